@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * zerod's shared state. The agent owns every state transition: the HTTP handlers validate and
+ * record an operation, the operation engine runs its steps, plugins translate steps into runtime
+ * actions, and the store keeps it all. One sd-event loop, no threads.
+ */
+#include <jansson.h>
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "agent/config.h"
+#include "store/store.h"
+#include "zero/plugin.h"
+
+struct zero_plugin_set;
+struct zero_http;
+struct zero_op;
+
+/* Live, in-memory side of one instance: the links to its shim. The store holds the truth;
+ * this only holds what cannot be stored (fds, event sources). */
+struct zero_inst {
+        struct zero_agent *agent;
+        struct zero_inst *next;
+        char id[33];
+        char *name;
+        char *run_dir;
+        char *state_dir;
+
+        int sync_fd; /* the shim's report while it starts */
+        sd_event_source *sync_source;
+        int wait_fd; /* connection on which the shim will say "exited" */
+        sd_event_source *wait_source;
+        sd_event_source *kill_timer;
+
+        struct zero_op *waiting_op; /* operation paused until this instance runs or exits */
+};
+
+struct zero_agent {
+        sd_event *event;
+        struct zero_config *config;
+        struct zero_store *store;
+        struct zero_plugin_set *plugins;
+        struct zero_http *http;
+        struct zero_inst *instances;
+        struct zero_op *ops;
+        struct zero_plugin_services services;
+        unsigned node_cpus;
+        uint64_t node_memory_mib;
+        uint64_t events_since_trim;
+};
+
+/* instance.c */
+int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct zero_inst **ret);
+void zero_inst_free(struct zero_agent *a, struct zero_inst *inst);
+int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, const char *state);
+int zero_inst_reconcile_all(struct zero_agent *a);
+bool zero_inst_shim_alive(struct zero_inst *inst);
+int zero_inst_watch(struct zero_inst *inst);
+int zero_inst_spawn_shim(struct zero_inst *inst, const struct zero_shim_args *args, struct zero_error *err);
+int zero_inst_signal(struct zero_inst *inst, int sig, struct zero_error *err);
+void zero_inst_disarm(struct zero_inst *inst);
+json_t *zero_inst_to_json(const struct zero_instance_row *row);
+
+/* instance info handed to plugins, built from a row */
+struct zero_info_holder {
+        struct zero_instance_info info;
+        json_t *spec;
+        char **argv;
+        char **env;
+        char *image_dir;
+};
+int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, struct zero_inst *inst,
+                    struct zero_info_holder *ret, struct zero_error *err);
+void zero_info_done(struct zero_info_holder *h);
+
+struct zero_plugin_ctx {
+        struct zero_agent *agent;
+        struct zero_inst *inst;
+};
+
+/* events */
+void zero_agent_event(struct zero_agent *a, const char *type, const char *instance, json_t *data);
+
+/* node.c */
+json_t *zero_node_to_json(struct zero_agent *a);
+const char *zero_node_mode(struct zero_agent *a);

@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The HTTP API v1: one route table, one handler per route. Handlers validate everything before
+ * they change anything; long actions become operations answered with 202 and a Location.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agent/agent.h"
+#include "agent/api.h"
+#include "agent/http.h"
+#include "agent/image.h"
+#include "agent/instance_spec.h"
+#include "agent/operation.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define CONSOLE_DEFAULT_BYTES (64 * 1024)
+#define CONSOLE_MAX_BYTES (1024 * 1024)
+#define WAIT_MAX_S 300
+
+static void reply_store_error(struct zero_request *req, int r, const char *what) {
+        if (r == -EBUSY)
+                zero_reply_error(req, 503, "busy", "the state database is busy, retry: %s", what);
+        else
+                zero_reply_error(req, 500, "internal", "%s: %s", what, strerror(-r));
+}
+
+/* --- node --- */
+
+static void get_node(struct zero_request *req) {
+        zero_reply_json(req, 200, zero_node_to_json(zero_request_agent(req)));
+}
+
+/* --- images --- */
+
+static void list_images(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_image_row *rows = NULL;
+        size_t n = 0;
+        json_t *arr;
+        int r = zero_store_image_list(a->store, &rows, &n);
+
+        if (r < 0)
+                return reply_store_error(req, r, "listing images");
+        arr = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(arr, zero_image_to_json(&rows[i]));
+        zero_image_rows_free(rows, n);
+        zero_reply_json(req, 200, json_pack("{s:o}", "images", arr));
+}
+
+static void get_image(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_image_row row = {};
+        int r = zero_store_image_get(a->store, zero_request_param(req, 0), &row);
+
+        if (r == -ENOENT)
+                return zero_reply_error(req, 404, "not_found", "no image named '%.64s'", zero_request_param(req, 0));
+        if (r < 0)
+                return reply_store_error(req, r, "reading image");
+        zero_reply_json(req, 200, zero_image_to_json(&row));
+        zero_image_row_done(&row);
+}
+
+static void post_image(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        json_t *body = zero_request_body(req);
+        struct zero_image_row row = {};
+        struct zero_error err = {};
+        const char *name, *source, *key;
+        json_t *v;
+        int r;
+
+        if (!body)
+                return zero_reply_error(req, 400, "malformed", "a JSON body is required");
+        json_object_foreach(body, key, v) if (!streq(key, "name") && !streq(key, "source"))
+                return zero_reply_error(req, 422, "invalid", "unknown field '%.64s'", key);
+        name = json_string_value(json_object_get(body, "name"));
+        source = json_string_value(json_object_get(body, "source"));
+        if (!name || !zero_name_is_valid(name))
+                return zero_reply_error(req, 422, "invalid",
+                                        "name: a string of 1-63 of [a-z0-9-], starting with a letter or digit, is required");
+        if (!source)
+                return zero_reply_error(req, 422, "invalid", "source: a path on the node is required");
+        if (zero_store_image_get(a->store, name, &row) >= 0) {
+                zero_image_row_done(&row);
+                return zero_reply_error(req, 409, "conflict", "an image named '%s' exists already", name);
+        }
+        r = zero_image_import(a, name, source, &row, &err);
+        if (r < 0)
+                return zero_reply_zero_error(req, r, &err);
+        r = zero_store_image_insert(a->store, &row);
+        if (r < 0) {
+                (void) zero_image_remove_files(a, name);
+                zero_image_row_done(&row);
+                if (r == -EEXIST)
+                        return zero_reply_error(req, 409, "conflict", "an image named '%s' exists already", name);
+                return reply_store_error(req, r, "recording image");
+        }
+        log_info("Imported image %s from %s (%lld bytes)", name, source, (long long) row.size_bytes);
+        zero_agent_event(a, "image.imported", NULL, json_pack("{s:s}", "name", name));
+        zero_reply_json(req, 201, zero_image_to_json(&row));
+        zero_image_row_done(&row);
+}
+
+static void delete_image(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        const char *name = zero_request_param(req, 0);
+        struct zero_image_row row = {};
+        int r, users;
+
+        r = zero_store_image_get(a->store, name, &row);
+        zero_image_row_done(&row);
+        if (r == -ENOENT)
+                return zero_reply_error(req, 404, "not_found", "no image named '%.64s'", name);
+        if (r < 0)
+                return reply_store_error(req, r, "reading image");
+        users = zero_store_image_users(a->store, name);
+        if (users > 0)
+                return zero_reply_error(req, 409, "in_use", "image '%s' is used by %d instance(s)", name, users);
+        r = zero_store_image_delete(a->store, name);
+        if (r == -ENOTEMPTY || r == -EBUSY)
+                return zero_reply_error(req, 409, "in_use", "image '%s' is in use", name);
+        if (r < 0)
+                return reply_store_error(req, r, "deleting image");
+        r = zero_image_remove_files(a, name);
+        if (r < 0)
+                log_warning_errno(r, "Image %s is deleted but its files could not be removed: %m", name);
+        zero_reply_empty(req, 204);
+}
+
+/* --- instances --- */
+
+static void list_instances(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_instance_row *rows = NULL;
+        size_t n = 0;
+        json_t *arr;
+        int r = zero_store_instance_list(a->store, &rows, &n);
+
+        if (r < 0)
+                return reply_store_error(req, r, "listing instances");
+        arr = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(arr, zero_inst_to_json(&rows[i]));
+        zero_instance_rows_free(rows, n);
+        zero_reply_json(req, 200, json_pack("{s:o}", "instances", arr));
+}
+
+static int load_instance(struct zero_request *req, struct zero_instance_row *row) {
+        struct zero_agent *a = zero_request_agent(req);
+        const char *name = zero_request_param(req, 0);
+        int r = zero_store_instance_get(a->store, name, row);
+
+        if (r == -ENOENT)
+                zero_reply_error(req, 404, "not_found", "no instance named '%.64s'", name);
+        else if (r < 0)
+                reply_store_error(req, r, "reading instance");
+        return r;
+}
+
+static void get_instance(struct zero_request *req) {
+        struct zero_instance_row row = {};
+
+        if (load_instance(req, &row) < 0)
+                return;
+        zero_reply_json(req, 200, zero_inst_to_json(&row));
+        zero_instance_row_done(&row);
+}
+
+static void reply_operation(struct zero_request *req, struct zero_op *op) {
+        char loc[64];
+        snprintf(loc, sizeof(loc), "/v1/operations/%s", op->row.id);
+        zero_reply_json(req, 202, zero_op_row_to_json(&op->row));
+        zero_reply_header(req, "Location", loc);
+}
+
+/* Stores the new instance (if any) and the operation in one transaction, then runs it. */
+static int record_and_launch(struct zero_request *req, struct zero_instance_row *new_row,
+                             struct zero_instance_row *update_row, struct zero_op *op) {
+        struct zero_agent *a = zero_request_agent(req);
+        int r = zero_store_begin(a->store);
+
+        if (r >= 0 && new_row)
+                r = zero_store_instance_insert(a->store, new_row);
+        if (r >= 0 && update_row)
+                r = zero_store_instance_update(a->store, update_row);
+        if (r >= 0)
+                r = zero_store_operation_insert(a->store, &op->row);
+        if (r >= 0)
+                r = zero_store_commit(a->store);
+        if (r < 0) {
+                (void) zero_store_rollback(a->store);
+                if (r == -EEXIST && new_row)
+                        zero_reply_error(req, 409, "conflict", "an instance named '%s' exists already", new_row->name);
+                else if (r == -ENOENT && new_row)
+                        zero_reply_error(req, 422, "invalid", "image '%s' does not exist", new_row->image);
+                else
+                        reply_store_error(req, r, "recording the operation");
+                zero_op_free(op);
+                return r;
+        }
+        zero_agent_event(a, "operation", op->row.instance_name,
+                         json_pack("{s:s,s:s,s:s}", "id", op->row.id, "kind", op->row.kind, "status", "running"));
+        r = zero_op_launch(op);
+        if (r < 0) {
+                zero_op_free(op);
+                zero_reply_error(req, 500, "internal", "cannot run the operation: %s", strerror(-r));
+                return r;
+        }
+        reply_operation(req, op);
+        return 0;
+}
+
+static void post_instance(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        json_t *body = zero_request_body(req);
+        struct zero_instance_row row = {}, other = {};
+        struct zero_image_row image = {};
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+        struct zero_instance_row *all = NULL;
+        size_t n = 0;
+        int64_t cpus = 0, mem = 0;
+        int r;
+
+        if (!body)
+                return zero_reply_error(req, 400, "malformed", "a JSON body is required");
+        r = zero_spec_validate(a, body, &row, &err);
+        if (r < 0)
+                return zero_reply_zero_error(req, r, &err);
+        if (zero_store_instance_get(a->store, row.name, &other) >= 0) {
+                zero_instance_row_done(&other);
+                zero_reply_error(req, 409, "conflict", "an instance named '%s' exists already", row.name);
+                goto out;
+        }
+        r = zero_store_image_get(a->store, row.image, &image);
+        zero_image_row_done(&image);
+        if (r == -ENOENT) {
+                zero_reply_error(req, 422, "invalid", "image '%.64s' does not exist", row.image);
+                goto out;
+        }
+        r = zero_store_instance_list(a->store, &all, &n);
+        zero_instance_rows_free(all, n);
+        if (r >= 0 && (int64_t) n >= a->config->max_instances) {
+                zero_reply_error(req, 422, "over_capacity", "this node holds at most %lld instances",
+                                 (long long) a->config->max_instances);
+                goto out;
+        }
+        r = zero_store_instance_allocated(a->store, &cpus, &mem);
+        if (r < 0) {
+                reply_store_error(req, r, "reading allocations");
+                goto out;
+        }
+        if ((double) (cpus + row.cpus) > a->node_cpus * a->config->cpu_overcommit ||
+            (uint64_t) (mem + row.memory_mib) + (uint64_t) a->config->memory_reserved_mib > a->node_memory_mib) {
+                zero_reply_error(req, 422, "over_capacity",
+                                 "not enough resources: %lld cpus and %lld MiB are allocated of %g cpus and %llu MiB",
+                                 (long long) cpus, (long long) mem, a->node_cpus * a->config->cpu_overcommit,
+                                 (unsigned long long) (a->node_memory_mib - (uint64_t) a->config->memory_reserved_mib));
+                goto out;
+        }
+        r = zero_op_new(a, "create", &row, NULL, &op);
+        if (r < 0) {
+                zero_reply_error(req, 500, "internal", "cannot create the operation: %s", strerror(-r));
+                goto out;
+        }
+        (void) record_and_launch(req, &row, NULL, op);
+out:
+        zero_instance_row_done(&row);
+}
+
+static bool state_in(const char *state, const char *const *set) {
+        for (; *set; set++)
+                if (streq(state, *set))
+                        return true;
+        return false;
+}
+
+/* start, stop, restart, delete: same shape, different allowed states. */
+static void instance_action(struct zero_request *req, const char *kind, const char *const *allowed, json_t *params) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_instance_row row = {};
+        struct zero_operation_row running = {};
+        struct zero_op *op = NULL;
+        int r;
+
+        if (load_instance(req, &row) < 0) {
+                json_decref(params);
+                return;
+        }
+        if (zero_store_operation_running_for(a->store, row.id, &running) >= 0) {
+                zero_reply_error(req, 409, "busy", "operation %s (%s) is in progress on '%s'", running.id, running.kind,
+                                 row.name);
+                zero_operation_row_done(&running);
+                json_decref(params);
+                goto out;
+        }
+        if (allowed && !state_in(row.state, allowed)) {
+                zero_reply_error(req, 409, "wrong_state", "cannot %s '%s' while it is %s", kind, row.name, row.state);
+                json_decref(params);
+                goto out;
+        }
+        r = zero_op_new(a, kind, &row, params, &op);
+        if (r < 0) {
+                zero_reply_error(req, 500, "internal", "cannot create the operation: %s", strerror(-r));
+                goto out;
+        }
+        if (streq(kind, "delete")) {
+                free(row.state);
+                row.state = strdup("deleting");
+                row.updated_at = (int64_t) zero_now_usec();
+                (void) record_and_launch(req, NULL, &row, op);
+        } else
+                (void) record_and_launch(req, NULL, NULL, op);
+out:
+        zero_instance_row_done(&row);
+}
+
+/* Reads optional {"timeout_s": N, "force": bool} (stop, delete) from the body or the query. */
+static int stop_params(struct zero_request *req, json_t **ret) {
+        json_t *body = zero_request_body(req), *p = json_object(), *v;
+        const char *q;
+        const char *key;
+
+        if (body)
+                json_object_foreach(body, key, v) {
+                        if (streq(key, "timeout_s") && json_is_integer(v) && json_integer_value(v) >= 0 &&
+                            json_integer_value(v) <= 3600)
+                                json_object_set(p, key, v);
+                        else if (streq(key, "force") && json_is_boolean(v))
+                                json_object_set(p, key, v);
+                        else {
+                                json_decref(p);
+                                zero_reply_error(req, 422, "invalid",
+                                                 "'%.64s': expected timeout_s (0..3600) or force (true/false)", key);
+                                return -EINVAL;
+                        }
+                }
+        if ((q = zero_request_query(req, "force")))
+                json_object_set_new(p, "force", json_boolean(streq(q, "true") || streq(q, "1")));
+        if ((q = zero_request_query(req, "timeout_s"))) {
+                int64_t t;
+                if (zero_parse_int64(q, 0, 3600, &t) < 0) {
+                        json_decref(p);
+                        zero_reply_error(req, 422, "invalid", "timeout_s: expected 0..3600");
+                        return -EINVAL;
+                }
+                json_object_set_new(p, "timeout_s", json_integer(t));
+        }
+        *ret = p;
+        return 0;
+}
+
+static void start_instance(struct zero_request *req) {
+        static const char *const allowed[] = {"stopped", "error", NULL};
+        instance_action(req, "start", allowed, NULL);
+}
+
+static void stop_instance(struct zero_request *req) {
+        static const char *const allowed[] = {"running", NULL};
+        json_t *p;
+        if (stop_params(req, &p) >= 0)
+                instance_action(req, "stop", allowed, p);
+}
+
+static void restart_instance(struct zero_request *req) {
+        static const char *const allowed[] = {"running", "stopped", "error", NULL};
+        json_t *p;
+        if (stop_params(req, &p) >= 0)
+                instance_action(req, "restart", allowed, p);
+}
+
+static void delete_instance(struct zero_request *req) {
+        json_t *p;
+        if (stop_params(req, &p) >= 0)
+                instance_action(req, "delete", NULL, p);
+}
+
+/* Appends the last `want` bytes of path to buf. */
+static void tail_file(const char *path, size_t want, char **buf, size_t *len) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        off_t off;
+        char *nb;
+        ssize_t n;
+
+        if (fd < 0 || fstat(fd, &st) < 0 || want == 0)
+                return;
+        off = st.st_size > (off_t) want ? st.st_size - (off_t) want : 0;
+        nb = realloc(*buf, *len + (size_t) (st.st_size - off) + 1);
+        if (!nb)
+                return;
+        *buf = nb;
+        n = pread(fd, *buf + *len, (size_t) (st.st_size - off), off);
+        if (n > 0)
+                *len += (size_t) n;
+}
+
+static void get_console(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_instance_row row = {};
+        struct zero_inst *inst;
+        const char *q = zero_request_query(req, "bytes");
+        int64_t want = CONSOLE_DEFAULT_BYTES;
+        char *buf = NULL;
+        size_t len = 0;
+        struct stat st;
+
+        if (q && zero_parse_int64(q, 0, CONSOLE_MAX_BYTES, &want) < 0)
+                return zero_reply_error(req, 422, "invalid", "bytes: expected 0..%d", CONSOLE_MAX_BYTES);
+        if (load_instance(req, &row) < 0)
+                return;
+        if (zero_inst_get(a, row.id, row.name, &inst) < 0) {
+                zero_instance_row_done(&row);
+                return zero_reply_error(req, 500, "internal", "out of memory");
+        }
+        _cleanup_free_ char *cur = zero_strdup_printf("%s/console.log", inst->run_dir);
+        _cleanup_free_ char *old = zero_strdup_printf("%s/console.log.1", inst->run_dir);
+        /* The shim rotates console.log to console.log.1: the tail may span both. */
+        if (cur && old) {
+                size_t in_cur = stat(cur, &st) == 0 ? (size_t) st.st_size : 0;
+                if ((size_t) want > in_cur)
+                        tail_file(old, (size_t) want - in_cur, &buf, &len);
+                tail_file(cur, (size_t) want, &buf, &len);
+        }
+        zero_instance_row_done(&row);
+        if (!buf)
+                buf = calloc(1, 1);
+        zero_reply_text(req, 200, "text/plain; charset=utf-8", buf, len);
+}
+
+/* --- operations --- */
+
+static void reply_operation_row(struct zero_request *req, const char *id) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_operation_row row = {};
+        int r = zero_store_operation_get(a->store, id, &row);
+
+        if (r == -ENOENT)
+                return zero_reply_error(req, 404, "not_found", "no operation '%.64s'", id);
+        if (r < 0)
+                return reply_store_error(req, r, "reading operation");
+        zero_reply_json(req, 200, zero_op_row_to_json(&row));
+        zero_operation_row_done(&row);
+}
+
+static void on_operation_wake(struct zero_request *req, bool timed_out) {
+        reply_operation_row(req, zero_request_param(req, 0));
+}
+
+static void get_operation(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        const char *id = zero_request_param(req, 0);
+        const char *q = zero_request_query(req, "wait");
+        struct zero_operation_row row = {};
+        int64_t wait = 0;
+        int r;
+
+        if (q && zero_parse_int64(q, 0, WAIT_MAX_S, &wait) < 0)
+                return zero_reply_error(req, 422, "invalid", "wait: expected 0..%d seconds", WAIT_MAX_S);
+        r = zero_store_operation_get(a->store, id, &row);
+        if (r >= 0 && wait > 0 && streq(row.status, "running")) {
+                zero_operation_row_done(&row);
+                r = zero_request_suspend(req, id, (uint64_t) wait * USEC_PER_SEC, on_operation_wake);
+                if (r >= 0)
+                        return;
+        }
+        zero_operation_row_done(&row);
+        reply_operation_row(req, id);
+}
+
+/* --- metrics --- */
+
+static void get_metrics(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        static const char *const states[] = {"creating", "starting", "running", "stopping", "stopped", "error", "deleting"};
+        struct zero_instance_row *rows = NULL;
+        size_t n = 0, count[ELEMENTSOF(states)] = {};
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        if (zero_store_instance_list(a->store, &rows, &n) < 0)
+                return zero_reply_error(req, 503, "busy", "cannot read instances");
+        for (size_t i = 0; i < n; i++)
+                for (size_t s = 0; s < ELEMENTSOF(states); s++)
+                        if (streq(rows[i].state, states[s]))
+                                count[s]++;
+        zero_instance_rows_free(rows, n);
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return zero_reply_error(req, 500, "internal", "out of memory");
+        fprintf(f, "# HELP zero_instances Instances on this node by state.\n# TYPE zero_instances gauge\n");
+        for (size_t s = 0; s < ELEMENTSOF(states); s++)
+                fprintf(f, "zero_instances{state=\"%s\"} %zu\n", states[s], count[s]);
+        fprintf(f, "# HELP zero_operations_in_flight Operations running now.\n# TYPE zero_operations_in_flight gauge\n");
+        size_t ops = 0;
+        for (struct zero_op *op = a->ops; op; op = op->next)
+                ops++;
+        fprintf(f, "zero_operations_in_flight %zu\n", ops);
+        fclose(f);
+        zero_reply_text(req, 200, "text/plain; version=0.0.4", buf, len);
+}
+
+const struct zero_route zero_api_routes[] = {
+        {"GET", "/v1/node", get_node},
+        {"GET", "/v1/images", list_images},
+        {"POST", "/v1/images", post_image},
+        {"GET", "/v1/images/{}", get_image},
+        {"DELETE", "/v1/images/{}", delete_image},
+        {"GET", "/v1/instances", list_instances},
+        {"POST", "/v1/instances", post_instance},
+        {"GET", "/v1/instances/{}", get_instance},
+        {"DELETE", "/v1/instances/{}", delete_instance},
+        {"POST", "/v1/instances/{}/start", start_instance},
+        {"POST", "/v1/instances/{}/stop", stop_instance},
+        {"POST", "/v1/instances/{}/restart", restart_instance},
+        {"GET", "/v1/instances/{}/console", get_console},
+        {"GET", "/v1/operations/{}", get_operation},
+        {"GET", "/metrics", get_metrics},
+        {},
+};

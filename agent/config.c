@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent/config.h"
+
+#include <ini.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+
+struct zero_config *zero_config_new(void) {
+        return calloc(1, sizeof(struct zero_config));
+}
+
+struct zero_config *zero_config_free(struct zero_config *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_entries; i++) {
+                free(c->entries[i].section);
+                free(c->entries[i].key);
+                free(c->entries[i].value);
+        }
+        free(c->entries);
+        free(c->state_dir);
+        free(c->run_dir);
+        free(c->plugin_dir);
+        free(c->shim_path);
+        free(c->node_name);
+        for (size_t i = 0; i < c->n_listen; i++)
+                free(c->listen[i]);
+        free(c);
+        return NULL;
+}
+
+const char *zero_config_get(const struct zero_config *c, const char *section, const char *key) {
+        /* Later entries win: the command line is applied after the file. */
+        for (size_t i = c->n_entries; i > 0; i--) {
+                const struct zero_config_entry *e = &c->entries[i - 1];
+                if (streq(e->section, section) && streq(e->key, key))
+                        return e->value;
+        }
+        return NULL;
+}
+
+int zero_config_set(struct zero_config *c, const char *section, const char *key, const char *value,
+                    struct zero_error *err) {
+        struct zero_config_entry *n;
+
+        if (streq(section, "agent") && streq(key, "listen")) {
+                if (c->n_listen >= ZERO_LISTEN_MAX)
+                        return zero_error_set(err, -E2BIG, 400, "invalid", "at most %d listen addresses",
+                                              ZERO_LISTEN_MAX);
+                if (strncmp(value, "unix:", 5) != 0 && strncmp(value, "tcp:", 4) != 0)
+                        return zero_error_set(err, -EINVAL, 400, "invalid",
+                                              "listen address '%s' is neither unix:PATH nor tcp:HOST:PORT", value);
+                c->listen[c->n_listen] = strdup(value);
+                if (!c->listen[c->n_listen])
+                        return -ENOMEM;
+                c->n_listen++;
+                return 0;
+        }
+        n = realloc(c->entries, (c->n_entries + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        c->entries = n;
+        n = &c->entries[c->n_entries];
+        n->section = strdup(section);
+        n->key = strdup(key);
+        n->value = strdup(value);
+        c->n_entries++;
+        if (!n->section || !n->key || !n->value)
+                return -ENOMEM;
+        return 0;
+}
+
+struct ini_ctx {
+        struct zero_config *c;
+        struct zero_error *err;
+        int r;
+};
+
+static int on_ini_entry(void *user, const char *section, const char *name, const char *value) {
+        struct ini_ctx *x = user;
+        int r = zero_config_set(x->c, section, name, value, x->err);
+        if (r < 0) {
+                x->r = r;
+                return 0;
+        }
+        return 1;
+}
+
+int zero_config_load_file(struct zero_config *c, const char *path, struct zero_error *err) {
+        struct ini_ctx x = {.c = c, .err = err};
+        int line = ini_parse(path, on_ini_entry, &x);
+
+        if (line < 0)
+                return zero_error_set(err, -ENOENT, 400, "invalid", "cannot open config file %s", path);
+        if (x.r < 0)
+                return x.r;
+        if (line > 0)
+                return zero_error_set(err, -EINVAL, 400, "invalid", "%s:%d: syntax error", path, line);
+        return 0;
+}
+
+/* Where the agent's companions live relative to its own binary: the build tree keeps them at
+ * build/hvshim and build/plugins; an installed tree at lib/zero/. */
+static char *sibling_path(const char *const candidates[]) {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+        if (n < 0)
+                return NULL;
+        exe[n] = '\0';
+        for (size_t i = 0; candidates[i]; i++) {
+                char *p = zero_strdup_printf("%s/%s", dirname(exe), candidates[i]);
+                char resolved[PATH_MAX];
+                if (p && realpath(p, resolved)) {
+                        free(p);
+                        return strdup(resolved);
+                }
+                free(p);
+                exe[n] = '\0';
+        }
+        return NULL;
+}
+
+static int get_u64(const struct zero_config *c, const char *section, const char *key, int64_t min, int64_t max,
+                   int64_t def, int64_t *ret, struct zero_error *err) {
+        const char *v = zero_config_get(c, section, key);
+        if (!v) {
+                *ret = def;
+                return 0;
+        }
+        if (zero_parse_int64(v, min, max, ret) < 0)
+                return zero_error_set(err, -EINVAL, 400, "invalid", "[%s] %s=%s: expected an integer in %lld..%lld",
+                                      section, key, v, (long long) min, (long long) max);
+        return 0;
+}
+
+static int dup_or(const struct zero_config *c, const char *key, const char *def, char **ret) {
+        const char *v = zero_config_get(c, "agent", key);
+        if (!v && !def) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(v ? v : def);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int zero_config_finish(struct zero_config *c, struct zero_error *err) {
+        static const char *const shim_candidates[] = {"../hvshim/zero-shim", "../libexec/zero/zero-shim", NULL};
+        static const char *const plugin_candidates[] = {"../plugins", "../lib/zero/plugins", NULL};
+        const char *v;
+        int64_t x;
+        int r;
+
+        if ((r = dup_or(c, "state_dir", "/var/lib/zero", &c->state_dir)) < 0 ||
+            (r = dup_or(c, "run_dir", "/run/zero", &c->run_dir)) < 0 ||
+            (r = dup_or(c, "node_name", NULL, &c->node_name)) < 0)
+                return r;
+        if ((r = dup_or(c, "plugin_dir", NULL, &c->plugin_dir)) < 0 || (r = dup_or(c, "shim", NULL, &c->shim_path)) < 0)
+                return r;
+        if (!c->shim_path && getenv("ZERO_SHIM"))
+                c->shim_path = strdup(getenv("ZERO_SHIM"));
+        if (!c->shim_path)
+                c->shim_path = sibling_path(shim_candidates);
+        if (!c->shim_path)
+                return zero_error_set(err, -ENOENT, 400, "invalid", "cannot find zero-shim: set [agent] shim=PATH");
+        if (!c->plugin_dir)
+                c->plugin_dir = sibling_path(plugin_candidates);
+        if (!c->plugin_dir)
+                return zero_error_set(err, -ENOENT, 400, "invalid",
+                                      "cannot find the plugin directory: use --plugin-dir or [agent] plugin_dir");
+        if (!c->node_name) {
+                char host[256] = "";
+                (void) gethostname(host, sizeof(host) - 1);
+                c->node_name = strdup(host[0] ? host : "zero");
+                if (!c->node_name)
+                        return -ENOMEM;
+        }
+        if (c->n_listen == 0) {
+                c->listen[0] = zero_strdup_printf("unix:%s/zerod.sock", c->run_dir);
+                if (!c->listen[0])
+                        return -ENOMEM;
+                c->n_listen = 1;
+        }
+
+        v = zero_config_get(c, "agent", "log_level");
+        c->log_level = LOG_INFO;
+        if (v) {
+                static const char *const names[] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
+                c->log_level = -1;
+                for (int i = 0; i < (int) ELEMENTSOF(names); i++)
+                        if (streq(v, names[i]) || (streq(v, "error") && i == LOG_ERR))
+                                c->log_level = i;
+                if (c->log_level < 0)
+                        return zero_error_set(err, -EINVAL, 400, "invalid", "[agent] log_level=%s: unknown level", v);
+        }
+
+        if ((r = get_u64(c, "limits", "max_instances", 1, 100000, 1000, &c->max_instances, err)) < 0 ||
+            (r = get_u64(c, "limits", "console_log_max", 4096, INT64_C(1) << 30, 1 << 20, &x, err)) < 0)
+                return r;
+        c->console_log_max = (uint64_t) x;
+        if ((r = get_u64(c, "limits", "body_max", 1024, 16 << 20, 1 << 20, &x, err)) < 0)
+                return r;
+        c->body_max = (uint64_t) x;
+        if ((r = get_u64(c, "limits", "max_connections", 8, 65536, 1024, &c->max_connections, err)) < 0 ||
+            (r = get_u64(c, "limits", "memory_reserved_mib", 0, INT64_C(1) << 30, 0, &c->memory_reserved_mib, err)) < 0 ||
+            (r = get_u64(c, "limits", "cpu_overcommit", 1, 1000, 16, &x, err)) < 0)
+                return r;
+        c->cpu_overcommit = (double) x;
+        return 0;
+}

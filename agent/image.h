@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+#include <jansson.h>
+
+#include "agent/agent.h"
+
+/* Copies or unpacks source into the image store; the caller records the row. Blocks while it
+ * copies: images are imported rarely and are small (see docs/architecture.md). */
+int zero_image_import(struct zero_agent *a, const char *name, const char *source, struct zero_image_row *ret,
+                      struct zero_error *err);
+int zero_image_remove_files(struct zero_agent *a, const char *name);
+json_t *zero_image_to_json(const struct zero_image_row *r);

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The live side of instances: links to their shims (spawn report, exit wait, signals), state
+ * changes, and reconciliation of the store with the shims after zerod starts.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "agent/agent.h"
+#include "agent/operation.h"
+#include "agent/plugin_loader.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "hvshim/client.h"
+
+int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct zero_inst **ret) {
+        struct zero_inst *inst;
+
+        for (inst = a->instances; inst; inst = inst->next)
+                if (streq(inst->id, id)) {
+                        *ret = inst;
+                        return 0;
+                }
+        inst = calloc(1, sizeof(*inst));
+        if (!inst)
+                return -ENOMEM;
+        inst->agent = a;
+        snprintf(inst->id, sizeof(inst->id), "%s", id);
+        inst->name = strdup(name);
+        inst->run_dir = zero_strdup_printf("%s/instances/%s", a->config->run_dir, id);
+        inst->state_dir = zero_strdup_printf("%s/instances/%s", a->config->state_dir, id);
+        inst->sync_fd = inst->wait_fd = -EBADF;
+        if (!inst->name || !inst->run_dir || !inst->state_dir) {
+                zero_inst_free(NULL, inst);
+                return -ENOMEM;
+        }
+        inst->next = a->instances;
+        a->instances = inst;
+        *ret = inst;
+        return 0;
+}
+
+void zero_inst_disarm(struct zero_inst *inst) {
+        inst->sync_source = sd_event_source_disable_unref(inst->sync_source);
+        inst->wait_source = sd_event_source_disable_unref(inst->wait_source);
+        inst->kill_timer = sd_event_source_disable_unref(inst->kill_timer);
+        inst->sync_fd = safe_close(inst->sync_fd);
+        inst->wait_fd = safe_close(inst->wait_fd);
+}
+
+void zero_inst_free(struct zero_agent *a, struct zero_inst *inst) {
+        if (!inst)
+                return;
+        if (a)
+                for (struct zero_inst **p = &a->instances; *p; p = &(*p)->next)
+                        if (*p == inst) {
+                                *p = inst->next;
+                                break;
+                        }
+        zero_inst_disarm(inst);
+        free(inst->name);
+        free(inst->run_dir);
+        free(inst->state_dir);
+        free(inst);
+}
+
+int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, const char *state) {
+        char *s = strdup(state);
+        bool changed = !row->state || !streq(row->state, state);
+        int r;
+
+        if (!s)
+                return -ENOMEM;
+        free(row->state);
+        row->state = s;
+        row->updated_at = (int64_t) zero_now_usec();
+        r = zero_store_instance_update(a->store, row);
+        if (r < 0)
+                return log_error_errno(r, "Failed to record state %s of %s: %m", state, row->name);
+        if (changed)
+                zero_agent_event(a, "instance.state", row->name, json_pack("{s:s}", "state", state));
+        return 0;
+}
+
+/* --- exit --- */
+
+static void inst_exited(struct zero_inst *inst, const struct zero_shim_exit *ex) {
+        struct zero_agent *a = inst->agent;
+        struct zero_instance_row row = {};
+        struct zero_op *op = inst->waiting_op;
+        int r;
+
+        zero_inst_disarm(inst);
+        inst->waiting_op = NULL;
+        r = zero_store_instance_get_by_id(a->store, inst->id, &row);
+        if (r < 0) {
+                log_error_errno(r, "Instance %s exited but is not in the store: %m", inst->name);
+                if (op)
+                        zero_op_continue(op, 0);
+                return;
+        }
+        row.pid = 0;
+        row.stopped_at = (int64_t) zero_now_usec();
+        free(row.error);
+        row.error = NULL;
+        if (ex) {
+                row.has_exit_code = true;
+                row.exit_code = ex->code;
+                log_info("Instance %s exited with code %d%s", row.name, ex->code, ex->signal ? " (signal)" : "");
+        } else {
+                row.has_exit_code = false;
+                row.error = strdup("its supervisor (zero-shim) died without an exit record");
+                log_error("Instance %s: supervisor died without an exit record", row.name);
+        }
+        if (op) {
+                /* A stop or delete is waiting for this: it decides the next state. */
+                (void) zero_store_instance_update(a->store, &row);
+                zero_instance_row_done(&row);
+                zero_op_continue(op, 0);
+                return;
+        }
+        /* It stopped on its own: undo what the runtime set up (mounts, bundle). */
+        if (streq(row.state, "running") || streq(row.state, "stopping")) {
+                const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, row.mode);
+                struct zero_info_holder h = {};
+                struct zero_error err = {};
+                struct zero_plugin_ctx ctx = {a, inst};
+                if (lp && zero_info_build(a, &row, inst, &h, &err) >= 0) {
+                        r = lp->plugin->ops.cleanup(&ctx, &h.info, &err);
+                        if (r < 0)
+                                log_error_errno(r, "Cleanup of %s failed: %s", row.name, err.message);
+                }
+                zero_info_done(&h);
+                (void) zero_inst_set_state(a, &row, ex ? "stopped" : "error");
+        } else
+                (void) zero_store_instance_update(a->store, &row);
+        zero_instance_row_done(&row);
+}
+
+/* The shim closed our connection without saying "exited": read its exit record instead. */
+static void inst_lost_shim(struct zero_inst *inst) {
+        struct zero_shim_exit ex;
+        if (zero_shim_read_exit(inst->run_dir, &ex) >= 0)
+                inst_exited(inst, &ex);
+        else
+                inst_exited(inst, NULL);
+}
+
+static int on_wait(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct zero_inst *inst = userdata;
+        char buf[256];
+        struct zero_shim_exit ex;
+        ssize_t n;
+
+        n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n <= 0) {
+                inst_lost_shim(inst);
+                return 0;
+        }
+        buf[n] = '\0';
+        if (zero_shim_parse_exited(buf, &ex) >= 0)
+                inst_exited(inst, &ex);
+        else
+                inst_lost_shim(inst);
+        return 0;
+}
+
+int zero_inst_watch(struct zero_inst *inst) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (inst->wait_source)
+                return 0;
+        r = zero_shim_connect(inst->run_dir, false, &fd);
+        if (r < 0)
+                return r;
+        if (send(fd, "wait", 4, MSG_NOSIGNAL) < 0)
+                return -errno;
+        if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+                return -errno;
+        r = sd_event_add_io(inst->agent->event, &inst->wait_source, fd, EPOLLIN, on_wait, inst);
+        if (r < 0)
+                return r;
+        inst->wait_fd = TAKE_FD(fd);
+        return 0;
+}
+
+bool zero_inst_shim_alive(struct zero_inst *inst) {
+        _cleanup_close_ int fd = -EBADF;
+        return zero_shim_connect(inst->run_dir, true, &fd) >= 0;
+}
+
+/* --- spawn --- */
+
+static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct zero_inst *inst = userdata;
+        struct zero_agent *a = inst->agent;
+        struct zero_op *op = inst->waiting_op;
+        struct zero_error err = {};
+        struct zero_instance_row row = {};
+        char buf[1024];
+        ssize_t n;
+        pid_t pid = 0;
+        int r;
+
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        inst->waiting_op = NULL; /* from here on an exit must not resume this operation twice */
+        inst->sync_source = sd_event_source_disable_unref(inst->sync_source);
+        inst->sync_fd = safe_close(inst->sync_fd);
+        if (n <= 0)
+                r = zero_error_set(&err, -EIO, 500, "runtime_error", "zero-shim exited without reporting");
+        else {
+                buf[n] = '\0';
+                r = zero_shim_parse_sync(buf, &pid, &err);
+        }
+        if (r >= 0 && zero_store_instance_get_by_id(a->store, inst->id, &row) >= 0) {
+                row.pid = pid;
+                row.has_exit_code = false;
+                (void) zero_store_instance_update(a->store, &row);
+                zero_instance_row_done(&row);
+                r = zero_inst_watch(inst);
+                if (r < 0)
+                        /* The shim may already be gone (a command that exits at once): its exit
+                         * record tells the rest. */
+                        inst_lost_shim(inst);
+        }
+        if (op) {
+                if (r < 0)
+                        op->err = err;
+                zero_op_continue(op, r < 0 ? r : 0);
+        }
+        return 0;
+}
+
+int zero_inst_spawn_shim(struct zero_inst *inst, const struct zero_shim_args *args, struct zero_error *err) {
+        struct zero_agent *a = inst->agent;
+        struct zero_shim_spawn_args sa = {
+                .shim_path = a->config->shim_path,
+                .id = inst->id,
+                .dir = inst->run_dir,
+                .log_max = a->config->console_log_max,
+                .argv = args->argv,
+                .pid_file = args->pid_file,
+                .start_argv = args->start_argv,
+                .cleanup_argv = args->cleanup_argv,
+                .private_cgroup2 = args->private_cgroup2,
+        };
+        int fd = -EBADF, r;
+
+        if (inst->sync_source)
+                return zero_error_set(err, -EBUSY, 409, "conflict", "a shim is already starting for %s", inst->name);
+        r = zero_mkdir_p(inst->run_dir, 0700);
+        if (r < 0)
+                return zero_error_set(err, r, 500, "internal", "cannot create %s: %s", inst->run_dir, strerror(-r));
+        /* A new life: the previous exit record must not be mistaken for this one's. */
+        _cleanup_free_ char *exitp = zero_strdup_printf("%s/exit", inst->run_dir);
+        if (exitp)
+                (void) unlink(exitp);
+        r = zero_shim_spawn(&sa, &fd, err);
+        if (r < 0)
+                return zero_error_default(err, r, "spawning zero-shim");
+        r = sd_event_add_io(a->event, &inst->sync_source, fd, EPOLLIN, on_sync, inst);
+        if (r < 0) {
+                safe_close(fd);
+                return zero_error_default(err, r, "watching zero-shim");
+        }
+        inst->sync_fd = fd;
+        return 0;
+}
+
+int zero_inst_signal(struct zero_inst *inst, int sig, struct zero_error *err) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *reply = NULL;
+        char req[32];
+        int r;
+
+        r = zero_shim_connect(inst->run_dir, false, &fd);
+        if (r < 0)
+                return zero_error_set(err, r, 409, "not_running", "%s has no live supervisor", inst->name);
+        snprintf(req, sizeof(req), "signal %d", sig);
+        r = zero_shim_request(fd, req, &reply);
+        if (r < 0)
+                return zero_error_set(err, r, 500, "runtime_error", "signal to %s failed: %s", inst->name, strerror(-r));
+        if (strncmp(reply, "ok", 2) != 0)
+                return zero_error_set(err, -EIO, 500, "runtime_error", "signal to %s failed: %s", inst->name, reply);
+        return 0;
+}
+
+/* --- reconcile after start --- */
+
+/* Brings one instance's stored state in line with its shim: alive and watched, or exited with
+ * the exit record collected. Operations still in flight are resumed afterwards. */
+static int reconcile_one(struct zero_agent *a, struct zero_instance_row *row, bool has_op) {
+        struct zero_inst *inst;
+        int r;
+
+        r = zero_inst_get(a, row->id, row->name, &inst);
+        if (r < 0)
+                return r;
+        if (zero_inst_watch(inst) >= 0) {
+                log_info("Reconnected to the shim of %s", row->name);
+                if (!has_op && !streq(row->state, "running"))
+                        (void) zero_inst_set_state(a, row, "running");
+                return 0;
+        }
+        if (has_op)
+                return 0; /* the operation's step will look for itself */
+        if (streq(row->state, "running") || streq(row->state, "stopping") || streq(row->state, "starting") ||
+            streq(row->state, "creating")) {
+                log_info("Instance %s is no longer running: collecting its exit record", row->name);
+                inst_lost_shim(inst);
+        }
+        return 0;
+}
+
+int zero_inst_reconcile_all(struct zero_agent *a) {
+        struct zero_instance_row *rows = NULL;
+        size_t n = 0;
+        int r;
+
+        r = zero_store_instance_list(a->store, &rows, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list instances: %m");
+        for (size_t i = 0; i < n; i++) {
+                struct zero_operation_row op = {};
+                bool has_op = zero_store_operation_running_for(a->store, rows[i].id, &op) >= 0;
+                zero_operation_row_done(&op);
+                r = reconcile_one(a, &rows[i], has_op);
+                if (r < 0)
+                        log_error_errno(r, "Failed to reconcile %s: %m", rows[i].name);
+        }
+        zero_instance_rows_free(rows, n);
+        return 0;
+}

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The steps of instance operations. Each step is idempotent: after a crash the step recorded in
+ * the store runs again and must find its own earlier work done (a live shim, a mount in place)
+ * and carry on from there.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/operation.h"
+#include "agent/plugin_loader.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define STOP_TIMEOUT_DEFAULT_S 10
+
+/* Everything a step needs, loaded fresh from the store. */
+struct step_ctx {
+        struct zero_instance_row row;
+        struct zero_inst *inst;
+        const struct zero_plugin *plugin;
+        struct zero_info_holder info;
+        struct zero_plugin_ctx pctx;
+};
+
+static void step_ctx_done(struct step_ctx *c) {
+        zero_info_done(&c->info);
+        zero_instance_row_done(&c->row);
+}
+
+static int step_ctx_load(struct zero_op *op, struct step_ctx *c) {
+        struct zero_agent *a = op->agent;
+        const struct zero_loaded_plugin *lp;
+        int r;
+
+        *c = (struct step_ctx){};
+        if (!op->row.instance_id)
+                return zero_error_set(&op->err, -ENOENT, 404, "not_found", "instance %s is gone",
+                                      strempty(op->row.instance_name));
+        r = zero_store_instance_get_by_id(a->store, op->row.instance_id, &c->row);
+        if (r < 0)
+                return zero_error_set(&op->err, r, 404, "not_found", "instance %s is gone", strempty(op->row.instance_name));
+        lp = zero_plugins_find(a->plugins, c->row.mode);
+        if (!lp) {
+                step_ctx_done(c);
+                return zero_error_set(&op->err, -ENOENT, 422, "invalid", "no plugin for mode %s", c->row.mode);
+        }
+        c->plugin = lp->plugin;
+        r = zero_inst_get(a, c->row.id, c->row.name, &c->inst);
+        if (r >= 0)
+                r = zero_info_build(a, &c->row, c->inst, &c->info, &op->err);
+        if (r < 0) {
+                step_ctx_done(c);
+                return r;
+        }
+        c->pctx = (struct zero_plugin_ctx){a, c->inst};
+        return 0;
+}
+
+static int step_prepare(struct zero_op *op) {
+        struct step_ctx c;
+        int r = step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        r = zero_inst_set_state(op->agent, &c.row, streq(op->row.kind, "create") ? "creating" : "starting");
+        if (r >= 0)
+                r = c.plugin->ops.prepare(&c.pctx, &c.info.info, &op->err);
+        step_ctx_done(&c);
+        return r;
+}
+
+static int step_spawn(struct zero_op *op) {
+        struct step_ctx c;
+        int r = step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        if (zero_inst_watch(c.inst) >= 0) {
+                /* Done before a crash: the shim is there already. */
+                log_info("Adopting the running shim of %s", c.row.name);
+                step_ctx_done(&c);
+                return 0;
+        }
+        r = c.plugin->ops.start(&c.pctx, &c.info.info, &op->err);
+        if (r >= 0 && !c.inst->sync_source)
+                r = zero_error_set(&op->err, -EPROTO, 500, "internal", "plugin %s started no shim", c.plugin->name);
+        if (r >= 0) {
+                c.inst->waiting_op = op;
+                r = ZERO_OP_PENDING;
+        }
+        step_ctx_done(&c);
+        return r;
+}
+
+static int step_running(struct zero_op *op) {
+        struct step_ctx c;
+        int r = step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        c.row.started_at = (int64_t) zero_now_usec();
+        free(c.row.error);
+        c.row.error = NULL;
+        if (c.row.pid > 0 || zero_inst_shim_alive(c.inst))
+                r = zero_inst_set_state(op->agent, &c.row, "running");
+        else {
+                /* It ran and exited already (a short command): it is simply stopped. */
+                (void) c.plugin->ops.cleanup(&c.pctx, &c.info.info, &op->err);
+                r = zero_inst_set_state(op->agent, &c.row, "stopped");
+        }
+        step_ctx_done(&c);
+        return r;
+}
+
+static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct zero_inst *inst = userdata;
+        struct zero_error err = {};
+        int r;
+
+        inst->kill_timer = sd_event_source_disable_unref(inst->kill_timer);
+        log_info("Instance %s did not stop in time: killing it", inst->name);
+        r = zero_inst_signal(inst, SIGKILL, &err);
+        if (r < 0)
+                log_warning_errno(r, "Failed to kill %s: %s", inst->name, err.message);
+        return 0;
+}
+
+static int step_stop(struct zero_op *op) {
+        json_t *t = json_object_get(op->params, "timeout_s");
+        bool force = json_is_true(json_object_get(op->params, "force"));
+        uint64_t timeout = json_is_integer(t) ? (uint64_t) json_integer_value(t) : STOP_TIMEOUT_DEFAULT_S;
+        struct step_ctx c;
+        int r = step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        if (zero_inst_watch(c.inst) < 0) {
+                step_ctx_done(&c); /* not running: nothing to stop */
+                return 0;
+        }
+        if (!streq(op->row.kind, "delete"))
+                (void) zero_inst_set_state(op->agent, &c.row, "stopping");
+        if (force || timeout == 0)
+                r = c.plugin->ops.kill(&c.pctx, &c.info.info, SIGKILL, &op->err);
+        else {
+                r = c.plugin->ops.stop(&c.pctx, &c.info.info, &op->err);
+                if (r >= 0)
+                        r = sd_event_add_time_relative(op->agent->event, &c.inst->kill_timer, CLOCK_MONOTONIC,
+                                                       timeout * USEC_PER_SEC, 0, on_kill_timer, c.inst);
+        }
+        if (r < 0)
+                log_warning("Stopping %s: %s; waiting for its exit anyway", c.row.name, op->err.message);
+        /* Either way the shim will tell us when the process is gone. */
+        c.inst->waiting_op = op;
+        op->err = (struct zero_error){};
+        step_ctx_done(&c);
+        return ZERO_OP_PENDING;
+}
+
+static int step_cleanup(struct zero_op *op) {
+        struct step_ctx c;
+        int r = step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        r = c.plugin->ops.cleanup(&c.pctx, &c.info.info, &op->err);
+        if (r >= 0 && !streq(op->row.kind, "delete"))
+                r = zero_inst_set_state(op->agent, &c.row, "stopped");
+        step_ctx_done(&c);
+        return r;
+}
+
+static int step_remove(struct zero_op *op) {
+        struct zero_agent *a = op->agent;
+        struct step_ctx c;
+        int r = step_ctx_load(op, &c);
+
+        if (r == -ENOENT) {
+                op->err = (struct zero_error){};
+                return 0; /* removed before a crash */
+        }
+        if (r < 0)
+                return r;
+        r = zero_rm_rf(c.inst->run_dir);
+        if (r >= 0)
+                r = zero_rm_rf(c.inst->state_dir);
+        if (r < 0) {
+                zero_error_set(&op->err, r, 500, "internal", "cannot remove the files of %s: %s", c.row.name,
+                               strerror(-r));
+                step_ctx_done(&c);
+                return r;
+        }
+        r = zero_store_instance_delete(a->store, c.row.id);
+        if (r >= 0) {
+                zero_agent_event(a, "instance.deleted", c.row.name, NULL);
+                zero_inst_free(a, c.inst);
+        }
+        step_ctx_done(&c);
+        return r;
+}
+
+/* A failed start leaves no half-started runtime behind and says why on the instance. */
+static void fail_to_error(struct zero_op *op) {
+        struct step_ctx c;
+        struct zero_error ignore = {};
+
+        if (step_ctx_load(op, &c) < 0)
+                return;
+        if (zero_inst_shim_alive(c.inst))
+                (void) zero_inst_signal(c.inst, SIGKILL, &ignore);
+        else
+                (void) c.plugin->ops.cleanup(&c.pctx, &c.info.info, &ignore);
+        free(c.row.error);
+        c.row.error = strdup(op->err.message);
+        (void) zero_inst_set_state(op->agent, &c.row, "error");
+        step_ctx_done(&c);
+}
+
+static void fail_keep_state(struct zero_op *op) {
+        struct step_ctx c;
+
+        if (step_ctx_load(op, &c) < 0)
+                return;
+        free(c.row.error);
+        c.row.error = strdup(op->err.message);
+        (void) zero_inst_set_state(op->agent, &c.row, zero_inst_shim_alive(c.inst) ? "running" : "error");
+        step_ctx_done(&c);
+}
+
+#define STEP(n) {#n, step_##n}
+static const struct zero_op_step create_steps[] = {STEP(prepare), STEP(spawn), STEP(running)};
+static const struct zero_op_step stop_steps[] = {STEP(stop), STEP(cleanup)};
+static const struct zero_op_step restart_steps[] = {STEP(stop), STEP(cleanup), STEP(prepare), STEP(spawn), STEP(running)};
+static const struct zero_op_step delete_steps[] = {STEP(stop), STEP(cleanup), STEP(remove)};
+
+const struct zero_op_kind zero_op_kind_create = {"create", create_steps, ELEMENTSOF(create_steps), fail_to_error};
+const struct zero_op_kind zero_op_kind_start = {"start", create_steps, ELEMENTSOF(create_steps), fail_to_error};
+const struct zero_op_kind zero_op_kind_stop = {"stop", stop_steps, ELEMENTSOF(stop_steps), fail_keep_state};
+const struct zero_op_kind zero_op_kind_restart = {"restart", restart_steps, ELEMENTSOF(restart_steps), fail_to_error};
+const struct zero_op_kind zero_op_kind_delete = {"delete", delete_steps, ELEMENTSOF(delete_steps), fail_keep_state};

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The instance spec: validation of what a user asks for, its JSON form, and the
+ * struct zero_instance_info that plugins get.
+ */
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/instance_spec.h"
+#include "agent/plugin_loader.h"
+#include "common/util.h"
+
+#define ARG_MAX_COUNT 1024
+#define ARG_MAX_LEN 65536
+#define ENV_MAX_COUNT 1024
+
+static int invalid(struct zero_error *err, const char *fmt, const char *field) {
+        return zero_error_set(err, -EINVAL, 422, "invalid", fmt, field);
+}
+
+static bool hostname_valid(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > 63)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '.'))
+                        return false;
+        }
+        return true;
+}
+
+int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_row *ret, struct zero_error *err) {
+        static const char *const known[] = {"name",    "mode", "image",    "cpus",           "memory_mib",
+                                            "command", "env",  "hostname", "cwd", "readonly_rootfs"};
+        json_t *v, *spec;
+        const char *key, *name, *mode, *image;
+        json_int_t cpus = 1, memory = 256;
+        size_t i;
+
+        json_object_foreach(body, key, v) {
+                bool ok = false;
+                for (i = 0; i < ELEMENTSOF(known); i++)
+                        ok = ok || streq(key, known[i]);
+                if (!ok)
+                        return invalid(err, "unknown field '%s'", key);
+        }
+        v = json_object_get(body, "name");
+        if (!json_is_string(v))
+                return invalid(err, "%s: a string is required", "name");
+        name = json_string_value(v);
+        if (!zero_name_is_valid(name))
+                return zero_error_set(err, -EINVAL, 422, "invalid",
+                                      "name '%.64s' is not valid: use 1-63 of [a-z0-9-], starting with a letter or digit",
+                                      name);
+        v = json_object_get(body, "mode");
+        mode = v ? json_string_value(v) : "container";
+        if (!mode)
+                return invalid(err, "%s: a string is required", "mode");
+        if (!streq(mode, "container") && !streq(mode, "vm") && !streq(mode, "bms"))
+                return zero_error_set(err, -EINVAL, 422, "invalid", "unknown mode '%.32s': expected container, vm or bms",
+                                      mode);
+        const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, mode);
+        if (!lp)
+                return zero_error_set(err, -EINVAL, 422, "invalid", "mode '%s' has no runtime plugin on this node", mode);
+        if (!lp->probe.available)
+                return zero_error_set(err, -EINVAL, 422, "invalid", "mode '%s' cannot run here: %s", mode,
+                                      lp->probe.reason);
+        v = json_object_get(body, "image");
+        if (!json_is_string(v))
+                return invalid(err, "%s: a string is required", "image");
+        image = json_string_value(v);
+        if ((v = json_object_get(body, "cpus"))) {
+                if (!json_is_integer(v))
+                        return invalid(err, "%s: an integer is required", "cpus");
+                cpus = json_integer_value(v);
+                if (cpus < 1 || cpus > (json_int_t) a->node_cpus)
+                        return zero_error_set(err, -EINVAL, 422, "invalid", "cpus=%lld: this node has %u cpus",
+                                              (long long) cpus, a->node_cpus);
+        }
+        if ((v = json_object_get(body, "memory_mib"))) {
+                if (!json_is_integer(v))
+                        return invalid(err, "%s: an integer is required", "memory_mib");
+                memory = json_integer_value(v);
+                if (memory < 4 || memory > (json_int_t) a->node_memory_mib)
+                        return zero_error_set(err, -EINVAL, 422, "invalid",
+                                              "memory_mib=%lld: must be 4..%llu (the node's memory)", (long long) memory,
+                                              (unsigned long long) a->node_memory_mib);
+        }
+        v = json_object_get(body, "command");
+        if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > ARG_MAX_COUNT)
+                return zero_error_set(err, -EINVAL, 422, "invalid", "command: a non-empty array of at most %d strings is required",
+                                      ARG_MAX_COUNT);
+        for (i = 0; i < json_array_size(v); i++) {
+                json_t *s = json_array_get(v, i);
+                if (!json_is_string(s) || json_string_length(s) > ARG_MAX_LEN ||
+                    strlen(json_string_value(s)) != json_string_length(s))
+                        return invalid(err, "%s: every element must be a string without NUL bytes", "command");
+        }
+        if ((v = json_object_get(body, "env"))) {
+                json_t *s;
+                if (!json_is_object(v) || json_object_size(v) > ENV_MAX_COUNT)
+                        return invalid(err, "%s: an object of strings is required", "env");
+                json_object_foreach(v, key, s) {
+                        if (!json_is_string(s) || key[0] == '\0' || strchr(key, '=') ||
+                            strlen(json_string_value(s)) != json_string_length(s))
+                                return invalid(err, "%s: keys must be non-empty without '=', values strings", "env");
+                }
+        }
+        if ((v = json_object_get(body, "hostname")) && (!json_is_string(v) || !hostname_valid(json_string_value(v))))
+                return invalid(err, "%s: a valid host name is required", "hostname");
+        if ((v = json_object_get(body, "cwd")) && (!json_is_string(v) || json_string_value(v)[0] != '/'))
+                return invalid(err, "%s: an absolute path is required", "cwd");
+        if ((v = json_object_get(body, "readonly_rootfs")) && !json_is_boolean(v))
+                return invalid(err, "%s: true or false", "readonly_rootfs");
+
+        spec = json_pack("{s:O}", "command", json_object_get(body, "command"));
+        if (!spec)
+                return -ENOMEM;
+        json_object_set_new(spec, "env", json_deep_copy(json_object_get(body, "env") ?: json_object()));
+        if ((v = json_object_get(body, "hostname")))
+                json_object_set(spec, "hostname", v);
+        if ((v = json_object_get(body, "cwd")))
+                json_object_set(spec, "cwd", v);
+        json_object_set_new(spec, "readonly_rootfs", json_boolean(json_is_true(json_object_get(body, "readonly_rootfs"))));
+
+        *ret = (struct zero_instance_row){};
+        char id[33];
+        int r = zero_random_id(id);
+        if (r < 0) {
+                json_decref(spec);
+                return r;
+        }
+        ret->id = strdup(id);
+        ret->name = strdup(name);
+        ret->mode = strdup(mode);
+        ret->state = strdup("creating");
+        ret->image = strdup(image);
+        ret->cpus = cpus;
+        ret->memory_mib = memory;
+        ret->spec = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+        ret->created_at = ret->updated_at = (int64_t) zero_now_usec();
+        json_decref(spec);
+        if (!ret->id || !ret->name || !ret->mode || !ret->state || !ret->image || !ret->spec) {
+                zero_instance_row_done(ret);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void zero_info_done(struct zero_info_holder *h) {
+        json_decref(h->spec);
+        free(h->argv);
+        strv_free(h->env);
+        free(h->image_dir);
+        *h = (struct zero_info_holder){};
+}
+
+int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, struct zero_inst *inst,
+                    struct zero_info_holder *ret, struct zero_error *err) {
+        struct zero_info_holder h = {};
+        json_error_t jerr;
+        json_t *cmd, *env, *v;
+        const char *key;
+        size_t i, n;
+
+        h.spec = json_loads(row->spec ? row->spec : "{}", 0, &jerr);
+        if (!h.spec)
+                return zero_error_set(err, -EINVAL, 500, "internal", "stored spec of %s is unreadable", row->name);
+        cmd = json_object_get(h.spec, "command");
+        env = json_object_get(h.spec, "env");
+        n = json_array_size(cmd);
+        h.argv = calloc(n + 1, sizeof(char *));
+        h.env = calloc(json_object_size(env) + 1, sizeof(char *));
+        h.image_dir = zero_strdup_printf("%s/images/%s", a->config->state_dir, row->image);
+        if (!h.argv || !h.env || !h.image_dir) {
+                zero_info_done(&h);
+                return -ENOMEM;
+        }
+        for (i = 0; i < n; i++)
+                h.argv[i] = (char *) json_string_value(json_array_get(cmd, i));
+        i = 0;
+        json_object_foreach(env, key, v) {
+                h.env[i] = zero_strdup_printf("%s=%s", key, json_string_value(v));
+                if (!h.env[i++]) {
+                        zero_info_done(&h);
+                        return -ENOMEM;
+                }
+        }
+        h.info = (struct zero_instance_info){
+                .size = sizeof(struct zero_instance_info),
+                .id = row->id,
+                .name = row->name,
+                .mode = row->mode,
+                .cpus = (unsigned) row->cpus,
+                .memory_mib = (uint64_t) row->memory_mib,
+                .argv = (const char *const *) h.argv,
+                .env = (const char *const *) h.env,
+                .hostname = json_string_value(json_object_get(h.spec, "hostname")),
+                .cwd = json_string_value(json_object_get(h.spec, "cwd")),
+                .readonly_rootfs = json_is_true(json_object_get(h.spec, "readonly_rootfs")),
+                .image_name = row->image,
+                .image_dir = h.image_dir,
+                .run_dir = inst->run_dir,
+                .state_dir = inst->state_dir,
+        };
+        *ret = h;
+        return 0;
+}
+
+static json_t *time_or_null(int64_t usec) {
+        char buf[32];
+        return usec ? json_string(zero_format_time((uint64_t) usec, buf)) : json_null();
+}
+
+json_t *zero_inst_to_json(const struct zero_instance_row *row) {
+        json_error_t jerr;
+        json_t *spec = json_loads(row->spec ? row->spec : "{}", 0, &jerr);
+        json_t *j;
+
+        if (!spec)
+                spec = json_object();
+        json_t *host = json_object_get(spec, "hostname");
+        j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:O,s:O,s:s,s:O,s:o,s:o,s:s?,s:o,s:o,s:o}", "id", row->id, "name",
+                      row->name, "mode", row->mode, "state", row->state, "image", row->image, "cpus",
+                      (json_int_t) row->cpus, "memory_mib", (json_int_t) row->memory_mib, "command",
+                      json_object_get(spec, "command") ?: json_null(), "env", json_object_get(spec, "env") ?: json_null(),
+                      "hostname", host ? json_string_value(host) : row->name, "readonly_rootfs",
+                      json_object_get(spec, "readonly_rootfs") ?: json_false(), "pid",
+                      row->pid > 0 ? json_integer(row->pid) : json_null(), "exit_code",
+                      row->has_exit_code ? json_integer(row->exit_code) : json_null(), "error", row->error,
+                      "created_at", time_or_null(row->created_at), "started_at", time_or_null(row->started_at),
+                      "stopped_at", time_or_null(row->stopped_at));
+        json_decref(spec);
+        return j;
+}

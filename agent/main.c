@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * zerod: the node agent. Reads as the agent's life: configure, open the store, load plugins,
+ * reconnect to the instances that ran on while we were away, finish interrupted operations,
+ * serve the API until SIGTERM. Instances are left running when zerod stops.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/api.h"
+#include "agent/http.h"
+#include "agent/operation.h"
+#include "agent/plugin_loader.h"
+#include "agent/services.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#ifndef ZERO_VERSION
+#define ZERO_VERSION "0.0.0"
+#endif
+
+#define EVENTS_KEEP 10000
+#define EVENTS_TRIM_EVERY 1000
+
+void zero_agent_event(struct zero_agent *a, const char *type, const char *instance, json_t *data) {
+        char *s = data ? json_dumps(data, JSON_COMPACT) : NULL;
+        int r;
+
+        json_decref(data);
+        r = zero_store_event_append(a->store, type, instance, s ? s : "{}", NULL);
+        free(s);
+        if (r < 0)
+                log_warning_errno(r, "Failed to record event %s: %m", type);
+        if (++a->events_since_trim >= EVENTS_TRIM_EVERY) {
+                a->events_since_trim = 0;
+                (void) zero_store_event_trim(a->store, EVENTS_KEEP);
+        }
+}
+
+static void help(void) {
+        printf("Usage: zerod [OPTIONS]\n\n"
+               "The Zero node agent: runs containers, VMs and bare-metal instances behind one HTTP API.\n\n"
+               "  --config FILE        INI configuration file\n"
+               "  --state-dir DIR      persistent state (default /var/lib/zero)\n"
+               "  --run-dir DIR        volatile state: shims, bundles, consoles (default /run/zero)\n"
+               "  --listen ADDR        unix:PATH or tcp:HOST:PORT; repeatable (default unix:RUN_DIR/zerod.sock)\n"
+               "  --plugin-dir DIR     runtime plugins\n"
+               "  --shim PATH          the zero-shim binary\n"
+               "  --log-level LEVEL    err, warning, notice, info, debug\n"
+               "  --version            print the version\n");
+}
+
+static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero_error *err) {
+        enum { ARG_CONFIG = 0x100, ARG_STATE, ARG_RUN, ARG_LISTEN, ARG_PLUGINS, ARG_SHIM, ARG_LOG, ARG_VERSION };
+        static const struct option options[] = {
+                {"config", required_argument, NULL, ARG_CONFIG},   {"state-dir", required_argument, NULL, ARG_STATE},
+                {"run-dir", required_argument, NULL, ARG_RUN},     {"listen", required_argument, NULL, ARG_LISTEN},
+                {"plugin-dir", required_argument, NULL, ARG_PLUGINS}, {"shim", required_argument, NULL, ARG_SHIM},
+                {"log-level", required_argument, NULL, ARG_LOG},   {"version", no_argument, NULL, ARG_VERSION},
+                {"help", no_argument, NULL, 'h'},                  {},
+        };
+        /* The file is read first so the command line can override it. */
+        for (int i = 1; i < argc - 1; i++)
+                if (streq(argv[i], "--config")) {
+                        int r = zero_config_load_file(c, argv[i + 1], err);
+                        if (r < 0)
+                                return r;
+                }
+        for (int o; (o = getopt_long(argc, argv, "h", options, NULL)) >= 0;) {
+                static const char *const keys[] = {[ARG_STATE - ARG_CONFIG] = "state_dir",
+                                                   [ARG_RUN - ARG_CONFIG] = "run_dir",
+                                                   [ARG_LISTEN - ARG_CONFIG] = "listen",
+                                                   [ARG_PLUGINS - ARG_CONFIG] = "plugin_dir",
+                                                   [ARG_SHIM - ARG_CONFIG] = "shim",
+                                                   [ARG_LOG - ARG_CONFIG] = "log_level"};
+                int r;
+                switch (o) {
+                case 'h':
+                        help();
+                        return 1;
+                case ARG_VERSION:
+                        printf("zerod %s\n", ZERO_VERSION);
+                        return 1;
+                case ARG_CONFIG:
+                        break;
+                case ARG_STATE:
+                case ARG_RUN:
+                case ARG_LISTEN:
+                case ARG_PLUGINS:
+                case ARG_SHIM:
+                case ARG_LOG:
+                        r = zero_config_set(c, "agent", keys[o - ARG_CONFIG], optarg, err);
+                        if (r < 0)
+                                return r;
+                        break;
+                default:
+                        return zero_error_set(err, -EINVAL, 400, "usage", "unknown option; see zerod --help");
+                }
+        }
+        if (optind < argc)
+                return zero_error_set(err, -EINVAL, 400, "usage", "unexpected argument '%s'", argv[optind]);
+        return 0;
+}
+
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata) {
+        uint64_t *interval = userdata;
+        (void) sd_notify(0, "WATCHDOG=1");
+        (void) sd_event_source_set_time_relative(s, *interval);
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct zero_agent *a = userdata;
+        log_info("Received %s: stopping the agent, instances keep running", strsignal((int) si->ssi_signo));
+        (void) sd_notify(0, "STOPPING=1");
+        return sd_event_exit(a->event, 0);
+}
+
+static void node_facts(struct zero_agent *a) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        a->node_cpus = cpus > 0 ? (unsigned) cpus : 1;
+        a->node_memory_mib = pages > 0 && page > 0 ? (uint64_t) pages * (uint64_t) page / (1024 * 1024) : 1024;
+}
+
+static int run(struct zero_agent *a) {
+        _cleanup_free_ char *db = NULL;
+        struct zero_error err = {};
+        uint64_t watchdog_usec = 0;
+        sd_event_source *wd = NULL;
+        int r;
+
+        r = zero_mkdir_p(a->config->state_dir, 0700);
+        if (r >= 0)
+                r = zero_mkdir_p(a->config->run_dir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the state and run directories: %m");
+        db = zero_strdup_printf("%s/zero.db", a->config->state_dir);
+        if (!db)
+                return -ENOMEM;
+        r = zero_store_open(db, &a->store, &err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the store %s: %s", db, err.message);
+
+        r = sd_event_default(&a->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the event loop: %m");
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        if ((r = sd_event_add_signal(a->event, NULL, SIGTERM, on_signal, a)) < 0 ||
+            (r = sd_event_add_signal(a->event, NULL, SIGINT, on_signal, a)) < 0)
+                return log_error_errno(r, "Failed to watch signals: %m");
+
+        node_facts(a);
+        zero_services_init(a);
+        r = zero_plugins_load(a->config->plugin_dir, &a->services, &a->plugins);
+        if (r < 0)
+                return r;
+
+        r = zero_inst_reconcile_all(a);
+        if (r < 0)
+                return r;
+        r = zero_op_resume_all(a);
+        if (r < 0)
+                return r;
+
+        r = zero_http_new(a, zero_api_routes, &a->http);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the API: %m");
+
+        if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
+                watchdog_usec /= 2;
+                r = sd_event_add_time_relative(a->event, &wd, CLOCK_MONOTONIC, watchdog_usec, 0, on_watchdog,
+                                               &watchdog_usec);
+                if (r >= 0)
+                        (void) sd_event_source_set_enabled(wd, SD_EVENT_ON);
+        }
+        (void) sd_notifyf(0, "READY=1\nSTATUS=Serving the API; %u cpus, %llu MiB", a->node_cpus,
+                          (unsigned long long) a->node_memory_mib);
+        log_info("zerod %s ready (state %s, run %s)", ZERO_VERSION, a->config->state_dir, a->config->run_dir);
+
+        r = sd_event_loop(a->event);
+        wd = sd_event_source_disable_unref(wd);
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        struct zero_agent agent = {};
+        struct zero_error err = {};
+        int r;
+
+        zero_log_set_ident("zerod");
+        agent.config = zero_config_new();
+        if (!agent.config)
+                return EXIT_FAILURE;
+        r = parse_args(argc, argv, agent.config, &err);
+        if (r > 0) {
+                zero_config_free(agent.config);
+                return EXIT_SUCCESS;
+        }
+        if (r >= 0)
+                r = zero_config_finish(agent.config, &err);
+        if (r < 0) {
+                log_error("%s", err.message[0] ? err.message : strerror(-r));
+                zero_config_free(agent.config);
+                return EXIT_FAILURE;
+        }
+        zero_log_set_max_priority(agent.config->log_level);
+
+        r = run(&agent);
+
+        agent.http = zero_http_free(agent.http);
+        zero_op_free_all(&agent);
+        while (agent.instances)
+                zero_inst_free(&agent, agent.instances);
+        agent.plugins = zero_plugins_free(agent.plugins);
+        agent.store = zero_store_close(agent.store);
+        agent.event = sd_event_unref(agent.event);
+        zero_config_free(agent.config);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

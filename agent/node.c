@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* GET /v1/node: what this node is, has, runs and can run. */
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/plugin_loader.h"
+#include "common/util.h"
+
+#ifndef ZERO_VERSION
+#define ZERO_VERSION "0.0.0"
+#endif
+
+/* Derived from what holds resources: idle, container, ecs (VMs), bms, or mixed. */
+const char *zero_node_mode(struct zero_agent *a) {
+        struct zero_instance_row *rows = NULL;
+        size_t n = 0;
+        bool container = false, vm = false, bms = false;
+
+        if (zero_store_instance_list(a->store, &rows, &n) < 0)
+                return "unknown";
+        for (size_t i = 0; i < n; i++) {
+                if (streq(rows[i].state, "stopped") || streq(rows[i].state, "error"))
+                        continue;
+                container |= streq(rows[i].mode, "container");
+                vm |= streq(rows[i].mode, "vm");
+                bms |= streq(rows[i].mode, "bms");
+        }
+        zero_instance_rows_free(rows, n);
+        if (bms)
+                return "bms";
+        if (container && vm)
+                return "mixed";
+        return container ? "container" : vm ? "ecs" : "idle";
+}
+
+json_t *zero_node_to_json(struct zero_agent *a) {
+        int64_t cpus = 0, mem = 0;
+        json_t *plugins = json_array();
+        bool enforced = false;
+        struct zero_instance_row *rows = NULL;
+        size_t n = 0;
+
+        (void) zero_store_instance_allocated(a->store, &cpus, &mem);
+        if (zero_store_instance_list(a->store, &rows, &n) >= 0)
+                zero_instance_rows_free(rows, n);
+        for (size_t i = 0; a->plugins && i < a->plugins->n; i++) {
+                const struct zero_loaded_plugin *lp = &a->plugins->items[i];
+                json_array_append_new(plugins,
+                                      json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:b}", "name", lp->plugin->name, "mode",
+                                                lp->plugin->mode, "path", lp->path, "available", lp->probe.available,
+                                                "reason", lp->probe.reason, "runtime", lp->probe.runtime,
+                                                "resource_limits_enforced", lp->probe.resource_limits_enforced));
+                if (streq(lp->plugin->mode, "container"))
+                        enforced = lp->probe.resource_limits_enforced;
+        }
+        return json_pack("{s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:s,s:o,s:{s:b,s:s}}", "name", a->config->node_name,
+                         "version", ZERO_VERSION, "cpus", (json_int_t) a->node_cpus, "memory_mib",
+                         (json_int_t) a->node_memory_mib, "allocated", "cpus", (json_int_t) cpus, "memory_mib",
+                         (json_int_t) mem, "instances", (json_int_t) n, "mode", zero_node_mode(a), "plugins", plugins,
+                         "features", "cgroups_enforced", enforced, "accelerator", "none");
+}

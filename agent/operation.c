@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent/operation.h"
+
+#include <string.h>
+
+#include "agent/http.h"
+#include "common/log.h"
+#include "common/util.h"
+
+extern const struct zero_op_kind zero_op_kind_create, zero_op_kind_start, zero_op_kind_stop,
+        zero_op_kind_restart, zero_op_kind_delete;
+
+static const struct zero_op_kind *const kinds[] = {
+        &zero_op_kind_create, &zero_op_kind_start, &zero_op_kind_stop, &zero_op_kind_restart, &zero_op_kind_delete,
+};
+
+const struct zero_op_kind *zero_op_kind_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+                if (streq(kinds[i]->name, name))
+                        return kinds[i];
+        return NULL;
+}
+
+int zero_op_new(struct zero_agent *a, const char *kind, const struct zero_instance_row *inst, json_t *params,
+                struct zero_op **ret) {
+        struct zero_op *op;
+        char id[33];
+        int r;
+
+        r = zero_random_id(id);
+        if (r < 0) {
+                json_decref(params);
+                return r;
+        }
+        op = calloc(1, sizeof(*op));
+        if (!op) {
+                json_decref(params);
+                return -ENOMEM;
+        }
+        op->agent = a;
+        op->kind = zero_op_kind_find(kind);
+        op->params = params ? params : json_object();
+        op->row.id = strdup(id);
+        op->row.kind = strdup(kind);
+        op->row.instance_id = strdup(inst->id);
+        op->row.instance_name = strdup(inst->name);
+        op->row.status = strdup("running");
+        op->row.step = 0;
+        op->row.step_name = strdup(op->kind ? op->kind->steps[0].name : "");
+        op->row.params = json_dumps(op->params, JSON_COMPACT);
+        op->row.created_at = op->row.updated_at = (int64_t) zero_now_usec();
+        if (!op->kind || !op->row.id || !op->row.kind || !op->row.instance_id || !op->row.instance_name ||
+            !op->row.status || !op->row.step_name || !op->row.params) {
+                r = op->kind ? -ENOMEM : -EINVAL;
+                zero_op_free(op);
+                return r;
+        }
+        *ret = op;
+        return 0;
+}
+
+static void op_unlink(struct zero_op *op) {
+        struct zero_op **p;
+        for (p = &op->agent->ops; *p; p = &(*p)->next)
+                if (*p == op) {
+                        *p = op->next;
+                        break;
+                }
+        op->next = NULL;
+}
+
+struct zero_op *zero_op_free(struct zero_op *op) {
+        if (!op)
+                return NULL;
+        op_unlink(op);
+        /* an instance must not point at a freed operation */
+        for (struct zero_inst *i = op->agent->instances; i; i = i->next)
+                if (i->waiting_op == op)
+                        i->waiting_op = NULL;
+        op->defer = sd_event_source_disable_unref(op->defer);
+        json_decref(op->params);
+        zero_operation_row_done(&op->row);
+        free(op);
+        return NULL;
+}
+
+json_t *zero_op_row_to_json(const struct zero_operation_row *row) {
+        char created[32], finished[32];
+        json_t *err = json_null();
+
+        if (streq(row->status, "failed"))
+                err = json_pack("{s:s,s:s}", "code", strempty(row->error_code), "message", strempty(row->error_message));
+        return json_pack("{s:s,s:s,s:s?,s:s,s:I,s:s,s:o,s:s,s:s?}", "id", row->id, "kind", row->kind, "instance",
+                         row->instance_name, "status", row->status, "step_index", (json_int_t) row->step, "step",
+                         strempty(row->step_name), "error", err, "created_at", zero_format_time(row->created_at, created),
+                         "finished_at", row->finished_at ? zero_format_time(row->finished_at, finished) : NULL);
+}
+
+static void op_finish(struct zero_op *op, int r) {
+        struct zero_agent *a = op->agent;
+        const char *status = r < 0 ? "failed" : "succeeded";
+        char *s = strdup(status);
+
+        if (s) {
+                free(op->row.status);
+                op->row.status = s;
+        }
+        if (r < 0) {
+                (void) zero_error_default(&op->err, r, op->row.step_name);
+                free(op->row.error_code);
+                free(op->row.error_message);
+                op->row.error_code = strdup(op->err.code);
+                op->row.error_message = strdup(op->err.message);
+                log_warning("Operation %s %s of %s failed in step %s: %s", op->row.id, op->row.kind,
+                            op->row.instance_name, op->row.step_name, op->err.message);
+                if (op->kind->on_fail)
+                        op->kind->on_fail(op);
+        } else
+                log_info("Operation %s %s of %s succeeded", op->row.id, op->row.kind, op->row.instance_name);
+        op->row.finished_at = op->row.updated_at = (int64_t) zero_now_usec();
+        r = zero_store_operation_update(a->store, &op->row);
+        if (r < 0)
+                log_error_errno(r, "Failed to record the end of operation %s: %m", op->row.id);
+        zero_agent_event(a, "operation", op->row.instance_name,
+                         json_pack("{s:s,s:s,s:s}", "id", op->row.id, "kind", op->row.kind, "status", op->row.status));
+        zero_http_wake(a->http, op->row.id);
+        zero_op_free(op);
+}
+
+/* Commits the step about to run, so a restart knows where to pick up. */
+static int op_record_step(struct zero_op *op) {
+        char *name = strdup(op->kind->steps[op->row.step].name);
+
+        if (!name)
+                return -ENOMEM;
+        free(op->row.step_name);
+        op->row.step_name = name;
+        op->row.updated_at = (int64_t) zero_now_usec();
+        op->step_started = zero_monotonic_usec();
+        return zero_store_operation_update(op->agent->store, &op->row);
+}
+
+static void op_run(struct zero_op *op) {
+        for (;;) {
+                int r;
+
+                if ((size_t) op->row.step >= op->kind->n_steps) {
+                        op_finish(op, 0);
+                        return;
+                }
+                r = op_record_step(op);
+                if (r < 0) {
+                        zero_error_set(&op->err, r, 503, "store_error", "cannot record step %s: %s",
+                                       op->kind->steps[op->row.step].name, strerror(-r));
+                        op_finish(op, r);
+                        return;
+                }
+                r = op->kind->steps[op->row.step].run(op);
+                if (r == ZERO_OP_PENDING)
+                        return;
+                if (r < 0) {
+                        op_finish(op, r);
+                        return;
+                }
+                log_debug("Operation %s %s: step %s took %llu µs", op->row.id, op->row.kind, op->row.step_name,
+                          (unsigned long long) (zero_monotonic_usec() - op->step_started));
+                op->row.step++;
+        }
+}
+
+static int on_defer(sd_event_source *s, void *userdata) {
+        struct zero_op *op = userdata;
+        op->defer = sd_event_source_disable_unref(op->defer);
+        op_run(op);
+        return 0;
+}
+
+int zero_op_launch(struct zero_op *op) {
+        int r;
+
+        op->next = op->agent->ops;
+        op->agent->ops = op;
+        /* Run after the HTTP reply is out, from a fresh stack. */
+        r = sd_event_add_defer(op->agent->event, &op->defer, on_defer, op);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+void zero_op_continue(struct zero_op *op, int r) {
+        if (r < 0) {
+                op_finish(op, r);
+                return;
+        }
+        log_debug("Operation %s %s: step %s took %llu µs", op->row.id, op->row.kind, op->row.step_name,
+                  (unsigned long long) (zero_monotonic_usec() - op->step_started));
+        op->row.step++;
+        op_run(op);
+}
+
+/* Stands in for a kind this zerod does not know (a row from a newer version): it only fails. */
+static const struct zero_op_step unknown_steps[] = {{"unknown", NULL}};
+static const struct zero_op_kind unknown_kind = {"unknown", unknown_steps, 1, NULL};
+
+int zero_op_resume_all(struct zero_agent *a) {
+        struct zero_operation_row *rows = NULL;
+        size_t n = 0;
+        int r;
+
+        r = zero_store_operation_list_unfinished(a->store, &rows, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list unfinished operations: %m");
+        for (size_t i = 0; i < n; i++) {
+                struct zero_op *op = calloc(1, sizeof(*op));
+                json_error_t jerr;
+
+                if (!op)
+                        break;
+                op->agent = a;
+                op->row = rows[i];
+                memset(&rows[i], 0, sizeof(rows[i]));
+                op->kind = zero_op_kind_find(op->row.kind);
+                op->params = op->row.params ? json_loads(op->row.params, 0, &jerr) : NULL;
+                if (!op->params)
+                        op->params = json_object();
+                if (!op->kind || (size_t) op->row.step > op->kind->n_steps) {
+                        log_error("Operation %s has unknown kind %s or step %lld: marking it failed", op->row.id,
+                                  op->row.kind, (long long) op->row.step);
+                        op->kind = &unknown_kind;
+                        zero_error_set(&op->err, -EINVAL, 500, "internal", "unknown operation kind");
+                        op->next = a->ops;
+                        a->ops = op;
+                        op_finish(op, -EINVAL);
+                        continue;
+                }
+                log_info("Resuming operation %s %s of %s at step %s", op->row.id, op->row.kind,
+                         strempty(op->row.instance_name), strempty(op->row.step_name));
+                (void) zero_op_launch(op);
+        }
+        zero_operation_rows_free(rows, n);
+        return 0;
+}
+
+void zero_op_free_all(struct zero_agent *a) {
+        while (a->ops)
+                zero_op_free(a->ops);
+}

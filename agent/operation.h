@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * The operation engine. Every multi-step action (create, start, stop, restart, delete) is a row
+ * in the store's operations table and a list of named steps. The step about to run is committed
+ * to the store before it runs, so after a crash zerod knows where each action stood and runs that
+ * step again: every step is idempotent. A step either finishes (0), fails (-errno with op->err
+ * filled), or pauses (ZERO_OP_PENDING) until an event calls zero_op_continue().
+ */
+#include <jansson.h>
+
+#include "agent/agent.h"
+
+#define ZERO_OP_PENDING 1
+
+struct zero_op_step {
+        const char *name;
+        int (*run)(struct zero_op *op);
+};
+
+struct zero_op_kind {
+        const char *name;
+        const struct zero_op_step *steps;
+        size_t n_steps;
+        /* What a failure leaves the instance as; called after the failed step. */
+        void (*on_fail)(struct zero_op *op);
+};
+
+struct zero_op {
+        struct zero_agent *agent;
+        struct zero_op *next;
+        struct zero_operation_row row;
+        const struct zero_op_kind *kind;
+        json_t *params;
+        struct zero_error err;
+        sd_event_source *defer;
+        uint64_t step_started; /* monotonic µs, for the per-step timing log */
+};
+
+const struct zero_op_kind *zero_op_kind_find(const char *name);
+
+/* Makes an operation for an instance; not stored, not running. params is stolen (may be NULL). */
+int zero_op_new(struct zero_agent *a, const char *kind, const struct zero_instance_row *inst, json_t *params,
+                struct zero_op **ret);
+struct zero_op *zero_op_free(struct zero_op *op);
+/* Takes an operation that is stored (status running) and runs its steps from row.step on. */
+int zero_op_launch(struct zero_op *op);
+/* Called when a paused step has its answer: r >= 0 the step is done, r < 0 it failed. */
+void zero_op_continue(struct zero_op *op, int r);
+json_t *zero_op_row_to_json(const struct zero_operation_row *row);
+/* Picks up every unfinished operation in the store (after a restart). */
+int zero_op_resume_all(struct zero_agent *a);
+void zero_op_free_all(struct zero_agent *a);

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* zeroctl create | ls | show | start | stop | restart | rm | console */
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "cli/operation.h"
+#include "cli/output.h"
+#include "cli/zeroctl.h"
+#include "common/util.h"
+
+/* Extra time the wait for a stop gets beyond the grace period the user asked for: the SIGKILL
+ * and the cleanup after it. */
+#define STOP_WAIT_SLACK_S 30
+
+static int set_string(json_t *o, const char *key, const char *value, const char *what,
+                      struct zero_error *reterr) {
+        json_t *s = json_string(value);
+
+        /* JSON strings are UTF-8; jansson refuses anything else. */
+        if (!s)
+                return zeroctl_usage_error(reterr, "%s is not valid UTF-8", what);
+        return json_object_set_new(o, key, s) < 0 ? -ENOMEM : 0;
+}
+
+static int add_env(json_t *env, const char *kv, struct zero_error *reterr) {
+        _cleanup_free_ char *key = NULL;
+        const char *eq = strchr(kv, '=');
+        json_t *check;
+
+        if (!eq || eq == kv)
+                return zeroctl_usage_error(reterr, "--env wants KEY=VALUE, not '%s'", kv);
+        key = strndup(kv, (size_t) (eq - kv));
+        if (!key)
+                return -ENOMEM;
+        check = json_string(key); /* NULL for invalid UTF-8 */
+        if (!check)
+                return zeroctl_usage_error(reterr, "--env key '%s' is not valid UTF-8", key);
+        json_decref(check);
+        return set_string(env, key, eq + 1, "--env value", reterr);
+}
+
+int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_error *reterr) {
+        enum {
+                OPT_IMAGE = 0x100,
+                OPT_MODE,
+                OPT_CPUS,
+                OPT_MEMORY,
+                OPT_ENV,
+                OPT_HOSTNAME,
+                OPT_CWD,
+                OPT_READ_ONLY
+        };
+        static const struct option options[] = {
+                {"image", required_argument, NULL, OPT_IMAGE},
+                {"mode", required_argument, NULL, OPT_MODE},
+                {"cpus", required_argument, NULL, OPT_CPUS},
+                {"memory", required_argument, NULL, OPT_MEMORY},
+                {"env", required_argument, NULL, OPT_ENV},
+                {"hostname", required_argument, NULL, OPT_HOSTNAME},
+                {"cwd", required_argument, NULL, OPT_CWD},
+                {"read-only", no_argument, NULL, OPT_READ_ONLY},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        json_auto_t *spec = json_object();
+        json_auto_t *env = json_object();
+        const char *image = NULL, *mode = "container", *hostname = NULL, *cwd = NULL;
+        int64_t cpus = 0, memory = 0;
+        bool read_only = false;
+        int dashdash = argc, c, r;
+
+        if (!spec || !env)
+                return -ENOMEM;
+        /* Everything after "--" is the command, never options: split there before getopt, so
+         * "-- sh -c 'echo hi'" reaches the instance untouched. */
+        for (int i = 1; i < argc; i++)
+                if (streq(argv[i], "--")) {
+                        dashdash = i;
+                        break;
+                }
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(dashdash, argv, ":h", options, NULL)) >= 0) {
+                switch (c) {
+                case OPT_IMAGE:
+                        image = optarg;
+                        break;
+                case OPT_MODE:
+                        mode = optarg;
+                        break;
+                case OPT_CPUS:
+                        r = zeroctl_parse_uint("--cpus", optarg, 1, 65536, &cpus, reterr);
+                        if (r < 0)
+                                return r;
+                        break;
+                case OPT_MEMORY:
+                        if (zeroctl_parse_memory_mib(optarg, &memory) < 0)
+                                return zeroctl_usage_error(
+                                        reterr, "--memory wants MiB (or 512M, 2G), not '%s'",
+                                        optarg);
+                        break;
+                case OPT_ENV:
+                        r = add_env(env, optarg, reterr);
+                        if (r < 0)
+                                return r;
+                        break;
+                case OPT_HOSTNAME:
+                        hostname = optarg;
+                        break;
+                case OPT_CWD:
+                        cwd = optarg;
+                        break;
+                case OPT_READ_ONLY:
+                        read_only = true;
+                        break;
+                case 'h':
+                        return ZEROCTL_HELP;
+                default:
+                        return zeroctl_getopt_error(c, argv, reterr);
+                }
+        }
+        if (optind >= dashdash)
+                return zeroctl_usage_error(reterr, "missing instance name");
+        if (dashdash - optind > 1)
+                return zeroctl_usage_error(reterr,
+                                           "unexpected argument '%s' (a command goes after '--')",
+                                           argv[optind + 1]);
+        if (!image)
+                return zeroctl_usage_error(reterr, "missing --image");
+        if (dashdash < argc && dashdash + 1 == argc)
+                return zeroctl_usage_error(reterr, "no command after '--'");
+
+        if ((r = set_string(spec, "name", argv[optind], "the name", reterr)) < 0 ||
+            (r = set_string(spec, "mode", mode, "--mode", reterr)) < 0 ||
+            (r = set_string(spec, "image", image, "--image", reterr)) < 0)
+                return r;
+        /* Only what the user said: the server owns the defaults. */
+        if (cpus > 0 && json_object_set_new(spec, "cpus", json_integer(cpus)) < 0)
+                return -ENOMEM;
+        if (memory > 0 && json_object_set_new(spec, "memory_mib", json_integer(memory)) < 0)
+                return -ENOMEM;
+        if (dashdash < argc) {
+                json_t *cmd = json_array();
+                if (!cmd || json_object_set_new(spec, "command", cmd) < 0)
+                        return -ENOMEM;
+                for (int i = dashdash + 1; i < argc; i++) {
+                        json_t *a = json_string(argv[i]);
+                        if (!a)
+                                return zeroctl_usage_error(reterr,
+                                                           "command argument %d is not valid UTF-8",
+                                                           i - dashdash);
+                        if (json_array_append_new(cmd, a) < 0)
+                                return -ENOMEM;
+                }
+        }
+        if (json_object_size(env) > 0 && json_object_set(spec, "env", env) < 0)
+                return -ENOMEM;
+        if (hostname && (r = set_string(spec, "hostname", hostname, "--hostname", reterr)) < 0)
+                return r;
+        if (cwd && (r = set_string(spec, "cwd", cwd, "--cwd", reterr)) < 0)
+                return r;
+        if (read_only && json_object_set_new(spec, "readonly_rootfs", json_true()) < 0)
+                return -ENOMEM;
+
+        *ret_spec = TAKE_PTR(spec);
+        return 0;
+}
+
+/* "VERB NAME [--OPTION N]": the shape of stop and console. */
+static int parse_name_and_number(int argc, char **argv, const char *option, int64_t min,
+                                 int64_t max, const char **ret_name, int64_t *ret_value,
+                                 struct zero_error *reterr) {
+        const struct option options[] = {
+                {option, required_argument, NULL, 'n'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        _cleanup_free_ char *what = zero_strdup_printf("--%s", option);
+        int64_t value = -1;
+        int c, r;
+
+        if (!what)
+                return -ENOMEM;
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'n':
+                        r = zeroctl_parse_uint(what, optarg, min, max, &value, reterr);
+                        if (r < 0)
+                                return r;
+                        break;
+                case 'h':
+                        return ZEROCTL_HELP;
+                default:
+                        return zeroctl_getopt_error(c, argv, reterr);
+                }
+        }
+        if (argc - optind != 1)
+                return zeroctl_usage_error(reterr, "%s",
+                                           argc - optind < 1 ? "missing instance name"
+                                                             : "too many arguments");
+        *ret_name = argv[optind];
+        *ret_value = value;
+        return 0;
+}
+
+int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *ret_timeout_s,
+                       struct zero_error *reterr) {
+        /* zerod's bound: an hour between SIGTERM and SIGKILL. */
+        return parse_name_and_number(argc, argv, "timeout", 0, 3600, ret_name, ret_timeout_s,
+                                     reterr);
+}
+
+int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t *ret_bytes,
+                          struct zero_error *reterr) {
+        return parse_name_and_number(argc, argv, "bytes", 1, ZEROCTL_RESPONSE_MAX, ret_name,
+                                     ret_bytes, reterr);
+}
+
+int zeroctl_cmd_create(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
+        json_auto_t *spec = NULL;
+        int r;
+
+        r = zeroctl_parse_create(argc, argv, &spec, reterr);
+        if (r != 0)
+                return r;
+        return zeroctl_operation_run(z, "POST", "/v1/instances", spec, z->opts.timeout_s, "create",
+                                     "created", json_string_value(json_object_get(spec, "name")),
+                                     reterr);
+}
+
+int zeroctl_cmd_list(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
+        json_auto_t *j = NULL;
+        int r;
+
+        r = zeroctl_parse_no_args(argc, argv, reterr);
+        if (r != 0)
+                return r;
+        r = zeroctl_http_call(z->http, "GET", "/v1/instances", NULL, 0, &j, NULL, reterr);
+        if (r < 0)
+                return r;
+        if (z->opts.json)
+                return zeroctl_print_json(z->out, j);
+        r = zeroctl_print_instances(z->out, json_object_get(j, "instances"), zero_now_usec());
+        if (r == -EBADMSG)
+                return zero_error_set(reterr, r, 0, "",
+                                      "zerod's instance list has no \"instances\" array");
+        return r;
+}
+
+int zeroctl_cmd_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
+        _cleanup_free_ char *path = NULL;
+        const char *name;
+        int r;
+
+        r = zeroctl_parse_name_only(argc, argv, &name, reterr);
+        if (r != 0)
+                return r;
+        path = zeroctl_object_path("instances", name, NULL);
+        if (!path)
+                return -ENOMEM;
+        return zeroctl_get_and_print(z, path, reterr);
+}
+
+/* start, restart and rm: NAME in, one operation out. */
+static int simple_operation(struct zeroctl *z, int argc, char **argv, const char *method,
+                            const char *suffix, const char *done, struct zero_error *reterr) {
+        _cleanup_free_ char *path = NULL;
+        const char *name;
+        int r;
+
+        r = zeroctl_parse_name_only(argc, argv, &name, reterr);
+        if (r != 0)
+                return r;
+        path = zeroctl_object_path("instances", name, suffix);
+        if (!path)
+                return -ENOMEM;
+        return zeroctl_operation_run(z, method, path, NULL, z->opts.timeout_s, argv[0], done, name,
+                                     reterr);
+}
+
+int zeroctl_cmd_start(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
+        return simple_operation(z, argc, argv, "POST", "/start", "started", reterr);
+}
+
+int zeroctl_cmd_restart(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
+        return simple_operation(z, argc, argv, "POST", "/restart", "restarted", reterr);
+}
+
+int zeroctl_cmd_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
+        return simple_operation(z, argc, argv, "DELETE", NULL, "deleted", reterr);
+}
+
+int zeroctl_cmd_stop(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
+        json_auto_t *body = NULL;
+        _cleanup_free_ char *path = NULL;
+        unsigned wait_s = z->opts.timeout_s;
+        const char *name;
+        int64_t grace;
+        int r;
+
+        r = zeroctl_parse_stop(argc, argv, &name, &grace, reterr);
+        if (r != 0)
+                return r;
+        if (grace >= 0) {
+                body = json_pack("{sI}", "timeout_s", (json_int_t) grace);
+                if (!body)
+                        return -ENOMEM;
+                /* Waiting less than the grace period would report a timeout for a stop that is
+                 * going exactly as asked. */
+                if (wait_s > 0 && wait_s < grace + STOP_WAIT_SLACK_S)
+                        wait_s = (unsigned) grace + STOP_WAIT_SLACK_S;
+        }
+        path = zeroctl_object_path("instances", name, "/stop");
+        if (!path)
+                return -ENOMEM;
+        return zeroctl_operation_run(z, "POST", path, body, wait_s, "stop", "stopped", name,
+                                     reterr);
+}
+
+int zeroctl_cmd_console(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
+        _cleanup_free_ char *path = NULL, *base = NULL;
+        struct zeroctl_response resp = {0};
+        const char *name;
+        int64_t bytes;
+        int r;
+
+        r = zeroctl_parse_console(argc, argv, &name, &bytes, reterr);
+        if (r != 0)
+                return r;
+        base = zeroctl_object_path("instances", name, "/console");
+        if (!base)
+                return -ENOMEM;
+        path = bytes > 0 ? zero_strdup_printf("%s?bytes=%" PRId64, base, bytes) : TAKE_PTR(base);
+        if (!path)
+                return -ENOMEM;
+        r = zeroctl_http_request(z->http, "GET", path, NULL, 0, &resp, reterr);
+        if (r < 0)
+                return r;
+        if (resp.status >= 400 || resp.status < 200)
+                r = zeroctl_http_error(resp.status, resp.body, resp.len, reterr);
+        else if (resp.len > 0 && fwrite(resp.body, 1, resp.len, z->out) != resp.len)
+                r = zero_error_set(reterr, -EIO, 0, "", "cannot write the console log");
+        zeroctl_response_done(&resp);
+        return r;
+}

@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "cli/http.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "common/util.h"
+
+#ifndef ZERO_VERSION
+#define ZERO_VERSION "0"
+#endif
+
+struct zeroctl_http {
+        CURL *curl;
+        char *url; /* as the user gave it, for messages */
+        struct zeroctl_url where;
+        unsigned timeout_s;
+        char errbuf[CURL_ERROR_SIZE];
+};
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct curl_slist *, curl_slist_free_all);
+
+static int url_error(struct zero_error *reterr, const char *url, const char *why) {
+        return zero_error_set(reterr, -EINVAL, 0, "usage",
+                              "invalid URL '%s': %s (expected http://HOST:PORT or unix:/PATH)", url,
+                              why);
+}
+
+static int parse_http_url(const char *url, char **ret_base, struct zero_error *reterr) {
+        const char *host = strstr(url, "://") + 3;
+        const char *end = host + strcspn(host, "/?#");
+        const char *colon;
+        size_t n;
+
+        if (end == host || *host == ':')
+                return url_error(reterr, url, "no host");
+        if (strpbrk(host, "?#"))
+                return url_error(reterr, url, "query or fragment not allowed");
+        /* The port, if any, follows the last ':' that is not inside an IPv6 literal. */
+        colon = memrchr(host, ':', (size_t) (end - host));
+        if (colon && !memchr(colon, ']', (size_t) (end - colon))) {
+                _cleanup_free_ char *port = strndup(colon + 1, (size_t) (end - colon - 1));
+                int64_t v;
+
+                if (!port)
+                        return -ENOMEM;
+                if (zero_parse_int64(port, 1, 65535, &v) < 0)
+                        return url_error(reterr, url, "bad port");
+        }
+        n = strlen(url);
+        while (n > 0 && url[n - 1] == '/')
+                n--;
+        *ret_base = strndup(url, n);
+        return *ret_base ? 0 : -ENOMEM;
+}
+
+int zeroctl_url_parse(const char *url, struct zeroctl_url *ret, struct zero_error *reterr) {
+        _cleanup_free_ char *base = NULL, *unix_path = NULL;
+        int r;
+
+        if (!url || !*url)
+                return url_error(reterr, "", "empty");
+
+        if (strncmp(url, "unix:", 5) == 0) {
+                const char *p = url + 5;
+
+                /* unix:///run/x.sock is the URI spelling of unix:/run/x.sock */
+                if (strncmp(p, "//", 2) == 0)
+                        p += 2;
+                if (*p == '\0')
+                        return url_error(reterr, url, "no socket path");
+                if (strlen(p) > ZEROCTL_UNIX_PATH_MAX)
+                        return url_error(reterr, url, "socket path too long");
+                unix_path = strdup(p);
+                /* curl needs a host in the URL; it only ends up in the Host header. */
+                base = strdup("http://localhost");
+                if (!unix_path || !base)
+                        return -ENOMEM;
+        } else if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
+                r = parse_http_url(url, &base, reterr);
+                if (r < 0)
+                        return r;
+        } else
+                return url_error(reterr, url, "unsupported scheme");
+
+        ret->base = TAKE_PTR(base);
+        ret->unix_path = TAKE_PTR(unix_path);
+        return 0;
+}
+
+void zeroctl_url_done(struct zeroctl_url *u) {
+        if (!u)
+                return;
+        free(u->base);
+        free(u->unix_path);
+        u->base = u->unix_path = NULL;
+}
+
+char *zeroctl_path_escape(const char *s) {
+        static const char hex[] = "0123456789ABCDEF";
+        char *ret = malloc(strlen(s) * 3 + 1), *o = ret;
+
+        if (!ret)
+                return NULL;
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                unsigned char c = *p;
+                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~')
+                        *o++ = (char) c;
+                else {
+                        *o++ = '%';
+                        *o++ = hex[c >> 4];
+                        *o++ = hex[c & 15];
+                }
+        }
+        *o = '\0';
+        return ret;
+}
+
+void zeroctl_response_done(struct zeroctl_response *r) {
+        if (!r)
+                return;
+        free(r->body);
+        free(r->location);
+        free(r->content_type);
+        *r = (struct zeroctl_response){0};
+}
+
+int zeroctl_http_new(const char *url, unsigned timeout_s, struct zeroctl_http **ret,
+                     struct zero_error *reterr) {
+        struct zeroctl_http *h;
+        int r;
+
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        r = zeroctl_url_parse(url, &h->where, reterr);
+        if (r < 0) {
+                free(h);
+                return r;
+        }
+        h->url = strdup(url);
+        h->curl = curl_easy_init();
+        h->timeout_s = timeout_s;
+        if (!h->url || !h->curl) {
+                zeroctl_http_free(h);
+                return zero_error_set(reterr, -ENOMEM, 0, "", "cannot set up the HTTP client");
+        }
+        *ret = h;
+        return 0;
+}
+
+struct zeroctl_http *zeroctl_http_free(struct zeroctl_http *h) {
+        if (!h)
+                return NULL;
+        if (h->curl)
+                curl_easy_cleanup(h->curl);
+        zeroctl_url_done(&h->where);
+        free(h->url);
+        free(h);
+        return NULL;
+}
+
+const char *zeroctl_http_url(const struct zeroctl_http *h) {
+        return h->url;
+}
+
+struct sink {
+        struct zeroctl_response *resp;
+        size_t cap;
+        bool too_big;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
+        struct sink *s = userdata;
+        struct zeroctl_response *resp = s->resp;
+        size_t n = size * nmemb;
+
+        if (n > ZEROCTL_RESPONSE_MAX - resp->len) {
+                s->too_big = true;
+                return 0; /* makes curl fail with CURLE_WRITE_ERROR */
+        }
+        if (resp->len + n + 1 > s->cap) {
+                size_t cap = s->cap ? s->cap : 4096;
+                char *b;
+                while (cap < resp->len + n + 1)
+                        cap *= 2;
+                b = realloc(resp->body, cap);
+                if (!b)
+                        return 0;
+                resp->body = b;
+                s->cap = cap;
+        }
+        memcpy(resp->body + resp->len, data, n);
+        resp->len += n;
+        resp->body[resp->len] = '\0';
+        return n;
+}
+
+/* Keeps the value of one header, "Name: value\r\n", if it is the one we want. */
+static void take_header(const char *line, size_t n, const char *name, char **slot) {
+        size_t k = strlen(name);
+        char *v;
+
+        if (n <= k || strncasecmp(line, name, k) != 0 || line[k] != ':')
+                return;
+        line += k + 1;
+        n -= k + 1;
+        while (n > 0 && (*line == ' ' || *line == '\t'))
+                line++, n--;
+        while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == '\n' || line[n - 1] == ' '))
+                n--;
+        v = strndup(line, n);
+        if (v) {
+                free(*slot);
+                *slot = v;
+        }
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
+        struct zeroctl_response *resp = userdata;
+        size_t n = size * nmemb;
+
+        /* A new status line (after a 1xx interim response) starts a new set of headers. */
+        if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+                free(resp->location);
+                free(resp->content_type);
+                resp->location = resp->content_type = NULL;
+                return n;
+        }
+        take_header(data, n, "Location", &resp->location);
+        take_header(data, n, "Content-Type", &resp->content_type);
+        return n;
+}
+
+static int curl_failure(struct zeroctl_http *h, CURLcode c, struct zero_error *reterr) {
+        long os_errno = 0;
+        const char *why = h->errbuf[0] ? h->errbuf : curl_easy_strerror(c);
+
+        (void) curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os_errno);
+        switch (c) {
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_SSL_CONNECT_ERROR:
+                if (os_errno > 0)
+                        why = strerror((int) os_errno);
+                return zero_error_set(reterr, os_errno > 0 ? -(int) os_errno : -ECONNREFUSED, 0, "",
+                                      "cannot connect to zerod at %s: %s%s", h->url, why,
+                                      os_errno == ENOENT || os_errno == ECONNREFUSED
+                                              ? " (is zerod running?)"
+                                              : "");
+        case CURLE_OPERATION_TIMEDOUT:
+                return zero_error_set(reterr, -ETIMEDOUT, 0, "", "request to zerod at %s: %s",
+                                      h->url, why);
+        default:
+                return zero_error_set(reterr, -EIO, 0, "", "request to zerod at %s failed: %s",
+                                      h->url, why);
+        }
+}
+
+int zeroctl_http_request(struct zeroctl_http *h, const char *method, const char *path,
+                         const json_t *body, unsigned timeout_s, struct zeroctl_response *ret,
+                         struct zero_error *reterr) {
+        _cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
+        _cleanup_free_ char *url = NULL, *payload = NULL;
+        struct zeroctl_response resp = {0};
+        struct sink sink = {.resp = &resp};
+        bool post = streq(method, "POST") || streq(method, "PUT");
+        CURL *c = h->curl;
+        CURLcode cc;
+        int r;
+
+        url = zero_strdup_printf("%s%s", h->where.base, path);
+        if (!url)
+                return -ENOMEM;
+        if (post) {
+                payload = body ? json_dumps(body, JSON_COMPACT) : strdup("{}");
+                if (!payload)
+                        return -ENOMEM;
+        }
+        headers = curl_slist_append(headers, "Accept: application/json");
+        if (headers && post)
+                headers = curl_slist_append(headers, "Content-Type: application/json");
+        /* Bodies are small; never wait for a 100-continue that zerod does not send. */
+        if (headers)
+                headers = curl_slist_append(headers, "Expect:");
+        if (!headers)
+                return -ENOMEM;
+
+        /* Reset per request, so no option leaks from one method into the next; the connection
+         * cache survives a reset, so a polling loop keeps its connection. */
+        curl_easy_reset(c);
+        h->errbuf[0] = '\0';
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        if (h->where.unix_path)
+                curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, h->where.unix_path);
+        /* zeroctl talks to the agent directly: an http_proxy meant for the web must not catch
+         * it. */
+        curl_easy_setopt(c, CURLOPT_PROXY, "");
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+        curl_easy_setopt(c, CURLOPT_USERAGENT, "zeroctl/" ZERO_VERSION);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) ZEROCTL_CONNECT_TIMEOUT_S);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) (timeout_s ? timeout_s : h->timeout_s));
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp);
+        if (post) {
+                curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
+                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long) strlen(payload));
+                if (!streq(method, "POST"))
+                        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        } else if (streq(method, "GET"))
+                curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        else
+                curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+
+        cc = curl_easy_perform(c);
+        if (cc != CURLE_OK) {
+                if (sink.too_big)
+                        r = zero_error_set(reterr, -EFBIG, 0, "",
+                                           "response from zerod at %s exceeds %u MiB", h->url,
+                                           ZEROCTL_RESPONSE_MAX >> 20);
+                else
+                        r = curl_failure(h, cc, reterr);
+                zeroctl_response_done(&resp);
+                return r;
+        }
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+        if (!resp.body && !(resp.body = strdup(""))) {
+                zeroctl_response_done(&resp);
+                return -ENOMEM;
+        }
+        *ret = resp;
+        return 0;
+}
+
+static int status_to_errno(long status) {
+        switch (status) {
+        case 404:
+                return -ENOENT;
+        case 409:
+                return -EBUSY;
+        case 413:
+                return -E2BIG;
+        case 415:
+                return -EPROTONOSUPPORT;
+        case 503:
+                return -EAGAIN;
+        default:
+                return status >= 500 ? -EIO : -EINVAL;
+        }
+}
+
+int zeroctl_http_error(long status, const char *body, size_t len, struct zero_error *reterr) {
+        json_auto_t *j = NULL;
+        const char *code = NULL, *message = NULL;
+        int r = status_to_errno(status);
+
+        j = len > 0 ? json_loadb(body, len, 0, NULL) : NULL;
+        if (j) {
+                json_t *e = json_object_get(j, "error");
+                code = json_string_value(json_object_get(e, "code"));
+                message = json_string_value(json_object_get(e, "message"));
+        }
+        if (message && *message)
+                return zero_error_set(reterr, r, (int) status, strempty(code), "%s", message);
+
+        /* Not our error format (a proxy, or a server that is not zerod): show the first line. */
+        if (len > 0) {
+                size_t n = strcspn(body, "\r\n");
+                if (n > 200)
+                        n = 200;
+                if (n > 0)
+                        return zero_error_set(reterr, r, (int) status, strempty(code), "%.*s",
+                                              (int) n, body);
+        }
+        return zero_error_set(reterr, r, (int) status, strempty(code), "request failed");
+}
+
+int zeroctl_http_call(struct zeroctl_http *h, const char *method, const char *path,
+                      const json_t *body, unsigned timeout_s, json_t **ret_json,
+                      char **ret_location, struct zero_error *reterr) {
+        struct zeroctl_response resp = {0};
+        json_t *j = NULL;
+        json_error_t jerr;
+        int r;
+
+        r = zeroctl_http_request(h, method, path, body, timeout_s, &resp, reterr);
+        if (r < 0)
+                return r;
+        if (resp.status >= 400 || resp.status < 200) {
+                r = zeroctl_http_error(resp.status, resp.body, resp.len, reterr);
+                zeroctl_response_done(&resp);
+                return r;
+        }
+        if (resp.len > 0 && ret_json) {
+                j = json_loadb(resp.body, resp.len, 0, &jerr);
+                if (!j) {
+                        r = zero_error_set(reterr, -EBADMSG, 0, "",
+                                           "invalid JSON from zerod at %s (%s %s): %s", h->url,
+                                           method, path, jerr.text);
+                        zeroctl_response_done(&resp);
+                        return r;
+                }
+        }
+        if (ret_json)
+                *ret_json = j;
+        if (ret_location) {
+                *ret_location = TAKE_PTR(resp.location);
+        }
+        zeroctl_response_done(&resp);
+        return 0;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * zeroctl's HTTP client: one libcurl easy handle reused for every request (so a long-poll loop
+ * keeps its connection), talking to zerod over TCP or over its unix socket.
+ */
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "common/macro.h"
+#include "zero/error.h"
+
+/* A response larger than this is refused: the largest legitimate one, the instance list at the
+ * node's instance limit, is a few MiB. */
+#define ZEROCTL_RESPONSE_MAX (64u << 20)
+#define ZEROCTL_CONNECT_TIMEOUT_S 10
+/* sun_path is 108 bytes including the NUL. */
+#define ZEROCTL_UNIX_PATH_MAX 107
+
+/* Where zerod listens: "http://HOST[:PORT]" or "unix:/path" (also "unix:///path"). */
+struct zeroctl_url {
+        char *base;      /* what request paths are appended to, no trailing '/' */
+        char *unix_path; /* NULL for TCP; then base is http://localhost */
+};
+int zeroctl_url_parse(const char *url, struct zeroctl_url *ret, struct zero_error *reterr);
+void zeroctl_url_done(struct zeroctl_url *u);
+
+/* Percent-encodes everything but RFC 3986 unreserved characters, for one path segment. */
+char *zeroctl_path_escape(const char *s);
+
+struct zeroctl_response {
+        long status;
+        char *body; /* NUL-terminated, never NULL after a successful request */
+        size_t len;
+        char *location;     /* Location header or NULL */
+        char *content_type; /* Content-Type header or NULL */
+};
+void zeroctl_response_done(struct zeroctl_response *r);
+
+struct zeroctl_http;
+/* timeout_s bounds a request that is not a long-poll (image import copies a whole rootfs). */
+int zeroctl_http_new(const char *url, unsigned timeout_s, struct zeroctl_http **ret,
+                     struct zero_error *reterr);
+struct zeroctl_http *zeroctl_http_free(struct zeroctl_http *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct zeroctl_http *, zeroctl_http_free);
+const char *zeroctl_http_url(const struct zeroctl_http *h);
+
+/* One request; body may be NULL (a POST then sends "{}"). timeout_s 0 means the handle's
+ * default. Fails only when no HTTP response came back: any status is success here. */
+int zeroctl_http_request(struct zeroctl_http *h, const char *method, const char *path,
+                         const json_t *body, unsigned timeout_s, struct zeroctl_response *ret,
+                         struct zero_error *reterr);
+
+/* Turns an error response (status >= 400) into *reterr: the server's {"error":{...}} when it
+ * sent one, else the first line of the body. Returns a -errno matching the status. */
+int zeroctl_http_error(long status, const char *body, size_t len, struct zero_error *reterr);
+
+/* A request whose answer is JSON (or nothing, for 204): errors >= 400 become *reterr,
+ * 2xx bodies are parsed into *ret_json (NULL when empty). ret_ arguments may be NULL. */
+int zeroctl_http_call(struct zeroctl_http *h, const char *method, const char *path,
+                      const json_t *body, unsigned timeout_s, json_t **ret_json,
+                      char **ret_location, struct zero_error *reterr);

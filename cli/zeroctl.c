@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* zeroctl's global options, its table of verbs and the program proper (main.c only wraps it in
+ * curl_global_init/cleanup, so the unit tests can link all of this). */
+#include "cli/zeroctl.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/output.h"
+#include "common/util.h"
+
+#ifndef ZERO_VERSION
+#define ZERO_VERSION "0"
+#endif
+
+#define VERB(n, s, fn, u, sum, ...)                                                                \
+        { .name = (n), .sub = (s), .run = (fn), .usage = (u), .summary = (sum), __VA_ARGS__ }
+
+const struct zeroctl_verb zeroctl_verbs[] = {
+        VERB("node", NULL, zeroctl_cmd_node, "node", "show the node: resources, mode, plugins"),
+        VERB("image", "import", zeroctl_cmd_image_import, "image import NAME SOURCE",
+             "import a rootfs directory or tarball as an image",
+             .details = "Arguments:\n"
+                        "  SOURCE         a local path (made absolute) or what zerod accepts\n"),
+        VERB("image", "list", zeroctl_cmd_image_list, "image list", "list images (also: image ls)"),
+        VERB("image", "ls", zeroctl_cmd_image_list, "image ls", NULL),
+        VERB("image", "show", zeroctl_cmd_image_show, "image show NAME", "show one image"),
+        VERB("image", "rm", zeroctl_cmd_image_rm, "image rm NAME", "delete an unused image"),
+        VERB("create", NULL, zeroctl_cmd_create,
+             "create NAME --image IMG [--mode MODE] [--cpus N] [--memory MIB] [--env K=V]...\n"
+             "        [--hostname H] [--cwd DIR] [--read-only] [-- CMD ARG...]",
+             "create an instance",
+             .details =
+                     "Options:\n"
+                     "  --image IMG    the image to run (required)\n"
+                     "  --mode MODE    the runtime: container (the default)\n"
+                     "  --cpus N       CPUs (default: zerod's)\n"
+                     "  --memory MIB   memory in MiB, or with a unit: 512M, 2G (default: zerod's)\n"
+                     "  --env K=V      an environment variable; repeat for more\n"
+                     "  --hostname H   the instance's hostname\n"
+                     "  --cwd DIR      the command's working directory\n"
+                     "  --read-only    mount the root filesystem read-only\n"
+                     "  -- CMD ARG...  the command to run, argv[0] first\n"),
+        VERB("ls", NULL, zeroctl_cmd_list, "ls", "list instances"),
+        VERB("show", NULL, zeroctl_cmd_show, "show NAME", "show one instance"),
+        VERB("start", NULL, zeroctl_cmd_start, "start NAME", "start an instance"),
+        VERB("stop", NULL, zeroctl_cmd_stop, "stop NAME [--timeout S]", "stop an instance",
+             .details =
+                     "Options:\n"
+                     "  --timeout S    seconds between SIGTERM and SIGKILL (default: zerod's)\n"),
+        VERB("restart", NULL, zeroctl_cmd_restart, "restart NAME", "restart an instance"),
+        VERB("rm", NULL, zeroctl_cmd_rm, "rm NAME", "delete an instance"),
+        VERB("console", NULL, zeroctl_cmd_console, "console NAME [--bytes N]",
+             "print the tail of an instance's console log",
+             .details = "Options:\n"
+                        "  --bytes N      how much of the log's end to print (default: zerod's)\n"),
+        VERB("op", "show", zeroctl_cmd_op_show, "op show ID", "show one operation"),
+};
+const size_t zeroctl_n_verbs = ELEMENTSOF(zeroctl_verbs);
+
+int zeroctl_usage_error(struct zero_error *reterr, const char *fmt, ...) {
+        if (reterr) {
+                va_list ap;
+                reterr->status = 0;
+                snprintf(reterr->code, sizeof(reterr->code), "usage");
+                va_start(ap, fmt);
+                vsnprintf(reterr->message, sizeof(reterr->message), fmt, ap);
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+int zeroctl_getopt_error(int c, char **argv, struct zero_error *reterr) {
+        const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+        if (c == ':')
+                return zeroctl_usage_error(reterr, "option '%s' needs a value", arg);
+        if (optopt > 0 && optopt < 256 && strncmp(arg, "--", 2) != 0)
+                return zeroctl_usage_error(reterr, "unknown option '-%c'", optopt);
+        return zeroctl_usage_error(reterr, "unknown option '%s'", arg);
+}
+
+int zeroctl_parse_uint(const char *what, const char *s, int64_t min, int64_t max, int64_t *ret,
+                       struct zero_error *reterr) {
+        if (zero_parse_int64(s, min, max, ret) < 0)
+                return zeroctl_usage_error(reterr,
+                                           "%s must be a whole number from %" PRId64 " to %" PRId64
+                                           ", not '%s'",
+                                           what, min, max, s);
+        return 0;
+}
+
+int zeroctl_parse_memory_mib(const char *s, int64_t *ret) {
+        static const struct {
+                const char *suffix;
+                int64_t mib;
+        } units[] = {{"", 1}, {"M", 1}, {"MiB", 1}, {"G", 1024}, {"GiB", 1024}};
+        char *end;
+        long long v;
+
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0)
+                return -ERANGE;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (streq(end, units[i].suffix)) {
+                        /* 1 PiB of memory is past any host this runs on. */
+                        if (v < 1 || v > (1LL << 30) / units[i].mib)
+                                return -ERANGE;
+                        *ret = v * units[i].mib;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+int zeroctl_parse_words(int argc, char **argv, size_t n, const char **ret_words,
+                        struct zero_error *reterr) {
+        static const struct option options[] = {{"help", no_argument, NULL, 'h'}, {}};
+        int c;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
+                if (c == 'h')
+                        return ZEROCTL_HELP;
+                return zeroctl_getopt_error(c, argv, reterr);
+        }
+        if ((size_t) (argc - optind) < n)
+                return zeroctl_usage_error(reterr, "missing argument");
+        if ((size_t) (argc - optind) > n)
+                return zeroctl_usage_error(reterr, "unexpected argument '%s'", argv[optind + n]);
+        for (size_t i = 0; i < n; i++)
+                ret_words[i] = argv[optind + (int) i];
+        return 0;
+}
+
+int zeroctl_parse_name_only(int argc, char **argv, const char **ret_name,
+                            struct zero_error *reterr) {
+        return zeroctl_parse_words(argc, argv, 1, ret_name, reterr);
+}
+
+int zeroctl_parse_no_args(int argc, char **argv, struct zero_error *reterr) {
+        return zeroctl_parse_words(argc, argv, 0, NULL, reterr);
+}
+
+int zeroctl_get_and_print(struct zeroctl *z, const char *path, struct zero_error *reterr) {
+        json_t *j = NULL;
+        int r;
+
+        r = zeroctl_http_call(z->http, "GET", path, NULL, 0, &j, NULL, reterr);
+        if (r < 0)
+                return r;
+        if (z->opts.json)
+                r = zeroctl_print_json(z->out, j);
+        else {
+                r = zeroctl_print_object(z->out, j);
+                if (r == -EBADMSG)
+                        r = zero_error_set(reterr, r, 0, "",
+                                           "zerod answered %s with no JSON object", path);
+        }
+        json_decref(j);
+        return r;
+}
+
+char *zeroctl_object_path(const char *collection, const char *name, const char *suffix) {
+        _cleanup_free_ char *escaped = zeroctl_path_escape(name);
+
+        if (!escaped)
+                return NULL;
+        return zero_strdup_printf("/v1/%s/%s%s", collection, escaped, strempty(suffix));
+}
+
+int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int *ret_index,
+                         struct zero_error *reterr) {
+        enum { OPT_URL = 0x100, OPT_JSON, OPT_TIMEOUT, OPT_VERSION };
+        static const struct option options[] = {
+                {"url", required_argument, NULL, OPT_URL},
+                {"json", no_argument, NULL, OPT_JSON},
+                {"timeout", required_argument, NULL, OPT_TIMEOUT},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, OPT_VERSION},
+                {},
+        };
+        struct zeroctl_options o = {.timeout_s = ZEROCTL_DEFAULT_TIMEOUT_S};
+        const char *env = getenv("ZERO_URL");
+        int64_t v;
+        int c, r;
+
+        o.url = env && *env ? env : ZEROCTL_DEFAULT_URL;
+        optind = 0;
+        opterr = 0;
+        /* '+': stop at the verb, whose options are its own. */
+        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0) {
+                switch (c) {
+                case OPT_URL:
+                        o.url = optarg;
+                        break;
+                case OPT_JSON:
+                        o.json = true;
+                        break;
+                case OPT_TIMEOUT:
+                        r = zeroctl_parse_uint("--timeout", optarg, 0, 86400, &v, reterr);
+                        if (r < 0)
+                                return r;
+                        o.timeout_s = (unsigned) v;
+                        break;
+                case 'h':
+                        o.help = true;
+                        break;
+                case OPT_VERSION:
+                        o.version = true;
+                        break;
+                default:
+                        return zeroctl_getopt_error(c, argv, reterr);
+                }
+        }
+        *ret = o;
+        *ret_index = optind;
+        return 0;
+}
+
+const struct zeroctl_verb *zeroctl_find_verb(int argc, char **argv, int *ret_consumed) {
+        if (argc < 1)
+                return NULL;
+        for (size_t i = 0; i < zeroctl_n_verbs; i++) {
+                const struct zeroctl_verb *v = &zeroctl_verbs[i];
+                if (!streq(v->name, argv[0]))
+                        continue;
+                if (!v->sub) {
+                        *ret_consumed = 1;
+                        return v;
+                }
+                if (argc >= 2 && streq(v->sub, argv[1])) {
+                        *ret_consumed = 2;
+                        return v;
+                }
+        }
+        return NULL;
+}
+
+void zeroctl_print_help(FILE *f) {
+        fputs("Usage: zeroctl [--url URL] [--json] [--timeout S] COMMAND [ARGS...]\n"
+              "\n"
+              "The operator's command line for zerod, the Zero node agent.\n"
+              "\n"
+              "Options:\n"
+              "  --url URL     where zerod listens: http://HOST:PORT or unix:/PATH\n"
+              "                (default: $ZERO_URL, else " ZEROCTL_DEFAULT_URL ")\n"
+              "  --json        print zerod's JSON answers instead of tables\n"
+              "  --timeout S   how long create, start, stop, restart and rm wait for their\n"
+              "                operation to finish (default 300; 0 = do not wait)\n"
+              "  -h, --help    show this help\n"
+              "  --version     show zeroctl's version\n"
+              "\n"
+              "Commands:\n",
+              f);
+        for (size_t i = 0; i < zeroctl_n_verbs; i++) {
+                const struct zeroctl_verb *v = &zeroctl_verbs[i];
+                char word[32];
+                if (!v->summary)
+                        continue;
+                snprintf(word, sizeof(word), "%s%s%s", v->name, v->sub ? " " : "",
+                         v->sub ? v->sub : "");
+                fprintf(f, "  %-14s %s\n", word, v->summary);
+        }
+        fputs("\nRun 'zeroctl COMMAND --help' for a command's arguments.\n"
+              "Exit status: 0 success, 1 failure, 2 usage error.\n",
+              f);
+}
+
+static void print_error(const struct zeroctl_verb *verb, const struct zero_error *e, int r) {
+        if (!e->message[0])
+                fprintf(stderr, "zeroctl: %s\n", strerror(r < 0 ? -r : EIO));
+        else if (e->status > 0 && e->code[0])
+                fprintf(stderr, "zeroctl: %s (%s, HTTP %d)\n", e->message, e->code, e->status);
+        else if (e->status > 0)
+                fprintf(stderr, "zeroctl: %s (HTTP %d)\n", e->message, e->status);
+        else if (e->code[0] && !streq(e->code, "usage"))
+                fprintf(stderr, "zeroctl: %s (%s)\n", e->message, e->code);
+        else
+                fprintf(stderr, "zeroctl: %s\n", e->message);
+        if (streq(e->code, "usage")) {
+                if (verb)
+                        fprintf(stderr, "Usage: zeroctl %s\n", verb->usage);
+                fputs("Try 'zeroctl --help'.\n", stderr);
+        }
+}
+
+int zeroctl_main(int argc, char **argv) {
+        _cleanup_(zeroctl_http_freep) struct zeroctl_http *http = NULL;
+        struct zero_error err = {};
+        struct zeroctl z = {.out = stdout};
+        const struct zeroctl_verb *verb = NULL;
+        int index, consumed = 0, r;
+
+        r = zeroctl_parse_global(argc, argv, &z.opts, &index, &err);
+        if (r < 0) {
+                print_error(NULL, &err, r);
+                return ZEROCTL_EXIT_USAGE;
+        }
+        if (z.opts.help) {
+                zeroctl_print_help(stdout);
+                return ZEROCTL_EXIT_OK;
+        }
+        if (z.opts.version) {
+                printf("zeroctl %s\n", ZERO_VERSION);
+                return ZEROCTL_EXIT_OK;
+        }
+        if (index >= argc) {
+                zeroctl_print_help(stderr);
+                return ZEROCTL_EXIT_USAGE;
+        }
+        verb = zeroctl_find_verb(argc - index, argv + index, &consumed);
+        if (!verb) {
+                if (index + 1 < argc && (streq(argv[index], "image") || streq(argv[index], "op")))
+                        zeroctl_usage_error(&err, "unknown command '%s %s'", argv[index],
+                                            argv[index + 1]);
+                else
+                        zeroctl_usage_error(&err, "unknown command '%s'", argv[index]);
+                print_error(NULL, &err, -EINVAL);
+                return ZEROCTL_EXIT_USAGE;
+        }
+
+        r = zeroctl_http_new(z.opts.url, z.opts.timeout_s ? z.opts.timeout_s : 60, &http, &err);
+        if (r < 0) {
+                print_error(NULL, &err, r);
+                return streq(err.code, "usage") ? ZEROCTL_EXIT_USAGE : ZEROCTL_EXIT_FAILURE;
+        }
+        z.http = http;
+        /* The verb sees its own name as argv[0], as getopt expects. */
+        index += consumed - 1;
+        r = verb->run(&z, argc - index, argv + index, &err);
+        if (r == ZEROCTL_HELP) {
+                printf("Usage: zeroctl %s\n", verb->usage);
+                if (verb->details)
+                        printf("\n%s", verb->details);
+                r = 0;
+        }
+        if (fflush(stdout) != 0 && r >= 0)
+                r = zero_error_set(&err, -errno, 0, "", "cannot write output: %m");
+        if (r < 0) {
+                print_error(verb, &err, r);
+                return streq(err.code, "usage") ? ZEROCTL_EXIT_USAGE : ZEROCTL_EXIT_FAILURE;
+        }
+        return ZEROCTL_EXIT_OK;
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * zeroctl: the operator's command line for zerod.
+ *
+ * Like crun, every verb is a small function in a cmd_*.c file that parses its own arguments and
+ * makes one or two API calls; only main() prints errors. A verb returns >= 0 on success or
+ * -errno with the reason in *reterr. A reason whose code is "usage" is a usage error: main prints
+ * the verb's usage text to stderr and exits 2. A reason with a status is an HTTP error and is
+ * printed as "<message> (<code>, HTTP <status>)".
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "cli/http.h"
+#include "zero/error.h"
+
+#define ZEROCTL_DEFAULT_URL "unix:/run/zero/zerod.sock"
+#define ZEROCTL_DEFAULT_TIMEOUT_S 300
+/* Longest wait zeroctl asks for in one long-poll; the server allows up to 300. */
+#define ZEROCTL_POLL_WAIT_S 30
+
+#define ZEROCTL_EXIT_OK 0
+#define ZEROCTL_EXIT_FAILURE 1
+#define ZEROCTL_EXIT_USAGE 2
+
+/* Returned by the argument parsers (> 0, not an error) when --help was asked for. */
+#define ZEROCTL_HELP 1
+
+struct zeroctl_options {
+        const char *url; /* points into argv or the environment */
+        bool json;
+        unsigned timeout_s; /* how long to wait for an asynchronous operation */
+        bool help;
+        bool version;
+};
+
+/* What a verb gets: the parsed global options and a connected client. */
+struct zeroctl {
+        struct zeroctl_options opts;
+        struct zeroctl_http *http;
+        FILE *out; /* stdout; a test may hand in a memory stream */
+};
+
+typedef int (*zeroctl_verb_fn)(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+
+struct zeroctl_verb {
+        const char *name;
+        const char *sub; /* second word ("image import"), or NULL */
+        zeroctl_verb_fn run;
+        const char *usage;   /* after "zeroctl " */
+        const char *summary; /* for zeroctl --help; NULL hides an alias */
+        const char *details; /* for zeroctl VERB --help, or NULL */
+};
+
+/* zeroctl.c: the dispatch table and the program proper, minus curl_global_init. */
+extern const struct zeroctl_verb zeroctl_verbs[];
+extern const size_t zeroctl_n_verbs;
+int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int *ret_index,
+                         struct zero_error *reterr);
+const struct zeroctl_verb *zeroctl_find_verb(int argc, char **argv, int *ret_consumed);
+void zeroctl_print_help(FILE *f);
+int zeroctl_main(int argc, char **argv);
+
+int zeroctl_usage_error(struct zero_error *reterr, const char *fmt, ...) _printf_(2, 3);
+/* The usage error for what getopt_long returned ('?' or ':') with opterr = 0. */
+int zeroctl_getopt_error(int c, char **argv, struct zero_error *reterr);
+
+/* Argument parsers shared by the verbs; pure, unit-tested. */
+int zeroctl_parse_uint(const char *what, const char *s, int64_t min, int64_t max, int64_t *ret,
+                       struct zero_error *reterr);
+/* "512", "512M", "512MiB", "2G", "2GiB" → MiB. */
+int zeroctl_parse_memory_mib(const char *s, int64_t *ret);
+/* Parses "VERB [--help] WORD...": exactly n positional arguments into ret_words. */
+int zeroctl_parse_words(int argc, char **argv, size_t n, const char **ret_words,
+                        struct zero_error *reterr);
+/* Parses "VERB [--help] NAME". */
+int zeroctl_parse_name_only(int argc, char **argv, const char **ret_name,
+                            struct zero_error *reterr);
+/* Parses "VERB [--help]". */
+int zeroctl_parse_no_args(int argc, char **argv, struct zero_error *reterr);
+/* GET path, then its JSON pretty (--json) or as "key: value" lines. */
+int zeroctl_get_and_print(struct zeroctl *z, const char *path, struct zero_error *reterr);
+/* "/v1/<collection>/<escaped name><suffix>" */
+char *zeroctl_object_path(const char *collection, const char *name, const char *suffix);
+
+/* cmd_instance.c */
+int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_error *reterr);
+int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *ret_timeout_s,
+                       struct zero_error *reterr);
+int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t *ret_bytes,
+                          struct zero_error *reterr);
+int zeroctl_cmd_create(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_list(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_start(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_stop(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_restart(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_console(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+
+/* cmd_image.c */
+int zeroctl_parse_image_import(int argc, char **argv, json_t **ret_body, struct zero_error *reterr);
+int zeroctl_cmd_image_import(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_image_list(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_image_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_image_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+
+/* cmd_node.c */
+int zeroctl_cmd_node(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_op_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);

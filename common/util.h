@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/* Small helpers shared by zerod, zero-shim, zeroctl and the plugins. All return -errno. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/macro.h"
+
+#define USEC_PER_SEC 1000000ULL
+#define USEC_PER_MSEC 1000ULL
+
+/* Instance, image and operation names: [a-z0-9][a-z0-9-]{0,62}. */
+#define ZERO_NAME_MAX 63
+bool zero_name_is_valid(const char *name);
+
+uint64_t zero_now_usec(void);      /* CLOCK_REALTIME */
+uint64_t zero_monotonic_usec(void); /* CLOCK_MONOTONIC */
+/* "2026-11-25T15:32:07.123Z"; buf must hold 32 bytes. */
+char *zero_format_time(uint64_t usec, char buf[static 32]);
+
+/* 32 lowercase hex characters from getrandom(2), NUL-terminated. */
+int zero_random_id(char ret[static 33]);
+
+/* Crash-consistent replace: write path.tmp, fsync, rename, fsync the directory. */
+int zero_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Reads a whole file of at most max bytes (NUL-terminated). -EFBIG if larger. */
+int zero_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+
+int zero_mkdir_p(const char *path, mode_t mode);
+/* Removes a tree without crossing into other file systems (mounts are left alone: -EBUSY). */
+int zero_rm_rf(const char *path);
+
+/* asprintf that returns NULL on failure. */
+char *zero_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Runs argv to completion (stdin /dev/null, stdout/stderr captured up to 4 KiB into *ret_output
+ * if given). Returns the exit status (>= 0) or -errno if it could not run; 128+signal if killed. */
+int zero_run_wait(char *const argv[], char **ret_output);
+
+/* Blocking-safe writes and reads on fds that may be interrupted. */
+int zero_write_all(int fd, const void *buf, size_t len);
+
+/* Parses a decimal integer in [min, max]. */
+int zero_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Client side of zero-shim: start one, read its report, its exit record and talk to its control
+ * socket. Library code: no logging, -errno returns, reasons in struct zero_error.
+ */
+#include "hvshim/client.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "common/macro.h"
+#include "common/util.h"
+#include "hvshim/proto.h"
+
+static size_t strv_length(const char *const *l) {
+        size_t n = 0;
+
+        for (; l && l[n]; n++)
+                ;
+        return n;
+}
+
+/* Reads whatever the shim left in the (non-blocking) sync pipe, for an error message. */
+static void read_sync_message(int fd, char *buf, size_t size) {
+        size_t len = 0;
+
+        while (len + 1 < size) {
+                ssize_t n = read(fd, buf + len, size - 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = '\0';
+}
+
+int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, struct zero_error *err) {
+        _cleanup_free_ char **argv = NULL;
+        _cleanup_close_ int sync_r = -EBADF, sync_w = -EBADF;
+        char fd_buf[16], max_buf[24];
+        size_t n_start, n_cleanup, n_argv, i = 0;
+        int pipefd[2], status;
+        pid_t pid;
+
+        assert_return(a, -EINVAL);
+        assert_return(ret_sync_fd, -EINVAL);
+        if (!a->shim_path || !a->id || !a->dir || !a->argv || !a->argv[0])
+                return zero_error_set(err, -EINVAL, 400, "invalid",
+                                      "zero-shim needs a binary, an id, a directory and a command");
+        if (a->id[0] == '\0' || strlen(a->id) > 255)
+                return zero_error_set(err, -EINVAL, 400, "invalid", "invalid shim id");
+        if (a->log_max != 0 && (a->log_max < ZERO_SHIM_LOG_MAX_MIN || a->log_max > ZERO_SHIM_LOG_MAX_MAX))
+                return zero_error_set(err, -ERANGE, 400, "invalid",
+                                      "console log cap %llu out of range [%llu, %llu]",
+                                      (unsigned long long) a->log_max,
+                                      (unsigned long long) ZERO_SHIM_LOG_MAX_MIN,
+                                      (unsigned long long) ZERO_SHIM_LOG_MAX_MAX);
+
+        n_start = strv_length(a->start_argv);
+        n_cleanup = strv_length(a->cleanup_argv);
+        n_argv = strv_length(a->argv);
+        /* binary, 3 options with values, --log-max, --pid-file, --private-cgroup2, "--", NULL */
+        argv = calloc(7 + 4 + 1 + 2 * (n_start + n_cleanup) + 1 + n_argv + 1, sizeof(char *));
+        if (!argv)
+                return zero_error_default(err, -ENOMEM, "Failed to start zero-shim");
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return zero_error_default(err, -errno, "Failed to create the shim's sync pipe");
+        sync_r = pipefd[0];
+        sync_w = pipefd[1];
+        snprintf(fd_buf, sizeof(fd_buf), "%d", sync_w);
+
+        argv[i++] = (char *) a->shim_path;
+        argv[i++] = (char *) "--id";
+        argv[i++] = (char *) a->id;
+        argv[i++] = (char *) "--dir";
+        argv[i++] = (char *) a->dir;
+        argv[i++] = (char *) "--sync-fd";
+        argv[i++] = fd_buf;
+        if (a->log_max) {
+                snprintf(max_buf, sizeof(max_buf), "%llu", (unsigned long long) a->log_max);
+                argv[i++] = (char *) "--log-max";
+                argv[i++] = max_buf;
+        }
+        if (a->pid_file) {
+                argv[i++] = (char *) "--pid-file";
+                argv[i++] = (char *) a->pid_file;
+        }
+        for (size_t k = 0; k < n_start; k++) {
+                argv[i++] = (char *) "--start-arg";
+                argv[i++] = (char *) a->start_argv[k];
+        }
+        for (size_t k = 0; k < n_cleanup; k++) {
+                argv[i++] = (char *) "--cleanup-arg";
+                argv[i++] = (char *) a->cleanup_argv[k];
+        }
+        if (a->private_cgroup2)
+                argv[i++] = (char *) "--private-cgroup2";
+        argv[i++] = (char *) "--";
+        for (size_t k = 0; k < n_argv; k++)
+                argv[i++] = (char *) a->argv[k];
+        argv[i] = NULL;
+
+        pid = fork();
+        if (pid < 0)
+                return zero_error_default(err, -errno, "Failed to fork zero-shim");
+        if (pid == 0) {
+                /* Only the sync pipe's write end crosses exec; everything else is O_CLOEXEC. */
+                if (fcntl(sync_w, F_SETFD, 0) == 0)
+                        execv(a->shim_path, argv);
+                dprintf(sync_w, "error cannot execute %s: %s\n", a->shim_path, strerror(errno));
+                _exit(127);
+        }
+        sync_w = safe_close(sync_w);
+
+        /* The process we started only forks the shim proper and waits for its setsid(): this
+         * returns at once, and zerod never becomes the shim's parent. */
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return zero_error_default(err, -errno, "Failed to wait for zero-shim");
+        if (fcntl(sync_r, F_SETFL, O_NONBLOCK) < 0)
+                return zero_error_default(err, -errno, "Failed to set up the shim's sync pipe");
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                char msg[1024];
+                pid_t dummy;
+
+                read_sync_message(sync_r, msg, sizeof(msg));
+                if (zero_shim_parse_sync(msg, &dummy, err) >= 0 || msg[0] == '\0')
+                        zero_error_set(err, -EIO, 500, "internal", "zero-shim failed (%s %d)",
+                                       WIFEXITED(status) ? "exit" : "signal",
+                                       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+                return -EIO;
+        }
+        *ret_sync_fd = TAKE_FD(sync_r);
+        return 0;
+}
+
+int zero_shim_parse_sync(const char *line, pid_t *ret_pid, struct zero_error *err) {
+        size_t len;
+        int64_t v;
+
+        assert_return(line, -EINVAL);
+        assert_return(ret_pid, -EINVAL);
+
+        len = strcspn(line, "\n");
+        if (len > 3 && strncmp(line, "ok ", 3) == 0) {
+                char buf[24];
+                if (len - 3 >= sizeof(buf))
+                        return zero_error_set(err, -EBADMSG, 500, "internal", "bad pid from zero-shim");
+                memcpy(buf, line + 3, len - 3);
+                buf[len - 3] = '\0';
+                if (zero_parse_int64(buf, 1, INT_MAX, &v) < 0)
+                        return zero_error_set(err, -EBADMSG, 500, "internal",
+                                              "bad pid from zero-shim: %s", buf);
+                *ret_pid = (pid_t) v;
+                return 0;
+        }
+        if (len >= 6 && strncmp(line, "error ", 6) == 0)
+                return zero_error_set(err, -EIO, 500, "runtime", "%.*s", (int) (len - 6), line + 6);
+        if (len == 0)
+                return zero_error_set(err, -EBADMSG, 500, "internal", "zero-shim exited without reporting");
+        return zero_error_set(err, -EBADMSG, 500, "internal", "unexpected report from zero-shim: %.*s",
+                              (int) (len > 200 ? 200 : len), line);
+}
+
+/* Space- or newline-separated key=value fields; unknown keys are skipped so the record can grow. */
+static int parse_exit_fields(const char *s, struct zero_shim_exit *ret) {
+        struct zero_shim_exit e = {};
+        bool have_pid = false, have_code = false;
+
+        while (*s) {
+                size_t len = strcspn(s, " \n");
+                if (len > 0) {
+                        char tok[64];
+                        char *v;
+                        int64_t x;
+
+                        if (len >= sizeof(tok))
+                                return -EBADMSG;
+                        memcpy(tok, s, len);
+                        tok[len] = '\0';
+                        v = strchr(tok, '=');
+                        if (!v)
+                                return -EBADMSG;
+                        *v++ = '\0';
+                        if (streq(tok, "pid")) {
+                                if (zero_parse_int64(v, 1, INT_MAX, &x) < 0)
+                                        return -EBADMSG;
+                                e.pid = (pid_t) x;
+                                have_pid = true;
+                        } else if (streq(tok, "code")) {
+                                if (zero_parse_int64(v, 0, 255, &x) < 0)
+                                        return -EBADMSG;
+                                e.code = (int) x;
+                                have_code = true;
+                        } else if (streq(tok, "signal")) {
+                                if (zero_parse_int64(v, 0, 64, &x) < 0)
+                                        return -EBADMSG;
+                                e.signal = (int) x;
+                        } else if (streq(tok, "time")) {
+                                if (zero_parse_int64(v, 0, INT64_MAX, &x) < 0)
+                                        return -EBADMSG;
+                                e.time = (uint64_t) x;
+                        }
+                }
+                s += len;
+                if (*s)
+                        s++;
+        }
+        if (!have_pid || !have_code)
+                return -EBADMSG;
+        *ret = e;
+        return 0;
+}
+
+int zero_shim_read_exit(const char *dir, struct zero_shim_exit *ret) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        int r;
+
+        assert_return(dir, -EINVAL);
+        assert_return(ret, -EINVAL);
+
+        path = zero_strdup_printf("%s/%s", dir, ZERO_SHIM_FILE_EXIT);
+        if (!path)
+                return -ENOMEM;
+        r = zero_read_file(path, 4096, &text, NULL);
+        if (r < 0)
+                return r;
+        return parse_exit_fields(text, ret);
+}
+
+int zero_shim_parse_exited(const char *msg, struct zero_shim_exit *ret) {
+        assert_return(msg, -EINVAL);
+        assert_return(ret, -EINVAL);
+
+        if (strncmp(msg, "exited ", 7) != 0)
+                return -EBADMSG;
+        return parse_exit_fields(msg + 7, ret);
+}
+
+int zero_shim_connect(const char *dir, bool nonblock, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF, dir_fd = -EBADF;
+        struct sockaddr_un sa;
+        socklen_t len;
+        int r;
+
+        assert_return(dir, -EINVAL);
+        assert_return(ret_fd, -EINVAL);
+
+        r = zero_shim_sockaddr(dir, &sa, &len, &dir_fd);
+        if (r < 0)
+                return r;
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, len) < 0)
+                return -errno;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Waits for events on fd until the deadline (CLOCK_MONOTONIC usec; 0 = none). */
+static int wait_fd(int fd, short events, uint64_t deadline, short *ret_revents) {
+        struct pollfd p = {.fd = fd, .events = events};
+
+        for (;;) {
+                int timeout = -1, n;
+
+                if (deadline > 0) {
+                        uint64_t now = zero_monotonic_usec();
+                        if (now >= deadline)
+                                return -ETIMEDOUT;
+                        timeout = (int) ((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC);
+                }
+                n = poll(&p, 1, timeout);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        continue; /* the deadline check above returns */
+                if (ret_revents)
+                        *ret_revents = p.revents;
+                return 0;
+        }
+}
+
+int zero_shim_request(int fd, const char *req, char **ret) {
+        return zero_shim_request_timeout(fd, req, -1, ret);
+}
+
+int zero_shim_request_timeout(int fd, const char *req, int timeout_ms, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        uint64_t deadline = 0;
+        size_t len;
+        ssize_t n;
+        short revents;
+        int r;
+
+        assert_return(fd >= 0, -EINVAL);
+        assert_return(req, -EINVAL);
+        assert_return(ret, -EINVAL);
+
+        len = strlen(req);
+        if (len > ZERO_SHIM_REQUEST_MAX)
+                return -EMSGSIZE;
+        if (timeout_ms >= 0)
+                deadline = zero_monotonic_usec() + (uint64_t) timeout_ms * USEC_PER_MSEC + 1;
+        for (;;) {
+                n = send(fd, req, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n >= 0)
+                        break;
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                r = wait_fd(fd, POLLOUT, deadline, NULL);
+                if (r < 0)
+                        return r;
+        }
+        if ((size_t) n != len)
+                return -EIO;
+
+        buf = malloc(ZERO_SHIM_MSG_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                r = wait_fd(fd, POLLIN, deadline, &revents);
+                if (r < 0)
+                        return r;
+                /* MSG_TRUNC: learn the packet's real length, so an oversized reply is an error
+                 * rather than silently cut. */
+                n = recv(fd, buf, ZERO_SHIM_MSG_MAX + 1, MSG_TRUNC | MSG_DONTWAIT);
+                if (n >= 0)
+                        break;
+                if (errno != EINTR && errno != EAGAIN)
+                        return -errno;
+        }
+        if (n > ZERO_SHIM_MSG_MAX)
+                return -EMSGSIZE;
+        if (n == 0) {
+                /* An empty packet (an empty console tail) and end-of-file both read as 0: tell
+                 * them apart by the hang-up the shim's close leaves behind. */
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                if (poll(&p, 1, 0) > 0 && (p.revents & POLLHUP))
+                        return -ECONNRESET;
+        }
+        buf[n] = '\0';
+        if (n < 4096) {
+                /* Callers may keep the reply: don't hold on to 64 KiB for "ok". */
+                char *small = realloc(buf, (size_t) n + 1);
+                if (small)
+                        buf = small;
+        }
+        *ret = TAKE_PTR(buf);
+        return 0;
+}

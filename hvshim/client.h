@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * Client side of zero-shim, the per-instance supervisor (linked into zerod).
+ *
+ * A shim owns one directory, the instance's run directory DIR:
+ *   DIR/shim.pid     the shim's pid (written before it reports)
+ *   DIR/pid          the instance's main pid (written atomically before it reports)
+ *   DIR/shim.sock    control socket, SOCK_SEQPACKET, one request/reply per packet
+ *   DIR/console.log  stdout+stderr of the runtime and the instance, capped (rotated to .1)
+ *   DIR/exit         exit record, written atomically (tmp + fsync + rename) once the main
+ *                    process is gone and the cleanup command ran:
+ *                    "pid=P\ncode=C\nsignal=S\ntime=USEC\n"  (code = 128+S when killed by S)
+ *
+ * Command line (built by zero_shim_spawn):
+ *   zero-shim --id ID --dir DIR --sync-fd N [--log-max BYTES] [--pid-file FILE]
+ *             [--start-arg ARG]... [--cleanup-arg ARG]... [--private-cgroup2] -- ARGV...
+ * The process zerod starts forks, and exits as soon as the child (the shim proper) has
+ * called setsid(): so zerod can reap it at once and the shim outlives zerod. The shim then
+ * makes itself child subreaper, runs ARGV (and for --pid-file, waits for it and runs the
+ * start command), and writes one line to the sync fd: "ok PID\n" or "error MESSAGE\n".
+ *
+ * Control protocol (text requests, text replies):
+ *   "status"      -> "running pid=P" | "exited pid=P code=C signal=S"
+ *   "signal N"    -> "ok" | "error MESSAGE"
+ *   "wait"        -> (when the main process has exited and the exit record is written)
+ *                    "exited pid=P code=C signal=S"
+ *   "console N"   -> the last N bytes (at most ZERO_SHIM_CONSOLE_TAIL_MAX) of the console log
+ * After the exit record is written the shim answers pending waits and exits.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "zero/error.h"
+
+#define ZERO_SHIM_CONSOLE_TAIL_MAX (64 * 1024)
+#define ZERO_SHIM_MSG_MAX (ZERO_SHIM_CONSOLE_TAIL_MAX + 64)
+/* Longest request the shim reads; longer ones are answered "error request too long". */
+#define ZERO_SHIM_REQUEST_MAX 256
+/* Console log cap (--log-max): each of console.log and console.log.1 stays at or below it,
+ * so the log never takes more than twice this on disk. */
+#define ZERO_SHIM_LOG_MAX_DEFAULT (1024 * 1024)
+#define ZERO_SHIM_LOG_MAX_MIN 1024
+#define ZERO_SHIM_LOG_MAX_MAX (1ULL << 40)
+
+/* The names of the files in DIR, for readers such as zerod's reconciliation. */
+#define ZERO_SHIM_FILE_SHIM_PID "shim.pid"
+#define ZERO_SHIM_FILE_PID "pid"
+#define ZERO_SHIM_FILE_SOCKET "shim.sock"
+#define ZERO_SHIM_FILE_CONSOLE "console.log"
+#define ZERO_SHIM_FILE_CONSOLE_OLD "console.log.1"
+#define ZERO_SHIM_FILE_EXIT "exit"
+
+struct zero_shim_spawn_args {
+        const char *shim_path; /* the zero-shim binary */
+        const char *id;
+        const char *dir;
+        uint64_t log_max; /* bytes of console log to keep; 0 = default (1 MiB) */
+        const char *const *argv;
+        const char *pid_file;
+        const char *const *start_argv;
+        const char *const *cleanup_argv;
+        bool private_cgroup2;
+};
+
+/* Starts a shim and returns the read end of its sync pipe (O_NONBLOCK|O_CLOEXEC). Does not wait
+ * for the shim's report: read it with zero_shim_parse_sync() when the fd becomes readable. */
+int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, struct zero_error *err);
+
+/* Parses the sync line: >= 0 and *ret_pid on "ok PID", -EIO with the message in err on "error". */
+int zero_shim_parse_sync(const char *line, pid_t *ret_pid, struct zero_error *err);
+
+struct zero_shim_exit {
+        pid_t pid;
+        int code;   /* exit code, or 128+signal */
+        int signal; /* 0 unless killed by a signal */
+        uint64_t time;
+};
+
+/* Reads DIR/exit. -ENOENT when there is none (yet). */
+int zero_shim_read_exit(const char *dir, struct zero_shim_exit *ret);
+/* Parses an "exited pid=P code=C signal=S" reply. */
+int zero_shim_parse_exited(const char *msg, struct zero_shim_exit *ret);
+
+/* Connects to DIR/shim.sock (SOCK_SEQPACKET, O_CLOEXEC, blocking unless nonblock). -ECONNREFUSED
+ * or -ENOENT when no shim lives there. */
+int zero_shim_connect(const char *dir, bool nonblock, int *ret_fd);
+
+/* Synchronous request/reply on a connected fd (used by tests and zeroctl-like tools; zerod
+ * sends and reads through its event loop). *ret is NUL-terminated. */
+int zero_shim_request(int fd, const char *req, char **ret);
+/* The same, giving up with -ETIMEDOUT after timeout_ms milliseconds (< 0: never). */
+int zero_shim_request_timeout(int fd, const char *req, int timeout_ms, char **ret);

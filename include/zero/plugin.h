@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * Zero runtime plugin ABI.
+ *
+ * A runtime plugin is a shared object in the plugin directory that exports one symbol,
+ * ZERO_PLUGIN_ENTRY, returning a const struct zero_plugin. The agent dlopen()s it with
+ * RTLD_NOW|RTLD_LOCAL, refuses it unless abi_version matches ZERO_PLUGIN_ABI_VERSION, and reads
+ * fields past the ones it knows only when `size` says they exist. Fields are only ever appended.
+ *
+ * Plugins are translators: instance spec in, runtime actions out. They link nothing of the
+ * agent's: everything they need from it (logging, configuration, the per-instance supervisor)
+ * comes through the services table handed to init(). Plugins never block the agent's event loop
+ * for long and never touch SQL or HTTP. All functions return >= 0 on success, -errno on failure,
+ * with a reason in the optional struct zero_error.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "zero/error.h"
+
+#define ZERO_PLUGIN_ABI_VERSION 1
+#define ZERO_PLUGIN_ENTRY "zero_plugin_entry"
+
+/* The agent's handle for one instance while a plugin works on it. Opaque to plugins. */
+struct zero_plugin_ctx;
+
+/* What the agent tells a plugin about an instance. Valid for the duration of one call. */
+struct zero_instance_info {
+        uint32_t size;
+        const char *id;   /* stable for the instance's life, across modes */
+        const char *name; /* [a-z0-9][a-z0-9-]{0,62} */
+        const char *mode; /* "container", "vm", "bms" */
+        unsigned cpus;
+        uint64_t memory_mib;
+        const char *const *argv; /* NULL-terminated command; never empty */
+        const char *const *env;  /* NULL-terminated "KEY=VALUE" list */
+        const char *hostname;
+        const char *cwd;
+        bool readonly_rootfs;
+        const char *image_name;
+        const char *image_dir; /* holds rootfs/ (and later kernel, initrd) */
+        const char *run_dir;   /* volatile, per instance: bundle, shim socket, console log */
+        const char *state_dir; /* persistent, per instance: writable layers */
+};
+
+/* How the per-instance supervisor (zero-shim) should run the runtime. */
+struct zero_shim_args {
+        uint32_t size;
+        /* The runtime's command. Without pid_file this is the instance's main process (QEMU).
+         * With pid_file it is a create command (crun create) that exits 0 once the instance's
+         * process exists and has written its pid there; that process then becomes the main one. */
+        const char *const *argv;
+        const char *pid_file;
+        const char *const *start_argv;   /* optional: run after create (crun start) */
+        const char *const *cleanup_argv; /* optional: run after the main process exited */
+        /* Run the runtime in a private mount namespace with cgroup2 at /sys/fs/cgroup: what crun
+         * needs on hosts with hybrid cgroups (docs/architecture.md, "Containers"). */
+        bool private_cgroup2;
+};
+
+struct zero_plugin_services {
+        uint32_t abi_version;
+        uint32_t size;
+        /* ctx may be NULL for messages not about one instance. */
+        void (*log)(struct zero_plugin_ctx *ctx, int priority, const char *fmt, ...)
+                __attribute__((format(printf, 3, 4)));
+        /* Configuration value from the agent's config file, or NULL when unset. */
+        const char *(*config_get)(const char *section, const char *key);
+        /* Starts the instance's shim. Returns once the shim is launched; the agent follows the
+         * shim's report and tells the user when the instance runs or why it failed. */
+        int (*shim_spawn)(struct zero_plugin_ctx *ctx, const struct zero_shim_args *args,
+                          struct zero_error *err);
+        /* Sends a signal to the instance's main process through its shim. */
+        int (*shim_signal)(struct zero_plugin_ctx *ctx, int signal, struct zero_error *err);
+};
+
+struct zero_probe {
+        bool available;                /* this plugin can run instances here */
+        bool resource_limits_enforced; /* cpu and memory limits are applied */
+        char reason[256];              /* why not available, or what is degraded */
+        char runtime[128];             /* runtime and version in use, e.g. "crun 1.8.1" */
+};
+
+struct zero_plugin_ops {
+        int (*init)(const struct zero_plugin_services *svc, struct zero_error *err);
+        void (*fini)(void);
+        int (*probe)(struct zero_probe *ret);
+        /* Idempotent. Lays out what the runtime needs (bundle, rootfs mount). */
+        int (*prepare)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                       struct zero_error *err);
+        /* Launches the runtime through services->shim_spawn. */
+        int (*start)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                     struct zero_error *err);
+        /* Asks the instance to stop gracefully; the agent kills it after the timeout. */
+        int (*stop)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                    struct zero_error *err);
+        int (*kill)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, int signal,
+                    struct zero_error *err);
+        /* Idempotent. Undoes prepare once the instance is not running. */
+        int (*cleanup)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                       struct zero_error *err);
+};
+
+struct zero_plugin {
+        uint32_t abi_version; /* ZERO_PLUGIN_ABI_VERSION */
+        uint32_t size;        /* sizeof(struct zero_plugin) as the plugin was built */
+        const char *name;     /* "container" */
+        const char *mode;     /* the instance mode it runs: "container", "vm", "bms" */
+        struct zero_plugin_ops ops;
+};
+
+typedef const struct zero_plugin *(*zero_plugin_entry_fn)(void);

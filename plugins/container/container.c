@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The container runtime plugin: OCI containers run by the crun CLI under zero-shim.
+ *
+ * One instance on disk (run_dir is volatile, state_dir persistent, both the agent's):
+ *   RUN_DIR/bundle/config.json   written by prepare (oci.c), atomically
+ *   RUN_DIR/bundle/rootfs        overlayfs: IMAGE_DIR/rootfs below, STATE_DIR/upper above
+ *   RUN_DIR/container.pid        crun create --pid-file: the shim's main pid comes from here
+ *   STATE_DIR/upper, work        the container's writable layer; survives stop, start and mode
+ *                                switches; the agent removes it with the instance
+ *   AGENT_RUN_DIR/crun/zero-ID   crun's own state (crun --root AGENT_RUN_DIR/crun)
+ *
+ * The shim runs `crun create`, then `crun start`, and `crun delete -f` once the container's
+ * init has exited; the plugin only lays out the bundle and runs `crun delete -f` itself to clear
+ * what a crash left behind. On hybrid cgroup hosts crun refuses to create containers unless it
+ * sees a cgroup2 of its own at /sys/fs/cgroup, which the shim's private_cgroup2 option provides;
+ * `crun --cgroup-manager=disabled start` and `delete -f` work without it (checked by hand on
+ * Debian 12, crun 1.8.1), so the plugin runs delete directly.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "plugins/container/oci.h"
+#include "plugins/container/probe.h"
+#include "zero/plugin.h"
+
+#define SERVICES_MIN_SIZE (offsetof(struct zero_plugin_services, shim_signal) + sizeof(void *))
+#define INFO_MIN_SIZE (offsetof(struct zero_instance_info, state_dir) + sizeof(const char *))
+
+static struct {
+        const struct zero_plugin_services *svc;
+        char *runtime;   /* crun, resolved in $PATH at init */
+        char *crun_root; /* AGENT_RUN_DIR/crun */
+        enum zero_cgroup_manager configured;
+        /* The probe is cached once it succeeded; a failed one is repeated at the next call,
+         * so installing crun needs no agent restart. */
+        bool probed;
+        struct zero_probe probe;
+        struct zero_cgroup_plan plan;
+        char manager_opt[40]; /* "--cgroup-manager=M" */
+} plugin;
+
+#define plog(ctx, prio, ...)                                                                       \
+        do {                                                                                       \
+                if (plugin.svc)                                                                    \
+                        plugin.svc->log((ctx), (prio), __VA_ARGS__);                               \
+        } while (0)
+
+/* zero_error_set() with the status and code of every runtime failure. */
+_printf_(3, 4) static int runtime_error(struct zero_error *err, int r, const char *fmt, ...) {
+        if (err) {
+                va_list ap;
+
+                err->status = 500;
+                snprintf(err->code, sizeof(err->code), "runtime_error");
+                va_start(ap, fmt);
+                vsnprintf(err->message, sizeof(err->message), fmt, ap);
+                va_end(ap);
+        }
+        return r < 0 ? r : -EIO;
+}
+
+static void container_fini(void) {
+        free(plugin.runtime);
+        free(plugin.crun_root);
+        memset(&plugin, 0, sizeof(plugin));
+}
+
+static int container_init(const struct zero_plugin_services *svc, struct zero_error *err) {
+        const char *runtime, *manager, *run_dir;
+        int r;
+
+        if (!svc || svc->abi_version != ZERO_PLUGIN_ABI_VERSION || svc->size < SERVICES_MIN_SIZE)
+                return zero_error_set(err, -EPROTO, 500, "internal",
+                                      "container plugin: services table has ABI %u size %u, needs ABI %u size >= %zu",
+                                      svc ? svc->abi_version : 0, svc ? svc->size : 0,
+                                      ZERO_PLUGIN_ABI_VERSION, SERVICES_MIN_SIZE);
+        if (!svc->log || !svc->config_get || !svc->shim_spawn || !svc->shim_signal)
+                return zero_error_set(err, -EPROTO, 500, "internal",
+                                      "container plugin: services table is incomplete");
+        container_fini();
+
+        runtime = svc->config_get("container", "runtime");
+        manager = svc->config_get("container", "cgroup_manager");
+        run_dir = svc->config_get("agent", "run_dir");
+        if (!runtime || !*runtime)
+                runtime = "crun";
+        if (zero_cgroup_manager_from_string(manager, &plugin.configured) < 0)
+                return zero_error_set(err, -EINVAL, 500, "invalid",
+                                      "container.cgroup_manager=%s: expected auto, disabled, cgroupfs or systemd",
+                                      manager);
+        if (!run_dir || run_dir[0] != '/')
+                return zero_error_set(err, -EINVAL, 500, "invalid",
+                                      "agent.run_dir must be an absolute path, not \"%s\"", strempty(run_dir));
+
+        /* A runtime that is not there is not an init failure: probe() reports it. */
+        r = zero_runtime_resolve(runtime, &plugin.runtime);
+        if (r == -ENOENT)
+                plugin.runtime = strdup(runtime);
+        else if (r < 0)
+                return r;
+        plugin.crun_root = zero_strdup_printf("%s/crun", run_dir);
+        if (!plugin.runtime || !plugin.crun_root) {
+                container_fini();
+                return -ENOMEM;
+        }
+        plugin.svc = svc;
+        return 0;
+}
+
+/* Fills plugin.probe; on success also plugin.plan, once. */
+static int probe_now(void) {
+        struct zero_probe p = {};
+        struct zero_cgroup_host host;
+        int r;
+
+        if (plugin.probed)
+                return 0;
+        if (!plugin.svc)
+                return -ESTALE;
+
+        r = zero_runtime_version(plugin.runtime, p.runtime, sizeof(p.runtime), p.reason, sizeof(p.reason));
+        if (r < 0) {
+                plugin.probe = p;
+                return 0;
+        }
+        r = zero_cgroup_host_detect(&host);
+        if (r < 0) {
+                snprintf(p.reason, sizeof(p.reason), "cannot inspect /sys/fs/cgroup: %s", strerror(-r));
+                plugin.probe = p;
+                return 0;
+        }
+        zero_cgroup_plan_decide(&host, plugin.configured, &plugin.plan);
+        p.available = plugin.plan.usable;
+        p.resource_limits_enforced = plugin.plan.limits_enforced;
+        snprintf(p.reason, sizeof(p.reason), "%s", plugin.plan.reason);
+        snprintf(plugin.manager_opt, sizeof(plugin.manager_opt), "--cgroup-manager=%s",
+                 zero_cgroup_manager_to_string(plugin.plan.manager));
+        plugin.probe = p;
+        plugin.probed = true;
+        plog(NULL, LOG_INFO, "container: %s (%s), cgroup manager %s%s", p.runtime, plugin.runtime,
+             zero_cgroup_manager_to_string(plugin.plan.manager),
+             plugin.plan.private_cgroup2 ? " in a private cgroup2 mount" : "");
+        return 0;
+}
+
+static int container_probe(struct zero_probe *ret) {
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = probe_now();
+        if (r < 0)
+                return r;
+        *ret = plugin.probe;
+        return 0;
+}
+
+static int require_available(struct zero_error *err) {
+        int r = probe_now();
+
+        if (r < 0)
+                return zero_error_set(err, r, 500, "internal", "container plugin is not initialized");
+        if (!plugin.probed || !plugin.probe.available)
+                return zero_error_set(err, -EOPNOTSUPP, 503, "unavailable",
+                                      "container runtime unavailable: %s", plugin.probe.reason);
+        return 0;
+}
+
+/* The names of one instance's files, all derived from its info. */
+struct ctr {
+        char *id; /* crun's name for it: "zero-" + info->id */
+        char *bundle, *rootfs, *config, *pid_file;
+        char *lower, *upper, *work; /* only when the info has image_dir and state_dir */
+};
+
+static void ctr_done(struct ctr *c) {
+        free(c->id);
+        free(c->bundle);
+        free(c->rootfs);
+        free(c->config);
+        free(c->pid_file);
+        free(c->lower);
+        free(c->upper);
+        free(c->work);
+}
+
+static bool id_is_valid(const char *id) {
+        size_t n = id ? strlen(id) : 0;
+
+        /* It names a directory under crun's root: no '/', no "..", bounded. */
+        if (n == 0 || n > 128 || id[0] == '.')
+                return false;
+        return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
+}
+
+static bool is_absolute(const char *p) {
+        return p && p[0] == '/';
+}
+
+static int ctr_init(const struct zero_instance_info *info, struct ctr *c, struct zero_error *err) {
+        *c = (struct ctr) {};
+        if (!info || info->size < INFO_MIN_SIZE)
+                return zero_error_set(err, -EINVAL, 500, "internal", "instance info too short");
+        if (!id_is_valid(info->id) || !is_absolute(info->run_dir))
+                return zero_error_set(err, -EINVAL, 500, "internal",
+                                      "instance id \"%s\" or run directory \"%s\" is not usable",
+                                      strempty(info->id), strempty(info->run_dir));
+        c->id = zero_strdup_printf("zero-%s", info->id);
+        c->bundle = zero_strdup_printf("%s/bundle", info->run_dir);
+        c->rootfs = zero_strdup_printf("%s/bundle/rootfs", info->run_dir);
+        c->config = zero_strdup_printf("%s/bundle/config.json", info->run_dir);
+        c->pid_file = zero_strdup_printf("%s/container.pid", info->run_dir);
+        if (!c->id || !c->bundle || !c->rootfs || !c->config || !c->pid_file)
+                return -ENOMEM;
+        if (is_absolute(info->image_dir) && is_absolute(info->state_dir)) {
+                c->lower = zero_strdup_printf("%s/rootfs", info->image_dir);
+                c->upper = zero_strdup_printf("%s/upper", info->state_dir);
+                c->work = zero_strdup_printf("%s/work", info->state_dir);
+                if (!c->lower || !c->upper || !c->work)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* `crun delete -f` of a container that may or may not exist. */
+static int crun_delete(struct zero_plugin_ctx *ctx, const struct ctr *c, struct zero_error *err) {
+        _cleanup_free_ char *state = zero_strdup_printf("%s/%s", plugin.crun_root, c->id);
+        _cleanup_free_ char *out = NULL;
+        const char *argv[] = {plugin.runtime, "--root", plugin.crun_root, plugin.manager_opt,
+                              "delete", "-f", c->id, NULL};
+        int r;
+
+        if (!state)
+                return -ENOMEM;
+        /* Nothing to delete in the common case: save a fork and exec. */
+        if (access(state, F_OK) < 0 && errno == ENOENT)
+                return 0;
+        r = zero_run_wait((char *const *) argv, &out);
+        if (r < 0)
+                return runtime_error(err, r, "cannot run %s delete: %s", plugin.runtime, strerror(-r));
+        if (r == 0 || strstr(out, "does not exist") || strstr(out, "No such file"))
+                return 0;
+        out[strcspn(out, "\n")] = '\0';
+        plog(ctx, LOG_WARNING, "container: crun delete -f %s failed with status %d: %s", c->id, r, out);
+        return runtime_error(err, -EIO, "crun delete -f %s failed: %s", c->id, out);
+}
+
+/* bundle/rootfs has a file system of its own mounted (the overlay from an earlier prepare). */
+static int is_mounted(const struct ctr *c) {
+        struct stat a, b;
+
+        if (lstat(c->rootfs, &a) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (lstat(c->bundle, &b) < 0)
+                return -errno;
+        return a.st_dev != b.st_dev;
+}
+
+static int mkdir_mode(const char *path, mode_t mode) {
+        if (mkdir(path, mode) >= 0)
+                return chmod(path, mode) < 0 ? -errno : 1; /* past the umask */
+        return errno == EEXIST ? 0 : -errno;
+}
+
+static int mount_rootfs(const struct zero_instance_info *info, const struct ctr *c, struct zero_error *err) {
+        _cleanup_free_ char *opts = NULL;
+        struct stat st;
+        int r;
+
+        if (!c->lower)
+                return zero_error_set(err, -EINVAL, 500, "internal", "instance has no image or state directory");
+        /* overlayfs splits its options at ',' and lowerdir at ':'; the agent's paths never hold
+         * them, but a misconfigured directory must fail here, not mount something else. */
+        if (strpbrk(c->lower, ",:\\") || strpbrk(c->upper, ",:\\"))
+                return zero_error_set(err, -EINVAL, 500, "internal",
+                                      "image or state directory holds ',', ':' or '\\': %s, %s",
+                                      info->image_dir, info->state_dir);
+        if (stat(c->lower, &st) < 0 || !S_ISDIR(st.st_mode))
+                return zero_error_set(err, -ENOENT, 500, "runtime_error", "image %s has no rootfs directory %s",
+                                      strempty(info->image_name), c->lower);
+
+        r = zero_mkdir_p(info->state_dir, 0700);
+        /* The overlay's root takes the upper directory's mode: give it the image root's. */
+        if (r >= 0)
+                r = mkdir_mode(c->upper, st.st_mode & 07777);
+        if (r >= 0)
+                r = mkdir_mode(c->work, 0700);
+        if (r < 0)
+                return runtime_error(err, r, "cannot create the writable layer in %s: %s", info->state_dir,
+                                     strerror(-r));
+
+        opts = zero_strdup_printf("lowerdir=%s,upperdir=%s,workdir=%s", c->lower, c->upper, c->work);
+        if (!opts)
+                return -ENOMEM;
+        /* The source names the container, so that leaked mounts can be told apart. */
+        if (mount(c->id, c->rootfs, "overlay", 0, opts) < 0) {
+                r = -errno;
+                return runtime_error(err, r, "cannot mount the overlay root file system: %s (%s)",
+                                     strerror(-r), opts);
+        }
+        return 0;
+}
+
+static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                             struct zero_error *err) {
+        _cleanup_(ctr_done) struct ctr c = {};
+        _cleanup_free_ char *config = NULL, *cgroups_path = NULL;
+        struct zero_oci_options opts = {};
+        int r;
+
+        r = require_available(err);
+        if (r < 0)
+                return r;
+        r = ctr_init(info, &c, err);
+        if (r < 0)
+                return r;
+
+        /* First what can fail on bad input, before anything is created. */
+        opts.limits_enforced = plugin.plan.limits_enforced;
+        if (plugin.plan.manager == ZERO_CGROUP_MANAGER_SYSTEMD)
+                cgroups_path = zero_strdup_printf("zero.slice:zero:%s", info->id); /* zero-ID.scope */
+        else if (plugin.plan.manager == ZERO_CGROUP_MANAGER_CGROUPFS)
+                cgroups_path = zero_strdup_printf("/zero/%s", info->id);
+        if (opts.limits_enforced && !cgroups_path)
+                return -ENOMEM;
+        opts.cgroups_path = cgroups_path;
+        r = zero_oci_config_format(info, &opts, &config, err);
+        if (r < 0)
+                return r;
+
+        /* A container of this name left by a crash would make `crun create` fail. */
+        (void) crun_delete(ctx, &c, NULL);
+
+        r = zero_mkdir_p(plugin.crun_root, 0700);
+        if (r >= 0)
+                r = zero_mkdir_p(c.bundle, 0700);
+        if (r >= 0)
+                r = mkdir_mode(c.rootfs, 0755);
+        if (r < 0)
+                return runtime_error(err, r, "cannot create the bundle %s: %s", c.bundle, strerror(-r));
+
+        r = is_mounted(&c);
+        if (r < 0)
+                return runtime_error(err, r, "cannot inspect %s: %s", c.rootfs, strerror(-r));
+        if (r == 0) {
+                r = mount_rootfs(info, &c, err);
+                if (r < 0)
+                        return r;
+        }
+
+        /* 0600: the environment may hold secrets. */
+        r = zero_write_file_atomic(c.config, config, strlen(config), 0600);
+        if (r < 0)
+                return runtime_error(err, r, "cannot write %s: %s", c.config, strerror(-r));
+        return 0;
+}
+
+static int container_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                           struct zero_error *err) {
+        _cleanup_(ctr_done) struct ctr c = {};
+        const char *rt, *root, *mgr;
+        int r;
+
+        r = require_available(err);
+        if (r < 0)
+                return r;
+        r = ctr_init(info, &c, err);
+        if (r < 0)
+                return r;
+        if (access(c.config, F_OK) < 0) {
+                r = -errno;
+                return runtime_error(err, r, "container bundle %s is not prepared: %s", c.bundle, strerror(-r));
+        }
+        /* The shim waits for crun to write it: an old one would name a dead process. */
+        if (unlink(c.pid_file) < 0 && errno != ENOENT) {
+                r = -errno;
+                return runtime_error(err, r, "cannot remove %s: %s", c.pid_file, strerror(-r));
+        }
+
+        rt = plugin.runtime;
+        root = plugin.crun_root;
+        mgr = plugin.manager_opt;
+        const char *create_argv[] = {rt, "--root", root, mgr, "create", "--bundle", c.bundle,
+                                     "--pid-file", c.pid_file, c.id, NULL};
+        const char *start_argv[] = {rt, "--root", root, mgr, "start", c.id, NULL};
+        const char *cleanup_argv[] = {rt, "--root", root, mgr, "delete", "-f", c.id, NULL};
+        struct zero_shim_args args = {
+                .size = sizeof(args),
+                .argv = create_argv,
+                .pid_file = c.pid_file,
+                .start_argv = start_argv,
+                .cleanup_argv = cleanup_argv,
+                .private_cgroup2 = plugin.plan.private_cgroup2,
+        };
+
+        r = plugin.svc->shim_spawn(ctx, &args, err);
+        if (r < 0)
+                return zero_error_default(err, r, "cannot start the container's shim");
+        return 0;
+}
+
+static int container_kill(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, int signal,
+                          struct zero_error *err) {
+        int r;
+
+        if (!plugin.svc)
+                return zero_error_set(err, -ESTALE, 500, "internal", "container plugin is not initialized");
+        if (signal <= 0 || signal >= NSIG)
+                return zero_error_set(err, -EINVAL, 400, "invalid", "signal %d is out of range", signal);
+        r = plugin.svc->shim_signal(ctx, signal, err);
+        if (r < 0)
+                return zero_error_default(err, r, "cannot signal the container");
+        return 0;
+}
+
+static int container_stop(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                          struct zero_error *err) {
+        /* To the container's init, which may ignore it (a shell as pid 1 does): the agent kills
+         * it after its stop timeout. */
+        return container_kill(ctx, info, SIGTERM, err);
+}
+
+static int container_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                             struct zero_error *err) {
+        _cleanup_(ctr_done) struct ctr c = {};
+        int r, ret = 0;
+
+        r = ctr_init(info, &c, err);
+        if (r < 0)
+                return r;
+
+        /* Without a working runtime there is no crun state to delete; the rest is ours. */
+        if (probe_now() >= 0 && plugin.probed)
+                ret = crun_delete(ctx, &c, err);
+
+        r = is_mounted(&c);
+        if (r > 0 && umount2(c.rootfs, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+                r = -errno;
+        if (r < 0 && ret >= 0)
+                ret = runtime_error(err, r, "cannot unmount %s: %s", c.rootfs, strerror(-r));
+
+        /* zero_rm_rf never crosses into a mount: a rootfs still mounted fails with -EBUSY. */
+        r = zero_rm_rf(c.bundle);
+        if (r < 0 && ret >= 0)
+                ret = runtime_error(err, r, "cannot remove %s: %s", c.bundle, strerror(-r));
+        r = unlink(c.pid_file) < 0 && errno != ENOENT ? -errno : 0;
+        if (r < 0 && ret >= 0)
+                ret = runtime_error(err, r, "cannot remove %s: %s", c.pid_file, strerror(-r));
+        return ret;
+}
+
+static const struct zero_plugin container_plugin = {
+        .abi_version = ZERO_PLUGIN_ABI_VERSION,
+        .size = sizeof(struct zero_plugin),
+        .name = "container",
+        .mode = "container",
+        .ops = {
+                .init = container_init,
+                .fini = container_fini,
+                .probe = container_probe,
+                .prepare = container_prepare,
+                .start = container_start,
+                .stop = container_stop,
+                .kill = container_kill,
+                .cleanup = container_cleanup,
+        },
+};
+
+/* The one exported symbol (ZERO_PLUGIN_ENTRY); everything else is hidden (CMakeLists.txt). */
+__attribute__((visibility("default"))) const struct zero_plugin *zero_plugin_entry(void);
+
+const struct zero_plugin *zero_plugin_entry(void) {
+        return &container_plugin;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * The OCI runtime configuration (bundle/config.json, runtime-spec 1.0.2) of one container
+ * instance. A pure function of the instance and of what the host's cgroups allow, so that it is
+ * unit-tested (tests/unit/test_oci.c) and simply rewritten at every prepare.
+ */
+#include <jansson.h>
+#include <stdbool.h>
+#include <string.h> /* zero/error.h uses strerror() without including it */
+
+#include "zero/plugin.h"
+
+#define ZERO_OCI_VERSION "1.0.2"
+#define ZERO_OCI_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define ZERO_OCI_DEFAULT_TERM "TERM=xterm"
+/* Soft and hard RLIMIT_NOFILE. Never more than the host's hard limit: raising a hard limit needs
+ * CAP_SYS_RESOURCE, which the build and test machines lack (BLUEPRINT.md). */
+#define ZERO_OCI_NOFILE 1024
+#define ZERO_OCI_CPU_PERIOD 100000
+
+struct zero_oci_options {
+        /* The runtime applies cgroup limits here. Adds the cgroup namespace, a /sys/fs/cgroup
+         * mount, linux.resources (cpu, memory, a deny-all devices rule) and linux.cgroupsPath,
+         * and keeps CAP_MKNOD. False where crun runs with --cgroup-manager=disabled (hybrid
+         * cgroup hosts): no devices cgroup there, so no CAP_MKNOD either. */
+        bool limits_enforced;
+        /* linux.cgroupsPath when limits are enforced ("slice:prefix:name" for crun's systemd
+         * manager, a path for cgroupfs); NULL leaves it to the runtime. */
+        const char *cgroups_path;
+};
+
+/* Builds the configuration. -EINVAL (err: 400 "invalid") when the instance cannot be expressed:
+ * empty argv, an env entry without '=', a relative cwd, a hostname longer than 64 bytes, text
+ * that is not UTF-8, a memory size that overflows. */
+int zero_oci_config_new(const struct zero_instance_info *info, const struct zero_oci_options *opts,
+                        json_t **ret, struct zero_error *err);
+
+/* The same, as indented JSON text ending in a newline (caller frees). */
+int zero_oci_config_format(const struct zero_instance_info *info,
+                           const struct zero_oci_options *opts, char **ret, struct zero_error *err);

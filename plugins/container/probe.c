@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "plugins/container/probe.h"
+
+#include <ctype.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include "common/util.h"
+
+static const char *const manager_names[] = {
+        [ZERO_CGROUP_MANAGER_AUTO] = "auto",
+        [ZERO_CGROUP_MANAGER_DISABLED] = "disabled",
+        [ZERO_CGROUP_MANAGER_CGROUPFS] = "cgroupfs",
+        [ZERO_CGROUP_MANAGER_SYSTEMD] = "systemd",
+};
+
+int zero_cgroup_manager_from_string(const char *s, enum zero_cgroup_manager *ret) {
+        if (!s || !*s) {
+                *ret = ZERO_CGROUP_MANAGER_AUTO;
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(manager_names); i++)
+                if (streq(s, manager_names[i])) {
+                        *ret = (enum zero_cgroup_manager) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+const char *zero_cgroup_manager_to_string(enum zero_cgroup_manager m) {
+        return (size_t) m < ELEMENTSOF(manager_names) ? manager_names[m] : "?";
+}
+
+int zero_cgroup_host_detect(struct zero_cgroup_host *ret) {
+        struct zero_cgroup_host h = {};
+        struct statfs sfs;
+        struct stat st;
+
+        if (statfs("/sys/fs/cgroup", &sfs) < 0)
+                return -errno;
+        h.unified = sfs.f_type == CGROUP2_SUPER_MAGIC;
+        if (!h.unified) {
+                /* crun reads the same file to refuse hybrid mode (libcrun_cgroup_enter). */
+                _cleanup_free_ char *c = NULL;
+                if (zero_read_file("/sys/fs/cgroup/unified/cgroup.controllers", 4096, &c, NULL) >= 0)
+                        for (const char *p = c; *p; p++)
+                                if (!isspace((unsigned char) *p)) {
+                                        h.v2_controllers = true;
+                                        break;
+                                }
+        }
+        /* sd_booted(3) checks the same directory. */
+        h.systemd = lstat("/run/systemd/system", &st) >= 0 && S_ISDIR(st.st_mode);
+        *ret = h;
+        return 0;
+}
+
+void zero_cgroup_plan_decide(const struct zero_cgroup_host *host, enum zero_cgroup_manager configured,
+                             struct zero_cgroup_plan *ret) {
+        struct zero_cgroup_plan p = {.usable = true};
+
+        if (host->unified) {
+                if (configured == ZERO_CGROUP_MANAGER_AUTO)
+                        p.manager = host->systemd ? ZERO_CGROUP_MANAGER_SYSTEMD : ZERO_CGROUP_MANAGER_CGROUPFS;
+                else
+                        p.manager = configured;
+                p.limits_enforced = p.manager != ZERO_CGROUP_MANAGER_DISABLED;
+                if (!p.limits_enforced)
+                        snprintf(p.reason, sizeof(p.reason),
+                                 "cgroup_manager=disabled: cpu and memory limits are not enforced");
+        } else if (configured == ZERO_CGROUP_MANAGER_AUTO || configured == ZERO_CGROUP_MANAGER_DISABLED) {
+                /* crun 1.8 refuses v1 hierarchies with controllers on the cgroup2 side even with
+                 * --cgroup-manager=disabled; with a cgroup2 of its own at /sys/fs/cgroup (the
+                 * shim's private mount namespace) it runs, without any limits. BLUEPRINT.md. */
+                p.manager = ZERO_CGROUP_MANAGER_DISABLED;
+                p.private_cgroup2 = true;
+                snprintf(p.reason, sizeof(p.reason),
+                         "%s cgroups: crun runs with --cgroup-manager=disabled in a private cgroup2 "
+                         "namespace; cpu and memory limits are not enforced",
+                         host->v2_controllers ? "hybrid" : "legacy (v1)");
+        } else if (host->v2_controllers) {
+                p.manager = configured;
+                p.usable = false;
+                snprintf(p.reason, sizeof(p.reason),
+                         "cgroup_manager=%s: crun refuses hybrid cgroups (controllers on cgroup2); "
+                         "set it to auto or disabled",
+                         zero_cgroup_manager_to_string(configured));
+        } else {
+                /* Plain cgroup v1: crun manages it itself when asked to. */
+                p.manager = configured;
+                p.limits_enforced = true;
+        }
+        *ret = p;
+}
+
+int zero_runtime_version_parse(const char *output, char *ret, size_t size) {
+        char line[256], name[128], version[128];
+        size_t n;
+
+        if (!output)
+                return -EINVAL;
+        output += strspn(output, " \t\r\n");
+        n = strcspn(output, "\r\n");
+        if (n == 0)
+                return -EINVAL;
+        if (n >= sizeof(line))
+                n = sizeof(line) - 1;
+        memcpy(line, output, n);
+        line[n] = '\0';
+        if (sscanf(line, "%127s version %127s", name, version) == 2)
+                snprintf(ret, size, "%s %s", name, version);
+        else
+                snprintf(ret, size, "%s", line);
+        return 0;
+}
+
+static void first_line(const char *s, char *ret, size_t size) {
+        s = s ? s + strspn(s, " \t\r\n") : "";
+        snprintf(ret, size, "%.*s", (int) strcspn(s, "\r\n"), s);
+}
+
+int zero_runtime_version(const char *runtime, char *ret, size_t size, char *reason, size_t reason_size) {
+        char *const argv[] = {(char *) runtime, (char *) "--version", NULL};
+        _cleanup_free_ char *out = NULL;
+        char line[200];
+        int r;
+
+        r = zero_run_wait(argv, &out);
+        if (r < 0) {
+                snprintf(reason, reason_size, "cannot run %s --version: %s", runtime, strerror(-r));
+                return r;
+        }
+        first_line(out, line, sizeof(line));
+        if (r == 127) {
+                /* zero_run_wait's child says "cannot run X: <why>". */
+                snprintf(reason, reason_size, "%s", *line ? line : "cannot run the container runtime");
+                return -ENOENT;
+        }
+        if (r != 0) {
+                snprintf(reason, reason_size, "%s --version failed with status %d: %s", runtime, r, line);
+                return -EIO;
+        }
+        if (zero_runtime_version_parse(out, ret, size) < 0) {
+                snprintf(reason, reason_size, "%s --version printed nothing", runtime);
+                return -EIO;
+        }
+        return 0;
+}
+
+int zero_runtime_resolve(const char *name, char **ret) {
+        const char *path = getenv("PATH");
+
+        if (!name || !*name)
+                return -EINVAL;
+        if (strchr(name, '/')) {
+                *ret = strdup(name);
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (!path || !*path)
+                path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        while (*path) {
+                size_t n = strcspn(path, ":");
+                _cleanup_free_ char *p = NULL;
+                struct stat st;
+
+                /* An empty element means the working directory: never for a daemon running as root. */
+                if (n > 0 && path[0] == '/') {
+                        p = zero_strdup_printf("%.*s/%s", (int) n, path, name);
+                        if (!p)
+                                return -ENOMEM;
+                        if (stat(p, &st) >= 0 && S_ISREG(st.st_mode) && access(p, X_OK) >= 0) {
+                                *ret = TAKE_PTR(p);
+                                return 0;
+                        }
+                }
+                path += n;
+                path += *path == ':';
+        }
+        return -ENOENT;
+}

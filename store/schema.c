@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The store's connection: opening the file, its pragmas, the numbered schema migrations,
+ * transactions and the mapping of SQLite errors to -errno. The row accessors are in store.c.
+ *
+ * The connection reports extended result codes, so a failed step says which constraint it hit
+ * and store_errno() can tell a duplicate name from a dangling reference.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "store/store-internal.h"
+
+/*
+ * Schema migrations, applied in order by store_migrate(); migrations[i] takes user_version i to
+ * i + 1. Never edit a released entry: append one and bump ZERO_STORE_SCHEMA_VERSION. A migration
+ * that rebuilds a table must turn foreign_keys off outside its transaction first
+ * (https://www.sqlite.org/lang_altertable.html#otheralter). tests/unit/test_store.c keeps a frozen
+ * copy of version 1 to test the upgrade path.
+ */
+static const char *const migrations[] = {
+        /* 1: the initial schema. Text primary keys say NOT NULL because SQLite, for historical
+         * reasons, otherwise accepts NULL in them. Timestamps are microseconds, 0 = not yet. */
+        "CREATE TABLE node ("
+        "  key TEXT PRIMARY KEY NOT NULL,"
+        "  value TEXT);"
+        "CREATE TABLE images ("
+        "  name TEXT PRIMARY KEY NOT NULL,"
+        "  source TEXT,"
+        "  path TEXT,"
+        "  size_bytes INTEGER NOT NULL DEFAULT 0,"
+        "  created_at INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE instances ("
+        "  id TEXT PRIMARY KEY NOT NULL,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  mode TEXT,"
+        "  state TEXT NOT NULL,"
+        "  image TEXT REFERENCES images(name) ON DELETE RESTRICT,"
+        "  cpus INTEGER NOT NULL DEFAULT 0,"
+        "  memory_mib INTEGER NOT NULL DEFAULT 0,"
+        "  spec TEXT,"
+        "  pid INTEGER NOT NULL DEFAULT 0,"
+        "  exit_code INTEGER," /* NULL: no exit code (has_exit_code false) */
+        "  error TEXT,"
+        "  created_at INTEGER NOT NULL DEFAULT 0,"
+        "  started_at INTEGER NOT NULL DEFAULT 0,"
+        "  stopped_at INTEGER NOT NULL DEFAULT 0,"
+        "  updated_at INTEGER NOT NULL DEFAULT 0);"
+        /* Deleting an image checks for users; without this index that is a full scan. */
+        "CREATE INDEX instances_image ON instances(image);"
+        "CREATE TABLE operations ("
+        "  id TEXT PRIMARY KEY NOT NULL,"
+        "  kind TEXT NOT NULL,"
+        "  instance_id TEXT REFERENCES instances(id) ON DELETE SET NULL,"
+        "  instance_name TEXT,"
+        "  status TEXT NOT NULL,"
+        "  step INTEGER NOT NULL DEFAULT 0,"
+        "  step_name TEXT,"
+        "  params TEXT,"
+        "  error_code TEXT,"
+        "  error_message TEXT,"
+        "  created_at INTEGER NOT NULL DEFAULT 0,"
+        "  updated_at INTEGER NOT NULL DEFAULT 0,"
+        "  finished_at INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX operations_status ON operations(status);"
+        "CREATE INDEX operations_instance_id ON operations(instance_id);",
+
+        /* 2: the event log. AUTOINCREMENT so that an id is never handed out twice, even after
+         * event_trim() deleted the newest rows: clients resume with "events after id N". */
+        "CREATE TABLE events ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  time INTEGER NOT NULL,"
+        "  type TEXT NOT NULL,"
+        "  instance TEXT,"
+        "  data TEXT);",
+};
+_Static_assert(ELEMENTSOF(migrations) == ZERO_STORE_SCHEMA_VERSION, "one migration per schema version");
+
+int store_errno(int rc, enum store_fk fk) {
+        switch (rc) {
+        case SQLITE_CONSTRAINT_UNIQUE:
+        case SQLITE_CONSTRAINT_PRIMARYKEY:
+                return -EEXIST;
+        case SQLITE_CONSTRAINT_FOREIGNKEY:
+                return fk == STORE_FK_HAS_CHILDREN ? -ENOTEMPTY : -ENOENT;
+        case SQLITE_CONSTRAINT_TRIGGER:
+                /* An ON DELETE RESTRICT action runs as a generated trigger that RAISEs "FOREIGN
+                 * KEY constraint failed" and reports SQLITE_CONSTRAINT_TRIGGER (3.40; seen in
+                 * test_image_in_use). The schema has no triggers of its own, so this is always a
+                 * foreign key. */
+                return fk == STORE_FK_HAS_CHILDREN ? -ENOTEMPTY : -ENOENT;
+        case SQLITE_CONSTRAINT_NOTNULL:
+                return -EINVAL;
+        }
+        switch (rc & 0xff) { /* the primary code */
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        default:
+                return -EIO;
+        }
+}
+
+int store_exec(struct zero_store *s, const char *sql) {
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        return rc == SQLITE_OK ? 0 : store_errno(rc, STORE_FK_MISSING_PARENT);
+}
+
+int store_prepare(struct zero_store *s, const char *sql, sqlite3_stmt **ret) {
+        int rc = sqlite3_prepare_v2(s->db, sql, -1, ret, NULL);
+        return rc == SQLITE_OK ? 0 : store_errno(rc, STORE_FK_MISSING_PARENT);
+}
+
+int store_step_row(sqlite3_stmt *st) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                return 0;
+        return rc == SQLITE_DONE ? -ENOENT : store_errno(rc, STORE_FK_MISSING_PARENT);
+}
+
+static int user_version(struct zero_store *s) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, "PRAGMA user_version", &st);
+        if (r < 0)
+                return r;
+        r = store_step_row(st);
+        if (r < 0)
+                return r == -ENOENT ? -EIO : r;
+        return sqlite3_column_int(st, 0);
+}
+
+static int refuse_newer(const char *path, int version, struct zero_error *err) {
+        return zero_error_set(err, -EPROTONOSUPPORT, 500, "unsupported_schema",
+                              "Store %s has schema version %d, newer than version %d that this "
+                              "zerod understands; refusing to open it (downgrades are not supported)",
+                              path, version, ZERO_STORE_SCHEMA_VERSION);
+}
+
+/* Fills err from the connection's last error; call it before a ROLLBACK resets that. When a
+ * check of ours failed (a PRAGMA that did not take), SQLite has nothing to say: use errno's text. */
+static int sql_error(struct zero_store *s, int r, struct zero_error *err, const char *what) {
+        const char *why = sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errmsg(s->db) : strerror(-r);
+        return zero_error_set(err, r, 500, "internal", "%s: %s", what, why);
+}
+
+/*
+ * Each step runs in one BEGIN IMMEDIATE transaction together with its user_version bump, so a
+ * crash leaves the file at some version and the next open carries on from there. The version is
+ * read inside the transaction: IMMEDIATE holds the write lock, so two processes opening the same
+ * file at once cannot both apply a step.
+ */
+static int store_migrate(struct zero_store *s, const char *path, struct zero_error *err) {
+        for (;;) {
+                char bump[64], what[64];
+                int v, r;
+
+                r = store_exec(s, "BEGIN IMMEDIATE");
+                if (r < 0)
+                        return sql_error(s, r, err, "Failed to begin schema migration");
+                v = user_version(s);
+                if (v < 0 || v >= ZERO_STORE_SCHEMA_VERSION) {
+                        if (v < 0)
+                                r = sql_error(s, v, err, "Failed to read schema version");
+                        else if (v > ZERO_STORE_SCHEMA_VERSION)
+                                r = refuse_newer(path, v, err);
+                        (void) store_exec(s, "ROLLBACK");
+                        return r;
+                }
+
+                snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
+                r = store_exec(s, migrations[v]);
+                if (r >= 0)
+                        r = store_exec(s, bump);
+                if (r >= 0)
+                        r = store_exec(s, "COMMIT");
+                if (r < 0) {
+                        snprintf(what, sizeof(what), "Failed to migrate schema to version %d", v + 1);
+                        r = sql_error(s, r, err, what);
+                        (void) store_exec(s, "ROLLBACK");
+                        return r;
+                }
+        }
+}
+
+/* Runs a PRAGMA that answers with its value and checks the answer: some settings are ignored
+ * silently (journal_mode on a file system without shared memory, foreign_keys in a build
+ * without them). */
+static int pragma_expect(struct zero_store *s, const char *sql, const char *want) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        const unsigned char *got;
+        int r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        r = store_step_row(st);
+        if (r < 0)
+                return r == -ENOENT ? -EOPNOTSUPP : r;
+        got = sqlite3_column_text(st, 0);
+        return got && strcasecmp((const char *) got, want) == 0 ? 0 : -EOPNOTSUPP;
+}
+
+int zero_store_open(const char *path, struct zero_store **ret, struct zero_error *err) {
+        _cleanup_(zero_store_closep) struct zero_store *s = NULL;
+        int rc, r;
+
+        assert_return(path, -EINVAL);
+        assert_return(ret, -EINVAL);
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return zero_error_set(err, -ENOMEM, 500, "internal", "Out of memory");
+
+        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+        if (rc != SQLITE_OK) {
+                /* CANTOPEN carries the errno of the failed open(2): pass it on, so that "no such
+                 * directory" or "permission denied" does not turn into a bare -EIO. */
+                int e = s->db ? sqlite3_system_errno(s->db) : 0;
+                r = e > 0 ? -e : store_errno(rc, STORE_FK_MISSING_PARENT);
+                return zero_error_set(err, r, 500, "internal", "Failed to open store %s: %s", path,
+                                      s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        }
+        sqlite3_extended_result_codes(s->db, 1);
+
+        /* Another process (a second zerod starting, sqlite3 in a shell) may hold the lock for a
+         * moment; wait up to 5 s before -EBUSY. */
+        rc = sqlite3_busy_timeout(s->db, 5000);
+        if (rc != SQLITE_OK)
+                return sql_error(s, store_errno(rc, STORE_FK_MISSING_PARENT), err,
+                                 "Failed to set busy timeout");
+
+        /* Refuse a newer file before anything below writes to it (switching to WAL does). */
+        r = user_version(s);
+        if (r < 0)
+                return sql_error(s, r, err, "Failed to read schema version");
+        if (r > ZERO_STORE_SCHEMA_VERSION)
+                return refuse_newer(path, r, err);
+
+        /* WAL: readers (zeroctl debugging, a backup) do not block the daemon's writes, and a
+         * commit is one append to the log. */
+        r = pragma_expect(s, "PRAGMA journal_mode = WAL", "wal");
+        if (r < 0)
+                return sql_error(s, r, err, "Failed to switch store to WAL mode");
+
+        /* FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss. zerod
+         * answers an API call, and runs an operation's next step, only after the transaction
+         * committed, and the side effects (image directories, instance state on disk) are already
+         * durable; a lost row would orphan them. Writes are a few rows per API call, so one more
+         * fsync per commit costs nothing that matters. */
+        r = store_exec(s, "PRAGMA synchronous = FULL");
+        if (r < 0)
+                return sql_error(s, r, err, "Failed to set synchronous mode");
+
+        /* Off by default and per connection; it is what keeps an image from vanishing under its
+         * instances. */
+        r = store_exec(s, "PRAGMA foreign_keys = ON");
+        if (r >= 0)
+                r = pragma_expect(s, "PRAGMA foreign_keys", "1");
+        if (r < 0)
+                return sql_error(s, r, err, "Failed to enable foreign keys");
+
+        r = store_migrate(s, path, err);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+struct zero_store *zero_store_close(struct zero_store *s) {
+        if (!s)
+                return NULL;
+        /* Every statement is finalized before its function returns, so this closes at once. An
+         * open transaction (a caller bailed out without rolling back) is rolled back. */
+        sqlite3_close_v2(s->db);
+        free(s);
+        return NULL;
+}
+
+int zero_store_schema_version(struct zero_store *s) {
+        assert_return(s, -EINVAL);
+        return user_version(s);
+}
+
+int zero_store_begin(struct zero_store *s) {
+        assert_return(s, -EINVAL);
+        if (!sqlite3_get_autocommit(s->db))
+                return -EALREADY; /* no nesting */
+        /* IMMEDIATE takes the write lock now, where the busy timeout applies, rather than failing
+         * with SQLITE_BUSY later when a read transaction tries to become a write transaction. */
+        return store_exec(s, "BEGIN IMMEDIATE");
+}
+
+int zero_store_commit(struct zero_store *s) {
+        assert_return(s, -EINVAL);
+        if (sqlite3_get_autocommit(s->db))
+                return -EINVAL;
+        /* When this fails the transaction may still be open (SQLITE_BUSY): callers roll back. */
+        return store_exec(s, "COMMIT");
+}
+
+int zero_store_rollback(struct zero_store *s) {
+        assert_return(s, -EINVAL);
+        /* A no-op without a transaction, so that error paths can call it whatever a failed
+         * statement or COMMIT left behind (SQLite rolls back by itself after some errors). */
+        if (sqlite3_get_autocommit(s->db))
+                return 0;
+        return store_exec(s, "ROLLBACK");
+}
+
+int store_tx_enter(struct zero_store *s, bool *ret_owned) {
+        int r;
+
+        *ret_owned = false;
+        if (!sqlite3_get_autocommit(s->db))
+                return 0;
+        r = store_exec(s, "BEGIN IMMEDIATE");
+        if (r < 0)
+                return r;
+        *ret_owned = true;
+        return 0;
+}
+
+int store_tx_leave(struct zero_store *s, bool owned, int r) {
+        if (!owned)
+                return r;
+        if (r >= 0) {
+                int q = store_exec(s, "COMMIT");
+                if (q >= 0)
+                        return r;
+                r = q;
+        }
+        (void) zero_store_rollback(s);
+        return r;
+}

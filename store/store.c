@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The store's row accessors (the connection, schema and transactions are in schema.c).
+ *
+ * Statements are prepared per call and finalized by _cleanup_: zerod writes a handful of rows per
+ * API request, so a statement cache would buy nothing measurable.
+ *
+ * Each row struct is described once by a table of columns (name, type, offset into the struct),
+ * in the way systemd describes JSON fields and D-Bus properties. Rows are bound by parameter name
+ * (":state" binds the state column of the row) and read back by result column name, so the
+ * SQL text below can list columns in any order and an UPDATE binds only what it names; the
+ * repetitive, easily misnumbered bind and column calls exist once, in row_bind() and row_read().
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "store/store-internal.h"
+
+enum column_type {
+        COLUMN_TEXT,      /* char *, NULL <-> SQL NULL */
+        COLUMN_INT64,     /* int64_t */
+        COLUMN_OPT_INT64, /* int64_t with a bool beside it; false <-> SQL NULL */
+};
+
+struct column {
+        const char *name;
+        enum column_type type;
+        size_t offset;
+        size_t has_offset; /* COLUMN_OPT_INT64: where the bool is */
+};
+
+struct table {
+        size_t row_size;
+        const struct column *columns;
+        size_t n_columns;
+};
+
+#define TEXT(type, field) { #field, COLUMN_TEXT, offsetof(type, field), 0 }
+#define INT64(type, field) { #field, COLUMN_INT64, offsetof(type, field), 0 }
+#define OPT_INT64(type, field, has) { #field, COLUMN_OPT_INT64, offsetof(type, field), offsetof(type, has) }
+#define TABLE(type, cols) { sizeof(type), cols, ELEMENTSOF(cols) }
+
+static void *field(const void *row, size_t offset) {
+        return (char *) row + offset;
+}
+
+static void row_done(const struct table *t, void *row) {
+        if (!row)
+                return;
+        for (size_t i = 0; i < t->n_columns; i++)
+                if (t->columns[i].type == COLUMN_TEXT)
+                        free(*(char **) field(row, t->columns[i].offset));
+        memset(row, 0, t->row_size);
+}
+
+static void rows_free(const struct table *t, void *rows, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                row_done(t, (char *) rows + i * t->row_size);
+        free(rows);
+}
+
+/* Binds every column of the row that the statement names as ":column". Strings are bound
+ * SQLITE_STATIC: they outlive the statement, which never leaves the calling function. */
+static int row_bind(sqlite3_stmt *st, const struct table *t, const void *row) {
+        for (size_t i = 0; i < t->n_columns; i++) {
+                const struct column *c = &t->columns[i];
+                char param[64];
+                int idx, rc;
+
+                snprintf(param, sizeof(param), ":%s", c->name);
+                idx = sqlite3_bind_parameter_index(st, param);
+                if (idx == 0)
+                        continue;
+                switch (c->type) {
+                case COLUMN_TEXT:
+                        /* A NULL pointer binds SQL NULL (documented for sqlite3_bind_text()). */
+                        rc = sqlite3_bind_text(st, idx, *(char *const *) field(row, c->offset), -1,
+                                               SQLITE_STATIC);
+                        break;
+                case COLUMN_OPT_INT64:
+                        if (!*(const bool *) field(row, c->has_offset)) {
+                                rc = sqlite3_bind_null(st, idx);
+                                break;
+                        }
+                        __attribute__((fallthrough));
+                case COLUMN_INT64:
+                        rc = sqlite3_bind_int64(st, idx, *(const int64_t *) field(row, c->offset));
+                        break;
+                default:
+                        return -EINVAL;
+                }
+                if (rc != SQLITE_OK)
+                        return store_errno(rc, STORE_FK_MISSING_PARENT);
+        }
+        return 0;
+}
+
+/* The node table's rows; the API hands out only the value. */
+struct node_row {
+        char *key;
+        char *value;
+};
+
+/* row_read() builds a row here first, so that ret stays untouched on failure. */
+union any_row {
+        struct node_row node;
+        struct zero_image_row image;
+        struct zero_instance_row instance;
+        struct zero_operation_row operation;
+        struct zero_event_row event;
+};
+
+static const struct column *column_find(const struct table *t, const char *name) {
+        for (size_t i = 0; i < t->n_columns; i++)
+                if (streq(t->columns[i].name, name))
+                        return &t->columns[i];
+        return NULL;
+}
+
+/* Reads the current result row; result columns the table does not know are ignored. */
+static int row_read(sqlite3_stmt *st, const struct table *t, void *ret) {
+        union any_row buf = {};
+        void *row = &buf;
+        int n = sqlite3_column_count(st);
+
+        for (int i = 0; i < n; i++) {
+                const char *name = sqlite3_column_name(st, i);
+                const struct column *c = name ? column_find(t, name) : NULL;
+                bool null = sqlite3_column_type(st, i) == SQLITE_NULL;
+
+                if (!c)
+                        continue;
+                switch (c->type) {
+                case COLUMN_TEXT: {
+                        const unsigned char *v;
+                        char *copy;
+                        if (null)
+                                break;
+                        v = sqlite3_column_text(st, i); /* NULL here only when out of memory */
+                        copy = v ? strdup((const char *) v) : NULL;
+                        if (!copy) {
+                                row_done(t, row);
+                                return -ENOMEM;
+                        }
+                        *(char **) field(row, c->offset) = copy;
+                        break;
+                }
+                case COLUMN_OPT_INT64:
+                        *(bool *) field(row, c->has_offset) = !null;
+                        __attribute__((fallthrough));
+                case COLUMN_INT64:
+                        *(int64_t *) field(row, c->offset) = sqlite3_column_int64(st, i);
+                        break;
+                }
+        }
+        memcpy(ret, row, t->row_size);
+        return 0;
+}
+
+/* Collects every result row into a malloc'd array (NULL when there are none). */
+static int rows_collect(sqlite3_stmt *st, const struct table *t, void **ret, size_t *ret_n) {
+        char *rows = NULL;
+        size_t n = 0, cap = 0;
+        int r;
+
+        for (;;) {
+                int rc = sqlite3_step(st);
+                if (rc == SQLITE_DONE)
+                        break;
+                if (rc != SQLITE_ROW) {
+                        r = store_errno(rc, STORE_FK_MISSING_PARENT);
+                        goto fail;
+                }
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 16;
+                        char *p = reallocarray(rows, ncap, t->row_size);
+                        if (!p) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        rows = p;
+                        cap = ncap;
+                }
+                r = row_read(st, t, rows + n * t->row_size);
+                if (r < 0)
+                        goto fail;
+                n++;
+        }
+        *ret = rows;
+        *ret_n = n;
+        return 0;
+fail:
+        rows_free(t, rows, n);
+        return r;
+}
+
+/* Runs sql with the row bound by name; for INSERT, UPDATE and DELETE. With one_row, a statement
+ * that changed nothing (UPDATE or DELETE of a missing key) fails with -ENOENT. */
+static int row_write(struct zero_store *s, const char *sql, const struct table *t, const void *row,
+                     enum store_fk fk, bool one_row) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        r = row_bind(st, t, row);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+                return store_errno(rc, fk);
+        return one_row && sqlite3_changes(s->db) == 0 ? -ENOENT : 0;
+}
+
+/* Runs a lookup with key bound to ?1 and reads its first row; -ENOENT when none. */
+static int row_get(struct zero_store *s, const char *sql, const char *key, const struct table *t, void *ret) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+                return store_errno(rc, STORE_FK_MISSING_PARENT);
+        r = store_step_row(st);
+        if (r < 0)
+                return r;
+        return row_read(st, t, ret);
+}
+
+/* Runs a query without parameters and collects all rows. */
+static int row_list(struct zero_store *s, const char *sql, const struct table *t, void **ret, size_t *ret_n) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        return rows_collect(st, t, ret, ret_n);
+}
+
+/* --- node --- */
+
+static const struct column node_columns[] = {
+        TEXT(struct node_row, key),
+        TEXT(struct node_row, value),
+};
+static const struct table node_table = TABLE(struct node_row, node_columns);
+
+int zero_store_node_get(struct zero_store *s, const char *key, char **ret) {
+        struct node_row row = {};
+        int r;
+
+        assert_return(s && key && ret, -EINVAL);
+        r = row_get(s, "SELECT value FROM node WHERE key = ?1", key, &node_table, &row);
+        if (r < 0)
+                return r;
+        *ret = row.value; /* NULL when the value is NULL */
+        return 0;
+}
+
+int zero_store_node_set(struct zero_store *s, const char *key, const char *value) {
+        const struct node_row row = { .key = (char *) key, .value = (char *) value };
+
+        assert_return(s && key, -EINVAL);
+        return row_write(s,
+                         "INSERT INTO node (key, value) VALUES (:key, :value) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                         &node_table, &row, STORE_FK_MISSING_PARENT, false);
+}
+
+/* --- images --- */
+
+static const struct column image_columns[] = {
+        TEXT(struct zero_image_row, name),
+        TEXT(struct zero_image_row, source),
+        TEXT(struct zero_image_row, path),
+        INT64(struct zero_image_row, size_bytes),
+        INT64(struct zero_image_row, created_at),
+};
+static const struct table image_table = TABLE(struct zero_image_row, image_columns);
+
+void zero_image_row_done(struct zero_image_row *r) {
+        row_done(&image_table, r);
+}
+
+void zero_image_rows_free(struct zero_image_row *rows, size_t n) {
+        rows_free(&image_table, rows, n);
+}
+
+int zero_store_image_insert(struct zero_store *s, const struct zero_image_row *r) {
+        assert_return(s && r && r->name, -EINVAL);
+        return row_write(s,
+                         "INSERT INTO images (name, source, path, size_bytes, created_at) "
+                         "VALUES (:name, :source, :path, :size_bytes, :created_at)",
+                         &image_table, r, STORE_FK_MISSING_PARENT, false);
+}
+
+int zero_store_image_get(struct zero_store *s, const char *name, struct zero_image_row *ret) {
+        assert_return(s && name && ret, -EINVAL);
+        return row_get(s, "SELECT * FROM images WHERE name = ?1", name, &image_table, ret);
+}
+
+int zero_store_image_list(struct zero_store *s, struct zero_image_row **ret, size_t *ret_n) {
+        assert_return(s && ret && ret_n, -EINVAL);
+        return row_list(s, "SELECT * FROM images ORDER BY name", &image_table, (void **) ret, ret_n);
+}
+
+int zero_store_image_delete(struct zero_store *s, const char *name) {
+        struct zero_image_row key = { .name = (char *) name };
+
+        assert_return(s && name, -EINVAL);
+        return row_write(s, "DELETE FROM images WHERE name = :name", &image_table, &key,
+                         STORE_FK_HAS_CHILDREN, true);
+}
+
+int zero_store_image_users(struct zero_store *s, const char *name) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int64_t n;
+        int r, rc;
+
+        assert_return(s && name, -EINVAL);
+
+        r = store_prepare(s, "SELECT COUNT(*) FROM instances WHERE image = ?1", &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+                return store_errno(rc, STORE_FK_MISSING_PARENT);
+        r = store_step_row(st);
+        if (r < 0)
+                return r == -ENOENT ? -EIO : r;
+        n = sqlite3_column_int64(st, 0);
+        return n > INT_MAX ? INT_MAX : (int) n;
+}
+
+/* --- instances --- */
+
+static const struct column instance_columns[] = {
+        TEXT(struct zero_instance_row, id),
+        TEXT(struct zero_instance_row, name),
+        TEXT(struct zero_instance_row, mode),
+        TEXT(struct zero_instance_row, state),
+        TEXT(struct zero_instance_row, image),
+        INT64(struct zero_instance_row, cpus),
+        INT64(struct zero_instance_row, memory_mib),
+        TEXT(struct zero_instance_row, spec),
+        INT64(struct zero_instance_row, pid),
+        OPT_INT64(struct zero_instance_row, exit_code, has_exit_code),
+        TEXT(struct zero_instance_row, error),
+        INT64(struct zero_instance_row, created_at),
+        INT64(struct zero_instance_row, started_at),
+        INT64(struct zero_instance_row, stopped_at),
+        INT64(struct zero_instance_row, updated_at),
+};
+static const struct table instance_table = TABLE(struct zero_instance_row, instance_columns);
+
+void zero_instance_row_done(struct zero_instance_row *r) {
+        row_done(&instance_table, r);
+}
+
+void zero_instance_rows_free(struct zero_instance_row *rows, size_t n) {
+        rows_free(&instance_table, rows, n);
+}
+
+int zero_store_instance_insert(struct zero_store *s, const struct zero_instance_row *r) {
+        assert_return(s && r && r->id && r->name && r->state, -EINVAL);
+        return row_write(s,
+                         "INSERT INTO instances (id, name, mode, state, image, cpus, memory_mib, spec, pid,"
+                         " exit_code, error, created_at, started_at, stopped_at, updated_at) "
+                         "VALUES (:id, :name, :mode, :state, :image, :cpus, :memory_mib, :spec, :pid,"
+                         " :exit_code, :error, :created_at, :started_at, :stopped_at, :updated_at)",
+                         &instance_table, r, STORE_FK_MISSING_PARENT, false);
+}
+
+int zero_store_instance_get(struct zero_store *s, const char *name, struct zero_instance_row *ret) {
+        assert_return(s && name && ret, -EINVAL);
+        return row_get(s, "SELECT * FROM instances WHERE name = ?1", name, &instance_table, ret);
+}
+
+int zero_store_instance_get_by_id(struct zero_store *s, const char *id, struct zero_instance_row *ret) {
+        assert_return(s && id && ret, -EINVAL);
+        return row_get(s, "SELECT * FROM instances WHERE id = ?1", id, &instance_table, ret);
+}
+
+int zero_store_instance_list(struct zero_store *s, struct zero_instance_row **ret, size_t *ret_n) {
+        assert_return(s && ret && ret_n, -EINVAL);
+        return row_list(s, "SELECT * FROM instances ORDER BY created_at, name", &instance_table,
+                        (void **) ret, ret_n);
+}
+
+int zero_store_instance_update(struct zero_store *s, const struct zero_instance_row *r) {
+        assert_return(s && r && r->id && r->state, -EINVAL);
+        /* id, name, image, cpus, memory_mib, spec and created_at are fixed at creation. */
+        return row_write(s,
+                         "UPDATE instances SET mode = :mode, state = :state, pid = :pid,"
+                         " exit_code = :exit_code, error = :error, started_at = :started_at,"
+                         " stopped_at = :stopped_at, updated_at = :updated_at "
+                         "WHERE id = :id",
+                         &instance_table, r, STORE_FK_MISSING_PARENT, true);
+}
+
+int zero_store_instance_delete(struct zero_store *s, const char *id) {
+        struct zero_instance_row key = { .id = (char *) id };
+
+        assert_return(s && id, -EINVAL);
+        /* Its operations stay, with instance_id set to NULL (ON DELETE SET NULL). */
+        return row_write(s, "DELETE FROM instances WHERE id = :id", &instance_table, &key,
+                         STORE_FK_HAS_CHILDREN, true);
+}
+
+int zero_store_instance_allocated(struct zero_store *s, int64_t *ret_cpus, int64_t *ret_memory_mib) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        assert_return(s, -EINVAL);
+
+        /* Every state but stopped and error holds its resources, including creating and
+         * deleting: the scheduler must count what is on its way in or not yet out. */
+        r = store_prepare(s,
+                          "SELECT COALESCE(SUM(cpus), 0), COALESCE(SUM(memory_mib), 0) FROM instances "
+                          "WHERE state NOT IN ('stopped', 'error')",
+                          &st);
+        if (r < 0)
+                return r;
+        r = store_step_row(st);
+        if (r < 0)
+                return r == -ENOENT ? -EIO : r;
+        if (ret_cpus)
+                *ret_cpus = sqlite3_column_int64(st, 0);
+        if (ret_memory_mib)
+                *ret_memory_mib = sqlite3_column_int64(st, 1);
+        return 0;
+}
+
+/* --- operations --- */
+
+static const struct column operation_columns[] = {
+        TEXT(struct zero_operation_row, id),
+        TEXT(struct zero_operation_row, kind),
+        TEXT(struct zero_operation_row, instance_id),
+        TEXT(struct zero_operation_row, instance_name),
+        TEXT(struct zero_operation_row, status),
+        INT64(struct zero_operation_row, step),
+        TEXT(struct zero_operation_row, step_name),
+        TEXT(struct zero_operation_row, params),
+        TEXT(struct zero_operation_row, error_code),
+        TEXT(struct zero_operation_row, error_message),
+        INT64(struct zero_operation_row, created_at),
+        INT64(struct zero_operation_row, updated_at),
+        INT64(struct zero_operation_row, finished_at),
+};
+static const struct table operation_table = TABLE(struct zero_operation_row, operation_columns);
+
+void zero_operation_row_done(struct zero_operation_row *r) {
+        row_done(&operation_table, r);
+}
+
+void zero_operation_rows_free(struct zero_operation_row *rows, size_t n) {
+        rows_free(&operation_table, rows, n);
+}
+
+int zero_store_operation_insert(struct zero_store *s, const struct zero_operation_row *r) {
+        assert_return(s && r && r->id && r->kind && r->status, -EINVAL);
+        return row_write(s,
+                         "INSERT INTO operations (id, kind, instance_id, instance_name, status, step,"
+                         " step_name, params, error_code, error_message, created_at, updated_at, finished_at) "
+                         "VALUES (:id, :kind, :instance_id, :instance_name, :status, :step, :step_name,"
+                         " :params, :error_code, :error_message, :created_at, :updated_at, :finished_at)",
+                         &operation_table, r, STORE_FK_MISSING_PARENT, false);
+}
+
+int zero_store_operation_get(struct zero_store *s, const char *id, struct zero_operation_row *ret) {
+        assert_return(s && id && ret, -EINVAL);
+        return row_get(s, "SELECT * FROM operations WHERE id = ?1", id, &operation_table, ret);
+}
+
+int zero_store_operation_update(struct zero_store *s, const struct zero_operation_row *r) {
+        assert_return(s && r && r->id && r->status, -EINVAL);
+        return row_write(s,
+                         "UPDATE operations SET status = :status, step = :step, step_name = :step_name,"
+                         " error_code = :error_code, error_message = :error_message,"
+                         " updated_at = :updated_at, finished_at = :finished_at "
+                         "WHERE id = :id",
+                         &operation_table, r, STORE_FK_MISSING_PARENT, true);
+}
+
+/* Ties on created_at (same microsecond) go by insertion order. */
+int zero_store_operation_list_unfinished(struct zero_store *s, struct zero_operation_row **ret, size_t *ret_n) {
+        assert_return(s && ret && ret_n, -EINVAL);
+        return row_list(s, "SELECT * FROM operations WHERE status = 'running' ORDER BY created_at, rowid",
+                        &operation_table, (void **) ret, ret_n);
+}
+
+int zero_store_operation_running_for(struct zero_store *s, const char *instance_id,
+                                     struct zero_operation_row *ret) {
+        assert_return(s && instance_id && ret, -EINVAL);
+        return row_get(s,
+                       "SELECT * FROM operations WHERE status = 'running' AND instance_id = ?1 "
+                       "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                       instance_id, &operation_table, ret);
+}
+
+/* --- events --- */
+
+static const struct column event_columns[] = {
+        INT64(struct zero_event_row, id),
+        INT64(struct zero_event_row, time),
+        TEXT(struct zero_event_row, type),
+        TEXT(struct zero_event_row, instance),
+        TEXT(struct zero_event_row, data),
+};
+static const struct table event_table = TABLE(struct zero_event_row, event_columns);
+
+void zero_event_row_done(struct zero_event_row *r) {
+        row_done(&event_table, r);
+}
+
+void zero_event_rows_free(struct zero_event_row *rows, size_t n) {
+        rows_free(&event_table, rows, n);
+}
+
+int zero_store_event_append(struct zero_store *s, const char *type, const char *instance,
+                            const char *data, int64_t *ret_id) {
+        struct zero_event_row row = {
+                .time = (int64_t) zero_now_usec(),
+                .type = (char *) type,
+                .instance = (char *) instance,
+                .data = (char *) data,
+        };
+        int r;
+
+        assert_return(s && type, -EINVAL);
+        r = row_write(s, "INSERT INTO events (time, type, instance, data) VALUES (:time, :type, :instance, :data)",
+                      &event_table, &row, STORE_FK_MISSING_PARENT, false);
+        if (r < 0)
+                return r;
+        if (ret_id)
+                *ret_id = sqlite3_last_insert_rowid(s->db);
+        return 0;
+}
+
+int zero_store_event_list(struct zero_store *s, int64_t after, size_t limit, struct zero_event_row **ret,
+                          size_t *ret_n) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        assert_return(s && ret && ret_n, -EINVAL);
+
+        r = store_prepare(s, "SELECT * FROM events WHERE id > ?1 ORDER BY id LIMIT ?2", &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_bind_int64(st, 1, after);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(st, 2, limit > INT64_MAX ? INT64_MAX : (int64_t) limit);
+        if (rc != SQLITE_OK)
+                return store_errno(rc, STORE_FK_MISSING_PARENT);
+        return rows_collect(st, &event_table, (void **) ret, ret_n);
+}
+
+int zero_store_event_trim(struct zero_store *s, int64_t keep) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        bool owned;
+        int r, rc;
+
+        assert_return(s && keep >= 0, -EINVAL);
+
+        /* Everything up to the newest row that is not kept; nothing when there are <= keep rows
+         * (the subquery is then NULL). One statement is atomic by itself, but it runs in a
+         * transaction like every multi-row change, so that adding a second statement later (say,
+         * trimming by age) cannot make it half-applied. */
+        r = store_prepare(s,
+                          "DELETE FROM events WHERE id <= "
+                          "(SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+                          &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_bind_int64(st, 1, keep);
+        if (rc != SQLITE_OK)
+                return store_errno(rc, STORE_FK_MISSING_PARENT);
+
+        r = store_tx_enter(s, &owned);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                r = sqlite3_changes(s->db); /* the number of events deleted */
+        else
+                r = store_errno(rc, STORE_FK_MISSING_PARENT);
+        /* Reset before COMMIT, so that no statement is still active on the connection. */
+        sqlite3_reset(st);
+        return store_tx_leave(s, owned, r);
+}

@@ -1,0 +1,4 @@
+# zeroctl (cli/): its pure parts in-process, and the built binary end to end against a fake zerod
+# that the test serves itself on loopback TCP and a unix socket ($ZEROCTL names the binary).
+zero_unit_test(test_zeroctl SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_zeroctl.c LIBS zeroctlcore)
+add_dependencies(test_zeroctl zeroctl)

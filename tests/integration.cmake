@@ -1,0 +1,5 @@
+# Integration tests: the real zerod, zero-shim, crun and container plugin, driven over HTTP.
+set(ZERO_IT ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+zero_integration_test(it_container_lifecycle ${ZERO_IT}/container_lifecycle.sh TIMEOUT 180)
+zero_integration_test(it_crash_recovery ${ZERO_IT}/crash_recovery.sh TIMEOUT 180)
+zero_integration_test(it_bad_input ${ZERO_IT}/bad_input.sh TIMEOUT 180)

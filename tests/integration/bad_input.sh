@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Every bad input gets its status and a JSON error body, and the store is unchanged afterwards.
+. "$(dirname "$0")/lib.sh"
+
+start_zerod
+make_image busybox
+make_image spare
+act POST /v1/instances '{"name":"taken","image":"busybox","memory_mib":32,"command":["/bin/sh","-c","sleep 600"]}'
+
+snapshot() { sqlite3 "$T/state/zero.db" '.dump images' '.dump instances' '.dump operations' '.dump events'; }
+before=$(snapshot)
+
+bad() { # bad STATUS CODE METHOD PATH [BODY] [extra curl args...]
+  local want=$1 code=$2; shift 2
+  local args=(-sS --unix-socket "$SOCK" -o "$BODY" -w '%{http_code}' -X "$1" "http://zero$2")
+  if [ $# -ge 3 ]; then args+=(-H "${CTYPE:-Content-Type: application/json}" --data-binary "$3"); fi
+  STATUS=$(curl "${args[@]}")
+  [ "$STATUS" = "$want" ] || fail "$1 $2 ${3:0:60}: expected $want, got $STATUS: $(head -c 300 "$BODY")"
+  [ "$(jq -r .error.code "$BODY")" = "$code" ] || fail "$1 $2: error code $(jq -r .error.code "$BODY" 2>&1), expected $code"
+  [ -n "$(jq -r '.error.message // empty' "$BODY")" ] || fail "$1 $2: no error message"
+}
+
+ok='"image":"busybox","command":["true"]'
+# 400 malformed
+bad 400 malformed POST /v1/instances '{"name":'
+bad 400 malformed POST /v1/instances '["not","an","object"]'
+bad 400 malformed POST /v1/instances '{"name":"a","name":"b"}'
+# 413 too large
+head -c 1100000 /dev/zero | tr '\0' ' ' >"$T/big.json"
+bad 413 too_large POST /v1/instances "@$T/big.json"
+# 415 not JSON
+CTYPE='Content-Type: text/plain' bad 415 unsupported_media_type POST /v1/instances "{\"name\":\"x\",$ok}"
+# 422 invalid specs
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",\"mode\":\"mainframe\",$ok}"
+bad 422 invalid POST /v1/instances "{\"name\":\"Bad_Name\",$ok}"
+bad 422 invalid POST /v1/instances "{\"name\":\"-x\",$ok}"
+bad 422 invalid POST /v1/instances "{\"name\":\"$(printf 'a%.0s' $(seq 1 64))\",$ok}"
+bad 422 invalid POST /v1/instances '{"name":"x","image":"nope","command":["true"]}'
+bad 422 invalid POST /v1/instances '{"name":"x","image":"busybox"}'
+bad 422 invalid POST /v1/instances '{"name":"x","image":"busybox","command":[]}'
+bad 422 invalid POST /v1/instances '{"name":"x","image":"busybox","command":[1]}'
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",\"cpus\":\"two\",$ok}"
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",\"cpus\":4096,$ok}"
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",\"memory_mib\":99999999,$ok}"
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",\"env\":{\"A=B\":\"c\"},$ok}"
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",\"colour\":\"blue\",$ok}"
+bad 422 invalid POST /v1/images '{"name":"Bad Name","source":"/tmp"}'
+bad 422 invalid POST /v1/images '{"name":"img2","source":"/nonexistent/rootfs"}'
+bad 422 invalid POST /v1/images '{"name":"img2","source":"relative/path"}'
+bad 422 invalid POST /v1/instances/taken/stop '{"timeout_s":-1}'
+bad 422 invalid GET '/v1/operations/abc?wait=99999'
+# 404
+bad 404 not_found GET /v1/instances/nope
+bad 404 not_found DELETE /v1/instances/nope
+bad 404 not_found POST /v1/instances/nope/start
+bad 404 not_found GET /v1/instances/nope/console
+bad 404 not_found GET /v1/images/nope
+bad 404 not_found DELETE /v1/images/nope
+bad 404 not_found GET /v1/operations/0123456789abcdef0123456789abcdef
+bad 404 not_found GET /v1/nothing-here
+bad 405 method_not_allowed PUT /v1/instances
+# 409
+bad 409 conflict POST /v1/instances "{\"name\":\"taken\",$ok}"
+bad 409 conflict POST /v1/images "{\"name\":\"spare\",\"source\":\"$T/rootfs-spare\"}"
+bad 409 in_use DELETE /v1/images/busybox
+bad 409 wrong_state POST /v1/instances/taken/start
+
+after=$(snapshot)
+[ "$before" = "$after" ] || fail "the store changed: $(diff <(echo "$before") <(echo "$after") | head -20)"
+log "every bad input was refused and the store is unchanged"
+
+# the good path still works after all that
+act DELETE /v1/instances/taken
+expect 204 DELETE /v1/images/spare
+echo PASS

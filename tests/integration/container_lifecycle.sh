@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# A container created through the API runs its command (output in the console), is stopped,
+# started again and deleted; afterwards no process, mount or run directory of it is left.
+. "$(dirname "$0")/lib.sh"
+
+start_zerod
+make_image busybox
+
+cmd='["/bin/sh","-c","echo hello-from-zero; trap \"echo got-term; exit 0\" TERM; while true; do sleep 0.1; done"]'
+expect 202 POST /v1/instances "{\"name\":\"c1\",\"image\":\"busybox\",\"cpus\":1,\"memory_mib\":64,\"command\":$cmd,\"env\":{\"GREETING\":\"hi\"}}"
+[ "$(jbody .kind)" = create ] || fail "create answered with a $(jbody .kind) operation"
+op=$(jbody .id)
+wait_op "$op"
+[ "$(inst c1 state)" = running ] || fail "c1 is $(inst c1 state), not running"
+pid1=$(inst c1 pid)
+alive "$pid1" || fail "c1's pid $pid1 is not alive"
+id=$(inst c1 id)
+[ -d "$T/run/instances/$id" ] || fail "no run directory for c1"
+wait_console c1 hello-from-zero
+log "c1 runs as pid $pid1 and printed its greeting"
+
+act POST /v1/instances/c1/stop '{"timeout_s":5}'
+[ "$(inst c1 state)" = stopped ] || fail "c1 is $(inst c1 state) after stop"
+[ "$(inst c1 exit_code)" = 0 ] || fail "c1 exit code $(inst c1 exit_code), expected 0 (its TERM trap)"
+wait_console c1 got-term
+alive "$pid1" && fail "c1's pid $pid1 still runs after stop"
+[ -z "$(leftover_mounts)" ] || fail "mounts left after stop: $(leftover_mounts)"
+log "c1 stopped gracefully with exit code 0"
+
+act POST /v1/instances/c1/start
+[ "$(inst c1 state)" = running ] || fail "c1 is $(inst c1 state) after start"
+pid2=$(inst c1 pid)
+alive "$pid2" || fail "c1's new pid $pid2 is not alive"
+[ "$pid2" != "$pid1" ] || fail "c1 kept its old pid"
+log "c1 runs again as pid $pid2"
+
+# a command that ends by itself is recorded with its exit code
+expect 202 POST /v1/instances '{"name":"c2","image":"busybox","command":["/bin/sh","-c","echo bye; exit 7"]}'
+wait_op "$(jbody .id)"
+wait_state c2 stopped
+[ "$(inst c2 exit_code)" = 7 ] || fail "c2 exit code $(inst c2 exit_code), expected 7"
+log "c2 exited by itself with code 7"
+
+act DELETE /v1/instances/c1
+act DELETE /v1/instances/c2
+expect 404 GET /v1/instances/c1
+expect 404 GET /v1/instances/c2
+alive "$pid2" && fail "c1's pid $pid2 still runs after delete"
+[ -d "$T/run/instances/$id" ] && fail "c1's run directory is left"
+[ -d "$T/state/instances/$id" ] && fail "c1's state directory is left"
+[ -z "$(leftover_mounts)" ] || fail "mounts left: $(leftover_mounts)"
+[ -z "$(crun --root "$T/run/crun" list -q 2>/dev/null)" ] || fail "crun still lists containers"
+stop_zerod
+[ -z "$(leftover_processes)" ] || fail "processes left: $(ps -o pid,args -p "$(leftover_processes | tr '\n' ',')0")"
+log "nothing of c1 or c2 is left"
+echo "PASS"

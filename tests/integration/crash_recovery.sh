@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# With 3 containers running, kill -9 zerod and start it again: all 3 still run, are listed and
+# stoppable; a container that exited while zerod was down shows its exit code.
+. "$(dirname "$0")/lib.sh"
+
+start_zerod
+make_image busybox
+loop='trap "exit 3" TERM; while true; do sleep 0.1; done'
+for n in c1 c2 c3; do
+  act POST /v1/instances "$(jq -nc --arg n "$n" --arg c "$loop" '{name:$n,image:"busybox",memory_mib:32,command:["/bin/sh","-c",$c]}')"
+done
+declare -A pid
+for n in c1 c2 c3; do
+  [ "$(inst $n state)" = running ] || fail "$n is not running"
+  pid[$n]=$(inst $n pid)
+  alive "${pid[$n]}" || fail "$n's pid is not alive"
+done
+log "3 containers run: ${pid[*]}"
+
+crash_zerod
+log "zerod killed with SIGKILL"
+for n in c1 c2 c3; do alive "${pid[$n]}" || fail "$n died with zerod"; done
+kill -TERM "${pid[c3]}" # c3's TERM trap exits with 3 while zerod is away
+for _ in $(seq 1 50); do alive "${pid[c3]}" || break; sleep 0.1; done
+alive "${pid[c3]}" && fail "c3 did not exit"
+
+start_zerod
+expect 200 GET /v1/instances
+[ "$(jbody '.instances | length')" = 3 ] || fail "expected 3 instances, got $(cat "$BODY")"
+for n in c1 c2; do
+  [ "$(inst $n state)" = running ] || fail "$n is $(inst $n state) after the restart"
+  [ "$(inst $n pid)" = "${pid[$n]}" ] || fail "$n has pid $(inst $n pid), was ${pid[$n]}"
+done
+wait_state c3 stopped
+[ "$(inst c3 exit_code)" = 3 ] || fail "c3 shows exit code $(inst c3 exit_code), expected 3"
+log "after restart c1 and c2 run on, c3 shows exit code 3"
+
+for n in c1 c2; do
+  act POST /v1/instances/$n/stop '{"timeout_s":5}'
+  [ "$(inst $n state)" = stopped ] || fail "$n did not stop"
+  alive "${pid[$n]}" && fail "$n's process outlived its stop"
+done
+for n in c1 c2 c3; do act DELETE /v1/instances/$n; done
+stop_zerod
+[ -z "$(leftover_mounts)" ] || fail "mounts left: $(leftover_mounts)"
+[ -z "$(leftover_processes)" ] || fail "processes left: $(leftover_processes)"
+echo PASS

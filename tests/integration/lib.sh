@@ -1,0 +1,134 @@
+# Helpers for integration tests that run the real zerod, zero-shim and crun. Sourced.
+# Each test gets its own directory under /tmp, its own unix socket and crun root, so tests can run
+# in parallel; everything a test made is removed on exit, even on failure.
+set -euo pipefail
+
+: "${ZEROD:?ZEROD must point at the zerod binary (set by ctest)}"
+: "${ZERO_SHIM:?ZERO_SHIM must point at zero-shim (set by ctest)}"
+: "${ZERO_PLUGIN_DIR:?ZERO_PLUGIN_DIR must point at the built plugins (set by ctest)}"
+: "${ZERO_SOURCE_DIR:?ZERO_SOURCE_DIR must point at the source tree (set by ctest)}"
+
+T=$(mktemp -d /tmp/zero-it.XXXXXX)
+SOCK=$T/run/zerod.sock
+ZEROD_PID=
+BODY=$T/body
+
+log() { echo "# $*"; }
+
+fail() {
+  echo "FAIL: $*" >&2
+  if [ -f "$T/zerod.log" ]; then
+    echo "--- last lines of zerod.log" >&2
+    tail -n 40 "$T/zerod.log" >&2
+  fi
+  exit 1
+}
+
+start_zerod() {
+  "$ZEROD" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" --plugin-dir "$ZERO_PLUGIN_DIR" \
+    --shim "$ZERO_SHIM" --log-level debug "$@" >>"$T/zerod.log" 2>&1 &
+  ZEROD_PID=$!
+  for _ in $(seq 1 200); do
+    if curl -sf --unix-socket "$SOCK" http://zero/v1/node >/dev/null 2>&1; then return 0; fi
+    kill -0 "$ZEROD_PID" 2>/dev/null || fail "zerod exited during start"
+    sleep 0.05
+  done
+  fail "zerod did not answer within 10 s"
+}
+
+stop_zerod() { # graceful: SIGTERM, as systemd does
+  [ -n "$ZEROD_PID" ] || return 0
+  kill -TERM "$ZEROD_PID" 2>/dev/null || true
+  wait "$ZEROD_PID" 2>/dev/null || true
+  ZEROD_PID=
+}
+
+crash_zerod() {
+  kill -9 "$ZEROD_PID"
+  wait "$ZEROD_PID" 2>/dev/null || true
+  ZEROD_PID=
+}
+
+# api METHOD PATH [JSON]: sets STATUS, leaves the body in $BODY.
+api() {
+  local args=(-sS --unix-socket "$SOCK" -o "$BODY" -w '%{http_code}' -X "$1" "http://zero$2")
+  if [ $# -ge 3 ]; then args+=(-H 'Content-Type: application/json' --data-binary "$3"); fi
+  STATUS=$(curl "${args[@]}") || fail "curl $1 $2 failed"
+}
+
+expect() { # expect STATUS METHOD PATH [JSON]
+  local want=$1; shift
+  api "$@"
+  [ "$STATUS" = "$want" ] || fail "$1 $2: expected HTTP $want, got $STATUS: $(cat "$BODY")"
+}
+
+jbody() { jq -r "$1" "$BODY"; }
+
+# wait_op OPERATION_ID [succeeded|failed]: long-polls until the operation ends.
+wait_op() {
+  local id=$1 want=${2:-succeeded} status
+  for _ in $(seq 1 12); do
+    expect 200 GET "/v1/operations/$id?wait=10"
+    status=$(jbody .status)
+    [ "$status" = running ] || break
+  done
+  [ "$status" = "$want" ] || fail "operation $id: expected $want, got $status: $(cat "$BODY")"
+}
+
+# act METHOD PATH [JSON]: an asynchronous call: 202, then wait for its operation to succeed.
+act() {
+  expect 202 "$@"
+  wait_op "$(jbody .id)"
+}
+
+make_image() { # make_image NAME
+  "$ZERO_SOURCE_DIR/deploy/make-busybox-rootfs" "$T/rootfs-$1" >/dev/null
+  expect 201 POST /v1/images "{\"name\":\"$1\",\"source\":\"$T/rootfs-$1\"}"
+}
+
+inst() { # inst NAME FIELD
+  expect 200 GET "/v1/instances/$1"
+  jbody ".$2"
+}
+
+wait_state() { # wait_state NAME STATE
+  for _ in $(seq 1 100); do
+    [ "$(inst "$1" state)" = "$2" ] && return 0
+    sleep 0.1
+  done
+  fail "$1 did not reach state $2 (is $(inst "$1" state))"
+}
+
+wait_console() { # wait_console NAME TEXT
+  for _ in $(seq 1 100); do
+    api GET "/v1/instances/$1/console"
+    grep -q -- "$2" "$BODY" && return 0
+    sleep 0.1
+  done
+  fail "console of $1 never showed '$2': $(tail -c 300 "$BODY")"
+}
+
+alive() { [ -n "$1" ] && [ "$1" != null ] && [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+
+# What a test leaves behind: processes started from its directory, mounts under it.
+leftover_processes() { pgrep -f "$T" || true; }
+leftover_mounts() { grep -F "$T" /proc/self/mountinfo || true; }
+
+cleanup() {
+  local rc=$?
+  # KEEP=1 keeps the test directory (and whatever still runs) for a post-mortem.
+  if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; exit $rc; fi
+  set +e
+  [ -n "$ZEROD_PID" ] && kill -9 "$ZEROD_PID" 2>/dev/null
+  # kill the test's containers, then its shims, then unmount
+  if [ -d "$T/run/crun" ]; then
+    for id in $(crun --root "$T/run/crun" list -q 2>/dev/null); do
+      crun --root "$T/run/crun" --cgroup-manager=disabled delete -f "$id" >/dev/null 2>&1
+    done
+  fi
+  pkill -9 -f "$T" 2>/dev/null
+  grep -F "$T" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
+  rm -rf "$T"
+  exit $rc
+}
+trap cleanup EXIT

@@ -1,0 +1,2 @@
+# Unit tests of the SQLite store (store/).
+zero_unit_test(test_store SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_store.c LIBS zerostore zerocommon)
