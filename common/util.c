@@ -256,9 +256,10 @@ int zero_run_wait(char *const argv[], char **ret_output) {
                 return r;
         }
         if (pid == 0) {
-                int devnull = open("/dev/null", O_RDWR);
+                int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
                 if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0)
                         _exit(127);
+                zero_unset_service_environment();
                 sigset_t all;
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
@@ -295,6 +296,13 @@ int zero_run_wait(char *const argv[], char **ret_output) {
         if (WIFEXITED(status))
                 return WEXITSTATUS(status);
         return 128 + WTERMSIG(status);
+}
+
+void zero_unset_service_environment(void) {
+        static const char *const vars[] = {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
+                                           "LISTEN_FDS",    "LISTEN_PID",    "LISTEN_FDNAMES"};
+        for (size_t i = 0; i < ELEMENTSOF(vars); i++)
+                (void) unsetenv(vars[i]);
 }
 
 int zero_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret) {

@@ -42,5 +42,10 @@ int zero_run_wait(char *const argv[], char **ret_output);
 /* Blocking-safe writes and reads on fds that may be interrupted. */
 int zero_write_all(int fd, const void *buf, size_t len);
 
+/* In a forked child before exec: drop what systemd handed zerod (NOTIFY_SOCKET, WATCHDOG_*,
+ * LISTEN_*), which belongs to zerod alone. crun, for one, waits for READY=1 from the container
+ * when it finds NOTIFY_SOCKET set, and would hang every start under systemd. */
+void zero_unset_service_environment(void);
+
 /* Parses a decimal integer in [min, max]. */
 int zero_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);

@@ -112,6 +112,7 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
                 return zero_error_default(err, -errno, "Failed to fork zero-shim");
         if (pid == 0) {
                 /* Only the sync pipe's write end crosses exec; everything else is O_CLOEXEC. */
+                zero_unset_service_environment();
                 if (fcntl(sync_w, F_SETFD, 0) == 0)
                         execv(a->shim_path, argv);
                 dprintf(sync_w, "error cannot execute %s: %s\n", a->shim_path, strerror(errno));

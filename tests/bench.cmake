@@ -1,0 +1,16 @@
+# Benchmarks (tests/bench/): built with everything else so that they never rot, but run by hand
+# (docs/benchmarks.md), never by ctest: their figures depend on the machine, a test's must not.
+# The harness (tests/bench/harness.h): a zerod of the benchmark's own, its API, figures, cleanup.
+add_library(zerobench STATIC ${CMAKE_CURRENT_SOURCE_DIR}/bench/harness.c)
+target_link_libraries(zerobench PUBLIC zerocommon PkgConfig::CURL PkgConfig::JANSSON)
+
+add_executable(bench_container_start ${CMAKE_CURRENT_SOURCE_DIR}/bench/container_start.c)
+target_link_libraries(bench_container_start PRIVATE zerobench)
+# Defaults for the binaries under test; each one can be overridden on the command line.
+target_compile_definitions(bench_container_start PRIVATE
+  ZERO_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+  ZERO_ZEROD="$<TARGET_FILE:zerod>"
+  ZERO_SHIM="$<TARGET_FILE:zero-shim>"
+  ZERO_PLUGIN_DIR="${CMAKE_BINARY_DIR}/plugins")
+add_dependencies(bench_container_start zerod zero-shim zero-plugin-container)
+set_target_properties(bench_container_start PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
