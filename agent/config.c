@@ -210,7 +210,7 @@ int zero_config_finish(struct zero_config *c, struct zero_error *err) {
         c->body_max = (uint64_t) x;
         if ((r = get_u64(c, "limits", "max_connections", 8, 65536, 1024, &c->max_connections, err)) < 0 ||
             (r = get_u64(c, "limits", "memory_reserved_mib", 0, INT64_C(1) << 30, 0, &c->memory_reserved_mib, err)) < 0 ||
-            (r = get_u64(c, "limits", "cpu_overcommit", 1, 1000, 16, &x, err)) < 0)
+            (r = get_u64(c, "limits", "cpu_overcommit", 1, 10000, 500, &x, err)) < 0)
                 return r;
         c->cpu_overcommit = (double) x;
         return 0;

@@ -546,7 +546,9 @@ static int daemon_add(struct zero_http *h, int fd, bool is_unix, const char *uni
         r = sd_event_add_io(h->agent->event, &d->io, info->epoll_fd, EPOLLIN, on_daemon_io, d);
         if (r < 0)
                 return r;
-        r = sd_event_add_time_relative(h->agent->event, &d->timer, CLOCK_MONOTONIC, 0, 0, on_daemon_timer, d);
+        /* Accuracy 1 µs: libmicrohttpd asks for "now" (timeout 0) when a resumed connection needs
+         * work; the default accuracy (250 ms) would delay the next request on it that long. */
+        r = sd_event_add_time_relative(h->agent->event, &d->timer, CLOCK_MONOTONIC, 0, 1, on_daemon_timer, d);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);

@@ -97,7 +97,7 @@ static int fsync_parent(const char *path) {
         return 0;
 }
 
-int zero_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+static int write_file_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable) {
         _cleanup_free_ char *tmp = zero_strdup_printf("%s.tmp", path);
         _cleanup_close_ int fd = -EBADF;
         int r;
@@ -108,7 +108,7 @@ int zero_write_file_atomic(const char *path, const void *data, size_t len, mode_
         if (fd < 0)
                 return -errno;
         r = zero_write_all(fd, data, len);
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && durable && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && rename(tmp, path) < 0)
                 r = -errno;
@@ -116,7 +116,15 @@ int zero_write_file_atomic(const char *path, const void *data, size_t len, mode_
                 (void) unlink(tmp);
                 return r;
         }
-        return fsync_parent(path);
+        return durable ? fsync_parent(path) : 0;
+}
+
+int zero_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+        return write_file_replace(path, data, len, mode, true);
+}
+
+int zero_write_file_replace(const char *path, const void *data, size_t len, mode_t mode) {
+        return write_file_replace(path, data, len, mode, false);
 }
 
 int zero_read_file(const char *path, size_t max, char **ret, size_t *ret_len) {

@@ -25,6 +25,9 @@ int zero_random_id(char ret[static 33]);
 
 /* Crash-consistent replace: write path.tmp, fsync, rename, fsync the directory. */
 int zero_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same without the fsyncs: readers never see a partial file, even if the writer is killed,
+ * but a power cut may lose it. For the run directory, which is volatile by design (tmpfs). */
+int zero_write_file_replace(const char *path, const void *data, size_t len, mode_t mode);
 /* Reads a whole file of at most max bytes (NUL-terminated). -EFBIG if larger. */
 int zero_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 

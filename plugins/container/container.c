@@ -5,16 +5,15 @@
  * One instance on disk (run_dir is volatile, state_dir persistent, both the agent's):
  *   RUN_DIR/bundle/config.json   written by prepare (oci.c), atomically
  *   RUN_DIR/bundle/rootfs        overlayfs: IMAGE_DIR/rootfs below, STATE_DIR/upper above
- *   RUN_DIR/container.pid        crun create --pid-file: the shim's main pid comes from here
+ *   RUN_DIR/container.pid        crun run --detach --pid-file: the shim's main pid comes from here
  *   STATE_DIR/upper, work        the container's writable layer; survives stop, start and mode
  *                                switches; the agent removes it with the instance
  *   AGENT_RUN_DIR/crun/zero-ID   crun's own state (crun --root AGENT_RUN_DIR/crun)
  *
- * The shim runs `crun create`, then `crun start`, and `crun delete -f` once the container's
- * init has exited; the plugin only lays out the bundle and runs `crun delete -f` itself to clear
+ * The shim runs `crun run --detach`, and `crun delete -f` once the container's init has exited; the plugin only lays out the bundle and runs `crun delete -f` itself to clear
  * what a crash left behind. On hybrid cgroup hosts crun refuses to create containers unless it
  * sees a cgroup2 of its own at /sys/fs/cgroup, which the shim's private_cgroup2 option provides;
- * `crun --cgroup-manager=disabled start` and `delete -f` work without it (checked by hand on
+ * `crun --cgroup-manager=disabled delete -f` works without it (checked by hand on
  * Debian 12, crun 1.8.1), so the plugin runs delete directly.
  */
 #include <errno.h>
@@ -338,7 +337,7 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
         if (r < 0)
                 return r;
 
-        /* A container of this name left by a crash would make `crun create` fail. */
+        /* A container of this name left by a crash would make `crun run` fail. */
         (void) crun_delete(ctx, &c, NULL);
 
         r = zero_mkdir_p(plugin.crun_root, 0700);
@@ -359,7 +358,7 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
         }
 
         /* 0600: the environment may hold secrets. */
-        r = zero_write_file_atomic(c.config, config, strlen(config), 0600);
+        r = zero_write_file_replace(c.config, config, strlen(config), 0600);
         if (r < 0)
                 return runtime_error(err, r, "cannot write %s: %s", c.config, strerror(-r));
         return 0;
@@ -390,15 +389,17 @@ static int container_start(struct zero_plugin_ctx *ctx, const struct zero_instan
         rt = plugin.runtime;
         root = plugin.crun_root;
         mgr = plugin.manager_opt;
-        const char *create_argv[] = {rt, "--root", root, mgr, "create", "--bundle", c.bundle,
-                                     "--pid-file", c.pid_file, c.id, NULL};
-        const char *start_argv[] = {rt, "--root", root, mgr, "start", c.id, NULL};
+        /* `run --detach` rather than `create` + `start`: one runtime invocation instead of two
+         * (crun re-executes a sealed copy of itself each time), about 5 ms less per start
+         * (docs/benchmarks.md). It returns once the container's process runs, after writing
+         * its pid; that process is then the shim's (the subreaper's) child. */
+        const char *run_argv[] = {rt, "--root", root, mgr, "run", "--detach", "--bundle", c.bundle,
+                                  "--pid-file", c.pid_file, c.id, NULL};
         const char *cleanup_argv[] = {rt, "--root", root, mgr, "delete", "-f", c.id, NULL};
         struct zero_shim_args args = {
                 .size = sizeof(args),
-                .argv = create_argv,
+                .argv = run_argv,
                 .pid_file = c.pid_file,
-                .start_argv = start_argv,
                 .cleanup_argv = cleanup_argv,
                 .private_cgroup2 = plugin.plan.private_cgroup2,
         };

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_container_start: container create+start and forced stop+delete through zerod's API, next
- * to `crun run --detach` of the same bundle, and the resident memory of zerod and zero-shim.
+ * to `crun run --detach` of the same bundle (and to `crun create` + `crun start`, the two calls
+ * zero-shim makes), and the resident memory of zerod and zero-shim.
  * Run by hand (docs/benchmarks.md). It starts its own zerod in a fresh /tmp directory, talks to
  * it over a unix socket only, and leaves no process, mount or file behind, also on failure.
  *
@@ -60,7 +61,7 @@ static int read_full(int fd, void *buf, size_t len) {
 
 /* --- the crun worker --- */
 
-enum { W_RUN = 'r', W_KILL = 'k', W_QUIT = 'q' };
+enum { W_RUN = 'r', W_CREATE_START = 's', W_KILL = 'k', W_QUIT = 'q' };
 struct w_cmd {
         int op, idx;
 };
@@ -83,6 +84,7 @@ static int spawn_wait(char *const argv[], int err_fd, uint64_t *ret_usec) {
                 int null = open("/dev/null", O_RDWR);
                 if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(err_fd, 2) < 0)
                         _exit(127);
+                (void) signal(SIGPIPE, SIG_DFL); /* an ignored signal stays ignored across exec */
                 execvp(argv[0], argv);
                 _exit(127);
         }
@@ -113,26 +115,54 @@ static int private_cgroup2(char *msg, size_t size) {
         return 0;
 }
 
-/* `crun run --detach` (timed), or `crun kill NAME KILL` + `crun delete -f NAME`, of container
- * c<idx> (cwarm for idx < 0). */
-static int worker_crun(const struct ctr_bench *cb, bool run, int idx, int err_fd, uint64_t *ret_usec) {
+/* Timed: `crun run --detach` as c<idx> (W_RUN), or `crun create` + `crun start`, the two calls
+ * zero-shim makes, as s<idx> (W_CREATE_START). Untimed: `crun kill NAME KILL` + `crun delete -f`.
+ * idx < 0 is the warm-up. */
+static int worker_crun(const struct ctr_bench *cb, int op, char kind, int idx, int err_fd, uint64_t *ret_usec) {
         char name[16];
         char *crun = (char *) cb->b.crun, *root = cb->crun_root, *mgr = "--cgroup-manager=disabled";
+        uint64_t t0 = zero_monotonic_usec();
         int r;
 
-        snprintf(name, sizeof(name), idx < 0 ? "cwarm" : "c%d", idx);
-        if (run)
+        if (idx < 0)
+                snprintf(name, sizeof(name), "%cwarm", kind);
+        else
+                snprintf(name, sizeof(name), "%c%d", kind, idx);
+        switch (op) {
+        case W_RUN:
                 return spawn_wait((char *const[]){crun, "--root", root, mgr, "run", "--detach", "--bundle",
                                                   cb->bundle, name, NULL}, err_fd, ret_usec);
-        (void) spawn_wait((char *const[]){crun, "--root", root, mgr, "kill", name, "KILL", NULL}, err_fd, NULL);
-        r = spawn_wait((char *const[]){crun, "--root", root, mgr, "delete", "-f", name, NULL}, err_fd, NULL);
+        case W_CREATE_START:
+                r = spawn_wait((char *const[]){crun, "--root", root, mgr, "create", "--bundle", cb->bundle, name,
+                                               NULL}, err_fd, NULL);
+                if (r == 0)
+                        r = spawn_wait((char *const[]){crun, "--root", root, mgr, "start", name, NULL}, err_fd, NULL);
+                *ret_usec = zero_monotonic_usec() - t0;
+                return r;
+        default:
+                (void) spawn_wait((char *const[]){crun, "--root", root, mgr, "kill", name, "KILL", NULL}, err_fd, NULL);
+                return spawn_wait((char *const[]){crun, "--root", root, mgr, "delete", "-f", name, NULL}, err_fd, NULL);
+        }
+}
+
+/* Kills and deletes the containers of run idx that exist. */
+static int worker_kill(const struct ctr_bench *cb, bool live[static 2], int idx, int err_fd) {
+        int r = 0;
+
+        for (int k = 0; k < 2; k++)
+                if (live[k]) {
+                        int q = worker_crun(cb, W_KILL, "cs"[k], idx, err_fd, NULL);
+                        r = r ?: q;
+                        live[k] = false;
+                }
         return r;
 }
 
 _Noreturn static void worker_main(const struct ctr_bench *cb, int in, int out) {
         struct w_reply rep = {};
         struct w_cmd c;
-        int live = INT32_MIN, err_fd;
+        bool live[2] = {}; /* c<live_idx>, s<live_idx> exist */
+        int live_idx = 0, err_fd;
 
         (void) setpgid(0, 0); /* ^C reaches the benchmark, which cleans up */
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -144,19 +174,25 @@ _Noreturn static void worker_main(const struct ctr_bench *cb, int in, int out) {
         (void) zero_write_all(out, &rep, sizeof(rep));
         while (rep.r >= 0 && read_full(in, &c, sizeof(c)) >= 0 && c.op != W_QUIT) {
                 rep = (struct w_reply){};
-                rep.r = worker_crun(cb, c.op == W_RUN, c.idx, err_fd, &rep.usec);
-                live = c.op == W_RUN ? c.idx : INT32_MIN;
+                if (c.op == W_KILL)
+                        rep.r = worker_kill(cb, live, live_idx, err_fd);
+                else {
+                        rep.r = worker_crun(cb, c.op, c.op == W_RUN ? 'c' : 's', c.idx, err_fd, &rep.usec);
+                        live[c.op != W_RUN] = true;
+                        live_idx = c.idx;
+                }
                 if (rep.r != 0)
-                        snprintf(rep.msg, sizeof(rep.msg), "crun %s of container %d exited with %d (see %s)",
-                                 c.op == W_RUN ? "run" : "kill/delete", c.idx, rep.r, cb->crun_log);
+                        snprintf(rep.msg, sizeof(rep.msg), "crun %s of run %d (-1: warm-up) exited with %d (see %s)",
+                                 c.op == W_RUN ? "run" : c.op == W_KILL ? "kill/delete" : "create/start", c.idx, rep.r,
+                                 cb->crun_log);
                 while (waitpid(-1, NULL, WNOHANG) > 0)
                         ;
                 if (zero_write_all(out, &rep, sizeof(rep)) < 0)
                         break;
         }
-        if (live != INT32_MIN && err_fd >= 0)
-                (void) worker_crun(cb, false, live, err_fd, NULL);
-        for (int i = 0; i < 100; i++, bench_sleep_ms(10)) /* the last container's init */
+        if (err_fd >= 0)
+                (void) worker_kill(cb, live, live_idx, err_fd);
+        for (int i = 0; i < 100; i++, bench_sleep_ms(10)) /* the last containers' inits */
                 if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD)
                         break;
         _exit(0);
@@ -216,17 +252,18 @@ static void worker_stop(struct ctr_bench *cb) {
 
 /* --- instances through the API --- */
 
-static int create(struct bench *b, const char *name, char *ret_op) {
+static int create(struct bench *b, const char *name, char *ret_op, uint64_t *ret_accept_usec) {
         char body[160];
         snprintf(body, sizeof(body),
-                 "{\"name\":\"%s\",\"image\":\"busybox\",\"memory_mib\":16,\"command\":[\"/bin/sleep\",\"3600\"]}", name);
-        return bench_act(b, "POST", "/v1/instances", body, ret_op);
+                 "{\"name\":\"%s\",\"image\":\"busybox\",\"memory_mib\":16,"
+                 "\"command\":[\"/bin/sleep\",\"3600\"]}", name);
+        return bench_act(b, "POST", "/v1/instances", body, ret_op, ret_accept_usec);
 }
 
-static int destroy(struct bench *b, const char *name, char *ret_op) {
+static int destroy(struct bench *b, const char *name, char *ret_op, uint64_t *ret_accept_usec) {
         char path[128];
         snprintf(path, sizeof(path), "/v1/instances/%s?force=true", name);
-        return bench_act(b, "DELETE", path, NULL, ret_op);
+        return bench_act(b, "DELETE", path, NULL, ret_op, ret_accept_usec);
 }
 
 /* The id of instance NAME, which must be running. */
@@ -291,15 +328,16 @@ static const char *verdict(bool ok) {
 }
 
 static void print_rss(const char *what, pid_t pid) {
-        printf("%-36s VmRSS %5.2f MiB, RssAnon %5.2f MiB\n", what,
-               (double) bench_proc_status_kib(pid, "VmRSS") / 1024, (double) bench_proc_status_kib(pid, "RssAnon") / 1024);
+        printf("%-36s VmRSS %5.2f MiB, RssAnon %5.2f MiB\n", what, (double) bench_proc_status_kib(pid, "VmRSS") / 1024,
+               (double) bench_proc_status_kib(pid, "RssAnon") / 1024);
 }
 
 static int measure(struct ctr_bench *cb) {
         struct bench *b = &cb->b;
         size_t n = (size_t) cb->runs;
-        _cleanup_free_ uint64_t *v = calloc(4 * n, sizeof(uint64_t));
-        uint64_t *t_create = v, *t_crun = v + n, *t_delete = v + 2 * n, *t_rtt = v + 3 * n, t0;
+        _cleanup_free_ uint64_t *v = calloc(7 * n, sizeof(uint64_t));
+        uint64_t *t_create = v, *t_crun = v + n, *t_cs = v + 2 * n, *t_delete = v + 3 * n, *t_rtt = v + 4 * n, t0;
+        uint64_t *t_post = v + 5 * n, *t_del = v + 6 * n; /* until the 202 */
         char id[40], name[16];
         int r;
 
@@ -308,9 +346,10 @@ static int measure(struct ctr_bench *cb) {
         cb->idle_kib = bench_proc_status_kib(b->zerod_pid, "VmRSS");
         print_rss("zerod, idle (image imported):", b->zerod_pid);
         /* Warm-up, untimed: the plugin probes crun at its first prepare; caches warm up. */
-        if ((r = create(b, "warm", NULL)) < 0 || (r = instance_id(b, "warm", id)) < 0 ||
+        if ((r = create(b, "warm", NULL, NULL)) < 0 || (r = instance_id(b, "warm", id)) < 0 ||
             (r = make_bundle(cb, id)) < 0 || (r = worker_call(cb, W_RUN, -1, NULL)) < 0 ||
-            (r = worker_call(cb, W_KILL, -1, NULL)) < 0 || (r = destroy(b, "warm", NULL)) < 0)
+            (r = worker_call(cb, W_CREATE_START, -1, NULL)) < 0 || (r = worker_call(cb, W_KILL, -1, NULL)) < 0 ||
+            (r = destroy(b, "warm", NULL, NULL)) < 0)
                 return r;
 
         for (size_t i = 0; i < n; i++) {
@@ -324,13 +363,14 @@ static int measure(struct ctr_bench *cb) {
                         return bench_fail(b, -EINTR, "interrupted by signal %d", (int) interrupted);
                 snprintf(name, sizeof(name), "b%d", i);
                 t0 = zero_monotonic_usec();
-                if ((r = create(b, name, cb->ops[2 * i])) < 0)
+                if ((r = create(b, name, cb->ops[2 * i], &t_post[i])) < 0)
                         return r;
                 t_create[i] = zero_monotonic_usec() - t0;
-                if ((r = instance_id(b, name, id)) < 0 || (r = worker_call(cb, W_RUN, i, &t_crun[i])) < 0)
+                if ((r = instance_id(b, name, id)) < 0 || (r = worker_call(cb, W_RUN, i, &t_crun[i])) < 0 ||
+                    (r = worker_call(cb, W_CREATE_START, i, &t_cs[i])) < 0)
                         return r;
                 t0 = zero_monotonic_usec();
-                if ((r = destroy(b, name, cb->ops[2 * i + 1])) < 0)
+                if ((r = destroy(b, name, cb->ops[2 * i + 1], &t_del[i])) < 0)
                         return r;
                 t_delete[i] = zero_monotonic_usec() - t0;
                 if ((r = worker_call(cb, W_KILL, i, NULL)) < 0)
@@ -339,8 +379,11 @@ static int measure(struct ctr_bench *cb) {
 
         printf("\n%d runs, ms:                           median      p99      min      max\n", cb->runs);
         double create_ms = bench_stats("API create+start", t_create, n) / 1000;
+        (void) bench_stats("  of which POST until its 202", t_post, n);
         double crun_ms = bench_stats("crun run --detach (same bundle)", t_crun, n) / 1000;
+        (void) bench_stats("crun create + crun start (same)", t_cs, n);
         double delete_ms = bench_stats("API forced stop+delete", t_delete, n) / 1000;
+        (void) bench_stats("  of which DELETE until its 202", t_del, n);
         (void) bench_stats("API GET /v1/node round trip", t_rtt, n);
         printf("\nzerod's steps, from its debug log:\n");
         bench_step_stats(b, cb->ops, 2 * n);
@@ -374,7 +417,7 @@ static int density(struct ctr_bench *cb) {
                 snprintf(name, sizeof(name), "r%d", k);
                 if (interrupted)
                         return bench_fail(b, -EINTR, "interrupted by signal %d", (int) interrupted);
-                if ((r = create(b, name, NULL)) < 0)
+                if ((r = create(b, name, NULL, NULL)) < 0)
                         return r;
         }
         printf("%d containers created one after the other in %.2f s\n", cb->density,
@@ -406,7 +449,7 @@ static int density(struct ctr_bench *cb) {
         t0 = zero_monotonic_usec();
         for (int k = 0; k < cb->density; k++) {
                 snprintf(name, sizeof(name), "r%d", k);
-                if ((r = destroy(b, name, NULL)) < 0)
+                if ((r = destroy(b, name, NULL, NULL)) < 0)
                         return r;
         }
         printf("%d containers deleted (forced) one after the other in %.2f s\n", cb->density,
@@ -466,7 +509,8 @@ int main(int argc, char *argv[]) {
                         return 2;
                 }
         if (optind < argc || geteuid() != 0) {
-                fprintf(stderr, "bench_container_start: %s\n", optind < argc ? "unexpected argument" : "run it as root");
+                fprintf(stderr, "bench_container_start: %s\n",
+                        optind < argc ? "unexpected argument" : "run it as root");
                 return 2;
         }
         sigaction(SIGINT, &sa, NULL);
@@ -489,7 +533,8 @@ int main(int argc, char *argv[]) {
         if (r >= 0)
                 r = density(&cb);
         if (r < 0) {
-                fprintf(stderr, "bench_container_start: error: %s\n", cb.b.err.message[0] ? cb.b.err.message : strerror(-r));
+                fprintf(stderr, "bench_container_start: error: %s\n",
+                        cb.b.err.message[0] ? cb.b.err.message : strerror(-r));
                 if (cb.b.log && zero_run_wait((char *const[]){"tail", "-n", "20", cb.b.log, NULL}, &tail) == 0)
                         fprintf(stderr, "--- last lines of zerod's log\n%s", tail);
         }

@@ -79,6 +79,7 @@ int bench_zerod_start(struct bench *b, const char *conf) {
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                 if (null < 0 || dup2(null, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
                         _exit(127);
+                (void) signal(SIGPIPE, SIG_DFL); /* the benchmark ignores it; zerod decides itself */
                 execl(b->zerod, "zerod", "--config", conf_path, "--state-dir", b->state_dir, "--run-dir", b->run_dir,
                       "--listen", listen, "--plugin-dir", b->plugin_dir, "--shim", b->shim, "--log-level", "debug",
                       (char *) NULL);
@@ -159,13 +160,17 @@ int bench_api(struct bench *b, const char *method, const char *path, const char 
         return 0;
 }
 
-int bench_act(struct bench *b, const char *method, const char *path, const char *json, char *ret_id) {
+int bench_act(struct bench *b, const char *method, const char *path, const char *json, char *ret_id,
+              uint64_t *ret_accept_usec) {
+        uint64_t t0 = zero_monotonic_usec();
         char id[40], poll[128];
         json_auto_t *op = NULL;
         int r = bench_api(b, method, path, json, 202, &op);
 
         if (r < 0)
                 return r;
+        if (ret_accept_usec)
+                *ret_accept_usec = zero_monotonic_usec() - t0;
         if (!json_is_string(json_object_get(op, "id")))
                 return bench_fail(b, -EBADMSG, "%s %s: no operation id in %.200s", method, path, b->body);
         snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(op, "id")));
@@ -328,7 +333,7 @@ int bench_cleanup(struct bench *b, const char *const *crun_roots) {
                                 char path[128];
                                 snprintf(path, sizeof(path), "/v1/instances/%s?force=true",
                                          strempty(json_string_value(json_object_get(inst, "name"))));
-                                if (bench_act(b, "DELETE", path, NULL, NULL) < 0)
+                                if (bench_act(b, "DELETE", path, NULL, NULL, NULL) < 0)
                                         fprintf(stderr, "cleanup: %s\n", b->err.message);
                         }
                 (void) kill(b->zerod_pid, SIGTERM); /* as systemd stops it */

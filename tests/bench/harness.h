@@ -46,8 +46,10 @@ int bench_image_import(struct bench *b, const char *name);
 
 /* One request on the one persistent connection; the answer must have status want. */
 int bench_api(struct bench *b, const char *method, const char *path, const char *json, long want, json_t **ret);
-/* An asynchronous call: 202, then long-polls its operation until it succeeded. ret_id: 40 bytes. */
-int bench_act(struct bench *b, const char *method, const char *path, const char *json, char *ret_id);
+/* An asynchronous call: 202, then long-polls its operation until it succeeded. ret_id (40 bytes)
+ * gets the operation's id, ret_accept_usec the time until the 202; both optional. */
+int bench_act(struct bench *b, const char *method, const char *path, const char *json, char *ret_id,
+              uint64_t *ret_accept_usec);
 
 /* Sorts v; prints "what  median p99 min max" in ms (v in µs); returns the median in µs. */
 double bench_stats(const char *what, uint64_t *v, size_t n);

@@ -24,11 +24,12 @@ fail() {
   exit 1
 }
 
+# ZEROD_WRAPPER="valgrind --leak-check=full --error-exitcode=99" runs zerod under a checker.
 start_zerod() {
-  "$ZEROD" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" --plugin-dir "$ZERO_PLUGIN_DIR" \
+  ${ZEROD_WRAPPER:-} "$ZEROD" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" --plugin-dir "$ZERO_PLUGIN_DIR" \
     --shim "$ZERO_SHIM" --log-level debug "$@" >>"$T/zerod.log" 2>&1 &
   ZEROD_PID=$!
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 ${ZEROD_START_TRIES:-200}); do
     if curl -sf --unix-socket "$SOCK" http://zero/v1/node >/dev/null 2>&1; then return 0; fi
     kill -0 "$ZEROD_PID" 2>/dev/null || fail "zerod exited during start"
     sleep 0.05
