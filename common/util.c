@@ -313,6 +313,28 @@ void zero_unset_service_environment(void) {
                 (void) unsetenv(vars[i]);
 }
 
+char **zero_service_free_environment(void) {
+        extern char **environ;
+        size_t n = 0, k = 0;
+        char **l;
+
+        while (environ[n])
+                n++;
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                static const char *const drop[] = {"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
+                                                   "LISTEN_FDS=",    "LISTEN_PID=",    "LISTEN_FDNAMES="};
+                bool keep = true;
+                for (size_t d = 0; d < ELEMENTSOF(drop); d++)
+                        keep = keep && strncmp(environ[i], drop[d], strlen(drop[d])) != 0;
+                if (keep)
+                        l[k++] = environ[i];
+        }
+        return l;
+}
+
 int zero_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret) {
         char *end;
         long long v;

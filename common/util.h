@@ -49,6 +49,9 @@ int zero_write_all(int fd, const void *buf, size_t len);
  * LISTEN_*), which belongs to zerod alone. crun, for one, waits for READY=1 from the container
  * when it finds NOTIFY_SOCKET set, and would hang every start under systemd. */
 void zero_unset_service_environment(void);
+/* The same as a copy of environ without those variables, for execve() after vfork(). The array
+ * is the caller's to free, its strings are environ's. */
+char **zero_service_free_environment(void);
 
 /* Parses a decimal integer in [min, max]. */
 int zero_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);

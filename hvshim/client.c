@@ -40,8 +40,25 @@ static void read_sync_message(int fd, char *buf, size_t size) {
         buf[len] = '\0';
 }
 
+/* vfork: the child borrows our memory until it execs, so starting a shim costs no copy of
+ * zerod's page tables. The child only touches its own fd table and calls execve. Kept in a
+ * function of its own so no caller variable lives across vfork(). */
+static __attribute__((noinline)) pid_t spawn_exec(const char *path, char **argv, char **envp, int sync_w) {
+        pid_t pid = vfork();
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                /* Only the sync pipe's write end crosses exec; everything else is O_CLOEXEC. */
+                if (fcntl(sync_w, F_SETFD, 0) == 0)
+                        execve(path, argv, envp);
+                _exit(127);
+        }
+        return pid;
+}
+
 int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, struct zero_error *err) {
-        _cleanup_free_ char **argv = NULL;
+        _cleanup_free_ char **argv = NULL, **envp = NULL;
         _cleanup_close_ int sync_r = -EBADF, sync_w = -EBADF;
         char fd_buf[16], max_buf[24];
         size_t n_start, n_cleanup, n_argv, i = 0;
@@ -107,17 +124,13 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
                 argv[i++] = (char *) a->argv[k];
         argv[i] = NULL;
 
-        pid = fork();
+        envp = zero_service_free_environment();
+        if (!envp)
+                return zero_error_default(err, -ENOMEM, "Failed to start zero-shim");
+
+        pid = spawn_exec(a->shim_path, argv, envp, sync_w);
         if (pid < 0)
-                return zero_error_default(err, -errno, "Failed to fork zero-shim");
-        if (pid == 0) {
-                /* Only the sync pipe's write end crosses exec; everything else is O_CLOEXEC. */
-                zero_unset_service_environment();
-                if (fcntl(sync_w, F_SETFD, 0) == 0)
-                        execv(a->shim_path, argv);
-                dprintf(sync_w, "error cannot execute %s: %s\n", a->shim_path, strerror(errno));
-                _exit(127);
-        }
+                return zero_error_default(err, (int) pid, "Failed to fork zero-shim");
         sync_w = safe_close(sync_w);
 
         /* The process we started only forks the shim proper and waits for its setsid(): this
@@ -132,7 +145,9 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
                 pid_t dummy;
 
                 read_sync_message(sync_r, msg, sizeof(msg));
-                if (zero_shim_parse_sync(msg, &dummy, err) >= 0 || msg[0] == '\0')
+                if (msg[0] == '\0' && WIFEXITED(status) && WEXITSTATUS(status) == 127)
+                        zero_error_set(err, -ENOEXEC, 500, "internal", "cannot execute %s", a->shim_path);
+                else if (zero_shim_parse_sync(msg, &dummy, err) >= 0 || msg[0] == '\0')
                         zero_error_set(err, -EIO, 500, "internal", "zero-shim failed (%s %d)",
                                        WIFEXITED(status) ? "exit" : "signal",
                                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
