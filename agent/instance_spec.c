@@ -118,7 +118,8 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
         spec = json_pack("{s:O}", "command", json_object_get(body, "command"));
         if (!spec)
                 return -ENOMEM;
-        json_object_set_new(spec, "env", json_deep_copy(json_object_get(body, "env") ?: json_object()));
+        v = json_object_get(body, "env");
+        json_object_set_new(spec, "env", v ? json_deep_copy(v) : json_object());
         if ((v = json_object_get(body, "hostname")))
                 json_object_set(spec, "hostname", v);
         if ((v = json_object_get(body, "cwd")))

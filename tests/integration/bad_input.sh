@@ -72,4 +72,5 @@ log "every bad input was refused and the store is unchanged"
 # the good path still works after all that
 act DELETE /v1/instances/taken
 expect 204 DELETE /v1/images/spare
+stop_zerod
 echo PASS

@@ -37,11 +37,14 @@ start_zerod() {
   fail "zerod did not answer within 10 s"
 }
 
-stop_zerod() { # graceful: SIGTERM, as systemd does
+stop_zerod() { # graceful: SIGTERM, as systemd does; zerod must exit 0 (sanitizers and
+  # valgrind --error-exitcode report leaks and errors through the exit code)
   [ -n "$ZEROD_PID" ] || return 0
+  local rc=0
   kill -TERM "$ZEROD_PID" 2>/dev/null || true
-  wait "$ZEROD_PID" 2>/dev/null || true
+  wait "$ZEROD_PID" 2>/dev/null || rc=$?
   ZEROD_PID=
+  [ "$rc" = 0 ] || fail "zerod exited with status $rc on SIGTERM"
 }
 
 crash_zerod() {
