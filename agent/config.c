@@ -111,19 +111,17 @@ int zero_config_load_file(struct zero_config *c, const char *path, struct zero_e
 static char *sibling_path(const char *const candidates[]) {
         char exe[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        const char *dir;
 
         if (n < 0)
                 return NULL;
         exe[n] = '\0';
+        dir = dirname(exe); /* in place: exe is the directory from here on */
         for (size_t i = 0; candidates[i]; i++) {
-                char *p = zero_strdup_printf("%s/%s", dirname(exe), candidates[i]);
+                _cleanup_free_ char *p = zero_strdup_printf("%s/%s", dir, candidates[i]);
                 char resolved[PATH_MAX];
-                if (p && realpath(p, resolved)) {
-                        free(p);
+                if (p && realpath(p, resolved))
                         return strdup(resolved);
-                }
-                free(p);
-                exe[n] = '\0';
         }
         return NULL;
 }
@@ -164,8 +162,6 @@ int zero_config_finish(struct zero_config *c, struct zero_error *err) {
                 return r;
         if ((r = dup_or(c, "plugin_dir", NULL, &c->plugin_dir)) < 0 || (r = dup_or(c, "shim", NULL, &c->shim_path)) < 0)
                 return r;
-        if (!c->shim_path && getenv("ZERO_SHIM"))
-                c->shim_path = strdup(getenv("ZERO_SHIM"));
         if (!c->shim_path)
                 c->shim_path = sibling_path(shim_candidates);
         if (!c->shim_path)

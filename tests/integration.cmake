@@ -4,3 +4,4 @@ zero_integration_test(it_container_lifecycle ${ZERO_IT}/container_lifecycle.sh T
 zero_integration_test(it_crash_recovery ${ZERO_IT}/crash_recovery.sh TIMEOUT 180)
 zero_integration_test(it_bad_input ${ZERO_IT}/bad_input.sh TIMEOUT 180)
 zero_integration_test(it_systemd ${ZERO_IT}/systemd_integration.sh TIMEOUT 120)
+zero_integration_test(it_install_layout ${ZERO_IT}/install_layout.sh TIMEOUT 120)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `cmake --install` gives a tree whose zerod finds its shim and plugins by itself
+# (PREFIX/libexec/zero/zero-shim, PREFIX/lib/zero/plugins) and runs containers from there.
+. "$(dirname "$0")/lib.sh"
+: "${ZERO_BUILD_DIR:?}"
+
+cmake --install "$ZERO_BUILD_DIR" --prefix "$T/prefix" >/dev/null
+for f in bin/zerod bin/zeroctl libexec/zero/zero-shim lib/zero/plugins/container.so \
+         lib/systemd/system/zerod.service lib/systemd/system/zerod.socket etc/zero/zerod.conf; do
+  [ -e "$T/prefix/$f" ] || fail "install lacks $f"
+done
+"$T/prefix/bin/zerod" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" >>"$T/zerod.log" 2>&1 &
+ZEROD_PID=$!
+for _ in $(seq 1 200); do curl -sf --unix-socket "$SOCK" http://zero/v1/node >/dev/null 2>&1 && break; sleep 0.05; done
+expect 200 GET /v1/node
+[ "$(jbody '.plugins[0].path')" = "$T/prefix/lib/zero/plugins/container.so" ] || fail "plugin not loaded from the prefix: $(cat "$BODY")"
+make_image busybox
+act POST /v1/instances '{"name":"i1","image":"busybox","command":["/bin/sleep","60"]}'
+grep -q -- "$T/prefix/libexec/zero/zero-shim" "/proc/$(cat "$T/run/instances/$(inst i1 id)/shim.pid")/cmdline" \
+  || fail "the shim does not run from the prefix"
+act DELETE '/v1/instances/i1?force=true'
+ZEROCTL_OUT=$("$T/prefix/bin/zeroctl" --url "unix:$SOCK" ls) || fail "installed zeroctl failed"
+stop_zerod
+echo PASS
