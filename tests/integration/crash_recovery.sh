@@ -41,6 +41,23 @@ for n in c1 c2; do
   alive "${pid[$n]}" && fail "$n's process outlived its stop"
 done
 for n in c1 c2 c3; do act DELETE /v1/instances/$n; done
+
+# An operation interrupted by kill -9 is resumed at its recorded step: a delete waiting for an
+# instance that ignores SIGTERM (a shell as pid 1) finishes after the restart.
+act POST /v1/instances '{"name":"stubborn","image":"busybox","memory_mib":16,"command":["/bin/sh","-c","while true; do sleep 0.1; done"]}'
+spid=$(inst stubborn pid)
+expect 202 DELETE '/v1/instances/stubborn?timeout_s=2'
+op=$(jbody .id)
+sleep 0.3
+expect 200 GET "/v1/operations/$op"
+[ "$(jbody .status)" = running ] && [ "$(jbody .step)" = stop ] || fail "delete is not waiting in step stop: $(cat "$BODY")"
+crash_zerod
+alive "$spid" || fail "stubborn died with zerod"
+start_zerod
+wait_op "$op"
+expect 404 GET /v1/instances/stubborn
+alive "$spid" && fail "stubborn's process survived its resumed delete"
+log "a delete interrupted by kill -9 was resumed and finished"
 stop_zerod
 [ -z "$(leftover_mounts)" ] || fail "mounts left: $(leftover_mounts)"
 [ -z "$(leftover_processes)" ] || fail "processes left: $(leftover_processes)"
