@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Addressing: interface names, MACs, IPv4 subnets (pure helpers), and the kernel's IPv4
+ * addresses and default routes. */
+#include "io/softcard/netlink.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <linux/rtnetlink.h>
+#include <stdio.h>
+
+#include "common/util.h"
+
+/* FNV-1a over the lowercased string, then splitmix64's finalizer so that every output bit
+ * depends on every input bit. MACs and bridge names derive from it: never change it. */
+static uint64_t hash64(const char *s) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        for (; *s; s++) {
+                h ^= (uint8_t) tolower((unsigned char) *s);
+                h *= 0x100000001b3ULL;
+        }
+        h ^= h >> 30;
+        h *= 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 27;
+        h *= 0x94d049bb133111ebULL;
+        h ^= h >> 31;
+        return h;
+}
+
+static bool id_is_valid(const char *id) {
+        size_t i;
+
+        if (!id)
+                return false;
+        for (i = 0; id[i]; i++)
+                if (!isxdigit((unsigned char) id[i]))
+                        return false;
+        return i == 32;
+}
+
+/* ---- Interface names ---- */
+
+bool zero_ifname_is_valid(const char *name) {
+        size_t n;
+
+        if (!name)
+                return false;
+        n = strlen(name);
+        if (n == 0 || n >= ZERO_IFNAMSIZ || streq(name, ".") || streq(name, ".."))
+                return false;
+        /* The kernel's dev_valid_name(), plus '%': "eth%d" would be a pattern to fill in. */
+        for (size_t i = 0; i < n; i++)
+                if (name[i] == '/' || name[i] == ':' || name[i] == '%' || isspace((unsigned char) name[i]))
+                        return false;
+        return true;
+}
+
+int zero_ifname_bridge(const char *network, char ret[static ZERO_IFNAMSIZ]) {
+        if (!zero_name_is_valid(network))
+                return -EINVAL;
+        if (strlen(network) <= ZERO_IFNAMSIZ - 1 - 3)
+                snprintf(ret, ZERO_IFNAMSIZ, ZERO_IFNAME_BRIDGE "-%s", network);
+        else
+                snprintf(ret, ZERO_IFNAMSIZ, ZERO_IFNAME_BRIDGE "-%.6s_%05x", network,
+                         (unsigned) (hash64(network) & 0xfffff));
+        return 0;
+}
+
+int zero_ifname_nic(const char *prefix, const char *nic_id, char ret[static ZERO_IFNAMSIZ]) {
+        if (!prefix || strlen(prefix) != 2 || !id_is_valid(nic_id))
+                return -EINVAL;
+        snprintf(ret, ZERO_IFNAMSIZ, "%s-%.12s", prefix, nic_id);
+        for (char *p = ret; *p; p++)
+                *p = (char) tolower((unsigned char) *p);
+        return 0;
+}
+
+/* ---- MACs ---- */
+
+int zero_mac_from_id(const char *id, uint8_t ret[static ZERO_MAC_LEN]) {
+        uint64_t h;
+
+        if (!id_is_valid(id))
+                return -EINVAL;
+        h = hash64(id);
+        for (size_t i = 0; i < ZERO_MAC_LEN; i++)
+                ret[i] = (uint8_t) (h >> (8 * (ZERO_MAC_LEN - 1 - i)));
+        /* Unicast (bit 0 clear), locally administered (bit 1 set): never a vendor's address. */
+        ret[0] = (uint8_t) ((ret[0] & 0xfc) | 0x02);
+        return 0;
+}
+
+static int hexval(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        c = (char) tolower((unsigned char) c);
+        return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int zero_mac_parse(const char *s, uint8_t ret[static ZERO_MAC_LEN]) {
+        uint8_t mac[ZERO_MAC_LEN];
+
+        if (!s || strlen(s) != ZERO_MAC_STRSIZE - 1)
+                return -EINVAL;
+        for (size_t i = 0; i < ZERO_MAC_LEN; i++) {
+                int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+
+                if (hi < 0 || lo < 0 || (i < ZERO_MAC_LEN - 1 && s[3 * i + 2] != ':'))
+                        return -EINVAL;
+                mac[i] = (uint8_t) (hi << 4 | lo);
+        }
+        memcpy(ret, mac, sizeof(mac));
+        return 0;
+}
+
+char *zero_mac_format(const uint8_t mac[static ZERO_MAC_LEN], char buf[static ZERO_MAC_STRSIZE]) {
+        snprintf(buf, ZERO_MAC_STRSIZE, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                 mac[4], mac[5]);
+        return buf;
+}
+
+/* ---- IPv4 subnets ---- */
+
+static uint32_t mask_of(unsigned prefixlen) {
+        return prefixlen == 0 ? 0 : UINT32_MAX << (32 - prefixlen);
+}
+
+int zero_ipv4_cidr_parse(const char *s, struct in_addr *ret_addr, unsigned *ret_prefixlen) {
+        char a[INET_ADDRSTRLEN], *end;
+        const char *slash, *p;
+        unsigned long prefixlen;
+        struct in_addr addr;
+        size_t len;
+
+        if (!s || !ret_addr || !ret_prefixlen)
+                return -EINVAL;
+        slash = strchr(s, '/');
+        if (!slash)
+                return -EINVAL;
+        len = (size_t) (slash - s);
+        if (len == 0 || len >= sizeof(a))
+                return -EINVAL;
+        memcpy(a, s, len);
+        a[len] = '\0';
+        /* inet_pton() takes only the dotted quad: no "10.1", no octal, no hex. */
+        if (inet_pton(AF_INET, a, &addr) != 1)
+                return -EINVAL;
+        /* 0..32 in decimal: no sign, no white space, no leading zero, nothing after. */
+        p = slash + 1;
+        if (!isdigit((unsigned char) p[0]) || (p[0] == '0' && p[1] != '\0'))
+                return -EINVAL;
+        prefixlen = strtoul(p, &end, 10);
+        if (*end != '\0' || prefixlen > 32)
+                return -EINVAL;
+        *ret_addr = addr;
+        *ret_prefixlen = (unsigned) prefixlen;
+        return 0;
+}
+
+int zero_ipv4_net_parse(const char *s, struct zero_ipv4_net *ret) {
+        struct in_addr a;
+        unsigned p;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = zero_ipv4_cidr_parse(s, &a, &p);
+        if (r < 0)
+                return r;
+        if ((ntohl(a.s_addr) & ~mask_of(p)) != 0)
+                return -EINVAL;
+        *ret = (struct zero_ipv4_net) {.addr = a, .prefixlen = p};
+        return 0;
+}
+
+bool zero_ipv4_net_contains(const struct zero_ipv4_net *net, struct in_addr a) {
+        uint32_t mask;
+
+        if (!net || net->prefixlen > 32)
+                return false;
+        mask = mask_of(net->prefixlen);
+        return (ntohl(a.s_addr) & mask) == (ntohl(net->addr.s_addr) & mask);
+}
+
+uint64_t zero_ipv4_net_hosts(const struct zero_ipv4_net *net) {
+        if (!net || net->prefixlen > 32)
+                return 0;
+        if (net->prefixlen >= 31)
+                return 33 - net->prefixlen; /* /31: 2, /32: 1 */
+        return (UINT64_C(1) << (32 - net->prefixlen)) - 2;
+}
+
+int zero_ipv4_net_host(const struct zero_ipv4_net *net, uint64_t n, struct in_addr *ret) {
+        uint64_t hosts = zero_ipv4_net_hosts(net);
+        uint32_t base;
+
+        if (hosts == 0 || !ret)
+                return -EINVAL;
+        if (n < 1 || n > hosts)
+                return -ERANGE;
+        base = ntohl(net->addr.s_addr) & mask_of(net->prefixlen);
+        /* Below /31, host 0 is the network's own address. */
+        ret->s_addr = htonl(base + (uint32_t) (net->prefixlen >= 31 ? n - 1 : n));
+        return 0;
+}
+
+int zero_ipv4_net_gateway(const struct zero_ipv4_net *net, struct in_addr *ret) {
+        uint64_t hosts = zero_ipv4_net_hosts(net);
+
+        if (hosts == 0)
+                return -EINVAL;
+        if (hosts < 2)
+                return -ERANGE;
+        return zero_ipv4_net_host(net, 1, ret);
+}
+
+char *zero_ipv4_cidr_format(struct in_addr a, unsigned prefixlen, char buf[static ZERO_IPV4_CIDR_STRSIZE]) {
+        char s[INET_ADDRSTRLEN];
+
+        inet_ntop(AF_INET, &a, s, sizeof(s));
+        snprintf(buf, ZERO_IPV4_CIDR_STRSIZE, "%s/%u", s, prefixlen);
+        return buf;
+}
+
+/* ---- Addresses in the kernel ---- */
+
+static int addr_change(struct zero_nl *nl, uint16_t type, int ifindex, struct in_addr a, unsigned prefixlen) {
+        struct ifaddrmsg ifa = {.ifa_family = AF_INET, .ifa_prefixlen = (uint8_t) prefixlen,
+                                .ifa_scope = RT_SCOPE_UNIVERSE, .ifa_index = (uint32_t) ifindex};
+        int r;
+
+        if (!nl || ifindex <= 0 || prefixlen > 32 || a.s_addr == INADDR_ANY)
+                return -EINVAL;
+        zero_nl_msg_begin(nl, type, type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_EXCL : 0, &ifa, sizeof(ifa));
+        zero_nl_msg_put(nl, IFA_LOCAL, &a, sizeof(a));
+        zero_nl_msg_put(nl, IFA_ADDRESS, &a, sizeof(a));
+        if (type == RTM_NEWADDR && prefixlen <= 30) {
+                /* What "ip addr add ... brd +" sets; without it the subnet has no broadcast. */
+                struct in_addr brd = {.s_addr = a.s_addr | htonl(~mask_of(prefixlen))};
+                zero_nl_msg_put(nl, IFA_BROADCAST, &brd, sizeof(brd));
+        }
+        r = zero_nl_msg_send(nl, NULL, NULL);
+        if (type == RTM_NEWADDR && r == -EEXIST) /* the same address and prefix */
+                return 0;
+        if (type == RTM_DELADDR && (r == -EADDRNOTAVAIL || r == -ENODEV))
+                return 0;
+        return r;
+}
+
+int zero_nl_addr_add_index(struct zero_nl *nl, int ifindex, struct in_addr a, unsigned prefixlen) {
+        return addr_change(nl, RTM_NEWADDR, ifindex, a, prefixlen);
+}
+
+int zero_nl_addr_del_index(struct zero_nl *nl, int ifindex, struct in_addr a, unsigned prefixlen) {
+        return addr_change(nl, RTM_DELADDR, ifindex, a, prefixlen);
+}
+
+int zero_nl_addr_add(struct zero_nl *nl, const char *name, struct in_addr a, unsigned prefixlen) {
+        int ifindex = zero_nl_link_index(nl, name);
+
+        return ifindex < 0 ? ifindex : zero_nl_addr_add_index(nl, ifindex, a, prefixlen);
+}
+
+int zero_nl_addr_del(struct zero_nl *nl, const char *name, struct in_addr a, unsigned prefixlen) {
+        int ifindex = zero_nl_link_index(nl, name);
+
+        if (ifindex == -ENODEV)
+                return 0;
+        return ifindex < 0 ? ifindex : zero_nl_addr_del_index(nl, ifindex, a, prefixlen);
+}
+
+struct addr_list {
+        int ifindex;
+        struct zero_nl_addr *v;
+        size_t n, cap;
+};
+
+static int addr_reply(const struct nlmsghdr *h, void *userdata) {
+        struct addr_list *list = userdata;
+        const struct ifaddrmsg *ifa = NLMSG_DATA(h);
+        const struct rtattr *tb[IFA_MAX + 1], *a;
+
+        if (h->nlmsg_type != RTM_NEWADDR)
+                return 0;
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifa)))
+                return -EBADMSG;
+        if (ifa->ifa_family != AF_INET || (list->ifindex > 0 && (int) ifa->ifa_index != list->ifindex))
+                return 0;
+        zero_nl_attrs_parse(IFA_RTA(ifa), IFA_PAYLOAD(h), tb, IFA_MAX);
+        a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+        if (!a || RTA_PAYLOAD(a) != sizeof(struct in_addr))
+                return 0;
+        if (list->n == list->cap) {
+                size_t cap = list->cap ? list->cap * 2 : 8;
+                struct zero_nl_addr *v = reallocarray(list->v, cap, sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                list->v = v;
+                list->cap = cap;
+        }
+        list->v[list->n] = (struct zero_nl_addr) {.ifindex = (int) ifa->ifa_index,
+                                                  .prefixlen = ifa->ifa_prefixlen};
+        memcpy(&list->v[list->n++].addr, RTA_DATA(a), sizeof(struct in_addr));
+        return 0;
+}
+
+int zero_nl_addr_list(struct zero_nl *nl, int ifindex, struct zero_nl_addr **ret, size_t *ret_n) {
+        struct ifaddrmsg ifa = {.ifa_family = AF_INET};
+        struct addr_list list = {.ifindex = ifindex};
+        int r;
+
+        if (!nl || ifindex < 0 || !ret || !ret_n)
+                return -EINVAL;
+        zero_nl_msg_begin(nl, RTM_GETADDR, NLM_F_DUMP, &ifa, sizeof(ifa));
+        r = zero_nl_msg_send(nl, addr_reply, &list);
+        if (r < 0) {
+                free(list.v);
+                return r;
+        }
+        *ret = list.v;
+        *ret_n = list.n;
+        return 0;
+}
+
+/* ---- The default route ---- */
+
+int zero_nl_route_replace_default(struct zero_nl *nl, const char *name, struct in_addr gateway) {
+        struct rtmsg rtm = {.rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN, .rtm_protocol = RTPROT_STATIC,
+                            .rtm_scope = RT_SCOPE_UNIVERSE, .rtm_type = RTN_UNICAST};
+        int ifindex;
+
+        if (gateway.s_addr == INADDR_ANY)
+                return -EINVAL;
+        ifindex = zero_nl_link_index(nl, name);
+        if (ifindex < 0)
+                return ifindex;
+        /* NLM_F_REPLACE rather than EXCL: a retry converges even if another default existed. */
+        zero_nl_msg_begin(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &rtm, sizeof(rtm));
+        zero_nl_msg_put(nl, RTA_GATEWAY, &gateway, sizeof(gateway));
+        zero_nl_msg_put_u32(nl, RTA_OIF, (uint32_t) ifindex);
+        return zero_nl_msg_send(nl, NULL, NULL);
+}
+
+struct default_route {
+        bool found;
+        struct in_addr gateway;
+        int ifindex;
+};
+
+static int route_reply(const struct nlmsghdr *h, void *userdata) {
+        struct default_route *d = userdata;
+        const struct rtmsg *rtm = NLMSG_DATA(h);
+        const struct rtattr *tb[RTA_MAX + 1];
+        uint32_t table;
+
+        if (h->nlmsg_type != RTM_NEWROUTE || d->found)
+                return 0;
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)))
+                return -EBADMSG;
+        if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != 0 || rtm->rtm_type != RTN_UNICAST)
+                return 0;
+        zero_nl_attrs_parse(RTM_RTA(rtm), RTM_PAYLOAD(h), tb, RTA_MAX);
+        table = tb[RTA_TABLE] ? zero_nl_attr_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+        if (table != RT_TABLE_MAIN)
+                return 0;
+        d->found = true;
+        d->ifindex = (int) zero_nl_attr_u32(tb[RTA_OIF]);
+        if (tb[RTA_GATEWAY] && RTA_PAYLOAD(tb[RTA_GATEWAY]) == sizeof(struct in_addr))
+                memcpy(&d->gateway, RTA_DATA(tb[RTA_GATEWAY]), sizeof(struct in_addr));
+        return 0;
+}
+
+int zero_nl_route_get_default(struct zero_nl *nl, struct in_addr *ret_gateway, int *ret_ifindex) {
+        struct rtmsg rtm = {.rtm_family = AF_INET};
+        struct default_route d = {};
+        int r;
+
+        if (!nl)
+                return -EINVAL;
+        zero_nl_msg_begin(nl, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+        r = zero_nl_msg_send(nl, route_reply, &d);
+        if (r < 0)
+                return r;
+        if (!d.found)
+                return -ENOENT;
+        if (ret_gateway)
+                *ret_gateway = d.gateway;
+        if (ret_ifindex)
+                *ret_ifindex = d.ifindex;
+        return 0;
+}

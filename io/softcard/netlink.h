@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * The softcard's kernel-facing networking, in raw rtnetlink: one Linux bridge per network, veth
+ * pairs for containers, persistent taps for VMs, IPv4 addresses and default routes, moves of
+ * links into network namespaces. Plus the pure helpers the card driver needs around them: stable
+ * MACs, IPv4 subnets, interface names.
+ *
+ * Every request is synchronous: it carries NLM_F_ACK and waits for the kernel's answer. The
+ * kernel handles rtnetlink requests inside sendmsg(), so the answer is already queued when we
+ * read it and a call costs microseconds: fine on zerod's event loop.
+ *
+ * Returns: >= 0 on success, -errno on failure. When the kernel explained a failure (extended
+ * ack), zero_nl_last_error() has its text for the caller's struct zero_error; this layer never
+ * logs. Creates and deletes are idempotent, as the operations journal retries steps: creating
+ * what exists with the same kind succeeds, deleting what is gone succeeds.
+ *
+ * Namespaces: a struct zero_nl acts on the network namespace its socket was created in, whatever
+ * namespace the process is in later. zero_nl_open_netns() makes such a socket inside another
+ * namespace (a container's) without moving zerod there: a short-lived forked child setns()es,
+ * creates the socket and hands it back over a socketpair (SCM_RIGHTS), then exits. zerod has no
+ * threads, and a setns() of zerod itself would leave it in the wrong namespace if anything went
+ * wrong in between; the child costs one fork per configured container NIC.
+ *
+ * Interface names (the kernel allows IFNAMSIZ-1 = 15 bytes), all made by zero_ifname_*():
+ *   zb-<network>           bridge of a network whose name has at most 12 characters
+ *   zb-<6 chars>_<5 hex>   bridge of a longer name: its first 6 characters and 20 bits of a
+ *                          hash of the whole name. '_' is not allowed in Zero names, so the two
+ *                          forms never collide with each other; two long names collide only if
+ *                          they share 6 characters and the hash (the network's creator should
+ *                          check the derived name against the existing networks).
+ *   zv-<12 hex>            host end of a container NIC's veth (first 12 hex digits of the NIC id)
+ *   zp-<12 hex>            its container end while still in the host namespace; moved into the
+ *                          container and renamed eth0.. in the same request
+ *   zt-<12 hex>            tap of a VM NIC
+ * The reconciler finds leftovers with zero_nl_link_list(nl, "zv-") and the like.
+ */
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/macro.h"
+
+/* ---- Names, MACs and IPv4 subnets (pure; addr.c) ---- */
+
+#define ZERO_IFNAMSIZ 16 /* == IFNAMSIZ, including the NUL */
+#define ZERO_IFNAME_BRIDGE "zb"
+#define ZERO_IFNAME_VETH "zv"
+#define ZERO_IFNAME_PEER "zp"
+#define ZERO_IFNAME_TAP "zt"
+
+/* 1..15 bytes, no '/', ':', '%' or white space, not "." or "..". */
+bool zero_ifname_is_valid(const char *name);
+/* The bridge of a network (name valid per zero_name_is_valid()), see above. */
+int zero_ifname_bridge(const char *network, char ret[static ZERO_IFNAMSIZ]);
+/* prefix (one of ZERO_IFNAME_VETH/PEER/TAP) + "-" + first 12 hex digits of a 32-hex NIC id. */
+int zero_ifname_nic(const char *prefix, const char *nic_id, char ret[static ZERO_IFNAMSIZ]);
+
+#define ZERO_MAC_LEN 6
+#define ZERO_MAC_STRSIZE 18 /* "02:00:00:00:00:00" + NUL */
+/* A locally administered unicast MAC from a 32-hex id (either case): 46 bits of a 64-bit hash of
+ * the id. Stable forever: a NIC keeps its MAC across restarts, mode switches and upgrades, so
+ * this function must never change. */
+int zero_mac_from_id(const char *id, uint8_t ret[static ZERO_MAC_LEN]);
+/* "aa:bb:cc:dd:ee:ff", either case. */
+int zero_mac_parse(const char *s, uint8_t ret[static ZERO_MAC_LEN]);
+char *zero_mac_format(const uint8_t mac[static ZERO_MAC_LEN], char buf[static ZERO_MAC_STRSIZE]);
+
+struct zero_ipv4_net {
+        struct in_addr addr; /* network byte order, host bits zero */
+        unsigned prefixlen;  /* 0..32 */
+};
+#define ZERO_IPV4_CIDR_STRSIZE 19 /* "255.255.255.255/32" + NUL */
+/* "a.b.c.d/p": strict dotted quad, prefix 0..32 required; host bits allowed (an interface
+ * address such as 10.77.0.2/24). */
+int zero_ipv4_cidr_parse(const char *s, struct in_addr *ret_addr, unsigned *ret_prefixlen);
+/* The same for a subnet: host bits must be zero ("10.77.0.5/24" is -EINVAL, likely a typo). */
+int zero_ipv4_net_parse(const char *s, struct zero_ipv4_net *ret);
+bool zero_ipv4_net_contains(const struct zero_ipv4_net *net, struct in_addr a);
+/* Usable host addresses: 2^(32-p)-2 (network and broadcast excluded), 2 for a /31 (RFC 3021),
+ * 1 for a /32. */
+uint64_t zero_ipv4_net_hosts(const struct zero_ipv4_net *net);
+/* The n-th host address, n in 1..zero_ipv4_net_hosts(); -ERANGE outside. */
+int zero_ipv4_net_host(const struct zero_ipv4_net *net, uint64_t n, struct in_addr *ret);
+/* The gateway (the bridge's address) is the first host; -ERANGE if that leaves no other host. */
+int zero_ipv4_net_gateway(const struct zero_ipv4_net *net, struct in_addr *ret);
+char *zero_ipv4_cidr_format(struct in_addr a, unsigned prefixlen, char buf[static ZERO_IPV4_CIDR_STRSIZE]);
+
+/* ---- The netlink handle (netlink.c) ---- */
+
+struct zero_nl;
+
+/* A NETLINK_ROUTE socket in the caller's network namespace. */
+int zero_nl_open(struct zero_nl **ret);
+/* A NETLINK_ROUTE socket in the network namespace of netns_fd (see the top of this file). */
+int zero_nl_open_netns(int netns_fd, struct zero_nl **ret);
+struct zero_nl *zero_nl_close(struct zero_nl *nl);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct zero_nl *, zero_nl_close)
+/* The kernel's explanation of the last failed request, "" if it gave none. */
+const char *zero_nl_last_error(const struct zero_nl *nl);
+
+/* An O_CLOEXEC fd of /proc/PID/ns/net. The namespace lives on while the fd is open. */
+int zero_netns_open_pid(pid_t pid);
+
+/* ---- Links (link.c) ---- */
+
+struct zero_nl_link {
+        int ifindex;
+        char name[ZERO_IFNAMSIZ];
+        char kind[16];      /* IFLA_INFO_KIND: "bridge", "veth", "tun" (taps too), "" */
+        int master;         /* ifindex of the bridge it is attached to, 0 if none */
+        int peer_ifindex;   /* IFLA_LINK: a veth's other end, 0 if none */
+        bool peer_netns;    /* that other end lives in another namespace */
+        bool has_mac;
+        uint8_t mac[ZERO_MAC_LEN];
+        unsigned mtu;
+        unsigned flags;     /* IFF_UP, IFF_LOWER_UP, ... */
+        unsigned operstate; /* IF_OPER_UP, IF_OPER_DOWN, ... (RFC 2863) */
+};
+
+/* -ENODEV if there is no such link. */
+int zero_nl_link_get(struct zero_nl *nl, const char *name, struct zero_nl_link *ret);
+int zero_nl_link_get_by_index(struct zero_nl *nl, int ifindex, struct zero_nl_link *ret);
+/* The ifindex (> 0), or -ENODEV. */
+int zero_nl_link_index(struct zero_nl *nl, const char *name);
+/* Every link whose name starts with prefix (NULL: all); the array is the caller's to free (NULL
+ * when there is none). */
+int zero_nl_link_list(struct zero_nl *nl, const char *prefix, struct zero_nl_link **ret, size_t *ret_n);
+
+int zero_nl_link_set_up(struct zero_nl *nl, const char *name);
+int zero_nl_link_set_down(struct zero_nl *nl, const char *name);
+/* Attaches to a bridge; master NULL detaches. */
+int zero_nl_link_set_master(struct zero_nl *nl, const char *name, const char *master);
+int zero_nl_link_set_mac(struct zero_nl *nl, const char *name, const uint8_t mac[static ZERO_MAC_LEN]);
+/* Kernels before 6.2 refuse to rename a link that is up (-EBUSY): set it down first. */
+int zero_nl_link_rename(struct zero_nl *nl, const char *name, const char *new_name);
+/* Deletes a link of any kind; a veth takes its other end with it. A missing link is success. */
+int zero_nl_link_delete(struct zero_nl *nl, const char *name);
+
+/* mtu 0: the kernel's default. mac NULL: the kernel's choice, which then follows the lowest MAC
+ * among the bridge's ports and changes as ports come and go; pass a stable one (e.g.
+ * zero_mac_from_id() of the network's id) so the gateway's MAC in the containers' ARP caches
+ * stays right. An existing bridge of that name is success, any other link -EEXIST. */
+int zero_nl_bridge_create(struct zero_nl *nl, const char *name, unsigned mtu, const uint8_t *mac);
+/* A missing bridge is success; a link of that name of another kind is -EMEDIUMTYPE, untouched.
+ * The same holds for the veth and tap deletes below. */
+int zero_nl_bridge_delete(struct zero_nl *nl, const char *name);
+
+struct zero_nl_veth {
+        const char *name;        /* host end, e.g. zv-<12 hex> */
+        const char *peer;        /* the other end, e.g. zp-<12 hex>, to be moved into a netns */
+        const uint8_t *peer_mac; /* NULL: random */
+        const char *master;      /* bridge for the host end, NULL: none */
+        unsigned mtu;            /* both ends; 0: the kernel's default */
+};
+/* Creates the pair with the host end attached to its bridge and up (the peer stays down until
+ * configured in its namespace). If a veth called name exists, it is attached and set up and the
+ * call succeeds: its peer cannot be checked, as it may live in a container by now. */
+int zero_nl_veth_create(struct zero_nl *nl, const struct zero_nl_veth *v);
+int zero_nl_veth_delete(struct zero_nl *nl, const char *name);
+
+/* A persistent tap (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) owned by root, attached to master (NULL:
+ * none) and up, for QEMU to open later by name. An existing tun/tap device of that name is
+ * attached and set up and the call succeeds (it may be in use by a running QEMU). /dev/net/tun
+ * creates the device in the calling process's namespace, so nl must be a zero_nl_open() handle
+ * (-EXDEV otherwise). */
+int zero_nl_tap_create(struct zero_nl *nl, const char *name, const char *master);
+int zero_nl_tap_delete(struct zero_nl *nl, const char *name);
+
+/* Moves a link into another network namespace (it arrives down), renamed to new_name there if
+ * not NULL: moving and renaming in one request avoids a clash with a link of the old name in
+ * the target namespace. */
+int zero_nl_link_move_netns_fd(struct zero_nl *nl, const char *name, int netns_fd, const char *new_name);
+int zero_nl_link_move_netns_pid(struct zero_nl *nl, const char *name, pid_t pid, const char *new_name);
+
+/* A container NIC's configuration inside its namespace. */
+struct zero_nl_ifconfig {
+        const char *name;       /* the link's name in the namespace */
+        const char *new_name;   /* NULL: keep; e.g. "eth0" */
+        const uint8_t *mac;     /* NULL: keep */
+        unsigned mtu;           /* 0: keep */
+        struct in_addr addr;    /* 0.0.0.0: no address */
+        unsigned prefixlen;
+        struct in_addr gateway; /* 0.0.0.0: no default route */
+};
+/* On a handle of the namespace (zero_nl_open_netns()): renames, sets MAC and MTU, adds the
+ * address, sets the link and lo up, and makes the default route via the gateway (replacing any
+ * other default route). Idempotent; a link already renamed to new_name is found under it. */
+int zero_nl_link_configure(struct zero_nl *nl, const struct zero_nl_ifconfig *c);
+
+/* ---- IPv4 addresses and routes (addr.c) ---- */
+
+struct zero_nl_addr {
+        int ifindex;
+        struct in_addr addr;
+        unsigned prefixlen;
+};
+
+/* Adding an existing address or deleting a missing one (or one of a missing link) succeeds. */
+int zero_nl_addr_add(struct zero_nl *nl, const char *name, struct in_addr a, unsigned prefixlen);
+int zero_nl_addr_del(struct zero_nl *nl, const char *name, struct in_addr a, unsigned prefixlen);
+int zero_nl_addr_add_index(struct zero_nl *nl, int ifindex, struct in_addr a, unsigned prefixlen);
+int zero_nl_addr_del_index(struct zero_nl *nl, int ifindex, struct in_addr a, unsigned prefixlen);
+/* The IPv4 addresses of a link (ifindex 0: of all links); the array is the caller's to free
+ * (NULL when there is none). */
+int zero_nl_addr_list(struct zero_nl *nl, int ifindex, struct zero_nl_addr **ret, size_t *ret_n);
+
+/* The main table's IPv4 default route: via gateway on link name; replaces an existing one. */
+int zero_nl_route_replace_default(struct zero_nl *nl, const char *name, struct in_addr gateway);
+/* -ENOENT if there is none. */
+int zero_nl_route_get_default(struct zero_nl *nl, struct in_addr *ret_gateway, int *ret_ifindex);
+
+/* ---- Message plumbing shared by netlink.c, link.c and addr.c; not for callers ---- */
+
+struct nlmsghdr;
+struct rtattr;
+typedef int (*zero_nl_reply_fn)(const struct nlmsghdr *h, void *userdata);
+
+/* One request at a time is built in the handle's buffer; an overflow is reported by send. */
+void zero_nl_msg_begin(struct zero_nl *nl, uint16_t type, uint16_t flags, const void *hdr, size_t hdr_len);
+void zero_nl_msg_put(struct zero_nl *nl, uint16_t type, const void *data, size_t len);
+/* Raw bytes, e.g. the struct ifinfomsg that opens a veth peer's attribute. */
+void zero_nl_msg_append(struct zero_nl *nl, const void *data, size_t len);
+void zero_nl_msg_put_u32(struct zero_nl *nl, uint16_t type, uint32_t v);
+void zero_nl_msg_put_str(struct zero_nl *nl, uint16_t type, const char *s);
+size_t zero_nl_msg_nest_begin(struct zero_nl *nl, uint16_t type);
+void zero_nl_msg_nest_end(struct zero_nl *nl, size_t offset);
+/* Sends the request and reads up to its ack (or NLMSG_DONE for NLM_F_DUMP), calling cb for each
+ * reply. Returns the kernel's error, else cb's first error, else 0. */
+int zero_nl_msg_send(struct zero_nl *nl, zero_nl_reply_fn cb, void *userdata);
+/* tb[0..max] gets each attribute of the stream (the last one of a type wins), NULL if absent. */
+void zero_nl_attrs_parse(const struct rtattr *rta, size_t len, const struct rtattr **tb, size_t max);
+/* 0 if a is NULL or too short. */
+uint32_t zero_nl_attr_u32(const struct rtattr *a);
+/* Whether the handle came from zero_nl_open_netns(). */
+bool zero_nl_is_foreign(const struct zero_nl *nl);
