@@ -32,6 +32,33 @@ static uint64_t du(const char *path) {
         return du_total;
 }
 
+/* The image's root filesystem as an ext4 file, made once at import: the base that volumes are
+ * cloned from copy-on-write, so one image serves containers, VMs and bms alike (docs/
+ * architecture.md, "Images"). Sized for the files plus headroom; a volume grows it later. */
+static int make_base_filesystem(const char *dir, uint64_t content_bytes, struct zero_error *err) {
+        _cleanup_free_ char *rootfs = zero_strdup_printf("%s/rootfs", dir);
+        _cleanup_free_ char *base = zero_strdup_printf("%s/" ZERO_IMAGE_BASE_FILE, dir);
+        _cleanup_free_ char *out = NULL;
+        uint64_t mib = content_bytes / (1024 * 1024);
+        char size[32];
+        int r;
+
+        if (!rootfs || !base)
+                return -ENOMEM;
+        /* files plus half again for metadata and small writes, and at least 64 MiB */
+        mib = mib + mib / 2 + 64;
+        snprintf(size, sizeof(size), "%lluM", (unsigned long long) mib);
+        char *argv[] = {"mkfs.ext4", "-q", "-F", "-L", "zero-root", "-E", "root_owner=0:0", "-d", rootfs, base, size, NULL};
+        r = zero_run_wait(argv, &out);
+        if (r != 0) {
+                if (out)
+                        out[strcspn(out, "\n")] = '\0';
+                return zero_error_set(err, r < 0 ? r : -EIO, 500, "internal", "mkfs.ext4 of the image failed: %s",
+                                      out && out[0] ? out : "(no output)");
+        }
+        return 0;
+}
+
 int zero_image_import(struct zero_agent *a, const char *name, const char *source, struct zero_image_row *ret,
                       struct zero_error *err) {
         _cleanup_free_ char *dir = zero_strdup_printf("%s/images/%s", a->config->state_dir, name);
@@ -75,6 +102,11 @@ int zero_image_import(struct zero_agent *a, const char *name, const char *source
                 return zero_error_set(err, r < 0 ? r : -EIO, 422, "invalid", "cannot import %s: %s", source,
                                       out && out[0] ? out : "copy failed");
         }
+        r = make_base_filesystem(tmp, du(rootfs), err);
+        if (r < 0) {
+                (void) zero_rm_rf(tmp);
+                return r;
+        }
         (void) zero_rm_rf(dir); /* a leftover of an import that never reached the store */
         if (rename(tmp, dir) < 0) {
                 r = -errno;
@@ -101,7 +133,13 @@ int zero_image_remove_files(struct zero_agent *a, const char *name) {
 }
 
 json_t *zero_image_to_json(const struct zero_image_row *r) {
+        _cleanup_free_ char *base = zero_strdup_printf("%s/" ZERO_IMAGE_BASE_FILE, strempty(r->path));
+        struct stat st;
         char created[32];
-        return json_pack("{s:s,s:s,s:I,s:s}", "name", r->name, "source", strempty(r->source), "size_bytes",
-                         (json_int_t) r->size_bytes, "created_at", zero_format_time((uint64_t) r->created_at, created));
+        bool has_base = base && stat(base, &st) == 0;
+
+        return json_pack("{s:s,s:s,s:I,s:o,s:s}", "name", r->name, "source", strempty(r->source), "size_bytes",
+                         (json_int_t) r->size_bytes, "base_size_bytes",
+                         has_base ? json_integer((json_int_t) st.st_size) : json_null(), "created_at",
+                         zero_format_time((uint64_t) r->created_at, created));
 }

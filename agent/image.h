@@ -4,6 +4,9 @@
 
 #include "agent/agent.h"
 
+/* IMAGE_DIR/base.ext4: the image's root filesystem as ext4, the base of volumes. */
+#define ZERO_IMAGE_BASE_FILE "base.ext4"
+
 /* Copies or unpacks source into the image store; the caller records the row. Blocks while it
  * copies: images are imported rarely and are small (see docs/architecture.md). */
 int zero_image_import(struct zero_agent *a, const char *name, const char *source, struct zero_image_row *ret,

@@ -5,6 +5,13 @@
 
 start_zerod
 make_image busybox
+# the import also made the image's base filesystem: ext4, clean, holding the rootfs's files
+base=$T/state/images/busybox/base.ext4
+[ "$(jbody .base_size_bytes)" = "$(stat -c %s "$base")" ] || fail "base_size_bytes $(jbody .base_size_bytes) is not the size of $base"
+e2fsck -fn "$base" >/dev/null 2>&1 || fail "e2fsck finds $base unclean"
+debugfs -R 'stat /bin/busybox' "$base" 2>/dev/null | grep -q 'Type: regular' || fail "$base lacks /bin/busybox"
+cmp <(debugfs -R 'cat /bin/busybox' "$base" 2>/dev/null) "$T/rootfs-busybox/bin/busybox" || fail "/bin/busybox differs in $base"
+log "the image has a clean ext4 base with the rootfs's files"
 
 cmd='["/bin/sh","-c","echo hello-from-zero; trap \"echo got-term; exit 0\" TERM; while true; do sleep 0.1; done"]'
 expect 202 POST /v1/instances "{\"name\":\"c1\",\"image\":\"busybox\",\"cpus\":1,\"memory_mib\":64,\"command\":$cmd,\"env\":{\"GREETING\":\"hi\"}}"
