@@ -18,8 +18,8 @@
  * Schema migrations, applied in order by store_migrate(); migrations[i] takes user_version i to
  * i + 1. Never edit a released entry: append one and bump ZERO_STORE_SCHEMA_VERSION. A migration
  * that rebuilds a table must turn foreign_keys off outside its transaction first
- * (https://www.sqlite.org/lang_altertable.html#otheralter). tests/unit/test_store.c keeps a frozen
- * copy of version 1 to test the upgrade path.
+ * (https://www.sqlite.org/lang_altertable.html#otheralter). tests/unit/test_store.c keeps frozen
+ * copies of versions 1 and 2 to test the upgrade path.
  */
 static const char *const migrations[] = {
         /* 1: the initial schema. Text primary keys say NOT NULL because SQLite, for historical
@@ -76,6 +76,64 @@ static const char *const migrations[] = {
         "  type TEXT NOT NULL,"
         "  instance TEXT,"
         "  data TEXT);",
+
+        /* 3: the card's rows. Only new tables, so no rebuild and no foreign_keys dance; rows of v2
+         * stay as they are.
+         * A volume's base image is RESTRICT: a copy-on-write clone reads its base's blocks.
+         * owner_instance is SET NULL: the instance's delete decides (delete_volumes) before it
+         * deletes the row, and a kept volume outlives it as a free one.
+         * A NIC's address is unique per network twice over: host_index is what
+         * zero_store_nic_allocate_ip() searches, ip the text made from it; either UNIQUE refuses a
+         * second holder even if a caller got the conversion wrong.
+         * An attachment's key is its volume: a volume is attached to at most one instance. The
+         * volume side is RESTRICT (no deleting an attached volume), the instance side CASCADE (a
+         * deleted instance's rows go; its delete operation has already torn down the exports).
+         * Every foreign key's child column leads some index, so a parent's delete does not scan:
+         * the UNIQUE constraints cover nics and attachments, two indexes cover volumes. */
+        "CREATE TABLE volumes ("
+        "  name TEXT PRIMARY KEY NOT NULL,"
+        "  id TEXT NOT NULL UNIQUE,"
+        "  size_bytes INTEGER NOT NULL,"
+        "  image TEXT REFERENCES images(name) ON DELETE RESTRICT,"
+        "  path TEXT NOT NULL,"
+        "  format TEXT NOT NULL,"
+        "  state TEXT NOT NULL,"
+        "  qos_iops INTEGER NOT NULL DEFAULT 0,"
+        "  qos_bps INTEGER NOT NULL DEFAULT 0,"
+        "  owner_instance TEXT REFERENCES instances(id) ON DELETE SET NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL);"
+        "CREATE INDEX volumes_image ON volumes(image);"
+        "CREATE INDEX volumes_owner_instance ON volumes(owner_instance);"
+        "CREATE TABLE networks ("
+        "  name TEXT PRIMARY KEY NOT NULL,"
+        "  id TEXT NOT NULL UNIQUE,"
+        "  subnet TEXT NOT NULL,"
+        "  gateway TEXT NOT NULL,"
+        "  bridge TEXT NOT NULL UNIQUE,"
+        "  created_at INTEGER NOT NULL);"
+        "CREATE TABLE nics ("
+        "  id TEXT PRIMARY KEY NOT NULL,"
+        "  network TEXT NOT NULL REFERENCES networks(name) ON DELETE RESTRICT,"
+        "  instance_id TEXT REFERENCES instances(id) ON DELETE CASCADE,"
+        "  mac TEXT NOT NULL UNIQUE,"
+        "  ip TEXT NOT NULL,"
+        "  host_index INTEGER NOT NULL,"
+        "  idx INTEGER NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  UNIQUE (network, host_index),"
+        "  UNIQUE (network, ip),"
+        "  UNIQUE (instance_id, idx));"
+        "CREATE TABLE attachments ("
+        "  volume TEXT PRIMARY KEY NOT NULL REFERENCES volumes(name) ON DELETE RESTRICT,"
+        "  instance_id TEXT NOT NULL REFERENCES instances(id) ON DELETE CASCADE,"
+        "  role TEXT NOT NULL,"
+        "  path TEXT,"
+        "  personality TEXT NOT NULL,"
+        "  export_kind TEXT,"
+        "  export_path TEXT,"
+        "  idx INTEGER NOT NULL,"
+        "  UNIQUE (instance_id, idx));",
 };
 _Static_assert(ELEMENTSOF(migrations) == ZERO_STORE_SCHEMA_VERSION, "one migration per schema version");
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The store's row accessors (the connection, schema and transactions are in schema.c).
+ * The table-driven row machinery and the accessors of the first two schema versions (node, images,
+ * instances, operations, events). The connection, schema and transactions are in schema.c; the
+ * card's rows (volumes, networks, NICs, attachments; schema v3) are in card_rows.c.
  *
  * Statements are prepared per call and finalized by _cleanup_: zerod writes a handful of rows per
  * API request, so a statement cache would buy nothing measurable.
@@ -21,35 +23,11 @@
 #include "common/util.h"
 #include "store/store-internal.h"
 
-enum column_type {
-        COLUMN_TEXT,      /* char *, NULL <-> SQL NULL */
-        COLUMN_INT64,     /* int64_t */
-        COLUMN_OPT_INT64, /* int64_t with a bool beside it; false <-> SQL NULL */
-};
-
-struct column {
-        const char *name;
-        enum column_type type;
-        size_t offset;
-        size_t has_offset; /* COLUMN_OPT_INT64: where the bool is */
-};
-
-struct table {
-        size_t row_size;
-        const struct column *columns;
-        size_t n_columns;
-};
-
-#define TEXT(type, field) { #field, COLUMN_TEXT, offsetof(type, field), 0 }
-#define INT64(type, field) { #field, COLUMN_INT64, offsetof(type, field), 0 }
-#define OPT_INT64(type, field, has) { #field, COLUMN_OPT_INT64, offsetof(type, field), offsetof(type, has) }
-#define TABLE(type, cols) { sizeof(type), cols, ELEMENTSOF(cols) }
-
 static void *field(const void *row, size_t offset) {
         return (char *) row + offset;
 }
 
-static void row_done(const struct table *t, void *row) {
+void store_row_done(const struct table *t, void *row) {
         if (!row)
                 return;
         for (size_t i = 0; i < t->n_columns; i++)
@@ -58,9 +36,9 @@ static void row_done(const struct table *t, void *row) {
         memset(row, 0, t->row_size);
 }
 
-static void rows_free(const struct table *t, void *rows, size_t n) {
+void store_rows_free(const struct table *t, void *rows, size_t n) {
         for (size_t i = 0; i < n; i++)
-                row_done(t, (char *) rows + i * t->row_size);
+                store_row_done(t, (char *) rows + i * t->row_size);
         free(rows);
 }
 
@@ -100,21 +78,6 @@ static int row_bind(sqlite3_stmt *st, const struct table *t, const void *row) {
         return 0;
 }
 
-/* The node table's rows; the API hands out only the value. */
-struct node_row {
-        char *key;
-        char *value;
-};
-
-/* row_read() builds a row here first, so that ret stays untouched on failure. */
-union any_row {
-        struct node_row node;
-        struct zero_image_row image;
-        struct zero_instance_row instance;
-        struct zero_operation_row operation;
-        struct zero_event_row event;
-};
-
 static const struct column *column_find(const struct table *t, const char *name) {
         for (size_t i = 0; i < t->n_columns; i++)
                 if (streq(t->columns[i].name, name))
@@ -144,7 +107,7 @@ static int row_read(sqlite3_stmt *st, const struct table *t, void *ret) {
                         v = sqlite3_column_text(st, i); /* NULL here only when out of memory */
                         copy = v ? strdup((const char *) v) : NULL;
                         if (!copy) {
-                                row_done(t, row);
+                                store_row_done(t, row);
                                 return -ENOMEM;
                         }
                         *(char **) field(row, c->offset) = copy;
@@ -163,7 +126,7 @@ static int row_read(sqlite3_stmt *st, const struct table *t, void *ret) {
 }
 
 /* Collects every result row into a malloc'd array (NULL when there are none). */
-static int rows_collect(sqlite3_stmt *st, const struct table *t, void **ret, size_t *ret_n) {
+int store_rows_collect(sqlite3_stmt *st, const struct table *t, void **ret, size_t *ret_n) {
         char *rows = NULL;
         size_t n = 0, cap = 0;
         int r;
@@ -195,14 +158,14 @@ static int rows_collect(sqlite3_stmt *st, const struct table *t, void **ret, siz
         *ret_n = n;
         return 0;
 fail:
-        rows_free(t, rows, n);
+        store_rows_free(t, rows, n);
         return r;
 }
 
 /* Runs sql with the row bound by name; for INSERT, UPDATE and DELETE. With one_row, a statement
  * that changed nothing (UPDATE or DELETE of a missing key) fails with -ENOENT. */
-static int row_write(struct zero_store *s, const char *sql, const struct table *t, const void *row,
-                     enum store_fk fk, bool one_row) {
+int store_row_write(struct zero_store *s, const char *sql, const struct table *t, const void *row,
+                    enum store_fk fk, bool one_row) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
         int r, rc;
 
@@ -219,7 +182,7 @@ static int row_write(struct zero_store *s, const char *sql, const struct table *
 }
 
 /* Runs a lookup with key bound to ?1 and reads its first row; -ENOENT when none. */
-static int row_get(struct zero_store *s, const char *sql, const char *key, const struct table *t, void *ret) {
+int store_row_get(struct zero_store *s, const char *sql, const char *key, const struct table *t, void *ret) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
         int r, rc;
 
@@ -235,15 +198,40 @@ static int row_get(struct zero_store *s, const char *sql, const char *key, const
         return row_read(st, t, ret);
 }
 
-/* Runs a query without parameters and collects all rows. */
-static int row_list(struct zero_store *s, const char *sql, const struct table *t, void **ret, size_t *ret_n) {
+/* Runs a query and collects all rows; key, unless NULL, is bound to ?1. */
+int store_row_list(struct zero_store *s, const char *sql, const char *key, const struct table *t, void **ret,
+                   size_t *ret_n) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-        int r;
+        int r, rc;
 
         r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
-        return rows_collect(st, t, ret, ret_n);
+        if (key) {
+                rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+                if (rc != SQLITE_OK)
+                        return store_errno(rc, STORE_FK_MISSING_PARENT);
+        }
+        return store_rows_collect(st, t, ret, ret_n);
+}
+
+/* Runs a "SELECT COUNT(*) ... ?1" with key bound to ?1; the count, capped at INT_MAX. */
+int store_count(struct zero_store *s, const char *sql, const char *key) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int64_t n;
+        int r, rc;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+                return store_errno(rc, STORE_FK_MISSING_PARENT);
+        r = store_step_row(st);
+        if (r < 0)
+                return r == -ENOENT ? -EIO : r;
+        n = sqlite3_column_int64(st, 0);
+        return n > INT_MAX ? INT_MAX : (int) n;
 }
 
 /* --- node --- */
@@ -259,7 +247,7 @@ int zero_store_node_get(struct zero_store *s, const char *key, char **ret) {
         int r;
 
         assert_return(s && key && ret, -EINVAL);
-        r = row_get(s, "SELECT value FROM node WHERE key = ?1", key, &node_table, &row);
+        r = store_row_get(s, "SELECT value FROM node WHERE key = ?1", key, &node_table, &row);
         if (r < 0)
                 return r;
         *ret = row.value; /* NULL when the value is NULL */
@@ -270,10 +258,10 @@ int zero_store_node_set(struct zero_store *s, const char *key, const char *value
         const struct node_row row = { .key = (char *) key, .value = (char *) value };
 
         assert_return(s && key, -EINVAL);
-        return row_write(s,
-                         "INSERT INTO node (key, value) VALUES (:key, :value) "
-                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                         &node_table, &row, STORE_FK_MISSING_PARENT, false);
+        return store_row_write(s,
+                               "INSERT INTO node (key, value) VALUES (:key, :value) "
+                               "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                               &node_table, &row, STORE_FK_MISSING_PARENT, false);
 }
 
 /* --- images --- */
@@ -288,57 +276,42 @@ static const struct column image_columns[] = {
 static const struct table image_table = TABLE(struct zero_image_row, image_columns);
 
 void zero_image_row_done(struct zero_image_row *r) {
-        row_done(&image_table, r);
+        store_row_done(&image_table, r);
 }
 
 void zero_image_rows_free(struct zero_image_row *rows, size_t n) {
-        rows_free(&image_table, rows, n);
+        store_rows_free(&image_table, rows, n);
 }
 
 int zero_store_image_insert(struct zero_store *s, const struct zero_image_row *r) {
         assert_return(s && r && r->name, -EINVAL);
-        return row_write(s,
-                         "INSERT INTO images (name, source, path, size_bytes, created_at) "
-                         "VALUES (:name, :source, :path, :size_bytes, :created_at)",
-                         &image_table, r, STORE_FK_MISSING_PARENT, false);
+        return store_row_write(s,
+                               "INSERT INTO images (name, source, path, size_bytes, created_at) "
+                               "VALUES (:name, :source, :path, :size_bytes, :created_at)",
+                               &image_table, r, STORE_FK_MISSING_PARENT, false);
 }
 
 int zero_store_image_get(struct zero_store *s, const char *name, struct zero_image_row *ret) {
         assert_return(s && name && ret, -EINVAL);
-        return row_get(s, "SELECT * FROM images WHERE name = ?1", name, &image_table, ret);
+        return store_row_get(s, "SELECT * FROM images WHERE name = ?1", name, &image_table, ret);
 }
 
 int zero_store_image_list(struct zero_store *s, struct zero_image_row **ret, size_t *ret_n) {
         assert_return(s && ret && ret_n, -EINVAL);
-        return row_list(s, "SELECT * FROM images ORDER BY name", &image_table, (void **) ret, ret_n);
+        return store_row_list(s, "SELECT * FROM images ORDER BY name", NULL, &image_table, (void **) ret, ret_n);
 }
 
 int zero_store_image_delete(struct zero_store *s, const char *name) {
         struct zero_image_row key = { .name = (char *) name };
 
         assert_return(s && name, -EINVAL);
-        return row_write(s, "DELETE FROM images WHERE name = :name", &image_table, &key,
-                         STORE_FK_HAS_CHILDREN, true);
+        return store_row_write(s, "DELETE FROM images WHERE name = :name", &image_table, &key,
+                               STORE_FK_HAS_CHILDREN, true);
 }
 
 int zero_store_image_users(struct zero_store *s, const char *name) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-        int64_t n;
-        int r, rc;
-
         assert_return(s && name, -EINVAL);
-
-        r = store_prepare(s, "SELECT COUNT(*) FROM instances WHERE image = ?1", &st);
-        if (r < 0)
-                return r;
-        rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        if (rc != SQLITE_OK)
-                return store_errno(rc, STORE_FK_MISSING_PARENT);
-        r = store_step_row(st);
-        if (r < 0)
-                return r == -ENOENT ? -EIO : r;
-        n = sqlite3_column_int64(st, 0);
-        return n > INT_MAX ? INT_MAX : (int) n;
+        return store_count(s, "SELECT COUNT(*) FROM instances WHERE image = ?1", name);
 }
 
 /* --- instances --- */
@@ -363,48 +336,48 @@ static const struct column instance_columns[] = {
 static const struct table instance_table = TABLE(struct zero_instance_row, instance_columns);
 
 void zero_instance_row_done(struct zero_instance_row *r) {
-        row_done(&instance_table, r);
+        store_row_done(&instance_table, r);
 }
 
 void zero_instance_rows_free(struct zero_instance_row *rows, size_t n) {
-        rows_free(&instance_table, rows, n);
+        store_rows_free(&instance_table, rows, n);
 }
 
 int zero_store_instance_insert(struct zero_store *s, const struct zero_instance_row *r) {
         assert_return(s && r && r->id && r->name && r->state, -EINVAL);
-        return row_write(s,
-                         "INSERT INTO instances (id, name, mode, state, image, cpus, memory_mib, spec, pid,"
-                         " exit_code, error, created_at, started_at, stopped_at, updated_at) "
-                         "VALUES (:id, :name, :mode, :state, :image, :cpus, :memory_mib, :spec, :pid,"
-                         " :exit_code, :error, :created_at, :started_at, :stopped_at, :updated_at)",
-                         &instance_table, r, STORE_FK_MISSING_PARENT, false);
+        return store_row_write(s,
+                               "INSERT INTO instances (id, name, mode, state, image, cpus, memory_mib, spec, pid,"
+                               " exit_code, error, created_at, started_at, stopped_at, updated_at) "
+                               "VALUES (:id, :name, :mode, :state, :image, :cpus, :memory_mib, :spec, :pid,"
+                               " :exit_code, :error, :created_at, :started_at, :stopped_at, :updated_at)",
+                               &instance_table, r, STORE_FK_MISSING_PARENT, false);
 }
 
 int zero_store_instance_get(struct zero_store *s, const char *name, struct zero_instance_row *ret) {
         assert_return(s && name && ret, -EINVAL);
-        return row_get(s, "SELECT * FROM instances WHERE name = ?1", name, &instance_table, ret);
+        return store_row_get(s, "SELECT * FROM instances WHERE name = ?1", name, &instance_table, ret);
 }
 
 int zero_store_instance_get_by_id(struct zero_store *s, const char *id, struct zero_instance_row *ret) {
         assert_return(s && id && ret, -EINVAL);
-        return row_get(s, "SELECT * FROM instances WHERE id = ?1", id, &instance_table, ret);
+        return store_row_get(s, "SELECT * FROM instances WHERE id = ?1", id, &instance_table, ret);
 }
 
 int zero_store_instance_list(struct zero_store *s, struct zero_instance_row **ret, size_t *ret_n) {
         assert_return(s && ret && ret_n, -EINVAL);
-        return row_list(s, "SELECT * FROM instances ORDER BY created_at, name", &instance_table,
-                        (void **) ret, ret_n);
+        return store_row_list(s, "SELECT * FROM instances ORDER BY created_at, name", NULL, &instance_table,
+                              (void **) ret, ret_n);
 }
 
 int zero_store_instance_update(struct zero_store *s, const struct zero_instance_row *r) {
         assert_return(s && r && r->id && r->state, -EINVAL);
         /* id, name, image, cpus, memory_mib, spec and created_at are fixed at creation. */
-        return row_write(s,
-                         "UPDATE instances SET mode = :mode, state = :state, pid = :pid,"
-                         " exit_code = :exit_code, error = :error, started_at = :started_at,"
-                         " stopped_at = :stopped_at, updated_at = :updated_at "
-                         "WHERE id = :id",
-                         &instance_table, r, STORE_FK_MISSING_PARENT, true);
+        return store_row_write(s,
+                               "UPDATE instances SET mode = :mode, state = :state, pid = :pid,"
+                               " exit_code = :exit_code, error = :error, started_at = :started_at,"
+                               " stopped_at = :stopped_at, updated_at = :updated_at "
+                               "WHERE id = :id",
+                               &instance_table, r, STORE_FK_MISSING_PARENT, true);
 }
 
 int zero_store_instance_delete(struct zero_store *s, const char *id) {
@@ -412,8 +385,8 @@ int zero_store_instance_delete(struct zero_store *s, const char *id) {
 
         assert_return(s && id, -EINVAL);
         /* Its operations stay, with instance_id set to NULL (ON DELETE SET NULL). */
-        return row_write(s, "DELETE FROM instances WHERE id = :id", &instance_table, &key,
-                         STORE_FK_HAS_CHILDREN, true);
+        return store_row_write(s, "DELETE FROM instances WHERE id = :id", &instance_table, &key,
+                               STORE_FK_HAS_CHILDREN, true);
 }
 
 int zero_store_instance_allocated(struct zero_store *s, int64_t *ret_cpus, int64_t *ret_memory_mib) {
@@ -460,52 +433,52 @@ static const struct column operation_columns[] = {
 static const struct table operation_table = TABLE(struct zero_operation_row, operation_columns);
 
 void zero_operation_row_done(struct zero_operation_row *r) {
-        row_done(&operation_table, r);
+        store_row_done(&operation_table, r);
 }
 
 void zero_operation_rows_free(struct zero_operation_row *rows, size_t n) {
-        rows_free(&operation_table, rows, n);
+        store_rows_free(&operation_table, rows, n);
 }
 
 int zero_store_operation_insert(struct zero_store *s, const struct zero_operation_row *r) {
         assert_return(s && r && r->id && r->kind && r->status, -EINVAL);
-        return row_write(s,
-                         "INSERT INTO operations (id, kind, instance_id, instance_name, status, step,"
-                         " step_name, params, error_code, error_message, created_at, updated_at, finished_at) "
-                         "VALUES (:id, :kind, :instance_id, :instance_name, :status, :step, :step_name,"
-                         " :params, :error_code, :error_message, :created_at, :updated_at, :finished_at)",
-                         &operation_table, r, STORE_FK_MISSING_PARENT, false);
+        return store_row_write(s,
+                               "INSERT INTO operations (id, kind, instance_id, instance_name, status, step,"
+                               " step_name, params, error_code, error_message, created_at, updated_at, finished_at) "
+                               "VALUES (:id, :kind, :instance_id, :instance_name, :status, :step, :step_name,"
+                               " :params, :error_code, :error_message, :created_at, :updated_at, :finished_at)",
+                               &operation_table, r, STORE_FK_MISSING_PARENT, false);
 }
 
 int zero_store_operation_get(struct zero_store *s, const char *id, struct zero_operation_row *ret) {
         assert_return(s && id && ret, -EINVAL);
-        return row_get(s, "SELECT * FROM operations WHERE id = ?1", id, &operation_table, ret);
+        return store_row_get(s, "SELECT * FROM operations WHERE id = ?1", id, &operation_table, ret);
 }
 
 int zero_store_operation_update(struct zero_store *s, const struct zero_operation_row *r) {
         assert_return(s && r && r->id && r->status, -EINVAL);
-        return row_write(s,
-                         "UPDATE operations SET status = :status, step = :step, step_name = :step_name,"
-                         " error_code = :error_code, error_message = :error_message,"
-                         " updated_at = :updated_at, finished_at = :finished_at "
-                         "WHERE id = :id",
-                         &operation_table, r, STORE_FK_MISSING_PARENT, true);
+        return store_row_write(s,
+                               "UPDATE operations SET status = :status, step = :step, step_name = :step_name,"
+                               " error_code = :error_code, error_message = :error_message,"
+                               " updated_at = :updated_at, finished_at = :finished_at "
+                               "WHERE id = :id",
+                               &operation_table, r, STORE_FK_MISSING_PARENT, true);
 }
 
 /* Ties on created_at (same microsecond) go by insertion order. */
 int zero_store_operation_list_unfinished(struct zero_store *s, struct zero_operation_row **ret, size_t *ret_n) {
         assert_return(s && ret && ret_n, -EINVAL);
-        return row_list(s, "SELECT * FROM operations WHERE status = 'running' ORDER BY created_at, rowid",
-                        &operation_table, (void **) ret, ret_n);
+        return store_row_list(s, "SELECT * FROM operations WHERE status = 'running' ORDER BY created_at, rowid", NULL,
+                              &operation_table, (void **) ret, ret_n);
 }
 
 int zero_store_operation_running_for(struct zero_store *s, const char *instance_id,
                                      struct zero_operation_row *ret) {
         assert_return(s && instance_id && ret, -EINVAL);
-        return row_get(s,
-                       "SELECT * FROM operations WHERE status = 'running' AND instance_id = ?1 "
-                       "ORDER BY created_at DESC, rowid DESC LIMIT 1",
-                       instance_id, &operation_table, ret);
+        return store_row_get(s,
+                             "SELECT * FROM operations WHERE status = 'running' AND instance_id = ?1 "
+                             "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                             instance_id, &operation_table, ret);
 }
 
 /* --- events --- */
@@ -520,11 +493,11 @@ static const struct column event_columns[] = {
 static const struct table event_table = TABLE(struct zero_event_row, event_columns);
 
 void zero_event_row_done(struct zero_event_row *r) {
-        row_done(&event_table, r);
+        store_row_done(&event_table, r);
 }
 
 void zero_event_rows_free(struct zero_event_row *rows, size_t n) {
-        rows_free(&event_table, rows, n);
+        store_rows_free(&event_table, rows, n);
 }
 
 int zero_store_event_append(struct zero_store *s, const char *type, const char *instance,
@@ -538,8 +511,10 @@ int zero_store_event_append(struct zero_store *s, const char *type, const char *
         int r;
 
         assert_return(s && type, -EINVAL);
-        r = row_write(s, "INSERT INTO events (time, type, instance, data) VALUES (:time, :type, :instance, :data)",
-                      &event_table, &row, STORE_FK_MISSING_PARENT, false);
+        r = store_row_write(s,
+                            "INSERT INTO events (time, type, instance, data) "
+                            "VALUES (:time, :type, :instance, :data)",
+                            &event_table, &row, STORE_FK_MISSING_PARENT, false);
         if (r < 0)
                 return r;
         if (ret_id)
@@ -562,7 +537,7 @@ int zero_store_event_list(struct zero_store *s, int64_t after, size_t limit, str
                 rc = sqlite3_bind_int64(st, 2, limit > INT64_MAX ? INT64_MAX : (int64_t) limit);
         if (rc != SQLITE_OK)
                 return store_errno(rc, STORE_FK_MISSING_PARENT);
-        return rows_collect(st, &event_table, (void **) ret, ret_n);
+        return store_rows_collect(st, &event_table, (void **) ret, ret_n);
 }
 
 int zero_store_event_trim(struct zero_store *s, int64_t keep) {

@@ -33,7 +33,7 @@
 
 struct zero_store;
 
-#define ZERO_STORE_SCHEMA_VERSION 2
+#define ZERO_STORE_SCHEMA_VERSION 3
 
 int zero_store_open(const char *path, struct zero_store **ret, struct zero_error *err);
 struct zero_store *zero_store_close(struct zero_store *s); /* accepts NULL, returns NULL */
@@ -140,3 +140,135 @@ int zero_store_event_list(struct zero_store *s, int64_t after, size_t limit,
                           struct zero_event_row **ret, size_t *ret_n);
 /* Deletes all but the newest keep events (keep >= 0); returns how many it deleted. */
 int zero_store_event_trim(struct zero_store *s, int64_t keep);
+
+/*
+ * --- the card's rows (schema v3): volumes, networks, NICs and the attachments of volumes ---
+ *
+ * The error conventions above hold; in particular -ENOTEMPTY on delete means the row is still
+ * referenced and nothing changed: a volume that is attached (or an image that volumes were cloned
+ * from), a network that still has NICs. Enumerated strings (format, state, role, personality,
+ * export_kind) are not checked by the store, like instances' state: the agent validates them, and
+ * a new value needs no table rebuild.
+ */
+
+/* --- volumes --- */
+struct zero_volume_row {
+        char *name;  /* unique, the API's key */
+        char *id;    /* 32 hex characters, unique */
+        int64_t size_bytes;
+        char *image; /* the image it was cloned from (copy-on-write), NULL for a blank volume */
+        char *path;  /* its file on this node */
+        char *format; /* qcow2, raw */
+        char *state;  /* creating, ready, deleting, error */
+        int64_t qos_iops; /* 0 = unlimited */
+        int64_t qos_bps;  /* bytes per second, 0 = unlimited */
+        /* The instance (id) that it was made for as its root volume and that it dies with by
+         * default; NULL otherwise, and set to NULL when that instance's row is deleted. */
+        char *owner_instance;
+        int64_t created_at, updated_at;
+};
+void zero_volume_row_done(struct zero_volume_row *r);
+void zero_volume_rows_free(struct zero_volume_row *rows, size_t n);
+/* -EEXIST for a taken name or id; -ENOENT when image or owner_instance does not exist. */
+int zero_store_volume_insert(struct zero_store *s, const struct zero_volume_row *r);
+int zero_store_volume_get(struct zero_store *s, const char *name, struct zero_volume_row *ret);
+int zero_store_volume_get_by_id(struct zero_store *s, const char *id, struct zero_volume_row *ret);
+/* By name. */
+int zero_store_volume_list(struct zero_store *s, struct zero_volume_row **ret, size_t *ret_n);
+/* The volumes whose owner_instance is instance_id, by name. */
+int zero_store_volume_list_owned_by(struct zero_store *s, const char *instance_id, struct zero_volume_row **ret,
+                                    size_t *ret_n);
+/* Writes size_bytes, state, qos_iops, qos_bps, owner_instance and updated_at of row name; id,
+ * image, path, format and created_at are fixed at insert. */
+int zero_store_volume_update(struct zero_store *s, const struct zero_volume_row *r);
+/* -ENOTEMPTY while the volume is attached. */
+int zero_store_volume_delete(struct zero_store *s, const char *name);
+/* The id of the instance the volume is attached to (free it); -ENOENT when it is not attached,
+ * or does not exist. */
+int zero_store_volume_attached_to(struct zero_store *s, const char *name, char **ret_instance_id);
+
+/* --- networks: a Linux bridge with a subnet --- */
+struct zero_network_row {
+        char *name;    /* unique, the API's key */
+        char *id;      /* 32 hex characters, unique */
+        char *subnet;  /* "10.77.0.0/24" */
+        char *gateway; /* the bridge's address, "10.77.0.1" */
+        char *bridge;  /* interface name, unique */
+        int64_t created_at;
+};
+void zero_network_row_done(struct zero_network_row *r);
+void zero_network_rows_free(struct zero_network_row *rows, size_t n);
+int zero_store_network_insert(struct zero_store *s, const struct zero_network_row *r);
+int zero_store_network_get(struct zero_store *s, const char *name, struct zero_network_row *ret);
+/* By name. Networks have no mutable column, hence no update. */
+int zero_store_network_list(struct zero_store *s, struct zero_network_row **ret, size_t *ret_n);
+/* -ENOTEMPTY while the network has NICs. */
+int zero_store_network_delete(struct zero_store *s, const char *name);
+/* Number of NICs on the network (0 for an unknown network). */
+int zero_store_network_in_use(struct zero_store *s, const char *name);
+
+/* --- NICs ---
+ * An address is never handed out twice on a network. The allocation key is host_index, the
+ * address's offset in the subnet (10.77.0.5 in 10.77.0.0/24 is 5): zero_store_nic_allocate_ip()
+ * picks it, the caller turns it into the text of ip, and both (network, host_index) and
+ * (network, ip) are UNIQUE, so a second NIC with either is -EEXIST. */
+struct zero_nic_row {
+        char *id; /* 32 hex characters */
+        char *network;
+        char *instance_id; /* NULL while not part of an instance */
+        char *mac; /* stable, unique: "52:54:00:12:34:56" */
+        char *ip;  /* "10.77.0.5", the address of host_index */
+        int64_t host_index;
+        int64_t idx; /* order within the instance (eth0, eth1, ...); unique per instance */
+        int64_t created_at;
+};
+void zero_nic_row_done(struct zero_nic_row *r);
+void zero_nic_rows_free(struct zero_nic_row *rows, size_t n);
+/* -ENOENT when the network or the instance does not exist; -EEXIST for a taken id, MAC, address
+ * (ip or host_index on the network) or idx within the instance. */
+int zero_store_nic_insert(struct zero_store *s, const struct zero_nic_row *r);
+int zero_store_nic_get(struct zero_store *s, const char *id, struct zero_nic_row *ret);
+/* By network, then host_index. */
+int zero_store_nic_list(struct zero_store *s, struct zero_nic_row **ret, size_t *ret_n);
+/* The instance's NICs by idx. */
+int zero_store_nic_list_for_instance(struct zero_store *s, const char *instance_id, struct zero_nic_row **ret,
+                                     size_t *ret_n);
+/* Writes instance_id and idx of row id; network, MAC, address and created_at are fixed at insert. */
+int zero_store_nic_update(struct zero_store *s, const struct zero_nic_row *r);
+int zero_store_nic_delete(struct zero_store *s, const char *id);
+/* The lowest host index in [first_host_index, n_hosts] that no NIC on the network holds, where
+ * n_hosts is the subnet's number of host addresses (254 for a /24, so indexes 1..254) and
+ * first_host_index (>= 1) skips what is not a NIC's, such as the gateway at index 1. -ENOENT for
+ * an unknown network, -ENOSPC when the subnet is full. It reserves nothing: call it and
+ * zero_store_nic_insert() inside one zero_store_begin()/zero_store_commit(), so that the index is
+ * taken in the same transaction that found it free. */
+int zero_store_nic_allocate_ip(struct zero_store *s, const char *network, int64_t n_hosts,
+                               int64_t first_host_index, int64_t *ret_index);
+
+/* --- attachments: a volume plugged into an instance; a volume has at most one --- */
+struct zero_attachment_row {
+        char *volume; /* the key: a volume is attached to at most one instance */
+        char *instance_id;
+        char *role;        /* root, data */
+        char *path;        /* mount path in a container, NULL when none */
+        char *personality; /* virtio-blk, virtio-scsi, nvme */
+        char *export_kind; /* vhost-user-blk, nbd, host-block; NULL while not exported */
+        char *export_path; /* socket path or /dev/loopN; NULL while not exported */
+        int64_t idx;       /* order within the instance; unique per instance */
+};
+void zero_attachment_row_done(struct zero_attachment_row *r);
+void zero_attachment_rows_free(struct zero_attachment_row *rows, size_t n);
+/* -EEXIST when the volume is already attached (to any instance) or idx is taken in the instance;
+ * -ENOENT when the volume or the instance does not exist. */
+int zero_store_attachment_insert(struct zero_store *s, const struct zero_attachment_row *r);
+int zero_store_attachment_get(struct zero_store *s, const char *volume, struct zero_attachment_row *ret);
+/* By instance_id, then idx: what start-up reconciliation compares with the card's exports. */
+int zero_store_attachment_list(struct zero_store *s, struct zero_attachment_row **ret, size_t *ret_n);
+/* The instance's attachments by idx. */
+int zero_store_attachment_list_for_instance(struct zero_store *s, const char *instance_id,
+                                            struct zero_attachment_row **ret, size_t *ret_n);
+/* Writes role, path, personality, export_kind, export_path and idx of row volume (a mode switch
+ * re-exports); instance_id is fixed: moving a volume is a delete and an insert. */
+int zero_store_attachment_update(struct zero_store *s, const struct zero_attachment_row *r);
+/* Detaches the volume (deletes the row). */
+int zero_store_attachment_delete(struct zero_store *s, const char *volume);

@@ -191,6 +191,12 @@ static void test_create_from_empty(void **state) {
         assert_true(raw_has(db, "table", "events"));
         assert_true(raw_has(db, "index", "operations_status"));
         assert_true(raw_has(db, "index", "operations_instance_id"));
+        assert_true(raw_has(db, "table", "volumes"));
+        assert_true(raw_has(db, "table", "networks"));
+        assert_true(raw_has(db, "table", "nics"));
+        assert_true(raw_has(db, "table", "attachments"));
+        assert_true(raw_has(db, "index", "volumes_image"));
+        assert_true(raw_has(db, "index", "volumes_owner_instance"));
         sqlite3_close(db);
 }
 
@@ -294,7 +300,7 @@ static void test_migrate_from_v1(void **state) {
         sqlite3_close(db);
 
         assert_int_equal(zero_store_open(f->path, &f->s, &err), 0);
-        assert_int_equal(zero_store_schema_version(f->s), 2);
+        assert_int_equal(zero_store_schema_version(f->s), ZERO_STORE_SCHEMA_VERSION);
 
         assert_int_equal(zero_store_node_get(f->s, "name", &v), 0);
         assert_string_equal(v, "old-node");
@@ -343,26 +349,122 @@ static void test_failed_migration_rolls_back(void **state) {
         sqlite3_close(db);
 }
 
+/* Schema version 2 as released, on top of version 1; frozen like schema_v1. */
+static const char schema_v2_step[] =
+        "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+        "  type TEXT NOT NULL, instance TEXT, data TEXT);"
+        "PRAGMA user_version = 2;";
+
+static sqlite3 *raw_make_v2(const char *path) {
+        sqlite3 *db = raw_open(path);
+
+        raw_exec(db, schema_v1);
+        raw_exec(db, schema_v2_step);
+        return db;
+}
+
+static void test_migrate_from_v2(void **state) {
+        struct fixture *f = *state;
+        struct zero_instance_row in = {};
+        struct zero_operation_row op = {};
+        struct zero_event_row *ev = NULL;
+        struct zero_volume_row vol = {
+                .name = "web-root",
+                .id = ID_C,
+                .size_bytes = 1 << 30,
+                .image = "debian",
+                .path = "/var/lib/zero/volumes/web-root.qcow2",
+                .format = "qcow2",
+                .state = "ready",
+                .owner_instance = ID_A,
+        };
+        struct zero_attachment_row at = {
+                .volume = "web-root", .instance_id = ID_A, .role = "root", .personality = "virtio-blk",
+        };
+        struct zero_error err = {};
+        size_t n = 0;
+        sqlite3 *db;
+
+        db = raw_make_v2(f->path);
+        raw_exec(db, "INSERT INTO images (name, path) VALUES ('debian', '/images/debian');"
+                     "INSERT INTO instances (id, name, state, image, cpus, memory_mib)"
+                     "  VALUES ('" ID_A "', 'web', 'running', 'debian', 2, 256);"
+                     "INSERT INTO operations (id, kind, instance_id, status, step)"
+                     "  VALUES ('" ID_B "', 'start', '" ID_A "', 'running', 2);"
+                     "INSERT INTO events (time, type, instance) VALUES (5, 'instance.state', 'web');");
+        assert_false(raw_has(db, "table", "volumes"));
+        sqlite3_close(db);
+
+        assert_int_equal(zero_store_open(f->path, &f->s, &err), 0);
+        assert_int_equal(zero_store_schema_version(f->s), ZERO_STORE_SCHEMA_VERSION);
+
+        /* The v2 rows are all there. */
+        assert_int_equal(zero_store_instance_get(f->s, "web", &in), 0);
+        assert_string_equal(in.id, ID_A);
+        assert_string_equal(in.image, "debian");
+        assert_int_equal(in.cpus, 2);
+        zero_instance_row_done(&in);
+        assert_int_equal(zero_store_operation_get(f->s, ID_B, &op), 0);
+        assert_int_equal(op.step, 2);
+        zero_operation_row_done(&op);
+        assert_int_equal(zero_store_event_list(f->s, 0, 10, &ev, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(ev[0].time, 5);
+        zero_event_rows_free(ev, n);
+
+        /* And version 3's tables reference them. */
+        assert_int_equal(zero_store_volume_insert(f->s, &vol), 0);
+        assert_int_equal(zero_store_attachment_insert(f->s, &at), 0);
+        assert_int_equal(zero_store_image_delete(f->s, "debian"), -ENOTEMPTY);
+}
+
+/* Version 3 is one step: a failure in its last statement undoes its first. */
+static void test_failed_migration_v3_rolls_back(void **state) {
+        struct fixture *f = *state;
+        struct zero_error err = {};
+        struct zero_store *s = NULL;
+        sqlite3 *db;
+
+        db = raw_make_v2(f->path);
+        raw_exec(db, "CREATE TABLE attachments (squatter TEXT);");
+        sqlite3_close(db);
+
+        assert_int_equal(zero_store_open(f->path, &s, &err), -EIO);
+        assert_null(s);
+        assert_non_null(strstr(err.message, "version 3"));
+
+        db = raw_open(f->path);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+        assert_false(raw_has(db, "table", "volumes"));
+        assert_false(raw_has(db, "table", "networks"));
+        assert_true(raw_has(db, "table", "events"));
+        sqlite3_close(db);
+}
+
 static void test_newer_version_refused(void **state) {
         struct fixture *f = *state;
         struct zero_store *s = NULL;
         struct zero_error err = {};
-        char *mode;
+        char *sql, *want, *mode;
         sqlite3 *db;
 
         db = raw_open(f->path);
-        raw_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 3;");
+        sql = zero_strdup_printf("CREATE TABLE future (x); PRAGMA user_version = %d;", ZERO_STORE_SCHEMA_VERSION + 1);
+        raw_exec(db, sql);
+        free(sql);
         sqlite3_close(db);
 
         assert_int_equal(zero_store_open(f->path, &s, &err), -EPROTONOSUPPORT);
         assert_null(s);
         assert_string_equal(err.code, "unsupported_schema");
-        assert_non_null(strstr(err.message, "schema version 3"));
+        want = zero_strdup_printf("schema version %d", ZERO_STORE_SCHEMA_VERSION + 1);
+        assert_non_null(strstr(err.message, want));
+        free(want);
         assert_non_null(strstr(err.message, f->path));
 
-        /* Refused before anything was written: still version 3, journal mode untouched. */
+        /* Refused before anything was written: still the newer version, journal mode untouched. */
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), ZERO_STORE_SCHEMA_VERSION + 1);
         mode = raw_text(db, "PRAGMA journal_mode");
         assert_string_equal(mode, "delete");
         free(mode);
@@ -797,6 +899,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup_open, teardown),
                 cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup_dir, teardown),
                 cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup_dir, teardown),
+                cmocka_unit_test_setup_teardown(test_migrate_from_v2, setup_dir, teardown),
+                cmocka_unit_test_setup_teardown(test_failed_migration_v3_rolls_back, setup_dir, teardown),
                 cmocka_unit_test_setup_teardown(test_newer_version_refused, setup_dir, teardown),
                 cmocka_unit_test_setup_teardown(test_open_errors, setup_dir, teardown),
                 cmocka_unit_test_setup_teardown(test_failed_transaction, setup_open, teardown),
