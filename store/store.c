@@ -182,25 +182,8 @@ int store_row_write(struct zero_store *s, const char *sql, const struct table *t
 }
 
 /* Runs a lookup with key bound to ?1 and reads its first row; -ENOENT when none. */
-int store_row_get(struct zero_store *s, const char *sql, const char *key, const struct table *t, void *ret) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-        int r, rc;
-
-        r = store_prepare(s, sql, &st);
-        if (r < 0)
-                return r;
-        rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        if (rc != SQLITE_OK)
-                return store_errno(rc, STORE_FK_MISSING_PARENT);
-        r = store_step_row(st);
-        if (r < 0)
-                return r;
-        return row_read(st, t, ret);
-}
-
-/* Runs a query and collects all rows; key, unless NULL, is bound to ?1. */
-int store_row_list(struct zero_store *s, const char *sql, const char *key, const struct table *t, void **ret,
-                   size_t *ret_n) {
+/* Prepares sql and binds key, unless NULL, to ?1. */
+static int prepare_keyed(struct zero_store *s, const char *sql, const char *key, sqlite3_stmt **ret) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
         int r, rc;
 
@@ -212,6 +195,32 @@ int store_row_list(struct zero_store *s, const char *sql, const char *key, const
                 if (rc != SQLITE_OK)
                         return store_errno(rc, STORE_FK_MISSING_PARENT);
         }
+        *ret = TAKE_PTR(st);
+        return 0;
+}
+
+int store_row_get(struct zero_store *s, const char *sql, const char *key, const struct table *t, void *ret) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = prepare_keyed(s, sql, key, &st);
+        if (r < 0)
+                return r;
+        r = store_step_row(st);
+        if (r < 0)
+                return r;
+        return row_read(st, t, ret);
+}
+
+/* Runs a query and collects all rows; key, unless NULL, is bound to ?1. */
+int store_row_list(struct zero_store *s, const char *sql, const char *key, const struct table *t, void **ret,
+                   size_t *ret_n) {
+        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = prepare_keyed(s, sql, key, &st);
+        if (r < 0)
+                return r;
         return store_rows_collect(st, t, ret, ret_n);
 }
 
@@ -219,14 +228,11 @@ int store_row_list(struct zero_store *s, const char *sql, const char *key, const
 int store_count(struct zero_store *s, const char *sql, const char *key) {
         _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
         int64_t n;
-        int r, rc;
+        int r;
 
-        r = store_prepare(s, sql, &st);
+        r = prepare_keyed(s, sql, key, &st);
         if (r < 0)
                 return r;
-        rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        if (rc != SQLITE_OK)
-                return store_errno(rc, STORE_FK_MISSING_PARENT);
         r = store_step_row(st);
         if (r < 0)
                 return r == -ENOENT ? -EIO : r;
