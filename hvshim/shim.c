@@ -18,7 +18,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -258,18 +257,16 @@ static int detach(char *err, size_t size) {
         return 0;
 }
 
-/* What crun needs on a host with hybrid cgroups: a mount namespace of our own, where
- * /sys/fs/cgroup is a pure cgroup2 hierarchy. The host's mounts are untouched. */
 /* Finds a cgroup2 mount point other than /sys/fs/cgroup (hybrid hosts have one at
- * /sys/fs/cgroup/unified). Returns false when there is none. */
-static bool find_cgroup2_mount(char *ret, size_t size) {
+ * /sys/fs/cgroup/unified), for process.c's private_cgroup2(). "" when there is none. */
+static void find_cgroup2_mount(char *ret, size_t size) {
         FILE *f = fopen("/proc/self/mountinfo", "re");
         char line[4096];
-        bool found = false;
 
+        ret[0] = '\0';
         if (!f)
-                return false;
-        while (!found && fgets(line, sizeof(line), f)) {
+                return;
+        while (!ret[0] && fgets(line, sizeof(line), f)) {
                 char mnt[PATH_MAX];
                 const char *sep = strstr(line, " - cgroup2 ");
                 /* fields: id parent major:minor root mount-point ... */
@@ -277,28 +274,8 @@ static bool find_cgroup2_mount(char *ret, size_t size) {
                     streq(mnt, "/sys/fs/cgroup") || strlen(mnt) >= size)
                         continue;
                 strcpy(ret, mnt);
-                found = true;
         }
         fclose(f);
-        return found;
-}
-
-static int private_cgroup2(char *err, size_t size) {
-        char cg2[PATH_MAX];
-
-        if (unshare(CLONE_NEWNS) < 0)
-                return fail(err, size, -errno, "unshare(CLONE_NEWNS): %m");
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                return fail(err, size, -errno, "cannot make / private: %m");
-        /* A bind of the existing cgroup2 hierarchy on top of /sys/fs/cgroup takes microseconds;
-         * a fresh cgroup2 mount takes about 12 ms here (docs/benchmarks.md). */
-        if (find_cgroup2_mount(cg2, sizeof(cg2)) && mount(cg2, "/sys/fs/cgroup", NULL, MS_BIND, NULL) == 0)
-                return 0;
-        if (umount2("/sys/fs/cgroup", MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-                return fail(err, size, -errno, "cannot unmount /sys/fs/cgroup: %m");
-        if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-                return fail(err, size, -errno, "cannot mount cgroup2 on /sys/fs/cgroup: %m");
-        return 0;
 }
 
 /* Files in the run directory are replaced atomically (temp + rename) but not fsynced: the run
@@ -528,10 +505,8 @@ int main(int argc, char *argv[]) {
                 report_error(&s, "cannot become child subreaper: %m");
                 return 1;
         }
-        if (s.private_cgroup2 && private_cgroup2(err, sizeof(err)) < 0) {
-                report_error(&s, "%s", err);
-                return 1;
-        }
+        if (s.private_cgroup2)
+                find_cgroup2_mount(s.cgroup2_source, sizeof(s.cgroup2_source));
         /* An exit record of an earlier run must not be taken for this one's. Then shim.pid
          * first, so that a runtime that hangs can be found and killed. */
         (void) unlinkat(s.dir_fd, ZERO_SHIM_FILE_EXIT, 0);

@@ -4,6 +4,7 @@
  * zero-shim internals: one struct shim per process, passed to the console log (console.c),
  * the control socket (control.c) and the child processes (process.c). No globals.
  */
+#include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,7 +49,10 @@ struct shim {
         char **argv;
         char **start_argv;   /* NULL when there is no start command */
         char **cleanup_argv; /* NULL when there is no cleanup command */
+        /* Runtime commands (not the shim) run in a mount namespace of their own with cgroup2 at
+         * /sys/fs/cgroup; cgroup2_source is the host's cgroup2 mount to bind there ("" if none). */
         bool private_cgroup2;
+        char cgroup2_source[PATH_MAX];
 
         int dir_fd;  /* DIR, O_PATH */
         int sync_fd; /* until the report is written */
