@@ -155,6 +155,8 @@ static const struct column nic_columns[] = {
         INT64(struct zero_nic_row, host_index),
         INT64(struct zero_nic_row, idx),
         INT64(struct zero_nic_row, created_at),
+        TEXT(struct zero_nic_row, attach_kind),
+        TEXT(struct zero_nic_row, attach_target),
 };
 static const struct table nic_table = TABLE(struct zero_nic_row, nic_columns);
 
@@ -169,8 +171,10 @@ void zero_nic_rows_free(struct zero_nic_row *rows, size_t n) {
 int zero_store_nic_insert(struct zero_store *s, const struct zero_nic_row *r) {
         assert_return(s && r && r->id && r->network && r->mac && r->ip, -EINVAL);
         return store_row_write(s,
-                               "INSERT INTO nics (id, network, instance_id, mac, ip, host_index, idx, created_at) "
-                               "VALUES (:id, :network, :instance_id, :mac, :ip, :host_index, :idx, :created_at)",
+                               "INSERT INTO nics (id, network, instance_id, mac, ip, host_index, idx, created_at,"
+                               " attach_kind, attach_target) "
+                               "VALUES (:id, :network, :instance_id, :mac, :ip, :host_index, :idx, :created_at,"
+                               " :attach_kind, :attach_target)",
                                &nic_table, r, STORE_FK_MISSING_PARENT, false);
 }
 
@@ -195,7 +199,8 @@ int zero_store_nic_list_for_instance(struct zero_store *s, const char *instance_
 int zero_store_nic_update(struct zero_store *s, const struct zero_nic_row *r) {
         assert_return(s && r && r->id, -EINVAL);
         /* The MAC and the address stay with the NIC for its life: a switch or a restart keeps them. */
-        return store_row_write(s, "UPDATE nics SET instance_id = :instance_id, idx = :idx WHERE id = :id",
+        return store_row_write(s, "UPDATE nics SET instance_id = :instance_id, idx = :idx, attach_kind = :attach_kind,"
+                               " attach_target = :attach_target WHERE id = :id",
                                &nic_table, r, STORE_FK_MISSING_PARENT, true);
 }
 

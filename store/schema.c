@@ -134,6 +134,12 @@ static const char *const migrations[] = {
         "  export_path TEXT,"
         "  idx INTEGER NOT NULL,"
         "  UNIQUE (instance_id, idx));",
+
+        /* 4: where a NIC is attached now, like an attachment's export: kind "veth" or "tap" and
+         * its target (the network namespace's path, the tap's name); NULL while detached. Start-up
+         * reconciliation compares these with the links it finds. */
+        "ALTER TABLE nics ADD COLUMN attach_kind TEXT;"
+        "ALTER TABLE nics ADD COLUMN attach_target TEXT;",
 };
 _Static_assert(ELEMENTSOF(migrations) == ZERO_STORE_SCHEMA_VERSION, "one migration per schema version");
 

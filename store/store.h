@@ -33,7 +33,7 @@
 
 struct zero_store;
 
-#define ZERO_STORE_SCHEMA_VERSION 3
+#define ZERO_STORE_SCHEMA_VERSION 4
 
 int zero_store_open(const char *path, struct zero_store **ret, struct zero_error *err);
 struct zero_store *zero_store_close(struct zero_store *s); /* accepts NULL, returns NULL */
@@ -221,6 +221,8 @@ struct zero_nic_row {
         int64_t host_index;
         int64_t idx; /* order within the instance (eth0, eth1, ...); unique per instance */
         int64_t created_at;
+        char *attach_kind;   /* "veth", "tap"; NULL while not attached (schema v4) */
+        char *attach_target; /* the network namespace's path for a veth, the tap's name */
 };
 void zero_nic_row_done(struct zero_nic_row *r);
 void zero_nic_rows_free(struct zero_nic_row *rows, size_t n);
@@ -233,7 +235,8 @@ int zero_store_nic_list(struct zero_store *s, struct zero_nic_row **ret, size_t 
 /* The instance's NICs by idx. */
 int zero_store_nic_list_for_instance(struct zero_store *s, const char *instance_id, struct zero_nic_row **ret,
                                      size_t *ret_n);
-/* Writes instance_id and idx of row id; network, MAC, address and created_at are fixed at insert. */
+/* Writes instance_id, idx, attach_kind and attach_target of row id; network, MAC, address and
+ * created_at are fixed at insert. */
 int zero_store_nic_update(struct zero_store *s, const struct zero_nic_row *r);
 int zero_store_nic_delete(struct zero_store *s, const char *id);
 /* The lowest host index in [first_host_index, n_hosts] that no NIC on the network holds, where

@@ -15,6 +15,7 @@
  * with a reason in the optional struct zero_error.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "zero/error.h"
@@ -24,6 +25,9 @@
 
 /* The agent's handle for one instance while a plugin works on it. Opaque to plugins. */
 struct zero_plugin_ctx;
+
+struct zero_volume_info;
+struct zero_nic_info;
 
 /* What the agent tells a plugin about an instance. Valid for the duration of one call. */
 struct zero_instance_info {
@@ -42,6 +46,36 @@ struct zero_instance_info {
         const char *image_dir; /* holds rootfs/ (and later kernel, initrd) */
         const char *run_dir;   /* volatile, per instance: bundle, shim socket, console log */
         const char *state_dir; /* persistent, per instance: writable layers */
+        /* Fields below exist when size says so (agents from the card issue on). */
+        size_t n_volumes;
+        const struct zero_volume_info *volumes; /* the root volume first, then data volumes */
+        size_t n_nics;
+        const struct zero_nic_info *nics; /* in order: eth0, eth1, ... */
+};
+
+/* A volume attached to the instance. The plugin asks the card for the export it needs
+ * (services->volume_export) and gives it back in cleanup (services->volume_unexport). */
+struct zero_volume_info {
+        uint32_t size;
+        const char *name;
+        const char *id;
+        const char *role;        /* "root" or "data" */
+        const char *path;        /* where a container mounts a data volume, NULL for root */
+        const char *personality; /* the VM's disk: "virtio-blk", "virtio-scsi", "nvme" */
+        uint64_t size_bytes;
+};
+
+/* A NIC of the instance, with the identity that stays with it in every mode. */
+struct zero_nic_info {
+        uint32_t size;
+        const char *id;
+        const char *network;
+        const char *ifname;  /* "eth0", ... */
+        const char *mac;     /* "02:xx:xx:xx:xx:xx" */
+        const char *ip;      /* "10.77.0.5" */
+        unsigned prefixlen;  /* 24 */
+        const char *gateway; /* "10.77.0.1" */
+        const char *bridge;  /* the host bridge, for taps */
 };
 
 /* How the per-instance supervisor (zero-shim) should run the runtime. */
@@ -73,6 +107,19 @@ struct zero_plugin_services {
                           struct zero_error *err);
         /* Sends a signal to the instance's main process through its shim. */
         int (*shim_signal)(struct zero_plugin_ctx *ctx, int signal, struct zero_error *err);
+        /* The card (fields exist when size says so). Each call is idempotent, recorded in the
+         * store by the agent, and undone by the agent's reconciliation if the instance is gone.
+         * kind: "host-block" (ret_path: /dev/loopN), "vhost-user-blk" or "nbd" (a unix socket).
+         * A volume has one export at a time: another kind while exported is -EBUSY. */
+        int (*volume_export)(struct zero_plugin_ctx *ctx, const char *volume, const char *kind, char *ret_path,
+                             size_t size, struct zero_error *err);
+        int (*volume_unexport)(struct zero_plugin_ctx *ctx, const char *volume, struct zero_error *err);
+        /* kind "veth": into the network namespace bound at netns_path, configured as the NIC's
+         * ifname with its MAC, address and default route. kind "tap": a tap on the network's
+         * bridge; netns_path NULL; ret_ifname gets the tap's name. */
+        int (*nic_attach)(struct zero_plugin_ctx *ctx, const char *nic_id, const char *kind, const char *netns_path,
+                          char *ret_ifname, size_t size, struct zero_error *err);
+        int (*nic_detach)(struct zero_plugin_ctx *ctx, const char *nic_id, struct zero_error *err);
 };
 
 struct zero_probe {

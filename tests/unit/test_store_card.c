@@ -497,6 +497,20 @@ static void test_nic_roundtrip(void **state) {
         upd.host_index = free_nic.host_index;
         assert_nic(&got, &upd);
         zero_nic_row_done(&got);
+        /* Attaching writes attach_kind and attach_target (schema v4); detaching clears them. */
+        upd.attach_kind = "veth";
+        upd.attach_target = "/run/zero/netns/x";
+        assert_int_equal(zero_store_nic_update(f->s, &upd), 0);
+        assert_int_equal(zero_store_nic_get(f->s, ID_C, &got), 0);
+        assert_string_equal(got.attach_kind, "veth");
+        assert_string_equal(got.attach_target, "/run/zero/netns/x");
+        zero_nic_row_done(&got);
+        upd.attach_kind = upd.attach_target = NULL;
+        assert_int_equal(zero_store_nic_update(f->s, &upd), 0);
+        assert_int_equal(zero_store_nic_get(f->s, ID_C, &got), 0);
+        assert_null(got.attach_kind);
+        assert_null(got.attach_target);
+        zero_nic_row_done(&got);
         upd.idx = 0; /* taken by full */
         assert_int_equal(zero_store_nic_update(f->s, &upd), -EEXIST);
         upd.id = ID_D;
