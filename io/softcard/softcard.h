@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * softcard internals: how the driver of include/zero/card.h is split into files.
+ *
+ *   softcard.c  the driver struct and its ops; struct zero_card
+ *   qsd.c       the node's one qemu-storage-daemon: started under zero-shim, re-adopted after a
+ *               zerod restart, watched, restarted when it dies; a small synchronous QMP client
+ *   volume.c    volume files (qemu-img), exports (block-export-add, FUSE + loop), QoS, stats
+ *   net.c       networks (bridges) and NIC attachments (veth into a netns, tap), and their sync
+ *
+ * Everything here follows card.h's rules: idempotent, synchronous, bounded, -errno + err.
+ */
+#include "io/softcard/netlink.h"
+#include "zero/card.h"
+
+/* ---- net.c: networks and NICs over rtnetlink (nl is a zero_nl_open() handle) ---- */
+
+/* The bridge, up, with the gateway address on it (prefix of the subnet). */
+int softcard_net_network_create(struct zero_nl *nl, const struct zero_card_network *n, struct zero_error *err);
+int softcard_net_network_delete(struct zero_nl *nl, const struct zero_card_network *n, struct zero_error *err);
+int softcard_net_nic_attach(struct zero_nl *nl, const struct zero_card_nic *nic, enum zero_card_nic_kind kind,
+                            const char *netns_path, char ret_ifname[static ZERO_CARD_PATH_MAX],
+                            struct zero_error *err);
+/* Deletes the host-side link (zv-/zt-); a veth's other end goes with it. */
+int softcard_net_nic_detach(struct zero_nl *nl, const struct zero_card_nic *nic, struct zero_error *err);
+/* card.h's sync() for the network half: bridges of networks (missing ones made), wanted NICs
+ * (missing ones attached again, recreated set), every other zb-/zv-/zt- link deleted. Returns the
+ * number of items it could not put right. */
+int softcard_net_sync(struct zero_nl *nl, const struct zero_card_network *networks, size_t n_networks,
+                      struct zero_card_want_nic *nics, size_t n_nics, struct zero_error *err);
