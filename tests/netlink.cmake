@@ -5,3 +5,11 @@ if(TARGET zeronetlink)
   zero_unit_test(test_netlink SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_netlink.c
                  LIBS zeronetlink zerocommon)
 endif()
+
+# io/softcard/net.c (networks, NICs, their sync) on top of zeronetlink, in namespaces of the
+# test's own like test_netlink. net.c is compiled in directly: the zerosoftcard library exists
+# only once io/softcard/softcard.c does.
+if(TARGET zeronetlink)
+  zero_unit_test(test_softcard_net SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_softcard_net.c
+                 ${CMAKE_SOURCE_DIR}/io/softcard/net.c LIBS zeronetlink zerocommon)
+endif()

@@ -104,6 +104,22 @@ const char *zero_nl_last_error(const struct zero_nl *nl);
 /* An O_CLOEXEC fd of /proc/PID/ns/net. The namespace lives on while the fd is open. */
 int zero_netns_open_pid(pid_t pid);
 
+/* ---- Persistent network namespaces (netns.c) ---- */
+
+/* A new network namespace bound at path (a file it creates, mode 0444, in an existing directory),
+ * as `ip netns add` does with /run/netns/NAME, with lo up. A forked child makes it: the caller
+ * stays in its own namespace. Idempotent: a path that already holds a network namespace is
+ * success, and an empty file left by an interrupted create is used again; anything else at path
+ * is -EEXIST. A failed create leaves no file. The mount is made in the caller's mount namespace
+ * with the propagation of path's mount: whoever picks the directory picks who sees it. */
+int zero_netns_create(const char *path);
+/* Unmounts (lazily: processes inside keep the namespace, the path goes now) and removes the file.
+ * A missing path is success. */
+int zero_netns_remove(const char *path);
+/* An O_RDONLY|O_CLOEXEC fd of the namespace bound at path; -EMEDIUMTYPE if path is no network
+ * namespace (e.g. a file whose mount is gone). */
+int zero_netns_open_path(const char *path);
+
 /* ---- Links (link.c) ---- */
 
 struct zero_nl_link {

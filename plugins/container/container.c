@@ -28,12 +28,17 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "io/softcard/netlink.h"
 #include "plugins/container/oci.h"
 #include "plugins/container/probe.h"
 #include "zero/plugin.h"
 
 #define SERVICES_MIN_SIZE (offsetof(struct zero_plugin_services, shim_signal) + sizeof(void *))
 #define INFO_MIN_SIZE (offsetof(struct zero_instance_info, state_dir) + sizeof(const char *))
+/* Agents and plugins from the card issue on: volumes and NICs come from the card. */
+#define SERVICES_CARD_SIZE (offsetof(struct zero_plugin_services, nic_detach) + sizeof(void *))
+#define INFO_CARD_SIZE (offsetof(struct zero_instance_info, nics) + sizeof(void *))
+#define DEVICE_PATH_MAX 256
 
 static struct {
         const struct zero_plugin_services *svc;
@@ -179,6 +184,7 @@ static int require_available(struct zero_error *err) {
 struct ctr {
         char *id; /* crun's name for it: "zero-" + info->id */
         char *bundle, *rootfs, *config, *pid_file;
+        char *netns; /* RUN_DIR/netns: the network namespace holding the card's NICs */
         char *lower, *upper, *work; /* only when the info has image_dir and state_dir */
 };
 
@@ -188,6 +194,7 @@ static void ctr_done(struct ctr *c) {
         free(c->rootfs);
         free(c->config);
         free(c->pid_file);
+        free(c->netns);
         free(c->lower);
         free(c->upper);
         free(c->work);
@@ -219,7 +226,8 @@ static int ctr_init(const struct zero_instance_info *info, struct ctr *c, struct
         c->rootfs = zero_strdup_printf("%s/bundle/rootfs", info->run_dir);
         c->config = zero_strdup_printf("%s/bundle/config.json", info->run_dir);
         c->pid_file = zero_strdup_printf("%s/container.pid", info->run_dir);
-        if (!c->id || !c->bundle || !c->rootfs || !c->config || !c->pid_file)
+        c->netns = zero_strdup_printf("%s/netns", info->run_dir);
+        if (!c->id || !c->bundle || !c->rootfs || !c->config || !c->pid_file || !c->netns)
                 return -ENOMEM;
         if (is_absolute(info->image_dir) && is_absolute(info->state_dir)) {
                 c->lower = zero_strdup_printf("%s/rootfs", info->image_dir);
@@ -310,6 +318,109 @@ static int mount_rootfs(const struct zero_instance_info *info, const struct ctr 
         return 0;
 }
 
+/* The instance's volumes and NICs live on the card (the agent hands them out). */
+static bool on_card(const struct zero_instance_info *info) {
+        return info->size >= INFO_CARD_SIZE && info->n_volumes > 0 && plugin.svc->size >= SERVICES_CARD_SIZE &&
+               plugin.svc->volume_export && plugin.svc->volume_unexport && plugin.svc->nic_attach &&
+               plugin.svc->nic_detach;
+}
+
+/* The card's state for one prepare: the data volumes' devices for config.json. */
+struct card_plan {
+        struct zero_oci_volume_mount *mounts;
+        char (*devices)[DEVICE_PATH_MAX];
+        size_t n_mounts;
+};
+
+static void card_plan_done(struct card_plan *p) {
+        free(p->mounts);
+        free(p->devices);
+}
+
+/* The root volume as bundle/rootfs: its host block device, mounted ext4. */
+static int mount_root_volume(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
+                             struct zero_error *err) {
+        const struct zero_volume_info *root = NULL;
+        char dev[DEVICE_PATH_MAX];
+        int r;
+
+        for (size_t i = 0; i < info->n_volumes && !root; i++)
+                if (streq(info->volumes[i].role, "root"))
+                        root = &info->volumes[i];
+        if (!root)
+                return zero_error_set(err, -EINVAL, 500, "internal", "instance %s has no root volume", info->name);
+        r = plugin.svc->volume_export(ctx, root->name, "host-block", dev, sizeof(dev), err);
+        if (r < 0)
+                return zero_error_default(err, r, "cannot export the root volume");
+        r = is_mounted(c);
+        if (r < 0)
+                return runtime_error(err, r, "cannot inspect %s: %s", c->rootfs, strerror(-r));
+        if (r == 0 && mount(dev, c->rootfs, "ext4", MS_NOATIME, NULL) < 0) {
+                r = -errno;
+                return runtime_error(err, r, "cannot mount root volume %s (%s) on %s: %s", root->name, dev, c->rootfs,
+                                     strerror(-r));
+        }
+        return 0;
+}
+
+static int card_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
+                        struct card_plan *p, struct zero_error *err) {
+        int r;
+
+        r = mount_root_volume(ctx, info, c, err);
+        if (r < 0)
+                return r;
+        p->mounts = calloc(info->n_volumes, sizeof(*p->mounts));
+        p->devices = calloc(info->n_volumes, sizeof(*p->devices));
+        if (!p->mounts || !p->devices)
+                return -ENOMEM;
+        for (size_t i = 0; i < info->n_volumes; i++) {
+                const struct zero_volume_info *v = &info->volumes[i];
+
+                if (streq(v->role, "root") || !v->path)
+                        continue;
+                r = plugin.svc->volume_export(ctx, v->name, "host-block", p->devices[p->n_mounts], DEVICE_PATH_MAX, err);
+                if (r < 0)
+                        return zero_error_default(err, r, "cannot export a data volume");
+                p->mounts[p->n_mounts] = (struct zero_oci_volume_mount){v->path, p->devices[p->n_mounts]};
+                p->n_mounts++;
+        }
+        if (info->n_nics == 0)
+                return 0;
+        /* A namespace of our own, bound in the run directory, so that the NICs are in place
+         * before the container's first instruction; crun joins it. */
+        r = zero_netns_create(c->netns);
+        if (r < 0)
+                return runtime_error(err, r, "cannot create the network namespace %s: %s", c->netns, strerror(-r));
+        for (size_t i = 0; i < info->n_nics; i++) {
+                r = plugin.svc->nic_attach(ctx, info->nics[i].id, "veth", c->netns, NULL, 0, err);
+                if (r < 0)
+                        return zero_error_default(err, r, "cannot attach a NIC");
+        }
+        return 0;
+}
+
+/* Gives everything back to the card; carries on past failures and reports the first. */
+static int card_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
+                        struct zero_error *err) {
+        int r, ret = 0;
+
+        for (size_t i = 0; i < info->n_volumes; i++) {
+                r = plugin.svc->volume_unexport(ctx, info->volumes[i].name, ret < 0 ? NULL : err);
+                if (r < 0 && ret >= 0)
+                        ret = zero_error_default(err, r, "cannot unexport a volume");
+        }
+        for (size_t i = 0; i < info->n_nics; i++) {
+                r = plugin.svc->nic_detach(ctx, info->nics[i].id, ret < 0 ? NULL : err);
+                if (r < 0 && ret >= 0)
+                        ret = zero_error_default(err, r, "cannot detach a NIC");
+        }
+        r = zero_netns_remove(c->netns);
+        if (r < 0 && ret >= 0)
+                ret = runtime_error(err, r, "cannot remove %s: %s", c->netns, strerror(-r));
+        return ret;
+}
+
 static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
                              struct zero_error *err) {
         _cleanup_(ctr_done) struct ctr c = {};
@@ -348,13 +459,28 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
         if (r < 0)
                 return runtime_error(err, r, "cannot create the bundle %s: %s", c.bundle, strerror(-r));
 
-        r = is_mounted(&c);
-        if (r < 0)
-                return runtime_error(err, r, "cannot inspect %s: %s", c.rootfs, strerror(-r));
-        if (r == 0) {
-                r = mount_rootfs(info, &c, err);
+        if (on_card(info)) {
+                _cleanup_(card_plan_done) struct card_plan p = {};
+
+                r = card_prepare(ctx, info, &c, &p, err);
                 if (r < 0)
                         return r;
+                opts.netns_path = info->n_nics > 0 ? c.netns : NULL;
+                opts.volume_mounts = p.mounts;
+                opts.n_volume_mounts = p.n_mounts;
+                config = mfree(config);
+                r = zero_oci_config_format(info, &opts, &config, err);
+                if (r < 0)
+                        return r;
+        } else {
+                r = is_mounted(&c);
+                if (r < 0)
+                        return runtime_error(err, r, "cannot inspect %s: %s", c.rootfs, strerror(-r));
+                if (r == 0) {
+                        r = mount_rootfs(info, &c, err);
+                        if (r < 0)
+                                return r;
+                }
         }
 
         /* 0600: the environment may hold secrets. */
@@ -449,6 +575,12 @@ static int container_cleanup(struct zero_plugin_ctx *ctx, const struct zero_inst
                 r = -errno;
         if (r < 0 && ret >= 0)
                 ret = runtime_error(err, r, "cannot unmount %s: %s", c.rootfs, strerror(-r));
+
+        if (on_card(info)) {
+                r = card_cleanup(ctx, info, &c, ret < 0 ? NULL : err);
+                if (r < 0 && ret >= 0)
+                        ret = r;
+        }
 
         /* zero_rm_rf never crosses into a mount: a rootfs still mounted fails with -EBUSY. */
         r = zero_rm_rf(c.bundle);

@@ -205,6 +205,12 @@ static int build_mounts(const struct zero_oci_options *opts, json_t **ret) {
                         return r;
         if (opts->limits_enforced && (r = append(mounts, mount_to_json(&cgroup_mount))) < 0)
                 return r;
+        for (size_t i = 0; i < opts->n_volume_mounts; i++) {
+                const struct oci_mount m = {opts->volume_mounts[i].destination, "ext4",
+                                            opts->volume_mounts[i].device, {"nosuid", "nodev", NULL}};
+                if ((r = append(mounts, mount_to_json(&m))) < 0)
+                        return r;
+        }
         *ret = TAKE_PTR(mounts);
         return 0;
 }
@@ -249,9 +255,16 @@ static int build_linux(const struct zero_instance_info *info, const struct zero_
 
         if (!lx || !ns)
                 return -ENOMEM;
-        for (size_t i = 0; i < ELEMENTSOF(namespaces); i++)
-                if ((r = append(ns, json_pack("{s:s}", "type", namespaces[i]))) < 0)
+        for (size_t i = 0; i < ELEMENTSOF(namespaces); i++) {
+                json_t *n = json_pack("{s:s}", "type", namespaces[i]);
+                if (n && opts->netns_path && streq(namespaces[i], "network") &&
+                    (r = set(n, "path", json_string(opts->netns_path))) < 0) {
+                        json_decref(n);
                         return r;
+                }
+                if ((r = append(ns, n)) < 0)
+                        return r;
+        }
         if (opts->limits_enforced) {
                 json_t *res = NULL;
 
@@ -301,7 +314,7 @@ int zero_oci_config_new(const struct zero_instance_info *info, const struct zero
         if ((r = set(cfg, "process", process)) < 0)
                 return r;
 
-        /* bundle/rootfs: the overlay the plugin mounts in prepare. */
+        /* bundle/rootfs: the root volume (or the overlay) the plugin mounts in prepare. */
         r = set(cfg, "root", json_pack("{s:s,s:b}", "path", "rootfs", "readonly", info->readonly_rootfs));
         if (r < 0)
                 return r;

@@ -19,6 +19,8 @@
 #define ZERO_OCI_NOFILE 1024
 #define ZERO_OCI_CPU_PERIOD 100000
 
+struct zero_oci_volume_mount;
+
 struct zero_oci_options {
         /* The runtime applies cgroup limits here. Adds the cgroup namespace, a /sys/fs/cgroup
          * mount, linux.resources (cpu, memory, a deny-all devices rule) and linux.cgroupsPath,
@@ -28,6 +30,18 @@ struct zero_oci_options {
         /* linux.cgroupsPath when limits are enforced ("slice:prefix:name" for crun's systemd
          * manager, a path for cgroupfs); NULL leaves it to the runtime. */
         const char *cgroups_path;
+        /* The network namespace to join (bound at this path, the card's NICs inside); NULL: a
+         * new, empty one. */
+        const char *netns_path;
+        /* Data volumes: block devices (the card's host block exports) mounted as ext4 at their
+         * paths inside the container. */
+        size_t n_volume_mounts;
+        const struct zero_oci_volume_mount *volume_mounts;
+};
+
+struct zero_oci_volume_mount {
+        const char *destination; /* absolute path in the container */
+        const char *device;      /* /dev/loopN */
 };
 
 /* Builds the configuration. -EINVAL (err: 400 "invalid") when the instance cannot be expressed:

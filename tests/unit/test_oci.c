@@ -266,6 +266,34 @@ static void test_mounts_and_paths(void **state) {
         assert_int_equal(strv_count(path(cfg, "linux", "readonlyPaths"), "/proc/sysrq-trigger"), 1);
 }
 
+/* The card: data volumes become ext4 mounts of their block devices, NICs a namespace to join. */
+static void test_card_volumes_and_netns(void **state) {
+        static const struct zero_oci_volume_mount vm[] = {{"/data", "/dev/loop7"}, {"/var/lib/db", "/dev/loop9"}};
+        struct zero_instance_info info = sample();
+        struct zero_oci_options opts = {.netns_path = "/run/zero/instances/x/netns", .n_volume_mounts = 2,
+                                        .volume_mounts = vm};
+        json_auto_t *cfg = build(&info, &opts), *plain = build(&info, &unenforced);
+        json_t *mounts = json_object_get(cfg, "mounts"), *ns, *m;
+        size_t i, joined = 0;
+
+        assert_int_equal(json_array_size(mounts), 6 + 2);
+        m = json_array_get(mounts, 6);
+        assert_string_equal(json_string_value(json_object_get(m, "destination")), "/data");
+        assert_string_equal(json_string_value(json_object_get(m, "type")), "ext4");
+        assert_string_equal(json_string_value(json_object_get(m, "source")), "/dev/loop7");
+        assert_int_equal(strv_count(json_object_get(m, "options"), "nodev"), 1);
+        m = json_array_get(mounts, 7);
+        assert_string_equal(json_string_value(json_object_get(m, "source")), "/dev/loop9");
+        json_array_foreach(path(cfg, "linux", "namespaces"), i, ns) if (json_object_get(ns, "path")) {
+                assert_string_equal(json_string_value(json_object_get(ns, "type")), "network");
+                assert_string_equal(json_string_value(json_object_get(ns, "path")), opts.netns_path);
+                joined++;
+        }
+        assert_int_equal(joined, 1);
+        /* Without them: a new network namespace, no path anywhere. */
+        json_array_foreach(path(plain, "linux", "namespaces"), i, ns) assert_null(json_object_get(ns, "path"));
+}
+
 static void test_format_is_json(void **state) {
         struct zero_instance_info info = sample();
         _cleanup_free_ char *text = NULL;
@@ -391,6 +419,7 @@ int main(void) {
                 cmocka_unit_test(test_capabilities),
                 cmocka_unit_test(test_rlimits),
                 cmocka_unit_test(test_mounts_and_paths),
+                cmocka_unit_test(test_card_volumes_and_netns),
                 cmocka_unit_test(test_format_is_json),
                 cmocka_unit_test(test_invalid),
                 cmocka_unit_test(test_runtime_version_parse),
