@@ -62,54 +62,14 @@ int zeroctl_cmd_image_import(struct zeroctl *z, int argc, char **argv, struct ze
 }
 
 int zeroctl_cmd_image_list(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
-        json_auto_t *j = NULL;
-        int r;
-
-        r = zeroctl_parse_no_args(argc, argv, reterr);
-        if (r != 0)
-                return r;
-        r = zeroctl_http_call(z->http, "GET", "/v1/images", NULL, 0, &j, NULL, reterr);
-        if (r < 0)
-                return r;
-        if (z->opts.json)
-                return zeroctl_print_json(z->out, j);
-        r = zeroctl_print_images(z->out, json_object_get(j, "images"), zero_now_usec());
-        if (r == -EBADMSG)
-                return zero_error_set(reterr, r, 0, "",
-                                      "zerod's image list has no \"images\" array");
-        return r;
+        return zeroctl_list_collection(z, argc, argv, "images", "image", zeroctl_print_images,
+                                       reterr);
 }
 
 int zeroctl_cmd_image_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
-        _cleanup_free_ char *path = NULL;
-        const char *name;
-        int r;
-
-        r = zeroctl_parse_name_only(argc, argv, &name, reterr);
-        if (r != 0)
-                return r;
-        path = zeroctl_object_path("images", name, NULL);
-        if (!path)
-                return -ENOMEM;
-        return zeroctl_get_and_print(z, path, reterr);
+        return zeroctl_show_named(z, argc, argv, "images", reterr);
 }
 
 int zeroctl_cmd_image_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
-        _cleanup_free_ char *path = NULL;
-        const char *name;
-        int r;
-
-        r = zeroctl_parse_name_only(argc, argv, &name, reterr);
-        if (r != 0)
-                return r;
-        path = zeroctl_object_path("images", name, NULL);
-        if (!path)
-                return -ENOMEM;
-        r = zeroctl_http_call(z->http, "DELETE", path, NULL, 0, NULL, NULL, reterr);
-        if (r < 0)
-                return r;
-        /* 204 has no body: with --json there is nothing to print. */
-        if (!z->opts.json)
-                fprintf(z->out, "deleted image %s\n", name);
-        return 0;
+        return zeroctl_delete_named(z, argc, argv, "images", "image", reterr);
 }

@@ -13,16 +13,6 @@
  * and the cleanup after it. */
 #define STOP_WAIT_SLACK_S 30
 
-static int set_string(json_t *o, const char *key, const char *value, const char *what,
-                      struct zero_error *reterr) {
-        json_t *s = json_string(value);
-
-        /* JSON strings are UTF-8; jansson refuses anything else. */
-        if (!s)
-                return zeroctl_usage_error(reterr, "%s is not valid UTF-8", what);
-        return json_object_set_new(o, key, s) < 0 ? -ENOMEM : 0;
-}
-
 static int add_env(json_t *env, const char *kv, struct zero_error *reterr) {
         _cleanup_free_ char *key = NULL;
         const char *eq = strchr(kv, '=');
@@ -37,7 +27,73 @@ static int add_env(json_t *env, const char *kv, struct zero_error *reterr) {
         if (!check)
                 return zeroctl_usage_error(reterr, "--env key '%s' is not valid UTF-8", key);
         json_decref(check);
-        return set_string(env, key, eq + 1, "--env value", reterr);
+        return zeroctl_json_set_string(env, key, eq + 1, "--env value", reterr);
+}
+
+/* --volume VOL:PATH[:PERSONALITY]. The name ends at the first ':', the personality starts after
+ * the last one, so a PATH may hold ':' when the personality is spelled out. Whether PATH is
+ * absolute and PERSONALITY one zerod knows is zerod's to say. */
+static int add_volume(json_t *volumes, const char *arg, struct zero_error *reterr) {
+        _cleanup_free_ char *copy = strdup(arg);
+        json_auto_t *v = json_object();
+        char *path, *personality;
+        int r;
+
+        if (!copy || !v)
+                return -ENOMEM;
+        path = strchr(copy, ':');
+        if (!path || path == copy || path[1] == '\0')
+                return zeroctl_usage_error(
+                        reterr, "--volume wants VOL:PATH[:PERSONALITY], not '%s'", arg);
+        *path++ = '\0';
+        personality = strrchr(path, ':');
+        if (personality) {
+                *personality++ = '\0';
+                if (path[0] == '\0' || personality[0] == '\0')
+                        return zeroctl_usage_error(
+                                reterr, "--volume wants VOL:PATH[:PERSONALITY], not '%s'", arg);
+        }
+        if ((r = zeroctl_json_set_string(v, "name", copy, "--volume", reterr)) < 0 ||
+            (r = zeroctl_json_set_string(v, "path", path, "--volume", reterr)) < 0 ||
+            (personality &&
+             (r = zeroctl_json_set_string(v, "personality", personality, "--volume", reterr)) < 0))
+                return r;
+        return json_array_append(volumes, v) < 0 ? -ENOMEM : 0;
+}
+
+/* --nic NET[,ip=IP][,mac=MAC]: the network first, then each key at most once. */
+static int add_nic(json_t *nics, const char *arg, struct zero_error *reterr) {
+        _cleanup_free_ char *copy = strdup(arg);
+        json_auto_t *n = json_object();
+        char *save = NULL, *item;
+        int r;
+
+        if (!copy || !n)
+                return -ENOMEM;
+        /* strtok_r would skip empty items: ",ip=x" and "net,,ip=x" must not pass. */
+        if (copy[0] == '\0' || copy[0] == ',' || strstr(copy, ",,") ||
+            copy[strlen(copy) - 1] == ',')
+                return zeroctl_usage_error(reterr, "--nic wants NET[,ip=IP][,mac=MAC], not '%s'",
+                                           arg);
+        item = strtok_r(copy, ",", &save);
+        r = zeroctl_json_set_string(n, "network", item, "--nic", reterr);
+        if (r < 0)
+                return r;
+        while ((item = strtok_r(NULL, ",", &save))) {
+                char *eq = strchr(item, '=');
+
+                if (eq)
+                        *eq++ = '\0';
+                if (!eq || *eq == '\0' || (!streq(item, "ip") && !streq(item, "mac")))
+                        return zeroctl_usage_error(
+                                reterr, "--nic wants NET[,ip=IP][,mac=MAC], not '%s'", arg);
+                if (json_object_get(n, item))
+                        return zeroctl_usage_error(reterr, "--nic '%s' gives %s twice", arg, item);
+                r = zeroctl_json_set_string(n, item, eq, "--nic", reterr);
+                if (r < 0)
+                        return r;
+        }
+        return json_array_append(nics, n) < 0 ? -ENOMEM : 0;
 }
 
 int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_error *reterr) {
@@ -49,7 +105,10 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
                 OPT_ENV,
                 OPT_HOSTNAME,
                 OPT_CWD,
-                OPT_READ_ONLY
+                OPT_READ_ONLY,
+                OPT_ROOT_VOLUME,
+                OPT_VOLUME,
+                OPT_NIC,
         };
         static const struct option options[] = {
                 {"image", required_argument, NULL, OPT_IMAGE},
@@ -60,17 +119,23 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
                 {"hostname", required_argument, NULL, OPT_HOSTNAME},
                 {"cwd", required_argument, NULL, OPT_CWD},
                 {"read-only", no_argument, NULL, OPT_READ_ONLY},
+                {"root-volume", required_argument, NULL, OPT_ROOT_VOLUME},
+                {"volume", required_argument, NULL, OPT_VOLUME},
+                {"nic", required_argument, NULL, OPT_NIC},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
         json_auto_t *spec = json_object();
         json_auto_t *env = json_object();
-        const char *image = NULL, *mode = "container", *hostname = NULL, *cwd = NULL;
+        json_auto_t *volumes = json_array();
+        json_auto_t *nics = json_array();
+        const char *image = NULL, *mode = "container", *hostname = NULL, *cwd = NULL,
+                   *root_volume = NULL;
         int64_t cpus = 0, memory = 0;
         bool read_only = false;
         int dashdash = argc, c, r;
 
-        if (!spec || !env)
+        if (!spec || !env || !volumes || !nics)
                 return -ENOMEM;
         /* Everything after "--" is the command, never options: split there before getopt, so
          * "-- sh -c 'echo hi'" reaches the instance untouched. */
@@ -115,6 +180,19 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
                 case OPT_READ_ONLY:
                         read_only = true;
                         break;
+                case OPT_ROOT_VOLUME:
+                        root_volume = optarg;
+                        break;
+                case OPT_VOLUME:
+                        r = add_volume(volumes, optarg, reterr);
+                        if (r < 0)
+                                return r;
+                        break;
+                case OPT_NIC:
+                        r = add_nic(nics, optarg, reterr);
+                        if (r < 0)
+                                return r;
+                        break;
                 case 'h':
                         return ZEROCTL_HELP;
                 default:
@@ -132,9 +210,9 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
         if (dashdash < argc && dashdash + 1 == argc)
                 return zeroctl_usage_error(reterr, "no command after '--'");
 
-        if ((r = set_string(spec, "name", argv[optind], "the name", reterr)) < 0 ||
-            (r = set_string(spec, "mode", mode, "--mode", reterr)) < 0 ||
-            (r = set_string(spec, "image", image, "--image", reterr)) < 0)
+        if ((r = zeroctl_json_set_string(spec, "name", argv[optind], "the name", reterr)) < 0 ||
+            (r = zeroctl_json_set_string(spec, "mode", mode, "--mode", reterr)) < 0 ||
+            (r = zeroctl_json_set_string(spec, "image", image, "--image", reterr)) < 0)
                 return r;
         /* Only what the user said: the server owns the defaults. */
         if (cpus > 0 && json_object_set_new(spec, "cpus", json_integer(cpus)) < 0)
@@ -157,11 +235,20 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
         }
         if (json_object_size(env) > 0 && json_object_set(spec, "env", env) < 0)
                 return -ENOMEM;
-        if (hostname && (r = set_string(spec, "hostname", hostname, "--hostname", reterr)) < 0)
+        if (hostname &&
+            (r = zeroctl_json_set_string(spec, "hostname", hostname, "--hostname", reterr)) < 0)
                 return r;
-        if (cwd && (r = set_string(spec, "cwd", cwd, "--cwd", reterr)) < 0)
+        if (cwd && (r = zeroctl_json_set_string(spec, "cwd", cwd, "--cwd", reterr)) < 0)
                 return r;
         if (read_only && json_object_set_new(spec, "readonly_rootfs", json_true()) < 0)
+                return -ENOMEM;
+        if (root_volume &&
+            (r = zeroctl_json_set_string(spec, "root_volume", root_volume, "--root-volume",
+                                         reterr)) < 0)
+                return r;
+        if (json_array_size(volumes) > 0 && json_object_set(spec, "volumes", volumes) < 0)
+                return -ENOMEM;
+        if (json_array_size(nics) > 0 && json_object_set(spec, "nics", nics) < 0)
                 return -ENOMEM;
 
         *ret_spec = TAKE_PTR(spec);
@@ -220,6 +307,39 @@ int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t 
                                      ret_bytes, reterr);
 }
 
+int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_keep_volumes,
+                     struct zero_error *reterr) {
+        enum { OPT_KEEP_VOLUMES = 0x100 };
+        static const struct option options[] = {
+                {"keep-volumes", no_argument, NULL, OPT_KEEP_VOLUMES},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        bool keep = false;
+        int c;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
+                switch (c) {
+                case OPT_KEEP_VOLUMES:
+                        keep = true;
+                        break;
+                case 'h':
+                        return ZEROCTL_HELP;
+                default:
+                        return zeroctl_getopt_error(c, argv, reterr);
+                }
+        }
+        if (argc - optind != 1)
+                return zeroctl_usage_error(reterr, "%s",
+                                           argc - optind < 1 ? "missing instance name"
+                                                             : "too many arguments");
+        *ret_name = argv[optind];
+        *ret_keep_volumes = keep;
+        return 0;
+}
+
 int zeroctl_cmd_create(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
         json_auto_t *spec = NULL;
         int r;
@@ -233,26 +353,13 @@ int zeroctl_cmd_create(struct zeroctl *z, int argc, char **argv, struct zero_err
 }
 
 int zeroctl_cmd_list(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
-        json_auto_t *j = NULL;
-        int r;
-
-        r = zeroctl_parse_no_args(argc, argv, reterr);
-        if (r != 0)
-                return r;
-        r = zeroctl_http_call(z->http, "GET", "/v1/instances", NULL, 0, &j, NULL, reterr);
-        if (r < 0)
-                return r;
-        if (z->opts.json)
-                return zeroctl_print_json(z->out, j);
-        r = zeroctl_print_instances(z->out, json_object_get(j, "instances"), zero_now_usec());
-        if (r == -EBADMSG)
-                return zero_error_set(reterr, r, 0, "",
-                                      "zerod's instance list has no \"instances\" array");
-        return r;
+        return zeroctl_list_collection(z, argc, argv, "instances", "instance",
+                                       zeroctl_print_instances, reterr);
 }
 
 int zeroctl_cmd_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
         _cleanup_free_ char *path = NULL;
+        json_auto_t *j = NULL;
         const char *name;
         int r;
 
@@ -262,10 +369,19 @@ int zeroctl_cmd_show(struct zeroctl *z, int argc, char **argv, struct zero_error
         path = zeroctl_object_path("instances", name, NULL);
         if (!path)
                 return -ENOMEM;
-        return zeroctl_get_and_print(z, path, reterr);
+        r = zeroctl_http_call(z->http, "GET", path, NULL, 0, &j, NULL, reterr);
+        if (r < 0)
+                return r;
+        if (z->opts.json)
+                return zeroctl_print_json(z->out, j);
+        r = zeroctl_print_instance(z->out, j);
+        if (r == -EBADMSG)
+                return zero_error_set(reterr, r, 0, "", "zerod answered %s with no JSON object",
+                                      path);
+        return r;
 }
 
-/* start, restart and rm: NAME in, one operation out. */
+/* start and restart: NAME in, one operation out. */
 static int simple_operation(struct zeroctl *z, int argc, char **argv, const char *method,
                             const char *suffix, const char *done, struct zero_error *reterr) {
         _cleanup_free_ char *path = NULL;
@@ -291,7 +407,22 @@ int zeroctl_cmd_restart(struct zeroctl *z, int argc, char **argv, struct zero_er
 }
 
 int zeroctl_cmd_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
-        return simple_operation(z, argc, argv, "DELETE", NULL, "deleted", reterr);
+        _cleanup_free_ char *path = NULL;
+        const char *name;
+        bool keep_volumes;
+        int r;
+
+        r = zeroctl_parse_rm(argc, argv, &name, &keep_volumes, reterr);
+        if (r != 0)
+                return r;
+        /* Only what the user said: without the flag zerod's default (delete the root volume it
+         * made from the image) holds. */
+        path = zeroctl_object_path("instances", name,
+                                   keep_volumes ? "?delete_volumes=false" : NULL);
+        if (!path)
+                return -ENOMEM;
+        return zeroctl_operation_run(z, "DELETE", path, NULL, z->opts.timeout_s, "rm", "deleted",
+                                     name, reterr);
 }
 
 int zeroctl_cmd_stop(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {

@@ -10,109 +10,6 @@
 
 #include "common/util.h"
 
-struct zeroctl_table {
-        size_t ncols;
-        bool has_header;
-        char **cells; /* row-major; row 0 is the header when there is one */
-        size_t nrows;
-        size_t cap_rows;
-};
-
-static int table_append(struct zeroctl_table *t, const char *const *cells) {
-        if (t->nrows == t->cap_rows) {
-                size_t cap = t->cap_rows ? t->cap_rows * 2 : 16;
-                char **c = reallocarray(t->cells, cap * t->ncols, sizeof(char *));
-                if (!c)
-                        return -ENOMEM;
-                t->cells = c;
-                t->cap_rows = cap;
-        }
-        for (size_t i = 0; i < t->ncols; i++) {
-                char *s = strdup(cells[i] ? cells[i] : "-");
-                if (!s) {
-                        for (size_t k = 0; k < i; k++)
-                                free(t->cells[t->nrows * t->ncols + k]);
-                        return -ENOMEM;
-                }
-                t->cells[t->nrows * t->ncols + i] = s;
-        }
-        t->nrows++;
-        return 0;
-}
-
-struct zeroctl_table *zeroctl_table_new(size_t ncols, const char *const *headers) {
-        struct zeroctl_table *t;
-
-        if (ncols == 0)
-                return NULL;
-        t = calloc(1, sizeof(*t));
-        if (!t)
-                return NULL;
-        t->ncols = ncols;
-        if (headers) {
-                t->has_header = true;
-                if (table_append(t, headers) < 0)
-                        return zeroctl_table_free(t);
-        }
-        return t;
-}
-
-struct zeroctl_table *zeroctl_table_free(struct zeroctl_table *t) {
-        if (!t)
-                return NULL;
-        for (size_t i = 0; i < t->nrows * t->ncols; i++)
-                free(t->cells[i]);
-        free(t->cells);
-        free(t);
-        return NULL;
-}
-
-int zeroctl_table_add(struct zeroctl_table *t, const char *const *cells) {
-        return table_append(t, cells);
-}
-
-size_t zeroctl_table_rows(const struct zeroctl_table *t) {
-        return t->nrows - (t->has_header ? 1 : 0);
-}
-
-size_t zeroctl_text_width(const char *s) {
-        size_t n = 0;
-
-        for (; *s; s++)
-                if (((unsigned char) *s & 0xC0) != 0x80)
-                        n++;
-        return n;
-}
-
-int zeroctl_table_print(const struct zeroctl_table *t, FILE *f) {
-        _cleanup_free_ size_t *width = calloc(t->ncols, sizeof(size_t));
-
-        if (!width)
-                return -ENOMEM;
-        for (size_t r = 0; r < t->nrows; r++)
-                for (size_t c = 0; c < t->ncols; c++) {
-                        size_t w = zeroctl_text_width(t->cells[r * t->ncols + c]);
-                        if (w > width[c])
-                                width[c] = w;
-                }
-        for (size_t r = 0; r < t->nrows; r++) {
-                char *const *row = t->cells + r * t->ncols;
-                size_t last = t->ncols;
-
-                /* Empty cells at the end of a row would only leave trailing blanks. */
-                while (last > 1 && row[last - 1][0] == '\0')
-                        last--;
-                for (size_t c = 0; c < last; c++) {
-                        fputs(row[c], f);
-                        if (c + 1 < last)
-                                fprintf(f, "%*s", (int) (width[c] - zeroctl_text_width(row[c]) + 2),
-                                        "");
-                }
-                fputc('\n', f);
-        }
-        return ferror(f) ? -EIO : 0;
-}
-
 char *zeroctl_format_mib(int64_t mib) {
         if (mib >= 1024 && mib % 1024 == 0)
                 return zero_strdup_printf("%" PRId64 "GiB", mib / 1024);
@@ -470,4 +367,178 @@ int zeroctl_print_images(FILE *f, const json_t *images, uint64_t now_usec) {
                         return r;
         }
         return zeroctl_table_print(t, f);
+}
+
+char *zeroctl_format_qos(const json_t *qos) {
+        json_t *iops = json_object_get(qos, "iops"), *bps = json_object_get(qos, "bps");
+        _cleanup_free_ char *i = NULL, *b = NULL;
+
+        if (!json_is_object(qos))
+                return strdup("-");
+        if (json_is_integer(iops) && json_integer_value(iops) > 0 &&
+            !(i = zero_strdup_printf("%" JSON_INTEGER_FORMAT " IOPS", json_integer_value(iops))))
+                return NULL;
+        if (json_is_integer(bps) && json_integer_value(bps) > 0) {
+                _cleanup_free_ char *rate =
+                        zeroctl_format_bytes((uint64_t) json_integer_value(bps));
+                if (!rate || !(b = zero_strdup_printf("%s/s", rate)))
+                        return NULL;
+        }
+        if (i && b)
+                return zero_strdup_printf("%s, %s", i, b);
+        return i ? TAKE_PTR(i) : b ? TAKE_PTR(b) : strdup("unlimited");
+}
+
+static char *format_size(const json_t *size) {
+        return json_is_integer(size) && json_integer_value(size) >= 0
+                       ? zeroctl_format_bytes((uint64_t) json_integer_value(size))
+                       : strdup("-");
+}
+
+int zeroctl_print_volumes(FILE *f, const json_t *volumes, uint64_t now_usec) {
+        static const char *const headers[] = {"NAME",  "SIZE",     "FORMAT", "STATE",
+                                              "IMAGE", "ATTACHED", "QOS",    "CREATED"};
+        _cleanup_(zeroctl_table_freep) struct zeroctl_table *t =
+                zeroctl_table_new(ELEMENTSOF(headers), headers);
+        size_t i;
+        json_t *e;
+
+        if (!t)
+                return -ENOMEM;
+        if (!json_is_array(volumes))
+                return -EBADMSG;
+        json_array_foreach (volumes, i, e) {
+                _cleanup_free_ char *size = format_size(json_object_get(e, "size_bytes"));
+                _cleanup_free_ char *qos = zeroctl_format_qos(json_object_get(e, "qos"));
+                _cleanup_free_ char *created = zeroctl_format_age(str(e, "created_at"), now_usec);
+                int r;
+
+                if (!json_is_object(e))
+                        continue;
+                if (!size || !qos || !created)
+                        return -ENOMEM;
+                r = zeroctl_table_add(
+                        t, (const char *const[]){str(e, "name"), size, str(e, "format"),
+                                                 str(e, "state"), str(e, "image"),
+                                                 str(e, "attached_to"), qos, created});
+                if (r < 0)
+                        return r;
+        }
+        return zeroctl_table_print(t, f);
+}
+
+int zeroctl_print_networks(FILE *f, const json_t *networks, uint64_t now_usec) {
+        static const char *const headers[] = {"NAME",   "SUBNET", "GATEWAY",
+                                              "BRIDGE", "NICS",   "CREATED"};
+        _cleanup_(zeroctl_table_freep) struct zeroctl_table *t =
+                zeroctl_table_new(ELEMENTSOF(headers), headers);
+        size_t i;
+        json_t *e;
+
+        if (!t)
+                return -ENOMEM;
+        if (!json_is_array(networks))
+                return -EBADMSG;
+        json_array_foreach (networks, i, e) {
+                _cleanup_free_ char *nics = zeroctl_format_value(json_object_get(e, "nics"));
+                _cleanup_free_ char *created = zeroctl_format_age(str(e, "created_at"), now_usec);
+                int r;
+
+                if (!json_is_object(e))
+                        continue;
+                if (!nics || !created)
+                        return -ENOMEM;
+                r = zeroctl_table_add(t, (const char *const[]){str(e, "name"), str(e, "subnet"),
+                                                               str(e, "gateway"), str(e, "bridge"),
+                                                               nics, created});
+                if (r < 0)
+                        return r;
+        }
+        return zeroctl_table_print(t, f);
+}
+
+/* An export {"kind","path"} as "PATH (KIND)"; "-" for null. */
+static char *format_export(const json_t *export) {
+        if (!json_is_object(export))
+                return strdup("-");
+        if (!str(export, "kind"))
+                return strdup(str(export, "path") ?: "-");
+        return zero_strdup_printf("%s (%s)", str(export, "path") ?: "-", str(export, "kind"));
+}
+
+static int print_instance_volumes(FILE *f, const json_t *volumes) {
+        static const char *const headers[] = {"VOLUME", "ROLE", "PATH", "PERSONALITY", "EXPORT"};
+        _cleanup_(zeroctl_table_freep) struct zeroctl_table *t =
+                zeroctl_table_new(ELEMENTSOF(headers), headers);
+        size_t i;
+        json_t *e;
+
+        if (!t)
+                return -ENOMEM;
+        json_array_foreach (volumes, i, e) {
+                _cleanup_free_ char *export = format_export(json_object_get(e, "export"));
+                int r;
+
+                if (!export)
+                        return -ENOMEM;
+                r = zeroctl_table_add(t, (const char *const[]){str(e, "name"), str(e, "role"),
+                                                               str(e, "path"),
+                                                               str(e, "personality"), export});
+                if (r < 0)
+                        return r;
+        }
+        return zeroctl_table_print(t, f);
+}
+
+static int print_instance_nics(FILE *f, const json_t *nics) {
+        static const char *const headers[] = {"NIC", "NETWORK", "MAC", "IP", "ID"};
+        _cleanup_(zeroctl_table_freep) struct zeroctl_table *t =
+                zeroctl_table_new(ELEMENTSOF(headers), headers);
+        size_t i;
+        json_t *e;
+
+        if (!t)
+                return -ENOMEM;
+        json_array_foreach (nics, i, e) {
+                int r = zeroctl_table_add(t, (const char *const[]){str(e, "ifname"),
+                                                                   str(e, "network"), str(e, "mac"),
+                                                                   str(e, "ip"), str(e, "id")});
+                if (r < 0)
+                        return r;
+        }
+        return zeroctl_table_print(t, f);
+}
+
+int zeroctl_print_instance(FILE *f, const json_t *instance) {
+        json_auto_t *rest = NULL;
+        json_t *volumes, *nics;
+        int r;
+
+        if (!json_is_object(instance))
+                return -EBADMSG;
+        /* A shallow copy, to take the arrays that get tables of their own out of the list. */
+        rest = json_copy((json_t *) instance);
+        if (!rest)
+                return -ENOMEM;
+        volumes = json_object_get(instance, "volumes");
+        nics = json_object_get(instance, "nics");
+        if (!all_objects(volumes))
+                volumes = NULL;
+        else if (json_object_del(rest, "volumes") < 0)
+                return -ENOMEM;
+        if (!all_objects(nics))
+                nics = NULL;
+        else if (json_object_del(rest, "nics") < 0)
+                return -ENOMEM;
+
+        r = zeroctl_print_object(f, rest);
+        if (r >= 0 && volumes) {
+                fputc('\n', f);
+                r = print_instance_volumes(f, volumes);
+        }
+        if (r >= 0 && nics) {
+                fputc('\n', f);
+                r = print_instance_nics(f, nics);
+        }
+        return r;
 }

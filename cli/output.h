@@ -45,6 +45,15 @@ int zeroctl_print_json(FILE *f, const json_t *j);
  * "outer.<name>" (the element's "name", else its index); "env" stays one K=V line. */
 int zeroctl_print_object(FILE *f, const json_t *obj);
 
-/* The tables of "zeroctl ls" and "zeroctl image list". */
+/* A volume's {"iops","bps"}: "1000 IOPS, 100.0MiB/s", "1000 IOPS", "100.0MiB/s", "unlimited"
+ * (0 is unlimited), "-" when it is not an object. */
+char *zeroctl_format_qos(const json_t *qos);
+
+/* The tables of "zeroctl ls", "image list", "volume list" and "network list". */
 int zeroctl_print_instances(FILE *f, const json_t *instances, uint64_t now_usec);
 int zeroctl_print_images(FILE *f, const json_t *images, uint64_t now_usec);
+int zeroctl_print_volumes(FILE *f, const json_t *volumes, uint64_t now_usec);
+int zeroctl_print_networks(FILE *f, const json_t *networks, uint64_t now_usec);
+/* "zeroctl show": the instance as "key: value" lines, then its volumes and its NICs as tables
+ * (when it has any; otherwise they stay "volumes: -" lines). */
+int zeroctl_print_instance(FILE *f, const json_t *instance);

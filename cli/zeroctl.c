@@ -29,9 +29,43 @@ const struct zeroctl_verb zeroctl_verbs[] = {
         VERB("image", "ls", zeroctl_cmd_image_list, "image ls", NULL),
         VERB("image", "show", zeroctl_cmd_image_show, "image show NAME", "show one image"),
         VERB("image", "rm", zeroctl_cmd_image_rm, "image rm NAME", "delete an unused image"),
+        VERB("volume", "create", zeroctl_cmd_volume_create,
+             "volume create NAME [--size SIZE] [--image IMG]",
+             "create a volume: blank, or a clone of an image",
+             .details = "Options:\n"
+                        "  --size SIZE    bytes, or with a 1024-based unit: 512M, 10G, 1T; needed\n"
+                        "                 for a blank volume (a clone's default: its image's)\n"
+                        "  --image IMG    clone the image's root filesystem (copy-on-write)\n"),
+        VERB("volume", "list", zeroctl_cmd_volume_list, "volume list",
+             "list volumes (also: volume ls)"),
+        VERB("volume", "ls", zeroctl_cmd_volume_list, "volume ls", NULL),
+        VERB("volume", "show", zeroctl_cmd_volume_show, "volume show NAME",
+             "show one volume, with its I/O statistics"),
+        VERB("volume", "rm", zeroctl_cmd_volume_rm, "volume rm NAME", "delete a detached volume"),
+        VERB("volume", "resize", zeroctl_cmd_volume_resize, "volume resize NAME SIZE",
+             "grow a volume",
+             .details = "Arguments:\n"
+                        "  SIZE           the new size: bytes, or 512M, 10G, 1T (1024-based)\n"),
+        VERB("volume", "qos", zeroctl_cmd_volume_qos, "volume qos NAME [--iops N] [--bps N]",
+             "limit a volume's I/O",
+             .details = "Options (at least one; 0 = unlimited; one left out stays as it is):\n"
+                        "  --iops N       read + write operations per second\n"
+                        "  --bps N        read + write bytes per second; also 100M, 1G\n"),
+        VERB("network", "create", zeroctl_cmd_network_create, "network create NAME SUBNET",
+             "create a network (a bridge) for NICs",
+             .details = "Arguments:\n"
+                        "  SUBNET         its IPv4 subnet, e.g. 10.77.0.0/24\n"),
+        VERB("network", "list", zeroctl_cmd_network_list, "network list",
+             "list networks (also: network ls)"),
+        VERB("network", "ls", zeroctl_cmd_network_list, "network ls", NULL),
+        VERB("network", "show", zeroctl_cmd_network_show, "network show NAME", "show one network"),
+        VERB("network", "rm", zeroctl_cmd_network_rm, "network rm NAME",
+             "delete a network no NIC uses"),
         VERB("create", NULL, zeroctl_cmd_create,
              "create NAME --image IMG [--mode MODE] [--cpus N] [--memory MIB] [--env K=V]...\n"
-             "        [--hostname H] [--cwd DIR] [--read-only] [-- CMD ARG...]",
+             "        [--hostname H] [--cwd DIR] [--read-only] [--root-volume VOL]\n"
+             "        [--volume VOL:PATH[:PERSONALITY]]... [--nic NET[,ip=IP][,mac=MAC]]...\n"
+             "        [-- CMD ARG...]",
              "create an instance",
              .details =
                      "Options:\n"
@@ -43,6 +77,17 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                      "  --hostname H   the instance's hostname\n"
                      "  --cwd DIR      the command's working directory\n"
                      "  --read-only    mount the root filesystem read-only\n"
+                     "  --root-volume VOL\n"
+                     "                 boot from this free volume (default: a new volume\n"
+                     "                 NAME-root cloned from the image, deleted with the\n"
+                     "                 instance)\n"
+                     "  --volume VOL:PATH[:PERSONALITY]\n"
+                     "                 attach a data volume, mounted at PATH in a container;\n"
+                     "                 PERSONALITY: virtio-blk (default), virtio-scsi or nvme;\n"
+                     "                 a PATH with ':' needs PERSONALITY spelled out; repeatable\n"
+                     "  --nic NET[,ip=IP][,mac=MAC]\n"
+                     "                 a NIC on network NET; zerod picks the IP and MAC left out;\n"
+                     "                 repeatable\n"
                      "  -- CMD ARG...  the command to run, argv[0] first\n"),
         VERB("ls", NULL, zeroctl_cmd_list, "ls", "list instances"),
         VERB("show", NULL, zeroctl_cmd_show, "show NAME", "show one instance"),
@@ -52,7 +97,10 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                      "Options:\n"
                      "  --timeout S    seconds between SIGTERM and SIGKILL (default: zerod's)\n"),
         VERB("restart", NULL, zeroctl_cmd_restart, "restart NAME", "restart an instance"),
-        VERB("rm", NULL, zeroctl_cmd_rm, "rm NAME", "delete an instance"),
+        VERB("rm", NULL, zeroctl_cmd_rm, "rm NAME [--keep-volumes]", "delete an instance",
+             .details = "Options:\n"
+                        "  --keep-volumes keep the root volume zerod made from the image (data\n"
+                        "                 volumes and a --root-volume are always kept)\n"),
         VERB("console", NULL, zeroctl_cmd_console, "console NAME [--bytes N]",
              "print the tail of an instance's console log",
              .details = "Options:\n"
@@ -118,6 +166,42 @@ int zeroctl_parse_memory_mib(const char *s, int64_t *ret) {
         return -EINVAL;
 }
 
+int zeroctl_parse_size_bytes(const char *s, int64_t *ret) {
+        static const struct {
+                const char *suffix;
+                int shift;
+        } units[] = {{"", 0},     {"B", 0},     {"K", 10},    {"KiB", 10}, {"M", 20},
+                     {"MiB", 20}, {"G", 30},    {"GiB", 30},  {"T", 40},   {"TiB", 40}};
+        char *end;
+        long long v;
+
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0)
+                return -ERANGE;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (streq(end, units[i].suffix)) {
+                        /* JSON integers, and the server's sizes, are int64. */
+                        if (v > INT64_MAX >> units[i].shift)
+                                return -ERANGE;
+                        *ret = (int64_t) v << units[i].shift;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+int zeroctl_json_set_string(json_t *o, const char *key, const char *value, const char *what,
+                            struct zero_error *reterr) {
+        json_t *s = json_string(value);
+
+        /* JSON strings are UTF-8; jansson refuses anything else. */
+        if (!s)
+                return zeroctl_usage_error(reterr, "%s is not valid UTF-8", what);
+        return json_object_set_new(o, key, s) < 0 ? -ENOMEM : 0;
+}
+
 int zeroctl_parse_words(int argc, char **argv, size_t n, const char **ret_words,
                         struct zero_error *reterr) {
         static const struct option options[] = {{"help", no_argument, NULL, 'h'}, {}};
@@ -165,6 +249,67 @@ int zeroctl_get_and_print(struct zeroctl *z, const char *path, struct zero_error
         }
         json_decref(j);
         return r;
+}
+
+int zeroctl_list_collection(struct zeroctl *z, int argc, char **argv, const char *collection,
+                            const char *what, zeroctl_table_fn print_table,
+                            struct zero_error *reterr) {
+        _cleanup_free_ char *path = NULL;
+        json_auto_t *j = NULL;
+        int r;
+
+        r = zeroctl_parse_no_args(argc, argv, reterr);
+        if (r != 0)
+                return r;
+        path = zero_strdup_printf("/v1/%s", collection);
+        if (!path)
+                return -ENOMEM;
+        r = zeroctl_http_call(z->http, "GET", path, NULL, 0, &j, NULL, reterr);
+        if (r < 0)
+                return r;
+        if (z->opts.json)
+                return zeroctl_print_json(z->out, j);
+        r = print_table(z->out, json_object_get(j, collection), zero_now_usec());
+        if (r == -EBADMSG)
+                return zero_error_set(reterr, r, 0, "", "zerod's %s list has no \"%s\" array",
+                                      what, collection);
+        return r;
+}
+
+int zeroctl_show_named(struct zeroctl *z, int argc, char **argv, const char *collection,
+                       struct zero_error *reterr) {
+        _cleanup_free_ char *path = NULL;
+        const char *name;
+        int r;
+
+        r = zeroctl_parse_name_only(argc, argv, &name, reterr);
+        if (r != 0)
+                return r;
+        path = zeroctl_object_path(collection, name, NULL);
+        if (!path)
+                return -ENOMEM;
+        return zeroctl_get_and_print(z, path, reterr);
+}
+
+int zeroctl_delete_named(struct zeroctl *z, int argc, char **argv, const char *collection,
+                         const char *what, struct zero_error *reterr) {
+        _cleanup_free_ char *path = NULL;
+        const char *name;
+        int r;
+
+        r = zeroctl_parse_name_only(argc, argv, &name, reterr);
+        if (r != 0)
+                return r;
+        path = zeroctl_object_path(collection, name, NULL);
+        if (!path)
+                return -ENOMEM;
+        r = zeroctl_http_call(z->http, "DELETE", path, NULL, 0, NULL, NULL, reterr);
+        if (r < 0)
+                return r;
+        /* 204 has no body: with --json there is nothing to print. */
+        if (!z->opts.json)
+                fprintf(z->out, "deleted %s %s\n", what, name);
+        return 0;
 }
 
 char *zeroctl_object_path(const char *collection, const char *name, const char *suffix) {
@@ -224,6 +369,14 @@ int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int
         return 0;
 }
 
+/* Whether word is the first of two-word verbs ("image", "volume", ...). */
+static bool has_subverbs(const char *word) {
+        for (size_t i = 0; i < zeroctl_n_verbs; i++)
+                if (zeroctl_verbs[i].sub && streq(zeroctl_verbs[i].name, word))
+                        return true;
+        return false;
+}
+
 const struct zeroctl_verb *zeroctl_find_verb(int argc, char **argv, int *ret_consumed) {
         if (argc < 1)
                 return NULL;
@@ -266,7 +419,7 @@ void zeroctl_print_help(FILE *f) {
                         continue;
                 snprintf(word, sizeof(word), "%s%s%s", v->name, v->sub ? " " : "",
                          v->sub ? v->sub : "");
-                fprintf(f, "  %-14s %s\n", word, v->summary);
+                fprintf(f, "  %-15s %s\n", word, v->summary);
         }
         fputs("\nRun 'zeroctl COMMAND --help' for a command's arguments.\n"
               "Exit status: 0 success, 1 failure, 2 usage error.\n",
@@ -317,7 +470,7 @@ int zeroctl_main(int argc, char **argv) {
         }
         verb = zeroctl_find_verb(argc - index, argv + index, &consumed);
         if (!verb) {
-                if (index + 1 < argc && (streq(argv[index], "image") || streq(argv[index], "op")))
+                if (index + 1 < argc && has_subverbs(argv[index]))
                         zeroctl_usage_error(&err, "unknown command '%s %s'", argv[index],
                                             argv[index + 1]);
                 else

@@ -74,6 +74,12 @@ int zeroctl_parse_uint(const char *what, const char *s, int64_t min, int64_t max
                        struct zero_error *reterr);
 /* "512", "512M", "512MiB", "2G", "2GiB" → MiB. */
 int zeroctl_parse_memory_mib(const char *s, int64_t *ret);
+/* Bytes, 1024-based: "4096", "512K", "512KiB", "10M", "10G", "1T" (also "B", "MiB", "GiB",
+ * "TiB") → bytes; 0 is allowed (the server judges sizes), more than INT64_MAX is -ERANGE. */
+int zeroctl_parse_size_bytes(const char *s, int64_t *ret);
+/* Sets o[key] to the string value; a usage error naming `what` when it is not UTF-8. */
+int zeroctl_json_set_string(json_t *o, const char *key, const char *value, const char *what,
+                            struct zero_error *reterr);
 /* Parses "VERB [--help] WORD...": exactly n positional arguments into ret_words. */
 int zeroctl_parse_words(int argc, char **argv, size_t n, const char **ret_words,
                         struct zero_error *reterr);
@@ -84,6 +90,19 @@ int zeroctl_parse_name_only(int argc, char **argv, const char **ret_name,
 int zeroctl_parse_no_args(int argc, char **argv, struct zero_error *reterr);
 /* GET path, then its JSON pretty (--json) or as "key: value" lines. */
 int zeroctl_get_and_print(struct zeroctl *z, const char *path, struct zero_error *reterr);
+/* The three verbs every collection has, "image", "volume" and "network" alike:
+ * "VERB": GET /v1/<collection>, then --json or the table print_table makes of its
+ * "<collection>" array; */
+typedef int (*zeroctl_table_fn)(FILE *f, const json_t *items, uint64_t now_usec);
+int zeroctl_list_collection(struct zeroctl *z, int argc, char **argv, const char *collection,
+                            const char *what, zeroctl_table_fn print_table,
+                            struct zero_error *reterr);
+/* "VERB NAME": GET /v1/<collection>/NAME, printed as zeroctl_get_and_print() does; */
+int zeroctl_show_named(struct zeroctl *z, int argc, char **argv, const char *collection,
+                       struct zero_error *reterr);
+/* "VERB NAME": DELETE /v1/<collection>/NAME (answered 204), then "deleted <what> NAME". */
+int zeroctl_delete_named(struct zeroctl *z, int argc, char **argv, const char *collection,
+                         const char *what, struct zero_error *reterr);
 /* "/v1/<collection>/<escaped name><suffix>" */
 char *zeroctl_object_path(const char *collection, const char *name, const char *suffix);
 
@@ -93,6 +112,8 @@ int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *re
                        struct zero_error *reterr);
 int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t *ret_bytes,
                           struct zero_error *reterr);
+int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_keep_volumes,
+                     struct zero_error *reterr);
 int zeroctl_cmd_create(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_list(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
@@ -108,6 +129,29 @@ int zeroctl_cmd_image_import(struct zeroctl *z, int argc, char **argv, struct ze
 int zeroctl_cmd_image_list(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_image_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_image_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+
+/* cmd_volume.c */
+int zeroctl_parse_volume_create(int argc, char **argv, json_t **ret_body,
+                                struct zero_error *reterr);
+int zeroctl_parse_volume_resize(int argc, char **argv, const char **ret_name, json_t **ret_body,
+                                struct zero_error *reterr);
+int zeroctl_parse_volume_qos(int argc, char **argv, const char **ret_name, json_t **ret_body,
+                             struct zero_error *reterr);
+int zeroctl_cmd_volume_create(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_volume_list(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_volume_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_volume_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_volume_resize(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_volume_qos(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+
+/* cmd_network.c */
+int zeroctl_parse_network_create(int argc, char **argv, json_t **ret_body,
+                                 struct zero_error *reterr);
+int zeroctl_cmd_network_create(struct zeroctl *z, int argc, char **argv,
+                               struct zero_error *reterr);
+int zeroctl_cmd_network_list(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_network_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_network_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 
 /* cmd_node.c */
 int zeroctl_cmd_node(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
