@@ -16,6 +16,8 @@
 struct zero_plugin_set;
 struct zero_http;
 struct zero_op;
+struct zero_card;
+struct zero_card_driver;
 
 /* Live, in-memory side of one instance: the links to its shim. The store holds the truth;
  * this only holds what cannot be stored (fds, event sources). */
@@ -45,6 +47,10 @@ struct zero_agent {
         struct zero_inst *instances;
         struct zero_op *ops;
         struct zero_plugin_services services;
+        const struct zero_card_driver *card_driver;
+        struct zero_card *card;
+        bool card_sync_pending; /* the card lost its exports: a sync is scheduled */
+        sd_event_source *card_sync_defer;
         unsigned node_cpus;
         uint64_t node_memory_mib;
         uint64_t events_since_trim;
@@ -60,7 +66,7 @@ int zero_inst_watch(struct zero_inst *inst);
 int zero_inst_spawn_shim(struct zero_inst *inst, const struct zero_shim_args *args, struct zero_error *err);
 int zero_inst_signal(struct zero_inst *inst, int sig, struct zero_error *err);
 void zero_inst_disarm(struct zero_inst *inst);
-json_t *zero_inst_to_json(const struct zero_instance_row *row);
+json_t *zero_inst_to_json(struct zero_agent *a, const struct zero_instance_row *row);
 
 /* instance info handed to plugins, built from a row */
 struct zero_info_holder {
@@ -69,6 +75,7 @@ struct zero_info_holder {
         char **argv;
         char **env;
         char *image_dir;
+        struct zero_card_info *card;
 };
 int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, struct zero_inst *inst,
                     struct zero_info_holder *ret, struct zero_error *err);

@@ -10,6 +10,7 @@
 
 #include "agent/agent.h"
 #include "agent/api.h"
+#include "agent/card.h"
 #include "agent/http.h"
 #include "agent/image.h"
 #include "agent/instance_spec.h"
@@ -145,7 +146,7 @@ static void list_instances(struct zero_request *req) {
                 return reply_store_error(req, r, "listing instances");
         arr = json_array();
         for (size_t i = 0; i < n; i++)
-                json_array_append_new(arr, zero_inst_to_json(&rows[i]));
+                json_array_append_new(arr, zero_inst_to_json(a, &rows[i]));
         zero_instance_rows_free(rows, n);
         zero_reply_json(req, 200, json_pack("{s:o}", "instances", arr));
 }
@@ -167,7 +168,7 @@ static void get_instance(struct zero_request *req) {
 
         if (load_instance(req, &row) < 0)
                 return;
-        zero_reply_json(req, 200, zero_inst_to_json(&row));
+        zero_reply_json(req, 200, zero_inst_to_json(zero_request_agent(req), &row));
         zero_instance_row_done(&row);
 }
 
@@ -180,12 +181,22 @@ static void reply_operation(struct zero_request *req, struct zero_op *op) {
 
 /* Stores the new instance (if any) and the operation in one transaction, then runs it. */
 static int record_and_launch(struct zero_request *req, struct zero_instance_row *new_row,
-                             struct zero_instance_row *update_row, struct zero_op *op) {
+                             struct zero_card_plan *plan, struct zero_instance_row *update_row, struct zero_op *op) {
         struct zero_agent *a = zero_request_agent(req);
+        struct zero_error err = {};
         int r = zero_store_begin(a->store);
 
         if (r >= 0 && new_row)
                 r = zero_store_instance_insert(a->store, new_row);
+        if (r >= 0 && plan) {
+                r = zero_card_plan_insert(a, plan, &err);
+                if (r < 0) {
+                        (void) zero_store_rollback(a->store);
+                        zero_reply_zero_error(req, r, &err);
+                        zero_op_free(op);
+                        return r;
+                }
+        }
         if (r >= 0 && update_row)
                 r = zero_store_instance_update(a->store, update_row);
         if (r >= 0)
@@ -222,6 +233,7 @@ static void post_instance(struct zero_request *req) {
         struct zero_image_row image = {};
         struct zero_error err = {};
         struct zero_op *op = NULL;
+        struct zero_card_plan plan = {};
         struct zero_instance_row *all = NULL;
         size_t n = 0;
         int64_t cpus = 0, mem = 0;
@@ -263,13 +275,19 @@ static void post_instance(struct zero_request *req) {
                                  (unsigned long long) (a->node_memory_mib - (uint64_t) a->config->memory_reserved_mib));
                 goto out;
         }
+        r = zero_card_plan_build(a, body, &row, &plan, &err);
+        if (r < 0) {
+                zero_reply_zero_error(req, r, &err);
+                goto out;
+        }
         r = zero_op_new(a, "create", &row, NULL, &op);
         if (r < 0) {
                 zero_reply_error(req, 500, "internal", "cannot create the operation: %s", strerror(-r));
                 goto out;
         }
-        (void) record_and_launch(req, &row, NULL, op);
+        (void) record_and_launch(req, &row, &plan, NULL, op);
 out:
+        zero_card_plan_done(&plan);
         zero_instance_row_done(&row);
 }
 
@@ -313,9 +331,9 @@ static void instance_action(struct zero_request *req, const char *kind, const ch
                 free(row.state);
                 row.state = strdup("deleting");
                 row.updated_at = (int64_t) zero_now_usec();
-                (void) record_and_launch(req, NULL, &row, op);
+                (void) record_and_launch(req, NULL, NULL, &row, op);
         } else
-                (void) record_and_launch(req, NULL, NULL, op);
+                (void) record_and_launch(req, NULL, NULL, NULL, op);
 out:
         zero_instance_row_done(&row);
 }
@@ -375,9 +393,17 @@ static void restart_instance(struct zero_request *req) {
 }
 
 static void delete_instance(struct zero_request *req) {
+        const char *q = zero_request_query(req, "delete_volumes");
         json_t *p;
-        if (stop_params(req, &p) >= 0)
-                instance_action(req, "delete", NULL, p);
+
+        if (q && !streq(q, "true") && !streq(q, "false") && !streq(q, "1") && !streq(q, "0"))
+                return zero_reply_error(req, 422, "invalid", "delete_volumes: expected true or false");
+        if (stop_params(req, &p) < 0)
+                return;
+        /* The root volume made from the image goes with the instance unless told otherwise;
+         * volumes it was given are never deleted with it. */
+        json_object_set_new(p, "delete_volumes", json_boolean(!q || streq(q, "true") || streq(q, "1")));
+        instance_action(req, "delete", NULL, p);
 }
 
 /* Appends the last `want` bytes of path to buf. */
@@ -521,6 +547,16 @@ const struct zero_route zero_api_routes[] = {
         {"POST", "/v1/instances/{}/restart", restart_instance},
         {"GET", "/v1/instances/{}/console", get_console},
         {"GET", "/v1/operations/{}", get_operation},
+        {"GET", "/v1/volumes", zero_api_list_volumes},
+        {"POST", "/v1/volumes", zero_api_post_volume},
+        {"GET", "/v1/volumes/{}", zero_api_get_volume},
+        {"DELETE", "/v1/volumes/{}", zero_api_delete_volume},
+        {"POST", "/v1/volumes/{}/resize", zero_api_resize_volume},
+        {"PUT", "/v1/volumes/{}/qos", zero_api_put_volume_qos},
+        {"GET", "/v1/networks", zero_api_list_networks},
+        {"POST", "/v1/networks", zero_api_post_network},
+        {"GET", "/v1/networks/{}", zero_api_get_network},
+        {"DELETE", "/v1/networks/{}", zero_api_delete_network},
         {"GET", "/metrics", get_metrics},
         {},
 };

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/card.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "common/log.h"
@@ -56,6 +57,18 @@ static int step_ctx_load(struct zero_op *op, struct step_ctx *c) {
         }
         c->pctx = (struct zero_plugin_ctx){a, c->inst};
         return 0;
+}
+
+/* The instance's root volume made from its image (a copy-on-write clone: milliseconds). */
+static int step_volumes(struct zero_op *op) {
+        struct step_ctx c;
+        int r = step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        r = zero_card_volumes_make(op->agent, c.row.id, &op->err);
+        step_ctx_done(&c);
+        return r;
 }
 
 static int step_prepare(struct zero_op *op) {
@@ -172,6 +185,30 @@ static int step_cleanup(struct zero_op *op) {
         return r;
 }
 
+static int mark_owned_volumes(struct zero_op *op, const char *instance_id) {
+        json_t *d = json_object_get(op->params, "delete_volumes");
+        struct zero_volume_row *rows = NULL;
+        size_t n = 0;
+        int r;
+
+        if (json_is_false(d))
+                return 0;
+        r = zero_store_volume_list_owned_by(op->agent->store, instance_id, &rows, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                char *state = strdup("deleting");
+                if (!state) {
+                        r = -ENOMEM;
+                        break;
+                }
+                free(rows[i].state);
+                rows[i].state = state;
+                rows[i].updated_at = (int64_t) zero_now_usec();
+                r = zero_store_volume_update(op->agent->store, &rows[i]);
+        }
+        zero_volume_rows_free(rows, n);
+        return r;
+}
+
 static int step_remove(struct zero_op *op) {
         struct zero_agent *a = op->agent;
         struct step_ctx c;
@@ -192,7 +229,17 @@ static int step_remove(struct zero_op *op) {
                 step_ctx_done(&c);
                 return r;
         }
-        r = zero_store_instance_delete(a->store, c.row.id);
+        /* One transaction: the volumes the instance owns are marked for the next step (or kept,
+         * free, with delete_volumes=false) as its row goes, with its NICs and attachments. */
+        r = zero_store_begin(a->store);
+        if (r >= 0)
+                r = mark_owned_volumes(op, c.row.id);
+        if (r >= 0)
+                r = zero_store_instance_delete(a->store, c.row.id);
+        if (r >= 0)
+                r = zero_store_commit(a->store);
+        if (r < 0)
+                (void) zero_store_rollback(a->store);
         if (r >= 0) {
                 zero_agent_event(a, "instance.deleted", c.row.name, NULL);
                 zero_inst_free(a, c.inst);
@@ -230,10 +277,15 @@ static void fail_keep_state(struct zero_op *op) {
 }
 
 #define STEP(n) {#n, step_##n}
-static const struct zero_op_step create_steps[] = {STEP(prepare), STEP(spawn), STEP(running)};
+/* Volumes marked "deleting" (by remove) are unexported and removed. */
+static int step_volumes_delete(struct zero_op *op) {
+        return zero_card_volumes_collect(op->agent, &op->err);
+}
+
+static const struct zero_op_step create_steps[] = {STEP(volumes), STEP(prepare), STEP(spawn), STEP(running)};
 static const struct zero_op_step stop_steps[] = {STEP(stop), STEP(cleanup)};
 static const struct zero_op_step restart_steps[] = {STEP(stop), STEP(cleanup), STEP(prepare), STEP(spawn), STEP(running)};
-static const struct zero_op_step delete_steps[] = {STEP(stop), STEP(cleanup), STEP(remove)};
+static const struct zero_op_step delete_steps[] = {STEP(stop), STEP(cleanup), STEP(remove), STEP(volumes_delete)};
 
 const struct zero_op_kind zero_op_kind_create = {"create", create_steps, ELEMENTSOF(create_steps), fail_to_error};
 const struct zero_op_kind zero_op_kind_start = {"start", create_steps, ELEMENTSOF(create_steps), fail_to_error};

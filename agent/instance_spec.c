@@ -7,6 +7,7 @@
 
 #include "agent/agent.h"
 #include "agent/instance_spec.h"
+#include "agent/card.h"
 #include "agent/plugin_loader.h"
 #include "common/util.h"
 
@@ -33,7 +34,9 @@ static bool hostname_valid(const char *s) {
 
 int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_row *ret, struct zero_error *err) {
         static const char *const known[] = {"name",    "mode", "image",    "cpus",           "memory_mib",
-                                            "command", "env",  "hostname", "cwd", "readonly_rootfs"};
+                                            "command", "env",  "hostname", "cwd", "readonly_rootfs",
+                                            /* checked by zero_card_plan_build() */
+                                            "root_volume", "volumes", "nics"};
         json_t *v, *spec;
         const char *key, *name, *mode, *image;
         json_int_t cpus = 1, memory = 256;
@@ -155,6 +158,10 @@ void zero_info_done(struct zero_info_holder *h) {
         free(h->argv);
         strv_free(h->env);
         free(h->image_dir);
+        if (h->card) {
+                zero_card_info_done(h->card);
+                free(h->card);
+        }
         *h = (struct zero_info_holder){};
 }
 
@@ -175,7 +182,8 @@ int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, s
         h.argv = calloc(n + 1, sizeof(char *));
         h.env = calloc(json_object_size(env) + 1, sizeof(char *));
         h.image_dir = zero_strdup_printf("%s/images/%s", a->config->state_dir, row->image);
-        if (!h.argv || !h.env || !h.image_dir) {
+        h.card = calloc(1, sizeof(*h.card));
+        if (!h.argv || !h.env || !h.image_dir || !h.card) {
                 zero_info_done(&h);
                 return -ENOMEM;
         }
@@ -206,6 +214,14 @@ int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, s
                 .run_dir = inst->run_dir,
                 .state_dir = inst->state_dir,
         };
+        if (zero_card_info_build(a, row->id, h.card) < 0) {
+                zero_info_done(&h);
+                return zero_error_set(err, -EIO, 503, "store_error", "cannot read the volumes and NICs of %s", row->name);
+        }
+        h.info.n_volumes = h.card->n_atts;
+        h.info.volumes = h.card->volumes;
+        h.info.n_nics = h.card->n_nics;
+        h.info.nics = h.card->nics;
         *ret = h;
         return 0;
 }
@@ -215,7 +231,7 @@ static json_t *time_or_null(int64_t usec) {
         return usec ? json_string(zero_format_time((uint64_t) usec, buf)) : json_null();
 }
 
-json_t *zero_inst_to_json(const struct zero_instance_row *row) {
+json_t *zero_inst_to_json(struct zero_agent *a, const struct zero_instance_row *row) {
         json_error_t jerr;
         json_t *spec = json_loads(row->spec ? row->spec : "{}", 0, &jerr);
         json_t *j;
@@ -234,5 +250,7 @@ json_t *zero_inst_to_json(const struct zero_instance_row *row) {
                       "created_at", time_or_null(row->created_at), "started_at", time_or_null(row->started_at),
                       "stopped_at", time_or_null(row->stopped_at));
         json_decref(spec);
+        if (j)
+                zero_card_instance_json(a, row->id, j);
         return j;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/card.h"
 #include "agent/api.h"
 #include "agent/http.h"
 #include "agent/operation.h"
@@ -167,6 +168,11 @@ static int run(struct zero_agent *a) {
         if (r < 0)
                 return r;
 
+        /* The card before the instances: reconciling an instance may clean up after it, which
+         * gives its exports back to the card. */
+        r = zero_card_start(a);
+        if (r < 0)
+                return r;
         r = zero_inst_reconcile_all(a);
         if (r < 0)
                 return r;
@@ -224,6 +230,7 @@ int main(int argc, char *argv[]) {
         while (agent.instances)
                 zero_inst_free(&agent, agent.instances);
         agent.plugins = zero_plugins_free(agent.plugins);
+        zero_card_stop(&agent);
         agent.store = zero_store_close(agent.store);
         agent.event = sd_event_unref(agent.event);
         zero_config_free(agent.config);

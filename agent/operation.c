@@ -223,6 +223,12 @@ int zero_op_resume_all(struct zero_agent *a) {
                 op->params = op->row.params ? json_loads(op->row.params, 0, &jerr) : NULL;
                 if (!op->params)
                         op->params = json_object();
+                /* A zerod of another version may number the steps differently: the name decides. */
+                if (op->kind && op->row.step_name && (size_t) op->row.step < op->kind->n_steps &&
+                    !streq(op->kind->steps[op->row.step].name, op->row.step_name))
+                        for (size_t s = 0; s < op->kind->n_steps; s++)
+                                if (streq(op->kind->steps[s].name, op->row.step_name))
+                                        op->row.step = (int64_t) s;
                 if (!op->kind || (size_t) op->row.step > op->kind->n_steps) {
                         log_error("Operation %s has unknown kind %s or step %lld: marking it failed", op->row.id,
                                   op->row.kind, (long long) op->row.step);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "agent/agent.h"
+#include "agent/card.h"
 #include "agent/services.h"
 #include "common/log.h"
 
@@ -54,5 +55,9 @@ void zero_services_init(struct zero_agent *a) {
                 .config_get = svc_config_get,
                 .shim_spawn = svc_shim_spawn,
                 .shim_signal = svc_shim_signal,
+                .volume_export = zero_card_svc_volume_export,
+                .volume_unexport = zero_card_svc_volume_unexport,
+                .nic_attach = zero_card_svc_nic_attach,
+                .nic_detach = zero_card_svc_nic_detach,
         };
 }

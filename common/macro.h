@@ -64,3 +64,9 @@ static inline void strv_freep(char ***l) {
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
 #define strempty(s) ((s) ? (s) : "")
+
+/* Frees and returns NULL: p = mfree(p). */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}

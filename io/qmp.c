@@ -64,11 +64,6 @@ struct zero_qmp {
         int version; /* major * 1000000 + minor * 1000 + micro; 0 before the greeting */
 };
 
-static void *mfree(void *p) {
-        free(p);
-        return NULL;
-}
-
 static struct zero_qmp *qmp_ref(struct zero_qmp *q) {
         q->n_ref++;
         return q;

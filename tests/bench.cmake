@@ -14,3 +14,12 @@ target_compile_definitions(bench_container_start PRIVATE
   ZERO_PLUGIN_DIR="${CMAKE_BINARY_DIR}/plugins")
 add_dependencies(bench_container_start zerod zero-shim zero-plugin-container)
 set_target_properties(bench_container_start PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+
+# The card's host block device against the raw file under it, and clone time (docs/benchmarks.md).
+if(TARGET zerosoftcard)
+  add_executable(bench_card_io ${CMAKE_CURRENT_SOURCE_DIR}/bench/card_io.c)
+  target_link_libraries(bench_card_io PRIVATE zerosoftcard zerocommon PkgConfig::JANSSON PkgConfig::SYSTEMD)
+  target_compile_definitions(bench_card_io PRIVATE ZERO_SHIM="$<TARGET_FILE:zero-shim>")
+  add_dependencies(bench_card_io zero-shim)
+  set_target_properties(bench_card_io PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+endif()

@@ -1,3 +1,10 @@
 # Tests of plugins/container.
 zero_unit_test(test_oci SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_oci.c
                LIBS zerooci zerocommon PkgConfig::JANSSON)
+
+# The card under containers (volumes, networks, crash recovery); each makes its own network
+# namespace where it needs one.
+zero_integration_test(it_card_volumes ${CMAKE_CURRENT_SOURCE_DIR}/integration/card_volumes.sh)
+zero_integration_test(it_card_network ${CMAKE_CURRENT_SOURCE_DIR}/integration/card_network.sh)
+zero_integration_test(it_card_crash ${CMAKE_CURRENT_SOURCE_DIR}/integration/card_crash.sh)
+zero_integration_test(it_card_qos ${CMAKE_CURRENT_SOURCE_DIR}/integration/card_qos.sh)

@@ -24,9 +24,20 @@ fail() {
   exit 1
 }
 
+# Tests that make networks run zerod in a network namespace of their own (use_netns), so that its
+# bridges and veths never touch the host's interfaces. A named namespace (ip netns) outlives a
+# killed zerod, as the host's would. in_ns runs a command there.
+NETNS=
+use_netns() {
+  NETNS=zit-$(basename "$T" | tr -dc 'a-zA-Z0-9' | tail -c 10)
+  ip netns add "$NETNS" || fail "cannot create network namespace $NETNS"
+  ip -n "$NETNS" link set lo up
+}
+in_ns() { nsenter --net="/run/netns/$NETNS" "$@"; }
+
 # ZEROD_WRAPPER="valgrind --leak-check=full --error-exitcode=99" runs zerod under a checker.
 start_zerod() {
-  ${ZEROD_WRAPPER:-} "$ZEROD" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" --plugin-dir "$ZERO_PLUGIN_DIR" \
+  ${NETNS:+nsenter --net=/run/netns/$NETNS} ${ZEROD_WRAPPER:-} "$ZEROD" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" --plugin-dir "$ZERO_PLUGIN_DIR" \
     --shim "$ZERO_SHIM" --log-level debug "$@" >>"$T/zerod.log" 2>&1 &
   ZEROD_PID=$!
   for _ in $(seq 1 ${ZEROD_START_TRIES:-200}); do
@@ -114,9 +125,19 @@ wait_console() { # wait_console NAME TEXT
 
 alive() { [ -n "$1" ] && [ "$1" != null ] && [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 
-# What a test leaves behind: processes started from its directory, mounts under it.
-leftover_processes() { pgrep -f "$T" || true; }
+# What a test leaves behind: processes started from its directory, mounts under it, loop devices
+# over its files, the card's links in its namespace.
+# The card's daemon (qemu-storage-daemon and its shim) outlives zerod by design: not a leftover.
+leftover_processes() {
+  local p
+  for p in $(pgrep -f "$T"); do
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$T/run/card/qsd" || echo "$p"
+  done
+}
 leftover_mounts() { grep -F "$T" /proc/self/mountinfo || true; }
+leftover_loops() { losetup -a 2>/dev/null | grep -F "$T" || true; }
+leftover_links() { [ -z "$NETNS" ] || ip -n "$NETNS" -o link show | grep -E ': z[vpt]-' || true; }
+qsd_pid() { cat "$T/run/card/qsd/pid" 2>/dev/null || true; }
 
 cleanup() {
   local rc=$?
@@ -132,6 +153,8 @@ cleanup() {
   fi
   pkill -9 -f "$T" 2>/dev/null
   grep -F "$T" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
+  losetup -a 2>/dev/null | grep -F "$T" | cut -d: -f1 | while read -r d; do losetup -d "$d"; done
+  [ -n "$NETNS" ] && ip netns del "$NETNS" 2>/dev/null
   rm -rf "$T"
   exit $rc
 }

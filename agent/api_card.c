@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The card's API: volumes and networks. Each of these actions is one driver call of a few
+ * milliseconds (a qemu-img create, a bridge), so it answers at once (201, 200, 204) instead of
+ * with an operation. The row goes in first with a transitional state ("creating", "deleting"),
+ * so a crash in the middle is finished at the next start (zero_card_start) instead of leaking.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agent/api.h"
+#include "agent/card.h"
+#include "agent/image.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "io/softcard/netlink.h"
+
+#define VOLUME_SIZE_MIN (1LL << 20)
+#define VOLUME_SIZE_MAX (1LL << 44) /* 16 TiB */
+
+static int only_fields(struct zero_request *req, json_t *body, const char *const *known) {
+        const char *key;
+        json_t *v;
+
+        if (!json_is_object(body)) {
+                zero_reply_error(req, 400, "malformed", "a JSON object body is required");
+                return -EINVAL;
+        }
+        json_object_foreach(body, key, v) {
+                bool ok = false;
+                for (const char *const *k = known; *k; k++)
+                        ok = ok || streq(key, *k);
+                if (!ok) {
+                        zero_reply_error(req, 422, "invalid", "unknown field '%.64s'", key);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+/* An optional integer field in [min, max]; *ret untouched when absent. */
+static int int_field(struct zero_request *req, json_t *body, const char *key, int64_t min, int64_t max, int64_t *ret) {
+        json_t *v = json_object_get(body, key);
+
+        if (!v)
+                return 0;
+        if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+                zero_reply_error(req, 422, "invalid", "%s: an integer in %lld..%lld is expected", key, (long long) min,
+                                 (long long) max);
+                return -EINVAL;
+        }
+        *ret = json_integer_value(v);
+        return 1;
+}
+
+static int load_volume(struct zero_request *req, struct zero_volume_row *row) {
+        struct zero_agent *a = zero_request_agent(req);
+        const char *name = zero_request_param(req, 0);
+        int r = zero_store_volume_get(a->store, name, row);
+
+        if (r == -ENOENT)
+                zero_reply_error(req, 404, "not_found", "no volume named '%.64s'", name);
+        else if (r < 0)
+                zero_reply_error(req, 503, "busy", "cannot read volume: %s", strerror(-r));
+        return r;
+}
+
+void zero_api_list_volumes(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_volume_row *rows = NULL;
+        size_t n = 0;
+        json_t *arr;
+        int r = zero_store_volume_list(a->store, &rows, &n);
+
+        if (r < 0)
+                return zero_reply_error(req, 503, "busy", "cannot list volumes: %s", strerror(-r));
+        arr = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(arr, zero_volume_to_json(a, &rows[i], false));
+        zero_volume_rows_free(rows, n);
+        zero_reply_json(req, 200, json_pack("{s:o}", "volumes", arr));
+}
+
+void zero_api_get_volume(struct zero_request *req) {
+        struct zero_volume_row row = {};
+
+        if (load_volume(req, &row) < 0)
+                return;
+        zero_reply_json(req, 200, zero_volume_to_json(zero_request_agent(req), &row, true));
+        zero_volume_row_done(&row);
+}
+
+void zero_api_post_volume(struct zero_request *req) {
+        static const char *const known[] = {"name", "size_bytes", "image", NULL};
+        struct zero_agent *a = zero_request_agent(req);
+        json_t *body = zero_request_body(req);
+        struct zero_volume_row row = {}, other = {};
+        struct zero_image_row image = {};
+        struct zero_error err = {};
+        int64_t size = 0, base_size = 0;
+        const char *name, *img;
+        char id[33];
+        int r;
+
+        if (only_fields(req, body, known) < 0)
+                return;
+        name = json_string_value(json_object_get(body, "name"));
+        img = json_string_value(json_object_get(body, "image"));
+        if (!name || !zero_name_is_valid(name))
+                return zero_reply_error(req, 422, "invalid",
+                                        "name: a string of 1-63 of [a-z0-9-], starting with a letter or digit, is required");
+        if (json_object_get(body, "image") && !img)
+                return zero_reply_error(req, 422, "invalid", "image: an image name is expected");
+        if ((r = int_field(req, body, "size_bytes", VOLUME_SIZE_MIN, VOLUME_SIZE_MAX, &size)) < 0)
+                return;
+        if (!img && r == 0)
+                return zero_reply_error(req, 422, "invalid", "size_bytes is required for a blank volume");
+        if (img) {
+                struct stat st;
+                if (zero_store_image_get(a->store, img, &image) < 0)
+                        return zero_reply_error(req, 422, "invalid", "image '%.64s' does not exist", img);
+                _cleanup_free_ char *base = zero_strdup_printf("%s/%s", image.path, ZERO_IMAGE_BASE_FILE);
+                zero_image_row_done(&image);
+                if (!base || stat(base, &st) < 0)
+                        return zero_reply_error(req, 422, "invalid", "image '%s' has no base filesystem", img);
+                base_size = st.st_size;
+                if (size == 0)
+                        size = base_size;
+                if (size < base_size)
+                        return zero_reply_error(req, 422, "invalid", "size_bytes: at least the image's %lld bytes",
+                                                (long long) base_size);
+        }
+        if (zero_store_volume_get(a->store, name, &other) >= 0) {
+                zero_volume_row_done(&other);
+                return zero_reply_error(req, 409, "conflict", "a volume named '%s' exists already", name);
+        }
+        if ((r = zero_random_id(id)) < 0)
+                return zero_reply_error(req, 500, "internal", "no random id: %s", strerror(-r));
+        row = (struct zero_volume_row){
+                .name = strdup(name),
+                .id = strdup(id),
+                .size_bytes = size,
+                .image = img ? strdup(img) : NULL,
+                .path = zero_strdup_printf("%s/card/volumes/%s.%s", a->config->state_dir, id, img ? "qcow2" : "raw"),
+                .format = strdup(img ? "qcow2" : "raw"),
+                .state = strdup("creating"),
+                .created_at = (int64_t) zero_now_usec(),
+        };
+        row.updated_at = row.created_at;
+        if (!row.name || !row.id || (img && !row.image) || !row.path || !row.format || !row.state) {
+                zero_volume_row_done(&row);
+                return zero_reply_error(req, 500, "internal", "out of memory");
+        }
+        r = zero_store_volume_insert(a->store, &row);
+        if (r < 0) {
+                zero_volume_row_done(&row);
+                if (r == -EEXIST)
+                        return zero_reply_error(req, 409, "conflict", "a volume named '%s' exists already", name);
+                return zero_reply_error(req, 503, "busy", "cannot record the volume: %s", strerror(-r));
+        }
+        _cleanup_free_ char *dir = zero_strdup_printf("%s/card/volumes", a->config->state_dir);
+        r = dir ? zero_mkdir_p(dir, 0700) : -ENOMEM;
+        if (r >= 0)
+                r = zero_card_volumes_make(a, NULL, &err);
+        zero_volume_row_done(&row);
+        if (r < 0 || zero_store_volume_get(a->store, name, &row) < 0 || !streq(row.state, "ready")) {
+                /* Nothing half-made stays: the row goes, and the file with it. */
+                zero_volume_row_done(&row);
+                if (zero_store_volume_get(a->store, name, &row) >= 0) {
+                        free(row.state);
+                        row.state = strdup("deleting");
+                        (void) zero_store_volume_update(a->store, &row);
+                        zero_volume_row_done(&row);
+                        struct zero_error ignore = {};
+                        (void) zero_card_volumes_collect(a, &ignore);
+                }
+                log_warning("Creating volume %s failed: %s", name, err.message);
+                return zero_reply_zero_error(req, r < 0 ? r : -EIO, &err);
+        }
+        log_info("Created volume %s (%s, %lld bytes)", name, row.format, (long long) row.size_bytes);
+        zero_agent_event(a, "volume.created", NULL, json_pack("{s:s}", "name", name));
+        zero_reply_json(req, 201, zero_volume_to_json(a, &row, false));
+        zero_volume_row_done(&row);
+}
+
+void zero_api_delete_volume(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_volume_row row = {};
+        struct zero_error err = {};
+        _cleanup_free_ char *holder = NULL;
+        int r;
+
+        if (load_volume(req, &row) < 0)
+                return;
+        if (zero_store_volume_attached_to(a->store, row.name, &holder) >= 0) {
+                zero_reply_error(req, 409, "in_use", "volume '%s' is attached to an instance", row.name);
+                goto out;
+        }
+        free(row.state);
+        row.state = strdup("deleting");
+        row.updated_at = (int64_t) zero_now_usec();
+        r = row.state ? zero_store_volume_update(a->store, &row) : -ENOMEM;
+        if (r >= 0)
+                r = zero_card_volumes_collect(a, &err);
+        if (r < 0) {
+                zero_reply_zero_error(req, r, &err);
+                goto out;
+        }
+        zero_reply_empty(req, 204);
+out:
+        zero_volume_row_done(&row);
+}
+
+/* Applies a change to a volume in the driver first, then records it. */
+static void volume_change(struct zero_request *req, struct zero_volume_row *row, bool resize, int64_t new_size) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_error err = {};
+        struct zero_card_vol cv;
+        int r;
+
+        if (!streq(row->state, "ready"))
+                return zero_reply_error(req, 409, "wrong_state", "volume '%s' is %s", row->name, row->state);
+        r = zero_card_vol_init(a, row, &cv);
+        if (r < 0)
+                return zero_reply_error(req, 500, "internal", "cannot read volume '%s': %s", row->name, strerror(-r));
+        r = resize ? a->card_driver->ops.volume_resize(a->card, &cv.v, (uint64_t) new_size, &err)
+                   : a->card_driver->ops.volume_set_qos(a->card, &cv.v, &err);
+        zero_card_vol_done(&cv);
+        if (r < 0)
+                return zero_reply_zero_error(req, r, &err);
+        if (resize)
+                row->size_bytes = new_size;
+        row->updated_at = (int64_t) zero_now_usec();
+        r = zero_store_volume_update(a->store, row);
+        if (r < 0)
+                return zero_reply_error(req, 503, "busy", "cannot record the change: %s", strerror(-r));
+        log_info("Volume %s: %s", row->name, resize ? "resized" : "QoS set");
+        zero_reply_json(req, 200, zero_volume_to_json(a, row, false));
+}
+
+void zero_api_resize_volume(struct zero_request *req) {
+        static const char *const known[] = {"size_bytes", NULL};
+        json_t *body = zero_request_body(req);
+        struct zero_volume_row row = {};
+        int64_t size = 0;
+        int r;
+
+        if (only_fields(req, body, known) < 0)
+                return;
+        if ((r = int_field(req, body, "size_bytes", VOLUME_SIZE_MIN, VOLUME_SIZE_MAX, &size)) <= 0) {
+                if (r == 0)
+                        zero_reply_error(req, 422, "invalid", "size_bytes is required");
+                return;
+        }
+        if (load_volume(req, &row) < 0)
+                return;
+        if (size < row.size_bytes)
+                zero_reply_error(req, 422, "invalid", "size_bytes: volumes only grow (now %lld bytes)",
+                                 (long long) row.size_bytes);
+        else
+                volume_change(req, &row, true, size);
+        zero_volume_row_done(&row);
+}
+
+void zero_api_put_volume_qos(struct zero_request *req) {
+        static const char *const known[] = {"iops", "bps", NULL};
+        json_t *body = zero_request_body(req);
+        struct zero_volume_row row = {};
+        int64_t iops = -1, bps = -1;
+
+        if (only_fields(req, body, known) < 0 || int_field(req, body, "iops", 0, 1000000000, &iops) < 0 ||
+            int_field(req, body, "bps", 0, INT64_MAX, &bps) < 0)
+                return;
+        if (iops < 0 && bps < 0)
+                return zero_reply_error(req, 422, "invalid", "iops or bps is required (0 lifts a limit)");
+        if (load_volume(req, &row) < 0)
+                return;
+        if (iops >= 0)
+                row.qos_iops = iops;
+        if (bps >= 0)
+                row.qos_bps = bps;
+        volume_change(req, &row, false, 0);
+        zero_volume_row_done(&row);
+}
+
+/* --- networks --- */
+
+static int load_network(struct zero_request *req, struct zero_network_row *row) {
+        struct zero_agent *a = zero_request_agent(req);
+        const char *name = zero_request_param(req, 0);
+        int r = zero_store_network_get(a->store, name, row);
+
+        if (r == -ENOENT)
+                zero_reply_error(req, 404, "not_found", "no network named '%.64s'", name);
+        else if (r < 0)
+                zero_reply_error(req, 503, "busy", "cannot read network: %s", strerror(-r));
+        return r;
+}
+
+void zero_api_list_networks(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_network_row *rows = NULL;
+        size_t n = 0;
+        json_t *arr;
+        int r = zero_store_network_list(a->store, &rows, &n);
+
+        if (r < 0)
+                return zero_reply_error(req, 503, "busy", "cannot list networks: %s", strerror(-r));
+        arr = json_array();
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(arr, zero_network_to_json(a, &rows[i]));
+        zero_network_rows_free(rows, n);
+        zero_reply_json(req, 200, json_pack("{s:o}", "networks", arr));
+}
+
+void zero_api_get_network(struct zero_request *req) {
+        struct zero_network_row row = {};
+
+        if (load_network(req, &row) < 0)
+                return;
+        zero_reply_json(req, 200, zero_network_to_json(zero_request_agent(req), &row));
+        zero_network_row_done(&row);
+}
+
+static bool subnets_overlap(const struct zero_ipv4_net *x, const struct zero_ipv4_net *y) {
+        unsigned p = x->prefixlen < y->prefixlen ? x->prefixlen : y->prefixlen;
+        uint32_t mask = p ? htonl(~0U << (32 - p)) : 0;
+        return (x->addr.s_addr & mask) == (y->addr.s_addr & mask);
+}
+
+static int network_conflicts(struct zero_request *req, const struct zero_ipv4_net *sub, const char *bridge) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_network_row *rows = NULL;
+        size_t n = 0;
+        int r = zero_store_network_list(a->store, &rows, &n);
+
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                struct zero_ipv4_net other;
+                if (zero_ipv4_net_parse(rows[i].subnet, &other) >= 0 && subnets_overlap(sub, &other)) {
+                        zero_reply_error(req, 409, "conflict", "subnet overlaps network '%s' (%s)", rows[i].name,
+                                         rows[i].subnet);
+                        r = -EEXIST;
+                } else if (streq(rows[i].bridge, bridge)) {
+                        zero_reply_error(req, 409, "conflict", "network '%s' has the same bridge name %s; pick another name",
+                                         rows[i].name, bridge);
+                        r = -EEXIST;
+                }
+        }
+        zero_network_rows_free(rows, n);
+        if (r < 0 && r != -EEXIST)
+                zero_reply_error(req, 503, "busy", "cannot list networks: %s", strerror(-r));
+        return r;
+}
+
+void zero_api_post_network(struct zero_request *req) {
+        static const char *const known[] = {"name", "subnet", NULL};
+        struct zero_agent *a = zero_request_agent(req);
+        json_t *body = zero_request_body(req);
+        struct zero_network_row row = {};
+        struct zero_error err = {};
+        struct zero_ipv4_net sub;
+        struct in_addr gw;
+        char bridge[ZERO_IFNAMSIZ], gwbuf[INET_ADDRSTRLEN], id[33];
+        const char *name, *subnet;
+        int r;
+
+        if (only_fields(req, body, known) < 0)
+                return;
+        name = json_string_value(json_object_get(body, "name"));
+        subnet = json_string_value(json_object_get(body, "subnet"));
+        if (!name || !zero_name_is_valid(name))
+                return zero_reply_error(req, 422, "invalid",
+                                        "name: a string of 1-63 of [a-z0-9-], starting with a letter or digit, is required");
+        if (!subnet || zero_ipv4_net_parse(subnet, &sub) < 0 || sub.prefixlen < 8 || sub.prefixlen > 29 ||
+            zero_ipv4_net_gateway(&sub, &gw) < 0)
+                return zero_reply_error(req, 422, "invalid",
+                                        "subnet: an IPv4 network from /8 to /29 with its host bits zero is required, "
+                                        "e.g. 10.77.0.0/24");
+        if (zero_store_network_get(a->store, name, &row) >= 0) {
+                zero_network_row_done(&row);
+                return zero_reply_error(req, 409, "conflict", "a network named '%s' exists already", name);
+        }
+        if (zero_ifname_bridge(name, bridge) < 0 || network_conflicts(req, &sub, bridge) < 0)
+                return;
+        if ((r = zero_random_id(id)) < 0)
+                return zero_reply_error(req, 500, "internal", "no random id: %s", strerror(-r));
+        row = (struct zero_network_row){.name = strdup(name), .id = strdup(id), .subnet = strdup(subnet),
+                                        .gateway = strdup(inet_ntop(AF_INET, &gw, gwbuf, sizeof(gwbuf))),
+                                        .bridge = strdup(bridge), .created_at = (int64_t) zero_now_usec()};
+        r = row.name && row.id && row.subnet && row.gateway && row.bridge ? zero_store_network_insert(a->store, &row)
+                                                                           : -ENOMEM;
+        if (r < 0) {
+                zero_network_row_done(&row);
+                return zero_reply_error(req, r == -EEXIST ? 409 : 503, r == -EEXIST ? "conflict" : "store_error",
+                                        "cannot record network '%s': %s", name, strerror(-r));
+        }
+        struct zero_card_network cn = {sizeof(cn), row.id, row.name, row.subnet, row.gateway, row.bridge};
+        r = a->card_driver->ops.network_create(a->card, &cn, &err);
+        if (r < 0) {
+                (void) a->card_driver->ops.network_delete(a->card, &cn, &(struct zero_error){});
+                (void) zero_store_network_delete(a->store, name);
+                zero_network_row_done(&row);
+                log_warning("Creating network %s failed: %s", name, err.message);
+                return zero_reply_zero_error(req, r, &err);
+        }
+        log_info("Created network %s (%s on %s)", name, subnet, bridge);
+        zero_agent_event(a, "network.created", NULL, json_pack("{s:s}", "name", name));
+        zero_reply_json(req, 201, zero_network_to_json(a, &row));
+        zero_network_row_done(&row);
+}
+
+void zero_api_delete_network(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_network_row row = {};
+        struct zero_error err = {};
+        int r, users;
+
+        if (load_network(req, &row) < 0)
+                return;
+        users = zero_store_network_in_use(a->store, row.name);
+        if (users > 0) {
+                zero_reply_error(req, 409, "in_use", "network '%s' has %d NIC(s)", row.name, users);
+                goto out;
+        }
+        struct zero_card_network cn = {sizeof(cn), row.id, row.name, row.subnet, row.gateway, row.bridge};
+        r = a->card_driver->ops.network_delete(a->card, &cn, &err);
+        if (r < 0) {
+                zero_reply_zero_error(req, r, &err);
+                goto out;
+        }
+        r = zero_store_network_delete(a->store, row.name);
+        if (r == -ENOTEMPTY) {
+                /* A NIC joined in between: put the bridge back. */
+                (void) a->card_driver->ops.network_create(a->card, &cn, &err);
+                zero_reply_error(req, 409, "in_use", "network '%s' is in use", row.name);
+                goto out;
+        }
+        if (r < 0) {
+                zero_reply_error(req, 503, "busy", "cannot delete network: %s", strerror(-r));
+                goto out;
+        }
+        log_info("Deleted network %s", row.name);
+        zero_agent_event(a, "network.deleted", NULL, json_pack("{s:s}", "name", row.name));
+        zero_reply_empty(req, 204);
+out:
+        zero_network_row_done(&row);
+}

@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The card's life in the agent: the driver opened at start, volumes finished or collected,
+ * the card synced with the store (at start, and whenever the driver's daemon lost its
+ * exports), and the services through which plugins export volumes and attach NICs.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "agent/card.h"
+#include "agent/image.h"
+#include "agent/operation.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "io/softcard/netlink.h"
+#include "zero/card.h"
+
+/* The driver calls back without a context pointer of ours beyond userdata. */
+static const struct zero_config *card_config;
+
+static const char *card_config_get(const char *section, const char *key) {
+        return card_config ? zero_config_get(card_config, section, key) : NULL;
+}
+
+int zero_card_vol_init(struct zero_agent *a, const struct zero_volume_row *row, struct zero_card_vol *ret) {
+        struct zero_image_row image = {};
+
+        *ret = (struct zero_card_vol){};
+        if (row->image) {
+                int r = zero_store_image_get(a->store, row->image, &image);
+                if (r < 0)
+                        return r;
+                ret->base_path = zero_strdup_printf("%s/%s", image.path, ZERO_IMAGE_BASE_FILE);
+                zero_image_row_done(&image);
+                if (!ret->base_path)
+                        return -ENOMEM;
+        }
+        ret->v = (struct zero_card_volume){
+                .size = sizeof(struct zero_card_volume),
+                .id = row->id,
+                .path = row->path,
+                .format = row->format,
+                .size_bytes = (uint64_t) row->size_bytes,
+                .base_path = ret->base_path,
+                .qos_iops = (uint64_t) row->qos_iops,
+                .qos_bps = (uint64_t) row->qos_bps,
+        };
+        return 0;
+}
+
+void zero_card_vol_done(struct zero_card_vol *cv) {
+        free(cv->base_path);
+        *cv = (struct zero_card_vol){};
+}
+
+static int volume_set_state(struct zero_agent *a, struct zero_volume_row *row, const char *state) {
+        char *s = strdup(state);
+
+        if (!s)
+                return -ENOMEM;
+        free(row->state);
+        row->state = s;
+        row->updated_at = (int64_t) zero_now_usec();
+        return zero_store_volume_update(a->store, row);
+}
+
+int zero_card_volumes_make(struct zero_agent *a, const char *owner, struct zero_error *err) {
+        struct zero_volume_row *rows = NULL;
+        size_t n = 0;
+        int r;
+
+        r = owner ? zero_store_volume_list_owned_by(a->store, owner, &rows, &n)
+                  : zero_store_volume_list(a->store, &rows, &n);
+        if (r < 0)
+                return zero_error_set(err, r, 503, "busy", "cannot list volumes: %s", strerror(-r));
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                struct zero_card_vol cv;
+
+                if (!streq(rows[i].state, "creating"))
+                        continue;
+                r = zero_card_vol_init(a, &rows[i], &cv);
+                if (r < 0) {
+                        zero_error_set(err, r, 500, "internal", "volume %s: its image is unreadable: %s", rows[i].name,
+                                       strerror(-r));
+                        break;
+                }
+                r = a->card_driver->ops.volume_create(a->card, &cv.v, err);
+                zero_card_vol_done(&cv);
+                if (r >= 0)
+                        r = volume_set_state(a, &rows[i], "ready");
+                if (r >= 0)
+                        log_info("Volume %s is ready", rows[i].name);
+        }
+        zero_volume_rows_free(rows, n);
+        return zero_error_default(err, r, "making volumes");
+}
+
+int zero_card_volumes_collect(struct zero_agent *a, struct zero_error *err) {
+        struct zero_volume_row *rows = NULL;
+        size_t n = 0;
+        int r;
+
+        r = zero_store_volume_list(a->store, &rows, &n);
+        if (r < 0)
+                return zero_error_set(err, r, 503, "busy", "cannot list volumes: %s", strerror(-r));
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                struct zero_card_vol cv;
+
+                if (!streq(rows[i].state, "deleting"))
+                        continue;
+                r = zero_card_vol_init(a, &rows[i], &cv);
+                if (r < 0)
+                        break;
+                r = a->card_driver->ops.volume_delete(a->card, &cv.v, err);
+                zero_card_vol_done(&cv);
+                if (r >= 0)
+                        r = zero_store_volume_delete(a->store, rows[i].name);
+                if (r >= 0) {
+                        log_info("Volume %s is deleted", rows[i].name);
+                        zero_agent_event(a, "volume.deleted", NULL, json_pack("{s:s}", "name", rows[i].name));
+                }
+        }
+        zero_volume_rows_free(rows, n);
+        return zero_error_default(err, r, "deleting volumes");
+}
+
+/* --- sync --- */
+
+struct sync_lists {
+        struct zero_network_row *nets;
+        size_t n_nets;
+        struct zero_attachment_row *atts;
+        size_t n_atts;
+        struct zero_nic_row *nics;
+        size_t n_nics;
+        struct zero_volume_row *vols;     /* per exported attachment */
+        struct zero_card_vol *cvols;      /* per exported attachment */
+        struct zero_card_network *cnets;  /* per network */
+        struct zero_card_want_export *exports;
+        size_t n_exports;
+        struct zero_card_nic *cnics;      /* per attached NIC */
+        struct zero_card_want_nic *want_nics;
+        size_t n_want_nics;
+        unsigned *prefixlens;
+};
+
+static void sync_lists_done(struct sync_lists *l) {
+        for (size_t i = 0; i < l->n_exports; i++) {
+                zero_card_vol_done(&l->cvols[i]);
+                zero_volume_row_done(&l->vols[i]);
+        }
+        free(l->cvols);
+        free(l->vols);
+        free(l->exports);
+        free(l->cnets);
+        free(l->cnics);
+        free(l->want_nics);
+        free(l->prefixlens);
+        zero_network_rows_free(l->nets, l->n_nets);
+        zero_attachment_rows_free(l->atts, l->n_atts);
+        zero_nic_rows_free(l->nics, l->n_nics);
+        *l = (struct sync_lists){};
+}
+
+static const struct zero_network_row *find_network(const struct sync_lists *l, const char *name) {
+        for (size_t i = 0; i < l->n_nets; i++)
+                if (streq(l->nets[i].name, name))
+                        return &l->nets[i];
+        return NULL;
+}
+
+static int sync_lists_load(struct zero_agent *a, struct sync_lists *l) {
+        int r;
+
+        *l = (struct sync_lists){};
+        if ((r = zero_store_network_list(a->store, &l->nets, &l->n_nets)) < 0 ||
+            (r = zero_store_attachment_list(a->store, &l->atts, &l->n_atts)) < 0 ||
+            (r = zero_store_nic_list(a->store, &l->nics, &l->n_nics)) < 0)
+                return r;
+        l->cnets = calloc(l->n_nets + 1, sizeof(*l->cnets));
+        l->vols = calloc(l->n_atts + 1, sizeof(*l->vols));
+        l->cvols = calloc(l->n_atts + 1, sizeof(*l->cvols));
+        l->exports = calloc(l->n_atts + 1, sizeof(*l->exports));
+        l->cnics = calloc(l->n_nics + 1, sizeof(*l->cnics));
+        l->want_nics = calloc(l->n_nics + 1, sizeof(*l->want_nics));
+        l->prefixlens = calloc(l->n_nics + 1, sizeof(*l->prefixlens));
+        if (!l->cnets || !l->vols || !l->cvols || !l->exports || !l->cnics || !l->want_nics || !l->prefixlens)
+                return -ENOMEM;
+        for (size_t i = 0; i < l->n_nets; i++)
+                l->cnets[i] = (struct zero_card_network){sizeof(struct zero_card_network), l->nets[i].id,
+                                                         l->nets[i].name, l->nets[i].subnet, l->nets[i].gateway,
+                                                         l->nets[i].bridge};
+        for (size_t i = 0; i < l->n_atts; i++) {
+                enum zero_card_export_kind k = zero_card_export_kind_from_string(l->atts[i].export_kind);
+                size_t j = l->n_exports;
+
+                if (k == ZERO_CARD_EXPORT_NONE)
+                        continue;
+                r = zero_store_volume_get(a->store, l->atts[i].volume, &l->vols[j]);
+                if (r >= 0)
+                        r = zero_card_vol_init(a, &l->vols[j], &l->cvols[j]);
+                if (r < 0) {
+                        zero_volume_row_done(&l->vols[j]);
+                        return r;
+                }
+                l->exports[j] = (struct zero_card_want_export){.volume = &l->cvols[j].v, .kind = k};
+                l->n_exports++;
+        }
+        for (size_t i = 0; i < l->n_nics; i++) {
+                enum zero_card_nic_kind k = zero_card_nic_kind_from_string(l->nics[i].attach_kind);
+                const struct zero_network_row *net = find_network(l, l->nics[i].network);
+                struct zero_ipv4_net sub;
+                size_t j = l->n_want_nics;
+
+                if (k == ZERO_CARD_NIC_NONE || !net || zero_ipv4_net_parse(net->subnet, &sub) < 0)
+                        continue;
+                l->prefixlens[j] = sub.prefixlen;
+                l->cnics[j] = (struct zero_card_nic){sizeof(struct zero_card_nic), l->nics[i].id, l->nics[i].mac,
+                                                     l->nics[i].ip, sub.prefixlen, net->gateway, net->bridge,
+                                                     NULL};
+                l->want_nics[j] = (struct zero_card_want_nic){
+                        .nic = &l->cnics[j],
+                        .kind = k,
+                        .netns_path = k == ZERO_CARD_NIC_VETH ? l->nics[i].attach_target : NULL,
+                };
+                l->n_want_nics++;
+        }
+        return 0;
+}
+
+/* The ifname of cnics[] must outlive the sync call: point it at a static table of names. */
+static const char *nic_ifname(int64_t idx) {
+        static const char *const names[] = {"eth0", "eth1", "eth2", "eth3", "eth4", "eth5", "eth6", "eth7"};
+        return idx >= 0 && idx < (int64_t) ELEMENTSOF(names) ? names[idx] : "eth0";
+}
+
+static void restart_instance(struct zero_agent *a, const char *instance_id, const char *why) {
+        struct zero_instance_row row = {};
+        struct zero_operation_row running = {};
+        struct zero_op *op = NULL;
+
+        if (zero_store_instance_get_by_id(a->store, instance_id, &row) < 0)
+                return;
+        if (!streq(row.state, "running") || zero_store_operation_running_for(a->store, row.id, &running) >= 0) {
+                zero_operation_row_done(&running);
+                zero_instance_row_done(&row);
+                return;
+        }
+        log_warning("Restarting %s: %s", row.name, why);
+        if (zero_op_new(a, "restart", &row, json_pack("{s:b}", "force", true), &op) >= 0) {
+                if (zero_store_operation_insert(a->store, &op->row) >= 0 && zero_op_launch(op) >= 0)
+                        zero_agent_event(a, "operation", row.name,
+                                         json_pack("{s:s,s:s,s:s}", "id", op->row.id, "kind", "restart", "status",
+                                                   "running"));
+                else
+                        zero_op_free(op);
+        }
+        zero_instance_row_done(&row);
+}
+
+int zero_card_sync(struct zero_agent *a) {
+        struct sync_lists l;
+        struct zero_error err = {};
+        int r, bad;
+
+        r = sync_lists_load(a, &l);
+        if (r < 0) {
+                sync_lists_done(&l);
+                return log_error_errno(r, "Failed to read the card's rows: %m");
+        }
+        for (size_t i = 0; i < l.n_want_nics; i++)
+                for (size_t j = 0; j < l.n_nics; j++)
+                        if (streq(l.nics[j].id, l.cnics[i].id))
+                                l.cnics[i].ifname = nic_ifname(l.nics[j].idx);
+        bad = a->card_driver->ops.sync(a->card, l.cnets, l.n_nets, l.exports, l.n_exports, l.want_nics,
+                                       l.n_want_nics, &err);
+        if (bad != 0)
+                log_warning("The card is not fully in line with the store (%d item(s)): %s", bad, err.message);
+        for (size_t i = 0; i < l.n_atts; i++) {
+                struct zero_card_want_export *w = NULL;
+
+                for (size_t j = 0; j < l.n_exports; j++)
+                        if (streq(l.exports[j].volume->id, l.atts[i].volume) ||
+                            (l.vols[j].name && streq(l.vols[j].name, l.atts[i].volume)))
+                                w = &l.exports[j];
+                if (!w || !w->recreated)
+                        continue;
+                if (w->path[0] && !streq(strempty(l.atts[i].export_path), w->path)) {
+                        free(l.atts[i].export_path);
+                        l.atts[i].export_path = strdup(w->path);
+                        (void) zero_store_attachment_update(a->store, &l.atts[i]);
+                }
+                restart_instance(a, l.atts[i].instance_id, "its volume's export was lost and made anew");
+        }
+        for (size_t i = 0; i < l.n_want_nics; i++)
+                if (l.want_nics[i].recreated)
+                        log_info("NIC %s was attached again", l.cnics[i].id);
+        sync_lists_done(&l);
+        return bad < 0 ? bad : 0;
+}
+
+static int on_sync_defer(sd_event_source *s, void *userdata) {
+        struct zero_agent *a = userdata;
+
+        a->card_sync_defer = sd_event_source_disable_unref(a->card_sync_defer);
+        log_info("Restoring the card's exports");
+        (void) zero_card_sync(a);
+        return 0;
+}
+
+static void on_lost_exports(void *userdata) {
+        struct zero_agent *a = userdata;
+
+        if (a->card_sync_defer)
+                return;
+        if (sd_event_add_defer(a->event, &a->card_sync_defer, on_sync_defer, a) < 0)
+                log_error("Cannot schedule the card's sync: exports stay lost until zerod restarts");
+}
+
+int zero_card_start(struct zero_agent *a) {
+        _cleanup_free_ char *state = zero_strdup_printf("%s/card", a->config->state_dir);
+        _cleanup_free_ char *run = zero_strdup_printf("%s/card", a->config->run_dir);
+        struct zero_error err = {};
+        struct zero_card_env env;
+        int r;
+
+        if (!state || !run)
+                return -ENOMEM;
+        card_config = a->config;
+        a->card_driver = zero_softcard_driver();
+        if (a->card_driver->abi_version != ZERO_CARD_ABI_VERSION ||
+            a->card_driver->size < sizeof(struct zero_card_driver))
+                return log_error_errno(-EPROTO, "Card driver %s has ABI %u, zerod speaks %d", a->card_driver->name,
+                                       a->card_driver->abi_version, ZERO_CARD_ABI_VERSION);
+        if ((r = zero_mkdir_p(state, 0700)) < 0 || (r = zero_mkdir_p(run, 0700)) < 0)
+                return log_error_errno(r, "Failed to create the card's directories: %m");
+        env = (struct zero_card_env){
+                .size = sizeof(env),
+                .event = a->event,
+                .state_dir = state,
+                .run_dir = run,
+                .shim = a->config->shim_path,
+                .config_get = card_config_get,
+                .lost_exports = on_lost_exports,
+                .userdata = a,
+        };
+        r = a->card_driver->ops.open(&env, &a->card, &err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the card (%s): %s", a->card_driver->name, err.message);
+        if (zero_card_volumes_make(a, NULL, &err) < 0)
+                log_warning("Volumes left half-made could not be finished: %s", err.message);
+        err = (struct zero_error){};
+        if (zero_card_volumes_collect(a, &err) < 0)
+                log_warning("Volumes left half-deleted could not be removed: %s", err.message);
+        return zero_card_sync(a);
+}
+
+void zero_card_stop(struct zero_agent *a) {
+        a->card_sync_defer = sd_event_source_disable_unref(a->card_sync_defer);
+        if (a->card) {
+                a->card_driver->ops.close(a->card);
+                a->card = NULL;
+        }
+}
+
+/* --- services for plugins --- */
+
+static int svc_attachment(struct zero_plugin_ctx *ctx, const char *volume, struct zero_attachment_row *ret,
+                          struct zero_error *err) {
+        int r;
+
+        if (!ctx || !ctx->inst || !volume)
+                return zero_error_set(err, -EINVAL, 500, "internal", "card service called without an instance");
+        r = zero_store_attachment_get(ctx->agent->store, volume, ret);
+        if (r >= 0 && !streq(ret->instance_id, ctx->inst->id)) {
+                zero_attachment_row_done(ret);
+                r = -ENOENT;
+        }
+        if (r < 0)
+                return zero_error_set(err, r, 409, "conflict", "volume %s is not attached to %s", volume,
+                                      ctx->inst->name);
+        return 0;
+}
+
+static int svc_volume(struct zero_agent *a, const char *name, struct zero_volume_row *row, struct zero_card_vol *cv,
+                      struct zero_error *err) {
+        int r = zero_store_volume_get(a->store, name, row);
+
+        if (r >= 0)
+                r = zero_card_vol_init(a, row, cv);
+        if (r < 0) {
+                zero_volume_row_done(row);
+                return zero_error_set(err, r, 500, "internal", "volume %s is unreadable: %s", name, strerror(-r));
+        }
+        return 0;
+}
+
+int zero_card_svc_volume_export(struct zero_plugin_ctx *ctx, const char *volume, const char *kind, char *ret_path,
+                                size_t size, struct zero_error *err) {
+        enum zero_card_export_kind k = zero_card_export_kind_from_string(kind);
+        struct zero_attachment_row att = {};
+        struct zero_volume_row row = {};
+        struct zero_card_vol cv;
+        char path[ZERO_CARD_PATH_MAX];
+        int r;
+
+        if (k == ZERO_CARD_EXPORT_NONE || !ret_path || size == 0)
+                return zero_error_set(err, -EINVAL, 500, "internal", "unknown export kind '%s'", strempty(kind));
+        if ((r = svc_attachment(ctx, volume, &att, err)) < 0)
+                return r;
+        if ((r = svc_volume(ctx->agent, volume, &row, &cv, err)) < 0) {
+                zero_attachment_row_done(&att);
+                return r;
+        }
+        r = ctx->agent->card_driver->ops.volume_export(ctx->agent->card, &cv.v, k, path, err);
+        if (r >= 0 && strlen(path) >= size)
+                r = zero_error_set(err, -ENAMETOOLONG, 500, "internal", "export path %s is too long", path);
+        if (r >= 0 && (!streq(strempty(att.export_kind), kind) || !streq(strempty(att.export_path), path))) {
+                free(att.export_kind);
+                free(att.export_path);
+                att.export_kind = strdup(kind);
+                att.export_path = strdup(path);
+                r = zero_store_attachment_update(ctx->agent->store, &att);
+                if (r < 0)
+                        zero_error_set(err, r, 503, "busy", "cannot record the export of %s", volume);
+        }
+        if (r >= 0)
+                strcpy(ret_path, path);
+        zero_card_vol_done(&cv);
+        zero_volume_row_done(&row);
+        zero_attachment_row_done(&att);
+        return r;
+}
+
+int zero_card_svc_volume_unexport(struct zero_plugin_ctx *ctx, const char *volume, struct zero_error *err) {
+        struct zero_attachment_row att = {};
+        struct zero_volume_row row = {};
+        struct zero_card_vol cv;
+        int r;
+
+        if ((r = svc_attachment(ctx, volume, &att, err)) < 0)
+                return r;
+        if ((r = svc_volume(ctx->agent, volume, &row, &cv, err)) < 0) {
+                zero_attachment_row_done(&att);
+                return r;
+        }
+        r = ctx->agent->card_driver->ops.volume_unexport(ctx->agent->card, &cv.v, err);
+        if (r >= 0 && att.export_kind) {
+                att.export_kind = mfree(att.export_kind);
+                att.export_path = mfree(att.export_path);
+                r = zero_store_attachment_update(ctx->agent->store, &att);
+        }
+        zero_card_vol_done(&cv);
+        zero_volume_row_done(&row);
+        zero_attachment_row_done(&att);
+        return r;
+}
+
+struct svc_nic {
+        struct zero_nic_row row;
+        struct zero_network_row net;
+        struct zero_card_nic nic;
+};
+
+static int svc_nic_load(struct zero_plugin_ctx *ctx, const char *nic_id, struct svc_nic *ret, struct zero_error *err) {
+        struct zero_ipv4_net sub = {};
+        int r;
+
+        *ret = (struct svc_nic){};
+        if (!ctx || !ctx->inst || !nic_id)
+                return zero_error_set(err, -EINVAL, 500, "internal", "card service called without an instance");
+        r = zero_store_nic_get(ctx->agent->store, nic_id, &ret->row);
+        if (r >= 0 && !streq(strempty(ret->row.instance_id), ctx->inst->id))
+                r = -ENOENT;
+        if (r >= 0)
+                r = zero_store_network_get(ctx->agent->store, ret->row.network, &ret->net);
+        if (r >= 0)
+                r = zero_ipv4_net_parse(ret->net.subnet, &sub);
+        if (r < 0) {
+                zero_nic_row_done(&ret->row);
+                zero_network_row_done(&ret->net);
+                return zero_error_set(err, r, 409, "conflict", "NIC %s is not one of %s's", nic_id, ctx->inst->name);
+        }
+        ret->nic = (struct zero_card_nic){sizeof(struct zero_card_nic), ret->row.id, ret->row.mac, ret->row.ip,
+                                          sub.prefixlen, ret->net.gateway, ret->net.bridge, nic_ifname(ret->row.idx)};
+        return 0;
+}
+
+static void svc_nic_done(struct svc_nic *n) {
+        zero_nic_row_done(&n->row);
+        zero_network_row_done(&n->net);
+}
+
+int zero_card_svc_nic_attach(struct zero_plugin_ctx *ctx, const char *nic_id, const char *kind,
+                             const char *netns_path, char *ret_ifname, size_t size, struct zero_error *err) {
+        enum zero_card_nic_kind k = zero_card_nic_kind_from_string(kind);
+        char ifname[ZERO_CARD_PATH_MAX];
+        const char *target;
+        struct svc_nic n;
+        int r;
+
+        if (k == ZERO_CARD_NIC_NONE || (k == ZERO_CARD_NIC_VETH && !netns_path))
+                return zero_error_set(err, -EINVAL, 500, "internal", "bad NIC attachment '%s'", strempty(kind));
+        if ((r = svc_nic_load(ctx, nic_id, &n, err)) < 0)
+                return r;
+        r = ctx->agent->card_driver->ops.nic_attach(ctx->agent->card, &n.nic, k, netns_path, ifname, err);
+        target = k == ZERO_CARD_NIC_VETH ? netns_path : ifname;
+        if (r >= 0 && (!streq(strempty(n.row.attach_kind), kind) || !streq(strempty(n.row.attach_target), target))) {
+                free(n.row.attach_kind);
+                free(n.row.attach_target);
+                n.row.attach_kind = strdup(kind);
+                n.row.attach_target = strdup(target);
+                r = zero_store_nic_update(ctx->agent->store, &n.row);
+                if (r < 0)
+                        zero_error_set(err, r, 503, "busy", "cannot record the attachment of NIC %s", nic_id);
+        }
+        if (r >= 0 && ret_ifname && size > 0)
+                snprintf(ret_ifname, size, "%s", ifname);
+        svc_nic_done(&n);
+        return r;
+}
+
+int zero_card_svc_nic_detach(struct zero_plugin_ctx *ctx, const char *nic_id, struct zero_error *err) {
+        struct svc_nic n;
+        int r;
+
+        if ((r = svc_nic_load(ctx, nic_id, &n, err)) < 0)
+                return r;
+        r = ctx->agent->card_driver->ops.nic_detach(ctx->agent->card, &n.nic, err);
+        if (r >= 0 && n.row.attach_kind) {
+                n.row.attach_kind = mfree(n.row.attach_kind);
+                n.row.attach_target = mfree(n.row.attach_target);
+                r = zero_store_nic_update(ctx->agent->store, &n.row);
+        }
+        svc_nic_done(&n);
+        return r;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * The agent's side of the card: it owns the rows (volumes, networks, NICs, attachments) and
+ * drives the card driver (include/zero/card.h) to match them. The order is always "driver first,
+ * then the row" for what makes something exist and "driver first, then clear the row" for what
+ * removes it, so that a crash in between leaves the store describing at most one thing more than
+ * reality; zero_card_sync() then puts it back (or removes what the store does not know).
+ */
+#include <jansson.h>
+
+#include "agent/agent.h"
+#include "zero/card.h"
+
+/* Opens the driver (starting or adopting its daemon), finishes volumes left half-created or
+ * half-deleted, and syncs the card with the store. Called at start, before instances are
+ * reconciled and operations resumed. */
+int zero_card_start(struct zero_agent *a);
+void zero_card_stop(struct zero_agent *a);
+/* Makes the card match the store; restarts running instances whose exports had to be made anew
+ * (their old block device died with the daemon). */
+int zero_card_sync(struct zero_agent *a);
+
+/* A volume row as the driver wants it; strings point into row and h. */
+struct zero_card_vol {
+        struct zero_card_volume v;
+        char *base_path;
+};
+int zero_card_vol_init(struct zero_agent *a, const struct zero_volume_row *row, struct zero_card_vol *ret);
+void zero_card_vol_done(struct zero_card_vol *cv);
+
+/* Volumes in state "creating": made by the driver, then "ready". owner NULL: all of them. */
+int zero_card_volumes_make(struct zero_agent *a, const char *owner, struct zero_error *err);
+/* Volumes in state "deleting": unexported and removed by the driver, then their rows. */
+int zero_card_volumes_collect(struct zero_agent *a, struct zero_error *err);
+
+json_t *zero_volume_to_json(struct zero_agent *a, const struct zero_volume_row *row, bool with_stats);
+json_t *zero_network_to_json(struct zero_agent *a, const struct zero_network_row *row);
+/* "root_volume", "volumes" and "nics" of an instance, added to its JSON object j. */
+void zero_card_instance_json(struct zero_agent *a, const char *instance_id, json_t *j);
+
+/* The card part of a create request: root volume, data volumes, NICs. Validated before anything
+ * is stored (422/409 with a reason), inserted inside the instance's own transaction. */
+struct zero_card_plan {
+        struct zero_volume_row root; /* a new root volume, root.name NULL when an existing one is used */
+        struct zero_attachment_row *atts;
+        size_t n_atts;
+        struct zero_nic_row *nics;
+        size_t n_nics;
+        int64_t *nic_n_hosts; /* per NIC: the subnet's host count, for the allocation */
+};
+int zero_card_plan_build(struct zero_agent *a, json_t *body, const struct zero_instance_row *inst,
+                         struct zero_card_plan *ret, struct zero_error *err);
+/* Inside zero_store_begin()/commit(), after the instance row. */
+int zero_card_plan_insert(struct zero_agent *a, struct zero_card_plan *plan, struct zero_error *err);
+void zero_card_plan_done(struct zero_card_plan *plan);
+
+/* What plugins get in zero_instance_info: the instance's volumes and NICs. */
+struct zero_card_info {
+        struct zero_volume_info *volumes;
+        size_t n_volumes;
+        struct zero_nic_info *nics;
+        size_t n_nics;
+        struct zero_attachment_row *atts;
+        size_t n_atts;
+        struct zero_volume_row *vols; /* per attachment */
+        struct zero_nic_row *nic_rows;
+        struct zero_network_row *nets; /* per NIC */
+        unsigned *prefixlens;
+};
+int zero_card_info_build(struct zero_agent *a, const char *instance_id, struct zero_card_info *ret);
+void zero_card_info_done(struct zero_card_info *ci);
+
+/* The services for plugins (services.c hands them out). */
+int zero_card_svc_volume_export(struct zero_plugin_ctx *ctx, const char *volume, const char *kind, char *ret_path,
+                                size_t size, struct zero_error *err);
+int zero_card_svc_volume_unexport(struct zero_plugin_ctx *ctx, const char *volume, struct zero_error *err);
+int zero_card_svc_nic_attach(struct zero_plugin_ctx *ctx, const char *nic_id, const char *kind,
+                             const char *netns_path, char *ret_ifname, size_t size, struct zero_error *err);
+int zero_card_svc_nic_detach(struct zero_plugin_ctx *ctx, const char *nic_id, struct zero_error *err);

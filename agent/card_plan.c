@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The card's part of an instance: what a create request asks for (root volume, data volumes,
+ * NICs), validated before anything is stored and inserted in the instance's own transaction;
+ * what plugins are told about it; and how the API shows volumes, networks and an instance's
+ * volumes and NICs.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agent/card.h"
+#include "agent/image.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "io/softcard/netlink.h"
+
+#define MAX_DATA_VOLUMES 16
+#define MAX_NICS 8
+#define MOUNT_PATH_MAX 200
+#define FIRST_NIC_HOST_INDEX 2 /* 1 is the gateway */
+
+static const char *const personalities[] = {"virtio-blk", "virtio-scsi", "nvme", NULL};
+
+static bool in_set(const char *s, const char *const *set) {
+        for (; *set; set++)
+                if (streq(s, *set))
+                        return true;
+        return false;
+}
+
+/* An absolute, normalized path that is not "/": "/data", "/var/lib/db". */
+static bool mount_path_valid(const char *p) {
+        const char *c;
+
+        if (!p || p[0] != '/' || strlen(p) > MOUNT_PATH_MAX || streq(p, "/") || p[strlen(p) - 1] == '/')
+                return false;
+        for (c = p; *c; c++)
+                if ((unsigned char) *c <= ' ' || *c == 0x7f || *c == '\\' || *c == ',' || *c == ':')
+                        return false;
+        return !strstr(p, "//") && !strstr(p, "/./") && !strstr(p, "/../") &&
+               !(strlen(p) >= 2 && streq(p + strlen(p) - 2, "/.")) && !(strlen(p) >= 3 && streq(p + strlen(p) - 3, "/.."));
+}
+
+void zero_card_plan_done(struct zero_card_plan *plan) {
+        zero_volume_row_done(&plan->root);
+        zero_attachment_rows_free(plan->atts, plan->n_atts);
+        zero_nic_rows_free(plan->nics, plan->n_nics);
+        free(plan->nic_n_hosts);
+        *plan = (struct zero_card_plan){};
+}
+
+/* A free volume named name, for an attachment: 422 if missing, 409 if attached. */
+static int check_free_volume(struct zero_agent *a, const char *name, const char *field, struct zero_error *err) {
+        struct zero_volume_row row = {};
+        _cleanup_free_ char *holder = NULL;
+        int r;
+
+        if (!name || !zero_name_is_valid(name))
+                return zero_error_set(err, -EINVAL, 422, "invalid", "%s: a volume name is required", field);
+        r = zero_store_volume_get(a->store, name, &row);
+        if (r == -ENOENT)
+                return zero_error_set(err, r, 422, "invalid", "%s: volume '%s' does not exist", field, name);
+        if (r < 0)
+                return zero_error_set(err, r, 503, "busy", "cannot read volume %s", name);
+        r = streq(row.state, "ready") ? 0 : -EBUSY;
+        zero_volume_row_done(&row);
+        if (r < 0)
+                return zero_error_set(err, r, 409, "conflict", "%s: volume '%s' is not ready", field, name);
+        if (zero_store_volume_attached_to(a->store, name, &holder) >= 0)
+                return zero_error_set(err, -EBUSY, 409, "conflict", "%s: volume '%s' is attached to another instance",
+                                      field, name);
+        return 0;
+}
+
+static int plan_add_attachment(struct zero_card_plan *p, const char *volume, const char *instance_id, const char *role,
+                               const char *path, const char *personality) {
+        struct zero_attachment_row *n = realloc(p->atts, (p->n_atts + 1) * sizeof(*n));
+
+        if (!n)
+                return -ENOMEM;
+        p->atts = n;
+        n[p->n_atts] = (struct zero_attachment_row){
+                .volume = strdup(volume),
+                .instance_id = strdup(instance_id),
+                .role = strdup(role),
+                .path = path ? strdup(path) : NULL,
+                .personality = strdup(personality),
+                .idx = (int64_t) p->n_atts,
+        };
+        p->n_atts++;
+        return n[p->n_atts - 1].volume && n[p->n_atts - 1].instance_id && n[p->n_atts - 1].role &&
+                               n[p->n_atts - 1].personality && (!path || n[p->n_atts - 1].path)
+                       ? 0
+                       : -ENOMEM;
+}
+
+static int plan_root(struct zero_agent *a, json_t *v, const struct zero_instance_row *inst, struct zero_card_plan *p,
+                     struct zero_error *err) {
+        struct zero_image_row image = {};
+        struct stat st;
+        char id[33];
+        int r;
+
+        if (v) {
+                if (!json_is_string(v))
+                        return zero_error_set(err, -EINVAL, 422, "invalid", "root_volume: a volume name is expected");
+                r = check_free_volume(a, json_string_value(v), "root_volume", err);
+                if (r < 0)
+                        return r;
+                return plan_add_attachment(p, json_string_value(v), inst->id, "root", NULL, "virtio-blk");
+        }
+        /* A new clone of the image, named after the instance. */
+        _cleanup_free_ char *name = zero_strdup_printf("%s-root", inst->name);
+        if (!name)
+                return -ENOMEM;
+        if (!zero_name_is_valid(name))
+                return zero_error_set(err, -EINVAL, 422, "invalid",
+                                      "the instance's name is too long to name its root volume; pass root_volume");
+        if (zero_store_volume_get(a->store, name, &p->root) >= 0) {
+                zero_volume_row_done(&p->root);
+                return zero_error_set(err, -EEXIST, 409, "conflict",
+                                      "a volume named '%s' exists already; pass it as root_volume to use it", name);
+        }
+        r = zero_store_image_get(a->store, inst->image, &image);
+        if (r < 0)
+                return zero_error_set(err, r, 422, "invalid", "image '%s' does not exist", inst->image);
+        _cleanup_free_ char *base = zero_strdup_printf("%s/%s", image.path, ZERO_IMAGE_BASE_FILE);
+        zero_image_row_done(&image);
+        if (!base)
+                return -ENOMEM;
+        if (stat(base, &st) < 0)
+                return zero_error_set(err, -errno, 422, "invalid",
+                                      "image '%s' has no base filesystem (%s): import it again", inst->image, base);
+        if ((r = zero_random_id(id)) < 0)
+                return r;
+        p->root = (struct zero_volume_row){
+                .name = TAKE_PTR(name),
+                .id = strdup(id),
+                .size_bytes = (int64_t) st.st_size,
+                .image = strdup(inst->image),
+                .path = zero_strdup_printf("%s/card/volumes/%s.qcow2", a->config->state_dir, id),
+                .format = strdup("qcow2"),
+                .state = strdup("creating"),
+                .owner_instance = strdup(inst->id),
+                .created_at = (int64_t) zero_now_usec(),
+        };
+        p->root.updated_at = p->root.created_at;
+        if (!p->root.id || !p->root.image || !p->root.path || !p->root.format || !p->root.state ||
+            !p->root.owner_instance)
+                return -ENOMEM;
+        return plan_add_attachment(p, p->root.name, inst->id, "root", NULL, "virtio-blk");
+}
+
+static int plan_volumes(struct zero_agent *a, json_t *arr, const struct zero_instance_row *inst,
+                        struct zero_card_plan *p, struct zero_error *err) {
+        json_t *v, *f;
+        size_t i;
+        int r;
+
+        if (!arr)
+                return 0;
+        if (!json_is_array(arr) || json_array_size(arr) > MAX_DATA_VOLUMES)
+                return zero_error_set(err, -EINVAL, 422, "invalid", "volumes: an array of at most %d objects is expected",
+                                      MAX_DATA_VOLUMES);
+        json_array_foreach(arr, i, v) {
+                const char *name, *path, *pers = "virtio-blk", *key;
+
+                if (!json_is_object(v))
+                        return zero_error_set(err, -EINVAL, 422, "invalid", "volumes[%zu]: an object is expected", i);
+                json_object_foreach(v, key, f) if (!streq(key, "name") && !streq(key, "path") && !streq(key, "personality"))
+                        return zero_error_set(err, -EINVAL, 422, "invalid", "volumes[%zu]: unknown field '%.64s'", i, key);
+                name = json_string_value(json_object_get(v, "name"));
+                path = json_string_value(json_object_get(v, "path"));
+                if ((f = json_object_get(v, "personality")) && (!json_is_string(f) || !in_set(json_string_value(f), personalities)))
+                        return zero_error_set(err, -EINVAL, 422, "invalid",
+                                              "volumes[%zu].personality: virtio-blk, virtio-scsi or nvme", i);
+                if (f)
+                        pers = json_string_value(f);
+                if (!mount_path_valid(path))
+                        return zero_error_set(err, -EINVAL, 422, "invalid",
+                                              "volumes[%zu].path: an absolute, normalized path other than / is required", i);
+                r = check_free_volume(a, name, "volumes[].name", err);
+                if (r < 0)
+                        return r;
+                for (size_t j = 0; j < p->n_atts; j++) {
+                        if (streq(p->atts[j].volume, name))
+                                return zero_error_set(err, -EINVAL, 422, "invalid", "volume '%s' is given twice", name);
+                        if (p->atts[j].path && streq(p->atts[j].path, path))
+                                return zero_error_set(err, -EINVAL, 422, "invalid", "path '%s' is given twice", path);
+                }
+                r = plan_add_attachment(p, name, inst->id, "data", path, pers);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int plan_nic(struct zero_agent *a, size_t i, json_t *v, const struct zero_instance_row *inst,
+                    struct zero_card_plan *p, struct zero_error *err) {
+        struct zero_network_row net = {};
+        struct zero_ipv4_net sub;
+        struct zero_nic_row *n = &p->nics[p->n_nics];
+        const char *key, *mac, *ip;
+        uint8_t m[ZERO_MAC_LEN];
+        char macbuf[ZERO_MAC_STRSIZE], id[33];
+        json_t *f;
+        int r;
+
+        if (!json_is_object(v))
+                return zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu]: an object is expected", i);
+        json_object_foreach(v, key, f) if (!streq(key, "network") && !streq(key, "mac") && !streq(key, "ip"))
+                return zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu]: unknown field '%.64s'", i, key);
+        key = json_string_value(json_object_get(v, "network"));
+        if (!key || zero_store_network_get(a->store, key, &net) < 0)
+                return zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu].network: no network named '%.64s'", i,
+                                      strempty(key));
+        r = zero_ipv4_net_parse(net.subnet, &sub);
+        if (r < 0 || (r = zero_random_id(id)) < 0) {
+                zero_network_row_done(&net);
+                return r;
+        }
+        *n = (struct zero_nic_row){.id = strdup(id), .network = strdup(net.name), .instance_id = strdup(inst->id),
+                                   .idx = (int64_t) i, .created_at = (int64_t) zero_now_usec()};
+        p->nic_n_hosts[p->n_nics] = (int64_t) zero_ipv4_net_hosts(&sub);
+        p->n_nics++;
+        mac = json_string_value(json_object_get(v, "mac"));
+        if (json_object_get(v, "mac") && (!mac || zero_mac_parse(mac, m) < 0 || (m[0] & 1)))
+                r = zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu].mac: a unicast aa:bb:cc:dd:ee:ff is expected", i);
+        else if (!mac)
+                r = zero_mac_from_id(id, m);
+        if (r >= 0)
+                n->mac = strdup(zero_mac_format(m, macbuf));
+        ip = json_string_value(json_object_get(v, "ip"));
+        if (r >= 0 && json_object_get(v, "ip")) {
+                struct in_addr addr, host;
+                uint32_t off;
+
+                if (!ip || inet_pton(AF_INET, ip, &addr) != 1 ||
+                    !zero_ipv4_net_contains(&sub, addr))
+                        r = zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu].ip: an address in %s is expected", i,
+                                           net.subnet);
+                else {
+                        off = ntohl(addr.s_addr) - ntohl(sub.addr.s_addr);
+                        if (off < FIRST_NIC_HOST_INDEX || zero_ipv4_net_host(&sub, off, &host) < 0 ||
+                            host.s_addr != addr.s_addr)
+                                r = zero_error_set(err, -EINVAL, 422, "invalid",
+                                                   "nics[%zu].ip: %s is the network's, its gateway's or broadcast address",
+                                                   i, ip);
+                        else {
+                                n->ip = strdup(ip);
+                                n->host_index = off;
+                        }
+                }
+        }
+        zero_network_row_done(&net);
+        if (r >= 0 && (!n->id || !n->network || !n->instance_id || !n->mac))
+                r = -ENOMEM;
+        return r;
+}
+
+int zero_card_plan_build(struct zero_agent *a, json_t *body, const struct zero_instance_row *inst,
+                         struct zero_card_plan *ret, struct zero_error *err) {
+        struct zero_card_plan p = {};
+        json_t *nics = json_object_get(body, "nics"), *v;
+        size_t i;
+        int r;
+
+        r = plan_root(a, json_object_get(body, "root_volume"), inst, &p, err);
+        if (r >= 0)
+                r = plan_volumes(a, json_object_get(body, "volumes"), inst, &p, err);
+        if (r >= 0 && nics && (!json_is_array(nics) || json_array_size(nics) > MAX_NICS))
+                r = zero_error_set(err, -EINVAL, 422, "invalid", "nics: an array of at most %d objects is expected",
+                                   MAX_NICS);
+        if (r >= 0 && json_array_size(nics) > 0) {
+                p.nics = calloc(json_array_size(nics), sizeof(*p.nics));
+                p.nic_n_hosts = calloc(json_array_size(nics), sizeof(*p.nic_n_hosts));
+                if (!p.nics || !p.nic_n_hosts)
+                        r = -ENOMEM;
+                json_array_foreach(nics, i, v) if (r >= 0) r = plan_nic(a, i, v, inst, &p, err);
+        }
+        if (r < 0) {
+                zero_card_plan_done(&p);
+                return zero_error_default(err, r, "planning the instance's volumes and NICs");
+        }
+        *ret = p;
+        return 0;
+}
+
+int zero_card_plan_insert(struct zero_agent *a, struct zero_card_plan *p, struct zero_error *err) {
+        int r;
+
+        if (p->root.name) {
+                r = zero_store_volume_insert(a->store, &p->root);
+                if (r == -EEXIST)
+                        return zero_error_set(err, r, 409, "conflict", "a volume named '%s' exists already", p->root.name);
+                if (r < 0)
+                        return zero_error_set(err, r, 503, "busy", "cannot record the root volume");
+        }
+        for (size_t i = 0; i < p->n_atts; i++) {
+                r = zero_store_attachment_insert(a->store, &p->atts[i]);
+                if (r == -EEXIST)
+                        return zero_error_set(err, r, 409, "conflict", "volume '%s' is attached to another instance",
+                                              p->atts[i].volume);
+                if (r < 0)
+                        return zero_error_set(err, r, 422, "invalid", "cannot attach volume '%s'", p->atts[i].volume);
+        }
+        for (size_t i = 0; i < p->n_nics; i++) {
+                struct zero_nic_row *n = &p->nics[i];
+
+                if (!n->ip) {
+                        struct zero_network_row net = {};
+                        struct zero_ipv4_net sub;
+                        struct in_addr host;
+                        char buf[INET_ADDRSTRLEN];
+
+                        r = zero_store_nic_allocate_ip(a->store, n->network, p->nic_n_hosts[i], FIRST_NIC_HOST_INDEX,
+                                                       &n->host_index);
+                        if (r == -ENOSPC)
+                                return zero_error_set(err, r, 409, "conflict", "network '%s' has no free address",
+                                                      n->network);
+                        if (r >= 0)
+                                r = zero_store_network_get(a->store, n->network, &net);
+                        if (r >= 0 && (r = zero_ipv4_net_parse(net.subnet, &sub)) >= 0)
+                                r = zero_ipv4_net_host(&sub, (uint64_t) n->host_index, &host);
+                        zero_network_row_done(&net);
+                        if (r < 0)
+                                return zero_error_set(err, r, 503, "busy", "cannot allocate an address");
+                        n->ip = strdup(inet_ntop(AF_INET, &host, buf, sizeof(buf)));
+                        if (!n->ip)
+                                return -ENOMEM;
+                }
+                r = zero_store_nic_insert(a->store, n);
+                if (r == -EEXIST)
+                        return zero_error_set(err, r, 409, "conflict", "nics[%zu]: address %s or MAC %s is taken", i,
+                                              n->ip, n->mac);
+                if (r < 0)
+                        return zero_error_set(err, r, 503, "busy", "cannot record NIC %zu", i);
+        }
+        return 0;
+}
+
+/* --- what plugins are told --- */
+
+void zero_card_info_done(struct zero_card_info *ci) {
+        for (size_t i = 0; i < ci->n_atts; i++)
+                zero_volume_row_done(&ci->vols[i]);
+        for (size_t i = 0; i < ci->n_nics; i++)
+                zero_network_row_done(&ci->nets[i]);
+        free(ci->vols);
+        free(ci->nets);
+        free(ci->volumes);
+        free(ci->nics);
+        free(ci->prefixlens);
+        zero_attachment_rows_free(ci->atts, ci->n_atts);
+        zero_nic_rows_free(ci->nic_rows, ci->n_nics);
+        *ci = (struct zero_card_info){};
+}
+
+int zero_card_info_build(struct zero_agent *a, const char *instance_id, struct zero_card_info *ret) {
+        static const char *const ifnames[] = {"eth0", "eth1", "eth2", "eth3", "eth4", "eth5", "eth6", "eth7"};
+        struct zero_card_info ci = {};
+        int r;
+
+        *ret = ci;
+        r = zero_store_attachment_list_for_instance(a->store, instance_id, &ci.atts, &ci.n_atts);
+        if (r >= 0)
+                r = zero_store_nic_list_for_instance(a->store, instance_id, &ci.nic_rows, &ci.n_nics);
+        if (r < 0)
+                goto fail;
+        ci.vols = calloc(ci.n_atts + 1, sizeof(*ci.vols));
+        ci.volumes = calloc(ci.n_atts + 1, sizeof(*ci.volumes));
+        ci.nets = calloc(ci.n_nics + 1, sizeof(*ci.nets));
+        ci.nics = calloc(ci.n_nics + 1, sizeof(*ci.nics));
+        ci.prefixlens = calloc(ci.n_nics + 1, sizeof(*ci.prefixlens));
+        if (!ci.vols || !ci.volumes || !ci.nets || !ci.nics || !ci.prefixlens) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (size_t i = 0; i < ci.n_atts; i++) {
+                r = zero_store_volume_get(a->store, ci.atts[i].volume, &ci.vols[i]);
+                if (r < 0)
+                        goto fail;
+                ci.volumes[i] = (struct zero_volume_info){sizeof(struct zero_volume_info), ci.vols[i].name, ci.vols[i].id,
+                                                          ci.atts[i].role, ci.atts[i].path, ci.atts[i].personality,
+                                                          (uint64_t) ci.vols[i].size_bytes};
+        }
+        for (size_t i = 0; i < ci.n_nics; i++) {
+                struct zero_nic_row *n = &ci.nic_rows[i];
+                struct zero_ipv4_net sub = {};
+
+                r = zero_store_network_get(a->store, n->network, &ci.nets[i]);
+                if (r >= 0)
+                        r = zero_ipv4_net_parse(ci.nets[i].subnet, &sub);
+                if (r < 0)
+                        goto fail;
+                ci.nics[i] = (struct zero_nic_info){sizeof(struct zero_nic_info), n->id, n->network,
+                                                    n->idx >= 0 && n->idx < (int64_t) ELEMENTSOF(ifnames) ? ifnames[n->idx] : "eth0",
+                                                    n->mac, n->ip, sub.prefixlen, ci.nets[i].gateway, ci.nets[i].bridge};
+        }
+        *ret = ci;
+        return 0;
+fail:
+        zero_card_info_done(&ci);
+        return r;
+}
+
+/* --- JSON --- */
+
+static json_t *time_json(int64_t usec) {
+        char buf[32];
+        return usec ? json_string(zero_format_time((uint64_t) usec, buf)) : json_null();
+}
+
+static json_t *instance_name_json(struct zero_agent *a, const char *id) {
+        struct zero_instance_row row = {};
+        json_t *j;
+
+        if (!id || zero_store_instance_get_by_id(a->store, id, &row) < 0)
+                return json_null();
+        j = json_string(row.name);
+        zero_instance_row_done(&row);
+        return j;
+}
+
+static json_t *export_json(const char *kind, const char *path) {
+        return kind ? json_pack("{s:s,s:s}", "kind", kind, "path", strempty(path)) : json_null();
+}
+
+json_t *zero_volume_to_json(struct zero_agent *a, const struct zero_volume_row *row, bool with_stats) {
+        struct zero_attachment_row att = {};
+        bool attached = zero_store_attachment_get(a->store, row->name, &att) >= 0;
+        json_t *j;
+
+        j = json_pack("{s:s,s:s,s:I,s:s?,s:s,s:s,s:{s:I,s:I},s:o,s:o,s:o,s:o}", "name", row->name, "id", row->id,
+                      "size_bytes", (json_int_t) row->size_bytes, "image", row->image, "format", row->format, "state",
+                      row->state, "qos", "iops", (json_int_t) row->qos_iops, "bps", (json_int_t) row->qos_bps,
+                      "attached_to", attached ? instance_name_json(a, att.instance_id) : json_null(), "owner",
+                      instance_name_json(a, row->owner_instance), "export",
+                      attached ? export_json(att.export_kind, att.export_path) : json_null(), "created_at",
+                      time_json(row->created_at));
+        if (j && !row->image)
+                json_object_set_new(j, "image", json_null());
+        if (j && with_stats) {
+                struct zero_card_volume_stats st = {};
+                struct zero_error err = {};
+                struct zero_card_vol cv;
+
+                if (zero_card_vol_init(a, row, &cv) >= 0) {
+                        if (a->card_driver->ops.volume_stats(a->card, &cv.v, &st, &err) >= 0)
+                                json_object_set_new(j, "stats",
+                                                    json_pack("{s:I,s:I,s:I,s:I,s:I}", "read_bytes",
+                                                              (json_int_t) st.read_bytes, "write_bytes",
+                                                              (json_int_t) st.write_bytes, "read_ops",
+                                                              (json_int_t) st.read_ops, "write_ops",
+                                                              (json_int_t) st.write_ops, "allocated_bytes",
+                                                              (json_int_t) st.allocated_bytes));
+                        zero_card_vol_done(&cv);
+                }
+        }
+        zero_attachment_row_done(&att);
+        return j;
+}
+
+json_t *zero_network_to_json(struct zero_agent *a, const struct zero_network_row *row) {
+        int users = zero_store_network_in_use(a->store, row->name);
+
+        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:o}", "name", row->name, "id", row->id, "subnet", row->subnet,
+                         "gateway", row->gateway, "bridge", row->bridge, "nics", users > 0 ? users : 0, "created_at",
+                         time_json(row->created_at));
+}
+
+void zero_card_instance_json(struct zero_agent *a, const char *instance_id, json_t *j) {
+        struct zero_card_info ci;
+        json_t *vols = json_array(), *nics = json_array();
+        const char *root = NULL;
+
+        if (zero_card_info_build(a, instance_id, &ci) >= 0) {
+                for (size_t i = 0; i < ci.n_atts; i++) {
+                        if (streq(ci.atts[i].role, "root"))
+                                root = ci.atts[i].volume;
+                        json_array_append_new(vols, json_pack("{s:s,s:s,s:s?,s:s,s:o}", "name", ci.atts[i].volume, "role",
+                                                              ci.atts[i].role, "path", ci.atts[i].path, "personality",
+                                                              ci.atts[i].personality, "export",
+                                                              export_json(ci.atts[i].export_kind, ci.atts[i].export_path)));
+                }
+                for (size_t i = 0; i < ci.n_nics; i++)
+                        json_array_append_new(nics, json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", ci.nics[i].id, "network",
+                                                              ci.nics[i].network, "ifname", ci.nics[i].ifname, "mac",
+                                                              ci.nics[i].mac, "ip", ci.nics[i].ip));
+                json_object_set_new(j, "root_volume", root ? json_string(root) : json_null());
+                zero_card_info_done(&ci);
+        } else
+                json_object_set_new(j, "root_volume", json_null());
+        json_object_set_new(j, "volumes", vols);
+        json_object_set_new(j, "nics", nics);
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * softcard's storage half, private to io/softcard: the daemon (qsd.c) and the volumes on it
+ * (volume.c), as softcard.c drives them.
+ *
+ * The run directory (RUN = the agent's run_dir, made canonical by softcard.c):
+ *   RUN/qsd/                 the daemon's zero-shim directory (shim.sock, pid, console.log, exit)
+ *   RUN/qsd/qmp.sock         its QMP monitor, one client at a time: this driver
+ *   RUN/qsd/nbd.sock         its one NBD server; an export's NBD name is the volume's id
+ *   RUN/exports/<id>         FUSE mount point of a host-block export (an empty regular file),
+ *                            with a loop device over it named "zero:<id>:<tag>" (lo_file_name)
+ *   RUN/exports/<id>.vhost   vhost-user-blk socket
+ * Everything under RUN/exports lives only as long as the daemon does: when a daemon is started
+ * afresh, it is all cleared first (loops, then mounts, then files).
+ *
+ * Names inside the daemon, from the first 16 hex digits of the volume's id (QEMU's node names
+ * must be shorter than 32 characters and start with a letter):
+ *   g<16 hex>  throttle-group object (QoS)       f<16 hex>  file node (the volume's file)
+ *   q<16 hex>  format node (qcow2 or raw)        t<16 hex>  throttle filter over q: exported
+ *   e<16 hex>  the export (block-export-add id)
+ */
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/macro.h"
+#include "zero/card.h"
+
+/* ---- qsd.c: the node's one qemu-storage-daemon and a synchronous QMP client ---- */
+
+struct qsd;
+
+struct qsd_config {
+        sd_event *event;     /* for watching the daemon; NULL: not watched */
+        const char *run_dir; /* canonical, existing */
+        const char *shim;    /* zero-shim binary */
+        const char *binary;  /* qemu-storage-daemon, a path or a name looked up in PATH */
+        void (*lost_exports)(void *userdata);
+        void *userdata;
+};
+
+/* Adopts the daemon that runs under RUN/qsd, or starts one; then watches it. */
+int qsd_open(const struct qsd_config *c, struct qsd **ret, struct zero_error *err);
+/* Closes the connections and the watch; the daemon and its exports run on. NULL-safe. */
+struct qsd *qsd_close(struct qsd *q);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct qsd *, qsd_close)
+
+/* Called at the start of every card op: a live monitor connection afterwards. A daemon found
+ * dead is started again (its exports are lost: lost_exports is called from the event loop). */
+int qsd_ensure(struct qsd *q, struct zero_error *err);
+/* One QMP command (args stolen, may be NULL); *ret gets the "return" member (NULL: dropped).
+ * A QMP error is -EIO with its desc in err; a dead connection -ECONNRESET; no answer within
+ * 10 s -ETIMEDOUT. */
+int qsd_call(struct qsd *q, const char *execute, json_t *args, json_t **ret, struct zero_error *err);
+
+pid_t qsd_pid(const struct qsd *q);
+const char *qsd_exports_dir(const struct qsd *q);
+const char *qsd_nbd_socket(const struct qsd *q);
+
+/* ---- softcard.c: what exports leave in the kernel (loop devices, FUSE mounts) ---- */
+
+/* lo_file_name of a loop device over RUN/exports/<id>: "zero:<id>:<tag>", tag being a hash of
+ * RUN/exports, so two agents on one host (tests, migration) never take each other's loops. */
+#define SOFTCARD_LOOP_NAME_SIZE 64
+void softcard_loop_name(const char *exports_dir, const char *id, char ret[static SOFTCARD_LOOP_NAME_SIZE]);
+
+struct softcard_loop {
+        char dev[32]; /* "/dev/loop7" */
+        char id[33];  /* the volume's id */
+};
+/* The loop devices of this exports directory: backing file under it, or named for it (the
+ * backing path reads "/" once the FUSE mount under it is gone). The array is the caller's. */
+int softcard_loops_list(const char *exports_dir, struct softcard_loop **ret, size_t *ret_n);
+/* -ENOENT when the volume has none. */
+int softcard_loop_find(const char *exports_dir, const char *id, char ret_dev[static 32]);
+/* A loop device (buffered, no autoclear, named as above) over the FUSE export at mnt; the
+ * export's FUSE connection set to one request at a time (softcard.c says why). */
+int softcard_loop_attach(const char *exports_dir, const char *mnt, const char *id, char ret_dev[static 32],
+                         struct zero_error *err);
+/* LOOP_CLR_FD; a device still open elsewhere is cleared by the kernel when the last user closes
+ * it (autoclear). An unbound or missing device is success. */
+int softcard_loop_detach(const char *dev);
+int softcard_loop_detach_id(const char *exports_dir, const char *id);
+/* After the export grew to size: the loop device takes it (within ~1 s). */
+int softcard_loop_refresh_size(const char *dev, uint64_t size, struct zero_error *err);
+/* The kernel's I/O counters of the device; exported is set. */
+int softcard_loop_stats(const char *dev, struct zero_card_volume_stats *ret);
+/* Mount points under dir (decoded from /proc/self/mountinfo), a NULL-terminated list. */
+int softcard_mounts_list(const char *dir, char ***ret);
+/* Everything under RUN/exports: loops detached, mounts detached (MNT_DETACH), files removed. */
+int softcard_exports_clear(const char *exports_dir);
+
+/* ---- volume.c: volume files and exports ---- */
+
+int softcard_volume_create(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err);
+int softcard_volume_delete(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err);
+int softcard_volume_resize(struct qsd *q, const struct zero_card_volume *v, uint64_t new_size,
+                           struct zero_error *err);
+int softcard_volume_set_qos(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err);
+int softcard_volume_stats(struct qsd *q, const struct zero_card_volume *v, struct zero_card_volume_stats *ret,
+                          struct zero_error *err);
+/* ret_created (may be NULL): whether anything had to be made (the export or its loop device). */
+int softcard_volume_export(struct qsd *q, const struct zero_card_volume *v, enum zero_card_export_kind kind,
+                           char ret_path[static ZERO_CARD_PATH_MAX], bool *ret_created, struct zero_error *err);
+int softcard_volume_unexport(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err);
+/* Deletes from the daemon every export, node and throttle group of a volume not in keep. Returns
+ * the number of volumes it could not clean (the first reason in err). */
+int softcard_volume_prune(struct qsd *q, const struct zero_card_want_export *keep, size_t n_keep,
+                          struct zero_error *err);

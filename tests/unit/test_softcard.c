@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * io/softcard's storage half and driver struct against the real thing: qemu-storage-daemon under
+ * zero-shim ($ZERO_SHIM), FUSE exports, loop devices, ext4 filesystems mounted by the test.
+ * Needs root, qemu-storage-daemon ($ZERO_QSD, else PATH), qemu-img and mkfs.ext4; skipped
+ * otherwise. Each test has its own directory under /tmp (state and run directories) and its own
+ * sd_event; the teardown closes the driver, stops the daemon (SIGKILL to the shim's main pid,
+ * then waits for the shim to go), detaches what the exports left and removes the directory, also
+ * when the test failed. Waits are bounded (TIMEOUT_USEC).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-event.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "io/softcard/storage.h"
+#include "zero/card.h"
+
+#define TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define BASE_SIZE (64ULL << 20)
+#define VOL_SIZE (128ULL << 20)
+#define HELLO "hello from the image\n"
+
+struct fx {
+        char dir[64];
+        char *state, *run, *base, *mnt, *exports;
+        sd_event *e;
+        const struct zero_card_driver *d;
+        struct zero_card *card;
+        int lost;
+        /* Two volumes: a clone of base.ext4 and a blank one. */
+        char clone_path[PATH_MAX], blank_path[PATH_MAX];
+        struct zero_card_volume clone, blank;
+};
+
+static const char clone_id[] = "0123456789abcdef0123456789abcdef";
+static const char blank_id[] = "fedcba9876543210fedcba9876543210";
+
+static const char *config_get(const char *section, const char *key) {
+        if (streq(section, "card") && streq(key, "qsd"))
+                return getenv("ZERO_QSD");
+        return NULL;
+}
+
+static void on_lost(void *userdata) {
+        struct fx *f = userdata;
+        f->lost++;
+}
+
+static char *path_in(struct fx *f, const char *name) {
+        char *p = zero_strdup_printf("%s/%s", f->dir, name);
+        assert_non_null(p);
+        return p;
+}
+
+static bool have_binary(const char *name) {
+        char *argv[] = {"sh", "-c", NULL, NULL};
+        _cleanup_free_ char *cmd = zero_strdup_printf("command -v %s", name);
+        argv[2] = cmd;
+        return zero_run_wait(argv, NULL) == 0;
+}
+
+static void run_ok(char *const argv[]) {
+        _cleanup_free_ char *out = NULL;
+        int r = zero_run_wait(argv, &out);
+        if (r != 0)
+                fail_msg("%s failed (%d): %s", argv[0], r, strempty(out));
+}
+
+static struct zero_card_env env_of(struct fx *f) {
+        return (struct zero_card_env){.size = sizeof(struct zero_card_env),
+                                      .event = f->e,
+                                      .state_dir = f->state,
+                                      .run_dir = f->run,
+                                      .shim = getenv("ZERO_SHIM"),
+                                      .config_get = config_get,
+                                      .lost_exports = on_lost,
+                                      .userdata = f};
+}
+
+static void card_open(struct fx *f) {
+        struct zero_card_env env = env_of(f);
+        struct zero_error err = {};
+        int r = f->d->ops.open(&env, &f->card, &err);
+        if (r < 0)
+                fail_msg("open: %s: %s", err.code, err.message);
+}
+
+static pid_t daemon_pid(struct fx *f) {
+        _cleanup_free_ char *path = zero_strdup_printf("%s/qsd/pid", f->run), *text = NULL;
+        int64_t pid;
+
+        if (zero_read_file(path, 64, &text, NULL) < 0)
+                return 0;
+        text[strcspn(text, "\n")] = '\0';
+        return zero_parse_int64(text, 1, INT32_MAX, &pid) < 0 ? 0 : (pid_t) pid;
+}
+
+static int setup(void **state) {
+        *state = calloc(1, sizeof(struct fx));
+        return *state ? 0 : -1;
+}
+
+/* Called by each test rather than from setup(): cmocka runs the teardown only after a setup that
+ * succeeded, and the teardown must stop whatever was started. */
+static void start(struct fx *f) {
+        const char *shim = getenv("ZERO_SHIM");
+
+        if (geteuid() != 0 || !shim || access(shim, X_OK) < 0 || !have_binary("qemu-storage-daemon") ||
+            !have_binary("qemu-img") || !have_binary("mkfs.ext4") || access("/dev/loop-control", W_OK) < 0) {
+                print_message("needs root, $ZERO_SHIM, qemu-storage-daemon, qemu-img, mkfs.ext4, loop: skipped\n");
+                skip();
+        }
+        snprintf(f->dir, sizeof(f->dir), "/tmp/zero-softcard.XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        f->state = path_in(f, "state");
+        f->run = path_in(f, "run");
+        f->base = path_in(f, "base.ext4");
+        f->mnt = path_in(f, "mnt");
+        f->exports = path_in(f, "run/exports");
+        assert_int_equal(zero_mkdir_p(f->mnt, 0700), 0);
+        assert_int_equal(sd_event_new(&f->e), 0);
+        f->d = zero_softcard_driver();
+        snprintf(f->clone_path, sizeof(f->clone_path), "%s/volumes/%s.qcow2", f->state, clone_id);
+        snprintf(f->blank_path, sizeof(f->blank_path), "%s/volumes/%s.raw", f->state, blank_id);
+        f->clone = (struct zero_card_volume){.size = sizeof(struct zero_card_volume), .id = clone_id,
+                                             .path = f->clone_path, .format = "qcow2", .size_bytes = VOL_SIZE,
+                                             .base_path = f->base};
+        f->blank = (struct zero_card_volume){.size = sizeof(struct zero_card_volume), .id = blank_id,
+                                             .path = f->blank_path, .format = "raw", .size_bytes = VOL_SIZE};
+}
+
+/* The image's base: an ext4 holding hello.txt, as deploy/'s image builder makes them. */
+static void make_base(struct fx *f) {
+        _cleanup_free_ char *src = path_in(f, "rootfs"), *hello = path_in(f, "rootfs/hello.txt");
+        char *argv[] = {"mkfs.ext4", "-q", "-d", src, f->base, "64M", NULL};
+
+        assert_int_equal(zero_mkdir_p(src, 0755), 0);
+        assert_int_equal(zero_write_file_replace(hello, HELLO, strlen(HELLO), 0644), 0);
+        run_ok(argv);
+}
+
+static void stop_daemon(struct fx *f) {
+        pid_t pid = daemon_pid(f);
+        _cleanup_free_ char *sock = zero_strdup_printf("%s/qsd/shim.sock", f->run);
+        uint64_t start = zero_monotonic_usec();
+
+        if (pid <= 0)
+                return;
+        (void) kill(pid, SIGKILL);
+        /* The shim records the exit and goes; its socket goes first. */
+        while ((kill(pid, 0) == 0 || access(sock, F_OK) == 0) && zero_monotonic_usec() - start < TIMEOUT_USEC)
+                usleep(2000);
+}
+
+static int teardown(void **state) {
+        struct fx *f = *state;
+
+        if (f->card)
+                f->d->ops.close(f->card);
+        if (f->dir[0]) {
+                (void) umount2(f->mnt, MNT_DETACH);
+                stop_daemon(f);
+                (void) softcard_exports_clear(f->exports);
+                assert_int_equal(zero_rm_rf(f->dir), 0);
+        }
+        sd_event_unref(f->e);
+        free(f->state);
+        free(f->run);
+        free(f->base);
+        free(f->mnt);
+        free(f->exports);
+        free(f);
+        return 0;
+}
+
+/* ---- Helpers on the driver ---- */
+
+static void vol_create(struct fx *f, const struct zero_card_volume *v) {
+        struct zero_error err = {};
+        if (f->d->ops.volume_create(f->card, v, &err) < 0)
+                fail_msg("volume_create: %s: %s", err.code, err.message);
+}
+
+static void vol_export(struct fx *f, const struct zero_card_volume *v, enum zero_card_export_kind kind,
+                       char path[static ZERO_CARD_PATH_MAX]) {
+        struct zero_error err = {};
+        if (f->d->ops.volume_export(f->card, v, kind, path, &err) < 0)
+                fail_msg("volume_export: %s: %s", err.code, err.message);
+}
+
+static void vol_unexport(struct fx *f, const struct zero_card_volume *v) {
+        struct zero_error err = {};
+        if (f->d->ops.volume_unexport(f->card, v, &err) < 0)
+                fail_msg("volume_unexport: %s: %s", err.code, err.message);
+}
+
+static struct zero_card_volume_stats vol_stats(struct fx *f, const struct zero_card_volume *v) {
+        struct zero_card_volume_stats st = {};
+        struct zero_error err = {};
+        if (f->d->ops.volume_stats(f->card, v, &st, &err) < 0)
+                fail_msg("volume_stats: %s: %s", err.code, err.message);
+        return st;
+}
+
+static void mount_ext4(struct fx *f, const char *dev) {
+        if (mount(dev, f->mnt, "ext4", 0, NULL) < 0)
+                fail_msg("mount %s: %m", dev);
+}
+
+static void check_file(struct fx *f, const char *name, const char *content) {
+        _cleanup_free_ char *path = zero_strdup_printf("%s/%s", f->mnt, name), *text = NULL;
+        assert_int_equal(zero_read_file(path, 4096, &text, NULL), 0);
+        assert_string_equal(text, content);
+}
+
+static uint64_t dev_size(const char *dev) {
+        _cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
+        uint64_t size = 0;
+        assert_true(fd >= 0);
+        assert_int_equal(ioctl(fd, BLKGETSIZE64, &size), 0);
+        return size;
+}
+
+/* O_DIRECT 4 KiB reads over the device for `usec`, after `warm` reads (which drain the throttle's
+ * burst allowance): operations per second. Blocks far apart and never read twice: the loop device
+ * reads the FUSE file through its page cache (softcard.c says why), and a cached block would
+ * not reach the daemon's throttle. */
+static uint64_t next_block;
+
+static void read_next(int fd, uint64_t blocks, void *buf) {
+        assert_int_equal(pread(fd, buf, 4096, (off_t) (next_block++ * 7919 % blocks) * 4096), 4096);
+}
+
+static double read_rate(const char *dev, int warm, uint64_t usec) {
+        _cleanup_close_ int fd = open(dev, O_RDONLY | O_DIRECT | O_CLOEXEC);
+        uint64_t blocks = dev_size(dev) / 4096, n = 0, start;
+        void *buf = NULL;
+
+        assert_true(fd >= 0);
+        assert_int_equal(posix_memalign(&buf, 4096, 4096), 0);
+        for (int i = 0; i < warm; i++)
+                read_next(fd, blocks, buf);
+        start = zero_monotonic_usec();
+        while (zero_monotonic_usec() - start < usec) {
+                read_next(fd, blocks, buf);
+                n++;
+        }
+        free(buf);
+        return (double) n * USEC_PER_SEC / (double) (zero_monotonic_usec() - start);
+}
+
+/* Writes 1 MiB chunks of data (a random 64 MiB) to dev with O_DIRECT: chunk i by writer i % n. */
+static void write_part(const char *dev, const char *data, int part, int n) {
+        _cleanup_close_ int fd = open(dev, O_WRONLY | O_DIRECT | O_CLOEXEC);
+        void *buf = NULL;
+
+        if (fd < 0 || posix_memalign(&buf, 4096, 1 << 20) != 0)
+                _exit(1);
+        for (int i = part; i < 64; i += n) {
+                memcpy(buf, data + ((size_t) i << 20), 1 << 20);
+                if (pwrite(fd, buf, 1 << 20, (off_t) i << 20) != 1 << 20)
+                        _exit(2);
+        }
+        _exit(fsync(fd) < 0 ? 3 : 0);
+}
+
+/* Whether anything of the test's is left in the kernel: loop devices backed by files under the
+ * test directory, mounts under it. */
+static int leftovers(struct fx *f) {
+        _cleanup_free_ char *info = NULL, *needle = zero_strdup_printf(" %s/", f->dir);
+        DIR *d = opendir("/sys/block");
+        struct dirent *de;
+        int n = 0;
+
+        assert_non_null(d);
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = zero_strdup_printf("/sys/block/%s/loop/backing_file", de->d_name), *b = NULL;
+                if (zero_read_file(p, PATH_MAX, &b, NULL) >= 0 && strncmp(b, f->dir, strlen(f->dir)) == 0) {
+                        print_message("left: %s over %s", de->d_name, b);
+                        n++;
+                }
+        }
+        closedir(d);
+        assert_true(zero_read_file("/proc/self/mountinfo", 16 << 20, &info, NULL) >= 0);
+        if (strstr(info, needle)) {
+                print_message("left: a mount under %s\n", f->dir);
+                n++;
+        }
+        return n;
+}
+
+/* ---- Tests ---- */
+
+static void test_kind_names(void **state) {
+        assert_string_equal(zero_card_export_kind_to_string(ZERO_CARD_EXPORT_VHOST_USER_BLK), "vhost-user-blk");
+        assert_string_equal(zero_card_export_kind_to_string(ZERO_CARD_EXPORT_NBD), "nbd");
+        assert_string_equal(zero_card_export_kind_to_string(ZERO_CARD_EXPORT_HOST_BLOCK), "host-block");
+        assert_null(zero_card_export_kind_to_string(ZERO_CARD_EXPORT_NONE));
+        assert_null(zero_card_export_kind_to_string(_ZERO_CARD_EXPORT_MAX));
+        assert_int_equal(zero_card_export_kind_from_string("nbd"), ZERO_CARD_EXPORT_NBD);
+        assert_int_equal(zero_card_export_kind_from_string("host-block"), ZERO_CARD_EXPORT_HOST_BLOCK);
+        assert_int_equal(zero_card_export_kind_from_string("vhost-user-blk"), ZERO_CARD_EXPORT_VHOST_USER_BLK);
+        assert_int_equal(zero_card_export_kind_from_string("fuse"), ZERO_CARD_EXPORT_NONE);
+        assert_int_equal(zero_card_export_kind_from_string(NULL), ZERO_CARD_EXPORT_NONE);
+        assert_string_equal(zero_card_nic_kind_to_string(ZERO_CARD_NIC_VETH), "veth");
+        assert_string_equal(zero_card_nic_kind_to_string(ZERO_CARD_NIC_TAP), "tap");
+        assert_null(zero_card_nic_kind_to_string(ZERO_CARD_NIC_NONE));
+        assert_int_equal(zero_card_nic_kind_from_string("tap"), ZERO_CARD_NIC_TAP);
+        assert_int_equal(zero_card_nic_kind_from_string("veth"), ZERO_CARD_NIC_VETH);
+        assert_int_equal(zero_card_nic_kind_from_string(""), ZERO_CARD_NIC_NONE);
+
+        const struct zero_card_driver *d = zero_softcard_driver();
+        assert_int_equal(d->abi_version, ZERO_CARD_ABI_VERSION);
+        assert_int_equal(d->size, sizeof(struct zero_card_driver));
+        assert_string_equal(d->name, "softcard");
+        assert_non_null(d->ops.sync);
+}
+
+/* Clone, host-block export, filesystem use through it, idempotency, conflicts, re-export,
+ * stats and a live resize. */
+static void test_host_block(void **state) {
+        struct fx *f = *state;
+        char path[ZERO_CARD_PATH_MAX], again[ZERO_CARD_PATH_MAX], other[ZERO_CARD_PATH_MAX];
+        struct zero_card_volume_stats st;
+        struct zero_error err = {};
+        uint64_t t0, t1, before;
+        struct stat sb;
+
+        start(f);
+        make_base(f);
+        card_open(f);
+        assert_true(daemon_pid(f) > 0);
+        assert_true(kill(daemon_pid(f), 0) == 0);
+
+        t0 = zero_monotonic_usec();
+        vol_create(f, &f->clone);
+        t1 = zero_monotonic_usec();
+        print_message("clone of a 64 MiB base: %.2f ms\n", (double) (t1 - t0) / 1000.0);
+        assert_true(t1 - t0 < USEC_PER_SEC);
+        assert_int_equal(stat(f->clone_path, &sb), 0);
+        assert_true(sb.st_size < (off_t) (1 << 20)); /* copy-on-write: no copy */
+        vol_create(f, &f->clone); /* exists: success */
+        _cleanup_free_ char *tmp = zero_strdup_printf("%s.tmp", f->clone_path);
+        assert_int_equal(access(tmp, F_OK), -1);
+
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        print_message("host-block export: %s\n", path);
+        assert_int_equal(strncmp(path, "/dev/loop", 9), 0);
+        assert_true(dev_size(path) == VOL_SIZE);
+        mount_ext4(f, path);
+        check_file(f, "hello.txt", HELLO);
+        _cleanup_free_ char *written = zero_strdup_printf("%s/new.txt", f->mnt);
+        assert_int_equal(zero_write_file_atomic(written, "written\n", 8, 0644), 0);
+        assert_int_equal(umount2(f->mnt, 0), 0);
+
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, again);
+        assert_string_equal(again, path);
+        assert_int_equal(f->d->ops.volume_export(f->card, &f->clone, ZERO_CARD_EXPORT_NBD, other, &err), -EBUSY);
+        assert_int_equal(err.status, 409);
+        assert_string_equal(err.code, "conflict");
+
+        /* Reads are counted (the loop device's counters: see volume.c). */
+        before = vol_stats(f, &f->clone).read_ops;
+        (void) read_rate(path, 50, 1000);
+        st = vol_stats(f, &f->clone);
+        assert_true(st.exported);
+        assert_true(st.read_ops >= before + 50);
+        assert_true(st.read_bytes >= 50 * 4096);
+        assert_true(st.allocated_bytes > 0);
+
+        /* Live resize: the loop device grows with it. Shrinking is refused. */
+        assert_int_equal(f->d->ops.volume_resize(f->card, &f->clone, VOL_SIZE * 2, &err), 0);
+        assert_true(dev_size(path) == VOL_SIZE * 2);
+        assert_int_equal(f->d->ops.volume_resize(f->card, &f->clone, VOL_SIZE * 2, &err), 0);
+        assert_int_equal(f->d->ops.volume_resize(f->card, &f->clone, VOL_SIZE, &err), -EINVAL);
+        assert_int_equal(err.status, 422);
+        f->clone.size_bytes = VOL_SIZE * 2;
+
+        vol_unexport(f, &f->clone);
+        vol_unexport(f, &f->clone); /* not exported: success */
+        st = vol_stats(f, &f->clone);
+        assert_false(st.exported);
+        assert_true(st.read_ops == 0);
+        assert_int_equal(leftovers(f), 0);
+
+        /* Offline resize of the qcow2, then a re-export shows the file written before. */
+        assert_int_equal(f->d->ops.volume_resize(f->card, &f->clone, VOL_SIZE * 3, &err), 0);
+        f->clone.size_bytes = VOL_SIZE * 3;
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        assert_true(dev_size(path) == VOL_SIZE * 3);
+        mount_ext4(f, path);
+        check_file(f, "new.txt", "written\n");
+        check_file(f, "hello.txt", HELLO);
+        assert_int_equal(umount2(f->mnt, 0), 0);
+
+        assert_int_equal(f->d->ops.volume_delete(f->card, &f->clone, &err), 0);
+        assert_int_equal(access(f->clone_path, F_OK), -1);
+        assert_int_equal(f->d->ops.volume_delete(f->card, &f->clone, &err), 0);
+        assert_int_equal(f->d->ops.volume_stats(f->card, &f->clone, &st, &err), -ENOENT);
+        assert_int_equal(err.status, 404);
+        assert_int_equal(leftovers(f), 0);
+}
+
+/* NBD and vhost-user-blk exports; a blank volume holds an ext4 filesystem; bad requests. */
+static void test_nbd_vhost_blank(void **state) {
+        struct fx *f = *state;
+        char path[ZERO_CARD_PATH_MAX], again[ZERO_CARD_PATH_MAX];
+        _cleanup_free_ char *out = NULL, *sock = NULL;
+        struct zero_card_volume bad;
+        struct zero_error err = {};
+        struct stat sb;
+
+        start(f);
+        make_base(f);
+        card_open(f);
+        vol_create(f, &f->clone);
+
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_NBD, path);
+        print_message("nbd export: %s\n", path);
+        sock = zero_strdup_printf("nbd+unix:///%s?socket=%s/qsd/nbd.sock", clone_id, f->run);
+        assert_string_equal(path, sock);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_NBD, again);
+        assert_string_equal(again, path);
+        {
+                /* A real NBD client: the first 64 MiB are the base's bytes. */
+                char *argv[] = {"qemu-img", "compare", "-f", "raw", "-F", "raw", f->base, path, NULL};
+                _cleanup_free_ char *cmp = NULL;
+                int r = zero_run_wait(argv, &cmp);
+                /* The clone is larger than its base; compare wants the extra part to read as
+                 * zeros, which it does. */
+                if (r != 0)
+                        fail_msg("qemu-img compare: %d: %s", r, strempty(cmp));
+        }
+        vol_unexport(f, &f->clone);
+
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_VHOST_USER_BLK, path);
+        print_message("vhost-user-blk export: %s\n", path);
+        assert_int_equal(stat(path, &sb), 0);
+        assert_true(S_ISSOCK(sb.st_mode));
+        assert_int_equal(f->d->ops.volume_export(f->card, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, again, &err), -EBUSY);
+        vol_unexport(f, &f->clone);
+        assert_int_equal(stat(path, &sb), -1);
+
+        vol_create(f, &f->blank);
+        assert_int_equal(stat(f->blank_path, &sb), 0);
+        assert_true(sb.st_size == (off_t) VOL_SIZE);
+        assert_true((uint64_t) sb.st_blocks * 512 < VOL_SIZE / 4); /* sparse */
+        vol_export(f, &f->blank, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        mount_ext4(f, path);
+        _cleanup_free_ char *lf = zero_strdup_printf("%s/lost+found", f->mnt);
+        assert_int_equal(access(lf, F_OK), 0);
+        assert_int_equal(umount2(f->mnt, 0), 0);
+        vol_unexport(f, &f->blank);
+
+        /* Refused before anything is done. */
+        bad = f->blank;
+        bad.id = "not-an-id";
+        assert_int_equal(f->d->ops.volume_create(f->card, &bad, &err), -EINVAL);
+        assert_int_equal(err.status, 422);
+        bad = f->clone;
+        bad.size_bytes = BASE_SIZE / 2; /* smaller than its image */
+        bad.path = "/tmp/zero-softcard-never";
+        assert_int_equal(f->d->ops.volume_create(f->card, &bad, &err), -EINVAL);
+        assert_int_equal(err.status, 422);
+        bad = f->clone;
+        bad.path = f->blank_path;
+        assert_int_equal(f->d->ops.volume_export(f->card, &bad, ZERO_CARD_EXPORT_NONE, path, &err), -EINVAL);
+        bad.path = "/tmp/zero-softcard-never";
+        assert_int_equal(f->d->ops.volume_export(f->card, &bad, ZERO_CARD_EXPORT_NBD, path, &err), -ENOENT);
+        assert_int_equal(err.status, 404);
+        assert_int_equal(leftovers(f), 0);
+}
+
+/* Concurrent writers and readers on a host-block export: every byte arrives (qsd 7.2's FUSE
+ * export corrupts overlapping writes, which softcard's loop setup must never let happen). */
+static void test_concurrent_writes(void **state) {
+        struct fx *f = *state;
+        char path[ZERO_CARD_PATH_MAX], uri[ZERO_CARD_PATH_MAX];
+        _cleanup_free_ char *expect = NULL, *data = malloc(64 << 20);
+        _cleanup_close_ int rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        pid_t pids[6];
+        int status;
+
+        start(f);
+        make_base(f);
+        card_open(f);
+        vol_create(f, &f->clone);
+        assert_non_null(data);
+        for (size_t got = 0; got < (64 << 20);) {
+                ssize_t n = read(rnd, data + got, (64 << 20) - got);
+                assert_true(n > 0);
+                got += (size_t) n;
+        }
+        expect = path_in(f, "expect.raw");
+        assert_int_equal(zero_write_file_replace(expect, data, 64 << 20, 0600), 0);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        for (int i = 0; i < 6; i++) {
+                pids[i] = fork();
+                assert_true(pids[i] >= 0);
+                if (pids[i] == 0 && i < 4)
+                        write_part(path, data, i, 4);
+                if (pids[i] == 0) {
+                        (void) read_rate(path, 0, USEC_PER_SEC / 2);
+                        _exit(0);
+                }
+        }
+        for (int i = 0; i < 6; i++) {
+                assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+                assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        }
+        /* Read back from the daemon itself, past every cache: through NBD. */
+        vol_unexport(f, &f->clone);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_NBD, uri);
+        char *argv[] = {"qemu-img", "compare", "-f", "raw", "-F", "raw", expect, uri, NULL};
+        run_ok(argv);
+        vol_unexport(f, &f->clone);
+        assert_int_equal(leftovers(f), 0);
+}
+
+/* 200 IOPS holds under a tight loop of direct reads, and lifting it lifts the rate. */
+static void test_qos(void **state) {
+        struct fx *f = *state;
+        char path[ZERO_CARD_PATH_MAX];
+        struct zero_error err = {};
+        double limited, free_rate;
+
+        start(f);
+        make_base(f);
+        card_open(f);
+        vol_create(f, &f->clone);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        f->clone.qos_iops = 200;
+        assert_int_equal(f->d->ops.volume_set_qos(f->card, &f->clone, &err), 0);
+        limited = read_rate(path, 40, USEC_PER_SEC);
+        f->clone.qos_iops = 0;
+        assert_int_equal(f->d->ops.volume_set_qos(f->card, &f->clone, &err), 0);
+        free_rate = read_rate(path, 40, USEC_PER_SEC / 2);
+        print_message("4 KiB direct reads: %.0f/s at 200 IOPS, %.0f/s unlimited\n", limited, free_rate);
+        assert_true(limited <= 220.0);
+        assert_true(limited >= 150.0);
+        assert_true(free_rate > 5 * limited);
+
+        /* Limits given while unexported apply at the next export. */
+        vol_unexport(f, &f->clone);
+        f->clone.qos_iops = 100;
+        assert_int_equal(f->d->ops.volume_set_qos(f->card, &f->clone, &err), 0);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        limited = read_rate(path, 20, USEC_PER_SEC / 2);
+        print_message("%.0f/s at 100 IOPS set while unexported\n", limited);
+        assert_true(limited <= 115.0);
+        f->clone.qos_iops = 1000000000000000000ULL;
+        assert_int_equal(f->d->ops.volume_set_qos(f->card, &f->clone, &err), -EINVAL);
+        f->clone.qos_iops = 0;
+        vol_unexport(f, &f->clone);
+}
+
+/* zerod restarts: the daemon is adopted with its exports. The daemon dies: the watcher starts a
+ * new one, tells the agent, and sync() puts the exports back; an empty sync() clears all. */
+static void test_adopt_restart_sync(void **state) {
+        struct fx *f = *state;
+        char path[ZERO_CARD_PATH_MAX], again[ZERO_CARD_PATH_MAX];
+        struct zero_card_want_export want[2] = {};
+        struct zero_error err = {};
+        uint64_t start_usec;
+        pid_t pid, pid2;
+
+        start(f);
+        make_base(f);
+        card_open(f);
+        vol_create(f, &f->clone);
+        vol_create(f, &f->blank);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        pid = daemon_pid(f);
+
+        f->d->ops.close(f->card);
+        f->card = NULL;
+        assert_true(kill(pid, 0) == 0); /* close leaves it running */
+        card_open(f);
+        assert_int_equal(daemon_pid(f), pid);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, again);
+        assert_string_equal(again, path);
+        mount_ext4(f, path);
+        check_file(f, "hello.txt", HELLO);
+        assert_int_equal(umount2(f->mnt, 0), 0);
+
+        /* Death: the watcher notices from the loop, restarts, reports. */
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        start_usec = zero_monotonic_usec();
+        while (f->lost == 0) {
+                if (zero_monotonic_usec() - start_usec > TIMEOUT_USEC)
+                        fail_msg("no restart after the daemon's death");
+                assert_true(sd_event_run(f->e, 100 * USEC_PER_MSEC) >= 0);
+        }
+        assert_int_equal(f->lost, 1);
+        pid2 = daemon_pid(f);
+        assert_true(pid2 > 0 && pid2 != pid);
+        assert_true(kill(pid2, 0) == 0);
+        print_message("restarted in %.1f ms\n", (double) (zero_monotonic_usec() - start_usec) / 1000.0);
+        assert_false(vol_stats(f, &f->clone).exported);
+
+        want[0] = (struct zero_card_want_export){.volume = &f->clone, .kind = ZERO_CARD_EXPORT_HOST_BLOCK};
+        want[1] = (struct zero_card_want_export){.volume = &f->blank, .kind = ZERO_CARD_EXPORT_NBD};
+        assert_int_equal(f->d->ops.sync(f->card, NULL, 0, want, 2, NULL, 0, &err), 0);
+        assert_true(want[0].recreated);
+        assert_true(want[1].recreated);
+        assert_int_equal(strncmp(want[0].path, "/dev/loop", 9), 0);
+        mount_ext4(f, want[0].path);
+        check_file(f, "hello.txt", HELLO);
+        assert_int_equal(umount2(f->mnt, 0), 0);
+        /* Again: all there, nothing made. */
+        snprintf(path, sizeof(path), "%s", want[0].path);
+        assert_int_equal(f->d->ops.sync(f->card, NULL, 0, want, 2, NULL, 0, &err), 0);
+        assert_false(want[0].recreated);
+        assert_false(want[1].recreated);
+        assert_string_equal(want[0].path, path);
+        /* The store says NBD for the clone now (a switch that crashed): sync follows it. */
+        want[0].kind = ZERO_CARD_EXPORT_NBD;
+        assert_int_equal(f->d->ops.sync(f->card, NULL, 0, want, 2, NULL, 0, &err), 0);
+        assert_true(want[0].recreated);
+        assert_int_equal(strncmp(want[0].path, "nbd+unix://", 11), 0);
+
+        assert_int_equal(f->d->ops.sync(f->card, NULL, 0, NULL, 0, NULL, 0, &err), 0);
+        assert_false(vol_stats(f, &f->clone).exported);
+        assert_false(vol_stats(f, &f->blank).exported);
+        assert_int_equal(leftovers(f), 0);
+        _cleanup_free_ char *exports = zero_strdup_printf("%s/exports", f->run);
+        DIR *d = opendir(exports);
+        struct dirent *de;
+        int entries = 0;
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                entries += de->d_name[0] != '.';
+        closedir(d);
+        assert_int_equal(entries, 0);
+}
+
+/* A host-block export left behind by a daemon that died while zerod was down: open() finds the
+ * daemon dead, starts another, and nothing of the old one stays in the kernel. */
+static void test_dead_at_open(void **state) {
+        struct fx *f = *state;
+        char path[ZERO_CARD_PATH_MAX];
+        pid_t pid;
+
+        start(f);
+        make_base(f);
+        card_open(f);
+        vol_create(f, &f->clone);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        pid = daemon_pid(f);
+        f->d->ops.close(f->card);
+        f->card = NULL;
+        stop_daemon(f);
+        card_open(f);
+        assert_true(daemon_pid(f) != pid);
+        assert_int_equal(leftovers(f), 0);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        assert_true(dev_size(path) == VOL_SIZE);
+        vol_unexport(f, &f->clone);
+        assert_int_equal(leftovers(f), 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_kind_names),
+                cmocka_unit_test_setup_teardown(test_host_block, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_nbd_vhost_blank, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_concurrent_writes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_qos, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_adopt_restart_sync, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_dead_at_open, setup, teardown),
+        };
+        zero_log_set_max_priority(getenv("ZERO_SOFTCARD_TEST_DEBUG") ? LOG_DEBUG : LOG_INFO);
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
