@@ -6,8 +6,11 @@ start_zerod
 make_image busybox
 make_image spare
 act POST /v1/instances '{"name":"taken","image":"busybox","memory_mib":32,"command":["/bin/sh","-c","sleep 600"]}'
+expect 201 POST /v1/volumes '{"name":"vol1","size_bytes":16777216}'
+expect 201 POST /v1/networks '{"name":"net1","subnet":"10.99.0.0/24"}'
 
-snapshot() { sqlite3 "$T/state/zero.db" '.dump images' '.dump instances' '.dump operations' '.dump events'; }
+snapshot() { sqlite3 "$T/state/zero.db" '.dump images' '.dump instances' '.dump operations' '.dump events' '.dump volumes' \
+  '.dump networks' '.dump nics' '.dump attachments'; }
 before=$(snapshot)
 
 bad() { # bad STATUS CODE METHOD PATH [BODY] [extra curl args...]
@@ -64,13 +67,47 @@ bad 409 conflict POST /v1/instances "{\"name\":\"taken\",$ok}"
 bad 409 conflict POST /v1/images "{\"name\":\"spare\",\"source\":\"$T/rootfs-spare\"}"
 bad 409 in_use DELETE /v1/images/busybox
 bad 409 wrong_state POST /v1/instances/taken/start
+# the card: volumes, networks, and an instance's volumes and NICs
+bad 422 invalid POST /v1/volumes '{"name":"v2"}'
+bad 422 invalid POST /v1/volumes '{"name":"v2","size_bytes":1}'
+bad 422 invalid POST /v1/volumes '{"name":"v2","size_bytes":"big"}'
+bad 422 invalid POST /v1/volumes '{"name":"v2","image":"nope"}'
+bad 422 invalid POST /v1/volumes '{"name":"V2","size_bytes":16777216}'
+bad 409 conflict POST /v1/volumes '{"name":"vol1","size_bytes":16777216}'
+bad 409 conflict POST /v1/volumes '{"name":"taken-root","size_bytes":16777216}'
+bad 404 not_found GET /v1/volumes/nope
+bad 404 not_found DELETE /v1/volumes/nope
+bad 409 in_use DELETE /v1/volumes/taken-root
+bad 422 invalid POST /v1/volumes/vol1/resize '{"size_bytes":1048576}'
+bad 422 invalid POST /v1/volumes/vol1/resize '{}'
+bad 422 invalid PUT /v1/volumes/vol1/qos '{"iops":"fast"}'
+bad 422 invalid PUT /v1/volumes/vol1/qos '{"latency":5}'
+bad 422 invalid POST /v1/networks '{"name":"n2","subnet":"10.99.0.0"}'
+bad 422 invalid POST /v1/networks '{"name":"n2","subnet":"10.98.0.1/24"}'
+bad 422 invalid POST /v1/networks '{"name":"n2","subnet":"10.98.0.0/31"}'
+bad 409 conflict POST /v1/networks '{"name":"n2","subnet":"10.99.0.0/16"}'
+bad 409 conflict POST /v1/networks '{"name":"net1","subnet":"10.97.0.0/24"}'
+bad 404 not_found DELETE /v1/networks/nope
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",$ok,\"root_volume\":\"nope\"}"
+bad 409 conflict POST /v1/instances "{\"name\":\"x\",$ok,\"root_volume\":\"taken-root\"}"
+bad 409 conflict POST /v1/instances "{\"name\":\"taken2\",$ok,\"volumes\":[{\"name\":\"taken-root\",\"path\":\"/d\"}]}"
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",$ok,\"volumes\":[{\"name\":\"vol1\",\"path\":\"/a/../b\"}]}"
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",$ok,\"volumes\":[{\"name\":\"vol1\",\"path\":\"/d\",\"personality\":\"floppy\"}]}"
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",$ok,\"volumes\":[{\"name\":\"vol1\",\"path\":\"/d\"},{\"name\":\"vol1\",\"path\":\"/e\"}]}"
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",$ok,\"nics\":[{\"network\":\"nope\"}]}"
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",$ok,\"nics\":[{\"network\":\"net1\",\"ip\":\"10.99.0.1\"}]}"
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",$ok,\"nics\":[{\"network\":\"net1\",\"mac\":\"01:00:00:00:00:01\"}]}"
+bad 422 invalid POST /v1/instances "{\"name\":\"x\",$ok,\"nics\":{}}"
+bad 422 invalid DELETE "/v1/instances/taken?delete_volumes=maybe"
 
 after=$(snapshot)
 [ "$before" = "$after" ] || fail "the store changed: $(diff <(echo "$before") <(echo "$after") | head -20)"
 log "every bad input was refused and the store is unchanged"
 
 # the good path still works after all that
-act DELETE /v1/instances/taken
+act DELETE "/v1/instances/taken?force=true"
 expect 204 DELETE /v1/images/spare
+expect 204 DELETE /v1/volumes/vol1
+expect 204 DELETE /v1/networks/net1
 stop_zerod
 echo PASS

@@ -9,7 +9,8 @@ for f in bin/zerod bin/zeroctl libexec/zero/zero-shim lib/zero/plugins/container
          lib/systemd/system/zerod.service lib/systemd/system/zerod.socket etc/zero/zerod.conf; do
   [ -e "$T/prefix/$f" ] || fail "install lacks $f"
 done
-"$T/prefix/bin/zerod" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" >>"$T/zerod.log" 2>&1 &
+use_netns
+nsenter --net="/run/netns/$NETNS" "$T/prefix/bin/zerod" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" >>"$T/zerod.log" 2>&1 &
 ZEROD_PID=$!
 for _ in $(seq 1 200); do curl -sf --unix-socket "$SOCK" http://zero/v1/node >/dev/null 2>&1 && break; sleep 0.05; done
 expect 200 GET /v1/node

@@ -24,9 +24,10 @@ fail() {
   exit 1
 }
 
-# Tests that make networks run zerod in a network namespace of their own (use_netns), so that its
-# bridges and veths never touch the host's interfaces. A named namespace (ip netns) outlives a
-# killed zerod, as the host's would. in_ns runs a command there.
+# zerod runs in a network namespace of the test's own (start_zerod makes it; ZEROD_NETNS runs a
+# command there): its card makes bridges and veths, and at start removes every zb-/zv-/zt- link
+# the store does not know, so it must never see the host's interfaces or another zerod's. A named
+# namespace (ip netns) outlives a killed zerod, as the host's would. in_ns runs a command there.
 NETNS=
 use_netns() {
   NETNS=zit-$(basename "$T" | tr -dc 'a-zA-Z0-9' | tail -c 10)
@@ -37,7 +38,8 @@ in_ns() { nsenter --net="/run/netns/$NETNS" "$@"; }
 
 # ZEROD_WRAPPER="valgrind --leak-check=full --error-exitcode=99" runs zerod under a checker.
 start_zerod() {
-  ${NETNS:+nsenter --net=/run/netns/$NETNS} ${ZEROD_WRAPPER:-} "$ZEROD" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" --plugin-dir "$ZERO_PLUGIN_DIR" \
+  [ -n "$NETNS" ] || use_netns
+  nsenter --net="/run/netns/$NETNS" ${ZEROD_WRAPPER:-} "$ZEROD" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" --plugin-dir "$ZERO_PLUGIN_DIR" \
     --shim "$ZERO_SHIM" --log-level debug "$@" >>"$T/zerod.log" 2>&1 &
   ZEROD_PID=$!
   for _ in $(seq 1 ${ZEROD_START_TRIES:-200}); do

@@ -26,7 +26,7 @@ log "SIGTERM: STOPPING=1, exit 0, instance $pid still runs"
 kill "$SOCAT_PID" 2>/dev/null || true
 
 # --- socket activation: zerod serves on the socket it is handed
-systemd-socket-activate -l "$T/activated.sock" -- "$ZEROD" --state-dir "$T/state" --run-dir "$T/run" \
+nsenter --net="/run/netns/$NETNS" systemd-socket-activate -l "$T/activated.sock" -- "$ZEROD" --state-dir "$T/state" --run-dir "$T/run" \
   --plugin-dir "$ZERO_PLUGIN_DIR" --shim "$ZERO_SHIM" >>"$T/zerod.log" 2>&1 &
 ACT_PID=$!
 for _ in $(seq 1 100); do [ -S "$T/activated.sock" ] && break; sleep 0.05; done
