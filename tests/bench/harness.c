@@ -317,6 +317,23 @@ static int crun_delete_all(const struct bench *b, const char *root) {
         return n;
 }
 
+/* The card's qemu-storage-daemon outlives zerod by design: stop it like an operator would, so
+ * that it does not count as a leftover. */
+static void stop_card_daemon(struct bench *b) {
+        _cleanup_free_ char *pidf = b->run_dir ? zero_strdup_printf("%s/card/qsd/pid", b->run_dir) : NULL;
+        _cleanup_free_ char *text = NULL;
+        int64_t pid;
+
+        if (!pidf || zero_read_file(pidf, 32, &text, NULL) < 0)
+                return;
+        text[strcspn(text, "\n")] = '\0';
+        if (zero_parse_int64(text, 1, INT32_MAX, &pid) < 0 || kill((pid_t) pid, SIGTERM) < 0)
+                return;
+        for (int k = 0; k < 100 && kill((pid_t) pid, 0) == 0; k++)
+                bench_sleep_ms(20);
+        bench_sleep_ms(100); /* its shim writes the exit record and goes */
+}
+
 int bench_cleanup(struct bench *b, const char *const *crun_roots) {
         _cleanup_free_ char *zerod_crun = b->run_dir ? zero_strdup_printf("%s/crun", b->run_dir) : NULL;
         int forced = 0, left;
@@ -344,6 +361,7 @@ int bench_cleanup(struct bench *b, const char *const *crun_roots) {
         if (b->zerod_pid > 0 && kill(b->zerod_pid, SIGKILL) >= 0)
                 (void) waitpid(b->zerod_pid, NULL, 0);
         b->zerod_pid = 0;
+        stop_card_daemon(b);
         for (; crun_roots && *crun_roots; crun_roots++)
                 forced += crun_delete_all(b, *crun_roots);
         forced += zerod_crun ? crun_delete_all(b, zerod_crun) : 0;
