@@ -3,6 +3,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
+#include <linux/loop.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mount.h>
@@ -280,6 +282,35 @@ static int kill_leftovers(const char *tmp) {
 }
 
 /* Unmounts everything under the temp dir, innermost first; returns how many there were. */
+/* Loop devices over files under tmp (the card's exports). Detached before the mounts: once the
+ * FUSE mount under a loop device is gone, its backing file no longer names the directory. */
+static int detach_loop_leftovers(const char *tmp) {
+        DIR *d = opendir("/sys/block");
+        struct dirent *de;
+        int n = 0;
+
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *path = NULL, *backing = NULL, *dev = NULL;
+                int fd;
+
+                if (strncmp(de->d_name, "loop", 4) != 0)
+                        continue;
+                path = zero_strdup_printf("/sys/block/%s/loop/backing_file", de->d_name);
+                if (!path || zero_read_file(path, 4096, &backing, NULL) < 0 || strncmp(backing, tmp, strlen(tmp)) != 0)
+                        continue;
+                dev = zero_strdup_printf("/dev/%s", de->d_name);
+                fd = dev ? open(dev, O_RDONLY | O_CLOEXEC) : -1;
+                if (fd >= 0) {
+                        (void) ioctl(fd, LOOP_CLR_FD, 0);
+                        close(fd);
+                        n++;
+                }
+        }
+        if (d)
+                closedir(d);
+        return n;
+}
+
 static int umount_leftovers(const char *tmp) {
         char *line = NULL, *mp[256];
         size_t cap = 0, n = 0, tl = strlen(tmp);
@@ -365,6 +396,7 @@ int bench_cleanup(struct bench *b, const char *const *crun_roots) {
         for (; crun_roots && *crun_roots; crun_roots++)
                 forced += crun_delete_all(b, *crun_roots);
         forced += zerod_crun ? crun_delete_all(b, zerod_crun) : 0;
+        forced += detach_loop_leftovers(b->tmp);
         forced += kill_leftovers(b->tmp);
         if (forced)
                 bench_sleep_ms(200);

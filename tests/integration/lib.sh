@@ -153,9 +153,11 @@ cleanup() {
       crun --root "$T/run/crun" --cgroup-manager=disabled delete -f "$id" >/dev/null 2>&1
     done
   fi
+  # Loop devices before mounts: once the card's FUSE mount is gone, a loop device over it no
+  # longer names its backing file. A mounted loop device is freed when its mount goes.
+  losetup -a 2>/dev/null | grep -F "$T" | cut -d: -f1 | while read -r d; do losetup -d "$d"; done
   pkill -9 -f "$T" 2>/dev/null
   grep -F "$T" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
-  losetup -a 2>/dev/null | grep -F "$T" | cut -d: -f1 | while read -r d; do losetup -d "$d"; done
   [ -n "$NETNS" ] && ip netns del "$NETNS" 2>/dev/null
   rm -rf "$T"
   exit $rc
