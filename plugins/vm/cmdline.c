@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The QEMU command line of a VM instance (cmdline.h). */
+#include "plugins/vm/cmdline.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/macro.h"
+#include "common/util.h"
+
+/* x86's COMMAND_LINE_SIZE, NUL included. */
+#define KERNEL_CMDLINE_MAX 2048
+#define DISKS_PER_KIND_MAX 26
+
+struct argv_builder {
+        char **v;
+        size_t n, size;
+        int r;
+};
+
+static void add(struct argv_builder *b, char *s) {
+        if (b->r < 0 || !s) {
+                b->r = b->r < 0 ? b->r : -ENOMEM;
+                free(s);
+                return;
+        }
+        if (b->n + 2 > b->size) {
+                size_t size = b->size ? b->size * 2 : 32;
+                char **v = realloc(b->v, size * sizeof(char *));
+                if (!v) {
+                        free(s);
+                        b->r = -ENOMEM;
+                        return;
+                }
+                b->v = v;
+                b->size = size;
+        }
+        b->v[b->n++] = s;
+        b->v[b->n] = NULL;
+}
+
+#define ADD(b, ...) add((b), zero_strdup_printf(__VA_ARGS__))
+
+static char *base64(const char *s) {
+        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        size_t n = strlen(s), o = 0;
+        char *out = malloc((n + 2) / 3 * 4 + 1);
+
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < n; i += 3) {
+                uint32_t v = (uint32_t) (unsigned char) s[i] << 16;
+                if (i + 1 < n)
+                        v |= (uint32_t) (unsigned char) s[i + 1] << 8;
+                if (i + 2 < n)
+                        v |= (unsigned char) s[i + 2];
+                out[o++] = tbl[(v >> 18) & 63];
+                out[o++] = tbl[(v >> 12) & 63];
+                out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+                out[o++] = i + 2 < n ? tbl[v & 63] : '=';
+        }
+        out[o] = '\0';
+        return out;
+}
+
+/* Appends s to *buf in single quotes ('\'' for a quote inside). */
+static int append_quoted(FILE *f, const char *s) {
+        fputc('\'', f);
+        for (; *s; s++)
+                if (*s == '\'')
+                        fputs("'\\''", f);
+                else
+                        fputc(*s, f);
+        fputc('\'', f);
+        return ferror(f) ? -EIO : 0;
+}
+
+int zero_vm_shell_command(const struct zero_instance_info *info, char **ret) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f;
+        int r = 0;
+
+        if (!info || !info->argv || !info->argv[0])
+                return -EINVAL;
+        f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        for (const char *const *e = info->env; e && *e; e++) {
+                fputs("export ", f);
+                r = append_quoted(f, *e);
+                fputs("; ", f);
+        }
+        if (info->cwd) {
+                fputs("cd ", f);
+                r = append_quoted(f, info->cwd);
+                fputs(" && ", f);
+        }
+        fputs("exec", f);
+        for (const char *const *a = info->argv; r >= 0 && *a; a++) {
+                fputc(' ', f);
+                r = append_quoted(f, *a);
+        }
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0 || !buf) {
+                free(buf);
+                return r < 0 ? r : -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}
+
+int zero_vm_guest_disk_name(const struct zero_vm_disk *disks, size_t n, size_t i, char *ret, size_t size) {
+        size_t k = 0;
+
+        if (i >= n || !disks[i].personality)
+                return -EINVAL;
+        for (size_t j = 0; j < i; j++)
+                if (disks[j].personality && streq(disks[j].personality, disks[i].personality))
+                        k++;
+        if (k >= DISKS_PER_KIND_MAX)
+                return -E2BIG;
+        if (streq(disks[i].personality, "virtio-blk"))
+                snprintf(ret, size, "/dev/vd%c", (char) ('a' + k));
+        else if (streq(disks[i].personality, "virtio-scsi"))
+                snprintf(ret, size, "/dev/sd%c", (char) ('a' + k));
+        else if (streq(disks[i].personality, "nvme"))
+                snprintf(ret, size, "/dev/nvme%zun1", k);
+        else
+                return -EINVAL;
+        return 0;
+}
+
+/* "nbd+unix:///NAME?socket=PATH" into NAME and PATH (pointers into a copy the caller frees). */
+static int nbd_uri_split(const char *uri, char **ret_copy, const char **ret_name, const char **ret_socket) {
+        static const char prefix[] = "nbd+unix:///";
+        char *c, *q;
+
+        if (!uri || strncmp(uri, prefix, strlen(prefix)) != 0)
+                return -EINVAL;
+        c = strdup(uri + strlen(prefix));
+        if (!c)
+                return -ENOMEM;
+        q = strstr(c, "?socket=");
+        if (!q || q == c || !q[8]) {
+                free(c);
+                return -EINVAL;
+        }
+        *q = '\0';
+        *ret_copy = c;
+        *ret_name = c;
+        *ret_socket = q + 8;
+        return 0;
+}
+
+static int add_disk(struct argv_builder *b, const struct zero_vm_disk *d, size_t i, bool *scsi_bus,
+                    struct zero_error *err) {
+        bool vhost = d->export_kind && streq(d->export_kind, "vhost-user-blk");
+        bool nbd = d->export_kind && streq(d->export_kind, "nbd");
+        _cleanup_free_ char *copy = NULL;
+        const char *name, *sock;
+        char serial[21];
+
+        if (!d->export_path || strpbrk(d->export_path, ",\""))
+                return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu has no usable export path", i);
+        snprintf(serial, sizeof(serial), "%.20s", strempty(d->id)); /* NVMe's limit */
+        if (streq(d->personality, "virtio-blk")) {
+                if (!vhost)
+                        return zero_error_set(err, -EINVAL, 400, "invalid",
+                                              "disk %zu: virtio-blk needs a vhost-user-blk export, not %s", i,
+                                              strempty(d->export_kind));
+                ADD(b, "-chardev");
+                ADD(b, "socket,id=vu%zu,path=%s", i, d->export_path);
+                ADD(b, "-device");
+                ADD(b, "vhost-user-blk-pci,id=disk%zu,chardev=vu%zu,num-queues=1", i, i);
+                return b->r;
+        }
+        if (!nbd)
+                return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu: %s needs an nbd export, not %s", i,
+                                      d->personality, strempty(d->export_kind));
+        if (nbd_uri_split(d->export_path, &copy, &name, &sock) < 0)
+                return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu: bad NBD export %s", i, d->export_path);
+        ADD(b, "-blockdev");
+        ADD(b, "{\"driver\":\"nbd\",\"node-name\":\"d%zu\",\"export\":\"%s\",\"server\":{\"type\":\"unix\",\"path\":\"%s\"}}",
+            i, name, sock);
+        if (streq(d->personality, "virtio-scsi")) {
+                if (!*scsi_bus) {
+                        ADD(b, "-device");
+                        ADD(b, "virtio-scsi-pci,id=scsi0");
+                        *scsi_bus = true;
+                }
+                ADD(b, "-device");
+                ADD(b, "scsi-hd,id=disk%zu,bus=scsi0.0,drive=d%zu,serial=%s", i, i, serial);
+        } else if (streq(d->personality, "nvme")) {
+                ADD(b, "-device");
+                ADD(b, "nvme,id=disk%zu,drive=d%zu,serial=%s", i, i, serial[0] ? serial : "zero");
+        } else
+                return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu: unknown personality %s", i, d->personality);
+        return b->r;
+}
+
+static int kernel_append(const struct zero_instance_info *info, const struct zero_vm_options *o, const char *root,
+                         char **ret, struct zero_error *err) {
+        _cleanup_free_ char *cmd = NULL, *b64 = NULL, *net = NULL;
+        char *s;
+        int r;
+
+        r = zero_vm_shell_command(info, &cmd);
+        if (r < 0)
+                return zero_error_set(err, r, 400, "invalid", "the instance has no command");
+        b64 = base64(cmd);
+        if (!b64)
+                return -ENOMEM;
+        if (o->n_nics > 0 && o->nics[0].ip)
+                net = zero_strdup_printf(" zero.ip=%s/%u zero.gw=%s zero.mac=%s", o->nics[0].ip, o->nics[0].prefixlen,
+                                         strempty(o->nics[0].gateway), strempty(o->nics[0].mac));
+        s = zero_strdup_printf("console=ttyS0 quiet panic=-1 zero.root=%s%s zero.cmd=%s", root, net ? net : "", b64);
+        if (!s)
+                return -ENOMEM;
+        if (strlen(s) >= KERNEL_CMDLINE_MAX) {
+                free(s);
+                return zero_error_set(err, -E2BIG, 400, "invalid",
+                                      "the command and environment are too long for a VM's kernel command line "
+                                      "(%d bytes with base64)", KERNEL_CMDLINE_MAX);
+        }
+        *ret = s;
+        return 0;
+}
+
+int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_options *o, char ***ret,
+                    struct zero_error *err) {
+        struct argv_builder b = {};
+        char root[32] = "";
+        bool scsi_bus = false, kvm;
+        char *append = NULL;
+        int r;
+
+        if (!info || !o || !ret || !o->kernel || !o->initrd || !o->qmp_path)
+                return zero_error_set(err, -EINVAL, 400, "invalid", "the image has no kernel or initrd");
+        if (!o->accel || (!streq(o->accel, "kvm") && !streq(o->accel, "tcg")))
+                return zero_error_set(err, -EINVAL, 400, "invalid", "accelerator '%s': expected kvm or tcg",
+                                      strempty(o->accel));
+        kvm = streq(o->accel, "kvm");
+        for (size_t i = 0; i < o->n_disks && !root[0]; i++)
+                if (o->disks[i].root && zero_vm_guest_disk_name(o->disks, o->n_disks, i, root, sizeof(root)) < 0)
+                        return zero_error_set(err, -EINVAL, 400, "invalid", "the root disk's personality is unknown");
+        if (!root[0])
+                return zero_error_set(err, -EINVAL, 400, "invalid", "the VM has no root disk");
+        r = kernel_append(info, o, root, &append, err);
+        if (r < 0)
+                return r;
+
+        add(&b, strdup(o->qemu ? o->qemu : "qemu-system-x86_64"));
+        add(&b, strdup("-nodefaults"));
+        add(&b, strdup("-no-user-config"));
+        add(&b, strdup("-name"));
+        ADD(&b, "guest=%s,debug-threads=on", info->name);
+        add(&b, strdup("-machine"));
+        add(&b, strdup("q35,memory-backend=mem"));
+        add(&b, strdup("-accel"));
+        add(&b, strdup(o->accel));
+        add(&b, strdup("-cpu"));
+        add(&b, strdup(kvm ? "host" : "max"));
+        add(&b, strdup("-smp"));
+        ADD(&b, "%u", info->cpus ? info->cpus : 1);
+        /* Guest RAM shared with the vhost-user-blk backend (qemu-storage-daemon). */
+        add(&b, strdup("-object"));
+        ADD(&b, "memory-backend-memfd,id=mem,size=%lluM,share=on",
+            (unsigned long long) (info->memory_mib ? info->memory_mib : 256));
+        add(&b, strdup("-m"));
+        ADD(&b, "%lluM", (unsigned long long) (info->memory_mib ? info->memory_mib : 256));
+        add(&b, strdup("-display"));
+        add(&b, strdup("none"));
+        /* The serial console on stdout, which the shim keeps as the console log; signal=off: a
+         * ^C on it is the guest's. */
+        add(&b, strdup("-chardev"));
+        add(&b, strdup("stdio,id=console,signal=off"));
+        add(&b, strdup("-serial"));
+        add(&b, strdup("chardev:console"));
+        add(&b, strdup("-qmp"));
+        ADD(&b, "unix:%s,server=on,wait=off", o->qmp_path);
+        add(&b, strdup("-S"));
+        add(&b, strdup("-kernel"));
+        add(&b, strdup(o->kernel));
+        add(&b, strdup("-initrd"));
+        add(&b, strdup(o->initrd));
+        add(&b, strdup("-append"));
+        add(&b, append);
+        for (size_t i = 0; b.r >= 0 && i < o->n_disks; i++) {
+                r = add_disk(&b, &o->disks[i], i, &scsi_bus, err);
+                if (r < 0 && b.r >= 0)
+                        b.r = r;
+        }
+        for (size_t i = 0; b.r >= 0 && i < o->n_nics; i++) {
+                if (!o->nics[i].tap || !o->nics[i].mac || strpbrk(o->nics[i].tap, ",=")) {
+                        b.r = zero_error_set(err, -EINVAL, 400, "invalid", "NIC %zu has no tap or MAC", i);
+                        break;
+                }
+                add(&b, strdup("-netdev"));
+                ADD(&b, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i, o->nics[i].tap);
+                add(&b, strdup("-device"));
+                ADD(&b, "virtio-net-pci,id=nic%zu,netdev=net%zu,mac=%s", i, i, o->nics[i].mac);
+        }
+        if (b.r < 0) {
+                strv_free(b.v);
+                return b.r;
+        }
+        *ret = b.v;
+        return 0;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * The QEMU command line of one VM instance: a pure function of the instance and of where the card
+ * put its disks and NICs, so that it is unit-tested (tests/unit/test_vm_cmdline.c) and rebuilt at
+ * every start, like the container plugin's config.json.
+ *
+ * The guest boots the image's kernel and initramfs (deploy/images/init), which read everything
+ * from the kernel command line: zero.root (the root disk's device name in the guest), zero.cmd
+ * (the instance's command as base64 of a shell command line), zero.ip / zero.gw / zero.mac (the
+ * first NIC). The serial console goes to QEMU's stdout, which the shim keeps as the console log.
+ * QEMU starts paused (-S); the plugin checks the devices over QMP and then sends "cont".
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "zero/error.h"
+#include "zero/plugin.h"
+
+/* A disk as the card exported it. */
+struct zero_vm_disk {
+        const char *id;          /* the volume's id: the guest sees it as the disk's serial */
+        const char *personality; /* "virtio-blk", "virtio-scsi", "nvme" */
+        const char *export_kind; /* "vhost-user-blk" (virtio-blk), "nbd" (virtio-scsi, nvme) */
+        const char *export_path; /* the socket, or the NBD URI nbd+unix:///NAME?socket=PATH */
+        bool root;
+};
+
+struct zero_vm_nic {
+        const char *tap; /* the card's tap on the network's bridge */
+        const char *mac;
+        const char *ip;  /* "10.77.0.5" */
+        unsigned prefixlen;
+        const char *gateway;
+};
+
+struct zero_vm_options {
+        const char *qemu;   /* the binary: "qemu-system-x86_64" */
+        const char *accel;  /* "kvm" or "tcg" */
+        const char *kernel; /* the image's vmlinuz */
+        const char *initrd; /* the image's initrd.img */
+        const char *qmp_path;
+        size_t n_disks;
+        const struct zero_vm_disk *disks;
+        size_t n_nics;
+        const struct zero_vm_nic *nics;
+};
+
+/* The guest's device name of disks[i]: /dev/vda.. for virtio-blk, /dev/sda.. for virtio-scsi,
+ * /dev/nvme0n1.. for NVMe, counting the disks of the same personality before it. -EINVAL for an
+ * unknown personality. */
+int zero_vm_guest_disk_name(const struct zero_vm_disk *disks, size_t n, size_t i, char *ret, size_t size);
+
+/* The instance's command (and environment) as one shell command line, quoted for /bin/sh -c. */
+int zero_vm_shell_command(const struct zero_instance_info *info, char **ret);
+
+/* The argv (NULL-terminated, caller frees with strv_free). -EINVAL with err (400 "invalid") when
+ * the instance cannot be expressed: no root disk, a disk whose export does not fit its
+ * personality, an unknown accelerator, more than 26 disks of one kind. */
+int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_options *o, char ***ret,
+                    struct zero_error *err);

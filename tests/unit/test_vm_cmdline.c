@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* plugins/vm/cmdline.c: the QEMU command line of a VM instance. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/macro.h"
+#include "common/util.h"
+#include "plugins/vm/cmdline.h"
+
+static const char *const argv_sample[] = {"printf", "%s|", "a b", "it's", "$HOME", NULL};
+static const char *const env_sample[] = {"GREETING=hi there", "Q=it's", NULL};
+
+static struct zero_instance_info sample(void) {
+        return (struct zero_instance_info){
+                .size = sizeof(struct zero_instance_info),
+                .id = "0123456789abcdef0123456789abcdef",
+                .name = "vm1",
+                .mode = "vm",
+                .cpus = 2,
+                .memory_mib = 512,
+                .argv = argv_sample,
+                .env = env_sample,
+                .cwd = "/tmp",
+        };
+}
+
+static const struct zero_vm_disk disks[] = {
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "virtio-blk", "vhost-user-blk", "/run/zero/card/exports/a.vhost", true},
+        {"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "virtio-scsi", "nbd", "nbd+unix:///bbbb?socket=/run/zero/card/qsd/nbd.sock", false},
+        {"cccccccccccccccccccccccccccccccc", "nvme", "nbd", "nbd+unix:///cccc?socket=/run/zero/card/qsd/nbd.sock", false},
+        {"dddddddddddddddddddddddddddddddd", "virtio-scsi", "nbd", "nbd+unix:///dddd?socket=/run/zero/card/qsd/nbd.sock", false},
+};
+static const struct zero_vm_nic nics[] = {{"zt-0123456789ab", "02:11:22:33:44:55", "10.77.0.5", 24, "10.77.0.1"}};
+
+static struct zero_vm_options options(void) {
+        return (struct zero_vm_options){"qemu-system-x86_64", "tcg", "/img/vmlinuz", "/img/initrd.img", "/run/i/qmp.sock",
+                                        ELEMENTSOF(disks), disks, ELEMENTSOF(nics), nics};
+}
+
+static size_t count(char **v, const char *s) {
+        size_t n = 0;
+        for (; *v; v++)
+                n += streq(*v, s);
+        return n;
+}
+
+/* The value after option opt whose value starts with prefix. */
+static const char *value(char **v, const char *opt, const char *prefix) {
+        for (; v[0] && v[1]; v++)
+                if (streq(v[0], opt) && strncmp(v[1], prefix, strlen(prefix)) == 0)
+                        return v[1];
+        return NULL;
+}
+
+static void test_disk_names(void **state) {
+        char name[32];
+
+        assert_int_equal(zero_vm_guest_disk_name(disks, 4, 0, name, sizeof(name)), 0);
+        assert_string_equal(name, "/dev/vda");
+        assert_int_equal(zero_vm_guest_disk_name(disks, 4, 1, name, sizeof(name)), 0);
+        assert_string_equal(name, "/dev/sda");
+        assert_int_equal(zero_vm_guest_disk_name(disks, 4, 2, name, sizeof(name)), 0);
+        assert_string_equal(name, "/dev/nvme0n1");
+        assert_int_equal(zero_vm_guest_disk_name(disks, 4, 3, name, sizeof(name)), 0);
+        assert_string_equal(name, "/dev/sdb");
+        assert_int_equal(zero_vm_guest_disk_name(disks, 4, 4, name, sizeof(name)), -EINVAL);
+        struct zero_vm_disk odd = {"x", "floppy", "nbd", "p", true};
+        assert_int_equal(zero_vm_guest_disk_name(&odd, 1, 0, name, sizeof(name)), -EINVAL);
+}
+
+/* The shell command line, run by a real /bin/sh, gives the argv and environment back exactly. */
+static void test_shell_command_roundtrip(void **state) {
+        struct zero_instance_info info = sample();
+        _cleanup_free_ char *cmd = NULL, *out = NULL;
+
+        assert_int_equal(zero_vm_shell_command(&info, &cmd), 0);
+        char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+        assert_int_equal(zero_run_wait(argv, &out), 0);
+        assert_string_equal(out, "a b|it's|$HOME|");
+
+        static const char *const env_argv[] = {"/bin/sh", "-c", "echo \"$GREETING/$Q/$(pwd)\"", NULL};
+        info.argv = env_argv;
+        free(cmd);
+        cmd = NULL;
+        assert_int_equal(zero_vm_shell_command(&info, &cmd), 0);
+        char *argv2[] = {"/bin/sh", "-c", cmd, NULL};
+        free(out);
+        out = NULL;
+        assert_int_equal(zero_run_wait(argv2, &out), 0);
+        assert_string_equal(out, "hi there/it's//tmp\n");
+}
+
+static char *b64decode(const char *s) {
+        _cleanup_free_ char *cmd = zero_strdup_printf("printf %%s '%s' | base64 -d", s);
+        char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+        char *out = NULL;
+        assert_int_equal(zero_run_wait(argv, &out), 0);
+        return out;
+}
+
+static void test_full_cmdline(void **state) {
+        struct zero_instance_info info = sample();
+        struct zero_vm_options o = options();
+        struct zero_error err = {};
+        _cleanup_strv_free_ char **v = NULL;
+        _cleanup_free_ char *shell = NULL, *decoded = NULL;
+        const char *append, *cmd64;
+
+        assert_int_equal(zero_vm_cmdline(&info, &o, &v, &err), 0);
+        assert_string_equal(v[0], "qemu-system-x86_64");
+        assert_int_equal(count(v, "-nodefaults"), 1);
+        assert_int_equal(count(v, "-S"), 1);
+        assert_non_null(value(v, "-accel", "tcg"));
+        assert_non_null(value(v, "-cpu", "max"));
+        assert_non_null(value(v, "-smp", "2"));
+        assert_non_null(value(v, "-m", "512M"));
+        assert_non_null(value(v, "-object", "memory-backend-memfd,id=mem,size=512M,share=on"));
+        assert_non_null(value(v, "-qmp", "unix:/run/i/qmp.sock,server=on,wait=off"));
+        assert_non_null(value(v, "-kernel", "/img/vmlinuz"));
+        assert_non_null(value(v, "-initrd", "/img/initrd.img"));
+        /* disks: vhost-user-blk for virtio-blk, NBD blockdevs for SCSI and NVMe, one SCSI bus */
+        assert_non_null(value(v, "-chardev", "socket,id=vu0,path=/run/zero/card/exports/a.vhost"));
+        assert_non_null(value(v, "-device", "vhost-user-blk-pci,id=disk0,chardev=vu0"));
+        assert_non_null(value(v, "-blockdev",
+                              "{\"driver\":\"nbd\",\"node-name\":\"d1\",\"export\":\"bbbb\",\"server\":{\"type\":\"unix\","
+                              "\"path\":\"/run/zero/card/qsd/nbd.sock\"}}"));
+        assert_non_null(value(v, "-device", "scsi-hd,id=disk1,bus=scsi0.0,drive=d1,serial=bbbbbbbbbbbbbbbbbbbb"));
+        assert_non_null(value(v, "-device", "nvme,id=disk2,drive=d2,serial=cccccccccccccccccccc"));
+        assert_non_null(value(v, "-device", "scsi-hd,id=disk3,bus=scsi0.0,drive=d3"));
+        assert_int_equal(count(v, "virtio-scsi-pci,id=scsi0"), 1);
+        /* the NIC: a tap with the NIC's MAC */
+        assert_non_null(value(v, "-netdev", "tap,id=net0,ifname=zt-0123456789ab,script=no,downscript=no"));
+        assert_non_null(value(v, "-device", "virtio-net-pci,id=nic0,netdev=net0,mac=02:11:22:33:44:55"));
+        /* the kernel command line carries root, network and the command */
+        append = value(v, "-append", "console=ttyS0");
+        assert_non_null(append);
+        assert_non_null(strstr(append, " zero.root=/dev/vda "));
+        assert_non_null(strstr(append, " zero.ip=10.77.0.5/24 zero.gw=10.77.0.1 zero.mac=02:11:22:33:44:55 "));
+        cmd64 = strstr(append, "zero.cmd=");
+        assert_non_null(cmd64);
+        assert_null(strchr(cmd64, ' '));
+        decoded = b64decode(cmd64 + strlen("zero.cmd="));
+        assert_int_equal(zero_vm_shell_command(&info, &shell), 0);
+        assert_string_equal(decoded, shell);
+
+        /* kvm: the host's CPU; an SCSI root disk is /dev/sda */
+        strv_free(v);
+        v = NULL;
+        o.accel = "kvm";
+        o.disks = disks + 1;
+        o.n_disks = 1;
+        struct zero_vm_disk root_scsi = disks[1];
+        root_scsi.root = true;
+        o.disks = &root_scsi;
+        o.n_nics = 0;
+        assert_int_equal(zero_vm_cmdline(&info, &o, &v, &err), 0);
+        assert_non_null(value(v, "-cpu", "host"));
+        append = value(v, "-append", "console=ttyS0");
+        assert_non_null(strstr(append, " zero.root=/dev/sda "));
+        assert_null(strstr(append, "zero.ip="));
+        assert_int_equal(count(v, "-netdev"), 0);
+}
+
+static void test_invalid(void **state) {
+        struct zero_instance_info info = sample();
+        struct zero_vm_options o = options();
+        struct zero_error err = {};
+        char **v = NULL;
+
+        o.accel = "hvf";
+        assert_int_equal(zero_vm_cmdline(&info, &o, &v, &err), -EINVAL);
+        assert_non_null(strstr(err.message, "hvf"));
+        o = options();
+        o.disks = disks + 1; /* no root disk */
+        o.n_disks = 3;
+        assert_int_equal(zero_vm_cmdline(&info, &o, &v, &err), -EINVAL);
+        assert_non_null(strstr(err.message, "root disk"));
+        struct zero_vm_disk wrong = {"x", "virtio-blk", "nbd", "nbd+unix:///x?socket=/s", true};
+        o = options();
+        o.disks = &wrong;
+        o.n_disks = 1;
+        assert_int_equal(zero_vm_cmdline(&info, &o, &v, &err), -EINVAL);
+        assert_non_null(strstr(err.message, "vhost-user-blk"));
+        struct zero_vm_disk bad_uri = {"x", "nvme", "nbd", "/not/a/uri", true};
+        o.disks = &bad_uri;
+        assert_int_equal(zero_vm_cmdline(&info, &o, &v, &err), -EINVAL);
+        /* a command too long for the kernel's command line */
+        char *big = malloc(2000);
+        memset(big, 'x', 1999);
+        big[1999] = '\0';
+        const char *const long_argv[] = {"echo", big, NULL};
+        info.argv = long_argv;
+        o = options();
+        assert_int_equal(zero_vm_cmdline(&info, &o, &v, &err), -E2BIG);
+        free(big);
+        assert_null(v);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_disk_names),
+                cmocka_unit_test(test_shell_command_roundtrip),
+                cmocka_unit_test(test_full_cmdline),
+                cmocka_unit_test(test_invalid),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,5 @@
+# plugins/vm: the QEMU command line builder (pure; runs /bin/sh and base64 to check the quoting).
+if(TARGET zerovmcmdline)
+  zero_unit_test(test_vm_cmdline SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_vm_cmdline.c
+                 LIBS zerovmcmdline zerocommon)
+endif()
