@@ -6,7 +6,7 @@ ZERO_PACKAGES=(
   libsystemd-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libcmocka-dev libinih-dev
   crun busybox-static systemd iproute2 util-linux tar curl jq procps valgrind sqlite3 socat
   libjson-validator-perl libyaml-pp-perl
-  qemu-system-common qemu-utils e2fsprogs fio
+  qemu-system-common qemu-system-x86 qemu-utils e2fsprogs fio
 )
 
 # Installs what is missing, and nothing when all is there (so a second run is fast and offline).

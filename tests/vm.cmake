@@ -1,0 +1,8 @@
+# The VM runtime. deploy/images/build-busybox-image end to end: it builds the busybox image
+# (the kernel package is downloaded once into <build>/image-cache) and boots it under QEMU TCG
+# as virtio-blk, virtio-scsi and NVMe, with NICs, and with a missing root disk.
+# Debian: qemu-system-x86 e2fsprogs busybox-static (the test fails, it does not skip, without them).
+# It tests scripts and a guest, nothing the sanitizers instrument: once, in the plain build.
+if(NOT ZERO_SANITIZE)
+  zero_integration_test(vm_image ${CMAKE_CURRENT_SOURCE_DIR}/integration/vm_image.sh TIMEOUT 600)
+endif()
