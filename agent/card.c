@@ -280,8 +280,7 @@ int zero_card_sync(struct zero_agent *a) {
                 struct zero_card_want_export *w = NULL;
 
                 for (size_t j = 0; j < l.n_exports; j++)
-                        if (streq(l.exports[j].volume->id, l.atts[i].volume) ||
-                            (l.vols[j].name && streq(l.vols[j].name, l.atts[i].volume)))
+                        if (l.vols[j].name && streq(l.vols[j].name, l.atts[i].volume))
                                 w = &l.exports[j];
                 if (!w || !w->recreated)
                         continue;
