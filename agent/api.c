@@ -77,8 +77,12 @@ static void post_image(struct zero_request *req) {
 
         if (!body)
                 return zero_reply_error(req, 400, "malformed", "a JSON body is required");
-        json_object_foreach(body, key, v) if (!streq(key, "name") && !streq(key, "source"))
-                return zero_reply_error(req, 422, "invalid", "unknown field '%.64s'", key);
+        json_object_foreach(body, key, v) {
+                if (!streq(key, "name") && !streq(key, "source") && !streq(key, "kernel") && !streq(key, "initrd"))
+                        return zero_reply_error(req, 422, "invalid", "unknown field '%.64s'", key);
+                if (!json_is_string(v))
+                        return zero_reply_error(req, 422, "invalid", "%s: a string is expected", key);
+        }
         name = json_string_value(json_object_get(body, "name"));
         source = json_string_value(json_object_get(body, "source"));
         if (!name || !zero_name_is_valid(name))
@@ -90,7 +94,9 @@ static void post_image(struct zero_request *req) {
                 zero_image_row_done(&row);
                 return zero_reply_error(req, 409, "conflict", "an image named '%s' exists already", name);
         }
-        r = zero_image_import(a, name, source, &row, &err);
+        struct zero_image_source src = {source, json_string_value(json_object_get(body, "kernel")),
+                                        json_string_value(json_object_get(body, "initrd"))};
+        r = zero_image_import(a, name, &src, &row, &err);
         if (r < 0)
                 return zero_reply_zero_error(req, r, &err);
         r = zero_store_image_insert(a->store, &row);

@@ -9,6 +9,7 @@
 #include <ftw.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -59,8 +60,44 @@ static int make_base_filesystem(const char *dir, uint64_t content_bytes, struct 
         return 0;
 }
 
-int zero_image_import(struct zero_agent *a, const char *name, const char *source, struct zero_image_row *ret,
-                      struct zero_error *err) {
+/* A regular file given by absolute path, for kernel and initrd. */
+static int check_boot_file(const char *what, const char *path, struct zero_error *err) {
+        struct stat st;
+
+        if (!path)
+                return 0;
+        if (path[0] != '/')
+                return zero_error_set(err, -EINVAL, 422, "invalid", "%s must be an absolute path on the node", what);
+        if (stat(path, &st) < 0)
+                return zero_error_set(err, -errno, 422, "invalid", "%s %s: %s", what, path, strerror(errno));
+        if (!S_ISREG(st.st_mode) || st.st_size == 0)
+                return zero_error_set(err, -EINVAL, 422, "invalid", "%s %s is not a non-empty regular file", what, path);
+        return 0;
+}
+
+static int copy_boot_file(const char *what, const char *from, const char *dir, const char *name,
+                          struct zero_error *err) {
+        _cleanup_free_ char *to = zero_strdup_printf("%s/%s", dir, name), *out = NULL;
+        int r;
+
+        if (!from)
+                return 0;
+        if (!to)
+                return -ENOMEM;
+        char *argv[] = {"cp", "--", (char *) from, to, NULL};
+        r = zero_run_wait(argv, &out);
+        if (r != 0) {
+                if (out)
+                        out[strcspn(out, "\n")] = '\0';
+                return zero_error_set(err, r < 0 ? r : -EIO, 422, "invalid", "cannot copy the %s %s: %s", what, from,
+                                      out && out[0] ? out : "copy failed");
+        }
+        return 0;
+}
+
+int zero_image_import(struct zero_agent *a, const char *name, const struct zero_image_source *src,
+                      struct zero_image_row *ret, struct zero_error *err) {
+        const char *source = src->rootfs;
         _cleanup_free_ char *dir = zero_strdup_printf("%s/images/%s", a->config->state_dir, name);
         _cleanup_free_ char *tmp = zero_strdup_printf("%s/images/.import-%s", a->config->state_dir, name);
         _cleanup_free_ char *rootfs = NULL, *out = NULL, *src_dot = NULL;
@@ -73,6 +110,10 @@ int zero_image_import(struct zero_agent *a, const char *name, const char *source
                 return zero_error_set(err, -EINVAL, 422, "invalid", "source must be an absolute path on the node");
         if (stat(source, &st) < 0)
                 return zero_error_set(err, -errno, 422, "invalid", "source %s: %s", source, strerror(errno));
+        if (src->initrd && !src->kernel)
+                return zero_error_set(err, -EINVAL, 422, "invalid", "an initrd needs a kernel");
+        if ((r = check_boot_file("kernel", src->kernel, err)) < 0 || (r = check_boot_file("initrd", src->initrd, err)) < 0)
+                return r;
         (void) zero_rm_rf(tmp);
         rootfs = zero_strdup_printf("%s/rootfs", tmp);
         if (!rootfs)
@@ -103,6 +144,10 @@ int zero_image_import(struct zero_agent *a, const char *name, const char *source
                                       out && out[0] ? out : "copy failed");
         }
         r = make_base_filesystem(tmp, du(rootfs), err);
+        if (r >= 0)
+                r = copy_boot_file("kernel", src->kernel, tmp, ZERO_IMAGE_KERNEL_FILE, err);
+        if (r >= 0)
+                r = copy_boot_file("initrd", src->initrd, tmp, ZERO_IMAGE_INITRD_FILE, err);
         if (r < 0) {
                 (void) zero_rm_rf(tmp);
                 return r;
@@ -132,14 +177,20 @@ int zero_image_remove_files(struct zero_agent *a, const char *name) {
         return dir ? zero_rm_rf(dir) : -ENOMEM;
 }
 
+static bool image_has(const struct zero_image_row *r, const char *file) {
+        _cleanup_free_ char *p = zero_strdup_printf("%s/%s", strempty(r->path), file);
+        return p && access(p, R_OK) == 0;
+}
+
 json_t *zero_image_to_json(const struct zero_image_row *r) {
         _cleanup_free_ char *base = zero_strdup_printf("%s/" ZERO_IMAGE_BASE_FILE, strempty(r->path));
         struct stat st;
         char created[32];
         bool has_base = base && stat(base, &st) == 0;
 
-        return json_pack("{s:s,s:s,s:I,s:o,s:s}", "name", r->name, "source", strempty(r->source), "size_bytes",
+        return json_pack("{s:s,s:s,s:I,s:o,s:b,s:b,s:s}", "name", r->name, "source", strempty(r->source), "size_bytes",
                          (json_int_t) r->size_bytes, "base_size_bytes",
-                         has_base ? json_integer((json_int_t) st.st_size) : json_null(), "created_at",
-                         zero_format_time((uint64_t) r->created_at, created));
+                         has_base ? json_integer((json_int_t) st.st_size) : json_null(), "kernel",
+                         image_has(r, ZERO_IMAGE_KERNEL_FILE), "initrd", image_has(r, ZERO_IMAGE_INITRD_FILE),
+                         "created_at", zero_format_time((uint64_t) r->created_at, created));
 }

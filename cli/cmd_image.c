@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* zeroctl image import | list | show | rm */
+#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 
@@ -7,28 +8,57 @@
 #include "cli/zeroctl.h"
 #include "common/util.h"
 
+/* zerod resolves paths itself, from its own working directory: a local path must be absolute.
+ * Anything that is not a local path (yet) goes as it is. */
+static int set_path(json_t *body, const char *key, const char *path, struct zero_error *reterr) {
+        _cleanup_free_ char *abs = realpath(path, NULL);
+
+        if (json_object_set_new(body, key, json_string(abs ? abs : path)) < 0)
+                return zeroctl_usage_error(reterr, "%s must be valid UTF-8", key);
+        return 0;
+}
+
 int zeroctl_parse_image_import(int argc, char **argv, json_t **ret_body,
                                struct zero_error *reterr) {
-        _cleanup_free_ char *abs = NULL;
-        json_auto_t *body = NULL;
-        const char *words[2], *source;
-        int r;
+        enum { OPT_KERNEL = 0x100, OPT_INITRD };
+        static const struct option options[] = {
+                {"kernel", required_argument, NULL, OPT_KERNEL},
+                {"initrd", required_argument, NULL, OPT_INITRD},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        json_auto_t *body = json_object();
+        const char *kernel = NULL, *initrd = NULL;
+        int c, r;
 
-        r = zeroctl_parse_words(argc, argv, 2, words, reterr);
-        if (r != 0)
-                return r;
-        /* zerod resolves SOURCE itself, from its own working directory: a local path must be
-         * absolute. Anything that is not a local path (yet) goes as it is. */
-        source = words[1];
-        abs = realpath(source, NULL);
-        if (abs)
-                source = abs;
-        body = json_object();
         if (!body)
                 return -ENOMEM;
-        if (json_object_set_new(body, "name", json_string(words[0])) < 0 ||
-            json_object_set_new(body, "source", json_string(source)) < 0)
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
+                switch (c) {
+                case OPT_KERNEL:
+                        kernel = optarg;
+                        break;
+                case OPT_INITRD:
+                        initrd = optarg;
+                        break;
+                case 'h':
+                        return ZEROCTL_HELP;
+                default:
+                        return zeroctl_getopt_error(c, argv, reterr);
+                }
+        }
+        if (argc - optind < 2)
+                return zeroctl_usage_error(reterr, argc - optind < 1 ? "missing image name" : "missing SOURCE");
+        if (argc - optind > 2)
+                return zeroctl_usage_error(reterr, "unexpected argument '%s'", argv[optind + 2]);
+        if (json_object_set_new(body, "name", json_string(argv[optind])) < 0)
                 return zeroctl_usage_error(reterr, "NAME and SOURCE must be valid UTF-8");
+        if ((r = set_path(body, "source", argv[optind + 1], reterr)) < 0 ||
+            (kernel && (r = set_path(body, "kernel", kernel, reterr)) < 0) ||
+            (initrd && (r = set_path(body, "initrd", initrd, reterr)) < 0))
+                return r;
         *ret_body = TAKE_PTR(body);
         return 0;
 }

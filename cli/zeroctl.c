@@ -21,10 +21,13 @@
 
 const struct zeroctl_verb zeroctl_verbs[] = {
         VERB("node", NULL, zeroctl_cmd_node, "node", "show the node: resources, mode, plugins"),
-        VERB("image", "import", zeroctl_cmd_image_import, "image import NAME SOURCE",
+        VERB("image", "import", zeroctl_cmd_image_import,
+             "image import NAME SOURCE [--kernel FILE [--initrd FILE]]",
              "import a rootfs directory or tarball as an image",
              .details = "Arguments:\n"
-                        "  SOURCE         a local path (made absolute) or what zerod accepts\n"),
+                        "  SOURCE         a local path (made absolute) or what zerod accepts\n"
+                        "  --kernel FILE  the kernel VMs of the image boot\n"
+                        "  --initrd FILE  its initramfs\n"),
         VERB("image", "list", zeroctl_cmd_image_list, "image list", "list images (also: image ls)"),
         VERB("image", "ls", zeroctl_cmd_image_list, "image ls", NULL),
         VERB("image", "show", zeroctl_cmd_image_show, "image show NAME", "show one image"),

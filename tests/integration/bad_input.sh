@@ -67,6 +67,13 @@ bad 409 conflict POST /v1/instances "{\"name\":\"taken\",$ok}"
 bad 409 conflict POST /v1/images "{\"name\":\"spare\",\"source\":\"$T/rootfs-spare\"}"
 bad 409 in_use DELETE /v1/images/busybox
 bad 409 wrong_state POST /v1/instances/taken/start
+# images for VMs: kernel and initrd must be files; an initrd needs a kernel
+bad 422 invalid POST /v1/images "{\"name\":\"vm\",\"source\":\"$T/rootfs-spare\",\"kernel\":\"/nonexistent\"}"
+bad 422 invalid POST /v1/images "{\"name\":\"vm\",\"source\":\"$T/rootfs-spare\",\"kernel\":\"relative\"}"
+bad 422 invalid POST /v1/images "{\"name\":\"vm\",\"source\":\"$T/rootfs-spare\",\"kernel\":\"$T\"}"
+bad 422 invalid POST /v1/images "{\"name\":\"vm\",\"source\":\"$T/rootfs-spare\",\"initrd\":\"/etc/hostname\"}"
+bad 422 invalid POST /v1/images "{\"name\":\"vm\",\"source\":\"$T/rootfs-spare\",\"kernel\":7}"
+[ -e "$T/state/images/vm" ] && fail "a refused image left files"
 # the card: volumes, networks, and an instance's volumes and NICs
 bad 422 invalid POST /v1/volumes '{"name":"v2"}'
 bad 422 invalid POST /v1/volumes '{"name":"v2","size_bytes":1}'

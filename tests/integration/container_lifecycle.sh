@@ -13,6 +13,18 @@ debugfs -R 'stat /bin/busybox' "$base" 2>/dev/null | grep -q 'Type: regular' || 
 cmp <(debugfs -R 'cat /bin/busybox' "$base" 2>/dev/null) "$T/rootfs-busybox/bin/busybox" || fail "/bin/busybox differs in $base"
 log "the image has a clean ext4 base with the rootfs's files"
 
+# An image for VMs too: kernel and initrd are copied into it (any files do here).
+head -c 4096 /dev/urandom >"$T/vmlinuz"; head -c 1024 /dev/urandom >"$T/initrd.img"
+expect 201 POST /v1/images "{\"name\":\"bootable\",\"source\":\"$T/rootfs-busybox\",\"kernel\":\"$T/vmlinuz\",\"initrd\":\"$T/initrd.img\"}"
+[ "$(jbody .kernel)" = true ] && [ "$(jbody .initrd)" = true ] || fail "bootable image: $(cat "$BODY")"
+cmp "$T/vmlinuz" "$T/state/images/bootable/vmlinuz" || fail "the image's kernel differs from the one imported"
+cmp "$T/initrd.img" "$T/state/images/bootable/initrd.img" || fail "the image's initrd differs"
+expect 200 GET /v1/images/busybox
+[ "$(jbody .kernel)" = false ] || fail "busybox shows a kernel: $(cat "$BODY")"
+expect 204 DELETE /v1/images/bootable
+[ -e "$T/state/images/bootable" ] && fail "the deleted image's files are left"
+log "an image imports a kernel and an initrd with its rootfs"
+
 cmd='["/bin/sh","-c","echo hello-from-zero; trap \"echo got-term; exit 0\" TERM; while true; do sleep 0.1; done"]'
 expect 202 POST /v1/instances "{\"name\":\"c1\",\"image\":\"busybox\",\"cpus\":1,\"memory_mib\":64,\"command\":$cmd,\"env\":{\"GREETING\":\"hi\"}}"
 [ "$(jbody .kind)" = create ] || fail "create answered with a $(jbody .kind) operation"

@@ -326,6 +326,20 @@ static void test_parse_small_verbs(void **state) {
                 0);
         assert_json_eq(body, "{\"name\":\"b\",\"source\":\"no/such/thing.tar\"}");
         assert_int_equal(zeroctl_parse_image_import(2, ARGV("import", "b"), &body, &e), -EINVAL);
+        json_decref(TAKE_PTR(body));
+        /* --kernel and --initrd go as absolute paths; options may come anywhere */
+        assert_int_equal(zeroctl_parse_image_import(7, ARGV("import", "--kernel", "/usr/../usr/bin", "vm", "/usr",
+                                                           "--initrd", "/usr/../etc"),
+                                                    &body, &e),
+                         0);
+        assert_string_equal(json_string_value(json_object_get(body, "kernel")), "/usr/bin");
+        assert_string_equal(json_string_value(json_object_get(body, "initrd")), "/etc");
+        assert_string_equal(json_string_value(json_object_get(body, "source")), "/usr");
+        assert_string_equal(json_string_value(json_object_get(body, "name")), "vm");
+        json_decref(body);
+        body = NULL;
+        assert_int_equal(zeroctl_parse_image_import(4, ARGV("import", "b", "/usr", "--kernel"), &body, &e), -EINVAL);
+        assert_null(body);
 }
 
 static void test_parse_memory(void **state) {
