@@ -95,12 +95,18 @@ static int plan_add_attachment(struct zero_card_plan *p, const char *volume, con
                        : -ENOMEM;
 }
 
-static int plan_root(struct zero_agent *a, json_t *v, const struct zero_instance_row *inst, struct zero_card_plan *p,
-                     struct zero_error *err) {
+static int plan_root(struct zero_agent *a, json_t *v, json_t *pv, const struct zero_instance_row *inst,
+                     struct zero_card_plan *p, struct zero_error *err) {
         struct zero_image_row image = {};
+        const char *pers = "virtio-blk";
         struct stat st;
         char id[33];
         int r;
+
+        if (pv && (!json_is_string(pv) || !in_set(json_string_value(pv), personalities)))
+                return zero_error_set(err, -EINVAL, 422, "invalid", "root_personality: virtio-blk, virtio-scsi or nvme");
+        if (pv)
+                pers = json_string_value(pv);
 
         if (v) {
                 if (!json_is_string(v))
@@ -108,7 +114,7 @@ static int plan_root(struct zero_agent *a, json_t *v, const struct zero_instance
                 r = check_free_volume(a, json_string_value(v), "root_volume", err);
                 if (r < 0)
                         return r;
-                return plan_add_attachment(p, json_string_value(v), inst->id, "root", NULL, "virtio-blk");
+                return plan_add_attachment(p, json_string_value(v), inst->id, "root", NULL, pers);
         }
         /* A new clone of the image, named after the instance. */
         _cleanup_free_ char *name = zero_strdup_printf("%s-root", inst->name);
@@ -149,7 +155,7 @@ static int plan_root(struct zero_agent *a, json_t *v, const struct zero_instance
         if (!p->root.id || !p->root.image || !p->root.path || !p->root.format || !p->root.state ||
             !p->root.owner_instance)
                 return -ENOMEM;
-        return plan_add_attachment(p, p->root.name, inst->id, "root", NULL, "virtio-blk");
+        return plan_add_attachment(p, p->root.name, inst->id, "root", NULL, pers);
 }
 
 static int plan_volumes(struct zero_agent *a, json_t *arr, const struct zero_instance_row *inst,
@@ -266,7 +272,7 @@ int zero_card_plan_build(struct zero_agent *a, json_t *body, const struct zero_i
         size_t i;
         int r;
 
-        r = plan_root(a, json_object_get(body, "root_volume"), inst, &p, err);
+        r = plan_root(a, json_object_get(body, "root_volume"), json_object_get(body, "root_personality"), inst, &p, err);
         if (r >= 0)
                 r = plan_volumes(a, json_object_get(body, "volumes"), inst, &p, err);
         if (r >= 0 && nics && (!json_is_array(nics) || json_array_size(nics) > MAX_NICS))

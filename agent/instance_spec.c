@@ -36,7 +36,7 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
         static const char *const known[] = {"name",    "mode", "image",    "cpus",           "memory_mib",
                                             "command", "env",  "hostname", "cwd", "readonly_rootfs",
                                             /* checked by zero_card_plan_build() */
-                                            "root_volume", "volumes", "nics"};
+                                            "root_volume", "root_personality", "volumes", "nics"};
         json_t *v, *spec;
         const char *key, *name, *mode, *image;
         json_int_t cpus = 1, memory = 256;

@@ -6,3 +6,6 @@
 if(NOT ZERO_SANITIZE)
   zero_integration_test(vm_image ${CMAKE_CURRENT_SOURCE_DIR}/integration/vm_image.sh TIMEOUT 600)
 endif()
+
+# The vm plugin through zerod: boots the unified image on card volumes (TCG, ~6 s per boot).
+zero_integration_test(it_vm_lifecycle ${CMAKE_CURRENT_SOURCE_DIR}/integration/vm_lifecycle.sh TIMEOUT 600)

@@ -40,6 +40,7 @@ struct zero_vm_options {
         const char *kernel; /* the image's vmlinuz */
         const char *initrd; /* the image's initrd.img */
         const char *qmp_path;
+        bool start_paused; /* -S: the plugin sends "cont" once it has checked the devices */
         size_t n_disks;
         const struct zero_vm_disk *disks;
         size_t n_nics;

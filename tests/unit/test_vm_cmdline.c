@@ -39,7 +39,7 @@ static const struct zero_vm_nic nics[] = {{"zt-0123456789ab", "02:11:22:33:44:55
 
 static struct zero_vm_options options(void) {
         return (struct zero_vm_options){"qemu-system-x86_64", "tcg", "/img/vmlinuz", "/img/initrd.img", "/run/i/qmp.sock",
-                                        ELEMENTSOF(disks), disks, ELEMENTSOF(nics), nics};
+                                        true, ELEMENTSOF(disks), disks, ELEMENTSOF(nics), nics};
 }
 
 static size_t count(char **v, const char *s) {
@@ -158,8 +158,11 @@ static void test_full_cmdline(void **state) {
         root_scsi.root = true;
         o.disks = &root_scsi;
         o.n_nics = 0;
+        o.start_paused = false;
         assert_int_equal(zero_vm_cmdline(&info, &o, &v, &err), 0);
+        assert_int_equal(count(v, "-S"), 0);
         assert_non_null(value(v, "-cpu", "host"));
+        assert_int_equal(count(v, "-no-reboot"), 1);
         append = value(v, "-append", "console=ttyS0");
         assert_non_null(strstr(append, " zero.root=/dev/sda "));
         assert_null(strstr(append, "zero.ip="));

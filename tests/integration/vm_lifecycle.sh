@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# VMs from the unified image (deploy/images/build-busybox-image) under QEMU TCG, on card volumes:
+# a file a container wrote on its root volume is read by the same volume booted as a VM; the root
+# volume boots as virtio-blk, virtio-scsi and NVMe; a VM gets its NIC's address; stop, start and
+# delete leave no QEMU, export, loop device, mount or tap behind.
+. "$(dirname "$0")/lib.sh"
+
+: "${ZERO_BUILD_DIR:?ZERO_BUILD_DIR must point at the build tree (set by ctest)}"
+ZERO_IMAGE_CACHE=${ZERO_IMAGE_CACHE:-$ZERO_BUILD_DIR/image-cache} \
+  "$ZERO_SOURCE_DIR/deploy/images/build-busybox-image" "$T/img" >"$T/image.log" 2>&1 || fail "image build failed: $(tail -5 "$T/image.log")"
+start_zerod
+expect 201 POST /v1/images "{\"name\":\"bb\",\"source\":\"$T/img/rootfs\",\"kernel\":\"$T/img/vmlinuz\",\"initrd\":\"$T/img/initrd.img\"}"
+expect 201 POST /v1/networks '{"name":"net1","subnet":"10.66.0.0/24"}'
+expect 200 GET /v1/node
+[ "$(jbody '.plugins[] | select(.mode=="vm") | .available')" = true ] || fail "the vm plugin is not available: $(cat "$BODY")"
+jbody '.plugins[] | select(.mode=="vm") | .runtime' | grep -q '^QEMU .*(tcg)$' || fail "the vm plugin does not say QEMU and tcg: $(cat "$BODY")"
+log "image bb has a kernel and an initrd; the vm plugin runs $(jbody '.plugins[] | select(.mode=="vm") | .runtime')"
+
+# 1. a container writes a file on its root volume, which is kept
+expect 202 POST /v1/instances '{"name":"c1","image":"bb","command":["/bin/sh","-c","echo written-by-container > /etc/marker; sync; echo C1-DONE"]}'
+wait_op "$(jbody .id)"
+wait_state c1 stopped
+wait_console c1 C1-DONE
+act DELETE "/v1/instances/c1?delete_volumes=false"
+
+# 2. the same volume boots as a VM's root disk (virtio-blk, vhost-user-blk export)
+vcmd='echo "VM-UP $(cat /etc/marker) $(ip -4 -o addr show eth0 | awk "{print \$4}")"; echo written-by-vm > /etc/vm-marker; sync; sleep 1000'
+expect 202 POST /v1/instances "{\"name\":\"v1\",\"mode\":\"vm\",\"image\":\"bb\",\"memory_mib\":256,\"root_volume\":\"c1-root\",\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$vcmd" '$c')]}"
+wait_op "$(jbody .id)"
+[ "$(inst v1 state)" = running ] || fail "v1 is $(inst v1 state): $(cat "$BODY")"
+[ "$(inst v1 'volumes[0].export.kind')" = vhost-user-blk ] || fail "v1's root is not a vhost-user-blk export: $(cat "$BODY")"
+ip1=$(inst v1 'nics[0].ip')
+qemu=$(inst v1 pid)
+alive "$qemu" && grep -q qemu-system "/proc/$qemu/cmdline" || fail "v1's pid $qemu is not QEMU"
+for _ in $(seq 1 300); do api GET /v1/instances/v1/console; grep -q "VM-UP" "$BODY" && break; sleep 0.1; done
+grep -q "VM-UP written-by-container $ip1/24" "$BODY" || fail "v1 did not print the container's file and its address: $(tail -c 600 "$BODY")"
+log "the container's file is read by the same volume booted as a VM, which has its NIC's address $ip1"
+
+act POST /v1/instances/v1/stop '{"timeout_s":0}'
+[ "$(inst v1 state)" = stopped ] || fail "v1 is $(inst v1 state) after stop"
+alive "$qemu" && fail "QEMU $qemu runs on after stop"
+[ "$(inst v1 'volumes[0].export')" = null ] || fail "v1's export stays after stop"
+[ -z "$(leftover_links)" ] || fail "links left after stop: $(leftover_links)"
+act POST /v1/instances/v1/start
+for _ in $(seq 1 300); do api GET /v1/instances/v1/console; [ "$(grep -c VM-UP "$BODY")" -ge 2 ] && break; sleep 0.1; done
+[ "$(grep -c VM-UP "$BODY")" -ge 2 ] || fail "v1 did not boot again: $(tail -c 600 "$BODY")"
+act DELETE "/v1/instances/v1?force=true&delete_volumes=false"
+log "v1 stops, starts again and is deleted"
+
+# 3. the same root volume as virtio-scsi and as NVMe; the VM wrote its own file on it
+for p in virtio-scsi nvme; do
+  n=v-${p%%-*}
+  expect 202 POST /v1/instances "{\"name\":\"$n\",\"mode\":\"vm\",\"image\":\"bb\",\"memory_mib\":256,\"root_volume\":\"c1-root\",\"root_personality\":\"$p\",\"command\":[\"/bin/sh\",\"-c\",\"echo PERS-$p \$(cat /etc/vm-marker)\"]}"
+  wait_op "$(jbody .id)"
+  for _ in $(seq 1 300); do api GET "/v1/instances/$n/console"; grep -q "PERS-$p" "$BODY" && break; sleep 0.1; done
+  grep -q "PERS-$p written-by-vm" "$BODY" || fail "$n did not boot from its $p root disk: $(tail -c 600 "$BODY")"
+  wait_state "$n" stopped # its command ended: the guest powered off, QEMU exited
+  act DELETE "/v1/instances/$n?delete_volumes=false"
+  log "the root volume boots as $p"
+done
+
+expect 204 DELETE /v1/volumes/c1-root
+expect 204 DELETE /v1/networks/net1
+stop_zerod
+[ -z "$(leftover_processes)" ] || fail "processes left: $(leftover_processes)"
+[ -z "$(leftover_loops)" ] || fail "loop devices left: $(leftover_loops)"
+[ -z "$(leftover_mounts)" ] || fail "mounts left: $(leftover_mounts)"
+[ -z "$(leftover_links)" ] || fail "links left: $(leftover_links)"
+log "nothing is left"
