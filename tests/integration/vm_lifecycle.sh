@@ -36,6 +36,20 @@ for _ in $(seq 1 300); do api GET /v1/instances/v1/console; grep -q "VM-UP" "$BO
 grep -q "VM-UP written-by-container $ip1/24" "$BODY" || fail "v1 did not print the container's file and its address: $(tail -c 600 "$BODY")"
 log "the container's file is read by the same volume booted as a VM, which has its NIC's address $ip1"
 
+# a container on the same network reaches the VM by IP
+expect 202 POST /v1/instances "{\"name\":\"c2\",\"image\":\"bb\",\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",\"until ping -c1 -W1 $ip1 >/dev/null; do sleep 0.2; done; echo PING-VM-OK\"]}"
+wait_op "$(jbody .id)"
+wait_console c2 PING-VM-OK
+act DELETE "/v1/instances/c2?force=true"
+log "a container on net1 pings the VM at $ip1"
+
+# kill -9 zerod: the VM runs on, and is found and stopped by the next zerod
+crash_zerod
+alive "$qemu" || fail "QEMU died with zerod"
+start_zerod
+[ "$(inst v1 state)" = running ] && [ "$(inst v1 pid)" = "$qemu" ] || fail "after a zerod crash v1 is $(inst v1 state) with pid $(inst v1 pid), was $qemu"
+log "after kill -9 of zerod, v1 still runs as $qemu"
+
 act POST /v1/instances/v1/stop '{"timeout_s":0}'
 [ "$(inst v1 state)" = stopped ] || fail "v1 is $(inst v1 state) after stop"
 alive "$qemu" && fail "QEMU $qemu runs on after stop"
