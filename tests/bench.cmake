@@ -23,3 +23,15 @@ if(TARGET zerosoftcard)
   add_dependencies(bench_card_io zero-shim)
   set_target_properties(bench_card_io PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 endif()
+
+# A VM's start through the API against plain QEMU (docs/benchmarks.md).
+add_executable(bench_vm_start ${CMAKE_CURRENT_SOURCE_DIR}/bench/vm_start.c)
+target_link_libraries(bench_vm_start PRIVATE zerobench)
+target_compile_definitions(bench_vm_start PRIVATE
+  ZERO_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+  ZERO_BUILD_DIR="${CMAKE_BINARY_DIR}"
+  ZERO_ZEROD="$<TARGET_FILE:zerod>"
+  ZERO_SHIM="$<TARGET_FILE:zero-shim>"
+  ZERO_PLUGIN_DIR="${CMAKE_BINARY_DIR}/plugins")
+add_dependencies(bench_vm_start zerod zero-shim zero-plugin-container zero-plugin-vm)
+set_target_properties(bench_vm_start PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
