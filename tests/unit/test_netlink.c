@@ -31,6 +31,8 @@
 #include "io/softcard/netlink.h"
 
 #define TIMEOUT_MS 10000
+
+#include "tests/unit/child_helpers.h"
 #define PORT 7777
 
 static const char *const ID_A = "0123456789abcdef0123456789abcdef";
@@ -50,42 +52,6 @@ struct fx {
         pid_t helpers[4];
         size_t n_helpers;
 };
-
-static struct in_addr ip(const char *s) {
-        struct in_addr a;
-        assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-        return a;
-}
-
-static bool deadline_passed(uint64_t start) {
-        return zero_monotonic_usec() - start > TIMEOUT_MS * USEC_PER_MSEC;
-}
-
-static void kill_and_reap(pid_t *pid) {
-        if (*pid > 0) {
-                (void) kill(*pid, SIGKILL);
-                while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
-        }
-        *pid = 0;
-}
-
-/* The exit status of a child, or -ETIMEDOUT after killing it. */
-static int wait_exit(pid_t *pid) {
-        uint64_t start = zero_monotonic_usec();
-        int status;
-
-        while (!deadline_passed(start)) {
-                pid_t r = waitpid(*pid, &status, WNOHANG);
-                if (r == *pid) {
-                        *pid = 0;
-                        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-                }
-                (void) poll(NULL, 0, 10);
-        }
-        kill_and_reap(pid);
-        return -ETIMEDOUT;
-}
 
 static pid_t *new_helper(struct fx *f) {
         assert_true(f->n_helpers < ELEMENTSOF(f->helpers));
@@ -558,56 +524,9 @@ static void test_veth_into_container(void **state) {
         assert_int_equal(zero_nl_veth_delete(f->nl, "zb-test"), -EMEDIUMTYPE);
 }
 
-/* In a forked child: enter a namespace, then serve or call one TCP exchange. Exit 0 on success. */
-_Noreturn static void tcp_child(int netns_fd, bool serve, int ready_fd) {
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT)};
-        uint64_t start = zero_monotonic_usec();
-        struct timeval tv = {.tv_sec = 5};
-        char buf[8] = {};
-        int s;
-
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        /* No cmocka in a child: its assertions would longjmp into the parent's copy of the test. */
-        if (setns(netns_fd, CLONE_NEWNET) < 0 || inet_pton(AF_INET, "10.77.0.3", &sa.sin_addr) != 1)
-                _exit(10);
-        if (serve) {
-                int c, one = 1;
-                struct pollfd p;
-
-                s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (s < 0 || setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-                    bind(s, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(s, 1) < 0)
-                        _exit(11);
-                if (write(ready_fd, "x", 1) != 1)
-                        _exit(12);
-                p = (struct pollfd) {.fd = s, .events = POLLIN};
-                if (poll(&p, 1, TIMEOUT_MS) != 1)
-                        _exit(13);
-                c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
-                if (c < 0 || setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-                        _exit(14);
-                if (recv(c, buf, 4, MSG_WAITALL) != 4 || memcmp(buf, "ping", 4) != 0)
-                        _exit(15);
-                _exit(send(c, "pong", 4, MSG_NOSIGNAL) == 4 ? 0 : 16);
-        }
-        /* The first connect may race the carrier and the neighbour lookup: retry, bounded. */
-        for (;;) {
-                s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (s < 0 || setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
-                    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-                        _exit(20);
-                if (connect(s, (struct sockaddr *) &sa, sizeof(sa)) == 0)
-                        break;
-                close(s);
-                if (deadline_passed(start))
-                        _exit(21);
-                (void) poll(NULL, 0, 50);
-        }
-        if (send(s, "ping", 4, MSG_NOSIGNAL) != 4)
-                _exit(22);
-        if (recv(s, buf, 4, MSG_WAITALL) != 4 || memcmp(buf, "pong", 4) != 0)
-                _exit(23);
-        _exit(0);
+/* tcp_child() with this test's server address. */
+_Noreturn static void tcp_child_here(int netns_fd, bool serve, int ready_fd) {
+        tcp_child(netns_fd, "10.77.0.3", serve, ready_fd);
 }
 
 static void plug(struct fx *f, struct container *c, const char *host, const char *peer, const char *id,
@@ -652,7 +571,7 @@ static void test_traffic_between_containers(void **state) {
         *server = fork();
         assert_true(*server >= 0);
         if (*server == 0)
-                tcp_child(f->c[1].netns_fd, true, ready[1]);
+                tcp_child_here(f->c[1].netns_fd, true, ready[1]);
         close(ready[1]);
         p = (struct pollfd) {.fd = ready[0], .events = POLLIN};
         assert_int_equal(poll(&p, 1, TIMEOUT_MS), 1);
@@ -663,7 +582,7 @@ static void test_traffic_between_containers(void **state) {
         *client = fork();
         assert_true(*client >= 0);
         if (*client == 0)
-                tcp_child(f->c[0].netns_fd, false, -1);
+                tcp_child_here(f->c[0].netns_fd, false, -1);
         assert_int_equal(wait_exit(client), 0);
         assert_int_equal(wait_exit(server), 0);
 }
