@@ -67,6 +67,8 @@ int zero_inst_spawn_shim(struct zero_inst *inst, const struct zero_shim_args *ar
 int zero_inst_signal(struct zero_inst *inst, int sig, struct zero_error *err);
 void zero_inst_disarm(struct zero_inst *inst);
 json_t *zero_inst_to_json(struct zero_agent *a, const struct zero_instance_row *row);
+/* A store timestamp (µs) as the API's RFC 3339 string, null for 0 ("not yet"). */
+json_t *zero_time_json(int64_t usec);
 
 /* instance info handed to plugins, built from a row */
 struct zero_info_holder {

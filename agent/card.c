@@ -141,7 +141,6 @@ struct sync_lists {
         struct zero_card_nic *cnics;      /* per attached NIC */
         struct zero_card_want_nic *want_nics;
         size_t n_want_nics;
-        unsigned *prefixlens;
 };
 
 static void sync_lists_done(struct sync_lists *l) {
@@ -155,7 +154,6 @@ static void sync_lists_done(struct sync_lists *l) {
         free(l->cnets);
         free(l->cnics);
         free(l->want_nics);
-        free(l->prefixlens);
         zero_network_rows_free(l->nets, l->n_nets);
         zero_attachment_rows_free(l->atts, l->n_atts);
         zero_nic_rows_free(l->nics, l->n_nics);
@@ -183,8 +181,7 @@ static int sync_lists_load(struct zero_agent *a, struct sync_lists *l) {
         l->exports = calloc(l->n_atts + 1, sizeof(*l->exports));
         l->cnics = calloc(l->n_nics + 1, sizeof(*l->cnics));
         l->want_nics = calloc(l->n_nics + 1, sizeof(*l->want_nics));
-        l->prefixlens = calloc(l->n_nics + 1, sizeof(*l->prefixlens));
-        if (!l->cnets || !l->vols || !l->cvols || !l->exports || !l->cnics || !l->want_nics || !l->prefixlens)
+        if (!l->cnets || !l->vols || !l->cvols || !l->exports || !l->cnics || !l->want_nics)
                 return -ENOMEM;
         for (size_t i = 0; i < l->n_nets; i++)
                 l->cnets[i] = (struct zero_card_network){sizeof(struct zero_card_network), l->nets[i].id,
@@ -214,7 +211,6 @@ static int sync_lists_load(struct zero_agent *a, struct sync_lists *l) {
 
                 if (k == ZERO_CARD_NIC_NONE || !net || zero_ipv4_net_parse(net->subnet, &sub) < 0)
                         continue;
-                l->prefixlens[j] = sub.prefixlen;
                 l->cnics[j] = (struct zero_card_nic){sizeof(struct zero_card_nic), l->nics[i].id, l->nics[i].mac,
                                                      l->nics[i].ip, sub.prefixlen, net->gateway, net->bridge,
                                                      NULL};
@@ -228,9 +224,10 @@ static int sync_lists_load(struct zero_agent *a, struct sync_lists *l) {
         return 0;
 }
 
-/* The ifname of cnics[] must outlive the sync call: point it at a static table of names. */
-static const char *nic_ifname(int64_t idx) {
+/* Static strings: the ifname of a struct zero_card_nic must outlive the calls it is passed to. */
+const char *zero_card_nic_ifname(int64_t idx) {
         static const char *const names[] = {"eth0", "eth1", "eth2", "eth3", "eth4", "eth5", "eth6", "eth7"};
+        _Static_assert(ELEMENTSOF(names) == ZERO_CARD_NICS_MAX, "one name per NIC");
         return idx >= 0 && idx < (int64_t) ELEMENTSOF(names) ? names[idx] : "eth0";
 }
 
@@ -271,7 +268,7 @@ int zero_card_sync(struct zero_agent *a) {
         for (size_t i = 0; i < l.n_want_nics; i++)
                 for (size_t j = 0; j < l.n_nics; j++)
                         if (streq(l.nics[j].id, l.cnics[i].id))
-                                l.cnics[i].ifname = nic_ifname(l.nics[j].idx);
+                                l.cnics[i].ifname = zero_card_nic_ifname(l.nics[j].idx);
         bad = a->card_driver->ops.sync(a->card, l.cnets, l.n_nets, l.exports, l.n_exports, l.want_nics,
                                        l.n_want_nics, &err);
         if (bad != 0)
@@ -481,7 +478,7 @@ static int svc_nic_load(struct zero_plugin_ctx *ctx, const char *nic_id, struct 
                 return zero_error_set(err, r, 409, "conflict", "NIC %s is not one of %s's", nic_id, ctx->inst->name);
         }
         ret->nic = (struct zero_card_nic){sizeof(struct zero_card_nic), ret->row.id, ret->row.mac, ret->row.ip,
-                                          sub.prefixlen, ret->net.gateway, ret->net.bridge, nic_ifname(ret->row.idx)};
+                                          sub.prefixlen, ret->net.gateway, ret->net.bridge, zero_card_nic_ifname(ret->row.idx)};
         return 0;
 }
 

@@ -21,6 +21,10 @@ void zero_card_stop(struct zero_agent *a);
  * (their old block device died with the daemon). */
 int zero_card_sync(struct zero_agent *a);
 
+/* An instance has at most this many NICs, named eth0.. by their idx inside the instance. */
+#define ZERO_CARD_NICS_MAX 8
+const char *zero_card_nic_ifname(int64_t idx);
+
 /* A volume row as the driver wants it; strings point into row and h. */
 struct zero_card_vol {
         struct zero_card_volume v;
@@ -66,7 +70,6 @@ struct zero_card_info {
         struct zero_volume_row *vols; /* per attachment */
         struct zero_nic_row *nic_rows;
         struct zero_network_row *nets; /* per NIC */
-        unsigned *prefixlens;
 };
 int zero_card_info_build(struct zero_agent *a, const char *instance_id, struct zero_card_info *ret);
 void zero_card_info_done(struct zero_card_info *ci);

@@ -16,7 +16,6 @@
 #include "io/softcard/netlink.h"
 
 #define MAX_DATA_VOLUMES 16
-#define MAX_NICS 8
 #define MOUNT_PATH_MAX 200
 #define FIRST_NIC_HOST_INDEX 2 /* 1 is the gateway */
 
@@ -275,9 +274,9 @@ int zero_card_plan_build(struct zero_agent *a, json_t *body, const struct zero_i
         r = plan_root(a, json_object_get(body, "root_volume"), json_object_get(body, "root_personality"), inst, &p, err);
         if (r >= 0)
                 r = plan_volumes(a, json_object_get(body, "volumes"), inst, &p, err);
-        if (r >= 0 && nics && (!json_is_array(nics) || json_array_size(nics) > MAX_NICS))
+        if (r >= 0 && nics && (!json_is_array(nics) || json_array_size(nics) > ZERO_CARD_NICS_MAX))
                 r = zero_error_set(err, -EINVAL, 422, "invalid", "nics: an array of at most %d objects is expected",
-                                   MAX_NICS);
+                                   ZERO_CARD_NICS_MAX);
         if (r >= 0 && json_array_size(nics) > 0) {
                 p.nics = calloc(json_array_size(nics), sizeof(*p.nics));
                 p.nic_n_hosts = calloc(json_array_size(nics), sizeof(*p.nic_n_hosts));
@@ -357,14 +356,12 @@ void zero_card_info_done(struct zero_card_info *ci) {
         free(ci->nets);
         free(ci->volumes);
         free(ci->nics);
-        free(ci->prefixlens);
         zero_attachment_rows_free(ci->atts, ci->n_atts);
         zero_nic_rows_free(ci->nic_rows, ci->n_nics);
         *ci = (struct zero_card_info){};
 }
 
 int zero_card_info_build(struct zero_agent *a, const char *instance_id, struct zero_card_info *ret) {
-        static const char *const ifnames[] = {"eth0", "eth1", "eth2", "eth3", "eth4", "eth5", "eth6", "eth7"};
         struct zero_card_info ci = {};
         int r;
 
@@ -378,8 +375,7 @@ int zero_card_info_build(struct zero_agent *a, const char *instance_id, struct z
         ci.volumes = calloc(ci.n_atts + 1, sizeof(*ci.volumes));
         ci.nets = calloc(ci.n_nics + 1, sizeof(*ci.nets));
         ci.nics = calloc(ci.n_nics + 1, sizeof(*ci.nics));
-        ci.prefixlens = calloc(ci.n_nics + 1, sizeof(*ci.prefixlens));
-        if (!ci.vols || !ci.volumes || !ci.nets || !ci.nics || !ci.prefixlens) {
+        if (!ci.vols || !ci.volumes || !ci.nets || !ci.nics) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -401,7 +397,7 @@ int zero_card_info_build(struct zero_agent *a, const char *instance_id, struct z
                 if (r < 0)
                         goto fail;
                 ci.nics[i] = (struct zero_nic_info){sizeof(struct zero_nic_info), n->id, n->network,
-                                                    n->idx >= 0 && n->idx < (int64_t) ELEMENTSOF(ifnames) ? ifnames[n->idx] : "eth0",
+                                                    zero_card_nic_ifname(n->idx),
                                                     n->mac, n->ip, sub.prefixlen, ci.nets[i].gateway, ci.nets[i].bridge};
         }
         *ret = ci;
@@ -412,11 +408,6 @@ fail:
 }
 
 /* --- JSON --- */
-
-static json_t *time_json(int64_t usec) {
-        char buf[32];
-        return usec ? json_string(zero_format_time((uint64_t) usec, buf)) : json_null();
-}
 
 static json_t *instance_name_json(struct zero_agent *a, const char *id) {
         struct zero_instance_row row = {};
@@ -444,7 +435,7 @@ json_t *zero_volume_to_json(struct zero_agent *a, const struct zero_volume_row *
                       "attached_to", attached ? instance_name_json(a, att.instance_id) : json_null(), "owner",
                       instance_name_json(a, row->owner_instance), "export",
                       attached ? export_json(att.export_kind, att.export_path) : json_null(), "created_at",
-                      time_json(row->created_at));
+                      zero_time_json(row->created_at));
         if (j && !row->image)
                 json_object_set_new(j, "image", json_null());
         if (j && with_stats) {
@@ -473,7 +464,7 @@ json_t *zero_network_to_json(struct zero_agent *a, const struct zero_network_row
 
         return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:o}", "name", row->name, "id", row->id, "subnet", row->subnet,
                          "gateway", row->gateway, "bridge", row->bridge, "nics", users > 0 ? users : 0, "created_at",
-                         time_json(row->created_at));
+                         zero_time_json(row->created_at));
 }
 
 void zero_card_instance_json(struct zero_agent *a, const char *instance_id, json_t *j) {

@@ -226,7 +226,7 @@ int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, s
         return 0;
 }
 
-static json_t *time_or_null(int64_t usec) {
+json_t *zero_time_json(int64_t usec) {
         char buf[32];
         return usec ? json_string(zero_format_time((uint64_t) usec, buf)) : json_null();
 }
@@ -247,8 +247,8 @@ json_t *zero_inst_to_json(struct zero_agent *a, const struct zero_instance_row *
                       json_object_get(spec, "readonly_rootfs") ?: json_false(), "pid",
                       row->pid > 0 ? json_integer(row->pid) : json_null(), "exit_code",
                       row->has_exit_code ? json_integer(row->exit_code) : json_null(), "error", row->error,
-                      "created_at", time_or_null(row->created_at), "started_at", time_or_null(row->started_at),
-                      "stopped_at", time_or_null(row->stopped_at));
+                      "created_at", zero_time_json(row->created_at), "started_at", zero_time_json(row->started_at),
+                      "stopped_at", zero_time_json(row->stopped_at));
         json_decref(spec);
         if (j)
                 zero_card_instance_json(a, row->id, j);
