@@ -19,6 +19,13 @@ struct zero_op;
 struct zero_card;
 struct zero_card_driver;
 
+/* What plugins get as their handle on one instance (zero_plugin_ctx in plugin.h): one per
+ * zero_inst, so its address stays the same for as long as the agent knows the instance. */
+struct zero_plugin_ctx {
+        struct zero_agent *agent;
+        struct zero_inst *inst;
+};
+
 /* Live, in-memory side of one instance: the links to its shim. The store holds the truth;
  * this only holds what cannot be stored (fds, event sources). */
 struct zero_inst {
@@ -36,6 +43,8 @@ struct zero_inst {
         sd_event_source *kill_timer;
 
         struct zero_op *waiting_op; /* operation paused until this instance runs or exits */
+        bool waiting_plugin;        /* ... or until its plugin calls services->done() */
+        struct zero_plugin_ctx pctx;
 };
 
 struct zero_agent {
@@ -82,11 +91,6 @@ struct zero_info_holder {
 int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, struct zero_inst *inst,
                     struct zero_info_holder *ret, struct zero_error *err);
 void zero_info_done(struct zero_info_holder *h);
-
-struct zero_plugin_ctx {
-        struct zero_agent *agent;
-        struct zero_inst *inst;
-};
 
 /* events */
 void zero_agent_event(struct zero_agent *a, const char *type, const char *instance, json_t *data);

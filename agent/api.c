@@ -157,7 +157,7 @@ static void list_instances(struct zero_request *req) {
         zero_reply_json(req, 200, json_pack("{s:o}", "instances", arr));
 }
 
-static int load_instance(struct zero_request *req, struct zero_instance_row *row) {
+int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *row) {
         struct zero_agent *a = zero_request_agent(req);
         const char *name = zero_request_param(req, 0);
         int r = zero_store_instance_get(a->store, name, row);
@@ -172,7 +172,7 @@ static int load_instance(struct zero_request *req, struct zero_instance_row *row
 static void get_instance(struct zero_request *req) {
         struct zero_instance_row row = {};
 
-        if (load_instance(req, &row) < 0)
+        if (zero_api_load_instance(req, &row) < 0)
                 return;
         zero_reply_json(req, 200, zero_inst_to_json(zero_request_agent(req), &row));
         zero_instance_row_done(&row);
@@ -186,7 +186,7 @@ static void reply_operation(struct zero_request *req, struct zero_op *op) {
 }
 
 /* Stores the new instance (if any) and the operation in one transaction, then runs it. */
-static int record_and_launch(struct zero_request *req, struct zero_instance_row *new_row,
+int zero_api_record_and_launch(struct zero_request *req, struct zero_instance_row *new_row,
                              struct zero_card_plan *plan, struct zero_instance_row *update_row, struct zero_op *op) {
         struct zero_agent *a = zero_request_agent(req);
         struct zero_error err = {};
@@ -291,7 +291,7 @@ static void post_instance(struct zero_request *req) {
                 zero_reply_error(req, 500, "internal", "cannot create the operation: %s", strerror(-r));
                 goto out;
         }
-        (void) record_and_launch(req, &row, &plan, NULL, op);
+        (void) zero_api_record_and_launch(req, &row, &plan, NULL, op);
 out:
         zero_card_plan_done(&plan);
         zero_instance_row_done(&row);
@@ -312,7 +312,7 @@ static void instance_action(struct zero_request *req, const char *kind, const ch
         struct zero_op *op = NULL;
         int r;
 
-        if (load_instance(req, &row) < 0) {
+        if (zero_api_load_instance(req, &row) < 0) {
                 json_decref(params);
                 return;
         }
@@ -337,9 +337,9 @@ static void instance_action(struct zero_request *req, const char *kind, const ch
                 free(row.state);
                 row.state = strdup("deleting");
                 row.updated_at = (int64_t) zero_now_usec();
-                (void) record_and_launch(req, NULL, NULL, &row, op);
+                (void) zero_api_record_and_launch(req, NULL, NULL, &row, op);
         } else
-                (void) record_and_launch(req, NULL, NULL, NULL, op);
+                (void) zero_api_record_and_launch(req, NULL, NULL, NULL, op);
 out:
         zero_instance_row_done(&row);
 }
@@ -385,14 +385,14 @@ static void start_instance(struct zero_request *req) {
 }
 
 static void stop_instance(struct zero_request *req) {
-        static const char *const allowed[] = {"running", NULL};
+        static const char *const allowed[] = {"running", "paused", NULL};
         json_t *p;
         if (stop_params(req, &p) >= 0)
                 instance_action(req, "stop", allowed, p);
 }
 
 static void restart_instance(struct zero_request *req) {
-        static const char *const allowed[] = {"running", "stopped", "error", NULL};
+        static const char *const allowed[] = {"running", "paused", "stopped", "error", NULL};
         json_t *p;
         if (stop_params(req, &p) >= 0)
                 instance_action(req, "restart", allowed, p);
@@ -444,7 +444,7 @@ static void get_console(struct zero_request *req) {
 
         if (q && zero_parse_int64(q, 0, CONSOLE_MAX_BYTES, &want) < 0)
                 return zero_reply_error(req, 422, "invalid", "bytes: expected 0..%d", CONSOLE_MAX_BYTES);
-        if (load_instance(req, &row) < 0)
+        if (zero_api_load_instance(req, &row) < 0)
                 return;
         if (zero_inst_get(a, row.id, row.name, &inst) < 0) {
                 zero_instance_row_done(&row);
@@ -505,11 +505,43 @@ static void get_operation(struct zero_request *req) {
         reply_operation_row(req, id);
 }
 
+/* --- events --- */
+
+#define EVENTS_LIMIT_MAX 1000
+
+/* GET /v1/events?after=ID&limit=N: the event log, oldest first; "next" is the after= that
+ * continues where this page ends. */
+static void list_events(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        const char *q_after = zero_request_query(req, "after"), *q_limit = zero_request_query(req, "limit");
+        struct zero_event_row *rows = NULL;
+        int64_t after = 0, limit = 100;
+        size_t n = 0;
+        json_t *arr;
+
+        if (q_after && zero_parse_int64(q_after, 0, INT64_MAX, &after) < 0)
+                return zero_reply_error(req, 422, "invalid", "after: expected an event id (0 or more)");
+        if (q_limit && zero_parse_int64(q_limit, 1, EVENTS_LIMIT_MAX, &limit) < 0)
+                return zero_reply_error(req, 422, "invalid", "limit: expected 1..%d", EVENTS_LIMIT_MAX);
+        if (zero_store_event_list(a->store, after, (size_t) limit, &rows, &n) < 0)
+                return zero_reply_error(req, 503, "busy", "cannot read events");
+        arr = json_array();
+        for (size_t i = 0; arr && i < n; i++) {
+                json_t *data = json_loads(rows[i].data ? rows[i].data : "{}", 0, NULL);
+                json_array_append_new(arr, json_pack("{s:I,s:o,s:s,s:s?,s:o}", "id", (json_int_t) rows[i].id, "time",
+                                                     zero_time_json(rows[i].time), "type", rows[i].type, "instance",
+                                                     rows[i].instance, "data", data ? data : json_object()));
+                after = rows[i].id;
+        }
+        zero_event_rows_free(rows, n);
+        zero_reply_json(req, 200, json_pack("{s:o,s:I}", "events", arr ? arr : json_array(), "next", (json_int_t) after));
+}
+
 /* --- metrics --- */
 
 static void get_metrics(struct zero_request *req) {
         struct zero_agent *a = zero_request_agent(req);
-        static const char *const states[] = {"creating", "starting", "running", "stopping", "stopped", "error", "deleting"};
+        static const char *const states[] = {"creating", "starting", "running", "paused", "stopping", "stopped", "error", "deleting"};
         struct zero_instance_row *rows = NULL;
         size_t n = 0, count[ELEMENTSOF(states)] = {};
         char *buf = NULL;
@@ -552,7 +584,12 @@ const struct zero_route zero_api_routes[] = {
         {"POST", "/v1/instances/{}/stop", stop_instance},
         {"POST", "/v1/instances/{}/restart", restart_instance},
         {"GET", "/v1/instances/{}/console", get_console},
+        {"POST", "/v1/instances/{}/volumes", zero_api_attach_volume},
+        {"DELETE", "/v1/instances/{}/volumes/{}", zero_api_detach_volume},
+        {"POST", "/v1/instances/{}/nics", zero_api_attach_nic},
+        {"DELETE", "/v1/instances/{}/nics/{}", zero_api_detach_nic},
         {"GET", "/v1/operations/{}", get_operation},
+        {"GET", "/v1/events", list_events},
         {"GET", "/v1/volumes", zero_api_list_volumes},
         {"POST", "/v1/volumes", zero_api_post_volume},
         {"GET", "/v1/volumes/{}", zero_api_get_volume},

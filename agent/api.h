@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 #include "agent/http.h"
+#include "store/store.h"
+
+struct zero_card_plan;
+struct zero_op;
 
 extern const struct zero_route zero_api_routes[];
 
@@ -15,3 +19,17 @@ void zero_api_list_networks(struct zero_request *req);
 void zero_api_get_network(struct zero_request *req);
 void zero_api_post_network(struct zero_request *req);
 void zero_api_delete_network(struct zero_request *req);
+
+/* api_attach.c: volumes and NICs of an existing instance */
+void zero_api_attach_volume(struct zero_request *req);
+void zero_api_detach_volume(struct zero_request *req);
+void zero_api_attach_nic(struct zero_request *req);
+void zero_api_detach_nic(struct zero_request *req);
+
+/* api.c, for the other api_*.c */
+/* The instance named by the path's first {}; replies 404 (or 503) itself on failure. */
+int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *row);
+/* Stores the new instance (if any), the plan (if any), the update (if any) and the operation in one
+ * transaction, then runs the operation and replies 202; replies the error itself on failure. Takes op. */
+int zero_api_record_and_launch(struct zero_request *req, struct zero_instance_row *new_row, struct zero_card_plan *plan,
+                               struct zero_instance_row *update_row, struct zero_op *op);

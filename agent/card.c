@@ -238,7 +238,8 @@ static void restart_instance(struct zero_agent *a, const char *instance_id, cons
 
         if (zero_store_instance_get_by_id(a->store, instance_id, &row) < 0)
                 return;
-        if (!streq(row.state, "running") || zero_store_operation_running_for(a->store, row.id, &running) >= 0) {
+        if ((!streq(row.state, "running") && !streq(row.state, "paused")) ||
+            zero_store_operation_running_for(a->store, row.id, &running) >= 0) {
                 zero_operation_row_done(&running);
                 zero_instance_row_done(&row);
                 return;

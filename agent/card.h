@@ -55,6 +55,10 @@ struct zero_card_plan {
 };
 int zero_card_plan_build(struct zero_agent *a, json_t *body, const struct zero_instance_row *inst,
                          struct zero_card_plan *ret, struct zero_error *err);
+/* The plan of one volume ({"name", "path", "personality"}) or one NIC ({"network", "ip", "mac"})
+ * added to an existing instance: the same checks as at create, the next idx. */
+int zero_card_plan_attach(struct zero_agent *a, const struct zero_instance_row *inst, json_t *volume, json_t *nic,
+                          struct zero_card_plan *ret, struct zero_error *err);
 /* Inside zero_store_begin()/commit(), after the instance row. */
 int zero_card_plan_insert(struct zero_agent *a, struct zero_card_plan *plan, struct zero_error *err);
 void zero_card_plan_done(struct zero_card_plan *plan);

@@ -292,6 +292,64 @@ int zero_card_plan_build(struct zero_agent *a, json_t *body, const struct zero_i
         return 0;
 }
 
+/* The idx of the instance's next attachment (after its last) or NIC (the lowest free: its
+ * ifname, eth<idx>, is free), and how many it has. */
+static int next_idx(struct zero_agent *a, const char *instance_id, bool nics, int64_t *ret, size_t *ret_n) {
+        struct zero_attachment_row *atts = NULL;
+        struct zero_nic_row *ns = NULL;
+        size_t n = 0;
+        int64_t next = 0;
+        int r;
+
+        r = nics ? zero_store_nic_list_for_instance(a->store, instance_id, &ns, &n)
+                 : zero_store_attachment_list_for_instance(a->store, instance_id, &atts, &n);
+        for (size_t i = 0; r >= 0 && !nics && i < n; i++)
+                if (atts[i].idx >= next)
+                        next = atts[i].idx + 1;
+        /* NICs are by idx: the first gap, or the end. */
+        for (size_t i = 0; r >= 0 && nics && i < n && ns[i].idx == next; i++)
+                next++;
+        zero_attachment_rows_free(atts, n);
+        zero_nic_rows_free(ns, nics ? n : 0);
+        *ret = next;
+        *ret_n = n;
+        return r;
+}
+
+int zero_card_plan_attach(struct zero_agent *a, const struct zero_instance_row *inst, json_t *volume, json_t *nic,
+                          struct zero_card_plan *ret, struct zero_error *err) {
+        struct zero_card_plan p = {};
+        int64_t idx;
+        size_t n;
+        int r;
+
+        r = next_idx(a, inst->id, nic != NULL, &idx, &n);
+        if (r < 0)
+                return zero_error_set(err, r, 503, "busy", "cannot read the instance's volumes and NICs");
+        if (volume) {
+                json_auto_t *arr = json_pack("[O]", volume);
+                if (n >= MAX_DATA_VOLUMES + 1)
+                        return zero_error_set(err, -E2BIG, 409, "conflict", "'%s' has %d data volumes already", inst->name,
+                                              MAX_DATA_VOLUMES);
+                r = arr ? plan_volumes(a, arr, inst, &p, err) : -ENOMEM;
+                if (r >= 0)
+                        p.atts[0].idx = idx;
+        } else {
+                if (n >= ZERO_CARD_NICS_MAX)
+                        return zero_error_set(err, -E2BIG, 409, "conflict", "'%s' has %d NICs already", inst->name,
+                                              ZERO_CARD_NICS_MAX);
+                p.nics = calloc(1, sizeof(*p.nics));
+                p.nic_n_hosts = calloc(1, sizeof(*p.nic_n_hosts));
+                r = p.nics && p.nic_n_hosts ? plan_nic(a, (size_t) idx, nic, inst, &p, err) : -ENOMEM;
+        }
+        if (r < 0) {
+                zero_card_plan_done(&p);
+                return zero_error_default(err, r, "planning the attachment");
+        }
+        *ret = p;
+        return 0;
+}
+
 int zero_card_plan_insert(struct zero_agent *a, struct zero_card_plan *p, struct zero_error *err) {
         int r;
 

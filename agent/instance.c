@@ -32,6 +32,7 @@ int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct
         inst->run_dir = zero_strdup_printf("%s/instances/%s", a->config->run_dir, id);
         inst->state_dir = zero_strdup_printf("%s/instances/%s", a->config->state_dir, id);
         inst->sync_fd = inst->wait_fd = -EBADF;
+        inst->pctx = (struct zero_plugin_ctx){a, inst};
         if (!inst->name || !inst->run_dir || !inst->state_dir) {
                 zero_inst_free(NULL, inst);
                 return -ENOMEM;
@@ -60,6 +61,12 @@ void zero_inst_free(struct zero_agent *a, struct zero_inst *inst) {
                                 break;
                         }
         zero_inst_disarm(inst);
+        /* Whatever plugin ran it may still hold the handle (a QMP connection's userdata). */
+        for (size_t i = 0; inst->agent->plugins && i < inst->agent->plugins->n; i++) {
+                const struct zero_plugin *p = inst->agent->plugins->items[i].plugin;
+                if (ZERO_PLUGIN_HAS(p, release))
+                        p->ops.release(&inst->pctx);
+        }
         free(inst->name);
         free(inst->run_dir);
         free(inst->state_dir);
@@ -94,6 +101,7 @@ static void inst_exited(struct zero_inst *inst, const struct zero_shim_exit *ex)
 
         zero_inst_disarm(inst);
         inst->waiting_op = NULL;
+        inst->waiting_plugin = false;
         r = zero_store_instance_get_by_id(a->store, inst->id, &row);
         if (r < 0) {
                 log_error_errno(r, "Instance %s exited but is not in the store: %m", inst->name);
@@ -122,13 +130,12 @@ static void inst_exited(struct zero_inst *inst, const struct zero_shim_exit *ex)
                 return;
         }
         /* It stopped on its own: undo what the runtime set up (mounts, bundle). */
-        if (streq(row.state, "running") || streq(row.state, "stopping")) {
+        if (streq(row.state, "running") || streq(row.state, "paused") || streq(row.state, "stopping")) {
                 const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, row.mode);
                 struct zero_info_holder h = {};
                 struct zero_error err = {};
-                struct zero_plugin_ctx ctx = {a, inst};
                 if (lp && zero_info_build(a, &row, inst, &h, &err) >= 0) {
-                        r = lp->plugin->ops.cleanup(&ctx, &h.info, &err);
+                        r = lp->plugin->ops.cleanup(&inst->pctx, &h.info, &err);
                         if (r < 0)
                                 log_error_errno(r, "Cleanup of %s failed: %s", row.name, err.message);
                 }
@@ -294,6 +301,23 @@ int zero_inst_signal(struct zero_inst *inst, int sig, struct zero_error *err) {
 
 /* --- reconcile after start --- */
 
+/* Lets the instance's plugin reconnect to its runtime (the vm plugin's QMP). */
+static void inst_adopt(struct zero_agent *a, const struct zero_instance_row *row, struct zero_inst *inst) {
+        const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, row->mode);
+        struct zero_info_holder h = {};
+        struct zero_error err = {};
+        int r;
+
+        if (!lp || !ZERO_PLUGIN_HAS(lp->plugin, adopt))
+                return;
+        r = zero_info_build(a, row, inst, &h, &err);
+        if (r >= 0)
+                r = lp->plugin->ops.adopt(&inst->pctx, &h.info, &err);
+        if (r < 0)
+                log_warning_errno(r, "Cannot reconnect to the runtime of %s: %s", row->name, err.message);
+        zero_info_done(&h);
+}
+
 /* Brings one instance's stored state in line with its shim: alive and watched, or exited with
  * the exit record collected. Operations still in flight are resumed afterwards. */
 static int reconcile_one(struct zero_agent *a, struct zero_instance_row *row, bool has_op) {
@@ -305,13 +329,14 @@ static int reconcile_one(struct zero_agent *a, struct zero_instance_row *row, bo
                 return r;
         if (zero_inst_watch(inst) >= 0) {
                 log_info("Reconnected to the shim of %s", row->name);
-                if (!has_op && !streq(row->state, "running"))
+                inst_adopt(a, row, inst);
+                if (!has_op && !streq(row->state, "running") && !streq(row->state, "paused"))
                         (void) zero_inst_set_state(a, row, "running");
                 return 0;
         }
         if (has_op)
                 return 0; /* the operation's step will look for itself */
-        if (streq(row->state, "running") || streq(row->state, "stopping") || streq(row->state, "starting") ||
+        if (streq(row->state, "running") || streq(row->state, "paused") || streq(row->state, "stopping") || streq(row->state, "starting") ||
             streq(row->state, "creating")) {
                 log_info("Instance %s is no longer running: collecting its exit record", row->name);
                 inst_lost_shim(inst);

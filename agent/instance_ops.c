@@ -22,7 +22,7 @@ struct step_ctx {
         struct zero_inst *inst;
         const struct zero_plugin *plugin;
         struct zero_info_holder info;
-        struct zero_plugin_ctx pctx;
+        struct zero_plugin_ctx *pctx;
 };
 
 static void step_ctx_done(struct step_ctx *c) {
@@ -55,7 +55,7 @@ static int step_ctx_load(struct zero_op *op, struct step_ctx *c) {
                 step_ctx_done(c);
                 return r;
         }
-        c->pctx = (struct zero_plugin_ctx){a, c->inst};
+        c->pctx = &c->inst->pctx;
         return 0;
 }
 
@@ -79,7 +79,7 @@ static int step_prepare(struct zero_op *op) {
                 return r;
         r = zero_inst_set_state(op->agent, &c.row, streq(op->row.kind, "create") ? "creating" : "starting");
         if (r >= 0)
-                r = c.plugin->ops.prepare(&c.pctx, &c.info.info, &op->err);
+                r = c.plugin->ops.prepare(c.pctx, &c.info.info, &op->err);
         step_ctx_done(&c);
         return r;
 }
@@ -96,7 +96,7 @@ static int step_spawn(struct zero_op *op) {
                 step_ctx_done(&c);
                 return 0;
         }
-        r = c.plugin->ops.start(&c.pctx, &c.info.info, &op->err);
+        r = c.plugin->ops.start(c.pctx, &c.info.info, &op->err);
         if (r >= 0 && !c.inst->sync_source)
                 r = zero_error_set(&op->err, -EPROTO, 500, "internal", "plugin %s started no shim", c.plugin->name);
         if (r >= 0) {
@@ -105,6 +105,32 @@ static int step_spawn(struct zero_op *op) {
         }
         step_ctx_done(&c);
         return r;
+}
+
+/* A plugin op's ZERO_PLUGIN_PENDING: the operation waits for services->done(). */
+static int plugin_pending(struct zero_op *op, struct zero_inst *inst, int r) {
+        if (r != ZERO_PLUGIN_PENDING)
+                return r;
+        inst->waiting_op = op;
+        inst->waiting_plugin = true;
+        return ZERO_OP_PENDING;
+}
+
+/* The plugin brings the started runtime to running (the vm plugin: devices checked, then "cont"). */
+static int step_boot(struct zero_op *op) {
+        struct step_ctx c;
+        int r = step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        if (!ZERO_PLUGIN_HAS(c.plugin, boot) || zero_inst_watch(c.inst) < 0) {
+                /* Nothing to do, or it exited already: step_running tells which. */
+                step_ctx_done(&c);
+                return 0;
+        }
+        r = c.plugin->ops.boot(c.pctx, &c.info.info, &op->err);
+        step_ctx_done(&c);
+        return plugin_pending(op, c.inst, r);
 }
 
 static int step_running(struct zero_op *op) {
@@ -120,7 +146,7 @@ static int step_running(struct zero_op *op) {
                 r = zero_inst_set_state(op->agent, &c.row, "running");
         else {
                 /* It ran and exited already (a short command): it is simply stopped. */
-                (void) c.plugin->ops.cleanup(&c.pctx, &c.info.info, &op->err);
+                (void) c.plugin->ops.cleanup(c.pctx, &c.info.info, &op->err);
                 r = zero_inst_set_state(op->agent, &c.row, "stopped");
         }
         step_ctx_done(&c);
@@ -156,9 +182,9 @@ static int step_stop(struct zero_op *op) {
         if (!streq(op->row.kind, "delete"))
                 (void) zero_inst_set_state(op->agent, &c.row, "stopping");
         if (force || timeout == 0)
-                r = c.plugin->ops.kill(&c.pctx, &c.info.info, SIGKILL, &op->err);
+                r = c.plugin->ops.kill(c.pctx, &c.info.info, SIGKILL, &op->err);
         else {
-                r = c.plugin->ops.stop(&c.pctx, &c.info.info, &op->err);
+                r = c.plugin->ops.stop(c.pctx, &c.info.info, &op->err);
                 if (r >= 0)
                         r = sd_event_add_time_relative(op->agent->event, &c.inst->kill_timer, CLOCK_MONOTONIC,
                                                        timeout * USEC_PER_SEC, 0, on_kill_timer, c.inst);
@@ -178,7 +204,7 @@ static int step_cleanup(struct zero_op *op) {
 
         if (r < 0)
                 return r;
-        r = c.plugin->ops.cleanup(&c.pctx, &c.info.info, &op->err);
+        r = c.plugin->ops.cleanup(c.pctx, &c.info.info, &op->err);
         if (r >= 0 && !streq(op->row.kind, "delete"))
                 r = zero_inst_set_state(op->agent, &c.row, "stopped");
         step_ctx_done(&c);
@@ -258,7 +284,7 @@ static void fail_to_error(struct zero_op *op) {
         if (zero_inst_shim_alive(c.inst))
                 (void) zero_inst_signal(c.inst, SIGKILL, &ignore);
         else
-                (void) c.plugin->ops.cleanup(&c.pctx, &c.info.info, &ignore);
+                (void) c.plugin->ops.cleanup(c.pctx, &c.info.info, &ignore);
         free(c.row.error);
         c.row.error = strdup(op->err.message);
         (void) zero_inst_set_state(op->agent, &c.row, "error");
@@ -276,17 +302,114 @@ static void fail_keep_state(struct zero_op *op) {
         step_ctx_done(&c);
 }
 
+/* --- attach, detach: one volume or NIC of an existing instance (api_attach.c) --- */
+
+/* Plugs (in) or unplugs the operation's volume or NIC when the instance runs; nothing to do
+ * otherwise: the store is the whole change, and the next start has the new set. */
+static int plug(struct zero_op *op, bool in) {
+        const char *vol = json_string_value(json_object_get(op->params, "volume"));
+        const char *nic = json_string_value(json_object_get(op->params, "nic"));
+        const struct zero_instance_info *info;
+        struct step_ctx c;
+        int r = step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        info = &c.info.info;
+        if (zero_inst_watch(c.inst) < 0) {
+                step_ctx_done(&c);
+                return 0;
+        }
+        r = zero_error_set(&op->err, -ENOENT, 404, "not_found", "'%s' has no %s %s", c.row.name, vol ? "volume" : "NIC",
+                           vol ? strempty(vol) : strempty(nic));
+        for (size_t i = 0; vol && i < info->n_volumes; i++)
+                if (streq(info->volumes[i].name, vol)) {
+                        bool can = in ? ZERO_PLUGIN_HAS(c.plugin, plug_volume) : ZERO_PLUGIN_HAS(c.plugin, unplug_volume);
+                        op->err = (struct zero_error){};
+                        r = !can ? zero_error_set(&op->err, -EOPNOTSUPP, 409, "wrong_state",
+                                                  "the %s plugin cannot change volumes of a running instance", c.row.mode)
+                            : in ? c.plugin->ops.plug_volume(c.pctx, info, &info->volumes[i], &op->err)
+                                 : c.plugin->ops.unplug_volume(c.pctx, info, &info->volumes[i], &op->err);
+                }
+        for (size_t i = 0; nic && i < info->n_nics; i++)
+                if (streq(info->nics[i].id, nic)) {
+                        bool can = in ? ZERO_PLUGIN_HAS(c.plugin, plug_nic) : ZERO_PLUGIN_HAS(c.plugin, unplug_nic);
+                        op->err = (struct zero_error){};
+                        r = !can ? zero_error_set(&op->err, -EOPNOTSUPP, 409, "wrong_state",
+                                                  "the %s plugin cannot change NICs of a running instance", c.row.mode)
+                            : in ? c.plugin->ops.plug_nic(c.pctx, info, &info->nics[i], &op->err)
+                                 : c.plugin->ops.unplug_nic(c.pctx, info, &info->nics[i], &op->err);
+                }
+        step_ctx_done(&c);
+        return plugin_pending(op, c.inst, r);
+}
+
+static int step_plug(struct zero_op *op) {
+        return plug(op, true);
+}
+
+static int step_unplug(struct zero_op *op) {
+        return plug(op, false);
+}
+
+/* The attachment or the NIC leaves the store (the NIC's address is free again). */
+static int step_forget(struct zero_op *op) {
+        const char *vol = json_string_value(json_object_get(op->params, "volume"));
+        const char *nic = json_string_value(json_object_get(op->params, "nic"));
+        int r = vol ? zero_store_attachment_delete(op->agent->store, vol)
+                    : zero_store_nic_delete(op->agent->store, strempty(nic));
+
+        if (r == -ENOENT)
+                r = 0; /* done before a crash */
+        if (r < 0)
+                return zero_error_set(&op->err, r, 503, "busy", "cannot forget %s %s", vol ? "volume" : "NIC",
+                                      vol ? vol : strempty(nic));
+        zero_agent_event(op->agent, vol ? "instance.volume_detached" : "instance.nic_detached", op->row.instance_name,
+                         json_pack("{s:s}", vol ? "volume" : "nic", vol ? vol : strempty(nic)));
+        return 0;
+}
+
+static int step_plugged(struct zero_op *op) {
+        const char *vol = json_string_value(json_object_get(op->params, "volume"));
+        const char *nic = json_string_value(json_object_get(op->params, "nic"));
+
+        zero_agent_event(op->agent, vol ? "instance.volume_attached" : "instance.nic_attached", op->row.instance_name,
+                         json_pack("{s:s}", vol ? "volume" : "nic", vol ? vol : strempty(nic)));
+        return 0;
+}
+
+/* A failed attach forgets what it recorded: the instance is as before. */
+static void fail_attach(struct zero_op *op) {
+        struct zero_error keep = op->err;
+
+        if (step_forget(op) < 0)
+                log_warning("Cannot forget the failed attachment of %s: %s", strempty(op->row.instance_name),
+                            op->err.message);
+        op->err = keep;
+}
+
+static void fail_detach(struct zero_op *op) {
+        log_warning("Detaching from %s failed: %s; it stays attached", strempty(op->row.instance_name), op->err.message);
+}
+
 #define STEP(n) {#n, step_##n}
 /* Volumes marked "deleting" (by remove) are unexported and removed. */
 static int step_volumes_delete(struct zero_op *op) {
         return zero_card_volumes_collect(op->agent, &op->err);
 }
 
-static const struct zero_op_step create_steps[] = {STEP(volumes), STEP(prepare), STEP(spawn), STEP(running)};
+static const struct zero_op_step create_steps[] = {STEP(volumes), STEP(prepare), STEP(spawn), STEP(boot),
+                                                   STEP(running)};
 static const struct zero_op_step stop_steps[] = {STEP(stop), STEP(cleanup)};
-static const struct zero_op_step restart_steps[] = {STEP(stop), STEP(cleanup), STEP(prepare), STEP(spawn), STEP(running)};
+static const struct zero_op_step restart_steps[] = {STEP(stop),  STEP(cleanup), STEP(prepare),
+                                                    STEP(spawn), STEP(boot),    STEP(running)};
 static const struct zero_op_step delete_steps[] = {STEP(stop), STEP(cleanup), STEP(remove), STEP(volumes_delete)};
 
+static const struct zero_op_step attach_steps[] = {STEP(plug), STEP(plugged)};
+static const struct zero_op_step detach_steps[] = {STEP(unplug), STEP(forget)};
+
+const struct zero_op_kind zero_op_kind_attach = {"attach", attach_steps, ELEMENTSOF(attach_steps), fail_attach};
+const struct zero_op_kind zero_op_kind_detach = {"detach", detach_steps, ELEMENTSOF(detach_steps), fail_detach};
 const struct zero_op_kind zero_op_kind_create = {"create", create_steps, ELEMENTSOF(create_steps), fail_to_error};
 const struct zero_op_kind zero_op_kind_start = {"start", create_steps, ELEMENTSOF(create_steps), fail_to_error};
 const struct zero_op_kind zero_op_kind_stop = {"stop", stop_steps, ELEMENTSOF(stop_steps), fail_keep_state};

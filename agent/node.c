@@ -37,6 +37,7 @@ json_t *zero_node_to_json(struct zero_agent *a) {
         int64_t cpus = 0, mem = 0;
         json_t *plugins = json_array();
         bool enforced = false;
+        const char *accel = "none";
         struct zero_instance_row *rows = NULL;
         size_t n = 0;
 
@@ -52,10 +53,12 @@ json_t *zero_node_to_json(struct zero_agent *a) {
                                                 "resource_limits_enforced", lp->probe.resource_limits_enforced));
                 if (streq(lp->plugin->mode, "container"))
                         enforced = lp->probe.resource_limits_enforced;
+                if (streq(lp->plugin->mode, "vm") && lp->probe.available && lp->probe.accelerator[0])
+                        accel = lp->probe.accelerator;
         }
         return json_pack("{s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:s,s:o,s:{s:b,s:s}}", "name", a->config->node_name,
                          "version", ZERO_VERSION, "cpus", (json_int_t) a->node_cpus, "memory_mib",
                          (json_int_t) a->node_memory_mib, "allocated", "cpus", (json_int_t) cpus, "memory_mib",
                          (json_int_t) mem, "instances", (json_int_t) n, "mode", zero_node_mode(a), "plugins", plugins,
-                         "features", "cgroups_enforced", enforced, "accelerator", "none");
+                         "features", "cgroups_enforced", enforced, "accelerator", accel);
 }

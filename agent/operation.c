@@ -8,10 +8,11 @@
 #include "common/util.h"
 
 extern const struct zero_op_kind zero_op_kind_create, zero_op_kind_start, zero_op_kind_stop,
-        zero_op_kind_restart, zero_op_kind_delete;
+        zero_op_kind_restart, zero_op_kind_delete, zero_op_kind_attach, zero_op_kind_detach;
 
 static const struct zero_op_kind *const kinds[] = {
-        &zero_op_kind_create, &zero_op_kind_start, &zero_op_kind_stop, &zero_op_kind_restart, &zero_op_kind_delete,
+        &zero_op_kind_create,  &zero_op_kind_start,  &zero_op_kind_stop,   &zero_op_kind_restart,
+        &zero_op_kind_delete, &zero_op_kind_attach, &zero_op_kind_detach,
 };
 
 const struct zero_op_kind *zero_op_kind_find(const char *name) {
@@ -75,8 +76,10 @@ struct zero_op *zero_op_free(struct zero_op *op) {
         op_unlink(op);
         /* an instance must not point at a freed operation */
         for (struct zero_inst *i = op->agent->instances; i; i = i->next)
-                if (i->waiting_op == op)
+                if (i->waiting_op == op) {
                         i->waiting_op = NULL;
+                        i->waiting_plugin = false;
+                }
         op->defer = sd_event_source_disable_unref(op->defer);
         json_decref(op->params);
         zero_operation_row_done(&op->row);

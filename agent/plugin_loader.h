@@ -5,6 +5,11 @@
 
 #include "zero/plugin.h"
 
+/* An optional op of the plugin: present in its struct (size) and set. */
+#define ZERO_PLUGIN_HAS(p, op)                                                                     \
+        ((p)->size >= offsetof(struct zero_plugin, ops) + offsetof(struct zero_plugin_ops, op) + sizeof(void *) && \
+         (p)->ops.op)
+
 struct zero_loaded_plugin {
         void *handle;
         const struct zero_plugin *plugin;

@@ -5,8 +5,10 @@
 
 #include "agent/agent.h"
 #include "agent/card.h"
+#include "agent/operation.h"
 #include "agent/services.h"
 #include "common/log.h"
+#include "common/util.h"
 
 /* config_get has no context argument: one agent per process. */
 static const struct zero_config *services_config;
@@ -46,6 +48,48 @@ static int svc_shim_signal(struct zero_plugin_ctx *ctx, int sig, struct zero_err
         return zero_inst_signal(ctx->inst, sig, err);
 }
 
+static void svc_done(struct zero_plugin_ctx *ctx, int r, const struct zero_error *err) {
+        struct zero_inst *inst = ctx ? ctx->inst : NULL;
+        struct zero_op *op = inst ? inst->waiting_op : NULL;
+
+        if (!inst || !inst->waiting_plugin || !op) {
+                /* The instance's exit answered the operation first, or the plugin called twice. */
+                log_debug("%s: plugin finished work nobody waits for any more (%d)", inst ? inst->name : "?", r);
+                return;
+        }
+        inst->waiting_op = NULL;
+        inst->waiting_plugin = false;
+        if (r < 0) {
+                if (err && err->message[0])
+                        op->err = *err;
+                else
+                        zero_error_set(&op->err, r, 500, "runtime_error", "%s", strerror(-r));
+        }
+        zero_op_continue(op, r < 0 ? r : 0);
+}
+
+static void svc_notify(struct zero_plugin_ctx *ctx, const char *event, const char *state, const char *reason) {
+        struct zero_inst *inst = ctx ? ctx->inst : NULL;
+        struct zero_agent *a = inst ? inst->agent : NULL;
+        struct zero_instance_row row = {};
+        _cleanup_free_ char *type = NULL;
+
+        if (!a || !event)
+                return;
+        type = zero_strdup_printf("instance.%s", event);
+        if (type)
+                zero_agent_event(a, type, inst->name, reason ? json_pack("{s:s}", "reason", reason) : NULL);
+        if (!state || zero_store_instance_get_by_id(a->store, inst->id, &row) < 0)
+                return;
+        /* Only between running and paused: starting, stopping and the rest belong to operations. */
+        if ((streq(row.state, "running") || streq(row.state, "paused")) && !streq(row.state, state) &&
+            (streq(state, "running") || streq(state, "paused"))) {
+                log_info("Instance %s is %s (%s)", inst->name, state, strempty(reason));
+                (void) zero_inst_set_state(a, &row, state);
+        }
+        zero_instance_row_done(&row);
+}
+
 void zero_services_init(struct zero_agent *a) {
         services_config = a->config;
         a->services = (struct zero_plugin_services){
@@ -59,5 +103,8 @@ void zero_services_init(struct zero_agent *a) {
                 .volume_unexport = zero_card_svc_volume_unexport,
                 .nic_attach = zero_card_svc_nic_attach,
                 .nic_detach = zero_card_svc_nic_detach,
+                .event = a->event,
+                .done = svc_done,
+                .notify = svc_notify,
         };
 }

@@ -247,6 +247,20 @@ char *zero_strdup_printf(const char *fmt, ...) {
         return n < 0 ? NULL : s;
 }
 
+_Noreturn void zero_child_exec(char *const *argv, int out) {
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        sigset_t none;
+
+        if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+                _exit(127);
+        zero_unset_service_environment();
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execvp(argv[0], argv);
+        dprintf(2, "cannot run %s: %m\n", argv[0]);
+        _exit(127);
+}
+
 int zero_run_wait(char *const argv[], char **ret_output) {
         int pipefd[2] = {-EBADF, -EBADF};
         char buf[4096];
@@ -263,18 +277,8 @@ int zero_run_wait(char *const argv[], char **ret_output) {
                 safe_close(pipefd[1]);
                 return r;
         }
-        if (pid == 0) {
-                int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0)
-                        _exit(127);
-                zero_unset_service_environment();
-                sigset_t all;
-                sigemptyset(&all);
-                sigprocmask(SIG_SETMASK, &all, NULL);
-                execvp(argv[0], argv);
-                dprintf(2, "cannot run %s: %m\n", argv[0]);
-                _exit(127);
-        }
+        if (pid == 0)
+                zero_child_exec(argv, pipefd[1]);
         safe_close(pipefd[1]);
         for (;;) {
                 ssize_t n = read(pipefd[0], buf + len, sizeof(buf) - 1 - len);

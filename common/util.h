@@ -38,6 +38,11 @@ int zero_rm_rf(const char *path);
 /* asprintf that returns NULL on failure. */
 char *zero_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* In a forked child: stdin from /dev/null, stdout and stderr to out, no inherited service
+ * environment (NOTIFY_SOCKET, LISTEN_FDS) and no blocked signals, then exec argv (PATH searched).
+ * Never returns: 127 when the exec fails, with the reason on out. */
+_Noreturn void zero_child_exec(char *const *argv, int out);
+
 /* Runs argv to completion (stdin /dev/null, stdout/stderr captured up to 4 KiB into *ret_output
  * if given). Returns the exit status (>= 0) or -errno if it could not run; 128+signal if killed. */
 int zero_run_wait(char *const argv[], char **ret_output);

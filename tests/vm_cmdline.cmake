@@ -3,3 +3,8 @@ if(TARGET zerovmcmdline)
   zero_unit_test(test_vm_cmdline SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_vm_cmdline.c
                  LIBS zerovmcmdline zerocommon)
 endif()
+# plugins/vm: the accelerator choice; fake QEMUs are shell scripts written by the test.
+if(TARGET zerovmaccel)
+  zero_unit_test(test_vm_accel SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_vm_accel.c
+                 LIBS zerovmaccel zerocommon)
+endif()

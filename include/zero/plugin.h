@@ -20,11 +20,21 @@
 
 #include "zero/error.h"
 
-#define ZERO_PLUGIN_ABI_VERSION 1
+/* 2: struct zero_probe gained accelerator[] (a layout change: plugins of version 1 are refused). */
+#define ZERO_PLUGIN_ABI_VERSION 2
 #define ZERO_PLUGIN_ENTRY "zero_plugin_entry"
 
-/* The agent's handle for one instance while a plugin works on it. Opaque to plugins. */
+/* The agent's handle for one instance. Opaque to plugins. It is the same pointer in every call
+ * about the instance for as long as zerod knows the instance, so a plugin that talks to its runtime
+ * asynchronously (the vm plugin's QMP connection) may keep it between calls, until the agent calls
+ * ops.release() with it. */
 struct zero_plugin_ctx;
+
+/* An op that returns this has started work that ends later, from the event loop: the plugin then
+ * calls services->done() exactly once (for boot and the hot-plug ops only). */
+#define ZERO_PLUGIN_PENDING 1
+
+typedef struct sd_event sd_event;
 
 struct zero_volume_info;
 struct zero_nic_info;
@@ -120,6 +130,15 @@ struct zero_plugin_services {
         int (*nic_attach)(struct zero_plugin_ctx *ctx, const char *nic_id, const char *kind, const char *netns_path,
                           char *ret_ifname, size_t size, struct zero_error *err);
         int (*nic_detach)(struct zero_plugin_ctx *ctx, const char *nic_id, struct zero_error *err);
+        /* The agent's sd-event loop, for plugins that talk to their runtime without blocking (the
+         * vm plugin's QMP). A plugin removes its sources in release() and fini(). */
+        sd_event *event;
+        /* Ends an op that returned ZERO_PLUGIN_PENDING: r >= 0 done, r < 0 failed with err. */
+        void (*done)(struct zero_plugin_ctx *ctx, int r, const struct zero_error *err);
+        /* Something the runtime did on its own (a QMP event): recorded as the instance event
+         * "instance.<event>" with {"reason": reason}. state, when not NULL, is the instance's new
+         * state ("paused", "running"); the agent takes it only while the instance runs. */
+        void (*notify)(struct zero_plugin_ctx *ctx, const char *event, const char *state, const char *reason);
 };
 
 struct zero_probe {
@@ -127,6 +146,7 @@ struct zero_probe {
         bool resource_limits_enforced; /* cpu and memory limits are applied */
         char reason[256];              /* why not available, or what is degraded */
         char runtime[128];             /* runtime and version in use, e.g. "crun 1.8.1" */
+        char accelerator[16];          /* the vm plugin's: "kvm" or "tcg"; "" for the others */
 };
 
 struct zero_plugin_ops {
@@ -147,6 +167,31 @@ struct zero_plugin_ops {
         /* Idempotent. Undoes prepare once the instance is not running. */
         int (*cleanup)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
                        struct zero_error *err);
+        /* The ops below are optional (NULL) and exist when the plugin's size says so. */
+        /* After the shim reported the runtime's process: bring the instance to running (the vm
+         * plugin checks the devices of the paused QEMU, then "cont"). Idempotent: after a crash it
+         * runs again on whatever state the runtime is in. May return ZERO_PLUGIN_PENDING. */
+        int (*boot)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err);
+        /* zerod found the instance's shim alive at its start: reconnect to the runtime. Never
+         * blocks; a failure is only logged. */
+        int (*adopt)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err);
+        /* The runtime's own status as last known ("running", "paused", "prelaunch", ...), without
+         * blocking; -ENODATA when it knows none. */
+        int (*status)(struct zero_plugin_ctx *ctx, char *ret, size_t size);
+        /* Online configuration of a running instance: vol / nic is the one to add or remove; info
+         * is the instance as stored, with vol / nic among its own in both cases. The plugin asks the card for the export
+         * or the tap first and gives it back last. May return ZERO_PLUGIN_PENDING. Without these
+         * the agent answers 409 while the instance runs. */
+        int (*plug_volume)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                           const struct zero_volume_info *vol, struct zero_error *err);
+        int (*unplug_volume)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                             const struct zero_volume_info *vol, struct zero_error *err);
+        int (*plug_nic)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                        const struct zero_nic_info *nic, struct zero_error *err);
+        int (*unplug_nic)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                          const struct zero_nic_info *nic, struct zero_error *err);
+        /* The agent forgets ctx (the instance is deleted, or zerod exits): drop every reference. */
+        void (*release)(struct zero_plugin_ctx *ctx);
 };
 
 struct zero_plugin {

@@ -9,13 +9,12 @@
  *
  * prepare asks the card for the exports the disks' personalities need (virtio-blk: vhost-user-blk;
  * virtio-scsi and NVMe: NBD) and for a tap per NIC, and checks the command line can be built;
- * start builds it again from the same (idempotent) exports and spawns QEMU under the shim; stop
- * asks the guest to power off over QMP (ACPI); cleanup gives the exports and taps back.
- *
- * This first version starts QEMU running (no -S + device check + "cont" yet: that needs QMP on
- * zerod's event loop, which plugins do not have), and stop's QMP exchange is synchronous and
- * bounded to QMP_TIMEOUT_MS.
+ * start builds it again from the same (idempotent) exports and spawns QEMU, paused (-S), under
+ * the shim; boot checks its devices over QMP and lets it run ("cont"); stop asks the guest to
+ * power off (ACPI system_powerdown), kill(SIGKILL) asks QEMU to quit; cleanup gives the exports
+ * and taps back. Every QMP exchange runs on the agent's loop (monitor.c): nothing here blocks.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -31,18 +30,20 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "plugins/vm/accel.h"
 #include "plugins/vm/cmdline.h"
+#include "plugins/vm/monitor.h"
 #include "zero/plugin.h"
 
-#define SERVICES_MIN_SIZE (offsetof(struct zero_plugin_services, nic_detach) + sizeof(void *))
+#define SERVICES_MIN_SIZE (offsetof(struct zero_plugin_services, notify) + sizeof(void *))
 #define INFO_MIN_SIZE (offsetof(struct zero_instance_info, nics) + sizeof(void *))
 #define EXPORT_PATH_MAX 256
-#define QMP_TIMEOUT_MS 1000
 
 static struct {
         const struct zero_plugin_services *svc;
         char *qemu;  /* [vm] qemu, default qemu-system-x86_64 */
-        char *accel; /* [vm] accel: kvm, tcg; auto = tcg until a bounded boot probe exists */
+        char *accel; /* the one in use: kvm or tcg ([vm] accel, auto: accel.c's probe) */
+        char accel_reason[256];
 } plugin;
 
 #define plog(ctx, prio, ...)                                                                       \
@@ -52,32 +53,77 @@ static struct {
         } while (0)
 
 static void vm_fini(void) {
+        vm_mon_release_all();
         free(plugin.qemu);
         free(plugin.accel);
         memset(&plugin, 0, sizeof(plugin));
 }
 
+/* A kernel for the KVM boot probe: [vm] probe_kernel, or the first imported image's. */
+static char *probe_kernel(const struct zero_plugin_services *svc) {
+        const char *k = svc->config_get("vm", "probe_kernel"), *state = svc->config_get("agent", "state_dir");
+        _cleanup_free_ char *dir = state ? zero_strdup_printf("%s/images", state) : NULL;
+        DIR *d;
+        struct dirent *de;
+        char *found = NULL;
+
+        if (k && *k)
+                return strdup(k);
+        d = dir ? opendir(dir) : NULL;
+        while (d && !found && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                found = zero_strdup_printf("%s/%s/vmlinuz", dir, de->d_name);
+                if (found && access(found, R_OK) < 0)
+                        found = mfree(found);
+        }
+        if (d)
+                closedir(d);
+        return found;
+}
+
 static int vm_init(const struct zero_plugin_services *svc, struct zero_error *err) {
-        const char *qemu, *accel;
+        const char *qemu, *accel, *state;
+        _cleanup_free_ char *kernel = NULL, *cache = NULL;
+        char chosen[8];
+        int r;
 
         if (!svc || svc->abi_version != ZERO_PLUGIN_ABI_VERSION || svc->size < SERVICES_MIN_SIZE)
                 return zero_error_set(err, -EPROTO, 500, "internal",
-                                      "vm plugin: the agent's services table has no card (ABI %u, size %u)",
+                                      "vm plugin: the agent's services table is too old (ABI %u, size %u)",
                                       svc ? svc->abi_version : 0, svc ? svc->size : 0);
         vm_fini();
         qemu = svc->config_get("vm", "qemu");
         accel = svc->config_get("vm", "accel");
-        if (accel && !streq(accel, "auto") && !streq(accel, "kvm") && !streq(accel, "tcg"))
+        if (!accel || !*accel)
+                accel = "auto";
+        if (!streq(accel, "auto") && !streq(accel, "kvm") && !streq(accel, "tcg"))
                 return zero_error_set(err, -EINVAL, 500, "invalid", "vm.accel=%s: expected auto, kvm or tcg", accel);
-        /* Nested KVM can hang once a Linux guest boots (docs/architecture.md): auto must never
-         * hang, and without a bounded boot probe yet, it means TCG. */
         plugin.qemu = strdup(qemu && *qemu ? qemu : "qemu-system-x86_64");
-        plugin.accel = strdup(accel && streq(accel, "kvm") ? "kvm" : "tcg");
-        if (!plugin.qemu || !plugin.accel) {
+        if (!plugin.qemu)
+                return -ENOMEM;
+        /* auto: a bounded KVM boot probe, once per host (cached in the state directory): nested
+         * KVM can hang once a Linux guest boots, and auto must never hang (accel.h). */
+        state = svc->config_get("agent", "state_dir");
+        if (streq(accel, "auto")) {
+                kernel = probe_kernel(svc);
+                cache = state ? zero_strdup_printf("%s/vm-accel-probe", state) : NULL;
+        }
+        struct zero_vm_accel_args args = {.qemu = plugin.qemu, .requested = accel, .kernel = kernel, .cache_path = cache};
+        r = zero_vm_accel_choose(&args, chosen, sizeof(chosen), plugin.accel_reason, sizeof(plugin.accel_reason));
+        if (r < 0) {
+                vm_fini();
+                return zero_error_set(err, r, 500, "internal", "vm plugin: cannot choose the accelerator: %s", strerror(-r));
+        }
+        plugin.accel = strdup(chosen);
+        if (!plugin.accel) {
                 vm_fini();
                 return -ENOMEM;
         }
         plugin.svc = svc;
+        vm_mon_setup(svc);
+        svc->log(NULL, LOG_INFO, "vm: accelerator %s (%s%s%s)", plugin.accel, accel,
+                 plugin.accel_reason[0] ? ": " : "", plugin.accel_reason);
         return 0;
 }
 
@@ -98,11 +144,12 @@ static int vm_probe(struct zero_probe *ret) {
         }
         out[strcspn(out, "\n")] = '\0';
         snprintf(ret->runtime, sizeof(ret->runtime), "QEMU %.40s (%s)", out + 22, plugin.accel);
+        snprintf(ret->accelerator, sizeof(ret->accelerator), "%s", plugin.accel);
         ret->available = true;
         ret->resource_limits_enforced = true; /* cpus and memory are the VM's */
         if (streq(plugin.accel, "tcg"))
-                snprintf(ret->reason, sizeof(ret->reason), "accelerator tcg (emulation): set [vm] accel=kvm on hosts "
-                                                           "where KVM works");
+                snprintf(ret->reason, sizeof(ret->reason), "accelerator tcg (emulation)%s%.200s", plugin.accel_reason[0] ? ": " : "",
+                         plugin.accel_reason);
         return 0;
 }
 
@@ -173,7 +220,7 @@ static int vm_plumb(struct zero_plugin_ctx *ctx, const struct zero_instance_info
 }
 
 static int vm_cmdline(const struct zero_instance_info *info, const struct vm *v, char ***ret, struct zero_error *err) {
-        struct zero_vm_options o = {plugin.qemu, plugin.accel, v->kernel, v->initrd, v->qmp, false,
+        struct zero_vm_options o = {plugin.qemu, plugin.accel, v->kernel, v->initrd, v->qmp, true,
                                     v->n_disks,  v->disks,     v->n_nics, v->nics};
         return zero_vm_cmdline(info, &o, ret, err);
 }
@@ -205,69 +252,84 @@ static int vm_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info
         return r < 0 ? zero_error_default(err, r, "cannot start the VM's shim") : 0;
 }
 
-/* One synchronous QMP exchange: greeting, capabilities, command; each read bounded. */
-static int qmp_line(int fd, char *buf, size_t size) {
-        size_t n = 0;
-
-        while (n + 1 < size) {
-                struct pollfd p = {.fd = fd, .events = POLLIN};
-                ssize_t k;
-
-                if (poll(&p, 1, QMP_TIMEOUT_MS) <= 0)
-                        return -ETIMEDOUT;
-                k = read(fd, buf + n, 1);
-                if (k <= 0)
-                        return k < 0 ? -errno : -ECONNRESET;
-                if (buf[n] == '\n') {
-                        buf[n] = '\0';
-                        return 0;
-                }
-                n++;
-        }
-        return -EMSGSIZE;
-}
-
-static int qmp_run(const char *path, const char *command) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        _cleanup_close_ int fd = -EBADF;
-        char line[4096];
-        int r;
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return -errno;
-        if ((r = qmp_line(fd, line, sizeof(line))) < 0)
-                return r;
-        static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
-        if (zero_write_all(fd, caps, strlen(caps)) < 0 || (r = qmp_line(fd, line, sizeof(line))) < 0)
-                return r < 0 ? r : -EIO;
-        _cleanup_free_ char *cmd = zero_strdup_printf("{\"execute\":\"%s\"}\n", command);
-        if (!cmd || zero_write_all(fd, cmd, strlen(cmd)) < 0)
-                return -EIO;
-        do /* events may come first */
-                r = qmp_line(fd, line, sizeof(line));
-        while (r >= 0 && !strstr(line, "\"return\"") && !strstr(line, "\"error\""));
-        return r < 0 ? r : strstr(line, "\"error\"") ? -EIO : 0;
+static char *qmp_path(const struct zero_instance_info *info) {
+        return info && info->run_dir ? zero_strdup_printf("%s/qmp.sock", info->run_dir) : NULL;
 }
 
 static int vm_kill(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, int signal,
                    struct zero_error *err) {
-        int r = plugin.svc->shim_signal(ctx, signal, err);
+        _cleanup_free_ char *qmp = qmp_path(info);
+        struct vm_mon *m;
+        int r;
+
+        /* QEMU's own exit first: it flushes what the disks' backends buffer. */
+        if (signal == SIGKILL && qmp && vm_mon_get(ctx, qmp, &m) >= 0 && vm_mon_quit(m) >= 0)
+                return 0;
+        r = plugin.svc->shim_signal(ctx, signal, err);
         return r < 0 ? zero_error_default(err, r, "cannot signal QEMU") : 0;
 }
 
 static int vm_stop(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
-        _cleanup_free_ char *qmp = zero_strdup_printf("%s/qmp.sock", info->run_dir);
+        _cleanup_free_ char *qmp = qmp_path(info);
+        struct vm_mon *m;
         int r;
 
-        /* ACPI power button: a guest that handles it powers off, QEMU exits; the agent kills
-         * QEMU after the stop timeout otherwise. */
-        r = qmp ? qmp_run(qmp, "system_powerdown") : -ENOMEM;
+        /* ACPI power button: a guest that handles it powers off and QEMU exits; the agent kills
+         * QEMU after the stop timeout otherwise (vm_kill). */
+        r = qmp ? vm_mon_get(ctx, qmp, &m) : -ENOMEM;
+        if (r >= 0)
+                r = vm_mon_command(m, "system_powerdown", NULL, NULL, NULL);
         if (r < 0)
-                plog(ctx, LOG_WARNING, "vm: system_powerdown over %s failed: %s", strempty(qmp), strerror(-r));
+                return zero_error_set(err, r, 500, "runtime_error", "cannot ask the guest to power off over %s: %s",
+                                      strempty(qmp), strerror(-r));
+        return 0;
+}
+
+/* The ids of the -device options zero_vm_cmdline() gives the disks and NICs. */
+static char **device_ids(const struct zero_instance_info *info) {
+        char **ids = calloc(info->n_volumes + info->n_nics + 1, sizeof(char *));
+        size_t k = 0;
+
+        for (size_t i = 0; ids && i < info->n_volumes; i++)
+                if (!(ids[k++] = zero_strdup_printf("disk%zu", i)))
+                        goto fail;
+        for (size_t i = 0; ids && i < info->n_nics; i++)
+                if (!(ids[k++] = zero_strdup_printf("nic%zu", i)))
+                        goto fail;
+        return ids;
+fail:
+        strv_free(ids);
+        return NULL;
+}
+
+static int vm_boot(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
+        _cleanup_free_ char *qmp = qmp_path(info);
+        _cleanup_strv_free_ char **ids = NULL;
+
+        if (!info || info->size < INFO_MIN_SIZE)
+                return zero_error_set(err, -EINVAL, 500, "internal", "instance info too short");
+        ids = device_ids(info);
+        if (!qmp || !ids)
+                return -ENOMEM;
+        return vm_mon_boot(ctx, qmp, ids, err);
+}
+
+static int vm_adopt(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
+        _cleanup_free_ char *qmp = qmp_path(info);
+        struct vm_mon *m;
+        int r = qmp ? vm_mon_get(ctx, qmp, &m) : -ENOMEM;
+
+        return r < 0 ? zero_error_set(err, r, 500, "runtime_error", "cannot reconnect to QEMU over %s: %s",
+                                      strempty(qmp), strerror(-r))
+                     : 0;
+}
+
+static int vm_status(struct zero_plugin_ctx *ctx, char *ret, size_t size) {
+        const char *s = vm_mon_status(vm_mon_find(ctx));
+
+        if (!s)
+                return -ENODATA;
+        snprintf(ret, size, "%s", s);
         return 0;
 }
 
@@ -277,6 +339,7 @@ static int vm_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_in
 
         if (!info || info->size < INFO_MIN_SIZE)
                 return zero_error_set(err, -EINVAL, 500, "internal", "instance info too short");
+        vm_mon_release(ctx); /* QEMU is gone */
         for (size_t i = 0; i < info->n_volumes; i++) {
                 r = plugin.svc->volume_unexport(ctx, info->volumes[i].name, ret < 0 ? NULL : err);
                 if (r < 0 && ret >= 0)
@@ -287,7 +350,7 @@ static int vm_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_in
                 if (r < 0 && ret >= 0)
                         ret = zero_error_default(err, r, "cannot detach a NIC");
         }
-        qmp = info->run_dir ? zero_strdup_printf("%s/qmp.sock", info->run_dir) : NULL;
+        qmp = qmp_path(info);
         if (qmp)
                 (void) unlink(qmp);
         return ret;
@@ -307,6 +370,10 @@ static const struct zero_plugin vm_plugin = {
                 .stop = vm_stop,
                 .kill = vm_kill,
                 .cleanup = vm_cleanup,
+                .boot = vm_boot,
+                .adopt = vm_adopt,
+                .status = vm_status,
+                .release = vm_mon_release,
         },
 };
 

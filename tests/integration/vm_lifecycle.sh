@@ -28,6 +28,9 @@ vcmd='echo "VM-UP $(cat /etc/marker) $(ip -4 -o addr show eth0 | awk "{print \$4
 expect 202 POST /v1/instances "{\"name\":\"v1\",\"mode\":\"vm\",\"image\":\"bb\",\"memory_mib\":256,\"root_volume\":\"c1-root\",\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$vcmd" '$c')]}"
 wait_op "$(jbody .id)"
 [ "$(inst v1 state)" = running ] || fail "v1 is $(inst v1 state): $(cat "$BODY")"
+# QEMU started paused (-S): zerod checked its devices over QMP and sent "cont"
+[ "$(inst v1 runtime_status)" = running ] || fail "QEMU's own status of v1 is not running: $(cat "$BODY")"
+grep -q -- '"-S"' <(jq -R -s 'split("\u0000")' "/proc/$(inst v1 pid)/cmdline") || fail "v1's QEMU was not started paused"
 [ "$(inst v1 'volumes[0].export.kind')" = vhost-user-blk ] || fail "v1's root is not a vhost-user-blk export: $(cat "$BODY")"
 ip1=$(inst v1 'nics[0].ip')
 qemu=$(inst v1 pid)
@@ -48,10 +51,19 @@ crash_zerod
 alive "$qemu" || fail "QEMU died with zerod"
 start_zerod
 [ "$(inst v1 state)" = running ] && [ "$(inst v1 pid)" = "$qemu" ] || fail "after a zerod crash v1 is $(inst v1 state) with pid $(inst v1 pid), was $qemu"
-log "after kill -9 of zerod, v1 still runs as $qemu"
+# the new zerod is back on QEMU's QMP socket: it knows QEMU's status, and QEMU's events reach it
+for _ in $(seq 1 50); do [ "$(inst v1 runtime_status)" = running ] && break; sleep 0.1; done
+[ "$(inst v1 runtime_status)" = running ] || fail "the new zerod has no QMP status of v1: $(cat "$BODY")"
+log "after kill -9 of zerod, v1 still runs as $qemu and the new zerod has its QMP monitor"
 
+expect 200 GET /v1/events
+last_event=$(jbody .next)
 act POST /v1/instances/v1/stop '{"timeout_s":0}'
 [ "$(inst v1 state)" = stopped ] || fail "v1 is $(inst v1 state) after stop"
+# timeout 0 is QEMU's "quit" over QMP: QEMU reports its own shutdown, as an event of v1
+expect 200 GET "/v1/events?after=$last_event"
+[ "$(jbody '[.events[] | select(.instance=="v1" and .type=="instance.guest_shutdown")][0].data.reason')" = host-qmp-quit ] ||
+  fail "no guest_shutdown event (host-qmp-quit) for v1: $(cat "$BODY")"
 alive "$qemu" && fail "QEMU $qemu runs on after stop"
 [ "$(inst v1 'volumes[0].export')" = null ] || fail "v1's export stays after stop"
 [ -z "$(leftover_links)" ] || fail "links left after stop: $(leftover_links)"
