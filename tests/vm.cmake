@@ -9,3 +9,6 @@ endif()
 
 # The vm plugin through zerod: boots the unified image on card volumes (TCG, ~6 s per boot).
 zero_integration_test(it_vm_lifecycle ${CMAKE_CURRENT_SOURCE_DIR}/integration/vm_lifecycle.sh TIMEOUT 600)
+
+# Online configuration: a data volume and a NIC hot-plugged into a running VM and unplugged.
+zero_integration_test(it_vm_hotplug ${CMAKE_CURRENT_SOURCE_DIR}/integration/vm_hotplug.sh TIMEOUT 600)

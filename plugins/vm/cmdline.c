@@ -13,6 +13,7 @@
 /* x86's COMMAND_LINE_SIZE, NUL included. */
 #define KERNEL_CMDLINE_MAX 2048
 #define DISKS_PER_KIND_MAX 26
+#define PORT_SLOT_FIRST 2 /* pcie.0's slot 0 is the host bridge, 1 stays free, 0x1f is the ICH9's */
 
 struct argv_builder {
         char **v;
@@ -134,8 +135,11 @@ int zero_vm_guest_disk_name(const struct zero_vm_disk *disks, size_t n, size_t i
         return 0;
 }
 
-/* "nbd+unix:///NAME?socket=PATH" into NAME and PATH (pointers into a copy the caller frees). */
-static int nbd_uri_split(const char *uri, char **ret_copy, const char **ret_name, const char **ret_socket) {
+void zero_vm_qemu_id(const char *prefix, const char *id, char ret[static ZERO_VM_QEMU_ID_MAX]) {
+        snprintf(ret, ZERO_VM_QEMU_ID_MAX, "%s-%.16s", prefix, strempty(id));
+}
+
+int zero_vm_nbd_uri_split(const char *uri, char **ret_copy, const char **ret_name, const char **ret_socket) {
         static const char prefix[] = "nbd+unix:///";
         char *c, *q;
 
@@ -156,49 +160,64 @@ static int nbd_uri_split(const char *uri, char **ret_copy, const char **ret_name
         return 0;
 }
 
-static int add_disk(struct argv_builder *b, const struct zero_vm_disk *d, size_t i, bool *scsi_bus,
+/* A pcie-root-port on pcie.0, eight to a slot as functions (libvirt's layout): every disk and
+ * NIC has one of its own, so that it can be unplugged, and the spares take hot-plugged ones. */
+static void add_port(struct argv_builder *b, unsigned *k, const char *id) {
+        unsigned slot = PORT_SLOT_FIRST + *k / 8, fn = *k % 8;
+
+        add(b, strdup("-device"));
+        ADD(b, "pcie-root-port,id=%s,chassis=%u,bus=pcie.0,addr=0x%x.0x%x%s", id, *k + 1, slot, fn,
+            fn == 0 ? ",multifunction=on" : "");
+        (*k)++;
+}
+
+static int add_disk(struct argv_builder *b, const struct zero_vm_disk *d, size_t i, unsigned *port,
                     struct zero_error *err) {
         bool vhost = d->export_kind && streq(d->export_kind, "vhost-user-blk");
         bool nbd = d->export_kind && streq(d->export_kind, "nbd");
         _cleanup_free_ char *copy = NULL;
+        char dev[ZERO_VM_QEMU_ID_MAX], back[ZERO_VM_QEMU_ID_MAX], bus[ZERO_VM_QEMU_ID_MAX];
         const char *name, *sock;
         char serial[21];
 
         if (!d->export_path || strpbrk(d->export_path, ",\""))
                 return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu has no usable export path", i);
-        snprintf(serial, sizeof(serial), "%.20s", strempty(d->id)); /* NVMe's limit */
+        if (!d->id || strlen(d->id) < 16 || strspn(d->id, "0123456789abcdef") < 16)
+                return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu has no volume id", i);
+        snprintf(serial, sizeof(serial), "%.20s", d->id); /* NVMe's limit */
+        zero_vm_qemu_id(ZERO_VM_DISK_ID, d->id, dev);
+        zero_vm_qemu_id(ZERO_VM_DISK_PORT, d->id, bus);
         if (streq(d->personality, "virtio-blk")) {
                 if (!vhost)
                         return zero_error_set(err, -EINVAL, 400, "invalid",
                                               "disk %zu: virtio-blk needs a vhost-user-blk export, not %s", i,
                                               strempty(d->export_kind));
-                ADD(b, "-chardev");
-                ADD(b, "socket,id=vu%zu,path=%s", i, d->export_path);
-                ADD(b, "-device");
-                ADD(b, "vhost-user-blk-pci,id=disk%zu,chardev=vu%zu,num-queues=1", i, i);
+                zero_vm_qemu_id(ZERO_VM_VHOST_ID, d->id, back);
+                add_port(b, port, bus);
+                add(b, strdup("-chardev"));
+                ADD(b, "socket,id=%s,path=%s", back, d->export_path);
+                add(b, strdup("-device"));
+                ADD(b, "vhost-user-blk-pci,id=%s,chardev=%s,num-queues=1,bus=%s", dev, back, bus);
                 return b->r;
         }
         if (!nbd)
                 return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu: %s needs an nbd export, not %s", i,
                                       d->personality, strempty(d->export_kind));
-        if (nbd_uri_split(d->export_path, &copy, &name, &sock) < 0)
+        if (zero_vm_nbd_uri_split(d->export_path, &copy, &name, &sock) < 0)
                 return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu: bad NBD export %s", i, d->export_path);
-        ADD(b, "-blockdev");
-        ADD(b, "{\"driver\":\"nbd\",\"node-name\":\"d%zu\",\"export\":\"%s\",\"server\":{\"type\":\"unix\",\"path\":\"%s\"}}",
-            i, name, sock);
-        if (streq(d->personality, "virtio-scsi")) {
-                if (!*scsi_bus) {
-                        ADD(b, "-device");
-                        ADD(b, "virtio-scsi-pci,id=scsi0");
-                        *scsi_bus = true;
-                }
-                ADD(b, "-device");
-                ADD(b, "scsi-hd,id=disk%zu,bus=scsi0.0,drive=d%zu,serial=%s", i, i, serial);
-        } else if (streq(d->personality, "nvme")) {
-                ADD(b, "-device");
-                ADD(b, "nvme,id=disk%zu,drive=d%zu,serial=%s", i, i, serial[0] ? serial : "zero");
-        } else
+        if (!streq(d->personality, "virtio-scsi") && !streq(d->personality, "nvme"))
                 return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu: unknown personality %s", i, d->personality);
+        zero_vm_qemu_id(ZERO_VM_NBD_ID, d->id, back);
+        add(b, strdup("-blockdev"));
+        ADD(b, "{\"driver\":\"nbd\",\"node-name\":\"%s\",\"export\":\"%s\",\"server\":{\"type\":\"unix\",\"path\":\"%s\"}}",
+            back, name, sock);
+        if (streq(d->personality, "nvme"))
+                add_port(b, port, bus); /* SCSI disks are on the controller's bus */
+        add(b, strdup("-device"));
+        if (streq(d->personality, "virtio-scsi"))
+                ADD(b, "scsi-hd,id=%s,bus=%s.0,drive=%s,serial=%s", dev, ZERO_VM_SCSI_ID, back, serial);
+        else
+                ADD(b, "nvme,id=%s,drive=%s,serial=%s,bus=%s", dev, back, serial, bus);
         return b->r;
 }
 
@@ -234,7 +253,8 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
                     struct zero_error *err) {
         struct argv_builder b = {};
         char root[32] = "";
-        bool scsi_bus = false, kvm;
+        unsigned port = 0;
+        bool kvm;
         char *append = NULL;
         int r;
 
@@ -292,20 +312,36 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
         add(&b, strdup(o->initrd));
         add(&b, strdup("-append"));
         add(&b, append);
+        /* One virtio-scsi controller always, so that a SCSI disk can be hot-plugged on its bus. */
+        add_port(&b, &port, ZERO_VM_SCSI_PORT);
+        add(&b, strdup("-device"));
+        ADD(&b, "virtio-scsi-pci,id=%s,bus=%s", ZERO_VM_SCSI_ID, ZERO_VM_SCSI_PORT);
         for (size_t i = 0; b.r >= 0 && i < o->n_disks; i++) {
-                r = add_disk(&b, &o->disks[i], i, &scsi_bus, err);
+                r = add_disk(&b, &o->disks[i], i, &port, err);
                 if (r < 0 && b.r >= 0)
                         b.r = r;
         }
         for (size_t i = 0; b.r >= 0 && i < o->n_nics; i++) {
-                if (!o->nics[i].tap || !o->nics[i].mac || strpbrk(o->nics[i].tap, ",=")) {
-                        b.r = zero_error_set(err, -EINVAL, 400, "invalid", "NIC %zu has no tap or MAC", i);
+                const struct zero_vm_nic *n = &o->nics[i];
+                char dev[ZERO_VM_QEMU_ID_MAX], back[ZERO_VM_QEMU_ID_MAX], bus[ZERO_VM_QEMU_ID_MAX];
+
+                if (!n->tap || !n->mac || !n->id || strlen(n->id) < 16 || strpbrk(n->tap, ",=")) {
+                        b.r = zero_error_set(err, -EINVAL, 400, "invalid", "NIC %zu has no tap, id or MAC", i);
                         break;
                 }
+                zero_vm_qemu_id(ZERO_VM_NIC_ID, n->id, dev);
+                zero_vm_qemu_id(ZERO_VM_NETDEV_ID, n->id, back);
+                zero_vm_qemu_id(ZERO_VM_NIC_PORT, n->id, bus);
+                add_port(&b, &port, bus);
                 add(&b, strdup("-netdev"));
-                ADD(&b, "tap,id=net%zu,ifname=%s,script=no,downscript=no", i, o->nics[i].tap);
+                ADD(&b, "tap,id=%s,ifname=%s,script=no,downscript=no", back, n->tap);
                 add(&b, strdup("-device"));
-                ADD(&b, "virtio-net-pci,id=nic%zu,netdev=net%zu,mac=%s", i, i, o->nics[i].mac);
+                ADD(&b, "virtio-net-pci,id=%s,netdev=%s,mac=%s,bus=%s", dev, back, n->mac, bus);
+        }
+        for (unsigned i = 0; b.r >= 0 && i < o->hotplug_ports; i++) {
+                char id[ZERO_VM_QEMU_ID_MAX];
+                snprintf(id, sizeof(id), "%s%u", ZERO_VM_SPARE_PORT, i);
+                add_port(&b, &port, id);
         }
         if (b.r < 0) {
                 strv_free(b.v);

@@ -32,6 +32,7 @@ struct zero_vm_nic {
         const char *ip;  /* "10.77.0.5" */
         unsigned prefixlen;
         const char *gateway;
+        const char *id; /* the NIC's id (32 hex) */
 };
 
 struct zero_vm_options {
@@ -45,7 +46,26 @@ struct zero_vm_options {
         const struct zero_vm_disk *disks;
         size_t n_nics;
         const struct zero_vm_nic *nics;
+        unsigned hotplug_ports; /* spare pcie-root-ports "hp0".., for hot-plugged disks and NICs */
 };
+
+/* QEMU ids: a prefix and the first 16 hex digits of the volume's or NIC's id, the same at every
+ * start and in hot-plug, so that a device is found by what it is, not by its position. */
+#define ZERO_VM_QEMU_ID_MAX 32
+#define ZERO_VM_DISK_ID "disk"   /* a disk's -device */
+#define ZERO_VM_DISK_PORT "pd"   /* its pcie-root-port (virtio-blk, NVMe) */
+#define ZERO_VM_VHOST_ID "vu"    /* its vhost-user-blk chardev */
+#define ZERO_VM_NBD_ID "nbd"     /* its NBD blockdev node */
+#define ZERO_VM_NIC_ID "nic"     /* a NIC's -device */
+#define ZERO_VM_NETDEV_ID "net"  /* its tap netdev */
+#define ZERO_VM_NIC_PORT "pn"    /* its pcie-root-port */
+#define ZERO_VM_SCSI_ID "scsi0"  /* the one virtio-scsi controller; SCSI disks are on scsi0.0 */
+#define ZERO_VM_SCSI_PORT "ps"
+#define ZERO_VM_SPARE_PORT "hp"  /* spare ports: hp0, hp1, ... */
+void zero_vm_qemu_id(const char *prefix, const char *id, char ret[static ZERO_VM_QEMU_ID_MAX]);
+
+/* "nbd+unix:///NAME?socket=PATH" into NAME and PATH (pointers into a copy the caller frees). */
+int zero_vm_nbd_uri_split(const char *uri, char **ret_copy, const char **ret_name, const char **ret_socket);
 
 /* The guest's device name of disks[i]: /dev/vda.. for virtio-blk, /dev/sda.. for virtio-scsi,
  * /dev/nvme0n1.. for NVMe, counting the disks of the same personality before it. -EINVAL for an

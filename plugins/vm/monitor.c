@@ -8,6 +8,7 @@
 #include <syslog.h>
 
 #include "common/util.h"
+#include "plugins/vm/hotplug.h"
 #include "plugins/vm/monitor.h"
 
 #define CONNECT_RETRY_USEC (20ULL * 1000ULL)
@@ -35,6 +36,10 @@ static struct {
 
 void vm_mon_setup(const struct zero_plugin_services *svc) {
         mon.svc = svc;
+}
+
+const struct zero_plugin_services *vm_mon_services(void) {
+        return mon.svc;
 }
 
 struct vm_mon *vm_mon_find(struct zero_plugin_ctx *ctx) {
@@ -76,6 +81,7 @@ static void boot_disarm(struct vm_mon *m) {
 }
 
 static void mon_free(struct vm_mon *m) {
+        vm_hotplug_release(m->ctx);
         for (struct vm_mon **p = &mon.mons; *p; p = &(*p)->next)
                 if (*p == m) {
                         *p = m->next;
@@ -134,6 +140,7 @@ static void on_event(struct zero_qmp *q, const char *name, json_t *data, uint64_
         struct vm_mon *m = userdata;
         const char *reason = json_string_value(json_object_get(data, "reason"));
 
+        vm_hotplug_event(m->ctx, name, data);
         if (streq(name, "SHUTDOWN"))
                 mon.svc->notify(m->ctx, "guest_shutdown", NULL, reason);
         else if (streq(name, "RESET"))

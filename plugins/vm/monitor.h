@@ -28,6 +28,7 @@
 struct vm_mon;
 
 void vm_mon_setup(const struct zero_plugin_services *svc);
+const struct zero_plugin_services *vm_mon_services(void);
 /* Finds ctx's monitor or makes one, connecting to qmp_path at once. -ENOENT / -ECONNREFUSED:
  * nobody listens there (QEMU is not up, or gone). */
 int vm_mon_get(struct zero_plugin_ctx *ctx, const char *qmp_path, struct vm_mon **ret);

@@ -32,18 +32,22 @@
 #include "common/util.h"
 #include "plugins/vm/accel.h"
 #include "plugins/vm/cmdline.h"
+#include "plugins/vm/hotplug.h"
 #include "plugins/vm/monitor.h"
 #include "zero/plugin.h"
 
 #define SERVICES_MIN_SIZE (offsetof(struct zero_plugin_services, notify) + sizeof(void *))
 #define INFO_MIN_SIZE (offsetof(struct zero_instance_info, nics) + sizeof(void *))
 #define EXPORT_PATH_MAX 256
+#define HOTPLUG_PORTS_DEFAULT 4
+#define HOTPLUG_PORTS_MAX 16
 
 static struct {
         const struct zero_plugin_services *svc;
         char *qemu;  /* [vm] qemu, default qemu-system-x86_64 */
         char *accel; /* the one in use: kvm or tcg ([vm] accel, auto: accel.c's probe) */
         char accel_reason[256];
+        unsigned hotplug_ports; /* [vm] hotplug_ports: spare PCIe ports per VM */
 } plugin;
 
 #define plog(ctx, prio, ...)                                                                       \
@@ -82,6 +86,22 @@ static char *probe_kernel(const struct zero_plugin_services *svc) {
         return found;
 }
 
+static int parse_ports(const char *s, unsigned *ret) {
+        char *end;
+        unsigned long v;
+
+        if (!s || !*s) {
+                *ret = HOTPLUG_PORTS_DEFAULT;
+                return 0;
+        }
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || *end || v > HOTPLUG_PORTS_MAX)
+                return -EINVAL;
+        *ret = (unsigned) v;
+        return 0;
+}
+
 static int vm_init(const struct zero_plugin_services *svc, struct zero_error *err) {
         const char *qemu, *accel, *state;
         _cleanup_free_ char *kernel = NULL, *cache = NULL;
@@ -102,6 +122,11 @@ static int vm_init(const struct zero_plugin_services *svc, struct zero_error *er
         plugin.qemu = strdup(qemu && *qemu ? qemu : "qemu-system-x86_64");
         if (!plugin.qemu)
                 return -ENOMEM;
+        r = parse_ports(svc->config_get("vm", "hotplug_ports"), &plugin.hotplug_ports);
+        if (r < 0) {
+                vm_fini();
+                return zero_error_set(err, r, 500, "invalid", "vm.hotplug_ports: expected 0..%d", HOTPLUG_PORTS_MAX);
+        }
         /* auto: a bounded KVM boot probe, once per host (cached in the state directory): nested
          * KVM can hang once a Linux guest boots, and auto must never hang (accel.h). */
         state = svc->config_get("agent", "state_dir");
@@ -214,14 +239,14 @@ static int vm_plumb(struct zero_plugin_ctx *ctx, const struct zero_instance_info
                 r = plugin.svc->nic_attach(ctx, n->id, "tap", NULL, v->taps[i], EXPORT_PATH_MAX, err);
                 if (r < 0)
                         return zero_error_default(err, r, "cannot attach a NIC");
-                v->nics[v->n_nics++] = (struct zero_vm_nic){v->taps[i], n->mac, n->ip, n->prefixlen, n->gateway};
+                v->nics[v->n_nics++] = (struct zero_vm_nic){v->taps[i], n->mac, n->ip, n->prefixlen, n->gateway, n->id};
         }
         return 0;
 }
 
 static int vm_cmdline(const struct zero_instance_info *info, const struct vm *v, char ***ret, struct zero_error *err) {
         struct zero_vm_options o = {plugin.qemu, plugin.accel, v->kernel, v->initrd, v->qmp, true,
-                                    v->n_disks,  v->disks,     v->n_nics, v->nics};
+                                    v->n_disks,  v->disks,     v->n_nics, v->nics,  plugin.hotplug_ports};
         return zero_vm_cmdline(info, &o, ret, err);
 }
 
@@ -288,18 +313,20 @@ static int vm_stop(struct zero_plugin_ctx *ctx, const struct zero_instance_info 
 /* The ids of the -device options zero_vm_cmdline() gives the disks and NICs. */
 static char **device_ids(const struct zero_instance_info *info) {
         char **ids = calloc(info->n_volumes + info->n_nics + 1, sizeof(char *));
+        char id[ZERO_VM_QEMU_ID_MAX];
         size_t k = 0;
 
-        for (size_t i = 0; ids && i < info->n_volumes; i++)
-                if (!(ids[k++] = zero_strdup_printf("disk%zu", i)))
-                        goto fail;
-        for (size_t i = 0; ids && i < info->n_nics; i++)
-                if (!(ids[k++] = zero_strdup_printf("nic%zu", i)))
-                        goto fail;
+        for (size_t i = 0; ids && i < info->n_volumes + info->n_nics; i++) {
+                if (i < info->n_volumes)
+                        zero_vm_qemu_id(ZERO_VM_DISK_ID, info->volumes[i].id, id);
+                else
+                        zero_vm_qemu_id(ZERO_VM_NIC_ID, info->nics[i - info->n_volumes].id, id);
+                if (!(ids[k++] = strdup(id))) {
+                        strv_free(ids);
+                        return NULL;
+                }
+        }
         return ids;
-fail:
-        strv_free(ids);
-        return NULL;
 }
 
 static int vm_boot(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
@@ -331,6 +358,26 @@ static int vm_status(struct zero_plugin_ctx *ctx, char *ret, size_t size) {
                 return -ENODATA;
         snprintf(ret, size, "%s", s);
         return 0;
+}
+
+static int vm_plug_volume(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                          const struct zero_volume_info *vol, struct zero_error *err) {
+        return vm_hotplug_volume(ctx, info, vol, true, err);
+}
+
+static int vm_unplug_volume(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                            const struct zero_volume_info *vol, struct zero_error *err) {
+        return vm_hotplug_volume(ctx, info, vol, false, err);
+}
+
+static int vm_plug_nic(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                       const struct zero_nic_info *nic, struct zero_error *err) {
+        return vm_hotplug_nic(ctx, info, nic, true, err);
+}
+
+static int vm_unplug_nic(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                         const struct zero_nic_info *nic, struct zero_error *err) {
+        return vm_hotplug_nic(ctx, info, nic, false, err);
 }
 
 static int vm_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
@@ -373,6 +420,10 @@ static const struct zero_plugin vm_plugin = {
                 .boot = vm_boot,
                 .adopt = vm_adopt,
                 .status = vm_status,
+                .plug_volume = vm_plug_volume,
+                .unplug_volume = vm_unplug_volume,
+                .plug_nic = vm_plug_nic,
+                .unplug_nic = vm_unplug_nic,
                 .release = vm_mon_release,
         },
 };

@@ -116,13 +116,24 @@ wait_state() { # wait_state NAME STATE
   fail "$1 did not reach state $2 (is $(inst "$1" state))"
 }
 
-wait_console() { # wait_console NAME TEXT
-  for _ in $(seq 1 100); do
+wait_console() { # wait_console NAME TEXT [SECONDS (10)]
+  for _ in $(seq 1 $((${3:-10} * 10))); do
     api GET "/v1/instances/$1/console"
     grep -q -- "$2" "$BODY" && return 0
     sleep 0.1
   done
   fail "console of $1 never showed '$2': $(tail -c 300 "$BODY")"
+}
+
+# start_zerod_with_vm_image: builds the unified image (deploy/images/build-busybox-image; the
+# kernel package is cached in <build>/image-cache), starts zerod and imports the image as "bb".
+start_zerod_with_vm_image() {
+  : "${ZERO_BUILD_DIR:?ZERO_BUILD_DIR must point at the build tree (set by ctest)}"
+  ZERO_IMAGE_CACHE=${ZERO_IMAGE_CACHE:-$ZERO_BUILD_DIR/image-cache} \
+    "$ZERO_SOURCE_DIR/deploy/images/build-busybox-image" "$T/img" >"$T/image.log" 2>&1 ||
+    fail "image build failed: $(tail -5 "$T/image.log")"
+  start_zerod "$@"
+  expect 201 POST /v1/images "{\"name\":\"bb\",\"source\":\"$T/img/rootfs\",\"kernel\":\"$T/img/vmlinuz\",\"initrd\":\"$T/img/initrd.img\"}"
 }
 
 alive() { [ -n "$1" ] && [ "$1" != null ] && [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }

@@ -9,8 +9,11 @@
 #     the exit status must come back on the console and the volume must be clean (e2fsck -fn);
 #   - with a NIC on an unconnected QEMU hub (it reaches nothing): zero.ip lands on eth0; with two
 #     NICs, zero.mac picks the second and zero.gw gives the default route;
-#   - with a root disk that never appears: a "zero-init: ERROR" line and a poweroff, not a hang.
-# Debian packages: qemu-system-x86 e2fsprogs busybox-static (a missing tool is a failure).
+#   - with a root disk that never appears: a "zero-init: ERROR" line and a poweroff, not a hang;
+#   - with a command that never ends: QMP system_powerdown (what zerod sends before it kills a VM)
+#     presses the ACPI power button, and the guest stops the command and powers off by itself, the
+#     volume clean.
+# Debian packages: qemu-system-x86 e2fsprogs busybox-static socat (a missing tool is a failure).
 set -euo pipefail
 
 src=${ZERO_SOURCE_DIR:?ZERO_SOURCE_DIR is not set}
@@ -23,9 +26,9 @@ fail() {
 	echo "FAIL: $*" >&2
 	exit 1
 }
-for tool in qemu-system-x86_64 mkfs.ext4 debugfs e2fsck busybox timeout; do
+for tool in qemu-system-x86_64 mkfs.ext4 debugfs e2fsck busybox timeout socat; do
 	command -v "$tool" >/dev/null ||
-		fail "$tool is missing (Debian packages: qemu-system-x86 e2fsprogs busybox-static coreutils)"
+		fail "$tool is missing (Debian packages: qemu-system-x86 e2fsprogs busybox-static coreutils socat)"
 done
 
 T=$(mktemp -d /tmp/zero-vm-image.XXXXXX)
@@ -109,6 +112,8 @@ before scsi_mod virtio_scsi
 before scsi_mod sd_mod
 before failover net_failover
 before net_failover virtio_net
+[[ -n $(pos button) && -n $(pos evdev) ]] ||
+	fail "load-order lacks button or evdev (the power button): $(tr '\n' ' ' <"$order")"
 log "kernel $release; initramfs modules: $(tr '\n' ' ' <"$order")"
 
 # --- boots -----------------------------------------------------------------------------------
@@ -122,20 +127,25 @@ volume() { # volume NAME: a fresh ext4 root volume made from the rootfs
 	mkfs.ext4 -q -F -d "$rootfs" "$T/$1.ext4" || fail "mkfs.ext4 -d failed"
 }
 
-# boot NAME APPEND [QEMU ARGS...]: boots the image until the guest powers off; the console (without
-# its carriage returns) is left in $T/NAME.console. Fails when qemu fails or the guest hangs.
-boot() {
-	local name=$1 append=$2 rc=0 start
+# start NAME APPEND [QEMU ARGS...]: starts the image in the background ($QEMU_PID); the console
+# goes to $T/NAME.serial. finish NAME: waits until the guest powers off; the console (without its
+# carriage returns) is left in $T/NAME.console. Fails when qemu fails or the guest hangs.
+# boot NAME APPEND [QEMU ARGS...]: both.
+start() {
+	local name=$1 append=$2
 	shift 2
-	start=$(date +%s%N)
+	BOOT_START=$(date +%s%N)
 	timeout -k 5 "$BOOT_TIMEOUT" qemu-system-x86_64 -accel tcg -nodefaults -no-user-config \
 		-display none -monitor none -no-reboot -m 256 -pidfile "$T/qemu.pid" \
 		-serial "file:$T/$name.serial" -kernel "$img/vmlinuz" -initrd "$img/initrd.img" \
 		-append "console=ttyS0 panic=-1 $append" "$@" </dev/null >"$T/$name.qemu" 2>&1 &
 	QEMU_PID=$!
+}
+finish() {
+	local name=$1 rc=0
 	wait "$QEMU_PID" || rc=$?
 	QEMU_PID=
-	BOOT_MS=$((($(date +%s%N) - start) / 1000000))
+	BOOT_MS=$((($(date +%s%N) - BOOT_START) / 1000000))
 	tr -d '\r' <"$T/$name.serial" >"$T/$name.console" 2>/dev/null || true
 	if [[ $rc == 124 || $rc == 137 ]]; then
 		fail "$name: the guest did not power off within $BOOT_TIMEOUT s; console ends with:
@@ -143,11 +153,30 @@ $(tail -n 30 "$T/$name.console")"
 	fi
 	[[ $rc == 0 ]] || fail "$name: qemu exited with status $rc: $(cat "$T/$name.qemu")"
 }
+boot() {
+	start "$@"
+	finish "$1"
+}
 
 console_has() { # console_has NAME LINE: the console has exactly this line
 	grep -qxF -- "$2" "$T/$1.console" ||
 		fail "$1: the console lacks the line '$2'; it ends with:
 $(tail -n 30 "$T/$1.console")"
+}
+
+console_lacks() { # console_lacks NAME TEXT: no line of the console holds TEXT
+	if grep -qF -- "$2" "$T/$1.console"; then
+		fail "$1: the console has '$(grep -F -- "$2" "$T/$1.console" | head -n 1)'"
+	fi
+}
+
+clean_volume() { # clean_volume NAME: the volume was remounted read-only before poweroff
+	console_lacks "$1" "cannot remount"
+	# Read-only before poweroff: the journal is checkpointed, the volume clean.
+	if debugfs -R features "$T/$1.ext4" 2>/dev/null | grep -qw needs_recovery; then
+		fail "$1: the volume still needs journal recovery after poweroff"
+	fi
+	e2fsck -fn "$T/$1.ext4" >"$T/$1.fsck" 2>&1 || fail "$1: e2fsck -fn: $(cat "$T/$1.fsck")"
 }
 
 no_error() {
@@ -178,13 +207,10 @@ personality() { # personality NAME DEVICE QEMU-DEVICE-ARGS...
 	console_has "$name" "vm-image-test $name probe=$token root=$dev"
 	console_has "$name" "vm-image-test $name cwd=/ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	console_has "$name" "zero-init: command exited with status 7"
+	console_lacks "$name" "zero-init: power button: stopping"
 	out=$(debugfs -R 'cat /probe-out' "$T/$name.ext4" 2>/dev/null)
 	[[ $out == "$name $token" ]] || fail "$name: /probe-out on the volume holds '$out', not '$name $token'"
-	# The runner remounts / read-only before poweroff: the journal is checkpointed, the volume clean.
-	if debugfs -R features "$T/$name.ext4" 2>/dev/null | grep -qw needs_recovery; then
-		fail "$name: the volume still needs journal recovery after poweroff"
-	fi
-	e2fsck -fn "$T/$name.ext4" >"$T/$name.fsck" 2>&1 || fail "$name: e2fsck -fn: $(cat "$T/$name.fsck")"
+	clean_volume "$name"
 	timings[$name]=$BOOT_MS
 	log "$name: booted, ran the command from $dev and powered off in $BOOT_MS ms"
 }
@@ -192,6 +218,8 @@ personality() { # personality NAME DEVICE QEMU-DEVICE-ARGS...
 personality virtio-blk /dev/vda -device virtio-blk-pci,drive=d0
 personality virtio-scsi /dev/sda -device virtio-scsi-pci -device scsi-hd,drive=d0
 personality nvme /dev/nvme0n1 -device nvme,serial=zero0,drive=d0
+grep -qE '^zero-init: power button /dev/input/event[0-9]+$' "$T/virtio-blk.console" ||
+	fail "virtio-blk: /init found no power button: $(grep 'zero-init' "$T/virtio-blk.console")"
 
 # NICs on QEMU hubs connected to nothing: no traffic leaves the guest, addresses are all we check.
 # shellcheck disable=SC2016 # expanded in the guest
@@ -235,7 +263,49 @@ if grep -q 'zero-init: command exited' "$T/missing.console"; then fail "missing:
 timings[missing]=$BOOT_MS
 log "missing: failed fast with an ERROR line in $BOOT_MS ms"
 
-log "boot times (qemu start to poweroff, TCG):$(for n in virtio-blk virtio-scsi nvme net net-mac missing; do
+# The power button: QMP system_powerdown once the command runs (it never ends by itself). The
+# guest must stop it and power off by itself, well before zerod would kill it (10 s by default).
+volume powerdown
+start powerdown "zero.cmd=$(b64 'echo PB-READY; sleep 1000')" \
+	-drive "file=$T/powerdown.ext4,if=none,id=d0,format=raw" -device virtio-blk-pci,drive=d0 \
+	-qmp "unix:$T/qmp.sock,server=on,wait=off"
+for ((i = 0; i < BOOT_TIMEOUT * 10; i++)); do
+	grep -q '^PB-READY' "$T/powerdown.serial" 2>/dev/null && break
+	kill -0 "$QEMU_PID" 2>/dev/null || break
+	sleep 0.1
+done
+grep -q '^PB-READY' "$T/powerdown.serial" 2>/dev/null ||
+	fail "powerdown: the command did not start: $(tr -d '\r' <"$T/powerdown.serial" 2>/dev/null | tail -n 30)"
+pressed=$(date +%s%N)
+# The connection stays open until both replies are in: QEMU drops the requests that it has read but
+# not yet run when the client goes away.
+# shellcheck disable=SC2094 # the loop reads the replies that socat writes, on purpose
+{
+	printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"system_powerdown"}'
+	for ((i = 0; i < 50; i++)); do
+		[[ $(grep -c '"return"' "$T/qmp.out" 2>/dev/null) -ge 2 ]] && break
+		sleep 0.1
+	done
+} | socat -t 1 - "UNIX-CONNECT:$T/qmp.sock" >"$T/qmp.out" 2>&1 || fail "powerdown: QMP: $(cat "$T/qmp.out")"
+[[ $(grep -c '"return": {}' "$T/qmp.out") -ge 2 ]] || fail "powerdown: QMP did not accept system_powerdown: $(cat "$T/qmp.out")"
+for ((i = 0; i < 100; i++)); do
+	kill -0 "$QEMU_PID" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$QEMU_PID" 2>/dev/null; then
+	fail "powerdown: the guest ignored system_powerdown for 10 s; console ends with:
+$(tr -d '\r' <"$T/powerdown.serial" | tail -n 30)"
+fi
+stop_ms=$((($(date +%s%N) - pressed) / 1000000))
+finish powerdown
+no_error powerdown
+console_has powerdown "zero-init: power button: stopping"
+console_has powerdown "zero-init: command exited with status 143"
+clean_volume powerdown
+timings[powerdown]=$BOOT_MS
+log "powerdown: system_powerdown to qemu exit in $stop_ms ms (boot to poweroff $BOOT_MS ms)"
+
+log "boot times (qemu start to poweroff, TCG):$(for n in virtio-blk virtio-scsi nvme net net-mac missing powerdown; do
 	printf ' %s %s ms;' "$n" "${timings[$n]}"
 done)"
 echo "vm_image: all checks passed"

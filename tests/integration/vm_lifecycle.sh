@@ -5,11 +5,7 @@
 # delete leave no QEMU, export, loop device, mount or tap behind.
 . "$(dirname "$0")/lib.sh"
 
-: "${ZERO_BUILD_DIR:?ZERO_BUILD_DIR must point at the build tree (set by ctest)}"
-ZERO_IMAGE_CACHE=${ZERO_IMAGE_CACHE:-$ZERO_BUILD_DIR/image-cache} \
-  "$ZERO_SOURCE_DIR/deploy/images/build-busybox-image" "$T/img" >"$T/image.log" 2>&1 || fail "image build failed: $(tail -5 "$T/image.log")"
-start_zerod
-expect 201 POST /v1/images "{\"name\":\"bb\",\"source\":\"$T/img/rootfs\",\"kernel\":\"$T/img/vmlinuz\",\"initrd\":\"$T/img/initrd.img\"}"
+start_zerod_with_vm_image
 expect 201 POST /v1/networks '{"name":"net1","subnet":"10.66.0.0/24"}'
 expect 200 GET /v1/node
 [ "$(jbody '.plugins[] | select(.mode=="vm") | .available')" = true ] || fail "the vm plugin is not available: $(cat "$BODY")"
@@ -70,7 +66,21 @@ alive "$qemu" && fail "QEMU $qemu runs on after stop"
 act POST /v1/instances/v1/start
 for _ in $(seq 1 300); do api GET /v1/instances/v1/console; [ "$(grep -c VM-UP "$BODY")" -ge 2 ] && break; sleep 0.1; done
 [ "$(grep -c VM-UP "$BODY")" -ge 2 ] || fail "v1 did not boot again: $(tail -c 600 "$BODY")"
-act DELETE "/v1/instances/v1?force=true&delete_volumes=false"
+# a graceful stop: ACPI power button (system_powerdown), the guest powers off by itself
+expect 200 GET /v1/events
+last_event=$(jbody .next)
+t0=$(date +%s%N)
+act POST /v1/instances/v1/stop
+t1=$(date +%s%N)
+[ "$(inst v1 state)" = stopped ] || fail "v1 is $(inst v1 state) after a graceful stop"
+api GET /v1/instances/v1/console
+grep -q "power button: stopping" "$BODY" || fail "the guest did not see the power button: $(tail -c 600 "$BODY")"
+expect 200 GET "/v1/events?after=$last_event"
+[ "$(jbody '[.events[] | select(.instance=="v1" and .type=="instance.guest_shutdown")][0].data.reason')" = guest-shutdown ] ||
+  fail "no guest_shutdown event (guest-shutdown) for v1: $(cat "$BODY")"
+[ $(((t1 - t0) / 1000000)) -lt 9000 ] || fail "the graceful stop took $(((t1 - t0) / 1000000)) ms: killed at the timeout?"
+log "v1 stops gracefully on the power button in $(((t1 - t0) / 1000000)) ms"
+act DELETE "/v1/instances/v1?delete_volumes=false"
 log "v1 stops, starts again and is deleted"
 
 # 3. the same root volume as virtio-scsi and as NVMe; the VM wrote its own file on it

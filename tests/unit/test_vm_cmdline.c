@@ -35,11 +35,12 @@ static const struct zero_vm_disk disks[] = {
         {"cccccccccccccccccccccccccccccccc", "nvme", "nbd", "nbd+unix:///cccc?socket=/run/zero/card/qsd/nbd.sock", false},
         {"dddddddddddddddddddddddddddddddd", "virtio-scsi", "nbd", "nbd+unix:///dddd?socket=/run/zero/card/qsd/nbd.sock", false},
 };
-static const struct zero_vm_nic nics[] = {{"zt-0123456789ab", "02:11:22:33:44:55", "10.77.0.5", 24, "10.77.0.1"}};
+static const struct zero_vm_nic nics[] = {
+        {"zt-0123456789ab", "02:11:22:33:44:55", "10.77.0.5", 24, "10.77.0.1", "eeeeeeeeeeeeeeee0000000000000000"}};
 
 static struct zero_vm_options options(void) {
         return (struct zero_vm_options){"qemu-system-x86_64", "tcg", "/img/vmlinuz", "/img/initrd.img", "/run/i/qmp.sock",
-                                        true, ELEMENTSOF(disks), disks, ELEMENTSOF(nics), nics};
+                                        true, ELEMENTSOF(disks), disks, ELEMENTSOF(nics), nics, 2};
 }
 
 static size_t count(char **v, const char *s) {
@@ -123,19 +124,38 @@ static void test_full_cmdline(void **state) {
         assert_non_null(value(v, "-qmp", "unix:/run/i/qmp.sock,server=on,wait=off"));
         assert_non_null(value(v, "-kernel", "/img/vmlinuz"));
         assert_non_null(value(v, "-initrd", "/img/initrd.img"));
-        /* disks: vhost-user-blk for virtio-blk, NBD blockdevs for SCSI and NVMe, one SCSI bus */
-        assert_non_null(value(v, "-chardev", "socket,id=vu0,path=/run/zero/card/exports/a.vhost"));
-        assert_non_null(value(v, "-device", "vhost-user-blk-pci,id=disk0,chardev=vu0"));
+        /* disks: vhost-user-blk for virtio-blk, NBD blockdevs for SCSI and NVMe, one SCSI bus; ids
+         * from the volumes' ids; each PCI device on a root port of its own */
+        assert_non_null(value(v, "-chardev", "socket,id=vu-aaaaaaaaaaaaaaaa,path=/run/zero/card/exports/a.vhost"));
+        assert_non_null(value(v, "-device", "vhost-user-blk-pci,id=disk-aaaaaaaaaaaaaaaa,chardev=vu-aaaaaaaaaaaaaaaa,"
+                                            "num-queues=1,bus=pd-aaaaaaaaaaaaaaaa"));
         assert_non_null(value(v, "-blockdev",
-                              "{\"driver\":\"nbd\",\"node-name\":\"d1\",\"export\":\"bbbb\",\"server\":{\"type\":\"unix\","
-                              "\"path\":\"/run/zero/card/qsd/nbd.sock\"}}"));
-        assert_non_null(value(v, "-device", "scsi-hd,id=disk1,bus=scsi0.0,drive=d1,serial=bbbbbbbbbbbbbbbbbbbb"));
-        assert_non_null(value(v, "-device", "nvme,id=disk2,drive=d2,serial=cccccccccccccccccccc"));
-        assert_non_null(value(v, "-device", "scsi-hd,id=disk3,bus=scsi0.0,drive=d3"));
-        assert_int_equal(count(v, "virtio-scsi-pci,id=scsi0"), 1);
+                              "{\"driver\":\"nbd\",\"node-name\":\"nbd-bbbbbbbbbbbbbbbb\",\"export\":\"bbbb\","
+                              "\"server\":{\"type\":\"unix\",\"path\":\"/run/zero/card/qsd/nbd.sock\"}}"));
+        assert_non_null(value(v, "-device", "scsi-hd,id=disk-bbbbbbbbbbbbbbbb,bus=scsi0.0,drive=nbd-bbbbbbbbbbbbbbbb,"
+                                            "serial=bbbbbbbbbbbbbbbbbbbb"));
+        assert_non_null(value(v, "-device", "nvme,id=disk-cccccccccccccccc,drive=nbd-cccccccccccccccc,"
+                                            "serial=cccccccccccccccccccc,bus=pd-cccccccccccccccc"));
+        assert_non_null(value(v, "-device", "scsi-hd,id=disk-dddddddddddddddd,bus=scsi0.0,drive=nbd-dddddddddddddddd"));
+        assert_int_equal(count(v, "virtio-scsi-pci,id=scsi0,bus=ps"), 1);
+        /* root ports: the SCSI controller's, virtio-blk's, NVMe's, the NIC's and 2 spares, eight
+         * functions to a slot from slot 2, with chassis numbers 1.. */
+        assert_non_null(value(v, "-device", "pcie-root-port,id=ps,chassis=1,bus=pcie.0,addr=0x2.0x0,multifunction=on"));
+        assert_non_null(value(v, "-device", "pcie-root-port,id=pd-aaaaaaaaaaaaaaaa,chassis=2,bus=pcie.0,addr=0x2.0x1"));
+        assert_non_null(value(v, "-device", "pcie-root-port,id=pd-cccccccccccccccc,chassis=3,bus=pcie.0,addr=0x2.0x2"));
+        assert_non_null(value(v, "-device", "pcie-root-port,id=pn-eeeeeeeeeeeeeeee,chassis=4,bus=pcie.0,addr=0x2.0x3"));
+        assert_non_null(value(v, "-device", "pcie-root-port,id=hp0,chassis=5,bus=pcie.0,addr=0x2.0x4"));
+        assert_non_null(value(v, "-device", "pcie-root-port,id=hp1,chassis=6,bus=pcie.0,addr=0x2.0x5"));
+        assert_null(value(v, "-device", "pcie-root-port,id=hp2"));
+        /* a port is on the command line before the device that sits on it */
+        for (char **p = v; *p; p++)
+                if (strstr(*p, "bus=pd-aaaaaaaaaaaaaaaa"))
+                        for (char **q = p; *q; q++)
+                                assert_null(strstr(*q, "pcie-root-port,id=pd-aaaaaaaaaaaaaaaa"));
         /* the NIC: a tap with the NIC's MAC */
-        assert_non_null(value(v, "-netdev", "tap,id=net0,ifname=zt-0123456789ab,script=no,downscript=no"));
-        assert_non_null(value(v, "-device", "virtio-net-pci,id=nic0,netdev=net0,mac=02:11:22:33:44:55"));
+        assert_non_null(value(v, "-netdev", "tap,id=net-eeeeeeeeeeeeeeee,ifname=zt-0123456789ab,script=no,downscript=no"));
+        assert_non_null(value(v, "-device", "virtio-net-pci,id=nic-eeeeeeeeeeeeeeee,netdev=net-eeeeeeeeeeeeeeee,"
+                                            "mac=02:11:22:33:44:55,bus=pn-eeeeeeeeeeeeeeee"));
         /* the kernel command line carries root, network and the command */
         append = value(v, "-append", "console=ttyS0");
         assert_non_null(append);
@@ -183,15 +203,21 @@ static void test_invalid(void **state) {
         o.n_disks = 3;
         assert_int_equal(zero_vm_cmdline(&info, &o, &v, &err), -EINVAL);
         assert_non_null(strstr(err.message, "root disk"));
-        struct zero_vm_disk wrong = {"x", "virtio-blk", "nbd", "nbd+unix:///x?socket=/s", true};
+        struct zero_vm_disk wrong = {"ffffffffffffffff", "virtio-blk", "nbd", "nbd+unix:///x?socket=/s", true};
         o = options();
         o.disks = &wrong;
         o.n_disks = 1;
         assert_int_equal(zero_vm_cmdline(&info, &o, &v, &err), -EINVAL);
         assert_non_null(strstr(err.message, "vhost-user-blk"));
-        struct zero_vm_disk bad_uri = {"x", "nvme", "nbd", "/not/a/uri", true};
+        struct zero_vm_disk bad_uri = {"ffffffffffffffff", "nvme", "nbd", "/not/a/uri", true};
         o.disks = &bad_uri;
         assert_int_equal(zero_vm_cmdline(&info, &o, &v, &err), -EINVAL);
+        assert_non_null(strstr(err.message, "bad NBD export"));
+        /* QEMU ids come from the volume's id: a disk without one cannot be named */
+        struct zero_vm_disk no_id = {"x", "virtio-blk", "vhost-user-blk", "/s", true};
+        o.disks = &no_id;
+        assert_int_equal(zero_vm_cmdline(&info, &o, &v, &err), -EINVAL);
+        assert_non_null(strstr(err.message, "no volume id"));
         /* a command too long for the kernel's command line */
         char *big = malloc(2000);
         memset(big, 'x', 1999);
