@@ -10,6 +10,8 @@ expect 201 POST /v1/networks '{"name":"net1","subnet":"10.66.0.0/24"}'
 expect 200 GET /v1/node
 [ "$(jbody '.plugins[] | select(.mode=="vm") | .available')" = true ] || fail "the vm plugin is not available: $(cat "$BODY")"
 jbody '.plugins[] | select(.mode=="vm") | .runtime' | grep -q '^QEMU .*(tcg)$' || fail "the vm plugin does not say QEMU and tcg: $(cat "$BODY")"
+# accel=auto: no kernel to probe KVM with before the first image, so TCG, and the node says so
+[ "$(jbody .features.accelerator)" = tcg ] || fail "GET /v1/node does not report the accelerator: $(cat "$BODY")"
 log "image bb has a kernel and an initrd; the vm plugin runs $(jbody '.plugins[] | select(.mode=="vm") | .runtime')"
 
 # 1. a container writes a file on its root volume, which is kept
@@ -51,6 +53,16 @@ start_zerod
 for _ in $(seq 1 50); do [ "$(inst v1 runtime_status)" = running ] && break; sleep 0.1; done
 [ "$(inst v1 runtime_status)" = running ] || fail "the new zerod has no QMP status of v1: $(cat "$BODY")"
 log "after kill -9 of zerod, v1 still runs as $qemu and the new zerod has its QMP monitor"
+# this zerod had an image's kernel to probe KVM with (accel=auto): a bounded boot probe decided
+expect 200 GET /v1/node
+accel=$(jbody .features.accelerator)
+reason=$(jbody '.plugins[] | select(.mode=="vm") | .reason')
+case $accel in
+  kvm) ;;
+  tcg) echo "$reason" | grep -Eq 'KVM boot probe|/dev/kvm' || fail "accel=auto chose tcg without saying why: $reason" ;;
+  *) fail "GET /v1/node reports accelerator '$accel'" ;;
+esac
+log "accel=auto with a kernel to probe: $accel ($reason)"
 
 expect 200 GET /v1/events
 last_event=$(jbody .next)
