@@ -78,6 +78,30 @@ tap=$(in_ns ip -o link show master zb-net1 | grep -c ' zt-')
 [ "$tap" = 1 ] || fail "net1's bridge has $tap taps after the unplug, not 1"
 log "a NIC hot-plugged ($mac1, the guest saw it) and unplugged (its tap is gone)"
 
+# 3b. kill -9 of zerod right after it took an attach: the next zerod resumes the operation at its
+# step (QEMU is asked what it has first), and the guest gets the NIC once
+expect 202 POST /v1/instances/v1/nics '{"network":"net1"}'
+op=$(jbody .id)
+crash_zerod
+start_zerod
+wait_op "$op"
+expect 200 GET /v1/instances/v1
+mac2=$(jbody '.nics[1].mac')
+nic2=$(jbody '.nics[1].id')
+[ "$(jbody .pid)" = "$qemu" ] || fail "v1's QEMU changed across the crash"
+wait_console v1 "NICS $mac0 $mac2 " 30
+act DELETE "/v1/instances/v1/nics/$nic2"
+log "an attach interrupted by kill -9 of zerod is finished by the next one"
+
+# a restart (stop over QMP, start paused, devices checked, cont) keeps what the VM has
+act POST /v1/instances/v1/restart
+[ "$(inst v1 state)" = running ] && [ "$(jbody .runtime_status)" = running ] || fail "v1 after restart: $(cat "$BODY")"
+[ "$(jbody .pid)" != "$qemu" ] || fail "v1's QEMU did not change across the restart"
+for _ in $(seq 1 300); do api GET /v1/instances/v1/console; [ "$(grep -c "^DISKS vda NICS $mac0 " <(tr -d '\r' <"$BODY"))" -ge 2 ] && break; sleep 0.1; done
+[ "$(grep -c "^DISKS vda NICS $mac0 " <(tr -d '\r' <"$BODY"))" -ge 2 ] || fail "v1 did not boot again with its disk and NIC: $(tail -c 400 "$BODY")"
+qemu=$(inst v1 pid)
+log "v1 restarts with the same disk and NIC"
+
 # 4. bad input changes nothing
 expect 404 DELETE /v1/instances/v1/volumes/nosuch
 expect 409 DELETE "/v1/instances/v1/volumes/v1-root"
