@@ -336,7 +336,8 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
                 add(&b, strdup("-netdev"));
                 ADD(&b, "tap,id=%s,ifname=%s,script=no,downscript=no", back, n->tap);
                 add(&b, strdup("-device"));
-                ADD(&b, "virtio-net-pci,id=%s,netdev=%s,mac=%s,bus=%s", dev, back, n->mac, bus);
+                /* romfile=: no iPXE option ROM, the kernel is loaded directly (and ipxe-qemu not needed) */
+                ADD(&b, "virtio-net-pci,id=%s,netdev=%s,mac=%s,bus=%s,romfile=", dev, back, n->mac, bus);
         }
         for (unsigned i = 0; b.r >= 0 && i < o->hotplug_ports; i++) {
                 char id[ZERO_VM_QEMU_ID_MAX];

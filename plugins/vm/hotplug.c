@@ -389,7 +389,7 @@ int vm_hotplug_nic(struct zero_plugin_ctx *ctx, const struct zero_instance_info 
         }
         j->back_args = json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "tap", "id", j->back, "ifname", tap, "script", "no",
                                  "downscript", "no");
-        j->dev_args = json_pack("{s:s,s:s,s:s,s:s}", "driver", "virtio-net-pci", "id", j->dev, "netdev", j->back, "mac",
-                                strempty(nic->mac));
+        j->dev_args = json_pack("{s:s,s:s,s:s,s:s,s:s}", "driver", "virtio-net-pci", "id", j->dev, "netdev", j->back,
+                                "mac", strempty(nic->mac), "romfile", "");
         return j->nic ? job_start(ctx, info, j, err) : (job_free(j), -ENOMEM);
 }

@@ -32,6 +32,7 @@
 #include "common/util.h"
 #include "plugins/vm/accel.h"
 #include "plugins/vm/cmdline.h"
+#include "plugins/vm/firmware.h"
 #include "plugins/vm/hotplug.h"
 #include "plugins/vm/monitor.h"
 #include "zero/plugin.h"
@@ -168,6 +169,8 @@ static int vm_probe(struct zero_probe *ret) {
                 return 0;
         }
         out[strcspn(out, "\n")] = '\0';
+        if (zero_vm_firmware_check(plugin.qemu, ret->reason, sizeof(ret->reason)) < 0)
+                return 0; /* not available, and the reason says which file and package */
         snprintf(ret->runtime, sizeof(ret->runtime), "QEMU %.40s (%s)", out + 22, plugin.accel);
         snprintf(ret->accelerator, sizeof(ret->accelerator), "%s", plugin.accel);
         ret->available = true;

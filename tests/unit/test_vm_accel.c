@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* plugins/vm/accel.c: the accelerator choice, with fake QEMUs written as shell scripts. */
+/* plugins/vm/accel.c (the accelerator choice) and firmware.c (the firmware check), with fake
+ * QEMUs written as shell scripts, and the firmware check against the real QEMU. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include "common/macro.h"
 #include "common/util.h"
 #include "plugins/vm/accel.h"
+#include "plugins/vm/firmware.h"
 
 struct fixture {
         char dir[64];
@@ -191,6 +193,39 @@ static void test_qemu_fails(void **state) {
                                     "failed to initialize kvm: Permission denied");
 }
 
+/* The firmware is looked for in the directories QEMU names (-L help), file by file. */
+static void test_firmware(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *fw = zero_strdup_printf("%s/fw", f->dir), *script = NULL, *p = NULL;
+        char reason[256] = "";
+
+        assert_non_null(fw);
+        assert_int_equal(zero_mkdir_p(fw, 0755), 0);
+        script = zero_strdup_printf("#!/bin/sh\n[ \"$*\" = '-L help' ] && printf '%%s\\n' %s/none %s\n", f->dir, fw);
+        assert_non_null(script);
+        assert_int_equal(zero_write_file_replace(f->qemu, script, strlen(script), 0755), 0);
+        assert_int_equal(zero_vm_firmware_check(f->qemu, reason, sizeof(reason)), -ENOENT);
+        assert_non_null(strstr(reason, "bios-256k.bin is missing"));
+        assert_non_null(strstr(reason, "install seabios"));
+        assert_non_null(strstr(reason, "/none:"));
+        p = zero_strdup_printf("%s/bios-256k.bin", fw);
+        assert_int_equal(zero_write_file_replace(p, "x", 1, 0644), 0);
+        assert_int_equal(zero_vm_firmware_check(f->qemu, reason, sizeof(reason)), -ENOENT);
+        assert_non_null(strstr(reason, "linuxboot_dma.bin is missing"));
+        assert_non_null(strstr(reason, "install qemu-system-data"));
+        for (const char *const *n = (const char *const[]){"linuxboot_dma.bin", "kvmvapic.bin", NULL}; *n; n++) {
+                free(p);
+                p = zero_strdup_printf("%s/%s", fw, *n);
+                assert_int_equal(zero_write_file_replace(p, "x", 1, 0644), 0);
+        }
+        assert_int_equal(zero_vm_firmware_check(f->qemu, reason, sizeof(reason)), 0);
+        /* a QEMU that cannot say where its firmware is */
+        assert_int_equal(zero_vm_firmware_check("/nonexistent/qemu", reason, sizeof(reason)), -EIO);
+        assert_non_null(strstr(reason, "-L help failed"));
+        /* the real one has what the plugin's VMs need (the tests boot them) */
+        assert_int_equal(zero_vm_firmware_check("qemu-system-x86_64", reason, sizeof(reason)), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_explicit, setup, teardown),
@@ -199,6 +234,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_boots_and_caches, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_hang_is_bounded, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_qemu_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_firmware, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -155,7 +155,7 @@ static void test_full_cmdline(void **state) {
         /* the NIC: a tap with the NIC's MAC */
         assert_non_null(value(v, "-netdev", "tap,id=net-eeeeeeeeeeeeeeee,ifname=zt-0123456789ab,script=no,downscript=no"));
         assert_non_null(value(v, "-device", "virtio-net-pci,id=nic-eeeeeeeeeeeeeeee,netdev=net-eeeeeeeeeeeeeeee,"
-                                            "mac=02:11:22:33:44:55,bus=pn-eeeeeeeeeeeeeeee"));
+                                            "mac=02:11:22:33:44:55,bus=pn-eeeeeeeeeeeeeeee,romfile="));
         /* the kernel command line carries root, network and the command */
         append = value(v, "-append", "console=ttyS0");
         assert_non_null(append);
