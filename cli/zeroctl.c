@@ -108,6 +108,52 @@ const struct zeroctl_verb zeroctl_verbs[] = {
              "print the tail of an instance's console log",
              .details = "Options:\n"
                         "  --bytes N      how much of the log's end to print (default: zerod's)\n"),
+        VERB("attach-volume", NULL, zeroctl_cmd_attach_volume,
+             "attach-volume INSTANCE VOLUME --path PATH [--personality PERSONALITY]",
+             "attach a data volume to an instance",
+             .details = "Arguments:\n"
+                        "  VOLUME         a ready volume attached to no instance\n"
+                        "\n"
+                        "Options:\n"
+                        "  --path PATH    where a container mounts it (absolute; zerod wants\n"
+                        "                 one for a VM too)\n"
+                        "  --personality PERSONALITY\n"
+                        "                 the device a VM sees: virtio-blk (default),\n"
+                        "                 virtio-scsi or nvme\n"
+                        "\n"
+                        "A stopped instance only changes in zerod's records; a running VM gets\n"
+                        "the device hot-plugged; a running container must be stopped first.\n"),
+        VERB("detach-volume", NULL, zeroctl_cmd_detach_volume, "detach-volume INSTANCE VOLUME",
+             "detach a data volume from an instance (the volume is kept)"),
+        VERB("attach-nic", NULL, zeroctl_cmd_attach_nic,
+             "attach-nic INSTANCE NETWORK [--ip IP] [--mac MAC]", "add a NIC to an instance",
+             .details = "Arguments:\n"
+                        "  NETWORK        the network the NIC is on\n"
+                        "\n"
+                        "Options:\n"
+                        "  --ip IP        its address, in the network's subnet (default: zerod\n"
+                        "                 picks a free one)\n"
+                        "  --mac MAC      its unicast MAC (default: zerod makes one)\n"
+                        "\n"
+                        "A stopped instance only changes in zerod's records; a running VM gets\n"
+                        "the device hot-plugged; a running container must be stopped first.\n"
+                        "'zeroctl show INSTANCE' lists the new NIC's ID.\n"),
+        VERB("detach-nic", NULL, zeroctl_cmd_detach_nic, "detach-nic INSTANCE NIC_ID",
+             "remove a NIC from an instance",
+             .details = "Arguments:\n"
+                        "  NIC_ID         the NIC's ID, as 'zeroctl show INSTANCE' lists it\n"),
+        VERB("events", NULL, zeroctl_cmd_events, "events [--after ID] [--limit N] [--follow]",
+             "print the node's events",
+             .details = "One line per event, oldest first: ID TIME TYPE INSTANCE DATA, DATA as\n"
+                        "JSON. With --json: zerod's page, or with --follow one JSON object per\n"
+                        "line.\n"
+                        "\n"
+                        "Options:\n"
+                        "  --after ID     only the events after this one (default 0: from the\n"
+                        "                 oldest zerod keeps)\n"
+                        "  --limit N      at most N events, 1 to 1000 (default: zerod's, 100)\n"
+                        "  -f, --follow   print them all, then poll every second for new ones\n"
+                        "                 until interrupted\n"),
         VERB("op", "show", zeroctl_cmd_op_show, "op show ID", "show one operation"),
 };
 const size_t zeroctl_n_verbs = ELEMENTSOF(zeroctl_verbs);
@@ -408,8 +454,9 @@ void zeroctl_print_help(FILE *f) {
               "  --url URL     where zerod listens: http://HOST:PORT or unix:/PATH\n"
               "                (default: $ZERO_URL, else " ZEROCTL_DEFAULT_URL ")\n"
               "  --json        print zerod's JSON answers instead of tables\n"
-              "  --timeout S   how long create, start, stop, restart and rm wait for their\n"
-              "                operation to finish (default 300; 0 = do not wait)\n"
+              "  --timeout S   how long create, start, stop, restart, rm, attach-* and\n"
+              "                detach-* wait for their operation to finish (default 300;\n"
+              "                0 = do not wait)\n"
               "  -h, --help    show this help\n"
               "  --version     show zeroctl's version\n"
               "\n"

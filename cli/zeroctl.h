@@ -153,6 +153,33 @@ int zeroctl_cmd_network_list(struct zeroctl *z, int argc, char **argv, struct ze
 int zeroctl_cmd_network_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_network_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 
+/* cmd_attach.c: an instance's volumes and NICs, changed after create. */
+int zeroctl_parse_attach_volume(int argc, char **argv, const char **ret_instance,
+                                json_t **ret_body, struct zero_error *reterr);
+int zeroctl_parse_attach_nic(int argc, char **argv, const char **ret_instance, json_t **ret_body,
+                             struct zero_error *reterr);
+int zeroctl_cmd_attach_volume(struct zeroctl *z, int argc, char **argv,
+                              struct zero_error *reterr);
+int zeroctl_cmd_detach_volume(struct zeroctl *z, int argc, char **argv,
+                              struct zero_error *reterr);
+int zeroctl_cmd_attach_nic(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_detach_nic(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+
+/* cmd_events.c */
+struct zeroctl_events_args {
+        int64_t after; /* 0: from the oldest event zerod keeps */
+        int64_t limit; /* -1: zerod's default page */
+        bool follow;
+};
+int zeroctl_parse_events(int argc, char **argv, struct zeroctl_events_args *ret,
+                         struct zero_error *reterr);
+/* "/v1/events?after=N[&limit=M]" (limit <= 0 leaves it out) */
+char *zeroctl_events_path(int64_t after, int64_t limit);
+/* "ID TIME TYPE INSTANCE DATA": one event on one line, "-" for a missing instance, the data as
+ * compact JSON; -EBADMSG when it is not an object with an integer id. */
+int zeroctl_print_event(FILE *f, const json_t *event);
+int zeroctl_cmd_events(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+
 /* cmd_node.c */
 int zeroctl_cmd_node(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_op_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);

@@ -218,6 +218,17 @@ static void test_find_verb(void **state) {
                          zeroctl_cmd_network_list);
         assert_ptr_equal(zeroctl_find_verb(3, ARGV("network", "create", "n"), &n)->run,
                          zeroctl_cmd_network_create);
+        assert_ptr_equal(zeroctl_find_verb(3, ARGV("attach-volume", "web", "d"), &n)->run,
+                         zeroctl_cmd_attach_volume);
+        assert_int_equal(n, 1);
+        assert_ptr_equal(zeroctl_find_verb(1, ARGV("detach-volume"), &n)->run,
+                         zeroctl_cmd_detach_volume);
+        assert_ptr_equal(zeroctl_find_verb(1, ARGV("attach-nic"), &n)->run,
+                         zeroctl_cmd_attach_nic);
+        assert_ptr_equal(zeroctl_find_verb(1, ARGV("detach-nic"), &n)->run,
+                         zeroctl_cmd_detach_nic);
+        assert_ptr_equal(zeroctl_find_verb(2, ARGV("events", "-f"), &n)->run, zeroctl_cmd_events);
+        assert_null(zeroctl_find_verb(1, ARGV("attach"), &n));
         assert_null(zeroctl_find_verb(1, ARGV("volume"), &n));
         assert_null(zeroctl_find_verb(2, ARGV("network", "frob"), &n));
         assert_null(zeroctl_find_verb(1, ARGV("image"), &n));
@@ -581,6 +592,140 @@ static void test_parse_card_verbs(void **state) {
         }
 }
 
+static void test_parse_attach(void **state) {
+        struct zero_error e = {};
+        json_auto_t *body = NULL;
+        const char *instance = NULL;
+
+        assert_int_equal(zeroctl_parse_attach_volume(
+                                 6, ARGV("attach-volume", "web", "data1", "--path", "/data",
+                                         "--personality=nvme"),
+                                 &instance, &body, &e),
+                         0);
+        assert_string_equal(instance, "web");
+        assert_json_eq(body, "{\"name\":\"data1\",\"path\":\"/data\",\"personality\":\"nvme\"}");
+        json_decref(TAKE_PTR(body));
+        /* Options anywhere; the personality is zerod's default when left out. */
+        assert_int_equal(zeroctl_parse_attach_volume(
+                                 4, ARGV("attach-volume", "--path=/var/log", "web", "logs"),
+                                 &instance, &body, &e),
+                         0);
+        assert_json_eq(body, "{\"name\":\"logs\",\"path\":\"/var/log\"}");
+        json_decref(TAKE_PTR(body));
+
+        assert_int_equal(zeroctl_parse_attach_nic(3, ARGV("attach-nic", "web", "net1"), &instance,
+                                                  &body, &e),
+                         0);
+        assert_json_eq(body, "{\"network\":\"net1\"}");
+        json_decref(TAKE_PTR(body));
+        assert_int_equal(zeroctl_parse_attach_nic(7,
+                                                  ARGV("attach-nic", "--mac", "02:00:00:00:00:09",
+                                                       "vm1", "net2", "--ip", "10.78.0.9"),
+                                                  &instance, &body, &e),
+                         0);
+        assert_string_equal(instance, "vm1");
+        assert_json_eq(body, "{\"network\":\"net2\",\"ip\":\"10.78.0.9\","
+                             "\"mac\":\"02:00:00:00:00:09\"}");
+        json_decref(TAKE_PTR(body));
+        assert_int_equal(zeroctl_parse_attach_nic(2, ARGV("attach-nic", "--help"), &instance,
+                                                  &body, &e),
+                         ZEROCTL_HELP);
+        assert_int_equal(zeroctl_parse_attach_volume(4, ARGV("attach-volume", "a", "b", "-h"),
+                                                     &instance, &body, &e),
+                         ZEROCTL_HELP);
+
+        const struct {
+                bool nic;
+                int argc;
+                char **argv;
+                const char *message;
+        } bad[] = {
+                {false, 1, ARGV("attach-volume"), "missing instance name"},
+                {false, 4, ARGV("attach-volume", "web", "--path", "/d"), "missing volume name"},
+                {false, 3, ARGV("attach-volume", "web", "data1"), "missing --path"},
+                {false, 5, ARGV("attach-volume", "web", "d", "e", "--path=/d"),
+                 "unexpected argument 'e'"},
+                {false, 4, ARGV("attach-volume", "web", "d", "--path"),
+                 "option '--path' needs a value"},
+                {false, 4, ARGV("attach-volume", "web", "d", "--ip=1.2.3.4"),
+                 "unknown option '--ip=1.2.3.4'"},
+                {false, 4, ARGV("attach-volume", "web", "\xff", "--path=/d"),
+                 "volume name is not valid UTF-8"},
+                {false, 4, ARGV("attach-volume", "web", "d", "--path=/\xff"),
+                 "--path is not valid UTF-8"},
+                {true, 2, ARGV("attach-nic", "web"), "missing network name"},
+                {true, 4, ARGV("attach-nic", "web", "n", "--path=/d"),
+                 "unknown option '--path=/d'"},
+                {true, 4, ARGV("attach-nic", "web", "n", "--mac=\xff"), "--mac is not valid UTF-8"},
+                {true, 4, ARGV("attach-nic", "web", "n", "-x"), "unknown option '-x'"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                json_t *b = NULL;
+                int r;
+                e = (struct zero_error){};
+                r = bad[i].nic ? zeroctl_parse_attach_nic(bad[i].argc, bad[i].argv, &instance, &b,
+                                                          &e)
+                               : zeroctl_parse_attach_volume(bad[i].argc, bad[i].argv, &instance,
+                                                             &b, &e);
+                if (r != -EINVAL || !streq(e.message, bad[i].message))
+                        print_error("case %zu: r=%d message '%s'\n", i, r, e.message);
+                assert_int_equal(r, -EINVAL);
+                assert_null(b);
+                assert_string_equal(e.code, "usage");
+                assert_string_equal(e.message, bad[i].message);
+        }
+}
+
+static void test_parse_events(void **state) {
+        struct zeroctl_events_args a;
+        struct zero_error e = {};
+        _cleanup_free_ char *p1 = zeroctl_events_path(0, -1);
+        _cleanup_free_ char *p2 = zeroctl_events_path(42, 1000);
+
+        assert_string_equal(p1, "/v1/events?after=0");
+        assert_string_equal(p2, "/v1/events?after=42&limit=1000");
+
+        assert_int_equal(zeroctl_parse_events(1, ARGV("events"), &a, &e), 0);
+        assert_int_equal(a.after, 0);
+        assert_int_equal(a.limit, -1);
+        assert_false(a.follow);
+        assert_int_equal(zeroctl_parse_events(4, ARGV("events", "--after", "17", "--follow"), &a,
+                                              &e),
+                         0);
+        assert_int_equal(a.after, 17);
+        assert_true(a.follow);
+        assert_int_equal(zeroctl_parse_events(3, ARGV("events", "-f", "--after=3"), &a, &e), 0);
+        assert_true(a.follow);
+        assert_int_equal(zeroctl_parse_events(2, ARGV("events", "--limit=1000"), &a, &e), 0);
+        assert_int_equal(a.limit, 1000);
+        assert_int_equal(zeroctl_parse_events(2, ARGV("events", "--help"), &a, &e), ZEROCTL_HELP);
+
+        const struct {
+                int argc;
+                char **argv;
+                const char *message;
+        } bad[] = {
+                {2, ARGV("events", "web"), "unexpected argument 'web'"},
+                {2, ARGV("events", "--after=-1"),
+                 "--after must be a whole number from 0 to 9223372036854775807, not '-1'"},
+                {2, ARGV("events", "--after=x"),
+                 "--after must be a whole number from 0 to 9223372036854775807, not 'x'"},
+                {2, ARGV("events", "--limit=0"),
+                 "--limit must be a whole number from 1 to 1000, not '0'"},
+                {2, ARGV("events", "--limit=1001"),
+                 "--limit must be a whole number from 1 to 1000, not '1001'"},
+                {3, ARGV("events", "--limit=5", "--follow"),
+                 "--limit is for one page, not with --follow"},
+                {2, ARGV("events", "--tail"), "unknown option '--tail'"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                e = (struct zero_error){};
+                assert_int_equal(zeroctl_parse_events(bad[i].argc, bad[i].argv, &a, &e), -EINVAL);
+                assert_string_equal(e.code, "usage");
+                assert_string_equal(e.message, bad[i].message);
+        }
+}
+
 /* ---- output ---------------------------------------------------------------------------- */
 
 static void test_table(void **state) {
@@ -882,6 +1027,32 @@ static void test_print_instance(void **state) {
                                   "nics:         -\n");
         FILE *sink = fopen("/dev/null", "w");
         assert_int_equal(zeroctl_print_instance(sink, json_object_get(inst, "nics")), -EBADMSG);
+        fclose(sink);
+}
+
+static void test_print_event(void **state) {
+        json_auto_t *ev = json_loads("{\"id\":7,\"time\":\"2026-11-25T15:32:07.123Z\","
+                                     "\"type\":\"instance.state\",\"instance\":\"web\","
+                                     "\"data\":{\"state\":\"running\",\"n\":1}}",
+                                     0, NULL);
+        json_auto_t *node = json_loads("{\"id\":8,\"time\":\"2026-11-25T15:32:08Z\","
+                                       "\"type\":\"image.imported\",\"instance\":null,"
+                                       "\"data\":{\"name\":\"busybox\"}}",
+                                       0, NULL);
+        json_auto_t *bare = json_loads("{\"id\":9,\"type\":\"instance.deleted\"}", 0, NULL);
+        json_auto_t *no_id = json_loads("{\"type\":\"x\"}", 0, NULL);
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+
+        a = CAPTURE(zeroctl_print_event(f, ev));
+        assert_string_equal(a, "7 2026-11-25T15:32:07.123Z instance.state web "
+                               "{\"state\":\"running\",\"n\":1}\n");
+        b = CAPTURE(zeroctl_print_event(f, node));
+        assert_string_equal(b, "8 2026-11-25T15:32:08Z image.imported - {\"name\":\"busybox\"}\n");
+        c = CAPTURE(zeroctl_print_event(f, bare));
+        assert_string_equal(c, "9 - instance.deleted - {}\n");
+        FILE *sink = fopen("/dev/null", "w");
+        assert_int_equal(zeroctl_print_event(sink, no_id), -EBADMSG);
+        assert_int_equal(zeroctl_print_event(sink, json_object_get(ev, "data")), -EBADMSG);
         fclose(sink);
 }
 
@@ -1751,12 +1922,25 @@ static void test_e2e_instance_card(void **state) {
 }
 
 /* Usage errors exit 2 and send nothing. */
+/* Each argv is a usage error: exit 2, the message on stderr, nothing on stdout or sent. */
+struct usage_case {
+        const char *args[8];
+        const char *err;
+};
+
+static void check_usage_cases(struct fake *fk, const struct usage_case *cases, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                struct result r = run_argv(fk->url, cases[i].args);
+                assert_string_equal(r.err, cases[i].err);
+                assert_string_equal(r.out, "");
+                assert_int_equal(r.status, 2);
+                result_done(&r);
+        }
+}
+
 static void test_e2e_card_usage(void **state) {
         NEED_ZEROCTL();
-        static const struct {
-                const char *args[8];
-                const char *err;
-        } cases[] = {
+        static const struct usage_case cases[] = {
                 {{"volume", "frob"},
                  "zeroctl: unknown command 'volume frob'\nTry 'zeroctl --help'.\n"},
                 {{"network"}, "zeroctl: unknown command 'network'\nTry 'zeroctl --help'.\n"},
@@ -1785,13 +1969,7 @@ static void test_e2e_card_usage(void **state) {
         struct route none = {"GET", "/never", 500, NULL, NULL};
         struct fake *fk = fake_start(&none, 1, false);
 
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                struct result r = run_argv(fk->url, cases[i].args);
-                assert_string_equal(r.err, cases[i].err);
-                assert_string_equal(r.out, "");
-                assert_int_equal(r.status, 2);
-                result_done(&r);
-        }
+        check_usage_cases(fk, cases, ELEMENTSOF(cases));
         struct result r = run_argv(fk->url, (const char *[]){"create", "web", "--image", "i",
                                                              "--nic", "n,ip=1,ip=2", NULL});
         assert_int_equal(r.status, 2);
@@ -1805,6 +1983,239 @@ static void test_e2e_card_usage(void **state) {
                             "Options (at least one; 0 = unlimited; one left out stays as it is):\n"
                             "  --iops N       read + write operations per second\n"
                             "  --bps N        read + write bytes per second; also 100M, 1G\n");
+        result_done(&r);
+        assert_int_equal(fk->n_log, 0);
+        fake_stop(fk);
+}
+
+/* ---- end to end: attach and detach, events --------------------------------------------- */
+
+#define OP_KIND(id, kind)                                                                          \
+        "{\"id\":\"" id "\",\"kind\":\"" kind "\",\"instance\":\"web\",\"status\":\"succeeded\","  \
+        "\"step\":\"done\",\"error\":null,\"created_at\":\"2026-11-25T15:32:07Z\","                \
+        "\"finished_at\":\"2026-11-25T15:32:08Z\"}"
+
+static void test_e2e_attach(void **state) {
+        NEED_ZEROCTL();
+        const struct verb_case cases[] = {
+                {{"attach-volume", "web", "data1", "--path", "/data", "--personality",
+                  "virtio-scsi"},
+                 "POST", "/v1/instances/web/volumes",
+                 "{\"name\":\"data1\",\"path\":\"/data\",\"personality\":\"virtio-scsi\"}", 202,
+                 OP_KIND("op1", "attach"), 0, "attached volume data1 to web (operation op1)\n",
+                 ""},
+                {{"--timeout", "0", "attach-volume", "web", "data1", "--path=/data"},
+                 "POST", "/v1/instances/web/volumes", "{\"name\":\"data1\",\"path\":\"/data\"}",
+                 202, OP_KIND("op1", "attach"), 0,
+                 "attach volume data1 to web accepted (operation op1)\n", ""},
+                {{"--json", "attach-volume", "web", "data1", "--path=/data"},
+                 "POST", "/v1/instances/web/volumes", "{\"name\":\"data1\",\"path\":\"/data\"}",
+                 202, OP_KIND("op1", "attach"), 0,
+                 "{\n  \"id\": \"op1\",\n  \"kind\": \"attach\",\n  \"instance\": \"web\",\n"
+                 "  \"status\": \"succeeded\",\n  \"step\": \"done\",\n  \"error\": null,\n"
+                 "  \"created_at\": \"2026-11-25T15:32:07Z\",\n"
+                 "  \"finished_at\": \"2026-11-25T15:32:08Z\"\n}\n",
+                 ""},
+                {{"attach-volume", "web", "data1", "--path=/data"},
+                 "POST", "/v1/instances/web/volumes", "{\"name\":\"data1\",\"path\":\"/data\"}",
+                 409,
+                 ERR("wrong_state", "cannot attach a volume while the container 'web' is running: "
+                                    "a container's volumes change only while it is stopped"),
+                 1, "",
+                 "zeroctl: cannot attach a volume while the container 'web' is running: a "
+                 "container's volumes change only while it is stopped (wrong_state, HTTP 409)\n"},
+                {{"attach-volume", "web", "data1", "--path=/data"},
+                 "POST", "/v1/instances/web/volumes", "{\"name\":\"data1\",\"path\":\"/data\"}",
+                 409, ERR("busy", "operation op7 (start) is in progress on 'web'"), 1, "",
+                 "zeroctl: operation op7 (start) is in progress on 'web' (busy, HTTP 409)\n"},
+                {{"attach-volume", "web", "data9", "--path=/data"},
+                 "POST", "/v1/instances/web/volumes", "{\"name\":\"data9\",\"path\":\"/data\"}",
+                 422, ERR("invalid", "volumes[].name: volume 'data9' does not exist"), 1, "",
+                 "zeroctl: volumes[].name: volume 'data9' does not exist (invalid, HTTP 422)\n"},
+
+                {{"detach-volume", "web", "data1"},
+                 "DELETE", "/v1/instances/web/volumes/data1", "", 202, OP_KIND("op2", "detach"), 0,
+                 "detached volume data1 from web (operation op2)\n", ""},
+                {{"detach-volume", "web", "web-root"},
+                 "DELETE", "/v1/instances/web/volumes/web-root", "", 409,
+                 ERR("conflict", "'web-root' is the root volume of 'web': it cannot be detached"),
+                 1, "",
+                 "zeroctl: 'web-root' is the root volume of 'web': it cannot be detached "
+                 "(conflict, HTTP 409)\n"},
+                {{"detach-volume", "a b", "x/y"},
+                 "DELETE", "/v1/instances/a%20b/volumes/x%2Fy", "", 404,
+                 ERR("not_found", "'a b' has no volume 'x/y'"), 1, "",
+                 "zeroctl: 'a b' has no volume 'x/y' (not_found, HTTP 404)\n"},
+
+                {{"attach-nic", "web", "net1", "--ip", "10.77.0.9", "--mac", "02:00:00:00:00:09"},
+                 "POST", "/v1/instances/web/nics",
+                 "{\"network\":\"net1\",\"ip\":\"10.77.0.9\",\"mac\":\"02:00:00:00:00:09\"}", 202,
+                 OP_KIND("op3", "attach"), 0, "attached a NIC on net1 to web (operation op3)\n",
+                 ""},
+                {{"--timeout=0", "attach-nic", "web", "net1"},
+                 "POST", "/v1/instances/web/nics", "{\"network\":\"net1\"}", 202,
+                 OP_KIND("op3", "attach"), 0,
+                 "attach a NIC on net1 to web accepted (operation op3)\n", ""},
+                {{"attach-nic", "web", "net1"},
+                 "POST", "/v1/instances/web/nics", "{\"network\":\"net1\"}", 409,
+                 ERR("conflict", "'web' has 8 NICs already"), 1, "",
+                 "zeroctl: 'web' has 8 NICs already (conflict, HTTP 409)\n"},
+
+                {{"detach-nic", "web", "c0ffee"},
+                 "DELETE", "/v1/instances/web/nics/c0ffee", "", 202, OP_KIND("op4", "detach"), 0,
+                 "detached NIC c0ffee from web (operation op4)\n", ""},
+                {{"detach-nic", "web", "c0ffee"},
+                 "DELETE", "/v1/instances/web/nics/c0ffee", "", 409,
+                 ERR("wrong_state", "cannot detach a NIC while 'web' is starting"), 1, "",
+                 "zeroctl: cannot detach a NIC while 'web' is starting (wrong_state, HTTP 409)\n"},
+
+                /* runtime_status and the paused state come through show as they are. */
+                {{"show", "vm1"},
+                 "GET", "/v1/instances/vm1", "", 200,
+                 "{\"name\":\"vm1\",\"mode\":\"vm\",\"state\":\"paused\","
+                 "\"runtime_status\":\"io-error\",\"volumes\":[],\"nics\":[]}",
+                 0,
+                 "name:            vm1\n"
+                 "mode:            vm\n"
+                 "state:           paused\n"
+                 "runtime_status:  io-error\n"
+                 "volumes:         -\n"
+                 "nics:            -\n",
+                 ""},
+        };
+
+        run_verb_cases(cases, ELEMENTSOF(cases));
+}
+
+/* An attach whose operation runs is waited for; one that fails reports the operation's error. */
+static void test_e2e_attach_waits(void **state) {
+        NEED_ZEROCTL();
+        struct route routes[] = {
+                {"POST", "/v1/instances/vm1/volumes", 202, "Location: /v1/operations/op5\r\n",
+                 "{\"id\":\"op5\",\"kind\":\"attach\",\"instance\":\"vm1\",\"status\":\"running\","
+                 "\"step\":\"plug\",\"error\":null}"},
+                {"GET", "/v1/operations/op5?wait=30", 200, NULL,
+                 "{\"id\":\"op5\",\"kind\":\"attach\",\"instance\":\"vm1\",\"status\":\"failed\","
+                 "\"step\":\"plug\",\"error\":{\"code\":\"runtime_error\",\"message\":"
+                 "\"device_add: Bus 'pcie.0' does not support hotplugging\"}}"},
+        };
+        struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
+        struct result r = run("--url", fk->url, "attach-volume", "vm1", "d1", "--path", "/d",
+                              NULL);
+
+        assert_int_equal(r.status, 1);
+        assert_string_equal(r.out, "");
+        assert_string_equal(r.err, "zeroctl: device_add: Bus 'pcie.0' does not support "
+                                   "hotplugging (runtime_error)\n");
+        assert_int_equal(fake_count(fk, "GET", "/v1/operations/op5?wait=30"), 1);
+        result_done(&r);
+        fake_stop(fk);
+}
+
+#define EVENT_STATE                                                                                \
+        "{\"id\":1,\"time\":\"2026-11-25T15:32:07.000Z\",\"type\":\"instance.state\","             \
+        "\"instance\":\"web\",\"data\":{\"state\":\"running\"}}"
+#define EVENT_IMAGE                                                                                \
+        "{\"id\":2,\"time\":\"2026-11-25T15:32:08.000Z\",\"type\":\"image.imported\","             \
+        "\"instance\":null,\"data\":{\"name\":\"busybox\"}}"
+
+static void test_e2e_events(void **state) {
+        NEED_ZEROCTL();
+        const struct verb_case cases[] = {
+                {{"events"},
+                 "GET", "/v1/events?after=0", "", 200,
+                 "{\"events\":[" EVENT_STATE "," EVENT_IMAGE "],\"next\":2}", 0,
+                 "1 2026-11-25T15:32:07.000Z instance.state web {\"state\":\"running\"}\n"
+                 "2 2026-11-25T15:32:08.000Z image.imported - {\"name\":\"busybox\"}\n",
+                 ""},
+                {{"events", "--after", "2", "--limit", "10"},
+                 "GET", "/v1/events?after=2&limit=10", "", 200, "{\"events\":[],\"next\":2}", 0,
+                 "", ""},
+                {{"--json", "events", "--after=2"},
+                 "GET", "/v1/events?after=2", "", 200, "{\"events\":[],\"next\":2}", 0,
+                 "{\n  \"events\": [],\n  \"next\": 2\n}\n", ""},
+                {{"events", "--after=5"},
+                 "GET", "/v1/events?after=5", "", 422,
+                 ERR("invalid", "after: expected an event id (0 or more)"), 1, "",
+                 "zeroctl: after: expected an event id (0 or more) (invalid, HTTP 422)\n"},
+                {{"events"},
+                 "GET", "/v1/events?after=0", "", 404, ERR("not_found", "no route"), 1, "",
+                 "zeroctl: no route (not_found, HTTP 404)\n"},
+                {{"events"},
+                 "GET", "/v1/events?after=0", "", 200, "{\"events\":[]}", 1, "",
+                 "zeroctl: zerod answered /v1/events?after=0 without \"events\" and \"next\"\n"},
+        };
+
+        run_verb_cases(cases, ELEMENTSOF(cases));
+}
+
+/* --follow polls with after = the last "next" until zerod stops answering (here: the fake has
+ * no third answer, so zeroctl ends with that error). */
+static void test_e2e_events_follow(void **state) {
+        NEED_ZEROCTL();
+        struct route routes[] = {
+                {"GET", "/v1/events?after=0&limit=1000", 200, NULL,
+                 "{\"events\":[" EVENT_STATE "," EVENT_IMAGE "],\"next\":2}", .max_hits = 1},
+                {"GET", "/v1/events?after=2&limit=1000", 200, NULL, "{\"events\":[],\"next\":2}",
+                 .max_hits = 1},
+        };
+        struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
+        struct result r = run("--url", fk->url, "events", "--follow", NULL);
+
+        assert_int_equal(r.status, 1);
+        assert_string_equal(r.out,
+                            "1 2026-11-25T15:32:07.000Z instance.state web {\"state\":\"running\"}\n"
+                            "2 2026-11-25T15:32:08.000Z image.imported - {\"name\":\"busybox\"}\n");
+        assert_string_equal(r.err, "zeroctl: no canned answer for GET "
+                                   "/v1/events?after=2&limit=1000 (test, HTTP 599)\n");
+        assert_int_equal(fk->n_log, 3);
+        result_done(&r);
+
+        /* --json --follow: one compact object per line, as zerod sent it. */
+        routes[0].hits = routes[1].hits = 0;
+        r = run("--url", fk->url, "--json", "events", "-f", NULL);
+        assert_int_equal(r.status, 1);
+        assert_string_equal(r.out, EVENT_STATE "\n" EVENT_IMAGE "\n");
+        result_done(&r);
+        fake_stop(fk);
+}
+
+/* Usage errors of the new verbs exit 2 and send nothing. */
+static void test_e2e_attach_usage(void **state) {
+        NEED_ZEROCTL();
+        static const struct usage_case cases[] = {
+                {{"attach-volume", "web", "data1"},
+                 "zeroctl: missing --path\n"
+                 "Usage: zeroctl attach-volume INSTANCE VOLUME --path PATH [--personality "
+                 "PERSONALITY]\n"
+                 "Try 'zeroctl --help'.\n"},
+                {{"detach-volume", "web"},
+                 "zeroctl: missing argument\n"
+                 "Usage: zeroctl detach-volume INSTANCE VOLUME\n"
+                 "Try 'zeroctl --help'.\n"},
+                {{"attach-nic", "web"},
+                 "zeroctl: missing network name\n"
+                 "Usage: zeroctl attach-nic INSTANCE NETWORK [--ip IP] [--mac MAC]\n"
+                 "Try 'zeroctl --help'.\n"},
+                {{"detach-nic", "web", "a", "b"},
+                 "zeroctl: unexpected argument 'b'\n"
+                 "Usage: zeroctl detach-nic INSTANCE NIC_ID\n"
+                 "Try 'zeroctl --help'.\n"},
+                {{"events", "--follow", "--limit=3"},
+                 "zeroctl: --limit is for one page, not with --follow\n"
+                 "Usage: zeroctl events [--after ID] [--limit N] [--follow]\n"
+                 "Try 'zeroctl --help'.\n"},
+        };
+        struct route none = {"GET", "/never", 500, NULL, NULL};
+        struct fake *fk = fake_start(&none, 1, false);
+
+        check_usage_cases(fk, cases, ELEMENTSOF(cases));
+        struct result r = run("detach-nic", "--help", NULL);
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.out, "Usage: zeroctl detach-nic INSTANCE NIC_ID\n\n"
+                                   "Arguments:\n"
+                                   "  NIC_ID         the NIC's ID, as 'zeroctl show INSTANCE' "
+                                   "lists it\n");
         result_done(&r);
         assert_int_equal(fk->n_log, 0);
         fake_stop(fk);
@@ -1824,6 +2235,8 @@ int main(void) {
                 cmocka_unit_test(test_parse_size),
                 cmocka_unit_test(test_parse_create_card),
                 cmocka_unit_test(test_parse_card_verbs),
+                cmocka_unit_test(test_parse_attach),
+                cmocka_unit_test(test_parse_events),
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_formats),
                 cmocka_unit_test(test_time),
@@ -1833,6 +2246,7 @@ int main(void) {
                 cmocka_unit_test(test_print_volumes),
                 cmocka_unit_test(test_print_networks),
                 cmocka_unit_test(test_print_instance),
+                cmocka_unit_test(test_print_event),
                 cmocka_unit_test(test_e2e_ls),
                 cmocka_unit_test(test_e2e_create_waits),
                 cmocka_unit_test(test_e2e_operation_fails),
@@ -1845,6 +2259,11 @@ int main(void) {
                 cmocka_unit_test(test_e2e_network),
                 cmocka_unit_test(test_e2e_instance_card),
                 cmocka_unit_test(test_e2e_card_usage),
+                cmocka_unit_test(test_e2e_attach),
+                cmocka_unit_test(test_e2e_attach_waits),
+                cmocka_unit_test(test_e2e_events),
+                cmocka_unit_test(test_e2e_events_follow),
+                cmocka_unit_test(test_e2e_attach_usage),
         };
 
         /* A closed stdout of a zeroctl child must not kill the test. */
