@@ -26,6 +26,9 @@ void zero_api_detach_volume(struct zero_request *req);
 void zero_api_attach_nic(struct zero_request *req);
 void zero_api_detach_nic(struct zero_request *req);
 
+/* api_events.c */
+void zero_api_list_events(struct zero_request *req);
+
 /* api.c, for the other api_*.c */
 /* The instance named by the path's first {}; replies 404 (or 503) itself on failure. */
 int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *row);
