@@ -15,6 +15,7 @@
 #include "agent/image.h"
 #include "agent/instance_spec.h"
 #include "agent/operation.h"
+#include "agent/plugin_loader.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -333,9 +334,9 @@ static void instance_action(struct zero_request *req, const char *kind, const ch
                 zero_reply_error(req, 500, "internal", "cannot create the operation: %s", strerror(-r));
                 goto out;
         }
-        if (streq(kind, "delete")) {
+        if (streq(kind, "delete") || streq(kind, "switch")) {
                 free(row.state);
-                row.state = strdup("deleting");
+                row.state = strdup(streq(kind, "delete") ? "deleting" : "switching");
                 row.updated_at = (int64_t) zero_now_usec();
                 (void) zero_api_record_and_launch(req, NULL, NULL, &row, op);
         } else
@@ -345,7 +346,7 @@ out:
 }
 
 /* Reads optional {"timeout_s": N, "force": bool} (stop, delete) from the body or the query. */
-static int stop_params(struct zero_request *req, json_t **ret) {
+static int stop_params(struct zero_request *req, const char *extra, json_t **ret) {
         json_t *body = zero_request_body(req), *p = json_object(), *v;
         const char *q;
         const char *key;
@@ -357,10 +358,13 @@ static int stop_params(struct zero_request *req, json_t **ret) {
                                 json_object_set(p, key, v);
                         else if (streq(key, "force") && json_is_boolean(v))
                                 json_object_set(p, key, v);
+                        else if (extra && streq(key, extra) && json_is_string(v))
+                                continue; /* the caller's */
                         else {
                                 json_decref(p);
                                 zero_reply_error(req, 422, "invalid",
-                                                 "'%.64s': expected timeout_s (0..3600) or force (true/false)", key);
+                                                 "'%.64s': expected timeout_s (0..3600) or force (true/false)%s%s", key,
+                                                 extra ? " or " : "", extra ? extra : "");
                                 return -EINVAL;
                         }
                 }
@@ -387,14 +391,46 @@ static void start_instance(struct zero_request *req) {
 static void stop_instance(struct zero_request *req) {
         static const char *const allowed[] = {"running", "paused", NULL};
         json_t *p;
-        if (stop_params(req, &p) >= 0)
+        if (stop_params(req, NULL, &p) >= 0)
                 instance_action(req, "stop", allowed, p);
+}
+
+/* POST /v1/instances/{name}/switch {"mode", "timeout_s", "force"}: the same instance in another
+ * mode, with its volumes and NICs; running before, running after. */
+static void switch_instance(struct zero_request *req) {
+        static const char *const allowed[] = {"running", "paused", "stopped", "error", NULL};
+        struct zero_agent *a = zero_request_agent(req);
+        json_t *body = zero_request_body(req), *p = NULL;
+        struct zero_instance_row row = {};
+        const struct zero_loaded_plugin *lp;
+        const char *mode = json_string_value(json_object_get(body, "mode"));
+
+        if (!mode)
+                return zero_reply_error(req, 422, "invalid", "mode: \"vm\" or \"container\" is required");
+        if (zero_api_load_instance(req, &row) < 0)
+                return;
+        lp = zero_plugins_find(a->plugins, mode);
+        if (streq(row.mode, mode))
+                zero_reply_error(req, 409, "wrong_state", "'%s' is a %s already", row.name, mode);
+        else if (!lp)
+                zero_reply_error(req, 422, "invalid", "mode '%.32s': no plugin runs it here", mode);
+        else if (!lp->probe.available)
+                zero_reply_error(req, 422, "invalid", "mode '%s' cannot run here: %s", mode, lp->probe.reason);
+        else if (stop_params(req, "mode", &p) >= 0) {
+                bool runs = streq(row.state, "running") || streq(row.state, "paused");
+                json_object_set_new(p, "mode", json_string(mode));
+                json_object_set_new(p, "from", json_string(row.mode));
+                json_object_set_new(p, "start", json_boolean(runs));
+                log_info("Switching %s from %s to %s (%s)", row.name, row.mode, mode, row.state);
+                instance_action(req, "switch", allowed, p);
+        }
+        zero_instance_row_done(&row);
 }
 
 static void restart_instance(struct zero_request *req) {
         static const char *const allowed[] = {"running", "paused", "stopped", "error", NULL};
         json_t *p;
-        if (stop_params(req, &p) >= 0)
+        if (stop_params(req, NULL, &p) >= 0)
                 instance_action(req, "restart", allowed, p);
 }
 
@@ -404,7 +440,7 @@ static void delete_instance(struct zero_request *req) {
 
         if (q && !streq(q, "true") && !streq(q, "false") && !streq(q, "1") && !streq(q, "0"))
                 return zero_reply_error(req, 422, "invalid", "delete_volumes: expected true or false");
-        if (stop_params(req, &p) < 0)
+        if (stop_params(req, NULL, &p) < 0)
                 return;
         /* The root volume made from the image goes with the instance unless told otherwise;
          * volumes it was given are never deleted with it. */
@@ -509,7 +545,8 @@ static void get_operation(struct zero_request *req) {
 
 static void get_metrics(struct zero_request *req) {
         struct zero_agent *a = zero_request_agent(req);
-        static const char *const states[] = {"creating", "starting", "running", "paused", "stopping", "stopped", "error", "deleting"};
+        static const char *const states[] = {"creating", "starting",  "running", "paused", "stopping",
+                                             "switching", "stopped", "error",   "deleting"};
         struct zero_instance_row *rows = NULL;
         size_t n = 0, count[ELEMENTSOF(states)] = {};
         char *buf = NULL;
@@ -551,6 +588,7 @@ const struct zero_route zero_api_routes[] = {
         {"POST", "/v1/instances/{}/start", start_instance},
         {"POST", "/v1/instances/{}/stop", stop_instance},
         {"POST", "/v1/instances/{}/restart", restart_instance},
+        {"POST", "/v1/instances/{}/switch", switch_instance},
         {"GET", "/v1/instances/{}/console", get_console},
         {"POST", "/v1/instances/{}/volumes", zero_api_attach_volume},
         {"DELETE", "/v1/instances/{}/volumes/{}", zero_api_detach_volume},

@@ -30,6 +30,7 @@ struct zero_agent *zero_request_agent(struct zero_request *req);
 const char *zero_request_method(struct zero_request *req);
 const char *zero_request_param(struct zero_request *req, unsigned idx);
 const char *zero_request_query(struct zero_request *req, const char *key);
+const char *zero_request_header(struct zero_request *req, const char *name);
 /* The parsed JSON body, or NULL when the request had none. */
 json_t *zero_request_body(struct zero_request *req);
 
@@ -48,3 +49,30 @@ void zero_reply_header(struct zero_request *req, const char *name, const char *v
 typedef void (*zero_wake_fn)(struct zero_request *req, bool timed_out);
 int zero_request_suspend(struct zero_request *req, const char *key, uint64_t timeout_usec, zero_wake_fn on_wake);
 void zero_http_wake(struct zero_http *h, const char *key);
+
+/*
+ * Streaming replies (Server-Sent Events): 200 with a chunked body that stays open. The stream
+ * asks fill for more whenever its buffer is empty and something may have changed (it was just
+ * opened, fill said it has more, or zero_http_streams_wake() was called); fill appends with
+ * zero_stream_write() and returns 1 when it may have more right away, 0 when it has nothing
+ * more for now (the connection is then parked until the next wake), < 0 to end the stream.
+ * When idle for ZERO_STREAM_KEEPALIVE_USEC the stream sends ": keepalive" itself, which is
+ * also how a client that went away is noticed (a parked connection is not watched).
+ * At most ZERO_STREAMS_MAX streams at once; beyond that the reply is 503 "busy".
+ * userdata is owned by the stream and freed with free_userdata when it ends, also when it
+ * could not be opened.
+ */
+#define ZERO_STREAMS_MAX 64
+#define ZERO_STREAM_BUFFER_MAX (64 * 1024)
+#define ZERO_STREAM_KEEPALIVE_USEC (15 * 1000000ULL)
+
+struct zero_stream;
+typedef int (*zero_stream_fill_fn)(struct zero_stream *s, void *userdata);
+void zero_reply_stream(struct zero_request *req, const char *content_type, zero_stream_fill_fn fill,
+                       void (*free_userdata)(void *), void *userdata);
+/* Appends to the stream's buffer; -ENOBUFS when it holds something already and len would take it
+ * over ZERO_STREAM_BUFFER_MAX (call again after the next fill: a single write always fits). */
+int zero_stream_write(struct zero_stream *s, const char *data, size_t len);
+/* Something new may be there for the streams: every parked one asks its fill again. Safe to
+ * call from anywhere, also from inside a request handler: the work happens from the loop. */
+void zero_http_streams_wake(struct zero_http *h);

@@ -59,6 +59,11 @@ static int step_ctx_load(struct zero_op *op, struct step_ctx *c) {
         return 0;
 }
 
+/* A switch of a stopped instance changes its mode only: the start's steps pass. */
+static bool switch_without_start(struct zero_op *op) {
+        return streq(op->row.kind, "switch") && !json_is_true(json_object_get(op->params, "start"));
+}
+
 /* The instance's root volume made from its image (a copy-on-write clone: milliseconds). */
 static int step_volumes(struct zero_op *op) {
         struct step_ctx c;
@@ -77,7 +82,14 @@ static int step_prepare(struct zero_op *op) {
 
         if (r < 0)
                 return r;
-        r = zero_inst_set_state(op->agent, &c.row, streq(op->row.kind, "create") ? "creating" : "starting");
+        if (switch_without_start(op)) {
+                step_ctx_done(&c);
+                return 0;
+        }
+        r = zero_inst_set_state(op->agent, &c.row,
+                                streq(op->row.kind, "create")   ? "creating"
+                                : streq(op->row.kind, "switch") ? "switching"
+                                                                : "starting");
         if (r >= 0)
                 r = c.plugin->ops.prepare(c.pctx, &c.info.info, &op->err);
         step_ctx_done(&c);
@@ -90,6 +102,10 @@ static int step_spawn(struct zero_op *op) {
 
         if (r < 0)
                 return r;
+        if (switch_without_start(op)) {
+                step_ctx_done(&c);
+                return 0;
+        }
         if (zero_inst_watch(c.inst) >= 0) {
                 /* Done before a crash: the shim is there already. */
                 log_info("Adopting the running shim of %s", c.row.name);
@@ -123,7 +139,7 @@ static int step_boot(struct zero_op *op) {
 
         if (r < 0)
                 return r;
-        if (!ZERO_PLUGIN_HAS(c.plugin, boot) || zero_inst_watch(c.inst) < 0) {
+        if (!ZERO_PLUGIN_HAS(c.plugin, boot) || switch_without_start(op) || zero_inst_watch(c.inst) < 0) {
                 /* Nothing to do, or it exited already: step_running tells which. */
                 step_ctx_done(&c);
                 return 0;
@@ -139,13 +155,16 @@ static int step_running(struct zero_op *op) {
 
         if (r < 0)
                 return r;
-        c.row.started_at = (int64_t) zero_now_usec();
         free(c.row.error);
         c.row.error = NULL;
-        if (c.row.pid > 0 || zero_inst_shim_alive(c.inst))
+        if (switch_without_start(op))
+                r = zero_inst_set_state(op->agent, &c.row, "stopped"); /* as it was */
+        else if (c.row.pid > 0 || zero_inst_shim_alive(c.inst)) {
+                c.row.started_at = (int64_t) zero_now_usec();
                 r = zero_inst_set_state(op->agent, &c.row, "running");
-        else {
+        } else {
                 /* It ran and exited already (a short command): it is simply stopped. */
+                c.row.started_at = (int64_t) zero_now_usec();
                 (void) c.plugin->ops.cleanup(c.pctx, &c.info.info, &op->err);
                 r = zero_inst_set_state(op->agent, &c.row, "stopped");
         }
@@ -179,7 +198,7 @@ static int step_stop(struct zero_op *op) {
                 step_ctx_done(&c); /* not running: nothing to stop */
                 return 0;
         }
-        if (!streq(op->row.kind, "delete"))
+        if (streq(op->row.kind, "stop") || streq(op->row.kind, "restart"))
                 (void) zero_inst_set_state(op->agent, &c.row, "stopping");
         if (force || timeout == 0)
                 r = c.plugin->ops.kill(c.pctx, &c.info.info, SIGKILL, &op->err);
@@ -205,7 +224,7 @@ static int step_cleanup(struct zero_op *op) {
         if (r < 0)
                 return r;
         r = c.plugin->ops.cleanup(c.pctx, &c.info.info, &op->err);
-        if (r >= 0 && !streq(op->row.kind, "delete"))
+        if (r >= 0 && (streq(op->row.kind, "stop") || streq(op->row.kind, "restart")))
                 r = zero_inst_set_state(op->agent, &c.row, "stopped");
         step_ctx_done(&c);
         return r;
@@ -392,6 +411,77 @@ static void fail_detach(struct zero_op *op) {
         log_warning("Detaching from %s failed: %s; it stays attached", strempty(op->row.instance_name), op->err.message);
 }
 
+/* --- switch: the same instance, volumes and NICs in another mode --- */
+
+/* The switch's point of no return: from here on the instance is of the new mode, and the steps
+ * that follow (prepare, spawn, boot, running) are the new plugin's. */
+static int step_mode(struct zero_op *op) {
+        const char *mode = json_string_value(json_object_get(op->params, "mode"));
+        struct zero_instance_row row = {};
+        char *m;
+        int r;
+
+        if (!mode)
+                return zero_error_set(&op->err, -EINVAL, 500, "internal", "switch without a mode");
+        r = zero_store_instance_get_by_id(op->agent->store, op->row.instance_id, &row);
+        if (r < 0)
+                return zero_error_set(&op->err, r, 404, "not_found", "instance %s is gone", strempty(op->row.instance_name));
+        if (!streq(row.mode, mode)) {
+                m = strdup(mode);
+                if (!m) {
+                        zero_instance_row_done(&row);
+                        return -ENOMEM;
+                }
+                free(row.mode);
+                row.mode = m;
+                row.updated_at = (int64_t) zero_now_usec();
+                r = zero_store_instance_update(op->agent->store, &row);
+                if (r >= 0)
+                        zero_agent_event(op->agent, "instance.mode", row.name,
+                                         json_pack("{s:s,s:s?}", "mode", mode, "from",
+                                                   json_string_value(json_object_get(op->params, "from"))));
+        }
+        zero_instance_row_done(&row);
+        return r < 0 ? zero_error_set(&op->err, r, 503, "store_error", "cannot record the new mode") : 0;
+}
+
+/* A failed switch leaves the instance in its old mode: the new runtime's leftovers are undone,
+ * the mode goes back, and an instance that ran is started again there (a start operation). */
+static void fail_switch(struct zero_op *op) {
+        const char *from = json_string_value(json_object_get(op->params, "from"));
+        bool start = json_is_true(json_object_get(op->params, "start"));
+        struct zero_error ignore = {};
+        struct zero_op *again = NULL;
+        struct step_ctx c;
+
+        if (!from || step_ctx_load(op, &c) < 0)
+                return;
+        if (!streq(c.row.mode, from)) {
+                if (zero_inst_shim_alive(c.inst))
+                        (void) zero_inst_signal(c.inst, SIGKILL, &ignore);
+                (void) c.plugin->ops.cleanup(c.pctx, &c.info.info, &ignore);
+                free(c.row.mode);
+                c.row.mode = strdup(from);
+                zero_agent_event(op->agent, "instance.mode", c.row.name, json_pack("{s:s,s:s}", "mode", from, "reason",
+                                                                                  "the switch failed"));
+        } else if (zero_inst_shim_alive(c.inst)) {
+                /* It failed before the old runtime stopped: it runs on. */
+                (void) zero_inst_set_state(op->agent, &c.row, "running");
+                step_ctx_done(&c);
+                return;
+        }
+        free(c.row.error);
+        c.row.error = zero_strdup_printf("switch failed: %s", op->err.message);
+        (void) zero_inst_set_state(op->agent, &c.row, "stopped");
+        if (start && c.row.mode && zero_op_new(op->agent, "start", &c.row, NULL, &again) >= 0) {
+                if (zero_store_operation_insert(op->agent->store, &again->row) >= 0 && zero_op_launch(again) >= 0)
+                        log_info("Starting %s again as a %s after the failed switch", c.row.name, from);
+                else
+                        zero_op_free(again);
+        }
+        step_ctx_done(&c);
+}
+
 #define STEP(n) {#n, step_##n}
 /* Volumes marked "deleting" (by remove) are unexported and removed. */
 static int step_volumes_delete(struct zero_op *op) {
@@ -408,6 +498,10 @@ static const struct zero_op_step delete_steps[] = {STEP(stop), STEP(cleanup), ST
 static const struct zero_op_step attach_steps[] = {STEP(plug), STEP(plugged)};
 static const struct zero_op_step detach_steps[] = {STEP(unplug), STEP(forget)};
 
+static const struct zero_op_step switch_steps[] = {STEP(stop),  STEP(cleanup), STEP(mode),   STEP(prepare),
+                                                   STEP(spawn), STEP(boot),    STEP(running)};
+
+const struct zero_op_kind zero_op_kind_switch = {"switch", switch_steps, ELEMENTSOF(switch_steps), fail_switch};
 const struct zero_op_kind zero_op_kind_attach = {"attach", attach_steps, ELEMENTSOF(attach_steps), fail_attach};
 const struct zero_op_kind zero_op_kind_detach = {"detach", detach_steps, ELEMENTSOF(detach_steps), fail_detach};
 const struct zero_op_kind zero_op_kind_create = {"create", create_steps, ELEMENTSOF(create_steps), fail_to_error};

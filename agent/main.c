@@ -38,6 +38,8 @@ void zero_agent_event(struct zero_agent *a, const char *type, const char *instan
         free(s);
         if (r < 0)
                 log_warning_errno(r, "Failed to record event %s: %m", type);
+        else
+                zero_http_streams_wake(a->http); /* GET /v1/events streams send it */
         if (++a->events_since_trim >= EVENTS_TRIM_EVERY) {
                 a->events_since_trim = 0;
                 (void) zero_store_event_trim(a->store, EVENTS_KEEP);
@@ -54,16 +56,19 @@ static void help(void) {
                "  --plugin-dir DIR     runtime plugins\n"
                "  --shim PATH          the zero-shim binary\n"
                "  --log-level LEVEL    err, warning, notice, info, debug\n"
+               "  --list-fault-points  print the fault injection points of this build (tests) and exit\n"
                "  --version            print the version\n");
 }
 
 static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero_error *err) {
-        enum { ARG_CONFIG = 0x100, ARG_STATE, ARG_RUN, ARG_LISTEN, ARG_PLUGINS, ARG_SHIM, ARG_LOG, ARG_VERSION };
+        enum { ARG_CONFIG = 0x100, ARG_STATE, ARG_RUN, ARG_LISTEN, ARG_PLUGINS, ARG_SHIM, ARG_LOG, ARG_VERSION,
+               ARG_FAULTS };
         static const struct option options[] = {
                 {"config", required_argument, NULL, ARG_CONFIG},   {"state-dir", required_argument, NULL, ARG_STATE},
                 {"run-dir", required_argument, NULL, ARG_RUN},     {"listen", required_argument, NULL, ARG_LISTEN},
                 {"plugin-dir", required_argument, NULL, ARG_PLUGINS}, {"shim", required_argument, NULL, ARG_SHIM},
                 {"log-level", required_argument, NULL, ARG_LOG},   {"version", no_argument, NULL, ARG_VERSION},
+                {"list-fault-points", no_argument, NULL, ARG_FAULTS},
                 {"help", no_argument, NULL, 'h'},                  {},
         };
         /* The file is read first so the command line can override it. */
@@ -87,6 +92,11 @@ static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero
                         return 1;
                 case ARG_VERSION:
                         printf("zerod %s\n", ZERO_VERSION);
+                        return 1;
+                case ARG_FAULTS:
+                        if (zero_op_fault_points_print(stdout) < 0)
+                                return zero_error_set(err, -EOPNOTSUPP, 400, "usage",
+                                                      "this zerod has no fault points (build with -DZERO_FAULT_INJECTION=ON)");
                         return 1;
                 case ARG_CONFIG:
                         break;

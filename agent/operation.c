@@ -3,16 +3,17 @@
 
 #include <string.h>
 
+#include "agent/fault.h"
 #include "agent/http.h"
 #include "common/log.h"
 #include "common/util.h"
 
 extern const struct zero_op_kind zero_op_kind_create, zero_op_kind_start, zero_op_kind_stop,
-        zero_op_kind_restart, zero_op_kind_delete, zero_op_kind_attach, zero_op_kind_detach;
+        zero_op_kind_restart, zero_op_kind_delete, zero_op_kind_attach, zero_op_kind_detach, zero_op_kind_switch;
 
 static const struct zero_op_kind *const kinds[] = {
         &zero_op_kind_create,  &zero_op_kind_start,  &zero_op_kind_stop,   &zero_op_kind_restart,
-        &zero_op_kind_delete, &zero_op_kind_attach, &zero_op_kind_detach,
+        &zero_op_kind_delete, &zero_op_kind_attach, &zero_op_kind_detach,  &zero_op_kind_switch,
 };
 
 const struct zero_op_kind *zero_op_kind_find(const char *name) {
@@ -93,10 +94,17 @@ json_t *zero_op_row_to_json(const struct zero_operation_row *row) {
 
         if (streq(row->status, "failed"))
                 err = json_pack("{s:s,s:s}", "code", strempty(row->error_code), "message", strempty(row->error_message));
-        return json_pack("{s:s,s:s,s:s?,s:s,s:I,s:s,s:o,s:s,s:s?}", "id", row->id, "kind", row->kind, "instance",
+        json_t *steps = row->steps ? json_loads(row->steps, 0, NULL) : NULL;
+
+        if (!json_is_array(steps)) {
+                json_decref(steps);
+                steps = json_array();
+        }
+        return json_pack("{s:s,s:s,s:s?,s:s,s:I,s:s,s:o,s:o,s:s,s:s?}", "id", row->id, "kind", row->kind, "instance",
                          row->instance_name, "status", row->status, "step_index", (json_int_t) row->step, "step",
-                         strempty(row->step_name), "error", err, "created_at", zero_format_time(row->created_at, created),
-                         "finished_at", row->finished_at ? zero_format_time(row->finished_at, finished) : NULL);
+                         strempty(row->step_name), "steps", steps,
+                         "error", err, "created_at", zero_format_time(row->created_at, created), "finished_at",
+                         row->finished_at ? zero_format_time(row->finished_at, finished) : NULL);
 }
 
 static void op_finish(struct zero_op *op, int r) {
@@ -130,6 +138,26 @@ static void op_finish(struct zero_op *op, int r) {
         zero_op_free(op);
 }
 
+/* "KIND.STEP" or "KIND.STEP.done" (fault.h). */
+static void op_fault_point(struct zero_op *op, bool done) {
+        char name[96];
+
+        snprintf(name, sizeof(name), "%s.%s%s", op->kind->name, op->kind->steps[op->row.step].name, done ? ".done" : "");
+        zero_fault_point(name);
+}
+
+int zero_op_fault_points_print(FILE *f) {
+#ifdef ZERO_FAULT_INJECTION
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
+                for (size_t s = 0; s < kinds[k]->n_steps; s++)
+                        fprintf(f, "%s.%s\n%s.%s.done\n", kinds[k]->name, kinds[k]->steps[s].name, kinds[k]->name,
+                                kinds[k]->steps[s].name);
+        return 0;
+#else
+        return -EOPNOTSUPP;
+#endif
+}
+
 /* Commits the step about to run, so a restart knows where to pick up. */
 static int op_record_step(struct zero_op *op) {
         char *name = strdup(op->kind->steps[op->row.step].name);
@@ -141,6 +169,35 @@ static int op_record_step(struct zero_op *op) {
         op->row.updated_at = (int64_t) zero_now_usec();
         op->step_started = zero_monotonic_usec();
         return zero_store_operation_update(op->agent->store, &op->row);
+}
+
+/* The step ran: its time goes to the log and the event log, then the next one. */
+static void op_step_done(struct zero_op *op) {
+        uint64_t us = zero_monotonic_usec() - op->step_started;
+        json_t *steps = op->row.steps ? json_loads(op->row.steps, 0, NULL) : NULL;
+        char *s;
+
+        /* Recorded with the next step's commit (op_record_step) or the end's (op_finish). */
+        if (!json_is_array(steps)) {
+                json_decref(steps);
+                steps = json_array();
+        }
+        json_array_append_new(steps, json_pack("{s:s,s:I}", "step", op->row.step_name, "duration_us", (json_int_t) us));
+        s = json_dumps(steps, JSON_COMPACT);
+        json_decref(steps);
+        if (s) {
+                free(op->row.steps);
+                op->row.steps = s;
+        }
+
+        log_debug("Operation %s %s: step %s took %llu µs", op->row.id, op->row.kind, op->row.step_name,
+                  (unsigned long long) us);
+        zero_agent_event(op->agent, "operation.step", op->row.instance_name,
+                         json_pack("{s:s,s:s,s:s,s:I,s:I}", "id", op->row.id, "kind", op->row.kind, "step",
+                                   op->row.step_name, "index", (json_int_t) op->row.step, "duration_us",
+                                   (json_int_t) us));
+        op_fault_point(op, true);
+        op->row.step++;
 }
 
 static void op_run(struct zero_op *op) {
@@ -158,6 +215,7 @@ static void op_run(struct zero_op *op) {
                         op_finish(op, r);
                         return;
                 }
+                op_fault_point(op, false);
                 r = op->kind->steps[op->row.step].run(op);
                 if (r == ZERO_OP_PENDING)
                         return;
@@ -165,9 +223,7 @@ static void op_run(struct zero_op *op) {
                         op_finish(op, r);
                         return;
                 }
-                log_debug("Operation %s %s: step %s took %llu µs", op->row.id, op->row.kind, op->row.step_name,
-                          (unsigned long long) (zero_monotonic_usec() - op->step_started));
-                op->row.step++;
+                op_step_done(op);
         }
 }
 
@@ -195,9 +251,7 @@ void zero_op_continue(struct zero_op *op, int r) {
                 op_finish(op, r);
                 return;
         }
-        log_debug("Operation %s %s: step %s took %llu µs", op->row.id, op->row.kind, op->row.step_name,
-                  (unsigned long long) (zero_monotonic_usec() - op->step_started));
-        op->row.step++;
+        op_step_done(op);
         op_run(op);
 }
 

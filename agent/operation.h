@@ -8,6 +8,7 @@
  * filled), or pauses (ZERO_OP_PENDING) until an event calls zero_op_continue().
  */
 #include <jansson.h>
+#include <stdio.h>
 
 #include "agent/agent.h"
 
@@ -51,3 +52,5 @@ json_t *zero_op_row_to_json(const struct zero_operation_row *row);
 /* Picks up every unfinished operation in the store (after a restart). */
 int zero_op_resume_all(struct zero_agent *a);
 void zero_op_free_all(struct zero_agent *a);
+/* Every fault point of every kind's steps, one a line (fault.h); -EOPNOTSUPP without them. */
+int zero_op_fault_points_print(FILE *f);

@@ -140,6 +140,10 @@ static const char *const migrations[] = {
          * reconciliation compares these with the links it finds. */
         "ALTER TABLE nics ADD COLUMN attach_kind TEXT;"
         "ALTER TABLE nics ADD COLUMN attach_target TEXT;",
+
+        /* 5: the steps an operation has done, with their times: a JSON array of
+         * {"step", "duration_us"}, appended as each step ends. */
+        "ALTER TABLE operations ADD COLUMN steps TEXT;",
 };
 _Static_assert(ELEMENTSOF(migrations) == ZERO_STORE_SCHEMA_VERSION, "one migration per schema version");
 

@@ -435,6 +435,7 @@ static const struct column operation_columns[] = {
         INT64(struct zero_operation_row, created_at),
         INT64(struct zero_operation_row, updated_at),
         INT64(struct zero_operation_row, finished_at),
+        TEXT(struct zero_operation_row, steps),
 };
 static const struct table operation_table = TABLE(struct zero_operation_row, operation_columns);
 
@@ -450,9 +451,11 @@ int zero_store_operation_insert(struct zero_store *s, const struct zero_operatio
         assert_return(s && r && r->id && r->kind && r->status, -EINVAL);
         return store_row_write(s,
                                "INSERT INTO operations (id, kind, instance_id, instance_name, status, step,"
-                               " step_name, params, error_code, error_message, created_at, updated_at, finished_at) "
+                               " step_name, params, error_code, error_message, created_at, updated_at, finished_at,"
+                               " steps) "
                                "VALUES (:id, :kind, :instance_id, :instance_name, :status, :step, :step_name,"
-                               " :params, :error_code, :error_message, :created_at, :updated_at, :finished_at)",
+                               " :params, :error_code, :error_message, :created_at, :updated_at, :finished_at,"
+                               " :steps)",
                                &operation_table, r, STORE_FK_MISSING_PARENT, false);
 }
 
@@ -465,7 +468,7 @@ int zero_store_operation_update(struct zero_store *s, const struct zero_operatio
         assert_return(s && r && r->id && r->status, -EINVAL);
         return store_row_write(s,
                                "UPDATE operations SET status = :status, step = :step, step_name = :step_name,"
-                               " error_code = :error_code, error_message = :error_message,"
+                               " steps = :steps, error_code = :error_code, error_message = :error_message,"
                                " updated_at = :updated_at, finished_at = :finished_at "
                                "WHERE id = :id",
                                &operation_table, r, STORE_FK_MISSING_PARENT, true);

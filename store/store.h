@@ -33,7 +33,7 @@
 
 struct zero_store;
 
-#define ZERO_STORE_SCHEMA_VERSION 4
+#define ZERO_STORE_SCHEMA_VERSION 5
 
 int zero_store_open(const char *path, struct zero_store **ret, struct zero_error *err);
 struct zero_store *zero_store_close(struct zero_store *s); /* accepts NULL, returns NULL */
@@ -109,12 +109,13 @@ struct zero_operation_row {
         char *params; /* JSON text */
         char *error_code, *error_message; /* NULL unless failed */
         int64_t created_at, updated_at, finished_at;
+        char *steps; /* JSON array of the steps done: [{"step", "duration_us"}] (schema v5) */
 };
 void zero_operation_row_done(struct zero_operation_row *r);
 void zero_operation_rows_free(struct zero_operation_row *rows, size_t n);
 int zero_store_operation_insert(struct zero_store *s, const struct zero_operation_row *r);
 int zero_store_operation_get(struct zero_store *s, const char *id, struct zero_operation_row *ret);
-/* Writes status, step, step_name, error and timestamps of row id. */
+/* Writes status, step, step_name, steps, error and timestamps of row id. */
 int zero_store_operation_update(struct zero_store *s, const struct zero_operation_row *r);
 /* Operations with status "running", oldest first. */
 int zero_store_operation_list_unfinished(struct zero_store *s, struct zero_operation_row **ret, size_t *ret_n);

@@ -12,3 +12,10 @@ zero_integration_test(it_vm_lifecycle ${CMAKE_CURRENT_SOURCE_DIR}/integration/vm
 
 # Online configuration: a data volume and a NIC hot-plugged into a running VM and unplugged.
 zero_integration_test(it_vm_hotplug ${CMAKE_CURRENT_SOURCE_DIR}/integration/vm_hotplug.sh TIMEOUT 600)
+
+# Mode switching: one instance container -> vm -> container, its volume, NIC and id kept.
+zero_integration_test(it_switch ${CMAKE_CURRENT_SOURCE_DIR}/integration/switch.sh TIMEOUT 600)
+
+# Crash at every fault point of create, delete and switch (zerod --list-fault-points): the next
+# zerod finishes the operation; one mode, one export, one NIC link, nothing leaked.
+zero_integration_test(it_fault_points ${CMAKE_CURRENT_SOURCE_DIR}/integration/fault_points.sh TIMEOUT 1200)

@@ -150,6 +150,15 @@ leftover_processes() {
 leftover_mounts() { grep -F "$T" /proc/self/mountinfo || true; }
 leftover_loops() { losetup -a 2>/dev/null | grep -F "$T" || true; }
 leftover_links() { [ -z "$NETNS" ] || ip -n "$NETNS" -o link show | grep -E ': z[vpt]-' || true; }
+# assert_nothing_left: once zerod is stopped, nothing of the test runs, is mounted, is a loop
+# device or is a card link.
+assert_nothing_left() {
+  [ -z "$(leftover_processes)" ] || fail "processes left: $(leftover_processes)"
+  [ -z "$(leftover_loops)" ] || fail "loop devices left: $(leftover_loops)"
+  [ -z "$(leftover_mounts)" ] || fail "mounts left: $(leftover_mounts)"
+  [ -z "$(leftover_links)" ] || fail "links left: $(leftover_links)"
+  log "nothing is left"
+}
 qsd_pid() { cat "$T/run/card/qsd/pid" 2>/dev/null || true; }
 
 cleanup() {

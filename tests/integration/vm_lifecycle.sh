@@ -110,8 +110,4 @@ done
 expect 204 DELETE /v1/volumes/c1-root
 expect 204 DELETE /v1/networks/net1
 stop_zerod
-[ -z "$(leftover_processes)" ] || fail "processes left: $(leftover_processes)"
-[ -z "$(leftover_loops)" ] || fail "loop devices left: $(leftover_loops)"
-[ -z "$(leftover_mounts)" ] || fail "mounts left: $(leftover_mounts)"
-[ -z "$(leftover_links)" ] || fail "links left: $(leftover_links)"
-log "nothing is left"
+assert_nothing_left

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Mode switching in place: one instance goes container -> vm -> container. A file written in each
+# mode is read in the next (the same root volume, the same bytes); the NIC keeps its MAC and IP;
+# the instance keeps its id and creation time. Bad switches are refused and change nothing.
+. "$(dirname "$0")/lib.sh"
+
+start_zerod_with_vm_image
+expect 201 POST /v1/networks '{"name":"net1","subnet":"10.68.0.0/24"}'
+
+# The command says which mode it runs in (a VM's kernel command line has zero.cmd), appends it to
+# /modes on its root volume and prints the whole history, its MAC and its address.
+# shellcheck disable=SC2016 # expanded in the instance
+cmd='trap "exit 0" TERM
+if grep -q zero.cmd /proc/cmdline; then m=vm; else m=container; fi
+echo "$m" >> /modes; sync
+echo "MODES $(tr "\n" , </modes) MAC $(cat /sys/class/net/eth0/address) IP $(ip -4 -o addr show eth0 | awk "{print \$4}")"
+sleep 1000 & wait'
+expect 202 POST /v1/instances "{\"name\":\"sw\",\"image\":\"bb\",\"memory_mib\":256,\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$cmd" '$c')]}"
+wait_op "$(jbody .id)"
+expect 200 GET /v1/instances/sw
+id=$(jbody .id)
+created=$(jbody .created_at)
+mac=$(jbody '.nics[0].mac')
+ip=$(jbody '.nics[0].ip')
+wait_console sw "MODES container, MAC $mac IP $ip/24"
+log "sw runs as a container with $mac $ip"
+
+# switch_to MODE: the switch operation succeeds; the instance runs in MODE, same id, MAC and IP
+switch_to() {
+  expect 202 POST /v1/instances/sw/switch "{\"mode\":\"$1\"}"
+  local op
+  op=$(jbody .id)
+  [ "$(jbody .kind)" = switch ] || fail "the switch's operation is $(jbody .kind)"
+  wait_op "$op"
+  expect 200 GET /v1/instances/sw
+  [ "$(jbody .mode)" = "$1" ] && [ "$(jbody .state)" = running ] || fail "sw after the switch to $1: $(cat "$BODY")"
+  [ "$(jbody .id)" = "$id" ] && [ "$(jbody .created_at)" = "$created" ] || fail "sw's id or creation time changed: $(cat "$BODY")"
+  [ "$(jbody '.nics[0].mac')" = "$mac" ] && [ "$(jbody '.nics[0].ip')" = "$ip" ] || fail "sw's NIC changed: $(cat "$BODY")"
+  expect 200 "GET" "/v1/events?limit=1000"
+  steps=$(jq -r --arg op "$op" '[.events[] | select(.type=="operation.step" and .data.id==$op) | .data.step] | join(",")' "$BODY")
+  [ "$steps" = "stop,cleanup,mode,prepare,spawn,boot,running" ] || fail "the switch's step events: $steps"
+  # the operation keeps each step's time
+  expect 200 GET "/v1/operations/$op"
+  [ "$(jbody '[.steps[].step] | join(",")')" = "$steps" ] && [ "$(jbody '[.steps[] | select(.duration_us > 0)] | length')" = 7 ] ||
+    fail "the switch operation's steps: $(cat "$BODY")"
+  log "switch to $1: $(jbody '[.steps[] | "\(.step) \(.duration_us / 1000 | floor) ms"] | join(", ")')"
+}
+
+switch_to vm
+pid=$(inst sw pid)
+grep -q qemu-system "/proc/$pid/cmdline" || fail "sw's pid $pid is not QEMU"
+[ "$(inst sw 'volumes[0].export.kind')" = vhost-user-blk ] || fail "sw's root is not exported to the VM: $(cat "$BODY")"
+wait_console sw "MODES container,vm, MAC $mac IP $ip/24" 30
+log "sw switched to a VM: it read the container's history and has the same MAC and IP"
+
+switch_to container
+[ "$(inst sw 'volumes[0].export.kind')" = host-block ] || fail "sw's root is not a host block device again: $(cat "$BODY")"
+wait_console sw "MODES container,vm,container, MAC $mac IP $ip/24"
+log "sw switched back to a container: it read the VM's history, same MAC and IP, same id and creation time"
+
+# refused, and nothing changes
+expect 409 POST /v1/instances/sw/switch '{"mode":"container"}'
+expect 422 POST /v1/instances/sw/switch '{"mode":"bms"}'
+expect 422 POST /v1/instances/sw/switch '{}'
+expect 422 POST /v1/instances/sw/switch '{"mode":"vm","colour":"red"}'
+expect 404 POST /v1/instances/nosuch/switch '{"mode":"vm"}'
+expect 202 POST /v1/instances/sw/switch '{"mode":"vm"}'
+op=$(jbody .id)
+expect 409 POST /v1/instances/sw/switch '{"mode":"container"}' # one operation at a time
+wait_op "$op"
+[ "$(inst sw mode)" = vm ] || fail "the refused switches changed sw: $(cat "$BODY")"
+
+# a stopped instance switches without starting
+act POST /v1/instances/sw/stop
+act POST /v1/instances/sw/switch '{"mode":"container"}'
+[ "$(inst sw mode)" = container ] && [ "$(inst sw state)" = stopped ] || fail "a stopped switch: $(cat "$BODY")"
+log "bad switches are refused; a stopped instance switches and stays stopped"
+
+act DELETE /v1/instances/sw
+expect 204 DELETE /v1/networks/net1
+stop_zerod
+assert_nothing_left
