@@ -15,73 +15,16 @@
 #include <systemd/sd-event.h>
 
 #include "agent/agent.h"
+#include "agent/http_internal.h"
 #include "common/log.h"
 #include "common/util.h"
 
-#define MAX_PARAMS 4
 #define HTTP_LISTEN_BACKLOG 512
 /* Per connection: headers and the response; request bodies are accumulated by us. */
 #define CONNECTION_MEMORY_LIMIT (64 * 1024)
 #define CONNECTION_TIMEOUT_S 60
 
-struct daemon {
-        struct zero_http *http;
-        struct MHD_Daemon *mhd;
-        sd_event_source *io, *timer;
-        bool is_unix;
-        char *unix_path; /* removed again on shutdown, unless it was handed to us */
-};
-
-struct zero_http {
-        struct zero_agent *agent;
-        const struct zero_route *routes;
-        struct daemon daemons[ZERO_LISTEN_MAX + 8];
-        size_t n_daemons;
-        struct zero_request *suspended; /* list of parked long-polls */
-        struct zero_stream *streams;    /* open event streams */
-        unsigned n_streams;
-        sd_event_source *kick; /* defer: MHD_run() for streams resumed by a wake */
-};
-
-struct zero_stream {
-        struct zero_http *http;
-        struct MHD_Connection *conn;
-        zero_stream_fill_fn fill;
-        void (*free_userdata)(void *);
-        void *userdata;
-        char *buf; /* bytes not yet handed to libmicrohttpd: buf[off..len) */
-        size_t len, off;
-        bool parked;        /* suspended after the reader had nothing to give */
-        bool dirty;         /* fill may have something: ask it when the buffer is empty */
-        bool keepalive_due; /* idle for the keepalive interval */
-        bool ending;        /* zerod is stopping: end the body */
-        sd_event_source *keepalive;
-        struct zero_stream *next, *prev;
-};
-
-struct zero_request {
-        struct zero_http *http;
-        struct daemon *daemon;
-        struct MHD_Connection *conn;
-        char *method, *url;
-        const struct zero_route *route;
-        char *params[MAX_PARAMS];
-        char *body;
-        size_t body_len;
-        json_t *json;
-
-        struct MHD_Response *response;
-        unsigned status;
-
-        /* long-poll */
-        bool suspended;
-        char *wake_key;
-        zero_wake_fn on_wake;
-        sd_event_source *wake_timer;
-        struct zero_request *next, *prev;
-};
-
-static void daemon_update_timer(struct daemon *d) {
+void http_daemon_update_timer(struct daemon *d) {
         MHD_UNSIGNED_LONG_LONG ms;
 
         if (MHD_get_timeout(d->mhd, &ms) == MHD_YES) {
@@ -94,7 +37,7 @@ static void daemon_update_timer(struct daemon *d) {
 static int on_daemon_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct daemon *d = userdata;
         (void) MHD_run(d->mhd);
-        daemon_update_timer(d);
+        http_daemon_update_timer(d);
         return 0;
 }
 
@@ -104,7 +47,7 @@ static int on_daemon_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* --- replies --- */
 
-static void set_response(struct zero_request *req, unsigned status, struct MHD_Response *resp, const char *ctype) {
+void http_set_response(struct zero_request *req, unsigned status, struct MHD_Response *resp, const char *ctype) {
         if (!resp)
                 return;
         if (req->response)
@@ -119,7 +62,7 @@ void zero_reply_text(struct zero_request *req, unsigned status, const char *ctyp
         struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
         if (!resp)
                 free(text);
-        set_response(req, status, resp, ctype);
+        http_set_response(req, status, resp, ctype);
 }
 
 void zero_reply_json(struct zero_request *req, unsigned status, json_t *body) {
@@ -143,7 +86,7 @@ void zero_reply_json(struct zero_request *req, unsigned status, json_t *body) {
 }
 
 void zero_reply_empty(struct zero_request *req, unsigned status) {
-        set_response(req, status, MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT), NULL);
+        http_set_response(req, status, MHD_create_response_from_buffer(0, (void *) "", MHD_RESPMEM_PERSISTENT), NULL);
 }
 
 static void reply_errorv(struct zero_request *req, unsigned status, const char *code, const char *fmt, va_list ap) {
@@ -430,7 +373,7 @@ static void request_wake(struct zero_request *req, bool timed_out) {
         /* With an external event loop a resumed connection is only looked at by the next
          * MHD_run(); run it now rather than wait for unrelated traffic. (req may be freed.) */
         (void) MHD_run(d->mhd);
-        daemon_update_timer(d);
+        http_daemon_update_timer(d);
 }
 
 static int on_wake_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -468,173 +411,6 @@ void zero_http_wake(struct zero_http *h, const char *key) {
                 next = req->next;
                 if (streq(req->wake_key, key))
                         request_wake(req, false);
-        }
-}
-
-/* --- streams --- */
-
-/* The MHD_run() for resumed streams happens from a defer source rather than right away: a wake
- * can come from inside a request handler, that is from inside MHD_run() itself. */
-static int on_kick(sd_event_source *s, void *userdata) {
-        struct zero_http *h = userdata;
-
-        for (size_t i = 0; i < h->n_daemons; i++) {
-                (void) MHD_run(h->daemons[i].mhd);
-                daemon_update_timer(&h->daemons[i]);
-        }
-        return 0;
-}
-
-static void stream_resume(struct zero_stream *s) {
-        if (!s->parked)
-                return;
-        s->parked = false;
-        MHD_resume_connection(s->conn);
-        (void) sd_event_source_set_enabled(s->http->kick, SD_EVENT_ONESHOT);
-}
-
-int zero_stream_write(struct zero_stream *s, const char *data, size_t len) {
-        size_t keep = s->len - s->off;
-        char *nb;
-
-        if (keep > 0 && keep + len > ZERO_STREAM_BUFFER_MAX)
-                return -ENOBUFS;
-        if (s->off > 0) { /* drop what was handed on already */
-                memmove(s->buf, s->buf + s->off, keep);
-                s->off = 0;
-                s->len = keep;
-        }
-        nb = realloc(s->buf, s->len + len);
-        if (!nb)
-                return -ENOMEM;
-        memcpy(nb + s->len, data, len);
-        s->buf = nb;
-        s->len += len;
-        return 0;
-}
-
-/* libmicrohttpd's content reader. Returning 0 bytes makes it ask again on every MHD_run(), so
- * with nothing to give the connection is suspended until a wake, the keepalive or shutdown. */
-static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
-        struct zero_stream *s = cls;
-        size_t n;
-
-        if (s->off == s->len) {
-                s->off = s->len = 0;
-                if (s->ending)
-                        return MHD_CONTENT_READER_END_OF_STREAM;
-                while (s->dirty && s->len == 0) {
-                        int r = s->fill(s, s->userdata);
-                        if (r < 0) {
-                                log_warning_errno(r, "Ending an event stream: %m");
-                                return MHD_CONTENT_READER_END_WITH_ERROR;
-                        }
-                        s->dirty = r > 0;
-                }
-                if (s->len == 0 && s->keepalive_due && zero_stream_write(s, ": keepalive\n\n", 13) < 0)
-                        return MHD_CONTENT_READER_END_WITH_ERROR;
-                s->keepalive_due = false;
-        }
-        if (s->off == s->len) {
-                s->parked = true;
-                MHD_suspend_connection(s->conn);
-                return 0;
-        }
-        n = s->len - s->off < max ? s->len - s->off : max;
-        memcpy(out, s->buf + s->off, n);
-        s->off += n;
-        if (s->off == s->len && s->len > ZERO_STREAM_BUFFER_MAX / 4) { /* no big buffer kept while idle */
-                s->buf = mfree(s->buf);
-                s->off = s->len = 0;
-        }
-        (void) sd_event_source_set_time_relative(s->keepalive, ZERO_STREAM_KEEPALIVE_USEC);
-        (void) sd_event_source_set_enabled(s->keepalive, SD_EVENT_ONESHOT);
-        return (ssize_t) n;
-}
-
-static int on_stream_keepalive(sd_event_source *src, uint64_t usec, void *userdata) {
-        struct zero_stream *s = userdata;
-
-        s->keepalive_due = true;
-        stream_resume(s);
-        return 0;
-}
-
-/* The response's free callback: called when libmicrohttpd is done with the connection's
- * response, whether the client went away, the body ended or the daemon stopped. A stream is
- * never parked here: connections are resumed before they can close. */
-static void stream_free(void *cls) {
-        struct zero_stream *s = cls;
-        struct zero_http *h = s->http;
-
-        if (s->prev)
-                s->prev->next = s->next;
-        else if (h->streams == s)
-                h->streams = s->next;
-        if (s->next)
-                s->next->prev = s->prev;
-        h->n_streams--;
-        s->keepalive = sd_event_source_disable_unref(s->keepalive);
-        if (s->free_userdata)
-                s->free_userdata(s->userdata);
-        free(s->buf);
-        free(s);
-}
-
-void zero_reply_stream(struct zero_request *req, const char *content_type, zero_stream_fill_fn fill,
-                       void (*free_userdata)(void *), void *userdata) {
-        struct zero_http *h = req->http;
-        struct MHD_Response *resp;
-        struct zero_stream *s;
-        int r;
-
-        if (h->n_streams >= ZERO_STREAMS_MAX) {
-                if (free_userdata)
-                        free_userdata(userdata);
-                return zero_reply_error(req, 503, "busy", "too many event streams open (at most %d)", ZERO_STREAMS_MAX);
-        }
-        s = calloc(1, sizeof(*s));
-        if (!s) {
-                if (free_userdata)
-                        free_userdata(userdata);
-                return zero_reply_error(req, 500, "internal", "out of memory");
-        }
-        *s = (struct zero_stream){.http = h, .conn = req->conn, .fill = fill, .free_userdata = free_userdata,
-                                  .userdata = userdata, .dirty = true};
-        r = sd_event_add_time_relative(h->agent->event, &s->keepalive, CLOCK_MONOTONIC, ZERO_STREAM_KEEPALIVE_USEC,
-                                       USEC_PER_SEC, on_stream_keepalive, s);
-        /* From here on stream_free() undoes everything, through the response when there is one. */
-        s->next = h->streams;
-        if (h->streams)
-                h->streams->prev = s;
-        h->streams = s;
-        h->n_streams++;
-        if (r < 0) {
-                stream_free(s);
-                return zero_reply_error(req, 500, "internal", "cannot arm the keepalive: %s", strerror(-r));
-        }
-        /* libmicrohttpd sends the status and headers with the first body bytes: a comment line
-         * lets a client see the stream open before the first event. */
-        r = zero_stream_write(s, ": open\n\n", 8);
-        if (r < 0) {
-                stream_free(s);
-                return zero_reply_error(req, 500, "internal", "out of memory");
-        }
-        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, s, stream_free);
-        if (!resp) {
-                stream_free(s);
-                return zero_reply_error(req, 500, "internal", "out of memory");
-        }
-        set_response(req, 200, resp, content_type);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-}
-
-void zero_http_streams_wake(struct zero_http *h) {
-        if (!h)
-                return;
-        for (struct zero_stream *s = h->streams; s; s = s->next) {
-                s->dirty = true;
-                stream_resume(s);
         }
 }
 
@@ -757,7 +533,7 @@ int zero_http_new(struct zero_agent *a, const struct zero_route *routes, struct 
                 return -ENOMEM;
         h->agent = a;
         h->routes = routes;
-        r = sd_event_add_defer(a->event, &h->kick, on_kick, h);
+        r = sd_event_add_defer(a->event, &h->kick, http_on_kick, h);
         if (r < 0) {
                 free(h);
                 return r;
@@ -807,12 +583,7 @@ struct zero_http *zero_http_free(struct zero_http *h) {
                 req->suspended = false;
                 MHD_resume_connection(req->conn);
         }
-        /* Streams end their body; the daemon's stop closes them and frees them (stream_free). */
-        for (struct zero_stream *s = h->streams; s; s = s->next) {
-                s->ending = true;
-                s->dirty = s->keepalive_due = false;
-                stream_resume(s);
-        }
+        http_streams_end(h);
         h->kick = sd_event_source_disable_unref(h->kick);
         for (size_t i = 0; i < h->n_daemons; i++) {
                 struct daemon *d = &h->daemons[i];
