@@ -262,6 +262,30 @@ static int curl_failure(struct zeroctl_http *h, CURLcode c, struct zero_error *r
         }
 }
 
+/* The options every request has; the caller adds how the body is read. */
+static void setup(struct zeroctl_http *h, const char *url, struct curl_slist *headers,
+                  unsigned timeout_s) {
+        CURL *c = h->curl;
+
+        /* Reset per request, so no option leaks from one method into the next; the connection
+         * cache survives a reset, so a polling loop keeps its connection. */
+        curl_easy_reset(c);
+        h->errbuf[0] = '\0';
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        if (h->where.unix_path)
+                curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, h->where.unix_path);
+        /* zeroctl talks to the agent directly: an http_proxy meant for the web must not catch
+         * it. */
+        curl_easy_setopt(c, CURLOPT_PROXY, "");
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+        curl_easy_setopt(c, CURLOPT_USERAGENT, "zeroctl/" ZERO_VERSION);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) ZEROCTL_CONNECT_TIMEOUT_S);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) (timeout_s ? timeout_s : h->timeout_s));
+}
+
 int zeroctl_http_request(struct zeroctl_http *h, const char *method, const char *path,
                          const json_t *body, unsigned timeout_s, struct zeroctl_response *ret,
                          struct zero_error *reterr) {
@@ -291,23 +315,7 @@ int zeroctl_http_request(struct zeroctl_http *h, const char *method, const char 
         if (!headers)
                 return -ENOMEM;
 
-        /* Reset per request, so no option leaks from one method into the next; the connection
-         * cache survives a reset, so a polling loop keeps its connection. */
-        curl_easy_reset(c);
-        h->errbuf[0] = '\0';
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        if (h->where.unix_path)
-                curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, h->where.unix_path);
-        /* zeroctl talks to the agent directly: an http_proxy meant for the web must not catch
-         * it. */
-        curl_easy_setopt(c, CURLOPT_PROXY, "");
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, "zeroctl/" ZERO_VERSION);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) ZEROCTL_CONNECT_TIMEOUT_S);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) (timeout_s ? timeout_s : h->timeout_s));
+        setup(h, url, headers, timeout_s);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -418,4 +426,127 @@ int zeroctl_http_call(struct zeroctl_http *h, const char *method, const char *pa
         }
         zeroctl_response_done(&resp);
         return 0;
+}
+
+struct stream {
+        const char *content_type;
+        zeroctl_http_stream_fn on_data;
+        void *userdata;
+        int state; /* 0: no byte yet; 1: streaming to on_data; -1: an error body, kept */
+        int r;     /* why the write callback ended the transfer: on_data's return or a -errno */
+        struct zeroctl_response err;
+        struct sink err_sink;
+        CURL *curl;
+        uint64_t idle_usec; /* 0: no bound */
+        uint64_t last_byte_usec; /* CLOCK_MONOTONIC */
+        bool idle;
+};
+
+/* Whether the response's Content-Type is the media type we asked for (parameters aside). */
+static bool content_type_is(CURL *c, const char *want) {
+        const char *ct = NULL;
+        size_t n = strlen(want);
+
+        if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK || !ct)
+                return false;
+        return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static size_t on_stream(char *data, size_t size, size_t nmemb, void *userdata) {
+        struct stream *s = userdata;
+        size_t n = size * nmemb;
+        long status = 0;
+
+        s->last_byte_usec = zero_monotonic_usec();
+        if (s->state == 0) {
+                /* The first byte of the body: the status and headers are in. */
+                (void) curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+                if (status < 200 || status >= 300)
+                        s->state = -1;
+                else if (!content_type_is(s->curl, s->content_type)) {
+                        s->r = -EPROTONOSUPPORT;
+                        return 0;
+                } else
+                        s->state = 1;
+        }
+        if (s->state < 0)
+                return on_body(data, size, nmemb, &s->err_sink);
+        s->r = s->on_data(data, n, s->userdata);
+        return s->r != 0 ? 0 : n;
+}
+
+/* curl calls this about once a second while a transfer runs. CURLOPT_LOW_SPEED_* would do
+ * for a dead stream, but it averages the speed over a few seconds: whether zerod's 13-byte
+ * keepalives count as "moving" would depend on curl's sampling. */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+        struct stream *s = userdata;
+
+        (void) dltotal, (void) dlnow, (void) ultotal, (void) ulnow;
+        if (s->idle_usec > 0 && zero_monotonic_usec() - s->last_byte_usec > s->idle_usec) {
+                s->idle = true;
+                return 1; /* CURLE_ABORTED_BY_CALLBACK */
+        }
+        return 0;
+}
+
+int zeroctl_http_stream(struct zeroctl_http *h, const char *path, const char *content_type,
+                        unsigned timeout_s, unsigned idle_s, zeroctl_http_stream_fn on_data,
+                        void *userdata, struct zero_error *reterr) {
+        _cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
+        _cleanup_free_ char *url = NULL, *accept = NULL;
+        struct stream s = {.content_type = content_type,
+                           .on_data = on_data,
+                           .userdata = userdata,
+                           .curl = h->curl,
+                           .idle_usec = (uint64_t) idle_s * USEC_PER_SEC,
+                           .last_byte_usec = zero_monotonic_usec()};
+        long status = 0;
+        CURLcode cc;
+        int r;
+
+        s.err_sink.resp = &s.err;
+        url = zero_strdup_printf("%s%s", h->where.base, path);
+        accept = zero_strdup_printf("Accept: %s", content_type);
+        if (!url || !accept)
+                return -ENOMEM;
+        headers = curl_slist_append(headers, accept);
+        if (!headers)
+                return -ENOMEM;
+
+        setup(h, url, headers, timeout_s);
+        curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_stream);
+        curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &s);
+        /* zerod sends a comment at least every 15 s: a stream silent for idle_s is dead. */
+        curl_easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &s);
+        curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
+
+        cc = curl_easy_perform(h->curl);
+        (void) curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+        if (cc != CURLE_OK && s.r > 0)
+                r = 1; /* on_data had what it wanted */
+        else if (cc != CURLE_OK && s.r == -EPROTONOSUPPORT)
+                r = zero_error_set(reterr, s.r, 0, "", "zerod at %s answered %s without %s", h->url,
+                                   path, content_type);
+        else if (cc != CURLE_OK && s.r < 0)
+                r = zero_error_set(reterr, s.r, 0, "", "bad stream from zerod at %s (%s): %s",
+                                   h->url, path, strerror(-s.r));
+        else if (cc != CURLE_OK && s.idle)
+                r = zero_error_set(reterr, -ETIMEDOUT, 0, "",
+                                   "stream from zerod at %s (%s): nothing for %u s", h->url, path,
+                                   idle_s);
+        else if (cc != CURLE_OK && !s.err_sink.too_big)
+                r = curl_failure(h, cc, reterr);
+        else if (status < 200 || status >= 300)
+                r = zeroctl_http_error(status, strempty(s.err.body), s.err.len, reterr);
+        else if (s.state == 0 && !content_type_is(h->curl, content_type))
+                r = zero_error_set(reterr, -EPROTONOSUPPORT, 0, "",
+                                   "zerod at %s answered %s without %s", h->url, path,
+                                   content_type);
+        else
+                r = 0; /* zerod closed the stream */
+        zeroctl_response_done(&s.err);
+        return r;
 }

@@ -61,3 +61,17 @@ int zeroctl_http_error(long status, const char *body, size_t len, struct zero_er
 int zeroctl_http_call(struct zeroctl_http *h, const char *method, const char *path,
                       const json_t *body, unsigned timeout_s, json_t **ret_json,
                       char **ret_location, struct zero_error *reterr);
+
+/* What a stream's body goes to, chunk by chunk as it arrives: 0 goes on, > 0 ends the stream
+ * (not an error), < 0 fails it. */
+typedef int (*zeroctl_http_stream_fn)(const char *data, size_t len, void *userdata);
+
+/* GET path with "Accept: content_type", for a body that does not end (Server-Sent Events):
+ * each chunk goes to on_data as it comes. Returns 1 when on_data ended the stream, 0 when zerod
+ * closed it; < 0 with *reterr when no connection was made, for an HTTP error (as
+ * zeroctl_http_error says), an answer of another Content-Type (-EPROTONOSUPPORT), -ETIMEDOUT
+ * after timeout_s (0: the handle's default) or idle_s (0: no bound) without a byte, or on_data's
+ * error. */
+int zeroctl_http_stream(struct zeroctl_http *h, const char *path, const char *content_type,
+                        unsigned timeout_s, unsigned idle_s, zeroctl_http_stream_fn on_data,
+                        void *userdata, struct zero_error *reterr);

@@ -120,6 +120,16 @@ char *zeroctl_format_age(const char *rfc3339, uint64_t now_usec) {
         return zero_strdup_printf("%" PRIu64 "d ago", s / 86400);
 }
 
+char *zeroctl_format_duration(uint64_t usec) {
+        uint64_t ms = (usec + USEC_PER_MSEC / 2) / USEC_PER_MSEC;
+
+        if (ms < 10000)
+                return zero_strdup_printf("%" PRIu64 " ms", ms);
+        /* Tenths of a second, rounded. */
+        ms = (ms + 50) / 100;
+        return zero_strdup_printf("%" PRIu64 ".%" PRIu64 " s", ms / 10, ms % 10);
+}
+
 char *zeroctl_shell_quote(const char *s) {
         size_t n = 2;
         bool plain = *s != '\0';

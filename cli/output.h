@@ -28,6 +28,8 @@ size_t zeroctl_text_width(const char *s);
 char *zeroctl_format_mib(int64_t mib);
 /* "0B", "999B", "1.5KiB", "11.8MiB", "2.0GiB" */
 char *zeroctl_format_bytes(uint64_t bytes);
+/* A duration: "0 ms", "196 ms", "9999 ms" (rounded to the millisecond), "10.0 s", "85.3 s". */
+char *zeroctl_format_duration(uint64_t usec);
 /* RFC 3339 ("2026-11-25T15:32:07.123Z", "...+02:00") → µs since the epoch. */
 int zeroctl_parse_time(const char *s, uint64_t *ret_usec);
 /* "42s ago", "5m ago", "3h ago", "12d ago"; the input as is when it does not parse, "-" for

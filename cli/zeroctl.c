@@ -100,6 +100,20 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                      "Options:\n"
                      "  --timeout S    seconds between SIGTERM and SIGKILL (default: zerod's)\n"),
         VERB("restart", NULL, zeroctl_cmd_restart, "restart NAME", "restart an instance"),
+        VERB("switch", NULL, zeroctl_cmd_switch, "switch NAME MODE [--timeout S] [--force]",
+             "run an instance in another mode, showing each step",
+             .details = "Arguments:\n"
+                        "  MODE           vm or container (what zerod's plugins run here)\n"
+                        "\n"
+                        "Options:\n"
+                        "  --timeout S    seconds between SIGTERM and SIGKILL when it stops\n"
+                        "                 (default: zerod's)\n"
+                        "  --force        kill it at once instead of stopping it\n"
+                        "\n"
+                        "The instance keeps its volumes and NICs; one that ran runs again in the\n"
+                        "new mode, a stopped one stays stopped. Each step is printed as zerod\n"
+                        "finishes it, then the total time. A failed switch leaves the instance\n"
+                        "in its old mode. With --json: the final operation.\n"),
         VERB("rm", NULL, zeroctl_cmd_rm, "rm NAME [--keep-volumes]", "delete an instance",
              .details = "Options:\n"
                         "  --keep-volumes keep the root volume zerod made from the image (data\n"
@@ -454,9 +468,9 @@ void zeroctl_print_help(FILE *f) {
               "  --url URL     where zerod listens: http://HOST:PORT or unix:/PATH\n"
               "                (default: $ZERO_URL, else " ZEROCTL_DEFAULT_URL ")\n"
               "  --json        print zerod's JSON answers instead of tables\n"
-              "  --timeout S   how long create, start, stop, restart, rm, attach-* and\n"
-              "                detach-* wait for their operation to finish (default 300;\n"
-              "                0 = do not wait)\n"
+              "  --timeout S   how long create, start, stop, restart, switch, rm, attach-*\n"
+              "                and detach-* wait for their operation to finish (default\n"
+              "                300; 0 = do not wait)\n"
               "  -h, --help    show this help\n"
               "  --version     show zeroctl's version\n"
               "\n"

@@ -180,6 +180,22 @@ char *zeroctl_events_path(int64_t after, int64_t limit);
 int zeroctl_print_event(FILE *f, const json_t *event);
 int zeroctl_cmd_events(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 
+/* cmd_switch.c */
+struct zeroctl_switch_args {
+        const char *name;
+        const char *mode;
+        int64_t timeout_s; /* grace period of the stop; -1: zerod's */
+        bool force;        /* kill at once instead of stopping */
+};
+int zeroctl_parse_switch(int argc, char **argv, struct zeroctl_switch_args *ret,
+                         struct zero_error *reterr);
+/* {"mode", "timeout_s"?, "force"?} for POST /v1/instances/NAME/switch. */
+int zeroctl_switch_body(const struct zeroctl_switch_args *a, json_t **ret,
+                        struct zero_error *reterr);
+/* "    stop        12 ms": one step of an operation and how long it took. */
+int zeroctl_print_step(FILE *f, const char *step, uint64_t duration_usec);
+int zeroctl_cmd_switch(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+
 /* cmd_node.c */
 int zeroctl_cmd_node(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_op_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);

@@ -183,7 +183,8 @@ static void on_device_del(struct zero_qmp *q, int r, json_t *v, const struct zer
                 return job_fail(j, r, "QEMU refused to unplug", err);
         }
         /* Now the guest's turn: DEVICE_DELETED (vm_hotplug_event), or the timer. */
-        r = sd_event_add_time_relative(svc()->event, &j->retry, CLOCK_MONOTONIC, UNPLUG_RETRY_USEC, 0, on_unplug_retry, j);
+        r = sd_event_add_time_relative(svc()->event, &j->retry, CLOCK_MONOTONIC, UNPLUG_RETRY_USEC, 10 * 1000,
+                                       on_unplug_retry, j);
         if (r < 0)
                 svc()->log(j->ctx, LOG_WARNING, "vm: cannot arm the device_del retry of %s: %s", j->dev, strerror(-r));
 }

@@ -11,7 +11,10 @@
 #include "plugins/vm/hotplug.h"
 #include "plugins/vm/monitor.h"
 
-#define CONNECT_RETRY_USEC (20ULL * 1000ULL)
+/* QEMU makes its QMP socket some tens of ms after its exec: retry often, and on time (accuracy
+ * 1 µs: sd-event's default slack of 250 ms would cost the boot up to that much). */
+#define CONNECT_RETRY_USEC (5ULL * 1000ULL)
+#define CONNECT_RETRY_ACCURACY_USEC 1
 
 struct vm_mon {
         struct zero_plugin_ctx *ctx;
@@ -309,8 +312,8 @@ static int boot_try(struct vm_mon *m) {
         int r = mon_connect(m);
 
         if (r == -ENOENT || r == -ECONNREFUSED || r == -EAGAIN) {
-                r = sd_event_add_time_relative(mon.svc->event, &m->retry, CLOCK_MONOTONIC, CONNECT_RETRY_USEC, 0,
-                                               on_retry, m);
+                r = sd_event_add_time_relative(mon.svc->event, &m->retry, CLOCK_MONOTONIC, CONNECT_RETRY_USEC,
+                                               CONNECT_RETRY_ACCURACY_USEC, on_retry, m);
                 if (r >= 0)
                         return 0;
         }
@@ -350,8 +353,8 @@ int vm_mon_boot(struct zero_plugin_ctx *ctx, const char *qmp_path, char *const *
         if (m->qmp)
                 r = zero_qmp_command(m->qmp, "query-status", NULL, on_boot_status, m);
         else
-                r = sd_event_add_time_relative(mon.svc->event, &m->retry, CLOCK_MONOTONIC, CONNECT_RETRY_USEC, 0,
-                                               on_retry, m);
+                r = sd_event_add_time_relative(mon.svc->event, &m->retry, CLOCK_MONOTONIC, CONNECT_RETRY_USEC,
+                                               CONNECT_RETRY_ACCURACY_USEC, on_retry, m);
         if (r < 0) {
                 boot_disarm(m);
                 return zero_error_set(err, r, 500, "runtime_error", "cannot talk to QEMU over QMP: %s", strerror(-r));

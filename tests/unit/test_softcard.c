@@ -357,6 +357,30 @@ static void test_host_block(void **state) {
         assert_int_equal(stat(f->clone_path, &sb), 0);
         assert_true(sb.st_size < (off_t) (1 << 20)); /* copy-on-write: no copy */
         vol_create(f, &f->clone); /* exists: success */
+        /* Another clone of the same base and size is a copy of the template that qemu-img made
+         * beside the base for the first: it needs no qemu-img (none in PATH), same bytes. */
+        {
+                _cleanup_free_ char *tpl = zero_strdup_printf("%s.clone-%llu.qcow2", f->base, VOL_SIZE);
+                _cleanup_free_ char *second_path = zero_strdup_printf("%s/volumes/%s.qcow2", f->state, blank_id);
+                _cleanup_free_ char *path_env = strdup(getenv("PATH"));
+                _cleanup_free_ char *a = NULL, *b = NULL;
+                struct zero_card_volume second = f->clone;
+                size_t na = 0, nb = 0;
+
+                assert_int_equal(access(tpl, R_OK), 0);
+                second.id = blank_id;
+                second.path = second_path;
+                assert_int_equal(setenv("PATH", "/nonexistent", 1), 0);
+                t0 = zero_monotonic_usec();
+                vol_create(f, &second);
+                t1 = zero_monotonic_usec();
+                assert_int_equal(setenv("PATH", path_env, 1), 0);
+                print_message("clone from the template: %.2f ms\n", (double) (t1 - t0) / 1000.0);
+                assert_int_equal(zero_read_file(f->clone_path, 1 << 24, &a, &na), 0);
+                assert_int_equal(zero_read_file(second_path, 1 << 24, &b, &nb), 0);
+                assert_true(na == nb && memcmp(a, b, na) == 0);
+                assert_int_equal(unlink(second_path), 0);
+        }
         _cleanup_free_ char *tmp = zero_strdup_printf("%s.tmp", f->clone_path);
         assert_int_equal(access(tmp, F_OK), -1);
 

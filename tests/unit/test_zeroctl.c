@@ -33,6 +33,7 @@
 #include "cli/http.h"
 #include "cli/operation.h"
 #include "cli/output.h"
+#include "cli/sse.h"
 #include "cli/zeroctl.h"
 #include "common/util.h"
 
@@ -726,6 +727,154 @@ static void test_parse_events(void **state) {
         }
 }
 
+static void test_parse_switch(void **state) {
+        struct zeroctl_switch_args a;
+        struct zero_error e = {};
+        json_auto_t *b1 = NULL, *b2 = NULL;
+
+        assert_int_equal(zeroctl_parse_switch(3, ARGV("switch", "web", "vm"), &a, &e), 0);
+        assert_string_equal(a.name, "web");
+        assert_string_equal(a.mode, "vm");
+        assert_int_equal(a.timeout_s, -1);
+        assert_false(a.force);
+        assert_int_equal(zeroctl_switch_body(&a, &b1, &e), 0);
+        assert_json_eq(b1, "{\"mode\":\"vm\"}");
+
+        /* Options anywhere; the mode is zerod's to judge. */
+        assert_int_equal(zeroctl_parse_switch(6,
+                                              ARGV("switch", "--force", "web", "--timeout", "0",
+                                                   "bms"),
+                                              &a, &e),
+                         0);
+        assert_string_equal(a.mode, "bms");
+        assert_int_equal(a.timeout_s, 0);
+        assert_true(a.force);
+        assert_int_equal(zeroctl_switch_body(&a, &b2, &e), 0);
+        assert_json_eq(b2, "{\"mode\":\"bms\",\"timeout_s\":0,\"force\":true}");
+        assert_int_equal(zeroctl_parse_switch(3, ARGV("switch", "--timeout=3600", "web"), &a, &e),
+                         -EINVAL);
+        assert_string_equal(e.message, "missing mode (vm or container)");
+        assert_int_equal(zeroctl_parse_switch(2, ARGV("switch", "-h"), &a, &e), ZEROCTL_HELP);
+
+        const struct {
+                int argc;
+                char **argv;
+                const char *message;
+        } bad[] = {
+                {1, ARGV("switch"), "missing instance name"},
+                {2, ARGV("switch", "web"), "missing mode (vm or container)"},
+                {4, ARGV("switch", "web", "vm", "now"), "unexpected argument 'now'"},
+                {4, ARGV("switch", "web", "vm", "--timeout=3601"),
+                 "--timeout must be a whole number from 0 to 3600, not '3601'"},
+                {4, ARGV("switch", "web", "vm", "--timeout=-1"),
+                 "--timeout must be a whole number from 0 to 3600, not '-1'"},
+                {4, ARGV("switch", "web", "vm", "--timeout"), "option '--timeout' needs a value"},
+                {4, ARGV("switch", "web", "vm", "--force=yes"),
+                 "unknown option '--force=yes'"},
+                {4, ARGV("switch", "web", "vm", "-f"), "unknown option '-f'"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                e = (struct zero_error){};
+                assert_int_equal(zeroctl_parse_switch(bad[i].argc, bad[i].argv, &a, &e), -EINVAL);
+                assert_string_equal(e.code, "usage");
+                assert_string_equal(e.message, bad[i].message);
+        }
+
+        /* JSON strings are UTF-8. */
+        a = (struct zeroctl_switch_args){.name = "web", .mode = "v\xffm", .timeout_s = -1};
+        e = (struct zero_error){};
+        json_t *b3 = NULL;
+        assert_int_equal(zeroctl_switch_body(&a, &b3, &e), -EINVAL);
+        assert_null(b3);
+        assert_string_equal(e.message, "MODE is not valid UTF-8");
+}
+
+/* What the SSE parser dispatched, one "id|type|data" line per event. */
+static int collect_event(const char *id, const char *type, const char *data, void *userdata) {
+        FILE *f = userdata;
+
+        fprintf(f, "%s|%s|%s\n", id, type, data);
+        return streq(data, "stop") ? 7 : 0;
+}
+
+static char *sse_parse(const char *in, size_t chunk, int *ret) {
+        struct zeroctl_sse p;
+        char *buf = NULL;
+        size_t len = 0, n = strlen(in);
+        FILE *f = open_memstream(&buf, &len);
+        int r = 0;
+
+        assert_non_null(f);
+        zeroctl_sse_init(&p, collect_event, f);
+        for (size_t i = 0; i < n && r == 0; i += chunk)
+                r = zeroctl_sse_feed(&p, in + i, i + chunk > n ? n - i : chunk);
+        zeroctl_sse_done(&p);
+        fclose(f);
+        *ret = r;
+        return buf;
+}
+
+static void test_sse(void **state) {
+        /* zerod's frames, comments, a frame without data, CRLF and lone CR line ends, data split
+         * over lines, a field without a colon, and an event the stream ends in the middle of. */
+        static const char stream[] =
+                ": open\n\n"
+                "id: 41\nevent: operation.step\ndata: {\"a\":1}\n\n"
+                ": keepalive\n\n"
+                "retry: 3000\nevent: nothing\n\n"
+                "id: 42\r\nevent: operation\r\ndata: x\r\ndata:y\r\n\r\n"
+                "data: no id\rdata\r\r"
+                "id: 43\nevent: half\ndata: never dispatched";
+        static const char want[] = "41|operation.step|{\"a\":1}\n"
+                                   "42|operation|x\ny\n"
+                                   "42||no id\n\n";
+        /* Whole, and in every chunk size down to one byte: a split never changes the events. */
+        for (size_t chunk = 1; chunk <= sizeof(stream); chunk++) {
+                int r;
+                _cleanup_free_ char *got = sse_parse(stream, chunk, &r);
+                assert_int_equal(r, 0);
+                assert_string_equal(got, want);
+        }
+
+        /* An event handler's non-zero return stops the parsing there. */
+        int r;
+        _cleanup_free_ char *got = sse_parse("data: a\n\ndata: stop\n\ndata: b\n\n", 4, &r);
+        assert_int_equal(r, 7);
+        assert_string_equal(got, "||a\n||stop\n");
+
+        /* A line without an end is bounded. */
+        _cleanup_free_ char *big = malloc(ZEROCTL_SSE_LINE_MAX + 16);
+        assert_non_null(big);
+        memcpy(big, "data: ", 6);
+        memset(big + 6, 'x', ZEROCTL_SSE_LINE_MAX + 8);
+        big[ZEROCTL_SSE_LINE_MAX + 14] = '\0';
+        _cleanup_free_ char *none = sse_parse(big, 65536, &r);
+        assert_int_equal(r, -EMSGSIZE);
+        assert_string_equal(none, "");
+}
+
+static void test_format_duration(void **state) {
+        static const struct {
+                uint64_t in;
+                const char *out;
+        } d[] = {{0, "0 ms"},          {499, "0 ms"},           {500, "1 ms"},
+                 {12345, "12 ms"},     {196000, "196 ms"},      {9999499, "9999 ms"},
+                 {9999500, "10.0 s"},  {85349000, "85.3 s"},    {85350000, "85.4 s"},
+                 {3600000000ULL, "3600.0 s"}};
+        for (size_t i = 0; i < ELEMENTSOF(d); i++) {
+                _cleanup_free_ char *s = zeroctl_format_duration(d[i].in);
+                assert_string_equal(s, d[i].out);
+        }
+        _cleanup_free_ char *out = CAPTURE(zeroctl_print_step(f, "stop", 12000) ||
+                                           zeroctl_print_step(f, "cleanup", 81400) ||
+                                           zeroctl_print_step(f, "mode", 0) ||
+                                           zeroctl_print_step(f, "boot", 12500000));
+        assert_string_equal(out, "    stop        12 ms\n"
+                                 "    cleanup     81 ms\n"
+                                 "    mode         0 ms\n"
+                                 "    boot       12.5 s\n");
+}
+
 /* ---- output ---------------------------------------------------------------------------- */
 
 static void test_table(void **state) {
@@ -1063,6 +1212,8 @@ struct route {
         const char *path; /* with the query, exact */
         int status;
         const char *headers; /* extra header lines, each ending in \r\n, or NULL */
+        /* JSON when it starts with '{', an event stream (written at once, then the connection
+         * closes) when it starts with ':', else text */
         const char *body;
         int max_hits; /* 0: any number */
         int hits;
@@ -1164,7 +1315,9 @@ static void serve_one(struct fake *fk, int fd) {
                 resp = zero_strdup_printf("HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
                                           "Content-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
                                           rt->status, reason(rt->status),
-                                          body[0] == '{' ? "application/json" : "text/plain",
+                                          body[0] == '{'   ? "application/json"
+                                          : body[0] == ':' ? "text/event-stream"
+                                                           : "text/plain",
                                           strlen(body), strempty(rt->headers), body);
         } else {
                 _cleanup_free_ char *body =
@@ -2180,6 +2333,238 @@ static void test_e2e_events_follow(void **state) {
         fake_stop(fk);
 }
 
+/* ---- zeroctl switch --------------------------------------------------------------------- */
+
+#define SW_OP(status, step, steps, error)                                                          \
+        "{\"id\":\"sw1\",\"kind\":\"switch\",\"instance\":\"web\",\"status\":\"" status "\","      \
+        "\"step\":\"" step "\",\"steps\":" steps ",\"error\":" error "}"
+#define SW_STEPS_2                                                                                 \
+        "{\"step\":\"stop\",\"duration_us\":12000},{\"step\":\"cleanup\",\"duration_us\":81400}"
+#define SW_STEPS_5                                                                                 \
+        SW_STEPS_2 ",{\"step\":\"mode\",\"duration_us\":100},{\"step\":\"prepare\","               \
+                   "\"duration_us\":12000},{\"step\":\"spawn\",\"duration_us\":4800}"
+#define SW_STEPS_7                                                                                 \
+        "[" SW_STEPS_5 ",{\"step\":\"boot\",\"duration_us\":85000},{\"step\":\"running\","         \
+        "\"duration_us\":300}]"
+/* One frame as zerod streams it. */
+#define SSE(id, type, data)                                                                        \
+        "id: " id "\nevent: " type "\ndata: {\"id\":" id ",\"time\":\"2026-11-25T15:32:07.000Z\"," \
+        "\"type\":\"" type "\",\"instance\":\"web\",\"data\":" data "}\n\n"
+#define SSE_STEP(id, op, step, index, us)                                                          \
+        SSE(id, "operation.step",                                                                  \
+            "{\"id\":\"" op "\",\"kind\":\"switch\",\"step\":\"" step "\",\"index\":" index        \
+            ",\"duration_us\":" us "}")
+#define SSE_END(id, status)                                                                        \
+        SSE(id, "operation", "{\"id\":\"sw1\",\"kind\":\"switch\",\"status\":\"" status "\"}")
+#define SSE_FIRST_2                                                                                \
+        SSE_STEP("10", "sw1", "stop", "0", "12000") SSE_STEP("11", "sw1", "cleanup", "1", "81400")
+#define SSE_NEXT_3                                                                                 \
+        SSE_STEP("13", "sw1", "mode", "2", "100") SSE_STEP("14", "sw1", "prepare", "3", "12000")   \
+        SSE_STEP("15", "sw1", "spawn", "4", "4800")
+#define SW_OUT_HEAD "switching web to vm (operation sw1)\n"
+#define SW_OUT_STEPS_5                                                                             \
+        "    stop        12 ms\n"                                                                  \
+        "    cleanup     81 ms\n"                                                                  \
+        "    mode         0 ms\n"                                                                  \
+        "    prepare     12 ms\n"                                                                  \
+        "    spawn        5 ms\n"
+#define SW_OUT_STEPS_7                                                                             \
+        SW_OUT_STEPS_5 "    boot        85 ms\n"                                                   \
+                       "    running      0 ms\n"
+
+/* "web is a vm, running (total N ms)" closes the output, N whatever it took. */
+static void assert_switch_out(const char *out, const char *want_steps) {
+        size_t n = strlen(want_steps);
+        unsigned long ms;
+        char tail[8] = "";
+
+        if (strncmp(out, want_steps, n) != 0)
+                print_error("zeroctl switch printed:\n%s", out);
+        assert_memory_equal(out, want_steps, n);
+        assert_int_equal(sscanf(out + n, "web is a vm, running (total %lu ms%7s", &ms, tail), 2);
+        assert_string_equal(tail, ")");
+        assert_true(ms < 10000);
+        assert_string_equal(out + strlen(out) - 1, "\n");
+}
+
+/* The steps as the stream brings them, the instance's earlier events (another operation's step,
+ * a state change) skipped, then the operation's own answer and the instance. */
+static void test_e2e_switch(void **state) {
+        NEED_ZEROCTL();
+        struct route routes[] = {
+                {"POST", "/v1/instances/web/switch", 202, "Location: /v1/operations/sw1\r\n",
+                 SW_OP("running", "stop", "[]", "null")},
+                {"GET", "/v1/events?after=0&instance=web", 200, NULL,
+                 ": open\n\n" SSE_STEP("3", "old", "boot", "5", "99000")
+                         SSE("4", "instance.state", "{\"state\":\"switching\"}") SSE_FIRST_2
+                                 ": keepalive\n\n" SSE("12", "instance.mode",
+                                                       "{\"mode\":\"vm\"}") SSE_NEXT_3
+                                         SSE_STEP("16", "sw1", "boot", "5", "85000")
+                                                 SSE_STEP("17", "sw1", "running", "6", "300")
+                                                         SSE_END("18", "succeeded")
+                                                                 SSE_STEP("19", "sw2", "stop",
+                                                                          "0", "1")},
+                {"GET", "/v1/operations/sw1?wait=30", 200, NULL,
+                 SW_OP("succeeded", "running", SW_STEPS_7, "null")},
+                {"GET", "/v1/instances/web", 200, NULL,
+                 "{\"name\":\"web\",\"mode\":\"vm\",\"state\":\"running\"}"},
+        };
+        struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
+        struct result r = run("--url", fk->url, "switch", "web", "vm", NULL);
+
+        assert_string_equal(r.err, "");
+        assert_int_equal(r.status, 0);
+        assert_switch_out(r.out, SW_OUT_HEAD SW_OUT_STEPS_7);
+        assert_int_equal(fk->n_log, 4);
+        assert_string_equal(fk->log[0].path, "/v1/instances/web/switch");
+        assert_string_equal(fk->log[0].body, "{\"mode\":\"vm\"}");
+        assert_string_equal(fk->log[1].path, "/v1/events?after=0&instance=web");
+        assert_string_equal(fk->log[2].path, "/v1/operations/sw1?wait=30");
+        assert_string_equal(fk->log[3].path, "/v1/instances/web");
+        result_done(&r);
+
+        /* --json: the final operation only. */
+        r = run("--url", fk->url, "--json", "switch", "web", "vm", "--timeout=5", "--force",
+                NULL);
+        assert_string_equal(r.err, "");
+        assert_int_equal(r.status, 0);
+        json_auto_t *op = json_loads(r.out, 0, NULL);
+        assert_json_eq(op, SW_OP("succeeded", "running", SW_STEPS_7, "null"));
+        assert_string_equal(fk->log[4].body, "{\"mode\":\"vm\",\"timeout_s\":5,\"force\":true}");
+        assert_int_equal(fk->n_log, 7); /* no look at the instance */
+        result_done(&r);
+        fake_stop(fk);
+}
+
+/* A stream that ends early is reopened after the last event it brought; when that fails,
+ * zeroctl polls the operation and prints the steps the stream did not show from it. A zerod
+ * without the stream (a JSON page) is polled at once. */
+static void test_e2e_switch_stream_breaks(void **state) {
+        NEED_ZEROCTL();
+        struct route routes[] = {
+                {"POST", "/v1/instances/web/switch", 202, "Location: /v1/operations/sw1\r\n",
+                 SW_OP("running", "stop", "[]", "null")},
+                {"GET", "/v1/events?after=0&instance=web", 200, NULL, ": open\n\n" SSE_FIRST_2,
+                 .max_hits = 1},
+                {"GET", "/v1/events?after=11&instance=web", 503, NULL,
+                 ERR("busy", "too many event streams open (at most 64)")},
+                {"GET", "/v1/operations/sw1?wait=30", 200, NULL,
+                 SW_OP("succeeded", "running", SW_STEPS_7, "null")},
+                {"GET", "/v1/instances/web", 200, NULL,
+                 "{\"name\":\"web\",\"mode\":\"vm\",\"state\":\"running\"}"},
+                {"GET", "/v1/events?after=0&instance=web", 200, NULL,
+                 "{\"events\":[],\"next\":0}"},
+        };
+        struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
+        struct result r = run("--url", fk->url, "switch", "web", "vm", NULL);
+
+        assert_string_equal(r.err, "");
+        assert_int_equal(r.status, 0);
+        assert_switch_out(r.out, SW_OUT_HEAD SW_OUT_STEPS_7);
+        assert_int_equal(fk->n_log, 5);
+        assert_string_equal(fk->log[2].path, "/v1/events?after=11&instance=web");
+        assert_string_equal(fk->log[3].path, "/v1/operations/sw1?wait=30");
+        result_done(&r);
+
+        r = run("--url", fk->url, "switch", "web", "vm", NULL);
+        assert_string_equal(r.err, "");
+        assert_int_equal(r.status, 0);
+        assert_switch_out(r.out, SW_OUT_HEAD SW_OUT_STEPS_7);
+        assert_int_equal(fk->n_log, 9);
+        assert_string_equal(fk->log[6].path, "/v1/events?after=0&instance=web");
+        assert_string_equal(fk->log[7].path, "/v1/operations/sw1?wait=30");
+        result_done(&r);
+        fake_stop(fk);
+}
+
+/* A failed switch: the steps that ran, the one that failed, the operation's error, exit 1. */
+static void test_e2e_switch_fails(void **state) {
+        NEED_ZEROCTL();
+        struct route routes[] = {
+                {"POST", "/v1/instances/web/switch", 202, "Location: /v1/operations/sw1\r\n",
+                 SW_OP("running", "stop", "[]", "null")},
+                {"GET", "/v1/events?after=0&instance=web", 200, NULL,
+                 ": open\n\n" SSE_FIRST_2 SSE_NEXT_3 SSE_END("16", "failed")},
+                {"GET", "/v1/operations/sw1?wait=30", 200, NULL,
+                 SW_OP("failed", "boot", "[" SW_STEPS_5 "]",
+                       "{\"code\":\"runtime_failed\",\"message\":\"qemu exited with status "
+                       "1\"}")},
+                {"GET", "/v1/operations/sw1?wait=1", 200, NULL,
+                 SW_OP("running", "boot", "[" SW_STEPS_5 "]", "null")},
+        };
+        struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
+        struct result r = run("--url", fk->url, "switch", "web", "vm", NULL);
+
+        assert_int_equal(r.status, 1);
+        assert_string_equal(r.out, SW_OUT_HEAD SW_OUT_STEPS_5 "    boot       failed\n");
+        assert_string_equal(r.err, "zeroctl: qemu exited with status 1 (runtime_failed)\n");
+        assert_int_equal(fk->n_log, 3);
+        result_done(&r);
+
+        /* --json: the failed operation still goes to stdout, for scripts. */
+        r = run("--url", fk->url, "--json", "switch", "web", "vm", NULL);
+        assert_int_equal(r.status, 1);
+        assert_non_null(strstr(r.out, "\"runtime_failed\""));
+        assert_string_equal(r.err, "zeroctl: qemu exited with status 1 (runtime_failed)\n");
+        result_done(&r);
+
+        /* The wait is bounded by --timeout; the switch goes on in zerod. */
+        routes[1].path = "/v1/events?after=0&instance=none";
+        r = run("--url", fk->url, "--timeout", "1", "switch", "web", "vm", NULL);
+        assert_int_equal(r.status, 1);
+        assert_string_equal(r.out, SW_OUT_HEAD SW_OUT_STEPS_5); /* from the last poll */
+        assert_string_equal(r.err, "zeroctl: timed out after 1 s waiting for operation sw1 (step "
+                                   "boot); it goes on in zerod: see 'zeroctl op show sw1'\n");
+        result_done(&r);
+        fake_stop(fk);
+}
+
+/* Refusals come from the POST: nothing is streamed or polled. */
+static void test_e2e_switch_refused(void **state) {
+        NEED_ZEROCTL();
+        const struct verb_case cases[] = {
+                {{"switch", "web", "vm"},
+                 "POST", "/v1/instances/web/switch", "{\"mode\":\"vm\"}", 409,
+                 ERR("wrong_state", "'web' is a vm already"), 1, "",
+                 "zeroctl: 'web' is a vm already (wrong_state, HTTP 409)\n"},
+                {{"switch", "web", "container"},
+                 "POST", "/v1/instances/web/switch", "{\"mode\":\"container\"}", 409,
+                 ERR("busy", "operation op7 (start) is in progress on 'web'"), 1, "",
+                 "zeroctl: operation op7 (start) is in progress on 'web' (busy, HTTP 409)\n"},
+                {{"switch", "web", "vm"},
+                 "POST", "/v1/instances/web/switch", "{\"mode\":\"vm\"}", 422,
+                 ERR("invalid", "mode 'vm' cannot run here: /dev/kvm is missing"), 1, "",
+                 "zeroctl: mode 'vm' cannot run here: /dev/kvm is missing (invalid, HTTP 422)\n"},
+                {{"switch", "nope", "vm"},
+                 "POST", "/v1/instances/nope/switch", "{\"mode\":\"vm\"}", 404,
+                 ERR("not_found", "instance 'nope' not found"), 1, "",
+                 "zeroctl: instance 'nope' not found (not_found, HTTP 404)\n"},
+                /* --timeout 0: the operation is accepted, not waited for. */
+                {{"--timeout", "0", "switch", "web", "container", "--timeout", "5", "--force"},
+                 "POST", "/v1/instances/web/switch",
+                 "{\"mode\":\"container\",\"timeout_s\":5,\"force\":true}", 202,
+                 SW_OP("running", "stop", "[]", "null"), 0,
+                 "switch web accepted (operation sw1)\n", ""},
+        };
+        static const struct usage_case usage[] = {
+                {{"switch", "web"},
+                 "zeroctl: missing mode (vm or container)\n"
+                 "Usage: zeroctl switch NAME MODE [--timeout S] [--force]\n"
+                 "Try 'zeroctl --help'.\n"},
+                {{"switch", "web", "vm", "--timeout", "soon"},
+                 "zeroctl: --timeout must be a whole number from 0 to 3600, not 'soon'\n"
+                 "Usage: zeroctl switch NAME MODE [--timeout S] [--force]\n"
+                 "Try 'zeroctl --help'.\n"},
+        };
+        struct route none = {"GET", "/never", 500, NULL, NULL};
+        struct fake *fk = fake_start(&none, 1, false);
+
+        run_verb_cases(cases, ELEMENTSOF(cases));
+        check_usage_cases(fk, usage, ELEMENTSOF(usage));
+        assert_int_equal(fk->n_log, 0);
+        fake_stop(fk);
+}
+
 /* Usage errors of the new verbs exit 2 and send nothing. */
 static void test_e2e_attach_usage(void **state) {
         NEED_ZEROCTL();
@@ -2237,6 +2622,9 @@ int main(void) {
                 cmocka_unit_test(test_parse_card_verbs),
                 cmocka_unit_test(test_parse_attach),
                 cmocka_unit_test(test_parse_events),
+                cmocka_unit_test(test_parse_switch),
+                cmocka_unit_test(test_sse),
+                cmocka_unit_test(test_format_duration),
                 cmocka_unit_test(test_table),
                 cmocka_unit_test(test_formats),
                 cmocka_unit_test(test_time),
@@ -2264,6 +2652,10 @@ int main(void) {
                 cmocka_unit_test(test_e2e_events),
                 cmocka_unit_test(test_e2e_events_follow),
                 cmocka_unit_test(test_e2e_attach_usage),
+                cmocka_unit_test(test_e2e_switch),
+                cmocka_unit_test(test_e2e_switch_stream_breaks),
+                cmocka_unit_test(test_e2e_switch_fails),
+                cmocka_unit_test(test_e2e_switch_refused),
         };
 
         /* A closed stdout of a zeroctl child must not kill the test. */
