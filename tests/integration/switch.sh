@@ -53,7 +53,17 @@ grep -q qemu-system "/proc/$pid/cmdline" || fail "sw's pid $pid is not QEMU"
 wait_console sw "MODES container,vm, MAC $mac IP $ip/24" 30
 log "sw switched to a VM: it read the container's history and has the same MAC and IP"
 
-switch_to container
+# back with zeroctl, which shows the steps as they end (from the event stream) and the total
+: "${ZEROCTL:?ZEROCTL must point at the zeroctl binary (set by ctest)}"
+"$ZEROCTL" --url "unix:$SOCK" switch sw container >"$T/zeroctl.out" 2>&1 || fail "zeroctl switch failed: $(cat "$T/zeroctl.out")"
+for step in stop cleanup mode prepare spawn boot running; do
+  grep -Eq "^ +$step +[0-9.]+ (ms|s)\$" "$T/zeroctl.out" || fail "zeroctl switch did not show step $step: $(cat "$T/zeroctl.out")"
+done
+grep -Eq '^sw is a container, running \(total [0-9.]+ (ms|s)\)$' "$T/zeroctl.out" || fail "zeroctl switch's last line: $(cat "$T/zeroctl.out")"
+log "zeroctl switch: $(tr '\n' '|' <"$T/zeroctl.out")"
+expect 200 GET /v1/instances/sw
+[ "$(jbody .mode)" = container ] && [ "$(jbody .state)" = running ] || fail "sw after zeroctl switch: $(cat "$BODY")"
+[ "$(jbody '.nics[0].mac')" = "$mac" ] && [ "$(jbody '.nics[0].ip')" = "$ip" ] && [ "$(jbody .id)" = "$id" ] || fail "sw changed: $(cat "$BODY")"
 [ "$(inst sw 'volumes[0].export.kind')" = host-block ] || fail "sw's root is not a host block device again: $(cat "$BODY")"
 wait_console sw "MODES container,vm,container, MAC $mac IP $ip/24"
 log "sw switched back to a container: it read the VM's history, same MAC and IP, same id and creation time"
