@@ -80,6 +80,25 @@ expect 409 POST /v1/instances/sw/switch '{"mode":"container"}' # one operation a
 wait_op "$op"
 [ "$(inst sw mode)" = vm ] || fail "the refused switches changed sw: $(cat "$BODY")"
 
+# a switch that fails in the new mode puts the instance back in its old one, running: this one's
+# environment is too long for a VM's kernel command line, which the vm plugin's prepare refuses
+big=$(head -c 1800 /dev/zero | tr '\0' x)
+expect 202 POST /v1/instances "{\"name\":\"big\",\"image\":\"bb\",\"env\":{\"BIG\":\"$big\"},\"command\":[\"/bin/sh\",\"-c\",\"trap 'exit 0' TERM; echo BIG-UP; sleep 1000 & wait\"]}"
+wait_op "$(jbody .id)"
+wait_console big BIG-UP
+expect 202 POST /v1/instances/big/switch '{"mode":"vm"}'
+wait_op "$(jbody .id)" failed
+expect 200 "GET" "/v1/operations/$(jbody .id)"
+jbody .error.message | grep -q "kernel command line" || fail "the failed switch does not say why: $(cat "$BODY")"
+for _ in $(seq 1 100); do [ "$(inst big state)" = running ] && break; sleep 0.1; done
+[ "$(inst big mode)" = container ] && [ "$(inst big state)" = running ] || fail "big after the failed switch: $(cat "$BODY")"
+expect 200 "GET" "/v1/events?limit=1000"
+[ "$(jq -r '[.events[] | select(.instance=="big" and .type=="instance.mode")] | last | .data.reason' "$BODY")" = "the switch failed" ] ||
+  fail "no instance.mode event tells that big went back: $(jq -c '[.events[] | select(.instance=="big")]' "$BODY")"
+[ "$(grep -c BIG-UP <(api GET /v1/instances/big/console; cat "$BODY"))" -ge 2 ] || fail "big did not run again as a container"
+act DELETE "/v1/instances/big?force=true"
+log "a switch that fails in the new mode leaves the instance running in its old one"
+
 # a stopped instance switches without starting
 act POST /v1/instances/sw/stop
 act POST /v1/instances/sw/switch '{"mode":"container"}'
