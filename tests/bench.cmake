@@ -35,3 +35,15 @@ target_compile_definitions(bench_vm_start PRIVATE
   ZERO_PLUGIN_DIR="${CMAKE_BINARY_DIR}/plugins")
 add_dependencies(bench_vm_start zerod zero-shim zero-plugin-container zero-plugin-vm)
 set_target_properties(bench_vm_start PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+
+# An instance's switch in place, container -> vm and vm -> container (docs/benchmarks.md).
+add_executable(bench_switch ${CMAKE_CURRENT_SOURCE_DIR}/bench/switch.c)
+target_link_libraries(bench_switch PRIVATE zerobench)
+target_compile_definitions(bench_switch PRIVATE
+  ZERO_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+  ZERO_BUILD_DIR="${CMAKE_BINARY_DIR}"
+  ZERO_ZEROD="$<TARGET_FILE:zerod>"
+  ZERO_SHIM="$<TARGET_FILE:zero-shim>"
+  ZERO_PLUGIN_DIR="${CMAKE_BINARY_DIR}/plugins")
+add_dependencies(bench_switch zerod zero-shim zero-plugin-container zero-plugin-vm)
+set_target_properties(bench_switch PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
