@@ -19,20 +19,24 @@ spec() { # spec NAME MODE
   echo "{\"name\":\"$1\",\"mode\":\"$2\",\"image\":\"bb\",\"memory_mib\":256,\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$cmd" '$c')]}"
 }
 
-# die_at POINT METHOD PATH [JSON]: a zerod armed at POINT takes the request and dies there; the
-# next zerod (unarmed) finishes the operation. Sets OP.
+# die_at POINT METHOD PATH [JSON]: a zerod armed at POINT takes the request and dies there, by
+# _exit(86) and by abort() in turn; the next zerod (unarmed) finishes the operation. Sets OP.
+ulimit -c 0 # no core files from the abort()s
+DIED=0
 die_at() {
-  local point=$1 rc=0
+  local point=$1 rc=0 action want
   shift
+  DIED=$((DIED + 1))
+  if [ $((DIED % 2)) = 0 ]; then action=abort want=134; else action=exit want=86; fi
   stop_zerod
-  ZERO_FAULT_POINT=$point start_zerod
+  ZERO_FAULT_POINT=$point ZERO_FAULT_ACTION=$action start_zerod
   expect 202 "$@"
   OP=$(jbody .id)
   for _ in $(seq 1 600); do kill -0 "$ZEROD_PID" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$ZEROD_PID" 2>/dev/null && fail "zerod did not reach fault point $point"
   wait "$ZEROD_PID" || rc=$?
   ZEROD_PID=
-  [ "$rc" = 86 ] || fail "zerod exited with $rc at $point, not 86 (the fault point's _exit)"
+  [ "$rc" = "$want" ] || fail "zerod exited with $rc at $point, not $want (the fault point's $action)"
   grep -q "Fault point $point reached" "$T/zerod.log" || fail "zerod's log does not name fault point $point"
   start_zerod
   wait_op "$OP"
