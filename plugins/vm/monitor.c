@@ -15,6 +15,7 @@
  * 1 µs: sd-event's default slack of 250 ms would cost the boot up to that much). */
 #define CONNECT_RETRY_USEC (5ULL * 1000ULL)
 #define CONNECT_RETRY_ACCURACY_USEC 1
+#define POWERDOWN_REPEAT_USEC (1000ULL * 1000ULL)
 
 struct vm_mon {
         struct zero_plugin_ctx *ctx;
@@ -28,6 +29,7 @@ struct vm_mon {
         uint64_t boot_deadline; /* CLOCK_MONOTONIC µs */
         sd_event_source *retry; /* reconnect while QEMU makes its socket */
         sd_event_source *boot_timer;
+        sd_event_source *powerdown; /* the power button, pressed again until QEMU is gone */
 };
 
 static struct {
@@ -91,6 +93,7 @@ static void mon_free(struct vm_mon *m) {
                         break;
                 }
         boot_disarm(m);
+        m->powerdown = sd_event_source_disable_unref(m->powerdown);
         /* Pending commands are answered with -ECANCELED from here: their callbacks see the
          * monitor gone from the list (mon_alive) and touch nothing. */
         m->qmp = zero_qmp_free(m->qmp);
@@ -362,6 +365,34 @@ int vm_mon_boot(struct zero_plugin_ctx *ctx, const char *qmp_path, char *const *
         return ZERO_PLUGIN_PENDING;
 }
 
+/* --- power button --- */
+
+static int on_powerdown(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct vm_mon *m = userdata;
+        int r;
+
+        r = vm_mon_command(m, "system_powerdown", NULL, NULL, NULL);
+        if (r < 0)
+                mlog(m, LOG_DEBUG, "vm: system_powerdown again: %s", strerror(-r));
+        (void) sd_event_source_set_time_relative(s, POWERDOWN_REPEAT_USEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
+int vm_mon_powerdown(struct vm_mon *m) {
+        int r = vm_mon_command(m, "system_powerdown", NULL, NULL, NULL);
+
+        if (r < 0 || m->powerdown)
+                return r;
+        /* A guest drops a press that comes before it listens (early in its boot): press again
+         * every second until QEMU exits (the release of this monitor) or is told to quit. */
+        r = sd_event_add_time_relative(mon.svc->event, &m->powerdown, CLOCK_MONOTONIC, POWERDOWN_REPEAT_USEC,
+                                       10 * 1000, on_powerdown, m);
+        if (r >= 0)
+                (void) sd_event_source_set_enabled(m->powerdown, SD_EVENT_ON);
+        return 0;
+}
+
 /* --- quit --- */
 
 static void on_quit(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
@@ -375,6 +406,8 @@ static void on_quit(struct zero_qmp *q, int r, json_t *v, const struct zero_erro
 
 int vm_mon_quit(struct vm_mon *m) {
         int r = mon_connect(m);
+
+        m->powerdown = sd_event_source_disable_unref(m->powerdown);
         if (r >= 0)
                 r = zero_qmp_command_timeout(m->qmp, "quit", NULL, VM_MON_QUIT_TIMEOUT_USEC, on_quit, m);
         return r;

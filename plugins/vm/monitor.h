@@ -44,6 +44,9 @@ int vm_mon_boot(struct zero_plugin_ctx *ctx, const char *qmp_path, char *const *
 /* A command on the VM's connection (connecting if there is none); arguments is stolen. */
 int vm_mon_command(struct vm_mon *m, const char *execute, json_t *arguments, zero_qmp_reply_fn cb,
                    void *userdata);
+/* The ACPI power button (system_powerdown), pressed again every second until QEMU exits or quits:
+ * a guest drops a press that comes before it listens. */
+int vm_mon_powerdown(struct vm_mon *m);
 /* QEMU's own exit ("quit": block devices flushed); SIGKILL through the shim when QEMU does not
  * answer within VM_MON_QUIT_TIMEOUT_USEC. */
 int vm_mon_quit(struct vm_mon *m);

@@ -306,7 +306,7 @@ static int vm_stop(struct zero_plugin_ctx *ctx, const struct zero_instance_info 
          * QEMU after the stop timeout otherwise (vm_kill). */
         r = qmp ? vm_mon_get(ctx, qmp, &m) : -ENOMEM;
         if (r >= 0)
-                r = vm_mon_command(m, "system_powerdown", NULL, NULL, NULL);
+                r = vm_mon_powerdown(m);
         if (r < 0)
                 return zero_error_set(err, r, 500, "runtime_error", "cannot ask the guest to power off over %s: %s",
                                       strempty(qmp), strerror(-r));

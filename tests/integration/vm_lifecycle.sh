@@ -76,22 +76,22 @@ alive "$qemu" && fail "QEMU $qemu runs on after stop"
 [ "$(inst v1 'volumes[0].export')" = null ] || fail "v1's export stays after stop"
 [ -z "$(leftover_links)" ] || fail "links left after stop: $(leftover_links)"
 act POST /v1/instances/v1/start
-for _ in $(seq 1 300); do api GET /v1/instances/v1/console; [ "$(grep -c VM-UP "$BODY")" -ge 2 ] && break; sleep 0.1; done
-[ "$(grep -c VM-UP "$BODY")" -ge 2 ] || fail "v1 did not boot again: $(tail -c 600 "$BODY")"
-# a graceful stop: ACPI power button (system_powerdown), the guest powers off by itself
+# a graceful stop at once, while the guest still boots: the ACPI power button (system_powerdown),
+# pressed again every second until the guest listens; it then stops its command and powers off
 expect 200 GET /v1/events
 last_event=$(jbody .next)
 t0=$(date +%s%N)
-act POST /v1/instances/v1/stop
+act POST /v1/instances/v1/stop '{"timeout_s":60}'
 t1=$(date +%s%N)
 [ "$(inst v1 state)" = stopped ] || fail "v1 is $(inst v1 state) after a graceful stop"
 api GET /v1/instances/v1/console
+[ "$(grep -c VM-UP "$BODY")" -ge 2 ] || fail "v1 did not boot again: $(tail -c 600 "$BODY")"
 grep -q "power button: stopping" "$BODY" || fail "the guest did not see the power button: $(tail -c 600 "$BODY")"
 expect 200 GET "/v1/events?after=$last_event"
 [ "$(jbody '[.events[] | select(.instance=="v1" and .type=="instance.guest_shutdown")][0].data.reason')" = guest-shutdown ] ||
   fail "no guest_shutdown event (guest-shutdown) for v1: $(cat "$BODY")"
-[ $(((t1 - t0) / 1000000)) -lt 9000 ] || fail "the graceful stop took $(((t1 - t0) / 1000000)) ms: killed at the timeout?"
-log "v1 stops gracefully on the power button in $(((t1 - t0) / 1000000)) ms"
+[ $(((t1 - t0) / 1000000)) -lt 30000 ] || fail "the graceful stop took $(((t1 - t0) / 1000000)) ms"
+log "v1, stopped while it booted, booted, ran its command and stopped on the power button in $(((t1 - t0) / 1000000)) ms"
 act DELETE "/v1/instances/v1?delete_volumes=false"
 log "v1 stops, starts again and is deleted"
 
