@@ -362,7 +362,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 static void request_wake(struct zero_request *req, bool timed_out) {
-        struct daemon *d = req->daemon;
+        struct zero_http *h = req->http;
 
         request_unpark(req);
         req->on_wake(req, timed_out);
@@ -371,9 +371,9 @@ static void request_wake(struct zero_request *req, bool timed_out) {
         req->suspended = false;
         MHD_resume_connection(req->conn);
         /* With an external event loop a resumed connection is only looked at by the next
-         * MHD_run(); run it now rather than wait for unrelated traffic. (req may be freed.) */
-        (void) MHD_run(d->mhd);
-        http_daemon_update_timer(d);
+         * MHD_run(): have one run soon rather than wait for unrelated traffic, from a defer
+         * source (http_on_kick), as a wake may come from inside MHD_run() itself. */
+        (void) sd_event_source_set_enabled(h->kick, SD_EVENT_ONESHOT);
 }
 
 static int on_wake_timer(sd_event_source *s, uint64_t usec, void *userdata) {
