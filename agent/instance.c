@@ -232,10 +232,13 @@ static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 (void) zero_store_instance_update(a->store, &row);
                 zero_instance_row_done(&row);
                 r = zero_inst_watch(inst);
-                if (r < 0)
+                if (r < 0) {
                         /* The shim may already be gone (a command that exits at once): its exit
-                         * record tells the rest. */
+                         * record tells the rest, and the start itself succeeded (step_running
+                         * finds the instance stopped). */
                         inst_lost_shim(inst);
+                        r = 0;
+                }
         }
         if (op) {
                 if (r < 0)

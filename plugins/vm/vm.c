@@ -57,8 +57,42 @@ static struct {
                         plugin.svc->log((ctx), (prio), __VA_ARGS__);                               \
         } while (0)
 
+
+/* The command line prepare built, kept for the start that follows it in the same operation,
+ * which would only ask the card again for the same exports and taps (a few ms of QMP: see
+ * docs/benchmarks.md, vm_start). Not kept across a crash (start builds it anew then); dropped
+ * by start, cleanup, release and fini. */
+struct prepared {
+        struct zero_plugin_ctx *ctx;
+        char **argv;
+        struct prepared *next;
+};
+static struct prepared *prepared;
+
+static char **prepared_take(struct zero_plugin_ctx *ctx) {
+        for (struct prepared **p = &prepared; *p; p = &(*p)->next)
+                if ((*p)->ctx == ctx) {
+                        struct prepared *e = *p;
+                        char **argv = e->argv;
+                        *p = e->next;
+                        free(e);
+                        return argv;
+                }
+        return NULL;
+}
+
+static void prepared_drop(struct zero_plugin_ctx *ctx) {
+        strv_free(prepared_take(ctx));
+}
+
+static char *qmp_path(const struct zero_instance_info *info) {
+        return info && info->run_dir ? zero_strdup_printf("%s/qmp.sock", info->run_dir) : NULL;
+}
+
 static void vm_fini(void) {
         vm_mon_release_all();
+        while (prepared)
+                strv_free(prepared_take(prepared->ctx));
         free(plugin.qemu);
         free(plugin.accel);
         memset(&plugin, 0, sizeof(plugin));
@@ -256,33 +290,42 @@ static int vm_cmdline(const struct zero_instance_info *info, const struct vm *v,
 static int vm_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
         _cleanup_(vm_done) struct vm v = {};
         _cleanup_strv_free_ char **argv = NULL;
+        struct prepared *e;
         int r;
 
-        r = vm_plumb(ctx, info, &v, err);
-        if (r >= 0)
-                r = vm_cmdline(info, &v, &argv, err);
-        return r;
-}
-
-static int vm_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
-        _cleanup_(vm_done) struct vm v = {};
-        _cleanup_strv_free_ char **argv = NULL;
-        int r;
-
+        prepared_drop(ctx);
         r = vm_plumb(ctx, info, &v, err);
         if (r >= 0)
                 r = vm_cmdline(info, &v, &argv, err);
         if (r < 0)
                 return r;
-        (void) unlink(v.qmp);
+        e = calloc(1, sizeof(*e));
+        if (e) {
+                *e = (struct prepared){ctx, TAKE_PTR(argv), prepared};
+                prepared = e;
+        }
+        return 0;
+}
+
+static int vm_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
+        _cleanup_(vm_done) struct vm v = {};
+        _cleanup_strv_free_ char **argv = prepared_take(ctx);
+        _cleanup_free_ char *qmp = qmp_path(info);
+        int r = qmp ? 0 : -ENOMEM;
+
+        if (r >= 0 && !argv) {
+                r = vm_plumb(ctx, info, &v, err);
+                if (r >= 0)
+                        r = vm_cmdline(info, &v, &argv, err);
+        }
+        if (r < 0)
+                return r;
+        (void) unlink(qmp);
         struct zero_shim_args args = {.size = sizeof(args), .argv = (const char *const *) argv};
         r = plugin.svc->shim_spawn(ctx, &args, err);
         return r < 0 ? zero_error_default(err, r, "cannot start the VM's shim") : 0;
 }
 
-static char *qmp_path(const struct zero_instance_info *info) {
-        return info && info->run_dir ? zero_strdup_printf("%s/qmp.sock", info->run_dir) : NULL;
-}
 
 static int vm_kill(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, int signal,
                    struct zero_error *err) {
@@ -390,6 +433,7 @@ static int vm_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_in
         if (!info || info->size < INFO_MIN_SIZE)
                 return zero_error_set(err, -EINVAL, 500, "internal", "instance info too short");
         vm_mon_release(ctx); /* QEMU is gone */
+        prepared_drop(ctx);
         for (size_t i = 0; i < info->n_volumes; i++) {
                 r = plugin.svc->volume_unexport(ctx, info->volumes[i].name, ret < 0 ? NULL : err);
                 if (r < 0 && ret >= 0)
@@ -404,6 +448,11 @@ static int vm_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_in
         if (qmp)
                 (void) unlink(qmp);
         return ret;
+}
+
+static void vm_release(struct zero_plugin_ctx *ctx) {
+        vm_mon_release(ctx);
+        prepared_drop(ctx);
 }
 
 static const struct zero_plugin vm_plugin = {
@@ -427,7 +476,7 @@ static const struct zero_plugin vm_plugin = {
                 .unplug_volume = vm_unplug_volume,
                 .plug_nic = vm_plug_nic,
                 .unplug_nic = vm_unplug_nic,
-                .release = vm_mon_release,
+                .release = vm_release,
         },
 };
 
