@@ -11,9 +11,10 @@
 #include "plugins/vm/hotplug.h"
 #include "plugins/vm/monitor.h"
 
-/* QEMU makes its QMP socket some tens of ms after its exec: retry often, and on time (accuracy
- * 1 µs: sd-event's default slack of 250 ms would cost the boot up to that much). */
-#define CONNECT_RETRY_USEC (5ULL * 1000ULL)
+/* QEMU makes its QMP socket some tens of ms after its exec: retry often (a failed connect is two
+ * syscalls), and on time (accuracy 1 µs: sd-event's default slack of 250 ms would cost the boot up
+ * to that much). */
+#define CONNECT_RETRY_USEC (1ULL * 1000ULL)
 #define CONNECT_RETRY_ACCURACY_USEC 1
 #define POWERDOWN_REPEAT_USEC (1000ULL * 1000ULL)
 
