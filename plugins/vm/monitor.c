@@ -24,6 +24,7 @@ struct vm_mon {
         char *qmp_path;
         struct zero_qmp *qmp;
         char status[32];
+        bool ready; /* the connection got past QMP's greeting and capabilities */
         /* The boot, while it runs: services->done() is owed exactly once. */
         bool booting;
         char **device_ids;
@@ -163,6 +164,8 @@ static void on_event(struct zero_qmp *q, const char *name, json_t *data, uint64_
         }
 }
 
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata);
+
 static void on_closed(struct zero_qmp *q, int r, const struct zero_error *err, void *userdata) {
         struct vm_mon *m = userdata;
 
@@ -171,8 +174,15 @@ static void on_closed(struct zero_qmp *q, int r, const struct zero_error *err, v
         mlog(m, r == -ECONNRESET ? LOG_DEBUG : LOG_WARNING, "vm: QMP connection closed: %s",
              err ? err->message : strerror(-r));
         m->qmp = zero_qmp_free(m->qmp);
-        if (m->booting)
-                boot_fail(m, r, "QEMU closed its QMP connection during the boot: %s", err ? err->message : strerror(-r));
+        if (!m->booting)
+                return;
+        /* A connect in the instant between QEMU's listening socket and its monitor is accepted
+         * and closed before any greeting: connect again (the boot's deadline still bounds it). */
+        if (!m->ready && !m->retry &&
+            sd_event_add_time_relative(mon.svc->event, &m->retry, CLOCK_MONOTONIC, CONNECT_RETRY_USEC,
+                                       CONNECT_RETRY_ACCURACY_USEC, on_retry, m) >= 0)
+                return;
+        boot_fail(m, r, "QEMU closed its QMP connection during the boot: %s", err ? err->message : strerror(-r));
 }
 
 static void on_status(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
@@ -183,13 +193,19 @@ static void on_status(struct zero_qmp *q, int r, json_t *v, const struct zero_er
                 snprintf(m->status, sizeof(m->status), "%s", s);
 }
 
-static const struct zero_qmp_callbacks callbacks = {.event = on_event, .closed = on_closed};
+static void on_ready(struct zero_qmp *q, void *userdata) {
+        struct vm_mon *m = userdata;
+        m->ready = true;
+}
+
+static const struct zero_qmp_callbacks callbacks = {.ready = on_ready, .event = on_event, .closed = on_closed};
 
 static int mon_connect(struct vm_mon *m) {
         int r;
 
         if (m->qmp)
                 return 0;
+        m->ready = false;
         r = zero_qmp_new(mon.svc->event, m->qmp_path, &callbacks, m, &m->qmp);
         if (r < 0)
                 return r;
@@ -283,6 +299,8 @@ static void on_boot_status(struct zero_qmp *q, int r, json_t *v, const struct ze
 
         if (!mon_alive(m))
                 return;
+        if (r < 0 && !m->ready)
+                return; /* closed before the greeting: on_closed connects again */
         if (r < 0 || !s)
                 return boot_fail(m, r < 0 ? r : -EPROTO, "query-status failed: %s", r < 0 ? err->message : "no status");
         snprintf(m->status, sizeof(m->status), "%s", s);

@@ -182,18 +182,28 @@ static void start(struct fx *f) {
          * operators would type it. */
         sock = path_in(f, "qmp.sock");
         start = zero_monotonic_usec();
-        while ((r = zero_qmp_new(f->e, sock, &callbacks, f, &f->q)) == -ENOENT || r == -ECONNREFUSED) {
+        for (;;) {
+                while ((r = zero_qmp_new(f->e, sock, &callbacks, f, &f->q)) == -ENOENT || r == -ECONNREFUSED) {
+                        assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0);
+                        assert_false(deadline_passed(start));
+                        usleep(2000);
+                }
+                assert_int_equal(r, 0);
+                while (zero_qmp_is_ready(f->q) == 0) {
+                        assert_false(deadline_passed(start));
+                        assert_true(sd_event_run(f->e, 100 * USEC_PER_MSEC) >= 0);
+                }
+                if (zero_qmp_is_ready(f->q) == 1)
+                        break;
+                /* Connected in the instant between the daemon's listening socket and its
+                 * monitor: accepted and closed before the greeting (as vm/monitor.c allows for
+                 * QEMU). Connect again. */
+                f->q = zero_qmp_free(f->q);
+                f->closed = 0;
                 assert_int_equal(waitpid(f->pid, NULL, WNOHANG), 0);
                 assert_false(deadline_passed(start));
                 usleep(2000);
         }
-        assert_int_equal(r, 0);
-        start = zero_monotonic_usec();
-        while (zero_qmp_is_ready(f->q) == 0) {
-                assert_false(deadline_passed(start));
-                assert_true(sd_event_run(f->e, 100 * USEC_PER_MSEC) >= 0);
-        }
-        assert_int_equal(zero_qmp_is_ready(f->q), 1);
 }
 
 static int teardown(void **state) {
