@@ -263,12 +263,9 @@ int zeroctl_cmd_switch(struct zeroctl *z, int argc, char **argv, struct zero_err
         r = zeroctl_http_call(z->http, "POST", path, body, 0, &op, &location, reterr);
         if (r < 0)
                 return r;
-        if (!json_is_object(op) || !str(op, "id") || !str(op, "status"))
-                return zero_error_set(reterr, -EBADMSG, 0, "",
-                                      "zerod answered without an operation (no id or status)");
-        id = strdup(str(op, "id"));
-        if (!id)
-                return -ENOMEM;
+        r = zeroctl_operation_id(op, &id, reterr);
+        if (r < 0)
+                return r;
         w.id = id;
         if (!w.quiet) {
                 fprintf(z->out, "switching %s to %s (operation %s)\n", a.name, a.mode, id);

@@ -38,6 +38,14 @@ static void sleep_usec(uint64_t usec) {
                 ;
 }
 
+int zeroctl_operation_id(const json_t *op, char **ret, struct zero_error *reterr) {
+        if (!json_is_object(op) || !str(op, "id") || !str(op, "status"))
+                return zero_error_set(reterr, -EBADMSG, 0, "",
+                                      "zerod answered without an operation (no id or status)");
+        *ret = strdup(str(op, "id"));
+        return *ret ? 0 : -ENOMEM;
+}
+
 int zeroctl_operation_wait(struct zeroctl *z, json_t *op, const char *location, unsigned timeout_s,
                            json_t **ret_final, struct zero_error *reterr) {
         json_auto_t *cur = json_incref(op);
@@ -46,12 +54,9 @@ int zeroctl_operation_wait(struct zeroctl *z, json_t *op, const char *location, 
         const char *status;
         int r = 0;
 
-        if (!json_is_object(op) || !str(op, "id") || !str(op, "status"))
-                return zero_error_set(reterr, -EBADMSG, 0, "",
-                                      "zerod answered without an operation (no id or status)");
-        id = strdup(str(op, "id"));
-        if (!id)
-                return -ENOMEM;
+        r = zeroctl_operation_id(op, &id, reterr);
+        if (r < 0)
+                return r;
 
         while (streq((status = strempty(str(cur, "status"))), "running")) {
                 _cleanup_free_ char *path = NULL;

@@ -13,6 +13,8 @@
  * /v1/operations/{id}. */
 char *zeroctl_operation_poll_path(const char *location, const char *id, unsigned wait_s);
 
+/* The id of the operation zerod answered with (a copy); -EBADMSG with a reason when op is not one. */
+int zeroctl_operation_id(const json_t *op, char **ret, struct zero_error *reterr);
 /* Takes the operation zerod answered with (op, reference borrowed) and waits for its end.
  * *ret_final: the last operation seen (also on failure and timeout), or NULL. */
 int zeroctl_operation_wait(struct zeroctl *z, json_t *op, const char *location, unsigned timeout_s,
