@@ -16,6 +16,7 @@
 #include "agent/card.h"
 #include "agent/api.h"
 #include "agent/http.h"
+#include "agent/lock.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
@@ -152,6 +153,12 @@ static int run(struct zero_agent *a) {
                 r = zero_mkdir_p(a->config->run_dir, 0700);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the state and run directories: %m");
+        /* Before anything is touched (lock.h). The fds stay open until zerod exits, so the locks
+         * outlive the teardown of the card and the store in main(). */
+        int locks[2];
+        r = zero_lock_dirs(a->config->state_dir, a->config->run_dir, locks, &err);
+        if (r < 0)
+                return log_error_errno(r, "Not starting: %s", err.message);
         db = zero_strdup_printf("%s/zero.db", a->config->state_dir);
         if (!db)
                 return -ENOMEM;

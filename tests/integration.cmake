@@ -6,3 +6,5 @@ zero_integration_test(it_bad_input ${ZERO_IT}/bad_input.sh TIMEOUT 180)
 zero_integration_test(it_events_stream ${ZERO_IT}/events_stream.sh TIMEOUT 180)
 zero_integration_test(it_systemd ${ZERO_IT}/systemd_integration.sh TIMEOUT 120)
 zero_integration_test(it_install_layout ${ZERO_IT}/install_layout.sh TIMEOUT 120)
+# One zerod per state and run directory: a second one exits at once and touches nothing.
+zero_integration_test(it_single_owner ${ZERO_IT}/single_owner.sh TIMEOUT 180)

@@ -28,3 +28,19 @@ zero_build() { # zero_build BUILD_DIR [cmake options...]
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   cmake --build "$dir" -j"$(nproc)"
 }
+
+# zero_agent_holder DIR...: prints the pid of the zerod that holds one of the directories (its
+# DIR/zerod.lock, flock(2), see agent/lock.h) and succeeds; fails when none is held. flock(1)
+# takes a free lock for an instant only; a missing lock file is never created.
+zero_agent_holder() {
+  local d
+  for d in "$@"; do
+    [ -f "$d/zerod.lock" ] || continue
+    if ! flock -n "$d/zerod.lock" true 2>/dev/null; then
+      head -c 20 "$d/zerod.lock" | tr -dc 0-9
+      echo
+      return 0
+    fi
+  done
+  return 1
+}
