@@ -72,6 +72,10 @@ int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, con
 int zero_inst_reconcile_all(struct zero_agent *a);
 bool zero_inst_shim_alive(struct zero_inst *inst);
 int zero_inst_watch(struct zero_inst *inst);
+/* Puts the main pid that the instance's live shim recorded (hvshim/client.h: DIR/pid) into row
+ * and the store if the row has another: a zerod killed between the spawn and the shim's report
+ * never heard it (issue 10, row 13). */
+int zero_inst_record_pid(struct zero_inst *inst, struct zero_instance_row *row);
 int zero_inst_spawn_shim(struct zero_inst *inst, const struct zero_shim_args *args, struct zero_error *err);
 int zero_inst_signal(struct zero_inst *inst, int sig, struct zero_error *err);
 void zero_inst_disarm(struct zero_inst *inst);

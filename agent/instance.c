@@ -196,6 +196,24 @@ int zero_inst_watch(struct zero_inst *inst) {
         return 0;
 }
 
+int zero_inst_record_pid(struct zero_inst *inst, struct zero_instance_row *row) {
+        pid_t pid;
+        int r = zero_shim_read_pid(inst->run_dir, &pid);
+
+        if (r < 0)
+                return log_warning_errno(r, "Cannot read the pid of %s from its shim: %m", row->name);
+        if (row->pid == pid)
+                return 0;
+        row->pid = pid;
+        row->has_exit_code = false;
+        row->updated_at = (int64_t) zero_now_usec();
+        r = zero_store_instance_update(inst->agent->store, row);
+        if (r < 0)
+                return log_error_errno(r, "Failed to record the pid of %s: %m", row->name);
+        log_info("Instance %s has pid %d (from its shim)", row->name, (int) pid);
+        return 0;
+}
+
 bool zero_inst_shim_alive(struct zero_inst *inst) {
         _cleanup_close_ int fd = -EBADF;
         return zero_shim_connect(inst->run_dir, true, &fd) >= 0;
@@ -217,6 +235,7 @@ static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         n = read(fd, buf, sizeof(buf) - 1);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return 0;
+        zero_op_fault_point_answer(op); /* e.g. create.spawn.reported: the report is lost */
         inst->waiting_op = NULL; /* from here on an exit must not resume this operation twice */
         inst->sync_source = sd_event_source_disable_unref(inst->sync_source);
         inst->sync_fd = safe_close(inst->sync_fd);
@@ -332,6 +351,7 @@ static int reconcile_one(struct zero_agent *a, struct zero_instance_row *row, bo
                 return r;
         if (zero_inst_watch(inst) >= 0) {
                 log_info("Reconnected to the shim of %s", row->name);
+                (void) zero_inst_record_pid(inst, row);
                 inst_adopt(a, row, inst);
                 if (!has_op && !streq(row->state, "running") && !streq(row->state, "paused"))
                         (void) zero_inst_set_state(a, row, "running");

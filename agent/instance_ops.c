@@ -107,8 +107,10 @@ static int step_spawn(struct zero_op *op) {
                 return 0;
         }
         if (zero_inst_watch(c.inst) >= 0) {
-                /* Done before a crash: the shim is there already. */
+                /* Done before a crash: the shim is there already, and its report may never have
+                 * been read: the pid comes from its files. */
                 log_info("Adopting the running shim of %s", c.row.name);
+                (void) zero_inst_record_pid(c.inst, &c.row);
                 step_ctx_done(&c);
                 return 0;
         }
@@ -482,24 +484,26 @@ static void fail_switch(struct zero_op *op) {
         step_ctx_done(&c);
 }
 
-#define STEP(n) {#n, step_##n}
+#define STEP(n) {#n, step_##n, NULL}
+/* A step that pauses until `answer` comes (operation.h): spawn waits for the shim's report. */
+#define STEP_ANSWER(n, answer) {#n, step_##n, #answer}
 /* Volumes marked "deleting" (by remove) are unexported and removed. */
 static int step_volumes_delete(struct zero_op *op) {
         return zero_card_volumes_collect(op->agent, &op->err);
 }
 
-static const struct zero_op_step create_steps[] = {STEP(volumes), STEP(prepare), STEP(spawn), STEP(boot),
-                                                   STEP(running)};
+static const struct zero_op_step create_steps[] = {STEP(volumes), STEP(prepare), STEP_ANSWER(spawn, reported),
+                                                   STEP(boot), STEP(running)};
 static const struct zero_op_step stop_steps[] = {STEP(stop), STEP(cleanup)};
-static const struct zero_op_step restart_steps[] = {STEP(stop),  STEP(cleanup), STEP(prepare),
-                                                    STEP(spawn), STEP(boot),    STEP(running)};
+static const struct zero_op_step restart_steps[] = {STEP(stop), STEP(cleanup), STEP(prepare),
+                                                    STEP_ANSWER(spawn, reported), STEP(boot), STEP(running)};
 static const struct zero_op_step delete_steps[] = {STEP(stop), STEP(cleanup), STEP(remove), STEP(volumes_delete)};
 
 static const struct zero_op_step attach_steps[] = {STEP(plug), STEP(plugged)};
 static const struct zero_op_step detach_steps[] = {STEP(unplug), STEP(forget)};
 
-static const struct zero_op_step switch_steps[] = {STEP(stop),  STEP(cleanup), STEP(mode),   STEP(prepare),
-                                                   STEP(spawn), STEP(boot),    STEP(running)};
+static const struct zero_op_step switch_steps[] = {STEP(stop), STEP(cleanup), STEP(mode), STEP(prepare),
+                                                   STEP_ANSWER(spawn, reported), STEP(boot), STEP(running)};
 
 const struct zero_op_kind zero_op_kind_switch = {"switch", switch_steps, ELEMENTSOF(switch_steps), fail_switch};
 const struct zero_op_kind zero_op_kind_attach = {"attach", attach_steps, ELEMENTSOF(attach_steps), fail_attach};

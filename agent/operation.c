@@ -146,12 +146,30 @@ static void op_fault_point(struct zero_op *op, bool done) {
         zero_fault_point(name);
 }
 
+void zero_op_fault_point_answer(struct zero_op *op) {
+        const struct zero_op_step *step;
+        char name[128];
+
+        if (!op || (size_t) op->row.step >= op->kind->n_steps)
+                return;
+        step = &op->kind->steps[op->row.step];
+        if (!step->answer)
+                return;
+        snprintf(name, sizeof(name), "%s.%s.%s", op->kind->name, step->name, step->answer);
+        zero_fault_point(name);
+}
+
 int zero_op_fault_points_print(FILE *f) {
 #ifdef ZERO_FAULT_INJECTION
         for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
-                for (size_t s = 0; s < kinds[k]->n_steps; s++)
-                        fprintf(f, "%s.%s\n%s.%s.done\n", kinds[k]->name, kinds[k]->steps[s].name, kinds[k]->name,
-                                kinds[k]->steps[s].name);
+                for (size_t s = 0; s < kinds[k]->n_steps; s++) {
+                        const struct zero_op_step *step = &kinds[k]->steps[s];
+
+                        fprintf(f, "%s.%s\n", kinds[k]->name, step->name);
+                        if (step->answer)
+                                fprintf(f, "%s.%s.%s\n", kinds[k]->name, step->name, step->answer);
+                        fprintf(f, "%s.%s.done\n", kinds[k]->name, step->name);
+                }
         return 0;
 #else
         return -EOPNOTSUPP;
@@ -256,7 +274,7 @@ void zero_op_continue(struct zero_op *op, int r) {
 }
 
 /* Stands in for a kind this zerod does not know (a row from a newer version): it only fails. */
-static const struct zero_op_step unknown_steps[] = {{"unknown", NULL}};
+static const struct zero_op_step unknown_steps[] = {{"unknown", NULL, NULL}};
 static const struct zero_op_kind unknown_kind = {"unknown", unknown_steps, 1, NULL};
 
 int zero_op_resume_all(struct zero_agent *a) {

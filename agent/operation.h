@@ -17,6 +17,10 @@
 struct zero_op_step {
         const char *name;
         int (*run)(struct zero_op *op);
+        /* For a step that pauses (ZERO_OP_PENDING): what resumes it, e.g. spawn's "reported".
+         * It names the fault point KIND.STEP.ANSWER, where the answer has arrived and nothing
+         * of it is recorded yet (fault.h): a crash while the step waits. NULL: none. */
+        const char *answer;
 };
 
 struct zero_op_kind {
@@ -52,5 +56,8 @@ json_t *zero_op_row_to_json(const struct zero_operation_row *row);
 /* Picks up every unfinished operation in the store (after a restart). */
 int zero_op_resume_all(struct zero_agent *a);
 void zero_op_free_all(struct zero_agent *a);
+/* The answer a paused step waits for has arrived (the caller handles it next): fault point
+ * KIND.STEP.ANSWER of op's current step, if the step names one. */
+void zero_op_fault_point_answer(struct zero_op *op);
 /* Every fault point of every kind's steps, one a line (fault.h); -EOPNOTSUPP without them. */
 int zero_op_fault_points_print(FILE *f);

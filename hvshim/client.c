@@ -235,20 +235,45 @@ static int parse_exit_fields(const char *s, struct zero_shim_exit *ret) {
         return 0;
 }
 
+/* DIR/NAME, one of the shim's small files. */
+static int read_shim_file(const char *dir, const char *name, size_t max, char **ret) {
+        _cleanup_free_ char *path = zero_strdup_printf("%s/%s", dir, name);
+
+        if (!path)
+                return -ENOMEM;
+        return zero_read_file(path, max, ret, NULL);
+}
+
 int zero_shim_read_exit(const char *dir, struct zero_shim_exit *ret) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_free_ char *text = NULL;
         int r;
 
         assert_return(dir, -EINVAL);
         assert_return(ret, -EINVAL);
 
-        path = zero_strdup_printf("%s/%s", dir, ZERO_SHIM_FILE_EXIT);
-        if (!path)
-                return -ENOMEM;
-        r = zero_read_file(path, 4096, &text, NULL);
+        r = read_shim_file(dir, ZERO_SHIM_FILE_EXIT, 4096, &text);
         if (r < 0)
                 return r;
         return parse_exit_fields(text, ret);
+}
+
+int zero_shim_read_pid(const char *dir, pid_t *ret) {
+        _cleanup_free_ char *text = NULL;
+        int64_t pid;
+        int r;
+
+        assert_return(dir, -EINVAL);
+        assert_return(ret, -EINVAL);
+
+        r = read_shim_file(dir, ZERO_SHIM_FILE_PID, 64, &text);
+        if (r < 0)
+                return r;
+        text[strcspn(text, "\n")] = '\0';
+        r = zero_parse_int64(text, 1, INT32_MAX, &pid);
+        if (r < 0)
+                return -EBADMSG;
+        *ret = (pid_t) pid;
+        return 0;
 }
 
 int zero_shim_parse_exited(const char *msg, struct zero_shim_exit *ret) {

@@ -80,6 +80,9 @@ struct zero_shim_exit {
 
 /* Reads DIR/exit. -ENOENT when there is none (yet). */
 int zero_shim_read_exit(const char *dir, struct zero_shim_exit *ret);
+/* Reads DIR/pid, the main pid a live shim wrote before it listened and reported: what a zerod
+ * that missed the report (it died during the spawn) learns the pid from. -ENOENT when none. */
+int zero_shim_read_pid(const char *dir, pid_t *ret);
 /* Parses an "exited pid=P code=C signal=S" reply. */
 int zero_shim_parse_exited(const char *msg, struct zero_shim_exit *ret);
 

@@ -373,6 +373,20 @@ static void test_client_arguments(void **state) {
         assert_int_equal(e.pid, 7);
 
         assert_int_equal(zero_shim_read_exit(f->dir, &e), -ENOENT);
+        assert_int_equal(zero_shim_read_pid(NULL, &pid), -EINVAL);
+        assert_int_equal(zero_shim_read_pid(f->dir, &pid), -ENOENT);
+        {
+                _cleanup_free_ char *p = path_in(f, "pid");
+                write_file(p, "4321\n", 0644);
+                assert_int_equal(zero_shim_read_pid(f->dir, &pid), 0);
+                assert_int_equal(pid, 4321);
+                write_file(p, "0\n", 0644);
+                assert_int_equal(zero_shim_read_pid(f->dir, &pid), -EBADMSG);
+                write_file(p, "12x", 0644);
+                assert_int_equal(zero_shim_read_pid(f->dir, &pid), -EBADMSG);
+                assert_int_equal(pid, 4321); /* untouched on failure */
+                (void) unlink(p);
+        }
         {
                 _cleanup_free_ char *p = path_in(f, "exit");
                 write_file(p, "pid=9\ncode=3\nsignal=0\ntime=42\nfuture=1\n", 0644);
@@ -507,6 +521,12 @@ static void test_signal_and_wait(void **state) {
         pid_text = read_text(p1);
         shim_pid_text = read_text(p2);
         assert_int_equal(atoi(pid_text), pid);
+        {
+                pid_t from_file = 0;
+                /* What a zerod that missed the report reads (agent: zero_inst_record_pid). */
+                assert_int_equal(zero_shim_read_pid(f->dir, &from_file), 0);
+                assert_int_equal(from_file, pid);
+        }
         assert_int_equal(atoi(shim_pid_text), f->shim_pid);
 
         /* Hygiene of what it runs: stdio only, no blocked or ignored signals. */
