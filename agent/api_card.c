@@ -323,12 +323,6 @@ void zero_api_get_network(struct zero_request *req) {
         zero_network_row_done(&row);
 }
 
-static bool subnets_overlap(const struct zero_ipv4_net *x, const struct zero_ipv4_net *y) {
-        unsigned p = x->prefixlen < y->prefixlen ? x->prefixlen : y->prefixlen;
-        uint32_t mask = p ? htonl(~0U << (32 - p)) : 0;
-        return (x->addr.s_addr & mask) == (y->addr.s_addr & mask);
-}
-
 static int network_conflicts(struct zero_request *req, const struct zero_ipv4_net *sub, const char *bridge) {
         struct zero_agent *a = zero_request_agent(req);
         struct zero_network_row *rows = NULL;
@@ -337,7 +331,7 @@ static int network_conflicts(struct zero_request *req, const struct zero_ipv4_ne
 
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 struct zero_ipv4_net other;
-                if (zero_ipv4_net_parse(rows[i].subnet, &other) >= 0 && subnets_overlap(sub, &other)) {
+                if (zero_ipv4_net_parse(rows[i].subnet, &other) >= 0 && zero_ipv4_net_overlaps(sub, &other)) {
                         zero_reply_error(req, 409, "conflict", "subnet overlaps network '%s' (%s)", rows[i].name,
                                          rows[i].subnet);
                         r = -EEXIST;
@@ -377,6 +371,9 @@ void zero_api_post_network(struct zero_request *req) {
                 return zero_reply_error(req, 422, "invalid",
                                         "subnet: an IPv4 network from /8 to /29 with its host bits zero is required, "
                                         "e.g. 10.77.0.0/24");
+        if (zero_ipv4_net_reserved(&sub))
+                return zero_reply_error(req, 422, "invalid", "subnet: %s overlaps %s, which no network may use", subnet,
+                                        zero_ipv4_net_reserved(&sub));
         if (zero_store_network_get(a->store, name, &row) >= 0) {
                 zero_network_row_done(&row);
                 return zero_reply_error(req, 409, "conflict", "a network named '%s' exists already", name);

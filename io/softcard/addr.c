@@ -222,6 +222,35 @@ char *zero_ipv4_cidr_format(struct in_addr a, unsigned prefixlen, char buf[stati
         return buf;
 }
 
+bool zero_ipv4_net_overlaps(const struct zero_ipv4_net *a, const struct zero_ipv4_net *b) {
+        uint32_t mask = mask_of(a->prefixlen < b->prefixlen ? a->prefixlen : b->prefixlen);
+
+        return (ntohl(a->addr.s_addr) & mask) == (ntohl(b->addr.s_addr) & mask);
+}
+
+const char *zero_ipv4_net_reserved(const struct zero_ipv4_net *net) {
+        /* RFC 6890's blocks that no host may take as a LAN of its own: their addresses mean
+         * something else to every IP stack (and a bridge on one would break the node's own). */
+        static const struct {
+                uint32_t addr;
+                unsigned prefixlen;
+                const char *what;
+        } blocks[] = {
+                {0x00000000, 8, "0.0.0.0/8 (\"this network\")"},
+                {0x7f000000, 8, "127.0.0.0/8 (loopback)"},
+                {0xa9fe0000, 16, "169.254.0.0/16 (link-local)"},
+                {0xe0000000, 4, "224.0.0.0/4 (multicast)"},
+                {0xf0000000, 4, "240.0.0.0/4 (reserved; it holds the broadcast address 255.255.255.255)"},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(blocks); i++) {
+                struct zero_ipv4_net b = {.addr.s_addr = htonl(blocks[i].addr), .prefixlen = blocks[i].prefixlen};
+                if (zero_ipv4_net_overlaps(net, &b))
+                        return blocks[i].what;
+        }
+        return NULL;
+}
+
 /* ---- Addresses in the kernel ---- */
 
 static int addr_change(struct zero_nl *nl, uint16_t type, int ifindex, struct in_addr a, unsigned prefixlen) {
@@ -341,51 +370,78 @@ int zero_nl_route_replace_default(struct zero_nl *nl, const char *name, struct i
         return zero_nl_msg_send(nl, NULL, NULL);
 }
 
-struct default_route {
-        bool found;
-        struct in_addr gateway;
-        int ifindex;
+struct route_list {
+        struct zero_nl_route *v;
+        size_t n, cap;
 };
 
 static int route_reply(const struct nlmsghdr *h, void *userdata) {
-        struct default_route *d = userdata;
+        struct route_list *list = userdata;
         const struct rtmsg *rtm = NLMSG_DATA(h);
         const struct rtattr *tb[RTA_MAX + 1];
+        struct zero_nl_route *rt;
         uint32_t table;
 
-        if (h->nlmsg_type != RTM_NEWROUTE || d->found)
+        if (h->nlmsg_type != RTM_NEWROUTE)
                 return 0;
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)))
                 return -EBADMSG;
-        if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != 0 || rtm->rtm_type != RTN_UNICAST)
+        if (rtm->rtm_family != AF_INET)
                 return 0;
         zero_nl_attrs_parse(RTM_RTA(rtm), RTM_PAYLOAD(h), tb, RTA_MAX);
         table = tb[RTA_TABLE] ? zero_nl_attr_u32(tb[RTA_TABLE]) : rtm->rtm_table;
         if (table != RT_TABLE_MAIN)
                 return 0;
-        d->found = true;
-        d->ifindex = (int) zero_nl_attr_u32(tb[RTA_OIF]);
+        if (list->n == list->cap) {
+                size_t cap = list->cap ? list->cap * 2 : 16;
+                struct zero_nl_route *v = reallocarray(list->v, cap, sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                list->v = v;
+                list->cap = cap;
+        }
+        rt = &list->v[list->n++];
+        *rt = (struct zero_nl_route){.prefixlen = rtm->rtm_dst_len, .type = rtm->rtm_type,
+                                     .ifindex = (int) zero_nl_attr_u32(tb[RTA_OIF])};
+        if (tb[RTA_DST] && RTA_PAYLOAD(tb[RTA_DST]) == sizeof(struct in_addr))
+                memcpy(&rt->dst, RTA_DATA(tb[RTA_DST]), sizeof(struct in_addr));
         if (tb[RTA_GATEWAY] && RTA_PAYLOAD(tb[RTA_GATEWAY]) == sizeof(struct in_addr))
-                memcpy(&d->gateway, RTA_DATA(tb[RTA_GATEWAY]), sizeof(struct in_addr));
+                memcpy(&rt->gateway, RTA_DATA(tb[RTA_GATEWAY]), sizeof(struct in_addr));
+        return 0;
+}
+
+int zero_nl_route_list(struct zero_nl *nl, struct zero_nl_route **ret, size_t *ret_n) {
+        struct rtmsg rtm = {.rtm_family = AF_INET};
+        struct route_list list = {};
+        int r;
+
+        if (!nl || !ret || !ret_n)
+                return -EINVAL;
+        zero_nl_msg_begin(nl, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+        r = zero_nl_msg_send(nl, route_reply, &list);
+        if (r < 0) {
+                free(list.v);
+                return r;
+        }
+        *ret = list.v;
+        *ret_n = list.n;
         return 0;
 }
 
 int zero_nl_route_get_default(struct zero_nl *nl, struct in_addr *ret_gateway, int *ret_ifindex) {
-        struct rtmsg rtm = {.rtm_family = AF_INET};
-        struct default_route d = {};
-        int r;
+        _cleanup_free_ struct zero_nl_route *routes = NULL;
+        size_t n = 0;
+        int r = zero_nl_route_list(nl, &routes, &n);
 
-        if (!nl)
-                return -EINVAL;
-        zero_nl_msg_begin(nl, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
-        r = zero_nl_msg_send(nl, route_reply, &d);
         if (r < 0)
                 return r;
-        if (!d.found)
-                return -ENOENT;
-        if (ret_gateway)
-                *ret_gateway = d.gateway;
-        if (ret_ifindex)
-                *ret_ifindex = d.ifindex;
-        return 0;
+        for (size_t i = 0; i < n; i++)
+                if (routes[i].prefixlen == 0 && routes[i].type == RTN_UNICAST) {
+                        if (ret_gateway)
+                                *ret_gateway = routes[i].gateway;
+                        if (ret_ifindex)
+                                *ret_ifindex = routes[i].ifindex;
+                        return 0;
+                }
+        return -ENOENT;
 }

@@ -45,6 +45,62 @@ static bool has_prefix(const char *name, const char *prefix) {
 
 /* ---- Networks ---- */
 
+/* A name from the namespace's link list, "?" for one that went away in between. */
+static const char *link_name(const struct zero_nl_link *links, size_t n, int ifindex) {
+        for (size_t i = 0; i < n; i++)
+                if (links[i].ifindex == ifindex)
+                        return links[i].name;
+        return "?";
+}
+
+static bool on_card_bridge(const struct zero_nl_link *links, size_t n, int ifindex) {
+        return ifindex > 0 && has_prefix(link_name(links, n, ifindex), ZERO_IFNAME_BRIDGE);
+}
+
+/*
+ * A network's bridge gets the subnet's gateway address and with it a route to the subnet: one
+ * that overlaps an address or a route the namespace has already would shadow it or be shadowed
+ * (issue 10, row 12: a duplicate route). So the subnet must be free of every address and every
+ * main-table route but the default ones and those of the card's own bridges (zb-: the agent
+ * checks the networks against each other, and an interrupted create finds its own bridge).
+ */
+static int subnet_check_free(struct zero_nl *nl, const struct zero_card_network *n,
+                             const struct zero_ipv4_net *subnet, struct zero_error *err) {
+        _cleanup_free_ struct zero_nl_link *links = NULL;
+        _cleanup_free_ struct zero_nl_addr *addrs = NULL;
+        _cleanup_free_ struct zero_nl_route *routes = NULL;
+        size_t n_links = 0, n_addrs = 0, n_routes = 0;
+        char what[ZERO_IPV4_CIDR_STRSIZE], via[INET_ADDRSTRLEN];
+        int r;
+
+        if ((r = zero_nl_link_list(nl, NULL, &links, &n_links)) < 0 ||
+            (r = zero_nl_addr_list(nl, 0, &addrs, &n_addrs)) < 0 || (r = zero_nl_route_list(nl, &routes, &n_routes)) < 0)
+                return kernel_error(nl, err, r, "network %s: listing the namespace's addresses and routes",
+                                    strempty(n->name));
+        for (size_t i = 0; i < n_addrs; i++) {
+                struct zero_ipv4_net a = {addrs[i].addr, addrs[i].prefixlen};
+                if (!on_card_bridge(links, n_links, addrs[i].ifindex) && zero_ipv4_net_overlaps(subnet, &a))
+                        return zero_error_set(err, -EADDRINUSE, 409, "conflict",
+                                              "subnet %s overlaps the address %s on %s in the card's network namespace",
+                                              n->subnet, zero_ipv4_cidr_format(a.addr, a.prefixlen, what),
+                                              link_name(links, n_links, addrs[i].ifindex));
+        }
+        for (size_t i = 0; i < n_routes; i++) {
+                struct zero_ipv4_net d = {routes[i].dst, routes[i].prefixlen};
+                if (d.prefixlen == 0 || on_card_bridge(links, n_links, routes[i].ifindex) ||
+                    !zero_ipv4_net_overlaps(subnet, &d))
+                        continue;
+                inet_ntop(AF_INET, &routes[i].gateway, via, sizeof(via));
+                return zero_error_set(err, -EADDRINUSE, 409, "conflict",
+                                      "subnet %s overlaps the route to %s%s%s%s%s in the card's network namespace",
+                                      n->subnet, zero_ipv4_cidr_format(d.addr, d.prefixlen, what),
+                                      routes[i].gateway.s_addr ? " via " : "", routes[i].gateway.s_addr ? via : "",
+                                      routes[i].ifindex ? " dev " : "",
+                                      routes[i].ifindex ? link_name(links, n_links, routes[i].ifindex) : "");
+        }
+        return 0;
+}
+
 int softcard_net_network_create(struct zero_nl *nl, const struct zero_card_network *n, struct zero_error *err) {
         struct zero_ipv4_net subnet;
         struct in_addr gateway;
@@ -60,6 +116,10 @@ int softcard_net_network_create(struct zero_nl *nl, const struct zero_card_netwo
         if (!ipv4_parse(n->gateway, &gateway) || !zero_ipv4_net_contains(&subnet, gateway))
                 return invalid(err, "network %s: gateway %s is not an address in %s", strempty(n->name),
                                strempty(n->gateway), n->subnet);
+
+        r = subnet_check_free(nl, n, &subnet, err);
+        if (r < 0)
+                return r;
 
         /* A MAC of its own, stable across restarts: else the bridge takes its lowest port's,
          * which changes as NICs come and go, and the gateway's entry in the containers' ARP

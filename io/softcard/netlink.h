@@ -87,6 +87,12 @@ int zero_ipv4_net_host(const struct zero_ipv4_net *net, uint64_t n, struct in_ad
 /* The gateway (the bridge's address) is the first host; -ERANGE if that leaves no other host. */
 int zero_ipv4_net_gateway(const struct zero_ipv4_net *net, struct in_addr *ret);
 char *zero_ipv4_cidr_format(struct in_addr a, unsigned prefixlen, char buf[static ZERO_IPV4_CIDR_STRSIZE]);
+/* Whether two subnets share an address (host bits of either are ignored). */
+bool zero_ipv4_net_overlaps(const struct zero_ipv4_net *a, const struct zero_ipv4_net *b);
+/* The special-purpose block (RFC 6890) that net overlaps and no network may use, as text
+ * ("127.0.0.0/8 (loopback)"), or NULL: this network, loopback, link-local, multicast and the
+ * reserved 240.0.0.0/4 with the limited broadcast 255.255.255.255. */
+const char *zero_ipv4_net_reserved(const struct zero_ipv4_net *net);
 
 /* ---- The netlink handle (netlink.c) ---- */
 
@@ -223,6 +229,15 @@ int zero_nl_addr_del_index(struct zero_nl *nl, int ifindex, struct in_addr a, un
  * (NULL when there is none). */
 int zero_nl_addr_list(struct zero_nl *nl, int ifindex, struct zero_nl_addr **ret, size_t *ret_n);
 
+struct zero_nl_route {
+        struct in_addr dst;      /* 0.0.0.0 with prefixlen 0: a default route */
+        unsigned prefixlen;
+        struct in_addr gateway;  /* 0.0.0.0: none (on-link) */
+        int ifindex;             /* 0: none (blackhole, unreachable, ...) */
+        unsigned type;           /* RTN_UNICAST, RTN_BLACKHOLE, ... */
+};
+/* The main table's IPv4 routes; the array is the caller's to free (NULL when there is none). */
+int zero_nl_route_list(struct zero_nl *nl, struct zero_nl_route **ret, size_t *ret_n);
 /* The main table's IPv4 default route: via gateway on link name; replaces an existing one. */
 int zero_nl_route_replace_default(struct zero_nl *nl, const char *name, struct in_addr gateway);
 /* -ENOENT if there is none. */

@@ -16,6 +16,45 @@ expect 409 POST /v1/networks '{"name":"net2","subnet":"10.77.0.128/25"}'
 expect 422 POST /v1/networks '{"name":"net2","subnet":"10.77.0.5/24"}'
 log "network net1 is bridge $bridge with 10.77.0.1/24"
 
+# Issue 10, row 12. Blocks no network may use are 422; a subnet that an address or a route of
+# zerod's namespace already covers is 409 naming it. Neither changes the node: no network row,
+# no bridge, no route more.
+for s in 0.0.0.0/8 127.0.0.0/8 169.254.0.0/16 224.0.0.0/8 239.1.0.0/16 240.0.0.0/8 255.255.255.0/24; do
+  expect 422 POST /v1/networks "{\"name\":\"bad\",\"subnet\":\"$s\"}"
+  [[ "$(jbody .error.code)/$(jbody .error.message)" == "invalid/subnet: $s overlaps "*", which no network may use" ]] ||
+    fail "$s: $(cat "$BODY")"
+done
+log "reserved: $(jbody .error.message)"
+in_ns ip link add lab0 type veth peer name lab1
+in_ns ip link set lab0 up
+in_ns ip link set lab1 up
+in_ns ip addr add 10.88.1.1/24 dev lab0
+in_ns ip route add 10.89.0.0/16 via 10.88.1.254 dev lab0
+in_ns ip route add blackhole 10.90.0.0/16
+node_net() { # what a refused network must not change
+  curl -sf --unix-socket "$SOCK" http://zero/v1/networks | jq -c '[.networks[].name]'
+  in_ns ip -o link show | awk '{print $2}' | sort
+  in_ns ip -4 route show table main
+}
+before=$(node_net)
+overlap() { # overlap SUBNET MESSAGE
+  expect 409 POST /v1/networks "{\"name\":\"over\",\"subnet\":\"$1\"}"
+  [ "$(jbody .error.code)" = conflict ] && [ "$(jbody .error.message)" = "subnet $1 overlaps $2 in the card's network namespace" ] ||
+    fail "$1: $(cat "$BODY")"
+  log "$1: $(jbody .error.message)"
+}
+overlap 10.88.0.0/16 "the address 10.88.1.1/24 on lab0"
+overlap 10.88.1.128/25 "the address 10.88.1.1/24 on lab0"
+overlap 10.89.5.0/24 "the route to 10.89.0.0/16 via 10.88.1.254 dev lab0"
+overlap 10.90.0.0/24 "the route to 10.90.0.0/16"
+[ "$(node_net)" = "$before" ] || fail "a refused network changed the node: $(diff <(echo "$before") <(node_net))"
+in_ns ip link del lab0
+in_ns ip route del blackhole 10.90.0.0/16
+expect 201 POST /v1/networks '{"name":"free","subnet":"10.88.0.0/16"}'
+[ "$(in_ns ip -4 route show 10.88.0.0/16 | grep -c .)" = 1 ] || fail "10.88.0.0/16 has not one route: $(in_ns ip -4 route)"
+expect 204 DELETE /v1/networks/free
+log "a subnet freed again is taken, with one route"
+
 # c2 listens; c1 pings c2 and talks to it over TCP. Each prints what its eth0 looks like inside.
 show='echo "ETH0 $(cat /sys/class/net/eth0/address) $(ip -4 -o addr show eth0 | awk "{print \$4}")"'
 c2cmd=$(jq -cn --arg c "$show; nc -ll -p 7000 -e /bin/cat & while true; do sleep 1; done" '["/bin/sh","-c",$c]')

@@ -313,6 +313,39 @@ static void test_cidr(_unused_ void **state) {
         }
         assert_int_equal(zero_ipv4_net_parse(NULL, &net), -EINVAL);
 
+        /* Overlaps, whichever holds the other; host bits do not count. */
+        {
+                struct zero_ipv4_net x, y;
+                assert_int_equal(zero_ipv4_net_parse("10.77.0.0/16", &x), 0);
+                assert_int_equal(zero_ipv4_net_parse("10.77.5.0/24", &y), 0);
+                assert_true(zero_ipv4_net_overlaps(&x, &y) && zero_ipv4_net_overlaps(&y, &x));
+                assert_int_equal(zero_ipv4_net_parse("10.78.0.0/16", &y), 0);
+                assert_false(zero_ipv4_net_overlaps(&x, &y));
+                y = (struct zero_ipv4_net) {ip("10.77.9.9"), 32};
+                assert_true(zero_ipv4_net_overlaps(&x, &y));
+        }
+        /* Blocks no network may use (issue 10, row 12), and their neighbours that are fine. */
+        static const char *const reserved[] = {"0.0.0.0/8", "127.0.0.0/8", "127.5.0.0/16", "169.254.0.0/16",
+                                               "224.0.0.0/8", "239.255.0.0/16", "240.0.0.0/8",
+                                               "255.255.255.0/24", "168.0.0.0/6"};
+        for (size_t i = 0; i < ELEMENTSOF(reserved); i++) {
+                assert_int_equal(zero_ipv4_net_parse(reserved[i], &net), 0);
+                if (!zero_ipv4_net_reserved(&net))
+                        fail_msg("%s is not reserved", reserved[i]);
+        }
+        assert_int_equal(zero_ipv4_net_parse("127.0.0.0/8", &net), 0);
+        assert_string_equal(zero_ipv4_net_reserved(&net), "127.0.0.0/8 (loopback)");
+        assert_int_equal(zero_ipv4_net_parse("255.255.255.248/29", &net), 0);
+        assert_non_null(strstr(zero_ipv4_net_reserved(&net), "255.255.255.255"));
+        static const char *const fine[] = {"1.0.0.0/8", "10.0.0.0/8", "126.0.0.0/8", "128.0.0.0/8",
+                                           "169.253.0.0/16", "169.255.0.0/16", "172.16.0.0/12",
+                                           "192.168.0.0/16", "223.255.255.0/24", "100.64.0.0/10"};
+        for (size_t i = 0; i < ELEMENTSOF(fine); i++) {
+                assert_int_equal(zero_ipv4_net_parse(fine[i], &net), 0);
+                if (zero_ipv4_net_reserved(&net))
+                        fail_msg("%s is reserved: %s", fine[i], zero_ipv4_net_reserved(&net));
+        }
+
         net = (struct zero_ipv4_net) {.prefixlen = 33};
         assert_int_equal(zero_ipv4_net_hosts(&net), 0);
         assert_int_equal(zero_ipv4_net_host(&net, 1, &a), -EINVAL);

@@ -377,6 +377,46 @@ static void test_network(void **state) {
         assert_int_equal(softcard_net_network_delete(f->nl, &NET, &e), 0); /* missing: success */
 }
 
+/* A subnet that an address or a route of the namespace already covers is a conflict naming it
+ * (issue 10, row 12), and nothing is made; the card's own bridges do not count. */
+static void test_network_overlap(void **state) {
+        struct fx *f = fx_get(state);
+        struct zero_card_network other = NET;
+        _cleanup_free_ struct zero_nl_route *routes = NULL;
+        struct zero_error e = {};
+        size_t n = 0;
+        bool found = false;
+
+        assert_int_equal(zero_nl_veth_create(f->nl, &(struct zero_nl_veth) {.name = "lab0", .peer = "lab1"}), 0);
+        assert_int_equal(zero_nl_link_set_up(f->nl, "lab0"), 0);
+        assert_int_equal(zero_nl_link_set_up(f->nl, "lab1"), 0);
+        assert_int_equal(zero_nl_addr_add(f->nl, "lab0", ip("10.77.0.200"), 24), 0);
+        assert_int_equal(softcard_net_network_create(f->nl, &NET, &e), -EADDRINUSE);
+        assert_int_equal(e.status, 409);
+        assert_string_equal(e.code, "conflict");
+        assert_non_null(strstr(e.message, "10.77.0.200/24 on lab0"));
+        assert_false(link_exists(f->nl, "zb-test"));
+        assert_int_equal(zero_nl_addr_del(f->nl, "lab0", ip("10.77.0.200"), 24), 0);
+
+        /* A route to a wider block, via a gateway on lab0. */
+        assert_int_equal(zero_nl_addr_add(f->nl, "lab0", ip("192.0.2.1"), 24), 0);
+        assert_int_equal(zero_nl_route_list(f->nl, &routes, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                found = found || (routes[i].prefixlen == 24 && routes[i].dst.s_addr == ip("192.0.2.0").s_addr);
+        assert_true(found); /* the address's own route, proto kernel */
+        other.subnet = "192.0.2.128/25";
+        other.gateway = "192.0.2.129";
+        e = (struct zero_error) {};
+        assert_int_equal(softcard_net_network_create(f->nl, &other, &e), -EADDRINUSE);
+        assert_non_null(strstr(e.message, "192.0.2.1/24 on lab0"));
+
+        /* The card's own bridge is no conflict: a create done twice still succeeds. */
+        assert_int_equal(zero_nl_link_delete(f->nl, "lab0"), 0);
+        assert_int_equal(softcard_net_network_create(f->nl, &NET, &e), 0);
+        assert_int_equal(softcard_net_network_create(f->nl, &NET, &e), 0);
+        assert_int_equal(softcard_net_network_delete(f->nl, &NET, &e), 0);
+}
+
 /* ---- NICs ---- */
 
 /* A TCP exchange from the namespace at client_ns to a listener on addr in server_ns. */
@@ -678,6 +718,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_netns, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_network, fx_setup, fx_teardown),
+                cmocka_unit_test_setup_teardown(test_network_overlap, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_veth_traffic, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_veth_recovery, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_tap, fx_setup, fx_teardown),
