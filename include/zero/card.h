@@ -18,9 +18,11 @@
  *  - Idempotent: the operations journal runs a step again after a crash. Creating what exists
  *    (as described), deleting what is gone, exporting what is exported (the same way) and
  *    unexporting what is not all succeed.
- *  - Synchronous and bounded: an op returns when it is done. The softcard's ops cost
- *    milliseconds (an ioctl, a QMP round trip to a local daemon, at most one short qemu-img);
- *    every wait on a daemon has a timeout.
+ *  - Bounded: an op returns when it is done, and costs milliseconds (an ioctl, a QMP round trip
+ *    to a local daemon); every wait on a daemon has a timeout. What can take longer (making a
+ *    large volume's filesystem, unlinking a large file: a second and more) has an asynchronous
+ *    form, volume_create_async and volume_delete_async, whose slow work runs in child processes
+ *    watched on the agent's loop (env->event); the agent uses those when the driver has them.
  *  - Returns >= 0 on success, -errno on failure with the reason in err (status, code, message
  *    as the API should answer them).
  *
@@ -128,6 +130,10 @@ struct zero_card_want_nic {
         bool recreated;         /* out */
 };
 
+/* How an asynchronous op ends: r >= 0 done, else -errno with err (status, code, message). Called
+ * from the agent's loop, never from inside the call that started the work. */
+typedef void (*zero_card_done_fn)(void *userdata, int r, const struct zero_error *err);
+
 struct zero_card_ops {
         int (*open)(const struct zero_card_env *env, struct zero_card **ret, struct zero_error *err);
         void (*close)(struct zero_card *card); /* leaves the daemon, exports and links running */
@@ -172,6 +178,26 @@ struct zero_card_ops {
         int (*sync)(struct zero_card *card, const struct zero_card_network *networks, size_t n_networks,
                     struct zero_card_want_export *exports, size_t n_exports, struct zero_card_want_nic *nics,
                     size_t n_nics, struct zero_error *err);
+
+        /* Appended: a driver whose size ends before one of these has none of them. */
+
+        /* Whether the card can hold v at size bytes (its size_bytes when 0), without making
+         * anything: what the agent asks before it records a volume or a resize, so that what the
+         * card cannot do is refused at once. The softcard's limit is its pool's: the largest
+         * file the filesystem its volumes live on allows (ext4 with 4 KiB blocks: 16 TiB less
+         * 4 KiB). Refused: 422 "invalid", the message naming the limit. */
+        int (*volume_validate)(struct zero_card *card, const struct zero_card_volume *v, uint64_t size,
+                               struct zero_error *err);
+        /* volume_create and volume_delete, with the same effect and rules, asynchronously:
+         * 0 when the work is under way (done follows, with userdata), -errno at once for what is
+         * refused before anything runs (done never follows). What the driver needs of v is copied.
+         * One job per volume at a time (-EBUSY). close() stops the work still running, without
+         * calling its done: the operation that waited runs its step again after a restart, and
+         * every step is idempotent. */
+        int (*volume_create_async)(struct zero_card *card, const struct zero_card_volume *v, zero_card_done_fn done,
+                                   void *userdata, struct zero_error *err);
+        int (*volume_delete_async)(struct zero_card *card, const struct zero_card_volume *v, zero_card_done_fn done,
+                                   void *userdata, struct zero_error *err);
 };
 
 struct zero_card_driver {

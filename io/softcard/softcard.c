@@ -27,6 +27,8 @@ struct zero_card {
         const char *(*config_get)(const char *section, const char *key);
         struct zero_nl *nl;
         struct qsd *qsd;
+        sd_event *event; /* the agent's: volume jobs' children are watched there */
+        struct softcard_jobs jobs;
 };
 
 /* ---- Loop devices and mounts ---- */
@@ -445,7 +447,22 @@ static int card_volume_create(struct zero_card *c, const struct zero_card_volume
         })
 
 static int card_volume_delete(struct zero_card *c, const struct zero_card_volume *v, struct zero_error *err) {
-        return WITH_DAEMON(c, err, softcard_volume_delete(c->qsd, v, err));
+        return softcard_volume_delete(c->qsd, v, err); /* its unexport step makes sure of the daemon */
+}
+
+static int card_volume_validate(struct zero_card *c, const struct zero_card_volume *v, uint64_t size,
+                                struct zero_error *err) {
+        return softcard_volume_validate(v, size, err);
+}
+
+static int card_volume_create_async(struct zero_card *c, const struct zero_card_volume *v, zero_card_done_fn done,
+                                    void *userdata, struct zero_error *err) {
+        return softcard_volume_create_async(&c->jobs, c->event, c->qsd, v, done, userdata, err);
+}
+
+static int card_volume_delete_async(struct zero_card *c, const struct zero_card_volume *v, zero_card_done_fn done,
+                                    void *userdata, struct zero_error *err) {
+        return softcard_volume_delete_async(&c->jobs, c->event, c->qsd, v, done, userdata, err);
 }
 
 static int card_volume_resize(struct zero_card *c, const struct zero_card_volume *v, uint64_t new_size,
@@ -524,6 +541,9 @@ static const struct zero_card_driver driver = {
                 .nic_attach = card_nic_attach,
                 .nic_detach = card_nic_detach,
                 .sync = card_sync,
+                .volume_validate = card_volume_validate,
+                .volume_create_async = card_volume_create_async,
+                .volume_delete_async = card_volume_delete_async,
         },
 };
 
@@ -534,6 +554,7 @@ const struct zero_card_driver *zero_softcard_driver(void) {
 static void card_close(struct zero_card *c) {
         if (!c)
                 return;
+        softcard_jobs_cancel(&c->jobs);
         c->qsd = qsd_close(c->qsd);
         c->nl = zero_nl_close(c->nl);
         free(c->state_dir);
@@ -560,6 +581,7 @@ static int card_open(const struct zero_card_env *env, struct zero_card **ret, st
         if (!c)
                 return zero_error_default(err, -ENOMEM, "softcard");
         c->config_get = env->config_get;
+        c->event = env->event;
         c->state_dir = strdup(env->state_dir);
         c->shim = strdup(env->shim);
         if (!c->state_dir || !c->shim)

@@ -6,10 +6,12 @@
  *   softcard.c  the driver struct and its ops; struct zero_card
  *   qsd.c       the node's one qemu-storage-daemon: started under zero-shim, re-adopted after a
  *               zerod restart, watched, restarted when it dies; a small synchronous QMP client
- *   volume.c    volume files (qemu-img), exports (block-export-add, FUSE + loop), QoS, stats
+ *   volume_file.c  volume files (mkfs.ext4, qemu-img), made and removed, synchronously or as
+ *               jobs whose commands run as children watched on the loop (child.c); the pool's limit
+ *   volume.c    exports (block-export-add, FUSE + loop), QoS, stats, resize
  *   net.c       networks (bridges) and NIC attachments (veth into a netns, tap), and their sync
  *
- * Everything here follows card.h's rules: idempotent, synchronous, bounded, -errno + err.
+ * Everything here follows card.h's rules: idempotent, bounded, -errno + err.
  */
 #include "io/softcard/netlink.h"
 #include "zero/card.h"

@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
 #include "common/macro.h"
 #include "zero/card.h"
@@ -92,10 +93,50 @@ int softcard_mounts_list(const char *dir, char ***ret);
 /* Everything under RUN/exports: loops detached, mounts detached (MNT_DETACH), files removed. */
 int softcard_exports_clear(const char *exports_dir);
 
-/* ---- volume.c: volume files and exports ---- */
+/* ---- child.c: a child process watched on the event loop ---- */
+
+struct softcard_child;
+/* status: the exit status, 128+signal, or -errno; output: the first 4 KiB of its stdout and
+ * stderr, NUL-terminated. Called from the loop once the child is reaped and freed. */
+typedef void (*softcard_child_done_fn)(void *userdata, int status, const char *output);
+/* Forks and execs argv (PATH searched; stdin /dev/null; it dies with zerod: PDEATHSIG). */
+int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn done, void *userdata,
+                         struct softcard_child **ret);
+/* A child still running is killed (SIGKILL) and reaped; done is not called. NULL-safe. */
+struct softcard_child *softcard_child_free(struct softcard_child *c);
+
+/* ---- volume_file.c: volume files, made and removed; the pool's limit ---- */
+
+#define SOFTCARD_VOLUME_SIZE_MIN (1ULL << 20)
+#define SOFTCARD_VOLUME_SIZE_MAX (1ULL << 50) /* 1 PiB: beyond it qcow2's metadata gets silly */
+
+/* The description's fields (422 with the reason); a size a multiple of 512 in the range above. */
+int softcard_volume_check(const struct zero_card_volume *v, struct zero_error *err);
+int softcard_size_check(const struct zero_card_volume *v, uint64_t size, struct zero_error *err);
+/* Both, and size (v's when 0) within what one file may be on the filesystem v lives on. */
+int softcard_volume_validate(const struct zero_card_volume *v, uint64_t size, struct zero_error *err);
+/* Runs argv to its end (zero_run_wait); a failure's output goes into err. */
+int softcard_run(char *const argv[], struct zero_error *err);
 
 int softcard_volume_create(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err);
+/* Unexports (if exported) and removes the file. */
 int softcard_volume_delete(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err);
+
+/* The volume jobs running on the loop, one at most per volume. */
+struct softcard_jobs {
+        struct vfile *head;
+};
+int softcard_volume_create_async(struct softcard_jobs *jobs, sd_event *e, struct qsd *q,
+                                 const struct zero_card_volume *v, zero_card_done_fn done, void *userdata,
+                                 struct zero_error *err);
+int softcard_volume_delete_async(struct softcard_jobs *jobs, sd_event *e, struct qsd *q,
+                                 const struct zero_card_volume *v, zero_card_done_fn done, void *userdata,
+                                 struct zero_error *err);
+/* Stops every job (children killed, done not called): close(). */
+void softcard_jobs_cancel(struct softcard_jobs *jobs);
+
+/* ---- volume.c: exports, QoS, stats, resize ---- */
+
 int softcard_volume_resize(struct qsd *q, const struct zero_card_volume *v, uint64_t new_size,
                            struct zero_error *err);
 int softcard_volume_set_qos(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err);

@@ -17,8 +17,6 @@
 #include "common/util.h"
 #include "io/softcard/storage.h"
 
-#define VOLUME_SIZE_MIN (1ULL << 20)
-#define VOLUME_SIZE_MAX (1ULL << 50) /* 1 PiB: beyond it qcow2's metadata gets silly */
 #define QOS_MAX 1000000000000000ULL  /* QEMU's THROTTLE_VALUE_MAX */
 #define EXPORT_GONE_TIMEOUT_USEC (10 * USEC_PER_SEC)
 
@@ -107,7 +105,7 @@ static int names_init(struct qsd *q, const char *id, struct names *n) {
         return 0;
 }
 
-static int volume_check(const struct zero_card_volume *v, struct zero_error *err) {
+int softcard_volume_check(const struct zero_card_volume *v, struct zero_error *err) {
         if (!v || v->size < sizeof(*v))
                 return zero_error_set(err, -EINVAL, 422, "invalid", "volume description missing or too old");
         if (!is_hex_id(v->id))
@@ -121,36 +119,14 @@ static int volume_check(const struct zero_card_volume *v, struct zero_error *err
         return 0;
 }
 
-static int size_check(const struct zero_card_volume *v, uint64_t size, struct zero_error *err) {
-        if (size < VOLUME_SIZE_MIN || size > VOLUME_SIZE_MAX || size % 512 != 0)
+int softcard_size_check(const struct zero_card_volume *v, uint64_t size, struct zero_error *err) {
+        if (size < SOFTCARD_VOLUME_SIZE_MIN || size > SOFTCARD_VOLUME_SIZE_MAX || size % 512 != 0)
                 return zero_error_set(err, -EINVAL, 422, "invalid",
                                       "volume %s: size must be a multiple of 512 bytes from 1 MiB to 1 PiB", v->id);
         return 0;
 }
 
-/* ---- Files ---- */
-
-static int run(char *const argv[], struct zero_error *err) {
-        _cleanup_free_ char *out = NULL;
-        int r = zero_run_wait(argv, &out);
-
-        if (r < 0)
-                return zero_error_set(err, r, 500, "internal", "cannot run %s: %s", argv[0], strerror(-r));
-        if (r == 0)
-                return 0;
-        for (char *p = out; p && *p; p++)
-                if (*p == '\n')
-                        *p = ' ';
-        return zero_error_set(err, -EIO, 500, "internal", "%s failed (status %d): %s", argv[0], r, strempty(out));
-}
-
-static int fsync_path(const char *path, int flags) {
-        _cleanup_close_ int fd = open(path, flags | O_RDONLY | O_CLOEXEC);
-
-        if (fd < 0 || fsync(fd) < 0)
-                return -errno;
-        return 0;
-}
+/* ---- Files (volume_file.c makes and removes them) ---- */
 
 /* The size a reader of the volume sees: the file's (raw) or the qcow2 header's. */
 static int file_virtual_size(const struct zero_card_volume *v, uint64_t *ret) {
@@ -169,122 +145,6 @@ static int file_virtual_size(const struct zero_card_volume *v, uint64_t *ret) {
         *ret = 0;
         for (int i = 24; i < 32; i++) /* big-endian virtual size at offset 24 */
                 *ret = *ret << 8 | h[i];
-        return 0;
-}
-
-/* Copies the whole of file from into a new file to (O_EXCL). */
-static int copy_file(const char *from, const char *to) {
-        _cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC), out = -EBADF;
-        struct stat st;
-
-        if (in < 0 || fstat(in, &st) < 0)
-                return -errno;
-        out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (out < 0)
-                return -errno;
-        for (off_t done = 0; done < st.st_size;) {
-                ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t) (st.st_size - done), 0);
-                if (n <= 0)
-                        return n < 0 ? -errno : -EIO;
-                done += n;
-        }
-        return 0;
-}
-
-/*
- * A clone's qcow2 file holds nothing of its own: a header naming the base, the virtual size and
- * empty tables. So qemu-img makes it once per base and size, as a template beside the base
- * (BASE.clone-SIZE.qcow2, which goes with the image's directory), and each clone is a copy of
- * that: ~1 ms instead of the ~13 ms of running qemu-img (docs/benchmarks.md, vm_start). A
- * template is complete or absent: made under .tmp and renamed.
- */
-static int clone_from_template(const struct zero_card_volume *v, const char *tmp, struct zero_error *err) {
-        _cleanup_free_ char *tpl = zero_strdup_printf("%s.clone-%llu.qcow2", v->base_path,
-                                                      (unsigned long long) v->size_bytes);
-        _cleanup_free_ char *tpl_tmp = tpl ? zero_strdup_printf("%s.tmp", tpl) : NULL;
-        char size[24];
-        int r;
-
-        if (!tpl_tmp)
-                return zero_error_default(err, -ENOMEM, "Failed to clone the volume");
-        if (access(tpl, R_OK) < 0) {
-                snprintf(size, sizeof(size), "%llu", (unsigned long long) v->size_bytes);
-                char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-b", (char *) v->base_path,
-                                "-F", "raw", tpl_tmp, size, NULL};
-                (void) unlink(tpl_tmp);
-                r = run(argv, err);
-                if (r >= 0 && (r = fsync_path(tpl_tmp, 0)) >= 0 && rename(tpl_tmp, tpl) < 0)
-                        r = -errno;
-                if (r < 0) {
-                        (void) unlink(tpl_tmp);
-                        return zero_error_default(err, r, "Failed to make the clone template");
-                }
-        }
-        r = copy_file(tpl, tmp);
-        return r < 0 ? zero_error_default(err, r, "Failed to copy the clone template") : 0;
-}
-
-static int make_file(const struct zero_card_volume *v, const char *tmp, struct zero_error *err) {
-        int r;
-
-        if (v->base_path)
-                return clone_from_template(v, tmp, err);
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0 || ftruncate(fd, (off_t) v->size_bytes) < 0)
-                return zero_error_default(err, -errno, "Failed to create the volume's file");
-        /* Lazy init and no discard: a sparse file stays sparse, and mkfs takes milliseconds. */
-        char *argv[] = {"mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard",
-                        (char *) tmp, NULL};
-        r = run(argv, err);
-        return r;
-}
-
-int softcard_volume_create(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err) {
-        _cleanup_free_ char *tmp = NULL, *dir = NULL;
-        struct stat st;
-        int r;
-
-        r = volume_check(v, err);
-        if (r >= 0)
-                r = size_check(v, v->size_bytes, err);
-        if (r < 0)
-                return r;
-        if (access(v->path, F_OK) >= 0)
-                return 0;
-        if (v->base_path) {
-                if (!streq(v->format, "qcow2"))
-                        return zero_error_set(err, -EINVAL, 422, "invalid", "volume %s: a clone is qcow2", v->id);
-                if (stat(v->base_path, &st) < 0)
-                        return zero_error_set(err, -errno, 404, "not_found", "image base %s: %s", v->base_path,
-                                              strerror(errno));
-                if ((uint64_t) st.st_size > v->size_bytes)
-                        return zero_error_set(err, -EINVAL, 422, "invalid",
-                                              "volume %s: %llu bytes is smaller than its image (%lld bytes)", v->id,
-                                              (unsigned long long) v->size_bytes, (long long) st.st_size);
-        } else if (!streq(v->format, "raw"))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "volume %s: a blank volume is raw", v->id);
-
-        tmp = zero_strdup_printf("%s.tmp", v->path);
-        dir = strdup(v->path);
-        if (!tmp || !dir)
-                return zero_error_default(err, -ENOMEM, "Failed to create the volume");
-        *strrchr(dir, '/') = '\0';
-        r = zero_mkdir_p(dir[0] ? dir : "/", 0700);
-        if (r < 0)
-                return zero_error_default(err, r, "Failed to create the volume's directory");
-        /* Made under .tmp and renamed: a crash leaves no half volume under the real name. */
-        (void) unlink(tmp);
-        r = make_file(v, tmp, err);
-        if (r >= 0)
-                r = fsync_path(tmp, 0);
-        if (r >= 0 && rename(tmp, v->path) < 0)
-                r = -errno;
-        if (r >= 0)
-                r = fsync_path(dir[0] ? dir : "/", O_DIRECTORY);
-        if (r < 0) {
-                (void) unlink(tmp);
-                return zero_error_default(err, r, "Failed to create the volume's file");
-        }
         return 0;
 }
 
@@ -450,7 +310,7 @@ int softcard_volume_export(struct qsd *q, const struct zero_card_volume *v, enum
         json_t *e;
         int r;
 
-        r = volume_check(v, err);
+        r = softcard_volume_check(v, err);
         if (r < 0)
                 return r;
         if (!qemu_export_type(kind))
@@ -530,27 +390,12 @@ static int unexport_names(struct qsd *q, const char *id, const struct names *n, 
 
 int softcard_volume_unexport(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err) {
         struct names n;
-        int r = volume_check(v, err);
+        int r = softcard_volume_check(v, err);
 
         if (r < 0)
                 return r;
         names_init(q, v->id, &n);
         return unexport_names(q, v->id, &n, err);
-}
-
-int softcard_volume_delete(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err) {
-        _cleanup_free_ char *tmp = NULL;
-        int r = softcard_volume_unexport(q, v, err);
-
-        if (r < 0)
-                return r;
-        tmp = zero_strdup_printf("%s.tmp", v->path);
-        if (!tmp)
-                return zero_error_default(err, -ENOMEM, "Failed to delete the volume");
-        (void) unlink(tmp);
-        if (unlink(v->path) < 0 && errno != ENOENT)
-                return zero_error_default(err, -errno, "Failed to delete the volume's file");
-        return 0;
 }
 
 /* ---- Resize, QoS, stats ---- */
@@ -568,9 +413,9 @@ int softcard_volume_resize(struct qsd *q, const struct zero_card_volume *v, uint
         uint64_t cur = 0;
         int r;
 
-        r = volume_check(v, err);
+        r = softcard_volume_check(v, err);
         if (r >= 0)
-                r = size_check(v, new_size, err);
+                r = softcard_volume_validate(v, new_size, err);
         if (r >= 0)
                 r = state_load(q, &s, err);
         if (r < 0)
@@ -600,7 +445,7 @@ int softcard_volume_resize(struct qsd *q, const struct zero_card_volume *v, uint
         else if (!top && new_size > cur) {
                 snprintf(size, sizeof(size), "%llu", (unsigned long long) new_size);
                 char *argv[] = {"qemu-img", "resize", "-q", "-f", "qcow2", (char *) v->path, size, NULL};
-                r = run(argv, err);
+                r = softcard_run(argv, err);
         }
         /* Also when the size was already right: a retried step may have died before this. */
         if (r >= 0 && top && softcard_loop_find(qsd_exports_dir(q), v->id, dev) >= 0)
@@ -613,7 +458,7 @@ int softcard_volume_set_qos(struct qsd *q, const struct zero_card_volume *v, str
         struct names n;
         int r;
 
-        r = volume_check(v, err);
+        r = softcard_volume_check(v, err);
         if (r >= 0)
                 r = objects_list(q, &objects, err);
         if (r < 0)
@@ -634,7 +479,7 @@ int softcard_volume_stats(struct qsd *q, const struct zero_card_volume *v, struc
         json_t *e, *node;
         int r;
 
-        r = volume_check(v, err);
+        r = softcard_volume_check(v, err);
         if (r < 0)
                 return r;
         if (stat(v->path, &sb) < 0 && errno == ENOENT)

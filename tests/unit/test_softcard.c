@@ -175,7 +175,9 @@ static int teardown(void **state) {
         if (f->card)
                 f->d->ops.close(f->card);
         if (f->dir[0]) {
+                _cleanup_free_ char *pool = path_in(f, "pool");
                 (void) umount2(f->mnt, MNT_DETACH);
+                (void) umount2(pool, MNT_DETACH); /* test_pool_limit's */
                 stop_daemon(f);
                 (void) softcard_exports_clear(f->exports);
                 assert_int_equal(zero_rm_rf(f->dir), 0);
@@ -209,6 +211,12 @@ static void vol_unexport(struct fx *f, const struct zero_card_volume *v) {
         struct zero_error err = {};
         if (f->d->ops.volume_unexport(f->card, v, &err) < 0)
                 fail_msg("volume_unexport: %s: %s", err.code, err.message);
+}
+
+static void vol_delete(struct fx *f, const struct zero_card_volume *v) {
+        struct zero_error err = {};
+        if (f->d->ops.volume_delete(f->card, v, &err) < 0)
+                fail_msg("volume_delete: %s: %s", err.code, err.message);
 }
 
 static struct zero_card_volume_stats vol_stats(struct fx *f, const struct zero_card_volume *v) {
@@ -512,6 +520,185 @@ static void test_nbd_vhost_blank(void **state) {
         assert_int_equal(leftovers(f), 0);
 }
 
+/* ---- Asynchronous volume jobs (issue 10, row 6) ---- */
+
+struct job_result {
+        int calls, r;
+        struct zero_error err;
+};
+
+static void on_job_done(void *userdata, int r, const struct zero_error *err) {
+        struct job_result *j = userdata;
+        j->calls++;
+        j->r = r;
+        if (err)
+                j->err = *err;
+}
+
+/* Runs the loop until every job has answered (bounded). */
+static void run_jobs(struct fx *f, struct job_result *const *jobs, size_t n) {
+        uint64_t deadline = zero_monotonic_usec() + 3 * TIMEOUT_USEC;
+        for (;;) {
+                size_t left = 0;
+                for (size_t i = 0; i < n; i++)
+                        left += jobs[i]->calls == 0;
+                if (left == 0)
+                        return;
+                if (zero_monotonic_usec() > deadline)
+                        fail_msg("%zu volume job(s) did not finish", left);
+                assert_true(sd_event_run(f->e, 100 * USEC_PER_MSEC) >= 0);
+        }
+}
+
+/* A fake command first in PATH, for the duration of a test: a script of one line. */
+static char *fake_command(struct fx *f, const char *name, const char *script) {
+        _cleanup_free_ char *bin = path_in(f, "fakebin"), *path = zero_strdup_printf("%s/%s", bin, name);
+        _cleanup_free_ char *text = zero_strdup_printf("#!/bin/sh\n%s\n", script);
+        char *old = strdup(getenv("PATH"));
+
+        assert_int_equal(zero_mkdir_p(bin, 0755), 0);
+        assert_int_equal(zero_write_file_replace(path, text, strlen(text), 0755), 0);
+        _cleanup_free_ char *np = zero_strdup_printf("%s:%s", bin, old);
+        setenv("PATH", np, 1);
+        return old;
+}
+
+static void tmp_gone(const char *path) {
+        _cleanup_free_ char *tmp = zero_strdup_printf("%s.tmp", path);
+        assert_int_equal(access(tmp, F_OK), -1);
+}
+
+/* Made and removed as jobs on the loop: done comes from the loop, never from the call; one job
+ * per volume; a failed command's output is the error and its .tmp goes; close() kills what runs. */
+static void test_async_volumes(void **state) {
+        struct fx *f = *state;
+        struct job_result clone = {}, blank = {}, again = {}, del = {}, del2 = {}, bad = {}, slow = {};
+        char path[ZERO_CARD_PATH_MAX];
+        struct zero_error err = {};
+        struct stat sb;
+        char *old_path;
+
+        start(f);
+        make_base(f);
+        card_open(f);
+        assert_true(f->d->size >= sizeof(struct zero_card_driver) && f->d->ops.volume_create_async &&
+                    f->d->ops.volume_delete_async && f->d->ops.volume_validate);
+
+        assert_int_equal(f->d->ops.volume_create_async(f->card, &f->clone, on_job_done, &clone, &err), 0);
+        assert_int_equal(f->d->ops.volume_create_async(f->card, &f->blank, on_job_done, &blank, &err), 0);
+        assert_int_equal(clone.calls + blank.calls, 0); /* not from inside the call */
+        assert_int_equal(f->d->ops.volume_create_async(f->card, &f->blank, on_job_done, &again, &err), -EBUSY);
+        assert_int_equal(err.status, 409);
+        run_jobs(f, (struct job_result *[]){&clone, &blank}, 2);
+        assert_int_equal(clone.r, 0);
+        assert_int_equal(blank.r, 0);
+        assert_int_equal(again.calls, 0);
+        assert_int_equal(stat(f->blank_path, &sb), 0);
+        assert_true(sb.st_size == (off_t) VOL_SIZE);
+        tmp_gone(f->blank_path);
+        tmp_gone(f->clone_path);
+        vol_export(f, &f->blank, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        mount_ext4(f, path); /* an empty ext4, as the synchronous create makes */
+        assert_int_equal(umount2(f->mnt, 0), 0);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_NBD, path);
+
+        /* Made already: done(0) at once (from the loop). */
+        assert_int_equal(f->d->ops.volume_create_async(f->card, &f->clone, on_job_done, &again, &err), 0);
+        run_jobs(f, (struct job_result *[]){&again}, 1);
+        assert_int_equal(again.r, 0);
+
+        /* Removed while exported: unexported first, then gone; again is success. */
+        assert_int_equal(f->d->ops.volume_delete_async(f->card, &f->blank, on_job_done, &del, &err), 0);
+        assert_int_equal(f->d->ops.volume_delete_async(f->card, &f->clone, on_job_done, &del2, &err), 0);
+        run_jobs(f, (struct job_result *[]){&del, &del2}, 2);
+        assert_int_equal(del.r, 0);
+        assert_int_equal(del2.r, 0);
+        assert_int_equal(access(f->blank_path, F_OK), -1);
+        assert_int_equal(access(f->clone_path, F_OK), -1);
+        del = (struct job_result){};
+        assert_int_equal(f->d->ops.volume_delete_async(f->card, &f->blank, on_job_done, &del, &err), 0);
+        run_jobs(f, (struct job_result *[]){&del}, 1);
+        assert_int_equal(del.r, 0);
+        assert_int_equal(leftovers(f), 0);
+
+        /* A command that fails: its output is the error, and the half-made .tmp goes. */
+        old_path = fake_command(f, "mkfs.ext4", "echo 'no space left (fake)'; exit 3");
+        assert_int_equal(f->d->ops.volume_create_async(f->card, &f->blank, on_job_done, &bad, &err), 0);
+        run_jobs(f, (struct job_result *[]){&bad}, 1);
+        assert_int_equal(bad.r, -EIO);
+        assert_non_null(strstr(bad.err.message, "mkfs.ext4 failed (status 3): no space left (fake)"));
+        assert_int_equal(access(f->blank_path, F_OK), -1);
+        tmp_gone(f->blank_path);
+
+        /* close() while a command runs: killed, done never called; the next create starts over. */
+        free(fake_command(f, "mkfs.ext4", "exec sleep 600")); /* PATH has fakebin first already */
+        assert_int_equal(f->d->ops.volume_create_async(f->card, &f->blank, on_job_done, &slow, &err), 0);
+        for (int i = 0; i < 5; i++)
+                assert_true(sd_event_run(f->e, 20 * USEC_PER_MSEC) >= 0);
+        f->d->ops.close(f->card);
+        f->card = NULL;
+        assert_int_equal(slow.calls, 0);
+        {
+                char *argv[] = {"pgrep", "-f", "sleep 600", NULL};
+                _cleanup_free_ char *out = NULL;
+                assert_int_not_equal(zero_run_wait(argv, &out), 0); /* no such process left */
+        }
+        setenv("PATH", old_path, 1);
+        free(old_path);
+        card_open(f);
+        vol_create(f, &f->blank);
+        tmp_gone(f->blank_path);
+        vol_delete(f, &f->blank);
+}
+
+/* The pool's limit: the largest file its filesystem holds (ext4, 4 KiB blocks: 16 TiB less
+ * 4 KiB), refused with 422 naming it by validate, create and resize (issue 10, row 10). */
+static void test_pool_limit(void **state) {
+        struct fx *f = *state;
+        _cleanup_free_ char *img = NULL, *pool = NULL, *vpath = NULL;
+        struct zero_card_volume v;
+        struct zero_error err = {};
+
+        start(f);
+        card_open(f);
+        img = path_in(f, "pool.img");
+        pool = path_in(f, "pool");
+        assert_int_equal(zero_mkdir_p(pool, 0700), 0);
+        {
+                char *mkfs[] = {"mkfs.ext4", "-q", "-b", "4096", img, "32M", NULL};
+                char *mnt[] = {"mount", "-o", "loop", img, pool, NULL};
+                run_ok(mkfs);
+                run_ok(mnt);
+        }
+        vpath = zero_strdup_printf("%s/volumes/%s.raw", pool, blank_id); /* volumes/ does not exist yet */
+        v = f->blank;
+        v.path = vpath;
+        assert_int_equal(f->d->ops.volume_validate(f->card, &v, 1ULL << 44, &err), -EFBIG);
+        assert_int_equal(err.status, 422);
+        assert_string_equal(err.code, "invalid");
+        assert_non_null(strstr(err.message, "ext4"));
+        assert_non_null(strstr(err.message, "at most 17592186040320 bytes"));
+        assert_int_equal(f->d->ops.volume_validate(f->card, &v, (1ULL << 44) - 4096, &err), 0);
+        assert_int_equal(f->d->ops.volume_validate(f->card, &v, 0, &err), 0); /* its own size */
+        assert_int_equal(f->d->ops.volume_validate(f->card, &v, (1ULL << 50) + 512, &err), -EINVAL);
+        v.size_bytes = 1ULL << 44;
+        err = (struct zero_error){};
+        assert_int_equal(f->d->ops.volume_create(f->card, &v, &err), -EFBIG);
+        assert_int_equal(err.status, 422);
+        assert_int_equal(access(pool, F_OK), 0);
+        _cleanup_free_ char *vdir = zero_strdup_printf("%s/volumes", pool);
+        assert_int_equal(access(vdir, F_OK), -1); /* refused before anything was made */
+        v.size_bytes = VOL_SIZE;
+        vol_create(f, &v);
+        err = (struct zero_error){};
+        assert_int_equal(f->d->ops.volume_resize(f->card, &v, 1ULL << 44, &err), -EFBIG);
+        assert_int_equal(err.status, 422);
+        vol_delete(f, &v);
+        /* The state directory's own filesystem answers too (whatever it is). */
+        assert_int_equal(f->d->ops.volume_validate(f->card, &f->blank, 0, &err), 0);
+        assert_int_equal(umount2(pool, MNT_DETACH), 0);
+}
+
 /* Concurrent writers and readers on a host-block export: every byte arrives (qsd 7.2's FUSE
  * export corrupts overlapping writes, which softcard's loop setup must never let happen). */
 static void test_concurrent_writes(void **state) {
@@ -705,6 +892,8 @@ int main(void) {
                 cmocka_unit_test(test_kind_names),
                 cmocka_unit_test_setup_teardown(test_host_block, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nbd_vhost_blank, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_async_volumes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_concurrent_writes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_qos, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adopt_restart_sync, setup, teardown),

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A child process watched on the agent's loop (storage.h): the slow commands of volume jobs
+ * (mkfs.ext4 of a large file, qemu-img, rm of a large file) run here instead of in a
+ * zero_run_wait() that would hold the loop until they end.
+ *
+ * Watched through a pidfd, not sd_event_add_child(): that one wants SIGCHLD blocked in the whole
+ * process, which a driver has no business deciding for the agent; a pidfd turns readable when
+ * the process exits, whatever the signal mask. Output goes to a memfd rather than a pipe, so a
+ * chatty command can never block on a full pipe while nobody reads.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "common/util.h"
+#include "io/softcard/storage.h"
+
+#define OUTPUT_MAX 4096
+
+struct softcard_child {
+        pid_t pid; /* 0 once reaped */
+        int pidfd, out;
+        sd_event_source *source;
+        softcard_child_done_fn done;
+        void *userdata;
+};
+
+struct softcard_child *softcard_child_free(struct softcard_child *c) {
+        if (!c)
+                return NULL;
+        c->source = sd_event_source_disable_unref(c->source);
+        if (c->pid > 0) {
+                /* Stopped before its end (close()): killed and reaped, like crun's cleanup_pid. */
+                (void) kill(c->pid, SIGKILL);
+                while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        safe_close(c->pidfd);
+        safe_close(c->out);
+        free(c);
+        return NULL;
+}
+
+static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct softcard_child *c = userdata;
+        softcard_child_done_fn done = c->done;
+        void *ud = c->userdata;
+        char out[OUTPUT_MAX] = "";
+        int status = 0;
+        pid_t p;
+        ssize_t n;
+
+        p = waitpid(c->pid, &status, WNOHANG);
+        if (p == 0)
+                return 0; /* not yet (a pidfd is readable only once it exited, but be safe) */
+        if (p < 0 && errno == EINTR)
+                return 0;
+        c->pid = 0;
+        n = pread(c->out, out, sizeof(out) - 1, 0);
+        out[n > 0 ? n : 0] = '\0';
+        status = p < 0                ? -ECHILD
+                 : WIFEXITED(status) ? WEXITSTATUS(status)
+                                     : 128 + WTERMSIG(status);
+        /* Gone before its owner hears of it: the owner may start the next child from done(). */
+        softcard_child_free(c);
+        done(ud, status, out);
+        return 0;
+}
+
+int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn done, void *userdata,
+                         struct softcard_child **ret) {
+        struct softcard_child *c;
+        pid_t parent = getpid();
+        int r;
+
+        if (!e || !argv || !argv[0] || !done || !ret)
+                return -EINVAL;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->pidfd = -EBADF;
+        c->done = done;
+        c->userdata = userdata;
+        c->out = memfd_create("softcard-child", MFD_CLOEXEC);
+        if (c->out < 0) {
+                r = -errno;
+                free(c);
+                return r;
+        }
+        c->pid = fork();
+        if (c->pid < 0) {
+                r = -errno;
+                c->pid = 0;
+                softcard_child_free(c);
+                return r;
+        }
+        if (c->pid == 0) {
+                /* A zerod killed with SIGKILL takes its mkfs with it: the restarted one runs the
+                 * job's step again from the start, and two writers must never share a file. */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(127);
+                zero_child_exec(argv, c->out);
+        }
+        c->pidfd = (int) syscall(SYS_pidfd_open, c->pid, 0);
+        if (c->pidfd < 0) {
+                r = -errno;
+                softcard_child_free(c);
+                return r;
+        }
+        r = sd_event_add_io(e, &c->source, c->pidfd, EPOLLIN, on_child_exit, c);
+        if (r < 0) {
+                softcard_child_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
