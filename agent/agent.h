@@ -18,6 +18,7 @@ struct zero_http;
 struct zero_op;
 struct zero_card;
 struct zero_card_driver;
+struct zero_volume_job;
 
 /* What plugins get as their handle on one instance (zero_plugin_ctx in plugin.h): one per
  * zero_inst, so its address stays the same for as long as the agent knows the instance. */
@@ -58,6 +59,7 @@ struct zero_agent {
         struct zero_plugin_services services;
         const struct zero_card_driver *card_driver;
         struct zero_card *card;
+        struct zero_volume_job *volume_jobs; /* the card's work on volumes (volume_job.h) */
         bool card_sync_pending; /* the card lost its exports: a sync is scheduled */
         sd_event_source *card_sync_defer;
         unsigned node_cpus;

@@ -186,6 +186,23 @@ static void reply_operation(struct zero_request *req, struct zero_op *op) {
         zero_reply_header(req, "Location", loc);
 }
 
+int zero_api_launch_and_reply(struct zero_request *req, struct zero_op *op) {
+        struct zero_agent *a = zero_request_agent(req);
+        int r;
+
+        zero_agent_event(a, "operation", op->row.instance_name,
+                         json_pack("{s:s,s:s,s:s,s:s?}", "id", op->row.id, "kind", op->row.kind, "status", "running",
+                                   "volume", zero_op_volume(op)));
+        r = zero_op_launch(op);
+        if (r < 0) {
+                zero_op_free(op);
+                zero_reply_error(req, 500, "internal", "cannot run the operation: %s", strerror(-r));
+                return r;
+        }
+        reply_operation(req, op);
+        return 0;
+}
+
 /* Stores the new instance (if any) and the operation in one transaction, then runs it. */
 int zero_api_record_and_launch(struct zero_request *req, struct zero_instance_row *new_row,
                              struct zero_card_plan *plan, struct zero_instance_row *update_row, struct zero_op *op) {
@@ -221,16 +238,7 @@ int zero_api_record_and_launch(struct zero_request *req, struct zero_instance_ro
                 zero_op_free(op);
                 return r;
         }
-        zero_agent_event(a, "operation", op->row.instance_name,
-                         json_pack("{s:s,s:s,s:s}", "id", op->row.id, "kind", op->row.kind, "status", "running"));
-        r = zero_op_launch(op);
-        if (r < 0) {
-                zero_op_free(op);
-                zero_reply_error(req, 500, "internal", "cannot run the operation: %s", strerror(-r));
-                return r;
-        }
-        reply_operation(req, op);
-        return 0;
+        return zero_api_launch_and_reply(req, op);
 }
 
 static void post_instance(struct zero_request *req) {

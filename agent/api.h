@@ -36,3 +36,6 @@ int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *r
  * transaction, then runs the operation and replies 202; replies the error itself on failure. Takes op. */
 int zero_api_record_and_launch(struct zero_request *req, struct zero_instance_row *new_row, struct zero_card_plan *plan,
                                struct zero_instance_row *update_row, struct zero_op *op);
+/* Runs an operation that is recorded (from a defer source, after the reply) and answers 202 with
+ * it and its Location; replies the error itself. Takes op. */
+int zero_api_launch_and_reply(struct zero_request *req, struct zero_op *op);

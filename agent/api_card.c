@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The card's API: volumes and networks. Each of these actions is one driver call of a few
- * milliseconds (a qemu-img create, a bridge), so it answers at once (201, 200, 204) instead of
- * with an operation. The row goes in first with a transitional state ("creating", "deleting"),
- * so a crash in the middle is finished at the next start (zero_card_start) instead of leaking.
+ * The card's API: volumes and networks. A volume's create and delete can take the card seconds
+ * (mkfs.ext4 of a large blank volume, unlinking it), so they answer 202 with an operation
+ * (volume_ops.c), recorded with the row's transitional state ("creating", "deleting") in one
+ * transaction. The rest is one driver call of a few milliseconds (a resize, QoS, a bridge) and
+ * answers at once (200, 201, 204).
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -12,12 +13,14 @@
 #include "agent/api.h"
 #include "agent/card.h"
 #include "agent/image.h"
+#include "agent/operation.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "io/softcard/netlink.h"
 
 #define VOLUME_SIZE_MIN (1LL << 20)
-#define VOLUME_SIZE_MAX (1LL << 44) /* 16 TiB */
+/* The API's own bound; the card may hold less (its pool's filesystem), and says so with 422. */
+#define VOLUME_SIZE_MAX (1LL << 50) /* 1 PiB */
 
 static int only_fields(struct zero_request *req, json_t *body, const char *const *known) {
         const char *key;
@@ -91,13 +94,70 @@ void zero_api_get_volume(struct zero_request *req) {
         zero_volume_row_done(&row);
 }
 
+/* The new volume's row (create) or its change of state (delete) and the operation, in one
+ * transaction, then 202; replies the error itself. Takes op. */
+static int record_volume_op(struct zero_request *req, const struct zero_volume_row *new_row,
+                            const struct zero_volume_row *update_row, struct zero_op *op) {
+        struct zero_agent *a = zero_request_agent(req);
+        int r = zero_store_begin(a->store);
+
+        if (r >= 0 && new_row)
+                r = zero_store_volume_insert(a->store, new_row);
+        if (r >= 0 && update_row)
+                r = zero_store_volume_update(a->store, update_row);
+        if (r >= 0)
+                r = zero_store_operation_insert(a->store, &op->row);
+        if (r >= 0)
+                r = zero_store_commit(a->store);
+        if (r < 0) {
+                (void) zero_store_rollback(a->store);
+                if (r == -EEXIST && new_row)
+                        zero_reply_error(req, 409, "conflict", "a volume named '%s' exists already", new_row->name);
+                else if (r == -ENOENT && new_row && new_row->image)
+                        zero_reply_error(req, 422, "invalid", "image '%s' does not exist", new_row->image);
+                else
+                        zero_reply_error(req, r == -EBUSY ? 503 : 500, r == -EBUSY ? "busy" : "internal",
+                                         "recording the operation: %s", strerror(-r));
+                zero_op_free(op);
+                return r;
+        }
+        return zero_api_launch_and_reply(req, op);
+}
+
+/* The volume's operation: a new row "creating" (create), or the row "deleting" (delete), and the
+ * operation that waits for the card's work (volume_ops.c), recorded together; 202. What the card
+ * cannot hold is refused first, with its reason (422: its pool's limit). */
+static void volume_record(struct zero_request *req, struct zero_volume_row *row, bool create) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+        char *deleting = NULL;
+        int r;
+
+        if (create && zero_card_volume_validate(a, row, 0, &err) < 0)
+                return zero_reply_zero_error(req, -EINVAL, &err);
+        if (!create) {
+                deleting = strdup("deleting");
+                if (!deleting)
+                        return zero_reply_error(req, 500, "internal", "out of memory");
+                free(row->state);
+                row->state = deleting;
+                row->updated_at = (int64_t) zero_now_usec();
+        }
+        r = zero_op_new_volume(a, create ? "volume_create" : "volume_delete", row->name, NULL, &op);
+        if (r < 0)
+                return zero_reply_error(req, 500, "internal", "cannot create the operation: %s", strerror(-r));
+        if (record_volume_op(req, create ? row : NULL, create ? NULL : row, op) >= 0)
+                log_info("%s volume %s (%s, %lld bytes)", create ? "Creating" : "Deleting", row->name, row->format,
+                         (long long) row->size_bytes);
+}
+
 void zero_api_post_volume(struct zero_request *req) {
         static const char *const known[] = {"name", "size_bytes", "image", NULL};
         struct zero_agent *a = zero_request_agent(req);
         json_t *body = zero_request_body(req);
         struct zero_volume_row row = {}, other = {};
         struct zero_image_row image = {};
-        struct zero_error err = {};
         int64_t size = 0, base_size = 0;
         const char *name, *img;
         char id[33];
@@ -152,63 +212,23 @@ void zero_api_post_volume(struct zero_request *req) {
                 zero_volume_row_done(&row);
                 return zero_reply_error(req, 500, "internal", "out of memory");
         }
-        r = zero_store_volume_insert(a->store, &row);
-        if (r < 0) {
-                zero_volume_row_done(&row);
-                if (r == -EEXIST)
-                        return zero_reply_error(req, 409, "conflict", "a volume named '%s' exists already", name);
-                return zero_reply_error(req, 503, "busy", "cannot record the volume: %s", strerror(-r));
-        }
-        _cleanup_free_ char *dir = zero_strdup_printf("%s/card/volumes", a->config->state_dir);
-        r = dir ? zero_mkdir_p(dir, 0700) : -ENOMEM;
-        if (r >= 0)
-                r = zero_card_volumes_make(a, NULL, &err);
-        zero_volume_row_done(&row);
-        if (r < 0 || zero_store_volume_get(a->store, name, &row) < 0 || !streq(row.state, "ready")) {
-                /* Nothing half-made stays: the row goes, and the file with it. */
-                zero_volume_row_done(&row);
-                if (zero_store_volume_get(a->store, name, &row) >= 0) {
-                        free(row.state);
-                        row.state = strdup("deleting");
-                        (void) zero_store_volume_update(a->store, &row);
-                        zero_volume_row_done(&row);
-                        struct zero_error ignore = {};
-                        (void) zero_card_volumes_collect(a, &ignore);
-                }
-                log_warning("Creating volume %s failed: %s", name, err.message);
-                return zero_reply_zero_error(req, r < 0 ? r : -EIO, &err);
-        }
-        log_info("Created volume %s (%s, %lld bytes)", name, row.format, (long long) row.size_bytes);
-        zero_agent_event(a, "volume.created", NULL, json_pack("{s:s}", "name", name));
-        zero_reply_json(req, 201, zero_volume_to_json(a, &row, false));
+        volume_record(req, &row, true);
         zero_volume_row_done(&row);
 }
 
 void zero_api_delete_volume(struct zero_request *req) {
         struct zero_agent *a = zero_request_agent(req);
         struct zero_volume_row row = {};
-        struct zero_error err = {};
         _cleanup_free_ char *holder = NULL;
-        int r;
 
         if (load_volume(req, &row) < 0)
                 return;
-        if (zero_store_volume_attached_to(a->store, row.name, &holder) >= 0) {
+        if (zero_store_volume_attached_to(a->store, row.name, &holder) >= 0)
                 zero_reply_error(req, 409, "in_use", "volume '%s' is attached to an instance", row.name);
-                goto out;
-        }
-        free(row.state);
-        row.state = strdup("deleting");
-        row.updated_at = (int64_t) zero_now_usec();
-        r = row.state ? zero_store_volume_update(a->store, &row) : -ENOMEM;
-        if (r >= 0)
-                r = zero_card_volumes_collect(a, &err);
-        if (r < 0) {
-                zero_reply_zero_error(req, r, &err);
-                goto out;
-        }
-        zero_reply_empty(req, 204);
-out:
+        else if (!streq(row.state, "ready"))
+                zero_reply_error(req, 409, "wrong_state", "volume '%s' is %s", row.name, row.state);
+        else
+                volume_record(req, &row, false);
         zero_volume_row_done(&row);
 }
 

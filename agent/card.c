@@ -10,6 +10,7 @@
 #include "agent/card.h"
 #include "agent/image.h"
 #include "agent/operation.h"
+#include "agent/volume_job.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "io/softcard/netlink.h"
@@ -53,75 +54,19 @@ void zero_card_vol_done(struct zero_card_vol *cv) {
         *cv = (struct zero_card_vol){};
 }
 
-static int volume_set_state(struct zero_agent *a, struct zero_volume_row *row, const char *state) {
-        char *s = strdup(state);
-
-        if (!s)
-                return -ENOMEM;
-        free(row->state);
-        row->state = s;
-        row->updated_at = (int64_t) zero_now_usec();
-        return zero_store_volume_update(a->store, row);
-}
-
-int zero_card_volumes_make(struct zero_agent *a, const char *owner, struct zero_error *err) {
-        struct zero_volume_row *rows = NULL;
-        size_t n = 0;
+int zero_card_volume_validate(struct zero_agent *a, const struct zero_volume_row *row, uint64_t size,
+                              struct zero_error *err) {
+        struct zero_card_vol cv;
         int r;
 
-        r = owner ? zero_store_volume_list_owned_by(a->store, owner, &rows, &n)
-                  : zero_store_volume_list(a->store, &rows, &n);
+        if (!ZERO_CARD_HAS(a->card_driver, volume_validate))
+                return 0; /* an older driver: its create or resize says */
+        r = zero_card_vol_init(a, row, &cv);
         if (r < 0)
-                return zero_error_set(err, r, 503, "busy", "cannot list volumes: %s", strerror(-r));
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                struct zero_card_vol cv;
-
-                if (!streq(rows[i].state, "creating"))
-                        continue;
-                r = zero_card_vol_init(a, &rows[i], &cv);
-                if (r < 0) {
-                        zero_error_set(err, r, 500, "internal", "volume %s: its image is unreadable: %s", rows[i].name,
-                                       strerror(-r));
-                        break;
-                }
-                r = a->card_driver->ops.volume_create(a->card, &cv.v, err);
-                zero_card_vol_done(&cv);
-                if (r >= 0)
-                        r = volume_set_state(a, &rows[i], "ready");
-                if (r >= 0)
-                        log_info("Volume %s is ready", rows[i].name);
-        }
-        zero_volume_rows_free(rows, n);
-        return zero_error_default(err, r, "making volumes");
-}
-
-int zero_card_volumes_collect(struct zero_agent *a, struct zero_error *err) {
-        struct zero_volume_row *rows = NULL;
-        size_t n = 0;
-        int r;
-
-        r = zero_store_volume_list(a->store, &rows, &n);
-        if (r < 0)
-                return zero_error_set(err, r, 503, "busy", "cannot list volumes: %s", strerror(-r));
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                struct zero_card_vol cv;
-
-                if (!streq(rows[i].state, "deleting"))
-                        continue;
-                r = zero_card_vol_init(a, &rows[i], &cv);
-                if (r < 0)
-                        break;
-                r = a->card_driver->ops.volume_delete(a->card, &cv.v, err);
-                zero_card_vol_done(&cv);
-                if (r >= 0)
-                        r = zero_store_volume_delete(a->store, rows[i].name);
-                if (r >= 0) {
-                        log_info("Volume %s is deleted", rows[i].name);
-                        zero_agent_event(a, "volume.deleted", NULL, json_pack("{s:s}", "name", rows[i].name));
-                }
-        }
-        zero_volume_rows_free(rows, n);
-        return zero_error_default(err, r, "deleting volumes");
+                return zero_error_set(err, r, 500, "internal", "volume %s is unreadable: %s", row->name, strerror(-r));
+        r = a->card_driver->ops.volume_validate(a->card, &cv.v, size, err);
+        zero_card_vol_done(&cv);
+        return r;
 }
 
 /* --- sync --- */
@@ -326,7 +271,7 @@ int zero_card_start(struct zero_agent *a) {
         card_config = a->config;
         a->card_driver = zero_softcard_driver();
         if (a->card_driver->abi_version != ZERO_CARD_ABI_VERSION ||
-            a->card_driver->size < sizeof(struct zero_card_driver))
+            a->card_driver->size < offsetof(struct zero_card_driver, ops) + offsetof(struct zero_card_ops, volume_validate))
                 return log_error_errno(-EPROTO, "Card driver %s has ABI %u, zerod speaks %d", a->card_driver->name,
                                        a->card_driver->abi_version, ZERO_CARD_ABI_VERSION);
         if ((r = zero_mkdir_p(state, 0700)) < 0 || (r = zero_mkdir_p(run, 0700)) < 0)
@@ -344,20 +289,19 @@ int zero_card_start(struct zero_agent *a) {
         r = a->card_driver->ops.open(&env, &a->card, &err);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the card (%s): %s", a->card_driver->name, err.message);
-        if (zero_card_volumes_make(a, NULL, &err) < 0)
-                log_warning("Volumes left half-made could not be finished: %s", err.message);
-        err = (struct zero_error){};
-        if (zero_card_volumes_collect(a, &err) < 0)
-                log_warning("Volumes left half-deleted could not be removed: %s", err.message);
+        /* Volumes left half-made or half-deleted are finished once the loop runs; operations
+         * resumed on them wait for the same jobs. */
+        zero_volume_jobs_resume(a);
         return zero_card_sync(a);
 }
 
 void zero_card_stop(struct zero_agent *a) {
         a->card_sync_defer = sd_event_source_disable_unref(a->card_sync_defer);
         if (a->card) {
-                a->card_driver->ops.close(a->card);
+                a->card_driver->ops.close(a->card); /* stops its volume jobs, calling nobody */
                 a->card = NULL;
         }
+        zero_volume_jobs_free(a);
 }
 
 /* --- services for plugins --- */

@@ -12,6 +12,11 @@
 #include "agent/agent.h"
 #include "zero/card.h"
 
+/* Whether the driver has op, one of those appended to the first ABI (its size says). */
+#define ZERO_CARD_HAS(d, op)                                                                       \
+        ((d)->size >= offsetof(struct zero_card_driver, ops) + offsetof(struct zero_card_ops, op) + sizeof(void *) && \
+         (d)->ops.op)
+
 /* Opens the driver (starting or adopting its daemon), finishes volumes left half-created or
  * half-deleted, and syncs the card with the store. Called at start, before instances are
  * reconciled and operations resumed. */
@@ -33,10 +38,10 @@ struct zero_card_vol {
 int zero_card_vol_init(struct zero_agent *a, const struct zero_volume_row *row, struct zero_card_vol *ret);
 void zero_card_vol_done(struct zero_card_vol *cv);
 
-/* Volumes in state "creating": made by the driver, then "ready". owner NULL: all of them. */
-int zero_card_volumes_make(struct zero_agent *a, const char *owner, struct zero_error *err);
-/* Volumes in state "deleting": unexported and removed by the driver, then their rows. */
-int zero_card_volumes_collect(struct zero_agent *a, struct zero_error *err);
+/* Whether the card can hold the volume of row at size bytes (its own size when 0): 422 with the
+ * driver's reason (its pool's limit) otherwise. Before a volume or a resize is recorded. */
+int zero_card_volume_validate(struct zero_agent *a, const struct zero_volume_row *row, uint64_t size,
+                              struct zero_error *err);
 
 json_t *zero_volume_to_json(struct zero_agent *a, const struct zero_volume_row *row, bool with_stats);
 json_t *zero_network_to_json(struct zero_agent *a, const struct zero_network_row *row);

@@ -64,6 +64,35 @@ static bool switch_without_start(struct zero_op *op) {
         return streq(op->row.kind, "switch") && !json_is_true(json_object_get(op->params, "start"));
 }
 
+/* Waits for the card's jobs on the volumes named, or on every volume in state `state` when there
+ * is no list (an operation recorded by an older zerod). */
+static int wait_volumes(struct zero_op *op, const char *owner, const char *state, json_t *list) {
+        struct zero_volume_row *rows = NULL;
+        const char **names = NULL;
+        size_t n = 0, k = 0;
+        int r;
+
+        if (json_is_array(list)) {
+                names = calloc(json_array_size(list) + 1, sizeof(*names));
+                for (size_t i = 0; names && i < json_array_size(list); i++)
+                        if (json_is_string(json_array_get(list, i)))
+                                names[k++] = json_string_value(json_array_get(list, i));
+        } else {
+                r = owner ? zero_store_volume_list_owned_by(op->agent->store, owner, &rows, &n)
+                          : zero_store_volume_list(op->agent->store, &rows, &n);
+                if (r < 0)
+                        return zero_error_set(&op->err, r, 503, "busy", "cannot list volumes: %s", strerror(-r));
+                names = calloc(n + 1, sizeof(*names));
+                for (size_t i = 0; names && i < n; i++)
+                        if (streq(rows[i].state, state))
+                                names[k++] = rows[i].name;
+        }
+        r = names ? zero_op_wait_volumes(op, names, k) : -ENOMEM;
+        free(names);
+        zero_volume_rows_free(rows, n);
+        return r;
+}
+
 /* The instance's root volume made from its image (a copy-on-write clone: milliseconds). */
 static int step_volumes(struct zero_op *op) {
         struct step_ctx c;
@@ -71,7 +100,7 @@ static int step_volumes(struct zero_op *op) {
 
         if (r < 0)
                 return r;
-        r = zero_card_volumes_make(op->agent, c.row.id, &op->err);
+        r = wait_volumes(op, c.row.id, "creating", NULL);
         step_ctx_done(&c);
         return r;
 }
@@ -232,18 +261,23 @@ static int step_cleanup(struct zero_op *op) {
         return r;
 }
 
+/* Marks the instance's own volumes for deletion and lists them in the operation's params, for
+ * volumes_delete (the owner is gone with the instance's row). */
 static int mark_owned_volumes(struct zero_op *op, const char *instance_id) {
         json_t *d = json_object_get(op->params, "delete_volumes");
         struct zero_volume_row *rows = NULL;
+        json_t *names = json_array();
+        char *params;
         size_t n = 0;
         int r;
 
-        if (json_is_false(d))
-                return 0;
-        r = zero_store_volume_list_owned_by(op->agent->store, instance_id, &rows, &n);
+        if (!names)
+                return -ENOMEM;
+        r = json_is_false(d) ? 0 : zero_store_volume_list_owned_by(op->agent->store, instance_id, &rows, &n);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 char *state = strdup("deleting");
-                if (!state) {
+                if (!state || json_array_append_new(names, json_string(rows[i].name)) < 0) {
+                        free(state);
                         r = -ENOMEM;
                         break;
                 }
@@ -253,6 +287,18 @@ static int mark_owned_volumes(struct zero_op *op, const char *instance_id) {
                 r = zero_store_volume_update(op->agent->store, &rows[i]);
         }
         zero_volume_rows_free(rows, n);
+        if (r >= 0)
+                r = json_object_set_new(op->params, "volumes", names) < 0 ? -ENOMEM : 0;
+        else
+                json_decref(names);
+        params = r >= 0 ? json_dumps(op->params, JSON_COMPACT) : NULL;
+        if (r >= 0 && !params)
+                r = -ENOMEM;
+        if (r >= 0) {
+                free(op->row.params);
+                op->row.params = params;
+                r = zero_store_operation_update(op->agent->store, &op->row);
+        }
         return r;
 }
 
@@ -487,9 +533,9 @@ static void fail_switch(struct zero_op *op) {
 #define STEP(n) {#n, step_##n, NULL}
 /* A step that pauses until `answer` comes (operation.h): spawn waits for the shim's report. */
 #define STEP_ANSWER(n, answer) {#n, step_##n, #answer}
-/* Volumes marked "deleting" (by remove) are unexported and removed. */
+/* The volumes remove marked "deleting" are unexported and removed by the card. */
 static int step_volumes_delete(struct zero_op *op) {
-        return zero_card_volumes_collect(op->agent, &op->err);
+        return wait_volumes(op, NULL, "deleting", json_object_get(op->params, "volumes"));
 }
 
 static const struct zero_op_step create_steps[] = {STEP(volumes), STEP(prepare), STEP_ANSWER(spawn, reported),

@@ -5,15 +5,18 @@
 
 #include "agent/fault.h"
 #include "agent/http.h"
+#include "agent/volume_job.h"
 #include "common/log.h"
 #include "common/util.h"
 
 extern const struct zero_op_kind zero_op_kind_create, zero_op_kind_start, zero_op_kind_stop,
-        zero_op_kind_restart, zero_op_kind_delete, zero_op_kind_attach, zero_op_kind_detach, zero_op_kind_switch;
+        zero_op_kind_restart, zero_op_kind_delete, zero_op_kind_attach, zero_op_kind_detach, zero_op_kind_switch,
+        zero_op_kind_volume_create, zero_op_kind_volume_delete;
 
 static const struct zero_op_kind *const kinds[] = {
         &zero_op_kind_create,  &zero_op_kind_start,  &zero_op_kind_stop,   &zero_op_kind_restart,
         &zero_op_kind_delete, &zero_op_kind_attach, &zero_op_kind_detach,  &zero_op_kind_switch,
+        &zero_op_kind_volume_create, &zero_op_kind_volume_delete,
 };
 
 const struct zero_op_kind *zero_op_kind_find(const char *name) {
@@ -23,8 +26,8 @@ const struct zero_op_kind *zero_op_kind_find(const char *name) {
         return NULL;
 }
 
-int zero_op_new(struct zero_agent *a, const char *kind, const struct zero_instance_row *inst, json_t *params,
-                struct zero_op **ret) {
+static int op_new(struct zero_agent *a, const char *kind, const char *instance_id, const char *instance_name,
+                  json_t *params, struct zero_op **ret) {
         struct zero_op *op;
         char id[33];
         int r;
@@ -44,21 +47,46 @@ int zero_op_new(struct zero_agent *a, const char *kind, const struct zero_instan
         op->params = params ? params : json_object();
         op->row.id = strdup(id);
         op->row.kind = strdup(kind);
-        op->row.instance_id = strdup(inst->id);
-        op->row.instance_name = strdup(inst->name);
+        op->row.instance_id = instance_id ? strdup(instance_id) : NULL;
+        op->row.instance_name = instance_name ? strdup(instance_name) : NULL;
         op->row.status = strdup("running");
         op->row.step = 0;
         op->row.step_name = strdup(op->kind ? op->kind->steps[0].name : "");
         op->row.params = json_dumps(op->params, JSON_COMPACT);
         op->row.created_at = op->row.updated_at = (int64_t) zero_now_usec();
-        if (!op->kind || !op->row.id || !op->row.kind || !op->row.instance_id || !op->row.instance_name ||
-            !op->row.status || !op->row.step_name || !op->row.params) {
+        if (!op->kind || !op->row.id || !op->row.kind || (instance_id && !op->row.instance_id) ||
+            (instance_name && !op->row.instance_name) || !op->row.status || !op->row.step_name || !op->row.params) {
                 r = op->kind ? -ENOMEM : -EINVAL;
                 zero_op_free(op);
                 return r;
         }
         *ret = op;
         return 0;
+}
+
+int zero_op_new(struct zero_agent *a, const char *kind, const struct zero_instance_row *inst, json_t *params,
+                struct zero_op **ret) {
+        return op_new(a, kind, inst->id, inst->name, params, ret);
+}
+
+int zero_op_new_volume(struct zero_agent *a, const char *kind, const char *volume, json_t *params,
+                       struct zero_op **ret) {
+        if (!params)
+                params = json_object();
+        if (!params || json_object_set_new(params, "volume", json_string(volume)) < 0) {
+                json_decref(params);
+                return -ENOMEM;
+        }
+        return op_new(a, kind, NULL, NULL, params, ret);
+}
+
+const char *zero_op_volume(const struct zero_op *op) {
+        return json_string_value(json_object_get(op->params, "volume"));
+}
+
+/* What the log calls an operation's object. */
+static const char *op_target(const struct zero_op *op) {
+        return op->row.instance_name ?: zero_op_volume(op) ?: "?";
 }
 
 static void op_unlink(struct zero_op *op) {
@@ -81,6 +109,7 @@ struct zero_op *zero_op_free(struct zero_op *op) {
                         i->waiting_op = NULL;
                         i->waiting_plugin = false;
                 }
+        zero_volume_jobs_forget(op->agent, op);
         op->defer = sd_event_source_disable_unref(op->defer);
         json_decref(op->params);
         zero_operation_row_done(&op->row);
@@ -100,11 +129,18 @@ json_t *zero_op_row_to_json(const struct zero_operation_row *row) {
                 json_decref(steps);
                 steps = json_array();
         }
-        return json_pack("{s:s,s:s,s:s?,s:s,s:I,s:s,s:o,s:o,s:s,s:s?}", "id", row->id, "kind", row->kind, "instance",
-                         row->instance_name, "status", row->status, "step_index", (json_int_t) row->step, "step",
-                         strempty(row->step_name), "steps", steps,
-                         "error", err, "created_at", zero_format_time(row->created_at, created), "finished_at",
-                         row->finished_at ? zero_format_time(row->finished_at, finished) : NULL);
+        json_t *j = json_pack("{s:s,s:s,s:s?,s:s,s:I,s:s,s:o,s:o,s:s,s:s?}", "id", row->id, "kind", row->kind,
+                              "instance", row->instance_name, "status", row->status, "step_index",
+                              (json_int_t) row->step, "step", strempty(row->step_name), "steps", steps, "error", err,
+                              "created_at", zero_format_time(row->created_at, created), "finished_at",
+                              row->finished_at ? zero_format_time(row->finished_at, finished) : NULL);
+        /* An operation on a volume (volume_create, volume_delete) names it. */
+        json_t *params = row->params ? json_loads(row->params, 0, NULL) : NULL;
+        const char *volume = json_string_value(json_object_get(params, "volume"));
+        if (j && volume && strncmp(row->kind, "volume_", 7) == 0)
+                json_object_set_new(j, "volume", json_string(volume));
+        json_decref(params);
+        return j;
 }
 
 static void op_finish(struct zero_op *op, int r) {
@@ -122,12 +158,12 @@ static void op_finish(struct zero_op *op, int r) {
                 free(op->row.error_message);
                 op->row.error_code = strdup(op->err.code);
                 op->row.error_message = strdup(op->err.message);
-                log_warning("Operation %s %s of %s failed in step %s: %s", op->row.id, op->row.kind,
-                            op->row.instance_name, op->row.step_name, op->err.message);
+                log_warning("Operation %s %s of %s failed in step %s: %s", op->row.id, op->row.kind, op_target(op),
+                            op->row.step_name, op->err.message);
                 if (op->kind->on_fail)
                         op->kind->on_fail(op);
         } else
-                log_info("Operation %s %s of %s succeeded", op->row.id, op->row.kind, op->row.instance_name);
+                log_info("Operation %s %s of %s succeeded", op->row.id, op->row.kind, op_target(op));
         op->row.finished_at = op->row.updated_at = (int64_t) zero_now_usec();
         r = zero_store_operation_update(a->store, &op->row);
         if (r < 0)
@@ -314,8 +350,8 @@ int zero_op_resume_all(struct zero_agent *a) {
                         op_finish(op, -EINVAL);
                         continue;
                 }
-                log_info("Resuming operation %s %s of %s at step %s", op->row.id, op->row.kind,
-                         strempty(op->row.instance_name), strempty(op->row.step_name));
+                log_info("Resuming operation %s %s of %s at step %s", op->row.id, op->row.kind, op_target(op),
+                         strempty(op->row.step_name));
                 (void) zero_op_launch(op);
         }
         zero_operation_rows_free(rows, n);

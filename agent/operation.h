@@ -40,6 +40,8 @@ struct zero_op {
         struct zero_error err;
         sd_event_source *defer;
         uint64_t step_started; /* monotonic µs, for the per-step timing log */
+        unsigned volumes_pending; /* zero_op_wait_volumes(): jobs not ended yet */
+        int volumes_r;            /* ... and the first failure among them */
 };
 
 const struct zero_op_kind *zero_op_kind_find(const char *name);
@@ -47,7 +49,12 @@ const struct zero_op_kind *zero_op_kind_find(const char *name);
 /* Makes an operation for an instance; not stored, not running. params is stolen (may be NULL). */
 int zero_op_new(struct zero_agent *a, const char *kind, const struct zero_instance_row *inst, json_t *params,
                 struct zero_op **ret);
+/* The same for an operation on volume `volume` (no instance): params get "volume". */
+int zero_op_new_volume(struct zero_agent *a, const char *kind, const char *volume, json_t *params,
+                       struct zero_op **ret);
 struct zero_op *zero_op_free(struct zero_op *op);
+/* The volume an operation works on (params "volume"), NULL for an instance's. */
+const char *zero_op_volume(const struct zero_op *op);
 /* Takes an operation that is stored (status running) and runs its steps from row.step on. */
 int zero_op_launch(struct zero_op *op);
 /* Called when a paused step has its answer: r >= 0 the step is done, r < 0 it failed. */
@@ -59,5 +66,9 @@ void zero_op_free_all(struct zero_agent *a);
 /* The answer a paused step waits for has arrived (the caller handles it next): fault point
  * KIND.STEP.ANSWER of op's current step, if the step names one. */
 void zero_op_fault_point_answer(struct zero_op *op);
+/* volume_ops.c: a step that waits for the card's jobs on volumes (volume_job.h): ZERO_OP_PENDING
+ * until the last ends (the operation then continues, or fails with the first failure), 0 when
+ * there is none, -errno with op->err when one cannot start. */
+int zero_op_wait_volumes(struct zero_op *op, const char *const *names, size_t n);
 /* Every fault point of every kind's steps, one a line (fault.h); -EOPNOTSUPP without them. */
 int zero_op_fault_points_print(FILE *f);

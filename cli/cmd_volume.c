@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "cli/operation.h"
 #include "cli/output.h"
 #include "cli/zeroctl.h"
 #include "common/util.h"
@@ -157,21 +158,71 @@ int zeroctl_parse_volume_qos(int argc, char **argv, const char **ret_name, json_
         return 0;
 }
 
+/*
+ * zerod answers a volume's create and delete with an operation (202 and a Location): the card's
+ * work on a large volume takes seconds. Waits for it like the instance verbs (--timeout; 0 does
+ * not wait). A zerod that answers at once (201 with the volume, 204) is taken as it is.
+ * *ret_op is the answer, or the operation as it ended.
+ */
+static int volume_request(struct zeroctl *z, const char *method, const char *path, const json_t *body,
+                          const char *verb, const char *name, json_t **ret_answer, bool *ret_waited,
+                          struct zero_error *reterr) {
+        json_auto_t *answer = NULL;
+        json_t *final = NULL;
+        _cleanup_free_ char *location = NULL;
+        int r;
+
+        *ret_waited = false;
+        r = zeroctl_http_call(z->http, method, path, body, 0, &answer, &location, reterr);
+        if (r < 0)
+                return r;
+        if (!location) {
+                *ret_answer = TAKE_PTR(answer);
+                return 0;
+        }
+        if (z->opts.timeout_s == 0) {
+                if (z->opts.json)
+                        (void) zeroctl_print_json(z->out, answer);
+                else
+                        fprintf(z->out, "%s volume %s accepted (operation %s)\n", verb, name,
+                                strempty(json_string_value(json_object_get(answer, "id"))));
+                return 1;
+        }
+        r = zeroctl_operation_wait(z, answer, location, z->opts.timeout_s, &final, reterr);
+        if (r < 0 && z->opts.json && final)
+                (void) zeroctl_print_json(z->out, final); /* its error.code, for a script */
+        json_decref(final);
+        *ret_waited = true;
+        return r;
+}
+
 int zeroctl_cmd_volume_create(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
         json_auto_t *body = NULL;
         json_auto_t *volume = NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *name;
+        bool waited;
         int r;
 
         r = zeroctl_parse_volume_create(argc, argv, &body, reterr);
         if (r != 0)
                 return r;
-        /* Synchronous: a clone or a blank file is quick to make (201 with the volume). */
-        r = zeroctl_http_call(z->http, "POST", "/v1/volumes", body, 0, &volume, NULL, reterr);
-        if (r < 0)
-                return r;
+        name = json_string_value(json_object_get(body, "name"));
+        r = volume_request(z, "POST", "/v1/volumes", body, "create", name, &volume, &waited, reterr);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        if (waited) {
+                /* Made: what it is now (its state, its size) is the answer. */
+                path = zeroctl_object_path("volumes", name, NULL);
+                if (!path)
+                        return -ENOMEM;
+                r = zeroctl_http_call(z->http, "GET", path, NULL, 0, &volume, NULL, reterr);
+                if (r < 0)
+                        return r;
+        }
         if (z->opts.json)
                 return zeroctl_print_json(z->out, volume);
-        print_volume_line(z, "created", json_string_value(json_object_get(body, "name")), volume);
+        print_volume_line(z, "created", name, volume);
         return 0;
 }
 
@@ -185,7 +236,25 @@ int zeroctl_cmd_volume_show(struct zeroctl *z, int argc, char **argv, struct zer
 }
 
 int zeroctl_cmd_volume_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
-        return zeroctl_delete_named(z, argc, argv, "volumes", "volume", reterr);
+        _cleanup_free_ char *path = NULL;
+        json_auto_t *answer = NULL;
+        const char *name;
+        bool waited;
+        int r;
+
+        r = zeroctl_parse_name_only(argc, argv, &name, reterr);
+        if (r != 0)
+                return r;
+        path = zeroctl_object_path("volumes", name, NULL);
+        if (!path)
+                return -ENOMEM;
+        r = volume_request(z, "DELETE", path, NULL, "delete", name, &answer, &waited, reterr);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        /* Nothing to print with --json: the volume is gone. */
+        if (!z->opts.json)
+                fprintf(z->out, "deleted volume %s\n", name);
+        return 0;
 }
 
 /* resize and qos: a body to a volume's sub-resource, the volume back. */

@@ -468,7 +468,8 @@ int zero_store_operation_update(struct zero_store *s, const struct zero_operatio
         assert_return(s && r && r->id && r->status, -EINVAL);
         return store_row_write(s,
                                "UPDATE operations SET status = :status, step = :step, step_name = :step_name,"
-                               " steps = :steps, error_code = :error_code, error_message = :error_message,"
+                               " steps = :steps, params = :params, error_code = :error_code,"
+                               " error_message = :error_message,"
                                " updated_at = :updated_at, finished_at = :finished_at "
                                "WHERE id = :id",
                                &operation_table, r, STORE_FK_MISSING_PARENT, true);

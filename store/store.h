@@ -115,7 +115,8 @@ void zero_operation_row_done(struct zero_operation_row *r);
 void zero_operation_rows_free(struct zero_operation_row *rows, size_t n);
 int zero_store_operation_insert(struct zero_store *s, const struct zero_operation_row *r);
 int zero_store_operation_get(struct zero_store *s, const char *id, struct zero_operation_row *ret);
-/* Writes status, step, step_name, steps, error and timestamps of row id. */
+/* Writes status, step, step_name, steps, params (what a step learnt for the steps after it),
+ * error and timestamps of row id. */
 int zero_store_operation_update(struct zero_store *s, const struct zero_operation_row *r);
 /* Operations with status "running", oldest first. */
 int zero_store_operation_list_unfinished(struct zero_store *s, struct zero_operation_row **ret, size_t *ret_n);

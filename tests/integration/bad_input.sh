@@ -6,7 +6,7 @@ start_zerod
 make_image busybox
 make_image spare
 act POST /v1/instances '{"name":"taken","image":"busybox","memory_mib":32,"command":["/bin/sh","-c","sleep 600"]}'
-expect 201 POST /v1/volumes '{"name":"vol1","size_bytes":16777216}'
+act POST /v1/volumes '{"name":"vol1","size_bytes":16777216}'
 expect 201 POST /v1/networks '{"name":"net1","subnet":"10.99.0.0/24"}'
 
 snapshot() { sqlite3 "$T/state/zero.db" '.dump images' '.dump instances' '.dump operations' '.dump events' '.dump volumes' \
@@ -80,6 +80,8 @@ bad 422 invalid POST /v1/volumes '{"name":"v2","size_bytes":1}'
 bad 422 invalid POST /v1/volumes '{"name":"v2","size_bytes":"big"}'
 bad 422 invalid POST /v1/volumes '{"name":"v2","image":"nope"}'
 bad 422 invalid POST /v1/volumes '{"name":"V2","size_bytes":16777216}'
+bad 422 invalid POST /v1/volumes '{"name":"v2","size_bytes":1125899906842625}'
+bad 422 invalid POST /v1/volumes '{"name":"v2","size_bytes":16777217}'
 bad 409 conflict POST /v1/volumes '{"name":"vol1","size_bytes":16777216}'
 bad 409 conflict POST /v1/volumes '{"name":"taken-root","size_bytes":16777216}'
 bad 404 not_found GET /v1/volumes/nope
@@ -114,7 +116,7 @@ log "every bad input was refused and the store is unchanged"
 # the good path still works after all that
 act DELETE "/v1/instances/taken?force=true"
 expect 204 DELETE /v1/images/spare
-expect 204 DELETE /v1/volumes/vol1
+act DELETE /v1/volumes/vol1
 expect 204 DELETE /v1/networks/net1
 stop_zerod
 echo PASS

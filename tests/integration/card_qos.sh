@@ -18,7 +18,7 @@ ldd "$fio_bin" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | while read -r lib
   cp -L "$lib" "$T/rootfs-fio$lib"
 done
 expect 201 POST /v1/images "{\"name\":\"fio\",\"source\":\"$T/rootfs-fio\"}"
-expect 201 POST /v1/volumes '{"name":"bench","size_bytes":268435456}'
+act POST /v1/volumes '{"name":"bench","size_bytes":268435456}'
 
 # Lay out a file, then measure 4k random reads, queue depth 1, O_DIRECT, in 2 s runs, forever.
 cmd='cd /data || exit 3; fio --name=lay --filename=f --size=64M --rw=write --bs=1M --direct=1 --output=/dev/null || exit 4; echo LAYOUT-DONE; i=0; while true; do i=$((i+1)); iops=$(fio --name=r --filename=f --size=64M --direct=1 --rw=randread --bs=4k --ioengine=psync --runtime=2 --time_based --minimal | awk -F";" "{print int(\$8)}"); echo "RUN $i IOPS $iops"; done'
@@ -58,7 +58,7 @@ expect 422 PUT /v1/volumes/bench/qos '{}'
 expect 404 PUT /v1/volumes/nope/qos '{"iops":5}'
 
 act DELETE "/v1/instances/f1?force=true"
-expect 204 DELETE /v1/volumes/bench
+act DELETE /v1/volumes/bench
 stop_zerod
 [ -z "$(leftover_loops)" ] || fail "loop devices left: $(leftover_loops)"
 [ -z "$(leftover_mounts)" ] || fail "mounts left: $(leftover_mounts)"

