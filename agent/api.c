@@ -186,7 +186,8 @@ static void reply_operation(struct zero_request *req, struct zero_op *op) {
         zero_reply_header(req, "Location", loc);
 }
 
-int zero_api_launch_and_reply(struct zero_request *req, struct zero_op *op) {
+/* The recorded operation runs (from a defer source, after the reply) and is the answer. */
+static int launch_and_reply(struct zero_request *req, struct zero_op *op) {
         struct zero_agent *a = zero_request_agent(req);
         int r;
 
@@ -223,22 +224,30 @@ int zero_api_record_and_launch(struct zero_request *req, struct zero_instance_ro
         }
         if (r >= 0 && update_row)
                 r = zero_store_instance_update(a->store, update_row);
+        return zero_api_commit_and_launch(req, r, op, new_row ? "an instance" : NULL, new_row ? new_row->name : NULL,
+                                          new_row ? new_row->image : NULL);
+}
+
+int zero_api_commit_and_launch(struct zero_request *req, int r, struct zero_op *op, const char *what, const char *name,
+                               const char *image) {
+        struct zero_agent *a = zero_request_agent(req);
+
         if (r >= 0)
                 r = zero_store_operation_insert(a->store, &op->row);
         if (r >= 0)
                 r = zero_store_commit(a->store);
         if (r < 0) {
                 (void) zero_store_rollback(a->store);
-                if (r == -EEXIST && new_row)
-                        zero_reply_error(req, 409, "conflict", "an instance named '%s' exists already", new_row->name);
-                else if (r == -ENOENT && new_row)
-                        zero_reply_error(req, 422, "invalid", "image '%s' does not exist", new_row->image);
+                if (r == -EEXIST && what)
+                        zero_reply_error(req, 409, "conflict", "%s named '%s' exists already", what, name);
+                else if (r == -ENOENT && image)
+                        zero_reply_error(req, 422, "invalid", "image '%s' does not exist", image);
                 else
                         reply_store_error(req, r, "recording the operation");
                 zero_op_free(op);
                 return r;
         }
-        return zero_api_launch_and_reply(req, op);
+        return launch_and_reply(req, op);
 }
 
 static void post_instance(struct zero_request *req) {

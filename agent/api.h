@@ -36,6 +36,9 @@ int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *r
  * transaction, then runs the operation and replies 202; replies the error itself on failure. Takes op. */
 int zero_api_record_and_launch(struct zero_request *req, struct zero_instance_row *new_row, struct zero_card_plan *plan,
                                struct zero_instance_row *update_row, struct zero_op *op);
-/* Runs an operation that is recorded (from a defer source, after the reply) and answers 202 with
- * it and its Location; replies the error itself. Takes op. */
-int zero_api_launch_and_reply(struct zero_request *req, struct zero_op *op);
+/* Ends what a handler began with zero_store_begin() and wrote (r: how that went): the operation's
+ * row goes in, the transaction commits, the operation runs and is the answer (202 and its
+ * Location); else all is rolled back and the error answered. what and name: a new row, for the
+ * 409 of a taken name ("a volume", NULL for none); image: for the 422 of a missing one. Takes op. */
+int zero_api_commit_and_launch(struct zero_request *req, int r, struct zero_op *op, const char *what, const char *name,
+                               const char *image);

@@ -105,23 +105,8 @@ static int record_volume_op(struct zero_request *req, const struct zero_volume_r
                 r = zero_store_volume_insert(a->store, new_row);
         if (r >= 0 && update_row)
                 r = zero_store_volume_update(a->store, update_row);
-        if (r >= 0)
-                r = zero_store_operation_insert(a->store, &op->row);
-        if (r >= 0)
-                r = zero_store_commit(a->store);
-        if (r < 0) {
-                (void) zero_store_rollback(a->store);
-                if (r == -EEXIST && new_row)
-                        zero_reply_error(req, 409, "conflict", "a volume named '%s' exists already", new_row->name);
-                else if (r == -ENOENT && new_row && new_row->image)
-                        zero_reply_error(req, 422, "invalid", "image '%s' does not exist", new_row->image);
-                else
-                        zero_reply_error(req, r == -EBUSY ? 503 : 500, r == -EBUSY ? "busy" : "internal",
-                                         "recording the operation: %s", strerror(-r));
-                zero_op_free(op);
-                return r;
-        }
-        return zero_api_launch_and_reply(req, op);
+        return zero_api_commit_and_launch(req, r, op, new_row ? "a volume" : NULL, new_row ? new_row->name : NULL,
+                                          new_row ? new_row->image : NULL);
 }
 
 /* The volume's operation: a new row "creating" (create), or the row "deleting" (delete), and the
