@@ -144,6 +144,10 @@ json_t *zero_request_body(struct zero_request *req) {
         return req->json;
 }
 
+void *zero_request_upload(struct zero_request *req) {
+        return req->upload_state;
+}
+
 /* --- routing --- */
 
 /* Matches "/v1/instances/web/start" against "/v1/instances/{}/start", capturing "web". */
@@ -209,6 +213,11 @@ static bool peer_allowed(struct zero_request *req) {
         return cred.uid == 0 || cred.uid == geteuid();
 }
 
+static bool is_json_type(const char *ctype) {
+        size_t l = ctype ? strcspn(ctype, "; ") : 0;
+        return ctype && l == strlen("application/json") && strncasecmp(ctype, "application/json", l) == 0;
+}
+
 /* Checks made from the headers alone, before any body byte is read. */
 static bool request_precheck(struct zero_request *req) {
         struct zero_config *cfg = req->http->agent->config;
@@ -216,6 +225,7 @@ static bool request_precheck(struct zero_request *req) {
         const char *ctype = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
         const char *te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
         bool has_body = (len && !streq(len, "0")) || te;
+        unsigned body;
         int r;
 
         if (!peer_allowed(req)) {
@@ -231,26 +241,39 @@ static bool request_precheck(struct zero_request *req) {
                 zero_reply_error(req, 405, "method_not_allowed", "%s is not allowed on %s", req->method, req->url);
                 return false;
         }
-        if (len) {
-                int64_t n;
-                if (zero_parse_int64(len, 0, INT64_MAX, &n) < 0) {
-                        zero_reply_error(req, 400, "malformed", "bad Content-Length");
-                        return false;
-                }
-                if ((uint64_t) n > cfg->body_max) {
-                        zero_reply_error(req, 413, "too_large", "request body of %lld bytes is over the limit of %llu bytes",
-                                         (long long) n, (unsigned long long) cfg->body_max);
-                        return false;
-                }
+        int64_t n = -1;
+        if (len && zero_parse_int64(len, 0, INT64_MAX, &n) < 0) {
+                zero_reply_error(req, 400, "malformed", "bad Content-Length");
+                return false;
         }
-        if (has_body) {
-                size_t l = ctype ? strcspn(ctype, "; ") : 0;
-                if (!ctype || l != strlen("application/json") || strncasecmp(ctype, "application/json", l) != 0) {
+        if (!has_body)
+                return true;
+        body = req->route->body;
+        if (body == ZERO_BODY_NONE) {
+                zero_reply_error(req, 400, "malformed", "%s %s takes no request body", req->method, req->url);
+                return false;
+        }
+        if ((body & ZERO_BODY_JSON) && (is_json_type(ctype) || !(body & ZERO_BODY_UPLOAD))) {
+                if (!is_json_type(ctype)) {
                         zero_reply_error(req, 415, "unsupported_media_type",
                                          "request bodies must be application/json, not %s", ctype ? ctype : "(none)");
                         return false;
                 }
+                if (n >= 0 && (uint64_t) n > cfg->body_max) {
+                        zero_reply_error(req, 413, "too_large",
+                                         "request body of %lld bytes is over the limit of %llu bytes", (long long) n,
+                                         (unsigned long long) cfg->body_max);
+                        return false;
+                }
+                return true;
         }
+        /* A streamed body: the route decides from the headers whether it takes it. */
+        if (req->route->upload->begin(req, &req->upload_state) < 0) {
+                if (!req->response)
+                        zero_reply_error(req, 500, "internal", "upload refused without a reply");
+                return false;
+        }
+        req->uploading = true;
         return true;
 }
 
@@ -306,6 +329,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 *upload_data_size = 0;
                 return queue(req);
         }
+        if (*upload_data_size > 0 && req->uploading) {
+                size_t n = *upload_data_size;
+                *upload_data_size = 0;
+                if (req->route->upload->data(req, req->upload_state, upload_data, n) < 0 && !req->response)
+                        zero_reply_error(req, 500, "internal", "upload stopped without a reply");
+                return MHD_YES;
+        }
         if (*upload_data_size > 0) {
                 size_t n = *upload_data_size;
                 *upload_data_size = 0;
@@ -351,6 +381,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         request_unpark(req);
         if (req->response)
                 MHD_destroy_response(req->response);
+        if (req->upload_state)
+                req->route->upload->free(req->upload_state);
         free_params(req);
         json_decref(req->json);
         free(req->body);

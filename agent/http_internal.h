@@ -50,9 +50,11 @@ struct zero_request {
         char *method, *url;
         const struct zero_route *route;
         char *params[MAX_PARAMS];
-        char *body;
+        char *body; /* a JSON body as it comes */
         size_t body_len;
         json_t *json;
+        bool uploading; /* the body goes to route->upload */
+        void *upload_state;
 
         struct MHD_Response *response;
         unsigned status;
