@@ -9,6 +9,7 @@
 #include "agent/instance_spec.h"
 #include "agent/card.h"
 #include "agent/plugin_loader.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #define ARG_MAX_COUNT 1024
@@ -55,15 +56,15 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
         name = json_string_value(v);
         if (!zero_name_is_valid(name))
                 return zero_error_set(err, -EINVAL, 422, "invalid",
-                                      "name '%.64s' is not valid: use 1-63 of [a-z0-9-], starting with a letter or digit",
-                                      name);
+                                      "name '%s' is not valid: use 1-63 of [a-z0-9-], starting with a letter or digit",
+                                      ZERO_QUOTE(name));
         v = json_object_get(body, "mode");
         mode = v ? json_string_value(v) : "container";
         if (!mode)
                 return invalid(err, "%s: a string is required", "mode");
         if (!streq(mode, "container") && !streq(mode, "vm") && !streq(mode, "bms"))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "unknown mode '%.32s': expected container, vm or bms",
-                                      mode);
+                return zero_error_set(err, -EINVAL, 422, "invalid", "unknown mode '%s': expected container, vm or bms",
+                                      ZERO_QUOTE(mode));
         const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, mode);
         if (!lp)
                 return zero_error_set(err, -EINVAL, 422, "invalid", "mode '%s' has no runtime plugin on this node", mode);
