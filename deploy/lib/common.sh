@@ -5,7 +5,7 @@ ZERO_PACKAGES=(
   build-essential cmake pkg-config
   libsystemd-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libcmocka-dev libinih-dev
   crun busybox-static systemd iproute2 util-linux tar curl jq procps valgrind sqlite3 socat
-  libjson-validator-perl libyaml-pp-perl
+  libjson-validator-perl libyaml-pp-perl libseccomp-dev
   qemu-system-common qemu-system-x86 qemu-utils e2fsprogs fio
 )
 

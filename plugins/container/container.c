@@ -39,6 +39,12 @@
 #define SERVICES_CARD_SIZE (offsetof(struct zero_plugin_services, nic_detach) + sizeof(void *))
 #define INFO_CARD_SIZE (offsetof(struct zero_instance_info, nics) + sizeof(void *))
 #define DEVICE_PATH_MAX 256
+/* Enough for any service, few enough that a fork bomb ends long before the host's pid_max. */
+#define ZERO_PIDS_MAX_DEFAULT 4096
+/* Root of a user-namespaced container is this host uid (and gid), the first of 65536: in the
+ * range systemd leaves to containers (524288..1879048191, docs/UIDS-GIDS.md), far above the
+ * subordinate ids useradd hands out from 100000. */
+#define ZERO_USERNS_BASE_DEFAULT 1610612736u
 
 static struct {
         const struct zero_plugin_services *svc;
@@ -51,6 +57,10 @@ static struct {
         struct zero_probe probe;
         struct zero_cgroup_plan plan;
         char manager_opt[40]; /* "--cgroup-manager=M" */
+        uint64_t pids_max;    /* [container] pids_max: a container's default pids limit */
+        uint32_t userns_base; /* [container] userns_base: host id of root in a user namespace */
+        char *seccomp_bpf;    /* the profile compiled once at probe; NULL: crun compiles it */
+        char **host_masked;   /* masked paths only some hosts have (thermal_throttle) */
 } plugin;
 
 #define plog(ctx, prio, ...)                                                                       \
@@ -76,11 +86,31 @@ _printf_(3, 4) static int runtime_error(struct zero_error *err, int r, const cha
 static void container_fini(void) {
         free(plugin.runtime);
         free(plugin.crun_root);
+        free(plugin.seccomp_bpf);
+        strv_free(plugin.host_masked);
         memset(&plugin, 0, sizeof(plugin));
+}
+
+/* [container] KEY as an integer in 0..max; unset: def. */
+static int config_uint(const struct zero_plugin_services *svc, const char *key, uint64_t def, uint64_t max,
+                       uint64_t *ret, struct zero_error *err) {
+        const char *v = svc->config_get("container", key);
+        int64_t n;
+
+        if (!v || !*v) {
+                *ret = def;
+                return 0;
+        }
+        if (zero_parse_int64(v, 0, (int64_t) max, &n) < 0)
+                return zero_error_set(err, -EINVAL, 500, "invalid", "container.%s=%s: expected an integer 0..%llu",
+                                      key, v, (unsigned long long) max);
+        *ret = (uint64_t) n;
+        return 0;
 }
 
 static int container_init(const struct zero_plugin_services *svc, struct zero_error *err) {
         const char *runtime, *manager, *run_dir;
+        uint64_t userns_base;
         int r;
 
         if (!svc || svc->abi_version != ZERO_PLUGIN_ABI_VERSION || svc->size < SERVICES_MIN_SIZE)
@@ -105,6 +135,13 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
         if (!run_dir || run_dir[0] != '/')
                 return zero_error_set(err, -EINVAL, 500, "invalid",
                                       "agent.run_dir must be an absolute path, not \"%s\"", strempty(run_dir));
+        r = config_uint(svc, "pids_max", ZERO_PIDS_MAX_DEFAULT, INT64_MAX, &plugin.pids_max, err);
+        if (r >= 0)
+                r = config_uint(svc, "userns_base", ZERO_USERNS_BASE_DEFAULT, UINT32_MAX - ZERO_OCI_USERNS_SIZE,
+                                &userns_base, err);
+        if (r < 0)
+                return r;
+        plugin.userns_base = (uint32_t) userns_base;
 
         /* A runtime that is not there is not an init failure: probe() reports it. */
         r = zero_runtime_resolve(runtime, &plugin.runtime);
@@ -119,6 +156,25 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
         }
         plugin.svc = svc;
         return 0;
+}
+
+/* What the isolation of every container needs from this host, once: the seccomp program for the
+ * capability set the plan allows (a failure leaves crun to compile linux.seccomp at each start:
+ * slower, as safe), and the masked paths only this host has. */
+static void host_isolation_probe(void) {
+        const struct zero_oci_options opts = {.limits_enforced = plugin.plan.limits_enforced};
+        _cleanup_free_ char *possible = NULL;
+        int r;
+
+        r = zero_oci_seccomp_bpf(&opts, &plugin.seccomp_bpf);
+        if (r < 0)
+                plog(NULL, LOG_WARNING, "container: cannot compile the seccomp profile (%s): crun compiles it at each start",
+                     strerror(-r));
+        r = zero_read_file("/sys/devices/system/cpu/possible", 4096, &possible, NULL);
+        if (r >= 0)
+                r = zero_thermal_throttle_paths(possible, "/sys/devices/system/cpu", &plugin.host_masked);
+        if (r < 0)
+                plog(NULL, LOG_WARNING, "container: cannot list the CPUs' thermal_throttle to mask: %s", strerror(-r));
 }
 
 /* Fills plugin.probe; on success also plugin.plan, once. */
@@ -151,6 +207,7 @@ static int probe_now(void) {
                  zero_cgroup_manager_to_string(plugin.plan.manager));
         plugin.probe = p;
         plugin.probed = true;
+        host_isolation_probe();
         plog(NULL, LOG_INFO, "container: %s (%s), cgroup manager %s%s", p.runtime, plugin.runtime,
              zero_cgroup_manager_to_string(plugin.plan.manager),
              plugin.plan.private_cgroup2 ? " in a private cgroup2 mount" : "");
@@ -444,6 +501,10 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
         if (opts.limits_enforced && !cgroups_path)
                 return -ENOMEM;
         opts.cgroups_path = cgroups_path;
+        opts.pids_max = plugin.pids_max;
+        opts.userns_base = plugin.userns_base;
+        opts.seccomp_bpf = plugin.seccomp_bpf;
+        opts.host_masked_paths = (const char *const *) plugin.host_masked;
         r = zero_oci_config_format(info, &opts, &config, err);
         if (r < 0)
                 return r;
