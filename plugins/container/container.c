@@ -21,6 +21,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -29,6 +30,7 @@
 
 #include "common/util.h"
 #include "io/softcard/netlink.h"
+#include "plugins/container/idmap.h"
 #include "plugins/container/oci.h"
 #include "plugins/container/probe.h"
 #include "zero/plugin.h"
@@ -242,6 +244,7 @@ struct ctr {
         char *id; /* crun's name for it: "zero-" + info->id */
         char *bundle, *rootfs, *config, *pid_file;
         char *netns; /* RUN_DIR/netns: the network namespace holding the card's NICs */
+        char *volumes; /* RUN_DIR/bundle/volumes: data volumes mounted idmapped, for crun to bind */
         char *lower, *upper, *work; /* only when the info has image_dir and state_dir */
 };
 
@@ -252,6 +255,7 @@ static void ctr_done(struct ctr *c) {
         free(c->config);
         free(c->pid_file);
         free(c->netns);
+        free(c->volumes);
         free(c->lower);
         free(c->upper);
         free(c->work);
@@ -284,7 +288,8 @@ static int ctr_init(const struct zero_instance_info *info, struct ctr *c, struct
         c->config = zero_strdup_printf("%s/bundle/config.json", info->run_dir);
         c->pid_file = zero_strdup_printf("%s/container.pid", info->run_dir);
         c->netns = zero_strdup_printf("%s/netns", info->run_dir);
-        if (!c->id || !c->bundle || !c->rootfs || !c->config || !c->pid_file || !c->netns)
+        c->volumes = zero_strdup_printf("%s/bundle/volumes", info->run_dir);
+        if (!c->id || !c->bundle || !c->rootfs || !c->config || !c->pid_file || !c->netns || !c->volumes)
                 return -ENOMEM;
         if (is_absolute(info->image_dir) && is_absolute(info->state_dir)) {
                 c->lower = zero_strdup_printf("%s/rootfs", info->image_dir);
@@ -319,15 +324,20 @@ static int crun_delete(struct zero_plugin_ctx *ctx, const struct ctr *c, struct 
         return runtime_error(err, -EIO, "crun delete -f %s failed: %s", c->id, out);
 }
 
-/* bundle/rootfs has a file system of its own mounted (the overlay from an earlier prepare). */
-static int is_mounted(const struct ctr *c) {
+/* path has a file system of its own mounted, not parent's. */
+static int is_mount_point(const char *path, const char *parent) {
         struct stat a, b;
 
-        if (lstat(c->rootfs, &a) < 0)
+        if (lstat(path, &a) < 0)
                 return errno == ENOENT ? 0 : -errno;
-        if (lstat(c->bundle, &b) < 0)
+        if (lstat(parent, &b) < 0)
                 return -errno;
         return a.st_dev != b.st_dev;
+}
+
+/* bundle/rootfs has a file system of its own mounted (the overlay from an earlier prepare). */
+static int is_mounted(const struct ctr *c) {
+        return is_mount_point(c->rootfs, c->bundle);
 }
 
 static int mkdir_mode(const char *path, mode_t mode) {
@@ -394,9 +404,10 @@ static void card_plan_done(struct card_plan *p) {
         free(p->devices);
 }
 
-/* The root volume as bundle/rootfs: its host block device, mounted ext4. */
+/* The root volume as bundle/rootfs: its host block device, mounted ext4 (idmapped through
+ * userns_fd when the container has a user namespace, else -EBADF). */
 static int mount_root_volume(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
-                             struct zero_error *err) {
+                             int userns_fd, struct zero_error *err) {
         const struct zero_volume_info *root = NULL;
         char dev[DEVICE_PATH_MAX];
         int r;
@@ -412,19 +423,76 @@ static int mount_root_volume(struct zero_plugin_ctx *ctx, const struct zero_inst
         r = is_mounted(c);
         if (r < 0)
                 return runtime_error(err, r, "cannot inspect %s: %s", c->rootfs, strerror(-r));
-        if (r == 0 && mount(dev, c->rootfs, "ext4", MS_NOATIME, NULL) < 0) {
-                r = -errno;
-                return runtime_error(err, r, "cannot mount root volume %s (%s) on %s: %s", root->name, dev, c->rootfs,
-                                     strerror(-r));
+        if (r == 0) {
+                if (userns_fd >= 0)
+                        r = zero_mount_idmapped(dev, "ext4", c->rootfs, userns_fd, MOUNT_ATTR_NOATIME);
+                else
+                        r = mount(dev, c->rootfs, "ext4", MS_NOATIME, NULL) < 0 ? -errno : 0;
+                if (r < 0)
+                        return runtime_error(err, r, "cannot mount root volume %s (%s) on %s%s: %s", root->name, dev,
+                                             c->rootfs, userns_fd >= 0 ? " idmapped" : "", strerror(-r));
         }
         return 0;
 }
 
-static int card_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
-                        struct card_plan *p, struct zero_error *err) {
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+/* A data volume for a container in a user namespace: crun could not mount ext4 there, so it is
+ * mounted idmapped at bundle/volumes/N and bound by crun (zero_oci_options.volume_binds). */
+static int mount_volume_dir(const struct ctr *c, size_t n, const char *dev, int userns_fd, char *ret_dir,
+                            struct zero_error *err) {
         int r;
 
-        r = mount_root_volume(ctx, info, c, err);
+        snprintf(ret_dir, DEVICE_PATH_MAX, "%s/%zu", c->volumes, n);
+        r = mkdir_mode(c->volumes, 0755);
+        if (r >= 0)
+                r = mkdir_mode(ret_dir, 0755);
+        if (r >= 0)
+                r = is_mount_point(ret_dir, c->volumes);
+        if (r == 0)
+                r = zero_mount_idmapped(dev, "ext4", ret_dir, userns_fd,
+                                        MOUNT_ATTR_NOATIME | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        if (r < 0)
+                return runtime_error(err, r, "cannot mount data volume %s idmapped on %s: %s", dev, ret_dir,
+                                     strerror(-r));
+        return 0;
+}
+
+/* Takes off what mount_volume_dir() mounted; carries on past failures. */
+static int unmount_volume_dirs(const struct ctr *c) {
+        _cleanup_(closedirp) DIR *d = opendir(c->volumes);
+        struct dirent *e;
+        int ret = 0;
+
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((e = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+
+                if (e->d_name[0] == '.')
+                        continue;
+                p = zero_strdup_printf("%s/%s", c->volumes, e->d_name);
+                if (!p)
+                        return -ENOMEM;
+                if (is_mount_point(p, c->volumes) > 0 && umount2(p, MNT_DETACH) < 0 && ret >= 0)
+                        ret = -errno;
+        }
+        return ret;
+}
+
+static int card_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
+                        struct card_plan *p, struct zero_error *err) {
+        _cleanup_close_ int userns = -EBADF;
+        char dev[DEVICE_PATH_MAX];
+        int r;
+
+        if (zero_oci_wants_userns(info)) {
+                userns = zero_userns_open(plugin.userns_base, ZERO_OCI_USERNS_SIZE);
+                if (userns < 0)
+                        return runtime_error(err, userns, "cannot make a user namespace for the idmapped mounts: %s",
+                                             strerror(-userns));
+        }
+        r = mount_root_volume(ctx, info, c, userns, err);
         if (r < 0)
                 return r;
         p->mounts = calloc(info->n_volumes, sizeof(*p->mounts));
@@ -436,9 +504,15 @@ static int card_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_
 
                 if (streq(v->role, "root") || !v->path)
                         continue;
-                r = plugin.svc->volume_export(ctx, v->name, "host-block", p->devices[p->n_mounts], DEVICE_PATH_MAX, err);
+                r = plugin.svc->volume_export(ctx, v->name, "host-block", dev, sizeof(dev), err);
                 if (r < 0)
                         return zero_error_default(err, r, "cannot export a data volume");
+                if (userns >= 0) {
+                        r = mount_volume_dir(c, p->n_mounts, dev, userns, p->devices[p->n_mounts], err);
+                        if (r < 0)
+                                return r;
+                } else
+                        snprintf(p->devices[p->n_mounts], DEVICE_PATH_MAX, "%s", dev);
                 p->mounts[p->n_mounts] = (struct zero_oci_volume_mount){v->path, p->devices[p->n_mounts]};
                 p->n_mounts++;
         }
@@ -517,6 +591,11 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
                 r = zero_mkdir_p(c.bundle, 0700);
         if (r >= 0)
                 r = mkdir_mode(c.rootfs, 0755);
+        /* crun looks rootfs up in the bundle as the container's root once it is in the user
+         * namespace: let that group (and only it) search the bundle; config.json stays 0600. */
+        if (r >= 0 && zero_oci_wants_userns(info) &&
+            (chown(c.bundle, 0, plugin.userns_base) < 0 || chmod(c.bundle, 0710) < 0))
+                r = -errno;
         if (r < 0)
                 return runtime_error(err, r, "cannot create the bundle %s: %s", c.bundle, strerror(-r));
 
@@ -529,6 +608,7 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
                 opts.netns_path = info->n_nics > 0 ? c.netns : NULL;
                 opts.volume_mounts = p.mounts;
                 opts.n_volume_mounts = p.n_mounts;
+                opts.volume_binds = zero_oci_wants_userns(info);
                 config = mfree(config);
                 r = zero_oci_config_format(info, &opts, &config, err);
                 if (r < 0)
@@ -636,6 +716,9 @@ static int container_cleanup(struct zero_plugin_ctx *ctx, const struct zero_inst
                 r = -errno;
         if (r < 0 && ret >= 0)
                 ret = runtime_error(err, r, "cannot unmount %s: %s", c.rootfs, strerror(-r));
+        r = unmount_volume_dirs(&c);
+        if (r < 0 && ret >= 0)
+                ret = runtime_error(err, r, "cannot unmount the data volumes in %s: %s", c.volumes, strerror(-r));
 
         if (on_card(info)) {
                 r = card_cleanup(ctx, info, &c, ret < 0 ? NULL : err);

@@ -229,7 +229,7 @@ static uint64_t pids_max(const struct zero_instance_info *info, const struct zer
         return opts->pids_max;
 }
 
-static bool wants_userns(const struct zero_instance_info *info) {
+bool zero_oci_wants_userns(const struct zero_instance_info *info) {
         return info->size >= offsetof(struct zero_instance_info, userns) + sizeof(info->userns) && info->userns;
 }
 
@@ -336,7 +336,7 @@ static int build_linux(const struct zero_instance_info *info, const struct zero_
                 if (opts->cgroups_path && (r = set_text(lx, "cgroupsPath", opts->cgroups_path, err)) < 0)
                         return r;
         }
-        if (wants_userns(info)) {
+        if (zero_oci_wants_userns(info)) {
                 if (opts->userns_base == 0 || opts->userns_base > UINT32_MAX - ZERO_OCI_USERNS_SIZE)
                         return zero_error_set(err, -EINVAL, 400, "invalid",
                                               "a user namespace needs a host id range (userns_base %u)",

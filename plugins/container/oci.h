@@ -77,3 +77,6 @@ int zero_oci_config_format(const struct zero_instance_info *info,
 /* The seccomp program of the configurations built with opts (only limits_enforced matters: it
  * decides the capabilities), for zero_oci_options.seccomp_bpf. -errno from libseccomp. */
 int zero_oci_seccomp_bpf(const struct zero_oci_options *opts, char **ret);
+
+/* The instance asks for a user namespace (and its info is new enough to say so). */
+bool zero_oci_wants_userns(const struct zero_instance_info *info);

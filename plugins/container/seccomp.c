@@ -224,10 +224,7 @@ json_t *zero_seccomp_profile_new(enum zero_seccomp_arch arch, const char *const 
         return TAKE_PTR(p);
 }
 
-static void seccomp_releasep(scmp_filter_ctx *ctx) {
-        if (*ctx)
-                seccomp_release(*ctx);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(scmp_filter_ctx, seccomp_release);
 
 /* libseccomp's names are the profile's without the prefix, in lower case ("SCMP_ARCH_X32"). */
 static int add_arch(scmp_filter_ctx ctx, const char *profile_name) {
