@@ -1,6 +1,7 @@
 # Shared by deploy/check and deploy/quickstart. Sourced, not run.
 
 # Debian 12 packages the build, the tests and the quickstart need.
+# libseccomp-dev: the container plugin compiles its seccomp profile once (docs/architecture.md, Containers).
 ZERO_PACKAGES=(
   build-essential cmake pkg-config
   libsystemd-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libcmocka-dev libinih-dev
