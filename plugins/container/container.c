@@ -17,6 +17,7 @@
  * Debian 12, crun 1.8.1), so the plugin runs delete directly.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -41,6 +43,8 @@
 #define SERVICES_CARD_SIZE (offsetof(struct zero_plugin_services, nic_detach) + sizeof(void *))
 #define INFO_CARD_SIZE (offsetof(struct zero_instance_info, nics) + sizeof(void *))
 #define DEVICE_PATH_MAX 256
+/* base64 of the kernel's largest seccomp program (4096 instructions of 8 bytes). */
+#define SECCOMP_B64_MAX (4096 * 8 / 3 * 4 + 8)
 /* Enough for any service, few enough that a fork bomb ends long before the host's pid_max. */
 #define ZERO_PIDS_MAX_DEFAULT 4096
 /* Root of a user-namespaced container is this host uid (and gid), the first of 65536: in the
@@ -160,6 +164,58 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
         return 0;
 }
 
+/* zero_oci_seccomp_bpf() in a forked child, the program back over a pipe: libseccomp's compile
+ * peaks near 1 MiB of heap and touches most of its code, none of which zerod should keep
+ * resident for the rest of its life (bench_container_start's idle VmRSS). */
+static int seccomp_bpf_in_child(const struct zero_oci_options *opts, char **ret) {
+        _cleanup_close_ int rd = -EBADF, wr = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0;
+        int fds[2], status, r = 0;
+        pid_t pid;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        rd = fds[0];
+        wr = fds[1];
+        buf = malloc(SECCOMP_B64_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                char *b64 = NULL;
+
+                if (zero_oci_seccomp_bpf(opts, &b64) < 0 || zero_write_all(wr, b64, strlen(b64)) < 0)
+                        _exit(1);
+                _exit(0);
+        }
+        wr = safe_close(wr);
+        while (n < SECCOMP_B64_MAX) {
+                ssize_t k = read(rd, buf + n, SECCOMP_B64_MAX - n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        r = k < 0 ? -errno : 0;
+                        break;
+                }
+                n += (size_t) k;
+        }
+        /* Reaped right here by its pid, like the netns and userns helpers' children. */
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (r < 0)
+                return r;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || n == 0 || n >= SECCOMP_B64_MAX)
+                return -EIO;
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
 /* What the isolation of every container needs from this host, once: the seccomp program for the
  * capability set the plan allows (a failure leaves crun to compile linux.seccomp at each start:
  * slower, as safe), and the masked paths only this host has. */
@@ -168,7 +224,7 @@ static void host_isolation_probe(void) {
         _cleanup_free_ char *possible = NULL;
         int r;
 
-        r = zero_oci_seccomp_bpf(&opts, &plugin.seccomp_bpf);
+        r = seccomp_bpf_in_child(&opts, &plugin.seccomp_bpf);
         if (r < 0)
                 plog(NULL, LOG_WARNING, "container: cannot compile the seccomp profile (%s): crun compiles it at each start",
                      strerror(-r));
