@@ -288,12 +288,16 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
          * regain privileges, change its scheduling or use obsolete syscalls. Hot-plug and QMP
          * need none of those (it_vm_hotplug). */
         add(&b, strdup("-sandbox"));
-        add(&b, strdup(ZERO_VM_SANDBOX));
-        /* Privileges dropped once the devices are set up, before the guest runs. */
         if (o->run_as && *o->run_as) {
+                /* Privileges dropped once the devices are set up, before the guest runs. QEMU 7.2
+                 * loads its filter before that drop, so elevateprivileges=deny kills it at its own
+                 * setgid() (checked by hand: SIGSYS); once it is that user, setuid cannot make it
+                 * root again (QEMU checks setuid(0) fails). */
+                add(&b, strdup(ZERO_VM_SANDBOX_RUNAS));
                 add(&b, strdup("-runas"));
                 add(&b, strdup(o->run_as));
-        }
+        } else
+                add(&b, strdup(ZERO_VM_SANDBOX));
         add(&b, strdup("-kernel"));
         add(&b, strdup(o->kernel));
         add(&b, strdup("-initrd"));
