@@ -207,5 +207,35 @@ want 401 unauthorized "plain HTTP without a token"
 STATUS=$(in_ns curl -sS -o "$BODY" -w '%{http_code}' -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$PORT/v1/node")
 [ "$STATUS" = 200 ] || fail "plain HTTP with a token: $STATUS"
 stop_zerod
+
+# --- mutual TLS: a client certificate signed by [api] tls_client_ca stands for a token
+pki=$T/pki
+mkdir "$pki"
+ossl() { openssl "$@" >/dev/null 2>&1 || fail "openssl $1 failed"; }
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$pki/ca.key" -out "$pki/ca.crt" \
+  -days 1 -subj /CN=zero-test-ca
+ossl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$pki/client.key" -out "$pki/client.csr" \
+  -subj /CN=orchestrator
+ossl x509 -req -in "$pki/client.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/client.crt" -days 1
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$pki/bad.key" -out "$pki/bad.crt" \
+  -days 1 -subj /CN=intruder
+printf '[api]\ntls_client_ca = %s\n' "$pki/ca.crt" >"$T/mtls.conf"
+start_zerod --config "$T/mtls.conf" --listen "tcp:127.0.0.1:$PORT"
+mtls() { # mtls CERT METHOD PATH [JSON]
+  local args=(-sS --cacert "$T/state/tls/server.crt" -o "$BODY" -w '%{http_code}' -X "$2" "https://127.0.0.1:$PORT$3")
+  [ "$1" = none ] || args+=(--cert "$pki/$1.crt" --key "$pki/$1.key")
+  [ -z "${4:-}" ] || args+=(-H 'Content-Type: application/json' --data-binary "$4")
+  STATUS=$(in_ns curl "${args[@]}") || STATUS=000
+}
+mtls client POST /v1/networks '{"name":"n2","subnet":"10.97.0.0/24"}'
+[ "$STATUS" = 201 ] || fail "a trusted client certificate cannot make a network: $STATUS $(cat "$BODY")"
+expect 200 GET '/v1/events?limit=1000'
+[ "$(jq -r '[.events[] | select(.type == "network.created")][-1].actor' "$BODY")" = cert:orchestrator ] ||
+  fail "the event does not name cert:orchestrator"
+mtls bad GET /v1/node; want 401 unauthorized "a client certificate from no trusted CA"
+mtls none GET /v1/node; want 401 unauthorized "no certificate and no token"
+expect 204 DELETE /v1/networks/n2
+expect 204 DELETE /v1/networks/n1
+stop_zerod
 assert_nothing_left
 log "ok"
