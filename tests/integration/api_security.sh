@@ -219,8 +219,17 @@ ossl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$pki/c
 ossl x509 -req -in "$pki/client.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -out "$pki/client.crt" -days 1
 ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$pki/bad.key" -out "$pki/bad.crt" \
   -days 1 -subj /CN=intruder
-printf '[api]\ntls_client_ca = %s\n' "$pki/ca.crt" >"$T/mtls.conf"
+printf '[api]\ntls_client_ca = %s\nsocket_group = 65534\n' "$pki/ca.crt" >"$T/mtls.conf"
 start_zerod --config "$T/mtls.conf" --listen "tcp:127.0.0.1:$PORT"
+# [api] socket_group: its members may use the unix socket (primary or supplementary group), and
+# the socket is 0660 root:group; others cannot connect.
+[ "$(stat -c '%a %u %g' "$SOCK")" = "660 0 65534" ] || fail "the socket is $(stat -c '%a %u %g' "$SOCK"), not 660 0 65534"
+chmod 711 "$T/run" # the group must reach the socket: under systemd, /run/zero is 0755
+as() { in_ns setpriv "$@" curl -sS --unix-socket "$SOCK" -o /dev/null -w '%{http_code}' http://zero/v1/node 2>/dev/null; }
+[ "$(as --reuid 65534 --regid 65534 --clear-groups)" = 200 ] || fail "the socket group's member (primary) was refused"
+[ "$(as --reuid 65534 --regid 1000 --groups 65534)" = 200 ] || fail "the socket group's member (supplementary) was refused"
+as --reuid 65534 --regid 1000 --clear-groups >/dev/null && fail "a user outside the socket group was answered"
+log "[api] socket_group: members (primary or supplementary) are let in, others cannot connect"
 mtls() { # mtls CERT METHOD PATH [JSON]
   local args=(-sS --cacert "$T/state/tls/server.crt" -o "$BODY" -w '%{http_code}' -X "$2" "https://127.0.0.1:$PORT$3")
   [ "$1" = none ] || args+=(--cert "$pki/$1.crt" --key "$pki/$1.key")
