@@ -514,6 +514,17 @@ static int mount_volume_dir(const struct ctr *c, size_t n, const char *dev, int 
         return 0;
 }
 
+/* The lazy unmount returns at once, and the filesystem lives on while anything still holds it
+ * (a crun command's private mount namespace, say), past the card's unexport of its device:
+ * what the instance wrote is flushed to the device first. */
+static int unmount_synced(const char *path) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd >= 0)
+                (void) syncfs(fd);
+        return umount2(path, MNT_DETACH);
+}
+
 /* Takes off what mount_volume_dir() mounted; carries on past failures. */
 static int unmount_volume_dirs(const struct ctr *c) {
         _cleanup_(closedirp) DIR *d = opendir(c->volumes);
@@ -530,7 +541,7 @@ static int unmount_volume_dirs(const struct ctr *c) {
                 p = zero_strdup_printf("%s/%s", c->volumes, e->d_name);
                 if (!p)
                         return -ENOMEM;
-                if (is_mount_point(p, c->volumes) > 0 && umount2(p, MNT_DETACH) < 0 && ret >= 0)
+                if (is_mount_point(p, c->volumes) > 0 && unmount_synced(p) < 0 && ret >= 0)
                         ret = -errno;
         }
         return ret;
@@ -768,7 +779,7 @@ static int container_cleanup(struct zero_plugin_ctx *ctx, const struct zero_inst
                 ret = crun_delete(ctx, &c, err);
 
         r = is_mounted(&c);
-        if (r > 0 && umount2(c.rootfs, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+        if (r > 0 && unmount_synced(c.rootfs) < 0 && errno != EINVAL && errno != ENOENT)
                 r = -errno;
         if (r < 0 && ret >= 0)
                 ret = runtime_error(err, r, "cannot unmount %s: %s", c.rootfs, strerror(-r));

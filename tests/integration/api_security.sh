@@ -157,7 +157,12 @@ jq -e '.parked == 100' "$T/parked.json" >/dev/null || fail "the 100 long-polls w
 jq -e '."400" == 164' "$T/bodies.json" >/dev/null || fail "GETs with bodies were not all 400"
 rss2=$(pid_rss)
 log "zerod RSS: ${rss0} kB before; ${rss1} kB with 64 streams and 100 long-polls open, after 164 1 MiB bodies; ${rss2} kB after"
-[ $((rss1 - rss0)) -lt 8192 ] && [ $((rss2 - rss0)) -lt 8192 ] || fail "zerod grew by over 8 MiB"
+if ldd "$ZEROD" | grep -q libasan; then
+  # ASan keeps freed memory in its quarantine (256 MiB) by design: the bound is the plain build's.
+  log "RSS bound of 8 MiB checked in the plain build only (this zerod is built with ASan)"
+else
+  [ $((rss1 - rss0)) -lt 8192 ] && [ $((rss2 - rss0)) -lt 8192 ] || fail "zerod grew by over 8 MiB"
+fi
 for _ in $(seq 1 30); do [ "$(pid_fds)" -le $((fds0 + 64 + 2)) ] && break; sleep 0.1; done
 [ "$(pid_fds)" -le $((fds0 + 64 + 2)) ] || fail "closed long-polls left fds: $(pid_fds), was $fds0 (+64 streams)"
 kill "${streams[@]}" 2>/dev/null
