@@ -17,6 +17,7 @@
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #define CONSOLE_DEFAULT_BYTES (64 * 1024)
@@ -60,7 +61,7 @@ static void get_image(struct zero_request *req) {
         int r = zero_store_image_get(a->store, zero_request_param(req, 0), &row);
 
         if (r == -ENOENT)
-                return zero_reply_error(req, 404, "not_found", "no image named '%.64s'", zero_request_param(req, 0));
+                return zero_reply_error(req, 404, "not_found", "no image named '%s'", ZERO_QUOTE(zero_request_param(req, 0)));
         if (r < 0)
                 return reply_store_error(req, r, "reading image");
         zero_reply_json(req, 200, zero_image_to_json(&row));
@@ -80,7 +81,7 @@ static void post_image(struct zero_request *req) {
                 return zero_reply_error(req, 400, "malformed", "a JSON body is required");
         json_object_foreach(body, key, v) {
                 if (!streq(key, "name") && !streq(key, "source") && !streq(key, "kernel") && !streq(key, "initrd"))
-                        return zero_reply_error(req, 422, "invalid", "unknown field '%.64s'", key);
+                        return zero_reply_error(req, 422, "invalid", "unknown field '%s'", ZERO_QUOTE(key));
                 if (!json_is_string(v))
                         return zero_reply_error(req, 422, "invalid", "%s: a string is expected", key);
         }
@@ -123,7 +124,7 @@ static void delete_image(struct zero_request *req) {
         r = zero_store_image_get(a->store, name, &row);
         zero_image_row_done(&row);
         if (r == -ENOENT)
-                return zero_reply_error(req, 404, "not_found", "no image named '%.64s'", name);
+                return zero_reply_error(req, 404, "not_found", "no image named '%s'", ZERO_QUOTE(name));
         if (r < 0)
                 return reply_store_error(req, r, "reading image");
         users = zero_store_image_users(a->store, name);
@@ -164,7 +165,7 @@ int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *r
         int r = zero_store_instance_get(a->store, name, row);
 
         if (r == -ENOENT)
-                zero_reply_error(req, 404, "not_found", "no instance named '%.64s'", name);
+                zero_reply_error(req, 404, "not_found", "no instance named '%s'", ZERO_QUOTE(name));
         else if (r < 0)
                 reply_store_error(req, r, "reading instance");
         return r;
@@ -276,7 +277,7 @@ static void post_instance(struct zero_request *req) {
         r = zero_store_image_get(a->store, row.image, &image);
         zero_image_row_done(&image);
         if (r == -ENOENT) {
-                zero_reply_error(req, 422, "invalid", "image '%.64s' does not exist", row.image);
+                zero_reply_error(req, 422, "invalid", "image '%s' does not exist", ZERO_QUOTE(row.image));
                 goto out;
         }
         r = zero_store_instance_list(a->store, &all, &n);
@@ -380,7 +381,7 @@ static int stop_params(struct zero_request *req, const char *extra, json_t **ret
                         else {
                                 json_decref(p);
                                 zero_reply_error(req, 422, "invalid",
-                                                 "'%.64s': expected timeout_s (0..3600) or force (true/false)%s%s", key,
+                                                 "'%s': expected timeout_s (0..3600) or force (true/false)%s%s", ZERO_QUOTE(key),
                                                  extra ? " or " : "", extra ? extra : "");
                                 return -EINVAL;
                         }
@@ -430,7 +431,7 @@ static void switch_instance(struct zero_request *req) {
         if (streq(row.mode, mode))
                 zero_reply_error(req, 409, "wrong_state", "'%s' is a %s already", row.name, mode);
         else if (!lp)
-                zero_reply_error(req, 422, "invalid", "mode '%.32s': no plugin runs it here", mode);
+                zero_reply_error(req, 422, "invalid", "mode '%s': no plugin runs it here", ZERO_QUOTE(mode));
         else if (!lp->probe.available)
                 zero_reply_error(req, 422, "invalid", "mode '%s' cannot run here: %s", mode, lp->probe.reason);
         else if (stop_params(req, "mode", &p) >= 0) {
@@ -526,7 +527,7 @@ static void reply_operation_row(struct zero_request *req, const char *id) {
         int r = zero_store_operation_get(a->store, id, &row);
 
         if (r == -ENOENT)
-                return zero_reply_error(req, 404, "not_found", "no operation '%.64s'", id);
+                return zero_reply_error(req, 404, "not_found", "no operation '%s'", ZERO_QUOTE(id));
         if (r < 0)
                 return reply_store_error(req, r, "reading operation");
         zero_reply_json(req, 200, zero_op_row_to_json(&row));
@@ -553,6 +554,12 @@ static void get_operation(struct zero_request *req) {
                 r = zero_request_suspend(req, id, (uint64_t) wait * USEC_PER_SEC, on_operation_wake);
                 if (r >= 0)
                         return;
+                if (r == -EBUSY) {
+                        zero_reply_error(req, 503, "busy", "too many requests are waiting already (at most %lld): "
+                                         "retry, or poll without wait", (long long) a->config->max_parked);
+                        zero_reply_header(req, "Retry-After", "1");
+                        return;
+                }
         }
         zero_operation_row_done(&row);
         reply_operation_row(req, id);
@@ -592,37 +599,44 @@ static void get_metrics(struct zero_request *req) {
         zero_reply_text(req, 200, "text/plain; version=0.0.4", buf, len);
 }
 
+/* GETs take no body; everything else may take a JSON one. */
+#define ROUTE_GET(p, f) {.method = "GET", .pattern = (p), .fn = (f)}
+#define ROUTE_JSON(m, p, f) {.method = (m), .pattern = (p), .fn = (f), .body = ZERO_BODY_JSON}
+
 const struct zero_route zero_api_routes[] = {
-        {"GET", "/v1/node", get_node},
-        {"GET", "/v1/images", list_images},
-        {"POST", "/v1/images", post_image},
-        {"GET", "/v1/images/{}", get_image},
-        {"DELETE", "/v1/images/{}", delete_image},
-        {"GET", "/v1/instances", list_instances},
-        {"POST", "/v1/instances", post_instance},
-        {"GET", "/v1/instances/{}", get_instance},
-        {"DELETE", "/v1/instances/{}", delete_instance},
-        {"POST", "/v1/instances/{}/start", start_instance},
-        {"POST", "/v1/instances/{}/stop", stop_instance},
-        {"POST", "/v1/instances/{}/restart", restart_instance},
-        {"POST", "/v1/instances/{}/switch", switch_instance},
-        {"GET", "/v1/instances/{}/console", get_console},
-        {"POST", "/v1/instances/{}/volumes", zero_api_attach_volume},
-        {"DELETE", "/v1/instances/{}/volumes/{}", zero_api_detach_volume},
-        {"POST", "/v1/instances/{}/nics", zero_api_attach_nic},
-        {"DELETE", "/v1/instances/{}/nics/{}", zero_api_detach_nic},
-        {"GET", "/v1/operations/{}", get_operation},
-        {"GET", "/v1/events", zero_api_list_events},
-        {"GET", "/v1/volumes", zero_api_list_volumes},
-        {"POST", "/v1/volumes", zero_api_post_volume},
-        {"GET", "/v1/volumes/{}", zero_api_get_volume},
-        {"DELETE", "/v1/volumes/{}", zero_api_delete_volume},
-        {"POST", "/v1/volumes/{}/resize", zero_api_resize_volume},
-        {"PUT", "/v1/volumes/{}/qos", zero_api_put_volume_qos},
-        {"GET", "/v1/networks", zero_api_list_networks},
-        {"POST", "/v1/networks", zero_api_post_network},
-        {"GET", "/v1/networks/{}", zero_api_get_network},
-        {"DELETE", "/v1/networks/{}", zero_api_delete_network},
-        {"GET", "/metrics", get_metrics},
+        ROUTE_GET("/v1/node", get_node),
+        ROUTE_GET("/v1/images", list_images),
+        ROUTE_JSON("POST", "/v1/images", post_image),
+        ROUTE_GET("/v1/images/{}", get_image),
+        ROUTE_JSON("DELETE", "/v1/images/{}", delete_image),
+        ROUTE_GET("/v1/instances", list_instances),
+        ROUTE_JSON("POST", "/v1/instances", post_instance),
+        ROUTE_GET("/v1/instances/{}", get_instance),
+        ROUTE_JSON("DELETE", "/v1/instances/{}", delete_instance),
+        ROUTE_JSON("POST", "/v1/instances/{}/start", start_instance),
+        ROUTE_JSON("POST", "/v1/instances/{}/stop", stop_instance),
+        ROUTE_JSON("POST", "/v1/instances/{}/restart", restart_instance),
+        ROUTE_JSON("POST", "/v1/instances/{}/switch", switch_instance),
+        ROUTE_GET("/v1/instances/{}/console", get_console),
+        ROUTE_JSON("POST", "/v1/instances/{}/volumes", zero_api_attach_volume),
+        ROUTE_JSON("DELETE", "/v1/instances/{}/volumes/{}", zero_api_detach_volume),
+        ROUTE_JSON("POST", "/v1/instances/{}/nics", zero_api_attach_nic),
+        ROUTE_JSON("DELETE", "/v1/instances/{}/nics/{}", zero_api_detach_nic),
+        ROUTE_GET("/v1/operations/{}", get_operation),
+        ROUTE_GET("/v1/events", zero_api_list_events),
+        ROUTE_GET("/v1/volumes", zero_api_list_volumes),
+        ROUTE_JSON("POST", "/v1/volumes", zero_api_post_volume),
+        ROUTE_GET("/v1/volumes/{}", zero_api_get_volume),
+        ROUTE_JSON("DELETE", "/v1/volumes/{}", zero_api_delete_volume),
+        ROUTE_JSON("POST", "/v1/volumes/{}/resize", zero_api_resize_volume),
+        ROUTE_JSON("PUT", "/v1/volumes/{}/qos", zero_api_put_volume_qos),
+        ROUTE_GET("/v1/networks", zero_api_list_networks),
+        ROUTE_JSON("POST", "/v1/networks", zero_api_post_network),
+        ROUTE_GET("/v1/networks/{}", zero_api_get_network),
+        ROUTE_JSON("DELETE", "/v1/networks/{}", zero_api_delete_network),
+        ROUTE_GET("/metrics", get_metrics),
+        {.method = "GET", .pattern = "/v1/tokens", .fn = zero_api_list_tokens, .admin = true},
+        ROUTE_JSON("POST", "/v1/tokens", zero_api_post_token),
+        ROUTE_JSON("DELETE", "/v1/tokens/{}", zero_api_delete_token),
         {},
 };

@@ -26,6 +26,11 @@ void zero_api_detach_volume(struct zero_request *req);
 void zero_api_attach_nic(struct zero_request *req);
 void zero_api_detach_nic(struct zero_request *req);
 
+/* api_tokens.c: bearer tokens (admin only) */
+void zero_api_list_tokens(struct zero_request *req);
+void zero_api_post_token(struct zero_request *req);
+void zero_api_delete_token(struct zero_request *req);
+
 /* api_events.c */
 void zero_api_list_events(struct zero_request *req);
 

@@ -17,10 +17,37 @@ struct zero_request;
 
 typedef void (*zero_route_fn)(struct zero_request *req);
 
+/* What a route does with a request body, decided from the headers before a body byte is read.
+ * A route that takes none answers a request with a body 400; nothing is buffered for it. */
+enum {
+        ZERO_BODY_NONE = 0,
+        ZERO_BODY_JSON = 1 << 0,   /* application/json, a single object of at most [limits] body_max
+                                    * bytes, parsed before fn runs (zero_request_body) */
+        ZERO_BODY_UPLOAD = 1 << 1, /* any other type: streamed to the route's upload ops as it comes
+                                    * (with ZERO_BODY_JSON too, application/json still means JSON) */
+};
+
+/* A streamed body (ZERO_BODY_UPLOAD). The route bounds its size itself: begin() sees
+ * Content-Length (if any), data() sees every byte. */
+struct zero_upload_ops {
+        /* The headers are in (params, query and headers can be read), no body byte yet. 0: take the
+         * body, with *ret_state the upload's state (not NULL). < 0: refused; begin() has replied, and the
+         * body is dropped unread. */
+        int (*begin)(struct zero_request *req, void **ret_state);
+        /* The next chunk of the body. < 0: stop; data() has replied, the rest is dropped. */
+        int (*data)(struct zero_request *req, void *state, const char *buf, size_t len);
+        /* Called exactly once for every state begin() made, when the request ends (after fn, after a
+         * refusal, or when the client went away): frees it, and removes what fn did not take. */
+        void (*free)(void *state);
+};
+
 struct zero_route {
         const char *method;
         const char *pattern; /* "/v1/instances/{}/start": each {} captures one path segment */
         zero_route_fn fn;
+        unsigned body;                       /* ZERO_BODY_* */
+        const struct zero_upload_ops *upload; /* with ZERO_BODY_UPLOAD */
+        bool admin;                          /* a GET that only the admin role may make */
 };
 
 int zero_http_new(struct zero_agent *a, const struct zero_route *routes, struct zero_http **ret);
@@ -31,8 +58,12 @@ const char *zero_request_method(struct zero_request *req);
 const char *zero_request_param(struct zero_request *req, unsigned idx);
 const char *zero_request_query(struct zero_request *req, const char *key);
 const char *zero_request_header(struct zero_request *req, const char *name);
+/* Who made the request: "uid:0" (the unix socket), "token:NAME", "cert:COMMON-NAME". */
+const char *zero_request_actor(struct zero_request *req);
 /* The parsed JSON body, or NULL when the request had none. */
 json_t *zero_request_body(struct zero_request *req);
+/* The state begin() made for a streamed body, or NULL when the request had none. */
+void *zero_request_upload(struct zero_request *req);
 
 /* Replies (exactly one per request). The json is stolen. */
 void zero_reply_json(struct zero_request *req, unsigned status, json_t *body);

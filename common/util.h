@@ -35,6 +35,9 @@ int zero_mkdir_p(const char *path, mode_t mode);
 /* Removes a tree without crossing into other file systems (mounts are left alone: -EBUSY). */
 int zero_rm_rf(const char *path);
 
+/* n bytes as base64 (RFC 4648, padded), NUL-terminated; NULL on allocation failure. */
+char *zero_base64(const void *data, size_t n);
+
 /* asprintf that returns NULL on failure. */
 char *zero_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -6,6 +6,8 @@ zero_integration_test(it_bad_input ${ZERO_IT}/bad_input.sh TIMEOUT 180)
 zero_integration_test(it_events_stream ${ZERO_IT}/events_stream.sh TIMEOUT 180)
 zero_integration_test(it_systemd ${ZERO_IT}/systemd_integration.sh TIMEOUT 120)
 zero_integration_test(it_install_layout ${ZERO_IT}/install_layout.sh TIMEOUT 120)
+zero_integration_test(it_api_security ${ZERO_IT}/api_security.sh TIMEOUT 240)
+zero_integration_test(it_service_hardening ${ZERO_IT}/service_hardening.sh TIMEOUT 400)
 # One zerod per state and run directory: a second one exits at once and touches nothing.
 zero_integration_test(it_single_owner ${ZERO_IT}/single_owner.sh TIMEOUT 180)
 # Volume create and delete as operations off the loop: a large volume made and deleted while
