@@ -9,6 +9,7 @@
  *   volume_file.c  volume files (mkfs.ext4, qemu-img), made and removed, synchronously or as
  *               jobs whose commands run as children watched on the loop (child.c); the pool's limit
  *   volume.c    exports (block-export-add, FUSE + loop), QoS, stats, resize
+ *   loop.c      what host-block exports leave in the kernel: loop devices, FUSE mounts
  *   net.c       networks (bridges) and NIC attachments (veth into a netns, tap), and their sync
  *
  * Everything here follows card.h's rules: idempotent, bounded, -errno + err.

@@ -60,7 +60,7 @@ pid_t qsd_pid(const struct qsd *q);
 const char *qsd_exports_dir(const struct qsd *q);
 const char *qsd_nbd_socket(const struct qsd *q);
 
-/* ---- softcard.c: what exports leave in the kernel (loop devices, FUSE mounts) ---- */
+/* ---- loop.c: what exports leave in the kernel (loop devices, FUSE mounts) ---- */
 
 /* lo_file_name of a loop device over RUN/exports/<id>: "zero:<id>:<tag>", tag being a hash of
  * RUN/exports, so two agents on one host (tests, migration) never take each other's loops. */

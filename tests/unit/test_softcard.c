@@ -178,6 +178,8 @@ static int teardown(void **state) {
                 _cleanup_free_ char *pool = path_in(f, "pool");
                 (void) umount2(f->mnt, MNT_DETACH);
                 (void) umount2(pool, MNT_DETACH); /* test_pool_limit's */
+                _cleanup_free_ char *mnt2 = path_in(f, "mnt2");
+                (void) umount2(mnt2, MNT_DETACH);
                 stop_daemon(f);
                 (void) softcard_exports_clear(f->exports);
                 assert_int_equal(zero_rm_rf(f->dir), 0);
@@ -782,6 +784,18 @@ static void test_qos(void **state) {
         vol_unexport(f, &f->clone);
 }
 
+/* Runs the loop until the driver reports the daemon's restart; returns when the wait began. */
+static uint64_t wait_lost(struct fx *f) {
+        uint64_t start_usec = zero_monotonic_usec();
+
+        while (f->lost == 0) {
+                if (zero_monotonic_usec() - start_usec > TIMEOUT_USEC)
+                        fail_msg("no restart after the daemon's death");
+                assert_true(sd_event_run(f->e, 100 * USEC_PER_MSEC) >= 0);
+        }
+        return start_usec;
+}
+
 /* zerod restarts: the daemon is adopted with its exports. The daemon dies: the watcher starts a
  * new one, tells the agent, and sync() puts the exports back; an empty sync() clears all. */
 static void test_adopt_restart_sync(void **state) {
@@ -813,12 +827,7 @@ static void test_adopt_restart_sync(void **state) {
 
         /* Death: the watcher notices from the loop, restarts, reports. */
         assert_int_equal(kill(pid, SIGKILL), 0);
-        start_usec = zero_monotonic_usec();
-        while (f->lost == 0) {
-                if (zero_monotonic_usec() - start_usec > TIMEOUT_USEC)
-                        fail_msg("no restart after the daemon's death");
-                assert_true(sd_event_run(f->e, 100 * USEC_PER_MSEC) >= 0);
-        }
+        start_usec = wait_lost(f);
         assert_int_equal(f->lost, 1);
         pid2 = daemon_pid(f);
         assert_true(pid2 > 0 && pid2 != pid);
@@ -862,6 +871,43 @@ static void test_adopt_restart_sync(void **state) {
         assert_int_equal(entries, 0);
 }
 
+/* The daemon dies while a host-block export's loop device is still mounted (a container's root):
+ * that device can only be cleared once unmounted, and stays bound to the dead FUSE file. The
+ * export made anew must be another, live device, never that one (its reads all fail: a
+ * restarted container's root mount was EIO, it_card_crash about one run in six). */
+static void test_restart_while_mounted(void **state) {
+        struct fx *f = *state;
+        char old[ZERO_CARD_PATH_MAX];
+        struct zero_card_want_export want = {};
+        struct zero_error err = {};
+        _cleanup_free_ char *mnt2 = path_in(f, "mnt2"), *hello = NULL;
+
+        start(f);
+        make_base(f);
+        card_open(f);
+        vol_create(f, &f->clone);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, old);
+        mount_ext4(f, old);
+        assert_int_equal(kill(daemon_pid(f), SIGKILL), 0);
+        (void) wait_lost(f);
+        want = (struct zero_card_want_export){.volume = &f->clone, .kind = ZERO_CARD_EXPORT_HOST_BLOCK};
+        assert_int_equal(f->d->ops.sync(f->card, NULL, 0, &want, 1, NULL, 0, &err), 0);
+        assert_true(want.recreated);
+        print_message("stale %s, new %s\n", old, want.path);
+        assert_string_not_equal(want.path, old);
+        assert_int_equal(zero_mkdir_p(mnt2, 0700), 0);
+        if (mount(want.path, mnt2, "ext4", 0, NULL) < 0)
+                fail_msg("mount %s: %m", want.path);
+        hello = zero_strdup_printf("%s/hello.txt", mnt2);
+        _cleanup_free_ char *text = NULL;
+        assert_int_equal(zero_read_file(hello, 4096, &text, NULL), 0);
+        assert_string_equal(text, HELLO);
+        assert_int_equal(umount2(mnt2, 0), 0);
+        assert_int_equal(umount2(f->mnt, MNT_DETACH), 0); /* the stale device goes with it */
+        assert_int_equal(f->d->ops.sync(f->card, NULL, 0, NULL, 0, NULL, 0, &err), 0);
+        assert_int_equal(leftovers(f), 0);
+}
+
 /* A host-block export left behind by a daemon that died while zerod was down: open() finds the
  * daemon dead, starts another, and nothing of the old one stays in the kernel. */
 static void test_dead_at_open(void **state) {
@@ -897,6 +943,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_concurrent_writes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_qos, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adopt_restart_sync, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_restart_while_mounted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dead_at_open, setup, teardown),
         };
         zero_log_set_max_priority(getenv("ZERO_SOFTCARD_TEST_DEBUG") ? LOG_DEBUG : LOG_INFO);
