@@ -35,6 +35,13 @@ int zero_mkdir_p(const char *path, mode_t mode);
 /* Removes a tree without crossing into other file systems (mounts are left alone: -EBUSY). */
 int zero_rm_rf(const char *path);
 
+/* Lexically: "a/./b//c/" as "a/b/c", "/x/../y" as "/y" ("." and empty components dropped, ".."
+ * takes away the component before it, never going above the start); "/" for the root, "" for a
+ * relative path of nothing. Symlinks are not looked at. NULL when out of memory. */
+char *zero_path_simplify(const char *path);
+/* Whether a component of path is "..". */
+bool zero_path_has_dotdot(const char *path);
+
 /* asprintf that returns NULL on failure. */
 char *zero_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -42,6 +49,9 @@ char *zero_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 
  * environment (NOTIFY_SOCKET, LISTEN_FDS) and no blocked signals, then exec argv (PATH searched).
  * Never returns: 127 when the exec fails, with the reason on out. */
 _Noreturn void zero_child_exec(char *const *argv, int out);
+/* The same with stdin from in (/dev/null when < 0), stdout to out, stderr to err; each of them
+ * must be above 2 or already in its place. */
+_Noreturn void zero_child_exec_fds(char *const *argv, int in, int out, int err);
 
 /* Runs argv to completion (stdin /dev/null, stdout/stderr captured up to 4 KiB into *ret_output
  * if given). Returns the exit status (>= 0) or -errno if it could not run; 128+signal if killed. */
