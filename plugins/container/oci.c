@@ -332,6 +332,12 @@ int zero_oci_config_new(const struct zero_instance_info *info, const struct zero
                 return r;
         if ((r = set(cfg, "linux", lx)) < 0)
                 return r;
+        if (opts->nodev_hook && opts->rootfs &&
+            (r = set(cfg, "hooks",
+                     json_pack("{s:[{s:s,s:[s,s,s,s]}]}", "createContainer", "path", opts->nodev_hook, "args", "mount",
+                               "-o", info->readonly_rootfs ? "remount,bind,nodev,ro" : "remount,bind,nodev",
+                               opts->rootfs))) < 0)
+                return r;
 
         *ret = TAKE_PTR(cfg);
         return 0;

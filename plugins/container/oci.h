@@ -37,6 +37,13 @@ struct zero_oci_options {
          * paths inside the container. */
         size_t n_volume_mounts;
         const struct zero_oci_volume_mount *volume_mounts;
+        /* mount(8), absolute, and the bundle's rootfs as the runtime sees it (absolute): a
+         * createContainer hook remounts the rootfs nodev (and ro when it is read-only) inside
+         * the container's mount namespace before pivot_root. crun 1.8 binds the rootfs onto
+         * itself and remounts that bind with no flags, which drops the nodev of the host's
+         * mount of the root volume; the hook puts it back. NULL: no hook. */
+        const char *nodev_hook;
+        const char *rootfs;
 };
 
 struct zero_oci_volume_mount {
