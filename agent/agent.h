@@ -63,6 +63,7 @@ struct zero_agent {
         unsigned node_cpus;
         uint64_t node_memory_mib;
         uint64_t events_since_trim;
+        unsigned uploads; /* image uploads whose body is still coming in */
 };
 
 /* instance.c */

@@ -11,6 +11,7 @@
 #include "zero/error.h"
 
 #define ZERO_LISTEN_MAX 8
+#define ZERO_IMPORT_DIRS_MAX 16
 
 struct zero_config_entry {
         char *section, *key, *value;
@@ -37,6 +38,13 @@ struct zero_config {
         int64_t max_connections;
         double cpu_overcommit;     /* allocated cpus may reach node cpus times this */
         int64_t memory_reserved_mib; /* kept for the host, not admitted to instances */
+
+        /* [images] */
+        char *import_dirs[ZERO_IMPORT_DIRS_MAX]; /* host directories POST /v1/images may read */
+        size_t n_import_dirs;
+        uint64_t upload_max; /* bytes of an uploaded image archive */
+        uint64_t image_max;  /* bytes of an image's files, unpacked */
+        char *unpack_path;   /* the zero-unpack helper */
 };
 
 struct zero_config *zero_config_new(void);

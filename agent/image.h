@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
+/*
+ * Images: STATE/images/NAME holds rootfs/ (the tree), base.ext4 (the base volumes are cloned
+ * from) and, for images that boot, vmlinuz and initrd.img. An import is an operation (kind
+ * "import", image_import.c) that works in STATE/images/.import/OPERATION_ID and renames the
+ * finished image into place, so a crash never leaves a half image under a real name.
+ */
 #include <jansson.h>
 
 #include "agent/agent.h"
@@ -9,15 +15,28 @@
 /* IMAGE_DIR/vmlinuz and IMAGE_DIR/initrd.img: what a VM of the image boots (optional). */
 #define ZERO_IMAGE_KERNEL_FILE "vmlinuz"
 #define ZERO_IMAGE_INITRD_FILE "initrd.img"
+/* Imports (running operations and uploads still coming in) at once; more are 503. */
+#define ZERO_IMAGE_IMPORTS_MAX 4
 
-/* Copies or unpacks source into the image store; the caller records the row. Blocks while it
- * copies: images are imported rarely and are small (see docs/architecture.md). */
-struct zero_image_source {
-        const char *rootfs; /* a directory or a tarball */
-        const char *kernel; /* optional: a kernel image file */
-        const char *initrd; /* optional (needs kernel): an initramfs file */
-};
-int zero_image_import(struct zero_agent *a, const char *name, const struct zero_image_source *src,
-                      struct zero_image_row *ret, struct zero_error *err);
+/* A host path of a JSON import (what: "source", "kernel", "initrd"), allowed only below an
+ * [images] import_dirs directory once every symlink is resolved: 403 "forbidden" with the rule
+ * otherwise, 422 when it is not absolute or does not exist. *ret_dir is that directory (resolved),
+ * *ret_rel the path below it ("." for the directory itself); zero-unpack opens it again beneath
+ * the directory without following symlinks, so a symlink swapped in later cannot redirect it. */
+int zero_image_host_path(struct zero_agent *a, const char *what, const char *path, char **ret_dir, char **ret_rel,
+                         struct zero_error *err);
+
+/* STATE/images/NAME, and an import's STATE/images/.import/ID (NULL when out of memory). */
+char *zero_image_dir(struct zero_agent *a, const char *name);
+char *zero_image_work_dir(struct zero_agent *a, const char *op_id);
+/* At start, once unfinished operations are resumed: removes every import work directory that
+ * no running import owns (an upload cut short by a crash, say), and older zerods' leftovers. */
+void zero_image_sweep(struct zero_agent *a);
+
 int zero_image_remove_files(struct zero_agent *a, const char *name);
 json_t *zero_image_to_json(const struct zero_image_row *r);
+
+/* image_import.c: the running import of image name (an operation), or NULL. */
+struct zero_op *zero_image_import_running(struct zero_agent *a, const char *name);
+/* Imports running or still uploading. */
+unsigned zero_image_imports(struct zero_agent *a);

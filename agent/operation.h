@@ -35,7 +35,9 @@ struct zero_op {
         json_t *params;
         struct zero_error err;
         sd_event_source *defer;
-        uint64_t step_started; /* monotonic µs, for the per-step timing log */
+        sd_event_source *child; /* a helper process the step waits for (the import's zero-unpack);
+                                 * owned: freeing the operation kills it */
+        uint64_t step_started;  /* monotonic µs, for the per-step timing log */
 };
 
 const struct zero_op_kind *zero_op_kind_find(const char *name);
@@ -43,6 +45,9 @@ const struct zero_op_kind *zero_op_kind_find(const char *name);
 /* Makes an operation for an instance; not stored, not running. params is stolen (may be NULL). */
 int zero_op_new(struct zero_agent *a, const char *kind, const struct zero_instance_row *inst, json_t *params,
                 struct zero_op **ret);
+/* The same for an operation on no instance (an image's import: params holds the image's
+ * "name"); id is the operation's id, made up when NULL. */
+int zero_op_new_detached(struct zero_agent *a, const char *kind, const char *id, json_t *params, struct zero_op **ret);
 struct zero_op *zero_op_free(struct zero_op *op);
 /* Takes an operation that is stored (status running) and runs its steps from row.step on. */
 int zero_op_launch(struct zero_op *op);
