@@ -203,7 +203,7 @@ static void upload_free(void *state) {
 
         safe_close(u->fd);
         if (!u->taken && u->work)
-                (void) zero_rm_rf(u->work);
+                zero_image_remove_later(u->agent, u->work);
         u->agent->uploads--;
         free(u->work);
         free(u->file);

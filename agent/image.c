@@ -7,6 +7,11 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -126,9 +131,89 @@ void zero_image_sweep(struct zero_agent *a) {
         }
 }
 
+int zero_image_spawn(struct zero_agent *a, char *const argv[], sd_event_child_handler_t cb, void *userdata,
+                     sd_event_source **ret) {
+        sd_event_source *s = NULL;
+        pid_t parent = getpid(), pid;
+        int r;
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(127);
+                /* Background work: the instances and the API come first, for the CPU and the disk
+                 * (nice 10; best-effort I/O at its lowest priority, 7). */
+                (void) setpriority(PRIO_PROCESS, 0, 10);
+                (void) syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (2 << 13) | 7 /* BE, 7 */);
+                zero_child_exec(argv, STDERR_FILENO);
+        }
+        r = sd_event_add_child(a->event, &s, pid, WEXITED, cb, userdata);
+        if (r >= 0)
+                r = sd_event_source_set_child_process_own(s, true);
+        if (r >= 0 && !ret)
+                r = sd_event_source_set_floating(s, true);
+        if (r < 0) {
+                if (!s) {
+                        (void) kill(pid, SIGKILL);
+                        (void) waitpid(pid, NULL, 0);
+                }
+                sd_event_source_disable_unref(s); /* owns the child: kills and reaps it */
+                return r;
+        }
+        if (ret)
+                *ret = s;
+        else
+                sd_event_source_unref(s);
+        return 0;
+}
+
+static int on_removed(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        char *path = userdata;
+
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_warning("Removing %s failed (rm: %s %d); the next start removes it", path,
+                            si->si_code == CLD_EXITED ? "status" : "signal", si->si_status);
+        free(path);
+        return 0;
+}
+
+void zero_image_remove_later(struct zero_agent *a, const char *path) {
+        char *copy = strdup(path);
+        int r;
+
+        if (!copy)
+                return;
+        r = zero_image_spawn(a, (char *const[]){"rm", "-rf", "--one-file-system", "--", copy, NULL}, on_removed, copy,
+                             NULL);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot start removing %s (the next start removes it): %m", path);
+                free(copy);
+        }
+}
+
 int zero_image_remove_files(struct zero_agent *a, const char *name) {
         _cleanup_free_ char *dir = zero_image_dir(a, name);
-        return dir ? zero_rm_rf(dir) : -ENOMEM;
+        return dir ? zero_image_discard(a, dir) : -ENOMEM;
+}
+
+int zero_image_discard(struct zero_agent *a, const char *path) {
+        _cleanup_free_ char *work = zero_strdup_printf("%s/images/" WORK_DIR, a->config->state_dir), *to = NULL;
+        char id[33];
+        int r;
+
+        if (!work || zero_random_id(id) < 0 || !(to = zero_strdup_printf("%s/discarded-%s", work, id)))
+                return -ENOMEM;
+        if (access(path, F_OK) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        r = zero_mkdir_p(work, 0700);
+        if (r < 0)
+                return r;
+        if (rename(path, to) < 0)
+                return -errno;
+        zero_image_remove_later(a, to);
+        return 0;
 }
 
 static bool image_has(const struct zero_image_row *r, const char *file) {

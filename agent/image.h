@@ -33,7 +33,21 @@ char *zero_image_work_dir(struct zero_agent *a, const char *op_id);
  * no running import owns (an upload cut short by a crash, say), and older zerods' leftovers. */
 void zero_image_sweep(struct zero_agent *a);
 
+/* The image's directory, gone at once from its name (zero_image_discard). */
 int zero_image_remove_files(struct zero_agent *a, const char *name);
+/* Renames path (a directory of STATE/images) into the work directory at once, where a child
+ * removes it (zero_image_remove_later). */
+int zero_image_discard(struct zero_agent *a, const char *path);
+
+/* A child of zerod that dies with zerod (PR_SET_PDEATHSIG), its stdout and stderr in zerod's
+ * log, watched on the loop: cb runs when it exits. The source owns the child: freeing it kills
+ * and reaps it. ret NULL: the source is the loop's own (floating). */
+int zero_image_spawn(struct zero_agent *a, char *const argv[], sd_event_child_handler_t cb, void *userdata,
+                     sd_event_source **ret);
+/* Removes a work directory in such a child: unlinking the blocks of an upload of some GiB takes
+ * the file system long enough to stall every other request if the loop did it (it_image_responsive).
+ * What a stopping zerod leaves is removed by the next one's zero_image_sweep(). */
+void zero_image_remove_later(struct zero_agent *a, const char *path);
 json_t *zero_image_to_json(const struct zero_image_row *r);
 
 /* image_import.c: the running import of image name (an operation), or NULL. */

@@ -23,7 +23,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -120,13 +119,11 @@ static int step_unpack(struct zero_op *op) {
         char max[32];
         char *argv[32];
         size_t n = 0;
-        pid_t parent = getpid(), pid;
         int r;
 
         if (!work || !into || !result)
                 return -ENOMEM;
-        /* a run that a crash cut short starts over */
-        (void) zero_rm_rf(into);
+        /* a run that a crash cut short starts over (zero-unpack removes what it left in into) */
         (void) unlink(result);
         r = zero_mkdir_p(work, 0700);
         if (r < 0)
@@ -148,28 +145,11 @@ static int step_unpack(struct zero_op *op) {
         host_args(op, "initrd", argv, &n);
         argv[n] = NULL;
 
-        pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                return zero_error_set(&op->err, r, 500, "internal", "cannot start zero-unpack: %s", strerror(-r));
-        }
-        if (pid == 0) {
-                /* It dies with us: a restarted zerod runs the step again from the start. */
-                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-                        _exit(127);
-                zero_child_exec(argv, STDERR_FILENO); /* its messages go to our log */
-        }
-        r = sd_event_add_child(a->event, &op->child, pid, WEXITED, on_unpack_exit, op);
-        if (r >= 0)
-                /* owned: an operation freed while it runs (zerod stopping) kills and reaps it */
-                r = sd_event_source_set_child_process_own(op->child, true);
-        if (r < 0) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                op->child = sd_event_source_disable_unref(op->child);
-                return zero_error_set(&op->err, r, 500, "internal", "cannot watch zero-unpack: %s", strerror(-r));
-        }
-        log_info("Import %s of image %s: zero-unpack is pid %d", op->row.id, param(op, "name"), (int) pid);
+        /* It dies with us: a restarted zerod runs the step again from the start. */
+        r = zero_image_spawn(a, argv, on_unpack_exit, op, &op->child);
+        if (r < 0)
+                return zero_error_set(&op->err, r, 500, "internal", "cannot run zero-unpack: %s", strerror(-r));
+        log_info("Import %s of image %s: zero-unpack runs", op->row.id, param(op, "name"));
         return ZERO_OP_PENDING;
 }
 
@@ -193,7 +173,7 @@ static int step_commit(struct zero_op *op) {
                 return -ENOMEM;
         }
         if (lstat(into, &st) == 0) {
-                (void) zero_rm_rf(dir); /* a leftover that never reached the store */
+                (void) zero_image_discard(a, dir); /* a leftover that never reached the store */
                 if (rename(into, dir) < 0 || sync_dir(images) < 0) {
                         r = -errno;
                         json_decref(result);
@@ -222,22 +202,41 @@ static int step_commit(struct zero_op *op) {
         return 0;
 }
 
+static int on_cleaned(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        struct zero_op *op = userdata;
+
+        op->child = sd_event_source_disable_unref(op->child);
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_warning("Import %s: removing its work directory failed; the next start removes it", op->row.id);
+        zero_op_continue(op, 0);
+        return 0;
+}
+
+/* WORK goes in a child (zero_image_remove_later says why); the operation ends once it is gone. */
 static int step_cleanup(struct zero_op *op) {
         _cleanup_free_ char *work = zero_image_work_dir(op->agent, op->row.id);
-        int r = work ? zero_rm_rf(work) : -ENOMEM;
+        int r;
 
-        if (r < 0)
-                log_warning_errno(r, "Cannot remove %s: %m", strempty(work));
-        return 0;
+        if (!work)
+                return -ENOMEM;
+        r = zero_image_spawn(op->agent, (char *const[]){"rm", "-rf", "--one-file-system", "--", work, NULL}, on_cleaned,
+                             op, &op->child);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot remove %s (the next start removes it): %m", work);
+                return 0;
+        }
+        return ZERO_OP_PENDING;
 }
 
 /* Nothing of a failed import stays: its work directory, and the image's directory unless an
  * image of that name is recorded (then it is that image's). */
 static void import_failed(struct zero_op *op) {
+        _cleanup_free_ char *work = zero_image_work_dir(op->agent, op->row.id);
         struct zero_image_row row = {};
         const char *name = param(op, "name");
 
-        (void) step_cleanup(op);
+        if (work)
+                zero_image_remove_later(op->agent, work);
         if (!name)
                 return;
         if (zero_store_image_get(op->agent->store, name, &row) == -ENOENT)

@@ -17,7 +17,7 @@
  *   6. write RESULT (JSON) atomically: {"size_bytes", "kernel", "initrd", "layout"} or
  *      {"error": {"code", "message"}}; exit 0 or 1.
  *
- * INTO must not exist; zerod removes it before each run, so a run after a crash starts over.
+ * What INTO holds is removed first: a run after a crash starts over.
  * Every child (gzip, xz, mkfs) dies with this process (PR_SET_PDEATHSIG), and this one with
  * zerod, so a killed zerod leaves nothing running.
  */
@@ -349,6 +349,9 @@ static int run(const struct args *a, struct outcome *o, struct zero_error *err) 
         struct zero_extract *x = NULL;
         int r;
 
+        r = zero_rm_rf(a->into);
+        if (r < 0)
+                return zero_error_set(err, r, 500, "internal", "cannot remove %s: %s", a->into, strerror(-r));
         if (mkdir(a->into, 0755) < 0 || (into = open(a->into, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
             mkdirat(into, "tree", 0755) < 0 ||
             (tree = openat(into, "tree", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)

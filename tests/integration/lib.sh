@@ -123,6 +123,31 @@ upload() {
     -T "$file" "$@" "http://zero$path") || fail "curl $method $path failed"
 }
 
+# die_at POINT COMMAND...: a zerod armed at fault point POINT (agent/fault.h) takes the request
+# COMMAND makes (api or upload, which must answer 202 with an operation) and dies there, by
+# _exit(86) and by abort() in turn; the next zerod (unarmed) finishes the operation. Sets OP.
+# Tests that use it say `ulimit -c 0`: no core files from the abort()s.
+DIED=0
+die_at() {
+  local point=$1 rc=0 action want
+  shift
+  DIED=$((DIED + 1))
+  if [ $((DIED % 2)) = 0 ]; then action=abort want=134; else action=exit want=86; fi
+  stop_zerod
+  ZERO_FAULT_POINT=$point ZERO_FAULT_ACTION=$action start_zerod
+  "$@"
+  [ "$STATUS" = 202 ] || fail "$*: expected HTTP 202, got $STATUS: $(cat "$BODY")"
+  OP=$(jbody .id)
+  for _ in $(seq 1 600); do kill -0 "$ZEROD_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$ZEROD_PID" 2>/dev/null && fail "zerod did not reach fault point $point"
+  wait "$ZEROD_PID" || rc=$?
+  ZEROD_PID=
+  [ "$rc" = "$want" ] || fail "zerod exited with $rc at $point, not $want (the fault point's $action)"
+  grep -q "Fault point $point reached" "$T/zerod.log" || fail "zerod's log does not name fault point $point"
+  start_zerod
+  wait_op "$OP"
+}
+
 inst() { # inst NAME FIELD
   expect 200 GET "/v1/instances/$1"
   jbody ".$2"
