@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +28,8 @@ struct zero_extract {
         struct stat root_st;
         struct zero_extract_options opts;
         uint64_t bytes, disk, entries;
-        void *links; /* tsearch() tree of struct link: the directory walk's files with nlink > 1 */
+        void *links; /* the directory walk's files with several names (zero_hardlink_first) */
         char buf[COPY_BUFFER];
-};
-
-/* A file of the walked directory that has more names: the first name found is its path. */
-struct link {
-        dev_t dev;
-        ino_t ino;
-        char path[];
 };
 
 /* Where a regular file's data comes from: > 0 bytes, 0 at its end, < 0 -errno with *err. */
@@ -61,7 +53,7 @@ int zero_extract_new(int root_fd, const struct zero_extract_options *opts, struc
 struct zero_extract *zero_extract_free(struct zero_extract *x) {
         if (!x)
                 return NULL;
-        tdestroy(x->links, free);
+        zero_hardlink_map_free(x->links);
         free(x);
         return NULL;
 }
@@ -431,35 +423,6 @@ static ssize_t file_data(void *userdata, void *buf, size_t len, struct zero_erro
         return n < 0 ? source_error(err, -errno, s->path) : n;
 }
 
-static int link_cmp(const void *a, const void *b) {
-        const struct link *l = a, *m = b;
-        if (l->dev != m->dev)
-                return l->dev < m->dev ? -1 : 1;
-        return l->ino < m->ino ? -1 : l->ino > m->ino;
-}
-
-/* The first name of a file with several: NULL (and remembered) when this is it. */
-static int first_name(struct zero_extract *x, const struct stat *st, const char *path, const char **ret) {
-        struct link key = {.dev = st->st_dev, .ino = st->st_ino}, *l, **found;
-
-        found = tfind(&key, &x->links, link_cmp);
-        if (found) {
-                *ret = (*found)->path;
-                return 0;
-        }
-        l = malloc(sizeof(*l) + strlen(path) + 1);
-        if (!l)
-                return -ENOMEM;
-        *l = key;
-        strcpy(l->path, path);
-        if (!tsearch(l, &x->links, link_cmp)) {
-                free(l);
-                return -ENOMEM;
-        }
-        *ret = NULL;
-        return 0;
-}
-
 static int walk(struct zero_extract *x, int dfd, const char *rel, dev_t dev, struct zero_error *err);
 
 static int walk_one(struct zero_extract *x, int dfd, const char *name, const char *path, dev_t dev,
@@ -479,7 +442,7 @@ static int walk_one(struct zero_extract *x, int dfd, const char *name, const cha
         e.mtime = st.st_mtim.tv_sec;
         switch (st.st_mode & S_IFMT) {
         case S_IFREG:
-                if (st.st_nlink > 1 && (r = first_name(x, &st, path, &first)) < 0)
+                if (st.st_nlink > 1 && (r = zero_hardlink_first(&x->links, st.st_dev, st.st_ino, path, &first)) < 0)
                         return r;
                 if (first) {
                         e.type = ZERO_TAR_HARDLINK;

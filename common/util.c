@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <search.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -397,4 +398,42 @@ int zero_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret) {
                 return -ERANGE;
         *ret = v;
         return 0;
+}
+
+struct hardlink {
+        dev_t dev;
+        ino_t ino;
+        char name[];
+};
+
+static int hardlink_cmp(const void *a, const void *b) {
+        const struct hardlink *l = a, *m = b;
+        if (l->dev != m->dev)
+                return l->dev < m->dev ? -1 : 1;
+        return l->ino < m->ino ? -1 : l->ino > m->ino;
+}
+
+int zero_hardlink_first(void **map, dev_t dev, ino_t ino, const char *name, const char **ret) {
+        struct hardlink key = {.dev = dev, .ino = ino}, *l, **found;
+
+        found = tfind(&key, map, hardlink_cmp);
+        if (found) {
+                *ret = (*found)->name;
+                return 0;
+        }
+        l = malloc(sizeof(*l) + strlen(name) + 1);
+        if (!l)
+                return -ENOMEM;
+        *l = key;
+        strcpy(l->name, name);
+        if (!tsearch(l, map, hardlink_cmp)) {
+                free(l);
+                return -ENOMEM;
+        }
+        *ret = NULL;
+        return 0;
+}
+
+void zero_hardlink_map_free(void *map) {
+        tdestroy(map, free);
 }

@@ -68,5 +68,11 @@ void zero_unset_service_environment(void);
  * is the caller's to free, its strings are environ's. */
 char **zero_service_free_environment(void);
 
+/* Files with several names, met while walking a tree: the first name of (dev, ino) in *ret, or
+ * NULL when this is the first (it is remembered). *map starts NULL; free it with
+ * zero_hardlink_map_free(). */
+int zero_hardlink_first(void **map, dev_t dev, ino_t ino, const char *name, const char **ret);
+void zero_hardlink_map_free(void *map);
+
 /* Parses a decimal integer in [min, max]. */
 int zero_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);

@@ -182,6 +182,30 @@ msg_has "not a valid tar archive"
 no_import_left
 log "413 from Content-Length and as bytes come, 415, 422, 409, a broken archive: nothing left"
 
+# --- zeroctl image import: uploads a directory (a tar made as it goes) or an archive as it is;
+# --node-path sends the path for zerod to read
+: "${ZEROCTL:?ZEROCTL must point at zeroctl (set by ctest)}"
+zc() { "$ZEROCTL" --url "unix:$SOCK" "$@"; }
+out=$(zc image import zdir "$T/bb") || fail "zeroctl image import of a directory failed"
+[[ $out == "imported image zdir ("*")" ]] || fail "zeroctl said: $out"
+diff -r "$T/bb" "$T/state/images/zdir/rootfs" >/dev/null || fail "zeroctl's upload of the directory differs"
+zc image import ztgz "$T/bb.tgz" >/dev/null || fail "zeroctl image import of an archive failed"
+[ "$(zc --json image show ztgz | jq -r .source)" = upload ] || fail "ztgz was not uploaded"
+head -c 4096 /dev/urandom >"$T/vmlinuz"
+head -c 1024 /dev/urandom >"$T/initrd.img"
+zc image import zvm "$T/bb" --kernel "$T/vmlinuz" --initrd "$T/initrd.img" >/dev/null || fail "zeroctl import with a kernel failed"
+cmp "$T/vmlinuz" "$T/state/images/zvm/vmlinuz" && cmp "$T/initrd.img" "$T/state/images/zvm/initrd.img" ||
+  fail "zeroctl's layout upload lost the kernel or the initrd"
+zc image import znode "$T/bb" --node-path >/dev/null || fail "zeroctl --node-path inside import_dirs failed"
+[ "$(zc --json image show znode | jq -r .source)" = "$T/bb" ] || fail "znode was not imported from its host path"
+err=$(zc image import zetc /etc --node-path 2>&1) && fail "zeroctl --node-path /etc worked"
+[[ $err == *"outside [images] import_dirs"*"(forbidden, HTTP 403)"* ]] || fail "zeroctl --node-path /etc: $err"
+err=$(zc image import zblk "$T/blk" 2>&1) && fail "zeroctl uploaded a block device"
+[[ $err == *"$T/blk/dev/sda is a block device: images may not hold device nodes, FIFOs or sockets"* ]] || fail "zeroctl: $err"
+expect 404 GET /v1/images/zblk
+no_import_left
+log "zeroctl image import: a directory, an archive, a layout with --kernel/--initrd, --node-path (403 outside)"
+
 stop_zerod
 no_import_left
 assert_nothing_left
