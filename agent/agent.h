@@ -63,6 +63,9 @@ struct zero_agent {
         unsigned node_cpus;
         uint64_t node_memory_mib;
         uint64_t events_since_trim;
+        /* Who the work at hand is for, recorded with operations and events: the request's caller
+         * while a handler runs, the operation's while its steps run; NULL for zerod's own. */
+        const char *actor;
         unsigned uploads; /* image uploads whose body is still coming in */
 };
 

@@ -16,6 +16,7 @@
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #define CONSOLE_DEFAULT_BYTES (64 * 1024)
@@ -59,7 +60,7 @@ int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *r
         int r = zero_store_instance_get(a->store, name, row);
 
         if (r == -ENOENT)
-                zero_reply_error(req, 404, "not_found", "no instance named '%.64s'", name);
+                zero_reply_error(req, 404, "not_found", "no instance named '%s'", ZERO_QUOTE(name));
         else if (r < 0)
                 zero_api_store_error(req, r, "reading instance");
         return r;
@@ -154,7 +155,7 @@ static void post_instance(struct zero_request *req) {
         r = zero_store_image_get(a->store, row.image, &image);
         zero_image_row_done(&image);
         if (r == -ENOENT) {
-                zero_reply_error(req, 422, "invalid", "image '%.64s' does not exist", row.image);
+                zero_reply_error(req, 422, "invalid", "image '%s' does not exist", ZERO_QUOTE(row.image));
                 goto out;
         }
         r = zero_store_instance_list(a->store, &all, &n);
@@ -258,7 +259,7 @@ static int stop_params(struct zero_request *req, const char *extra, json_t **ret
                         else {
                                 json_decref(p);
                                 zero_reply_error(req, 422, "invalid",
-                                                 "'%.64s': expected timeout_s (0..3600) or force (true/false)%s%s", key,
+                                                 "'%s': expected timeout_s (0..3600) or force (true/false)%s%s", ZERO_QUOTE(key),
                                                  extra ? " or " : "", extra ? extra : "");
                                 return -EINVAL;
                         }
@@ -308,7 +309,7 @@ static void switch_instance(struct zero_request *req) {
         if (streq(row.mode, mode))
                 zero_reply_error(req, 409, "wrong_state", "'%s' is a %s already", row.name, mode);
         else if (!lp)
-                zero_reply_error(req, 422, "invalid", "mode '%.32s': no plugin runs it here", mode);
+                zero_reply_error(req, 422, "invalid", "mode '%s': no plugin runs it here", ZERO_QUOTE(mode));
         else if (!lp->probe.available)
                 zero_reply_error(req, 422, "invalid", "mode '%s' cannot run here: %s", mode, lp->probe.reason);
         else if (stop_params(req, "mode", &p) >= 0) {
@@ -404,7 +405,7 @@ static void reply_operation_row(struct zero_request *req, const char *id) {
         int r = zero_store_operation_get(a->store, id, &row);
 
         if (r == -ENOENT)
-                return zero_reply_error(req, 404, "not_found", "no operation '%.64s'", id);
+                return zero_reply_error(req, 404, "not_found", "no operation '%s'", ZERO_QUOTE(id));
         if (r < 0)
                 return zero_api_store_error(req, r, "reading operation");
         zero_reply_json(req, 200, zero_op_row_to_json(&row));
@@ -431,6 +432,12 @@ static void get_operation(struct zero_request *req) {
                 r = zero_request_suspend(req, id, (uint64_t) wait * USEC_PER_SEC, on_operation_wake);
                 if (r >= 0)
                         return;
+                if (r == -EBUSY) {
+                        zero_reply_error(req, 503, "busy", "too many requests are waiting already (at most %lld): "
+                                         "retry, or poll without wait", (long long) a->config->max_parked);
+                        zero_reply_header(req, "Retry-After", "1");
+                        return;
+                }
         }
         zero_operation_row_done(&row);
         reply_operation_row(req, id);
@@ -470,37 +477,45 @@ static void get_metrics(struct zero_request *req) {
         zero_reply_text(req, 200, "text/plain; version=0.0.4", buf, len);
 }
 
+/* GETs take no body; everything else may take a JSON one. */
+#define ROUTE_GET(p, f) {.method = "GET", .pattern = (p), .fn = (f)}
+#define ROUTE_JSON(m, p, f) {.method = (m), .pattern = (p), .fn = (f), .body = ZERO_BODY_JSON}
+
 const struct zero_route zero_api_routes[] = {
-        {"GET", "/v1/node", get_node, ZERO_BODY_NONE, NULL},
-        {"GET", "/v1/images", zero_api_list_images, ZERO_BODY_NONE, NULL},
-        {"POST", "/v1/images", zero_api_post_image, ZERO_BODY_JSON | ZERO_BODY_UPLOAD, &zero_api_image_upload},
-        {"GET", "/v1/images/{}", zero_api_get_image, ZERO_BODY_NONE, NULL},
-        {"DELETE", "/v1/images/{}", zero_api_delete_image, ZERO_BODY_JSON, NULL},
-        {"GET", "/v1/instances", list_instances, ZERO_BODY_NONE, NULL},
-        {"POST", "/v1/instances", post_instance, ZERO_BODY_JSON, NULL},
-        {"GET", "/v1/instances/{}", get_instance, ZERO_BODY_NONE, NULL},
-        {"DELETE", "/v1/instances/{}", delete_instance, ZERO_BODY_JSON, NULL},
-        {"POST", "/v1/instances/{}/start", start_instance, ZERO_BODY_JSON, NULL},
-        {"POST", "/v1/instances/{}/stop", stop_instance, ZERO_BODY_JSON, NULL},
-        {"POST", "/v1/instances/{}/restart", restart_instance, ZERO_BODY_JSON, NULL},
-        {"POST", "/v1/instances/{}/switch", switch_instance, ZERO_BODY_JSON, NULL},
-        {"GET", "/v1/instances/{}/console", get_console, ZERO_BODY_NONE, NULL},
-        {"POST", "/v1/instances/{}/volumes", zero_api_attach_volume, ZERO_BODY_JSON, NULL},
-        {"DELETE", "/v1/instances/{}/volumes/{}", zero_api_detach_volume, ZERO_BODY_JSON, NULL},
-        {"POST", "/v1/instances/{}/nics", zero_api_attach_nic, ZERO_BODY_JSON, NULL},
-        {"DELETE", "/v1/instances/{}/nics/{}", zero_api_detach_nic, ZERO_BODY_JSON, NULL},
-        {"GET", "/v1/operations/{}", get_operation, ZERO_BODY_NONE, NULL},
-        {"GET", "/v1/events", zero_api_list_events, ZERO_BODY_NONE, NULL},
-        {"GET", "/v1/volumes", zero_api_list_volumes, ZERO_BODY_NONE, NULL},
-        {"POST", "/v1/volumes", zero_api_post_volume, ZERO_BODY_JSON, NULL},
-        {"GET", "/v1/volumes/{}", zero_api_get_volume, ZERO_BODY_NONE, NULL},
-        {"DELETE", "/v1/volumes/{}", zero_api_delete_volume, ZERO_BODY_JSON, NULL},
-        {"POST", "/v1/volumes/{}/resize", zero_api_resize_volume, ZERO_BODY_JSON, NULL},
-        {"PUT", "/v1/volumes/{}/qos", zero_api_put_volume_qos, ZERO_BODY_JSON, NULL},
-        {"GET", "/v1/networks", zero_api_list_networks, ZERO_BODY_NONE, NULL},
-        {"POST", "/v1/networks", zero_api_post_network, ZERO_BODY_JSON, NULL},
-        {"GET", "/v1/networks/{}", zero_api_get_network, ZERO_BODY_NONE, NULL},
-        {"DELETE", "/v1/networks/{}", zero_api_delete_network, ZERO_BODY_JSON, NULL},
-        {"GET", "/metrics", get_metrics, ZERO_BODY_NONE, NULL},
+        ROUTE_GET("/v1/node", get_node),
+        ROUTE_GET("/v1/images", zero_api_list_images),
+        {.method = "POST", .pattern = "/v1/images", .fn = zero_api_post_image, .body = ZERO_BODY_JSON | ZERO_BODY_UPLOAD,
+         .upload = &zero_api_image_upload},
+        ROUTE_GET("/v1/images/{}", zero_api_get_image),
+        ROUTE_JSON("DELETE", "/v1/images/{}", zero_api_delete_image),
+        ROUTE_GET("/v1/instances", list_instances),
+        ROUTE_JSON("POST", "/v1/instances", post_instance),
+        ROUTE_GET("/v1/instances/{}", get_instance),
+        ROUTE_JSON("DELETE", "/v1/instances/{}", delete_instance),
+        ROUTE_JSON("POST", "/v1/instances/{}/start", start_instance),
+        ROUTE_JSON("POST", "/v1/instances/{}/stop", stop_instance),
+        ROUTE_JSON("POST", "/v1/instances/{}/restart", restart_instance),
+        ROUTE_JSON("POST", "/v1/instances/{}/switch", switch_instance),
+        ROUTE_GET("/v1/instances/{}/console", get_console),
+        ROUTE_JSON("POST", "/v1/instances/{}/volumes", zero_api_attach_volume),
+        ROUTE_JSON("DELETE", "/v1/instances/{}/volumes/{}", zero_api_detach_volume),
+        ROUTE_JSON("POST", "/v1/instances/{}/nics", zero_api_attach_nic),
+        ROUTE_JSON("DELETE", "/v1/instances/{}/nics/{}", zero_api_detach_nic),
+        ROUTE_GET("/v1/operations/{}", get_operation),
+        ROUTE_GET("/v1/events", zero_api_list_events),
+        ROUTE_GET("/v1/volumes", zero_api_list_volumes),
+        ROUTE_JSON("POST", "/v1/volumes", zero_api_post_volume),
+        ROUTE_GET("/v1/volumes/{}", zero_api_get_volume),
+        ROUTE_JSON("DELETE", "/v1/volumes/{}", zero_api_delete_volume),
+        ROUTE_JSON("POST", "/v1/volumes/{}/resize", zero_api_resize_volume),
+        ROUTE_JSON("PUT", "/v1/volumes/{}/qos", zero_api_put_volume_qos),
+        ROUTE_GET("/v1/networks", zero_api_list_networks),
+        ROUTE_JSON("POST", "/v1/networks", zero_api_post_network),
+        ROUTE_GET("/v1/networks/{}", zero_api_get_network),
+        ROUTE_JSON("DELETE", "/v1/networks/{}", zero_api_delete_network),
+        ROUTE_GET("/metrics", get_metrics),
+        {.method = "GET", .pattern = "/v1/tokens", .fn = zero_api_list_tokens, .admin = true},
+        ROUTE_JSON("POST", "/v1/tokens", zero_api_post_token),
+        ROUTE_JSON("DELETE", "/v1/tokens/{}", zero_api_delete_token),
         {},
 };

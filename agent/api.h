@@ -33,6 +33,11 @@ void zero_api_post_image(struct zero_request *req);
 void zero_api_delete_image(struct zero_request *req);
 extern const struct zero_upload_ops zero_api_image_upload;
 
+/* api_tokens.c: bearer tokens (admin only) */
+void zero_api_list_tokens(struct zero_request *req);
+void zero_api_post_token(struct zero_request *req);
+void zero_api_delete_token(struct zero_request *req);
+
 /* api_events.c */
 void zero_api_list_events(struct zero_request *req);
 

@@ -21,6 +21,7 @@
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 
 static bool instance_runs(const struct zero_instance_row *row) {
@@ -115,7 +116,7 @@ static void detach(struct zero_request *req, bool volume) {
                 r = -ENOENT;
         if (r < 0) {
                 zero_reply_error(req, r == -ENOENT ? 404 : 503, r == -ENOENT ? "not_found" : "busy",
-                                 "'%s' has no %s '%.64s'", row.name, volume ? "volume" : "NIC", key);
+                                 "'%s' has no %s '%s'", row.name, volume ? "volume" : "NIC", ZERO_QUOTE(key));
                 goto out;
         }
         if (volume && streq(att.role, "root")) {

@@ -15,8 +15,9 @@
 /* One event as the API shows it, in a page and in a stream's data: line alike. */
 static json_t *event_to_json(const struct zero_event_row *row) {
         json_t *data = json_loads(row->data ? row->data : "{}", 0, NULL);
-        return json_pack("{s:I,s:o,s:s,s:s?,s:o}", "id", (json_int_t) row->id, "time", zero_time_json(row->time), "type",
-                         row->type, "instance", row->instance, "data", data ? data : json_object());
+        return json_pack("{s:I,s:o,s:s,s:s?,s:o,s:s?}", "id", (json_int_t) row->id, "time", zero_time_json(row->time),
+                         "type", row->type, "instance", row->instance, "data", data ? data : json_object(), "actor",
+                         row->actor);
 }
 
 struct events_follow {

@@ -17,6 +17,7 @@
 #include "agent/image.h"
 #include "agent/operation.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 
 void zero_api_list_images(struct zero_request *req) {
@@ -41,7 +42,7 @@ void zero_api_get_image(struct zero_request *req) {
         int r = zero_store_image_get(a->store, zero_request_param(req, 0), &row);
 
         if (r == -ENOENT)
-                return zero_reply_error(req, 404, "not_found", "no image named '%.64s'", zero_request_param(req, 0));
+                return zero_reply_error(req, 404, "not_found", "no image named '%s'", ZERO_QUOTE(zero_request_param(req, 0)));
         if (r < 0)
                 return zero_api_store_error(req, r, "reading image");
         zero_reply_json(req, 200, zero_image_to_json(&row));
@@ -57,7 +58,7 @@ void zero_api_delete_image(struct zero_request *req) {
         r = zero_store_image_get(a->store, name, &row);
         zero_image_row_done(&row);
         if (r == -ENOENT)
-                return zero_reply_error(req, 404, "not_found", "no image named '%.64s'", name);
+                return zero_reply_error(req, 404, "not_found", "no image named '%s'", ZERO_QUOTE(name));
         if (r < 0)
                 return zero_api_store_error(req, r, "reading image");
         users = zero_store_image_users(a->store, name);
@@ -158,7 +159,7 @@ static void post_image_paths(struct zero_request *req, json_t *body) {
         json_object_foreach(body, key, v) {
                 bool text = streq(key, "name") || streq(key, "source") || streq(key, "kernel") || streq(key, "initrd");
                 if (!text && !streq(key, "keep_setuid"))
-                        return zero_reply_error(req, 422, "invalid", "unknown field '%.64s'", key);
+                        return zero_reply_error(req, 422, "invalid", "unknown field '%s'", ZERO_QUOTE(key));
                 if (text ? !json_is_string(v) : !json_is_boolean(v))
                         return zero_reply_error(req, 422, "invalid", "%s: a %s is expected", key,
                                                 text ? "string" : "boolean");
@@ -252,12 +253,12 @@ static int upload_begin(struct zero_request *req, void **ret) {
                 zero_reply_error(req, 415, "unsupported_media_type",
                                  "an image upload is application/x-tar, application/gzip, application/x-gzip or "
                                  "application/x-xz (host paths are application/json), not %s",
-                                 ctype ? ctype : "(none)");
+                                 ctype ? ZERO_QUOTE(ctype) : "(none)");
                 return -EPROTONOSUPPORT;
         }
         if (cenc && !media_type_is(cenc, encodings)) {
                 zero_reply_error(req, 415, "unsupported_media_type",
-                                 "Content-Encoding %s: an image upload may only be gzip'd", cenc);
+                                 "Content-Encoding %s: an image upload may only be gzip'd", ZERO_QUOTE(cenc));
                 return -EPROTONOSUPPORT;
         }
         if (import_admissible(req, name, 0) < 0 || bool_query(req, "keep_setuid", &keep_setuid) < 0)

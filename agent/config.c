@@ -244,6 +244,11 @@ int zero_config_finish(struct zero_config *c, struct zero_error *err) {
             (r = get_u64(c, "limits", "cpu_overcommit", 1, 10000, 500, &x, err)) < 0)
                 return r;
         c->cpu_overcommit = (double) x;
+        if ((r = get_u64(c, "limits", "max_connections_per_client", 1, 65536, 64, &c->max_connections_per_client, err)) < 0 ||
+            (r = get_u64(c, "limits", "header_timeout_s", 1, 3600, 10, &c->header_timeout_s, err)) < 0 ||
+            (r = get_u64(c, "limits", "idle_timeout_s", 1, 3600, 60, &c->idle_timeout_s, err)) < 0 ||
+            (r = get_u64(c, "limits", "max_parked", 1, 65536, 512, &c->max_parked, err)) < 0)
+                return r;
 
         if ((r = parse_import_dirs(c, err)) < 0 ||
             (r = get_u64(c, "images", "upload_max", 1 << 20, INT64_C(1) << 50, INT64_C(16) << 30, &x, err)) < 0)

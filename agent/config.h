@@ -5,6 +5,7 @@
  * Every value stays available by section/key, so plugins read their own sections through the
  * services table; the agent's own settings are also parsed into typed fields.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,7 @@ struct zero_config {
         size_t n_listen;
         char *node_name;
         int log_level;
+        bool insecure_tcp; /* --insecure-tcp: plain HTTP on TCP (tests on loopback); never from a file */
 
         /* [limits] */
         int64_t max_instances;
@@ -38,6 +40,10 @@ struct zero_config {
         int64_t max_connections;
         double cpu_overcommit;     /* allocated cpus may reach node cpus times this */
         int64_t memory_reserved_mib; /* kept for the host, not admitted to instances */
+        int64_t max_connections_per_client; /* per client address, TCP */
+        int64_t header_timeout_s;  /* a new connection's request headers must be in by then */
+        int64_t idle_timeout_s;    /* an idle connection is closed after it */
+        int64_t max_parked;        /* long-polls parked at once */
 
         /* [images] */
         char *import_dirs[ZERO_IMPORT_DIRS_MAX]; /* host directories POST /v1/images may read */

@@ -1,28 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/http.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
 #include "agent/agent.h"
 #include "agent/http_internal.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
-
-#define HTTP_LISTEN_BACKLOG 512
-/* Per connection: headers and the response; request bodies are accumulated by us. */
-#define CONNECTION_MEMORY_LIMIT (64 * 1024)
-#define CONNECTION_TIMEOUT_S 60
 
 void http_daemon_update_timer(struct daemon *d) {
         MHD_UNSIGNED_LONG_LONG ms;
@@ -32,17 +22,6 @@ void http_daemon_update_timer(struct daemon *d) {
                 (void) sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
         } else
                 (void) sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
-}
-
-static int on_daemon_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct daemon *d = userdata;
-        (void) MHD_run(d->mhd);
-        http_daemon_update_timer(d);
-        return 0;
-}
-
-static int on_daemon_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        return on_daemon_io(NULL, -1, 0, userdata);
 }
 
 /* --- replies --- */
@@ -90,11 +69,14 @@ void zero_reply_empty(struct zero_request *req, unsigned status) {
 }
 
 static void reply_errorv(struct zero_request *req, unsigned status, const char *code, const char *fmt, va_list ap) {
-        char msg[1024];
+        char raw[1024], msg[1024];
 
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        log_full_errno(status >= 500 ? LOG_ERR : LOG_INFO, 0, "%s %s: %u %s: %s", req->method, req->url, status,
-                       code, msg);
+        /* Messages quote what clients sent: escaped to valid UTF-8 without control characters
+         * (JSON takes nothing else), cut on a character boundary. */
+        vsnprintf(raw, sizeof(raw), fmt, ap);
+        zero_text_escape(raw, msg, sizeof(msg));
+        log_full_errno(status >= 500 ? LOG_ERR : LOG_INFO, 0, "%s %s: %u %s: %s", req->method, ZERO_QUOTE(req->url),
+                       status, code, msg);
         zero_reply_json(req, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
@@ -134,6 +116,10 @@ const char *zero_request_param(struct zero_request *req, unsigned idx) {
 
 const char *zero_request_query(struct zero_request *req, const char *key) {
         return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *zero_request_actor(struct zero_request *req) {
+        return req->actor;
 }
 
 const char *zero_request_header(struct zero_request *req, const char *name) {
@@ -199,18 +185,21 @@ static int route_find(struct zero_request *req) {
         return path_known ? -EOPNOTSUPP : -ENOENT;
 }
 
-static bool peer_allowed(struct zero_request *req) {
-        const union MHD_ConnectionInfo *ci;
-        struct ucred cred;
-        socklen_t len = sizeof(cred);
+static enum MHD_Result check_utf8(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        bool *ok = cls;
+        if (!zero_utf8_valid(key, strlen(key)) || (value && !zero_utf8_valid(value, strlen(value)))) {
+                *ok = false;
+                return MHD_NO;
+        }
+        return MHD_YES;
+}
 
-        if (!req->daemon->is_unix)
-                return true;
-        ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        if (!ci || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-                return false;
-        /* The unix socket is the privileged door: root, or the user zerod runs as. */
-        return cred.uid == 0 || cred.uid == geteuid();
+/* The path and the query are text: names, ids, numbers. */
+static bool request_is_utf8(struct zero_request *req) {
+        bool ok = zero_utf8_valid(req->url, strlen(req->url));
+        if (ok)
+                (void) MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, check_utf8, &ok);
+        return ok;
 }
 
 static bool is_json_type(const char *ctype) {
@@ -228,19 +217,30 @@ static bool request_precheck(struct zero_request *req) {
         unsigned body;
         int r;
 
-        if (!peer_allowed(req)) {
-                zero_reply_error(req, 403, "forbidden", "only root may use this socket");
+        /* Who asks first: an unauthenticated client learns nothing, not even which paths exist. */
+        if (!http_authenticate(req))
+                return false;
+        if (req->query_cut) {
+                zero_reply_error(req, 414, "uri_too_long", "the query has more than %d parameters or %d bytes",
+                                 HTTP_QUERY_ARGS_MAX, HTTP_QUERY_MAX);
+                return false;
+        }
+        if (!request_is_utf8(req)) {
+                zero_reply_error(req, 400, "malformed", "the request's path or query is not valid UTF-8");
                 return false;
         }
         r = route_find(req);
         if (r == -ENOENT) {
-                zero_reply_error(req, 404, "not_found", "no such endpoint: %s", req->url);
+                zero_reply_error(req, 404, "not_found", "no such endpoint: %s", ZERO_QUOTE(req->url));
                 return false;
         }
         if (r == -EOPNOTSUPP) {
-                zero_reply_error(req, 405, "method_not_allowed", "%s is not allowed on %s", req->method, req->url);
+                zero_reply_error(req, 405, "method_not_allowed", "%s is not allowed on %s", ZERO_QUOTE(req->method),
+                                 ZERO_QUOTE(req->url));
                 return false;
         }
+        if (!http_authorize(req))
+                return false;
         int64_t n = -1;
         if (len && zero_parse_int64(len, 0, INT64_MAX, &n) < 0) {
                 zero_reply_error(req, 400, "malformed", "bad Content-Length");
@@ -278,6 +278,8 @@ static bool request_precheck(struct zero_request *req) {
 }
 
 static void dispatch(struct zero_request *req) {
+        struct zero_agent *a = req->http->agent;
+
         if (req->body_len > 0) {
                 json_error_t jerr;
                 req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
@@ -291,7 +293,11 @@ static void dispatch(struct zero_request *req) {
                         return;
                 }
         }
+        /* What the handler records (operations, events) names who asked. */
+        const char *saved = a->actor;
+        a->actor = req->actor;
         req->route->fn(req);
+        a->actor = saved;
         if (!req->response && !req->suspended)
                 zero_reply_error(req, 500, "internal", "handler gave no reply");
 }
@@ -303,22 +309,52 @@ static enum MHD_Result queue(struct zero_request *req) {
         return ret;
 }
 
-static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                                 const char *version, const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls) {
+static struct zero_request *request_new(struct daemon *d, struct MHD_Connection *conn) {
+        struct zero_request *req = calloc(1, sizeof(*req));
+
+        if (req)
+                *req = (struct zero_request){.http = d->http, .daemon = d, .conn = conn};
+        return req;
+}
+
+/*
+ * libmicrohttpd calls this with the request line's URI before it parses the query. 0.9.75 keeps
+ * each argument in the connection's memory pool, and when they do not fit, it queues its 431
+ * but goes on parsing the headers, and the connection then hangs until its timeout with no
+ * answer at all (row 11 of issue 10). So the arguments are counted here first, and a query with
+ * too many is cut off in the buffer (its first byte after '?' made the end: the buffer is
+ * libmicrohttpd's writable request line, const only in this prototype), for a JSON 414 later.
+ */
+void *http_on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+        struct zero_request *req = request_new(cls, conn);
+        char *q = strchr(uri, '?');
+        size_t n = 0;
+
+        if (!req || !q)
+                return req;
+        for (const char *p = q; *p; p++)
+                n += *p == '&' || *p == ';';
+        if (n + 1 > HTTP_QUERY_ARGS_MAX || strlen(q) > HTTP_QUERY_MAX) {
+                q[1] = '\0';
+                req->query_cut = true;
+        }
+        return req;
+}
+
+enum MHD_Result http_on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                               const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls) {
         struct daemon *d = cls;
         struct zero_request *req = *con_cls;
 
-        if (!req) {
-                req = calloc(1, sizeof(*req));
+        if (!req || !req->method) {
+                if (!req)
+                        req = request_new(d, conn);
                 if (!req)
                         return MHD_NO;
-                req->http = d->http;
-                req->daemon = d;
-                req->conn = conn;
                 req->method = strdup(method);
                 req->url = strdup(url);
                 *con_cls = req;
+                http_conn_request_started(conn);
                 if (!req->method || !req->url)
                         return MHD_NO;
                 if (!request_precheck(req))
@@ -371,13 +407,17 @@ static void request_unpark(struct zero_request *req) {
                 req->next->prev = req->prev;
         req->next = req->prev = NULL;
         req->wake_timer = sd_event_source_disable_unref(req->wake_timer);
+        req->gone = sd_event_source_disable_unref(req->gone);
+        if (req->suspended)
+                h->n_suspended--;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
+void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
         struct zero_request *req = *con_cls;
 
         if (!req)
                 return;
+        http_conn_request_ended(conn);
         request_unpark(req);
         if (req->response)
                 MHD_destroy_response(req->response);
@@ -389,15 +429,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(req->method);
         free(req->url);
         free(req->wake_key);
+        free(req->actor);
         free(req);
         *con_cls = NULL;
 }
 
 static void request_wake(struct zero_request *req, bool timed_out) {
         struct zero_http *h = req->http;
+        struct zero_agent *a = h->agent;
+        const char *saved = a->actor;
 
         request_unpark(req);
+        a->actor = req->actor;
         req->on_wake(req, timed_out);
+        a->actor = saved;
         if (!req->response)
                 zero_reply_error(req, 500, "internal", "long-poll gave no reply");
         req->suspended = false;
@@ -413,19 +458,36 @@ static int on_wake_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* The client went away (or half-closed): answer now, as for a timeout; libmicrohttpd then finds
+ * the socket closed and frees the request. */
+static int on_request_gone(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct zero_request *req = userdata;
+
+        log_debug("%s %s: the client closed a parked request", req->method, ZERO_QUOTE(req->url));
+        request_wake(req, true);
+        return 0;
+}
+
 int zero_request_suspend(struct zero_request *req, const char *key, uint64_t timeout_usec, zero_wake_fn on_wake) {
         struct zero_http *h = req->http;
         int r;
 
+        if (h->n_suspended >= (unsigned) h->agent->config->max_parked)
+                return -EBUSY;
         req->wake_key = strdup(key);
         if (!req->wake_key)
                 return -ENOMEM;
         r = sd_event_add_time_relative(h->agent->event, &req->wake_timer, CLOCK_MONOTONIC, timeout_usec, 10 * USEC_PER_MSEC,
                                        on_wake_timer, req);
-        if (r < 0)
+        if (r >= 0)
+                r = http_conn_watch_gone(h, req->conn, &req->gone, on_request_gone, req);
+        if (r < 0) {
+                req->wake_timer = sd_event_source_disable_unref(req->wake_timer);
                 return r;
+        }
         req->on_wake = on_wake;
         req->suspended = true;
+        h->n_suspended++;
         req->next = h->suspended;
         if (h->suspended)
                 h->suspended->prev = req;
@@ -446,162 +508,28 @@ void zero_http_wake(struct zero_http *h, const char *key) {
         }
 }
 
-/* --- listening --- */
-
-static int listen_unix(const char *path, int *ret_fd) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *dir = NULL;
-        char *slash;
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return log_error_errno(ENAMETOOLONG, "Socket path too long: %s", path);
-        dir = strdup(path);
-        if (!dir)
-                return -ENOMEM;
-        slash = strrchr(dir, '/');
-        if (slash && slash != dir) {
-                *slash = '\0';
-                (void) zero_mkdir_p(dir, 0755);
-        }
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to create socket: %m");
-        (void) unlink(path);
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return log_error_errno(errno, "Failed to bind %s: %m", path);
-        (void) chmod(path, 0660);
-        if (listen(fd, HTTP_LISTEN_BACKLOG) < 0)
-                return log_error_errno(errno, "Failed to listen on %s: %m", path);
-        *ret_fd = TAKE_FD(fd);
-        return 0;
-}
-
-static int listen_tcp(const char *spec, int *ret_fd) {
-        _cleanup_free_ char *host = strdup(spec);
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-        struct addrinfo *res = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        char *port;
-        int r, one = 1;
-
-        if (!host)
-                return -ENOMEM;
-        port = strrchr(host, ':');
-        if (!port)
-                return log_error_errno(EINVAL, "Listen address tcp:%s lacks a port", spec);
-        *port++ = '\0';
-        if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-                host[strlen(host) - 1] = '\0';
-                memmove(host, host + 1, strlen(host));
-        }
-        r = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-        if (r != 0)
-                return log_error_errno(EINVAL, "Cannot resolve listen address %s: %s", spec, gai_strerror(r));
-        fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-            bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, HTTP_LISTEN_BACKLOG) < 0) {
-                r = -errno;
-                freeaddrinfo(res);
-                return log_error_errno(r, "Failed to listen on tcp:%s: %m", spec);
-        }
-        freeaddrinfo(res);
-        *ret_fd = TAKE_FD(fd);
-        return 0;
-}
-
-static void mhd_logger(void *cls, const char *fmt, va_list ap) {
-        char buf[512];
-        vsnprintf(buf, sizeof(buf), fmt, ap);
-        buf[strcspn(buf, "\n")] = '\0';
-        log_debug("microhttpd: %s", buf);
-}
-
-static int daemon_add(struct zero_http *h, int fd, bool is_unix, const char *unix_path) {
-        struct zero_config *cfg = h->agent->config;
-        struct daemon *d;
-        const union MHD_DaemonInfo *info;
-        int r;
-
-        if (h->n_daemons >= ELEMENTSOF(h->daemons)) {
-                safe_close(fd);
-                return -E2BIG;
-        }
-        d = &h->daemons[h->n_daemons];
-        *d = (struct daemon){.http = h, .is_unix = is_unix};
-        d->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0, NULL,
-                                  NULL, on_access, d, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
-                                  on_completed, d, MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->max_connections,
-                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY_LIMIT,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) CONNECTION_TIMEOUT_S, MHD_OPTION_END);
-        if (!d->mhd) {
-                safe_close(fd);
-                return log_error_errno(EIO, "Failed to start the HTTP server");
-        }
-        info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-        if (!info)
-                return log_error_errno(EIO, "HTTP server has no epoll fd");
-        r = sd_event_add_io(h->agent->event, &d->io, info->epoll_fd, EPOLLIN, on_daemon_io, d);
-        if (r < 0)
-                return r;
-        /* Accuracy 1 µs: libmicrohttpd asks for "now" (timeout 0) when a resumed connection needs
-         * work; the default accuracy (250 ms) would delay the next request on it that long. */
-        r = sd_event_add_time_relative(h->agent->event, &d->timer, CLOCK_MONOTONIC, 0, 1, on_daemon_timer, d);
-        if (r < 0)
-                return r;
-        (void) sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
-        if (unix_path && !(d->unix_path = strdup(unix_path)))
-                return -ENOMEM;
-        h->n_daemons++;
-        return 0;
-}
-
 int zero_http_new(struct zero_agent *a, const struct zero_route *routes, struct zero_http **ret) {
         struct zero_http *h = calloc(1, sizeof(*h));
-        int n_activated, r;
+        int r;
 
         if (!h)
                 return -ENOMEM;
         h->agent = a;
         h->routes = routes;
+        h->socket_gid = (gid_t) -1;
         r = sd_event_add_defer(a->event, &h->kick, http_on_kick, h);
         if (r < 0) {
                 free(h);
                 return r;
         }
         (void) sd_event_source_set_enabled(h->kick, SD_EVENT_OFF);
-
-        /* systemd socket activation: the passed sockets replace our own unix listeners. */
-        n_activated = sd_listen_fds(1);
-        for (int i = 0; i < n_activated; i++) {
-                int fd = SD_LISTEN_FDS_START + i;
-                bool is_unix = sd_is_socket(fd, AF_UNIX, SOCK_STREAM, 1) > 0;
-                r = daemon_add(h, fd, is_unix, NULL);
-                if (r < 0)
-                        goto fail;
-                log_info("Listening on socket-activated fd %d", fd);
-        }
-        for (size_t i = 0; i < a->config->n_listen; i++) {
-                const char *l = a->config->listen[i];
-                int fd = -EBADF;
-                bool is_unix = strncmp(l, "unix:", 5) == 0;
-
-                if (is_unix && n_activated > 0)
-                        continue;
-                r = is_unix ? listen_unix(l + 5, &fd) : listen_tcp(l + 4, &fd);
-                if (r < 0)
-                        goto fail;
-                r = daemon_add(h, fd, is_unix, is_unix ? l + 5 : NULL);
-                if (r < 0)
-                        goto fail;
-                log_info("Listening on %s", l);
+        r = http_listen_all(h);
+        if (r < 0) {
+                zero_http_free(h);
+                return r;
         }
         *ret = h;
         return 0;
-fail:
-        zero_http_free(h);
-        return r;
 }
 
 struct zero_http *zero_http_free(struct zero_http *h) {
@@ -617,18 +545,8 @@ struct zero_http *zero_http_free(struct zero_http *h) {
         }
         http_streams_end(h);
         h->kick = sd_event_source_disable_unref(h->kick);
-        for (size_t i = 0; i < h->n_daemons; i++) {
-                struct daemon *d = &h->daemons[i];
-                d->io = sd_event_source_disable_unref(d->io);
-                d->timer = sd_event_source_disable_unref(d->timer);
-                if (d->mhd) {
-                        (void) MHD_run(d->mhd);
-                        MHD_stop_daemon(d->mhd);
-                }
-                if (d->unix_path)
-                        (void) unlink(d->unix_path);
-                free(d->unix_path);
-        }
+        http_daemons_stop(h);
+        http_conns_free(h);
         assert(!h->streams);
         free(h);
         return NULL;

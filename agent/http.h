@@ -47,6 +47,7 @@ struct zero_route {
         zero_route_fn fn;
         unsigned body;                       /* ZERO_BODY_* */
         const struct zero_upload_ops *upload; /* with ZERO_BODY_UPLOAD */
+        bool admin;                          /* a GET that only the admin role may make */
 };
 
 int zero_http_new(struct zero_agent *a, const struct zero_route *routes, struct zero_http **ret);
@@ -57,6 +58,8 @@ const char *zero_request_method(struct zero_request *req);
 const char *zero_request_param(struct zero_request *req, unsigned idx);
 const char *zero_request_query(struct zero_request *req, const char *key);
 const char *zero_request_header(struct zero_request *req, const char *name);
+/* Who made the request: "uid:0" (the unix socket), "token:NAME", "cert:COMMON-NAME". */
+const char *zero_request_actor(struct zero_request *req);
 /* The parsed JSON body, or NULL when the request had none. */
 json_t *zero_request_body(struct zero_request *req);
 /* The state begin() made for a streamed body, or NULL when the request had none. */

@@ -6,14 +6,31 @@
 
 #include "agent/config.h"
 #include "agent/http.h"
+#include "agent/tls.h"
+#include "agent/token.h"
 
 #define MAX_PARAMS 4
+/* Query arguments a request may have: the API takes a handful. */
+#define HTTP_QUERY_ARGS_MAX 64
+#define HTTP_QUERY_MAX 8192
 struct daemon {
         struct zero_http *http;
         struct MHD_Daemon *mhd;
         sd_event_source *io, *timer;
         bool is_unix;
+        bool tls;
         char *unix_path; /* removed again on shutdown, unless it was handed to us */
+};
+
+/* One client connection, from accept to close (MHD's socket context). */
+struct http_conn {
+        struct zero_http *http;
+        int fd;
+        bool is_unix;
+        /* CLOCK_MONOTONIC µs by which the next request's headers must be in; 0 while a request
+         * is being served. Past it the connection is shut down (a slowloris client). */
+        uint64_t deadline;
+        struct http_conn *next, *prev;
 };
 
 struct zero_http {
@@ -22,9 +39,15 @@ struct zero_http {
         struct daemon daemons[ZERO_LISTEN_MAX + 8];
         size_t n_daemons;
         struct zero_request *suspended; /* list of parked long-polls */
+        unsigned n_suspended;
         struct zero_stream *streams;    /* open event streams */
         unsigned n_streams;
         sd_event_source *kick; /* defer: MHD_run() for streams resumed by a wake */
+        struct http_conn *conns;
+        sd_event_source *sweep; /* at the earliest connection deadline */
+        struct zero_tls tls;
+        bool have_tls;
+        gid_t socket_gid; /* [api] socket_group; (gid_t) -1 when unset */
 };
 
 struct zero_stream {
@@ -38,8 +61,9 @@ struct zero_stream {
         bool parked;        /* suspended after the reader had nothing to give */
         bool dirty;         /* fill may have something: ask it when the buffer is empty */
         bool keepalive_due; /* idle for the keepalive interval */
-        bool ending;        /* zerod is stopping: end the body */
+        bool ending;        /* zerod is stopping, or the client went away: end the body */
         sd_event_source *keepalive;
+        sd_event_source *gone; /* while parked: the client closing its end */
         struct zero_stream *next, *prev;
 };
 
@@ -54,22 +78,55 @@ struct zero_request {
         size_t body_len;
         json_t *json;
         bool uploading; /* the body goes to route->upload */
+        bool query_cut; /* it had more than HTTP_QUERY_ARGS_MAX query arguments */
         void *upload_state;
 
         struct MHD_Response *response;
         unsigned status;
+
+        char *actor; /* "uid:0", "token:ci", "cert:CN" */
+        enum zero_role role;
 
         /* long-poll */
         bool suspended;
         char *wake_key;
         zero_wake_fn on_wake;
         sd_event_source *wake_timer;
+        sd_event_source *gone; /* the client closing its end while parked */
         struct zero_request *next, *prev;
 };
 
 /* http.c */
 void http_daemon_update_timer(struct daemon *d);
 void http_set_response(struct zero_request *req, unsigned status, struct MHD_Response *resp, const char *ctype);
+void *http_on_uri(void *cls, const char *uri, struct MHD_Connection *conn);
+enum MHD_Result http_on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                               const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls);
+void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe);
+void http_requests_end(struct zero_http *h);
+
+/* http_listen.c: the listening sockets and their libmicrohttpd daemons */
+int http_listen_all(struct zero_http *h);
+void http_daemons_stop(struct zero_http *h);
+
+/* http_auth.c: who is asking, and may they */
+/* From the connection (unix peer credentials, a TLS client certificate) or the Authorization
+ * header: sets req->actor and req->role, or replies 401/403 and returns false. */
+bool http_authenticate(struct zero_request *req);
+/* Once the route is known: a read role only reads. Replies 403 and returns false otherwise. */
+bool http_authorize(struct zero_request *req);
+
+/* http_conn.c: client connections */
+void http_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe);
+struct http_conn *http_conn_of(struct MHD_Connection *conn);
+/* The request's headers are in (deadline off), or it ended (the next one's deadline on). */
+void http_conn_request_started(struct MHD_Connection *conn);
+void http_conn_request_ended(struct MHD_Connection *conn);
+/* Calls fn(userdata) once when the client closes its end of a parked connection. */
+int http_conn_watch_gone(struct zero_http *h, struct MHD_Connection *conn, sd_event_source **ret,
+                         sd_event_io_handler_t fn, void *userdata);
+void http_conns_free(struct zero_http *h);
 
 /* http_stream.c */
 int http_on_kick(sd_event_source *s, void *userdata);

@@ -27,6 +27,7 @@ static void stream_resume(struct zero_stream *s) {
         if (!s->parked)
                 return;
         s->parked = false;
+        s->gone = sd_event_source_disable_unref(s->gone);
         MHD_resume_connection(s->conn);
         (void) sd_event_source_set_enabled(s->http->kick, SD_EVENT_ONESHOT);
 }
@@ -48,6 +49,14 @@ int zero_stream_write(struct zero_stream *s, const char *data, size_t len) {
         memcpy(nb + s->len, data, len);
         s->buf = nb;
         s->len += len;
+        return 0;
+}
+
+static int on_stream_gone(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        struct zero_stream *s = userdata;
+
+        s->ending = true;
+        stream_resume(s);
         return 0;
 }
 
@@ -75,6 +84,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
         }
         if (s->off == s->len) {
                 s->parked = true;
+                /* A client that goes away while nothing is to be sent is noticed at once, not at
+                 * the next keepalive. */
+                if (http_conn_watch_gone(s->http, s->conn, &s->gone, on_stream_gone, s) < 0)
+                        log_debug("Cannot watch an event stream's client; its keepalive will find out");
                 MHD_suspend_connection(s->conn);
                 return 0;
         }
@@ -113,6 +126,7 @@ static void stream_free(void *cls) {
                 s->next->prev = s->prev;
         h->n_streams--;
         s->keepalive = sd_event_source_disable_unref(s->keepalive);
+        s->gone = sd_event_source_disable_unref(s->gone);
         if (s->free_userdata)
                 s->free_userdata(s->userdata);
         free(s->buf);

@@ -9,11 +9,14 @@
 #include "agent/instance_spec.h"
 #include "agent/card.h"
 #include "agent/plugin_loader.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #define ARG_MAX_COUNT 1024
 #define ARG_MAX_LEN 65536
 #define ENV_MAX_COUNT 1024
+/* The kernel's PID_MAX_LIMIT on 64-bit: no pids limit above it means anything. */
+#define PIDS_MAX_MAX 4194304
 
 static int invalid(struct zero_error *err, const char *fmt, const char *field) {
         return zero_error_set(err, -EINVAL, 422, "invalid", fmt, field);
@@ -34,7 +37,7 @@ static bool hostname_valid(const char *s) {
 
 int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_row *ret, struct zero_error *err) {
         static const char *const known[] = {"name",    "mode", "image",    "cpus",           "memory_mib",
-                                            "command", "env",  "hostname", "cwd", "readonly_rootfs",
+                                            "command", "env",  "hostname", "cwd", "readonly_rootfs", "pids_max", "userns",
                                             /* checked by zero_card_plan_build() */
                                             "root_volume", "root_personality", "volumes", "nics"};
         json_t *v, *spec;
@@ -55,15 +58,15 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
         name = json_string_value(v);
         if (!zero_name_is_valid(name))
                 return zero_error_set(err, -EINVAL, 422, "invalid",
-                                      "name '%.64s' is not valid: use 1-63 of [a-z0-9-], starting with a letter or digit",
-                                      name);
+                                      "name '%s' is not valid: use 1-63 of [a-z0-9-], starting with a letter or digit",
+                                      ZERO_QUOTE(name));
         v = json_object_get(body, "mode");
         mode = v ? json_string_value(v) : "container";
         if (!mode)
                 return invalid(err, "%s: a string is required", "mode");
         if (!streq(mode, "container") && !streq(mode, "vm") && !streq(mode, "bms"))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "unknown mode '%.32s': expected container, vm or bms",
-                                      mode);
+                return zero_error_set(err, -EINVAL, 422, "invalid", "unknown mode '%s': expected container, vm or bms",
+                                      ZERO_QUOTE(mode));
         const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, mode);
         if (!lp)
                 return zero_error_set(err, -EINVAL, 422, "invalid", "mode '%s' has no runtime plugin on this node", mode);
@@ -117,6 +120,12 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
                 return invalid(err, "%s: an absolute path is required", "cwd");
         if ((v = json_object_get(body, "readonly_rootfs")) && !json_is_boolean(v))
                 return invalid(err, "%s: true or false", "readonly_rootfs");
+        if ((v = json_object_get(body, "pids_max")) &&
+            (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > PIDS_MAX_MAX))
+                return zero_error_set(err, -EINVAL, 422, "invalid", "pids_max: an integer 1..%d is required",
+                                      PIDS_MAX_MAX);
+        if ((v = json_object_get(body, "userns")) && !json_is_boolean(v))
+                return invalid(err, "%s: true or false", "userns");
 
         spec = json_pack("{s:O}", "command", json_object_get(body, "command"));
         if (!spec)
@@ -128,6 +137,10 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
         if ((v = json_object_get(body, "cwd")))
                 json_object_set(spec, "cwd", v);
         json_object_set_new(spec, "readonly_rootfs", json_boolean(json_is_true(json_object_get(body, "readonly_rootfs"))));
+        if ((v = json_object_get(body, "pids_max")))
+                json_object_set(spec, "pids_max", v);
+        if (json_is_true(json_object_get(body, "userns")))
+                json_object_set_new(spec, "userns", json_true());
 
         *ret = (struct zero_instance_row){};
         char id[33];
@@ -213,6 +226,8 @@ int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, s
                 .image_dir = h.image_dir,
                 .run_dir = inst->run_dir,
                 .state_dir = inst->state_dir,
+                .pids_max = (uint64_t) json_integer_value(json_object_get(h.spec, "pids_max")),
+                .userns = json_is_true(json_object_get(h.spec, "userns")),
         };
         if (zero_card_info_build(a, row->id, h.card) < 0) {
                 zero_info_done(&h);
@@ -264,6 +279,11 @@ json_t *zero_inst_to_json(struct zero_agent *a, const struct zero_instance_row *
                       row->has_exit_code ? json_integer(row->exit_code) : json_null(), "error", row->error,
                       "created_at", zero_time_json(row->created_at), "started_at", zero_time_json(row->started_at),
                       "stopped_at", zero_time_json(row->stopped_at));
+        if (j) {
+                /* Container-only; kept through switches to a VM and back. */
+                json_object_set(j, "pids_max", json_object_get(spec, "pids_max") ?: json_null());
+                json_object_set_new(j, "userns", json_boolean(json_is_true(json_object_get(spec, "userns"))));
+        }
         json_decref(spec);
         if (j)
                 zero_card_instance_json(a, row->id, j);

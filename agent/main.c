@@ -20,6 +20,7 @@
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
+#include "agent/token_cmd.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -35,7 +36,7 @@ void zero_agent_event(struct zero_agent *a, const char *type, const char *instan
         int r;
 
         json_decref(data);
-        r = zero_store_event_append(a->store, type, instance, s ? s : "{}", NULL);
+        r = zero_store_event_append(a->store, type, instance, s ? s : "{}", a->actor, NULL);
         free(s);
         if (r < 0)
                 log_warning_errno(r, "Failed to record event %s: %m", type);
@@ -57,19 +58,23 @@ static void help(void) {
                "  --plugin-dir DIR     runtime plugins\n"
                "  --shim PATH          the zero-shim binary\n"
                "  --log-level LEVEL    err, warning, notice, info, debug\n"
+               "  --insecure-tcp       serve TCP listeners as plain HTTP (tests on loopback only; tokens are\n"
+               "                       still required)\n"
                "  --list-fault-points  print the fault injection points of this build (tests) and exit\n"
-               "  --version            print the version\n");
+               "  --version            print the version\n\n"
+               "       zerod token create|list|revoke ...   bearer tokens for the TCP API (zerod token --help)\n");
 }
 
 static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero_error *err) {
         enum { ARG_CONFIG = 0x100, ARG_STATE, ARG_RUN, ARG_LISTEN, ARG_PLUGINS, ARG_SHIM, ARG_LOG, ARG_VERSION,
-               ARG_FAULTS };
+               ARG_FAULTS, ARG_INSECURE_TCP };
         static const struct option options[] = {
                 {"config", required_argument, NULL, ARG_CONFIG},   {"state-dir", required_argument, NULL, ARG_STATE},
                 {"run-dir", required_argument, NULL, ARG_RUN},     {"listen", required_argument, NULL, ARG_LISTEN},
                 {"plugin-dir", required_argument, NULL, ARG_PLUGINS}, {"shim", required_argument, NULL, ARG_SHIM},
                 {"log-level", required_argument, NULL, ARG_LOG},   {"version", no_argument, NULL, ARG_VERSION},
                 {"list-fault-points", no_argument, NULL, ARG_FAULTS},
+                {"insecure-tcp", no_argument, NULL, ARG_INSECURE_TCP},
                 {"help", no_argument, NULL, 'h'},                  {},
         };
         /* The file is read first so the command line can override it. */
@@ -100,6 +105,9 @@ static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero
                                                       "this zerod has no fault points (build with -DZERO_FAULT_INJECTION=ON)");
                         return 1;
                 case ARG_CONFIG:
+                        break;
+                case ARG_INSECURE_TCP:
+                        c->insecure_tcp = true;
                         break;
                 case ARG_STATE:
                 case ARG_RUN:
@@ -220,6 +228,8 @@ int main(int argc, char *argv[]) {
         int r;
 
         zero_log_set_ident("zerod");
+        if (argc > 1 && streq(argv[1], "token"))
+                return zero_token_cmd(argc - 1, argv + 1);
         agent.config = zero_config_new();
         if (!agent.config)
                 return EXIT_FAILURE;

@@ -51,14 +51,16 @@ json_t *zero_node_to_json(struct zero_agent *a) {
                                                 lp->plugin->mode, "path", lp->path, "available", lp->probe.available,
                                                 "reason", lp->probe.reason, "runtime", lp->probe.runtime,
                                                 "resource_limits_enforced", lp->probe.resource_limits_enforced));
+                /* The container plugin's cgroup manager applies cpu, memory and pids limits
+                 * together, or none of them. */
                 if (streq(lp->plugin->mode, "container"))
                         enforced = lp->probe.resource_limits_enforced;
                 if (streq(lp->plugin->mode, "vm") && lp->probe.available && lp->probe.accelerator[0])
                         accel = lp->probe.accelerator;
         }
-        return json_pack("{s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:s,s:o,s:{s:b,s:s}}", "name", a->config->node_name,
+        return json_pack("{s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:s,s:o,s:{s:b,s:b,s:s}}", "name", a->config->node_name,
                          "version", ZERO_VERSION, "cpus", (json_int_t) a->node_cpus, "memory_mib",
                          (json_int_t) a->node_memory_mib, "allocated", "cpus", (json_int_t) cpus, "memory_mib",
                          (json_int_t) mem, "instances", (json_int_t) n, "mode", zero_node_mode(a), "plugins", plugins,
-                         "features", "cgroups_enforced", enforced, "accelerator", accel);
+                         "features", "cgroups_enforced", enforced, "pids_limit_enforced", enforced, "accelerator", accel);
 }

@@ -52,9 +52,10 @@ static int op_new(struct zero_agent *a, const char *kind, const char *id, const 
         op->row.step = 0;
         op->row.step_name = strdup(op->kind ? op->kind->steps[0].name : "");
         op->row.params = json_dumps(op->params, JSON_COMPACT);
+        op->row.actor = a->actor ? strdup(a->actor) : NULL;
         op->row.created_at = op->row.updated_at = (int64_t) zero_now_usec();
         if (!op->kind || !op->row.id || !op->row.kind || (inst && (!op->row.instance_id || !op->row.instance_name)) ||
-            !op->row.status || !op->row.step_name || !op->row.params) {
+            !op->row.status || !op->row.step_name || !op->row.params || (a->actor && !op->row.actor)) {
                 r = op->kind ? -ENOMEM : -EINVAL;
                 zero_op_free(op);
                 return r;
@@ -123,11 +124,11 @@ json_t *zero_op_row_to_json(const struct zero_operation_row *row) {
                 json_decref(steps);
                 steps = json_array();
         }
-        return json_pack("{s:s,s:s,s:s?,s:s?,s:s,s:I,s:s,s:o,s:o,s:s,s:s?}", "id", row->id, "kind", row->kind, "instance",
-                         row->instance_name, "image", image, "status", row->status, "step_index", (json_int_t) row->step,
-                         "step", strempty(row->step_name), "steps", steps, "error", err, "created_at",
-                         zero_format_time(row->created_at, created), "finished_at",
-                         row->finished_at ? zero_format_time(row->finished_at, finished) : NULL);
+        return json_pack("{s:s,s:s,s:s?,s:s?,s:s,s:I,s:s,s:o,s:o,s:s,s:s?,s:s?}", "id", row->id, "kind", row->kind,
+                         "instance", row->instance_name, "image", image, "status", row->status, "step_index",
+                         (json_int_t) row->step, "step", strempty(row->step_name), "steps", steps, "error", err,
+                         "created_at", zero_format_time(row->created_at, created), "finished_at",
+                         row->finished_at ? zero_format_time(row->finished_at, finished) : NULL, "actor", row->actor);
 }
 
 /* What the operation acts on, for the log: its instance, or the image it imports. */
@@ -229,7 +230,7 @@ static void op_step_done(struct zero_op *op) {
         op->row.step++;
 }
 
-static void op_run(struct zero_op *op) {
+static void op_run_steps(struct zero_op *op) {
         for (;;) {
                 int r;
 
@@ -256,6 +257,17 @@ static void op_run(struct zero_op *op) {
         }
 }
 
+/* The events a step appends name whoever asked for the operation. A step may end inside another
+ * operation's (a plugin's done() from its loop callback), hence the save and restore. */
+static void op_run(struct zero_op *op) {
+        struct zero_agent *a = op->agent;
+        const char *saved = a->actor;
+
+        a->actor = op->row.actor;
+        op_run_steps(op);
+        a->actor = saved;
+}
+
 static int on_defer(sd_event_source *s, void *userdata) {
         struct zero_op *op = userdata;
         op->defer = sd_event_source_disable_unref(op->defer);
@@ -276,11 +288,18 @@ int zero_op_launch(struct zero_op *op) {
 }
 
 void zero_op_continue(struct zero_op *op, int r) {
+        struct zero_agent *a = op->agent;
+        const char *saved = a->actor;
+
         if (r < 0) {
-                op_finish(op, r);
+                a->actor = op->row.actor;
+                op_finish(op, r); /* frees op */
+                a->actor = saved;
                 return;
         }
+        a->actor = op->row.actor;
         op_step_done(op);
+        a->actor = saved;
         op_run(op);
 }
 

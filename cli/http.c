@@ -19,6 +19,8 @@ struct zeroctl_http {
         char *url; /* as the user gave it, for messages */
         struct zeroctl_url where;
         unsigned timeout_s;
+        char *token;  /* bearer token for TCP, or NULL */
+        char *cacert; /* the CA file that zerod's certificate is checked against, or NULL */
         char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -157,6 +159,10 @@ int zeroctl_http_new(const char *url, unsigned timeout_s, struct zeroctl_http **
 struct zeroctl_http *zeroctl_http_free(struct zeroctl_http *h) {
         if (!h)
                 return NULL;
+        if (h->token)
+                explicit_bzero(h->token, strlen(h->token));
+        free(h->token);
+        free(h->cacert);
         if (h->curl)
                 curl_easy_cleanup(h->curl);
         zeroctl_url_done(&h->where);
@@ -284,6 +290,21 @@ static void setup(struct zeroctl_http *h, const char *url, struct curl_slist *he
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) ZEROCTL_CONNECT_TIMEOUT_S);
         curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) (timeout_s ? timeout_s : h->timeout_s));
+        /* The unix socket knows its caller by credentials; a token is for TCP only. */
+        if (h->token && !h->where.unix_path) {
+                curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
+                curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, h->token);
+        }
+        if (h->cacert)
+                curl_easy_setopt(c, CURLOPT_CAINFO, h->cacert);
+}
+
+int zeroctl_http_set_auth(struct zeroctl_http *h, const char *token, const char *cacert) {
+        free(h->token);
+        free(h->cacert);
+        h->token = token && *token ? strdup(token) : NULL;
+        h->cacert = cacert && *cacert ? strdup(cacert) : NULL;
+        return (token && *token && !h->token) || (cacert && *cacert && !h->cacert) ? -ENOMEM : 0;
 }
 
 int zeroctl_http_request(struct zeroctl_http *h, const char *method, const char *path,

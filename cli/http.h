@@ -42,6 +42,9 @@ void zeroctl_response_done(struct zeroctl_response *r);
 
 struct zeroctl_http;
 /* timeout_s bounds a request that is not a long-poll (image import copies a whole rootfs). */
+/* A bearer token sent on TCP (never on the unix socket) and the CA file to check zerod's
+ * certificate with; NULL or "" for none. */
+int zeroctl_http_set_auth(struct zeroctl_http *h, const char *token, const char *cacert);
 int zeroctl_http_new(const char *url, unsigned timeout_s, struct zeroctl_http **ret,
                      struct zero_error *reterr);
 struct zeroctl_http *zeroctl_http_free(struct zeroctl_http *h);

@@ -395,9 +395,11 @@ char *zeroctl_object_path(const char *collection, const char *name, const char *
 
 int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int *ret_index,
                          struct zero_error *reterr) {
-        enum { OPT_URL = 0x100, OPT_JSON, OPT_TIMEOUT, OPT_VERSION };
+        enum { OPT_URL = 0x100, OPT_JSON, OPT_TIMEOUT, OPT_VERSION, OPT_TOKEN, OPT_CACERT };
         static const struct option options[] = {
                 {"url", required_argument, NULL, OPT_URL},
+                {"token", required_argument, NULL, OPT_TOKEN},
+                {"cacert", required_argument, NULL, OPT_CACERT},
                 {"json", no_argument, NULL, OPT_JSON},
                 {"timeout", required_argument, NULL, OPT_TIMEOUT},
                 {"help", no_argument, NULL, 'h'},
@@ -410,6 +412,8 @@ int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int
         int c, r;
 
         o.url = env && *env ? env : ZEROCTL_DEFAULT_URL;
+        o.token = getenv("ZERO_TOKEN");
+        o.cacert = getenv("ZERO_CACERT");
         optind = 0;
         opterr = 0;
         /* '+': stop at the verb, whose options are its own. */
@@ -417,6 +421,12 @@ int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int
                 switch (c) {
                 case OPT_URL:
                         o.url = optarg;
+                        break;
+                case OPT_TOKEN:
+                        o.token = optarg;
+                        break;
+                case OPT_CACERT:
+                        o.cacert = optarg;
                         break;
                 case OPT_JSON:
                         o.json = true;
@@ -470,13 +480,17 @@ const struct zeroctl_verb *zeroctl_find_verb(int argc, char **argv, int *ret_con
 }
 
 void zeroctl_print_help(FILE *f) {
-        fputs("Usage: zeroctl [--url URL] [--json] [--timeout S] COMMAND [ARGS...]\n"
+        fputs("Usage: zeroctl [--url URL] [--token T] [--cacert F] [--json] [--timeout S] COMMAND [ARGS...]\n"
               "\n"
               "The operator's command line for zerod, the Zero node agent.\n"
               "\n"
               "Options:\n"
               "  --url URL     where zerod listens: http://HOST:PORT or unix:/PATH\n"
               "                (default: $ZERO_URL, else " ZEROCTL_DEFAULT_URL ")\n"
+              "  --token T     bearer token for https:// (default: $ZERO_TOKEN; zerod token\n"
+              "                create makes one); the unix socket needs none\n"
+              "  --cacert F    the certificate zerod's is checked against (default:\n"
+              "                $ZERO_CACERT; a self-signed zerod's is STATE/tls/server.crt)\n"
               "  --json        print zerod's JSON answers instead of tables\n"
               "  --timeout S   how long create, start, stop, restart, switch, rm, attach-*\n"
               "                and detach-* wait for their operation to finish (default\n"
@@ -554,6 +568,8 @@ int zeroctl_main(int argc, char **argv) {
         }
 
         r = zeroctl_http_new(z.opts.url, z.opts.timeout_s ? z.opts.timeout_s : 60, &http, &err);
+        if (r >= 0 && zeroctl_http_set_auth(http, z.opts.token, z.opts.cacert) < 0)
+                r = zero_error_set(&err, -ENOMEM, 0, "", "out of memory");
         if (r < 0) {
                 print_error(NULL, &err, r);
                 return streq(err.code, "usage") ? ZEROCTL_EXIT_USAGE : ZEROCTL_EXIT_FAILURE;

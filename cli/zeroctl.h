@@ -32,6 +32,8 @@
 
 struct zeroctl_options {
         const char *url; /* points into argv or the environment */
+        const char *token;  /* --token or $ZERO_TOKEN: a bearer token for TCP */
+        const char *cacert; /* --cacert or $ZERO_CACERT: the CA (or self-signed certificate) of zerod */
         bool json;
         unsigned timeout_s; /* how long to wait for an asynchronous operation */
         bool help;

@@ -437,3 +437,26 @@ int zero_hardlink_first(void **map, dev_t dev, ino_t ino, const char *name, cons
 void zero_hardlink_map_free(void *map) {
         tdestroy(map, free);
 }
+
+char *zero_base64(const void *data, size_t n) {
+        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const unsigned char *s = data;
+        size_t o = 0;
+        char *out = malloc((n + 2) / 3 * 4 + 1);
+
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < n; i += 3) {
+                uint32_t v = (uint32_t) s[i] << 16;
+                if (i + 1 < n)
+                        v |= (uint32_t) s[i + 1] << 8;
+                if (i + 2 < n)
+                        v |= s[i + 2];
+                out[o++] = tbl[(v >> 18) & 63];
+                out[o++] = tbl[(v >> 12) & 63];
+                out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+                out[o++] = i + 2 < n ? tbl[v & 63] : '=';
+        }
+        out[o] = '\0';
+        return out;
+}

@@ -41,6 +41,8 @@ int zero_rm_rf(const char *path);
 char *zero_path_simplify(const char *path);
 /* Whether a component of path is "..". */
 bool zero_path_has_dotdot(const char *path);
+/* n bytes as base64 (RFC 4648, padded), NUL-terminated; NULL on allocation failure. */
+char *zero_base64(const void *data, size_t n);
 
 /* asprintf that returns NULL on failure. */
 char *zero_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

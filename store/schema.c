@@ -144,6 +144,17 @@ static const char *const migrations[] = {
         /* 5: the steps an operation has done, with their times: a JSON array of
          * {"step", "duration_us"}, appended as each step ends. */
         "ALTER TABLE operations ADD COLUMN steps TEXT;",
+
+        /* 6: API tokens, stored as the SHA-256 of their secret (never the secret: a copy of the
+         * file gives no access), and who made each operation and event ("uid:0", "token:ci"). */
+        "CREATE TABLE tokens ("
+        "  name TEXT PRIMARY KEY NOT NULL,"
+        "  role TEXT NOT NULL,"
+        "  hash TEXT NOT NULL UNIQUE,"
+        "  created_by TEXT,"
+        "  created_at INTEGER NOT NULL);"
+        "ALTER TABLE operations ADD COLUMN actor TEXT;"
+        "ALTER TABLE events ADD COLUMN actor TEXT;",
 };
 _Static_assert(ELEMENTSOF(migrations) == ZERO_STORE_SCHEMA_VERSION, "one migration per schema version");
 

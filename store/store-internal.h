@@ -3,8 +3,8 @@
 /*
  * Shared by the parts of the store: schema.c (the connection: open, pragmas, migrations,
  * transactions, error mapping), store.c (the table-driven row machinery and the accessors of
- * schema v1-v2) and card_rows.c (the card's rows, schema v3). Nothing outside store/ includes
- * this; everyone else sees only store.h and never SQL.
+ * schema v1-v2), card_rows.c (the card's rows, schema v3) and token_rows.c (API tokens, v6).
+ * Nothing outside store/ includes this; everyone else sees only store.h and never SQL.
  */
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -91,6 +91,7 @@ union any_row {
         struct zero_network_row network;
         struct zero_nic_row nic;
         struct zero_attachment_row attachment;
+        struct zero_token_row token;
 };
 
 /* Frees the row's strings and zeroes it; accepts NULL. */

@@ -436,6 +436,7 @@ static const struct column operation_columns[] = {
         INT64(struct zero_operation_row, updated_at),
         INT64(struct zero_operation_row, finished_at),
         TEXT(struct zero_operation_row, steps),
+        TEXT(struct zero_operation_row, actor),
 };
 static const struct table operation_table = TABLE(struct zero_operation_row, operation_columns);
 
@@ -452,10 +453,10 @@ int zero_store_operation_insert(struct zero_store *s, const struct zero_operatio
         return store_row_write(s,
                                "INSERT INTO operations (id, kind, instance_id, instance_name, status, step,"
                                " step_name, params, error_code, error_message, created_at, updated_at, finished_at,"
-                               " steps) "
+                               " steps, actor) "
                                "VALUES (:id, :kind, :instance_id, :instance_name, :status, :step, :step_name,"
                                " :params, :error_code, :error_message, :created_at, :updated_at, :finished_at,"
-                               " :steps)",
+                               " :steps, :actor)",
                                &operation_table, r, STORE_FK_MISSING_PARENT, false);
 }
 
@@ -498,6 +499,7 @@ static const struct column event_columns[] = {
         TEXT(struct zero_event_row, type),
         TEXT(struct zero_event_row, instance),
         TEXT(struct zero_event_row, data),
+        TEXT(struct zero_event_row, actor),
 };
 static const struct table event_table = TABLE(struct zero_event_row, event_columns);
 
@@ -510,19 +512,20 @@ void zero_event_rows_free(struct zero_event_row *rows, size_t n) {
 }
 
 int zero_store_event_append(struct zero_store *s, const char *type, const char *instance,
-                            const char *data, int64_t *ret_id) {
+                            const char *data, const char *actor, int64_t *ret_id) {
         struct zero_event_row row = {
                 .time = (int64_t) zero_now_usec(),
                 .type = (char *) type,
                 .instance = (char *) instance,
                 .data = (char *) data,
+                .actor = (char *) actor,
         };
         int r;
 
         assert_return(s && type, -EINVAL);
         r = store_row_write(s,
-                            "INSERT INTO events (time, type, instance, data) "
-                            "VALUES (:time, :type, :instance, :data)",
+                            "INSERT INTO events (time, type, instance, data, actor) "
+                            "VALUES (:time, :type, :instance, :data, :actor)",
                             &event_table, &row, STORE_FK_MISSING_PARENT, false);
         if (r < 0)
                 return r;

@@ -33,7 +33,7 @@
 
 struct zero_store;
 
-#define ZERO_STORE_SCHEMA_VERSION 5
+#define ZERO_STORE_SCHEMA_VERSION 6
 
 int zero_store_open(const char *path, struct zero_store **ret, struct zero_error *err);
 struct zero_store *zero_store_close(struct zero_store *s); /* accepts NULL, returns NULL */
@@ -110,6 +110,7 @@ struct zero_operation_row {
         char *error_code, *error_message; /* NULL unless failed */
         int64_t created_at, updated_at, finished_at;
         char *steps; /* JSON array of the steps done: [{"step", "duration_us"}] (schema v5) */
+        char *actor; /* who asked for it: "uid:0", "token:NAME", NULL for zerod itself (schema v6) */
 };
 void zero_operation_row_done(struct zero_operation_row *r);
 void zero_operation_rows_free(struct zero_operation_row *rows, size_t n);
@@ -130,17 +131,36 @@ struct zero_event_row {
         char *type;     /* "instance.state", "operation.step", ... */
         char *instance; /* name, may be NULL */
         char *data;     /* JSON text */
+        char *actor;    /* who caused it, as an operation's actor; NULL for zerod itself (schema v6) */
 };
 void zero_event_row_done(struct zero_event_row *r);
 void zero_event_rows_free(struct zero_event_row *rows, size_t n);
-/* The event's time is now (CLOCK_REALTIME); instance and data may be NULL. */
+/* The event's time is now (CLOCK_REALTIME); instance, data and actor may be NULL. */
 int zero_store_event_append(struct zero_store *s, const char *type, const char *instance,
-                            const char *data, int64_t *ret_id);
+                            const char *data, const char *actor, int64_t *ret_id);
 /* Events with id > after, oldest first, at most limit. */
 int zero_store_event_list(struct zero_store *s, int64_t after, size_t limit,
                           struct zero_event_row **ret, size_t *ret_n);
 /* Deletes all but the newest keep events (keep >= 0); returns how many it deleted. */
 int zero_store_event_trim(struct zero_store *s, int64_t keep);
+
+/* --- API tokens (schema v6): a named secret with a role; only its hash is stored --- */
+struct zero_token_row {
+        char *name; /* unique */
+        char *role; /* admin, read */
+        char *hash; /* SHA-256 of the secret, 64 lowercase hex characters; unique */
+        char *created_by;
+        int64_t created_at;
+};
+void zero_token_row_done(struct zero_token_row *r);
+void zero_token_rows_free(struct zero_token_row *rows, size_t n);
+/* -EEXIST for a taken name (or hash). */
+int zero_store_token_insert(struct zero_store *s, const struct zero_token_row *r);
+int zero_store_token_get_by_hash(struct zero_store *s, const char *hash, struct zero_token_row *ret);
+/* By name. */
+int zero_store_token_list(struct zero_store *s, struct zero_token_row **ret, size_t *ret_n);
+/* -ENOENT for an unknown name. */
+int zero_store_token_delete(struct zero_store *s, const char *name);
 
 /*
  * --- the card's rows (schema v3): volumes, networks, NICs and the attachments of volumes ---

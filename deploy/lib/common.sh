@@ -1,11 +1,14 @@
 # Shared by deploy/check and deploy/quickstart. Sourced, not run.
 
 # Debian 12 packages the build, the tests and the quickstart need.
+# libseccomp-dev: the container plugin compiles its seccomp profile once (docs/architecture.md, Containers).
+# libgnutls28-dev: zerod's TLS certificate and token hashes (docs/security.md).
+# python3, openssl: the hostile clients of it_api_security (http_flood.py) and its test CA.
 ZERO_PACKAGES=(
   build-essential cmake pkg-config
   libsystemd-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libcmocka-dev libinih-dev
   crun busybox-static systemd iproute2 util-linux tar curl jq procps valgrind sqlite3 socat
-  libjson-validator-perl libyaml-pp-perl
+  libjson-validator-perl libyaml-pp-perl libseccomp-dev libgnutls28-dev python3 openssl
   qemu-system-common qemu-system-x86 qemu-utils e2fsprogs fio
   xz-utils # zero-unpack reads xz-compressed image archives through `xz -dc` (docs/architecture.md, Images)
 )

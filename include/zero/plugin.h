@@ -61,6 +61,9 @@ struct zero_instance_info {
         const struct zero_volume_info *volumes; /* the root volume first, then data volumes */
         size_t n_nics;
         const struct zero_nic_info *nics; /* in order: eth0, eth1, ... */
+        /* Fields below exist when size says so (agents from the isolation issue on). */
+        uint64_t pids_max; /* the spec's pids limit; 0: the plugin's default */
+        bool userns;       /* the spec asks for a user namespace: root inside is not root outside */
 };
 
 /* A volume attached to the instance. The plugin asks the card for the export it needs

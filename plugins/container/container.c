@@ -17,18 +17,22 @@
  * Debian 12, crun 1.8.1), so the plugin runs delete directly.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "io/softcard/netlink.h"
+#include "plugins/container/idmap.h"
 #include "plugins/container/oci.h"
 #include "plugins/container/probe.h"
 #include "zero/plugin.h"
@@ -39,6 +43,14 @@
 #define SERVICES_CARD_SIZE (offsetof(struct zero_plugin_services, nic_detach) + sizeof(void *))
 #define INFO_CARD_SIZE (offsetof(struct zero_instance_info, nics) + sizeof(void *))
 #define DEVICE_PATH_MAX 256
+/* base64 of the kernel's largest seccomp program (4096 instructions of 8 bytes). */
+#define SECCOMP_B64_MAX (4096 * 8 / 3 * 4 + 8)
+/* Enough for any service, few enough that a fork bomb ends long before the host's pid_max. */
+#define ZERO_PIDS_MAX_DEFAULT 4096
+/* Root of a user-namespaced container is this host uid (and gid), the first of 65536: in the
+ * range systemd leaves to containers (524288..1879048191, docs/UIDS-GIDS.md), far above the
+ * subordinate ids useradd hands out from 100000. */
+#define ZERO_USERNS_BASE_DEFAULT 1610612736u
 
 static struct {
         const struct zero_plugin_services *svc;
@@ -52,6 +64,10 @@ static struct {
         struct zero_probe probe;
         struct zero_cgroup_plan plan;
         char manager_opt[40]; /* "--cgroup-manager=M" */
+        uint64_t pids_max;    /* [container] pids_max: a container's default pids limit */
+        uint32_t userns_base; /* [container] userns_base: host id of root in a user namespace */
+        char *seccomp_bpf;    /* the profile compiled once at probe; NULL: crun compiles it */
+        char **host_masked;   /* masked paths only some hosts have (thermal_throttle) */
 } plugin;
 
 #define plog(ctx, prio, ...)                                                                       \
@@ -78,11 +94,31 @@ static void container_fini(void) {
         free(plugin.runtime);
         free(plugin.mount);
         free(plugin.crun_root);
+        free(plugin.seccomp_bpf);
+        strv_free(plugin.host_masked);
         memset(&plugin, 0, sizeof(plugin));
+}
+
+/* [container] KEY as an integer in 0..max; unset: def. */
+static int config_uint(const struct zero_plugin_services *svc, const char *key, uint64_t def, uint64_t max,
+                       uint64_t *ret, struct zero_error *err) {
+        const char *v = svc->config_get("container", key);
+        int64_t n;
+
+        if (!v || !*v) {
+                *ret = def;
+                return 0;
+        }
+        if (zero_parse_int64(v, 0, (int64_t) max, &n) < 0)
+                return zero_error_set(err, -EINVAL, 500, "invalid", "container.%s=%s: expected an integer 0..%llu",
+                                      key, v, (unsigned long long) max);
+        *ret = (uint64_t) n;
+        return 0;
 }
 
 static int container_init(const struct zero_plugin_services *svc, struct zero_error *err) {
         const char *runtime, *manager, *run_dir;
+        uint64_t userns_base;
         int r;
 
         if (!svc || svc->abi_version != ZERO_PLUGIN_ABI_VERSION || svc->size < SERVICES_MIN_SIZE)
@@ -107,6 +143,13 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
         if (!run_dir || run_dir[0] != '/')
                 return zero_error_set(err, -EINVAL, 500, "invalid",
                                       "agent.run_dir must be an absolute path, not \"%s\"", strempty(run_dir));
+        r = config_uint(svc, "pids_max", ZERO_PIDS_MAX_DEFAULT, INT64_MAX, &plugin.pids_max, err);
+        if (r >= 0)
+                r = config_uint(svc, "userns_base", ZERO_USERNS_BASE_DEFAULT, UINT32_MAX - ZERO_OCI_USERNS_SIZE,
+                                &userns_base, err);
+        if (r < 0)
+                return r;
+        plugin.userns_base = (uint32_t) userns_base;
 
         /* A runtime that is not there is not an init failure: probe() reports it. */
         r = zero_runtime_resolve(runtime, &plugin.runtime);
@@ -124,6 +167,77 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
         }
         plugin.svc = svc;
         return 0;
+}
+
+/* zero_oci_seccomp_bpf() in a forked child, the program back over a pipe: libseccomp's compile
+ * peaks near 1 MiB of heap and touches most of its code, none of which zerod should keep
+ * resident for the rest of its life (bench_container_start's idle VmRSS). */
+static int seccomp_bpf_in_child(const struct zero_oci_options *opts, char **ret) {
+        _cleanup_close_ int rd = -EBADF, wr = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0;
+        int fds[2], status, r = 0;
+        pid_t pid;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        rd = fds[0];
+        wr = fds[1];
+        buf = malloc(SECCOMP_B64_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                char *b64 = NULL;
+
+                if (zero_oci_seccomp_bpf(opts, &b64) < 0 || zero_write_all(wr, b64, strlen(b64)) < 0)
+                        _exit(1);
+                _exit(0);
+        }
+        wr = safe_close(wr);
+        while (n < SECCOMP_B64_MAX) {
+                ssize_t k = read(rd, buf + n, SECCOMP_B64_MAX - n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        r = k < 0 ? -errno : 0;
+                        break;
+                }
+                n += (size_t) k;
+        }
+        /* Reaped right here by its pid, like the netns and userns helpers' children. */
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (r < 0)
+                return r;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || n == 0 || n >= SECCOMP_B64_MAX)
+                return -EIO;
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* What the isolation of every container needs from this host, once: the seccomp program for the
+ * capability set the plan allows (a failure leaves crun to compile linux.seccomp at each start:
+ * slower, as safe), and the masked paths only this host has. */
+static void host_isolation_probe(void) {
+        const struct zero_oci_options opts = {.limits_enforced = plugin.plan.limits_enforced};
+        _cleanup_free_ char *possible = NULL;
+        int r;
+
+        r = seccomp_bpf_in_child(&opts, &plugin.seccomp_bpf);
+        if (r < 0)
+                plog(NULL, LOG_WARNING, "container: cannot compile the seccomp profile (%s): crun compiles it at each start",
+                     strerror(-r));
+        r = zero_read_file("/sys/devices/system/cpu/possible", 4096, &possible, NULL);
+        if (r >= 0)
+                r = zero_thermal_throttle_paths(possible, "/sys/devices/system/cpu", &plugin.host_masked);
+        if (r < 0)
+                plog(NULL, LOG_WARNING, "container: cannot list the CPUs' thermal_throttle to mask: %s", strerror(-r));
 }
 
 /* Fills plugin.probe; on success also plugin.plan, once. */
@@ -161,6 +275,7 @@ static int probe_now(void) {
                  zero_cgroup_manager_to_string(plugin.plan.manager));
         plugin.probe = p;
         plugin.probed = true;
+        host_isolation_probe();
         plog(NULL, LOG_INFO, "container: %s (%s), cgroup manager %s%s", p.runtime, plugin.runtime,
              zero_cgroup_manager_to_string(plugin.plan.manager),
              plugin.plan.private_cgroup2 ? " in a private cgroup2 mount" : "");
@@ -195,6 +310,7 @@ struct ctr {
         char *id; /* crun's name for it: "zero-" + info->id */
         char *bundle, *rootfs, *config, *pid_file;
         char *netns; /* RUN_DIR/netns: the network namespace holding the card's NICs */
+        char *volumes; /* RUN_DIR/bundle/volumes: data volumes mounted idmapped, for crun to bind */
         char *lower, *upper, *work; /* only when the info has image_dir and state_dir */
 };
 
@@ -205,6 +321,7 @@ static void ctr_done(struct ctr *c) {
         free(c->config);
         free(c->pid_file);
         free(c->netns);
+        free(c->volumes);
         free(c->lower);
         free(c->upper);
         free(c->work);
@@ -237,7 +354,8 @@ static int ctr_init(const struct zero_instance_info *info, struct ctr *c, struct
         c->config = zero_strdup_printf("%s/bundle/config.json", info->run_dir);
         c->pid_file = zero_strdup_printf("%s/container.pid", info->run_dir);
         c->netns = zero_strdup_printf("%s/netns", info->run_dir);
-        if (!c->id || !c->bundle || !c->rootfs || !c->config || !c->pid_file || !c->netns)
+        c->volumes = zero_strdup_printf("%s/bundle/volumes", info->run_dir);
+        if (!c->id || !c->bundle || !c->rootfs || !c->config || !c->pid_file || !c->netns || !c->volumes)
                 return -ENOMEM;
         if (is_absolute(info->image_dir) && is_absolute(info->state_dir)) {
                 c->lower = zero_strdup_printf("%s/rootfs", info->image_dir);
@@ -272,15 +390,20 @@ static int crun_delete(struct zero_plugin_ctx *ctx, const struct ctr *c, struct 
         return runtime_error(err, -EIO, "crun delete -f %s failed: %s", c->id, out);
 }
 
-/* bundle/rootfs has a file system of its own mounted (the overlay from an earlier prepare). */
-static int is_mounted(const struct ctr *c) {
+/* path has a file system of its own mounted, not parent's. */
+static int is_mount_point(const char *path, const char *parent) {
         struct stat a, b;
 
-        if (lstat(c->rootfs, &a) < 0)
+        if (lstat(path, &a) < 0)
                 return errno == ENOENT ? 0 : -errno;
-        if (lstat(c->bundle, &b) < 0)
+        if (lstat(parent, &b) < 0)
                 return -errno;
         return a.st_dev != b.st_dev;
+}
+
+/* bundle/rootfs has a file system of its own mounted (the overlay from an earlier prepare). */
+static int is_mounted(const struct ctr *c) {
+        return is_mount_point(c->rootfs, c->bundle);
 }
 
 static int mkdir_mode(const char *path, mode_t mode) {
@@ -348,9 +471,10 @@ static void card_plan_done(struct card_plan *p) {
         free(p->devices);
 }
 
-/* The root volume as bundle/rootfs: its host block device, mounted ext4. */
+/* The root volume as bundle/rootfs: its host block device, mounted ext4 (idmapped through
+ * userns_fd when the container has a user namespace, else -EBADF). */
 static int mount_root_volume(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
-                             struct zero_error *err) {
+                             int userns_fd, struct zero_error *err) {
         const struct zero_volume_info *root = NULL;
         char dev[DEVICE_PATH_MAX];
         int r;
@@ -368,23 +492,91 @@ static int mount_root_volume(struct zero_plugin_ctx *ctx, const struct zero_inst
                 return runtime_error(err, r, "cannot inspect %s: %s", c->rootfs, strerror(-r));
         /* nodev: a device node on the volume (made by a VM of the same instance, or by a
          * container given CAP_MKNOD) opens no device, neither through this mount nor through
-         * the container's copy of it, which keeps the flag. Not nosuid: the flag would hold
+         * the container's copy of it (oci.h: nodev_hook). Not nosuid: the flag would hold
          * inside the container too, and its setuid binaries are the image's business (they
          * gain nothing today: config.json sets noNewPrivileges; Docker's rootfs is not nosuid
          * either). The mount is only reachable through RUN, which is root's alone (0700). */
-        if (r == 0 && mount(dev, c->rootfs, "ext4", MS_NOATIME | MS_NODEV, NULL) < 0) {
-                r = -errno;
-                return runtime_error(err, r, "cannot mount root volume %s (%s) on %s: %s", root->name, dev, c->rootfs,
-                                     strerror(-r));
+        if (r == 0) {
+                if (userns_fd >= 0)
+                        r = zero_mount_idmapped(dev, "ext4", c->rootfs, userns_fd, MOUNT_ATTR_NOATIME | MOUNT_ATTR_NODEV);
+                else
+                        r = mount(dev, c->rootfs, "ext4", MS_NOATIME | MS_NODEV, NULL) < 0 ? -errno : 0;
+                if (r < 0)
+                        return runtime_error(err, r, "cannot mount root volume %s (%s) on %s%s: %s", root->name, dev,
+                                             c->rootfs, userns_fd >= 0 ? " idmapped" : "", strerror(-r));
         }
         return 0;
 }
 
-static int card_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
-                        struct card_plan *p, struct zero_error *err) {
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+/* A data volume for a container in a user namespace: crun could not mount ext4 there, so it is
+ * mounted idmapped at bundle/volumes/N and bound by crun (zero_oci_options.volume_binds). */
+static int mount_volume_dir(const struct ctr *c, size_t n, const char *dev, int userns_fd, char *ret_dir,
+                            struct zero_error *err) {
         int r;
 
-        r = mount_root_volume(ctx, info, c, err);
+        snprintf(ret_dir, DEVICE_PATH_MAX, "%s/%zu", c->volumes, n);
+        r = mkdir_mode(c->volumes, 0755);
+        if (r >= 0)
+                r = mkdir_mode(ret_dir, 0755);
+        if (r >= 0)
+                r = is_mount_point(ret_dir, c->volumes);
+        if (r == 0)
+                r = zero_mount_idmapped(dev, "ext4", ret_dir, userns_fd,
+                                        MOUNT_ATTR_NOATIME | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        if (r < 0)
+                return runtime_error(err, r, "cannot mount data volume %s idmapped on %s: %s", dev, ret_dir,
+                                     strerror(-r));
+        return 0;
+}
+
+/* The lazy unmount returns at once, and the filesystem lives on while anything still holds it
+ * (a crun command's private mount namespace, say), past the card's unexport of its device:
+ * what the instance wrote is flushed to the device first. */
+static int unmount_synced(const char *path) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd >= 0)
+                (void) syncfs(fd);
+        return umount2(path, MNT_DETACH);
+}
+
+/* Takes off what mount_volume_dir() mounted; carries on past failures. */
+static int unmount_volume_dirs(const struct ctr *c) {
+        _cleanup_(closedirp) DIR *d = opendir(c->volumes);
+        struct dirent *e;
+        int ret = 0;
+
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((e = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+
+                if (e->d_name[0] == '.')
+                        continue;
+                p = zero_strdup_printf("%s/%s", c->volumes, e->d_name);
+                if (!p)
+                        return -ENOMEM;
+                if (is_mount_point(p, c->volumes) > 0 && unmount_synced(p) < 0 && ret >= 0)
+                        ret = -errno;
+        }
+        return ret;
+}
+
+static int card_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
+                        struct card_plan *p, struct zero_error *err) {
+        _cleanup_close_ int userns = -EBADF;
+        char dev[DEVICE_PATH_MAX];
+        int r;
+
+        if (zero_oci_wants_userns(info)) {
+                userns = zero_userns_open(plugin.userns_base, ZERO_OCI_USERNS_SIZE);
+                if (userns < 0)
+                        return runtime_error(err, userns, "cannot make a user namespace for the idmapped mounts: %s",
+                                             strerror(-userns));
+        }
+        r = mount_root_volume(ctx, info, c, userns, err);
         if (r < 0)
                 return r;
         p->mounts = calloc(info->n_volumes, sizeof(*p->mounts));
@@ -396,9 +588,15 @@ static int card_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_
 
                 if (streq(v->role, "root") || !v->path)
                         continue;
-                r = plugin.svc->volume_export(ctx, v->name, "host-block", p->devices[p->n_mounts], DEVICE_PATH_MAX, err);
+                r = plugin.svc->volume_export(ctx, v->name, "host-block", dev, sizeof(dev), err);
                 if (r < 0)
                         return zero_error_default(err, r, "cannot export a data volume");
+                if (userns >= 0) {
+                        r = mount_volume_dir(c, p->n_mounts, dev, userns, p->devices[p->n_mounts], err);
+                        if (r < 0)
+                                return r;
+                } else
+                        snprintf(p->devices[p->n_mounts], DEVICE_PATH_MAX, "%s", dev);
                 p->mounts[p->n_mounts] = (struct zero_oci_volume_mount){v->path, p->devices[p->n_mounts]};
                 p->n_mounts++;
         }
@@ -463,6 +661,10 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
         opts.cgroups_path = cgroups_path;
         opts.nodev_hook = plugin.mount;
         opts.rootfs = c.rootfs;
+        opts.pids_max = plugin.pids_max;
+        opts.userns_base = plugin.userns_base;
+        opts.seccomp_bpf = plugin.seccomp_bpf;
+        opts.host_masked_paths = (const char *const *) plugin.host_masked;
         r = zero_oci_config_format(info, &opts, &config, err);
         if (r < 0)
                 return r;
@@ -475,6 +677,11 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
                 r = zero_mkdir_p(c.bundle, 0700);
         if (r >= 0)
                 r = mkdir_mode(c.rootfs, 0755);
+        /* crun looks rootfs up in the bundle as the container's root once it is in the user
+         * namespace: let that group (and only it) search the bundle; config.json stays 0600. */
+        if (r >= 0 && zero_oci_wants_userns(info) &&
+            (chown(c.bundle, 0, plugin.userns_base) < 0 || chmod(c.bundle, 0710) < 0))
+                r = -errno;
         if (r < 0)
                 return runtime_error(err, r, "cannot create the bundle %s: %s", c.bundle, strerror(-r));
 
@@ -487,6 +694,7 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
                 opts.netns_path = info->n_nics > 0 ? c.netns : NULL;
                 opts.volume_mounts = p.mounts;
                 opts.n_volume_mounts = p.n_mounts;
+                opts.volume_binds = zero_oci_wants_userns(info);
                 config = mfree(config);
                 r = zero_oci_config_format(info, &opts, &config, err);
                 if (r < 0)
@@ -590,10 +798,13 @@ static int container_cleanup(struct zero_plugin_ctx *ctx, const struct zero_inst
                 ret = crun_delete(ctx, &c, err);
 
         r = is_mounted(&c);
-        if (r > 0 && umount2(c.rootfs, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+        if (r > 0 && unmount_synced(c.rootfs) < 0 && errno != EINVAL && errno != ENOENT)
                 r = -errno;
         if (r < 0 && ret >= 0)
                 ret = runtime_error(err, r, "cannot unmount %s: %s", c.rootfs, strerror(-r));
+        r = unmount_volume_dirs(&c);
+        if (r < 0 && ret >= 0)
+                ret = runtime_error(err, r, "cannot unmount the data volumes in %s: %s", c.volumes, strerror(-r));
 
         if (on_card(info)) {
                 r = card_cleanup(ctx, info, &c, ret < 0 ? NULL : err);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/macro.h"
+#include "plugins/container/seccomp.h"
 
 /* What Docker and Podman give a root container by default: enough to run a distribution's init
  * scripts and daemons, nothing that reaches the host (no SYS_ADMIN, SYS_MODULE, SYS_RESOURCE,
@@ -17,11 +18,14 @@ static const char *const default_capabilities[] = {
         "CAP_SYS_CHROOT",  "CAP_KILL",         "CAP_AUDIT_WRITE", NULL,
 };
 
-/* As `crun spec` (1.8) writes them. */
+/* Docker's (moby daemon/pkg/oci/defaults.go, 2025): what leaks the host's state or timing
+ * (/proc/interrupts and powercap: GHSA-6fw5-f8r9-fgfm, GHSA-jq35-85cj-fj4p) is masked, what would
+ * change the host's kernel is read-only. opts->host_masked_paths adds the per-CPU ones. */
 static const char *const masked_paths[] = {
-        "/proc/acpi",      "/proc/asound",      "/proc/kcore",       "/proc/keys",
-        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-        "/sys/firmware",   "/proc/scsi",        NULL,
+        "/proc/acpi",        "/proc/asound",     "/proc/interrupts",  "/proc/kcore",
+        "/proc/keys",        "/proc/latency_stats", "/proc/sched_debug", "/proc/scsi",
+        "/proc/timer_list",  "/proc/timer_stats", "/sys/devices/virtual/powercap", "/sys/firmware",
+        NULL,
 };
 static const char *const readonly_paths[] = {
         "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
@@ -95,16 +99,18 @@ static json_t *strv_to_json(const char *const *l) {
         return TAKE_PTR(a);
 }
 
-/* The capability set, the same for bounding, effective and permitted. */
-static json_t *capabilities_to_json(bool mknod) {
-        json_auto_t *a = json_array();
+/* The capability set, the same for bounding, effective and permitted (and what the seccomp
+ * profile is resolved against). Without cgroups nothing stops a process with CAP_MKNOD from
+ * making and opening a node of the host's disk (crun's device rules live in the devices cgroup,
+ * and there is none with --cgroup-manager=disabled): keep it only where the devices cgroup
+ * applies. ret has room for ELEMENTSOF(default_capabilities) entries. */
+static void capabilities(const struct zero_oci_options *opts, const char **ret) {
+        size_t n = 0;
 
-        if (!a)
-                return NULL;
         for (const char *const *c = default_capabilities; *c; c++)
-                if ((mknod || !streq(*c, "CAP_MKNOD")) && append(a, json_string(*c)) < 0)
-                        return NULL;
-        return TAKE_PTR(a);
+                if (opts->limits_enforced || !streq(*c, "CAP_MKNOD"))
+                        ret[n++] = *c;
+        ret[n] = NULL;
 }
 
 static bool strv_has_key(const char *const *env, const char *key) {
@@ -143,6 +149,7 @@ static int build_process(const struct zero_instance_info *info, const struct zer
                          json_t **ret, struct zero_error *err) {
         json_auto_t *p = json_object(), *args = json_array(), *caps = json_object(), *env = NULL;
         const char *cwd = info->cwd && *info->cwd ? info->cwd : "/";
+        const char *cap_names[ELEMENTSOF(default_capabilities)];
         int r;
 
         if (!p || !args || !caps)
@@ -165,12 +172,10 @@ static int build_process(const struct zero_instance_info *info, const struct zer
                 return r;
         if ((r = set_text(p, "cwd", cwd, err)) < 0)
                 return r;
-        /* Without cgroups nothing stops a process with CAP_MKNOD from making and opening a node
-         * of the host's disk (crun's device rules live in the devices cgroup, and there is none
-         * with --cgroup-manager=disabled): keep it only where the devices cgroup applies. */
-        if ((r = set(caps, "bounding", capabilities_to_json(opts->limits_enforced))) < 0 ||
-            (r = set(caps, "effective", capabilities_to_json(opts->limits_enforced))) < 0 ||
-            (r = set(caps, "permitted", capabilities_to_json(opts->limits_enforced))) < 0 ||
+        capabilities(opts, cap_names);
+        if ((r = set(caps, "bounding", strv_to_json(cap_names))) < 0 ||
+            (r = set(caps, "effective", strv_to_json(cap_names))) < 0 ||
+            (r = set(caps, "permitted", strv_to_json(cap_names))) < 0 ||
             (r = set(p, "capabilities", TAKE_PTR(caps))) < 0)
                 return r;
         /* Only NOFILE, at a value every host allows: see ZERO_OCI_NOFILE. */
@@ -206,17 +211,32 @@ static int build_mounts(const struct zero_oci_options *opts, json_t **ret) {
         if (opts->limits_enforced && (r = append(mounts, mount_to_json(&cgroup_mount))) < 0)
                 return r;
         for (size_t i = 0; i < opts->n_volume_mounts; i++) {
-                const struct oci_mount m = {opts->volume_mounts[i].destination, "ext4",
-                                            opts->volume_mounts[i].device, {"nosuid", "nodev", NULL}};
-                if ((r = append(mounts, mount_to_json(&m))) < 0)
+                const struct zero_oci_volume_mount *v = &opts->volume_mounts[i];
+                const struct oci_mount ext4 = {v->destination, "ext4", v->device, {"nosuid", "nodev", NULL}};
+                const struct oci_mount bind = {v->destination, "bind", v->device,
+                                               {"rbind", "nosuid", "nodev", NULL}};
+                if ((r = append(mounts, mount_to_json(opts->volume_binds ? &bind : &ext4))) < 0)
                         return r;
         }
         *ret = TAKE_PTR(mounts);
         return 0;
 }
 
-static int build_resources(const struct zero_instance_info *info, json_t **ret, struct zero_error *err) {
+/* The spec's own limit, else the plugin's default. */
+static uint64_t pids_max(const struct zero_instance_info *info, const struct zero_oci_options *opts) {
+        if (info->size >= offsetof(struct zero_instance_info, pids_max) + sizeof(info->pids_max) && info->pids_max > 0)
+                return info->pids_max;
+        return opts->pids_max;
+}
+
+bool zero_oci_wants_userns(const struct zero_instance_info *info) {
+        return info->size >= offsetof(struct zero_instance_info, userns) + sizeof(info->userns) && info->userns;
+}
+
+static int build_resources(const struct zero_instance_info *info, const struct zero_oci_options *opts,
+                           json_t **ret, struct zero_error *err) {
         json_auto_t *res = json_object();
+        uint64_t pids = pids_max(info, opts);
         int r;
 
         if (!res)
@@ -243,8 +263,46 @@ static int build_resources(const struct zero_instance_info *info, json_t **ret, 
                 if (r < 0)
                         return r;
         }
+        /* A fork bomb stops at the limit instead of exhausting the host's pids. */
+        if (pids > 0) {
+                if (pids > INT64_MAX)
+                        return zero_error_set(err, -EINVAL, 400, "invalid", "pids limit %llu is too large",
+                                              (unsigned long long) pids);
+                if ((r = set(res, "pids", json_pack("{s:I}", "limit", (json_int_t) pids))) < 0)
+                        return r;
+        }
         *ret = TAKE_PTR(res);
         return 0;
+}
+
+static json_t *id_mappings(uint32_t base) {
+        return json_pack("[{s:i,s:I,s:i}]", "containerID", 0, "hostID", (json_int_t) base, "size",
+                         ZERO_OCI_USERNS_SIZE);
+}
+
+static json_t *masked_paths_to_json(const struct zero_oci_options *opts) {
+        json_auto_t *a = strv_to_json(masked_paths);
+
+        if (!a || strv_append(a, opts->host_masked_paths, "masked paths", NULL) < 0)
+                return NULL;
+        return TAKE_PTR(a);
+}
+
+/* Docker's default profile, resolved for the capabilities the container gets: without
+ * CAP_SYS_ADMIN no mount, unshare, setns or clone with namespace flags, hence no new user
+ * namespace either (seccomp.c). */
+static int build_seccomp(const struct zero_oci_options *opts, json_t *lx) {
+        const char *cap_names[ELEMENTSOF(default_capabilities)];
+
+        capabilities(opts, cap_names);
+        return set(lx, "seccomp", zero_seccomp_profile_new(ZERO_SECCOMP_ARCH_NATIVE, cap_names));
+}
+
+int zero_oci_seccomp_bpf(const struct zero_oci_options *opts, char **ret) {
+        const char *cap_names[ELEMENTSOF(default_capabilities)];
+
+        capabilities(opts, cap_names);
+        return zero_seccomp_bpf_base64(cap_names, ret);
 }
 
 static int build_linux(const struct zero_instance_info *info, const struct zero_oci_options *opts,
@@ -270,7 +328,7 @@ static int build_linux(const struct zero_instance_info *info, const struct zero_
 
                 if ((r = append(ns, json_pack("{s:s}", "type", "cgroup"))) < 0)
                         return r;
-                r = build_resources(info, &res, err);
+                r = build_resources(info, opts, &res, err);
                 if (r < 0)
                         return r;
                 if ((r = set(lx, "resources", res)) < 0)
@@ -278,9 +336,25 @@ static int build_linux(const struct zero_instance_info *info, const struct zero_
                 if (opts->cgroups_path && (r = set_text(lx, "cgroupsPath", opts->cgroups_path, err)) < 0)
                         return r;
         }
+        if (zero_oci_wants_userns(info)) {
+                if (opts->userns_base == 0 || opts->userns_base > UINT32_MAX - ZERO_OCI_USERNS_SIZE)
+                        return zero_error_set(err, -EINVAL, 400, "invalid",
+                                              "a user namespace needs a host id range (userns_base %u)",
+                                              opts->userns_base);
+                r = append(ns, json_pack("{s:s}", "type", "user"));
+                if (r >= 0)
+                        r = set(lx, "uidMappings", id_mappings(opts->userns_base));
+                if (r >= 0)
+                        r = set(lx, "gidMappings", id_mappings(opts->userns_base));
+                if (r < 0)
+                        return r;
+        }
         if ((r = set(lx, "namespaces", TAKE_PTR(ns))) < 0 ||
-            (r = set(lx, "maskedPaths", strv_to_json(masked_paths))) < 0 ||
+            (r = set(lx, "maskedPaths", masked_paths_to_json(opts))) < 0 ||
             (r = set(lx, "readonlyPaths", strv_to_json(readonly_paths))) < 0)
+                return r;
+        r = build_seccomp(opts, lx);
+        if (r < 0)
                 return r;
         *ret = TAKE_PTR(lx);
         return 0;
@@ -332,11 +406,16 @@ int zero_oci_config_new(const struct zero_instance_info *info, const struct zero
                 return r;
         if ((r = set(cfg, "linux", lx)) < 0)
                 return r;
-        if (opts->nodev_hook && opts->rootfs &&
+        if (opts->nodev_hook && opts->rootfs && !zero_oci_wants_userns(info) &&
             (r = set(cfg, "hooks",
                      json_pack("{s:[{s:s,s:[s,s,s,s]}]}", "createContainer", "path", opts->nodev_hook, "args", "mount",
                                "-o", info->readonly_rootfs ? "remount,bind,nodev,ro" : "remount,bind,nodev",
                                opts->rootfs))) < 0)
+                return r;
+        /* crun loads this program and ignores linux.seccomp, which stays as the description of it
+         * (and for a runtime without the annotation). */
+        if (opts->seccomp_bpf &&
+            (r = set(cfg, "annotations", json_pack("{s:s}", "run.oci.seccomp_bpf_data", opts->seccomp_bpf))) < 0)
                 return r;
 
         *ret = TAKE_PTR(cfg);

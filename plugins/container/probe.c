@@ -2,6 +2,8 @@
 #include "plugins/container/probe.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +11,9 @@
 #include <sys/statfs.h>
 
 #include "common/util.h"
+
+/* More CPUs than any host we know: a bound on what a corrupt cpumask can make us stat. */
+#define THERMAL_CPUS_MAX 65536
 
 static const char *const manager_names[] = {
         [ZERO_CGROUP_MANAGER_AUTO] = "auto",
@@ -70,7 +75,7 @@ void zero_cgroup_plan_decide(const struct zero_cgroup_host *host, enum zero_cgro
                 p.limits_enforced = p.manager != ZERO_CGROUP_MANAGER_DISABLED;
                 if (!p.limits_enforced)
                         snprintf(p.reason, sizeof(p.reason),
-                                 "cgroup_manager=disabled: cpu and memory limits are not enforced");
+                                 "cgroup_manager=disabled: cpu, memory and pids limits are not enforced");
         } else if (configured == ZERO_CGROUP_MANAGER_AUTO || configured == ZERO_CGROUP_MANAGER_DISABLED) {
                 /* crun 1.8 refuses v1 hierarchies with controllers on the cgroup2 side even with
                  * --cgroup-manager=disabled; with a cgroup2 of its own at /sys/fs/cgroup (the
@@ -79,7 +84,7 @@ void zero_cgroup_plan_decide(const struct zero_cgroup_host *host, enum zero_cgro
                 p.private_cgroup2 = true;
                 snprintf(p.reason, sizeof(p.reason),
                          "%s cgroups: crun runs with --cgroup-manager=disabled in a private cgroup2 "
-                         "namespace; cpu and memory limits are not enforced",
+                         "namespace; cpu, memory and pids limits are not enforced",
                          host->v2_controllers ? "hybrid" : "legacy (v1)");
         } else if (host->v2_controllers) {
                 p.manager = configured;
@@ -180,4 +185,47 @@ int zero_runtime_resolve(const char *name, char **ret) {
                 path += *path == ':';
         }
         return -ENOENT;
+}
+
+int zero_thermal_throttle_paths(const char *possible, const char *sysfs_cpu, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = 0;
+
+        if (!possible || !sysfs_cpu)
+                return -EINVAL;
+        /* "0-3,8-11": ranges of CPU numbers, as the kernel prints cpumasks. */
+        for (const char *p = possible; *p && *p != '\n';) {
+                char *end;
+                unsigned long lo = strtoul(p, &end, 10), hi = lo;
+
+                if (end == p)
+                        return -EINVAL;
+                if (*end == '-') {
+                        p = end + 1;
+                        hi = strtoul(p, &end, 10);
+                        if (end == p || hi < lo)
+                                return -EINVAL;
+                }
+                if (hi - lo >= THERMAL_CPUS_MAX || n + (hi - lo) >= THERMAL_CPUS_MAX)
+                        return -E2BIG;
+                for (unsigned long cpu = lo; cpu <= hi; cpu++) {
+                        _cleanup_free_ char *path = zero_strdup_printf("%s/cpu%lu/thermal_throttle", sysfs_cpu, cpu);
+                        struct stat st;
+                        char **m;
+
+                        if (!path)
+                                return -ENOMEM;
+                        if (stat(path, &st) < 0)
+                                continue;
+                        m = realloc(l, (n + 2) * sizeof(char *));
+                        if (!m)
+                                return -ENOMEM;
+                        l = m;
+                        l[n++] = TAKE_PTR(path);
+                        l[n] = NULL;
+                }
+                p = end + (*end == ',');
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
 }

@@ -50,3 +50,8 @@ int zero_runtime_version(const char *runtime, char *ret, size_t size, char *reas
 /* A bare command name is looked up in $PATH (so that the shim, whose environment may differ,
  * runs the same binary); a name with a slash is kept. -ENOENT when not found. */
 int zero_runtime_resolve(const char *name, char **ret);
+
+/* What moby masks per CPU besides its fixed list (GHSA-6fw5-f8r9-fgfm): each possible CPU's
+ * SYSFS_CPU/cpuN/thermal_throttle that exists. possible: the text of
+ * /sys/devices/system/cpu/possible ("0-3,8"). *ret: a NULL-terminated list, NULL when none. */
+int zero_thermal_throttle_paths(const char *possible, const char *sysfs_cpu, char ***ret);

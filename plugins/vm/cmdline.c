@@ -44,28 +44,6 @@ static void add(struct argv_builder *b, char *s) {
 
 #define ADD(b, ...) add((b), zero_strdup_printf(__VA_ARGS__))
 
-static char *base64(const char *s) {
-        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        size_t n = strlen(s), o = 0;
-        char *out = malloc((n + 2) / 3 * 4 + 1);
-
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < n; i += 3) {
-                uint32_t v = (uint32_t) (unsigned char) s[i] << 16;
-                if (i + 1 < n)
-                        v |= (uint32_t) (unsigned char) s[i + 1] << 8;
-                if (i + 2 < n)
-                        v |= (unsigned char) s[i + 2];
-                out[o++] = tbl[(v >> 18) & 63];
-                out[o++] = tbl[(v >> 12) & 63];
-                out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-                out[o++] = i + 2 < n ? tbl[v & 63] : '=';
-        }
-        out[o] = '\0';
-        return out;
-}
-
 /* Appends s to *buf in single quotes ('\'' for a quote inside). */
 static int append_quoted(FILE *f, const char *s) {
         fputc('\'', f);
@@ -230,7 +208,7 @@ static int kernel_append(const struct zero_instance_info *info, const struct zer
         r = zero_vm_shell_command(info, &cmd);
         if (r < 0)
                 return zero_error_set(err, r, 400, "invalid", "the instance has no command");
-        b64 = base64(cmd);
+        b64 = zero_base64(cmd, strlen(cmd));
         if (!b64)
                 return -ENOMEM;
         if (o->n_nics > 0 && o->nics[0].ip)
@@ -306,6 +284,20 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
                 add(&b, strdup("-S"));
         /* The guest's poweroff ends QEMU; so does a reboot: the instance's command is done. */
         add(&b, strdup("-no-reboot"));
+        /* QEMU's own seccomp filter, as libvirt sets it: a compromised QEMU cannot exec or fork,
+         * regain privileges, change its scheduling or use obsolete syscalls. Hot-plug and QMP
+         * need none of those (it_vm_hotplug). */
+        add(&b, strdup("-sandbox"));
+        if (o->run_as && *o->run_as) {
+                /* Privileges dropped once the devices are set up, before the guest runs. QEMU 7.2
+                 * loads its filter before that drop, so elevateprivileges=deny kills it at its own
+                 * setgid() (checked by hand: SIGSYS); once it is that user, setuid cannot make it
+                 * root again (QEMU checks setuid(0) fails). */
+                add(&b, strdup(ZERO_VM_SANDBOX_RUNAS));
+                add(&b, strdup("-runas"));
+                add(&b, strdup(o->run_as));
+        } else
+                add(&b, strdup(ZERO_VM_SANDBOX));
         add(&b, strdup("-kernel"));
         add(&b, strdup(o->kernel));
         add(&b, strdup("-initrd"));

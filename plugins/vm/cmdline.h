@@ -47,7 +47,16 @@ struct zero_vm_options {
         size_t n_nics;
         const struct zero_vm_nic *nics;
         unsigned hotplug_ports; /* spare pcie-root-ports "hp0".., for hot-plugged disks and NICs */
+        /* -runas: the user ("name" or "uid:gid", QEMU 7.2 takes both) QEMU becomes once its
+         * devices are set up; NULL or "": it stays root ([vm] user, docs/architecture.md). */
+        const char *run_as;
 };
+
+/* What QEMU's -sandbox forbids: obsolete syscalls, setuid and friends, fork and exec, and
+ * changes of scheduling or affinity. */
+#define ZERO_VM_SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+/* The same with -runas, whose setuid() and setgid() come after QEMU loaded its filter. */
+#define ZERO_VM_SANDBOX_RUNAS "on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny"
 
 /* QEMU ids: a prefix and the first 16 hex digits of the volume's or NIC's id, the same at every
  * start and in hot-plug, so that a device is found by what it is, not by its position. */

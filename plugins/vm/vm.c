@@ -49,6 +49,7 @@ static struct {
         char *accel; /* the one in use: kvm or tcg ([vm] accel, auto: accel.c's probe) */
         char accel_reason[256];
         unsigned hotplug_ports; /* [vm] hotplug_ports: spare PCIe ports per VM */
+        char *user;             /* [vm] user: QEMU's -runas; NULL: QEMU stays root */
 } plugin;
 
 #define plog(ctx, prio, ...)                                                                       \
@@ -95,6 +96,7 @@ static void vm_fini(void) {
                 strv_free(prepared_take(prepared->ctx));
         free(plugin.qemu);
         free(plugin.accel);
+        free(plugin.user);
         memset(&plugin, 0, sizeof(plugin));
 }
 
@@ -138,7 +140,7 @@ static int parse_ports(const char *s, unsigned *ret) {
 }
 
 static int vm_init(const struct zero_plugin_services *svc, struct zero_error *err) {
-        const char *qemu, *accel, *state;
+        const char *qemu, *accel, *state, *user;
         _cleanup_free_ char *kernel = NULL, *cache = NULL;
         char chosen[8];
         int r;
@@ -155,8 +157,12 @@ static int vm_init(const struct zero_plugin_services *svc, struct zero_error *er
         if (!streq(accel, "auto") && !streq(accel, "kvm") && !streq(accel, "tcg"))
                 return zero_error_set(err, -EINVAL, 500, "invalid", "vm.accel=%s: expected auto, kvm or tcg", accel);
         plugin.qemu = strdup(qemu && *qemu ? qemu : "qemu-system-x86_64");
-        if (!plugin.qemu)
+        user = svc->config_get("vm", "user");
+        plugin.user = user && *user ? strdup(user) : NULL;
+        if (!plugin.qemu || (user && *user && !plugin.user)) {
+                vm_fini();
                 return -ENOMEM;
+        }
         r = parse_ports(svc->config_get("vm", "hotplug_ports"), &plugin.hotplug_ports);
         if (r < 0) {
                 vm_fini();
@@ -283,7 +289,8 @@ static int vm_plumb(struct zero_plugin_ctx *ctx, const struct zero_instance_info
 
 static int vm_cmdline(const struct zero_instance_info *info, const struct vm *v, char ***ret, struct zero_error *err) {
         struct zero_vm_options o = {plugin.qemu, plugin.accel, v->kernel, v->initrd, v->qmp, true,
-                                    v->n_disks,  v->disks,     v->n_nics, v->nics,  plugin.hotplug_ports};
+                                    v->n_disks,  v->disks,     v->n_nics, v->nics,  plugin.hotplug_ports,
+                                    plugin.user};
         return zero_vm_cmdline(info, &o, ret, err);
 }
 

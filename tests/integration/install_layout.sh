@@ -11,7 +11,7 @@ for f in bin/zerod bin/zeroctl libexec/zero/zero-shim libexec/zero/zero-unpack l
 done
 use_netns
 write_zerod_conf
-nsenter --net="/run/netns/$NETNS" "$T/prefix/bin/zerod" --config "$T/zerod.conf" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" >>"$T/zerod.log" 2>&1 &
+nsenter --net="/run/netns/$NETNS" "$T/prefix/bin/zerod" --config "$T/lib.conf" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" >>"$T/zerod.log" 2>&1 &
 ZEROD_PID=$!
 for _ in $(seq 1 200); do curl -sf --unix-socket "$SOCK" http://zero/v1/node >/dev/null 2>&1 && break; sleep 0.05; done
 expect 200 GET /v1/node

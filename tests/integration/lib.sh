@@ -36,20 +36,21 @@ use_netns() {
 }
 in_ns() { nsenter --net="/run/netns/$NETNS" "$@"; }
 
-# zerod's configuration for the test, $T/zerod.conf, written at each start: host-path imports
+# zerod's configuration from lib.sh, $T/lib.conf (a test's own --config comes after it and wins),
+# written at each start: host-path imports
 # (POST /v1/images {"source": PATH}) only from the test's own directory, as an operator would
 # list an images directory in [images] import_dirs; the default (empty) takes no host path at all.
 # IMPORT_DIRS overrides the directory list (IMPORT_DIRS= turns host paths off), ZEROD_CONF_EXTRA
 # is appended (INI lines).
 write_zerod_conf() {
-  printf '[images]\nimport_dirs = %s\n%s\n' "${IMPORT_DIRS-$T}" "${ZEROD_CONF_EXTRA:-}" >"$T/zerod.conf"
+  printf '[images]\nimport_dirs = %s\n%s\n' "${IMPORT_DIRS-$T}" "${ZEROD_CONF_EXTRA:-}" >"$T/lib.conf"
 }
 
 # ZEROD_WRAPPER="valgrind --leak-check=full --error-exitcode=99" runs zerod under a checker.
 start_zerod() {
   [ -n "$NETNS" ] || use_netns
   write_zerod_conf
-  nsenter --net="/run/netns/$NETNS" ${ZEROD_WRAPPER:-} "$ZEROD" --config "$T/zerod.conf" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" --plugin-dir "$ZERO_PLUGIN_DIR" \
+  nsenter --net="/run/netns/$NETNS" ${ZEROD_WRAPPER:-} "$ZEROD" --config "$T/lib.conf" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" --plugin-dir "$ZERO_PLUGIN_DIR" \
     --shim "$ZERO_SHIM" --log-level debug "$@" >>"$T/zerod.log" 2>&1 &
   ZEROD_PID=$!
   for _ in $(seq 1 ${ZEROD_START_TRIES:-200}); do

@@ -33,6 +33,11 @@ grep -q -- '"-S"' <(jq -R -s 'split("\u0000")' "/proc/$(inst v1 pid)/cmdline") |
 ip1=$(inst v1 'nics[0].ip')
 qemu=$(inst v1 pid)
 alive "$qemu" && grep -q qemu-system "/proc/$qemu/cmdline" || fail "v1's pid $qemu is not QEMU"
+# QEMU runs under its own seccomp sandbox (Seccomp: 2, the filter QEMU loads itself)
+tr '\0' ' ' <"/proc/$qemu/cmdline" | grep -q -- '-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny' ||
+  fail "v1's QEMU has no -sandbox: $(tr '\0' ' ' <"/proc/$qemu/cmdline")"
+grep -q '^Seccomp:[[:space:]]*2' "/proc/$qemu/status" || fail "v1's QEMU has no seccomp filter: $(grep Seccomp "/proc/$qemu/status")"
+log "v1's QEMU runs sandboxed (uid $(awk '/^Uid:/ {print $2}' "/proc/$qemu/status"): [vm] user is unset)"
 for _ in $(seq 1 300); do api GET /v1/instances/v1/console; grep -q "VM-UP" "$BODY" && break; sleep 0.1; done
 grep -q "VM-UP written-by-container $ip1/24" "$BODY" || fail "v1 did not print the container's file and its address: $(tail -c 600 "$BODY")"
 log "the container's file is read by the same volume booted as a VM, which has its NIC's address $ip1"

@@ -5,10 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
 #include "common/macro.h"
+#include "common/util.h"
 #include "plugins/container/oci.h"
 #include "plugins/container/probe.h"
 
@@ -266,6 +268,147 @@ static void test_mounts_and_paths(void **state) {
         assert_int_equal(strv_count(path(cfg, "linux", "readonlyPaths"), "/proc/sysrq-trigger"), 1);
 }
 
+/* Docker's lists exactly, then what only this host has. */
+static void test_masked_paths_as_docker(void **state) {
+        static const char *const docker[] = {"/proc/acpi",       "/proc/asound",     "/proc/interrupts",
+                                             "/proc/kcore",      "/proc/keys",       "/proc/latency_stats",
+                                             "/proc/sched_debug", "/proc/scsi",      "/proc/timer_list",
+                                             "/proc/timer_stats", "/sys/devices/virtual/powercap",
+                                             "/sys/firmware"};
+        static const char *const host[] = {"/sys/devices/system/cpu/cpu0/thermal_throttle", NULL};
+        struct zero_instance_info info = sample();
+        struct zero_oci_options opts = {.host_masked_paths = host};
+        json_auto_t *cfg = build(&info, &opts), *plain = build(&info, &unenforced);
+        json_t *masked = path(cfg, "linux", "maskedPaths");
+
+        assert_int_equal(json_array_size(masked), ELEMENTSOF(docker) + 1);
+        for (size_t i = 0; i < ELEMENTSOF(docker); i++)
+                assert_int_equal(strv_count(masked, docker[i]), 1);
+        assert_string_equal(json_string_value(json_array_get(masked, ELEMENTSOF(docker))), host[0]);
+        assert_int_equal(json_array_size(path(plain, "linux", "maskedPaths")), ELEMENTSOF(docker));
+        assert_int_equal(json_array_size(path(cfg, "linux", "readonlyPaths")), 5);
+}
+
+/* linux.seccomp always; the compiled program as crun's annotation only when given. */
+static void test_seccomp_in_config(void **state) {
+        struct zero_instance_info info = sample();
+        struct zero_oci_options opts = {.seccomp_bpf = "QUJD"};
+        json_auto_t *cfg = build(&info, &opts), *plain = build(&info, &unenforced);
+        json_t *sc = path(cfg, "linux", "seccomp");
+
+        assert_string_equal(json_string_value(json_object_get(sc, "defaultAction")), "SCMP_ACT_ERRNO");
+        assert_int_equal(json_integer_value(json_object_get(sc, "defaultErrnoRet")), 1);
+        assert_true(json_array_size(json_object_get(sc, "syscalls")) > 10);
+        assert_string_equal(json_string_value(path(cfg, "annotations", "run.oci.seccomp_bpf_data")), "QUJD");
+        assert_non_null(path(plain, "linux", "seccomp"));
+        assert_null(json_object_get(plain, "annotations"));
+}
+
+/* The compiled program is base64 of whole BPF instructions (8 bytes each). */
+static void test_seccomp_bpf(void **state) {
+        _cleanup_free_ char *bpf = NULL;
+        size_t n;
+
+        assert_int_equal(zero_oci_seccomp_bpf(&unenforced, &bpf), 0);
+        n = strlen(bpf);
+        assert_true(n > 1000);
+        assert_int_equal(n % 4, 0);
+        assert_int_equal(strspn(bpf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="), n);
+        assert_int_equal((n / 4 * 3 - (bpf[n - 1] == '=') - (bpf[n - 2] == '=')) % 8, 0);
+}
+
+/* pids: the spec's limit, else the plugin's default, only where limits apply. */
+static void test_pids_limit(void **state) {
+        struct zero_instance_info info = sample();
+        struct zero_oci_options opts = enforced;
+        json_auto_t *def = NULL, *own = NULL, *none = NULL, *off = NULL;
+
+        opts.pids_max = 4096;
+        def = build(&info, &opts);
+        assert_int_equal(json_integer_value(path(path(def, "linux", "resources"), "pids", "limit")), 4096);
+        info.pids_max = 100;
+        own = build(&info, &opts);
+        assert_int_equal(json_integer_value(path(path(own, "linux", "resources"), "pids", "limit")), 100);
+        info.pids_max = 0;
+        opts.pids_max = 0;
+        none = build(&info, &opts);
+        assert_null(path(path(none, "linux", "resources"), "pids", NULL));
+        opts = unenforced;
+        opts.pids_max = 4096;
+        off = build(&info, &opts);
+        assert_null(path(off, "linux", "resources"));
+}
+
+/* userns: a user namespace whose root is the configured host id, 65536 ids wide. */
+static void test_userns(void **state) {
+        struct zero_instance_info info = sample();
+        struct zero_oci_options opts = {.userns_base = 1610612736u};
+        json_auto_t *cfg = NULL, *plain = build(&info, &opts);
+        struct zero_error err = {};
+        json_t *ns, *bad = NULL, *m;
+        size_t i, users = 0;
+
+        assert_null(path(plain, "linux", "uidMappings"));
+        info.userns = true;
+        cfg = build(&info, &opts);
+        json_array_foreach(path(cfg, "linux", "namespaces"), i, ns) users +=
+                streq(json_string_value(json_object_get(ns, "type")), "user");
+        assert_int_equal(users, 1);
+        for (i = 0; i < 2; i++) {
+                m = json_array_get(path(cfg, "linux", i ? "gidMappings" : "uidMappings"), 0);
+                assert_int_equal(json_integer_value(json_object_get(m, "containerID")), 0);
+                assert_int_equal(json_integer_value(json_object_get(m, "hostID")), 1610612736);
+                assert_int_equal(json_integer_value(json_object_get(m, "size")), 65536);
+        }
+        opts.userns_base = 0;
+        assert_int_equal(zero_oci_config_new(&info, &opts, &bad, &err), -EINVAL);
+        assert_null(bad);
+        assert_non_null(strstr(err.message, "user namespace"));
+}
+
+/* Data volumes the plugin mounted itself (user namespaces) are bound, not mounted. */
+static void test_volume_binds(void **state) {
+        static const struct zero_oci_volume_mount vm[] = {{"/data", "/run/zero/instances/x/volumes/0"}};
+        struct zero_instance_info info = sample();
+        struct zero_oci_options opts = {.n_volume_mounts = 1, .volume_mounts = vm, .volume_binds = true};
+        json_auto_t *cfg = build(&info, &opts);
+        json_t *m = json_array_get(json_object_get(cfg, "mounts"), 6);
+
+        assert_string_equal(json_string_value(json_object_get(m, "type")), "bind");
+        assert_string_equal(json_string_value(json_object_get(m, "source")), vm[0].device);
+        assert_int_equal(strv_count(json_object_get(m, "options"), "rbind"), 1);
+}
+
+/* Each possible CPU's thermal_throttle that exists, as moby masks them. */
+static void test_thermal_throttle_paths(void **state) {
+        char dir[] = "/tmp/zero-test-cpu.XXXXXX";
+        _cleanup_strv_free_ char **l = NULL;
+        char p[128];
+
+        assert_non_null(mkdtemp(dir));
+        for (int cpu = 0; cpu < 4; cpu += 2) {
+                snprintf(p, sizeof(p), "%s/cpu%d", dir, cpu);
+                assert_int_equal(mkdir(p, 0755), 0);
+                snprintf(p, sizeof(p), "%s/cpu%d/thermal_throttle", dir, cpu);
+                assert_int_equal(mkdir(p, 0755), 0);
+        }
+        assert_int_equal(zero_thermal_throttle_paths("0-3\n", dir, &l), 0);
+        assert_non_null(l);
+        snprintf(p, sizeof(p), "%s/cpu0/thermal_throttle", dir);
+        assert_string_equal(l[0], p);
+        snprintf(p, sizeof(p), "%s/cpu2/thermal_throttle", dir);
+        assert_string_equal(l[1], p);
+        assert_null(l[2]);
+        strv_free(l);
+        l = NULL;
+        assert_int_equal(zero_thermal_throttle_paths("1,3", dir, &l), 0);
+        assert_null(l);
+        assert_int_equal(zero_thermal_throttle_paths("x", dir, &l), -EINVAL);
+        assert_int_equal(zero_thermal_throttle_paths("3-1", dir, &l), -EINVAL);
+        assert_int_equal(zero_thermal_throttle_paths("0-99999999", dir, &l), -E2BIG);
+        assert_int_equal(zero_rm_rf(dir), 0);
+}
+
 /* The card: data volumes become ext4 mounts of their block devices, NICs a namespace to join. */
 static void test_card_volumes_and_netns(void **state) {
         static const struct zero_oci_volume_mount vm[] = {{"/data", "/dev/loop7"}, {"/var/lib/db", "/dev/loop9"}};
@@ -313,6 +456,12 @@ static void test_nodev_hook(void **state) {
         args = json_object_get(json_array_get(path(cfg, "hooks", "createContainer"), 0), "args");
         assert_string_equal(json_string_value(json_array_get(args, 2)), "remount,bind,nodev");
         assert_null(json_object_get(plain, "hooks"));
+        /* a user namespace keeps the flag by itself (locked) */
+        info.userns = true;
+        opts.userns_base = 1610612736u;
+        json_decref(cfg);
+        cfg = build(&info, &opts);
+        assert_null(json_object_get(cfg, "hooks"));
 }
 
 static void test_format_is_json(void **state) {
@@ -417,7 +566,7 @@ static void test_cgroup_plan(void **state) {
         assert_true(p.usable && !p.limits_enforced && p.private_cgroup2);
         assert_int_equal(p.manager, ZERO_CGROUP_MANAGER_DISABLED);
         assert_string_equal(p.reason, "hybrid cgroups: crun runs with --cgroup-manager=disabled in a private "
-                                      "cgroup2 namespace; cpu and memory limits are not enforced");
+                                      "cgroup2 namespace; cpu, memory and pids limits are not enforced");
 
         zero_cgroup_plan_decide(&hybrid, ZERO_CGROUP_MANAGER_CGROUPFS, &p);
         assert_false(p.usable);
@@ -442,6 +591,13 @@ int main(void) {
                 cmocka_unit_test(test_mounts_and_paths),
                 cmocka_unit_test(test_card_volumes_and_netns),
                 cmocka_unit_test(test_nodev_hook),
+                cmocka_unit_test(test_masked_paths_as_docker),
+                cmocka_unit_test(test_seccomp_in_config),
+                cmocka_unit_test(test_seccomp_bpf),
+                cmocka_unit_test(test_pids_limit),
+                cmocka_unit_test(test_userns),
+                cmocka_unit_test(test_volume_binds),
+                cmocka_unit_test(test_thermal_throttle_paths),
                 cmocka_unit_test(test_format_is_json),
                 cmocka_unit_test(test_invalid),
                 cmocka_unit_test(test_runtime_version_parse),

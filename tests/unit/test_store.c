@@ -318,7 +318,7 @@ static void test_migrate_from_v1(void **state) {
         zero_operation_row_done(&op);
 
         /* Version 2's table works. */
-        assert_int_equal(zero_store_event_append(f->s, "instance.state", "web", "{}", &id), 0);
+        assert_int_equal(zero_store_event_append(f->s, "instance.state", "web", "{}", NULL, &id), 0);
         assert_int_equal(id, 1);
         assert_int_equal(zero_store_event_list(f->s, 0, 10, &ev, &n), 0);
         assert_int_equal(n, 1);
@@ -844,10 +844,10 @@ static void test_events(void **state) {
                 char data[32];
                 snprintf(data, sizeof(data), "{\"i\":%d}", i);
                 assert_int_equal(zero_store_event_append(f->s, "instance.state", i == 3 ? NULL : "web",
-                                                         i == 4 ? NULL : data, &id), 0);
+                                                         i == 4 ? NULL : data, i == 2 ? "token:ci" : NULL, &id), 0);
                 assert_int_equal(id, i);
         }
-        assert_int_equal(zero_store_event_append(f->s, NULL, NULL, NULL, NULL), -EINVAL);
+        assert_int_equal(zero_store_event_append(f->s, NULL, NULL, NULL, NULL, NULL), -EINVAL);
 
         assert_int_equal(zero_store_event_list(f->s, 0, 100, &list, &n), 0);
         assert_int_equal(n, 5);
@@ -860,6 +860,8 @@ static void test_events(void **state) {
         assert_string_equal(list[1].instance, "web");
         assert_string_equal(list[1].data, "{\"i\":2}");
         assert_null(list[3].data);
+        assert_string_equal(list[1].actor, "token:ci");
+        assert_null(list[0].actor);
         zero_event_rows_free(list, n);
 
         assert_int_equal(zero_store_event_list(f->s, 2, 2, &list, &n), 0);
@@ -887,9 +889,45 @@ static void test_events(void **state) {
 
         /* Ids are never reused, even once the log was emptied. */
         assert_int_equal(zero_store_event_trim(f->s, 0), 2);
-        assert_int_equal(zero_store_event_append(f->s, "node.start", NULL, NULL, &id), 0);
+        assert_int_equal(zero_store_event_append(f->s, "node.start", NULL, NULL, NULL, &id), 0);
         assert_int_equal(id, 6);
         zero_event_row_done(NULL);
+}
+
+static void test_tokens(void **state) {
+        struct fixture *f = *state;
+        struct zero_token_row t = {.name = "ci", .role = "admin", .hash = "aa", .created_by = "uid:0",
+                                   .created_at = 7};
+        struct zero_token_row got = {}, *list = NULL;
+        size_t n = 0;
+
+        assert_int_equal(zero_store_token_insert(f->s, &t), 0);
+        assert_int_equal(zero_store_token_insert(f->s, &t), -EEXIST); /* the name */
+        t.name = "other";
+        assert_int_equal(zero_store_token_insert(f->s, &t), -EEXIST); /* the hash */
+        t.hash = "bb";
+        t.role = "read";
+        assert_int_equal(zero_store_token_insert(f->s, &t), 0);
+        t.role = NULL;
+        assert_int_equal(zero_store_token_insert(f->s, &t), -EINVAL);
+
+        assert_int_equal(zero_store_token_get_by_hash(f->s, "aa", &got), 0);
+        assert_string_equal(got.name, "ci");
+        assert_string_equal(got.role, "admin");
+        assert_string_equal(got.created_by, "uid:0");
+        assert_int_equal(got.created_at, 7);
+        zero_token_row_done(&got);
+        assert_int_equal(zero_store_token_get_by_hash(f->s, "cc", &got), -ENOENT);
+
+        assert_int_equal(zero_store_token_list(f->s, &list, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(list[0].name, "ci");
+        assert_string_equal(list[1].name, "other");
+        zero_token_rows_free(list, n);
+
+        assert_int_equal(zero_store_token_delete(f->s, "ci"), 0);
+        assert_int_equal(zero_store_token_delete(f->s, "ci"), -ENOENT);
+        assert_int_equal(zero_store_token_get_by_hash(f->s, "aa", &got), -ENOENT);
 }
 
 int main(void) {
@@ -911,6 +949,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_allocated, setup_open, teardown),
                 cmocka_unit_test_setup_teardown(test_operations, setup_open, teardown),
                 cmocka_unit_test_setup_teardown(test_events, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_tokens, setup_open, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

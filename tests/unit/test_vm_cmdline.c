@@ -40,7 +40,7 @@ static const struct zero_vm_nic nics[] = {
 
 static struct zero_vm_options options(void) {
         return (struct zero_vm_options){"qemu-system-x86_64", "tcg", "/img/vmlinuz", "/img/initrd.img", "/run/i/qmp.sock",
-                                        true, ELEMENTSOF(disks), disks, ELEMENTSOF(nics), nics, 2};
+                                        true, ELEMENTSOF(disks), disks, ELEMENTSOF(nics), nics, 2, NULL};
 }
 
 static size_t count(char **v, const char *s) {
@@ -102,6 +102,37 @@ static char *b64decode(const char *s) {
         char *out = NULL;
         assert_int_equal(zero_run_wait(argv, &out), 0);
         return out;
+}
+
+/* Every VM runs under QEMU's seccomp sandbox; -runas only when a user is configured. */
+static void test_sandbox_and_runas(void **state) {
+        struct zero_instance_info info = sample();
+        struct zero_vm_options o = options();
+        struct zero_error err = {};
+        _cleanup_strv_free_ char **argv = NULL;
+
+        assert_int_equal(zero_vm_cmdline(&info, &o, &argv, &err), 0);
+        assert_int_equal(count(argv, "-sandbox"), 1);
+        assert_string_equal(value(argv, "-sandbox", ""),
+                            "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+        assert_int_equal(count(argv, "-runas"), 0);
+        strv_free(argv);
+        argv = NULL;
+
+        o.run_as = "";
+        assert_int_equal(zero_vm_cmdline(&info, &o, &argv, &err), 0);
+        assert_int_equal(count(argv, "-runas"), 0);
+        strv_free(argv);
+        argv = NULL;
+
+        o.run_as = "64055:64055";
+        assert_int_equal(zero_vm_cmdline(&info, &o, &argv, &err), 0);
+        assert_int_equal(count(argv, "-runas"), 1);
+        assert_string_equal(value(argv, "-runas", ""), "64055:64055");
+        assert_int_equal(count(argv, "-sandbox"), 1);
+        /* QEMU 7.2 drops privileges after loading its filter: set*id must stay allowed. */
+        assert_string_equal(value(argv, "-sandbox", ""),
+                            "on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny");
 }
 
 static void test_full_cmdline(void **state) {
@@ -235,6 +266,7 @@ int main(void) {
                 cmocka_unit_test(test_disk_names),
                 cmocka_unit_test(test_shell_command_roundtrip),
                 cmocka_unit_test(test_full_cmdline),
+                cmocka_unit_test(test_sandbox_and_runas),
                 cmocka_unit_test(test_invalid),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

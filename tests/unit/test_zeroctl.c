@@ -182,6 +182,18 @@ static void test_parse_global(void **state) {
         assert_int_equal(zeroctl_parse_global(2, ARGV("zeroctl", "node"), &o, &index, &e), 0);
         assert_string_equal(o.url, ZEROCTL_DEFAULT_URL);
 
+        setenv("ZERO_TOKEN", "zero_env", 1);
+        setenv("ZERO_CACERT", "/etc/ca.crt", 1);
+        assert_int_equal(zeroctl_parse_global(2, ARGV("zeroctl", "node"), &o, &index, &e), 0);
+        assert_string_equal(o.token, "zero_env");
+        assert_string_equal(o.cacert, "/etc/ca.crt");
+        assert_int_equal(zeroctl_parse_global(6, ARGV("zeroctl", "--token", "zero_arg", "--cacert", "/x.crt", "node"),
+                                              &o, &index, &e), 0);
+        assert_string_equal(o.token, "zero_arg");
+        assert_string_equal(o.cacert, "/x.crt");
+        unsetenv("ZERO_TOKEN");
+        unsetenv("ZERO_CACERT");
+
         assert_int_equal(zeroctl_parse_global(2, ARGV("zeroctl", "-h"), &o, &index, &e), 0);
         assert_true(o.help);
         assert_int_equal(zeroctl_parse_global(2, ARGV("zeroctl", "--version"), &o, &index, &e), 0);
@@ -1229,6 +1241,7 @@ struct request {
         char method[16];
         char path[512];
         char *body;
+        char authorization[128]; /* the Authorization header's value, "" when none */
 };
 
 struct fake {
@@ -1305,6 +1318,10 @@ static void serve_one(struct fake *fk, int fd) {
                 snprintf(rq->method, sizeof(rq->method), "%s", method);
                 snprintf(rq->path, sizeof(rq->path), "%s", path);
                 rq->body = strndup(end, body_len);
+                const char *auth = strcasestr(buf, "\r\nAuthorization: ");
+                if (auth && auth < end)
+                        snprintf(rq->authorization, sizeof(rq->authorization), "%.*s",
+                                 (int) strcspn(auth + 17, "\r"), auth + 17);
         }
         for (size_t i = 0; i < fk->n_routes; i++) {
                 struct route *r = &fk->routes[i];
@@ -1558,6 +1575,40 @@ static void test_e2e_ls(void **state) {
         json_auto_t *j = json_loads(r.out, 0, NULL);
         assert_int_equal(json_array_size(json_object_get(j, "instances")), 2);
         result_done(&r);
+        fake_stop(fk);
+}
+
+/* --token (or $ZERO_TOKEN) goes out as a bearer token on TCP, never on the unix socket. */
+static void test_e2e_token(void **state) {
+        NEED_ZEROCTL();
+        struct route routes[] = {
+                {"GET", "/v1/instances", 200, NULL, "{\"instances\":[]}"},
+        };
+        struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
+        struct result r = run("--url", fk->url, "--token", "zero_secret", "ls", NULL);
+
+        assert_int_equal(r.status, 0);
+        result_done(&r);
+        pthread_mutex_lock(&fk->lock);
+        assert_int_equal(fk->n_log, 1);
+        assert_string_equal(fk->log[0].authorization, "Bearer zero_secret");
+        pthread_mutex_unlock(&fk->lock);
+        r = run("--url", fk->url, "ls", NULL);
+        assert_int_equal(r.status, 0);
+        result_done(&r);
+        pthread_mutex_lock(&fk->lock);
+        assert_string_equal(fk->log[1].authorization, "");
+        pthread_mutex_unlock(&fk->lock);
+        fake_stop(fk);
+
+        fk = fake_start(routes, ELEMENTSOF(routes), true);
+        r = run("--url", fk->url, "--token", "zero_secret", "ls", NULL);
+        assert_int_equal(r.status, 0);
+        result_done(&r);
+        pthread_mutex_lock(&fk->lock);
+        assert_int_equal(fk->n_log, 1);
+        assert_string_equal(fk->log[0].authorization, "");
+        pthread_mutex_unlock(&fk->lock);
         fake_stop(fk);
 }
 
@@ -2643,6 +2694,7 @@ int main(void) {
                 cmocka_unit_test(test_print_instance),
                 cmocka_unit_test(test_print_event),
                 cmocka_unit_test(test_e2e_ls),
+                cmocka_unit_test(test_e2e_token),
                 cmocka_unit_test(test_e2e_create_waits),
                 cmocka_unit_test(test_e2e_operation_fails),
                 cmocka_unit_test(test_e2e_operation_timeout),

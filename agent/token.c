@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent/token.h"
+
+#include <gnutls/crypto.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "common/text.h"
+#include "common/util.h"
+
+#define SECRET_PREFIX "zero_"
+#define SECRET_BYTES 32
+
+const char *zero_role_to_string(enum zero_role r) {
+        return r == ZERO_ROLE_ADMIN ? "admin" : r == ZERO_ROLE_READ ? "read" : "none";
+}
+
+enum zero_role zero_role_from_string(const char *s) {
+        if (s && streq(s, "admin"))
+                return ZERO_ROLE_ADMIN;
+        if (s && streq(s, "read"))
+                return ZERO_ROLE_READ;
+        return ZERO_ROLE_NONE;
+}
+
+static void base64url(const uint8_t *in, size_t n, char *out) {
+        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        uint32_t acc = 0;
+        int bits = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                acc = (acc << 8) | in[i];
+                bits += 8;
+                while (bits >= 6) {
+                        bits -= 6;
+                        *out++ = alphabet[(acc >> bits) & 63];
+                }
+        }
+        if (bits > 0)
+                *out++ = alphabet[(acc << (6 - bits)) & 63];
+        *out = '\0';
+}
+
+static int hash_secret(const char *secret, char ret_hex[static 65]) {
+        uint8_t d[32];
+
+        if (gnutls_hash_fast(GNUTLS_DIG_SHA256, secret, strlen(secret), d) < 0)
+                return -EIO;
+        for (size_t i = 0; i < sizeof(d); i++)
+                snprintf(ret_hex + 2 * i, 3, "%02x", d[i]);
+        return 0;
+}
+
+int zero_token_create(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
+                      char ret_secret[static ZERO_TOKEN_SECRET_SIZE], struct zero_error *err) {
+        uint8_t raw[SECRET_BYTES];
+        char secret[ZERO_TOKEN_SECRET_SIZE], hash[65];
+        struct zero_token_row row;
+        int r;
+
+        if (!name || !zero_name_is_valid(name))
+                return zero_error_set(err, -EINVAL, 422, "invalid",
+                                      "token name '%s' is not valid: use 1-63 of [a-z0-9-], starting with a letter "
+                                      "or digit", ZERO_QUOTE(name));
+        if (role == ZERO_ROLE_NONE)
+                return zero_error_set(err, -EINVAL, 422, "invalid", "role: admin or read");
+        if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw))
+                return zero_error_set(err, -EIO, 500, "internal", "no random bytes for the secret");
+        memcpy(secret, SECRET_PREFIX, strlen(SECRET_PREFIX));
+        base64url(raw, sizeof(raw), secret + strlen(SECRET_PREFIX));
+        r = hash_secret(secret, hash);
+        if (r < 0)
+                return zero_error_set(err, r, 500, "internal", "cannot hash the secret");
+        row = (struct zero_token_row){.name = (char *) name, .role = (char *) zero_role_to_string(role), .hash = hash,
+                                      .created_by = (char *) created_by, .created_at = (int64_t) zero_now_usec()};
+        r = zero_store_token_insert(s, &row);
+        if (r == -EEXIST)
+                return zero_error_set(err, r, 409, "conflict", "a token named '%s' exists already", name);
+        if (r < 0)
+                return zero_error_set(err, r, r == -EBUSY ? 503 : 500, r == -EBUSY ? "busy" : "internal",
+                                      "cannot record the token: %s", strerror(-r));
+        memcpy(ret_secret, secret, sizeof(secret));
+        explicit_bzero(secret, sizeof(secret));
+        explicit_bzero(raw, sizeof(raw));
+        return 0;
+}
+
+int zero_token_revoke(struct zero_store *s, const char *name, struct zero_error *err) {
+        int r = zero_store_token_delete(s, name);
+
+        if (r == -ENOENT)
+                return zero_error_set(err, r, 404, "not_found", "no token named '%s'", ZERO_QUOTE(name));
+        if (r < 0)
+                return zero_error_set(err, r, r == -EBUSY ? 503 : 500, r == -EBUSY ? "busy" : "internal",
+                                      "cannot revoke the token: %s", strerror(-r));
+        return 0;
+}
+
+int zero_token_check(struct zero_store *s, const char *secret, struct zero_token_row *ret) {
+        char hash[65];
+        int r;
+
+        if (!secret || strlen(secret) != ZERO_TOKEN_SECRET_SIZE - 1 ||
+            strncmp(secret, SECRET_PREFIX, strlen(SECRET_PREFIX)) != 0)
+                return -EACCES;
+        r = hash_secret(secret, hash);
+        if (r < 0)
+                return r;
+        r = zero_store_token_get_by_hash(s, hash, ret);
+        return r == -ENOENT ? -EACCES : r;
+}
+
+json_t *zero_token_to_json(const struct zero_token_row *r) {
+        char created[32];
+
+        return json_pack("{s:s,s:s,s:s?,s:s}", "name", r->name, "role", r->role, "created_by", r->created_by,
+                         "created_at", zero_format_time((uint64_t) r->created_at, created));
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * zerod token create|list|revoke: the operator's way to the first token, with the node's own
+ * store (zerod may be running: SQLite's WAL lets both at it). The secret goes to stdout alone,
+ * so that TOKEN=$(zerod token create ci) works; everything said about it goes to stderr.
+ */
+#include "agent/token_cmd.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/config.h"
+#include "agent/token.h"
+#include "common/util.h"
+
+static void token_help(FILE *f) {
+        fprintf(f, "Usage: zerod token create NAME [--role admin|read]\n"
+                   "       zerod token list\n"
+                   "       zerod token revoke NAME\n\n"
+                   "Bearer tokens for the TCP API. The secret is printed once, by create; the node keeps only its\n"
+                   "hash. admin may do everything, read only GET.\n\n"
+                   "  --config FILE      zerod's configuration (for its state directory)\n"
+                   "  --state-dir DIR    the state directory (default /var/lib/zero)\n"
+                   "  --role ROLE        admin (the default) or read\n");
+}
+
+static int token_list(struct zero_store *s) {
+        struct zero_token_row *rows = NULL;
+        size_t n = 0;
+        int r = zero_store_token_list(s, &rows, &n);
+
+        if (r < 0) {
+                fprintf(stderr, "zerod token list: %s\n", strerror(-r));
+                return 1;
+        }
+        printf("%-24s %-6s %-24s %s\n", "NAME", "ROLE", "CREATED", "BY");
+        for (size_t i = 0; i < n; i++) {
+                char t[32];
+                printf("%-24s %-6s %-24s %s\n", rows[i].name, rows[i].role,
+                       zero_format_time((uint64_t) rows[i].created_at, t), strempty(rows[i].created_by));
+        }
+        zero_token_rows_free(rows, n);
+        return 0;
+}
+
+int zero_token_cmd(int argc, char *argv[]) {
+        static const struct option options[] = {
+                {"config", required_argument, NULL, 'c'}, {"state-dir", required_argument, NULL, 's'},
+                {"role", required_argument, NULL, 'r'},   {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        _cleanup_(zero_config_freep) struct zero_config *c = zero_config_new();
+        _cleanup_(zero_store_closep) struct zero_store *s = NULL;
+        _cleanup_free_ char *db = NULL;
+        struct zero_error err = {};
+        enum zero_role role = ZERO_ROLE_ADMIN;
+        const char *verb, *name;
+        char by[32];
+        int r;
+
+        if (!c)
+                return 1;
+        optind = 1;
+        for (int o; (o = getopt_long(argc, argv, "h", options, NULL)) >= 0;) {
+                switch (o) {
+                case 'c':
+                        r = zero_config_load_file(c, optarg, &err);
+                        break;
+                case 's':
+                        r = zero_config_set(c, "agent", "state_dir", optarg, &err);
+                        break;
+                case 'r':
+                        role = zero_role_from_string(optarg);
+                        r = role == ZERO_ROLE_NONE ? zero_error_set(&err, -EINVAL, 400, "usage", "--role: admin or read")
+                                                   : 0;
+                        break;
+                case 'h':
+                        token_help(stdout);
+                        return 0;
+                default:
+                        token_help(stderr);
+                        return 2;
+                }
+                if (r < 0) {
+                        fprintf(stderr, "zerod token: %s\n", err.message);
+                        return 2;
+                }
+        }
+        verb = optind < argc ? argv[optind] : NULL;
+        name = optind + 1 < argc ? argv[optind + 1] : NULL;
+        if (!verb || (!streq(verb, "list") && !name) || optind + (streq(verb, "list") ? 1 : 2) < argc) {
+                token_help(stderr);
+                return 2;
+        }
+        /* The shim and plugins are not needed here, so config_finish's search for them may fail:
+         * only the state directory matters. */
+        const char *dir = zero_config_get(c, "agent", "state_dir");
+        db = zero_strdup_printf("%s/zero.db", dir ? dir : "/var/lib/zero");
+        if (!db)
+                return 1;
+        r = zero_store_open(db, &s, &err);
+        if (r < 0) {
+                fprintf(stderr, "zerod token: cannot open the store %s: %s\n", db, err.message);
+                return 1;
+        }
+        if (streq(verb, "list"))
+                return token_list(s);
+        if (streq(verb, "revoke")) {
+                r = zero_token_revoke(s, name, &err);
+                if (r < 0) {
+                        fprintf(stderr, "zerod token revoke: %s\n", err.message);
+                        return 1;
+                }
+                fprintf(stderr, "Token '%s' revoked.\n", name);
+                return 0;
+        }
+        if (!streq(verb, "create")) {
+                token_help(stderr);
+                return 2;
+        }
+        char secret[ZERO_TOKEN_SECRET_SIZE];
+        snprintf(by, sizeof(by), "uid:%u", (unsigned) getuid());
+        r = zero_token_create(s, name, role, by, secret, &err);
+        if (r < 0) {
+                fprintf(stderr, "zerod token create: %s\n", err.message);
+                return 1;
+        }
+        fprintf(stderr, "Token '%s' (role %s) made; its secret, shown this once (send it as "
+                        "\"Authorization: Bearer SECRET\"):\n", name, zero_role_to_string(role));
+        printf("%s\n", secret);
+        explicit_bzero(secret, sizeof(secret));
+        return 0;
+}

@@ -1,0 +1,2 @@
+# common/: helpers every binary shares.
+zero_unit_test(test_text SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_text.c LIBS zerocommon)
