@@ -206,6 +206,22 @@ expect 404 GET /v1/images/zblk
 no_import_left
 log "zeroctl image import: a directory, an archive, a layout with --kernel/--initrd, --node-path (403 outside)"
 
+# --- over TCP (HTTPS, a bearer token): an admin may import, but host paths still only below
+# import_dirs (issue 10, row 1: /etc imported by a TCP caller); zeroctl uploads from afar
+stop_zerod
+start_zerod --listen tcp:127.0.0.1:8443
+TOKEN=$("$ZEROD" token create ci --state-dir "$T/state" 2>/dev/null) || fail "no token"
+tcp_post() { in_ns curl -sS --cacert "$T/state/tls/server.crt" -H "Authorization: Bearer $TOKEN" -o "$BODY" -w '%{http_code}' "$@"; }
+STATUS=$(tcp_post -X POST -H 'Content-Type: application/json' --data-binary '{"name":"etc","source":"/etc"}' \
+  https://127.0.0.1:8443/v1/images)
+[ "$STATUS" = 403 ] && [ "$(jbody .error.code)" = forbidden ] || fail "an admin token imported /etc: HTTP $STATUS: $(cat "$BODY")"
+msg_has "source /etc is outside [images] import_dirs"
+out=$(in_ns "$ZEROCTL" --url https://127.0.0.1:8443 --token "$TOKEN" --cacert "$T/state/tls/server.crt" image import remote "$T/bb") ||
+  fail "zeroctl over HTTPS: $out"
+[[ $out == "imported image remote ("*")" ]] || fail "zeroctl over HTTPS said: $out"
+diff -r "$T/bb" "$T/state/images/remote/rootfs" >/dev/null || fail "the image uploaded over HTTPS differs"
+log "over HTTPS with an admin token: /etc is 403 (import_dirs), zeroctl uploads a directory"
+
 stop_zerod
 no_import_left
 assert_nothing_left
