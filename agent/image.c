@@ -152,8 +152,6 @@ int zero_image_spawn(struct zero_agent *a, char *const argv[], sd_event_child_ha
         r = sd_event_add_child(a->event, &s, pid, WEXITED, cb, userdata);
         if (r >= 0)
                 r = sd_event_source_set_child_process_own(s, true);
-        if (r >= 0 && !ret)
-                r = sd_event_source_set_floating(s, true);
         if (r < 0) {
                 if (!s) {
                         (void) kill(pid, SIGKILL);
@@ -162,35 +160,37 @@ int zero_image_spawn(struct zero_agent *a, char *const argv[], sd_event_child_ha
                 sd_event_source_disable_unref(s); /* owns the child: kills and reaps it */
                 return r;
         }
-        if (ret)
-                *ret = s;
-        else
-                sd_event_source_unref(s);
+        *ret = s;
         return 0;
 }
 
 static int on_removed(sd_event_source *s, const siginfo_t *si, void *userdata) {
-        char *path = userdata;
+        const char *path = userdata;
 
         if (si->si_code != CLD_EXITED || si->si_status != 0)
                 log_warning("Removing %s failed (rm: %s %d); the next start removes it", path,
                             si->si_code == CLD_EXITED ? "status" : "signal", si->si_status);
-        free(path);
         return 0;
 }
 
 void zero_image_remove_later(struct zero_agent *a, const char *path) {
         char *copy = strdup(path);
+        sd_event_source *s = NULL;
         int r;
 
         if (!copy)
                 return;
         r = zero_image_spawn(a, (char *const[]){"rm", "-rf", "--one-file-system", "--", copy, NULL}, on_removed, copy,
-                             NULL);
-        if (r < 0) {
-                log_warning_errno(r, "Cannot start removing %s (the next start removes it): %m", path);
-                free(copy);
+                             &s);
+        if (r >= 0) {
+                /* the loop's own from here; copy goes with the source, also when zerod stops first */
+                (void) sd_event_source_set_destroy_callback(s, free);
+                (void) sd_event_source_set_floating(s, true);
+                sd_event_source_unref(s);
+                return;
         }
+        log_warning_errno(r, "Cannot start removing %s (the next start removes it): %m", path);
+        free(copy);
 }
 
 int zero_image_remove_files(struct zero_agent *a, const char *name) {

@@ -41,8 +41,15 @@
 
 #define TRAILING_MAX (64u << 20) /* bytes after the end-of-archive block we read through */
 
+/* A path to read: below the import directory beneath (a host path), or as it is (NULL: zerod's
+ * own upload file). */
+struct path {
+        const char *beneath, *path;
+};
+
 struct args {
-        const char *into, *result, *source, *beneath, *kernel, *initrd;
+        const char *into, *result;
+        struct path source, kernel, initrd;
         bool keep_setuid;
         uint64_t max_bytes;
 };
@@ -186,37 +193,38 @@ static int close_decompressor(struct decompressor *d, bool ok, struct zero_error
 
 /* What the caller named on the node, beneath its import directory, with no symlink anywhere on
  * the way (zerod checked the path too; this closes the window between its check and our open). */
-static int open_host(const struct args *a, const char *path, int *ret, struct stat *st, struct zero_error *err) {
+static int open_host(const struct path *p, int *ret, struct stat *st, struct zero_error *err) {
         _cleanup_close_ int root = -EBADF, pathfd = -EBADF;
         struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+        const char *path = p->path, *beneath = p->beneath;
         char proc[64];
         int fd;
 
-        if (!a->beneath) {
+        if (!beneath) {
                 fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0 || fstat(fd, st) < 0)
                         return zero_error_set(err, -errno, 500, "internal", "cannot open %s: %m", path);
                 *ret = fd;
                 return 0;
         }
-        root = (int) syscall(SYS_openat2, AT_FDCWD, a->beneath, &how, sizeof(how));
+        root = (int) syscall(SYS_openat2, AT_FDCWD, beneath, &how, sizeof(how));
         if (root < 0)
-                return invalid(err, -errno, "cannot open the import directory %s", a->beneath);
+                return invalid(err, -errno, "cannot open the import directory %s", beneath);
         how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
         pathfd = (int) syscall(SYS_openat2, root, path, &how, sizeof(how));
         if (pathfd < 0)
                 return zero_error_set(err, -errno, 422, "invalid", "%s/%s: %m (nor may it go through a symlink)",
-                                      a->beneath, path);
+                                      beneath, path);
         if (fstat(pathfd, st) < 0)
                 return -errno;
         if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
                 return zero_error_set(err, -EINVAL, 422, "invalid", "%s/%s is neither a directory nor a regular file",
-                                      a->beneath, path);
+                                      beneath, path);
         /* Opened for reading only now that it is known not to be a FIFO or a device. */
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pathfd);
         fd = open(proc, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return zero_error_set(err, -errno, 500, "internal", "cannot open %s/%s: %m", a->beneath, path);
+                return zero_error_set(err, -errno, 500, "internal", "cannot open %s/%s: %m", beneath, path);
         *ret = fd;
         return 0;
 }
@@ -228,7 +236,7 @@ static int extract_source(const struct args *a, struct zero_extract *x, struct z
         struct stat st;
         int r, k;
 
-        r = open_host(a, a->source, &src, &st, err);
+        r = open_host(&a->source, &src, &st, err);
         if (r < 0)
                 return r;
         if (S_ISDIR(st.st_mode))
@@ -286,15 +294,14 @@ static int arrange(const struct args *a, int into, struct outcome *o, struct zer
         return path ? zero_rm_rf(path) : -ENOMEM; /* kernel-release and the like */
 }
 
-static int copy_boot_file(const struct args *a, const char *what, const char *path, int into, const char *name,
-                          struct zero_error *err) {
+static int copy_boot_file(const char *what, const struct path *p, int into, const char *name, struct zero_error *err) {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
         struct stat st;
         char buf[65536];
         ssize_t n;
         int r;
 
-        r = open_host(a, path, &in, &st, err);
+        r = open_host(p, &in, &st, err);
         if (r < 0)
                 return r;
         if (!S_ISREG(st.st_mode) || st.st_size == 0)
@@ -362,12 +369,14 @@ static int run(const struct args *a, struct outcome *o, struct zero_error *err) 
         r = extract_source(a, x, err);
         if (r >= 0)
                 r = arrange(a, into, o, err);
-        if (r >= 0 && (a->kernel || a->initrd) && o->kernel)
+        if (r >= 0 && (a->kernel.path || a->initrd.path) && o->kernel)
                 r = invalid(err, -EINVAL, "the image has its own %s: give no kernel or initrd with it",
                             ZERO_IMAGE_KERNEL_FILE);
-        if (r >= 0 && a->kernel && (r = copy_boot_file(a, "kernel", a->kernel, into, ZERO_IMAGE_KERNEL_FILE, err)) >= 0)
+        if (r >= 0 && a->kernel.path &&
+            (r = copy_boot_file("kernel", &a->kernel, into, ZERO_IMAGE_KERNEL_FILE, err)) >= 0)
                 o->kernel = true;
-        if (r >= 0 && a->initrd && (r = copy_boot_file(a, "initrd", a->initrd, into, ZERO_IMAGE_INITRD_FILE, err)) >= 0)
+        if (r >= 0 && a->initrd.path &&
+            (r = copy_boot_file("initrd", &a->initrd, into, ZERO_IMAGE_INITRD_FILE, err)) >= 0)
                 o->initrd = true;
         if (r >= 0)
                 r = make_base(a, x, err);
@@ -386,16 +395,17 @@ static int parse(int argc, char **argv, struct args *a) {
                 {"keep-setuid", no_argument, NULL, 'u'},   {"max-bytes", required_argument, NULL, 'm'},
                 {},
         };
+        const char *beneath = NULL; /* applies to the paths after it */
         int64_t v;
 
         for (int c; (c = getopt_long(argc, argv, "", options, NULL)) >= 0;)
                 switch (c) {
                 case 'o': a->into = optarg; break;
                 case 'r': a->result = optarg; break;
-                case 's': a->source = optarg; break;
-                case 'b': a->beneath = optarg; break;
-                case 'k': a->kernel = optarg; break;
-                case 'i': a->initrd = optarg; break;
+                case 'b': beneath = optarg; break;
+                case 's': a->source = (struct path){beneath, optarg}; break;
+                case 'k': a->kernel = (struct path){beneath, optarg}; break;
+                case 'i': a->initrd = (struct path){beneath, optarg}; break;
                 case 'u': a->keep_setuid = true; break;
                 case 'm':
                         if (zero_parse_int64(optarg, 0, INT64_MAX, &v) < 0)
@@ -405,7 +415,7 @@ static int parse(int argc, char **argv, struct args *a) {
                 default:
                         return -EINVAL;
                 }
-        return a->into && a->result && a->source && optind == argc ? 0 : -EINVAL;
+        return a->into && a->result && a->source.path && optind == argc ? 0 : -EINVAL;
 }
 
 int main(int argc, char **argv) {
@@ -417,8 +427,9 @@ int main(int argc, char **argv) {
         int r;
 
         if (parse(argc, argv, &a) < 0) {
-                fprintf(stderr, "usage: zero-unpack --into DIR --result FILE --source PATH [--beneath DIR] "
-                                "[--kernel PATH] [--initrd PATH] [--keep-setuid] [--max-bytes N]\n");
+                fprintf(stderr, "usage: zero-unpack --into DIR --result FILE [--beneath DIR] --source PATH "
+                                "[[--beneath DIR] --kernel PATH] [[--beneath DIR] --initrd PATH] [--keep-setuid] "
+                                "[--max-bytes N]\n(--beneath applies to the paths after it)\n");
                 return 2;
         }
         umask(022);

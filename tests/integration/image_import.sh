@@ -209,7 +209,9 @@ log "zeroctl image import: a directory, an archive, a layout with --kernel/--ini
 # --- over TCP (HTTPS, a bearer token): an admin may import, but host paths still only below
 # import_dirs (issue 10, row 1: /etc imported by a TCP caller); zeroctl uploads from afar
 stop_zerod
-start_zerod --listen tcp:127.0.0.1:8443
+mkdir -p "$T/kdir"
+cp "$T/vmlinuz" "$T/kdir/vmlinuz"
+IMPORT_DIRS="$T/bb:$T/kdir" start_zerod --listen tcp:127.0.0.1:8443
 TOKEN=$("$ZEROD" token create ci --state-dir "$T/state" 2>/dev/null) || fail "no token"
 tcp_post() { in_ns curl -sS --cacert "$T/state/tls/server.crt" -H "Authorization: Bearer $TOKEN" -o "$BODY" -w '%{http_code}' "$@"; }
 STATUS=$(tcp_post -X POST -H 'Content-Type: application/json' --data-binary '{"name":"etc","source":"/etc"}' \
@@ -221,6 +223,11 @@ out=$(in_ns "$ZEROCTL" --url https://127.0.0.1:8443 --token "$TOKEN" --cacert "$
 [[ $out == "imported image remote ("*")" ]] || fail "zeroctl over HTTPS said: $out"
 diff -r "$T/bb" "$T/state/images/remote/rootfs" >/dev/null || fail "the image uploaded over HTTPS differs"
 log "over HTTPS with an admin token: /etc is 403 (import_dirs), zeroctl uploads a directory"
+# two import directories: the source below one, the kernel below the other
+act POST /v1/images "{\"name\":\"twodirs\",\"source\":\"$T/bb\",\"kernel\":\"$T/kdir/vmlinuz\"}"
+cmp "$T/vmlinuz" "$T/state/images/twodirs/vmlinuz" || fail "the kernel from the second import directory differs"
+expect 403 POST /v1/images "{\"name\":\"x\",\"source\":\"$T/suid\"}"
+log "import_dirs of two directories: a source below one, its kernel below the other; a third path is 403"
 
 stop_zerod
 no_import_left
