@@ -68,6 +68,7 @@ struct zero_agent {
         /* Who the work at hand is for, recorded with operations and events: the request's caller
          * while a handler runs, the operation's while its steps run; NULL for zerod's own. */
         const char *actor;
+        unsigned uploads; /* image uploads whose body is still coming in */
 };
 
 /* instance.c */

@@ -12,7 +12,6 @@
 #include "agent/api.h"
 #include "agent/card.h"
 #include "agent/http.h"
-#include "agent/image.h"
 #include "agent/instance_spec.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
@@ -24,7 +23,7 @@
 #define CONSOLE_MAX_BYTES (1024 * 1024)
 #define WAIT_MAX_S 300
 
-static void reply_store_error(struct zero_request *req, int r, const char *what) {
+void zero_api_store_error(struct zero_request *req, int r, const char *what) {
         if (r == -EBUSY)
                 zero_reply_error(req, 503, "busy", "the state database is busy, retry: %s", what);
         else
@@ -37,110 +36,6 @@ static void get_node(struct zero_request *req) {
         zero_reply_json(req, 200, zero_node_to_json(zero_request_agent(req)));
 }
 
-/* --- images --- */
-
-static void list_images(struct zero_request *req) {
-        struct zero_agent *a = zero_request_agent(req);
-        struct zero_image_row *rows = NULL;
-        size_t n = 0;
-        json_t *arr;
-        int r = zero_store_image_list(a->store, &rows, &n);
-
-        if (r < 0)
-                return reply_store_error(req, r, "listing images");
-        arr = json_array();
-        for (size_t i = 0; i < n; i++)
-                json_array_append_new(arr, zero_image_to_json(&rows[i]));
-        zero_image_rows_free(rows, n);
-        zero_reply_json(req, 200, json_pack("{s:o}", "images", arr));
-}
-
-static void get_image(struct zero_request *req) {
-        struct zero_agent *a = zero_request_agent(req);
-        struct zero_image_row row = {};
-        int r = zero_store_image_get(a->store, zero_request_param(req, 0), &row);
-
-        if (r == -ENOENT)
-                return zero_reply_error(req, 404, "not_found", "no image named '%s'", ZERO_QUOTE(zero_request_param(req, 0)));
-        if (r < 0)
-                return reply_store_error(req, r, "reading image");
-        zero_reply_json(req, 200, zero_image_to_json(&row));
-        zero_image_row_done(&row);
-}
-
-static void post_image(struct zero_request *req) {
-        struct zero_agent *a = zero_request_agent(req);
-        json_t *body = zero_request_body(req);
-        struct zero_image_row row = {};
-        struct zero_error err = {};
-        const char *name, *source, *key;
-        json_t *v;
-        int r;
-
-        if (!body)
-                return zero_reply_error(req, 400, "malformed", "a JSON body is required");
-        json_object_foreach(body, key, v) {
-                if (!streq(key, "name") && !streq(key, "source") && !streq(key, "kernel") && !streq(key, "initrd"))
-                        return zero_reply_error(req, 422, "invalid", "unknown field '%s'", ZERO_QUOTE(key));
-                if (!json_is_string(v))
-                        return zero_reply_error(req, 422, "invalid", "%s: a string is expected", key);
-        }
-        name = json_string_value(json_object_get(body, "name"));
-        source = json_string_value(json_object_get(body, "source"));
-        if (!name || !zero_name_is_valid(name))
-                return zero_reply_error(req, 422, "invalid",
-                                        "name: a string of 1-63 of [a-z0-9-], starting with a letter or digit, is required");
-        if (!source)
-                return zero_reply_error(req, 422, "invalid", "source: a path on the node is required");
-        if (zero_store_image_get(a->store, name, &row) >= 0) {
-                zero_image_row_done(&row);
-                return zero_reply_error(req, 409, "conflict", "an image named '%s' exists already", name);
-        }
-        struct zero_image_source src = {source, json_string_value(json_object_get(body, "kernel")),
-                                        json_string_value(json_object_get(body, "initrd"))};
-        r = zero_image_import(a, name, &src, &row, &err);
-        if (r < 0)
-                return zero_reply_zero_error(req, r, &err);
-        r = zero_store_image_insert(a->store, &row);
-        if (r < 0) {
-                (void) zero_image_remove_files(a, name);
-                zero_image_row_done(&row);
-                if (r == -EEXIST)
-                        return zero_reply_error(req, 409, "conflict", "an image named '%s' exists already", name);
-                return reply_store_error(req, r, "recording image");
-        }
-        log_info("Imported image %s from %s (%lld bytes)", name, source, (long long) row.size_bytes);
-        zero_agent_event(a, "image.imported", NULL, json_pack("{s:s}", "name", name));
-        zero_reply_json(req, 201, zero_image_to_json(&row));
-        zero_image_row_done(&row);
-}
-
-static void delete_image(struct zero_request *req) {
-        struct zero_agent *a = zero_request_agent(req);
-        const char *name = zero_request_param(req, 0);
-        struct zero_image_row row = {};
-        int r, users;
-
-        r = zero_store_image_get(a->store, name, &row);
-        zero_image_row_done(&row);
-        if (r == -ENOENT)
-                return zero_reply_error(req, 404, "not_found", "no image named '%s'", ZERO_QUOTE(name));
-        if (r < 0)
-                return reply_store_error(req, r, "reading image");
-        users = zero_store_image_users(a->store, name);
-        if (users > 0)
-                return zero_reply_error(req, 409, "in_use", "image '%s' is used by %d instance(s)", name, users);
-        r = zero_store_image_delete(a->store, name);
-        if (r == -ENOTEMPTY || r == -EBUSY)
-                return zero_reply_error(req, 409, "in_use", "image '%s' is in use", name);
-        if (r < 0)
-                return reply_store_error(req, r, "deleting image");
-        r = zero_image_remove_files(a, name);
-        if (r < 0)
-                log_warning_errno(r, "Image %s is deleted but its files could not be removed: %m", name);
-        zero_reply_empty(req, 204);
-}
-
 /* --- instances --- */
 
 static void list_instances(struct zero_request *req) {
@@ -151,7 +46,7 @@ static void list_instances(struct zero_request *req) {
         int r = zero_store_instance_list(a->store, &rows, &n);
 
         if (r < 0)
-                return reply_store_error(req, r, "listing instances");
+                return zero_api_store_error(req, r, "listing instances");
         arr = json_array();
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(arr, zero_inst_to_json(a, &rows[i]));
@@ -167,7 +62,7 @@ int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *r
         if (r == -ENOENT)
                 zero_reply_error(req, 404, "not_found", "no instance named '%s'", ZERO_QUOTE(name));
         else if (r < 0)
-                reply_store_error(req, r, "reading instance");
+                zero_api_store_error(req, r, "reading instance");
         return r;
 }
 
@@ -244,7 +139,7 @@ int zero_api_commit_and_launch(struct zero_request *req, int r, struct zero_op *
                 else if (r == -ENOENT && image)
                         zero_reply_error(req, 422, "invalid", "image '%s' does not exist", image);
                 else
-                        reply_store_error(req, r, "recording the operation");
+                        zero_api_store_error(req, r, "recording the operation");
                 zero_op_free(op);
                 return r;
         }
@@ -289,7 +184,7 @@ static void post_instance(struct zero_request *req) {
         }
         r = zero_store_instance_allocated(a->store, &cpus, &mem);
         if (r < 0) {
-                reply_store_error(req, r, "reading allocations");
+                zero_api_store_error(req, r, "reading allocations");
                 goto out;
         }
         if ((double) (cpus + row.cpus) > a->node_cpus * a->config->cpu_overcommit ||
@@ -529,7 +424,7 @@ static void reply_operation_row(struct zero_request *req, const char *id) {
         if (r == -ENOENT)
                 return zero_reply_error(req, 404, "not_found", "no operation '%s'", ZERO_QUOTE(id));
         if (r < 0)
-                return reply_store_error(req, r, "reading operation");
+                return zero_api_store_error(req, r, "reading operation");
         zero_reply_json(req, 200, zero_op_row_to_json(&row));
         zero_operation_row_done(&row);
 }
@@ -605,10 +500,11 @@ static void get_metrics(struct zero_request *req) {
 
 const struct zero_route zero_api_routes[] = {
         ROUTE_GET("/v1/node", get_node),
-        ROUTE_GET("/v1/images", list_images),
-        ROUTE_JSON("POST", "/v1/images", post_image),
-        ROUTE_GET("/v1/images/{}", get_image),
-        ROUTE_JSON("DELETE", "/v1/images/{}", delete_image),
+        ROUTE_GET("/v1/images", zero_api_list_images),
+        {.method = "POST", .pattern = "/v1/images", .fn = zero_api_post_image, .body = ZERO_BODY_JSON | ZERO_BODY_UPLOAD,
+         .upload = &zero_api_image_upload},
+        ROUTE_GET("/v1/images/{}", zero_api_get_image),
+        ROUTE_JSON("DELETE", "/v1/images/{}", zero_api_delete_image),
         ROUTE_GET("/v1/instances", list_instances),
         ROUTE_JSON("POST", "/v1/instances", post_instance),
         ROUTE_GET("/v1/instances/{}", get_instance),

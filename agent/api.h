@@ -26,6 +26,13 @@ void zero_api_detach_volume(struct zero_request *req);
 void zero_api_attach_nic(struct zero_request *req);
 void zero_api_detach_nic(struct zero_request *req);
 
+/* api_image.c: images, imported from host paths or uploaded */
+void zero_api_list_images(struct zero_request *req);
+void zero_api_get_image(struct zero_request *req);
+void zero_api_post_image(struct zero_request *req);
+void zero_api_delete_image(struct zero_request *req);
+extern const struct zero_upload_ops zero_api_image_upload;
+
 /* api_tokens.c: bearer tokens (admin only) */
 void zero_api_list_tokens(struct zero_request *req);
 void zero_api_post_token(struct zero_request *req);
@@ -35,6 +42,8 @@ void zero_api_delete_token(struct zero_request *req);
 void zero_api_list_events(struct zero_request *req);
 
 /* api.c, for the other api_*.c */
+/* 503 "busy" for a locked store, 500 otherwise. */
+void zero_api_store_error(struct zero_request *req, int r, const char *what);
 /* The instance named by the path's first {}; replies 404 (or 503) itself on failure. */
 int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *row);
 /* Stores the new instance (if any), the plan (if any), the update (if any) and the operation in one

@@ -32,6 +32,9 @@ struct zero_config *zero_config_free(struct zero_config *c) {
         free(c->node_name);
         for (size_t i = 0; i < c->n_listen; i++)
                 free(c->listen[i]);
+        for (size_t i = 0; i < c->n_import_dirs; i++)
+                free(c->import_dirs[i]);
+        free(c->unpack_path);
         free(c);
         return NULL;
 }
@@ -149,9 +152,41 @@ static int dup_or(const struct zero_config *c, const char *key, const char *def,
         return *ret ? 0 : -ENOMEM;
 }
 
+/* [images] import_dirs: absolute paths separated by ':', as PATH is. Empty (the default): the
+ * API takes no host path at all, images are uploaded. "/" is refused: it would let any caller
+ * read every file of the node. Each is kept without trailing '/'; whether it exists is asked
+ * at each import (a directory made after zerod started counts). */
+static int parse_import_dirs(struct zero_config *c, struct zero_error *err) {
+        const char *v = zero_config_get(c, "images", "import_dirs");
+        _cleanup_free_ char *copy = v ? strdup(v) : NULL;
+        char *save = NULL;
+
+        if (!v)
+                return 0;
+        if (!copy)
+                return -ENOMEM;
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+                size_t n = strlen(d);
+
+                while (n > 1 && d[n - 1] == '/')
+                        d[--n] = '\0';
+                if (d[0] != '/' || streq(d, "/") || strstr(d, "/../") || (n >= 3 && streq(d + n - 3, "/..")))
+                        return zero_error_set(err, -EINVAL, 400, "invalid",
+                                              "[images] import_dirs: '%s' is not an absolute directory other than /", d);
+                if (c->n_import_dirs >= ZERO_IMPORT_DIRS_MAX)
+                        return zero_error_set(err, -E2BIG, 400, "invalid", "[images] import_dirs: at most %d directories",
+                                              ZERO_IMPORT_DIRS_MAX);
+                if (!(c->import_dirs[c->n_import_dirs] = strdup(d)))
+                        return -ENOMEM;
+                c->n_import_dirs++;
+        }
+        return 0;
+}
+
 int zero_config_finish(struct zero_config *c, struct zero_error *err) {
         static const char *const shim_candidates[] = {"../hvshim/zero-shim", "../libexec/zero/zero-shim", NULL};
         static const char *const plugin_candidates[] = {"../plugins", "../lib/zero/plugins", NULL};
+        static const char *const unpack_candidates[] = {"zero-unpack", "../libexec/zero/zero-unpack", NULL};
         const char *v;
         int64_t x;
         int r;
@@ -214,5 +249,18 @@ int zero_config_finish(struct zero_config *c, struct zero_error *err) {
             (r = get_u64(c, "limits", "idle_timeout_s", 1, 3600, 60, &c->idle_timeout_s, err)) < 0 ||
             (r = get_u64(c, "limits", "max_parked", 1, 65536, 512, &c->max_parked, err)) < 0)
                 return r;
+
+        if ((r = parse_import_dirs(c, err)) < 0 ||
+            (r = get_u64(c, "images", "upload_max", 1 << 20, INT64_C(1) << 50, INT64_C(16) << 30, &x, err)) < 0)
+                return r;
+        c->upload_max = (uint64_t) x;
+        if ((r = get_u64(c, "images", "image_max", 1 << 20, INT64_C(1) << 50, INT64_C(64) << 30, &x, err)) < 0)
+                return r;
+        c->image_max = (uint64_t) x;
+        v = zero_config_get(c, "images", "unpack_helper");
+        c->unpack_path = v ? strdup(v) : sibling_path(unpack_candidates);
+        if (!c->unpack_path)
+                return zero_error_set(err, -ENOENT, 400, "invalid",
+                                      "cannot find zero-unpack: set [images] unpack_helper=PATH");
         return 0;
 }

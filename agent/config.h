@@ -12,6 +12,7 @@
 #include "zero/error.h"
 
 #define ZERO_LISTEN_MAX 8
+#define ZERO_IMPORT_DIRS_MAX 16
 
 struct zero_config_entry {
         char *section, *key, *value;
@@ -43,6 +44,13 @@ struct zero_config {
         int64_t header_timeout_s;  /* a new connection's request headers must be in by then */
         int64_t idle_timeout_s;    /* an idle connection is closed after it */
         int64_t max_parked;        /* long-polls parked at once */
+
+        /* [images] */
+        char *import_dirs[ZERO_IMPORT_DIRS_MAX]; /* host directories POST /v1/images may read */
+        size_t n_import_dirs;
+        uint64_t upload_max; /* bytes of an uploaded image archive */
+        uint64_t image_max;  /* bytes of an image's files, unpacked */
+        char *unpack_path;   /* the zero-unpack helper */
 };
 
 struct zero_config *zero_config_new(void);

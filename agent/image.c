@@ -1,180 +1,219 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Images: a root filesystem imported once from a directory or a tarball on the node into
- * STATE/images/NAME/rootfs. Import unpacks into a temporary directory and renames it into place,
- * so a crash never leaves a half image under a real name.
+ * Images on the node (image.h): where they live, which host paths an import may read, and how
+ * an image is shown. The import itself is image_import.c and zero-unpack.
  */
 #include "agent/image.h"
 
-#include <ftw.h>
+#include <dirent.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/operation.h"
 #include "common/log.h"
 #include "common/util.h"
 
-static bool has_suffix(const char *s, const char *suffix) {
-        size_t n = strlen(s), m = strlen(suffix);
-        return n >= m && streq(s + n - m, suffix);
+#define WORK_DIR ".import"
+
+char *zero_image_dir(struct zero_agent *a, const char *name) {
+        return zero_strdup_printf("%s/images/%s", a->config->state_dir, name);
 }
 
-static __thread uint64_t du_total;
-
-static int du_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        if (flag == FTW_F)
-                du_total += (uint64_t) st->st_size;
-        return 0;
+char *zero_image_work_dir(struct zero_agent *a, const char *op_id) {
+        return zero_strdup_printf("%s/images/" WORK_DIR "/%s", a->config->state_dir, op_id);
 }
 
-static uint64_t du(const char *path) {
-        du_total = 0;
-        (void) nftw(path, du_one, 16, FTW_PHYS);
-        return du_total;
+/* path below dir (or dir itself): the rest after dir's '/', "." for dir itself; else NULL. */
+static const char *below(const char *path, const char *dir) {
+        size_t n = strlen(dir);
+
+        if (strncmp(path, dir, n) != 0 || (path[n] != '/' && path[n] != '\0'))
+                return NULL;
+        return path[n] ? path + n + 1 : ".";
 }
 
-/* The image's root filesystem as an ext4 file, made once at import: the base that volumes are
- * cloned from copy-on-write, so one image serves containers, VMs and bms alike (docs/
- * architecture.md, "Images"). Sized for the files plus headroom; a volume grows it later. */
-static int make_base_filesystem(const char *dir, uint64_t content_bytes, struct zero_error *err) {
-        _cleanup_free_ char *rootfs = zero_strdup_printf("%s/rootfs", dir);
-        _cleanup_free_ char *base = zero_strdup_printf("%s/" ZERO_IMAGE_BASE_FILE, dir);
-        _cleanup_free_ char *out = NULL;
-        uint64_t mib = content_bytes / (1024 * 1024);
-        char size[32];
-        int r;
+static int forbidden(struct zero_agent *a, const char *what, const char *path, const char *resolved,
+                     struct zero_error *err) {
+        char dirs[512] = "";
+        size_t o = 0;
 
-        if (!rootfs || !base)
-                return -ENOMEM;
-        /* files plus half again for metadata and small writes, and at least 64 MiB */
-        mib = mib + mib / 2 + 64;
-        snprintf(size, sizeof(size), "%lluM", (unsigned long long) mib);
-        char *argv[] = {"mkfs.ext4", "-q", "-F", "-L", "zero-root", "-E", "root_owner=0:0", "-d", rootfs, base, size, NULL};
-        r = zero_run_wait(argv, &out);
-        if (r != 0) {
-                if (out)
-                        out[strcspn(out, "\n")] = '\0';
-                return zero_error_set(err, r < 0 ? r : -EIO, 500, "internal", "mkfs.ext4 of the image failed: %s",
-                                      out && out[0] ? out : "(no output)");
-        }
-        return 0;
+        if (a->config->n_import_dirs == 0)
+                return zero_error_set(err, -EPERM, 403, "forbidden",
+                                      "%s %s: this node takes no host paths ([images] import_dirs is empty): upload "
+                                      "the image instead (POST /v1/images?name=NAME with a tar body)",
+                                      what, path);
+        for (size_t i = 0; i < a->config->n_import_dirs && o < sizeof(dirs); i++)
+                o += (size_t) snprintf(dirs + o, sizeof(dirs) - o, "%s%s", i ? ":" : "", a->config->import_dirs[i]);
+        return zero_error_set(err, -EPERM, 403, "forbidden",
+                              "%s %s%s%s%s is outside [images] import_dirs (%s): a host path must resolve below one of "
+                              "them; or upload the image (POST /v1/images?name=NAME with a tar body)",
+                              what, path, resolved ? " (resolved: " : "", resolved ? resolved : "", resolved ? ")" : "",
+                              dirs);
 }
 
-/* A regular file given by absolute path, for kernel and initrd. */
-static int check_boot_file(const char *what, const char *path, struct zero_error *err) {
-        struct stat st;
+int zero_image_host_path(struct zero_agent *a, const char *what, const char *path, char **ret_dir, char **ret_rel,
+                         struct zero_error *err) {
+        _cleanup_free_ char *lex = NULL, *real = NULL, *shown = NULL;
+        const struct zero_config *c = a->config;
+        bool inside = false;
 
-        if (!path)
-                return 0;
         if (path[0] != '/')
                 return zero_error_set(err, -EINVAL, 422, "invalid", "%s must be an absolute path on the node", what);
-        if (stat(path, &st) < 0)
-                return zero_error_set(err, -errno, 422, "invalid", "%s %s: %s", what, path, strerror(errno));
-        if (!S_ISREG(st.st_mode) || st.st_size == 0)
-                return zero_error_set(err, -EINVAL, 422, "invalid", "%s %s is not a non-empty regular file", what, path);
-        return 0;
-}
-
-static int copy_boot_file(const char *what, const char *from, const char *dir, const char *name,
-                          struct zero_error *err) {
-        _cleanup_free_ char *to = zero_strdup_printf("%s/%s", dir, name), *out = NULL;
-        int r;
-
-        if (!from)
+        if (c->n_import_dirs == 0)
+                return forbidden(a, what, path, NULL, err);
+        /* First by the name alone: a path outside is refused before the file system is asked,
+         * so that a caller learns nothing of what exists there. */
+        lex = zero_path_simplify(path);
+        if (!lex)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_import_dirs && !inside; i++)
+                inside = below(lex, c->import_dirs[i]) != NULL;
+        if (!inside)
+                return forbidden(a, what, path, NULL, err);
+        real = realpath(path, NULL);
+        if (!real) {
+                int r = -errno;
+                return zero_error_set(err, r, 422, "invalid", "%s %s: %s", what, path, strerror(-r));
+        }
+        /* Then with every symlink resolved, against the directories resolved too. */
+        for (size_t i = 0; i < c->n_import_dirs; i++) {
+                _cleanup_free_ char *dir = realpath(c->import_dirs[i], NULL);
+                const char *rel = dir ? below(real, dir) : NULL;
+                if (!rel)
+                        continue;
+                *ret_rel = strdup(rel);
+                if (!*ret_rel)
+                        return -ENOMEM;
+                *ret_dir = TAKE_PTR(dir);
                 return 0;
-        if (!to)
-                return -ENOMEM;
-        char *argv[] = {"cp", "--", (char *) from, to, NULL};
-        r = zero_run_wait(argv, &out);
-        if (r != 0) {
-                if (out)
-                        out[strcspn(out, "\n")] = '\0';
-                return zero_error_set(err, r < 0 ? r : -EIO, 422, "invalid", "cannot copy the %s %s: %s", what, from,
-                                      out && out[0] ? out : "copy failed");
         }
+        return forbidden(a, what, path, real, err);
+}
+
+static bool import_owns(struct zero_agent *a, const char *id) {
+        for (struct zero_op *op = a->ops; op; op = op->next)
+                if (streq(op->row.kind, "import") && streq(op->row.id, id))
+                        return true;
+        return false;
+}
+
+void zero_image_sweep(struct zero_agent *a) {
+        _cleanup_free_ char *images = zero_strdup_printf("%s/images", a->config->state_dir);
+        _cleanup_free_ char *work = zero_strdup_printf("%s/images/" WORK_DIR, a->config->state_dir);
+        DIR *d;
+        struct dirent *de;
+
+        for (int pass = 0; pass < 2 && images && work; pass++) {
+                d = opendir(pass == 0 ? work : images);
+                if (!d)
+                        continue;
+                while ((de = readdir(d))) {
+                        _cleanup_free_ char *p = NULL;
+                        /* pass 0: work directories; pass 1: the .import-NAME of zerods before operations */
+                        bool stale = pass == 0 ? de->d_name[0] != '.' && !import_owns(a, de->d_name)
+                                               : strncmp(de->d_name, ".import-", 8) == 0;
+                        if (!stale)
+                                continue;
+                        p = zero_strdup_printf("%s/%s", pass == 0 ? work : images, de->d_name);
+                        log_info("Removing %s: no import owns it", strempty(p));
+                        if (p && zero_rm_rf(p) < 0)
+                                log_warning("Cannot remove %s", p);
+                }
+                closedir(d);
+        }
+}
+
+int zero_image_spawn(struct zero_agent *a, char *const argv[], sd_event_child_handler_t cb, void *userdata,
+                     sd_event_source **ret) {
+        sd_event_source *s = NULL;
+        pid_t parent = getpid(), pid;
+        int r;
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(127);
+                /* Background work: the instances and the API come first, for the CPU and the disk
+                 * (nice 10; best-effort I/O at its lowest priority, 7). */
+                (void) setpriority(PRIO_PROCESS, 0, 10);
+                (void) syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (2 << 13) | 7 /* BE, 7 */);
+                zero_child_exec(argv, STDERR_FILENO);
+        }
+        r = sd_event_add_child(a->event, &s, pid, WEXITED, cb, userdata);
+        if (r >= 0)
+                r = sd_event_source_set_child_process_own(s, true);
+        if (r < 0) {
+                if (!s) {
+                        (void) kill(pid, SIGKILL);
+                        (void) waitpid(pid, NULL, 0);
+                }
+                sd_event_source_disable_unref(s); /* owns the child: kills and reaps it */
+                return r;
+        }
+        *ret = s;
         return 0;
 }
 
-int zero_image_import(struct zero_agent *a, const char *name, const struct zero_image_source *src,
-                      struct zero_image_row *ret, struct zero_error *err) {
-        const char *source = src->rootfs;
-        _cleanup_free_ char *dir = zero_strdup_printf("%s/images/%s", a->config->state_dir, name);
-        _cleanup_free_ char *tmp = zero_strdup_printf("%s/images/.import-%s", a->config->state_dir, name);
-        _cleanup_free_ char *rootfs = NULL, *out = NULL, *src_dot = NULL;
-        struct stat st;
+static int on_removed(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        const char *path = userdata;
+
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_warning("Removing %s failed (rm: %s %d); the next start removes it", path,
+                            si->si_code == CLD_EXITED ? "status" : "signal", si->si_status);
+        return 0;
+}
+
+void zero_image_remove_later(struct zero_agent *a, const char *path) {
+        char *copy = strdup(path);
+        sd_event_source *s = NULL;
         int r;
 
-        if (!dir || !tmp)
-                return -ENOMEM;
-        if (source[0] != '/')
-                return zero_error_set(err, -EINVAL, 422, "invalid", "source must be an absolute path on the node");
-        if (stat(source, &st) < 0)
-                return zero_error_set(err, -errno, 422, "invalid", "source %s: %s", source, strerror(errno));
-        if (src->initrd && !src->kernel)
-                return zero_error_set(err, -EINVAL, 422, "invalid", "an initrd needs a kernel");
-        if ((r = check_boot_file("kernel", src->kernel, err)) < 0 || (r = check_boot_file("initrd", src->initrd, err)) < 0)
-                return r;
-        (void) zero_rm_rf(tmp);
-        rootfs = zero_strdup_printf("%s/rootfs", tmp);
-        if (!rootfs)
-                return -ENOMEM;
-        r = zero_mkdir_p(rootfs, 0755);
-        if (r < 0)
-                return zero_error_set(err, r, 500, "internal", "cannot create %s: %s", rootfs, strerror(-r));
-
-        if (S_ISDIR(st.st_mode)) {
-                src_dot = zero_strdup_printf("%s/.", source);
-                char *argv[] = {"cp", "-a", "--", src_dot, rootfs, NULL};
-                r = src_dot ? zero_run_wait(argv, &out) : -ENOMEM;
-        } else if (S_ISREG(st.st_mode) && (has_suffix(source, ".tar") || has_suffix(source, ".tar.gz") ||
-                                           has_suffix(source, ".tgz") || has_suffix(source, ".tar.xz"))) {
-                /* GNU tar recognises the compression itself when reading. */
-                char *argv[] = {"tar", "--numeric-owner", "-xf", (char *) source, "-C", rootfs, NULL};
-                r = zero_run_wait(argv, &out);
-        } else {
-                (void) zero_rm_rf(tmp);
-                return zero_error_set(err, -EINVAL, 422, "invalid",
-                                      "source %s is neither a directory nor a .tar, .tar.gz, .tgz or .tar.xz file", source);
+        if (!copy)
+                return;
+        r = zero_image_spawn(a, (char *const[]){"rm", "-rf", "--one-file-system", "--", copy, NULL}, on_removed, copy,
+                             &s);
+        if (r >= 0) {
+                /* the loop's own from here; copy goes with the source, also when zerod stops first */
+                (void) sd_event_source_set_destroy_callback(s, free);
+                (void) sd_event_source_set_floating(s, true);
+                sd_event_source_unref(s);
+                return;
         }
-        if (r != 0) {
-                (void) zero_rm_rf(tmp);
-                if (out)
-                        out[strcspn(out, "\n")] = '\0';
-                return zero_error_set(err, r < 0 ? r : -EIO, 422, "invalid", "cannot import %s: %s", source,
-                                      out && out[0] ? out : "copy failed");
-        }
-        r = make_base_filesystem(tmp, du(rootfs), err);
-        if (r >= 0)
-                r = copy_boot_file("kernel", src->kernel, tmp, ZERO_IMAGE_KERNEL_FILE, err);
-        if (r >= 0)
-                r = copy_boot_file("initrd", src->initrd, tmp, ZERO_IMAGE_INITRD_FILE, err);
-        if (r < 0) {
-                (void) zero_rm_rf(tmp);
-                return r;
-        }
-        (void) zero_rm_rf(dir); /* a leftover of an import that never reached the store */
-        if (rename(tmp, dir) < 0) {
-                r = -errno;
-                (void) zero_rm_rf(tmp);
-                return zero_error_set(err, r, 500, "internal", "cannot move the image into place: %s", strerror(-r));
-        }
-        *ret = (struct zero_image_row){
-                .name = strdup(name),
-                .source = strdup(source),
-                .path = TAKE_PTR(dir),
-                .created_at = (int64_t) zero_now_usec(),
-        };
-        ret->size_bytes = (int64_t) du(ret->path);
-        if (!ret->name || !ret->source) {
-                zero_image_row_done(ret);
-                return -ENOMEM;
-        }
-        return 0;
+        log_warning_errno(r, "Cannot start removing %s (the next start removes it): %m", path);
+        free(copy);
 }
 
 int zero_image_remove_files(struct zero_agent *a, const char *name) {
-        _cleanup_free_ char *dir = zero_strdup_printf("%s/images/%s", a->config->state_dir, name);
-        return dir ? zero_rm_rf(dir) : -ENOMEM;
+        _cleanup_free_ char *dir = zero_image_dir(a, name);
+        return dir ? zero_image_discard(a, dir) : -ENOMEM;
+}
+
+int zero_image_discard(struct zero_agent *a, const char *path) {
+        _cleanup_free_ char *work = zero_strdup_printf("%s/images/" WORK_DIR, a->config->state_dir), *to = NULL;
+        char id[33];
+        int r;
+
+        if (!work || zero_random_id(id) < 0 || !(to = zero_strdup_printf("%s/discarded-%s", work, id)))
+                return -ENOMEM;
+        if (access(path, F_OK) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        r = zero_mkdir_p(work, 0700);
+        if (r < 0)
+                return r;
+        if (rename(path, to) < 0)
+                return -errno;
+        zero_image_remove_later(a, to);
+        return 0;
 }
 
 static bool image_has(const struct zero_image_row *r, const char *file) {

@@ -16,6 +16,7 @@
 #include "agent/card.h"
 #include "agent/api.h"
 #include "agent/http.h"
+#include "agent/image.h"
 #include "agent/lock.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
@@ -181,6 +182,8 @@ static int run(struct zero_agent *a) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        /* sd_event_add_child() needs SIGCHLD blocked (children reset their mask before exec). */
+        sigaddset(&mask, SIGCHLD);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
         if ((r = sd_event_add_signal(a->event, NULL, SIGTERM, on_signal, a)) < 0 ||
@@ -204,6 +207,7 @@ static int run(struct zero_agent *a) {
         r = zero_op_resume_all(a);
         if (r < 0)
                 return r;
+        zero_image_sweep(a); /* after the resume: running imports keep their work */
 
         r = zero_http_new(a, zero_api_routes, &a->http);
         if (r < 0)

@@ -11,12 +11,12 @@
 
 extern const struct zero_op_kind zero_op_kind_create, zero_op_kind_start, zero_op_kind_stop,
         zero_op_kind_restart, zero_op_kind_delete, zero_op_kind_attach, zero_op_kind_detach, zero_op_kind_switch,
-        zero_op_kind_volume_create, zero_op_kind_volume_delete;
+        zero_op_kind_import, zero_op_kind_volume_create, zero_op_kind_volume_delete;
 
 static const struct zero_op_kind *const kinds[] = {
         &zero_op_kind_create,  &zero_op_kind_start,  &zero_op_kind_stop,   &zero_op_kind_restart,
         &zero_op_kind_delete, &zero_op_kind_attach, &zero_op_kind_detach,  &zero_op_kind_switch,
-        &zero_op_kind_volume_create, &zero_op_kind_volume_delete,
+        &zero_op_kind_import, &zero_op_kind_volume_create, &zero_op_kind_volume_delete,
 };
 
 const struct zero_op_kind *zero_op_kind_find(const char *name) {
@@ -26,13 +26,13 @@ const struct zero_op_kind *zero_op_kind_find(const char *name) {
         return NULL;
 }
 
-static int op_new(struct zero_agent *a, const char *kind, const char *instance_id, const char *instance_name,
+static int op_new(struct zero_agent *a, const char *kind, const char *id, const struct zero_instance_row *inst,
                   json_t *params, struct zero_op **ret) {
         struct zero_op *op;
-        char id[33];
+        char fresh[33];
         int r;
 
-        r = zero_random_id(id);
+        r = id ? 0 : zero_random_id(fresh);
         if (r < 0) {
                 json_decref(params);
                 return r;
@@ -45,19 +45,18 @@ static int op_new(struct zero_agent *a, const char *kind, const char *instance_i
         op->agent = a;
         op->kind = zero_op_kind_find(kind);
         op->params = params ? params : json_object();
-        op->row.id = strdup(id);
+        op->row.id = strdup(id ? id : fresh);
         op->row.kind = strdup(kind);
-        op->row.instance_id = instance_id ? strdup(instance_id) : NULL;
-        op->row.instance_name = instance_name ? strdup(instance_name) : NULL;
+        op->row.instance_id = inst ? strdup(inst->id) : NULL;
+        op->row.instance_name = inst ? strdup(inst->name) : NULL;
         op->row.status = strdup("running");
         op->row.step = 0;
         op->row.step_name = strdup(op->kind ? op->kind->steps[0].name : "");
         op->row.params = json_dumps(op->params, JSON_COMPACT);
         op->row.actor = a->actor ? strdup(a->actor) : NULL;
         op->row.created_at = op->row.updated_at = (int64_t) zero_now_usec();
-        if (!op->kind || !op->row.id || !op->row.kind || (instance_id && !op->row.instance_id) ||
-            (instance_name && !op->row.instance_name) || !op->row.status || !op->row.step_name || !op->row.params ||
-            (a->actor && !op->row.actor)) {
+        if (!op->kind || !op->row.id || !op->row.kind || (inst && (!op->row.instance_id || !op->row.instance_name)) ||
+            !op->row.status || !op->row.step_name || !op->row.params || (a->actor && !op->row.actor)) {
                 r = op->kind ? -ENOMEM : -EINVAL;
                 zero_op_free(op);
                 return r;
@@ -68,7 +67,11 @@ static int op_new(struct zero_agent *a, const char *kind, const char *instance_i
 
 int zero_op_new(struct zero_agent *a, const char *kind, const struct zero_instance_row *inst, json_t *params,
                 struct zero_op **ret) {
-        return op_new(a, kind, inst->id, inst->name, params, ret);
+        return op_new(a, kind, NULL, inst, params, ret);
+}
+
+int zero_op_new_detached(struct zero_agent *a, const char *kind, const char *id, json_t *params, struct zero_op **ret) {
+        return op_new(a, kind, id, NULL, params, ret);
 }
 
 int zero_op_new_volume(struct zero_agent *a, const char *kind, const char *volume, json_t *params,
@@ -79,16 +82,11 @@ int zero_op_new_volume(struct zero_agent *a, const char *kind, const char *volum
                 json_decref(params);
                 return -ENOMEM;
         }
-        return op_new(a, kind, NULL, NULL, params, ret);
+        return zero_op_new_detached(a, kind, NULL, params, ret);
 }
 
 const char *zero_op_volume(const struct zero_op *op) {
         return json_string_value(json_object_get(op->params, "volume"));
-}
-
-/* What the log calls an operation's object. */
-static const char *op_target(const struct zero_op *op) {
-        return op->row.instance_name ?: zero_op_volume(op) ?: "?";
 }
 
 static void op_unlink(struct zero_op *op) {
@@ -113,14 +111,26 @@ struct zero_op *zero_op_free(struct zero_op *op) {
                 }
         zero_volume_jobs_forget(op->agent, op);
         op->defer = sd_event_source_disable_unref(op->defer);
+        op->child = sd_event_source_disable_unref(op->child);
         json_decref(op->params);
         zero_operation_row_done(&op->row);
         free(op);
         return NULL;
 }
 
+/* The image an operation on no instance is about (params' "name"), or NULL. */
+static char *op_image(const struct zero_operation_row *row) {
+        json_t *p = row->instance_id || row->instance_name || !row->params ? NULL : json_loads(row->params, 0, NULL);
+        const char *name = json_string_value(json_object_get(p, "name"));
+        char *s = name ? strdup(name) : NULL;
+
+        json_decref(p);
+        return s;
+}
+
 json_t *zero_op_row_to_json(const struct zero_operation_row *row) {
         char created[32], finished[32];
+        _cleanup_free_ char *image = op_image(row);
         json_t *err = json_null();
 
         if (streq(row->status, "failed"))
@@ -131,10 +141,10 @@ json_t *zero_op_row_to_json(const struct zero_operation_row *row) {
                 json_decref(steps);
                 steps = json_array();
         }
-        json_t *j = json_pack("{s:s,s:s,s:s?,s:s,s:I,s:s,s:o,s:o,s:s,s:s?,s:s?}", "id", row->id, "kind", row->kind,
-                              "instance", row->instance_name, "status", row->status, "step_index",
-                              (json_int_t) row->step, "step", strempty(row->step_name), "steps", steps, "error", err,
-                              "created_at", zero_format_time(row->created_at, created), "finished_at",
+        json_t *j = json_pack("{s:s,s:s,s:s?,s:s?,s:s,s:I,s:s,s:o,s:o,s:s,s:s?,s:s?}", "id", row->id, "kind",
+                              row->kind, "instance", row->instance_name, "image", image, "status", row->status,
+                              "step_index", (json_int_t) row->step, "step", strempty(row->step_name), "steps", steps,
+                              "error", err, "created_at", zero_format_time(row->created_at, created), "finished_at",
                               row->finished_at ? zero_format_time(row->finished_at, finished) : NULL, "actor",
                               row->actor);
         /* An operation on a volume (volume_create, volume_delete) names it. */
@@ -144,6 +154,13 @@ json_t *zero_op_row_to_json(const struct zero_operation_row *row) {
                 json_object_set_new(j, "volume", json_string(volume));
         json_decref(params);
         return j;
+}
+
+/* What the operation acts on, for the log: its instance, its volume, or the image it imports. */
+static const char *op_about(const struct zero_op *op) {
+        return op->row.instance_name ? op->row.instance_name
+               : zero_op_volume(op)  ? zero_op_volume(op)
+                                     : strempty(json_string_value(json_object_get(op->params, "name")));
 }
 
 static void op_finish(struct zero_op *op, int r) {
@@ -161,12 +178,12 @@ static void op_finish(struct zero_op *op, int r) {
                 free(op->row.error_message);
                 op->row.error_code = strdup(op->err.code);
                 op->row.error_message = strdup(op->err.message);
-                log_warning("Operation %s %s of %s failed in step %s: %s", op->row.id, op->row.kind, op_target(op),
+                log_warning("Operation %s %s of %s failed in step %s: %s", op->row.id, op->row.kind, op_about(op),
                             op->row.step_name, op->err.message);
                 if (op->kind->on_fail)
                         op->kind->on_fail(op);
         } else
-                log_info("Operation %s %s of %s succeeded", op->row.id, op->row.kind, op_target(op));
+                log_info("Operation %s %s of %s succeeded", op->row.id, op->row.kind, op_about(op));
         op->row.finished_at = op->row.updated_at = (int64_t) zero_now_usec();
         r = zero_store_operation_update(a->store, &op->row);
         if (r < 0)
@@ -371,7 +388,7 @@ int zero_op_resume_all(struct zero_agent *a) {
                         op_finish(op, -EINVAL);
                         continue;
                 }
-                log_info("Resuming operation %s %s of %s at step %s", op->row.id, op->row.kind, op_target(op),
+                log_info("Resuming operation %s %s of %s at step %s", op->row.id, op->row.kind, op_about(op),
                          strempty(op->row.step_name));
                 (void) zero_op_launch(op);
         }

@@ -39,7 +39,9 @@ struct zero_op {
         json_t *params;
         struct zero_error err;
         sd_event_source *defer;
-        uint64_t step_started; /* monotonic µs, for the per-step timing log */
+        sd_event_source *child; /* a helper process the step waits for (the import's zero-unpack);
+                                 * owned: freeing the operation kills it */
+        uint64_t step_started;  /* monotonic µs, for the per-step timing log */
         unsigned volumes_pending; /* zero_op_wait_volumes(): jobs not ended yet */
         int volumes_r;            /* ... and the first failure among them */
 };
@@ -49,7 +51,10 @@ const struct zero_op_kind *zero_op_kind_find(const char *name);
 /* Makes an operation for an instance; not stored, not running. params is stolen (may be NULL). */
 int zero_op_new(struct zero_agent *a, const char *kind, const struct zero_instance_row *inst, json_t *params,
                 struct zero_op **ret);
-/* The same for an operation on volume `volume` (no instance): params get "volume". */
+/* The same for an operation on no instance (an image's import: params holds the image's
+ * "name"); id is the operation's id, made up when NULL. */
+int zero_op_new_detached(struct zero_agent *a, const char *kind, const char *id, json_t *params, struct zero_op **ret);
+/* An operation on volume `volume` (no instance): params get "volume". */
 int zero_op_new_volume(struct zero_agent *a, const char *kind, const char *volume, json_t *params,
                        struct zero_op **ret);
 struct zero_op *zero_op_free(struct zero_op *op);

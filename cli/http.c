@@ -414,39 +414,103 @@ int zeroctl_http_error(long status, const char *body, size_t len, struct zero_er
         return zero_error_set(reterr, r, (int) status, strempty(code), "request failed");
 }
 
+/* An answer as zeroctl_http_call() gives it: errors >= 400 into *reterr, JSON parsed. */
+static int call_result(struct zeroctl_http *h, const char *method, const char *path, struct zeroctl_response *resp,
+                       json_t **ret_json, char **ret_location, struct zero_error *reterr) {
+        json_t *j = NULL;
+        json_error_t jerr;
+        int r = 0;
+
+        if (resp->status >= 400 || resp->status < 200)
+                r = zeroctl_http_error(resp->status, resp->body, resp->len, reterr);
+        else if (resp->len > 0 && ret_json && !(j = json_loadb(resp->body, resp->len, 0, &jerr)))
+                r = zero_error_set(reterr, -EBADMSG, 0, "", "invalid JSON from zerod at %s (%s %s): %s", h->url,
+                                   method, path, jerr.text);
+        if (r >= 0 && ret_json)
+                *ret_json = j;
+        if (r >= 0 && ret_location)
+                *ret_location = TAKE_PTR(resp->location);
+        zeroctl_response_done(resp);
+        return r;
+}
+
 int zeroctl_http_call(struct zeroctl_http *h, const char *method, const char *path,
                       const json_t *body, unsigned timeout_s, json_t **ret_json,
                       char **ret_location, struct zero_error *reterr) {
         struct zeroctl_response resp = {0};
-        json_t *j = NULL;
-        json_error_t jerr;
         int r;
 
         r = zeroctl_http_request(h, method, path, body, timeout_s, &resp, reterr);
         if (r < 0)
                 return r;
-        if (resp.status >= 400 || resp.status < 200) {
-                r = zeroctl_http_error(resp.status, resp.body, resp.len, reterr);
+        return call_result(h, method, path, &resp, ret_json, ret_location, reterr);
+}
+
+struct upload_source {
+        zeroctl_http_read_fn read;
+        void *userdata;
+        struct zero_error *reterr;
+        int r; /* why the read ended the transfer */
+};
+
+static size_t on_upload_read(char *buf, size_t size, size_t nitems, void *userdata) {
+        struct upload_source *u = userdata;
+        ssize_t n = u->read(u->userdata, buf, size * nitems, u->reterr);
+
+        if (n < 0) {
+                u->r = (int) n;
+                return CURL_READFUNC_ABORT;
+        }
+        return (size_t) n;
+}
+
+int zeroctl_http_upload(struct zeroctl_http *h, const char *path, const char *content_type, int64_t size,
+                        zeroctl_http_read_fn read, void *userdata, json_t **ret_json, char **ret_location,
+                        struct zero_error *reterr) {
+        _cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
+        _cleanup_free_ char *url = zero_strdup_printf("%s%s", h->where.base, path);
+        _cleanup_free_ char *ctype = zero_strdup_printf("Content-Type: %s", content_type);
+        struct zeroctl_response resp = {0};
+        struct sink sink = {.resp = &resp};
+        struct upload_source src = {read, userdata, reterr, 0};
+        CURLcode cc;
+
+        if (!url || !ctype)
+                return -ENOMEM;
+        headers = curl_slist_append(headers, "Accept: application/json");
+        if (headers)
+                headers = curl_slist_append(headers, ctype);
+        /* curl asks "Expect: 100-continue" itself: a refusal (a taken name, too large) comes
+         * before the body is sent */
+        if (headers && size < 0)
+                headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+        if (!headers)
+                return -ENOMEM;
+        setup(h, url, headers, 0);
+        /* as long as it takes, while it moves: at least a byte a second over any minute */
+        curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, 0L);
+        curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, 60L);
+        curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(h->curl, CURLOPT_READFUNCTION, on_upload_read);
+        curl_easy_setopt(h->curl, CURLOPT_READDATA, &src);
+        if (size >= 0)
+                curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) size);
+        curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &sink);
+        curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, &resp);
+        cc = curl_easy_perform(h->curl);
+        if (cc != CURLE_OK) {
                 zeroctl_response_done(&resp);
-                return r;
+                return src.r < 0 ? src.r : curl_failure(h, cc, reterr);
         }
-        if (resp.len > 0 && ret_json) {
-                j = json_loadb(resp.body, resp.len, 0, &jerr);
-                if (!j) {
-                        r = zero_error_set(reterr, -EBADMSG, 0, "",
-                                           "invalid JSON from zerod at %s (%s %s): %s", h->url,
-                                           method, path, jerr.text);
-                        zeroctl_response_done(&resp);
-                        return r;
-                }
+        curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp.status);
+        if (!resp.body && !(resp.body = strdup(""))) {
+                zeroctl_response_done(&resp);
+                return -ENOMEM;
         }
-        if (ret_json)
-                *ret_json = j;
-        if (ret_location) {
-                *ret_location = TAKE_PTR(resp.location);
-        }
-        zeroctl_response_done(&resp);
-        return 0;
+        return call_result(h, "POST", path, &resp, ret_json, ret_location, reterr);
 }
 
 struct stream {

@@ -5,6 +5,8 @@
  * keeps its connection), talking to zerod over TCP or over its unix socket.
  */
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -64,6 +66,16 @@ int zeroctl_http_error(long status, const char *body, size_t len, struct zero_er
 int zeroctl_http_call(struct zeroctl_http *h, const char *method, const char *path,
                       const json_t *body, unsigned timeout_s, json_t **ret_json,
                       char **ret_location, struct zero_error *reterr);
+
+/* Where an upload's body comes from: > 0 bytes, 0 at its end, < 0 to fail (with *reterr). */
+typedef ssize_t (*zeroctl_http_read_fn)(void *userdata, void *buf, size_t len, struct zero_error *reterr);
+
+/* POST path with a body read as it is sent (never held whole): size bytes, or chunked when size
+ * is -1. No overall timeout, as an image of some GiB takes its time; a transfer that moves
+ * nothing for a minute fails. The answer as zeroctl_http_call() gives it. */
+int zeroctl_http_upload(struct zeroctl_http *h, const char *path, const char *content_type, int64_t size,
+                        zeroctl_http_read_fn read, void *userdata, json_t **ret_json, char **ret_location,
+                        struct zero_error *reterr);
 
 /* What a stream's body goes to, chunk by chunk as it arrives: 0 goes on, > 0 ends the stream
  * (not an error), < 0 fails it. */

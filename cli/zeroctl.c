@@ -22,12 +22,22 @@
 const struct zeroctl_verb zeroctl_verbs[] = {
         VERB("node", NULL, zeroctl_cmd_node, "node", "show the node: resources, mode, plugins"),
         VERB("image", "import", zeroctl_cmd_image_import,
-             "image import NAME SOURCE [--kernel FILE [--initrd FILE]]",
-             "import a rootfs directory or tarball as an image",
-             .details = "Arguments:\n"
-                        "  SOURCE         a local path (made absolute) or what zerod accepts\n"
-                        "  --kernel FILE  the kernel VMs of the image boot\n"
-                        "  --initrd FILE  its initramfs\n"),
+             "image import NAME SOURCE [--kernel FILE [--initrd FILE]] [--keep-setuid] [--node-path]",
+             "upload a rootfs directory or archive as an image",
+             .details = "SOURCE is read here and uploaded, wherever zerod runs: a directory goes as a tar\n"
+                        "made while it is sent (nothing is held in memory), an archive (.tar, gzip or xz)\n"
+                        "as it is. A directory or archive whose top holds rootfs/ (and vmlinuz,\n"
+                        "initrd.img) is the image layout of deploy/images/build-busybox-image. Files are\n"
+                        "read with your permissions. Device nodes, FIFOs and sockets are refused.\n\n"
+                        "Options:\n"
+                        "  --kernel FILE  the kernel VMs of the image boot (SOURCE a directory: it is\n"
+                        "                 sent as rootfs/ beside it)\n"
+                        "  --initrd FILE  its initramfs\n"
+                        "  --keep-setuid  keep setuid and setgid bits (cleared by default)\n"
+                        "  --node-path    SOURCE, --kernel and --initrd are paths on the node that zerod\n"
+                        "                 reads itself (absolute, or made so here); zerod takes them only\n"
+                        "                 below its [images] import_dirs\n"
+                        "Waits for the import (an operation) within --timeout.\n"),
         VERB("image", "list", zeroctl_cmd_image_list, "image list", "list images (also: image ls)"),
         VERB("image", "ls", zeroctl_cmd_image_list, "image ls", NULL),
         VERB("image", "show", zeroctl_cmd_image_show, "image show NAME", "show one image"),

@@ -126,7 +126,16 @@ int zeroctl_cmd_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *
 int zeroctl_cmd_console(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 
 /* cmd_image.c */
-int zeroctl_parse_image_import(int argc, char **argv, json_t **ret_body, struct zero_error *reterr);
+/* zeroctl image import NAME SOURCE [--kernel FILE [--initrd FILE]] [--keep-setuid] [--node-path] */
+struct zeroctl_image_import {
+        const char *name, *source, *kernel, *initrd; /* point into argv */
+        bool keep_setuid;
+        bool node_path; /* SOURCE (and kernel, initrd) are paths on the node, sent as JSON */
+};
+int zeroctl_parse_image_import(int argc, char **argv, struct zeroctl_image_import *ret, struct zero_error *reterr);
+/* The JSON body of a --node-path import: {"name", "source", "kernel", "initrd", "keep_setuid"},
+ * relative paths made absolute against the working directory. */
+int zeroctl_image_import_json(const struct zeroctl_image_import *o, json_t **ret, struct zero_error *reterr);
 int zeroctl_cmd_image_import(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_image_list(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_image_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <search.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -236,6 +237,46 @@ int zero_rm_rf(const char *path) {
         return rm_rf_at(AT_FDCWD, path, st.st_dev);
 }
 
+char *zero_path_simplify(const char *path) {
+        char *out = malloc(strlen(path) + 2);
+        bool absolute = path[0] == '/';
+        size_t o = 0;
+
+        if (!out)
+                return NULL;
+        for (const char *p = path; *p;) {
+                size_t n = strcspn(p, "/");
+                if (n == 2 && p[0] == '.' && p[1] == '.') {
+                        while (o > 0 && out[--o] != '/')
+                                ;
+                } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+                        if (o > 0 || absolute)
+                                out[o++] = '/';
+                        memcpy(out + o, p, n);
+                        o += n;
+                }
+                p += n;
+                while (*p == '/')
+                        p++;
+        }
+        if (o == 0 && absolute)
+                out[o++] = '/';
+        out[o] = '\0';
+        return out;
+}
+
+bool zero_path_has_dotdot(const char *path) {
+        for (const char *p = path; *p;) {
+                size_t n = strcspn(p, "/");
+                if (n == 2 && p[0] == '.' && p[1] == '.')
+                        return true;
+                p += n;
+                while (*p == '/')
+                        p++;
+        }
+        return false;
+}
+
 char *zero_strdup_printf(const char *fmt, ...) {
         va_list ap;
         char *s;
@@ -247,11 +288,11 @@ char *zero_strdup_printf(const char *fmt, ...) {
         return n < 0 ? NULL : s;
 }
 
-_Noreturn void zero_child_exec(char *const *argv, int out) {
+_Noreturn void zero_child_exec_fds(char *const *argv, int in, int out, int err) {
         int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         sigset_t none;
 
-        if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+        if (devnull < 0 || dup2(in >= 0 ? in : devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
                 _exit(127);
         zero_unset_service_environment();
         sigemptyset(&none);
@@ -259,6 +300,10 @@ _Noreturn void zero_child_exec(char *const *argv, int out) {
         execvp(argv[0], argv);
         dprintf(2, "cannot run %s: %m\n", argv[0]);
         _exit(127);
+}
+
+_Noreturn void zero_child_exec(char *const *argv, int out) {
+        zero_child_exec_fds(argv, -1, out, out);
 }
 
 int zero_run_wait(char *const argv[], char **ret_output) {
@@ -353,6 +398,44 @@ int zero_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret) {
                 return -ERANGE;
         *ret = v;
         return 0;
+}
+
+struct hardlink {
+        dev_t dev;
+        ino_t ino;
+        char name[];
+};
+
+static int hardlink_cmp(const void *a, const void *b) {
+        const struct hardlink *l = a, *m = b;
+        if (l->dev != m->dev)
+                return l->dev < m->dev ? -1 : 1;
+        return l->ino < m->ino ? -1 : l->ino > m->ino;
+}
+
+int zero_hardlink_first(void **map, dev_t dev, ino_t ino, const char *name, const char **ret) {
+        struct hardlink key = {.dev = dev, .ino = ino}, *l, **found;
+
+        found = tfind(&key, map, hardlink_cmp);
+        if (found) {
+                *ret = (*found)->name;
+                return 0;
+        }
+        l = malloc(sizeof(*l) + strlen(name) + 1);
+        if (!l)
+                return -ENOMEM;
+        *l = key;
+        strcpy(l->name, name);
+        if (!tsearch(l, map, hardlink_cmp)) {
+                free(l);
+                return -ENOMEM;
+        }
+        *ret = NULL;
+        return 0;
+}
+
+void zero_hardlink_map_free(void *map) {
+        tdestroy(map, free);
 }
 
 char *zero_base64(const void *data, size_t n) {

@@ -35,6 +35,12 @@ int zero_mkdir_p(const char *path, mode_t mode);
 /* Removes a tree without crossing into other file systems (mounts are left alone: -EBUSY). */
 int zero_rm_rf(const char *path);
 
+/* Lexically: "a/./b//c/" as "a/b/c", "/x/../y" as "/y" ("." and empty components dropped, ".."
+ * takes away the component before it, never going above the start); "/" for the root, "" for a
+ * relative path of nothing. Symlinks are not looked at. NULL when out of memory. */
+char *zero_path_simplify(const char *path);
+/* Whether a component of path is "..". */
+bool zero_path_has_dotdot(const char *path);
 /* n bytes as base64 (RFC 4648, padded), NUL-terminated; NULL on allocation failure. */
 char *zero_base64(const void *data, size_t n);
 
@@ -45,6 +51,9 @@ char *zero_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 
  * environment (NOTIFY_SOCKET, LISTEN_FDS) and no blocked signals, then exec argv (PATH searched).
  * Never returns: 127 when the exec fails, with the reason on out. */
 _Noreturn void zero_child_exec(char *const *argv, int out);
+/* The same with stdin from in (/dev/null when < 0), stdout to out, stderr to err; each of them
+ * must be above 2 or already in its place. */
+_Noreturn void zero_child_exec_fds(char *const *argv, int in, int out, int err);
 
 /* Runs argv to completion (stdin /dev/null, stdout/stderr captured up to 4 KiB into *ret_output
  * if given). Returns the exit status (>= 0) or -errno if it could not run; 128+signal if killed. */
@@ -60,6 +69,12 @@ void zero_unset_service_environment(void);
 /* The same as a copy of environ without those variables, for execve() after vfork(). The array
  * is the caller's to free, its strings are environ's. */
 char **zero_service_free_environment(void);
+
+/* Files with several names, met while walking a tree: the first name of (dev, ino) in *ret, or
+ * NULL when this is the first (it is remembered). *map starts NULL; free it with
+ * zero_hardlink_map_free(). */
+int zero_hardlink_first(void **map, dev_t dev, ino_t ino, const char *name, const char **ret);
+void zero_hardlink_map_free(void *map);
 
 /* Parses a decimal integer in [min, max]. */
 int zero_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);

@@ -2,3 +2,5 @@
 # that the test serves itself on loopback TCP and a unix socket ($ZEROCTL names the binary).
 zero_unit_test(test_zeroctl SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_zeroctl.c LIBS zeroctlcore)
 add_dependencies(test_zeroctl zeroctl)
+# zeroctl's tar stream of a directory (image import uploads it), read back by common/tar.c and GNU tar.
+zero_unit_test(test_tar_write SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_tar_write.c LIBS zeroctlcore)

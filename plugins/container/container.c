@@ -55,6 +55,7 @@
 static struct {
         const struct zero_plugin_services *svc;
         char *runtime;   /* crun, resolved in $PATH at init */
+        char *mount;     /* mount(8), resolved likewise: the rootfs's nodev hook (oci.h) */
         char *crun_root; /* AGENT_RUN_DIR/crun */
         enum zero_cgroup_manager configured;
         /* The probe is cached once it succeeded; a failed one is repeated at the next call,
@@ -91,6 +92,7 @@ _printf_(3, 4) static int runtime_error(struct zero_error *err, int r, const cha
 
 static void container_fini(void) {
         free(plugin.runtime);
+        free(plugin.mount);
         free(plugin.crun_root);
         free(plugin.seccomp_bpf);
         strv_free(plugin.host_masked);
@@ -154,6 +156,9 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
         if (r == -ENOENT)
                 plugin.runtime = strdup(runtime);
         else if (r < 0)
+                return r;
+        r = zero_runtime_resolve("mount", &plugin.mount);
+        if (r < 0 && r != -ENOENT)
                 return r;
         plugin.crun_root = zero_strdup_printf("%s/crun", run_dir);
         if (!plugin.runtime || !plugin.crun_root) {
@@ -248,6 +253,11 @@ static int probe_now(void) {
 
         r = zero_runtime_version(plugin.runtime, p.runtime, sizeof(p.runtime), p.reason, sizeof(p.reason));
         if (r < 0) {
+                plugin.probe = p;
+                return 0;
+        }
+        if (!plugin.mount) { /* containers would see device nodes of their root volume */
+                snprintf(p.reason, sizeof(p.reason), "mount(8) is not in PATH (Debian: util-linux)");
                 plugin.probe = p;
                 return 0;
         }
@@ -432,8 +442,9 @@ static int mount_rootfs(const struct zero_instance_info *info, const struct ctr 
         opts = zero_strdup_printf("lowerdir=%s,upperdir=%s,workdir=%s", c->lower, c->upper, c->work);
         if (!opts)
                 return -ENOMEM;
-        /* The source names the container, so that leaked mounts can be told apart. */
-        if (mount(c->id, c->rootfs, "overlay", 0, opts) < 0) {
+        /* The source names the container, so that leaked mounts can be told apart. nodev: see
+         * mount_root_volume. */
+        if (mount(c->id, c->rootfs, "overlay", MS_NODEV, opts) < 0) {
                 r = -errno;
                 return runtime_error(err, r, "cannot mount the overlay root file system: %s (%s)",
                                      strerror(-r), opts);
@@ -479,11 +490,17 @@ static int mount_root_volume(struct zero_plugin_ctx *ctx, const struct zero_inst
         r = is_mounted(c);
         if (r < 0)
                 return runtime_error(err, r, "cannot inspect %s: %s", c->rootfs, strerror(-r));
+        /* nodev: a device node on the volume (made by a VM of the same instance, or by a
+         * container given CAP_MKNOD) opens no device, neither through this mount nor through
+         * the container's copy of it (oci.h: nodev_hook). Not nosuid: the flag would hold
+         * inside the container too, and its setuid binaries are the image's business (they
+         * gain nothing today: config.json sets noNewPrivileges; Docker's rootfs is not nosuid
+         * either). The mount is only reachable through RUN, which is root's alone (0700). */
         if (r == 0) {
                 if (userns_fd >= 0)
-                        r = zero_mount_idmapped(dev, "ext4", c->rootfs, userns_fd, MOUNT_ATTR_NOATIME);
+                        r = zero_mount_idmapped(dev, "ext4", c->rootfs, userns_fd, MOUNT_ATTR_NOATIME | MOUNT_ATTR_NODEV);
                 else
-                        r = mount(dev, c->rootfs, "ext4", MS_NOATIME, NULL) < 0 ? -errno : 0;
+                        r = mount(dev, c->rootfs, "ext4", MS_NOATIME | MS_NODEV, NULL) < 0 ? -errno : 0;
                 if (r < 0)
                         return runtime_error(err, r, "cannot mount root volume %s (%s) on %s%s: %s", root->name, dev,
                                              c->rootfs, userns_fd >= 0 ? " idmapped" : "", strerror(-r));
@@ -642,6 +659,8 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
         if (opts.limits_enforced && !cgroups_path)
                 return -ENOMEM;
         opts.cgroups_path = cgroups_path;
+        opts.nodev_hook = plugin.mount;
+        opts.rootfs = c.rootfs;
         opts.pids_max = plugin.pids_max;
         opts.userns_base = plugin.userns_base;
         opts.seccomp_bpf = plugin.seccomp_bpf;

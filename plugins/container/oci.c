@@ -406,6 +406,12 @@ int zero_oci_config_new(const struct zero_instance_info *info, const struct zero
                 return r;
         if ((r = set(cfg, "linux", lx)) < 0)
                 return r;
+        if (opts->nodev_hook && opts->rootfs && !zero_oci_wants_userns(info) &&
+            (r = set(cfg, "hooks",
+                     json_pack("{s:[{s:s,s:[s,s,s,s]}]}", "createContainer", "path", opts->nodev_hook, "args", "mount",
+                               "-o", info->readonly_rootfs ? "remount,bind,nodev,ro" : "remount,bind,nodev",
+                               opts->rootfs))) < 0)
+                return r;
         /* crun loads this program and ignores linux.seccomp, which stays as the description of it
          * (and for a runtime without the annotation). */
         if (opts->seccomp_bpf &&

@@ -57,6 +57,15 @@ struct zero_oci_options {
          * crun as the annotation run.oci.seccomp_bpf_data so that it loads the program instead of
          * compiling the profile at every start. NULL: crun compiles linux.seccomp. */
         const char *seccomp_bpf;
+        /* mount(8), absolute, and the bundle's rootfs as the runtime sees it (absolute): a
+         * createContainer hook remounts the rootfs nodev (and ro when it is read-only) inside
+         * the container's mount namespace before pivot_root. crun 1.8 binds the rootfs onto
+         * itself and remounts that bind with no flags, which drops the nodev of the host's
+         * mount of the root volume; the hook puts it back. NULL: no hook. None with a user
+         * namespace either (info->userns): the container's mount namespace then belongs to it,
+         * which locks the flags its mounts came with, so nodev stays by itself. */
+        const char *nodev_hook;
+        const char *rootfs;
 };
 
 struct zero_oci_volume_mount {

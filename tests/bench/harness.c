@@ -66,12 +66,14 @@ int bench_tmp_new(struct bench *b) {
 
 int bench_zerod_start(struct bench *b, const char *conf) {
         _cleanup_free_ char *listen = zero_strdup_printf("unix:%s", b->sock), *conf_path = bench_path(b, "zerod.conf");
+        /* images are imported from host paths in the benchmark's own directory */
+        _cleanup_free_ char *text = zero_strdup_printf("[images]\nimport_dirs = %s\n%s", b->tmp, strempty(conf));
         _cleanup_close_ int log_fd = open(b->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         int r;
 
-        if (!listen || !conf_path || log_fd < 0)
+        if (!listen || !conf_path || !text || log_fd < 0)
                 return bench_fail(b, log_fd < 0 ? -errno : -ENOMEM, "cannot open zerod's log: %m");
-        if ((r = zero_write_file_atomic(conf_path, strempty(conf), strlen(strempty(conf)), 0600)) < 0)
+        if ((r = zero_write_file_atomic(conf_path, text, strlen(text), 0600)) < 0)
                 return bench_fail(b, r, "cannot write %s: %s", conf_path, strerror(-r));
         if ((b->zerod_pid = fork()) < 0)
                 return bench_fail(b, -errno, "fork: %m");
@@ -108,7 +110,7 @@ int bench_image_import(struct bench *b, const char *name) {
                 return bench_fail(b, -ENOMEM, "out of memory");
         if ((r = bench_run(b, (char *const[]){script, rootfs, NULL})) < 0)
                 return r;
-        return bench_api(b, "POST", "/v1/images", body, 201, NULL);
+        return bench_act(b, "POST", "/v1/images", body, NULL, NULL);
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *userdata) {

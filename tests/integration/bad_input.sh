@@ -48,10 +48,13 @@ bad 422 invalid POST /v1/instances "{\"name\":\"x\",\"memory_mib\":99999999,$ok}
 bad 422 invalid POST /v1/instances "{\"name\":\"x\",\"env\":{\"A=B\":\"c\"},$ok}"
 bad 422 invalid POST /v1/instances "{\"name\":\"x\",\"colour\":\"blue\",$ok}"
 bad 422 invalid POST /v1/images '{"name":"Bad Name","source":"/tmp"}'
-bad 422 invalid POST /v1/images '{"name":"img2","source":"/nonexistent/rootfs"}'
+bad 422 invalid POST /v1/images "{\"name\":\"img2\",\"source\":\"$T/nonexistent/rootfs\"}"
 bad 422 invalid POST /v1/images '{"name":"img2","source":"relative/path"}'
 bad 422 invalid POST /v1/instances/taken/stop '{"timeout_s":-1}'
 bad 422 invalid GET '/v1/operations/abc?wait=99999'
+# 403: host paths only below [images] import_dirs (here $T)
+bad 403 forbidden POST /v1/images '{"name":"img2","source":"/nonexistent/rootfs"}'
+bad 403 forbidden POST /v1/images "{\"name\":\"vm\",\"source\":\"$T/rootfs-spare\",\"kernel\":\"/nonexistent\"}"
 # 404
 bad 404 not_found GET /v1/instances/nope
 bad 404 not_found DELETE /v1/instances/nope
@@ -68,7 +71,7 @@ bad 409 conflict POST /v1/images "{\"name\":\"spare\",\"source\":\"$T/rootfs-spa
 bad 409 in_use DELETE /v1/images/busybox
 bad 409 wrong_state POST /v1/instances/taken/start
 # images for VMs: kernel and initrd must be files; an initrd needs a kernel
-bad 422 invalid POST /v1/images "{\"name\":\"vm\",\"source\":\"$T/rootfs-spare\",\"kernel\":\"/nonexistent\"}"
+bad 422 invalid POST /v1/images "{\"name\":\"vm\",\"source\":\"$T/rootfs-spare\",\"kernel\":\"$T/nonexistent\"}"
 bad 422 invalid POST /v1/images "{\"name\":\"vm\",\"source\":\"$T/rootfs-spare\",\"kernel\":\"relative\"}"
 bad 422 invalid POST /v1/images "{\"name\":\"vm\",\"source\":\"$T/rootfs-spare\",\"kernel\":\"$T\"}"
 bad 422 invalid POST /v1/images "{\"name\":\"vm\",\"source\":\"$T/rootfs-spare\",\"initrd\":\"/etc/hostname\"}"

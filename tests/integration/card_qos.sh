@@ -17,7 +17,7 @@ ldd "$fio_bin" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | while read -r lib
   mkdir -p "$T/rootfs-fio$(dirname "$lib")"
   cp -L "$lib" "$T/rootfs-fio$lib"
 done
-expect 201 POST /v1/images "{\"name\":\"fio\",\"source\":\"$T/rootfs-fio\"}"
+act POST /v1/images "{\"name\":\"fio\",\"source\":\"$T/rootfs-fio\"}"
 act POST /v1/volumes '{"name":"bench","size_bytes":268435456}'
 
 # Lay out a file, then measure 4k random reads, queue depth 1, O_DIRECT, in 2 s runs, forever.

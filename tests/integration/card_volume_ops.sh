@@ -135,38 +135,23 @@ log "killed during the delete: the next zerod finished it"
 
 points=$("$ZEROD" --list-fault-points 2>/dev/null | grep -E '^volume_(create|delete)\.' || true)
 if [ -n "$points" ]; then
-  ulimit -c 0
-  stop_zerod
+  ulimit -c 0 # die_at's abort()s
   n=0
   for p in $points; do
-    n=$((n + 1))
-    if [ $((n % 2)) = 0 ]; then action=abort want=134; else action=exit want=86; fi
-    [ "${p#volume_delete}" = "$p" ] || { start_zerod; act POST /v1/volumes '{"name":"fp","size_bytes":16777216}'; stop_zerod; }
-    ZERO_FAULT_POINT=$p ZERO_FAULT_ACTION=$action start_zerod
     if [ "${p#volume_delete}" = "$p" ]; then
-      expect 202 POST /v1/volumes '{"name":"fp","size_bytes":16777216}'
-    else
-      expect 202 DELETE /v1/volumes/fp
-    fi
-    op=$(jbody .id)
-    rc=0
-    wait "$ZEROD_PID" || rc=$?
-    ZEROD_PID=
-    [ "$rc" = "$want" ] || fail "zerod exited with $rc, not at fault point $p ($action)"
-    start_zerod
-    wait_op "$op"
-    if [ "${p#volume_delete}" = "$p" ]; then
+      die_at "$p" api POST /v1/volumes '{"name":"fp","size_bytes":16777216}'
       expect 200 GET /v1/volumes/fp
       [ "$(jbody .state)" = ready ] || fail "$p: $(cat "$BODY")"
       act DELETE /v1/volumes/fp
     else
+      act POST /v1/volumes '{"name":"fp","size_bytes":16777216}'
+      die_at "$p" api DELETE /v1/volumes/fp
       expect 404 GET /v1/volumes/fp
     fi
     [ -z "$(pool_files)" ] || fail "$p: files left: $(pool_files)"
-    stop_zerod
+    n=$((n + 1))
   done
   log "volume_create and volume_delete: $n fault points, each finished by the next zerod"
-  start_zerod
 else
   log "SKIP the fault points: this zerod has none"
 fi

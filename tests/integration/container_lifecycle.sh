@@ -6,6 +6,7 @@
 start_zerod
 make_image busybox
 # the import also made the image's base filesystem: ext4, clean, holding the rootfs's files
+expect 200 GET /v1/images/busybox
 base=$T/state/images/busybox/base.ext4
 [ "$(jbody .base_size_bytes)" = "$(stat -c %s "$base")" ] || fail "base_size_bytes $(jbody .base_size_bytes) is not the size of $base"
 e2fsck -fn "$base" >/dev/null 2>&1 || fail "e2fsck finds $base unclean"
@@ -15,7 +16,8 @@ log "the image has a clean ext4 base with the rootfs's files"
 
 # An image for VMs too: kernel and initrd are copied into it (any files do here).
 head -c 4096 /dev/urandom >"$T/vmlinuz"; head -c 1024 /dev/urandom >"$T/initrd.img"
-expect 201 POST /v1/images "{\"name\":\"bootable\",\"source\":\"$T/rootfs-busybox\",\"kernel\":\"$T/vmlinuz\",\"initrd\":\"$T/initrd.img\"}"
+act POST /v1/images "{\"name\":\"bootable\",\"source\":\"$T/rootfs-busybox\",\"kernel\":\"$T/vmlinuz\",\"initrd\":\"$T/initrd.img\"}"
+expect 200 GET /v1/images/bootable
 [ "$(jbody .kernel)" = true ] && [ "$(jbody .initrd)" = true ] || fail "bootable image: $(cat "$BODY")"
 cmp "$T/vmlinuz" "$T/state/images/bootable/vmlinuz" || fail "the image's kernel differs from the one imported"
 cmp "$T/initrd.img" "$T/state/images/bootable/initrd.img" || fail "the image's initrd differs"

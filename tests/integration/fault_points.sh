@@ -19,28 +19,7 @@ spec() { # spec NAME MODE
   echo "{\"name\":\"$1\",\"mode\":\"$2\",\"image\":\"bb\",\"memory_mib\":256,\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$cmd" '$c')]}"
 }
 
-# die_at POINT METHOD PATH [JSON]: a zerod armed at POINT takes the request and dies there, by
-# _exit(86) and by abort() in turn; the next zerod (unarmed) finishes the operation. Sets OP.
-ulimit -c 0 # no core files from the abort()s
-DIED=0
-die_at() {
-  local point=$1 rc=0 action want
-  shift
-  DIED=$((DIED + 1))
-  if [ $((DIED % 2)) = 0 ]; then action=abort want=134; else action=exit want=86; fi
-  stop_zerod
-  ZERO_FAULT_POINT=$point ZERO_FAULT_ACTION=$action start_zerod
-  expect 202 "$@"
-  OP=$(jbody .id)
-  for _ in $(seq 1 600); do kill -0 "$ZEROD_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$ZEROD_PID" 2>/dev/null && fail "zerod did not reach fault point $point"
-  wait "$ZEROD_PID" || rc=$?
-  ZEROD_PID=
-  [ "$rc" = "$want" ] || fail "zerod exited with $rc at $point, not $want (the fault point's $action)"
-  grep -q "Fault point $point reached" "$T/zerod.log" || fail "zerod's log does not name fault point $point"
-  start_zerod
-  wait_op "$OP"
-}
+ulimit -c 0 # no core files from die_at's abort()s
 
 # only_mode NAME MODE: NAME runs as MODE, once, with one export and one NIC link of that mode.
 only_mode() {
@@ -80,7 +59,7 @@ nothing_left() {
 
 n=0
 for p in $(grep '^create\.' <<<"$points"); do
-  die_at "$p" POST /v1/instances "$(spec fc container)"
+  die_at "$p" api POST /v1/instances "$(spec fc container)"
   only_mode fc container
   act DELETE /v1/instances/fc
   nothing_left
@@ -91,7 +70,7 @@ log "create: $n fault points, each finished by the next zerod, nothing left"
 n=0
 for p in $(grep '^delete\.' <<<"$points"); do
   act POST /v1/instances "$(spec fd container)"
-  die_at "$p" DELETE /v1/instances/fd
+  die_at "$p" api DELETE /v1/instances/fd
   expect 404 GET /v1/instances/fd
   nothing_left
   n=$((n + 1))
@@ -104,7 +83,7 @@ mode=container
 n=0
 for p in $(grep '^switch\.' <<<"$points"); do
   to=$([ "$mode" = container ] && echo vm || echo container)
-  die_at "$p" POST /v1/instances/fs/switch "{\"mode\":\"$to\"}"
+  die_at "$p" api POST /v1/instances/fs/switch "{\"mode\":\"$to\"}"
   only_mode fs "$to"
   mode=$to
   n=$((n + 1))

@@ -5,12 +5,13 @@
 : "${ZERO_BUILD_DIR:?}"
 
 cmake --install "$ZERO_BUILD_DIR" --prefix "$T/prefix" >/dev/null
-for f in bin/zerod bin/zeroctl libexec/zero/zero-shim lib/zero/plugins/container.so \
+for f in bin/zerod bin/zeroctl libexec/zero/zero-shim libexec/zero/zero-unpack lib/zero/plugins/container.so \
          lib/systemd/system/zerod.service lib/systemd/system/zerod.socket etc/zero/zerod.conf; do
   [ -e "$T/prefix/$f" ] || fail "install lacks $f"
 done
 use_netns
-nsenter --net="/run/netns/$NETNS" "$T/prefix/bin/zerod" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" >>"$T/zerod.log" 2>&1 &
+write_zerod_conf
+nsenter --net="/run/netns/$NETNS" "$T/prefix/bin/zerod" --config "$T/lib.conf" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" >>"$T/zerod.log" 2>&1 &
 ZEROD_PID=$!
 for _ in $(seq 1 200); do curl -sf --unix-socket "$SOCK" http://zero/v1/node >/dev/null 2>&1 && break; sleep 0.05; done
 expect 200 GET /v1/node

@@ -36,10 +36,21 @@ use_netns() {
 }
 in_ns() { nsenter --net="/run/netns/$NETNS" "$@"; }
 
+# zerod's configuration from lib.sh, $T/lib.conf (a test's own --config comes after it and wins),
+# written at each start: host-path imports
+# (POST /v1/images {"source": PATH}) only from the test's own directory, as an operator would
+# list an images directory in [images] import_dirs; the default (empty) takes no host path at all.
+# IMPORT_DIRS overrides the directory list (IMPORT_DIRS= turns host paths off), ZEROD_CONF_EXTRA
+# is appended (INI lines).
+write_zerod_conf() {
+  printf '[images]\nimport_dirs = %s\n%s\n' "${IMPORT_DIRS-$T}" "${ZEROD_CONF_EXTRA:-}" >"$T/lib.conf"
+}
+
 # ZEROD_WRAPPER="valgrind --leak-check=full --error-exitcode=99" runs zerod under a checker.
 start_zerod() {
   [ -n "$NETNS" ] || use_netns
-  nsenter --net="/run/netns/$NETNS" ${ZEROD_WRAPPER:-} "$ZEROD" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" --plugin-dir "$ZERO_PLUGIN_DIR" \
+  write_zerod_conf
+  nsenter --net="/run/netns/$NETNS" ${ZEROD_WRAPPER:-} "$ZEROD" --config "$T/lib.conf" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" --plugin-dir "$ZERO_PLUGIN_DIR" \
     --shim "$ZERO_SHIM" --log-level debug "$@" >>"$T/zerod.log" 2>&1 &
   ZEROD_PID=$!
   for _ in $(seq 1 ${ZEROD_START_TRIES:-200}); do
@@ -98,9 +109,44 @@ act() {
   wait_op "$(jbody .id)"
 }
 
-make_image() { # make_image NAME
+make_image() { # make_image NAME: a busybox rootfs in $T, imported from its host path
   "$ZERO_SOURCE_DIR/deploy/make-busybox-rootfs" "$T/rootfs-$1" >/dev/null
-  expect 201 POST /v1/images "{\"name\":\"$1\",\"source\":\"$T/rootfs-$1\"}"
+  act POST /v1/images "{\"name\":\"$1\",\"source\":\"$T/rootfs-$1\"}"
+}
+
+# upload METHOD PATH FILE CONTENT_TYPE [CURL_ARGS...]: a streamed body (an image archive); sets
+# STATUS, leaves the answer in $BODY.
+upload() {
+  local method=$1 path=$2 file=$3 ctype=$4
+  shift 4
+  # -T streams the file (--data-binary @FILE would read it into memory first)
+  STATUS=$(curl -sS --unix-socket "$SOCK" -o "$BODY" -w '%{http_code}' -X "$method" -H "Content-Type: $ctype" \
+    -T "$file" "$@" "http://zero$path") || fail "curl $method $path failed"
+}
+
+# die_at POINT COMMAND...: a zerod armed at fault point POINT (agent/fault.h) takes the request
+# COMMAND makes (api or upload, which must answer 202 with an operation) and dies there, by
+# _exit(86) and by abort() in turn; the next zerod (unarmed) finishes the operation. Sets OP.
+# Tests that use it say `ulimit -c 0`: no core files from the abort()s.
+DIED=0
+die_at() {
+  local point=$1 rc=0 action want
+  shift
+  DIED=$((DIED + 1))
+  if [ $((DIED % 2)) = 0 ]; then action=abort want=134; else action=exit want=86; fi
+  stop_zerod
+  ZERO_FAULT_POINT=$point ZERO_FAULT_ACTION=$action start_zerod
+  "$@"
+  [ "$STATUS" = 202 ] || fail "$*: expected HTTP 202, got $STATUS: $(cat "$BODY")"
+  OP=$(jbody .id)
+  for _ in $(seq 1 600); do kill -0 "$ZEROD_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$ZEROD_PID" 2>/dev/null && fail "zerod did not reach fault point $point"
+  wait "$ZEROD_PID" || rc=$?
+  ZEROD_PID=
+  [ "$rc" = "$want" ] || fail "zerod exited with $rc at $point, not $want (the fault point's $action)"
+  grep -q "Fault point $point reached" "$T/zerod.log" || fail "zerod's log does not name fault point $point"
+  start_zerod
+  wait_op "$OP"
 }
 
 inst() { # inst NAME FIELD
@@ -133,7 +179,7 @@ start_zerod_with_vm_image() {
     "$ZERO_SOURCE_DIR/deploy/images/build-busybox-image" "$T/img" >"$T/image.log" 2>&1 ||
     fail "image build failed: $(tail -5 "$T/image.log")"
   start_zerod "$@"
-  expect 201 POST /v1/images "{\"name\":\"bb\",\"source\":\"$T/img/rootfs\",\"kernel\":\"$T/img/vmlinuz\",\"initrd\":\"$T/img/initrd.img\"}"
+  act POST /v1/images "{\"name\":\"bb\",\"source\":\"$T/img/rootfs\",\"kernel\":\"$T/img/vmlinuz\",\"initrd\":\"$T/img/initrd.img\"}"
 }
 
 alive() { [ -n "$1" ] && [ "$1" != null ] && [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }

@@ -437,6 +437,33 @@ static void test_card_volumes_and_netns(void **state) {
         json_array_foreach(path(plain, "linux", "namespaces"), i, ns) assert_null(json_object_get(ns, "path"));
 }
 
+/* The rootfs's nodev, which crun's remount of its rootfs bind drops, comes back from a hook. */
+static void test_nodev_hook(void **state) {
+        struct zero_instance_info info = sample();
+        struct zero_oci_options opts = {.nodev_hook = "/usr/bin/mount", .rootfs = "/run/zero/instances/x/bundle/rootfs"};
+        json_auto_t *cfg = build(&info, &opts), *plain = build(&info, &unenforced);
+        json_t *hook = json_array_get(path(cfg, "hooks", "createContainer"), 0);
+        json_t *args = json_object_get(hook, "args");
+
+        assert_string_equal(json_string_value(json_object_get(hook, "path")), "/usr/bin/mount");
+        assert_int_equal(json_array_size(args), 4);
+        assert_string_equal(json_string_value(json_array_get(args, 0)), "mount");
+        assert_string_equal(json_string_value(json_array_get(args, 2)), "remount,bind,nodev,ro"); /* readonly_rootfs */
+        assert_string_equal(json_string_value(json_array_get(args, 3)), opts.rootfs);
+        info.readonly_rootfs = false;
+        json_decref(cfg);
+        cfg = build(&info, &opts);
+        args = json_object_get(json_array_get(path(cfg, "hooks", "createContainer"), 0), "args");
+        assert_string_equal(json_string_value(json_array_get(args, 2)), "remount,bind,nodev");
+        assert_null(json_object_get(plain, "hooks"));
+        /* a user namespace keeps the flag by itself (locked) */
+        info.userns = true;
+        opts.userns_base = 1610612736u;
+        json_decref(cfg);
+        cfg = build(&info, &opts);
+        assert_null(json_object_get(cfg, "hooks"));
+}
+
 static void test_format_is_json(void **state) {
         struct zero_instance_info info = sample();
         _cleanup_free_ char *text = NULL;
@@ -563,6 +590,7 @@ int main(void) {
                 cmocka_unit_test(test_rlimits),
                 cmocka_unit_test(test_mounts_and_paths),
                 cmocka_unit_test(test_card_volumes_and_netns),
+                cmocka_unit_test(test_nodev_hook),
                 cmocka_unit_test(test_masked_paths_as_docker),
                 cmocka_unit_test(test_seccomp_in_config),
                 cmocka_unit_test(test_seccomp_bpf),

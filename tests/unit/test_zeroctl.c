@@ -339,31 +339,36 @@ static void test_parse_small_verbs(void **state) {
         assert_int_equal(zeroctl_parse_no_args(1, ARGV("ls"), &e), 0);
         assert_int_equal(zeroctl_parse_no_args(2, ARGV("ls", "x"), &e), -EINVAL);
 
-        /* A local SOURCE goes absolute; anything else as it is. */
-        assert_int_equal(
-                zeroctl_parse_image_import(3, ARGV("import", "base", "/usr/../usr/bin"), &body, &e),
-                0);
-        assert_json_eq(body, "{\"name\":\"base\",\"source\":\"/usr/bin\"}");
-        json_decref(TAKE_PTR(body));
-        assert_int_equal(
-                zeroctl_parse_image_import(3, ARGV("import", "b", "no/such/thing.tar"), &body, &e),
-                0);
-        assert_json_eq(body, "{\"name\":\"b\",\"source\":\"no/such/thing.tar\"}");
-        assert_int_equal(zeroctl_parse_image_import(2, ARGV("import", "b"), &body, &e), -EINVAL);
-        json_decref(TAKE_PTR(body));
-        /* --kernel and --initrd go as absolute paths; options may come anywhere */
-        assert_int_equal(zeroctl_parse_image_import(7, ARGV("import", "--kernel", "/usr/../usr/bin", "vm", "/usr",
-                                                           "--initrd", "/usr/../etc"),
-                                                    &body, &e),
+        /* image import: SOURCE is uploaded unless --node-path, which sends absolute paths */
+        struct zeroctl_image_import im;
+        assert_int_equal(zeroctl_parse_image_import(3, ARGV("import", "base", "/srv/bb"), &im, &e), 0);
+        assert_string_equal(im.name, "base");
+        assert_string_equal(im.source, "/srv/bb");
+        assert_false(im.node_path);
+        assert_false(im.keep_setuid);
+        assert_null(im.kernel);
+        assert_int_equal(zeroctl_parse_image_import(2, ARGV("import", "b"), &im, &e), -EINVAL);
+        assert_string_equal(e.message, "missing SOURCE");
+        assert_int_equal(zeroctl_parse_image_import(4, ARGV("import", "b", "/usr", "--kernel"), &im, &e), -EINVAL);
+        assert_int_equal(zeroctl_parse_image_import(5, ARGV("import", "b", "/usr", "--initrd", "i"), &im, &e), -EINVAL);
+        assert_string_equal(e.message, "--initrd needs --kernel");
+        /* options may come anywhere */
+        assert_int_equal(zeroctl_parse_image_import(9, ARGV("import", "--kernel", "/usr/../k", "vm", "rel/dir",
+                                                           "--initrd", "/i", "--node-path", "--keep-setuid"),
+                                                    &im, &e),
                          0);
-        assert_string_equal(json_string_value(json_object_get(body, "kernel")), "/usr/bin");
-        assert_string_equal(json_string_value(json_object_get(body, "initrd")), "/etc");
-        assert_string_equal(json_string_value(json_object_get(body, "source")), "/usr");
+        assert_true(im.node_path);
+        assert_true(im.keep_setuid);
+        assert_int_equal(zeroctl_image_import_json(&im, &body, &e), 0);
+        /* the node resolves symlinks and ".." itself; a relative path is made absolute here */
+        assert_string_equal(json_string_value(json_object_get(body, "kernel")), "/usr/../k");
+        assert_string_equal(json_string_value(json_object_get(body, "initrd")), "/i");
+        assert_true(json_string_value(json_object_get(body, "source"))[0] == '/');
+        assert_non_null(strstr(json_string_value(json_object_get(body, "source")), "/rel/dir"));
         assert_string_equal(json_string_value(json_object_get(body, "name")), "vm");
+        assert_true(json_is_true(json_object_get(body, "keep_setuid")));
         json_decref(body);
         body = NULL;
-        assert_int_equal(zeroctl_parse_image_import(4, ARGV("import", "b", "/usr", "--kernel"), &body, &e), -EINVAL);
-        assert_null(body);
 }
 
 static void test_parse_memory(void **state) {
@@ -1766,7 +1771,9 @@ static void test_e2e_unix_socket(void **state) {
                 {"GET", "/v1/images", 200, NULL,
                  "{\"images\":[{\"name\":\"busybox\",\"source\":\"/srv/bb\",\"size_bytes\":1048576,"
                  "\"created_at\":\"2999-01-01T00:00:00Z\"}]}"},
-                {"POST", "/v1/images", 201, NULL,
+                {"POST", "/v1/images", 202, "Location: /v1/operations/op9\r\n",
+                 OP("op9", "succeeded", "cleanup", "null")},
+                {"GET", "/v1/images/bb", 200, NULL,
                  "{\"name\":\"bb\",\"source\":\"/\",\"size_bytes\":2048,"
                  "\"created_at\":\"2026-11-25T15:32:07Z\"}"},
                 {"DELETE", "/v1/images/bb", 204, NULL, NULL},
@@ -1798,11 +1805,11 @@ static void test_e2e_unix_socket(void **state) {
                                    "busybox  1.0MiB  0s ago   /srv/bb\n");
         result_done(&r);
 
-        r = run("--url", fk->url, "image", "import", "bb", "/usr/..", NULL);
+        r = run("--url", fk->url, "image", "import", "bb", "/usr/..", "--node-path", NULL);
         assert_int_equal(r.status, 0);
         assert_string_equal(r.out, "imported image bb (2.0KiB)\n");
         assert_string_equal(fake_body(fk, "POST", "/v1/images"),
-                            "{\"name\":\"bb\",\"source\":\"/\"}");
+                            "{\"keep_setuid\":false,\"name\":\"bb\",\"source\":\"/usr/..\"}");
         result_done(&r);
 
         r = run("--url", fk->url, "image", "rm", "bb", NULL);
