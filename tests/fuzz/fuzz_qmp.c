@@ -3,8 +3,9 @@
  * io/qmp.c, the asynchronous QMP client, reading what QEMU would send: the input is written into
  * the other end of a socketpair the client was made on (zero_qmp_new_fd()), then the socket is
  * shut down, and the loop runs until the client has seen it close. Each input is read twice:
- * written at once, and in pieces with the loop run in between, so that messages are cut across
- * reads: pieces of 1 + size % 61 bytes, so that as inputs grow and shrink the cuts move.
+ * written at once, and in about three pieces with the loop run in between, so that messages are
+ * cut across reads (1 + size / 3 + size % 13 bytes: the cuts move as inputs grow and shrink; a
+ * piece per few bytes would cost an epoll round trip each).
  *
  * The client has two commands queued before the greeting (zero-1, zero-2; qmp_capabilities is
  * zero-3) and queues one more from ready() and from each reply, up to 8 (zero-4 ...); the event
@@ -122,6 +123,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 FUZZ_ASSERT(sd_event_new(&e) >= 0, "sd_event_new");
         }
         feed(e, data, size, size > 0 ? size : 1);
-        feed(e, data, size, 1 + size % 61);
+        feed(e, data, size, 1 + size / 3 + size % 13);
         return 0;
 }
