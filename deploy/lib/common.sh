@@ -7,6 +7,7 @@ ZERO_PACKAGES=(
   crun busybox-static systemd iproute2 util-linux tar curl jq procps valgrind sqlite3 socat
   libjson-validator-perl libyaml-pp-perl
   qemu-system-common qemu-system-x86 qemu-utils e2fsprogs fio
+  clang libclang-rt-14-dev
 )
 
 # Installs what is missing, and nothing when all is there (so a second run is fast and offline).
