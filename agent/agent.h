@@ -102,7 +102,7 @@ int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, s
                     struct zero_info_holder *ret, struct zero_error *err);
 void zero_info_done(struct zero_info_holder *h);
 
-/* events */
+/* event.c: the event log */
 void zero_agent_event(struct zero_agent *a, const char *type, const char *instance, json_t *data);
 
 /* node.c */

@@ -8,53 +8,31 @@
  */
 #include <arpa/inet.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "agent/api.h"
 #include "agent/card.h"
-#include "agent/image.h"
+#include "agent/card_spec.h"
 #include "agent/operation.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "io/softcard/netlink.h"
 
-#define VOLUME_SIZE_MIN (1LL << 20)
-/* The API's own bound; the card may hold less (its pool's filesystem), and says so with 422. */
-#define VOLUME_SIZE_MAX (1LL << 50) /* 1 PiB */
+/* Replies the error of a failed check; returns r. */
+static int reply_failed(struct zero_request *req, int r, const struct zero_error *err) {
+        if (r < 0)
+                zero_reply_zero_error(req, r, err);
+        return r;
+}
 
 static int only_fields(struct zero_request *req, json_t *body, const char *const *known) {
-        const char *key;
-        json_t *v;
-
-        if (!json_is_object(body)) {
-                zero_reply_error(req, 400, "malformed", "a JSON object body is required");
-                return -EINVAL;
-        }
-        json_object_foreach(body, key, v) {
-                bool ok = false;
-                for (const char *const *k = known; *k; k++)
-                        ok = ok || streq(key, *k);
-                if (!ok) {
-                        zero_reply_error(req, 422, "invalid", "unknown field '%.64s'", key);
-                        return -EINVAL;
-                }
-        }
-        return 0;
+        struct zero_error err = {};
+        return reply_failed(req, zero_json_only_fields(body, known, &err), &err);
 }
 
 /* An optional integer field in [min, max]; *ret untouched when absent. */
 static int int_field(struct zero_request *req, json_t *body, const char *key, int64_t min, int64_t max, int64_t *ret) {
-        json_t *v = json_object_get(body, key);
-
-        if (!v)
-                return 0;
-        if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-                zero_reply_error(req, 422, "invalid", "%s: an integer in %lld..%lld is expected", key, (long long) min,
-                                 (long long) max);
-                return -EINVAL;
-        }
-        *ret = json_integer_value(v);
-        return 1;
+        struct zero_error err = {};
+        return reply_failed(req, zero_json_int_field(body, key, min, max, ret, &err), &err);
 }
 
 static int load_volume(struct zero_request *req, struct zero_volume_row *row) {
@@ -138,48 +116,23 @@ static void volume_record(struct zero_request *req, struct zero_volume_row *row,
 }
 
 void zero_api_post_volume(struct zero_request *req) {
-        static const char *const known[] = {"name", "size_bytes", "image", NULL};
         struct zero_agent *a = zero_request_agent(req);
-        json_t *body = zero_request_body(req);
-        struct zero_volume_row row = {}, other = {};
-        struct zero_image_row image = {};
-        int64_t size = 0, base_size = 0;
+        struct zero_volume_row row = {};
+        struct zero_volume_spec spec;
+        struct zero_error err = {};
         const char *name, *img;
+        int64_t size;
         char id[33];
         int r;
 
-        if (only_fields(req, body, known) < 0)
-                return;
-        name = json_string_value(json_object_get(body, "name"));
-        img = json_string_value(json_object_get(body, "image"));
-        if (!name || !zero_name_is_valid(name))
-                return zero_reply_error(req, 422, "invalid",
-                                        "name: a string of 1-63 of [a-z0-9-], starting with a letter or digit, is required");
-        if (json_object_get(body, "image") && !img)
-                return zero_reply_error(req, 422, "invalid", "image: an image name is expected");
-        if ((r = int_field(req, body, "size_bytes", VOLUME_SIZE_MIN, VOLUME_SIZE_MAX, &size)) < 0)
-                return;
-        if (!img && r == 0)
-                return zero_reply_error(req, 422, "invalid", "size_bytes is required for a blank volume");
-        if (img) {
-                struct stat st;
-                if (zero_store_image_get(a->store, img, &image) < 0)
-                        return zero_reply_error(req, 422, "invalid", "image '%.64s' does not exist", img);
-                _cleanup_free_ char *base = zero_strdup_printf("%s/%s", image.path, ZERO_IMAGE_BASE_FILE);
-                zero_image_row_done(&image);
-                if (!base || stat(base, &st) < 0)
-                        return zero_reply_error(req, 422, "invalid", "image '%s' has no base filesystem", img);
-                base_size = st.st_size;
-                if (size == 0)
-                        size = base_size;
-                if (size < base_size)
-                        return zero_reply_error(req, 422, "invalid", "size_bytes: at least the image's %lld bytes",
-                                                (long long) base_size);
-        }
-        if (zero_store_volume_get(a->store, name, &other) >= 0) {
-                zero_volume_row_done(&other);
-                return zero_reply_error(req, 409, "conflict", "a volume named '%s' exists already", name);
-        }
+        r = zero_volume_spec_parse(zero_request_body(req), &spec, &err);
+        if (r >= 0)
+                r = zero_volume_spec_check(a, &spec, &err);
+        if (r < 0)
+                return zero_reply_zero_error(req, r, &err);
+        name = spec.name;
+        img = spec.image;
+        size = spec.size_bytes;
         if ((r = zero_random_id(id)) < 0)
                 return zero_reply_error(req, 500, "internal", "no random id: %s", strerror(-r));
         row = (struct zero_volume_row){
@@ -253,7 +206,7 @@ void zero_api_resize_volume(struct zero_request *req) {
 
         if (only_fields(req, body, known) < 0)
                 return;
-        if ((r = int_field(req, body, "size_bytes", VOLUME_SIZE_MIN, VOLUME_SIZE_MAX, &size)) <= 0) {
+        if ((r = int_field(req, body, "size_bytes", ZERO_VOLUME_SIZE_MIN, ZERO_VOLUME_SIZE_MAX, &size)) <= 0) {
                 if (r == 0)
                         zero_reply_error(req, 422, "invalid", "size_bytes is required");
                 return;
@@ -328,67 +281,27 @@ void zero_api_get_network(struct zero_request *req) {
         zero_network_row_done(&row);
 }
 
-static int network_conflicts(struct zero_request *req, const struct zero_ipv4_net *sub, const char *bridge) {
-        struct zero_agent *a = zero_request_agent(req);
-        struct zero_network_row *rows = NULL;
-        size_t n = 0;
-        int r = zero_store_network_list(a->store, &rows, &n);
-
-        for (size_t i = 0; r >= 0 && i < n; i++) {
-                struct zero_ipv4_net other;
-                if (zero_ipv4_net_parse(rows[i].subnet, &other) >= 0 && zero_ipv4_net_overlaps(sub, &other)) {
-                        zero_reply_error(req, 409, "conflict", "subnet overlaps network '%s' (%s)", rows[i].name,
-                                         rows[i].subnet);
-                        r = -EEXIST;
-                } else if (streq(rows[i].bridge, bridge)) {
-                        zero_reply_error(req, 409, "conflict", "network '%s' has the same bridge name %s; pick another name",
-                                         rows[i].name, bridge);
-                        r = -EEXIST;
-                }
-        }
-        zero_network_rows_free(rows, n);
-        if (r < 0 && r != -EEXIST)
-                zero_reply_error(req, 503, "busy", "cannot list networks: %s", strerror(-r));
-        return r;
-}
-
 void zero_api_post_network(struct zero_request *req) {
-        static const char *const known[] = {"name", "subnet", NULL};
         struct zero_agent *a = zero_request_agent(req);
-        json_t *body = zero_request_body(req);
         struct zero_network_row row = {};
+        struct zero_network_spec spec;
         struct zero_error err = {};
-        struct zero_ipv4_net sub;
-        struct in_addr gw;
-        char bridge[ZERO_IFNAMSIZ], gwbuf[INET_ADDRSTRLEN], id[33];
-        const char *name, *subnet;
+        char gwbuf[INET_ADDRSTRLEN], id[33];
+        const char *name, *subnet, *bridge;
         int r;
 
-        if (only_fields(req, body, known) < 0)
-                return;
-        name = json_string_value(json_object_get(body, "name"));
-        subnet = json_string_value(json_object_get(body, "subnet"));
-        if (!name || !zero_name_is_valid(name))
-                return zero_reply_error(req, 422, "invalid",
-                                        "name: a string of 1-63 of [a-z0-9-], starting with a letter or digit, is required");
-        if (!subnet || zero_ipv4_net_parse(subnet, &sub) < 0 || sub.prefixlen < 8 || sub.prefixlen > 29 ||
-            zero_ipv4_net_gateway(&sub, &gw) < 0)
-                return zero_reply_error(req, 422, "invalid",
-                                        "subnet: an IPv4 network from /8 to /29 with its host bits zero is required, "
-                                        "e.g. 10.77.0.0/24");
-        if (zero_ipv4_net_reserved(&sub))
-                return zero_reply_error(req, 422, "invalid", "subnet: %s overlaps %s, which no network may use", subnet,
-                                        zero_ipv4_net_reserved(&sub));
-        if (zero_store_network_get(a->store, name, &row) >= 0) {
-                zero_network_row_done(&row);
-                return zero_reply_error(req, 409, "conflict", "a network named '%s' exists already", name);
-        }
-        if (zero_ifname_bridge(name, bridge) < 0 || network_conflicts(req, &sub, bridge) < 0)
-                return;
+        r = zero_network_spec_parse(zero_request_body(req), &spec, &err);
+        if (r >= 0)
+                r = zero_network_spec_check(a, &spec, &err);
+        if (r < 0)
+                return zero_reply_zero_error(req, r, &err);
+        name = spec.name;
+        subnet = spec.subnet;
+        bridge = spec.bridge;
         if ((r = zero_random_id(id)) < 0)
                 return zero_reply_error(req, 500, "internal", "no random id: %s", strerror(-r));
         row = (struct zero_network_row){.name = strdup(name), .id = strdup(id), .subnet = strdup(subnet),
-                                        .gateway = strdup(inet_ntop(AF_INET, &gw, gwbuf, sizeof(gwbuf))),
+                                        .gateway = strdup(inet_ntop(AF_INET, &spec.gateway, gwbuf, sizeof(gwbuf))),
                                         .bridge = strdup(bridge), .created_at = (int64_t) zero_now_usec()};
         r = row.name && row.id && row.subnet && row.gateway && row.bridge ? zero_store_network_insert(a->store, &row)
                                                                            : -ENOMEM;

@@ -316,6 +316,24 @@ static int next_idx(struct zero_agent *a, const char *instance_id, bool nics, in
         return r;
 }
 
+/* A data volume added to an instance goes where none of its volumes is mounted already (a create
+ * checks its own list: "path is given twice"). */
+static int check_path_free(struct zero_agent *a, const struct zero_instance_row *inst, const char *path,
+                           struct zero_error *err) {
+        struct zero_attachment_row *atts = NULL;
+        size_t n = 0;
+        int r = zero_store_attachment_list_for_instance(a->store, inst->id, &atts, &n);
+
+        if (r < 0)
+                return zero_error_set(err, r, 503, "busy", "cannot read the instance's volumes");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                if (atts[i].path && streq(atts[i].path, path))
+                        r = zero_error_set(err, -EEXIST, 409, "conflict", "'%s' has volume '%s' at %s already",
+                                           inst->name, atts[i].volume, path);
+        zero_attachment_rows_free(atts, n);
+        return r;
+}
+
 int zero_card_plan_attach(struct zero_agent *a, const struct zero_instance_row *inst, json_t *volume, json_t *nic,
                           struct zero_card_plan *ret, struct zero_error *err) {
         struct zero_card_plan p = {};
@@ -332,6 +350,8 @@ int zero_card_plan_attach(struct zero_agent *a, const struct zero_instance_row *
                         return zero_error_set(err, -E2BIG, 409, "conflict", "'%s' has %d data volumes already", inst->name,
                                               MAX_DATA_VOLUMES);
                 r = arr ? plan_volumes(a, arr, inst, &p, err) : -ENOMEM;
+                if (r >= 0) /* found by tests/fuzz (attach_spec) */
+                        r = check_path_free(a, inst, p.atts[0].path, err);
                 if (r >= 0)
                         p.atts[0].idx = idx;
         } else {

@@ -4,6 +4,7 @@
 #include <ini.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -96,17 +97,28 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
         return 1;
 }
 
-int zero_config_load_file(struct zero_config *c, const char *path, struct zero_error *err) {
+int zero_config_load_stream(struct zero_config *c, FILE *f, const char *name, struct zero_error *err) {
         struct ini_ctx x = {.c = c, .err = err};
-        int line = ini_parse(path, on_ini_entry, &x);
+        int line = ini_parse_file(f, on_ini_entry, &x);
 
-        if (line < 0)
-                return zero_error_set(err, -ENOENT, 400, "invalid", "cannot open config file %s", path);
+        if (line < 0) /* only a libinih built with INI_USE_STACK=0 fails so, for want of memory */
+                return zero_error_set(err, -ENOMEM, 500, "internal", "cannot parse config file %s", name);
         if (x.r < 0)
                 return x.r;
         if (line > 0)
-                return zero_error_set(err, -EINVAL, 400, "invalid", "%s:%d: syntax error", path, line);
+                return zero_error_set(err, -EINVAL, 400, "invalid", "%s:%d: syntax error", name, line);
         return 0;
+}
+
+int zero_config_load_file(struct zero_config *c, const char *path, struct zero_error *err) {
+        FILE *f = fopen(path, "re");
+        int r;
+
+        if (!f)
+                return zero_error_set(err, -ENOENT, 400, "invalid", "cannot open config file %s", path);
+        r = zero_config_load_stream(c, f, path, err);
+        fclose(f);
+        return r;
 }
 
 /* Where the agent's companions live relative to its own binary: the build tree keeps them at

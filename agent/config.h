@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "zero/error.h"
 
@@ -61,6 +62,8 @@ static inline void zero_config_freep(struct zero_config **c) {
 }
 
 int zero_config_load_file(struct zero_config *c, const char *path, struct zero_error *err);
+/* The same from an open stream of INI text; name is what error messages call it. */
+int zero_config_load_stream(struct zero_config *c, FILE *f, const char *name, struct zero_error *err);
 int zero_config_set(struct zero_config *c, const char *section, const char *key, const char *value,
                     struct zero_error *err);
 /* Fills defaults for anything unset and derives typed fields; call after loading everything. */

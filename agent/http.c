@@ -277,22 +277,27 @@ static bool request_precheck(struct zero_request *req) {
         return true;
 }
 
+int zero_http_body_parse(const void *body, size_t len, json_t **ret, struct zero_error *err) {
+        json_error_t jerr;
+        json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+
+        if (!j)
+                return zero_error_set(err, -EINVAL, 400, "malformed", "body is not valid JSON: %s (line %d, column %d)",
+                                      jerr.text, jerr.line, jerr.column);
+        if (!json_is_object(j)) {
+                json_decref(j);
+                return zero_error_set(err, -EINVAL, 400, "malformed", "body must be a JSON object");
+        }
+        *ret = j;
+        return 0;
+}
+
 static void dispatch(struct zero_request *req) {
         struct zero_agent *a = req->http->agent;
+        struct zero_error err = {};
 
-        if (req->body_len > 0) {
-                json_error_t jerr;
-                req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-                if (!req->json) {
-                        zero_reply_error(req, 400, "malformed", "body is not valid JSON: %s (line %d, column %d)",
-                                         jerr.text, jerr.line, jerr.column);
-                        return;
-                }
-                if (!json_is_object(req->json)) {
-                        zero_reply_error(req, 400, "malformed", "body must be a JSON object");
-                        return;
-                }
-        }
+        if (req->body_len > 0 && zero_http_body_parse(req->body, req->body_len, &req->json, &err) < 0)
+                return zero_reply_zero_error(req, -EINVAL, &err);
         /* What the handler records (operations, events) names who asked. */
         const char *saved = a->actor;
         a->actor = req->actor;

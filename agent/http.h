@@ -64,6 +64,8 @@ const char *zero_request_actor(struct zero_request *req);
 json_t *zero_request_body(struct zero_request *req);
 /* The state begin() made for a streamed body, or NULL when the request had none. */
 void *zero_request_upload(struct zero_request *req);
+/* How a request body becomes that: JSON (duplicate keys refused) holding an object; 400 otherwise. */
+int zero_http_body_parse(const void *body, size_t len, json_t **ret, struct zero_error *err);
 
 /* Replies (exactly one per request). The json is stolen. */
 void zero_reply_json(struct zero_request *req, unsigned status, json_t *body);

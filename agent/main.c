@@ -29,26 +29,6 @@
 #define ZERO_VERSION "0.0.0"
 #endif
 
-#define EVENTS_KEEP 10000
-#define EVENTS_TRIM_EVERY 1000
-
-void zero_agent_event(struct zero_agent *a, const char *type, const char *instance, json_t *data) {
-        char *s = data ? json_dumps(data, JSON_COMPACT) : NULL;
-        int r;
-
-        json_decref(data);
-        r = zero_store_event_append(a->store, type, instance, s ? s : "{}", a->actor, NULL);
-        free(s);
-        if (r < 0)
-                log_warning_errno(r, "Failed to record event %s: %m", type);
-        else
-                zero_http_streams_wake(a->http); /* GET /v1/events streams send it */
-        if (++a->events_since_trim >= EVENTS_TRIM_EVERY) {
-                a->events_since_trim = 0;
-                (void) zero_store_event_trim(a->store, EVENTS_KEEP);
-        }
-}
-
 static void help(void) {
         printf("Usage: zerod [OPTIONS]\n\n"
                "The Zero node agent: runs containers, VMs and bare-metal instances behind one HTTP API.\n\n"

@@ -177,8 +177,10 @@ int zero_shim_parse_sync(const char *line, pid_t *ret_pid, struct zero_error *er
                 *ret_pid = (pid_t) v;
                 return 0;
         }
-        if (len >= 6 && strncmp(line, "error ", 6) == 0)
+        if (len > 6 && strncmp(line, "error ", 6) == 0)
                 return zero_error_set(err, -EIO, 500, "runtime", "%.*s", (int) (len - 6), line + 6);
+        if (len == 6 && strncmp(line, "error ", 6) == 0) /* found by tests/fuzz (shim_client) */
+                return zero_error_set(err, -EIO, 500, "runtime", "zero-shim reported an error without a reason");
         if (len == 0)
                 return zero_error_set(err, -EBADMSG, 500, "internal", "zero-shim exited without reporting");
         return zero_error_set(err, -EBADMSG, 500, "internal", "unexpected report from zero-shim: %.*s",

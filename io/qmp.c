@@ -241,8 +241,11 @@ static void on_greeting(struct zero_qmp *q, json_t *m) {
 
         int major, minor, micro;
 
+        /* Three digits per component, as libvirt counts; anything else is no version we know (and
+         * would overflow: minor 2147483 did, found by tests/fuzz). */
         if (json_unpack(m, "{s:{s:{s:{s:i,s:i,s:i}}}}", "QMP", "version", "qemu", "major", &major, "minor", &minor,
-                        "micro", &micro) == 0 && major >= 0 && minor >= 0 && micro >= 0 && major < 2000)
+                        "micro", &micro) == 0 && major >= 0 && minor >= 0 && micro >= 0 && major < 2000 &&
+            minor < 1000 && micro < 1000)
                 q->version = major * 1000000 + minor * 1000 + micro;
         /* We ask for no capability (no "oob"): replies then come in order per command, which we
          * do not rely on, and every command is in-band. */

@@ -104,5 +104,6 @@ void zero_qmp_set_timeout(struct zero_qmp *q, uint64_t timeout_usec);
 /* 1 when ready, 0 during the handshake, -ENOTCONN once closed. */
 int zero_qmp_is_ready(const struct zero_qmp *q);
 /* The peer's version from its greeting as major * 1000000 + minor * 1000 + micro (7.2.22 is
- * 7002022, as libvirt counts), for feature checks; -ENODATA before the greeting. */
+ * 7002022, as libvirt counts), for feature checks; -ENODATA before the greeting, or when the
+ * greeting's version does not fit that (minor or micro above 999, major above 1999). */
 int zero_qmp_version(const struct zero_qmp *q);

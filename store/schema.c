@@ -138,8 +138,8 @@ static const char *const migrations[] = {
         /* 4: where a NIC is attached now, like an attachment's export: kind "veth" or "tap" and
          * its target (the network namespace's path, the tap's name); NULL while detached. Start-up
          * reconciliation compares these with the links it finds. */
-        "ALTER TABLE nics ADD COLUMN attach_kind TEXT;"
-        "ALTER TABLE nics ADD COLUMN attach_target TEXT;",
+        ("ALTER TABLE nics ADD COLUMN attach_kind TEXT;"
+         "ALTER TABLE nics ADD COLUMN attach_target TEXT;"),
 
         /* 5: the steps an operation has done, with their times: a JSON array of
          * {"step", "duration_us"}, appended as each step ends. */

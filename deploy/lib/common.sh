@@ -11,6 +11,7 @@ ZERO_PACKAGES=(
   libjson-validator-perl libyaml-pp-perl libseccomp-dev libgnutls28-dev python3 openssl
   qemu-system-common qemu-system-x86 qemu-utils e2fsprogs fio
   xz-utils # zero-unpack reads xz-compressed image archives through `xz -dc` (docs/architecture.md, Images)
+  clang libclang-rt-14-dev
 )
 
 # Installs what is missing, and nothing when all is there (so a second run is fast and offline).

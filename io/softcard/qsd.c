@@ -184,24 +184,12 @@ static json_t *qmp_command_new(struct qsd *q, const char *execute, json_t *args,
         return json_pack("{s:s, s:s, s:O*}", "execute", execute, "id", id, "arguments", args);
 }
 
-/* Connects, takes the greeting and negotiates capabilities. */
-static int qmp_connect(struct qsd *q, uint64_t deadline) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+/* Takes the greeting and negotiates capabilities on a new connection. */
+static int qmp_handshake(struct qsd *q, uint64_t deadline) {
         json_auto_t *greeting = NULL, *cmd = NULL, *reply = NULL;
         char id[32];
         int r;
 
-        qmp_disconnect(q);
-        strcpy(sa.sun_path, q->qmp_path); /* length checked by qsd_open() */
-        q->qmp_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (q->qmp_fd < 0)
-                return -errno;
-        if (connect(q->qmp_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                /* EAGAIN: the listen backlog is full; QEMU serves one client at a time. */
-                r = errno == EAGAIN ? -ETIMEDOUT : -errno;
-                qmp_disconnect(q);
-                return r;
-        }
         r = qmp_read(q, deadline, &greeting);
         if (r >= 0 && !json_object_get(greeting, "QMP"))
                 r = -EPROTO;
@@ -214,6 +202,25 @@ static int qmp_connect(struct qsd *q, uint64_t deadline) {
         if (r < 0)
                 qmp_disconnect(q);
         return r;
+}
+
+static int qmp_connect(struct qsd *q, uint64_t deadline) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+        qmp_disconnect(q);
+        if (!q->qmp_path)
+                return -ENOTCONN; /* a monitor handed over by qsd_open_monitor(): no reconnecting */
+        strcpy(sa.sun_path, q->qmp_path); /* length checked by qsd_open() */
+        q->qmp_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (q->qmp_fd < 0)
+                return -errno;
+        if (connect(q->qmp_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                /* EAGAIN: the listen backlog is full; QEMU serves one client at a time. */
+                int r = errno == EAGAIN ? -ETIMEDOUT : -errno;
+                qmp_disconnect(q);
+                return r;
+        }
+        return qmp_handshake(q, deadline);
 }
 
 static int qmp_error(int r, const char *execute, struct zero_error *err) {
@@ -593,6 +600,25 @@ int qsd_open(const struct qsd_config *c, struct qsd **ret, struct zero_error *er
                 if (r < 0)
                         return r;
         }
+        *ret = TAKE_PTR(q);
+        return 0;
+}
+
+int qsd_open_monitor(int fd, struct qsd **ret, struct zero_error *err) {
+        _cleanup_(qsd_closep) struct qsd *q = calloc(1, sizeof(*q));
+        int r;
+
+        if (!q) {
+                safe_close(fd);
+                return zero_error_default(err, -ENOMEM, "Failed to open softcard");
+        }
+        q->qmp_fd = fd;
+        /* Non-blocking like the monitor qmp_connect() opens: every wait is a bounded poll(). */
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+                return zero_error_default(err, -errno, "Failed to set up the monitor");
+        r = qmp_handshake(q, zero_monotonic_usec() + QMP_CONNECT_TIMEOUT_USEC);
+        if (r < 0)
+                return qmp_error(r, "qmp_capabilities", err);
         *ret = TAKE_PTR(q);
         return 0;
 }

@@ -44,6 +44,9 @@ struct qsd_config {
 
 /* Adopts the daemon that runs under RUN/qsd, or starts one; then watches it. */
 int qsd_open(const struct qsd_config *c, struct qsd **ret, struct zero_error *err);
+/* A client on a monitor connected already (fd taken, also on failure), without a daemon to
+ * start, watch or reconnect to: for tests/fuzz. Takes the greeting and negotiates capabilities. */
+int qsd_open_monitor(int fd, struct qsd **ret, struct zero_error *err);
 /* Closes the connections and the watch; the daemon and its exports run on. NULL-safe. */
 struct qsd *qsd_close(struct qsd *q);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct qsd *, qsd_close)

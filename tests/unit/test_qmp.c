@@ -316,6 +316,36 @@ static void test_handshake_holds_commands(void **state) {
         assert_reply(f, 2, "later", 0);
 }
 
+/* A version that does not fit major * 1000000 + minor * 1000 + micro is none (it overflowed an
+ * int before: tests/fuzz/corpus/qmp/regress_version_overflow); the handshake goes on. */
+static void test_odd_versions(void **state) {
+        struct fx *f = *state;
+        static const struct {
+                const char *version;
+                int want;
+        } cases[] = {
+                {"{\"major\": 1, \"minor\": 2147483, \"micro\": 0}", -ENODATA},
+                {"{\"major\": 7, \"minor\": 2, \"micro\": 1000}", -ENODATA},
+                {"{\"major\": 2000, \"minor\": 0, \"micro\": 0}", -ENODATA},
+                {"{\"major\": 7, \"minor\": -1, \"micro\": 0}", -ENODATA},
+                {"{\"major\": 1999, \"minor\": 999, \"micro\": 999}", 1999999999},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                json_auto_t *caps = NULL;
+                if (i > 0) {
+                        fx_close(f);
+                        fx_open(f);
+                }
+                server_send(f, "{\"QMP\": {\"version\": {\"qemu\": %s}, \"capabilities\": []}}\n", cases[i].version);
+                caps = server_next(f, "qmp_capabilities");
+                server_return(f, caps, "{}");
+                run_until(f, 1);
+                assert_string_equal(rec_str(f, 0, "kind"), "ready");
+                assert_int_equal(zero_qmp_version(f->q), cases[i].want);
+        }
+}
+
 /* Marks the fds without FD_CLOEXEC in seen[]; with check, fails on one not marked before (the
  * test may have inherited some from its runner). */
 static void scan_cloexec(bool seen[static 1024], bool check) {
@@ -689,6 +719,7 @@ static void test_free_in_callback(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_handshake_holds_commands, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_odd_versions, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_connect_path, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_out_of_order, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_error_reply, setup, teardown),

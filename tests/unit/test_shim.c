@@ -356,6 +356,8 @@ static void test_client_arguments(void **state) {
         assert_int_equal(pid, 1234);
         assert_int_equal(zero_shim_parse_sync("error crun failed (exit 1): boom\n", &pid, &err), -EIO);
         assert_string_equal(err.message, "crun failed (exit 1): boom");
+        assert_int_equal(zero_shim_parse_sync("error \n", &pid, &err), -EIO);
+        assert_string_equal(err.message, "zero-shim reported an error without a reason");
         assert_int_equal(zero_shim_parse_sync("", &pid, NULL), -EBADMSG);
         assert_int_equal(zero_shim_parse_sync("ok -3", &pid, NULL), -EBADMSG);
         assert_int_equal(zero_shim_parse_sync("ok 12x", &pid, NULL), -EBADMSG);
