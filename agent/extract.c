@@ -493,7 +493,7 @@ static int walk_one(struct zero_extract *x, int dfd, const char *name, const cha
 }
 
 static int walk(struct zero_extract *x, int dfd, const char *rel, dev_t dev, struct zero_error *err) {
-        _cleanup_close_ int owned = dfd;
+        _cleanup_close_ _unused_ int owned = dfd; /* closed whatever the way out */
         int copy = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
         DIR *d = copy >= 0 ? fdopendir(copy) : NULL;
         struct dirent *de;

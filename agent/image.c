@@ -61,7 +61,7 @@ static int forbidden(struct zero_agent *a, const char *what, const char *path, c
 
 int zero_image_host_path(struct zero_agent *a, const char *what, const char *path, char **ret_dir, char **ret_rel,
                          struct zero_error *err) {
-        _cleanup_free_ char *lex = NULL, *real = NULL, *shown = NULL;
+        _cleanup_free_ char *lex = NULL, *real = NULL;
         const struct zero_config *c = a->config;
         bool inside = false;
 

@@ -2,8 +2,8 @@
 # project's code is then instrumented for coverage, with ASan and UBSan). Every
 # tests/fuzz/fuzz_NAME.c is a target and a ctest test fuzz_NAME: it links the libraries below,
 # its seed corpus is tests/fuzz/corpus/NAME/, and tests/fuzz/NAME.dict (a dictionary) and
-# tests/fuzz/NAME.options (libFuzzer flags) are used when they exist. So a new target, such as
-# fuzz_tar.c for the image import's tar reader, is that file and its corpus: nothing to list here.
+# tests/fuzz/NAME.options (libFuzzer flags) are used when they exist. So a new target is that
+# file and its corpus: nothing to list here.
 if(NOT ZERO_FUZZ)
   return()
 endif()
@@ -15,7 +15,7 @@ set(ZERO_FUZZ_SECONDS 10 CACHE STRING "Seconds each fuzz target runs as a ctest 
 # asynchronous QMP client, and the shim's own parts. Static libraries: each fuzzer takes only
 # the objects its entry points need.
 add_library(zerofuzz STATIC ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz.c)
-target_link_libraries(zerofuzz PUBLIC zeroagent zeroqmp zeroshim)
+target_link_libraries(zerofuzz PUBLIC zeroagent zeroqmp zeroshim zeroextract)
 
 add_custom_target(fuzzers)
 file(GLOB ZERO_FUZZ_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_*.c)
