@@ -14,6 +14,7 @@
 #include "agent/card_spec.h"
 #include "agent/operation.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "io/softcard/netlink.h"
 
@@ -41,7 +42,7 @@ static int load_volume(struct zero_request *req, struct zero_volume_row *row) {
         int r = zero_store_volume_get(a->store, name, row);
 
         if (r == -ENOENT)
-                zero_reply_error(req, 404, "not_found", "no volume named '%.64s'", name);
+                zero_reply_error(req, 404, "not_found", "no volume named '%s'", ZERO_QUOTE(name));
         else if (r < 0)
                 zero_reply_error(req, 503, "busy", "cannot read volume: %s", strerror(-r));
         return r;
@@ -250,7 +251,7 @@ static int load_network(struct zero_request *req, struct zero_network_row *row) 
         int r = zero_store_network_get(a->store, name, row);
 
         if (r == -ENOENT)
-                zero_reply_error(req, 404, "not_found", "no network named '%.64s'", name);
+                zero_reply_error(req, 404, "not_found", "no network named '%s'", ZERO_QUOTE(name));
         else if (r < 0)
                 zero_reply_error(req, 503, "busy", "cannot read network: %s", strerror(-r));
         return r;

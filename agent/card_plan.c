@@ -12,6 +12,7 @@
 #include "agent/card.h"
 #include "agent/image.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "io/softcard/netlink.h"
 
@@ -174,7 +175,7 @@ static int plan_volumes(struct zero_agent *a, json_t *arr, const struct zero_ins
                 if (!json_is_object(v))
                         return zero_error_set(err, -EINVAL, 422, "invalid", "volumes[%zu]: an object is expected", i);
                 json_object_foreach(v, key, f) if (!streq(key, "name") && !streq(key, "path") && !streq(key, "personality"))
-                        return zero_error_set(err, -EINVAL, 422, "invalid", "volumes[%zu]: unknown field '%.64s'", i, key);
+                        return zero_error_set(err, -EINVAL, 422, "invalid", "volumes[%zu]: unknown field '%s'", i, ZERO_QUOTE(key));
                 name = json_string_value(json_object_get(v, "name"));
                 path = json_string_value(json_object_get(v, "path"));
                 if ((f = json_object_get(v, "personality")) && (!json_is_string(f) || !in_set(json_string_value(f), personalities)))
@@ -215,11 +216,11 @@ static int plan_nic(struct zero_agent *a, size_t i, json_t *v, const struct zero
         if (!json_is_object(v))
                 return zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu]: an object is expected", i);
         json_object_foreach(v, key, f) if (!streq(key, "network") && !streq(key, "mac") && !streq(key, "ip"))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu]: unknown field '%.64s'", i, key);
+                return zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu]: unknown field '%s'", i, ZERO_QUOTE(key));
         key = json_string_value(json_object_get(v, "network"));
         if (!key || zero_store_network_get(a->store, key, &net) < 0)
-                return zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu].network: no network named '%.64s'", i,
-                                      strempty(key));
+                return zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu].network: no network named '%s'", i,
+                                      ZERO_QUOTE(key));
         r = zero_ipv4_net_parse(net.subnet, &sub);
         if (r < 0 || (r = zero_random_id(id)) < 0) {
                 zero_network_row_done(&net);
