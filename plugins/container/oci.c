@@ -406,10 +406,14 @@ int zero_oci_config_new(const struct zero_instance_info *info, const struct zero
                 return r;
         if ((r = set(cfg, "linux", lx)) < 0)
                 return r;
+        /* A hook gets the container's state on its stdin, and crun fails the start ("writing to
+         * pipe: Broken pipe") when the hook has exited before the write: mount(8) reads no stdin,
+         * so a shell reads it all first, then becomes mount. */
         if (opts->nodev_hook && opts->rootfs && !zero_oci_wants_userns(info) &&
             (r = set(cfg, "hooks",
-                     json_pack("{s:[{s:s,s:[s,s,s,s]}]}", "createContainer", "path", opts->nodev_hook, "args", "mount",
-                               "-o", info->readonly_rootfs ? "remount,bind,nodev,ro" : "remount,bind,nodev",
+                     json_pack("{s:[{s:s,s:[s,s,s,s,s,s]}]}", "createContainer", "path", ZERO_OCI_HOOK_SHELL, "args",
+                               "sh", "-c", "while read -r _; do :; done; exec \"$0\" -o \"$1\" \"$2\"",
+                               opts->nodev_hook, info->readonly_rootfs ? "remount,bind,nodev,ro" : "remount,bind,nodev",
                                opts->rootfs))) < 0)
                 return r;
         /* crun loads this program and ignores linux.seccomp, which stays as the description of it

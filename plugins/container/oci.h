@@ -67,6 +67,8 @@ struct zero_oci_options {
         const char *nodev_hook;
         const char *rootfs;
 };
+/* What runs the hook: it reads the state crun writes to it, then execs mount(8). */
+#define ZERO_OCI_HOOK_SHELL "/bin/sh"
 
 struct zero_oci_volume_mount {
         const char *destination; /* absolute path in the container */
