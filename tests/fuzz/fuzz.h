@@ -27,7 +27,7 @@ const char *fuzz_string(const uint8_t *data, size_t size);
  *   volumes  data, logs (ready, free), held (attached to the instance holder), half (creating),
  *            taken-root (so an instance named taken cannot make its root volume)
  *   networks net 10.77.0.0/24 (bridge zb-net), small 10.78.0.0/29, lab 192.168.100.0/24
- *   instance holder (stopped)
+ *   instance holder (stopped), with held attached at /data
  * Validation only reads it, so it stays the same across inputs. */
 struct zero_agent *fuzz_agent(void);
 #define FUZZ_IMAGE_BASE_SIZE (64LL << 20)
