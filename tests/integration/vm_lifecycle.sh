@@ -22,7 +22,9 @@ wait_console c1 C1-DONE
 act DELETE "/v1/instances/c1?delete_volumes=false"
 
 # 2. the same volume boots as a VM's root disk (virtio-blk, vhost-user-blk export)
-vcmd='echo "VM-UP $(cat /etc/marker) $(ip -4 -o addr show eth0 | awk "{print \$4}")"; echo written-by-vm > /etc/vm-marker; sync; sleep 1000'
+# The marker is replaced by a rename: v1 boots again below and may be powered off at any moment of
+# it, and a power-off between "> /etc/vm-marker"'s truncation and its write left it empty.
+vcmd='echo "VM-UP $(cat /etc/marker) $(ip -4 -o addr show eth0 | awk "{print \$4}")"; echo written-by-vm > /etc/vm-marker.new; sync; mv /etc/vm-marker.new /etc/vm-marker; sync; sleep 1000'
 expect 202 POST /v1/instances "{\"name\":\"v1\",\"mode\":\"vm\",\"image\":\"bb\",\"memory_mib\":256,\"root_volume\":\"c1-root\",\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$vcmd" '$c')]}"
 wait_op "$(jbody .id)"
 [ "$(inst v1 state)" = running ] || fail "v1 is $(inst v1 state): $(cat "$BODY")"
