@@ -63,7 +63,7 @@ int zero_card_volume_validate(struct zero_agent *a, const struct zero_volume_row
                 return 0; /* an older driver: its create or resize says */
         r = zero_card_vol_init(a, row, &cv);
         if (r < 0)
-                return zero_error_set(err, r, 500, "internal", "volume %s is unreadable: %s", row->name, strerror(-r));
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "volume %s is unreadable: %s", row->name, strerror(-r));
         r = a->card_driver->ops.volume_validate(a->card, &cv.v, size, err);
         zero_card_vol_done(&cv);
         return r;
@@ -311,14 +311,14 @@ static int svc_attachment(struct zero_plugin_ctx *ctx, const char *volume, struc
         int r;
 
         if (!ctx || !ctx->inst || !volume)
-                return zero_error_set(err, -EINVAL, 500, "internal", "card service called without an instance");
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "card service called without an instance");
         r = zero_store_attachment_get(ctx->agent->store, volume, ret);
         if (r >= 0 && !streq(ret->instance_id, ctx->inst->id)) {
                 zero_attachment_row_done(ret);
                 r = -ENOENT;
         }
         if (r < 0)
-                return zero_error_set(err, r, 409, "conflict", "volume %s is not attached to %s", volume,
+                return zero_error_set(err, r, ZERO_E_CONFLICT, "volume %s is not attached to %s", volume,
                                       ctx->inst->name);
         return 0;
 }
@@ -331,7 +331,7 @@ static int svc_volume(struct zero_agent *a, const char *name, struct zero_volume
                 r = zero_card_vol_init(a, row, cv);
         if (r < 0) {
                 zero_volume_row_done(row);
-                return zero_error_set(err, r, 500, "internal", "volume %s is unreadable: %s", name, strerror(-r));
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "volume %s is unreadable: %s", name, strerror(-r));
         }
         return 0;
 }
@@ -346,7 +346,7 @@ int zero_card_svc_volume_export(struct zero_plugin_ctx *ctx, const char *volume,
         int r;
 
         if (k == ZERO_CARD_EXPORT_NONE || !ret_path || size == 0)
-                return zero_error_set(err, -EINVAL, 500, "internal", "unknown export kind '%s'", strempty(kind));
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "unknown export kind '%s'", strempty(kind));
         if ((r = svc_attachment(ctx, volume, &att, err)) < 0)
                 return r;
         if ((r = svc_volume(ctx->agent, volume, &row, &cv, err)) < 0) {
@@ -355,7 +355,7 @@ int zero_card_svc_volume_export(struct zero_plugin_ctx *ctx, const char *volume,
         }
         r = ctx->agent->card_driver->ops.volume_export(ctx->agent->card, &cv.v, k, path, err);
         if (r >= 0 && strlen(path) >= size)
-                r = zero_error_set(err, -ENAMETOOLONG, 500, "internal", "export path %s is too long", path);
+                r = zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL, "export path %s is too long", path);
         if (r >= 0 && (!streq(strempty(att.export_kind), kind) || !streq(strempty(att.export_path), path))) {
                 free(att.export_kind);
                 free(att.export_path);
@@ -363,7 +363,7 @@ int zero_card_svc_volume_export(struct zero_plugin_ctx *ctx, const char *volume,
                 att.export_path = strdup(path);
                 r = zero_store_attachment_update(ctx->agent->store, &att);
                 if (r < 0)
-                        zero_error_set(err, r, 503, "busy", "cannot record the export of %s", volume);
+                        zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record the export of %s", volume);
         }
         if (r >= 0)
                 strcpy(ret_path, path);
@@ -409,7 +409,7 @@ static int svc_nic_load(struct zero_plugin_ctx *ctx, const char *nic_id, struct 
 
         *ret = (struct svc_nic){};
         if (!ctx || !ctx->inst || !nic_id)
-                return zero_error_set(err, -EINVAL, 500, "internal", "card service called without an instance");
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "card service called without an instance");
         r = zero_store_nic_get(ctx->agent->store, nic_id, &ret->row);
         if (r >= 0 && !streq(strempty(ret->row.instance_id), ctx->inst->id))
                 r = -ENOENT;
@@ -420,7 +420,7 @@ static int svc_nic_load(struct zero_plugin_ctx *ctx, const char *nic_id, struct 
         if (r < 0) {
                 zero_nic_row_done(&ret->row);
                 zero_network_row_done(&ret->net);
-                return zero_error_set(err, r, 409, "conflict", "NIC %s is not one of %s's", nic_id, ctx->inst->name);
+                return zero_error_set(err, r, ZERO_E_CONFLICT, "NIC %s is not one of %s's", nic_id, ctx->inst->name);
         }
         ret->nic = (struct zero_card_nic){sizeof(struct zero_card_nic), ret->row.id, ret->row.mac, ret->row.ip,
                                           sub.prefixlen, ret->net.gateway, ret->net.bridge, zero_card_nic_ifname(ret->row.idx)};
@@ -441,7 +441,7 @@ int zero_card_svc_nic_attach(struct zero_plugin_ctx *ctx, const char *nic_id, co
         int r;
 
         if (k == ZERO_CARD_NIC_NONE || (k == ZERO_CARD_NIC_VETH && !netns_path))
-                return zero_error_set(err, -EINVAL, 500, "internal", "bad NIC attachment '%s'", strempty(kind));
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "bad NIC attachment '%s'", strempty(kind));
         if ((r = svc_nic_load(ctx, nic_id, &n, err)) < 0)
                 return r;
         r = ctx->agent->card_driver->ops.nic_attach(ctx->agent->card, &n.nic, k, netns_path, ifname, err);
@@ -453,7 +453,7 @@ int zero_card_svc_nic_attach(struct zero_plugin_ctx *ctx, const char *nic_id, co
                 n.row.attach_target = strdup(target);
                 r = zero_store_nic_update(ctx->agent->store, &n.row);
                 if (r < 0)
-                        zero_error_set(err, r, 503, "busy", "cannot record the attachment of NIC %s", nic_id);
+                        zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record the attachment of NIC %s", nic_id);
         }
         if (r >= 0 && ret_ifname && size > 0)
                 snprintf(ret_ifname, size, "%s", ifname);

@@ -38,7 +38,7 @@ struct zero_card_vol {
 int zero_card_vol_init(struct zero_agent *a, const struct zero_volume_row *row, struct zero_card_vol *ret);
 void zero_card_vol_done(struct zero_card_vol *cv);
 
-/* Whether the card can hold the volume of row at size bytes (its own size when 0): 422 with the
+/* Whether the card can hold the volume of row at size bytes (its own size when 0): ZERO_E_INVALID with the
  * driver's reason (its pool's limit) otherwise. Before a volume or a resize is recorded. */
 int zero_card_volume_validate(struct zero_agent *a, const struct zero_volume_row *row, uint64_t size,
                               struct zero_error *err);
@@ -49,7 +49,7 @@ json_t *zero_network_to_json(struct zero_agent *a, const struct zero_network_row
 void zero_card_instance_json(struct zero_agent *a, const char *instance_id, json_t *j);
 
 /* The card part of a create request: root volume, data volumes, NICs. Validated before anything
- * is stored (422/409 with a reason), inserted inside the instance's own transaction. */
+ * is stored (invalid / conflict with a reason), inserted inside the instance's own transaction. */
 struct zero_card_plan {
         struct zero_volume_row root; /* a new root volume, root.name NULL when an existing one is used */
         struct zero_attachment_row *atts;

@@ -50,25 +50,25 @@ void zero_card_plan_done(struct zero_card_plan *plan) {
         *plan = (struct zero_card_plan){};
 }
 
-/* A free volume named name, for an attachment: 422 if missing, 409 if attached. */
+/* A free volume named name, for an attachment: invalid if missing, in use if attached. */
 static int check_free_volume(struct zero_agent *a, const char *name, const char *field, struct zero_error *err) {
         struct zero_volume_row row = {};
         _cleanup_free_ char *holder = NULL;
         int r;
 
         if (!name || !zero_name_is_valid(name))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "%s: a volume name is required", field);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "%s: a volume name is required", field);
         r = zero_store_volume_get(a->store, name, &row);
         if (r == -ENOENT)
-                return zero_error_set(err, r, 422, "invalid", "%s: volume '%s' does not exist", field, name);
+                return zero_error_set(err, r, ZERO_E_INVALID, "%s: volume '%s' does not exist", field, name);
         if (r < 0)
-                return zero_error_set(err, r, 503, "busy", "cannot read volume %s", name);
+                return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot read volume %s", name);
         r = streq(row.state, "ready") ? 0 : -EBUSY;
         zero_volume_row_done(&row);
         if (r < 0)
-                return zero_error_set(err, r, 409, "conflict", "%s: volume '%s' is not ready", field, name);
+                return zero_error_set(err, r, ZERO_E_CONFLICT, "%s: volume '%s' is not ready", field, name);
         if (zero_store_volume_attached_to(a->store, name, &holder) >= 0)
-                return zero_error_set(err, -EBUSY, 409, "conflict", "%s: volume '%s' is attached to another instance",
+                return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "%s: volume '%s' is attached to another instance",
                                       field, name);
         return 0;
 }
@@ -104,13 +104,13 @@ static int plan_root(struct zero_agent *a, json_t *v, json_t *pv, const struct z
         int r;
 
         if (pv && (!json_is_string(pv) || !in_set(json_string_value(pv), personalities)))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "root_personality: virtio-blk, virtio-scsi or nvme");
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "root_personality: virtio-blk, virtio-scsi or nvme");
         if (pv)
                 pers = json_string_value(pv);
 
         if (v) {
                 if (!json_is_string(v))
-                        return zero_error_set(err, -EINVAL, 422, "invalid", "root_volume: a volume name is expected");
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "root_volume: a volume name is expected");
                 r = check_free_volume(a, json_string_value(v), "root_volume", err);
                 if (r < 0)
                         return r;
@@ -121,22 +121,22 @@ static int plan_root(struct zero_agent *a, json_t *v, json_t *pv, const struct z
         if (!name)
                 return -ENOMEM;
         if (!zero_name_is_valid(name))
-                return zero_error_set(err, -EINVAL, 422, "invalid",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                       "the instance's name is too long to name its root volume; pass root_volume");
         if (zero_store_volume_get(a->store, name, &p->root) >= 0) {
                 zero_volume_row_done(&p->root);
-                return zero_error_set(err, -EEXIST, 409, "conflict",
+                return zero_error_set(err, -EEXIST, ZERO_E_CONFLICT,
                                       "a volume named '%s' exists already; pass it as root_volume to use it", name);
         }
         r = zero_store_image_get(a->store, inst->image, &image);
         if (r < 0)
-                return zero_error_set(err, r, 422, "invalid", "image '%s' does not exist", inst->image);
+                return zero_error_set(err, r, ZERO_E_INVALID, "image '%s' does not exist", inst->image);
         _cleanup_free_ char *base = zero_strdup_printf("%s/%s", image.path, ZERO_IMAGE_BASE_FILE);
         zero_image_row_done(&image);
         if (!base)
                 return -ENOMEM;
         if (stat(base, &st) < 0)
-                return zero_error_set(err, -errno, 422, "invalid",
+                return zero_error_set(err, -errno, ZERO_E_INVALID,
                                       "image '%s' has no base filesystem (%s): import it again", inst->image, base);
         if ((r = zero_random_id(id)) < 0)
                 return r;
@@ -167,33 +167,33 @@ static int plan_volumes(struct zero_agent *a, json_t *arr, const struct zero_ins
         if (!arr)
                 return 0;
         if (!json_is_array(arr) || json_array_size(arr) > MAX_DATA_VOLUMES)
-                return zero_error_set(err, -EINVAL, 422, "invalid", "volumes: an array of at most %d objects is expected",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volumes: an array of at most %d objects is expected",
                                       MAX_DATA_VOLUMES);
         json_array_foreach(arr, i, v) {
                 const char *name, *path, *pers = "virtio-blk", *key;
 
                 if (!json_is_object(v))
-                        return zero_error_set(err, -EINVAL, 422, "invalid", "volumes[%zu]: an object is expected", i);
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volumes[%zu]: an object is expected", i);
                 json_object_foreach(v, key, f) if (!streq(key, "name") && !streq(key, "path") && !streq(key, "personality"))
-                        return zero_error_set(err, -EINVAL, 422, "invalid", "volumes[%zu]: unknown field '%s'", i, ZERO_QUOTE(key));
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volumes[%zu]: unknown field '%s'", i, ZERO_QUOTE(key));
                 name = json_string_value(json_object_get(v, "name"));
                 path = json_string_value(json_object_get(v, "path"));
                 if ((f = json_object_get(v, "personality")) && (!json_is_string(f) || !in_set(json_string_value(f), personalities)))
-                        return zero_error_set(err, -EINVAL, 422, "invalid",
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                               "volumes[%zu].personality: virtio-blk, virtio-scsi or nvme", i);
                 if (f)
                         pers = json_string_value(f);
                 if (!mount_path_valid(path))
-                        return zero_error_set(err, -EINVAL, 422, "invalid",
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                               "volumes[%zu].path: an absolute, normalized path other than / is required", i);
                 r = check_free_volume(a, name, "volumes[].name", err);
                 if (r < 0)
                         return r;
                 for (size_t j = 0; j < p->n_atts; j++) {
                         if (streq(p->atts[j].volume, name))
-                                return zero_error_set(err, -EINVAL, 422, "invalid", "volume '%s' is given twice", name);
+                                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume '%s' is given twice", name);
                         if (p->atts[j].path && streq(p->atts[j].path, path))
-                                return zero_error_set(err, -EINVAL, 422, "invalid", "path '%s' is given twice", path);
+                                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "path '%s' is given twice", path);
                 }
                 r = plan_add_attachment(p, name, inst->id, "data", path, pers);
                 if (r < 0)
@@ -214,12 +214,12 @@ static int plan_nic(struct zero_agent *a, size_t i, json_t *v, const struct zero
         int r;
 
         if (!json_is_object(v))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu]: an object is expected", i);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "nics[%zu]: an object is expected", i);
         json_object_foreach(v, key, f) if (!streq(key, "network") && !streq(key, "mac") && !streq(key, "ip"))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu]: unknown field '%s'", i, ZERO_QUOTE(key));
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "nics[%zu]: unknown field '%s'", i, ZERO_QUOTE(key));
         key = json_string_value(json_object_get(v, "network"));
         if (!key || zero_store_network_get(a->store, key, &net) < 0)
-                return zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu].network: no network named '%s'", i,
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "nics[%zu].network: no network named '%s'", i,
                                       ZERO_QUOTE(key));
         r = zero_ipv4_net_parse(net.subnet, &sub);
         if (r < 0 || (r = zero_random_id(id)) < 0) {
@@ -232,7 +232,7 @@ static int plan_nic(struct zero_agent *a, size_t i, json_t *v, const struct zero
         p->n_nics++;
         mac = json_string_value(json_object_get(v, "mac"));
         if (json_object_get(v, "mac") && (!mac || zero_mac_parse(mac, m) < 0 || (m[0] & 1)))
-                r = zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu].mac: a unicast aa:bb:cc:dd:ee:ff is expected", i);
+                r = zero_error_set(err, -EINVAL, ZERO_E_INVALID, "nics[%zu].mac: a unicast aa:bb:cc:dd:ee:ff is expected", i);
         else if (!mac)
                 r = zero_mac_from_id(id, m);
         if (r >= 0)
@@ -244,13 +244,13 @@ static int plan_nic(struct zero_agent *a, size_t i, json_t *v, const struct zero
 
                 if (!ip || inet_pton(AF_INET, ip, &addr) != 1 ||
                     !zero_ipv4_net_contains(&sub, addr))
-                        r = zero_error_set(err, -EINVAL, 422, "invalid", "nics[%zu].ip: an address in %s is expected", i,
+                        r = zero_error_set(err, -EINVAL, ZERO_E_INVALID, "nics[%zu].ip: an address in %s is expected", i,
                                            net.subnet);
                 else {
                         off = ntohl(addr.s_addr) - ntohl(sub.addr.s_addr);
                         if (off < FIRST_NIC_HOST_INDEX || zero_ipv4_net_host(&sub, off, &host) < 0 ||
                             host.s_addr != addr.s_addr)
-                                r = zero_error_set(err, -EINVAL, 422, "invalid",
+                                r = zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                                    "nics[%zu].ip: %s is the network's, its gateway's or broadcast address",
                                                    i, ip);
                         else {
@@ -276,7 +276,7 @@ int zero_card_plan_build(struct zero_agent *a, json_t *body, const struct zero_i
         if (r >= 0)
                 r = plan_volumes(a, json_object_get(body, "volumes"), inst, &p, err);
         if (r >= 0 && nics && (!json_is_array(nics) || json_array_size(nics) > ZERO_CARD_NICS_MAX))
-                r = zero_error_set(err, -EINVAL, 422, "invalid", "nics: an array of at most %d objects is expected",
+                r = zero_error_set(err, -EINVAL, ZERO_E_INVALID, "nics: an array of at most %d objects is expected",
                                    ZERO_CARD_NICS_MAX);
         if (r >= 0 && json_array_size(nics) > 0) {
                 p.nics = calloc(json_array_size(nics), sizeof(*p.nics));
@@ -326,10 +326,10 @@ static int check_path_free(struct zero_agent *a, const struct zero_instance_row 
         int r = zero_store_attachment_list_for_instance(a->store, inst->id, &atts, &n);
 
         if (r < 0)
-                return zero_error_set(err, r, 503, "busy", "cannot read the instance's volumes");
+                return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot read the instance's volumes");
         for (size_t i = 0; r >= 0 && i < n; i++)
                 if (atts[i].path && streq(atts[i].path, path))
-                        r = zero_error_set(err, -EEXIST, 409, "conflict", "'%s' has volume '%s' at %s already",
+                        r = zero_error_set(err, -EEXIST, ZERO_E_CONFLICT, "'%s' has volume '%s' at %s already",
                                            inst->name, atts[i].volume, path);
         zero_attachment_rows_free(atts, n);
         return r;
@@ -344,11 +344,11 @@ int zero_card_plan_attach(struct zero_agent *a, const struct zero_instance_row *
 
         r = next_idx(a, inst->id, nic != NULL, &idx, &n);
         if (r < 0)
-                return zero_error_set(err, r, 503, "busy", "cannot read the instance's volumes and NICs");
+                return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot read the instance's volumes and NICs");
         if (volume) {
                 json_auto_t *arr = json_pack("[O]", volume);
                 if (n >= MAX_DATA_VOLUMES + 1)
-                        return zero_error_set(err, -E2BIG, 409, "conflict", "'%s' has %d data volumes already", inst->name,
+                        return zero_error_set(err, -E2BIG, ZERO_E_CONFLICT, "'%s' has %d data volumes already", inst->name,
                                               MAX_DATA_VOLUMES);
                 r = arr ? plan_volumes(a, arr, inst, &p, err) : -ENOMEM;
                 if (r >= 0) /* found by tests/fuzz (attach_spec) */
@@ -357,7 +357,7 @@ int zero_card_plan_attach(struct zero_agent *a, const struct zero_instance_row *
                         p.atts[0].idx = idx;
         } else {
                 if (n >= ZERO_CARD_NICS_MAX)
-                        return zero_error_set(err, -E2BIG, 409, "conflict", "'%s' has %d NICs already", inst->name,
+                        return zero_error_set(err, -E2BIG, ZERO_E_CONFLICT, "'%s' has %d NICs already", inst->name,
                                               ZERO_CARD_NICS_MAX);
                 p.nics = calloc(1, sizeof(*p.nics));
                 p.nic_n_hosts = calloc(1, sizeof(*p.nic_n_hosts));
@@ -377,17 +377,17 @@ int zero_card_plan_insert(struct zero_agent *a, struct zero_card_plan *p, struct
         if (p->root.name) {
                 r = zero_store_volume_insert(a->store, &p->root);
                 if (r == -EEXIST)
-                        return zero_error_set(err, r, 409, "conflict", "a volume named '%s' exists already", p->root.name);
+                        return zero_error_set(err, r, ZERO_E_CONFLICT, "a volume named '%s' exists already", p->root.name);
                 if (r < 0)
-                        return zero_error_set(err, r, 503, "busy", "cannot record the root volume");
+                        return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record the root volume");
         }
         for (size_t i = 0; i < p->n_atts; i++) {
                 r = zero_store_attachment_insert(a->store, &p->atts[i]);
                 if (r == -EEXIST)
-                        return zero_error_set(err, r, 409, "conflict", "volume '%s' is attached to another instance",
+                        return zero_error_set(err, r, ZERO_E_CONFLICT, "volume '%s' is attached to another instance",
                                               p->atts[i].volume);
                 if (r < 0)
-                        return zero_error_set(err, r, 422, "invalid", "cannot attach volume '%s'", p->atts[i].volume);
+                        return zero_error_set(err, r, ZERO_E_INVALID, "cannot attach volume '%s'", p->atts[i].volume);
         }
         for (size_t i = 0; i < p->n_nics; i++) {
                 struct zero_nic_row *n = &p->nics[i];
@@ -401,7 +401,7 @@ int zero_card_plan_insert(struct zero_agent *a, struct zero_card_plan *p, struct
                         r = zero_store_nic_allocate_ip(a->store, n->network, p->nic_n_hosts[i], FIRST_NIC_HOST_INDEX,
                                                        &n->host_index);
                         if (r == -ENOSPC)
-                                return zero_error_set(err, r, 409, "conflict", "network '%s' has no free address",
+                                return zero_error_set(err, r, ZERO_E_CONFLICT, "network '%s' has no free address",
                                                       n->network);
                         if (r >= 0)
                                 r = zero_store_network_get(a->store, n->network, &net);
@@ -409,17 +409,17 @@ int zero_card_plan_insert(struct zero_agent *a, struct zero_card_plan *p, struct
                                 r = zero_ipv4_net_host(&sub, (uint64_t) n->host_index, &host);
                         zero_network_row_done(&net);
                         if (r < 0)
-                                return zero_error_set(err, r, 503, "busy", "cannot allocate an address");
+                                return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot allocate an address");
                         n->ip = strdup(inet_ntop(AF_INET, &host, buf, sizeof(buf)));
                         if (!n->ip)
                                 return -ENOMEM;
                 }
                 r = zero_store_nic_insert(a->store, n);
                 if (r == -EEXIST)
-                        return zero_error_set(err, r, 409, "conflict", "nics[%zu]: address %s or MAC %s is taken", i,
+                        return zero_error_set(err, r, ZERO_E_CONFLICT, "nics[%zu]: address %s or MAC %s is taken", i,
                                               n->ip, n->mac);
                 if (r < 0)
-                        return zero_error_set(err, r, 503, "busy", "cannot record NIC %zu", i);
+                        return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record NIC %zu", i);
         }
         return 0;
 }

@@ -4,7 +4,7 @@
  * The create bodies of volumes and networks, validated before anything is made: first the body
  * alone (fields, names, ranges: no node needed, which is what tests/fuzz reaches), then against
  * the store (the image, names taken, overlapping subnets). api_card.c replies with the error;
- * the messages and statuses are the API's (400 for a body that is no object, 422, 409).
+ * the messages and codes are the API's (malformed for a body that is no object, invalid, conflict).
  */
 #include <jansson.h>
 #include <netinet/in.h>
@@ -14,15 +14,15 @@
 #include "io/softcard/netlink.h"
 #include "zero/error.h"
 
-/* A JSON object holding no other field than known (NULL-terminated): 400 / 422. */
+/* A JSON object holding no other field than known (NULL-terminated): malformed / invalid. */
 int zero_json_only_fields(json_t *body, const char *const *known, struct zero_error *err);
 /* An optional integer field in [min, max]: 1 and *ret when present, 0 and *ret untouched when
- * absent, 422 otherwise. */
+ * absent, invalid otherwise. */
 int zero_json_int_field(json_t *body, const char *key, int64_t min, int64_t max, int64_t *ret,
                         struct zero_error *err);
 
 #define ZERO_VOLUME_SIZE_MIN (1LL << 20)
-/* The API's own bound; the card may hold less (its pool's filesystem), and says so with 422. */
+/* The API's own bound; the card may hold less (its pool's filesystem), and says so (invalid). */
 #define ZERO_VOLUME_SIZE_MAX (1LL << 50) /* 1 PiB */
 
 /* POST /v1/volumes {"name", "size_bytes", "image"}. Strings are borrowed from the body. */
@@ -32,8 +32,8 @@ struct zero_volume_spec {
         int64_t size_bytes; /* 0 until checked: the image's size */
 };
 int zero_volume_spec_parse(json_t *body, struct zero_volume_spec *ret, struct zero_error *err);
-/* The image exists and has its base filesystem (size_bytes becomes at least its size, 422), and
- * no volume has the name (409). */
+/* The image exists and has its base filesystem (size_bytes becomes at least its size: invalid), and
+ * no volume has the name (conflict). */
 int zero_volume_spec_check(struct zero_agent *a, struct zero_volume_spec *spec, struct zero_error *err);
 
 /* POST /v1/networks {"name", "subnet"}. */
@@ -44,7 +44,7 @@ struct zero_network_spec {
         struct in_addr gateway;
         char bridge[ZERO_IFNAMSIZ];
 };
-/* 422 for a subnet out of /8../29 or in a range no network may use (loopback, multicast, ...). */
+/* Invalid: a subnet out of /8../29 or in a range no network may use (loopback, multicast, ...). */
 int zero_network_spec_parse(json_t *body, struct zero_network_spec *ret, struct zero_error *err);
-/* No network has the name, the bridge name, or a subnet overlapping this one (409). */
+/* No network has the name, the bridge name, or a subnet overlapping this one (conflict). */
 int zero_network_spec_check(struct zero_agent *a, const struct zero_network_spec *spec, struct zero_error *err);

@@ -56,10 +56,10 @@ int zero_config_set(struct zero_config *c, const char *section, const char *key,
 
         if (streq(section, "agent") && streq(key, "listen")) {
                 if (c->n_listen >= ZERO_LISTEN_MAX)
-                        return zero_error_set(err, -E2BIG, 400, "invalid", "at most %d listen addresses",
+                        return zero_error_set(err, -E2BIG, ZERO_E_INVALID, "at most %d listen addresses",
                                               ZERO_LISTEN_MAX);
                 if (strncmp(value, "unix:", 5) != 0 && strncmp(value, "tcp:", 4) != 0)
-                        return zero_error_set(err, -EINVAL, 400, "invalid",
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                               "listen address '%s' is neither unix:PATH nor tcp:HOST:PORT", value);
                 c->listen[c->n_listen] = strdup(value);
                 if (!c->listen[c->n_listen])
@@ -102,11 +102,11 @@ int zero_config_load_stream(struct zero_config *c, FILE *f, const char *name, st
         int line = ini_parse_file(f, on_ini_entry, &x);
 
         if (line < 0) /* only a libinih built with INI_USE_STACK=0 fails so, for want of memory */
-                return zero_error_set(err, -ENOMEM, 500, "internal", "cannot parse config file %s", name);
+                return zero_error_set(err, -ENOMEM, ZERO_E_INTERNAL, "cannot parse config file %s", name);
         if (x.r < 0)
                 return x.r;
         if (line > 0)
-                return zero_error_set(err, -EINVAL, 400, "invalid", "%s:%d: syntax error", name, line);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "%s:%d: syntax error", name, line);
         return 0;
 }
 
@@ -115,7 +115,7 @@ int zero_config_load_file(struct zero_config *c, const char *path, struct zero_e
         int r;
 
         if (!f)
-                return zero_error_set(err, -ENOENT, 400, "invalid", "cannot open config file %s", path);
+                return zero_error_set(err, -ENOENT, ZERO_E_INVALID, "cannot open config file %s", path);
         r = zero_config_load_stream(c, f, path, err);
         fclose(f);
         return r;
@@ -149,7 +149,7 @@ static int get_u64(const struct zero_config *c, const char *section, const char 
                 return 0;
         }
         if (zero_parse_int64(v, min, max, ret) < 0)
-                return zero_error_set(err, -EINVAL, 400, "invalid", "[%s] %s=%s: expected an integer in %lld..%lld",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "[%s] %s=%s: expected an integer in %lld..%lld",
                                       section, key, v, (long long) min, (long long) max);
         return 0;
 }
@@ -183,10 +183,10 @@ static int parse_import_dirs(struct zero_config *c, struct zero_error *err) {
                 while (n > 1 && d[n - 1] == '/')
                         d[--n] = '\0';
                 if (d[0] != '/' || streq(d, "/") || strstr(d, "/../") || (n >= 3 && streq(d + n - 3, "/..")))
-                        return zero_error_set(err, -EINVAL, 400, "invalid",
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                               "[images] import_dirs: '%s' is not an absolute directory other than /", d);
                 if (c->n_import_dirs >= ZERO_IMPORT_DIRS_MAX)
-                        return zero_error_set(err, -E2BIG, 400, "invalid", "[images] import_dirs: at most %d directories",
+                        return zero_error_set(err, -E2BIG, ZERO_E_INVALID, "[images] import_dirs: at most %d directories",
                                               ZERO_IMPORT_DIRS_MAX);
                 if (!(c->import_dirs[c->n_import_dirs] = strdup(d)))
                         return -ENOMEM;
@@ -212,11 +212,11 @@ int zero_config_finish(struct zero_config *c, struct zero_error *err) {
         if (!c->shim_path)
                 c->shim_path = sibling_path(shim_candidates);
         if (!c->shim_path)
-                return zero_error_set(err, -ENOENT, 400, "invalid", "cannot find zero-shim: set [agent] shim=PATH");
+                return zero_error_set(err, -ENOENT, ZERO_E_INVALID, "cannot find zero-shim: set [agent] shim=PATH");
         if (!c->plugin_dir)
                 c->plugin_dir = sibling_path(plugin_candidates);
         if (!c->plugin_dir)
-                return zero_error_set(err, -ENOENT, 400, "invalid",
+                return zero_error_set(err, -ENOENT, ZERO_E_INVALID,
                                       "cannot find the plugin directory: use --plugin-dir or [agent] plugin_dir");
         if (!c->node_name) {
                 char host[256] = "";
@@ -241,7 +241,7 @@ int zero_config_finish(struct zero_config *c, struct zero_error *err) {
                         if (streq(v, names[i]) || (streq(v, "error") && i == LOG_ERR))
                                 c->log_level = i;
                 if (c->log_level < 0)
-                        return zero_error_set(err, -EINVAL, 400, "invalid", "[agent] log_level=%s: unknown level", v);
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "[agent] log_level=%s: unknown level", v);
         }
 
         if ((r = get_u64(c, "limits", "max_instances", 1, 100000, 1000, &c->max_instances, err)) < 0 ||
@@ -272,7 +272,7 @@ int zero_config_finish(struct zero_config *c, struct zero_error *err) {
         v = zero_config_get(c, "images", "unpack_helper");
         c->unpack_path = v ? strdup(v) : sibling_path(unpack_candidates);
         if (!c->unpack_path)
-                return zero_error_set(err, -ENOENT, 400, "invalid",
+                return zero_error_set(err, -ENOENT, ZERO_E_INVALID,
                                       "cannot find zero-unpack: set [images] unpack_helper=PATH");
         return 0;
 }

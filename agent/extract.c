@@ -89,12 +89,12 @@ static const char *shown(const char *path, char buf[static 256]) {
 
 static int refuse(struct zero_error *err, const char *path, const char *why) {
         char b[256];
-        return zero_error_set(err, -EPERM, 422, "invalid", "image entry '%s' %s", shown(path, b), why);
+        return zero_error_set(err, -EPERM, ZERO_E_INVALID, "image entry '%s' %s", shown(path, b), why);
 }
 
 static int fs_error(struct zero_error *err, int r, const char *what, const char *path) {
         char b[256];
-        return zero_error_set(err, r, 500, "internal", "cannot %s '%s' in the image: %s", what, shown(path, b),
+        return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot %s '%s' in the image: %s", what, shown(path, b),
                               strerror(-r));
 }
 
@@ -277,7 +277,7 @@ static int write_file(struct zero_extract *x, int pfd, const char *base, const s
                 x->bytes += (uint64_t) n;
                 written += (uint64_t) n;
                 if (x->opts.max_bytes && x->bytes > x->opts.max_bytes)
-                        return zero_error_set(err, -EFBIG, 422, "invalid",
+                        return zero_error_set(err, -EFBIG, ZERO_E_INVALID,
                                               "the image's files are larger than the limit of %llu bytes ([images] "
                                               "image_max)",
                                               (unsigned long long) x->opts.max_bytes);
@@ -359,7 +359,7 @@ static int extract_entry(struct zero_extract *x, const struct zero_tar_entry *e,
         int r;
 
         if (++x->entries > ZERO_EXTRACT_ENTRIES_MAX)
-                return zero_error_set(err, -EFBIG, 422, "invalid", "the image has more than %d entries",
+                return zero_error_set(err, -EFBIG, ZERO_E_INVALID, "the image has more than %d entries",
                                       ZERO_EXTRACT_ENTRIES_MAX);
         r = zero_extract_check(e, &path, err);
         if (r < 0)
@@ -410,7 +410,7 @@ struct file_source {
 
 static int source_error(struct zero_error *err, int r, const char *path) {
         char b[256];
-        return zero_error_set(err, r, 422, "invalid", "cannot read '%s' of the source: %s", shown(path, b),
+        return zero_error_set(err, r, ZERO_E_INVALID, "cannot read '%s' of the source: %s", shown(path, b),
                               strerror(-r));
 }
 

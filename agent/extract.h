@@ -16,8 +16,8 @@
  *     says which group new files get, and stays); owners are kept numerically; extended
  *     attributes (file capabilities among them) are never taken.
  *
- * Errors: -errno with *err, status 422 and code "invalid" for what the rules refuse, 500
- * "internal" for what the file system refuses.
+ * Errors: -errno with *err, ZERO_E_INVALID for what the rules refuse, ZERO_E_INTERNAL
+ * for what the file system refuses.
  */
 #include <stdbool.h>
 #include <stdint.h>

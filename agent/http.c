@@ -87,12 +87,40 @@ void zero_reply_error(struct zero_request *req, unsigned status, const char *cod
         va_end(ap);
 }
 
+/* The one place a core error becomes an HTTP answer: its status, and the code as the API spells it
+ * (docs/api/openapi.yaml, "Errors"). */
+static const struct {
+        unsigned status;
+        const char *code;
+} http_errors[_ZERO_E_MAX] = {
+        [ZERO_E_INTERNAL] = {500, "internal"},
+        [ZERO_E_INVALID] = {422, "invalid"},
+        [ZERO_E_MALFORMED] = {400, "malformed"},
+        [ZERO_E_FORBIDDEN] = {403, "forbidden"},
+        [ZERO_E_NOT_FOUND] = {404, "not_found"},
+        [ZERO_E_CONFLICT] = {409, "conflict"},
+        [ZERO_E_IN_USE] = {409, "in_use"},
+        [ZERO_E_WRONG_STATE] = {409, "wrong_state"},
+        [ZERO_E_BUSY] = {409, "busy"},
+        [ZERO_E_UNAVAILABLE] = {503, "busy"},
+        [ZERO_E_TIMEOUT] = {504, "timeout"},
+        [ZERO_E_RUNTIME] = {500, "runtime_error"},
+        [ZERO_E_TOO_LARGE] = {413, "too_large"},
+        [ZERO_E_OVER_CAPACITY] = {422, "over_capacity"},
+        [ZERO_E_NO_SPACE] = {507, "insufficient_storage"},
+        [ZERO_E_CANCELED] = {500, "canceled"},
+        [ZERO_E_USAGE] = {400, "malformed"},
+};
+
+unsigned zero_http_status(enum zero_errc code) {
+        return (unsigned) code < _ZERO_E_MAX && http_errors[code].status ? http_errors[code].status : 500;
+}
+
 void zero_reply_zero_error(struct zero_request *req, int r, const struct zero_error *e) {
-        if (e && e->message[0])
-                zero_reply_error(req, e->status ? (unsigned) e->status : 500, e->code[0] ? e->code : "internal", "%s",
-                                 e->message);
+        if (e && e->message[0] && (unsigned) e->code < _ZERO_E_MAX && http_errors[e->code].code)
+                zero_reply_error(req, http_errors[e->code].status, http_errors[e->code].code, "%s", e->message);
         else
-                zero_reply_error(req, 500, "internal", "%s", strerror(r < 0 ? -r : r));
+                zero_reply_error(req, 500, "internal", "%s", e && e->message[0] ? e->message : strerror(r < 0 ? -r : r));
 }
 
 void zero_reply_header(struct zero_request *req, const char *name, const char *value) {
@@ -282,11 +310,11 @@ int zero_http_body_parse(const void *body, size_t len, json_t **ret, struct zero
         json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 
         if (!j)
-                return zero_error_set(err, -EINVAL, 400, "malformed", "body is not valid JSON: %s (line %d, column %d)",
+                return zero_error_set(err, -EINVAL, ZERO_E_MALFORMED, "body is not valid JSON: %s (line %d, column %d)",
                                       jerr.text, jerr.line, jerr.column);
         if (!json_is_object(j)) {
                 json_decref(j);
-                return zero_error_set(err, -EINVAL, 400, "malformed", "body must be a JSON object");
+                return zero_error_set(err, -EINVAL, ZERO_E_MALFORMED, "body must be a JSON object");
         }
         *ret = j;
         return 0;

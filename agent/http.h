@@ -73,7 +73,9 @@ void zero_reply_text(struct zero_request *req, unsigned status, const char *cont
 void zero_reply_empty(struct zero_request *req, unsigned status);
 void zero_reply_error(struct zero_request *req, unsigned status, const char *code, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
+/* Answers e with the status and API code its domain code maps to (500 internal without one). */
 void zero_reply_zero_error(struct zero_request *req, int r, const struct zero_error *e);
+unsigned zero_http_status(enum zero_errc code);
 /* Adds a header to the reply that is about to be sent (call after zero_reply_*). */
 void zero_reply_header(struct zero_request *req, const char *name, const char *value);
 

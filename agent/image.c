@@ -46,13 +46,13 @@ static int forbidden(struct zero_agent *a, const char *what, const char *path, c
         size_t o = 0;
 
         if (a->config->n_import_dirs == 0)
-                return zero_error_set(err, -EPERM, 403, "forbidden",
+                return zero_error_set(err, -EPERM, ZERO_E_FORBIDDEN,
                                       "%s %s: this node takes no host paths ([images] import_dirs is empty): upload "
                                       "the image instead (POST /v1/images?name=NAME with a tar body)",
                                       what, path);
         for (size_t i = 0; i < a->config->n_import_dirs && o < sizeof(dirs); i++)
                 o += (size_t) snprintf(dirs + o, sizeof(dirs) - o, "%s%s", i ? ":" : "", a->config->import_dirs[i]);
-        return zero_error_set(err, -EPERM, 403, "forbidden",
+        return zero_error_set(err, -EPERM, ZERO_E_FORBIDDEN,
                               "%s %s%s%s%s is outside [images] import_dirs (%s): a host path must resolve below one of "
                               "them; or upload the image (POST /v1/images?name=NAME with a tar body)",
                               what, path, resolved ? " (resolved: " : "", resolved ? resolved : "", resolved ? ")" : "",
@@ -66,7 +66,7 @@ int zero_image_host_path(struct zero_agent *a, const char *what, const char *pat
         bool inside = false;
 
         if (path[0] != '/')
-                return zero_error_set(err, -EINVAL, 422, "invalid", "%s must be an absolute path on the node", what);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "%s must be an absolute path on the node", what);
         if (c->n_import_dirs == 0)
                 return forbidden(a, what, path, NULL, err);
         /* First by the name alone: a path outside is refused before the file system is asked,
@@ -81,7 +81,7 @@ int zero_image_host_path(struct zero_agent *a, const char *what, const char *pat
         real = realpath(path, NULL);
         if (!real) {
                 int r = -errno;
-                return zero_error_set(err, r, 422, "invalid", "%s %s: %s", what, path, strerror(-r));
+                return zero_error_set(err, r, ZERO_E_INVALID, "%s %s: %s", what, path, strerror(-r));
         }
         /* Then with every symlink resolved, against the directories resolved too. */
         for (size_t i = 0; i < c->n_import_dirs; i++) {

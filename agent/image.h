@@ -15,12 +15,12 @@
 /* IMAGE_DIR/vmlinuz and IMAGE_DIR/initrd.img: what a VM of the image boots (optional). */
 #define ZERO_IMAGE_KERNEL_FILE "vmlinuz"
 #define ZERO_IMAGE_INITRD_FILE "initrd.img"
-/* Imports (running operations and uploads still coming in) at once; more are 503. */
+/* Imports (running operations and uploads still coming in) at once; more are refused (unavailable). */
 #define ZERO_IMAGE_IMPORTS_MAX 4
 
 /* A host path of a JSON import (what: "source", "kernel", "initrd"), allowed only below an
- * [images] import_dirs directory once every symlink is resolved: 403 "forbidden" with the rule
- * otherwise, 422 when it is not absolute or does not exist. *ret_dir is that directory (resolved),
+ * [images] import_dirs directory once every symlink is resolved: ZERO_E_FORBIDDEN with the rule
+ * otherwise, invalid when it is not absolute or does not exist. *ret_dir is that directory (resolved),
  * *ret_rel the path below it ("." for the directory itself); zero-unpack opens it again beneath
  * the directory without following symlinks, so a symlink swapped in later cannot redirect it. */
 int zero_image_host_path(struct zero_agent *a, const char *what, const char *path, char **ret_dir, char **ret_rel,

@@ -78,11 +78,10 @@ static int on_unpack_exit(sd_event_source *s, const siginfo_t *si, void *userdat
 
         op->child = sd_event_source_disable_unref(op->child);
         if (message)
-                /* what the archive or the directory holds (422), or what failed on the node */
-                r = zero_error_set(&op->err, -EINVAL, code && streq(code, "invalid") ? 422 : 500,
-                                   code ? code : "internal", "%s", message);
+                /* what the archive or the directory holds (invalid), or what failed on the node */
+                r = zero_error_set(&op->err, -EINVAL, zero_errc_from_name(code), "%s", message);
         else if (si->si_code != CLD_EXITED || si->si_status != 0 || !json_is_integer(json_object_get(result, "size_bytes")))
-                r = zero_error_set(&op->err, -EIO, 500, "internal", "zero-unpack %s %d without a result",
+                r = zero_error_set(&op->err, -EIO, ZERO_E_INTERNAL, "zero-unpack %s %d without a result",
                                    si->si_code == CLD_EXITED ? "exited with status" : "was killed by signal",
                                    si->si_status);
         json_decref(result);
@@ -127,7 +126,7 @@ static int step_unpack(struct zero_op *op) {
         (void) unlink(result);
         r = zero_mkdir_p(work, 0700);
         if (r < 0)
-                return zero_error_set(&op->err, r, 500, "internal", "cannot create %s: %s", work, strerror(-r));
+                return zero_error_set(&op->err, r, ZERO_E_INTERNAL, "cannot create %s: %s", work, strerror(-r));
         snprintf(max, sizeof(max), "%llu", (unsigned long long) a->config->image_max);
         add_arg(argv, &n, a->config->unpack_path);
         add_arg(argv, &n, "--into");
@@ -148,7 +147,7 @@ static int step_unpack(struct zero_op *op) {
         /* It dies with us: a restarted zerod runs the step again from the start. */
         r = zero_image_spawn(a, argv, on_unpack_exit, op, &op->child);
         if (r < 0)
-                return zero_error_set(&op->err, r, 500, "internal", "cannot run zero-unpack: %s", strerror(-r));
+                return zero_error_set(&op->err, r, ZERO_E_INTERNAL, "cannot run zero-unpack: %s", strerror(-r));
         log_info("Import %s of image %s: zero-unpack runs", op->row.id, param(op, "name"));
         return ZERO_OP_PENDING;
 }
@@ -177,12 +176,12 @@ static int step_commit(struct zero_op *op) {
                 if (rename(into, dir) < 0 || sync_dir(images) < 0) {
                         r = -errno;
                         json_decref(result);
-                        return zero_error_set(&op->err, r, 500, "internal", "cannot move the image into place: %s",
+                        return zero_error_set(&op->err, r, ZERO_E_INTERNAL, "cannot move the image into place: %s",
                                               strerror(-r));
                 }
         } else if (lstat(dir, &st) < 0 || !json_is_object(result)) {
                 json_decref(result);
-                return zero_error_set(&op->err, -ENOENT, 500, "internal", "the unpacked image is gone");
+                return zero_error_set(&op->err, -ENOENT, ZERO_E_INTERNAL, "the unpacked image is gone");
         }
         row = (struct zero_image_row){
                 .name = (char *) name,
@@ -196,7 +195,7 @@ static int step_commit(struct zero_op *op) {
         if (r == -EEXIST)
                 return 0; /* inserted before a crash: no other import of this name can run */
         if (r < 0)
-                return zero_error_set(&op->err, r, 503, "store_error", "cannot record image %s: %s", name, strerror(-r));
+                return zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot record image %s: %s", name, strerror(-r));
         log_info("Imported image %s from %s (%lld bytes)", name, strempty(row.source), (long long) row.size_bytes);
         zero_agent_event(a, "image.imported", NULL, json_pack("{s:s,s:s}", "name", name, "operation", op->row.id));
         return 0;

@@ -240,7 +240,7 @@ static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         inst->sync_source = sd_event_source_disable_unref(inst->sync_source);
         inst->sync_fd = safe_close(inst->sync_fd);
         if (n <= 0)
-                r = zero_error_set(&err, -EIO, 500, "runtime_error", "zero-shim exited without reporting");
+                r = zero_error_set(&err, -EIO, ZERO_E_RUNTIME, "zero-shim exited without reporting");
         else {
                 buf[n] = '\0';
                 r = zero_shim_parse_sync(buf, &pid, &err);
@@ -283,10 +283,10 @@ int zero_inst_spawn_shim(struct zero_inst *inst, const struct zero_shim_args *ar
         int fd = -EBADF, r;
 
         if (inst->sync_source)
-                return zero_error_set(err, -EBUSY, 409, "conflict", "a shim is already starting for %s", inst->name);
+                return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "a shim is already starting for %s", inst->name);
         r = zero_mkdir_p(inst->run_dir, 0700);
         if (r < 0)
-                return zero_error_set(err, r, 500, "internal", "cannot create %s: %s", inst->run_dir, strerror(-r));
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot create %s: %s", inst->run_dir, strerror(-r));
         /* A new life: the previous exit record must not be mistaken for this one's. */
         _cleanup_free_ char *exitp = zero_strdup_printf("%s/exit", inst->run_dir);
         if (exitp)
@@ -311,13 +311,13 @@ int zero_inst_signal(struct zero_inst *inst, int sig, struct zero_error *err) {
 
         r = zero_shim_connect(inst->run_dir, false, &fd);
         if (r < 0)
-                return zero_error_set(err, r, 409, "not_running", "%s has no live supervisor", inst->name);
+                return zero_error_set(err, r, ZERO_E_WRONG_STATE, "%s has no live supervisor", inst->name);
         snprintf(req, sizeof(req), "signal %d", sig);
         r = zero_shim_request(fd, req, &reply);
         if (r < 0)
-                return zero_error_set(err, r, 500, "runtime_error", "signal to %s failed: %s", inst->name, strerror(-r));
+                return zero_error_set(err, r, ZERO_E_RUNTIME, "signal to %s failed: %s", inst->name, strerror(-r));
         if (strncmp(reply, "ok", 2) != 0)
-                return zero_error_set(err, -EIO, 500, "runtime_error", "signal to %s failed: %s", inst->name, reply);
+                return zero_error_set(err, -EIO, ZERO_E_RUNTIME, "signal to %s failed: %s", inst->name, reply);
         return 0;
 }
 

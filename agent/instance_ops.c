@@ -37,15 +37,15 @@ static int step_ctx_load(struct zero_op *op, struct step_ctx *c) {
 
         *c = (struct step_ctx){};
         if (!op->row.instance_id)
-                return zero_error_set(&op->err, -ENOENT, 404, "not_found", "instance %s is gone",
+                return zero_error_set(&op->err, -ENOENT, ZERO_E_NOT_FOUND, "instance %s is gone",
                                       strempty(op->row.instance_name));
         r = zero_store_instance_get_by_id(a->store, op->row.instance_id, &c->row);
         if (r < 0)
-                return zero_error_set(&op->err, r, 404, "not_found", "instance %s is gone", strempty(op->row.instance_name));
+                return zero_error_set(&op->err, r, ZERO_E_NOT_FOUND, "instance %s is gone", strempty(op->row.instance_name));
         lp = zero_plugins_find(a->plugins, c->row.mode);
         if (!lp) {
                 step_ctx_done(c);
-                return zero_error_set(&op->err, -ENOENT, 422, "invalid", "no plugin for mode %s", c->row.mode);
+                return zero_error_set(&op->err, -ENOENT, ZERO_E_INVALID, "no plugin for mode %s", c->row.mode);
         }
         c->plugin = lp->plugin;
         r = zero_inst_get(a, c->row.id, c->row.name, &c->inst);
@@ -81,7 +81,7 @@ static int wait_volumes(struct zero_op *op, const char *owner, const char *state
                 r = owner ? zero_store_volume_list_owned_by(op->agent->store, owner, &rows, &n)
                           : zero_store_volume_list(op->agent->store, &rows, &n);
                 if (r < 0)
-                        return zero_error_set(&op->err, r, 503, "busy", "cannot list volumes: %s", strerror(-r));
+                        return zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot list volumes: %s", strerror(-r));
                 names = calloc(n + 1, sizeof(*names));
                 for (size_t i = 0; names && i < n; i++)
                         if (streq(rows[i].state, state))
@@ -145,7 +145,7 @@ static int step_spawn(struct zero_op *op) {
         }
         r = c.plugin->ops.start(c.pctx, &c.info.info, &op->err);
         if (r >= 0 && !c.inst->sync_source)
-                r = zero_error_set(&op->err, -EPROTO, 500, "internal", "plugin %s started no shim", c.plugin->name);
+                r = zero_error_set(&op->err, -EPROTO, ZERO_E_INTERNAL, "plugin %s started no shim", c.plugin->name);
         if (r >= 0) {
                 c.inst->waiting_op = op;
                 r = ZERO_OP_PENDING;
@@ -317,7 +317,7 @@ static int step_remove(struct zero_op *op) {
         if (r >= 0)
                 r = zero_rm_rf(c.inst->state_dir);
         if (r < 0) {
-                zero_error_set(&op->err, r, 500, "internal", "cannot remove the files of %s: %s", c.row.name,
+                zero_error_set(&op->err, r, ZERO_E_INTERNAL, "cannot remove the files of %s: %s", c.row.name,
                                strerror(-r));
                 step_ctx_done(&c);
                 return r;
@@ -387,13 +387,13 @@ static int plug(struct zero_op *op, bool in) {
                 step_ctx_done(&c);
                 return 0;
         }
-        r = zero_error_set(&op->err, -ENOENT, 404, "not_found", "'%s' has no %s %s", c.row.name, vol ? "volume" : "NIC",
+        r = zero_error_set(&op->err, -ENOENT, ZERO_E_NOT_FOUND, "'%s' has no %s %s", c.row.name, vol ? "volume" : "NIC",
                            vol ? strempty(vol) : strempty(nic));
         for (size_t i = 0; vol && i < info->n_volumes; i++)
                 if (streq(info->volumes[i].name, vol)) {
                         bool can = in ? ZERO_PLUGIN_HAS(c.plugin, plug_volume) : ZERO_PLUGIN_HAS(c.plugin, unplug_volume);
                         op->err = (struct zero_error){};
-                        r = !can ? zero_error_set(&op->err, -EOPNOTSUPP, 409, "wrong_state",
+                        r = !can ? zero_error_set(&op->err, -EOPNOTSUPP, ZERO_E_WRONG_STATE,
                                                   "the %s plugin cannot change volumes of a running instance", c.row.mode)
                             : in ? c.plugin->ops.plug_volume(c.pctx, info, &info->volumes[i], &op->err)
                                  : c.plugin->ops.unplug_volume(c.pctx, info, &info->volumes[i], &op->err);
@@ -402,7 +402,7 @@ static int plug(struct zero_op *op, bool in) {
                 if (streq(info->nics[i].id, nic)) {
                         bool can = in ? ZERO_PLUGIN_HAS(c.plugin, plug_nic) : ZERO_PLUGIN_HAS(c.plugin, unplug_nic);
                         op->err = (struct zero_error){};
-                        r = !can ? zero_error_set(&op->err, -EOPNOTSUPP, 409, "wrong_state",
+                        r = !can ? zero_error_set(&op->err, -EOPNOTSUPP, ZERO_E_WRONG_STATE,
                                                   "the %s plugin cannot change NICs of a running instance", c.row.mode)
                             : in ? c.plugin->ops.plug_nic(c.pctx, info, &info->nics[i], &op->err)
                                  : c.plugin->ops.unplug_nic(c.pctx, info, &info->nics[i], &op->err);
@@ -429,7 +429,7 @@ static int step_forget(struct zero_op *op) {
         if (r == -ENOENT)
                 r = 0; /* done before a crash */
         if (r < 0)
-                return zero_error_set(&op->err, r, 503, "busy", "cannot forget %s %s", vol ? "volume" : "NIC",
+                return zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot forget %s %s", vol ? "volume" : "NIC",
                                       vol ? vol : strempty(nic));
         zero_agent_event(op->agent, vol ? "instance.volume_detached" : "instance.nic_detached", op->row.instance_name,
                          json_pack("{s:s}", vol ? "volume" : "nic", vol ? vol : strempty(nic)));
@@ -470,10 +470,10 @@ static int step_mode(struct zero_op *op) {
         int r;
 
         if (!mode)
-                return zero_error_set(&op->err, -EINVAL, 500, "internal", "switch without a mode");
+                return zero_error_set(&op->err, -EINVAL, ZERO_E_INTERNAL, "switch without a mode");
         r = zero_store_instance_get_by_id(op->agent->store, op->row.instance_id, &row);
         if (r < 0)
-                return zero_error_set(&op->err, r, 404, "not_found", "instance %s is gone", strempty(op->row.instance_name));
+                return zero_error_set(&op->err, r, ZERO_E_NOT_FOUND, "instance %s is gone", strempty(op->row.instance_name));
         if (!streq(row.mode, mode)) {
                 m = strdup(mode);
                 if (!m) {
@@ -490,7 +490,7 @@ static int step_mode(struct zero_op *op) {
                                                    json_string_value(json_object_get(op->params, "from"))));
         }
         zero_instance_row_done(&row);
-        return r < 0 ? zero_error_set(&op->err, r, 503, "store_error", "cannot record the new mode") : 0;
+        return r < 0 ? zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot record the new mode") : 0;
 }
 
 /* A failed switch leaves the instance in its old mode: the new runtime's leftovers are undone,

@@ -19,7 +19,7 @@
 #define PIDS_MAX_MAX 4194304
 
 static int invalid(struct zero_error *err, const char *fmt, const char *field) {
-        return zero_error_set(err, -EINVAL, 422, "invalid", fmt, field);
+        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, fmt, field);
 }
 
 static bool hostname_valid(const char *s) {
@@ -57,7 +57,7 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
                 return invalid(err, "%s: a string is required", "name");
         name = json_string_value(v);
         if (!zero_name_is_valid(name))
-                return zero_error_set(err, -EINVAL, 422, "invalid",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                       "name '%s' is not valid: use 1-63 of [a-z0-9-], starting with a letter or digit",
                                       ZERO_QUOTE(name));
         v = json_object_get(body, "mode");
@@ -65,13 +65,13 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
         if (!mode)
                 return invalid(err, "%s: a string is required", "mode");
         if (!streq(mode, "container") && !streq(mode, "vm") && !streq(mode, "bms"))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "unknown mode '%s': expected container, vm or bms",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "unknown mode '%s': expected container, vm or bms",
                                       ZERO_QUOTE(mode));
         const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, mode);
         if (!lp)
-                return zero_error_set(err, -EINVAL, 422, "invalid", "mode '%s' has no runtime plugin on this node", mode);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "mode '%s' has no runtime plugin on this node", mode);
         if (!lp->probe.available)
-                return zero_error_set(err, -EINVAL, 422, "invalid", "mode '%s' cannot run here: %s", mode,
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "mode '%s' cannot run here: %s", mode,
                                       lp->probe.reason);
         v = json_object_get(body, "image");
         if (!json_is_string(v))
@@ -82,7 +82,7 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
                         return invalid(err, "%s: an integer is required", "cpus");
                 cpus = json_integer_value(v);
                 if (cpus < 1 || cpus > (json_int_t) a->node_cpus)
-                        return zero_error_set(err, -EINVAL, 422, "invalid", "cpus=%lld: this node has %u cpus",
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "cpus=%lld: this node has %u cpus",
                                               (long long) cpus, a->node_cpus);
         }
         if ((v = json_object_get(body, "memory_mib"))) {
@@ -90,13 +90,13 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
                         return invalid(err, "%s: an integer is required", "memory_mib");
                 memory = json_integer_value(v);
                 if (memory < 4 || memory > (json_int_t) a->node_memory_mib)
-                        return zero_error_set(err, -EINVAL, 422, "invalid",
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                               "memory_mib=%lld: must be 4..%llu (the node's memory)", (long long) memory,
                                               (unsigned long long) a->node_memory_mib);
         }
         v = json_object_get(body, "command");
         if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > ARG_MAX_COUNT)
-                return zero_error_set(err, -EINVAL, 422, "invalid", "command: a non-empty array of at most %d strings is required",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "command: a non-empty array of at most %d strings is required",
                                       ARG_MAX_COUNT);
         for (i = 0; i < json_array_size(v); i++) {
                 json_t *s = json_array_get(v, i);
@@ -122,7 +122,7 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
                 return invalid(err, "%s: true or false", "readonly_rootfs");
         if ((v = json_object_get(body, "pids_max")) &&
             (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > PIDS_MAX_MAX))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "pids_max: an integer 1..%d is required",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "pids_max: an integer 1..%d is required",
                                       PIDS_MAX_MAX);
         if ((v = json_object_get(body, "userns")) && !json_is_boolean(v))
                 return invalid(err, "%s: true or false", "userns");
@@ -188,7 +188,7 @@ int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, s
 
         h.spec = json_loads(row->spec ? row->spec : "{}", 0, &jerr);
         if (!h.spec)
-                return zero_error_set(err, -EINVAL, 500, "internal", "stored spec of %s is unreadable", row->name);
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "stored spec of %s is unreadable", row->name);
         cmd = json_object_get(h.spec, "command");
         env = json_object_get(h.spec, "env");
         n = json_array_size(cmd);
@@ -231,7 +231,7 @@ int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, s
         };
         if (zero_card_info_build(a, row->id, h.card) < 0) {
                 zero_info_done(&h);
-                return zero_error_set(err, -EIO, 503, "store_error", "cannot read the volumes and NICs of %s", row->name);
+                return zero_error_set(err, -EIO, ZERO_E_UNAVAILABLE, "cannot read the volumes and NICs of %s", row->name);
         }
         h.info.n_volumes = h.card->n_atts;
         h.info.volumes = h.card->volumes;

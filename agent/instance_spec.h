@@ -4,5 +4,5 @@
 
 #include "agent/agent.h"
 
-/* Validates a create request (422 with a reason on any fault) and builds the new row. */
+/* Validates a create request (invalid with a reason on any fault) and builds the new row. */
 int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_row *ret, struct zero_error *err);

@@ -30,25 +30,25 @@ int zero_lock_dir(const char *dir, int *ret_fd, struct zero_error *err) {
                 return zero_error_default(err, -ENOMEM, "Failed to lock");
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
-                return zero_error_set(err, -errno, 500, "internal", "cannot open the lock file %s: %s", path,
+                return zero_error_set(err, -errno, ZERO_E_INTERNAL, "cannot open the lock file %s: %s", path,
                                       strerror(errno));
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
                 int r = -errno;
                 long holder = holder_pid(fd);
 
                 if (r != -EWOULDBLOCK)
-                        return zero_error_set(err, r, 500, "internal", "cannot lock %s: %s", path, strerror(-r));
+                        return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot lock %s: %s", path, strerror(-r));
                 if (holder > 0)
-                        return zero_error_set(err, -EBUSY, 409, "conflict",
+                        return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT,
                                               "another zerod (pid %ld) holds %s (lock %s): one zerod per directory",
                                               holder, dir, path);
-                return zero_error_set(err, -EBUSY, 409, "conflict",
+                return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT,
                                       "another zerod (pid not written yet) holds %s (lock %s): one zerod per directory",
                                       dir, path);
         }
         len = snprintf(pid, sizeof(pid), "%ld\n", (long) getpid());
         if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t) len, 0) != len)
-                return zero_error_set(err, -errno, 500, "internal", "cannot write our pid into %s: %s", path,
+                return zero_error_set(err, -errno, ZERO_E_INTERNAL, "cannot write our pid into %s: %s", path,
                                       strerror(errno));
         *ret_fd = TAKE_FD(fd);
         return 0;

@@ -82,7 +82,7 @@ static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero
                         return 1;
                 case ARG_FAULTS:
                         if (zero_op_fault_points_print(stdout) < 0)
-                                return zero_error_set(err, -EOPNOTSUPP, 400, "usage",
+                                return zero_error_set(err, -EOPNOTSUPP, ZERO_E_USAGE,
                                                       "this zerod has no fault points (build with -DZERO_FAULT_INJECTION=ON)");
                         return 1;
                 case ARG_CONFIG:
@@ -101,11 +101,11 @@ static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero
                                 return r;
                         break;
                 default:
-                        return zero_error_set(err, -EINVAL, 400, "usage", "unknown option; see zerod --help");
+                        return zero_error_set(err, -EINVAL, ZERO_E_USAGE, "unknown option; see zerod --help");
                 }
         }
         if (optind < argc)
-                return zero_error_set(err, -EINVAL, 400, "usage", "unexpected argument '%s'", argv[optind]);
+                return zero_error_set(err, -EINVAL, ZERO_E_USAGE, "unexpected argument '%s'", argv[optind]);
         return 0;
 }
 

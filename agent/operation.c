@@ -176,7 +176,7 @@ static void op_finish(struct zero_op *op, int r) {
                 (void) zero_error_default(&op->err, r, op->row.step_name);
                 free(op->row.error_code);
                 free(op->row.error_message);
-                op->row.error_code = strdup(op->err.code);
+                op->row.error_code = strdup(zero_errc_name(op->err.code));
                 op->row.error_message = strdup(op->err.message);
                 log_warning("Operation %s %s of %s failed in step %s: %s", op->row.id, op->row.kind, op_about(op),
                             op->row.step_name, op->err.message);
@@ -284,7 +284,7 @@ static void op_run_steps(struct zero_op *op) {
                 }
                 r = op_record_step(op);
                 if (r < 0) {
-                        zero_error_set(&op->err, r, 503, "store_error", "cannot record step %s: %s",
+                        zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot record step %s: %s",
                                        op->kind->steps[op->row.step].name, strerror(-r));
                         op_finish(op, r);
                         return;
@@ -382,7 +382,7 @@ int zero_op_resume_all(struct zero_agent *a) {
                         log_error("Operation %s has unknown kind %s or step %lld: marking it failed", op->row.id,
                                   op->row.kind, (long long) op->row.step);
                         op->kind = &unknown_kind;
-                        zero_error_set(&op->err, -EINVAL, 500, "internal", "unknown operation kind");
+                        zero_error_set(&op->err, -EINVAL, ZERO_E_INTERNAL, "unknown operation kind");
                         op->next = a->ops;
                         a->ops = op;
                         op_finish(op, -EINVAL);

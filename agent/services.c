@@ -38,13 +38,13 @@ static const char *svc_config_get(const char *section, const char *key) {
 
 static int svc_shim_spawn(struct zero_plugin_ctx *ctx, const struct zero_shim_args *args, struct zero_error *err) {
         if (!ctx || !ctx->inst || !args || !args->argv || !args->argv[0])
-                return zero_error_set(err, -EINVAL, 500, "internal", "shim_spawn: no instance or no command");
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "shim_spawn: no instance or no command");
         return zero_inst_spawn_shim(ctx->inst, args, err);
 }
 
 static int svc_shim_signal(struct zero_plugin_ctx *ctx, int sig, struct zero_error *err) {
         if (!ctx || !ctx->inst)
-                return zero_error_set(err, -EINVAL, 500, "internal", "shim_signal: no instance");
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "shim_signal: no instance");
         return zero_inst_signal(ctx->inst, sig, err);
 }
 
@@ -63,7 +63,7 @@ static void svc_done(struct zero_plugin_ctx *ctx, int r, const struct zero_error
                 if (err && err->message[0])
                         op->err = *err;
                 else
-                        zero_error_set(&op->err, r, 500, "runtime_error", "%s", strerror(-r));
+                        zero_error_set(&op->err, r, ZERO_E_RUNTIME, "%s", strerror(-r));
         }
         zero_op_continue(op, r < 0 ? r : 0);
 }

@@ -20,7 +20,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(gnutls_x509_crt_t, gnutls_x509_crt_deinit)
 DEFINE_TRIVIAL_CLEANUP_FUNC(gnutls_x509_privkey_t, gnutls_x509_privkey_deinit)
 
 static int gnutls_fail(struct zero_error *err, int g, const char *what) {
-        return zero_error_set(err, -EIO, 500, "internal", "%s: %s", what, gnutls_strerror(g));
+        return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "%s: %s", what, gnutls_strerror(g));
 }
 
 /* The listen host of "tcp:HOST:PORT" as a subject name: an address or a DNS name. */
@@ -62,7 +62,7 @@ static int generate(const struct zero_config *c, char **ret_cert, char **ret_key
             (g = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0)) < 0)
                 return gnutls_fail(err, g, "cannot make the TLS key");
         if (getrandom(serial, sizeof(serial), 0) != (ssize_t) sizeof(serial))
-                return zero_error_set(err, -EIO, 500, "internal", "no random bytes for the certificate");
+                return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "no random bytes for the certificate");
         serial[0] &= 0x7f; /* a positive serial */
         if ((g = gnutls_x509_crt_init(&crt)) < 0 || (g = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
             (g = gnutls_x509_crt_set_serial(crt, serial, sizeof(serial))) < 0 ||
@@ -107,7 +107,7 @@ static int read_pem(const char *what, const char *path, char **ret, struct zero_
         int r = zero_read_file(path, TLS_FILE_MAX, ret, &len);
 
         if (r < 0)
-                return zero_error_set(err, r, 400, "invalid", "[api] %s=%s: %s", what, path, strerror(-r));
+                return zero_error_set(err, r, ZERO_E_INVALID, "[api] %s=%s: %s", what, path, strerror(-r));
         return 0;
 }
 
@@ -120,7 +120,7 @@ static int fingerprint(const char *cert_pem, char ret[static 96], struct zero_er
 
         if ((g = gnutls_x509_crt_init(&crt)) < 0 || (g = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM)) < 0 ||
             (g = gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, fp, &n)) < 0)
-                return zero_error_set(err, -EINVAL, 400, "invalid", "the TLS certificate cannot be read: %s",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "the TLS certificate cannot be read: %s",
                                       gnutls_strerror(g));
         for (size_t i = 0; i < n; i++)
                 snprintf(ret + 3 * i, 4, "%02X%s", fp[i], i + 1 < n ? ":" : "");
@@ -134,7 +134,7 @@ int zero_tls_load(const struct zero_config *c, struct zero_tls *ret, struct zero
         int r;
 
         if (!cert != !key)
-                return zero_error_set(err, -EINVAL, 400, "invalid", "[api] tls_cert and tls_key go together");
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "[api] tls_cert and tls_key go together");
         if (cert) {
                 if ((r = read_pem("tls_cert", cert, &t.cert_pem, err)) < 0 ||
                     (r = read_pem("tls_key", key, &t.key_pem, err)) < 0)
@@ -158,7 +158,7 @@ int zero_tls_load(const struct zero_config *c, struct zero_tls *ret, struct zero
                         if ((r = zero_mkdir_p(dir, 0700)) < 0 ||
                             (r = zero_write_file_atomic(kp, t.key_pem, strlen(t.key_pem), 0600)) < 0 ||
                             (r = zero_write_file_atomic(cp, t.cert_pem, strlen(t.cert_pem), 0644)) < 0) {
-                                zero_error_set(err, r, 500, "internal", "cannot store the TLS certificate in %s: %s",
+                                zero_error_set(err, r, ZERO_E_INTERNAL, "cannot store the TLS certificate in %s: %s",
                                                dir, strerror(-r));
                                 goto fail;
                         }

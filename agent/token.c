@@ -59,25 +59,25 @@ int zero_token_create(struct zero_store *s, const char *name, enum zero_role rol
         int r;
 
         if (!name || !zero_name_is_valid(name))
-                return zero_error_set(err, -EINVAL, 422, "invalid",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                       "token name '%s' is not valid: use 1-63 of [a-z0-9-], starting with a letter "
                                       "or digit", ZERO_QUOTE(name));
         if (role == ZERO_ROLE_NONE)
-                return zero_error_set(err, -EINVAL, 422, "invalid", "role: admin or read");
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "role: admin or read");
         if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw))
-                return zero_error_set(err, -EIO, 500, "internal", "no random bytes for the secret");
+                return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "no random bytes for the secret");
         memcpy(secret, SECRET_PREFIX, strlen(SECRET_PREFIX));
         base64url(raw, sizeof(raw), secret + strlen(SECRET_PREFIX));
         r = hash_secret(secret, hash);
         if (r < 0)
-                return zero_error_set(err, r, 500, "internal", "cannot hash the secret");
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot hash the secret");
         row = (struct zero_token_row){.name = (char *) name, .role = (char *) zero_role_to_string(role), .hash = hash,
                                       .created_by = (char *) created_by, .created_at = (int64_t) zero_now_usec()};
         r = zero_store_token_insert(s, &row);
         if (r == -EEXIST)
-                return zero_error_set(err, r, 409, "conflict", "a token named '%s' exists already", name);
+                return zero_error_set(err, r, ZERO_E_CONFLICT, "a token named '%s' exists already", name);
         if (r < 0)
-                return zero_error_set(err, r, r == -EBUSY ? 503 : 500, r == -EBUSY ? "busy" : "internal",
+                return zero_error_set(err, r, r == -EBUSY ? ZERO_E_UNAVAILABLE : ZERO_E_INTERNAL,
                                       "cannot record the token: %s", strerror(-r));
         memcpy(ret_secret, secret, sizeof(secret));
         explicit_bzero(secret, sizeof(secret));
@@ -89,9 +89,9 @@ int zero_token_revoke(struct zero_store *s, const char *name, struct zero_error 
         int r = zero_store_token_delete(s, name);
 
         if (r == -ENOENT)
-                return zero_error_set(err, r, 404, "not_found", "no token named '%s'", ZERO_QUOTE(name));
+                return zero_error_set(err, r, ZERO_E_NOT_FOUND, "no token named '%s'", ZERO_QUOTE(name));
         if (r < 0)
-                return zero_error_set(err, r, r == -EBUSY ? 503 : 500, r == -EBUSY ? "busy" : "internal",
+                return zero_error_set(err, r, r == -EBUSY ? ZERO_E_UNAVAILABLE : ZERO_E_INTERNAL,
                                       "cannot revoke the token: %s", strerror(-r));
         return 0;
 }

@@ -73,7 +73,7 @@ int zero_token_cmd(int argc, char *argv[]) {
                         break;
                 case 'r':
                         role = zero_role_from_string(optarg);
-                        r = role == ZERO_ROLE_NONE ? zero_error_set(&err, -EINVAL, 400, "usage", "--role: admin or read")
+                        r = role == ZERO_ROLE_NONE ? zero_error_set(&err, -EINVAL, ZERO_E_USAGE, "--role: admin or read")
                                                    : 0;
                         break;
                 case 'h':

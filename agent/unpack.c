@@ -60,7 +60,7 @@ struct outcome {
 };
 
 static int invalid(struct zero_error *err, int r, const char *fmt, const char *a) {
-        return zero_error_set(err, r, 422, "invalid", fmt, a);
+        return zero_error_set(err, r, ZERO_E_INVALID, fmt, a);
 }
 
 /* A child that dies with us; stdin from in (/dev/null when < 0), stdout to out, stderr to errfd. */
@@ -128,7 +128,7 @@ static int open_decompressor(int archive, struct decompressor *d, struct zero_er
 
         *d = (struct decompressor){.fd = archive, .errfd = -EBADF};
         if (pread(archive, m, sizeof(m), 0) < 0)
-                return zero_error_set(err, -errno, 500, "internal", "cannot read the archive: %m");
+                return zero_error_set(err, -errno, ZERO_E_INTERNAL, "cannot read the archive: %m");
         if (m[0] == 0x1f && m[1] == 0x8b)
                 d->prog = "gzip";
         else if (memcmp(m, "\xfd" "7zXZ\0", 6) == 0)
@@ -140,12 +140,12 @@ static int open_decompressor(int archive, struct decompressor *d, struct zero_er
                 return 0;
         d->errfd = memfd_create("decompressor-stderr", MFD_CLOEXEC);
         if (d->errfd < 0 || pipe2(p, O_CLOEXEC) < 0)
-                return zero_error_set(err, -errno, 500, "internal", "cannot start %s: %m", d->prog);
+                return zero_error_set(err, -errno, ZERO_E_INTERNAL, "cannot start %s: %m", d->prog);
         pid = spawn((char *const[]){(char *) d->prog, "-dc", NULL}, archive, p[1], d->errfd);
         safe_close(p[1]);
         if (pid < 0) {
                 safe_close(p[0]);
-                return zero_error_set(err, (int) pid, 500, "internal", "cannot start %s: %s", d->prog, strerror((int) -pid));
+                return zero_error_set(err, (int) pid, ZERO_E_INTERNAL, "cannot start %s: %s", d->prog, strerror((int) -pid));
         }
         d->pid = pid;
         d->fd = p[0];
@@ -183,7 +183,7 @@ static int close_decompressor(struct decompressor *d, bool ok, struct zero_error
         d->pid = 0;
         if (d->eof && st != 0) {
                 child_text(d->errfd, text, sizeof(text));
-                return zero_error_set(err, -EBADMSG, 422, "invalid", "the archive does not decompress: %s: %s", d->prog,
+                return zero_error_set(err, -EBADMSG, ZERO_E_INVALID, "the archive does not decompress: %s: %s", d->prog,
                                       text[0] ? text : "failed");
         }
         if (extra > TRAILING_MAX)
@@ -203,7 +203,7 @@ static int open_host(const struct path *p, int *ret, struct stat *st, struct zer
         if (!beneath) {
                 fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0 || fstat(fd, st) < 0)
-                        return zero_error_set(err, -errno, 500, "internal", "cannot open %s: %m", path);
+                        return zero_error_set(err, -errno, ZERO_E_INTERNAL, "cannot open %s: %m", path);
                 *ret = fd;
                 return 0;
         }
@@ -213,18 +213,18 @@ static int open_host(const struct path *p, int *ret, struct stat *st, struct zer
         how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
         pathfd = (int) syscall(SYS_openat2, root, path, &how, sizeof(how));
         if (pathfd < 0)
-                return zero_error_set(err, -errno, 422, "invalid", "%s/%s: %m (nor may it go through a symlink)",
+                return zero_error_set(err, -errno, ZERO_E_INVALID, "%s/%s: %m (nor may it go through a symlink)",
                                       beneath, path);
         if (fstat(pathfd, st) < 0)
                 return -errno;
         if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "%s/%s is neither a directory nor a regular file",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "%s/%s is neither a directory nor a regular file",
                                       beneath, path);
         /* Opened for reading only now that it is known not to be a FIFO or a device. */
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pathfd);
         fd = open(proc, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-                return zero_error_set(err, -errno, 500, "internal", "cannot open %s/%s: %m", beneath, path);
+                return zero_error_set(err, -errno, ZERO_E_INTERNAL, "cannot open %s/%s: %m", beneath, path);
         *ret = fd;
         return 0;
 }
@@ -262,7 +262,7 @@ static bool is_type(int dfd, const char *name, mode_t type) {
 
 static int move(int from, const char *a, int to, const char *b, struct zero_error *err) {
         if (renameat(from, a, to, b) < 0)
-                return zero_error_set(err, -errno, 500, "internal", "cannot move %s into place: %m", a);
+                return zero_error_set(err, -errno, ZERO_E_INTERNAL, "cannot move %s into place: %m", a);
         return 0;
 }
 
@@ -308,12 +308,12 @@ static int copy_boot_file(const char *what, const struct path *p, int into, cons
                 return invalid(err, -EINVAL, "the %s is not a non-empty regular file", what);
         out = openat(into, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (out < 0)
-                return zero_error_set(err, -errno, 500, "internal", "cannot create the image's %s: %m", name);
+                return zero_error_set(err, -errno, ZERO_E_INTERNAL, "cannot create the image's %s: %m", name);
         while ((n = read(in, buf, sizeof(buf))) != 0) {
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 || (r = zero_write_all(out, buf, (size_t) n)) < 0)
-                        return zero_error_set(err, n < 0 ? -errno : r, 500, "internal", "cannot copy the %s", what);
+                        return zero_error_set(err, n < 0 ? -errno : r, ZERO_E_INTERNAL, "cannot copy the %s", what);
         }
         return 0;
 }
@@ -340,11 +340,11 @@ static int make_base(const struct args *a, const struct zero_extract *x, struct 
                         rootfs, base, size, NULL};
         pid = spawn(argv, -EBADF, out, out);
         if (pid < 0)
-                return zero_error_set(err, (int) pid, 500, "internal", "cannot run mkfs.ext4: %s", strerror((int) -pid));
+                return zero_error_set(err, (int) pid, ZERO_E_INTERNAL, "cannot run mkfs.ext4: %s", strerror((int) -pid));
         st = wait_child(pid);
         if (st != 0) {
                 child_text(out, text, sizeof(text));
-                return zero_error_set(err, -EIO, 500, "internal", "mkfs.ext4 of the image failed (status %d): %s", st,
+                return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "mkfs.ext4 of the image failed (status %d): %s", st,
                                       text[0] ? text : "(no output)");
         }
         return 0;
@@ -358,11 +358,11 @@ static int run(const struct args *a, struct outcome *o, struct zero_error *err) 
 
         r = zero_rm_rf(a->into);
         if (r < 0)
-                return zero_error_set(err, r, 500, "internal", "cannot remove %s: %s", a->into, strerror(-r));
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot remove %s: %s", a->into, strerror(-r));
         if (mkdir(a->into, 0755) < 0 || (into = open(a->into, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
             mkdirat(into, "tree", 0755) < 0 ||
             (tree = openat(into, "tree", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-                return zero_error_set(err, -errno, 500, "internal", "cannot create %s: %m", a->into);
+                return zero_error_set(err, -errno, ZERO_E_INTERNAL, "cannot create %s: %m", a->into);
         r = zero_extract_new(tree, &opts, &x);
         if (r < 0)
                 return r;
@@ -381,7 +381,7 @@ static int run(const struct args *a, struct outcome *o, struct zero_error *err) 
         if (r >= 0)
                 r = make_base(a, x, err);
         if (r >= 0 && syncfs(into) < 0)
-                r = zero_error_set(err, -errno, 500, "internal", "cannot sync the image: %m");
+                r = zero_error_set(err, -errno, ZERO_E_INTERNAL, "cannot sync the image: %m");
         o->size_bytes = zero_extract_bytes(x);
         zero_extract_free(x);
         return r;
@@ -436,7 +436,7 @@ int main(int argc, char **argv) {
         r = run(&a, &o, &err);
         if (r < 0) {
                 (void) zero_error_default(&err, r, "the import failed");
-                j = json_pack("{s:{s:s,s:s}}", "error", "code", err.code, "message", err.message);
+                j = json_pack("{s:{s:s,s:s}}", "error", "code", zero_errc_name(err.code), "message", err.message);
         } else
                 j = json_pack("{s:I,s:b,s:b,s:b}", "size_bytes", (json_int_t) o.size_bytes, "kernel", o.kernel, "initrd",
                               o.initrd, "layout", o.layout);

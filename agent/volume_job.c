@@ -72,7 +72,7 @@ static void job_rows(struct zero_volume_job *j, int *r, struct zero_error *err) 
         else if (j->remove) {
                 k = zero_store_volume_delete(a->store, j->name);
                 if (k < 0)
-                        *r = zero_error_set(err, k, 503, "busy", "cannot forget volume %s: %s", j->name, strerror(-k));
+                        *r = zero_error_set(err, k, ZERO_E_UNAVAILABLE, "cannot forget volume %s: %s", j->name, strerror(-k));
                 else {
                         log_info("Volume %s is deleted", j->name);
                         zero_agent_event(a, "volume.deleted", NULL, json_pack("{s:s}", "name", j->name));
@@ -86,7 +86,7 @@ static void job_rows(struct zero_volume_job *j, int *r, struct zero_error *err) 
                 }
                 k = ready ? zero_store_volume_update(a->store, &row) : -ENOMEM;
                 if (k < 0)
-                        *r = zero_error_set(err, k, 503, "busy", "cannot record volume %s as ready: %s", j->name,
+                        *r = zero_error_set(err, k, ZERO_E_UNAVAILABLE, "cannot record volume %s as ready: %s", j->name,
                                             strerror(-k));
                 else {
                         log_info("Volume %s is ready (%s, %lld bytes)", j->name, row.format, (long long) row.size_bytes);
@@ -138,7 +138,7 @@ static int job_start(struct zero_volume_job *j, const struct zero_volume_row *ro
 
         r = zero_card_vol_init(a, row, &cv);
         if (r < 0)
-                return zero_error_set(err, r, 500, "internal", "volume %s: its image is unreadable: %s", row->name,
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "volume %s: its image is unreadable: %s", row->name,
                                       strerror(-r));
         if (j->remove && ZERO_CARD_HAS(d, volume_delete_async))
                 r = d->ops.volume_delete_async(a->card, &cv.v, on_driver_done, j, err);
@@ -172,7 +172,7 @@ int zero_volume_job_wait(struct zero_agent *a, const char *name, zero_volume_job
         r = zero_store_volume_get(a->store, name, &row);
         if (r < 0 && r != -ENOENT) {
                 job_free(j);
-                return zero_error_set(err, r, 503, "busy", "cannot read volume %s: %s", name, strerror(-r));
+                return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot read volume %s: %s", name, strerror(-r));
         }
         j->noop = r == -ENOENT || (!streq(row.state, "creating") && !streq(row.state, "deleting"));
         j->remove = !j->noop && streq(row.state, "deleting");

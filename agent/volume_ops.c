@@ -47,7 +47,7 @@ static int step_card(struct zero_op *op) {
         const char *name = zero_op_volume(op);
 
         if (!name)
-                return zero_error_set(&op->err, -EINVAL, 500, "internal", "a volume operation without a volume");
+                return zero_error_set(&op->err, -EINVAL, ZERO_E_INTERNAL, "a volume operation without a volume");
         return zero_op_wait_volumes(op, &name, 1);
 }
 

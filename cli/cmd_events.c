@@ -110,7 +110,7 @@ static int page(struct zeroctl *z, int64_t limit, bool follow, int64_t *after, s
         events = json_object_get(j, "events");
         next = json_object_get(j, "next");
         if (!json_is_array(events) || !json_is_integer(next))
-                return zero_error_set(reterr, -EBADMSG, 0, "",
+                return zero_error_set(reterr, -EBADMSG, ZERO_E_INTERNAL,
                                       "zerod answered %s without \"events\" and \"next\"", path);
         if (z->opts.json && !follow)
                 r = zeroctl_print_json(z->out, j);
@@ -125,7 +125,7 @@ static int page(struct zeroctl *z, int64_t limit, bool follow, int64_t *after, s
                         } else
                                 r = zeroctl_print_event(z->out, e);
                         if (r == -EBADMSG)
-                                return zero_error_set(reterr, r, 0, "",
+                                return zero_error_set(reterr, r, ZERO_E_INTERNAL,
                                                       "zerod answered %s with an event without "
                                                       "an id",
                                                       path);
@@ -157,7 +157,7 @@ int zeroctl_cmd_events(struct zeroctl *z, int argc, char **argv, struct zero_err
                 if (r < 0)
                         return r;
                 if (fflush(z->out) != 0)
-                        return zero_error_set(reterr, -errno, 0, "", "cannot write output: %m");
+                        return zero_error_set(reterr, -errno, ZERO_E_INTERNAL, "cannot write output: %m");
                 /* A full page means more are waiting: ask again at once. */
                 if (n < EVENTS_LIMIT_MAX)
                         sleep_usec(FOLLOW_INTERVAL_USEC);

@@ -70,7 +70,7 @@ static int node_path(json_t *body, const char *key, const char *path, struct zer
                 return 0;
         if (path[0] != '/') {
                 if (!getcwd(cwd, sizeof(cwd)))
-                        return zero_error_set(reterr, -errno, 0, "", "cannot make %s absolute: %m", path);
+                        return zero_error_set(reterr, -errno, ZERO_E_INTERNAL, "cannot make %s absolute: %m", path);
                 abs = zero_strdup_printf("%s/%s", cwd, path);
                 if (!abs)
                         return -ENOMEM;
@@ -104,7 +104,7 @@ static ssize_t read_fd(void *userdata, void *buf, size_t len, struct zero_error 
 
         while ((n = read(*(int *) userdata, buf, len)) < 0 && errno == EINTR)
                 ;
-        return n < 0 ? zero_error_set(reterr, -errno, 0, "", "cannot read the archive: %m") : n;
+        return n < 0 ? zero_error_set(reterr, -errno, ZERO_E_INTERNAL, "cannot read the archive: %m") : n;
 }
 
 /* The media type of an archive, from its first bytes (zerod looks at them the same way). */
@@ -136,14 +136,14 @@ static int upload(struct zeroctl *z, const struct zeroctl_image_import *o, json_
         if (!path)
                 return -ENOMEM;
         if (stat(o->source, &st) < 0)
-                return zero_error_set(reterr, -errno, 0, "usage", "%s: %m", o->source);
+                return zero_error_set(reterr, -errno, ZERO_E_USAGE, "%s: %m", o->source);
         if (S_ISREG(st.st_mode)) {
                 if (o->kernel)
                         return zeroctl_usage_error(reterr, "--kernel goes with a directory; an archive holds rootfs/, "
                                                            "vmlinuz and initrd.img itself");
                 fd = open(o->source, O_RDONLY | O_CLOEXEC);
                 if (fd < 0)
-                        return zero_error_set(reterr, -errno, 0, "", "cannot read %s: %m", o->source);
+                        return zero_error_set(reterr, -errno, ZERO_E_INTERNAL, "cannot read %s: %m", o->source);
                 return zeroctl_http_upload(z->http, path, archive_type(fd), (int64_t) st.st_size, read_fd, &fd, ret_op,
                                            ret_location, reterr);
         }

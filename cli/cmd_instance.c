@@ -376,7 +376,7 @@ int zeroctl_cmd_show(struct zeroctl *z, int argc, char **argv, struct zero_error
                 return zeroctl_print_json(z->out, j);
         r = zeroctl_print_instance(z->out, j);
         if (r == -EBADMSG)
-                return zero_error_set(reterr, r, 0, "", "zerod answered %s with no JSON object",
+                return zero_error_set(reterr, r, ZERO_E_INTERNAL, "zerod answered %s with no JSON object",
                                       path);
         return r;
 }
@@ -474,7 +474,7 @@ int zeroctl_cmd_console(struct zeroctl *z, int argc, char **argv, struct zero_er
         if (resp.status >= 400 || resp.status < 200)
                 r = zeroctl_http_error(resp.status, resp.body, resp.len, reterr);
         else if (resp.len > 0 && fwrite(resp.body, 1, resp.len, z->out) != resp.len)
-                r = zero_error_set(reterr, -EIO, 0, "", "cannot write the console log");
+                r = zero_error_set(reterr, -EIO, ZERO_E_INTERNAL, "cannot write the console log");
         zeroctl_response_done(&resp);
         return r;
 }

@@ -270,7 +270,7 @@ int zeroctl_cmd_switch(struct zeroctl *z, int argc, char **argv, struct zero_err
         if (!w.quiet) {
                 fprintf(z->out, "switching %s to %s (operation %s)\n", a.name, a.mode, id);
                 if (fflush(z->out) != 0)
-                        return zero_error_set(reterr, -errno, 0, "", "cannot write output: %m");
+                        return zero_error_set(reterr, -errno, ZERO_E_INTERNAL, "cannot write output: %m");
         }
 
         watch_stream(&w, a.name, deadline);
@@ -283,7 +283,7 @@ int zeroctl_cmd_switch(struct zeroctl *z, int argc, char **argv, struct zero_err
         r = zeroctl_operation_wait(z, op, location, left, &final, reterr);
         if (r == -ETIME) {
                 const char *s = str(final, "step");
-                r = zero_error_set(reterr, -ETIME, 0, "",
+                r = zero_error_set(reterr, -ETIME, ZERO_E_INTERNAL,
                                    "timed out after %u s waiting for operation %s%s%s%s; it goes "
                                    "on in zerod: see 'zeroctl op show %s'",
                                    wait_s, id, s ? " (step " : "", strempty(s), s ? ")" : "", id);

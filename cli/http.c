@@ -27,7 +27,7 @@ struct zeroctl_http {
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct curl_slist *, curl_slist_free_all);
 
 static int url_error(struct zero_error *reterr, const char *url, const char *why) {
-        return zero_error_set(reterr, -EINVAL, 0, "usage",
+        return zero_error_set(reterr, -EINVAL, ZERO_E_USAGE,
                               "invalid URL '%s': %s (expected http://HOST:PORT or unix:/PATH)", url,
                               why);
 }
@@ -150,7 +150,7 @@ int zeroctl_http_new(const char *url, unsigned timeout_s, struct zeroctl_http **
         h->timeout_s = timeout_s;
         if (!h->url || !h->curl) {
                 zeroctl_http_free(h);
-                return zero_error_set(reterr, -ENOMEM, 0, "", "cannot set up the HTTP client");
+                return zero_error_set(reterr, -ENOMEM, ZERO_E_INTERNAL, "cannot set up the HTTP client");
         }
         *ret = h;
         return 0;
@@ -254,16 +254,16 @@ static int curl_failure(struct zeroctl_http *h, CURLcode c, struct zero_error *r
         case CURLE_SSL_CONNECT_ERROR:
                 if (os_errno > 0)
                         why = strerror((int) os_errno);
-                return zero_error_set(reterr, os_errno > 0 ? -(int) os_errno : -ECONNREFUSED, 0, "",
+                return zero_error_set(reterr, os_errno > 0 ? -(int) os_errno : -ECONNREFUSED, ZERO_E_INTERNAL,
                                       "cannot connect to zerod at %s: %s%s", h->url, why,
                                       os_errno == ENOENT || os_errno == ECONNREFUSED
                                               ? " (is zerod running?)"
                                               : "");
         case CURLE_OPERATION_TIMEDOUT:
-                return zero_error_set(reterr, -ETIMEDOUT, 0, "", "request to zerod at %s: %s",
+                return zero_error_set(reterr, -ETIMEDOUT, ZERO_E_INTERNAL, "request to zerod at %s: %s",
                                       h->url, why);
         default:
-                return zero_error_set(reterr, -EIO, 0, "", "request to zerod at %s failed: %s",
+                return zero_error_set(reterr, -EIO, ZERO_E_INTERNAL, "request to zerod at %s failed: %s",
                                       h->url, why);
         }
 }
@@ -354,7 +354,7 @@ int zeroctl_http_request(struct zeroctl_http *h, const char *method, const char 
         cc = curl_easy_perform(c);
         if (cc != CURLE_OK) {
                 if (sink.too_big)
-                        r = zero_error_set(reterr, -EFBIG, 0, "",
+                        r = zero_error_set(reterr, -EFBIG, ZERO_E_INTERNAL,
                                            "response from zerod at %s exceeds %u MiB", h->url,
                                            ZEROCTL_RESPONSE_MAX >> 20);
                 else
@@ -388,6 +388,22 @@ static int status_to_errno(long status) {
         }
 }
 
+/* The error zerod (or whatever answered) gave: its code, and for the message's reader the code
+ * as it was spelt and the HTTP status ("conflict, HTTP 409") in detail. */
+_printf_(5, 6) static int api_error(struct zero_error *reterr, int r, long status, const char *code, const char *fmt,
+                                    ...) {
+        if (reterr) {
+                va_list ap;
+                reterr->code = zero_errc_from_name(code);
+                snprintf(reterr->detail, sizeof(reterr->detail), "%s%sHTTP %ld", strempty(code), code ? ", " : "",
+                         status);
+                va_start(ap, fmt);
+                vsnprintf(reterr->message, sizeof(reterr->message), fmt, ap);
+                va_end(ap);
+        }
+        return r;
+}
+
 int zeroctl_http_error(long status, const char *body, size_t len, struct zero_error *reterr) {
         json_auto_t *j = NULL;
         const char *code = NULL, *message = NULL;
@@ -400,7 +416,7 @@ int zeroctl_http_error(long status, const char *body, size_t len, struct zero_er
                 message = json_string_value(json_object_get(e, "message"));
         }
         if (message && *message)
-                return zero_error_set(reterr, r, (int) status, strempty(code), "%s", message);
+                return api_error(reterr, r, status, code, "%s", message);
 
         /* Not our error format (a proxy, or a server that is not zerod): show the first line. */
         if (len > 0) {
@@ -408,10 +424,9 @@ int zeroctl_http_error(long status, const char *body, size_t len, struct zero_er
                 if (n > 200)
                         n = 200;
                 if (n > 0)
-                        return zero_error_set(reterr, r, (int) status, strempty(code), "%.*s",
-                                              (int) n, body);
+                        return api_error(reterr, r, status, code, "%.*s", (int) n, body);
         }
-        return zero_error_set(reterr, r, (int) status, strempty(code), "request failed");
+        return api_error(reterr, r, status, code, "request failed");
 }
 
 /* An answer as zeroctl_http_call() gives it: errors >= 400 into *reterr, JSON parsed. */
@@ -424,7 +439,7 @@ static int call_result(struct zeroctl_http *h, const char *method, const char *p
         if (resp->status >= 400 || resp->status < 200)
                 r = zeroctl_http_error(resp->status, resp->body, resp->len, reterr);
         else if (resp->len > 0 && ret_json && !(j = json_loadb(resp->body, resp->len, 0, &jerr)))
-                r = zero_error_set(reterr, -EBADMSG, 0, "", "invalid JSON from zerod at %s (%s %s): %s", h->url,
+                r = zero_error_set(reterr, -EBADMSG, ZERO_E_INTERNAL, "invalid JSON from zerod at %s (%s %s): %s", h->url,
                                    method, path, jerr.text);
         if (r >= 0 && ret_json)
                 *ret_json = j;
@@ -613,13 +628,13 @@ int zeroctl_http_stream(struct zeroctl_http *h, const char *path, const char *co
         if (cc != CURLE_OK && s.r > 0)
                 r = 1; /* on_data had what it wanted */
         else if (cc != CURLE_OK && s.r == -EPROTONOSUPPORT)
-                r = zero_error_set(reterr, s.r, 0, "", "zerod at %s answered %s without %s", h->url,
+                r = zero_error_set(reterr, s.r, ZERO_E_INTERNAL, "zerod at %s answered %s without %s", h->url,
                                    path, content_type);
         else if (cc != CURLE_OK && s.r < 0)
-                r = zero_error_set(reterr, s.r, 0, "", "bad stream from zerod at %s (%s): %s",
+                r = zero_error_set(reterr, s.r, ZERO_E_INTERNAL, "bad stream from zerod at %s (%s): %s",
                                    h->url, path, strerror(-s.r));
         else if (cc != CURLE_OK && s.idle)
-                r = zero_error_set(reterr, -ETIMEDOUT, 0, "",
+                r = zero_error_set(reterr, -ETIMEDOUT, ZERO_E_INTERNAL,
                                    "stream from zerod at %s (%s): nothing for %u s", h->url, path,
                                    idle_s);
         else if (cc != CURLE_OK && !s.err_sink.too_big)
@@ -627,7 +642,7 @@ int zeroctl_http_stream(struct zeroctl_http *h, const char *path, const char *co
         else if (status < 200 || status >= 300)
                 r = zeroctl_http_error(status, strempty(s.err.body), s.err.len, reterr);
         else if (s.state == 0 && !content_type_is(h->curl, content_type))
-                r = zero_error_set(reterr, -EPROTONOSUPPORT, 0, "",
+                r = zero_error_set(reterr, -EPROTONOSUPPORT, ZERO_E_INTERNAL,
                                    "zerod at %s answered %s without %s", h->url, path,
                                    content_type);
         else

@@ -40,7 +40,7 @@ static void sleep_usec(uint64_t usec) {
 
 int zeroctl_operation_id(const json_t *op, char **ret, struct zero_error *reterr) {
         if (!json_is_object(op) || !str(op, "id") || !str(op, "status"))
-                return zero_error_set(reterr, -EBADMSG, 0, "",
+                return zero_error_set(reterr, -EBADMSG, ZERO_E_INTERNAL,
                                       "zerod answered without an operation (no id or status)");
         *ret = strdup(str(op, "id"));
         return *ret ? 0 : -ENOMEM;
@@ -66,7 +66,7 @@ int zeroctl_operation_wait(struct zeroctl *z, json_t *op, const char *location, 
 
                 if (now >= deadline) {
                         const char *step = str(cur, "step");
-                        r = zero_error_set(reterr, -ETIME, 0, "",
+                        r = zero_error_set(reterr, -ETIME, ZERO_E_INTERNAL,
                                            "timed out after %u s waiting for operation %s%s%s%s; "
                                            "it goes on in zerod: see 'zeroctl op show %s'",
                                            timeout_s, id, step ? " (step " : "", strempty(step),
@@ -95,7 +95,7 @@ int zeroctl_operation_wait(struct zeroctl *z, json_t *op, const char *location, 
                         break;
                 if (!json_is_object(next) || !str(next, "status")) {
                         json_decref(next);
-                        r = zero_error_set(reterr, -EBADMSG, 0, "",
+                        r = zero_error_set(reterr, -EBADMSG, ZERO_E_INTERNAL,
                                            "zerod answered %s without an operation status", path);
                         break;
                 }
@@ -111,11 +111,15 @@ int zeroctl_operation_wait(struct zeroctl *z, json_t *op, const char *location, 
                 const char *message = str(e, "message"), *code = str(e, "code");
 
                 if (message)
-                        r = zero_error_set(reterr, -EIO, 0, strempty(code), "%s", message);
+                {
+                        r = zero_error_set(reterr, -EIO, zero_errc_from_name(code), "%s", message);
+                        if (reterr) /* the operation's own spelling, for the message */
+                                snprintf(reterr->detail, sizeof(reterr->detail), "%s", strempty(code));
+                }
                 else if (streq(status, "failed"))
-                        r = zero_error_set(reterr, -EIO, 0, "", "operation %s failed", id);
+                        r = zero_error_set(reterr, -EIO, ZERO_E_INTERNAL, "operation %s failed", id);
                 else
-                        r = zero_error_set(reterr, -EBADMSG, 0, "",
+                        r = zero_error_set(reterr, -EBADMSG, ZERO_E_INTERNAL,
                                            "operation %s ended with unknown status '%s'", id,
                                            status);
         }
@@ -137,7 +141,7 @@ int zeroctl_operation_run(struct zeroctl *z, const char *method, const char *pat
                 return r;
         if (timeout_s == 0) {
                 if (!json_is_object(op))
-                        return zero_error_set(reterr, -EBADMSG, 0, "",
+                        return zero_error_set(reterr, -EBADMSG, ZERO_E_INTERNAL,
                                               "zerod answered without an operation");
                 if (z->opts.json)
                         return zeroctl_print_json(z->out, op);

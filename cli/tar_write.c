@@ -53,7 +53,7 @@ int zeroctl_tar_new(const char *dir, const char *prefix, struct zeroctl_tar **re
         while (n > 1 && root[n - 1] == '/')
                 root[--n] = '\0';
         if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode))
-                return zero_error_set(reterr, -ENOTDIR, 0, "usage", "%s is not a directory", dir);
+                return zero_error_set(reterr, -ENOTDIR, ZERO_E_USAGE, "%s is not a directory", dir);
         t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
@@ -65,7 +65,7 @@ int zeroctl_tar_new(const char *dir, const char *prefix, struct zeroctl_tar **re
         if (!t->prefix || !t->fts) {
                 int r = t->prefix ? -errno : -ENOMEM;
                 zeroctl_tar_free(t);
-                return zero_error_set(reterr, r, 0, "", "cannot read %s: %s", dir, strerror(-r));
+                return zero_error_set(reterr, r, ZERO_E_INTERNAL, "cannot read %s: %s", dir, strerror(-r));
         }
         *ret = t;
         return 0;
@@ -77,7 +77,7 @@ int zeroctl_tar_add_file(struct zeroctl_tar *t, const char *name, const char *pa
         if (t->n_extra >= ELEMENTSOF(t->extra))
                 return -E2BIG;
         if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-                return zero_error_set(reterr, -EINVAL, 0, "usage", "%s is not a regular file", path);
+                return zero_error_set(reterr, -EINVAL, ZERO_E_USAGE, "%s is not a regular file", path);
         t->extra[t->n_extra] = (struct extra){strdup(name), strdup(path)};
         if (!t->extra[t->n_extra].name || !t->extra[t->n_extra].path)
                 return -ENOMEM;
@@ -194,7 +194,7 @@ static int file_entry(struct zeroctl_tar *t, const char *name, const char *path,
         int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC), r;
 
         if (fd < 0)
-                return zero_error_set(reterr, -errno, 0, "", "cannot read %s: %m", path);
+                return zero_error_set(reterr, -errno, ZERO_E_INTERNAL, "cannot read %s: %m", path);
         r = put_entry(t, '0', name, st, (uint64_t) st->st_size, NULL);
         if (r < 0) {
                 safe_close(fd);
@@ -235,18 +235,18 @@ static int tree_entry(struct zeroctl_tar *t, FTSENT *e, struct zero_error *reter
         case FTS_SLNONE:
                 n = readlink(e->fts_accpath, target, sizeof(target) - 1);
                 if (n < 0)
-                        return zero_error_set(reterr, -errno, 0, "", "cannot read the symlink %s: %m", e->fts_path);
+                        return zero_error_set(reterr, -errno, ZERO_E_INTERNAL, "cannot read the symlink %s: %m", e->fts_path);
                 target[n] = '\0';
                 return put_entry(t, '2', name, e->fts_statp, 0, target);
         case FTS_DEFAULT:
-                return zero_error_set(reterr, -EPERM, 0, "", "%s is %s: images may not hold device nodes, FIFOs or sockets",
+                return zero_error_set(reterr, -EPERM, ZERO_E_INTERNAL, "%s is %s: images may not hold device nodes, FIFOs or sockets",
                                       e->fts_path,
                                       S_ISCHR(e->fts_statp->st_mode)   ? "a character device"
                                       : S_ISBLK(e->fts_statp->st_mode) ? "a block device"
                                       : S_ISFIFO(e->fts_statp->st_mode) ? "a FIFO"
                                                                         : "a socket");
         default: /* FTS_DNR, FTS_ERR, FTS_NS: unreadable */
-                return zero_error_set(reterr, -e->fts_errno, 0, "", "cannot read %s: %s", e->fts_path,
+                return zero_error_set(reterr, -e->fts_errno, ZERO_E_INTERNAL, "cannot read %s: %s", e->fts_path,
                                       strerror(e->fts_errno));
         }
 }
@@ -264,11 +264,11 @@ static int next(struct zeroctl_tar *t, struct zero_error *reterr) {
                 return tree_entry(t, e, reterr);
         }
         if (t->fts && errno != 0)
-                return zero_error_set(reterr, -errno, 0, "", "cannot read the tree: %m");
+                return zero_error_set(reterr, -errno, ZERO_E_INTERNAL, "cannot read the tree: %m");
         if (t->next_extra < t->n_extra) {
                 const struct extra *x = &t->extra[t->next_extra++];
                 if (stat(x->path, &st) < 0)
-                        return zero_error_set(reterr, -errno, 0, "", "cannot read %s: %m", x->path);
+                        return zero_error_set(reterr, -errno, ZERO_E_INTERNAL, "cannot read %s: %m", x->path);
                 st.st_mode = (st.st_mode & ~(mode_t) 07777) | 0644;
                 st.st_uid = st.st_gid = 0;
                 return file_entry(t, x->name, x->path, &st, reterr);
@@ -298,7 +298,7 @@ ssize_t zeroctl_tar_read(struct zeroctl_tar *t, void *buf, size_t len, struct ze
                         if (n < 0 && errno == EINTR)
                                 continue;
                         if (n <= 0)
-                                return zero_error_set(reterr, n < 0 ? -errno : -EIO, 0, "",
+                                return zero_error_set(reterr, n < 0 ? -errno : -EIO, ZERO_E_INTERNAL,
                                                       "cannot read %s: %s", t->what,
                                                       n < 0 ? strerror(errno) : "it became shorter while being sent");
                         t->left -= (uint64_t) n;

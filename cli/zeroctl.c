@@ -185,8 +185,8 @@ const size_t zeroctl_n_verbs = ELEMENTSOF(zeroctl_verbs);
 int zeroctl_usage_error(struct zero_error *reterr, const char *fmt, ...) {
         if (reterr) {
                 va_list ap;
-                reterr->status = 0;
-                snprintf(reterr->code, sizeof(reterr->code), "usage");
+                reterr->code = ZERO_E_USAGE;
+                reterr->detail[0] = '\0';
                 va_start(ap, fmt);
                 vsnprintf(reterr->message, sizeof(reterr->message), fmt, ap);
                 va_end(ap);
@@ -317,7 +317,7 @@ int zeroctl_get_and_print(struct zeroctl *z, const char *path, struct zero_error
         else {
                 r = zeroctl_print_object(z->out, j);
                 if (r == -EBADMSG)
-                        r = zero_error_set(reterr, r, 0, "",
+                        r = zero_error_set(reterr, r, ZERO_E_INTERNAL,
                                            "zerod answered %s with no JSON object", path);
         }
         json_decref(j);
@@ -344,7 +344,7 @@ int zeroctl_list_collection(struct zeroctl *z, int argc, char **argv, const char
                 return zeroctl_print_json(z->out, j);
         r = print_table(z->out, json_object_get(j, collection), zero_now_usec());
         if (r == -EBADMSG)
-                return zero_error_set(reterr, r, 0, "", "zerod's %s list has no \"%s\" array",
+                return zero_error_set(reterr, r, ZERO_E_INTERNAL, "zerod's %s list has no \"%s\" array",
                                       what, collection);
         return r;
 }
@@ -517,15 +517,11 @@ void zeroctl_print_help(FILE *f) {
 static void print_error(const struct zeroctl_verb *verb, const struct zero_error *e, int r) {
         if (!e->message[0])
                 fprintf(stderr, "zeroctl: %s\n", strerror(r < 0 ? -r : EIO));
-        else if (e->status > 0 && e->code[0])
-                fprintf(stderr, "zeroctl: %s (%s, HTTP %d)\n", e->message, e->code, e->status);
-        else if (e->status > 0)
-                fprintf(stderr, "zeroctl: %s (HTTP %d)\n", e->message, e->status);
-        else if (e->code[0] && !streq(e->code, "usage"))
-                fprintf(stderr, "zeroctl: %s (%s)\n", e->message, e->code);
+        else if (e->detail[0])
+                fprintf(stderr, "zeroctl: %s (%s)\n", e->message, e->detail);
         else
                 fprintf(stderr, "zeroctl: %s\n", e->message);
-        if (streq(e->code, "usage")) {
+        if (e->code == ZERO_E_USAGE) {
                 if (verb)
                         fprintf(stderr, "Usage: zeroctl %s\n", verb->usage);
                 fputs("Try 'zeroctl --help'.\n", stderr);
@@ -569,10 +565,10 @@ int zeroctl_main(int argc, char **argv) {
 
         r = zeroctl_http_new(z.opts.url, z.opts.timeout_s ? z.opts.timeout_s : 60, &http, &err);
         if (r >= 0 && zeroctl_http_set_auth(http, z.opts.token, z.opts.cacert) < 0)
-                r = zero_error_set(&err, -ENOMEM, 0, "", "out of memory");
+                r = zero_error_set(&err, -ENOMEM, ZERO_E_INTERNAL, "out of memory");
         if (r < 0) {
                 print_error(NULL, &err, r);
-                return streq(err.code, "usage") ? ZEROCTL_EXIT_USAGE : ZEROCTL_EXIT_FAILURE;
+                return err.code == ZERO_E_USAGE ? ZEROCTL_EXIT_USAGE : ZEROCTL_EXIT_FAILURE;
         }
         z.http = http;
         /* The verb sees its own name as argv[0], as getopt expects. */
@@ -585,10 +581,10 @@ int zeroctl_main(int argc, char **argv) {
                 r = 0;
         }
         if (fflush(stdout) != 0 && r >= 0)
-                r = zero_error_set(&err, -errno, 0, "", "cannot write output: %m");
+                r = zero_error_set(&err, -errno, ZERO_E_INTERNAL, "cannot write output: %m");
         if (r < 0) {
                 print_error(verb, &err, r);
-                return streq(err.code, "usage") ? ZEROCTL_EXIT_USAGE : ZEROCTL_EXIT_FAILURE;
+                return err.code == ZERO_E_USAGE ? ZEROCTL_EXIT_USAGE : ZEROCTL_EXIT_FAILURE;
         }
         return ZEROCTL_EXIT_OK;
 }

@@ -115,7 +115,7 @@ uint64_t zero_tar_offset(const struct zero_tar *t) {
 }
 
 static int bad(struct zero_error *err, uint64_t offset, const char *what) {
-        return zero_error_set(err, -EBADMSG, 422, "invalid", "not a valid tar archive: %s (at byte %llu)", what,
+        return zero_error_set(err, -EBADMSG, ZERO_E_INVALID, "not a valid tar archive: %s (at byte %llu)", what,
                               (unsigned long long) offset);
 }
 
@@ -127,7 +127,7 @@ static int read_full(struct zero_tar *t, void *buf, size_t len, struct zero_erro
         while (got < len) {
                 ssize_t n = t->read(t->userdata, (uint8_t *) buf + got, len - got);
                 if (n < 0)
-                        return zero_error_set(err, (int) n, 500, "internal", "cannot read the archive: %s",
+                        return zero_error_set(err, (int) n, ZERO_E_INTERNAL, "cannot read the archive: %s",
                                               strerror((int) -n));
                 if (n == 0)
                         break;
@@ -333,7 +333,7 @@ static int pax_parse(struct pax *p, const char *b, size_t n, uint64_t at, struct
                 klen = (size_t) (eq - (rec + digits + 1));
                 r = pax_record(p, rec + digits + 1, klen, eq + 1, (size_t) (rec + len - 1 - (eq + 1)));
                 if (r == -EOPNOTSUPP)
-                        return zero_error_set(err, r, 422, "invalid",
+                        return zero_error_set(err, r, ZERO_E_INVALID,
                                               "sparse files are not supported (pax GNU.sparse at byte %llu)",
                                               (unsigned long long) at);
                 if (r == -ENOMEM)
@@ -422,7 +422,7 @@ static int make_entry(struct zero_tar *t, const uint8_t *h, uint64_t at, struct 
         else if (e->typeflag >= '1' && e->typeflag <= '6')
                 e->type = (enum zero_tar_type) (e->typeflag - '0');
         else if (e->typeflag == 'S')
-                return zero_error_set(err, -EOPNOTSUPP, 422, "invalid",
+                return zero_error_set(err, -EOPNOTSUPP, ZERO_E_INVALID,
                                       "sparse files are not supported (GNU 'S' entry at byte %llu)",
                                       (unsigned long long) at);
         else
@@ -541,7 +541,7 @@ ssize_t zero_tar_read(struct zero_tar *t, void *buf, size_t len, struct zero_err
                 len = (size_t) t->remaining;
         n = t->read(t->userdata, buf, len);
         if (n < 0)
-                return zero_error_set(err, (int) n, 500, "internal", "cannot read the archive: %s", strerror((int) -n));
+                return zero_error_set(err, (int) n, ZERO_E_INTERNAL, "cannot read the archive: %s", strerror((int) -n));
         if (n == 0)
                 return bad(err, t->offset, "truncated in the data of an entry");
         t->offset += (uint64_t) n;

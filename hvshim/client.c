@@ -68,12 +68,12 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
         assert_return(a, -EINVAL);
         assert_return(ret_sync_fd, -EINVAL);
         if (!a->shim_path || !a->id || !a->dir || !a->argv || !a->argv[0])
-                return zero_error_set(err, -EINVAL, 400, "invalid",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                       "zero-shim needs a binary, an id, a directory and a command");
         if (a->id[0] == '\0' || strlen(a->id) > 255)
-                return zero_error_set(err, -EINVAL, 400, "invalid", "invalid shim id");
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "invalid shim id");
         if (a->log_max != 0 && (a->log_max < ZERO_SHIM_LOG_MAX_MIN || a->log_max > ZERO_SHIM_LOG_MAX_MAX))
-                return zero_error_set(err, -ERANGE, 400, "invalid",
+                return zero_error_set(err, -ERANGE, ZERO_E_INVALID,
                                       "console log cap %llu out of range [%llu, %llu]",
                                       (unsigned long long) a->log_max,
                                       (unsigned long long) ZERO_SHIM_LOG_MAX_MIN,
@@ -146,9 +146,9 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
 
                 read_sync_message(sync_r, msg, sizeof(msg));
                 if (msg[0] == '\0' && WIFEXITED(status) && WEXITSTATUS(status) == 127)
-                        zero_error_set(err, -ENOEXEC, 500, "internal", "cannot execute %s", a->shim_path);
+                        zero_error_set(err, -ENOEXEC, ZERO_E_INTERNAL, "cannot execute %s", a->shim_path);
                 else if (zero_shim_parse_sync(msg, &dummy, err) >= 0 || msg[0] == '\0')
-                        zero_error_set(err, -EIO, 500, "internal", "zero-shim failed (%s %d)",
+                        zero_error_set(err, -EIO, ZERO_E_INTERNAL, "zero-shim failed (%s %d)",
                                        WIFEXITED(status) ? "exit" : "signal",
                                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
                 return -EIO;
@@ -168,22 +168,22 @@ int zero_shim_parse_sync(const char *line, pid_t *ret_pid, struct zero_error *er
         if (len > 3 && strncmp(line, "ok ", 3) == 0) {
                 char buf[24];
                 if (len - 3 >= sizeof(buf))
-                        return zero_error_set(err, -EBADMSG, 500, "internal", "bad pid from zero-shim");
+                        return zero_error_set(err, -EBADMSG, ZERO_E_INTERNAL, "bad pid from zero-shim");
                 memcpy(buf, line + 3, len - 3);
                 buf[len - 3] = '\0';
                 if (zero_parse_int64(buf, 1, INT_MAX, &v) < 0)
-                        return zero_error_set(err, -EBADMSG, 500, "internal",
+                        return zero_error_set(err, -EBADMSG, ZERO_E_INTERNAL,
                                               "bad pid from zero-shim: %s", buf);
                 *ret_pid = (pid_t) v;
                 return 0;
         }
         if (len > 6 && strncmp(line, "error ", 6) == 0)
-                return zero_error_set(err, -EIO, 500, "runtime", "%.*s", (int) (len - 6), line + 6);
+                return zero_error_set(err, -EIO, ZERO_E_RUNTIME, "%.*s", (int) (len - 6), line + 6);
         if (len == 6 && strncmp(line, "error ", 6) == 0) /* found by tests/fuzz (shim_client) */
-                return zero_error_set(err, -EIO, 500, "runtime", "zero-shim reported an error without a reason");
+                return zero_error_set(err, -EIO, ZERO_E_RUNTIME, "zero-shim reported an error without a reason");
         if (len == 0)
-                return zero_error_set(err, -EBADMSG, 500, "internal", "zero-shim exited without reporting");
-        return zero_error_set(err, -EBADMSG, 500, "internal", "unexpected report from zero-shim: %.*s",
+                return zero_error_set(err, -EBADMSG, ZERO_E_INTERNAL, "zero-shim exited without reporting");
+        return zero_error_set(err, -EBADMSG, ZERO_E_INTERNAL, "unexpected report from zero-shim: %.*s",
                               (int) (len > 200 ? 200 : len), line);
 }
 

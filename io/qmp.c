@@ -139,8 +139,8 @@ _printf_(3, 4) static void qmp_close(struct zero_qmp *q, int r, const char *fmt,
         q->io = sd_event_source_disable_unref(q->io);
         q->handshake_timer = sd_event_source_disable_unref(q->handshake_timer);
         q->fd = safe_close(q->fd);
-        err.status = 500;
-        snprintf(err.code, sizeof(err.code), "%s",
+        err.code = r == -ECANCELED ? ZERO_E_CANCELED : r == -ETIMEDOUT ? ZERO_E_TIMEOUT : ZERO_E_RUNTIME;
+        snprintf(err.detail, sizeof(err.detail), "%s",
                  r == -EPROTO      ? "protocol_error"
                  : r == -ECANCELED ? "canceled"
                  : r == -ETIMEDOUT ? "timeout"
@@ -280,7 +280,8 @@ static void on_reply(struct zero_qmp *q, json_t *m) {
         json_t *e = json_object_get(m, "error");
         const char *class = json_string_value(json_object_get(e, "class"));
         const char *desc = json_string_value(json_object_get(e, "desc"));
-        zero_error_set(&err, -EIO, 500, class ?: "GenericError", "%s", desc ?: "QMP error without a description");
+        zero_error_set(&err, -EIO, ZERO_E_RUNTIME, "%s", desc ?: "QMP error without a description");
+        snprintf(err.detail, sizeof(err.detail), "%s", class ?: "GenericError");
         cmd_answer(q, c, -EIO, NULL, &err);
 }
 
@@ -318,7 +319,7 @@ static void on_unparsable(struct zero_qmp *q, const char *line, size_t len, cons
                 qmp_close(q, -EPROTO, "invalid JSON from QMP: %s", why);
                 return;
         }
-        zero_error_set(&err, -EPROTO, 500, "protocol_error", "cannot parse the reply to %s: %s", c->execute, why);
+        zero_error_set(&err, -EPROTO, ZERO_E_RUNTIME, "cannot parse the reply to %s: %s", c->execute, why);
         cmd_answer(q, c, -EPROTO, NULL, &err);
 }
 
@@ -422,7 +423,7 @@ static int on_cmd_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         struct zero_error err = {};
 
         c = cmd_take(q, c->id);
-        zero_error_set(&err, -ETIMEDOUT, 504, "timeout", "QMP command %s got no reply in time", c->execute);
+        zero_error_set(&err, -ETIMEDOUT, ZERO_E_TIMEOUT, "QMP command %s got no reply in time", c->execute);
         cmd_answer(q, c, -ETIMEDOUT, NULL, &err);
         return 0;
 }
@@ -562,7 +563,7 @@ struct zero_qmp *zero_qmp_free(struct zero_qmp *q) {
         if (q->state != QMP_CLOSED)
                 qmp_close(q, -ECANCELED, "QMP connection freed");
         else {
-                struct zero_error err = {.status = 500, .code = "canceled", .message = "QMP connection freed"};
+                struct zero_error err = {.code = ZERO_E_CANCELED, .message = "QMP connection freed"};
                 qmp_fail_all(q, -ECANCELED, &err);
         }
         qmp_unref(q);

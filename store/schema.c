@@ -218,7 +218,7 @@ static int user_version(struct zero_store *s) {
 }
 
 static int refuse_newer(const char *path, int version, struct zero_error *err) {
-        return zero_error_set(err, -EPROTONOSUPPORT, 500, "unsupported_schema",
+        return zero_error_set(err, -EPROTONOSUPPORT, ZERO_E_INTERNAL,
                               "Store %s has schema version %d, newer than version %d that this "
                               "zerod understands; refusing to open it (downgrades are not supported)",
                               path, version, ZERO_STORE_SCHEMA_VERSION);
@@ -228,7 +228,7 @@ static int refuse_newer(const char *path, int version, struct zero_error *err) {
  * check of ours failed (a PRAGMA that did not take), SQLite has nothing to say: use errno's text. */
 static int sql_error(struct zero_store *s, int r, struct zero_error *err, const char *what) {
         const char *why = sqlite3_errcode(s->db) != SQLITE_OK ? sqlite3_errmsg(s->db) : strerror(-r);
-        return zero_error_set(err, r, 500, "internal", "%s: %s", what, why);
+        return zero_error_set(err, r, ZERO_E_INTERNAL, "%s: %s", what, why);
 }
 
 /*
@@ -297,7 +297,7 @@ int zero_store_open(const char *path, struct zero_store **ret, struct zero_error
 
         s = calloc(1, sizeof(*s));
         if (!s)
-                return zero_error_set(err, -ENOMEM, 500, "internal", "Out of memory");
+                return zero_error_set(err, -ENOMEM, ZERO_E_INTERNAL, "Out of memory");
 
         rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
@@ -306,7 +306,7 @@ int zero_store_open(const char *path, struct zero_store **ret, struct zero_error
                  * directory" or "permission denied" does not turn into a bare -EIO. */
                 int e = s->db ? sqlite3_system_errno(s->db) : 0;
                 r = e > 0 ? -e : store_errno(rc, STORE_FK_MISSING_PARENT);
-                return zero_error_set(err, r, 500, "internal", "Failed to open store %s: %s", path,
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "Failed to open store %s: %s", path,
                                       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         }
         sqlite3_extended_result_codes(s->db, 1);

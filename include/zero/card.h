@@ -23,8 +23,8 @@
  *    large volume's filesystem, unlinking a large file: a second and more) has an asynchronous
  *    form, volume_create_async and volume_delete_async, whose slow work runs in child processes
  *    watched on the agent's loop (env->event); the agent uses those when the driver has them.
- *  - Returns >= 0 on success, -errno on failure with the reason in err (status, code, message
- *    as the API should answer them).
+ *  - Returns >= 0 on success, -errno on failure with the reason in err (its domain code and
+ *    message; the agent's HTTP front turns the code into a status).
  *
  * The struct is versioned like runtime plugins' (plugin.h): abi_version must match
  * ZERO_CARD_ABI_VERSION, and fields are only ever appended (size tells what the driver has).
@@ -36,7 +36,8 @@
 
 #include "zero/error.h"
 
-#define ZERO_CARD_ABI_VERSION 1
+/* 2: struct zero_error carries a domain code (enum zero_errc), no HTTP status. */
+#define ZERO_CARD_ABI_VERSION 2
 
 /* Longest path an export or attachment can return, NUL included. */
 #define ZERO_CARD_PATH_MAX 256
@@ -130,7 +131,7 @@ struct zero_card_want_nic {
         bool recreated;         /* out */
 };
 
-/* How an asynchronous op ends: r >= 0 done, else -errno with err (status, code, message). Called
+/* How an asynchronous op ends: r >= 0 done, else -errno with err (code, message). Called
  * from the agent's loop, never from inside the call that started the work. */
 typedef void (*zero_card_done_fn)(void *userdata, int r, const struct zero_error *err);
 
@@ -185,7 +186,7 @@ struct zero_card_ops {
          * anything: what the agent asks before it records a volume or a resize, so that what the
          * card cannot do is refused at once. The softcard's limit is its pool's: the largest
          * file the filesystem its volumes live on allows (ext4 with 4 KiB blocks: 16 TiB less
-         * 4 KiB). Refused: 422 "invalid", the message naming the limit. */
+         * 4 KiB). Refused: ZERO_E_INVALID, the message naming the limit. */
         int (*volume_validate)(struct zero_card *card, const struct zero_card_volume *v, uint64_t size,
                                struct zero_error *err);
         /* volume_create and volume_delete, with the same effect and rules, asynchronously:

@@ -20,8 +20,9 @@
 
 #include "zero/error.h"
 
-/* 2: struct zero_probe gained accelerator[] (a layout change: plugins of version 1 are refused). */
-#define ZERO_PLUGIN_ABI_VERSION 2
+/* 2: struct zero_probe gained accelerator[] (a layout change: plugins of version 1 are refused).
+ * 3: struct zero_error carries a domain code (enum zero_errc), no HTTP status. */
+#define ZERO_PLUGIN_ABI_VERSION 3
 #define ZERO_PLUGIN_ENTRY "zero_plugin_entry"
 
 /* The agent's handle for one instance. Opaque to plugins. It is the same pointer in every call

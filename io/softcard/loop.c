@@ -229,7 +229,7 @@ int softcard_loop_attach(const char *exports_dir, const char *mnt, const char *i
                 if (errno != EBUSY)
                         return zero_error_default(err, -errno, "Failed to set up the loop device");
         }
-        return zero_error_set(err, -EBUSY, 500, "internal", "no free loop device");
+        return zero_error_set(err, -EBUSY, ZERO_E_INTERNAL, "no free loop device");
 }
 
 /* After a live resize. The loop driver takes the FUSE inode's cached size, which QEMU lets the
@@ -251,7 +251,7 @@ int softcard_loop_refresh_size(const char *dev, uint64_t size, struct zero_error
                 if (cur >= size)
                         return 0;
                 if (zero_monotonic_usec() >= deadline)
-                        return zero_error_set(err, -ETIMEDOUT, 500, "internal",
+                        return zero_error_set(err, -ETIMEDOUT, ZERO_E_INTERNAL,
                                               "%s still has %llu bytes, not %llu", dev, (unsigned long long) cur,
                                               (unsigned long long) size);
                 (void) poll(NULL, 0, 50);

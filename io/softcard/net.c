@@ -15,7 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#define invalid(err, ...) zero_error_set((err), -EINVAL, 400, "invalid", __VA_ARGS__)
+#define invalid(err, ...) zero_error_set((err), -EINVAL, ZERO_E_INVALID, __VA_ARGS__)
 
 /* A failure of the kernel (or of a request to it): what we tried, errno's text and the kernel's
  * own explanation when it gave one. Call it right after the failed request: the next request on
@@ -29,7 +29,7 @@ _printf_(4, 5) static int kernel_error(const struct zero_nl *nl, struct zero_err
         va_start(ap, fmt);
         vsnprintf(what, sizeof(what), fmt, ap);
         va_end(ap);
-        return zero_error_set(err, r, 500, "internal", "%s: %s%s%s", what, strerror(-r), *why ? ": " : "", why);
+        return zero_error_set(err, r, ZERO_E_INTERNAL, "%s: %s%s%s", what, strerror(-r), *why ? ": " : "", why);
 }
 
 static bool ipv4_parse(const char *s, struct in_addr *ret) {
@@ -80,7 +80,7 @@ static int subnet_check_free(struct zero_nl *nl, const struct zero_card_network 
         for (size_t i = 0; i < n_addrs; i++) {
                 struct zero_ipv4_net a = {addrs[i].addr, addrs[i].prefixlen};
                 if (!on_card_bridge(links, n_links, addrs[i].ifindex) && zero_ipv4_net_overlaps(subnet, &a))
-                        return zero_error_set(err, -EADDRINUSE, 409, "conflict",
+                        return zero_error_set(err, -EADDRINUSE, ZERO_E_CONFLICT,
                                               "subnet %s overlaps the address %s on %s in the card's network namespace",
                                               n->subnet, zero_ipv4_cidr_format(a.addr, a.prefixlen, what),
                                               link_name(links, n_links, addrs[i].ifindex));
@@ -91,7 +91,7 @@ static int subnet_check_free(struct zero_nl *nl, const struct zero_card_network 
                     !zero_ipv4_net_overlaps(subnet, &d))
                         continue;
                 inet_ntop(AF_INET, &routes[i].gateway, via, sizeof(via));
-                return zero_error_set(err, -EADDRINUSE, 409, "conflict",
+                return zero_error_set(err, -EADDRINUSE, ZERO_E_CONFLICT,
                                       "subnet %s overlaps the route to %s%s%s%s%s in the card's network namespace",
                                       n->subnet, zero_ipv4_cidr_format(d.addr, d.prefixlen, what),
                                       routes[i].gateway.s_addr ? " via " : "", routes[i].gateway.s_addr ? via : "",
@@ -126,7 +126,7 @@ int softcard_net_network_create(struct zero_nl *nl, const struct zero_card_netwo
          * caches goes stale (netlink.h). An id that is not 32 hex digits leaves it to the kernel. */
         r = zero_nl_bridge_create(nl, n->bridge, 0, zero_mac_from_id(n->id, mac) >= 0 ? mac : NULL);
         if (r == -EEXIST)
-                return zero_error_set(err, r, 409, "conflict", "network %s: a link named %s exists and is no bridge",
+                return zero_error_set(err, r, ZERO_E_CONFLICT, "network %s: a link named %s exists and is no bridge",
                                       strempty(n->name), n->bridge);
         if (r < 0)
                 return kernel_error(nl, err, r, "creating bridge %s", n->bridge);
@@ -150,7 +150,7 @@ int softcard_net_network_delete(struct zero_nl *nl, const struct zero_card_netwo
         /* Its ports are released, not deleted: their NICs are detached on their own. */
         r = zero_nl_bridge_delete(nl, n->bridge);
         if (r == -EMEDIUMTYPE)
-                return zero_error_set(err, r, 409, "conflict", "network %s: the link named %s is no bridge",
+                return zero_error_set(err, r, ZERO_E_CONFLICT, "network %s: the link named %s is no bridge",
                                       strempty(n->name), n->bridge);
         if (r < 0)
                 return kernel_error(nl, err, r, "deleting bridge %s", n->bridge);
@@ -196,12 +196,12 @@ static int bridge_check(struct zero_nl *nl, const struct zero_card_nic *nic, str
                 return invalid(err, "NIC %s: invalid bridge name", nic->id);
         r = zero_nl_link_get(nl, nic->bridge, &l);
         if (r == -ENODEV)
-                return zero_error_set(err, r, 500, "internal", "NIC %s: bridge %s does not exist", nic->id,
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "NIC %s: bridge %s does not exist", nic->id,
                                       nic->bridge);
         if (r < 0)
                 return kernel_error(nl, err, r, "NIC %s: looking up bridge %s", nic->id, nic->bridge);
         if (!streq(l.kind, "bridge"))
-                return zero_error_set(err, -EMEDIUMTYPE, 409, "conflict", "NIC %s: the link named %s is no bridge",
+                return zero_error_set(err, -EMEDIUMTYPE, ZERO_E_CONFLICT, "NIC %s: the link named %s is no bridge",
                                       nic->id, nic->bridge);
         return 0;
 }
@@ -326,7 +326,7 @@ static int veth_attach(struct zero_nl *nl, const struct zero_card_nic *nic, cons
                 return invalid(err, "NIC %s: a veth needs a network namespace", nic->id);
         netns_fd = zero_netns_open_path(netns_path);
         if (netns_fd < 0)
-                return zero_error_set(err, netns_fd, 500, "internal", "NIC %s: network namespace %s: %s", nic->id,
+                return zero_error_set(err, netns_fd, ZERO_E_INTERNAL, "NIC %s: network namespace %s: %s", nic->id,
                                       netns_path, strerror(-netns_fd));
         r = zero_nl_open_netns(netns_fd, &inner);
         if (r < 0)
@@ -353,11 +353,11 @@ static int veth_attach(struct zero_nl *nl, const struct zero_card_nic *nic, cons
                         return r;
                 break;
         case VETH_NAME_TAKEN:
-                return zero_error_set(err, -EEXIST, 409, "conflict",
+                return zero_error_set(err, -EEXIST, ZERO_E_CONFLICT,
                                       "NIC %s: network namespace %s has another link named %s", nic->id,
                                       netns_path, nic->ifname);
         case -EMEDIUMTYPE:
-                return zero_error_set(err, state, 409, "conflict", "NIC %s: the link named %s is no veth", nic->id,
+                return zero_error_set(err, state, ZERO_E_CONFLICT, "NIC %s: the link named %s is no veth", nic->id,
                                       names->host);
         default:
                 return kernel_error(nl, err, state, "NIC %s: looking up %s", nic->id, names->host);
@@ -379,7 +379,7 @@ static int tap_attach(struct zero_nl *nl, const struct zero_card_nic *nic, const
         int r = zero_nl_tap_create(nl, tap, nic->bridge);
 
         if (r == -EEXIST)
-                return zero_error_set(err, r, 409, "conflict", "NIC %s: the link named %s is no tap", nic->id, tap);
+                return zero_error_set(err, r, ZERO_E_CONFLICT, "NIC %s: the link named %s is no tap", nic->id, tap);
         if (r < 0)
                 return kernel_error(nl, err, r, "creating tap %s", tap);
         return 0;
@@ -451,7 +451,7 @@ static int netns_check(const struct zero_card_want_nic *w, struct zero_error *er
                 return invalid(err, "NIC %s: a veth needs a network namespace", w->nic->id);
         fd = zero_netns_open_path(w->netns_path);
         if (fd < 0)
-                return zero_error_set(err, fd, 500, "internal", "NIC %s: network namespace %s is gone: %s",
+                return zero_error_set(err, fd, ZERO_E_INTERNAL, "NIC %s: network namespace %s is gone: %s",
                                       w->nic->id, w->netns_path, strerror(-fd));
         safe_close(fd);
         return 0;

@@ -225,12 +225,12 @@ static int qmp_connect(struct qsd *q, uint64_t deadline) {
 
 static int qmp_error(int r, const char *execute, struct zero_error *err) {
         if (r == -ECONNRESET || r == -EPIPE)
-                return zero_error_set(err, -ECONNRESET, 500, "internal", "qemu-storage-daemon closed its monitor (%s)",
+                return zero_error_set(err, -ECONNRESET, ZERO_E_INTERNAL, "qemu-storage-daemon closed its monitor (%s)",
                                       execute);
         if (r == -ETIMEDOUT)
-                return zero_error_set(err, r, 500, "internal", "qemu-storage-daemon did not answer %s within %llu s",
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "qemu-storage-daemon did not answer %s within %llu s",
                                       execute, (unsigned long long) (QMP_TIMEOUT_USEC / USEC_PER_SEC));
-        return zero_error_set(err, r, 500, "internal", "QMP %s: %s", execute, strerror(-r));
+        return zero_error_set(err, r, ZERO_E_INTERNAL, "QMP %s: %s", execute, strerror(-r));
 }
 
 int qsd_call(struct qsd *q, const char *execute, json_t *args, json_t **ret, struct zero_error *err) {
@@ -260,7 +260,7 @@ int qsd_call(struct qsd *q, const char *execute, json_t *args, json_t **ret, str
         }
         e = json_object_get(reply, "error");
         if (e)
-                return zero_error_set(err, -EIO, 500, "internal", "%s: %s", execute,
+                return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "%s: %s", execute,
                                       strempty(json_string_value(json_object_get(e, "desc"))));
         if (ret)
                 *ret = json_incref(json_object_get(reply, "return"));
@@ -339,7 +339,7 @@ static int read_sync(int fd, pid_t *ret_pid, struct zero_error *err) {
                         break;
                 if (n < 0 && errno == EAGAIN) {
                         if (wait_fd(fd, POLLIN, deadline) < 0)
-                                return zero_error_set(err, -ETIMEDOUT, 500, "internal",
+                                return zero_error_set(err, -ETIMEDOUT, ZERO_E_INTERNAL,
                                                       "zero-shim did not report the start of qemu-storage-daemon");
                         continue;
                 }
@@ -435,7 +435,7 @@ static int qsd_start(struct qsd *q, struct zero_error *err) {
                 char tail[400];
                 console_tail(q, tail, sizeof(tail));
                 (void) shim_kill(q);
-                return zero_error_set(err, r, 500, "internal", "qemu-storage-daemon did not come up (%s): %s",
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "qemu-storage-daemon did not come up (%s): %s",
                                       strerror(-r), tail[0] ? tail : "no output");
         }
         q->pid = pid;
@@ -528,7 +528,7 @@ int qsd_ensure(struct qsd *q, struct zero_error *err) {
         }
         r = shim_status(q, &pid);
         if (r > 0)
-                return zero_error_set(err, -EBUSY, 500, "internal",
+                return zero_error_set(err, -EBUSY, ZERO_E_INTERNAL,
                                       "qemu-storage-daemon (pid %d) runs but its monitor does not answer", (int) pid);
         /* Dead, and the watcher gave up on it (or has not seen it yet): once per op. */
         (void) shim_wait_gone(q, zero_monotonic_usec() + SYNC_TIMEOUT_USEC);
@@ -583,7 +583,7 @@ int qsd_open(const struct qsd_config *c, struct qsd **ret, struct zero_error *er
                 return zero_error_default(err, -ENOMEM, "Failed to open softcard");
         /* Sockets under RUN/exports are longer still: RUN/exports/<32 hex>.vhost. */
         if (strlen(q->exports_dir) + 40 >= SUN_PATH_SIZE)
-                return zero_error_set(err, -ENAMETOOLONG, 500, "internal",
+                return zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL,
                                       "run directory %s is too long for the daemon's sockets", c->run_dir);
         r = zero_mkdir_p(q->dir, 0700);
         if (r >= 0)

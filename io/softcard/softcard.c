@@ -157,7 +157,7 @@ static int card_volume_set_qos(struct zero_card *c, const struct zero_card_volum
 static int card_volume_stats(struct zero_card *c, const struct zero_card_volume *v,
                              struct zero_card_volume_stats *ret, struct zero_error *err) {
         if (!ret)
-                return zero_error_set(err, -EINVAL, 422, "invalid", "no stats buffer");
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "no stats buffer");
         return WITH_DAEMON(c, err, softcard_volume_stats(c->qsd, v, ret, err));
 }
 
@@ -194,7 +194,7 @@ static int card_sync(struct zero_card *c, const struct zero_card_network *networ
         int failures, r;
 
         if ((n_exports > 0 && !exports) || (n_networks > 0 && !networks) || (n_nics > 0 && !nics))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "sync: a list is missing");
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "sync: a list is missing");
         failures = storage_sync(c, exports, n_exports, err);
         r = softcard_net_sync(c->nl, networks, n_networks, nics, n_nics, &e);
         if (r != 0 && failures == 0 && err)
@@ -251,12 +251,12 @@ static int card_open(const struct zero_card_env *env, struct zero_card **ret, st
         int r;
 
         if (!env || env->size < sizeof(*env) || !ret)
-                return zero_error_set(err, -EINVAL, 500, "internal", "softcard: no environment");
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "softcard: no environment");
         if (!env->state_dir || !env->run_dir || env->run_dir[0] != '/')
-                return zero_error_set(err, -EINVAL, 500, "internal",
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL,
                                       "softcard: state and run directories are required");
         if (!env->shim)
-                return zero_error_set(err, -EINVAL, 500, "internal", "softcard: the path of zero-shim is required");
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "softcard: the path of zero-shim is required");
         c = calloc(1, sizeof(*c));
         if (!c)
                 return zero_error_default(err, -ENOMEM, "softcard");

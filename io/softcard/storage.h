@@ -113,7 +113,7 @@ struct softcard_child *softcard_child_free(struct softcard_child *c);
 #define SOFTCARD_VOLUME_SIZE_MIN (1ULL << 20)
 #define SOFTCARD_VOLUME_SIZE_MAX (1ULL << 50) /* 1 PiB: beyond it qcow2's metadata gets silly */
 
-/* The description's fields (422 with the reason); a size a multiple of 512 in the range above. */
+/* The description's fields (ZERO_E_INVALID with the reason); a size a multiple of 512 in the range above. */
 int softcard_volume_check(const struct zero_card_volume *v, struct zero_error *err);
 int softcard_size_check(const struct zero_card_volume *v, uint64_t size, struct zero_error *err);
 /* Both, and size (v's when 0) within what one file may be on the filesystem v lives on. */

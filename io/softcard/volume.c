@@ -107,21 +107,21 @@ static int names_init(struct qsd *q, const char *id, struct names *n) {
 
 int softcard_volume_check(const struct zero_card_volume *v, struct zero_error *err) {
         if (!v || v->size < sizeof(*v))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "volume description missing or too old");
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume description missing or too old");
         if (!is_hex_id(v->id))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "volume id must be 32 hex characters");
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume id must be 32 hex characters");
         if (!v->path || v->path[0] != '/' || strlen(v->path) + 8 >= PATH_MAX)
-                return zero_error_set(err, -EINVAL, 422, "invalid", "volume %s: path must be absolute", v->id);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume %s: path must be absolute", v->id);
         if (!v->format || (!streq(v->format, "qcow2") && !streq(v->format, "raw")))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "volume %s: format must be qcow2 or raw", v->id);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume %s: format must be qcow2 or raw", v->id);
         if (v->qos_iops > QOS_MAX || v->qos_bps > QOS_MAX)
-                return zero_error_set(err, -EINVAL, 422, "invalid", "volume %s: QoS limits above %llu", v->id, QOS_MAX);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume %s: QoS limits above %llu", v->id, QOS_MAX);
         return 0;
 }
 
 int softcard_size_check(const struct zero_card_volume *v, uint64_t size, struct zero_error *err) {
         if (size < SOFTCARD_VOLUME_SIZE_MIN || size > SOFTCARD_VOLUME_SIZE_MAX || size % 512 != 0)
-                return zero_error_set(err, -EINVAL, 422, "invalid",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                       "volume %s: size must be a multiple of 512 bytes from 1 MiB to 1 PiB", v->id);
         return 0;
 }
@@ -173,7 +173,7 @@ static int nodes_ensure(struct qsd *q, const struct zero_card_volume *v, const s
 
         /* Two volumes whose ids share 16 hex digits would share names: refuse rather than mix. */
         if (f && !streq(strempty(json_string_value(json_object_get(f, "file"))), v->path))
-                return zero_error_set(err, -EEXIST, 409, "conflict", "volume %s: node %s serves another file", v->id,
+                return zero_error_set(err, -EEXIST, ZERO_E_CONFLICT, "volume %s: node %s serves another file", v->id,
                                       n->f);
         if (find_object(s, n->g))
                 r = set_limits(q, v, n, err);
@@ -279,7 +279,7 @@ static int export_path(struct qsd *q, const struct zero_card_volume *v, enum zer
         else
                 len = snprintf(ret, ZERO_CARD_PATH_MAX, "%s", kind == ZERO_CARD_EXPORT_HOST_BLOCK ? dev : n->vhost);
         if (len < 0 || len >= ZERO_CARD_PATH_MAX)
-                return zero_error_set(err, -ENAMETOOLONG, 500, "internal", "export path of volume %s too long", v->id);
+                return zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL, "export path of volume %s too long", v->id);
         return 0;
 }
 
@@ -295,7 +295,7 @@ static int wait_export_gone(struct qsd *q, const char *id, struct zero_error *er
                 if (!find(exports, "id", id))
                         return 0;
                 if (zero_monotonic_usec() >= deadline)
-                        return zero_error_set(err, -ETIMEDOUT, 500, "internal", "export %s does not go away", id);
+                        return zero_error_set(err, -ETIMEDOUT, ZERO_E_INTERNAL, "export %s does not go away", id);
                 (void) poll(NULL, 0, delay_ms);
                 delay_ms = delay_ms < 64 ? delay_ms * 2 : delay_ms;
         }
@@ -314,9 +314,9 @@ int softcard_volume_export(struct qsd *q, const struct zero_card_volume *v, enum
         if (r < 0)
                 return r;
         if (!qemu_export_type(kind))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "unknown export kind %d", (int) kind);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "unknown export kind %d", (int) kind);
         if (access(v->path, F_OK) < 0)
-                return zero_error_set(err, -ENOENT, 404, "not_found", "volume %s has no file %s", v->id, v->path);
+                return zero_error_set(err, -ENOENT, ZERO_E_NOT_FOUND, "volume %s has no file %s", v->id, v->path);
         names_init(q, v->id, &n);
         r = state_load(q, &s, err);
         if (r < 0)
@@ -329,7 +329,7 @@ int softcard_volume_export(struct qsd *q, const struct zero_card_volume *v, enum
                 e = NULL;
         }
         if (e && export_kind(e) != kind)
-                return zero_error_set(err, -EBUSY, 409, "conflict", "volume %s is exported as %s", v->id,
+                return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "volume %s is exported as %s", v->id,
                                       strempty(zero_card_export_kind_to_string(export_kind(e))));
         if (!e) {
                 r = nodes_ensure(q, v, &n, &s, err);
@@ -429,11 +429,11 @@ int softcard_volume_resize(struct qsd *q, const struct zero_card_volume *v, uint
         else
                 r = file_virtual_size(v, &cur);
         if (r == -ENOENT)
-                return zero_error_set(err, r, 404, "not_found", "volume %s has no file %s", v->id, v->path);
+                return zero_error_set(err, r, ZERO_E_NOT_FOUND, "volume %s has no file %s", v->id, v->path);
         if (r < 0)
                 return zero_error_default(err, r, "Failed to read the volume's size");
         if (new_size < cur)
-                return zero_error_set(err, -EINVAL, 422, "invalid", "volume %s: cannot shrink from %llu to %llu bytes",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume %s: cannot shrink from %llu to %llu bytes",
                                       v->id, (unsigned long long) cur, (unsigned long long) new_size);
         if (top && new_size > cur)
                 r = qsd_call(q, "block_resize",
@@ -483,7 +483,7 @@ int softcard_volume_stats(struct qsd *q, const struct zero_card_volume *v, struc
         if (r < 0)
                 return r;
         if (stat(v->path, &sb) < 0 && errno == ENOENT)
-                return zero_error_set(err, -ENOENT, 404, "not_found", "volume %s has no file %s", v->id, v->path);
+                return zero_error_set(err, -ENOENT, ZERO_E_NOT_FOUND, "volume %s has no file %s", v->id, v->path);
         if (stat(v->path, &sb) < 0)
                 return zero_error_default(err, -errno, "Failed to stat the volume's file");
         names_init(q, v->id, &n);

@@ -74,11 +74,11 @@ static int command_failed(char *const argv[], int status, const char *out, struc
         _cleanup_free_ char *text = strdup(strempty(out));
 
         if (status < 0)
-                return zero_error_set(err, status, 500, "internal", "cannot run %s: %s", argv[0], strerror(-status));
+                return zero_error_set(err, status, ZERO_E_INTERNAL, "cannot run %s: %s", argv[0], strerror(-status));
         for (char *p = text; p && *p; p++)
                 if (*p == '\n')
                         *p = ' ';
-        return zero_error_set(err, -EIO, 500, "internal", "%s failed (status %d): %s", argv[0], status,
+        return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "%s failed (status %d): %s", argv[0], status,
                               strempty(text));
 }
 
@@ -230,7 +230,7 @@ int softcard_volume_validate(const struct zero_card_volume *v, uint64_t size, st
         if (r < 0)
                 return 0; /* unknown: the create itself will say */
         if (size > max)
-                return zero_error_set(err, -EFBIG, 422, "invalid",
+                return zero_error_set(err, -EFBIG, ZERO_E_INVALID,
                                       "size_bytes: %llu is beyond this node's volume pool, %s, whose files hold at "
                                       "most %llu bytes",
                                       (unsigned long long) size, fs, (unsigned long long) max);
@@ -358,16 +358,16 @@ static int vfile_new(struct qsd *q, const struct zero_card_volume *v, bool remov
                 return r;
         if (!remove && v->base_path) {
                 if (!streq(v->format, "qcow2"))
-                        return zero_error_set(err, -EINVAL, 422, "invalid", "volume %s: a clone is qcow2", v->id);
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume %s: a clone is qcow2", v->id);
                 if (stat(v->base_path, &st) < 0)
-                        return zero_error_set(err, -errno, 404, "not_found", "image base %s: %s", v->base_path,
+                        return zero_error_set(err, -errno, ZERO_E_NOT_FOUND, "image base %s: %s", v->base_path,
                                               strerror(errno));
                 if ((uint64_t) st.st_size > v->size_bytes)
-                        return zero_error_set(err, -EINVAL, 422, "invalid",
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                               "volume %s: %llu bytes is smaller than its image (%lld bytes)", v->id,
                                               (unsigned long long) v->size_bytes, (long long) st.st_size);
         } else if (!remove && !streq(v->format, "raw"))
-                return zero_error_set(err, -EINVAL, 422, "invalid", "volume %s: a blank volume is raw", v->id);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume %s: a blank volume is raw", v->id);
         f = calloc(1, sizeof(*f));
         if (!f)
                 return zero_error_default(err, -ENOMEM, "volume");
@@ -491,7 +491,7 @@ static void vfile_continue(struct vfile *f) {
                         r = softcard_child_start(f->event, f->argv, on_command_done, f, &f->child);
                         if (r >= 0)
                                 return;
-                        r = zero_error_set(e, r, 500, "internal", "cannot run %s: %s", f->argv[0], strerror(-r));
+                        r = zero_error_set(e, r, ZERO_E_INTERNAL, "cannot run %s: %s", f->argv[0], strerror(-r));
                 }
                 if (r == STEP_DONE)
                         break;
@@ -517,13 +517,13 @@ static int vfile_start(struct softcard_jobs *jobs, sd_event *e, struct qsd *q, c
         int r;
 
         if (!jobs || !e || !done)
-                return zero_error_set(err, -EINVAL, 500, "internal", "softcard: no event loop for volume jobs");
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "softcard: no event loop for volume jobs");
         r = vfile_new(q, v, remove, &f, err);
         if (r < 0)
                 return r;
         for (struct vfile *j = jobs->head; j; j = j->next)
                 if (streq(j->id, f->id))
-                        return zero_error_set(err, -EBUSY, 409, "busy", "volume %s is being %s already", f->id,
+                        return zero_error_set(err, -EBUSY, ZERO_E_BUSY, "volume %s is being %s already", f->id,
                                               j->remove ? "removed" : "made");
         f->jobs = jobs;
         f->event = e;

@@ -76,13 +76,13 @@ static struct {
                         plugin.svc->log((ctx), (prio), __VA_ARGS__);                               \
         } while (0)
 
-/* zero_error_set() with the status and code of every runtime failure. */
+/* zero_error_set() with the code of every runtime failure. */
 _printf_(3, 4) static int runtime_error(struct zero_error *err, int r, const char *fmt, ...) {
         if (err) {
                 va_list ap;
 
-                err->status = 500;
-                snprintf(err->code, sizeof(err->code), "runtime_error");
+                err->code = ZERO_E_RUNTIME;
+                err->detail[0] = '\0';
                 va_start(ap, fmt);
                 vsnprintf(err->message, sizeof(err->message), fmt, ap);
                 va_end(ap);
@@ -110,7 +110,7 @@ static int config_uint(const struct zero_plugin_services *svc, const char *key, 
                 return 0;
         }
         if (zero_parse_int64(v, 0, (int64_t) max, &n) < 0)
-                return zero_error_set(err, -EINVAL, 500, "invalid", "container.%s=%s: expected an integer 0..%llu",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "container.%s=%s: expected an integer 0..%llu",
                                       key, v, (unsigned long long) max);
         *ret = (uint64_t) n;
         return 0;
@@ -122,12 +122,12 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
         int r;
 
         if (!svc || svc->abi_version != ZERO_PLUGIN_ABI_VERSION || svc->size < SERVICES_MIN_SIZE)
-                return zero_error_set(err, -EPROTO, 500, "internal",
+                return zero_error_set(err, -EPROTO, ZERO_E_INTERNAL,
                                       "container plugin: services table has ABI %u size %u, needs ABI %u size >= %zu",
                                       svc ? svc->abi_version : 0, svc ? svc->size : 0,
                                       ZERO_PLUGIN_ABI_VERSION, SERVICES_MIN_SIZE);
         if (!svc->log || !svc->config_get || !svc->shim_spawn || !svc->shim_signal)
-                return zero_error_set(err, -EPROTO, 500, "internal",
+                return zero_error_set(err, -EPROTO, ZERO_E_INTERNAL,
                                       "container plugin: services table is incomplete");
         container_fini();
 
@@ -137,11 +137,11 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
         if (!runtime || !*runtime)
                 runtime = "crun";
         if (zero_cgroup_manager_from_string(manager, &plugin.configured) < 0)
-                return zero_error_set(err, -EINVAL, 500, "invalid",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                       "container.cgroup_manager=%s: expected auto, disabled, cgroupfs or systemd",
                                       manager);
         if (!run_dir || run_dir[0] != '/')
-                return zero_error_set(err, -EINVAL, 500, "invalid",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                       "agent.run_dir must be an absolute path, not \"%s\"", strempty(run_dir));
         r = config_uint(svc, "pids_max", ZERO_PIDS_MAX_DEFAULT, INT64_MAX, &plugin.pids_max, err);
         if (r >= 0)
@@ -298,9 +298,9 @@ static int require_available(struct zero_error *err) {
         int r = probe_now();
 
         if (r < 0)
-                return zero_error_set(err, r, 500, "internal", "container plugin is not initialized");
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "container plugin is not initialized");
         if (!plugin.probed || !plugin.probe.available)
-                return zero_error_set(err, -EOPNOTSUPP, 503, "unavailable",
+                return zero_error_set(err, -EOPNOTSUPP, ZERO_E_UNAVAILABLE,
                                       "container runtime unavailable: %s", plugin.probe.reason);
         return 0;
 }
@@ -343,9 +343,9 @@ static bool is_absolute(const char *p) {
 static int ctr_init(const struct zero_instance_info *info, struct ctr *c, struct zero_error *err) {
         *c = (struct ctr) {};
         if (!info || info->size < INFO_MIN_SIZE)
-                return zero_error_set(err, -EINVAL, 500, "internal", "instance info too short");
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "instance info too short");
         if (!id_is_valid(info->id) || !is_absolute(info->run_dir))
-                return zero_error_set(err, -EINVAL, 500, "internal",
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL,
                                       "instance id \"%s\" or run directory \"%s\" is not usable",
                                       strempty(info->id), strempty(info->run_dir));
         c->id = zero_strdup_printf("zero-%s", info->id);
@@ -418,15 +418,15 @@ static int mount_rootfs(const struct zero_instance_info *info, const struct ctr 
         int r;
 
         if (!c->lower)
-                return zero_error_set(err, -EINVAL, 500, "internal", "instance has no image or state directory");
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "instance has no image or state directory");
         /* overlayfs splits its options at ',' and lowerdir at ':'; the agent's paths never hold
          * them, but a misconfigured directory must fail here, not mount something else. */
         if (strpbrk(c->lower, ",:\\") || strpbrk(c->upper, ",:\\"))
-                return zero_error_set(err, -EINVAL, 500, "internal",
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL,
                                       "image or state directory holds ',', ':' or '\\': %s, %s",
                                       info->image_dir, info->state_dir);
         if (stat(c->lower, &st) < 0 || !S_ISDIR(st.st_mode))
-                return zero_error_set(err, -ENOENT, 500, "runtime_error", "image %s has no rootfs directory %s",
+                return zero_error_set(err, -ENOENT, ZERO_E_RUNTIME, "image %s has no rootfs directory %s",
                                       strempty(info->image_name), c->lower);
 
         r = zero_mkdir_p(info->state_dir, 0700);
@@ -483,7 +483,7 @@ static int mount_root_volume(struct zero_plugin_ctx *ctx, const struct zero_inst
                 if (streq(info->volumes[i].role, "root"))
                         root = &info->volumes[i];
         if (!root)
-                return zero_error_set(err, -EINVAL, 500, "internal", "instance %s has no root volume", info->name);
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "instance %s has no root volume", info->name);
         r = plugin.svc->volume_export(ctx, root->name, "host-block", dev, sizeof(dev), err);
         if (r < 0)
                 return zero_error_default(err, r, "cannot export the root volume");
@@ -768,9 +768,9 @@ static int container_kill(struct zero_plugin_ctx *ctx, const struct zero_instanc
         int r;
 
         if (!plugin.svc)
-                return zero_error_set(err, -ESTALE, 500, "internal", "container plugin is not initialized");
+                return zero_error_set(err, -ESTALE, ZERO_E_INTERNAL, "container plugin is not initialized");
         if (signal <= 0 || signal >= NSIG)
-                return zero_error_set(err, -EINVAL, 400, "invalid", "signal %d is out of range", signal);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "signal %d is out of range", signal);
         r = plugin.svc->shim_signal(ctx, signal, err);
         if (r < 0)
                 return zero_error_default(err, r, "cannot signal the container");

@@ -55,7 +55,7 @@ static const struct oci_mount cgroup_mount = {
         "/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro", NULL}};
 
 static int invalid(struct zero_error *err, const char *fmt, const char *what) {
-        return zero_error_set(err, -EINVAL, 400, "invalid", fmt, what);
+        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, fmt, what);
 }
 
 /* json_object_set_new() consumes v even when it fails; v == NULL means allocation failed. */
@@ -76,7 +76,7 @@ static int set_text(json_t *o, const char *key, const char *s, struct zero_error
         json_t *v = json_string(s);
 
         if (!v)
-                return zero_error_set(err, -EINVAL, 400, "invalid", "%s is not valid UTF-8", key);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "%s is not valid UTF-8", key);
         return set(o, key, v);
 }
 
@@ -255,7 +255,7 @@ static int build_resources(const struct zero_instance_info *info, const struct z
         }
         if (info->memory_mib > 0) {
                 if (info->memory_mib > (uint64_t) INT64_MAX / (1024 * 1024))
-                        return zero_error_set(err, -EINVAL, 400, "invalid",
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                               "memory of %llu MiB is too large",
                                               (unsigned long long) info->memory_mib);
                 r = set(res, "memory",
@@ -266,7 +266,7 @@ static int build_resources(const struct zero_instance_info *info, const struct z
         /* A fork bomb stops at the limit instead of exhausting the host's pids. */
         if (pids > 0) {
                 if (pids > INT64_MAX)
-                        return zero_error_set(err, -EINVAL, 400, "invalid", "pids limit %llu is too large",
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "pids limit %llu is too large",
                                               (unsigned long long) pids);
                 if ((r = set(res, "pids", json_pack("{s:I}", "limit", (json_int_t) pids))) < 0)
                         return r;
@@ -338,7 +338,7 @@ static int build_linux(const struct zero_instance_info *info, const struct zero_
         }
         if (zero_oci_wants_userns(info)) {
                 if (opts->userns_base == 0 || opts->userns_base > UINT32_MAX - ZERO_OCI_USERNS_SIZE)
-                        return zero_error_set(err, -EINVAL, 400, "invalid",
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                               "a user namespace needs a host id range (userns_base %u)",
                                               opts->userns_base);
                 r = append(ns, json_pack("{s:s}", "type", "user"));
@@ -370,7 +370,7 @@ int zero_oci_config_new(const struct zero_instance_info *info, const struct zero
         if (!info || !opts || !ret)
                 return -EINVAL;
         if (info->size < offsetof(struct zero_instance_info, state_dir) + sizeof(info->state_dir))
-                return zero_error_set(err, -EINVAL, 500, "internal", "instance info too short");
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "instance info too short");
 
         hostname = info->hostname && *info->hostname ? info->hostname : info->name;
         if (hostname && strlen(hostname) > 64)

@@ -75,7 +75,7 @@ struct zero_oci_volume_mount {
         const char *device;      /* /dev/loopN, or with volume_binds the directory to bind */
 };
 
-/* Builds the configuration. -EINVAL (err: 400 "invalid") when the instance cannot be expressed:
+/* Builds the configuration. -EINVAL (err: ZERO_E_INVALID) when the instance cannot be expressed:
  * empty argv, an env entry without '=', a relative cwd, a hostname longer than 64 bytes, text
  * that is not UTF-8, a memory size that overflows, a user namespace without a userns_base. */
 int zero_oci_config_new(const struct zero_instance_info *info, const struct zero_oci_options *opts,

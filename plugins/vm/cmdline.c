@@ -159,15 +159,15 @@ static int add_disk(struct argv_builder *b, const struct zero_vm_disk *d, size_t
         char serial[21];
 
         if (!d->export_path || strpbrk(d->export_path, ",\""))
-                return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu has no usable export path", i);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu has no usable export path", i);
         if (!d->id || strlen(d->id) < 16 || strspn(d->id, "0123456789abcdef") < 16)
-                return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu has no volume id", i);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu has no volume id", i);
         snprintf(serial, sizeof(serial), "%.20s", d->id); /* NVMe's limit */
         zero_vm_qemu_id(ZERO_VM_DISK_ID, d->id, dev);
         zero_vm_qemu_id(ZERO_VM_DISK_PORT, d->id, bus);
         if (streq(d->personality, "virtio-blk")) {
                 if (!vhost)
-                        return zero_error_set(err, -EINVAL, 400, "invalid",
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                               "disk %zu: virtio-blk needs a vhost-user-blk export, not %s", i,
                                               strempty(d->export_kind));
                 zero_vm_qemu_id(ZERO_VM_VHOST_ID, d->id, back);
@@ -179,12 +179,12 @@ static int add_disk(struct argv_builder *b, const struct zero_vm_disk *d, size_t
                 return b->r;
         }
         if (!nbd)
-                return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu: %s needs an nbd export, not %s", i,
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu: %s needs an nbd export, not %s", i,
                                       d->personality, strempty(d->export_kind));
         if (zero_vm_nbd_uri_split(d->export_path, &copy, &name, &sock) < 0)
-                return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu: bad NBD export %s", i, d->export_path);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu: bad NBD export %s", i, d->export_path);
         if (!streq(d->personality, "virtio-scsi") && !streq(d->personality, "nvme"))
-                return zero_error_set(err, -EINVAL, 400, "invalid", "disk %zu: unknown personality %s", i, d->personality);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu: unknown personality %s", i, d->personality);
         zero_vm_qemu_id(ZERO_VM_NBD_ID, d->id, back);
         add(b, strdup("-blockdev"));
         ADD(b, "{\"driver\":\"nbd\",\"node-name\":\"%s\",\"export\":\"%s\",\"server\":{\"type\":\"unix\",\"path\":\"%s\"}}",
@@ -207,7 +207,7 @@ static int kernel_append(const struct zero_instance_info *info, const struct zer
 
         r = zero_vm_shell_command(info, &cmd);
         if (r < 0)
-                return zero_error_set(err, r, 400, "invalid", "the instance has no command");
+                return zero_error_set(err, r, ZERO_E_INVALID, "the instance has no command");
         b64 = zero_base64(cmd, strlen(cmd));
         if (!b64)
                 return -ENOMEM;
@@ -219,7 +219,7 @@ static int kernel_append(const struct zero_instance_info *info, const struct zer
                 return -ENOMEM;
         if (strlen(s) >= KERNEL_CMDLINE_MAX) {
                 free(s);
-                return zero_error_set(err, -E2BIG, 400, "invalid",
+                return zero_error_set(err, -E2BIG, ZERO_E_INVALID,
                                       "the command and environment are too long for a VM's kernel command line "
                                       "(%d bytes with base64)", KERNEL_CMDLINE_MAX);
         }
@@ -237,16 +237,16 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
         int r;
 
         if (!info || !o || !ret || !o->kernel || !o->initrd || !o->qmp_path)
-                return zero_error_set(err, -EINVAL, 400, "invalid", "the image has no kernel or initrd");
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "the image has no kernel or initrd");
         if (!o->accel || (!streq(o->accel, "kvm") && !streq(o->accel, "tcg")))
-                return zero_error_set(err, -EINVAL, 400, "invalid", "accelerator '%s': expected kvm or tcg",
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "accelerator '%s': expected kvm or tcg",
                                       strempty(o->accel));
         kvm = streq(o->accel, "kvm");
         for (size_t i = 0; i < o->n_disks && !root[0]; i++)
                 if (o->disks[i].root && zero_vm_guest_disk_name(o->disks, o->n_disks, i, root, sizeof(root)) < 0)
-                        return zero_error_set(err, -EINVAL, 400, "invalid", "the root disk's personality is unknown");
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "the root disk's personality is unknown");
         if (!root[0])
-                return zero_error_set(err, -EINVAL, 400, "invalid", "the VM has no root disk");
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "the VM has no root disk");
         r = kernel_append(info, o, root, &append, err);
         if (r < 0)
                 return r;
@@ -318,7 +318,7 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
                 char dev[ZERO_VM_QEMU_ID_MAX], back[ZERO_VM_QEMU_ID_MAX], bus[ZERO_VM_QEMU_ID_MAX];
 
                 if (!n->tap || !n->mac || !n->id || strlen(n->id) < 16 || strpbrk(n->tap, ",=")) {
-                        b.r = zero_error_set(err, -EINVAL, 400, "invalid", "NIC %zu has no tap, id or MAC", i);
+                        b.r = zero_error_set(err, -EINVAL, ZERO_E_INVALID, "NIC %zu has no tap, id or MAC", i);
                         break;
                 }
                 zero_vm_qemu_id(ZERO_VM_NIC_ID, n->id, dev);

@@ -91,7 +91,7 @@ static void job_end(struct job *j, int r, const struct zero_error *err) {
 }
 
 static void job_fail(struct job *j, int r, const char *what, const struct zero_error *qerr) {
-        struct zero_error err = {.status = 500, .code = "runtime_error"};
+        struct zero_error err = {.code = ZERO_E_RUNTIME};
 
         snprintf(err.message, sizeof(err.message), "%s %s: %.400s", what, j->dev,
                  qerr && qerr->message[0] ? qerr->message : strerror(-r));
@@ -135,7 +135,7 @@ static void back_delete(struct job *j) {
 
 static int on_unplug_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         struct job *j = userdata;
-        struct zero_error err = {.status = 504, .code = "timeout"};
+        struct zero_error err = {.code = ZERO_E_TIMEOUT};
 
         j->timer = sd_event_source_disable_unref(j->timer);
         snprintf(err.message, sizeof(err.message),
@@ -291,14 +291,14 @@ static int job_start(struct zero_plugin_ctx *ctx, const struct zero_instance_inf
         }
         if (job_find(ctx)) {
                 job_free(j);
-                return zero_error_set(err, -EBUSY, 409, "busy", "a device of this VM is being plugged or unplugged");
+                return zero_error_set(err, -EBUSY, ZERO_E_BUSY, "a device of this VM is being plugged or unplugged");
         }
         r = vm_mon_get(ctx, qmp, &j->mon);
         if (r < 0) {
                 if (j->plug)
                         (void) card_release(j, NULL);
                 job_free(j);
-                return zero_error_set(err, r, 409, "wrong_state", "the VM's QEMU does not answer on %s: %s", qmp,
+                return zero_error_set(err, r, ZERO_E_WRONG_STATE, "the VM's QEMU does not answer on %s: %s", qmp,
                                       strerror(-r));
         }
         j->next = jobs;
@@ -308,7 +308,7 @@ static int job_start(struct zero_plugin_ctx *ctx, const struct zero_instance_inf
                 if (j->plug)
                         (void) card_release(j, NULL);
                 job_free(j);
-                return zero_error_set(err, r, 500, "runtime_error", "cannot talk to QEMU: %s", strerror(-r));
+                return zero_error_set(err, r, ZERO_E_RUNTIME, "cannot talk to QEMU: %s", strerror(-r));
         }
         return ZERO_PLUGIN_PENDING;
 }
@@ -360,7 +360,7 @@ int vm_hotplug_volume(struct zero_plugin_ctx *ctx, const struct zero_instance_in
         if (plug && !j->back_args) {
                 (void) card_release(j, NULL);
                 job_free(j);
-                return zero_error_set(err, -EINVAL, 500, "internal", "the card's export %s is not usable", path);
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "the card's export %s is not usable", path);
         }
         return j->volume ? job_start(ctx, info, j, err) : (job_free(j), -ENOMEM);
 }

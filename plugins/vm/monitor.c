@@ -133,7 +133,7 @@ static void boot_done(struct vm_mon *m, int r, const struct zero_error *err) {
 
 static void boot_fail(struct vm_mon *m, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void boot_fail(struct vm_mon *m, int r, const char *fmt, ...) {
-        struct zero_error err = {.status = 500, .code = "runtime_error"};
+        struct zero_error err = {.code = ZERO_E_RUNTIME};
         va_list ap;
 
         va_start(ap, fmt);
@@ -353,12 +353,12 @@ int vm_mon_boot(struct zero_plugin_ctx *ctx, const char *qmp_path, char *const *
 
         r = vm_mon_get(ctx, qmp_path, &m);
         if (r < 0 && r != -ENOENT && r != -ECONNREFUSED && r != -EAGAIN)
-                return zero_error_set(err, r, 500, "runtime_error", "cannot reach QEMU's QMP socket %s: %s", qmp_path,
+                return zero_error_set(err, r, ZERO_E_RUNTIME, "cannot reach QEMU's QMP socket %s: %s", qmp_path,
                                       strerror(-r));
         if (!m && !(m = vm_mon_find(ctx)))
                 return -ENOMEM;
         if (m->booting)
-                return zero_error_set(err, -EBUSY, 409, "conflict", "the VM is booting already");
+                return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "the VM is booting already");
         boot_disarm(m);
         m->device_ids = strv_dup(device_ids);
         if (!m->device_ids)
@@ -368,7 +368,7 @@ int vm_mon_boot(struct zero_plugin_ctx *ctx, const char *qmp_path, char *const *
                                        on_boot_timeout, m);
         if (r < 0) {
                 boot_disarm(m);
-                return zero_error_set(err, r, 500, "internal", "cannot arm the boot timer");
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot arm the boot timer");
         }
         /* From here on the end is reported through services->done(), even a failure, and only
          * from the loop: the agent waits for it once this returns. */
@@ -379,7 +379,7 @@ int vm_mon_boot(struct zero_plugin_ctx *ctx, const char *qmp_path, char *const *
                                                CONNECT_RETRY_ACCURACY_USEC, on_retry, m);
         if (r < 0) {
                 boot_disarm(m);
-                return zero_error_set(err, r, 500, "runtime_error", "cannot talk to QEMU over QMP: %s", strerror(-r));
+                return zero_error_set(err, r, ZERO_E_RUNTIME, "cannot talk to QEMU over QMP: %s", strerror(-r));
         }
         return ZERO_PLUGIN_PENDING;
 }

@@ -146,7 +146,7 @@ static int vm_init(const struct zero_plugin_services *svc, struct zero_error *er
         int r;
 
         if (!svc || svc->abi_version != ZERO_PLUGIN_ABI_VERSION || svc->size < SERVICES_MIN_SIZE)
-                return zero_error_set(err, -EPROTO, 500, "internal",
+                return zero_error_set(err, -EPROTO, ZERO_E_INTERNAL,
                                       "vm plugin: the agent's services table is too old (ABI %u, size %u)",
                                       svc ? svc->abi_version : 0, svc ? svc->size : 0);
         vm_fini();
@@ -155,7 +155,7 @@ static int vm_init(const struct zero_plugin_services *svc, struct zero_error *er
         if (!accel || !*accel)
                 accel = "auto";
         if (!streq(accel, "auto") && !streq(accel, "kvm") && !streq(accel, "tcg"))
-                return zero_error_set(err, -EINVAL, 500, "invalid", "vm.accel=%s: expected auto, kvm or tcg", accel);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "vm.accel=%s: expected auto, kvm or tcg", accel);
         plugin.qemu = strdup(qemu && *qemu ? qemu : "qemu-system-x86_64");
         user = svc->config_get("vm", "user");
         plugin.user = user && *user ? strdup(user) : NULL;
@@ -166,7 +166,7 @@ static int vm_init(const struct zero_plugin_services *svc, struct zero_error *er
         r = parse_ports(svc->config_get("vm", "hotplug_ports"), &plugin.hotplug_ports);
         if (r < 0) {
                 vm_fini();
-                return zero_error_set(err, r, 500, "invalid", "vm.hotplug_ports: expected 0..%d", HOTPLUG_PORTS_MAX);
+                return zero_error_set(err, r, ZERO_E_INVALID, "vm.hotplug_ports: expected 0..%d", HOTPLUG_PORTS_MAX);
         }
         /* auto: a bounded KVM boot probe, once per host (cached in the state directory): nested
          * KVM can hang once a Linux guest boots, and auto must never hang (accel.h). */
@@ -179,7 +179,7 @@ static int vm_init(const struct zero_plugin_services *svc, struct zero_error *er
         r = zero_vm_accel_choose(&args, chosen, sizeof(chosen), plugin.accel_reason, sizeof(plugin.accel_reason));
         if (r < 0) {
                 vm_fini();
-                return zero_error_set(err, r, 500, "internal", "vm plugin: cannot choose the accelerator: %s", strerror(-r));
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "vm plugin: cannot choose the accelerator: %s", strerror(-r));
         }
         plugin.accel = strdup(chosen);
         if (!plugin.accel) {
@@ -252,7 +252,7 @@ static int vm_plumb(struct zero_plugin_ctx *ctx, const struct zero_instance_info
 
         *v = (struct vm){};
         if (!info || info->size < INFO_MIN_SIZE || !info->image_dir || !info->run_dir)
-                return zero_error_set(err, -EINVAL, 500, "internal", "instance info too short");
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "instance info too short");
         v->kernel = zero_strdup_printf("%s/vmlinuz", info->image_dir);
         v->initrd = zero_strdup_printf("%s/initrd.img", info->image_dir);
         v->qmp = zero_strdup_printf("%s/qmp.sock", info->run_dir);
@@ -263,7 +263,7 @@ static int vm_plumb(struct zero_plugin_ctx *ctx, const struct zero_instance_info
         if (!v->kernel || !v->initrd || !v->qmp || !v->disks || !v->paths || !v->nics || !v->taps)
                 return -ENOMEM;
         if (access(v->kernel, R_OK) < 0 || access(v->initrd, R_OK) < 0)
-                return zero_error_set(err, -ENOENT, 422, "invalid",
+                return zero_error_set(err, -ENOENT, ZERO_E_INVALID,
                                       "image %s has no kernel and initrd: import it with \"kernel\" and \"initrd\"",
                                       strempty(info->image_name));
         for (size_t i = 0; i < info->n_volumes; i++) {
@@ -358,7 +358,7 @@ static int vm_stop(struct zero_plugin_ctx *ctx, const struct zero_instance_info 
         if (r >= 0)
                 r = vm_mon_powerdown(m);
         if (r < 0)
-                return zero_error_set(err, r, 500, "runtime_error", "cannot ask the guest to power off over %s: %s",
+                return zero_error_set(err, r, ZERO_E_RUNTIME, "cannot ask the guest to power off over %s: %s",
                                       strempty(qmp), strerror(-r));
         return 0;
 }
@@ -387,7 +387,7 @@ static int vm_boot(struct zero_plugin_ctx *ctx, const struct zero_instance_info 
         _cleanup_strv_free_ char **ids = NULL;
 
         if (!info || info->size < INFO_MIN_SIZE)
-                return zero_error_set(err, -EINVAL, 500, "internal", "instance info too short");
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "instance info too short");
         ids = device_ids(info);
         if (!qmp || !ids)
                 return -ENOMEM;
@@ -399,7 +399,7 @@ static int vm_adopt(struct zero_plugin_ctx *ctx, const struct zero_instance_info
         struct vm_mon *m;
         int r = qmp ? vm_mon_get(ctx, qmp, &m) : -ENOMEM;
 
-        return r < 0 ? zero_error_set(err, r, 500, "runtime_error", "cannot reconnect to QEMU over %s: %s",
+        return r < 0 ? zero_error_set(err, r, ZERO_E_RUNTIME, "cannot reconnect to QEMU over %s: %s",
                                       strempty(qmp), strerror(-r))
                      : 0;
 }
@@ -438,7 +438,7 @@ static int vm_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_in
         int r, ret = 0;
 
         if (!info || info->size < INFO_MIN_SIZE)
-                return zero_error_set(err, -EINVAL, 500, "internal", "instance info too short");
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "instance info too short");
         vm_mon_release(ctx); /* QEMU is gone */
         prepared_drop(ctx);
         for (size_t i = 0; i < info->n_volumes; i++) {

@@ -28,7 +28,7 @@ struct bench {
         struct zero_error err;
 };
 
-#define bench_fail(b, r, ...) zero_error_set(&(b)->err, (r), 0, "bench", __VA_ARGS__)
+#define bench_fail(b, r, ...) zero_error_set(&(b)->err, (r), ZERO_E_INTERNAL, __VA_ARGS__)
 
 void bench_sleep_ms(long ms);
 /* "Key:   1234 kB" from /proc/PID/status, in KiB; -1 if unreadable. */

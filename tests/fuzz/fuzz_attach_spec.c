@@ -43,13 +43,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (zero_card_plan_attach(a, &holder, body, NULL, &plan, &err) >= 0)
                 check_volume(a, &holder, &plan);
         else
-                FUZZ_ASSERT(err.message[0] && err.status >= 400, "volume: failed without an API error");
+                FUZZ_ASSERT(err.message[0] && (unsigned) err.code < _ZERO_E_MAX, "volume: failed without an API error");
         zero_card_plan_done(&plan);
         err = (struct zero_error){};
         if (zero_card_plan_attach(a, &holder, NULL, body, &plan, &err) >= 0)
                 FUZZ_ASSERT(plan.n_nics == 1 && plan.nics[0].mac, "plan of %zu NICs", plan.n_nics);
         else
-                FUZZ_ASSERT(err.message[0] && err.status >= 400, "NIC: failed without an API error");
+                FUZZ_ASSERT(err.message[0] && (unsigned) err.code < _ZERO_E_MAX, "NIC: failed without an API error");
         zero_card_plan_done(&plan);
         return 0;
 }

@@ -9,7 +9,7 @@ static const struct zero_plugin_services *services;
 
 static int t_init(const struct zero_plugin_services *svc, struct zero_error *err) {
         if (svc->abi_version != ZERO_PLUGIN_ABI_VERSION || svc->size < sizeof(*svc) || !svc->log || !svc->config_get)
-                return zero_error_set(err, -EPROTO, 500, "internal", "bad services table");
+                return zero_error_set(err, -EPROTO, ZERO_E_INTERNAL, "bad services table");
         services = svc;
         return 0;
 }

@@ -84,7 +84,7 @@ static void on_reply(struct zero_qmp *q, int r, json_t *v, const struct zero_err
                 assert_null(v);
         }
         log_add(f, json_pack("{s:s, s:s, s:i, s:O*, s:s, s:s}", "kind", "reply", "tag", t->name, "r", r, "return", v,
-                             "code", err ? err->code : "", "message", err ? err->message : ""));
+                             "code", !err ? "" : err->detail[0] ? err->detail : zero_errc_name(err->code), "message", err ? err->message : ""));
         if (t->then)
                 assert_int_equal(zero_qmp_command(q, t->then, NULL, NULL, NULL), 0);
         if (f->free_in_reply) {

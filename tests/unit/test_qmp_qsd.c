@@ -101,7 +101,7 @@ static int call(struct fx *f, const char *execute, json_t *args, json_t **ret, s
         if (err)
                 *err = c.err;
         else if (c.r < 0)
-                fail_msg("%s failed: %s: %s", execute, c.err.code, c.err.message);
+                fail_msg("%s failed: %s: %s", execute, c.err.detail, c.err.message);
         return c.r;
 }
 
@@ -401,14 +401,14 @@ static void test_errors(void **state) {
                               json_pack("{s:s, s:s, s:s}", "driver", "file", "node-name", "m", "filename", missing),
                               NULL, &err),
                          -EIO);
-        assert_string_equal(err.code, "GenericError");
+        assert_string_equal(err.detail, "GenericError");
         assert_non_null(strstr(err.message, "No such file or directory"));
-        print_message("blockdev-add of a missing file: %s: %s\n", err.code, err.message);
+        print_message("blockdev-add of a missing file: %s: %s\n", err.detail, err.message);
 
         assert_int_equal(call(f, "no-such-command", NULL, NULL, &err), -EIO);
-        assert_string_equal(err.code, "CommandNotFound");
+        assert_string_equal(err.detail, "CommandNotFound");
         assert_int_equal(call(f, "block-export-del", json_pack("{s:s}", "id", "nope"), NULL, &err), -EIO);
-        assert_string_equal(err.code, "GenericError");
+        assert_string_equal(err.detail, "GenericError");
         /* The connection is still fine after errors. */
         assert_int_equal(call(f, "query-block-exports", NULL, NULL, NULL), 0);
 

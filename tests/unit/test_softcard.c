@@ -99,7 +99,7 @@ static void card_open(struct fx *f) {
         struct zero_error err = {};
         int r = f->d->ops.open(&env, &f->card, &err);
         if (r < 0)
-                fail_msg("open: %s: %s", err.code, err.message);
+                fail_msg("open: %s: %s", zero_errc_name(err.code), err.message);
 }
 
 static pid_t daemon_pid(struct fx *f) {
@@ -199,33 +199,33 @@ static int teardown(void **state) {
 static void vol_create(struct fx *f, const struct zero_card_volume *v) {
         struct zero_error err = {};
         if (f->d->ops.volume_create(f->card, v, &err) < 0)
-                fail_msg("volume_create: %s: %s", err.code, err.message);
+                fail_msg("volume_create: %s: %s", zero_errc_name(err.code), err.message);
 }
 
 static void vol_export(struct fx *f, const struct zero_card_volume *v, enum zero_card_export_kind kind,
                        char path[static ZERO_CARD_PATH_MAX]) {
         struct zero_error err = {};
         if (f->d->ops.volume_export(f->card, v, kind, path, &err) < 0)
-                fail_msg("volume_export: %s: %s", err.code, err.message);
+                fail_msg("volume_export: %s: %s", zero_errc_name(err.code), err.message);
 }
 
 static void vol_unexport(struct fx *f, const struct zero_card_volume *v) {
         struct zero_error err = {};
         if (f->d->ops.volume_unexport(f->card, v, &err) < 0)
-                fail_msg("volume_unexport: %s: %s", err.code, err.message);
+                fail_msg("volume_unexport: %s: %s", zero_errc_name(err.code), err.message);
 }
 
 static void vol_delete(struct fx *f, const struct zero_card_volume *v) {
         struct zero_error err = {};
         if (f->d->ops.volume_delete(f->card, v, &err) < 0)
-                fail_msg("volume_delete: %s: %s", err.code, err.message);
+                fail_msg("volume_delete: %s: %s", zero_errc_name(err.code), err.message);
 }
 
 static struct zero_card_volume_stats vol_stats(struct fx *f, const struct zero_card_volume *v) {
         struct zero_card_volume_stats st = {};
         struct zero_error err = {};
         if (f->d->ops.volume_stats(f->card, v, &st, &err) < 0)
-                fail_msg("volume_stats: %s: %s", err.code, err.message);
+                fail_msg("volume_stats: %s: %s", zero_errc_name(err.code), err.message);
         return st;
 }
 
@@ -407,8 +407,7 @@ static void test_host_block(void **state) {
         vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, again);
         assert_string_equal(again, path);
         assert_int_equal(f->d->ops.volume_export(f->card, &f->clone, ZERO_CARD_EXPORT_NBD, other, &err), -EBUSY);
-        assert_int_equal(err.status, 409);
-        assert_string_equal(err.code, "conflict");
+        assert_int_equal(err.code, ZERO_E_CONFLICT);
 
         /* Reads are counted (the loop device's counters: see volume.c). */
         before = vol_stats(f, &f->clone).read_ops;
@@ -424,7 +423,7 @@ static void test_host_block(void **state) {
         assert_true(dev_size(path) == VOL_SIZE * 2);
         assert_int_equal(f->d->ops.volume_resize(f->card, &f->clone, VOL_SIZE * 2, &err), 0);
         assert_int_equal(f->d->ops.volume_resize(f->card, &f->clone, VOL_SIZE, &err), -EINVAL);
-        assert_int_equal(err.status, 422);
+        assert_int_equal(err.code, ZERO_E_INVALID);
         f->clone.size_bytes = VOL_SIZE * 2;
 
         vol_unexport(f, &f->clone);
@@ -448,7 +447,7 @@ static void test_host_block(void **state) {
         assert_int_equal(access(f->clone_path, F_OK), -1);
         assert_int_equal(f->d->ops.volume_delete(f->card, &f->clone, &err), 0);
         assert_int_equal(f->d->ops.volume_stats(f->card, &f->clone, &st, &err), -ENOENT);
-        assert_int_equal(err.status, 404);
+        assert_int_equal(err.code, ZERO_E_NOT_FOUND);
         assert_int_equal(leftovers(f), 0);
 }
 
@@ -507,18 +506,18 @@ static void test_nbd_vhost_blank(void **state) {
         bad = f->blank;
         bad.id = "not-an-id";
         assert_int_equal(f->d->ops.volume_create(f->card, &bad, &err), -EINVAL);
-        assert_int_equal(err.status, 422);
+        assert_int_equal(err.code, ZERO_E_INVALID);
         bad = f->clone;
         bad.size_bytes = BASE_SIZE / 2; /* smaller than its image */
         bad.path = "/tmp/zero-softcard-never";
         assert_int_equal(f->d->ops.volume_create(f->card, &bad, &err), -EINVAL);
-        assert_int_equal(err.status, 422);
+        assert_int_equal(err.code, ZERO_E_INVALID);
         bad = f->clone;
         bad.path = f->blank_path;
         assert_int_equal(f->d->ops.volume_export(f->card, &bad, ZERO_CARD_EXPORT_NONE, path, &err), -EINVAL);
         bad.path = "/tmp/zero-softcard-never";
         assert_int_equal(f->d->ops.volume_export(f->card, &bad, ZERO_CARD_EXPORT_NBD, path, &err), -ENOENT);
-        assert_int_equal(err.status, 404);
+        assert_int_equal(err.code, ZERO_E_NOT_FOUND);
         assert_int_equal(leftovers(f), 0);
 }
 
@@ -590,7 +589,7 @@ static void test_async_volumes(void **state) {
         assert_int_equal(f->d->ops.volume_create_async(f->card, &f->blank, on_job_done, &blank, &err), 0);
         assert_int_equal(clone.calls + blank.calls, 0); /* not from inside the call */
         assert_int_equal(f->d->ops.volume_create_async(f->card, &f->blank, on_job_done, &again, &err), -EBUSY);
-        assert_int_equal(err.status, 409);
+        assert_int_equal(err.code, ZERO_E_BUSY);
         run_jobs(f, (struct job_result *[]){&clone, &blank}, 2);
         assert_int_equal(clone.r, 0);
         assert_int_equal(blank.r, 0);
@@ -676,8 +675,7 @@ static void test_pool_limit(void **state) {
         v = f->blank;
         v.path = vpath;
         assert_int_equal(f->d->ops.volume_validate(f->card, &v, 1ULL << 44, &err), -EFBIG);
-        assert_int_equal(err.status, 422);
-        assert_string_equal(err.code, "invalid");
+        assert_int_equal(err.code, ZERO_E_INVALID);
         assert_non_null(strstr(err.message, "ext4"));
         assert_non_null(strstr(err.message, "at most 17592186040320 bytes"));
         assert_int_equal(f->d->ops.volume_validate(f->card, &v, (1ULL << 44) - 4096, &err), 0);
@@ -686,7 +684,7 @@ static void test_pool_limit(void **state) {
         v.size_bytes = 1ULL << 44;
         err = (struct zero_error){};
         assert_int_equal(f->d->ops.volume_create(f->card, &v, &err), -EFBIG);
-        assert_int_equal(err.status, 422);
+        assert_int_equal(err.code, ZERO_E_INVALID);
         assert_int_equal(access(pool, F_OK), 0);
         _cleanup_free_ char *vdir = zero_strdup_printf("%s/volumes", pool);
         assert_int_equal(access(vdir, F_OK), -1); /* refused before anything was made */
@@ -694,7 +692,7 @@ static void test_pool_limit(void **state) {
         vol_create(f, &v);
         err = (struct zero_error){};
         assert_int_equal(f->d->ops.volume_resize(f->card, &v, 1ULL << 44, &err), -EFBIG);
-        assert_int_equal(err.status, 422);
+        assert_int_equal(err.code, ZERO_E_INVALID);
         vol_delete(f, &v);
         /* The state directory's own filesystem answers too (whatever it is). */
         assert_int_equal(f->d->ops.volume_validate(f->card, &f->blank, 0, &err), 0);

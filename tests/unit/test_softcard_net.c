@@ -353,8 +353,7 @@ static void test_network(void **state) {
 
         bad.subnet = "10.77.0.5/24";
         assert_int_equal(softcard_net_network_create(f->nl, &bad, &e), -EINVAL);
-        assert_int_equal(e.status, 400);
-        assert_string_equal(e.code, "invalid");
+        assert_int_equal(e.code, ZERO_E_INVALID);
         bad = NET;
         bad.gateway = "10.78.0.1";
         assert_int_equal(softcard_net_network_create(f->nl, &bad, &e), -EINVAL);
@@ -367,7 +366,7 @@ static void test_network(void **state) {
         bad.bridge = "zb-clash";
         e = (struct zero_error) {};
         assert_int_equal(softcard_net_network_create(f->nl, &bad, &e), -EEXIST);
-        assert_int_equal(e.status, 409);
+        assert_int_equal(e.code, ZERO_E_CONFLICT);
         assert_non_null(strstr(e.message, "zb-clash"));
         assert_int_equal(softcard_net_network_delete(f->nl, &bad, &e), -EMEDIUMTYPE);
         assert_string_equal(get(f->nl, "zb-clash").kind, "veth");
@@ -392,8 +391,7 @@ static void test_network_overlap(void **state) {
         assert_int_equal(zero_nl_link_set_up(f->nl, "lab1"), 0);
         assert_int_equal(zero_nl_addr_add(f->nl, "lab0", ip("10.77.0.200"), 24), 0);
         assert_int_equal(softcard_net_network_create(f->nl, &NET, &e), -EADDRINUSE);
-        assert_int_equal(e.status, 409);
-        assert_string_equal(e.code, "conflict");
+        assert_int_equal(e.code, ZERO_E_CONFLICT);
         assert_non_null(strstr(e.message, "10.77.0.200/24 on lab0"));
         assert_false(link_exists(f->nl, "zb-test"));
         assert_int_equal(zero_nl_addr_del(f->nl, "lab0", ip("10.77.0.200"), 24), 0);
@@ -525,7 +523,7 @@ static void test_veth_recovery(void **state) {
         }
         e = (struct zero_error) {};
         assert_int_equal(softcard_net_nic_attach(f->nl, &b, ZERO_CARD_NIC_VETH, f->ns[0], ifname, &e), -EEXIST);
-        assert_int_equal(e.status, 409);
+        assert_int_equal(e.code, ZERO_E_CONFLICT);
         assert_false(link_exists(f->nl, HOST_B));
         assert_string_equal(ifname, ""); /* untouched on failure */
 
@@ -533,7 +531,7 @@ static void test_veth_recovery(void **state) {
         assert_int_equal(softcard_net_nic_attach(f->nl, &b, ZERO_CARD_NIC_NONE, NULL, ifname, &e), -EINVAL);
         assert_int_equal(softcard_net_nic_attach(f->nl, &b, _ZERO_CARD_NIC_MAX, NULL, ifname, &e), -EINVAL);
         assert_int_equal(softcard_net_nic_attach(f->nl, &b, ZERO_CARD_NIC_VETH, NULL, ifname, &e), -EINVAL);
-        assert_string_equal(e.code, "invalid");
+        assert_int_equal(e.code, ZERO_E_INVALID);
         bad = b;
         bad.mac = "02:00:00:00:00";
         assert_int_equal(softcard_net_nic_attach(f->nl, &bad, ZERO_CARD_NIC_VETH, f->ns[1], ifname, &e), -EINVAL);
@@ -548,7 +546,7 @@ static void test_veth_recovery(void **state) {
         snprintf(gone, sizeof(gone), "%s/gone", netns_dir);
         e = (struct zero_error) {};
         assert_int_equal(softcard_net_nic_attach(f->nl, &b, ZERO_CARD_NIC_VETH, gone, ifname, &e), -ENOENT);
-        assert_int_equal(e.status, 500);
+        assert_int_equal(e.code, ZERO_E_INTERNAL);
         assert_non_null(strstr(e.message, gone));
         assert_false(link_exists(f->nl, HOST_B));
         assert_false(link_exists(f->nl, TAP_B));

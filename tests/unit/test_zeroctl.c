@@ -105,7 +105,7 @@ static void test_url_parse(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 e = (struct zero_error){};
                 assert_int_equal(zeroctl_url_parse(bad[i], &u, &e), -EINVAL);
-                assert_string_equal(e.code, "usage");
+                assert_int_equal(e.code, ZERO_E_USAGE);
                 assert_non_null(strstr(e.message, "invalid URL"));
         }
         char longpath[200] = "unix:/";
@@ -142,19 +142,19 @@ static void test_http_error(void **state) {
         const char *body = "{\"error\":{\"code\":\"conflict\",\"message\":\"name web is taken\"}}";
 
         assert_int_equal(zeroctl_http_error(409, body, strlen(body), &e), -EBUSY);
-        assert_int_equal(e.status, 409);
-        assert_string_equal(e.code, "conflict");
+        assert_int_equal(e.code, ZERO_E_CONFLICT);
         assert_string_equal(e.message, "name web is taken");
 
         e = (struct zero_error){};
         assert_int_equal(zeroctl_http_error(502, "Bad gateway\r\nmore", 18, &e), -EIO);
-        assert_string_equal(e.code, "");
+        assert_int_equal(e.code, ZERO_E_INTERNAL);
+        assert_string_equal(e.detail, "HTTP 502");
         assert_string_equal(e.message, "Bad gateway");
 
         e = (struct zero_error){};
         assert_int_equal(zeroctl_http_error(404, "", 0, &e), -ENOENT);
         assert_string_equal(e.message, "request failed");
-        assert_int_equal(e.status, 404);
+        assert_string_equal(e.detail, "HTTP 404");
 }
 
 /* ---- arguments ------------------------------------------------------------------------- */
@@ -201,7 +201,7 @@ static void test_parse_global(void **state) {
 
         assert_int_equal(zeroctl_parse_global(3, ARGV("zeroctl", "--timeout", "x"), &o, &index, &e),
                          -EINVAL);
-        assert_string_equal(e.code, "usage");
+        assert_int_equal(e.code, ZERO_E_USAGE);
         assert_int_equal(zeroctl_parse_global(3, ARGV("zeroctl", "--bogus", "ls"), &o, &index, &e),
                          -EINVAL);
         assert_string_equal(e.message, "unknown option '--bogus'");
@@ -300,7 +300,7 @@ static void test_parse_create(void **state) {
                 e = (struct zero_error){};
                 assert_int_equal(zeroctl_parse_create(bad[i].argc, bad[i].argv, &s, &e), -EINVAL);
                 assert_null(s);
-                assert_string_equal(e.code, "usage");
+                assert_int_equal(e.code, ZERO_E_USAGE);
                 assert_string_equal(e.message, bad[i].message);
         }
         assert_int_equal(zeroctl_parse_create(2, ARGV("create", "--help"), &spec, &e),
@@ -490,7 +490,7 @@ static void test_parse_create_card(void **state) {
                 char *bad_argv[] = {"create", "web", "--image=i", (char *) bad[i].arg, NULL};
                 assert_int_equal(zeroctl_parse_create(4, bad_argv, &s, &e), -EINVAL);
                 assert_null(s);
-                assert_string_equal(e.code, "usage");
+                assert_int_equal(e.code, ZERO_E_USAGE);
                 assert_string_equal(e.message, bad[i].message);
         }
 }
@@ -605,7 +605,7 @@ static void test_parse_card_verbs(void **state) {
                         print_error("case %zu: r=%d message '%s'\n", i, r, e.message);
                 assert_int_equal(r, -EINVAL);
                 assert_null(b);
-                assert_string_equal(e.code, "usage");
+                assert_int_equal(e.code, ZERO_E_USAGE);
                 assert_string_equal(e.message, bad[i].message);
         }
 }
@@ -689,7 +689,7 @@ static void test_parse_attach(void **state) {
                         print_error("case %zu: r=%d message '%s'\n", i, r, e.message);
                 assert_int_equal(r, -EINVAL);
                 assert_null(b);
-                assert_string_equal(e.code, "usage");
+                assert_int_equal(e.code, ZERO_E_USAGE);
                 assert_string_equal(e.message, bad[i].message);
         }
 }
@@ -739,7 +739,7 @@ static void test_parse_events(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 e = (struct zero_error){};
                 assert_int_equal(zeroctl_parse_events(bad[i].argc, bad[i].argv, &a, &e), -EINVAL);
-                assert_string_equal(e.code, "usage");
+                assert_int_equal(e.code, ZERO_E_USAGE);
                 assert_string_equal(e.message, bad[i].message);
         }
 }
@@ -793,7 +793,7 @@ static void test_parse_switch(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 e = (struct zero_error){};
                 assert_int_equal(zeroctl_parse_switch(bad[i].argc, bad[i].argv, &a, &e), -EINVAL);
-                assert_string_equal(e.code, "usage");
+                assert_int_equal(e.code, ZERO_E_USAGE);
                 assert_string_equal(e.message, bad[i].message);
         }
 
