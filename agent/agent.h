@@ -10,6 +10,8 @@
 #include <systemd/sd-event.h>
 
 #include "agent/config.h"
+#include "agent/instance_state.h"
+#include "agent/subscribe.h"
 #include "store/store.h"
 #include "zero/plugin.h"
 
@@ -69,12 +71,18 @@ struct zero_agent {
          * while a handler runs, the operation's while its steps run; NULL for zerod's own. */
         const char *actor;
         unsigned uploads; /* image uploads whose body is still coming in */
+        struct zero_subscribers subscribers; /* who hears what the core did (subscribe.h) */
 };
 
 /* instance.c */
 int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct zero_inst **ret);
 void zero_inst_free(struct zero_agent *a, struct zero_inst *inst);
-int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, const char *state);
+/* Records state s in row and the store; the event instance.state when it changed. */
+int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, enum zero_inst_state s);
+/* The row's state (the store keeps its name). */
+static inline enum zero_inst_state zero_inst_state_of(const struct zero_instance_row *row) {
+        return zero_inst_state_from_name(row->state);
+}
 int zero_inst_reconcile_all(struct zero_agent *a);
 bool zero_inst_shim_alive(struct zero_inst *inst);
 int zero_inst_watch(struct zero_inst *inst);
@@ -102,9 +110,11 @@ int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, s
                     struct zero_info_holder *ret, struct zero_error *err);
 void zero_info_done(struct zero_info_holder *h);
 
-/* event.c: the event log */
+/* event.c: the event log; each event appended is published (ZERO_TOPIC_EVENT_APPENDED) */
 void zero_agent_event(struct zero_agent *a, const char *type, const char *instance, json_t *data);
 
 /* node.c */
 json_t *zero_node_to_json(struct zero_agent *a);
 const char *zero_node_mode(struct zero_agent *a);
+/* The node's mode from its instances' rows (pure: test_instance_state). */
+const char *zero_node_mode_of(const struct zero_instance_row *rows, size_t n);
