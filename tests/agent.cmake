@@ -7,3 +7,6 @@ endforeach()
 
 zero_unit_test(test_plugin_loader SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_plugin_loader.c LIBS zeroagent)
 add_dependencies(test_plugin_loader test_plugin bad_abi_plugin)
+# The instance state machine, the node's mode, the core's subscribers, and the instance and
+# volume services' refusals against a temporary store.
+zero_unit_test(test_instance_state SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_instance_state.c LIBS zeroagent)
