@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * zerod's shared state. The agent owns every state transition: the HTTP handlers validate and
- * record an operation, the operation engine runs its steps, plugins translate steps into runtime
- * actions, and the store keeps it all. One sd-event loop, no threads.
+ * zerod's shared state. The agent owns every state transition: the core's services (instance,
+ * volume) decide and record an operation, the operation engine runs its steps, plugins translate
+ * steps into runtime actions, and the store keeps it all. The HTTP front above only parses and
+ * answers; the core knows it only as a subscriber (subscribe.h). One sd-event loop, no threads.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -16,7 +17,6 @@
 #include "zero/plugin.h"
 
 struct zero_plugin_set;
-struct zero_http;
 struct zero_op;
 struct zero_card;
 struct zero_card_driver;
@@ -55,7 +55,6 @@ struct zero_agent {
         struct zero_config *config;
         struct zero_store *store;
         struct zero_plugin_set *plugins;
-        struct zero_http *http;
         struct zero_inst *instances;
         struct zero_op *ops;
         struct zero_plugin_services services;
@@ -77,7 +76,8 @@ struct zero_agent {
 /* instance.c */
 int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct zero_inst **ret);
 void zero_inst_free(struct zero_agent *a, struct zero_inst *inst);
-/* Records state s in row and the store; the event instance.state when it changed. */
+/* Records state s in row and the store; the event instance.state when it changed. ZERO_INST_KEEP
+ * (a column of the transition table that changes nothing) does nothing. */
 int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, enum zero_inst_state s);
 /* The row's state (the store keeps its name). */
 static inline enum zero_inst_state zero_inst_state_of(const struct zero_instance_row *row) {

@@ -10,13 +10,9 @@
 
 #include "agent/agent.h"
 #include "agent/api.h"
-#include "agent/card.h"
 #include "agent/http.h"
 #include "agent/instance_service.h"
-#include "agent/instance_spec.h"
 #include "agent/operation.h"
-#include "agent/plugin_loader.h"
-#include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
 

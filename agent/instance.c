@@ -79,8 +79,10 @@ int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, enu
         bool changed = zero_inst_state_of(row) != st;
         int r;
 
+        if (st == ZERO_INST_KEEP)
+                return 0; /* the table says nothing changes here */
         if (!state)
-                return 0; /* ZERO_INST_KEEP: the table says nothing changes here */
+                return -EINVAL;
         if (!s)
                 return -ENOMEM;
         free(row->state);

@@ -89,8 +89,8 @@ static void test_names(void **state) {
 /* Every kind's columns, by name. */
 static void test_table(void **state) {
         unsigned n;
-        const struct zero_inst_transition *t = zero_inst_transitions(&n);
 
+        assert_non_null(zero_inst_transitions(&n));
         assert_int_equal(n, ELEMENTSOF(expected));
         for (size_t i = 0; i < ELEMENTSOF(expected); i++) {
                 const struct zero_inst_transition *row = zero_inst_transition_find(expected[i].kind);
@@ -109,7 +109,6 @@ static void test_table(void **state) {
                 /* The transient states are states of the table's own, never a runtime's. */
                 assert_false(zero_inst_state_live(row->stopping));
         }
-        (void) t;
 }
 
 /* A verb is allowed from exactly the states it lists, and refused from every other one. */
