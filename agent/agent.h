@@ -1,20 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * zerod's shared state. The agent owns every state transition: the HTTP handlers validate and
- * record an operation, the operation engine runs its steps, plugins translate steps into runtime
- * actions, and the store keeps it all. One sd-event loop, no threads.
+ * zerod's shared state. The agent owns every state transition: the core's services (instance,
+ * volume) decide and record an operation, the operation engine runs its steps, plugins translate
+ * steps into runtime actions, and the store keeps it all. The HTTP front above only parses and
+ * answers; the core knows it only as a subscriber (subscribe.h). One sd-event loop, no threads.
  */
 #include <jansson.h>
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
 #include "agent/config.h"
+#include "agent/instance_state.h"
+#include "agent/subscribe.h"
 #include "store/store.h"
 #include "zero/plugin.h"
 
 struct zero_plugin_set;
-struct zero_http;
 struct zero_op;
 struct zero_card;
 struct zero_card_driver;
@@ -53,7 +55,6 @@ struct zero_agent {
         struct zero_config *config;
         struct zero_store *store;
         struct zero_plugin_set *plugins;
-        struct zero_http *http;
         struct zero_inst *instances;
         struct zero_op *ops;
         struct zero_plugin_services services;
@@ -69,12 +70,19 @@ struct zero_agent {
          * while a handler runs, the operation's while its steps run; NULL for zerod's own. */
         const char *actor;
         unsigned uploads; /* image uploads whose body is still coming in */
+        struct zero_subscribers subscribers; /* who hears what the core did (subscribe.h) */
 };
 
 /* instance.c */
 int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct zero_inst **ret);
 void zero_inst_free(struct zero_agent *a, struct zero_inst *inst);
-int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, const char *state);
+/* Records state s in row and the store; the event instance.state when it changed. ZERO_INST_KEEP
+ * (a column of the transition table that changes nothing) does nothing. */
+int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, enum zero_inst_state s);
+/* The row's state (the store keeps its name). */
+static inline enum zero_inst_state zero_inst_state_of(const struct zero_instance_row *row) {
+        return zero_inst_state_from_name(row->state);
+}
 int zero_inst_reconcile_all(struct zero_agent *a);
 bool zero_inst_shim_alive(struct zero_inst *inst);
 int zero_inst_watch(struct zero_inst *inst);
@@ -102,9 +110,11 @@ int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, s
                     struct zero_info_holder *ret, struct zero_error *err);
 void zero_info_done(struct zero_info_holder *h);
 
-/* event.c: the event log */
+/* event.c: the event log; each event appended is published (ZERO_TOPIC_EVENT_APPENDED) */
 void zero_agent_event(struct zero_agent *a, const char *type, const char *instance, json_t *data);
 
 /* node.c */
 json_t *zero_node_to_json(struct zero_agent *a);
 const char *zero_node_mode(struct zero_agent *a);
+/* The node's mode from its instances' rows (pure: test_instance_state). */
+const char *zero_node_mode_of(const struct zero_instance_row *rows, size_t n);

@@ -10,12 +10,9 @@
 
 #include "agent/agent.h"
 #include "agent/api.h"
-#include "agent/card.h"
 #include "agent/http.h"
-#include "agent/instance_spec.h"
+#include "agent/instance_service.h"
 #include "agent/operation.h"
-#include "agent/plugin_loader.h"
-#include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
 
@@ -24,10 +21,22 @@
 #define WAIT_MAX_S 300
 
 void zero_api_store_error(struct zero_request *req, int r, const char *what) {
-        if (r == -EBUSY)
-                zero_reply_error(req, 503, "busy", "the state database is busy, retry: %s", what);
-        else
-                zero_reply_error(req, 500, "internal", "%s: %s", what, strerror(-r));
+        struct zero_error err = {};
+
+        zero_reply_zero_error(req, zero_error_store(&err, r, what), &err);
+}
+
+int zero_api_reply_op(struct zero_request *req, int r, struct zero_op *op, const struct zero_error *err) {
+        char loc[64];
+
+        if (r < 0) {
+                zero_reply_zero_error(req, r, err);
+                return r;
+        }
+        snprintf(loc, sizeof(loc), "/v1/operations/%s", op->row.id);
+        zero_reply_json(req, 202, zero_op_row_to_json(&op->row));
+        zero_reply_header(req, "Location", loc);
+        return 0;
 }
 
 /* --- node --- */
@@ -55,14 +64,11 @@ static void list_instances(struct zero_request *req) {
 }
 
 int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *row) {
-        struct zero_agent *a = zero_request_agent(req);
-        const char *name = zero_request_param(req, 0);
-        int r = zero_store_instance_get(a->store, name, row);
+        struct zero_error err = {};
+        int r = zero_instance_load(zero_request_agent(req), zero_request_param(req, 0), row, &err);
 
-        if (r == -ENOENT)
-                zero_reply_error(req, 404, "not_found", "no instance named '%s'", ZERO_QUOTE(name));
-        else if (r < 0)
-                zero_api_store_error(req, r, "reading instance");
+        if (r < 0)
+                zero_reply_zero_error(req, r, &err);
         return r;
 }
 
@@ -75,187 +81,25 @@ static void get_instance(struct zero_request *req) {
         zero_instance_row_done(&row);
 }
 
-static void reply_operation(struct zero_request *req, struct zero_op *op) {
-        char loc[64];
-        snprintf(loc, sizeof(loc), "/v1/operations/%s", op->row.id);
-        zero_reply_json(req, 202, zero_op_row_to_json(&op->row));
-        zero_reply_header(req, "Location", loc);
-}
-
-/* The recorded operation runs (from a defer source, after the reply) and is the answer. */
-static int launch_and_reply(struct zero_request *req, struct zero_op *op) {
-        struct zero_agent *a = zero_request_agent(req);
-        int r;
-
-        zero_agent_event(a, "operation", op->row.instance_name,
-                         json_pack("{s:s,s:s,s:s,s:s?}", "id", op->row.id, "kind", op->row.kind, "status", "running",
-                                   "volume", zero_op_volume(op)));
-        r = zero_op_launch(op);
-        if (r < 0) {
-                zero_op_free(op);
-                zero_reply_error(req, 500, "internal", "cannot run the operation: %s", strerror(-r));
-                return r;
-        }
-        reply_operation(req, op);
-        return 0;
-}
-
-/* Stores the new instance (if any) and the operation in one transaction, then runs it. */
-int zero_api_record_and_launch(struct zero_request *req, struct zero_instance_row *new_row,
-                             struct zero_card_plan *plan, struct zero_instance_row *update_row, struct zero_op *op) {
-        struct zero_agent *a = zero_request_agent(req);
-        struct zero_error err = {};
-        int r = zero_store_begin(a->store);
-
-        if (r >= 0 && new_row)
-                r = zero_store_instance_insert(a->store, new_row);
-        if (r >= 0 && plan) {
-                r = zero_card_plan_insert(a, plan, &err);
-                if (r < 0) {
-                        (void) zero_store_rollback(a->store);
-                        zero_reply_zero_error(req, r, &err);
-                        zero_op_free(op);
-                        return r;
-                }
-        }
-        if (r >= 0 && update_row)
-                r = zero_store_instance_update(a->store, update_row);
-        return zero_api_commit_and_launch(req, r, op, new_row ? "an instance" : NULL, new_row ? new_row->name : NULL,
-                                          new_row ? new_row->image : NULL);
-}
-
-int zero_api_commit_and_launch(struct zero_request *req, int r, struct zero_op *op, const char *what, const char *name,
-                               const char *image) {
-        struct zero_agent *a = zero_request_agent(req);
-
-        if (r >= 0)
-                r = zero_store_operation_insert(a->store, &op->row);
-        if (r >= 0)
-                r = zero_store_commit(a->store);
-        if (r < 0) {
-                (void) zero_store_rollback(a->store);
-                if (r == -EEXIST && what)
-                        zero_reply_error(req, 409, "conflict", "%s named '%s' exists already", what, name);
-                else if (r == -ENOENT && image)
-                        zero_reply_error(req, 422, "invalid", "image '%s' does not exist", image);
-                else
-                        zero_api_store_error(req, r, "recording the operation");
-                zero_op_free(op);
-                return r;
-        }
-        return launch_and_reply(req, op);
-}
-
 static void post_instance(struct zero_request *req) {
-        struct zero_agent *a = zero_request_agent(req);
         json_t *body = zero_request_body(req);
-        struct zero_instance_row row = {}, other = {};
-        struct zero_image_row image = {};
         struct zero_error err = {};
         struct zero_op *op = NULL;
-        struct zero_card_plan plan = {};
-        struct zero_instance_row *all = NULL;
-        size_t n = 0;
-        int64_t cpus = 0, mem = 0;
         int r;
 
         if (!body)
                 return zero_reply_error(req, 400, "malformed", "a JSON body is required");
-        r = zero_spec_validate(a, body, &row, &err);
-        if (r < 0)
-                return zero_reply_zero_error(req, r, &err);
-        if (zero_store_instance_get(a->store, row.name, &other) >= 0) {
-                zero_instance_row_done(&other);
-                zero_reply_error(req, 409, "conflict", "an instance named '%s' exists already", row.name);
-                goto out;
-        }
-        r = zero_store_image_get(a->store, row.image, &image);
-        zero_image_row_done(&image);
-        if (r == -ENOENT) {
-                zero_reply_error(req, 422, "invalid", "image '%s' does not exist", ZERO_QUOTE(row.image));
-                goto out;
-        }
-        r = zero_store_instance_list(a->store, &all, &n);
-        zero_instance_rows_free(all, n);
-        if (r >= 0 && (int64_t) n >= a->config->max_instances) {
-                zero_reply_error(req, 422, "over_capacity", "this node holds at most %lld instances",
-                                 (long long) a->config->max_instances);
-                goto out;
-        }
-        r = zero_store_instance_allocated(a->store, &cpus, &mem);
-        if (r < 0) {
-                zero_api_store_error(req, r, "reading allocations");
-                goto out;
-        }
-        if ((double) (cpus + row.cpus) > a->node_cpus * a->config->cpu_overcommit ||
-            (uint64_t) (mem + row.memory_mib) + (uint64_t) a->config->memory_reserved_mib > a->node_memory_mib) {
-                zero_reply_error(req, 422, "over_capacity",
-                                 "not enough resources: %lld cpus and %lld MiB are allocated of %g cpus and %llu MiB",
-                                 (long long) cpus, (long long) mem, a->node_cpus * a->config->cpu_overcommit,
-                                 (unsigned long long) (a->node_memory_mib - (uint64_t) a->config->memory_reserved_mib));
-                goto out;
-        }
-        r = zero_card_plan_build(a, body, &row, &plan, &err);
-        if (r < 0) {
-                zero_reply_zero_error(req, r, &err);
-                goto out;
-        }
-        r = zero_op_new(a, "create", &row, NULL, &op);
-        if (r < 0) {
-                zero_reply_error(req, 500, "internal", "cannot create the operation: %s", strerror(-r));
-                goto out;
-        }
-        (void) zero_api_record_and_launch(req, &row, &plan, NULL, op);
-out:
-        zero_card_plan_done(&plan);
-        zero_instance_row_done(&row);
+        r = zero_instance_create(zero_request_agent(req), body, &op, &err);
+        (void) zero_api_reply_op(req, r, op, &err);
 }
 
-static bool state_in(const char *state, const char *const *set) {
-        for (; *set; set++)
-                if (streq(state, *set))
-                        return true;
-        return false;
-}
-
-/* start, stop, restart, delete: same shape, different allowed states. */
-static void instance_action(struct zero_request *req, const char *kind, const char *const *allowed, json_t *params) {
-        struct zero_agent *a = zero_request_agent(req);
-        struct zero_instance_row row = {};
-        struct zero_operation_row running = {};
+/* start, stop, restart, delete: the core decides (instance_service.h); takes params. */
+static void instance_action(struct zero_request *req, const char *kind, json_t *params) {
+        struct zero_error err = {};
         struct zero_op *op = NULL;
-        int r;
+        int r = zero_instance_act(zero_request_agent(req), zero_request_param(req, 0), kind, params, &op, &err);
 
-        if (zero_api_load_instance(req, &row) < 0) {
-                json_decref(params);
-                return;
-        }
-        if (zero_store_operation_running_for(a->store, row.id, &running) >= 0) {
-                zero_reply_error(req, 409, "busy", "operation %s (%s) is in progress on '%s'", running.id, running.kind,
-                                 row.name);
-                zero_operation_row_done(&running);
-                json_decref(params);
-                goto out;
-        }
-        if (allowed && !state_in(row.state, allowed)) {
-                zero_reply_error(req, 409, "wrong_state", "cannot %s '%s' while it is %s", kind, row.name, row.state);
-                json_decref(params);
-                goto out;
-        }
-        r = zero_op_new(a, kind, &row, params, &op);
-        if (r < 0) {
-                zero_reply_error(req, 500, "internal", "cannot create the operation: %s", strerror(-r));
-                goto out;
-        }
-        if (streq(kind, "delete") || streq(kind, "switch")) {
-                free(row.state);
-                row.state = strdup(streq(kind, "delete") ? "deleting" : "switching");
-                row.updated_at = (int64_t) zero_now_usec();
-                (void) zero_api_record_and_launch(req, NULL, NULL, &row, op);
-        } else
-                (void) zero_api_record_and_launch(req, NULL, NULL, NULL, op);
-out:
-        zero_instance_row_done(&row);
+        (void) zero_api_reply_op(req, r, op, &err);
 }
 
 /* Reads optional {"timeout_s": N, "force": bool} (stop, delete) from the body or the query. */
@@ -297,54 +141,41 @@ static int stop_params(struct zero_request *req, const char *extra, json_t **ret
 }
 
 static void start_instance(struct zero_request *req) {
-        static const char *const allowed[] = {"stopped", "error", NULL};
-        instance_action(req, "start", allowed, NULL);
+        instance_action(req, "start", NULL);
 }
 
 static void stop_instance(struct zero_request *req) {
-        static const char *const allowed[] = {"running", "paused", NULL};
         json_t *p;
         if (stop_params(req, NULL, &p) >= 0)
-                instance_action(req, "stop", allowed, p);
+                instance_action(req, "stop", p);
 }
 
 /* POST /v1/instances/{name}/switch {"mode", "timeout_s", "force"}: the same instance in another
  * mode, with its volumes and NICs; running before, running after. */
 static void switch_instance(struct zero_request *req) {
-        static const char *const allowed[] = {"running", "paused", "stopped", "error", NULL};
         struct zero_agent *a = zero_request_agent(req);
-        json_t *body = zero_request_body(req), *p = NULL;
-        struct zero_instance_row row = {};
-        const struct zero_loaded_plugin *lp;
-        const char *mode = json_string_value(json_object_get(body, "mode"));
+        const char *name = zero_request_param(req, 0);
+        const char *mode = json_string_value(json_object_get(zero_request_body(req), "mode"));
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+        json_t *p = NULL;
+        int r;
 
         if (!mode)
                 return zero_reply_error(req, 422, "invalid", "mode: \"vm\" or \"container\" is required");
-        if (zero_api_load_instance(req, &row) < 0)
+        r = zero_instance_switch_check(a, name, mode, &err);
+        if (r < 0)
+                return zero_reply_zero_error(req, r, &err);
+        if (stop_params(req, "mode", &p) < 0)
                 return;
-        lp = zero_plugins_find(a->plugins, mode);
-        if (streq(row.mode, mode))
-                zero_reply_error(req, 409, "wrong_state", "'%s' is a %s already", row.name, mode);
-        else if (!lp)
-                zero_reply_error(req, 422, "invalid", "mode '%s': no plugin runs it here", ZERO_QUOTE(mode));
-        else if (!lp->probe.available)
-                zero_reply_error(req, 422, "invalid", "mode '%s' cannot run here: %s", mode, lp->probe.reason);
-        else if (stop_params(req, "mode", &p) >= 0) {
-                bool runs = streq(row.state, "running") || streq(row.state, "paused");
-                json_object_set_new(p, "mode", json_string(mode));
-                json_object_set_new(p, "from", json_string(row.mode));
-                json_object_set_new(p, "start", json_boolean(runs));
-                log_info("Switching %s from %s to %s (%s)", row.name, row.mode, mode, row.state);
-                instance_action(req, "switch", allowed, p);
-        }
-        zero_instance_row_done(&row);
+        r = zero_instance_switch(a, name, mode, p, &op, &err);
+        (void) zero_api_reply_op(req, r, op, &err);
 }
 
 static void restart_instance(struct zero_request *req) {
-        static const char *const allowed[] = {"running", "paused", "stopped", "error", NULL};
         json_t *p;
         if (stop_params(req, NULL, &p) >= 0)
-                instance_action(req, "restart", allowed, p);
+                instance_action(req, "restart", p);
 }
 
 static void delete_instance(struct zero_request *req) {
@@ -358,7 +189,7 @@ static void delete_instance(struct zero_request *req) {
         /* The root volume made from the image goes with the instance unless told otherwise;
          * volumes it was given are never deleted with it. */
         json_object_set_new(p, "delete_volumes", json_boolean(!q || streq(q, "true") || streq(q, "1")));
-        instance_action(req, "delete", NULL, p);
+        instance_action(req, "delete", p);
 }
 
 /* Appends the last `want` bytes of path to buf. */
@@ -444,7 +275,7 @@ static void get_operation(struct zero_request *req) {
         if (q && zero_parse_int64(q, 0, WAIT_MAX_S, &wait) < 0)
                 return zero_reply_error(req, 422, "invalid", "wait: expected 0..%d seconds", WAIT_MAX_S);
         r = zero_store_operation_get(a->store, id, &row);
-        if (r >= 0 && wait > 0 && streq(row.status, "running")) {
+        if (r >= 0 && wait > 0 && zero_op_status_from_name(row.status) == ZERO_OP_RUNNING) {
                 zero_operation_row_done(&row);
                 r = zero_request_suspend(req, id, (uint64_t) wait * USEC_PER_SEC, on_operation_wake);
                 if (r >= 0)
@@ -464,27 +295,26 @@ static void get_operation(struct zero_request *req) {
 
 static void get_metrics(struct zero_request *req) {
         struct zero_agent *a = zero_request_agent(req);
-        static const char *const states[] = {"creating", "starting",  "running", "paused", "stopping",
-                                             "switching", "stopped", "error",   "deleting"};
         struct zero_instance_row *rows = NULL;
-        size_t n = 0, count[ELEMENTSOF(states)] = {};
+        size_t n = 0, count[_ZERO_INST_STATE_MAX] = {};
         char *buf = NULL;
         size_t len = 0;
         FILE *f;
 
         if (zero_store_instance_list(a->store, &rows, &n) < 0)
                 return zero_reply_error(req, 503, "busy", "cannot read instances");
-        for (size_t i = 0; i < n; i++)
-                for (size_t s = 0; s < ELEMENTSOF(states); s++)
-                        if (streq(rows[i].state, states[s]))
-                                count[s]++;
+        for (size_t i = 0; i < n; i++) {
+                enum zero_inst_state s = zero_inst_state_of(&rows[i]);
+                if (s >= 0 && s < _ZERO_INST_STATE_MAX)
+                        count[s]++;
+        }
         zero_instance_rows_free(rows, n);
         f = open_memstream(&buf, &len);
         if (!f)
                 return zero_reply_error(req, 500, "internal", "out of memory");
         fprintf(f, "# HELP zero_instances Instances on this node by state.\n# TYPE zero_instances gauge\n");
-        for (size_t s = 0; s < ELEMENTSOF(states); s++)
-                fprintf(f, "zero_instances{state=\"%s\"} %zu\n", states[s], count[s]);
+        for (int s = 0; s < _ZERO_INST_STATE_MAX; s++)
+                fprintf(f, "zero_instances{state=\"%s\"} %zu\n", zero_inst_state_name(s), count[s]);
         fprintf(f, "# HELP zero_operations_in_flight Operations running now.\n# TYPE zero_operations_in_flight gauge\n");
         size_t ops = 0;
         for (struct zero_op *op = a->ops; op; op = op->next)

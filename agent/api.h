@@ -3,7 +3,6 @@
 #include "agent/http.h"
 #include "store/store.h"
 
-struct zero_card_plan;
 struct zero_op;
 
 extern const struct zero_route zero_api_routes[];
@@ -46,13 +45,6 @@ void zero_api_list_events(struct zero_request *req);
 void zero_api_store_error(struct zero_request *req, int r, const char *what);
 /* The instance named by the path's first {}; replies 404 (or 503) itself on failure. */
 int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *row);
-/* Stores the new instance (if any), the plan (if any), the update (if any) and the operation in one
- * transaction, then runs the operation and replies 202; replies the error itself on failure. Takes op. */
-int zero_api_record_and_launch(struct zero_request *req, struct zero_instance_row *new_row, struct zero_card_plan *plan,
-                               struct zero_instance_row *update_row, struct zero_op *op);
-/* Ends what a handler began with zero_store_begin() and wrote (r: how that went): the operation's
- * row goes in, the transaction commits, the operation runs and is the answer (202 and its
- * Location); else all is rolled back and the error answered. what and name: a new row, for the
- * 409 of a taken name ("a volume", NULL for none); image: for the 422 of a missing one. Takes op. */
-int zero_api_commit_and_launch(struct zero_request *req, int r, struct zero_op *op, const char *what, const char *name,
-                               const char *image);
+/* Answers a core call that made an operation (r: how it went): 202 with the operation and its
+ * Location, or err mapped to its status. Returns r. */
+int zero_api_reply_op(struct zero_request *req, int r, struct zero_op *op, const struct zero_error *err);

@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The card's API: volumes and networks. A volume's create and delete can take the card seconds
- * (mkfs.ext4 of a large blank volume, unlinking it), so they answer 202 with an operation
- * (volume_ops.c), recorded with the row's transitional state ("creating", "deleting") in one
- * transaction. The rest is one driver call of a few milliseconds (a resize, QoS, a bridge) and
- * answers at once (200, 201, 204).
+ * The card's API: volumes and networks. A volume's create and delete answer 202 with an operation
+ * (the volume service decides and records it: volume_service.h). The rest is one driver call of
+ * a few milliseconds (a resize, QoS, a bridge) and answers at once (200, 201, 204).
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -13,6 +11,7 @@
 #include "agent/card.h"
 #include "agent/card_spec.h"
 #include "agent/operation.h"
+#include "agent/volume_service.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
@@ -37,14 +36,11 @@ static int int_field(struct zero_request *req, json_t *body, const char *key, in
 }
 
 static int load_volume(struct zero_request *req, struct zero_volume_row *row) {
-        struct zero_agent *a = zero_request_agent(req);
-        const char *name = zero_request_param(req, 0);
-        int r = zero_store_volume_get(a->store, name, row);
+        struct zero_error err = {};
+        int r = zero_volume_load(zero_request_agent(req), zero_request_param(req, 0), row, &err);
 
-        if (r == -ENOENT)
-                zero_reply_error(req, 404, "not_found", "no volume named '%s'", ZERO_QUOTE(name));
-        else if (r < 0)
-                zero_reply_error(req, 503, "busy", "cannot read volume: %s", strerror(-r));
+        if (r < 0)
+                zero_reply_zero_error(req, r, &err);
         return r;
 }
 
@@ -73,129 +69,30 @@ void zero_api_get_volume(struct zero_request *req) {
         zero_volume_row_done(&row);
 }
 
-/* The new volume's row (create) or its change of state (delete) and the operation, in one
- * transaction, then 202; replies the error itself. Takes op. */
-static int record_volume_op(struct zero_request *req, const struct zero_volume_row *new_row,
-                            const struct zero_volume_row *update_row, struct zero_op *op) {
-        struct zero_agent *a = zero_request_agent(req);
-        int r = zero_store_begin(a->store);
-
-        if (r >= 0 && new_row)
-                r = zero_store_volume_insert(a->store, new_row);
-        if (r >= 0 && update_row)
-                r = zero_store_volume_update(a->store, update_row);
-        return zero_api_commit_and_launch(req, r, op, new_row ? "a volume" : NULL, new_row ? new_row->name : NULL,
-                                          new_row ? new_row->image : NULL);
-}
-
-/* The volume's operation: a new row "creating" (create), or the row "deleting" (delete), and the
- * operation that waits for the card's work (volume_ops.c), recorded together; 202. What the card
- * cannot hold is refused first, with its reason (422: its pool's limit). */
-static void volume_record(struct zero_request *req, struct zero_volume_row *row, bool create) {
-        struct zero_agent *a = zero_request_agent(req);
+void zero_api_post_volume(struct zero_request *req) {
         struct zero_error err = {};
         struct zero_op *op = NULL;
-        char *deleting = NULL;
-        int r;
+        int r = zero_volume_create(zero_request_agent(req), zero_request_body(req), &op, &err);
 
-        if (create && zero_card_volume_validate(a, row, 0, &err) < 0)
-                return zero_reply_zero_error(req, -EINVAL, &err);
-        if (!create) {
-                deleting = strdup("deleting");
-                if (!deleting)
-                        return zero_reply_error(req, 500, "internal", "out of memory");
-                free(row->state);
-                row->state = deleting;
-                row->updated_at = (int64_t) zero_now_usec();
-        }
-        r = zero_op_new_volume(a, create ? "volume_create" : "volume_delete", row->name, NULL, &op);
-        if (r < 0)
-                return zero_reply_error(req, 500, "internal", "cannot create the operation: %s", strerror(-r));
-        if (record_volume_op(req, create ? row : NULL, create ? NULL : row, op) >= 0)
-                log_info("%s volume %s (%s, %lld bytes)", create ? "Creating" : "Deleting", row->name, row->format,
-                         (long long) row->size_bytes);
-}
-
-void zero_api_post_volume(struct zero_request *req) {
-        struct zero_agent *a = zero_request_agent(req);
-        struct zero_volume_row row = {};
-        struct zero_volume_spec spec;
-        struct zero_error err = {};
-        const char *name, *img;
-        int64_t size;
-        char id[33];
-        int r;
-
-        r = zero_volume_spec_parse(zero_request_body(req), &spec, &err);
-        if (r >= 0)
-                r = zero_volume_spec_check(a, &spec, &err);
-        if (r < 0)
-                return zero_reply_zero_error(req, r, &err);
-        name = spec.name;
-        img = spec.image;
-        size = spec.size_bytes;
-        if ((r = zero_random_id(id)) < 0)
-                return zero_reply_error(req, 500, "internal", "no random id: %s", strerror(-r));
-        row = (struct zero_volume_row){
-                .name = strdup(name),
-                .id = strdup(id),
-                .size_bytes = size,
-                .image = img ? strdup(img) : NULL,
-                .path = zero_strdup_printf("%s/card/volumes/%s.%s", a->config->state_dir, id, img ? "qcow2" : "raw"),
-                .format = strdup(img ? "qcow2" : "raw"),
-                .state = strdup("creating"),
-                .created_at = (int64_t) zero_now_usec(),
-        };
-        row.updated_at = row.created_at;
-        if (!row.name || !row.id || (img && !row.image) || !row.path || !row.format || !row.state) {
-                zero_volume_row_done(&row);
-                return zero_reply_error(req, 500, "internal", "out of memory");
-        }
-        volume_record(req, &row, true);
-        zero_volume_row_done(&row);
+        (void) zero_api_reply_op(req, r, op, &err);
 }
 
 void zero_api_delete_volume(struct zero_request *req) {
-        struct zero_agent *a = zero_request_agent(req);
-        struct zero_volume_row row = {};
-        _cleanup_free_ char *holder = NULL;
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+        int r = zero_volume_delete(zero_request_agent(req), zero_request_param(req, 0), &op, &err);
 
-        if (load_volume(req, &row) < 0)
-                return;
-        if (zero_store_volume_attached_to(a->store, row.name, &holder) >= 0)
-                zero_reply_error(req, 409, "in_use", "volume '%s' is attached to an instance", row.name);
-        else if (!streq(row.state, "ready"))
-                zero_reply_error(req, 409, "wrong_state", "volume '%s' is %s", row.name, row.state);
-        else
-                volume_record(req, &row, false);
-        zero_volume_row_done(&row);
+        (void) zero_api_reply_op(req, r, op, &err);
 }
 
-/* Applies a change to a volume in the driver first, then records it. */
+/* Applies a change to a volume (the core's: volume_service.h), then shows it. */
 static void volume_change(struct zero_request *req, struct zero_volume_row *row, bool resize, int64_t new_size) {
-        struct zero_agent *a = zero_request_agent(req);
         struct zero_error err = {};
-        struct zero_card_vol cv;
-        int r;
+        int r = zero_volume_change(zero_request_agent(req), row, resize, new_size, &err);
 
-        if (!streq(row->state, "ready"))
-                return zero_reply_error(req, 409, "wrong_state", "volume '%s' is %s", row->name, row->state);
-        r = zero_card_vol_init(a, row, &cv);
-        if (r < 0)
-                return zero_reply_error(req, 500, "internal", "cannot read volume '%s': %s", row->name, strerror(-r));
-        r = resize ? a->card_driver->ops.volume_resize(a->card, &cv.v, (uint64_t) new_size, &err)
-                   : a->card_driver->ops.volume_set_qos(a->card, &cv.v, &err);
-        zero_card_vol_done(&cv);
         if (r < 0)
                 return zero_reply_zero_error(req, r, &err);
-        if (resize)
-                row->size_bytes = new_size;
-        row->updated_at = (int64_t) zero_now_usec();
-        r = zero_store_volume_update(a->store, row);
-        if (r < 0)
-                return zero_reply_error(req, 503, "busy", "cannot record the change: %s", strerror(-r));
-        log_info("Volume %s: %s", row->name, resize ? "resized" : "QoS set");
-        zero_reply_json(req, 200, zero_volume_to_json(a, row, false));
+        zero_reply_json(req, 200, zero_volume_to_json(zero_request_agent(req), row, false));
 }
 
 void zero_api_resize_volume(struct zero_request *req) {

@@ -105,12 +105,15 @@ static int import_admissible(struct zero_request *req, const char *name, unsigne
 }
 
 static void launch_import(struct zero_request *req, const char *id, json_t *params, bool *ret_taken) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_error err = {};
         struct zero_op *op = NULL;
-        int r = zero_op_new_detached(zero_request_agent(req), "import", id, params, &op);
+        int r = zero_op_new_detached(a, "import", id, params, &op);
 
         if (r < 0)
                 return zero_reply_error(req, 500, "internal", "cannot create the operation: %s", strerror(-r));
-        r = zero_api_record_and_launch(req, NULL, NULL, NULL, op);
+        r = zero_op_commit_and_launch(a, zero_store_begin(a->store), op, NULL, NULL, NULL, &err);
+        r = zero_api_reply_op(req, r, op, &err);
         if (ret_taken)
                 *ret_taken = r >= 0;
 }

@@ -183,7 +183,7 @@ static void restart_instance(struct zero_agent *a, const char *instance_id, cons
 
         if (zero_store_instance_get_by_id(a->store, instance_id, &row) < 0)
                 return;
-        if ((!streq(row.state, "running") && !streq(row.state, "paused")) ||
+        if (!zero_inst_state_live(zero_inst_state_of(&row)) ||
             zero_store_operation_running_for(a->store, row.id, &running) >= 0) {
                 zero_operation_row_done(&running);
                 zero_instance_row_done(&row);
@@ -194,7 +194,7 @@ static void restart_instance(struct zero_agent *a, const char *instance_id, cons
                 if (zero_store_operation_insert(a->store, &op->row) >= 0 && zero_op_launch(op) >= 0)
                         zero_agent_event(a, "operation", row.name,
                                          json_pack("{s:s,s:s,s:s}", "id", op->row.id, "kind", "restart", "status",
-                                                   "running"));
+                                                   zero_op_status_name(ZERO_OP_RUNNING)));
                 else
                         zero_op_free(op);
         }

@@ -11,6 +11,7 @@
 
 #include "agent/card.h"
 #include "agent/image.h"
+#include "agent/volume_job.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
@@ -63,7 +64,7 @@ static int check_free_volume(struct zero_agent *a, const char *name, const char 
                 return zero_error_set(err, r, ZERO_E_INVALID, "%s: volume '%s' does not exist", field, name);
         if (r < 0)
                 return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot read volume %s", name);
-        r = streq(row.state, "ready") ? 0 : -EBUSY;
+        r = zero_vol_state_of(&row) == ZERO_VOL_READY ? 0 : -EBUSY;
         zero_volume_row_done(&row);
         if (r < 0)
                 return zero_error_set(err, r, ZERO_E_CONFLICT, "%s: volume '%s' is not ready", field, name);
@@ -147,7 +148,7 @@ static int plan_root(struct zero_agent *a, json_t *v, json_t *pv, const struct z
                 .image = strdup(inst->image),
                 .path = zero_strdup_printf("%s/card/volumes/%s.qcow2", a->config->state_dir, id),
                 .format = strdup("qcow2"),
-                .state = strdup("creating"),
+                .state = strdup(zero_vol_state_name(ZERO_VOL_CREATING)),
                 .owner_instance = strdup(inst->id),
                 .created_at = (int64_t) zero_now_usec(),
         };

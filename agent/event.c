@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The event log: every event is appended to the store (trimmed to the newest EVENTS_KEEP), and
- * the GET /v1/events streams are woken to send it.
+ * published to the core's subscribers (the HTTP front's event streams send it).
  */
 #include <stdlib.h>
 
 #include "agent/agent.h"
-#include "agent/http.h"
 #include "common/log.h"
 
 #define EVENTS_KEEP 10000
@@ -22,7 +21,7 @@ void zero_agent_event(struct zero_agent *a, const char *type, const char *instan
         if (r < 0)
                 log_warning_errno(r, "Failed to record event %s: %m", type);
         else
-                zero_http_streams_wake(a->http); /* GET /v1/events streams send it */
+                zero_publish(a, ZERO_TOPIC_EVENT_APPENDED, type); /* GET /v1/events streams send it */
         if (++a->events_since_trim >= EVENTS_TRIM_EVERY) {
                 a->events_since_trim = 0;
                 (void) zero_store_event_trim(a->store, EVENTS_KEEP);

@@ -541,6 +541,11 @@ void zero_http_wake(struct zero_http *h, const char *key) {
         }
 }
 
+/* The core's "operation ended" (subscribe.h): the long-polls parked on it answer. */
+static void on_operation_ended(void *userdata, const char *id) {
+        zero_http_wake(userdata, id);
+}
+
 int zero_http_new(struct zero_agent *a, const struct zero_route *routes, struct zero_http **ret) {
         struct zero_http *h = calloc(1, sizeof(*h));
         int r;
@@ -557,6 +562,10 @@ int zero_http_new(struct zero_agent *a, const struct zero_route *routes, struct 
         }
         (void) sd_event_source_set_enabled(h->kick, SD_EVENT_OFF);
         r = http_listen_all(h);
+        if (r >= 0)
+                r = zero_subscribe(a, ZERO_TOPIC_OPERATION_ENDED, on_operation_ended, h);
+        if (r >= 0)
+                r = zero_subscribe(a, ZERO_TOPIC_EVENT_APPENDED, http_streams_on_event, h);
         if (r < 0) {
                 zero_http_free(h);
                 return r;
@@ -568,6 +577,8 @@ int zero_http_new(struct zero_agent *a, const struct zero_route *routes, struct 
 struct zero_http *zero_http_free(struct zero_http *h) {
         if (!h)
                 return NULL;
+        zero_unsubscribe(h->agent, ZERO_TOPIC_OPERATION_ENDED, on_operation_ended, h);
+        zero_unsubscribe(h->agent, ZERO_TOPIC_EVENT_APPENDED, http_streams_on_event, h);
         /* MHD refuses to stop with parked connections: answer them first. */
         while (h->suspended) {
                 struct zero_request *req = h->suspended;

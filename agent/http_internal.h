@@ -132,3 +132,5 @@ void http_conns_free(struct zero_http *h);
 int http_on_kick(sd_event_source *s, void *userdata);
 /* zerod stops: every stream ends its body; the daemons' stop then frees them. */
 void http_streams_end(struct zero_http *h);
+/* The core's "event appended" (subscribe.h): every stream looks for it. */
+void http_streams_on_event(void *userdata, const char *type);

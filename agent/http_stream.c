@@ -190,6 +190,10 @@ void zero_http_streams_wake(struct zero_http *h) {
         }
 }
 
+void http_streams_on_event(void *userdata, const char *type) {
+        zero_http_streams_wake(userdata);
+}
+
 void http_streams_end(struct zero_http *h) {
         for (struct zero_stream *s = h->streams; s; s = s->next) {
                 s->ending = true;

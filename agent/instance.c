@@ -73,11 +73,16 @@ void zero_inst_free(struct zero_agent *a, struct zero_inst *inst) {
         free(inst);
 }
 
-int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, const char *state) {
-        char *s = strdup(state);
-        bool changed = !row->state || !streq(row->state, state);
+int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, enum zero_inst_state st) {
+        const char *state = zero_inst_state_name(st);
+        char *s = state ? strdup(state) : NULL;
+        bool changed = zero_inst_state_of(row) != st;
         int r;
 
+        if (st == ZERO_INST_KEEP)
+                return 0; /* the table says nothing changes here */
+        if (!state)
+                return -EINVAL;
         if (!s)
                 return -ENOMEM;
         free(row->state);
@@ -130,7 +135,7 @@ static void inst_exited(struct zero_inst *inst, const struct zero_shim_exit *ex)
                 return;
         }
         /* It stopped on its own: undo what the runtime set up (mounts, bundle). */
-        if (streq(row.state, "running") || streq(row.state, "paused") || streq(row.state, "stopping")) {
+        if (zero_inst_state_ends_by_exit(zero_inst_state_of(&row))) {
                 const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, row.mode);
                 struct zero_info_holder h = {};
                 struct zero_error err = {};
@@ -140,7 +145,7 @@ static void inst_exited(struct zero_inst *inst, const struct zero_shim_exit *ex)
                                 log_error_errno(r, "Cleanup of %s failed: %s", row.name, err.message);
                 }
                 zero_info_done(&h);
-                (void) zero_inst_set_state(a, &row, ex ? "stopped" : "error");
+                (void) zero_inst_set_state(a, &row, ex ? ZERO_INST_STOPPED : ZERO_INST_ERROR);
         } else
                 (void) zero_store_instance_update(a->store, &row);
         zero_instance_row_done(&row);
@@ -353,14 +358,13 @@ static int reconcile_one(struct zero_agent *a, struct zero_instance_row *row, bo
                 log_info("Reconnected to the shim of %s", row->name);
                 (void) zero_inst_record_pid(inst, row);
                 inst_adopt(a, row, inst);
-                if (!has_op && !streq(row->state, "running") && !streq(row->state, "paused"))
-                        (void) zero_inst_set_state(a, row, "running");
+                if (!has_op && !zero_inst_state_live(zero_inst_state_of(row)))
+                        (void) zero_inst_set_state(a, row, ZERO_INST_RUNNING);
                 return 0;
         }
         if (has_op)
                 return 0; /* the operation's step will look for itself */
-        if (streq(row->state, "running") || streq(row->state, "paused") || streq(row->state, "stopping") || streq(row->state, "starting") ||
-            streq(row->state, "creating")) {
+        if (zero_inst_state_expects_shim(zero_inst_state_of(row))) {
                 log_info("Instance %s is no longer running: collecting its exit record", row->name);
                 inst_lost_shim(inst);
         }

@@ -4,6 +4,7 @@
  * the store runs again and must find its own earlier work done (a live shim, a mount in place)
  * and carry on from there.
  */
+#include <assert.h>
 #include <signal.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "agent/card.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
+#include "agent/volume_job.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -59,14 +61,22 @@ static int step_ctx_load(struct zero_op *op, struct step_ctx *c) {
         return 0;
 }
 
-/* A switch of a stopped instance changes its mode only: the start's steps pass. */
+/* The states the operation's steps record (instance_state.h). Every kind of instance_ops.c has
+ * a row in the table (test_instance_state checks it). */
+static const struct zero_inst_transition *op_states(struct zero_op *op) {
+        const struct zero_inst_transition *t = zero_inst_transition_find(op->kind->name);
+        assert(t);
+        return t;
+}
+
+/* A switch of a stopped instance changes its mode only ("start": false): the start's steps pass. */
 static bool switch_without_start(struct zero_op *op) {
-        return streq(op->row.kind, "switch") && !json_is_true(json_object_get(op->params, "start"));
+        return json_is_false(json_object_get(op->params, "start"));
 }
 
 /* Waits for the card's jobs on the volumes named, or on every volume in state `state` when there
  * is no list (an operation recorded by an older zerod). */
-static int wait_volumes(struct zero_op *op, const char *owner, const char *state, json_t *list) {
+static int wait_volumes(struct zero_op *op, const char *owner, enum zero_vol_state state, json_t *list) {
         struct zero_volume_row *rows = NULL;
         const char **names = NULL;
         size_t n = 0, k = 0;
@@ -84,7 +94,7 @@ static int wait_volumes(struct zero_op *op, const char *owner, const char *state
                         return zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot list volumes: %s", strerror(-r));
                 names = calloc(n + 1, sizeof(*names));
                 for (size_t i = 0; names && i < n; i++)
-                        if (streq(rows[i].state, state))
+                        if (zero_vol_state_from_name(rows[i].state) == state)
                                 names[k++] = rows[i].name;
         }
         r = names ? zero_op_wait_volumes(op, names, k) : -ENOMEM;
@@ -100,7 +110,7 @@ static int step_volumes(struct zero_op *op) {
 
         if (r < 0)
                 return r;
-        r = wait_volumes(op, c.row.id, "creating", NULL);
+        r = wait_volumes(op, c.row.id, ZERO_VOL_CREATING, NULL);
         step_ctx_done(&c);
         return r;
 }
@@ -115,10 +125,7 @@ static int step_prepare(struct zero_op *op) {
                 step_ctx_done(&c);
                 return 0;
         }
-        r = zero_inst_set_state(op->agent, &c.row,
-                                streq(op->row.kind, "create")   ? "creating"
-                                : streq(op->row.kind, "switch") ? "switching"
-                                                                : "starting");
+        r = zero_inst_set_state(op->agent, &c.row, op_states(op)->starting);
         if (r >= 0)
                 r = c.plugin->ops.prepare(c.pctx, &c.info.info, &op->err);
         step_ctx_done(&c);
@@ -189,15 +196,15 @@ static int step_running(struct zero_op *op) {
         free(c.row.error);
         c.row.error = NULL;
         if (switch_without_start(op))
-                r = zero_inst_set_state(op->agent, &c.row, "stopped"); /* as it was */
+                r = zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(op_states(op), true, false));
         else if (c.row.pid > 0 || zero_inst_shim_alive(c.inst)) {
                 c.row.started_at = (int64_t) zero_now_usec();
-                r = zero_inst_set_state(op->agent, &c.row, "running");
+                r = zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(op_states(op), true, true));
         } else {
                 /* It ran and exited already (a short command): it is simply stopped. */
                 c.row.started_at = (int64_t) zero_now_usec();
                 (void) c.plugin->ops.cleanup(c.pctx, &c.info.info, &op->err);
-                r = zero_inst_set_state(op->agent, &c.row, "stopped");
+                r = zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(op_states(op), true, false));
         }
         step_ctx_done(&c);
         return r;
@@ -229,8 +236,7 @@ static int step_stop(struct zero_op *op) {
                 step_ctx_done(&c); /* not running: nothing to stop */
                 return 0;
         }
-        if (streq(op->row.kind, "stop") || streq(op->row.kind, "restart"))
-                (void) zero_inst_set_state(op->agent, &c.row, "stopping");
+        (void) zero_inst_set_state(op->agent, &c.row, op_states(op)->stopping);
         if (force || timeout == 0)
                 r = c.plugin->ops.kill(c.pctx, &c.info.info, SIGKILL, &op->err);
         else {
@@ -255,8 +261,8 @@ static int step_cleanup(struct zero_op *op) {
         if (r < 0)
                 return r;
         r = c.plugin->ops.cleanup(c.pctx, &c.info.info, &op->err);
-        if (r >= 0 && (streq(op->row.kind, "stop") || streq(op->row.kind, "restart")))
-                r = zero_inst_set_state(op->agent, &c.row, "stopped");
+        if (r >= 0)
+                r = zero_inst_set_state(op->agent, &c.row, op_states(op)->stopped);
         step_ctx_done(&c);
         return r;
 }
@@ -275,7 +281,7 @@ static int mark_owned_volumes(struct zero_op *op, const char *instance_id) {
                 return -ENOMEM;
         r = json_is_false(d) ? 0 : zero_store_volume_list_owned_by(op->agent->store, instance_id, &rows, &n);
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                char *state = strdup("deleting");
+                char *state = strdup(zero_vol_state_name(ZERO_VOL_DELETING));
                 if (!state || json_array_append_new(names, json_string(rows[i].name)) < 0) {
                         free(state);
                         r = -ENOMEM;
@@ -354,7 +360,8 @@ static void fail_to_error(struct zero_op *op) {
                 (void) c.plugin->ops.cleanup(c.pctx, &c.info.info, &ignore);
         free(c.row.error);
         c.row.error = strdup(op->err.message);
-        (void) zero_inst_set_state(op->agent, &c.row, "error");
+        /* the runtime is gone: killed, or cleaned up */
+        (void) zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(op_states(op), false, false));
         step_ctx_done(&c);
 }
 
@@ -365,7 +372,8 @@ static void fail_keep_state(struct zero_op *op) {
                 return;
         free(c.row.error);
         c.row.error = strdup(op->err.message);
-        (void) zero_inst_set_state(op->agent, &c.row, zero_inst_shim_alive(c.inst) ? "running" : "error");
+        (void) zero_inst_set_state(op->agent, &c.row,
+                                   zero_inst_transition_end(op_states(op), false, zero_inst_shim_alive(c.inst)));
         step_ctx_done(&c);
 }
 
@@ -514,13 +522,13 @@ static void fail_switch(struct zero_op *op) {
                                                                                   "the switch failed"));
         } else if (zero_inst_shim_alive(c.inst)) {
                 /* It failed before the old runtime stopped: it runs on. */
-                (void) zero_inst_set_state(op->agent, &c.row, "running");
+                (void) zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(op_states(op), false, true));
                 step_ctx_done(&c);
                 return;
         }
         free(c.row.error);
         c.row.error = zero_strdup_printf("switch failed: %s", op->err.message);
-        (void) zero_inst_set_state(op->agent, &c.row, "stopped");
+        (void) zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(op_states(op), false, false));
         if (start && c.row.mode && zero_op_new(op->agent, "start", &c.row, NULL, &again) >= 0) {
                 if (zero_store_operation_insert(op->agent->store, &again->row) >= 0 && zero_op_launch(again) >= 0)
                         log_info("Starting %s again as a %s after the failed switch", c.row.name, from);
@@ -533,9 +541,9 @@ static void fail_switch(struct zero_op *op) {
 #define STEP(n) {#n, step_##n, NULL}
 /* A step that pauses until `answer` comes (operation.h): spawn waits for the shim's report. */
 #define STEP_ANSWER(n, answer) {#n, step_##n, #answer}
-/* The volumes remove marked "deleting" are unexported and removed by the card. */
+/* The volumes remove marked deleting are unexported and removed by the card. */
 static int step_volumes_delete(struct zero_op *op) {
-        return wait_volumes(op, NULL, "deleting", json_object_get(op->params, "volumes"));
+        return wait_volumes(op, NULL, ZERO_VOL_DELETING, json_object_get(op->params, "volumes"));
 }
 
 static const struct zero_op_step create_steps[] = {STEP(volumes), STEP(prepare), STEP_ANSWER(spawn, reported),

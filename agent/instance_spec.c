@@ -152,7 +152,7 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
         ret->id = strdup(id);
         ret->name = strdup(name);
         ret->mode = strdup(mode);
-        ret->state = strdup("creating");
+        ret->state = strdup(zero_inst_state_name(zero_inst_transition_find("create")->accepted));
         ret->image = strdup(image);
         ret->cpus = cpus;
         ret->memory_mib = memory;

@@ -130,7 +130,8 @@ static void node_facts(struct zero_agent *a) {
         a->node_memory_mib = pages > 0 && page > 0 ? (uint64_t) pages * (uint64_t) page / (1024 * 1024) : 1024;
 }
 
-static int run(struct zero_agent *a) {
+/* The HTTP front is main's, not the agent's: the core knows no HTTP (it publishes, subscribe.h). */
+static int run(struct zero_agent *a, struct zero_http **http) {
         _cleanup_free_ char *db = NULL;
         struct zero_error err = {};
         uint64_t watchdog_usec = 0;
@@ -179,7 +180,7 @@ static int run(struct zero_agent *a) {
         /* The listeners before the card and the instances: one that cannot be made stops zerod
          * before it has started a daemon or touched an instance. Requests wait in the sockets'
          * backlogs until the loop runs, after the reconciliation. */
-        r = zero_http_new(a, zero_api_routes, &a->http);
+        r = zero_http_new(a, zero_api_routes, http);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the API: %m");
 
@@ -214,6 +215,7 @@ static int run(struct zero_agent *a) {
 
 int main(int argc, char *argv[]) {
         struct zero_agent agent = {};
+        struct zero_http *http = NULL;
         struct zero_error err = {};
         int r;
 
@@ -237,9 +239,9 @@ int main(int argc, char *argv[]) {
         }
         zero_log_set_max_priority(agent.config->log_level);
 
-        r = run(&agent);
+        r = run(&agent, &http);
 
-        agent.http = zero_http_free(agent.http);
+        http = zero_http_free(http);
         zero_op_free_all(&agent);
         while (agent.instances)
                 zero_inst_free(&agent, agent.instances);

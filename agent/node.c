@@ -10,27 +10,35 @@
 #define ZERO_VERSION "0.0.0"
 #endif
 
-/* Derived from what holds resources: idle, container, ecs (VMs), bms, or mixed. */
-const char *zero_node_mode(struct zero_agent *a) {
-        struct zero_instance_row *rows = NULL;
-        size_t n = 0;
+/* Derived from what holds resources (instance_state.h: an idle instance holds none): idle,
+ * container, ecs (VMs), bms, or mixed. */
+const char *zero_node_mode_of(const struct zero_instance_row *rows, size_t n) {
         bool container = false, vm = false, bms = false;
 
-        if (zero_store_instance_list(a->store, &rows, &n) < 0)
-                return "unknown";
         for (size_t i = 0; i < n; i++) {
-                if (streq(rows[i].state, "stopped") || streq(rows[i].state, "error"))
+                if (zero_inst_state_idle(zero_inst_state_of(&rows[i])))
                         continue;
                 container |= streq(rows[i].mode, "container");
                 vm |= streq(rows[i].mode, "vm");
                 bms |= streq(rows[i].mode, "bms");
         }
-        zero_instance_rows_free(rows, n);
         if (bms)
                 return "bms";
         if (container && vm)
                 return "mixed";
         return container ? "container" : vm ? "ecs" : "idle";
+}
+
+const char *zero_node_mode(struct zero_agent *a) {
+        struct zero_instance_row *rows = NULL;
+        size_t n = 0;
+        const char *mode;
+
+        if (zero_store_instance_list(a->store, &rows, &n) < 0)
+                return "unknown";
+        mode = zero_node_mode_of(rows, n);
+        zero_instance_rows_free(rows, n);
+        return mode;
 }
 
 json_t *zero_node_to_json(struct zero_agent *a) {

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "agent/fault.h"
-#include "agent/http.h"
 #include "agent/volume_job.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -18,6 +17,20 @@ static const struct zero_op_kind *const kinds[] = {
         &zero_op_kind_delete, &zero_op_kind_attach, &zero_op_kind_detach,  &zero_op_kind_switch,
         &zero_op_kind_import, &zero_op_kind_volume_create, &zero_op_kind_volume_delete,
 };
+
+static const char *const status_names[_ZERO_OP_STATUS_MAX] = {
+        [ZERO_OP_RUNNING] = "running",
+        [ZERO_OP_SUCCEEDED] = "succeeded",
+        [ZERO_OP_FAILED] = "failed",
+};
+
+const char *zero_op_status_name(enum zero_op_status s) {
+        return zero_state_name_at(status_names, _ZERO_OP_STATUS_MAX, s);
+}
+
+enum zero_op_status zero_op_status_from_name(const char *s) {
+        return (enum zero_op_status) zero_state_index(status_names, _ZERO_OP_STATUS_MAX, s);
+}
 
 const struct zero_op_kind *zero_op_kind_find(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
@@ -49,7 +62,7 @@ static int op_new(struct zero_agent *a, const char *kind, const char *id, const 
         op->row.kind = strdup(kind);
         op->row.instance_id = inst ? strdup(inst->id) : NULL;
         op->row.instance_name = inst ? strdup(inst->name) : NULL;
-        op->row.status = strdup("running");
+        op->row.status = strdup(zero_op_status_name(ZERO_OP_RUNNING));
         op->row.step = 0;
         op->row.step_name = strdup(op->kind ? op->kind->steps[0].name : "");
         op->row.params = json_dumps(op->params, JSON_COMPACT);
@@ -133,7 +146,7 @@ json_t *zero_op_row_to_json(const struct zero_operation_row *row) {
         _cleanup_free_ char *image = op_image(row);
         json_t *err = json_null();
 
-        if (streq(row->status, "failed"))
+        if (zero_op_status_from_name(row->status) == ZERO_OP_FAILED)
                 err = json_pack("{s:s,s:s}", "code", strempty(row->error_code), "message", strempty(row->error_message));
         json_t *steps = row->steps ? json_loads(row->steps, 0, NULL) : NULL;
 
@@ -165,8 +178,7 @@ static const char *op_about(const struct zero_op *op) {
 
 static void op_finish(struct zero_op *op, int r) {
         struct zero_agent *a = op->agent;
-        const char *status = r < 0 ? "failed" : "succeeded";
-        char *s = strdup(status);
+        char *s = strdup(zero_op_status_name(r < 0 ? ZERO_OP_FAILED : ZERO_OP_SUCCEEDED));
 
         if (s) {
                 free(op->row.status);
@@ -190,7 +202,7 @@ static void op_finish(struct zero_op *op, int r) {
                 log_error_errno(r, "Failed to record the end of operation %s: %m", op->row.id);
         zero_agent_event(a, "operation", op->row.instance_name,
                          json_pack("{s:s,s:s,s:s}", "id", op->row.id, "kind", op->row.kind, "status", op->row.status));
-        zero_http_wake(a->http, op->row.id);
+        zero_publish(a, ZERO_TOPIC_OPERATION_ENDED, op->row.id); /* the long-polls on it answer */
         zero_op_free(op);
 }
 
@@ -328,6 +340,40 @@ int zero_op_launch(struct zero_op *op) {
         r = sd_event_add_defer(op->agent->event, &op->defer, on_defer, op);
         if (r < 0)
                 return r;
+        return 0;
+}
+
+int zero_error_store(struct zero_error *err, int r, const char *what) {
+        if (r == -EBUSY)
+                return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "the state database is busy, retry: %s", what);
+        return zero_error_set(err, r, ZERO_E_INTERNAL, "%s: %s", what, strerror(-r));
+}
+
+int zero_op_commit_and_launch(struct zero_agent *a, int r, struct zero_op *op, const char *what, const char *name,
+                              const char *image, struct zero_error *err) {
+        if (r >= 0)
+                r = zero_store_operation_insert(a->store, &op->row);
+        if (r >= 0)
+                r = zero_store_commit(a->store);
+        if (r < 0) {
+                (void) zero_store_rollback(a->store);
+                if (r == -EEXIST && what)
+                        zero_error_set(err, r, ZERO_E_CONFLICT, "%s named '%s' exists already", what, name);
+                else if (r == -ENOENT && image)
+                        zero_error_set(err, r, ZERO_E_INVALID, "image '%s' does not exist", image);
+                else
+                        zero_error_store(err, r, "recording the operation");
+                zero_op_free(op);
+                return r;
+        }
+        zero_agent_event(a, "operation", op->row.instance_name,
+                         json_pack("{s:s,s:s,s:s,s:s?}", "id", op->row.id, "kind", op->row.kind, "status",
+                                   zero_op_status_name(ZERO_OP_RUNNING), "volume", zero_op_volume(op)));
+        r = zero_op_launch(op);
+        if (r < 0) {
+                zero_op_free(op);
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot run the operation: %s", strerror(-r));
+        }
         return 0;
 }
 

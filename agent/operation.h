@@ -14,6 +14,17 @@
 
 #define ZERO_OP_PENDING 1
 
+/* An operation's status, as the store keeps it (its name) and the API shows it. */
+enum zero_op_status {
+        ZERO_OP_RUNNING,
+        ZERO_OP_SUCCEEDED,
+        ZERO_OP_FAILED,
+        _ZERO_OP_STATUS_MAX,
+        _ZERO_OP_STATUS_INVALID = -EINVAL,
+};
+const char *zero_op_status_name(enum zero_op_status s);
+enum zero_op_status zero_op_status_from_name(const char *s);
+
 struct zero_op_step {
         const char *name;
         int (*run)(struct zero_op *op);
@@ -62,6 +73,16 @@ struct zero_op *zero_op_free(struct zero_op *op);
 const char *zero_op_volume(const struct zero_op *op);
 /* Takes an operation that is stored (status running) and runs its steps from row.step on. */
 int zero_op_launch(struct zero_op *op);
+/* Ends what a caller began with zero_store_begin() and wrote (r: how that went): op's row goes
+ * in, the transaction commits and op is launched, announced by the event "operation" (status
+ * running); else everything is rolled back, op is freed and err says why. what and name: a new
+ * row, for the ZERO_E_CONFLICT of a taken name ("a volume"; NULL for none); image: for the
+ * ZERO_E_INVALID of a missing one. Takes op. */
+int zero_op_commit_and_launch(struct zero_agent *a, int r, struct zero_op *op, const char *what, const char *name,
+                              const char *image, struct zero_error *err);
+/* The store's failure r with `what` was being done: ZERO_E_UNAVAILABLE for a locked store (-EBUSY:
+ * retry), ZERO_E_INTERNAL otherwise. Returns r. */
+int zero_error_store(struct zero_error *err, int r, const char *what);
 /* Called when a paused step has its answer: r >= 0 the step is done, r < 0 it failed. */
 void zero_op_continue(struct zero_op *op, int r);
 json_t *zero_op_row_to_json(const struct zero_operation_row *row);

@@ -82,10 +82,9 @@ static void svc_notify(struct zero_plugin_ctx *ctx, const char *event, const cha
         if (!state || zero_store_instance_get_by_id(a->store, inst->id, &row) < 0)
                 return;
         /* Only between running and paused: starting, stopping and the rest belong to operations. */
-        if ((streq(row.state, "running") || streq(row.state, "paused")) && !streq(row.state, state) &&
-            (streq(state, "running") || streq(state, "paused"))) {
+        if (zero_inst_state_runtime_may_set(zero_inst_state_of(&row), zero_inst_state_from_name(state))) {
                 log_info("Instance %s is %s (%s)", inst->name, state, strempty(reason));
-                (void) zero_inst_set_state(a, &row, state);
+                (void) zero_inst_set_state(a, &row, zero_inst_state_from_name(state));
         }
         zero_instance_row_done(&row);
 }

@@ -26,6 +26,36 @@ struct zero_volume_job {
         struct zero_error err;
 };
 
+static const char *const vol_state_names[_ZERO_VOL_STATE_MAX] = {
+        [ZERO_VOL_CREATING] = "creating",
+        [ZERO_VOL_READY] = "ready",
+        [ZERO_VOL_DELETING] = "deleting",
+};
+
+const char *zero_vol_state_name(enum zero_vol_state s) {
+        return zero_state_name_at(vol_state_names, _ZERO_VOL_STATE_MAX, s);
+}
+
+enum zero_vol_state zero_vol_state_from_name(const char *s) {
+        return (enum zero_vol_state) zero_state_index(vol_state_names, _ZERO_VOL_STATE_MAX, s);
+}
+
+bool zero_vol_state_has_job(enum zero_vol_state s) {
+        return s == ZERO_VOL_CREATING || s == ZERO_VOL_DELETING;
+}
+
+int zero_vol_set_state(struct zero_volume_row *row, enum zero_vol_state s) {
+        const char *name = zero_vol_state_name(s);
+        char *dup = name ? strdup(name) : NULL;
+
+        if (!dup)
+                return name ? -ENOMEM : -EINVAL;
+        free(row->state);
+        row->state = dup;
+        row->updated_at = (int64_t) zero_now_usec();
+        return 0;
+}
+
 static struct zero_volume_job *job_free(struct zero_volume_job *j) {
         if (!j)
                 return NULL;
@@ -77,14 +107,10 @@ static void job_rows(struct zero_volume_job *j, int *r, struct zero_error *err) 
                         log_info("Volume %s is deleted", j->name);
                         zero_agent_event(a, "volume.deleted", NULL, json_pack("{s:s}", "name", j->name));
                 }
-        } else if (streq(row.state, "creating")) {
-                char *ready = strdup("ready");
-                if (ready) {
-                        free(row.state);
-                        row.state = ready;
-                        row.updated_at = (int64_t) zero_now_usec();
-                }
-                k = ready ? zero_store_volume_update(a->store, &row) : -ENOMEM;
+        } else if (zero_vol_state_of(&row) == ZERO_VOL_CREATING) {
+                k = zero_vol_set_state(&row, ZERO_VOL_READY);
+                if (k >= 0)
+                        k = zero_store_volume_update(a->store, &row);
                 if (k < 0)
                         *r = zero_error_set(err, k, ZERO_E_UNAVAILABLE, "cannot record volume %s as ready: %s", j->name,
                                             strerror(-k));
@@ -174,8 +200,8 @@ int zero_volume_job_wait(struct zero_agent *a, const char *name, zero_volume_job
                 job_free(j);
                 return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot read volume %s: %s", name, strerror(-r));
         }
-        j->noop = r == -ENOENT || (!streq(row.state, "creating") && !streq(row.state, "deleting"));
-        j->remove = !j->noop && streq(row.state, "deleting");
+        j->noop = r == -ENOENT || !zero_vol_state_has_job(zero_vol_state_of(&row));
+        j->remove = !j->noop && zero_vol_state_of(&row) == ZERO_VOL_DELETING;
         j->id = r >= 0 ? strdup(row.id) : NULL;
         r = job_add_waiter(j, done, userdata);
         if (r >= 0 && j->noop)
@@ -210,7 +236,7 @@ void zero_volume_jobs_resume(struct zero_agent *a) {
         for (size_t i = 0; i < n; i++) {
                 struct zero_error err = {};
 
-                if (!streq(rows[i].state, "creating") && !streq(rows[i].state, "deleting"))
+                if (!zero_vol_state_has_job(zero_vol_state_of(&rows[i])))
                         continue;
                 log_info("Volume %s was left %s: finishing it", rows[i].name, rows[i].state);
                 if (zero_volume_job_wait(a, rows[i].name, NULL, NULL, &err) < 0)

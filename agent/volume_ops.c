@@ -4,7 +4,7 @@
  * operation (api_card.c records it with the volume's row in one transaction), whose one step waits
  * for the card's job on the volume (volume_job.h). Making a 16 TiB blank volume takes the
  * softcard a second and more (mkfs.ext4), deleting it half a second (the unlink): never on the
- * loop, and never lost to a crash, since the volume's state ("creating", "deleting") says what is
+ * loop, and never lost to a crash, since the volume's state (creating, deleting) says what is
  * left to do and the step only waits for it to be done.
  */
 #include <string.h>
@@ -57,21 +57,15 @@ static void fail_create(struct zero_op *op) {
         const char *name = zero_op_volume(op);
         struct zero_volume_row row = {};
         struct zero_error ignore = {};
-        char *deleting = strdup("deleting");
 
-        if (name && deleting && zero_store_volume_get(op->agent->store, name, &row) >= 0 &&
-            streq(row.state, "creating")) {
-                free(row.state);
-                row.state = TAKE_PTR(deleting);
-                row.updated_at = (int64_t) zero_now_usec();
-                if (zero_store_volume_update(op->agent->store, &row) >= 0)
-                        (void) zero_volume_job_wait(op->agent, name, NULL, NULL, &ignore);
-        }
-        free(deleting);
+        if (name && zero_store_volume_get(op->agent->store, name, &row) >= 0 &&
+            zero_vol_state_of(&row) == ZERO_VOL_CREATING && zero_vol_set_state(&row, ZERO_VOL_DELETING) >= 0 &&
+            zero_store_volume_update(op->agent->store, &row) >= 0)
+                (void) zero_volume_job_wait(op->agent, name, NULL, NULL, &ignore);
         zero_volume_row_done(&row);
 }
 
-/* A volume that could not be removed stays "deleting": the next zerod tries again. */
+/* A volume that could not be removed stays deleting: the next zerod tries again. */
 static void fail_delete(struct zero_op *op) {
         log_warning("Volume %s stays deleting: %s", strempty(zero_op_volume(op)), op->err.message);
 }

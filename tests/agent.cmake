@@ -11,3 +11,6 @@ add_dependencies(test_plugin_loader test_plugin bad_abi_plugin)
 # The API's validation tables against the seeded node that the fuzz targets use (tests/fuzz/fuzz.c).
 zero_unit_test(test_spec_tables SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_spec_tables.c
                ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz.c LIBS zeroagent)
+# The instance state machine, the node's mode, the core's subscribers, and the instance and
+# volume services' refusals against a temporary store.
+zero_unit_test(test_instance_state SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_instance_state.c LIBS zeroagent)

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The volume service (volume_service.h). A volume's create and delete can take the card seconds
+ * (mkfs.ext4 of a large blank volume, unlinking it), so they are operations (volume_ops.c),
+ * recorded with the row's transitional state (creating, deleting) in one transaction. A resize or
+ * QoS is one driver call of a few milliseconds, done at once.
+ */
+#include "agent/volume_service.h"
+
+#include <string.h>
+
+#include "agent/card.h"
+#include "agent/card_spec.h"
+#include "agent/operation.h"
+#include "agent/volume_job.h"
+#include "common/log.h"
+#include "common/text.h"
+#include "common/util.h"
+
+int zero_volume_load(struct zero_agent *a, const char *name, struct zero_volume_row *row, struct zero_error *err) {
+        int r = zero_store_volume_get(a->store, name, row);
+
+        if (r == -ENOENT)
+                return zero_error_set(err, r, ZERO_E_NOT_FOUND, "no volume named '%s'", ZERO_QUOTE(name));
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot read volume: %s", strerror(-r));
+        return 0;
+}
+
+/* The new volume's row (create) or its change of state (delete) and the operation that waits for
+ * the card's work, in one transaction, then launched. Takes op. */
+static int record(struct zero_agent *a, const struct zero_volume_row *new_row, const struct zero_volume_row *update_row,
+                  struct zero_op *op, struct zero_error *err) {
+        int r = zero_store_begin(a->store);
+
+        if (r >= 0 && new_row)
+                r = zero_store_volume_insert(a->store, new_row);
+        if (r >= 0 && update_row)
+                r = zero_store_volume_update(a->store, update_row);
+        return zero_op_commit_and_launch(a, r, op, new_row ? "a volume" : NULL, new_row ? new_row->name : NULL,
+                                         new_row ? new_row->image : NULL, err);
+}
+
+/* The volume's operation, recorded with its row (create) or its new state (delete). What the
+ * card cannot hold is refused first, with its reason (its pool's limit). */
+static int volume_record(struct zero_agent *a, struct zero_volume_row *row, bool create, struct zero_op **ret_op,
+                         struct zero_error *err) {
+        struct zero_op *op = NULL;
+        int r;
+
+        if (create && zero_card_volume_validate(a, row, 0, err) < 0)
+                return -EINVAL;
+        if (!create && zero_vol_set_state(row, ZERO_VOL_DELETING) < 0)
+                return zero_error_set(err, -ENOMEM, ZERO_E_INTERNAL, "out of memory");
+        r = zero_op_new_volume(a, create ? "volume_create" : "volume_delete", row->name, NULL, &op);
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot create the operation: %s", strerror(-r));
+        r = record(a, create ? row : NULL, create ? NULL : row, op, err);
+        if (r < 0)
+                return r;
+        log_info("%s volume %s (%s, %lld bytes)", create ? "Creating" : "Deleting", row->name, row->format,
+                 (long long) row->size_bytes);
+        *ret_op = op;
+        return 0;
+}
+
+int zero_volume_create(struct zero_agent *a, json_t *body, struct zero_op **ret_op, struct zero_error *err) {
+        struct zero_volume_row row = {};
+        struct zero_volume_spec spec;
+        const char *name, *img;
+        int64_t size;
+        char id[33];
+        int r;
+
+        r = zero_volume_spec_parse(body, &spec, err);
+        if (r >= 0)
+                r = zero_volume_spec_check(a, &spec, err);
+        if (r < 0)
+                return r;
+        name = spec.name;
+        img = spec.image;
+        size = spec.size_bytes;
+        if ((r = zero_random_id(id)) < 0)
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "no random id: %s", strerror(-r));
+        row = (struct zero_volume_row){
+                .name = strdup(name),
+                .id = strdup(id),
+                .size_bytes = size,
+                .image = img ? strdup(img) : NULL,
+                .path = zero_strdup_printf("%s/card/volumes/%s.%s", a->config->state_dir, id, img ? "qcow2" : "raw"),
+                .format = strdup(img ? "qcow2" : "raw"),
+                .state = strdup(zero_vol_state_name(ZERO_VOL_CREATING)),
+                .created_at = (int64_t) zero_now_usec(),
+        };
+        row.updated_at = row.created_at;
+        if (!row.name || !row.id || (img && !row.image) || !row.path || !row.format || !row.state)
+                r = zero_error_set(err, -ENOMEM, ZERO_E_INTERNAL, "out of memory");
+        else
+                r = volume_record(a, &row, true, ret_op, err);
+        zero_volume_row_done(&row);
+        return r;
+}
+
+int zero_volume_delete(struct zero_agent *a, const char *name, struct zero_op **ret_op, struct zero_error *err) {
+        struct zero_volume_row row = {};
+        _cleanup_free_ char *holder = NULL;
+        int r = zero_volume_load(a, name, &row, err);
+
+        if (r < 0)
+                return r;
+        if (zero_store_volume_attached_to(a->store, row.name, &holder) >= 0)
+                r = zero_error_set(err, -EBUSY, ZERO_E_IN_USE, "volume '%s' is attached to an instance", row.name);
+        else if (zero_vol_state_of(&row) != ZERO_VOL_READY)
+                r = zero_error_set(err, -EBUSY, ZERO_E_WRONG_STATE, "volume '%s' is %s", row.name, row.state);
+        else
+                r = volume_record(a, &row, false, ret_op, err);
+        zero_volume_row_done(&row);
+        return r;
+}
+
+int zero_volume_change(struct zero_agent *a, struct zero_volume_row *row, bool resize, int64_t new_size,
+                       struct zero_error *err) {
+        struct zero_card_vol cv;
+        int r;
+
+        if (zero_vol_state_of(row) != ZERO_VOL_READY)
+                return zero_error_set(err, -EBUSY, ZERO_E_WRONG_STATE, "volume '%s' is %s", row->name, row->state);
+        r = zero_card_vol_init(a, row, &cv);
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot read volume '%s': %s", row->name, strerror(-r));
+        r = resize ? a->card_driver->ops.volume_resize(a->card, &cv.v, (uint64_t) new_size, err)
+                   : a->card_driver->ops.volume_set_qos(a->card, &cv.v, err);
+        zero_card_vol_done(&cv);
+        if (r < 0)
+                return r;
+        if (resize)
+                row->size_bytes = new_size;
+        row->updated_at = (int64_t) zero_now_usec();
+        r = zero_store_volume_update(a->store, row);
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record the change: %s", strerror(-r));
+        log_info("Volume %s: %s", row->name, resize ? "resized" : "QoS set");
+        return 0;
+}
