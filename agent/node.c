@@ -10,27 +10,34 @@
 #define ZERO_VERSION "0.0.0"
 #endif
 
-/* Derived from what holds resources: idle, container, ecs (VMs), bms, or mixed. */
+/* Derived from what holds resources: idle, the one mode in use (its plugin's; VMs make an "ecs"
+ * node), or mixed; bare metal takes the whole machine. */
 const char *zero_node_mode(struct zero_agent *a) {
         struct zero_instance_row *rows = NULL;
         size_t n = 0;
-        bool container = false, vm = false, bms = false;
+        const char *used = NULL;
+        bool mixed = false, bms = false;
 
         if (zero_store_instance_list(a->store, &rows, &n) < 0)
                 return "unknown";
         for (size_t i = 0; i < n; i++) {
+                const struct zero_loaded_plugin *lp;
                 if (streq(rows[i].state, "stopped") || streq(rows[i].state, "error"))
                         continue;
-                container |= streq(rows[i].mode, "container");
-                vm |= streq(rows[i].mode, "vm");
-                bms |= streq(rows[i].mode, "bms");
+                lp = zero_plugins_find(a->plugins, rows[i].mode);
+                if (!lp)
+                        continue; /* its plugin is gone: it holds nothing this zerod runs */
+                bms |= streq(lp->plugin->mode, "bms");
+                if (used && !streq(used, lp->plugin->mode))
+                        mixed = true;
+                used = lp->plugin->mode; /* the plugin's string: it outlives rows */
         }
         zero_instance_rows_free(rows, n);
         if (bms)
                 return "bms";
-        if (container && vm)
+        if (mixed)
                 return "mixed";
-        return container ? "container" : vm ? "ecs" : "idle";
+        return !used ? "idle" : streq(used, "vm") ? "ecs" : used;
 }
 
 json_t *zero_node_to_json(struct zero_agent *a) {
