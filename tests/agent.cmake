@@ -7,3 +7,6 @@ endforeach()
 
 zero_unit_test(test_plugin_loader SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_plugin_loader.c LIBS zeroagent)
 add_dependencies(test_plugin_loader test_plugin bad_abi_plugin)
+
+# The example plugin, built out of tree from the installed headers with pkg-config, loaded and run.
+zero_integration_test(it_plugin_example ${CMAKE_CURRENT_SOURCE_DIR}/integration/plugin_example.sh TIMEOUT 180)
