@@ -73,7 +73,7 @@ struct zero_instance_info {
         uint32_t size;
         const char *id;   /* stable for the instance's life, across modes */
         const char *name; /* [a-z0-9][a-z0-9-]{0,62} */
-        const char *mode; /* "container", "vm", "bms" */
+        const char *mode; /* the plugin's mode ("container", "vm", ...) */
         unsigned cpus;
         uint64_t memory_mib;
         const char *const *argv; /* NULL-terminated command; never empty */

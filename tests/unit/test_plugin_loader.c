@@ -49,12 +49,19 @@ static void test_load_good_refuse_bad(void **state) {
         close(saved);
         close(logfd);
 
-        assert_int_equal(set->n, 1);
-        assert_string_equal(set->items[0].plugin->name, "test");
+        /* In file order: newer_minor_plugin.so, test_plugin.so. */
+        assert_int_equal(set->n, 2);
+        assert_string_equal(set->items[0].plugin->name, "newer");
+        assert_string_equal(set->items[1].plugin->name, "test");
         assert_non_null(zero_plugins_find(set, "test"));
         assert_null(zero_plugins_find(set, "future"));
+        assert_null(zero_plugins_find(set, "needs-newer"));
+        assert_true(set->items[1].probe.available);
+        assert_string_equal(set->items[1].probe.reason, "configured"); /* services reached the plugin */
+        assert_int_equal(set->items[1].probe.size, sizeof(struct zero_probe));
+        /* The newer minor's larger struct: its ops past this agent's are never looked at. */
+        assert_true(set->items[0].plugin->size > sizeof(struct zero_plugin));
         assert_true(set->items[0].probe.available);
-        assert_string_equal(set->items[0].probe.reason, "configured"); /* services reached the plugin */
 
         assert_int_equal(zero_read_file(logpath, 1 << 20, &log, NULL), 0);
         unlink(logpath);
@@ -68,6 +75,13 @@ static void test_load_good_refuse_bad(void **state) {
                  ZERO_PLUGIN_ABI_MINOR);
         assert_non_null(strstr(log, expect));
         assert_non_null(strstr(log, "Refusing plugin"));
+        /* The one that needs a newer minor, by file and both versions. */
+        snprintf(expect, sizeof(expect), "needs_newer_plugin.so: built for plugin ABI version %d.%d, it needs %d.%d",
+                 ZERO_PLUGIN_ABI_MAJOR, ZERO_PLUGIN_ABI_MINOR + 1, ZERO_PLUGIN_ABI_MAJOR, ZERO_PLUGIN_ABI_MINOR + 1);
+        assert_non_null(strstr(log, expect));
+        snprintf(expect, sizeof(expect), "Loaded plugin newer (mode newer, ABI %d.%d)", ZERO_PLUGIN_ABI_MAJOR,
+                 ZERO_PLUGIN_ABI_MINOR + 1);
+        assert_non_null(strstr(log, expect));
         zero_plugins_free(set);
 }
 
