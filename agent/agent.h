@@ -22,12 +22,16 @@ struct zero_card;
 struct zero_card_driver;
 struct zero_volume_job;
 
-/* What plugins get as their handle on one instance (zero_plugin_ctx in plugin.h): one per
- * zero_inst, so its address stays the same for as long as the agent knows the instance. */
+/* What a plugin gets as its handle on one instance (zero_plugin_ctx in plugin.h): one per
+ * zero_inst and loaded plugin (zero_services_ctx()), so its address stays the same for as long as
+ * the agent knows the instance, and each plugin has a data slot of its own. */
 struct zero_plugin_ctx {
         struct zero_agent *agent;
         struct zero_inst *inst;
+        void *data; /* the plugin's (services->set_data); the agent never frees it */
 };
+/* As many as plugins may be loaded (ZERO_PLUGINS_MAX in plugin_loader.h). */
+#define ZERO_INST_PLUGIN_CTX_MAX 16
 
 /* Live, in-memory side of one instance: the links to its shim. The store holds the truth;
  * this only holds what cannot be stored (fds, event sources). */
@@ -47,7 +51,7 @@ struct zero_inst {
 
         struct zero_op *waiting_op; /* operation paused until this instance runs or exits */
         bool waiting_plugin;        /* ... or until its plugin calls services->done() */
-        struct zero_plugin_ctx pctx;
+        struct zero_plugin_ctx pctx[ZERO_INST_PLUGIN_CTX_MAX]; /* by the plugin's index in the set */
 };
 
 struct zero_agent {
@@ -104,6 +108,7 @@ struct zero_info_holder {
         char **argv;
         char **env;
         char *image_dir;
+        char *kernel, *initrd; /* NULL when the image has none */
         struct zero_card_info *card;
 };
 int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, struct zero_inst *inst,
@@ -117,4 +122,5 @@ void zero_agent_event(struct zero_agent *a, const char *type, const char *instan
 json_t *zero_node_to_json(struct zero_agent *a);
 const char *zero_node_mode(struct zero_agent *a);
 /* The node's mode from its instances' rows (pure: test_instance_state). */
-const char *zero_node_mode_of(const struct zero_instance_row *rows, size_t n);
+struct zero_plugin_set;
+const char *zero_node_mode_of(const struct zero_plugin_set *plugins, const struct zero_instance_row *rows, size_t n);

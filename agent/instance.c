@@ -11,6 +11,7 @@
 #include "agent/agent.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
+#include "agent/services.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "hvshim/client.h"
@@ -32,7 +33,7 @@ int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct
         inst->run_dir = zero_strdup_printf("%s/instances/%s", a->config->run_dir, id);
         inst->state_dir = zero_strdup_printf("%s/instances/%s", a->config->state_dir, id);
         inst->sync_fd = inst->wait_fd = -EBADF;
-        inst->pctx = (struct zero_plugin_ctx){a, inst};
+        zero_services_ctx_init(inst);
         if (!inst->name || !inst->run_dir || !inst->state_dir) {
                 zero_inst_free(NULL, inst);
                 return -ENOMEM;
@@ -62,11 +63,7 @@ void zero_inst_free(struct zero_agent *a, struct zero_inst *inst) {
                         }
         zero_inst_disarm(inst);
         /* Whatever plugin ran it may still hold the handle (a QMP connection's userdata). */
-        for (size_t i = 0; inst->agent->plugins && i < inst->agent->plugins->n; i++) {
-                const struct zero_plugin *p = inst->agent->plugins->items[i].plugin;
-                if (ZERO_PLUGIN_HAS(p, release))
-                        p->ops.release(&inst->pctx);
-        }
+        zero_services_release(inst);
         free(inst->name);
         free(inst->run_dir);
         free(inst->state_dir);
@@ -140,7 +137,7 @@ static void inst_exited(struct zero_inst *inst, const struct zero_shim_exit *ex)
                 struct zero_info_holder h = {};
                 struct zero_error err = {};
                 if (lp && zero_info_build(a, &row, inst, &h, &err) >= 0) {
-                        r = lp->plugin->ops.cleanup(&inst->pctx, &h.info, &err);
+                        r = lp->plugin->ops.cleanup(zero_services_ctx(inst, lp), &h.info, &err);
                         if (r < 0)
                                 log_error_errno(r, "Cleanup of %s failed: %s", row.name, err.message);
                 }
@@ -339,7 +336,7 @@ static void inst_adopt(struct zero_agent *a, const struct zero_instance_row *row
                 return;
         r = zero_info_build(a, row, inst, &h, &err);
         if (r >= 0)
-                r = lp->plugin->ops.adopt(&inst->pctx, &h.info, &err);
+                r = lp->plugin->ops.adopt(zero_services_ctx(inst, lp), &h.info, &err);
         if (r < 0)
                 log_warning_errno(r, "Cannot reconnect to the runtime of %s: %s", row->name, err.message);
         zero_info_done(&h);

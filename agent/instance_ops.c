@@ -12,6 +12,7 @@
 #include "agent/card.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
+#include "agent/services.h"
 #include "agent/volume_job.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -57,7 +58,7 @@ static int step_ctx_load(struct zero_op *op, struct step_ctx *c) {
                 step_ctx_done(c);
                 return r;
         }
-        c->pctx = &c->inst->pctx;
+        c->pctx = zero_services_ctx(c->inst, lp);
         return 0;
 }
 

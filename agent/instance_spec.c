@@ -4,11 +4,14 @@
  * struct zero_instance_info that plugins get.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "agent/instance_spec.h"
 #include "agent/card.h"
+#include "agent/image.h"
 #include "agent/plugin_loader.h"
+#include "agent/services.h"
 #include "common/text.h"
 #include "common/util.h"
 
@@ -64,12 +67,14 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
         mode = v ? json_string_value(v) : "container";
         if (!mode)
                 return invalid(err, "%s: a string is required", "mode");
-        if (!streq(mode, "container") && !streq(mode, "vm") && !streq(mode, "bms"))
-                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "unknown mode '%s': expected container, vm or bms",
-                                      ZERO_QUOTE(mode));
+        /* The modes are those of the loaded plugins (plugin.h). */
         const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, mode);
-        if (!lp)
-                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "mode '%s' has no runtime plugin on this node", mode);
+        if (!lp) {
+                char modes[ZERO_PLUGINS_MAX * (ZERO_PLUGIN_MODE_MAX + 4)];
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "unknown mode '%s': expected %s", ZERO_QUOTE(mode),
+                                      a->plugins && a->plugins->n > 0 ? zero_plugins_modes(a->plugins, modes, sizeof(modes))
+                                                                      : "a mode of a runtime plugin (none is loaded)");
+        }
         if (!lp->probe.available)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "mode '%s' cannot run here: %s", mode,
                                       lp->probe.reason);
@@ -166,11 +171,25 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
         return 0;
 }
 
+/* IMAGE_DIR/name in *ret when the image has that file, NULL when it has not. */
+static int image_file(const char *dir, const char *name, char **ret) {
+        char *p = zero_strdup_printf("%s/%s", dir, name);
+
+        if (!p)
+                return -ENOMEM;
+        if (access(p, F_OK) < 0)
+                p = mfree(p);
+        *ret = p;
+        return 0;
+}
+
 void zero_info_done(struct zero_info_holder *h) {
         json_decref(h->spec);
         free(h->argv);
         strv_free(h->env);
         free(h->image_dir);
+        free(h->kernel);
+        free(h->initrd);
         if (h->card) {
                 zero_card_info_done(h->card);
                 free(h->card);
@@ -196,7 +215,8 @@ int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, s
         h.env = calloc(json_object_size(env) + 1, sizeof(char *));
         h.image_dir = zero_strdup_printf("%s/images/%s", a->config->state_dir, row->image);
         h.card = calloc(1, sizeof(*h.card));
-        if (!h.argv || !h.env || !h.image_dir || !h.card) {
+        if (!h.argv || !h.env || !h.image_dir || !h.card || image_file(h.image_dir, ZERO_IMAGE_KERNEL_FILE, &h.kernel) < 0 ||
+            image_file(h.image_dir, ZERO_IMAGE_INITRD_FILE, &h.initrd) < 0) {
                 zero_info_done(&h);
                 return -ENOMEM;
         }
@@ -228,6 +248,8 @@ int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, s
                 .state_dir = inst->state_dir,
                 .pids_max = (uint64_t) json_integer_value(json_object_get(h.spec, "pids_max")),
                 .userns = json_is_true(json_object_get(h.spec, "userns")),
+                .kernel = h.kernel,
+                .initrd = h.initrd,
         };
         if (zero_card_info_build(a, row->id, h.card) < 0) {
                 zero_info_done(&h);
@@ -257,7 +279,7 @@ static void runtime_status_json(struct zero_agent *a, const struct zero_instance
                 ;
         if (!inst || !lp || !ZERO_PLUGIN_HAS(lp->plugin, status))
                 return;
-        if (lp->plugin->ops.status(&inst->pctx, status, sizeof(status)) >= 0)
+        if (lp->plugin->ops.status(zero_services_ctx(inst, lp), status, sizeof(status)) >= 0)
                 json_object_set_new(j, "runtime_status", json_string(status));
 }
 

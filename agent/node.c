@@ -10,23 +10,31 @@
 #define ZERO_VERSION "0.0.0"
 #endif
 
-/* Derived from what holds resources (instance_state.h: an idle instance holds none): idle,
- * container, ecs (VMs), bms, or mixed. */
-const char *zero_node_mode_of(const struct zero_instance_row *rows, size_t n) {
-        bool container = false, vm = false, bms = false;
+/* Derived from what holds resources (instance_state.h: an idle instance holds none): idle, the
+ * one mode in use (its plugin's; VMs make an "ecs" node), or mixed; bare metal takes the whole
+ * machine. */
+const char *zero_node_mode_of(const struct zero_plugin_set *plugins, const struct zero_instance_row *rows, size_t n) {
+        const char *used = NULL;
+        bool mixed = false, bms = false;
 
         for (size_t i = 0; i < n; i++) {
+                const struct zero_loaded_plugin *lp;
+
                 if (zero_inst_state_idle(zero_inst_state_of(&rows[i])))
                         continue;
-                container |= streq(rows[i].mode, "container");
-                vm |= streq(rows[i].mode, "vm");
-                bms |= streq(rows[i].mode, "bms");
+                lp = zero_plugins_find(plugins, rows[i].mode);
+                if (!lp)
+                        continue; /* its plugin is gone: it holds nothing this zerod runs */
+                bms |= streq(lp->plugin->mode, "bms");
+                if (used && !streq(used, lp->plugin->mode))
+                        mixed = true;
+                used = lp->plugin->mode; /* the plugin's string: it outlives rows */
         }
         if (bms)
                 return "bms";
-        if (container && vm)
+        if (mixed)
                 return "mixed";
-        return container ? "container" : vm ? "ecs" : "idle";
+        return !used ? "idle" : streq(used, "vm") ? "ecs" : used;
 }
 
 const char *zero_node_mode(struct zero_agent *a) {
@@ -36,7 +44,7 @@ const char *zero_node_mode(struct zero_agent *a) {
 
         if (zero_store_instance_list(a->store, &rows, &n) < 0)
                 return "unknown";
-        mode = zero_node_mode_of(rows, n);
+        mode = zero_node_mode_of(a->plugins, rows, n);
         zero_instance_rows_free(rows, n);
         return mode;
 }

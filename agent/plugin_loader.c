@@ -3,7 +3,9 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,8 +20,62 @@ static int cmp_str(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+static bool mode_valid(const char *m) {
+        size_t n = m ? strlen(m) : 0;
+
+        if (n == 0 || n > ZERO_PLUGIN_MODE_MAX || m[0] < 'a' || m[0] > 'z')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((m[i] >= 'a' && m[i] <= 'z') || (m[i] >= '0' && m[i] <= '9') || m[i] == '-' || m[i] == '_'))
+                        return false;
+        return true;
+}
+
+/* "4.1"; a plugin from before ABI 4 had one number, a major: "3". */
+static const char *version_str(uint32_t v, char buf[static 24]) {
+        if (ZERO_PLUGIN_ABI_MAJOR_OF(v) == 0)
+                snprintf(buf, 24, "%u", ZERO_PLUGIN_ABI_MINOR_OF(v));
+        else
+                snprintf(buf, 24, "%u.%u", ZERO_PLUGIN_ABI_MAJOR_OF(v), ZERO_PLUGIN_ABI_MINOR_OF(v));
+        return buf;
+}
+
+int zero_plugin_abi_check(const struct zero_plugin *p, struct zero_error *err) {
+        char built[24], ours[24];
+        uint32_t major;
+
+        if (!p)
+                return zero_error_set(err, -EPROTONOSUPPORT, ZERO_E_INTERNAL, "%s() returned no plugin",
+                                      ZERO_PLUGIN_ENTRY);
+        major = ZERO_PLUGIN_ABI_MAJOR_OF(p->abi_version);
+        version_str(p->abi_version, built);
+        version_str(ZERO_PLUGIN_ABI_VERSION, ours);
+        /* Another major moved or changed what both sides read: nothing of it can be trusted. */
+        if (major != ZERO_PLUGIN_ABI_MAJOR)
+                return zero_error_set(err, -EPROTONOSUPPORT, ZERO_E_INTERNAL,
+                                      "built for plugin ABI version %s, this zerod speaks version %s (another major)",
+                                      built, ours);
+        /* A newer minor only appended; it is refused only when it cannot do without what came
+         * after this agent's minor. */
+        if (p->size >= offsetof(struct zero_plugin, ops) && p->abi_minor_needed > ZERO_PLUGIN_ABI_MINOR)
+                return zero_error_set(err, -EPROTONOSUPPORT, ZERO_E_INTERNAL,
+                                      "built for plugin ABI version %s, it needs %u.%u or later, this zerod speaks "
+                                      "version %s",
+                                      built, major, p->abi_minor_needed, ours);
+        if (p->size < PLUGIN_MIN_SIZE || !p->name || !p->mode || !p->ops.probe || !p->ops.prepare || !p->ops.start ||
+            !p->ops.stop || !p->ops.kill || !p->ops.cleanup)
+                return zero_error_set(err, -EPROTONOSUPPORT, ZERO_E_INTERNAL,
+                                      "incomplete plugin struct (size %u, needs %zu and every op)", p->size,
+                                      PLUGIN_MIN_SIZE);
+        if (!mode_valid(p->mode))
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL,
+                                      "its mode '%.64s' is not valid: use 1-%d of [a-z0-9_-], starting with a letter",
+                                      p->mode, ZERO_PLUGIN_MODE_MAX);
+        return 0;
+}
+
 static int load_one(struct zero_plugin_set *s, const char *path, const struct zero_plugin_services *svc) {
-        struct zero_loaded_plugin lp = {};
+        struct zero_loaded_plugin lp = {.probe.size = sizeof(struct zero_probe)};
         struct zero_error err = {};
         zero_plugin_entry_fn entry;
         const struct zero_plugin *p;
@@ -38,18 +94,11 @@ static int load_one(struct zero_plugin_set *s, const char *path, const struct ze
                 return -ENOEXEC;
         }
         p = entry();
-        if (!p || p->abi_version != ZERO_PLUGIN_ABI_VERSION) {
-                log_error("Refusing plugin %s: built for plugin ABI version %u, this zerod speaks version %u",
-                          path, p ? p->abi_version : 0, ZERO_PLUGIN_ABI_VERSION);
+        r = zero_plugin_abi_check(p, &err);
+        if (r < 0) {
+                log_error("Refusing plugin %s: %s", path, err.message);
                 dlclose(h);
-                return -EPROTONOSUPPORT;
-        }
-        if (p->size < PLUGIN_MIN_SIZE || !p->name || !p->mode || !p->ops.probe || !p->ops.prepare ||
-            !p->ops.start || !p->ops.stop || !p->ops.kill || !p->ops.cleanup) {
-                log_error("Refusing plugin %s: incomplete plugin struct (size %u, needs %zu and every op)", path,
-                          p->size, PLUGIN_MIN_SIZE);
-                dlclose(h);
-                return -EPROTONOSUPPORT;
+                return r;
         }
         for (size_t i = 0; i < s->n; i++)
                 if (streq(s->items[i].plugin->mode, p->mode)) {
@@ -58,25 +107,36 @@ static int load_one(struct zero_plugin_set *s, const char *path, const struct ze
                         dlclose(h);
                         return -EEXIST;
                 }
+        if (s->n >= ZERO_PLUGINS_MAX) {
+                log_error("Refusing plugin %s: %d plugins are loaded already, the most one zerod takes", path,
+                          ZERO_PLUGINS_MAX);
+                dlclose(h);
+                return -E2BIG;
+        }
+        /* Everything that can fail before init: after a successful init, only fini may precede
+         * the dlclose (issue 11, item 9). */
+        lp.path = strdup(path);
+        if (!lp.path) {
+                dlclose(h);
+                return -ENOMEM;
+        }
         if (p->ops.init) {
                 r = p->ops.init(svc, &err);
                 if (r < 0) {
                         log_error_errno(r, "Refusing plugin %s: init failed: %s", path,
                                         err.message[0] ? err.message : "(no reason given)");
+                        free(lp.path);
                         dlclose(h);
                         return r;
                 }
         }
         lp.handle = h;
         lp.plugin = p;
-        lp.path = strdup(path);
-        if (!lp.path) {
-                dlclose(h);
-                return -ENOMEM;
-        }
         (void) p->ops.probe(&lp.probe);
+        lp.probe.size = sizeof(struct zero_probe);
         s->items[s->n++] = lp;
-        log_info("Loaded plugin %s (mode %s) from %s: %s%s%s", p->name, p->mode, path,
+        log_info("Loaded plugin %s (mode %s, ABI %u.%u) from %s: %s%s%s", p->name, p->mode,
+                 ZERO_PLUGIN_ABI_MAJOR_OF(p->abi_version), ZERO_PLUGIN_ABI_MINOR_OF(p->abi_version), path,
                  lp.probe.available ? "available" : "unavailable", lp.probe.reason[0] ? ", " : "", lp.probe.reason);
         return 0;
 }
@@ -149,7 +209,17 @@ const struct zero_loaded_plugin *zero_plugins_find(const struct zero_plugin_set 
         return NULL;
 }
 
-void zero_plugins_probe(struct zero_plugin_set *s) {
-        for (size_t i = 0; s && i < s->n; i++)
-                (void) s->items[i].plugin->ops.probe(&s->items[i].probe);
+const char *zero_plugins_modes(const struct zero_plugin_set *s, char *buf, size_t size) {
+        size_t n = s ? s->n : 0, k = 0;
+
+        if (size > 0)
+                buf[0] = '\0';
+        for (size_t i = 0; i < n && k < size; i++) {
+                int w = snprintf(buf + k, size - k, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+                                 s->items[i].plugin->mode);
+                if (w < 0)
+                        break;
+                k += (size_t) w;
+        }
+        return buf;
 }

@@ -10,6 +10,11 @@
         ((p)->size >= offsetof(struct zero_plugin, ops) + offsetof(struct zero_plugin_ops, op) + sizeof(void *) && \
          (p)->ops.op)
 
+/* Plugins one zerod loads at most: each instance holds a ctx per plugin (agent.h). */
+#define ZERO_PLUGINS_MAX 16
+/* A mode's name: [a-z][a-z0-9_-]*, at most this long. */
+#define ZERO_PLUGIN_MODE_MAX 32
+
 struct zero_loaded_plugin {
         void *handle;
         const struct zero_plugin *plugin;
@@ -22,10 +27,14 @@ struct zero_plugin_set {
         size_t n;
 };
 
+/* Whether this agent can use p (plugin.h's version rules, the ops it calls, the mode's name):
+ * 0, or -EPROTONOSUPPORT / -EINVAL with the reason in err. */
+int zero_plugin_abi_check(const struct zero_plugin *p, struct zero_error *err);
 /* Loads every plugin it can; a plugin that cannot be used is skipped with a log line saying why.
  * Fails only when the directory cannot be read. */
 int zero_plugins_load(const char *dir, const struct zero_plugin_services *svc, struct zero_plugin_set **ret);
 struct zero_plugin_set *zero_plugins_free(struct zero_plugin_set *s);
 const struct zero_loaded_plugin *zero_plugins_find(const struct zero_plugin_set *s, const char *mode);
-/* Runs every plugin's probe again (cheap: plugins cache what is costly). */
-void zero_plugins_probe(struct zero_plugin_set *s);
+/* The modes of the loaded plugins for a message, "container, vm or bms" ("" when none): the
+ * modes a user may ask for. */
+const char *zero_plugins_modes(const struct zero_plugin_set *s, char *buf, size_t size);

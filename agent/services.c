@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The services table handed to plugins: all they may use of the agent. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "agent/agent.h"
 #include "agent/card.h"
+#include "agent/netns.h"
 #include "agent/operation.h"
+#include "agent/plugin_loader.h"
 #include "agent/services.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -89,6 +92,42 @@ static void svc_notify(struct zero_plugin_ctx *ctx, const char *event, const cha
         zero_instance_row_done(&row);
 }
 
+_Static_assert(ZERO_PLUGINS_MAX <= ZERO_INST_PLUGIN_CTX_MAX, "a ctx per loadable plugin in struct zero_inst");
+
+struct zero_plugin_ctx *zero_services_ctx(struct zero_inst *inst, const struct zero_loaded_plugin *lp) {
+        const struct zero_plugin_set *s = inst->agent->plugins;
+
+        assert(s && lp >= s->items && lp < s->items + s->n);
+        return &inst->pctx[lp - s->items];
+}
+
+void zero_services_ctx_init(struct zero_inst *inst) {
+        for (size_t i = 0; i < ZERO_INST_PLUGIN_CTX_MAX; i++)
+                inst->pctx[i] = (struct zero_plugin_ctx){inst->agent, inst, NULL};
+}
+
+void zero_services_release(struct zero_inst *inst) {
+        const struct zero_plugin_set *s = inst->agent ? inst->agent->plugins : NULL;
+
+        for (size_t i = 0; s && i < s->n; i++) {
+                const struct zero_plugin *p = s->items[i].plugin;
+                if (ZERO_PLUGIN_HAS(p, release))
+                        p->ops.release(&inst->pctx[i]);
+                if (inst->pctx[i].data)
+                        log_warning("%s: plugin %s kept its data past release()", inst->name, p->name);
+                inst->pctx[i].data = NULL;
+        }
+}
+
+static void svc_set_data(struct zero_plugin_ctx *ctx, void *data) {
+        if (ctx)
+                ctx->data = data;
+}
+
+static void *svc_get_data(struct zero_plugin_ctx *ctx) {
+        return ctx ? ctx->data : NULL;
+}
+
 void zero_services_init(struct zero_agent *a) {
         services_config = a->config;
         a->services = (struct zero_plugin_services){
@@ -105,5 +144,9 @@ void zero_services_init(struct zero_agent *a) {
                 .event = a->event,
                 .done = svc_done,
                 .notify = svc_notify,
+                .set_data = svc_set_data,
+                .get_data = svc_get_data,
+                .netns_create = zero_netns_svc_create,
+                .netns_remove = zero_netns_svc_remove,
         };
 }

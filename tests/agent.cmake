@@ -1,12 +1,17 @@
-# Test-only plugins: one well-formed, one built for a future ABI.
-foreach(p test_plugin bad_abi_plugin)
+# Test-only plugins: one well-formed, one built for another major, one for a newer minor that
+# needs nothing newer and one that does (the same source).
+foreach(p test_plugin bad_abi_plugin newer_minor_plugin)
   add_library(${p} MODULE ${CMAKE_CURRENT_SOURCE_DIR}/plugins/${p}.c)
   set_target_properties(${p} PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/plugins
                         C_VISIBILITY_PRESET hidden)
 endforeach()
+add_library(needs_newer_plugin MODULE ${CMAKE_CURRENT_SOURCE_DIR}/plugins/newer_minor_plugin.c)
+target_compile_definitions(needs_newer_plugin PRIVATE NEEDS_NEWER)
+set_target_properties(needs_newer_plugin PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/plugins
+                      C_VISIBILITY_PRESET hidden)
 
 zero_unit_test(test_plugin_loader SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_plugin_loader.c LIBS zeroagent)
-add_dependencies(test_plugin_loader test_plugin bad_abi_plugin)
+add_dependencies(test_plugin_loader test_plugin bad_abi_plugin newer_minor_plugin needs_newer_plugin)
 
 # The API's validation tables against the seeded node that the fuzz targets use (tests/fuzz/fuzz.c).
 zero_unit_test(test_spec_tables SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_spec_tables.c
@@ -14,3 +19,6 @@ zero_unit_test(test_spec_tables SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_sp
 # The instance state machine, the node's mode, the core's subscribers, and the instance and
 # volume services' refusals against a temporary store.
 zero_unit_test(test_instance_state SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_instance_state.c LIBS zeroagent)
+
+# The example plugin, built out of tree from the installed headers with pkg-config, loaded and run.
+zero_integration_test(it_plugin_example ${CMAKE_CURRENT_SOURCE_DIR}/integration/plugin_example.sh TIMEOUT 180)

@@ -5,8 +5,21 @@
  *
  * A runtime plugin is a shared object in the plugin directory that exports one symbol,
  * ZERO_PLUGIN_ENTRY, returning a const struct zero_plugin. The agent dlopen()s it with
- * RTLD_NOW|RTLD_LOCAL, refuses it unless abi_version matches ZERO_PLUGIN_ABI_VERSION, and reads
- * fields past the ones it knows only when `size` says they exist. Fields are only ever appended.
+ * RTLD_NOW|RTLD_LOCAL and reads fields past the ones it knows only when `size` says they exist.
+ * Fields are only ever appended. This header and zero/error.h are installed; build a plugin with
+ *   cc $(pkg-config --cflags zero-plugin) -shared -fPIC -o my.so my.c
+ * (tests/plugins/example_plugin.c is one, built that way by tests/integration/plugin_example.sh).
+ *
+ * Versions: ZERO_PLUGIN_ABI_VERSION is major << 16 | minor, in struct zero_plugin's and struct
+ * zero_plugin_services' abi_version.
+ *  - The major changes when a layout or a meaning changes (a field moved or removed): the agent
+ *    refuses a plugin of another major, and a plugin refuses a services table of another one.
+ *  - The minor changes when fields, ops or services are appended to a struct (and only then):
+ *    an agent loads a plugin built for a newer minor unless the plugin says it needs more
+ *    (abi_minor_needed > the agent's minor: it would call a service the agent lacks); a plugin
+ *    built for an older minor is loaded, and the agent reads its structs only as far as their
+ *    size. A plugin that can do without a newer service checks svc->size (ZERO_SERVICE_HAS())
+ *    before it calls it, and leaves abi_minor_needed at the minor it cannot do without.
  *
  * Plugins are translators: instance spec in, runtime actions out. They link nothing of the
  * agent's: everything they need from it (logging, configuration, the per-instance supervisor)
@@ -20,15 +33,30 @@
 
 #include "zero/error.h"
 
-/* 2: struct zero_probe gained accelerator[] (a layout change: plugins of version 1 are refused).
- * 3: struct zero_error carries a domain code (enum zero_errc), no HTTP status. */
-#define ZERO_PLUGIN_ABI_VERSION 3
+/* ABI history. 2: struct zero_probe gained accelerator[]. 3: struct zero_error carries a domain
+ * code (enum zero_errc), no HTTP status. 4.0: major and minor (the numbers before were majors);
+ * struct zero_probe begins with size; zero_plugin.abi_minor_needed; per-instance private data
+ * (services set_data, get_data); network namespaces (services netns_create, netns_remove); the
+ * image's kernel and initrd in struct zero_instance_info. */
+#define ZERO_PLUGIN_ABI_MAJOR 4
+#define ZERO_PLUGIN_ABI_MINOR 0
+#define ZERO_PLUGIN_ABI_MAKE(major, minor) ((uint32_t) (major) << 16 | (uint32_t) (minor))
+#define ZERO_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t) (v) >> 16)
+#define ZERO_PLUGIN_ABI_MINOR_OF(v) ((uint32_t) (v) & 0xffffU)
+#define ZERO_PLUGIN_ABI_VERSION ZERO_PLUGIN_ABI_MAKE(ZERO_PLUGIN_ABI_MAJOR, ZERO_PLUGIN_ABI_MINOR)
 #define ZERO_PLUGIN_ENTRY "zero_plugin_entry"
 
-/* The agent's handle for one instance. Opaque to plugins. It is the same pointer in every call
- * about the instance for as long as zerod knows the instance, so a plugin that talks to its runtime
- * asynchronously (the vm plugin's QMP connection) may keep it between calls, until the agent calls
- * ops.release() with it. */
+/* A struct that begins with uint32_t size (or abi_version then size) has `field` when its size
+ * reaches past it: what either side checks before it reads a field appended in a later minor. */
+#define ZERO_ABI_HAS(s, type, field) ((s)->size >= offsetof(type, field) + sizeof(((type *) 0)->field))
+#define ZERO_SERVICE_HAS(svc, field) ZERO_ABI_HAS(svc, struct zero_plugin_services, field)
+
+/* The agent's handle for one instance, as one plugin sees it. Opaque to plugins. It is the same
+ * pointer in every call of this plugin about the instance for as long as zerod knows the instance,
+ * so a plugin that talks to its runtime asynchronously (the vm plugin's QMP connection) may keep
+ * it between calls, until the agent calls ops.release() with it. Each plugin has a ctx of its own
+ * for an instance (an instance switched from container to vm is known to both plugins), with one
+ * slot of private data (services->set_data). */
 struct zero_plugin_ctx;
 
 /* An op that returns this has started work that ends later, from the event loop: the plugin then
@@ -45,7 +73,7 @@ struct zero_instance_info {
         uint32_t size;
         const char *id;   /* stable for the instance's life, across modes */
         const char *name; /* [a-z0-9][a-z0-9-]{0,62} */
-        const char *mode; /* "container", "vm", "bms" */
+        const char *mode; /* the plugin's mode ("container", "vm", ...) */
         unsigned cpus;
         uint64_t memory_mib;
         const char *const *argv; /* NULL-terminated command; never empty */
@@ -54,17 +82,20 @@ struct zero_instance_info {
         const char *cwd;
         bool readonly_rootfs;
         const char *image_name;
-        const char *image_dir; /* holds rootfs/ (and later kernel, initrd) */
+        const char *image_dir; /* the imported image: rootfs/, base.ext4, ... */
         const char *run_dir;   /* volatile, per instance: bundle, shim socket, console log */
         const char *state_dir; /* persistent, per instance: writable layers */
-        /* Fields below exist when size says so (agents from the card issue on). */
         size_t n_volumes;
         const struct zero_volume_info *volumes; /* the root volume first, then data volumes */
         size_t n_nics;
         const struct zero_nic_info *nics; /* in order: eth0, eth1, ... */
-        /* Fields below exist when size says so (agents from the isolation issue on). */
         uint64_t pids_max; /* the spec's pids limit; 0: the plugin's default */
         bool userns;       /* the spec asks for a user namespace: root inside is not root outside */
+        /* What a VM of the image boots: the image's kernel and initramfs, NULL when the image has
+         * none (an image imported without "kernel" and "initrd"). */
+        const char *kernel;
+        const char *initrd;
+        /* Fields appended in later minors go here; read them when ZERO_ABI_HAS() says so. */
 };
 
 /* A volume attached to the instance. The plugin asks the card for the export it needs
@@ -143,9 +174,24 @@ struct zero_plugin_services {
          * "instance.<event>" with {"reason": reason}. state, when not NULL, is the instance's new
          * state ("paused", "running"); the agent takes it only while the instance runs. */
         void (*notify)(struct zero_plugin_ctx *ctx, const char *event, const char *state, const char *reason);
+        /* The plugin's private data about the instance: one pointer per ctx, NULL until set. The
+         * agent never reads or frees it; the plugin frees it, at the latest in release(), which
+         * the agent calls for every ctx it handed out before it calls fini(). So a plugin needs
+         * no registry of its own keyed by ctx. */
+        void (*set_data)(struct zero_plugin_ctx *ctx, void *data);
+        void *(*get_data)(struct zero_plugin_ctx *ctx);
+        /* A network namespace bound at path (a file it creates, in an existing directory: the
+         * instance's run_dir), as `ip netns add` does, with lo up; for nic_attach("veth") and the
+         * runtime's config. The agent makes it without entering it. Idempotent: a path that holds
+         * a network namespace already is success. netns_remove unmounts it (lazily: processes
+         * inside keep it) and removes the file; a missing path is success. */
+        int (*netns_create)(struct zero_plugin_ctx *ctx, const char *path, struct zero_error *err);
+        int (*netns_remove)(struct zero_plugin_ctx *ctx, const char *path, struct zero_error *err);
+        /* Services appended in later minors go here: check ZERO_SERVICE_HAS() before a call. */
 };
 
 struct zero_probe {
+        uint32_t size;                 /* the agent's sizeof(struct zero_probe): fill no more */
         bool available;                /* this plugin can run instances here */
         bool resource_limits_enforced; /* cpu and memory limits are applied */
         char reason[256];              /* why not available, or what is degraded */
@@ -156,6 +202,8 @@ struct zero_probe {
 struct zero_plugin_ops {
         int (*init)(const struct zero_plugin_services *svc, struct zero_error *err);
         void (*fini)(void);
+        /* ret arrives zeroed with size set to the agent's struct: the plugin fills the fields that
+         * fit (ZERO_ABI_HAS(ret, struct zero_probe, field) for one appended later) and keeps size. */
         int (*probe)(struct zero_probe *ret);
         /* Idempotent. Lays out what the runtime needs (bundle, rootfs mount). */
         int (*prepare)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
@@ -171,7 +219,7 @@ struct zero_plugin_ops {
         /* Idempotent. Undoes prepare once the instance is not running. */
         int (*cleanup)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
                        struct zero_error *err);
-        /* The ops below are optional (NULL) and exist when the plugin's size says so. */
+        /* The ops below are optional (NULL). */
         /* After the shim reported the runtime's process: bring the instance to running (the vm
          * plugin checks the devices of the paused QEMU, then "cont"). Idempotent: after a crash it
          * runs again on whatever state the runtime is in. May return ZERO_PLUGIN_PENDING. */
@@ -194,16 +242,23 @@ struct zero_plugin_ops {
                         const struct zero_nic_info *nic, struct zero_error *err);
         int (*unplug_nic)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
                           const struct zero_nic_info *nic, struct zero_error *err);
-        /* The agent forgets ctx (the instance is deleted, or zerod exits): drop every reference. */
+        /* The agent forgets ctx (the instance is deleted, or zerod exits): drop every reference,
+         * and free the private data (services->set_data). Called for every ctx before fini(). */
         void (*release)(struct zero_plugin_ctx *ctx);
+        /* Ops appended in later minors go here: the agent calls them when the plugin's size says
+         * they exist. */
 };
 
 struct zero_plugin {
-        uint32_t abi_version; /* ZERO_PLUGIN_ABI_VERSION */
+        uint32_t abi_version; /* ZERO_PLUGIN_ABI_VERSION as the plugin was built */
         uint32_t size;        /* sizeof(struct zero_plugin) as the plugin was built */
         const char *name;     /* "container" */
-        const char *mode;     /* the instance mode it runs: "container", "vm", "bms" */
-        struct zero_plugin_ops ops;
+        /* The instance mode it runs ("container", "vm", ...): [a-z][a-z0-9_-]{0,31}, one plugin
+         * per mode. The modes a user may ask for are those of the loaded plugins. */
+        const char *mode;
+        /* The oldest minor of ZERO_PLUGIN_ABI_MAJOR the plugin works with (see the top). */
+        uint32_t abi_minor_needed;
+        struct zero_plugin_ops ops; /* last: ops are appended to it */
 };
 
 typedef const struct zero_plugin *(*zero_plugin_entry_fn)(void);

@@ -31,13 +31,11 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "io/softcard/netlink.h"
 #include "plugins/container/idmap.h"
 #include "plugins/container/oci.h"
 #include "plugins/container/probe.h"
 #include "zero/plugin.h"
 
-#define SERVICES_MIN_SIZE (offsetof(struct zero_plugin_services, shim_signal) + sizeof(void *))
 #define INFO_MIN_SIZE (offsetof(struct zero_instance_info, state_dir) + sizeof(const char *))
 /* Agents and plugins from the card issue on: volumes and NICs come from the card. */
 #define SERVICES_CARD_SIZE (offsetof(struct zero_plugin_services, nic_detach) + sizeof(void *))
@@ -121,12 +119,16 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
         uint64_t userns_base;
         int r;
 
-        if (!svc || svc->abi_version != ZERO_PLUGIN_ABI_VERSION || svc->size < SERVICES_MIN_SIZE)
+        /* netns_remove: the last service it calls (ABI 4.0). */
+        if (!svc || ZERO_PLUGIN_ABI_MAJOR_OF(svc->abi_version) != ZERO_PLUGIN_ABI_MAJOR ||
+            !ZERO_SERVICE_HAS(svc, netns_remove))
                 return zero_error_set(err, -EPROTO, ZERO_E_INTERNAL,
-                                      "container plugin: services table has ABI %u size %u, needs ABI %u size >= %zu",
-                                      svc ? svc->abi_version : 0, svc ? svc->size : 0,
-                                      ZERO_PLUGIN_ABI_VERSION, SERVICES_MIN_SIZE);
-        if (!svc->log || !svc->config_get || !svc->shim_spawn || !svc->shim_signal)
+                                      "container plugin: services table has ABI %u.%u size %u, needs ABI %u.0 or later",
+                                      svc ? ZERO_PLUGIN_ABI_MAJOR_OF(svc->abi_version) : 0,
+                                      svc ? ZERO_PLUGIN_ABI_MINOR_OF(svc->abi_version) : 0, svc ? svc->size : 0,
+                                      ZERO_PLUGIN_ABI_MAJOR);
+        if (!svc->log || !svc->config_get || !svc->shim_spawn || !svc->shim_signal || !svc->netns_create ||
+            !svc->netns_remove)
                 return zero_error_set(err, -EPROTO, ZERO_E_INTERNAL,
                                       "container plugin: services table is incomplete");
         container_fini();
@@ -285,12 +287,16 @@ static int probe_now(void) {
 static int container_probe(struct zero_probe *ret) {
         int r;
 
-        if (!ret)
+        if (!ret || ret->size < offsetof(struct zero_probe, accelerator))
                 return -EINVAL;
+        uint32_t size = ret->size;
+
         r = probe_now();
         if (r < 0)
                 return r;
-        *ret = plugin.probe;
+        /* No more than the agent's struct holds (plugin.h). */
+        memcpy(ret, &plugin.probe, size < sizeof(plugin.probe) ? size : sizeof(plugin.probe));
+        ret->size = size;
         return 0;
 }
 
@@ -604,9 +610,9 @@ static int card_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_
                 return 0;
         /* A namespace of our own, bound in the run directory, so that the NICs are in place
          * before the container's first instruction; crun joins it. */
-        r = zero_netns_create(c->netns);
+        r = plugin.svc->netns_create(ctx, c->netns, err);
         if (r < 0)
-                return runtime_error(err, r, "cannot create the network namespace %s: %s", c->netns, strerror(-r));
+                return zero_error_default(err, r, "cannot create the network namespace");
         for (size_t i = 0; i < info->n_nics; i++) {
                 r = plugin.svc->nic_attach(ctx, info->nics[i].id, "veth", c->netns, NULL, 0, err);
                 if (r < 0)
@@ -630,9 +636,9 @@ static int card_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_
                 if (r < 0 && ret >= 0)
                         ret = zero_error_default(err, r, "cannot detach a NIC");
         }
-        r = zero_netns_remove(c->netns);
+        r = plugin.svc->netns_remove(ctx, c->netns, ret < 0 ? NULL : err);
         if (r < 0 && ret >= 0)
-                ret = runtime_error(err, r, "cannot remove %s: %s", c->netns, strerror(-r));
+                ret = zero_error_default(err, r, "cannot remove the network namespace");
         return ret;
 }
 

@@ -8,15 +8,19 @@
 #include "common/util.h"
 #include "plugins/vm/cmdline.h"
 #include "plugins/vm/hotplug.h"
+#include "plugins/vm/instance.h"
 
 #define EXPORT_PATH_MAX 256
 /* A guest loses a device_del that comes before its ACPI hot-plug driver is up, and QEMU never
  * says so: device_del is sent again at this interval until DEVICE_DELETED. */
 #define UNPLUG_RETRY_USEC (1ULL * 1000000ULL)
 
-struct job {
-        struct job *next;
+struct vm_job {
         struct zero_plugin_ctx *ctx;
+        /* Replies still owed to the job, and whether it is over: an ended job (done() called, or
+         * released) lives on until its last reply came (job_reply), which then frees it. */
+        unsigned n_pending;
+        bool ended;
         struct vm_mon *mon;
         bool plug;
         bool needs_port;             /* a PCI device (all but SCSI disks) */
@@ -34,32 +38,14 @@ struct job {
         struct zero_error add_err;   /* why device_add failed, told once its backend is gone */
 };
 
-static struct job *jobs;
-
 #define svc() vm_mon_services()
 
-static struct job *job_find(struct zero_plugin_ctx *ctx) {
-        for (struct job *j = jobs; j; j = j->next)
-                if (j->ctx == ctx)
-                        return j;
-        return NULL;
+static struct vm_job *job_find(struct zero_plugin_ctx *ctx) {
+        struct vm_inst *i = vm_inst_get(svc(), ctx, false);
+        return i ? i->job : NULL;
 }
 
-static bool job_alive(const struct job *j) {
-        for (struct job *i = jobs; i; i = i->next)
-                if (i == j)
-                        return true;
-        return false;
-}
-
-static void job_free(struct job *j) {
-        for (struct job **p = &jobs; *p; p = &(*p)->next)
-                if (*p == j) {
-                        *p = j->next;
-                        break;
-                }
-        j->timer = sd_event_source_disable_unref(j->timer);
-        j->retry = sd_event_source_disable_unref(j->retry);
+static void job_destroy(struct vm_job *j) {
         json_decref(j->back_args);
         json_decref(j->dev_args);
         free(j->volume);
@@ -67,18 +53,48 @@ static void job_free(struct job *j) {
         free(j);
 }
 
+/* The job is over: off its VM, timers gone; freed now or by its last reply. */
+static void job_free(struct vm_job *j) {
+        struct vm_inst *i = vm_inst_get(svc(), j->ctx, false);
+
+        if (i && i->job == j)
+                i->job = NULL;
+        j->ended = true;
+        j->timer = sd_event_source_disable_unref(j->timer);
+        j->retry = sd_event_source_disable_unref(j->retry);
+        if (j->n_pending == 0)
+                job_destroy(j);
+}
+
+/* At the top of every reply callback: false when the job is over (then it touches nothing). */
+static bool job_reply(struct vm_job *j) {
+        j->n_pending--;
+        if (!j->ended)
+                return true;
+        if (j->n_pending == 0)
+                job_destroy(j);
+        return false;
+}
+
+static int job_send(struct vm_job *j, const char *execute, json_t *args, zero_qmp_reply_fn cb) {
+        int r = vm_mon_command(j->mon, execute, args, cb, j);
+        if (r >= 0)
+                j->n_pending++;
+        return r;
+}
+
 void vm_hotplug_release(struct zero_plugin_ctx *ctx) {
-        struct job *j;
-        while ((j = job_find(ctx)))
+        struct vm_job *j = job_find(ctx);
+        if (j)
                 job_free(j);
 }
 
 /* Gives the card's export or tap back (the last step of an unplug, the undo of a failed plug). */
-static int card_release(struct job *j, struct zero_error *err) {
+static int card_release(struct vm_job *j, struct zero_error *err) {
         return j->volume ? svc()->volume_unexport(j->ctx, j->volume, err) : svc()->nic_detach(j->ctx, j->nic, err);
 }
 
-static void job_end(struct job *j, int r, const struct zero_error *err) {
+static void job_end(struct vm_job *j, int r, const struct zero_error *err) {
         struct zero_plugin_ctx *ctx = j->ctx;
 
         if (r < 0)
@@ -90,7 +106,7 @@ static void job_end(struct job *j, int r, const struct zero_error *err) {
         svc()->done(ctx, r, err);
 }
 
-static void job_fail(struct job *j, int r, const char *what, const struct zero_error *qerr) {
+static void job_fail(struct vm_job *j, int r, const char *what, const struct zero_error *qerr) {
         struct zero_error err = {.code = ZERO_E_RUNTIME};
 
         snprintf(err.message, sizeof(err.message), "%s %s: %.400s", what, j->dev,
@@ -106,8 +122,8 @@ static bool is_not_found(int r, const struct zero_error *err) {
                                     strstr(err->message, "Failed to find"));
 }
 
-static int command(struct job *j, const char *execute, json_t *args, zero_qmp_reply_fn cb) {
-        int r = vm_mon_command(j->mon, execute, args, cb, j);
+static int command(struct vm_job *j, const char *execute, json_t *args, zero_qmp_reply_fn cb) {
+        int r = job_send(j, execute, args, cb);
         if (r < 0)
                 job_fail(j, r, "cannot talk to QEMU about", NULL);
         return r;
@@ -116,10 +132,10 @@ static int command(struct job *j, const char *execute, json_t *args, zero_qmp_re
 /* --- unplug --- */
 
 static void on_back_deleted(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
-        struct job *j = userdata;
+        struct vm_job *j = userdata;
         struct zero_error cerr = {};
 
-        if (!job_alive(j))
+        if (!job_reply(j))
                 return;
         if (r < 0 && !is_not_found(r, err))
                 return job_fail(j, r, "cannot delete the backend of", err);
@@ -129,12 +145,12 @@ static void on_back_deleted(struct zero_qmp *q, int r, json_t *v, const struct z
         job_end(j, r < 0 ? r : 0, r < 0 ? &cerr : NULL);
 }
 
-static void back_delete(struct job *j) {
+static void back_delete(struct vm_job *j) {
         (void) command(j, j->back_del, json_pack("{s:s}", j->back_key, j->back), on_back_deleted);
 }
 
 static int on_unplug_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct job *j = userdata;
+        struct vm_job *j = userdata;
         struct zero_error err = {.code = ZERO_E_TIMEOUT};
 
         j->timer = sd_event_source_disable_unref(j->timer);
@@ -146,14 +162,14 @@ static int on_unplug_timeout(sd_event_source *s, uint64_t usec, void *userdata) 
 }
 
 /* The unplug waits for the guest while j->timer runs. */
-static void unplug_released(struct job *j) {
+static void unplug_released(struct vm_job *j) {
         j->timer = sd_event_source_disable_unref(j->timer);
         j->retry = sd_event_source_disable_unref(j->retry);
         back_delete(j);
 }
 
 void vm_hotplug_event(struct zero_plugin_ctx *ctx, const char *name, json_t *data) {
-        struct job *j = job_find(ctx);
+        struct vm_job *j = job_find(ctx);
 
         /* Match on "device": virtio devices send one for their virtio-backend child first, without it. */
         if (j && !j->plug && j->timer && streq(name, "DEVICE_DELETED") &&
@@ -164,7 +180,7 @@ void vm_hotplug_event(struct zero_plugin_ctx *ctx, const char *name, json_t *dat
 static void on_device_del(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata);
 
 static int on_unplug_retry(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct job *j = userdata;
+        struct vm_job *j = userdata;
 
         j->retry = sd_event_source_disable_unref(j->retry);
         (void) command(j, "device_del", json_pack("{s:s}", "id", j->dev), on_device_del);
@@ -172,9 +188,9 @@ static int on_unplug_retry(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static void on_device_del(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
-        struct job *j = userdata;
+        struct vm_job *j = userdata;
 
-        if (!job_alive(j) || !j->timer)
+        if (!job_reply(j) || !j->timer)
                 return; /* released meanwhile */
         if (is_not_found(r, err))
                 return unplug_released(j); /* gone, and its event seen before we listened */
@@ -192,9 +208,9 @@ static void on_device_del(struct zero_qmp *q, int r, json_t *v, const struct zer
 /* --- plug --- */
 
 static void on_device_add(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
-        struct job *j = userdata;
+        struct vm_job *j = userdata;
 
-        if (!job_alive(j))
+        if (!job_reply(j))
                 return;
         if (r >= 0)
                 return job_end(j, 0, NULL);
@@ -203,9 +219,9 @@ static void on_device_add(struct zero_qmp *q, int r, json_t *v, const struct zer
 }
 
 static void on_back_added(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
-        struct job *j = userdata;
+        struct vm_job *j = userdata;
 
-        if (!job_alive(j))
+        if (!job_reply(j))
                 return;
         /* "Duplicate ID" / "already exists": added by a plug that a crash interrupted. */
         if (r < 0 && !(r == -EIO && (strstr(err->message, "uplicate") || strstr(err->message, "already"))))
@@ -230,10 +246,10 @@ static const char *free_port(json_t *pci) {
 }
 
 static void on_query_pci(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
-        struct job *j = userdata;
+        struct vm_job *j = userdata;
         const char *port;
 
-        if (!job_alive(j))
+        if (!job_reply(j))
                 return;
         if (r < 0)
                 return job_fail(j, r, "cannot list the PCI ports for", err);
@@ -246,12 +262,12 @@ static void on_query_pci(struct zero_qmp *q, int r, json_t *v, const struct zero
 
 /* Whether QEMU has the device already decides where plug and unplug begin. */
 static void on_devices(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
-        struct job *j = userdata;
+        struct vm_job *j = userdata;
         bool present = false;
         size_t i;
         json_t *e;
 
-        if (!job_alive(j))
+        if (!job_reply(j))
                 return;
         if (r < 0)
                 return job_fail(j, r, "cannot list the devices before", err);
@@ -279,9 +295,10 @@ static void on_devices(struct zero_qmp *q, int r, json_t *v, const struct zero_e
 
 /* --- entry points --- */
 
-static int job_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct job *j,
+static int job_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct vm_job *j,
                      struct zero_error *err) {
         _cleanup_free_ char *qmp = zero_strdup_printf("%s/qmp.sock", strempty(info->run_dir));
+        struct vm_inst *i;
         int r;
 
         j->ctx = ctx;
@@ -301,9 +318,15 @@ static int job_start(struct zero_plugin_ctx *ctx, const struct zero_instance_inf
                 return zero_error_set(err, r, ZERO_E_WRONG_STATE, "the VM's QEMU does not answer on %s: %s", qmp,
                                       strerror(-r));
         }
-        j->next = jobs;
-        jobs = j;
-        r = vm_mon_command(j->mon, "qom-list", json_pack("{s:s}", "path", "/machine/peripheral"), on_devices, j);
+        i = vm_inst_get(svc(), ctx, true);
+        if (!i) {
+                if (j->plug)
+                        (void) card_release(j, NULL);
+                job_free(j);
+                return -ENOMEM;
+        }
+        i->job = j;
+        r = job_send(j, "qom-list", json_pack("{s:s}", "path", "/machine/peripheral"), on_devices);
         if (r < 0) {
                 if (j->plug)
                         (void) card_release(j, NULL);
@@ -316,7 +339,7 @@ static int job_start(struct zero_plugin_ctx *ctx, const struct zero_instance_inf
 int vm_hotplug_volume(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
                       const struct zero_volume_info *vol, bool plug, struct zero_error *err) {
         bool vhost = streq(vol->personality, "virtio-blk"), scsi = streq(vol->personality, "virtio-scsi");
-        struct job *j = calloc(1, sizeof(*j));
+        struct vm_job *j = calloc(1, sizeof(*j));
         char path[EXPORT_PATH_MAX] = "", serial[21];
         _cleanup_free_ char *copy = NULL;
         const char *name = NULL, *sock = NULL;
@@ -367,7 +390,7 @@ int vm_hotplug_volume(struct zero_plugin_ctx *ctx, const struct zero_instance_in
 
 int vm_hotplug_nic(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct zero_nic_info *nic,
                    bool plug, struct zero_error *err) {
-        struct job *j = calloc(1, sizeof(*j));
+        struct vm_job *j = calloc(1, sizeof(*j));
         char tap[EXPORT_PATH_MAX] = "";
         int r;
 

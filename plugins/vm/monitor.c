@@ -9,6 +9,7 @@
 
 #include "common/util.h"
 #include "plugins/vm/hotplug.h"
+#include "plugins/vm/instance.h"
 #include "plugins/vm/monitor.h"
 
 /* QEMU makes its QMP socket some tens of ms after its exec: retry often (a failed connect is two
@@ -20,7 +21,9 @@
 
 struct vm_mon {
         struct zero_plugin_ctx *ctx;
-        struct vm_mon *next;
+        /* mon_free() runs: the replies zero_qmp_free() cancels find the monitor going. After it
+         * no callback has the monitor: every command was on its connection. */
+        bool freeing;
         char *qmp_path;
         struct zero_qmp *qmp;
         char status[32];
@@ -36,7 +39,6 @@ struct vm_mon {
 
 static struct {
         const struct zero_plugin_services *svc;
-        struct vm_mon *mons;
 } mon;
 
 #define mlog(m, prio, ...) mon.svc->log((m) ? (m)->ctx : NULL, (prio), __VA_ARGS__)
@@ -50,10 +52,8 @@ const struct zero_plugin_services *vm_mon_services(void) {
 }
 
 struct vm_mon *vm_mon_find(struct zero_plugin_ctx *ctx) {
-        for (struct vm_mon *m = mon.mons; m; m = m->next)
-                if (m->ctx == ctx)
-                        return m;
-        return NULL;
+        struct vm_inst *i = vm_inst_get(mon.svc, ctx, false);
+        return i ? i->mon : NULL;
 }
 
 struct zero_plugin_ctx *vm_mon_ctx(const struct vm_mon *m) {
@@ -88,37 +88,29 @@ static void boot_disarm(struct vm_mon *m) {
 }
 
 static void mon_free(struct vm_mon *m) {
+        struct vm_inst *i = vm_inst_get(mon.svc, m->ctx, false);
+
+        m->freeing = true;
         vm_hotplug_release(m->ctx);
-        for (struct vm_mon **p = &mon.mons; *p; p = &(*p)->next)
-                if (*p == m) {
-                        *p = m->next;
-                        break;
-                }
+        if (i && i->mon == m)
+                i->mon = NULL;
         boot_disarm(m);
         m->powerdown = sd_event_source_disable_unref(m->powerdown);
         /* Pending commands are answered with -ECANCELED from here: their callbacks see the
-         * monitor gone from the list (mon_alive) and touch nothing. */
+         * monitor going (mon_alive) and touch nothing. */
         m->qmp = zero_qmp_free(m->qmp);
         free(m->qmp_path);
         free(m);
 }
 
 static bool mon_alive(const struct vm_mon *m) {
-        for (struct vm_mon *i = mon.mons; i; i = i->next)
-                if (i == m)
-                        return true;
-        return false;
+        return !m->freeing;
 }
 
 void vm_mon_release(struct zero_plugin_ctx *ctx) {
         struct vm_mon *m = vm_mon_find(ctx);
         if (m)
                 mon_free(m);
-}
-
-void vm_mon_release_all(void) {
-        while (mon.mons)
-                mon_free(mon.mons);
 }
 
 /* The boot ends here, once. */
@@ -215,9 +207,12 @@ static int mon_connect(struct vm_mon *m) {
 }
 
 int vm_mon_get(struct zero_plugin_ctx *ctx, const char *qmp_path, struct vm_mon **ret) {
-        struct vm_mon *m = vm_mon_find(ctx);
+        struct vm_inst *i = vm_inst_get(mon.svc, ctx, true);
+        struct vm_mon *m = i ? i->mon : NULL;
         int r;
 
+        if (!i)
+                return -ENOMEM;
         if (!m) {
                 m = calloc(1, sizeof(*m));
                 if (!m)
@@ -228,8 +223,7 @@ int vm_mon_get(struct zero_plugin_ctx *ctx, const char *qmp_path, struct vm_mon 
                         free(m);
                         return -ENOMEM;
                 }
-                m->next = mon.mons;
-                mon.mons = m;
+                i->mon = m;
         } else if (!streq(m->qmp_path, qmp_path)) {
                 char *p = strdup(qmp_path);
                 if (!p)

@@ -13,8 +13,8 @@
  * during the last one) is done at once. Events: SHUTDOWN and RESET become instance events, STOP
  * and RESUME the instance's paused / running state; the last status is kept for ops.status.
  *
- * Monitors are keyed by the agent's ctx (one per instance, stable: plugin.h) and freed by
- * vm_mon_release() (cleanup, release) or vm_mon_release_all() (fini).
+ * A VM's monitor hangs off the plugin's data on the agent's ctx (instance.h) and is freed by
+ * vm_mon_release() (cleanup, release).
  */
 #include <jansson.h>
 
@@ -34,7 +34,6 @@ const struct zero_plugin_services *vm_mon_services(void);
 int vm_mon_get(struct zero_plugin_ctx *ctx, const char *qmp_path, struct vm_mon **ret);
 struct vm_mon *vm_mon_find(struct zero_plugin_ctx *ctx);
 void vm_mon_release(struct zero_plugin_ctx *ctx);
-void vm_mon_release_all(void);
 
 /* Starts the boot; its end goes to services->done(). device_ids (NULL-terminated, copied) are the
  * ids of the -device options that must exist before "cont". Returns ZERO_PLUGIN_PENDING. */

@@ -34,11 +34,11 @@
 #include "plugins/vm/cmdline.h"
 #include "plugins/vm/firmware.h"
 #include "plugins/vm/hotplug.h"
+#include "plugins/vm/instance.h"
 #include "plugins/vm/monitor.h"
 #include "zero/plugin.h"
 
-#define SERVICES_MIN_SIZE (offsetof(struct zero_plugin_services, notify) + sizeof(void *))
-#define INFO_MIN_SIZE (offsetof(struct zero_instance_info, nics) + sizeof(void *))
+#define INFO_MIN_SIZE (offsetof(struct zero_instance_info, initrd) + sizeof(void *))
 #define EXPORT_PATH_MAX 256
 #define HOTPLUG_PORTS_DEFAULT 4
 #define HOTPLUG_PORTS_MAX 16
@@ -59,27 +59,13 @@ static struct {
         } while (0)
 
 
-/* The command line prepare built, kept for the start that follows it in the same operation,
- * which would only ask the card again for the same exports and taps (a few ms of QMP: see
- * docs/benchmarks.md, vm_start). Not kept across a crash (start builds it anew then); dropped
- * by start, cleanup, release and fini. */
-struct prepared {
-        struct zero_plugin_ctx *ctx;
-        char **argv;
-        struct prepared *next;
-};
-static struct prepared *prepared;
-
+/* The command line prepare built, kept (on the ctx: instance.h) for the start that follows it in
+ * the same operation, which would only ask the card again for the same exports and taps (a few ms
+ * of QMP: see docs/benchmarks.md, vm_start). Not kept across a crash (start builds it anew
+ * then); dropped by start, cleanup and release. */
 static char **prepared_take(struct zero_plugin_ctx *ctx) {
-        for (struct prepared **p = &prepared; *p; p = &(*p)->next)
-                if ((*p)->ctx == ctx) {
-                        struct prepared *e = *p;
-                        char **argv = e->argv;
-                        *p = e->next;
-                        free(e);
-                        return argv;
-                }
-        return NULL;
+        struct vm_inst *i = vm_inst_get(plugin.svc, ctx, false);
+        return i ? TAKE_PTR(i->prepared) : NULL;
 }
 
 static void prepared_drop(struct zero_plugin_ctx *ctx) {
@@ -90,10 +76,8 @@ static char *qmp_path(const struct zero_instance_info *info) {
         return info && info->run_dir ? zero_strdup_printf("%s/qmp.sock", info->run_dir) : NULL;
 }
 
+/* The agent released every ctx before (plugin.h): no VM's state is left. */
 static void vm_fini(void) {
-        vm_mon_release_all();
-        while (prepared)
-                strv_free(prepared_take(prepared->ctx));
         free(plugin.qemu);
         free(plugin.accel);
         free(plugin.user);
@@ -145,10 +129,12 @@ static int vm_init(const struct zero_plugin_services *svc, struct zero_error *er
         char chosen[8];
         int r;
 
-        if (!svc || svc->abi_version != ZERO_PLUGIN_ABI_VERSION || svc->size < SERVICES_MIN_SIZE)
+        /* get_data: the last service it calls (ABI 4.0). */
+        if (!svc || ZERO_PLUGIN_ABI_MAJOR_OF(svc->abi_version) != ZERO_PLUGIN_ABI_MAJOR || !ZERO_SERVICE_HAS(svc, get_data))
                 return zero_error_set(err, -EPROTO, ZERO_E_INTERNAL,
-                                      "vm plugin: the agent's services table is too old (ABI %u, size %u)",
-                                      svc ? svc->abi_version : 0, svc ? svc->size : 0);
+                                      "vm plugin: the agent's services table is too old (ABI %u.%u, size %u)",
+                                      svc ? ZERO_PLUGIN_ABI_MAJOR_OF(svc->abi_version) : 0,
+                                      svc ? ZERO_PLUGIN_ABI_MINOR_OF(svc->abi_version) : 0, svc ? svc->size : 0);
         vm_fini();
         qemu = svc->config_get("vm", "qemu");
         accel = svc->config_get("vm", "accel");
@@ -198,9 +184,9 @@ static int vm_probe(struct zero_probe *ret) {
         char *argv[] = {plugin.qemu, "--version", NULL};
         int r;
 
-        *ret = (struct zero_probe){};
-        if (!plugin.svc)
-                return -ESTALE;
+        /* ret comes zeroed, as large as the agent's struct: this plugin's own is no larger. */
+        if (!plugin.svc || ret->size < sizeof(*ret))
+                return plugin.svc ? -EINVAL : -ESTALE;
         r = zero_run_wait(argv, &out);
         if (r != 0 || !out || strncmp(out, "QEMU emulator version ", 22) != 0) {
                 snprintf(ret->reason, sizeof(ret->reason), "%s does not run: %s", plugin.qemu,
@@ -251,10 +237,14 @@ static int vm_plumb(struct zero_plugin_ctx *ctx, const struct zero_instance_info
         int r;
 
         *v = (struct vm){};
-        if (!info || info->size < INFO_MIN_SIZE || !info->image_dir || !info->run_dir)
+        if (!info || info->size < INFO_MIN_SIZE || !info->run_dir)
                 return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "instance info too short");
-        v->kernel = zero_strdup_printf("%s/vmlinuz", info->image_dir);
-        v->initrd = zero_strdup_printf("%s/initrd.img", info->image_dir);
+        if (!info->kernel || !info->initrd || access(info->kernel, R_OK) < 0 || access(info->initrd, R_OK) < 0)
+                return zero_error_set(err, -ENOENT, ZERO_E_INVALID,
+                                      "image %s has no kernel and initrd: import it with \"kernel\" and \"initrd\"",
+                                      strempty(info->image_name));
+        v->kernel = strdup(info->kernel);
+        v->initrd = strdup(info->initrd);
         v->qmp = zero_strdup_printf("%s/qmp.sock", info->run_dir);
         v->disks = calloc(info->n_volumes + 1, sizeof(*v->disks));
         v->paths = calloc(info->n_volumes + 1, sizeof(*v->paths));
@@ -262,10 +252,6 @@ static int vm_plumb(struct zero_plugin_ctx *ctx, const struct zero_instance_info
         v->taps = calloc(info->n_nics + 1, sizeof(*v->taps));
         if (!v->kernel || !v->initrd || !v->qmp || !v->disks || !v->paths || !v->nics || !v->taps)
                 return -ENOMEM;
-        if (access(v->kernel, R_OK) < 0 || access(v->initrd, R_OK) < 0)
-                return zero_error_set(err, -ENOENT, ZERO_E_INVALID,
-                                      "image %s has no kernel and initrd: import it with \"kernel\" and \"initrd\"",
-                                      strempty(info->image_name));
         for (size_t i = 0; i < info->n_volumes; i++) {
                 const struct zero_volume_info *vol = &info->volumes[i];
                 const char *kind = export_kind(vol->personality);
@@ -297,7 +283,7 @@ static int vm_cmdline(const struct zero_instance_info *info, const struct vm *v,
 static int vm_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
         _cleanup_(vm_done) struct vm v = {};
         _cleanup_strv_free_ char **argv = NULL;
-        struct prepared *e;
+        struct vm_inst *i;
         int r;
 
         prepared_drop(ctx);
@@ -306,11 +292,9 @@ static int vm_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_in
                 r = vm_cmdline(info, &v, &argv, err);
         if (r < 0)
                 return r;
-        e = calloc(1, sizeof(*e));
-        if (e) {
-                *e = (struct prepared){ctx, TAKE_PTR(argv), prepared};
-                prepared = e;
-        }
+        i = vm_inst_get(plugin.svc, ctx, true);
+        if (i) /* else start builds it again */
+                i->prepared = TAKE_PTR(argv);
         return 0;
 }
 
@@ -460,6 +444,7 @@ static int vm_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_in
 static void vm_release(struct zero_plugin_ctx *ctx) {
         vm_mon_release(ctx);
         prepared_drop(ctx);
+        vm_inst_free(plugin.svc, ctx);
 }
 
 static const struct zero_plugin vm_plugin = {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A test-only plugin built for an ABI version no zerod speaks: the loader must refuse it. */
+/* A test-only plugin built for another major of the ABI (plugin.h): the loader must refuse it. */
 #include "zero/plugin.h"
 
 static const struct zero_plugin plugin = {
-        .abi_version = ZERO_PLUGIN_ABI_VERSION + 98,
+        .abi_version = ZERO_PLUGIN_ABI_MAKE(ZERO_PLUGIN_ABI_MAJOR + 98, 0),
         .size = sizeof(struct zero_plugin),
         .name = "future",
         .mode = "future",

@@ -16,7 +16,6 @@ static int t_init(const struct zero_plugin_services *svc, struct zero_error *err
 
 static int t_probe(struct zero_probe *ret) {
         const char *v = services->config_get("test", "reason");
-        memset(ret, 0, sizeof(*ret));
         ret->available = true;
         snprintf(ret->runtime, sizeof(ret->runtime), "test-runtime 1");
         snprintf(ret->reason, sizeof(ret->reason), "%s", v ? v : "");

@@ -20,6 +20,7 @@
 #include "agent/instance_service.h"
 #include "agent/instance_state.h"
 #include "agent/operation.h"
+#include "agent/plugin_loader.h"
 #include "agent/volume_job.h"
 #include "agent/volume_service.h"
 #include "common/util.h"
@@ -171,6 +172,19 @@ static void test_meanings(void **state) {
         assert_false(zero_inst_state_runtime_may_set(ZERO_INST_RUNNING, _ZERO_INST_STATE_INVALID));
 }
 
+/* The node's plugins: the mode a row names counts only when a loaded plugin serves it. */
+static const struct zero_plugin node_plugins[] = {
+        {.name = "container", .mode = "container"},
+        {.name = "vm", .mode = "vm"},
+        {.name = "bms", .mode = "bms"},
+};
+static struct zero_loaded_plugin node_loaded[] = {
+        {.plugin = &node_plugins[0]},
+        {.plugin = &node_plugins[1]},
+        {.plugin = &node_plugins[2]},
+};
+static const struct zero_plugin_set plugins = {.items = node_loaded, .n = 3};
+
 static struct zero_instance_row row_of(const char *mode, const char *state) {
         return (struct zero_instance_row){.mode = (char *) mode, .state = (char *) state};
 }
@@ -178,25 +192,25 @@ static struct zero_instance_row row_of(const char *mode, const char *state) {
 static void test_node_mode(void **state) {
         struct zero_instance_row rows[4];
 
-        assert_string_equal(zero_node_mode_of(NULL, 0), "idle");
+        assert_string_equal(zero_node_mode_of(&plugins, NULL, 0), "idle");
         /* Stopped and failed instances hold nothing. */
         rows[0] = row_of("container", "stopped");
         rows[1] = row_of("vm", "error");
-        assert_string_equal(zero_node_mode_of(rows, 2), "idle");
+        assert_string_equal(zero_node_mode_of(&plugins, rows, 2), "idle");
         rows[0] = row_of("container", "running");
-        assert_string_equal(zero_node_mode_of(rows, 2), "container");
+        assert_string_equal(zero_node_mode_of(&plugins, rows, 2), "container");
         /* A VM that is starting, paused or being deleted holds its resources. */
         for (size_t i = 0; i < 3; i++) {
                 static const char *const holding[] = {"starting", "paused", "deleting"};
                 rows[1] = row_of("vm", holding[i]);
-                assert_string_equal(zero_node_mode_of(rows, 2), "mixed");
-                assert_string_equal(zero_node_mode_of(&rows[1], 1), "ecs");
+                assert_string_equal(zero_node_mode_of(&plugins, rows, 2), "mixed");
+                assert_string_equal(zero_node_mode_of(&plugins, &rows[1], 1), "ecs");
         }
         rows[2] = row_of("bms", "creating");
-        assert_string_equal(zero_node_mode_of(rows, 3), "bms");
+        assert_string_equal(zero_node_mode_of(&plugins, rows, 3), "bms");
         rows[2] = row_of("bms", "stopped");
         rows[3] = row_of("container", "switching");
-        assert_string_equal(zero_node_mode_of(rows, 4), "mixed");
+        assert_string_equal(zero_node_mode_of(&plugins, rows, 4), "mixed");
 }
 
 /* --- subscribers --- */

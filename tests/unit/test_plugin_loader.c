@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The plugin loader: a good plugin is loaded and probed; one built for another ABI is refused
- * with a log line that says so. */
+ * with a log line that says so; the version rules of plugin.h (major equal, a newer minor only
+ * refused when it needs more than this agent's minor); the modes' list for messages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,20 +49,39 @@ static void test_load_good_refuse_bad(void **state) {
         close(saved);
         close(logfd);
 
-        assert_int_equal(set->n, 1);
-        assert_string_equal(set->items[0].plugin->name, "test");
+        /* In file order: newer_minor_plugin.so, test_plugin.so. */
+        assert_int_equal(set->n, 2);
+        assert_string_equal(set->items[0].plugin->name, "newer");
+        assert_string_equal(set->items[1].plugin->name, "test");
         assert_non_null(zero_plugins_find(set, "test"));
         assert_null(zero_plugins_find(set, "future"));
+        assert_null(zero_plugins_find(set, "needs-newer"));
+        assert_true(set->items[1].probe.available);
+        assert_string_equal(set->items[1].probe.reason, "configured"); /* services reached the plugin */
+        assert_int_equal(set->items[1].probe.size, sizeof(struct zero_probe));
+        /* The newer minor's larger struct: its ops past this agent's are never looked at. */
+        assert_true(set->items[0].plugin->size > sizeof(struct zero_plugin));
         assert_true(set->items[0].probe.available);
-        assert_string_equal(set->items[0].probe.reason, "configured"); /* services reached the plugin */
 
         assert_int_equal(zero_read_file(logpath, 1 << 20, &log, NULL), 0);
         unlink(logpath);
         assert_non_null(strstr(log, "bad_abi_plugin.so"));
-        char expect[64];
-        snprintf(expect, sizeof(expect), "plugin ABI version %d", ZERO_PLUGIN_ABI_VERSION + 98);
+        char expect[128];
+        snprintf(expect, sizeof(expect), "plugin ABI version %d.0, this zerod speaks version %d.%d (another major)",
+                 ZERO_PLUGIN_ABI_MAJOR + 98, ZERO_PLUGIN_ABI_MAJOR, ZERO_PLUGIN_ABI_MINOR);
+        assert_non_null(strstr(log, expect));
+        /* The loaded one's line names its ABI. */
+        snprintf(expect, sizeof(expect), "Loaded plugin test (mode test, ABI %d.%d)", ZERO_PLUGIN_ABI_MAJOR,
+                 ZERO_PLUGIN_ABI_MINOR);
         assert_non_null(strstr(log, expect));
         assert_non_null(strstr(log, "Refusing plugin"));
+        /* The one that needs a newer minor, by file and both versions. */
+        snprintf(expect, sizeof(expect), "needs_newer_plugin.so: built for plugin ABI version %d.%d, it needs %d.%d",
+                 ZERO_PLUGIN_ABI_MAJOR, ZERO_PLUGIN_ABI_MINOR + 1, ZERO_PLUGIN_ABI_MAJOR, ZERO_PLUGIN_ABI_MINOR + 1);
+        assert_non_null(strstr(log, expect));
+        snprintf(expect, sizeof(expect), "Loaded plugin newer (mode newer, ABI %d.%d)", ZERO_PLUGIN_ABI_MAJOR,
+                 ZERO_PLUGIN_ABI_MINOR + 1);
+        assert_non_null(strstr(log, expect));
         zero_plugins_free(set);
 }
 
@@ -77,10 +97,125 @@ static void test_missing_dir(void **state) {
         assert_null(set);
 }
 
+static int nop(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
+        return 0;
+}
+
+static int nop_kill(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, int sig,
+                    struct zero_error *err) {
+        return 0;
+}
+
+static int nop_probe(struct zero_probe *ret) {
+        return 0;
+}
+
+/* A complete plugin of this agent's version; each test changes one thing. */
+static struct zero_plugin good(void) {
+        return (struct zero_plugin){
+                .abi_version = ZERO_PLUGIN_ABI_VERSION,
+                .size = sizeof(struct zero_plugin),
+                .name = "t",
+                .mode = "t",
+                .ops = {.probe = nop_probe, .prepare = nop, .start = nop, .stop = nop, .kill = nop_kill,
+                        .cleanup = nop},
+        };
+}
+
+static void test_version_rules(void **state) {
+        struct zero_error err = {};
+        struct zero_plugin p = good();
+
+        assert_int_equal(zero_plugin_abi_check(&p, &err), 0);
+        assert_int_equal(zero_plugin_abi_check(NULL, &err), -EPROTONOSUPPORT);
+
+        /* Another major, either way: refused. */
+        p.abi_version = ZERO_PLUGIN_ABI_MAKE(ZERO_PLUGIN_ABI_MAJOR + 1, 0);
+        assert_int_equal(zero_plugin_abi_check(&p, &err), -EPROTONOSUPPORT);
+        assert_non_null(strstr(err.message, "another major"));
+        p.abi_version = ZERO_PLUGIN_ABI_MAKE(ZERO_PLUGIN_ABI_MAJOR - 1, 7);
+        assert_int_equal(zero_plugin_abi_check(&p, &err), -EPROTONOSUPPORT);
+        /* A plugin from before major/minor (abi_version 3) is named by its old number. */
+        p.abi_version = 3;
+        assert_int_equal(zero_plugin_abi_check(&p, &err), -EPROTONOSUPPORT);
+        assert_non_null(strstr(err.message, "built for plugin ABI version 3, "));
+
+        /* A newer minor that needs nothing newer: loaded, its struct read as far as this agent
+         * knows it (a newer plugin's struct is larger). */
+        p = good();
+        p.abi_version = ZERO_PLUGIN_ABI_MAKE(ZERO_PLUGIN_ABI_MAJOR, ZERO_PLUGIN_ABI_MINOR + 5);
+        p.size = sizeof(struct zero_plugin) + 64;
+        assert_int_equal(zero_plugin_abi_check(&p, &err), 0);
+        /* ... that needs what came after this agent's minor: refused, saying which. */
+        p.abi_minor_needed = ZERO_PLUGIN_ABI_MINOR + 1;
+        assert_int_equal(zero_plugin_abi_check(&p, &err), -EPROTONOSUPPORT);
+        char expect[64];
+        snprintf(expect, sizeof(expect), "it needs %d.%d or later", ZERO_PLUGIN_ABI_MAJOR, ZERO_PLUGIN_ABI_MINOR + 1);
+        assert_non_null(strstr(err.message, expect));
+        /* Needing exactly this agent's minor is fine. */
+        p.abi_minor_needed = ZERO_PLUGIN_ABI_MINOR;
+        assert_int_equal(zero_plugin_abi_check(&p, &err), 0);
+
+        /* An older minor is loaded as long as its struct holds the ops the agent must call. */
+        p = good();
+        p.size = offsetof(struct zero_plugin, ops) + offsetof(struct zero_plugin_ops, cleanup) + sizeof(void *);
+        assert_int_equal(zero_plugin_abi_check(&p, &err), 0);
+        assert_false(ZERO_PLUGIN_HAS(&p, boot)); /* set, but past its size: not called */
+        p.size -= sizeof(void *);
+        assert_int_equal(zero_plugin_abi_check(&p, &err), -EPROTONOSUPPORT);
+        assert_non_null(strstr(err.message, "incomplete"));
+        p = good();
+        p.ops.kill = NULL;
+        assert_int_equal(zero_plugin_abi_check(&p, &err), -EPROTONOSUPPORT);
+}
+
+static void test_mode_names(void **state) {
+        struct zero_error err = {};
+        struct zero_plugin p = good();
+        const char *bad[] = {"", "Vm", "1vm", "v m", "vm/x", "v\"m", "abcdefghijklmnopqrstuvwxyz0123456"};
+        const char *ok[] = {"vm", "bms", "my-runtime_2", "abcdefghijklmnopqrstuvwxyz012345"};
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                p.mode = bad[i];
+                assert_int_equal(zero_plugin_abi_check(&p, &err), -EINVAL);
+        }
+        p.mode = NULL;
+        assert_int_equal(zero_plugin_abi_check(&p, &err), -EPROTONOSUPPORT);
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                p.mode = ok[i];
+                assert_int_equal(zero_plugin_abi_check(&p, &err), 0);
+        }
+}
+
+static void test_modes_list(void **state) {
+        struct zero_plugin a = good(), b = good(), c = good();
+        struct zero_loaded_plugin items[3] = {{.plugin = &a}, {.plugin = &b}, {.plugin = &c}};
+        struct zero_plugin_set set = {.items = items};
+        char buf[64];
+
+        a.mode = "container";
+        b.mode = "vm";
+        c.mode = "bms";
+        assert_string_equal(zero_plugins_modes(NULL, buf, sizeof(buf)), "");
+        assert_string_equal(zero_plugins_modes(&set, buf, sizeof(buf)), "");
+        set.n = 1;
+        assert_string_equal(zero_plugins_modes(&set, buf, sizeof(buf)), "container");
+        set.n = 2;
+        assert_string_equal(zero_plugins_modes(&set, buf, sizeof(buf)), "container or vm");
+        set.n = 3;
+        assert_string_equal(zero_plugins_modes(&set, buf, sizeof(buf)), "container, vm or bms");
+        assert_string_equal(zero_plugins_modes(&set, buf, 12), "container, "); /* cut, terminated */
+        assert_ptr_equal(zero_plugins_find(&set, "vm"), &items[1]);
+        assert_null(zero_plugins_find(&set, "ecs"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_load_good_refuse_bad),
                 cmocka_unit_test(test_missing_dir),
+                cmocka_unit_test(test_version_rules),
+                cmocka_unit_test(test_mode_names),
+                cmocka_unit_test(test_modes_list),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
