@@ -21,12 +21,16 @@
  * start command), and writes one line to the sync fd: "ok PID\n" or "error MESSAGE\n".
  *
  * Control protocol (text requests, text replies):
- *   "status"      -> "running pid=P" | "exited pid=P code=C signal=S"
- *   "signal N"    -> "ok" | "error MESSAGE"
+ *   "status"      -> "starting" (the create command runs) | "running pid=P"
+ *                    | "exited pid=P code=C signal=S" (also while the cleanup command runs)
+ *   "signal N"    -> "ok" | "error MESSAGE" ("error the instance is starting" before the main
+ *                    process exists)
  *   "wait"        -> (when the main process has exited and the exit record is written)
  *                    "exited pid=P code=C signal=S"
  *   "console N"   -> the last N bytes (at most ZERO_SHIM_CONSOLE_TAIL_MAX) of the console log
- * After the exit record is written the shim answers pending waits and exits.
+ * The socket listens before the create command runs and until the exit record is written: the
+ * shim answers while its create, start or cleanup command runs, however long that takes. After
+ * the exit record is written the shim answers pending waits and exits.
  */
 #include <stdbool.h>
 #include <stdint.h>
