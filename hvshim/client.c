@@ -287,22 +287,51 @@ int zero_shim_parse_exited(const char *msg, struct zero_shim_exit *ret) {
         return parse_exit_fields(msg + 7, ret);
 }
 
-int zero_shim_connect(const char *dir, bool nonblock, int *ret_fd) {
+int zero_shim_connect_timeout(const char *dir, int timeout_ms, int *ret_fd) {
         _cleanup_close_ int fd = -EBADF, dir_fd = -EBADF;
         struct sockaddr_un sa;
+        uint64_t deadline;
         socklen_t len;
         int r;
 
         assert_return(dir, -EINVAL);
+        assert_return(timeout_ms >= 0, -EINVAL);
         assert_return(ret_fd, -EINVAL);
 
         r = zero_shim_sockaddr(dir, &sa, &len, &dir_fd);
         if (r < 0)
                 return r;
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, len) < 0)
+        /* A blocking connect() to a unix socket whose backlog is full waits for the listener
+         * for ever; a non-blocking one says EAGAIN and cannot be polled for, so it is retried
+         * until the deadline. A shim accepts from its poll loop, so the backlog drains at once
+         * unless the shim is stopped or starved. */
+        deadline = zero_monotonic_usec() + (uint64_t) timeout_ms * USEC_PER_MSEC;
+        while (connect(fd, (struct sockaddr *) &sa, len) < 0) {
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                if (zero_monotonic_usec() >= deadline)
+                        return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
+                (void) poll(NULL, 0, 1);
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int zero_shim_connect(const char *dir, bool nonblock, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        assert_return(ret_fd, -EINVAL);
+
+        r = zero_shim_connect_timeout(dir, nonblock ? 0 : ZERO_SHIM_TIMEOUT_MS, &fd);
+        if (r < 0)
+                return r;
+        if (!nonblock && fcntl(fd, F_SETFL, 0) < 0)
                 return -errno;
         *ret_fd = TAKE_FD(fd);
         return 0;

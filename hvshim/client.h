@@ -90,12 +90,23 @@ int zero_shim_read_pid(const char *dir, pid_t *ret);
 /* Parses an "exited pid=P code=C signal=S" reply. */
 int zero_shim_parse_exited(const char *msg, struct zero_shim_exit *ret);
 
-/* Connects to DIR/shim.sock (SOCK_SEQPACKET, O_CLOEXEC, blocking unless nonblock). -ECONNREFUSED
- * or -ENOENT when no shim lives there. */
+/* The bound on one exchange with a live shim (connecting, sending, the reply): a shim serves its
+ * socket from its poll loop whatever it is doing (even while a create or cleanup command hangs),
+ * so it answers in microseconds; one that does not answer within this is stopped or starved, and
+ * the request fails with -ETIMEDOUT rather than stalling zerod's loop. */
+#define ZERO_SHIM_TIMEOUT_MS 1000
+
+/* Connects to DIR/shim.sock (SOCK_SEQPACKET, O_CLOEXEC, O_NONBLOCK), waiting at most timeout_ms
+ * for room in the shim's backlog (0: not at all, -EAGAIN; else -ETIMEDOUT). -ECONNREFUSED or
+ * -ENOENT when no shim lives there. */
+int zero_shim_connect_timeout(const char *dir, int timeout_ms, int *ret_fd);
+/* The same, blocking fd unless nonblock; connecting waits at most ZERO_SHIM_TIMEOUT_MS for room
+ * in the backlog, or not at all with nonblock (-EAGAIN: a live shim whose backlog is full). */
 int zero_shim_connect(const char *dir, bool nonblock, int *ret_fd);
 
-/* Synchronous request/reply on a connected fd (used by tests and zeroctl-like tools; zerod
- * sends and reads through its event loop). *ret is NUL-terminated. */
+/* Synchronous request/reply on a connected fd, without a bound (tests and tools; zerod uses
+ * zero_shim_request_timeout() with ZERO_SHIM_TIMEOUT_MS, or its event loop). *ret is
+ * NUL-terminated. */
 int zero_shim_request(int fd, const char *req, char **ret);
 /* The same, giving up with -ETIMEDOUT after timeout_ms milliseconds (< 0: never). */
 int zero_shim_request_timeout(int fd, const char *req, int timeout_ms, char **ret);
