@@ -308,7 +308,7 @@ _Noreturn void zero_child_exec(char *const *argv, int out) {
         zero_child_exec_fds(argv, -1, out, out);
 }
 
-/* Milliseconds left before deadline (CLOCK_MONOTONIC µs; 0: none, -1). */
+/* Milliseconds left before deadline (CLOCK_MONOTONIC µs) for poll(); -1 when there is none (0). */
 static int ms_left(uint64_t deadline) {
         uint64_t now;
 

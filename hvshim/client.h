@@ -68,8 +68,15 @@ struct zero_shim_spawn_args {
         bool private_cgroup2;
 };
 
+/* The bound on zero_shim_spawn()'s wait for the process it starts, which exits as soon as the
+ * shim proper has detached (milliseconds: it checks its arguments and opens its files first).
+ * Generous, as a machine under load may be slow to run a new binary; reached only by a binary
+ * that is not a shim or a host in trouble. */
+#define ZERO_SHIM_SPAWN_TIMEOUT_MS 5000
+
 /* Starts a shim and returns the read end of its sync pipe (O_NONBLOCK|O_CLOEXEC). Does not wait
- * for the shim's report: read it with zero_shim_parse_sync() when the fd becomes readable. */
+ * for the shim's report: read it with zero_shim_parse_sync() when the fd becomes readable. Waits
+ * for the shim to detach, at most ZERO_SHIM_SPAWN_TIMEOUT_MS (-ETIMEDOUT, the process killed). */
 int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, struct zero_error *err);
 
 /* Parses the sync line: >= 0 and *ret_pid on "ok PID", -EIO with the message in err on "error". */

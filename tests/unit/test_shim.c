@@ -1058,6 +1058,31 @@ static void test_serves_while_cleanup_runs(void **state) {
         assert_int_equal(e.code, 137);
 }
 
+/* A "shim" that never detaches (here: not a shim at all) does not hold the spawner: killed
+ * after ZERO_SHIM_SPAWN_TIMEOUT_MS, with a timeout error. */
+static void test_spawn_bounded(void **state) {
+        struct fx *f = *state;
+        _cleanup_free_ char *fake = path_in(f, "fake-shim");
+        const char *argv[] = {"sleep", "1000", NULL};
+        struct zero_shim_spawn_args a = {.argv = argv, .id = "x", .dir = f->dir};
+        struct zero_error err = {};
+        uint64_t start, ms;
+        int fd = -EBADF;
+
+        write_file(fake, "#!/bin/sh\nexec sleep 1000\n", 0755);
+        a.shim_path = fake;
+        start = zero_monotonic_usec();
+        assert_int_equal(zero_shim_spawn(&a, &fd, &err), -ETIMEDOUT);
+        ms = (zero_monotonic_usec() - start) / USEC_PER_MSEC;
+        assert_int_equal(err.code, ZERO_E_TIMEOUT);
+        assert_non_null(strstr(err.message, "did not detach within"));
+        assert_true(ms >= ZERO_SHIM_SPAWN_TIMEOUT_MS && ms < ZERO_SHIM_SPAWN_TIMEOUT_MS + TIMEOUT_MS);
+        assert_int_equal(fd, -EBADF);
+        /* Killed and reaped: no child is left (the teardown checks that too). */
+        assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+        assert_int_equal(errno, ECHILD);
+}
+
 static void test_create_fails(void **state) {
         struct fx *f = *state;
         _cleanup_free_ char *pid_file = path_in(f, "ctr.pid"), *cleanup_cmd = NULL, *log = NULL,
@@ -1245,6 +1270,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_pid_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_serves_while_create_runs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_serves_while_cleanup_runs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_spawn_bounded, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_start_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_exec_fails, setup, teardown),
