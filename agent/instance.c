@@ -3,7 +3,6 @@
  * The live side of instances: links to their shims (spawn report, exit wait, signals), state
  * changes, and reconciliation of the store with the shims after zerod starts.
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -184,12 +183,12 @@ int zero_inst_watch(struct zero_inst *inst) {
 
         if (inst->wait_source)
                 return 0;
-        r = zero_shim_connect(inst->run_dir, false, &fd);
+        /* Bounded (hvshim/client.h): a shim answers whatever it is doing, and one that does not
+         * must not stall the loop. The fresh socket's buffer has room for the request. */
+        r = zero_shim_connect_timeout(inst->run_dir, ZERO_SHIM_TIMEOUT_MS, &fd);
         if (r < 0)
                 return r;
-        if (send(fd, "wait", 4, MSG_NOSIGNAL) < 0)
-                return -errno;
-        if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+        if (send(fd, "wait", 4, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
                 return -errno;
         r = sd_event_add_io(inst->agent->event, &inst->wait_source, fd, EPOLLIN, on_wait, inst);
         if (r < 0)
@@ -218,7 +217,9 @@ int zero_inst_record_pid(struct zero_inst *inst, struct zero_instance_row *row) 
 
 bool zero_inst_shim_alive(struct zero_inst *inst) {
         _cleanup_close_ int fd = -EBADF;
-        return zero_shim_connect(inst->run_dir, true, &fd) >= 0;
+        int r = zero_shim_connect_timeout(inst->run_dir, 0, &fd);
+
+        return r >= 0 || r == -EAGAIN; /* a full backlog has a listener */
 }
 
 /* --- spawn --- */
@@ -311,11 +312,17 @@ int zero_inst_signal(struct zero_inst *inst, int sig, struct zero_error *err) {
         char req[32];
         int r;
 
-        r = zero_shim_connect(inst->run_dir, false, &fd);
+        r = zero_shim_connect_timeout(inst->run_dir, ZERO_SHIM_TIMEOUT_MS, &fd);
+        if (r == -ETIMEDOUT)
+                return zero_error_set(err, r, ZERO_E_TIMEOUT, "the supervisor of %s does not accept connections",
+                                      inst->name);
         if (r < 0)
                 return zero_error_set(err, r, ZERO_E_WRONG_STATE, "%s has no live supervisor", inst->name);
         snprintf(req, sizeof(req), "signal %d", sig);
-        r = zero_shim_request(fd, req, &reply);
+        r = zero_shim_request_timeout(fd, req, ZERO_SHIM_TIMEOUT_MS, &reply);
+        if (r == -ETIMEDOUT)
+                return zero_error_set(err, r, ZERO_E_TIMEOUT, "the supervisor of %s did not answer in %d ms",
+                                      inst->name, ZERO_SHIM_TIMEOUT_MS);
         if (r < 0)
                 return zero_error_set(err, r, ZERO_E_RUNTIME, "signal to %s failed: %s", inst->name, strerror(-r));
         if (strncmp(reply, "ok", 2) != 0)

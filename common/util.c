@@ -10,7 +10,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -306,42 +308,80 @@ _Noreturn void zero_child_exec(char *const *argv, int out) {
         zero_child_exec_fds(argv, -1, out, out);
 }
 
-int zero_run_wait(char *const argv[], char **ret_output) {
+/* Milliseconds left before deadline (CLOCK_MONOTONIC µs) for poll(); -1 when there is none (0). */
+static int ms_left(uint64_t deadline) {
+        uint64_t now;
+
+        if (deadline == 0)
+                return -1;
+        now = zero_monotonic_usec();
+        return now >= deadline ? 0 : (int) ((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC);
+}
+
+/* Waits for fd to become readable until the deadline: 1 readable, 0 timed out, -errno. */
+static int wait_readable(int fd, uint64_t deadline) {
+        for (;;) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                int n = poll(&p, 1, ms_left(deadline));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                return n < 0 ? -errno : n;
+        }
+}
+
+int zero_run_wait_timeout(char *const argv[], int timeout_ms, char **ret_output) {
+        _cleanup_close_ int rd = -EBADF, pidfd = -EBADF;
+        uint64_t deadline = timeout_ms < 0 ? 0 : zero_monotonic_usec() + (uint64_t) timeout_ms * USEC_PER_MSEC + 1;
         int pipefd[2] = {-EBADF, -EBADF};
-        char buf[4096];
+        char buf[4096], sink[4096];
         size_t len = 0;
         pid_t pid;
-        int status;
+        int status, r = 0;
 
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return -errno;
+        rd = pipefd[0];
         pid = fork();
         if (pid < 0) {
-                int r = -errno;
-                safe_close(pipefd[0]);
+                r = -errno;
                 safe_close(pipefd[1]);
                 return r;
         }
         if (pid == 0)
                 zero_child_exec(argv, pipefd[1]);
         safe_close(pipefd[1]);
+        /* Readable once the child exited, so its end is waited for with the same deadline. */
+        if (deadline)
+                pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        /* Output until EOF; past 4 KiB it is drained, so the child never blocks on a full pipe. */
         for (;;) {
-                ssize_t n = read(pipefd[0], buf + len, sizeof(buf) - 1 - len);
+                ssize_t n;
+
+                if (deadline) {
+                        r = wait_readable(rd, deadline);
+                        if (r <= 0)
+                                break;
+                        r = 0;
+                }
+                n = len < sizeof(buf) - 1 ? read(rd, buf + len, sizeof(buf) - 1 - len) : read(rd, sink, sizeof(sink));
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
                         break;
-                len += (size_t) n;
-                if (len == sizeof(buf) - 1) {
-                        /* keep draining so the child never blocks on a full pipe */
-                        char sink[4096];
-                        while ((n = read(pipefd[0], sink, sizeof(sink))) > 0 || (n < 0 && errno == EINTR))
-                                ;
-                        break;
-                }
+                if (len < sizeof(buf) - 1)
+                        len += (size_t) n;
         }
-        safe_close(pipefd[0]);
         buf[len] = '\0';
+        if (r == 0) /* the output ended: now the child */
+                r = deadline && pidfd >= 0 ? wait_readable(pidfd, deadline) : 1;
+        if (r <= 0) {
+                /* Timed out (or poll failed): like crun's cleanup_pid, killed and reaped. */
+                (void) kill(pid, SIGKILL);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                return r < 0 ? r : -ETIMEDOUT;
+        }
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
@@ -353,6 +393,10 @@ int zero_run_wait(char *const argv[], char **ret_output) {
         if (WIFEXITED(status))
                 return WEXITSTATUS(status);
         return 128 + WTERMSIG(status);
+}
+
+int zero_run_wait(char *const argv[], char **ret_output) {
+        return zero_run_wait_timeout(argv, -1, ret_output);
 }
 
 void zero_unset_service_environment(void) {

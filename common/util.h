@@ -58,6 +58,10 @@ _Noreturn void zero_child_exec_fds(char *const *argv, int in, int out, int err);
 /* Runs argv to completion (stdin /dev/null, stdout/stderr captured up to 4 KiB into *ret_output
  * if given). Returns the exit status (>= 0) or -errno if it could not run; 128+signal if killed. */
 int zero_run_wait(char *const argv[], char **ret_output);
+/* The same, killing and reaping the child if it has not ended within timeout_ms (< 0: never):
+ * -ETIMEDOUT then. The end is waited for through a pidfd; without one (kernels before 5.3)
+ * only the output is bounded. */
+int zero_run_wait_timeout(char *const argv[], int timeout_ms, char **ret_output);
 
 /* Blocking-safe writes and reads on fds that may be interrupted. */
 int zero_write_all(int fd, const void *buf, size_t len);

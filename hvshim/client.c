@@ -9,8 +9,10 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "common/macro.h"
@@ -57,12 +59,42 @@ static __attribute__((noinline)) pid_t spawn_exec(const char *path, char **argv,
         return pid;
 }
 
+/* Reaps the process zero_shim_spawn() started, waiting at most ZERO_SHIM_SPAWN_TIMEOUT_MS
+ * (through a pidfd; without one, as kernels before 5.3, unbounded). */
+static int wait_detached(pid_t pid, int *ret_status) {
+        _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+
+        if (pidfd >= 0) {
+                struct pollfd p = {.fd = pidfd, .events = POLLIN};
+                uint64_t deadline = zero_monotonic_usec() + ZERO_SHIM_SPAWN_TIMEOUT_MS * USEC_PER_MSEC;
+                int n;
+
+                for (;;) {
+                        uint64_t now = zero_monotonic_usec();
+
+                        n = poll(&p, 1, now >= deadline ? 0 : (int) ((deadline - now) / USEC_PER_MSEC) + 1);
+                        if (n >= 0 || errno != EINTR)
+                                break;
+                }
+                if (n == 0) {
+                        (void) kill(pid, SIGKILL);
+                        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                        return -ETIMEDOUT;
+                }
+        }
+        while (waitpid(pid, ret_status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return 0;
+}
+
 int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, struct zero_error *err) {
         _cleanup_free_ char **argv = NULL, **envp = NULL;
         _cleanup_close_ int sync_r = -EBADF, sync_w = -EBADF;
         char fd_buf[16], max_buf[24];
         size_t n_start, n_cleanup, n_argv, i = 0;
-        int pipefd[2], status;
+        int pipefd[2], status, r;
         pid_t pid;
 
         assert_return(a, -EINVAL);
@@ -134,10 +166,14 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
         sync_w = safe_close(sync_w);
 
         /* The process we started only forks the shim proper and waits for its setsid(): this
-         * returns at once, and zerod never becomes the shim's parent. */
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return zero_error_default(err, -errno, "Failed to wait for zero-shim");
+         * returns at once, and zerod never becomes the shim's parent. Bounded all the same (a
+         * binary that is not a shim, a machine out of memory): killed and reaped after that. */
+        r = wait_detached(pid, &status);
+        if (r == -ETIMEDOUT)
+                return zero_error_set(err, r, ZERO_E_TIMEOUT, "%s did not detach within %d ms", a->shim_path,
+                                      ZERO_SHIM_SPAWN_TIMEOUT_MS);
+        if (r < 0)
+                return zero_error_default(err, r, "Failed to wait for zero-shim");
         if (fcntl(sync_r, F_SETFL, O_NONBLOCK) < 0)
                 return zero_error_default(err, -errno, "Failed to set up the shim's sync pipe");
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -287,22 +323,51 @@ int zero_shim_parse_exited(const char *msg, struct zero_shim_exit *ret) {
         return parse_exit_fields(msg + 7, ret);
 }
 
-int zero_shim_connect(const char *dir, bool nonblock, int *ret_fd) {
+int zero_shim_connect_timeout(const char *dir, int timeout_ms, int *ret_fd) {
         _cleanup_close_ int fd = -EBADF, dir_fd = -EBADF;
         struct sockaddr_un sa;
+        uint64_t deadline;
         socklen_t len;
         int r;
 
         assert_return(dir, -EINVAL);
+        assert_return(timeout_ms >= 0, -EINVAL);
         assert_return(ret_fd, -EINVAL);
 
         r = zero_shim_sockaddr(dir, &sa, &len, &dir_fd);
         if (r < 0)
                 return r;
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, len) < 0)
+        /* A blocking connect() to a unix socket whose backlog is full waits for the listener
+         * for ever; a non-blocking one says EAGAIN and cannot be polled for, so it is retried
+         * until the deadline. A shim accepts from its poll loop, so the backlog drains at once
+         * unless the shim is stopped or starved. */
+        deadline = zero_monotonic_usec() + (uint64_t) timeout_ms * USEC_PER_MSEC;
+        while (connect(fd, (struct sockaddr *) &sa, len) < 0) {
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                if (zero_monotonic_usec() >= deadline)
+                        return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
+                (void) poll(NULL, 0, 1);
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int zero_shim_connect(const char *dir, bool nonblock, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        assert_return(ret_fd, -EINVAL);
+
+        r = zero_shim_connect_timeout(dir, nonblock ? 0 : ZERO_SHIM_TIMEOUT_MS, &fd);
+        if (r < 0)
+                return r;
+        if (!nonblock && fcntl(fd, F_SETFL, 0) < 0)
                 return -errno;
         *ret_fd = TAKE_FD(fd);
         return 0;

@@ -21,12 +21,16 @@
  * start command), and writes one line to the sync fd: "ok PID\n" or "error MESSAGE\n".
  *
  * Control protocol (text requests, text replies):
- *   "status"      -> "running pid=P" | "exited pid=P code=C signal=S"
- *   "signal N"    -> "ok" | "error MESSAGE"
+ *   "status"      -> "starting" (the create command runs) | "running pid=P"
+ *                    | "exited pid=P code=C signal=S" (also while the cleanup command runs)
+ *   "signal N"    -> "ok" | "error MESSAGE" ("error the instance is starting" before the main
+ *                    process exists)
  *   "wait"        -> (when the main process has exited and the exit record is written)
  *                    "exited pid=P code=C signal=S"
  *   "console N"   -> the last N bytes (at most ZERO_SHIM_CONSOLE_TAIL_MAX) of the console log
- * After the exit record is written the shim answers pending waits and exits.
+ * The socket listens before the create command runs and until the exit record is written: the
+ * shim answers while its create, start or cleanup command runs, however long that takes. After
+ * the exit record is written the shim answers pending waits and exits.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -64,8 +68,15 @@ struct zero_shim_spawn_args {
         bool private_cgroup2;
 };
 
+/* The bound on zero_shim_spawn()'s wait for the process it starts, which exits as soon as the
+ * shim proper has detached (milliseconds: it checks its arguments and opens its files first).
+ * Generous, as a machine under load may be slow to run a new binary; reached only by a binary
+ * that is not a shim or a host in trouble. */
+#define ZERO_SHIM_SPAWN_TIMEOUT_MS 5000
+
 /* Starts a shim and returns the read end of its sync pipe (O_NONBLOCK|O_CLOEXEC). Does not wait
- * for the shim's report: read it with zero_shim_parse_sync() when the fd becomes readable. */
+ * for the shim's report: read it with zero_shim_parse_sync() when the fd becomes readable. Waits
+ * for the shim to detach, at most ZERO_SHIM_SPAWN_TIMEOUT_MS (-ETIMEDOUT, the process killed). */
 int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, struct zero_error *err);
 
 /* Parses the sync line: >= 0 and *ret_pid on "ok PID", -EIO with the message in err on "error". */
@@ -86,12 +97,23 @@ int zero_shim_read_pid(const char *dir, pid_t *ret);
 /* Parses an "exited pid=P code=C signal=S" reply. */
 int zero_shim_parse_exited(const char *msg, struct zero_shim_exit *ret);
 
-/* Connects to DIR/shim.sock (SOCK_SEQPACKET, O_CLOEXEC, blocking unless nonblock). -ECONNREFUSED
- * or -ENOENT when no shim lives there. */
+/* The bound on one exchange with a live shim (connecting, sending, the reply): a shim serves its
+ * socket from its poll loop whatever it is doing (even while a create or cleanup command hangs),
+ * so it answers in microseconds; one that does not answer within this is stopped or starved, and
+ * the request fails with -ETIMEDOUT rather than stalling zerod's loop. */
+#define ZERO_SHIM_TIMEOUT_MS 1000
+
+/* Connects to DIR/shim.sock (SOCK_SEQPACKET, O_CLOEXEC, O_NONBLOCK), waiting at most timeout_ms
+ * for room in the shim's backlog (0: not at all, -EAGAIN; else -ETIMEDOUT). -ECONNREFUSED or
+ * -ENOENT when no shim lives there. */
+int zero_shim_connect_timeout(const char *dir, int timeout_ms, int *ret_fd);
+/* The same, blocking fd unless nonblock; connecting waits at most ZERO_SHIM_TIMEOUT_MS for room
+ * in the backlog, or not at all with nonblock (-EAGAIN: a live shim whose backlog is full). */
 int zero_shim_connect(const char *dir, bool nonblock, int *ret_fd);
 
-/* Synchronous request/reply on a connected fd (used by tests and zeroctl-like tools; zerod
- * sends and reads through its event loop). *ret is NUL-terminated. */
+/* Synchronous request/reply on a connected fd, without a bound (tests and tools; zerod uses
+ * zero_shim_request_timeout() with ZERO_SHIM_TIMEOUT_MS, or its event loop). *ret is
+ * NUL-terminated. */
 int zero_shim_request(int fd, const char *req, char **ret);
 /* The same, giving up with -ETIMEDOUT after timeout_ms milliseconds (< 0: never). */
 int zero_shim_request_timeout(int fd, const char *req, int timeout_ms, char **ret);

@@ -92,6 +92,10 @@ static void request_signal(struct shim *s, struct client *c, const char *arg) {
                 return reply_str(c, "error usage: signal N (1-64)");
         if (s->exited)
                 return reply_str(c, "error the instance has exited");
+        /* While the create command runs there is no main process yet: kill(0) would signal
+         * the shim's own process group. */
+        if (s->main_pid <= 0)
+                return reply_str(c, "error the instance is starting");
         if (kill(s->main_pid, (int) sig) < 0) {
                 snprintf(buf, sizeof(buf), "error kill %d: %s", (int) s->main_pid, strerror(errno));
                 return reply_str(c, buf);
@@ -144,6 +148,8 @@ static void request(struct shim *s, struct client *c, char *req, size_t len) {
                         return reply_str(c, "error usage: status");
                 if (s->exited)
                         return reply_exited(s, c);
+                if (s->main_pid <= 0)
+                        return reply_str(c, "starting");
                 snprintf(buf, sizeof(buf), "running pid=%d", (int) s->main_pid);
                 return reply_str(c, buf);
         }
@@ -246,6 +252,11 @@ void control_finish(struct shim *s) {
                 control_dispatch(s, p, n);
         }
         control_close(ctl);
+}
+
+void control_abandon(struct shim *s) {
+        (void) unlinkat(s->dir_fd, ZERO_SHIM_FILE_SOCKET, 0);
+        control_close(&s->control);
 }
 
 void control_close(struct control *ctl) {

@@ -17,8 +17,8 @@
 #include "common/util.h"
 #include "hvshim/shim.h"
 
-/* Bytes moved from the console pipe per wakeup while a command runs. */
-#define RUN_PUMP_MAX (256 * 1024)
+/* Console bytes moved per wakeup. */
+#define POLL_PUMP_MAX (256 * 1024)
 
 void process_reset_signals(void) {
         struct sigaction sa = {.sa_handler = SIG_DFL};
@@ -113,6 +113,28 @@ void process_drain_signals(struct shim *s) {
                 ; /* SIGTERM, SIGINT, SIGHUP: the shim lives as long as its instance. */
 }
 
+int process_poll(struct shim *s, int timeout_ms) {
+        struct pollfd p[2 + 1 + SHIM_CLIENTS_MAX];
+        size_t n = 2;
+        int k;
+
+        p[0] = (struct pollfd){.fd = s->sig_fd, .events = POLLIN};
+        p[1] = (struct pollfd){.fd = s->console.pipe_r, .events = POLLIN};
+        n += control_pollfds(&s->control, p + 2);
+        k = poll(p, n, timeout_ms);
+        if (k < 0)
+                return errno == EINTR ? 0 : -errno;
+        if (p[1].revents)
+                console_pump(&s->console, POLL_PUMP_MAX);
+        if (p[0].revents)
+                process_drain_signals(s);
+        /* Whatever the shim is doing (a create or cleanup command that hangs included), its
+         * socket answers: zerod's requests are bounded, but a shim that stops answering would
+         * still make them fail. */
+        control_dispatch(s, p + 2, n - 2);
+        return k;
+}
+
 int process_run(struct shim *s, char *const argv[], int *ret_status) {
         pid_t pid;
         int r, status;
@@ -121,10 +143,6 @@ int process_run(struct shim *s, char *const argv[], int *ret_status) {
         if (r < 0)
                 return r;
         for (;;) {
-                struct pollfd p[2] = {
-                        {.fd = s->sig_fd, .events = POLLIN},
-                        {.fd = s->console.pipe_r, .events = POLLIN},
-                };
                 pid_t k = waitpid(pid, &status, WNOHANG);
 
                 if (k == pid)
@@ -132,18 +150,12 @@ int process_run(struct shim *s, char *const argv[], int *ret_status) {
                 if (k < 0 && errno != EINTR)
                         return -errno;
                 /* No timeout: a hung runtime is for zerod to kill (DIR/shim.pid is written). */
-                if (poll(p, ELEMENTSOF(p), -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (p[1].revents)
-                        console_pump(&s->console, RUN_PUMP_MAX);
-                if (p[0].revents)
-                        process_drain_signals(s);
+                r = process_poll(s, -1);
+                if (r < 0)
+                        return r;
         }
         /* Without blocking: a daemon it left behind may hold the pipe open for ever. */
-        console_pump(&s->console, RUN_PUMP_MAX);
+        console_pump(&s->console, POLL_PUMP_MAX);
         /* Other children's SIGCHLD may have been drained above: reap them now. */
         process_reap(s);
         *ret_status = status;

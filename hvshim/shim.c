@@ -26,8 +26,7 @@
 #include "common/util.h"
 #include "hvshim/shim.h"
 
-/* Console bytes moved per wakeup in the main loop, and at most drained after the exit. */
-#define LOOP_PUMP_MAX (256 * 1024)
+/* Console bytes at most drained after the exit. */
 #define DRAIN_MAX (1024 * 1024)
 
 static const char usage[] =
@@ -367,14 +366,14 @@ static int start_instance(struct shim *s, char *err, size_t size) {
                  * `crun run --detach` may leave an intermediate process that exits a moment
                  * after crun itself: only then is the container's init ours. Wait a bounded
                  * while for that. */
-                for (int tries = 0;; tries++) {
+                for (uint64_t deadline = zero_monotonic_usec() + REPARENT_WAIT_MS * USEC_PER_MSEC;;) {
                         if (waitid(P_PID, (id_t) pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0)
                                 break;
-                        if (errno != ECHILD || tries >= REPARENT_WAIT_MS || kill(pid, 0) < 0)
+                        if (errno != ECHILD || zero_monotonic_usec() >= deadline || kill(pid, 0) < 0)
                                 return fail(err, size, -ESRCH, "pid %d from %s is not a child of zero-shim",
                                             (int) pid, s->pid_file);
                         reap_others(s);
-                        (void) usleep(1000);
+                        (void) process_poll(s, 1); /* the socket answers meanwhile */
                 }
                 s->main_pid = pid;
         }
@@ -406,29 +405,16 @@ static void remove_pid_files(struct shim *s) {
 /* Until the main process has exited and been reaped. Nothing here blocks; no timers: an idle
  * shim never wakes up. */
 static void supervise(struct shim *s) {
-        struct pollfd p[2 + 1 + SHIM_CLIENTS_MAX];
-
         process_reap(s); /* it may have died while the start command ran */
         while (!s->exited) {
-                size_t n = 2;
+                int r = process_poll(s, -1);
 
-                p[0] = (struct pollfd){.fd = s->sig_fd, .events = POLLIN};
-                p[1] = (struct pollfd){.fd = s->console.pipe_r, .events = POLLIN};
-                n += control_pollfds(&s->control, p + 2);
-                if (poll(p, n, -1) < 0) {
-                        if (errno != EINTR) {
-                                console_log(&s->console, "poll: %m");
-                                (void) poll(NULL, 0, 100); /* ENOMEM: try again, don't spin */
-                        }
+                if (r < 0) {
+                        console_log(&s->console, "poll: %s", strerror(-r));
+                        (void) poll(NULL, 0, 100); /* ENOMEM: try again, don't spin */
                         continue;
                 }
-                if (p[1].revents)
-                        console_pump(&s->console, LOOP_PUMP_MAX);
-                if (p[0].revents) {
-                        process_drain_signals(s);
-                        process_reap(s);
-                }
-                control_dispatch(s, p + 2, n - 2);
+                process_reap(s);
         }
 }
 
@@ -516,22 +502,29 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
 
-        if (start_instance(&s, err, sizeof(err)) < 0) {
-                /* Clean up before reporting: when zerod reads the error, nothing is left. */
-                run_cleanup(&s);
-                report_error(&s, "%s", err);
+        /* The socket first: it answers while the create command runs ("status": "starting"),
+         * and a second shim started meanwhile finds this one alive. */
+        r = control_listen(&s.control, s.dir);
+        if (r < 0) {
+                report_error(&s, "cannot listen on %s/%s: %s", s.dir, ZERO_SHIM_FILE_SOCKET, strerror(-r));
                 remove_pid_files(&s);
                 return 1;
         }
-        r = write_pid(&s, ZERO_SHIM_FILE_PID, s.main_pid);
-        if (r >= 0)
-                r = control_listen(&s.control, s.dir);
+        r = start_instance(&s, err, sizeof(err));
+        if (r >= 0) {
+                r = write_pid(&s, ZERO_SHIM_FILE_PID, s.main_pid);
+                if (r < 0) {
+                        snprintf(err, sizeof(err), "cannot write %s/%s: %s", s.dir, ZERO_SHIM_FILE_PID, strerror(-r));
+                        (void) kill(s.main_pid, SIGKILL);
+                        while (waitpid(s.main_pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                }
+        }
         if (r < 0) {
-                (void) kill(s.main_pid, SIGKILL);
-                while (waitpid(s.main_pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
+                /* Clean up before reporting: when zerod reads the error, nothing is left. */
                 run_cleanup(&s);
-                report_error(&s, "cannot set up %s: %s", s.dir, strerror(-r));
+                control_abandon(&s);
+                report_error(&s, "%s", err);
                 remove_pid_files(&s);
                 return 1;
         }

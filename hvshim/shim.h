@@ -87,7 +87,12 @@ void process_reset_signals(void);
 /* Forks and executes argv with stdin /dev/null and stdout+stderr into the console pipe.
  * -errno if it could not be executed (the child is then already reaped). */
 int process_spawn(struct shim *s, char *const argv[], bool pdeathsig, pid_t *ret_pid);
-/* Runs argv to completion while pumping the console; *ret_status is a waitpid() status. */
+/* One wakeup of the shim: waits up to timeout_ms (-1: no limit) for a signal, console output
+ * or a control client, then drains signals, pumps the console and serves the clients.
+ * Reaps nothing: callers decide which child they wait for. Returns poll()'s count or -errno. */
+int process_poll(struct shim *s, int timeout_ms);
+/* Runs argv to completion while pumping the console and serving the control socket;
+ * *ret_status is a waitpid() status. */
 int process_run(struct shim *s, char *const argv[], int *ret_status);
 /* Reaps every exited child (orphans come to us, the subreaper); records the main pid's exit. */
 void process_reap(struct shim *s);
@@ -107,4 +112,7 @@ void control_dispatch(struct shim *s, const struct pollfd *p, size_t n);
 /* Once DIR/exit is written: removes the socket, answers every wait and every request already
  * queued, and closes everything. */
 void control_finish(struct shim *s);
+/* The start failed: removes the socket and closes every client without an answer (waiters
+ * read the hang-up; there is no exit record). */
+void control_abandon(struct shim *s);
 void control_close(struct control *ctl);

@@ -1,2 +1,3 @@
 # common/: helpers every binary shares.
 zero_unit_test(test_text SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_text.c LIBS zerocommon)
+zero_unit_test(test_run_wait SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_run_wait.c LIBS zerocommon)

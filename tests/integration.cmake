@@ -13,3 +13,6 @@ zero_integration_test(it_single_owner ${ZERO_IT}/single_owner.sh TIMEOUT 180)
 # Volume create and delete as operations off the loop: a large volume made and deleted while
 # GET /v1/node keeps answering; the pool's size limit is a 422; crashes in the middle finish.
 zero_integration_test(it_card_volume_ops ${ZERO_IT}/card_volume_ops.sh TIMEOUT 600)
+# A runtime command that hangs (crun run, the shim's crun delete) blocks nothing: GET /v1/node
+# answers within 50 ms while create, stop and delete wait; each ends once the hang is released.
+zero_integration_test(it_shim_responsive ${ZERO_IT}/shim_responsive.sh TIMEOUT 300)

@@ -373,6 +373,12 @@ static int ctr_init(const struct zero_instance_info *info, struct ctr *c, struct
         return 0;
 }
 
+/* The plugin's own `crun delete -f` (prepare and cleanup, after a crash or a shim whose cleanup
+ * command failed; normally the shim has deleted the container already) runs on the agent's loop,
+ * so it is bounded: a crun that hangs is killed after this and the step fails with a timeout,
+ * to be retried. A whole forced stop and delete takes ~35 ms (docs/benchmarks.md). */
+#define CRUN_DELETE_TIMEOUT_MS 5000
+
 /* `crun delete -f` of a container that may or may not exist. */
 static int crun_delete(struct zero_plugin_ctx *ctx, const struct ctr *c, struct zero_error *err) {
         _cleanup_free_ char *state = zero_strdup_printf("%s/%s", plugin.crun_root, c->id);
@@ -386,7 +392,13 @@ static int crun_delete(struct zero_plugin_ctx *ctx, const struct ctr *c, struct 
         /* Nothing to delete in the common case: save a fork and exec. */
         if (access(state, F_OK) < 0 && errno == ENOENT)
                 return 0;
-        r = zero_run_wait((char *const *) argv, &out);
+        r = zero_run_wait_timeout((char *const *) argv, CRUN_DELETE_TIMEOUT_MS, &out);
+        if (r == -ETIMEDOUT) {
+                plog(ctx, LOG_WARNING, "container: crun delete -f %s did not end within %d ms: killed", c->id,
+                     CRUN_DELETE_TIMEOUT_MS);
+                return zero_error_set(err, r, ZERO_E_TIMEOUT, "crun delete -f %s did not end within %d s (killed)",
+                                      c->id, CRUN_DELETE_TIMEOUT_MS / 1000);
+        }
         if (r < 0)
                 return runtime_error(err, r, "cannot run %s delete: %s", plugin.runtime, strerror(-r));
         if (r == 0 || strstr(out, "does not exist") || strstr(out, "No such file"))

@@ -933,6 +933,156 @@ static void test_pid_file(void **state) {
         assert_int_equal(e.code, 137);
 }
 
+/* Waits (bounded) until the file NAME appears in the test's directory. */
+static void wait_for_file(struct fx *f, const char *name) {
+        uint64_t start = zero_monotonic_usec();
+
+        while (!exists_in(f, name)) {
+                if (deadline_passed(start))
+                        fail_msg("%s did not appear", name);
+                nap();
+        }
+}
+
+/* A request answered within QUICK_MS: the shim serves its socket from its poll loop, never
+ * waiting for a command. Generous against a loaded machine, far below the command's wait. */
+#define QUICK_MS 1000
+static void expect_quick_reply(struct fx *f, const char *req, const char *want) {
+        uint64_t start = zero_monotonic_usec(), ms;
+        _cleanup_free_ char *reply = NULL;
+        int fd = -EBADF, r;
+
+        assert_int_equal(zero_shim_connect_timeout(f->dir, QUICK_MS, &fd), 0);
+        r = zero_shim_request_timeout(fd, req, QUICK_MS, &reply);
+        close(fd);
+        ms = (zero_monotonic_usec() - start) / USEC_PER_MSEC;
+        if (r < 0)
+                fail_msg("request \"%s\" while a command runs: %s after %llu ms", req, strerror(-r),
+                         (unsigned long long) ms);
+        if (!streq(reply, want))
+                fail_msg("request \"%s\": got \"%s\", want \"%s\"", req, reply, want);
+}
+
+/* The create command (crun run --detach) may take long or hang: meanwhile the socket answers,
+ * the instance is "starting", a signal is refused (there is no main pid to send it to), and a
+ * second shim in the same directory is refused. */
+static void test_serves_while_create_runs(void **state) {
+        struct fx *f = *state;
+        _cleanup_free_ char *script = path_in(f, "slow-create.sh"), *pid_file = path_in(f, "ctr.pid"),
+                            *body = NULL, *running = NULL, *go = path_in(f, "go");
+        struct pollfd p = {.fd = -EBADF, .events = POLLIN};
+        struct zero_error err = {};
+        pid_t pid;
+
+        body = zero_strdup_printf("#!/bin/sh\n"
+                                  "touch '%s/creating'\n"
+                                  "while ! test -e '%s/go'; do sleep 0.02; done\n"
+                                  "sleep 1000 &\n"
+                                  "echo $! > \"$1\"\n",
+                                  f->dir, f->dir);
+        write_file(script, body, 0755);
+        {
+                const char *argv[] = {script, pid_file, NULL};
+                struct zero_shim_spawn_args a = {.argv = argv, .pid_file = pid_file};
+                assert_int_equal(spawn(f, &a, NULL), 0);
+        }
+        wait_for_file(f, "creating");
+        for (int i = 0; i < 5; i++)
+                expect_quick_reply(f, "status", "starting");
+        expect_quick_reply(f, "signal 9", "error the instance is starting");
+        expect_quick_reply(f, "console 100", "");
+        /* No report yet: the create command still runs. */
+        p.fd = f->sync_fd;
+        assert_int_equal(poll(&p, 1, 0), 0);
+        {
+                const char *argv[] = {"sleep", "1000", NULL};
+                struct zero_shim_spawn_args a = {.argv = argv, .id = "second"};
+                int sync_fd = -EBADF;
+
+                a.shim_path = shim_binary();
+                a.dir = f->dir;
+                assert_int_equal(zero_shim_spawn(&a, &sync_fd, &err), -EIO);
+                assert_non_null(strstr(err.message, "another zero-shim is running"));
+                safe_close(sync_fd);
+        }
+
+        write_file(go, "", 0644);
+        pid = expect_ok(f);
+        running = zero_strdup_printf("running pid=%d", (int) pid);
+        expect_reply(f, "status", running);
+        expect_reply(f, "signal 9", "ok");
+        assert_int_equal(wait_shim(f), 0);
+}
+
+/* The cleanup command (crun delete -f) may hang: meanwhile the socket answers (the instance has
+ * exited, signals are refused), a wait is answered only once the exit record is written, and
+ * the shim goes only after that. */
+static void test_serves_while_cleanup_runs(void **state) {
+        struct fx *f = *state;
+        _cleanup_free_ char *cleanup_cmd = NULL, *exited = NULL, *reply = NULL, *go = path_in(f, "go");
+        const char *argv[] = {"sleep", "1000", NULL};
+        struct pollfd p = {.events = POLLIN};
+        struct zero_shim_exit e = {};
+        pid_t pid;
+        int wait_fd;
+
+        cleanup_cmd = zero_strdup_printf("touch '%s/cleaning'; while ! test -e '%s/go'; do sleep 0.02; done",
+                                         f->dir, f->dir);
+        {
+                const char *cleanup[] = {"sh", "-c", cleanup_cmd, NULL};
+                struct zero_shim_spawn_args a = {.argv = argv, .cleanup_argv = cleanup};
+                assert_int_equal(spawn(f, &a, NULL), 0);
+        }
+        pid = expect_ok(f);
+        wait_fd = connect_to(f);
+        assert_int_equal(send(wait_fd, "wait", 4, 0), 4);
+        expect_reply(f, "signal 9", "ok");
+        wait_for_file(f, "cleaning");
+
+        exited = zero_strdup_printf("exited pid=%d code=137 signal=9", (int) pid);
+        for (int i = 0; i < 5; i++)
+                expect_quick_reply(f, "status", exited);
+        expect_quick_reply(f, "signal 15", "error the instance has exited");
+        /* Waiters wait for the exit record, which comes after the cleanup. */
+        p.fd = wait_fd;
+        assert_int_equal(poll(&p, 1, 200), 0);
+        assert_false(exists_in(f, "exit"));
+        assert_true(proc_alive(f->shim_pid));
+
+        write_file(go, "", 0644);
+        reply = recv_reply(wait_fd);
+        close(wait_fd);
+        assert_string_equal(reply, exited);
+        assert_int_equal(wait_shim(f), 0);
+        assert_int_equal(zero_shim_read_exit(f->dir, &e), 0);
+        assert_int_equal(e.code, 137);
+}
+
+/* A "shim" that never detaches (here: not a shim at all) does not hold the spawner: killed
+ * after ZERO_SHIM_SPAWN_TIMEOUT_MS, with a timeout error. */
+static void test_spawn_bounded(void **state) {
+        struct fx *f = *state;
+        _cleanup_free_ char *fake = path_in(f, "fake-shim");
+        const char *argv[] = {"sleep", "1000", NULL};
+        struct zero_shim_spawn_args a = {.argv = argv, .id = "x", .dir = f->dir};
+        struct zero_error err = {};
+        uint64_t start, ms;
+        int fd = -EBADF;
+
+        write_file(fake, "#!/bin/sh\nexec sleep 1000\n", 0755);
+        a.shim_path = fake;
+        start = zero_monotonic_usec();
+        assert_int_equal(zero_shim_spawn(&a, &fd, &err), -ETIMEDOUT);
+        ms = (zero_monotonic_usec() - start) / USEC_PER_MSEC;
+        assert_int_equal(err.code, ZERO_E_TIMEOUT);
+        assert_non_null(strstr(err.message, "did not detach within"));
+        assert_true(ms >= ZERO_SHIM_SPAWN_TIMEOUT_MS && ms < ZERO_SHIM_SPAWN_TIMEOUT_MS + TIMEOUT_MS);
+        assert_int_equal(fd, -EBADF);
+        /* Killed and reaped: no child is left (the teardown checks that too). */
+        assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+        assert_int_equal(errno, ECHILD);
+}
+
 static void test_create_fails(void **state) {
         struct fx *f = *state;
         _cleanup_free_ char *pid_file = path_in(f, "ctr.pid"), *cleanup_cmd = NULL, *log = NULL,
@@ -1118,6 +1268,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_console_tail_max, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_console_cap, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pid_file, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_serves_while_create_runs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_serves_while_cleanup_runs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_spawn_bounded, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_start_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_exec_fails, setup, teardown),
