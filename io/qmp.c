@@ -286,14 +286,14 @@ _printf_(3, 4) static void qmp_close(struct zero_qmp *q, int r, const char *fmt,
         vsnprintf(err.message, sizeof(err.message), fmt, ap);
         va_end(ap);
         log_debug("QMP connection closed: %s", err.message);
+        q->closed_r = r;
+        q->closed_err = err;
         qmp_fail_all(q, r, &err);
         if (q->freed || !q->cb.closed)
                 return;
-        if (qmp_deferring(q)) {
-                q->closed_r = r;
-                q->closed_err = err;
+        if (qmp_deferring(q))
                 note_add(q, &q->closed_note, NOTE_CLOSED);
-        } else
+        else
                 q->cb.closed(q, r, &err, q->userdata);
 }
 
@@ -804,6 +804,33 @@ int zero_qmp_call(struct zero_qmp *q, const char *execute, json_t *arguments, ui
 int zero_qmp_command(struct zero_qmp *q, const char *execute, json_t *arguments, zero_qmp_reply_fn cb,
                      void *userdata) {
         return zero_qmp_command_timeout(q, execute, arguments, q ? q->timeout_usec : 0, cb, userdata);
+}
+
+int zero_qmp_wait_ready(struct zero_qmp *q, uint64_t timeout_usec, struct zero_error *err) {
+        _cleanup_(qmp_unrefp) struct zero_qmp *ref = NULL;
+        uint64_t deadline;
+
+        if (!q || q->freed)
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "QMP: invalid call");
+        if (timeout_usec == 0)
+                timeout_usec = q->timeout_usec > 0 ? q->timeout_usec : ZERO_QMP_TIMEOUT_USEC_DEFAULT;
+        deadline = zero_monotonic_usec() + timeout_usec;
+        ref = qmp_ref(q);
+        q->in_call++;
+        qmp_dispatch_lines(q);
+        while (q->state == QMP_GREETING || q->state == QMP_CAPABILITIES)
+                if (qmp_pump(q, deadline) == -ETIMEDOUT)
+                        break;
+        q->in_call--;
+        if (q->state == QMP_READY)
+                return 0;
+        if (q->state == QMP_CLOSED) {
+                if (err)
+                        *err = q->closed_err;
+                return q->closed_r < 0 ? q->closed_r : -ECONNRESET;
+        }
+        return zero_error_set(err, -ETIMEDOUT, ZERO_E_TIMEOUT, "no QMP %s in time",
+                              q->state == QMP_GREETING ? "greeting" : "capabilities reply");
 }
 
 int zero_qmp_new_fd(sd_event *e, int fd, const struct zero_qmp_callbacks *callbacks, void *userdata,

@@ -108,8 +108,8 @@ int zero_qmp_command_timeout(struct zero_qmp *q, const char *execute, json_t *ar
  * call returned, as sd-bus queues what it reads while it waits: no callback runs inside the
  * call, so the caller's state cannot change under it. While such deliveries are pending, later
  * arrivals queue behind them: callbacks see the stream's order. A reply so kept is no longer
- * pending (its timeout is off). The command times and the timer of other commands only fire
- * from the loop, after the call.
+ * pending (its timeout is off). Other commands' timeouts and the handshake's bound fire from
+ * the loop only, so not during the call.
  * arguments (an object, or NULL) is stolen. Returns 0 and *ret (may be NULL; the caller's
  * reference) the "return" value, or the reply callback's r with err filled in: -EIO (QMP's
  * class in err->detail), -ETIMEDOUT (ZERO_E_TIMEOUT; a late reply is dropped, the connection
@@ -118,6 +118,11 @@ int zero_qmp_command_timeout(struct zero_qmp *q, const char *execute, json_t *ar
  * loop that is a stall for everybody, so callers bound it by what they can afford. */
 int zero_qmp_call(struct zero_qmp *q, const char *execute, json_t *arguments, uint64_t timeout_usec, json_t **ret,
                   struct zero_error *err);
+
+/* Waits, as zero_qmp_call() does, until the handshake is done: 0 once ready (ready() is then
+ * delivered from the loop); the reason closed() gets once closed; -ETIMEDOUT after timeout_usec
+ * (0: as zero_qmp_call()), the connection still waiting for its handshake's own bound. */
+int zero_qmp_wait_ready(struct zero_qmp *q, uint64_t timeout_usec, struct zero_error *err);
 
 /* Timeout for commands queued from now on (0 = none); during the handshake it also re-arms the
  * handshake's bound, from now. */

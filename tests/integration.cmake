@@ -13,3 +13,6 @@ zero_integration_test(it_single_owner ${ZERO_IT}/single_owner.sh TIMEOUT 180)
 # Volume create and delete as operations off the loop: a large volume made and deleted while
 # GET /v1/node keeps answering; the pool's size limit is a 422; crashes in the middle finish.
 zero_integration_test(it_card_volume_ops ${ZERO_IT}/card_volume_ops.sh TIMEOUT 600)
+# A stopped qemu-storage-daemon blocks nothing: GET /v1/node and /v1/instances answer within
+# 50 ms while volume GETs and a QoS change need the daemon; after SIGCONT all works again.
+zero_integration_test(it_card_stalled ${ZERO_IT}/card_stalled.sh TIMEOUT 300)
