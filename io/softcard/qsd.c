@@ -202,6 +202,9 @@ int qsd_call(struct qsd *q, const char *execute, json_t *args, json_t **ret, str
         int r;
 
         qsd_dispatch(q);
+        if (q->phase != RESTART_NONE) /* its connection is the restart's, not ours to make */
+                return zero_error_set(err, -EAGAIN, ZERO_E_UNAVAILABLE,
+                                      "qemu-storage-daemon is being restarted: %s not sent", execute);
         if (q->stalled_usec > 0) {
                 uint64_t stalled = zero_monotonic_usec() - q->stalled_usec;
                 if (stalled >= STALL_GRACE_USEC) {
@@ -521,7 +524,10 @@ static void restart_connected(struct qsd *q) {
 /* The socket is there once the daemon listens: connect, then the handshake's own bound. */
 static void restart_listen(struct qsd *q) {
         uint64_t now = zero_monotonic_usec();
-        int r = zero_qmp_new(q->event, q->qmp_path, &qmp_callbacks, q, &q->qmp);
+        int r;
+
+        qmp_disconnect(q);
+        r = zero_qmp_new(q->event, q->qmp_path, &qmp_callbacks, q, &q->qmp);
 
         if (r >= 0) {
                 q->phase = RESTART_HANDSHAKE;
