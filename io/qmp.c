@@ -8,12 +8,24 @@
  * reference-counted so that a dispatch in progress keeps the memory alive; zero_qmp_free()
  * closes at once and drops the owner's reference, and dispatch loops stop once state is CLOSED.
  * A command is unlinked from the list before its callback runs, so it is answered exactly once.
+ *
+ * zero_qmp_call() reads the socket itself (poll() on the fd, bounded by its deadline) instead of
+ * running the loop, as sd_bus_call() does: what arrives before its reply (events, replies to
+ * other commands, ready, closed) becomes a note, in stream order, and the notes are delivered
+ * from the loop (a defer source, or on_io before it reads on). While notes are waiting, new
+ * arrivals queue behind them too, so callbacks always see the stream's order. A reply noted is
+ * already off the command list and its timer is gone: it cannot also time out. The input
+ * buffer's read position lives in the struct, so a call made from a callback in the middle of
+ * a buffer of lines takes the rest of them first, in order.
  */
 #include "io/qmp.h"
 
 #include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -32,6 +44,21 @@ enum qmp_state {
         QMP_CLOSED,
 };
 
+/* Something a user callback is to hear, kept while zero_qmp_call() waits (see the top). */
+enum note_kind {
+        NOTE_REPLY, /* a struct qmp_cmd, its answer in note_r, note_value, note_err */
+        NOTE_EVENT, /* a struct qmp_event_note */
+        NOTE_READY, /* zero_qmp.ready_note */
+        NOTE_CLOSED, /* zero_qmp.closed_note, the reason in closed_r, closed_err */
+};
+
+struct qmp_note {
+        struct qmp_note *next;
+        enum note_kind kind;
+};
+
+#define NOTE_OWNER(n, type, member) ((type *) (void *) ((char *) (n) - offsetof(type, member)))
+
 struct qmp_cmd {
         struct qmp_cmd *next;
         struct zero_qmp *q;
@@ -42,6 +69,18 @@ struct qmp_cmd {
         sd_event_source *timer;
         zero_qmp_reply_fn cb;
         void *userdata;
+        bool now; /* answered at once, never noted: internal, or zero_qmp_call()'s own */
+        struct qmp_note note; /* embedded: noting a reply cannot fail */
+        int note_r;
+        json_t *note_value;
+        struct zero_error note_err;
+};
+
+struct qmp_event_note {
+        struct qmp_note note;
+        char *name;
+        json_t *data;
+        uint64_t timestamp_usec;
 };
 
 struct zero_qmp {
@@ -59,6 +98,14 @@ struct zero_qmp {
         struct qmp_cmd *cmds; /* in the order queued */
         char *in;
         size_t in_len, in_size;
+        size_t in_start; /* where the first line not yet dispatched begins */
+        size_t in_scan;  /* no '\n' between in_start and here */
+        unsigned in_call; /* zero_qmp_call()s running: callbacks become notes */
+        struct qmp_note *notes, **notes_tail;
+        sd_event_source *defer; /* delivers the notes */
+        struct qmp_note ready_note, closed_note;
+        int closed_r;
+        struct zero_error closed_err;
         char *out;
         size_t out_pos, out_len, out_size;
         int version; /* major * 1000000 + minor * 1000 + micro; 0 before the greeting */
@@ -73,6 +120,7 @@ static void cmd_free(struct qmp_cmd *c) {
         if (!c)
                 return;
         sd_event_source_disable_unref(c->timer);
+        json_decref(c->note_value);
         free(c->execute);
         free(c->line);
         free(c);
@@ -82,9 +130,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct qmp_cmd *, cmd_free);
 static void qmp_unref(struct zero_qmp *q) {
         if (!q || --q->n_ref > 0)
                 return;
-        assert(!q->cmds); /* the last reference goes in zero_qmp_free(), after qmp_close() */
+        /* The last reference goes in zero_qmp_free(), after qmp_close() and the notes. */
+        assert(!q->cmds && !q->notes);
         sd_event_source_disable_unref(q->io);
         sd_event_source_disable_unref(q->handshake_timer);
+        sd_event_source_disable_unref(q->defer);
         safe_close(q->fd);
         sd_event_unref(q->event);
         free(q->in);
@@ -111,11 +161,98 @@ static struct qmp_cmd *cmd_take(struct zero_qmp *q, const char *id) {
         return NULL;
 }
 
+/* Whether a user callback must wait as a note: inside zero_qmp_call(), or behind notes. */
+static bool qmp_deferring(const struct zero_qmp *q) {
+        return !q->freed && (q->in_call > 0 || q->notes);
+}
+
+static int on_defer(sd_event_source *s, void *userdata);
+
+static void note_add(struct zero_qmp *q, struct qmp_note *n, enum note_kind kind) {
+        n->kind = kind;
+        n->next = NULL;
+        *q->notes_tail = n;
+        q->notes_tail = &n->next;
+        /* One-shot; also re-armed when it exists. If that fails, on_io delivers them. */
+        if (!q->defer && sd_event_add_defer(q->event, &q->defer, on_defer, q) >= 0)
+                (void) sd_event_source_set_description(q->defer, "qmp-notes");
+        else if (q->defer)
+                (void) sd_event_source_set_enabled(q->defer, SD_EVENT_ONESHOT);
+}
+
+static struct qmp_note *note_pop(struct zero_qmp *q) {
+        struct qmp_note *n = q->notes;
+
+        if (!n)
+                return NULL;
+        q->notes = n->next;
+        if (!q->notes)
+                q->notes_tail = &q->notes;
+        n->next = NULL;
+        return n;
+}
+
 /* Answers an unlinked command once and frees it. */
 static void cmd_answer(struct zero_qmp *q, struct qmp_cmd *c, int r, json_t *v, const struct zero_error *err) {
+        if (c->cb && !c->now && qmp_deferring(q)) {
+                c->timer = sd_event_source_disable_unref(c->timer);
+                c->note_r = r;
+                c->note_value = json_incref(v);
+                if (err)
+                        c->note_err = *err;
+                note_add(q, &c->note, NOTE_REPLY);
+                return;
+        }
         if (c->cb && (!q->freed || r == -ECANCELED))
                 c->cb(q, r, v, err, c->userdata);
         cmd_free(c);
+}
+
+/* Delivers one note and frees what it holds. After zero_qmp_free() only replies are delivered,
+ * as -ECANCELED (the contract of zero_qmp_free()). */
+static void note_deliver(struct zero_qmp *q, struct qmp_note *n) {
+        switch (n->kind) {
+        case NOTE_REPLY: {
+                struct qmp_cmd *c = NOTE_OWNER(n, struct qmp_cmd, note);
+                struct zero_error canceled = {.code = ZERO_E_CANCELED, .message = "QMP connection freed"};
+
+                if (q->freed)
+                        c->cb(q, -ECANCELED, NULL, &canceled, c->userdata);
+                else
+                        c->cb(q, c->note_r, c->note_r >= 0 ? c->note_value : NULL, c->note_r < 0 ? &c->note_err : NULL,
+                              c->userdata);
+                cmd_free(c);
+                break;
+        }
+        case NOTE_EVENT: {
+                struct qmp_event_note *e = NOTE_OWNER(n, struct qmp_event_note, note);
+
+                if (!q->freed && q->cb.event)
+                        q->cb.event(q, e->name, e->data, e->timestamp_usec, q->userdata);
+                json_decref(e->data);
+                free(e->name);
+                free(e);
+                break;
+        }
+        case NOTE_READY:
+                if (!q->freed && q->cb.ready)
+                        q->cb.ready(q, q->userdata);
+                break;
+        case NOTE_CLOSED:
+                if (!q->freed && q->cb.closed)
+                        q->cb.closed(q, q->closed_r, &q->closed_err, q->userdata);
+                break;
+        }
+}
+
+/* Delivers the notes in order. Pops before delivering, so a callback that frees the connection
+ * (which delivers the rest as -ECANCELED) or calls zero_qmp_call() (which adds to the tail) is
+ * safe; the caller holds a reference. */
+static void qmp_deliver_notes(struct zero_qmp *q) {
+        struct qmp_note *n;
+
+        while (!q->freed && (n = note_pop(q)))
+                note_deliver(q, n);
 }
 
 /* Answers every pending command with r. Pops from the head, so a nested call (a callback that
@@ -149,8 +286,14 @@ _printf_(3, 4) static void qmp_close(struct zero_qmp *q, int r, const char *fmt,
         vsnprintf(err.message, sizeof(err.message), fmt, ap);
         va_end(ap);
         log_debug("QMP connection closed: %s", err.message);
+        q->closed_r = r;
+        q->closed_err = err;
         qmp_fail_all(q, r, &err);
-        if (!q->freed && q->cb.closed)
+        if (q->freed || !q->cb.closed)
+                return;
+        if (qmp_deferring(q))
+                note_add(q, &q->closed_note, NOTE_CLOSED);
+        else
                 q->cb.closed(q, r, &err, q->userdata);
 }
 
@@ -231,7 +374,9 @@ static void on_capabilities(struct zero_qmp *q, int r, json_t *v, const struct z
                         qmp_close(q, -ENOMEM, "out of memory");
                         return;
                 }
-        if (q->cb.ready)
+        if (q->cb.ready && qmp_deferring(q))
+                note_add(q, &q->ready_note, NOTE_READY);
+        else if (q->cb.ready)
                 q->cb.ready(q, q->userdata);
 }
 
@@ -251,6 +396,7 @@ static void on_greeting(struct zero_qmp *q, json_t *m) {
          * do not rely on, and every command is in-band. */
         r = cmd_new(q, "qmp_capabilities", NULL, 0, on_capabilities, NULL, &c);
         if (r >= 0) {
+                c->now = true; /* the handshake goes on inside zero_qmp_call() too */
                 c->next = q->cmds; /* first in the list, as on the wire */
                 q->cmds = c;
                 r = cmd_send(q, c);
@@ -291,13 +437,29 @@ static void on_event(struct zero_qmp *q, json_t *m) {
         json_int_t sec = json_integer_value(json_object_get(ts, "seconds"));
         json_int_t usec = json_integer_value(json_object_get(ts, "microseconds"));
 
+        uint64_t when = sec > 0 && usec >= 0 ? (uint64_t) sec * USEC_PER_SEC + (uint64_t) usec : 0;
+
         if (!name) {
                 qmp_close(q, -EPROTO, "QMP event without a name");
                 return;
         }
-        if (q->cb.event)
-                q->cb.event(q, name, json_object_get(m, "data"),
-                            sec > 0 && usec >= 0 ? (uint64_t) sec * USEC_PER_SEC + (uint64_t) usec : 0, q->userdata);
+        if (!q->cb.event)
+                return;
+        if (qmp_deferring(q)) {
+                struct qmp_event_note *e = calloc(1, sizeof(*e));
+                if (e)
+                        e->name = strdup(name);
+                if (!e || !e->name) {
+                        free(e);
+                        log_error("QMP: out of memory, event %s dropped", name);
+                        return;
+                }
+                e->data = json_incref(json_object_get(m, "data"));
+                e->timestamp_usec = when;
+                note_add(q, &e->note, NOTE_EVENT);
+                return;
+        }
+        q->cb.event(q, name, json_object_get(m, "data"), when, q->userdata);
 }
 
 /* A line jansson cannot parse. QEMU only sends valid JSON, but it may hold an integer beyond
@@ -351,8 +513,45 @@ static void qmp_dispatch_line(struct zero_qmp *q, const char *line, size_t len) 
                 qmp_close(q, -EPROTO, "unexpected QMP message");
 }
 
+/* Dispatches the complete lines in the input buffer. The position is in the struct and moves
+ * before each dispatch: a zero_qmp_call() from a callback goes on with the following lines. */
+static void qmp_dispatch_lines(struct zero_qmp *q) {
+        for (;;) {
+                size_t start = q->in_start, end;
+                char *nl;
+
+                if (q->in_scan < start)
+                        q->in_scan = start;
+                nl = q->in_len > q->in_scan ? memchr(q->in + q->in_scan, '\n', q->in_len - q->in_scan) : NULL;
+                if (!nl) {
+                        q->in_scan = q->in_len; /* a big message arrives in many reads: each stays O(read) */
+                        break;
+                }
+                end = (size_t) (nl - q->in);
+                if (end - start > ZERO_QMP_MESSAGE_MAX) {
+                        qmp_close(q, -EPROTO, "QMP message longer than %u bytes", ZERO_QMP_MESSAGE_MAX);
+                        return;
+                }
+                *nl = '\0';
+                q->in_start = q->in_scan = end + 1;
+                /* The line is only read before any callback runs (which may move the buffer). */
+                qmp_dispatch_line(q, q->in + start, end - start);
+                if (q->state == QMP_CLOSED)
+                        return; /* closed, maybe freed, from a callback: dispatch no more */
+        }
+        if (q->in_start > 0) { /* only then: a partial message is not moved on every read */
+                memmove(q->in, q->in + q->in_start, q->in_len - q->in_start);
+                q->in_len -= q->in_start;
+                q->in_scan -= q->in_start;
+                q->in_start = 0;
+        }
+        if (q->in_len > ZERO_QMP_MESSAGE_MAX)
+                qmp_close(q, -EPROTO, "QMP message longer than %u bytes", ZERO_QMP_MESSAGE_MAX);
+        else if (q->in_len == 0 && q->in_size > 4 * READ_CHUNK) /* after a huge reply */
+                q->in = mfree(q->in), q->in_size = 0, q->in_scan = 0;
+}
+
 static void qmp_read(struct zero_qmp *q) {
-        size_t start = 0, scan = q->in_len;
         ssize_t n;
 
         if (q->in_size - q->in_len < READ_CHUNK) {
@@ -375,33 +574,22 @@ static void qmp_read(struct zero_qmp *q) {
                 return;
         }
         q->in_len += (size_t) n;
-        for (;;) {
-                char *nl = memchr(q->in + scan, '\n', q->in_len - scan);
-                if (!nl)
-                        break;
-                if ((size_t) (nl - q->in) - start > ZERO_QMP_MESSAGE_MAX) {
-                        qmp_close(q, -EPROTO, "QMP message longer than %u bytes", ZERO_QMP_MESSAGE_MAX);
-                        return;
-                }
-                *nl = '\0';
-                qmp_dispatch_line(q, q->in + start, (size_t) (nl - q->in) - start);
-                if (q->state == QMP_CLOSED)
-                        return; /* closed, maybe freed, from a callback: dispatch no more */
-                start = scan = (size_t) (nl - q->in) + 1;
-        }
-        if (start > 0) { /* only then: a big message arrives in many reads, each must stay O(read) */
-                memmove(q->in, q->in + start, q->in_len - start);
-                q->in_len -= start;
-        }
-        if (q->in_len > ZERO_QMP_MESSAGE_MAX)
-                qmp_close(q, -EPROTO, "QMP message longer than %u bytes", ZERO_QMP_MESSAGE_MAX);
-        else if (q->in_len == 0 && q->in_size > 4 * READ_CHUNK) /* after a huge reply */
-                q->in = mfree(q->in), q->in_size = 0;
+        qmp_dispatch_lines(q);
+}
+
+static int on_defer(sd_event_source *s, void *userdata) {
+        _cleanup_(qmp_unrefp) struct zero_qmp *q = qmp_ref(userdata);
+
+        qmp_deliver_notes(q);
+        return 0;
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         _cleanup_(qmp_unrefp) struct zero_qmp *q = qmp_ref(userdata);
 
+        qmp_deliver_notes(q); /* what came before, first */
+        if (q->freed || q->state == QMP_CLOSED)
+                return 0;
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
                 qmp_read(q);
         /* Also flushes what the callbacks just queued, without waiting for another iteration. */
@@ -478,13 +666,14 @@ static int cmd_new(struct zero_qmp *q, const char *execute, json_t *arguments, u
         return 0;
 }
 
-int zero_qmp_command_timeout(struct zero_qmp *q, const char *execute, json_t *arguments,
-                             uint64_t timeout_usec, zero_qmp_reply_fn cb, void *userdata) {
+/* Makes a command and appends it to the list; the returned pointer is borrowed. */
+static int cmd_queue(struct zero_qmp *q, const char *execute, json_t *arguments, uint64_t timeout_usec,
+                     zero_qmp_reply_fn cb, void *userdata, struct qmp_cmd **ret) {
         json_auto_t *args = arguments;
         struct qmp_cmd *c = NULL, **tail;
         int r;
 
-        if (!q)
+        if (!q || q->freed)
                 return -EINVAL;
         if (q->state == QMP_CLOSED)
                 return -ENOTCONN;
@@ -499,12 +688,149 @@ int zero_qmp_command_timeout(struct zero_qmp *q, const char *execute, json_t *ar
         for (tail = &q->cmds; *tail; tail = &(*tail)->next)
                 ;
         *tail = c;
+        if (ret)
+                *ret = c;
+        return 0;
+}
+
+int zero_qmp_command_timeout(struct zero_qmp *q, const char *execute, json_t *arguments,
+                             uint64_t timeout_usec, zero_qmp_reply_fn cb, void *userdata) {
+        return cmd_queue(q, execute, arguments, timeout_usec, cb, userdata, NULL);
+}
+
+/* ---- zero_qmp_call(): the same connection, waited for ---- */
+
+struct call {
+        bool done;
+        int r;
+        json_t *value;
+        struct zero_error err;
+};
+
+static void on_call_reply(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
+        struct call *call = userdata;
+
+        call->done = true;
+        call->r = r;
+        call->value = json_incref(v);
+        if (err)
+                call->err = *err;
+}
+
+/* One wait for the socket, bounded by deadline: writes what is queued, reads what came. */
+static int qmp_pump(struct zero_qmp *q, uint64_t deadline) {
+        struct pollfd p = {.fd = q->fd, .events = POLLIN};
+        uint64_t now = zero_monotonic_usec(), ms;
+        int n;
+
+        if (q->out_pos < q->out_len) {
+                qmp_write(q);
+                if (q->state == QMP_CLOSED)
+                        return 0;
+                if (q->out_pos < q->out_len)
+                        p.events |= POLLOUT;
+        }
+        if (now >= deadline)
+                return -ETIMEDOUT;
+        ms = (deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC;
+        n = poll(&p, 1, ms > INT_MAX ? INT_MAX : (int) ms);
+        if (n < 0 && errno == EINTR)
+                return 0;
+        if (n < 0) {
+                qmp_close(q, -ECONNRESET, "cannot wait for QMP: %s", strerror(errno));
+                return 0;
+        }
+        if (p.revents & POLLOUT)
+                qmp_write(q);
+        if (q->state != QMP_CLOSED && (p.revents & (POLLIN | POLLHUP | POLLERR)))
+                qmp_read(q);
+        return 0;
+}
+
+int zero_qmp_call(struct zero_qmp *q, const char *execute, json_t *arguments, uint64_t timeout_usec, json_t **ret,
+                  struct zero_error *err) {
+        json_auto_t *args = arguments;
+        _cleanup_(qmp_unrefp) struct zero_qmp *ref = NULL;
+        struct call call = {};
+        struct qmp_cmd *c = NULL;
+        uint64_t deadline;
+        char id[32];
+        int r;
+
+        if (!q || q->freed || !execute)
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "QMP: invalid call");
+        if (timeout_usec == 0)
+                timeout_usec = q->timeout_usec > 0 ? q->timeout_usec : ZERO_QMP_TIMEOUT_USEC_DEFAULT;
+        deadline = zero_monotonic_usec() + timeout_usec;
+        r = cmd_queue(q, execute, TAKE_PTR(args), 0, on_call_reply, &call, &c);
+        if (r == -ENOTCONN)
+                return zero_error_set(err, r, ZERO_E_RUNTIME, "QMP connection closed before %s", execute);
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot send QMP command %s: %s", execute, strerror(-r));
+        c->now = true;
+        snprintf(id, sizeof(id), "%s", c->id);
+        ref = qmp_ref(q);
+        q->in_call++;
+        /* Lines already read (a call from a callback in the middle of them) come first. */
+        qmp_dispatch_lines(q);
+        while (!call.done) {
+                if (q->state == QMP_CLOSED)
+                        break; /* cannot happen: closing answered the call */
+                if (qmp_pump(q, deadline) == -ETIMEDOUT) {
+                        struct zero_error e = {};
+                        c = cmd_take(q, id);
+                        if (!c)
+                                break; /* cannot happen: it is answered or listed */
+                        zero_error_set(&e, -ETIMEDOUT, ZERO_E_TIMEOUT, "QMP command %s got no reply in time", execute);
+                        snprintf(e.detail, sizeof(e.detail), "timeout");
+                        cmd_answer(q, c, -ETIMEDOUT, NULL, &e);
+                }
+        }
+        q->in_call--;
+        if (!call.done)
+                return zero_error_set(err, -ECONNRESET, ZERO_E_RUNTIME, "QMP connection closed during %s", execute);
+        if (call.r < 0) {
+                if (err)
+                        *err = call.err;
+                return call.r;
+        }
+        if (ret)
+                *ret = call.value;
+        else
+                json_decref(call.value);
         return 0;
 }
 
 int zero_qmp_command(struct zero_qmp *q, const char *execute, json_t *arguments, zero_qmp_reply_fn cb,
                      void *userdata) {
         return zero_qmp_command_timeout(q, execute, arguments, q ? q->timeout_usec : 0, cb, userdata);
+}
+
+int zero_qmp_wait_ready(struct zero_qmp *q, uint64_t timeout_usec, struct zero_error *err) {
+        _cleanup_(qmp_unrefp) struct zero_qmp *ref = NULL;
+        uint64_t deadline;
+
+        if (!q || q->freed)
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "QMP: invalid call");
+        if (timeout_usec == 0)
+                timeout_usec = q->timeout_usec > 0 ? q->timeout_usec : ZERO_QMP_TIMEOUT_USEC_DEFAULT;
+        deadline = zero_monotonic_usec() + timeout_usec;
+        ref = qmp_ref(q);
+        q->in_call++;
+        qmp_dispatch_lines(q);
+        while (q->state == QMP_GREETING || q->state == QMP_CAPABILITIES)
+                if (qmp_pump(q, deadline) == -ETIMEDOUT)
+                        break;
+        q->in_call--;
+        if (q->state == QMP_READY)
+                return 0;
+        if (q->state == QMP_CLOSED) {
+                if (err)
+                        *err = q->closed_err;
+                return q->closed_r < 0 ? q->closed_r : -ECONNRESET;
+        }
+        return zero_error_set(err, -ETIMEDOUT, ZERO_E_TIMEOUT, "no QMP %s in time",
+                              q->state == QMP_GREETING ? "greeting" : "capabilities reply");
 }
 
 int zero_qmp_new_fd(sd_event *e, int fd, const struct zero_qmp_callbacks *callbacks, void *userdata,
@@ -524,6 +850,7 @@ int zero_qmp_new_fd(sd_event *e, int fd, const struct zero_qmp_callbacks *callba
         *q = (struct zero_qmp){.n_ref = 1, .fd = -EBADF, .event = sd_event_ref(e), .userdata = userdata,
                                .timeout_usec = ZERO_QMP_TIMEOUT_USEC_DEFAULT,
                                .cb = callbacks ? *callbacks : (struct zero_qmp_callbacks){}};
+        q->notes_tail = &q->notes;
         r = sd_event_add_io(e, &q->io, sock, EPOLLIN, on_io, q);
         if (r < 0)
                 return r;
@@ -557,6 +884,8 @@ int zero_qmp_new(sd_event *e, const char *socket_path, const struct zero_qmp_cal
 }
 
 struct zero_qmp *zero_qmp_free(struct zero_qmp *q) {
+        struct qmp_note *n;
+
         if (!q || q->freed)
                 return NULL;
         q->freed = true;
@@ -566,6 +895,10 @@ struct zero_qmp *zero_qmp_free(struct zero_qmp *q) {
                 struct zero_error err = {.code = ZERO_E_CANCELED, .message = "QMP connection freed"};
                 qmp_fail_all(q, -ECANCELED, &err);
         }
+        /* Replies noted but not delivered are canceled too; the other notes go unheard. */
+        while ((n = note_pop(q)))
+                note_deliver(q, n);
+        q->defer = sd_event_source_disable_unref(q->defer);
         qmp_unref(q);
         return NULL;
 }

@@ -17,6 +17,7 @@
  *   closed               EOF, an I/O error, a protocol error or a handshake timeout: every pending
  *                        command is answered with the reason, then callbacks.closed() is called
  *                        once. Later commands fail with -ENOTCONN. The object stays until freed.
+ *   zero_qmp_call()      a command sent and waited for, bounded: see below.
  *   zero_qmp_free()      pending commands are answered with -ECANCELED; closed() is not called.
  *
  * Reply callbacks get r = 0 and the "return" value (borrowed: json_incref() it to keep it), or
@@ -33,8 +34,9 @@
  *
  * Invariants for callers:
  *  - Callbacks are only called from the event loop, or from zero_qmp_free() (-ECANCELED): never
- *    from inside zero_qmp_command(), which only queues. So a callback may queue further commands,
- *    and may call zero_qmp_free() on its own connection.
+ *    from inside zero_qmp_command(), which only queues, nor from inside zero_qmp_call(). So a
+ *    callback may queue further commands, make a synchronous call, and may call zero_qmp_free()
+ *    on its own connection.
  *  - Messages are newline-delimited JSON. A received line longer than ZERO_QMP_MESSAGE_MAX is a
  *    protocol error, which bounds what one connection buffers for reading (about 16 MiB + 128 KiB);
  *    a longer command is refused with -EMSGSIZE.
@@ -97,6 +99,30 @@ int zero_qmp_command(struct zero_qmp *q, const char *execute, json_t *arguments,
  * for the handshake counts. */
 int zero_qmp_command_timeout(struct zero_qmp *q, const char *execute, json_t *arguments,
                              uint64_t timeout_usec, zero_qmp_reply_fn cb, void *userdata);
+
+/* The same command on the same connection, waited for: like sd_bus_call(), it reads the socket
+ * itself (poll(), never the loop) until the reply or timeout_usec (0: the connection's timeout,
+ * or the default if that is none; a call is always bounded), sending what is queued before it
+ * and completing the handshake if need be. What arrives first (events, replies to commands
+ * queued before, ready, closed) is kept in stream order and delivered from the loop once the
+ * call returned, as sd-bus queues what it reads while it waits: no callback runs inside the
+ * call, so the caller's state cannot change under it. While such deliveries are pending, later
+ * arrivals queue behind them: callbacks see the stream's order. A reply so kept is no longer
+ * pending (its timeout is off). Other commands' timeouts and the handshake's bound fire from
+ * the loop only, so not during the call.
+ * arguments (an object, or NULL) is stolen. Returns 0 and *ret (may be NULL; the caller's
+ * reference) the "return" value, or the reply callback's r with err filled in: -EIO (QMP's
+ * class in err->detail), -ETIMEDOUT (ZERO_E_TIMEOUT; a late reply is dropped, the connection
+ * stays usable, the command may still take effect), -ECONNRESET, -EPROTO; -ENOTCONN once
+ * closed, -EINVAL, -EMSGSIZE, -ENOMEM. It blocks its caller for up to timeout_usec: on an event
+ * loop that is a stall for everybody, so callers bound it by what they can afford. */
+int zero_qmp_call(struct zero_qmp *q, const char *execute, json_t *arguments, uint64_t timeout_usec, json_t **ret,
+                  struct zero_error *err);
+
+/* Waits, as zero_qmp_call() does, until the handshake is done: 0 once ready (ready() is then
+ * delivered from the loop); the reason closed() gets once closed; -ETIMEDOUT after timeout_usec
+ * (0: as zero_qmp_call()), the connection still waiting for its handshake's own bound. */
+int zero_qmp_wait_ready(struct zero_qmp *q, uint64_t timeout_usec, struct zero_error *err);
 
 /* Timeout for commands queued from now on (0 = none); during the handshake it also re-arms the
  * handshake's bound, from now. */

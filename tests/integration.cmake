@@ -16,3 +16,6 @@ zero_integration_test(it_card_volume_ops ${ZERO_IT}/card_volume_ops.sh TIMEOUT 6
 # A runtime command that hangs (crun run, the shim's crun delete) blocks nothing: GET /v1/node
 # answers within 50 ms while create, stop and delete wait; each ends once the hang is released.
 zero_integration_test(it_shim_responsive ${ZERO_IT}/shim_responsive.sh TIMEOUT 300)
+# A stopped qemu-storage-daemon blocks nothing: GET /v1/node and /v1/instances answer within
+# 50 ms while volume GETs and a QoS change need the daemon; after SIGCONT all works again.
+zero_integration_test(it_card_stalled ${ZERO_IT}/card_stalled.sh TIMEOUT 300)

@@ -53,6 +53,12 @@ static bool loop_owned(const char *exports_dir, const char *name, char id[static
                 snprintf(id, 33, "%s", backing + len + 1);
                 return true;
         }
+        /* Any other path is not ours (another agent's export, or no export): and its name is
+         * not asked for, since LOOP_GET_STATUS64 stats the backing file, which waits for as long
+         * as the FUSE daemon behind it is stopped (it_card_stalled, with agents in parallel).
+         * Only "/", a detached mount's file, leaves the name to tell. */
+        if (backing[0] == '/' && backing[1] != '\0')
+                return false;
         snprintf(dev, sizeof(dev), "/dev/%.20s", name);
         fd = open(dev, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)

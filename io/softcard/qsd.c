@@ -2,16 +2,31 @@
 /*
  * The node's one qemu-storage-daemon: started under zero-shim in RUN/qsd, adopted again by a
  * restarted zerod (its exports live on), watched through the shim's "wait", started again when
- * it dies. And a small synchronous QMP client: card ops are synchronous by the ABI and the
- * daemon answers in well under a millisecond, so one blocking exchange per command, each read
- * bounded by poll(), is simpler than the asynchronous io/qmp.c and keeps ops atomic.
+ * it dies. Its monitor is an io/qmp.c connection on the agent's loop; card ops are synchronous
+ * by the ABI, so each QMP command is a zero_qmp_call() on it, bounded.
  *
- * Library code: no logging, except in the watch path, which runs from the event loop with nobody
- * to hand an error to.
+ * Nothing here holds the loop for long (issue 11, item 7):
+ *  - a restart after the daemon died runs from the loop: the old shim's exit, the spawn, the
+ *    shim's report, the QMP socket and its greeting are each waited for by a source with a
+ *    deadline, then lost_exports; ops meanwhile fail at once (ZERO_E_UNAVAILABLE);
+ *  - every call has a timeout: QMP_TIMEOUT_USEC, or the shorter one a caller set (stats, which
+ *    a GET shows when it can, get QSD_QUICK_TIMEOUT_USEC);
+ *  - a daemon that let a call time out and has said nothing since (stopped, hung) is "stalled":
+ *    calls wait QSD_QUICK_TIMEOUT_USEC at most (a daemon merely slow under load catches up),
+ *    and once it has been stalled for STALL_GRACE_USEC they fail at once, unsent (a stopped
+ *    daemon would run them all when it goes on), until it answers again, which a probe on the
+ *    loop (query-version, no timeout) notices. So only the first call to a stopped daemon
+ *    waits its whole timeout.
+ * Only zerod's start (qsd_open) and a driver opened without a loop start the daemon
+ * synchronously, before anything is served.
+ *
+ * Library code: no logging, except in the watch and restart paths, which run from the event
+ * loop with nobody to hand an error to.
  */
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,35 +36,54 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "hvshim/client.h"
+#include "io/qmp.h"
 #include "io/softcard/storage.h"
 
 #define QSD_SHIM_ID "softcard-qsd"
 #define QMP_TIMEOUT_USEC (10 * USEC_PER_SEC)
 #define QMP_CONNECT_TIMEOUT_USEC (5 * USEC_PER_SEC)
 #define SYNC_TIMEOUT_USEC (5 * USEC_PER_SEC)
-#define QMP_MESSAGE_MAX (16U << 20)
+/* How often a restart looks again for the old shim's exit and the new daemon's socket. */
+#define RESTART_POLL_USEC (2 * USEC_PER_MSEC)
 /* The watcher restarts a dying daemon at most this often, then waits for the next op. */
 #define RESTART_BURST 5
 #define RESTART_WINDOW_USEC (10 * USEC_PER_SEC)
+/* Stalled this long, calls no longer wait for the daemon at all. */
+#define STALL_GRACE_USEC (1 * USEC_PER_SEC)
+
+enum restart_phase {
+        RESTART_NONE,
+        RESTART_SHIM_EXIT, /* the dead daemon's shim still removes its socket */
+        RESTART_REPORT,    /* the new shim is to report the daemon's pid on the sync pipe */
+        RESTART_LISTEN,    /* the daemon is to listen on qmp.sock */
+        RESTART_HANDSHAKE, /* connected: greeting and capabilities (the connection's own bound) */
+};
 
 struct qsd {
-        sd_event *event;
+        sd_event *event;    /* the agent's loop, or our own (private_event) */
+        bool private_event; /* opened without a loop: nobody runs it but us, nothing is watched */
         char *dir, *qmp_path, *nbd_path, *exports_dir, *shim, *binary;
         void (*lost_exports)(void *userdata);
         void *userdata;
 
-        int qmp_fd;
-        char *in; /* received bytes not yet taken as messages */
-        size_t in_len, in_size;
-        uint64_t next_id;
+        struct zero_qmp *qmp;
+        uint64_t timeout_usec;  /* of each call: QMP_TIMEOUT_USEC unless a caller set it */
+        uint64_t stalled_usec;  /* when a call timed out, while the daemon has not answered since */
+        bool probing;           /* a query-version waits for the stalled daemon */
         pid_t pid;
 
-        sd_event_source *watch, *notify;
+        sd_event_source *watch;
         uint64_t restarts[RESTART_BURST]; /* CLOCK_MONOTONIC of the latest restarts, a ring */
         unsigned n_restarts;
-};
 
-static int qsd_start(struct qsd *q, struct zero_error *err);
+        /* A restart from the loop (restart_begin()). */
+        enum restart_phase phase;
+        sd_event_source *restart_timer, *restart_io;
+        uint64_t restart_deadline;
+        pid_t restart_pid;
+        char report[256];
+        size_t report_len;
+};
 
 pid_t qsd_pid(const struct qsd *q) {
         return q->pid;
@@ -63,207 +97,140 @@ const char *qsd_nbd_socket(const struct qsd *q) {
         return q->nbd_path;
 }
 
+uint64_t qsd_set_timeout(struct qsd *q, uint64_t timeout_usec) {
+        uint64_t old = q->timeout_usec;
+
+        q->timeout_usec = timeout_usec > 0 ? timeout_usec : QMP_TIMEOUT_USEC;
+        return old;
+}
+
 /* ---- The QMP connection ---- */
 
+static void restart_connected(struct qsd *q);
+static void restart_fail(struct qsd *q, const char *fmt, ...) _printf_(2, 3);
+
+static void on_qmp_ready(struct zero_qmp *qmp, void *userdata) {
+        struct qsd *q = userdata;
+
+        if (q->phase == RESTART_HANDSHAKE && qmp == q->qmp)
+                restart_connected(q);
+}
+
+static void on_qmp_closed(struct zero_qmp *qmp, int r, const struct zero_error *err, void *userdata) {
+        struct qsd *q = userdata;
+
+        /* Otherwise nothing to do: the next call connects again, the watch sees a death. */
+        if (q->phase == RESTART_HANDSHAKE && qmp == q->qmp)
+                restart_fail(q, "its monitor closed during the handshake: %s", err->message);
+}
+
+static const struct zero_qmp_callbacks qmp_callbacks = {.ready = on_qmp_ready, .closed = on_qmp_closed};
+
 static void qmp_disconnect(struct qsd *q) {
-        q->qmp_fd = safe_close(q->qmp_fd);
-        q->in_len = 0;
+        q->qmp = zero_qmp_free(q->qmp); /* the probe is answered -ECANCELED, which clears probing */
+        q->stalled_usec = 0;
 }
 
-static int wait_fd(int fd, short events, uint64_t deadline) {
-        struct pollfd p = {.fd = fd, .events = events};
-
-        for (;;) {
-                uint64_t now = zero_monotonic_usec();
-                int n;
-
-                if (now >= deadline)
-                        return -ETIMEDOUT;
-                n = poll(&p, 1, (int) ((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC));
-                if (n < 0 && errno != EINTR)
-                        return -errno;
-                if (n > 0)
-                        return 0;
-        }
+/* Our own loop has nobody else to run it: what the connection keeps for the loop (events,
+ * the probe's reply, its close) is delivered before each use. */
+static void qsd_dispatch(struct qsd *q) {
+        for (int i = 0; q->private_event && i < 64 && sd_event_run(q->event, 0) > 0; i++)
+                ;
 }
 
-static int qmp_write(struct qsd *q, const char *buf, size_t len, uint64_t deadline) {
-        while (len > 0) {
-                ssize_t n = send(q->qmp_fd, buf, len, MSG_NOSIGNAL);
-                if (n < 0) {
-                        int r;
-                        if (errno == EINTR)
-                                continue;
-                        if (errno != EAGAIN)
-                                return -errno;
-                        r = wait_fd(q->qmp_fd, POLLOUT, deadline);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                buf += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
-/* The next message, events included. Lines are bounded by QMP_MESSAGE_MAX. */
-static int qmp_read(struct qsd *q, uint64_t deadline, json_t **ret) {
-        for (;;) {
-                char *nl = q->in_len > 0 ? memchr(q->in, '\n', q->in_len) : NULL;
-                ssize_t n;
-                int r;
-
-                if (nl) {
-                        size_t line = (size_t) (nl - q->in) + 1;
-                        json_t *v = json_loadb(q->in, line - 1, 0, NULL);
-                        memmove(q->in, q->in + line, q->in_len - line);
-                        q->in_len -= line;
-                        if (!v || !json_is_object(v)) {
-                                json_decref(v);
-                                return -EPROTO;
-                        }
-                        *ret = v;
-                        return 0;
-                }
-                if (q->in_len >= QMP_MESSAGE_MAX)
-                        return -EMSGSIZE;
-                if (q->in_size - q->in_len < 4096) {
-                        size_t size = q->in_size ? q->in_size * 2 : 16384;
-                        char *p = realloc(q->in, size);
-                        if (!p)
-                                return -ENOMEM;
-                        q->in = p;
-                        q->in_size = size;
-                }
-                n = recv(q->qmp_fd, q->in + q->in_len, q->in_size - q->in_len, 0);
-                if (n > 0) {
-                        q->in_len += (size_t) n;
-                        continue;
-                }
-                if (n == 0)
-                        return -ECONNRESET;
-                if (errno == EINTR)
-                        continue;
-                if (errno != EAGAIN)
-                        return -errno;
-                r = wait_fd(q->qmp_fd, POLLIN, deadline);
-                if (r < 0)
-                        return r;
-        }
-}
-
-/* Sends one command and reads up to its reply, skipping events and late replies. */
-static int qmp_exchange(struct qsd *q, json_t *cmd, const char *id, uint64_t deadline, json_t **ret) {
-        _cleanup_free_ char *text = json_dumps(cmd, JSON_COMPACT);
-        size_t len;
+static int qmp_connect(struct qsd *q, uint64_t timeout_usec, struct zero_error *err) {
         int r;
 
-        if (!text)
-                return -ENOMEM;
-        len = strlen(text);
-        text[len] = '\n'; /* json_dumps() leaves the NUL, which becomes the newline */
-        r = qmp_write(q, text, len + 1, deadline);
-        if (r < 0) /* -EPIPE: the command did not reach the daemon */
-                return r == -ECONNRESET || r == -ENOTCONN ? -EPIPE : r;
-        for (;;) {
-                json_t *m;
-                r = qmp_read(q, deadline, &m);
-                if (r < 0)
-                        return r;
-                if (streq(strempty(json_string_value(json_object_get(m, "id"))), id)) {
-                        *ret = m;
-                        return 0;
-                }
-                json_decref(m);
-        }
-}
-
-static json_t *qmp_command_new(struct qsd *q, const char *execute, json_t *args, char id[static 32]) {
-        snprintf(id, 32, "zero-%llu", (unsigned long long) ++q->next_id);
-        return json_pack("{s:s, s:s, s:O*}", "execute", execute, "id", id, "arguments", args);
-}
-
-/* Takes the greeting and negotiates capabilities on a new connection. */
-static int qmp_handshake(struct qsd *q, uint64_t deadline) {
-        json_auto_t *greeting = NULL, *cmd = NULL, *reply = NULL;
-        char id[32];
-        int r;
-
-        r = qmp_read(q, deadline, &greeting);
-        if (r >= 0 && !json_object_get(greeting, "QMP"))
-                r = -EPROTO;
-        if (r >= 0) {
-                cmd = qmp_command_new(q, "qmp_capabilities", NULL, id);
-                r = cmd ? qmp_exchange(q, cmd, id, deadline, &reply) : -ENOMEM;
-        }
-        if (r >= 0 && !json_object_get(reply, "return"))
-                r = -EPROTO;
+        qmp_disconnect(q);
+        if (!q->qmp_path) /* a monitor handed over by qsd_open_monitor(): no reconnecting */
+                return zero_error_set(err, -ENOTCONN, ZERO_E_INTERNAL, "the monitor of qemu-storage-daemon is closed");
+        r = zero_qmp_new(q->event, q->qmp_path, &qmp_callbacks, q, &q->qmp);
+        if (r == -EAGAIN) /* the listen backlog is full: QEMU serves one client at a time */
+                r = -ETIMEDOUT;
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot connect to qemu-storage-daemon: %s",
+                                      strerror(-r));
+        r = zero_qmp_wait_ready(q->qmp, timeout_usec, err);
         if (r < 0)
                 qmp_disconnect(q);
         return r;
 }
 
-static int qmp_connect(struct qsd *q, uint64_t deadline) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+static void on_probe(struct zero_qmp *qmp, int r, json_t *v, const struct zero_error *err, void *userdata) {
+        struct qsd *q = userdata;
 
-        qmp_disconnect(q);
-        if (!q->qmp_path)
-                return -ENOTCONN; /* a monitor handed over by qsd_open_monitor(): no reconnecting */
-        strcpy(sa.sun_path, q->qmp_path); /* length checked by qsd_open() */
-        q->qmp_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (q->qmp_fd < 0)
-                return -errno;
-        if (connect(q->qmp_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                /* EAGAIN: the listen backlog is full; QEMU serves one client at a time. */
-                int r = errno == EAGAIN ? -ETIMEDOUT : -errno;
-                qmp_disconnect(q);
-                return r;
+        q->probing = false;
+        if (r >= 0 || r == -EIO) { /* it answers again: calls get their whole timeout back */
+                if (q->stalled_usec > 0)
+                        log_info("softcard: qemu-storage-daemon answers again after %.1f s",
+                                 (double) (zero_monotonic_usec() - q->stalled_usec) / (double) USEC_PER_SEC);
+                q->stalled_usec = 0;
         }
-        return qmp_handshake(q, deadline);
 }
 
-static int qmp_error(int r, const char *execute, struct zero_error *err) {
-        if (r == -ECONNRESET || r == -EPIPE)
+/* A call timed out: until the daemon says something again, calls wait briefly only. */
+static void qmp_stalled(struct qsd *q) {
+        if (q->stalled_usec == 0) {
+                q->stalled_usec = zero_monotonic_usec();
+                if (!q->private_event)
+                        log_warning("softcard: qemu-storage-daemon (pid %d) does not answer QMP; calls wait %llu ms "
+                                    "at most until it does",
+                                    (int) q->pid, (unsigned long long) (QSD_QUICK_TIMEOUT_USEC / USEC_PER_MSEC));
+        }
+        /* Its reply comes after those of the calls that timed out: then it is back. */
+        if (!q->probing && zero_qmp_command_timeout(q->qmp, "query-version", NULL, 0, on_probe, q) >= 0)
+                q->probing = true;
+}
+
+static int qmp_error(int r, const char *execute, uint64_t timeout_usec, const struct zero_error *e,
+                     struct zero_error *err) {
+        if (r == -EIO) /* QMP's own error: its desc */
+                return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "%s: %s", execute, e->message);
+        if (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE)
                 return zero_error_set(err, -ECONNRESET, ZERO_E_INTERNAL, "qemu-storage-daemon closed its monitor (%s)",
                                       execute);
         if (r == -ETIMEDOUT)
-                return zero_error_set(err, r, ZERO_E_INTERNAL, "qemu-storage-daemon did not answer %s within %llu s",
-                                      execute, (unsigned long long) (QMP_TIMEOUT_USEC / USEC_PER_SEC));
-        return zero_error_set(err, r, ZERO_E_INTERNAL, "QMP %s: %s", execute, strerror(-r));
+                return zero_error_set(err, r, ZERO_E_TIMEOUT, "qemu-storage-daemon did not answer %s within %llu ms",
+                                      execute, (unsigned long long) (timeout_usec / USEC_PER_MSEC));
+        return zero_error_set(err, r, ZERO_E_INTERNAL, "QMP %s: %s", execute, e->message[0] ? e->message : strerror(-r));
 }
 
 int qsd_call(struct qsd *q, const char *execute, json_t *args, json_t **ret, struct zero_error *err) {
-        json_auto_t *a = args, *cmd = NULL, *reply = NULL;
-        uint64_t deadline = zero_monotonic_usec() + QMP_TIMEOUT_USEC;
-        json_t *e;
-        char id[32];
-        int r = 0;
+        json_auto_t *a = args;
+        struct zero_error e = {};
+        uint64_t timeout = q->timeout_usec;
+        int r;
 
-        cmd = qmp_command_new(q, execute, a, id);
-        if (!cmd)
-                return zero_error_default(err, -ENOMEM, "QMP");
-        if (q->qmp_fd < 0)
-                r = qmp_connect(q, deadline);
-        if (r >= 0)
-                r = qmp_exchange(q, cmd, id, deadline, &reply);
-        /* A connection the daemon dropped while we were idle (it was restarted, or closed the
-         * monitor): one reconnect. Only when the command never reached it, so it is not run twice. */
-        if (r == -EPIPE) {
-                r = qmp_connect(q, deadline);
-                if (r >= 0)
-                        r = qmp_exchange(q, cmd, id, deadline, &reply);
+        qsd_dispatch(q);
+        if (q->phase != RESTART_NONE) /* its connection is the restart's, not ours to make */
+                return zero_error_set(err, -EAGAIN, ZERO_E_UNAVAILABLE,
+                                      "qemu-storage-daemon is being restarted: %s not sent", execute);
+        if (q->stalled_usec > 0) {
+                uint64_t stalled = zero_monotonic_usec() - q->stalled_usec;
+                if (stalled >= STALL_GRACE_USEC) {
+                        qmp_stalled(q); /* a probe, if none could be sent before */
+                        return zero_error_set(err, -ETIMEDOUT, ZERO_E_TIMEOUT,
+                                              "qemu-storage-daemon has not answered for %.1f s (stopped or hung): "
+                                              "%s not sent",
+                                              (double) stalled / (double) USEC_PER_SEC, execute);
+                }
+                if (timeout > QSD_QUICK_TIMEOUT_USEC)
+                        timeout = QSD_QUICK_TIMEOUT_USEC;
         }
-        if (r < 0) {
-                qmp_disconnect(q);
-                return qmp_error(r, execute, err);
+        /* A connection the daemon dropped while we were idle (seen by the loop): connect again,
+         * before the command, so it is never sent twice. */
+        if (!q->qmp || zero_qmp_is_ready(q->qmp) < 0) {
+                r = qmp_connect(q, timeout, &e);
+                if (r < 0)
+                        return qmp_error(r, execute, timeout, &e, err);
         }
-        e = json_object_get(reply, "error");
-        if (e)
-                return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "%s: %s", execute,
-                                      strempty(json_string_value(json_object_get(e, "desc"))));
-        if (ret)
-                *ret = json_incref(json_object_get(reply, "return"));
+        r = zero_qmp_call(q->qmp, execute, TAKE_PTR(a), timeout, ret, &e);
+        if (r == -ETIMEDOUT)
+                qmp_stalled(q);
+        else if (r >= 0 || r == -EIO)
+                q->stalled_usec = 0;
+        if (r < 0)
+                return qmp_error(r, execute, timeout, &e, err);
         return 0;
 }
 
@@ -328,6 +295,24 @@ static void console_tail(struct qsd *q, char *buf, size_t size) {
                         *p = ' ';
 }
 
+static int wait_fd(int fd, short events, uint64_t deadline) {
+        struct pollfd p = {.fd = fd, .events = events};
+
+        for (;;) {
+                uint64_t now = zero_monotonic_usec();
+                int n;
+
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                n = poll(&p, 1, (int) ((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC));
+                if (n < 0 && errno != EINTR)
+                        return -errno;
+                if (n > 0)
+                        return 0;
+        }
+}
+
+/* The shim's report, waited for: zerod's start only. */
 static int read_sync(int fd, pid_t *ret_pid, struct zero_error *err) {
         uint64_t deadline = zero_monotonic_usec() + SYNC_TIMEOUT_USEC;
         char line[512];
@@ -380,7 +365,7 @@ static int watch_start(struct qsd *q) {
         int r;
 
         watch_stop(q);
-        if (!q->event)
+        if (q->private_event)
                 return 0;
         r = zero_shim_connect(q->dir, true, &fd);
         if (r < 0)
@@ -396,14 +381,13 @@ static int watch_start(struct qsd *q) {
         return 0;
 }
 
-static int qsd_start(struct qsd *q, struct zero_error *err) {
+/* What a fresh daemon needs first: no connection, no watch, and nothing the last one left in
+ * the kernel (its exports died with it). Then the shim that runs it; its sync pipe in *ret_fd. */
+static int qsd_spawn(struct qsd *q, int *ret_fd, struct zero_error *err) {
         _cleanup_free_ char *chardev = opt_escape("socket,id=qmp,server=on,wait=off,path=", q->qmp_path, "");
         _cleanup_free_ char *nbd = opt_escape("addr.type=unix,addr.path=", q->nbd_path, "");
-        _cleanup_close_ int sync_fd = -EBADF;
         const char *argv[] = {q->binary, "--chardev", chardev, "--monitor", "chardev=qmp", "--nbd-server", nbd, NULL};
         struct zero_shim_spawn_args a = {.shim_path = q->shim, .id = QSD_SHIM_ID, .dir = q->dir, .argv = argv};
-        uint64_t deadline;
-        pid_t pid;
         int r;
 
         if (!chardev || !nbd)
@@ -411,14 +395,29 @@ static int qsd_start(struct qsd *q, struct zero_error *err) {
         watch_stop(q);
         qmp_disconnect(q);
         q->pid = 0;
-        /* A fresh daemon has no exports: whatever the last one left in the kernel goes first. */
         r = softcard_exports_clear(q->exports_dir);
         if (r < 0)
                 return zero_error_default(err, r, "Failed to clear the old exports");
         (void) unlink(q->qmp_path);
         (void) unlink(q->nbd_path);
+        return zero_shim_spawn(&a, ret_fd, err);
+}
 
-        r = zero_shim_spawn(&a, &sync_fd, err);
+/* The daemon is up (connected, handshake done): adopt it. */
+static int qsd_started(struct qsd *q, pid_t pid) {
+        q->pid = pid;
+        return watch_start(q);
+}
+
+/* Synchronous, bounded: zerod's start, or a driver without a loop. */
+static int qsd_start(struct qsd *q, struct zero_error *err) {
+        _cleanup_close_ int sync_fd = -EBADF;
+        struct zero_error e = {};
+        uint64_t deadline;
+        pid_t pid;
+        int r;
+
+        r = qsd_spawn(q, &sync_fd, err);
         if (r < 0)
                 return r;
         r = read_sync(sync_fd, &pid, err);
@@ -426,8 +425,10 @@ static int qsd_start(struct qsd *q, struct zero_error *err) {
                 return r;
         /* The shim reports once the daemon runs, which listens some milliseconds later. */
         deadline = zero_monotonic_usec() + QMP_TIMEOUT_USEC;
-        while ((r = qmp_connect(q, deadline)) == -ENOENT || r == -ECONNREFUSED) {
-                if (kill(pid, 0) < 0 || zero_monotonic_usec() >= deadline)
+        for (;;) {
+                uint64_t now = zero_monotonic_usec();
+                r = qmp_connect(q, now < deadline ? deadline - now : 1, &e);
+                if ((r != -ENOENT && r != -ECONNREFUSED) || kill(pid, 0) < 0 || zero_monotonic_usec() >= deadline)
                         break;
                 (void) poll(NULL, 0, 2);
         }
@@ -438,8 +439,7 @@ static int qsd_start(struct qsd *q, struct zero_error *err) {
                 return zero_error_set(err, r, ZERO_E_INTERNAL, "qemu-storage-daemon did not come up (%s): %s",
                                       strerror(-r), tail[0] ? tail : "no output");
         }
-        q->pid = pid;
-        r = watch_start(q);
+        r = qsd_started(q, pid);
         if (r < 0)
                 return zero_error_default(err, r, "Failed to watch qemu-storage-daemon");
         return 0;
@@ -461,18 +461,193 @@ static void notify_lost(struct qsd *q) {
                 q->lost_exports(q->userdata);
 }
 
-static int on_notify(sd_event_source *s, void *userdata) {
+/* ---- The restart from the loop: each wait a source, each bounded ---- */
+
+static void restart_stop(struct qsd *q) {
+        q->restart_timer = sd_event_source_disable_unref(q->restart_timer);
+        q->restart_io = sd_event_source_disable_unref(q->restart_io); /* closes the sync pipe */
+        q->phase = RESTART_NONE;
+        q->report_len = 0;
+}
+
+static int on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* The phase's next look, after usec. */
+static int restart_arm(struct qsd *q, uint64_t usec) {
+        int r;
+
+        if (!q->restart_timer) {
+                r = sd_event_add_time_relative(q->event, &q->restart_timer, CLOCK_MONOTONIC, usec, 0, on_restart_timer,
+                                               q);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(q->restart_timer, "softcard-qsd-restart");
+                return r;
+        }
+        r = sd_event_source_set_time_relative(q->restart_timer, usec);
+        return r < 0 ? r : sd_event_source_set_enabled(q->restart_timer, SD_EVENT_ONESHOT);
+}
+
+static void restart_fail(struct qsd *q, const char *fmt, ...) {
+        char why[256], tail[400];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof(why), fmt, ap);
+        va_end(ap);
+        console_tail(q, tail, sizeof(tail));
+        log_error("softcard: cannot restart qemu-storage-daemon: %s: %s", why, tail[0] ? tail : "no output");
+        restart_stop(q);
+        qmp_disconnect(q);
+        /* A daemon that came half up goes; its shim's exit is waited for by the next restart,
+         * which the next card op starts. */
+        if (q->restart_pid > 0) {
+                _cleanup_close_ int fd = -EBADF;
+                _cleanup_free_ char *reply = NULL;
+                if (zero_shim_connect(q->dir, false, &fd) >= 0)
+                        (void) zero_shim_request_timeout(fd, "signal 9", (int) (SYNC_TIMEOUT_USEC / USEC_PER_MSEC), &reply);
+        }
+        q->restart_pid = 0;
+}
+
+static void restart_connected(struct qsd *q) {
+        pid_t pid = q->restart_pid;
+
+        restart_stop(q);
+        q->restart_pid = 0;
+        zero_qmp_set_timeout(q->qmp, 0); /* calls bring their own */
+        if (qsd_started(q, pid) < 0)
+                log_warning("softcard: cannot watch qemu-storage-daemon (pid %d)", (int) pid);
+        log_notice("softcard: qemu-storage-daemon restarted (pid %d); its exports are lost", (int) pid);
+        notify_lost(q);
+}
+
+/* The socket is there once the daemon listens: connect, then the handshake's own bound. */
+static void restart_listen(struct qsd *q) {
+        uint64_t now = zero_monotonic_usec();
+        int r;
+
+        qmp_disconnect(q);
+        r = zero_qmp_new(q->event, q->qmp_path, &qmp_callbacks, q, &q->qmp);
+
+        if (r >= 0) {
+                q->phase = RESTART_HANDSHAKE;
+                q->restart_timer = sd_event_source_disable_unref(q->restart_timer);
+                zero_qmp_set_timeout(q->qmp, now < q->restart_deadline ? q->restart_deadline - now : 1);
+                return;
+        }
+        if (r != -ENOENT && r != -ECONNREFUSED && r != -EAGAIN)
+                restart_fail(q, "cannot connect to its monitor: %s", strerror(-r));
+        else if (kill(q->restart_pid, 0) < 0)
+                restart_fail(q, "it exited before it listened");
+        else if (now >= q->restart_deadline)
+                restart_fail(q, "it did not listen on its monitor within %llu s",
+                             (unsigned long long) (QMP_TIMEOUT_USEC / USEC_PER_SEC));
+        else if ((r = restart_arm(q, RESTART_POLL_USEC)) < 0)
+                restart_fail(q, "cannot arm a timer: %s", strerror(-r));
+}
+
+static int on_restart_report(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct qsd *q = userdata;
+        struct zero_error err = {};
+        ssize_t n;
+        int r;
+
+        n = read(fd, q->report + q->report_len, sizeof(q->report) - 1 - q->report_len);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n > 0)
+                q->report_len += (size_t) n;
+        q->report[q->report_len] = '\0';
+        if (n > 0 && !memchr(q->report, '\n', q->report_len) && q->report_len + 1 < sizeof(q->report))
+                return 0; /* more to come */
+        q->restart_io = sd_event_source_disable_unref(q->restart_io);
+        r = zero_shim_parse_sync(q->report, &q->restart_pid, &err);
+        if (r < 0) {
+                restart_fail(q, "zero-shim reported: %s", err.message);
+                return 0;
+        }
+        q->phase = RESTART_LISTEN;
+        q->restart_deadline = zero_monotonic_usec() + QMP_TIMEOUT_USEC;
+        restart_listen(q);
+        return 0;
+}
+
+static void restart_spawn(struct qsd *q) {
+        _cleanup_close_ int fd = -EBADF;
+        struct zero_error err = {};
+        int r;
+
+        r = qsd_spawn(q, &fd, &err);
+        if (r < 0) {
+                restart_fail(q, "%s", err.message);
+                return;
+        }
+        r = sd_event_add_io(q->event, &q->restart_io, fd, EPOLLIN, on_restart_report, q);
+        if (r < 0) {
+                restart_fail(q, "cannot watch zero-shim's report: %s", strerror(-r));
+                return;
+        }
+        (void) sd_event_source_set_io_fd_own(q->restart_io, true);
+        TAKE_FD(fd);
+        q->phase = RESTART_REPORT;
+        q->restart_deadline = zero_monotonic_usec() + SYNC_TIMEOUT_USEC;
+        r = restart_arm(q, SYNC_TIMEOUT_USEC);
+        if (r < 0)
+                restart_fail(q, "cannot arm a timer: %s", strerror(-r));
+}
+
+/* A shim that reported the exit still removes its socket and files: a new shim in the same
+ * directory would take it for a live one. */
+static void restart_shim_exit(struct qsd *q) {
+        _cleanup_close_ int fd = -EBADF;
+        int r = zero_shim_connect(q->dir, true, &fd);
+
+        if (r == -ENOENT || r == -ECONNREFUSED)
+                restart_spawn(q);
+        else if (zero_monotonic_usec() >= q->restart_deadline)
+                restart_fail(q, "the old zero-shim in %s does not go", q->dir);
+        else if ((r = restart_arm(q, RESTART_POLL_USEC)) < 0)
+                restart_fail(q, "cannot arm a timer: %s", strerror(-r));
+}
+
+static int on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct qsd *q = userdata;
 
-        q->notify = sd_event_source_disable_unref(q->notify);
-        notify_lost(q);
+        switch (q->phase) {
+        case RESTART_SHIM_EXIT:
+                restart_shim_exit(q);
+                break;
+        case RESTART_REPORT:
+                restart_fail(q, "zero-shim did not report the start of qemu-storage-daemon within %llu s",
+                             (unsigned long long) (SYNC_TIMEOUT_USEC / USEC_PER_SEC));
+                break;
+        case RESTART_LISTEN:
+                restart_listen(q);
+                break;
+        case RESTART_NONE:
+        case RESTART_HANDSHAKE: /* the connection's own bound, then on_qmp_closed() */
+                break;
+        }
         return 0;
+}
+
+/* Starts a restart from the loop (once: a second call while one runs does nothing). Ops fail
+ * with ZERO_E_UNAVAILABLE meanwhile; lost_exports is called when the daemon answers. */
+static void restart_begin(struct qsd *q) {
+        if (q->phase != RESTART_NONE)
+                return;
+        watch_stop(q);
+        qmp_disconnect(q);
+        q->pid = 0;
+        q->restart_pid = 0;
+        q->phase = RESTART_SHIM_EXIT;
+        q->restart_deadline = zero_monotonic_usec() + SYNC_TIMEOUT_USEC;
+        restart_shim_exit(q);
 }
 
 static int on_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct qsd *q = userdata;
         struct zero_shim_exit e = {};
-        struct zero_error err = {};
         char buf[256];
         ssize_t n;
         pid_t pid;
@@ -482,47 +657,42 @@ static int on_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 return 0;
         buf[n > 0 ? n : 0] = '\0';
         watch_stop(q);
-        qmp_disconnect(q);
         if (shim_status(q, &pid) > 0) {
                 /* Not a death: the shim dropped us (e.g. too many clients). Watch again. */
                 if (watch_start(q) < 0)
                         log_warning("softcard: cannot watch qemu-storage-daemon (pid %d) any more", (int) pid);
                 return 0;
         }
+        qmp_disconnect(q);
         if (zero_shim_parse_exited(buf, &e) >= 0 || zero_shim_read_exit(q->dir, &e) >= 0)
                 log_warning("softcard: qemu-storage-daemon (pid %d) exited, code %d signal %d", (int) e.pid, e.code,
                             e.signal);
         else
                 log_warning("softcard: qemu-storage-daemon (pid %d) is gone", (int) q->pid);
-        (void) shim_wait_gone(q, zero_monotonic_usec() + SYNC_TIMEOUT_USEC);
         q->pid = 0;
         if (!restart_allowed(q)) {
                 log_error("softcard: qemu-storage-daemon died %d times in %llu s: not restarting it before the next "
                           "card operation", RESTART_BURST, (unsigned long long) (RESTART_WINDOW_USEC / USEC_PER_SEC));
                 return 0;
         }
-        if (qsd_start(q, &err) < 0) {
-                log_error("softcard: cannot restart qemu-storage-daemon: %s", err.message);
-                return 0;
-        }
-        log_notice("softcard: qemu-storage-daemon restarted (pid %d); its exports are lost", (int) q->pid);
-        notify_lost(q);
+        restart_begin(q);
         return 0;
 }
 
 int qsd_ensure(struct qsd *q, struct zero_error *err) {
+        struct zero_error e = {};
         pid_t pid = 0;
         int r;
 
-        if (q->qmp_fd >= 0) {
-                struct pollfd p = {.fd = q->qmp_fd, .events = POLLRDHUP};
-                if (poll(&p, 1, 0) == 0)
-                        return 0;
-                qmp_disconnect(q); /* hung up: dead, or it dropped us */
-        }
-        r = qmp_connect(q, zero_monotonic_usec() + QMP_CONNECT_TIMEOUT_USEC);
+        qsd_dispatch(q);
+        if (q->phase != RESTART_NONE)
+                return zero_error_set(err, -EAGAIN, ZERO_E_UNAVAILABLE,
+                                      "qemu-storage-daemon is being restarted: retry in a moment");
+        if (q->qmp && zero_qmp_is_ready(q->qmp) > 0)
+                return 0;
+        r = qmp_connect(q, q->timeout_usec < QMP_CONNECT_TIMEOUT_USEC ? q->timeout_usec : QMP_CONNECT_TIMEOUT_USEC, &e);
         if (r >= 0) {
-                if (!q->watch && q->event)
+                if (!q->watch)
                         (void) watch_start(q);
                 return 0;
         }
@@ -531,16 +701,20 @@ int qsd_ensure(struct qsd *q, struct zero_error *err) {
                 return zero_error_set(err, -EBUSY, ZERO_E_INTERNAL,
                                       "qemu-storage-daemon (pid %d) runs but its monitor does not answer", (int) pid);
         /* Dead, and the watcher gave up on it (or has not seen it yet): once per op. */
-        (void) shim_wait_gone(q, zero_monotonic_usec() + SYNC_TIMEOUT_USEC);
         (void) restart_allowed(q);
+        if (!q->private_event) {
+                restart_begin(q);
+                if (q->phase != RESTART_NONE)
+                        return zero_error_set(err, -EAGAIN, ZERO_E_UNAVAILABLE,
+                                              "qemu-storage-daemon was not running: it is being restarted, retry in a moment");
+                return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "qemu-storage-daemon is not running and cannot be "
+                                      "restarted (zerod's log says why)");
+        }
+        (void) shim_wait_gone(q, zero_monotonic_usec() + SYNC_TIMEOUT_USEC);
         r = qsd_start(q, err);
         if (r < 0)
                 return r;
-        /* Not from inside the agent's call into us: from the loop, when there is one. */
-        if (!q->event)
-                notify_lost(q);
-        else if (!q->notify && sd_event_add_defer(q->event, &q->notify, on_notify, q) < 0)
-                notify_lost(q);
+        notify_lost(q); /* no loop: nobody else would */
         return 0;
 }
 
@@ -550,27 +724,39 @@ static int qsd_adopt(struct qsd *q) {
 
         if (r <= 0)
                 return r;
-        r = qmp_connect(q, zero_monotonic_usec() + QMP_CONNECT_TIMEOUT_USEC);
+        r = qmp_connect(q, QMP_CONNECT_TIMEOUT_USEC, NULL);
         if (r < 0) {
                 /* Running but deaf: of no use to anybody. */
                 (void) shim_kill(q);
                 return 0;
         }
-        q->pid = pid;
-        r = watch_start(q);
+        r = qsd_started(q, pid);
         return r < 0 ? r : 1;
 }
 
 #define SUN_PATH_SIZE sizeof(((struct sockaddr_un *) NULL)->sun_path)
 
+static struct qsd *qsd_new(sd_event *e) {
+        struct qsd *q = calloc(1, sizeof(*q));
+
+        if (!q)
+                return NULL;
+        q->timeout_usec = QMP_TIMEOUT_USEC;
+        if (e)
+                q->event = sd_event_ref(e);
+        else if (sd_event_new(&q->event) >= 0)
+                q->private_event = true;
+        else
+                return mfree(q);
+        return q;
+}
+
 int qsd_open(const struct qsd_config *c, struct qsd **ret, struct zero_error *err) {
-        _cleanup_(qsd_closep) struct qsd *q = calloc(1, sizeof(*q));
+        _cleanup_(qsd_closep) struct qsd *q = qsd_new(c->event);
         int r;
 
         if (!q)
                 return zero_error_default(err, -ENOMEM, "Failed to open softcard");
-        q->qmp_fd = -EBADF;
-        q->event = c->event ? sd_event_ref(c->event) : NULL;
         q->lost_exports = c->lost_exports;
         q->userdata = c->userdata;
         q->dir = zero_strdup_printf("%s/qsd", c->run_dir);
@@ -605,20 +791,20 @@ int qsd_open(const struct qsd_config *c, struct qsd **ret, struct zero_error *er
 }
 
 int qsd_open_monitor(int fd, struct qsd **ret, struct zero_error *err) {
-        _cleanup_(qsd_closep) struct qsd *q = calloc(1, sizeof(*q));
+        _cleanup_(qsd_closep) struct qsd *q = qsd_new(NULL);
+        struct zero_error e = {};
         int r;
 
         if (!q) {
                 safe_close(fd);
                 return zero_error_default(err, -ENOMEM, "Failed to open softcard");
         }
-        q->qmp_fd = fd;
-        /* Non-blocking like the monitor qmp_connect() opens: every wait is a bounded poll(). */
-        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
-                return zero_error_default(err, -errno, "Failed to set up the monitor");
-        r = qmp_handshake(q, zero_monotonic_usec() + QMP_CONNECT_TIMEOUT_USEC);
+        r = zero_qmp_new_fd(q->event, fd, &qmp_callbacks, q, &q->qmp);
         if (r < 0)
-                return qmp_error(r, "qmp_capabilities", err);
+                return zero_error_default(err, r, "Failed to set up the monitor");
+        r = zero_qmp_wait_ready(q->qmp, QMP_CONNECT_TIMEOUT_USEC, &e);
+        if (r < 0)
+                return qmp_error(r, "qmp_capabilities", QMP_CONNECT_TIMEOUT_USEC, &e, err);
         *ret = TAKE_PTR(q);
         return 0;
 }
@@ -626,11 +812,11 @@ int qsd_open_monitor(int fd, struct qsd **ret, struct zero_error *err) {
 struct qsd *qsd_close(struct qsd *q) {
         if (!q)
                 return NULL;
+        /* A restart half-way leaves its daemon running: the next qsd_open() adopts it. */
+        restart_stop(q);
         watch_stop(q);
-        q->notify = sd_event_source_disable_unref(q->notify);
         qmp_disconnect(q);
         sd_event_unref(q->event);
-        free(q->in);
         free(q->dir);
         free(q->qmp_path);
         free(q->nbd_path);

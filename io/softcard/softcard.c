@@ -156,9 +156,17 @@ static int card_volume_set_qos(struct zero_card *c, const struct zero_card_volum
 
 static int card_volume_stats(struct zero_card *c, const struct zero_card_volume *v,
                              struct zero_card_volume_stats *ret, struct zero_error *err) {
+        uint64_t timeout;
+        int r;
+
         if (!ret)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "no stats buffer");
-        return WITH_DAEMON(c, err, softcard_volume_stats(c->qsd, v, ret, err));
+        /* A GET shows stats when it can, and the call holds the loop while it waits: a daemon
+         * that stopped answering costs that GET its stats, not every client 10 s. */
+        timeout = qsd_set_timeout(c->qsd, QSD_QUICK_TIMEOUT_USEC);
+        r = WITH_DAEMON(c, err, softcard_volume_stats(c->qsd, v, ret, err));
+        (void) qsd_set_timeout(c->qsd, timeout);
+        return r;
 }
 
 static int card_volume_export(struct zero_card *c, const struct zero_card_volume *v, enum zero_card_export_kind kind,

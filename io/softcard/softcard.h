@@ -5,7 +5,8 @@
  *
  *   softcard.c  the driver struct and its ops; struct zero_card
  *   qsd.c       the node's one qemu-storage-daemon: started under zero-shim, re-adopted after a
- *               zerod restart, watched, restarted when it dies; a small synchronous QMP client
+ *               zerod restart, watched, restarted from the loop when it dies; its QMP monitor,
+ *               bounded calls on an io/qmp.c connection
  *   volume_file.c  volume files (mkfs.ext4, qemu-img), made and removed, synchronously or as
  *               jobs whose commands run as children watched on the loop (child.c); the pool's limit
  *   volume.c    exports (block-export-add, FUSE + loop), QoS, stats, resize

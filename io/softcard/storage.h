@@ -29,12 +29,13 @@
 #include "common/macro.h"
 #include "zero/card.h"
 
-/* ---- qsd.c: the node's one qemu-storage-daemon and a synchronous QMP client ---- */
+/* ---- qsd.c: the node's one qemu-storage-daemon and its QMP monitor (an io/qmp.c connection) ---- */
 
 struct qsd;
 
 struct qsd_config {
-        sd_event *event;     /* for watching the daemon; NULL: not watched */
+        sd_event *event;     /* for watching and restarting the daemon; NULL: not watched, restarted
+                              * synchronously by the next op (tests) */
         const char *run_dir; /* canonical, existing */
         const char *shim;    /* zero-shim binary */
         const char *binary;  /* qemu-storage-daemon, a path or a name looked up in PATH */
@@ -52,12 +53,20 @@ struct qsd *qsd_close(struct qsd *q);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct qsd *, qsd_close)
 
 /* Called at the start of every card op: a live monitor connection afterwards. A daemon found
- * dead is started again (its exports are lost: lost_exports is called from the event loop). */
+ * dead is started again (its exports are lost: lost_exports is called from the event loop), from
+ * the loop: meanwhile, and while the watcher's restart runs, -EAGAIN with ZERO_E_UNAVAILABLE at
+ * once. Without a loop the restart is synchronous. */
 int qsd_ensure(struct qsd *q, struct zero_error *err);
 /* One QMP command (args stolen, may be NULL); *ret gets the "return" member (NULL: dropped).
  * A QMP error is -EIO with its desc in err; a dead connection -ECONNRESET; no answer within
- * 10 s -ETIMEDOUT. */
+ * the timeout (10 s, or qsd_set_timeout()'s; QSD_QUICK_TIMEOUT_USEC while the daemon is
+ * stalled, see qsd.c) -ETIMEDOUT with ZERO_E_TIMEOUT. It holds the caller's loop that long. */
 int qsd_call(struct qsd *q, const char *execute, json_t *args, json_t **ret, struct zero_error *err);
+/* The timeout of the calls from now on (0: the default, 10 s); returns the one before. For ops
+ * whose answer is best effort (stats), so that a daemon that stopped answering holds the loop
+ * for QSD_QUICK_TIMEOUT_USEC, not 10 s. */
+#define QSD_QUICK_TIMEOUT_USEC (25ULL * 1000ULL)
+uint64_t qsd_set_timeout(struct qsd *q, uint64_t timeout_usec);
 
 pid_t qsd_pid(const struct qsd *q);
 const char *qsd_exports_dir(const struct qsd *q);

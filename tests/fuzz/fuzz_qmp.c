@@ -9,9 +9,12 @@
  *
  * The client has two commands queued before the greeting (zero-1, zero-2; qmp_capabilities is
  * zero-3) and queues one more from ready() and from each reply, up to 8 (zero-4 ...); the event
- * SHUTDOWN frees the connection from inside its callback, as a caller may. Checked: the reply
- * contract of qmp.h (r = 0 with a value, or r < 0 with err and no value), every command answered
- * exactly once, closed() called at most once and never after zero_qmp_free().
+ * SHUTDOWN frees the connection from inside its callback, as a caller may. ready() also makes
+ * one synchronous call (zero_qmp_call(), 1 ms: what is in the socket already is read by it, the
+ * rest times it out), so the messages after it are kept and delivered from the loop. Checked:
+ * the reply contract of qmp.h (r = 0 with a value, or r < 0 with err and no value), every command
+ * answered exactly once, no callback from inside zero_qmp_call(), closed() called at most once
+ * and never after zero_qmp_free().
  */
 #include <string.h>
 #include <sys/socket.h>
@@ -26,7 +29,7 @@
 struct run {
         struct zero_qmp *q;
         unsigned queued, answered, closed;
-        bool freed;
+        bool freed, in_call, called;
 };
 
 static void on_reply(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata);
@@ -41,6 +44,7 @@ static void queue(struct run *run, const char *execute) {
 static void on_reply(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
         struct run *run = userdata;
 
+        FUZZ_ASSERT(!run->in_call, "a reply callback inside zero_qmp_call()");
         FUZZ_ASSERT(r >= 0 ? v && !err : !v && err && err->message[0], "reply r=%d v=%p err=%p", r, (void *) v,
                     (const void *) err);
         run->answered++;
@@ -54,14 +58,28 @@ static void on_ready(struct zero_qmp *q, void *userdata) {
         struct run *run = userdata;
 
         FUZZ_ASSERT(zero_qmp_is_ready(q) == 1, "ready() before ready");
+        FUZZ_ASSERT(!run->in_call, "ready() inside zero_qmp_call()");
         (void) zero_qmp_version(q);
         queue(run, "query-pci");
+        if (!run->called && !run->freed) {
+                struct zero_error err = {};
+                json_t *ret = NULL;
+                int r;
+
+                run->called = run->in_call = true;
+                r = zero_qmp_call(q, "query-sync", NULL, USEC_PER_MSEC, &ret, &err);
+                run->in_call = false;
+                FUZZ_ASSERT(r >= 0 ? !!ret : !ret && err.message[0], "call r=%d ret=%p without a reason", r,
+                            (void *) ret);
+                json_decref(ret);
+        }
 }
 
 static void on_event(struct zero_qmp *q, const char *name, json_t *data, uint64_t ts, void *userdata) {
         struct run *run = userdata;
 
         FUZZ_ASSERT(name, "an event without a name");
+        FUZZ_ASSERT(!run->in_call, "an event inside zero_qmp_call()");
         if (data)
                 free(json_dumps(data, JSON_ENCODE_ANY));
         if (streq(name, "SHUTDOWN") && !run->freed) {
@@ -74,6 +92,7 @@ static void on_closed(struct zero_qmp *q, int r, const struct zero_error *err, v
         struct run *run = userdata;
 
         FUZZ_ASSERT(r < 0 && err && !run->freed, "closed(%d) after free or without a reason", r);
+        FUZZ_ASSERT(!run->in_call, "closed() inside zero_qmp_call()");
         run->closed++;
         FUZZ_ASSERT(run->closed == 1, "closed() %u times", run->closed);
         FUZZ_ASSERT(run->answered == run->queued, "closed with %u of %u commands answered", run->answered,

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * io/softcard/qsd.c's synchronous QMP client (the softcard's monitor of qemu-storage-daemon),
- * reading what the daemon would send: the input is written into the other end of a socketpair
- * and the socket shut down; qsd_open_monitor() takes the greeting and negotiates capabilities
- * (zero-1), then the client makes the calls softcard makes (zero-2 ...) until one fails. Events
- * and replies to other ids are skipped by the client, as it does with the daemon.
+ * io/softcard/qsd.c's calls (the softcard's monitor of qemu-storage-daemon: zero_qmp_call() on
+ * an io/qmp.c connection), reading what the daemon would send: the input is written into the
+ * other end of a socketpair and the socket shut down; qsd_open_monitor() takes the greeting and
+ * negotiates capabilities (zero-1), then the client makes the calls softcard makes (zero-2 ...)
+ * until one fails. Events and replies to other ids are dropped by the client, as with the
+ * daemon; a timeout makes the next calls short (the daemon counts as stalled).
  */
 #include <sys/socket.h>
 #include <unistd.h>

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -39,6 +40,7 @@ struct fx {
         json_t *log;          /* one object per client callback, in order */
         bool free_in_reply;   /* the next reply callback frees the connection */
         bool free_in_closed;  /* the closed callback frees the connection */
+        bool call_in_event;   /* the event "CALL" makes a synchronous call "nested" */
         char dir[32];         /* a temporary directory, removed by the teardown */
 };
 
@@ -54,8 +56,16 @@ static void on_ready(struct zero_qmp *q, void *userdata) {
 }
 
 static void on_event(struct zero_qmp *q, const char *name, json_t *data, uint64_t ts, void *userdata) {
-        log_add(userdata, json_pack("{s:s, s:s, s:O*, s:I}", "kind", "event", "name", name, "data", data, "ts",
-                                    (json_int_t) ts));
+        struct fx *f = userdata;
+
+        log_add(f, json_pack("{s:s, s:s, s:O*, s:I}", "kind", "event", "name", name, "data", data, "ts",
+                             (json_int_t) ts));
+        if (f->call_in_event && streq(name, "CALL")) {
+                struct zero_error err = {};
+                json_t *ret = NULL;
+                int r = zero_qmp_call(q, "nested", NULL, TIMEOUT_USEC, &ret, &err);
+                log_add(f, json_pack("{s:s, s:i, s:o*}", "kind", "nested", "r", r, "return", ret));
+        }
 }
 
 static void on_closed(struct zero_qmp *q, int r, const struct zero_error *err, void *userdata) {
@@ -716,6 +726,191 @@ static void test_free_in_callback(void **state) {
         assert_int_equal(json_array_size(f->log), 3);
 }
 
+/* ---- zero_qmp_call() ---- */
+
+/* The id of the n-th command of the connection: qmp_capabilities is zero-1. */
+static const char *nth_id(unsigned n) {
+        static char ids[4][32]; /* a few per printf */
+        static unsigned next;
+        char *id = ids[next++ % ELEMENTSOF(ids)];
+        snprintf(id, sizeof(ids[0]), "zero-%u", n);
+        return id;
+}
+
+/* The server answers before the client asks: the test runs on one thread, and the call does
+ * not return before its reply. Events and a reply to an earlier command arrive first; they are
+ * delivered from the loop after the call, in stream order, and so is what comes after. The
+ * earlier command's timeout expired during the call: its reply came first, so it counts. */
+static void test_call_reply(void **state) {
+        struct fx *f = *state;
+        struct tag a = {.f = f, .name = "a"};
+        struct zero_error err = {};
+        json_t *ret = NULL;
+
+        handshake(f);
+        assert_int_equal(zero_qmp_command_timeout(f->q, "cmd-a", NULL, 5 * USEC_PER_MSEC, on_reply, &a), 0);
+        server_send(f, "{\"event\": \"E1\"}\n{\"return\": {\"n\": 2}, \"id\": \"%s\"}\n", nth_id(2));
+        server_send(f, "{\"event\": \"E2\", \"data\": {\"x\": 1}}\n{\"return\": {\"n\": 3}, \"id\": \"%s\"}\n", nth_id(3));
+        (void) poll(NULL, 0, 20); /* a's timer is due now, but only the loop would fire it */
+        assert_int_equal(zero_qmp_call(f->q, "cmd-s", json_pack("{s:s}", "k", "v"), TIMEOUT_USEC, &ret, &err), 0);
+        assert_int_equal(json_integer_value(json_object_get(ret, "n")), 3);
+        json_decref(ret);
+        assert_int_equal(json_array_size(f->log), 1); /* nothing delivered inside the call */
+        json_decref(server_next(f, "cmd-a"));
+        json_auto_t *cs = server_next(f, "cmd-s");
+        assert_string_equal(id_of(cs), nth_id(3));
+        assert_string_equal(json_string_value(json_object_get(json_object_get(cs, "arguments"), "k")), "v");
+
+        server_send(f, "{\"event\": \"E3\"}\n"); /* after the call: behind what it kept */
+        run_until(f, 5);
+        assert_string_equal(rec_str(f, 1, "name"), "E1");
+        assert_reply(f, 2, "a", 0);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(rec(f, 2), "return"), "n")), 2);
+        assert_string_equal(rec_str(f, 3, "name"), "E2");
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(rec(f, 3), "data"), "x")), 1);
+        assert_string_equal(rec_str(f, 4, "name"), "E3");
+        run_idle(f);
+        assert_int_equal(json_array_size(f->log), 5);
+
+        /* No value wanted: fine too. */
+        server_send(f, "{\"return\": {}, \"id\": \"%s\"}\n", nth_id(4));
+        assert_int_equal(zero_qmp_call(f->q, "cmd-t", NULL, TIMEOUT_USEC, NULL, &err), 0);
+}
+
+static void test_call_error(void **state) {
+        struct fx *f = *state;
+        struct zero_error err = {};
+        json_t *ret = NULL;
+
+        handshake(f);
+        server_send(f, "{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"no node q1\"}, \"id\": \"%s\"}\n",
+                    nth_id(2));
+        assert_int_equal(zero_qmp_call(f->q, "blockdev-del", NULL, TIMEOUT_USEC, &ret, &err), -EIO);
+        assert_null(ret);
+        assert_string_equal(err.message, "no node q1");
+        assert_string_equal(err.detail, "DeviceNotFound");
+        assert_int_equal(zero_qmp_is_ready(f->q), 1);
+        assert_int_equal(zero_qmp_call(f->q, NULL, NULL, 0, NULL, &err), -EINVAL);
+        assert_int_equal(zero_qmp_call(NULL, "x", NULL, 0, NULL, &err), -EINVAL);
+        assert_int_equal(zero_qmp_call(f->q, "x", json_array(), 0, NULL, &err), -EINVAL);
+        assert_int_equal(json_array_size(f->log), 1);
+}
+
+/* No reply: the call gives up at its deadline, not before, and not much after; the late reply
+ * is dropped and the next call gets its own. */
+static void test_call_timeout(void **state) {
+        struct fx *f = *state;
+        struct zero_error err = {};
+        json_t *ret = NULL;
+        uint64_t start, took;
+
+        handshake(f);
+        start = zero_monotonic_usec();
+        assert_int_equal(zero_qmp_call(f->q, "slow", NULL, 30 * USEC_PER_MSEC, &ret, &err), -ETIMEDOUT);
+        took = zero_monotonic_usec() - start;
+        print_message("timed out after %.1f ms\n", (double) took / 1000.0);
+        assert_true(took >= 30 * USEC_PER_MSEC && took < 2 * USEC_PER_SEC);
+        assert_int_equal(err.code, ZERO_E_TIMEOUT);
+        assert_non_null(strstr(err.message, "slow"));
+        assert_null(ret);
+        json_auto_t *cs = server_next(f, "slow");
+
+        server_return(f, cs, "{\"late\": true}");
+        server_send(f, "{\"return\": {\"n\": 3}, \"id\": \"%s\"}\n", nth_id(3));
+        assert_int_equal(zero_qmp_call(f->q, "fast", NULL, TIMEOUT_USEC, &ret, &err), 0);
+        assert_int_equal(json_integer_value(json_object_get(ret, "n")), 3);
+        json_decref(ret);
+        /* 0: the connection's timeout. */
+        zero_qmp_set_timeout(f->q, 20 * USEC_PER_MSEC);
+        assert_int_equal(zero_qmp_call(f->q, "slow-too", NULL, 0, NULL, &err), -ETIMEDOUT);
+        assert_int_equal(zero_qmp_is_ready(f->q), 1);
+        run_idle(f);
+        assert_int_equal(json_array_size(f->log), 1);
+}
+
+/* A call before the greeting goes through the handshake; ready() comes from the loop after. */
+static void test_call_handshake(void **state) {
+        struct fx *f = *state;
+        struct tag early = {.f = f, .name = "early"};
+        struct zero_error err = {};
+        json_t *ret = NULL;
+
+        assert_int_equal(zero_qmp_command(f->q, "early", NULL, on_reply, &early), 0); /* zero-1 */
+        server_send(f, GREETING);
+        server_send(f, "{\"return\": {}, \"id\": \"%s\"}\n", nth_id(3)); /* qmp_capabilities */
+        server_send(f, "{\"return\": 1, \"id\": \"%s\"}\n{\"return\": 2, \"id\": \"%s\"}\n", nth_id(1), nth_id(2));
+        assert_int_equal(zero_qmp_call(f->q, "query-version", NULL, TIMEOUT_USEC, &ret, &err), 0);
+        assert_int_equal(json_integer_value(ret), 2);
+        json_decref(ret);
+        assert_int_equal(zero_qmp_is_ready(f->q), 1);
+        assert_int_equal(zero_qmp_version(f->q), 7002022);
+        assert_int_equal(json_array_size(f->log), 0);
+        json_decref(server_next(f, "qmp_capabilities"));
+        json_decref(server_next(f, "early"));
+        json_decref(server_next(f, "query-version"));
+        run_until(f, 2);
+        assert_string_equal(rec_str(f, 0, "kind"), "ready");
+        assert_reply(f, 1, "early", 0);
+}
+
+/* The peer hangs up during the call: the call fails, closed() comes from the loop. */
+static void test_call_closed(void **state) {
+        struct fx *f = *state;
+        struct tag a = {.f = f, .name = "a"};
+        struct zero_error err = {};
+
+        handshake(f);
+        assert_int_equal(zero_qmp_command(f->q, "cmd-a", NULL, on_reply, &a), 0);
+        server_send(f, "{\"event\": \"E1\"}\n");
+        assert_int_equal(shutdown(f->srv, SHUT_WR), 0);
+        assert_int_equal(zero_qmp_call(f->q, "cmd-s", NULL, TIMEOUT_USEC, NULL, &err), -ECONNRESET);
+        assert_true(err.message[0]);
+        assert_int_equal(json_array_size(f->log), 1);
+        assert_int_equal(zero_qmp_is_ready(f->q), -ENOTCONN);
+        assert_int_equal(zero_qmp_call(f->q, "cmd-t", NULL, TIMEOUT_USEC, NULL, &err), -ENOTCONN);
+        run_until(f, 4);
+        assert_string_equal(rec_str(f, 1, "name"), "E1");
+        assert_reply(f, 2, "a", -ECONNRESET);
+        assert_string_equal(rec_str(f, 3, "kind"), "closed");
+}
+
+/* A call from a callback, in the middle of a read: the lines after the callback's come first. */
+static void test_call_from_callback(void **state) {
+        struct fx *f = *state;
+
+        handshake(f);
+        f->call_in_event = true;
+        server_send(f, "{\"event\": \"CALL\"}\n{\"event\": \"AFTER\"}\n{\"return\": {\"n\": 2}, \"id\": \"%s\"}\n"
+                       "{\"event\": \"LAST\"}\n",
+                    nth_id(2));
+        run_until(f, 5);
+        assert_string_equal(rec_str(f, 1, "name"), "CALL");
+        assert_string_equal(rec_str(f, 2, "kind"), "nested");
+        assert_int_equal(rec_int(f, 2, "r"), 0);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(rec(f, 2), "return"), "n")), 2);
+        assert_string_equal(rec_str(f, 3, "name"), "AFTER");
+        assert_string_equal(rec_str(f, 4, "name"), "LAST");
+        json_decref(server_next(f, "nested"));
+}
+
+/* Freed with deliveries pending: a kept reply is cancelled, the rest goes unheard. */
+static void test_call_then_free(void **state) {
+        struct fx *f = *state;
+        struct tag a = {.f = f, .name = "a"};
+        struct zero_error err = {};
+
+        handshake(f);
+        assert_int_equal(zero_qmp_command(f->q, "cmd-a", NULL, on_reply, &a), 0);
+        server_send(f, "{\"event\": \"E1\"}\n{\"return\": {}, \"id\": \"%s\"}\n{\"return\": {}, \"id\": \"%s\"}\n",
+                    nth_id(2), nth_id(3));
+        assert_int_equal(zero_qmp_call(f->q, "cmd-s", NULL, TIMEOUT_USEC, NULL, &err), 0);
+        f->q = zero_qmp_free(f->q);
+        assert_int_equal(json_array_size(f->log), 2);
+        assert_reply(f, 1, "a", -ECANCELED);
+        run_idle(f);
+        assert_int_equal(json_array_size(f->log), 2);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_handshake_holds_commands, setup, teardown),
@@ -734,6 +929,13 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_pending, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_in_callback, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_call_reply, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_call_error, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_call_timeout, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_call_handshake, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_call_closed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_call_from_callback, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_call_then_free, setup, teardown),
         };
         /* Every message in the log of a failing test: the debug lines are the libvirt-style trace. */
         zero_log_set_max_priority(getenv("ZERO_QMP_TEST_QUIET") ? LOG_INFO : LOG_DEBUG);

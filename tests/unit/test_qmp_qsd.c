@@ -422,12 +422,58 @@ static void test_errors(void **state) {
         assert_int_equal(f->closed, -ECONNRESET);
 }
 
+/* zero_qmp_call() on the real daemon, as softcard calls it: a reply to a command queued before
+ * comes first and is delivered from the loop after; a stopped daemon (SIGSTOP) times the call
+ * out at its deadline, and once it goes on the next call gets its own reply. */
+static void test_call_stopped(void **state) {
+        struct fx *f = *state;
+        struct call early = {};
+        struct zero_error err = {};
+        json_t *v = NULL;
+        uint64_t t0, took;
+
+        start(f);
+        create_images(f);
+        add_image_nodes(f);
+        assert_int_equal(zero_qmp_command(f->q, "query-block-exports", NULL, on_reply, &early), 0);
+        assert_int_equal(zero_qmp_call(f->q, "query-named-block-nodes", json_pack("{s:b}", "flat", 1), TIMEOUT_USEC,
+                                       &v, &err),
+                         0);
+        assert_true(json_array_size(v) >= 2);
+        json_decref(v);
+        assert_false(early.done); /* its reply came first, but is delivered from the loop */
+        for (uint64_t start = zero_monotonic_usec(); !early.done;) {
+                assert_false(deadline_passed(start));
+                assert_true(sd_event_run(f->e, 100 * USEC_PER_MSEC) >= 0);
+        }
+        assert_int_equal(early.r, 0);
+        assert_true(json_is_array(early.ret));
+        json_decref(early.ret);
+
+        assert_int_equal(kill(f->pid, SIGSTOP), 0);
+        t0 = zero_monotonic_usec();
+        assert_int_equal(zero_qmp_call(f->q, "query-version", NULL, 50 * USEC_PER_MSEC, &v, &err), -ETIMEDOUT);
+        took = zero_monotonic_usec() - t0;
+        print_message("stopped daemon: the call gave up after %.1f ms\n", (double) took / 1000.0);
+        assert_true(took >= 50 * USEC_PER_MSEC && took < 2 * USEC_PER_SEC);
+        assert_int_equal(err.code, ZERO_E_TIMEOUT);
+        assert_int_equal(kill(f->pid, SIGCONT), 0);
+        assert_int_equal(zero_qmp_call(f->q, "query-version", NULL, TIMEOUT_USEC, &v, &err), 0);
+        assert_true(json_integer_value(json_object_get(json_object_get(v, "qemu"), "major")) >= 7);
+        json_decref(v);
+        assert_int_equal(zero_qmp_call(f->q, "blockdev-del", json_pack("{s:s}", "node-name", "nope"), TIMEOUT_USEC,
+                                       NULL, &err),
+                         -EIO);
+        assert_non_null(strstr(err.message, "nope"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_version, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nbd_export, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fuse_export, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_call_stopped, setup, teardown),
         };
         zero_log_set_max_priority(getenv("ZERO_QMP_TEST_DEBUG") ? LOG_DEBUG : LOG_INFO);
         return cmocka_run_group_tests(tests, NULL, NULL);
