@@ -16,7 +16,6 @@
 #include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
-#include "io/softcard/netlink.h"
 
 /* Replies the error of a failed check; returns r. */
 static int reply_failed(struct zero_request *req, int r, const struct zero_error *err) {
@@ -141,15 +140,19 @@ void zero_api_post_volume(struct zero_request *req) {
                 .id = strdup(id),
                 .size_bytes = size,
                 .image = img ? strdup(img) : NULL,
-                .path = zero_strdup_printf("%s/card/volumes/%s.%s", a->config->state_dir, id, img ? "qcow2" : "raw"),
-                .format = strdup(img ? "qcow2" : "raw"),
                 .state = strdup("creating"),
                 .created_at = (int64_t) zero_now_usec(),
         };
         row.updated_at = row.created_at;
-        if (!row.name || !row.id || (img && !row.image) || !row.path || !row.format || !row.state) {
+        if (!row.name || !row.id || (img && !row.image) || !row.state) {
                 zero_volume_row_done(&row);
                 return zero_reply_error(req, 500, "internal", "out of memory");
+        }
+        /* Where it lives is the card's to say (an opaque locator), recorded with the row. */
+        r = zero_card_volume_place(a, &row, &err);
+        if (r < 0) {
+                zero_volume_row_done(&row);
+                return zero_reply_zero_error(req, r, &err);
         }
         volume_record(req, &row, true);
         zero_volume_row_done(&row);
@@ -287,7 +290,7 @@ void zero_api_post_network(struct zero_request *req) {
         struct zero_network_row row = {};
         struct zero_network_spec spec;
         struct zero_error err = {};
-        char gwbuf[INET_ADDRSTRLEN], id[33];
+        char gwbuf[INET_ADDRSTRLEN], id[33], card_name[ZERO_CARD_NAME_MAX] = "";
         const char *name, *subnet, *bridge;
         int r;
 
@@ -298,27 +301,35 @@ void zero_api_post_network(struct zero_request *req) {
                 return zero_reply_zero_error(req, r, &err);
         name = spec.name;
         subnet = spec.subnet;
-        bridge = spec.bridge;
         if ((r = zero_random_id(id)) < 0)
                 return zero_reply_error(req, 500, "internal", "no random id: %s", strerror(-r));
         row = (struct zero_network_row){.name = strdup(name), .id = strdup(id), .subnet = strdup(subnet),
                                         .gateway = strdup(inet_ntop(AF_INET, &spec.gateway, gwbuf, sizeof(gwbuf))),
-                                        .bridge = strdup(bridge), .created_at = (int64_t) zero_now_usec()};
-        r = row.name && row.id && row.subnet && row.gateway && row.bridge ? zero_store_network_insert(a->store, &row)
-                                                                           : -ENOMEM;
-        if (r < 0) {
+                                        .created_at = (int64_t) zero_now_usec()};
+        if (!row.name || !row.id || !row.subnet || !row.gateway) {
                 zero_network_row_done(&row);
-                return zero_reply_error(req, r == -EEXIST ? 409 : 503, r == -EEXIST ? "conflict" : "store_error",
-                                        "cannot record network '%s': %s", name, strerror(-r));
+                return zero_reply_error(req, 500, "internal", "out of memory");
         }
-        struct zero_card_network cn = {sizeof(cn), row.id, row.name, row.subnet, row.gateway, row.bridge};
-        r = a->card_driver->ops.network_create(a->card, &cn, &err);
+        /* The card first, as for everything that makes something exist (card.h): it names what
+         * it made, and the row records that name. A crash in between leaves a network the store
+         * does not know, which the next sync removes. */
+        struct zero_card_network cn = zero_card_network_of(&row);
+        r = a->card_driver->ops.network_create(a->card, &cn, card_name, &err);
         if (r < 0) {
-                (void) a->card_driver->ops.network_delete(a->card, &cn, &(struct zero_error){});
-                (void) zero_store_network_delete(a->store, name);
                 zero_network_row_done(&row);
                 log_warning("Creating network %s failed: %s", name, err.message);
                 return zero_reply_zero_error(req, r, &err);
+        }
+        /* The name is for display and unique (the store says so); a driver that has none for its
+         * networks gets the network's id there. */
+        bridge = memchr(card_name, 0, sizeof(card_name)) && card_name[0] ? card_name : row.id;
+        row.bridge = strdup(bridge);
+        r = row.bridge ? zero_store_network_insert(a->store, &row) : -ENOMEM;
+        if (r < 0) {
+                (void) a->card_driver->ops.network_delete(a->card, &cn, &(struct zero_error){});
+                zero_network_row_done(&row);
+                return zero_reply_error(req, r == -EEXIST ? 409 : 503, r == -EEXIST ? "conflict" : "store_error",
+                                        "cannot record network '%s': %s", name, strerror(-r));
         }
         log_info("Created network %s (%s on %s)", name, subnet, bridge);
         zero_agent_event(a, "network.created", NULL, json_pack("{s:s}", "name", name));
@@ -339,7 +350,7 @@ void zero_api_delete_network(struct zero_request *req) {
                 zero_reply_error(req, 409, "in_use", "network '%s' has %d NIC(s)", row.name, users);
                 goto out;
         }
-        struct zero_card_network cn = {sizeof(cn), row.id, row.name, row.subnet, row.gateway, row.bridge};
+        struct zero_card_network cn = zero_card_network_of(&row);
         r = a->card_driver->ops.network_delete(a->card, &cn, &err);
         if (r < 0) {
                 zero_reply_zero_error(req, r, &err);
@@ -347,8 +358,9 @@ void zero_api_delete_network(struct zero_request *req) {
         }
         r = zero_store_network_delete(a->store, row.name);
         if (r == -ENOTEMPTY) {
-                /* A NIC joined in between: put the bridge back. */
-                (void) a->card_driver->ops.network_create(a->card, &cn, &err);
+                /* A NIC joined in between: put the network back. */
+                char ignored[ZERO_CARD_NAME_MAX];
+                (void) a->card_driver->ops.network_create(a->card, &cn, ignored, &err);
                 zero_reply_error(req, 409, "in_use", "network '%s' is in use", row.name);
                 goto out;
         }

@@ -12,9 +12,9 @@
 #include "agent/card.h"
 #include "agent/image.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/text.h"
 #include "common/util.h"
-#include "io/softcard/netlink.h"
 
 #define MAX_DATA_VOLUMES 16
 #define MOUNT_PATH_MAX 200
@@ -145,16 +145,17 @@ static int plan_root(struct zero_agent *a, json_t *v, json_t *pv, const struct z
                 .id = strdup(id),
                 .size_bytes = (int64_t) st.st_size,
                 .image = strdup(inst->image),
-                .path = zero_strdup_printf("%s/card/volumes/%s.qcow2", a->config->state_dir, id),
-                .format = strdup("qcow2"),
                 .state = strdup("creating"),
                 .owner_instance = strdup(inst->id),
                 .created_at = (int64_t) zero_now_usec(),
         };
         p->root.updated_at = p->root.created_at;
-        if (!p->root.id || !p->root.image || !p->root.path || !p->root.format || !p->root.state ||
-            !p->root.owner_instance)
+        if (!p->root.id || !p->root.image || !p->root.state || !p->root.owner_instance)
                 return -ENOMEM;
+        /* Where it lives is the card's to say, before the row is recorded. */
+        r = zero_card_volume_place(a, &p->root, err);
+        if (r < 0)
+                return r;
         return plan_add_attachment(p, p->root.name, inst->id, "root", NULL, pers);
 }
 
