@@ -316,12 +316,14 @@ void zero_api_post_network(struct zero_request *req) {
         struct zero_card_network cn = zero_card_network_of(&row);
         r = a->card_driver->ops.network_create(a->card, &cn, card_name, &err);
         if (r < 0) {
+                /* What a half-done create made goes too (a delete leaves other networks' alone). */
+                (void) a->card_driver->ops.network_delete(a->card, &cn, &(struct zero_error){});
                 zero_network_row_done(&row);
                 log_warning("Creating network %s failed: %s", name, err.message);
                 return zero_reply_zero_error(req, r, &err);
         }
-        /* The name is for display and unique (the store says so); a driver that has none for its
-         * networks gets the network's id there. */
+        /* The driver's name for the network, shown as its bridge; the store keeps it unique. A
+         * driver that names no networks gets the network's id there, unique too. */
         bridge = memchr(card_name, 0, sizeof(card_name)) && card_name[0] ? card_name : row.id;
         row.bridge = strdup(bridge);
         r = row.bridge ? zero_store_network_insert(a->store, &row) : -ENOMEM;

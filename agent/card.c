@@ -16,11 +16,10 @@
 #include "common/util.h"
 #include "zero/card.h"
 
-/* The driver calls back without a context pointer of ours beyond userdata. */
-static const struct zero_config *card_config;
+static const char *card_config_get(void *userdata, const char *section, const char *key) {
+        struct zero_agent *a = userdata;
 
-static const char *card_config_get(const char *section, const char *key) {
-        return card_config ? zero_config_get(card_config, section, key) : NULL;
+        return zero_config_get(a->config, section, key);
 }
 
 int zero_card_vol_init(struct zero_agent *a, const struct zero_volume_row *row, struct zero_card_vol *ret) {
@@ -309,7 +308,6 @@ int zero_card_start(struct zero_agent *a) {
 
         if (!state || !run)
                 return -ENOMEM;
-        card_config = a->config;
         name = zero_config_get(a->config, "card", "driver");
         r = zero_card_lib_load(a->config->plugin_dir, name && *name ? name : ZERO_CARD_DRIVER_DEFAULT, &lib, &err);
         if (r < 0)

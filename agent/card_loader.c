@@ -10,6 +10,8 @@
 #include "common/util.h"
 
 /* The smallest struct this agent can use: every op of ABI 3, up to volume_place. */
+/* volume_validate and the asynchronous ops may be NULL: the agent then asks nothing before it
+ * records a volume, and calls volume_create and volume_delete from the loop (volume_job.c). */
 #define CARD_DRIVER_MIN_SIZE                                                                       \
         (offsetof(struct zero_card_driver, ops) + offsetof(struct zero_card_ops, volume_place) + sizeof(void *))
 
@@ -28,8 +30,7 @@ static bool driver_complete(const struct zero_card_driver *d) {
 
         return d->name && o->open && o->close && o->volume_create && o->volume_delete && o->volume_resize &&
                o->volume_set_qos && o->volume_stats && o->volume_export && o->volume_unexport && o->network_create &&
-               o->network_delete && o->nic_attach && o->nic_detach && o->sync && o->volume_validate &&
-               o->volume_create_async && o->volume_delete_async && o->volume_place;
+               o->network_delete && o->nic_attach && o->nic_detach && o->sync && o->volume_place;
 }
 
 /* Logs the refusal and fills err; returns r. */

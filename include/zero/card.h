@@ -58,7 +58,7 @@
 /* 2: struct zero_error carries a domain code (enum zero_errc), no HTTP status.
  * 3: a loadable driver (ZERO_CARD_DRIVER_ENTRY); driver-neutral descriptions: a volume's
  *    locator (volume_place) and source instead of path, format and base_path; a network without
- *    its bridge, a NIC with its network. */
+ *    its bridge, a NIC with its network; config_get takes the env's userdata. */
 #define ZERO_CARD_ABI_VERSION 3
 
 /* The one symbol a driver's shared object exports. */
@@ -81,19 +81,20 @@ struct zero_card_env {
         const char *state_dir; /* persistent, the driver's own: it may keep volumes here */
         const char *run_dir;   /* volatile: daemons' sockets, export mount points */
         const char *shim;      /* path of zero-shim, the supervisor of the driver's daemons */
-        /* Configuration value, or NULL when unset ("card" section). */
-        const char *(*config_get)(const char *section, const char *key);
+        /* A value of zerod's configuration (the driver's is the "card" section), or NULL when
+         * unset; valid until the driver's close(). */
+        const char *(*config_get)(void *userdata, const char *section, const char *key);
         /* The driver's daemon died and was started again, with none of its exports: the agent
          * calls sync() to restore them, and restarts the instances whose exports were lost. */
         void (*lost_exports)(void *userdata);
-        void *userdata;
+        void *userdata; /* for the two callbacks */
 };
 
 enum zero_card_export_kind {
         ZERO_CARD_EXPORT_NONE = 0,
         ZERO_CARD_EXPORT_VHOST_USER_BLK, /* a vhost-user socket for QEMU's vhost-user-blk-pci */
         ZERO_CARD_EXPORT_NBD,            /* an NBD server on a unix socket, export name = volume id */
-        ZERO_CARD_EXPORT_HOST_BLOCK,     /* a block device on the host: /dev/loopN */
+        ZERO_CARD_EXPORT_HOST_BLOCK,     /* a block device on the host (the softcard's: /dev/loopN) */
         _ZERO_CARD_EXPORT_MAX,
 };
 
@@ -121,7 +122,7 @@ struct zero_card_placement {
 struct zero_card_volume_stats {
         uint64_t read_bytes, write_bytes;
         uint64_t read_ops, write_ops;
-        uint64_t allocated_bytes; /* what the volume's own file takes on the host's disk */
+        uint64_t allocated_bytes; /* what the volume itself takes of the card's storage */
         bool exported;
 };
 
@@ -138,8 +139,8 @@ struct zero_card_network {
 
 enum zero_card_nic_kind {
         ZERO_CARD_NIC_NONE = 0,
-        ZERO_CARD_NIC_VETH, /* one end on the bridge, the other moved into a network namespace */
-        ZERO_CARD_NIC_TAP,  /* a persistent tap on the bridge, for QEMU */
+        ZERO_CARD_NIC_VETH, /* one end on the network, the other moved into a network namespace */
+        ZERO_CARD_NIC_TAP,  /* a persistent tap on the network, for QEMU */
         _ZERO_CARD_NIC_MAX,
 };
 
@@ -257,7 +258,10 @@ struct zero_card_driver {
         uint32_t abi_version; /* ZERO_CARD_ABI_VERSION */
         uint32_t size;        /* sizeof(struct zero_card_driver) as the driver was built */
         const char *name;     /* "softcard" */
-        struct zero_card_ops ops; /* every op up to volume_place is required */
+        /* Every op up to volume_place is required, but for volume_validate, volume_create_async
+         * and volume_delete_async, which may be NULL (then the agent asks nothing before it
+         * records a volume, and calls the synchronous create and delete). */
+        struct zero_card_ops ops;
 };
 
 /* The type of ZERO_CARD_DRIVER_ENTRY: a driver exports

@@ -14,7 +14,8 @@
 
 struct zero_card {
         char *state_dir, *run_dir, *shim;
-        const char *(*config_get)(const char *section, const char *key);
+        const char *(*config_get)(void *userdata, const char *section, const char *key);
+        void *userdata;
         struct zero_nl *nl;
         struct qsd *qsd;
         sd_event *event; /* the agent's: volume jobs' children are watched there */
@@ -293,6 +294,7 @@ static int card_open(const struct zero_card_env *env, struct zero_card **ret, st
         if (!c)
                 return zero_error_default(err, -ENOMEM, "softcard");
         c->config_get = env->config_get;
+        c->userdata = env->userdata;
         c->event = env->event;
         c->state_dir = strdup(env->state_dir);
         c->shim = strdup(env->shim);
@@ -311,7 +313,7 @@ static int card_open(const struct zero_card_env *env, struct zero_card **ret, st
         if (r < 0)
                 return zero_error_default(err, r, "softcard: cannot open rtnetlink");
         if (c->config_get)
-                binary = c->config_get("card", "qsd");
+                binary = c->config_get(c->userdata, "card", "qsd");
         r = qsd_open(&(struct qsd_config){.event = env->event,
                                           .run_dir = c->run_dir,
                                           .shim = c->shim,

@@ -54,7 +54,7 @@ struct fx {
 static const char clone_id[] = "0123456789abcdef0123456789abcdef";
 static const char blank_id[] = "fedcba9876543210fedcba9876543210";
 
-static const char *config_get(const char *section, const char *key) {
+static const char *config_get(void *userdata, const char *section, const char *key) {
         if (streq(section, "card") && streq(key, "qsd"))
                 return getenv("ZERO_QSD");
         return NULL;
