@@ -100,7 +100,7 @@ static int run_fio(const char *target, const char *rw, unsigned depth, unsigned 
         return 0;
 }
 
-static const char *config_none(const char *section, const char *key) {
+static const char *config_none(void *userdata, const char *section, const char *key) {
         return NULL;
 }
 
