@@ -30,9 +30,9 @@ int zero_card_vol_init(struct zero_agent *a, const struct zero_volume_row *row, 
                 int r = zero_store_image_get(a->store, row->image, &image);
                 if (r < 0)
                         return r;
-                ret->base_path = zero_strdup_printf("%s/%s", image.path, ZERO_IMAGE_BASE_FILE);
+                ret->source = zero_strdup_printf("%s/%s", image.path, ZERO_IMAGE_BASE_FILE);
                 zero_image_row_done(&image);
-                if (!ret->base_path)
+                if (!ret->source)
                         return -ENOMEM;
         }
         ret->v = (struct zero_card_volume){
@@ -40,7 +40,7 @@ int zero_card_vol_init(struct zero_agent *a, const struct zero_volume_row *row, 
                 .id = row->id,
                 .locator = row->locator,
                 .size_bytes = (uint64_t) row->size_bytes,
-                .source = ret->base_path,
+                .source = ret->source,
                 .qos_iops = (uint64_t) row->qos_iops,
                 .qos_bps = (uint64_t) row->qos_bps,
         };
@@ -80,7 +80,7 @@ int zero_card_volume_place(struct zero_agent *a, struct zero_volume_row *row, st
 }
 
 void zero_card_vol_done(struct zero_card_vol *cv) {
-        free(cv->base_path);
+        free(cv->source);
         *cv = (struct zero_card_vol){};
 }
 

@@ -34,7 +34,7 @@ const char *zero_card_nic_ifname(int64_t idx);
 /* A volume row as the driver wants it; strings point into row and h. */
 struct zero_card_vol {
         struct zero_card_volume v;
-        char *base_path;
+        char *source; /* the image's base filesystem, for a clone */
 };
 int zero_card_vol_init(struct zero_agent *a, const struct zero_volume_row *row, struct zero_card_vol *ret);
 void zero_card_vol_done(struct zero_card_vol *cv);
