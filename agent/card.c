@@ -266,9 +266,14 @@ int zero_card_sync(struct zero_agent *a) {
                 if (!w || !w->recreated)
                         continue;
                 if (w->path[0] && !streq(strempty(l.atts[i].export_path), w->path)) {
-                        free(l.atts[i].export_path);
-                        l.atts[i].export_path = strdup(w->path);
-                        (void) zero_store_attachment_update(a->store, &l.atts[i]);
+                        char *path = strdup(w->path);
+                        /* Never a NULL path under a kind: the row keeps the old one instead. */
+                        if (path) {
+                                free(l.atts[i].export_path);
+                                l.atts[i].export_path = path;
+                                (void) zero_store_attachment_update(a->store, &l.atts[i]);
+                        } else
+                                log_error("Out of memory: the new export of %s is not recorded", l.atts[i].volume);
                 }
                 restart_instance(a, l.atts[i].instance_id, "its volume's export was lost and made anew");
         }
@@ -353,6 +358,23 @@ void zero_card_stop(struct zero_agent *a) {
 
 /* --- services for plugins --- */
 
+/* *kind and *target become copies of the new values, both or neither: a row is never written
+ * with one of them lost to a failed strdup. */
+static int replace_pair(char **kind, const char *new_kind, char **target, const char *new_target) {
+        char *k = strdup(new_kind), *t = strdup(new_target);
+
+        if (!k || !t) {
+                free(k);
+                free(t);
+                return -ENOMEM;
+        }
+        free(*kind);
+        free(*target);
+        *kind = k;
+        *target = t;
+        return 0;
+}
+
 static int svc_attachment(struct zero_plugin_ctx *ctx, const char *volume, struct zero_attachment_row *ret,
                           struct zero_error *err) {
         int r;
@@ -404,11 +426,9 @@ int zero_card_svc_volume_export(struct zero_plugin_ctx *ctx, const char *volume,
         if (r >= 0 && strlen(path) >= size)
                 r = zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL, "export path %s is too long", path);
         if (r >= 0 && (!streq(strempty(att.export_kind), kind) || !streq(strempty(att.export_path), path))) {
-                free(att.export_kind);
-                free(att.export_path);
-                att.export_kind = strdup(kind);
-                att.export_path = strdup(path);
-                r = zero_store_attachment_update(ctx->agent->store, &att);
+                r = replace_pair(&att.export_kind, kind, &att.export_path, path);
+                if (r >= 0)
+                        r = zero_store_attachment_update(ctx->agent->store, &att);
                 if (r < 0)
                         zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record the export of %s", volume);
         }
@@ -499,11 +519,9 @@ int zero_card_svc_nic_attach(struct zero_plugin_ctx *ctx, const char *nic_id, co
         r = ctx->agent->card_driver->ops.nic_attach(ctx->agent->card, &n.nic, k, netns_path, ifname, err);
         target = k == ZERO_CARD_NIC_VETH ? netns_path : ifname;
         if (r >= 0 && (!streq(strempty(n.row.attach_kind), kind) || !streq(strempty(n.row.attach_target), target))) {
-                free(n.row.attach_kind);
-                free(n.row.attach_target);
-                n.row.attach_kind = strdup(kind);
-                n.row.attach_target = strdup(target);
-                r = zero_store_nic_update(ctx->agent->store, &n.row);
+                r = replace_pair(&n.row.attach_kind, kind, &n.row.attach_target, target);
+                if (r >= 0)
+                        r = zero_store_nic_update(ctx->agent->store, &n.row);
                 if (r < 0)
                         zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record the attachment of NIC %s", nic_id);
         }

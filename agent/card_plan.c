@@ -261,7 +261,8 @@ static int plan_nic(struct zero_agent *a, size_t i, json_t *v, const struct zero
                 }
         }
         zero_network_row_done(&net);
-        if (r >= 0 && (!n->id || !n->network || !n->instance_id || !n->mac))
+        /* A requested address lost to strdup would be allocated anew: out of memory instead. */
+        if (r >= 0 && (!n->id || !n->network || !n->instance_id || !n->mac || (ip && !n->ip)))
                 r = -ENOMEM;
         return r;
 }

@@ -5,6 +5,12 @@
 . "$(dirname "$0")/lib.sh"
 : "${ZERO_TEST_PLUGIN_DIR:?}"
 
+# 0. Built like the runtime plugins: the entry is all it exports.
+if command -v nm >/dev/null; then
+  exported=$(nm -D --defined-only "$ZERO_PLUGIN_DIR/softcard.so" | awk '$2 ~ /^[TDBR]$/ {print $3}' | grep -v '^_' | sort -u)
+  [ "$exported" = zero_card_driver_entry ] || fail "softcard.so exports more than its entry: $exported"
+fi
+
 # 1. The default: softcard.so from --plugin-dir, and volumes work through it.
 start_zerod
 grep -qF "Loaded card driver softcard from $ZERO_PLUGIN_DIR/softcard.so" "$T/zerod.log" \

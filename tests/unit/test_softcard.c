@@ -941,6 +941,56 @@ static void test_restart_while_mounted(void **state) {
         assert_int_equal(leftovers(f), 0);
 }
 
+/* Another agent on the host (another state tree) lists its loop devices while this one's daemon
+ * is stopped (SIGSTOP: a debugger, a test of a hung daemon): a loop device over a FUSE export of
+ * a stopped daemon must not be asked anything (LOOP_GET_STATUS64 stats its backing file, a FUSE
+ * request that never ends: the other agent hung in D state, cards of other trees with it). */
+static void test_stopped_neighbour(void **state) {
+        struct fx *f = *state;
+        char path[ZERO_CARD_PATH_MAX];
+        _cleanup_free_ char *other = NULL;
+        uint64_t t0, took = 0;
+        bool reaped = false;
+        int status = 0;
+        pid_t qsd, child;
+
+        start(f);
+        make_base(f);
+        card_open(f);
+        other = path_in(f, "other-agent/exports");
+        assert_int_equal(zero_mkdir_p(other, 0700), 0);
+        vol_create(f, &f->clone);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        qsd = daemon_pid(f);
+        assert_int_equal(kill(qsd, SIGSTOP), 0);
+        /* Past the FUSE attributes' lifetime (1 s, QEMU's): a stat of the export is a request. */
+        usleep(1500 * 1000);
+        t0 = zero_monotonic_usec();
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                struct softcard_loop *loops = NULL;
+                size_t n = 0;
+                int r = softcard_loops_list(other, &loops, &n);
+                _exit(r < 0 ? 2 : n == 0 ? 0 : 1);
+        }
+        /* Two seconds for the child; then the daemon goes on, which frees a child stuck on it. */
+        for (int i = 0; i < 200 && !reaped; i++) {
+                reaped = waitpid(child, &status, WNOHANG) == child;
+                if (!reaped)
+                        usleep(10000);
+        }
+        took = zero_monotonic_usec() - t0;
+        assert_int_equal(kill(qsd, SIGCONT), 0);
+        if (!reaped)
+                assert_int_equal(waitpid(child, &status, 0), child);
+        print_message("another agent's loop list with this daemon stopped: %.1f ms\n", (double) took / 1000.0);
+        assert_true(reaped);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0); /* and none of ours is its */
+        vol_unexport(f, &f->clone);
+        assert_int_equal(leftovers(f), 0);
+}
+
 /* A host-block export left behind by a daemon that died while zerod was down: open() finds the
  * daemon dead, starts another, and nothing of the old one stays in the kernel. */
 static void test_dead_at_open(void **state) {
@@ -977,6 +1027,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_qos, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adopt_restart_sync, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_while_mounted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stopped_neighbour, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dead_at_open, setup, teardown),
         };
         zero_log_set_max_priority(getenv("ZERO_SOFTCARD_TEST_DEBUG") ? LOG_DEBUG : LOG_INFO);
