@@ -63,6 +63,7 @@ struct zero_agent {
         struct zero_op *ops;
         struct zero_plugin_services services;
         const struct zero_card_driver *card_driver;
+        void *card_handle; /* the driver's shared object (card_loader.h) */
         struct zero_card *card;
         struct zero_volume_job *volume_jobs; /* the card's work on volumes (volume_job.h) */
         bool card_sync_pending; /* the card lost its exports: a sync is scheduled */

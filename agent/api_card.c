@@ -15,7 +15,6 @@
 #include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
-#include "io/softcard/netlink.h"
 
 /* Replies the error of a failed check; returns r. */
 static int reply_failed(struct zero_request *req, int r, const struct zero_error *err) {
@@ -184,7 +183,7 @@ void zero_api_post_network(struct zero_request *req) {
         struct zero_network_row row = {};
         struct zero_network_spec spec;
         struct zero_error err = {};
-        char gwbuf[INET_ADDRSTRLEN], id[33];
+        char gwbuf[INET_ADDRSTRLEN], id[33], card_name[ZERO_CARD_NAME_MAX] = "";
         const char *name, *subnet, *bridge;
         int r;
 
@@ -195,27 +194,37 @@ void zero_api_post_network(struct zero_request *req) {
                 return zero_reply_zero_error(req, r, &err);
         name = spec.name;
         subnet = spec.subnet;
-        bridge = spec.bridge;
         if ((r = zero_random_id(id)) < 0)
                 return zero_reply_error(req, 500, "internal", "no random id: %s", strerror(-r));
         row = (struct zero_network_row){.name = strdup(name), .id = strdup(id), .subnet = strdup(subnet),
                                         .gateway = strdup(inet_ntop(AF_INET, &spec.gateway, gwbuf, sizeof(gwbuf))),
-                                        .bridge = strdup(bridge), .created_at = (int64_t) zero_now_usec()};
-        r = row.name && row.id && row.subnet && row.gateway && row.bridge ? zero_store_network_insert(a->store, &row)
-                                                                           : -ENOMEM;
-        if (r < 0) {
+                                        .created_at = (int64_t) zero_now_usec()};
+        if (!row.name || !row.id || !row.subnet || !row.gateway) {
                 zero_network_row_done(&row);
-                return zero_reply_error(req, r == -EEXIST ? 409 : 503, r == -EEXIST ? "conflict" : "store_error",
-                                        "cannot record network '%s': %s", name, strerror(-r));
+                return zero_reply_error(req, 500, "internal", "out of memory");
         }
-        struct zero_card_network cn = {sizeof(cn), row.id, row.name, row.subnet, row.gateway, row.bridge};
-        r = a->card_driver->ops.network_create(a->card, &cn, &err);
+        /* The card first, as for everything that makes something exist (card.h): it names what
+         * it made, and the row records that name. A crash in between leaves a network the store
+         * does not know, which the next sync removes. */
+        struct zero_card_network cn = zero_card_network_of(&row);
+        r = a->card_driver->ops.network_create(a->card, &cn, card_name, &err);
         if (r < 0) {
+                /* What a half-done create made goes too (a delete leaves other networks' alone). */
                 (void) a->card_driver->ops.network_delete(a->card, &cn, &(struct zero_error){});
-                (void) zero_store_network_delete(a->store, name);
                 zero_network_row_done(&row);
                 log_warning("Creating network %s failed: %s", name, err.message);
                 return zero_reply_zero_error(req, r, &err);
+        }
+        /* The driver's name for the network, shown as its bridge; the store keeps it unique. A
+         * driver that names no networks gets the network's id there, unique too. */
+        bridge = memchr(card_name, 0, sizeof(card_name)) && card_name[0] ? card_name : row.id;
+        row.bridge = strdup(bridge);
+        r = row.bridge ? zero_store_network_insert(a->store, &row) : -ENOMEM;
+        if (r < 0) {
+                (void) a->card_driver->ops.network_delete(a->card, &cn, &(struct zero_error){});
+                zero_network_row_done(&row);
+                return zero_reply_error(req, r == -EEXIST ? 409 : 503, r == -EEXIST ? "conflict" : "store_error",
+                                        "cannot record network '%s': %s", name, strerror(-r));
         }
         log_info("Created network %s (%s on %s)", name, subnet, bridge);
         zero_agent_event(a, "network.created", NULL, json_pack("{s:s}", "name", name));
@@ -236,7 +245,7 @@ void zero_api_delete_network(struct zero_request *req) {
                 zero_reply_error(req, 409, "in_use", "network '%s' has %d NIC(s)", row.name, users);
                 goto out;
         }
-        struct zero_card_network cn = {sizeof(cn), row.id, row.name, row.subnet, row.gateway, row.bridge};
+        struct zero_card_network cn = zero_card_network_of(&row);
         r = a->card_driver->ops.network_delete(a->card, &cn, &err);
         if (r < 0) {
                 zero_reply_zero_error(req, r, &err);
@@ -244,8 +253,9 @@ void zero_api_delete_network(struct zero_request *req) {
         }
         r = zero_store_network_delete(a->store, row.name);
         if (r == -ENOTEMPTY) {
-                /* A NIC joined in between: put the bridge back. */
-                (void) a->card_driver->ops.network_create(a->card, &cn, &err);
+                /* A NIC joined in between: put the network back. */
+                char ignored[ZERO_CARD_NAME_MAX];
+                (void) a->card_driver->ops.network_create(a->card, &cn, ignored, &err);
                 zero_reply_error(req, 409, "in_use", "network '%s' is in use", row.name);
                 goto out;
         }

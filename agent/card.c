@@ -8,19 +8,18 @@
 #include <string.h>
 
 #include "agent/card.h"
+#include "agent/card_loader.h"
 #include "agent/image.h"
 #include "agent/operation.h"
 #include "agent/volume_job.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "io/softcard/netlink.h"
 #include "zero/card.h"
 
-/* The driver calls back without a context pointer of ours beyond userdata. */
-static const struct zero_config *card_config;
+static const char *card_config_get(void *userdata, const char *section, const char *key) {
+        struct zero_agent *a = userdata;
 
-static const char *card_config_get(const char *section, const char *key) {
-        return card_config ? zero_config_get(card_config, section, key) : NULL;
+        return zero_config_get(a->config, section, key);
 }
 
 int zero_card_vol_init(struct zero_agent *a, const struct zero_volume_row *row, struct zero_card_vol *ret) {
@@ -31,26 +30,57 @@ int zero_card_vol_init(struct zero_agent *a, const struct zero_volume_row *row, 
                 int r = zero_store_image_get(a->store, row->image, &image);
                 if (r < 0)
                         return r;
-                ret->base_path = zero_strdup_printf("%s/%s", image.path, ZERO_IMAGE_BASE_FILE);
+                ret->source = zero_strdup_printf("%s/%s", image.path, ZERO_IMAGE_BASE_FILE);
                 zero_image_row_done(&image);
-                if (!ret->base_path)
+                if (!ret->source)
                         return -ENOMEM;
         }
         ret->v = (struct zero_card_volume){
                 .size = sizeof(struct zero_card_volume),
                 .id = row->id,
-                .path = row->path,
-                .format = row->format,
+                .locator = row->locator,
                 .size_bytes = (uint64_t) row->size_bytes,
-                .base_path = ret->base_path,
+                .source = ret->source,
                 .qos_iops = (uint64_t) row->qos_iops,
                 .qos_bps = (uint64_t) row->qos_bps,
         };
         return 0;
 }
 
+int zero_card_volume_place(struct zero_agent *a, struct zero_volume_row *row, struct zero_error *err) {
+        struct zero_card_placement pl = {};
+        struct zero_card_vol cv;
+        char *locator, *format;
+        int r;
+
+        r = zero_card_vol_init(a, row, &cv);
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_INVALID, "volume %s: its image is unreadable: %s", row->name,
+                                      strerror(-r));
+        cv.v.locator = NULL;
+        r = a->card_driver->ops.volume_place(a->card, &cv.v, &pl, err);
+        zero_card_vol_done(&cv);
+        if (r < 0)
+                return r;
+        if (!pl.locator[0] || !memchr(pl.locator, 0, sizeof(pl.locator)) || !memchr(pl.format, 0, sizeof(pl.format)))
+                return zero_error_set(err, -EPROTO, ZERO_E_INTERNAL, "the card driver placed volume %s nowhere",
+                                      row->name);
+        locator = strdup(pl.locator);
+        format = strdup(pl.format);
+        if (!locator || !format) {
+                free(locator);
+                free(format);
+                return zero_error_default(err, -ENOMEM, "placing the volume");
+        }
+        free(row->locator);
+        free(row->format);
+        row->locator = locator;
+        row->format = format;
+        return 0;
+}
+
 void zero_card_vol_done(struct zero_card_vol *cv) {
-        free(cv->base_path);
+        free(cv->source);
         *cv = (struct zero_card_vol){};
 }
 
@@ -105,11 +135,21 @@ static void sync_lists_done(struct sync_lists *l) {
         *l = (struct sync_lists){};
 }
 
-static const struct zero_network_row *find_network(const struct sync_lists *l, const char *name) {
+static const struct zero_card_network *find_network(const struct sync_lists *l, const char *name) {
         for (size_t i = 0; i < l->n_nets; i++)
                 if (streq(l->nets[i].name, name))
-                        return &l->nets[i];
+                        return &l->cnets[i];
         return NULL;
+}
+
+struct zero_card_network zero_card_network_of(const struct zero_network_row *row) {
+        return (struct zero_card_network){
+                .size = sizeof(struct zero_card_network),
+                .id = row->id,
+                .name = row->name,
+                .subnet = row->subnet,
+                .gateway = row->gateway,
+        };
 }
 
 static int sync_lists_load(struct zero_agent *a, struct sync_lists *l) {
@@ -129,9 +169,7 @@ static int sync_lists_load(struct zero_agent *a, struct sync_lists *l) {
         if (!l->cnets || !l->vols || !l->cvols || !l->exports || !l->cnics || !l->want_nics)
                 return -ENOMEM;
         for (size_t i = 0; i < l->n_nets; i++)
-                l->cnets[i] = (struct zero_card_network){sizeof(struct zero_card_network), l->nets[i].id,
-                                                         l->nets[i].name, l->nets[i].subnet, l->nets[i].gateway,
-                                                         l->nets[i].bridge};
+                l->cnets[i] = zero_card_network_of(&l->nets[i]);
         for (size_t i = 0; i < l->n_atts; i++) {
                 enum zero_card_export_kind k = zero_card_export_kind_from_string(l->atts[i].export_kind);
                 size_t j = l->n_exports;
@@ -150,15 +188,19 @@ static int sync_lists_load(struct zero_agent *a, struct sync_lists *l) {
         }
         for (size_t i = 0; i < l->n_nics; i++) {
                 enum zero_card_nic_kind k = zero_card_nic_kind_from_string(l->nics[i].attach_kind);
-                const struct zero_network_row *net = find_network(l, l->nics[i].network);
-                struct zero_ipv4_net sub;
+                const struct zero_card_network *net = find_network(l, l->nics[i].network);
                 size_t j = l->n_want_nics;
 
-                if (k == ZERO_CARD_NIC_NONE || !net || zero_ipv4_net_parse(net->subnet, &sub) < 0)
+                if (k == ZERO_CARD_NIC_NONE || !net)
                         continue;
-                l->cnics[j] = (struct zero_card_nic){sizeof(struct zero_card_nic), l->nics[i].id, l->nics[i].mac,
-                                                     l->nics[i].ip, sub.prefixlen, net->gateway, net->bridge,
-                                                     NULL};
+                l->cnics[j] = (struct zero_card_nic){
+                        .size = sizeof(struct zero_card_nic),
+                        .id = l->nics[i].id,
+                        .mac = l->nics[i].mac,
+                        .ip = l->nics[i].ip,
+                        .ifname = zero_card_nic_ifname(l->nics[i].idx),
+                        .network = net,
+                };
                 l->want_nics[j] = (struct zero_card_want_nic){
                         .nic = &l->cnics[j],
                         .kind = k,
@@ -211,10 +253,6 @@ int zero_card_sync(struct zero_agent *a) {
                 sync_lists_done(&l);
                 return log_error_errno(r, "Failed to read the card's rows: %m");
         }
-        for (size_t i = 0; i < l.n_want_nics; i++)
-                for (size_t j = 0; j < l.n_nics; j++)
-                        if (streq(l.nics[j].id, l.cnics[i].id))
-                                l.cnics[i].ifname = zero_card_nic_ifname(l.nics[j].idx);
         bad = a->card_driver->ops.sync(a->card, l.cnets, l.n_nets, l.exports, l.n_exports, l.want_nics,
                                        l.n_want_nics, &err);
         if (bad != 0)
@@ -228,9 +266,14 @@ int zero_card_sync(struct zero_agent *a) {
                 if (!w || !w->recreated)
                         continue;
                 if (w->path[0] && !streq(strempty(l.atts[i].export_path), w->path)) {
-                        free(l.atts[i].export_path);
-                        l.atts[i].export_path = strdup(w->path);
-                        (void) zero_store_attachment_update(a->store, &l.atts[i]);
+                        char *path = strdup(w->path);
+                        /* Never a NULL path under a kind: the row keeps the old one instead. */
+                        if (path) {
+                                free(l.atts[i].export_path);
+                                l.atts[i].export_path = path;
+                                (void) zero_store_attachment_update(a->store, &l.atts[i]);
+                        } else
+                                log_error("Out of memory: the new export of %s is not recorded", l.atts[i].volume);
                 }
                 restart_instance(a, l.atts[i].instance_id, "its volume's export was lost and made anew");
         }
@@ -262,18 +305,21 @@ static void on_lost_exports(void *userdata) {
 int zero_card_start(struct zero_agent *a) {
         _cleanup_free_ char *state = zero_strdup_printf("%s/card", a->config->state_dir);
         _cleanup_free_ char *run = zero_strdup_printf("%s/card", a->config->run_dir);
+        struct zero_card_lib lib = {};
         struct zero_error err = {};
         struct zero_card_env env;
+        const char *name;
         int r;
 
         if (!state || !run)
                 return -ENOMEM;
-        card_config = a->config;
-        a->card_driver = zero_softcard_driver();
-        if (a->card_driver->abi_version != ZERO_CARD_ABI_VERSION ||
-            a->card_driver->size < offsetof(struct zero_card_driver, ops) + offsetof(struct zero_card_ops, volume_validate))
-                return log_error_errno(-EPROTO, "Card driver %s has ABI %u, zerod speaks %d", a->card_driver->name,
-                                       a->card_driver->abi_version, ZERO_CARD_ABI_VERSION);
+        name = zero_config_get(a->config, "card", "driver");
+        r = zero_card_lib_load(a->config->plugin_dir, name && *name ? name : ZERO_CARD_DRIVER_DEFAULT, &lib, &err);
+        if (r < 0)
+                return log_error_errno(r, "Cannot load the card driver: %s", err.message);
+        a->card_handle = TAKE_PTR(lib.handle);
+        a->card_driver = lib.driver;
+        zero_card_lib_done(&lib);
         if ((r = zero_mkdir_p(state, 0700)) < 0 || (r = zero_mkdir_p(run, 0700)) < 0)
                 return log_error_errno(r, "Failed to create the card's directories: %m");
         env = (struct zero_card_env){
@@ -302,9 +348,32 @@ void zero_card_stop(struct zero_agent *a) {
                 a->card = NULL;
         }
         zero_volume_jobs_free(a);
+        /* Last: the driver's code goes with it. */
+        if (a->card_handle) {
+                struct zero_card_lib lib = {.handle = TAKE_PTR(a->card_handle)};
+                zero_card_lib_done(&lib);
+        }
+        a->card_driver = NULL;
 }
 
 /* --- services for plugins --- */
+
+/* *kind and *target become copies of the new values, both or neither: a row is never written
+ * with one of them lost to a failed strdup. */
+static int replace_pair(char **kind, const char *new_kind, char **target, const char *new_target) {
+        char *k = strdup(new_kind), *t = strdup(new_target);
+
+        if (!k || !t) {
+                free(k);
+                free(t);
+                return -ENOMEM;
+        }
+        free(*kind);
+        free(*target);
+        *kind = k;
+        *target = t;
+        return 0;
+}
 
 static int svc_attachment(struct zero_plugin_ctx *ctx, const char *volume, struct zero_attachment_row *ret,
                           struct zero_error *err) {
@@ -357,11 +426,9 @@ int zero_card_svc_volume_export(struct zero_plugin_ctx *ctx, const char *volume,
         if (r >= 0 && strlen(path) >= size)
                 r = zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL, "export path %s is too long", path);
         if (r >= 0 && (!streq(strempty(att.export_kind), kind) || !streq(strempty(att.export_path), path))) {
-                free(att.export_kind);
-                free(att.export_path);
-                att.export_kind = strdup(kind);
-                att.export_path = strdup(path);
-                r = zero_store_attachment_update(ctx->agent->store, &att);
+                r = replace_pair(&att.export_kind, kind, &att.export_path, path);
+                if (r >= 0)
+                        r = zero_store_attachment_update(ctx->agent->store, &att);
                 if (r < 0)
                         zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record the export of %s", volume);
         }
@@ -400,11 +467,11 @@ int zero_card_svc_volume_unexport(struct zero_plugin_ctx *ctx, const char *volum
 struct svc_nic {
         struct zero_nic_row row;
         struct zero_network_row net;
+        struct zero_card_network cnet;
         struct zero_card_nic nic;
 };
 
 static int svc_nic_load(struct zero_plugin_ctx *ctx, const char *nic_id, struct svc_nic *ret, struct zero_error *err) {
-        struct zero_ipv4_net sub = {};
         int r;
 
         *ret = (struct svc_nic){};
@@ -415,15 +482,20 @@ static int svc_nic_load(struct zero_plugin_ctx *ctx, const char *nic_id, struct 
                 r = -ENOENT;
         if (r >= 0)
                 r = zero_store_network_get(ctx->agent->store, ret->row.network, &ret->net);
-        if (r >= 0)
-                r = zero_ipv4_net_parse(ret->net.subnet, &sub);
         if (r < 0) {
                 zero_nic_row_done(&ret->row);
                 zero_network_row_done(&ret->net);
                 return zero_error_set(err, r, ZERO_E_CONFLICT, "NIC %s is not one of %s's", nic_id, ctx->inst->name);
         }
-        ret->nic = (struct zero_card_nic){sizeof(struct zero_card_nic), ret->row.id, ret->row.mac, ret->row.ip,
-                                          sub.prefixlen, ret->net.gateway, ret->net.bridge, zero_card_nic_ifname(ret->row.idx)};
+        ret->cnet = zero_card_network_of(&ret->net);
+        ret->nic = (struct zero_card_nic){
+                .size = sizeof(struct zero_card_nic),
+                .id = ret->row.id,
+                .mac = ret->row.mac,
+                .ip = ret->row.ip,
+                .ifname = zero_card_nic_ifname(ret->row.idx),
+                .network = &ret->cnet,
+        };
         return 0;
 }
 
@@ -447,11 +519,9 @@ int zero_card_svc_nic_attach(struct zero_plugin_ctx *ctx, const char *nic_id, co
         r = ctx->agent->card_driver->ops.nic_attach(ctx->agent->card, &n.nic, k, netns_path, ifname, err);
         target = k == ZERO_CARD_NIC_VETH ? netns_path : ifname;
         if (r >= 0 && (!streq(strempty(n.row.attach_kind), kind) || !streq(strempty(n.row.attach_target), target))) {
-                free(n.row.attach_kind);
-                free(n.row.attach_target);
-                n.row.attach_kind = strdup(kind);
-                n.row.attach_target = strdup(target);
-                r = zero_store_nic_update(ctx->agent->store, &n.row);
+                r = replace_pair(&n.row.attach_kind, kind, &n.row.attach_target, target);
+                if (r >= 0)
+                        r = zero_store_nic_update(ctx->agent->store, &n.row);
                 if (r < 0)
                         zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record the attachment of NIC %s", nic_id);
         }

@@ -17,9 +17,10 @@
         ((d)->size >= offsetof(struct zero_card_driver, ops) + offsetof(struct zero_card_ops, op) + sizeof(void *) && \
          (d)->ops.op)
 
-/* Opens the driver (starting or adopting its daemon), finishes volumes left half-created or
- * half-deleted, and syncs the card with the store. Called at start, before instances are
- * reconciled and operations resumed. */
+/* Loads the driver ([card] driver, default softcard: PLUGIN_DIR/softcard.so, card_loader.h),
+ * opens it (starting or adopting its daemon), finishes volumes left half-created or half-deleted,
+ * and syncs the card with the store. Called at start, before instances are reconciled and
+ * operations resumed; zerod does not start without its card. */
 int zero_card_start(struct zero_agent *a);
 void zero_card_stop(struct zero_agent *a);
 /* Makes the card match the store; restarts running instances whose exports had to be made anew
@@ -33,10 +34,15 @@ const char *zero_card_nic_ifname(int64_t idx);
 /* A volume row as the driver wants it; strings point into row and h. */
 struct zero_card_vol {
         struct zero_card_volume v;
-        char *base_path;
+        char *source; /* the image's base filesystem, for a clone */
 };
 int zero_card_vol_init(struct zero_agent *a, const struct zero_volume_row *row, struct zero_card_vol *ret);
 void zero_card_vol_done(struct zero_card_vol *cv);
+/* Where the new volume of row (its id, size and image) is to live, as the driver decides: its
+ * locator and format set in row, before the row is recorded (card.h's volume_place). */
+int zero_card_volume_place(struct zero_agent *a, struct zero_volume_row *row, struct zero_error *err);
+/* A network row as the driver wants it; strings point into row. */
+struct zero_card_network zero_card_network_of(const struct zero_network_row *row);
 
 /* Whether the card can hold the volume of row at size bytes (its own size when 0): ZERO_E_INVALID with the
  * driver's reason (its pool's limit) otherwise. Before a volume or a resize is recorded. */

@@ -13,9 +13,9 @@
 #include "agent/image.h"
 #include "agent/volume_job.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/text.h"
 #include "common/util.h"
-#include "io/softcard/netlink.h"
 
 #define MAX_DATA_VOLUMES 16
 #define MOUNT_PATH_MAX 200
@@ -146,16 +146,17 @@ static int plan_root(struct zero_agent *a, json_t *v, json_t *pv, const struct z
                 .id = strdup(id),
                 .size_bytes = (int64_t) st.st_size,
                 .image = strdup(inst->image),
-                .path = zero_strdup_printf("%s/card/volumes/%s.qcow2", a->config->state_dir, id),
-                .format = strdup("qcow2"),
                 .state = strdup(zero_vol_state_name(ZERO_VOL_CREATING)),
                 .owner_instance = strdup(inst->id),
                 .created_at = (int64_t) zero_now_usec(),
         };
         p->root.updated_at = p->root.created_at;
-        if (!p->root.id || !p->root.image || !p->root.path || !p->root.format || !p->root.state ||
-            !p->root.owner_instance)
+        if (!p->root.id || !p->root.image || !p->root.state || !p->root.owner_instance)
                 return -ENOMEM;
+        /* Where it lives is the card's to say, before the row is recorded. */
+        r = zero_card_volume_place(a, &p->root, err);
+        if (r < 0)
+                return r;
         return plan_add_attachment(p, p->root.name, inst->id, "root", NULL, pers);
 }
 
@@ -261,7 +262,8 @@ static int plan_nic(struct zero_agent *a, size_t i, json_t *v, const struct zero
                 }
         }
         zero_network_row_done(&net);
-        if (r >= 0 && (!n->id || !n->network || !n->instance_id || !n->mac))
+        /* A requested address lost to strdup would be allocated anew: out of memory instead. */
+        if (r >= 0 && (!n->id || !n->network || !n->instance_id || !n->mac || (ip && !n->ip)))
                 r = -ENOMEM;
         return r;
 }

@@ -113,9 +113,6 @@ int zero_network_spec_parse(json_t *body, struct zero_network_spec *ret, struct 
         if (zero_ipv4_net_reserved(&spec.sub))
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "subnet: %s overlaps %s, which no network may use",
                                       spec.subnet, zero_ipv4_net_reserved(&spec.sub));
-        r = zero_ifname_bridge(spec.name, spec.bridge);
-        if (r < 0)
-                return zero_error_set(err, r, ZERO_E_INTERNAL, "no bridge name for network '%s'", spec.name);
         *ret = spec;
         return 0;
 }
@@ -137,10 +134,6 @@ int zero_network_spec_check(struct zero_agent *a, const struct zero_network_spec
                 if (zero_ipv4_net_parse(rows[i].subnet, &other) >= 0 && zero_ipv4_net_overlaps(&spec->sub, &other))
                         r = zero_error_set(err, -EEXIST, ZERO_E_CONFLICT, "subnet overlaps network '%s' (%s)",
                                            rows[i].name, rows[i].subnet);
-                else if (streq(rows[i].bridge, spec->bridge))
-                        r = zero_error_set(err, -EEXIST, ZERO_E_CONFLICT,
-                                           "network '%s' has the same bridge name %s; pick another name", rows[i].name,
-                                           spec->bridge);
         }
         zero_network_rows_free(rows, n);
         return r;

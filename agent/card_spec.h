@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "agent/agent.h"
-#include "io/softcard/netlink.h"
+#include "common/netaddr.h"
 #include "zero/error.h"
 
 /* A JSON object holding no other field than known (NULL-terminated): malformed / invalid. */
@@ -42,9 +42,9 @@ struct zero_network_spec {
         const char *subnet;
         struct zero_ipv4_net sub;
         struct in_addr gateway;
-        char bridge[ZERO_IFNAMSIZ];
 };
 /* Invalid: a subnet out of /8../29 or in a range no network may use (loopback, multicast, ...). */
 int zero_network_spec_parse(json_t *body, struct zero_network_spec *ret, struct zero_error *err);
-/* No network has the name, the bridge name, or a subnet overlapping this one (conflict). */
+/* No network has the name or a subnet overlapping this one (conflict). What the card makes of the
+ * network (the softcard: a bridge named after it) is the driver's to check, at its create. */
 int zero_network_spec_check(struct zero_agent *a, const struct zero_network_spec *spec, struct zero_error *err);

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "zero/card.h"
 
 /* The smallest struct zero_plugin this agent can use: everything up to the last op it calls. */
 #define PLUGIN_MIN_SIZE (offsetof(struct zero_plugin, ops) + offsetof(struct zero_plugin_ops, cleanup) + \
@@ -88,6 +89,12 @@ static int load_one(struct zero_plugin_set *s, const char *path, const struct ze
                 return -ENOEXEC;
         }
         entry = (zero_plugin_entry_fn) dlsym(h, ZERO_PLUGIN_ENTRY);
+        if (!entry && dlsym(h, ZERO_CARD_DRIVER_ENTRY)) {
+                /* The card's driver shares the directory (card_loader.c loads it). */
+                log_debug("Skipping %s: a card driver, not a runtime plugin", path);
+                dlclose(h);
+                return 0;
+        }
         if (!entry) {
                 log_error("Refusing plugin %s: it exports no %s()", path, ZERO_PLUGIN_ENTRY);
                 dlclose(h);

@@ -87,15 +87,15 @@ int zero_volume_create(struct zero_agent *a, json_t *body, struct zero_op **ret_
                 .id = strdup(id),
                 .size_bytes = size,
                 .image = img ? strdup(img) : NULL,
-                .path = zero_strdup_printf("%s/card/volumes/%s.%s", a->config->state_dir, id, img ? "qcow2" : "raw"),
-                .format = strdup(img ? "qcow2" : "raw"),
                 .state = strdup(zero_vol_state_name(ZERO_VOL_CREATING)),
                 .created_at = (int64_t) zero_now_usec(),
         };
         row.updated_at = row.created_at;
-        if (!row.name || !row.id || (img && !row.image) || !row.path || !row.format || !row.state)
+        if (!row.name || !row.id || (img && !row.image) || !row.state)
                 r = zero_error_set(err, -ENOMEM, ZERO_E_INTERNAL, "out of memory");
-        else
+        else /* where it lives is the card's to say (an opaque locator), recorded with the row */
+                r = zero_card_volume_place(a, &row, err);
+        if (r >= 0)
                 r = volume_record(a, &row, true, ret_op, err);
         zero_volume_row_done(&row);
         return r;

@@ -21,7 +21,7 @@ static const struct column volume_columns[] = {
         TEXT(struct zero_volume_row, id),
         INT64(struct zero_volume_row, size_bytes),
         TEXT(struct zero_volume_row, image),
-        TEXT(struct zero_volume_row, path),
+        TEXT(struct zero_volume_row, locator),
         TEXT(struct zero_volume_row, format),
         TEXT(struct zero_volume_row, state),
         INT64(struct zero_volume_row, qos_iops),
@@ -41,11 +41,11 @@ void zero_volume_rows_free(struct zero_volume_row *rows, size_t n) {
 }
 
 int zero_store_volume_insert(struct zero_store *s, const struct zero_volume_row *r) {
-        assert_return(s && r && r->name && r->id && r->path && r->format && r->state, -EINVAL);
+        assert_return(s && r && r->name && r->id && r->locator && r->format && r->state, -EINVAL);
         return store_row_write(s,
-                               "INSERT INTO volumes (name, id, size_bytes, image, path, format, state, qos_iops,"
+                               "INSERT INTO volumes (name, id, size_bytes, image, locator, format, state, qos_iops,"
                                " qos_bps, owner_instance, created_at, updated_at) "
-                               "VALUES (:name, :id, :size_bytes, :image, :path, :format, :state, :qos_iops,"
+                               "VALUES (:name, :id, :size_bytes, :image, :locator, :format, :state, :qos_iops,"
                                " :qos_bps, :owner_instance, :created_at, :updated_at)",
                                &volume_table, r, STORE_FK_MISSING_PARENT, false);
 }

@@ -155,6 +155,16 @@ static const char *const migrations[] = {
         "  created_at INTEGER NOT NULL);"
         "ALTER TABLE operations ADD COLUMN actor TEXT;"
         "ALTER TABLE events ADD COLUMN actor TEXT;",
+
+        /* 7: card ABI 3. Where a volume lives is the driver's choice, an opaque locator that it
+         * gives when the volume is placed and gets back with every call; the agent chose a path
+         * before. A row from before gets the locator the softcard (the only driver until then)
+         * reads as that path and format, "<format>:<path>" (io/softcard/storage.h). format stays,
+         * as the driver's word for display. A network's bridge column keeps what it held: since
+         * ABI 3 it is the name the driver gave for display, and the softcard derives the same. */
+        "ALTER TABLE volumes ADD COLUMN locator TEXT NOT NULL DEFAULT '';"
+        "UPDATE volumes SET locator = format || ':' || path;"
+        "ALTER TABLE volumes DROP COLUMN path;",
 };
 _Static_assert(ELEMENTSOF(migrations) == ZERO_STORE_SCHEMA_VERSION, "one migration per schema version");
 

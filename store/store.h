@@ -33,7 +33,7 @@
 
 struct zero_store;
 
-#define ZERO_STORE_SCHEMA_VERSION 6
+#define ZERO_STORE_SCHEMA_VERSION 7
 
 int zero_store_open(const char *path, struct zero_store **ret, struct zero_error *err);
 struct zero_store *zero_store_close(struct zero_store *s); /* accepts NULL, returns NULL */
@@ -179,8 +179,10 @@ struct zero_volume_row {
         char *id;    /* 32 hex characters, unique */
         int64_t size_bytes;
         char *image; /* the image it was cloned from (copy-on-write), NULL for a blank volume */
-        char *path;  /* its file on this node */
-        char *format; /* qcow2, raw */
+        /* Where the card keeps it: the driver's opaque locator (card.h's volume_place), stored and
+         * handed back, never read by the agent. */
+        char *locator;
+        char *format; /* the driver's word for what it is, for display: "qcow2", "raw", or "" */
         char *state;  /* creating, ready, deleting, error */
         int64_t qos_iops; /* 0 = unlimited */
         int64_t qos_bps;  /* bytes per second, 0 = unlimited */
@@ -201,7 +203,7 @@ int zero_store_volume_list(struct zero_store *s, struct zero_volume_row **ret, s
 int zero_store_volume_list_owned_by(struct zero_store *s, const char *instance_id, struct zero_volume_row **ret,
                                     size_t *ret_n);
 /* Writes size_bytes, state, qos_iops, qos_bps, owner_instance and updated_at of row name; id,
- * image, path, format and created_at are fixed at insert. */
+ * image, locator, format and created_at are fixed at insert. */
 int zero_store_volume_update(struct zero_store *s, const struct zero_volume_row *r);
 /* -ENOTEMPTY while the volume is attached. */
 int zero_store_volume_delete(struct zero_store *s, const char *name);
@@ -209,13 +211,15 @@ int zero_store_volume_delete(struct zero_store *s, const char *name);
  * or does not exist. */
 int zero_store_volume_attached_to(struct zero_store *s, const char *name, char **ret_instance_id);
 
-/* --- networks: a Linux bridge with a subnet --- */
+/* --- networks: a subnet the card carries --- */
 struct zero_network_row {
         char *name;    /* unique, the API's key */
         char *id;      /* 32 hex characters, unique */
         char *subnet;  /* "10.77.0.0/24" */
-        char *gateway; /* the bridge's address, "10.77.0.1" */
-        char *bridge;  /* interface name, unique */
+        char *gateway; /* the card's address on it, "10.77.0.1" */
+        /* The driver's name for what carries it (the softcard's bridge), as network_create gave
+         * it: unique, for display only (the API's "bridge"). */
+        char *bridge;
         int64_t created_at;
 };
 void zero_network_row_done(struct zero_network_row *r);

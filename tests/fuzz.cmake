@@ -15,7 +15,7 @@ set(ZERO_FUZZ_SECONDS 10 CACHE STRING "Seconds each fuzz target runs as a ctest 
 # asynchronous QMP client, and the shim's own parts. Static libraries: each fuzzer takes only
 # the objects its entry points need.
 add_library(zerofuzz STATIC ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz.c)
-target_link_libraries(zerofuzz PUBLIC zeroagent zeroqmp zeroshim zeroextract)
+target_link_libraries(zerofuzz PUBLIC zeroagent zeroqmp zeroshim zeroextract zerosoftcard)
 
 add_custom_target(fuzzers)
 file(GLOB ZERO_FUZZ_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_*.c)

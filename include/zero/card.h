@@ -9,10 +9,26 @@
  * device) and an attachment of a NIC (a tap, a veth in a network namespace), and gives them back
  * when it stops. That is what makes switching an instance between modes cheap.
  *
- * The agent owns the truth (the store) and hands the driver full descriptions of what it works
- * on; the driver keeps no state of its own that the store does not also know, apart from what
- * it can find again by looking (the daemon it runs, its exports, loop devices, links). So after
- * a crash, sync() with the store's view puts reality back in line.
+ * Loading. A driver is a shared object in zerod's plugin directory, next to the runtime plugins,
+ * named after the driver: [card] driver = softcard loads PLUGIN_DIR/softcard.so. zerod dlopen()s
+ * it with RTLD_NOW|RTLD_LOCAL, calls its one exported symbol ZERO_CARD_DRIVER_ENTRY and refuses a
+ * driver whose abi_version is not ZERO_CARD_ABI_VERSION, or whose struct is shorter than this
+ * header's first version of it (then zerod does not start: a node without its card has no disks).
+ * Build it like a runtime plugin: hidden visibility, only the entry exported, linked with
+ * -z defs. A driver needs nothing of the agent but this header, zero/error.h and the env it is
+ * given: the agent knows no driver by name, and a second driver is a second .so.
+ *
+ * Who decides what. The agent owns the truth (the store): which volumes, networks, NICs and
+ * attachments exist, their ids, sizes, addresses and MACs. The driver owns the how: where a
+ * volume lives (it says so once, as an opaque locator string that the agent stores and hands
+ * back with every later call: a file path, a pool and a LUN, whatever the driver needs to find
+ * the volume again), what a network is made of (a bridge, a VLAN, a switch port), what a NIC's
+ * host side is called. The agent never parses a locator and never derives a driver's names; what
+ * it shows of them (a format, a bridge's name) the driver gave it for display.
+ *
+ * The driver keeps no state of its own that the store does not also know, apart from what it can
+ * find again by looking (the daemon it runs, its exports, loop devices, links). So after a crash,
+ * sync() with the store's view puts reality back in line.
  *
  * Rules for every op:
  *  - Idempotent: the operations journal runs a step again after a crash. Creating what exists
@@ -24,23 +40,36 @@
  *    form, volume_create_async and volume_delete_async, whose slow work runs in child processes
  *    watched on the agent's loop (env->event); the agent uses those when the driver has them.
  *  - Returns >= 0 on success, -errno on failure with the reason in err (its domain code and
- *    message; the agent's HTTP front turns the code into a status).
+ *    message; the agent's HTTP front turns the code into a status). Never an HTTP number.
+ *  - Strings passed in are the caller's: a driver copies what it keeps past the call.
  *
  * The struct is versioned like runtime plugins' (plugin.h): abi_version must match
- * ZERO_CARD_ABI_VERSION, and fields are only ever appended (size tells what the driver has).
+ * ZERO_CARD_ABI_VERSION, and fields are only ever appended (size tells what the driver has; the
+ * agent checks ZERO_CARD_HAS() before it calls an op appended after the version's first struct).
  * Runtime plugins never see this header: they reach the card through the services table.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "zero/error.h"
 
-/* 2: struct zero_error carries a domain code (enum zero_errc), no HTTP status. */
-#define ZERO_CARD_ABI_VERSION 2
+/* 2: struct zero_error carries a domain code (enum zero_errc), no HTTP status.
+ * 3: a loadable driver (ZERO_CARD_DRIVER_ENTRY); driver-neutral descriptions: a volume's
+ *    locator (volume_place) and source instead of path, format and base_path; a network without
+ *    its bridge, a NIC with its network; config_get takes the env's userdata. */
+#define ZERO_CARD_ABI_VERSION 3
+
+/* The one symbol a driver's shared object exports. */
+#define ZERO_CARD_DRIVER_ENTRY "zero_card_driver_entry"
 
 /* Longest path an export or attachment can return, NUL included. */
 #define ZERO_CARD_PATH_MAX 256
+/* Longest locator a driver may hand back, NUL included. */
+#define ZERO_CARD_LOCATOR_MAX 512
+/* Longest display name (a volume's format, a network's bridge), NUL included. */
+#define ZERO_CARD_NAME_MAX 64
 
 struct zero_card;   /* one driver instance, opaque */
 typedef struct sd_event sd_event;
@@ -49,69 +78,79 @@ typedef struct sd_event sd_event;
 struct zero_card_env {
         uint32_t size;
         sd_event *event;       /* the agent's loop, for watching the driver's daemons */
-        const char *state_dir; /* persistent: volume files live here */
+        const char *state_dir; /* persistent, the driver's own: it may keep volumes here */
         const char *run_dir;   /* volatile: daemons' sockets, export mount points */
         const char *shim;      /* path of zero-shim, the supervisor of the driver's daemons */
-        /* Configuration value, or NULL when unset ("card" section). */
-        const char *(*config_get)(const char *section, const char *key);
+        /* A value of zerod's configuration (the driver's is the "card" section), or NULL when
+         * unset; valid until the driver's close(). */
+        const char *(*config_get)(void *userdata, const char *section, const char *key);
         /* The driver's daemon died and was started again, with none of its exports: the agent
          * calls sync() to restore them, and restarts the instances whose exports were lost. */
         void (*lost_exports)(void *userdata);
-        void *userdata;
+        void *userdata; /* for the two callbacks */
 };
 
 enum zero_card_export_kind {
         ZERO_CARD_EXPORT_NONE = 0,
         ZERO_CARD_EXPORT_VHOST_USER_BLK, /* a vhost-user socket for QEMU's vhost-user-blk-pci */
         ZERO_CARD_EXPORT_NBD,            /* an NBD server on a unix socket, export name = volume id */
-        ZERO_CARD_EXPORT_HOST_BLOCK,     /* a block device on the host: /dev/loopN */
+        ZERO_CARD_EXPORT_HOST_BLOCK,     /* a block device on the host (the softcard's: /dev/loopN) */
         _ZERO_CARD_EXPORT_MAX,
 };
 
 /* A volume as the agent knows it. */
 struct zero_card_volume {
         uint32_t size;
-        const char *id;        /* 32 hex characters */
-        const char *path;      /* its file (chosen by the agent, under state_dir) */
-        const char *format;    /* "qcow2" (clones) or "raw" (blank volumes) */
+        const char *id;      /* 32 hex characters, the agent's; unique among the node's volumes */
+        const char *locator; /* where it lives, as volume_place() said; NULL only for volume_place() */
         uint64_t size_bytes;
-        const char *base_path; /* the image's base.ext4 it is cloned from, NULL for a blank volume */
-        uint64_t qos_iops;     /* 0 = unlimited; read + write operations per second */
-        uint64_t qos_bps;      /* 0 = unlimited; read + write bytes per second */
+        /* What a volume cloned from an image starts with: the image's root filesystem, a raw
+         * ext4 file on the host that the driver reads (and may keep reading: copy on write)
+         * and never changes. NULL for a blank volume, which holds an empty ext4 filesystem. The
+         * image lives as long as a volume made from it does. */
+        const char *source;
+        uint64_t qos_iops; /* 0 = unlimited; read + write operations per second */
+        uint64_t qos_bps;  /* 0 = unlimited; read + write bytes per second */
+};
+
+/* What volume_place() decides. */
+struct zero_card_placement {
+        char locator[ZERO_CARD_LOCATOR_MAX]; /* opaque to the agent; non-empty */
+        char format[ZERO_CARD_NAME_MAX];     /* for display ("qcow2", "raw"), "" if the driver has none */
 };
 
 struct zero_card_volume_stats {
         uint64_t read_bytes, write_bytes;
         uint64_t read_ops, write_ops;
-        uint64_t allocated_bytes; /* what the volume's own file takes on the host's disk */
+        uint64_t allocated_bytes; /* what the volume itself takes of the card's storage */
         bool exported;
 };
 
+/* A network: one IPv4 subnet that the instances' NICs share, with the gateway they route
+ * through. How the card makes it (a bridge and its name, a VLAN) is the driver's, derived from
+ * what is here (id and name are stable for the network's life). */
 struct zero_card_network {
         uint32_t size;
-        const char *id;
-        const char *name;
+        const char *id;      /* 32 hex characters */
+        const char *name;    /* the API's name, valid per zero_name_is_valid() */
         const char *subnet;  /* "10.77.0.0/24" */
-        const char *gateway; /* "10.77.0.1", the bridge's address */
-        const char *bridge;  /* interface name */
+        const char *gateway; /* "10.77.0.1": the card's address on the subnet */
 };
 
 enum zero_card_nic_kind {
         ZERO_CARD_NIC_NONE = 0,
-        ZERO_CARD_NIC_VETH, /* one end on the bridge, the other moved into a network namespace */
-        ZERO_CARD_NIC_TAP,  /* a persistent tap on the bridge, for QEMU */
+        ZERO_CARD_NIC_VETH, /* one end on the network, the other moved into a network namespace */
+        ZERO_CARD_NIC_TAP,  /* a persistent tap on the network, for QEMU */
         _ZERO_CARD_NIC_MAX,
 };
 
 struct zero_card_nic {
         uint32_t size;
-        const char *id;      /* 32 hex characters; names the host-side link */
-        const char *mac;     /* "02:..", the guest's (veth peer's, VM's) MAC */
-        const char *ip;      /* "10.77.0.5" */
-        unsigned prefixlen;  /* of the network's subnet */
-        const char *gateway; /* the network's gateway, the default route */
-        const char *bridge;
-        const char *ifname;  /* name inside the namespace: "eth0", ... */
+        const char *id;     /* 32 hex characters; stable for the NIC's life */
+        const char *mac;    /* "02:..", the guest's (veth peer's, VM's) MAC */
+        const char *ip;     /* "10.77.0.5", in network->subnet; network->gateway is its default route */
+        const char *ifname; /* name inside the namespace: "eth0", ... */
+        const struct zero_card_network *network;
 };
 
 /* One export or NIC attachment that should exist, for sync(). */
@@ -139,10 +178,10 @@ struct zero_card_ops {
         int (*open)(const struct zero_card_env *env, struct zero_card **ret, struct zero_error *err);
         void (*close)(struct zero_card *card); /* leaves the daemon, exports and links running */
 
-        /* Makes the volume's file: a copy-on-write clone of base_path, or a blank volume holding
-         * an empty ext4 filesystem. An existing file is kept. */
+        /* Makes the volume where v->locator says: a copy-on-write clone of v->source, or a blank
+         * volume holding an empty ext4 filesystem. An existing volume is kept. */
         int (*volume_create)(struct zero_card *card, const struct zero_card_volume *v, struct zero_error *err);
-        /* Unexports (if exported) and removes the file. */
+        /* Unexports (if exported) and removes the volume. */
         int (*volume_delete)(struct zero_card *card, const struct zero_card_volume *v, struct zero_error *err);
         /* Grows the volume (shrinking is -EINVAL), live when exported. The filesystem inside is
          * the user's: whoever mounts it grows it (resize2fs). */
@@ -160,12 +199,18 @@ struct zero_card_ops {
                              struct zero_error *err);
         int (*volume_unexport)(struct zero_card *card, const struct zero_card_volume *v, struct zero_error *err);
 
-        int (*network_create)(struct zero_card *card, const struct zero_card_network *n, struct zero_error *err);
+        /* Makes what carries the network (the softcard: a bridge with the gateway's address).
+         * ret_name gets the driver's name for it, for display (the bridge's name), "" for none.
+         * A name or subnet the card cannot take (another network's derived name, a subnet the
+         * host uses) is ZERO_E_CONFLICT. */
+        int (*network_create)(struct zero_card *card, const struct zero_card_network *n,
+                              char ret_name[static ZERO_CARD_NAME_MAX], struct zero_error *err);
         int (*network_delete)(struct zero_card *card, const struct zero_card_network *n, struct zero_error *err);
-        /* VETH: makes the pair, puts the host end on the bridge and moves the other into the
+        /* VETH: makes the pair, puts the host end on the network and moves the other into the
          * namespace at netns_path (a bind-mounted nsfs file), configured there as ifname with
-         * the NIC's MAC, address and default route. TAP: a persistent tap on the bridge named by
-         * ret_ifname, for QEMU (which sets the guest's MAC itself). */
+         * the NIC's MAC, address (prefix of the network's subnet) and default route (the
+         * network's gateway). TAP: a persistent tap on the network named by ret_ifname, for
+         * QEMU (which sets the guest's MAC itself). */
         int (*nic_attach)(struct zero_card *card, const struct zero_card_nic *nic, enum zero_card_nic_kind kind,
                           const char *netns_path, char ret_ifname[static ZERO_CARD_PATH_MAX],
                           struct zero_error *err);
@@ -173,14 +218,12 @@ struct zero_card_ops {
 
         /* Makes reality match the store after a start or a daemon's death: every export and NIC
          * attachment in the lists exists afterwards (made anew where missing), every other one
-         * of this driver's exports, loop devices, mount points, links and bridges is removed.
-         * networks lists the bridges to keep. Errors on single items are logged and counted;
+         * of this driver's exports, loop devices, mount points, links and networks is removed.
+         * networks lists the networks to keep (made anew where missing). Errors on single items are logged and counted;
          * returns the number of items it could not put right (0: all consistent). */
         int (*sync)(struct zero_card *card, const struct zero_card_network *networks, size_t n_networks,
                     struct zero_card_want_export *exports, size_t n_exports, struct zero_card_want_nic *nics,
                     size_t n_nics, struct zero_error *err);
-
-        /* Appended: a driver whose size ends before one of these has none of them. */
 
         /* Whether the card can hold v at size bytes (its size_bytes when 0), without making
          * anything: what the agent asks before it records a volume or a resize, so that what the
@@ -199,19 +242,70 @@ struct zero_card_ops {
                                    void *userdata, struct zero_error *err);
         int (*volume_delete_async)(struct zero_card *card, const struct zero_card_volume *v, zero_card_done_fn done,
                                    void *userdata, struct zero_error *err);
+        /* Where a new volume v (its id, size_bytes and source; locator NULL) is to live, without
+         * making anything: the agent records the placement with the volume's row, before any
+         * volume_create, and hands ret->locator back in every later call, across restarts and
+         * driver upgrades (a driver reads the locators of its older versions). The same v gives
+         * the same locator (a retried create finds what the first attempt made). What the card
+         * cannot hold is ZERO_E_INVALID, as volume_validate says. */
+        int (*volume_place)(struct zero_card *card, const struct zero_card_volume *v, struct zero_card_placement *ret,
+                            struct zero_error *err);
+
+        /* Appended after ABI 3: a driver whose size ends before one of these has none of them. */
 };
 
 struct zero_card_driver {
         uint32_t abi_version; /* ZERO_CARD_ABI_VERSION */
         uint32_t size;        /* sizeof(struct zero_card_driver) as the driver was built */
         const char *name;     /* "softcard" */
+        /* Every op up to volume_place is required, but for volume_validate, volume_create_async
+         * and volume_delete_async, which may be NULL (then the agent asks nothing before it
+         * records a volume, and calls the synchronous create and delete). */
         struct zero_card_ops ops;
 };
 
-const char *zero_card_export_kind_to_string(enum zero_card_export_kind k);
-enum zero_card_export_kind zero_card_export_kind_from_string(const char *s); /* NONE if unknown */
-const char *zero_card_nic_kind_to_string(enum zero_card_nic_kind k);
-enum zero_card_nic_kind zero_card_nic_kind_from_string(const char *s);
+/* The type of ZERO_CARD_DRIVER_ENTRY: a driver exports
+ *   __attribute__((visibility("default"))) const struct zero_card_driver *zero_card_driver_entry(void);
+ * returning a struct that lives as long as the shared object. */
+typedef const struct zero_card_driver *(*zero_card_driver_entry_fn)(void);
 
-/* The software card (io/softcard). */
-const struct zero_card_driver *zero_softcard_driver(void);
+/* The names of export and NIC kinds, as the API, the store and zeroctl spell them: part of the
+ * API, never renamed. Inline, so that a driver built against the installed headers has them.
+ * Index 0 (NONE) has no name on purpose: it is never a valid request; an unknown name is NONE. */
+static inline const char *zero_card_export_kind_to_string(enum zero_card_export_kind k) {
+        switch (k) {
+        case ZERO_CARD_EXPORT_VHOST_USER_BLK:
+                return "vhost-user-blk";
+        case ZERO_CARD_EXPORT_NBD:
+                return "nbd";
+        case ZERO_CARD_EXPORT_HOST_BLOCK:
+                return "host-block";
+        default:
+                return NULL;
+        }
+}
+
+static inline const char *zero_card_nic_kind_to_string(enum zero_card_nic_kind k) {
+        switch (k) {
+        case ZERO_CARD_NIC_VETH:
+                return "veth";
+        case ZERO_CARD_NIC_TAP:
+                return "tap";
+        default:
+                return NULL;
+        }
+}
+
+static inline enum zero_card_export_kind zero_card_export_kind_from_string(const char *s) {
+        for (int k = 1; s && k < _ZERO_CARD_EXPORT_MAX; k++)
+                if (strcmp(zero_card_export_kind_to_string((enum zero_card_export_kind) k), s) == 0)
+                        return (enum zero_card_export_kind) k;
+        return ZERO_CARD_EXPORT_NONE;
+}
+
+static inline enum zero_card_nic_kind zero_card_nic_kind_from_string(const char *s) {
+        for (int k = 1; s && k < _ZERO_CARD_NIC_MAX; k++)
+                if (strcmp(zero_card_nic_kind_to_string((enum zero_card_nic_kind) k), s) == 0)
+                        return (enum zero_card_nic_kind) k;
+        return ZERO_CARD_NIC_NONE;
+}

@@ -101,63 +101,130 @@ static int subnet_check_free(struct zero_nl *nl, const struct zero_card_network 
         return 0;
 }
 
+int softcard_net_bridge(const struct zero_card_network *n, char ret[static ZERO_IFNAMSIZ]) {
+        if (!n || n->size < sizeof(*n))
+                return -EINVAL;
+        return zero_ifname_bridge(n->name, ret);
+}
+
+/* A bridge of that name is there already: ours (an interrupted or repeated create) only if it has
+ * the MAC derived from the network's id. Two long network names can share a bridge name
+ * (netlink.h): the second network is refused rather than joined to the first one's bridge. */
+static int bridge_owner_check(struct zero_nl *nl, const struct zero_card_network *n, const char *bridge,
+                              const uint8_t *mac, struct zero_error *err) {
+        struct zero_nl_link l;
+        int r;
+
+        if (!mac)
+                return 0;
+        r = zero_nl_link_get(nl, bridge, &l);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return kernel_error(nl, err, r, "looking up bridge %s", bridge);
+        if (streq(l.kind, "bridge") && l.has_mac && memcmp(l.mac, mac, ZERO_MAC_LEN) != 0)
+                return zero_error_set(err, -EEXIST, ZERO_E_CONFLICT,
+                                      "network %s: its bridge's name, %s, is another network's: choose another name",
+                                      strempty(n->name), bridge);
+        return 0;
+}
+
 int softcard_net_network_create(struct zero_nl *nl, const struct zero_card_network *n, struct zero_error *err) {
+        char bridge_buf[ZERO_IFNAMSIZ];
+        const char *bridge = bridge_buf;
         struct zero_ipv4_net subnet;
         struct in_addr gateway;
         uint8_t mac[ZERO_MAC_LEN];
+        bool have_mac;
         int r;
 
         if (!nl || !n)
                 return invalid(err, "no network");
-        if (!zero_ifname_is_valid(n->bridge))
-                return invalid(err, "network %s: invalid bridge name", strempty(n->name));
+        if (softcard_net_bridge(n, bridge_buf) < 0)
+                return invalid(err, "network %s: invalid name", strempty(n->name));
         if (zero_ipv4_net_parse(n->subnet, &subnet) < 0)
                 return invalid(err, "network %s: invalid subnet %s", strempty(n->name), strempty(n->subnet));
         if (!ipv4_parse(n->gateway, &gateway) || !zero_ipv4_net_contains(&subnet, gateway))
                 return invalid(err, "network %s: gateway %s is not an address in %s", strempty(n->name),
                                strempty(n->gateway), n->subnet);
 
+        /* A MAC of its own, stable across restarts: else the bridge takes its lowest port's,
+         * which changes as NICs come and go, and the gateway's entry in the containers' ARP
+         * caches goes stale (netlink.h). An id that is not 32 hex digits leaves it to the kernel. */
+        have_mac = zero_mac_from_id(n->id, mac) >= 0;
+        r = bridge_owner_check(nl, n, bridge, have_mac ? mac : NULL, err);
+        if (r < 0)
+                return r;
         r = subnet_check_free(nl, n, &subnet, err);
         if (r < 0)
                 return r;
 
-        /* A MAC of its own, stable across restarts: else the bridge takes its lowest port's,
-         * which changes as NICs come and go, and the gateway's entry in the containers' ARP
-         * caches goes stale (netlink.h). An id that is not 32 hex digits leaves it to the kernel. */
-        r = zero_nl_bridge_create(nl, n->bridge, 0, zero_mac_from_id(n->id, mac) >= 0 ? mac : NULL);
+        r = zero_nl_bridge_create(nl, bridge, 0, have_mac ? mac : NULL);
         if (r == -EEXIST)
                 return zero_error_set(err, r, ZERO_E_CONFLICT, "network %s: a link named %s exists and is no bridge",
-                                      strempty(n->name), n->bridge);
+                                      strempty(n->name), bridge);
         if (r < 0)
-                return kernel_error(nl, err, r, "creating bridge %s", n->bridge);
-        r = zero_nl_addr_add(nl, n->bridge, gateway, subnet.prefixlen);
+                return kernel_error(nl, err, r, "creating bridge %s", bridge);
+        r = zero_nl_addr_add(nl, bridge, gateway, subnet.prefixlen);
         if (r < 0)
                 return kernel_error(nl, err, r, "adding %s/%u to bridge %s", n->gateway, subnet.prefixlen,
-                                    n->bridge);
-        r = zero_nl_link_set_up(nl, n->bridge);
+                                    bridge);
+        r = zero_nl_link_set_up(nl, bridge);
         if (r < 0)
-                return kernel_error(nl, err, r, "setting bridge %s up", n->bridge);
+                return kernel_error(nl, err, r, "setting bridge %s up", bridge);
         return 0;
 }
 
 int softcard_net_network_delete(struct zero_nl *nl, const struct zero_card_network *n, struct zero_error *err) {
+        char bridge[ZERO_IFNAMSIZ];
+        uint8_t mac[ZERO_MAC_LEN];
         int r;
 
         if (!nl || !n)
                 return invalid(err, "no network");
-        if (!zero_ifname_is_valid(n->bridge))
-                return invalid(err, "network %s: invalid bridge name", strempty(n->name));
+        if (softcard_net_bridge(n, bridge) < 0)
+                return invalid(err, "network %s: invalid name", strempty(n->name));
+        /* Another network's bridge of the same name is not this network's to delete. */
+        if (zero_mac_from_id(n->id, mac) >= 0 && bridge_owner_check(nl, n, bridge, mac, &(struct zero_error){}) == -EEXIST)
+                return 0;
         /* Its ports are released, not deleted: their NICs are detached on their own. */
-        r = zero_nl_bridge_delete(nl, n->bridge);
+        r = zero_nl_bridge_delete(nl, bridge);
         if (r == -EMEDIUMTYPE)
                 return zero_error_set(err, r, ZERO_E_CONFLICT, "network %s: the link named %s is no bridge",
-                                      strempty(n->name), n->bridge);
+                                      strempty(n->name), bridge);
         if (r < 0)
-                return kernel_error(nl, err, r, "deleting bridge %s", n->bridge);
+                return kernel_error(nl, err, r, "deleting bridge %s", bridge);
         return 0;
 }
 
 /* ---- NICs ---- */
+
+/* A NIC as this file works on it: card.h's, with what it needs of its network. */
+struct snic {
+        const char *id, *mac, *ip, *ifname;
+        unsigned prefixlen;          /* of the network's subnet */
+        const char *gateway;         /* the network's, the default route */
+        char bridge[ZERO_IFNAMSIZ];  /* the network's */
+};
+
+static int snic_from(const struct zero_card_nic *nic, struct snic *ret, struct zero_error *err) {
+        struct zero_ipv4_net subnet;
+
+        if (!nic || nic->size < sizeof(*nic))
+                return invalid(err, "NIC description missing or too old");
+        if (!nic->network || softcard_net_bridge(nic->network, ret->bridge) < 0)
+                return invalid(err, "NIC %s: no valid network", strempty(nic->id));
+        if (zero_ipv4_net_parse(nic->network->subnet, &subnet) < 0)
+                return invalid(err, "NIC %s: network %s has an invalid subnet %s", strempty(nic->id),
+                               nic->network->name, strempty(nic->network->subnet));
+        ret->id = nic->id;
+        ret->mac = nic->mac;
+        ret->ip = nic->ip;
+        ret->ifname = nic->ifname;
+        ret->prefixlen = subnet.prefixlen;
+        ret->gateway = nic->network->gateway;
+        return 0;
+}
 
 struct nic_names {
         char host[ZERO_IFNAMSIZ]; /* zv-: the veth's host end */
@@ -165,13 +232,10 @@ struct nic_names {
         char tap[ZERO_IFNAMSIZ];  /* zt- */
 };
 
-static int nic_names_get(const struct zero_card_nic *nic, struct nic_names *ret, struct zero_error *err) {
-        if (!nic)
-                return invalid(err, "no NIC");
-        if (zero_ifname_nic(ZERO_IFNAME_VETH, nic->id, ret->host) < 0 ||
-            zero_ifname_nic(ZERO_IFNAME_PEER, nic->id, ret->peer) < 0 ||
-            zero_ifname_nic(ZERO_IFNAME_TAP, nic->id, ret->tap) < 0)
-                return invalid(err, "invalid NIC id %s", strempty(nic->id));
+static int nic_names_get(const char *id, struct nic_names *ret, struct zero_error *err) {
+        if (zero_ifname_nic(ZERO_IFNAME_VETH, id, ret->host) < 0 || zero_ifname_nic(ZERO_IFNAME_PEER, id, ret->peer) < 0 ||
+            zero_ifname_nic(ZERO_IFNAME_TAP, id, ret->tap) < 0)
+                return invalid(err, "invalid NIC id %s", strempty(id));
         return 0;
 }
 
@@ -188,7 +252,7 @@ static const char *nic_host_link(const struct nic_names *names, enum zero_card_n
 }
 
 /* Checked first so that a missing network says so, rather than as a veth or tap failing. */
-static int bridge_check(struct zero_nl *nl, const struct zero_card_nic *nic, struct zero_error *err) {
+static int bridge_check(struct zero_nl *nl, const struct snic *nic, struct zero_error *err) {
         struct zero_nl_link l;
         int r;
 
@@ -230,7 +294,7 @@ static int keep_on_bridge(struct zero_nl *nl, const struct zero_nl_link *l, cons
 
 /* The configuration inside the namespace; mac is the storage behind ret->mac. The link arrives
  * there already renamed to ifname (moved and renamed in one request). */
-static int veth_config_parse(const struct zero_card_nic *nic, uint8_t mac[static ZERO_MAC_LEN],
+static int veth_config_parse(const struct snic *nic, uint8_t mac[static ZERO_MAC_LEN],
                              struct zero_nl_ifconfig *ret, struct zero_error *err) {
         struct in_addr addr, gateway = {};
 
@@ -287,7 +351,7 @@ static int veth_state(struct zero_nl *nl, struct zero_nl *inner, const char *hos
 }
 
 /* A new pair with its other end moved into the namespace as ifname. */
-static int veth_make(struct zero_nl *nl, const struct zero_card_nic *nic, const struct nic_names *names,
+static int veth_make(struct zero_nl *nl, const struct snic *nic, const struct nic_names *names,
                      const uint8_t *mac, int netns_fd, struct zero_error *err) {
         const struct zero_nl_veth v = {.name = names->host, .peer = names->peer, .peer_mac = mac,
                                        .master = nic->bridge};
@@ -310,7 +374,7 @@ static int veth_make(struct zero_nl *nl, const struct zero_card_nic *nic, const 
         return 0;
 }
 
-static int veth_attach(struct zero_nl *nl, const struct zero_card_nic *nic, const struct nic_names *names,
+static int veth_attach(struct zero_nl *nl, const struct snic *nic, const struct nic_names *names,
                        const char *netns_path, struct zero_error *err) {
         _cleanup_(zero_nl_closep) struct zero_nl *inner = NULL;
         _cleanup_close_ int netns_fd = -EBADF;
@@ -375,7 +439,7 @@ static int veth_attach(struct zero_nl *nl, const struct zero_card_nic *nic, cons
         return 0;
 }
 
-static int tap_attach(struct zero_nl *nl, const struct zero_card_nic *nic, const char *tap, struct zero_error *err) {
+static int tap_attach(struct zero_nl *nl, const struct snic *nic, const char *tap, struct zero_error *err) {
         int r = zero_nl_tap_create(nl, tap, nic->bridge);
 
         if (r == -EEXIST)
@@ -385,16 +449,15 @@ static int tap_attach(struct zero_nl *nl, const struct zero_card_nic *nic, const
         return 0;
 }
 
-int softcard_net_nic_attach(struct zero_nl *nl, const struct zero_card_nic *nic, enum zero_card_nic_kind kind,
-                            const char *netns_path, char ret_ifname[static ZERO_CARD_PATH_MAX],
-                            struct zero_error *err) {
+static int nic_attach(struct zero_nl *nl, const struct snic *nic, enum zero_card_nic_kind kind,
+                      const char *netns_path, char ret_ifname[static ZERO_CARD_PATH_MAX], struct zero_error *err) {
         struct nic_names names;
         const char *name;
         int r;
 
         if (!nl || !ret_ifname)
                 return invalid(err, "no netlink handle or result buffer");
-        r = nic_names_get(nic, &names, err);
+        r = nic_names_get(nic->id, &names, err);
         if (r < 0)
                 return r;
         name = nic_host_link(&names, kind);
@@ -412,13 +475,22 @@ int softcard_net_nic_attach(struct zero_nl *nl, const struct zero_card_nic *nic,
         return 0;
 }
 
+int softcard_net_nic_attach(struct zero_nl *nl, const struct zero_card_nic *nic, enum zero_card_nic_kind kind,
+                            const char *netns_path, char ret_ifname[static ZERO_CARD_PATH_MAX],
+                            struct zero_error *err) {
+        struct snic sn;
+        int r = snic_from(nic, &sn, err);
+
+        return r < 0 ? r : nic_attach(nl, &sn, kind, netns_path, ret_ifname, err);
+}
+
 int softcard_net_nic_detach(struct zero_nl *nl, const struct zero_card_nic *nic, struct zero_error *err) {
         struct nic_names names;
         int r;
 
-        if (!nl)
-                return invalid(err, "no netlink handle");
-        r = nic_names_get(nic, &names, err);
+        if (!nl || !nic)
+                return invalid(err, "no netlink handle or NIC");
+        r = nic_names_get(nic->id, &names, err);
         if (r < 0)
                 return r;
         /* All three, whatever the kind: the NIC may have switched modes, and a crash may have
@@ -463,10 +535,14 @@ static int nic_sync(struct zero_nl *nl, struct zero_card_want_nic *w, struct zer
         struct nic_names names;
         struct zero_nl_link l;
         const char *name;
+        struct snic sn;
         bool whole;
         int r;
 
-        r = nic_names_get(w->nic, &names, err);
+        r = snic_from(w->nic, &sn, err);
+        if (r < 0)
+                return r;
+        r = nic_names_get(sn.id, &names, err);
         if (r < 0)
                 return r;
         name = nic_host_link(&names, w->kind);
@@ -475,7 +551,7 @@ static int nic_sync(struct zero_nl *nl, struct zero_card_want_nic *w, struct zer
         r = netns_check(w, err);
         if (r < 0)
                 return r;
-        r = bridge_check(nl, w->nic, err);
+        r = bridge_check(nl, &sn, err);
         if (r < 0)
                 return r;
 
@@ -485,9 +561,9 @@ static int nic_sync(struct zero_nl *nl, struct zero_card_want_nic *w, struct zer
         /* A veth whose other end is still out here was never finished: its container has no NIC. */
         whole = r >= 0 && (w->kind == ZERO_CARD_NIC_TAP ? streq(l.kind, "tun") : streq(l.kind, "veth") && l.peer_netns);
         if (whole)
-                return keep_on_bridge(nl, &l, w->nic->bridge, err);
+                return keep_on_bridge(nl, &l, sn.bridge, err);
 
-        r = softcard_net_nic_attach(nl, w->nic, w->kind, w->netns_path, ifname, err);
+        r = nic_attach(nl, &sn, w->kind, w->netns_path, ifname, err);
         if (r < 0)
                 return r;
         w->recreated = true;
@@ -502,7 +578,7 @@ static bool nic_owns(const struct zero_card_want_nic *nics, size_t n_nics, const
                 struct nic_names names;
                 const char *host;
 
-                if (!nics[i].nic || nic_names_get(nics[i].nic, &names, NULL) < 0)
+                if (!nics[i].nic || nic_names_get(nics[i].nic->id, &names, NULL) < 0)
                         continue;
                 host = nic_host_link(&names, nics[i].kind);
                 if (host && (streq(name, host) || (nics[i].kind == ZERO_CARD_NIC_VETH && streq(name, names.peer))))
@@ -512,8 +588,10 @@ static bool nic_owns(const struct zero_card_want_nic *nics, size_t n_nics, const
 }
 
 static bool network_owns(const struct zero_card_network *networks, size_t n_networks, const char *name) {
+        char bridge[ZERO_IFNAMSIZ];
+
         for (size_t i = 0; i < n_networks; i++)
-                if (networks[i].bridge && streq(networks[i].bridge, name))
+                if (softcard_net_bridge(&networks[i], bridge) >= 0 && streq(bridge, name))
                         return true;
         return false;
 }

@@ -14,7 +14,8 @@
 
 struct zero_card {
         char *state_dir, *run_dir, *shim;
-        const char *(*config_get)(const char *section, const char *key);
+        const char *(*config_get)(void *userdata, const char *section, const char *key);
+        void *userdata;
         struct zero_nl *nl;
         struct qsd *qsd;
         sd_event *event; /* the agent's: volume jobs' children are watched there */
@@ -81,14 +82,18 @@ static int storage_sync(struct zero_card *c, struct zero_card_want_export *ex, s
                 bool created = false;
                 int r;
 
+                struct softcard_volume v;
+
                 ex[i].recreated = false;
-                r = softcard_volume_export(c->qsd, ex[i].volume, ex[i].kind, ex[i].path, &created, &e);
+                r = softcard_volume_from(ex[i].volume, &v, &e);
+                if (r >= 0)
+                        r = softcard_volume_export(c->qsd, &v, ex[i].kind, ex[i].path, &created, &e);
                 if (r == -EBUSY) {
                         /* Exported another way (a switch that crashed half-way): the store wins. */
                         e = (struct zero_error){};
-                        r = softcard_volume_unexport(c->qsd, ex[i].volume, &e);
+                        r = softcard_volume_unexport(c->qsd, &v, &e);
                         if (r >= 0)
-                                r = softcard_volume_export(c->qsd, ex[i].volume, ex[i].kind, ex[i].path, &created, &e);
+                                r = softcard_volume_export(c->qsd, &v, ex[i].kind, ex[i].path, &created, &e);
                 }
                 if (r < 0) {
                         ex[i].path[0] = '\0';
@@ -116,42 +121,60 @@ static int storage_sync(struct zero_card *c, struct zero_card_want_export *ex, s
 static int card_open(const struct zero_card_env *env, struct zero_card **ret, struct zero_error *err);
 static void card_close(struct zero_card *c);
 
-static int card_volume_create(struct zero_card *c, const struct zero_card_volume *v, struct zero_error *err) {
-        return softcard_volume_create(c->qsd, v, err); /* no daemon needed */
-}
-
-#define WITH_DAEMON(c, err, call)                                                                  \
+/* Every volume op reads the volume's locator first: v is card.h's description, sv the softcard's. */
+#define WITH_VOLUME(v, sv, err, call)                                                              \
         ({                                                                                         \
-                int _r = qsd_ensure((c)->qsd, (err));                                              \
+                struct softcard_volume sv;                                                         \
+                int _r = softcard_volume_from((v), &sv, (err));                                    \
                 _r < 0 ? _r : (call);                                                              \
         })
 
+#define WITH_DAEMON(c, err, call)                                                                  \
+        ({                                                                                         \
+                int _rd = qsd_ensure((c)->qsd, (err));                                             \
+                _rd < 0 ? _rd : (call);                                                            \
+        })
+
+static int card_volume_place(struct zero_card *c, const struct zero_card_volume *v, struct zero_card_placement *ret,
+                             struct zero_error *err) {
+        _cleanup_free_ char *dir = zero_strdup_printf("%s/volumes", c->state_dir);
+
+        if (!dir)
+                return zero_error_default(err, -ENOMEM, "softcard");
+        return softcard_volume_place(dir, v, ret, err);
+}
+
+static int card_volume_create(struct zero_card *c, const struct zero_card_volume *v, struct zero_error *err) {
+        return WITH_VOLUME(v, sv, err, softcard_volume_create(c->qsd, &sv, err)); /* no daemon needed */
+}
+
 static int card_volume_delete(struct zero_card *c, const struct zero_card_volume *v, struct zero_error *err) {
-        return softcard_volume_delete(c->qsd, v, err); /* its unexport step makes sure of the daemon */
+        /* Its unexport step makes sure of the daemon. */
+        return WITH_VOLUME(v, sv, err, softcard_volume_delete(c->qsd, &sv, err));
 }
 
 static int card_volume_validate(struct zero_card *c, const struct zero_card_volume *v, uint64_t size,
                                 struct zero_error *err) {
-        return softcard_volume_validate(v, size, err);
+        return WITH_VOLUME(v, sv, err, softcard_volume_validate(&sv, size, err));
 }
 
 static int card_volume_create_async(struct zero_card *c, const struct zero_card_volume *v, zero_card_done_fn done,
                                     void *userdata, struct zero_error *err) {
-        return softcard_volume_create_async(&c->jobs, c->event, c->qsd, v, done, userdata, err);
+        return WITH_VOLUME(v, sv, err, softcard_volume_create_async(&c->jobs, c->event, c->qsd, &sv, done, userdata, err));
 }
 
 static int card_volume_delete_async(struct zero_card *c, const struct zero_card_volume *v, zero_card_done_fn done,
                                     void *userdata, struct zero_error *err) {
-        return softcard_volume_delete_async(&c->jobs, c->event, c->qsd, v, done, userdata, err);
+        return WITH_VOLUME(v, sv, err, softcard_volume_delete_async(&c->jobs, c->event, c->qsd, &sv, done, userdata, err));
 }
 
 static int card_volume_resize(struct zero_card *c, const struct zero_card_volume *v, uint64_t new_size,
                               struct zero_error *err) {
-        return WITH_DAEMON(c, err, softcard_volume_resize(c->qsd, v, new_size, err));
+        return WITH_VOLUME(v, sv, err, WITH_DAEMON(c, err, softcard_volume_resize(c->qsd, &sv, new_size, err)));
 }
 
 static int card_volume_set_qos(struct zero_card *c, const struct zero_card_volume *v, struct zero_error *err) {
-        return WITH_DAEMON(c, err, softcard_volume_set_qos(c->qsd, v, err));
+        return WITH_VOLUME(v, sv, err, WITH_DAEMON(c, err, softcard_volume_set_qos(c->qsd, &sv, err)));
 }
 
 static int card_volume_stats(struct zero_card *c, const struct zero_card_volume *v,
@@ -164,22 +187,29 @@ static int card_volume_stats(struct zero_card *c, const struct zero_card_volume 
         /* A GET shows stats when it can, and the call holds the loop while it waits: a daemon
          * that stopped answering costs that GET its stats, not every client 10 s. */
         timeout = qsd_set_timeout(c->qsd, QSD_QUICK_TIMEOUT_USEC);
-        r = WITH_DAEMON(c, err, softcard_volume_stats(c->qsd, v, ret, err));
+        r = WITH_VOLUME(v, sv, err, WITH_DAEMON(c, err, softcard_volume_stats(c->qsd, &sv, ret, err)));
         (void) qsd_set_timeout(c->qsd, timeout);
         return r;
 }
 
 static int card_volume_export(struct zero_card *c, const struct zero_card_volume *v, enum zero_card_export_kind kind,
                               char ret_path[static ZERO_CARD_PATH_MAX], struct zero_error *err) {
-        return WITH_DAEMON(c, err, softcard_volume_export(c->qsd, v, kind, ret_path, NULL, err));
+        return WITH_VOLUME(v, sv, err, WITH_DAEMON(c, err, softcard_volume_export(c->qsd, &sv, kind, ret_path, NULL, err)));
 }
 
 static int card_volume_unexport(struct zero_card *c, const struct zero_card_volume *v, struct zero_error *err) {
-        return WITH_DAEMON(c, err, softcard_volume_unexport(c->qsd, v, err));
+        return WITH_VOLUME(v, sv, err, WITH_DAEMON(c, err, softcard_volume_unexport(c->qsd, &sv, err)));
 }
 
-static int card_network_create(struct zero_card *c, const struct zero_card_network *n, struct zero_error *err) {
-        return softcard_net_network_create(c->nl, n, err);
+static int card_network_create(struct zero_card *c, const struct zero_card_network *n,
+                               char ret_name[static ZERO_CARD_NAME_MAX], struct zero_error *err) {
+        char bridge[ZERO_IFNAMSIZ];
+        int r = softcard_net_network_create(c->nl, n, err);
+
+        if (r >= 0)
+                snprintf(ret_name, ZERO_CARD_NAME_MAX, "%s",
+                         softcard_net_bridge(n, bridge) >= 0 ? bridge : ""); /* the bridge, for display */
+        return r;
 }
 
 static int card_network_delete(struct zero_card *c, const struct zero_card_network *n, struct zero_error *err) {
@@ -232,10 +262,13 @@ static const struct zero_card_driver driver = {
                 .volume_validate = card_volume_validate,
                 .volume_create_async = card_volume_create_async,
                 .volume_delete_async = card_volume_delete_async,
+                .volume_place = card_volume_place,
         },
 };
 
-const struct zero_card_driver *zero_softcard_driver(void) {
+/* The driver's one exported symbol (card.h); tests link the static library and call it too. */
+__attribute__((visibility("default"))) const struct zero_card_driver *zero_card_driver_entry(void);
+const struct zero_card_driver *zero_card_driver_entry(void) {
         return &driver;
 }
 
@@ -269,6 +302,7 @@ static int card_open(const struct zero_card_env *env, struct zero_card **ret, st
         if (!c)
                 return zero_error_default(err, -ENOMEM, "softcard");
         c->config_get = env->config_get;
+        c->userdata = env->userdata;
         c->event = env->event;
         c->state_dir = strdup(env->state_dir);
         c->shim = strdup(env->shim);
@@ -287,7 +321,7 @@ static int card_open(const struct zero_card_env *env, struct zero_card **ret, st
         if (r < 0)
                 return zero_error_default(err, r, "softcard: cannot open rtnetlink");
         if (c->config_get)
-                binary = c->config_get("card", "qsd");
+                binary = c->config_get(c->userdata, "card", "qsd");
         r = qsd_open(&(struct qsd_config){.event = env->event,
                                           .run_dir = c->run_dir,
                                           .shim = c->shim,

@@ -12,15 +12,23 @@
  *   volume.c    exports (block-export-add, FUSE + loop), QoS, stats, resize
  *   loop.c      what host-block exports leave in the kernel: loop devices, FUSE mounts
  *   net.c       networks (bridges) and NIC attachments (veth into a netns, tap), and their sync
+ *   volume.c also reads the locators (storage.h's struct softcard_volume)
  *
  * Everything here follows card.h's rules: idempotent, bounded, -errno + err.
  */
 #include "io/softcard/netlink.h"
 #include "zero/card.h"
 
+/* The driver struct (card.h's ZERO_CARD_DRIVER_ENTRY, exported by softcard.so); tests that link
+ * the static library call it directly. */
+const struct zero_card_driver *zero_card_driver_entry(void);
+
 /* ---- net.c: networks and NICs over rtnetlink (nl is a zero_nl_open() handle) ---- */
 
-/* The bridge, up, with the gateway address on it (prefix of the subnet). */
+/* The bridge of a network, derived from its name (netlink.h's zb- names); the agent only shows it. */
+int softcard_net_bridge(const struct zero_card_network *n, char ret[static ZERO_IFNAMSIZ]);
+/* The bridge, up, with the gateway address on it (prefix of the subnet). A bridge of that name
+ * that is another network's (its MAC is not the one derived from n's id) is ZERO_E_CONFLICT. */
 int softcard_net_network_create(struct zero_nl *nl, const struct zero_card_network *n, struct zero_error *err);
 int softcard_net_network_delete(struct zero_nl *nl, const struct zero_card_network *n, struct zero_error *err);
 int softcard_net_nic_attach(struct zero_nl *nl, const struct zero_card_nic *nic, enum zero_card_nic_kind kind,

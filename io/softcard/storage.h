@@ -119,45 +119,65 @@ struct softcard_child *softcard_child_free(struct softcard_child *c);
 
 /* ---- volume_file.c: volume files, made and removed; the pool's limit ---- */
 
+/* A volume as the storage half works on it: card.h's description with its locator read
+ * (softcard_volume_from()). The locator is "<format>:<path>", e.g.
+ * "qcow2:/var/lib/zero/card/volumes/<id>.qcow2": what the agent's store held as a volume's format
+ * and path before card ABI 3, so that rows of older stores read the same way (store/schema.c,
+ * migration 7). Never change the form: the store keeps it. */
+struct softcard_volume {
+        const char *id;
+        const char *path;      /* its file, absolute */
+        const char *format;    /* "qcow2" (clones) or "raw" (blank volumes): static strings */
+        uint64_t size_bytes;
+        const char *base_path; /* the source it is a copy-on-write clone of; NULL: a blank volume */
+        uint64_t qos_iops, qos_bps;
+};
+/* v's fields, its locator parsed; strings point into v (ZERO_E_INVALID for a malformed locator). */
+int softcard_volume_from(const struct zero_card_volume *v, struct softcard_volume *ret, struct zero_error *err);
+/* The placement of a new volume: a file under volumes_dir named by its id, qcow2 for a clone of a
+ * source, raw for a blank one. */
+int softcard_volume_place(const char *volumes_dir, const struct zero_card_volume *v, struct zero_card_placement *ret,
+                          struct zero_error *err);
+
 #define SOFTCARD_VOLUME_SIZE_MIN (1ULL << 20)
 #define SOFTCARD_VOLUME_SIZE_MAX (1ULL << 50) /* 1 PiB: beyond it qcow2's metadata gets silly */
 
 /* The description's fields (ZERO_E_INVALID with the reason); a size a multiple of 512 in the range above. */
-int softcard_volume_check(const struct zero_card_volume *v, struct zero_error *err);
-int softcard_size_check(const struct zero_card_volume *v, uint64_t size, struct zero_error *err);
+int softcard_volume_check(const struct softcard_volume *v, struct zero_error *err);
+int softcard_size_check(const struct softcard_volume *v, uint64_t size, struct zero_error *err);
 /* Both, and size (v's when 0) within what one file may be on the filesystem v lives on. */
-int softcard_volume_validate(const struct zero_card_volume *v, uint64_t size, struct zero_error *err);
+int softcard_volume_validate(const struct softcard_volume *v, uint64_t size, struct zero_error *err);
 /* Runs argv to its end (zero_run_wait); a failure's output goes into err. */
 int softcard_run(char *const argv[], struct zero_error *err);
 
-int softcard_volume_create(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err);
+int softcard_volume_create(struct qsd *q, const struct softcard_volume *v, struct zero_error *err);
 /* Unexports (if exported) and removes the file. */
-int softcard_volume_delete(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err);
+int softcard_volume_delete(struct qsd *q, const struct softcard_volume *v, struct zero_error *err);
 
 /* The volume jobs running on the loop, one at most per volume. */
 struct softcard_jobs {
         struct vfile *head;
 };
 int softcard_volume_create_async(struct softcard_jobs *jobs, sd_event *e, struct qsd *q,
-                                 const struct zero_card_volume *v, zero_card_done_fn done, void *userdata,
+                                 const struct softcard_volume *v, zero_card_done_fn done, void *userdata,
                                  struct zero_error *err);
 int softcard_volume_delete_async(struct softcard_jobs *jobs, sd_event *e, struct qsd *q,
-                                 const struct zero_card_volume *v, zero_card_done_fn done, void *userdata,
+                                 const struct softcard_volume *v, zero_card_done_fn done, void *userdata,
                                  struct zero_error *err);
 /* Stops every job (children killed, done not called): close(). */
 void softcard_jobs_cancel(struct softcard_jobs *jobs);
 
 /* ---- volume.c: exports, QoS, stats, resize ---- */
 
-int softcard_volume_resize(struct qsd *q, const struct zero_card_volume *v, uint64_t new_size,
+int softcard_volume_resize(struct qsd *q, const struct softcard_volume *v, uint64_t new_size,
                            struct zero_error *err);
-int softcard_volume_set_qos(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err);
-int softcard_volume_stats(struct qsd *q, const struct zero_card_volume *v, struct zero_card_volume_stats *ret,
+int softcard_volume_set_qos(struct qsd *q, const struct softcard_volume *v, struct zero_error *err);
+int softcard_volume_stats(struct qsd *q, const struct softcard_volume *v, struct zero_card_volume_stats *ret,
                           struct zero_error *err);
 /* ret_created (may be NULL): whether anything had to be made (the export or its loop device). */
-int softcard_volume_export(struct qsd *q, const struct zero_card_volume *v, enum zero_card_export_kind kind,
+int softcard_volume_export(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
                            char ret_path[static ZERO_CARD_PATH_MAX], bool *ret_created, struct zero_error *err);
-int softcard_volume_unexport(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err);
+int softcard_volume_unexport(struct qsd *q, const struct softcard_volume *v, struct zero_error *err);
 /* Deletes from the daemon every export, node and throttle group of a volume not in keep. Returns
  * the number of volumes it could not clean (the first reason in err). */
 int softcard_volume_prune(struct qsd *q, const struct zero_card_want_export *keep, size_t n_keep,

@@ -105,9 +105,9 @@ static int names_init(struct qsd *q, const char *id, struct names *n) {
         return 0;
 }
 
-int softcard_volume_check(const struct zero_card_volume *v, struct zero_error *err) {
-        if (!v || v->size < sizeof(*v))
-                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume description missing or too old");
+int softcard_volume_check(const struct softcard_volume *v, struct zero_error *err) {
+        if (!v)
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume description missing");
         if (!is_hex_id(v->id))
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume id must be 32 hex characters");
         if (!v->path || v->path[0] != '/' || strlen(v->path) + 8 >= PATH_MAX)
@@ -119,7 +119,45 @@ int softcard_volume_check(const struct zero_card_volume *v, struct zero_error *e
         return 0;
 }
 
-int softcard_size_check(const struct zero_card_volume *v, uint64_t size, struct zero_error *err) {
+int softcard_volume_from(const struct zero_card_volume *v, struct softcard_volume *ret, struct zero_error *err) {
+        static const char *const formats[] = {"qcow2", "raw"};
+        const char *colon;
+
+        if (!v || v->size < sizeof(*v))
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume description missing or too old");
+        colon = v->locator ? strchr(v->locator, ':') : NULL;
+        *ret = (struct softcard_volume){.id = v->id, .size_bytes = v->size_bytes, .base_path = v->source,
+                                        .qos_iops = v->qos_iops, .qos_bps = v->qos_bps};
+        for (size_t i = 0; colon && i < ELEMENTSOF(formats); i++)
+                if (strlen(formats[i]) == (size_t) (colon - v->locator) &&
+                    strncmp(v->locator, formats[i], strlen(formats[i])) == 0)
+                        ret->format = formats[i];
+        if (!ret->format)
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume %s: locator '%s' is not the softcard's",
+                                      strempty(v->id), strempty(v->locator));
+        ret->path = colon + 1;
+        return softcard_volume_check(ret, err);
+}
+
+int softcard_volume_place(const char *volumes_dir, const struct zero_card_volume *v, struct zero_card_placement *ret,
+                          struct zero_error *err) {
+        const char *format;
+        int n;
+
+        if (!v || v->size < sizeof(*v) || !ret)
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume description missing or too old");
+        if (!is_hex_id(v->id))
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume id must be 32 hex characters");
+        format = v->source ? "qcow2" : "raw";
+        n = snprintf(ret->locator, sizeof(ret->locator), "%s:%s/%s.%s", format, volumes_dir, v->id, format);
+        if (n < 0 || (size_t) n >= sizeof(ret->locator))
+                return zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL, "volume %s: the volume directory %s is too long",
+                                      v->id, volumes_dir);
+        snprintf(ret->format, sizeof(ret->format), "%s", format);
+        return 0;
+}
+
+int softcard_size_check(const struct softcard_volume *v, uint64_t size, struct zero_error *err) {
         if (size < SOFTCARD_VOLUME_SIZE_MIN || size > SOFTCARD_VOLUME_SIZE_MAX || size % 512 != 0)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                       "volume %s: size must be a multiple of 512 bytes from 1 MiB to 1 PiB", v->id);
@@ -129,7 +167,7 @@ int softcard_size_check(const struct zero_card_volume *v, uint64_t size, struct 
 /* ---- Files (volume_file.c makes and removes them) ---- */
 
 /* The size a reader of the volume sees: the file's (raw) or the qcow2 header's. */
-static int file_virtual_size(const struct zero_card_volume *v, uint64_t *ret) {
+static int file_virtual_size(const struct softcard_volume *v, uint64_t *ret) {
         _cleanup_close_ int fd = open(v->path, O_RDONLY | O_CLOEXEC);
         unsigned char h[32];
         struct stat st;
@@ -150,13 +188,13 @@ static int file_virtual_size(const struct zero_card_volume *v, uint64_t *ret) {
 
 /* ---- Node graph and exports ---- */
 
-static json_t *limits_new(const struct zero_card_volume *v) {
+static json_t *limits_new(const struct softcard_volume *v) {
         /* 0 is "unlimited" to QEMU too; passing it (rather than leaving it out) is what lifts a
          * limit set before, as qom-set only changes the members it is given. */
         return json_pack("{s:I, s:I}", "iops-total", (json_int_t) v->qos_iops, "bps-total", (json_int_t) v->qos_bps);
 }
 
-static int set_limits(struct qsd *q, const struct zero_card_volume *v, const struct names *n, struct zero_error *err) {
+static int set_limits(struct qsd *q, const struct softcard_volume *v, const struct names *n, struct zero_error *err) {
         char path[32];
 
         snprintf(path, sizeof(path), "/objects/%s", n->g);
@@ -166,7 +204,7 @@ static int set_limits(struct qsd *q, const struct zero_card_volume *v, const str
 }
 
 /* Makes what is missing of g, f, q, t. */
-static int nodes_ensure(struct qsd *q, const struct zero_card_volume *v, const struct names *n, struct state *s,
+static int nodes_ensure(struct qsd *q, const struct softcard_volume *v, const struct names *n, struct state *s,
                         struct zero_error *err) {
         json_t *f = find_node(s, n->f);
         int r = 0;
@@ -222,7 +260,7 @@ static bool is_mounted(struct qsd *q, const char *path) {
         return false;
 }
 
-static int export_add(struct qsd *q, const struct zero_card_volume *v, enum zero_card_export_kind kind,
+static int export_add(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
                       const struct names *n, struct zero_error *err) {
         json_auto_t *a = json_pack("{s:s, s:s, s:s, s:b}", "type", qemu_export_type(kind), "id", n->e, "node-name",
                                    n->t, "writable", 1);
@@ -269,7 +307,7 @@ static int export_add(struct qsd *q, const struct zero_card_volume *v, enum zero
         return r;
 }
 
-static int export_path(struct qsd *q, const struct zero_card_volume *v, enum zero_card_export_kind kind,
+static int export_path(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
                        const struct names *n, const char *dev, char ret[static ZERO_CARD_PATH_MAX],
                        struct zero_error *err) {
         int len;
@@ -301,7 +339,7 @@ static int wait_export_gone(struct qsd *q, const char *id, struct zero_error *er
         }
 }
 
-int softcard_volume_export(struct qsd *q, const struct zero_card_volume *v, enum zero_card_export_kind kind,
+int softcard_volume_export(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
                            char ret_path[static ZERO_CARD_PATH_MAX], bool *ret_created, struct zero_error *err) {
         _cleanup_(state_done) struct state s = {};
         struct names n;
@@ -388,7 +426,7 @@ static int unexport_names(struct qsd *q, const char *id, const struct names *n, 
         return r;
 }
 
-int softcard_volume_unexport(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err) {
+int softcard_volume_unexport(struct qsd *q, const struct softcard_volume *v, struct zero_error *err) {
         struct names n;
         int r = softcard_volume_check(v, err);
 
@@ -404,7 +442,7 @@ static uint64_t node_size(json_t *node) {
         return (uint64_t) json_integer_value(json_object_get(json_object_get(node, "image"), "virtual-size"));
 }
 
-int softcard_volume_resize(struct qsd *q, const struct zero_card_volume *v, uint64_t new_size,
+int softcard_volume_resize(struct qsd *q, const struct softcard_volume *v, uint64_t new_size,
                            struct zero_error *err) {
         _cleanup_(state_done) struct state s = {};
         char size[24], dev[32];
@@ -453,7 +491,7 @@ int softcard_volume_resize(struct qsd *q, const struct zero_card_volume *v, uint
         return r;
 }
 
-int softcard_volume_set_qos(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err) {
+int softcard_volume_set_qos(struct qsd *q, const struct softcard_volume *v, struct zero_error *err) {
         json_auto_t *objects = NULL;
         struct names n;
         int r;
@@ -468,7 +506,7 @@ int softcard_volume_set_qos(struct qsd *q, const struct zero_card_volume *v, str
         return find(objects, "name", n.g) ? set_limits(q, v, &n, err) : 0;
 }
 
-int softcard_volume_stats(struct qsd *q, const struct zero_card_volume *v, struct zero_card_volume_stats *ret,
+int softcard_volume_stats(struct qsd *q, const struct softcard_volume *v, struct zero_card_volume_stats *ret,
                           struct zero_error *err) {
         _cleanup_(state_done) struct state s = {};
         struct zero_card_volume_stats st = {};

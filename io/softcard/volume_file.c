@@ -26,7 +26,7 @@ enum { STEP_NEXT = 0, STEP_RUN = 1, STEP_DONE = 2 };
 struct vfile {
         struct softcard_jobs *jobs; /* async only */
         struct vfile *next;
-        struct zero_card_volume v;  /* strings below are ours */
+        struct softcard_volume v;  /* strings below are ours */
         char *id, *path, *format, *base_path;
         char *tmp, *dir, *tpl, *tpl_tmp;
         struct qsd *qsd; /* remove: the daemon that may export it */
@@ -214,7 +214,7 @@ static int pool_max(const char *path, uint64_t *ret_max, char ret_fs[static 16])
         return 0;
 }
 
-int softcard_volume_validate(const struct zero_card_volume *v, uint64_t size, struct zero_error *err) {
+int softcard_volume_validate(const struct softcard_volume *v, uint64_t size, struct zero_error *err) {
         uint64_t max = 0;
         char fs[16];
         int r;
@@ -347,7 +347,7 @@ static const struct vfile_step cleanup_steps[] = {{step_cleanup}};
 
 /* ---- Setting up ---- */
 
-static int vfile_new(struct qsd *q, const struct zero_card_volume *v, bool remove, struct vfile **ret,
+static int vfile_new(struct qsd *q, const struct softcard_volume *v, bool remove, struct vfile **ret,
                      struct zero_error *err) {
         _cleanup_(vfile_freep) struct vfile *f = NULL;
         struct stat st;
@@ -433,14 +433,14 @@ static int vfile_run_sync(struct vfile *f, struct zero_error *err) {
         return f->failed;
 }
 
-int softcard_volume_create(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err) {
+int softcard_volume_create(struct qsd *q, const struct softcard_volume *v, struct zero_error *err) {
         _cleanup_(vfile_freep) struct vfile *f = NULL;
         int r = vfile_new(q, v, false, &f, err);
 
         return r < 0 ? r : vfile_run_sync(f, err);
 }
 
-int softcard_volume_delete(struct qsd *q, const struct zero_card_volume *v, struct zero_error *err) {
+int softcard_volume_delete(struct qsd *q, const struct softcard_volume *v, struct zero_error *err) {
         _cleanup_(vfile_freep) struct vfile *f = NULL;
         int r = vfile_new(q, v, true, &f, err);
 
@@ -511,7 +511,7 @@ static int on_start(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static int vfile_start(struct softcard_jobs *jobs, sd_event *e, struct qsd *q, const struct zero_card_volume *v,
+static int vfile_start(struct softcard_jobs *jobs, sd_event *e, struct qsd *q, const struct softcard_volume *v,
                        bool remove, zero_card_done_fn done, void *userdata, struct zero_error *err) {
         _cleanup_(vfile_freep) struct vfile *f = NULL;
         int r;
@@ -539,13 +539,13 @@ static int vfile_start(struct softcard_jobs *jobs, sd_event *e, struct qsd *q, c
 }
 
 int softcard_volume_create_async(struct softcard_jobs *jobs, sd_event *e, struct qsd *q,
-                                 const struct zero_card_volume *v, zero_card_done_fn done, void *userdata,
+                                 const struct softcard_volume *v, zero_card_done_fn done, void *userdata,
                                  struct zero_error *err) {
         return vfile_start(jobs, e, q, v, false, done, userdata, err);
 }
 
 int softcard_volume_delete_async(struct softcard_jobs *jobs, sd_event *e, struct qsd *q,
-                                 const struct zero_card_volume *v, zero_card_done_fn done, void *userdata,
+                                 const struct softcard_volume *v, zero_card_done_fn done, void *userdata,
                                  struct zero_error *err) {
         return vfile_start(jobs, e, q, v, true, done, userdata, err);
 }

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "io/softcard/softcard.h"
 #include "zero/card.h"
 
 struct fio_result {
@@ -99,7 +100,7 @@ static int run_fio(const char *target, const char *rw, unsigned depth, unsigned 
         return 0;
 }
 
-static const char *config_none(const char *section, const char *key) {
+static const char *config_none(void *userdata, const char *section, const char *key) {
         return NULL;
 }
 
@@ -113,7 +114,7 @@ int main(int argc, char *argv[]) {
         sd_event *e = NULL;
         struct zero_card *card = NULL;
         struct zero_error err = {};
-        const struct zero_card_driver *d = zero_softcard_driver();
+        const struct zero_card_driver *d = zero_card_driver_entry();
         char dir[256], id[33], loop[ZERO_CARD_PATH_MAX];
         _cleanup_free_ char *vpath = NULL;
         uint64_t *t = NULL;
@@ -161,8 +162,8 @@ int main(int argc, char *argv[]) {
         drop_caches();
         t = calloc(clones, sizeof(uint64_t));
         for (unsigned i = 0; t && i < clones; i++) {
-                _cleanup_free_ char *path = zero_strdup_printf("%s/clone-%u.qcow2", state, i);
-                struct zero_card_volume v = {sizeof(v), id, path, "qcow2", (uint64_t) size_mib << 20, base, 0, 0};
+                _cleanup_free_ char *loc = zero_strdup_printf("qcow2:%s/clone-%u.qcow2", state, i);
+                struct zero_card_volume v = {sizeof(v), id, loc, (uint64_t) size_mib << 20, base, 0, 0};
                 uint64_t t0;
 
                 zero_random_id(id);
@@ -181,9 +182,9 @@ int main(int argc, char *argv[]) {
         t = mfree(t);
 
         /* 2. fio on the raw base and on a clone's host block device */
-        vpath = zero_strdup_printf("%s/vol.qcow2", state);
+        vpath = zero_strdup_printf("qcow2:%s/vol.qcow2", state); /* the softcard's locator */
         zero_random_id(id);
-        struct zero_card_volume v = {sizeof(v), id, vpath, "qcow2", (uint64_t) size_mib << 20, base, 0, 0};
+        struct zero_card_volume v = {sizeof(v), id, vpath, (uint64_t) size_mib << 20, base, 0, 0};
         if (d->ops.volume_create(card, &v, &err) < 0 || d->ops.volume_export(card, &v, ZERO_CARD_EXPORT_HOST_BLOCK, loop, &err) < 0) {
                 fprintf(stderr, "export: %s\n", err.message);
                 goto out_card;

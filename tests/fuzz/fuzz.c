@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "store/store.h"
+#include "zero/card.h"
 
 static char *scratch;
 
@@ -79,12 +80,12 @@ static void must(int r, const char *what) {
 
 static void add_volume(struct zero_store *s, const char *name, const char *state, const char *image) {
         char id[33];
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *locator = NULL;
 
         must(zero_random_id(id), "random id");
-        path = zero_strdup_printf("%s/card/volumes/%s.raw", scratch, id);
+        locator = zero_strdup_printf("raw:%s/card/volumes/%s.raw", scratch, id);
         struct zero_volume_row v = {.name = (char *) name, .id = id, .size_bytes = 1 << 30, .image = (char *) image,
-                                    .path = path, .format = (char *) "raw", .state = (char *) state,
+                                    .locator = locator, .format = (char *) "raw", .state = (char *) state,
                                     .created_at = 1, .updated_at = 1};
         must(zero_store_volume_insert(s, &v), name);
 }
@@ -134,6 +135,21 @@ static void seed_store(struct zero_store *s) {
         add_network(s, "lab", "192.168.100.0/24", "192.168.100.1");
 }
 
+/* The card as far as validation asks it: where a new root volume is to live. */
+static int fuzz_volume_place(struct zero_card *card, const struct zero_card_volume *v, struct zero_card_placement *ret,
+                             struct zero_error *err) {
+        snprintf(ret->locator, sizeof(ret->locator), "qcow2:%s/card/volumes/%s.qcow2", scratch, v->id);
+        snprintf(ret->format, sizeof(ret->format), "qcow2");
+        return 0;
+}
+
+static const struct zero_card_driver fuzz_card = {
+        .abi_version = ZERO_CARD_ABI_VERSION,
+        .size = sizeof(struct zero_card_driver),
+        .name = "fuzz",
+        .ops = {.volume_place = fuzz_volume_place},
+};
+
 struct zero_agent *fuzz_agent(void) {
         static struct zero_agent a;
         static struct zero_config config;
@@ -151,6 +167,7 @@ struct zero_agent *fuzz_agent(void) {
         seed_store(a.store);
         a.config = &config;
         a.plugins = &plugin_set;
+        a.card_driver = &fuzz_card;
         a.node_cpus = 2;
         a.node_memory_mib = 4096;
         return &a;

@@ -25,12 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (r >= 0)
                 r = zero_network_spec_check(a, &spec, &err);
         if (r < 0) {
-                FUZZ_ASSERT(err.message[0] && err.status >= 400, "failed (%d) without an API error", r);
+                FUZZ_ASSERT(err.message[0] && (unsigned) err.code < _ZERO_E_MAX, "failed (%d) without an API error", r);
                 return 0;
         }
-        /* What the bridge gets: its name fits an interface name, its address is in the subnet. */
-        FUZZ_ASSERT(strlen(spec.bridge) > 3 && strlen(spec.bridge) < ZERO_IFNAMSIZ && !strncmp(spec.bridge, "zb-", 3),
-                    "bridge '%s'", spec.bridge);
+        /* What the card gets: a gateway in the subnet (the bridge's name is the driver's). */
         FUZZ_ASSERT(spec.sub.prefixlen >= 8 && spec.sub.prefixlen <= 29 && zero_ipv4_net_contains(&spec.sub, spec.gateway) &&
                             spec.gateway.s_addr != spec.sub.addr.s_addr,
                     "gateway of %s", spec.subnet);

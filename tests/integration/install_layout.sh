@@ -6,6 +6,7 @@
 
 cmake --install "$ZERO_BUILD_DIR" --prefix "$T/prefix" >/dev/null
 for f in bin/zerod bin/zeroctl libexec/zero/zero-shim libexec/zero/zero-unpack lib/zero/plugins/container.so \
+         lib/zero/plugins/softcard.so include/zero/card.h include/zero/error.h \
          lib/systemd/system/zerod.service lib/systemd/system/zerod.socket etc/zero/zerod.conf; do
   [ -e "$T/prefix/$f" ] || fail "install lacks $f"
 done
@@ -16,6 +17,11 @@ ZEROD_PID=$!
 for _ in $(seq 1 200); do curl -sf --unix-socket "$SOCK" http://zero/v1/node >/dev/null 2>&1 && break; sleep 0.05; done
 expect 200 GET /v1/node
 [ "$(jbody '.plugins[0].path')" = "$T/prefix/lib/zero/plugins/container.so" ] || fail "plugin not loaded from the prefix: $(cat "$BODY")"
+grep -qF "Loaded card driver softcard from $T/prefix/lib/zero/plugins/softcard.so" "$T/zerod.log" \
+  || fail "the card driver was not loaded from the prefix"
+# The installed card ABI is enough to build a driver: card.h and error.h alone.
+printf '#include <zero/card.h>\nconst struct zero_card_driver *zero_card_driver_entry(void);\n' >"$T/driver.c"
+cc -std=c11 -Wall -Werror -c -I "$T/prefix/include" "$T/driver.c" -o "$T/driver.o" || fail "card.h does not build on its own"
 make_image busybox
 act POST /v1/instances '{"name":"i1","image":"busybox","command":["/bin/sleep","60"]}'
 grep -q -- "$T/prefix/libexec/zero/zero-shim" "/proc/$(cat "$T/run/instances/$(inst i1 id)/shim.pid")/cmdline" \

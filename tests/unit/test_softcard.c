@@ -29,6 +29,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "io/softcard/softcard.h"
 #include "io/softcard/storage.h"
 #include "zero/card.h"
 
@@ -46,13 +47,14 @@ struct fx {
         int lost;
         /* Two volumes: a clone of base.ext4 and a blank one. */
         char clone_path[PATH_MAX], blank_path[PATH_MAX];
+        char clone_loc[PATH_MAX + 8], blank_loc[PATH_MAX + 8]; /* their locators: "<format>:<path>" */
         struct zero_card_volume clone, blank;
 };
 
 static const char clone_id[] = "0123456789abcdef0123456789abcdef";
 static const char blank_id[] = "fedcba9876543210fedcba9876543210";
 
-static const char *config_get(const char *section, const char *key) {
+static const char *config_get(void *userdata, const char *section, const char *key) {
         if (streq(section, "card") && streq(key, "qsd"))
                 return getenv("ZERO_QSD");
         return NULL;
@@ -136,14 +138,15 @@ static void start(struct fx *f) {
         f->exports = path_in(f, "run/exports");
         assert_int_equal(zero_mkdir_p(f->mnt, 0700), 0);
         assert_int_equal(sd_event_new(&f->e), 0);
-        f->d = zero_softcard_driver();
+        f->d = zero_card_driver_entry();
         snprintf(f->clone_path, sizeof(f->clone_path), "%s/volumes/%s.qcow2", f->state, clone_id);
         snprintf(f->blank_path, sizeof(f->blank_path), "%s/volumes/%s.raw", f->state, blank_id);
+        snprintf(f->clone_loc, sizeof(f->clone_loc), "qcow2:%s", f->clone_path);
+        snprintf(f->blank_loc, sizeof(f->blank_loc), "raw:%s", f->blank_path);
         f->clone = (struct zero_card_volume){.size = sizeof(struct zero_card_volume), .id = clone_id,
-                                             .path = f->clone_path, .format = "qcow2", .size_bytes = VOL_SIZE,
-                                             .base_path = f->base};
+                                             .locator = f->clone_loc, .size_bytes = VOL_SIZE, .source = f->base};
         f->blank = (struct zero_card_volume){.size = sizeof(struct zero_card_volume), .id = blank_id,
-                                             .path = f->blank_path, .format = "raw", .size_bytes = VOL_SIZE};
+                                             .locator = f->blank_loc, .size_bytes = VOL_SIZE};
 }
 
 /* The image's base: an ext4 holding hello.txt, as deploy/'s image builder makes them. */
@@ -336,7 +339,7 @@ static void test_kind_names(void **state) {
         assert_int_equal(zero_card_nic_kind_from_string("veth"), ZERO_CARD_NIC_VETH);
         assert_int_equal(zero_card_nic_kind_from_string(""), ZERO_CARD_NIC_NONE);
 
-        const struct zero_card_driver *d = zero_softcard_driver();
+        const struct zero_card_driver *d = zero_card_driver_entry();
         assert_int_equal(d->abi_version, ZERO_CARD_ABI_VERSION);
         assert_int_equal(d->size, sizeof(struct zero_card_driver));
         assert_string_equal(d->name, "softcard");
@@ -372,6 +375,7 @@ static void test_host_block(void **state) {
         {
                 _cleanup_free_ char *tpl = zero_strdup_printf("%s.clone-%llu.qcow2", f->base, VOL_SIZE);
                 _cleanup_free_ char *second_path = zero_strdup_printf("%s/volumes/%s.qcow2", f->state, blank_id);
+                _cleanup_free_ char *second_loc = zero_strdup_printf("qcow2:%s", second_path);
                 _cleanup_free_ char *path_env = strdup(getenv("PATH"));
                 _cleanup_free_ char *a = NULL, *b = NULL;
                 struct zero_card_volume second = f->clone;
@@ -379,7 +383,7 @@ static void test_host_block(void **state) {
 
                 assert_int_equal(access(tpl, R_OK), 0);
                 second.id = blank_id;
-                second.path = second_path;
+                second.locator = second_loc;
                 assert_int_equal(setenv("PATH", "/nonexistent", 1), 0);
                 t0 = zero_monotonic_usec();
                 vol_create(f, &second);
@@ -463,6 +467,24 @@ static void test_nbd_vhost_blank(void **state) {
         start(f);
         make_base(f);
         card_open(f);
+        {
+                /* Where the driver places volumes: under its state directory, by id, qcow2 for a
+                 * clone of a source, raw for a blank one; what the fixture's locators say. */
+                struct zero_card_placement pl = {};
+                bad = f->clone;
+                bad.locator = NULL;
+                assert_int_equal(f->d->ops.volume_place(f->card, &bad, &pl, &err), 0);
+                assert_string_equal(pl.locator, f->clone_loc);
+                assert_string_equal(pl.format, "qcow2");
+                bad = f->blank;
+                bad.locator = NULL;
+                assert_int_equal(f->d->ops.volume_place(f->card, &bad, &pl, &err), 0);
+                assert_string_equal(pl.locator, f->blank_loc);
+                assert_string_equal(pl.format, "raw");
+                bad.id = "not-an-id";
+                assert_int_equal(f->d->ops.volume_place(f->card, &bad, &pl, &err), -EINVAL);
+                assert_int_equal(err.code, ZERO_E_INVALID);
+        }
         vol_create(f, &f->clone);
 
         vol_export(f, &f->clone, ZERO_CARD_EXPORT_NBD, path);
@@ -509,13 +531,25 @@ static void test_nbd_vhost_blank(void **state) {
         assert_int_equal(err.code, ZERO_E_INVALID);
         bad = f->clone;
         bad.size_bytes = BASE_SIZE / 2; /* smaller than its image */
-        bad.path = "/tmp/zero-softcard-never";
+        bad.locator = "qcow2:/tmp/zero-softcard-never";
         assert_int_equal(f->d->ops.volume_create(f->card, &bad, &err), -EINVAL);
         assert_int_equal(err.code, ZERO_E_INVALID);
         bad = f->clone;
-        bad.path = f->blank_path;
+        bad.locator = f->blank_loc;
         assert_int_equal(f->d->ops.volume_export(f->card, &bad, ZERO_CARD_EXPORT_NONE, path, &err), -EINVAL);
-        bad.path = "/tmp/zero-softcard-never";
+        /* Locators the softcard never gave. */
+        const char *const bad_locators[] = {"vmdk:/tmp/x.vmdk", "qcow2", "raw:relative/x.raw", ":/x", ""};
+        for (size_t i = 0; i < ELEMENTSOF(bad_locators); i++) {
+                bad = f->blank;
+                bad.locator = bad_locators[i];
+                err = (struct zero_error){};
+                assert_int_equal(f->d->ops.volume_create(f->card, &bad, &err), -EINVAL);
+                assert_int_equal(err.code, ZERO_E_INVALID);
+        }
+        bad.locator = NULL;
+        assert_int_equal(f->d->ops.volume_delete(f->card, &bad, &err), -EINVAL);
+        bad = f->clone;
+        bad.locator = "qcow2:/tmp/zero-softcard-never";
         assert_int_equal(f->d->ops.volume_export(f->card, &bad, ZERO_CARD_EXPORT_NBD, path, &err), -ENOENT);
         assert_int_equal(err.code, ZERO_E_NOT_FOUND);
         assert_int_equal(leftovers(f), 0);
@@ -672,8 +706,9 @@ static void test_pool_limit(void **state) {
                 run_ok(mnt);
         }
         vpath = zero_strdup_printf("%s/volumes/%s.raw", pool, blank_id); /* volumes/ does not exist yet */
+        _cleanup_free_ char *vloc = zero_strdup_printf("raw:%s", vpath);
         v = f->blank;
-        v.path = vpath;
+        v.locator = vloc;
         assert_int_equal(f->d->ops.volume_validate(f->card, &v, 1ULL << 44, &err), -EFBIG);
         assert_int_equal(err.code, ZERO_E_INVALID);
         assert_non_null(strstr(err.message, "ext4"));
@@ -906,6 +941,56 @@ static void test_restart_while_mounted(void **state) {
         assert_int_equal(leftovers(f), 0);
 }
 
+/* Another agent on the host (another state tree) lists its loop devices while this one's daemon
+ * is stopped (SIGSTOP: a debugger, a test of a hung daemon): a loop device over a FUSE export of
+ * a stopped daemon must not be asked anything (LOOP_GET_STATUS64 stats its backing file, a FUSE
+ * request that never ends: the other agent hung in D state, cards of other trees with it). */
+static void test_stopped_neighbour(void **state) {
+        struct fx *f = *state;
+        char path[ZERO_CARD_PATH_MAX];
+        _cleanup_free_ char *other = NULL;
+        uint64_t t0, took = 0;
+        bool reaped = false;
+        int status = 0;
+        pid_t qsd, child;
+
+        start(f);
+        make_base(f);
+        card_open(f);
+        other = path_in(f, "other-agent/exports");
+        assert_int_equal(zero_mkdir_p(other, 0700), 0);
+        vol_create(f, &f->clone);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        qsd = daemon_pid(f);
+        assert_int_equal(kill(qsd, SIGSTOP), 0);
+        /* Past the FUSE attributes' lifetime (1 s, QEMU's): a stat of the export is a request. */
+        usleep(1500 * 1000);
+        t0 = zero_monotonic_usec();
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                struct softcard_loop *loops = NULL;
+                size_t n = 0;
+                int r = softcard_loops_list(other, &loops, &n);
+                _exit(r < 0 ? 2 : n == 0 ? 0 : 1);
+        }
+        /* Two seconds for the child; then the daemon goes on, which frees a child stuck on it. */
+        for (int i = 0; i < 200 && !reaped; i++) {
+                reaped = waitpid(child, &status, WNOHANG) == child;
+                if (!reaped)
+                        usleep(10000);
+        }
+        took = zero_monotonic_usec() - t0;
+        assert_int_equal(kill(qsd, SIGCONT), 0);
+        if (!reaped)
+                assert_int_equal(waitpid(child, &status, 0), child);
+        print_message("another agent's loop list with this daemon stopped: %.1f ms\n", (double) took / 1000.0);
+        assert_true(reaped);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0); /* and none of ours is its */
+        vol_unexport(f, &f->clone);
+        assert_int_equal(leftovers(f), 0);
+}
+
 /* A host-block export left behind by a daemon that died while zerod was down: open() finds the
  * daemon dead, starts another, and nothing of the old one stays in the kernel. */
 static void test_dead_at_open(void **state) {
@@ -942,6 +1027,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_qos, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_adopt_restart_sync, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_while_mounted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stopped_neighbour, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dead_at_open, setup, teardown),
         };
         zero_log_set_max_priority(getenv("ZERO_SOFTCARD_TEST_DEBUG") ? LOG_DEBUG : LOG_INFO);

@@ -52,8 +52,8 @@ static const struct zero_card_network NET = {
         .name = "test",
         .subnet = "10.77.0.0/24",
         .gateway = "10.77.0.1",
-        .bridge = "zb-test",
 };
+#define NET_BRIDGE "zb-test" /* the softcard's name for NET */
 
 static char netns_dir[] = "/tmp/zero-test-softcard-net-XXXXXX";
 static bool in_test_namespaces;
@@ -68,14 +68,12 @@ struct fx {
 
 static struct zero_card_nic nic_a(void) {
         return (struct zero_card_nic) {.size = sizeof(struct zero_card_nic), .id = ID_A, .mac = "02:00:00:00:00:0a",
-                                       .ip = "10.77.0.2", .prefixlen = 24, .gateway = "10.77.0.1",
-                                       .bridge = "zb-test", .ifname = "eth0"};
+                                       .ip = "10.77.0.2", .ifname = "eth0", .network = &NET};
 }
 
 static struct zero_card_nic nic_b(void) {
         return (struct zero_card_nic) {.size = sizeof(struct zero_card_nic), .id = ID_B, .mac = "02:00:00:00:00:0b",
-                                       .ip = "10.77.0.3", .prefixlen = 24, .gateway = "10.77.0.1",
-                                       .bridge = "zb-test", .ifname = "eth0"};
+                                       .ip = "10.77.0.3", .ifname = "eth0", .network = &NET};
 }
 
 static pid_t *new_helper(struct fx *f) {
@@ -200,9 +198,9 @@ static void assert_configured(const char *netns_path, const struct zero_card_nic
         assert_true(eth.flags & IFF_UP);
         assert_int_equal(zero_mac_parse(nic->mac, mac), 0);
         assert_memory_equal(eth.mac, mac, ZERO_MAC_LEN);
-        assert_int_equal(count_addr(inner, eth.ifindex, nic->ip, nic->prefixlen), 1);
+        assert_int_equal(count_addr(inner, eth.ifindex, nic->ip, 24), 1); /* NET's prefix */
         assert_int_equal(zero_nl_route_get_default(inner, &gw, &oif), 0);
-        assert_int_equal(gw.s_addr, ip(nic->gateway).s_addr);
+        assert_int_equal(gw.s_addr, ip(nic->network->gateway).s_addr);
         assert_int_equal(oif, eth.ifindex);
         assert_true(get(inner, "lo").flags & IFF_UP);
 }
@@ -212,7 +210,7 @@ static struct zero_nl_link assert_host_end(struct zero_nl *nl, const char *name)
         struct zero_nl_link l = get(nl, name);
 
         assert_string_equal(l.kind, "veth");
-        assert_int_equal(l.master, get(nl, NET.bridge).ifindex);
+        assert_int_equal(l.master, get(nl, NET_BRIDGE).ifindex);
         assert_true(l.flags & IFF_UP);
         assert_true(l.peer_netns);
         return l;
@@ -363,13 +361,32 @@ static void test_network(void **state) {
         assert_int_equal(zero_nl_veth_create(f->nl, &(struct zero_nl_veth) {.name = "zb-clash", .peer = "zp-clash"}),
                          0);
         bad = NET;
-        bad.bridge = "zb-clash";
+        bad.name = "clash"; /* its bridge: zb-clash */
         e = (struct zero_error) {};
         assert_int_equal(softcard_net_network_create(f->nl, &bad, &e), -EEXIST);
         assert_int_equal(e.code, ZERO_E_CONFLICT);
         assert_non_null(strstr(e.message, "zb-clash"));
         assert_int_equal(softcard_net_network_delete(f->nl, &bad, &e), -EMEDIUMTYPE);
         assert_string_equal(get(f->nl, "zb-clash").kind, "veth");
+
+        /* Another network whose name gives the same bridge name (two long names can): refused,
+         * not joined to NET's bridge, whose MAC tells it is NET's; and its delete leaves it. */
+        bad = NET;
+        bad.id = "ffeeddccbbaa99887766554433221100";
+        bad.subnet = "10.99.0.0/24";
+        bad.gateway = "10.99.0.1";
+        e = (struct zero_error) {};
+        assert_int_equal(softcard_net_network_create(f->nl, &bad, &e), -EEXIST);
+        assert_int_equal(e.code, ZERO_E_CONFLICT);
+        assert_non_null(strstr(e.message, "another network's"));
+        assert_int_equal(count_addr(f->nl, br.ifindex, "10.99.0.1", 24), 0);
+        assert_int_equal(softcard_net_network_delete(f->nl, &bad, &e), 0);
+        assert_true(link_exists(f->nl, "zb-test"));
+        {
+                char name[ZERO_IFNAMSIZ];
+                assert_int_equal(softcard_net_bridge(&NET, name), 0);
+                assert_string_equal(name, "zb-test");
+        }
 
         assert_int_equal(softcard_net_network_delete(f->nl, &NET, &e), 0);
         assert_false(link_exists(f->nl, "zb-test"));
@@ -502,7 +519,7 @@ static void test_veth_recovery(void **state) {
 
         /* An attach that stopped half way (the pair made, the peer still out here) is finished. */
         assert_int_equal(zero_nl_veth_create(f->nl, &(struct zero_nl_veth) {.name = HOST_A, .peer = "zp-0123456789ab",
-                                                                             .master = NET.bridge}),
+                                                                             .master = NET_BRIDGE}),
                          0);
         assert_false(get(f->nl, HOST_A).peer_netns);
         attach_veth(f, &a, f->ns[0]);
@@ -538,8 +555,10 @@ static void test_veth_recovery(void **state) {
         bad = b;
         bad.id = "0123";
         assert_int_equal(softcard_net_nic_attach(f->nl, &bad, ZERO_CARD_NIC_TAP, NULL, ifname, &e), -EINVAL);
+        struct zero_card_network none = NET;
+        none.name = "none"; /* a network whose bridge was never made: zb-none */
         bad = b;
-        bad.bridge = "zb-none";
+        bad.network = &none;
         e = (struct zero_error) {};
         assert_int_equal(softcard_net_nic_attach(f->nl, &bad, ZERO_CARD_NIC_TAP, NULL, ifname, &e), -ENODEV);
         assert_non_null(strstr(e.message, "zb-none"));
@@ -564,7 +583,7 @@ static void test_tap(void **state) {
         assert_string_equal(ifname, TAP_A);
         tap = get(f->nl, TAP_A);
         assert_string_equal(tap.kind, "tun");
-        assert_int_equal(tap.master, get(f->nl, NET.bridge).ifindex);
+        assert_int_equal(tap.master, get(f->nl, NET_BRIDGE).ifindex);
         assert_true(tap.flags & IFF_UP);
         assert_int_equal(softcard_net_nic_attach(f->nl, &a, ZERO_CARD_NIC_TAP, NULL, ifname, &e), 0);
         assert_int_equal(get(f->nl, TAP_A).ifindex, tap.ifindex); /* the same tap */
@@ -598,12 +617,12 @@ static void test_sync(void **state) {
          * tap of B fell off its bridge and went down. */
         assert_int_equal(zero_nl_veth_create(f->nl, &(struct zero_nl_veth) {.name = "zv-ffffffffffff",
                                                                              .peer = "zp-ffffffffffff",
-                                                                             .master = NET.bridge}),
+                                                                             .master = NET_BRIDGE}),
                          0);
         assert_int_equal(zero_nl_veth_create(f->nl, &(struct zero_nl_veth) {.name = "zv-eeeeeeeeeeee",
                                                                              .peer = "other-end"}),
                          0);
-        assert_int_equal(zero_nl_tap_create(f->nl, "zt-dddddddddddd", NET.bridge), 0);
+        assert_int_equal(zero_nl_tap_create(f->nl, "zt-dddddddddddd", NET_BRIDGE), 0);
         assert_int_equal(zero_nl_tap_create(f->nl, TAP_A, NULL), 0);
         assert_int_equal(zero_nl_bridge_create(f->nl, "zb-stray", 0, NULL), 0);
         assert_int_equal(zero_nl_bridge_create(f->nl, "br-host", 0, NULL), 0); /* not ours */
@@ -619,7 +638,7 @@ static void test_sync(void **state) {
         assert_false(want[1].recreated);
         host_a = assert_host_end(f->nl, HOST_A);
         assert_configured(f->ns[0], &a);
-        assert_int_equal(get(f->nl, TAP_B).master, get(f->nl, NET.bridge).ifindex);
+        assert_int_equal(get(f->nl, TAP_B).master, get(f->nl, NET_BRIDGE).ifindex);
         assert_true(get(f->nl, TAP_B).flags & IFF_UP);
         static const char *const strays[] = {"zv-ffffffffffff", "zp-ffffffffffff", "zv-eeeeeeeeeeee",
                                              "other-end",       "zt-dddddddddddd", "zt-0123456789ab",
@@ -628,7 +647,7 @@ static void test_sync(void **state) {
                 if (link_exists(f->nl, strays[i]))
                         fail_msg("stray %s survived", strays[i]);
         assert_true(link_exists(f->nl, "br-host"));
-        assert_true(link_exists(f->nl, NET.bridge));
+        assert_true(link_exists(f->nl, NET_BRIDGE));
 
         /* Nothing to do the second time. */
         r = softcard_net_sync(f->nl, &NET, 1, want, ELEMENTSOF(want), &e);
@@ -641,7 +660,7 @@ static void test_sync(void **state) {
         assert_int_equal(softcard_net_sync(f->nl, NULL, 0, NULL, 0, &e), 0);
         assert_false(link_exists(f->nl, HOST_A));
         assert_false(link_exists(f->nl, TAP_B));
-        assert_false(link_exists(f->nl, NET.bridge));
+        assert_false(link_exists(f->nl, NET_BRIDGE));
         assert_true(link_exists(f->nl, "br-host"));
 }
 
@@ -667,7 +686,7 @@ static void test_sync_netns_gone(void **state) {
         f->hold_fd = zero_netns_open_path(f->ns[1]);
         assert_true(f->hold_fd >= 0);
         assert_int_equal(zero_netns_remove(f->ns[1]), 0);
-        assert_int_equal(zero_nl_bridge_delete(f->nl, NET.bridge), 0);
+        assert_int_equal(zero_nl_bridge_delete(f->nl, NET_BRIDGE), 0);
         assert_int_equal(get(f->nl, HOST_A).master, 0);
 
         r = softcard_net_sync(f->nl, &NET, 1, want, ELEMENTSOF(want), &e);
@@ -678,7 +697,7 @@ static void test_sync_netns_gone(void **state) {
         assert_true(get(f->nl, HOST_B).peer_netns); /* wanted still: reported, not deleted */
         assert_host_end(f->nl, HOST_A);
         assert_configured(f->ns[0], &a);
-        assert_int_equal(count_addr(f->nl, get(f->nl, NET.bridge).ifindex, "10.77.0.1", 24), 1);
+        assert_int_equal(count_addr(f->nl, get(f->nl, NET_BRIDGE).ifindex, "10.77.0.1", 24), 1);
 }
 
 /* ---- main ---- */

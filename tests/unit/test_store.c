@@ -373,7 +373,7 @@ static void test_migrate_from_v2(void **state) {
                 .id = ID_C,
                 .size_bytes = 1 << 30,
                 .image = "debian",
-                .path = "/var/lib/zero/volumes/web-root.qcow2",
+                .locator = "qcow2:/var/lib/zero/volumes/web-root.qcow2",
                 .format = "qcow2",
                 .state = "ready",
                 .owner_instance = ID_A,

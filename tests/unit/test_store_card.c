@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "common/util.h"
 #include "store/store.h"
@@ -93,7 +94,7 @@ static struct zero_volume_row volume_row(char *name, char *id) {
                 .name = name,
                 .id = id,
                 .size_bytes = 10737418240,
-                .path = "/var/lib/zero/volumes/v.raw",
+                .locator = "raw:/var/lib/zero/volumes/v.raw",
                 .format = "raw",
                 .state = "ready",
                 .created_at = 100,
@@ -141,7 +142,7 @@ static void assert_volume(const struct zero_volume_row *got, const struct zero_v
         assert_str(got->id, want->id);
         assert_int_equal(got->size_bytes, want->size_bytes);
         assert_str(got->image, want->image);
-        assert_str(got->path, want->path);
+        assert_str(got->locator, want->locator);
         assert_str(got->format, want->format);
         assert_str(got->state, want->state);
         assert_int_equal(got->qos_iops, want->qos_iops);
@@ -182,7 +183,7 @@ static void test_volume_roundtrip(void **state) {
                 .id = ID_A,
                 .size_bytes = 21474836480,
                 .image = "debian",
-                .path = "/var/lib/zero/volumes/web-root.qcow2",
+                .locator = "qcow2:/var/lib/zero/volumes/web-root.qcow2",
                 .format = "qcow2",
                 .state = "creating",
                 .qos_iops = 5000,
@@ -236,14 +237,14 @@ static void test_volume_roundtrip(void **state) {
         assert_int_equal(zero_store_volume_update(f->s, &upd), 0);
         upd.id = ID_F;
         upd.image = NULL;
-        upd.path = "/elsewhere";
+        upd.locator = "raw:/elsewhere";
         upd.format = "raw";
         upd.created_at = 3;
         assert_int_equal(zero_store_volume_update(f->s, &upd), 0);
         assert_int_equal(zero_store_volume_get(f->s, "web-root", &got), 0);
         upd.id = full.id;
         upd.image = full.image;
-        upd.path = full.path;
+        upd.locator = full.locator;
         upd.format = full.format;
         upd.created_at = full.created_at;
         assert_volume(&got, &upd);
@@ -671,6 +672,48 @@ static void test_instance_delete_cascades(void **state) {
         assert_int_equal(zero_store_volume_delete(f->s, "db-root"), -ENOTEMPTY);
 }
 
+/* Schema 7 (card ABI 3): a volume row of version 6 names its file by path and format, which
+ * the agent chose; afterwards its locator is what the softcard reads as the same file
+ * ("<format>:<path>", io/softcard/storage.h), and its format stays for display. The v6 table is
+ * made from the v7 one by undoing migration 7 (its only change to volumes). */
+static void test_migrate_volume_locator(void **state) {
+        struct fixture *f = *state;
+        _cleanup_free_ char *path = zero_strdup_printf("%s/zero.db", f->dir);
+        struct zero_volume_row got = {};
+        struct zero_error err = {};
+        sqlite3 *db;
+
+        assert_non_null(path);
+        f->s = zero_store_close(f->s);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      "ALTER TABLE volumes ADD COLUMN path TEXT NOT NULL DEFAULT '';"
+                                      "ALTER TABLE volumes DROP COLUMN locator;"
+                                      "PRAGMA user_version = 6;"
+                                      "INSERT INTO volumes (name, id, size_bytes, path, format, state, created_at,"
+                                      " updated_at) VALUES ('old', '" ID_A "', 1073741824,"
+                                      " '/var/lib/zero/card/volumes/" ID_A ".raw', 'raw', 'ready', 1, 2);",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+
+        assert_int_equal(zero_store_open(path, &f->s, &err), 0);
+        assert_int_equal(zero_store_schema_version(f->s), ZERO_STORE_SCHEMA_VERSION);
+        assert_int_equal(zero_store_volume_get(f->s, "old", &got), 0);
+        assert_string_equal(got.locator, "raw:/var/lib/zero/card/volumes/" ID_A ".raw");
+        assert_string_equal(got.format, "raw");
+        assert_string_equal(got.state, "ready");
+        assert_int_equal(got.size_bytes, 1073741824);
+        assert_int_equal(got.updated_at, 2);
+        zero_volume_row_done(&got);
+        /* And new rows carry the driver's locator. */
+        const struct zero_volume_row v = volume_row("new", ID_B);
+        assert_int_equal(zero_store_volume_insert(f->s, &v), 0);
+        assert_int_equal(zero_store_volume_get(f->s, "new", &got), 0);
+        assert_string_equal(got.locator, v.locator);
+        zero_volume_row_done(&got);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_volume_roundtrip, setup, teardown),
@@ -679,6 +722,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_nic_roundtrip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nic_allocate_ip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_instance_delete_cascades, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_migrate_volume_locator, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
