@@ -404,7 +404,7 @@ static void test_volume_refused(void **state) {
         struct zero_error err = {};
         struct zero_op *op = NULL;
         struct zero_volume_row vol = {.name = (char *) "data", .id = (char *) ID_VOL, .size_bytes = 1 << 20,
-                                      .path = (char *) "/v", .format = (char *) "raw", .state = (char *) "creating",
+                                      .locator = (char *) "/v", .format = (char *) "raw", .state = (char *) "creating",
                                       .created_at = 1, .updated_at = 1};
         struct zero_attachment_row at = {.volume = (char *) "data", .instance_id = (char *) ID_WEB,
                                          .role = (char *) "data", .personality = (char *) "virtio-blk", .idx = 1};
