@@ -112,6 +112,21 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap) {
         log_debug("microhttpd: %s", buf);
 }
 
+/* Stops a daemon and drops its sources; run: let it finish what it has read first (zerod's stop). */
+static void daemon_free(struct daemon *d, bool run) {
+        d->io = sd_event_source_disable_unref(d->io);
+        d->timer = sd_event_source_disable_unref(d->timer);
+        if (d->mhd) {
+                if (run)
+                        (void) MHD_run(d->mhd);
+                MHD_stop_daemon(d->mhd);
+                d->mhd = NULL;
+        }
+        if (d->unix_path)
+                (void) unlink(d->unix_path);
+        d->unix_path = mfree(d->unix_path);
+}
+
 static int daemon_add(struct zero_http *h, int fd, bool is_unix, const char *unix_path) {
         struct zero_config *cfg = h->agent->config;
         const char *prio = zero_config_get(cfg, "api", "tls_priorities");
@@ -154,19 +169,24 @@ static int daemon_add(struct zero_http *h, int fd, bool is_unix, const char *uni
                 return log_error_errno(EIO, "Failed to start the HTTP server%s", d->tls ? " with TLS" : "");
         }
         info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-        if (!info)
+        if (!info) {
+                daemon_free(d, false);
                 return log_error_errno(EIO, "HTTP server has no epoll fd");
+        }
         r = sd_event_add_io(h->agent->event, &d->io, info->epoll_fd, EPOLLIN, on_daemon_io, d);
-        if (r < 0)
-                return r;
         /* Accuracy 1 µs: libmicrohttpd asks for "now" (timeout 0) when a resumed connection needs
          * work; the default accuracy (250 ms) would delay the next request on it that long. */
-        r = sd_event_add_time_relative(h->agent->event, &d->timer, CLOCK_MONOTONIC, 0, 1, on_daemon_timer, d);
-        if (r < 0)
-                return r;
+        if (r >= 0)
+                r = sd_event_add_time_relative(h->agent->event, &d->timer, CLOCK_MONOTONIC, 0, 1, on_daemon_timer, d);
+        if (r >= 0 && unix_path && !(d->unix_path = strdup(unix_path)))
+                r = -ENOMEM;
+        if (r < 0) {
+                /* not counted yet: http_daemons_stop() would not see it (the listening socket is
+                 * libmicrohttpd's since it started, and goes with it) */
+                daemon_free(d, false);
+                return log_error_errno(r, "Failed to watch the HTTP server: %m");
+        }
         (void) sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
-        if (unix_path && !(d->unix_path = strdup(unix_path)))
-                return -ENOMEM;
         h->n_daemons++;
         return 0;
 }
@@ -256,18 +276,8 @@ int http_listen_all(struct zero_http *h) {
 }
 
 void http_daemons_stop(struct zero_http *h) {
-        for (size_t i = 0; i < h->n_daemons; i++) {
-                struct daemon *d = &h->daemons[i];
-                d->io = sd_event_source_disable_unref(d->io);
-                d->timer = sd_event_source_disable_unref(d->timer);
-                if (d->mhd) {
-                        (void) MHD_run(d->mhd);
-                        MHD_stop_daemon(d->mhd);
-                }
-                if (d->unix_path)
-                        (void) unlink(d->unix_path);
-                free(d->unix_path);
-        }
+        for (size_t i = 0; i < h->n_daemons; i++)
+                daemon_free(&h->daemons[i], true);
         h->n_daemons = 0;
         zero_tls_done(&h->tls);
 }

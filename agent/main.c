@@ -176,6 +176,13 @@ static int run(struct zero_agent *a) {
         if (r < 0)
                 return r;
 
+        /* The listeners before the card and the instances: one that cannot be made stops zerod
+         * before it has started a daemon or touched an instance. Requests wait in the sockets'
+         * backlogs until the loop runs, after the reconciliation. */
+        r = zero_http_new(a, zero_api_routes, &a->http);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the API: %m");
+
         /* The card before the instances: reconciling an instance may clean up after it, which
          * gives its exports back to the card. */
         r = zero_card_start(a);
@@ -188,10 +195,6 @@ static int run(struct zero_agent *a) {
         if (r < 0)
                 return r;
         zero_image_sweep(a); /* after the resume: running imports keep their work */
-
-        r = zero_http_new(a, zero_api_routes, &a->http);
-        if (r < 0)
-                return log_error_errno(r, "Failed to start the API: %m");
 
         if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
                 watchdog_usec /= 2;

@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "cli/http.h"
+#include "cli/client.h"
 #include "zero/error.h"
 
 #define ZEROCTL_DEFAULT_URL "unix:/run/zero/zerod.sock"

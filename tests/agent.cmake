@@ -7,3 +7,7 @@ endforeach()
 
 zero_unit_test(test_plugin_loader SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_plugin_loader.c LIBS zeroagent)
 add_dependencies(test_plugin_loader test_plugin bad_abi_plugin)
+
+# The API's validation tables against the seeded node that the fuzz targets use (tests/fuzz/fuzz.c).
+zero_unit_test(test_spec_tables SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_spec_tables.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz.c LIBS zeroagent)

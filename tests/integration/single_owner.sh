@@ -79,4 +79,18 @@ stop_zerod
 start_zerod # a stopped zerod's lock files do not keep the next one out
 [ "$(cat "$T/state/zerod.lock")" = "$ZEROD_PID" ] || fail "the new zerod does not hold the lock"
 stop_zerod
+
+# A listener that cannot be made (the second of two on one port) stops zerod at once with the
+# reason; the listeners made before it are closed and freed (the sanitizers' leak check, which
+# prints its report on stderr, finds nothing in the ASan tree) and their socket files removed.
+mkdir -p "$T/state5" "$T/run5"
+rc=0
+timeout 20 nsenter --net="/run/netns/$NETNS" "$ZEROD" --state-dir "$T/state5" --run-dir "$T/run5" --insecure-tcp \
+  --listen "unix:$T/run5/zerod.sock" --listen tcp:127.0.0.1:18555 --listen tcp:127.0.0.1:18555 \
+  --plugin-dir "$ZERO_PLUGIN_DIR" --shim "$ZERO_SHIM" >"$T/listen.log" 2>&1 || rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "a zerod with a listener it cannot make: exit $rc: $(cat "$T/listen.log")"
+grep -q 'Failed to listen on tcp:127.0.0.1:18555' "$T/listen.log" || fail "no reason given: $(cat "$T/listen.log")"
+! grep -q 'LeakSanitizer\|AddressSanitizer' "$T/listen.log" || fail "a listen error leaks: $(cat "$T/listen.log")"
+[ ! -e "$T/run5/zerod.sock" ] || fail "the unix listener's socket file is left"
+log "a listener that cannot be made: exit $rc, $(grep -o 'Failed to listen[^:]*:[^:]*:[0-9]*' "$T/listen.log" | head -1), nothing left open"
 assert_nothing_left

@@ -30,7 +30,7 @@
 
 #include <cmocka.h>
 
-#include "cli/http.h"
+#include "cli/client.h"
 #include "cli/operation.h"
 #include "cli/output.h"
 #include "cli/sse.h"

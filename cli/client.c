@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "cli/http.h"
+#include "cli/client.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
