@@ -212,6 +212,9 @@ cleanup() {
   # KEEP=1 keeps the test directory (and whatever still runs) for a post-mortem.
   if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; exit $rc; fi
   set +e
+  # A test may leave the card's daemon stopped (SIGSTOP): its FUSE exports would then hang every
+  # losetup below, and every other agent's on the machine. Let it run before anything else.
+  pkill -CONT -f "$T" 2>/dev/null
   [ -n "$ZEROD_PID" ] && kill -9 "$ZEROD_PID" 2>/dev/null
   # kill the test's containers, then its shims, then unmount
   if [ -d "$T/run/crun" ]; then
