@@ -28,8 +28,9 @@ only_mode() {
   [ "$(jbody .mode)" = "$mode" ] && [ "$(jbody .state)" = running ] || fail "$n is not a running $mode: $(cat "$BODY")"
   pid=$(jbody .pid)
   alive "$pid" || fail "$n's pid $pid is not alive"
-  qemus=0 # QEMU itself, not its shim (whose command line holds QEMU's)
-  for q in $(pgrep -f "qemu-system.*guest=$n,"); do
+  qemus=0 # QEMU itself, not its shim (whose command line holds QEMU's); this test's only (its
+  # run directory is on QEMU's command line): another tree's test may run a VM of the same name
+  for q in $(pgrep -f "qemu-system.*guest=$n,.*$T/"); do
     case $(cat "/proc/$q/comm" 2>/dev/null) in qemu-system*) qemus=$((qemus + 1)) ;; esac
   done
   ctrs=$(crun --root "$T/run/crun" list -q 2>/dev/null | grep -c . || true)
