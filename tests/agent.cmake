@@ -22,3 +22,6 @@ zero_unit_test(test_instance_state SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test
 
 # The example plugin, built out of tree from the installed headers with pkg-config, loaded and run.
 zero_integration_test(it_plugin_example ${CMAKE_CURRENT_SOURCE_DIR}/integration/plugin_example.sh TIMEOUT 180)
+
+# The plugins' ctxs: one per instance and plugin, with private data, released per plugin.
+zero_unit_test(test_plugin_ctx SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_plugin_ctx.c LIBS zeroagent)
