@@ -11,9 +11,10 @@
 #   - the container keeps running.
 # After SIGCONT everything works again: stats, the QoS change, a second container on a new
 # export. The loop's stall is measured by the poller (its slowest answer is logged). The same
-# poller runs first with the daemon running: if even then an answer took LATENCY_MS (the load of
-# other work on the machine), 50 ms cannot be judged and the check becomes: 95% within
-# LATENCY_MS and all within 5 x LATENCY_MS (a stall of the loop delays most answers, noise a few).
+# poller runs first with the daemon running: if even then an answer took half of LATENCY_MS (the
+# load of other work on the machine: at a load of 15 on 2 cores answers of 50-500 ms come and
+# go), 50 ms each cannot be judged and the check becomes: 95% within LATENCY_MS and all within
+# 1 s (a loop held by the daemon delays most answers, and held for a QMP timeout, 10 s, all).
 . "$(dirname "$0")/lib.sh"
 
 LATENCY_MS=${LATENCY_MS:-50}
@@ -103,15 +104,15 @@ slow=$(awk -v b="$LATENCY_MS" '$3 * 1000 > b' "$T/latency")
 log "daemon stopped: 20 volume GETs (the slowest $worst s, no stats), QoS 504 in $qos_s s;" \
   "$(grep -c . "$T/latency") GETs of /v1/node and /v1/instances ($during meanwhile), the slowest $max s"
 [ "$during" -ge 10 ] || fail "only $during GETs of /v1/node and /v1/instances answered meanwhile"
-if awk -v s="$base_max" -v b="$LATENCY_MS" 'BEGIN { exit !(s * 1000 < b) }'; then
+if awk -v s="$base_max" -v b="$LATENCY_MS" 'BEGIN { exit !(s * 2000 < b) }'; then
   [ -z "$slow" ] || fail "GETs took more than $LATENCY_MS ms while the daemon was stopped: $(echo "$slow" | head -5)"
 else
   n=$(grep -c . "$T/latency")
   p95=$(awk '{print $3}' "$T/latency" | sort -n | awk -v n="$n" 'NR == int(n * 0.95 + 0.999) {print; exit}')
   log "the machine is loaded (an answer took $base_max s with the daemon running): 95% within $LATENCY_MS ms" \
-    "(the 95th: $p95 s), all within $((5 * LATENCY_MS)) ms"
+    "(the 95th: $p95 s), all within 1 s"
   quick "$p95" "$LATENCY_MS" || fail "the 95th of $n GETs took $p95 s while the daemon was stopped"
-  quick "$max" "$((5 * LATENCY_MS))" || fail "a GET took $max s while the daemon was stopped"
+  quick "$max" 1000 || fail "a GET took $max s while the daemon was stopped"
 fi
 quick "$worst" "$CALL_MS" || fail "a volume GET took $worst s"
 grep -q "does not answer QMP" "$T/zerod.log" || fail "zerod did not log the stalled daemon"
