@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The layers of docs/architecture.md ("Layers"), checked on the sources: each layer includes only
+# its own headers and those of the layers below it, and no HTTP status number appears below the
+# HTTP front. A violation names the file, the line and the rule it breaks.
+set -euo pipefail
+cd "${ZERO_SOURCE_DIR:?}"
+bad=0
+violation() { echo "FAIL: $1: $2" >&2; bad=1; }
+
+# includes FILE: the project headers FILE includes, one a line ("agent/http.h")
+includes() { sed -n 's/^#include "\([^"]*\)".*/\1/p' "$1"; }
+
+# layer FILE: the layer a source file belongs to
+layer() {
+  case $1 in
+  common/*) echo common ;;
+  store/*) echo store ;;
+  hvshim/*) echo shim ;;
+  io/*) echo io ;;
+  plugins/*) echo plugin ;;
+  agent/main.c) echo main ;;
+  agent/http* | agent/api* | agent/tls.* | agent/token_cmd.c) echo front ;;
+  agent/unpack.c | agent/extract.*) echo helper ;;
+  agent/*) echo core ;;
+  cli/*) echo cli ;;
+  *) echo other ;;
+  esac
+}
+
+# allowed LAYER HEADER: whether a file of LAYER may include HEADER
+allowed() {
+  local l=$1 h=$2
+  case $h in zero/* | common/*) return 0 ;; esac
+  case $l in
+  common) return 1 ;;
+  store) [[ $h == store/* ]] ;;
+  shim) [[ $h == hvshim/* ]] ;;
+  io) [[ $h == io/* || $h == hvshim/client.h || $h == hvshim/proto.h ]] ;;
+  # plugins see the ABI, common helpers and the shared QMP client; nothing of the agent
+  plugin) [[ $h == plugins/* || $h == io/qmp.h ]] ;;
+  # zero-unpack: a program of its own; it shares the image layout's names (image.h) and nothing else
+  helper) [[ $h == agent/extract.h || $h == agent/unpack.h || $h == agent/image.h ]] ;;
+  # the core never reaches up into the HTTP front, nor into a card driver (a loaded plugin); the
+  # netns service is the one user of the host's netlink helpers (io/softcard/netlink.h)
+  core) [[ $h != agent/http* && $h != agent/api* && $h != cli/* &&
+    ($h != io/softcard/* || ($f == agent/netns.c && $h == io/softcard/netlink.h)) ]] ;;
+  front | main) [[ $h != cli/* ]] ;;
+  cli) [[ $h == cli/* ]] ;;
+  *) return 0 ;;
+  esac
+}
+
+n=0
+while read -r f; do
+  l=$(layer "$f")
+  while read -r h; do
+    [ -n "$h" ] || continue
+    n=$((n + 1))
+    allowed "$l" "$h" || violation "$f" "a $l file includes $h"
+  done < <(includes "$f")
+done < <(git ls-files 'common/*.[ch]' 'store/*.[ch]' 'hvshim/*.[ch]' 'io/*.[ch]' 'plugins/*.[ch]' 'agent/*.[ch]' 'cli/*.[ch]')
+
+# No HTTP status below the front: a zero_error carries a domain code (include/zero/error.h).
+while IFS=: read -r f line text; do
+  case $(layer "$f") in front | main | cli | other) continue ;; esac
+  [[ $text =~ ^[[:space:]]*(\*|/\*|//) ]] && continue # a comment's example
+  violation "$f:$line" "an HTTP status below the HTTP front: $text"
+done < <(git grep -nE '(zero_error_set|reply[a-z_]*)\([^;]*\b(4[0-9]{2}|5[0-9]{2})\b' -- '*.c' '*.h' || true)
+
+[ "$bad" = 0 ] || exit 1
+echo "# $n includes in layers common, store, shim, io, plugin, core, front, cli: none points up"
+echo PASS
