@@ -20,11 +20,11 @@ for m in /proc/kcore /proc/keys /proc/timer_list /proc/interrupts /sys/firmware;
   [ -f "$m" ] || [ -c "$m" ] && echo "MASKED $m $(cat "$m" 2>/dev/null | wc -c)"
 done
 echo 1 >/proc/sys/kernel/domainname 2>/dev/null; echo "PROCSYS=$?"
-echo kept >/root/file && echo "ROOTFS $(cat /root/file)"
+echo kept >/kept && echo "ROOTFS $(cat /kept)"  # on the root volume, inside the container
 sh -c 'echo FORK-OK'
 ping -c1 -W2 10.79.0.1 >/dev/null && echo PING-OK
 echo "UID_MAP $(cat /proc/self/uid_map)"
-echo "OWNER $(stat -c %u:%g /bin/busybox) $(stat -c %u:%g /root/file) ID $(id -u):$(id -g)"
+echo "OWNER $(stat -c %u:%g /bin/busybox) $(stat -c %u:%g /kept) ID $(id -u):$(id -g)"
 echo PROBE-DONE
 sleep 1000
 EOF
