@@ -91,7 +91,7 @@ static inline enum zero_inst_state zero_inst_state_of(const struct zero_instance
 int zero_inst_reconcile_all(struct zero_agent *a);
 bool zero_inst_shim_alive(struct zero_inst *inst);
 int zero_inst_watch(struct zero_inst *inst);
-/* Puts the main pid that the instance's live shim recorded (hvshim/client.h: DIR/pid) into row
+/* Puts the main pid that the instance's live shim recorded (shim/client.h: DIR/pid) into row
  * and the store if the row has another: a zerod killed between the spawn and the shim's report
  * never heard it (issue 10, row 13). */
 int zero_inst_record_pid(struct zero_inst *inst, struct zero_instance_row *row);

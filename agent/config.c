@@ -122,7 +122,7 @@ int zero_config_load_file(struct zero_config *c, const char *path, struct zero_e
 }
 
 /* Where the agent's companions live relative to its own binary: the build tree keeps them at
- * build/hvshim and build/plugins; an installed tree at lib/zero/. */
+ * build/shim and build/plugins; an installed tree at lib/zero/. */
 static char *sibling_path(const char *const candidates[]) {
         char exe[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -196,7 +196,7 @@ static int parse_import_dirs(struct zero_config *c, struct zero_error *err) {
 }
 
 int zero_config_finish(struct zero_config *c, struct zero_error *err) {
-        static const char *const shim_candidates[] = {"../hvshim/zero-shim", "../libexec/zero/zero-shim", NULL};
+        static const char *const shim_candidates[] = {"../shim/zero-shim", "../libexec/zero/zero-shim", NULL};
         static const char *const plugin_candidates[] = {"../plugins", "../lib/zero/plugins", NULL};
         static const char *const unpack_candidates[] = {"zero-unpack", "../libexec/zero/zero-unpack", NULL};
         const char *v;

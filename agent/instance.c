@@ -13,7 +13,7 @@
 #include "agent/services.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "hvshim/client.h"
+#include "shim/client.h"
 
 int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct zero_inst **ret) {
         struct zero_inst *inst;
@@ -183,7 +183,7 @@ int zero_inst_watch(struct zero_inst *inst) {
 
         if (inst->wait_source)
                 return 0;
-        /* Bounded (hvshim/client.h): a shim answers whatever it is doing, and one that does not
+        /* Bounded (shim/client.h): a shim answers whatever it is doing, and one that does not
          * must not stall the loop. The fresh socket's buffer has room for the request. */
         r = zero_shim_connect_timeout(inst->run_dir, ZERO_SHIM_TIMEOUT_MS, &fd);
         if (r < 0)

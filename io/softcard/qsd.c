@@ -35,7 +35,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "hvshim/client.h"
+#include "shim/client.h"
 #include "io/qmp.h"
 #include "io/softcard/storage.h"
 

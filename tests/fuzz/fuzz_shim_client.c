@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What zerod reads from zero-shim (hvshim/client.c): the sync report "ok PID" / "error MESSAGE"
+ * What zerod reads from zero-shim (shim/client.c): the sync report "ok PID" / "error MESSAGE"
  * (zero_shim_parse_sync(), as agent/instance.c reads the pipe: up to 1023 bytes), the reply to a
  * request (zero_shim_request_timeout() receiving the input as the shim's packet, then
  * zero_shim_parse_exited() as agent/instance.c does with a wait's reply), and the exit record
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "hvshim/client.h"
+#include "shim/client.h"
 #include "tests/fuzz/fuzz.h"
 
 static void check_exit(int r, const struct zero_shim_exit *e) {

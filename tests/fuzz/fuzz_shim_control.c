@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * zero-shim's control socket (hvshim/control.c), reading a client's request: the input is one
+ * zero-shim's control socket (shim/control.c), reading a client's request: the input is one
  * SOCK_SEQPACKET packet from a client, served by control_dispatch() after poll() as the shim's
  * loop does. Each input is served twice: by a shim whose instance runs, and by one whose instance
  * has exited (exit record written). The running instance is a zombie child of the fuzzer, so
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "hvshim/shim.h"
+#include "shim/shim.h"
 #include "tests/fuzz/fuzz.h"
 
 static struct shim shim;

@@ -15,7 +15,7 @@ layer() {
   case $1 in
   common/*) echo common ;;
   store/*) echo store ;;
-  hvshim/*) echo shim ;;
+  shim/*) echo shim ;;
   io/*) echo io ;;
   plugins/*) echo plugin ;;
   agent/main.c) echo main ;;
@@ -34,8 +34,8 @@ allowed() {
   case $l in
   common) return 1 ;;
   store) [[ $h == store/* ]] ;;
-  shim) [[ $h == hvshim/* ]] ;;
-  io) [[ $h == io/* || $h == hvshim/client.h || $h == hvshim/proto.h ]] ;;
+  shim) [[ $h == shim/* ]] ;;
+  io) [[ $h == io/* || $h == shim/client.h || $h == shim/proto.h ]] ;;
   # plugins see the ABI, common helpers and the shared QMP client; nothing of the agent
   plugin) [[ $h == plugins/* || $h == io/qmp.h ]] ;;
   # zero-unpack: a program of its own; it shares the image layout's names (image.h) and nothing else
@@ -58,7 +58,7 @@ while read -r f; do
     n=$((n + 1))
     allowed "$l" "$h" || violation "$f" "a $l file includes $h"
   done < <(includes "$f")
-done < <(git ls-files 'common/*.[ch]' 'store/*.[ch]' 'hvshim/*.[ch]' 'io/*.[ch]' 'plugins/*.[ch]' 'agent/*.[ch]' 'cli/*.[ch]')
+done < <(git ls-files 'common/*.[ch]' 'store/*.[ch]' 'shim/*.[ch]' 'io/*.[ch]' 'plugins/*.[ch]' 'agent/*.[ch]' 'cli/*.[ch]')
 
 # No HTTP status below the front: a zero_error carries a domain code (include/zero/error.h).
 while IFS=: read -r f line text; do

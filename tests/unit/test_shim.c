@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 
 #include "common/util.h"
-#include "hvshim/client.h"
+#include "shim/client.h"
 
 #define TIMEOUT_MS 10000
 #define MARK_ENV "ZERO_SHIM_TEST_MARK"

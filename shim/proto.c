@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "hvshim/proto.h"
+#include "shim/proto.h"
 
 #include <fcntl.h>
 #include <stdio.h>

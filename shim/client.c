@@ -3,7 +3,7 @@
  * Client side of zero-shim: start one, read its report, its exit record and talk to its control
  * socket. Library code: no logging, -errno returns, reasons in struct zero_error.
  */
-#include "hvshim/client.h"
+#include "shim/client.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -17,7 +17,7 @@
 
 #include "common/macro.h"
 #include "common/util.h"
-#include "hvshim/proto.h"
+#include "shim/proto.h"
 
 static size_t strv_length(const char *const *l) {
         size_t n = 0;

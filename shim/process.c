@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 
 #include "common/util.h"
-#include "hvshim/shim.h"
+#include "shim/shim.h"
 
 /* Console bytes moved per wakeup. */
 #define POLL_PUMP_MAX (256 * 1024)

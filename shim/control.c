@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 
 #include "common/util.h"
-#include "hvshim/shim.h"
+#include "shim/shim.h"
 
 /* Rounds of queued requests served after the exit, so a chatty client cannot keep us alive. */
 #define FINISH_ROUNDS_MAX 16

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "hvshim/client.h"
+#include "shim/client.h"
 
 #ifndef assert_return
 /* Public entry points refuse bad arguments instead of crashing (systemd's assert_return). */

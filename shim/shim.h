@@ -11,7 +11,7 @@
 #include <sys/types.h>
 
 #include "common/macro.h"
-#include "hvshim/proto.h"
+#include "shim/proto.h"
 
 /* Control clients served at once; more are told "error too many clients" and closed. */
 #define SHIM_CLIENTS_MAX 64

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "common/util.h"
-#include "hvshim/shim.h"
+#include "shim/shim.h"
 
 /* Read size for the console pipe; on the stack, small enough for the 1 MiB RSS budget. */
 #define CONSOLE_CHUNK 8192

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * zero-shim: the supervisor of one instance (see hvshim/client.h for its files, command line
+ * zero-shim: the supervisor of one instance (see shim/client.h for its files, command line
  * and protocols). main() reads as the instance's life: check the arguments, detach, start the
  * runtime, report, supervise, record the exit, go.
  *
@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 
 #include "common/util.h"
-#include "hvshim/shim.h"
+#include "shim/shim.h"
 
 /* Console bytes at most drained after the exit. */
 #define DRAIN_MAX (1024 * 1024)
