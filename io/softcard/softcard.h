@@ -8,7 +8,7 @@
  *               zerod restart, watched, restarted from the loop when it dies; its QMP monitor,
  *               bounded calls on an io/qmp.c connection
  *   volume_file.c  volume files (mkfs.ext4, qemu-img), made and removed, synchronously or as
- *               jobs whose commands run as children watched on the loop (child.c); the pool's limit
+ *               jobs whose commands run as children watched on the loop (common/subprocess.c); the pool's limit
  *   volume.c    exports (block-export-add, FUSE + loop), QoS, stats, resize
  *   loop.c      what host-block exports leave in the kernel: loop devices, FUSE mounts
  *   net.c       networks (bridges) and NIC attachments (veth into a netns, tap), and their sync

@@ -105,18 +105,6 @@ int softcard_mounts_list(const char *dir, char ***ret);
 /* Everything under RUN/exports: loops detached, mounts detached (MNT_DETACH), files removed. */
 int softcard_exports_clear(const char *exports_dir);
 
-/* ---- child.c: a child process watched on the event loop ---- */
-
-struct softcard_child;
-/* status: the exit status, 128+signal, or -errno; output: the first 4 KiB of its stdout and
- * stderr, NUL-terminated. Called from the loop once the child is reaped and freed. */
-typedef void (*softcard_child_done_fn)(void *userdata, int status, const char *output);
-/* Forks and execs argv (PATH searched; stdin /dev/null; it dies with zerod: PDEATHSIG). */
-int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn done, void *userdata,
-                         struct softcard_child **ret);
-/* A child still running is killed (SIGKILL) and reaped; done is not called. NULL-safe. */
-struct softcard_child *softcard_child_free(struct softcard_child *c);
-
 /* ---- volume_file.c: volume files, made and removed; the pool's limit ---- */
 
 /* A volume as the storage half works on it: card.h's description with its locator read

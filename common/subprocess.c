@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A child process watched on the agent's loop (storage.h): the slow commands of volume jobs
- * (mkfs.ext4 of a large file, qemu-img, rm of a large file) run here instead of in a
- * zero_run_wait() that would hold the loop until they end.
+ * A child process watched on the agent's loop (subprocess.h): the slow commands of the card's
+ * volume jobs (mkfs.ext4 of a large file, qemu-img, rm of a large file) and the container
+ * plugin's own `crun delete` run here instead of in a zero_run_wait() that would hold the loop
+ * until they end.
  *
  * Watched through a pidfd, not sd_event_add_child(): that one wants SIGCHLD blocked in the whole
- * process, which a driver has no business deciding for the agent; a pidfd turns readable when
- * the process exits, whatever the signal mask. Output goes to a memfd rather than a pipe, so a
+ * process, which a driver or a plugin has no business deciding for the agent; a pidfd turns readable when
+ * the process exits, whatever the signal mask. (zerod's own children, agent/spawn.h, use
+ * sd_event_add_child: the agent owns its signal mask.) Output goes to a memfd rather than a pipe, so a
  * chatty command can never block on a full pipe while nobody reads.
  */
+#include "common/subprocess.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -17,19 +21,18 @@
 #include <sys/wait.h>
 
 #include "common/util.h"
-#include "io/softcard/storage.h"
 
 #define OUTPUT_MAX 4096
 
-struct softcard_child {
+struct zero_subprocess {
         pid_t pid; /* 0 once reaped */
         int pidfd, out;
         sd_event_source *source;
-        softcard_child_done_fn done;
+        zero_subprocess_done_fn done;
         void *userdata;
 };
 
-struct softcard_child *softcard_child_free(struct softcard_child *c) {
+struct zero_subprocess *zero_subprocess_free(struct zero_subprocess *c) {
         if (!c)
                 return NULL;
         c->source = sd_event_source_disable_unref(c->source);
@@ -46,8 +49,8 @@ struct softcard_child *softcard_child_free(struct softcard_child *c) {
 }
 
 static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct softcard_child *c = userdata;
-        softcard_child_done_fn done = c->done;
+        struct zero_subprocess *c = userdata;
+        zero_subprocess_done_fn done = c->done;
         void *ud = c->userdata;
         char out[OUTPUT_MAX] = "";
         int status = 0;
@@ -66,14 +69,14 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
                  : WIFEXITED(status) ? WEXITSTATUS(status)
                                      : 128 + WTERMSIG(status);
         /* Gone before its owner hears of it: the owner may start the next child from done(). */
-        softcard_child_free(c);
+        zero_subprocess_free(c);
         done(ud, status, out);
         return 0;
 }
 
-int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn done, void *userdata,
-                         struct softcard_child **ret) {
-        struct softcard_child *c;
+int zero_subprocess_start(sd_event *e, char *const argv[], zero_subprocess_done_fn done, void *userdata,
+                         struct zero_subprocess **ret) {
+        struct zero_subprocess *c;
         pid_t parent = getpid();
         int r;
 
@@ -85,7 +88,7 @@ int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn
         c->pidfd = -EBADF;
         c->done = done;
         c->userdata = userdata;
-        c->out = memfd_create("softcard-child", MFD_CLOEXEC);
+        c->out = memfd_create("zero-subprocess", MFD_CLOEXEC);
         if (c->out < 0) {
                 r = -errno;
                 free(c);
@@ -95,12 +98,13 @@ int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn
         if (c->pid < 0) {
                 r = -errno;
                 c->pid = 0;
-                softcard_child_free(c);
+                zero_subprocess_free(c);
                 return r;
         }
         if (c->pid == 0) {
-                /* A zerod killed with SIGKILL takes its mkfs with it: the restarted one runs the
-                 * job's step again from the start, and two writers must never share a file. */
+                /* A zerod killed with SIGKILL takes its child with it (a mkfs, a crun delete):
+                 * the restarted one runs the step again from the start, and two writers must
+                 * never share a file. */
                 if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                         _exit(127);
                 zero_child_exec(argv, c->out);
@@ -108,12 +112,12 @@ int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn
         c->pidfd = (int) syscall(SYS_pidfd_open, c->pid, 0);
         if (c->pidfd < 0) {
                 r = -errno;
-                softcard_child_free(c);
+                zero_subprocess_free(c);
                 return r;
         }
         r = sd_event_add_io(e, &c->source, c->pidfd, EPOLLIN, on_child_exit, c);
         if (r < 0) {
-                softcard_child_free(c);
+                zero_subprocess_free(c);
                 return r;
         }
         *ret = c;
