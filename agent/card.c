@@ -11,7 +11,7 @@
 #include "agent/card_loader.h"
 #include "agent/image.h"
 #include "agent/operation.h"
-#include "agent/volume_job.h"
+#include "agent/card_job.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "zero/card.h"
@@ -284,22 +284,9 @@ int zero_card_sync(struct zero_agent *a) {
         return bad < 0 ? bad : 0;
 }
 
-static int on_sync_defer(sd_event_source *s, void *userdata) {
-        struct zero_agent *a = userdata;
-
-        a->card_sync_defer = sd_event_source_disable_unref(a->card_sync_defer);
-        log_info("Restoring the card's exports");
-        (void) zero_card_sync(a);
-        return 0;
-}
-
+/* The sync runs from the loop once no card job runs (card_job.h): the driver's ops never meet it. */
 static void on_lost_exports(void *userdata) {
-        struct zero_agent *a = userdata;
-
-        if (a->card_sync_defer)
-                return;
-        if (sd_event_add_defer(a->event, &a->card_sync_defer, on_sync_defer, a) < 0)
-                log_error("Cannot schedule the card's sync: exports stay lost until zerod restarts");
+        zero_card_jobs_sync_soon(userdata);
 }
 
 int zero_card_start(struct zero_agent *a) {
@@ -335,19 +322,20 @@ int zero_card_start(struct zero_agent *a) {
         r = a->card_driver->ops.open(&env, &a->card, &err);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the card (%s): %s", a->card_driver->name, err.message);
-        /* Volumes left half-made or half-deleted are finished once the loop runs; operations
+        /* The sync first, while no job runs; then volumes left half-made or half-deleted are
+         * finished (their jobs start now, their answers come once the loop runs): operations
          * resumed on them wait for the same jobs. */
-        zero_volume_jobs_resume(a);
-        return zero_card_sync(a);
+        r = zero_card_sync(a);
+        zero_card_jobs_resume(a);
+        return r;
 }
 
 void zero_card_stop(struct zero_agent *a) {
-        a->card_sync_defer = sd_event_source_disable_unref(a->card_sync_defer);
         if (a->card) {
-                a->card_driver->ops.close(a->card); /* stops its volume jobs, calling nobody */
+                a->card_driver->ops.close(a->card); /* stops its ops under way, calling nobody */
                 a->card = NULL;
         }
-        zero_volume_jobs_free(a);
+        zero_card_jobs_free(a);
         /* Last: the driver's code goes with it. */
         if (a->card_handle) {
                 struct zero_card_lib lib = {.handle = TAKE_PTR(a->card_handle)};

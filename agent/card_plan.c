@@ -11,7 +11,7 @@
 
 #include "agent/card.h"
 #include "agent/image.h"
-#include "agent/volume_job.h"
+#include "agent/volume_service.h"
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "common/text.h"

@@ -14,7 +14,8 @@
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
-#include "agent/volume_job.h"
+#include "agent/card_job.h"
+#include "agent/volume_service.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -80,27 +81,28 @@ static bool switch_without_start(struct zero_op *op) {
  * is no list (an operation recorded by an older zerod). */
 static int wait_volumes(struct zero_op *op, const char *owner, enum zero_vol_state state, json_t *list) {
         struct zero_volume_row *rows = NULL;
-        const char **names = NULL;
+        struct zero_card_job_req *reqs = NULL;
         size_t n = 0, k = 0;
         int r;
 
         if (json_is_array(list)) {
-                names = calloc(json_array_size(list) + 1, sizeof(*names));
-                for (size_t i = 0; names && i < json_array_size(list); i++)
+                reqs = calloc(json_array_size(list) + 1, sizeof(*reqs));
+                for (size_t i = 0; reqs && i < json_array_size(list); i++)
                         if (json_is_string(json_array_get(list, i)))
-                                names[k++] = json_string_value(json_array_get(list, i));
+                                reqs[k++] = (struct zero_card_job_req){
+                                        .kind = ZERO_CARD_JOB_VOLUME, .object = json_string_value(json_array_get(list, i))};
         } else {
                 r = owner ? zero_store_volume_list_owned_by(op->agent->store, owner, &rows, &n)
                           : zero_store_volume_list(op->agent->store, &rows, &n);
                 if (r < 0)
                         return zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot list volumes: %s", strerror(-r));
-                names = calloc(n + 1, sizeof(*names));
-                for (size_t i = 0; names && i < n; i++)
+                reqs = calloc(n + 1, sizeof(*reqs));
+                for (size_t i = 0; reqs && i < n; i++)
                         if (zero_vol_state_from_name(rows[i].state) == state)
-                                names[k++] = rows[i].name;
+                                reqs[k++] = (struct zero_card_job_req){.kind = ZERO_CARD_JOB_VOLUME, .object = rows[i].name};
         }
-        r = names ? zero_op_wait_volumes(op, names, k) : -ENOMEM;
-        free(names);
+        r = reqs ? zero_op_wait_card(op, reqs, k, ZERO_OP_THEN_DONE) : -ENOMEM;
+        free(reqs);
         zero_volume_rows_free(rows, n);
         return r;
 }

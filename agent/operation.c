@@ -6,7 +6,7 @@
 
 #include "agent/spawn.h"
 #include "agent/fault.h"
-#include "agent/volume_job.h"
+#include "agent/card_job.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -111,10 +111,10 @@ static void op_wait_end(struct zero_op *op) {
         op->then = ZERO_OP_THEN_DONE;
         op->child = sd_event_source_disable_unref(op->child); /* kills and reaps a child still there */
         op->timer = sd_event_source_disable_unref(op->timer);
-        if (op->volumes_pending > 0)
-                zero_volume_jobs_forget(op->agent, op);
-        op->volumes_pending = 0;
-        op->volumes_r = 0;
+        if (op->card_pending > 0)
+                zero_card_jobs_forget(op->agent, op);
+        op->card_pending = 0;
+        op->card_r = 0;
 }
 
 static void op_unlink(struct zero_op *op) {

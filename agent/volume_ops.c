@@ -2,7 +2,7 @@
 /*
  * Volume operations: POST /v1/volumes and DELETE /v1/volumes/{name} answer 202 with an
  * operation (api_card.c records it with the volume's row in one transaction), whose one step waits
- * for the card's job on the volume (volume_job.h). Making a 16 TiB blank volume takes the
+ * for the card's job on the volume (card_job.h). Making a 16 TiB blank volume takes the
  * softcard a second and more (mkfs.ext4), deleting it half a second (the unlink): never on the
  * loop, and never lost to a crash, since the volume's state (creating, deleting) says what is
  * left to do and the step only waits for it to be done.
@@ -11,36 +11,10 @@
 
 #include "agent/card.h"
 #include "agent/operation.h"
-#include "agent/volume_job.h"
+#include "agent/card_job.h"
+#include "agent/volume_service.h"
 #include "common/log.h"
 #include "common/util.h"
-
-static void on_volume_done(void *userdata, int r, const struct zero_error *err) {
-        struct zero_op *op = userdata;
-
-        if (r < 0 && op->volumes_r >= 0) {
-                op->volumes_r = r;
-                op->err = err ? *err : (struct zero_error){};
-        }
-        if (--op->volumes_pending == 0)
-                zero_op_continue(op, op->volumes_r);
-}
-
-int zero_op_wait_volumes(struct zero_op *op, const char *const *names, size_t n) {
-        op->volumes_pending = 0;
-        op->volumes_r = 0;
-        for (size_t i = 0; i < n; i++) {
-                /* Answers come from the loop only: counting as we go is safe. */
-                int r = zero_volume_job_wait(op->agent, names[i], on_volume_done, op, &op->err);
-                if (r < 0) {
-                        zero_volume_jobs_forget(op->agent, op);
-                        op->volumes_pending = 0;
-                        return r;
-                }
-                op->volumes_pending++;
-        }
-        return op->volumes_pending > 0 ? zero_op_wait(op, ZERO_OP_WAIT_VOLUMES, ZERO_OP_THEN_DONE) : 0;
-}
 
 /* The operation's volume is made (or removed) by the card: its state says which. */
 static int step_card(struct zero_op *op) {
@@ -48,7 +22,8 @@ static int step_card(struct zero_op *op) {
 
         if (!name)
                 return zero_error_set(&op->err, -EINVAL, ZERO_E_INTERNAL, "a volume operation without a volume");
-        return zero_op_wait_volumes(op, &name, 1);
+        return zero_op_wait_card(op, &(struct zero_card_job_req){.kind = ZERO_CARD_JOB_VOLUME, .object = name}, 1,
+                                 ZERO_OP_THEN_DONE);
 }
 
 /* A volume that could not be made goes, with what was made of it: the operation's error says
@@ -61,7 +36,8 @@ static void fail_create(struct zero_op *op) {
         if (name && zero_store_volume_get(op->agent->store, name, &row) >= 0 &&
             zero_vol_state_of(&row) == ZERO_VOL_CREATING && zero_vol_set_state(&row, ZERO_VOL_DELETING) >= 0 &&
             zero_store_volume_update(op->agent->store, &row) >= 0)
-                (void) zero_volume_job_wait(op->agent, name, NULL, NULL, &ignore);
+                (void) zero_card_job(op->agent, &(struct zero_card_job_req){.kind = ZERO_CARD_JOB_VOLUME, .object = name},
+                                     NULL, NULL, &ignore);
         zero_volume_row_done(&row);
 }
 

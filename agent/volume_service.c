@@ -12,10 +12,39 @@
 #include "agent/card.h"
 #include "agent/card_spec.h"
 #include "agent/operation.h"
-#include "agent/volume_job.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
+
+static const char *const vol_state_names[_ZERO_VOL_STATE_MAX] = {
+        [ZERO_VOL_CREATING] = "creating",
+        [ZERO_VOL_READY] = "ready",
+        [ZERO_VOL_DELETING] = "deleting",
+};
+
+const char *zero_vol_state_name(enum zero_vol_state s) {
+        return zero_state_name_at(vol_state_names, _ZERO_VOL_STATE_MAX, s);
+}
+
+enum zero_vol_state zero_vol_state_from_name(const char *s) {
+        return (enum zero_vol_state) zero_state_index(vol_state_names, _ZERO_VOL_STATE_MAX, s);
+}
+
+bool zero_vol_state_has_job(enum zero_vol_state s) {
+        return s == ZERO_VOL_CREATING || s == ZERO_VOL_DELETING;
+}
+
+int zero_vol_set_state(struct zero_volume_row *row, enum zero_vol_state s) {
+        const char *name = zero_vol_state_name(s);
+        char *dup = name ? strdup(name) : NULL;
+
+        if (!dup)
+                return name ? -ENOMEM : -EINVAL;
+        free(row->state);
+        row->state = dup;
+        row->updated_at = (int64_t) zero_now_usec();
+        return 0;
+}
 
 int zero_volume_load(struct zero_agent *a, const char *name, struct zero_volume_row *row, struct zero_error *err) {
         int r = zero_store_volume_get(a->store, name, row);

@@ -12,6 +12,26 @@
 
 #include "agent/agent.h"
 
+/* A volume's states, as the store keeps them (their names) and the API shows them. creating and
+ * deleting are the journal of the card's work on it: a volume in one of them has a job to run
+ * (card_job.h), asked for again at zerod's start. */
+enum zero_vol_state {
+        ZERO_VOL_CREATING, /* its row is in; the card makes it (a job) */
+        ZERO_VOL_READY,
+        ZERO_VOL_DELETING, /* the card removes it (a job), then its row goes */
+        _ZERO_VOL_STATE_MAX,
+        _ZERO_VOL_STATE_INVALID = -EINVAL,
+};
+const char *zero_vol_state_name(enum zero_vol_state s);
+enum zero_vol_state zero_vol_state_from_name(const char *s);
+static inline enum zero_vol_state zero_vol_state_of(const struct zero_volume_row *row) {
+        return zero_vol_state_from_name(row->state);
+}
+/* A volume in state s has a job to run (creating, deleting). */
+bool zero_vol_state_has_job(enum zero_vol_state s);
+/* Puts state s (its name) and the time into row, not the store; -ENOMEM. */
+int zero_vol_set_state(struct zero_volume_row *row, enum zero_vol_state s);
+
 /* The volume named name into row (released by the caller). */
 int zero_volume_load(struct zero_agent *a, const char *name, struct zero_volume_row *row, struct zero_error *err);
 /* A new volume from a create body (card_spec.h): blank, or a copy-on-write clone of an image. */

@@ -21,7 +21,7 @@
 #include "agent/instance_state.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
-#include "agent/volume_job.h"
+#include "agent/volume_service.h"
 #include "agent/volume_service.h"
 #include "common/util.h"
 
