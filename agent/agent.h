@@ -49,6 +49,8 @@ struct zero_inst {
         sd_event_source *wait_source;
         /* What an operation waits for of the instance (its report, its exit, its plugin's done())
          * is the operation engine's to know (operation.h), not the instance's. */
+        bool card_asked; /* the plugin's card services asked the card for what it had not made yet
+                          * (card_steps.h: the step waits for it, then runs again) */
         struct zero_plugin_ctx pctx[ZERO_INST_PLUGIN_CTX_MAX]; /* by the plugin's index in the set */
 };
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent/card.h"
+#include "agent/network_service.h"
 #include "agent/volume_service.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -174,6 +175,58 @@ static int rows_nic(struct zero_card_job *j, bool attached, const char *target) 
         return k;
 }
 
+/* A network's row once the driver is done: made, it is ready and shows the driver's name for it
+ * (its id when the driver names none, or a name another network shows already: display only);
+ * removed, it goes. A make that failed (the driver undid what it made) takes the row with it,
+ * a remove that failed leaves the network ready. */
+static void rows_network(struct zero_card_job *j, int *r, struct zero_error *err) {
+        struct zero_agent *a = j->agent;
+        struct zero_network_row row = {};
+        char *bridge, *state;
+        int k = 0;
+
+        if (zero_store_network_get(a->store, j->req.object, &row) < 0 || !j->id || !streq(row.id, j->id)) {
+                zero_network_row_done(&row);
+                return;
+        }
+        if (j->remove && *r >= 0) {
+                k = zero_store_network_delete(a->store, row.name);
+                if (k >= 0) {
+                        log_info("Deleted network %s", row.name);
+                        zero_agent_event(a, "network.deleted", NULL, json_pack("{s:s}", "name", row.name));
+                }
+        } else if (!j->remove && *r < 0)
+                k = zero_store_network_delete(a->store, row.name);
+        else {
+                bridge = strdup(j->remove || !j->result[0] ? row.bridge : j->result);
+                state = strdup(zero_net_state_name(ZERO_NET_READY));
+                k = bridge && state ? 0 : -ENOMEM;
+                if (k >= 0) {
+                        free(row.bridge);
+                        free(row.state);
+                        row.bridge = TAKE_PTR(bridge);
+                        row.state = TAKE_PTR(state);
+                        k = zero_store_network_update(a->store, &row);
+                        if (k == -EEXIST && !j->remove) {
+                                log_warning("Network %s: the card's name for it, %s, is another network's: showing its id",
+                                            row.name, row.bridge);
+                                free(row.bridge);
+                                row.bridge = strdup(row.id);
+                                k = row.bridge ? zero_store_network_update(a->store, &row) : -ENOMEM;
+                        }
+                }
+                free(bridge);
+                free(state);
+                if (k >= 0 && !j->remove) {
+                        log_info("Created network %s (%s on %s)", row.name, row.subnet, row.bridge);
+                        zero_agent_event(a, "network.created", NULL, json_pack("{s:s}", "name", row.name));
+                }
+        }
+        if (k < 0 && *r >= 0)
+                *r = zero_error_set(err, k, ZERO_E_UNAVAILABLE, "cannot record network %s: %s", row.name, strerror(-k));
+        zero_network_row_done(&row);
+}
+
 /* The driver is done (r >= 0): the row follows. A row that is another object's now (a volume
  * deleted and made anew under its name) is left alone. */
 static void job_rows(struct zero_card_job *j, int *r, struct zero_error *err) {
@@ -181,7 +234,11 @@ static void job_rows(struct zero_card_job *j, int *r, struct zero_error *err) {
         struct zero_volume_row row = {};
         int k = 0;
 
-        if (*r < 0 || j->noop)
+        if (j->noop)
+                return;
+        if (j->req.kind == ZERO_CARD_JOB_NETWORK)
+                return rows_network(j, r, err);
+        if (*r < 0)
                 return;
         switch (j->req.kind) {
         case ZERO_CARD_JOB_VOLUME:
@@ -280,6 +337,41 @@ static int job_volume(struct zero_card_job *j, struct zero_volume_row *row, stru
         return 0;
 }
 
+/* A network's job: what its state says. A make that fails takes back what the driver made of it
+ * (a delete leaves other networks' alone). */
+static int job_driver_network(struct zero_card_job *j) {
+        struct zero_agent *a = j->agent;
+        const struct zero_card_driver *d = a->card_driver;
+        struct zero_network_row row = {};
+        struct zero_card_network cn;
+        char name[ZERO_CARD_NAME_MAX] = "";
+        int r = zero_store_network_get(a->store, j->req.object, &row);
+
+        if (r == -ENOENT) {
+                j->noop = true;
+                return 0;
+        }
+        if (r < 0)
+                return zero_error_set(&j->err, r, ZERO_E_UNAVAILABLE, "network %s: %s", j->req.object, strerror(-r));
+        j->id = strdup(row.id);
+        j->remove = zero_net_state_of(&row) == ZERO_NET_DELETING;
+        j->noop = !j->remove && zero_net_state_of(&row) != ZERO_NET_CREATING;
+        cn = zero_card_network_of(&row);
+        if (!j->id)
+                r = -ENOMEM;
+        else if (j->remove)
+                r = d->ops.network_delete(a->card, &cn, &j->err);
+        else if (!j->noop) {
+                r = d->ops.network_create(a->card, &cn, name, &j->err);
+                if (r < 0)
+                        (void) d->ops.network_delete(a->card, &cn, &(struct zero_error){});
+                else
+                        snprintf(j->result, sizeof(j->result), "%s", memchr(name, 0, sizeof(name)) ? name : "");
+        }
+        zero_network_row_done(&row);
+        return r;
+}
+
 /* Calls the driver's op for the job. For now the driver's ops are synchronous: the answer is
  * kept and delivered from the loop. */
 static int job_driver(struct zero_card_job *j) {
@@ -353,6 +445,9 @@ static int job_driver(struct zero_card_job *j) {
                             ? d->ops.nic_attach(a->card, &nic, zero_card_nic_kind_from_string(j->req.how), j->req.netns,
                                                 j->result, &j->err)
                             : d->ops.nic_detach(a->card, &nic, &j->err);
+                break;
+        case ZERO_CARD_JOB_NETWORK:
+                r = job_driver_network(j);
                 break;
         default:
                 r = zero_error_set(&j->err, -EOPNOTSUPP, ZERO_E_INTERNAL, "no such card job");
@@ -467,7 +562,9 @@ int zero_card_job(struct zero_agent *a, const struct zero_card_job_req *req, zer
         for (j = a->card_jobs; j; j = j->next)
                 if (same_object(j, req->kind, req->object))
                         last = j;
-        if (last && same_work(last, req))
+        if (req->last && !last)
+                return 1;
+        if (last && (req->last || same_work(last, req)))
                 return job_add_waiter(last, done, userdata) < 0 ? zero_error_default(err, -ENOMEM, "card job") : 0;
         j = calloc(1, sizeof(*j));
         if (!j)
@@ -508,9 +605,24 @@ void zero_card_jobs_forget(struct zero_agent *a, void *userdata) {
 }
 
 void zero_card_jobs_resume(struct zero_agent *a) {
+        struct zero_network_row *nets = NULL;
         struct zero_volume_row *rows = NULL;
         size_t n = 0;
 
+        if (zero_store_network_list(a->store, &nets, &n) < 0)
+                log_error("Cannot list networks: those left half-made or half-deleted wait for the next start");
+        for (size_t i = 0; i < n; i++) {
+                struct zero_error err = {};
+
+                if (zero_net_state_of(&nets[i]) == ZERO_NET_READY)
+                        continue;
+                log_info("Network %s was left %s: finishing it", nets[i].name, nets[i].state);
+                if (zero_card_job(a, &(struct zero_card_job_req){.kind = ZERO_CARD_JOB_NETWORK, .object = nets[i].name},
+                                  NULL, NULL, &err) < 0)
+                        log_warning("Network %s stays %s: %s", nets[i].name, nets[i].state, err.message);
+        }
+        zero_network_rows_free(nets, n);
+        n = 0;
         if (zero_store_volume_list(a->store, &rows, &n) < 0) {
                 log_error("Cannot list volumes: those left half-made or half-deleted wait for the next start");
                 return;

@@ -51,6 +51,9 @@ struct zero_card_job_req {
         const char *netns; /* ATTACH of a veth: the namespace's path */
         int64_t size;      /* RESIZE */
         int64_t iops, bps; /* QOS */
+        /* Not a job of its own: the last one queued on the object of kind's type (a volume, a
+         * NIC, a network), whatever it does, is waited for; none: nothing to wait for. */
+        bool last;
 };
 
 /* How a job ended: r >= 0 done, else -errno with err. Always from the loop, never from inside the
@@ -59,7 +62,8 @@ typedef void (*zero_card_job_fn)(void *userdata, int r, const struct zero_error 
 
 /* Queues the job (or joins the same one queued last on its object) and waits for it; done may be
  * NULL (nobody waits). What the driver refuses, or a row that is gone, comes through done. -errno
- * at once only when nothing could be queued (out of memory, a bad request). */
+ * at once only when nothing could be queued (out of memory, a bad request). 1 for a request of
+ * the last job when the object has none: nothing to wait for, done never follows. */
 int zero_card_job(struct zero_agent *a, const struct zero_card_job_req *req, zero_card_job_fn done, void *userdata,
                   struct zero_error *err);
 /* The kind of the last job queued on the object of kind k's object type (a volume, a NIC, a

@@ -87,6 +87,7 @@ struct zero_op {
         sd_event_source *timer;   /* the step's timer (the stop's kill after its timeout) */
         unsigned card_pending;    /* zero_op_wait_card(): jobs not ended yet */
         int card_r;               /* ... and the first failure among them */
+        unsigned card_rounds;     /* zero_card_asked(): times the step waited for its plugin's asks */
 };
 
 const struct zero_op_kind *zero_op_kind_find(const char *name);
@@ -100,9 +101,14 @@ int zero_op_new_detached(struct zero_agent *a, const char *kind, const char *id,
 /* An operation on volume `volume` (no instance): params get "volume". */
 int zero_op_new_volume(struct zero_agent *a, const char *kind, const char *volume, json_t *params,
                        struct zero_op **ret);
+/* An operation on network `network` (no instance): params get "network". */
+int zero_op_new_network(struct zero_agent *a, const char *kind, const char *network, json_t *params,
+                        struct zero_op **ret);
 struct zero_op *zero_op_free(struct zero_op *op);
-/* The volume an operation works on (params "volume"), NULL for an instance's. */
+/* The volume or network an operation works on (params "volume", "network"), NULL for an
+ * instance's. */
 const char *zero_op_volume(const struct zero_op *op);
+const char *zero_op_network(const struct zero_op *op);
 /* Takes an operation that is stored (status running) and runs its steps from row.step on. */
 int zero_op_launch(struct zero_op *op);
 /* Ends what a caller began with zero_store_begin() and wrote (r: how that went): op's row goes

@@ -2,8 +2,8 @@
 #pragma once
 /*
  * The volume service: a volume's create, delete and changes, decided in the core (the HTTP front
- * parses and answers, api_card.c). A create or delete records an operation (volume_ops.c) with
- * the row's transitional state in one transaction and launches it; *ret_op as in
+ * parses and answers, api_card.c). Each records an operation (card_ops.c), a create or delete with
+ * the row's transitional state in one transaction, and launches it; *ret_op as in
  * instance_service.h. Errors: ZERO_E_NOT_FOUND, ZERO_E_IN_USE (attached), ZERO_E_WRONG_STATE (not
  * ready), ZERO_E_CONFLICT (a name taken), ZERO_E_INVALID, ZERO_E_UNAVAILABLE, ZERO_E_INTERNAL, and
  * the card driver's own; nothing is changed then.
@@ -38,6 +38,10 @@ int zero_volume_load(struct zero_agent *a, const char *name, struct zero_volume_
 int zero_volume_create(struct zero_agent *a, json_t *body, struct zero_op **ret_op, struct zero_error *err);
 /* A ready volume that no instance holds goes. */
 int zero_volume_delete(struct zero_agent *a, const char *name, struct zero_op **ret_op, struct zero_error *err);
-/* Applies row's new size (resize) or QoS to a ready volume, in the driver first, then in the store. */
-int zero_volume_change(struct zero_agent *a, struct zero_volume_row *row, bool resize, int64_t new_size,
+/* A ready volume grows to size bytes (ZERO_E_INVALID for a smaller size or one the card cannot
+ * hold), or takes new QoS limits (iops, bps; < 0: that one as it is): an operation (volume_resize,
+ * volume_qos: card_ops.c) whose card job changes the card first, then the row. */
+int zero_volume_resize(struct zero_agent *a, const char *name, int64_t size, struct zero_op **ret_op,
                        struct zero_error *err);
+int zero_volume_set_qos(struct zero_agent *a, const char *name, int64_t iops, int64_t bps, struct zero_op **ret_op,
+                        struct zero_error *err);

@@ -915,6 +915,30 @@ static int container_cleanup(struct zero_plugin_ctx *ctx, const struct zero_inst
         return ret;
 }
 
+/* A container takes its root volume and the data volumes it mounts as host block devices, and
+ * its NICs as veths in one network namespace of its own (plugin.h, 4.2): the agent makes them
+ * before prepare, whose calls below then only read what was made (and make it themselves on an
+ * agent of 4.1). */
+static int container_card_needs(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                                struct zero_card_needs *ret, struct zero_error *err) {
+        _cleanup_(ctr_done) struct ctr c = {};
+        int r = ctr_init(info, &c, err);
+
+        if (r < 0)
+                return r;
+        if (!ret || !ZERO_ABI_HAS(ret, struct zero_card_needs, netns_path) ||
+            (info->n_volumes > 0 && !ret->volume_export) || (info->n_nics > 0 && !ret->nic_attach))
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "card needs: no room for the answer");
+        for (size_t i = 0; i < info->n_volumes; i++)
+                if (streq(info->volumes[i].role, "root") || info->volumes[i].path)
+                        ret->volume_export[i] = "host-block";
+        for (size_t i = 0; i < info->n_nics; i++)
+                ret->nic_attach[i] = "veth";
+        if (info->n_nics > 0 && snprintf(ret->netns_path, sizeof(ret->netns_path), "%s", c.netns) >= (int) sizeof(ret->netns_path))
+                return zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL, "network namespace path %s is too long", c.netns);
+        return 0;
+}
+
 static const struct zero_plugin container_plugin = {
         .abi_version = ZERO_PLUGIN_ABI_VERSION,
         .size = sizeof(struct zero_plugin),
@@ -932,6 +956,7 @@ static const struct zero_plugin container_plugin = {
                 .kill = container_kill,
                 .cleanup = container_cleanup,
                 .release = container_release,
+                .card_needs = container_card_needs,
         },
 };
 
