@@ -90,8 +90,6 @@ int zero_card_volume_validate(struct zero_agent *a, const struct zero_volume_row
         struct zero_card_vol cv;
         int r;
 
-        if (!ZERO_CARD_HAS(a->card_driver, volume_validate))
-                return 0; /* an older driver: its create or resize says */
         r = zero_card_vol_init(a, row, &cv);
         if (r < 0)
                 return zero_error_set(err, r, ZERO_E_INTERNAL, "volume %s is unreadable: %s", row->name, strerror(-r));

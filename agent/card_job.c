@@ -22,17 +22,19 @@ struct zero_card_job {
         bool started;
         bool noop;   /* started: nothing for the driver to do, answered from the loop */
         bool remove; /* VOLUME, NETWORK: the object is removed (its state said deleting) */
+        bool undoing; /* NETWORK: a refused make's leftovers are being removed (r, err: the refusal) */
         char *id;    /* VOLUME, NETWORK: the object's id when the job started */
         /* ATTACH, DETACH: the NIC as it was when asked for, so that a detach still finds it after
          * its row went (an attach that failed forgets the NIC at once). */
         struct zero_nic_row nic;
         struct zero_network_row net;
+        char *actor; /* who asked first (agent.h): the events of its rows name them */
         struct waiter *waiters;
         size_t n_waiters;
         sd_event_source *defer; /* an answer from the agent's side: a noop, a refusal */
-        int r;
+        int r;                           /* the agent's answer (job_answer_later()), a refusal being undone */
         struct zero_error err;
-        char result[ZERO_CARD_PATH_MAX]; /* what the driver handed back: a path, a tap's name */
+        char result[ZERO_CARD_PATH_MAX]; /* what the driver handed back: a path, a tap's name, a network's name */
 };
 
 enum object_type { OBJ_VOLUME, OBJ_NIC, OBJ_NETWORK };
@@ -76,6 +78,7 @@ static struct zero_card_job *job_free(struct zero_card_job *j) {
         free((char *) j->req.how);
         free((char *) j->req.netns);
         free(j->id);
+        free(j->actor);
         zero_nic_row_done(&j->nic);
         zero_network_row_done(&j->net);
         free(j);
@@ -288,9 +291,13 @@ static void job_finish(struct zero_card_job *j, int r, const struct zero_error *
         struct waiter *w = TAKE_PTR(j->waiters);
         size_t n = j->n_waiters;
 
+        const char *saved = a->actor;
+
         if (r < 0)
                 zero_error_default(&err, r, kind_names[j->req.kind]);
+        a->actor = j->actor;
         job_rows(j, &r, &err);
+        a->actor = saved;
         if (r < 0)
                 log_warning("The card's %s of %s failed: %s", kind_names[j->req.kind], j->req.object, err.message);
         for (struct zero_card_job **p = &a->card_jobs; *p; p = &(*p)->next)
@@ -315,8 +322,20 @@ static int on_job_defer(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static void on_driver_done(void *userdata, int r, const struct zero_error *err) {
-        job_finish(userdata, r, err);
+static int job_network_undo(struct zero_card_job *j, int r, const struct zero_error *err);
+
+static void on_driver_done(void *userdata, int r, const struct zero_card_result *res, const struct zero_error *err) {
+        struct zero_card_job *j = userdata;
+
+        if (j->undoing) { /* what a refused make left is gone (or sync takes it): its error stands */
+                j->undoing = false;
+                return job_finish(j, j->r, &j->err);
+        }
+        if (r >= 0 && res && memchr(res->text, 0, sizeof(res->text)))
+                snprintf(j->result, sizeof(j->result), "%s", res->text);
+        if (r < 0 && j->req.kind == ZERO_CARD_JOB_NETWORK && !j->remove && job_network_undo(j, r, err) >= 0)
+                return;
+        job_finish(j, r, err);
 }
 
 /* The job's answer from the agent's side, from the loop: a noop (r = 0), a refusal. */
@@ -337,98 +356,92 @@ static int job_volume(struct zero_card_job *j, struct zero_volume_row *row, stru
         return 0;
 }
 
-/* A network's job: what its state says. A make that fails takes back what the driver made of it
- * (a delete leaves other networks' alone). */
-static int job_driver_network(struct zero_card_job *j) {
-        struct zero_agent *a = j->agent;
-        const struct zero_card_driver *d = a->card_driver;
-        struct zero_network_row row = {};
-        struct zero_card_network cn;
-        char name[ZERO_CARD_NAME_MAX] = "";
-        int r = zero_store_network_get(a->store, j->req.object, &row);
+/* The network the job is on, as the driver wants it (its strings in row); -ENOENT when gone. */
+static int job_network(struct zero_card_job *j, struct zero_network_row *row, struct zero_card_network *ret) {
+        int r = zero_store_network_get(j->agent->store, j->req.object, row);
 
-        if (r == -ENOENT) {
-                j->noop = true;
-                return 0;
-        }
         if (r < 0)
-                return zero_error_set(&j->err, r, ZERO_E_UNAVAILABLE, "network %s: %s", j->req.object, strerror(-r));
-        j->id = strdup(row.id);
-        j->remove = zero_net_state_of(&row) == ZERO_NET_DELETING;
-        j->noop = !j->remove && zero_net_state_of(&row) != ZERO_NET_CREATING;
-        cn = zero_card_network_of(&row);
-        if (!j->id)
-                r = -ENOMEM;
-        else if (j->remove)
-                r = d->ops.network_delete(a->card, &cn, &j->err);
-        else if (!j->noop) {
-                r = d->ops.network_create(a->card, &cn, name, &j->err);
-                if (r < 0)
-                        (void) d->ops.network_delete(a->card, &cn, &(struct zero_error){});
-                else
-                        snprintf(j->result, sizeof(j->result), "%s", memchr(name, 0, sizeof(name)) ? name : "");
-        }
-        zero_network_row_done(&row);
-        return r;
+                return r == -ENOENT ? r
+                                    : zero_error_set(&j->err, r, ZERO_E_UNAVAILABLE, "network %s: %s", j->req.object,
+                                                     strerror(-r));
+        *ret = zero_card_network_of(row);
+        return 0;
 }
 
-/* Calls the driver's op for the job. For now the driver's ops are synchronous: the answer is
- * kept and delivered from the loop. */
+/* A make the card refused takes back what it made of the network (a delete leaves other
+ * networks' alone): the job ends with the make's error once that is done. < 0: it could not. */
+static int job_network_undo(struct zero_card_job *j, int r, const struct zero_error *err) {
+        struct zero_network_row row = {};
+        struct zero_card_network cn;
+        int k = job_network(j, &row, &cn);
+
+        j->r = r;
+        j->err = *err;
+        if (k >= 0) {
+                j->undoing = true;
+                k = j->agent->card_driver->ops.network_delete(j->agent->card, &cn, on_driver_done, j,
+                                                               &(struct zero_error){});
+                if (k < 0)
+                        j->undoing = false;
+        }
+        zero_network_row_done(&row);
+        return k;
+}
+
+/* Starts the driver's op for the job: 0 when it is under way (the driver's done follows), else
+ * the answer is the agent's, from the loop (a noop, a refusal). */
 static int job_driver(struct zero_card_job *j) {
         struct zero_agent *a = j->agent;
-        const struct zero_card_driver *d = a->card_driver;
+        const struct zero_card_ops *ops = &a->card_driver->ops;
+        struct zero_card *card = a->card;
         struct zero_volume_row row = {};
+        struct zero_network_row net = {};
         struct zero_card_vol cv = {};
         struct zero_card_network cnet;
         struct zero_card_nic nic;
         int r = 0;
 
         j->result[0] = '\0';
-        if (object_type(j->req.kind) == OBJ_VOLUME) {
+        if (object_type(j->req.kind) == OBJ_VOLUME)
                 r = job_volume(j, &row, &cv);
-                if (r == -ENOENT && (j->req.kind == ZERO_CARD_JOB_UNEXPORT || j->req.kind == ZERO_CARD_JOB_VOLUME)) {
-                        j->err = (struct zero_error){};
-                        j->noop = true; /* gone: nothing to give back, nothing to make */
-                        return job_answer_later(j, 0);
-                }
-                if (r < 0)
-                        return job_answer_later(j, r);
+        else if (object_type(j->req.kind) == OBJ_NETWORK)
+                r = job_network(j, &net, &cnet);
+        if (r == -ENOENT && (j->req.kind == ZERO_CARD_JOB_UNEXPORT || j->req.kind == ZERO_CARD_JOB_VOLUME ||
+                             j->req.kind == ZERO_CARD_JOB_NETWORK)) {
+                j->err = (struct zero_error){};
+                j->noop = true; /* gone: nothing to give back, nothing to make */
+                return job_answer_later(j, 0);
         }
-        switch (j->req.kind) {
+        if (r < 0)
+                return job_answer_later(j, r);
+        if (j->req.kind == ZERO_CARD_JOB_VOLUME || j->req.kind == ZERO_CARD_JOB_RESIZE || j->req.kind == ZERO_CARD_JOB_QOS ||
+            j->req.kind == ZERO_CARD_JOB_NETWORK) {
+                j->id = strdup(j->req.kind == ZERO_CARD_JOB_NETWORK ? net.id : row.id);
+                if (!j->id)
+                        r = zero_error_default(&j->err, -ENOMEM, "card job");
+        }
+        switch (r < 0 ? _ZERO_CARD_JOB_KIND_MAX : j->req.kind) {
         case ZERO_CARD_JOB_VOLUME:
-                j->id = strdup(row.id);
                 j->remove = zero_vol_state_of(&row) == ZERO_VOL_DELETING;
                 j->noop = !zero_vol_state_has_job(zero_vol_state_of(&row));
-                if (!j->id)
-                        r = -ENOMEM;
-                else if (!j->noop && j->remove && ZERO_CARD_HAS(d, volume_delete_async)) {
-                        r = d->ops.volume_delete_async(a->card, &cv.v, on_driver_done, j, &j->err);
-                        if (r >= 0)
-                                goto under_way;
-                } else if (!j->noop && !j->remove && ZERO_CARD_HAS(d, volume_create_async)) {
-                        r = d->ops.volume_create_async(a->card, &cv.v, on_driver_done, j, &j->err);
-                        if (r >= 0)
-                                goto under_way;
-                } else if (!j->noop)
-                        r = j->remove ? d->ops.volume_delete(a->card, &cv.v, &j->err)
-                                      : d->ops.volume_create(a->card, &cv.v, &j->err);
+                if (!j->noop)
+                        r = j->remove ? ops->volume_delete(card, &cv.v, on_driver_done, j, &j->err)
+                                      : ops->volume_create(card, &cv.v, on_driver_done, j, &j->err);
                 break;
         case ZERO_CARD_JOB_EXPORT:
-                r = d->ops.volume_export(a->card, &cv.v, zero_card_export_kind_from_string(j->req.how), j->result,
-                                         &j->err);
+                r = ops->volume_export(card, &cv.v, zero_card_export_kind_from_string(j->req.how), on_driver_done, j,
+                                       &j->err);
                 break;
         case ZERO_CARD_JOB_UNEXPORT:
-                r = d->ops.volume_unexport(a->card, &cv.v, &j->err);
+                r = ops->volume_unexport(card, &cv.v, on_driver_done, j, &j->err);
                 break;
         case ZERO_CARD_JOB_RESIZE:
-                j->id = strdup(row.id);
-                r = j->id ? d->ops.volume_resize(a->card, &cv.v, (uint64_t) j->req.size, &j->err) : -ENOMEM;
+                r = ops->volume_resize(card, &cv.v, (uint64_t) j->req.size, on_driver_done, j, &j->err);
                 break;
         case ZERO_CARD_JOB_QOS:
-                j->id = strdup(row.id);
                 cv.v.qos_iops = (uint64_t) j->req.iops;
                 cv.v.qos_bps = (uint64_t) j->req.bps;
-                r = j->id ? d->ops.volume_set_qos(a->card, &cv.v, &j->err) : -ENOMEM;
+                r = ops->volume_set_qos(card, &cv.v, on_driver_done, j, &j->err);
                 break;
         case ZERO_CARD_JOB_ATTACH:
         case ZERO_CARD_JOB_DETACH:
@@ -442,26 +455,30 @@ static int job_driver(struct zero_card_job *j) {
                         .network = &cnet,
                 };
                 r = j->req.kind == ZERO_CARD_JOB_ATTACH
-                            ? d->ops.nic_attach(a->card, &nic, zero_card_nic_kind_from_string(j->req.how), j->req.netns,
-                                                j->result, &j->err)
-                            : d->ops.nic_detach(a->card, &nic, &j->err);
+                            ? ops->nic_attach(card, &nic, zero_card_nic_kind_from_string(j->req.how), j->req.netns,
+                                              on_driver_done, j, &j->err)
+                            : ops->nic_detach(card, &nic, on_driver_done, j, &j->err);
                 break;
         case ZERO_CARD_JOB_NETWORK:
-                r = job_driver_network(j);
+                j->remove = zero_net_state_of(&net) == ZERO_NET_DELETING;
+                j->noop = !j->remove && zero_net_state_of(&net) != ZERO_NET_CREATING;
+                if (!j->noop)
+                        r = j->remove ? ops->network_delete(card, &cnet, on_driver_done, j, &j->err)
+                                      : ops->network_create(card, &cnet, on_driver_done, j, &j->err);
                 break;
         default:
-                r = zero_error_set(&j->err, -EOPNOTSUPP, ZERO_E_INTERNAL, "no such card job");
                 break;
         }
         zero_card_vol_done(&cv);
         zero_volume_row_done(&row);
-        if (!memchr(j->result, 0, sizeof(j->result)))
-                j->result[0] = '\0';
+        zero_network_row_done(&net);
+        if (r >= 0 && !j->noop)
+                return 0; /* the driver answers */
+        /* A make the card refused at once may have made something all the same. */
+        if (r < 0 && j->req.kind == ZERO_CARD_JOB_NETWORK && !j->remove && j->id &&
+            job_network_undo(j, r, &j->err) >= 0)
+                return 0;
         return job_answer_later(j, r);
-under_way: /* the driver answers */
-        zero_card_vol_done(&cv);
-        zero_volume_row_done(&row);
-        return 0;
 }
 
 static void job_start(struct zero_card_job *j) {
@@ -469,11 +486,8 @@ static void job_start(struct zero_card_job *j) {
 
         j->started = true;
         r = job_driver(j);
-        if (r < 0) {
-                /* Not even the defer: answer what can be answered without the loop's help. */
+        if (r < 0) /* out of memory for a defer source: the object's jobs wait for zerod's restart */
                 log_error_errno(r, "Cannot schedule the card's %s of %s: %m", kind_names[j->req.kind], j->req.object);
-                j->defer = NULL;
-        }
 }
 
 static bool job_first_on_object(struct zero_agent *a, const struct zero_card_job *j) {
@@ -571,6 +585,8 @@ int zero_card_job(struct zero_agent *a, const struct zero_card_job_req *req, zer
                 return zero_error_default(err, -ENOMEM, "card job");
         j->agent = a;
         r = job_req_copy(req, &j->req);
+        if (r >= 0 && a->actor && !(j->actor = strdup(a->actor)))
+                r = -ENOMEM;
         if (r < 0)
                 r = zero_error_default(err, r, "card job");
         else if (object_type(req->kind) == OBJ_NIC)

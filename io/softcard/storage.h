@@ -142,15 +142,19 @@ int softcard_volume_create(struct qsd *q, const struct softcard_volume *v, struc
 /* Unexports (if exported) and removes the file. */
 int softcard_volume_delete(struct qsd *q, const struct softcard_volume *v, struct zero_error *err);
 
+/* How a volume file's job ends: r >= 0 done, else -errno with err; from the loop, never from inside
+ * the call that started it (softcard.c turns it into the card ABI's done). */
+typedef void (*softcard_file_done_fn)(void *userdata, int r, const struct zero_error *err);
+
 /* The volume jobs running on the loop, one at most per volume. */
 struct softcard_jobs {
         struct vfile *head;
 };
 int softcard_volume_create_async(struct softcard_jobs *jobs, sd_event *e, struct qsd *q,
-                                 const struct softcard_volume *v, zero_card_done_fn done, void *userdata,
+                                 const struct softcard_volume *v, softcard_file_done_fn done, void *userdata,
                                  struct zero_error *err);
 int softcard_volume_delete_async(struct softcard_jobs *jobs, sd_event *e, struct qsd *q,
-                                 const struct softcard_volume *v, zero_card_done_fn done, void *userdata,
+                                 const struct softcard_volume *v, softcard_file_done_fn done, void *userdata,
                                  struct zero_error *err);
 /* Stops every job (children killed, done not called): close(). */
 void softcard_jobs_cancel(struct softcard_jobs *jobs);
