@@ -557,6 +557,8 @@ static int job_nic_load(struct zero_card_job *j, struct zero_error *err) {
 static int req_check(const struct zero_card_job_req *q, struct zero_error *err) {
         if (!q || !q->object || (unsigned) q->kind >= _ZERO_CARD_JOB_KIND_MAX)
                 return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "a card job without an object");
+        if (q->last)
+                return 0; /* a wait, no work */
         if (q->kind == ZERO_CARD_JOB_EXPORT && zero_card_export_kind_from_string(q->how) == ZERO_CARD_EXPORT_NONE)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "unknown export kind '%s'", strempty(q->how));
         if (q->kind == ZERO_CARD_JOB_ATTACH &&

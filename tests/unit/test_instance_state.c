@@ -23,8 +23,6 @@
 #include "agent/plugin_loader.h"
 #include "agent/network_service.h"
 #include "agent/volume_service.h"
-#include "agent/network_service.h"
-#include "agent/volume_service.h"
 #include "common/util.h"
 
 static const char *const all_states[] = {"creating", "starting", "running",  "paused",  "stopping",
