@@ -399,10 +399,10 @@ static void fail_to_error(struct zero_op *op) {
                 return;
         if (zero_inst_shim_alive(c.inst))
                 (void) zero_inst_signal(c.inst, SIGKILL, &ignore);
-        else {
-                (void) c.plugin->ops.cleanup(c.pctx, &c.info.info, &ignore);
+        else if (zero_plugin_again_answer(c.plugin, c.plugin->ops.cleanup(c.pctx, &c.info.info, &ignore)) == 0)
+                /* Once the runtime let go of them (a cleanup that answers later is called again,
+                 * instance.c, and takes them down then). */
                 zero_card_down_nowait(op->agent, c.row.id, NULL, NULL);
-        }
         free(c.row.error);
         c.row.error = strdup(op->err.message);
         /* the runtime is gone: killed, or cleaned up */
@@ -595,8 +595,8 @@ static void fail_switch(struct zero_op *op) {
         if (!streq(c.row.mode, from)) {
                 if (zero_inst_shim_alive(c.inst))
                         (void) zero_inst_signal(c.inst, SIGKILL, &ignore);
-                (void) c.plugin->ops.cleanup(c.pctx, &c.info.info, &ignore);
-                zero_card_down_nowait(op->agent, c.row.id, NULL, NULL);
+                if (zero_plugin_again_answer(c.plugin, c.plugin->ops.cleanup(c.pctx, &c.info.info, &ignore)) == 0)
+                        zero_card_down_nowait(op->agent, c.row.id, NULL, NULL);
                 free(c.row.mode);
                 c.row.mode = strdup(from);
                 zero_agent_event(op->agent, "instance.mode", c.row.name, json_pack("{s:s,s:s}", "mode", from, "reason",

@@ -32,19 +32,43 @@ struct zero_subprocess {
         void *userdata;
 };
 
-struct zero_subprocess *zero_subprocess_free(struct zero_subprocess *c) {
-        if (!c)
-                return NULL;
+static void subprocess_destroy(struct zero_subprocess *c) {
         c->source = sd_event_source_disable_unref(c->source);
-        if (c->pid > 0) {
-                /* Stopped before its end (close()): killed and reaped, like crun's cleanup_pid. */
-                (void) kill(c->pid, SIGKILL);
-                while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
-        }
         safe_close(c->pidfd);
         safe_close(c->out);
         free(c);
+}
+
+/* A child that did not die at once when killed: one in D state dies only when what it waits for
+ * ends (a flush to a card whose daemon is stopped), and waiting for that would hold the loop.
+ * Reaped from the loop once it is gone; it owns itself meanwhile. */
+static int on_orphan_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct zero_subprocess *c = userdata;
+
+        if (waitpid(c->pid, NULL, WNOHANG) == 0)
+                return 0;
+        subprocess_destroy(c);
+        return 0;
+}
+
+struct zero_subprocess *zero_subprocess_free(struct zero_subprocess *c) {
+        sd_event *e;
+
+        if (!c)
+                return NULL;
+        e = c->source ? sd_event_source_get_event(c->source) : NULL;
+        c->source = sd_event_source_disable_unref(c->source);
+        if (c->pid > 0) {
+                /* Stopped before its end (close(), a timeout): killed, and reaped now if it died
+                 * at once (crun's cleanup_pid does the same), else from the loop. */
+                (void) kill(c->pid, SIGKILL);
+                if (waitpid(c->pid, NULL, WNOHANG) == 0 && e && c->pidfd >= 0 &&
+                    sd_event_add_io(e, &c->source, c->pidfd, EPOLLIN, on_orphan_exit, c) >= 0) {
+                        (void) sd_event_source_set_floating(c->source, true);
+                        return NULL;
+                }
+        }
+        subprocess_destroy(c);
         return NULL;
 }
 

@@ -14,5 +14,7 @@ typedef void (*zero_subprocess_done_fn)(void *userdata, int status, const char *
 /* Forks and execs argv (PATH searched; stdin /dev/null; it dies with zerod: PDEATHSIG). */
 int zero_subprocess_start(sd_event *e, char *const argv[], zero_subprocess_done_fn done, void *userdata,
                           struct zero_subprocess **ret);
-/* A child still running is killed (SIGKILL) and reaped; done is not called. NULL-safe. */
+/* A child still running is killed (SIGKILL) and reaped, at once or, when it cannot die at once
+ * (in D state, waiting on a device that does not answer), from the loop once it can: never
+ * waited for here. done is not called. NULL-safe. */
 struct zero_subprocess *zero_subprocess_free(struct zero_subprocess *c);
