@@ -76,5 +76,7 @@ void zero_card_jobs_resume(struct zero_agent *a);
 /* The card's sync() with the store, once no job runs; the jobs asked for meanwhile wait for it
  * (card.c calls this when the driver lost its exports). */
 void zero_card_jobs_sync_soon(struct zero_agent *a);
+/* The kind's name for messages: "export", "resize", ... */
+const char *zero_card_job_kind_name(enum zero_card_job_kind k);
 /* Drops every job and waiter, calling nobody (zerod's exit, after the driver is closed). */
 void zero_card_jobs_free(struct zero_agent *a);
