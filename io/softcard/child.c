@@ -2,15 +2,25 @@
 /*
  * A child process watched on the agent's loop (storage.h): the slow commands of volume jobs
  * (mkfs.ext4 of a large file, qemu-img, rm of a large file) run here instead of in a
- * zero_run_wait() that would hold the loop until they end.
+ * zero_run_wait() that would hold the loop until they end; and "work", a function of ours run in
+ * a forked child, for the syscalls that can wait on a FUSE daemon (the loop device over a
+ * host-block export: a stopped qemu-storage-daemon holds whoever opens or configures it in D
+ * state, which on the loop would be all of zerod).
  *
  * Watched through a pidfd, not sd_event_add_child(): that one wants SIGCHLD blocked in the whole
  * process, which a driver has no business deciding for the agent; a pidfd turns readable when
  * the process exits, whatever the signal mask. Output goes to a memfd rather than a pipe, so a
- * chatty command can never block on a full pipe while nobody reads.
+ * chatty command can never block on a full pipe while nobody reads; work writes its result there.
+ *
+ * A child stopped before its end (its owner went, or its deadline passed) is killed with SIGKILL,
+ * and reaped at once when it is gone. One in D state is not gone until the FUSE request it waits
+ * for ends (the daemon goes on, or dies): waiting for it would be the very stall the child is
+ * there to avoid, so it is left to a floating source on the loop, which reaps it when its pidfd
+ * turns readable (a zombie at most, until then; the loop's end frees the source).
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -22,34 +32,95 @@
 #define OUTPUT_MAX 4096
 
 struct softcard_child {
-        pid_t pid; /* 0 once reaped */
+        pid_t pid; /* 0 once reaped, or handed to the reaper */
         int pidfd, out;
-        sd_event_source *source;
-        softcard_child_done_fn done;
+        sd_event *event;
+        sd_event_source *source, *timer;
+        const char *what; /* argv[0] or the work's name, for errors (static or the caller's) */
+        softcard_child_done_fn done;     /* a command's */
+        softcard_work_done_fn work_done; /* a work's */
         void *userdata;
 };
+
+static int on_orphan_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        pid_t pid = (pid_t) (intptr_t) userdata;
+
+        if (waitpid(pid, NULL, WNOHANG) == 0)
+                return 0;
+        /* Ours again, then gone (the source owns the pidfd). */
+        (void) sd_event_source_set_floating(s, false);
+        sd_event_source_disable_unref(s);
+        return 0;
+}
+
+/* The killed child is not gone yet (D state): the loop reaps it when it is. */
+static void child_orphan(struct softcard_child *c) {
+        sd_event_source *s = NULL;
+
+        if (sd_event_add_io(c->event, &s, c->pidfd, EPOLLIN, on_orphan_exit, (void *) (intptr_t) c->pid) < 0 ||
+            sd_event_source_set_io_fd_own(s, true) < 0 || sd_event_source_set_floating(s, true) < 0) {
+                /* Nothing else can reap it: wait, as before this existed. */
+                sd_event_source_disable_unref(s);
+                while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                c->pid = 0;
+                return;
+        }
+        (void) sd_event_source_set_description(s, "softcard-child-reaper");
+        c->pidfd = -EBADF; /* the source's */
+        c->pid = 0;
+        sd_event_source_unref(s); /* the loop holds it now */
+}
+
+/* Kills a child still running and reaps it, now or from the loop (above). */
+static void child_kill(struct softcard_child *c) {
+        if (c->pid <= 0)
+                return;
+        (void) kill(c->pid, SIGKILL);
+        for (int i = 0; i < 100; i++) { /* a few ms for the usual case: not stuck, gone at once */
+                pid_t p = waitpid(c->pid, NULL, WNOHANG);
+                if (p == c->pid || (p < 0 && errno != EINTR)) {
+                        c->pid = 0;
+                        return;
+                }
+                if (p == 0 && i >= 10)
+                        break;
+                if (p == 0)
+                        (void) usleep(100);
+        }
+        child_orphan(c);
+}
 
 struct softcard_child *softcard_child_free(struct softcard_child *c) {
         if (!c)
                 return NULL;
         c->source = sd_event_source_disable_unref(c->source);
-        if (c->pid > 0) {
-                /* Stopped before its end (close()): killed and reaped, like crun's cleanup_pid. */
-                (void) kill(c->pid, SIGKILL);
-                while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
-        }
+        c->timer = sd_event_source_disable_unref(c->timer);
+        child_kill(c); /* stopped before its end (close(), cancel): like crun's cleanup_pid */
         safe_close(c->pidfd);
         safe_close(c->out);
+        sd_event_unref(c->event);
         free(c);
         return NULL;
 }
 
+/* Tells the owner and frees c: out of the way before, so done() may start the next child. */
+static void child_finish(struct softcard_child *c, int status, const char *output, const struct softcard_work *res) {
+        softcard_child_done_fn done = c->done;
+        softcard_work_done_fn work_done = c->work_done;
+        void *ud = c->userdata;
+
+        softcard_child_free(c);
+        if (work_done)
+                work_done(ud, res);
+        else
+                done(ud, status, output);
+}
+
 static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct softcard_child *c = userdata;
-        softcard_child_done_fn done = c->done;
-        void *ud = c->userdata;
         char out[OUTPUT_MAX] = "";
+        struct softcard_work res = {};
         int status = 0;
         pid_t p;
         ssize_t n;
@@ -60,35 +131,72 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
         if (p < 0 && errno == EINTR)
                 return 0;
         c->pid = 0;
-        n = pread(c->out, out, sizeof(out) - 1, 0);
-        out[n > 0 ? n : 0] = '\0';
         status = p < 0                ? -ECHILD
                  : WIFEXITED(status) ? WEXITSTATUS(status)
                                      : 128 + WTERMSIG(status);
-        /* Gone before its owner hears of it: the owner may start the next child from done(). */
-        softcard_child_free(c);
-        done(ud, status, out);
+        if (c->work_done) {
+                n = pread(c->out, &res, sizeof(res), 0);
+                if (status != 0 || n != (ssize_t) sizeof(res)) {
+                        res = (struct softcard_work){};
+                        res.r = zero_error_set(&res.err, -EIO, ZERO_E_INTERNAL, "the child doing %s ended without "
+                                               "its result (status %d)", c->what, status);
+                }
+                res.err.message[sizeof(res.err.message) - 1] = '\0';
+                res.text[sizeof(res.text) - 1] = '\0';
+        } else {
+                n = pread(c->out, out, sizeof(out) - 1, 0);
+                out[n > 0 ? n : 0] = '\0';
+        }
+        child_finish(c, status, out, &res);
         return 0;
 }
 
-int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn done, void *userdata,
-                         struct softcard_child **ret) {
+static int on_child_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct softcard_child *c = userdata;
+        struct softcard_work res = {};
+        char out[128];
+
+        res.r = zero_error_set(&res.err, -ETIMEDOUT, ZERO_E_TIMEOUT, "%s did not end within its time (%s)", c->what,
+                               "it waits on the storage daemon, which does not answer");
+        snprintf(out, sizeof(out), "%s: killed after its deadline", c->what);
+        child_finish(c, -ETIMEDOUT, out, &res);
+        return 0;
+}
+
+int softcard_child_set_timeout(struct softcard_child *c, uint64_t timeout_usec) {
+        int r;
+
+        if (!c || c->pid <= 0)
+                return -EINVAL;
+        c->timer = sd_event_source_disable_unref(c->timer);
+        if (timeout_usec == 0)
+                return 0;
+        r = sd_event_add_time_relative(c->event, &c->timer, CLOCK_MONOTONIC, timeout_usec, timeout_usec / 16 + 1,
+                                       on_child_timeout, c);
+        if (r >= 0)
+                (void) sd_event_source_set_description(c->timer, "softcard-child-deadline");
+        return r;
+}
+
+/* Forks c's process: 0 in the parent (c watched), 1 in the child (its stdout is c->out, it dies
+ * with zerod), -errno. */
+static int child_fork(sd_event *e, const char *what, void *userdata, struct softcard_child **ret) {
         struct softcard_child *c;
         pid_t parent = getpid();
         int r;
 
-        if (!e || !argv || !argv[0] || !done || !ret)
-                return -EINVAL;
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
         c->pidfd = -EBADF;
-        c->done = done;
+        c->event = sd_event_ref(e);
+        c->what = what;
         c->userdata = userdata;
         c->out = memfd_create("softcard-child", MFD_CLOEXEC);
         if (c->out < 0) {
                 r = -errno;
-                free(c);
+                c->out = -EBADF;
+                softcard_child_free(c);
                 return r;
         }
         c->pid = fork();
@@ -103,7 +211,8 @@ int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn
                  * job's step again from the start, and two writers must never share a file. */
                 if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                         _exit(127);
-                zero_child_exec(argv, c->out);
+                *ret = c;
+                return 1;
         }
         c->pidfd = (int) syscall(SYS_pidfd_open, c->pid, 0);
         if (c->pidfd < 0) {
@@ -112,6 +221,51 @@ int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn
                 return r;
         }
         r = sd_event_add_io(e, &c->source, c->pidfd, EPOLLIN, on_child_exit, c);
+        if (r < 0) {
+                softcard_child_free(c);
+                return r;
+        }
+        (void) sd_event_source_set_description(c->source, "softcard-child");
+        *ret = c;
+        return 0;
+}
+
+int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn done, void *userdata,
+                         struct softcard_child **ret) {
+        struct softcard_child *c = NULL;
+        int r;
+
+        if (!e || !argv || !argv[0] || !done || !ret)
+                return -EINVAL;
+        r = child_fork(e, argv[0], userdata, &c);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                zero_child_exec(argv, c->out);
+        c->done = done;
+        *ret = c;
+        return 0;
+}
+
+int softcard_work_start(sd_event *e, const char *what, softcard_work_fn fn, void *arg, uint64_t timeout_usec,
+                        softcard_work_done_fn done, void *userdata, struct softcard_child **ret) {
+        struct softcard_child *c = NULL;
+        int r;
+
+        if (!e || !what || !fn || !done || !ret)
+                return -EINVAL;
+        r = child_fork(e, what, userdata, &c);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                struct softcard_work res = {};
+
+                fn(arg, &res);
+                /* _exit: nothing of zerod's (atexit handlers, stdio buffers) runs in the child. */
+                _exit(pwrite(c->out, &res, sizeof(res), 0) == (ssize_t) sizeof(res) ? 0 : 1);
+        }
+        c->work_done = done;
+        r = softcard_child_set_timeout(c, timeout_usec);
         if (r < 0) {
                 softcard_child_free(c);
                 return r;

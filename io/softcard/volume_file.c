@@ -70,7 +70,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct vfile *, vfile_free)
 
 /* ---- Helpers ---- */
 
-static int command_failed(char *const argv[], int status, const char *out, struct zero_error *err) {
+int softcard_command_failed(char *const argv[], int status, const char *out, struct zero_error *err) {
         _cleanup_free_ char *text = strdup(strempty(out));
 
         if (status < 0)
@@ -86,7 +86,7 @@ int softcard_run(char *const argv[], struct zero_error *err) {
         _cleanup_free_ char *out = NULL;
         int r = zero_run_wait(argv, &out);
 
-        return r == 0 ? 0 : command_failed(argv, r, out, err);
+        return r == 0 ? 0 : softcard_command_failed(argv, r, out, err);
 }
 
 static int fsync_path(const char *path, int flags) {
@@ -471,7 +471,7 @@ static void on_command_done(void *userdata, int status, const char *output) {
 
         f->child = NULL; /* it freed itself */
         if (status != 0)
-                r = command_failed(f->argv, status, output, f->failed < 0 ? &ignore : &f->err);
+                r = softcard_command_failed(f->argv, status, output, f->failed < 0 ? &ignore : &f->err);
         if (r < 0 && !vfile_fail(f, r))
                 return vfile_finish(f, f->failed < 0 ? f->failed : r);
         if (r >= 0)
