@@ -47,9 +47,10 @@ static int on_orphan_exit(sd_event_source *s, int fd, uint32_t revents, void *us
 
         if (waitpid(pid, NULL, WNOHANG) == 0)
                 return 0;
-        /* Ours again, then gone (the source owns the pidfd). */
+        /* The loop's reference was the only one: dropping it frees the source (after this
+         * dispatch), which closes the pidfd it owns. */
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
         (void) sd_event_source_set_floating(s, false);
-        sd_event_source_disable_unref(s);
         return 0;
 }
 
@@ -60,6 +61,8 @@ static void child_orphan(struct softcard_child *c) {
         if (sd_event_add_io(c->event, &s, c->pidfd, EPOLLIN, on_orphan_exit, (void *) (intptr_t) c->pid) < 0 ||
             sd_event_source_set_io_fd_own(s, true) < 0 || sd_event_source_set_floating(s, true) < 0) {
                 /* Nothing else can reap it: wait, as before this existed. */
+                if (s)
+                        (void) sd_event_source_set_io_fd_own(s, false); /* c's still */
                 sd_event_source_disable_unref(s);
                 while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
                         ;
@@ -171,8 +174,10 @@ int softcard_child_set_timeout(struct softcard_child *c, uint64_t timeout_usec) 
         c->timer = sd_event_source_disable_unref(c->timer);
         if (timeout_usec == 0)
                 return 0;
-        r = sd_event_add_time_relative(c->event, &c->timer, CLOCK_MONOTONIC, timeout_usec, timeout_usec / 16 + 1,
-                                       on_child_timeout, c);
+        /* From now, not from the loop's cached time: a caller outside the loop's dispatch (after
+         * it sat idle) would get a deadline that passed already. */
+        r = sd_event_add_time(c->event, &c->timer, CLOCK_MONOTONIC, zero_monotonic_usec() + timeout_usec,
+                              timeout_usec / 16 + 1, on_child_timeout, c);
         if (r >= 0)
                 (void) sd_event_source_set_description(c->timer, "softcard-child-deadline");
         return r;

@@ -234,13 +234,14 @@ static int on_op_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* A pause of usec from now (not from the loop's cached time, as child.c says). */
 static int op_timer(struct softcard_op *o, uint64_t usec) {
+        uint64_t at = zero_monotonic_usec() + usec;
         int r;
 
         if (!o->timer)
-                return sd_event_add_time_relative(qsd_event(o->q), &o->timer, CLOCK_MONOTONIC, usec, usec / 16 + 1,
-                                                  on_op_timer, o);
-        r = sd_event_source_set_time_relative(o->timer, usec);
+                return sd_event_add_time(qsd_event(o->q), &o->timer, CLOCK_MONOTONIC, at, usec / 16 + 1, on_op_timer, o);
+        r = sd_event_source_set_time(o->timer, at);
         return r < 0 ? r : sd_event_source_set_enabled(o->timer, SD_EVENT_ONESHOT);
 }
 
