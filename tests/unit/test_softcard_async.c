@@ -87,7 +87,7 @@ struct fx {
         int lost;
         pid_t stopped; /* a daemon the test stopped: resumed by the teardown */
         char cgroup[128]; /* a freezer cgroup the test made: thawed and removed by the teardown */
-        struct vol a, b, c, d;
+        struct vol a, b, c, d, x;
 };
 
 /* The end of one op, as its done saw it. */
@@ -107,6 +107,11 @@ static void on_done(void *userdata, int r, const char *path, const struct zero_e
         snprintf(x->path, sizeof(x->path), "%s", strempty(path));
         if (r < 0)
                 x->err = *err;
+}
+
+/* The same for a volume job (softcard_volume_delete_async). */
+static void on_job(void *userdata, int r, const struct zero_error *err) {
+        on_done(userdata, r, NULL, err);
 }
 
 static void on_lost(void *userdata) {
@@ -174,6 +179,7 @@ static void start(struct fx *f) {
         vol_init(f, &f->b, "fedcba9876543210fedcba9876543210", false);
         vol_init(f, &f->c, "00112233445566778899aabbccddeeff", true);
         vol_init(f, &f->d, "ffeeddccbbaa99887766554433221100", true);
+        vol_init(f, &f->x, "aabbccddeeff00112233445566778899", true);
 }
 
 static int teardown(void **state) {
@@ -784,17 +790,20 @@ static void test_cancel(void **state) {
 }
 
 /*
- * The blocking test (issue 11, item 7). With the daemon stopped, each op (an export of each kind,
- * an unexport, a live resize, a QoS change) returns at once, the loop's 5 ms pulse never misses
- * by more than 50 ms while they run, and each ends with ZERO_E_TIMEOUT (or unavailable) within
+ * The blocking test (issue 11, item 7). With the daemon stopped, each op (an export as host block
+ * device and as NBD, an unexport of a vhost-user-blk export, a live resize, a QoS change, and a
+ * volume job's delete, whose unexport goes first) returns at once, the loop's 5 ms pulse is never
+ * held more than 50 ms while they run, and each ends with ZERO_E_TIMEOUT (or unavailable) within
  * its deadline: its first command's 10 s; once the daemon has been stalled for a second, the next
  * ops fail at once. After SIGCONT the same ops succeed.
  */
 static void test_stopped(void **state) {
         struct fx *f = *state;
-        struct res ex_host = {}, ex_nbd = {}, unex = {}, grow = {}, qos = {}, fast = {};
-        struct res *all[] = {&ex_host, &ex_nbd, &unex, &grow, &qos};
-        const char *names[] = {"export host-block", "export nbd", "unexport", "resize", "set_qos"};
+        struct res ex_host = {}, ex_nbd = {}, unex = {}, grow = {}, qos = {}, del = {}, fast = {};
+        struct res *all[] = {&ex_host, &ex_nbd, &unex, &grow, &qos, &del};
+        const char *names[] = {"export host-block", "export nbd", "unexport", "resize", "set_qos",
+                               "delete (its unexport)"};
+        struct softcard_jobs jobs = {};
         char path[ZERO_CARD_PATH_MAX], dpath[ZERO_CARD_PATH_MAX];
         uint64_t call_max = 0;
         struct pulse *p;
@@ -804,7 +813,9 @@ static void test_stopped(void **state) {
         vol_make(f, &f->b);
         vol_make(f, &f->c);
         vol_make(f, &f->d);
+        vol_make(f, &f->x);
         export_ok(f, &f->a, ZERO_CARD_EXPORT_VHOST_USER_BLK, NULL); /* to unexport */
+        export_ok(f, &f->x, ZERO_CARD_EXPORT_NBD, NULL);            /* to delete: its unexport first */
         /* to resize and limit (live: qsd 7.2's NBD export refuses block_resize, a permission conflict) */
         export_ok(f, &f->d, ZERO_CARD_EXPORT_HOST_BLOCK, dpath);
 
@@ -813,7 +824,8 @@ static void test_stopped(void **state) {
 #define TIMED_START(call, x)                                                                                \
         do {                                                                                                \
                 START(call, x);                                                                             \
-                call_max = zero_monotonic_usec() - (x)->started > call_max ? zero_monotonic_usec() - (x)->started : call_max;                             \
+                uint64_t _took = zero_monotonic_usec() - (x)->started;                                      \
+                call_max = _took > call_max ? _took : call_max;                                             \
         } while (0)
         TIMED_START(softcard_volume_export_async(f->q, &f->b.v, ZERO_CARD_EXPORT_HOST_BLOCK, on_done, &ex_host, NULL,
                                                  ERR),
@@ -824,8 +836,9 @@ static void test_stopped(void **state) {
         TIMED_START(softcard_volume_resize_async(f->q, &f->d.v, VOL_SIZE * 2, on_done, &grow, NULL, ERR), &grow);
         f->d.v.qos_iops = 500;
         TIMED_START(softcard_volume_set_qos_async(f->q, &f->d.v, on_done, &qos, NULL, ERR), &qos);
+        TIMED_START(softcard_volume_delete_async(&jobs, f->e, f->q, &f->x.v, on_job, &del, ERR), &del);
         run_until(f, all, ELEMENTSOF(all), 2 * STOPPED_OP_MAX_USEC);
-        pulse_judge(p, "the loop while 5 ops wait on the stopped daemon");
+        pulse_judge(p, "the loop while 6 ops wait on the stopped daemon");
         pulse_stop(p);
         print_message("each call returned within %.2f ms\n", (double) call_max / 1000.0);
         assert_true(call_max <= 20 * USEC_PER_MSEC); /* microseconds on a quiet machine */
@@ -860,8 +873,9 @@ static void test_stopped(void **state) {
         START(softcard_volume_unexport_async(f->q, &f->a.v, on_done, &unex, NULL, ERR), &unex);
         START(softcard_volume_resize_async(f->q, &f->d.v, VOL_SIZE * 2, on_done, &grow, NULL, ERR), &grow);
         START(softcard_volume_set_qos_async(f->q, &f->d.v, on_done, &qos, NULL, ERR), &qos);
+        START(softcard_volume_delete_async(&jobs, f->e, f->q, &f->x.v, on_job, &del, ERR), &del);
         run_until(f, all, ELEMENTSOF(all), 3 * TIMEOUT_USEC);
-        pulse_judge(p, "the loop while the same 5 ops run");
+        pulse_judge(p, "the loop while the same 6 ops run");
         pulse_stop(p);
         for (size_t i = 0; i < ELEMENTSOF(all); i++) {
                 expect_ok(all[i], names[i]);
@@ -871,6 +885,8 @@ static void test_stopped(void **state) {
         assert_true(dev_size(path) == VOL_SIZE);
         assert_true(dev_size(dpath) == VOL_SIZE * 2); /* the live resize reached the loop device */
         assert_false(exported(f, &f->a));
+        assert_int_equal(access(f->x.path, F_OK), -1);
+        assert_null(jobs.head);
         unexport_ok(f, &f->b);
         unexport_ok(f, &f->c);
         unexport_ok(f, &f->d);
