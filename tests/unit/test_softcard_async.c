@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "io/softcard/storage.h"
+#include "tests/unit/softcard_helpers.h"
 
 #define SKIP_CODE 77
 #define TIMEOUT_USEC (10 * USEC_PER_SEC)
@@ -48,12 +49,6 @@
 #define STOPPED_OP_MAX_USEC (10 * USEC_PER_SEC + 1500 * USEC_PER_MSEC)
 
 /* ---- Skipping (ctest's SKIP_RETURN_CODE) ---- */
-
-static bool have_binary(const char *name) {
-        _cleanup_free_ char *cmd = zero_strdup_printf("command -v %s >/dev/null", name);
-        char *argv[] = {"sh", "-c", cmd, NULL};
-        return cmd && zero_run_wait(argv, NULL) == 0;
-}
 
 /* NULL when the tests can run, else why not. */
 static const char *cannot_run(void) {
@@ -117,13 +112,6 @@ static void on_job(void *userdata, int r, const struct zero_error *err) {
 static void on_lost(void *userdata) {
         struct fx *f = userdata;
         f->lost++;
-}
-
-static void run_ok(char *const argv[]) {
-        _cleanup_free_ char *out = NULL;
-        int r = zero_run_wait(argv, &out);
-        if (r != 0)
-                fail_msg("%s failed (%d): %s", argv[0], r, strempty(out));
 }
 
 static void vol_init(struct fx *f, struct vol *x, const char *id, bool clone) {
@@ -279,14 +267,6 @@ static void unexport_ok(struct fx *f, struct vol *x) {
         assert_string_equal(r.path, ""); /* only an export has a path */
 }
 
-static uint64_t dev_size(const char *dev) {
-        _cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
-        uint64_t size = 0;
-        assert_true(fd >= 0);
-        assert_int_equal(ioctl(fd, BLKGETSIZE64, &size), 0);
-        return size;
-}
-
 static void check_hello(struct fx *f, const char *dev) {
         _cleanup_free_ char *p = zero_strdup_printf("%s/hello.txt", f->mnt), *text = NULL;
 
@@ -303,30 +283,6 @@ static bool exported(struct fx *f, struct vol *x) {
         if (softcard_volume_stats(f->q, &x->v, &st, &err) < 0)
                 fail_msg("stats: %s", err.message);
         return st.exported;
-}
-
-/* Loop devices backed by files under the test directory, mounts under it. */
-static int leftovers(struct fx *f) {
-        _cleanup_free_ char *info = NULL, *needle = zero_strdup_printf(" %s/", f->dir);
-        DIR *d = opendir("/sys/block");
-        struct dirent *de;
-        int n = 0;
-
-        assert_non_null(d);
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *p = zero_strdup_printf("/sys/block/%s/loop/backing_file", de->d_name), *b = NULL;
-                if (zero_read_file(p, PATH_MAX, &b, NULL) >= 0 && strncmp(b, f->dir, strlen(f->dir)) == 0) {
-                        print_message("left: %s over %s", de->d_name, b);
-                        n++;
-                }
-        }
-        closedir(d);
-        assert_true(zero_read_file("/proc/self/mountinfo", 16 << 20, &info, NULL) >= 0);
-        if (strstr(info, needle)) {
-                print_message("left: a mount under %s\n", f->dir);
-                n++;
-        }
-        return n;
 }
 
 static char proc_state(pid_t pid) {
@@ -530,7 +486,7 @@ static void test_export_kinds(void **state) {
                 unexport_ok(f, &f->a);
                 unexport_ok(f, &f->a); /* not exported: success */
                 assert_false(exported(f, &f->a));
-                assert_int_equal(leftovers(f), 0);
+                assert_int_equal(leftovers_under(f->dir), 0);
                 if (kinds[i] == ZERO_CARD_EXPORT_VHOST_USER_BLK)
                         assert_int_equal(stat(path, &sb), -1);
         }
@@ -550,7 +506,7 @@ static void test_export_kinds(void **state) {
                 assert_true(r1.ended <= r2.ended && r2.ended <= r3.ended);
                 assert_int_equal(strncmp(r3.path, "nbd+unix://", 11), 0);
                 unexport_ok(f, &f->a);
-                assert_int_equal(leftovers(f), 0);
+                assert_int_equal(leftovers_under(f->dir), 0);
         }
 }
 
@@ -602,7 +558,7 @@ static void test_resize(void **state) {
         assert_int_equal(err.code, ZERO_E_INVALID);
         run_for(f, 50 * USEC_PER_MSEC);
         assert_int_equal(none.calls, 0);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
 }
 
 /* O_DIRECT 4 KiB reads far apart for usec: operations per second. */
@@ -762,7 +718,7 @@ static void test_cancel(void **state) {
                 export_ok(f, &f->a, ZERO_CARD_EXPORT_HOST_BLOCK, path);
                 assert_true(dev_size(path) == VOL_SIZE);
                 unexport_ok(f, &f->a);
-                assert_int_equal(leftovers(f), 0);
+                assert_int_equal(leftovers_under(f->dir), 0);
         }
         assert_null(op);
 
@@ -786,7 +742,7 @@ static void test_cancel(void **state) {
         }
         export_ok(f, &f->b, ZERO_CARD_EXPORT_NBD, path);
         unexport_ok(f, &f->b);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
 }
 
 /*
@@ -890,7 +846,7 @@ static void test_stopped(void **state) {
         unexport_ok(f, &f->b);
         unexport_ok(f, &f->c);
         unexport_ok(f, &f->d);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
 }
 
 struct work_res {
@@ -991,7 +947,7 @@ static void test_loop_work_stopped(void **state) {
         assert_true(dev_size(path) == VOL_SIZE);
         check_hello(f, path);
         unexport_ok(f, &f->a);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
 }
 
 /* Work for test_child_reaper: its pid in the file arg names, then nothing until killed. */
