@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * softcard's storage half, private to io/softcard: the daemon (qsd.c) and the volumes on it
- * (volume.c), as softcard.c drives them.
+ * softcard's storage half, private to io/softcard: the daemon (qsd.c, qsd_call.c) and the
+ * volumes on it (volume*.c), as softcard.c drives them. softcard.h says which file does what.
  *
  * The run directory (RUN = the agent's run_dir, made canonical by softcard.c):
  *   RUN/qsd/                 the daemon's zero-shim directory (shim.sock, pid, console.log, exit)
