@@ -36,6 +36,7 @@ struct softcard_child {
         int pidfd, out;
         sd_event *event;
         sd_event_source *source, *timer;
+        uint64_t timeout_usec;
         const char *what; /* argv[0] or the work's name, for errors (static or the caller's) */
         softcard_child_done_fn done;     /* a command's */
         softcard_work_done_fn work_done; /* a work's */
@@ -159,8 +160,8 @@ static int on_child_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         struct softcard_work res = {};
         char out[128];
 
-        res.r = zero_error_set(&res.err, -ETIMEDOUT, ZERO_E_TIMEOUT, "%s did not end within its time (%s)", c->what,
-                               "it waits on the storage daemon, which does not answer");
+        res.r = zero_error_set(&res.err, -ETIMEDOUT, ZERO_E_TIMEOUT, "%s did not end within %llu ms (killed)", c->what,
+                               (unsigned long long) (c->timeout_usec / USEC_PER_MSEC));
         snprintf(out, sizeof(out), "%s: killed after its deadline", c->what);
         child_finish(c, -ETIMEDOUT, out, &res);
         return 0;
@@ -172,6 +173,7 @@ int softcard_child_set_timeout(struct softcard_child *c, uint64_t timeout_usec) 
         if (!c || c->pid <= 0)
                 return -EINVAL;
         c->timer = sd_event_source_disable_unref(c->timer);
+        c->timeout_usec = timeout_usec;
         if (timeout_usec == 0)
                 return 0;
         /* From now, not from the loop's cached time: a caller outside the loop's dispatch (after

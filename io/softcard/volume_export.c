@@ -217,8 +217,8 @@ static int step_export_path(struct softcard_op *o, struct zero_error *err) {
 }
 
 static const op_step_fn export_steps[] = {
-        op_load_exports, op_load_nodes,  op_load_objects,     step_export_check,  step_gone_wait,
-        step_export_group, step_node_file,   step_node_format,      step_node_throttle, step_export_add,
+        op_load_exports,   op_load_nodes,  op_load_objects,  step_export_check,  step_gone_wait,
+        step_export_group, step_node_file, step_node_format, step_node_throttle, step_export_add,
         step_nbd_server,   step_export_add_again, step_export_loop, step_export_path,
 };
 
@@ -296,8 +296,8 @@ static int step_unexport_files(struct softcard_op *o, struct zero_error *err) {
 }
 
 static const op_step_fn unexport_steps[] = {
-        step_unexport_loop, op_load_exports, op_load_nodes,   op_load_objects, step_export_del, step_gone_wait,
-        step_unexport_umount, step_del_throttle, step_del_format, step_del_file,     step_del_group,  step_unexport_files,
+        step_unexport_loop,   op_load_exports,   op_load_nodes,   op_load_objects, step_export_del, step_gone_wait,
+        step_unexport_umount, step_del_throttle, step_del_format, step_del_file,   step_del_group,  step_unexport_files,
 };
 
 static int export_new(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,

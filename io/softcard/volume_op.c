@@ -33,8 +33,10 @@ int softcard_op_new(struct qsd *q, const struct softcard_volume *v, const op_ste
         o->steps = steps;
         o->n_steps = n_steps;
         if (v) {
-                /* Bounded by softcard_volume_check(); format is one of volume.c's static strings. */
+                /* Bounded by softcard_volume_check(), which also allows these two formats only:
+                 * ours, static, rather than the caller's, which may go before the op ends. */
                 o->v = *v;
+                o->v.format = streq(v->format, "raw") ? "raw" : "qcow2";
                 snprintf(o->id, sizeof(o->id), "%s", v->id);
                 snprintf(o->path, sizeof(o->path), "%s", v->path);
                 snprintf(o->base_path, sizeof(o->base_path), "%s", strempty(v->base_path));
