@@ -71,8 +71,9 @@ int qsd_ensure_nowait(struct qsd *q, struct zero_error *err);
 
 /* One QMP command (args stolen, may be NULL); *ret gets the "return" member (NULL: dropped).
  * A QMP error is -EIO with its desc in err; a dead connection -ECONNRESET; no answer within
- * the timeout -ETIMEDOUT with ZERO_E_TIMEOUT. It holds the caller's loop that long: zerod's
- * start and stats only; card ops use qsd_call_async(). */
+ * the timeout -ETIMEDOUT with ZERO_E_TIMEOUT. It holds the caller's loop that long: for zerod's
+ * start and sync(), stats (25 ms) and the synchronous volume ops the card ABI still has; on the
+ * loop, qsd_call_async(). */
 int qsd_call(struct qsd *q, const char *execute, json_t *args, json_t **ret, struct zero_error *err);
 /* The timeout of the calls from now on (0: the default, 10 s); returns the one before. For ops
  * whose answer is best effort (stats), so that a daemon that stopped answering holds the loop
@@ -90,8 +91,8 @@ struct qsd_call;
 typedef void (*qsd_reply_fn)(void *userdata, int r, json_t *value, const struct zero_error *err);
 int qsd_call_async(struct qsd *q, const char *execute, json_t *args, qsd_reply_fn cb, void *userdata,
                    struct qsd_call **ret);
-/* cb will not be called (its owner went). A command sent stays with the connection until its
- * reply or timeout, which still count for the stalled rule. NULL-safe; returns NULL. */
+/* Drops c: its cb is never called (its owner went). A command sent stays with the connection
+ * until its reply or timeout, which still count for the stalled rule. NULL-safe; returns NULL. */
 struct qsd_call *qsd_call_cancel(struct qsd_call *c);
 
 /* Work under way on the daemon (an asynchronous volume op, volume_op.c), known to q so that
