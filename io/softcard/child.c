@@ -267,9 +267,15 @@ int softcard_work_start(sd_event *e, const char *what, softcard_work_fn fn, void
         if (r > 0) {
                 struct softcard_work res = {};
 
+                /* A fork that never execs keeps every fd of zerod's, CLOEXEC or not: its state
+                 * directory's lock, the API's sockets, the daemon's monitor. One stuck in D state
+                 * would hold them past zerod's death (a restarted zerod could not lock its state)
+                 * and keep connections zerod closed open. Only the memfd stays, as fd 3. */
+                if ((c->out != 3 && dup2(c->out, 3) < 0) || close_range(4, ~0U, 0) < 0)
+                        _exit(126);
                 fn(arg, &res);
                 /* _exit: nothing of zerod's (atexit handlers, stdio buffers) runs in the child. */
-                _exit(pwrite(c->out, &res, sizeof(res), 0) == (ssize_t) sizeof(res) ? 0 : 1);
+                _exit(pwrite(3, &res, sizeof(res), 0) == (ssize_t) sizeof(res) ? 0 : 1);
         }
         c->work_done = done;
         r = softcard_child_set_timeout(c, timeout_usec);

@@ -1015,11 +1015,15 @@ static void test_loop_work_stopped(void **state) {
         assert_int_equal(leftovers_under(f->dir), 0);
 }
 
-/* Work for test_child_reaper: its pid in the file arg names, then nothing until killed. */
+/* Work for test_child_reaper: its pid and how many fds above 3 it has (none of zerod's: only
+ * its result's memfd, fd 3) in the file arg names, then nothing until killed. */
 static void work_wait(void *arg, struct softcard_work *res) {
-        char pid[16];
+        char pid[32];
+        int extra = 0;
 
-        snprintf(pid, sizeof(pid), "%d", (int) getpid());
+        for (int fd = 4; fd < 4096; fd++)
+                extra += fcntl(fd, F_GETFD) >= 0;
+        snprintf(pid, sizeof(pid), "%d %d", (int) getpid(), extra);
         (void) zero_write_file_atomic(arg, pid, strlen(pid), 0600);
         for (;;)
                 pause();
@@ -1055,12 +1059,24 @@ static void test_child_reaper(void **state) {
         cg = strdup(f->cgroup);
         procs = zero_strdup_printf("%s/cgroup.procs", cg);
         st = zero_strdup_printf("%s/freezer.state", cg);
-        assert_int_equal(softcard_work_start(f->e, "a child", work_wait, marker, 0, on_work, &w, &child), 0);
+        {
+                /* An fd of ours the child must not keep (zerod's lock, sockets). */
+                _cleanup_close_ int mine = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                assert_true(mine >= 4);
+                assert_int_equal(softcard_work_start(f->e, "a child", work_wait, marker, 0, on_work, &w, &child), 0);
+        }
         t0 = zero_monotonic_usec();
         while (access(marker, F_OK) < 0 && zero_monotonic_usec() - t0 < TIMEOUT_USEC)
                 run_for(f, 10 * USEC_PER_MSEC);
         assert_int_equal(zero_read_file(marker, 64, &text, NULL), 0);
-        assert_int_equal(zero_parse_int64(text, 1, INT32_MAX, &pid), 0);
+        {
+                int p = 0, extra = -1;
+                assert_int_equal(sscanf(text, "%d %d", &p, &extra), 2);
+                pid = p;
+                text[strcspn(text, " ")] = '\0'; /* the pid, for cgroup.procs */
+                print_message("the work child has %d fds above its result's\n", extra);
+                assert_int_equal(extra, 0); /* none of ours: no socket, no lock, no monitor */
+        }
         assert_true(mkdir(cg, 0755) == 0 || errno == EEXIST);
         assert_int_equal(write_text(procs, text), 0);
         assert_int_equal(write_text(st, "FROZEN"), 0);
