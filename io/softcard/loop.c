@@ -9,7 +9,7 @@
  * LOOP_GET_STATUS64 (it stats the backing file: loop_is_live(), so softcard_loop_find()), a read
  * through the device (softcard_loop_refresh_size()) and the last close of a cleared device
  * (the queue is frozen until in-flight requests end). The asynchronous volume ops run those as
- * work in a forked child (softcard_loop_*_work(), child.c), never on the loop; what is left on
+ * calls in a forked child (softcard_loop_*_work(), common/subprocess.c), never on the loop; what is left on
  * the loop here reads sysfs and mountinfo, or asks devices not backed by a live FUSE file.
  */
 #include <ctype.h>
@@ -272,7 +272,7 @@ int softcard_loop_refresh_size(const char *dev, uint64_t size, struct zero_error
         }
 }
 
-/* ---- The same, off the loop: work for softcard_work_start() ---- */
+/* ---- The same, off the loop: work for zero_subprocess_call() ---- */
 
 int softcard_loop_job_init(struct softcard_loop_job *j, const char *exports_dir, const char *id, uint64_t size) {
         int n = snprintf(j->exports_dir, sizeof(j->exports_dir), "%s", exports_dir);
@@ -285,7 +285,7 @@ int softcard_loop_job_init(struct softcard_loop_job *j, const char *exports_dir,
         return 0;
 }
 
-void softcard_loop_ensure_work(void *arg, struct softcard_work *res) {
+void softcard_loop_ensure_work(void *arg, struct zero_subprocess_result *res) {
         const struct softcard_loop_job *j = arg;
         char dev[32];
 
@@ -297,7 +297,7 @@ void softcard_loop_ensure_work(void *arg, struct softcard_work *res) {
                 snprintf(res->text, sizeof(res->text), "%s", dev);
 }
 
-void softcard_loop_refresh_work(void *arg, struct softcard_work *res) {
+void softcard_loop_refresh_work(void *arg, struct zero_subprocess_result *res) {
         const struct softcard_loop_job *j = arg;
         char dev[32];
 
@@ -305,7 +305,7 @@ void softcard_loop_refresh_work(void *arg, struct softcard_work *res) {
                                                                      : softcard_loop_refresh_size(dev, j->size, &res->err);
 }
 
-void softcard_loop_detach_work(void *arg, struct softcard_work *res) {
+void softcard_loop_detach_work(void *arg, struct zero_subprocess_result *res) {
         const struct softcard_loop_job *j = arg;
 
         res->r = softcard_loop_detach_id(j->exports_dir, j->id);

@@ -9,15 +9,15 @@
  *   qsd_call.c  its QMP monitor: bounded calls on an io/qmp.c connection, synchronous or
  *               answered from the loop, under one set of rules (stalled, restarting)
  *   volume_file.c  volume files (mkfs.ext4, qemu-img), made and removed, synchronously or as
- *               jobs whose commands run as children watched on the loop (child.c); the pool's limit
+ *               jobs whose commands run as children watched on the loop (common/subprocess.c);
+ *               the pool's limit
  *   volume_op.c the runner of a volume op's steps, at once or on the loop (volume_op.h)
  *   volume_export.c  exports (block-export-add, FUSE + loop) and unexports, as steps
  *   volume.c    QoS, resize (as steps), stats, sync()'s prune; the locators (storage.h's struct
  *               softcard_volume) and the checks of a description
  *   loop.c      what host-block exports leave in the kernel: loop devices, FUSE mounts; the
- *               loop device's attach, refresh and detach as work off the loop (child.c)
- *   child.c     children watched on the loop through pidfds: commands, and work (our function
- *               in a forked child) for syscalls that can sleep on the daemon's FUSE export
+ *               loop device's attach, refresh and detach as calls off the loop, in forked
+ *               children (common/subprocess.c: they can sleep on the daemon's FUSE export)
  *   net.c       networks (bridges) and NIC attachments (veth into a netns, tap), and their sync
  *
  * Everything here follows card.h's rules: idempotent, bounded, -errno + err.

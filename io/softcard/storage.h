@@ -27,6 +27,7 @@
 #include <systemd/sd-event.h>
 
 #include "common/macro.h"
+#include "common/subprocess.h"
 #include "zero/card.h"
 
 /* ---- qsd.c: the node's one qemu-storage-daemon and its QMP monitor (an io/qmp.c connection) ---- */
@@ -116,38 +117,6 @@ pid_t qsd_pid(const struct qsd *q);
 const char *qsd_exports_dir(const struct qsd *q);
 const char *qsd_nbd_socket(const struct qsd *q);
 
-/* ---- child.c: a child process watched on the event loop ---- */
-
-struct softcard_child;
-/* status: the exit status, 128+signal, -ETIMEDOUT (softcard_child_set_timeout()), or -errno;
- * output: the first 4 KiB of its stdout and stderr, NUL-terminated. Called from the loop once
- * the child is reaped and freed. */
-typedef void (*softcard_child_done_fn)(void *userdata, int status, const char *output);
-/* Forks and execs argv (PATH searched; stdin /dev/null; it dies with zerod: PDEATHSIG). */
-int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn done, void *userdata,
-                         struct softcard_child **ret);
-/* Kills the child (and ends it, done called) when it has not ended within timeout_usec (0: never). */
-int softcard_child_set_timeout(struct softcard_child *c, uint64_t timeout_usec);
-/* A child still running is killed (SIGKILL) and reaped, from the loop if it cannot die at once
- * (D state: it goes when the FUSE request it waits for ends); done is not called. NULL-safe. */
-struct softcard_child *softcard_child_free(struct softcard_child *c);
-
-/* Work: a function of ours in a forked child, off the loop, for syscalls that can wait on a FUSE
- * daemon (loop.c says which). fn gets the child's copy of arg (nothing it changes comes back)
- * and fills res: r (>= 0 success), err when r < 0, text (a device's path, ...). */
-struct softcard_work {
-        int r;
-        struct zero_error err;
-        char text[64];
-};
-typedef void (*softcard_work_fn)(void *arg, struct softcard_work *res);
-/* Called from the loop with the work's result; r = -ETIMEDOUT (ZERO_E_TIMEOUT) when it did not
- * end within its timeout (it is killed), -EIO when it died without one. */
-typedef void (*softcard_work_done_fn)(void *userdata, const struct softcard_work *res);
-/* what: a static name for errors ("the loop device's attach"); timeout_usec: 0 for none. */
-int softcard_work_start(sd_event *e, const char *what, softcard_work_fn fn, void *arg, uint64_t timeout_usec,
-                        softcard_work_done_fn done, void *userdata, struct softcard_child **ret);
-
 /* ---- loop.c: what exports leave in the kernel (loop devices, FUSE mounts) ---- */
 
 /* lo_file_name of a loop device over RUN/exports/<id>: "zero:<id>:<tag>", tag being a hash of
@@ -174,7 +143,7 @@ int softcard_loop_detach(const char *dev);
 int softcard_loop_detach_id(const char *exports_dir, const char *id);
 /* After the export grew to size: the loop device takes it (within ~1 s). */
 int softcard_loop_refresh_size(const char *dev, uint64_t size, struct zero_error *err);
-/* The same three off the loop, as work for softcard_work_start() (arg: a softcard_loop_job). They
+/* The same three off the loop, as calls for zero_subprocess_call() (arg: a softcard_loop_job). They
  * wait on the daemon behind the FUSE export: on the loop, a stopped daemon would hold zerod. */
 struct softcard_loop_job {
         char exports_dir[PATH_MAX], mnt[PATH_MAX]; /* RUN/exports, RUN/exports/<id> */
@@ -184,11 +153,11 @@ struct softcard_loop_job {
 int softcard_loop_job_init(struct softcard_loop_job *j, const char *exports_dir, const char *id, uint64_t size);
 /* The volume's live loop device, attached if it has none: res->text its path, res->r 1 when
  * attached now, 0 when found. */
-void softcard_loop_ensure_work(void *job, struct softcard_work *res);
+void softcard_loop_ensure_work(void *job, struct zero_subprocess_result *res);
 /* The volume's loop device, if it has one, takes job->size. */
-void softcard_loop_refresh_work(void *job, struct softcard_work *res);
+void softcard_loop_refresh_work(void *job, struct zero_subprocess_result *res);
 /* softcard_loop_detach_id(). */
-void softcard_loop_detach_work(void *job, struct softcard_work *res);
+void softcard_loop_detach_work(void *job, struct zero_subprocess_result *res);
 /* The kernel's I/O counters of the device; exported is set. */
 int softcard_loop_stats(const char *dev, struct zero_card_volume_stats *ret);
 /* Mount points under dir (decoded from /proc/self/mountinfo), a NULL-terminated list. */

@@ -11,7 +11,7 @@
  * (sync(), the card ABI's synchronous ops) or on the loop (the *_async ops), from the same
  * lists: the commands are built once. What may wait on the daemon's FUSE export (here: the loop
  * device's size refresh after a live resize) is work, which on the loop runs in a forked child
- * (loop.c, child.c).
+ * (loop.c, common/subprocess.c).
  */
 #include <fcntl.h>
 #include <poll.h>

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
+#include "common/subprocess.h"
 #include "common/util.h"
 #include "io/softcard/storage.h"
 
@@ -40,7 +41,7 @@ struct vfile {
         struct zero_error err;
         sd_event *event;
         sd_event_source *defer;
-        struct softcard_child *child;
+        struct zero_subprocess *child;
         struct softcard_op *op; /* the unexport of a remove, on the loop */
         zero_card_done_fn done;
         void *userdata;
@@ -57,7 +58,7 @@ static struct vfile *vfile_free(struct vfile *f) {
         if (!f)
                 return NULL;
         f->defer = sd_event_source_disable_unref(f->defer);
-        f->child = softcard_child_free(f->child);
+        f->child = zero_subprocess_free(f->child);
         f->op = softcard_op_cancel(f->op);
         free(f->id);
         free(f->path);
@@ -507,7 +508,7 @@ static void vfile_continue(struct vfile *f) {
                 int r = f->steps[f->step].run(f, e);
 
                 if (r == STEP_RUN) {
-                        r = softcard_child_start(f->event, f->argv, on_command_done, f, &f->child);
+                        r = zero_subprocess_start(f->event, f->argv, on_command_done, f, &f->child);
                         if (r >= 0)
                                 return;
                         r = zero_error_set(e, r, ZERO_E_INTERNAL, "cannot run %s: %s", f->argv[0], strerror(-r));

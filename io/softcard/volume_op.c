@@ -62,7 +62,7 @@ struct softcard_op *softcard_op_free(struct softcard_op *o) {
         if (!o)
                 return NULL;
         o->call = qsd_call_cancel(o->call);
-        o->child = softcard_child_free(o->child);
+        o->child = zero_subprocess_free(o->child);
         o->defer = sd_event_source_disable_unref(o->defer);
         o->timer = sd_event_source_disable_unref(o->timer);
         op_answer_clear(o);
@@ -83,7 +83,7 @@ int op_qmp(struct softcard_op *o, const char *execute, json_t *args) {
         return OP_QMP;
 }
 
-int op_work(struct softcard_op *o, const char *what, softcard_work_fn fn) {
+int op_work(struct softcard_op *o, const char *what, zero_subprocess_fn fn) {
         o->work_name = what;
         o->work = fn;
         return OP_WORK;
@@ -149,7 +149,7 @@ static int op_steps(struct softcard_op *o) {
 
 int softcard_op_run(struct softcard_op *o, struct zero_error *err) {
         for (;;) {
-                struct softcard_work res = {};
+                struct zero_subprocess_result res = {};
                 int r = op_steps(o);
 
                 switch (r) {
@@ -208,7 +208,7 @@ static void on_op_reply(void *userdata, int r, json_t *value, const struct zero_
         op_continue(o);
 }
 
-static void on_op_work(void *userdata, const struct softcard_work *res) {
+static void on_op_work(void *userdata, const struct zero_subprocess_result *res) {
         struct softcard_op *o = userdata;
 
         o->child = NULL;
@@ -236,7 +236,7 @@ static int on_op_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* A pause of usec from now (not from the loop's cached time, as child.c says). */
+/* A pause of usec from now (not from the loop's cached time, as common/subprocess.c says). */
 static int op_timer(struct softcard_op *o, uint64_t usec) {
         uint64_t at = zero_monotonic_usec() + usec;
         int r;
@@ -262,16 +262,16 @@ static void op_continue(struct softcard_op *o) {
                                            o->execute, strerror(-r));
                 break;
         case OP_WORK:
-                r = softcard_work_start(e, o->work_name, o->work, &o->job, OP_CHILD_TIMEOUT_USEC, on_op_work, o,
+                r = zero_subprocess_call(e, o->work_name, o->work, &o->job, OP_CHILD_TIMEOUT_USEC, on_op_work, o,
                                         &o->child);
                 if (r < 0)
                         r = zero_error_set(&o->err, r, ZERO_E_INTERNAL, "cannot start %s: %s", o->work_name,
                                            strerror(-r));
                 break;
         case OP_RUN:
-                r = softcard_child_start(e, o->argv, on_op_command, o, &o->child);
+                r = zero_subprocess_start(e, o->argv, on_op_command, o, &o->child);
                 if (r >= 0)
-                        r = softcard_child_set_timeout(o->child, OP_CHILD_TIMEOUT_USEC);
+                        r = zero_subprocess_set_timeout(o->child, OP_CHILD_TIMEOUT_USEC);
                 if (r < 0)
                         r = zero_error_set(&o->err, r, ZERO_E_INTERNAL, "cannot run %s: %s", o->argv[0], strerror(-r));
                 break;

@@ -6,7 +6,7 @@
  * is the interface.
  *
  * A step looks at what the op knows and asks for at most one thing: a QMP command, work off the
- * loop (a function that may wait on the daemon's FUSE export, softcard_work_fn), a command
+ * loop (a function that may wait on the daemon's FUSE export, zero_subprocess_fn), a command
  * (argv), or a pause. It is then called again with the answer (o->answered, o->r, o->value,
  * o->e, o->text) and says where to go: the next step, another step (op_goto()), the op's end, or
  * its failure (-errno with err). Each step is idempotent by looking first (the daemon's state,
@@ -57,7 +57,7 @@ struct softcard_op {
         const char *execute;
         json_t *args;
         const char *work_name;
-        softcard_work_fn work;
+        zero_subprocess_fn work;
         char *argv[16];
         uint64_t sleep_usec;
         /* Its answer. */
@@ -72,7 +72,7 @@ struct softcard_op {
         struct qsd_work w;
         sd_event_source *defer, *timer;
         struct qsd_call *call;
-        struct softcard_child *child;
+        struct zero_subprocess *child;
         softcard_done_fn done;
         void *userdata;
 
@@ -110,7 +110,7 @@ int softcard_op_start(struct softcard_op *o, softcard_done_fn done, void *userda
 
 /* For the steps: what they ask for, and how they read the answer. */
 int op_qmp(struct softcard_op *o, const char *execute, json_t *args);
-int op_work(struct softcard_op *o, const char *what, softcard_work_fn fn);
+int op_work(struct softcard_op *o, const char *what, zero_subprocess_fn fn);
 int op_command(struct softcard_op *o, char *const argv[]);
 int op_sleep(struct softcard_op *o, uint64_t usec);
 int op_goto(struct softcard_op *o, op_step_fn step);

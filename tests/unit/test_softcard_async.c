@@ -893,11 +893,11 @@ static void test_stopped(void **state) {
 }
 
 struct work_res {
-        struct softcard_work res;
+        struct zero_subprocess_result res;
         bool ended;
 };
 
-static void on_work(void *userdata, const struct softcard_work *res) {
+static void on_work(void *userdata, const struct zero_subprocess_result *res) {
         struct work_res *w = userdata;
 
         w->res = *res;
@@ -907,7 +907,7 @@ static void on_work(void *userdata, const struct softcard_work *res) {
 /* The control's attach, from a callback of the loop, as the synchronous export runs it. */
 struct inline_attach {
         struct softcard_loop_job *job;
-        struct softcard_work res;
+        struct zero_subprocess_result res;
         uint64_t took;
         bool ran;
 };
@@ -933,7 +933,7 @@ static int on_inline_attach(sd_event_source *s, void *userdata) {
  */
 static void test_loop_work_stopped(void **state) {
         struct fx *f = *state;
-        struct softcard_child *child = NULL;
+        struct zero_subprocess *child = NULL;
         struct softcard_loop_job job;
         struct work_res w = {};
         char path[ZERO_CARD_PATH_MAX];
@@ -953,7 +953,7 @@ static void test_loop_work_stopped(void **state) {
         p = pulse_start(f);
         w0 = runqueue_wait();
         t0 = zero_monotonic_usec();
-        assert_int_equal(softcard_work_start(f->e, "the loop device's attach", softcard_loop_ensure_work, &job,
+        assert_int_equal(zero_subprocess_call(f->e, "the loop device's attach", softcard_loop_ensure_work, &job,
                                              2 * USEC_PER_SEC, on_work, &w, &child),
                          0);
         call = held_since(t0, w0);
@@ -1017,7 +1017,7 @@ static void test_loop_work_stopped(void **state) {
 
 /* Work for test_child_reaper: its pid and how many fds above 3 it has (none of zerod's: only
  * its result's memfd, fd 3) in the file arg names, then nothing until killed. */
-static void work_wait(void *arg, struct softcard_work *res) {
+static void work_wait(void *arg, struct zero_subprocess_result *res) {
         char pid[32];
         int extra = 0;
 
@@ -1042,7 +1042,7 @@ static int write_text(const char *path, const char *text) {
  */
 static void test_child_reaper(void **state) {
         struct fx *f = *state;
-        struct softcard_child *child = NULL;
+        struct zero_subprocess *child = NULL;
         struct work_res w = {};
         _cleanup_free_ char *marker = NULL, *text = NULL, *cg = NULL, *procs = NULL, *st = NULL;
         _cleanup_free_ char *frozen = NULL;
@@ -1063,7 +1063,7 @@ static void test_child_reaper(void **state) {
                 /* An fd of ours the child must not keep (zerod's lock, sockets). */
                 _cleanup_close_ int mine = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 assert_true(mine >= 4);
-                assert_int_equal(softcard_work_start(f->e, "a child", work_wait, marker, 0, on_work, &w, &child), 0);
+                assert_int_equal(zero_subprocess_call(f->e, "a child", work_wait, marker, 0, on_work, &w, &child), 0);
         }
         t0 = zero_monotonic_usec();
         while (access(marker, F_OK) < 0 && zero_monotonic_usec() - t0 < TIMEOUT_USEC)
@@ -1088,7 +1088,7 @@ static void test_child_reaper(void **state) {
         }
 
         t0 = zero_monotonic_usec();
-        child = softcard_child_free(child);
+        child = zero_subprocess_free(child);
         freed = zero_monotonic_usec() - t0;
         run_for(f, 100 * USEC_PER_MSEC);
         assert_int_equal(kill((pid_t) pid, 0), 0); /* killed, but held: not reaped, not waited for */

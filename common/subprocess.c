@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A child process watched on the agent's loop (storage.h): the slow commands of volume jobs
- * (mkfs.ext4 of a large file, qemu-img, rm of a large file) run here instead of in a
- * zero_run_wait() that would hold the loop until they end; and "work", a function of ours run in
- * a forked child, for the syscalls that can wait on a FUSE daemon (the loop device over a
- * host-block export: a stopped qemu-storage-daemon holds whoever opens or configures it in D
- * state, which on the loop would be all of zerod).
+ * A child process watched on the agent's loop (subprocess.h): the slow commands of the card's
+ * volume jobs (mkfs.ext4 of a large file, qemu-img, rm of a large file) and the container
+ * plugin's own `crun delete` run here instead of in a zero_run_wait() that would hold the loop
+ * until they end; and calls, a function of ours run in a forked child, for the syscalls that can
+ * wait on a FUSE daemon (the softcard's loop device over a host-block export: a stopped
+ * qemu-storage-daemon holds whoever opens or configures it in D state, which on the loop would
+ * be all of zerod).
  *
  * Watched through a pidfd, not sd_event_add_child(): that one wants SIGCHLD blocked in the whole
- * process, which a driver has no business deciding for the agent; a pidfd turns readable when
- * the process exits, whatever the signal mask. Output goes to a memfd rather than a pipe, so a
- * chatty command can never block on a full pipe while nobody reads; work writes its result there.
+ * process, which a driver or a plugin has no business deciding for the agent; a pidfd turns
+ * readable when the process exits, whatever the signal mask. (zerod's own children,
+ * agent/spawn.h, use sd_event_add_child: the agent owns its signal mask.) Output goes to a memfd
+ * rather than a pipe, so a chatty command can never block on a full pipe while nobody reads; a
+ * call writes its result there.
  *
  * A child stopped before its end (its owner went, or its deadline passed) is killed with SIGKILL,
  * and reaped at once when it is gone. One in D state is not gone until the FUSE request it waits
@@ -18,6 +21,8 @@
  * there to avoid, so it is left to a floating source on the loop, which reaps it when its pidfd
  * turns readable (a zombie at most, until then; the loop's end frees the source).
  */
+#include "common/subprocess.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -27,19 +32,18 @@
 #include <sys/wait.h>
 
 #include "common/util.h"
-#include "io/softcard/storage.h"
 
 #define OUTPUT_MAX 4096
 
-struct softcard_child {
+struct zero_subprocess {
         pid_t pid; /* 0 once reaped, or handed to the reaper */
         int pidfd, out;
         sd_event *event;
         sd_event_source *source, *timer;
         uint64_t timeout_usec;
         const char *what; /* argv[0] or the work's name, for errors (static or the caller's) */
-        softcard_child_done_fn done;     /* a command's */
-        softcard_work_done_fn work_done; /* a work's */
+        zero_subprocess_done_fn done;     /* a command's */
+        zero_subprocess_result_fn call_done; /* a call's */
         void *userdata;
 };
 
@@ -56,7 +60,7 @@ static int on_orphan_exit(sd_event_source *s, int fd, uint32_t revents, void *us
 }
 
 /* The killed child is not gone yet (D state): the loop reaps it when it is. */
-static void child_orphan(struct softcard_child *c) {
+static void child_orphan(struct zero_subprocess *c) {
         sd_event_source *s = NULL;
 
         if (sd_event_add_io(c->event, &s, c->pidfd, EPOLLIN, on_orphan_exit, (void *) (intptr_t) c->pid) < 0 ||
@@ -70,14 +74,14 @@ static void child_orphan(struct softcard_child *c) {
                 c->pid = 0;
                 return;
         }
-        (void) sd_event_source_set_description(s, "softcard-child-reaper");
+        (void) sd_event_source_set_description(s, "zero-subprocess-reaper");
         c->pidfd = -EBADF; /* the source's */
         c->pid = 0;
         sd_event_source_unref(s); /* the loop holds it now */
 }
 
 /* Kills a child still running and reaps it, now or from the loop (above). */
-static void child_kill(struct softcard_child *c) {
+static void child_kill(struct zero_subprocess *c) {
         if (c->pid <= 0)
                 return;
         (void) kill(c->pid, SIGKILL);
@@ -95,12 +99,12 @@ static void child_kill(struct softcard_child *c) {
         child_orphan(c);
 }
 
-struct softcard_child *softcard_child_free(struct softcard_child *c) {
+struct zero_subprocess *zero_subprocess_free(struct zero_subprocess *c) {
         if (!c)
                 return NULL;
         c->source = sd_event_source_disable_unref(c->source);
         c->timer = sd_event_source_disable_unref(c->timer);
-        child_kill(c); /* stopped before its end (close(), cancel): like crun's cleanup_pid */
+        child_kill(c); /* stopped before its end (close(), a cancel): like crun's cleanup_pid */
         safe_close(c->pidfd);
         safe_close(c->out);
         sd_event_unref(c->event);
@@ -109,22 +113,23 @@ struct softcard_child *softcard_child_free(struct softcard_child *c) {
 }
 
 /* Tells the owner and frees c: out of the way before, so done() may start the next child. */
-static void child_finish(struct softcard_child *c, int status, const char *output, const struct softcard_work *res) {
-        softcard_child_done_fn done = c->done;
-        softcard_work_done_fn work_done = c->work_done;
+static void child_finish(struct zero_subprocess *c, int status, const char *output,
+                         const struct zero_subprocess_result *res) {
+        zero_subprocess_done_fn done = c->done;
+        zero_subprocess_result_fn call_done = c->call_done;
         void *ud = c->userdata;
 
-        softcard_child_free(c);
-        if (work_done)
-                work_done(ud, res);
+        zero_subprocess_free(c);
+        if (call_done)
+                call_done(ud, res);
         else
                 done(ud, status, output);
 }
 
 static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct softcard_child *c = userdata;
+        struct zero_subprocess *c = userdata;
         char out[OUTPUT_MAX] = "";
-        struct softcard_work res = {};
+        struct zero_subprocess_result res = {};
         int status = 0;
         pid_t p;
         ssize_t n;
@@ -138,10 +143,10 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
         status = p < 0                ? -ECHILD
                  : WIFEXITED(status) ? WEXITSTATUS(status)
                                      : 128 + WTERMSIG(status);
-        if (c->work_done) {
+        if (c->call_done) {
                 n = pread(c->out, &res, sizeof(res), 0);
                 if (status != 0 || n != (ssize_t) sizeof(res)) {
-                        res = (struct softcard_work){};
+                        res = (struct zero_subprocess_result){};
                         res.r = zero_error_set(&res.err, -EIO, ZERO_E_INTERNAL, "the child doing %s ended without "
                                                "its result (status %d)", c->what, status);
                 }
@@ -156,8 +161,8 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
 }
 
 static int on_child_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct softcard_child *c = userdata;
-        struct softcard_work res = {};
+        struct zero_subprocess *c = userdata;
+        struct zero_subprocess_result res = {};
         char out[128];
 
         res.r = zero_error_set(&res.err, -ETIMEDOUT, ZERO_E_TIMEOUT, "%s did not end within %llu ms (killed)", c->what,
@@ -167,7 +172,7 @@ static int on_child_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-int softcard_child_set_timeout(struct softcard_child *c, uint64_t timeout_usec) {
+int zero_subprocess_set_timeout(struct zero_subprocess *c, uint64_t timeout_usec) {
         int r;
 
         if (!c || c->pid <= 0)
@@ -181,14 +186,14 @@ int softcard_child_set_timeout(struct softcard_child *c, uint64_t timeout_usec) 
         r = sd_event_add_time(c->event, &c->timer, CLOCK_MONOTONIC, zero_monotonic_usec() + timeout_usec,
                               timeout_usec / 16 + 1, on_child_timeout, c);
         if (r >= 0)
-                (void) sd_event_source_set_description(c->timer, "softcard-child-deadline");
+                (void) sd_event_source_set_description(c->timer, "zero-subprocess-deadline");
         return r;
 }
 
 /* Forks c's process: 0 in the parent (c watched), 1 in the child (its stdout is c->out, it dies
  * with zerod), -errno. */
-static int child_fork(sd_event *e, const char *what, void *userdata, struct softcard_child **ret) {
-        struct softcard_child *c;
+static int child_fork(sd_event *e, const char *what, void *userdata, struct zero_subprocess **ret) {
+        struct zero_subprocess *c;
         pid_t parent = getpid();
         int r;
 
@@ -199,23 +204,24 @@ static int child_fork(sd_event *e, const char *what, void *userdata, struct soft
         c->event = sd_event_ref(e);
         c->what = what;
         c->userdata = userdata;
-        c->out = memfd_create("softcard-child", MFD_CLOEXEC);
+        c->out = memfd_create("zero-subprocess", MFD_CLOEXEC);
         if (c->out < 0) {
                 r = -errno;
                 c->out = -EBADF;
-                softcard_child_free(c);
+                zero_subprocess_free(c);
                 return r;
         }
         c->pid = fork();
         if (c->pid < 0) {
                 r = -errno;
                 c->pid = 0;
-                softcard_child_free(c);
+                zero_subprocess_free(c);
                 return r;
         }
         if (c->pid == 0) {
-                /* A zerod killed with SIGKILL takes its mkfs with it: the restarted one runs the
-                 * job's step again from the start, and two writers must never share a file. */
+                /* A zerod killed with SIGKILL takes its child with it (a mkfs, a crun delete):
+                 * the restarted one runs the step again from the start, and two writers must
+                 * never share a file. */
                 if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                         _exit(127);
                 *ret = c;
@@ -224,22 +230,22 @@ static int child_fork(sd_event *e, const char *what, void *userdata, struct soft
         c->pidfd = (int) syscall(SYS_pidfd_open, c->pid, 0);
         if (c->pidfd < 0) {
                 r = -errno;
-                softcard_child_free(c);
+                zero_subprocess_free(c);
                 return r;
         }
         r = sd_event_add_io(e, &c->source, c->pidfd, EPOLLIN, on_child_exit, c);
         if (r < 0) {
-                softcard_child_free(c);
+                zero_subprocess_free(c);
                 return r;
         }
-        (void) sd_event_source_set_description(c->source, "softcard-child");
+        (void) sd_event_source_set_description(c->source, "zero-subprocess");
         *ret = c;
         return 0;
 }
 
-int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn done, void *userdata,
-                         struct softcard_child **ret) {
-        struct softcard_child *c = NULL;
+int zero_subprocess_start(sd_event *e, char *const argv[], zero_subprocess_done_fn done, void *userdata,
+                         struct zero_subprocess **ret) {
+        struct zero_subprocess *c = NULL;
         int r;
 
         if (!e || !argv || !argv[0] || !done || !ret)
@@ -254,9 +260,9 @@ int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn
         return 0;
 }
 
-int softcard_work_start(sd_event *e, const char *what, softcard_work_fn fn, void *arg, uint64_t timeout_usec,
-                        softcard_work_done_fn done, void *userdata, struct softcard_child **ret) {
-        struct softcard_child *c = NULL;
+int zero_subprocess_call(sd_event *e, const char *what, zero_subprocess_fn fn, void *arg, uint64_t timeout_usec,
+                        zero_subprocess_result_fn done, void *userdata, struct zero_subprocess **ret) {
+        struct zero_subprocess *c = NULL;
         int r;
 
         if (!e || !what || !fn || !done || !ret)
@@ -265,7 +271,7 @@ int softcard_work_start(sd_event *e, const char *what, softcard_work_fn fn, void
         if (r < 0)
                 return r;
         if (r > 0) {
-                struct softcard_work res = {};
+                struct zero_subprocess_result res = {};
 
                 /* A fork that never execs keeps every fd of zerod's, CLOEXEC or not: its state
                  * directory's lock, the API's sockets, the daemon's monitor. One stuck in D state
@@ -277,10 +283,10 @@ int softcard_work_start(sd_event *e, const char *what, softcard_work_fn fn, void
                 /* _exit: nothing of zerod's (atexit handlers, stdio buffers) runs in the child. */
                 _exit(pwrite(3, &res, sizeof(res), 0) == (ssize_t) sizeof(res) ? 0 : 1);
         }
-        c->work_done = done;
-        r = softcard_child_set_timeout(c, timeout_usec);
+        c->call_done = done;
+        r = zero_subprocess_set_timeout(c, timeout_usec);
         if (r < 0) {
-                softcard_child_free(c);
+                zero_subprocess_free(c);
                 return r;
         }
         *ret = c;
