@@ -31,6 +31,7 @@ struct card_op {
         zero_card_done_fn done;
         void *userdata;
         sd_event_source *defer; /* the answer of work done at once */
+        struct softcard_op *sop; /* the storage half's op under way (storage.h) */
         int r;
         struct zero_card_result res;
         struct zero_error err;
@@ -53,6 +54,7 @@ static void card_op_free(struct card_op *op) {
                         break;
                 }
         op->defer = sd_event_source_disable_unref(op->defer);
+        op->sop = softcard_op_cancel(op->sop); /* close(): its done is not called */
         free(op);
 }
 
@@ -106,6 +108,13 @@ static int card_op_answer(struct zero_card *c, int r, const char *text, const st
 
 static void on_file_done(void *userdata, int r, const struct zero_error *err) {
         card_op_end(userdata, r, NULL, err);
+}
+
+static void on_storage_done(void *userdata, int r, const char *path, const struct zero_error *err) {
+        struct card_op *op = userdata;
+
+        op->sop = NULL; /* gone with its done */
+        card_op_end(op, r, path, err);
 }
 
 /* ---- sync: the storage half ---- */
@@ -275,23 +284,35 @@ static int card_volume_validate(struct zero_card *c, const struct zero_card_volu
 }
 
 /*
- * Resize, QoS, export and unexport: a description the driver cannot read, or a daemon being
- * restarted, is refused at once; the rest runs now (QMP calls bounded by the daemon's rules,
- * storage.h) and is answered from the loop.
+ * Resize, QoS, export and unexport: the storage half's ops on the loop (storage.h), each a list of
+ * steps whose QMP commands are qsd_call_async()s and whose FUSE-bound syscalls run in children:
+ * they never hold the loop, a stopped daemon included. A description the driver cannot read, or a
+ * daemon being restarted, is refused at once; the rest ends through on_storage_done().
  */
+#define STORAGE_OP(c, v, done, userdata, err, start)                                              \
+        ({                                                                                         \
+                struct softcard_volume _sv;                                                        \
+                struct card_op *_op = NULL;                                                        \
+                int _r = softcard_volume_from((v), &_sv, (err));                                  \
+                if (_r >= 0 && !(done))                                                            \
+                        _r = zero_error_set((err), -EINVAL, ZERO_E_INTERNAL, "softcard: an op without done"); \
+                if (_r >= 0 && !(_op = card_op_new((c), (done), (userdata))))                     \
+                        _r = zero_error_default((err), -ENOMEM, "softcard");                     \
+                if (_r >= 0 && (_r = (start)) < 0)                                                \
+                        card_op_free(_op);                                                        \
+                _r;                                                                                \
+        })
+
 static int card_volume_resize(struct zero_card *c, const struct zero_card_volume *v, uint64_t new_size,
                               zero_card_done_fn done, void *userdata, struct zero_error *err) {
-        return WITH_VOLUME(v, sv, err,
-                           WITH_DAEMON(c, err,
-                                       ANSWER_LATER(c, done, userdata, err, NULL,
-                                                    softcard_volume_resize(c->qsd, &sv, new_size, &_e))));
+        return STORAGE_OP(c, v, done, userdata, err,
+                          softcard_volume_resize_async(c->qsd, &_sv, new_size, on_storage_done, _op, &_op->sop, err));
 }
 
 static int card_volume_set_qos(struct zero_card *c, const struct zero_card_volume *v, zero_card_done_fn done,
                                void *userdata, struct zero_error *err) {
-        return WITH_VOLUME(v, sv, err,
-                           WITH_DAEMON(c, err,
-                                       ANSWER_LATER(c, done, userdata, err, NULL, softcard_volume_set_qos(c->qsd, &sv, &_e))));
+        return STORAGE_OP(c, v, done, userdata, err,
+                          softcard_volume_set_qos_async(c->qsd, &_sv, on_storage_done, _op, &_op->sop, err));
 }
 
 static int card_volume_stats(struct zero_card *c, const struct zero_card_volume *v,
@@ -311,21 +332,14 @@ static int card_volume_stats(struct zero_card *c, const struct zero_card_volume 
 
 static int card_volume_export(struct zero_card *c, const struct zero_card_volume *v, enum zero_card_export_kind kind,
                               zero_card_done_fn done, void *userdata, struct zero_error *err) {
-        char path[ZERO_CARD_PATH_MAX] = "";
-
-        if (!zero_card_export_kind_to_string(kind))
-                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "unknown export kind %d", (int) kind);
-        return WITH_VOLUME(v, sv, err,
-                           WITH_DAEMON(c, err,
-                                       ANSWER_LATER(c, done, userdata, err, path,
-                                                    softcard_volume_export(c->qsd, &sv, kind, path, NULL, &_e))));
+        return STORAGE_OP(c, v, done, userdata, err,
+                          softcard_volume_export_async(c->qsd, &_sv, kind, on_storage_done, _op, &_op->sop, err));
 }
 
 static int card_volume_unexport(struct zero_card *c, const struct zero_card_volume *v, zero_card_done_fn done,
                                 void *userdata, struct zero_error *err) {
-        return WITH_VOLUME(v, sv, err,
-                           WITH_DAEMON(c, err,
-                                       ANSWER_LATER(c, done, userdata, err, NULL, softcard_volume_unexport(c->qsd, &sv, &_e))));
+        return STORAGE_OP(c, v, done, userdata, err,
+                          softcard_volume_unexport_async(c->qsd, &_sv, on_storage_done, _op, &_op->sop, err));
 }
 
 /* Networks and NICs: rtnetlink requests to the kernel (and a veth's configuration by a short-lived
