@@ -113,14 +113,12 @@ int zero_op_new_network(struct zero_agent *a, const char *kind, const char *netw
         return op_new_on(a, kind, "network", network, params, ret);
 }
 
-/* An operation on no instance names its object in params; an instance's attach names a volume
- * there too, which is not what it acts on. */
 const char *zero_op_volume(const struct zero_op *op) {
-        return op->row.instance_id ? NULL : json_string_value(json_object_get(op->params, "volume"));
+        return json_string_value(json_object_get(op->params, "volume"));
 }
 
 const char *zero_op_network(const struct zero_op *op) {
-        return op->row.instance_id ? NULL : json_string_value(json_object_get(op->params, "network"));
+        return json_string_value(json_object_get(op->params, "network"));
 }
 
 /* The paused step's wait is over (answered, failed, or the operation goes): what it held goes

@@ -105,8 +105,8 @@ int zero_op_new_volume(struct zero_agent *a, const char *kind, const char *volum
 int zero_op_new_network(struct zero_agent *a, const char *kind, const char *network, json_t *params,
                         struct zero_op **ret);
 struct zero_op *zero_op_free(struct zero_op *op);
-/* The volume or network an operation works on (params "volume", "network"), NULL for an
- * instance's. */
+/* The volume or network an operation works on (params "volume", "network"; an attach or detach
+ * names its volume there too), NULL for none. */
 const char *zero_op_volume(const struct zero_op *op);
 const char *zero_op_network(const struct zero_op *op);
 /* Takes an operation that is stored (status running) and runs its steps from row.step on. */
