@@ -453,11 +453,11 @@ static void test_network_refused(void **state) {
         assert_int_equal(err.code, ZERO_E_WRONG_STATE);
         assert_string_equal(err.message, "network 'lan' is creating");
         /* Taken: its name, its subnet (while it is being made too). */
-        assert_true(zero_network_create(&f->a, json_pack("{s:s,s:s}", "name", "lan", "subnet", "10.78.0.0/24"), &op,
-                                        &err) < 0);
+        json_auto_t *same_name = json_pack("{s:s,s:s}", "name", "lan", "subnet", "10.78.0.0/24");
+        json_auto_t *same_subnet = json_pack("{s:s,s:s}", "name", "lan2", "subnet", "10.77.0.0/16");
+        assert_true(zero_network_create(&f->a, same_name, &op, &err) < 0);
         assert_int_equal(err.code, ZERO_E_CONFLICT);
-        assert_true(zero_network_create(&f->a, json_pack("{s:s,s:s}", "name", "lan2", "subnet", "10.77.0.0/16"), &op,
-                                        &err) < 0);
+        assert_true(zero_network_create(&f->a, same_subnet, &op, &err) < 0);
         assert_int_equal(err.code, ZERO_E_CONFLICT);
         add_instance(f, "stopped");
         assert_int_equal(zero_store_nic_insert(f->a.store, &nic), 0);
