@@ -6,6 +6,7 @@
 # API token, the state volume's serial, the TLS certificate). Its zerod uses the softcard inside
 # the host for now (the lab's card driver comes later), so its volumes live on the state volume.
 #   - the image builds (cached: a second build with nothing changed stops at "up to date");
+#   - a state volume that is neither ext4 nor blank is refused untouched: one ERROR line, power off;
 #   - zerod answers GET /v1/node over the forwarded port with the token (curl --cacert): the
 #     figure "host boot to zerod ready" (blueprint: <= 10 s under TCG);
 #   - cgroup v2 is the host's one hierarchy, memory and cpu among its controllers, and the
@@ -119,17 +120,15 @@ truncate -s 64M "$T/decoy-n.img" "$T/decoy-s.img"
 
 BOOTS=0
 QEMU_PID=
-# boot virtio|scsi: starts the host VM (its console in $T/console.N), the state volume presented
-# as virtio-blk or SCSI, and waits until zerod answers GET /v1/node over the forwarded port; sets
-# API_URL and READY_MS (QEMU's start to that answer).
-boot() {
+# start_host virtio|scsi FILE: starts the host VM (its console in $T/console.N) with FILE as its
+# state volume, presented as virtio-blk or SCSI, beside the decoys; sets QEMU_PID and BOOT_T0.
+start_host() {
   local state_dev=(-device "virtio-blk-pci,drive=state,serial=$STATE_SERIAL")
   [ "$1" = virtio ] || state_dev=(-device "scsi-hd,bus=scsi0.0,drive=state,serial=$STATE_SERIAL")
   BOOTS=$((BOOTS + 1))
   CONSOLE=$T/console.$BOOTS
   rm -f "$T/qmp.sock"
-  local t0 port
-  t0=$(now_ms)
+  BOOT_T0=$(now_ms)
   # -cpu max: TCG's RDRAND seeds the guest's RNG at once (with qemu64 the CRNG is not ready
   # for seconds, and mkfs.ext4's libuuid alone waits 3 s for it). cache=unsafe: the host
   # (this machine) does not crash in a test; a power cut is QEMU's end, and what QEMU wrote is
@@ -141,13 +140,20 @@ boot() {
     -fw_cfg "name=opt/zero/state-volume,file=$CARD/state-volume" \
     -fw_cfg "name=opt/zero/tls.crt,file=$CARD/tls.crt" -fw_cfg "name=opt/zero/tls.key,file=$CARD/tls.key" \
     -fw_cfg "name=opt/zero/card,file=$CARD/card" \
-    -drive "file=$T/state.img,if=none,id=state,format=raw,cache=unsafe" -device virtio-scsi-pci,id=scsi0 \
+    -drive "file=$2,if=none,id=state,format=raw,cache=unsafe" -device virtio-scsi-pci,id=scsi0 \
     "${state_dev[@]}" -drive "file=$T/decoy-n.img,if=none,id=dn,format=raw,cache=unsafe" -device nvme,drive=dn,serial=decoy-n \
     -drive "file=$T/decoy-s.img,if=none,id=ds,format=raw,cache=unsafe" -device scsi-hd,bus=scsi0.0,drive=ds,serial=decoy-s \
     -netdev "user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:0-:8443,guestfwd=tcp:10.0.2.100:80-cmd:socat STDIO UNIX-CONNECT:$CARD/api.sock" \
     -device virtio-net-pci,netdev=mgmt,romfile= \
     </dev/null >"$T/qemu.$BOOTS.log" 2>&1 &
   QEMU_PID=$!
+}
+
+# boot virtio|scsi: start_host with the state volume, and waits until zerod answers GET /v1/node
+# over the forwarded port; sets API_URL and READY_MS (QEMU's start to that answer).
+boot() {
+  local port
+  start_host "$1" "$T/state.img"
   # The forwarded port: QEMU picked a free one (hostfwd port 0); its user network says which.
   port=
   for _ in $(seq 1 100); do
@@ -166,7 +172,7 @@ boot() {
     # -m: before zerod listens, QEMU's user network takes the connection and the TLS handshake
     # waits.
     if curl -s -m 2 -o /dev/null --cacert "$API_CACERT" -H "Authorization: Bearer $API_TOKEN" "$API_URL/v1/node"; then
-      READY_MS=$(($(now_ms) - t0))
+      READY_MS=$(($(now_ms) - BOOT_T0))
       return 0
     fi
     sleep 0.1
@@ -189,6 +195,24 @@ qmp() {
 }
 
 console() { tr -d '\r' <"$CONSOLE"; }
+
+# --- a state volume that holds something else ---------------------------------------------------
+# The host must refuse it, untouched, with one ERROR line, and power off: a wrong serial never
+# costs anyone's data.
+head -c $((1024 * 1024)) /dev/urandom >"$T/taken.img"
+truncate -s 64M "$T/taken.img"
+cp "$T/taken.img" "$T/taken.orig"
+start_host virtio "$T/taken.img"
+for _ in $(seq 1 $((BOOT_TIMEOUT * 10))); do kill -0 "$QEMU_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$QEMU_PID" 2>/dev/null && fail "the host did not power off on a state volume that is neither ext4 nor blank"
+wait "$QEMU_PID" || true
+QEMU_PID=
+[ "$(console | grep -c '^zero-host: ERROR')" = 1 ] || fail "not one ERROR line on the taken volume"
+console | grep -q "^zero-host: ERROR the state volume /dev/vda (serial $STATE_SERIAL) is neither ext4 nor blank: not formatting it" ||
+  fail "the host did not refuse the taken volume"
+cmp -s "$T/taken.img" "$T/taken.orig" || fail "the host wrote to a state volume it refused"
+console | grep -q 'zerod started' && fail "zerod started on a refused state volume"
+log "a state volume that is neither ext4 nor blank: $(console | grep '^zero-host: ERROR'), powered off after $(($(now_ms) - BOOT_T0)) ms"
 
 # --- first boot --------------------------------------------------------------------------------------
 log "booting the host (first boot: a blank state volume, virtio-blk)"
