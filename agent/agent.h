@@ -20,7 +20,7 @@ struct zero_plugin_set;
 struct zero_op;
 struct zero_card;
 struct zero_card_driver;
-struct zero_volume_job;
+struct zero_card_job;
 
 /* What a plugin gets as its handle on one instance (zero_plugin_ctx in plugin.h): one per
  * zero_inst and loaded plugin (zero_services_ctx()), so its address stays the same for as long as
@@ -49,6 +49,8 @@ struct zero_inst {
         sd_event_source *wait_source;
         /* What an operation waits for of the instance (its report, its exit, its plugin's done())
          * is the operation engine's to know (operation.h), not the instance's. */
+        bool card_asked; /* the plugin's card services asked the card for what it had not made yet
+                          * (card_steps.h: the step waits for it, then runs again) */
         struct zero_plugin_ctx pctx[ZERO_INST_PLUGIN_CTX_MAX]; /* by the plugin's index in the set */
 };
 
@@ -63,8 +65,8 @@ struct zero_agent {
         const struct zero_card_driver *card_driver;
         void *card_handle; /* the driver's shared object (card_loader.h) */
         struct zero_card *card;
-        struct zero_volume_job *volume_jobs; /* the card's work on volumes (volume_job.h) */
-        bool card_sync_pending; /* the card lost its exports: a sync is scheduled */
+        struct zero_card_job *card_jobs; /* the card's work, in the order asked for (card_job.h) */
+        bool card_sync_pending; /* the card lost its exports: a sync waits for the jobs running */
         sd_event_source *card_sync_defer;
         unsigned node_cpus;
         uint64_t node_memory_mib;

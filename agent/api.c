@@ -26,16 +26,14 @@ void zero_api_store_error(struct zero_request *req, int r, const char *what) {
         zero_reply_zero_error(req, zero_error_store(&err, r, what), &err);
 }
 
-int zero_api_reply_op(struct zero_request *req, int r, struct zero_op *op, const struct zero_error *err) {
-        char loc[64];
+static void reply_accepted(struct zero_request *req, const struct zero_operation_row *row);
 
+int zero_api_reply_op(struct zero_request *req, int r, struct zero_op *op, const struct zero_error *err) {
         if (r < 0) {
                 zero_reply_zero_error(req, r, err);
                 return r;
         }
-        snprintf(loc, sizeof(loc), "/v1/operations/%s", op->row.id);
-        zero_reply_json(req, 202, zero_op_row_to_json(&op->row));
-        zero_reply_header(req, "Location", loc);
+        reply_accepted(req, &op->row);
         return 0;
 }
 
@@ -260,8 +258,57 @@ static void reply_operation_row(struct zero_request *req, const char *id) {
         zero_operation_row_done(&row);
 }
 
-static void on_operation_wake(struct zero_request *req, bool timed_out) {
-        reply_operation_row(req, zero_request_param(req, 0));
+static void on_operation_wake(struct zero_request *req, bool timed_out, const void *userdata) {
+        reply_operation_row(req, zero_request_wake_key(req));
+}
+
+/* Too many requests parked: the caller retries, or polls. */
+static void reply_too_many_parked(struct zero_request *req) {
+        zero_reply_error(req, 503, "busy", "too many requests are waiting already (at most %lld): retry, or poll without wait",
+                         (long long) zero_request_agent(req)->config->max_parked);
+        zero_reply_header(req, "Retry-After", "1");
+}
+
+/* 202 with the operation and its Location. */
+static void reply_accepted(struct zero_request *req, const struct zero_operation_row *row) {
+        char loc[64];
+
+        snprintf(loc, sizeof(loc), "/v1/operations/%s", row->id);
+        zero_reply_json(req, 202, zero_op_row_to_json(row));
+        zero_reply_header(req, "Location", loc);
+}
+
+static void on_answer_wake(struct zero_request *req, bool timed_out, const void *userdata) {
+        const struct zero_api_answer *answer = userdata;
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_operation_row row = {};
+        struct zero_error err = {};
+        int r = zero_store_operation_get(a->store, zero_request_wake_key(req), &row);
+
+        if (r < 0)
+                zero_api_store_error(req, r, "reading the operation");
+        else if (zero_op_status_from_name(row.status) == ZERO_OP_RUNNING)
+                reply_accepted(req, &row); /* past the wait: it goes on, and says how it went there */
+        else if (zero_op_status_from_name(row.status) == ZERO_OP_FAILED) {
+                err.code = zero_errc_from_name(row.error_code);
+                snprintf(err.message, sizeof(err.message), "%s", strempty(row.error_message));
+                zero_reply_zero_error(req, -EIO, &err);
+        } else
+                answer->succeeded(req, &row);
+        zero_operation_row_done(&row);
+}
+
+int zero_api_answer_when_ended(struct zero_request *req, int r, struct zero_op *op, const struct zero_error *err,
+                               const struct zero_api_answer *answer) {
+        if (r < 0) {
+                zero_reply_zero_error(req, r, err);
+                return r;
+        }
+        /* The operation runs from a defer: it cannot have ended yet. */
+        r = zero_request_suspend(req, op->row.id, (uint64_t) WAIT_MAX_S * USEC_PER_SEC, on_answer_wake, answer);
+        if (r < 0)
+                reply_accepted(req, &op->row); /* it runs anyway: the caller follows its Location */
+        return 0;
 }
 
 static void get_operation(struct zero_request *req) {
@@ -277,15 +324,11 @@ static void get_operation(struct zero_request *req) {
         r = zero_store_operation_get(a->store, id, &row);
         if (r >= 0 && wait > 0 && zero_op_status_from_name(row.status) == ZERO_OP_RUNNING) {
                 zero_operation_row_done(&row);
-                r = zero_request_suspend(req, id, (uint64_t) wait * USEC_PER_SEC, on_operation_wake);
+                r = zero_request_suspend(req, id, (uint64_t) wait * USEC_PER_SEC, on_operation_wake, NULL);
                 if (r >= 0)
                         return;
-                if (r == -EBUSY) {
-                        zero_reply_error(req, 503, "busy", "too many requests are waiting already (at most %lld): "
-                                         "retry, or poll without wait", (long long) a->config->max_parked);
-                        zero_reply_header(req, "Retry-After", "1");
-                        return;
-                }
+                if (r == -EBUSY)
+                        return reply_too_many_parked(req);
         }
         zero_operation_row_done(&row);
         reply_operation_row(req, id);

@@ -48,3 +48,14 @@ int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *r
 /* Answers a core call that made an operation (r: how it went): 202 with the operation and its
  * Location, or err mapped to its status. Returns r. */
 int zero_api_reply_op(struct zero_request *req, int r, struct zero_op *op, const struct zero_error *err);
+/* Answers a core call that made an operation the way the request answered when its work was
+ * synchronous: the request is parked until the operation ended ("operation ended", the same
+ * mechanism as GET /v1/operations/{id}?wait=), then succeeded() answers for its success, and a
+ * failure is answered with its error (the status of its code). r < 0: err at once. An operation
+ * that has not ended after 300 s, or one whose request cannot be parked ([limits] max_parked),
+ * is answered 202 with its Location, as other operations are: it goes on. Returns r. */
+struct zero_api_answer {
+        void (*succeeded)(struct zero_request *req, const struct zero_operation_row *op);
+};
+int zero_api_answer_when_ended(struct zero_request *req, int r, struct zero_op *op, const struct zero_error *err,
+                               const struct zero_api_answer *answer);

@@ -10,8 +10,9 @@
 #include "agent/card.h"
 #include "agent/card_loader.h"
 #include "agent/image.h"
+#include "agent/network_service.h"
 #include "agent/operation.h"
-#include "agent/volume_job.h"
+#include "agent/card_job.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "zero/card.h"
@@ -89,8 +90,6 @@ int zero_card_volume_validate(struct zero_agent *a, const struct zero_volume_row
         struct zero_card_vol cv;
         int r;
 
-        if (!ZERO_CARD_HAS(a->card_driver, volume_validate))
-                return 0; /* an older driver: its create or resize says */
         r = zero_card_vol_init(a, row, &cv);
         if (r < 0)
                 return zero_error_set(err, r, ZERO_E_INTERNAL, "volume %s is unreadable: %s", row->name, strerror(-r));
@@ -110,7 +109,8 @@ struct sync_lists {
         size_t n_nics;
         struct zero_volume_row *vols;     /* per exported attachment */
         struct zero_card_vol *cvols;      /* per exported attachment */
-        struct zero_card_network *cnets;  /* per network */
+        struct zero_card_network *cnets;  /* per network kept */
+        size_t n_cnets;
         struct zero_card_want_export *exports;
         size_t n_exports;
         struct zero_card_nic *cnics;      /* per attached NIC */
@@ -136,8 +136,8 @@ static void sync_lists_done(struct sync_lists *l) {
 }
 
 static const struct zero_card_network *find_network(const struct sync_lists *l, const char *name) {
-        for (size_t i = 0; i < l->n_nets; i++)
-                if (streq(l->nets[i].name, name))
+        for (size_t i = 0; i < l->n_cnets; i++)
+                if (streq(l->cnets[i].name, name))
                         return &l->cnets[i];
         return NULL;
 }
@@ -168,8 +168,11 @@ static int sync_lists_load(struct zero_agent *a, struct sync_lists *l) {
         l->want_nics = calloc(l->n_nics + 1, sizeof(*l->want_nics));
         if (!l->cnets || !l->vols || !l->cvols || !l->exports || !l->cnics || !l->want_nics)
                 return -ENOMEM;
+        /* A network the card is removing is not kept (its job finds it gone); one it is making
+         * is (its job finds it made). */
         for (size_t i = 0; i < l->n_nets; i++)
-                l->cnets[i] = zero_card_network_of(&l->nets[i]);
+                if (zero_net_state_of(&l->nets[i]) != ZERO_NET_DELETING)
+                        l->cnets[l->n_cnets++] = zero_card_network_of(&l->nets[i]);
         for (size_t i = 0; i < l->n_atts; i++) {
                 enum zero_card_export_kind k = zero_card_export_kind_from_string(l->atts[i].export_kind);
                 size_t j = l->n_exports;
@@ -253,7 +256,7 @@ int zero_card_sync(struct zero_agent *a) {
                 sync_lists_done(&l);
                 return log_error_errno(r, "Failed to read the card's rows: %m");
         }
-        bad = a->card_driver->ops.sync(a->card, l.cnets, l.n_nets, l.exports, l.n_exports, l.want_nics,
+        bad = a->card_driver->ops.sync(a->card, l.cnets, l.n_cnets, l.exports, l.n_exports, l.want_nics,
                                        l.n_want_nics, &err);
         if (bad != 0)
                 log_warning("The card is not fully in line with the store (%d item(s)): %s", bad, err.message);
@@ -284,22 +287,9 @@ int zero_card_sync(struct zero_agent *a) {
         return bad < 0 ? bad : 0;
 }
 
-static int on_sync_defer(sd_event_source *s, void *userdata) {
-        struct zero_agent *a = userdata;
-
-        a->card_sync_defer = sd_event_source_disable_unref(a->card_sync_defer);
-        log_info("Restoring the card's exports");
-        (void) zero_card_sync(a);
-        return 0;
-}
-
+/* The sync runs from the loop once no card job runs (card_job.h): the driver's ops never meet it. */
 static void on_lost_exports(void *userdata) {
-        struct zero_agent *a = userdata;
-
-        if (a->card_sync_defer)
-                return;
-        if (sd_event_add_defer(a->event, &a->card_sync_defer, on_sync_defer, a) < 0)
-                log_error("Cannot schedule the card's sync: exports stay lost until zerod restarts");
+        zero_card_jobs_sync_soon(userdata);
 }
 
 int zero_card_start(struct zero_agent *a) {
@@ -335,214 +325,24 @@ int zero_card_start(struct zero_agent *a) {
         r = a->card_driver->ops.open(&env, &a->card, &err);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the card (%s): %s", a->card_driver->name, err.message);
-        /* Volumes left half-made or half-deleted are finished once the loop runs; operations
+        /* The sync first, while no job runs; then volumes left half-made or half-deleted are
+         * finished (their jobs start now, their answers come once the loop runs): operations
          * resumed on them wait for the same jobs. */
-        zero_volume_jobs_resume(a);
-        return zero_card_sync(a);
+        r = zero_card_sync(a);
+        zero_card_jobs_resume(a);
+        return r;
 }
 
 void zero_card_stop(struct zero_agent *a) {
-        a->card_sync_defer = sd_event_source_disable_unref(a->card_sync_defer);
         if (a->card) {
-                a->card_driver->ops.close(a->card); /* stops its volume jobs, calling nobody */
+                a->card_driver->ops.close(a->card); /* stops its ops under way, calling nobody */
                 a->card = NULL;
         }
-        zero_volume_jobs_free(a);
+        zero_card_jobs_free(a);
         /* Last: the driver's code goes with it. */
         if (a->card_handle) {
                 struct zero_card_lib lib = {.handle = TAKE_PTR(a->card_handle)};
                 zero_card_lib_done(&lib);
         }
         a->card_driver = NULL;
-}
-
-/* --- services for plugins --- */
-
-/* *kind and *target become copies of the new values, both or neither: a row is never written
- * with one of them lost to a failed strdup. */
-static int replace_pair(char **kind, const char *new_kind, char **target, const char *new_target) {
-        char *k = strdup(new_kind), *t = strdup(new_target);
-
-        if (!k || !t) {
-                free(k);
-                free(t);
-                return -ENOMEM;
-        }
-        free(*kind);
-        free(*target);
-        *kind = k;
-        *target = t;
-        return 0;
-}
-
-static int svc_attachment(struct zero_plugin_ctx *ctx, const char *volume, struct zero_attachment_row *ret,
-                          struct zero_error *err) {
-        int r;
-
-        if (!ctx || !ctx->inst || !volume)
-                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "card service called without an instance");
-        r = zero_store_attachment_get(ctx->agent->store, volume, ret);
-        if (r >= 0 && !streq(ret->instance_id, ctx->inst->id)) {
-                zero_attachment_row_done(ret);
-                r = -ENOENT;
-        }
-        if (r < 0)
-                return zero_error_set(err, r, ZERO_E_CONFLICT, "volume %s is not attached to %s", volume,
-                                      ctx->inst->name);
-        return 0;
-}
-
-static int svc_volume(struct zero_agent *a, const char *name, struct zero_volume_row *row, struct zero_card_vol *cv,
-                      struct zero_error *err) {
-        int r = zero_store_volume_get(a->store, name, row);
-
-        if (r >= 0)
-                r = zero_card_vol_init(a, row, cv);
-        if (r < 0) {
-                zero_volume_row_done(row);
-                return zero_error_set(err, r, ZERO_E_INTERNAL, "volume %s is unreadable: %s", name, strerror(-r));
-        }
-        return 0;
-}
-
-int zero_card_svc_volume_export(struct zero_plugin_ctx *ctx, const char *volume, const char *kind, char *ret_path,
-                                size_t size, struct zero_error *err) {
-        enum zero_card_export_kind k = zero_card_export_kind_from_string(kind);
-        struct zero_attachment_row att = {};
-        struct zero_volume_row row = {};
-        struct zero_card_vol cv;
-        char path[ZERO_CARD_PATH_MAX];
-        int r;
-
-        if (k == ZERO_CARD_EXPORT_NONE || !ret_path || size == 0)
-                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "unknown export kind '%s'", strempty(kind));
-        if ((r = svc_attachment(ctx, volume, &att, err)) < 0)
-                return r;
-        if ((r = svc_volume(ctx->agent, volume, &row, &cv, err)) < 0) {
-                zero_attachment_row_done(&att);
-                return r;
-        }
-        r = ctx->agent->card_driver->ops.volume_export(ctx->agent->card, &cv.v, k, path, err);
-        if (r >= 0 && strlen(path) >= size)
-                r = zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL, "export path %s is too long", path);
-        if (r >= 0 && (!streq(strempty(att.export_kind), kind) || !streq(strempty(att.export_path), path))) {
-                r = replace_pair(&att.export_kind, kind, &att.export_path, path);
-                if (r >= 0)
-                        r = zero_store_attachment_update(ctx->agent->store, &att);
-                if (r < 0)
-                        zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record the export of %s", volume);
-        }
-        if (r >= 0)
-                strcpy(ret_path, path);
-        zero_card_vol_done(&cv);
-        zero_volume_row_done(&row);
-        zero_attachment_row_done(&att);
-        return r;
-}
-
-int zero_card_svc_volume_unexport(struct zero_plugin_ctx *ctx, const char *volume, struct zero_error *err) {
-        struct zero_attachment_row att = {};
-        struct zero_volume_row row = {};
-        struct zero_card_vol cv;
-        int r;
-
-        if ((r = svc_attachment(ctx, volume, &att, err)) < 0)
-                return r;
-        if ((r = svc_volume(ctx->agent, volume, &row, &cv, err)) < 0) {
-                zero_attachment_row_done(&att);
-                return r;
-        }
-        r = ctx->agent->card_driver->ops.volume_unexport(ctx->agent->card, &cv.v, err);
-        if (r >= 0 && att.export_kind) {
-                att.export_kind = mfree(att.export_kind);
-                att.export_path = mfree(att.export_path);
-                r = zero_store_attachment_update(ctx->agent->store, &att);
-        }
-        zero_card_vol_done(&cv);
-        zero_volume_row_done(&row);
-        zero_attachment_row_done(&att);
-        return r;
-}
-
-struct svc_nic {
-        struct zero_nic_row row;
-        struct zero_network_row net;
-        struct zero_card_network cnet;
-        struct zero_card_nic nic;
-};
-
-static int svc_nic_load(struct zero_plugin_ctx *ctx, const char *nic_id, struct svc_nic *ret, struct zero_error *err) {
-        int r;
-
-        *ret = (struct svc_nic){};
-        if (!ctx || !ctx->inst || !nic_id)
-                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "card service called without an instance");
-        r = zero_store_nic_get(ctx->agent->store, nic_id, &ret->row);
-        if (r >= 0 && !streq(strempty(ret->row.instance_id), ctx->inst->id))
-                r = -ENOENT;
-        if (r >= 0)
-                r = zero_store_network_get(ctx->agent->store, ret->row.network, &ret->net);
-        if (r < 0) {
-                zero_nic_row_done(&ret->row);
-                zero_network_row_done(&ret->net);
-                return zero_error_set(err, r, ZERO_E_CONFLICT, "NIC %s is not one of %s's", nic_id, ctx->inst->name);
-        }
-        ret->cnet = zero_card_network_of(&ret->net);
-        ret->nic = (struct zero_card_nic){
-                .size = sizeof(struct zero_card_nic),
-                .id = ret->row.id,
-                .mac = ret->row.mac,
-                .ip = ret->row.ip,
-                .ifname = zero_card_nic_ifname(ret->row.idx),
-                .network = &ret->cnet,
-        };
-        return 0;
-}
-
-static void svc_nic_done(struct svc_nic *n) {
-        zero_nic_row_done(&n->row);
-        zero_network_row_done(&n->net);
-}
-
-int zero_card_svc_nic_attach(struct zero_plugin_ctx *ctx, const char *nic_id, const char *kind,
-                             const char *netns_path, char *ret_ifname, size_t size, struct zero_error *err) {
-        enum zero_card_nic_kind k = zero_card_nic_kind_from_string(kind);
-        char ifname[ZERO_CARD_PATH_MAX];
-        const char *target;
-        struct svc_nic n;
-        int r;
-
-        if (k == ZERO_CARD_NIC_NONE || (k == ZERO_CARD_NIC_VETH && !netns_path))
-                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "bad NIC attachment '%s'", strempty(kind));
-        if ((r = svc_nic_load(ctx, nic_id, &n, err)) < 0)
-                return r;
-        r = ctx->agent->card_driver->ops.nic_attach(ctx->agent->card, &n.nic, k, netns_path, ifname, err);
-        target = k == ZERO_CARD_NIC_VETH ? netns_path : ifname;
-        if (r >= 0 && (!streq(strempty(n.row.attach_kind), kind) || !streq(strempty(n.row.attach_target), target))) {
-                r = replace_pair(&n.row.attach_kind, kind, &n.row.attach_target, target);
-                if (r >= 0)
-                        r = zero_store_nic_update(ctx->agent->store, &n.row);
-                if (r < 0)
-                        zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record the attachment of NIC %s", nic_id);
-        }
-        if (r >= 0 && ret_ifname && size > 0)
-                snprintf(ret_ifname, size, "%s", ifname);
-        svc_nic_done(&n);
-        return r;
-}
-
-int zero_card_svc_nic_detach(struct zero_plugin_ctx *ctx, const char *nic_id, struct zero_error *err) {
-        struct svc_nic n;
-        int r;
-
-        if ((r = svc_nic_load(ctx, nic_id, &n, err)) < 0)
-                return r;
-        r = ctx->agent->card_driver->ops.nic_detach(ctx->agent->card, &n.nic, err);
-        if (r >= 0 && n.row.attach_kind) {
-                n.row.attach_kind = mfree(n.row.attach_kind);
-                n.row.attach_target = mfree(n.row.attach_target);
-                r = zero_store_nic_update(ctx->agent->store, &n.row);
-        }
-        svc_nic_done(&n);
-        return r;
 }

@@ -89,7 +89,8 @@ struct zero_card_info {
 int zero_card_info_build(struct zero_agent *a, const char *instance_id, struct zero_card_info *ret);
 void zero_card_info_done(struct zero_card_info *ci);
 
-/* The services for plugins (services.c hands them out). */
+/* The card services for plugins (card_services.c; services.c hands them out): they answer from
+ * what the engine made and never call the card (plugin.h). */
 int zero_card_svc_volume_export(struct zero_plugin_ctx *ctx, const char *volume, const char *kind, char *ret_path,
                                 size_t size, struct zero_error *err);
 int zero_card_svc_volume_unexport(struct zero_plugin_ctx *ctx, const char *volume, struct zero_error *err);

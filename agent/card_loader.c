@@ -9,11 +9,9 @@
 #include "common/log.h"
 #include "common/util.h"
 
-/* The smallest struct this agent can use: every op of ABI 3, up to volume_place. */
-/* volume_validate and the asynchronous ops may be NULL: the agent then asks nothing before it
- * records a volume, and calls volume_create and volume_delete from the loop (volume_job.c). */
+/* The smallest struct this agent can use: every op of ABI 4, up to nic_detach. */
 #define CARD_DRIVER_MIN_SIZE                                                                       \
-        (offsetof(struct zero_card_driver, ops) + offsetof(struct zero_card_ops, volume_place) + sizeof(void *))
+        (offsetof(struct zero_card_driver, ops) + offsetof(struct zero_card_ops, nic_detach) + sizeof(void *))
 
 static bool driver_name_valid(const char *name) {
         if (!name || !*name || strlen(name) > 64)
@@ -28,9 +26,9 @@ static bool driver_name_valid(const char *name) {
 static bool driver_complete(const struct zero_card_driver *d) {
         const struct zero_card_ops *o = &d->ops;
 
-        return d->name && o->open && o->close && o->volume_create && o->volume_delete && o->volume_resize &&
-               o->volume_set_qos && o->volume_stats && o->volume_export && o->volume_unexport && o->network_create &&
-               o->network_delete && o->nic_attach && o->nic_detach && o->sync && o->volume_place;
+        return d->name && o->open && o->close && o->volume_place && o->volume_validate && o->volume_stats && o->sync &&
+               o->volume_create && o->volume_delete && o->volume_resize && o->volume_set_qos && o->volume_export &&
+               o->volume_unexport && o->network_create && o->network_delete && o->nic_attach && o->nic_detach;
 }
 
 /* Logs the refusal and fills err; returns r. */

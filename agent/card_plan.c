@@ -11,7 +11,8 @@
 
 #include "agent/card.h"
 #include "agent/image.h"
-#include "agent/volume_job.h"
+#include "agent/network_service.h"
+#include "agent/volume_service.h"
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "common/text.h"
@@ -223,6 +224,12 @@ static int plan_nic(struct zero_agent *a, size_t i, json_t *v, const struct zero
         if (!key || zero_store_network_get(a->store, key, &net) < 0)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "nics[%zu].network: no network named '%s'", i,
                                       ZERO_QUOTE(key));
+        if (zero_net_state_of(&net) != ZERO_NET_READY) { /* the card is making or removing it */
+                r = zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "nics[%zu].network: network '%s' is %s", i, net.name,
+                                   net.state);
+                zero_network_row_done(&net);
+                return r;
+        }
         r = zero_ipv4_net_parse(net.subnet, &sub);
         if (r < 0 || (r = zero_random_id(id)) < 0) {
                 zero_network_row_done(&net);
@@ -544,8 +551,9 @@ json_t *zero_volume_to_json(struct zero_agent *a, const struct zero_volume_row *
 json_t *zero_network_to_json(struct zero_agent *a, const struct zero_network_row *row) {
         int users = zero_store_network_in_use(a->store, row->name);
 
-        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:o}", "name", row->name, "id", row->id, "subnet", row->subnet,
-                         "gateway", row->gateway, "bridge", row->bridge, "nics", users > 0 ? users : 0, "created_at",
+        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:o}", "name", row->name, "id", row->id, "subnet", row->subnet,
+                         "gateway", row->gateway, "bridge", row->bridge, "state",
+                         zero_net_state_name(zero_net_state_of(row)), "nics", users > 0 ? users : 0, "created_at",
                          zero_time_json(row->created_at));
 }
 

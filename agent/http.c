@@ -474,7 +474,7 @@ static void request_wake(struct zero_request *req, bool timed_out) {
 
         request_unpark(req);
         a->actor = req->actor;
-        req->on_wake(req, timed_out);
+        req->on_wake(req, timed_out, req->wake_userdata);
         a->actor = saved;
         if (!req->response)
                 zero_reply_error(req, 500, "internal", "long-poll gave no reply");
@@ -501,7 +501,12 @@ static int on_request_gone(sd_event_source *s, int fd, uint32_t revents, void *u
         return 0;
 }
 
-int zero_request_suspend(struct zero_request *req, const char *key, uint64_t timeout_usec, zero_wake_fn on_wake) {
+const char *zero_request_wake_key(struct zero_request *req) {
+        return req->wake_key;
+}
+
+int zero_request_suspend(struct zero_request *req, const char *key, uint64_t timeout_usec, zero_wake_fn on_wake,
+                         const void *userdata) {
         struct zero_http *h = req->http;
         int r;
 
@@ -519,6 +524,7 @@ int zero_request_suspend(struct zero_request *req, const char *key, uint64_t tim
                 return r;
         }
         req->on_wake = on_wake;
+        req->wake_userdata = userdata;
         req->suspended = true;
         h->n_suspended++;
         req->next = h->suspended;

@@ -79,10 +79,15 @@ unsigned zero_http_status(enum zero_errc code);
 /* Adds a header to the reply that is about to be sent (call after zero_reply_*). */
 void zero_reply_header(struct zero_request *req, const char *name, const char *value);
 
-/* Long-poll: parks the request until zero_http_wake(key) or the timeout, then calls on_wake,
- * which must reply. */
-typedef void (*zero_wake_fn)(struct zero_request *req, bool timed_out);
-int zero_request_suspend(struct zero_request *req, const char *key, uint64_t timeout_usec, zero_wake_fn on_wake);
+/* Parks the request until zero_http_wake(key) or the timeout (or the client's close, as a
+ * timeout), then calls on_wake with userdata, which must reply: a long-poll, or a request that is
+ * answered once the operation it made has ended (key: the operation's id, woken by the core's
+ * "operation ended"). -EBUSY when [limits] max_parked requests are parked already. */
+typedef void (*zero_wake_fn)(struct zero_request *req, bool timed_out, const void *userdata);
+int zero_request_suspend(struct zero_request *req, const char *key, uint64_t timeout_usec, zero_wake_fn on_wake,
+                         const void *userdata);
+/* The key a parked request waits for (zero_request_suspend()), NULL for others. */
+const char *zero_request_wake_key(struct zero_request *req);
 void zero_http_wake(struct zero_http *h, const char *key);
 
 /*

@@ -91,6 +91,7 @@ struct zero_request {
         bool suspended;
         char *wake_key;
         zero_wake_fn on_wake;
+        const void *wake_userdata;
         sd_event_source *wake_timer;
         sd_event_source *gone; /* the client closing its end while parked */
         struct zero_request *next, *prev;

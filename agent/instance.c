@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "agent/agent.h"
+#include "agent/card_steps.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
@@ -109,6 +110,9 @@ static void inst_cleanup(struct zero_agent *a, struct zero_inst *inst, struct ze
                         log_error_errno(r, "Cleanup of %s failed: %s", row->name, err.message);
         }
         zero_info_done(&h);
+        /* What the engine made of the card for it goes too (card_steps.h), nobody waiting. */
+        if (r >= 0 && r != ZERO_PLUGIN_PENDING)
+                zero_card_down_nowait(a, row->id, NULL, NULL);
         if (r == ZERO_PLUGIN_PENDING)
                 (void) zero_inst_set_state(a, row, ZERO_INST_STOPPING);
         else if (zero_inst_state_ends_by_exit(zero_inst_state_of(row)))

@@ -14,7 +14,9 @@
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
-#include "agent/volume_job.h"
+#include "agent/card_job.h"
+#include "agent/card_steps.h"
+#include "agent/volume_service.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -80,27 +82,28 @@ static bool switch_without_start(struct zero_op *op) {
  * is no list (an operation recorded by an older zerod). */
 static int wait_volumes(struct zero_op *op, const char *owner, enum zero_vol_state state, json_t *list) {
         struct zero_volume_row *rows = NULL;
-        const char **names = NULL;
+        struct zero_card_job_req *reqs = NULL;
         size_t n = 0, k = 0;
         int r;
 
         if (json_is_array(list)) {
-                names = calloc(json_array_size(list) + 1, sizeof(*names));
-                for (size_t i = 0; names && i < json_array_size(list); i++)
+                reqs = calloc(json_array_size(list) + 1, sizeof(*reqs));
+                for (size_t i = 0; reqs && i < json_array_size(list); i++)
                         if (json_is_string(json_array_get(list, i)))
-                                names[k++] = json_string_value(json_array_get(list, i));
+                                reqs[k++] = (struct zero_card_job_req){
+                                        .kind = ZERO_CARD_JOB_VOLUME, .object = json_string_value(json_array_get(list, i))};
         } else {
                 r = owner ? zero_store_volume_list_owned_by(op->agent->store, owner, &rows, &n)
                           : zero_store_volume_list(op->agent->store, &rows, &n);
                 if (r < 0)
                         return zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot list volumes: %s", strerror(-r));
-                names = calloc(n + 1, sizeof(*names));
-                for (size_t i = 0; names && i < n; i++)
+                reqs = calloc(n + 1, sizeof(*reqs));
+                for (size_t i = 0; reqs && i < n; i++)
                         if (zero_vol_state_from_name(rows[i].state) == state)
-                                names[k++] = rows[i].name;
+                                reqs[k++] = (struct zero_card_job_req){.kind = ZERO_CARD_JOB_VOLUME, .object = rows[i].name};
         }
-        r = names ? zero_op_wait_volumes(op, names, k) : -ENOMEM;
-        free(names);
+        r = reqs ? zero_op_wait_card(op, reqs, k, ZERO_OP_THEN_DONE) : -ENOMEM;
+        free(reqs);
         zero_volume_rows_free(rows, n);
         return r;
 }
@@ -135,9 +138,37 @@ static int step_prepare(struct zero_op *op) {
                 return 0;
         }
         r = zero_inst_set_state(op->agent, &c.row, op_states(op)->starting);
+        zero_card_asked_reset(c.inst);
         if (r >= 0)
                 r = plugin_pending(op, zero_plugin_again_answer(c.plugin, c.plugin->ops.prepare(c.pctx, &c.info.info, &op->err)),
                                    ZERO_OP_THEN_RERUN);
+        r = zero_card_asked(op, c.inst, &c.info.info, r);
+        step_ctx_done(&c);
+        return r;
+}
+
+/* What the plugin's mode needs of the card (exports, NIC attachments) is made before it prepares:
+ * card_steps.h. */
+static int step_card_up(struct zero_op *op) {
+        struct step_ctx c;
+        int r = step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        if (!switch_without_start(op))
+                r = zero_card_up(op, c.plugin, c.pctx, &c.info.info, NULL, NULL);
+        step_ctx_done(&c);
+        return r;
+}
+
+/* Once the runtime is gone and cleaned up: the card takes back every export and attachment. */
+static int step_card_down(struct zero_op *op) {
+        struct step_ctx c;
+        int r = step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        r = zero_card_down(op, c.plugin, c.pctx, &c.info.info, NULL, NULL);
         step_ctx_done(&c);
         return r;
 }
@@ -160,8 +191,13 @@ static int step_spawn(struct zero_op *op) {
                 step_ctx_done(&c);
                 return 0;
         }
-        r = c.plugin->ops.start(c.pctx, &c.info.info, &op->err);
-        if (r >= 0 && !c.inst->sync_source)
+        zero_card_asked_reset(c.inst);
+        r = zero_card_asked(op, c.inst, &c.info.info, c.plugin->ops.start(c.pctx, &c.info.info, &op->err));
+        if (r != 0) {
+                step_ctx_done(&c);
+                return r;
+        }
+        if (!c.inst->sync_source)
                 r = zero_error_set(&op->err, -EPROTO, ZERO_E_INTERNAL, "plugin %s started no shim", c.plugin->name);
         if (r >= 0)
                 r = zero_op_wait(op, ZERO_OP_WAIT_REPORT, ZERO_OP_THEN_DONE);
@@ -363,8 +399,10 @@ static void fail_to_error(struct zero_op *op) {
                 return;
         if (zero_inst_shim_alive(c.inst))
                 (void) zero_inst_signal(c.inst, SIGKILL, &ignore);
-        else
-                (void) c.plugin->ops.cleanup(c.pctx, &c.info.info, &ignore);
+        else if (zero_plugin_again_answer(c.plugin, c.plugin->ops.cleanup(c.pctx, &c.info.info, &ignore)) == 0)
+                /* Once the runtime let go of them (a cleanup that answers later is called again,
+                 * instance.c, and takes them down then). */
+                zero_card_down_nowait(op->agent, c.row.id, NULL, NULL);
         free(c.row.error);
         c.row.error = strdup(op->err.message);
         /* the runtime is gone: killed, or cleaned up */
@@ -402,6 +440,7 @@ static int plug(struct zero_op *op, bool in) {
                 step_ctx_done(&c);
                 return 0;
         }
+        zero_card_asked_reset(c.inst);
         r = zero_error_set(&op->err, -ENOENT, ZERO_E_NOT_FOUND, "'%s' has no %s %s", c.row.name, vol ? "volume" : "NIC",
                            vol ? strempty(vol) : strempty(nic));
         for (size_t i = 0; vol && i < info->n_volumes; i++)
@@ -422,12 +461,41 @@ static int plug(struct zero_op *op, bool in) {
                             : in ? c.plugin->ops.plug_nic(c.pctx, info, &info->nics[i], &op->err)
                                  : c.plugin->ops.unplug_nic(c.pctx, info, &info->nics[i], &op->err);
                 }
+        r = zero_card_asked(op, c.inst, info, r);
         step_ctx_done(&c);
         return plugin_pending(op, r, ZERO_OP_THEN_DONE);
 }
 
 static int step_plug(struct zero_op *op) {
         return plug(op, true);
+}
+
+/* The card's part of a hot-plug: the one volume or NIC, made before plug (when the instance runs:
+ * a stopped one gets it at its next start) and taken down after unplug. */
+static int card_one(struct zero_op *op, bool up) {
+        const char *vol = json_string_value(json_object_get(op->params, "volume"));
+        const char *nic = json_string_value(json_object_get(op->params, "nic"));
+        struct step_ctx c;
+        int r = step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        if (!vol && !nic)
+                r = zero_error_set(&op->err, -EINVAL, ZERO_E_INTERNAL, "an attachment of nothing");
+        else if (!up)
+                r = zero_card_down(op, c.plugin, c.pctx, &c.info.info, vol, nic);
+        else if (zero_inst_watch(c.inst) >= 0)
+                r = zero_card_up(op, c.plugin, c.pctx, &c.info.info, vol, nic);
+        step_ctx_done(&c);
+        return r;
+}
+
+static int step_card_up_one(struct zero_op *op) {
+        return card_one(op, true);
+}
+
+static int step_card_down_one(struct zero_op *op) {
+        return card_one(op, false);
 }
 
 static int step_unplug(struct zero_op *op) {
@@ -464,6 +532,11 @@ static int step_plugged(struct zero_op *op) {
 static void fail_attach(struct zero_op *op) {
         struct zero_error keep = op->err;
 
+        /* What card_up made goes too (before the row that says so). */
+        if (op->row.instance_id)
+                zero_card_down_nowait(op->agent, op->row.instance_id,
+                                      json_string_value(json_object_get(op->params, "volume")),
+                                      json_string_value(json_object_get(op->params, "nic")));
         if (step_forget(op) < 0)
                 log_warning("Cannot forget the failed attachment of %s: %s", strempty(op->row.instance_name),
                             op->err.message);
@@ -522,7 +595,8 @@ static void fail_switch(struct zero_op *op) {
         if (!streq(c.row.mode, from)) {
                 if (zero_inst_shim_alive(c.inst))
                         (void) zero_inst_signal(c.inst, SIGKILL, &ignore);
-                (void) c.plugin->ops.cleanup(c.pctx, &c.info.info, &ignore);
+                if (zero_plugin_again_answer(c.plugin, c.plugin->ops.cleanup(c.pctx, &c.info.info, &ignore)) == 0)
+                        zero_card_down_nowait(op->agent, c.row.id, NULL, NULL);
                 free(c.row.mode);
                 c.row.mode = strdup(from);
                 zero_agent_event(op->agent, "instance.mode", c.row.name, json_pack("{s:s,s:s}", "mode", from, "reason",
@@ -553,17 +627,21 @@ static int step_volumes_delete(struct zero_op *op) {
         return wait_volumes(op, NULL, ZERO_VOL_DELETING, json_object_get(op->params, "volumes"));
 }
 
-static const struct zero_op_step create_steps[] = {STEP(volumes), STEP(prepare), STEP_ANSWER(spawn, reported),
-                                                   STEP(boot), STEP(running)};
-static const struct zero_op_step stop_steps[] = {STEP(stop), STEP(cleanup)};
-static const struct zero_op_step restart_steps[] = {STEP(stop), STEP(cleanup), STEP(prepare),
+static const struct zero_op_step create_steps[] = {STEP(volumes), STEP(card_up), STEP(prepare),
+                                                   STEP_ANSWER(spawn, reported), STEP(boot), STEP(running)};
+static const struct zero_op_step stop_steps[] = {STEP(stop), STEP(cleanup), STEP(card_down)};
+/* No card_down: the same mode takes the same exports again (a plugin's cleanup that gave them
+ * back queued the unexports, and card_up's exports run after them). */
+static const struct zero_op_step restart_steps[] = {STEP(stop), STEP(cleanup), STEP(card_up), STEP(prepare),
                                                     STEP_ANSWER(spawn, reported), STEP(boot), STEP(running)};
-static const struct zero_op_step delete_steps[] = {STEP(stop), STEP(cleanup), STEP(remove), STEP(volumes_delete)};
+static const struct zero_op_step delete_steps[] = {STEP(stop), STEP(cleanup), STEP(card_down), STEP(remove),
+                                                   STEP(volumes_delete)};
 
-static const struct zero_op_step attach_steps[] = {STEP(plug), STEP(plugged)};
-static const struct zero_op_step detach_steps[] = {STEP(unplug), STEP(forget)};
+static const struct zero_op_step attach_steps[] = {{"card_up", step_card_up_one, NULL}, STEP(plug), STEP(plugged)};
+static const struct zero_op_step detach_steps[] = {STEP(unplug), {"card_down", step_card_down_one, NULL}, STEP(forget)};
 
-static const struct zero_op_step switch_steps[] = {STEP(stop), STEP(cleanup), STEP(mode), STEP(prepare),
+static const struct zero_op_step switch_steps[] = {STEP(stop),    STEP(cleanup),  STEP(card_down),
+                                                   STEP(mode),    STEP(card_up),  STEP(prepare),
                                                    STEP_ANSWER(spawn, reported), STEP(boot), STEP(running)};
 
 const struct zero_op_kind zero_op_kind_switch = {"switch", switch_steps, ELEMENTSOF(switch_steps), fail_switch};

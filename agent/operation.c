@@ -6,18 +6,20 @@
 
 #include "agent/spawn.h"
 #include "agent/fault.h"
-#include "agent/volume_job.h"
+#include "agent/card_job.h"
 #include "common/log.h"
 #include "common/util.h"
 
 extern const struct zero_op_kind zero_op_kind_create, zero_op_kind_start, zero_op_kind_stop,
         zero_op_kind_restart, zero_op_kind_delete, zero_op_kind_attach, zero_op_kind_detach, zero_op_kind_switch,
-        zero_op_kind_import, zero_op_kind_volume_create, zero_op_kind_volume_delete;
+        zero_op_kind_import, zero_op_kind_volume_create, zero_op_kind_volume_delete, zero_op_kind_volume_resize,
+        zero_op_kind_volume_qos, zero_op_kind_network_create, zero_op_kind_network_delete;
 
 static const struct zero_op_kind *const kinds[] = {
         &zero_op_kind_create,  &zero_op_kind_start,  &zero_op_kind_stop,   &zero_op_kind_restart,
         &zero_op_kind_delete, &zero_op_kind_attach, &zero_op_kind_detach,  &zero_op_kind_switch,
-        &zero_op_kind_import, &zero_op_kind_volume_create, &zero_op_kind_volume_delete,
+        &zero_op_kind_import, &zero_op_kind_volume_create, &zero_op_kind_volume_delete, &zero_op_kind_volume_resize,
+        &zero_op_kind_volume_qos, &zero_op_kind_network_create, &zero_op_kind_network_delete,
 };
 
 static const char *const status_names[_ZERO_OP_STATUS_MAX] = {
@@ -89,19 +91,34 @@ int zero_op_new_detached(struct zero_agent *a, const char *kind, const char *id,
         return op_new(a, kind, id, NULL, params, ret);
 }
 
-int zero_op_new_volume(struct zero_agent *a, const char *kind, const char *volume, json_t *params,
-                       struct zero_op **ret) {
+/* An operation on the object `what` ("volume", "network") named name: params get it. */
+static int op_new_on(struct zero_agent *a, const char *kind, const char *what, const char *name, json_t *params,
+                     struct zero_op **ret) {
         if (!params)
                 params = json_object();
-        if (!params || json_object_set_new(params, "volume", json_string(volume)) < 0) {
+        if (!params || json_object_set_new(params, what, json_string(name)) < 0) {
                 json_decref(params);
                 return -ENOMEM;
         }
         return zero_op_new_detached(a, kind, NULL, params, ret);
 }
 
+int zero_op_new_volume(struct zero_agent *a, const char *kind, const char *volume, json_t *params,
+                       struct zero_op **ret) {
+        return op_new_on(a, kind, "volume", volume, params, ret);
+}
+
+int zero_op_new_network(struct zero_agent *a, const char *kind, const char *network, json_t *params,
+                        struct zero_op **ret) {
+        return op_new_on(a, kind, "network", network, params, ret);
+}
+
 const char *zero_op_volume(const struct zero_op *op) {
         return json_string_value(json_object_get(op->params, "volume"));
+}
+
+const char *zero_op_network(const struct zero_op *op) {
+        return json_string_value(json_object_get(op->params, "network"));
 }
 
 /* The paused step's wait is over (answered, failed, or the operation goes): what it held goes
@@ -111,10 +128,10 @@ static void op_wait_end(struct zero_op *op) {
         op->then = ZERO_OP_THEN_DONE;
         op->child = sd_event_source_disable_unref(op->child); /* kills and reaps a child still there */
         op->timer = sd_event_source_disable_unref(op->timer);
-        if (op->volumes_pending > 0)
-                zero_volume_jobs_forget(op->agent, op);
-        op->volumes_pending = 0;
-        op->volumes_r = 0;
+        if (op->card_pending > 0)
+                zero_card_jobs_forget(op->agent, op);
+        op->card_pending = 0;
+        op->card_r = 0;
 }
 
 static void op_unlink(struct zero_op *op) {
@@ -168,11 +185,15 @@ json_t *zero_op_row_to_json(const struct zero_operation_row *row) {
                               "error", err, "created_at", zero_format_time(row->created_at, created), "finished_at",
                               row->finished_at ? zero_format_time(row->finished_at, finished) : NULL, "actor",
                               row->actor);
-        /* An operation on a volume (volume_create, volume_delete) names it. */
+        /* An operation on a volume (volume_create, volume_delete, volume_resize, volume_qos) or a
+         * network (network_create, network_delete) names it. */
         json_t *params = row->params ? json_loads(row->params, 0, NULL) : NULL;
         const char *volume = json_string_value(json_object_get(params, "volume"));
+        const char *network = json_string_value(json_object_get(params, "network"));
         if (j && volume && strncmp(row->kind, "volume_", 7) == 0)
                 json_object_set_new(j, "volume", json_string(volume));
+        if (j && network && strncmp(row->kind, "network_", 8) == 0)
+                json_object_set_new(j, "network", json_string(network));
         json_decref(params);
         return j;
 }
@@ -181,6 +202,7 @@ json_t *zero_op_row_to_json(const struct zero_operation_row *row) {
 static const char *op_about(const struct zero_op *op) {
         return op->row.instance_name ? op->row.instance_name
                : zero_op_volume(op)  ? zero_op_volume(op)
+               : zero_op_network(op) ? zero_op_network(op)
                                      : strempty(json_string_value(json_object_get(op->params, "name")));
 }
 
@@ -383,8 +405,9 @@ int zero_op_commit_and_launch(struct zero_agent *a, int r, struct zero_op *op, c
                 return r;
         }
         zero_agent_event(a, "operation", op->row.instance_name,
-                         json_pack("{s:s,s:s,s:s,s:s?}", "id", op->row.id, "kind", op->row.kind, "status",
-                                   zero_op_status_name(ZERO_OP_RUNNING), "volume", zero_op_volume(op)));
+                         json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "id", op->row.id, "kind", op->row.kind, "status",
+                                   zero_op_status_name(ZERO_OP_RUNNING), "volume", zero_op_volume(op), "network",
+                                   zero_op_network(op)));
         r = zero_op_launch(op);
         if (r < 0) {
                 zero_op_free(op);

@@ -8,9 +8,9 @@
  * filled), or pauses (ZERO_OP_PENDING) until its answer comes.
  *
  * The engine owns every wait. A step that pauses says what it waits for (zero_op_wait(): the
- * shim's spawn report, the instance's exit, the plugin's done(), the card's jobs on volumes, a
+ * shim's spawn report, the instance's exit, the plugin's done(), the card's jobs, a
  * child process); whoever hears of such a thing (the instance's shim link, the services table,
- * the volume jobs, the child's watch) hands it to the engine with zero_op_answer(), which finds
+ * the card jobs, the child's watch) hands it to the engine with zero_op_answer(), which finds
  * the operation waiting for it, if any. So an instance, a plugin or a volume never points at an
  * operation, and an operation that is freed leaves nothing behind that could call it. What a
  * wait holds (the stop's kill timer, a child process) is the operation's, and goes with the step.
@@ -48,7 +48,7 @@ enum zero_op_wait {
         ZERO_OP_WAIT_REPORT = 1 << 0,  /* the instance's shim reports its spawn (a pid, or why not) */
         ZERO_OP_WAIT_EXIT = 1 << 1,    /* the instance's main process exits */
         ZERO_OP_WAIT_PLUGIN = 1 << 2,  /* the plugin's services->done() after ZERO_PLUGIN_PENDING */
-        ZERO_OP_WAIT_VOLUMES = 1 << 3, /* the card's jobs on volumes (zero_op_wait_volumes()) */
+        ZERO_OP_WAIT_CARD = 1 << 3,    /* the card's jobs (zero_op_wait_card()) */
         ZERO_OP_WAIT_CHILD = 1 << 4,   /* a child process of the step's (zero_op_wait_child()) */
 };
 
@@ -85,8 +85,9 @@ struct zero_op {
         sd_event_source *child;   /* a child process (zero_op_wait_child()): freeing kills it */
         const char *child_what;   /* ... what it does, for the error (a static string) */
         sd_event_source *timer;   /* the step's timer (the stop's kill after its timeout) */
-        unsigned volumes_pending; /* zero_op_wait_volumes(): jobs not ended yet */
-        int volumes_r;            /* ... and the first failure among them */
+        unsigned card_pending;    /* zero_op_wait_card(): jobs not ended yet */
+        int card_r;               /* ... and the first failure among them */
+        unsigned card_rounds;     /* zero_card_asked(): times the step waited for its plugin's asks */
 };
 
 const struct zero_op_kind *zero_op_kind_find(const char *name);
@@ -100,9 +101,14 @@ int zero_op_new_detached(struct zero_agent *a, const char *kind, const char *id,
 /* An operation on volume `volume` (no instance): params get "volume". */
 int zero_op_new_volume(struct zero_agent *a, const char *kind, const char *volume, json_t *params,
                        struct zero_op **ret);
+/* An operation on network `network` (no instance): params get "network". */
+int zero_op_new_network(struct zero_agent *a, const char *kind, const char *network, json_t *params,
+                        struct zero_op **ret);
 struct zero_op *zero_op_free(struct zero_op *op);
-/* The volume an operation works on (params "volume"), NULL for an instance's. */
+/* The volume or network an operation works on (params "volume", "network"; an attach or detach
+ * names its volume there too), NULL for none. */
 const char *zero_op_volume(const struct zero_op *op);
+const char *zero_op_network(const struct zero_op *op);
 /* Takes an operation that is stored (status running) and runs its steps from row.step on. */
 int zero_op_launch(struct zero_op *op);
 /* Ends what a caller began with zero_store_begin() and wrote (r: how that went): op's row goes
@@ -140,9 +146,10 @@ void zero_op_free_all(struct zero_agent *a);
 /* The answer a paused step waits for has arrived (the caller handles it next): fault point
  * KIND.STEP.ANSWER of op's current step, if the step names one. */
 void zero_op_fault_point_answer(struct zero_op *op);
-/* volume_ops.c: a step that waits for the card's jobs on volumes (volume_job.h): ZERO_OP_PENDING
- * until the last ends (the operation then continues, or fails with the first failure), 0 when
- * there is none, -errno with op->err when one cannot start. */
-int zero_op_wait_volumes(struct zero_op *op, const char *const *names, size_t n);
+/* card_steps.c: a step that waits for the card's jobs (card_job.h), asked for here: ZERO_OP_PENDING
+ * until the last ends (the operation then goes on as `then` says, or fails with the first
+ * failure), 0 when there is none, -errno with op->err when one cannot be asked for. */
+struct zero_card_job_req;
+int zero_op_wait_card(struct zero_op *op, const struct zero_card_job_req *reqs, size_t n, enum zero_op_then then);
 /* Every fault point of every kind's steps, one a line (fault.h); -EOPNOTSUPP without them. */
 int zero_op_fault_points_print(FILE *f);

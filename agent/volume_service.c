@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The volume service (volume_service.h). A volume's create and delete can take the card seconds
- * (mkfs.ext4 of a large blank volume, unlinking it), so they are operations (volume_ops.c),
+ * (mkfs.ext4 of a large blank volume, unlinking it), so they are operations (card_ops.c),
  * recorded with the row's transitional state (creating, deleting) in one transaction. A resize or
- * QoS is one driver call of a few milliseconds, done at once.
+ * QoS change is an operation too (its params hold the new values; the row takes them when the card
+ * is done): the card's op is short on a healthy card, but a card that stopped answering would
+ * otherwise hold whoever asked, and zerod's loop with it.
  */
 #include "agent/volume_service.h"
 
@@ -12,10 +14,39 @@
 #include "agent/card.h"
 #include "agent/card_spec.h"
 #include "agent/operation.h"
-#include "agent/volume_job.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
+
+static const char *const vol_state_names[_ZERO_VOL_STATE_MAX] = {
+        [ZERO_VOL_CREATING] = "creating",
+        [ZERO_VOL_READY] = "ready",
+        [ZERO_VOL_DELETING] = "deleting",
+};
+
+const char *zero_vol_state_name(enum zero_vol_state s) {
+        return zero_state_name_at(vol_state_names, _ZERO_VOL_STATE_MAX, s);
+}
+
+enum zero_vol_state zero_vol_state_from_name(const char *s) {
+        return (enum zero_vol_state) zero_state_index(vol_state_names, _ZERO_VOL_STATE_MAX, s);
+}
+
+bool zero_vol_state_has_job(enum zero_vol_state s) {
+        return s == ZERO_VOL_CREATING || s == ZERO_VOL_DELETING;
+}
+
+int zero_vol_set_state(struct zero_volume_row *row, enum zero_vol_state s) {
+        const char *name = zero_vol_state_name(s);
+        char *dup = name ? strdup(name) : NULL;
+
+        if (!dup)
+                return name ? -ENOMEM : -EINVAL;
+        free(row->state);
+        row->state = dup;
+        row->updated_at = (int64_t) zero_now_usec();
+        return 0;
+}
 
 int zero_volume_load(struct zero_agent *a, const char *name, struct zero_volume_row *row, struct zero_error *err) {
         int r = zero_store_volume_get(a->store, name, row);
@@ -118,27 +149,63 @@ int zero_volume_delete(struct zero_agent *a, const char *name, struct zero_op **
         return r;
 }
 
-int zero_volume_change(struct zero_agent *a, struct zero_volume_row *row, bool resize, int64_t new_size,
-                       struct zero_error *err) {
-        struct zero_card_vol cv;
-        int r;
-
+/* The change's operation, with its params, recorded and launched. Takes params. */
+/* Only a ready volume changes. */
+static int change_check(const struct zero_volume_row *row, struct zero_error *err) {
         if (zero_vol_state_of(row) != ZERO_VOL_READY)
                 return zero_error_set(err, -EBUSY, ZERO_E_WRONG_STATE, "volume '%s' is %s", row->name, row->state);
-        r = zero_card_vol_init(a, row, &cv);
+        return 0;
+}
+
+static int change_record(struct zero_agent *a, const struct zero_volume_row *row, const char *kind, json_t *params,
+                         struct zero_op **ret_op, struct zero_error *err) {
+        struct zero_op *op = NULL;
+        int r;
+
+        if (!params)
+                return zero_error_set(err, -ENOMEM, ZERO_E_INTERNAL, "out of memory");
+        r = zero_op_new_volume(a, kind, row->name, params, &op);
         if (r < 0)
-                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot read volume '%s': %s", row->name, strerror(-r));
-        r = resize ? a->card_driver->ops.volume_resize(a->card, &cv.v, (uint64_t) new_size, err)
-                   : a->card_driver->ops.volume_set_qos(a->card, &cv.v, err);
-        zero_card_vol_done(&cv);
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot create the operation: %s", strerror(-r));
+        r = zero_op_commit_and_launch(a, zero_store_begin(a->store), op, NULL, NULL, NULL, err);
         if (r < 0)
                 return r;
-        if (resize)
-                row->size_bytes = new_size;
-        row->updated_at = (int64_t) zero_now_usec();
-        r = zero_store_volume_update(a->store, row);
-        if (r < 0)
-                return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record the change: %s", strerror(-r));
-        log_info("Volume %s: %s", row->name, resize ? "resized" : "QoS set");
+        *ret_op = op;
         return 0;
+}
+
+int zero_volume_resize(struct zero_agent *a, const char *name, int64_t size, struct zero_op **ret_op,
+                       struct zero_error *err) {
+        struct zero_volume_row row = {};
+        int r = zero_volume_load(a, name, &row, err);
+
+        if (r < 0)
+                return r;
+        if (change_check(&row, err) < 0)
+                r = -EBUSY;
+        else if (size < row.size_bytes)
+                r = zero_error_set(err, -EINVAL, ZERO_E_INVALID, "size_bytes: volumes only grow (now %lld bytes)",
+                                   (long long) row.size_bytes);
+        else if (zero_card_volume_validate(a, &row, (uint64_t) size, err) < 0)
+                r = -EINVAL; /* beyond what the card holds: its reason */
+        else
+                r = change_record(a, &row, "volume_resize", json_pack("{s:I}", "size_bytes", (json_int_t) size), ret_op,
+                                  err);
+        zero_volume_row_done(&row);
+        return r;
+}
+
+int zero_volume_set_qos(struct zero_agent *a, const char *name, int64_t iops, int64_t bps, struct zero_op **ret_op,
+                        struct zero_error *err) {
+        struct zero_volume_row row = {};
+        int r = zero_volume_load(a, name, &row, err);
+
+        if (r < 0)
+                return r;
+        r = change_check(&row, err) < 0 ? -EBUSY : change_record(a, &row, "volume_qos",
+                          json_pack("{s:I,s:I}", "iops", (json_int_t) (iops >= 0 ? iops : row.qos_iops), "bps",
+                                    (json_int_t) (bps >= 0 ? bps : row.qos_bps)),
+                          ret_op, err);
+        zero_volume_row_done(&row);
+        return r;
 }

@@ -101,6 +101,7 @@ static const struct column network_columns[] = {
         TEXT(struct zero_network_row, gateway),
         TEXT(struct zero_network_row, bridge),
         INT64(struct zero_network_row, created_at),
+        TEXT(struct zero_network_row, state),
 };
 static const struct table network_table = TABLE(struct zero_network_row, network_columns);
 
@@ -115,8 +116,8 @@ void zero_network_rows_free(struct zero_network_row *rows, size_t n) {
 int zero_store_network_insert(struct zero_store *s, const struct zero_network_row *r) {
         assert_return(s && r && r->name && r->id && r->subnet && r->gateway && r->bridge, -EINVAL);
         return store_row_write(s,
-                               "INSERT INTO networks (name, id, subnet, gateway, bridge, created_at) "
-                               "VALUES (:name, :id, :subnet, :gateway, :bridge, :created_at)",
+                               "INSERT INTO networks (name, id, subnet, gateway, bridge, created_at, state) "
+                               "VALUES (:name, :id, :subnet, :gateway, :bridge, :created_at, COALESCE(:state, 'ready'))",
                                &network_table, r, STORE_FK_MISSING_PARENT, false);
 }
 
@@ -129,6 +130,12 @@ int zero_store_network_list(struct zero_store *s, struct zero_network_row **ret,
         assert_return(s && ret && ret_n, -EINVAL);
         return store_row_list(s, "SELECT * FROM networks ORDER BY name", NULL, &network_table, (void **) ret,
                               ret_n);
+}
+
+int zero_store_network_update(struct zero_store *s, const struct zero_network_row *r) {
+        assert_return(s && r && r->name && r->bridge && r->state, -EINVAL);
+        return store_row_write(s, "UPDATE networks SET bridge = :bridge, state = :state WHERE name = :name",
+                               &network_table, r, STORE_FK_MISSING_PARENT, true);
 }
 
 int zero_store_network_delete(struct zero_store *s, const char *name) {

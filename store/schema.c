@@ -165,6 +165,11 @@ static const char *const migrations[] = {
         "ALTER TABLE volumes ADD COLUMN locator TEXT NOT NULL DEFAULT '';"
         "UPDATE volumes SET locator = format || ':' || path;"
         "ALTER TABLE volumes DROP COLUMN path;",
+
+        /* 8: a network's state, as a volume's: creating and deleting while the card's job makes
+         * or removes it (an operation that a crash resumes), ready otherwise; every network made
+         * before is ready. */
+        "ALTER TABLE networks ADD COLUMN state TEXT NOT NULL DEFAULT 'ready';",
 };
 _Static_assert(ELEMENTSOF(migrations) == ZERO_STORE_SCHEMA_VERSION, "one migration per schema version");
 

@@ -33,7 +33,7 @@
 
 struct zero_store;
 
-#define ZERO_STORE_SCHEMA_VERSION 7
+#define ZERO_STORE_SCHEMA_VERSION 8
 
 int zero_store_open(const char *path, struct zero_store **ret, struct zero_error *err);
 struct zero_store *zero_store_close(struct zero_store *s); /* accepts NULL, returns NULL */
@@ -221,13 +221,17 @@ struct zero_network_row {
          * it: unique, for display only (the API's "bridge"). */
         char *bridge;
         int64_t created_at;
+        char *state; /* creating, ready, deleting (schema v8); NULL at insert: ready */
 };
 void zero_network_row_done(struct zero_network_row *r);
 void zero_network_rows_free(struct zero_network_row *rows, size_t n);
 int zero_store_network_insert(struct zero_store *s, const struct zero_network_row *r);
 int zero_store_network_get(struct zero_store *s, const char *name, struct zero_network_row *ret);
-/* By name. Networks have no mutable column, hence no update. */
+/* By name. */
 int zero_store_network_list(struct zero_store *s, struct zero_network_row **ret, size_t *ret_n);
+/* Writes bridge and state of row name (the driver names what it made once it is made); id, subnet,
+ * gateway and created_at are fixed at insert. -EEXIST for a bridge taken. */
+int zero_store_network_update(struct zero_store *s, const struct zero_network_row *r);
 /* -ENOTEMPTY while the network has NICs. */
 int zero_store_network_delete(struct zero_store *s, const char *name);
 /* Number of NICs on the network (0 for an unknown network). */

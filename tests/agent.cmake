@@ -26,7 +26,14 @@ zero_integration_test(it_plugin_example ${CMAKE_CURRENT_SOURCE_DIR}/integration/
 # The plugins' ctxs: one per instance and plugin, with private data, released per plugin.
 zero_unit_test(test_plugin_ctx SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_plugin_ctx.c LIBS zeroagent)
 
+# The card's jobs and sync against a fake card driver of card ABI 4 (fake_card.c): one op per
+# object at a time and in order, failures and refusals heard and the rows unchanged, the sync
+# waiting for the ops under way, a crash in the middle finished by the next agent.
+zero_unit_test(test_card_jobs SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_card_jobs.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/unit/fake_card.c LIBS zeroagent)
+
 # The operation engine with fake plugins, a temporary store and real shims: every kind to its end,
 # the failure paths, answers that come later, and a crash at every fault point resumed.
-zero_unit_test(test_operation SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_operation.c LIBS zeroagent)
+zero_unit_test(test_operation SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_operation.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/unit/fake_card.c LIBS zeroagent)
 add_dependencies(test_operation zero-shim)

@@ -17,5 +17,8 @@ zero_integration_test(it_card_volume_ops ${ZERO_IT}/card_volume_ops.sh TIMEOUT 6
 # answers within 50 ms while create, stop and delete wait; each ends once the hang is released.
 zero_integration_test(it_shim_responsive ${ZERO_IT}/shim_responsive.sh TIMEOUT 300)
 # A stopped qemu-storage-daemon blocks nothing: GET /v1/node and /v1/instances answer within
-# 50 ms while volume GETs and a QoS change need the daemon; after SIGCONT all works again.
+# 50 ms while a resize (the first change after the stop), volume GETs, a QoS change, a
+# container's stop and another's start and a hot-plug into a VM need the daemon, each ending with
+# timeout/unavailable (or after SIGCONT); after SIGCONT all works again. It holds only with the
+# softcard's storage ops on the loop (card ABI 4 and the softcard's asynchronous QMP).
 zero_integration_test(it_card_stalled ${ZERO_IT}/card_stalled.sh TIMEOUT 300)

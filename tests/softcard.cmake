@@ -15,11 +15,14 @@ endif()
 # The card driver as zerod loads it (agent/card_loader.c): softcard.so from the plugin directory,
 # and a test-only driver built for a card ABI version no zerod speaks, refused by the loader
 # (test_card_loader) and by zerod, which then does not start (it_card_driver).
-add_library(bad_abi_card MODULE ${CMAKE_CURRENT_SOURCE_DIR}/plugins/bad_abi_card.c)
-set_target_properties(bad_abi_card PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/plugins
-                      C_VISIBILITY_PRESET hidden)
+# abi3_card is one built for card ABI 3 (synchronous ops): refused since ABI 4 (asynchronous ops).
+foreach(card bad_abi_card abi3_card)
+  add_library(${card} MODULE ${CMAKE_CURRENT_SOURCE_DIR}/plugins/${card}.c)
+  set_target_properties(${card} PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/plugins
+                        C_VISIBILITY_PRESET hidden)
+endforeach()
 zero_unit_test(test_card_loader SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_card_loader.c LIBS zeroagent)
-add_dependencies(test_card_loader bad_abi_card zero-card-softcard test_plugin)
+add_dependencies(test_card_loader bad_abi_card abi3_card zero-card-softcard test_plugin)
 zero_integration_test(it_card_driver ${CMAKE_CURRENT_SOURCE_DIR}/integration/card_driver.sh TIMEOUT 180)
 
 # The asynchronous volume ops on a loop the test runs (storage.h's *_async), the same real daemon:

@@ -34,14 +34,26 @@
  *  - Idempotent: the operations journal runs a step again after a crash. Creating what exists
  *    (as described), deleting what is gone, exporting what is exported (the same way) and
  *    unexporting what is not all succeed.
- *  - Bounded: an op returns when it is done, and costs milliseconds (an ioctl, a QMP round trip
- *    to a local daemon); every wait on a daemon has a timeout. What can take longer (making a
- *    large volume's filesystem, unlinking a large file: a second and more) has an asynchronous
- *    form, volume_create_async and volume_delete_async, whose slow work runs in child processes
- *    watched on the agent's loop (env->event); the agent uses those when the driver has them.
+ *  - Asynchronous when it changes the card (volume create, delete, resize, QoS, export,
+ *    unexport; network create, delete; NIC attach, detach): the call returns 0 once the work is
+ *    under way, and done(userdata, r, result, err) follows exactly once, from the agent's loop
+ *    (env->event), never from inside the call; or it returns -errno at once for what it refuses
+ *    before anything runs (a bad description, an unknown kind, a daemon being restarted), and
+ *    done never follows. The work may take as long as the card takes (a QMP round trip, a child
+ *    process making a filesystem, an HTTP request to a card's management API, a device's
+ *    hot-plug into the host: milliseconds to seconds), but it never holds the loop, and every
+ *    wait on the card has a bound of its own (a timeout is ZERO_E_TIMEOUT, a card that does not
+ *    answer now ZERO_E_UNAVAILABLE).
+ *  - One op per object at a time: the agent runs at most one op on a volume, a NIC or a network
+ *    at once and starts the next on it only after the done of the one before (zerod's card jobs),
+ *    so a driver serializes nothing itself. Ops on different objects run side by side.
+ *  - Synchronous only where it must be, each saying why and how it is bounded: open and close
+ *    (zerod's start and exit), volume_place and volume_validate (decisions, no I/O on the card),
+ *    volume_stats (best effort, a short bound) and sync (see there).
  *  - Returns >= 0 on success, -errno on failure with the reason in err (its domain code and
  *    message; the agent's HTTP front turns the code into a status). Never an HTTP number.
- *  - Strings passed in are the caller's: a driver copies what it keeps past the call.
+ *  - Strings and structs passed in are the caller's, for the call only: a driver copies what
+ *    its work needs past the call.
  *
  * The struct is versioned like runtime plugins' (plugin.h): abi_version must match
  * ZERO_CARD_ABI_VERSION, and fields are only ever appended (size tells what the driver has; the
@@ -58,13 +70,16 @@
 /* 2: struct zero_error carries a domain code (enum zero_errc), no HTTP status.
  * 3: a loadable driver (ZERO_CARD_DRIVER_ENTRY); driver-neutral descriptions: a volume's
  *    locator (volume_place) and source instead of path, format and base_path; a network without
- *    its bridge, a NIC with its network; config_get takes the env's userdata. */
-#define ZERO_CARD_ABI_VERSION 3
+ *    its bridge, a NIC with its network; config_get takes the env's userdata.
+ * 4: every op that changes the card is asynchronous (done from the loop, one result type); the
+ *    synchronous volume_create / volume_delete and the _async pair they had become one each; the
+ *    agent serializes the ops per object. */
+#define ZERO_CARD_ABI_VERSION 4
 
 /* The one symbol a driver's shared object exports. */
 #define ZERO_CARD_DRIVER_ENTRY "zero_card_driver_entry"
 
-/* Longest path an export or attachment can return, NUL included. */
+/* Longest path an export or attachment can hand back, NUL included. */
 #define ZERO_CARD_PATH_MAX 256
 /* Longest locator a driver may hand back, NUL included. */
 #define ZERO_CARD_LOCATOR_MAX 512
@@ -77,7 +92,8 @@ typedef struct sd_event sd_event;
 /* What the agent gives a driver. Strings are copied by open(). */
 struct zero_card_env {
         uint32_t size;
-        sd_event *event;       /* the agent's loop, for watching the driver's daemons */
+        sd_event *event;       /* the agent's loop: the driver's daemons are watched and its
+                                * asynchronous ops' work runs there (sources, children, sockets) */
         const char *state_dir; /* persistent, the driver's own: it may keep volumes here */
         const char *run_dir;   /* volatile: daemons' sockets, export mount points */
         const char *shim;      /* path of zero-shim, the supervisor of the driver's daemons */
@@ -85,7 +101,8 @@ struct zero_card_env {
          * unset; valid until the driver's close(). */
         const char *(*config_get)(void *userdata, const char *section, const char *key);
         /* The driver's daemon died and was started again, with none of its exports: the agent
-         * calls sync() to restore them, and restarts the instances whose exports were lost. */
+         * calls sync() to restore them (from the loop, once no op runs), and restarts the
+         * instances whose exports were lost. */
         void (*lost_exports)(void *userdata);
         void *userdata; /* for the two callbacks */
 };
@@ -170,97 +187,111 @@ struct zero_card_want_nic {
         bool recreated;         /* out */
 };
 
-/* How an asynchronous op ends: r >= 0 done, else -errno with err (code, message). Called
- * from the agent's loop, never from inside the call that started the work. */
-typedef void (*zero_card_done_fn)(void *userdata, int r, const struct zero_error *err);
+/* What an op hands back through its done: the export's path (volume_export: a socket, a block
+ * device), the tap's name (nic_attach of a tap), the driver's name for a network (network_create,
+ * for display: the softcard's bridge); "" for every other op and for a veth. */
+struct zero_card_result {
+        char text[ZERO_CARD_PATH_MAX];
+};
+
+/* How an op that changes the card ends: r >= 0 done, with res; else -errno with err (code,
+ * message). res and err are never NULL, and valid during the call only. Called from the agent's
+ * loop, never from inside the call that started the work, exactly once. */
+typedef void (*zero_card_done_fn)(void *userdata, int r, const struct zero_card_result *res, const struct zero_error *err);
 
 struct zero_card_ops {
-        int (*open)(const struct zero_card_env *env, struct zero_card **ret, struct zero_error *err);
-        void (*close)(struct zero_card *card); /* leaves the daemon, exports and links running */
+        /* ---- Synchronous ---- */
 
-        /* Makes the volume where v->locator says: a copy-on-write clone of v->source, or a blank
-         * volume holding an empty ext4 filesystem. An existing volume is kept. */
-        int (*volume_create)(struct zero_card *card, const struct zero_card_volume *v, struct zero_error *err);
-        /* Unexports (if exported) and removes the volume. */
-        int (*volume_delete)(struct zero_card *card, const struct zero_card_volume *v, struct zero_error *err);
-        /* Grows the volume (shrinking is -EINVAL), live when exported. The filesystem inside is
-         * the user's: whoever mounts it grows it (resize2fs). */
-        int (*volume_resize)(struct zero_card *card, const struct zero_card_volume *v, uint64_t new_size,
-                             struct zero_error *err);
-        /* Applies v's qos_iops and qos_bps at once when exported; an unexported volume gets them
-         * at its next export. */
-        int (*volume_set_qos)(struct zero_card *card, const struct zero_card_volume *v, struct zero_error *err);
+        /* zerod's start, before anything is served: adopts the card's running daemon (or starts
+         * it) and its management link. */
+        int (*open)(const struct zero_card_env *env, struct zero_card **ret, struct zero_error *err);
+        /* zerod's exit: leaves the daemon, exports and links running. Work still under way is
+         * stopped without calling its done: the operation that waited runs its step again after
+         * a restart, and every op is idempotent. */
+        void (*close)(struct zero_card *card);
+        /* Where a new volume v (its id, size_bytes and source; locator NULL) is to live, without
+         * making anything (a decision: no I/O on the card): the agent records the placement with
+         * the volume's row, before any volume_create, and hands ret->locator back in every later
+         * call, across restarts and driver upgrades (a driver reads the locators of its older
+         * versions). The same v gives the same locator (a retried create finds what the first
+         * attempt made). What the card cannot hold is ZERO_E_INVALID, as volume_validate says. */
+        int (*volume_place)(struct zero_card *card, const struct zero_card_volume *v, struct zero_card_placement *ret,
+                            struct zero_error *err);
+        /* Whether the card can hold v at size bytes (its size_bytes when 0), without making
+         * anything (a decision, as volume_place): what the agent asks before it records a volume
+         * or a resize, so that what the card cannot do is refused at once. The softcard's limit is
+         * its pool's: the largest file the filesystem its volumes live on allows (ext4 with 4 KiB
+         * blocks: 16 TiB less 4 KiB). Refused: ZERO_E_INVALID, the message naming the limit. */
+        int (*volume_validate)(struct zero_card *card, const struct zero_card_volume *v, uint64_t size,
+                               struct zero_error *err);
+        /* A GET of the volume shows them when it can: best effort, bounded by a short timeout of
+         * the driver's (the softcard: 25 ms on its daemon, then nothing while the daemon does not
+         * answer), so that it holds the loop for no longer than a request's parse. */
         int (*volume_stats)(struct zero_card *card, const struct zero_card_volume *v,
                             struct zero_card_volume_stats *ret, struct zero_error *err);
-        /* A volume has at most one export at a time. Exporting it again the same way returns the
-         * same path; another kind while exported is -EBUSY. */
-        int (*volume_export)(struct zero_card *card, const struct zero_card_volume *v,
-                             enum zero_card_export_kind kind, char ret_path[static ZERO_CARD_PATH_MAX],
-                             struct zero_error *err);
-        int (*volume_unexport)(struct zero_card *card, const struct zero_card_volume *v, struct zero_error *err);
-
-        /* Makes what carries the network (the softcard: a bridge with the gateway's address).
-         * ret_name gets the driver's name for it, for display (the bridge's name), "" for none.
-         * A name or subnet the card cannot take (another network's derived name, a subnet the
-         * host uses) is ZERO_E_CONFLICT. */
-        int (*network_create)(struct zero_card *card, const struct zero_card_network *n,
-                              char ret_name[static ZERO_CARD_NAME_MAX], struct zero_error *err);
-        int (*network_delete)(struct zero_card *card, const struct zero_card_network *n, struct zero_error *err);
-        /* VETH: makes the pair, puts the host end on the network and moves the other into the
-         * namespace at netns_path (a bind-mounted nsfs file), configured there as ifname with
-         * the NIC's MAC, address (prefix of the network's subnet) and default route (the
-         * network's gateway). TAP: a persistent tap on the network named by ret_ifname, for
-         * QEMU (which sets the guest's MAC itself). */
-        int (*nic_attach)(struct zero_card *card, const struct zero_card_nic *nic, enum zero_card_nic_kind kind,
-                          const char *netns_path, char ret_ifname[static ZERO_CARD_PATH_MAX],
-                          struct zero_error *err);
-        int (*nic_detach)(struct zero_card *card, const struct zero_card_nic *nic, struct zero_error *err);
-
-        /* Makes reality match the store after a start or a daemon's death: every export and NIC
-         * attachment in the lists exists afterwards (made anew where missing), every other one
-         * of this driver's exports, loop devices, mount points, links and networks is removed.
-         * networks lists the networks to keep (made anew where missing). Errors on single items are logged and counted;
-         * returns the number of items it could not put right (0: all consistent). */
+        /* Makes reality match the store: every export and NIC attachment in the lists exists
+         * afterwards (made anew where missing), every other one of this driver's exports, loop
+         * devices, mount points, links and networks is removed. networks lists the networks to
+         * keep (made anew where missing). Errors on single items are logged and counted; returns
+         * the number of items it could not put right (0: all consistent).
+         * Called at zerod's start, before anything is served and before any op (nothing waits on
+         * the loop yet), and after the driver told lost_exports(), from the loop once no op runs
+         * (the agent holds the ops asked for meanwhile): then the card's daemon has just been
+         * started afresh and answered, so each of its commands takes well under a millisecond;
+         * every wait on the card is bounded as the asynchronous ops' are. */
         int (*sync)(struct zero_card *card, const struct zero_card_network *networks, size_t n_networks,
                     struct zero_card_want_export *exports, size_t n_exports, struct zero_card_want_nic *nics,
                     size_t n_nics, struct zero_error *err);
 
-        /* Whether the card can hold v at size bytes (its size_bytes when 0), without making
-         * anything: what the agent asks before it records a volume or a resize, so that what the
-         * card cannot do is refused at once. The softcard's limit is its pool's: the largest
-         * file the filesystem its volumes live on allows (ext4 with 4 KiB blocks: 16 TiB less
-         * 4 KiB). Refused: ZERO_E_INVALID, the message naming the limit. */
-        int (*volume_validate)(struct zero_card *card, const struct zero_card_volume *v, uint64_t size,
-                               struct zero_error *err);
-        /* volume_create and volume_delete, with the same effect and rules, asynchronously:
-         * 0 when the work is under way (done follows, with userdata), -errno at once for what is
-         * refused before anything runs (done never follows). What the driver needs of v is copied.
-         * One job per volume at a time (-EBUSY). close() stops the work still running, without
-         * calling its done: the operation that waited runs its step again after a restart, and
-         * every step is idempotent. */
-        int (*volume_create_async)(struct zero_card *card, const struct zero_card_volume *v, zero_card_done_fn done,
-                                   void *userdata, struct zero_error *err);
-        int (*volume_delete_async)(struct zero_card *card, const struct zero_card_volume *v, zero_card_done_fn done,
-                                   void *userdata, struct zero_error *err);
-        /* Where a new volume v (its id, size_bytes and source; locator NULL) is to live, without
-         * making anything: the agent records the placement with the volume's row, before any
-         * volume_create, and hands ret->locator back in every later call, across restarts and
-         * driver upgrades (a driver reads the locators of its older versions). The same v gives
-         * the same locator (a retried create finds what the first attempt made). What the card
-         * cannot hold is ZERO_E_INVALID, as volume_validate says. */
-        int (*volume_place)(struct zero_card *card, const struct zero_card_volume *v, struct zero_card_placement *ret,
-                            struct zero_error *err);
+        /* ---- Asynchronous: 0 and done later, or -errno at once (the rules above) ---- */
 
-        /* Appended after ABI 3: a driver whose size ends before one of these has none of them. */
+        /* Makes the volume where v->locator says: a copy-on-write clone of v->source, or a blank
+         * volume holding an empty ext4 filesystem. An existing volume is kept. */
+        int (*volume_create)(struct zero_card *card, const struct zero_card_volume *v, zero_card_done_fn done,
+                             void *userdata, struct zero_error *err);
+        /* Unexports (if exported) and removes the volume. */
+        int (*volume_delete)(struct zero_card *card, const struct zero_card_volume *v, zero_card_done_fn done,
+                             void *userdata, struct zero_error *err);
+        /* Grows the volume to new_size (shrinking is -EINVAL), live when exported. The filesystem
+         * inside is the user's: whoever mounts it grows it (resize2fs). */
+        int (*volume_resize)(struct zero_card *card, const struct zero_card_volume *v, uint64_t new_size,
+                             zero_card_done_fn done, void *userdata, struct zero_error *err);
+        /* Applies v's qos_iops and qos_bps at once when exported; an unexported volume gets them
+         * at its next export. */
+        int (*volume_set_qos)(struct zero_card *card, const struct zero_card_volume *v, zero_card_done_fn done,
+                              void *userdata, struct zero_error *err);
+        /* A volume has at most one export at a time: done's result is its path. Exporting it again
+         * the same way gives the same path; another kind while exported is -EBUSY. */
+        int (*volume_export)(struct zero_card *card, const struct zero_card_volume *v, enum zero_card_export_kind kind,
+                             zero_card_done_fn done, void *userdata, struct zero_error *err);
+        int (*volume_unexport)(struct zero_card *card, const struct zero_card_volume *v, zero_card_done_fn done,
+                               void *userdata, struct zero_error *err);
+        /* Makes what carries the network (the softcard: a bridge with the gateway's address);
+         * done's result is the driver's name for it, for display (the bridge's name), "" for
+         * none. A name or subnet the card cannot take (another network's derived name, a subnet
+         * the host uses) is ZERO_E_CONFLICT. */
+        int (*network_create)(struct zero_card *card, const struct zero_card_network *n, zero_card_done_fn done,
+                              void *userdata, struct zero_error *err);
+        int (*network_delete)(struct zero_card *card, const struct zero_card_network *n, zero_card_done_fn done,
+                              void *userdata, struct zero_error *err);
+        /* VETH: makes the pair, puts the host end on the network and moves the other into the
+         * namespace at netns_path (a bind-mounted nsfs file), configured there as ifname with
+         * the NIC's MAC, address (prefix of the network's subnet) and default route (the
+         * network's gateway). TAP: a persistent tap on the network, whose name is done's result,
+         * for QEMU (which sets the guest's MAC itself). */
+        int (*nic_attach)(struct zero_card *card, const struct zero_card_nic *nic, enum zero_card_nic_kind kind,
+                          const char *netns_path, zero_card_done_fn done, void *userdata, struct zero_error *err);
+        int (*nic_detach)(struct zero_card *card, const struct zero_card_nic *nic, zero_card_done_fn done,
+                          void *userdata, struct zero_error *err);
+
+        /* Appended after ABI 4: a driver whose size ends before one of these has none of them. */
 };
 
 struct zero_card_driver {
         uint32_t abi_version; /* ZERO_CARD_ABI_VERSION */
         uint32_t size;        /* sizeof(struct zero_card_driver) as the driver was built */
         const char *name;     /* "softcard" */
-        /* Every op up to volume_place is required, but for volume_validate, volume_create_async
-         * and volume_delete_async, which may be NULL (then the agent asks nothing before it
-         * records a volume, and calls the synchronous create and delete). */
+        /* Every op of ABI 4 is required. */
         struct zero_card_ops ops;
 };
 

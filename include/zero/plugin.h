@@ -38,9 +38,10 @@
  * struct zero_probe begins with size; zero_plugin.abi_minor_needed; per-instance private data
  * (services set_data, get_data); network namespaces (services netns_create, netns_remove); the
  * image's kernel and initrd in struct zero_instance_info. 4.1: prepare and cleanup may answer
- * ZERO_PLUGIN_PENDING ("call me again once done() comes"). */
+ * ZERO_PLUGIN_PENDING ("call me again once done() comes"). 4.2: ops.card_needs, and the card
+ * services answer from what the agent made (they never wait for the card). */
 #define ZERO_PLUGIN_ABI_MAJOR 4
-#define ZERO_PLUGIN_ABI_MINOR 1
+#define ZERO_PLUGIN_ABI_MINOR 2
 #define ZERO_PLUGIN_ABI_MAKE(major, minor) ((uint32_t) (major) << 16 | (uint32_t) (minor))
 #define ZERO_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t) (v) >> 16)
 #define ZERO_PLUGIN_ABI_MINOR_OF(v) ((uint32_t) (v) & 0xffffU)
@@ -159,16 +160,25 @@ struct zero_plugin_services {
                           struct zero_error *err);
         /* Sends a signal to the instance's main process through its shim. */
         int (*shim_signal)(struct zero_plugin_ctx *ctx, int signal, struct zero_error *err);
-        /* The card (fields exist when size says so). Each call is idempotent, recorded in the
-         * store by the agent, and undone by the agent's reconciliation if the instance is gone.
-         * kind: "host-block" (ret_path: /dev/loopN), "vhost-user-blk" or "nbd" (a unix socket).
-         * A volume has one export at a time: another kind while exported is -EBUSY. */
+        /* The card. None of these waits for the card: the card's work is the agent's (a job per
+         * volume or NIC, from its loop), recorded in the store when the card is done, and undone
+         * by the agent's reconciliation if the instance is gone. Each call is idempotent.
+         * volume_export answers with what the agent made: the export's path (kind "host-block":
+         * /dev/loopN; "vhost-user-blk", "nbd": a unix socket). The agent makes what the plugin's
+         * card_needs names before prepare and before plug_volume / plug_nic (4.2); an export it
+         * has not made yet (a plugin without card_needs, a kind card_needs did not name) is asked
+         * of the card now and the call fails with -EAGAIN, ZERO_E_UNAVAILABLE, "under way": the
+         * agent calls the op (prepare, start, plug_*) again once the card is done, so a plugin
+         * only passes the error on. A volume has one export at a time: another kind while
+         * exported is -EBUSY, ZERO_E_CONFLICT. volume_unexport starts the card's work and returns
+         * (the agent waits for it in a step of its own, "card_down", after cleanup and unplug). */
         int (*volume_export)(struct zero_plugin_ctx *ctx, const char *volume, const char *kind, char *ret_path,
                              size_t size, struct zero_error *err);
         int (*volume_unexport)(struct zero_plugin_ctx *ctx, const char *volume, struct zero_error *err);
         /* kind "veth": into the network namespace bound at netns_path, configured as the NIC's
          * ifname with its MAC, address and default route. kind "tap": a tap on the network's
-         * bridge; netns_path NULL; ret_ifname gets the tap's name. */
+         * bridge; netns_path NULL; ret_ifname gets the tap's name. Answered and started like
+         * volume_export and volume_unexport. */
         int (*nic_attach)(struct zero_plugin_ctx *ctx, const char *nic_id, const char *kind, const char *netns_path,
                           char *ret_ifname, size_t size, struct zero_error *err);
         int (*nic_detach)(struct zero_plugin_ctx *ctx, const char *nic_id, struct zero_error *err);
@@ -204,6 +214,22 @@ struct zero_probe {
         char reason[256];              /* why not available, or what is degraded */
         char runtime[128];             /* runtime and version in use, e.g. "crun 1.8.1" */
         char accelerator[16];          /* the vm plugin's: "kvm" or "tcg"; "" for the others */
+};
+
+/* What an instance needs of the card to run in a plugin's mode (ops.card_needs, 4.2). The agent
+ * passes it zeroed, with size and both arrays (as long as the info's volumes and nics, NULL when
+ * there are none); the plugin sets the entries it needs, to static strings. */
+struct zero_card_needs {
+        uint32_t size; /* the agent's sizeof(struct zero_card_needs) */
+        /* One per info->volumes[i]: how the runtime takes the volume, "host-block",
+         * "vhost-user-blk" or "nbd"; NULL: not at all. */
+        const char **volume_export;
+        /* One per info->nics[i]: "veth" or "tap"; NULL: not at all. */
+        const char **nic_attach;
+        /* Where the veths go: the agent binds a new network namespace here (as netns_create does)
+         * before it attaches them, and removes it after it detached them. An absolute path in
+         * info->run_dir; "" when no NIC is a veth. */
+        char netns_path[256];
 };
 
 struct zero_plugin_ops {
@@ -252,6 +278,15 @@ struct zero_plugin_ops {
         /* The agent forgets ctx (the instance is deleted, or zerod exits): drop every reference,
          * and free the private data (services->set_data). Called for every ctx before fini(). */
         void (*release)(struct zero_plugin_ctx *ctx);
+        /* 4.2. What the instance needs of the card in this mode (exports, NIC attachments, the
+         * veths' namespace). The agent makes it before prepare (create, start, restart, switch)
+         * and before plug_volume / plug_nic, in a step of its own ("card_up") that waits for the
+         * card without blocking anyone, and takes it down after cleanup and unplug ("card_down").
+         * Without it the agent makes nothing up front: each export the plugin asks for is made
+         * when it asks (services above), one call and one retry at a time. A pure description of
+         * the mode: no side effect, called whenever the agent needs to know. */
+        int (*card_needs)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                          struct zero_card_needs *ret, struct zero_error *err);
         /* Ops appended in later minors go here: the agent calls them when the plugin's size says
          * they exist. */
 };

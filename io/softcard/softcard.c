@@ -20,7 +20,102 @@ struct zero_card {
         struct qsd *qsd;
         sd_event *event; /* the agent's: volume jobs' children are watched there */
         struct softcard_jobs jobs;
+        struct card_op *ops; /* the agent's ops under way (card.h): dropped by close() */
 };
+
+/* ---- The agent's asynchronous ops (card.h): each answered once, from the loop ---- */
+
+struct card_op {
+        struct zero_card *card;
+        struct card_op *next;
+        zero_card_done_fn done;
+        void *userdata;
+        sd_event_source *defer; /* the answer of work done at once */
+        struct softcard_op *sop; /* the storage half's op under way (storage.h) */
+        int r;
+        struct zero_card_result res;
+        struct zero_error err;
+};
+
+static struct card_op *card_op_new(struct zero_card *c, zero_card_done_fn done, void *userdata) {
+        struct card_op *op = calloc(1, sizeof(*op));
+
+        if (!op)
+                return NULL;
+        *op = (struct card_op){.card = c, .next = c->ops, .done = done, .userdata = userdata};
+        c->ops = op;
+        return op;
+}
+
+static void card_op_free(struct card_op *op) {
+        for (struct card_op **p = &op->card->ops; *p; p = &(*p)->next)
+                if (*p == op) {
+                        *p = op->next;
+                        break;
+                }
+        op->defer = sd_event_source_disable_unref(op->defer);
+        op->sop = softcard_op_cancel(op->sop); /* close(): its done is not called */
+        free(op);
+}
+
+/* The op ended: out of the list, then its done (which may start the next op on the object). */
+static void card_op_end(struct card_op *op, int r, const char *text, const struct zero_error *err) {
+        zero_card_done_fn done = op->done;
+        void *userdata = op->userdata;
+        struct zero_card_result res = {};
+        struct zero_error e = r < 0 && err ? *err : (struct zero_error){};
+
+        if (r >= 0 && text)
+                snprintf(res.text, sizeof(res.text), "%s", text);
+        if (r < 0)
+                (void) zero_error_default(&e, r, "softcard");
+        card_op_free(op);
+        done(userdata, r, &res, &e);
+}
+
+static int on_card_op_defer(sd_event_source *s, void *userdata) {
+        struct card_op *op = userdata;
+
+        op->defer = sd_event_source_disable_unref(op->defer);
+        card_op_end(op, op->r, op->res.text, &op->err);
+        return 0;
+}
+
+/* Work that was done at once (rtnetlink; the storage half's synchronous calls): its answer r
+ * (with text, err) comes from the loop, never from inside the call. 0, or -errno at once. */
+static int card_op_answer(struct zero_card *c, int r, const char *text, const struct zero_error *e,
+                          zero_card_done_fn done, void *userdata, struct zero_error *err) {
+        struct card_op *op;
+        int k;
+
+        if (!done || !c->event)
+                return zero_error_set(err, -EOPNOTSUPP, ZERO_E_INTERNAL, "softcard: an op without done or loop");
+        op = card_op_new(c, done, userdata);
+        if (!op)
+                return zero_error_default(err, -ENOMEM, "softcard");
+        op->r = r;
+        if (r >= 0 && text)
+                snprintf(op->res.text, sizeof(op->res.text), "%s", text);
+        if (r < 0 && e)
+                op->err = *e;
+        k = sd_event_add_defer(c->event, &op->defer, on_card_op_defer, op);
+        if (k < 0) {
+                card_op_free(op);
+                return zero_error_default(err, k, "softcard: cannot schedule the answer");
+        }
+        return 0;
+}
+
+static void on_file_done(void *userdata, int r, const struct zero_error *err) {
+        card_op_end(userdata, r, NULL, err);
+}
+
+static void on_storage_done(void *userdata, int r, const char *path, const struct zero_error *err) {
+        struct card_op *op = userdata;
+
+        op->sop = NULL; /* gone with its done */
+        card_op_end(op, r, path, err);
+}
 
 /* ---- sync: the storage half ---- */
 
@@ -144,13 +239,43 @@ static int card_volume_place(struct zero_card *c, const struct zero_card_volume 
         return softcard_volume_place(dir, v, ret, err);
 }
 
-static int card_volume_create(struct zero_card *c, const struct zero_card_volume *v, struct zero_error *err) {
-        return WITH_VOLUME(v, sv, err, softcard_volume_create(c->qsd, &sv, err)); /* no daemon needed */
+/* The synchronous storage call `call` (err: its error), answered from the loop. */
+#define ANSWER_LATER(c, done, userdata, err, text, call)                                          \
+        ({                                                                                         \
+                struct zero_error _e = {};                                                         \
+                int _k = (call);                                                                   \
+                card_op_answer((c), _k, (text), &_e, (done), (userdata), (err));                  \
+        })
+
+/* A volume file's job on the loop (mkfs.ext4, qemu-img, rm as children), answered by its done. */
+static int file_job(struct zero_card *c, const struct zero_card_volume *v, bool remove, zero_card_done_fn done,
+                    void *userdata, struct zero_error *err) {
+        struct softcard_volume sv;
+        struct card_op *op;
+        int r = softcard_volume_from(v, &sv, err);
+
+        if (r < 0)
+                return r;
+        if (!done || !c->event)
+                return zero_error_set(err, -EOPNOTSUPP, ZERO_E_INTERNAL, "softcard: an op without done or loop");
+        op = card_op_new(c, done, userdata);
+        if (!op)
+                return zero_error_default(err, -ENOMEM, "softcard");
+        r = remove ? softcard_volume_delete_async(&c->jobs, c->event, c->qsd, &sv, on_file_done, op, err)
+                   : softcard_volume_create_async(&c->jobs, c->event, c->qsd, &sv, on_file_done, op, err);
+        if (r < 0)
+                card_op_free(op);
+        return r;
 }
 
-static int card_volume_delete(struct zero_card *c, const struct zero_card_volume *v, struct zero_error *err) {
-        /* Its unexport step makes sure of the daemon. */
-        return WITH_VOLUME(v, sv, err, softcard_volume_delete(c->qsd, &sv, err));
+static int card_volume_create(struct zero_card *c, const struct zero_card_volume *v, zero_card_done_fn done,
+                              void *userdata, struct zero_error *err) {
+        return file_job(c, v, false, done, userdata, err); /* no daemon needed */
+}
+
+static int card_volume_delete(struct zero_card *c, const struct zero_card_volume *v, zero_card_done_fn done,
+                              void *userdata, struct zero_error *err) {
+        return file_job(c, v, true, done, userdata, err); /* its unexport step makes sure of the daemon */
 }
 
 static int card_volume_validate(struct zero_card *c, const struct zero_card_volume *v, uint64_t size,
@@ -158,23 +283,36 @@ static int card_volume_validate(struct zero_card *c, const struct zero_card_volu
         return WITH_VOLUME(v, sv, err, softcard_volume_validate(&sv, size, err));
 }
 
-static int card_volume_create_async(struct zero_card *c, const struct zero_card_volume *v, zero_card_done_fn done,
-                                    void *userdata, struct zero_error *err) {
-        return WITH_VOLUME(v, sv, err, softcard_volume_create_async(&c->jobs, c->event, c->qsd, &sv, done, userdata, err));
-}
-
-static int card_volume_delete_async(struct zero_card *c, const struct zero_card_volume *v, zero_card_done_fn done,
-                                    void *userdata, struct zero_error *err) {
-        return WITH_VOLUME(v, sv, err, softcard_volume_delete_async(&c->jobs, c->event, c->qsd, &sv, done, userdata, err));
-}
+/*
+ * Resize, QoS, export and unexport: the storage half's ops on the loop (storage.h), each a list of
+ * steps whose QMP commands are qsd_call_async()s and whose FUSE-bound syscalls run in children:
+ * they never hold the loop, a stopped daemon included. A description the driver cannot read, or a
+ * daemon being restarted, is refused at once; the rest ends through on_storage_done().
+ */
+#define STORAGE_OP(c, v, done, userdata, err, start)                                              \
+        ({                                                                                         \
+                struct softcard_volume _sv;                                                        \
+                struct card_op *_op = NULL;                                                        \
+                int _r = softcard_volume_from((v), &_sv, (err));                                  \
+                if (_r >= 0 && !(done))                                                            \
+                        _r = zero_error_set((err), -EINVAL, ZERO_E_INTERNAL, "softcard: an op without done"); \
+                if (_r >= 0 && !(_op = card_op_new((c), (done), (userdata))))                     \
+                        _r = zero_error_default((err), -ENOMEM, "softcard");                     \
+                if (_r >= 0 && (_r = (start)) < 0)                                                \
+                        card_op_free(_op);                                                        \
+                _r;                                                                                \
+        })
 
 static int card_volume_resize(struct zero_card *c, const struct zero_card_volume *v, uint64_t new_size,
-                              struct zero_error *err) {
-        return WITH_VOLUME(v, sv, err, WITH_DAEMON(c, err, softcard_volume_resize(c->qsd, &sv, new_size, err)));
+                              zero_card_done_fn done, void *userdata, struct zero_error *err) {
+        return STORAGE_OP(c, v, done, userdata, err,
+                          softcard_volume_resize_async(c->qsd, &_sv, new_size, on_storage_done, _op, &_op->sop, err));
 }
 
-static int card_volume_set_qos(struct zero_card *c, const struct zero_card_volume *v, struct zero_error *err) {
-        return WITH_VOLUME(v, sv, err, WITH_DAEMON(c, err, softcard_volume_set_qos(c->qsd, &sv, err)));
+static int card_volume_set_qos(struct zero_card *c, const struct zero_card_volume *v, zero_card_done_fn done,
+                               void *userdata, struct zero_error *err) {
+        return STORAGE_OP(c, v, done, userdata, err,
+                          softcard_volume_set_qos_async(c->qsd, &_sv, on_storage_done, _op, &_op->sop, err));
 }
 
 static int card_volume_stats(struct zero_card *c, const struct zero_card_volume *v,
@@ -193,36 +331,44 @@ static int card_volume_stats(struct zero_card *c, const struct zero_card_volume 
 }
 
 static int card_volume_export(struct zero_card *c, const struct zero_card_volume *v, enum zero_card_export_kind kind,
-                              char ret_path[static ZERO_CARD_PATH_MAX], struct zero_error *err) {
-        return WITH_VOLUME(v, sv, err, WITH_DAEMON(c, err, softcard_volume_export(c->qsd, &sv, kind, ret_path, NULL, err)));
+                              zero_card_done_fn done, void *userdata, struct zero_error *err) {
+        return STORAGE_OP(c, v, done, userdata, err,
+                          softcard_volume_export_async(c->qsd, &_sv, kind, on_storage_done, _op, &_op->sop, err));
 }
 
-static int card_volume_unexport(struct zero_card *c, const struct zero_card_volume *v, struct zero_error *err) {
-        return WITH_VOLUME(v, sv, err, WITH_DAEMON(c, err, softcard_volume_unexport(c->qsd, &sv, err)));
+static int card_volume_unexport(struct zero_card *c, const struct zero_card_volume *v, zero_card_done_fn done,
+                                void *userdata, struct zero_error *err) {
+        return STORAGE_OP(c, v, done, userdata, err,
+                          softcard_volume_unexport_async(c->qsd, &_sv, on_storage_done, _op, &_op->sop, err));
 }
 
-static int card_network_create(struct zero_card *c, const struct zero_card_network *n,
-                               char ret_name[static ZERO_CARD_NAME_MAX], struct zero_error *err) {
-        char bridge[ZERO_IFNAMSIZ];
-        int r = softcard_net_network_create(c->nl, n, err);
+/* Networks and NICs: rtnetlink requests to the kernel (and a veth's configuration by a short-lived
+ * child in the namespace), microseconds, answered from the loop. */
+static int card_network_create(struct zero_card *c, const struct zero_card_network *n, zero_card_done_fn done,
+                               void *userdata, struct zero_error *err) {
+        char bridge[ZERO_IFNAMSIZ] = "";
 
-        if (r >= 0)
-                snprintf(ret_name, ZERO_CARD_NAME_MAX, "%s",
-                         softcard_net_bridge(n, bridge) >= 0 ? bridge : ""); /* the bridge, for display */
-        return r;
+        if (softcard_net_bridge(n, bridge) < 0) /* the bridge, for display */
+                bridge[0] = '\0';
+        return ANSWER_LATER(c, done, userdata, err, bridge, softcard_net_network_create(c->nl, n, &_e));
 }
 
-static int card_network_delete(struct zero_card *c, const struct zero_card_network *n, struct zero_error *err) {
-        return softcard_net_network_delete(c->nl, n, err);
+static int card_network_delete(struct zero_card *c, const struct zero_card_network *n, zero_card_done_fn done,
+                               void *userdata, struct zero_error *err) {
+        return ANSWER_LATER(c, done, userdata, err, NULL, softcard_net_network_delete(c->nl, n, &_e));
 }
 
 static int card_nic_attach(struct zero_card *c, const struct zero_card_nic *nic, enum zero_card_nic_kind kind,
-                           const char *netns_path, char ret_ifname[static ZERO_CARD_PATH_MAX], struct zero_error *err) {
-        return softcard_net_nic_attach(c->nl, nic, kind, netns_path, ret_ifname, err);
+                           const char *netns_path, zero_card_done_fn done, void *userdata, struct zero_error *err) {
+        char ifname[ZERO_CARD_PATH_MAX] = "";
+
+        return ANSWER_LATER(c, done, userdata, err, kind == ZERO_CARD_NIC_TAP ? ifname : NULL,
+                            softcard_net_nic_attach(c->nl, nic, kind, netns_path, ifname, &_e));
 }
 
-static int card_nic_detach(struct zero_card *c, const struct zero_card_nic *nic, struct zero_error *err) {
-        return softcard_net_nic_detach(c->nl, nic, err);
+static int card_nic_detach(struct zero_card *c, const struct zero_card_nic *nic, zero_card_done_fn done,
+                           void *userdata, struct zero_error *err) {
+        return ANSWER_LATER(c, done, userdata, err, NULL, softcard_net_nic_detach(c->nl, nic, &_e));
 }
 
 static int card_sync(struct zero_card *c, const struct zero_card_network *networks, size_t n_networks,
@@ -247,22 +393,20 @@ static const struct zero_card_driver driver = {
         .ops = {
                 .open = card_open,
                 .close = card_close,
+                .volume_place = card_volume_place,
+                .volume_validate = card_volume_validate,
+                .volume_stats = card_volume_stats,
+                .sync = card_sync,
                 .volume_create = card_volume_create,
                 .volume_delete = card_volume_delete,
                 .volume_resize = card_volume_resize,
                 .volume_set_qos = card_volume_set_qos,
-                .volume_stats = card_volume_stats,
                 .volume_export = card_volume_export,
                 .volume_unexport = card_volume_unexport,
                 .network_create = card_network_create,
                 .network_delete = card_network_delete,
                 .nic_attach = card_nic_attach,
                 .nic_detach = card_nic_detach,
-                .sync = card_sync,
-                .volume_validate = card_volume_validate,
-                .volume_create_async = card_volume_create_async,
-                .volume_delete_async = card_volume_delete_async,
-                .volume_place = card_volume_place,
         },
 };
 
@@ -275,6 +419,8 @@ const struct zero_card_driver *zero_card_driver_entry(void) {
 static void card_close(struct zero_card *c) {
         if (!c)
                 return;
+        while (c->ops) /* their done is not called (card.h) */
+                card_op_free(c->ops);
         softcard_jobs_cancel(&c->jobs);
         c->qsd = qsd_close(c->qsd);
         c->nl = zero_nl_close(c->nl);

@@ -73,8 +73,8 @@ int qsd_ensure_nowait(struct qsd *q, struct zero_error *err);
 /* One QMP command (args stolen, may be NULL); *ret gets the "return" member (NULL: dropped).
  * A QMP error is -EIO with its desc in err; a dead connection -ECONNRESET; no answer within
  * the timeout -ETIMEDOUT with ZERO_E_TIMEOUT. It holds the caller's loop that long: for zerod's
- * start and sync(), stats (25 ms) and the synchronous volume ops the card ABI still has; on the
- * loop, qsd_call_async(). */
+ * start and sync(), and stats (25 ms); the card ABI's ops (ABI 4: all asynchronous) use
+ * qsd_call_async(). */
 int qsd_call(struct qsd *q, const char *execute, json_t *args, json_t **ret, struct zero_error *err);
 /* The timeout of the calls from now on (0: the default, 10 s); returns the one before. For ops
  * whose answer is best effort (stats), so that a daemon that stopped answering holds the loop
@@ -204,15 +204,19 @@ int softcard_volume_create(struct qsd *q, const struct softcard_volume *v, struc
 /* Unexports (if exported) and removes the file. */
 int softcard_volume_delete(struct qsd *q, const struct softcard_volume *v, struct zero_error *err);
 
+/* How a volume file's job ends: r >= 0 done, else -errno with err; from the loop, never from inside
+ * the call that started it (softcard.c turns it into the card ABI's done). */
+typedef void (*softcard_file_done_fn)(void *userdata, int r, const struct zero_error *err);
+
 /* The volume jobs running on the loop, one at most per volume. */
 struct softcard_jobs {
         struct vfile *head;
 };
 int softcard_volume_create_async(struct softcard_jobs *jobs, sd_event *e, struct qsd *q,
-                                 const struct softcard_volume *v, zero_card_done_fn done, void *userdata,
+                                 const struct softcard_volume *v, softcard_file_done_fn done, void *userdata,
                                  struct zero_error *err);
 int softcard_volume_delete_async(struct softcard_jobs *jobs, sd_event *e, struct qsd *q,
-                                 const struct softcard_volume *v, zero_card_done_fn done, void *userdata,
+                                 const struct softcard_volume *v, softcard_file_done_fn done, void *userdata,
                                  struct zero_error *err);
 /* Stops every job (children killed, done not called): close(). */
 void softcard_jobs_cancel(struct softcard_jobs *jobs);
@@ -220,8 +224,9 @@ void softcard_jobs_cancel(struct softcard_jobs *jobs);
 /* ---- volume.c, volume_export.c, volume_op.c: exports, QoS, stats, resize ---- */
 
 /* The synchronous ops hold the caller until they end: every QMP command a qsd_call(), the loop
- * device's attach, refresh and detach in the process. For zerod's start (sync()) and the card
- * ABI's synchronous ops; on the loop, use the asynchronous ones below. */
+ * device's attach, refresh and detach in the process. For zerod's start and sync() (card.h says
+ * why it is synchronous) and tests; the card ABI's ops (softcard.c) use the asynchronous ones
+ * below. */
 int softcard_volume_resize(struct qsd *q, const struct softcard_volume *v, uint64_t new_size,
                            struct zero_error *err);
 int softcard_volume_set_qos(struct qsd *q, const struct softcard_volume *v, struct zero_error *err);

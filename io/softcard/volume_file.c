@@ -43,7 +43,7 @@ struct vfile {
         sd_event_source *defer;
         struct zero_subprocess *child;
         struct softcard_op *op; /* the unexport of a remove, on the loop */
-        zero_card_done_fn done;
+        softcard_file_done_fn done;
         void *userdata;
 };
 
@@ -537,7 +537,7 @@ static int on_start(sd_event_source *s, void *userdata) {
 }
 
 static int vfile_start(struct softcard_jobs *jobs, sd_event *e, struct qsd *q, const struct softcard_volume *v,
-                       bool remove, zero_card_done_fn done, void *userdata, struct zero_error *err) {
+                       bool remove, softcard_file_done_fn done, void *userdata, struct zero_error *err) {
         _cleanup_(vfile_freep) struct vfile *f = NULL;
         int r;
 
@@ -564,13 +564,13 @@ static int vfile_start(struct softcard_jobs *jobs, sd_event *e, struct qsd *q, c
 }
 
 int softcard_volume_create_async(struct softcard_jobs *jobs, sd_event *e, struct qsd *q,
-                                 const struct softcard_volume *v, zero_card_done_fn done, void *userdata,
+                                 const struct softcard_volume *v, softcard_file_done_fn done, void *userdata,
                                  struct zero_error *err) {
         return vfile_start(jobs, e, q, v, false, done, userdata, err);
 }
 
 int softcard_volume_delete_async(struct softcard_jobs *jobs, sd_event *e, struct qsd *q,
-                                 const struct softcard_volume *v, zero_card_done_fn done, void *userdata,
+                                 const struct softcard_volume *v, softcard_file_done_fn done, void *userdata,
                                  struct zero_error *err) {
         return vfile_start(jobs, e, q, v, true, done, userdata, err);
 }

@@ -375,20 +375,37 @@ static int ctr_init(const struct zero_instance_info *info, struct ctr *c, struct
         return 0;
 }
 
-/* The plugin's own `crun delete -f` (prepare and cleanup, after a crash or a shim whose cleanup
- * command failed; normally the shim has deleted the container already) runs in a child watched
- * on the agent's loop (common/subprocess.h), never waited for there: the op that needs it
- * answers ZERO_PLUGIN_PENDING and is called again once the child ended (plugin.h, ABI 4.1). A
- * crun that hangs is killed after this, and the op fails with a timeout, to be retried. A whole
- * forced stop and delete takes ~35 ms (docs/benchmarks.md). */
+/* The plugin's own commands run in a child watched on the agent's loop (common/subprocess.h),
+ * never waited for there: the op that needs one answers ZERO_PLUGIN_PENDING and is called again
+ * once the child ended (plugin.h, ABI 4.1). A child that hangs is killed after its timeout, and
+ * the op fails with a timeout, to be retried. Two such commands:
+ *  - `crun delete -f` (prepare and cleanup, after a crash or a shim whose cleanup command failed;
+ *    normally the shim has deleted the container already). A whole forced stop and delete takes
+ *    ~35 ms (docs/benchmarks.md).
+ *  - `sync -f` of the container's filesystems before they are unmounted (cleanup): they sit on
+ *    the card's exports, and a card that stopped answering (a qemu-storage-daemon stopped under
+ *    its FUSE export) holds a syncfs in D state until it answers again; on the loop that held
+ *    zerod and every client (it_card_stalled). */
 #define CRUN_DELETE_TIMEOUT_MS 5000
+#define SYNC_TIMEOUT_MS 10000
 
-/* The plugin's private data about an instance (services->set_data): its crun delete. */
+enum ctr_child { CHILD_DELETE, CHILD_SYNC, _CHILD_MAX };
+
+static const struct {
+        const char *what;
+        unsigned timeout_ms;
+} child_kinds[_CHILD_MAX] = {
+        [CHILD_DELETE] = {"crun delete -f", CRUN_DELETE_TIMEOUT_MS},
+        [CHILD_SYNC] = {"sync -f", SYNC_TIMEOUT_MS},
+};
+
+/* The plugin's private data about an instance (services->set_data): its command under way. */
 struct ctr_data {
         struct zero_plugin_ctx *ctx;
-        struct zero_subprocess *child; /* crun delete -f under way */
+        struct zero_subprocess *child; /* one at a time */
+        enum ctr_child kind;           /* ... this one */
         sd_event_source *timer;        /* ... killed when it fires */
-        bool deleted;                  /* it ended well: the op called again goes on */
+        bool ended_well[_CHILD_MAX];   /* it ended well: the op called again goes on */
         char id[64];                   /* crun's name of the container */
 };
 
@@ -406,36 +423,79 @@ static void container_release(struct zero_plugin_ctx *ctx) {
         plugin.svc->set_data(ctx, NULL);
 }
 
-static void on_crun_deleted(void *userdata, int status, const char *output) {
+static void on_child_done(void *userdata, int status, const char *output) {
         struct ctr_data *d = userdata;
+        const char *what = child_kinds[d->kind].what;
         struct zero_error err = {};
         char out[256];
         int r = 0;
 
         d->child = NULL; /* freed before this call */
         d->timer = sd_event_source_disable_unref(d->timer);
-        if (status != 0 && !strstr(output, "does not exist") && !strstr(output, "No such file")) {
-                snprintf(out, sizeof(out), "%s", output);
-                out[strcspn(out, "\n")] = '\0';
-                plog(d->ctx, LOG_WARNING, "container: crun delete -f %s failed with status %d: %s", d->id, status, out);
-                r = runtime_error(&err, status < 0 ? status : -EIO, "crun delete -f %s failed: %s", d->id, out);
+        snprintf(out, sizeof(out), "%s", output);
+        out[strcspn(out, "\n")] = '\0';
+        /* A container that is gone already is deleted. A flush that failed (its device is gone:
+         * the card's daemon died and took the export) has nothing left to flush: the unmount
+         * goes on, as it did when it ignored syncfs()'s answer. */
+        if (status != 0 && d->kind == CHILD_SYNC)
+                plog(d->ctx, LOG_WARNING, "container: %s of %s failed with status %d: %s; unmounting anyway", what,
+                     d->id, status, out);
+        else if (status != 0 && !(d->kind == CHILD_DELETE && (strstr(output, "does not exist") || strstr(output, "No such file")))) {
+                plog(d->ctx, LOG_WARNING, "container: %s %s failed with status %d: %s", what, d->id, status, out);
+                r = runtime_error(&err, status < 0 ? status : -EIO, "%s %s failed: %s", what, d->id, out);
         }
-        d->deleted = r >= 0;
+        d->ended_well[d->kind] = r >= 0;
         plugin.svc->done(d->ctx, r, &err);
 }
 
-static int on_crun_delete_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+static int on_child_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         struct ctr_data *d = userdata;
+        const char *what = child_kinds[d->kind].what;
+        unsigned ms = child_kinds[d->kind].timeout_ms;
         struct zero_error err = {};
 
         d->timer = sd_event_source_disable_unref(d->timer);
         d->child = zero_subprocess_free(d->child);
-        plog(d->ctx, LOG_WARNING, "container: crun delete -f %s did not end within %d ms: killed", d->id,
-             CRUN_DELETE_TIMEOUT_MS);
-        zero_error_set(&err, -ETIMEDOUT, ZERO_E_TIMEOUT, "crun delete -f %s did not end within %d s (killed)", d->id,
-                       CRUN_DELETE_TIMEOUT_MS / 1000);
+        plog(d->ctx, LOG_WARNING, "container: %s %s did not end within %u ms: killed", what, d->id, ms);
+        zero_error_set(&err, -ETIMEDOUT, ZERO_E_TIMEOUT, "%s %s did not end within %u s (killed)%s", what, d->id,
+                       ms / 1000, d->kind == CHILD_SYNC ? ": the card under its filesystems does not answer" : "");
+        /* Not unmounted: the last unmount writes the filesystem's superblock, which would wait
+         * on the card too, on the loop. The next cleanup tries again. */
         plugin.svc->done(d->ctx, -ETIMEDOUT, &err);
         return 0;
+}
+
+/* Runs argv as the instance's command of kind: ZERO_PLUGIN_PENDING while it (or another) runs
+ * (done() follows), 0 when the one started before ended well (the op called again goes on). */
+static int child_run(struct zero_plugin_ctx *ctx, enum ctr_child kind, const char *id, const char *const *argv,
+                     struct zero_error *err) {
+        struct ctr_data *d = plugin.svc->get_data(ctx);
+        int r;
+
+        if (d && d->child)
+                return ZERO_PLUGIN_PENDING;
+        if (d && d->ended_well[kind]) {
+                d->ended_well[kind] = false; /* called again after it ended */
+                return 0;
+        }
+        if (!d) {
+                d = calloc(1, sizeof(*d));
+                if (!d)
+                        return -ENOMEM;
+                d->ctx = ctx;
+                plugin.svc->set_data(ctx, d);
+        }
+        d->kind = kind;
+        snprintf(d->id, sizeof(d->id), "%s", id);
+        r = zero_subprocess_start(plugin.svc->event, (char *const *) argv, on_child_done, d, &d->child);
+        if (r >= 0)
+                r = sd_event_add_time_relative(plugin.svc->event, &d->timer, CLOCK_MONOTONIC,
+                                               (uint64_t) child_kinds[kind].timeout_ms * 1000, 0, on_child_timeout, d);
+        if (r < 0) {
+                d->child = zero_subprocess_free(d->child);
+                return runtime_error(err, r, "cannot run %s: %s", child_kinds[kind].what, strerror(-r));
+        }
+        return ZERO_PLUGIN_PENDING;
 }
 
 /* `crun delete -f` of a container that may or may not exist: 0 when there is none (or the one
@@ -445,36 +505,13 @@ static int crun_delete(struct zero_plugin_ctx *ctx, const struct ctr *c, struct 
         const char *argv[] = {plugin.runtime, "--root", plugin.crun_root, plugin.manager_opt,
                               "delete", "-f", c->id, NULL};
         struct ctr_data *d = plugin.svc->get_data(ctx);
-        int r;
 
         if (!state)
                 return -ENOMEM;
-        if (d && d->child)
-                return ZERO_PLUGIN_PENDING;
-        if (d && d->deleted) {
-                d->deleted = false; /* called again after it ended */
-                return 0;
-        }
         /* Nothing to delete in the common case: save a fork and exec. */
-        if (access(state, F_OK) < 0 && errno == ENOENT)
+        if (!(d && (d->child || d->ended_well[CHILD_DELETE])) && access(state, F_OK) < 0 && errno == ENOENT)
                 return 0;
-        if (!d) {
-                d = calloc(1, sizeof(*d));
-                if (!d)
-                        return -ENOMEM;
-                d->ctx = ctx;
-                plugin.svc->set_data(ctx, d);
-        }
-        snprintf(d->id, sizeof(d->id), "%s", c->id);
-        r = zero_subprocess_start(plugin.svc->event, (char *const *) argv, on_crun_deleted, d, &d->child);
-        if (r >= 0)
-                r = sd_event_add_time_relative(plugin.svc->event, &d->timer, CLOCK_MONOTONIC,
-                                               (uint64_t) CRUN_DELETE_TIMEOUT_MS * 1000, 0, on_crun_delete_timeout, d);
-        if (r < 0) {
-                d->child = zero_subprocess_free(d->child);
-                return runtime_error(err, r, "cannot run %s delete: %s", plugin.runtime, strerror(-r));
-        }
-        return ZERO_PLUGIN_PENDING;
+        return child_run(ctx, CHILD_DELETE, c->id, argv, err);
 }
 
 /* path has a file system of its own mounted, not parent's. */
@@ -618,37 +655,75 @@ static int mount_volume_dir(const struct ctr *c, size_t n, const char *dev, int 
         return 0;
 }
 
-/* The lazy unmount returns at once, and the filesystem lives on while anything still holds it
- * (a crun command's private mount namespace, say), past the card's unexport of its device:
- * what the instance wrote is flushed to the device first. */
-static int unmount_synced(const char *path) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+/* Appends s (taken; NULL: out of memory) to the NULL-terminated list *l of *n entries. */
+static int list_add(char ***l, size_t *n, char *s) {
+        char **nl = s ? reallocarray(*l, *n + 2, sizeof(char *)) : NULL;
 
-        if (fd >= 0)
-                (void) syncfs(fd);
-        return umount2(path, MNT_DETACH);
+        if (!nl) {
+                free(s);
+                return -ENOMEM;
+        }
+        nl[(*n)++] = s;
+        nl[*n] = NULL;
+        *l = nl;
+        return 0;
 }
 
-/* Takes off what mount_volume_dir() mounted; carries on past failures. */
-static int unmount_volume_dirs(const struct ctr *c) {
+/* The container's filesystems that zerod's mount namespace holds: the root volume's mount and
+ * the data volumes mount_volume_dir() mounted. NULL-terminated; NULL on failure. */
+static char **ctr_mounts(const struct ctr *c) {
         _cleanup_(closedirp) DIR *d = opendir(c->volumes);
+        _cleanup_strv_free_ char **list = calloc(1, sizeof(char *));
         struct dirent *e;
-        int ret = 0;
+        size_t n = 0;
 
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        while ((e = readdir(d))) {
-                _cleanup_free_ char *p = NULL;
+        if (!list)
+                return NULL;
+        if (is_mounted(c) > 0 && list_add(&list, &n, strdup(c->rootfs)) < 0)
+                return NULL;
+        while (d && (e = readdir(d))) {
+                char *p;
 
                 if (e->d_name[0] == '.')
                         continue;
                 p = zero_strdup_printf("%s/%s", c->volumes, e->d_name);
-                if (!p)
-                        return -ENOMEM;
-                if (is_mount_point(p, c->volumes) > 0 && unmount_synced(p) < 0 && ret >= 0)
-                        ret = -errno;
+                if (!p || (is_mount_point(p, c->volumes) > 0 ? list_add(&list, &n, p) : (free(p), 0)) < 0)
+                        return NULL;
         }
-        return ret;
+        return TAKE_PTR(list);
+}
+
+/* What the instance wrote is flushed to the card's devices before they go (the card_down step
+ * unexports them after cleanup); the lazy unmount then returns at once, and the filesystem lives
+ * on while anything still holds it (a crun command's private mount namespace, say). The flush is
+ * `sync -f` in a child (child_run()): 0 once it ended well and everything is unmounted,
+ * ZERO_PLUGIN_PENDING while it runs. */
+static int unmount_flushed(struct zero_plugin_ctx *ctx, const struct ctr *c, struct zero_error *err) {
+        _cleanup_strv_free_ char **mounts = ctr_mounts(c);
+        _cleanup_free_ const char **argv = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        if (!mounts)
+                return -ENOMEM;
+        while (mounts[n])
+                n++;
+        if (n == 0)
+                return 0;
+        argv = calloc(n + 3, sizeof(*argv));
+        if (!argv)
+                return -ENOMEM;
+        argv[0] = "sync";
+        argv[1] = "-f";
+        for (size_t i = 0; i < n; i++)
+                argv[i + 2] = mounts[i];
+        r = child_run(ctx, CHILD_SYNC, c->id, argv, err);
+        if (r != 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (umount2(mounts[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT && r >= 0)
+                        r = runtime_error(err, -errno, "cannot unmount %s: %s", mounts[i], strerror(errno));
+        return r;
 }
 
 static int card_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
@@ -890,14 +965,11 @@ static int container_cleanup(struct zero_plugin_ctx *ctx, const struct zero_inst
         if (ret == ZERO_PLUGIN_PENDING)
                 return ret;
 
-        r = is_mounted(&c);
-        if (r > 0 && unmount_synced(c.rootfs) < 0 && errno != EINVAL && errno != ENOENT)
-                r = -errno;
+        r = unmount_flushed(ctx, &c, ret < 0 ? NULL : err);
+        if (r == ZERO_PLUGIN_PENDING && ret >= 0)
+                return r;
         if (r < 0 && ret >= 0)
-                ret = runtime_error(err, r, "cannot unmount %s: %s", c.rootfs, strerror(-r));
-        r = unmount_volume_dirs(&c);
-        if (r < 0 && ret >= 0)
-                ret = runtime_error(err, r, "cannot unmount the data volumes in %s: %s", c.volumes, strerror(-r));
+                ret = zero_error_default(err, r, "cannot unmount the container's filesystems");
 
         if (on_card(info)) {
                 r = card_cleanup(ctx, info, &c, ret < 0 ? NULL : err);
@@ -913,6 +985,30 @@ static int container_cleanup(struct zero_plugin_ctx *ctx, const struct zero_inst
         if (r < 0 && ret >= 0)
                 ret = runtime_error(err, r, "cannot remove %s: %s", c.pid_file, strerror(-r));
         return ret;
+}
+
+/* A container takes its root volume and the data volumes it mounts as host block devices, and
+ * its NICs as veths in one network namespace of its own (plugin.h, 4.2): the agent makes them
+ * before prepare, whose calls below then only read what was made (and make it themselves on an
+ * agent of 4.1). */
+static int container_card_needs(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                                struct zero_card_needs *ret, struct zero_error *err) {
+        _cleanup_(ctr_done) struct ctr c = {};
+        int r = ctr_init(info, &c, err);
+
+        if (r < 0)
+                return r;
+        if (!ret || !ZERO_ABI_HAS(ret, struct zero_card_needs, netns_path) ||
+            (info->n_volumes > 0 && !ret->volume_export) || (info->n_nics > 0 && !ret->nic_attach))
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "card needs: no room for the answer");
+        for (size_t i = 0; i < info->n_volumes; i++)
+                if (streq(info->volumes[i].role, "root") || info->volumes[i].path)
+                        ret->volume_export[i] = "host-block";
+        for (size_t i = 0; i < info->n_nics; i++)
+                ret->nic_attach[i] = "veth";
+        if (info->n_nics > 0 && snprintf(ret->netns_path, sizeof(ret->netns_path), "%s", c.netns) >= (int) sizeof(ret->netns_path))
+                return zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL, "network namespace path %s is too long", c.netns);
+        return 0;
 }
 
 static const struct zero_plugin container_plugin = {
@@ -932,6 +1028,7 @@ static const struct zero_plugin container_plugin = {
                 .kill = container_kill,
                 .cleanup = container_cleanup,
                 .release = container_release,
+                .card_needs = container_card_needs,
         },
 };
 

@@ -441,6 +441,21 @@ static int vm_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_in
         return ret;
 }
 
+/* A VM takes a virtio-blk disk as a vhost-user-blk export, the other personalities as NBD, and
+ * each NIC as a tap (plugin.h, 4.2): the agent makes them before prepare and before a hot-plug,
+ * whose calls to the card then only read what was made. */
+static int vm_card_needs(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                         struct zero_card_needs *ret, struct zero_error *err) {
+        if (!info || info->size < INFO_MIN_SIZE || !ret || !ZERO_ABI_HAS(ret, struct zero_card_needs, nic_attach) ||
+            (info->n_volumes > 0 && !ret->volume_export) || (info->n_nics > 0 && !ret->nic_attach))
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "card needs: instance info or answer too short");
+        for (size_t i = 0; i < info->n_volumes; i++)
+                ret->volume_export[i] = export_kind(info->volumes[i].personality);
+        for (size_t i = 0; i < info->n_nics; i++)
+                ret->nic_attach[i] = "tap";
+        return 0;
+}
+
 static void vm_release(struct zero_plugin_ctx *ctx) {
         vm_mon_release(ctx);
         prepared_drop(ctx);
@@ -469,6 +484,7 @@ static const struct zero_plugin vm_plugin = {
                 .plug_nic = vm_plug_nic,
                 .unplug_nic = vm_unplug_nic,
                 .release = vm_release,
+                .card_needs = vm_card_needs,
         },
 };
 

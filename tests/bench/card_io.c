@@ -29,6 +29,7 @@
 
 #include "common/util.h"
 #include "io/softcard/softcard.h"
+#include "tests/unit/card_wait.h"
 #include "zero/card.h"
 
 struct fio_result {
@@ -167,10 +168,11 @@ int main(int argc, char *argv[]) {
                 uint64_t t0;
 
                 zero_random_id(id);
+                struct card_wait made = {}, gone = {};
                 t0 = zero_monotonic_usec();
-                r = d->ops.volume_create(card, &v, &err);
+                r = card_wait(e, &made, d->ops.volume_create(card, &v, card_wait_done, &made, &err), &err);
                 t[i] = zero_monotonic_usec() - t0;
-                if (r < 0 || d->ops.volume_delete(card, &v, &err) < 0) {
+                if (r < 0 || card_wait(e, &gone, d->ops.volume_delete(card, &v, card_wait_done, &gone, &err), &err) < 0) {
                         fprintf(stderr, "clone %u: %s\n", i, err.message);
                         goto out_card;
                 }
@@ -185,10 +187,15 @@ int main(int argc, char *argv[]) {
         vpath = zero_strdup_printf("qcow2:%s/vol.qcow2", state); /* the softcard's locator */
         zero_random_id(id);
         struct zero_card_volume v = {sizeof(v), id, vpath, (uint64_t) size_mib << 20, base, 0, 0};
-        if (d->ops.volume_create(card, &v, &err) < 0 || d->ops.volume_export(card, &v, ZERO_CARD_EXPORT_HOST_BLOCK, loop, &err) < 0) {
+        struct card_wait made = {}, exported = {};
+        if (card_wait(e, &made, d->ops.volume_create(card, &v, card_wait_done, &made, &err), &err) < 0 ||
+            card_wait(e, &exported,
+                      d->ops.volume_export(card, &v, ZERO_CARD_EXPORT_HOST_BLOCK, card_wait_done, &exported, &err),
+                      &err) < 0) {
                 fprintf(stderr, "export: %s\n", err.message);
                 goto out_card;
         }
+        snprintf(loop, sizeof(loop), "%s", exported.res.text);
         printf("\nfio 4k random I/O, O_DIRECT, %u s per figure; raw = %s, host block = %s (loop over FUSE over the qcow2 clone)\n",
                seconds, base, loop);
         printf("%-6s %-5s  %12s %12s  %12s %12s  %10s %10s\n", "rw", "depth", "raw IOPS", "raw p99 us", "hb IOPS",
@@ -205,8 +212,10 @@ int main(int argc, char *argv[]) {
                                raw.p99_us, hb.iops, hb.p99_us, hb.iops / raw.iops, hb.p99_us / raw.p99_us);
                         fflush(stdout);
                 }
-out_export:
-        (void) d->ops.volume_delete(card, &v, &err);
+out_export: {
+        struct card_wait gone = {};
+        (void) card_wait(e, &gone, d->ops.volume_delete(card, &v, card_wait_done, &gone, &err), &err);
+}
 out_card:
         {
                 /* The daemon outlives close() by design: stop it, it is the benchmark's. */

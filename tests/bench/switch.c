@@ -41,7 +41,7 @@
 #define TARGET_TO_CONTAINER_MS 200.0
 
 /* The operation's steps, in the order zerod runs them (agent/instance_ops.c, switch_steps). */
-static const char *const steps[] = {"stop", "cleanup", "mode", "prepare", "spawn", "boot", "running"};
+static const char *const steps[] = {"stop", "cleanup", "card_down", "mode", "card_up", "prepare", "spawn", "boot", "running"};
 #define N_STEPS ELEMENTSOF(steps)
 
 enum { TO_VM, TO_CONTAINER, N_DIRS };

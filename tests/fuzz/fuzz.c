@@ -143,11 +143,17 @@ static int fuzz_volume_place(struct zero_card *card, const struct zero_card_volu
         return 0;
 }
 
+/* ... and whether it holds a volume of that size (card ABI 4 has no optional op: the agent asks). */
+static int fuzz_volume_validate(struct zero_card *card, const struct zero_card_volume *v, uint64_t size,
+                                struct zero_error *err) {
+        return 0;
+}
+
 static const struct zero_card_driver fuzz_card = {
         .abi_version = ZERO_CARD_ABI_VERSION,
         .size = sizeof(struct zero_card_driver),
         .name = "fuzz",
-        .ops = {.volume_place = fuzz_volume_place},
+        .ops = {.volume_place = fuzz_volume_place, .volume_validate = fuzz_volume_validate},
 };
 
 struct zero_agent *fuzz_agent(void) {

@@ -47,6 +47,13 @@ set -- $want
 [ "$4" != "$9" ] || fail "the versions named are the same: $want"
 grep -q "Cannot load the card driver" "$T/refused.log" || fail "zerod's last word does not say why"
 
+# 2b. A driver built for card ABI 3 (synchronous ops): refused since ABI 4, naming both versions.
+cp "$ZERO_TEST_PLUGIN_DIR/abi3_card.so" "$T/plugins/"
+ZEROD_CONF_EXTRA=$'[card]\ndriver = abi3_card'
+refused "$T/plugins"
+grep -qF "Refusing card driver $T/plugins/abi3_card.so: built for card ABI version 3, this zerod speaks version 4" \
+  "$T/refused.log" || fail "a driver of card ABI 3 is not refused clearly: $(cat "$T/refused.log")"
+
 # 3. A driver that is not there (a typo in [card] driver) names the file it looked for.
 ZEROD_CONF_EXTRA=$'[card]\ndriver = nosuchcard'
 refused "$ZERO_PLUGIN_DIR"

@@ -38,10 +38,10 @@ switch_to() {
   [ "$(jbody '.nics[0].mac')" = "$mac" ] && [ "$(jbody '.nics[0].ip')" = "$ip" ] || fail "sw's NIC changed: $(cat "$BODY")"
   expect 200 "GET" "/v1/events?limit=1000"
   steps=$(jq -r --arg op "$op" '[.events[] | select(.type=="operation.step" and .data.id==$op) | .data.step] | join(",")' "$BODY")
-  [ "$steps" = "stop,cleanup,mode,prepare,spawn,boot,running" ] || fail "the switch's step events: $steps"
+  [ "$steps" = "stop,cleanup,card_down,mode,card_up,prepare,spawn,boot,running" ] || fail "the switch's step events: $steps"
   # the operation keeps each step's time
   expect 200 GET "/v1/operations/$op"
-  [ "$(jbody '[.steps[].step] | join(",")')" = "$steps" ] && [ "$(jbody '[.steps[] | select(.duration_us > 0)] | length')" = 7 ] ||
+  [ "$(jbody '[.steps[].step] | join(",")')" = "$steps" ] && [ "$(jbody '[.steps[] | select(.duration_us > 0)] | length')" = 9 ] ||
     fail "the switch operation's steps: $(cat "$BODY")"
   log "switch to $1: $(jbody '[.steps[] | "\(.step) \(.duration_us / 1000 | floor) ms"] | join(", ")')"
 }

@@ -51,6 +51,18 @@ static void test_wrong_abi(void **state) {
         assert_non_null(strstr(err.message, want));
 }
 
+/* A driver built for card ABI 3, whose ops were synchronous: refused, naming both versions, before
+ * any of its ops is called with ABI 4's arguments. */
+static void test_abi3(void **state) {
+        struct zero_card_lib lib = {};
+        struct zero_error err = {};
+
+        assert_int_equal(ZERO_CARD_ABI_VERSION, 4);
+        assert_int_equal(zero_card_lib_load(env("ZERO_TEST_PLUGIN_DIR"), "abi3_card", &lib, &err), -EPROTONOSUPPORT);
+        assert_null(lib.handle);
+        assert_non_null(strstr(err.message, "/abi3_card.so: built for card ABI version 3, this zerod speaks version 4"));
+}
+
 static void test_refused(void **state) {
         struct zero_card_lib lib = {};
         struct zero_error err = {};
@@ -76,6 +88,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_softcard),
                 cmocka_unit_test(test_wrong_abi),
+                cmocka_unit_test(test_abi3),
                 cmocka_unit_test(test_refused),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

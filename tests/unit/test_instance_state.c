@@ -21,7 +21,7 @@
 #include "agent/instance_state.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
-#include "agent/volume_job.h"
+#include "agent/network_service.h"
 #include "agent/volume_service.h"
 #include "common/util.h"
 
@@ -250,6 +250,7 @@ static void test_subscribers(void **state) {
 #define ID_WEB "0123456789abcdef0123456789abcdef"
 #define ID_OP "fedcba9876543210fedcba9876543210"
 #define ID_VOL "00112233445566778899aabbccddeeff"
+#define ID_NIC "ffeeddccbbaa99887766554433221100"
 
 struct fixture {
         char *dir;
@@ -416,14 +417,53 @@ static void test_volume_refused(void **state) {
         assert_true(zero_volume_delete(&f->a, "data", &op, &err) < 0);
         assert_int_equal(err.code, ZERO_E_WRONG_STATE);
         assert_string_equal(err.message, "volume 'data' is creating");
-        assert_true(zero_volume_change(&f->a, &vol, true, 2 << 20, &err) < 0);
+        assert_true(zero_volume_resize(&f->a, "data", 2 << 20, &op, &err) < 0);
         assert_int_equal(err.code, ZERO_E_WRONG_STATE);
+        err = (struct zero_error){};
+        assert_true(zero_volume_set_qos(&f->a, "data", 100, -1, &op, &err) < 0);
+        assert_int_equal(err.code, ZERO_E_WRONG_STATE);
+        assert_int_equal(zero_volume_resize(&f->a, "nope", 2 << 20, &op, &err), -ENOENT);
+        assert_int_equal(err.code, ZERO_E_NOT_FOUND);
 
         add_instance(f, "stopped");
         assert_int_equal(zero_store_attachment_insert(f->a.store, &at), 0);
         assert_true(zero_volume_delete(&f->a, "data", &op, &err) < 0);
         assert_int_equal(err.code, ZERO_E_IN_USE);
         assert_string_equal(err.message, "volume 'data' is attached to an instance");
+        assert_int_equal(unfinished(f), 0);
+}
+
+/* The network service's refusals: nothing recorded, no card asked (the fixture has none). */
+static void test_network_refused(void **state) {
+        struct fixture *f = *state;
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+        struct zero_network_row net = {.name = (char *) "lan", .id = (char *) ID_VOL, .subnet = (char *) "10.77.0.0/24",
+                                       .gateway = (char *) "10.77.0.1", .bridge = (char *) ID_VOL,
+                                       .state = (char *) "creating", .created_at = 1};
+        struct zero_nic_row nic = {.id = (char *) ID_NIC, .network = (char *) "lan", .instance_id = (char *) ID_WEB,
+                                   .mac = (char *) "02:00:00:00:00:01", .ip = (char *) "10.77.0.2", .host_index = 2,
+                                   .created_at = 1};
+
+        assert_int_equal(zero_network_delete(&f->a, "nope", &op, &err), -ENOENT);
+        assert_int_equal(err.code, ZERO_E_NOT_FOUND);
+        assert_string_equal(err.message, "no network named 'nope'");
+        assert_int_equal(zero_store_network_insert(f->a.store, &net), 0);
+        assert_true(zero_network_delete(&f->a, "lan", &op, &err) < 0);
+        assert_int_equal(err.code, ZERO_E_WRONG_STATE);
+        assert_string_equal(err.message, "network 'lan' is creating");
+        /* Taken: its name, its subnet (while it is being made too). */
+        json_auto_t *same_name = json_pack("{s:s,s:s}", "name", "lan", "subnet", "10.78.0.0/24");
+        json_auto_t *same_subnet = json_pack("{s:s,s:s}", "name", "lan2", "subnet", "10.77.0.0/16");
+        assert_true(zero_network_create(&f->a, same_name, &op, &err) < 0);
+        assert_int_equal(err.code, ZERO_E_CONFLICT);
+        assert_true(zero_network_create(&f->a, same_subnet, &op, &err) < 0);
+        assert_int_equal(err.code, ZERO_E_CONFLICT);
+        add_instance(f, "stopped");
+        assert_int_equal(zero_store_nic_insert(f->a.store, &nic), 0);
+        assert_true(zero_network_delete(&f->a, "lan", &op, &err) < 0);
+        assert_int_equal(err.code, ZERO_E_IN_USE);
+        assert_string_equal(err.message, "network 'lan' has 1 NIC(s)");
         assert_int_equal(unfinished(f), 0);
 }
 
@@ -441,6 +481,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_act_records, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_records_state, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_volume_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_network_refused, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

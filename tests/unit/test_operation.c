@@ -7,10 +7,19 @@
  * kind's steps (a forked child that dies there) is resumed by the next one, which ends the
  * operation as if nothing had happened and leaves no second runtime behind.
  *
+ * The card is a fake driver of card ABI 4 (fake_card.h), whose card is files that outlive an agent
+ * killed at a fault point. Each instance has a root volume (made by the create's volumes step) and
+ * a NIC. Mode alpha takes them as a container does (host-block, a veth in a namespace the agent
+ * makes), beta as a VM does (nbd, a tap); both say so by card_needs (plugin ABI 4.2), so the
+ * card_up and card_down steps make and take them, and their prepare only reads what was made.
+ * gamma is a plugin of 4.1 without card_needs: its own asks of the card make the step wait and
+ * run it again. After every crash the card holds exactly what the instance's end state needs.
+ *
  * Needs $ZERO_SHIM (the tests' environment sets it) and a build with fault points for the crash
  * cases (./deploy/check's); without them those cases are skipped, never passed.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,23 +28,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/agent.h"
+#include "agent/card.h"
+#include "agent/card_job.h"
 #include "agent/fault.h"
 #include "agent/instance_service.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
 #include "common/util.h"
+#include "tests/unit/fake_card.h"
 
 /* --- fake plugins: modes alpha and beta, their answers set by each test --- */
 
-enum fake_op { F_PREPARE, F_START, F_STOP, F_KILL, F_CLEANUP, F_BOOT, F_MAX };
-static const char *const fake_op_names[F_MAX] = {"prepare", "start", "stop", "kill", "cleanup", "boot"};
+enum fake_op { F_PREPARE, F_START, F_STOP, F_KILL, F_CLEANUP, F_BOOT, F_NEEDS, F_MAX };
+static const char *const fake_op_names[F_MAX] = {"prepare", "start", "stop", "kill", "cleanup", "boot", "card_needs"};
 
 static struct {
         const struct zero_plugin_services *svc;
@@ -48,6 +61,8 @@ static struct {
         unsigned calls[F_MAX];
         struct zero_plugin_ctx *done_ctx;
         sd_event_source *done_timer;
+        unsigned asked;          /* the card services answered "under way" (a plugin without card_needs) */
+        char export_path[256];   /* what volume_export answered last */
 } fake;
 
 static void fake_reset(void) {
@@ -58,6 +73,53 @@ static void fake_reset(void) {
         fake.done_after_ms = 20;
         fake.pend_fail = fake.pended = false;
         fake.done_ctx = NULL;
+        fake.asked = 0;
+        fake.export_path[0] = '\0';
+}
+
+/* How each mode takes the card's volumes and NICs: alpha as a container, beta as a VM; gamma
+ * (no card_needs) as a container. */
+static const char *mode_export(const char *mode) {
+        return streq(mode, "beta") ? "nbd" : "host-block";
+}
+
+static const char *mode_nic(const char *mode) {
+        return streq(mode, "beta") ? "tap" : "veth";
+}
+
+static char *netns_of(const struct zero_instance_info *info) {
+        return zero_strdup_printf("%s/netns", info->run_dir);
+}
+
+/* What a runtime does with the card in prepare: it asks for its exports and NICs (answered from
+ * what the engine made; gamma makes its namespace itself, as a plugin of 4.1 does). */
+static int fake_card_use(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
+        _cleanup_free_ char *ns = netns_of(info);
+        char ifname[64];
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < info->n_volumes; i++)
+                r = fake.svc->volume_export(ctx, info->volumes[i].name, mode_export(info->mode), fake.export_path,
+                                            sizeof(fake.export_path), err);
+        if (r >= 0 && info->n_nics > 0 && streq(info->mode, "gamma")) {
+                r = zero_mkdir_p(info->run_dir, 0700); /* its bundle's, as the container plugin's */
+                if (r >= 0)
+                        r = fake.svc->netns_create(ctx, ns, err);
+        }
+        for (size_t i = 0; r >= 0 && i < info->n_nics; i++)
+                r = fake.svc->nic_attach(ctx, info->nics[i].id, mode_nic(info->mode),
+                                         streq(mode_nic(info->mode), "veth") ? ns : NULL, ifname, sizeof(ifname), err);
+        if (r == -EAGAIN)
+                fake.asked++;
+        return r;
+}
+
+/* ... and gives them back in cleanup (the engine's card_down waits for it). */
+static void fake_card_release_all(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info) {
+        for (size_t i = 0; i < info->n_volumes; i++)
+                (void) fake.svc->volume_unexport(ctx, info->volumes[i].name, NULL);
+        for (size_t i = 0; i < info->n_nics; i++)
+                (void) fake.svc->nic_detach(ctx, info->nics[i].id, NULL);
 }
 
 static int on_fake_done(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -99,7 +161,8 @@ static int fake_probe(struct zero_probe *ret) {
 }
 
 static int fake_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
-        return fake_answer(ctx, F_PREPARE, err);
+        int r = fake_answer(ctx, F_PREPARE, err);
+        return r < 0 ? r : r == 0 ? fake_card_use(ctx, info, err) : r;
 }
 
 static int fake_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
@@ -121,7 +184,27 @@ static int fake_kill(struct zero_plugin_ctx *ctx, const struct zero_instance_inf
 }
 
 static int fake_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
-        return fake_answer(ctx, F_CLEANUP, err);
+        int r = fake_answer(ctx, F_CLEANUP, err);
+
+        if (r == 0)
+                fake_card_release_all(ctx, info);
+        return r;
+}
+
+static int fake_card_needs(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_card_needs *ret,
+                           struct zero_error *err) {
+        _cleanup_free_ char *ns = netns_of(info);
+        int r = fake_answer(ctx, F_NEEDS, err);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < info->n_volumes; i++)
+                ret->volume_export[i] = mode_export(info->mode);
+        for (size_t i = 0; i < info->n_nics; i++)
+                ret->nic_attach[i] = mode_nic(info->mode);
+        if (streq(mode_nic(info->mode), "veth"))
+                snprintf(ret->netns_path, sizeof(ret->netns_path), "%s", ns);
+        return 0;
 }
 
 static int fake_boot(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
@@ -134,16 +217,25 @@ static int fake_boot(struct zero_plugin_ctx *ctx, const struct zero_instance_inf
                 .mode = m, .abi_minor_needed = 1,                                                  \
                 .ops = {.init = fake_init, .probe = fake_probe, .prepare = fake_prepare,             \
                         .start = fake_start, .stop = fake_stop, .kill = fake_kill,                  \
-                        .cleanup = fake_cleanup, .boot = fake_boot },                               \
+                        .cleanup = fake_cleanup, .boot = fake_boot, .card_needs = fake_card_needs },  \
         }
-static const struct zero_plugin fake_plugins[] = {FAKE_PLUGIN("alpha"), FAKE_PLUGIN("beta")};
+/* A plugin built for 4.1: its struct ends before card_needs (the agent reads no further). */
+#define FAKE_PLUGIN_41(m)                                                                          \
+        {                                                                                          \
+                .abi_version = ZERO_PLUGIN_ABI_MAKE(4, 1), .size = offsetof(struct zero_plugin, ops) + \
+                offsetof(struct zero_plugin_ops, card_needs), .name = m, .mode = m, .abi_minor_needed = 1, \
+                .ops = {.init = fake_init, .probe = fake_probe, .prepare = fake_prepare,             \
+                        .start = fake_start, .stop = fake_stop, .kill = fake_kill,                  \
+                        .cleanup = fake_cleanup, .boot = fake_boot, .card_needs = fake_card_needs },  \
+        }
+static const struct zero_plugin fake_plugins[] = {FAKE_PLUGIN("alpha"), FAKE_PLUGIN("beta"), FAKE_PLUGIN_41("gamma")};
 
 /* --- an agent on a directory, opened and closed as zerod would be (a crash: not closed) --- */
 
 struct env {
         char *dir;
         struct zero_agent a;
-        struct zero_loaded_plugin loaded[2];
+        struct zero_loaded_plugin loaded[ELEMENTSOF(fake_plugins)];
         struct zero_plugin_set set;
 };
 
@@ -194,6 +286,22 @@ static void env_open(struct env *e) {
         }
         e->set = (struct zero_plugin_set){.items = e->loaded, .n = ELEMENTSOF(fake_plugins)};
         e->a.plugins = &e->set;
+        /* The card, as zerod opens it: synced with the store, its half-done jobs resumed. */
+        _cleanup_free_ char *card = zero_strdup_printf("%s/card", e->dir);
+        struct zero_card_env cenv = {.size = sizeof(cenv), .event = e->a.event, .state_dir = card, .run_dir = card};
+        struct zero_network_row lan = {.name = (char *) "lan", .id = (char *) "44444444444444444444444444444444",
+                                       .subnet = (char *) "10.77.0.0/24", .gateway = (char *) "10.77.0.1",
+                                       .bridge = (char *) "fk-lan", .created_at = 1};
+        struct zero_network_row have_lan = {};
+        fake_card_reset();
+        e->a.card_driver = fake_card_driver();
+        assert_int_equal(zero_mkdir_p(card, 0700), 0);
+        assert_int_equal(e->a.card_driver->ops.open(&cenv, &e->a.card, &err), 0);
+        if (zero_store_network_get(e->a.store, "lan", &have_lan) < 0)
+                assert_int_equal(zero_store_network_insert(e->a.store, &lan), 0);
+        zero_network_row_done(&have_lan);
+        assert_int_equal(zero_card_sync(&e->a), 0);
+        zero_card_jobs_resume(&e->a);
 }
 
 static void env_close(struct env *e) {
@@ -201,6 +309,8 @@ static void env_close(struct env *e) {
         zero_op_free_all(&e->a);
         while (e->a.instances)
                 zero_inst_free(&e->a, e->a.instances);
+        e->a.card_driver->ops.close(e->a.card);
+        zero_card_jobs_free(&e->a);
         e->a.store = zero_store_close(e->a.store);
         e->a.event = sd_event_unref(e->a.event);
         e->a.config = zero_config_free(e->a.config);
@@ -231,8 +341,25 @@ static void kill_leftovers(const char *dir) {
                 closedir(d);
 }
 
+/* A namespace the agent bound for a veth and left (an instance left running): unmounted, so that
+ * the directory can go. */
+static void unmount_leftovers(const char *dir) {
+        _cleanup_free_ char *run = zero_strdup_printf("%s/run/instances", dir);
+        DIR *d = opendir(run);
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *ns = zero_strdup_printf("%s/%s/netns", run, de->d_name);
+                if (de->d_name[0] != '.' && ns)
+                        (void) umount2(ns, MNT_DETACH);
+        }
+        if (d)
+                closedir(d);
+}
+
 static void env_free(struct env *e) {
         kill_leftovers(e->dir);
+        unmount_leftovers(e->dir);
         (void) zero_rm_rf(e->dir);
         free(e->dir);
         free(e);
@@ -266,9 +393,27 @@ static char *create(struct env *e, const char *mode, const char *command_json) {
                                         .state = (char *) "creating", .image = (char *) "img", .cpus = 1,
                                         .memory_mib = 64, .spec = spec, .created_at = 1, .updated_at = 1};
         struct zero_op *op = NULL;
+        char vid[33], nid[33], loc[64];
+        struct zero_volume_row root = {.name = (char *) WEB "-root", .id = vid, .size_bytes = 1 << 20,
+                                       .locator = loc, .format = (char *) "fake", .state = (char *) "creating",
+                                       .owner_instance = id, .created_at = 1, .updated_at = 1};
+        struct zero_attachment_row at = {.volume = (char *) WEB "-root", .instance_id = id, .role = (char *) "root",
+                                         .personality = (char *) "virtio-blk"};
+        struct zero_nic_row nic = {.id = nid, .network = (char *) "lan", .instance_id = id,
+                                   .mac = (char *) "02:00:00:00:00:01", .ip = (char *) "10.77.0.2", .host_index = 2,
+                                   .created_at = 1};
 
         assert_int_equal(zero_random_id(id), 0);
+        assert_int_equal(zero_random_id(vid), 0);
+        assert_int_equal(zero_random_id(nid), 0);
+        snprintf(loc, sizeof(loc), "fake:%s", vid);
+        /* As a create request records it: the instance, its root volume to make, its NIC. */
+        assert_int_equal(zero_store_begin(e->a.store), 0);
         assert_int_equal(zero_store_instance_insert(e->a.store, &row), 0);
+        assert_int_equal(zero_store_volume_insert(e->a.store, &root), 0);
+        assert_int_equal(zero_store_attachment_insert(e->a.store, &at), 0);
+        assert_int_equal(zero_store_nic_insert(e->a.store, &nic), 0);
+        assert_int_equal(zero_store_commit(e->a.store), 0);
         assert_int_equal(zero_op_new(&e->a, "create", &row, NULL, &op), 0);
         assert_int_equal(zero_store_operation_insert(e->a.store, &op->row), 0);
         assert_int_equal(zero_op_launch(op), 0);
@@ -321,6 +466,74 @@ static struct seen seen(struct env *e) {
         s.exit_code = row.exit_code;
         zero_instance_row_done(&row);
         return s;
+}
+
+/* The one file in the fake card's DIR (exports, nics, volumes), its first word, or "none". */
+static void card_file(struct env *e, const char *dir, char ret[static 32]) {
+        _cleanup_free_ char *path = zero_strdup_printf("%s/card/%s", e->dir, dir);
+        DIR *d = opendir(path);
+        struct dirent *de;
+
+        snprintf(ret, 32, "none");
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *f = zero_strdup_printf("%s/%s", path, de->d_name), *text = NULL;
+                size_t n;
+
+                if (de->d_name[0] == '.' || zero_read_file(f, 256, &text, &n) < 0)
+                        continue;
+                if (!streq(ret, "none")) { /* a second one: something leaked */
+                        snprintf(ret, 32, "two");
+                        break;
+                }
+                text[strcspn(text, " ")] = '\0';
+                snprintf(ret, 32, "%s", text[0] ? text : "made");
+        }
+        if (d)
+                closedir(d);
+}
+
+/* What the card holds of the instance's volume and NIC, "EXPORT/NIC" ("none/none": nothing), and
+ * whether the store says the same ("mismatch ..." otherwise). */
+static char *card_holds(struct env *e) {
+        struct zero_instance_row row = {};
+        struct zero_attachment_row *atts = NULL;
+        struct zero_nic_row *nics = NULL;
+        size_t na = 0, nn = 0;
+        char exp[32], nic[32];
+        const char *row_exp = "none", *row_nic = "none";
+        char *s;
+
+        card_file(e, "exports", exp);
+        card_file(e, "nics", nic);
+        if (zero_store_instance_get(e->a.store, WEB, &row) >= 0) {
+                assert_int_equal(zero_store_attachment_list_for_instance(e->a.store, row.id, &atts, &na), 0);
+                assert_int_equal(zero_store_nic_list_for_instance(e->a.store, row.id, &nics, &nn), 0);
+                if (na > 0 && atts[0].export_kind)
+                        row_exp = atts[0].export_kind;
+                if (nn > 0 && nics[0].attach_kind)
+                        row_nic = nics[0].attach_kind;
+        }
+        s = streq(row_exp, exp) && streq(row_nic, nic)
+                    ? zero_strdup_printf("%s/%s", exp, nic)
+                    : zero_strdup_printf("mismatch: card %s/%s, store %s/%s", exp, nic, row_exp, row_nic);
+        zero_attachment_rows_free(atts, na);
+        zero_nic_rows_free(nics, nn);
+        zero_instance_row_done(&row);
+        return s;
+}
+
+/* What the card should hold for an instance in mode, running or not. */
+static char *card_wants(const char *mode, bool running) {
+        return running ? zero_strdup_printf("%s/%s", mode_export(mode), mode_nic(mode)) : strdup("none/none");
+}
+
+static void assert_card(struct env *e, const char *mode, bool running) {
+        _cleanup_free_ char *holds = card_holds(e), *wants = card_wants(mode, running);
+
+        if (!streq(holds, wants))
+                print_message("the card holds %s, wants %s\n", holds, wants);
+        assert_string_equal(holds, wants);
+        assert_int_equal(fake_card.overlaps, 0);
 }
 
 static void assert_op(struct env *e, const char *id, const char *status, const char *error_part) {
@@ -401,6 +614,19 @@ static void test_lifecycle(void **state) {
         assert_int_equal(fake.calls[F_PREPARE], 1);
         assert_int_equal(fake.calls[F_START], 1);
         assert_int_equal(fake.calls[F_BOOT], 1);
+        /* card_up made what alpha needs before its prepare, which only read it: the export's
+         * path, and the veth's namespace, which the agent made. */
+        assert_card(e, "alpha", true);
+        assert_int_equal(fake.asked, 0);
+        assert_non_null(strstr(fake.export_path, ".host-block"));
+        _cleanup_free_ char *ns = NULL;
+        {
+                struct zero_instance_row r = {};
+                assert_int_equal(zero_store_instance_get(e->a.store, WEB, &r), 0);
+                ns = zero_strdup_printf("%s/run/instances/%s/netns", e->dir, r.id);
+                zero_instance_row_done(&r);
+        }
+        assert_int_equal(access(ns, F_OK), 0);
 
         s = act(e, "stop", json_pack("{s:i}", "timeout_s", 5));
         run_ops(e);
@@ -411,6 +637,9 @@ static void test_lifecycle(void **state) {
         assert_false(pid_alive(pid));
         assert_int_equal(fake.calls[F_STOP], 1);
         assert_int_equal(fake.calls[F_CLEANUP], 1);
+        /* card_down took it all back, the namespace last. */
+        assert_card(e, "alpha", false);
+        assert_int_equal(access(ns, F_OK), -1);
 
         st = act(e, "start", NULL);
         run_ops(e);
@@ -418,9 +647,20 @@ static void test_lifecycle(void **state) {
         assert_string_equal(seen(e).state, "running");
         pid = seen(e).pid;
 
+        fake_card.n_log = 0;
         rs = act(e, "restart", json_pack("{s:b}", "force", true));
         run_ops(e);
         assert_op(e, rs, "succeeded", NULL);
+        /* No card_down in a restart: the cleanup's unexport, then card_up's export, in order. */
+        assert_card(e, "alpha", true);
+        {
+                char vid[33] = "";
+                const char *slash = strrchr(fake.export_path, '/');
+                assert_non_null(slash);
+                snprintf(vid, sizeof(vid), "%.32s", slash + 1);
+                assert_true(fake_card_logged("unexport", vid) >= 0);
+                assert_true(fake_card_logged("unexport", vid) < fake_card_logged("export", vid));
+        }
         assert_string_equal(seen(e).state, "running");
         assert_false(pid_alive(pid));
         assert_true(pid_alive(seen(e).pid));
@@ -432,6 +672,11 @@ static void test_lifecycle(void **state) {
         assert_op(e, d, "succeeded", NULL);
         assert_string_equal(seen(e).state, "gone");
         assert_false(pid_alive(pid));
+        /* Nothing of it on the card: no export, no NIC, its root volume removed. */
+        assert_card(e, "alpha", false);
+        char vols[32];
+        card_file(e, "volumes", vols);
+        assert_string_equal(vols, "none");
         /* The remove step's child took the instance's directories. */
         _cleanup_free_ char *run = zero_strdup_printf("%s/run/instances", e->dir);
         DIR *dir = opendir(run);
@@ -475,6 +720,44 @@ static void test_switch(void **state) {
         assert_string_equal(seen(e).mode, "beta");
         assert_false(pid_alive(pid));
         assert_true(pid_alive(seen(e).pid));
+        /* The same volume and NIC, taken the other mode's way. */
+        assert_card(e, "beta", true);
+        assert_non_null(strstr(fake.export_path, ".nbd"));
+}
+
+/* A plugin of 4.1, without card_needs: nothing is made before its prepare; its own asks are
+ * answered "under way", the step waits for the card and calls prepare again, and it runs. */
+static void test_plugin_without_card_needs(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "gamma", SLEEPER), *s = NULL;
+
+        run_ops(e);
+        assert_op(e, c, "succeeded", NULL);
+        assert_string_equal(seen(e).state, "running");
+        assert_true(fake.asked >= 1);
+        assert_true(fake.calls[F_PREPARE] >= 2);
+        assert_int_equal(fake.calls[F_NEEDS], 0); /* its struct ends before the op */
+        assert_card(e, "gamma", true);
+        s = act(e, "stop", json_pack("{s:b}", "force", true));
+        run_ops(e);
+        assert_op(e, s, "succeeded", NULL);
+        assert_card(e, "gamma", false);
+}
+
+/* The card fails card_up's export: the create fails with the card's reason, nothing is left on
+ * the card, and the plugin never prepared. */
+static void test_card_up_fails(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = NULL;
+
+        fake_card.fail[FAKE_EXPORT] = -EIO;
+        c = create(e, "alpha", SLEEPER);
+        run_ops(e);
+        assert_op(e, c, "failed", "export of");
+        assert_string_equal(seen(e).state, "error");
+        assert_int_equal(fake.calls[F_PREPARE], 0);
+        run_for(e, 100); /* the take-down nobody waits for */
+        assert_card(e, "alpha", false);
 }
 
 /* --- failures: the table's states, the reason on the instance and the operation --- */
@@ -697,6 +980,8 @@ static void crash_scenario(const struct scenario *sc) {
                                 assert_string_equal(seen(e).mode, sc->end_mode);
                         /* One runtime, or none: never a second shim from a step run twice. */
                         assert_int_equal(shims_running(e->dir), streq(sc->end_state, "running") ? 1 : 0);
+                        /* The card holds what the end state needs, no more (nothing leaked). */
+                        assert_card(e, sc->end_mode ? sc->end_mode : "alpha", streq(sc->end_state, "running"));
                         if (streq(sc->end_state, "running"))
                                 assert_true(pid_alive(seen(e).pid));
                         env_close(e);
@@ -742,6 +1027,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stop_kill_timer, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_switch, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_plugin_without_card_needs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_card_up_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prepare_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_start_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_boot_fails_later, setup, teardown),

@@ -31,6 +31,7 @@
 #include "common/util.h"
 #include "io/softcard/softcard.h"
 #include "io/softcard/storage.h"
+#include "tests/unit/card_wait.h"
 #include "tests/unit/softcard_helpers.h"
 #include "zero/card.h"
 
@@ -186,28 +187,64 @@ static int teardown(void **state) {
 
 /* ---- Helpers on the driver ---- */
 
+/* The driver's asynchronous ops (card.h) run to their end on the fixture's loop (card_wait.h). */
+static int op_create(struct fx *f, const struct zero_card_volume *v, struct zero_error *err) {
+        struct card_wait w = {};
+        return card_wait(f->e, &w, f->d->ops.volume_create(f->card, v, card_wait_done, &w, err), err);
+}
+
+static int op_delete(struct fx *f, const struct zero_card_volume *v, struct zero_error *err) {
+        struct card_wait w = {};
+        return card_wait(f->e, &w, f->d->ops.volume_delete(f->card, v, card_wait_done, &w, err), err);
+}
+
+static int op_resize(struct fx *f, const struct zero_card_volume *v, uint64_t size, struct zero_error *err) {
+        struct card_wait w = {};
+        return card_wait(f->e, &w, f->d->ops.volume_resize(f->card, v, size, card_wait_done, &w, err), err);
+}
+
+static int op_qos(struct fx *f, const struct zero_card_volume *v, struct zero_error *err) {
+        struct card_wait w = {};
+        return card_wait(f->e, &w, f->d->ops.volume_set_qos(f->card, v, card_wait_done, &w, err), err);
+}
+
+static int op_export(struct fx *f, const struct zero_card_volume *v, enum zero_card_export_kind kind,
+                     char path[static ZERO_CARD_PATH_MAX], struct zero_error *err) {
+        struct card_wait w = {};
+        int r = card_wait(f->e, &w, f->d->ops.volume_export(f->card, v, kind, card_wait_done, &w, err), err);
+
+        if (r >= 0)
+                snprintf(path, ZERO_CARD_PATH_MAX, "%s", w.res.text);
+        return r;
+}
+
+static int op_unexport(struct fx *f, const struct zero_card_volume *v, struct zero_error *err) {
+        struct card_wait w = {};
+        return card_wait(f->e, &w, f->d->ops.volume_unexport(f->card, v, card_wait_done, &w, err), err);
+}
+
 static void vol_create(struct fx *f, const struct zero_card_volume *v) {
         struct zero_error err = {};
-        if (f->d->ops.volume_create(f->card, v, &err) < 0)
+        if (op_create(f, v, &err) < 0)
                 fail_msg("volume_create: %s: %s", zero_errc_name(err.code), err.message);
 }
 
 static void vol_export(struct fx *f, const struct zero_card_volume *v, enum zero_card_export_kind kind,
                        char path[static ZERO_CARD_PATH_MAX]) {
         struct zero_error err = {};
-        if (f->d->ops.volume_export(f->card, v, kind, path, &err) < 0)
+        if (op_export(f, v, kind, path, &err) < 0)
                 fail_msg("volume_export: %s: %s", zero_errc_name(err.code), err.message);
 }
 
 static void vol_unexport(struct fx *f, const struct zero_card_volume *v) {
         struct zero_error err = {};
-        if (f->d->ops.volume_unexport(f->card, v, &err) < 0)
+        if (op_unexport(f, v, &err) < 0)
                 fail_msg("volume_unexport: %s: %s", zero_errc_name(err.code), err.message);
 }
 
 static void vol_delete(struct fx *f, const struct zero_card_volume *v) {
         struct zero_error err = {};
-        if (f->d->ops.volume_delete(f->card, v, &err) < 0)
+        if (op_delete(f, v, &err) < 0)
                 fail_msg("volume_delete: %s: %s", zero_errc_name(err.code), err.message);
 }
 
@@ -364,7 +401,7 @@ static void test_host_block(void **state) {
 
         vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, again);
         assert_string_equal(again, path);
-        assert_int_equal(f->d->ops.volume_export(f->card, &f->clone, ZERO_CARD_EXPORT_NBD, other, &err), -EBUSY);
+        assert_int_equal(op_export(f, &f->clone, ZERO_CARD_EXPORT_NBD, other, &err), -EBUSY);
         assert_int_equal(err.code, ZERO_E_CONFLICT);
 
         /* Reads are counted (the loop device's counters: see volume.c). */
@@ -377,10 +414,10 @@ static void test_host_block(void **state) {
         assert_true(st.allocated_bytes > 0);
 
         /* Live resize: the loop device grows with it. Shrinking is refused. */
-        assert_int_equal(f->d->ops.volume_resize(f->card, &f->clone, VOL_SIZE * 2, &err), 0);
+        assert_int_equal(op_resize(f, &f->clone, VOL_SIZE * 2, &err), 0);
         assert_true(dev_size(path) == VOL_SIZE * 2);
-        assert_int_equal(f->d->ops.volume_resize(f->card, &f->clone, VOL_SIZE * 2, &err), 0);
-        assert_int_equal(f->d->ops.volume_resize(f->card, &f->clone, VOL_SIZE, &err), -EINVAL);
+        assert_int_equal(op_resize(f, &f->clone, VOL_SIZE * 2, &err), 0);
+        assert_int_equal(op_resize(f, &f->clone, VOL_SIZE, &err), -EINVAL);
         assert_int_equal(err.code, ZERO_E_INVALID);
         f->clone.size_bytes = VOL_SIZE * 2;
 
@@ -392,7 +429,7 @@ static void test_host_block(void **state) {
         assert_int_equal(leftovers_under(f->dir), 0);
 
         /* Offline resize of the qcow2, then a re-export shows the file written before. */
-        assert_int_equal(f->d->ops.volume_resize(f->card, &f->clone, VOL_SIZE * 3, &err), 0);
+        assert_int_equal(op_resize(f, &f->clone, VOL_SIZE * 3, &err), 0);
         f->clone.size_bytes = VOL_SIZE * 3;
         vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
         assert_true(dev_size(path) == VOL_SIZE * 3);
@@ -401,9 +438,9 @@ static void test_host_block(void **state) {
         check_file(f, "hello.txt", HELLO);
         assert_int_equal(umount2(f->mnt, 0), 0);
 
-        assert_int_equal(f->d->ops.volume_delete(f->card, &f->clone, &err), 0);
+        assert_int_equal(op_delete(f, &f->clone, &err), 0);
         assert_int_equal(access(f->clone_path, F_OK), -1);
-        assert_int_equal(f->d->ops.volume_delete(f->card, &f->clone, &err), 0);
+        assert_int_equal(op_delete(f, &f->clone, &err), 0);
         assert_int_equal(f->d->ops.volume_stats(f->card, &f->clone, &st, &err), -ENOENT);
         assert_int_equal(err.code, ZERO_E_NOT_FOUND);
         assert_int_equal(leftovers_under(f->dir), 0);
@@ -463,7 +500,7 @@ static void test_nbd_vhost_blank(void **state) {
         print_message("vhost-user-blk export: %s\n", path);
         assert_int_equal(stat(path, &sb), 0);
         assert_true(S_ISSOCK(sb.st_mode));
-        assert_int_equal(f->d->ops.volume_export(f->card, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, again, &err), -EBUSY);
+        assert_int_equal(op_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, again, &err), -EBUSY);
         vol_unexport(f, &f->clone);
         assert_int_equal(stat(path, &sb), -1);
 
@@ -481,30 +518,30 @@ static void test_nbd_vhost_blank(void **state) {
         /* Refused before anything is done. */
         bad = f->blank;
         bad.id = "not-an-id";
-        assert_int_equal(f->d->ops.volume_create(f->card, &bad, &err), -EINVAL);
+        assert_int_equal(op_create(f, &bad, &err), -EINVAL);
         assert_int_equal(err.code, ZERO_E_INVALID);
         bad = f->clone;
         bad.size_bytes = BASE_SIZE / 2; /* smaller than its image */
         bad.locator = "qcow2:/tmp/zero-softcard-never";
-        assert_int_equal(f->d->ops.volume_create(f->card, &bad, &err), -EINVAL);
+        assert_int_equal(op_create(f, &bad, &err), -EINVAL);
         assert_int_equal(err.code, ZERO_E_INVALID);
         bad = f->clone;
         bad.locator = f->blank_loc;
-        assert_int_equal(f->d->ops.volume_export(f->card, &bad, ZERO_CARD_EXPORT_NONE, path, &err), -EINVAL);
+        assert_int_equal(op_export(f, &bad, ZERO_CARD_EXPORT_NONE, path, &err), -EINVAL);
         /* Locators the softcard never gave. */
         const char *const bad_locators[] = {"vmdk:/tmp/x.vmdk", "qcow2", "raw:relative/x.raw", ":/x", ""};
         for (size_t i = 0; i < ELEMENTSOF(bad_locators); i++) {
                 bad = f->blank;
                 bad.locator = bad_locators[i];
                 err = (struct zero_error){};
-                assert_int_equal(f->d->ops.volume_create(f->card, &bad, &err), -EINVAL);
+                assert_int_equal(op_create(f, &bad, &err), -EINVAL);
                 assert_int_equal(err.code, ZERO_E_INVALID);
         }
         bad.locator = NULL;
-        assert_int_equal(f->d->ops.volume_delete(f->card, &bad, &err), -EINVAL);
+        assert_int_equal(op_delete(f, &bad, &err), -EINVAL);
         bad = f->clone;
         bad.locator = "qcow2:/tmp/zero-softcard-never";
-        assert_int_equal(f->d->ops.volume_export(f->card, &bad, ZERO_CARD_EXPORT_NBD, path, &err), -ENOENT);
+        assert_int_equal(op_export(f, &bad, ZERO_CARD_EXPORT_NBD, path, &err), -ENOENT);
         assert_int_equal(err.code, ZERO_E_NOT_FOUND);
         assert_int_equal(leftovers_under(f->dir), 0);
 }
@@ -516,7 +553,7 @@ struct job_result {
         struct zero_error err;
 };
 
-static void on_job_done(void *userdata, int r, const struct zero_error *err) {
+static void on_job_done(void *userdata, int r, const struct zero_card_result *res, const struct zero_error *err) {
         struct job_result *j = userdata;
         j->calls++;
         j->r = r;
@@ -570,13 +607,13 @@ static void test_async_volumes(void **state) {
         start(f);
         make_base(f);
         card_open(f);
-        assert_true(f->d->size >= sizeof(struct zero_card_driver) && f->d->ops.volume_create_async &&
-                    f->d->ops.volume_delete_async && f->d->ops.volume_validate);
+        assert_true(f->d->size >= sizeof(struct zero_card_driver) && f->d->ops.volume_create &&
+                    f->d->ops.volume_delete && f->d->ops.volume_validate);
 
-        assert_int_equal(f->d->ops.volume_create_async(f->card, &f->clone, on_job_done, &clone, &err), 0);
-        assert_int_equal(f->d->ops.volume_create_async(f->card, &f->blank, on_job_done, &blank, &err), 0);
+        assert_int_equal(f->d->ops.volume_create(f->card, &f->clone, on_job_done, &clone, &err), 0);
+        assert_int_equal(f->d->ops.volume_create(f->card, &f->blank, on_job_done, &blank, &err), 0);
         assert_int_equal(clone.calls + blank.calls, 0); /* not from inside the call */
-        assert_int_equal(f->d->ops.volume_create_async(f->card, &f->blank, on_job_done, &again, &err), -EBUSY);
+        assert_int_equal(f->d->ops.volume_create(f->card, &f->blank, on_job_done, &again, &err), -EBUSY);
         assert_int_equal(err.code, ZERO_E_BUSY);
         run_jobs(f, (struct job_result *[]){&clone, &blank}, 2);
         assert_int_equal(clone.r, 0);
@@ -592,27 +629,27 @@ static void test_async_volumes(void **state) {
         vol_export(f, &f->clone, ZERO_CARD_EXPORT_NBD, path);
 
         /* Made already: done(0) at once (from the loop). */
-        assert_int_equal(f->d->ops.volume_create_async(f->card, &f->clone, on_job_done, &again, &err), 0);
+        assert_int_equal(f->d->ops.volume_create(f->card, &f->clone, on_job_done, &again, &err), 0);
         run_jobs(f, (struct job_result *[]){&again}, 1);
         assert_int_equal(again.r, 0);
 
         /* Removed while exported: unexported first, then gone; again is success. */
-        assert_int_equal(f->d->ops.volume_delete_async(f->card, &f->blank, on_job_done, &del, &err), 0);
-        assert_int_equal(f->d->ops.volume_delete_async(f->card, &f->clone, on_job_done, &del2, &err), 0);
+        assert_int_equal(f->d->ops.volume_delete(f->card, &f->blank, on_job_done, &del, &err), 0);
+        assert_int_equal(f->d->ops.volume_delete(f->card, &f->clone, on_job_done, &del2, &err), 0);
         run_jobs(f, (struct job_result *[]){&del, &del2}, 2);
         assert_int_equal(del.r, 0);
         assert_int_equal(del2.r, 0);
         assert_int_equal(access(f->blank_path, F_OK), -1);
         assert_int_equal(access(f->clone_path, F_OK), -1);
         del = (struct job_result){};
-        assert_int_equal(f->d->ops.volume_delete_async(f->card, &f->blank, on_job_done, &del, &err), 0);
+        assert_int_equal(f->d->ops.volume_delete(f->card, &f->blank, on_job_done, &del, &err), 0);
         run_jobs(f, (struct job_result *[]){&del}, 1);
         assert_int_equal(del.r, 0);
         assert_int_equal(leftovers_under(f->dir), 0);
 
         /* A command that fails: its output is the error, and the half-made .tmp goes. */
         old_path = fake_command(f, "mkfs.ext4", "echo 'no space left (fake)'; exit 3");
-        assert_int_equal(f->d->ops.volume_create_async(f->card, &f->blank, on_job_done, &bad, &err), 0);
+        assert_int_equal(f->d->ops.volume_create(f->card, &f->blank, on_job_done, &bad, &err), 0);
         run_jobs(f, (struct job_result *[]){&bad}, 1);
         assert_int_equal(bad.r, -EIO);
         assert_non_null(strstr(bad.err.message, "mkfs.ext4 failed (status 3): no space left (fake)"));
@@ -621,7 +658,7 @@ static void test_async_volumes(void **state) {
 
         /* close() while a command runs: killed, done never called; the next create starts over. */
         free(fake_command(f, "mkfs.ext4", "exec sleep 600")); /* PATH has fakebin first already */
-        assert_int_equal(f->d->ops.volume_create_async(f->card, &f->blank, on_job_done, &slow, &err), 0);
+        assert_int_equal(f->d->ops.volume_create(f->card, &f->blank, on_job_done, &slow, &err), 0);
         for (int i = 0; i < 5; i++)
                 assert_true(sd_event_run(f->e, 20 * USEC_PER_MSEC) >= 0);
         f->d->ops.close(f->card);
@@ -672,7 +709,7 @@ static void test_pool_limit(void **state) {
         assert_int_equal(f->d->ops.volume_validate(f->card, &v, (1ULL << 50) + 512, &err), -EINVAL);
         v.size_bytes = 1ULL << 44;
         err = (struct zero_error){};
-        assert_int_equal(f->d->ops.volume_create(f->card, &v, &err), -EFBIG);
+        assert_int_equal(op_create(f, &v, &err), -EFBIG);
         assert_int_equal(err.code, ZERO_E_INVALID);
         assert_int_equal(access(pool, F_OK), 0);
         _cleanup_free_ char *vdir = zero_strdup_printf("%s/volumes", pool);
@@ -680,7 +717,7 @@ static void test_pool_limit(void **state) {
         v.size_bytes = VOL_SIZE;
         vol_create(f, &v);
         err = (struct zero_error){};
-        assert_int_equal(f->d->ops.volume_resize(f->card, &v, 1ULL << 44, &err), -EFBIG);
+        assert_int_equal(op_resize(f, &v, 1ULL << 44, &err), -EFBIG);
         assert_int_equal(err.code, ZERO_E_INVALID);
         vol_delete(f, &v);
         /* The state directory's own filesystem answers too (whatever it is). */
@@ -747,10 +784,10 @@ static void test_qos(void **state) {
         vol_create(f, &f->clone);
         vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
         f->clone.qos_iops = 200;
-        assert_int_equal(f->d->ops.volume_set_qos(f->card, &f->clone, &err), 0);
+        assert_int_equal(op_qos(f, &f->clone, &err), 0);
         limited = read_rate(path, 40, USEC_PER_SEC);
         f->clone.qos_iops = 0;
-        assert_int_equal(f->d->ops.volume_set_qos(f->card, &f->clone, &err), 0);
+        assert_int_equal(op_qos(f, &f->clone, &err), 0);
         free_rate = read_rate(path, 40, USEC_PER_SEC / 2);
         print_message("4 KiB direct reads: %.0f/s at 200 IOPS, %.0f/s unlimited\n", limited, free_rate);
         assert_true(limited <= 220.0);
@@ -760,13 +797,13 @@ static void test_qos(void **state) {
         /* Limits given while unexported apply at the next export. */
         vol_unexport(f, &f->clone);
         f->clone.qos_iops = 100;
-        assert_int_equal(f->d->ops.volume_set_qos(f->card, &f->clone, &err), 0);
+        assert_int_equal(op_qos(f, &f->clone, &err), 0);
         vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
         limited = read_rate(path, 20, USEC_PER_SEC / 2);
         print_message("%.0f/s at 100 IOPS set while unexported\n", limited);
         assert_true(limited <= 115.0);
         f->clone.qos_iops = 1000000000000000000ULL;
-        assert_int_equal(f->d->ops.volume_set_qos(f->card, &f->clone, &err), -EINVAL);
+        assert_int_equal(op_qos(f, &f->clone, &err), -EINVAL);
         f->clone.qos_iops = 0;
         vol_unexport(f, &f->clone);
 }

@@ -430,7 +430,22 @@ static void test_network_roundtrip(void **state) {
         assert_string_equal(got.gateway, "10.77.0.1");
         assert_string_equal(got.bridge, "zbr0");
         assert_int_equal(got.created_at, 7);
+        assert_string_equal(got.state, "ready"); /* none given: ready */
         zero_network_row_done(&got);
+
+        /* The card names what it made, and the state follows (schema v8); names stay unique. */
+        struct zero_network_row upd = network_row("default", ID_A, "zbr9", "10.77.0.0/24");
+        upd.state = (char *) "deleting";
+        assert_int_equal(zero_store_network_update(f->s, &upd), 0);
+        assert_int_equal(zero_store_network_get(f->s, "default", &got), 0);
+        assert_string_equal(got.bridge, "zbr9");
+        assert_string_equal(got.state, "deleting");
+        zero_network_row_done(&got);
+        upd.bridge = (char *) "zbr1";
+        assert_int_equal(zero_store_network_update(f->s, &upd), -EEXIST);
+        upd.name = (char *) "nope";
+        upd.bridge = (char *) "zbr8";
+        assert_int_equal(zero_store_network_update(f->s, &upd), -ENOENT);
 
         assert_int_equal(zero_store_network_list(f->s, &list, &n), 0);
         assert_int_equal(n, 2);
@@ -674,8 +689,9 @@ static void test_instance_delete_cascades(void **state) {
 
 /* Schema 7 (card ABI 3): a volume row of version 6 names its file by path and format, which
  * the agent chose; afterwards its locator is what the softcard reads as the same file
- * ("<format>:<path>", io/softcard/storage.h), and its format stays for display. The v6 table is
- * made from the v7 one by undoing migration 7 (its only change to volumes). */
+ * ("<format>:<path>", io/softcard/storage.h), and its format stays for display. Schema 8: a
+ * network made before has no state, and is ready. The v6 tables are made from the new ones by
+ * undoing migrations 7 and 8 (their only changes to volumes and networks). */
 static void test_migrate_volume_locator(void **state) {
         struct fixture *f = *state;
         _cleanup_free_ char *path = zero_strdup_printf("%s/zero.db", f->dir);
@@ -689,10 +705,13 @@ static void test_migrate_volume_locator(void **state) {
         assert_int_equal(sqlite3_exec(db,
                                       "ALTER TABLE volumes ADD COLUMN path TEXT NOT NULL DEFAULT '';"
                                       "ALTER TABLE volumes DROP COLUMN locator;"
+                                      "ALTER TABLE networks DROP COLUMN state;"
                                       "PRAGMA user_version = 6;"
                                       "INSERT INTO volumes (name, id, size_bytes, path, format, state, created_at,"
                                       " updated_at) VALUES ('old', '" ID_A "', 1073741824,"
-                                      " '/var/lib/zero/card/volumes/" ID_A ".raw', 'raw', 'ready', 1, 2);",
+                                      " '/var/lib/zero/card/volumes/" ID_A ".raw', 'raw', 'ready', 1, 2);"
+                                      "INSERT INTO networks (name, id, subnet, gateway, bridge, created_at)"
+                                      " VALUES ('lan', '" ID_A "', '10.77.0.0/24', '10.77.0.1', 'zb-lan', 1);",
                                       NULL, NULL, NULL),
                          SQLITE_OK);
         sqlite3_close(db);
@@ -706,6 +725,11 @@ static void test_migrate_volume_locator(void **state) {
         assert_int_equal(got.size_bytes, 1073741824);
         assert_int_equal(got.updated_at, 2);
         zero_volume_row_done(&got);
+        struct zero_network_row net = {};
+        assert_int_equal(zero_store_network_get(f->s, "lan", &net), 0);
+        assert_string_equal(net.state, "ready");
+        assert_string_equal(net.bridge, "zb-lan");
+        zero_network_row_done(&net);
         /* And new rows carry the driver's locator. */
         const struct zero_volume_row v = volume_row("new", ID_B);
         assert_int_equal(zero_store_volume_insert(f->s, &v), 0);
