@@ -31,6 +31,7 @@
 #include "common/util.h"
 #include "io/softcard/softcard.h"
 #include "io/softcard/storage.h"
+#include "tests/unit/skip.h"
 #include "zero/card.h"
 
 #define TIMEOUT_USEC (10 * USEC_PER_SEC)
@@ -122,13 +123,13 @@ static int setup(void **state) {
 /* Called by each test rather than from setup(): cmocka runs the teardown only after a setup that
  * succeeded, and the teardown must stop whatever was started. */
 static void start(struct fx *f) {
-        const char *shim = getenv("ZERO_SHIM");
+        const char *shim = getenv("ZERO_SHIM"), *qsd = getenv("ZERO_QSD");
 
-        if (geteuid() != 0 || !shim || access(shim, X_OK) < 0 || !have_binary("qemu-storage-daemon") ||
-            !have_binary("qemu-img") || !have_binary("mkfs.ext4") || access("/dev/loop-control", W_OK) < 0) {
-                print_message("needs root, $ZERO_SHIM, qemu-storage-daemon, qemu-img, mkfs.ext4, loop: skipped\n");
-                skip();
-        }
+        if (geteuid() != 0 || !shim || access(shim, X_OK) < 0 ||
+            !(qsd ? access(qsd, X_OK) >= 0 : have_binary("qemu-storage-daemon")) || !have_binary("qemu-img") ||
+            !have_binary("mkfs.ext4") || access("/dev/loop-control", W_OK) < 0)
+                zero_skip("needs root, $ZERO_SHIM, qemu-storage-daemon ($ZERO_QSD or PATH), qemu-img, mkfs.ext4, "
+                          "loop: skipped\n");
         snprintf(f->dir, sizeof(f->dir), "/tmp/zero-softcard.XXXXXX");
         assert_non_null(mkdtemp(f->dir));
         f->state = path_in(f, "state");
@@ -1031,5 +1032,5 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_dead_at_open, setup, teardown),
         };
         zero_log_set_max_priority(getenv("ZERO_SOFTCARD_TEST_DEBUG") ? LOG_DEBUG : LOG_INFO);
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return zero_tests_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
