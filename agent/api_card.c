@@ -9,6 +9,7 @@
 
 #include "agent/api.h"
 #include "agent/card.h"
+#include "agent/card_json.h"
 #include "agent/card_spec.h"
 #include "agent/operation.h"
 #include "agent/volume_service.h"

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "agent/card.h"
+#include "agent/card_plan.h"
 #include "agent/instance_spec.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
