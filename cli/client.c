@@ -171,10 +171,6 @@ struct zeroctl_http *zeroctl_http_free(struct zeroctl_http *h) {
         return NULL;
 }
 
-const char *zeroctl_http_url(const struct zeroctl_http *h) {
-        return h->url;
-}
-
 struct sink {
         struct zeroctl_response *resp;
         size_t cap;
