@@ -16,7 +16,7 @@
  *
  * Everything here follows card.h's rules: idempotent, bounded, -errno + err.
  */
-#include "io/softcard/netlink.h"
+#include "io/netlink/netlink.h"
 #include "zero/card.h"
 
 /* The driver struct (card.h's ZERO_CARD_DRIVER_ENTRY, exported by softcard.so); tests that link

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * io/softcard/netlink against the real kernel. The binary first unshare()s a network namespace
+ * io/netlink against the real kernel. The binary first unshare()s a network namespace
  * of its own (the "host" of these tests, needs root): everything it creates lives there and dies
  * with the process; it never sees the machine's interfaces. "Containers" are child processes
  * that unshare() one more namespace each and wait on a pipe. Each test's teardown kills and
@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 
 #include "common/util.h"
-#include "io/softcard/netlink.h"
+#include "io/netlink/netlink.h"
 
 #define TIMEOUT_MS 10000
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Addressing: interface names, MACs, IPv4 subnets (pure helpers), and the kernel's IPv4
  * addresses and default routes. */
-#include "io/softcard/netlink.h"
+#include "io/netlink/netlink.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * The softcard's kernel-facing networking, in raw rtnetlink: one Linux bridge per network, veth
- * pairs for containers, persistent taps for VMs, IPv4 addresses and default routes, moves of
- * links into network namespaces. Plus the interface names the driver derives from its networks
- * and NICs; MACs and IPv4 subnets are common/netaddr.h's (the agent needs them too).
+ * The host's networking in raw rtnetlink: Linux bridges, veth pairs, persistent taps, IPv4
+ * addresses and default routes, moves of links into network namespaces, and persistent network
+ * namespaces. The softcard builds its networks and NICs on it; zerod's netns service
+ * (agent/netns.c) makes the plugins' namespaces with it. Plus the interface names the softcard
+ * derives from its networks and NICs; MACs and IPv4 subnets are common/netaddr.h's.
  *
  * Every request is synchronous: it carries NLM_F_ACK and waits for the kernel's answer. The
  * kernel handles rtnetlink requests inside sendmsg(), so the answer is already queued when we
