@@ -252,6 +252,34 @@ _Noreturn static void create_without_cap_child(const char *path) {
         _exit(access(path, F_OK) < 0 && errno == ENOENT ? 0 : 13);
 }
 
+/* The links' names (ifname.c): pure. */
+static void test_ifnames(_unused_ void **state) {
+        char name[ZERO_IFNAMSIZ], other[ZERO_IFNAMSIZ];
+
+        assert_int_equal(softcard_ifname_bridge("default", name), 0);
+        assert_string_equal(name, "zb-default");
+        assert_int_equal(softcard_ifname_bridge("abcdefghijkl", name), 0); /* 12: verbatim */
+        assert_string_equal(name, "zb-abcdefghijkl");
+        assert_int_equal(softcard_ifname_bridge("abcdefghijklm", name), 0); /* 13: hashed */
+        assert_int_equal(strlen(name), 15);
+        assert_memory_equal(name, "zb-abcdef_", 10);
+        assert_true(zero_ifname_is_valid(name));
+        assert_int_equal(softcard_ifname_bridge("abcdefghijkln", other), 0);
+        assert_string_not_equal(name, other);
+        assert_int_equal(softcard_ifname_bridge("abcdefghijklm", other), 0);
+        assert_string_equal(name, other); /* stable */
+        assert_int_equal(softcard_ifname_bridge("Bad_Name", name), -EINVAL);
+        assert_int_equal(softcard_ifname_bridge("", name), -EINVAL);
+        assert_int_equal(softcard_ifname_bridge(NULL, name), -EINVAL);
+
+        assert_int_equal(softcard_ifname_nic(SOFTCARD_IFNAME_VETH, ID_A, name), 0);
+        assert_string_equal(name, "zv-0123456789ab");
+        assert_int_equal(softcard_ifname_nic(SOFTCARD_IFNAME_TAP, "0123456789ABCDEF0123456789ABCDEF", name), 0);
+        assert_string_equal(name, "zt-0123456789ab");
+        assert_int_equal(softcard_ifname_nic(SOFTCARD_IFNAME_PEER, "0123", name), -EINVAL);
+        assert_int_equal(softcard_ifname_nic("zzz", ID_A, name), -EINVAL);
+}
+
 static void test_netns(void **state) {
         struct fx *f = fx_get(state);
         const char *path = f->ns[0];
@@ -733,6 +761,7 @@ static int namespaces_teardown(_unused_ void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_ifnames),
                 cmocka_unit_test_setup_teardown(test_netns, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_network, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_network_overlap, fx_setup, fx_teardown),
