@@ -388,15 +388,14 @@ static int status_to_errno(long status) {
  * as it was spelt and the HTTP status ("conflict, HTTP 409") in detail. */
 _printf_(5, 6) static int api_error(struct zero_error *reterr, int r, long status, const char *code, const char *fmt,
                                     ...) {
-        if (reterr) {
-                va_list ap;
-                reterr->code = zero_errc_from_name(code);
+        va_list ap;
+
+        va_start(ap, fmt);
+        r = zero_error_setv(reterr, r, zero_errc_from_name(code), fmt, ap);
+        va_end(ap);
+        if (reterr)
                 snprintf(reterr->detail, sizeof(reterr->detail), "%s%sHTTP %ld", strempty(code), code ? ", " : "",
                          status);
-                va_start(ap, fmt);
-                vsnprintf(reterr->message, sizeof(reterr->message), fmt, ap);
-                va_end(ap);
-        }
         return r;
 }
 

@@ -183,15 +183,13 @@ const struct zeroctl_verb zeroctl_verbs[] = {
 const size_t zeroctl_n_verbs = ELEMENTSOF(zeroctl_verbs);
 
 int zeroctl_usage_error(struct zero_error *reterr, const char *fmt, ...) {
-        if (reterr) {
-                va_list ap;
-                reterr->code = ZERO_E_USAGE;
-                reterr->detail[0] = '\0';
-                va_start(ap, fmt);
-                vsnprintf(reterr->message, sizeof(reterr->message), fmt, ap);
-                va_end(ap);
-        }
-        return -EINVAL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = zero_error_setv(reterr, -EINVAL, ZERO_E_USAGE, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 int zeroctl_getopt_error(int c, char **argv, struct zero_error *reterr) {

@@ -77,16 +77,12 @@ static struct {
 
 /* zero_error_set() with the code of every runtime failure. */
 _printf_(3, 4) static int runtime_error(struct zero_error *err, int r, const char *fmt, ...) {
-        if (err) {
-                va_list ap;
+        va_list ap;
 
-                err->code = ZERO_E_RUNTIME;
-                err->detail[0] = '\0';
-                va_start(ap, fmt);
-                vsnprintf(err->message, sizeof(err->message), fmt, ap);
-                va_end(ap);
-        }
-        return r < 0 ? r : -EIO;
+        va_start(ap, fmt);
+        r = zero_error_setv(err, r < 0 ? r : -EIO, ZERO_E_RUNTIME, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 static void container_fini(void) {
