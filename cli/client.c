@@ -186,21 +186,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
                 s->too_big = true;
                 return 0; /* makes curl fail with CURLE_WRITE_ERROR */
         }
-        if (resp->len + n + 1 > s->cap) {
-                size_t cap = s->cap ? s->cap : 4096;
-                char *b;
-                while (cap < resp->len + n + 1)
-                        cap *= 2;
-                b = realloc(resp->body, cap);
-                if (!b)
-                        return 0;
-                resp->body = b;
-                s->cap = cap;
-        }
-        memcpy(resp->body + resp->len, data, n);
-        resp->len += n;
-        resp->body[resp->len] = '\0';
-        return n;
+        return zero_buf_append(&resp->body, &resp->len, &s->cap, data, n) < 0 ? 0 : n;
 }
 
 /* Keeps the value of one header, "Name: value\r\n", if it is the one we want. */

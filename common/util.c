@@ -290,6 +290,25 @@ char *zero_strdup_printf(const char *fmt, ...) {
         return n < 0 ? NULL : s;
 }
 
+int zero_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n) {
+        if (*len + n + 1 > *cap) {
+                size_t c = *cap ? *cap : 256;
+                char *b;
+
+                while (c < *len + n + 1)
+                        c *= 2;
+                b = realloc(*buf, c);
+                if (!b)
+                        return -ENOMEM;
+                *buf = b;
+                *cap = c;
+        }
+        memcpy(*buf + *len, data, n);
+        *len += n;
+        (*buf)[*len] = '\0';
+        return 0;
+}
+
 _Noreturn void zero_child_exec_fds(char *const *argv, int in, int out, int err) {
         int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         sigset_t none;

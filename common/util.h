@@ -50,6 +50,10 @@ char *zero_base64(const void *data, size_t n);
 
 /* asprintf that returns NULL on failure. */
 char *zero_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Appends n bytes of data to the buffer *buf (*len bytes used, *cap allocated), kept
+ * NUL-terminated, growing it by doubling (from 256): 0, or -ENOMEM with nothing changed. The
+ * caller bounds *len + n. */
+int zero_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n);
 
 /* In a forked child: stdin from /dev/null, stdout and stderr to out, no inherited service
  * environment (NOTIFY_SOCKET, LISTEN_FDS) and no blocked signals, then exec argv (PATH searched).
