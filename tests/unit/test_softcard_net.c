@@ -103,8 +103,6 @@ static int fx_setup(void **state) {
 
 static int fx_teardown(void **state) {
         struct fx *f = *state;
-        struct zero_nl_link *links = NULL;
-        size_t n = 0;
 
         if (!f)
                 return 0;
@@ -114,11 +112,7 @@ static int fx_teardown(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(f->ns); i++)
                 (void) zero_netns_remove(f->ns[i]);
         /* The test namespace is shared by all tests: leave it as found. */
-        if (zero_nl_link_list(f->nl, NULL, &links, &n) >= 0)
-                for (size_t i = 0; i < n; i++)
-                        if (!streq(links[i].name, "lo"))
-                                (void) zero_nl_link_delete(f->nl, links[i].name);
-        free(links);
+        flush_links(f->nl);
         zero_nl_close(f->nl);
         free(f);
         return 0;
