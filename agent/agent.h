@@ -47,10 +47,8 @@ struct zero_inst {
         sd_event_source *sync_source;
         int wait_fd; /* connection on which the shim will say "exited" */
         sd_event_source *wait_source;
-        sd_event_source *kill_timer;
-
-        struct zero_op *waiting_op; /* operation paused until this instance runs or exits */
-        bool waiting_plugin;        /* ... or until its plugin calls services->done() */
+        /* What an operation waits for of the instance (its report, its exit, its plugin's done())
+         * is the operation engine's to know (operation.h), not the instance's. */
         struct zero_plugin_ctx pctx[ZERO_INST_PLUGIN_CTX_MAX]; /* by the plugin's index in the set */
 };
 
@@ -97,6 +95,10 @@ int zero_inst_watch(struct zero_inst *inst);
 int zero_inst_record_pid(struct zero_inst *inst, struct zero_instance_row *row);
 int zero_inst_spawn_shim(struct zero_inst *inst, const struct zero_shim_args *args, struct zero_error *err);
 int zero_inst_signal(struct zero_inst *inst, int sig, struct zero_error *err);
+/* A plugin's done() (r, err) that no operation waits for: an instance that is neither live nor
+ * under an operation gets its cleanup again (a cleanup that asked to be called again, plugin.h)
+ * unless r < 0; the instance leaves stopping once that is all done, or failed. */
+void zero_inst_cleanup_again(struct zero_inst *inst, int r, const struct zero_error *err);
 void zero_inst_disarm(struct zero_inst *inst);
 json_t *zero_inst_to_json(struct zero_agent *a, const struct zero_instance_row *row);
 /* A store timestamp (µs) as the API's RFC 3339 string, null for 0 ("not yet"). */

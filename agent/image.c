@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/spawn.h"
 #include "agent/operation.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -131,39 +132,6 @@ void zero_image_sweep(struct zero_agent *a) {
         }
 }
 
-int zero_image_spawn(struct zero_agent *a, char *const argv[], sd_event_child_handler_t cb, void *userdata,
-                     sd_event_source **ret) {
-        sd_event_source *s = NULL;
-        pid_t parent = getpid(), pid;
-        int r;
-
-        pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-                        _exit(127);
-                /* Background work: the instances and the API come first, for the CPU and the disk
-                 * (nice 10; best-effort I/O at its lowest priority, 7). */
-                (void) setpriority(PRIO_PROCESS, 0, 10);
-                (void) syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (2 << 13) | 7 /* BE, 7 */);
-                zero_child_exec(argv, STDERR_FILENO);
-        }
-        r = sd_event_add_child(a->event, &s, pid, WEXITED, cb, userdata);
-        if (r >= 0)
-                r = sd_event_source_set_child_process_own(s, true);
-        if (r < 0) {
-                if (!s) {
-                        (void) kill(pid, SIGKILL);
-                        (void) waitpid(pid, NULL, 0);
-                }
-                sd_event_source_disable_unref(s); /* owns the child: kills and reaps it */
-                return r;
-        }
-        *ret = s;
-        return 0;
-}
-
 static int on_removed(sd_event_source *s, const siginfo_t *si, void *userdata) {
         const char *path = userdata;
 
@@ -180,7 +148,7 @@ void zero_image_remove_later(struct zero_agent *a, const char *path) {
 
         if (!copy)
                 return;
-        r = zero_image_spawn(a, (char *const[]){"rm", "-rf", "--one-file-system", "--", copy, NULL}, on_removed, copy,
+        r = zero_spawn(a, (char *const[]){"rm", "-rf", "--one-file-system", "--", copy, NULL}, on_removed, copy,
                              &s);
         if (r >= 0) {
                 /* the loop's own from here; copy goes with the source, also when zerod stops first */

@@ -39,11 +39,6 @@ int zero_image_remove_files(struct zero_agent *a, const char *name);
  * removes it (zero_image_remove_later). */
 int zero_image_discard(struct zero_agent *a, const char *path);
 
-/* A child of zerod that dies with zerod (PR_SET_PDEATHSIG), its stdout and stderr in zerod's
- * log, at nice 10 and the lowest best-effort I/O priority, watched on the loop: cb runs when it
- * exits. The source (*ret) owns the child: freeing it kills and reaps it. */
-int zero_image_spawn(struct zero_agent *a, char *const argv[], sd_event_child_handler_t cb, void *userdata,
-                     sd_event_source **ret);
 /* Removes a work directory in such a child: unlinking the blocks of an upload of some GiB takes
  * the file system long enough to stall every other request if the loop did it (it_image_responsive).
  * What a stopping zerod leaves is removed by the next one's zero_image_sweep(). */

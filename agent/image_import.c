@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/spawn.h"
 #include "agent/image.h"
 #include "agent/operation.h"
 #include "common/log.h"
@@ -145,11 +146,11 @@ static int step_unpack(struct zero_op *op) {
         argv[n] = NULL;
 
         /* It dies with us: a restarted zerod runs the step again from the start. */
-        r = zero_image_spawn(a, argv, on_unpack_exit, op, &op->child);
+        r = zero_spawn(a, argv, on_unpack_exit, op, &op->child);
         if (r < 0)
                 return zero_error_set(&op->err, r, ZERO_E_INTERNAL, "cannot run zero-unpack: %s", strerror(-r));
         log_info("Import %s of image %s: zero-unpack runs", op->row.id, param(op, "name"));
-        return ZERO_OP_PENDING;
+        return zero_op_wait(op, ZERO_OP_WAIT_CHILD, ZERO_OP_THEN_DONE);
 }
 
 static int sync_dir(const char *path) {
@@ -218,13 +219,13 @@ static int step_cleanup(struct zero_op *op) {
 
         if (!work)
                 return -ENOMEM;
-        r = zero_image_spawn(op->agent, (char *const[]){"rm", "-rf", "--one-file-system", "--", work, NULL}, on_cleaned,
+        r = zero_spawn(op->agent, (char *const[]){"rm", "-rf", "--one-file-system", "--", work, NULL}, on_cleaned,
                              op, &op->child);
         if (r < 0) {
                 log_warning_errno(r, "Cannot remove %s (the next start removes it): %m", work);
                 return 0;
         }
-        return ZERO_OP_PENDING;
+        return zero_op_wait(op, ZERO_OP_WAIT_CHILD, ZERO_OP_THEN_DONE);
 }
 
 /* Nothing of a failed import stays: its work directory, and the image's directory unless an

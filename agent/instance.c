@@ -46,7 +46,6 @@ int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct
 void zero_inst_disarm(struct zero_inst *inst) {
         inst->sync_source = sd_event_source_disable_unref(inst->sync_source);
         inst->wait_source = sd_event_source_disable_unref(inst->wait_source);
-        inst->kill_timer = sd_event_source_disable_unref(inst->kill_timer);
         inst->sync_fd = safe_close(inst->sync_fd);
         inst->wait_fd = safe_close(inst->wait_fd);
 }
@@ -94,15 +93,49 @@ int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, enu
 
 /* --- exit --- */
 
+/* The plugin's cleanup of an instance that no operation is about (it ended by itself, or a
+ * cleanup asked to be called again): the state follows once it is all done. A cleanup that asks
+ * to be called again (ZERO_PLUGIN_PENDING, plugin.h) leaves the instance stopping until its
+ * done() comes (zero_inst_cleanup_again()). */
+static void inst_cleanup(struct zero_agent *a, struct zero_inst *inst, struct zero_instance_row *row, int r) {
+        const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, row->mode);
+        struct zero_info_holder h = {};
+        struct zero_error err = {};
+
+        if (r >= 0 && lp && zero_info_build(a, row, inst, &h, &err) >= 0) {
+                r = zero_plugin_again_answer(lp->plugin, lp->plugin->ops.cleanup(zero_services_ctx(inst, lp), &h.info,
+                                                                                  &err));
+                if (r < 0)
+                        log_error_errno(r, "Cleanup of %s failed: %s", row->name, err.message);
+        }
+        zero_info_done(&h);
+        if (r == ZERO_PLUGIN_PENDING)
+                (void) zero_inst_set_state(a, row, ZERO_INST_STOPPING);
+        else if (zero_inst_state_ends_by_exit(zero_inst_state_of(row)))
+                (void) zero_inst_set_state(a, row, row->has_exit_code ? ZERO_INST_STOPPED : ZERO_INST_ERROR);
+}
+
+void zero_inst_cleanup_again(struct zero_inst *inst, int r, const struct zero_error *err) {
+        struct zero_agent *a = inst->agent;
+        struct zero_instance_row row = {};
+
+        if (zero_op_of_instance(a, inst->id) || zero_store_instance_get_by_id(a->store, inst->id, &row) < 0)
+                return; /* an operation's steps decide */
+        if (r < 0)
+                log_error_errno(r, "Cleanup of %s failed: %s", row.name, err ? err->message : "");
+        if (!zero_inst_state_live(zero_inst_state_of(&row)) && !zero_inst_shim_alive(inst))
+                inst_cleanup(a, inst, &row, r);
+        zero_instance_row_done(&row);
+}
+
 static void inst_exited(struct zero_inst *inst, const struct zero_shim_exit *ex) {
         struct zero_agent *a = inst->agent;
         struct zero_instance_row row = {};
-        struct zero_op *op = inst->waiting_op;
+        /* A stop or delete waits for the exit; a boot or a hot-plug's plugin op ends with it. */
+        struct zero_op *op = zero_op_waiting(a, inst->id, ZERO_OP_WAIT_EXIT | ZERO_OP_WAIT_PLUGIN);
         int r;
 
         zero_inst_disarm(inst);
-        inst->waiting_op = NULL;
-        inst->waiting_plugin = false;
         r = zero_store_instance_get_by_id(a->store, inst->id, &row);
         if (r < 0) {
                 log_error_errno(r, "Instance %s exited but is not in the store: %m", inst->name);
@@ -123,27 +156,12 @@ static void inst_exited(struct zero_inst *inst, const struct zero_shim_exit *ex)
                 row.error = strdup("its supervisor (zero-shim) died without an exit record");
                 log_error("Instance %s: supervisor died without an exit record", row.name);
         }
-        if (op) {
-                /* A stop or delete is waiting for this: it decides the next state. */
-                (void) zero_store_instance_update(a->store, &row);
-                zero_instance_row_done(&row);
-                zero_op_continue(op, 0);
-                return;
-        }
-        /* It stopped on its own: undo what the runtime set up (mounts, bundle). */
-        if (zero_inst_state_ends_by_exit(zero_inst_state_of(&row))) {
-                const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, row.mode);
-                struct zero_info_holder h = {};
-                struct zero_error err = {};
-                if (lp && zero_info_build(a, &row, inst, &h, &err) >= 0) {
-                        r = lp->plugin->ops.cleanup(zero_services_ctx(inst, lp), &h.info, &err);
-                        if (r < 0)
-                                log_error_errno(r, "Cleanup of %s failed: %s", row.name, err.message);
-                }
-                zero_info_done(&h);
-                (void) zero_inst_set_state(a, &row, ex ? ZERO_INST_STOPPED : ZERO_INST_ERROR);
-        } else
-                (void) zero_store_instance_update(a->store, &row);
+        (void) zero_store_instance_update(a->store, &row);
+        if (op)
+                zero_op_continue(op, 0); /* its steps decide the next state */
+        else if (zero_inst_state_ends_by_exit(zero_inst_state_of(&row)))
+                /* It stopped on its own: undo what the runtime set up (mounts, bundle). */
+                inst_cleanup(a, inst, &row, 0);
         zero_instance_row_done(&row);
 }
 
@@ -227,7 +245,7 @@ bool zero_inst_shim_alive(struct zero_inst *inst) {
 static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct zero_inst *inst = userdata;
         struct zero_agent *a = inst->agent;
-        struct zero_op *op = inst->waiting_op;
+        struct zero_op *op = zero_op_waiting(a, inst->id, ZERO_OP_WAIT_REPORT);
         struct zero_error err = {};
         struct zero_instance_row row = {};
         char buf[1024];
@@ -239,7 +257,6 @@ static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return 0;
         zero_op_fault_point_answer(op); /* e.g. create.spawn.reported: the report is lost */
-        inst->waiting_op = NULL; /* from here on an exit must not resume this operation twice */
         inst->sync_source = sd_event_source_disable_unref(inst->sync_source);
         inst->sync_fd = safe_close(inst->sync_fd);
         if (n <= 0)

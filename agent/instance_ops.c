@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "agent/card.h"
@@ -116,6 +117,13 @@ static int step_volumes(struct zero_op *op) {
         return r;
 }
 
+/* A plugin op's ZERO_PLUGIN_PENDING: the operation waits for services->done(), which ends the
+ * step (boot, the hot-plug ops) or, for the ops that ask to be called again once it comes
+ * (prepare, cleanup: plugin.h), runs it again. */
+static int plugin_pending(struct zero_op *op, int r, enum zero_op_then then) {
+        return r == ZERO_PLUGIN_PENDING ? zero_op_wait(op, ZERO_OP_WAIT_PLUGIN, then) : r;
+}
+
 static int step_prepare(struct zero_op *op) {
         struct step_ctx c;
         int r = step_ctx_load(op, &c);
@@ -128,7 +136,8 @@ static int step_prepare(struct zero_op *op) {
         }
         r = zero_inst_set_state(op->agent, &c.row, op_states(op)->starting);
         if (r >= 0)
-                r = c.plugin->ops.prepare(c.pctx, &c.info.info, &op->err);
+                r = plugin_pending(op, zero_plugin_again_answer(c.plugin, c.plugin->ops.prepare(c.pctx, &c.info.info, &op->err)),
+                                   ZERO_OP_THEN_RERUN);
         step_ctx_done(&c);
         return r;
 }
@@ -154,22 +163,12 @@ static int step_spawn(struct zero_op *op) {
         r = c.plugin->ops.start(c.pctx, &c.info.info, &op->err);
         if (r >= 0 && !c.inst->sync_source)
                 r = zero_error_set(&op->err, -EPROTO, ZERO_E_INTERNAL, "plugin %s started no shim", c.plugin->name);
-        if (r >= 0) {
-                c.inst->waiting_op = op;
-                r = ZERO_OP_PENDING;
-        }
+        if (r >= 0)
+                r = zero_op_wait(op, ZERO_OP_WAIT_REPORT, ZERO_OP_THEN_DONE);
         step_ctx_done(&c);
         return r;
 }
 
-/* A plugin op's ZERO_PLUGIN_PENDING: the operation waits for services->done(). */
-static int plugin_pending(struct zero_op *op, struct zero_inst *inst, int r) {
-        if (r != ZERO_PLUGIN_PENDING)
-                return r;
-        inst->waiting_op = op;
-        inst->waiting_plugin = true;
-        return ZERO_OP_PENDING;
-}
 
 /* The plugin brings the started runtime to running (the vm plugin: devices checked, then "cont"). */
 static int step_boot(struct zero_op *op) {
@@ -185,7 +184,8 @@ static int step_boot(struct zero_op *op) {
         }
         r = c.plugin->ops.boot(c.pctx, &c.info.info, &op->err);
         step_ctx_done(&c);
-        return plugin_pending(op, c.inst, r);
+        /* The instance's exit ends this wait too (instance.c): step_running tells which. */
+        return plugin_pending(op, r, ZERO_OP_THEN_DONE);
 }
 
 static int step_running(struct zero_op *op) {
@@ -212,15 +212,19 @@ static int step_running(struct zero_op *op) {
 }
 
 static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct zero_inst *inst = userdata;
+        struct zero_op *op = userdata;
         struct zero_error err = {};
+        struct zero_inst *inst;
         int r;
 
-        inst->kill_timer = sd_event_source_disable_unref(inst->kill_timer);
-        log_info("Instance %s did not stop in time: killing it", inst->name);
-        r = zero_inst_signal(inst, SIGKILL, &err);
+        op->timer = sd_event_source_disable_unref(op->timer);
+        r = zero_inst_get(op->agent, op->row.instance_id, strempty(op->row.instance_name), &inst);
+        if (r >= 0) {
+                log_info("Instance %s did not stop in time: killing it", inst->name);
+                r = zero_inst_signal(inst, SIGKILL, &err);
+        }
         if (r < 0)
-                log_warning_errno(r, "Failed to kill %s: %s", inst->name, err.message);
+                log_warning_errno(r, "Failed to kill %s: %s", strempty(op->row.instance_name), err.message);
         return 0;
 }
 
@@ -242,17 +246,17 @@ static int step_stop(struct zero_op *op) {
                 r = c.plugin->ops.kill(c.pctx, &c.info.info, SIGKILL, &op->err);
         else {
                 r = c.plugin->ops.stop(c.pctx, &c.info.info, &op->err);
+                /* The step's own: it goes when the exit comes (or the operation does). */
                 if (r >= 0)
-                        r = sd_event_add_time_relative(op->agent->event, &c.inst->kill_timer, CLOCK_MONOTONIC,
-                                                       timeout * USEC_PER_SEC, 0, on_kill_timer, c.inst);
+                        r = sd_event_add_time_relative(op->agent->event, &op->timer, CLOCK_MONOTONIC,
+                                                       timeout * USEC_PER_SEC, 0, on_kill_timer, op);
         }
         if (r < 0)
                 log_warning("Stopping %s: %s; waiting for its exit anyway", c.row.name, op->err.message);
         /* Either way the shim will tell us when the process is gone. */
-        c.inst->waiting_op = op;
         op->err = (struct zero_error){};
         step_ctx_done(&c);
-        return ZERO_OP_PENDING;
+        return zero_op_wait(op, ZERO_OP_WAIT_EXIT, ZERO_OP_THEN_DONE);
 }
 
 static int step_cleanup(struct zero_op *op) {
@@ -261,8 +265,10 @@ static int step_cleanup(struct zero_op *op) {
 
         if (r < 0)
                 return r;
-        r = c.plugin->ops.cleanup(c.pctx, &c.info.info, &op->err);
-        if (r >= 0)
+        r = zero_plugin_again_answer(c.plugin, c.plugin->ops.cleanup(c.pctx, &c.info.info, &op->err));
+        if (r == ZERO_PLUGIN_PENDING)
+                r = plugin_pending(op, r, ZERO_OP_THEN_RERUN); /* the state once it is all done */
+        else if (r >= 0)
                 r = zero_inst_set_state(op->agent, &c.row, op_states(op)->stopped);
         step_ctx_done(&c);
         return r;
@@ -320,12 +326,12 @@ static int step_remove(struct zero_op *op) {
         }
         if (r < 0)
                 return r;
-        r = zero_rm_rf(c.inst->run_dir);
-        if (r >= 0)
-                r = zero_rm_rf(c.inst->state_dir);
-        if (r < 0) {
-                zero_error_set(&op->err, r, ZERO_E_INTERNAL, "cannot remove the files of %s: %s", c.row.name,
-                               strerror(-r));
+        /* The files first, in a child (a large state directory takes the disk a while): the step
+         * runs again once it is done, finds them gone and removes the rows. --one-file-system:
+         * never into a mount left behind; rm then fails, and so does the step. */
+        if (access(c.inst->run_dir, F_OK) == 0 || access(c.inst->state_dir, F_OK) == 0) {
+                char *argv[] = {"rm", "-rf", "--one-file-system", "--", c.inst->run_dir, c.inst->state_dir, NULL};
+                r = zero_op_wait_child(op, argv, "removing the instance's files", ZERO_OP_THEN_RERUN);
                 step_ctx_done(&c);
                 return r;
         }
@@ -417,7 +423,7 @@ static int plug(struct zero_op *op, bool in) {
                                  : c.plugin->ops.unplug_nic(c.pctx, info, &info->nics[i], &op->err);
                 }
         step_ctx_done(&c);
-        return plugin_pending(op, c.inst, r);
+        return plugin_pending(op, r, ZERO_OP_THEN_DONE);
 }
 
 static int step_plug(struct zero_op *op) {

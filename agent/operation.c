@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/operation.h"
 
+#include <assert.h>
 #include <string.h>
 
+#include "agent/spawn.h"
 #include "agent/fault.h"
 #include "agent/volume_job.h"
 #include "common/log.h"
@@ -102,6 +104,19 @@ const char *zero_op_volume(const struct zero_op *op) {
         return json_string_value(json_object_get(op->params, "volume"));
 }
 
+/* The paused step's wait is over (answered, failed, or the operation goes): what it held goes
+ * with it, and nothing can answer it any more. */
+static void op_wait_end(struct zero_op *op) {
+        op->wait = ZERO_OP_WAIT_NONE;
+        op->then = ZERO_OP_THEN_DONE;
+        op->child = sd_event_source_disable_unref(op->child); /* kills and reaps a child still there */
+        op->timer = sd_event_source_disable_unref(op->timer);
+        if (op->volumes_pending > 0)
+                zero_volume_jobs_forget(op->agent, op);
+        op->volumes_pending = 0;
+        op->volumes_r = 0;
+}
+
 static void op_unlink(struct zero_op *op) {
         struct zero_op **p;
         for (p = &op->agent->ops; *p; p = &(*p)->next)
@@ -116,15 +131,8 @@ struct zero_op *zero_op_free(struct zero_op *op) {
         if (!op)
                 return NULL;
         op_unlink(op);
-        /* an instance must not point at a freed operation */
-        for (struct zero_inst *i = op->agent->instances; i; i = i->next)
-                if (i->waiting_op == op) {
-                        i->waiting_op = NULL;
-                        i->waiting_plugin = false;
-                }
-        zero_volume_jobs_forget(op->agent, op);
+        op_wait_end(op);
         op->defer = sd_event_source_disable_unref(op->defer);
-        op->child = sd_event_source_disable_unref(op->child);
         json_decref(op->params);
         zero_operation_row_done(&op->row);
         free(op);
@@ -286,25 +294,33 @@ static void op_step_done(struct zero_op *op) {
         op->row.step++;
 }
 
-static void op_run_steps(struct zero_op *op) {
-        for (;;) {
+/* Runs the current step and the ones after it until one pauses, fails, or the last is done.
+ * committed: the current step is recorded already (it runs again after its wait's answer). */
+static void op_run_steps(struct zero_op *op, bool committed) {
+        for (;; committed = false) {
                 int r;
 
-                if ((size_t) op->row.step >= op->kind->n_steps) {
-                        op_finish(op, 0);
-                        return;
+                if (!committed) {
+                        if ((size_t) op->row.step >= op->kind->n_steps) {
+                                op_finish(op, 0);
+                                return;
+                        }
+                        r = op_record_step(op);
+                        if (r < 0) {
+                                zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot record step %s: %s",
+                                               op->kind->steps[op->row.step].name, strerror(-r));
+                                op_finish(op, r);
+                                return;
+                        }
+                        op_fault_point(op, false);
                 }
-                r = op_record_step(op);
-                if (r < 0) {
-                        zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot record step %s: %s",
-                                       op->kind->steps[op->row.step].name, strerror(-r));
-                        op_finish(op, r);
-                        return;
-                }
-                op_fault_point(op, false);
                 r = op->kind->steps[op->row.step].run(op);
-                if (r == ZERO_OP_PENDING)
+                if (r == ZERO_OP_PENDING && op->wait != ZERO_OP_WAIT_NONE)
                         return;
+                op_wait_end(op);
+                if (r == ZERO_OP_PENDING)
+                        r = zero_error_set(&op->err, -EPROTO, ZERO_E_INTERNAL, "step %s paused waiting for nothing",
+                                           op->row.step_name);
                 if (r < 0) {
                         op_finish(op, r);
                         return;
@@ -315,19 +331,19 @@ static void op_run_steps(struct zero_op *op) {
 
 /* The events a step appends name whoever asked for the operation. A step may end inside another
  * operation's (a plugin's done() from its loop callback), hence the save and restore. */
-static void op_run(struct zero_op *op) {
+static void op_run(struct zero_op *op, bool committed) {
         struct zero_agent *a = op->agent;
         const char *saved = a->actor;
 
         a->actor = op->row.actor;
-        op_run_steps(op);
+        op_run_steps(op, committed);
         a->actor = saved;
 }
 
 static int on_defer(sd_event_source *s, void *userdata) {
         struct zero_op *op = userdata;
         op->defer = sd_event_source_disable_unref(op->defer);
-        op_run(op);
+        op_run(op, false);
         return 0;
 }
 
@@ -377,20 +393,76 @@ int zero_op_commit_and_launch(struct zero_agent *a, int r, struct zero_op *op, c
         return 0;
 }
 
+int zero_op_wait(struct zero_op *op, enum zero_op_wait what, enum zero_op_then then) {
+        assert(what != ZERO_OP_WAIT_NONE && op->wait == ZERO_OP_WAIT_NONE);
+        op->wait = what;
+        op->then = then;
+        return ZERO_OP_PENDING;
+}
+
+struct zero_op *zero_op_waiting(struct zero_agent *a, const char *instance_id, unsigned what) {
+        for (struct zero_op *op = a->ops; op && instance_id; op = op->next)
+                if ((op->wait & what) && op->row.instance_id && streq(op->row.instance_id, instance_id))
+                        return op;
+        return NULL;
+}
+
+struct zero_op *zero_op_of_instance(struct zero_agent *a, const char *instance_id) {
+        for (struct zero_op *op = a->ops; op && instance_id; op = op->next)
+                if (op->row.instance_id && streq(op->row.instance_id, instance_id))
+                        return op;
+        return NULL;
+}
+
 void zero_op_continue(struct zero_op *op, int r) {
         struct zero_agent *a = op->agent;
+        enum zero_op_then then = op->then;
         const char *saved = a->actor;
 
-        if (r < 0) {
-                a->actor = op->row.actor;
-                op_finish(op, r); /* frees op */
-                a->actor = saved;
-                return;
-        }
+        op_wait_end(op);
         a->actor = op->row.actor;
-        op_step_done(op);
+        if (r < 0)
+                op_finish(op, r); /* frees op */
+        else if (then == ZERO_OP_THEN_RERUN)
+                op_run_steps(op, true);
+        else {
+                op_step_done(op);
+                op_run_steps(op, false);
+        }
         a->actor = saved;
-        op_run(op);
+}
+
+bool zero_op_answer(struct zero_agent *a, const char *instance_id, unsigned what, int r,
+                    const struct zero_error *err) {
+        struct zero_op *op = zero_op_waiting(a, instance_id, what);
+
+        if (!op)
+                return false;
+        if (r < 0 && err && err->message[0])
+                op->err = *err;
+        zero_op_continue(op, r);
+        return true;
+}
+
+static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        struct zero_op *op = userdata;
+        int r = 0;
+
+        op->child = sd_event_source_disable_unref(op->child); /* reaped */
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                r = zero_error_set(&op->err, -EIO, ZERO_E_INTERNAL, "%s failed (%s %d)", strempty(op->child_what),
+                                   si->si_code == CLD_EXITED ? "status" : "signal", si->si_status);
+        zero_op_continue(op, r);
+        return 0;
+}
+
+int zero_op_wait_child(struct zero_op *op, char *const argv[], const char *what, enum zero_op_then then) {
+        int r = zero_spawn(op->agent, argv, on_child, op, &op->child);
+
+        if (r < 0)
+                return zero_error_set(&op->err, r, ZERO_E_INTERNAL, "cannot run %s: %s", what, strerror(-r));
+        op->child_what = what;
+        return zero_op_wait(op, ZERO_OP_WAIT_CHILD, then);
 }
 
 /* Stands in for a kind this zerod does not know (a row from a newer version): it only fails. */

@@ -5,7 +5,15 @@
  * in the store's operations table and a list of named steps. The step about to run is committed
  * to the store before it runs, so after a crash zerod knows where each action stood and runs that
  * step again: every step is idempotent. A step either finishes (0), fails (-errno with op->err
- * filled), or pauses (ZERO_OP_PENDING) until an event calls zero_op_continue().
+ * filled), or pauses (ZERO_OP_PENDING) until its answer comes.
+ *
+ * The engine owns every wait. A step that pauses says what it waits for (zero_op_wait(): the
+ * shim's spawn report, the instance's exit, the plugin's done(), the card's jobs on volumes, a
+ * child process); whoever hears of such a thing (the instance's shim link, the services table,
+ * the volume jobs, the child's watch) hands it to the engine with zero_op_answer(), which finds
+ * the operation waiting for it, if any. So an instance, a plugin or a volume never points at an
+ * operation, and an operation that is freed leaves nothing behind that could call it. What a
+ * wait holds (the stop's kill timer, a child process) is the operation's, and goes with the step.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -34,6 +42,24 @@ struct zero_op_step {
         const char *answer;
 };
 
+/* What a paused step waits for; one at a time. Answers come from the loop (zero_op_answer()). */
+enum zero_op_wait {
+        ZERO_OP_WAIT_NONE = 0,
+        ZERO_OP_WAIT_REPORT = 1 << 0,  /* the instance's shim reports its spawn (a pid, or why not) */
+        ZERO_OP_WAIT_EXIT = 1 << 1,    /* the instance's main process exits */
+        ZERO_OP_WAIT_PLUGIN = 1 << 2,  /* the plugin's services->done() after ZERO_PLUGIN_PENDING */
+        ZERO_OP_WAIT_VOLUMES = 1 << 3, /* the card's jobs on volumes (zero_op_wait_volumes()) */
+        ZERO_OP_WAIT_CHILD = 1 << 4,   /* a child process of the step's (zero_op_wait_child()) */
+};
+
+/* How a wait's answer ends the step: done, or the step runs again (its work is idempotent, and
+ * it now finds what it waited for: a plugin that asked to be called again, a child that removed
+ * what the step removes). */
+enum zero_op_then {
+        ZERO_OP_THEN_DONE,
+        ZERO_OP_THEN_RERUN,
+};
+
 struct zero_op_kind {
         const char *name;
         const struct zero_op_step *steps;
@@ -50,9 +76,15 @@ struct zero_op {
         json_t *params;
         struct zero_error err;
         sd_event_source *defer;
-        sd_event_source *child; /* a helper process the step waits for (the import's zero-unpack);
-                                 * owned: freeing the operation kills it */
-        uint64_t step_started;  /* monotonic µs, for the per-step timing log */
+        uint64_t step_started; /* monotonic µs, for the per-step timing log */
+
+        /* The wait of the paused step (zero_op_wait()); NONE while a step runs or none waits. */
+        enum zero_op_wait wait;
+        enum zero_op_then then;
+        /* What the waiting step holds, the operation's: gone with the step (or the operation). */
+        sd_event_source *child;   /* a child process (zero_op_wait_child()): freeing kills it */
+        const char *child_what;   /* ... what it does, for the error (a static string) */
+        sd_event_source *timer;   /* the step's timer (the stop's kill after its timeout) */
         unsigned volumes_pending; /* zero_op_wait_volumes(): jobs not ended yet */
         int volumes_r;            /* ... and the first failure among them */
 };
@@ -83,8 +115,24 @@ int zero_op_commit_and_launch(struct zero_agent *a, int r, struct zero_op *op, c
 /* The store's failure r with `what` was being done: ZERO_E_UNAVAILABLE for a locked store (-EBUSY:
  * retry), ZERO_E_INTERNAL otherwise. Returns r. */
 int zero_error_store(struct zero_error *err, int r, const char *what);
-/* Called when a paused step has its answer: r >= 0 the step is done, r < 0 it failed. */
+/* A step pauses: returns ZERO_OP_PENDING for the step to return. what: one wait. */
+int zero_op_wait(struct zero_op *op, enum zero_op_wait what, enum zero_op_then then);
+/* The running operation on instance `instance_id` whose step waits for one of `what` (a mask),
+ * or NULL. */
+struct zero_op *zero_op_waiting(struct zero_agent *a, const char *instance_id, unsigned what);
+/* The operation in memory (running, or about to) on instance_id, or NULL. */
+struct zero_op *zero_op_of_instance(struct zero_agent *a, const char *instance_id);
+/* The answer to a wait: the operation on instance_id waiting for one of `what` (if any) goes on
+ * (r >= 0: the step is done or runs again, as its wait said) or fails (r < 0, with err when not
+ * NULL). Returns whether an operation was waiting. Call it last: the operation may end inside. */
+bool zero_op_answer(struct zero_agent *a, const char *instance_id, unsigned what, int r,
+                    const struct zero_error *err);
+/* The same for an operation at hand (a child's or a volume job's callback that has op). */
 void zero_op_continue(struct zero_op *op, int r);
+/* Runs argv as a child of zerod (nice, idle I/O, dies with zerod) and pauses the step until it
+ * exits: status 0 answers with `then`, another status fails the step with a message naming
+ * `what`. -errno (op->err set) when it cannot start. */
+int zero_op_wait_child(struct zero_op *op, char *const argv[], const char *what, enum zero_op_then then);
 json_t *zero_op_row_to_json(const struct zero_operation_row *row);
 /* Picks up every unfinished operation in the store (after a restart). */
 int zero_op_resume_all(struct zero_agent *a);

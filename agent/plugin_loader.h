@@ -10,6 +10,12 @@
         ((p)->size >= offsetof(struct zero_plugin, ops) + offsetof(struct zero_plugin_ops, op) + sizeof(void *) && \
          (p)->ops.op)
 
+/* p's answer r to prepare or cleanup: ZERO_PLUGIN_PENDING ("call me again", plugin.h) only
+ * from a plugin of minor 1 or later; an older plugin's positive answer is a success. */
+static inline int zero_plugin_again_answer(const struct zero_plugin *p, int r) {
+        return r == ZERO_PLUGIN_PENDING && ZERO_PLUGIN_ABI_MINOR_OF(p->abi_version) < 1 ? 0 : r;
+}
+
 /* Plugins one zerod loads at most: each instance holds a ctx per plugin (agent.h). */
 #define ZERO_PLUGINS_MAX 16
 /* A mode's name: [a-z][a-z0-9_-]*, at most this long. */

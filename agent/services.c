@@ -53,22 +53,20 @@ static int svc_shim_signal(struct zero_plugin_ctx *ctx, int sig, struct zero_err
 
 static void svc_done(struct zero_plugin_ctx *ctx, int r, const struct zero_error *err) {
         struct zero_inst *inst = ctx ? ctx->inst : NULL;
-        struct zero_op *op = inst ? inst->waiting_op : NULL;
+        struct zero_error e = {};
 
-        if (!inst || !inst->waiting_plugin || !op) {
-                /* The instance's exit answered the operation first, or the plugin called twice. */
-                log_debug("%s: plugin finished work nobody waits for any more (%d)", inst ? inst->name : "?", r);
+        if (!inst)
                 return;
-        }
-        inst->waiting_op = NULL;
-        inst->waiting_plugin = false;
-        if (r < 0) {
-                if (err && err->message[0])
-                        op->err = *err;
-                else
-                        zero_error_set(&op->err, r, ZERO_E_RUNTIME, "%s", strerror(-r));
-        }
-        zero_op_continue(op, r < 0 ? r : 0);
+        if (r < 0 && (!err || !err->message[0]))
+                zero_error_set(&e, r, ZERO_E_RUNTIME, "%s", strerror(-r));
+        else if (r < 0)
+                e = *err;
+        if (zero_op_answer(inst->agent, inst->id, ZERO_OP_WAIT_PLUGIN, r, &e))
+                return;
+        /* The instance's exit answered the operation first, or the work was a cleanup of no
+         * operation's that asked to be called again. */
+        log_debug("%s: plugin finished work no operation waits for (%d)", inst->name, r);
+        zero_inst_cleanup_again(inst, r, &e);
 }
 
 static void svc_notify(struct zero_plugin_ctx *ctx, const char *event, const char *state, const char *reason) {

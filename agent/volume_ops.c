@@ -39,7 +39,7 @@ int zero_op_wait_volumes(struct zero_op *op, const char *const *names, size_t n)
                 }
                 op->volumes_pending++;
         }
-        return op->volumes_pending > 0 ? ZERO_OP_PENDING : 0;
+        return op->volumes_pending > 0 ? zero_op_wait(op, ZERO_OP_WAIT_VOLUMES, ZERO_OP_THEN_DONE) : 0;
 }
 
 /* The operation's volume is made (or removed) by the card: its state says which. */

@@ -25,3 +25,8 @@ zero_integration_test(it_plugin_example ${CMAKE_CURRENT_SOURCE_DIR}/integration/
 
 # The plugins' ctxs: one per instance and plugin, with private data, released per plugin.
 zero_unit_test(test_plugin_ctx SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_plugin_ctx.c LIBS zeroagent)
+
+# The operation engine with fake plugins, a temporary store and real shims: every kind to its end,
+# the failure paths, answers that come later, and a crash at every fault point resumed.
+zero_unit_test(test_operation SKIPS SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_operation.c LIBS zeroagent)
+add_dependencies(test_operation zero-shim)

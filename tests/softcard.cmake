@@ -21,3 +21,15 @@ set_target_properties(bad_abi_card PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY
 zero_unit_test(test_card_loader SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_card_loader.c LIBS zeroagent)
 add_dependencies(test_card_loader bad_abi_card zero-card-softcard test_plugin)
 zero_integration_test(it_card_driver ${CMAKE_CURRENT_SOURCE_DIR}/integration/card_driver.sh TIMEOUT 180)
+
+# The asynchronous volume ops on a loop the test runs (storage.h's *_async), the same real daemon:
+# end to end, cancelled, and with the daemon stopped (the loop is never held). Exits 77 (skipped)
+# without root, zero-shim, qemu-storage-daemon, qemu-img, mkfs.ext4 or loop devices.
+if(TARGET zerosoftcard)
+  zero_unit_test(test_softcard_async SKIPS SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_softcard_async.c
+                 LIBS zerosoftcard zerocommon)
+  set_tests_properties(test_softcard_async PROPERTIES LABELS integration TIMEOUT 300)
+  if(TARGET zero-shim)
+    add_dependencies(test_softcard_async zero-shim)
+  endif()
+endif()

@@ -37,9 +37,10 @@
  * code (enum zero_errc), no HTTP status. 4.0: major and minor (the numbers before were majors);
  * struct zero_probe begins with size; zero_plugin.abi_minor_needed; per-instance private data
  * (services set_data, get_data); network namespaces (services netns_create, netns_remove); the
- * image's kernel and initrd in struct zero_instance_info. */
+ * image's kernel and initrd in struct zero_instance_info. 4.1: prepare and cleanup may answer
+ * ZERO_PLUGIN_PENDING ("call me again once done() comes"). */
 #define ZERO_PLUGIN_ABI_MAJOR 4
-#define ZERO_PLUGIN_ABI_MINOR 0
+#define ZERO_PLUGIN_ABI_MINOR 1
 #define ZERO_PLUGIN_ABI_MAKE(major, minor) ((uint32_t) (major) << 16 | (uint32_t) (minor))
 #define ZERO_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t) (v) >> 16)
 #define ZERO_PLUGIN_ABI_MINOR_OF(v) ((uint32_t) (v) & 0xffffU)
@@ -60,7 +61,13 @@
 struct zero_plugin_ctx;
 
 /* An op that returns this has started work that ends later, from the event loop: the plugin then
- * calls services->done() exactly once (for boot and the hot-plug ops only). */
+ * calls services->done() exactly once. For boot and the hot-plug ops, done() ends the op. Since
+ * 4.1 prepare and cleanup may answer it too, meaning "call me again once done() comes": a plugin
+ * whose work needs a child process (the container plugin's own `crun delete`) starts it, answers
+ * this, calls done() when the child has ended, and finds the work done when it is called again
+ * (both ops are idempotent). The agent calls the op again from its loop after done(r >= 0); for
+ * a cleanup no operation waits for (the instance ended by itself), too. A plugin of minor 0 that
+ * answers 1 from prepare or cleanup is taken to have succeeded. */
 #define ZERO_PLUGIN_PENDING 1
 
 typedef struct sd_event sd_event;

@@ -3,6 +3,14 @@
  * What host-block exports leave in the kernel (storage.h): the loop devices over FUSE exports,
  * found by their name or backing path, attached one request at a time, resized, counted; and the
  * FUSE mounts under RUN/exports, which the daemon's restart and sync() clear.
+ *
+ * Some of it waits on the daemon behind the FUSE file, in D state for as long as the daemon is
+ * stopped or hung: opening the export's file (FUSE_OPEN), LOOP_CONFIGURE and the fstat before it,
+ * LOOP_GET_STATUS64 (it stats the backing file: loop_is_live(), so softcard_loop_find()), a read
+ * through the device (softcard_loop_refresh_size()) and the last close of a cleared device
+ * (the queue is frozen until in-flight requests end). The asynchronous volume ops run those as
+ * calls in a forked child (softcard_loop_*_work(), common/subprocess.c), never on the loop; what is left on
+ * the loop here reads sysfs and mountinfo, or asks devices not backed by a live FUSE file.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -262,6 +270,47 @@ int softcard_loop_refresh_size(const char *dev, uint64_t size, struct zero_error
                                               (unsigned long long) size);
                 (void) poll(NULL, 0, 50);
         }
+}
+
+/* ---- The same, off the loop: work for zero_subprocess_call() ---- */
+
+int softcard_loop_job_init(struct softcard_loop_job *j, const char *exports_dir, const char *id, uint64_t size) {
+        int n = snprintf(j->exports_dir, sizeof(j->exports_dir), "%s", exports_dir);
+        int m = snprintf(j->mnt, sizeof(j->mnt), "%s/%s", exports_dir, id);
+
+        if (n < 0 || (size_t) n >= sizeof(j->exports_dir) || m < 0 || (size_t) m >= sizeof(j->mnt) || strlen(id) > 32)
+                return -ENAMETOOLONG;
+        snprintf(j->id, sizeof(j->id), "%s", id);
+        j->size = size;
+        return 0;
+}
+
+void softcard_loop_ensure_work(void *arg, struct zero_subprocess_result *res) {
+        const struct softcard_loop_job *j = arg;
+        char dev[32];
+
+        if (softcard_loop_find(j->exports_dir, j->id, dev) >= 0)
+                res->r = 0;
+        else if ((res->r = softcard_loop_attach(j->exports_dir, j->mnt, j->id, dev, &res->err)) >= 0)
+                res->r = 1;
+        if (res->r >= 0)
+                snprintf(res->text, sizeof(res->text), "%s", dev);
+}
+
+void softcard_loop_refresh_work(void *arg, struct zero_subprocess_result *res) {
+        const struct softcard_loop_job *j = arg;
+        char dev[32];
+
+        res->r = softcard_loop_find(j->exports_dir, j->id, dev) < 0 ? 0 /* none: nothing to tell */
+                                                                     : softcard_loop_refresh_size(dev, j->size, &res->err);
+}
+
+void softcard_loop_detach_work(void *arg, struct zero_subprocess_result *res) {
+        const struct softcard_loop_job *j = arg;
+
+        res->r = softcard_loop_detach_id(j->exports_dir, j->id);
+        if (res->r < 0)
+                zero_error_default(&res->err, res->r, "Failed to detach the loop device");
 }
 
 /* The kernel's counters of the loop device (Documentation/block/stat.rst). */

@@ -2,23 +2,13 @@
 /*
  * The node's one qemu-storage-daemon: started under zero-shim in RUN/qsd, adopted again by a
  * restarted zerod (its exports live on), watched through the shim's "wait", started again when
- * it dies. Its monitor is an io/qmp.c connection on the agent's loop; card ops are synchronous
- * by the ABI, so each QMP command is a zero_qmp_call() on it, bounded.
+ * it dies. Its monitor, the calls on it and their rules are qsd_call.c's.
  *
- * Nothing here holds the loop for long (issue 11, item 7):
- *  - a restart after the daemon died runs from the loop: the old shim's exit, the spawn, the
- *    shim's report, the QMP socket and its greeting are each waited for by a source with a
- *    deadline, then lost_exports; ops meanwhile fail at once (ZERO_E_UNAVAILABLE);
- *  - every call has a timeout: QMP_TIMEOUT_USEC, or the shorter one a caller set (stats, which
- *    a GET shows when it can, get QSD_QUICK_TIMEOUT_USEC);
- *  - a daemon that let a call time out and has said nothing since (stopped, hung) is "stalled":
- *    calls wait QSD_QUICK_TIMEOUT_USEC at most (a daemon merely slow under load catches up),
- *    and once it has been stalled for STALL_GRACE_USEC they fail at once, unsent (a stopped
- *    daemon would run them all when it goes on), until it answers again, which a probe on the
- *    loop (query-version, no timeout) notices. So only the first call to a stopped daemon
- *    waits its whole timeout.
- * Only zerod's start (qsd_open) and a driver opened without a loop start the daemon
- * synchronously, before anything is served.
+ * Nothing here holds the loop for long (issue 11, item 7): a restart after the daemon died runs
+ * from the loop: the old shim's exit, the spawn, the shim's report, the QMP socket and its
+ * greeting are each waited for by a source with a deadline, then lost_exports; ops meanwhile
+ * fail at once (ZERO_E_UNAVAILABLE). Only zerod's start (qsd_open) and a driver opened without a
+ * loop start the daemon synchronously, before anything is served.
  *
  * Library code: no logging, except in the watch and restart paths, which run from the event
  * loop with nobody to hand an error to.
@@ -36,54 +26,13 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "shim/client.h"
-#include "io/qmp.h"
-#include "io/softcard/storage.h"
+#include "io/softcard/qsd_internal.h"
 
 #define QSD_SHIM_ID "softcard-qsd"
-#define QMP_TIMEOUT_USEC (10 * USEC_PER_SEC)
-#define QMP_CONNECT_TIMEOUT_USEC (5 * USEC_PER_SEC)
 #define SYNC_TIMEOUT_USEC (5 * USEC_PER_SEC)
 /* How often a restart looks again for the old shim's exit and the new daemon's socket. */
 #define RESTART_POLL_USEC (2 * USEC_PER_MSEC)
-/* The watcher restarts a dying daemon at most this often, then waits for the next op. */
-#define RESTART_BURST 5
-#define RESTART_WINDOW_USEC (10 * USEC_PER_SEC)
-/* Stalled this long, calls no longer wait for the daemon at all. */
-#define STALL_GRACE_USEC (1 * USEC_PER_SEC)
-
-enum restart_phase {
-        RESTART_NONE,
-        RESTART_SHIM_EXIT, /* the dead daemon's shim still removes its socket */
-        RESTART_REPORT,    /* the new shim is to report the daemon's pid on the sync pipe */
-        RESTART_LISTEN,    /* the daemon is to listen on qmp.sock */
-        RESTART_HANDSHAKE, /* connected: greeting and capabilities (the connection's own bound) */
-};
-
-struct qsd {
-        sd_event *event;    /* the agent's loop, or our own (private_event) */
-        bool private_event; /* opened without a loop: nobody runs it but us, nothing is watched */
-        char *dir, *qmp_path, *nbd_path, *exports_dir, *shim, *binary;
-        void (*lost_exports)(void *userdata);
-        void *userdata;
-
-        struct zero_qmp *qmp;
-        uint64_t timeout_usec;  /* of each call: QMP_TIMEOUT_USEC unless a caller set it */
-        uint64_t stalled_usec;  /* when a call timed out, while the daemon has not answered since */
-        bool probing;           /* a query-version waits for the stalled daemon */
-        pid_t pid;
-
-        sd_event_source *watch;
-        uint64_t restarts[RESTART_BURST]; /* CLOCK_MONOTONIC of the latest restarts, a ring */
-        unsigned n_restarts;
-
-        /* A restart from the loop (restart_begin()). */
-        enum restart_phase phase;
-        sd_event_source *restart_timer, *restart_io;
-        uint64_t restart_deadline;
-        pid_t restart_pid;
-        char report[256];
-        size_t report_len;
-};
+#define RESTART_WINDOW_USEC (10 * USEC_PER_SEC) /* RESTART_BURST restarts within it at most */
 
 pid_t qsd_pid(const struct qsd *q) {
         return q->pid;
@@ -97,14 +46,7 @@ const char *qsd_nbd_socket(const struct qsd *q) {
         return q->nbd_path;
 }
 
-uint64_t qsd_set_timeout(struct qsd *q, uint64_t timeout_usec) {
-        uint64_t old = q->timeout_usec;
-
-        q->timeout_usec = timeout_usec > 0 ? timeout_usec : QMP_TIMEOUT_USEC;
-        return old;
-}
-
-/* ---- The QMP connection ---- */
+/* ---- The connection's callbacks: a restart waits for its handshake ---- */
 
 static void restart_connected(struct qsd *q);
 static void restart_fail(struct qsd *q, const char *fmt, ...) _printf_(2, 3);
@@ -124,115 +66,7 @@ static void on_qmp_closed(struct zero_qmp *qmp, int r, const struct zero_error *
                 restart_fail(q, "its monitor closed during the handshake: %s", err->message);
 }
 
-static const struct zero_qmp_callbacks qmp_callbacks = {.ready = on_qmp_ready, .closed = on_qmp_closed};
-
-static void qmp_disconnect(struct qsd *q) {
-        q->qmp = zero_qmp_free(q->qmp); /* the probe is answered -ECANCELED, which clears probing */
-        q->stalled_usec = 0;
-}
-
-/* Our own loop has nobody else to run it: what the connection keeps for the loop (events,
- * the probe's reply, its close) is delivered before each use. */
-static void qsd_dispatch(struct qsd *q) {
-        for (int i = 0; q->private_event && i < 64 && sd_event_run(q->event, 0) > 0; i++)
-                ;
-}
-
-static int qmp_connect(struct qsd *q, uint64_t timeout_usec, struct zero_error *err) {
-        int r;
-
-        qmp_disconnect(q);
-        if (!q->qmp_path) /* a monitor handed over by qsd_open_monitor(): no reconnecting */
-                return zero_error_set(err, -ENOTCONN, ZERO_E_INTERNAL, "the monitor of qemu-storage-daemon is closed");
-        r = zero_qmp_new(q->event, q->qmp_path, &qmp_callbacks, q, &q->qmp);
-        if (r == -EAGAIN) /* the listen backlog is full: QEMU serves one client at a time */
-                r = -ETIMEDOUT;
-        if (r < 0)
-                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot connect to qemu-storage-daemon: %s",
-                                      strerror(-r));
-        r = zero_qmp_wait_ready(q->qmp, timeout_usec, err);
-        if (r < 0)
-                qmp_disconnect(q);
-        return r;
-}
-
-static void on_probe(struct zero_qmp *qmp, int r, json_t *v, const struct zero_error *err, void *userdata) {
-        struct qsd *q = userdata;
-
-        q->probing = false;
-        if (r >= 0 || r == -EIO) { /* it answers again: calls get their whole timeout back */
-                if (q->stalled_usec > 0)
-                        log_info("softcard: qemu-storage-daemon answers again after %.1f s",
-                                 (double) (zero_monotonic_usec() - q->stalled_usec) / (double) USEC_PER_SEC);
-                q->stalled_usec = 0;
-        }
-}
-
-/* A call timed out: until the daemon says something again, calls wait briefly only. */
-static void qmp_stalled(struct qsd *q) {
-        if (q->stalled_usec == 0) {
-                q->stalled_usec = zero_monotonic_usec();
-                if (!q->private_event)
-                        log_warning("softcard: qemu-storage-daemon (pid %d) does not answer QMP; calls wait %llu ms "
-                                    "at most until it does",
-                                    (int) q->pid, (unsigned long long) (QSD_QUICK_TIMEOUT_USEC / USEC_PER_MSEC));
-        }
-        /* Its reply comes after those of the calls that timed out: then it is back. */
-        if (!q->probing && zero_qmp_command_timeout(q->qmp, "query-version", NULL, 0, on_probe, q) >= 0)
-                q->probing = true;
-}
-
-static int qmp_error(int r, const char *execute, uint64_t timeout_usec, const struct zero_error *e,
-                     struct zero_error *err) {
-        if (r == -EIO) /* QMP's own error: its desc */
-                return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "%s: %s", execute, e->message);
-        if (r == -ECONNRESET || r == -ENOTCONN || r == -EPIPE)
-                return zero_error_set(err, -ECONNRESET, ZERO_E_INTERNAL, "qemu-storage-daemon closed its monitor (%s)",
-                                      execute);
-        if (r == -ETIMEDOUT)
-                return zero_error_set(err, r, ZERO_E_TIMEOUT, "qemu-storage-daemon did not answer %s within %llu ms",
-                                      execute, (unsigned long long) (timeout_usec / USEC_PER_MSEC));
-        return zero_error_set(err, r, ZERO_E_INTERNAL, "QMP %s: %s", execute, e->message[0] ? e->message : strerror(-r));
-}
-
-int qsd_call(struct qsd *q, const char *execute, json_t *args, json_t **ret, struct zero_error *err) {
-        json_auto_t *a = args;
-        struct zero_error e = {};
-        uint64_t timeout = q->timeout_usec;
-        int r;
-
-        qsd_dispatch(q);
-        if (q->phase != RESTART_NONE) /* its connection is the restart's, not ours to make */
-                return zero_error_set(err, -EAGAIN, ZERO_E_UNAVAILABLE,
-                                      "qemu-storage-daemon is being restarted: %s not sent", execute);
-        if (q->stalled_usec > 0) {
-                uint64_t stalled = zero_monotonic_usec() - q->stalled_usec;
-                if (stalled >= STALL_GRACE_USEC) {
-                        qmp_stalled(q); /* a probe, if none could be sent before */
-                        return zero_error_set(err, -ETIMEDOUT, ZERO_E_TIMEOUT,
-                                              "qemu-storage-daemon has not answered for %.1f s (stopped or hung): "
-                                              "%s not sent",
-                                              (double) stalled / (double) USEC_PER_SEC, execute);
-                }
-                if (timeout > QSD_QUICK_TIMEOUT_USEC)
-                        timeout = QSD_QUICK_TIMEOUT_USEC;
-        }
-        /* A connection the daemon dropped while we were idle (seen by the loop): connect again,
-         * before the command, so it is never sent twice. */
-        if (!q->qmp || zero_qmp_is_ready(q->qmp) < 0) {
-                r = qmp_connect(q, timeout, &e);
-                if (r < 0)
-                        return qmp_error(r, execute, timeout, &e, err);
-        }
-        r = zero_qmp_call(q->qmp, execute, TAKE_PTR(a), timeout, ret, &e);
-        if (r == -ETIMEDOUT)
-                qmp_stalled(q);
-        else if (r >= 0 || r == -EIO)
-                q->stalled_usec = 0;
-        if (r < 0)
-                return qmp_error(r, execute, timeout, &e, err);
-        return 0;
-}
+const struct zero_qmp_callbacks qsd_qmp_callbacks = {.ready = on_qmp_ready, .closed = on_qmp_closed};
 
 /* ---- The daemon under its shim ---- */
 
@@ -393,7 +227,7 @@ static int qsd_spawn(struct qsd *q, int *ret_fd, struct zero_error *err) {
         if (!chardev || !nbd)
                 return zero_error_default(err, -ENOMEM, "Failed to start qemu-storage-daemon");
         watch_stop(q);
-        qmp_disconnect(q);
+        qsd_disconnect(q);
         q->pid = 0;
         r = softcard_exports_clear(q->exports_dir);
         if (r < 0)
@@ -427,7 +261,7 @@ static int qsd_start(struct qsd *q, struct zero_error *err) {
         deadline = zero_monotonic_usec() + QMP_TIMEOUT_USEC;
         for (;;) {
                 uint64_t now = zero_monotonic_usec();
-                r = qmp_connect(q, now < deadline ? deadline - now : 1, &e);
+                r = qsd_connect(q, now < deadline ? deadline - now : 1, &e);
                 if ((r != -ENOENT && r != -ECONNREFUSED) || kill(pid, 0) < 0 || zero_monotonic_usec() >= deadline)
                         break;
                 (void) poll(NULL, 0, 2);
@@ -497,7 +331,7 @@ static void restart_fail(struct qsd *q, const char *fmt, ...) {
         console_tail(q, tail, sizeof(tail));
         log_error("softcard: cannot restart qemu-storage-daemon: %s: %s", why, tail[0] ? tail : "no output");
         restart_stop(q);
-        qmp_disconnect(q);
+        qsd_disconnect(q);
         /* A daemon that came half up goes; its shim's exit is waited for by the next restart,
          * which the next card op starts. */
         if (q->restart_pid > 0) {
@@ -526,8 +360,8 @@ static void restart_listen(struct qsd *q) {
         uint64_t now = zero_monotonic_usec();
         int r;
 
-        qmp_disconnect(q);
-        r = zero_qmp_new(q->event, q->qmp_path, &qmp_callbacks, q, &q->qmp);
+        qsd_disconnect(q);
+        r = zero_qmp_new(q->event, q->qmp_path, &qsd_qmp_callbacks, q, &q->qmp);
 
         if (r >= 0) {
                 q->phase = RESTART_HANDSHAKE;
@@ -637,7 +471,7 @@ static void restart_begin(struct qsd *q) {
         if (q->phase != RESTART_NONE)
                 return;
         watch_stop(q);
-        qmp_disconnect(q);
+        qsd_disconnect(q);
         q->pid = 0;
         q->restart_pid = 0;
         q->phase = RESTART_SHIM_EXIT;
@@ -663,7 +497,7 @@ static int on_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata
                         log_warning("softcard: cannot watch qemu-storage-daemon (pid %d) any more", (int) pid);
                 return 0;
         }
-        qmp_disconnect(q);
+        qsd_disconnect(q);
         if (zero_shim_parse_exited(buf, &e) >= 0 || zero_shim_read_exit(q->dir, &e) >= 0)
                 log_warning("softcard: qemu-storage-daemon (pid %d) exited, code %d signal %d", (int) e.pid, e.code,
                             e.signal);
@@ -679,7 +513,9 @@ static int on_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata
         return 0;
 }
 
-int qsd_ensure(struct qsd *q, struct zero_error *err) {
+/* wait: the handshake of a new connection is waited for (a synchronous op follows), else it
+ * goes on from the loop with the commands queued behind it. */
+static int ensure(struct qsd *q, bool wait, struct zero_error *err) {
         struct zero_error e = {};
         pid_t pid = 0;
         int r;
@@ -688,9 +524,13 @@ int qsd_ensure(struct qsd *q, struct zero_error *err) {
         if (q->phase != RESTART_NONE)
                 return zero_error_set(err, -EAGAIN, ZERO_E_UNAVAILABLE,
                                       "qemu-storage-daemon is being restarted: retry in a moment");
-        if (q->qmp && zero_qmp_is_ready(q->qmp) > 0)
+        r = q->qmp ? zero_qmp_is_ready(q->qmp) : -ENOTCONN;
+        if (r > 0 || (r == 0 && !wait))
                 return 0;
-        r = qmp_connect(q, q->timeout_usec < QMP_CONNECT_TIMEOUT_USEC ? q->timeout_usec : QMP_CONNECT_TIMEOUT_USEC, &e);
+        r = qsd_connect(q, !wait ? 0
+                           : q->timeout_usec < QMP_CONNECT_TIMEOUT_USEC ? q->timeout_usec
+                                                                        : QMP_CONNECT_TIMEOUT_USEC,
+                        &e);
         if (r >= 0) {
                 if (!q->watch)
                         (void) watch_start(q);
@@ -718,13 +558,21 @@ int qsd_ensure(struct qsd *q, struct zero_error *err) {
         return 0;
 }
 
+int qsd_ensure(struct qsd *q, struct zero_error *err) {
+        return ensure(q, true, err);
+}
+
+int qsd_ensure_nowait(struct qsd *q, struct zero_error *err) {
+        return ensure(q, false, err);
+}
+
 static int qsd_adopt(struct qsd *q) {
         pid_t pid;
         int r = shim_status(q, &pid);
 
         if (r <= 0)
                 return r;
-        r = qmp_connect(q, QMP_CONNECT_TIMEOUT_USEC, NULL);
+        r = qsd_connect(q, QMP_CONNECT_TIMEOUT_USEC, NULL);
         if (r < 0) {
                 /* Running but deaf: of no use to anybody. */
                 (void) shim_kill(q);
@@ -799,12 +647,12 @@ int qsd_open_monitor(int fd, struct qsd **ret, struct zero_error *err) {
                 safe_close(fd);
                 return zero_error_default(err, -ENOMEM, "Failed to open softcard");
         }
-        r = zero_qmp_new_fd(q->event, fd, &qmp_callbacks, q, &q->qmp);
+        r = zero_qmp_new_fd(q->event, fd, &qsd_qmp_callbacks, q, &q->qmp);
         if (r < 0)
                 return zero_error_default(err, r, "Failed to set up the monitor");
         r = zero_qmp_wait_ready(q->qmp, QMP_CONNECT_TIMEOUT_USEC, &e);
         if (r < 0)
-                return qmp_error(r, "qmp_capabilities", QMP_CONNECT_TIMEOUT_USEC, &e, err);
+                return qsd_qmp_error(r, "qmp_capabilities", QMP_CONNECT_TIMEOUT_USEC, &e, err);
         *ret = TAKE_PTR(q);
         return 0;
 }
@@ -812,10 +660,13 @@ int qsd_open_monitor(int fd, struct qsd **ret, struct zero_error *err) {
 struct qsd *qsd_close(struct qsd *q) {
         if (!q)
                 return NULL;
+        /* The ops under way and the calls go without a word; the connection last, which
+         * answers the calls it has to nobody. */
+        qsd_calls_drop(q);
         /* A restart half-way leaves its daemon running: the next qsd_open() adopts it. */
         restart_stop(q);
         watch_stop(q);
-        qmp_disconnect(q);
+        qsd_disconnect(q);
         sd_event_unref(q->event);
         free(q->dir);
         free(q->qmp_path);

@@ -5,15 +5,21 @@
  *
  *   softcard.c  the driver struct and its ops; struct zero_card
  *   qsd.c       the node's one qemu-storage-daemon: started under zero-shim, re-adopted after a
- *               zerod restart, watched, restarted from the loop when it dies; its QMP monitor,
- *               bounded calls on an io/qmp.c connection
+ *               zerod restart, watched, restarted from the loop when it dies
+ *   qsd_call.c  its QMP monitor: bounded calls on an io/qmp.c connection, synchronous or
+ *               answered from the loop, under one set of rules (stalled, restarting)
  *   volume_file.c  volume files (mkfs.ext4, qemu-img), made and removed, synchronously or as
- *               jobs whose commands run as children watched on the loop (child.c); the pool's limit
- *   volume.c    exports (block-export-add, FUSE + loop), QoS, stats, resize
- *   loop.c      what host-block exports leave in the kernel: loop devices, FUSE mounts
+ *               jobs whose commands run as children watched on the loop (common/subprocess.c);
+ *               the pool's limit
+ *   volume_op.c the runner of a volume op's steps, at once or on the loop (volume_op.h)
+ *   volume_export.c  exports (block-export-add, FUSE + loop) and unexports, as steps
+ *   volume.c    QoS, resize (as steps), stats, sync()'s prune; the locators (storage.h's struct
+ *               softcard_volume) and the checks of a description
+ *   loop.c      what host-block exports leave in the kernel: loop devices, FUSE mounts; the
+ *               loop device's attach, refresh and detach as calls off the loop, in forked
+ *               children (common/subprocess.c: they can sleep on the daemon's FUSE export)
  *   net.c       networks (bridges) and NIC attachments (veth into a netns, tap), and their sync
  *   ifname.c    the names of those links (zb-, zv-, zp-, zt-), derived from networks and NICs
- *   volume.c also reads the locators (storage.h's struct softcard_volume)
  *
  * Everything here follows card.h's rules: idempotent, bounded, -errno + err.
  */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * softcard's storage half, private to io/softcard: the daemon (qsd.c) and the volumes on it
- * (volume.c), as softcard.c drives them.
+ * softcard's storage half, private to io/softcard: the daemon (qsd.c, qsd_call.c) and the
+ * volumes on it (volume*.c), as softcard.c drives them. softcard.h says which file does what.
  *
  * The run directory (RUN = the agent's run_dir, made canonical by softcard.c):
  *   RUN/qsd/                 the daemon's zero-shim directory (shim.sock, pid, console.log, exit)
@@ -27,6 +27,7 @@
 #include <systemd/sd-event.h>
 
 #include "common/macro.h"
+#include "common/subprocess.h"
 #include "zero/card.h"
 
 /* ---- qsd.c: the node's one qemu-storage-daemon and its QMP monitor (an io/qmp.c connection) ---- */
@@ -48,25 +49,69 @@ int qsd_open(const struct qsd_config *c, struct qsd **ret, struct zero_error *er
 /* A client on a monitor connected already (fd taken, also on failure), without a daemon to
  * start, watch or reconnect to: for tests/fuzz. Takes the greeting and negotiates capabilities. */
 int qsd_open_monitor(int fd, struct qsd **ret, struct zero_error *err);
-/* Closes the connections and the watch; the daemon and its exports run on. NULL-safe. */
+/* Closes the connections and the watch; the daemon and its exports run on. The asynchronous
+ * ops and calls under way are stopped without a word to their owners (their handles die with
+ * q). NULL-safe. */
 struct qsd *qsd_close(struct qsd *q);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct qsd *, qsd_close)
 
 /* Called at the start of every card op: a live monitor connection afterwards. A daemon found
  * dead is started again (its exports are lost: lost_exports is called from the event loop), from
  * the loop: meanwhile, and while the watcher's restart runs, -EAGAIN with ZERO_E_UNAVAILABLE at
- * once. Without a loop the restart is synchronous. */
+ * once. Without a loop the restart is synchronous. A new connection's handshake is waited for
+ * (5 s at most). */
 int qsd_ensure(struct qsd *q, struct zero_error *err);
+/* The same without waiting on the daemon: a new connection's handshake goes on from the loop,
+ * the commands queued behind it (the asynchronous ops, which call it themselves). */
+int qsd_ensure_nowait(struct qsd *q, struct zero_error *err);
+
+/* The rules of every call (qsd_call.c): a timeout (10 s, or qsd_set_timeout()'s); while the
+ * daemon restarts, -EAGAIN with ZERO_E_UNAVAILABLE at once, unsent; a daemon that let a call time
+ * out and has said nothing since is stalled: calls wait QSD_QUICK_TIMEOUT_USEC at most, and after
+ * a second of that fail at once, unsent, -ETIMEDOUT with ZERO_E_TIMEOUT. */
+
 /* One QMP command (args stolen, may be NULL); *ret gets the "return" member (NULL: dropped).
  * A QMP error is -EIO with its desc in err; a dead connection -ECONNRESET; no answer within
- * the timeout (10 s, or qsd_set_timeout()'s; QSD_QUICK_TIMEOUT_USEC while the daemon is
- * stalled, see qsd.c) -ETIMEDOUT with ZERO_E_TIMEOUT. It holds the caller's loop that long. */
+ * the timeout -ETIMEDOUT with ZERO_E_TIMEOUT. It holds the caller's loop that long: for zerod's
+ * start and sync(), stats (25 ms) and the synchronous volume ops the card ABI still has; on the
+ * loop, qsd_call_async(). */
 int qsd_call(struct qsd *q, const char *execute, json_t *args, json_t **ret, struct zero_error *err);
 /* The timeout of the calls from now on (0: the default, 10 s); returns the one before. For ops
  * whose answer is best effort (stats), so that a daemon that stopped answering holds the loop
  * for QSD_QUICK_TIMEOUT_USEC, not 10 s. */
 #define QSD_QUICK_TIMEOUT_USEC (25ULL * 1000ULL)
 uint64_t qsd_set_timeout(struct qsd *q, uint64_t timeout_usec);
+
+/* The same command, answered from the loop: cb gets what qsd_call() would return (value
+ * borrowed, NULL when r < 0; err always set when r < 0), once, never from inside the call that
+ * sent it (nor from inside any other of these calls). What the rules refuse unsent is answered so
+ * too, from the loop. Returns 0 (cb follows), or -errno at once (cb never follows): -EINVAL,
+ * -ENOMEM, -EMSGSIZE, -EOPNOTSUPP for a qsd without the agent's loop. *ret (may be NULL): a handle
+ * for qsd_call_cancel(), valid until cb is called. */
+struct qsd_call;
+typedef void (*qsd_reply_fn)(void *userdata, int r, json_t *value, const struct zero_error *err);
+int qsd_call_async(struct qsd *q, const char *execute, json_t *args, qsd_reply_fn cb, void *userdata,
+                   struct qsd_call **ret);
+/* Drops c: its cb is never called (its owner went). A command sent stays with the connection
+ * until its reply or timeout, which still count for the stalled rule. NULL-safe; returns NULL. */
+struct qsd_call *qsd_call_cancel(struct qsd_call *c);
+
+/* Work under way on the daemon (an asynchronous volume op, volume_op.c), known to q so that
+ * qsd_close() can drop it: drop() stops it without telling its owner and calls qsd_work_remove().
+ * Work with the same key (a volume's) runs one at a time, in the order it was added: turn() is
+ * called when the one before it is removed (from inside qsd_work_remove(): it only schedules). */
+struct qsd_work {
+        struct qsd_work *next;
+        char key[17];
+        bool waiting;
+        void (*turn)(struct qsd_work *w);
+        void (*drop)(struct qsd_work *w);
+};
+/* 1: w may start now; 0: it waits for its turn(). */
+int qsd_work_add(struct qsd *q, struct qsd_work *w);
+void qsd_work_remove(struct qsd *q, struct qsd_work *w);
+/* The agent's loop, NULL for a qsd opened without one. */
+sd_event *qsd_event(const struct qsd *q);
 
 pid_t qsd_pid(const struct qsd *q);
 const char *qsd_exports_dir(const struct qsd *q);
@@ -98,24 +143,27 @@ int softcard_loop_detach(const char *dev);
 int softcard_loop_detach_id(const char *exports_dir, const char *id);
 /* After the export grew to size: the loop device takes it (within ~1 s). */
 int softcard_loop_refresh_size(const char *dev, uint64_t size, struct zero_error *err);
+/* The same three off the loop, as calls for zero_subprocess_call() (arg: a softcard_loop_job). They
+ * wait on the daemon behind the FUSE export: on the loop, a stopped daemon would hold zerod. */
+struct softcard_loop_job {
+        char exports_dir[PATH_MAX], mnt[PATH_MAX]; /* RUN/exports, RUN/exports/<id> */
+        char id[33];
+        uint64_t size; /* refresh: the size the device is to take */
+};
+int softcard_loop_job_init(struct softcard_loop_job *j, const char *exports_dir, const char *id, uint64_t size);
+/* The volume's live loop device, attached if it has none: res->text its path, res->r 1 when
+ * attached now, 0 when found. */
+void softcard_loop_ensure_work(void *job, struct zero_subprocess_result *res);
+/* The volume's loop device, if it has one, takes job->size. */
+void softcard_loop_refresh_work(void *job, struct zero_subprocess_result *res);
+/* softcard_loop_detach_id(). */
+void softcard_loop_detach_work(void *job, struct zero_subprocess_result *res);
 /* The kernel's I/O counters of the device; exported is set. */
 int softcard_loop_stats(const char *dev, struct zero_card_volume_stats *ret);
 /* Mount points under dir (decoded from /proc/self/mountinfo), a NULL-terminated list. */
 int softcard_mounts_list(const char *dir, char ***ret);
 /* Everything under RUN/exports: loops detached, mounts detached (MNT_DETACH), files removed. */
 int softcard_exports_clear(const char *exports_dir);
-
-/* ---- child.c: a child process watched on the event loop ---- */
-
-struct softcard_child;
-/* status: the exit status, 128+signal, or -errno; output: the first 4 KiB of its stdout and
- * stderr, NUL-terminated. Called from the loop once the child is reaped and freed. */
-typedef void (*softcard_child_done_fn)(void *userdata, int status, const char *output);
-/* Forks and execs argv (PATH searched; stdin /dev/null; it dies with zerod: PDEATHSIG). */
-int softcard_child_start(sd_event *e, char *const argv[], softcard_child_done_fn done, void *userdata,
-                         struct softcard_child **ret);
-/* A child still running is killed (SIGKILL) and reaped; done is not called. NULL-safe. */
-struct softcard_child *softcard_child_free(struct softcard_child *c);
 
 /* ---- volume_file.c: volume files, made and removed; the pool's limit ---- */
 
@@ -149,6 +197,8 @@ int softcard_size_check(const struct softcard_volume *v, uint64_t size, struct z
 int softcard_volume_validate(const struct softcard_volume *v, uint64_t size, struct zero_error *err);
 /* Runs argv to its end (zero_run_wait); a failure's output goes into err. */
 int softcard_run(char *const argv[], struct zero_error *err);
+/* A command's failure (status: exit status, 128+signal, or -errno; its output) in err. */
+int softcard_command_failed(char *const argv[], int status, const char *output, struct zero_error *err);
 
 int softcard_volume_create(struct qsd *q, const struct softcard_volume *v, struct zero_error *err);
 /* Unexports (if exported) and removes the file. */
@@ -167,8 +217,11 @@ int softcard_volume_delete_async(struct softcard_jobs *jobs, sd_event *e, struct
 /* Stops every job (children killed, done not called): close(). */
 void softcard_jobs_cancel(struct softcard_jobs *jobs);
 
-/* ---- volume.c: exports, QoS, stats, resize ---- */
+/* ---- volume.c, volume_export.c, volume_op.c: exports, QoS, stats, resize ---- */
 
+/* The synchronous ops hold the caller until they end: every QMP command a qsd_call(), the loop
+ * device's attach, refresh and detach in the process. For zerod's start (sync()) and the card
+ * ABI's synchronous ops; on the loop, use the asynchronous ones below. */
 int softcard_volume_resize(struct qsd *q, const struct softcard_volume *v, uint64_t new_size,
                            struct zero_error *err);
 int softcard_volume_set_qos(struct qsd *q, const struct softcard_volume *v, struct zero_error *err);
@@ -178,6 +231,39 @@ int softcard_volume_stats(struct qsd *q, const struct softcard_volume *v, struct
 int softcard_volume_export(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
                            char ret_path[static ZERO_CARD_PATH_MAX], bool *ret_created, struct zero_error *err);
 int softcard_volume_unexport(struct qsd *q, const struct softcard_volume *v, struct zero_error *err);
+
+/*
+ * The same four on the loop, for a qsd opened with the agent's loop. Same effects, idempotency
+ * and error codes as the synchronous ones (the journal reruns a step after a crash). Each is a
+ * list of steps (volume_op.h): its QMP commands go through qsd_call_async() under the same rules
+ * (a stalled daemon's calls fail fast, ZERO_E_TIMEOUT), and what may wait on the daemon's FUSE
+ * export (a loop device's attach, size refresh, detach) and qemu-img run in children watched on
+ * the loop, killed after 10 s (ZERO_E_TIMEOUT). They make sure of the daemon themselves
+ * (qsd_ensure_nowait(): no qsd_ensure() before them).
+ *
+ * Returns 0: under way, done follows. -errno at once for what is refused before anything runs
+ * (a bad description or size, an unknown kind, a volume without its file for an export, the
+ * daemon restarting: -EAGAIN, ZERO_E_UNAVAILABLE); done never follows then. What is needed of v
+ * is copied. Ops on the same volume run one after the other, in the order they were started.
+ * ret (may be NULL when the caller never cancels): the op, valid until done is called.
+ */
+/* How an asynchronous volume op ends: r >= 0 done (path: the export's path for
+ * softcard_volume_export_async, else NULL), else -errno with err. Called from the loop,
+ * never from inside the call that started the op. */
+typedef void (*softcard_done_fn)(void *userdata, int r, const char *path, const struct zero_error *err);
+struct softcard_op; /* one op under way */
+int softcard_volume_export_async(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
+                                 softcard_done_fn done, void *userdata, struct softcard_op **ret, struct zero_error *err);
+int softcard_volume_unexport_async(struct qsd *q, const struct softcard_volume *v, softcard_done_fn done,
+                                   void *userdata, struct softcard_op **ret, struct zero_error *err);
+int softcard_volume_resize_async(struct qsd *q, const struct softcard_volume *v, uint64_t new_size,
+                                 softcard_done_fn done, void *userdata, struct softcard_op **ret, struct zero_error *err);
+int softcard_volume_set_qos_async(struct qsd *q, const struct softcard_volume *v, softcard_done_fn done,
+                                  void *userdata, struct softcard_op **ret, struct zero_error *err);
+/* Stops an op under way without calling its done (its owner went); NULL-safe. A command it sent
+ * may still take effect (the daemon runs it): the next op on the volume looks first. A child it
+ * started is killed (reaped from the loop if it waits on a stopped daemon). */
+struct softcard_op *softcard_op_cancel(struct softcard_op *op);
 /* Deletes from the daemon every export, node and throttle group of a volume not in keep. Returns
  * the number of volumes it could not clean (the first reason in err). */
 int softcard_volume_prune(struct qsd *q, const struct zero_card_want_export *keep, size_t n_keep,

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Volumes on the softcard: their files (qemu-img, mkfs.ext4), their node graph in the daemon
- * (storage.h has the names), exports and QoS. Every op first looks at what the daemon and the
- * kernel have (query-block-exports, query-named-block-nodes, qom-list /objects, the loop devices)
- * and makes only what is missing, so a step the journal runs again after a crash just finishes.
+ * Volumes on the softcard: their descriptions (the locator, the checks, where a new one goes),
+ * and in the daemon their resize, QoS, stats and sync()'s prune; exports are volume_export.c's.
+ * Every op first looks at what the daemon and the kernel have (query-block-exports,
+ * query-named-block-nodes, qom-list /objects, the loop devices) and makes only what is missing,
+ * so a step the journal runs again after a crash just finishes.
  *
- * Graph of an exported volume:  export e -> throttle t (group g) -> format q -> file f.
- * The throttle filter is always there, limits or not, so QoS changes apply live (qom-set).
+ * Resize and QoS are lists of steps (volume_op.h), like the export's: one QMP command, a
+ * command (qemu-img) or one piece of work on a loop device each. volume_op.c runs them at once
+ * (sync(), the card ABI's synchronous ops) or on the loop (the *_async ops), from the same
+ * lists: the commands are built once. What may wait on the daemon's FUSE export (here: the loop
+ * device's size refresh after a live resize) is work, which on the loop runs in a forked child
+ * (loop.c, common/subprocess.c).
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -15,70 +20,9 @@
 #include <sys/stat.h>
 
 #include "common/util.h"
-#include "io/softcard/storage.h"
+#include "io/softcard/volume_op.h"
 
 #define QOS_MAX 1000000000000000ULL  /* QEMU's THROTTLE_VALUE_MAX */
-#define EXPORT_GONE_TIMEOUT_USEC (10 * USEC_PER_SEC)
-
-struct names {
-        char key[17]; /* first 16 hex digits of the id */
-        char f[18], q[18], t[18], g[18], e[18];
-        char mnt[PATH_MAX], vhost[PATH_MAX];
-};
-
-/* What the daemon has; each member the "return" of its query. */
-struct state {
-        json_t *exports, *nodes, *objects;
-};
-
-static void state_done(struct state *s) {
-        json_decref(s->exports);
-        json_decref(s->nodes);
-        json_decref(s->objects);
-        *s = (struct state){};
-}
-
-/* qsd 7.2 makes the /objects container with the first object: before, qom-list says
- * "Device '/objects' not found", which means an empty list. */
-static int objects_list(struct qsd *q, json_t **ret, struct zero_error *err) {
-        struct zero_error e = {};
-        int r = qsd_call(q, "qom-list", json_pack("{s:s}", "path", "/objects"), ret, &e);
-
-        if (r == -EIO && strstr(e.message, "not found")) {
-                *ret = json_array();
-                return *ret ? 0 : zero_error_default(err, -ENOMEM, "qom-list");
-        }
-        if (r < 0 && err)
-                *err = e;
-        return r;
-}
-
-static int state_load(struct qsd *q, struct state *s, struct zero_error *err) {
-        int r;
-
-        state_done(s);
-        r = qsd_call(q, "query-block-exports", NULL, &s->exports, err);
-        if (r >= 0) /* flat: no nested backing images, whose size grows with the chains */
-                r = qsd_call(q, "query-named-block-nodes", json_pack("{s:b}", "flat", 1), &s->nodes, err);
-        if (r >= 0)
-                r = objects_list(q, &s->objects, err);
-        return r;
-}
-
-static json_t *find(json_t *array, const char *key, const char *value) {
-        size_t i;
-        json_t *x;
-
-        json_array_foreach(array, i, x) {
-                if (streq(strempty(json_string_value(json_object_get(x, key))), value))
-                        return x;
-        }
-        return NULL;
-}
-
-#define find_export(s, id) find((s)->exports, "id", (id))
-#define find_node(s, name) find((s)->nodes, "node-name", (name))
-#define find_object(s, id) find((s)->objects, "name", (id))
 
 static bool is_hex_id(const char *id) {
         if (!id || strlen(id) != 32)
@@ -87,22 +31,6 @@ static bool is_hex_id(const char *id) {
                 if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))
                         return false;
         return true;
-}
-
-static int names_init(struct qsd *q, const char *id, struct names *n) {
-        const char *dir = qsd_exports_dir(q);
-
-        for (int i = 0; i < 16; i++)
-                n->key[i] = (char) (id[i] | 0x20); /* lower case; digits are unchanged */
-        n->key[16] = '\0';
-        snprintf(n->f, sizeof(n->f), "f%s", n->key);
-        snprintf(n->q, sizeof(n->q), "q%s", n->key);
-        snprintf(n->t, sizeof(n->t), "t%s", n->key);
-        snprintf(n->g, sizeof(n->g), "g%s", n->key);
-        snprintf(n->e, sizeof(n->e), "e%s", n->key);
-        snprintf(n->mnt, sizeof(n->mnt), "%s/%s", dir, id);
-        snprintf(n->vhost, sizeof(n->vhost), "%s/%s.vhost", dir, id);
-        return 0;
 }
 
 int softcard_volume_check(const struct softcard_volume *v, struct zero_error *err) {
@@ -186,332 +114,126 @@ static int file_virtual_size(const struct softcard_volume *v, uint64_t *ret) {
         return 0;
 }
 
-/* ---- Node graph and exports ---- */
-
-static json_t *limits_new(const struct softcard_volume *v) {
-        /* 0 is "unlimited" to QEMU too; passing it (rather than leaving it out) is what lifts a
-         * limit set before, as qom-set only changes the members it is given. */
-        return json_pack("{s:I, s:I}", "iops-total", (json_int_t) v->qos_iops, "bps-total", (json_int_t) v->qos_bps);
-}
-
-static int set_limits(struct qsd *q, const struct softcard_volume *v, const struct names *n, struct zero_error *err) {
-        char path[32];
-
-        snprintf(path, sizeof(path), "/objects/%s", n->g);
-        return qsd_call(q, "qom-set",
-                        json_pack("{s:s, s:s, s:o}", "path", path, "property", "limits", "value", limits_new(v)), NULL,
-                        err);
-}
-
-/* Makes what is missing of g, f, q, t. */
-static int nodes_ensure(struct qsd *q, const struct softcard_volume *v, const struct names *n, struct state *s,
-                        struct zero_error *err) {
-        json_t *f = find_node(s, n->f);
-        int r = 0;
-
-        /* Two volumes whose ids share 16 hex digits would share names: refuse rather than mix. */
-        if (f && !streq(strempty(json_string_value(json_object_get(f, "file"))), v->path))
-                return zero_error_set(err, -EEXIST, ZERO_E_CONFLICT, "volume %s: node %s serves another file", v->id,
-                                      n->f);
-        if (find_object(s, n->g))
-                r = set_limits(q, v, n, err);
-        else
-                r = qsd_call(q, "object-add",
-                             json_pack("{s:s, s:s, s:o}", "qom-type", "throttle-group", "id", n->g, "limits",
-                                       limits_new(v)),
-                             NULL, err);
-        /* locking off: the agent guarantees one writer, and a migrating VM's volume is open in the
-         * daemons of both nodes at once (BLUEPRINT: shared storage, locking=off). */
-        if (r >= 0 && !f)
-                r = qsd_call(q, "blockdev-add",
-                             json_pack("{s:s, s:s, s:s, s:s, s:s}", "driver", "file", "node-name", n->f, "filename",
-                                       v->path, "locking", "off", "discard", "unmap"),
-                             NULL, err);
-        if (r >= 0 && !find_node(s, n->q))
-                r = qsd_call(q, "blockdev-add",
-                             json_pack("{s:s, s:s, s:s, s:s}", "driver", v->format, "node-name", n->q, "file", n->f,
-                                       "discard", "unmap"),
-                             NULL, err);
-        if (r >= 0 && !find_node(s, n->t))
-                r = qsd_call(q, "blockdev-add",
-                             json_pack("{s:s, s:s, s:s, s:s}", "driver", "throttle", "node-name", n->t,
-                                       "throttle-group", n->g, "file", n->q),
-                             NULL, err);
-        return r;
-}
-
-static const char *qemu_export_type(enum zero_card_export_kind kind) {
-        return kind == ZERO_CARD_EXPORT_HOST_BLOCK ? "fuse" : zero_card_export_kind_to_string(kind);
-}
-
-static enum zero_card_export_kind export_kind(json_t *e) {
-        const char *type = json_string_value(json_object_get(e, "type"));
-        return type && streq(type, "fuse") ? ZERO_CARD_EXPORT_HOST_BLOCK : zero_card_export_kind_from_string(type);
-}
-
-static bool is_mounted(struct qsd *q, const char *path) {
-        _cleanup_strv_free_ char **mounts = NULL;
-
-        if (softcard_mounts_list(qsd_exports_dir(q), &mounts) < 0)
-                return false;
-        for (char **m = mounts; *m; m++)
-                if (streq(*m, path))
-                        return true;
-        return false;
-}
-
-static int export_add(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
-                      const struct names *n, struct zero_error *err) {
-        json_auto_t *a = json_pack("{s:s, s:s, s:s, s:b}", "type", qemu_export_type(kind), "id", n->e, "node-name",
-                                   n->t, "writable", 1);
-        _cleanup_close_ int fd = -EBADF;
-        int r;
-
-        if (!a)
-                return zero_error_default(err, -ENOMEM, "block-export-add");
-        switch (kind) {
-        case ZERO_CARD_EXPORT_NBD:
-                r = json_object_set_new(a, "name", json_string(v->id));
-                break;
-        case ZERO_CARD_EXPORT_VHOST_USER_BLK:
-                (void) unlink(n->vhost);
-                r = json_object_set_new(a, "addr", json_pack("{s:s, s:s}", "type", "unix", "path", n->vhost));
-                break;
-        default:
-                /* The mount point is a regular file the export covers. A mount left there by a
-                 * dead daemon would make the new one fail. */
-                if (is_mounted(q, n->mnt))
-                        (void) umount2(n->mnt, MNT_DETACH);
-                fd = open(n->mnt, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-                if (fd < 0)
-                        return zero_error_default(err, -errno, "Failed to create the export's mount point");
-                /* allow-other off: only root reaches the file; users get the loop device. */
-                r = json_object_set_new(a, "mountpoint", json_string(n->mnt));
-                if (r >= 0)
-                        r = json_object_set_new(a, "growable", json_false());
-                if (r >= 0)
-                        r = json_object_set_new(a, "allow-other", json_string("off"));
-                break;
-        }
-        if (r < 0)
-                return zero_error_default(err, -ENOMEM, "block-export-add");
-        r = qsd_call(q, "block-export-add", json_incref(a), NULL, err);
-        if (r == -EIO && kind == ZERO_CARD_EXPORT_NBD && strstr(err->message, "NBD server")) {
-                /* Only if the daemon's NBD server went away: 7.2 takes the legacy address here. */
-                r = qsd_call(q, "nbd-server-start",
-                             json_pack("{s:{s:s, s:{s:s}}}", "addr", "type", "unix", "data", "path", qsd_nbd_socket(q)),
-                             NULL, err);
-                if (r >= 0)
-                        r = qsd_call(q, "block-export-add", json_incref(a), NULL, err);
-        }
-        return r;
-}
-
-static int export_path(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
-                       const struct names *n, const char *dev, char ret[static ZERO_CARD_PATH_MAX],
-                       struct zero_error *err) {
-        int len;
-
-        if (kind == ZERO_CARD_EXPORT_NBD)
-                len = snprintf(ret, ZERO_CARD_PATH_MAX, "nbd+unix:///%s?socket=%s", v->id, qsd_nbd_socket(q));
-        else
-                len = snprintf(ret, ZERO_CARD_PATH_MAX, "%s", kind == ZERO_CARD_EXPORT_HOST_BLOCK ? dev : n->vhost);
-        if (len < 0 || len >= ZERO_CARD_PATH_MAX)
-                return zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL, "export path of volume %s too long", v->id);
-        return 0;
-}
-
-static int wait_export_gone(struct qsd *q, const char *id, struct zero_error *err) {
-        uint64_t deadline = zero_monotonic_usec() + EXPORT_GONE_TIMEOUT_USEC;
-        int delay_ms = 1;
-
-        for (;;) {
-                json_auto_t *exports = NULL;
-                int r = qsd_call(q, "query-block-exports", NULL, &exports, err);
-                if (r < 0)
-                        return r;
-                if (!find(exports, "id", id))
-                        return 0;
-                if (zero_monotonic_usec() >= deadline)
-                        return zero_error_set(err, -ETIMEDOUT, ZERO_E_INTERNAL, "export %s does not go away", id);
-                (void) poll(NULL, 0, delay_ms);
-                delay_ms = delay_ms < 64 ? delay_ms * 2 : delay_ms;
-        }
-}
-
-int softcard_volume_export(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
-                           char ret_path[static ZERO_CARD_PATH_MAX], bool *ret_created, struct zero_error *err) {
-        _cleanup_(state_done) struct state s = {};
-        struct names n;
-        char dev[32] = "";
-        bool created = false;
-        json_t *e;
-        int r;
-
-        r = softcard_volume_check(v, err);
-        if (r < 0)
-                return r;
-        if (!qemu_export_type(kind))
-                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "unknown export kind %d", (int) kind);
-        if (access(v->path, F_OK) < 0)
-                return zero_error_set(err, -ENOENT, ZERO_E_NOT_FOUND, "volume %s has no file %s", v->id, v->path);
-        names_init(q, v->id, &n);
-        r = state_load(q, &s, err);
-        if (r < 0)
-                return r;
-        e = find_export(&s, n.e);
-        if (e && json_is_true(json_object_get(e, "shutting-down"))) {
-                r = wait_export_gone(q, n.e, err);
-                if (r < 0)
-                        return r;
-                e = NULL;
-        }
-        if (e && export_kind(e) != kind)
-                return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "volume %s is exported as %s", v->id,
-                                      strempty(zero_card_export_kind_to_string(export_kind(e))));
-        if (!e) {
-                r = nodes_ensure(q, v, &n, &s, err);
-                if (r >= 0)
-                        r = export_add(q, v, kind, &n, err);
-                if (r < 0)
-                        return r;
-                created = true;
-        }
-        if (kind == ZERO_CARD_EXPORT_HOST_BLOCK && softcard_loop_find(qsd_exports_dir(q), v->id, dev) < 0) {
-                r = softcard_loop_attach(qsd_exports_dir(q), n.mnt, v->id, dev, err);
-                if (r < 0)
-                        return r;
-                created = true;
-        }
-        r = export_path(q, v, kind, &n, dev, ret_path, err);
-        if (r >= 0 && ret_created)
-                *ret_created = created;
-        return r;
-}
-
-/* Deletes the export (loop device first: it holds the FUSE file) and the nodes under it. */
-static int unexport_names(struct qsd *q, const char *id, const struct names *n, struct zero_error *err) {
-        _cleanup_(state_done) struct state s = {};
-        const char *nodes[] = {n->t, n->q, n->f};
-        int r;
-
-        if (id) {
-                r = softcard_loop_detach_id(qsd_exports_dir(q), id);
-                if (r < 0)
-                        return zero_error_default(err, r, "Failed to detach the loop device");
-        }
-        r = state_load(q, &s, err);
-        if (r >= 0 && find_export(&s, n->e)) {
-                /* hard: the agent unexports after the user stopped; a client still connected
-                 * must not keep the volume from going. */
-                r = qsd_call(q, "block-export-del", json_pack("{s:s, s:s}", "id", n->e, "mode", "hard"), NULL, err);
-                if (r >= 0 || r == -EIO) /* -EIO: it may have just gone by itself */
-                        r = wait_export_gone(q, n->e, err);
-                if (r >= 0)
-                        r = state_load(q, &s, err);
-        }
-        if (r < 0)
-                return r;
-        if (id && is_mounted(q, n->mnt)) /* the daemon that made it died */
-                (void) umount2(n->mnt, MNT_DETACH);
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(nodes); i++)
-                if (find_node(&s, nodes[i]))
-                        r = qsd_call(q, "blockdev-del", json_pack("{s:s}", "node-name", nodes[i]), NULL, err);
-        if (r >= 0 && find_object(&s, n->g))
-                r = qsd_call(q, "object-del", json_pack("{s:s}", "id", n->g), NULL, err);
-        if (r >= 0 && id) {
-                (void) unlink(n->mnt);
-                (void) unlink(n->vhost);
-        }
-        return r;
-}
-
-int softcard_volume_unexport(struct qsd *q, const struct softcard_volume *v, struct zero_error *err) {
-        struct names n;
-        int r = softcard_volume_check(v, err);
-
-        if (r < 0)
-                return r;
-        names_init(q, v->id, &n);
-        return unexport_names(q, v->id, &n, err);
-}
-
-/* ---- Resize, QoS, stats ---- */
+/* ---- Resize ---- */
 
 static uint64_t node_size(json_t *node) {
         return (uint64_t) json_integer_value(json_object_get(json_object_get(node, "image"), "virtual-size"));
 }
 
-int softcard_volume_resize(struct qsd *q, const struct softcard_volume *v, uint64_t new_size,
-                           struct zero_error *err) {
-        _cleanup_(state_done) struct state s = {};
-        char size[24], dev[32];
-        struct names n;
+/* Live through the topmost node the daemon has: it passes the resize down and every node on the
+ * way learns the new size. Else the file: truncate (raw, a sparse file grows at once) or
+ * qemu-img (qcow2). */
+static int step_resize(struct softcard_op *o, struct zero_error *err) {
         json_t *top;
-        uint64_t cur = 0;
-        int r;
+        int r = 0;
 
-        r = softcard_volume_check(v, err);
-        if (r >= 0)
-                r = softcard_volume_validate(v, new_size, err);
-        if (r >= 0)
-                r = state_load(q, &s, err);
-        if (r < 0)
-                return r;
-        names_init(q, v->id, &n);
-        /* Live through the topmost node the daemon has: it passes the resize down and every
-         * node on the way learns the new size. */
-        top = find_node(&s, n.t) ?: find_node(&s, n.q);
-        if (top)
-                cur = node_size(top);
-        else
-                r = file_virtual_size(v, &cur);
+        if (o->answered)
+                return op_answer(o, err);
+        top = find_node(&o->s, o->n.t) ?: find_node(&o->s, o->n.q);
+        if (top) {
+                o->cur_size = node_size(top);
+                snprintf(o->top, sizeof(o->top), "%s", strempty(json_string_value(json_object_get(top, "node-name"))));
+        } else
+                r = file_virtual_size(&o->v, &o->cur_size);
         if (r == -ENOENT)
-                return zero_error_set(err, r, ZERO_E_NOT_FOUND, "volume %s has no file %s", v->id, v->path);
+                return zero_error_set(err, r, ZERO_E_NOT_FOUND, "volume %s has no file %s", o->id, o->path);
         if (r < 0)
                 return zero_error_default(err, r, "Failed to read the volume's size");
-        if (new_size < cur)
+        if (o->new_size < o->cur_size)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume %s: cannot shrink from %llu to %llu bytes",
-                                      v->id, (unsigned long long) cur, (unsigned long long) new_size);
-        if (top && new_size > cur)
-                r = qsd_call(q, "block_resize",
-                             json_pack("{s:s, s:I}", "node-name", json_string_value(json_object_get(top, "node-name")),
-                                       "size", (json_int_t) new_size),
-                             NULL, err);
-        else if (!top && new_size > cur && streq(v->format, "raw"))
-                r = truncate(v->path, (off_t) new_size) < 0 ? zero_error_default(err, -errno, "truncate") : 0;
-        else if (!top && new_size > cur) {
-                snprintf(size, sizeof(size), "%llu", (unsigned long long) new_size);
-                char *argv[] = {"qemu-img", "resize", "-q", "-f", "qcow2", (char *) v->path, size, NULL};
-                r = softcard_run(argv, err);
-        }
-        /* Also when the size was already right: a retried step may have died before this. */
-        if (r >= 0 && top && softcard_loop_find(qsd_exports_dir(q), v->id, dev) >= 0)
-                r = softcard_loop_refresh_size(dev, new_size, err);
+                                      o->id, (unsigned long long) o->cur_size, (unsigned long long) o->new_size);
+        if (o->new_size == o->cur_size)
+                return OP_NEXT;
+        if (top)
+                return op_qmp(o, "block_resize", json_pack("{s:s, s:I}", "node-name", o->top, "size",
+                                                           (json_int_t) o->new_size));
+        if (streq(o->v.format, "raw"))
+                return truncate(o->path, (off_t) o->new_size) < 0 ? zero_error_default(err, -errno, "truncate") : OP_NEXT;
+        snprintf(o->size_arg, sizeof(o->size_arg), "%llu", (unsigned long long) o->new_size);
+        return op_command(o, (char *[]){"qemu-img", "resize", "-q", "-f", "qcow2", o->path, o->size_arg, NULL});
+}
+
+/* A host-block export's loop device takes the new size: also when the size was already right,
+ * as a retried step may have died before this. Off the loop (it reads through the device). */
+static int step_resize_loop(struct softcard_op *o, struct zero_error *err) {
+        json_t *e = find_export(&o->s, o->n.e);
+        int r;
+
+        if (!o->top[0] || !e || softcard_export_kind(e) != ZERO_CARD_EXPORT_HOST_BLOCK)
+                return OP_NEXT;
+        if (o->answered)
+                return op_answer(o, err);
+        r = softcard_loop_job_init(&o->job, qsd_exports_dir(o->q), o->id, o->new_size);
+        if (r < 0)
+                return zero_error_default(err, r, "Failed to resize the loop device");
+        return op_work(o, "the loop device's resize", softcard_loop_refresh_work);
+}
+
+static const op_step_fn resize_steps[] = {op_load_exports, op_load_nodes, step_resize, step_resize_loop};
+
+/* ---- QoS: applied at once when exported; an unexported volume gets v's at its next export ---- */
+
+static int step_qos(struct softcard_op *o, struct zero_error *err) {
+        if (o->answered)
+                return op_answer(o, err);
+        return find_object(&o->s, o->n.g) ? op_set_limits(o) : OP_NEXT;
+}
+
+static const op_step_fn qos_steps[] = {op_load_objects, step_qos};
+
+/* ---- The ops ---- */
+
+static int resize_new(struct qsd *q, const struct softcard_volume *v, uint64_t new_size, struct softcard_op **ret,
+                      struct zero_error *err) {
+        int r = softcard_volume_validate(v, new_size, err); /* checks v too */
+
+        if (r >= 0)
+                r = softcard_op_new(q, v, resize_steps, ELEMENTSOF(resize_steps), ret, err);
+        if (r >= 0)
+                (*ret)->new_size = new_size;
         return r;
 }
 
-int softcard_volume_set_qos(struct qsd *q, const struct softcard_volume *v, struct zero_error *err) {
-        json_auto_t *objects = NULL;
-        struct names n;
-        int r;
+int softcard_volume_resize(struct qsd *q, const struct softcard_volume *v, uint64_t new_size,
+                           struct zero_error *err) {
+        _cleanup_(softcard_op_freep) struct softcard_op *o = NULL;
+        int r = resize_new(q, v, new_size, &o, err);
 
-        r = softcard_volume_check(v, err);
-        if (r >= 0)
-                r = objects_list(q, &objects, err);
-        if (r < 0)
-                return r;
-        names_init(q, v->id, &n);
-        /* Not exported: the limits come from v at the next export. */
-        return find(objects, "name", n.g) ? set_limits(q, v, &n, err) : 0;
+        return r < 0 ? r : softcard_op_run(o, err);
 }
+
+int softcard_volume_set_qos(struct qsd *q, const struct softcard_volume *v, struct zero_error *err) {
+        _cleanup_(softcard_op_freep) struct softcard_op *o = NULL;
+        int r = softcard_op_new(q, v, qos_steps, ELEMENTSOF(qos_steps), &o, err);
+
+        return r < 0 ? r : softcard_op_run(o, err);
+}
+
+int softcard_volume_resize_async(struct qsd *q, const struct softcard_volume *v, uint64_t new_size,
+                                 softcard_done_fn done, void *userdata, struct softcard_op **ret,
+                                 struct zero_error *err) {
+        struct softcard_op *o = NULL;
+        int r = resize_new(q, v, new_size, &o, err);
+
+        return r < 0 ? r : softcard_op_start(o, done, userdata, ret, err);
+}
+
+int softcard_volume_set_qos_async(struct qsd *q, const struct softcard_volume *v, softcard_done_fn done,
+                                  void *userdata, struct softcard_op **ret, struct zero_error *err) {
+        struct softcard_op *o = NULL;
+        int r = softcard_op_new(q, v, qos_steps, ELEMENTSOF(qos_steps), &o, err);
+
+        return r < 0 ? r : softcard_op_start(o, done, userdata, ret, err);
+}
+
+/* ---- Stats: at once, bounded by the caller's timeout (softcard.c's QSD_QUICK_TIMEOUT_USEC) ---- */
 
 int softcard_volume_stats(struct qsd *q, const struct softcard_volume *v, struct zero_card_volume_stats *ret,
                           struct zero_error *err) {
-        _cleanup_(state_done) struct state s = {};
+        _cleanup_(softcard_op_freep) struct softcard_op *o = NULL;
+        static const op_step_fn steps[] = {op_load_exports};
         struct zero_card_volume_stats st = {};
         json_auto_t *stats = NULL;
-        struct names n;
         struct stat sb;
         char dev[32];
         json_t *e, *node;
@@ -524,21 +246,22 @@ int softcard_volume_stats(struct qsd *q, const struct softcard_volume *v, struct
                 return zero_error_set(err, -ENOENT, ZERO_E_NOT_FOUND, "volume %s has no file %s", v->id, v->path);
         if (stat(v->path, &sb) < 0)
                 return zero_error_default(err, -errno, "Failed to stat the volume's file");
-        names_init(q, v->id, &n);
-        r = state_load(q, &s, err);
+        r = softcard_op_new(q, v, steps, ELEMENTSOF(steps), &o, err);
+        if (r >= 0)
+                r = softcard_op_run(o, err);
         if (r < 0)
                 return r;
-        e = find_export(&s, n.e);
+        e = find_export(&o->s, o->n.e);
         /* qsd 7.2 counts I/O per BlockBackend only, and its exports' backends are anonymous:
          * query-blockstats has zeros for nodes. A host-block export has the kernel's counters. */
-        if (e && export_kind(e) == ZERO_CARD_EXPORT_HOST_BLOCK) {
+        if (e && softcard_export_kind(e) == ZERO_CARD_EXPORT_HOST_BLOCK) {
                 if (softcard_loop_find(qsd_exports_dir(q), v->id, dev) >= 0)
                         (void) softcard_loop_stats(dev, &st); /* a device going away reads as zeros */
         } else if (e) {
                 r = qsd_call(q, "query-blockstats", json_pack("{s:b}", "query-nodes", 1), &stats, err);
                 if (r < 0)
                         return r;
-                node = json_object_get(find(stats, "node-name", n.t), "stats");
+                node = json_object_get(softcard_find(stats, "node-name", o->n.t), "stats");
                 st.read_bytes = (uint64_t) json_integer_value(json_object_get(node, "rd_bytes"));
                 st.write_bytes = (uint64_t) json_integer_value(json_object_get(node, "wr_bytes"));
                 st.read_ops = (uint64_t) json_integer_value(json_object_get(node, "rd_operations"));
@@ -582,13 +305,13 @@ static int collect(json_t *todo, const char *key, const struct zero_card_want_ex
 
 int softcard_volume_prune(struct qsd *q, const struct zero_card_want_export *keep, size_t n_keep,
                           struct zero_error *err) {
-        _cleanup_(state_done) struct state s = {};
+        _cleanup_(softcard_state_done) struct softcard_state s = {};
         json_auto_t *todo = json_array();
         int failures = 0, r;
         size_t i;
         json_t *x;
 
-        r = todo ? state_load(q, &s, err) : zero_error_default(err, -ENOMEM, "sync");
+        r = todo ? softcard_state_load(q, &s, err) : zero_error_default(err, -ENOMEM, "sync");
         if (r < 0)
                 return 1;
         json_array_foreach(s.exports, i, x) {
@@ -607,16 +330,10 @@ int softcard_volume_prune(struct qsd *q, const struct zero_card_want_export *kee
                 (void) collect(todo, name_key(json_string_value(json_object_get(x, "name")), "g"), keep, n_keep);
         json_array_foreach(todo, i, x) {
                 struct zero_error e = {};
-                struct names n = {};
-                const char *key = json_string_value(x);
 
-                snprintf(n.f, sizeof(n.f), "f%s", key);
-                snprintf(n.q, sizeof(n.q), "q%s", key);
-                snprintf(n.t, sizeof(n.t), "t%s", key);
-                snprintf(n.g, sizeof(n.g), "g%s", key);
-                snprintf(n.e, sizeof(n.e), "e%s", key);
-                if (unexport_names(q, NULL, &n, &e) < 0 && failures++ == 0 && err)
+                if (softcard_unexport_key(q, json_string_value(x), &e) < 0 && failures++ == 0 && err)
                         *err = e;
         }
         return failures;
 }
+

@@ -7,6 +7,7 @@
  * (mkfs.ext4, qemu-img, rm). Two runners go through the same list: the synchronous one runs
  * the commands with zero_run_wait() (the card ABI's volume_create/volume_delete, tests), the
  * asynchronous one as children watched on the agent's loop (volume_create_async/_delete_async).
+ * A remove's unexport is the same: at once, or softcard_volume_unexport_async() on the loop.
  * Measured on ext4 for a 16 TiB blank volume (issue 10, row 6): mkfs.ext4 ~1.0 s (it writes
  * ~240 MB of group descriptors and bitmaps even with lazy init), the unlink of that file
  * ~0.55 s (ext4 frees its extents inside the call); the rest (checks, ftruncate, rename,
@@ -18,10 +19,11 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
+#include "common/subprocess.h"
 #include "common/util.h"
 #include "io/softcard/storage.h"
 
-enum { STEP_NEXT = 0, STEP_RUN = 1, STEP_DONE = 2 };
+enum { STEP_NEXT = 0, STEP_RUN = 1, STEP_DONE = 2, STEP_UNEXPORT = 3 };
 
 struct vfile {
         struct softcard_jobs *jobs; /* async only */
@@ -39,12 +41,14 @@ struct vfile {
         struct zero_error err;
         sd_event *event;
         sd_event_source *defer;
-        struct softcard_child *child;
+        struct zero_subprocess *child;
+        struct softcard_op *op; /* the unexport of a remove, on the loop */
         zero_card_done_fn done;
         void *userdata;
 };
 
-/* One step: STEP_NEXT, STEP_RUN (the command in f->argv, then the next step), STEP_DONE (no more
+/* One step: STEP_NEXT, STEP_RUN (the command in f->argv, then the next step), STEP_UNEXPORT (the
+ * volume's unexport, then the next step), STEP_DONE (no more
  * to do), or -errno with err. */
 struct vfile_step {
         int (*run)(struct vfile *f, struct zero_error *err);
@@ -54,7 +58,8 @@ static struct vfile *vfile_free(struct vfile *f) {
         if (!f)
                 return NULL;
         f->defer = sd_event_source_disable_unref(f->defer);
-        f->child = softcard_child_free(f->child);
+        f->child = zero_subprocess_free(f->child);
+        f->op = softcard_op_cancel(f->op);
         free(f->id);
         free(f->path);
         free(f->format);
@@ -70,7 +75,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct vfile *, vfile_free)
 
 /* ---- Helpers ---- */
 
-static int command_failed(char *const argv[], int status, const char *out, struct zero_error *err) {
+int softcard_command_failed(char *const argv[], int status, const char *out, struct zero_error *err) {
         _cleanup_free_ char *text = strdup(strempty(out));
 
         if (status < 0)
@@ -86,7 +91,7 @@ int softcard_run(char *const argv[], struct zero_error *err) {
         _cleanup_free_ char *out = NULL;
         int r = zero_run_wait(argv, &out);
 
-        return r == 0 ? 0 : command_failed(argv, r, out, err);
+        return r == 0 ? 0 : softcard_command_failed(argv, r, out, err);
 }
 
 static int fsync_path(const char *path, int flags) {
@@ -326,10 +331,9 @@ static const struct vfile_step make_steps[] = {
 
 /* ---- Remove ---- */
 
+/* The export goes first: at once in the synchronous runner, as an op on the loop in the other. */
 static int step_unexport(struct vfile *f, struct zero_error *err) {
-        int r = qsd_ensure(f->qsd, err);
-
-        return r < 0 ? r : softcard_volume_unexport(f->qsd, &f->v, err);
+        return STEP_UNEXPORT;
 }
 
 static int step_unlink(struct vfile *f, struct zero_error *err) {
@@ -423,6 +427,8 @@ static int vfile_run_sync(struct vfile *f, struct zero_error *err) {
 
                 if (r == STEP_RUN)
                         r = softcard_run(f->argv, e);
+                else if (r == STEP_UNEXPORT && (r = qsd_ensure(f->qsd, e)) >= 0)
+                        r = softcard_volume_unexport(f->qsd, &f->v, e);
                 if (r == STEP_DONE)
                         break;
                 if (r < 0 && !vfile_fail(f, r))
@@ -464,14 +470,8 @@ static void vfile_finish(struct vfile *f, int r) {
 
 static void vfile_continue(struct vfile *f);
 
-static void on_command_done(void *userdata, int status, const char *output) {
-        struct vfile *f = userdata;
-        struct zero_error ignore = {};
-        int r = 0;
-
-        f->child = NULL; /* it freed itself */
-        if (status != 0)
-                r = command_failed(f->argv, status, output, f->failed < 0 ? &ignore : &f->err);
+/* The end of what a step asked for (a command, the unexport): the next step, or the failure. */
+static void vfile_answered(struct vfile *f, int r) {
         if (r < 0 && !vfile_fail(f, r))
                 return vfile_finish(f, f->failed < 0 ? f->failed : r);
         if (r >= 0)
@@ -479,7 +479,27 @@ static void on_command_done(void *userdata, int status, const char *output) {
         vfile_continue(f);
 }
 
-/* Runs the steps up to the next command (or the end): each takes microseconds. */
+static void on_command_done(void *userdata, int status, const char *output) {
+        struct vfile *f = userdata;
+        struct zero_error ignore = {};
+        int r = 0;
+
+        f->child = NULL; /* it freed itself */
+        if (status != 0)
+                r = softcard_command_failed(f->argv, status, output, f->failed < 0 ? &ignore : &f->err);
+        vfile_answered(f, r);
+}
+
+static void on_unexport_done(void *userdata, int r, const char *path, const struct zero_error *err) {
+        struct vfile *f = userdata;
+
+        f->op = NULL; /* gone with its done */
+        if (r < 0 && f->failed >= 0)
+                f->err = *err;
+        vfile_answered(f, r);
+}
+
+/* Runs the steps up to the next command or unexport (or the end): each takes microseconds. */
 static void vfile_continue(struct vfile *f) {
         struct zero_error ignore = {};
 
@@ -488,10 +508,15 @@ static void vfile_continue(struct vfile *f) {
                 int r = f->steps[f->step].run(f, e);
 
                 if (r == STEP_RUN) {
-                        r = softcard_child_start(f->event, f->argv, on_command_done, f, &f->child);
+                        r = zero_subprocess_start(f->event, f->argv, on_command_done, f, &f->child);
                         if (r >= 0)
                                 return;
                         r = zero_error_set(e, r, ZERO_E_INTERNAL, "cannot run %s: %s", f->argv[0], strerror(-r));
+                } else if (r == STEP_UNEXPORT) {
+                        /* On the loop too: a stopped daemon must not hold it (issue 11, item 7). */
+                        r = softcard_volume_unexport_async(f->qsd, &f->v, on_unexport_done, f, &f->op, e);
+                        if (r >= 0)
+                                return;
                 }
                 if (r == STEP_DONE)
                         break;

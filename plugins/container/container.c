@@ -33,6 +33,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/subprocess.h"
 #include "common/util.h"
 #include "plugins/container/idmap.h"
 #include "plugins/container/oci.h"
@@ -116,16 +117,18 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
         uint64_t userns_base;
         int r;
 
-        /* netns_remove: the last service it calls (ABI 4.0). */
+        /* netns_remove: the last service it calls; an agent of 4.1 calls prepare and cleanup
+         * again after their ZERO_PLUGIN_PENDING. */
         if (!svc || ZERO_PLUGIN_ABI_MAJOR_OF(svc->abi_version) != ZERO_PLUGIN_ABI_MAJOR ||
-            !ZERO_SERVICE_HAS(svc, netns_remove))
+            ZERO_PLUGIN_ABI_MINOR_OF(svc->abi_version) < 1 || !ZERO_SERVICE_HAS(svc, netns_remove))
                 return zero_error_set(err, -EPROTO, ZERO_E_INTERNAL,
-                                      "container plugin: services table has ABI %u.%u size %u, needs ABI %u.0 or later",
+                                      "container plugin: services table has ABI %u.%u size %u, needs ABI %u.1 or later",
                                       svc ? ZERO_PLUGIN_ABI_MAJOR_OF(svc->abi_version) : 0,
                                       svc ? ZERO_PLUGIN_ABI_MINOR_OF(svc->abi_version) : 0, svc ? svc->size : 0,
                                       ZERO_PLUGIN_ABI_MAJOR);
         if (!svc->log || !svc->config_get || !svc->shim_spawn || !svc->shim_signal || !svc->volume_export ||
-            !svc->volume_unexport || !svc->nic_attach || !svc->nic_detach || !svc->netns_create || !svc->netns_remove)
+            !svc->volume_unexport || !svc->nic_attach || !svc->nic_detach || !svc->event || !svc->done ||
+            !svc->set_data || !svc->get_data || !svc->netns_create || !svc->netns_remove)
                 return zero_error_set(err, -EPROTO, ZERO_E_INTERNAL,
                                       "container plugin: services table is incomplete");
         container_fini();
@@ -360,38 +363,105 @@ static int ctr_init(const struct zero_instance_info *info, struct ctr *c, struct
 }
 
 /* The plugin's own `crun delete -f` (prepare and cleanup, after a crash or a shim whose cleanup
- * command failed; normally the shim has deleted the container already) runs on the agent's loop,
- * so it is bounded: a crun that hangs is killed after this and the step fails with a timeout,
- * to be retried. A whole forced stop and delete takes ~35 ms (docs/benchmarks.md). */
+ * command failed; normally the shim has deleted the container already) runs in a child watched
+ * on the agent's loop (common/subprocess.h), never waited for there: the op that needs it
+ * answers ZERO_PLUGIN_PENDING and is called again once the child ended (plugin.h, ABI 4.1). A
+ * crun that hangs is killed after this, and the op fails with a timeout, to be retried. A whole
+ * forced stop and delete takes ~35 ms (docs/benchmarks.md). */
 #define CRUN_DELETE_TIMEOUT_MS 5000
 
-/* `crun delete -f` of a container that may or may not exist. */
+/* The plugin's private data about an instance (services->set_data): its crun delete. */
+struct ctr_data {
+        struct zero_plugin_ctx *ctx;
+        struct zero_subprocess *child; /* crun delete -f under way */
+        sd_event_source *timer;        /* ... killed when it fires */
+        bool deleted;                  /* it ended well: the op called again goes on */
+        char id[64];                   /* crun's name of the container */
+};
+
+static struct ctr_data *ctr_data_free(struct ctr_data *d) {
+        if (!d)
+                return NULL;
+        d->child = zero_subprocess_free(d->child); /* killed and reaped; nobody is told */
+        d->timer = sd_event_source_disable_unref(d->timer);
+        free(d);
+        return NULL;
+}
+
+static void container_release(struct zero_plugin_ctx *ctx) {
+        ctr_data_free(plugin.svc->get_data(ctx));
+        plugin.svc->set_data(ctx, NULL);
+}
+
+static void on_crun_deleted(void *userdata, int status, const char *output) {
+        struct ctr_data *d = userdata;
+        struct zero_error err = {};
+        char out[256];
+        int r = 0;
+
+        d->child = NULL; /* freed before this call */
+        d->timer = sd_event_source_disable_unref(d->timer);
+        if (status != 0 && !strstr(output, "does not exist") && !strstr(output, "No such file")) {
+                snprintf(out, sizeof(out), "%s", output);
+                out[strcspn(out, "\n")] = '\0';
+                plog(d->ctx, LOG_WARNING, "container: crun delete -f %s failed with status %d: %s", d->id, status, out);
+                r = runtime_error(&err, status < 0 ? status : -EIO, "crun delete -f %s failed: %s", d->id, out);
+        }
+        d->deleted = r >= 0;
+        plugin.svc->done(d->ctx, r, &err);
+}
+
+static int on_crun_delete_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct ctr_data *d = userdata;
+        struct zero_error err = {};
+
+        d->timer = sd_event_source_disable_unref(d->timer);
+        d->child = zero_subprocess_free(d->child);
+        plog(d->ctx, LOG_WARNING, "container: crun delete -f %s did not end within %d ms: killed", d->id,
+             CRUN_DELETE_TIMEOUT_MS);
+        zero_error_set(&err, -ETIMEDOUT, ZERO_E_TIMEOUT, "crun delete -f %s did not end within %d s (killed)", d->id,
+                       CRUN_DELETE_TIMEOUT_MS / 1000);
+        plugin.svc->done(d->ctx, -ETIMEDOUT, &err);
+        return 0;
+}
+
+/* `crun delete -f` of a container that may or may not exist: 0 when there is none (or the one
+ * started before ended well), ZERO_PLUGIN_PENDING while it runs (done() follows). */
 static int crun_delete(struct zero_plugin_ctx *ctx, const struct ctr *c, struct zero_error *err) {
         _cleanup_free_ char *state = zero_strdup_printf("%s/%s", plugin.crun_root, c->id);
-        _cleanup_free_ char *out = NULL;
         const char *argv[] = {plugin.runtime, "--root", plugin.crun_root, plugin.manager_opt,
                               "delete", "-f", c->id, NULL};
+        struct ctr_data *d = plugin.svc->get_data(ctx);
         int r;
 
         if (!state)
                 return -ENOMEM;
+        if (d && d->child)
+                return ZERO_PLUGIN_PENDING;
+        if (d && d->deleted) {
+                d->deleted = false; /* called again after it ended */
+                return 0;
+        }
         /* Nothing to delete in the common case: save a fork and exec. */
         if (access(state, F_OK) < 0 && errno == ENOENT)
                 return 0;
-        r = zero_run_wait_timeout((char *const *) argv, CRUN_DELETE_TIMEOUT_MS, &out);
-        if (r == -ETIMEDOUT) {
-                plog(ctx, LOG_WARNING, "container: crun delete -f %s did not end within %d ms: killed", c->id,
-                     CRUN_DELETE_TIMEOUT_MS);
-                return zero_error_set(err, r, ZERO_E_TIMEOUT, "crun delete -f %s did not end within %d s (killed)",
-                                      c->id, CRUN_DELETE_TIMEOUT_MS / 1000);
+        if (!d) {
+                d = calloc(1, sizeof(*d));
+                if (!d)
+                        return -ENOMEM;
+                d->ctx = ctx;
+                plugin.svc->set_data(ctx, d);
         }
-        if (r < 0)
+        snprintf(d->id, sizeof(d->id), "%s", c->id);
+        r = zero_subprocess_start(plugin.svc->event, (char *const *) argv, on_crun_deleted, d, &d->child);
+        if (r >= 0)
+                r = sd_event_add_time_relative(plugin.svc->event, &d->timer, CLOCK_MONOTONIC,
+                                               (uint64_t) CRUN_DELETE_TIMEOUT_MS * 1000, 0, on_crun_delete_timeout, d);
+        if (r < 0) {
+                d->child = zero_subprocess_free(d->child);
                 return runtime_error(err, r, "cannot run %s delete: %s", plugin.runtime, strerror(-r));
-        if (r == 0 || strstr(out, "does not exist") || strstr(out, "No such file"))
-                return 0;
-        out[strcspn(out, "\n")] = '\0';
-        plog(ctx, LOG_WARNING, "container: crun delete -f %s failed with status %d: %s", c->id, r, out);
-        return runtime_error(err, -EIO, "crun delete -f %s failed: %s", c->id, out);
+        }
+        return ZERO_PLUGIN_PENDING;
 }
 
 /* path has a file system of its own mounted, not parent's. */
@@ -627,8 +697,11 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
         if (r < 0)
                 return r;
 
-        /* A container of this name left by a crash would make `crun run` fail. */
-        (void) crun_delete(ctx, &c, NULL);
+        /* A container of this name left by a crash would make `crun run` fail: prepare is
+         * called again once it is gone. */
+        r = crun_delete(ctx, &c, NULL);
+        if (r == ZERO_PLUGIN_PENDING)
+                return r;
 
         r = zero_mkdir_p(plugin.crun_root, 0700);
         if (r >= 0)
@@ -738,9 +811,12 @@ static int container_cleanup(struct zero_plugin_ctx *ctx, const struct zero_inst
         if (r < 0)
                 return r;
 
-        /* Without a working runtime there is no crun state to delete; the rest is ours. */
+        /* Without a working runtime there is no crun state to delete; the rest is ours, once it
+         * is gone (the container's processes die with it: only then can its mounts go). */
         if (probe_now() >= 0 && plugin.probed)
                 ret = crun_delete(ctx, &c, err);
+        if (ret == ZERO_PLUGIN_PENDING)
+                return ret;
 
         r = is_mounted(&c);
         if (r > 0 && unmount_synced(c.rootfs) < 0 && errno != EINVAL && errno != ENOENT)
@@ -770,6 +846,8 @@ static const struct zero_plugin container_plugin = {
         .size = sizeof(struct zero_plugin),
         .name = "container",
         .mode = "container",
+        /* prepare and cleanup answer ZERO_PLUGIN_PENDING while crun delete runs (4.1). */
+        .abi_minor_needed = 1,
         .ops = {
                 .init = container_init,
                 .fini = container_fini,
@@ -779,6 +857,7 @@ static const struct zero_plugin container_plugin = {
                 .stop = container_stop,
                 .kill = container_kill,
                 .cleanup = container_cleanup,
+                .release = container_release,
         },
 };
 

@@ -118,8 +118,9 @@ expect 404 GET /v1/instances/c1
 log "a delete waits for a hung crun delete without blocking, and ends once it is released"
 
 # 4. The shim dies while its crun delete hangs: the plugin's own crun delete -f (cleanup finds
-# the container still known to crun) runs on zerod's loop, so it is bounded: killed after 5 s,
-# the stop fails with a timeout error; a delete after the release cleans up.
+# the container still known to crun) runs in a child watched on zerod's loop, never waited for
+# there: GET /v1/node answers meanwhile; it is killed after 5 s, the stop fails with a timeout
+# error; a delete after the release cleans up.
 expect 202 POST /v1/instances "$spec"
 wait_op "$(jbody .id)"
 id=$(inst c1 id)
@@ -130,6 +131,8 @@ wait_hung delete
 rm -f "$T/hung-delete"
 kill -9 "$(cat "$T/run/instances/$id/shim.pid")"
 t0=$(date +%s.%N)
+wait_hung delete
+probe "the plugin's own crun delete hangs (stop)" "$op"
 wait_op "$op" failed
 secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 msg=$(jbody .error.message)

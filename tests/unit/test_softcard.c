@@ -32,6 +32,7 @@
 #include "io/softcard/softcard.h"
 #include "io/softcard/storage.h"
 #include "tests/unit/skip.h"
+#include "tests/unit/softcard_helpers.h"
 #include "zero/card.h"
 
 #define TIMEOUT_USEC (10 * USEC_PER_SEC)
@@ -70,20 +71,6 @@ static char *path_in(struct fx *f, const char *name) {
         char *p = zero_strdup_printf("%s/%s", f->dir, name);
         assert_non_null(p);
         return p;
-}
-
-static bool have_binary(const char *name) {
-        char *argv[] = {"sh", "-c", NULL, NULL};
-        _cleanup_free_ char *cmd = zero_strdup_printf("command -v %s", name);
-        argv[2] = cmd;
-        return zero_run_wait(argv, NULL) == 0;
-}
-
-static void run_ok(char *const argv[]) {
-        _cleanup_free_ char *out = NULL;
-        int r = zero_run_wait(argv, &out);
-        if (r != 0)
-                fail_msg("%s failed (%d): %s", argv[0], r, strempty(out));
 }
 
 static struct zero_card_env env_of(struct fx *f) {
@@ -255,14 +242,6 @@ static void check_file(struct fx *f, const char *name, const char *content) {
         assert_string_equal(text, content);
 }
 
-static uint64_t dev_size(const char *dev) {
-        _cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC);
-        uint64_t size = 0;
-        assert_true(fd >= 0);
-        assert_int_equal(ioctl(fd, BLKGETSIZE64, &size), 0);
-        return size;
-}
-
 /* O_DIRECT 4 KiB reads over the device for `usec`, after `warm` reads (which drain the throttle's
  * burst allowance): operations per second. Blocks far apart and never read twice: the loop device
  * reads the FUSE file through its page cache (softcard.c says why), and a cached block would
@@ -304,31 +283,6 @@ static void write_part(const char *dev, const char *data, int part, int n) {
                         _exit(2);
         }
         _exit(fsync(fd) < 0 ? 3 : 0);
-}
-
-/* Whether anything of the test's is left in the kernel: loop devices backed by files under the
- * test directory, mounts under it. */
-static int leftovers(struct fx *f) {
-        _cleanup_free_ char *info = NULL, *needle = zero_strdup_printf(" %s/", f->dir);
-        DIR *d = opendir("/sys/block");
-        struct dirent *de;
-        int n = 0;
-
-        assert_non_null(d);
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *p = zero_strdup_printf("/sys/block/%s/loop/backing_file", de->d_name), *b = NULL;
-                if (zero_read_file(p, PATH_MAX, &b, NULL) >= 0 && strncmp(b, f->dir, strlen(f->dir)) == 0) {
-                        print_message("left: %s over %s", de->d_name, b);
-                        n++;
-                }
-        }
-        closedir(d);
-        assert_true(zero_read_file("/proc/self/mountinfo", 16 << 20, &info, NULL) >= 0);
-        if (strstr(info, needle)) {
-                print_message("left: a mount under %s\n", f->dir);
-                n++;
-        }
-        return n;
 }
 
 /* ---- Tests ---- */
@@ -450,7 +404,7 @@ static void test_host_block(void **state) {
         st = vol_stats(f, &f->clone);
         assert_false(st.exported);
         assert_true(st.read_ops == 0);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
 
         /* Offline resize of the qcow2, then a re-export shows the file written before. */
         assert_int_equal(f->d->ops.volume_resize(f->card, &f->clone, VOL_SIZE * 3, &err), 0);
@@ -467,7 +421,7 @@ static void test_host_block(void **state) {
         assert_int_equal(f->d->ops.volume_delete(f->card, &f->clone, &err), 0);
         assert_int_equal(f->d->ops.volume_stats(f->card, &f->clone, &st, &err), -ENOENT);
         assert_int_equal(err.code, ZERO_E_NOT_FOUND);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
 }
 
 /* NBD and vhost-user-blk exports; a blank volume holds an ext4 filesystem; bad requests. */
@@ -567,7 +521,7 @@ static void test_nbd_vhost_blank(void **state) {
         bad.locator = "qcow2:/tmp/zero-softcard-never";
         assert_int_equal(f->d->ops.volume_export(f->card, &bad, ZERO_CARD_EXPORT_NBD, path, &err), -ENOENT);
         assert_int_equal(err.code, ZERO_E_NOT_FOUND);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
 }
 
 /* ---- Asynchronous volume jobs (issue 10, row 6) ---- */
@@ -669,7 +623,7 @@ static void test_async_volumes(void **state) {
         assert_int_equal(f->d->ops.volume_delete_async(f->card, &f->blank, on_job_done, &del, &err), 0);
         run_jobs(f, (struct job_result *[]){&del}, 1);
         assert_int_equal(del.r, 0);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
 
         /* A command that fails: its output is the error, and the half-made .tmp goes. */
         old_path = fake_command(f, "mkfs.ext4", "echo 'no space left (fake)'; exit 3");
@@ -792,7 +746,7 @@ static void test_concurrent_writes(void **state) {
         char *argv[] = {"qemu-img", "compare", "-f", "raw", "-F", "raw", expect, uri, NULL};
         run_ok(argv);
         vol_unexport(f, &f->clone);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
 }
 
 /* 200 IOPS holds under a tight loop of direct reads, and lifting it lifts the rate.
@@ -929,7 +883,7 @@ static void test_adopt_restart_sync(void **state) {
         assert_int_equal(f->d->ops.sync(f->card, NULL, 0, NULL, 0, NULL, 0, &err), 0);
         assert_false(vol_stats(f, &f->clone).exported);
         assert_false(vol_stats(f, &f->blank).exported);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
         _cleanup_free_ char *exports = zero_strdup_printf("%s/exports", f->run);
         DIR *d = opendir(exports);
         struct dirent *de;
@@ -975,7 +929,7 @@ static void test_restart_while_mounted(void **state) {
         assert_int_equal(umount2(mnt2, 0), 0);
         assert_int_equal(umount2(f->mnt, MNT_DETACH), 0); /* the stale device goes with it */
         assert_int_equal(f->d->ops.sync(f->card, NULL, 0, NULL, 0, NULL, 0, &err), 0);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
 }
 
 /* Another agent on the host (another state tree) lists its loop devices while this one's daemon
@@ -1025,7 +979,7 @@ static void test_stopped_neighbour(void **state) {
         assert_true(reaped);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0); /* and none of ours is its */
         vol_unexport(f, &f->clone);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
 }
 
 /* A host-block export left behind by a daemon that died while zerod was down: open() finds the
@@ -1046,11 +1000,11 @@ static void test_dead_at_open(void **state) {
         stop_daemon(f);
         card_open(f);
         assert_true(daemon_pid(f) != pid);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
         vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
         assert_true(dev_size(path) == VOL_SIZE);
         vol_unexport(f, &f->clone);
-        assert_int_equal(leftovers(f), 0);
+        assert_int_equal(leftovers_under(f->dir), 0);
 }
 
 int main(void) {

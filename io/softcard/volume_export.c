@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A volume's export in the daemon (storage.h has the names) and its undoing, as the steps of
+ * volume_op.h, run at once or on the loop:
+ *   export:   what the daemon has -> an export going away waited for -> a conflict refused (another
+ *             kind, a node of another file) -> the throttle group (QoS), the file, format and
+ *             throttle nodes, the export, each only if missing -> a host-block export's loop
+ *             device (work off the loop) -> its path;
+ *   unexport: the loop device (work off the loop: it holds the FUSE file) -> what the daemon has
+ *             -> the export deleted and waited for -> a dead daemon's mount -> the nodes and the
+ *             group, each if there -> the mount point and socket files.
+ * Every step looks first, so an op run again (the journal, after a crash) finishes what is left.
+ *
+ * Graph of an exported volume:  export e -> throttle t (group g) -> format q -> file f.
+ * The throttle filter is always there, limits or not, so QoS changes apply live (qom-set).
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mount.h>
+
+#include "common/util.h"
+#include "io/softcard/volume_op.h"
+
+#define EXPORT_GONE_TIMEOUT_USEC (10 * USEC_PER_SEC)
+
+static const char *qemu_export_type(enum zero_card_export_kind kind) {
+        return kind == ZERO_CARD_EXPORT_HOST_BLOCK ? "fuse" : zero_card_export_kind_to_string(kind);
+}
+
+/* An export that is going away (block-export-del returns before it is gone) is waited for:
+ * its query again, after a pause that doubles up to 64 ms, for EXPORT_GONE_TIMEOUT_USEC. */
+static int export_going(struct softcard_op *o, struct zero_error *err) {
+        uint64_t now = zero_monotonic_usec();
+
+        if (o->gone_deadline == 0) {
+                o->gone_deadline = now + EXPORT_GONE_TIMEOUT_USEC;
+                o->gone_delay_usec = USEC_PER_MSEC;
+        }
+        if (now >= o->gone_deadline)
+                return zero_error_set(err, -ETIMEDOUT, ZERO_E_INTERNAL, "export %s does not go away", o->n.e);
+        return OP_NEXT;
+}
+
+/* Waits for an export that is going: a pause, then what the daemon has, again. */
+static int step_gone_wait(struct softcard_op *o, struct zero_error *err) {
+        if (!o->answered)
+                return op_sleep(o, o->gone_delay_usec);
+        if (o->gone_delay_usec < 64 * USEC_PER_MSEC)
+                o->gone_delay_usec *= 2;
+        return op_goto(o, op_load_exports);
+}
+
+static int step_export_group(struct softcard_op *o, struct zero_error *err);
+
+/* What is there already: another kind of export, a node of another file, an export going. */
+static int step_export_check(struct softcard_op *o, struct zero_error *err) {
+        json_t *e = find_export(&o->s, o->n.e), *f = find_node(&o->s, o->n.f);
+
+        if (e && json_is_true(json_object_get(e, "shutting-down")))
+                return export_going(o, err); /* then step_gone_wait */
+        if (e && softcard_export_kind(e) != o->kind)
+                return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "volume %s is exported as %s", o->id,
+                                      strempty(zero_card_export_kind_to_string(softcard_export_kind(e))));
+        /* Two volumes whose ids share 16 hex digits would share names: refuse rather than mix. */
+        if (!e && f && !streq(strempty(json_string_value(json_object_get(f, "file"))), o->path))
+                return zero_error_set(err, -EEXIST, ZERO_E_CONFLICT, "volume %s: node %s serves another file", o->id,
+                                      o->n.f);
+        o->exported = e != NULL;
+        return op_goto(o, step_export_group);
+}
+
+/* The nodes: what is missing of g, f, q, t. */
+static int step_export_group(struct softcard_op *o, struct zero_error *err) {
+        if (o->answered)
+                return op_answer(o, err);
+        if (o->exported)
+                return OP_NEXT;
+        if (find_object(&o->s, o->n.g))
+                return op_set_limits(o);
+        return op_qmp(o, "object-add",
+                      json_pack("{s:s, s:s, s:o}", "qom-type", "throttle-group", "id", o->n.g, "limits",
+                                softcard_limits_new(&o->v)));
+}
+
+/* locking off: the agent guarantees one writer, and a migrating VM's volume is open in the
+ * daemons of both nodes at once (BLUEPRINT: shared storage, locking=off). */
+static int step_node_file(struct softcard_op *o, struct zero_error *err) {
+        if (o->answered)
+                return op_answer(o, err);
+        if (o->exported || find_node(&o->s, o->n.f))
+                return OP_NEXT;
+        return op_qmp(o, "blockdev-add",
+                      json_pack("{s:s, s:s, s:s, s:s, s:s}", "driver", "file", "node-name", o->n.f, "filename",
+                                o->path, "locking", "off", "discard", "unmap"));
+}
+
+static int step_node_format(struct softcard_op *o, struct zero_error *err) {
+        if (o->answered)
+                return op_answer(o, err);
+        if (o->exported || find_node(&o->s, o->n.q))
+                return OP_NEXT;
+        return op_qmp(o, "blockdev-add",
+                      json_pack("{s:s, s:s, s:s, s:s}", "driver", o->v.format, "node-name", o->n.q, "file", o->n.f,
+                                "discard", "unmap"));
+}
+
+static int step_node_throttle(struct softcard_op *o, struct zero_error *err) {
+        if (o->answered)
+                return op_answer(o, err);
+        if (o->exported || find_node(&o->s, o->n.t))
+                return OP_NEXT;
+        return op_qmp(o, "blockdev-add",
+                      json_pack("{s:s, s:s, s:s, s:s}", "driver", "throttle", "node-name", o->n.t, "throttle-group",
+                                o->n.g, "file", o->n.q));
+}
+
+static int ask_export_add(struct softcard_op *o, struct zero_error *err) {
+        json_auto_t *a = json_pack("{s:s, s:s, s:s, s:b}", "type", qemu_export_type(o->kind), "id", o->n.e,
+                                   "node-name", o->n.t, "writable", 1);
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (!a)
+                return zero_error_default(err, -ENOMEM, "block-export-add");
+        switch (o->kind) {
+        case ZERO_CARD_EXPORT_NBD:
+                r = json_object_set_new(a, "name", json_string(o->id));
+                break;
+        case ZERO_CARD_EXPORT_VHOST_USER_BLK:
+                (void) unlink(o->n.vhost);
+                r = json_object_set_new(a, "addr", json_pack("{s:s, s:s}", "type", "unix", "path", o->n.vhost));
+                break;
+        default:
+                /* The mount point is a regular file the export covers. A mount left there by a
+                 * dead daemon would make the new one fail. */
+                if (softcard_is_mounted(o->q, o->n.mnt))
+                        (void) umount2(o->n.mnt, MNT_DETACH);
+                fd = open(o->n.mnt, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0)
+                        return zero_error_default(err, -errno, "Failed to create the export's mount point");
+                /* allow-other off: only root reaches the file; users get the loop device. */
+                r = json_object_set_new(a, "mountpoint", json_string(o->n.mnt));
+                if (r >= 0)
+                        r = json_object_set_new(a, "growable", json_false());
+                if (r >= 0)
+                        r = json_object_set_new(a, "allow-other", json_string("off"));
+                break;
+        }
+        if (r < 0)
+                return zero_error_default(err, -ENOMEM, "block-export-add");
+        return op_qmp(o, "block-export-add", TAKE_PTR(a));
+}
+
+static int step_export_add(struct softcard_op *o, struct zero_error *err) {
+        if (!o->answered)
+                return o->exported ? OP_NEXT : ask_export_add(o, err);
+        if (o->r == -EIO && o->kind == ZERO_CARD_EXPORT_NBD && strstr(o->e.message, "NBD server")) {
+                o->nbd_retry = true; /* only if the daemon's NBD server went away */
+                return OP_NEXT;
+        }
+        o->created = o->r >= 0;
+        return op_answer(o, err);
+}
+
+static int step_nbd_server(struct softcard_op *o, struct zero_error *err) {
+        if (!o->nbd_retry)
+                return OP_NEXT;
+        if (o->answered)
+                return op_answer(o, err);
+        /* 7.2 takes the legacy address here. */
+        return op_qmp(o, "nbd-server-start",
+                      json_pack("{s:{s:s, s:{s:s}}}", "addr", "type", "unix", "data", "path", qsd_nbd_socket(o->q)));
+}
+
+static int step_export_add_again(struct softcard_op *o, struct zero_error *err) {
+        if (!o->nbd_retry)
+                return OP_NEXT;
+        if (!o->answered)
+                return ask_export_add(o, err);
+        o->created = o->r >= 0;
+        return op_answer(o, err);
+}
+
+/* A host-block export's loop device, attached if missing: off the loop (loop.c). */
+static int step_export_loop(struct softcard_op *o, struct zero_error *err) {
+        int r;
+
+        if (o->kind != ZERO_CARD_EXPORT_HOST_BLOCK)
+                return OP_NEXT;
+        if (!o->answered) {
+                r = softcard_loop_job_init(&o->job, qsd_exports_dir(o->q), o->id, 0);
+                if (r < 0)
+                        return zero_error_default(err, r, "Failed to attach the loop device");
+                return op_work(o, "the loop device's attach", softcard_loop_ensure_work);
+        }
+        r = op_answer(o, err);
+        if (r < 0)
+                return r;
+        if (o->r > 0)
+                o->created = true;
+        snprintf(o->dev, sizeof(o->dev), "%.31s", o->text);
+        return OP_NEXT;
+}
+
+static int step_export_path(struct softcard_op *o, struct zero_error *err) {
+        int len;
+
+        if (o->kind == ZERO_CARD_EXPORT_NBD)
+                len = snprintf(o->export_path, sizeof(o->export_path), "nbd+unix:///%s?socket=%s", o->id,
+                               qsd_nbd_socket(o->q));
+        else
+                len = snprintf(o->export_path, sizeof(o->export_path), "%s",
+                               o->kind == ZERO_CARD_EXPORT_HOST_BLOCK ? o->dev : o->n.vhost);
+        if (len < 0 || (size_t) len >= sizeof(o->export_path))
+                return zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL, "export path of volume %s too long", o->id);
+        return OP_NEXT;
+}
+
+static const op_step_fn export_steps[] = {
+        op_load_exports,   op_load_nodes,  op_load_objects,  step_export_check,  step_gone_wait,
+        step_export_group, step_node_file, step_node_format, step_node_throttle, step_export_add,
+        step_nbd_server,   step_export_add_again, step_export_loop, step_export_path,
+};
+
+/* ---- Unexport: the loop device first (it holds the FUSE file), then the export, its nodes ---- */
+
+static int step_unexport_loop(struct softcard_op *o, struct zero_error *err) {
+        int r;
+
+        if (!o->name_id) /* prune: a volume known by its key, no files */
+                return OP_NEXT;
+        if (o->answered)
+                return op_answer(o, err);
+        r = softcard_loop_job_init(&o->job, qsd_exports_dir(o->q), o->id, 0);
+        if (r < 0)
+                return zero_error_default(err, r, "Failed to detach the loop device");
+        return op_work(o, "the loop device's detach", softcard_loop_detach_work);
+}
+
+static int step_unexport_umount(struct softcard_op *o, struct zero_error *err);
+
+static int step_export_del(struct softcard_op *o, struct zero_error *err) {
+        json_t *e = find_export(&o->s, o->n.e);
+
+        if (o->answered) /* -EIO: it may have just gone by itself */
+                return o->r >= 0 || o->r == -EIO ? export_going(o, err) : op_answer(o, err);
+        if (!e)
+                return op_goto(o, step_unexport_umount);
+        if (json_is_true(json_object_get(e, "shutting-down")))
+                return export_going(o, err);
+        /* hard: the agent unexports after the user stopped; a client still connected must not
+         * keep the volume from going. */
+        return op_qmp(o, "block-export-del", json_pack("{s:s, s:s}", "id", o->n.e, "mode", "hard"));
+}
+
+static int step_unexport_umount(struct softcard_op *o, struct zero_error *err) {
+        if (o->name_id && softcard_is_mounted(o->q, o->n.mnt)) /* the daemon that made it died */
+                (void) umount2(o->n.mnt, MNT_DETACH);
+        return OP_NEXT;
+}
+
+static int ask_del_node(struct softcard_op *o, const char *name, struct zero_error *err) {
+        if (o->answered)
+                return op_answer(o, err);
+        if (!find_node(&o->s, name))
+                return OP_NEXT;
+        return op_qmp(o, "blockdev-del", json_pack("{s:s}", "node-name", name));
+}
+
+static int step_del_throttle(struct softcard_op *o, struct zero_error *err) {
+        return ask_del_node(o, o->n.t, err);
+}
+
+static int step_del_format(struct softcard_op *o, struct zero_error *err) {
+        return ask_del_node(o, o->n.q, err);
+}
+
+static int step_del_file(struct softcard_op *o, struct zero_error *err) {
+        return ask_del_node(o, o->n.f, err);
+}
+
+static int step_del_group(struct softcard_op *o, struct zero_error *err) {
+        if (o->answered)
+                return op_answer(o, err);
+        if (!find_object(&o->s, o->n.g))
+                return OP_NEXT;
+        return op_qmp(o, "object-del", json_pack("{s:s}", "id", o->n.g));
+}
+
+static int step_unexport_files(struct softcard_op *o, struct zero_error *err) {
+        if (o->name_id) {
+                (void) unlink(o->n.mnt);
+                (void) unlink(o->n.vhost);
+        }
+        return OP_NEXT;
+}
+
+static const op_step_fn unexport_steps[] = {
+        step_unexport_loop,   op_load_exports,   op_load_nodes,   op_load_objects, step_export_del, step_gone_wait,
+        step_unexport_umount, step_del_throttle, step_del_format, step_del_file,   step_del_group,  step_unexport_files,
+};
+
+static int export_new(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
+                      struct softcard_op **ret, struct zero_error *err) {
+        int r = softcard_volume_check(v, err);
+
+        if (r < 0)
+                return r;
+        if (!qemu_export_type(kind))
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "unknown export kind %d", (int) kind);
+        r = softcard_op_new(q, v, export_steps, ELEMENTSOF(export_steps), ret, err);
+        if (r < 0)
+                return r;
+        if (access(v->path, F_OK) < 0) {
+                *ret = softcard_op_free(*ret);
+                return zero_error_set(err, -ENOENT, ZERO_E_NOT_FOUND, "volume %s has no file %s", v->id, v->path);
+        }
+        (*ret)->kind = kind;
+        return 0;
+}
+
+int softcard_volume_export(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
+                           char ret_path[static ZERO_CARD_PATH_MAX], bool *ret_created, struct zero_error *err) {
+        _cleanup_(softcard_op_freep) struct softcard_op *o = NULL;
+        int r = export_new(q, v, kind, &o, err);
+
+        if (r >= 0)
+                r = softcard_op_run(o, err);
+        if (r < 0)
+                return r;
+        snprintf(ret_path, ZERO_CARD_PATH_MAX, "%s", o->export_path);
+        if (ret_created)
+                *ret_created = o->created;
+        return 0;
+}
+
+int softcard_volume_unexport(struct qsd *q, const struct softcard_volume *v, struct zero_error *err) {
+        _cleanup_(softcard_op_freep) struct softcard_op *o = NULL;
+        int r = softcard_op_new(q, v, unexport_steps, ELEMENTSOF(unexport_steps), &o, err);
+
+        return r < 0 ? r : softcard_op_run(o, err);
+}
+
+int softcard_volume_export_async(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
+                                 softcard_done_fn done, void *userdata, struct softcard_op **ret,
+                                 struct zero_error *err) {
+        struct softcard_op *o = NULL;
+        int r = export_new(q, v, kind, &o, err);
+
+        return r < 0 ? r : softcard_op_start(o, done, userdata, ret, err);
+}
+
+int softcard_volume_unexport_async(struct qsd *q, const struct softcard_volume *v, softcard_done_fn done,
+                                   void *userdata, struct softcard_op **ret, struct zero_error *err) {
+        struct softcard_op *o = NULL;
+        int r = softcard_op_new(q, v, unexport_steps, ELEMENTSOF(unexport_steps), &o, err);
+
+        return r < 0 ? r : softcard_op_start(o, done, userdata, ret, err);
+}
+
+/* Deletes a volume's export, nodes and group from the daemon, the volume known by its key. */
+int softcard_unexport_key(struct qsd *q, const char *key, struct zero_error *err) {
+        _cleanup_(softcard_op_freep) struct softcard_op *o = NULL;
+        int r = softcard_op_new(q, NULL, unexport_steps, ELEMENTSOF(unexport_steps), &o, err);
+
+        if (r < 0)
+                return r;
+        softcard_names_of_key(key, &o->n);
+        return softcard_op_run(o, err);
+}
+

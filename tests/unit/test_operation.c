@@ -1,0 +1,767 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The operation engine (agent/operation.c, agent/instance_ops.c) with fake runtime plugins, a
+ * temporary store and real zero-shims: every instance kind runs to its end, every failure path
+ * leaves the state the transition table says, plugin ops that answer later (ZERO_PLUGIN_PENDING,
+ * done()) resume their step or run it again, and an agent killed at every fault point of a
+ * kind's steps (a forked child that dies there) is resumed by the next one, which ends the
+ * operation as if nothing had happened and leaves no second runtime behind.
+ *
+ * Needs $ZERO_SHIM (the tests' environment sets it) and a build with fault points for the crash
+ * cases (./deploy/check's); without them those cases are skipped, never passed.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/agent.h"
+#include "agent/fault.h"
+#include "agent/instance_service.h"
+#include "agent/operation.h"
+#include "agent/plugin_loader.h"
+#include "agent/services.h"
+#include "common/util.h"
+#include "tests/unit/skip.h"
+
+/* --- fake plugins: modes alpha and beta, their answers set by each test --- */
+
+enum fake_op { F_PREPARE, F_START, F_STOP, F_KILL, F_CLEANUP, F_BOOT, F_MAX };
+static const char *const fake_op_names[F_MAX] = {"prepare", "start", "stop", "kill", "cleanup", "boot"};
+
+static struct {
+        const struct zero_plugin_services *svc;
+        int fail;       /* this op fails (-1: none) ... */
+        int fail_times; /* ... so many times (then it succeeds) */
+        unsigned done_after_ms; /* when done() comes after ZERO_PLUGIN_PENDING */
+        int pend;       /* this op answers ZERO_PLUGIN_PENDING first, then done() from a timer */
+        bool pend_fail; /* ... and done() says it failed */
+        bool pended;    /* the pending op's first call was answered so (it is called again) */
+        unsigned calls[F_MAX];
+        struct zero_plugin_ctx *done_ctx;
+        sd_event_source *done_timer;
+} fake;
+
+static void fake_reset(void) {
+        fake.done_timer = sd_event_source_disable_unref(fake.done_timer);
+        memset(fake.calls, 0, sizeof(fake.calls));
+        fake.fail = fake.pend = -1;
+        fake.fail_times = 1000;
+        fake.done_after_ms = 20;
+        fake.pend_fail = fake.pended = false;
+        fake.done_ctx = NULL;
+}
+
+static int on_fake_done(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct zero_error err = {};
+
+        fake.done_timer = sd_event_source_disable_unref(fake.done_timer);
+        if (fake.pend_fail) {
+                zero_error_set(&err, -EIO, ZERO_E_RUNTIME, "the fake runtime failed later");
+                fake.svc->done(fake.done_ctx, -EIO, &err);
+        } else
+                fake.svc->done(fake.done_ctx, 0, NULL);
+        return 0;
+}
+
+/* What op answers: a failure, ZERO_PLUGIN_PENDING (once: a call again is done), or 0. */
+static int fake_answer(struct zero_plugin_ctx *ctx, enum fake_op op, struct zero_error *err) {
+        fake.calls[op]++;
+        if (fake.fail == (int) op && fake.fail_times-- > 0)
+                return zero_error_set(err, -EIO, ZERO_E_RUNTIME, "the fake runtime cannot %s", fake_op_names[op]);
+        if (fake.pend == (int) op && !fake.pended) {
+                fake.pended = true;
+                fake.done_ctx = ctx;
+                assert_int_equal(sd_event_add_time_relative(fake.svc->event, &fake.done_timer, CLOCK_MONOTONIC,
+                                                            fake.done_after_ms * 1000ULL, 0, on_fake_done, NULL),
+                                 0);
+                return ZERO_PLUGIN_PENDING;
+        }
+        return 0;
+}
+
+static int fake_init(const struct zero_plugin_services *svc, struct zero_error *err) {
+        fake.svc = svc;
+        return 0;
+}
+
+static int fake_probe(struct zero_probe *ret) {
+        ret->available = true;
+        return 0;
+}
+
+static int fake_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
+        return fake_answer(ctx, F_PREPARE, err);
+}
+
+static int fake_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
+        struct zero_shim_args args = {.size = sizeof(args), .argv = info->argv};
+        int r = fake_answer(ctx, F_START, err);
+
+        return r < 0 ? r : fake.svc->shim_spawn(ctx, &args, err);
+}
+
+static int fake_stop(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
+        int r = fake_answer(ctx, F_STOP, err);
+        return r < 0 ? r : fake.svc->shim_signal(ctx, SIGTERM, err);
+}
+
+static int fake_kill(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, int sig,
+                     struct zero_error *err) {
+        int r = fake_answer(ctx, F_KILL, err);
+        return r < 0 ? r : fake.svc->shim_signal(ctx, sig, err);
+}
+
+static int fake_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
+        return fake_answer(ctx, F_CLEANUP, err);
+}
+
+static int fake_boot(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
+        return fake_answer(ctx, F_BOOT, err);
+}
+
+#define FAKE_PLUGIN(m)                                                                             \
+        {                                                                                          \
+                .abi_version = ZERO_PLUGIN_ABI_VERSION, .size = sizeof(struct zero_plugin), .name = m, \
+                .mode = m, .abi_minor_needed = 1,                                                  \
+                .ops = {.init = fake_init, .probe = fake_probe, .prepare = fake_prepare,             \
+                        .start = fake_start, .stop = fake_stop, .kill = fake_kill,                  \
+                        .cleanup = fake_cleanup, .boot = fake_boot },                               \
+        }
+static const struct zero_plugin fake_plugins[] = {FAKE_PLUGIN("alpha"), FAKE_PLUGIN("beta")};
+
+/* --- an agent on a directory, opened and closed as zerod would be (a crash: not closed) --- */
+
+struct env {
+        char *dir;
+        struct zero_agent a;
+        struct zero_loaded_plugin loaded[2];
+        struct zero_plugin_set set;
+};
+
+static struct env *env_new(void) {
+        const char *tmp = getenv("TMPDIR");
+        struct env *e = calloc(1, sizeof(*e));
+
+        assert_non_null(e);
+        e->dir = zero_strdup_printf("%s/zero-test-op-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        assert_non_null(e->dir);
+        assert_non_null(mkdtemp(e->dir));
+        return e;
+}
+
+static void env_open(struct env *e) {
+        _cleanup_free_ char *db = zero_strdup_printf("%s/zero.db", e->dir);
+        _cleanup_free_ char *state = zero_strdup_printf("%s/state", e->dir);
+        _cleanup_free_ char *run = zero_strdup_printf("%s/run", e->dir);
+        struct zero_image_row im = {.name = (char *) "img", .source = (char *) "/src", .path = (char *) "/nonexistent",
+                                    .created_at = 1};
+        struct zero_image_row have = {};
+        struct zero_error err = {};
+
+        fake_reset();
+        e->a = (struct zero_agent){};
+        e->a.config = zero_config_new();
+        assert_non_null(e->a.config);
+        assert_int_equal(zero_config_set(e->a.config, "agent", "state_dir", state, &err), 0);
+        assert_int_equal(zero_config_set(e->a.config, "agent", "run_dir", run, &err), 0);
+        assert_int_equal(zero_config_set(e->a.config, "agent", "shim", getenv("ZERO_SHIM"), &err), 0);
+        assert_int_equal(zero_config_set(e->a.config, "agent", "plugin_dir", e->dir, &err), 0);
+        assert_int_equal(zero_config_set(e->a.config, "images", "unpack_helper", "/bin/false", &err), 0);
+        assert_int_equal(zero_config_finish(e->a.config, &err), 0);
+        assert_int_equal(zero_mkdir_p(state, 0700), 0);
+        assert_int_equal(zero_mkdir_p(run, 0700), 0);
+        assert_int_equal(zero_store_open(db, &e->a.store, &err), 0);
+        if (zero_store_image_get(e->a.store, "img", &have) < 0)
+                assert_int_equal(zero_store_image_insert(e->a.store, &im), 0);
+        zero_image_row_done(&have);
+        assert_int_equal(sd_event_new(&e->a.event), 0);
+        e->a.node_cpus = 64;
+        e->a.node_memory_mib = 65536;
+        zero_services_init(&e->a);
+        for (size_t i = 0; i < ELEMENTSOF(fake_plugins); i++) {
+                e->loaded[i] = (struct zero_loaded_plugin){.plugin = &fake_plugins[i]};
+                e->loaded[i].probe.available = true;
+                assert_int_equal(fake_plugins[i].ops.init(&e->a.services, &err), 0);
+        }
+        e->set = (struct zero_plugin_set){.items = e->loaded, .n = ELEMENTSOF(fake_plugins)};
+        e->a.plugins = &e->set;
+}
+
+static void env_close(struct env *e) {
+        fake.done_timer = sd_event_source_disable_unref(fake.done_timer);
+        zero_op_free_all(&e->a);
+        while (e->a.instances)
+                zero_inst_free(&e->a, e->a.instances);
+        e->a.store = zero_store_close(e->a.store);
+        e->a.event = sd_event_unref(e->a.event);
+        e->a.config = zero_config_free(e->a.config);
+}
+
+/* Every process whose command line names the test's directory (the shims), with its session
+ * (the instance's command), gets SIGKILL: nothing outlives the test, whatever failed. */
+static void kill_leftovers(const char *dir) {
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *path = zero_strdup_printf("/proc/%s/cmdline", de->d_name), *text = NULL;
+                pid_t pid = (pid_t) atoi(de->d_name);
+                size_t len = 0;
+
+                if (pid <= 1 || !path || zero_read_file(path, 65536, &text, &len) < 0)
+                        continue;
+                for (size_t i = 0; i + 1 < len; i++)
+                        if (text[i] == '\0')
+                                text[i] = ' ';
+                if (strstr(text, dir)) {
+                        (void) kill(-getsid(pid), SIGKILL);
+                        (void) kill(pid, SIGKILL);
+                }
+        }
+        if (d)
+                closedir(d);
+}
+
+static void env_free(struct env *e) {
+        kill_leftovers(e->dir);
+        (void) zero_rm_rf(e->dir);
+        free(e->dir);
+        free(e);
+}
+
+/* Runs the loop until no operation is left (or 10 s have passed: a failure). */
+static void run_ops(struct env *e) {
+        uint64_t deadline = zero_monotonic_usec() + 10 * USEC_PER_SEC;
+
+        while (e->a.ops) {
+                assert_true(zero_monotonic_usec() < deadline);
+                assert_true(sd_event_run(e->a.event, 10 * 1000) >= 0);
+        }
+}
+
+/* Runs the loop for ms. */
+static void run_for(struct env *e, unsigned ms) {
+        uint64_t end = zero_monotonic_usec() + (uint64_t) ms * 1000;
+
+        while (zero_monotonic_usec() < end)
+                assert_true(sd_event_run(e->a.event, 5 * 1000) >= 0);
+}
+
+#define WEB "web"
+
+/* An instance recorded as a create request records it, with its create operation launched. */
+static char *create(struct env *e, const char *mode, const char *command_json) {
+        char id[33];
+        _cleanup_free_ char *spec = zero_strdup_printf("{\"command\":%s}", command_json);
+        struct zero_instance_row row = {.id = id, .name = (char *) WEB, .mode = (char *) mode,
+                                        .state = (char *) "creating", .image = (char *) "img", .cpus = 1,
+                                        .memory_mib = 64, .spec = spec, .created_at = 1, .updated_at = 1};
+        struct zero_op *op = NULL;
+
+        assert_int_equal(zero_random_id(id), 0);
+        assert_int_equal(zero_store_instance_insert(e->a.store, &row), 0);
+        assert_int_equal(zero_op_new(&e->a, "create", &row, NULL, &op), 0);
+        assert_int_equal(zero_store_operation_insert(e->a.store, &op->row), 0);
+        assert_int_equal(zero_op_launch(op), 0);
+        return strdup(op->row.id);
+}
+
+static char *act(struct env *e, const char *kind, json_t *params) {
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+        int r = zero_instance_act(&e->a, WEB, kind, params, &op, &err);
+
+        if (r < 0)
+                print_message("%s: %s\n", kind, err.message);
+        assert_int_equal(r, 0);
+        return strdup(op->row.id);
+}
+
+static char *switch_to(struct env *e, const char *mode) {
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+        int r = zero_instance_switch(&e->a, WEB, mode, json_pack("{s:i}", "timeout_s", 1), &op, &err);
+
+        if (r < 0)
+                print_message("switch: %s\n", err.message);
+        assert_int_equal(r, 0);
+        return strdup(op->row.id);
+}
+
+/* The instance as stored (gone: state "gone"). */
+struct seen {
+        char state[16], mode[16], error[256];
+        int64_t pid;
+        bool has_exit_code;
+        int64_t exit_code;
+};
+
+static struct seen seen(struct env *e) {
+        struct zero_instance_row row = {};
+        struct seen s = {};
+
+        if (zero_store_instance_get(e->a.store, WEB, &row) < 0) {
+                strcpy(s.state, "gone");
+                return s;
+        }
+        snprintf(s.state, sizeof(s.state), "%s", row.state);
+        snprintf(s.mode, sizeof(s.mode), "%s", row.mode);
+        snprintf(s.error, sizeof(s.error), "%s", strempty(row.error));
+        s.pid = row.pid;
+        s.has_exit_code = row.has_exit_code;
+        s.exit_code = row.exit_code;
+        zero_instance_row_done(&row);
+        return s;
+}
+
+static void assert_op(struct env *e, const char *id, const char *status, const char *error_part) {
+        struct zero_operation_row row = {};
+
+        assert_int_equal(zero_store_operation_get(e->a.store, id, &row), 0);
+        if (!streq(row.status, status))
+                print_message("operation %s %s: %s at %s: %s\n", row.kind, row.id, row.status, row.step_name,
+                              strempty(row.error_message));
+        assert_string_equal(row.status, status);
+        if (error_part) {
+                assert_non_null(row.error_message);
+                if (!strstr(row.error_message, error_part))
+                        print_message("error: %s\n", row.error_message);
+                assert_non_null(strstr(row.error_message, error_part));
+        }
+        zero_operation_row_done(&row);
+}
+
+static bool pid_alive(int64_t pid) {
+        return pid > 0 && kill((pid_t) pid, 0) == 0;
+}
+
+/* How many shims run for the test's instances. */
+static unsigned shims_running(const char *dir) {
+        _cleanup_free_ char *run = zero_strdup_printf("%s/run/instances", dir);
+        DIR *d = opendir(run);
+        struct dirent *de;
+        unsigned n = 0;
+
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *pidf = zero_strdup_printf("%s/%s/shim.pid", run, de->d_name), *text = NULL;
+                size_t len;
+
+                if (de->d_name[0] != '.' && pidf && zero_read_file(pidf, 64, &text, &len) >= 0 &&
+                    pid_alive(atoll(text)))
+                        n++;
+        }
+        if (d)
+                closedir(d);
+        return n;
+}
+
+#define SLEEPER "[\"/bin/sleep\",\"1000\"]"
+/* A command that ignores SIGTERM: only the stop's kill timer ends it. */
+#define STUBBORN "[\"/bin/sh\",\"-c\",\"trap '' TERM; while :; do sleep 1; done\"]"
+
+static int setup(void **state) {
+        if (!getenv("ZERO_SHIM")) {
+                print_message("$ZERO_SHIM does not name zero-shim\n");
+                return -1;
+        }
+        *state = env_new();
+        env_open(*state);
+        return 0;
+}
+
+static int teardown(void **state) {
+        struct env *e = *state;
+
+        env_close(e);
+        env_free(e);
+        return 0;
+}
+
+/* --- each kind to its end --- */
+
+static void test_lifecycle(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "alpha", SLEEPER), *s = NULL, *st = NULL, *rs = NULL, *d = NULL;
+        int64_t pid;
+
+        run_ops(e);
+        assert_op(e, c, "succeeded", NULL);
+        assert_string_equal(seen(e).state, "running");
+        pid = seen(e).pid;
+        assert_true(pid_alive(pid));
+        assert_int_equal(fake.calls[F_PREPARE], 1);
+        assert_int_equal(fake.calls[F_START], 1);
+        assert_int_equal(fake.calls[F_BOOT], 1);
+
+        s = act(e, "stop", json_pack("{s:i}", "timeout_s", 5));
+        run_ops(e);
+        assert_op(e, s, "succeeded", NULL);
+        assert_string_equal(seen(e).state, "stopped");
+        assert_true(seen(e).has_exit_code);
+        assert_int_equal(seen(e).exit_code, 128 + SIGTERM);
+        assert_false(pid_alive(pid));
+        assert_int_equal(fake.calls[F_STOP], 1);
+        assert_int_equal(fake.calls[F_CLEANUP], 1);
+
+        st = act(e, "start", NULL);
+        run_ops(e);
+        assert_op(e, st, "succeeded", NULL);
+        assert_string_equal(seen(e).state, "running");
+        pid = seen(e).pid;
+
+        rs = act(e, "restart", json_pack("{s:b}", "force", true));
+        run_ops(e);
+        assert_op(e, rs, "succeeded", NULL);
+        assert_string_equal(seen(e).state, "running");
+        assert_false(pid_alive(pid));
+        assert_true(pid_alive(seen(e).pid));
+        assert_int_equal(fake.calls[F_KILL], 1);
+
+        pid = seen(e).pid;
+        d = act(e, "delete", json_pack("{s:b}", "force", true));
+        run_ops(e);
+        assert_op(e, d, "succeeded", NULL);
+        assert_string_equal(seen(e).state, "gone");
+        assert_false(pid_alive(pid));
+        /* The remove step's child took the instance's directories. */
+        _cleanup_free_ char *run = zero_strdup_printf("%s/run/instances", e->dir);
+        DIR *dir = opendir(run);
+        struct dirent *de;
+        size_t left = 0;
+        while (dir && (de = readdir(dir)))
+                left += de->d_name[0] != '.';
+        if (dir)
+                closedir(dir);
+        assert_int_equal(left, 0);
+}
+
+/* The stop's timer kills what ignores the plugin's stop; the timer is the step's. */
+static void test_stop_kill_timer(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "alpha", STUBBORN), *s = NULL;
+        uint64_t t0;
+
+        run_ops(e);
+        assert_string_equal(seen(e).state, "running");
+        t0 = zero_monotonic_usec();
+        s = act(e, "stop", json_pack("{s:i}", "timeout_s", 1));
+        run_ops(e);
+        assert_op(e, s, "succeeded", NULL);
+        assert_true(zero_monotonic_usec() - t0 >= USEC_PER_SEC);
+        assert_int_equal(seen(e).exit_code, 128 + SIGKILL);
+        assert_string_equal(seen(e).state, "stopped");
+}
+
+static void test_switch(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "alpha", SLEEPER), *s = NULL;
+        int64_t pid;
+
+        run_ops(e);
+        pid = seen(e).pid;
+        s = switch_to(e, "beta");
+        run_ops(e);
+        assert_op(e, s, "succeeded", NULL);
+        assert_string_equal(seen(e).state, "running");
+        assert_string_equal(seen(e).mode, "beta");
+        assert_false(pid_alive(pid));
+        assert_true(pid_alive(seen(e).pid));
+}
+
+/* --- failures: the table's states, the reason on the instance and the operation --- */
+
+static void test_prepare_fails(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = NULL;
+
+        fake.fail = F_PREPARE;
+        c = create(e, "alpha", SLEEPER);
+        run_ops(e);
+        assert_op(e, c, "failed", "cannot prepare");
+        assert_string_equal(seen(e).state, "error");
+        assert_non_null(strstr(seen(e).error, "cannot prepare"));
+        assert_int_equal(fake.calls[F_START], 0);
+        assert_int_equal(fake.calls[F_CLEANUP], 1); /* nothing half-started is left */
+}
+
+static void test_start_fails(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = NULL;
+
+        fake.fail = F_START;
+        c = create(e, "alpha", SLEEPER);
+        run_ops(e);
+        assert_op(e, c, "failed", "cannot start");
+        assert_string_equal(seen(e).state, "error");
+}
+
+/* A boot that fails later (done() with an error): the runtime is killed, the instance is in error. */
+static void test_boot_fails_later(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = NULL;
+
+        fake.pend = F_BOOT;
+        fake.pend_fail = true;
+        c = create(e, "alpha", SLEEPER);
+        run_ops(e);
+        assert_op(e, c, "failed", "failed later");
+        assert_string_equal(seen(e).state, "error");
+        run_for(e, 300);
+        assert_int_equal(shims_running(e->dir), 0);
+}
+
+/* The command exits while boot waits for the plugin: the exit ends the wait, the instance is
+ * stopped, and the plugin's late done() changes nothing. */
+static void test_exit_during_boot(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = NULL;
+
+        fake.pend = F_BOOT;
+        fake.done_after_ms = 1000;
+        c = create(e, "alpha", "[\"/bin/sleep\",\"0.2\"]");
+        run_ops(e);
+        assert_op(e, c, "succeeded", NULL);
+        assert_int_equal(fake.calls[F_BOOT], 1);
+        assert_non_null(fake.done_timer); /* the exit came first */
+        run_for(e, 1100); /* the timer's done() comes to nobody */
+        assert_string_equal(seen(e).state, "stopped");
+        assert_true(seen(e).has_exit_code);
+        assert_int_equal(seen(e).exit_code, 0);
+}
+
+static void test_cleanup_fails(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "alpha", SLEEPER), *s = NULL;
+
+        run_ops(e);
+        fake.fail = F_CLEANUP;
+        s = act(e, "stop", json_pack("{s:b}", "force", true));
+        run_ops(e);
+        assert_op(e, s, "failed", "cannot cleanup");
+        assert_string_equal(seen(e).state, "error"); /* the stop's failure without a runtime */
+}
+
+/* The new mode's prepare fails: the mode goes back and the instance runs there again. */
+static void test_switch_fails(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "alpha", SLEEPER), *s = NULL;
+
+        run_ops(e);
+        fake.fail = F_PREPARE;
+        fake.fail_times = 1; /* the start in the old mode (an operation of its own) prepares */
+        s = switch_to(e, "beta");
+        run_ops(e);
+        assert_op(e, s, "failed", "cannot prepare");
+        assert_string_equal(seen(e).mode, "alpha");
+        assert_string_equal(seen(e).state, "running");
+        assert_true(pid_alive(seen(e).pid));
+}
+
+/* --- answers that come later --- */
+
+/* prepare answers ZERO_PLUGIN_PENDING: it is called again after done(), and the create goes on. */
+static void test_prepare_again(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = NULL;
+
+        fake.pend = F_PREPARE;
+        c = create(e, "alpha", SLEEPER);
+        run_ops(e);
+        assert_op(e, c, "succeeded", NULL);
+        assert_int_equal(fake.calls[F_PREPARE], 2);
+        assert_string_equal(seen(e).state, "running");
+}
+
+/* A cleanup that answers later keeps the stop waiting, and the instance is stopped only after. */
+static void test_cleanup_again(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "alpha", SLEEPER), *s = NULL;
+
+        run_ops(e);
+        fake.pend = F_CLEANUP;
+        s = act(e, "stop", json_pack("{s:b}", "force", true));
+        run_ops(e);
+        assert_op(e, s, "succeeded", NULL);
+        assert_int_equal(fake.calls[F_CLEANUP], 2);
+        assert_string_equal(seen(e).state, "stopped");
+}
+
+/* The instance ends by itself and its cleanup answers later: stopping until the cleanup called
+ * again is done, then stopped; no operation involved. */
+static void test_self_exit_cleanup_again(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "alpha", "[\"/bin/sh\",\"-c\",\"sleep 0.3; exit 3\"]");
+
+        run_ops(e);
+        assert_string_equal(seen(e).state, "running");
+        fake.pend = F_CLEANUP;
+        fake.done_after_ms = 500;
+        for (int i = 0; i < 200 && !fake.pended; i++)
+                run_for(e, 10);
+        assert_true(fake.pended);
+        assert_string_equal(seen(e).state, "stopping");
+        run_for(e, 700);
+        assert_int_equal(fake.calls[F_CLEANUP], 2);
+        assert_string_equal(seen(e).state, "stopped");
+        assert_int_equal(seen(e).exit_code, 3);
+}
+
+/* --- a crash at every fault point of a kind, resumed by the next agent --- */
+
+/* What a scenario starts (in the agent that will die) and what the next agent must end with. */
+struct scenario {
+        const char *kind;
+        const char *before; /* the instance's state before: "none" (no instance) or "running" */
+        const char *end_state, *end_mode;
+};
+
+static void scenario_prepare(struct env *e, const struct scenario *sc) {
+        if (streq(sc->before, "none"))
+                return;
+        env_open(e);
+        free(create(e, "alpha", SLEEPER));
+        run_ops(e);
+        assert_string_equal(seen(e).state, "running");
+        env_close(e);
+}
+
+static void scenario_start(struct env *e, const struct scenario *sc) {
+        if (streq(sc->kind, "create"))
+                free(create(e, "alpha", SLEEPER));
+        else if (streq(sc->kind, "switch"))
+                free(switch_to(e, "beta"));
+        else
+                free(act(e, sc->kind, json_pack("{s:i}", "timeout_s", 1)));
+}
+
+/* The agent dies at point (a child process): 1 if it got there, 0 if the operation ended first. */
+static int die_at(struct env *e, const struct scenario *sc, const char *point) {
+        int status;
+        pid_t pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                setenv("ZERO_FAULT_POINT", point, 1);
+                env_open(e);
+                scenario_start(e, sc);
+                run_ops(e);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) != ZERO_FAULT_EXIT_STATUS && WEXITSTATUS(status) != 0)
+                print_message("%s: the dying agent exited with %d\n", point, WEXITSTATUS(status));
+        assert_true(WEXITSTATUS(status) == ZERO_FAULT_EXIT_STATUS || WEXITSTATUS(status) == 0);
+        return WEXITSTATUS(status) == ZERO_FAULT_EXIT_STATUS;
+}
+
+static void crash_scenario(const struct scenario *sc) {
+        const struct zero_op_kind *kind = zero_op_kind_find(sc->kind);
+        unsigned reached = 0, points = 0;
+
+        assert_non_null(getenv("ZERO_SHIM"));
+        assert_non_null(kind);
+        for (size_t s = 0; s < kind->n_steps; s++)
+                for (int which = 0; which < 3; which++) {
+                        const struct zero_op_step *step = &kind->steps[s];
+                        char point[128];
+                        struct env *e;
+
+                        if (which == 1 && !step->answer)
+                                continue;
+                        snprintf(point, sizeof(point), "%s.%s%s%s", sc->kind, step->name,
+                                 which == 0 ? "" : which == 1 ? "." : ".done", which == 1 ? step->answer : "");
+                        e = env_new();
+                        scenario_prepare(e, sc);
+                        points++;
+                        reached += die_at(e, sc, point);
+                        /* The next agent: reconcile, resume, end as if nothing had happened. */
+                        env_open(e);
+                        assert_int_equal(zero_inst_reconcile_all(&e->a), 0);
+                        assert_int_equal(zero_op_resume_all(&e->a), 0);
+                        run_ops(e);
+                        run_for(e, 50);
+                        if (!streq(seen(e).state, sc->end_state))
+                                print_message("%s: %s after the resume (%s)\n", point, seen(e).state, seen(e).error);
+                        assert_string_equal(seen(e).state, sc->end_state);
+                        if (sc->end_mode)
+                                assert_string_equal(seen(e).mode, sc->end_mode);
+                        /* One runtime, or none: never a second shim from a step run twice. */
+                        assert_int_equal(shims_running(e->dir), streq(sc->end_state, "running") ? 1 : 0);
+                        if (streq(sc->end_state, "running"))
+                                assert_true(pid_alive(seen(e).pid));
+                        env_close(e);
+                        env_free(e);
+                }
+        print_message("%s: %u fault points, %u reached and resumed\n", sc->kind, points, reached);
+        /* Every point of a step that runs in this scenario is reached. */
+        assert_int_equal(reached, points);
+}
+
+static void test_crash_create(void **state) {
+        crash_scenario(&(struct scenario){"create", "none", "running", "alpha"});
+}
+
+static void test_crash_stop(void **state) {
+        crash_scenario(&(struct scenario){"stop", "running", "stopped", "alpha"});
+}
+
+static void test_crash_restart(void **state) {
+        crash_scenario(&(struct scenario){"restart", "running", "running", "alpha"});
+}
+
+static void test_crash_delete(void **state) {
+        crash_scenario(&(struct scenario){"delete", "running", "gone", NULL});
+}
+
+static void test_crash_switch(void **state) {
+        crash_scenario(&(struct scenario){"switch", "running", "running", "beta"});
+}
+
+#ifdef ZERO_FAULT_INJECTION
+#define CRASH_TEST(t) cmocka_unit_test(t)
+#else
+static void no_fault_points(void **state) {
+        zero_skip("this build has no fault points (-DZERO_FAULT_INJECTION=ON): skipped\n");
+}
+#define CRASH_TEST(t) cmocka_unit_test(no_fault_points)
+#endif
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stop_kill_timer, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_switch, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_prepare_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_start_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_boot_fails_later, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_exit_during_boot, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cleanup_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_switch_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_prepare_again, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cleanup_again, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_self_exit_cleanup_again, setup, teardown),
+                CRASH_TEST(test_crash_create),
+                CRASH_TEST(test_crash_stop),
+                CRASH_TEST(test_crash_restart),
+                CRASH_TEST(test_crash_delete),
+                CRASH_TEST(test_crash_switch),
+        };
+        sigset_t mask;
+
+        /* As zerod: sd_event_add_child (the remove step's child) needs SIGCHLD blocked. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        return zero_tests_exit(cmocka_run_group_tests(tests, NULL, NULL));
+}
