@@ -112,10 +112,6 @@ static const struct {
         [ZERO_E_USAGE] = {400, "malformed"},
 };
 
-unsigned zero_http_status(enum zero_errc code) {
-        return (unsigned) code < _ZERO_E_MAX && http_errors[code].status ? http_errors[code].status : 500;
-}
-
 void zero_reply_zero_error(struct zero_request *req, int r, const struct zero_error *e) {
         if (e && e->message[0] && (unsigned) e->code < _ZERO_E_MAX && http_errors[e->code].code)
                 zero_reply_error(req, http_errors[e->code].status, http_errors[e->code].code, "%s", e->message);
@@ -132,10 +128,6 @@ void zero_reply_header(struct zero_request *req, const char *name, const char *v
 
 struct zero_agent *zero_request_agent(struct zero_request *req) {
         return req->http->agent;
-}
-
-const char *zero_request_method(struct zero_request *req) {
-        return req->method;
 }
 
 const char *zero_request_param(struct zero_request *req, unsigned idx) {

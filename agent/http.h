@@ -54,7 +54,6 @@ int zero_http_new(struct zero_agent *a, const struct zero_route *routes, struct 
 struct zero_http *zero_http_free(struct zero_http *h);
 
 struct zero_agent *zero_request_agent(struct zero_request *req);
-const char *zero_request_method(struct zero_request *req);
 const char *zero_request_param(struct zero_request *req, unsigned idx);
 const char *zero_request_query(struct zero_request *req, const char *key);
 const char *zero_request_header(struct zero_request *req, const char *name);
@@ -75,7 +74,6 @@ void zero_reply_error(struct zero_request *req, unsigned status, const char *cod
         __attribute__((format(printf, 4, 5)));
 /* Answers e with the status and API code its domain code maps to (500 internal without one). */
 void zero_reply_zero_error(struct zero_request *req, int r, const struct zero_error *e);
-unsigned zero_http_status(enum zero_errc code);
 /* Adds a header to the reply that is about to be sent (call after zero_reply_*). */
 void zero_reply_header(struct zero_request *req, const char *name, const char *value);
 
