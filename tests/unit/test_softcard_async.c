@@ -386,13 +386,20 @@ static int children_stuck(void) {
 struct pulse {
         struct fx *f;
         sd_event_source *s;
-        uint64_t t0, last, max, max_at, n;
+        uint64_t t0, last, last_wait, max, max_at, n;
         uint64_t gaps[1 << 14];
 };
 
+/* A gap is the time between two ticks less what the process waited for a CPU in between: the
+ * kernel's delay in running a woken loop on a loaded machine (100 ms and more at a load of 10
+ * under ASan, with dispatches of a few ms) is not the loop being held. */
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         struct pulse *p = userdata;
-        uint64_t now = zero_monotonic_usec(), gap = now - p->last;
+        uint64_t now = zero_monotonic_usec(), w = runqueue_wait(), gap = now - p->last;
+        uint64_t waited = w != UINT64_MAX && p->last_wait != UINT64_MAX ? (w - p->last_wait) / 1000 : 0;
+
+        gap = gap > waited ? gap - waited : 0;
+        p->last_wait = w;
 
         if (gap > p->max) {
                 p->max = gap;
@@ -412,6 +419,7 @@ static struct pulse *pulse_start(struct fx *f) {
         assert_non_null(p);
         p->f = f;
         p->t0 = p->last = zero_monotonic_usec();
+        p->last_wait = runqueue_wait();
         f->dispatch_max = 0;
         /* accuracy 1 µs: sd-event must not coalesce the ticks (its default slack is 250 ms) */
         assert_true(sd_event_add_time(f->e, &p->s, CLOCK_MONOTONIC, p->t0 + TICK_USEC, 1, on_tick, p) >= 0);
@@ -463,13 +471,15 @@ static void pulse_judge(struct pulse *p, const char *what) {
         assert_true(max <= USEC_PER_SEC);
 }
 
-/* The control of the above: a loop that was held, seen as such (at least 250 ms). */
+/* The control of the above: a loop that was held, seen as such: twice the bound at least (the
+ * hold lasts until a helper resumes the daemon, ~300 ms after it started; on a loaded machine
+ * the attach itself starts later, and less of that is left). */
 static void pulse_judge_held(struct pulse *p, const char *what) {
         uint64_t max, p95, dispatch;
 
         pulse_report(p, what, &max, &p95, &dispatch);
-        assert_true(dispatch >= 250 * USEC_PER_MSEC);
-        assert_true(max >= 250 * USEC_PER_MSEC);
+        assert_true(dispatch >= 2 * GAP_MAX_USEC);
+        assert_true(max >= 2 * GAP_MAX_USEC);
 }
 
 /* ---- Tests ---- */
