@@ -492,6 +492,13 @@ int zero_op_wait_child(struct zero_op *op, char *const argv[], const char *what,
 static const struct zero_op_step unknown_steps[] = {{"unknown", NULL, NULL}};
 static const struct zero_op_kind unknown_kind = {"unknown", unknown_steps, 1, NULL};
 
+static bool op_launched(struct zero_agent *a, const char *id) {
+        for (struct zero_op *o = a->ops; o; o = o->next)
+                if (streq(o->row.id, id))
+                        return true;
+        return false;
+}
+
 int zero_op_resume_all(struct zero_agent *a) {
         struct zero_operation_row *rows = NULL;
         size_t n = 0;
@@ -501,9 +508,16 @@ int zero_op_resume_all(struct zero_agent *a) {
         if (r < 0)
                 return log_error_errno(r, "Failed to list unfinished operations: %m");
         for (size_t i = 0; i < n; i++) {
-                struct zero_op *op = calloc(1, sizeof(*op));
+                struct zero_op *op;
                 json_error_t jerr;
 
+                /* Launched by this zerod already, before the resume: the card's start restarts the
+                 * instances whose exports it had to make anew. A second copy would run the same
+                 * steps again (it_card_crash: its forced stop killed the container the first had
+                 * just started). */
+                if (op_launched(a, rows[i].id))
+                        continue;
+                op = calloc(1, sizeof(*op));
                 if (!op)
                         break;
                 op->agent = a;

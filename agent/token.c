@@ -10,6 +10,7 @@
 
 #define SECRET_PREFIX "zero_"
 #define SECRET_BYTES 32
+#define BASE64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 const char *zero_role_to_string(enum zero_role r) {
         return r == ZERO_ROLE_ADMIN ? "admin" : r == ZERO_ROLE_READ ? "read" : "none";
@@ -24,7 +25,7 @@ enum zero_role zero_role_from_string(const char *s) {
 }
 
 static void base64url(const uint8_t *in, size_t n, char *out) {
-        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        static const char alphabet[] = BASE64URL;
         uint32_t acc = 0;
         int bits = 0;
 
@@ -51,11 +52,19 @@ static int hash_secret(const char *secret, char ret_hex[static 65]) {
         return 0;
 }
 
-int zero_token_create(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
-                      char ret_secret[static ZERO_TOKEN_SECRET_SIZE], struct zero_error *err) {
-        uint8_t raw[SECRET_BYTES];
-        char secret[ZERO_TOKEN_SECRET_SIZE], hash[65];
+/* secret: "zero_" and 43 base64url characters (32 bytes), the form zero_token_create makes. */
+static bool secret_is_valid(const char *secret) {
+        size_t n = strlen(SECRET_PREFIX);
+
+        return secret && strlen(secret) == ZERO_TOKEN_SECRET_SIZE - 1 && strncmp(secret, SECRET_PREFIX, n) == 0 &&
+               strspn(secret + n, BASE64URL) == ZERO_TOKEN_SECRET_SIZE - 1 - n;
+}
+
+/* The row for secret; with replace, a token of that name goes in the same transaction. */
+static int token_insert(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
+                        const char *secret, bool replace, struct zero_error *err) {
         struct zero_token_row row;
+        char hash[65];
         int r;
 
         if (!name || !zero_name_is_valid(name))
@@ -64,25 +73,54 @@ int zero_token_create(struct zero_store *s, const char *name, enum zero_role rol
                                       "or digit", ZERO_QUOTE(name));
         if (role == ZERO_ROLE_NONE)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "role: admin or read");
-        if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw))
-                return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "no random bytes for the secret");
-        memcpy(secret, SECRET_PREFIX, strlen(SECRET_PREFIX));
-        base64url(raw, sizeof(raw), secret + strlen(SECRET_PREFIX));
         r = hash_secret(secret, hash);
         if (r < 0)
                 return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot hash the secret");
         row = (struct zero_token_row){.name = (char *) name, .role = (char *) zero_role_to_string(role), .hash = hash,
                                       .created_by = (char *) created_by, .created_at = (int64_t) zero_now_usec()};
-        r = zero_store_token_insert(s, &row);
+        if (replace && (r = zero_store_begin(s)) >= 0) {
+                r = zero_store_token_delete(s, name);
+                if (r >= 0 || r == -ENOENT)
+                        r = zero_store_token_insert(s, &row);
+                if (r >= 0)
+                        r = zero_store_commit(s);
+                if (r < 0)
+                        (void) zero_store_rollback(s);
+        } else if (!replace)
+                r = zero_store_token_insert(s, &row);
         if (r == -EEXIST)
                 return zero_error_set(err, r, ZERO_E_CONFLICT, "a token named '%s' exists already", name);
         if (r < 0)
                 return zero_error_set(err, r, r == -EBUSY ? ZERO_E_UNAVAILABLE : ZERO_E_INTERNAL,
                                       "cannot record the token: %s", strerror(-r));
-        memcpy(ret_secret, secret, sizeof(secret));
-        explicit_bzero(secret, sizeof(secret));
-        explicit_bzero(raw, sizeof(raw));
         return 0;
+}
+
+int zero_token_create(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
+                      char ret_secret[static ZERO_TOKEN_SECRET_SIZE], struct zero_error *err) {
+        uint8_t raw[SECRET_BYTES];
+        char secret[ZERO_TOKEN_SECRET_SIZE];
+        int r;
+
+        if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw))
+                return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "no random bytes for the secret");
+        memcpy(secret, SECRET_PREFIX, strlen(SECRET_PREFIX));
+        base64url(raw, sizeof(raw), secret + strlen(SECRET_PREFIX));
+        explicit_bzero(raw, sizeof(raw));
+        r = token_insert(s, name, role, created_by, secret, false, err);
+        if (r >= 0)
+                memcpy(ret_secret, secret, sizeof(secret));
+        explicit_bzero(secret, sizeof(secret));
+        return r;
+}
+
+int zero_token_import(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
+                      const char *secret, bool replace, struct zero_error *err) {
+        if (!secret_is_valid(secret))
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
+                                      "the secret is not a token secret: 'zero_' and 43 of [A-Za-z0-9_-] "
+                                      "(32 random bytes, base64url), as zerod token create makes them");
+        return token_insert(s, name, role, created_by, secret, replace, err);
 }
 
 int zero_token_revoke(struct zero_store *s, const char *name, struct zero_error *err) {
@@ -100,8 +138,7 @@ int zero_token_check(struct zero_store *s, const char *secret, struct zero_token
         char hash[65];
         int r;
 
-        if (!secret || strlen(secret) != ZERO_TOKEN_SECRET_SIZE - 1 ||
-            strncmp(secret, SECRET_PREFIX, strlen(SECRET_PREFIX)) != 0)
+        if (!secret_is_valid(secret))
                 return -EACCES;
         r = hash_secret(secret, hash);
         if (r < 0)

@@ -7,6 +7,7 @@
  * there is no password to guess), and a lookup by hash needs no constant-time compare.
  */
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "store/store.h"
 #include "zero/error.h"
@@ -26,6 +27,12 @@ enum zero_role zero_role_from_string(const char *s); /* NONE if unknown */
  * name. ret_secret is the only copy of the secret there will ever be. */
 int zero_token_create(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
                       char ret_secret[static ZERO_TOKEN_SECRET_SIZE], struct zero_error *err);
+/* The same with a secret made elsewhere (the lab's card hands the host the secret its
+ * orchestrator holds: deploy/images/host-init): -EINVAL (ZERO_E_INVALID) unless it has the form
+ * zero_token_create gives, "zero_" and 43 base64url characters, so that it is as hard to guess.
+ * With replace, a token of that name is replaced in the same transaction (no -EEXIST). */
+int zero_token_import(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
+                      const char *secret, bool replace, struct zero_error *err);
 int zero_token_revoke(struct zero_store *s, const char *name, struct zero_error *err);
 /* The token whose secret this is: -EACCES when there is none (unknown, revoked or malformed). */
 int zero_token_check(struct zero_store *s, const char *secret, struct zero_token_row *ret);

@@ -16,14 +16,19 @@
 #include "common/util.h"
 
 static void token_help(FILE *f) {
-        fprintf(f, "Usage: zerod token create NAME [--role admin|read]\n"
+        fprintf(f, "Usage: zerod token create NAME [--role admin|read] [--secret-file FILE [--replace]]\n"
                    "       zerod token list\n"
                    "       zerod token revoke NAME\n\n"
                    "Bearer tokens for the TCP API. The secret is printed once, by create; the node keeps only its\n"
                    "hash. admin may do everything, read only GET.\n\n"
                    "  --config FILE      zerod's configuration (for its state directory)\n"
                    "  --state-dir DIR    the state directory (default /var/lib/zero)\n"
-                   "  --role ROLE        admin (the default) or read\n");
+                   "  --role ROLE        admin (the default) or read\n"
+                   "  --secret-file FILE create: the secret is FILE's (one line, as create prints them), made\n"
+                   "                     elsewhere (the lab's card hands its host the orchestrator's), and not\n"
+                   "                     printed\n"
+                   "  --replace          with --secret-file: a token of that name is replaced (one\n"
+                   "                     transaction), as a host does at each boot\n");
 }
 
 static int token_list(struct zero_store *s) {
@@ -45,10 +50,38 @@ static int token_list(struct zero_store *s) {
         return 0;
 }
 
+/* create --secret-file [--replace]: the secret is read (one line; the newline dropped), checked,
+ * hashed. */
+static int token_import(struct zero_store *s, const char *name, enum zero_role role, const char *by, const char *file,
+                        bool replace) {
+        _cleanup_free_ char *secret = NULL;
+        struct zero_error err = {};
+        size_t n = 0;
+        int r;
+
+        r = zero_read_file(file, ZERO_TOKEN_SECRET_SIZE + 1, &secret, &n);
+        if (r < 0) {
+                fprintf(stderr, "zerod token create: cannot read %s: %s\n", file, r == -EFBIG ? "not a token secret" : strerror(-r));
+                return 1;
+        }
+        if (n > 0 && secret[n - 1] == '\n')
+                secret[--n] = '\0';
+        r = zero_token_import(s, name, role, by, secret, replace, &err);
+        explicit_bzero(secret, n);
+        if (r < 0) {
+                fprintf(stderr, "zerod token create: %s: %s\n", file, err.message);
+                return 1;
+        }
+        fprintf(stderr, "Token '%s' (role %s) made with the secret of %s.\n", name, zero_role_to_string(role), file);
+        return 0;
+}
+
 int zero_token_cmd(int argc, char *argv[]) {
         static const struct option options[] = {
                 {"config", required_argument, NULL, 'c'}, {"state-dir", required_argument, NULL, 's'},
-                {"role", required_argument, NULL, 'r'},   {"help", no_argument, NULL, 'h'},
+                {"role", required_argument, NULL, 'r'},   {"secret-file", required_argument, NULL, 'f'},
+                {"replace", no_argument, NULL, 'R'},
+                {"help", no_argument, NULL, 'h'},
                 {},
         };
         _cleanup_(zero_config_freep) struct zero_config *c = zero_config_new();
@@ -56,7 +89,8 @@ int zero_token_cmd(int argc, char *argv[]) {
         _cleanup_free_ char *db = NULL;
         struct zero_error err = {};
         enum zero_role role = ZERO_ROLE_ADMIN;
-        const char *verb, *name;
+        const char *verb, *name, *secret_file = NULL;
+        bool replace = false;
         char by[32];
         int r;
 
@@ -76,6 +110,14 @@ int zero_token_cmd(int argc, char *argv[]) {
                         r = role == ZERO_ROLE_NONE ? zero_error_set(&err, -EINVAL, ZERO_E_USAGE, "--role: admin or read")
                                                    : 0;
                         break;
+                case 'f':
+                        secret_file = optarg;
+                        r = 0;
+                        break;
+                case 'R':
+                        replace = true;
+                        r = 0;
+                        break;
                 case 'h':
                         token_help(stdout);
                         return 0;
@@ -90,7 +132,8 @@ int zero_token_cmd(int argc, char *argv[]) {
         }
         verb = optind < argc ? argv[optind] : NULL;
         name = optind + 1 < argc ? argv[optind + 1] : NULL;
-        if (!verb || (!streq(verb, "list") && !name) || optind + (streq(verb, "list") ? 1 : 2) < argc) {
+        if (!verb || (!streq(verb, "list") && !name) || optind + (streq(verb, "list") ? 1 : 2) < argc ||
+            (secret_file && !streq(verb, "create")) || (replace && !secret_file)) {
                 token_help(stderr);
                 return 2;
         }
@@ -120,8 +163,10 @@ int zero_token_cmd(int argc, char *argv[]) {
                 token_help(stderr);
                 return 2;
         }
-        char secret[ZERO_TOKEN_SECRET_SIZE];
         snprintf(by, sizeof(by), "uid:%u", (unsigned) getuid());
+        if (secret_file)
+                return token_import(s, name, role, by, secret_file, replace);
+        char secret[ZERO_TOKEN_SECRET_SIZE];
         r = zero_token_create(s, name, role, by, secret, &err);
         if (r < 0) {
                 fprintf(stderr, "zerod token create: %s\n", err.message);

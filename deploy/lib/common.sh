@@ -11,6 +11,7 @@ ZERO_PACKAGES=(
   libjson-validator-perl libyaml-pp-perl libseccomp-dev libgnutls28-dev python3 openssl
   qemu-system-common qemu-system-x86 qemu-utils e2fsprogs fio
   xz-utils # zero-unpack reads xz-compressed image archives through `xz -dc` (docs/architecture.md, Images)
+  zstd # build-host-image compresses the lab's host image with it (gzip without; deploy/images/README.md)
   clang libclang-rt-14-dev
 )
 

@@ -27,6 +27,19 @@ ADMIN=$("$ZEROD" token create ci --state-dir "$T/state" 2>"$T/token.err")
 READ=$("$ZEROD" token create viewer --role read --state-dir "$T/state" 2>>"$T/token.err")
 [[ "$ADMIN" == zero_* && "$READ" == zero_* ]] || fail "zerod token create printed no secret: $(cat "$T/token.err")"
 ! sqlite3 "$T/state/zero.db" .dump | grep -qF "$ADMIN" || fail "the token's secret is in the store"
+# A secret made elsewhere (the lab's card hands its host the orchestrator's, deploy/images/host-init)
+# is taken in the form create makes, and nothing else is.
+CARD=zero_$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+printf '%s\n' "$CARD" >"$T/card.secret"
+"$ZEROD" token create card --state-dir "$T/state" --secret-file "$T/card.secret" 2>>"$T/token.err" ||
+  fail "zerod token create --secret-file failed: $(cat "$T/token.err")"
+for bad in zero_short "${CARD%?}!" "${CARD}A" "x${CARD#z}"; do
+  printf '%s\n' "$bad" >"$T/bad.secret"
+  "$ZEROD" token create bad --state-dir "$T/state" --secret-file "$T/bad.secret" 2>/dev/null &&
+    fail "zerod token create took the malformed secret '$bad'"
+done
+[ "$(sqlite3 "$T/state/zero.db" "select count(*) from tokens where name = 'bad'")" = 0 ] || fail "a refused secret left a token"
+! sqlite3 "$T/state/zero.db" .dump | grep -qF "$CARD" || fail "the imported secret is in the store"
 
 # tcp METHOD PATH [TOKEN] [JSON] [curl args...]: over HTTPS as the nobody user; STATUS and $BODY.
 tcp() {
@@ -64,6 +77,19 @@ in_ns curl -sS -m 5 -o /dev/null "http://127.0.0.1:$PORT/v1/node" 2>/dev/null &&
 in_ns curl -sS -m 5 -o /dev/null -H "Authorization: Bearer $ADMIN" "https://127.0.0.1:$PORT/v1/node" 2>/dev/null &&
   fail "the self-signed certificate was accepted without pinning it"
 [ "$(snapshot)" = "$before" ] || fail "refused requests changed the store"
+tcp GET /v1/node "$CARD"
+[ "$STATUS" = 200 ] || fail "the token made with --secret-file is refused: $STATUS"
+# A host registers its card's token at every boot: --replace takes the new secret, the old one
+# stops working.
+"$ZEROD" token create card --state-dir "$T/state" --secret-file "$T/card.secret" 2>/dev/null &&
+  fail "a second token named card was made without --replace"
+CARD2=zero_$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+printf '%s\n' "$CARD2" >"$T/card.secret"
+"$ZEROD" token create card --state-dir "$T/state" --secret-file "$T/card.secret" --replace 2>>"$T/token.err" ||
+  fail "zerod token create --replace failed: $(cat "$T/token.err")"
+tcp GET /v1/node "$CARD"; want 401 unauthorized "the replaced secret"
+tcp GET /v1/node "$CARD2"
+[ "$STATUS" = 200 ] || fail "the replacing secret is refused: $STATUS"
 # The unix socket is root's: nobody cannot even connect.
 in_ns setpriv --reuid 65534 --regid 65534 --clear-groups curl -sS --unix-socket "$SOCK" -o /dev/null http://zero/v1/node 2>/dev/null &&
   fail "uid 65534 was answered on the unix socket"
@@ -92,7 +118,7 @@ expect 200 GET '/v1/events?limit=1000'
 expect 201 POST /v1/tokens '{"name":"deploy","role":"admin"}'
 DEPLOY=$(jbody .secret)
 tcp GET /v1/tokens "$DEPLOY"
-[ "$STATUS" = 200 ] && [ "$(jq -r '.tokens | map(.name) | join(",")' "$BODY")" = ci,deploy,viewer ] ||
+[ "$STATUS" = 200 ] && [ "$(jq -r '.tokens | map(.name) | join(",")' "$BODY")" = card,ci,deploy,viewer ] ||
   fail "GET /v1/tokens: $STATUS $(cat "$BODY")"
 jq -e '.tokens[] | has("secret") or has("hash") | not' "$BODY" >/dev/null || fail "the token list shows secrets or hashes"
 expect 409 POST /v1/tokens '{"name":"deploy"}'

@@ -48,6 +48,28 @@ d=$(inst c1 'volumes[0].export.path')
 [ -b "$d" ] && losetup "$d" | grep -qF "$T" || fail "c1's new export $d is not a loop device over the test's export"
 log "after kill -9 of qemu-storage-daemon: a new daemon, new exports, containers restarted with their files"
 
+# Both at once, as a host's power cut takes them (the lab's host reboots): the zerod that starts
+# finds no daemon, makes the exports anew and restarts each container once. Its restart
+# operations are launched while the card starts, before the unfinished operations are resumed:
+# resumed a second time, one of them killed the container its twin had just started (137).
+p1=$(inst c1 pid); p2=$(inst c2 pid)
+crash_zerod
+kill -9 "$(qsd_pid)"
+start_zerod
+wait_console c1 "START 3 bytes-of-c1"
+wait_console c2 "START 3 bytes-of-c2"
+wait_state c1 running
+wait_state c2 running
+[ "$(inst c1 pid)" != "$p1" ] && [ "$(inst c2 pid)" != "$p2" ] || fail "the containers were not restarted"
+sleep 1
+for c in c1 c2; do
+  [ "$(inst $c state)" = running ] || fail "$c is $(inst $c state) (exit code $(inst $c exit_code)) after its restart"
+  api GET "/v1/instances/$c/console"
+  grep -q "START 4" "$BODY" && fail "$c was started twice: $(tail -n 3 "$BODY")"
+done
+grep -q 'Resuming operation .* restart of' "$T/zerod.log" && fail "a restart launched at start was resumed too"
+log "after kill -9 of zerod and the daemon together: each container restarted once"
+
 act DELETE "/v1/instances/c1?force=true"
 act DELETE "/v1/instances/c2?force=true"
 expect 204 DELETE /v1/networks/net1

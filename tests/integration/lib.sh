@@ -77,9 +77,22 @@ crash_zerod() {
   ZEROD_PID=
 }
 
+# Where api and upload send a request for PATH (curl arguments in TARGET): zerod's unix socket,
+# or, once a test sets API_URL (https://HOST:PORT), that TCP API with API_TOKEN and API_CACERT
+# (the lab's host VM, tests/lab/). Not ZERO_URL: a developer's shell may export that for zeroctl.
+API_URL= API_TOKEN= API_CACERT=
+api_target() {
+  if [ -n "$API_URL" ]; then
+    TARGET=(--cacert "$API_CACERT" -H "Authorization: Bearer $API_TOKEN" "$API_URL$1")
+  else
+    TARGET=(--unix-socket "$SOCK" "http://zero$1")
+  fi
+}
+
 # api METHOD PATH [JSON]: sets STATUS, leaves the body in $BODY.
 api() {
-  local args=(-sS --unix-socket "$SOCK" -o "$BODY" -w '%{http_code}' -X "$1" "http://zero$2")
+  api_target "$2"
+  local args=(-sS -o "$BODY" -w '%{http_code}' -X "$1" "${TARGET[@]}")
   if [ $# -ge 3 ]; then args+=(-H 'Content-Type: application/json' --data-binary "$3"); fi
   STATUS=$(curl "${args[@]}") || fail "curl $1 $2 failed"
 }
@@ -120,8 +133,9 @@ upload() {
   local method=$1 path=$2 file=$3 ctype=$4
   shift 4
   # -T streams the file (--data-binary @FILE would read it into memory first)
-  STATUS=$(curl -sS --unix-socket "$SOCK" -o "$BODY" -w '%{http_code}' -X "$method" -H "Content-Type: $ctype" \
-    -T "$file" "$@" "http://zero$path") || fail "curl $method $path failed"
+  api_target "$path"
+  STATUS=$(curl -sS -o "$BODY" -w '%{http_code}' -X "$method" -H "Content-Type: $ctype" \
+    -T "$file" "$@" "${TARGET[@]}") || fail "curl $method $path failed"
 }
 
 # die_at POINT COMMAND...: a zerod armed at fault point POINT (agent/fault.h) takes the request

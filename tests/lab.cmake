@@ -1,0 +1,12 @@
+# The lab (issue 13): the host as a QEMU VM under TCG, the card outside it. Each test boots the
+# host image of deploy/images/build-host-image, built from this tree (cached in <build>/lab).
+# They test an image, its init and a guest, and a zerod under ASan+UBSan would boot several times
+# slower under TCG: once, in the plain build (as vm_image).
+# Debian: qemu-system-x86 qemu-utils e2fsprogs busybox-static crun openssl socat zstd (the tests
+# fail, they do not skip, without them).
+if(NOT ZERO_SANITIZE)
+  # The host image booted: zerod ready over the forwarded TLS port, cgroup v2 limits enforced
+  # (an OOM kill, a cpu quota), the state volume kept over a power cycle.
+  zero_integration_test(lab_host_image ${CMAKE_CURRENT_SOURCE_DIR}/lab/host_image.sh TIMEOUT 600)
+  set_tests_properties(lab_host_image PROPERTIES LABELS "integration;lab")
+endif()
