@@ -9,6 +9,7 @@
 
 #include "common/macro.h"
 #include "common/util.h"
+#include "io/hotplug.h"
 
 /* x86's COMMAND_LINE_SIZE, NUL included. */
 #define KERNEL_CMDLINE_MAX 2048
@@ -113,31 +114,6 @@ int zero_vm_guest_disk_name(const struct zero_vm_disk *disks, size_t n, size_t i
         return 0;
 }
 
-void zero_vm_qemu_id(const char *prefix, const char *id, char ret[static ZERO_VM_QEMU_ID_MAX]) {
-        snprintf(ret, ZERO_VM_QEMU_ID_MAX, "%s-%.16s", prefix, strempty(id));
-}
-
-int zero_vm_nbd_uri_split(const char *uri, char **ret_copy, const char **ret_name, const char **ret_socket) {
-        static const char prefix[] = "nbd+unix:///";
-        char *c, *q;
-
-        if (!uri || strncmp(uri, prefix, strlen(prefix)) != 0)
-                return -EINVAL;
-        c = strdup(uri + strlen(prefix));
-        if (!c)
-                return -ENOMEM;
-        q = strstr(c, "?socket=");
-        if (!q || q == c || !q[8]) {
-                free(c);
-                return -EINVAL;
-        }
-        *q = '\0';
-        *ret_copy = c;
-        *ret_name = c;
-        *ret_socket = q + 8;
-        return 0;
-}
-
 /* A pcie-root-port on pcie.0, eight to a slot as functions (libvirt's layout): every disk and
  * NIC has one of its own, so that it can be unplugged, and the spares take hot-plugged ones. */
 static void add_port(struct argv_builder *b, unsigned *k, const char *id) {
@@ -163,14 +139,14 @@ static int add_disk(struct argv_builder *b, const struct zero_vm_disk *d, size_t
         if (!d->id || strlen(d->id) < 16 || strspn(d->id, "0123456789abcdef") < 16)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu has no volume id", i);
         snprintf(serial, sizeof(serial), "%.20s", d->id); /* NVMe's limit */
-        zero_vm_qemu_id(ZERO_VM_DISK_ID, d->id, dev);
-        zero_vm_qemu_id(ZERO_VM_DISK_PORT, d->id, bus);
+        zero_qemu_id(ZERO_VM_DISK_ID, d->id, dev);
+        zero_qemu_id(ZERO_VM_DISK_PORT, d->id, bus);
         if (streq(d->personality, "virtio-blk")) {
                 if (!vhost)
                         return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                               "disk %zu: virtio-blk needs a vhost-user-blk export, not %s", i,
                                               strempty(d->export_kind));
-                zero_vm_qemu_id(ZERO_VM_VHOST_ID, d->id, back);
+                zero_qemu_id(ZERO_VM_VHOST_ID, d->id, back);
                 add_port(b, port, bus);
                 add(b, strdup("-chardev"));
                 ADD(b, "socket,id=%s,path=%s", back, d->export_path);
@@ -181,11 +157,11 @@ static int add_disk(struct argv_builder *b, const struct zero_vm_disk *d, size_t
         if (!nbd)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu: %s needs an nbd export, not %s", i,
                                       d->personality, strempty(d->export_kind));
-        if (zero_vm_nbd_uri_split(d->export_path, &copy, &name, &sock) < 0)
+        if (zero_qemu_nbd_uri_split(d->export_path, &copy, &name, &sock) < 0)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu: bad NBD export %s", i, d->export_path);
         if (!streq(d->personality, "virtio-scsi") && !streq(d->personality, "nvme"))
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu: unknown personality %s", i, d->personality);
-        zero_vm_qemu_id(ZERO_VM_NBD_ID, d->id, back);
+        zero_qemu_id(ZERO_VM_NBD_ID, d->id, back);
         add(b, strdup("-blockdev"));
         ADD(b, "{\"driver\":\"nbd\",\"node-name\":\"%s\",\"export\":\"%s\",\"server\":{\"type\":\"unix\",\"path\":\"%s\"}}",
             back, name, sock);
@@ -321,9 +297,9 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
                         b.r = zero_error_set(err, -EINVAL, ZERO_E_INVALID, "NIC %zu has no tap, id or MAC", i);
                         break;
                 }
-                zero_vm_qemu_id(ZERO_VM_NIC_ID, n->id, dev);
-                zero_vm_qemu_id(ZERO_VM_NETDEV_ID, n->id, back);
-                zero_vm_qemu_id(ZERO_VM_NIC_PORT, n->id, bus);
+                zero_qemu_id(ZERO_VM_NIC_ID, n->id, dev);
+                zero_qemu_id(ZERO_VM_NETDEV_ID, n->id, back);
+                zero_qemu_id(ZERO_VM_NIC_PORT, n->id, bus);
                 add_port(&b, &port, bus);
                 add(&b, strdup("-netdev"));
                 ADD(&b, "tap,id=%s,ifname=%s,script=no,downscript=no", back, n->tap);

@@ -38,8 +38,8 @@ allowed() {
   store) [[ $h == store/* ]] ;;
   shim) [[ $h == shim/* ]] ;;
   io) [[ $h == io/* || $h == shim/client.h || $h == shim/proto.h ]] ;;
-  # plugins see the ABI, common helpers and the shared QMP client; nothing of the agent
-  plugin) [[ $h == plugins/* || $h == io/qmp.h ]] ;;
+  # plugins see the ABI, common helpers and the shared QMP client and hot-plug; nothing of the agent
+  plugin) [[ $h == plugins/* || $h == io/qmp.h || $h == io/hotplug.h ]] ;;
   # zero-unpack: a program of its own; it shares the image layout's names (image.h) and nothing else
   helper) [[ $h == agent/extract.h || $h == agent/unpack.h || $h == agent/image.h ]] ;;
   # the core never reaches up into the HTTP front, nor into a card driver (a loaded plugin); the
