@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "agent/card.h"
-#include "agent/card_loader.h"
+#include "io/card_loader.h"
 #include "agent/image.h"
 #include "agent/network_service.h"
 #include "agent/operation.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The card driver's loader (agent/card_loader.c): softcard.so from the plugin directory is loaded;
+/* The card driver's loader (io/card_loader.c): softcard.so from the plugin directory is loaded;
  * a driver built for another card ABI, a missing file, a runtime plugin in its place and a name
  * that is no file name are refused with a reason naming the file. */
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "agent/card_loader.h"
+#include "io/card_loader.h"
 #include "common/util.h"
 
 static const char *env(const char *name) {
