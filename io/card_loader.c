@@ -47,7 +47,8 @@ _printf_(4, 5) static int refuse(struct zero_error *err, int r, const char *path
         return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "card driver %s: %s", path, why);
 }
 
-int zero_card_lib_load(const char *dir, const char *name, struct zero_card_lib *ret, struct zero_error *err) {
+int zero_card_lib_load(const char *dir, const char *name, const char *who, struct zero_card_lib *ret,
+                       struct zero_error *err) {
         _cleanup_free_ char *path = NULL;
 
         *ret = (struct zero_card_lib){};
@@ -60,10 +61,10 @@ int zero_card_lib_load(const char *dir, const char *name, struct zero_card_lib *
                 return zero_error_default(err, -ENOMEM, "card driver");
         if (access(path, F_OK) < 0)
                 return refuse(err, -errno, path, "%s ([card] driver = %s)", strerror(errno), name);
-        return zero_card_lib_load_path(path, ret, err);
+        return zero_card_lib_load_path(path, who, ret, err);
 }
 
-int zero_card_lib_load_path(const char *file, struct zero_card_lib *ret, struct zero_error *err) {
+int zero_card_lib_load_path(const char *file, const char *who, struct zero_card_lib *ret, struct zero_error *err) {
         _cleanup_free_ char *path = strdup(file);
         zero_card_driver_entry_fn entry;
         const struct zero_card_driver *d;
@@ -88,7 +89,7 @@ int zero_card_lib_load_path(const char *file, struct zero_card_lib *ret, struct 
                 dlclose(h);
                 return refuse(err, -EPROTONOSUPPORT, path,
                               "built for card ABI version %u, this %s speaks version %u", v,
-                              program_invocation_short_name, (unsigned) ZERO_CARD_ABI_VERSION);
+                              who, (unsigned) ZERO_CARD_ABI_VERSION);
         }
         if (d->size < CARD_DRIVER_MIN_SIZE || !driver_complete(d)) {
                 uint32_t size = d->size;

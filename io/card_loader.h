@@ -19,8 +19,10 @@ struct zero_card_lib {
  * err: a NAME that is no plain file name (-EINVAL), a missing file (-ENOENT), one that does not
  * load or exports no ZERO_CARD_DRIVER_ENTRY (-ENOEXEC), another ABI version or a struct without
  * every op of this one (-EPROTONOSUPPORT). */
-int zero_card_lib_load(const char *dir, const char *name, struct zero_card_lib *ret, struct zero_error *err);
+/* who: the loading program, as the refusal of another version names it ("this zerod speaks ..."). */
+int zero_card_lib_load(const char *dir, const char *name, const char *who, struct zero_card_lib *ret,
+                       struct zero_error *err);
 /* The same for a file named by its path (the card daemon's softcard.so). */
-int zero_card_lib_load_path(const char *path, struct zero_card_lib *ret, struct zero_error *err);
+int zero_card_lib_load_path(const char *path, const char *who, struct zero_card_lib *ret, struct zero_error *err);
 /* dlclose()s: after the driver's close(), whose code lives there. */
 void zero_card_lib_done(struct zero_card_lib *lib);
