@@ -17,11 +17,11 @@
 #include "agent/api.h"
 #include "agent/http.h"
 #include "agent/image.h"
-#include "agent/lock.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
 #include "agent/token_cmd.h"
+#include "common/lock.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -146,7 +146,7 @@ static int run(struct zero_agent *a, struct zero_front **http) {
         /* Before anything is touched (lock.h). The fds stay open until zerod exits, so the locks
          * outlive the teardown of the card and the store in main(). */
         int locks[2];
-        r = zero_lock_dirs(a->config->state_dir, a->config->run_dir, locks, &err);
+        r = zero_lock_dirs(a->config->state_dir, a->config->run_dir, "zerod", locks, &err);
         if (r < 0)
                 return log_error_errno(r, "Not starting: %s", err.message);
         db = zero_strdup_printf("%s/zero.db", a->config->state_dir);

@@ -155,6 +155,10 @@ bool zero_request_is_unix(struct zero_request *req) {
         return req->daemon->is_unix;
 }
 
+unsigned zero_request_listener(struct zero_request *req) {
+        return req->daemon->index;
+}
+
 struct MHD_Connection *zero_request_connection(struct zero_request *req) {
         return req->conn;
 }

@@ -114,6 +114,8 @@ const char *zero_request_header(struct zero_request *req, const char *name);
 const struct zero_route *zero_request_route(struct zero_request *req);
 /* Whether it came on a unix socket, and its connection (for peer credentials, TLS sessions). */
 bool zero_request_is_unix(struct zero_request *req);
+/* Which listener it came on: 0 for the first zero_http_server_listen(), 1 for the next... */
+unsigned zero_request_listener(struct zero_request *req);
 struct MHD_Connection *zero_request_connection(struct zero_request *req);
 /* For authenticate: who asks (copied) and with which role (the server's own numbers). False
  * when out of memory (replied 500). */

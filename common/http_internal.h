@@ -17,6 +17,7 @@ struct daemon {
         sd_event_source *io, *timer;
         bool is_unix;
         bool tls;
+        unsigned index; /* the order of zero_http_server_listen() calls: zero_request_listener() */
         char *unix_path; /* removed again on shutdown, unless it was handed to us */
 };
 

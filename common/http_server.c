@@ -147,7 +147,7 @@ int zero_http_server_listen(struct zero_http *h, int fd, bool is_unix, const cha
                 return -E2BIG;
         }
         d = &h->daemons[h->n_daemons];
-        *d = (struct daemon){.http = h, .is_unix = is_unix, .tls = !!tls};
+        *d = (struct daemon){.http = h, .is_unix = is_unix, .tls = !!tls, .index = (unsigned) h->n_daemons};
         if (tls) {
                 flags |= MHD_USE_TLS;
                 extra[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) tls->key_pem};
