@@ -19,12 +19,7 @@ struct zero_config *zero_config_new(void) {
 struct zero_config *zero_config_free(struct zero_config *c) {
         if (!c)
                 return NULL;
-        for (size_t i = 0; i < c->n_entries; i++) {
-                free(c->entries[i].section);
-                free(c->entries[i].key);
-                free(c->entries[i].value);
-        }
-        free(c->entries);
+        zero_ini_done(&c->ini);
         free(c->state_dir);
         free(c->run_dir);
         free(c->plugin_dir);
@@ -40,19 +35,11 @@ struct zero_config *zero_config_free(struct zero_config *c) {
 }
 
 const char *zero_config_get(const struct zero_config *c, const char *section, const char *key) {
-        /* Later entries win: the command line is applied after the file. */
-        for (size_t i = c->n_entries; i > 0; i--) {
-                const struct zero_config_entry *e = &c->entries[i - 1];
-                if (streq(e->section, section) && streq(e->key, key))
-                        return e->value;
-        }
-        return NULL;
+        return zero_ini_get(&c->ini, section, key);
 }
 
 int zero_config_set(struct zero_config *c, const char *section, const char *key, const char *value,
                     struct zero_error *err) {
-        struct zero_config_entry *n;
-
         if (streq(section, "agent") && streq(key, "listen")) {
                 if (c->n_listen >= ZERO_LISTEN_MAX)
                         return zero_error_set(err, -E2BIG, ZERO_E_INVALID, "at most %d listen addresses",
@@ -66,18 +53,7 @@ int zero_config_set(struct zero_config *c, const char *section, const char *key,
                 c->n_listen++;
                 return 0;
         }
-        n = realloc(c->entries, (c->n_entries + 1) * sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        c->entries = n;
-        n = &c->entries[c->n_entries];
-        n->section = strdup(section);
-        n->key = strdup(key);
-        n->value = strdup(value);
-        c->n_entries++;
-        if (!n->section || !n->key || !n->value)
-                return -ENOMEM;
-        return 0;
+        return zero_ini_set(&c->ini, section, key, value);
 }
 
 static int on_ini_entry(void *userdata, const char *section, const char *key, const char *value,

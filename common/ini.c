@@ -10,6 +10,44 @@
 
 #include "common/util.h"
 
+int zero_ini_set(struct zero_ini *ini, const char *section, const char *key, const char *value) {
+        struct zero_ini_entry *n = realloc(ini->entries, (ini->n + 1) * sizeof(*n));
+
+        if (!n)
+                return -ENOMEM;
+        ini->entries = n;
+        n = &ini->entries[ini->n];
+        *n = (struct zero_ini_entry){.section = strdup(section), .key = strdup(key), .value = strdup(value)};
+        if (!n->section || !n->key || !n->value) {
+                free(n->section);
+                free(n->key);
+                free(n->value);
+                return -ENOMEM;
+        }
+        ini->n++;
+        return 0;
+}
+
+const char *zero_ini_get(const struct zero_ini *ini, const char *section, const char *key) {
+        /* Later entries win: the command line is applied after the file. */
+        for (size_t i = ini->n; i > 0; i--) {
+                const struct zero_ini_entry *e = &ini->entries[i - 1];
+                if (streq(e->section, section) && streq(e->key, key))
+                        return e->value;
+        }
+        return NULL;
+}
+
+void zero_ini_done(struct zero_ini *ini) {
+        for (size_t i = 0; i < ini->n; i++) {
+                free(ini->entries[i].section);
+                free(ini->entries[i].key);
+                free(ini->entries[i].value);
+        }
+        free(ini->entries);
+        *ini = (struct zero_ini){};
+}
+
 struct ini_ctx {
         zero_ini_entry_fn fn;
         void *userdata;

@@ -216,6 +216,9 @@ static void on_query_pci(struct zero_qmp *q, int r, json_t *v, const struct zero
         if (!port)
                 return job_fail(j, -ENOSPC, "no free PCIe port (spare hot-plug ports are all taken) for", NULL);
         json_object_set_new(j->dev_args, "bus", json_string(port));
+        /* Slot 0 and nothing else: Linux scans only that one behind a PCIe port, and QEMU would put
+         * a second device on a taken port's next slot, where the guest never sees it. */
+        json_object_set_new(j->dev_args, "addr", json_string("0.0"));
         (void) command(j, j->back_add, json_incref(j->back_args), on_back_added);
 }
 

@@ -19,6 +19,8 @@ layer() {
   store/*) echo store ;;
   shim/*) echo shim ;;
   io/*) echo io ;;
+  card/api*) echo cardfront ;;
+  card/*) echo card ;;
   plugins/*) echo plugin ;;
   agent/main.c) echo main ;;
   agent/http* | agent/api* | agent/tls.* | agent/token_cmd.c) echo front ;;
@@ -38,8 +40,12 @@ allowed() {
   store) [[ $h == store/* ]] ;;
   shim) [[ $h == shim/* ]] ;;
   io) [[ $h == io/* || $h == shim/client.h || $h == shim/proto.h ]] ;;
-  # plugins see the ABI, common helpers and the shared QMP client and hot-plug; nothing of the agent
-  plugin) [[ $h == plugins/* || $h == io/qmp.h || $h == io/hotplug.h ]] ;;
+  # zero-card, the card's own software: its files, what io/ shares (QMP, hot-plug, the driver's
+  # loader, the host's netlink helpers) and the shim's client; nothing of zerod's agent
+  card | cardfront) [[ $h == card/* || $h == io/* || $h == shim/client.h ]] ;;
+  # plugins see the ABI, common helpers and the shared QMP client, hot-plug and QEMU arguments;
+  # nothing of the agent
+  plugin) [[ $h == plugins/* || $h == io/qmp.h || $h == io/hotplug.h || $h == io/qemu_args.h ]] ;;
   # zero-unpack: a program of its own; it shares the image layout's names (image.h) and nothing else
   helper) [[ $h == agent/extract.h || $h == agent/unpack.h || $h == agent/image.h ]] ;;
   # the core never reaches up into the HTTP front, nor into a card driver (a loaded plugin); the
@@ -60,15 +66,15 @@ while read -r f; do
     n=$((n + 1))
     allowed "$l" "$h" || violation "$f" "a $l file includes $h"
   done < <(includes "$f")
-done < <(git ls-files 'common/*.[ch]' 'store/*.[ch]' 'shim/*.[ch]' 'io/*.[ch]' 'plugins/*.[ch]' 'agent/*.[ch]' 'cli/*.[ch]')
+done < <(git ls-files 'common/*.[ch]' 'store/*.[ch]' 'shim/*.[ch]' 'io/*.[ch]' 'card/*.[ch]' 'plugins/*.[ch]' 'agent/*.[ch]' 'cli/*.[ch]')
 
 # No HTTP status below the front: a zero_error carries a domain code (include/zero/error.h).
 while IFS=: read -r f line text; do
-  case $(layer "$f") in httpd | front | main | cli | other) continue ;; esac
+  case $(layer "$f") in httpd | front | cardfront | main | cli | other) continue ;; esac
   [[ $text =~ ^[[:space:]]*(\*|/\*|//) ]] && continue # a comment's example
   violation "$f:$line" "an HTTP status below the HTTP front: $text"
 done < <(git grep -nE '(zero_error_set|reply[a-z_]*)\([^;]*\b(4[0-9]{2}|5[0-9]{2})\b' -- '*.c' '*.h' || true)
 
 [ "$bad" = 0 ] || exit 1
-echo "# $n includes in layers common, store, shim, io, plugin, core, front, cli: none points up"
+echo "# $n includes in layers common, store, shim, io, card, plugin, core, front, cli: none points up"
 echo PASS
