@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/http_errors.h"
 #include "zero/error.h"
 
 struct zero_http;
@@ -138,10 +139,6 @@ void zero_reply_error(struct zero_request *req, unsigned status, const char *cod
         __attribute__((format(printf, 4, 5)));
 /* Answers e with the status and API code its domain code maps to (500 internal without one). */
 void zero_reply_zero_error(struct zero_request *req, int r, const struct zero_error *e);
-/* The one table of domain codes to statuses (both APIs answer alike), and its inverse for
- * clients: the domain code of an API error code ("not_found"), ZERO_E_INTERNAL if unknown. */
-unsigned zero_http_status(enum zero_errc code);
-enum zero_errc zero_http_errc_from_code(const char *code, unsigned status);
 /* Adds a header to the reply that is about to be sent (call after zero_reply_*). */
 void zero_reply_header(struct zero_request *req, const char *name, const char *value);
 

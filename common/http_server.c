@@ -152,8 +152,9 @@ int zero_http_server_listen(struct zero_http *h, int fd, bool is_unix, const cha
                 flags |= MHD_USE_TLS;
                 extra[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) tls->key_pem};
                 extra[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *) tls->cert_pem};
-                extra[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
-                                                     (void *) (tls->priorities ? tls->priorities : TLS_PRIORITIES_DEFAULT)};
+                extra[n++] = (struct MHD_OptionItem){
+                        MHD_OPTION_HTTPS_PRIORITIES, 0,
+                        (void *) (tls->priorities ? tls->priorities : TLS_PRIORITIES_DEFAULT)};
                 if (tls->trust_pem) /* asks every client for a certificate; tokens still work */
                         extra[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *) tls->trust_pem};
         }
