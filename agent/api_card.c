@@ -11,6 +11,7 @@
 
 #include "agent/api.h"
 #include "agent/card.h"
+#include "agent/card_json.h"
 #include "agent/card_spec.h"
 #include "agent/network_service.h"
 #include "agent/operation.h"

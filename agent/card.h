@@ -7,7 +7,6 @@
  * removes it, so that a crash in between leaves the store describing at most one thing more than
  * reality; zero_card_sync() then puts it back (or removes what the store does not know).
  */
-#include <jansson.h>
 
 #include "agent/agent.h"
 #include "zero/card.h"
@@ -48,46 +47,6 @@ struct zero_card_network zero_card_network_of(const struct zero_network_row *row
  * driver's reason (its pool's limit) otherwise. Before a volume or a resize is recorded. */
 int zero_card_volume_validate(struct zero_agent *a, const struct zero_volume_row *row, uint64_t size,
                               struct zero_error *err);
-
-json_t *zero_volume_to_json(struct zero_agent *a, const struct zero_volume_row *row, bool with_stats);
-json_t *zero_network_to_json(struct zero_agent *a, const struct zero_network_row *row);
-/* "root_volume", "volumes" and "nics" of an instance, added to its JSON object j. */
-void zero_card_instance_json(struct zero_agent *a, const char *instance_id, json_t *j);
-
-/* The card part of a create request: root volume, data volumes, NICs. Validated before anything
- * is stored (invalid / conflict with a reason), inserted inside the instance's own transaction. */
-struct zero_card_plan {
-        struct zero_volume_row root; /* a new root volume, root.name NULL when an existing one is used */
-        struct zero_attachment_row *atts;
-        size_t n_atts;
-        struct zero_nic_row *nics;
-        size_t n_nics;
-        int64_t *nic_n_hosts; /* per NIC: the subnet's host count, for the allocation */
-};
-int zero_card_plan_build(struct zero_agent *a, json_t *body, const struct zero_instance_row *inst,
-                         struct zero_card_plan *ret, struct zero_error *err);
-/* The plan of one volume ({"name", "path", "personality"}) or one NIC ({"network", "ip", "mac"})
- * added to an existing instance: the same checks as at create, the next idx. */
-int zero_card_plan_attach(struct zero_agent *a, const struct zero_instance_row *inst, json_t *volume, json_t *nic,
-                          struct zero_card_plan *ret, struct zero_error *err);
-/* Inside zero_store_begin()/commit(), after the instance row. */
-int zero_card_plan_insert(struct zero_agent *a, struct zero_card_plan *plan, struct zero_error *err);
-void zero_card_plan_done(struct zero_card_plan *plan);
-
-/* What plugins get in zero_instance_info: the instance's volumes and NICs. */
-struct zero_card_info {
-        struct zero_volume_info *volumes;
-        size_t n_volumes;
-        struct zero_nic_info *nics;
-        size_t n_nics;
-        struct zero_attachment_row *atts;
-        size_t n_atts;
-        struct zero_volume_row *vols; /* per attachment */
-        struct zero_nic_row *nic_rows;
-        struct zero_network_row *nets; /* per NIC */
-};
-int zero_card_info_build(struct zero_agent *a, const char *instance_id, struct zero_card_info *ret);
-void zero_card_info_done(struct zero_card_info *ci);
 
 /* The card services for plugins (card_services.c; services.c hands them out): they answer from
  * what the engine made and never call the card (plugin.h). */

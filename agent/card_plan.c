@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The card's part of an instance: what a create request asks for (root volume, data volumes,
- * NICs), validated before anything is stored and inserted in the instance's own transaction;
- * what plugins are told about it; and how the API shows volumes, networks and an instance's
- * volumes and NICs.
+ * The card's part of an instance as a request asks for it (root volume, data volumes, NICs, in a
+ * create or an attach body), validated against the body's rules and the store into a plan before
+ * anything is stored: nothing is changed on bad input. card_plan_insert.c records the plan.
  */
 #include <arpa/inet.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "agent/card.h"
+#include "agent/card_plan.h"
 #include "agent/image.h"
 #include "agent/network_service.h"
 #include "agent/volume_service.h"
@@ -20,7 +20,6 @@
 
 #define MAX_DATA_VOLUMES 16
 #define MOUNT_PATH_MAX 200
-#define FIRST_NIC_HOST_INDEX 2 /* 1 is the gateway */
 
 static const char *const personalities[] = {"virtio-blk", "virtio-scsi", "nvme", NULL};
 
@@ -379,206 +378,4 @@ int zero_card_plan_attach(struct zero_agent *a, const struct zero_instance_row *
         }
         *ret = p;
         return 0;
-}
-
-int zero_card_plan_insert(struct zero_agent *a, struct zero_card_plan *p, struct zero_error *err) {
-        int r;
-
-        if (p->root.name) {
-                r = zero_store_volume_insert(a->store, &p->root);
-                if (r == -EEXIST)
-                        return zero_error_set(err, r, ZERO_E_CONFLICT, "a volume named '%s' exists already", p->root.name);
-                if (r < 0)
-                        return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record the root volume");
-        }
-        for (size_t i = 0; i < p->n_atts; i++) {
-                r = zero_store_attachment_insert(a->store, &p->atts[i]);
-                if (r == -EEXIST)
-                        return zero_error_set(err, r, ZERO_E_CONFLICT, "volume '%s' is attached to another instance",
-                                              p->atts[i].volume);
-                if (r < 0)
-                        return zero_error_set(err, r, ZERO_E_INVALID, "cannot attach volume '%s'", p->atts[i].volume);
-        }
-        for (size_t i = 0; i < p->n_nics; i++) {
-                struct zero_nic_row *n = &p->nics[i];
-
-                if (!n->ip) {
-                        struct zero_network_row net = {};
-                        struct zero_ipv4_net sub;
-                        struct in_addr host;
-                        char buf[INET_ADDRSTRLEN];
-
-                        r = zero_store_nic_allocate_ip(a->store, n->network, p->nic_n_hosts[i], FIRST_NIC_HOST_INDEX,
-                                                       &n->host_index);
-                        if (r == -ENOSPC)
-                                return zero_error_set(err, r, ZERO_E_CONFLICT, "network '%s' has no free address",
-                                                      n->network);
-                        if (r >= 0)
-                                r = zero_store_network_get(a->store, n->network, &net);
-                        if (r >= 0 && (r = zero_ipv4_net_parse(net.subnet, &sub)) >= 0)
-                                r = zero_ipv4_net_host(&sub, (uint64_t) n->host_index, &host);
-                        zero_network_row_done(&net);
-                        if (r < 0)
-                                return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot allocate an address");
-                        n->ip = strdup(inet_ntop(AF_INET, &host, buf, sizeof(buf)));
-                        if (!n->ip)
-                                return -ENOMEM;
-                }
-                r = zero_store_nic_insert(a->store, n);
-                if (r == -EEXIST)
-                        return zero_error_set(err, r, ZERO_E_CONFLICT, "nics[%zu]: address %s or MAC %s is taken", i,
-                                              n->ip, n->mac);
-                if (r < 0)
-                        return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot record NIC %zu", i);
-        }
-        return 0;
-}
-
-/* --- what plugins are told --- */
-
-void zero_card_info_done(struct zero_card_info *ci) {
-        for (size_t i = 0; i < ci->n_atts; i++)
-                zero_volume_row_done(&ci->vols[i]);
-        for (size_t i = 0; i < ci->n_nics; i++)
-                zero_network_row_done(&ci->nets[i]);
-        free(ci->vols);
-        free(ci->nets);
-        free(ci->volumes);
-        free(ci->nics);
-        zero_attachment_rows_free(ci->atts, ci->n_atts);
-        zero_nic_rows_free(ci->nic_rows, ci->n_nics);
-        *ci = (struct zero_card_info){};
-}
-
-int zero_card_info_build(struct zero_agent *a, const char *instance_id, struct zero_card_info *ret) {
-        struct zero_card_info ci = {};
-        int r;
-
-        *ret = ci;
-        r = zero_store_attachment_list_for_instance(a->store, instance_id, &ci.atts, &ci.n_atts);
-        if (r >= 0)
-                r = zero_store_nic_list_for_instance(a->store, instance_id, &ci.nic_rows, &ci.n_nics);
-        if (r < 0)
-                goto fail;
-        ci.vols = calloc(ci.n_atts + 1, sizeof(*ci.vols));
-        ci.volumes = calloc(ci.n_atts + 1, sizeof(*ci.volumes));
-        ci.nets = calloc(ci.n_nics + 1, sizeof(*ci.nets));
-        ci.nics = calloc(ci.n_nics + 1, sizeof(*ci.nics));
-        if (!ci.vols || !ci.volumes || !ci.nets || !ci.nics) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        for (size_t i = 0; i < ci.n_atts; i++) {
-                r = zero_store_volume_get(a->store, ci.atts[i].volume, &ci.vols[i]);
-                if (r < 0)
-                        goto fail;
-                ci.volumes[i] = (struct zero_volume_info){sizeof(struct zero_volume_info), ci.vols[i].name, ci.vols[i].id,
-                                                          ci.atts[i].role, ci.atts[i].path, ci.atts[i].personality,
-                                                          (uint64_t) ci.vols[i].size_bytes};
-        }
-        for (size_t i = 0; i < ci.n_nics; i++) {
-                struct zero_nic_row *n = &ci.nic_rows[i];
-                struct zero_ipv4_net sub = {};
-
-                r = zero_store_network_get(a->store, n->network, &ci.nets[i]);
-                if (r >= 0)
-                        r = zero_ipv4_net_parse(ci.nets[i].subnet, &sub);
-                if (r < 0)
-                        goto fail;
-                ci.nics[i] = (struct zero_nic_info){sizeof(struct zero_nic_info), n->id, n->network,
-                                                    zero_card_nic_ifname(n->idx),
-                                                    n->mac, n->ip, sub.prefixlen, ci.nets[i].gateway, ci.nets[i].bridge};
-        }
-        *ret = ci;
-        return 0;
-fail:
-        zero_card_info_done(&ci);
-        return r;
-}
-
-/* --- JSON --- */
-
-static json_t *instance_name_json(struct zero_agent *a, const char *id) {
-        struct zero_instance_row row = {};
-        json_t *j;
-
-        if (!id || zero_store_instance_get_by_id(a->store, id, &row) < 0)
-                return json_null();
-        j = json_string(row.name);
-        zero_instance_row_done(&row);
-        return j;
-}
-
-static json_t *export_json(const char *kind, const char *path) {
-        return kind ? json_pack("{s:s,s:s}", "kind", kind, "path", strempty(path)) : json_null();
-}
-
-json_t *zero_volume_to_json(struct zero_agent *a, const struct zero_volume_row *row, bool with_stats) {
-        struct zero_attachment_row att = {};
-        bool attached = zero_store_attachment_get(a->store, row->name, &att) >= 0;
-        json_t *j;
-
-        j = json_pack("{s:s,s:s,s:I,s:s?,s:s,s:s,s:{s:I,s:I},s:o,s:o,s:o,s:o}", "name", row->name, "id", row->id,
-                      "size_bytes", (json_int_t) row->size_bytes, "image", row->image, "format", row->format, "state",
-                      row->state, "qos", "iops", (json_int_t) row->qos_iops, "bps", (json_int_t) row->qos_bps,
-                      "attached_to", attached ? instance_name_json(a, att.instance_id) : json_null(), "owner",
-                      instance_name_json(a, row->owner_instance), "export",
-                      attached ? export_json(att.export_kind, att.export_path) : json_null(), "created_at",
-                      zero_time_json(row->created_at));
-        if (j && !row->image)
-                json_object_set_new(j, "image", json_null());
-        if (j && with_stats) {
-                struct zero_card_volume_stats st = {};
-                struct zero_error err = {};
-                struct zero_card_vol cv;
-
-                if (zero_card_vol_init(a, row, &cv) >= 0) {
-                        if (a->card_driver->ops.volume_stats(a->card, &cv.v, &st, &err) >= 0)
-                                json_object_set_new(j, "stats",
-                                                    json_pack("{s:I,s:I,s:I,s:I,s:I}", "read_bytes",
-                                                              (json_int_t) st.read_bytes, "write_bytes",
-                                                              (json_int_t) st.write_bytes, "read_ops",
-                                                              (json_int_t) st.read_ops, "write_ops",
-                                                              (json_int_t) st.write_ops, "allocated_bytes",
-                                                              (json_int_t) st.allocated_bytes));
-                        zero_card_vol_done(&cv);
-                }
-        }
-        zero_attachment_row_done(&att);
-        return j;
-}
-
-json_t *zero_network_to_json(struct zero_agent *a, const struct zero_network_row *row) {
-        int users = zero_store_network_in_use(a->store, row->name);
-
-        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:o}", "name", row->name, "id", row->id, "subnet", row->subnet,
-                         "gateway", row->gateway, "bridge", row->bridge, "state",
-                         zero_net_state_name(zero_net_state_of(row)), "nics", users > 0 ? users : 0, "created_at",
-                         zero_time_json(row->created_at));
-}
-
-void zero_card_instance_json(struct zero_agent *a, const char *instance_id, json_t *j) {
-        struct zero_card_info ci;
-        json_t *vols = json_array(), *nics = json_array();
-        const char *root = NULL;
-
-        if (zero_card_info_build(a, instance_id, &ci) >= 0) {
-                for (size_t i = 0; i < ci.n_atts; i++) {
-                        if (streq(ci.atts[i].role, "root"))
-                                root = ci.atts[i].volume;
-                        json_array_append_new(vols, json_pack("{s:s,s:s,s:s?,s:s,s:o}", "name", ci.atts[i].volume, "role",
-                                                              ci.atts[i].role, "path", ci.atts[i].path, "personality",
-                                                              ci.atts[i].personality, "export",
-                                                              export_json(ci.atts[i].export_kind, ci.atts[i].export_path)));
-                }
-                for (size_t i = 0; i < ci.n_nics; i++)
-                        json_array_append_new(nics, json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", ci.nics[i].id, "network",
-                                                              ci.nics[i].network, "ifname", ci.nics[i].ifname, "mac",
-                                                              ci.nics[i].mac, "ip", ci.nics[i].ip));
-                json_object_set_new(j, "root_volume", root ? json_string(root) : json_null());
-                zero_card_info_done(&ci);
-        } else
-                json_object_set_new(j, "root_volume", json_null());
-        json_object_set_new(j, "volumes", vols);
-        json_object_set_new(j, "nics", nics);
 }

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "agent/card.h"
+#include "agent/card_plan.h"
 #include "agent/instance_spec.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
@@ -129,11 +129,42 @@ static int check_idle(struct zero_agent *a, const struct zero_instance_row *row,
         return -EBUSY;
 }
 
+/* What every verb on an existing instance asks of it: no other operation in flight, and a state
+ * the transition table allows for kind. The refusal names what ("cannot attach a volume while
+ * 'web' is creating"), or when what is NULL the verb and the instance ("cannot start 'web' while
+ * it is running"). */
+static int check_verb(struct zero_agent *a, const struct zero_instance_row *row, const char *kind, const char *what,
+                      struct zero_error *err) {
+        int r = check_idle(a, row, err);
+
+        if (r < 0 || zero_inst_transition_allows(zero_inst_transition_find(kind), zero_inst_state_of(row)))
+                return r;
+        if (what)
+                return zero_error_set(err, -EBUSY, ZERO_E_WRONG_STATE, "cannot %s while '%s' is %s", what, row->name,
+                                      row->state);
+        return zero_error_set(err, -EBUSY, ZERO_E_WRONG_STATE, "cannot %s '%s' while it is %s", kind, row->name,
+                              row->state);
+}
+
+/* The operation kind on row, recorded with what goes with it (plan: rows to insert; update: the
+ * instance's row anew) and launched. Takes params. */
+static int launch(struct zero_agent *a, const struct zero_instance_row *row, const char *kind, json_t *params,
+                  struct zero_card_plan *plan, struct zero_instance_row *update, struct zero_op **ret_op,
+                  struct zero_error *err) {
+        struct zero_op *op = NULL;
+        int r = new_op(a, kind, row, params, &op, err);
+
+        if (r >= 0)
+                r = zero_instance_record_and_launch(a, NULL, plan, update, op, err);
+        if (r >= 0)
+                *ret_op = op;
+        return r;
+}
+
 int zero_instance_act(struct zero_agent *a, const char *name, const char *kind, json_t *params,
                       struct zero_op **ret_op, struct zero_error *err) {
         const struct zero_inst_transition *t = zero_inst_transition_find(kind);
         struct zero_instance_row row = {};
-        struct zero_op *op = NULL;
         int r;
 
         if (!t) {
@@ -142,42 +173,35 @@ int zero_instance_act(struct zero_agent *a, const char *name, const char *kind, 
         }
         r = zero_instance_load(a, name, &row, err);
         if (r >= 0)
-                r = check_idle(a, &row, err);
-        if (r >= 0 && !zero_inst_transition_allows(t, zero_inst_state_of(&row)))
-                r = zero_error_set(err, -EBUSY, ZERO_E_WRONG_STATE, "cannot %s '%s' while it is %s", kind, row.name,
-                                   row.state);
-        if (r < 0) {
-                json_decref(params);
-                goto out;
-        }
-        r = new_op(a, kind, &row, params, &op, err);
-        if (r < 0)
-                goto out;
+                r = check_verb(a, &row, kind, NULL, err);
         /* A verb whose state shows at once (deleting, switching) records it with the operation. */
-        if (t->accepted != ZERO_INST_KEEP) {
+        if (r >= 0 && t->accepted != ZERO_INST_KEEP) {
                 char *s = strdup(zero_inst_state_name(t->accepted));
-                if (!s) {
-                        zero_op_free(op);
+                if (!s)
                         r = zero_error_set(err, -ENOMEM, ZERO_E_INTERNAL, "out of memory");
-                        goto out;
+                else {
+                        free(row.state);
+                        row.state = s;
+                        row.updated_at = (int64_t) zero_now_usec();
                 }
-                free(row.state);
-                row.state = s;
-                row.updated_at = (int64_t) zero_now_usec();
         }
-        r = zero_instance_record_and_launch(a, NULL, NULL, t->accepted != ZERO_INST_KEEP ? &row : NULL, op, err);
         if (r >= 0)
-                *ret_op = op;
-out:
+                r = launch(a, &row, kind, params, NULL, t->accepted != ZERO_INST_KEEP ? &row : NULL, ret_op, err);
+        else
+                json_decref(params);
         zero_instance_row_done(&row);
         return r;
 }
 
-/* The switch's checks on row: another mode, one a plugin here runs. */
-static int switch_check(struct zero_agent *a, const struct zero_instance_row *row, const char *mode,
-                        struct zero_error *err) {
+/* The instance named name into row, and the switch's checks on it: another mode, one a plugin
+ * here runs. */
+static int switch_load(struct zero_agent *a, const char *name, const char *mode, struct zero_instance_row *row,
+                       struct zero_error *err) {
         const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, mode);
+        int r = zero_instance_load(a, name, row, err);
 
+        if (r < 0)
+                return r;
         if (streq(row->mode, mode))
                 return zero_error_set(err, -EALREADY, ZERO_E_WRONG_STATE, "'%s' is a %s already", row->name, mode);
         if (!lp)
@@ -191,10 +215,8 @@ static int switch_check(struct zero_agent *a, const struct zero_instance_row *ro
 
 int zero_instance_switch_check(struct zero_agent *a, const char *name, const char *mode, struct zero_error *err) {
         struct zero_instance_row row = {};
-        int r = zero_instance_load(a, name, &row, err);
+        int r = switch_load(a, name, mode, &row, err);
 
-        if (r >= 0)
-                r = switch_check(a, &row, mode, err);
         zero_instance_row_done(&row);
         return r;
 }
@@ -202,10 +224,8 @@ int zero_instance_switch_check(struct zero_agent *a, const char *name, const cha
 int zero_instance_switch(struct zero_agent *a, const char *name, const char *mode, json_t *params,
                          struct zero_op **ret_op, struct zero_error *err) {
         struct zero_instance_row row = {};
-        int r = zero_instance_load(a, name, &row, err);
+        int r = switch_load(a, name, mode, &row, err);
 
-        if (r >= 0)
-                r = switch_check(a, &row, mode, err);
         if (r < 0) {
                 json_decref(params);
                 zero_instance_row_done(&row);
@@ -226,18 +246,12 @@ int zero_instance_switch(struct zero_agent *a, const char *name, const char *mod
 static int check_attach(struct zero_agent *a, const struct zero_instance_row *row, const char *kind,
                         const char *what, bool volume, struct zero_error *err) {
         const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, row->mode);
-        enum zero_inst_state s = zero_inst_state_of(row);
         bool can;
         int r;
 
-        r = check_idle(a, row, err);
-        if (r < 0)
+        r = check_verb(a, row, kind, what, err);
+        if (r < 0 || !zero_inst_state_live(zero_inst_state_of(row)))
                 return r;
-        if (!zero_inst_transition_allows(zero_inst_transition_find(kind), s))
-                return zero_error_set(err, -EBUSY, ZERO_E_WRONG_STATE, "cannot %s while '%s' is %s", what, row->name,
-                                      row->state);
-        if (!zero_inst_state_live(s))
-                return 0;
         can = lp && (volume ? ZERO_PLUGIN_HAS(lp->plugin, plug_volume) && ZERO_PLUGIN_HAS(lp->plugin, unplug_volume)
                             : ZERO_PLUGIN_HAS(lp->plugin, plug_nic) && ZERO_PLUGIN_HAS(lp->plugin, unplug_nic));
         if (!can) {
@@ -254,7 +268,6 @@ int zero_instance_attach(struct zero_agent *a, const char *name, bool volume, js
         const char *what = volume ? "attach a volume" : "attach a NIC";
         struct zero_instance_row row = {};
         struct zero_card_plan plan = {};
-        struct zero_op *op = NULL;
         int r;
 
         r = zero_instance_load(a, name, &row, err);
@@ -263,18 +276,13 @@ int zero_instance_attach(struct zero_agent *a, const char *name, bool volume, js
         r = check_attach(a, &row, "attach", what, volume, err);
         if (r >= 0)
                 r = zero_card_plan_attach(a, &row, volume ? body : NULL, volume ? NULL : body, &plan, err);
-        if (r >= 0)
-                r = new_op(a, "attach", &row,
-                           volume ? json_pack("{s:s}", "volume", plan.atts[0].volume)
-                                  : json_pack("{s:s}", "nic", plan.nics[0].id),
-                           &op, err);
         if (r >= 0) {
-                log_info("Attaching %s %s to %s (%s)", volume ? "volume" : "NIC",
-                         volume ? plan.atts[0].volume : plan.nics[0].id, row.name, row.state);
-                r = zero_instance_record_and_launch(a, NULL, &plan, NULL, op, err);
+                const char *key = volume ? plan.atts[0].volume : plan.nics[0].id;
+
+                log_info("Attaching %s %s to %s (%s)", volume ? "volume" : "NIC", key, row.name, row.state);
+                r = launch(a, &row, "attach", json_pack("{s:s}", volume ? "volume" : "nic", key), &plan, NULL, ret_op,
+                           err);
         }
-        if (r >= 0)
-                *ret_op = op;
         zero_card_plan_done(&plan);
         zero_instance_row_done(&row);
         return r;
@@ -286,7 +294,6 @@ int zero_instance_detach(struct zero_agent *a, const char *name, bool volume, co
         struct zero_instance_row row = {};
         struct zero_attachment_row att = {};
         struct zero_nic_row nic = {};
-        struct zero_op *op = NULL;
         int r;
 
         r = zero_instance_load(a, name, &row, err);
@@ -303,14 +310,10 @@ int zero_instance_detach(struct zero_agent *a, const char *name, bool volume, co
                                    key, row.name);
         if (r >= 0)
                 r = check_attach(a, &row, "detach", what, volume, err);
-        if (r >= 0)
-                r = new_op(a, "detach", &row, json_pack("{s:s}", volume ? "volume" : "nic", key), &op, err);
         if (r >= 0) {
                 log_info("Detaching %s %s from %s (%s)", volume ? "volume" : "NIC", key, row.name, row.state);
-                r = zero_instance_record_and_launch(a, NULL, NULL, NULL, op, err);
+                r = launch(a, &row, "detach", json_pack("{s:s}", volume ? "volume" : "nic", key), NULL, NULL, ret_op, err);
         }
-        if (r >= 0)
-                *ret_op = op;
         zero_attachment_row_done(&att);
         zero_nic_row_done(&nic);
         zero_instance_row_done(&row);

@@ -8,7 +8,8 @@
 
 #include "agent/agent.h"
 #include "agent/instance_spec.h"
-#include "agent/card.h"
+#include "agent/card_info.h"
+#include "agent/card_json.h"
 #include "agent/image.h"
 #include "agent/plugin_loader.h"
 #include "agent/services.h"

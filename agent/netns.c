@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The plugins' network namespaces (services netns_create, netns_remove): the one place the
- * agent makes them. For now with the softcard's helpers (io/softcard/netns.c), which fork a child
- * to make and bind the namespace so that zerod never enters one. */
+ * agent makes them, with the host's netlink helpers (io/netlink/netns.c), which fork a child to
+ * make and bind the namespace so that zerod never enters one. */
 #include "agent/netns.h"
 
-#include "io/softcard/netlink.h"
+#include "io/netlink/netlink.h"
 
 int zero_netns_svc_create(struct zero_plugin_ctx *ctx, const char *path, struct zero_error *err) {
         int r;

@@ -27,7 +27,7 @@
 #include "common/lock.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "io/softcard/netlink.h"
+#include "io/netlink/netlink.h"
 
 #define BODY_MAX (64 * 1024)
 

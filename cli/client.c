@@ -171,10 +171,6 @@ struct zeroctl_http *zeroctl_http_free(struct zeroctl_http *h) {
         return NULL;
 }
 
-const char *zeroctl_http_url(const struct zeroctl_http *h) {
-        return h->url;
-}
-
 struct sink {
         struct zeroctl_response *resp;
         size_t cap;
@@ -190,21 +186,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
                 s->too_big = true;
                 return 0; /* makes curl fail with CURLE_WRITE_ERROR */
         }
-        if (resp->len + n + 1 > s->cap) {
-                size_t cap = s->cap ? s->cap : 4096;
-                char *b;
-                while (cap < resp->len + n + 1)
-                        cap *= 2;
-                b = realloc(resp->body, cap);
-                if (!b)
-                        return 0;
-                resp->body = b;
-                s->cap = cap;
-        }
-        memcpy(resp->body + resp->len, data, n);
-        resp->len += n;
-        resp->body[resp->len] = '\0';
-        return n;
+        return zero_buf_append(&resp->body, &resp->len, &s->cap, data, n) < 0 ? 0 : n;
 }
 
 /* Keeps the value of one header, "Name: value\r\n", if it is the one we want. */
@@ -392,15 +374,14 @@ static int status_to_errno(long status) {
  * as it was spelt and the HTTP status ("conflict, HTTP 409") in detail. */
 _printf_(5, 6) static int api_error(struct zero_error *reterr, int r, long status, const char *code, const char *fmt,
                                     ...) {
-        if (reterr) {
-                va_list ap;
-                reterr->code = zero_errc_from_name(code);
+        va_list ap;
+
+        va_start(ap, fmt);
+        r = zero_error_setv(reterr, r, zero_errc_from_name(code), fmt, ap);
+        va_end(ap);
+        if (reterr)
                 snprintf(reterr->detail, sizeof(reterr->detail), "%s%sHTTP %ld", strempty(code), code ? ", " : "",
                          status);
-                va_start(ap, fmt);
-                vsnprintf(reterr->message, sizeof(reterr->message), fmt, ap);
-                va_end(ap);
-        }
         return r;
 }
 

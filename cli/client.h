@@ -49,7 +49,6 @@ int zeroctl_http_new(const char *url, unsigned timeout_s, struct zeroctl_http **
                      struct zero_error *reterr);
 struct zeroctl_http *zeroctl_http_free(struct zeroctl_http *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct zeroctl_http *, zeroctl_http_free);
-const char *zeroctl_http_url(const struct zeroctl_http *h);
 
 /* One request; body may be NULL (a POST then sends "{}"). timeout_s 0 means the handle's
  * default. Fails only when no HTTP response came back: any status is success here. */

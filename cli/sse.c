@@ -94,22 +94,7 @@ static int process_line(struct zeroctl_sse *p) {
 static int line_append(struct zeroctl_sse *p, const char *s, size_t n) {
         if (p->line_len + n > ZEROCTL_SSE_LINE_MAX)
                 return -EMSGSIZE;
-        if (p->line_len + n + 1 > p->line_cap) {
-                size_t cap = p->line_cap ? p->line_cap : 256;
-                char *l;
-
-                while (cap < p->line_len + n + 1)
-                        cap *= 2;
-                l = realloc(p->line, cap);
-                if (!l)
-                        return -ENOMEM;
-                p->line = l;
-                p->line_cap = cap;
-        }
-        memcpy(p->line + p->line_len, s, n);
-        p->line_len += n;
-        p->line[p->line_len] = '\0';
-        return 0;
+        return zero_buf_append(&p->line, &p->line_len, &p->line_cap, s, n);
 }
 
 /* How many bytes of buf[0..n) come before a line end ('\r' or '\n'). */

@@ -183,15 +183,13 @@ const struct zeroctl_verb zeroctl_verbs[] = {
 const size_t zeroctl_n_verbs = ELEMENTSOF(zeroctl_verbs);
 
 int zeroctl_usage_error(struct zero_error *reterr, const char *fmt, ...) {
-        if (reterr) {
-                va_list ap;
-                reterr->code = ZERO_E_USAGE;
-                reterr->detail[0] = '\0';
-                va_start(ap, fmt);
-                vsnprintf(reterr->message, sizeof(reterr->message), fmt, ap);
-                va_end(ap);
-        }
-        return -EINVAL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = zero_error_setv(reterr, -EINVAL, ZERO_E_USAGE, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 int zeroctl_getopt_error(int c, char **argv, struct zero_error *reterr) {
@@ -214,11 +212,16 @@ int zeroctl_parse_uint(const char *what, const char *s, int64_t min, int64_t max
         return 0;
 }
 
-int zeroctl_parse_memory_mib(const char *s, int64_t *ret) {
-        static const struct {
-                const char *suffix;
-                int64_t mib;
-        } units[] = {{"", 1}, {"M", 1}, {"MiB", 1}, {"G", 1024}, {"GiB", 1024}};
+/* A unit a number may carry, and what one of it is worth. */
+struct unit {
+        const char *suffix;
+        int64_t factor;
+};
+
+/* A decimal number followed by one of units' suffixes, times its factor, in min..max: -EINVAL
+ * for no number or another suffix, -ERANGE beyond the bounds. */
+static int parse_scaled(const char *s, const struct unit *units, size_t n_units, int64_t min, int64_t max,
+                        int64_t *ret) {
         char *end;
         long long v;
 
@@ -228,41 +231,30 @@ int zeroctl_parse_memory_mib(const char *s, int64_t *ret) {
         v = strtoll(s, &end, 10);
         if (errno != 0)
                 return -ERANGE;
-        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+        for (size_t i = 0; i < n_units; i++)
                 if (streq(end, units[i].suffix)) {
-                        /* 1 PiB of memory is past any host this runs on. */
-                        if (v < 1 || v > (1LL << 30) / units[i].mib)
+                        if (v < min || v > max / units[i].factor)
                                 return -ERANGE;
-                        *ret = v * units[i].mib;
+                        *ret = v * units[i].factor;
                         return 0;
                 }
         return -EINVAL;
 }
 
-int zeroctl_parse_size_bytes(const char *s, int64_t *ret) {
-        static const struct {
-                const char *suffix;
-                int shift;
-        } units[] = {{"", 0},     {"B", 0},     {"K", 10},    {"KiB", 10}, {"M", 20},
-                     {"MiB", 20}, {"G", 30},    {"GiB", 30},  {"T", 40},   {"TiB", 40}};
-        char *end;
-        long long v;
+int zeroctl_parse_memory_mib(const char *s, int64_t *ret) {
+        static const struct unit units[] = {{"", 1}, {"M", 1}, {"MiB", 1}, {"G", 1024}, {"GiB", 1024}};
 
-        if (!s || *s < '0' || *s > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoll(s, &end, 10);
-        if (errno != 0)
-                return -ERANGE;
-        for (size_t i = 0; i < ELEMENTSOF(units); i++)
-                if (streq(end, units[i].suffix)) {
-                        /* JSON integers, and the server's sizes, are int64. */
-                        if (v > INT64_MAX >> units[i].shift)
-                                return -ERANGE;
-                        *ret = (int64_t) v << units[i].shift;
-                        return 0;
-                }
-        return -EINVAL;
+        /* 1 PiB of memory is past any host this runs on. */
+        return parse_scaled(s, units, ELEMENTSOF(units), 1, 1LL << 30, ret);
+}
+
+int zeroctl_parse_size_bytes(const char *s, int64_t *ret) {
+        static const struct unit units[] = {{"", 1},          {"B", 1},          {"K", 1LL << 10}, {"KiB", 1LL << 10},
+                                            {"M", 1LL << 20}, {"MiB", 1LL << 20}, {"G", 1LL << 30}, {"GiB", 1LL << 30},
+                                            {"T", 1LL << 40}, {"TiB", 1LL << 40}};
+
+        /* JSON integers, and the server's sizes, are int64. */
+        return parse_scaled(s, units, ELEMENTSOF(units), 0, INT64_MAX, ret);
 }
 
 int zeroctl_json_set_string(json_t *o, const char *key, const char *value, const char *what,

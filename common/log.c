@@ -19,10 +19,6 @@ void zero_log_set_ident(const char *s) {
         ident = s;
 }
 
-int zero_log_max_priority(void) {
-        return max_priority;
-}
-
 int zero_log_internal(int prio, int error, const char *fmt, ...) {
         int e = error < 0 ? -error : error;
 

@@ -12,7 +12,6 @@
 
 void zero_log_set_max_priority(int prio);
 void zero_log_set_ident(const char *ident);
-int zero_log_max_priority(void);
 
 /* Logs and returns -|error|; %m in fmt prints strerror(error). */
 int zero_log_internal(int prio, int error, const char *fmt, ...) _printf_(3, 4);

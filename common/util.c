@@ -290,6 +290,25 @@ char *zero_strdup_printf(const char *fmt, ...) {
         return n < 0 ? NULL : s;
 }
 
+int zero_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n) {
+        if (*len + n + 1 > *cap) {
+                size_t c = *cap ? *cap : 256;
+                char *b;
+
+                while (c < *len + n + 1)
+                        c *= 2;
+                b = realloc(*buf, c);
+                if (!b)
+                        return -ENOMEM;
+                *buf = b;
+                *cap = c;
+        }
+        memcpy(*buf + *len, data, n);
+        *len += n;
+        (*buf)[*len] = '\0';
+        return 0;
+}
+
 _Noreturn void zero_child_exec_fds(char *const *argv, int in, int out, int err) {
         int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         sigset_t none;
@@ -308,25 +327,36 @@ _Noreturn void zero_child_exec(char *const *argv, int out) {
         zero_child_exec_fds(argv, -1, out, out);
 }
 
-/* Milliseconds left before deadline (CLOCK_MONOTONIC µs) for poll(); -1 when there is none (0). */
+/* Milliseconds left before deadline (CLOCK_MONOTONIC µs) for poll(), rounded up; -1 when there is
+ * none (0). */
 static int ms_left(uint64_t deadline) {
-        uint64_t now;
+        uint64_t now, ms;
 
         if (deadline == 0)
                 return -1;
         now = zero_monotonic_usec();
-        return now >= deadline ? 0 : (int) ((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC);
+        if (now >= deadline)
+                return 0;
+        ms = (deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC;
+        return ms > INT_MAX ? INT_MAX : (int) ms;
 }
 
-/* Waits for fd to become readable until the deadline: 1 readable, 0 timed out, -errno. */
-static int wait_readable(int fd, uint64_t deadline) {
+int zero_fd_wait(int fd, short events, uint64_t deadline, short *ret_revents) {
         for (;;) {
-                struct pollfd p = {.fd = fd, .events = POLLIN};
+                struct pollfd p = {.fd = fd, .events = events};
                 int n = poll(&p, 1, ms_left(deadline));
 
                 if (n < 0 && errno == EINTR)
                         continue;
-                return n < 0 ? -errno : n;
+                if (n < 0)
+                        return -errno;
+                /* poll() may wake a little early (its timeout rounds to the clock's tick): only
+                 * the deadline itself ends the wait. */
+                if (n == 0 && deadline > 0 && zero_monotonic_usec() < deadline)
+                        continue;
+                if (ret_revents)
+                        *ret_revents = n > 0 ? p.revents : 0;
+                return n > 0;
         }
 }
 
@@ -359,7 +389,7 @@ int zero_run_wait_timeout(char *const argv[], int timeout_ms, char **ret_output)
                 ssize_t n;
 
                 if (deadline) {
-                        r = wait_readable(rd, deadline);
+                        r = zero_fd_wait(rd, POLLIN, deadline, NULL);
                         if (r <= 0)
                                 break;
                         r = 0;
@@ -374,7 +404,7 @@ int zero_run_wait_timeout(char *const argv[], int timeout_ms, char **ret_output)
         }
         buf[len] = '\0';
         if (r == 0) /* the output ended: now the child */
-                r = deadline && pidfd >= 0 ? wait_readable(pidfd, deadline) : 1;
+                r = deadline && pidfd >= 0 ? zero_fd_wait(pidfd, POLLIN, deadline, NULL) : 1;
         if (r <= 0) {
                 /* Timed out (or poll failed): like crun's cleanup_pid, killed and reaped. */
                 (void) kill(pid, SIGKILL);

@@ -17,6 +17,10 @@ bool zero_name_is_valid(const char *name);
 
 uint64_t zero_now_usec(void);      /* CLOCK_REALTIME */
 uint64_t zero_monotonic_usec(void); /* CLOCK_MONOTONIC */
+/* Waits (poll(), EINTR retried) until fd has one of events or the deadline (CLOCK_MONOTONIC µs;
+ * 0: none) passes: 1 with the events that came in *ret_revents (may be NULL), 0 when the deadline
+ * passed first, -errno. Never on an event loop: for the bounded waits of short-lived helpers. */
+int zero_fd_wait(int fd, short events, uint64_t deadline, short *ret_revents);
 /* "2026-11-25T15:32:07.123Z"; buf must hold 32 bytes. */
 char *zero_format_time(uint64_t usec, char buf[static 32]);
 
@@ -46,6 +50,10 @@ char *zero_base64(const void *data, size_t n);
 
 /* asprintf that returns NULL on failure. */
 char *zero_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Appends n bytes of data to the buffer *buf (*len bytes used, *cap allocated), kept
+ * NUL-terminated, growing it by doubling (from 256): 0, or -ENOMEM with nothing changed. The
+ * caller bounds *len + n. */
+int zero_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n);
 
 /* In a forked child: stdin from /dev/null, stdout and stderr to out, no inherited service
  * environment (NOTIFY_SOCKET, LISTEN_FDS) and no blocked signals, then exec argv (PATH searched).

@@ -65,18 +65,9 @@ static int wait_detached(pid_t pid, int *ret_status) {
         _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
 
         if (pidfd >= 0) {
-                struct pollfd p = {.fd = pidfd, .events = POLLIN};
                 uint64_t deadline = zero_monotonic_usec() + ZERO_SHIM_SPAWN_TIMEOUT_MS * USEC_PER_MSEC;
-                int n;
 
-                for (;;) {
-                        uint64_t now = zero_monotonic_usec();
-
-                        n = poll(&p, 1, now >= deadline ? 0 : (int) ((deadline - now) / USEC_PER_MSEC) + 1);
-                        if (n >= 0 || errno != EINTR)
-                                break;
-                }
-                if (n == 0) {
+                if (zero_fd_wait(pidfd, POLLIN, deadline, NULL) == 0) {
                         (void) kill(pid, SIGKILL);
                         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                                 ;
@@ -328,18 +319,14 @@ int zero_shim_connect_timeout(const char *dir, int timeout_ms, int *ret_fd) {
         struct sockaddr_un sa;
         uint64_t deadline;
         socklen_t len;
-        int r;
 
         assert_return(dir, -EINVAL);
         assert_return(timeout_ms >= 0, -EINVAL);
         assert_return(ret_fd, -EINVAL);
 
-        r = zero_shim_sockaddr(dir, &sa, &len, &dir_fd);
-        if (r < 0)
-                return r;
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        fd = zero_shim_socket(dir, &sa, &len, &dir_fd);
         if (fd < 0)
-                return -errno;
+                return fd;
         /* A blocking connect() to a unix socket whose backlog is full waits for the listener
          * for ever; a non-blocking one says EAGAIN and cannot be polled for, so it is retried
          * until the deadline. A shim accepts from its poll loop, so the backlog drains at once
@@ -373,30 +360,11 @@ int zero_shim_connect(const char *dir, bool nonblock, int *ret_fd) {
         return 0;
 }
 
-/* Waits for events on fd until the deadline (CLOCK_MONOTONIC usec; 0 = none). */
+/* Waits for events on fd until the deadline (CLOCK_MONOTONIC usec; 0 = none): -ETIMEDOUT after it. */
 static int wait_fd(int fd, short events, uint64_t deadline, short *ret_revents) {
-        struct pollfd p = {.fd = fd, .events = events};
+        int r = zero_fd_wait(fd, events, deadline, ret_revents);
 
-        for (;;) {
-                int timeout = -1, n;
-
-                if (deadline > 0) {
-                        uint64_t now = zero_monotonic_usec();
-                        if (now >= deadline)
-                                return -ETIMEDOUT;
-                        timeout = (int) ((deadline - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC);
-                }
-                n = poll(&p, 1, timeout);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        continue; /* the deadline check above returns */
-                if (ret_revents)
-                        *ret_revents = p.revents;
-                return 0;
-        }
+        return r == 0 ? -ETIMEDOUT : r < 0 ? r : 0;
 }
 
 int zero_shim_request(int fd, const char *req, char **ret) {

@@ -21,14 +21,10 @@ int control_probe(const char *dir) {
         _cleanup_close_ int fd = -EBADF, dir_fd = -EBADF;
         struct sockaddr_un sa;
         socklen_t len;
-        int r;
 
-        r = zero_shim_sockaddr(dir, &sa, &len, &dir_fd);
-        if (r < 0)
-                return r;
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        fd = zero_shim_socket(dir, &sa, &len, &dir_fd);
         if (fd < 0)
-                return -errno;
+                return fd;
         /* EAGAIN: a full backlog, which only a live listener has. */
         if (connect(fd, (struct sockaddr *) &sa, len) >= 0 || errno == EAGAIN)
                 return -EADDRINUSE;
@@ -39,14 +35,10 @@ int control_listen(struct control *ctl, const char *dir) {
         _cleanup_close_ int fd = -EBADF, dir_fd = -EBADF;
         struct sockaddr_un sa;
         socklen_t len;
-        int r;
 
-        r = zero_shim_sockaddr(dir, &sa, &len, &dir_fd);
-        if (r < 0)
-                return r;
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        fd = zero_shim_socket(dir, &sa, &len, &dir_fd);
         if (fd < 0)
-                return -errno;
+                return fd;
         /* A socket left by a shim that died (control_probe() found nobody listening). */
         if (unlink(sa.sun_path) < 0 && errno != ENOENT)
                 return -errno;

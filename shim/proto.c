@@ -31,6 +31,16 @@ int zero_shim_sockaddr(const char *dir, struct sockaddr_un *ret, socklen_t *ret_
         return 0;
 }
 
+int zero_shim_socket(const char *dir, struct sockaddr_un *ret, socklen_t *ret_len, int *ret_dir_fd) {
+        int r = zero_shim_sockaddr(dir, ret, ret_len, ret_dir_fd);
+        int fd;
+
+        if (r < 0)
+                return r;
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        return fd < 0 ? -errno : fd;
+}
+
 int zero_shim_format_exit_record(const struct zero_shim_exit *e, char *buf, size_t size) {
         int n;
 

@@ -24,6 +24,9 @@
  * /proc/self/fd/N/shim.sock of an O_PATH fd on DIR, returned in *ret_dir_fd (-EBADF when not
  * needed), which the caller closes after bind() or connect(). */
 int zero_shim_sockaddr(const char *dir, struct sockaddr_un *ret, socklen_t *ret_len, int *ret_dir_fd);
+/* That address, and a new socket for it (SOCK_SEQPACKET, non-blocking, close-on-exec) to
+ * connect() or bind(): the fd, or -errno. */
+int zero_shim_socket(const char *dir, struct sockaddr_un *ret, socklen_t *ret_len, int *ret_dir_fd);
 
 /* "pid=P\ncode=C\nsignal=S\ntime=USEC\n" (the exit file) or "exited pid=P code=C signal=S"
  * (the reply to status and wait). Return the length, or -ENOBUFS if size is too small. */

@@ -34,6 +34,6 @@ zero_unit_test(test_card_jobs SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_card
 
 # The operation engine with fake plugins, a temporary store and real shims: every kind to its end,
 # the failure paths, answers that come later, and a crash at every fault point resumed.
-zero_unit_test(test_operation SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_operation.c
+zero_unit_test(test_operation SKIPS SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_operation.c
                ${CMAKE_CURRENT_SOURCE_DIR}/unit/fake_card.c LIBS zeroagent)
 add_dependencies(test_operation zero-shim)

@@ -66,17 +66,26 @@ static inline enum zero_errc zero_errc_from_name(const char *s) {
         return ZERO_E_INTERNAL;
 }
 
-__attribute__((format(printf, 4, 5))) static inline int
-zero_error_set(struct zero_error *e, int r, enum zero_errc code, const char *fmt, ...) {
+/* Sets e (when not NULL): code, the message made of fmt, no detail. Returns r, or -EINVAL when r
+ * is no error. For helpers with a printf-like signature of their own. */
+__attribute__((format(printf, 4, 0))) static inline int
+zero_error_setv(struct zero_error *e, int r, enum zero_errc code, const char *fmt, va_list ap) {
         if (e) {
-                va_list ap;
                 e->code = code;
                 e->detail[0] = '\0';
-                va_start(ap, fmt);
                 vsnprintf(e->message, sizeof(e->message), fmt, ap);
-                va_end(ap);
         }
         return r < 0 ? r : -EINVAL;
+}
+
+__attribute__((format(printf, 4, 5))) static inline int
+zero_error_set(struct zero_error *e, int r, enum zero_errc code, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        r = zero_error_setv(e, r, code, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 /* Fill only if nothing more specific was said yet. */

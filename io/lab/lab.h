@@ -31,7 +31,7 @@
 #include <systemd/sd-event.h>
 
 #include "io/lab/client.h"
-#include "io/softcard/netlink.h"
+#include "io/netlink/netlink.h"
 #include "zero/card.h"
 
 #define LAB_SERIAL_MAX 20

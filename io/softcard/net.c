@@ -5,7 +5,7 @@
  * container's namespace), a persistent tap zt-* per VM NIC.
  *
  * The kernel's link table is all the state there is: every link is named after its network or
- * NIC (netlink.h), so an attach can tell what an earlier, interrupted attempt left, and sync can
+ * NIC (ifname.c), so an attach can tell what an earlier, interrupted attempt left, and sync can
  * tell ours from the host's other links and from links of NICs the store no longer knows.
  */
 #include "io/softcard/softcard.h"
@@ -54,7 +54,7 @@ static const char *link_name(const struct zero_nl_link *links, size_t n, int ifi
 }
 
 static bool on_card_bridge(const struct zero_nl_link *links, size_t n, int ifindex) {
-        return ifindex > 0 && has_prefix(link_name(links, n, ifindex), ZERO_IFNAME_BRIDGE);
+        return ifindex > 0 && has_prefix(link_name(links, n, ifindex), SOFTCARD_IFNAME_BRIDGE);
 }
 
 /*
@@ -104,12 +104,12 @@ static int subnet_check_free(struct zero_nl *nl, const struct zero_card_network 
 int softcard_net_bridge(const struct zero_card_network *n, char ret[static ZERO_IFNAMSIZ]) {
         if (!n || n->size < sizeof(*n))
                 return -EINVAL;
-        return zero_ifname_bridge(n->name, ret);
+        return softcard_ifname_bridge(n->name, ret);
 }
 
 /* A bridge of that name is there already: ours (an interrupted or repeated create) only if it has
  * the MAC derived from the network's id. Two long network names can share a bridge name
- * (netlink.h): the second network is refused rather than joined to the first one's bridge. */
+ * (ifname.c): the second network is refused rather than joined to the first one's bridge. */
 static int bridge_owner_check(struct zero_nl *nl, const struct zero_card_network *n, const char *bridge,
                               const uint8_t *mac, struct zero_error *err) {
         struct zero_nl_link l;
@@ -233,8 +233,8 @@ struct nic_names {
 };
 
 static int nic_names_get(const char *id, struct nic_names *ret, struct zero_error *err) {
-        if (zero_ifname_nic(ZERO_IFNAME_VETH, id, ret->host) < 0 || zero_ifname_nic(ZERO_IFNAME_PEER, id, ret->peer) < 0 ||
-            zero_ifname_nic(ZERO_IFNAME_TAP, id, ret->tap) < 0)
+        if (softcard_ifname_nic(SOFTCARD_IFNAME_VETH, id, ret->host) < 0 || softcard_ifname_nic(SOFTCARD_IFNAME_PEER, id, ret->peer) < 0 ||
+            softcard_ifname_nic(SOFTCARD_IFNAME_TAP, id, ret->tap) < 0)
                 return invalid(err, "invalid NIC id %s", strempty(id));
         return 0;
 }
@@ -614,13 +614,13 @@ static void remove_strays(struct zero_nl *nl, const struct zero_card_network *ne
         for (size_t i = 0; i < n; i++) {
                 const char *name = links[i].name;
 
-                if (has_prefix(name, ZERO_IFNAME_VETH) || has_prefix(name, ZERO_IFNAME_PEER) ||
-                    has_prefix(name, ZERO_IFNAME_TAP)) {
+                if (has_prefix(name, SOFTCARD_IFNAME_VETH) || has_prefix(name, SOFTCARD_IFNAME_PEER) ||
+                    has_prefix(name, SOFTCARD_IFNAME_TAP)) {
                         if (nic_owns(nics, n_nics, name))
                                 continue;
                         /* Deleting a zv- took its zp- along already: deleting that is a no-op. */
                         r = zero_nl_link_delete(nl, name);
-                } else if (has_prefix(name, ZERO_IFNAME_BRIDGE) && streq(links[i].kind, "bridge")) {
+                } else if (has_prefix(name, SOFTCARD_IFNAME_BRIDGE) && streq(links[i].kind, "bridge")) {
                         if (network_owns(networks, n_networks, name))
                                 continue;
                         r = zero_nl_bridge_delete(nl, name);

@@ -19,19 +19,32 @@
  *               loop device's attach, refresh and detach as calls off the loop, in forked
  *               children (common/subprocess.c: they can sleep on the daemon's FUSE export)
  *   net.c       networks (bridges) and NIC attachments (veth into a netns, tap), and their sync
+ *   ifname.c    the names of those links (zb-, zv-, zp-, zt-), derived from networks and NICs
  *
  * Everything here follows card.h's rules: idempotent, bounded, -errno + err.
  */
-#include "io/softcard/netlink.h"
+#include "io/netlink/netlink.h"
 #include "zero/card.h"
 
 /* The driver struct (card.h's ZERO_CARD_DRIVER_ENTRY, exported by softcard.so); tests that link
  * the static library call it directly. */
 const struct zero_card_driver *zero_card_driver_entry(void);
 
+/* ---- ifname.c: the names of the driver's links ---- */
+
+#define SOFTCARD_IFNAME_BRIDGE "zb"
+#define SOFTCARD_IFNAME_VETH "zv"
+#define SOFTCARD_IFNAME_PEER "zp"
+#define SOFTCARD_IFNAME_TAP "zt"
+
+/* The bridge of a network (name valid per zero_name_is_valid()), see ifname.c. */
+int softcard_ifname_bridge(const char *network, char ret[static ZERO_IFNAMSIZ]);
+/* prefix (one of SOFTCARD_IFNAME_VETH/PEER/TAP) + "-" + first 12 hex digits of a 32-hex NIC id. */
+int softcard_ifname_nic(const char *prefix, const char *nic_id, char ret[static ZERO_IFNAMSIZ]);
+
 /* ---- net.c: networks and NICs over rtnetlink (nl is a zero_nl_open() handle) ---- */
 
-/* The bridge of a network, derived from its name (netlink.h's zb- names); the agent only shows it. */
+/* The bridge of a network, derived from its name (ifname.c's zb- names); the agent only shows it. */
 int softcard_net_bridge(const struct zero_card_network *n, char ret[static ZERO_IFNAMSIZ]);
 /* The bridge, up, with the gateway address on it (prefix of the subnet). A bridge of that name
  * that is another network's (its MAC is not the one derived from n's id) is ZERO_E_CONFLICT. */

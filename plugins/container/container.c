@@ -2,19 +2,22 @@
 /*
  * The container runtime plugin: OCI containers run by the crun CLI under zero-shim.
  *
- * One instance on disk (run_dir is volatile, state_dir persistent, both the agent's):
+ * One instance on disk (the agent's run_dir, volatile; what persists is on the card's volumes):
  *   RUN_DIR/bundle/config.json   written by prepare (oci.c), atomically
- *   RUN_DIR/bundle/rootfs        overlayfs: IMAGE_DIR/rootfs below, STATE_DIR/upper above
+ *   RUN_DIR/bundle/rootfs        the root volume (the card's, ext4), mounted from its host block
+ *                                device; what the container writes survives stop, start and
+ *                                mode switches with the volume
+ *   RUN_DIR/bundle/volumes/N     data volumes mounted idmapped, for crun to bind (user namespace)
+ *   RUN_DIR/netns                the network namespace holding the card's NICs
  *   RUN_DIR/container.pid        crun run --detach --pid-file: the shim's main pid comes from here
- *   STATE_DIR/upper, work        the container's writable layer; survives stop, start and mode
- *                                switches; the agent removes it with the instance
  *   AGENT_RUN_DIR/crun/zero-ID   crun's own state (crun --root AGENT_RUN_DIR/crun)
  *
- * The shim runs `crun run --detach`, and `crun delete -f` once the container's init has exited; the plugin only lays out the bundle and runs `crun delete -f` itself to clear
- * what a crash left behind. On hybrid cgroup hosts crun refuses to create containers unless it
- * sees a cgroup2 of its own at /sys/fs/cgroup, which the shim's private_cgroup2 option provides;
- * `crun --cgroup-manager=disabled delete -f` works without it (checked by hand on
- * Debian 12, crun 1.8.1), so the plugin runs delete directly.
+ * The shim runs `crun run --detach`, and `crun delete -f` once the container's init has exited;
+ * the plugin only lays out the bundle and runs `crun delete -f` itself to clear what a crash left
+ * behind. On hybrid cgroup hosts crun refuses to create containers unless it sees a cgroup2 of
+ * its own at /sys/fs/cgroup, which the shim's private_cgroup2 option provides; `crun
+ * --cgroup-manager=disabled delete -f` works without it (checked by hand on Debian 12, crun
+ * 1.8.1), so the plugin runs delete directly.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,10 +40,8 @@
 #include "plugins/container/probe.h"
 #include "zero/plugin.h"
 
-#define INFO_MIN_SIZE (offsetof(struct zero_instance_info, state_dir) + sizeof(const char *))
-/* Agents and plugins from the card issue on: volumes and NICs come from the card. */
-#define SERVICES_CARD_SIZE (offsetof(struct zero_plugin_services, nic_detach) + sizeof(void *))
-#define INFO_CARD_SIZE (offsetof(struct zero_instance_info, nics) + sizeof(void *))
+/* Up to the NICs: an instance's volumes and NICs are the card's, and the info lists them. */
+#define INFO_MIN_SIZE (offsetof(struct zero_instance_info, nics) + sizeof(void *))
 #define DEVICE_PATH_MAX 256
 /* base64 of the kernel's largest seccomp program (4096 instructions of 8 bytes). */
 #define SECCOMP_B64_MAX (4096 * 8 / 3 * 4 + 8)
@@ -77,16 +78,12 @@ static struct {
 
 /* zero_error_set() with the code of every runtime failure. */
 _printf_(3, 4) static int runtime_error(struct zero_error *err, int r, const char *fmt, ...) {
-        if (err) {
-                va_list ap;
+        va_list ap;
 
-                err->code = ZERO_E_RUNTIME;
-                err->detail[0] = '\0';
-                va_start(ap, fmt);
-                vsnprintf(err->message, sizeof(err->message), fmt, ap);
-                va_end(ap);
-        }
-        return r < 0 ? r : -EIO;
+        va_start(ap, fmt);
+        r = zero_error_setv(err, r < 0 ? r : -EIO, ZERO_E_RUNTIME, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 static void container_fini(void) {
@@ -129,7 +126,8 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
                                       svc ? ZERO_PLUGIN_ABI_MAJOR_OF(svc->abi_version) : 0,
                                       svc ? ZERO_PLUGIN_ABI_MINOR_OF(svc->abi_version) : 0, svc ? svc->size : 0,
                                       ZERO_PLUGIN_ABI_MAJOR);
-        if (!svc->log || !svc->config_get || !svc->shim_spawn || !svc->shim_signal || !svc->event || !svc->done ||
+        if (!svc->log || !svc->config_get || !svc->shim_spawn || !svc->shim_signal || !svc->volume_export ||
+            !svc->volume_unexport || !svc->nic_attach || !svc->nic_detach || !svc->event || !svc->done ||
             !svc->set_data || !svc->get_data || !svc->netns_create || !svc->netns_remove)
                 return zero_error_set(err, -EPROTO, ZERO_E_INTERNAL,
                                       "container plugin: services table is incomplete");
@@ -319,7 +317,6 @@ struct ctr {
         char *bundle, *rootfs, *config, *pid_file;
         char *netns; /* RUN_DIR/netns: the network namespace holding the card's NICs */
         char *volumes; /* RUN_DIR/bundle/volumes: data volumes mounted (idmapped too), for crun to bind */
-        char *lower, *upper, *work; /* only when the info has image_dir and state_dir */
 };
 
 static void ctr_done(struct ctr *c) {
@@ -330,9 +327,6 @@ static void ctr_done(struct ctr *c) {
         free(c->pid_file);
         free(c->netns);
         free(c->volumes);
-        free(c->lower);
-        free(c->upper);
-        free(c->work);
 }
 
 static bool id_is_valid(const char *id) {
@@ -365,13 +359,6 @@ static int ctr_init(const struct zero_instance_info *info, struct ctr *c, struct
         c->volumes = zero_strdup_printf("%s/bundle/volumes", info->run_dir);
         if (!c->id || !c->bundle || !c->rootfs || !c->config || !c->pid_file || !c->netns || !c->volumes)
                 return -ENOMEM;
-        if (is_absolute(info->image_dir) && is_absolute(info->state_dir)) {
-                c->lower = zero_strdup_printf("%s/rootfs", info->image_dir);
-                c->upper = zero_strdup_printf("%s/upper", info->state_dir);
-                c->work = zero_strdup_printf("%s/work", info->state_dir);
-                if (!c->lower || !c->upper || !c->work)
-                        return -ENOMEM;
-        }
         return 0;
 }
 
@@ -525,7 +512,7 @@ static int is_mount_point(const char *path, const char *parent) {
         return a.st_dev != b.st_dev;
 }
 
-/* bundle/rootfs has a file system of its own mounted (the overlay from an earlier prepare). */
+/* bundle/rootfs has a file system of its own mounted (the root volume, from an earlier prepare). */
 static int is_mounted(const struct ctr *c) {
         return is_mount_point(c->rootfs, c->bundle);
 }
@@ -534,53 +521,6 @@ static int mkdir_mode(const char *path, mode_t mode) {
         if (mkdir(path, mode) >= 0)
                 return chmod(path, mode) < 0 ? -errno : 1; /* past the umask */
         return errno == EEXIST ? 0 : -errno;
-}
-
-static int mount_rootfs(const struct zero_instance_info *info, const struct ctr *c, struct zero_error *err) {
-        _cleanup_free_ char *opts = NULL;
-        struct stat st;
-        int r;
-
-        if (!c->lower)
-                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "instance has no image or state directory");
-        /* overlayfs splits its options at ',' and lowerdir at ':'; the agent's paths never hold
-         * them, but a misconfigured directory must fail here, not mount something else. */
-        if (strpbrk(c->lower, ",:\\") || strpbrk(c->upper, ",:\\"))
-                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL,
-                                      "image or state directory holds ',', ':' or '\\': %s, %s",
-                                      info->image_dir, info->state_dir);
-        if (stat(c->lower, &st) < 0 || !S_ISDIR(st.st_mode))
-                return zero_error_set(err, -ENOENT, ZERO_E_RUNTIME, "image %s has no rootfs directory %s",
-                                      strempty(info->image_name), c->lower);
-
-        r = zero_mkdir_p(info->state_dir, 0700);
-        /* The overlay's root takes the upper directory's mode: give it the image root's. */
-        if (r >= 0)
-                r = mkdir_mode(c->upper, st.st_mode & 07777);
-        if (r >= 0)
-                r = mkdir_mode(c->work, 0700);
-        if (r < 0)
-                return runtime_error(err, r, "cannot create the writable layer in %s: %s", info->state_dir,
-                                     strerror(-r));
-
-        opts = zero_strdup_printf("lowerdir=%s,upperdir=%s,workdir=%s", c->lower, c->upper, c->work);
-        if (!opts)
-                return -ENOMEM;
-        /* The source names the container, so that leaked mounts can be told apart. nodev: see
-         * mount_root_volume. */
-        if (mount(c->id, c->rootfs, "overlay", MS_NODEV, opts) < 0) {
-                r = -errno;
-                return runtime_error(err, r, "cannot mount the overlay root file system: %s (%s)",
-                                     strerror(-r), opts);
-        }
-        return 0;
-}
-
-/* The instance's volumes and NICs live on the card (the agent hands them out). */
-static bool on_card(const struct zero_instance_info *info) {
-        return info->size >= INFO_CARD_SIZE && info->n_volumes > 0 && plugin.svc->size >= SERVICES_CARD_SIZE &&
-               plugin.svc->volume_export && plugin.svc->volume_unexport && plugin.svc->nic_attach &&
-               plugin.svc->nic_detach;
 }
 
 /* The card's state for one prepare: the data volumes' devices for config.json. */
@@ -804,6 +744,7 @@ static int card_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_
 static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
                              struct zero_error *err) {
         _cleanup_(ctr_done) struct ctr c = {};
+        _cleanup_(card_plan_done) struct card_plan p = {};
         _cleanup_free_ char *config = NULL, *cgroups_path = NULL;
         struct zero_oci_options opts = {};
         int r;
@@ -853,30 +794,17 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
         if (r < 0)
                 return runtime_error(err, r, "cannot create the bundle %s: %s", c.bundle, strerror(-r));
 
-        if (on_card(info)) {
-                _cleanup_(card_plan_done) struct card_plan p = {};
-
-                r = card_prepare(ctx, info, &c, &p, err);
-                if (r < 0)
-                        return r;
-                opts.netns_path = info->n_nics > 0 ? c.netns : NULL;
-                opts.volume_mounts = p.mounts;
-                opts.n_volume_mounts = p.n_mounts;
-                opts.volume_binds = true;
-                config = mfree(config);
-                r = zero_oci_config_format(info, &opts, &config, err);
-                if (r < 0)
-                        return r;
-        } else {
-                r = is_mounted(&c);
-                if (r < 0)
-                        return runtime_error(err, r, "cannot inspect %s: %s", c.rootfs, strerror(-r));
-                if (r == 0) {
-                        r = mount_rootfs(info, &c, err);
-                        if (r < 0)
-                                return r;
-                }
-        }
+        r = card_prepare(ctx, info, &c, &p, err);
+        if (r < 0)
+                return r;
+        opts.netns_path = info->n_nics > 0 ? c.netns : NULL;
+        opts.volume_mounts = p.mounts;
+        opts.n_volume_mounts = p.n_mounts;
+        opts.volume_binds = true;
+        config = mfree(config);
+        r = zero_oci_config_format(info, &opts, &config, err);
+        if (r < 0)
+                return r;
 
         /* 0600: the environment may hold secrets. */
         r = zero_write_file_replace(c.config, config, strlen(config), 0600);
@@ -974,11 +902,9 @@ static int container_cleanup(struct zero_plugin_ctx *ctx, const struct zero_inst
         if (r < 0 && ret >= 0)
                 ret = zero_error_default(err, r, "cannot unmount the container's filesystems");
 
-        if (on_card(info)) {
-                r = card_cleanup(ctx, info, &c, ret < 0 ? NULL : err);
-                if (r < 0 && ret >= 0)
-                        ret = r;
-        }
+        r = card_cleanup(ctx, info, &c, ret < 0 ? NULL : err);
+        if (r < 0 && ret >= 0)
+                ret = r;
 
         /* zero_rm_rf never crosses into a mount: a rootfs still mounted fails with -EBUSY. */
         r = zero_rm_rf(c.bundle);

@@ -388,7 +388,7 @@ int zero_oci_config_new(const struct zero_instance_info *info, const struct zero
         if ((r = set(cfg, "process", process)) < 0)
                 return r;
 
-        /* bundle/rootfs: the root volume (or the overlay) the plugin mounts in prepare. */
+        /* bundle/rootfs: the root volume the plugin mounts in prepare. */
         r = set(cfg, "root", json_pack("{s:s,s:b}", "path", "rootfs", "readonly", info->readonly_rootfs));
         if (r < 0)
                 return r;

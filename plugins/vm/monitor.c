@@ -125,11 +125,11 @@ static void boot_done(struct vm_mon *m, int r, const struct zero_error *err) {
 
 static void boot_fail(struct vm_mon *m, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void boot_fail(struct vm_mon *m, int r, const char *fmt, ...) {
-        struct zero_error err = {.code = ZERO_E_RUNTIME};
+        struct zero_error err = {};
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(err.message, sizeof(err.message), fmt, ap);
+        (void) zero_error_setv(&err, r, ZERO_E_RUNTIME, fmt, ap);
         va_end(ap);
         boot_done(m, r, &err);
 }

@@ -8,7 +8,7 @@
  */
 #include <jansson.h>
 
-#include "agent/card.h"
+#include "agent/card_plan.h"
 #include "agent/http.h"
 #include "common/util.h"
 #include "tests/fuzz/fuzz.h"

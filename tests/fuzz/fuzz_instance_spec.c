@@ -7,7 +7,7 @@
  */
 #include <jansson.h>
 
-#include "agent/card.h"
+#include "agent/card_plan.h"
 #include "agent/http.h"
 #include "agent/instance_spec.h"
 #include "common/util.h"

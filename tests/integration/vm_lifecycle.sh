@@ -84,13 +84,19 @@ alive "$qemu" && fail "QEMU $qemu runs on after stop"
 [ -z "$(leftover_links)" ] || fail "links left after stop: $(leftover_links)"
 act POST /v1/instances/v1/start
 # a graceful stop at once, while the guest still boots: the ACPI power button (system_powerdown),
-# pressed again every second until the guest listens; it then stops its command and powers off
+# pressed again every second until the guest listens; it then stops its command and powers off.
+# Graceful is what is asserted, not a time (a TCG boot under a load of 15 took more than the 30 s
+# this once allowed): the guest saw the button and powered itself off (QEMU's SHUTDOWN event says
+# guest-shutdown, not the host's quit), QEMU exited with 0, and zerod never had to kill it (its
+# log would say "did not stop in time: killing it" once the 60 s grace period ran out).
 expect 200 GET /v1/events
 last_event=$(jbody .next)
 t0=$(date +%s%N)
 act POST /v1/instances/v1/stop '{"timeout_s":60}'
 t1=$(date +%s%N)
 [ "$(inst v1 state)" = stopped ] || fail "v1 is $(inst v1 state) after a graceful stop"
+[ "$(inst v1 exit_code)" = 0 ] || fail "v1's QEMU did not exit by itself with 0: $(cat "$BODY")"
+! grep -q "Instance v1 did not stop in time" "$T/zerod.log" || fail "zerod killed v1 instead of a graceful stop"
 api GET /v1/instances/v1/console
 # (the press may come before or after the command printed VM-UP: the boot is what counts)
 [ "$(grep -c "zero-init: running the command" "$BODY")" -ge 2 ] || fail "v1 did not boot again: $(tail -c 600 "$BODY")"
@@ -98,8 +104,8 @@ grep -q "power button: stopping" "$BODY" || fail "the guest did not see the powe
 expect 200 GET "/v1/events?after=$last_event"
 [ "$(jbody '[.events[] | select(.instance=="v1" and .type=="instance.guest_shutdown")][0].data.reason')" = guest-shutdown ] ||
   fail "no guest_shutdown event (guest-shutdown) for v1: $(cat "$BODY")"
-[ $(((t1 - t0) / 1000000)) -lt 30000 ] || fail "the graceful stop took $(((t1 - t0) / 1000000)) ms"
-log "v1, stopped while it booted, booted and stopped on the power button in $(((t1 - t0) / 1000000)) ms"
+log "v1, stopped while it booted, booted and powered off on the power button in $(((t1 - t0) / 1000000)) ms" \
+  "(exit 0, no kill)"
 act DELETE "/v1/instances/v1?delete_volumes=false"
 log "v1 stops, starts again and is deleted"
 

@@ -2,7 +2,7 @@
 #pragma once
 /*
  * Helpers for unit tests that fork children (network namespace tests): reap with a deadline,
- * kill, parse an IPv4 address. Include after cmocka.h; define TIMEOUT_MS first to change the
+ * kill, parse an IPv4 address, leave a test namespace with only lo. Include after cmocka.h; define TIMEOUT_MS first to change the
  * deadline.
  */
 #include <arpa/inet.h>
@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "io/netlink/netlink.h"
 
 #ifndef TIMEOUT_MS
 #define TIMEOUT_MS 5000
@@ -36,6 +38,18 @@ static inline struct in_addr ip(const char *s) {
 
 static inline bool deadline_passed(uint64_t start) {
         return zero_monotonic_usec() - start > TIMEOUT_MS * USEC_PER_MSEC;
+}
+
+/* Deletes every link of nl's namespace but lo: a namespace shared by the tests left as found. */
+static inline void flush_links(struct zero_nl *nl) {
+        struct zero_nl_link *links = NULL;
+        size_t n = 0;
+
+        if (zero_nl_link_list(nl, NULL, &links, &n) >= 0)
+                for (size_t i = 0; i < n; i++)
+                        if (!streq(links[i].name, "lo"))
+                                (void) zero_nl_link_delete(nl, links[i].name);
+        free(links);
 }
 
 static inline void kill_and_reap(pid_t *pid) {

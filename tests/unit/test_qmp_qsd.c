@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "io/qmp.h"
+#include "tests/unit/skip.h"
 
 #define TIMEOUT_USEC (10 * USEC_PER_SEC)
 #define IMAGE_SIZE (64LL << 20)
@@ -167,8 +168,7 @@ static void start(struct fx *f) {
         int r;
 
         if (access(qsd_binary(), X_OK) < 0) {
-                print_message("%s not found: skipped\n", qsd_binary());
-                skip();
+                zero_skip("%s not found: skipped\n", qsd_binary());
         }
         snprintf(f->dir, sizeof(f->dir), "/tmp/zero-qmp-qsd.XXXXXX");
         assert_non_null(mkdtemp(f->dir));
@@ -476,5 +476,5 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_call_stopped, setup, teardown),
         };
         zero_log_set_max_priority(getenv("ZERO_QMP_TEST_DEBUG") ? LOG_DEBUG : LOG_INFO);
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return zero_tests_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -23,6 +23,7 @@
 #include "common/macro.h"
 #include "common/util.h"
 #include "plugins/container/seccomp.h"
+#include "tests/unit/skip.h"
 
 /* What a default container gets: no CAP_SYS_ADMIN, CAP_SYS_CHROOT yes (oci.c). */
 static const char *const default_caps[] = {"CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID", "CAP_SYS_CHROOT", NULL};
@@ -176,7 +177,7 @@ static void test_compiled_program_behaves(void **state) {
         int status;
 
         if (ZERO_SECCOMP_ARCH_NATIVE == ZERO_SECCOMP_ARCH_OTHER)
-                skip();
+                zero_skip("no seccomp architecture of ours on this machine: skipped\n");
         assert_int_equal(zero_seccomp_bpf_base64(default_caps, &bpf), 0);
         assert_true(strlen(bpf) < 65536 / 3 * 4);
         pid = fork();
@@ -195,5 +196,5 @@ int main(void) {
                 cmocka_unit_test(test_aarch64),
                 cmocka_unit_test(test_compiled_program_behaves),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return zero_tests_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -32,6 +32,7 @@
 #include "io/softcard/softcard.h"
 #include "io/softcard/storage.h"
 #include "tests/unit/card_wait.h"
+#include "tests/unit/skip.h"
 #include "tests/unit/softcard_helpers.h"
 #include "zero/card.h"
 
@@ -110,13 +111,13 @@ static int setup(void **state) {
 /* Called by each test rather than from setup(): cmocka runs the teardown only after a setup that
  * succeeded, and the teardown must stop whatever was started. */
 static void start(struct fx *f) {
-        const char *shim = getenv("ZERO_SHIM");
+        const char *shim = getenv("ZERO_SHIM"), *qsd = getenv("ZERO_QSD");
 
-        if (geteuid() != 0 || !shim || access(shim, X_OK) < 0 || !have_binary("qemu-storage-daemon") ||
-            !have_binary("qemu-img") || !have_binary("mkfs.ext4") || access("/dev/loop-control", W_OK) < 0) {
-                print_message("needs root, $ZERO_SHIM, qemu-storage-daemon, qemu-img, mkfs.ext4, loop: skipped\n");
-                skip();
-        }
+        if (geteuid() != 0 || !shim || access(shim, X_OK) < 0 ||
+            !(qsd ? access(qsd, X_OK) >= 0 : have_binary("qemu-storage-daemon")) || !have_binary("qemu-img") ||
+            !have_binary("mkfs.ext4") || access("/dev/loop-control", W_OK) < 0)
+                zero_skip("needs root, $ZERO_SHIM, qemu-storage-daemon ($ZERO_QSD or PATH), qemu-img, mkfs.ext4, "
+                          "loop: skipped\n");
         snprintf(f->dir, sizeof(f->dir), "/tmp/zero-softcard.XXXXXX");
         assert_non_null(mkdtemp(f->dir));
         f->state = path_in(f, "state");
@@ -248,11 +249,22 @@ static void vol_delete(struct fx *f, const struct zero_card_volume *v) {
                 fail_msg("volume_delete: %s: %s", zero_errc_name(err.code), err.message);
 }
 
+/* Stats are best effort by design: the daemon gets 25 ms to answer (a GET shows them when it
+ * can), which a loaded machine misses now and then. What these tests check is what the stats
+ * say, so a timeout is tried again, the loop run meanwhile (the driver's probe sees the daemon
+ * answer again), within TIMEOUT_USEC; it_card_stalled is where a daemon that answers nothing is. */
 static struct zero_card_volume_stats vol_stats(struct fx *f, const struct zero_card_volume *v) {
+        uint64_t start = zero_monotonic_usec();
         struct zero_card_volume_stats st = {};
         struct zero_error err = {};
-        if (f->d->ops.volume_stats(f->card, v, &st, &err) < 0)
-                fail_msg("volume_stats: %s: %s", zero_errc_name(err.code), err.message);
+
+        while (f->d->ops.volume_stats(f->card, v, &st, &err) < 0) {
+                if (err.code != ZERO_E_TIMEOUT || zero_monotonic_usec() - start > TIMEOUT_USEC)
+                        fail_msg("volume_stats: %s: %s", zero_errc_name(err.code), err.message);
+                print_message("volume_stats: %s: again\n", err.message);
+                assert_true(sd_event_run(f->e, 100 * USEC_PER_MSEC) >= 0);
+                err = (struct zero_error){};
+        }
         return st;
 }
 
@@ -356,10 +368,13 @@ static void test_host_block(void **state) {
         t0 = zero_monotonic_usec();
         vol_create(f, &f->clone);
         t1 = zero_monotonic_usec();
+        /* Copy-on-write is what a clone is for, and what is asserted: no byte of the base copied
+         * (the file and its blocks stay small), not a time, which load stretches past any bound
+         * (bench_card_io measures it). */
         print_message("clone of a 64 MiB base: %.2f ms\n", (double) (t1 - t0) / 1000.0);
-        assert_true(t1 - t0 < USEC_PER_SEC);
         assert_int_equal(stat(f->clone_path, &sb), 0);
-        assert_true(sb.st_size < (off_t) (1 << 20)); /* copy-on-write: no copy */
+        assert_true(sb.st_size < (off_t) (1 << 20));
+        assert_true(sb.st_blocks * 512 < (1 << 20));
         vol_create(f, &f->clone); /* exists: success */
         /* Another clone of the same base and size is a copy of the template that qemu-img made
          * beside the base for the first: it needs no qemu-img (none in PATH), same bytes. */
@@ -771,28 +786,50 @@ static void test_concurrent_writes(void **state) {
         assert_int_equal(leftovers_under(f->dir), 0);
 }
 
-/* 200 IOPS holds under a tight loop of direct reads, and lifting it lifts the rate. */
+/* 200 IOPS holds under a tight loop of direct reads, and lifting it lifts the rate.
+ *
+ * A limit caps the rate: load on the machine only ever lowers a rate, so "at most 220/s" holds
+ * whatever else runs, and a rate above 264/s (220 and a fifth) after the lift shows the cap gone.
+ * How close to 200/s the limited reads come depends on what the machine delivers then (15,000/s
+ * unlimited on a quiet one, a few hundred at a load of 15 on 2 cores, and it swings within a
+ * second): the same reads without a limit just before and just after are the measure. When both
+ * reach 400/s the limited rate must be within 25% of its limit; else half of the slower one (or
+ * of 200/s). With less than 440/s unlimited the lift cannot be told from the cap: said, not judged.
+ * Throughput itself is bench_card_io's. */
 static void test_qos(void **state) {
         struct fx *f = *state;
         char path[ZERO_CARD_PATH_MAX];
         struct zero_error err = {};
-        double limited, free_rate;
+        double base, limited, free_rate, slower;
 
         start(f);
         make_base(f);
         card_open(f);
         vol_create(f, &f->clone);
         vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        base = read_rate(path, 40, USEC_PER_SEC / 2);
         f->clone.qos_iops = 200;
         assert_int_equal(op_qos(f, &f->clone, &err), 0);
         limited = read_rate(path, 40, USEC_PER_SEC);
         f->clone.qos_iops = 0;
         assert_int_equal(op_qos(f, &f->clone, &err), 0);
         free_rate = read_rate(path, 40, USEC_PER_SEC / 2);
-        print_message("4 KiB direct reads: %.0f/s at 200 IOPS, %.0f/s unlimited\n", limited, free_rate);
+        print_message("4 KiB direct reads: %.0f/s before, %.0f/s at 200 IOPS, %.0f/s unlimited again\n", base,
+                      limited, free_rate);
         assert_true(limited <= 220.0);
-        assert_true(limited >= 150.0);
-        assert_true(free_rate > 5 * limited);
+        slower = base < free_rate ? base : free_rate;
+        if (slower >= 2 * 200.0)
+                assert_true(limited >= 150.0);
+        else {
+                print_message("the machine is loaded (%.0f/s without a limit): the limited rate judged against it\n",
+                              slower);
+                assert_true(limited >= 0.5 * (slower < 200.0 ? slower : 200.0));
+        }
+        if (free_rate <= 1.2 * 220.0) {
+                if (base > 2 * 220.0)
+                        fail_msg("the limit holds after it was lifted: %.0f/s, %.0f/s before it", free_rate, base);
+                print_message("too slow to tell the lifted limit from the limit (%.0f/s before): not judged\n", base);
+        }
 
         /* Limits given while unexported apply at the next export. */
         vol_unexport(f, &f->clone);
@@ -1022,5 +1059,5 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_dead_at_open, setup, teardown),
         };
         zero_log_set_max_priority(getenv("ZERO_SOFTCARD_TEST_DEBUG") ? LOG_DEBUG : LOG_INFO);
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return zero_tests_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -34,9 +34,9 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "io/softcard/storage.h"
+#include "tests/unit/skip.h"
 #include "tests/unit/softcard_helpers.h"
 
-#define SKIP_CODE 77
 #define TIMEOUT_USEC (10 * USEC_PER_SEC)
 #define BASE_SIZE (64ULL << 20)
 #define VOL_SIZE (128ULL << 20)
@@ -1050,10 +1050,8 @@ static void test_child_reaper(void **state) {
         int64_t pid = 0;
 
         start(f);
-        if (access("/sys/fs/cgroup/freezer/cgroup.procs", W_OK) < 0) {
-                print_message("no cgroup v1 freezer here: the killed child cannot be held\n");
-                skip();
-        }
+        if (access("/sys/fs/cgroup/freezer/cgroup.procs", W_OK) < 0)
+                zero_skip("no cgroup v1 freezer here: the killed child cannot be held\n");
         marker = zero_strdup_printf("%s/child.pid", f->dir);
         snprintf(f->cgroup, sizeof(f->cgroup), "/sys/fs/cgroup/freezer/zero-test-%d", (int) getpid());
         cg = strdup(f->cgroup);
@@ -1168,8 +1166,8 @@ int main(void) {
 
         if (why) {
                 printf("test_softcard_async: %s: skipped\n", why);
-                return SKIP_CODE;
+                return ZERO_TEST_SKIPPED;
         }
         zero_log_set_max_priority(getenv("ZERO_SOFTCARD_TEST_DEBUG") ? LOG_DEBUG : LOG_INFO);
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return zero_tests_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -103,8 +103,6 @@ static int fx_setup(void **state) {
 
 static int fx_teardown(void **state) {
         struct fx *f = *state;
-        struct zero_nl_link *links = NULL;
-        size_t n = 0;
 
         if (!f)
                 return 0;
@@ -114,11 +112,7 @@ static int fx_teardown(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(f->ns); i++)
                 (void) zero_netns_remove(f->ns[i]);
         /* The test namespace is shared by all tests: leave it as found. */
-        if (zero_nl_link_list(f->nl, NULL, &links, &n) >= 0)
-                for (size_t i = 0; i < n; i++)
-                        if (!streq(links[i].name, "lo"))
-                                (void) zero_nl_link_delete(f->nl, links[i].name);
-        free(links);
+        flush_links(f->nl);
         zero_nl_close(f->nl);
         free(f);
         return 0;
@@ -250,6 +244,34 @@ _Noreturn static void create_without_cap_child(const char *path) {
         if (zero_netns_create(path) != -EPERM)
                 _exit(12);
         _exit(access(path, F_OK) < 0 && errno == ENOENT ? 0 : 13);
+}
+
+/* The links' names (ifname.c): pure. */
+static void test_ifnames(_unused_ void **state) {
+        char name[ZERO_IFNAMSIZ], other[ZERO_IFNAMSIZ];
+
+        assert_int_equal(softcard_ifname_bridge("default", name), 0);
+        assert_string_equal(name, "zb-default");
+        assert_int_equal(softcard_ifname_bridge("abcdefghijkl", name), 0); /* 12: verbatim */
+        assert_string_equal(name, "zb-abcdefghijkl");
+        assert_int_equal(softcard_ifname_bridge("abcdefghijklm", name), 0); /* 13: hashed */
+        assert_int_equal(strlen(name), 15);
+        assert_memory_equal(name, "zb-abcdef_", 10);
+        assert_true(zero_ifname_is_valid(name));
+        assert_int_equal(softcard_ifname_bridge("abcdefghijkln", other), 0);
+        assert_string_not_equal(name, other);
+        assert_int_equal(softcard_ifname_bridge("abcdefghijklm", other), 0);
+        assert_string_equal(name, other); /* stable */
+        assert_int_equal(softcard_ifname_bridge("Bad_Name", name), -EINVAL);
+        assert_int_equal(softcard_ifname_bridge("", name), -EINVAL);
+        assert_int_equal(softcard_ifname_bridge(NULL, name), -EINVAL);
+
+        assert_int_equal(softcard_ifname_nic(SOFTCARD_IFNAME_VETH, ID_A, name), 0);
+        assert_string_equal(name, "zv-0123456789ab");
+        assert_int_equal(softcard_ifname_nic(SOFTCARD_IFNAME_TAP, "0123456789ABCDEF0123456789ABCDEF", name), 0);
+        assert_string_equal(name, "zt-0123456789ab");
+        assert_int_equal(softcard_ifname_nic(SOFTCARD_IFNAME_PEER, "0123", name), -EINVAL);
+        assert_int_equal(softcard_ifname_nic("zzz", ID_A, name), -EINVAL);
 }
 
 static void test_netns(void **state) {
@@ -733,6 +755,7 @@ static int namespaces_teardown(_unused_ void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_ifnames),
                 cmocka_unit_test_setup_teardown(test_netns, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_network, fx_setup, fx_teardown),
                 cmocka_unit_test_setup_teardown(test_network_overlap, fx_setup, fx_teardown),

@@ -17,6 +17,7 @@
 #include "common/macro.h"
 #include "common/tar.h"
 #include "common/util.h"
+#include "tests/unit/skip.h"
 
 static char dir[] = "/tmp/test-tar-write.XXXXXX";
 
@@ -103,7 +104,7 @@ static void test_gnu_tar_reads_it(void **state) {
         ssize_t n;
 
         if (system("tar --version >/dev/null 2>&1") != 0)
-                skip();
+                zero_skip("GNU tar is not installed: skipped\n");
         snprintf(path, sizeof(path), "%s/src", dir);
         assert_int_equal(zeroctl_tar_new(path, NULL, &w, &e), 0);
         snprintf(path, sizeof(path), "%s/out.tar", dir);
@@ -146,5 +147,5 @@ int main(void) {
                 cmocka_unit_test(test_refused),
         };
         umask(022);
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return zero_tests_exit(cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -36,6 +36,7 @@
 #include "cli/sse.h"
 #include "cli/zeroctl.h"
 #include "common/util.h"
+#include "tests/unit/skip.h"
 
 extern char **environ;
 
@@ -1536,8 +1537,7 @@ static struct result run(const char *arg, ...) {
 #define NEED_ZEROCTL()                                                                             \
         do {                                                                                       \
                 if (!getenv("ZEROCTL") || access(getenv("ZEROCTL"), X_OK) < 0) {                   \
-                        print_message("ZEROCTL does not name the built zeroctl: skipped\n");       \
-                        skip();                                                                    \
+                        zero_skip("ZEROCTL does not name the built zeroctl: skipped\n");          \
                 }                                                                                  \
         } while (0)
 
@@ -2772,5 +2772,5 @@ int main(void) {
 
         /* A closed stdout of a zeroctl child must not kill the test. */
         signal(SIGPIPE, SIG_IGN);
-        return cmocka_run_group_tests_name("zeroctl", tests, NULL, NULL);
+        return zero_tests_exit(cmocka_run_group_tests_name("zeroctl", tests, NULL, NULL));
 }

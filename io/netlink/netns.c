@@ -8,7 +8,7 @@
  * half way would leave the whole daemon in a container's network): a short-lived forked child
  * makes the namespace and binds it, the parent only waits for it.
  */
-#include "io/softcard/netlink.h"
+#include "io/netlink/netlink.h"
 
 #include <fcntl.h>
 #include <linux/magic.h>

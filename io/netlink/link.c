@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Links: bridges, veth pairs, taps; their state, their moves into namespaces and the
  * configuration of a container's NIC inside its namespace. */
-#include "io/softcard/netlink.h"
+#include "io/netlink/netlink.h"
 
 #include <fcntl.h>
 #include <linux/if.h>

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * The softcard's kernel-facing networking, in raw rtnetlink: one Linux bridge per network, veth
- * pairs for containers, persistent taps for VMs, IPv4 addresses and default routes, moves of
- * links into network namespaces. Plus the interface names the driver derives from its networks
- * and NICs; MACs and IPv4 subnets are common/netaddr.h's (the agent needs them too).
+ * The host's networking in raw rtnetlink: Linux bridges, veth pairs, persistent taps, IPv4
+ * addresses and default routes, moves of links into network namespaces, and persistent network
+ * namespaces. The softcard builds its networks and NICs on it; zerod's netns service
+ * (agent/netns.c) makes the plugins' namespaces with it. MACs and IPv4 subnets are
+ * common/netaddr.h's; the names a driver gives its links are the driver's (io/softcard/ifname.c).
  *
  * Every request is synchronous: it carries NLM_F_ACK and waits for the kernel's answer. The
  * kernel handles rtnetlink requests inside sendmsg(), so the answer is already queued when we
@@ -21,19 +22,6 @@
  * creates the socket and hands it back over a socketpair (SCM_RIGHTS), then exits. zerod has no
  * threads, and a setns() of zerod itself would leave it in the wrong namespace if anything went
  * wrong in between; the child costs one fork per configured container NIC.
- *
- * Interface names (the kernel allows IFNAMSIZ-1 = 15 bytes), all made by zero_ifname_*():
- *   zb-<network>           bridge of a network whose name has at most 12 characters
- *   zb-<6 chars>_<5 hex>   bridge of a longer name: its first 6 characters and 20 bits of a
- *                          hash of the whole name. '_' is not allowed in Zero names, so the two
- *                          forms never collide with each other; two long names collide only if
- *                          they share 6 characters and the hash (the network's creator should
- *                          check the derived name against the existing networks).
- *   zv-<12 hex>            host end of a container NIC's veth (first 12 hex digits of the NIC id)
- *   zp-<12 hex>            its container end while still in the host namespace; moved into the
- *                          container and renamed eth0.. in the same request
- *   zt-<12 hex>            tap of a VM NIC
- * The reconciler finds leftovers with zero_nl_link_list(nl, "zv-") and the like.
  */
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -47,17 +35,9 @@
 /* ---- Interface names (pure; addr.c) ---- */
 
 #define ZERO_IFNAMSIZ 16 /* == IFNAMSIZ, including the NUL */
-#define ZERO_IFNAME_BRIDGE "zb"
-#define ZERO_IFNAME_VETH "zv"
-#define ZERO_IFNAME_PEER "zp"
-#define ZERO_IFNAME_TAP "zt"
 
 /* 1..15 bytes, no '/', ':', '%' or white space, not "." or "..". */
 bool zero_ifname_is_valid(const char *name);
-/* The bridge of a network (name valid per zero_name_is_valid()), see above. */
-int zero_ifname_bridge(const char *network, char ret[static ZERO_IFNAMSIZ]);
-/* prefix (one of ZERO_IFNAME_VETH/PEER/TAP) + "-" + first 12 hex digits of a 32-hex NIC id. */
-int zero_ifname_nic(const char *prefix, const char *nic_id, char ret[static ZERO_IFNAMSIZ]);
 
 /* ---- The netlink handle (netlink.c) ---- */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The rtnetlink socket: opening it (here or in another namespace), building requests, reading
  * answers. The operations are in link.c and addr.c. */
-#include "io/softcard/netlink.h"
+#include "io/netlink/netlink.h"
 
 #include <fcntl.h>
 #include <linux/netlink.h>

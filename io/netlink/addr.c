@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Addressing: interface names, MACs, IPv4 subnets (pure helpers), and the kernel's IPv4
- * addresses and default routes. */
-#include "io/softcard/netlink.h"
+/* Addressing: whether an interface name is one the kernel takes, and the kernel's IPv4 addresses
+ * and default routes. */
+#include "io/netlink/netlink.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <linux/rtnetlink.h>
-#include <stdio.h>
 
 #include "common/util.h"
 
@@ -25,26 +24,6 @@ bool zero_ifname_is_valid(const char *name) {
                 if (name[i] == '/' || name[i] == ':' || name[i] == '%' || isspace((unsigned char) name[i]))
                         return false;
         return true;
-}
-
-int zero_ifname_bridge(const char *network, char ret[static ZERO_IFNAMSIZ]) {
-        if (!zero_name_is_valid(network))
-                return -EINVAL;
-        if (strlen(network) <= ZERO_IFNAMSIZ - 1 - 3)
-                snprintf(ret, ZERO_IFNAMSIZ, ZERO_IFNAME_BRIDGE "-%s", network);
-        else
-                snprintf(ret, ZERO_IFNAMSIZ, ZERO_IFNAME_BRIDGE "-%.6s_%05x", network,
-                         (unsigned) (zero_name_hash64(network) & 0xfffff));
-        return 0;
-}
-
-int zero_ifname_nic(const char *prefix, const char *nic_id, char ret[static ZERO_IFNAMSIZ]) {
-        if (!prefix || strlen(prefix) != 2 || !zero_hex_id_is_valid(nic_id))
-                return -EINVAL;
-        snprintf(ret, ZERO_IFNAMSIZ, "%s-%.12s", prefix, nic_id);
-        for (char *p = ret; *p; p++)
-                *p = (char) tolower((unsigned char) *p);
-        return 0;
 }
 
 /* ---- Addresses in the kernel ---- */
