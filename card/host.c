@@ -110,12 +110,17 @@ static void on_qmp_event(struct zero_qmp *q, const char *name, json_t *data, uin
         zc_present_event(h->zc, name, data);
 }
 
+static void qmp_start(struct zc_host *h);
+
 static void on_qmp_closed(struct zero_qmp *q, int r, const struct zero_error *err, void *userdata) {
         struct zc_host *h = userdata;
 
         log_info("The host's QMP connection closed: %s", err && err->message[0] ? err->message : strerror(-r));
         h->qmp = zero_qmp_free(h->qmp);
-        /* QEMU is going (its exit comes through the shim), or it closed on us: connect again. */
+        /* QEMU is going (its exit comes through the shim and stops the retries), or it closed on
+         * us: connect again. */
+        if (h->power != POWER_OFF)
+                qmp_start(h);
 }
 
 static const struct zero_qmp_callbacks qmp_callbacks = {
@@ -164,7 +169,12 @@ static void qmp_start(struct zc_host *h) {
 
 bool zc_host_qmp_up(struct zc *zc) {
         struct zc_host *h = H(zc);
-        return h && h->qmp && (h->power == POWER_STARTING || h->power == POWER_RUNNING || h->power == POWER_STOPPING);
+        return h && h->power != POWER_OFF;
+}
+
+bool zc_host_qmp_ready(struct zc *zc) {
+        struct zc_host *h = H(zc);
+        return h && h->qmp && zero_qmp_is_ready(h->qmp) > 0;
 }
 
 int zc_host_qmp_send(void *userdata, const char *execute, json_t *args, zero_qmp_reply_fn cb, void *cb_userdata) {

@@ -49,9 +49,11 @@ int zc_host_console(struct zc *zc, size_t max, char **ret, size_t *ret_len);
 typedef void (*zc_host_devices_fn)(void *userdata, int r, json_t *ids, const struct zero_error *err);
 int zc_host_devices(struct zc *zc, zc_host_devices_fn fn, void *userdata, struct zero_error *err);
 
-/* Whether the host's QEMU runs and has a QMP connection (ready, or its handshake under way:
- * commands queue), and the way to it (io/hotplug.h's send; userdata is the zc). */
+/* Whether the host's QEMU runs (powered on, not off yet); whether its QMP connection is ready;
+ * and the way to it (io/hotplug.h's send; userdata is the zc): -ENOTCONN while there is no
+ * connection (QEMU making its socket, or a connection lost and being made again). */
 bool zc_host_qmp_up(struct zc *zc);
+bool zc_host_qmp_ready(struct zc *zc);
 int zc_host_qmp_send(void *userdata, const char *execute, json_t *arguments, zero_qmp_reply_fn cb, void *cb_userdata);
 
 /* hostcmd.c: the host's QEMU command line without its presentations and spare ports, appended

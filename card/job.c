@@ -94,6 +94,8 @@ static int on_job_defer(sd_event_source *s, void *userdata) {
         struct zc_job *j = userdata;
 
         j->defer = sd_event_source_disable_unref(j->defer);
+        if (!j->started)
+                j->started = zero_monotonic_usec();
         job_run(j);
         return 0;
 }
@@ -146,6 +148,21 @@ void zc_job_next(struct zc_job *j, int r, const struct zero_error *err) {
 
 void zc_job_again(struct zc_job *j) {
         job_schedule(j);
+}
+
+static int on_job_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct zc_job *j = userdata;
+
+        j->timer = sd_event_source_disable_unref(j->timer);
+        job_schedule(j);
+        return 0;
+}
+
+int zc_job_again_in(struct zc_job *j, uint64_t usec) {
+        j->timer = sd_event_source_disable_unref(j->timer);
+        if (sd_event_add_time_relative(j->zc->event, &j->timer, CLOCK_MONOTONIC, usec, 1000, on_job_timer, j) < 0)
+                return zero_error_set(&j->err, -ENOMEM, ZERO_E_INTERNAL, "cannot arm a timer");
+        return 0;
 }
 
 int zc_job_skip_rest(struct zc_job *j) {

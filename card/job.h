@@ -16,6 +16,7 @@
  */
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "zero/error.h"
@@ -60,6 +61,7 @@ struct zc_job {
         sd_event_source *timer;
         struct zero_subprocess *child;
         unsigned tries;
+        uint64_t started; /* CLOCK_MONOTONIC µs when it started running */
         char text[512]; /* a step's note for a later one: an export's path, ... */
         struct zc_job *next;
 };
@@ -74,8 +76,10 @@ int zc_job_wait(struct zc_job *j, zc_job_done_fn fn, void *userdata);
  * (copied; a default message when NULL). From the loop only.
  */
 void zc_job_next(struct zc_job *j, int r, const struct zero_error *err);
-/* The same with the step run again (a retry after a pause). */
+/* The same step run again, from the loop (its turn came: a queue's next) or after usec; the
+ * latter returns 0, a step's "under way". */
 void zc_job_again(struct zc_job *j);
+int zc_job_again_in(struct zc_job *j, uint64_t usec);
 /* From a step: the job is done, the steps after this one are skipped; returns 1 (the step's
  * "done"). */
 int zc_job_skip_rest(struct zc_job *j);

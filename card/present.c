@@ -41,6 +41,9 @@
  * the daemon restarts in about 50 ms (softcard's qsd.c). */
 #define NBD_RECONNECT_DELAY_S 10
 #define UNPLUG_TIMEOUT_USEC (20ULL * 1000000ULL)
+/* How long a hot-plug waits for the QMP connection of a host starting, and how often it looks. */
+#define QMP_WAIT_USEC (30ULL * 1000000ULL)
+#define QMP_RETRY_USEC (100ULL * 1000ULL)
 
 static const char *str(json_t *rec, const char *key) {
         return json_string_value(json_object_get(rec, key));
@@ -267,6 +270,13 @@ static int hotplug(struct zc_job *j, bool plug) {
 
         if (!pres || !zc_host_qmp_up(zc))
                 return 1; /* no host to plug into: the next power-on takes what is presented */
+        /* A host starting (or whose QMP connection is being made again): its QEMU answers soon. */
+        if (!zc_host_qmp_ready(zc)) {
+                if (zero_monotonic_usec() - j->started > QMP_WAIT_USEC)
+                        return zero_error_set(&j->err, -ETIMEDOUT, ZERO_E_UNAVAILABLE,
+                                              "the host's QEMU does not answer on QMP");
+                return zc_job_again_in(j, QMP_RETRY_USEC);
+        }
         /* One at a time: the first in the queue runs, the others wait for their turn. */
         if (zc->hotplugging && zc->hotplugging != j) {
                 struct zc_job **q = &zc->hotplugging->hp_next;
