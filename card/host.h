@@ -26,8 +26,8 @@
 struct zc;
 struct zc_job;
 
-#define HOST_SCSI_ID "scsi0"     /* the one virtio-scsi controller, always there */
-#define HOST_FORWARD_PORT 8443   /* zerod's TLS port, and where QEMU's hostfwd listens */
+#define HOST_SCSI_ID "scsi0"   /* the one virtio-scsi controller, always there */
+#define HOST_FORWARD_PORT 8443 /* zerod's TLS port, and where QEMU's hostfwd listens */
 #define HOST_MGMT_MAC "52:54:00:00:0a:01"
 #define HOST_CARD_ADDR "10.0.2.100:80"
 #define HOST_NET "10.0.2.15/24 10.0.2.2"

@@ -25,10 +25,10 @@ int zc_host_cmdline(const struct zc_host_cmd *o, struct zero_argv *b, unsigned *
         _cleanup_free_ char *sock = escaped(o->card_socket);
 
         zero_qemu_args_machine(b, &(struct zero_qemu_machine){.qemu = o->qemu,
-                                                             .name = "zero-host,debug-threads=on",
-                                                             .machine = "q35",
-                                                             .accel = o->accel,
-                                                             .cpus = o->cpus});
+                                                              .name = "zero-host,debug-threads=on",
+                                                              .machine = "q35",
+                                                              .accel = o->accel,
+                                                              .cpus = o->cpus});
         zero_argv_add(b, strdup("-m"));
         ZERO_ARGV_ADD(b, "%lluM", (unsigned long long) o->memory_mib);
         zero_qemu_args_console(b, o->qmp_path);

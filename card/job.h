@@ -62,7 +62,7 @@ struct zc_job {
         struct zero_subprocess *child;
         unsigned tries;
         uint64_t started; /* CLOCK_MONOTONIC µs when it started running */
-        char text[512]; /* a step's note for a later one: an export's path, ... */
+        char text[512];   /* a step's note for a later one: an export's path, ... */
         struct zc_job *next;
 };
 

@@ -170,7 +170,8 @@ int zc_present_cmdline(struct zc *zc, struct zero_argv *b, unsigned *port, struc
                 zero_argv_add(b, json_arg(TAKE_PTR(spec.dev_args)));
                 json_decref(spec.back_args);
                 if (b->r < 0)
-                        return zero_error_set(err, b->r, ZERO_E_INTERNAL, "cannot add %s to the host's command line", id);
+                        return zero_error_set(err, b->r, ZERO_E_INTERNAL, "cannot add %s to the host's command line",
+                                              id);
         }
         return 0;
 }
