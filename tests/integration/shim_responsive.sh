@@ -39,13 +39,20 @@ get_node_ms() {
   MS=$(awk -v t="$t" 'BEGIN { printf "%d", t * 1000 }')
 }
 
-# probe WHAT OP: PROBES times GET /v1/node, each within BOUND_MS, while OP runs; logs the median
-# and the max. A probe over the bound is repeated at once and fails the test only if the repeat
+# probe WHAT OP [UNTIL]: PROBES times GET /v1/node, each within BOUND_MS, while OP runs; logs the
+# median and the max. With UNTIL (a time as `date +%s.%N` prints it), the probes stop at it, at
+# least 10 of them: an operation that ends by itself later (a bounded wait) is still running then,
+# where 40 probes on a loaded machine (load 10: ~130 ms each, curl's start included) outlasted it. A probe over the bound is repeated at once and fails the test only if the repeat
 # is over it too: a loop blocked by a hung child stays blocked (seconds), while the other tests
 # sharing this machine's two cores can delay one answer now and then (counted as "retried").
 probe() {
-  local what=$1 op=$2 times=() max=0 retried=0
+  local what=$1 op=$2 until=${3:-} times=() max=0 retried=0 n=0
   for _ in $(seq 1 "$PROBES"); do
+    if [ -n "$until" ] && [ "$n" -ge 10 ] &&
+      awk -v u="$until" -v now="$(date +%s.%N)" 'BEGIN { exit !(now >= u) }'; then
+      break
+    fi
+    n=$((n + 1))
     get_node_ms "$what"
     if [ "$MS" -gt "$BOUND_MS" ]; then
       retried=$((retried + 1))
@@ -59,7 +66,7 @@ probe() {
   done
   expect 200 GET "/v1/operations/$op"
   [ "$(jbody .status)" = running ] || fail "the operation ended while $what was to hang: $(cat "$BODY")"
-  log "while $what: GET /v1/node x$PROBES: median $(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') ms, max $max ms (bound $BOUND_MS ms; $retried over it, each answered within it when repeated)"
+  log "while $what: GET /v1/node x$n: median $(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') ms, max $max ms (bound $BOUND_MS ms; $retried over it, each answered within it when repeated)"
 }
 
 # hang VERB: the next `crun VERB` waits; wait_hung VERB: until one does.
@@ -132,7 +139,7 @@ rm -f "$T/hung-delete"
 kill -9 "$(cat "$T/run/instances/$id/shim.pid")"
 t0=$(date +%s.%N)
 wait_hung delete
-probe "the plugin's own crun delete hangs (stop)" "$op"
+probe "the plugin's own crun delete hangs (stop)" "$op" "$(awk -v t="$t0" 'BEGIN { printf "%.3f", t + 3.5 }')"
 wait_op "$op" failed
 secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 msg=$(jbody .error.message)
