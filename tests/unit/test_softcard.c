@@ -1150,7 +1150,8 @@ static void test_pool(void **state) {
         assert_int_equal(op_export(f, &c1, ZERO_CARD_EXPORT_NBD, again, &err), -EBUSY);
         mount_ext4(f, path);
         check_file(f, "hello.txt", HELLO);
-        assert_int_equal(zero_write_file_replace(zero_strdup_printf("%s/new.txt", f->mnt), "pool\n", 5, 0644), 0);
+        _cleanup_free_ char *written = zero_strdup_printf("%s/new.txt", f->mnt);
+        assert_int_equal(zero_write_file_replace(written, "pool\n", 5, 0644), 0);
         assert_int_equal(umount2(f->mnt, 0), 0);
         st = vol_stats(f, &c1);
         assert_true(st.exported && st.read_ops > 0 && st.write_ops > 0);
