@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Volume files on the softcard: made (a blank raw file with an empty ext4, or a qcow2 clone of
- * an image's base), removed, and held to what the pool's filesystem allows.
+ * Volume files on the softcard: made (a blank raw file with an empty ext4, or a clone of an
+ * image's base: a raw reflink in the pool (pool.c), or for a volume placed before the pool a qcow2
+ * file backed by the base), removed, and held to what the pool's filesystem allows.
  *
- * A make or a remove is a list of steps, each quick except the commands some of them ask for
- * (mkfs.ext4, qemu-img, rm). Two runners go through the same list: the synchronous one runs
+ * A make or a remove is a list of steps, each quick except the commands and work some of them ask
+ * for (the pool's mkfs.xfs and mount, as work in a child; mkfs.ext4, cp of a base into the pool,
+ * qemu-img, rm). A reflink clone (FICLONE) runs on the loop: its cost is the base's extents, a
+ * millisecond for a base written in one go (bench_card_io). Two runners go through the same list: the synchronous one runs
  * the commands with zero_run_wait() (the card ABI's volume_create/volume_delete, tests), the
  * asynchronous one as children watched on the agent's loop (volume_create_async/_delete_async).
  * A remove's unexport is the same: at once, or softcard_volume_unexport_async() on the loop.
@@ -44,7 +47,7 @@ struct vfile {
         struct softcard_volume v;  /* strings below are ours */
         char *id, *path, *format, *base_path;
         char *tmp, *dir, *tpl, *tpl_tmp;
-        char pbase[PATH_MAX], pbase_tmp[PATH_MAX + 8]; /* a raw clone's source in the pool */
+        char pbase[PATH_MAX], pbase_tmp[PATH_MAX + 48]; /* a raw clone's source in the pool */
         bool grow;                                     /* a raw clone copied, not cloned */
         struct qsd *qsd; /* remove: the daemon that may export it */
         bool remove;
@@ -356,7 +359,10 @@ static int step_base(struct vfile *f, struct zero_error *err) {
                         return r;
         } else /* no pool (tests): cloned from where it is, or copied */
                 snprintf(f->pbase, sizeof(f->pbase), "%s", f->base_path);
-        snprintf(f->pbase_tmp, sizeof(f->pbase_tmp), "%s.tmp", f->pbase);
+        /* Ours alone: two clones of a base not copied yet each copy it, and the first rename wins
+         * (same bytes); a shared .tmp could be renamed while the other cp still truncates it. */
+        if (snprintf(f->pbase_tmp, sizeof(f->pbase_tmp), "%s.%s.tmp", f->pbase, f->id) >= (int) sizeof(f->pbase_tmp))
+                return zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL, "pool path too long");
         if (streq(f->pbase, f->base_path) || access(f->pbase, R_OK) >= 0)
                 return STEP_NEXT;
         dir = strdup(f->pbase);
@@ -366,15 +372,19 @@ static int step_base(struct vfile *f, struct zero_error *err) {
         r = zero_mkdir_p(dir, 0700);
         if (r < 0)
                 return zero_error_default(err, r, "Failed to create the pool's base directory");
-        (void) unlink(f->pbase_tmp); /* another job's may be under way: cp of the same bytes */
+        (void) unlink(f->pbase_tmp); /* a crashed try's */
         return ask(f, (char *[]){"cp", "--sparse=always", "--reflink=auto", "--", f->base_path, f->pbase_tmp, NULL});
 }
 
 static int step_base_commit(struct vfile *f, struct zero_error *err) {
         int r;
 
-        if (!raw_clone(f) || access(f->pbase, R_OK) >= 0 || access(f->pbase_tmp, F_OK) < 0)
+        if (!raw_clone(f) || access(f->pbase_tmp, F_OK) < 0)
                 return STEP_NEXT;
+        if (access(f->pbase, R_OK) >= 0) { /* another clone's copy came first */
+                (void) unlink(f->pbase_tmp);
+                return STEP_NEXT;
+        }
         r = fsync_path(f->pbase_tmp, 0);
         if (r >= 0 && rename(f->pbase_tmp, f->pbase) < 0)
                 r = -errno;
@@ -440,7 +450,7 @@ static const struct vfile_step remove_steps[] = {{step_pool}, {step_unexport}, {
 
 /* After a failed make: what it left under .tmp goes (its error is the make's). */
 static int step_cleanup(struct vfile *f, struct zero_error *err) {
-        return remove_files(f, (char *[]){f->tmp, NULL}, err);
+        return remove_files(f, (char *[]){f->tmp, f->pbase_tmp[0] ? f->pbase_tmp : NULL, NULL}, err);
 }
 
 static const struct vfile_step cleanup_steps[] = {{step_cleanup}};
