@@ -117,9 +117,9 @@ static void start(struct fx *f) {
 
         if (geteuid() != 0 || !shim || access(shim, X_OK) < 0 ||
             !(qsd ? access(qsd, X_OK) >= 0 : have_binary("qemu-storage-daemon")) || !have_binary("qemu-img") ||
-            !have_binary("mkfs.ext4") || access("/dev/loop-control", W_OK) < 0)
+            !have_binary("mkfs.ext4") || !have_binary("mkfs.xfs") || access("/dev/loop-control", W_OK) < 0)
                 zero_skip("needs root, $ZERO_SHIM, qemu-storage-daemon ($ZERO_QSD or PATH), qemu-img, mkfs.ext4, "
-                          "loop: skipped\n");
+                          "mkfs.xfs (the pool), loop: skipped\n");
         snprintf(f->dir, sizeof(f->dir), "/tmp/zero-softcard.XXXXXX");
         assert_non_null(mkdtemp(f->dir));
         f->state = path_in(f, "state");
