@@ -73,14 +73,14 @@ act DELETE "/v1/instances/c2?force=true"
 expect 200 GET /v1/volumes/c1-root
 act DELETE /v1/volumes/c1-root
 act DELETE /v1/volumes/data1
-[ -z "$(ls "$T/state/card/volumes")" ] || fail "volume files left: $(ls "$T/state/card/volumes")"
+[ -z "$(ls "$T/state/card/pool/volumes")" ] || fail "volume files left: $(ls "$T/state/card/pool/volumes")"
 
 # the default delete takes the root volume made from the image with it
 expect 202 POST /v1/instances '{"name":"c3","image":"busybox","command":["true"]}'
 wait_op "$(jbody .id)"
 act DELETE /v1/instances/c3
 expect 404 GET /v1/volumes/c3-root
-[ -z "$(ls "$T/state/card/volumes")" ] || fail "c3's root volume file is left"
+[ -z "$(ls "$T/state/card/pool/volumes")" ] || fail "c3's root volume file is left"
 [ -z "$(leftover_loops)" ] || fail "loop devices left: $(leftover_loops)"
 [ -z "$(leftover_mounts)" ] || fail "mounts left: $(leftover_mounts)"
 stop_zerod
