@@ -152,9 +152,9 @@ int softcard_pool_base(const struct softcard_pool *p, const char *base, char ret
  * else copied (copy_file_range: for small files, on the loop). */
 int softcard_file_clone(const char *from, const char *to, uint64_t size, bool reflink);
 
-/* The volume's limits (0: none) on block device dev, for everyone doing I/O to it (throttle.c
- * says where and how closely). ZERO_E_UNAVAILABLE where the host has no such throttling and a
- * limit is asked for. */
+/* The volume's limits (0: none) on block device dev, for everyone doing I/O to it: cgroup v1
+ * blkio (throttle.c says where, how closely, and why not v2). ZERO_E_UNAVAILABLE where the host
+ * has no v1 blkio and a limit is asked for. */
 int softcard_throttle_set(const char *dev, uint64_t iops, uint64_t bps, struct zero_error *err);
 bool softcard_throttle_available(void);
 
