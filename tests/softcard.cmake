@@ -1,6 +1,6 @@
 # io/softcard (storage half, driver struct): against a real qemu-storage-daemon under a real
-# zero-shim, with loop devices and FUSE mounts. Needs root, qemu-storage-daemon, qemu-img and
-# mkfs.ext4 (skipped when the daemon or zero-shim is missing).
+# zero-shim, with loop devices and FUSE mounts, and the card's XFS pool. Needs root,
+# qemu-storage-daemon, qemu-img, mkfs.ext4 and mkfs.xfs (skipped when one is missing).
 # The guard keeps the build working while io/softcard/softcard.c does not exist.
 if(TARGET zerosoftcard)
   zero_unit_test(test_softcard SKIPS SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_softcard.c

@@ -10,6 +10,7 @@ ZERO_PACKAGES=(
   crun busybox-static systemd iproute2 util-linux tar curl jq procps valgrind sqlite3 socat
   libjson-validator-perl libyaml-pp-perl libseccomp-dev libgnutls28-dev python3 openssl
   qemu-system-common qemu-system-x86 qemu-utils e2fsprogs fio
+  xfsprogs # the softcard's volume pool: an XFS image with reflinks (docs/architecture.md, Volumes)
   xz-utils # zero-unpack reads xz-compressed image archives through `xz -dc` (docs/architecture.md, Images)
   zstd # build-host-image compresses the lab's host image with it (gzip without; deploy/images/README.md)
   clang libclang-rt-14-dev

@@ -41,13 +41,49 @@ void softcard_loop_name(const char *exports_dir, const char *id, char ret[static
         snprintf(ret, SOFTCARD_LOOP_NAME_SIZE, "zero:%.32s:%08x", id, fnv1a(exports_dir));
 }
 
+static bool is_hex32_prefix(const char *s) {
+        return strspn(s, "0123456789abcdefABCDEF") >= 32;
+}
+
 static bool is_hex32(const char *s) {
-        size_t n = strspn(s, "0123456789abcdefABCDEF");
-        return n == 32 && s[32] == '\0';
+        return is_hex32_prefix(s) && s[32] == '\0';
+}
+
+/* Whether backing names a volume's raw file ("/.../<32 hex>.raw", or " (deleted)" after it). */
+static bool direct_backing(const char *backing, char id[static 33]) {
+        const char *base = strrchr(backing, '/');
+        size_t len;
+
+        if (!base || !is_hex32_prefix(++base))
+                return false;
+        len = strlen(base);
+        if (!streq(base + 32, ".raw") && !streq(base + 32, ".raw (deleted)"))
+                return false;
+        snprintf(id, 33, "%.32s", base);
+        return len >= 36;
+}
+
+/* Whether loop device dev carries our name for volume id, and (file: may be NULL) reads that file
+ * (LOOP_GET_STATUS64: only for devices whose backing file is no FUSE export, as it stats that
+ * file). The file is told by device and inode, not path: a device over a pool that close()
+ * detached reports its file's path from the detached root. */
+static bool loop_named(const char *exports_dir, const char *dev, const char *id, const struct stat *file) {
+        _cleanup_close_ int fd = open(dev, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        struct loop_info64 info = {};
+        char want[SOFTCARD_LOOP_NAME_SIZE];
+
+        if (fd < 0 || ioctl(fd, LOOP_GET_STATUS64, &info) < 0)
+                return false;
+        info.lo_file_name[LO_NAME_SIZE - 1] = '\0';
+        softcard_loop_name(exports_dir, id, want);
+        if (file && (info.lo_inode != file->st_ino || major(info.lo_device) != major(file->st_dev) ||
+                     minor(info.lo_device) != minor(file->st_dev)))
+                return false;
+        return strcasecmp((const char *) info.lo_file_name, want) == 0;
 }
 
 /* The volume id of loop device `name` ("loop3") if it is one of ours. */
-static bool loop_owned(const char *exports_dir, const char *name, char id[static 33]) {
+static bool loop_owned(const char *exports_dir, const char *name, char id[static 33], bool *ret_direct) {
         _cleanup_free_ char *path = zero_strdup_printf("/sys/block/%s/loop/backing_file", name), *backing = NULL;
         struct loop_info64 info = {};
         char dev[32], want[SOFTCARD_LOOP_NAME_SIZE];
@@ -57,17 +93,20 @@ static bool loop_owned(const char *exports_dir, const char *name, char id[static
         if (!path || zero_read_file(path, PATH_MAX, &backing, NULL) < 0)
                 return false; /* unbound */
         backing[strcspn(backing, "\n")] = '\0';
+        *ret_direct = false;
         if (strncmp(backing, exports_dir, len) == 0 && backing[len] == '/' && is_hex32(backing + len + 1)) {
                 snprintf(id, 33, "%s", backing + len + 1);
                 return true;
         }
+        snprintf(dev, sizeof(dev), "/dev/%.20s", name);
+        if (direct_backing(backing, id)) /* a volume's file in a pool, never a FUSE export */
+                return (*ret_direct = loop_named(exports_dir, dev, id, NULL));
         /* Any other path is not ours (another agent's export, or no export): and its name is
          * not asked for, since LOOP_GET_STATUS64 stats the backing file, which waits for as long
          * as the FUSE daemon behind it is stopped (it_card_stalled, with agents in parallel).
          * Only "/", a detached mount's file, leaves the name to tell. */
         if (backing[0] == '/' && backing[1] != '\0')
                 return false;
-        snprintf(dev, sizeof(dev), "/dev/%.20s", name);
         fd = open(dev, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
                 return false;
@@ -92,8 +131,9 @@ int softcard_loops_list(const char *exports_dir, struct softcard_loop **ret, siz
                 return -errno;
         while ((de = readdir(d))) {
                 char id[33];
+                bool direct = false;
                 if (strncmp(de->d_name, "loop", 4) != 0 || !isdigit((unsigned char) de->d_name[4]) ||
-                    !loop_owned(exports_dir, de->d_name, id))
+                    !loop_owned(exports_dir, de->d_name, id, &direct))
                         continue;
                 if (n == size) {
                         struct softcard_loop *p = reallocarray(loops, size ? size * 2 : 8, sizeof(*p));
@@ -105,7 +145,8 @@ int softcard_loops_list(const char *exports_dir, struct softcard_loop **ret, siz
                         size = size ? size * 2 : 8;
                 }
                 snprintf(loops[n].dev, sizeof(loops[n].dev), "/dev/%.20s", de->d_name);
-                memcpy(loops[n++].id, id, sizeof(id));
+                memcpy(loops[n].id, id, sizeof(id));
+                loops[n++].direct = direct;
         }
         closedir(d);
         *ret = TAKE_PTR(loops);
@@ -156,7 +197,8 @@ int softcard_loop_find(const char *exports_dir, const char *id, char dev[static 
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++)
-                if (strcasecmp(loops[i].id, id) == 0 && loop_is_live(exports_dir, loops[i].id, loops[i].dev)) {
+                if (strcasecmp(loops[i].id, id) == 0 &&
+                    (loops[i].direct || loop_is_live(exports_dir, loops[i].id, loops[i].dev))) {
                         snprintf(dev, 32, "%s", loops[i].dev);
                         return 0;
                 }
@@ -170,8 +212,64 @@ int softcard_loop_detach_id(const char *exports_dir, const char *id) {
 
         for (size_t i = 0; r >= 0 && i < n; i++)
                 if (strcasecmp(loops[i].id, id) == 0)
-                        r = softcard_loop_detach(loops[i].dev);
+                        r = softcard_loop_release(&loops[i]);
         return r;
+}
+
+int softcard_loop_release(const struct softcard_loop *l) {
+        /* A direct device's limits go with it: the next volume on its minor starts without. */
+        if (l->direct)
+                (void) softcard_throttle_set(l->dev, 0, 0, NULL);
+        return softcard_loop_detach(l->dev);
+}
+
+int softcard_loop_find_direct(const char *exports_dir, const char *path, const char *id, char dev[static 32]) {
+        DIR *d;
+        struct dirent *de;
+        struct stat st;
+        int r = -ENOENT;
+
+        if (stat(path, &st) < 0)
+                return -errno;
+        d = opendir("/sys/block");
+        if (!d)
+                return -errno;
+        while (r < 0 && (de = readdir(d))) {
+                _cleanup_free_ char *p = NULL, *backing = NULL;
+                char name[32], bid[33];
+
+                if (strncmp(de->d_name, "loop", 4) != 0 || !isdigit((unsigned char) de->d_name[4]))
+                        continue;
+                p = zero_strdup_printf("/sys/block/%s/loop/backing_file", de->d_name);
+                if (!p || zero_read_file(p, PATH_MAX, &backing, NULL) < 0)
+                        continue;
+                backing[strcspn(backing, "\n")] = '\0';
+                snprintf(name, sizeof(name), "/dev/%.20s", de->d_name);
+                if (direct_backing(backing, bid) && strcasecmp(bid, id) == 0 &&
+                    loop_named(exports_dir, name, id, &st)) {
+                        snprintf(dev, 32, "%s", name);
+                        r = 0;
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+/*
+ * The host block export of a raw volume: a loop device straight over its file, in direct I/O
+ * (no second copy in the page cache; requests go to the filesystem as they come, queued, not one
+ * at a time through a FUSE daemon). Not autoclear: a container's mount keeps it as long as it needs,
+ * and unexport, sync() and the journal detach it by name.
+ */
+int softcard_loop_attach_direct(const char *exports_dir, const char *path, const char *id, char dev[static 32],
+                                struct zero_error *err) {
+        _cleanup_close_ int file = open(path, O_RDWR | O_CLOEXEC);
+        char name[SOFTCARD_LOOP_NAME_SIZE];
+
+        if (file < 0)
+                return zero_error_default(err, -errno, "Failed to open the volume's file");
+        softcard_loop_name(exports_dir, id, name);
+        return softcard_loop_configure(file, LO_FLAGS_DIRECT_IO, name, dev, NULL, err);
 }
 
 static int write_sysfs(const char *path, const char *value) {
@@ -212,7 +310,8 @@ static int fuse_serialize(int file) {
 
 int softcard_loop_attach(const char *exports_dir, const char *mnt, const char *id, char dev[static 32],
                          struct zero_error *err) {
-        _cleanup_close_ int file = open(mnt, O_RDWR | O_CLOEXEC), ctl = -EBADF;
+        _cleanup_close_ int file = open(mnt, O_RDWR | O_CLOEXEC);
+        char name[SOFTCARD_LOOP_NAME_SIZE];
         int r;
 
         if (file < 0)
@@ -220,12 +319,19 @@ int softcard_loop_attach(const char *exports_dir, const char *mnt, const char *i
         r = fuse_serialize(file);
         if (r < 0)
                 return zero_error_default(err, r, "Failed to turn off readahead on the FUSE export");
-        ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+        softcard_loop_name(exports_dir, id, name);
+        return softcard_loop_configure(file, 0, name, dev, NULL, err);
+}
+
+int softcard_loop_configure(int file, uint32_t flags, const char *name, char dev[static 32], int *ret_fd,
+                            struct zero_error *err) {
+        _cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+
         if (ctl < 0)
                 return zero_error_default(err, -errno, "Failed to open /dev/loop-control");
         /* Another process may take the free device between GET_FREE and CONFIGURE: EBUSY, again. */
         for (int tries = 0; tries < 64; tries++) {
-                struct loop_config c = {.fd = (uint32_t) file};
+                struct loop_config c = {.fd = (uint32_t) file, .info.lo_flags = flags};
                 _cleanup_close_ int fd = -EBADF;
                 int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
 
@@ -237,9 +343,12 @@ int softcard_loop_attach(const char *exports_dir, const char *mnt, const char *i
                         return zero_error_default(err, -errno, "Failed to open the loop device");
                 if (fd < 0)
                         continue;
-                softcard_loop_name(exports_dir, id, (char *) c.info.lo_file_name);
-                if (ioctl(fd, LOOP_CONFIGURE, &c) >= 0)
+                snprintf((char *) c.info.lo_file_name, LO_NAME_SIZE, "%s", name);
+                if (ioctl(fd, LOOP_CONFIGURE, &c) >= 0) {
+                        if (ret_fd)
+                                *ret_fd = TAKE_FD(fd);
                         return 0;
+                }
                 if (errno != EBUSY)
                         return zero_error_default(err, -errno, "Failed to set up the loop device");
         }
@@ -295,6 +404,38 @@ void softcard_loop_ensure_work(void *arg, struct zero_subprocess_result *res) {
                 res->r = 1;
         if (res->r >= 0)
                 snprintf(res->text, sizeof(res->text), "%s", dev);
+}
+
+void softcard_loop_direct_work(void *arg, struct zero_subprocess_result *res) {
+        const struct softcard_loop_job *j = arg;
+        char dev[32];
+        int k;
+
+        res->r = j->pool ? softcard_pool_ensure(j->pool, false, &res->err) : 0;
+        if (res->r < 0)
+                return;
+        if (softcard_loop_find_direct(j->exports_dir, j->path, j->id, dev) >= 0)
+                res->r = 0;
+        else if ((res->r = softcard_loop_attach_direct(j->exports_dir, j->path, j->id, dev, &res->err)) >= 0)
+                res->r = 1;
+        if (res->r < 0)
+                return;
+        snprintf(res->text, sizeof(res->text), "%s", dev);
+        k = softcard_throttle_set(dev, j->qos_iops, j->qos_bps, &res->err);
+        if (k < 0) {
+                if (res->r == 1) /* made now: not left half made */
+                        (void) softcard_loop_detach(dev);
+                res->r = k;
+        }
+}
+
+void softcard_loop_qos_work(void *arg, struct zero_subprocess_result *res) {
+        const struct softcard_loop_job *j = arg;
+        char dev[32];
+
+        res->r = softcard_loop_find_direct(j->exports_dir, j->path, j->id, dev) < 0
+                         ? 0 /* none: the next export applies them */
+                         : softcard_throttle_set(dev, j->qos_iops, j->qos_bps, &res->err);
 }
 
 void softcard_loop_refresh_work(void *arg, struct zero_subprocess_result *res) {
@@ -418,7 +559,7 @@ int softcard_exports_clear(const char *exports_dir) {
         /* Loops first: once the FUSE mount is gone, a loop's backing path no longer says whose it is. */
         r = softcard_loops_list(exports_dir, &loops, &n);
         for (size_t i = 0; i < n; i++)
-                if ((k = softcard_loop_detach(loops[i].dev)) < 0 && r >= 0)
+                if (!loops[i].direct && (k = softcard_loop_detach(loops[i].dev)) < 0 && r >= 0)
                         r = k;
         k = softcard_mounts_list(exports_dir, &mounts);
         for (char **m = mounts; k >= 0 && *m; m++)

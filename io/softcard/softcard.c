@@ -20,6 +20,7 @@ struct zero_card {
         struct qsd *qsd;
         sd_event *event; /* the agent's: volume jobs' children are watched there */
         struct softcard_jobs jobs;
+        struct softcard_pool pool; /* where new volumes live (pool.c) */
         struct card_op *ops; /* the agent's ops under way (card.h): dropped by close() */
 };
 
@@ -145,7 +146,7 @@ static void host_prune(const char *exports_dir, const struct zero_card_want_expo
         if (softcard_loops_list(exports_dir, &loops, &n_loops) < 0)
                 (*failures)++;
         for (size_t i = 0; i < n_loops; i++)
-                if (!host_kept(ex, n, loops[i].id, loops[i].dev) && softcard_loop_detach(loops[i].dev) < 0)
+                if (!host_kept(ex, n, loops[i].id, loops[i].dev) && softcard_loop_release(&loops[i]) < 0)
                         (*failures)++;
         if (softcard_mounts_list(exports_dir, &mounts) < 0)
                 (*failures)++;
@@ -172,6 +173,9 @@ static int storage_sync(struct zero_card *c, struct zero_card_want_export *ex, s
 
         if (qsd_ensure(c->qsd, err) < 0)
                 return (int) n + 1;
+        /* The pool mounted at once (zerod's start: everything here is), for stats too. */
+        if (softcard_pool_ensure(&c->pool, false, err) < 0)
+                return (int) n + 1;
         for (size_t i = 0; i < n; i++) {
                 struct zero_error e = {};
                 bool created = false;
@@ -181,6 +185,7 @@ static int storage_sync(struct zero_card *c, struct zero_card_want_export *ex, s
 
                 ex[i].recreated = false;
                 r = softcard_volume_from(ex[i].volume, &v, &e);
+                v.pool = &c->pool;
                 if (r >= 0)
                         r = softcard_volume_export(c->qsd, &v, ex[i].kind, ex[i].path, &created, &e);
                 if (r == -EBUSY) {
@@ -221,6 +226,7 @@ static void card_close(struct zero_card *c);
         ({                                                                                         \
                 struct softcard_volume sv;                                                         \
                 int _r = softcard_volume_from((v), &sv, (err));                                    \
+                sv.pool = &c->pool;                                                                \
                 _r < 0 ? _r : (call);                                                              \
         })
 
@@ -232,7 +238,7 @@ static void card_close(struct zero_card *c);
 
 static int card_volume_place(struct zero_card *c, const struct zero_card_volume *v, struct zero_card_placement *ret,
                              struct zero_error *err) {
-        _cleanup_free_ char *dir = zero_strdup_printf("%s/volumes", c->state_dir);
+        _cleanup_free_ char *dir = zero_strdup_printf("%s/volumes", c->pool.dir);
 
         if (!dir)
                 return zero_error_default(err, -ENOMEM, "softcard");
@@ -256,6 +262,7 @@ static int file_job(struct zero_card *c, const struct zero_card_volume *v, bool 
 
         if (r < 0)
                 return r;
+        sv.pool = &c->pool;
         if (!done || !c->event)
                 return zero_error_set(err, -EOPNOTSUPP, ZERO_E_INTERNAL, "softcard: an op without done or loop");
         op = card_op_new(c, done, userdata);
@@ -294,6 +301,7 @@ static int card_volume_validate(struct zero_card *c, const struct zero_card_volu
                 struct softcard_volume _sv;                                                        \
                 struct card_op *_op = NULL;                                                        \
                 int _r = softcard_volume_from((v), &_sv, (err));                                  \
+                _sv.pool = &(c)->pool;                                                             \
                 if (_r >= 0 && !(done))                                                            \
                         _r = zero_error_set((err), -EINVAL, ZERO_E_INTERNAL, "softcard: an op without done"); \
                 if (_r >= 0 && !(_op = card_op_new((c), (done), (userdata))))                     \
@@ -423,6 +431,7 @@ static void card_close(struct zero_card *c) {
         while (c->ops) /* their done is not called (card.h) */
                 card_op_free(c->ops);
         softcard_jobs_cancel(&c->jobs);
+        softcard_pool_release(&c->pool);
         c->qsd = qsd_close(c->qsd);
         c->nl = zero_nl_close(c->nl);
         free(c->state_dir);
@@ -434,7 +443,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct zero_card *, card_close)
 
 static int card_open(const struct zero_card_env *env, struct zero_card **ret, struct zero_error *err) {
         _cleanup_(card_closep) struct zero_card *c = NULL;
-        const char *binary = NULL;
+        const char *binary = NULL, *pool = NULL, *pool_size = NULL;
         char run_dir[PATH_MAX];
         int r;
 
@@ -467,8 +476,14 @@ static int card_open(const struct zero_card_env *env, struct zero_card **ret, st
         r = zero_nl_open(&c->nl);
         if (r < 0)
                 return zero_error_default(err, r, "softcard: cannot open rtnetlink");
-        if (c->config_get)
+        if (c->config_get) {
                 binary = c->config_get(c->userdata, "card", "qsd");
+                pool = c->config_get(c->userdata, "card", "pool");
+                pool_size = c->config_get(c->userdata, "card", "pool_size");
+        }
+        r = softcard_pool_init(&c->pool, c->state_dir, pool, pool_size, err);
+        if (r < 0)
+                return r;
         r = qsd_open(&(struct qsd_config){.event = env->event,
                                           .run_dir = c->run_dir,
                                           .shim = c->shim,

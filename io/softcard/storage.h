@@ -119,6 +119,45 @@ pid_t qsd_pid(const struct qsd *q);
 const char *qsd_exports_dir(const struct qsd *q);
 const char *qsd_nbd_socket(const struct qsd *q);
 
+/* ---- pool.c: where new volumes live; throttle.c: the block layer's QoS ---- */
+
+/* The pool: new volumes are raw files under DIR/volumes, clones made by FICLONE from the pool's
+ * copy of an image's base (DIR/bases). DIR is the mount point of the softcard's XFS image, or a
+ * directory of the operator's on a reflink-capable filesystem ([card] pool). */
+struct softcard_pool {
+        char dir[PATH_MAX];   /* canonical */
+        char image[PATH_MAX]; /* STATE/pool.img mounted at dir; "" when dir is the operator's */
+        char lock[PATH_MAX];  /* STATE/pool.lock: one ensure at a time */
+        uint64_t image_size;  /* of a new image; 0: the free space under it */
+};
+/* From [card] pool and pool_size (NULL or "" for the defaults); nothing is made yet. */
+int softcard_pool_init(struct softcard_pool *p, const char *state_dir, const char *dir, const char *size,
+                       struct zero_error *err);
+/* Whether path is under the pool (NULL p: no pool). */
+bool softcard_pool_holds(const struct softcard_pool *p, const char *path);
+/* Nothing to make or mount (microseconds: two stat()s). */
+bool softcard_pool_ready(const struct softcard_pool *p);
+/* Makes the image (when make; mkfs.xfs) and mounts it: seconds at worst. Not on the loop: in a
+ * child (softcard_pool_ensure_work(), arg the pool) or where everything is at once (sync()). */
+int softcard_pool_ensure(const struct softcard_pool *p, bool make, struct zero_error *err);
+void softcard_pool_ensure_work(void *arg, struct zero_subprocess_result *res);
+/* close(): the mount detached (exported volumes keep it alive). */
+void softcard_pool_release(const struct softcard_pool *p);
+/* Where clones of base are made from: base itself when it is in the pool's filesystem, else the
+ * pool's copy of it, DIR/bases/<hash of its path, inode, size and mtime>.raw (may not exist yet). */
+int softcard_pool_base(const struct softcard_pool *p, const char *base, char ret[static PATH_MAX],
+                       struct zero_error *err);
+/* A new file to (O_EXCL) with from's bytes, grown to size if smaller: sharing its extents when
+ * reflink (FICLONE: -EOPNOTSUPP/-EXDEV/-EINVAL where the filesystem cannot, and nothing is left),
+ * else copied (copy_file_range: for small files, on the loop). */
+int softcard_file_clone(const char *from, const char *to, uint64_t size, bool reflink);
+
+/* The volume's limits (0: none) on block device dev, for everyone doing I/O to it: cgroup v1
+ * blkio (throttle.c says where, how closely, and why not v2). ZERO_E_UNAVAILABLE where the host
+ * has no v1 blkio and a limit is asked for. */
+int softcard_throttle_set(const char *dev, uint64_t iops, uint64_t bps, struct zero_error *err);
+bool softcard_throttle_available(void);
+
 /* ---- loop.c: what exports leave in the kernel (loop devices, FUSE mounts) ---- */
 
 /* lo_file_name of a loop device over RUN/exports/<id>: "zero:<id>:<tag>", tag being a hash of
@@ -129,9 +168,11 @@ void softcard_loop_name(const char *exports_dir, const char *id, char ret[static
 struct softcard_loop {
         char dev[32]; /* "/dev/loop7" */
         char id[33];  /* the volume's id */
+        bool direct;  /* over the volume's raw file itself, not a FUSE export */
 };
 /* The loop devices of this exports directory: backing file under it, or named for it (the
- * backing path reads "/" once the FUSE mount under it is gone). The array is the caller's. */
+ * backing path reads "/" once the FUSE mount under it is gone), and the direct ones (backing file
+ * <id>.raw, named for this exports directory too). The array is the caller's. */
 int softcard_loops_list(const char *exports_dir, struct softcard_loop **ret, size_t *ret_n);
 /* -ENOENT when the volume has none. */
 int softcard_loop_find(const char *exports_dir, const char *id, char ret_dev[static 32]);
@@ -139,10 +180,23 @@ int softcard_loop_find(const char *exports_dir, const char *id, char ret_dev[sta
  * export's FUSE connection set to one request at a time (softcard.c says why). */
 int softcard_loop_attach(const char *exports_dir, const char *mnt, const char *id, char ret_dev[static 32],
                          struct zero_error *err);
+/* A free loop device set up over file (LOOP_CONFIGURE) with flags (LO_FLAGS_*) and name; ret_fd
+ * (may be NULL): its fd, kept open (an autoclear device clears at its last close). */
+int softcard_loop_configure(int file, uint32_t flags, const char *name, char ret_dev[static 32], int *ret_fd,
+                            struct zero_error *err);
+/* A direct loop device (LO_FLAGS_DIRECT_IO) over the volume's raw file at path, named as above:
+ * the host block export of a raw volume, without the daemon. */
+int softcard_loop_attach_direct(const char *exports_dir, const char *path, const char *id, char ret_dev[static 32],
+                                struct zero_error *err);
+/* The direct loop device over path (sysfs, and the name of one whose backing file is path): no
+ * FUSE file is asked anything. -ENOENT when none. */
+int softcard_loop_find_direct(const char *exports_dir, const char *path, const char *id, char ret_dev[static 32]);
 /* LOOP_CLR_FD; a device still open elsewhere is cleared by the kernel when the last user closes
  * it (autoclear). An unbound or missing device is success. */
 int softcard_loop_detach(const char *dev);
 int softcard_loop_detach_id(const char *exports_dir, const char *id);
+/* softcard_loop_detach(), a direct device's limits lifted first. */
+int softcard_loop_release(const struct softcard_loop *l);
 /* After the export grew to size: the loop device takes it (within ~1 s). */
 int softcard_loop_refresh_size(const char *dev, uint64_t size, struct zero_error *err);
 /* The same three off the loop, as calls for zero_subprocess_call() (arg: a softcard_loop_job). They
@@ -151,6 +205,10 @@ struct softcard_loop_job {
         char exports_dir[PATH_MAX], mnt[PATH_MAX]; /* RUN/exports, RUN/exports/<id> */
         char id[33];
         uint64_t size; /* refresh: the size the device is to take */
+        /* direct: the volume's file, its limits, and the pool it may need mounted (NULL: none) */
+        char path[PATH_MAX];
+        uint64_t qos_iops, qos_bps;
+        const struct softcard_pool *pool;
 };
 int softcard_loop_job_init(struct softcard_loop_job *j, const char *exports_dir, const char *id, uint64_t size);
 /* The volume's live loop device, attached if it has none: res->text its path, res->r 1 when
@@ -158,13 +216,19 @@ int softcard_loop_job_init(struct softcard_loop_job *j, const char *exports_dir,
 void softcard_loop_ensure_work(void *job, struct zero_subprocess_result *res);
 /* The volume's loop device, if it has one, takes job->size. */
 void softcard_loop_refresh_work(void *job, struct zero_subprocess_result *res);
+/* The volume's direct loop device (job->path), attached if it has none, with its limits (job's
+ * qos): res->text its path, res->r 1 when attached now, 0 when found. */
+void softcard_loop_direct_work(void *job, struct zero_subprocess_result *res);
+/* The limits on the volume's direct loop device, if it has one. */
+void softcard_loop_qos_work(void *job, struct zero_subprocess_result *res);
 /* softcard_loop_detach_id(). */
 void softcard_loop_detach_work(void *job, struct zero_subprocess_result *res);
 /* The kernel's I/O counters of the device; exported is set. */
 int softcard_loop_stats(const char *dev, struct zero_card_volume_stats *ret);
 /* Mount points under dir (decoded from /proc/self/mountinfo), a NULL-terminated list. */
 int softcard_mounts_list(const char *dir, char ***ret);
-/* Everything under RUN/exports: loops detached, mounts detached (MNT_DETACH), files removed. */
+/* Everything under RUN/exports: loops detached, mounts detached (MNT_DETACH), files removed. The
+ * direct loop devices stay: they do not depend on the daemon. */
 int softcard_exports_clear(const char *exports_dir);
 
 /* ---- volume_file.c: volume files, made and removed; the pool's limit ---- */
@@ -177,15 +241,17 @@ int softcard_exports_clear(const char *exports_dir);
 struct softcard_volume {
         const char *id;
         const char *path;      /* its file, absolute */
-        const char *format;    /* "qcow2" (clones) or "raw" (blank volumes): static strings */
+        const char *format;    /* "raw" (every new volume), or "qcow2" (clones made before the pool,
+                                * which keep the daemon's FUSE export for their host path): static */
         uint64_t size_bytes;
         const char *base_path; /* the source it is a copy-on-write clone of; NULL: a blank volume */
         uint64_t qos_iops, qos_bps;
+        const struct softcard_pool *pool; /* the card's (softcard.c sets it; NULL: no pool) */
 };
 /* v's fields, its locator parsed; strings point into v (ZERO_E_INVALID for a malformed locator). */
 int softcard_volume_from(const struct zero_card_volume *v, struct softcard_volume *ret, struct zero_error *err);
-/* The placement of a new volume: a file under volumes_dir named by its id, qcow2 for a clone of a
- * source, raw for a blank one. */
+/* The placement of a new volume: a raw file under volumes_dir (the pool's DIR/volumes) named by
+ * its id, a clone of a source as a blank one. */
 int softcard_volume_place(const char *volumes_dir, const struct zero_card_volume *v, struct zero_card_placement *ret,
                           struct zero_error *err);
 

@@ -76,7 +76,7 @@ int softcard_volume_place(const char *volumes_dir, const struct zero_card_volume
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume description missing or too old");
         if (!is_hex_id(v->id))
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume id must be 32 hex characters");
-        format = v->source ? "qcow2" : "raw";
+        format = "raw"; /* clones too: FICLONE in the pool (volume_file.c) */
         n = snprintf(ret->locator, sizeof(ret->locator), "%s:%s/%s.%s", format, volumes_dir, v->id, format);
         if (n < 0 || (size_t) n >= sizeof(ret->locator))
                 return zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL, "volume %s: the volume directory %s is too long",
@@ -157,19 +157,19 @@ static int step_resize(struct softcard_op *o, struct zero_error *err) {
  * as a retried step may have died before this. Off the loop (it reads through the device). */
 static int step_resize_loop(struct softcard_op *o, struct zero_error *err) {
         json_t *e = find_export(&o->s, o->n.e);
+        bool fuse = o->top[0] && e && softcard_export_kind(e) == ZERO_CARD_EXPORT_HOST_BLOCK;
         int r;
 
-        if (!o->top[0] || !e || softcard_export_kind(e) != ZERO_CARD_EXPORT_HOST_BLOCK)
+        /* A raw file the daemon does not export may have a direct loop device over it. */
+        if (!fuse && (e || !streq(o->v.format, "raw")))
                 return OP_NEXT;
         if (o->answered)
                 return op_answer(o, err);
-        r = softcard_loop_job_init(&o->job, qsd_exports_dir(o->q), o->id, o->new_size);
-        if (r < 0)
-                return zero_error_default(err, r, "Failed to resize the loop device");
-        return op_work(o, "the loop device's resize", softcard_loop_refresh_work);
+        r = op_job(o, o->new_size, err);
+        return r < 0 ? r : op_work(o, "the loop device's resize", softcard_loop_refresh_work);
 }
 
-static const op_step_fn resize_steps[] = {op_load_exports, op_load_nodes, step_resize, step_resize_loop};
+static const op_step_fn resize_steps[] = {op_pool, op_load_exports, op_load_nodes, step_resize, step_resize_loop};
 
 /* ---- QoS: applied at once when exported; an unexported volume gets v's at its next export ---- */
 
@@ -179,7 +179,19 @@ static int step_qos(struct softcard_op *o, struct zero_error *err) {
         return find_object(&o->s, o->n.g) ? op_set_limits(o) : OP_NEXT;
 }
 
-static const op_step_fn qos_steps[] = {op_load_objects, step_qos};
+/* A direct loop device's limits, in the block layer (throttle.c), in a child like its attach. */
+static int step_qos_direct(struct softcard_op *o, struct zero_error *err) {
+        int r;
+
+        if (!streq(o->v.format, "raw"))
+                return OP_NEXT;
+        if (o->answered)
+                return op_answer(o, err);
+        r = op_job(o, 0, err);
+        return r < 0 ? r : op_work(o, "the loop device's limits", softcard_loop_qos_work);
+}
+
+static const op_step_fn qos_steps[] = {op_load_objects, step_qos, step_qos_direct};
 
 /* ---- The ops ---- */
 
@@ -254,7 +266,10 @@ int softcard_volume_stats(struct qsd *q, const struct softcard_volume *v, struct
         e = find_export(&o->s, o->n.e);
         /* qsd 7.2 counts I/O per BlockBackend only, and its exports' backends are anonymous:
          * query-blockstats has zeros for nodes. A host-block export has the kernel's counters. */
-        if (e && softcard_export_kind(e) == ZERO_CARD_EXPORT_HOST_BLOCK) {
+        if (!e && streq(v->format, "raw") && softcard_loop_find_direct(qsd_exports_dir(q), v->path, v->id, dev) >= 0) {
+                (void) softcard_loop_stats(dev, &st); /* the direct host path: no daemon */
+                st.exported = true;
+        } else if (e && softcard_export_kind(e) == ZERO_CARD_EXPORT_HOST_BLOCK) {
                 if (softcard_loop_find(qsd_exports_dir(q), v->id, dev) >= 0)
                         (void) softcard_loop_stats(dev, &st); /* a device going away reads as zeros */
         } else if (e) {
@@ -267,7 +282,7 @@ int softcard_volume_stats(struct qsd *q, const struct softcard_volume *v, struct
                 st.read_ops = (uint64_t) json_integer_value(json_object_get(node, "rd_operations"));
                 st.write_ops = (uint64_t) json_integer_value(json_object_get(node, "wr_operations"));
         }
-        st.exported = e != NULL;
+        st.exported = st.exported || e != NULL;
         st.allocated_bytes = (uint64_t) sb.st_blocks * 512;
         *ret = st;
         return 0;

@@ -51,6 +51,7 @@ static int step_gone_wait(struct softcard_op *o, struct zero_error *err) {
 }
 
 static int step_export_group(struct softcard_op *o, struct zero_error *err);
+static int step_export_direct(struct softcard_op *o, struct zero_error *err);
 
 /* What is there already: another kind of export, a node of another file, an export going. */
 static int step_export_check(struct softcard_op *o, struct zero_error *err) {
@@ -66,6 +67,20 @@ static int step_export_check(struct softcard_op *o, struct zero_error *err) {
                 return zero_error_set(err, -EEXIST, ZERO_E_CONFLICT, "volume %s: node %s serves another file", o->id,
                                       o->n.f);
         o->exported = e != NULL;
+        if (!e && streq(o->v.format, "raw")) {
+                char dev[32];
+                bool has_direct = softcard_loop_find_direct(qsd_exports_dir(o->q), o->path, o->id, dev) >= 0;
+                if (has_direct && o->kind != ZERO_CARD_EXPORT_HOST_BLOCK)
+                        return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "volume %s is exported as host-block",
+                                              o->id);
+                /* A raw volume's host path needs no daemon, unless it has limits and the block layer
+                 * cannot enforce them here (throttle.c): then the daemon's throttle group does. */
+                if (o->kind == ZERO_CARD_EXPORT_HOST_BLOCK &&
+                    (has_direct || (!o->v.qos_iops && !o->v.qos_bps) || softcard_throttle_available())) {
+                        o->direct = true;
+                        return op_goto(o, step_export_direct);
+                }
+        }
         return op_goto(o, step_export_group);
 }
 
@@ -185,7 +200,7 @@ static int step_export_add_again(struct softcard_op *o, struct zero_error *err) 
 static int step_export_loop(struct softcard_op *o, struct zero_error *err) {
         int r;
 
-        if (o->kind != ZERO_CARD_EXPORT_HOST_BLOCK)
+        if (o->kind != ZERO_CARD_EXPORT_HOST_BLOCK || o->direct)
                 return OP_NEXT;
         if (!o->answered) {
                 r = softcard_loop_job_init(&o->job, qsd_exports_dir(o->q), o->id, 0);
@@ -198,6 +213,25 @@ static int step_export_loop(struct softcard_op *o, struct zero_error *err) {
                 return r;
         if (o->r > 0)
                 o->created = true;
+        snprintf(o->dev, sizeof(o->dev), "%.31s", o->text);
+        return OP_NEXT;
+}
+
+/* The direct loop device over the raw file, with the volume's limits: in a child, as the pool
+ * may have to be mounted first (loop.c, pool.c). */
+static int step_export_direct(struct softcard_op *o, struct zero_error *err) {
+        int r;
+
+        if (!o->direct)
+                return OP_NEXT;
+        if (!o->answered) {
+                r = op_job(o, 0, err);
+                return r < 0 ? r : op_work(o, "the direct loop device's attach", softcard_loop_direct_work);
+        }
+        r = op_answer(o, err);
+        if (r < 0)
+                return r;
+        o->created = o->r > 0;
         snprintf(o->dev, sizeof(o->dev), "%.31s", o->text);
         return OP_NEXT;
 }
@@ -217,9 +251,10 @@ static int step_export_path(struct softcard_op *o, struct zero_error *err) {
 }
 
 static const op_step_fn export_steps[] = {
-        op_load_exports,   op_load_nodes,  op_load_objects,  step_export_check,  step_gone_wait,
-        step_export_group, step_node_file, step_node_format, step_node_throttle, step_export_add,
-        step_nbd_server,   step_export_add_again, step_export_loop, step_export_path,
+        op_pool,           op_load_exports, op_load_nodes,    op_load_objects,    step_export_check,
+        step_gone_wait,    step_export_group, step_node_file, step_node_format,   step_node_throttle,
+        step_export_add,   step_nbd_server, step_export_add_again, step_export_loop, step_export_direct,
+        step_export_path,
 };
 
 /* ---- Unexport: the loop device first (it holds the FUSE file), then the export, its nodes ---- */
@@ -311,7 +346,8 @@ static int export_new(struct qsd *q, const struct softcard_volume *v, enum zero_
         r = softcard_op_new(q, v, export_steps, ELEMENTSOF(export_steps), ret, err);
         if (r < 0)
                 return r;
-        if (access(v->path, F_OK) < 0) {
+        /* A volume in a pool not mounted yet is looked for once it is (op_pool). */
+        if (!softcard_pool_holds(v->pool, v->path) && access(v->path, F_OK) < 0) {
                 *ret = softcard_op_free(*ret);
                 return zero_error_set(err, -ENOENT, ZERO_E_NOT_FOUND, "volume %s has no file %s", v->id, v->path);
         }

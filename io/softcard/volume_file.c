@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Volume files on the softcard: made (a blank raw file with an empty ext4, or a qcow2 clone of
- * an image's base), removed, and held to what the pool's filesystem allows.
+ * Volume files on the softcard: made (a blank raw file with an empty ext4, or a clone of an
+ * image's base: a raw reflink in the pool (pool.c), or for a volume placed before the pool a qcow2
+ * file backed by the base), removed, and held to what the pool's filesystem allows.
  *
- * A make or a remove is a list of steps, each quick except the commands some of them ask for
- * (mkfs.ext4, qemu-img, rm). Two runners go through the same list: the synchronous one runs
+ * A make or a remove is a list of steps, each quick except the commands and work some of them ask
+ * for (the pool's mkfs.xfs and mount, as work in a child; mkfs.ext4, cp of a base into the pool,
+ * qemu-img, rm). A reflink clone (FICLONE) runs on the loop: its cost is the base's extents, a
+ * millisecond for a base written in one go (bench_card_io). Two runners go through the same list: the synchronous one runs
  * the commands with zero_run_wait() (the card ABI's volume_create/volume_delete, tests), the
  * asynchronous one as children watched on the agent's loop (volume_create_async/_delete_async).
  * A remove's unexport is the same: at once, or softcard_volume_unexport_async() on the loop.
@@ -31,7 +34,7 @@
 #include "common/util.h"
 #include "io/softcard/storage.h"
 
-enum { STEP_NEXT = 0, STEP_RUN = 1, STEP_DONE = 2, STEP_UNEXPORT = 3 };
+enum { STEP_NEXT = 0, STEP_RUN = 1, STEP_DONE = 2, STEP_UNEXPORT = 3, STEP_WORK = 4 };
 
 /* A command that has not ended by then is killed, and its job fails (ZERO_E_TIMEOUT). Far above
  * what they take: mkfs.ext4 of 16 TiB ~1 s, its rm ~0.55 s on an idle disk (above); a busy one
@@ -44,12 +47,16 @@ struct vfile {
         struct softcard_volume v;  /* strings below are ours */
         char *id, *path, *format, *base_path;
         char *tmp, *dir, *tpl, *tpl_tmp;
+        char pbase[PATH_MAX], pbase_tmp[PATH_MAX + 48]; /* a raw clone's source in the pool */
+        bool grow;                                     /* a raw clone copied, not cloned */
         struct qsd *qsd; /* remove: the daemon that may export it */
         bool remove;
         const struct vfile_step *steps;
         size_t n_steps, step;
         int failed; /* < 0: the steps left are the cleanup after this failure */
         char *argv[16]; /* the command a step asks for (STEP_RUN) */
+        zero_subprocess_fn work; /* or the work (STEP_WORK), in a child on the loop */
+        const char *work_name;
         unsigned child_flags; /* and how it runs (ZERO_CHILD_*) */
         uint64_t command_timeout_usec;
         char size[24];
@@ -63,8 +70,8 @@ struct vfile {
 };
 
 /* One step: STEP_NEXT, STEP_RUN (the command in f->argv, then the next step), STEP_UNEXPORT (the
- * volume's unexport, then the next step), STEP_DONE (no more
- * to do), or -errno with err. */
+ * volume's unexport, then the next step), STEP_WORK (f->work with f->v.pool, then the next step),
+ * STEP_DONE (no more to do), or -errno with err. */
 struct vfile_step {
         int (*run)(struct vfile *f, struct zero_error *err);
 };
@@ -118,25 +125,6 @@ static int fsync_path(const char *path, int flags) {
 
         if (fd < 0 || fsync(fd) < 0)
                 return -errno;
-        return 0;
-}
-
-/* Copies the whole of file from into a new file to (O_EXCL). */
-static int copy_file(const char *from, const char *to) {
-        _cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC), out = -EBADF;
-        struct stat st;
-
-        if (in < 0 || fstat(in, &st) < 0)
-                return -errno;
-        out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (out < 0)
-                return -errno;
-        for (off_t done = 0; done < st.st_size;) {
-                ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t) (st.st_size - done), 0);
-                if (n <= 0)
-                        return n < 0 ? -errno : -EIO;
-                done += n;
-        }
         return 0;
 }
 
@@ -264,6 +252,31 @@ int softcard_volume_validate(const struct softcard_volume *v, uint64_t size, str
 
 /* ---- Make ---- */
 
+static void pool_make_work(void *arg, struct zero_subprocess_result *res) {
+        res->r = softcard_pool_ensure(arg, true, &res->err);
+}
+
+static void pool_mount_work(void *arg, struct zero_subprocess_result *res) {
+        res->r = softcard_pool_ensure(arg, false, &res->err); /* a pool never made holds nothing */
+}
+
+/* The pool made (a make) or mounted, off the loop: mkfs.xfs, a mount with its log recovery. */
+static int step_pool(struct vfile *f, struct zero_error *err) {
+        if (!softcard_pool_holds(f->v.pool, f->path) || softcard_pool_ready(f->v.pool))
+                return STEP_NEXT;
+        f->work = f->remove ? pool_mount_work : pool_make_work;
+        f->work_name = "the pool's mount";
+        return STEP_WORK;
+}
+
+static bool raw_clone(const struct vfile *f) {
+        return f->base_path && streq(f->format, "raw");
+}
+
+static bool qcow2_clone(const struct vfile *f) {
+        return f->base_path && streq(f->format, "qcow2");
+}
+
 static int step_prepare(struct vfile *f, struct zero_error *err) {
         int r;
 
@@ -306,7 +319,7 @@ static int step_mkfs(struct vfile *f, struct zero_error *err) {
  * template is complete or absent: made under .tmp and renamed.
  */
 static int step_template(struct vfile *f, struct zero_error *err) {
-        if (!f->base_path || access(f->tpl, R_OK) >= 0)
+        if (!qcow2_clone(f) || access(f->tpl, R_OK) >= 0)
                 return STEP_NEXT;
         (void) unlink(f->tpl_tmp); /* a header of a few hundred KiB at most */
         return ask(f, (char *[]){"qemu-img", "create", "-q", "-f", "qcow2", "-b", f->base_path, "-F", "raw",
@@ -316,7 +329,7 @@ static int step_template(struct vfile *f, struct zero_error *err) {
 static int step_template_commit(struct vfile *f, struct zero_error *err) {
         int r;
 
-        if (!f->base_path || access(f->tpl_tmp, F_OK) < 0)
+        if (!qcow2_clone(f) || access(f->tpl_tmp, F_OK) < 0)
                 return STEP_NEXT;
         r = fsync_path(f->tpl_tmp, 0);
         if (r >= 0 && rename(f->tpl_tmp, f->tpl) < 0)
@@ -328,17 +341,100 @@ static int step_template_commit(struct vfile *f, struct zero_error *err) {
         return STEP_NEXT;
 }
 
+/*
+ * A raw clone shares the extents of the pool's copy of the image's base (FICLONE). The base lives
+ * with the image, usually on another filesystem: the first clone of it copies it into the pool
+ * (DIR/bases, by what it is: softcard_pool_base()), with cp as a child (--reflink=auto: a
+ * base in the pool's filesystem costs nothing). Complete or absent: made under .tmp and renamed.
+ */
+static int step_base(struct vfile *f, struct zero_error *err) {
+        _cleanup_free_ char *dir = NULL;
+        int r;
+
+        if (!raw_clone(f))
+                return STEP_NEXT;
+        if (f->v.pool) {
+                r = softcard_pool_base(f->v.pool, f->base_path, f->pbase, err);
+                if (r < 0)
+                        return r;
+        } else /* no pool (tests): cloned from where it is, or copied */
+                snprintf(f->pbase, sizeof(f->pbase), "%s", f->base_path);
+        /* Ours alone: two clones of a base not copied yet each copy it, and the first rename wins
+         * (same bytes); a shared .tmp could be renamed while the other cp still truncates it. */
+        if (snprintf(f->pbase_tmp, sizeof(f->pbase_tmp), "%s.%s.tmp", f->pbase, f->id) >= (int) sizeof(f->pbase_tmp))
+                return zero_error_set(err, -ENAMETOOLONG, ZERO_E_INTERNAL, "pool path too long");
+        if (streq(f->pbase, f->base_path) || access(f->pbase, R_OK) >= 0)
+                return STEP_NEXT;
+        dir = strdup(f->pbase);
+        if (!dir)
+                return zero_error_default(err, -ENOMEM, "volume");
+        *strrchr(dir, '/') = '\0';
+        r = zero_mkdir_p(dir, 0700);
+        if (r < 0)
+                return zero_error_default(err, r, "Failed to create the pool's base directory");
+        (void) unlink(f->pbase_tmp); /* a crashed try's */
+        return ask(f, (char *[]){"cp", "--sparse=always", "--reflink=auto", "--", f->base_path, f->pbase_tmp, NULL});
+}
+
+static int step_base_commit(struct vfile *f, struct zero_error *err) {
+        int r;
+
+        if (!raw_clone(f) || access(f->pbase_tmp, F_OK) < 0)
+                return STEP_NEXT;
+        if (access(f->pbase, R_OK) >= 0) { /* another clone's copy came first */
+                (void) unlink(f->pbase_tmp);
+                return STEP_NEXT;
+        }
+        r = fsync_path(f->pbase_tmp, 0);
+        if (r >= 0 && rename(f->pbase_tmp, f->pbase) < 0)
+                r = -errno;
+        return r < 0 ? zero_error_default(err, r, "Failed to copy the image's base into the pool") : STEP_NEXT;
+}
+
 static int step_copy(struct vfile *f, struct zero_error *err) {
         int r;
 
-        if (!f->base_path)
+        if (qcow2_clone(f)) {
+                r = softcard_file_clone(f->tpl, f->tmp, 0, false);
+                return r < 0 ? zero_error_default(err, r, "Failed to copy the clone template") : STEP_NEXT;
+        }
+        if (!raw_clone(f))
                 return STEP_NEXT;
-        r = copy_file(f->tpl, f->tmp);
-        return r < 0 ? zero_error_default(err, r, "Failed to copy the clone template") : STEP_NEXT;
+        r = softcard_file_clone(f->pbase, f->tmp, f->v.size_bytes, true);
+        if (r == -EOPNOTSUPP || r == -EXDEV || r == -EINVAL || r == -ENOTTY) {
+                /* A pool without reflinks ([card] pool on ext4): a whole copy, sparse, as a child. */
+                f->grow = true;
+                return ask(f, (char *[]){"cp", "--sparse=always", "--", f->pbase, f->tmp, NULL});
+        }
+        return r < 0 ? zero_error_default(err, r, "Failed to clone the image's base") : STEP_NEXT;
+}
+
+static int step_grow(struct vfile *f, struct zero_error *err) {
+        struct stat st;
+
+        if (!f->grow)
+                return STEP_NEXT;
+        if (stat(f->tmp, &st) < 0 || ((uint64_t) st.st_size < f->v.size_bytes && truncate(f->tmp, (off_t) f->v.size_bytes) < 0))
+                return zero_error_default(err, -errno, "Failed to size the volume's file");
+        return STEP_NEXT;
+}
+
+/*
+ * Whether the directory's fsync makes the new file durable too: a reflink clone on XFS holds no
+ * data of its own, only the remap and the size change, and XFS logs every change to its metadata
+ * in one ordered log, which the directory's fsync forces past them. It saves a log force (through
+ * the pool's loop device) per clone. Elsewhere (btrfs logs per inode; data copied by cp) the file
+ * is synced itself.
+ */
+static bool dir_sync_covers(const struct vfile *f) {
+        struct statfs sf;
+
+        return raw_clone(f) && !f->grow && statfs(f->dir, &sf) >= 0 && sf.f_type == 0x58465342; /* XFS */
 }
 
 static int step_commit(struct vfile *f, struct zero_error *err) {
-        int r = fsync_path(f->tmp, 0); /* quick: mkfs synced, a clone is a header */
+        /* quick: mkfs synced, a qcow2 clone is a header */
+        int r = dir_sync_covers(f) ? 0 : fsync_path(f->tmp, 0);
 
         if (r >= 0 && rename(f->tmp, f->path) < 0)
                 r = -errno;
@@ -348,7 +444,9 @@ static int step_commit(struct vfile *f, struct zero_error *err) {
 }
 
 static const struct vfile_step make_steps[] = {
-        {step_prepare}, {step_allocate}, {step_mkfs}, {step_template}, {step_template_commit}, {step_copy}, {step_commit},
+        {step_pool},          {step_prepare}, {step_allocate},    {step_mkfs}, {step_template},
+        {step_template_commit}, {step_base},  {step_base_commit}, {step_copy}, {step_grow},
+        {step_commit},
 };
 
 /* ---- Remove ---- */
@@ -362,11 +460,11 @@ static int step_unlink(struct vfile *f, struct zero_error *err) {
         return remove_files(f, (char *[]){f->tmp, f->path, NULL}, err);
 }
 
-static const struct vfile_step remove_steps[] = {{step_unexport}, {step_unlink}};
+static const struct vfile_step remove_steps[] = {{step_pool}, {step_unexport}, {step_unlink}};
 
 /* After a failed make: what it left under .tmp goes (its error is the make's). */
 static int step_cleanup(struct vfile *f, struct zero_error *err) {
-        return remove_files(f, (char *[]){f->tmp, NULL}, err);
+        return remove_files(f, (char *[]){f->tmp, f->pbase_tmp[0] ? f->pbase_tmp : NULL, NULL}, err);
 }
 
 static const struct vfile_step cleanup_steps[] = {{step_cleanup}};
@@ -383,8 +481,6 @@ static int vfile_new(struct qsd *q, const struct softcard_volume *v, bool remove
         if (r < 0)
                 return r;
         if (!remove && v->base_path) {
-                if (!streq(v->format, "qcow2"))
-                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "volume %s: a clone is qcow2", v->id);
                 if (stat(v->base_path, &st) < 0)
                         return zero_error_set(err, -errno, ZERO_E_NOT_FOUND, "image base %s: %s", v->base_path,
                                               strerror(errno));
@@ -403,11 +499,11 @@ static int vfile_new(struct qsd *q, const struct softcard_volume *v, bool remove
         f->base_path = v->base_path ? strdup(v->base_path) : NULL;
         f->tmp = zero_strdup_printf("%s.tmp", v->path);
         f->dir = strdup(v->path);
-        if (v->base_path) {
+        if (v->base_path && streq(v->format, "qcow2")) {
                 f->tpl = zero_strdup_printf("%s.clone-%llu.qcow2", v->base_path, (unsigned long long) v->size_bytes);
                 f->tpl_tmp = f->tpl ? zero_strdup_printf("%s.tmp", f->tpl) : NULL;
         }
-        if (!f->id || !f->path || !f->format || (v->base_path && (!f->base_path || !f->tpl_tmp)) || !f->tmp ||
+        if (!f->id || !f->path || !f->format || (v->base_path && !f->base_path) || (f->tpl && !f->tpl_tmp) || !f->tmp ||
             !f->dir)
                 return zero_error_default(err, -ENOMEM, "volume");
         *strrchr(f->dir, '/') = '\0'; /* absolute (softcard_volume_check) */
@@ -450,7 +546,13 @@ static int vfile_run_sync(struct vfile *f, struct zero_error *err) {
 
                 if (r == STEP_RUN)
                         r = softcard_run(f->argv, f->child_flags, f->command_timeout_usec, e);
-                else if (r == STEP_UNEXPORT && (r = qsd_ensure(f->qsd, e)) >= 0)
+                else if (r == STEP_WORK) {
+                        struct zero_subprocess_result res = {};
+                        f->work((void *) f->v.pool, &res);
+                        r = res.r;
+                        if (r < 0)
+                                *e = res.err;
+                } else if (r == STEP_UNEXPORT && (r = qsd_ensure(f->qsd, e)) >= 0)
                         r = softcard_volume_unexport(f->qsd, &f->v, e);
                 if (r == STEP_DONE)
                         break;
@@ -513,6 +615,15 @@ static void on_command_done(void *userdata, int status, const char *output) {
         vfile_answered(f, r);
 }
 
+static void on_work_done(void *userdata, const struct zero_subprocess_result *res) {
+        struct vfile *f = userdata;
+
+        f->child = NULL; /* it freed itself */
+        if (res->r < 0 && f->failed >= 0)
+                f->err = res->err;
+        vfile_answered(f, res->r);
+}
+
 static void on_unexport_done(void *userdata, int r, const char *path, const struct zero_error *err) {
         struct vfile *f = userdata;
 
@@ -539,6 +650,12 @@ static void vfile_continue(struct vfile *f) {
                                 return;
                         f->child = zero_subprocess_free(f->child);
                         r = zero_error_set(e, r, ZERO_E_INTERNAL, "cannot run %s: %s", f->argv[0], strerror(-r));
+                } else if (r == STEP_WORK) {
+                        r = zero_subprocess_call(f->event, f->work_name, f->work, (void *) f->v.pool,
+                                                 f->command_timeout_usec, on_work_done, f, &f->child);
+                        if (r >= 0)
+                                return;
+                        r = zero_error_set(e, r, ZERO_E_INTERNAL, "cannot start %s: %s", f->work_name, strerror(-r));
                 } else if (r == STEP_UNEXPORT) {
                         /* On the loop too: a stopped daemon must not hold it (issue 11, item 7). */
                         r = softcard_volume_unexport_async(f->qsd, &f->v, on_unexport_done, f, &f->op, e);

@@ -432,6 +432,38 @@ int softcard_state_load(struct qsd *q, struct softcard_state *ret, struct zero_e
         return 0;
 }
 
+static void pool_work(void *arg, struct zero_subprocess_result *res) {
+        const struct softcard_loop_job *j = arg;
+
+        res->r = softcard_pool_ensure(j->pool, false, &res->err);
+}
+
+int op_job(struct softcard_op *o, uint64_t size, struct zero_error *err) {
+        int r = softcard_loop_job_init(&o->job, qsd_exports_dir(o->q), o->id, size);
+
+        if (r < 0)
+                return zero_error_default(err, r, "Failed to prepare the volume's work");
+        snprintf(o->job.path, sizeof(o->job.path), "%s", o->path);
+        o->job.qos_iops = o->v.qos_iops;
+        o->job.qos_bps = o->v.qos_bps;
+        o->job.pool = softcard_pool_holds(o->v.pool, o->path) ? o->v.pool : NULL;
+        return 0;
+}
+
+int op_pool(struct softcard_op *o, struct zero_error *err) {
+        int r;
+
+        if (!o->answered && softcard_pool_holds(o->v.pool, o->path) && !softcard_pool_ready(o->v.pool)) {
+                r = op_job(o, 0, err);
+                return r < 0 ? r : op_work(o, "the pool's mount", pool_work);
+        }
+        if (o->answered && (r = op_answer(o, err)) < 0)
+                return r;
+        if (access(o->path, F_OK) < 0)
+                return zero_error_set(err, -ENOENT, ZERO_E_NOT_FOUND, "volume %s has no file %s", o->id, o->path);
+        return OP_NEXT;
+}
+
 json_t *softcard_limits_new(const struct softcard_volume *v) {
         /* 0 is "unlimited" to QEMU too; passing it (rather than leaving it out) is what lifts a
          * limit set before, as qom-set only changes the members it is given. */

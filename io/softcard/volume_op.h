@@ -92,6 +92,7 @@ struct softcard_op {
         bool exported;      /* the export was there */
         bool nbd_retry;     /* the NBD server went away: start it and add the export again */
         bool created;       /* export: the export or its loop device had to be made */
+        bool direct;        /* export: a direct loop device over the raw file, no daemon */
         char export_path[ZERO_CARD_PATH_MAX];
 };
 
@@ -137,6 +138,12 @@ int op_load_nodes(struct softcard_op *o, struct zero_error *err);
 int op_load_objects(struct softcard_op *o, struct zero_error *err);
 /* All three, at once in the caller. */
 int softcard_state_load(struct qsd *q, struct softcard_state *ret, struct zero_error *err);
+
+/* Step: the pool mounted if o->v lives in it (a child: pool.c), or the op's end with
+ * ZERO_E_NOT_FOUND when its file is missing. */
+int op_pool(struct softcard_op *o, struct zero_error *err);
+/* o->job for work on o's volume (its file, limits, pool; size for a refresh). */
+int op_job(struct softcard_op *o, uint64_t size, struct zero_error *err);
 
 /* v's QoS limits as QEMU's throttle group takes them. */
 json_t *softcard_limits_new(const struct softcard_volume *v);

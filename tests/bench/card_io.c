@@ -2,18 +2,24 @@
 /*
  * bench_card_io: what the softcard's host block device costs, and how fast a volume is cloned.
  *
- *   1. Clone time: volume_create() of a copy-on-write clone of an image's base file, N times
- *      (median, p99), each deleted again.
- *   2. fio, 4k random read and random write, O_DIRECT, on the raw base file and on a clone's host
- *      block device (/dev/loopN over qemu-storage-daemon's FUSE export of the qcow2 clone), one
- *      after the other in one run: IOPS and p99 completion latency of each, and their ratios.
- *      Queue depth 1 (psync) shows the per-request cost of the path; depth 16 (libaio) how much
- *      of it overlaps.
+ *   1. Clone time: volume_create() of a copy-on-write clone of an image's base file (ext4 on the
+ *      filesystem of DIR, as an image's is), N times (median, p99), each deleted again: where the
+ *      driver places it now (a raw file in its pool, FICLONE; the first clone, which makes the
+ *      pool and copies the base into it, apart), and as qcow2 beside it (the clones from before
+ *      the pool: qemu-img once per base and size, then a copy of that header).
+ *   2. fio, 4k random read and random write, O_DIRECT, queue depth 1 (psync: the per-request
+ *      cost of the path) and 16 (libaio: how much of it overlaps), on two clones of the base in
+ *      the pool: one's raw file, and the other's host block device (a direct loop device over
+ *      its file), the same filesystem and the same sharing of extents under both, run in turn
+ *      (A B B A, -r times: the median of each side); with -l also a qcow2 clone's host block
+ *      device the old way (a buffered loop device over qemu-storage-daemon's FUSE export).
+ *      IOPS and p99 completion latency of each, and the ratios to the raw file.
  *
  * It drives the card driver directly (include/zero/card.h), not zerod's API: the figures are
- * the card's. Needs root, qemu-storage-daemon, qemu-img, mkfs.ext4 and fio.
+ * the card's. Prints the machine, the date and the load average before and after. Needs root,
+ * qemu-storage-daemon, qemu-img, mkfs.ext4, mkfs.xfs and fio.
  *
- *   bench_card_io [-n CLONES] [-t FIO_SECONDS] [-s SIZE_MIB] [-d DIR]
+ *   bench_card_io [-n CLONES] [-t FIO_SECONDS] [-s SIZE_MIB] [-r ROUNDS] [-l] [-d DIR]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <systemd/sd-event.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -71,8 +79,8 @@ static int run_fio(const char *target, const char *rw, unsigned depth, unsigned 
         json_t *j, *job, *side;
         int r;
 
-        /* Cold caches for each figure: the loop device reads its backing file through the page
-         * cache (softcard keeps it buffered), the raw file is read O_DIRECT. */
+        /* Cold caches for each figure: the old way's loop device reads its backing file through
+         * the page cache (buffered), the others are O_DIRECT end to end. */
         drop_caches();
         snprintf(runtime, sizeof(runtime), "--runtime=%u", seconds);
         snprintf(size, sizeof(size), "--size=%uM", size_mib);
@@ -109,125 +117,251 @@ static void lost(void *userdata) {
         fprintf(stderr, "qemu-storage-daemon died during the benchmark\n");
 }
 
-int main(int argc, char *argv[]) {
-        unsigned clones = 50, seconds = 10, size_mib = 256;
-        const char *parent = "/var/tmp";
-        sd_event *e = NULL;
-        struct zero_card *card = NULL;
+static void print_load(const char *when) {
+        _cleanup_free_ char *load = NULL;
+
+        if (zero_read_file("/proc/loadavg", 256, &load, NULL) >= 0)
+                printf("load average %s: %s", when, load);
+}
+
+static void print_machine(const char *dir) {
+        _cleanup_free_ char *cpu = NULL;
+        char date[64], *model;
+        time_t now = time(NULL);
+        struct utsname u;
+
+        strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", gmtime(&now));
+        (void) uname(&u);
+        model = zero_read_file("/proc/cpuinfo", 1 << 20, &cpu, NULL) >= 0 ? strstr(cpu, "model name") : NULL;
+        if (model) {
+                model = strchr(model, ':');
+                model[strcspn(model, "\n")] = '\0';
+        }
+        printf("bench_card_io, %s: %s %s, %ld CPUs,%s; under %s\n", date, u.sysname, u.release, sysconf(_SC_NPROCESSORS_ONLN),
+               model ? model + 1 : " ?", dir);
+        print_load("at the start");
+}
+
+#define LOC_MAX sizeof(((struct zero_card_placement *) 0)->locator)
+
+struct bench {
+        sd_event *e;
+        struct zero_card *card;
+        const struct zero_card_driver *d;
+        char *base, *state;
+        uint64_t size;
+};
+
+static int make(struct bench *b, struct zero_card_volume *v, struct zero_error *err) {
+        struct card_wait w = {};
+        return card_wait(b->e, &w, b->d->ops.volume_create(b->card, v, card_wait_done, &w, err), err);
+}
+
+static int drop(struct bench *b, struct zero_card_volume *v, struct zero_error *err) {
+        struct card_wait w = {};
+        return card_wait(b->e, &w, b->d->ops.volume_delete(b->card, v, card_wait_done, &w, err), err);
+}
+
+static int export(struct bench *b, struct zero_card_volume *v, char ret[static ZERO_CARD_PATH_MAX],
+                  struct zero_error *err) {
+        struct card_wait w = {};
+        int r = card_wait(b->e, &w,
+                          b->d->ops.volume_export(b->card, v, ZERO_CARD_EXPORT_HOST_BLOCK, card_wait_done, &w, err),
+                          err);
+        if (r >= 0)
+                snprintf(ret, ZERO_CARD_PATH_MAX, "%s", w.res.text);
+        return r;
+}
+
+/* A clone of the base: at the driver's placement (qcow2 false) or as a qcow2 beside the state. */
+static int clone_new(struct bench *b, bool qcow2, char id[static 33], char loc[static LOC_MAX],
+                     struct zero_card_volume *ret, struct zero_error *err) {
+        struct zero_card_placement pl = {};
+        int r;
+
+        zero_random_id(id);
+        *ret = (struct zero_card_volume){sizeof(*ret), id, NULL, b->size, b->base, 0, 0};
+        if (qcow2)
+                snprintf(loc, LOC_MAX, "qcow2:%s/%s.qcow2", b->state, id);
+        else if ((r = b->d->ops.volume_place(b->card, ret, &pl, err)) < 0)
+                return r;
+        else
+                snprintf(loc, LOC_MAX, "%s", pl.locator);
+        ret->locator = loc;
+        return 0;
+}
+
+/* Clone time, n clones made and deleted one after the other. */
+static int bench_clones(struct bench *b, bool qcow2, unsigned n, const char *what) {
+        _cleanup_free_ uint64_t *t = calloc(n, sizeof(uint64_t));
         struct zero_error err = {};
-        const struct zero_card_driver *d = zero_card_driver_entry();
-        char dir[256], id[33], loop[ZERO_CARD_PATH_MAX];
-        _cleanup_free_ char *vpath = NULL;
-        uint64_t *t = NULL;
+        char id[33], loc[LOC_MAX];
+
+        if (!t)
+                return -ENOMEM;
+        drop_caches(); /* nothing dirty left from making the base */
+        for (unsigned i = 0; i < n; i++) {
+                struct zero_card_volume v;
+                uint64_t t0 = zero_monotonic_usec();
+                int r = clone_new(b, qcow2, id, loc, &v, &err);
+                if (r >= 0)
+                        r = make(b, &v, &err);
+                t[i] = zero_monotonic_usec() - t0;
+                if (r >= 0 && i == 0 && !qcow2)
+                        printf("volume clone, first (makes the pool, copies the %llu MiB base into it): %.1f ms\n",
+                               (unsigned long long) (b->size >> 20), (double) t[i] / 1000.0);
+                if (r < 0 || drop(b, &v, &err) < 0) {
+                        fprintf(stderr, "clone %u: %s\n", i, err.message);
+                        return -EIO;
+                }
+        }
+        qsort(t + 1, n - 1, sizeof(*t), cmp_u64);
+        printf("volume clone, %s, %u clones: median %.3f ms, p99 %.3f ms (target <= 50 ms)\n", what, n - 1,
+               (double) percentile(t + 1, n - 1, 0.5) / 1000.0, (double) percentile(t + 1, n - 1, 0.99) / 1000.0);
+        return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return x < y ? -1 : x > y;
+}
+
+/* The median of each figure over rounds of target, run in turn with the others (A B B A ...). */
+struct side {
+        const char *target;
+        double iops[16], p99[16];
+        unsigned n;
+};
+
+static double median(double *v, unsigned n) {
+        qsort(v, n, sizeof(*v), cmp_double);
+        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char *argv[]) {
+        unsigned clones = 50, seconds = 10, size_mib = 256, rounds = 1;
+        bool legacy = false;
+        const char *parent = "/var/tmp";
+        struct bench b = {.d = zero_card_driver_entry()};
+        struct zero_error err = {};
+        char dir[256];
         int c, r;
 
-        while ((c = getopt(argc, argv, "n:t:s:d:")) >= 0)
+        while ((c = getopt(argc, argv, "n:t:s:r:ld:")) >= 0)
                 switch (c) {
                 case 'n': clones = (unsigned) atoi(optarg); break;
                 case 't': seconds = (unsigned) atoi(optarg); break;
                 case 's': size_mib = (unsigned) atoi(optarg); break;
+                case 'r': rounds = (unsigned) atoi(optarg); break;
+                case 'l': legacy = true; break;
                 case 'd': parent = optarg; break;
                 default:
-                        fprintf(stderr, "usage: %s [-n CLONES] [-t FIO_SECONDS] [-s SIZE_MIB] [-d DIR]\n", argv[0]);
+                        fprintf(stderr, "usage: %s [-n CLONES] [-t FIO_SECONDS] [-s SIZE_MIB] [-r ROUNDS] [-l] [-d DIR]\n",
+                                argv[0]);
                         return 2;
                 }
-        if (clones < 2 || seconds < 1 || size_mib < 16)
-                return fprintf(stderr, "need -n >= 2, -t >= 1, -s >= 16\n"), 2;
+        if (clones < 3 || seconds < 1 || size_mib < 16 || rounds < 1 || rounds > 8)
+                return fprintf(stderr, "need -n >= 3, -t >= 1, -s >= 16, 1 <= -r <= 8\n"), 2;
         snprintf(dir, sizeof(dir), "%s/zero-bench-card.XXXXXX", parent);
         if (!mkdtemp(dir))
                 return fprintf(stderr, "mkdtemp %s: %m\n", dir), 1;
+        print_machine(dir);
 
-        _cleanup_free_ char *state = zero_strdup_printf("%s/state", dir), *run = zero_strdup_printf("%s/run", dir);
-        _cleanup_free_ char *base = zero_strdup_printf("%s/base.ext4", dir), *sz = zero_strdup_printf("%uM", size_mib);
+        b.size = (uint64_t) size_mib << 20;
+        b.state = zero_strdup_printf("%s/state", dir);
+        b.base = zero_strdup_printf("%s/base.ext4", dir);
+        _cleanup_free_ char *run = zero_strdup_printf("%s/run", dir), *sz = zero_strdup_printf("%uM", size_mib);
         _cleanup_free_ char *fio_json = zero_strdup_printf("%s/fio.json", dir);
         fio_output = fio_json;
-        _cleanup_free_ char *fill_name = zero_strdup_printf("--filename=%s", base), *fill_size = zero_strdup_printf("--size=%uM", size_mib);
-        char *mkfs[] = {"mkfs.ext4", "-q", "-F", base, sz, NULL};
+        _cleanup_free_ char *fill_name = zero_strdup_printf("--filename=%s", b.base), *fill_size = zero_strdup_printf("--size=%uM", size_mib);
+        char *mkfs[] = {"mkfs.ext4", "-q", "-F", b.base, sz, NULL};
         /* Every block written: reads of a sparse file's holes would cost no I/O at all. */
         char *fill[] = {"fio", "--name=fill", fill_name, fill_size, "--rw=write", "--bs=1M", "--direct=1", "--output=/dev/null", NULL};
-        if (zero_mkdir_p(state, 0700) < 0 || zero_mkdir_p(run, 0700) < 0 || zero_run_wait(mkfs, NULL) != 0 ||
+        if (zero_mkdir_p(b.state, 0700) < 0 || zero_mkdir_p(run, 0700) < 0 || zero_run_wait(mkfs, NULL) != 0 ||
             zero_run_wait(fill, NULL) != 0) {
                 fprintf(stderr, "cannot set up %s\n", dir);
                 goto out;
         }
-        sd_event_default(&e);
-        struct zero_card_env env = {sizeof(env), e, state, run, getenv("ZERO_SHIM") ?: ZERO_SHIM, config_none, lost,
+        sd_event_default(&b.e);
+        struct zero_card_env env = {sizeof(env), b.e, b.state, run, getenv("ZERO_SHIM") ?: ZERO_SHIM, config_none, lost,
                                     NULL};
-        r = d->ops.open(&env, &card, &err);
+        r = b.d->ops.open(&env, &b.card, &err);
         if (r < 0) {
                 fprintf(stderr, "card open: %s\n", err.message);
                 goto out;
         }
 
-        /* 1. clone time, with nothing dirty left from making the base */
-        drop_caches();
-        t = calloc(clones, sizeof(uint64_t));
-        for (unsigned i = 0; t && i < clones; i++) {
-                _cleanup_free_ char *loc = zero_strdup_printf("qcow2:%s/clone-%u.qcow2", state, i);
-                struct zero_card_volume v = {sizeof(v), id, loc, (uint64_t) size_mib << 20, base, 0, 0};
-                uint64_t t0;
-
-                zero_random_id(id);
-                struct card_wait made = {}, gone = {};
-                t0 = zero_monotonic_usec();
-                r = card_wait(e, &made, d->ops.volume_create(card, &v, card_wait_done, &made, &err), &err);
-                t[i] = zero_monotonic_usec() - t0;
-                if (r < 0 || card_wait(e, &gone, d->ops.volume_delete(card, &v, card_wait_done, &gone, &err), &err) < 0) {
-                        fprintf(stderr, "clone %u: %s\n", i, err.message);
-                        goto out_card;
-                }
-        }
-        qsort(t, clones, sizeof(*t), cmp_u64);
-        printf("volume clone from an image (qcow2 over %u MiB raw base), %u clones: median %.2f ms, p99 %.2f ms "
-               "(target <= 50 ms)\n",
-               size_mib, clones, (double) percentile(t, clones, 0.5) / 1000.0, (double) percentile(t, clones, 0.99) / 1000.0);
-        t = mfree(t);
-
-        /* 2. fio on the raw base and on a clone's host block device */
-        vpath = zero_strdup_printf("qcow2:%s/vol.qcow2", state); /* the softcard's locator */
-        zero_random_id(id);
-        struct zero_card_volume v = {sizeof(v), id, vpath, (uint64_t) size_mib << 20, base, 0, 0};
-        struct card_wait made = {}, exported = {};
-        if (card_wait(e, &made, d->ops.volume_create(card, &v, card_wait_done, &made, &err), &err) < 0 ||
-            card_wait(e, &exported,
-                      d->ops.volume_export(card, &v, ZERO_CARD_EXPORT_HOST_BLOCK, card_wait_done, &exported, &err),
-                      &err) < 0) {
-                fprintf(stderr, "export: %s\n", err.message);
+        /* 1. clone time */
+        if (bench_clones(&b, false, clones, "raw in the pool (FICLONE)") < 0 ||
+            bench_clones(&b, true, clones, "qcow2 (before the pool: qemu-img once, a header copied)") < 0)
                 goto out_card;
-        }
-        snprintf(loop, sizeof(loop), "%s", exported.res.text);
-        printf("\nfio 4k random I/O, O_DIRECT, %u s per figure; raw = %s, host block = %s (loop over FUSE over the qcow2 clone)\n",
-               seconds, base, loop);
-        printf("%-6s %-5s  %12s %12s  %12s %12s  %10s %10s\n", "rw", "depth", "raw IOPS", "raw p99 us", "hb IOPS",
-               "hb p99 us", "IOPS ratio", "p99 ratio");
+
+        /* 2. fio: a clone's file, another clone's host block device, and the old way's */
+        struct zero_card_volume vol[3];
+        char ids[3][33], locs[3][LOC_MAX], dev[3][LOC_MAX];
+        unsigned made = 0;
+        for (; made < (legacy ? 3U : 2U); made++)
+                if (clone_new(&b, made == 2, ids[made], locs[made], &vol[made], &err) < 0 ||
+                    make(&b, &vol[made], &err) < 0 || (made > 0 && export(&b, &vol[made], dev[made], &err) < 0)) {
+                        fprintf(stderr, "clone for fio: %s\n", err.message);
+                        goto out_volumes;
+                }
+        snprintf(dev[0], sizeof(dev[0]), "%s", strchr(locs[0], ':') + 1);
+        printf("\nfio 4k random I/O, O_DIRECT, %u s per figure, median of %u; raw = a clone's file %s; "
+               "hb = another clone's host block device %s (direct loop over its file)%s%s%s\n",
+               seconds, rounds, dev[0], dev[1], legacy ? "; old = a qcow2 clone's " : "", legacy ? dev[2] : "",
+               legacy ? " (buffered loop over the daemon's FUSE export)" : "");
+        printf("%-6s %-5s  %10s %10s  %10s %10s  %8s %8s", "rw", "depth", "raw IOPS", "raw p99us", "hb IOPS",
+               "hb p99us", "hb/raw", "p99 x");
+        if (legacy)
+                printf("  %10s %10s  %8s", "old IOPS", "old p99us", "old/raw");
+        printf("\n");
+        fflush(stdout);
         static const char *const rws[] = {"read", "write"};
         static const unsigned depths[] = {1, 16};
         for (size_t i = 0; i < 2; i++)
                 for (size_t k = 0; k < 2; k++) {
-                        struct fio_result raw, hb;
-                        if (run_fio(base, rws[i], depths[k], seconds, size_mib, &raw) < 0 ||
-                            run_fio(loop, rws[i], depths[k], seconds, size_mib, &hb) < 0)
-                                goto out_export;
-                        printf("%-6s %-5u  %12.0f %12.1f  %12.0f %12.1f  %10.2f %10.2f\n", rws[i], depths[k], raw.iops,
-                               raw.p99_us, hb.iops, hb.p99_us, hb.iops / raw.iops, hb.p99_us / raw.p99_us);
+                        struct side sides[3] = {{.target = dev[0]}, {.target = dev[1]}, {.target = dev[2]}};
+                        unsigned n_sides = legacy ? 3 : 2;
+                        for (unsigned round = 0; round < rounds; round++)
+                                for (unsigned j = 0; j < n_sides; j++) {
+                                        /* A B (C) in even rounds, (C) B A in odd ones. */
+                                        struct side *sd = &sides[round % 2 ? n_sides - 1 - j : j];
+                                        struct fio_result res;
+                                        if (run_fio(sd->target, rws[i], depths[k], seconds, size_mib, &res) < 0)
+                                                goto out_volumes;
+                                        sd->iops[sd->n] = res.iops;
+                                        sd->p99[sd->n++] = res.p99_us;
+                                }
+                        double iops[3], p99[3];
+                        for (unsigned j = 0; j < n_sides; j++) {
+                                iops[j] = median(sides[j].iops, sides[j].n);
+                                p99[j] = median(sides[j].p99, sides[j].n);
+                        }
+                        printf("%-6s %-5u  %10.0f %10.1f  %10.0f %10.1f  %8.2f %8.2f", rws[i], depths[k], iops[0], p99[0],
+                               iops[1], p99[1], iops[1] / iops[0], p99[1] / p99[0]);
+                        if (legacy)
+                                printf("  %10.0f %10.1f  %8.2f", iops[2], p99[2], iops[2] / iops[0]);
+                        printf("\n");
                         fflush(stdout);
                 }
-out_export: {
-        struct card_wait gone = {};
-        (void) card_wait(e, &gone, d->ops.volume_delete(card, &v, card_wait_done, &gone, &err), &err);
+        printf("target: hb/raw >= 0.80 at depth 1 and 16, read and write\n");
+        print_load("at the end");
+out_volumes:
+        for (unsigned j = 0; j < made; j++)
+                (void) drop(&b, &vol[j], &err); /* unexports first */
+out_card: {
+        /* The daemon outlives close() by design: stop it, it is the benchmark's. */
+        _cleanup_free_ char *pidf = zero_strdup_printf("%s/qsd/pid", run), *pid = NULL;
+        b.d->ops.close(b.card);
+        if (zero_read_file(pidf, 32, &pid, NULL) >= 0 && atoi(pid) > 0)
+                kill(atoi(pid), SIGTERM);
+        sleep(1);
 }
-out_card:
-        {
-                /* The daemon outlives close() by design: stop it, it is the benchmark's. */
-                _cleanup_free_ char *pidf = zero_strdup_printf("%s/qsd/pid", run), *pid = NULL;
-                d->ops.close(card);
-                if (zero_read_file(pidf, 32, &pid, NULL) >= 0 && atoi(pid) > 0)
-                        kill(atoi(pid), SIGTERM);
-                sleep(1);
-        }
 out:
-        free(t);
-        sd_event_unref(e);
+        sd_event_unref(b.e);
         (void) zero_rm_rf(dir);
+        free(b.base);
+        free(b.state);
         return 0;
 }

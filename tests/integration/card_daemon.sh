@@ -7,7 +7,8 @@
 #   - the state volume made and presented (system) at the first start; the API does not withdraw or
 #     delete it (403);
 #   - volumes PUT by id: 201, the same again 200, another size 409, bad ids and sizes 422; an image
-#     uploaded by its SHA-256 (a body of another hash 422), a volume cloned from it (qcow2);
+#     uploaded by its SHA-256 (a body of another hash 422), a volume cloned from it (a raw file
+#     sharing the image's extents in the card's pool);
 #   - a network (its bridge in the namespace), a NIC (its tap on the bridge), presentations of a
 #     volume and a NIC while the host is off: recorded, on its next command line; withdrawn;
 #   - the host's power on without a host image: refused with the reason, nothing started;
@@ -121,7 +122,8 @@ curl -sS -o "$BODY" -w '%{http_code}' --unix-socket "$T/run/host-api.sock" -H "A
 [ -n "$(find "$T/state/images" -name '.upload-*')" ] && fail "an upload left its file: $(ls -a "$T/state/images")"
 V2=$(id)
 want 201 host PUT "/v1/volumes/$V2" "{\"size_bytes\":67108864,\"source\":\"$SHA\"}"
-[ "$(jbody .format)" = qcow2 ] || fail "the clone is not a qcow2 file: $(cat "$BODY")"
+[ "$(jbody .format)" = raw ] || fail "the clone is not a raw file: $(cat "$BODY")"
+[ -f "$T/state/softcard/pool/volumes/$V2.raw" ] || fail "the clone is not in the card's pool: $(ls -R "$T/state/softcard" | head -20)"
 want 422 host PUT "/v1/volumes/$(id)" "{\"size_bytes\":67108864,\"source\":\"$(printf '%064d' 1)\"}"
 log "volumes: made, made again (200), refused (409, 422, 415); image uploaded by its hash, a clone of it"
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Volume create and delete as operations, off the event loop (issue 10, rows 6 and 10).
-#  1. The pool's limit: on an ext4 pool (a 64 MiB filesystem the test mounts where the card keeps
-#     its volumes), 2^44 bytes is 422 "invalid" naming the limit (16 TiB less 4 KiB), for a
-#     create and a resize; nothing is recorded or made.
-#  2. The loop stays free: while the largest volume the default pool allows (16 TiB, or its
-#     limit) is made (mkfs.ext4, a second and more) and deleted (the unlink, half a second and
+#  1. The pool's limit: on an ext4 pool (a 64 MiB filesystem the test mounts and names as the
+#     card's pool, [card] pool), 2^44 bytes is 422 "invalid" naming the limit (16 TiB less 4 KiB),
+#     for a create and a resize; nothing is recorded or made.
+#  2. The loop stays free: while a 16 TiB volume (or the default pool's limit) is made in the
+#     card's own pool (an XFS image it makes and mounts: docs/architecture.md, Volumes) (mkfs.ext4, a second and more) and deleted (the unlink, half a second and
 #     more), GET /v1/node from another client answers within LATENCY_MS each, the POST and the
 #     DELETE too; the volume ends up ready, then gone with its file. Before, both calls held
 #     the loop for the whole work. The same poller runs first with nothing to do: if even then
@@ -21,13 +21,14 @@
 
 LATENCY_MS=${LATENCY_MS:-250}
 ms() { echo $(($(date +%s%N) / 1000000)); }
-pool_files() { find "$T/state/card/volumes" -mindepth 1 -maxdepth 1 ! -name lost+found 2>/dev/null | sort; }
+POOL="$T/extpool"
+pool_files() { find "$POOL/volumes" -mindepth 1 -maxdepth 1 2>/dev/null | sort; }
 
 # --- 1. an ext4 pool: 422 naming its limit, nothing made ---
-mkdir -p "$T/state/card/volumes"
+mkdir -p "$POOL"
 mkfs.ext4 -q -b 4096 "$T/pool.img" 64M
-mount -o loop "$T/pool.img" "$T/state/card/volumes"
-start_zerod
+mount -o loop "$T/pool.img" "$POOL"
+ZEROD_CONF_EXTRA=$'[card]\npool = '"$POOL" start_zerod
 limit=17592186040320 # ext4 with 4 KiB blocks: 2^32 - 1 blocks
 msg="size_bytes: 17592186044416 is beyond this node's volume pool, ext4, whose files hold at most $limit bytes"
 expect 422 POST /v1/volumes '{"name":"huge","size_bytes":17592186044416}'
@@ -44,10 +45,11 @@ expect 422 POST /v1/volumes '{"name":"huge","size_bytes":1125899906843136}' # be
 act DELETE /v1/volumes/small
 [ -z "$(pool_files)" ] || fail "files left in the pool: $(pool_files)"
 stop_zerod
-umount "$T/state/card/volumes"
+umount "$POOL"
 log "a resize beyond the pool's limit is 422 too, and changes nothing"
 
 # --- 2. a large volume made and deleted while another client asks GET /v1/node ---
+POOL="$T/state/card/pool"
 start_zerod
 size=17592186044416
 expect_code=$(curl -s --unix-socket "$SOCK" -o "$BODY" -w '%{http_code}' -H 'Content-Type: application/json' \

@@ -24,10 +24,12 @@ expect 200 GET /v1/volumes/data1
 expect 409 POST /v1/volumes '{"name":"data1","size_bytes":67108864}'
 act POST /v1/volumes '{"name":"clone1","image":"busybox"}'
 expect 200 GET /v1/volumes/clone1
-[ "$(jbody .format)" = qcow2 ] && [ "$(jbody .image)" = busybox ] || fail "clone1: $(cat "$BODY")"
+[ "$(jbody .format)" = raw ] && [ "$(jbody .image)" = busybox ] || fail "clone1: $(cat "$BODY")"
+# A reflink clone in the card's pool: its extents are the pool's copy of the image's base.
+filefrag -v "$T/state/card/pool/volumes/$(jbody .id).raw" | grep -q shared || fail "clone1 shares no extents"
 act DELETE /v1/volumes/clone1
 expect 404 GET /v1/volumes/clone1
-log "volumes: blank (raw ext4) and clone (qcow2 on the image's base) are made and deleted"
+log "volumes: blank (raw ext4) and clone (a reflink of the image's base in the pool) are made and deleted"
 
 cmd='echo "ROOT=$(cat /etc/marker 2>/dev/null) DATA=$(cat /data/f 2>/dev/null) START"; [ -f /etc/marker ] || { echo root-bytes > /etc/marker; echo data-bytes > /data/f; sync; echo WROTE; }; while true; do sleep 1; done'
 expect 202 POST /v1/instances "{\"name\":\"c1\",\"image\":\"busybox\",\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$cmd" '$c')],\"volumes\":[{\"name\":\"data1\",\"path\":\"/data\"}]}"
@@ -71,14 +73,14 @@ act DELETE "/v1/instances/c2?force=true"
 expect 200 GET /v1/volumes/c1-root
 act DELETE /v1/volumes/c1-root
 act DELETE /v1/volumes/data1
-[ -z "$(ls "$T/state/card/volumes")" ] || fail "volume files left: $(ls "$T/state/card/volumes")"
+[ -z "$(ls "$T/state/card/pool/volumes")" ] || fail "volume files left: $(ls "$T/state/card/pool/volumes")"
 
 # the default delete takes the root volume made from the image with it
 expect 202 POST /v1/instances '{"name":"c3","image":"busybox","command":["true"]}'
 wait_op "$(jbody .id)"
 act DELETE /v1/instances/c3
 expect 404 GET /v1/volumes/c3-root
-[ -z "$(ls "$T/state/card/volumes")" ] || fail "c3's root volume file is left"
+[ -z "$(ls "$T/state/card/pool/volumes")" ] || fail "c3's root volume file is left"
 [ -z "$(leftover_loops)" ] || fail "loop devices left: $(leftover_loops)"
 [ -z "$(leftover_mounts)" ] || fail "mounts left: $(leftover_mounts)"
 stop_zerod

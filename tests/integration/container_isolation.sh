@@ -84,7 +84,7 @@ act DELETE "/v1/instances/c1?force=true"
 # and what root writes lands on the volume as uid 0 (the same bytes serve every mode).
 act POST /v1/volumes '{"name":"data","size_bytes":33554432}'
 expect 200 GET /v1/volumes/data
-data_file=$T/state/card/volumes/$(jbody .id).raw
+data_file=$T/state/card/pool/volumes/$(jbody .id).raw
 ucmd=$(jq -cn --arg c "$probe" '["/bin/sh","-c",("echo in-data >/data/f && echo \"DATA $(stat -c %u /data/f)\"; " + $c)]')
 expect 202 POST /v1/instances "{\"name\":\"u1\",\"image\":\"busybox\",\"userns\":true,\"command\":$ucmd,\"volumes\":[{\"name\":\"data\",\"path\":\"/data\"}]}"
 wait_op "$(jbody .id)"

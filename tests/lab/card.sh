@@ -181,7 +181,7 @@ while read -r _ s e; do
   i=$((i + 1))
 done < <(grep '^dd ' "$BODY")
 [ "$i" = 3 ] || fail "the container's dd runs said: $(cat "$BODY")"
-pool=$LAB/state/softcard/volumes
+pool=$LAB/state/softcard/pool/volumes # the card's pool: the XFS image it mounts
 outside=
 i=0
 for c in "if=/dev/zero of=$pool/dd bs=1M count=64 oflag=direct" "if=$pool/dd of=/dev/null bs=1M iflag=direct" \

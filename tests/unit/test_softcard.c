@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <linux/fiemap.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <systemd/sd-event.h>
 
@@ -115,9 +117,9 @@ static void start(struct fx *f) {
 
         if (geteuid() != 0 || !shim || access(shim, X_OK) < 0 ||
             !(qsd ? access(qsd, X_OK) >= 0 : have_binary("qemu-storage-daemon")) || !have_binary("qemu-img") ||
-            !have_binary("mkfs.ext4") || access("/dev/loop-control", W_OK) < 0)
+            !have_binary("mkfs.ext4") || !have_binary("mkfs.xfs") || access("/dev/loop-control", W_OK) < 0)
                 zero_skip("needs root, $ZERO_SHIM, qemu-storage-daemon ($ZERO_QSD or PATH), qemu-img, mkfs.ext4, "
-                          "loop: skipped\n");
+                          "mkfs.xfs (the pool), loop: skipped\n");
         snprintf(f->dir, sizeof(f->dir), "/tmp/zero-softcard.XXXXXX");
         assert_non_null(mkdtemp(f->dir));
         f->state = path_in(f, "state");
@@ -174,6 +176,14 @@ static int teardown(void **state) {
                 (void) umount2(mnt2, MNT_DETACH);
                 stop_daemon(f);
                 (void) softcard_exports_clear(f->exports);
+                {
+                        /* The direct loop devices, which outlive the daemon by design. */
+                        _cleanup_free_ struct softcard_loop *loops = NULL;
+                        size_t n = 0;
+                        if (softcard_loops_list(f->exports, &loops, &n) >= 0)
+                                for (size_t i = 0; i < n; i++)
+                                        (void) softcard_loop_release(&loops[i]);
+                }
                 assert_int_equal(zero_rm_rf(f->dir), 0);
         }
         sd_event_unref(f->e);
@@ -474,18 +484,23 @@ static void test_nbd_vhost_blank(void **state) {
         make_base(f);
         card_open(f);
         {
-                /* Where the driver places volumes: under its state directory, by id, qcow2 for a
-                 * clone of a source, raw for a blank one; what the fixture's locators say. */
+                /* Where the driver places volumes: raw files in its pool (STATE/pool/volumes),
+                 * by id, clones and blank ones alike (the fixture's locators are those of volumes
+                 * made before the pool, which still work: the rest of these tests). */
                 struct zero_card_placement pl = {};
+                char real[PATH_MAX];
+                assert_non_null(realpath(f->state, real));
+                _cleanup_free_ char *want_clone = zero_strdup_printf("raw:%s/pool/volumes/%s.raw", real, clone_id);
+                _cleanup_free_ char *want_blank = zero_strdup_printf("raw:%s/pool/volumes/%s.raw", real, blank_id);
                 bad = f->clone;
                 bad.locator = NULL;
                 assert_int_equal(f->d->ops.volume_place(f->card, &bad, &pl, &err), 0);
-                assert_string_equal(pl.locator, f->clone_loc);
-                assert_string_equal(pl.format, "qcow2");
+                assert_string_equal(pl.locator, want_clone);
+                assert_string_equal(pl.format, "raw");
                 bad = f->blank;
                 bad.locator = NULL;
                 assert_int_equal(f->d->ops.volume_place(f->card, &bad, &pl, &err), 0);
-                assert_string_equal(pl.locator, f->blank_loc);
+                assert_string_equal(pl.locator, want_blank);
                 assert_string_equal(pl.format, "raw");
                 bad.id = "not-an-id";
                 assert_int_equal(f->d->ops.volume_place(f->card, &bad, &pl, &err), -EINVAL);
@@ -1061,6 +1076,123 @@ static void test_dead_at_open(void **state) {
         assert_int_equal(leftovers_under(f->dir), 0);
 }
 
+/* Shared extents (FIEMAP_EXTENT_SHARED) in the first MiB of path: a reflink, not a copy. */
+static bool shares_extents(const char *path) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct {
+                struct fiemap m;
+                struct fiemap_extent e[8];
+        } fm = {.m = {.fm_start = 0, .fm_length = 1 << 20, .fm_flags = FIEMAP_FLAG_SYNC, .fm_extent_count = 8}};
+
+        assert_true(fd >= 0);
+        assert_int_equal(ioctl(fd, FS_IOC_FIEMAP, &fm), 0);
+        for (unsigned i = 0; i < fm.m.fm_mapped_extents; i++)
+                if (fm.e[i].fe_flags & FIEMAP_EXTENT_SHARED)
+                        return true;
+        return false;
+}
+
+/* The pool: new volumes are raw files in an XFS image the driver makes and mounts itself, clones
+ * made by FICLONE (shared extents, no qemu-img), the host block export a direct-I/O loop device
+ * straight over the file (no daemon: it outlives a daemon's restart and the driver's close). A
+ * volume made before the pool (the fixture's qcow2 clone) is exported beside it as before. */
+static void test_pool(void **state) {
+        struct fx *f = *state;
+        char path[ZERO_CARD_PATH_MAX], again[ZERO_CARD_PATH_MAX], real[PATH_MAX], legacy[ZERO_CARD_PATH_MAX];
+        struct zero_card_placement pl = {}, pl2 = {};
+        struct zero_card_volume c1, c2;
+        struct zero_card_volume_stats st;
+        struct zero_error err = {};
+        struct statfs sf;
+        uint64_t t0, first, second;
+
+        start(f);
+        make_base(f);
+        card_open(f);
+        c1 = f->clone;
+        c1.id = "00112233445566778899aabbccddeeff"; /* the fixture's clone is the volume from before */
+        c1.locator = NULL;
+        assert_int_equal(f->d->ops.volume_place(f->card, &c1, &pl, &err), 0);
+        c1.locator = pl.locator;
+        c2 = c1;
+        c2.id = blank_id; /* a second clone */
+        c2.locator = NULL;
+        assert_int_equal(f->d->ops.volume_place(f->card, &c2, &pl2, &err), 0);
+        c2.locator = pl2.locator;
+        t0 = zero_monotonic_usec();
+        vol_create(f, &c1); /* makes the pool and copies the base into it */
+        first = zero_monotonic_usec() - t0;
+        t0 = zero_monotonic_usec();
+        vol_create(f, &c2);
+        second = zero_monotonic_usec() - t0;
+        print_message("first clone (pool made, base copied) %.1f ms, second %.2f ms\n", (double) first / 1000.0,
+                      (double) second / 1000.0);
+        assert_non_null(realpath(f->state, real));
+        _cleanup_free_ char *pool = zero_strdup_printf("%s/pool", real);
+        assert_int_equal(statfs(pool, &sf), 0);
+        assert_true(sf.f_type == 0x58465342); /* XFS */
+        assert_true(shares_extents(pl.locator + 4));
+        assert_true(shares_extents(pl2.locator + 4));
+
+        vol_export(f, &c1, ZERO_CARD_EXPORT_HOST_BLOCK, path);
+        vol_export(f, &c1, ZERO_CARD_EXPORT_HOST_BLOCK, again);
+        assert_string_equal(again, path);
+        {
+                /* Direct I/O, straight over the volume's file. */
+                _cleanup_free_ char *dio = zero_strdup_printf("/sys/block/%s/loop/dio", path + 5), *text = NULL;
+                _cleanup_free_ char *bf = zero_strdup_printf("/sys/block/%s/loop/backing_file", path + 5), *b = NULL;
+                assert_int_equal(zero_read_file(dio, 16, &text, NULL), 0);
+                assert_string_equal(text, "1\n");
+                assert_int_equal(zero_read_file(bf, PATH_MAX, &b, NULL), 0);
+                b[strcspn(b, "\n")] = '\0';
+                assert_string_equal(b, pl.locator + 4);
+        }
+        assert_int_equal(op_export(f, &c1, ZERO_CARD_EXPORT_NBD, again, &err), -EBUSY);
+        mount_ext4(f, path);
+        check_file(f, "hello.txt", HELLO);
+        _cleanup_free_ char *written = zero_strdup_printf("%s/new.txt", f->mnt);
+        assert_int_equal(zero_write_file_replace(written, "pool\n", 5, 0644), 0);
+        assert_int_equal(umount2(f->mnt, 0), 0);
+        st = vol_stats(f, &c1);
+        assert_true(st.exported && st.read_ops > 0 && st.write_ops > 0);
+
+        /* Live resize: the loop device takes the file's new size. */
+        assert_int_equal(op_resize(f, &c1, VOL_SIZE * 2, &err), 0);
+        c1.size_bytes = VOL_SIZE * 2;
+        assert_true(dev_size(path) == VOL_SIZE * 2);
+
+        /* A volume from before the pool, exported the old way beside it. */
+        vol_create(f, &f->clone);
+        vol_export(f, &f->clone, ZERO_CARD_EXPORT_HOST_BLOCK, legacy);
+        assert_string_not_equal(legacy, path);
+        mount_ext4(f, legacy);
+        check_file(f, "hello.txt", HELLO);
+        assert_int_equal(umount2(f->mnt, 0), 0);
+        vol_unexport(f, &f->clone);
+        vol_delete(f, &f->clone);
+
+        /* close() detaches the pool; the device lives on, and the next export finds it. */
+        f->d->ops.close(f->card);
+        f->card = NULL;
+        assert_int_equal(statfs(pool, &sf), 0);
+        assert_true(sf.f_type != 0x58465342);
+        card_open(f);
+        vol_export(f, &c1, ZERO_CARD_EXPORT_HOST_BLOCK, again);
+        assert_string_equal(again, path);
+        mount_ext4(f, path);
+        check_file(f, "new.txt", "pool\n");
+        assert_int_equal(umount2(f->mnt, 0), 0);
+        vol_unexport(f, &c1);
+        assert_int_equal(access(path, F_OK) == 0 && dev_size(path) > 0, 0);
+
+        vol_delete(f, &c1);
+        vol_delete(f, &c2);
+        assert_int_equal(access(pl.locator + 4, F_OK), -1);
+        f->d->ops.close(f->card);
+        f->card = NULL;
+        assert_int_equal(leftovers_under(f->dir), 0); /* the pool's loop device went with its mount */
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_kind_names),
@@ -1074,6 +1206,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_restart_while_mounted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stopped_neighbour, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dead_at_open, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
         };
         zero_log_set_max_priority(getenv("ZERO_SOFTCARD_TEST_DEBUG") ? LOG_DEBUG : LOG_INFO);
         zero_tests_filter();
