@@ -245,7 +245,7 @@ static void get_console(struct zero_request *req) {
 
 /* --- operations --- */
 
-static void reply_operation_row(struct zero_request *req, const char *id) {
+void zero_api_reply_operation(struct zero_request *req, const char *id) {
         struct zero_agent *a = zero_request_agent(req);
         struct zero_operation_row row = {};
         int r = zero_store_operation_get(a->store, id, &row);
@@ -254,12 +254,36 @@ static void reply_operation_row(struct zero_request *req, const char *id) {
                 return zero_reply_error(req, 404, "not_found", "no operation '%s'", ZERO_QUOTE(id));
         if (r < 0)
                 return zero_api_store_error(req, r, "reading operation");
-        zero_reply_json(req, 200, zero_op_row_to_json(&row));
+        json_t *j = zero_op_row_to_json(&row);
+        json_t *progress = zero_op_progress_json(a, id);
+        /* What the step under way reports (a migration's RAM sent, dirty rate, expected downtime). */
+        if (j && progress)
+                json_object_set(j, "progress", progress);
+        json_decref(progress);
+        zero_reply_json(req, 200, j);
         zero_operation_row_done(&row);
 }
 
+/* Whether a long-poll on the operation of row has what it waits for: the end, or with ?step=
+ * that step (or a later one). */
+static bool operation_wait_over(struct zero_request *req, const struct zero_operation_row *row) {
+        const char *step = zero_request_query(req, "step");
+
+        return zero_op_status_from_name(row->status) != ZERO_OP_RUNNING || (step && zero_op_row_reached(row, step));
+}
+
 static void on_operation_wake(struct zero_request *req, bool timed_out, const void *userdata) {
-        reply_operation_row(req, zero_request_wake_key(req));
+        struct zero_operation_row row = {};
+
+        /* Woken by a step of the operation: a long-poll for its end, or for a later step, waits on. */
+        if (!timed_out && zero_store_operation_get(zero_request_agent(req)->store, zero_request_wake_key(req), &row) >= 0 &&
+            !operation_wait_over(req, &row)) {
+                zero_operation_row_done(&row);
+                zero_request_repark(req);
+                return;
+        }
+        zero_operation_row_done(&row);
+        zero_api_reply_operation(req, zero_request_wake_key(req));
 }
 
 /* Too many requests parked: the caller retries, or polls. */
@@ -321,8 +345,10 @@ static void get_operation(struct zero_request *req) {
 
         if (q && zero_parse_int64(q, 0, WAIT_MAX_S, &wait) < 0)
                 return zero_reply_error(req, 422, "invalid", "wait: expected 0..%d seconds", WAIT_MAX_S);
+        if (q && zero_request_query(req, "step") && strlen(zero_request_query(req, "step")) > 64)
+                return zero_reply_error(req, 422, "invalid", "step: expected a step's name");
         r = zero_store_operation_get(a->store, id, &row);
-        if (r >= 0 && wait > 0 && zero_op_status_from_name(row.status) == ZERO_OP_RUNNING) {
+        if (r >= 0 && wait > 0 && !operation_wait_over(req, &row)) {
                 zero_operation_row_done(&row);
                 r = zero_request_suspend(req, id, (uint64_t) wait * USEC_PER_SEC, on_operation_wake, NULL);
                 if (r >= 0)
@@ -331,7 +357,7 @@ static void get_operation(struct zero_request *req) {
                         return reply_too_many_parked(req);
         }
         zero_operation_row_done(&row);
-        reply_operation_row(req, id);
+        zero_api_reply_operation(req, id);
 }
 
 /* --- metrics --- */
@@ -392,6 +418,10 @@ const struct zero_route zero_api_routes[] = {
         ROUTE_JSON("POST", "/v1/instances/{}/nics", zero_api_attach_nic),
         ROUTE_JSON("DELETE", "/v1/instances/{}/nics/{}", zero_api_detach_nic),
         ROUTE_GET("/v1/operations/{}", get_operation),
+        ROUTE_JSON("DELETE", "/v1/operations/{}", zero_api_cancel_operation),
+        ROUTE_JSON("POST", "/v1/instances/{}/migrate", zero_api_migrate_instance),
+        ROUTE_JSON("POST", "/v1/migrations", zero_api_post_migration),
+        ROUTE_JSON("POST", "/v1/migrations/{}/switchover", zero_api_migration_switchover),
         ROUTE_GET("/v1/events", zero_api_list_events),
         ROUTE_GET("/v1/volumes", zero_api_list_volumes),
         ROUTE_JSON("POST", "/v1/volumes", zero_api_post_volume),

@@ -459,15 +459,21 @@ void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, e
         *con_cls = NULL;
 }
 
+static int park(struct zero_request *req, uint64_t deadline);
+
 static void request_wake(struct zero_request *req, bool timed_out) {
         struct zero_http *h = req->http;
         struct zero_agent *a = h->agent;
         const char *saved = a->actor;
 
         request_unpark(req);
+        req->repark = false;
         a->actor = req->actor;
         req->on_wake(req, timed_out, req->wake_userdata);
         a->actor = saved;
+        /* Parked again (zero_request_repark()): the connection stays suspended. */
+        if (req->repark && !req->response && !timed_out && park(req, req->park_deadline) >= 0)
+                return;
         if (!req->response)
                 zero_reply_error(req, 500, "internal", "long-poll gave no reply");
         req->suspended = false;
@@ -497,6 +503,33 @@ const char *zero_request_wake_key(struct zero_request *req) {
         return req->wake_key;
 }
 
+void zero_request_repark(struct zero_request *req) {
+        req->repark = true;
+}
+
+/* Into the parked list until deadline (CLOCK_MONOTONIC µs), the client's close watched. */
+static int park(struct zero_request *req, uint64_t deadline) {
+        struct zero_http *h = req->http;
+        int r;
+
+        r = sd_event_add_time(h->agent->event, &req->wake_timer, CLOCK_MONOTONIC, deadline, 10 * USEC_PER_MSEC,
+                              on_wake_timer, req);
+        if (r >= 0)
+                r = http_conn_watch_gone(h, req->conn, &req->gone, on_request_gone, req);
+        if (r < 0) {
+                req->wake_timer = sd_event_source_disable_unref(req->wake_timer);
+                return r;
+        }
+        req->park_deadline = deadline;
+        req->suspended = true;
+        h->n_suspended++;
+        req->next = h->suspended;
+        if (h->suspended)
+                h->suspended->prev = req;
+        h->suspended = req;
+        return 0;
+}
+
 int zero_request_suspend(struct zero_request *req, const char *key, uint64_t timeout_usec, zero_wake_fn on_wake,
                          const void *userdata) {
         struct zero_http *h = req->http;
@@ -504,25 +537,15 @@ int zero_request_suspend(struct zero_request *req, const char *key, uint64_t tim
 
         if (h->n_suspended >= (unsigned) h->agent->config->max_parked)
                 return -EBUSY;
+        free(req->wake_key);
         req->wake_key = strdup(key);
         if (!req->wake_key)
                 return -ENOMEM;
-        r = sd_event_add_time_relative(h->agent->event, &req->wake_timer, CLOCK_MONOTONIC, timeout_usec, 10 * USEC_PER_MSEC,
-                                       on_wake_timer, req);
-        if (r >= 0)
-                r = http_conn_watch_gone(h, req->conn, &req->gone, on_request_gone, req);
-        if (r < 0) {
-                req->wake_timer = sd_event_source_disable_unref(req->wake_timer);
-                return r;
-        }
         req->on_wake = on_wake;
         req->wake_userdata = userdata;
-        req->suspended = true;
-        h->n_suspended++;
-        req->next = h->suspended;
-        if (h->suspended)
-                h->suspended->prev = req;
-        h->suspended = req;
+        r = park(req, zero_monotonic_usec() + timeout_usec);
+        if (r < 0)
+                return r;
         MHD_suspend_connection(req->conn);
         return 0;
 }
@@ -562,6 +585,8 @@ int zero_http_new(struct zero_agent *a, const struct zero_route *routes, struct 
         r = http_listen_all(h);
         if (r >= 0)
                 r = zero_subscribe(a, ZERO_TOPIC_OPERATION_ENDED, on_operation_ended, h);
+        if (r >= 0) /* a long-poll for a step of the operation looks again */
+                r = zero_subscribe(a, ZERO_TOPIC_OPERATION_STEP, on_operation_ended, h);
         if (r >= 0)
                 r = zero_subscribe(a, ZERO_TOPIC_EVENT_APPENDED, http_streams_on_event, h);
         if (r < 0) {
@@ -576,6 +601,7 @@ struct zero_http *zero_http_free(struct zero_http *h) {
         if (!h)
                 return NULL;
         zero_unsubscribe(h->agent, ZERO_TOPIC_OPERATION_ENDED, on_operation_ended, h);
+        zero_unsubscribe(h->agent, ZERO_TOPIC_OPERATION_STEP, on_operation_ended, h);
         zero_unsubscribe(h->agent, ZERO_TOPIC_EVENT_APPENDED, http_streams_on_event, h);
         /* MHD refuses to stop with parked connections: answer them first. */
         while (h->suspended) {

@@ -84,6 +84,9 @@ void zero_reply_header(struct zero_request *req, const char *name, const char *v
 typedef void (*zero_wake_fn)(struct zero_request *req, bool timed_out, const void *userdata);
 int zero_request_suspend(struct zero_request *req, const char *key, uint64_t timeout_usec, zero_wake_fn on_wake,
                          const void *userdata);
+/* From inside on_wake (not timed out): park the request again, on the same key, callback and
+ * deadline (a long-poll whose wake did not bring what it waits for: a step of its operation). */
+void zero_request_repark(struct zero_request *req);
 /* The key a parked request waits for (zero_request_suspend()), NULL for others. */
 const char *zero_request_wake_key(struct zero_request *req);
 void zero_http_wake(struct zero_http *h, const char *key);

@@ -93,6 +93,8 @@ struct zero_request {
         zero_wake_fn on_wake;
         const void *wake_userdata;
         sd_event_source *wake_timer;
+        uint64_t park_deadline; /* CLOCK_MONOTONIC µs: when the wake timer fires */
+        bool repark;            /* on_wake asked to be parked again (zero_request_repark()) */
         sd_event_source *gone; /* the client closing its end while parked */
         struct zero_request *next, *prev;
 };

@@ -280,7 +280,10 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
         add(&b, strdup("chardev:console"));
         add(&b, strdup("-qmp"));
         ADD(&b, "unix:%s,server=on,wait=off", o->qmp_path);
-        if (o->start_paused)
+        if (o->incoming) {
+                add(&b, strdup("-incoming"));
+                add(&b, strdup("defer"));
+        } else if (o->start_paused)
                 add(&b, strdup("-S"));
         /* The guest's poweroff ends QEMU; so does a reboot: the instance's command is done. */
         add(&b, strdup("-no-reboot"));
