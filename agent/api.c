@@ -309,6 +309,11 @@ static void on_answer_wake(struct zero_request *req, bool timed_out, const void 
         struct zero_error err = {};
         int r = zero_store_operation_get(a->store, zero_request_wake_key(req), &row);
 
+        if (r >= 0 && !timed_out && zero_op_status_from_name(row.status) == ZERO_OP_RUNNING) {
+                zero_request_repark(req); /* woken by one of its steps: it has not ended */
+                zero_operation_row_done(&row);
+                return;
+        }
         if (r < 0)
                 zero_api_store_error(req, r, "reading the operation");
         else if (zero_op_status_from_name(row.status) == ZERO_OP_RUNNING)

@@ -19,3 +19,8 @@ zero_integration_test(it_switch ${CMAKE_CURRENT_SOURCE_DIR}/integration/switch.s
 # Crash at every fault point of create, delete and switch (zerod --list-fault-points): the next
 # zerod finishes the operation; one mode, one export, one NIC link, nothing leaked.
 zero_integration_test(it_fault_points ${CMAKE_CURRENT_SOURCE_DIR}/integration/fault_points.sh TIMEOUT 1200)
+
+# Live migration between two nodes (two zerods in network namespaces joined by a veth pair, a
+# shared volume directory, their bridges joined, a peer pinging the guest): a VM with a root
+# volume, a data volume and a NIC goes A -> B -> A (migrate_lib.sh, migrate.sh).
+zero_integration_test(it_migrate ${CMAKE_CURRENT_SOURCE_DIR}/integration/migrate.sh TIMEOUT 900)

@@ -42,6 +42,7 @@ struct job {
         bool continued;      /* SWITCHOVER: migrate-continue sent */
         bool cancel_sent;    /* CANCEL: migrate_cancel sent */
         unsigned final_tries;
+        uint64_t connect_deadline; /* LISTEN: QEMU makes its QMP socket a moment after its exec */
         sd_event_source *poll;
         char uri[160];       /* SEND: the target's address; LISTEN: where to listen */
         char host[128];      /* LISTEN: the host part, for the address reported */
@@ -440,9 +441,31 @@ static void query(struct job *j) {
 
 static int on_poll(sd_event_source *s, uint64_t usec, void *userdata) {
         struct job *j = userdata;
+        uint64_t next = VM_MIGRATE_POLL_USEC;
 
-        query(j);
-        (void) sd_event_source_set_time_relative(s, VM_MIGRATE_POLL_USEC);
+        j->n_pending++; /* held: what it sends or finds may end the job */
+        if (j->connect_deadline) {
+                int r = vm_mon_command(j->mon, "query-status", NULL, NULL, NULL); /* connects */
+
+                if (r < 0 && zero_monotonic_usec() < j->connect_deadline) {
+                        next = 1000; /* again in a millisecond: a failed connect is two syscalls */
+                        goto again;
+                }
+                j->connect_deadline = 0;
+                if (r < 0) {
+                        job_fail(j, r, ZERO_E_RUNTIME, "QEMU did not open its QMP socket in time: %s", strerror(-r));
+                        goto again;
+                }
+        }
+        if (j->phase == ZERO_MIGRATE_RECEIVE && !j->querying) {
+                j->querying = true;
+                (void) job_send(j, "query-status", NULL, on_receive_status);
+        } else if (j->phase != ZERO_MIGRATE_RECEIVE)
+                query(j);
+again:
+        if (!job_reply(j))
+                return 0; /* ended: the source went with it */
+        (void) sd_event_source_set_time_relative(s, next);
         (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
         return 0;
 }
@@ -519,29 +542,27 @@ static int job_start(struct zero_plugin_ctx *ctx, const struct zero_instance_inf
                 return -ENOMEM;
         }
         r = vm_mon_get(ctx, qmp, &j->mon);
+        /* The target's QEMU was just spawned: its socket comes a moment later (as at a boot). */
+        if (r < 0 && (r == -ENOENT || r == -ECONNREFUSED || r == -EAGAIN) && phase == ZERO_MIGRATE_LISTEN) {
+                j->mon = vm_mon_find(ctx);
+                j->connect_deadline = zero_monotonic_usec() + VM_MON_BOOT_TIMEOUT_USEC;
+                r = j->mon ? 0 : -ENOMEM;
+        }
         if (r < 0) {
                 job_destroy(j);
                 return zero_error_set(err, r, ZERO_E_WRONG_STATE, "the VM's QEMU does not answer on %s: %s", qmp,
                                       strerror(-r));
         }
         m->job = j;
-        r = sd_event_add_time_relative(svc()->event, &j->poll, CLOCK_MONOTONIC, VM_MIGRATE_POLL_USEC, 1000, on_poll, j);
+        /* From here on the end comes through done(), from the loop (replies never come from
+         * inside the call that sent them: io/qmp.h): the first look comes from the poll. */
+        r = sd_event_add_time_relative(svc()->event, &j->poll, CLOCK_MONOTONIC, 0, 0, on_poll, j);
         if (r >= 0)
                 r = sd_event_source_set_enabled(j->poll, SD_EVENT_ON);
         if (r < 0) {
                 job_detach(j);
                 return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot arm the migration's poll: %s", strerror(-r));
         }
-        /* From here on the end comes through done(), from the loop (replies never come from
-         * inside the call that sent them: io/qmp.h). */
-        j->querying = true;
-        r = vm_mon_command(j->mon, phase == ZERO_MIGRATE_RECEIVE ? "query-status" : "query-migrate", NULL,
-                           phase == ZERO_MIGRATE_RECEIVE ? on_receive_status : on_query, j);
-        if (r < 0) {
-                job_detach(j);
-                return zero_error_set(err, r, ZERO_E_RUNTIME, "cannot talk to QEMU: %s", strerror(-r));
-        }
-        j->n_pending++;
         return ZERO_PLUGIN_PENDING;
 }
 
