@@ -272,18 +272,10 @@ static bool operation_wait_over(struct zero_request *req, const struct zero_oper
         return zero_op_status_from_name(row->status) != ZERO_OP_RUNNING || (step && zero_op_row_reached(row, step));
 }
 
+/* The end of the operation, or the step a ?step= long-poll waits for (its key ID@STEP): either
+ * way the wait is over, and the operation as it stands is the answer. */
 static void on_operation_wake(struct zero_request *req, bool timed_out, const void *userdata) {
-        struct zero_operation_row row = {};
-
-        /* Woken by a step of the operation: a long-poll for its end, or for a later step, waits on. */
-        if (!timed_out && zero_store_operation_get(zero_request_agent(req)->store, zero_request_wake_key(req), &row) >= 0 &&
-            !operation_wait_over(req, &row)) {
-                zero_operation_row_done(&row);
-                zero_request_repark(req);
-                return;
-        }
-        zero_operation_row_done(&row);
-        zero_api_reply_operation(req, zero_request_wake_key(req));
+        zero_api_reply_operation(req, zero_request_param(req, 0));
 }
 
 /* Too many requests parked: the caller retries, or polls. */
@@ -309,11 +301,6 @@ static void on_answer_wake(struct zero_request *req, bool timed_out, const void 
         struct zero_error err = {};
         int r = zero_store_operation_get(a->store, zero_request_wake_key(req), &row);
 
-        if (r >= 0 && !timed_out && zero_op_status_from_name(row.status) == ZERO_OP_RUNNING) {
-                zero_request_repark(req); /* woken by one of its steps: it has not ended */
-                zero_operation_row_done(&row);
-                return;
-        }
         if (r < 0)
                 zero_api_store_error(req, r, "reading the operation");
         else if (zero_op_status_from_name(row.status) == ZERO_OP_RUNNING)
@@ -344,18 +331,29 @@ static void get_operation(struct zero_request *req) {
         struct zero_agent *a = zero_request_agent(req);
         const char *id = zero_request_param(req, 0);
         const char *q = zero_request_query(req, "wait");
+        const char *step = zero_request_query(req, "step");
         struct zero_operation_row row = {};
         int64_t wait = 0;
         int r;
 
         if (q && zero_parse_int64(q, 0, WAIT_MAX_S, &wait) < 0)
                 return zero_reply_error(req, 422, "invalid", "wait: expected 0..%d seconds", WAIT_MAX_S);
-        if (q && zero_request_query(req, "step") && strlen(zero_request_query(req, "step")) > 64)
-                return zero_reply_error(req, 422, "invalid", "step: expected a step's name");
         r = zero_store_operation_get(a->store, id, &row);
-        if (r >= 0 && wait > 0 && !operation_wait_over(req, &row)) {
+        if (r >= 0 && step && !zero_op_kind_has_step(row.kind, step)) {
                 zero_operation_row_done(&row);
-                r = zero_request_suspend(req, id, (uint64_t) wait * USEC_PER_SEC, on_operation_wake, NULL);
+                return zero_reply_error(req, 422, "invalid", "step: %s has no step %s", row.kind, ZERO_QUOTE(step));
+        }
+        if (r >= 0 && wait > 0 && !operation_wait_over(req, &row)) {
+                char key[ZERO_OP_WAKE_KEY_MAX];
+
+                zero_operation_row_done(&row);
+                /* Woken by the end (key: the id), or by the step (ID@STEP: operation.c publishes it
+                 * for every step reached, and for all of them at the end). */
+                if (step)
+                        snprintf(key, sizeof(key), "%s@%s", id, step);
+                else
+                        snprintf(key, sizeof(key), "%s", id);
+                r = zero_request_suspend(req, key, (uint64_t) wait * USEC_PER_SEC, on_operation_wake, NULL);
                 if (r >= 0)
                         return;
                 if (r == -EBUSY)

@@ -63,19 +63,16 @@ static void reply_switchover(struct zero_request *req, const char *id) {
         zero_operation_row_done(&row);
 }
 
+/* Woken when the operation reached its step receive (the card took the volumes) or ended. */
 static void on_switchover_wake(struct zero_request *req, bool timed_out, const void *userdata) {
+        const char *id = zero_request_param(req, 0);
         struct zero_operation_row row = {};
+        bool taken = zero_store_operation_get(zero_request_agent(req)->store, id, &row) >= 0 && zero_migration_taken(&row);
 
-        if (!timed_out && zero_store_operation_get(zero_request_agent(req)->store, zero_request_wake_key(req), &row) >= 0 &&
-            !zero_migration_taken(&row)) {
-                zero_operation_row_done(&row);
-                zero_request_repark(req);
-                return;
-        }
         zero_operation_row_done(&row);
-        if (timed_out)
+        if (timed_out && !taken)
                 return zero_reply_error(req, 504, "timeout", "the target's card did not take the volumes in time");
-        reply_switchover(req, zero_request_wake_key(req));
+        reply_switchover(req, id);
 }
 
 void zero_api_migration_switchover(struct zero_request *req) {
@@ -90,7 +87,11 @@ void zero_api_migration_switchover(struct zero_request *req) {
         r = zero_store_operation_get(a->store, id, &row);
         if (r >= 0 && !zero_migration_taken(&row)) {
                 zero_operation_row_done(&row);
-                r = zero_request_suspend(req, id, SWITCHOVER_WAIT_USEC, on_switchover_wake, NULL);
+                char key[ZERO_OP_WAKE_KEY_MAX];
+
+                /* the key of a long-poll for its step (operation.h) */
+                snprintf(key, sizeof(key), "%s@%s", id, ZERO_MIGRATION_TAKEN_STEP);
+                r = zero_request_suspend(req, key, SWITCHOVER_WAIT_USEC, on_switchover_wake, NULL);
                 if (r >= 0)
                         return;
                 return zero_reply_error(req, 503, "busy", "too many requests are waiting: retry");

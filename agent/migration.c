@@ -422,7 +422,7 @@ int zero_migration_incoming(struct zero_agent *a, json_t *body, struct zero_op *
 }
 
 bool zero_migration_taken(const struct zero_operation_row *row) {
-        return zero_op_row_reached(row, "receive");
+        return zero_op_row_reached(row, ZERO_MIGRATION_TAKEN_STEP);
 }
 
 int zero_migration_switchover(struct zero_agent *a, const char *op_id, struct zero_error *err) {

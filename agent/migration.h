@@ -50,6 +50,9 @@ int zero_migration_incoming(struct zero_agent *a, json_t *body, struct zero_op *
  * takes them. ZERO_E_NOT_FOUND, ZERO_E_WRONG_STATE (not an incoming migration, or ended). 0: taken
  * or under way (zero_migration_taken() tells). */
 int zero_migration_switchover(struct zero_agent *a, const char *op_id, struct zero_error *err);
+/* The target's step after the card took the volumes: reaching it (or the end) answers the
+ * source's switchover request. */
+#define ZERO_MIGRATION_TAKEN_STEP "receive"
 /* Whether the target's operation (its row) has taken the volumes, or ended. */
 bool zero_migration_taken(const struct zero_operation_row *row);
 

@@ -278,6 +278,18 @@ static int op_undo_end(struct zero_op *op, int r) {
         return e > 0 ? -e : -EIO;
 }
 
+/* The long-polls for one of the first n forward steps (GET /v1/operations/{id}?step=, parked on
+ * ID@STEP) answer: the operation has reached it, or a later one, or undoes, or has ended. A few
+ * wakes per step, each a look along the parked requests. */
+static void op_publish_steps(struct zero_op *op, size_t n) {
+        char key[ZERO_OP_WAKE_KEY_MAX];
+
+        for (size_t i = 0; op->kind && i < n && i < op->kind->n_steps; i++) {
+                snprintf(key, sizeof(key), "%s@%s", op->row.id, op->kind->steps[i].name);
+                zero_publish(op->agent, ZERO_TOPIC_OPERATION_STEP, key);
+        }
+}
+
 static void op_finish(struct zero_op *op, int r) {
         struct zero_agent *a = op->agent;
         char *s;
@@ -311,6 +323,7 @@ static void op_finish(struct zero_op *op, int r) {
         zero_agent_event(a, "operation", op->row.instance_name,
                          json_pack("{s:s,s:s,s:s}", "id", op->row.id, "kind", op->row.kind, "status", op->row.status));
         zero_publish(a, ZERO_TOPIC_OPERATION_ENDED, op->row.id); /* the long-polls on it answer */
+        op_publish_steps(op, SIZE_MAX);
         zero_op_free(op);
 }
 
@@ -365,8 +378,8 @@ static int op_record_step(struct zero_op *op) {
         op->row.updated_at = (int64_t) zero_now_usec();
         op->step_started = zero_monotonic_usec();
         r = zero_store_operation_update(op->agent->store, &op->row);
-        if (r >= 0) /* a long-poll for a step (GET /v1/operations/{id}?step=) looks again */
-                zero_publish(op->agent, ZERO_TOPIC_OPERATION_STEP, op->row.id);
+        if (r >= 0)
+                op_publish_steps(op, op->undoing ? op->kind->n_steps : (size_t) op->row.step + 1);
         return r;
 }
 

@@ -191,6 +191,10 @@ int zero_op_params_sync(struct zero_op *op);
 /* Whether the operation of row has come to step name of its kind: it runs it or a later one,
  * or undoes, or has ended. */
 bool zero_op_row_reached(const struct zero_operation_row *row, const char *name);
+/* Whether kind has a forward step name (what GET /v1/operations/{id}?step= may wait for). */
+bool zero_op_kind_has_step(const char *kind, const char *name);
+/* A long-poll for a step of an operation parks on "ID@STEP" (ZERO_TOPIC_OPERATION_STEP's subject). */
+#define ZERO_OP_WAKE_KEY_MAX 128
 /* Cancels the running operation id, if its kind allows it now (ZERO_E_WRONG_STATE otherwise,
  * ZERO_E_NOT_FOUND for none): it fails with ZERO_E_CANCELED from the loop, and its undo steps
  * run. */

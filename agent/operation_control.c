@@ -33,6 +33,15 @@ bool zero_op_row_reached(const struct zero_operation_row *row, const char *name)
         return true; /* an undo step: the forward steps will not come */
 }
 
+bool zero_op_kind_has_step(const char *kind, const char *name) {
+        const struct zero_op_kind *k = zero_op_kind_find(kind);
+
+        for (size_t i = 0; k && i < k->n_steps; i++)
+                if (streq(k->steps[i].name, name))
+                        return true;
+        return false;
+}
+
 static int on_cancel(sd_event_source *s, void *userdata) {
         struct zero_op *op = userdata;
 

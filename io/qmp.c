@@ -656,9 +656,11 @@ static int cmd_new(struct zero_qmp *q, const char *execute, json_t *arguments, u
         c->line[len] = '\n'; /* compact JSON holds no raw newline: this ends the message */
         c->line[len + 1] = '\0';
         c->line_len = len + 1;
+        /* Deadlines from the clock, not from sd_event_now(): that is when the loop last woke,
+         * which may be long before this call (a timeout that fired early, test_qmp's). */
         if (timeout_usec > 0) {
-                r = sd_event_add_time_relative(q->event, &c->timer, CLOCK_MONOTONIC, timeout_usec,
-                                               timer_accuracy(timeout_usec), on_cmd_timeout, c);
+                r = sd_event_add_time(q->event, &c->timer, CLOCK_MONOTONIC, zero_monotonic_usec() + timeout_usec,
+                                      timer_accuracy(timeout_usec), on_cmd_timeout, c);
                 if (r < 0)
                         return r;
         }
@@ -855,8 +857,8 @@ int zero_qmp_new_fd(sd_event *e, int fd, const struct zero_qmp_callbacks *callba
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(q->io, "qmp");
-        r = sd_event_add_time_relative(e, &q->handshake_timer, CLOCK_MONOTONIC, q->timeout_usec,
-                                       timer_accuracy(q->timeout_usec), on_handshake_timeout, q);
+        r = sd_event_add_time(e, &q->handshake_timer, CLOCK_MONOTONIC, zero_monotonic_usec() + q->timeout_usec,
+                              timer_accuracy(q->timeout_usec), on_handshake_timeout, q);
         if (r < 0)
                 return r;
         q->fd = TAKE_FD(sock);
@@ -910,7 +912,7 @@ void zero_qmp_set_timeout(struct zero_qmp *q, uint64_t timeout_usec) {
         if (q->handshake_timer && timeout_usec == 0)
                 q->handshake_timer = sd_event_source_disable_unref(q->handshake_timer);
         else if (q->handshake_timer) {
-                (void) sd_event_source_set_time_relative(q->handshake_timer, timeout_usec);
+                (void) sd_event_source_set_time(q->handshake_timer, zero_monotonic_usec() + timeout_usec);
                 (void) sd_event_source_set_time_accuracy(q->handshake_timer, timer_accuracy(timeout_usec));
         }
 }

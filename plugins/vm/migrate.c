@@ -490,9 +490,9 @@ static char **check_ids(const struct zero_instance_info *info) {
                 if (i < info->n_volumes) {
                         if (streq(strempty(info->volumes[i].personality), "virtio-scsi"))
                                 continue; /* on the SCSI controller's bus, no port of its own */
-                        zero_vm_qemu_id(ZERO_VM_DISK_PORT, info->volumes[i].id, id);
+                        zero_qemu_id(ZERO_VM_DISK_PORT, info->volumes[i].id, id);
                 } else
-                        zero_vm_qemu_id(ZERO_VM_NIC_PORT, info->nics[i - info->n_volumes].id, id);
+                        zero_qemu_id(ZERO_VM_NIC_PORT, info->nics[i - info->n_volumes].id, id);
                 if (!(ids[k++] = strdup(id))) {
                         strv_free(ids);
                         return NULL;
