@@ -27,6 +27,7 @@ struct vm_mig {
         struct zero_plugin_ctx *ctx;
         enum zero_migrate_phase done_phase; /* found done: asked again, it answers 0 at once */
         char uri[160];                      /* LISTEN: where the target listens */
+        bool sent;                          /* a SEND's migrate was answered (since zerod started) */
         struct job *job;                    /* the phase under way, or NULL */
 };
 
@@ -39,6 +40,8 @@ struct job {
         unsigned n_pending;
         bool querying;       /* a query is out: the poll sends no second one */
         bool started;        /* SEND: migrate sent; LISTEN: migrate-incoming sent */
+        bool checking;       /* SEND: the devices are being checked (qom-list) */
+        bool sent;           /* SEND: migrate answered: what query-migrate says is of this migration */
         bool continued;      /* SWITCHOVER: migrate-continue sent */
         bool cancel_sent;    /* CANCEL: migrate_cancel sent */
         unsigned final_tries;
@@ -197,6 +200,16 @@ static void on_simple(struct zero_qmp *q, int r, json_t *v, const struct zero_er
         query(j);
 }
 
+/* SEND: QEMU took the migrate command. QMP answers in order: every query sent before it has been
+ * answered, and the next one is about this migration. */
+static void on_migrate(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
+        struct job *j = userdata;
+
+        if (j->m)
+                j->sent = j->m->sent = r >= 0;
+        on_simple(q, r, v, err, userdata);
+}
+
 /* SEND: the capabilities and parameters, then migrate. */
 static void send_start(struct job *j) {
         const char *mf = svc()->config_get("vm", "migrate_multifd_channels");
@@ -215,7 +228,7 @@ static void send_start(struct job *j) {
         if (job_send(j, "migrate-set-capabilities", json_pack("{s:o}", "capabilities", caps), on_ack) < 0 ||
             job_send(j, "migrate-set-parameters", params, on_ack) < 0)
                 return;
-        (void) job_send(j, "migrate", json_pack("{s:s}", "uri", j->uri), on_simple);
+        (void) job_send(j, "migrate", json_pack("{s:s}", "uri", j->uri), on_migrate);
 }
 
 /* SEND: every device on the port the target's command line gives it (one that was hot-plugged
@@ -359,15 +372,23 @@ static void step(struct job *j, json_t *info) {
                 s = "none";
         switch (j->phase) {
         case ZERO_MIGRATE_SEND:
+                /* Before migrate is answered the status is an earlier migration's: a guest that
+                 * came here by one says "completed" until it leaves again. */
+                if (j->started && !j->sent)
+                        return;
+                if (!j->started)
+                        going = false;
                 if (going && !streq(s, "cancelling"))
                         report(j, info, NULL);
-                if (streq(s, "pre-switchover") || streq(s, "completed"))
+                if (j->started && (streq(s, "pre-switchover") || streq(s, "completed")))
                         return job_end(j, 0, NULL);
                 if (going)
                         return;
                 if (j->started) /* failed, cancelled */
                         return job_fail(j, -EIO, ZERO_E_RUNTIME, "the migration %s: %s", s, why ? why : "QEMU said no more");
-                (void) job_send(j, "qom-list", json_pack("{s:s}", "path", "/machine/peripheral"), on_devices);
+                if (!j->checking) /* once: the poll may ask again before it is answered */
+                        (void) job_send(j, "qom-list", json_pack("{s:s}", "path", "/machine/peripheral"), on_devices);
+                j->checking = true;
                 return;
         case ZERO_MIGRATE_SWITCHOVER:
                 if (streq(s, "completed"))
@@ -382,7 +403,11 @@ static void step(struct job *j, json_t *info) {
                 return job_fail(j, -EIO, ZERO_E_RUNTIME, "the migration %s at the switchover: %s", s,
                                 why ? why : "QEMU said no more");
         case ZERO_MIGRATE_CANCEL:
-                if (streq(s, "completed"))
+                /* An incoming migration's "completed" (no times: they are the source's) of a guest
+                 * that came here by one, and has not been sent since: nothing to cancel. */
+                if (streq(s, "completed") && j->m && !j->m->sent && !json_object_get(info, "total-time"))
+                        going = false;
+                else if (streq(s, "completed"))
                         return job_fail(j, -EALREADY, ZERO_E_WRONG_STATE,
                                         "the migration completed: the guest runs on the target");
                 if (going && !j->cancel_sent && !streq(s, "cancelling")) {

@@ -50,7 +50,9 @@ move() {
   from=$([ "$to" = B ] && echo A || echo B)
   before=$(last_tick "$from")
   ping_log=$T/ping-$to.log
-  in_p "$ZERO_PINGER" "$ip" 5 >"$ping_log" 2>&1 &
+  # nsenter execs the pinger (no fork for a network namespace): $! is the pinger itself, which a
+  # TERM stops (a background job of a script ignores INT)
+  nsenter --net="/run/netns/$NS_P" "$ZERO_PINGER" "$ip" 5 >"$ping_log" 2>&1 &
   local pinger=$!
   sleep 1
   if [ "$to" = B ]; then
@@ -69,7 +71,7 @@ move() {
   done
   wait_op "$MOP"
   sleep 1
-  kill -INT "$pinger"
+  kill -TERM "$pinger"
   wait "$pinger" || fail "the pinger failed: $(cat "$ping_log")"
   [ "$progress" = 1 ] || log "(the migration ended before its progress showed)"
   expect 200 GET "/v1/operations/$MOP"
@@ -90,10 +92,12 @@ move() {
   lost=$(awk '{print $6}' "$ping_log")
   gap=$(awk '{printf "%d", $8}' "$ping_log")
   log "$from -> $to: counter $before -> $now; pings: $(cat "$ping_log")"
-  # "a few": a 5 ms pinger across a TCG guest's switchover on a shared 2-core machine (the
-  # bench measures the gap; this bounds what would be a broken announcement, seconds)
-  [ "$lost" -le 40 ] || fail "the peer lost $lost pings"
-  [ "$gap" -le 400 ] || fail "the peer's pings saw a gap of $gap ms"
+  # "a few": a 5 ms pinger across a TCG guest's switchover on a shared 2-core machine, where
+  # QEMU's own downtime alone was 195 ms at a load of 11 (the bench measures the gap unloaded;
+  # these bound what a broken announcement would be: no answer until the bridges' entries for
+  # the MAC age out, 300 s)
+  [ "$lost" -le 200 ] || fail "the peer lost $lost pings"
+  [ "$gap" -le 1000 ] || fail "the peer's pings saw a gap of $gap ms"
 }
 
 move B
