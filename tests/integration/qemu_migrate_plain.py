@@ -11,7 +11,8 @@ kernel command line zerod gave the guest: a kept it_migrate's `tr '\0' '\n' </pr
 QEMU as zerod runs it (q35, TCG, memfd RAM shared, virtio-net on a tap), but the disks are QEMU's
 built-in virtio-blk on the files. Network namespaces mexp (a bridge, the taps) and mexpp (the
 peer, 10.68.0.250). Environment: PINGMS (5), PINGIP (the guest's), LATEPING=1 (ping only from the
-pause before the switchover on; needs "pause"), MEMOBJ, ACCEL, NETX, NICX (QEMU option variants).
+pause before the switchover on; needs "pause"), PAUSE_S (0.1: how long the pause lasts), MEMOBJ,
+ACCEL, NETX, NICX (QEMU option variants).
 
 Found on QEMU 7.2 (Debian 1:7.2+dfsg-7+deb12u18), TCG: with pings every 5 or 50 ms during the
 transfer, the guest crashes on the target within 1 to 5 migrations (virtio_net "output.0:id N is
@@ -99,7 +100,7 @@ def main():
             st = q.cmd('query-migrate')['return']
             if st.get('status') == 'pre-switchover':
                 if late and not pinger: pinger = start_pinger()
-                time.sleep(0.1); q.cmd('migrate-continue', state='pre-switchover')
+                time.sleep(float(os.environ.get('PAUSE_S', '0.1'))); q.cmd('migrate-continue', state='pre-switchover')
             if st.get('status') in ('completed', 'failed', 'cancelled'): break
             time.sleep(0.01)
         time.sleep(0.2)
