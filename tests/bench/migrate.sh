@@ -30,7 +30,7 @@ act POST /v1/volumes '{"name":"data1","size_bytes":67108864}'
 cmd='mkdir -p /data && mount -t ext4 /dev/vdb /data || exit 1; echo READY; while :; do sleep 1; done'
 expect 202 POST /v1/instances "{\"name\":\"mv\",\"mode\":\"vm\",\"image\":\"bb\",\"memory_mib\":256,\"volumes\":[{\"name\":\"data1\",\"path\":\"/data\"}],\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$cmd" '$c')]}"
 wait_op "$(jbody .id)"
-ip=$(inst mv '.nics[0].ip')
+ip=$(inst mv 'nics[0].ip')
 wait_console mv READY 90
 qemu_pid=$(pgrep -f "qemu-system.*guest=mv" | head -1)
 tr '\0' '\n' <"/proc/$qemu_pid/cmdline" | sed -n '/^-append$/{n;p}' >"$T/append"
