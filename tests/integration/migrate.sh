@@ -2,8 +2,8 @@
 # Live migration between two nodes (migrate_lib.sh): a VM with a root volume, a data volume and a
 # NIC goes from A to B and back. What it wrote before is read after (from disk: the guest drops
 # its caches), a counter it keeps on the data volume carries on across both moves, its MAC and IP
-# stay, a peer pinging it every 5 ms loses at most a few pings, and the node it left keeps nothing
-# of it. The operation shows its progress while it runs and QEMU's downtime once done; zeroctl
+# stay, a peer pinging it every 5 ms from the source's pause on loses at most a few pings (each
+# migration's lost pings and longest gap are printed), and the node it left keeps nothing of it. The operation shows its progress while it runs and QEMU's downtime once done; zeroctl
 # migrate shows both.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/migrate_lib.sh"
