@@ -48,6 +48,7 @@ for i in $(seq 1 "$N"); do
     release | handover | switchover | stop | cleanup | card_down | forget)
       nsenter --net="/run/netns/$NS_P" "$ZERO_PINGER" "$ip" 5 >"$T/ping" 2>&1 &
       pinger=$!
+      PINGER_PID=$pinger
       break
       ;;
     esac

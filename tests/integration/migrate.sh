@@ -88,6 +88,7 @@ move() {
       # which a TERM stops (a background job of a script ignores INT)
       nsenter --net="/run/netns/$NS_P" "$ZERO_PINGER" "$ip" 5 >"$ping_log" 2>&1 &
       pinger=$!
+      PINGER_PID=$pinger # for cleanup_two, should the test fail before it is stopped
       break
       ;;
     esac

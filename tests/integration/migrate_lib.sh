@@ -146,6 +146,8 @@ cleanup_two() {
   set +e
   [ -n "$PID_A" ] && kill -9 "$PID_A" 2>/dev/null
   [ -n "$PID_B" ] && kill -9 "$PID_B" 2>/dev/null
+  # a pinger of the test's (PINGER_PID): its command line does not name $T
+  [ -n "${PINGER_PID:-}" ] && kill -9 "$PINGER_PID" 2>/dev/null
   [ -n "${KEEP:-}" ] && { echo "kept $T" >&2; exit $rc; }
   pkill -9 -f "$T/" 2>/dev/null
   for n in "$NS_A" "$NS_B" "$NS_P"; do ip netns del "$n" 2>/dev/null; done
