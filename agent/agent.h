@@ -21,6 +21,7 @@ struct zero_op;
 struct zero_card;
 struct zero_card_driver;
 struct zero_card_job;
+struct zero_peers;
 
 /* What a plugin gets as its handle on one instance (zero_plugin_ctx in plugin.h): one per
  * zero_inst and loaded plugin (zero_services_ctx()), so its address stays the same for as long as
@@ -76,6 +77,7 @@ struct zero_agent {
         const char *actor;
         unsigned uploads; /* image uploads whose body is still coming in */
         struct zero_subscribers subscribers; /* who hears what the core did (subscribe.h) */
+        struct zero_peers *peers; /* requests to other nodes' agents (peer.h), made when first needed */
 };
 
 /* instance.c */

@@ -245,7 +245,7 @@ static void get_console(struct zero_request *req) {
 
 /* --- operations --- */
 
-static void reply_operation_row(struct zero_request *req, const char *id) {
+void zero_api_reply_operation(struct zero_request *req, const char *id) {
         struct zero_agent *a = zero_request_agent(req);
         struct zero_operation_row row = {};
         int r = zero_store_operation_get(a->store, id, &row);
@@ -254,12 +254,28 @@ static void reply_operation_row(struct zero_request *req, const char *id) {
                 return zero_reply_error(req, 404, "not_found", "no operation '%s'", ZERO_QUOTE(id));
         if (r < 0)
                 return zero_api_store_error(req, r, "reading operation");
-        zero_reply_json(req, 200, zero_op_row_to_json(&row));
+        json_t *j = zero_op_row_to_json(&row);
+        json_t *progress = zero_op_progress_json(a, id);
+        /* What the step under way reports (a migration's RAM sent, dirty rate, expected downtime). */
+        if (j && progress)
+                json_object_set(j, "progress", progress);
+        json_decref(progress);
+        zero_reply_json(req, 200, j);
         zero_operation_row_done(&row);
 }
 
+/* Whether a long-poll on the operation of row has what it waits for: the end, or with ?step=
+ * that step (or a later one). */
+static bool operation_wait_over(struct zero_request *req, const struct zero_operation_row *row) {
+        const char *step = zero_request_query(req, "step");
+
+        return zero_op_status_from_name(row->status) != ZERO_OP_RUNNING || (step && zero_op_row_reached(row, step));
+}
+
+/* The end of the operation, or the step a ?step= long-poll waits for (its key ID@STEP): either
+ * way the wait is over, and the operation as it stands is the answer. */
 static void on_operation_wake(struct zero_request *req, bool timed_out, const void *userdata) {
-        reply_operation_row(req, zero_request_wake_key(req));
+        zero_api_reply_operation(req, zero_request_param(req, 0));
 }
 
 /* Too many requests parked: the caller retries, or polls. */
@@ -315,6 +331,7 @@ static void get_operation(struct zero_request *req) {
         struct zero_agent *a = zero_request_agent(req);
         const char *id = zero_request_param(req, 0);
         const char *q = zero_request_query(req, "wait");
+        const char *step = zero_request_query(req, "step");
         struct zero_operation_row row = {};
         int64_t wait = 0;
         int r;
@@ -322,16 +339,28 @@ static void get_operation(struct zero_request *req) {
         if (q && zero_parse_int64(q, 0, WAIT_MAX_S, &wait) < 0)
                 return zero_reply_error(req, 422, "invalid", "wait: expected 0..%d seconds", WAIT_MAX_S);
         r = zero_store_operation_get(a->store, id, &row);
-        if (r >= 0 && wait > 0 && zero_op_status_from_name(row.status) == ZERO_OP_RUNNING) {
+        if (r >= 0 && step && !zero_op_kind_has_step(row.kind, step)) {
                 zero_operation_row_done(&row);
-                r = zero_request_suspend(req, id, (uint64_t) wait * USEC_PER_SEC, on_operation_wake, NULL);
+                return zero_reply_error(req, 422, "invalid", "step: %s has no step %s", row.kind, ZERO_QUOTE(step));
+        }
+        if (r >= 0 && wait > 0 && !operation_wait_over(req, &row)) {
+                char key[ZERO_OP_WAKE_KEY_MAX];
+
+                zero_operation_row_done(&row);
+                /* Woken by the end (key: the id), or by the step (ID@STEP: operation.c publishes it
+                 * for every step reached, and for all of them at the end). */
+                if (step)
+                        snprintf(key, sizeof(key), "%s@%s", id, step);
+                else
+                        snprintf(key, sizeof(key), "%s", id);
+                r = zero_request_suspend(req, key, (uint64_t) wait * USEC_PER_SEC, on_operation_wake, NULL);
                 if (r >= 0)
                         return;
                 if (r == -EBUSY)
                         return reply_too_many_parked(req);
         }
         zero_operation_row_done(&row);
-        reply_operation_row(req, id);
+        zero_api_reply_operation(req, id);
 }
 
 /* --- metrics --- */
@@ -392,6 +421,10 @@ const struct zero_route zero_api_routes[] = {
         ROUTE_JSON("POST", "/v1/instances/{}/nics", zero_api_attach_nic),
         ROUTE_JSON("DELETE", "/v1/instances/{}/nics/{}", zero_api_detach_nic),
         ROUTE_GET("/v1/operations/{}", get_operation),
+        ROUTE_JSON("DELETE", "/v1/operations/{}", zero_api_cancel_operation),
+        ROUTE_JSON("POST", "/v1/instances/{}/migrate", zero_api_migrate_instance),
+        ROUTE_JSON("POST", "/v1/migrations", zero_api_post_migration),
+        ROUTE_JSON("POST", "/v1/migrations/{}/switchover", zero_api_migration_switchover),
         ROUTE_GET("/v1/events", zero_api_list_events),
         ROUTE_GET("/v1/volumes", zero_api_list_volumes),
         ROUTE_JSON("POST", "/v1/volumes", zero_api_post_volume),

@@ -37,6 +37,14 @@ void zero_api_list_tokens(struct zero_request *req);
 void zero_api_post_token(struct zero_request *req);
 void zero_api_delete_token(struct zero_request *req);
 
+/* api_migrate.c: live migration (migration.h), and the cancel of an operation */
+void zero_api_migrate_instance(struct zero_request *req);
+void zero_api_post_migration(struct zero_request *req);
+void zero_api_migration_switchover(struct zero_request *req);
+void zero_api_cancel_operation(struct zero_request *req);
+/* api.c: GET /v1/operations/{id}'s answer (the row and, while it runs, its progress). */
+void zero_api_reply_operation(struct zero_request *req, const char *id);
+
 /* api_events.c */
 void zero_api_list_events(struct zero_request *req);
 

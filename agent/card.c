@@ -278,6 +278,20 @@ int zero_card_sync(struct zero_agent *a) {
                         } else
                                 log_error("Out of memory: the new export of %s is not recorded", l.atts[i].volume);
                 }
+                if (l.atts[i].released) {
+                        /* Made anew with the volume open behind it: a migration had handed it to
+                         * another node's card (card.h's volume_release), and it stays released
+                         * until the migration's steps take it back. The card's jobs wait for this
+                         * sync, and the journal's steps ask again anyway. */
+                        struct zero_error e = {};
+                        if (zero_card_job(a,
+                                          &(struct zero_card_job_req){.kind = ZERO_CARD_JOB_RELEASE,
+                                                                      .object = l.atts[i].volume,
+                                                                      .how = l.atts[i].export_kind},
+                                          NULL, NULL, &e) < 0)
+                                log_error("Cannot release volume %s again: %s", l.atts[i].volume, e.message);
+                        continue;
+                }
                 restart_instance(a, l.atts[i].instance_id, "its volume's export was lost and made anew");
         }
         for (size_t i = 0; i < l.n_want_nics; i++)

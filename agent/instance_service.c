@@ -57,7 +57,7 @@ static int new_op(struct zero_agent *a, const char *kind, const struct zero_inst
 
 /* The node's room for one more instance of row's size: the instance count, then CPUs (with the
  * overcommit) and memory (less what is reserved for the host). */
-static int admit(struct zero_agent *a, const struct zero_instance_row *row, struct zero_error *err) {
+int zero_instance_admit(struct zero_agent *a, const struct zero_instance_row *row, struct zero_error *err) {
         struct zero_instance_row *all = NULL;
         int64_t cpus = 0, mem = 0;
         size_t n = 0;
@@ -102,7 +102,7 @@ int zero_instance_create(struct zero_agent *a, json_t *body, struct zero_op **re
                 r = zero_error_set(err, r, ZERO_E_INVALID, "image '%s' does not exist", ZERO_QUOTE(row.image));
                 goto out;
         }
-        r = admit(a, &row, err);
+        r = zero_instance_admit(a, &row, err);
         if (r >= 0)
                 r = zero_card_plan_build(a, body, &row, &plan, err);
         if (r >= 0)

@@ -18,6 +18,7 @@
 #include "agent/http.h"
 #include "agent/image.h"
 #include "agent/operation.h"
+#include "agent/peer.h"
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
 #include "agent/token_cmd.h"
@@ -243,6 +244,7 @@ int main(int argc, char *argv[]) {
 
         http = zero_front_free(http);
         zero_op_free_all(&agent);
+        zero_peers_free(&agent); /* after the operations, whose calls it holds */
         while (agent.instances)
                 zero_inst_free(&agent, agent.instances);
         agent.plugins = zero_plugins_free(agent.plugins);

@@ -124,6 +124,24 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "new mode, a stopped one stays stopped. Each step is printed as zerod\n"
                         "finishes it, then the total time. A failed switch leaves the instance\n"
                         "in its old mode. With --json: the final operation.\n"),
+        VERB("migrate", NULL, zeroctl_cmd_migrate,
+             "migrate NAME TARGET [--downtime MS] [--bandwidth B] [--target-token T]",
+             "move a running VM to another node, live",
+             .details = "Arguments:\n"
+                        "  TARGET         the other node's API: https://HOST:PORT\n"
+                        "\n"
+                        "Options:\n"
+                        "  --downtime MS  the longest the guest may be paused (default: zerod's)\n"
+                        "  --bandwidth B  bytes per second QEMU may send (default: zerod's)\n"
+                        "  --target-token T\n"
+                        "                 a token the target gave this node, when this node's\n"
+                        "                 [migration] token_file has none\n"
+                        "\n"
+                        "The guest keeps running while its memory is sent; its volumes and NICs go\n"
+                        "with it, with the same MAC and IP. A progress line shows the RAM sent and\n"
+                        "left, the dirty rate and QEMU's expected downtime; at the end, QEMU's\n"
+                        "downtime and total time. A failed migration leaves the guest running here.\n"
+                        "With --json: the final operation.\n"),
         VERB("rm", NULL, zeroctl_cmd_rm, "rm NAME [--keep-volumes]", "delete an instance",
              .details = "Options:\n"
                         "  --keep-volumes keep the root volume zerod made from the image (data\n"

@@ -290,6 +290,7 @@ static const struct column attachment_columns[] = {
         TEXT(struct zero_attachment_row, export_kind),
         TEXT(struct zero_attachment_row, export_path),
         INT64(struct zero_attachment_row, idx),
+        INT64(struct zero_attachment_row, released),
 };
 static const struct table attachment_table = TABLE(struct zero_attachment_row, attachment_columns);
 
@@ -306,9 +307,9 @@ int zero_store_attachment_insert(struct zero_store *s, const struct zero_attachm
         /* The volume is the primary key: attaching it a second time, to any instance, is -EEXIST. */
         return store_row_write(s,
                                "INSERT INTO attachments (volume, instance_id, role, path, personality,"
-                               " export_kind, export_path, idx) "
+                               " export_kind, export_path, idx, released) "
                                "VALUES (:volume, :instance_id, :role, :path, :personality, :export_kind,"
-                               " :export_path, :idx)",
+                               " :export_path, :idx, :released)",
                                &attachment_table, r, STORE_FK_MISSING_PARENT, false);
 }
 
@@ -334,8 +335,8 @@ int zero_store_attachment_update(struct zero_store *s, const struct zero_attachm
         assert_return(s && r && r->volume && r->role && r->personality, -EINVAL);
         return store_row_write(s,
                                "UPDATE attachments SET role = :role, path = :path, personality = :personality,"
-                               " export_kind = :export_kind, export_path = :export_path, idx = :idx "
-                               "WHERE volume = :volume",
+                               " export_kind = :export_kind, export_path = :export_path, idx = :idx,"
+                               " released = :released WHERE volume = :volume",
                                &attachment_table, r, STORE_FK_MISSING_PARENT, true);
 }
 

@@ -170,6 +170,12 @@ static const char *const migrations[] = {
          * or removes it (an operation that a crash resumes), ready otherwise; every network made
          * before is ready. */
         "ALTER TABLE networks ADD COLUMN state TEXT NOT NULL DEFAULT 'ready';",
+
+        /* 9: live migration. An export whose volume the card has released (card.h's
+         * volume_release: the export stays, for the runtime connected to it, but the volume
+         * behind it is closed, so that another node's card may open it); 0 for every export made
+         * before, which all hold their volume. */
+        "ALTER TABLE attachments ADD COLUMN released INTEGER NOT NULL DEFAULT 0;",
 };
 _Static_assert(ELEMENTSOF(migrations) == ZERO_STORE_SCHEMA_VERSION, "one migration per schema version");
 

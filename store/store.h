@@ -33,7 +33,7 @@
 
 struct zero_store;
 
-#define ZERO_STORE_SCHEMA_VERSION 8
+#define ZERO_STORE_SCHEMA_VERSION 9
 
 int zero_store_open(const char *path, struct zero_store **ret, struct zero_error *err);
 struct zero_store *zero_store_close(struct zero_store *s); /* accepts NULL, returns NULL */
@@ -288,6 +288,9 @@ struct zero_attachment_row {
         char *export_kind; /* vhost-user-blk, nbd, host-block; NULL while not exported */
         char *export_path; /* socket path or /dev/loopN; NULL while not exported */
         int64_t idx;       /* order within the instance; unique per instance */
+        /* Exported, with the volume released behind the export (card.h's volume_release: live
+         * migration hands it to another node's card); 0 otherwise (schema v9). */
+        int64_t released;
 };
 void zero_attachment_row_done(struct zero_attachment_row *r);
 void zero_attachment_rows_free(struct zero_attachment_row *rows, size_t n);
@@ -300,8 +303,8 @@ int zero_store_attachment_list(struct zero_store *s, struct zero_attachment_row 
 /* The instance's attachments by idx. */
 int zero_store_attachment_list_for_instance(struct zero_store *s, const char *instance_id,
                                             struct zero_attachment_row **ret, size_t *ret_n);
-/* Writes role, path, personality, export_kind, export_path and idx of row volume (a mode switch
- * re-exports); instance_id is fixed: moving a volume is a delete and an insert. */
+/* Writes role, path, personality, export_kind, export_path, idx and released of row volume (a mode
+ * switch re-exports); instance_id is fixed: moving a volume is a delete and an insert. */
 int zero_store_attachment_update(struct zero_store *s, const struct zero_attachment_row *r);
 /* Detaches the volume (deletes the row). */
 int zero_store_attachment_delete(struct zero_store *s, const char *volume);

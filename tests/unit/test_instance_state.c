@@ -26,7 +26,8 @@
 #include "common/util.h"
 
 static const char *const all_states[] = {"creating", "starting", "running",  "paused",  "stopping",
-                                         "switching", "stopped", "error", "deleting"};
+                                         "switching", "stopped", "error", "deleting", "migrating",
+                                         "incoming"};
 
 /* "-": the state stays; "gone": the row goes. */
 static const struct {
@@ -37,12 +38,15 @@ static const struct {
         {"stop", "running paused", "-", "stopping", "stopped", "-", "stopped", "stopped", "error", "running"},
         {"restart", "running paused stopped error", "-", "stopping", "stopped", "starting", "running", "stopped",
          "error", "error"},
-        {"delete", "creating starting running paused stopping switching stopped error deleting", "deleting", "-", "-",
+        {"delete", "creating starting running paused stopping switching stopped error deleting migrating incoming",
+         "deleting", "-", "-",
          "-", "gone", "gone", "error", "running"},
         {"switch", "running paused stopped error", "switching", "-", "-", "switching", "running", "stopped", "stopped",
          "running"},
         {"attach", "running paused stopped error", "-", "-", "-", "-", "-", "-", "-", "-"},
         {"detach", "running paused stopped error", "-", "-", "-", "-", "-", "-", "-", "-"},
+        {"migrate", "running", "migrating", "-", "-", "-", "gone", "gone", "error", "running"},
+        {"migrate_in", "", "incoming", "-", "-", "incoming", "running", "stopped", "gone", "gone"},
 };
 
 static const char *col(enum zero_inst_state s) {

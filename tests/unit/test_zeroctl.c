@@ -807,6 +807,60 @@ static void test_parse_switch(void **state) {
         assert_string_equal(e.message, "MODE is not valid UTF-8");
 }
 
+static void test_parse_migrate(void **state) {
+        struct zeroctl_migrate_args a;
+        struct zero_error e = {};
+        json_auto_t *b1 = NULL, *b2 = NULL, *op = NULL, *bare = NULL;
+        char line[256];
+
+        assert_int_equal(zeroctl_parse_migrate(3, ARGV("migrate", "web", "https://10.0.0.2:8443"), &a, &e), 0);
+        assert_string_equal(a.name, "web");
+        assert_string_equal(a.target, "https://10.0.0.2:8443");
+        assert_int_equal(zeroctl_migrate_body(&a, &b1, &e), 0);
+        assert_json_eq(b1, "{\"target\":\"https://10.0.0.2:8443\"}");
+
+        assert_int_equal(zeroctl_parse_migrate(9,
+                                               ARGV("migrate", "--downtime", "20", "web", "https://b:8443",
+                                                    "--bandwidth=1048576", "--target-token", "zero_x", "--downtime=30"),
+                                               &a, &e),
+                         0);
+        assert_int_equal(zeroctl_migrate_body(&a, &b2, &e), 0);
+        assert_json_eq(b2, "{\"target\":\"https://b:8443\",\"token\":\"zero_x\",\"downtime_ms\":30,"
+                           "\"bandwidth\":1048576}");
+        assert_int_equal(zeroctl_parse_migrate(2, ARGV("migrate", "-h"), &a, &e), ZEROCTL_HELP);
+
+        const struct {
+                int argc;
+                char **argv;
+                const char *message;
+        } bad[] = {
+                {1, ARGV("migrate"), "missing instance name"},
+                {2, ARGV("migrate", "web"), "missing target (the other node's URL, https://HOST:PORT)"},
+                {4, ARGV("migrate", "web", "https://b", "now"), "unexpected argument 'now'"},
+                {4, ARGV("migrate", "web", "https://b", "--downtime=0"),
+                 "--downtime must be a whole number from 1 to 3600000, not '0'"},
+                {4, ARGV("migrate", "web", "https://b", "--bandwidth"), "option '--bandwidth' needs a value"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                e = (struct zero_error){};
+                assert_int_equal(zeroctl_parse_migrate(bad[i].argc, bad[i].argv, &a, &e), -EINVAL);
+                assert_int_equal(e.code, ZERO_E_USAGE);
+                assert_string_equal(e.message, bad[i].message);
+        }
+
+        /* The progress line: QEMU's figures once there, the step alone before. */
+        op = json_loads("{\"step\":\"send\",\"progress\":{\"ram_total_bytes\":268435456,"
+                        "\"ram_transferred_bytes\":134217728,\"ram_remaining_bytes\":134217728,"
+                        "\"dirty_rate_bytes\":1048576,\"expected_downtime_ms\":3}}",
+                        0, NULL);
+        assert_int_equal(zeroctl_format_migrate_progress(op, line, sizeof(line)), 0);
+        assert_non_null(strstr(line, "send: sent "));
+        assert_non_null(strstr(line, "expected downtime 3 ms"));
+        bare = json_loads("{\"step\":\"target_ready\"}", 0, NULL);
+        assert_int_equal(zeroctl_format_migrate_progress(bare, line, sizeof(line)), 0);
+        assert_string_equal(line, "target_ready");
+}
+
 /* What the SSE parser dispatched, one "id|type|data" line per event. */
 static int collect_event(const char *id, const char *type, const char *data, void *userdata) {
         FILE *f = userdata;
@@ -2733,6 +2787,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_attach),
                 cmocka_unit_test(test_parse_events),
                 cmocka_unit_test(test_parse_switch),
+                cmocka_unit_test(test_parse_migrate),
                 cmocka_unit_test(test_sse),
                 cmocka_unit_test(test_format_duration),
                 cmocka_unit_test(test_table),
