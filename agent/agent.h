@@ -68,6 +68,7 @@ struct zero_agent {
         struct zero_card *card;
         struct zero_card_job *card_jobs; /* the card's work, in the order asked for (card_job.h) */
         bool card_sync_pending; /* the card lost its exports: a sync waits for the jobs running */
+        bool machine_restarted; /* since zerod last ran (instance.c, the boot id): known at start */
         sd_event_source *card_sync_defer;
         unsigned node_cpus;
         uint64_t node_memory_mib;
@@ -91,6 +92,9 @@ static inline enum zero_inst_state zero_inst_state_of(const struct zero_instance
         return zero_inst_state_from_name(row->state);
 }
 int zero_inst_reconcile_all(struct zero_agent *a);
+/* A forced restart (an operation of its own, the event "operation") of an instance that is live
+ * and has no operation running; why is logged. */
+void zero_inst_restart(struct zero_agent *a, const char *instance_id, const char *why);
 bool zero_inst_shim_alive(struct zero_inst *inst);
 int zero_inst_watch(struct zero_inst *inst);
 /* Puts the main pid that the instance's live shim recorded (shim/client.h: DIR/pid) into row

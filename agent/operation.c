@@ -507,6 +507,12 @@ int zero_op_commit_and_launch(struct zero_agent *a, int r, struct zero_op *op, c
                 zero_op_free(op);
                 return r;
         }
+        /* Answered 202 next: the operation must outlive a power cut (store.h). The row is
+         * committed whatever this says; a log that cannot be synced is said, and the answer
+         * stands (the operation runs). */
+        r = zero_store_sync(a->store);
+        if (r < 0)
+                log_error_errno(r, "Cannot sync the state database after operation %s: %m", op->row.id);
         zero_agent_event(a, "operation", op->row.instance_name,
                          json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "id", op->row.id, "kind", op->row.kind, "status",
                                    zero_op_status_name(ZERO_OP_RUNNING), "volume", zero_op_volume(op), "network",
@@ -605,6 +611,29 @@ static bool op_launched(struct zero_agent *a, const char *id) {
         return false;
 }
 
+/* The machine restarted since the operation's step was recorded: what prepare, spawn and boot
+ * made (the run directory, tmpfs, and the runtime's processes) went with it, and a step past
+ * prepare would find nothing (a create resumed at spawn: "bundle is not prepared"). Such an
+ * operation goes back to card_up, which makes the instance's exports again, and on from there:
+ * every step is idempotent. */
+static void rewind_after_restart(struct zero_op *op) {
+        int64_t prepare = -1, card_up = -1;
+
+        for (size_t s = 0; s < op->kind->n_steps; s++)
+                if (streq(op->kind->steps[s].name, "prepare"))
+                        prepare = (int64_t) s;
+                else if (streq(op->kind->steps[s].name, "card_up") && prepare < 0)
+                        card_up = (int64_t) s;
+        if (prepare < 0 || card_up < 0 || op->row.step <= prepare || op->row.step >= (int64_t) op->kind->n_steps)
+                return;
+        log_info("Operation %s: the machine restarted during step %s: back to step card_up", op->row.id,
+                 strempty(op->row.step_name));
+        op->row.step = card_up;
+        /* The name follows (what the resume says, and what op_record_step() commits). */
+        free(op->row.step_name);
+        op->row.step_name = strdup(op->kind->steps[card_up].name);
+}
+
 int zero_op_resume_all(struct zero_agent *a) {
         struct zero_operation_row *rows = NULL;
         size_t n = 0;
@@ -654,6 +683,8 @@ int zero_op_resume_all(struct zero_agent *a) {
                         op_finish(op, -EINVAL);
                         continue;
                 }
+                if (a->machine_restarted)
+                        rewind_after_restart(op);
                 log_info("Resuming operation %s %s of %s at step %s", op->row.id, op->row.kind, op_about(op),
                          strempty(op->row.step_name));
                 (void) zero_op_launch(op);

@@ -46,6 +46,11 @@ int zero_store_schema_version(struct zero_store *s);
 int zero_store_begin(struct zero_store *s);
 int zero_store_commit(struct zero_store *s);
 int zero_store_rollback(struct zero_store *s);
+/* Makes every commit so far durable (an fsync of the write-ahead log): commits are not synced
+ * one by one (synchronous=NORMAL, schema.c), so a power cut may drop the newest; what zerod has
+ * answered 202 for must not be among them (operation.c syncs before the answer). Outside a
+ * transaction only (-EINVAL inside one). */
+int zero_store_sync(struct zero_store *s);
 
 /* --- node: key/value facts about this node (name, first start time) --- */
 int zero_store_node_get(struct zero_store *s, const char *key, char **ret);

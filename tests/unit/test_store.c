@@ -528,6 +528,13 @@ static void test_failed_transaction(void **state) {
         assert_int_equal(zero_store_commit(f->s), 0);
         assert_int_equal(zero_store_instance_get(f->s, "web", &got), 0);
         zero_instance_row_done(&got);
+
+        /* The sync of what is committed (an fsync of the log): outside a transaction only. */
+        assert_int_equal(zero_store_sync(f->s), 0);
+        assert_int_equal(zero_store_begin(f->s), 0);
+        assert_int_equal(zero_store_sync(f->s), -EINVAL);
+        assert_int_equal(zero_store_rollback(f->s), 0);
+        assert_int_equal(zero_store_sync(f->s), 0);
 }
 
 static void test_unique(void **state) {
