@@ -16,6 +16,7 @@
 #include "agent/card.h"
 #include "agent/api.h"
 #include "agent/http.h"
+#include "agent/instance_view.h"
 #include "agent/image.h"
 #include "agent/lock.h"
 #include "agent/operation.h"
@@ -176,6 +177,10 @@ static int run(struct zero_agent *a, struct zero_http **http) {
         r = zero_plugins_load(a->config->plugin_dir, &a->services, &a->plugins);
         if (r < 0)
                 return r;
+        /* What the API shows of instances, kept from here on (read at the first GET). */
+        r = zero_view_new(a);
+        if (r < 0)
+                return log_error_errno(r, "Failed to make the instance view: %m");
 
         /* The listeners before the card and the instances: one that cannot be made stops zerod
          * before it has started a daemon or touched an instance. Requests wait in the sockets'
@@ -243,8 +248,8 @@ int main(int argc, char *argv[]) {
 
         http = zero_http_free(http);
         zero_op_free_all(&agent);
-        while (agent.instances)
-                zero_inst_free(&agent, agent.instances);
+        zero_inst_free_all(&agent);
+        zero_view_free(&agent);
         agent.plugins = zero_plugins_free(agent.plugins);
         zero_card_stop(&agent);
         agent.store = zero_store_close(agent.store);

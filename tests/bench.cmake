@@ -39,3 +39,15 @@ foreach(bench vm_start switch)
   add_dependencies(bench_${bench} zerod zero-shim zero-plugin-container zero-plugin-vm)
   set_target_properties(bench_${bench} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 endforeach()
+
+# The API's reads under load, with 100 and 1,000 running containers, measured with wrk
+# (docs/benchmarks.md, api).
+add_executable(bench_api ${CMAKE_CURRENT_SOURCE_DIR}/bench/api.c)
+target_link_libraries(bench_api PRIVATE zerobench)
+target_compile_definitions(bench_api PRIVATE
+  ZERO_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+  ZERO_ZEROD="$<TARGET_FILE:zerod>"
+  ZERO_SHIM="$<TARGET_FILE:zero-shim>"
+  ZERO_PLUGIN_DIR="${CMAKE_BINARY_DIR}/plugins")
+add_dependencies(bench_api zerod zero-shim zero-plugin-container)
+set_target_properties(bench_api PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)

@@ -84,9 +84,13 @@ int bench_zerod_start(struct bench *b, const char *conf) {
                 if (null < 0 || dup2(null, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
                         _exit(127);
                 (void) signal(SIGPIPE, SIG_DFL); /* the benchmark ignores it; zerod decides itself */
-                execl(b->zerod, "zerod", "--config", conf_path, "--state-dir", b->state_dir, "--run-dir", b->run_dir,
-                      "--listen", listen, "--plugin-dir", b->plugin_dir, "--shim", b->shim, "--log-level", "debug",
-                      (char *) NULL);
+                char *args[32] = {"zerod", "--config", conf_path, "--state-dir", b->state_dir, "--run-dir", b->run_dir,
+                                  "--listen", listen, "--plugin-dir", (char *) b->plugin_dir, "--shim", (char *) b->shim,
+                                  "--log-level", "debug"};
+                size_t k = 15;
+                for (char *const *e = b->zerod_args; e && *e && k < ELEMENTSOF(args) - 1; e++)
+                        args[k++] = *e;
+                execv(b->zerod, args);
                 _exit(127);
         }
         for (int i = 0; i < 500; i++, bench_sleep_ms(20)) {
