@@ -17,9 +17,12 @@
  * max_instances is 1,000 by default. The open-file limit is raised to its hard limit before zerod
  * starts (a container holds a shim connection in zerod, and its export in the card's daemon).
  *
- *   bench_api [-n 100] [-N 1000] [-d 10] [-c 8] [-t 2] [-j 8] [--zerod PATH] [--shim PATH]
- *             [--plugin-dir DIR] [--source-dir DIR] [--crun PATH] [--wrk PATH]
- * -N 0 skips the 1,000-instance part.
+ *   bench_api [-n 100] [-N 1000] [-d 10] [-c 8] [-t 2] [-j 8] [--zerod PATH] [--zerod-before PATH]
+ *             [--shim PATH] [--plugin-dir DIR] [--source-dir DIR] [--crun PATH] [--wrk PATH]
+ * -N 0 skips the 1,000-instance part. --zerod-before: a second zerod (an older build) measured on
+ * the same containers, side by side: zerod is stopped and the other started on the same state
+ * between the two (the instances and the card's daemon run on; the next zerod adopts them). Only
+ * zerod changes: the shim and the plugins are --shim's and --plugin-dir's for both.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +39,8 @@
 #include "tests/bench/harness.h"
 
 #define PORT "18712"
+/* Admission never limits the containers (1,000 of 1 cpu on 2 cores). */
+#define ZEROD_CONF "[limits]\ncpu_overcommit = 1000\n"
 /* Targets of issue 12 (and the blueprint's density row). */
 #define TARGET_LIST_RPS 10000.0
 #define TARGET_LIST_P99_MS 5.0
@@ -207,14 +212,15 @@ static int etag_of(struct bench *b, const char *path, char *ret, size_t size) {
 }
 
 /* The figures at n instances. */
-static int measure(struct bench *b, const struct opts *o, const char *token, unsigned n) {
+static int measure(struct bench *b, const struct opts *o, const char *token, unsigned n, const char *label) {
         char one[64], etag[128], hdr[160];
         struct figure f;
         bool big = n > o->small;
         int r;
 
         snprintf(one, sizeof(one), "/v1/instances/c%04u", n / 2);
-        printf("\n%u running containers; wrk -t%u -c%u -d%us over TCP on loopback:\n", n, o->threads, o->conns, o->seconds);
+        printf("\n%u running containers, zerod %s%s; wrk -t%u -c%u -d%us over TCP on loopback:\n", n, label,
+               label[0] ? "" : "under test", o->threads, o->conns, o->seconds);
         printf("  %-44s %9s %8s %8s %9s\n", "", "req/s", "p50 ms", "p99 ms", "bytes");
         fflush(stdout);
         if ((r = wrk_run(b, o, token, "/v1/node", NULL, &f)) < 0)
@@ -258,6 +264,29 @@ static int measure(struct bench *b, const struct opts *o, const char *token, uns
         return 0;
 }
 
+/* Stops the zerod that runs (SIGTERM, as systemd would: its instances and the card's daemon run
+ * on) and starts zerod `next` on the same state, which adopts them; the time to its API is printed
+ * (with n instances, what a restart costs). */
+static int switch_zerod(struct bench *b, const char *next, int *current, const char *const *zerods) {
+        uint64_t t0;
+        int r;
+
+        (void) kill(b->zerod_pid, SIGTERM);
+        for (int k = 0; k < 3000 && b->zerod_pid > 0; k++, bench_sleep_ms(10))
+                if (waitpid(b->zerod_pid, NULL, WNOHANG) != 0)
+                        b->zerod_pid = 0;
+        if (b->zerod_pid > 0)
+                return bench_fail(b, -ETIMEDOUT, "zerod did not stop within 30 s of SIGTERM");
+        t0 = zero_monotonic_usec();
+        b->zerod = next;
+        *current = zerods[1] == next;
+        if ((r = bench_zerod_start(b, ZEROD_CONF)) < 0)
+                return r;
+        printf("\nzerod restarted as %s: its API answered %.2f s after the start\n", next,
+               (double) (zero_monotonic_usec() - t0) / 1e6);
+        return 0;
+}
+
 static void print_load(const char *when) {
         _cleanup_free_ char *out = NULL;
         if (zero_run_wait((char *const[]){"uptime", NULL}, &out) == 0 && out)
@@ -268,14 +297,17 @@ int main(int argc, char *argv[]) {
         struct bench b = {.zerod = ZERO_ZEROD, .shim = ZERO_SHIM, .plugin_dir = ZERO_PLUGIN_DIR,
                           .source_dir = ZERO_SOURCE_DIR, .crun = "crun"};
         struct opts o = {.small = 100, .big = 1000, .seconds = 10, .conns = 8, .threads = 2, .workers = 8, .wrk = "wrk"};
-        enum { OPT_ZEROD = 256, OPT_SHIM, OPT_PLUGIN_DIR, OPT_SOURCE_DIR, OPT_CRUN, OPT_WRK };
+        enum { OPT_ZEROD = 256, OPT_SHIM, OPT_PLUGIN_DIR, OPT_SOURCE_DIR, OPT_CRUN, OPT_WRK, OPT_BEFORE };
         static const struct option longopts[] = {
                 {"zerod", required_argument, NULL, OPT_ZEROD},       {"shim", required_argument, NULL, OPT_SHIM},
                 {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR}, {"source-dir", required_argument, NULL, OPT_SOURCE_DIR},
                 {"crun", required_argument, NULL, OPT_CRUN},         {"wrk", required_argument, NULL, OPT_WRK},
+                {"zerod-before", required_argument, NULL, OPT_BEFORE},
                 {},
         };
         char *const extra[] = {"--listen", "tcp:127.0.0.1:" PORT, "--insecure-tcp", NULL};
+        const char *zerods[2] = {NULL, NULL}, *labels[2] = {"before", "after"};
+        int n_zerods = 1, current = 0;
         unsigned made = 0;
         int c, r = 0;
 
@@ -293,9 +325,10 @@ int main(int argc, char *argv[]) {
                 case OPT_SOURCE_DIR: b.source_dir = optarg; break;
                 case OPT_CRUN: b.crun = optarg; break;
                 case OPT_WRK: o.wrk = optarg; break;
+                case OPT_BEFORE: zerods[0] = optarg; break;
                 default:
                         return fprintf(stderr, "usage: %s [-n 100] [-N 1000] [-d SECONDS] [-c CONNS] [-t THREADS] [-j WORKERS]"
-                                               " [--zerod P] [--shim P] [--plugin-dir D] [--source-dir D] [--crun P] [--wrk P]\n",
+                                               " [--zerod P] [--zerod-before P] [--shim P] [--plugin-dir D] [--source-dir D] [--crun P] [--wrk P]\n",
                                        argv[0]),
                                2;
                 }
@@ -304,6 +337,14 @@ int main(int argc, char *argv[]) {
                 return fprintf(stderr, "need -n >= 2, -N 0 or > -n, -d, -c, -t, -j >= 1 and -c >= -t\n"), 2;
         signal(SIGPIPE, SIG_IGN);
         b.zerod_args = extra;
+        zerods[1] = b.zerod;
+        if (zerods[0]) { /* side by side: before first */
+                n_zerods = 2;
+                b.zerod = zerods[0];
+        } else {
+                zerods[0] = b.zerod;
+                labels[0] = "";
+        }
 
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -324,7 +365,7 @@ int main(int argc, char *argv[]) {
                 goto out;
         }
         if ((r = bench_run(&b, (char *const[]){"ip", "link", "set", "lo", "up", NULL})) < 0 ||
-            (r = bench_zerod_start(&b, "[limits]\ncpu_overcommit = 1000\n")) < 0 ||
+            (r = bench_zerod_start(&b, ZEROD_CONF)) < 0 ||
             (r = bench_image_import(&b, "busybox")) < 0 ||
             (r = bench_api(&b, "POST", "/v1/tokens", "{\"name\":\"bench\",\"role\":\"read\"}", 201, &tok)) < 0)
                 goto out;
@@ -343,17 +384,24 @@ int main(int argc, char *argv[]) {
                 goto out;
         printf("\n%u containers created (after the first) by %u clients in %.1f s (%.1f/s)\n", o.small - 1, o.workers, secs,
                (o.small - 1) / secs);
-        if ((r = check_running(&b, o.small)) < 0 || (r = measure(&b, &o, token, o.small)) < 0)
-                goto out;
+        /* With --zerod-before: each figure from both zerods on the same containers, the one
+         * running now first, then the other (stopped and started on the same state: the
+         * containers and the card's daemon run on, and the next adopts them). */
+        for (int k = 0; k < n_zerods; k++)
+                if ((k > 0 && (r = switch_zerod(&b, zerods[!current], &current, zerods)) < 0) ||
+                    (r = check_running(&b, o.small)) < 0 || (r = measure(&b, &o, token, o.small, labels[current])) < 0)
+                        goto out;
         if (o.big) {
                 r = run_workers(&b, o.workers, o.small, o.big, create_one, &secs);
                 made = o.big;
                 if (r < 0)
                         goto out;
-                printf("\n%u more containers created by %u clients in %.1f s (%.1f/s)\n", o.big - o.small, o.workers, secs,
-                       (o.big - o.small) / secs);
-                if ((r = check_running(&b, o.big)) < 0 || (r = measure(&b, &o, token, o.big)) < 0)
-                        goto out;
+                printf("\n%u more containers created by %u clients in %.1f s (%.1f/s), zerod %s\n", o.big - o.small, o.workers,
+                       secs, (o.big - o.small) / secs, labels[current]);
+                for (int k = 0; k < n_zerods; k++)
+                        if ((k > 0 && (r = switch_zerod(&b, zerods[!current], &current, zerods)) < 0) ||
+                            (r = check_running(&b, o.big)) < 0 || (r = measure(&b, &o, token, o.big, labels[current])) < 0)
+                                goto out;
         }
         print_load("after");
 out:
