@@ -12,6 +12,7 @@ ZERO_PACKAGES=(
   qemu-system-common qemu-system-x86 qemu-utils e2fsprogs fio
   xz-utils # zero-unpack reads xz-compressed image archives through `xz -dc` (docs/architecture.md, Images)
   zstd # build-host-image compresses the lab's host image with it (gzip without; deploy/images/README.md)
+  wrk # bench_api's load: 8 keep-alive connections, exact latency percentiles (docs/benchmarks.md, api)
   clang libclang-rt-14-dev
 )
 
