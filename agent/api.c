@@ -303,6 +303,43 @@ static void get_operation(struct zero_request *req) {
         reply_operation_row(req, id);
 }
 
+/* GET /v1/operations?limit=&after=ID&status=&instance=NAME: the operations in the order they
+ * were made, 100 a page unless asked (they are kept: the list only grows). */
+static const char *op_status_name(int i) {
+        return zero_op_status_name((enum zero_op_status) i);
+}
+
+static void list_operations(struct zero_request *req) {
+        static const struct zero_api_page_rules rules = {
+                .state_name = op_status_name, .n_states = _ZERO_OP_STATUS_MAX, .state_key = "status", .default_limit = 100};
+        struct zero_agent *a = zero_request_agent(req);
+        const char *instance = zero_request_query(req, "instance");
+        struct zero_operation_row *rows = NULL;
+        struct zero_api_page p;
+        size_t n = 0;
+        json_t *arr;
+        int r;
+
+        if (zero_api_page_params(req, &rules, &p) < 0)
+                return;
+        if (instance && !zero_name_is_valid(instance))
+                return zero_reply_error(req, 422, "invalid", "instance: expected an instance's name");
+        p.instance = instance;
+        r = zero_store_operation_list_page(a->store, p.after, p.state, instance, p.limit + 1, &rows, &n);
+        if (r == -ENOENT)
+                return zero_reply_error(req, 422, "invalid", "after: no operation '%s'", ZERO_QUOTE(p.after));
+        if (r < 0)
+                return zero_api_store_error(req, r, "listing operations");
+        bool more = n > p.limit;
+        arr = json_array();
+        for (size_t i = 0; i < n && i < p.limit; i++)
+                json_array_append_new(arr, zero_op_row_to_json(&rows[i]));
+        zero_reply_json(req, 200, json_pack("{s:o,s:o}", "operations", arr, "next",
+                                            more ? json_string(rows[p.limit - 1].id) : json_null()));
+        zero_api_link_next(req, "operations", &p, more ? rows[p.limit - 1].id : NULL);
+        zero_operation_rows_free(rows, n);
+}
+
 /* --- metrics --- */
 
 static void get_metrics(struct zero_request *req) {
@@ -361,6 +398,7 @@ const struct zero_route zero_api_routes[] = {
         ROUTE_JSON("DELETE", "/v1/instances/{}/volumes/{}", zero_api_detach_volume),
         ROUTE_JSON("POST", "/v1/instances/{}/nics", zero_api_attach_nic),
         ROUTE_JSON("DELETE", "/v1/instances/{}/nics/{}", zero_api_detach_nic),
+        ROUTE_GET("/v1/operations", list_operations),
         ROUTE_GET("/v1/operations/{}", get_operation),
         ROUTE_GET("/v1/events", zero_api_list_events),
         ROUTE_GET("/v1/volumes", zero_api_list_volumes),

@@ -49,12 +49,16 @@ void zero_api_get_instance(struct zero_request *req);
 struct zero_api_page_rules {
         const char *(*state_name)(int i); /* the states' names by index, NULL: no ?state= */
         int n_states;
-        bool modes; /* ?mode= */
+        bool modes;            /* ?mode= */
+        const char *state_key; /* the state's parameter when not "state" (operations: "status") */
+        size_t default_limit;  /* without ?limit= (0: all) */
 };
 struct zero_api_page {
         size_t limit; /* 0: all */
         const char *after, *state, *mode;
-        int state_index; /* -1: any */
+        int state_index;       /* -1: any */
+        const char *state_key; /* the state's parameter, with state */
+        const char *instance;  /* operations' ?instance=, set by their handler */
 };
 int zero_api_page_params(struct zero_request *req, const struct zero_api_page_rules *rules, struct zero_api_page *ret);
 /* The next page's Link header (RFC 8288, rel="next"), when there is one (next: its after=). */

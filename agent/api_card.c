@@ -72,7 +72,7 @@ static const char *vol_state_name(int i) {
 }
 
 void zero_api_list_volumes(struct zero_request *req) {
-        static const struct zero_api_page_rules rules = {vol_state_name, _ZERO_VOL_STATE_MAX, false};
+        static const struct zero_api_page_rules rules = {.state_name = vol_state_name, .n_states = _ZERO_VOL_STATE_MAX};
         struct zero_agent *a = zero_request_agent(req);
         struct zero_volume_full *rows = NULL;
         struct zero_api_page p;
@@ -166,7 +166,7 @@ static const char *net_state_name(int i) {
 }
 
 void zero_api_list_networks(struct zero_request *req) {
-        static const struct zero_api_page_rules rules = {net_state_name, _ZERO_NET_STATE_MAX, false};
+        static const struct zero_api_page_rules rules = {.state_name = net_state_name, .n_states = _ZERO_NET_STATE_MAX};
         struct zero_agent *a = zero_request_agent(req);
         struct zero_network_full *rows = NULL;
         struct zero_api_page p;

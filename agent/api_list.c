@@ -28,8 +28,9 @@ static bool mode_name_valid(const char *s) {
 
 int zero_api_page_params(struct zero_request *req, const struct zero_api_page_rules *rules, struct zero_api_page *ret) {
         const char *limit = zero_request_query(req, "limit"), *after = zero_request_query(req, "after");
-        const char *state = zero_request_query(req, "state"), *mode = zero_request_query(req, "mode");
-        struct zero_api_page p = {.state_index = -1};
+        const char *state_key = rules->state_key ? rules->state_key : "state";
+        const char *state = zero_request_query(req, state_key), *mode = zero_request_query(req, "mode");
+        struct zero_api_page p = {.state_index = -1, .limit = rules->default_limit};
         int64_t n;
 
         if (limit) {
@@ -56,10 +57,12 @@ int zero_api_page_params(struct zero_request *req, const struct zero_api_page_ru
                                 if (rules->state_name(i))
                                         snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
                                                  rules->state_name(i));
-                        zero_reply_error(req, 422, "invalid", "state '%s': expected one of %s", ZERO_QUOTE(state), names);
+                        zero_reply_error(req, 422, "invalid", "%s '%s': expected one of %s", state_key, ZERO_QUOTE(state),
+                                         names);
                         return -EINVAL;
                 }
                 p.state = state;
+                p.state_key = state_key;
         }
         if (mode && rules->modes) {
                 if (!mode_name_valid(mode)) {
@@ -79,8 +82,9 @@ void zero_api_link_next(struct zero_request *req, const char *collection, const 
         /* The parameters were checked (names, states, modes: no character that needs quoting). */
         if (!next)
                 return;
-        snprintf(link, sizeof(link), "</v1/%s?limit=%zu&after=%s%s%s%s%s>; rel=\"next\"", collection, p->limit, next,
-                 p->state ? "&state=" : "", strempty(p->state), p->mode ? "&mode=" : "", strempty(p->mode));
+        snprintf(link, sizeof(link), "</v1/%s?limit=%zu&after=%s%s%s%s%s%s%s%s%s>; rel=\"next\"", collection, p->limit, next,
+                 p->state ? "&" : "", p->state ? p->state_key : "", p->state ? "=" : "", strempty(p->state),
+                 p->mode ? "&mode=" : "", strempty(p->mode), p->instance ? "&instance=" : "", strempty(p->instance));
         zero_reply_header(req, "Link", link);
 }
 
@@ -108,7 +112,7 @@ static const char *inst_state_name(int i) {
 }
 
 void zero_api_list_instances(struct zero_request *req) {
-        static const struct zero_api_page_rules rules = {inst_state_name, _ZERO_INST_STATE_MAX, true};
+        static const struct zero_api_page_rules rules = {.state_name = inst_state_name, .n_states = _ZERO_INST_STATE_MAX, .modes = true};
         struct zero_agent *a = zero_request_agent(req);
         struct zero_view_page page = {};
         struct zero_api_page p;

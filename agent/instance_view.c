@@ -419,8 +419,13 @@ int zero_view_page(struct zero_agent *a, const struct zero_view_filter *f, struc
                 check_status(v, e);
                 p.entries[p.n++] = e;
         }
-        /* After the status checks: they may have changed what the page shows. */
-        etag(v, 'l', v->seq, p.etag);
+        /* After the status checks: they may have changed what the page shows. The page's
+         * parameters are in it too, so that a tag sent back with another page's URL never
+         * matches (a cache keys tags by URL; a careless client may not). */
+        char key[256];
+        snprintf(key, sizeof(key), "%s|%d|%s|%zu", strempty(f->after), f->state, strempty(f->mode), f->limit);
+        snprintf(p.etag, sizeof(p.etag), "\"z%s.l%llu-%08llx\"", v->boot, (unsigned long long) v->seq,
+                 (unsigned long long) (zero_hash_string(key) & 0xffffffffULL));
         *ret = p;
         return 0;
 }

@@ -425,3 +425,37 @@ int zero_store_image_list_page(struct zero_store *s, const struct zero_store_pag
         return list_page(s, "SELECT * FROM images WHERE (?1 IS NULL OR name > ?1) AND ?2 IS NULL ORDER BY name LIMIT ?3",
                          &p, collect_images, (void **) ret, ret_n);
 }
+
+/* --- operations, in the order they were made --- */
+
+static int collect_operations(sqlite3_stmt *st, void **ret, size_t *ret_n) {
+        return store_rows_collect(st, &store_operation_table, ret, ret_n);
+}
+
+int zero_store_operation_list_page(struct zero_store *s, const char *after_id, const char *status, const char *instance,
+                                   size_t limit, struct zero_operation_row **ret, size_t *ret_n) {
+        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        assert_return(s && ret && ret_n, -EINVAL);
+        if (after_id) {
+                r = store_count(s, "SELECT COUNT(*) FROM operations WHERE id = ?1", after_id);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return -ENOENT;
+        }
+        /* rowid: the order of insertion (operations are never deleted, so no id is reused). */
+        r = store_prepare(s,
+                          "SELECT * FROM operations WHERE (?1 IS NULL OR rowid > (SELECT rowid FROM operations WHERE id = ?1))"
+                          " AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR instance_name = ?4) ORDER BY rowid LIMIT ?3",
+                          &st);
+        if (r >= 0)
+                r = bind_page(st, &(struct zero_store_page){after_id, status, limit});
+        if (r < 0)
+                return r;
+        rc = sqlite3_bind_text(st, 4, instance, -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+                return store_errno(rc, STORE_FK_MISSING_PARENT);
+        return collect_operations(st, (void **) ret, ret_n);
+}

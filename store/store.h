@@ -386,3 +386,9 @@ int zero_store_network_get_full(struct zero_store *s, const char *name, struct z
 /* A page of the images by name (their state is ignored: images have none). */
 int zero_store_image_list_page(struct zero_store *s, const struct zero_store_page *page, struct zero_image_row **ret,
                                size_t *ret_n);
+
+/* Operations in the order they were made: those after the one with id after_id (NULL: from the
+ * first; -ENOENT when there is no such operation), of status (NULL: any) and instance name (NULL:
+ * any), at most limit (0: all). */
+int zero_store_operation_list_page(struct zero_store *s, const char *after_id, const char *status, const char *instance,
+                                   size_t limit, struct zero_operation_row **ret, size_t *ret_n);

@@ -30,7 +30,8 @@ get() {
 
 # Every GET: a tag, then 304 without a body for it (also among others, and weak), 200 for another.
 for path in /v1/node /v1/instances /v1/instances/c1 '/v1/instances?limit=2&state=running' /v1/volumes /v1/volumes/v1 \
-  /v1/networks /v1/networks/net1 /v1/images /v1/images/busybox '/v1/events?limit=5' /metrics /v1/instances/c1/console; do
+  /v1/networks /v1/networks/net1 /v1/images /v1/images/busybox '/v1/events?limit=5' /metrics /v1/instances/c1/console \
+  '/v1/operations?limit=2'; do
   get "$path"
   [ "$STATUS" = 200 ] || fail "GET $path: $STATUS"
   [ -n "$ETAG" ] || fail "GET $path: no ETag"
@@ -76,7 +77,9 @@ get '/v1/instances?limit=2'
 [ "$(jq -r '[.instances[].name] | join(",")' "$BODY")" = c1,c2 ] || fail "page 1: $(jq -c '[.instances[].name]' "$BODY")"
 [ "$(jbody .next)" = c2 ] || fail "page 1's next: $(jbody .next)"
 [ "$LINK" = '</v1/instances?limit=2&after=c2>; rel="next"' ] || fail "page 1's Link: $LINK"
-get '/v1/instances?limit=2&after=c2'
+page1_tag=$ETAG
+get '/v1/instances?limit=2&after=c2' "$page1_tag"
+[ "$STATUS" = 200 ] || fail "page 2 with page 1's tag: $STATUS"
 [ "$(jq -r '[.instances[].name] | join(",")' "$BODY")" = c3,c4 ] || fail "page 2: $(cat "$BODY")"
 get '/v1/instances?limit=2&after=c4'
 [ "$(jq -r '[.instances[].name] | join(",")' "$BODY")" = c5 ] || fail "page 3: $(cat "$BODY")"
@@ -101,6 +104,22 @@ get '/v1/networks?limit=1'
   fail "networks page: $(cat "$BODY") $LINK"
 get '/v1/images?limit=1'
 [ "$(jq -r '[.images[].name] | join(",")' "$BODY")" = busybox ] && [ "$(jbody .next)" = null ] || fail "images page: $(cat "$BODY")"
+# Operations: in the order they were made, 100 a page by default, by status and instance.
+get '/v1/operations'
+all_ops=$(jq -r '[.operations[].id] | join(",")' "$BODY")
+[ "$(jq '.operations | length' "$BODY")" -ge 13 ] && [ "$(jbody .next)" = null ] || fail "operations: $(head -c 300 "$BODY")"
+[ "$(jq -r '.operations[0].kind' "$BODY")" = import ] || fail "the first operation: $(jq -c '.operations[0]' "$BODY")"
+get '/v1/operations?limit=3'
+first=$(jq -r '[.operations[].id] | join(",")' "$BODY"); next=$(jbody .next)
+[ "$LINK" = "</v1/operations?limit=3&after=$next>; rel=\"next\"" ] || fail "operations' Link: $LINK"
+get "/v1/operations?limit=1000&after=$next"
+[ "$first,$(jq -r '[.operations[].id] | join(",")' "$BODY")" = "$all_ops" ] || fail "operations in two pages differ from one"
+get '/v1/operations?status=succeeded&instance=c2'
+[ "$(jq -r '[.operations[].kind] | join(",")' "$BODY")" = create,stop ] || fail "c2's operations: $(cat "$BODY")"
+for q in after=0123456789abcdef0123456789abcdef status=done instance=Bad_Name limit=0; do
+  get "/v1/operations?$q"
+  [ "$STATUS" = 422 ] && [ "$(jbody .error.code)" = invalid ] || fail "GET /v1/operations?$q: $STATUS $(cat "$BODY")"
+done
 
 # Bad values: 422 with the usual error, nothing changed.
 snapshot() { sqlite3 "$T/state/zero.db" '.dump instances' '.dump volumes' '.dump networks' '.dump nics' '.dump attachments'; }
