@@ -254,17 +254,17 @@ static int load_all(struct zero_view *v) {
         zero_instance_fulls_free(f, n);
         if (r < 0)
                 return r; /* still cold: the next read tries again */
-        /* What the store no longer has goes; removals change the map, so collect first. */
-        for (;;) {
-                struct zero_view_entry *gone = NULL;
-                i = 0;
-                while (!gone && zero_hashmap_next(&v->by_id, &i, NULL, (void **) &e))
-                        if (!e->seen)
-                                gone = e;
-                if (!gone)
-                        break;
-                entry_remove(v, gone);
-        }
+        /* What the store no longer has goes; removals change the map, so collect them first. */
+        _cleanup_free_ struct zero_view_entry **gone = calloc(zero_hashmap_size(&v->by_id) + 1, sizeof(*gone));
+        size_t n_gone = 0;
+        if (!gone)
+                return -ENOMEM;
+        i = 0;
+        while (zero_hashmap_next(&v->by_id, &i, NULL, (void **) &e))
+                if (!e->seen)
+                        gone[n_gone++] = e;
+        for (size_t k = 0; k < n_gone; k++)
+                entry_remove(v, gone[k]);
         i = 0;
         while (zero_hashmap_next(&v->by_id, &i, NULL, (void **) &e))
                 e->stale = false;
