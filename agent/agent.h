@@ -61,6 +61,7 @@ struct zero_agent {
         struct zero_store *store;
         struct zero_plugin_set *plugins;
         struct zero_hashmap instances; /* the struct zero_inst of each instance known live, by id */
+        uint64_t instances_gen;        /* bumped when one is added or freed: a pointer kept is stale */
         struct zero_view *view;        /* what the API shows of instances, kept (instance_view.h) */
         struct zero_op *ops;
         struct zero_plugin_services services;

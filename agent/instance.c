@@ -47,6 +47,7 @@ int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct
                 zero_inst_free(NULL, inst);
                 return r;
         }
+        a->instances_gen++;
         *ret = inst;
         return 0;
 }
@@ -63,6 +64,8 @@ void zero_inst_free(struct zero_agent *a, struct zero_inst *inst) {
                 return;
         if (a && zero_hashmap_get(&a->instances, inst->id) == inst)
                 (void) zero_hashmap_remove(&a->instances, inst->id);
+        if (a)
+                a->instances_gen++;
         zero_inst_disarm(inst);
         /* Whatever plugin ran it may still hold the handle (a QMP connection's userdata). */
         zero_services_release(inst);

@@ -25,6 +25,9 @@ struct zero_view_entry {
         char *status;      /* the runtime status it was last shown with (the plugin's), NULL: none */
         char *status_json; /* the same as a JSON string */
         uint64_t version;  /* the view's seq at the last change of what it shows */
+        struct zero_inst *inst; /* its live side, as found when the agent's instances were at inst_gen */
+        uint64_t inst_gen;
+        bool inst_known;
         bool stale, placed, seen;
         struct zero_view_entry *stale_next;
 };
@@ -305,14 +308,27 @@ int zero_view_sync(struct zero_agent *a) {
 
 /* --- showing --- */
 
-/* What the runtime says now (the plugin's status op) against what e showed: a change bumps e. */
+/* What the runtime says now (the plugin's status op) against what e showed: a change bumps e.
+ * Only a plugin with a status op is asked, and only for a live instance: its struct zero_inst is
+ * looked up when the set of them changed since e last did (the agent's instances_gen), so a page
+ * of a hundred VMs costs a hundred calls into the plugin, not a hundred hash lookups. */
 static void check_status(struct zero_view *v, struct zero_view_entry *e) {
-        struct zero_inst *inst = zero_inst_find(v->agent, e->id);
+        struct zero_agent *a = v->agent;
         char buf[64];
         const char *now = NULL;
 
-        if (inst && e->lp && ZERO_PLUGIN_HAS(e->lp->plugin, status) &&
-            e->lp->plugin->ops.status(zero_services_ctx(inst, e->lp), buf, sizeof(buf)) >= 0) {
+        if (!e->lp || !ZERO_PLUGIN_HAS(e->lp->plugin, status)) {
+                if (!e->status)
+                        return;
+        } else {
+                if (e->inst_gen != a->instances_gen || !e->inst_known) {
+                        e->inst = zero_inst_find(a, e->id);
+                        e->inst_gen = a->instances_gen;
+                        e->inst_known = true;
+                }
+        }
+        if (e->lp && ZERO_PLUGIN_HAS(e->lp->plugin, status) && e->inst &&
+            e->lp->plugin->ops.status(zero_services_ctx(e->inst, e->lp), buf, sizeof(buf)) >= 0) {
                 buf[sizeof(buf) - 1] = '\0';
                 now = buf;
         }
