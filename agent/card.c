@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "agent/card.h"
-#include "agent/card_loader.h"
+#include "io/card_loader.h"
 #include "agent/image.h"
 #include "agent/network_service.h"
 #include "agent/operation.h"
@@ -304,7 +304,7 @@ int zero_card_start(struct zero_agent *a) {
         if (!state || !run)
                 return -ENOMEM;
         name = zero_config_get(a->config, "card", "driver");
-        r = zero_card_lib_load(a->config->plugin_dir, name && *name ? name : ZERO_CARD_DRIVER_DEFAULT, &lib, &err);
+        r = zero_card_lib_load(a->config->plugin_dir, name && *name ? name : ZERO_CARD_DRIVER_DEFAULT, "zerod", &lib, &err);
         if (r < 0)
                 return log_error_errno(r, "Cannot load the card driver: %s", err.message);
         a->card_handle = TAKE_PTR(lib.handle);

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent/config.h"
 
-#include <ini.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +8,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/ini.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -20,12 +19,7 @@ struct zero_config *zero_config_new(void) {
 struct zero_config *zero_config_free(struct zero_config *c) {
         if (!c)
                 return NULL;
-        for (size_t i = 0; i < c->n_entries; i++) {
-                free(c->entries[i].section);
-                free(c->entries[i].key);
-                free(c->entries[i].value);
-        }
-        free(c->entries);
+        zero_ini_done(&c->ini);
         free(c->state_dir);
         free(c->run_dir);
         free(c->plugin_dir);
@@ -41,19 +35,11 @@ struct zero_config *zero_config_free(struct zero_config *c) {
 }
 
 const char *zero_config_get(const struct zero_config *c, const char *section, const char *key) {
-        /* Later entries win: the command line is applied after the file. */
-        for (size_t i = c->n_entries; i > 0; i--) {
-                const struct zero_config_entry *e = &c->entries[i - 1];
-                if (streq(e->section, section) && streq(e->key, key))
-                        return e->value;
-        }
-        return NULL;
+        return zero_ini_get(&c->ini, section, key);
 }
 
 int zero_config_set(struct zero_config *c, const char *section, const char *key, const char *value,
                     struct zero_error *err) {
-        struct zero_config_entry *n;
-
         if (streq(section, "agent") && streq(key, "listen")) {
                 if (c->n_listen >= ZERO_LISTEN_MAX)
                         return zero_error_set(err, -E2BIG, ZERO_E_INVALID, "at most %d listen addresses",
@@ -67,78 +53,20 @@ int zero_config_set(struct zero_config *c, const char *section, const char *key,
                 c->n_listen++;
                 return 0;
         }
-        n = realloc(c->entries, (c->n_entries + 1) * sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        c->entries = n;
-        n = &c->entries[c->n_entries];
-        n->section = strdup(section);
-        n->key = strdup(key);
-        n->value = strdup(value);
-        c->n_entries++;
-        if (!n->section || !n->key || !n->value)
-                return -ENOMEM;
-        return 0;
+        return zero_ini_set(&c->ini, section, key, value);
 }
 
-struct ini_ctx {
-        struct zero_config *c;
-        struct zero_error *err;
-        int r;
-};
-
-static int on_ini_entry(void *user, const char *section, const char *name, const char *value) {
-        struct ini_ctx *x = user;
-        int r = zero_config_set(x->c, section, name, value, x->err);
-        if (r < 0) {
-                x->r = r;
-                return 0;
-        }
-        return 1;
+static int on_ini_entry(void *userdata, const char *section, const char *key, const char *value,
+                        struct zero_error *err) {
+        return zero_config_set(userdata, section, key, value, err);
 }
 
 int zero_config_load_stream(struct zero_config *c, FILE *f, const char *name, struct zero_error *err) {
-        struct ini_ctx x = {.c = c, .err = err};
-        int line = ini_parse_file(f, on_ini_entry, &x);
-
-        if (line < 0) /* only a libinih built with INI_USE_STACK=0 fails so, for want of memory */
-                return zero_error_set(err, -ENOMEM, ZERO_E_INTERNAL, "cannot parse config file %s", name);
-        if (x.r < 0)
-                return x.r;
-        if (line > 0)
-                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "%s:%d: syntax error", name, line);
-        return 0;
+        return zero_ini_parse_stream(f, name, on_ini_entry, c, err);
 }
 
 int zero_config_load_file(struct zero_config *c, const char *path, struct zero_error *err) {
-        FILE *f = fopen(path, "re");
-        int r;
-
-        if (!f)
-                return zero_error_set(err, -ENOENT, ZERO_E_INVALID, "cannot open config file %s", path);
-        r = zero_config_load_stream(c, f, path, err);
-        fclose(f);
-        return r;
-}
-
-/* Where the agent's companions live relative to its own binary: the build tree keeps them at
- * build/shim and build/plugins; an installed tree at lib/zero/. */
-static char *sibling_path(const char *const candidates[]) {
-        char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        const char *dir;
-
-        if (n < 0)
-                return NULL;
-        exe[n] = '\0';
-        dir = dirname(exe); /* in place: exe is the directory from here on */
-        for (size_t i = 0; candidates[i]; i++) {
-                _cleanup_free_ char *p = zero_strdup_printf("%s/%s", dir, candidates[i]);
-                char resolved[PATH_MAX];
-                if (p && realpath(p, resolved))
-                        return strdup(resolved);
-        }
-        return NULL;
+        return zero_ini_parse_file(path, on_ini_entry, c, err);
 }
 
 static int get_u64(const struct zero_config *c, const char *section, const char *key, int64_t min, int64_t max,
@@ -210,11 +138,11 @@ int zero_config_finish(struct zero_config *c, struct zero_error *err) {
         if ((r = dup_or(c, "plugin_dir", NULL, &c->plugin_dir)) < 0 || (r = dup_or(c, "shim", NULL, &c->shim_path)) < 0)
                 return r;
         if (!c->shim_path)
-                c->shim_path = sibling_path(shim_candidates);
+                c->shim_path = zero_path_beside_exe(shim_candidates);
         if (!c->shim_path)
                 return zero_error_set(err, -ENOENT, ZERO_E_INVALID, "cannot find zero-shim: set [agent] shim=PATH");
         if (!c->plugin_dir)
-                c->plugin_dir = sibling_path(plugin_candidates);
+                c->plugin_dir = zero_path_beside_exe(plugin_candidates);
         if (!c->plugin_dir)
                 return zero_error_set(err, -ENOENT, ZERO_E_INVALID,
                                       "cannot find the plugin directory: use --plugin-dir or [agent] plugin_dir");
@@ -270,7 +198,7 @@ int zero_config_finish(struct zero_config *c, struct zero_error *err) {
                 return r;
         c->image_max = (uint64_t) x;
         v = zero_config_get(c, "images", "unpack_helper");
-        c->unpack_path = v ? strdup(v) : sibling_path(unpack_candidates);
+        c->unpack_path = v ? strdup(v) : zero_path_beside_exe(unpack_candidates);
         if (!c->unpack_path)
                 return zero_error_set(err, -ENOENT, ZERO_E_INVALID,
                                       "cannot find zero-unpack: set [images] unpack_helper=PATH");

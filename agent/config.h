@@ -10,18 +10,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/ini.h"
 #include "zero/error.h"
 
 #define ZERO_LISTEN_MAX 8
 #define ZERO_IMPORT_DIRS_MAX 16
 
-struct zero_config_entry {
-        char *section, *key, *value;
-};
-
 struct zero_config {
-        struct zero_config_entry *entries;
-        size_t n_entries;
+        struct zero_ini ini; /* every value by section and key */
 
         /* [agent] */
         char *state_dir;  /* SQLite file, images, persistent instance data */

@@ -9,26 +9,28 @@
  */
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <microhttpd.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
-#include "agent/http_internal.h"
+#include "agent/http_front.h"
+#include "agent/token.h"
 #include "common/log.h"
 #include "common/util.h"
 
 #define PEER_GROUPS_MAX 256
 
 static bool set_actor(struct zero_request *req, enum zero_role role, const char *fmt, const char *what) {
-        req->actor = zero_strdup_printf(fmt, what);
-        req->role = role;
-        if (!req->actor) {
+        _cleanup_free_ char *actor = zero_strdup_printf(fmt, what);
+
+        if (!actor) {
                 zero_reply_error(req, 500, "internal", "out of memory");
                 return false;
         }
-        return true;
+        return zero_request_set_actor(req, (int) role, actor);
 }
 
 static bool in_group(int fd, gid_t gid) {
@@ -43,9 +45,9 @@ static bool in_group(int fd, gid_t gid) {
         return false;
 }
 
-static bool authenticate_unix(struct zero_request *req) {
-        struct zero_http *h = req->http;
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+static bool authenticate_unix(struct zero_front *h, struct zero_request *req) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(zero_request_connection(req), MHD_CONNECTION_INFO_CONNECTION_FD);
         struct ucred cred;
         socklen_t len = sizeof(cred);
         char uid[32];
@@ -66,8 +68,9 @@ static bool authenticate_unix(struct zero_request *req) {
 
 /* A client certificate, when the client sent one: 1 and the actor set, 0 when there is none,
  * -1 when it does not verify (replied). */
-static int authenticate_cert(struct zero_request *req) {
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+static int authenticate_cert(struct zero_front *h, struct zero_request *req) {
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(zero_request_connection(req), MHD_CONNECTION_INFO_GNUTLS_SESSION);
         gnutls_session_t session;
         const gnutls_datum_t *chain;
         gnutls_x509_crt_t crt = NULL;
@@ -76,7 +79,7 @@ static int authenticate_cert(struct zero_request *req) {
         size_t cn_len = sizeof(cn);
         int g;
 
-        if (!req->http->tls.trust_pem || !ci || !ci->tls_session)
+        if (!h->tls.trust_pem || !ci || !ci->tls_session)
                 return 0;
         session = ci->tls_session;
         chain = gnutls_certificate_get_peers(session, &n);
@@ -91,7 +94,7 @@ static int authenticate_cert(struct zero_request *req) {
                 (void) gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &cn_len);
         if (crt)
                 gnutls_x509_crt_deinit(crt);
-        return set_actor(req, zero_role_from_string(zero_config_get(req->http->agent->config, "api", "tls_client_role"))
+        return set_actor(req, zero_role_from_string(zero_config_get(h->agent->config, "api", "tls_client_role"))
                                               ?: ZERO_ROLE_ADMIN,
                          "cert:%s", cn[0] ? cn : "(no common name)")
                        ? 1
@@ -103,8 +106,8 @@ static void reply_unauthorized(struct zero_request *req, const char *challenge, 
         zero_reply_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
 }
 
-static bool authenticate_token(struct zero_request *req) {
-        const char *auth = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+static bool authenticate_token(struct zero_front *h, struct zero_request *req) {
+        const char *auth = zero_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
         struct zero_token_row row = {};
         bool ok;
         int r;
@@ -116,9 +119,10 @@ static bool authenticate_token(struct zero_request *req) {
         }
         auth += 7;
         auth += strspn(auth, " ");
-        r = zero_token_check(req->http->agent->store, auth, &row);
+        r = zero_token_check(h->agent->store, auth, &row);
         if (r == -EACCES) {
-                log_notice("%s %s: refused an unknown or revoked bearer token", req->method, req->url);
+                log_notice("%s %s: refused an unknown or revoked bearer token", zero_request_method(req),
+                           zero_request_url(req));
                 reply_unauthorized(req, "Bearer realm=\"zerod\", error=\"invalid_token\"",
                                    "the bearer token is not valid (unknown or revoked)");
                 return false;
@@ -133,24 +137,27 @@ static bool authenticate_token(struct zero_request *req) {
         return ok;
 }
 
-bool http_authenticate(struct zero_request *req) {
+bool http_authenticate(struct zero_request *req, void *userdata) {
+        struct zero_front *h = userdata;
         int r;
 
-        if (req->daemon->is_unix)
-                return authenticate_unix(req);
-        r = authenticate_cert(req);
+        if (zero_request_is_unix(req))
+                return authenticate_unix(h, req);
+        r = authenticate_cert(h, req);
         if (r != 0)
                 return r > 0;
-        return authenticate_token(req);
+        return authenticate_token(h, req);
 }
 
-bool http_authorize(struct zero_request *req) {
-        bool reads = streq(req->method, "GET") || streq(req->method, "HEAD");
-        enum zero_role need = reads && !req->route->admin ? ZERO_ROLE_READ : ZERO_ROLE_ADMIN;
+bool http_authorize(struct zero_request *req, void *userdata) {
+        const char *method = zero_request_method(req);
+        bool reads = streq(method, "GET") || streq(method, "HEAD");
+        enum zero_role need = reads && !zero_request_route(req)->admin ? ZERO_ROLE_READ : ZERO_ROLE_ADMIN;
+        enum zero_role role = (enum zero_role) zero_request_role(req);
 
-        if (req->role >= need)
+        if (role >= need)
                 return true;
-        zero_reply_error(req, 403, "forbidden", "%s (role %s) may not %s %s: that needs role %s", req->actor,
-                         zero_role_to_string(req->role), req->method, req->url, zero_role_to_string(need));
+        zero_reply_error(req, 403, "forbidden", "%s (role %s) may not %s %s: that needs role %s", zero_request_actor(req),
+                         zero_role_to_string(role), method, zero_request_url(req), zero_role_to_string(need));
         return false;
 }

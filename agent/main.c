@@ -18,11 +18,11 @@
 #include "agent/http.h"
 #include "agent/instance_view.h"
 #include "agent/image.h"
-#include "agent/lock.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
 #include "agent/token_cmd.h"
+#include "common/lock.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -132,7 +132,7 @@ static void node_facts(struct zero_agent *a) {
 }
 
 /* The HTTP front is main's, not the agent's: the core knows no HTTP (it publishes, subscribe.h). */
-static int run(struct zero_agent *a, struct zero_http **http) {
+static int run(struct zero_agent *a, struct zero_front **http) {
         _cleanup_free_ char *db = NULL;
         struct zero_error err = {};
         uint64_t watchdog_usec = 0;
@@ -147,7 +147,7 @@ static int run(struct zero_agent *a, struct zero_http **http) {
         /* Before anything is touched (lock.h). The fds stay open until zerod exits, so the locks
          * outlive the teardown of the card and the store in main(). */
         int locks[2];
-        r = zero_lock_dirs(a->config->state_dir, a->config->run_dir, locks, &err);
+        r = zero_lock_dirs(a->config->state_dir, a->config->run_dir, "zerod", locks, &err);
         if (r < 0)
                 return log_error_errno(r, "Not starting: %s", err.message);
         db = zero_strdup_printf("%s/zero.db", a->config->state_dir);
@@ -185,7 +185,7 @@ static int run(struct zero_agent *a, struct zero_http **http) {
         /* The listeners before the card and the instances: one that cannot be made stops zerod
          * before it has started a daemon or touched an instance. Requests wait in the sockets'
          * backlogs until the loop runs, after the reconciliation. */
-        r = zero_http_new(a, zero_api_routes, http);
+        r = zero_front_new(a, zero_api_routes, http);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the API: %m");
 
@@ -220,7 +220,7 @@ static int run(struct zero_agent *a, struct zero_http **http) {
 
 int main(int argc, char *argv[]) {
         struct zero_agent agent = {};
-        struct zero_http *http = NULL;
+        struct zero_front *http = NULL;
         struct zero_error err = {};
         int r;
 
@@ -246,7 +246,7 @@ int main(int argc, char *argv[]) {
 
         r = run(&agent, &http);
 
-        http = zero_http_free(http);
+        http = zero_front_free(http);
         zero_op_free_all(&agent);
         zero_inst_free_all(&agent);
         zero_view_free(&agent);

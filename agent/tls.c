@@ -5,101 +5,50 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/secret.h"
 #include "common/util.h"
 
 #define TLS_FILE_MAX (1 << 20)
-#define CERT_LIFETIME_S (10LL * 365 * 24 * 3600)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(gnutls_x509_crt_t, gnutls_x509_crt_deinit)
-DEFINE_TRIVIAL_CLEANUP_FUNC(gnutls_x509_privkey_t, gnutls_x509_privkey_deinit)
 
-static int gnutls_fail(struct zero_error *err, int g, const char *what) {
-        return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "%s: %s", what, gnutls_strerror(g));
-}
-
-/* The listen host of "tcp:HOST:PORT" as a subject name: an address or a DNS name. */
-static int add_listen_san(gnutls_x509_crt_t crt, const char *listen) {
-        char host[256];
+/* The listen host of "tcp:HOST:PORT" as a subject name (copied into buf), NULL for none. */
+static const char *listen_host(const char *listen, char buf[static 256]) {
         const char *h = listen + 4, *colon = strrchr(h, ':');
-        uint8_t addr[16];
         size_t n;
 
-        if (!colon || (size_t) (colon - h) >= sizeof(host))
-                return 0;
+        if (strncmp(listen, "tcp:", 4) != 0 || !colon || (size_t) (colon - h) >= 256)
+                return NULL;
         n = (size_t) (colon - h);
-        memcpy(host, h, n);
-        host[n] = '\0';
-        if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
-                memmove(host, host + 1, n - 2);
-                host[n - 2] = '\0';
+        memcpy(buf, h, n);
+        buf[n] = '\0';
+        if (buf[0] == '[' && n > 2 && buf[n - 1] == ']') {
+                memmove(buf, buf + 1, n - 2);
+                buf[n - 2] = '\0';
         }
-        if (host[0] == '\0' || streq(host, "0.0.0.0") || streq(host, "::"))
-                return 0;
-        if (inet_pton(AF_INET, host, addr) == 1)
-                return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, addr, 4, GNUTLS_FSAN_APPEND);
-        if (inet_pton(AF_INET6, host, addr) == 1)
-                return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, addr, 16, GNUTLS_FSAN_APPEND);
-        return gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, host, (unsigned) strlen(host),
-                                                    GNUTLS_FSAN_APPEND);
+        if (buf[0] == '\0' || streq(buf, "0.0.0.0") || streq(buf, "::"))
+                return NULL;
+        return buf;
 }
 
+/* The node's name, localhost, loopback and the TCP listen addresses. */
 static int generate(const struct zero_config *c, char **ret_cert, char **ret_key, struct zero_error *err) {
-        _cleanup_(gnutls_x509_crt_deinitp) gnutls_x509_crt_t crt = NULL;
-        _cleanup_(gnutls_x509_privkey_deinitp) gnutls_x509_privkey_t key = NULL;
-        static const uint8_t v4_loopback[4] = {127, 0, 0, 1}, v6_loopback[16] = {[15] = 1};
-        gnutls_datum_t cd = {}, kd = {};
-        uint8_t serial[16];
-        time_t now = time(NULL);
-        int g;
+        char hosts[ZERO_LISTEN_MAX][256];
+        const char *names[ZERO_LISTEN_MAX + 5] = {c->node_name, "localhost", "127.0.0.1", "::1"};
+        size_t n = 4;
 
-        if ((g = gnutls_x509_privkey_init(&key)) < 0 ||
-            (g = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0)) < 0)
-                return gnutls_fail(err, g, "cannot make the TLS key");
-        if (getrandom(serial, sizeof(serial), 0) != (ssize_t) sizeof(serial))
-                return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "no random bytes for the certificate");
-        serial[0] &= 0x7f; /* a positive serial */
-        if ((g = gnutls_x509_crt_init(&crt)) < 0 || (g = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
-            (g = gnutls_x509_crt_set_serial(crt, serial, sizeof(serial))) < 0 ||
-            (g = gnutls_x509_crt_set_activation_time(crt, now - 3600)) < 0 ||
-            (g = gnutls_x509_crt_set_expiration_time(crt, now + CERT_LIFETIME_S)) < 0 ||
-            (g = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, "Zero", 4)) < 0 ||
-            (g = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, c->node_name,
-                                               (unsigned) strlen(c->node_name))) < 0 ||
-            (g = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, c->node_name,
-                                                      (unsigned) strlen(c->node_name), GNUTLS_FSAN_APPEND)) < 0 ||
-            (g = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "localhost", 9, GNUTLS_FSAN_APPEND)) < 0 ||
-            (g = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, v4_loopback, 4, GNUTLS_FSAN_APPEND)) < 0 ||
-            (g = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, v6_loopback, 16, GNUTLS_FSAN_APPEND)) < 0)
-                return gnutls_fail(err, g, "cannot describe the TLS certificate");
-        for (size_t i = 0; i < c->n_listen; i++)
-                if (strncmp(c->listen[i], "tcp:", 4) == 0 && (g = add_listen_san(crt, c->listen[i])) < 0)
-                        return gnutls_fail(err, g, "cannot name a listen address in the TLS certificate");
-        /* Self-signed, so it is its own trust anchor: CA with no path below it, which both
-         * OpenSSL and GnuTLS clients accept as a pinned --cacert. */
-        if ((g = gnutls_x509_crt_set_basic_constraints(crt, 1, 0)) < 0 ||
-            (g = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_CERT_SIGN)) < 0 ||
-            (g = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
-            (g = gnutls_x509_crt_set_key(crt, key)) < 0 ||
-            (g = gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0)) < 0)
-                return gnutls_fail(err, g, "cannot sign the TLS certificate");
-        if ((g = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cd)) < 0)
-                return gnutls_fail(err, g, "cannot write the TLS certificate");
-        if ((g = gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &kd)) < 0) {
-                gnutls_free(cd.data);
-                return gnutls_fail(err, g, "cannot write the TLS key");
+        for (size_t i = 0; i < c->n_listen && i < ZERO_LISTEN_MAX; i++) {
+                const char *h = listen_host(c->listen[i], hosts[i]);
+                if (h)
+                        names[n++] = h;
         }
-        *ret_cert = strndup((const char *) cd.data, cd.size);
-        *ret_key = strndup((const char *) kd.data, kd.size);
-        gnutls_free(cd.data);
-        gnutls_memset(kd.data, 0, kd.size);
-        gnutls_free(kd.data);
-        return *ret_cert && *ret_key ? 0 : -ENOMEM;
+        names[n] = NULL;
+        return zero_tls_self_signed(c->node_name, names, ret_cert, ret_key, err);
 }
 
 static int read_pem(const char *what, const char *path, char **ret, struct zero_error *err) {

@@ -3,14 +3,12 @@
 
 #include <gnutls/crypto.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "common/secret.h"
 #include "common/text.h"
 #include "common/util.h"
 
-#define SECRET_PREFIX "zero_"
-#define SECRET_BYTES 32
-#define BASE64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_Static_assert(ZERO_TOKEN_SECRET_SIZE == ZERO_SECRET_SIZE, "a token's secret is common/secret.h's");
 
 const char *zero_role_to_string(enum zero_role r) {
         return r == ZERO_ROLE_ADMIN ? "admin" : r == ZERO_ROLE_READ ? "read" : "none";
@@ -22,24 +20,6 @@ enum zero_role zero_role_from_string(const char *s) {
         if (s && streq(s, "read"))
                 return ZERO_ROLE_READ;
         return ZERO_ROLE_NONE;
-}
-
-static void base64url(const uint8_t *in, size_t n, char *out) {
-        static const char alphabet[] = BASE64URL;
-        uint32_t acc = 0;
-        int bits = 0;
-
-        for (size_t i = 0; i < n; i++) {
-                acc = (acc << 8) | in[i];
-                bits += 8;
-                while (bits >= 6) {
-                        bits -= 6;
-                        *out++ = alphabet[(acc >> bits) & 63];
-                }
-        }
-        if (bits > 0)
-                *out++ = alphabet[(acc << (6 - bits)) & 63];
-        *out = '\0';
 }
 
 static int hash_secret(const char *secret, char ret_hex[static 65]) {
@@ -56,13 +36,6 @@ static int hash_secret(const char *secret, char ret_hex[static 65]) {
         return 0;
 }
 
-/* secret: "zero_" and 43 base64url characters (32 bytes), the form zero_token_create makes. */
-static bool secret_is_valid(const char *secret) {
-        size_t n = strlen(SECRET_PREFIX);
-
-        return secret && strlen(secret) == ZERO_TOKEN_SECRET_SIZE - 1 && strncmp(secret, SECRET_PREFIX, n) == 0 &&
-               strspn(secret + n, BASE64URL) == ZERO_TOKEN_SECRET_SIZE - 1 - n;
-}
 
 /* The row for secret; with replace, a token of that name goes in the same transaction. */
 static int token_insert(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
@@ -102,15 +75,11 @@ static int token_insert(struct zero_store *s, const char *name, enum zero_role r
 
 int zero_token_create(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
                       char ret_secret[static ZERO_TOKEN_SECRET_SIZE], struct zero_error *err) {
-        uint8_t raw[SECRET_BYTES];
         char secret[ZERO_TOKEN_SECRET_SIZE];
         int r;
 
-        if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw))
+        if (zero_secret_new(secret) < 0)
                 return zero_error_set(err, -EIO, ZERO_E_INTERNAL, "no random bytes for the secret");
-        memcpy(secret, SECRET_PREFIX, strlen(SECRET_PREFIX));
-        base64url(raw, sizeof(raw), secret + strlen(SECRET_PREFIX));
-        explicit_bzero(raw, sizeof(raw));
         r = token_insert(s, name, role, created_by, secret, false, err);
         if (r >= 0)
                 memcpy(ret_secret, secret, sizeof(secret));
@@ -120,7 +89,7 @@ int zero_token_create(struct zero_store *s, const char *name, enum zero_role rol
 
 int zero_token_import(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
                       const char *secret, bool replace, struct zero_error *err) {
-        if (!secret_is_valid(secret))
+        if (!zero_secret_is_valid(secret))
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                       "the secret is not a token secret: 'zero_' and 43 of [A-Za-z0-9_-] "
                                       "(32 random bytes, base64url), as zerod token create makes them");
@@ -142,7 +111,7 @@ int zero_token_check(struct zero_store *s, const char *secret, struct zero_token
         char hash[65];
         int r;
 
-        if (!secret_is_valid(secret))
+        if (!zero_secret_is_valid(secret))
                 return -EACCES;
         r = hash_secret(secret, hash);
         if (r < 0)

@@ -63,15 +63,16 @@ static int invalid(struct zero_error *err, int r, const char *fmt, const char *a
         return zero_error_set(err, r, ZERO_E_INVALID, fmt, a);
 }
 
-/* A child that dies with us; stdin from in (/dev/null when < 0), stdout to out, stderr to errfd. */
-static pid_t spawn(char *const argv[], int in, int out, int errfd) {
+/* A child that dies with us; stdin from in (/dev/null when < 0), stdout to out, stderr to errfd;
+ * flags: ZERO_CHILD_* (common/util.h). */
+static pid_t spawn(char *const argv[], int in, int out, int errfd, unsigned flags) {
         pid_t parent = getpid(), pid = fork();
 
         if (pid != 0)
                 return pid < 0 ? -errno : pid;
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                 _exit(127);
-        zero_child_exec_fds(argv, in, out, errfd);
+        zero_child_exec_flags(argv, in, out, errfd, flags);
 }
 
 /* Output of a finished child, kept in a memfd: one line, printable, for a message. */
@@ -141,7 +142,7 @@ static int open_decompressor(int archive, struct decompressor *d, struct zero_er
         d->errfd = memfd_create("decompressor-stderr", MFD_CLOEXEC);
         if (d->errfd < 0 || pipe2(p, O_CLOEXEC) < 0)
                 return zero_error_set(err, -errno, ZERO_E_INTERNAL, "cannot start %s: %m", d->prog);
-        pid = spawn((char *const[]){(char *) d->prog, "-dc", NULL}, archive, p[1], d->errfd);
+        pid = spawn((char *const[]){(char *) d->prog, "-dc", NULL}, archive, p[1], d->errfd, 0);
         safe_close(p[1]);
         if (pid < 0) {
                 safe_close(p[0]);
@@ -338,7 +339,9 @@ static int make_base(const struct args *a, const struct zero_extract *x, struct 
         snprintf(inodes, sizeof(inodes), "%llu", (unsigned long long) (zero_extract_entries(x) * 5 / 4 + 4096));
         char *argv[] = {"mkfs.ext4", "-q", "-F", "-L", "zero-root", "-N", inodes, "-E", "root_owner=0:0", "-d",
                         rootfs, base, size, NULL};
-        pid = spawn(argv, -EBADF, out, out);
+        /* Without the mount table: a mounted loop device over a stopped FUSE daemon would hold
+         * it (ZERO_CHILD_HIDE_MOUNTS says how); the base is a new file of ours. */
+        pid = spawn(argv, -EBADF, out, out, ZERO_CHILD_HIDE_MOUNTS);
         if (pid < 0)
                 return zero_error_set(err, (int) pid, ZERO_E_INTERNAL, "cannot run mkfs.ext4: %s", strerror((int) -pid));
         st = wait_child(pid);

@@ -245,6 +245,11 @@ static int child_fork(sd_event *e, const char *what, void *userdata, struct zero
 
 int zero_subprocess_start(sd_event *e, char *const argv[], zero_subprocess_done_fn done, void *userdata,
                          struct zero_subprocess **ret) {
+        return zero_subprocess_start_flags(e, argv, 0, done, userdata, ret);
+}
+
+int zero_subprocess_start_flags(sd_event *e, char *const argv[], unsigned flags, zero_subprocess_done_fn done,
+                                void *userdata, struct zero_subprocess **ret) {
         struct zero_subprocess *c = NULL;
         int r;
 
@@ -254,7 +259,7 @@ int zero_subprocess_start(sd_event *e, char *const argv[], zero_subprocess_done_
         if (r < 0)
                 return r;
         if (r > 0)
-                zero_child_exec(argv, c->out);
+                zero_child_exec_flags(argv, -1, c->out, c->out, flags);
         c->done = done;
         *ret = c;
         return 0;

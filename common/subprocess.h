@@ -21,6 +21,9 @@ typedef void (*zero_subprocess_done_fn)(void *userdata, int status, const char *
 /* Forks and execs argv (PATH searched; stdin /dev/null; it dies with zerod: PDEATHSIG). */
 int zero_subprocess_start(sd_event *e, char *const argv[], zero_subprocess_done_fn done, void *userdata,
                           struct zero_subprocess **ret);
+/* The same, the child started with flags (ZERO_CHILD_*, common/util.h). */
+int zero_subprocess_start_flags(sd_event *e, char *const argv[], unsigned flags, zero_subprocess_done_fn done,
+                                void *userdata, struct zero_subprocess **ret);
 /* Kills the child (and ends it, done called) when it has not ended within timeout_usec from now
  * (0: never). */
 int zero_subprocess_set_timeout(struct zero_subprocess *c, uint64_t timeout_usec);

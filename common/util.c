@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sched.h>
 #include <search.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -309,18 +311,35 @@ int zero_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size
         return 0;
 }
 
-_Noreturn void zero_child_exec_fds(char *const *argv, int in, int out, int err) {
+/* ZERO_CHILD_HIDE_MOUNTS (util.h says why). */
+static int child_hide_mounts(void) {
+        if (unshare(CLONE_NEWNS) < 0)
+                return -errno;
+        /* Nothing of this namespace may reach the host's: a shared / would take the tmpfs there. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("zero-no-mounts", "/proc", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k") < 0)
+                return -errno;
+        return setenv("EXT2FS_NO_MTAB_OK", "1", 1) < 0 ? -errno : 0;
+}
+
+_Noreturn void zero_child_exec_flags(char *const *argv, int in, int out, int err, unsigned flags) {
         int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         sigset_t none;
 
         if (devnull < 0 || dup2(in >= 0 ? in : devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
                 _exit(127);
+        if (flags & ZERO_CHILD_HIDE_MOUNTS)
+                (void) child_hide_mounts(); /* else with the mount table, as before */
         zero_unset_service_environment();
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         execvp(argv[0], argv);
         dprintf(2, "cannot run %s: %m\n", argv[0]);
         _exit(127);
+}
+
+_Noreturn void zero_child_exec_fds(char *const *argv, int in, int out, int err) {
+        zero_child_exec_flags(argv, in, out, err, 0);
 }
 
 _Noreturn void zero_child_exec(char *const *argv, int out) {
@@ -361,6 +380,10 @@ int zero_fd_wait(int fd, short events, uint64_t deadline, short *ret_revents) {
 }
 
 int zero_run_wait_timeout(char *const argv[], int timeout_ms, char **ret_output) {
+        return zero_run_wait_flags(argv, timeout_ms, 0, ret_output);
+}
+
+int zero_run_wait_flags(char *const argv[], int timeout_ms, unsigned flags, char **ret_output) {
         _cleanup_close_ int rd = -EBADF, pidfd = -EBADF;
         uint64_t deadline = timeout_ms < 0 ? 0 : zero_monotonic_usec() + (uint64_t) timeout_ms * USEC_PER_MSEC + 1;
         int pipefd[2] = {-EBADF, -EBADF};
@@ -379,7 +402,7 @@ int zero_run_wait_timeout(char *const argv[], int timeout_ms, char **ret_output)
                 return r;
         }
         if (pid == 0)
-                zero_child_exec(argv, pipefd[1]);
+                zero_child_exec_flags(argv, -1, pipefd[1], pipefd[1], flags);
         safe_close(pipefd[1]);
         /* Readable once the child exited, so its end is waited for with the same deadline. */
         if (deadline)

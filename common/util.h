@@ -63,6 +63,22 @@ _Noreturn void zero_child_exec(char *const *argv, int out);
  * must be above 2 or already in its place. */
 _Noreturn void zero_child_exec_fds(char *const *argv, int in, int out, int err);
 
+/* What a child gets besides (flags of the calls below; 0: nothing). */
+enum {
+        /*
+         * A mount namespace of its own whose /proc is an empty tmpfs, and EXT2FS_NO_MTAB_OK=1: for
+         * mkfs.ext4 on a file of ours, which nothing can have mounted. mkfs.ext4 looks for its
+         * file among the mounts, and asks every mounted loop device for its backing file on the
+         * way (LOOP_GET_STATUS64), which stats that file: a loop device over a FUSE export whose
+         * daemon is stopped or hung (the softcard's host-block exports, a container's root on
+         * one) held it in D state for as long as that daemon stayed so, and a volume job with it
+         * (test_softcard's test_make_beside_stopped). With no mount table it goes on at once.
+         * Where the namespace cannot be had (not root), the child runs without it.
+         */
+        ZERO_CHILD_HIDE_MOUNTS = 1 << 0,
+};
+_Noreturn void zero_child_exec_flags(char *const *argv, int in, int out, int err, unsigned flags);
+
 /* Runs argv to completion (stdin /dev/null, stdout/stderr captured up to 4 KiB into *ret_output
  * if given). Returns the exit status (>= 0) or -errno if it could not run; 128+signal if killed. */
 int zero_run_wait(char *const argv[], char **ret_output);
@@ -70,6 +86,8 @@ int zero_run_wait(char *const argv[], char **ret_output);
  * -ETIMEDOUT then. The end is waited for through a pidfd; without one (kernels before 5.3)
  * only the output is bounded. */
 int zero_run_wait_timeout(char *const argv[], int timeout_ms, char **ret_output);
+/* The same, the child started with flags (ZERO_CHILD_*). */
+int zero_run_wait_flags(char *const argv[], int timeout_ms, unsigned flags, char **ret_output);
 
 /* Blocking-safe writes and reads on fds that may be interrupted. */
 int zero_write_all(int fd, const void *buf, size_t len);

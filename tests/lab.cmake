@@ -9,4 +9,9 @@ if(NOT ZERO_SANITIZE)
   # (an OOM kill, a cpu quota), the state volume kept over a power cycle.
   zero_integration_test(lab_host_image ${CMAKE_CURRENT_SOURCE_DIR}/lab/host_image.sh TIMEOUT 600)
   set_tests_properties(lab_host_image PROPERTIES LABELS "integration;lab")
+  # The lab itself (deploy/lab up/down): zero-card boots the host, presents a container's root
+  # and data volumes and NIC, withdraws them at its stop and presents them again at its start; the
+  # figures (host boot to zerod ready, a create, dd on a card-presented disk).
+  zero_integration_test(lab_card ${CMAKE_CURRENT_SOURCE_DIR}/lab/card.sh TIMEOUT 600)
+  set_tests_properties(lab_card PROPERTIES LABELS "integration;lab")
 endif()

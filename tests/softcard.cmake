@@ -12,7 +12,7 @@ if(TARGET zerosoftcard)
   endif()
 endif()
 
-# The card driver as zerod loads it (agent/card_loader.c): softcard.so from the plugin directory,
+# The card driver as zerod loads it (io/card_loader.c): softcard.so from the plugin directory,
 # and a test-only driver built for a card ABI version no zerod speaks, refused by the loader
 # (test_card_loader) and by zerod, which then does not start (it_card_driver).
 # abi3_card is one built for card ABI 3 (synchronous ops): refused since ABI 4 (asynchronous ops).

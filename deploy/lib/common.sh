@@ -37,7 +37,7 @@ zero_build() { # zero_build BUILD_DIR [cmake options...]
 }
 
 # zero_agent_holder DIR...: prints the pid of the zerod that holds one of the directories (its
-# DIR/zerod.lock, flock(2), see agent/lock.h) and succeeds; fails when none is held. flock(1)
+# DIR/zerod.lock, flock(2), see common/lock.h) and succeeds; fails when none is held. flock(1)
 # takes a free lock for an instant only; a missing lock file is never created.
 zero_agent_holder() {
   local d

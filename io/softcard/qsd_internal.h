@@ -39,9 +39,11 @@ struct qsd {
 
         /* qsd_call.c */
         struct zero_qmp *qmp;
-        uint64_t timeout_usec;  /* of each call: QMP_TIMEOUT_USEC unless a caller set it */
+        bool best_effort;       /* qsd_call()s are best effort (qsd_set_best_effort()) */
+        uint64_t timeout_usec;  /* of a qsd_call() now: QMP_TIMEOUT_USEC, or QSD_QUICK_TIMEOUT_USEC */
         uint64_t stalled_usec;  /* when a call timed out, while the daemon has not answered since */
-        bool probing;           /* a query-version waits for the stalled daemon */
+        uint64_t lagging_usec;  /* the same for a best-effort call (qsd_call.c's rules) */
+        bool probing;           /* a query-version waits for the stalled or lagging daemon */
         struct qsd_call *calls; /* asynchronous calls not answered yet */
         struct qsd_work *works; /* work under way, in the order it came */
 

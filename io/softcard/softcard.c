@@ -317,16 +317,17 @@ static int card_volume_set_qos(struct zero_card *c, const struct zero_card_volum
 
 static int card_volume_stats(struct zero_card *c, const struct zero_card_volume *v,
                              struct zero_card_volume_stats *ret, struct zero_error *err) {
-        uint64_t timeout;
+        bool old;
         int r;
 
         if (!ret)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "no stats buffer");
         /* A GET shows stats when it can, and the call holds the loop while it waits: a daemon
-         * that stopped answering costs that GET its stats, not every client 10 s. */
-        timeout = qsd_set_timeout(c->qsd, QSD_QUICK_TIMEOUT_USEC);
+         * that stopped answering costs that GET its stats, not every client 10 s; and a daemon
+         * merely slow costs it its stats, not the next ops their daemon (qsd_call.c's rules). */
+        old = qsd_set_best_effort(c->qsd, true);
         r = WITH_VOLUME(v, sv, err, WITH_DAEMON(c, err, softcard_volume_stats(c->qsd, &sv, ret, err)));
-        (void) qsd_set_timeout(c->qsd, timeout);
+        (void) qsd_set_best_effort(c->qsd, old);
         return r;
 }
 

@@ -65,10 +65,12 @@ int qsd_ensure(struct qsd *q, struct zero_error *err);
  * the commands queued behind it (the asynchronous ops, which call it themselves). */
 int qsd_ensure_nowait(struct qsd *q, struct zero_error *err);
 
-/* The rules of every call (qsd_call.c): a timeout (10 s, or qsd_set_timeout()'s); while the
- * daemon restarts, -EAGAIN with ZERO_E_UNAVAILABLE at once, unsent; a daemon that let a call time
- * out and has said nothing since is stalled: calls wait QSD_QUICK_TIMEOUT_USEC at most, and after
- * a second of that fail at once, unsent, -ETIMEDOUT with ZERO_E_TIMEOUT. */
+/* The rules of every call (qsd_call.c): a timeout (10 s, or QSD_QUICK_TIMEOUT_USEC for a best-effort
+ * one); while the daemon restarts, -EAGAIN with ZERO_E_UNAVAILABLE at once, unsent; a daemon that
+ * let a call of 10 s time out and has said nothing since is stalled: calls wait
+ * QSD_QUICK_TIMEOUT_USEC at most, and after a second of that fail at once, unsent, -ETIMEDOUT with
+ * ZERO_E_TIMEOUT. A best-effort call that timed out stalls nothing: the best-effort calls after it
+ * fail at once, unsent (-ETIMEDOUT, ZERO_E_TIMEOUT), until the daemon answers again. */
 
 /* One QMP command (args stolen, may be NULL); *ret gets the "return" member (NULL: dropped).
  * A QMP error is -EIO with its desc in err; a dead connection -ECONNRESET; no answer within
@@ -76,11 +78,11 @@ int qsd_ensure_nowait(struct qsd *q, struct zero_error *err);
  * start and sync(), and stats (25 ms); the card ABI's ops (ABI 4: all asynchronous) use
  * qsd_call_async(). */
 int qsd_call(struct qsd *q, const char *execute, json_t *args, json_t **ret, struct zero_error *err);
-/* The timeout of the calls from now on (0: the default, 10 s); returns the one before. For ops
- * whose answer is best effort (stats), so that a daemon that stopped answering holds the loop
- * for QSD_QUICK_TIMEOUT_USEC, not 10 s. */
+/* Whether the qsd_call()s from now on are best effort (stats): their timeout is
+ * QSD_QUICK_TIMEOUT_USEC, not 10 s, so that a daemon that stopped answering holds the loop that
+ * long at most, and their timeout stalls nothing (above). Returns the setting before. */
 #define QSD_QUICK_TIMEOUT_USEC (25ULL * 1000ULL)
-uint64_t qsd_set_timeout(struct qsd *q, uint64_t timeout_usec);
+bool qsd_set_best_effort(struct qsd *q, bool best_effort);
 
 /* The same command, answered from the loop: cb gets what qsd_call() would return (value
  * borrowed, NULL when r < 0; err always set when r < 0), once, never from inside the call that
@@ -195,9 +197,11 @@ int softcard_volume_check(const struct softcard_volume *v, struct zero_error *er
 int softcard_size_check(const struct softcard_volume *v, uint64_t size, struct zero_error *err);
 /* Both, and size (v's when 0) within what one file may be on the filesystem v lives on. */
 int softcard_volume_validate(const struct softcard_volume *v, uint64_t size, struct zero_error *err);
-/* Runs argv to its end (zero_run_wait); a failure's output goes into err. */
-int softcard_run(char *const argv[], struct zero_error *err);
-/* A command's failure (status: exit status, 128+signal, or -errno; its output) in err. */
+/* Runs argv to its end (zero_run_wait_flags(): flags ZERO_CHILD_*; killed after timeout_usec, 0:
+ * never); a failure's output goes into err. */
+int softcard_run(char *const argv[], unsigned flags, uint64_t timeout_usec, struct zero_error *err);
+/* A command's failure (status: exit status, 128+signal, or -errno; its output) in err; -ETIMEDOUT
+ * (its deadline) is ZERO_E_TIMEOUT. */
 int softcard_command_failed(char *const argv[], int status, const char *output, struct zero_error *err);
 
 int softcard_volume_create(struct qsd *q, const struct softcard_volume *v, struct zero_error *err);
@@ -211,6 +215,7 @@ typedef void (*softcard_file_done_fn)(void *userdata, int r, const struct zero_e
 /* The volume jobs running on the loop, one at most per volume. */
 struct softcard_jobs {
         struct vfile *head;
+        uint64_t command_timeout_usec; /* of each command of a job; 0: volume_file.c's (tests set one) */
 };
 int softcard_volume_create_async(struct softcard_jobs *jobs, sd_event *e, struct qsd *q,
                                  const struct softcard_volume *v, softcard_file_done_fn done, void *userdata,

@@ -13,6 +13,14 @@
  * ~0.55 s (ext4 frees its extents inside the call); the rest (checks, ftruncate, rename,
  * fsync after mkfs's own fsync) well under a millisecond. Hence rm as a child too: a large
  * file is never unlinked on the loop, nor is a large .tmp a crash left behind.
+ *
+ * Every command has a deadline (jobs->command_timeout_usec, VFILE_COMMAND_TIMEOUT_USEC unless a
+ * test sets one): a job ends, `timeout` if need be, and its done comes. mkfs.ext4 runs without
+ * the mount table (ZERO_CHILD_HIDE_MOUNTS, common/util.h): it asked every mounted loop device
+ * for its backing file, and one over a stopped daemon's FUSE export held it, and the make, for
+ * as long as that daemon stayed stopped (test_softcard ran beside test_softcard_async's stopped
+ * daemon: "1 volume job(s) did not finish"; it_card_volume_ops beside it_card_stalled: a
+ * volume_create stuck in its make step).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,6 +32,11 @@
 #include "io/softcard/storage.h"
 
 enum { STEP_NEXT = 0, STEP_RUN = 1, STEP_DONE = 2, STEP_UNEXPORT = 3 };
+
+/* A command that has not ended by then is killed, and its job fails (ZERO_E_TIMEOUT). Far above
+ * what they take: mkfs.ext4 of 16 TiB ~1 s, its rm ~0.55 s on an idle disk (above); a busy one
+ * may take many times that. */
+#define VFILE_COMMAND_TIMEOUT_USEC (10ULL * 60 * USEC_PER_SEC)
 
 struct vfile {
         struct softcard_jobs *jobs; /* async only */
@@ -37,6 +50,8 @@ struct vfile {
         size_t n_steps, step;
         int failed; /* < 0: the steps left are the cleanup after this failure */
         char *argv[16]; /* the command a step asks for (STEP_RUN) */
+        unsigned child_flags; /* and how it runs (ZERO_CHILD_*) */
+        uint64_t command_timeout_usec;
         char size[24];
         struct zero_error err;
         sd_event *event;
@@ -78,6 +93,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct vfile *, vfile_free)
 int softcard_command_failed(char *const argv[], int status, const char *out, struct zero_error *err) {
         _cleanup_free_ char *text = strdup(strempty(out));
 
+        if (status == -ETIMEDOUT)
+                return zero_error_set(err, status, ZERO_E_TIMEOUT, "%s did not end within its deadline (killed)",
+                                      argv[0]);
         if (status < 0)
                 return zero_error_set(err, status, ZERO_E_INTERNAL, "cannot run %s: %s", argv[0], strerror(-status));
         for (char *p = text; p && *p; p++)
@@ -87,9 +105,10 @@ int softcard_command_failed(char *const argv[], int status, const char *out, str
                               strempty(text));
 }
 
-int softcard_run(char *const argv[], struct zero_error *err) {
+int softcard_run(char *const argv[], unsigned flags, uint64_t timeout_usec, struct zero_error *err) {
         _cleanup_free_ char *out = NULL;
-        int r = zero_run_wait(argv, &out);
+        int ms = timeout_usec == 0 ? -1 : (int) ((timeout_usec + USEC_PER_MSEC - 1) / USEC_PER_MSEC);
+        int r = zero_run_wait_flags(argv, ms, flags, &out);
 
         return r == 0 ? 0 : softcard_command_failed(argv, r, out, err);
 }
@@ -127,6 +146,7 @@ static int ask(struct vfile *f, char *const *argv) {
         for (; argv[i] && i < ELEMENTSOF(f->argv) - 1; i++)
                 f->argv[i] = argv[i];
         f->argv[i] = NULL;
+        f->child_flags = 0;
         return STEP_RUN;
 }
 
@@ -272,8 +292,10 @@ static int step_mkfs(struct vfile *f, struct zero_error *err) {
         if (f->base_path)
                 return STEP_NEXT;
         /* Lazy init and no discard: a sparse file stays sparse. */
-        return ask(f, (char *[]){"mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard",
+        (void) ask(f, (char *[]){"mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard",
                                  f->tmp, NULL});
+        f->child_flags = ZERO_CHILD_HIDE_MOUNTS; /* the top of this file says why */
+        return STEP_RUN;
 }
 
 /*
@@ -398,6 +420,7 @@ static int vfile_new(struct qsd *q, const struct softcard_volume *v, bool remove
         f->v.format = f->format;
         f->v.base_path = f->base_path;
         f->qsd = q;
+        f->command_timeout_usec = VFILE_COMMAND_TIMEOUT_USEC;
         f->remove = remove;
         f->steps = remove ? remove_steps : make_steps;
         f->n_steps = remove ? ELEMENTSOF(remove_steps) : ELEMENTSOF(make_steps);
@@ -426,7 +449,7 @@ static int vfile_run_sync(struct vfile *f, struct zero_error *err) {
                 int r = f->steps[f->step].run(f, e);
 
                 if (r == STEP_RUN)
-                        r = softcard_run(f->argv, e);
+                        r = softcard_run(f->argv, f->child_flags, f->command_timeout_usec, e);
                 else if (r == STEP_UNEXPORT && (r = qsd_ensure(f->qsd, e)) >= 0)
                         r = softcard_volume_unexport(f->qsd, &f->v, e);
                 if (r == STEP_DONE)
@@ -508,9 +531,13 @@ static void vfile_continue(struct vfile *f) {
                 int r = f->steps[f->step].run(f, e);
 
                 if (r == STEP_RUN) {
-                        r = zero_subprocess_start(f->event, f->argv, on_command_done, f, &f->child);
+                        r = zero_subprocess_start_flags(f->event, f->argv, f->child_flags, on_command_done, f,
+                                                        &f->child);
+                        if (r >= 0)
+                                r = zero_subprocess_set_timeout(f->child, f->command_timeout_usec);
                         if (r >= 0)
                                 return;
+                        f->child = zero_subprocess_free(f->child);
                         r = zero_error_set(e, r, ZERO_E_INTERNAL, "cannot run %s: %s", f->argv[0], strerror(-r));
                 } else if (r == STEP_UNEXPORT) {
                         /* On the loop too: a stopped daemon must not hold it (issue 11, item 7). */
@@ -551,6 +578,8 @@ static int vfile_start(struct softcard_jobs *jobs, sd_event *e, struct qsd *q, c
                         return zero_error_set(err, -EBUSY, ZERO_E_BUSY, "volume %s is being %s already", f->id,
                                               j->remove ? "removed" : "made");
         f->jobs = jobs;
+        if (jobs->command_timeout_usec > 0)
+                f->command_timeout_usec = jobs->command_timeout_usec;
         f->event = e;
         f->done = done;
         f->userdata = userdata;

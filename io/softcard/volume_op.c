@@ -165,7 +165,7 @@ int softcard_op_run(struct softcard_op *o, struct zero_error *err) {
                         snprintf(o->text, sizeof(o->text), "%s", res.text);
                         break;
                 case OP_RUN:
-                        o->r = softcard_run(o->argv, &o->e);
+                        o->r = softcard_run(o->argv, 0, 0, &o->e);
                         break;
                 case OP_SLEEP:
                         (void) poll(NULL, 0, (int) ((o->sleep_usec + USEC_PER_MSEC - 1) / USEC_PER_MSEC));

@@ -316,7 +316,7 @@ struct ctr {
         char *id; /* crun's name for it: "zero-" + info->id */
         char *bundle, *rootfs, *config, *pid_file;
         char *netns; /* RUN_DIR/netns: the network namespace holding the card's NICs */
-        char *volumes; /* RUN_DIR/bundle/volumes: data volumes mounted idmapped, for crun to bind */
+        char *volumes; /* RUN_DIR/bundle/volumes: data volumes mounted (idmapped too), for crun to bind */
 };
 
 static void ctr_done(struct ctr *c) {
@@ -574,8 +574,12 @@ static int mount_root_volume(struct zero_plugin_ctx *ctx, const struct zero_inst
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
-/* A data volume for a container in a user namespace: crun could not mount ext4 there, so it is
- * mounted idmapped at bundle/volumes/N and bound by crun (zero_oci_options.volume_binds). */
+/* A data volume, mounted here at bundle/volumes/N (idmapped through userns_fd when the container
+ * has a user namespace) and bound by crun (zero_oci_options.volume_binds). Not crun's own mount of
+ * the device: under a cgroup v2 that enforces limits (the lab's host) crun applies the container's
+ * device policy to its cgroup first, which refuses the card's disk (EPERM; lab_card), and in a
+ * user namespace crun could not mount ext4 at all. The container gets a filesystem, never the
+ * device. */
 static int mount_volume_dir(const struct ctr *c, size_t n, const char *dev, int userns_fd, char *ret_dir,
                             struct zero_error *err) {
         int r;
@@ -586,12 +590,14 @@ static int mount_volume_dir(const struct ctr *c, size_t n, const char *dev, int 
                 r = mkdir_mode(ret_dir, 0755);
         if (r >= 0)
                 r = is_mount_point(ret_dir, c->volumes);
-        if (r == 0)
+        if (r == 0 && userns_fd >= 0)
                 r = zero_mount_idmapped(dev, "ext4", ret_dir, userns_fd,
                                         MOUNT_ATTR_NOATIME | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        else if (r == 0)
+                r = mount(dev, ret_dir, "ext4", MS_NOATIME | MS_NOSUID | MS_NODEV, NULL) < 0 ? -errno : 0;
         if (r < 0)
-                return runtime_error(err, r, "cannot mount data volume %s idmapped on %s: %s", dev, ret_dir,
-                                     strerror(-r));
+                return runtime_error(err, r, "cannot mount data volume %s%s on %s: %s", dev,
+                                     userns_fd >= 0 ? " idmapped" : "", ret_dir, strerror(-r));
         return 0;
 }
 
@@ -693,12 +699,9 @@ static int card_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_
                 r = plugin.svc->volume_export(ctx, v->name, "host-block", dev, sizeof(dev), err);
                 if (r < 0)
                         return zero_error_default(err, r, "cannot export a data volume");
-                if (userns >= 0) {
-                        r = mount_volume_dir(c, p->n_mounts, dev, userns, p->devices[p->n_mounts], err);
-                        if (r < 0)
-                                return r;
-                } else
-                        snprintf(p->devices[p->n_mounts], DEVICE_PATH_MAX, "%s", dev);
+                r = mount_volume_dir(c, p->n_mounts, dev, userns, p->devices[p->n_mounts], err);
+                if (r < 0)
+                        return r;
                 p->mounts[p->n_mounts] = (struct zero_oci_volume_mount){v->path, p->devices[p->n_mounts]};
                 p->n_mounts++;
         }
@@ -797,7 +800,7 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
         opts.netns_path = info->n_nics > 0 ? c.netns : NULL;
         opts.volume_mounts = p.mounts;
         opts.n_volume_mounts = p.n_mounts;
-        opts.volume_binds = zero_oci_wants_userns(info);
+        opts.volume_binds = true;
         config = mfree(config);
         r = zero_oci_config_format(info, &opts, &config, err);
         if (r < 0)

@@ -7,42 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/argv.h"
 #include "common/macro.h"
 #include "common/util.h"
+#include "io/hotplug.h"
+#include "io/qemu_args.h"
 
 /* x86's COMMAND_LINE_SIZE, NUL included. */
 #define KERNEL_CMDLINE_MAX 2048
 #define DISKS_PER_KIND_MAX 26
-#define PORT_SLOT_FIRST 2 /* pcie.0's slot 0 is the host bridge, 1 stays free, 0x1f is the ICH9's */
 
-struct argv_builder {
-        char **v;
-        size_t n, size;
-        int r;
-};
-
-static void add(struct argv_builder *b, char *s) {
-        if (b->r < 0 || !s) {
-                b->r = b->r < 0 ? b->r : -ENOMEM;
-                free(s);
-                return;
-        }
-        if (b->n + 2 > b->size) {
-                size_t size = b->size ? b->size * 2 : 32;
-                char **v = realloc(b->v, size * sizeof(char *));
-                if (!v) {
-                        free(s);
-                        b->r = -ENOMEM;
-                        return;
-                }
-                b->v = v;
-                b->size = size;
-        }
-        b->v[b->n++] = s;
-        b->v[b->n] = NULL;
-}
-
-#define ADD(b, ...) add((b), zero_strdup_printf(__VA_ARGS__))
 
 /* Appends s to *buf in single quotes ('\'' for a quote inside). */
 static int append_quoted(FILE *f, const char *s) {
@@ -113,43 +87,9 @@ int zero_vm_guest_disk_name(const struct zero_vm_disk *disks, size_t n, size_t i
         return 0;
 }
 
-void zero_vm_qemu_id(const char *prefix, const char *id, char ret[static ZERO_VM_QEMU_ID_MAX]) {
-        snprintf(ret, ZERO_VM_QEMU_ID_MAX, "%s-%.16s", prefix, strempty(id));
-}
-
-int zero_vm_nbd_uri_split(const char *uri, char **ret_copy, const char **ret_name, const char **ret_socket) {
-        static const char prefix[] = "nbd+unix:///";
-        char *c, *q;
-
-        if (!uri || strncmp(uri, prefix, strlen(prefix)) != 0)
-                return -EINVAL;
-        c = strdup(uri + strlen(prefix));
-        if (!c)
-                return -ENOMEM;
-        q = strstr(c, "?socket=");
-        if (!q || q == c || !q[8]) {
-                free(c);
-                return -EINVAL;
-        }
-        *q = '\0';
-        *ret_copy = c;
-        *ret_name = c;
-        *ret_socket = q + 8;
-        return 0;
-}
-
 /* A pcie-root-port on pcie.0, eight to a slot as functions (libvirt's layout): every disk and
  * NIC has one of its own, so that it can be unplugged, and the spares take hot-plugged ones. */
-static void add_port(struct argv_builder *b, unsigned *k, const char *id) {
-        unsigned slot = PORT_SLOT_FIRST + *k / 8, fn = *k % 8;
-
-        add(b, strdup("-device"));
-        ADD(b, "pcie-root-port,id=%s,chassis=%u,bus=pcie.0,addr=0x%x.0x%x%s", id, *k + 1, slot, fn,
-            fn == 0 ? ",multifunction=on" : "");
-        (*k)++;
-}
-
-static int add_disk(struct argv_builder *b, const struct zero_vm_disk *d, size_t i, unsigned *port,
+static int add_disk(struct zero_argv *b, const struct zero_vm_disk *d, size_t i, unsigned *port,
                     struct zero_error *err) {
         bool vhost = d->export_kind && streq(d->export_kind, "vhost-user-blk");
         bool nbd = d->export_kind && streq(d->export_kind, "nbd");
@@ -163,39 +103,41 @@ static int add_disk(struct argv_builder *b, const struct zero_vm_disk *d, size_t
         if (!d->id || strlen(d->id) < 16 || strspn(d->id, "0123456789abcdef") < 16)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu has no volume id", i);
         snprintf(serial, sizeof(serial), "%.20s", d->id); /* NVMe's limit */
-        zero_vm_qemu_id(ZERO_VM_DISK_ID, d->id, dev);
-        zero_vm_qemu_id(ZERO_VM_DISK_PORT, d->id, bus);
+        zero_qemu_id(ZERO_VM_DISK_ID, d->id, dev);
+        zero_qemu_id(ZERO_VM_DISK_PORT, d->id, bus);
         if (streq(d->personality, "virtio-blk")) {
                 if (!vhost)
                         return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
                                               "disk %zu: virtio-blk needs a vhost-user-blk export, not %s", i,
                                               strempty(d->export_kind));
-                zero_vm_qemu_id(ZERO_VM_VHOST_ID, d->id, back);
-                add_port(b, port, bus);
-                add(b, strdup("-chardev"));
-                ADD(b, "socket,id=%s,path=%s", back, d->export_path);
-                add(b, strdup("-device"));
-                ADD(b, "vhost-user-blk-pci,id=%s,chardev=%s,num-queues=1,bus=%s", dev, back, bus);
+                zero_qemu_id(ZERO_VM_VHOST_ID, d->id, back);
+                zero_qemu_args_root_port(b, port, bus);
+                zero_argv_add(b, strdup("-chardev"));
+                ZERO_ARGV_ADD(b, "socket,id=%s,path=%s", back, d->export_path);
+                zero_argv_add(b, strdup("-device"));
+                ZERO_ARGV_ADD(b, "vhost-user-blk-pci,id=%s,chardev=%s,num-queues=1,bus=%s", dev, back, bus);
                 return b->r;
         }
         if (!nbd)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu: %s needs an nbd export, not %s", i,
                                       d->personality, strempty(d->export_kind));
-        if (zero_vm_nbd_uri_split(d->export_path, &copy, &name, &sock) < 0)
+        if (zero_qemu_nbd_uri_split(d->export_path, &copy, &name, &sock) < 0)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu: bad NBD export %s", i, d->export_path);
         if (!streq(d->personality, "virtio-scsi") && !streq(d->personality, "nvme"))
-                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu: unknown personality %s", i, d->personality);
-        zero_vm_qemu_id(ZERO_VM_NBD_ID, d->id, back);
-        add(b, strdup("-blockdev"));
-        ADD(b, "{\"driver\":\"nbd\",\"node-name\":\"%s\",\"export\":\"%s\",\"server\":{\"type\":\"unix\",\"path\":\"%s\"}}",
-            back, name, sock);
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "disk %zu: unknown personality %s", i,
+                                      d->personality);
+        zero_qemu_id(ZERO_VM_NBD_ID, d->id, back);
+        zero_argv_add(b, strdup("-blockdev"));
+        ZERO_ARGV_ADD(b,
+                      "{\"driver\":\"nbd\",\"node-name\":\"%s\",\"export\":\"%s\",\"server\":{\"type\":\"unix\",\"path\":\"%s\"}}",
+                      back, name, sock);
         if (streq(d->personality, "nvme"))
-                add_port(b, port, bus); /* SCSI disks are on the controller's bus */
-        add(b, strdup("-device"));
+                zero_qemu_args_root_port(b, port, bus); /* SCSI disks are on the controller's bus */
+        zero_argv_add(b, strdup("-device"));
         if (streq(d->personality, "virtio-scsi"))
-                ADD(b, "scsi-hd,id=%s,bus=%s.0,drive=%s,serial=%s", dev, ZERO_VM_SCSI_ID, back, serial);
+                ZERO_ARGV_ADD(b, "scsi-hd,id=%s,bus=%s.0,drive=%s,serial=%s", dev, ZERO_VM_SCSI_ID, back, serial);
         else
-                ADD(b, "nvme,id=%s,drive=%s,serial=%s,bus=%s", dev, back, serial, bus);
+                ZERO_ARGV_ADD(b, "nvme,id=%s,drive=%s,serial=%s,bus=%s", dev, back, serial, bus);
         return b->r;
 }
 
@@ -229,11 +171,11 @@ static int kernel_append(const struct zero_instance_info *info, const struct zer
 
 int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_options *o, char ***ret,
                     struct zero_error *err) {
-        struct argv_builder b = {};
+        struct zero_argv b = {};
         char root[32] = "";
         unsigned port = 0;
-        bool kvm;
         char *append = NULL;
+        _cleanup_free_ char *name = NULL;
         int r;
 
         if (!info || !o || !ret || !o->kernel || !o->initrd || !o->qmp_path)
@@ -241,7 +183,6 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
         if (!o->accel || (!streq(o->accel, "kvm") && !streq(o->accel, "tcg")))
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "accelerator '%s': expected kvm or tcg",
                                       strempty(o->accel));
-        kvm = streq(o->accel, "kvm");
         for (size_t i = 0; i < o->n_disks && !root[0]; i++)
                 if (o->disks[i].root && zero_vm_guest_disk_name(o->disks, o->n_disks, i, root, sizeof(root)) < 0)
                         return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "the root disk's personality is unknown");
@@ -251,63 +192,47 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
         if (r < 0)
                 return r;
 
-        add(&b, strdup(o->qemu ? o->qemu : "qemu-system-x86_64"));
-        add(&b, strdup("-nodefaults"));
-        add(&b, strdup("-no-user-config"));
-        add(&b, strdup("-name"));
-        ADD(&b, "guest=%s,debug-threads=on", info->name);
-        add(&b, strdup("-machine"));
-        add(&b, strdup("q35,memory-backend=mem"));
-        add(&b, strdup("-accel"));
-        add(&b, strdup(o->accel));
-        add(&b, strdup("-cpu"));
-        add(&b, strdup(kvm ? "host" : "max"));
-        add(&b, strdup("-smp"));
-        ADD(&b, "%u", info->cpus ? info->cpus : 1);
+        name = zero_strdup_printf("guest=%s,debug-threads=on", info->name);
+        zero_qemu_args_machine(&b, &(struct zero_qemu_machine){.qemu = o->qemu,
+                                                              .name = strempty(name),
+                                                              .machine = "q35,memory-backend=mem",
+                                                              .accel = o->accel,
+                                                              .cpus = info->cpus});
         /* Guest RAM shared with the vhost-user-blk backend (qemu-storage-daemon). */
-        add(&b, strdup("-object"));
-        ADD(&b, "memory-backend-memfd,id=mem,size=%lluM,share=on",
+        zero_argv_add(&b, strdup("-object"));
+        ZERO_ARGV_ADD(&b, "memory-backend-memfd,id=mem,size=%lluM,share=on",
             (unsigned long long) (info->memory_mib ? info->memory_mib : 256));
-        add(&b, strdup("-m"));
-        ADD(&b, "%lluM", (unsigned long long) (info->memory_mib ? info->memory_mib : 256));
-        add(&b, strdup("-display"));
-        add(&b, strdup("none"));
-        /* The serial console on stdout, which the shim keeps as the console log; signal=off: a
-         * ^C on it is the guest's. */
-        add(&b, strdup("-chardev"));
-        add(&b, strdup("stdio,id=console,signal=off"));
-        add(&b, strdup("-serial"));
-        add(&b, strdup("chardev:console"));
-        add(&b, strdup("-qmp"));
-        ADD(&b, "unix:%s,server=on,wait=off", o->qmp_path);
+        zero_argv_add(&b, strdup("-m"));
+        ZERO_ARGV_ADD(&b, "%lluM", (unsigned long long) (info->memory_mib ? info->memory_mib : 256));
+        zero_qemu_args_console(&b, o->qmp_path);
         if (o->start_paused)
-                add(&b, strdup("-S"));
+                zero_argv_add(&b, strdup("-S"));
         /* The guest's poweroff ends QEMU; so does a reboot: the instance's command is done. */
-        add(&b, strdup("-no-reboot"));
+        zero_argv_add(&b, strdup("-no-reboot"));
         /* QEMU's own seccomp filter, as libvirt sets it: a compromised QEMU cannot exec or fork,
          * regain privileges, change its scheduling or use obsolete syscalls. Hot-plug and QMP
          * need none of those (it_vm_hotplug). */
-        add(&b, strdup("-sandbox"));
+        zero_argv_add(&b, strdup("-sandbox"));
         if (o->run_as && *o->run_as) {
                 /* Privileges dropped once the devices are set up, before the guest runs. QEMU 7.2
                  * loads its filter before that drop, so elevateprivileges=deny kills it at its own
                  * setgid() (checked by hand: SIGSYS); once it is that user, setuid cannot make it
                  * root again (QEMU checks setuid(0) fails). */
-                add(&b, strdup(ZERO_VM_SANDBOX_RUNAS));
-                add(&b, strdup("-runas"));
-                add(&b, strdup(o->run_as));
+                zero_argv_add(&b, strdup(ZERO_VM_SANDBOX_RUNAS));
+                zero_argv_add(&b, strdup("-runas"));
+                zero_argv_add(&b, strdup(o->run_as));
         } else
-                add(&b, strdup(ZERO_VM_SANDBOX));
-        add(&b, strdup("-kernel"));
-        add(&b, strdup(o->kernel));
-        add(&b, strdup("-initrd"));
-        add(&b, strdup(o->initrd));
-        add(&b, strdup("-append"));
-        add(&b, append);
+                zero_argv_add(&b, strdup(ZERO_VM_SANDBOX));
+        zero_argv_add(&b, strdup("-kernel"));
+        zero_argv_add(&b, strdup(o->kernel));
+        zero_argv_add(&b, strdup("-initrd"));
+        zero_argv_add(&b, strdup(o->initrd));
+        zero_argv_add(&b, strdup("-append"));
+        zero_argv_add(&b, append);
         /* One virtio-scsi controller always, so that a SCSI disk can be hot-plugged on its bus. */
-        add_port(&b, &port, ZERO_VM_SCSI_PORT);
-        add(&b, strdup("-device"));
-        ADD(&b, "virtio-scsi-pci,id=%s,bus=%s", ZERO_VM_SCSI_ID, ZERO_VM_SCSI_PORT);
+        zero_qemu_args_root_port(&b, &port, ZERO_VM_SCSI_PORT);
+        zero_argv_add(&b, strdup("-device"));
+        ZERO_ARGV_ADD(&b, "virtio-scsi-pci,id=%s,bus=%s", ZERO_VM_SCSI_ID, ZERO_VM_SCSI_PORT);
         for (size_t i = 0; b.r >= 0 && i < o->n_disks; i++) {
                 r = add_disk(&b, &o->disks[i], i, &port, err);
                 if (r < 0 && b.r >= 0)
@@ -321,20 +246,20 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
                         b.r = zero_error_set(err, -EINVAL, ZERO_E_INVALID, "NIC %zu has no tap, id or MAC", i);
                         break;
                 }
-                zero_vm_qemu_id(ZERO_VM_NIC_ID, n->id, dev);
-                zero_vm_qemu_id(ZERO_VM_NETDEV_ID, n->id, back);
-                zero_vm_qemu_id(ZERO_VM_NIC_PORT, n->id, bus);
-                add_port(&b, &port, bus);
-                add(&b, strdup("-netdev"));
-                ADD(&b, "tap,id=%s,ifname=%s,script=no,downscript=no", back, n->tap);
-                add(&b, strdup("-device"));
+                zero_qemu_id(ZERO_VM_NIC_ID, n->id, dev);
+                zero_qemu_id(ZERO_VM_NETDEV_ID, n->id, back);
+                zero_qemu_id(ZERO_VM_NIC_PORT, n->id, bus);
+                zero_qemu_args_root_port(&b, &port, bus);
+                zero_argv_add(&b, strdup("-netdev"));
+                ZERO_ARGV_ADD(&b, "tap,id=%s,ifname=%s,script=no,downscript=no", back, n->tap);
+                zero_argv_add(&b, strdup("-device"));
                 /* romfile=: no iPXE option ROM, the kernel is loaded directly (and ipxe-qemu not needed) */
-                ADD(&b, "virtio-net-pci,id=%s,netdev=%s,mac=%s,bus=%s,romfile=", dev, back, n->mac, bus);
+                ZERO_ARGV_ADD(&b, "virtio-net-pci,id=%s,netdev=%s,mac=%s,bus=%s,romfile=", dev, back, n->mac, bus);
         }
         for (unsigned i = 0; b.r >= 0 && i < o->hotplug_ports; i++) {
                 char id[ZERO_VM_QEMU_ID_MAX];
                 snprintf(id, sizeof(id), "%s%u", ZERO_VM_SPARE_PORT, i);
-                add_port(&b, &port, id);
+                zero_qemu_args_root_port(&b, &port, id);
         }
         if (b.r < 0) {
                 strv_free(b.v);

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "io/hotplug.h"
 #include "zero/error.h"
 #include "zero/plugin.h"
 
@@ -60,7 +61,7 @@ struct zero_vm_options {
 
 /* QEMU ids: a prefix and the first 16 hex digits of the volume's or NIC's id, the same at every
  * start and in hot-plug, so that a device is found by what it is, not by its position. */
-#define ZERO_VM_QEMU_ID_MAX 32
+#define ZERO_VM_QEMU_ID_MAX ZERO_HOTPLUG_ID_MAX
 #define ZERO_VM_DISK_ID "disk"   /* a disk's -device */
 #define ZERO_VM_DISK_PORT "pd"   /* its pcie-root-port (virtio-blk, NVMe) */
 #define ZERO_VM_VHOST_ID "vu"    /* its vhost-user-blk chardev */
@@ -71,10 +72,7 @@ struct zero_vm_options {
 #define ZERO_VM_SCSI_ID "scsi0"  /* the one virtio-scsi controller; SCSI disks are on scsi0.0 */
 #define ZERO_VM_SCSI_PORT "ps"
 #define ZERO_VM_SPARE_PORT "hp"  /* spare ports: hp0, hp1, ... */
-void zero_vm_qemu_id(const char *prefix, const char *id, char ret[static ZERO_VM_QEMU_ID_MAX]);
-
-/* "nbd+unix:///NAME?socket=PATH" into NAME and PATH (pointers into a copy the caller frees). */
-int zero_vm_nbd_uri_split(const char *uri, char **ret_copy, const char **ret_name, const char **ret_socket);
+/* The ids are made by io/hotplug.h's zero_qemu_id(), as the card's daemon names the lab host's. */
 
 /* The guest's device name of disks[i]: /dev/vda.. for virtio-blk, /dev/sda.. for virtio-scsi,
  * /dev/nvme0n1.. for NVMe, counting the disks of the same personality before it. -EINVAL for an

@@ -355,9 +355,9 @@ static char **device_ids(const struct zero_instance_info *info) {
 
         for (size_t i = 0; ids && i < info->n_volumes + info->n_nics; i++) {
                 if (i < info->n_volumes)
-                        zero_vm_qemu_id(ZERO_VM_DISK_ID, info->volumes[i].id, id);
+                        zero_qemu_id(ZERO_VM_DISK_ID, info->volumes[i].id, id);
                 else
-                        zero_vm_qemu_id(ZERO_VM_NIC_ID, info->nics[i - info->n_volumes].id, id);
+                        zero_qemu_id(ZERO_VM_NIC_ID, info->nics[i - info->n_volumes].id, id);
                 if (!(ids[k++] = strdup(id))) {
                         strv_free(ids);
                         return NULL;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Lints docs/api/openapi.yaml (or the file given as $1):
+# Lints docs/api/openapi.yaml and docs/api/card.yaml (or the files given):
 #   1. strict YAML: duplicate keys are errors (YAML::PP; libyaml would keep the last silently);
 #   2. valid against the OpenAPI 3.0 schema (JSON::Validator, whose Debian package brings the
 #      schema through openapi-specification, so no network is needed);
@@ -10,11 +10,15 @@
 # a skip: the API description must not rot unnoticed.
 set -euo pipefail
 
-spec=${1:-${ZERO_SOURCE_DIR:?ZERO_SOURCE_DIR is not set}/docs/api/openapi.yaml}
-if [[ ! -r $spec ]]; then
-        echo "openapi_lint: cannot read $spec" >&2
-        exit 1
+if [[ $# -eq 0 ]]; then
+        set -- "${ZERO_SOURCE_DIR:?ZERO_SOURCE_DIR is not set}/docs/api/openapi.yaml" "$ZERO_SOURCE_DIR/docs/api/card.yaml"
 fi
+for spec in "$@"; do
+        if [[ ! -r $spec ]]; then
+                echo "openapi_lint: cannot read $spec" >&2
+                exit 1
+        fi
+done
 for module in JSON::Validator::Schema::OpenAPIv3 YAML::PP; do
         if ! perl -M"$module" -e 1 2>/dev/null; then
                 echo "openapi_lint: perl module $module is missing:" \
@@ -23,7 +27,9 @@ for module in JSON::Validator::Schema::OpenAPIv3 YAML::PP; do
         fi
 done
 
-exec perl - "$spec" <<'PERL'
+rc=0
+for spec in "$@"; do
+perl - "$spec" <<'PERL' || rc=1
 use strict;
 use warnings;
 use JSON::Validator::Schema::OpenAPIv3;
@@ -129,3 +135,5 @@ printf "openapi_lint: %s is valid OpenAPI %s (%d paths, %d operations)\n", $file
     scalar(keys %{ $doc->{paths} }), scalar(keys %seen);
 exit 0;
 PERL
+done
+exit $rc

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A test-only card driver built for a card ABI version no zerod speaks: zerod must refuse it
- * (agent/card_loader.c) and not start. */
+ * (io/card_loader.c) and not start. */
 #include "zero/card.h"
 
 static const struct zero_card_driver driver = {

@@ -25,6 +25,15 @@ static unsigned zero_tests_skipped;
                 skip();                                                                            \
         } while (0)
 
+/* ZERO_TEST_FILTER=PATTERN (cmocka's * and ?) runs only the tests whose names match: to run
+ * one test of a binary in a loop, as a flaky one is chased. Call in main, before the run. */
+static inline void zero_tests_filter(void) {
+        const char *p = getenv("ZERO_TEST_FILTER");
+
+        if (p && *p)
+                cmocka_set_test_filter(p);
+}
+
 static inline int zero_tests_exit(int failed) {
         if (failed != 0)
                 return 1;

@@ -37,6 +37,16 @@ static inline uint64_t dev_size(const char *dev) {
         return size;
 }
 
+/* A process's state letter from /proc (R, S, D, T, Z, ...), or '\0' when there is no such process. */
+static inline char proc_state(pid_t pid) {
+        _cleanup_free_ char *path = zero_strdup_printf("/proc/%d/stat", (int) pid), *text = NULL;
+        char *p;
+
+        if (zero_read_file(path, 4096, &text, NULL) < 0 || !(p = strrchr(text, ')')))
+                return '\0';
+        return p[2];
+}
+
 /* What is left of a test's in the kernel: loop devices backed by files under dir, mounts under
  * it. Each is named; the count is returned. */
 static inline int leftovers_under(const char *dir) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The card driver's loader (agent/card_loader.c): softcard.so from the plugin directory is loaded;
+/* The card driver's loader (io/card_loader.c): softcard.so from the plugin directory is loaded;
  * a driver built for another card ABI, a missing file, a runtime plugin in its place and a name
  * that is no file name are refused with a reason naming the file. */
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "agent/card_loader.h"
+#include "io/card_loader.h"
 #include "common/util.h"
 
 static const char *env(const char *name) {
@@ -26,7 +26,7 @@ static void test_softcard(void **state) {
         struct zero_error err = {};
         _cleanup_free_ char *want = zero_strdup_printf("%s/softcard.so", env("ZERO_PLUGIN_DIR"));
 
-        assert_int_equal(zero_card_lib_load(env("ZERO_PLUGIN_DIR"), ZERO_CARD_DRIVER_DEFAULT, &lib, &err), 0);
+        assert_int_equal(zero_card_lib_load(env("ZERO_PLUGIN_DIR"), ZERO_CARD_DRIVER_DEFAULT, "zerod", &lib, &err), 0);
         assert_non_null(lib.handle);
         assert_string_equal(lib.path, want);
         assert_int_equal(lib.driver->abi_version, ZERO_CARD_ABI_VERSION);
@@ -42,7 +42,7 @@ static void test_wrong_abi(void **state) {
         struct zero_error err = {};
         char want[128];
 
-        assert_int_equal(zero_card_lib_load(env("ZERO_TEST_PLUGIN_DIR"), "bad_abi_card", &lib, &err), -EPROTONOSUPPORT);
+        assert_int_equal(zero_card_lib_load(env("ZERO_TEST_PLUGIN_DIR"), "bad_abi_card", "zerod", &lib, &err), -EPROTONOSUPPORT);
         assert_null(lib.handle);
         assert_null(lib.driver);
         assert_non_null(strstr(err.message, "/bad_abi_card.so"));
@@ -58,7 +58,7 @@ static void test_abi3(void **state) {
         struct zero_error err = {};
 
         assert_int_equal(ZERO_CARD_ABI_VERSION, 4);
-        assert_int_equal(zero_card_lib_load(env("ZERO_TEST_PLUGIN_DIR"), "abi3_card", &lib, &err), -EPROTONOSUPPORT);
+        assert_int_equal(zero_card_lib_load(env("ZERO_TEST_PLUGIN_DIR"), "abi3_card", "zerod", &lib, &err), -EPROTONOSUPPORT);
         assert_null(lib.handle);
         assert_non_null(strstr(err.message, "/abi3_card.so: built for card ABI version 3, this zerod speaks version 4"));
 }
@@ -67,20 +67,20 @@ static void test_refused(void **state) {
         struct zero_card_lib lib = {};
         struct zero_error err = {};
 
-        assert_int_equal(zero_card_lib_load(env("ZERO_TEST_PLUGIN_DIR"), "nosuchcard", &lib, &err), -ENOENT);
+        assert_int_equal(zero_card_lib_load(env("ZERO_TEST_PLUGIN_DIR"), "nosuchcard", "zerod", &lib, &err), -ENOENT);
         assert_non_null(strstr(err.message, "/nosuchcard.so"));
         /* A runtime plugin is no card driver. */
         err = (struct zero_error){};
-        assert_int_equal(zero_card_lib_load(env("ZERO_TEST_PLUGIN_DIR"), "test_plugin", &lib, &err), -ENOEXEC);
+        assert_int_equal(zero_card_lib_load(env("ZERO_TEST_PLUGIN_DIR"), "test_plugin", "zerod", &lib, &err), -ENOEXEC);
         assert_non_null(strstr(err.message, ZERO_CARD_DRIVER_ENTRY));
         /* Only a plain name: no path out of the plugin directory. */
         const char *const bad[] = {"../softcard", "/usr/lib/x", "soft card", "", "a.so"};
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 err = (struct zero_error){};
-                assert_int_equal(zero_card_lib_load(env("ZERO_PLUGIN_DIR"), bad[i], &lib, &err), -EINVAL);
+                assert_int_equal(zero_card_lib_load(env("ZERO_PLUGIN_DIR"), bad[i], "zerod", &lib, &err), -EINVAL);
                 assert_int_equal(err.code, ZERO_E_INVALID);
         }
-        assert_int_equal(zero_card_lib_load(env("ZERO_PLUGIN_DIR"), NULL, &lib, &err), -EINVAL);
+        assert_int_equal(zero_card_lib_load(env("ZERO_PLUGIN_DIR"), NULL, "zerod", &lib, &err), -EINVAL);
         assert_null(lib.handle);
 }
 

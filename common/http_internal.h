@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
-/* What http.c and http_stream.c share: the server's, a connection's and a stream's state. */
+/* What http.c, http_server.c, http_conn.c and http_stream.c share: the server's, a
+ * connection's and a stream's state. */
 #include <microhttpd.h>
 #include <systemd/sd-event.h>
 
-#include "agent/config.h"
-#include "agent/http.h"
-#include "agent/tls.h"
-#include "agent/token.h"
+#include "common/http.h"
 
 #define MAX_PARAMS 4
 /* Query arguments a request may have: the API takes a handful. */
@@ -19,6 +17,7 @@ struct daemon {
         sd_event_source *io, *timer;
         bool is_unix;
         bool tls;
+        unsigned index; /* the order of zero_http_server_listen() calls: zero_request_listener() */
         char *unix_path; /* removed again on shutdown, unless it was handed to us */
 };
 
@@ -33,10 +32,11 @@ struct http_conn {
         struct http_conn *next, *prev;
 };
 
+#define HTTP_DAEMONS_MAX 24
+
 struct zero_http {
-        struct zero_agent *agent;
-        const struct zero_route *routes;
-        struct daemon daemons[ZERO_LISTEN_MAX + 8];
+        struct zero_http_settings s;
+        struct daemon daemons[HTTP_DAEMONS_MAX];
         size_t n_daemons;
         struct zero_request *suspended; /* list of parked long-polls */
         unsigned n_suspended;
@@ -45,9 +45,6 @@ struct zero_http {
         sd_event_source *kick; /* defer: MHD_run() for streams resumed by a wake */
         struct http_conn *conns;
         sd_event_source *sweep; /* at the earliest connection deadline */
-        struct zero_tls tls;
-        bool have_tls;
-        gid_t socket_gid; /* [api] socket_group; (gid_t) -1 when unset */
 };
 
 struct zero_stream {
@@ -61,7 +58,7 @@ struct zero_stream {
         bool parked;        /* suspended after the reader had nothing to give */
         bool dirty;         /* fill may have something: ask it when the buffer is empty */
         bool keepalive_due; /* idle for the keepalive interval */
-        bool ending;        /* zerod is stopping, or the client went away: end the body */
+        bool ending;        /* the server stops, or the client went away: end the body */
         sd_event_source *keepalive;
         sd_event_source *gone; /* while parked: the client closing its end */
         struct zero_stream *next, *prev;
@@ -86,7 +83,7 @@ struct zero_request {
         char *etag; /* the reply's entity tag, given by the handler (zero_request_etag()) */
 
         char *actor; /* "uid:0", "token:ci", "cert:CN" */
-        enum zero_role role;
+        int role;    /* the server's own numbers (its authenticate hook's) */
 
         /* long-poll */
         bool suspended;
@@ -115,16 +112,8 @@ void http_reply_not_modified(struct zero_request *req, const char *etag);
 /* A tag made from a body's bytes (quoted). */
 void http_body_etag(const char *body, size_t len, char ret[HTTP_ETAG_MAX]);
 
-/* http_listen.c: the listening sockets and their libmicrohttpd daemons */
-int http_listen_all(struct zero_http *h);
+/* http_server.c: the libmicrohttpd daemons */
 void http_daemons_stop(struct zero_http *h);
-
-/* http_auth.c: who is asking, and may they */
-/* From the connection (unix peer credentials, a TLS client certificate) or the Authorization
- * header: sets req->actor and req->role, or replies 401/403 and returns false. */
-bool http_authenticate(struct zero_request *req);
-/* Once the route is known: a read role only reads. Replies 403 and returns false otherwise. */
-bool http_authorize(struct zero_request *req);
 
 /* http_conn.c: client connections */
 void http_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -140,7 +129,5 @@ void http_conns_free(struct zero_http *h);
 
 /* http_stream.c */
 int http_on_kick(sd_event_source *s, void *userdata);
-/* zerod stops: every stream ends its body; the daemons' stop then frees them. */
+/* The server stops: every stream ends its body; the daemons' stop then frees them. */
 void http_streams_end(struct zero_http *h);
-/* The core's "event appended" (subscribe.h): every stream looks for it. */
-void http_streams_on_event(void *userdata, const char *type);

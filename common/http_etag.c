@@ -4,15 +4,14 @@
  * whose If-None-Match names the current one is answered 304 Not Modified without a body.
  * Orchestrators poll; a poll that finds nothing new then costs the headers only.
  *
- * Where the handler knows a version (the instance view's, instance_view.h) it gives the tag
+ * Where the handler knows a version (zerod's instance view's, agent/instance_view.h) it gives the tag
  * before making the body, and a match ends the request there: nothing is rendered or copied.
  * Every other reply gets a tag made from its body (64-bit FNV-1a): correct whatever produced the
  * body, and across restarts (the same bytes, the same tag), at the price of hashing the body.
  */
 #include <string.h>
 
-#include "agent/http_internal.h"
-#include "common/hashmap.h"
+#include "common/http_internal.h"
 #include "common/util.h"
 
 /* Whether an If-None-Match header value names etag: "*", or a list of entity tags compared

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The single-owner locks of the state and run directories (lock.h). */
-#include "agent/lock.h"
+#include "common/lock.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,8 +20,8 @@ static long holder_pid(int fd) {
         return pid > 0 ? pid : 0;
 }
 
-int zero_lock_dir(const char *dir, int *ret_fd, struct zero_error *err) {
-        _cleanup_free_ char *path = zero_strdup_printf("%s/%s", dir, ZERO_LOCK_FILE);
+int zero_lock_dir(const char *dir, const char *who, int *ret_fd, struct zero_error *err) {
+        _cleanup_free_ char *path = zero_strdup_printf("%s/%s.lock", dir, who);
         _cleanup_close_ int fd = -EBADF;
         char pid[24];
         int len;
@@ -40,11 +40,11 @@ int zero_lock_dir(const char *dir, int *ret_fd, struct zero_error *err) {
                         return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot lock %s: %s", path, strerror(-r));
                 if (holder > 0)
                         return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT,
-                                              "another zerod (pid %ld) holds %s (lock %s): one zerod per directory",
-                                              holder, dir, path);
+                                              "another %s (pid %ld) holds %s (lock %s): one %s per directory",
+                                              who, holder, dir, path, who);
                 return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT,
-                                      "another zerod (pid not written yet) holds %s (lock %s): one zerod per directory",
-                                      dir, path);
+                                      "another %s (pid not written yet) holds %s (lock %s): one %s per directory",
+                                      who, dir, path, who);
         }
         len = snprintf(pid, sizeof(pid), "%ld\n", (long) getpid());
         if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t) len, 0) != len)
@@ -60,16 +60,17 @@ static bool same_dir(const char *a, const char *b) {
         return stat(a, &sa) >= 0 && stat(b, &sb) >= 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-int zero_lock_dirs(const char *state_dir, const char *run_dir, int ret_fds[static 2], struct zero_error *err) {
+int zero_lock_dirs(const char *state_dir, const char *run_dir, const char *who, int ret_fds[static 2],
+                   struct zero_error *err) {
         int fds[2] = {-EBADF, -EBADF};
         int r;
 
-        r = zero_lock_dir(state_dir, &fds[0], err);
+        r = zero_lock_dir(state_dir, who, &fds[0], err);
         if (r < 0)
                 return r;
         /* Two locks of one file from one process would conflict with each other. */
         if (!same_dir(state_dir, run_dir)) {
-                r = zero_lock_dir(run_dir, &fds[1], err);
+                r = zero_lock_dir(run_dir, who, &fds[1], err);
                 if (r < 0) {
                         safe_close(fds[0]);
                         return r;

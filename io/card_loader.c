@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The card driver's shared object (card_loader.h), loaded as runtime plugins are (plugin_loader.c). */
-#include "agent/card_loader.h"
+/* The card driver's shared object (card_loader.h), loaded as runtime plugins are (zerod's
+ * plugin_loader.c). */
+#include "io/card_loader.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -43,11 +47,9 @@ _printf_(4, 5) static int refuse(struct zero_error *err, int r, const char *path
         return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "card driver %s: %s", path, why);
 }
 
-int zero_card_lib_load(const char *dir, const char *name, struct zero_card_lib *ret, struct zero_error *err) {
+int zero_card_lib_load(const char *dir, const char *name, const char *who, struct zero_card_lib *ret,
+                       struct zero_error *err) {
         _cleanup_free_ char *path = NULL;
-        zero_card_driver_entry_fn entry;
-        const struct zero_card_driver *d;
-        void *h;
 
         *ret = (struct zero_card_lib){};
         if (!driver_name_valid(name))
@@ -59,6 +61,20 @@ int zero_card_lib_load(const char *dir, const char *name, struct zero_card_lib *
                 return zero_error_default(err, -ENOMEM, "card driver");
         if (access(path, F_OK) < 0)
                 return refuse(err, -errno, path, "%s ([card] driver = %s)", strerror(errno), name);
+        return zero_card_lib_load_path(path, who, ret, err);
+}
+
+int zero_card_lib_load_path(const char *file, const char *who, struct zero_card_lib *ret, struct zero_error *err) {
+        _cleanup_free_ char *path = strdup(file);
+        zero_card_driver_entry_fn entry;
+        const struct zero_card_driver *d;
+        void *h;
+
+        *ret = (struct zero_card_lib){};
+        if (!path)
+                return zero_error_default(err, -ENOMEM, "card driver");
+        if (access(path, F_OK) < 0)
+                return refuse(err, -errno, path, "%s", strerror(errno));
         h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (!h)
                 return refuse(err, -ENOEXEC, path, "%s", dlerror());
@@ -72,8 +88,8 @@ int zero_card_lib_load(const char *dir, const char *name, struct zero_card_lib *
                 uint32_t v = d->abi_version;
                 dlclose(h);
                 return refuse(err, -EPROTONOSUPPORT, path,
-                              "built for card ABI version %u, this zerod speaks version %u", v,
-                              (unsigned) ZERO_CARD_ABI_VERSION);
+                              "built for card ABI version %u, this %s speaks version %u", v,
+                              who, (unsigned) ZERO_CARD_ABI_VERSION);
         }
         if (d->size < CARD_DRIVER_MIN_SIZE || !driver_complete(d)) {
                 uint32_t size = d->size;

@@ -4,10 +4,10 @@
  *
  *  - A header deadline. libmicrohttpd's timeout is an idle timeout, reset by every byte, so a
  *    client that sends a header byte every few seconds (slowloris) would hold its connection
- *    forever. A connection must have its request's headers in within [limits] header_timeout_s
+ *    forever. A connection must have its request's headers in within header_timeout_s
  *    of being accepted (TLS handshake included), and the next request's within the idle timeout
  *    of the last one's end; past that it is shut down. One timer at the earliest deadline, off
- *    while no connection waits for headers: nothing wakes an idle zerod.
+ *    while no connection waits for headers: nothing wakes an idle server.
  *  - A parked connection (a long-poll, an event stream with nothing to send) is out of
  *    libmicrohttpd's sight: it would notice a client that went away only when it resumes. Its
  *    socket is watched for the peer's close (EPOLLRDHUP) meanwhile.
@@ -16,8 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include "agent/agent.h"
-#include "agent/http_internal.h"
+#include "common/http_internal.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -55,7 +54,7 @@ static void set_deadline(struct http_conn *c, uint64_t timeout_s) {
 
         c->deadline = zero_monotonic_usec() + timeout_s * USEC_PER_SEC;
         if (!h->sweep) {
-                if (sd_event_add_time(h->agent->event, &h->sweep, CLOCK_MONOTONIC, c->deadline, USEC_PER_SEC / 4,
+                if (sd_event_add_time(h->s.event, &h->sweep, CLOCK_MONOTONIC, c->deadline, USEC_PER_SEC / 4,
                                       on_sweep, h) < 0) {
                         log_warning("Cannot arm the connection deadline timer");
                         return;
@@ -83,7 +82,7 @@ void http_on_connection(void *cls, struct MHD_Connection *conn, void **socket_co
                         h->conns->prev = c;
                 h->conns = c;
                 *socket_context = c;
-                set_deadline(c, (uint64_t) h->agent->config->header_timeout_s);
+                set_deadline(c, (uint64_t) h->s.header_timeout_s);
                 return;
         }
         if (!c)
@@ -116,7 +115,7 @@ void http_conn_request_ended(struct MHD_Connection *conn) {
         struct http_conn *c = http_conn_of(conn);
 
         if (c)
-                set_deadline(c, (uint64_t) c->http->agent->config->idle_timeout_s);
+                set_deadline(c, (uint64_t) c->http->s.idle_timeout_s);
 }
 
 int http_conn_watch_gone(struct zero_http *h, struct MHD_Connection *conn, sd_event_source **ret,
@@ -126,7 +125,7 @@ int http_conn_watch_gone(struct zero_http *h, struct MHD_Connection *conn, sd_ev
         if (!ci)
                 return -EBADF;
         /* Only the peer's close: data the client pipelines meanwhile is libmicrohttpd's. */
-        return sd_event_add_io(h->agent->event, ret, ci->connect_fd, EPOLLRDHUP, fn, userdata);
+        return sd_event_add_io(h->s.event, ret, ci->connect_fd, EPOLLRDHUP, fn, userdata);
 }
 
 void http_conns_free(struct zero_http *h) {

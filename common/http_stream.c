@@ -2,12 +2,11 @@
 /*
  * Streamed replies (Server-Sent Events): a chunked body that a fill callback writes into as
  * there is something to say, on libmicrohttpd's content reader; a connection with nothing to send
- * is suspended until a wake, its keepalive or zerod's stop.
+ * is suspended until a wake, its keepalive or the server's stop.
  */
 #include <string.h>
 
-#include "agent/agent.h"
-#include "agent/http_internal.h"
+#include "common/http_internal.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -153,7 +152,7 @@ void zero_reply_stream(struct zero_request *req, const char *content_type, zero_
         }
         *s = (struct zero_stream){.http = h, .conn = req->conn, .fill = fill, .free_userdata = free_userdata,
                                   .userdata = userdata, .dirty = true};
-        r = sd_event_add_time_relative(h->agent->event, &s->keepalive, CLOCK_MONOTONIC, ZERO_STREAM_KEEPALIVE_USEC,
+        r = sd_event_add_time_relative(h->s.event, &s->keepalive, CLOCK_MONOTONIC, ZERO_STREAM_KEEPALIVE_USEC,
                                        USEC_PER_SEC, on_stream_keepalive, s);
         /* From here on stream_free() undoes everything, through the response when there is one. */
         s->next = h->streams;
@@ -188,10 +187,6 @@ void zero_http_streams_wake(struct zero_http *h) {
                 s->dirty = true;
                 stream_resume(s);
         }
-}
-
-void http_streams_on_event(void *userdata, const char *type) {
-        zero_http_streams_wake(userdata);
 }
 
 void http_streams_end(struct zero_http *h) {

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Who may ask the card. Nothing of the card listens on a network: its API is two unix sockets,
+ * each with a bearer token of its own.
+ *
+ *   listener 0  [card] api_socket (0600, root's): the lab's operator, with STATE/operator.token:
+ *               everything, the host's power, console and devices too;
+ *   listener 1  RUN/host-api.sock: the host, through its management link (QEMU's guestfwd
+ *               connects there for each connection to 10.0.2.100:80), with the token the card
+ *               handed it over fw_cfg (STATE/host/card-token): volumes, images, networks, NICs
+ *               and presentations.
+ *
+ * A token is only good on its own socket: the host's opens nothing on the operator's.
+ */
+#include <microhttpd.h>
+#include <string.h>
+#include <strings.h>
+
+#include "card/card.h"
+#include "common/log.h"
+#include "common/util.h"
+
+bool zc_authenticate(struct zero_request *req, void *userdata) {
+        struct zc *zc = userdata;
+        const char *auth = zero_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+        bool host = zero_request_listener(req) == ZC_LISTENER_HOST;
+        const char *want = host ? zc->host_token : zc->operator_token;
+
+        if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+                zero_reply_error(req, 401, "unauthorized", "a bearer token is required: Authorization: Bearer SECRET");
+                zero_reply_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"zero-card\"");
+                return false;
+        }
+        auth += 7;
+        auth += strspn(auth, " ");
+        if (!want[0] || !zero_secret_equal(auth, want)) {
+                log_notice("%s %s: refused a bearer token on the %s socket", zero_request_method(req),
+                           zero_request_url(req), host ? "host's" : "operator's");
+                zero_reply_error(req, 401, "unauthorized", "the bearer token is not valid here");
+                zero_reply_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                  "Bearer realm=\"zero-card\", error=\"invalid_token\"");
+                return false;
+        }
+        return zero_request_set_actor(req, host ? ZC_ROLE_HOST : ZC_ROLE_OPERATOR, host ? "host" : "operator");
+}
+
+bool zc_authorize(struct zero_request *req, void *userdata) {
+        if (!zero_request_route(req)->admin || zero_request_role(req) >= ZC_ROLE_OPERATOR)
+                return true;
+        zero_reply_error(req, 403, "forbidden", "%s %s is the lab operator's (its socket and token)",
+                         zero_request_method(req), zero_request_url(req));
+        return false;
+}
