@@ -287,6 +287,8 @@ static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 buf[n] = '\0';
                 r = zero_shim_parse_sync(buf, &pid, &err);
         }
+        /* The pid and the step it ends: one commit (operation.c). */
+        zero_store_batch_begin(a->store);
         if (r >= 0 && zero_store_instance_get_by_id(a->store, inst->id, &row) >= 0) {
                 row.pid = pid;
                 row.has_exit_code = false;
@@ -306,6 +308,8 @@ static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                         op->err = err;
                 zero_op_continue(op, r < 0 ? r : 0);
         }
+        if ((r = zero_store_batch_end(a->store)) < 0)
+                log_error_errno(r, "Failed to record the pid of %s: %m", inst->name);
         return 0;
 }
 

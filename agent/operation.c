@@ -233,6 +233,10 @@ static void op_finish(struct zero_op *op, int r) {
         zero_agent_event(a, "operation", op->row.instance_name,
                          json_pack("{s:s,s:s,s:s}", "id", op->row.id, "kind", op->row.kind, "status", op->row.status));
         zero_publish(a, ZERO_TOPIC_OPERATION_ENDED, op->row.id); /* the long-polls on it answer */
+        /* The store's commits while it ran (others' too, if any ran meanwhile), its end's not yet
+         * (the batch's end commits it). */
+        log_debug("Operation %s %s: %llu store commits", op->row.id, op->row.kind,
+                  (unsigned long long) (zero_store_commits(a->store) - op->commits));
         zero_op_free(op);
 }
 
@@ -327,7 +331,11 @@ static void op_run_steps(struct zero_op *op, bool committed) {
                                 op_finish(op, 0);
                                 return;
                         }
+                        /* The step's record is committed before it runs, with what the step
+                         * before it wrote (one commit per step: the batch, op_run()). */
                         r = op_record_step(op);
+                        if (r >= 0)
+                                r = zero_store_batch_flush(op->agent->store);
                         if (r < 0) {
                                 zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot record step %s: %s",
                                                op->kind->steps[op->row.step].name, strerror(-r));
@@ -352,13 +360,21 @@ static void op_run_steps(struct zero_op *op, bool committed) {
 }
 
 /* The events a step appends name whoever asked for the operation. A step may end inside another
- * operation's (a plugin's done() from its loop callback), hence the save and restore. */
+ * operation's (a plugin's done() from its loop callback), hence the save and restore. What the
+ * steps write until they pause or end is one batch of the store: one commit per step (its record,
+ * the instance's state changes and the events it appends), not one per write. */
 static void op_run(struct zero_op *op, bool committed) {
         struct zero_agent *a = op->agent;
+        struct zero_store *store = a->store;
         const char *saved = a->actor;
+        int r;
 
         a->actor = op->row.actor;
-        op_run_steps(op, committed);
+        zero_store_batch_begin(store);
+        op_run_steps(op, committed); /* may free op */
+        r = zero_store_batch_end(store);
+        if (r < 0)
+                log_error_errno(r, "Failed to record an operation's steps: %m");
         a->actor = saved;
 }
 
@@ -374,6 +390,7 @@ int zero_op_launch(struct zero_op *op) {
 
         op->next = op->agent->ops;
         op->agent->ops = op;
+        op->commits = zero_store_commits(op->agent->store);
         /* Run after the HTTP reply is out, from a fresh stack. */
         r = sd_event_add_defer(op->agent->event, &op->defer, on_defer, op);
         if (r < 0)
@@ -440,19 +457,31 @@ struct zero_op *zero_op_of_instance(struct zero_agent *a, const char *instance_i
 void zero_op_continue(struct zero_op *op, int r) {
         struct zero_agent *a = op->agent;
         enum zero_op_then then = op->then;
-        const char *saved = a->actor;
 
         op_wait_end(op);
-        a->actor = op->row.actor;
-        if (r < 0)
+        if (r < 0) {
+                const char *saved = a->actor;
+
+                a->actor = op->row.actor;
+                zero_store_batch_begin(a->store);
                 op_finish(op, r); /* frees op */
-        else if (then == ZERO_OP_THEN_RERUN)
-                op_run_steps(op, true);
+                if ((r = zero_store_batch_end(a->store)) < 0)
+                        log_error_errno(r, "Failed to record an operation's end: %m");
+                a->actor = saved;
+        } else if (then == ZERO_OP_THEN_RERUN)
+                op_run(op, true);
         else {
+                const char *saved = a->actor;
+
+                /* The step's event goes into the next step's batch (op_run()). */
+                zero_store_batch_begin(a->store);
+                a->actor = op->row.actor;
                 op_step_done(op);
-                op_run_steps(op, false);
+                op_run(op, false);
+                a->actor = saved;
+                if ((r = zero_store_batch_end(a->store)) < 0)
+                        log_error_errno(r, "Failed to record an operation's steps: %m");
         }
-        a->actor = saved;
 }
 
 bool zero_op_answer(struct zero_agent *a, const char *instance_id, unsigned what, int r,

@@ -207,8 +207,7 @@ int store_exec(struct zero_store *s, const char *sql) {
         return rc == SQLITE_OK ? 0 : store_errno(rc, STORE_FK_MISSING_PARENT);
 }
 
-/* One statement without rows (BEGIN, COMMIT, ROLLBACK), from the cache. */
-static int store_run(struct zero_store *s, const char *sql) {
+int store_run(struct zero_store *s, const char *sql) {
         _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
         int r, rc;
 
@@ -251,6 +250,17 @@ void store_changed(struct zero_store *s, const char *instance_id) {
 
 /* Any rollback, ours or one SQLite made by itself after an error: what was written since the
  * transaction began, and told to the watcher, may be undone. */
+static int on_commit(void *userdata) {
+        struct zero_store *s = userdata;
+
+        s->n_commits++;
+        return 0; /* the commit goes ahead */
+}
+
+uint64_t zero_store_commits(struct zero_store *s) {
+        return s ? s->n_commits : 0;
+}
+
 static void on_rollback(void *userdata) {
         store_changed(userdata, NULL);
 }
@@ -423,6 +433,7 @@ int zero_store_open(const char *path, struct zero_store **ret, struct zero_error
         if (r < 0)
                 return r;
         sqlite3_rollback_hook(s->db, on_rollback, s);
+        sqlite3_commit_hook(s->db, on_commit, s);
 
         *ret = TAKE_PTR(s);
         return 0;
@@ -447,56 +458,4 @@ struct zero_store *zero_store_close(struct zero_store *s) {
 int zero_store_schema_version(struct zero_store *s) {
         assert_return(s, -EINVAL);
         return user_version(s);
-}
-
-int zero_store_begin(struct zero_store *s) {
-        assert_return(s, -EINVAL);
-        if (!sqlite3_get_autocommit(s->db))
-                return -EALREADY; /* no nesting */
-        /* IMMEDIATE takes the write lock now, where the busy timeout applies, rather than failing
-         * with SQLITE_BUSY later when a read transaction tries to become a write transaction. */
-        return store_run(s, "BEGIN IMMEDIATE");
-}
-
-int zero_store_commit(struct zero_store *s) {
-        assert_return(s, -EINVAL);
-        if (sqlite3_get_autocommit(s->db))
-                return -EINVAL;
-        /* When this fails the transaction may still be open (SQLITE_BUSY): callers roll back. */
-        return store_run(s, "COMMIT");
-}
-
-int zero_store_rollback(struct zero_store *s) {
-        assert_return(s, -EINVAL);
-        /* A no-op without a transaction, so that error paths can call it whatever a failed
-         * statement or COMMIT left behind (SQLite rolls back by itself after some errors). */
-        if (sqlite3_get_autocommit(s->db))
-                return 0;
-        return store_run(s, "ROLLBACK");
-}
-
-int store_tx_enter(struct zero_store *s, bool *ret_owned) {
-        int r;
-
-        *ret_owned = false;
-        if (!sqlite3_get_autocommit(s->db))
-                return 0;
-        r = store_run(s, "BEGIN IMMEDIATE");
-        if (r < 0)
-                return r;
-        *ret_owned = true;
-        return 0;
-}
-
-int store_tx_leave(struct zero_store *s, bool owned, int r) {
-        if (!owned)
-                return r;
-        if (r >= 0) {
-                int q = store_run(s, "COMMIT");
-                if (q >= 0)
-                        return r;
-                r = q;
-        }
-        (void) zero_store_rollback(s);
-        return r;
 }

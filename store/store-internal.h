@@ -2,7 +2,7 @@
 #pragma once
 /*
  * Shared by the parts of the store: schema.c (the connection: open, pragmas, migrations,
- * transactions, error mapping), store.c (the table-driven row machinery and the accessors of
+ * error mapping), tx.c (transactions and batches), store.c (the table-driven row machinery and the accessors of
  * schema v1-v2), card_rows.c (the card's rows, schema v3) and token_rows.c (API tokens, v6).
  * Nothing outside store/ includes this; everyone else sees only store.h and never SQL.
  */
@@ -20,8 +20,14 @@ struct zero_store {
          * by its SQL text (the statement's own copy, sqlite3_sql()). */
         struct zero_hashmap stmts;
         uint64_t n_prepared;
+        uint64_t n_commits; /* transactions committed since the store opened (its commit hook) */
         zero_store_watch_fn watch;
         void *watch_userdata;
+        /* Batches (tx.c): how many are open (nested ones share the outermost's transaction),
+         * whether the open transaction is the batch's, and the callers' groups (savepoints) in it. */
+        unsigned batch_depth;
+        bool batch_open;
+        unsigned groups;
 };
 
 /* For statements of store_prepare(): reset and unbound, ready for the next user; never
@@ -50,6 +56,8 @@ enum store_fk {
 int store_errno(int rc, enum store_fk fk);
 
 int store_exec(struct zero_store *s, const char *sql);
+/* One statement without rows (BEGIN, COMMIT, ROLLBACK, SAVEPOINT), from the cache. */
+int store_run(struct zero_store *s, const char *sql);
 /* The statement of sql, prepared the first time and cached after: release it with
  * _cleanup_(store_releasep), never finalize it. One user at a time: an accessor never runs the
  * same SQL text twice at once (-EBUSY if it tried while the statement is mid-step). */

@@ -20,9 +20,10 @@
  * -ENOSPC where SQLite says so).
  *
  * zero_store_open() refuses a file whose schema is newer than ZERO_STORE_SCHEMA_VERSION with
- * -EPROTONOSUPPORT. zero_store_begin() inside a transaction is -EALREADY; zero_store_commit()
- * outside one is -EINVAL; zero_store_rollback() outside one is a no-op, so error paths may always
- * call it (also after a failed commit, which can leave the transaction open).
+ * -EPROTONOSUPPORT. zero_store_begin() inside a transaction is -EALREADY (inside a batch: a group,
+ * below); zero_store_commit() outside one is -EINVAL; zero_store_rollback() outside one is a
+ * no-op, so error paths may always call it (also after a failed commit, which can leave the
+ * transaction open).
  * Lists return a malloc'd array, NULL when empty; free it with the matching _rows_free().
  */
 #include <stdbool.h>
@@ -56,10 +57,25 @@ typedef void (*zero_store_watch_fn)(void *userdata, const char *instance_id);
 void zero_store_watch(struct zero_store *s, zero_store_watch_fn fn, void *userdata);
 /* How many statements the store prepared since it opened: each SQL text once (tests). */
 uint64_t zero_store_statements_prepared(struct zero_store *s);
+/* How many transactions it committed since it opened (autocommitted writes count one each). */
+uint64_t zero_store_commits(struct zero_store *s);
 
 int zero_store_begin(struct zero_store *s);
 int zero_store_commit(struct zero_store *s);
 int zero_store_rollback(struct zero_store *s);
+
+/* A batch: the writes from zero_store_batch_begin() to zero_store_batch_end() are one
+ * transaction (the operation engine's step: its record, the instance's state, the events), not
+ * one each. Batches nest (the innermost end commits nothing). Inside one, zero_store_begin(),
+ * _commit() and _rollback() make, keep and undo a group of writes (a savepoint); a rollback
+ * outside a group keeps the batch's writes. zero_store_batch_flush() commits what the batch holds
+ * so far and goes on in a new transaction (a step's record, committed before the step runs).
+ * End a batch before the event loop turns: it holds the database's write lock. If the lock
+ * cannot be had, or SQLite rolls the batch back after an error, the writes commit one by one.
+ * _end() and _flush() return the commit's failure (what the batch held is then lost). */
+void zero_store_batch_begin(struct zero_store *s);
+int zero_store_batch_flush(struct zero_store *s);
+int zero_store_batch_end(struct zero_store *s);
 
 /* --- node: key/value facts about this node (name, first start time) --- */
 int zero_store_node_get(struct zero_store *s, const char *key, char **ret);
