@@ -36,9 +36,8 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "tests/bench/harness.h"
+#include "tests/bench/fleet.h"
 
-#define PORT "18712"
 /* Admission never limits the containers (1,000 of 1 cpu on 2 cores). */
 #define ZEROD_CONF "[limits]\ncpu_overcommit = 1000\n"
 /* Targets of issue 12 (and the blueprint's density row). */
@@ -49,154 +48,17 @@
 #define TARGET_PAGE_P99_MS 10.0
 
 struct opts {
-        unsigned small, big, seconds, conns, threads, workers;
-        const char *wrk;
+        unsigned small, big, workers;
+        struct wrk_opts w;
 };
 
-/* wrk's report, from the Lua done() hook below. */
-struct figure {
-        double rps, p50_ms, p99_ms, bytes_per_req;
-        long requests, errors;
-};
 
-static const char wrk_script[] =
-        "local hdr = os.getenv('BENCH_HEADERS') or ''\n"
-        "for h in string.gmatch(hdr, '[^\\n]+') do\n"
-        "  local k, v = string.match(h, '^([^:]+):%s*(.*)$')\n"
-        "  wrk.headers[k] = v\n"
-        "end\n"
-        "function done(summary, latency, requests)\n"
-        "  local e = summary.errors\n"
-        "  io.write(string.format('BENCH %d %d %d %d %d %d\\n', summary.requests, summary.duration, summary.bytes,\n"
-        "    latency:percentile(50), latency:percentile(99),\n"
-        "    e.connect + e.read + e.write + e.status + e.timeout))\n"
-        "end\n";
 
-/* One wrk run against path with the extra headers (one "Name: value" a line). */
-static int wrk_run(struct bench *b, const struct opts *o, const char *token, const char *path, const char *headers,
-                   struct figure *ret) {
-        _cleanup_free_ char *script = bench_path(b, "wrk.lua"), *out = NULL;
-        _cleanup_free_ char *url = zero_strdup_printf("http://127.0.0.1:" PORT "%s", path);
-        _cleanup_free_ char *hdrs = zero_strdup_printf("Authorization: Bearer %s\n%s", token, strempty(headers));
-        char t[16], c[16], d[16];
-        long long n, dur_us, bytes, p50, p99, errors;
-        const char *line;
-        int r;
 
-        if (!script || !url || !hdrs)
-                return bench_fail(b, -ENOMEM, "out of memory");
-        if ((r = zero_write_file_atomic(script, wrk_script, strlen(wrk_script), 0600)) < 0)
-                return bench_fail(b, r, "cannot write %s", script);
-        snprintf(t, sizeof(t), "-t%u", o->threads);
-        snprintf(c, sizeof(c), "-c%u", o->conns);
-        snprintf(d, sizeof(d), "-d%us", o->seconds);
-        setenv("BENCH_HEADERS", hdrs, 1);
-        r = zero_run_wait((char *const[]){(char *) o->wrk, t, c, d, "--timeout", "5s", "-s", script, url, NULL}, &out);
-        unsetenv("BENCH_HEADERS");
-        if (r != 0)
-                return bench_fail(b, -EIO, "wrk %s exited with %d: %.300s", path, r, strempty(out));
-        line = out ? strstr(out, "BENCH ") : NULL;
-        if (!line || sscanf(line, "BENCH %lld %lld %lld %lld %lld %lld", &n, &dur_us, &bytes, &p50, &p99, &errors) != 6 ||
-            n <= 0 || dur_us <= 0)
-                return bench_fail(b, -EBADMSG, "wrk %s: no figures in %.300s", path, strempty(out));
-        if (errors > 0)
-                return bench_fail(b, -EIO, "wrk %s: %lld of %lld requests failed (connect, read, status or timeout): %.300s",
-                                  path, errors, n, out);
-        *ret = (struct figure){.rps = (double) n * 1e6 / (double) dur_us, .p50_ms = (double) p50 / 1000,
-                               .p99_ms = (double) p99 / 1000, .bytes_per_req = (double) bytes / (double) n,
-                               .requests = n, .errors = errors};
-        return 0;
-}
 
-static void print_figure(const char *what, const struct figure *f, double rps_target, double p99_target) {
-        char tr[48] = "", tp[48] = "";
 
-        if (rps_target > 0)
-                snprintf(tr, sizeof(tr), ">= %.0f: %s", rps_target, f->rps >= rps_target ? "met" : "MISSED");
-        if (p99_target > 0)
-                snprintf(tp, sizeof(tp), "p99 <= %.0f ms: %s", p99_target, f->p99_ms <= p99_target ? "met" : "MISSED");
-        printf("  %-44s %9.0f %8.2f %8.2f %9.0f   %s%s%s\n", what, f->rps, f->p50_ms, f->p99_ms, f->bytes_per_req, tr,
-               tr[0] && tp[0] ? ", " : "", tp);
-}
 
-/* Runs item(wb, i) for i in [from, to) in o->workers processes, each with a connection of its own
- * (wb: its copy of b) and the items i = from + k, from + k + workers, ...; the seconds it took. */
-static int run_workers(struct bench *b, unsigned workers, unsigned from, unsigned to, int (*item)(struct bench *wb, unsigned i),
-                       double *ret_s) {
-        uint64_t t0 = zero_monotonic_usec();
-        pid_t pids[64];
-        unsigned w, nw = workers < ELEMENTSOF(pids) ? workers : ELEMENTSOF(pids);
-        int failed = 0;
 
-        fflush(NULL);
-        for (w = 0; w < nw; w++) {
-                pids[w] = fork();
-                if (pids[w] < 0)
-                        return bench_fail(b, -errno, "fork: %m");
-                if (pids[w] == 0) {
-                        struct bench wb = *b;
-                        wb.body = NULL;
-                        wb.body_len = 0;
-                        if (!(wb.curl = curl_easy_init()))
-                                _exit(1);
-                        for (unsigned i = from + w; i < to; i += nw)
-                                if (item(&wb, i) < 0)
-                                        _exit(1);
-                        _exit(0);
-                }
-        }
-        for (w = 0; w < nw; w++) {
-                int st;
-                while (waitpid(pids[w], &st, 0) < 0 && errno == EINTR)
-                        ;
-                failed += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
-        }
-        *ret_s = (double) (zero_monotonic_usec() - t0) / 1e6;
-        return failed ? bench_fail(b, -EIO, "%d of %u workers failed", failed, nw) : 0;
-}
-
-static int create_one(struct bench *wb, unsigned i) {
-        char body[256];
-        int r;
-
-        snprintf(body, sizeof(body),
-                 "{\"name\":\"c%04u\",\"image\":\"busybox\",\"memory_mib\":16,\"command\":[\"/bin/sleep\",\"100000\"]}", i);
-        if ((r = bench_act(wb, "POST", "/v1/instances", body, NULL, NULL)) < 0)
-                fprintf(stderr, "create c%04u: %s\n", i, wb->err.message);
-        return r;
-}
-
-/* Forced; one that is not there (its create failed) is no failure. */
-static int delete_one(struct bench *wb, unsigned i) {
-        char path[64];
-        int r;
-
-        snprintf(path, sizeof(path), "/v1/instances/c%04u?force=true", i);
-        if ((r = bench_act(wb, "DELETE", path, NULL, NULL, NULL)) < 0 && strstr(wb->err.message, "HTTP 404"))
-                r = 0;
-        if (r < 0)
-                fprintf(stderr, "delete c%04u: %s\n", i, wb->err.message);
-        return r;
-}
-
-/* Every one of the n containers is running, in the full list. */
-static int check_running(struct bench *b, unsigned n) {
-        json_auto_t *list = NULL;
-        json_t *inst;
-        size_t i, running = 0, total;
-        int r = bench_api(b, "GET", "/v1/instances", NULL, 200, &list);
-
-        if (r < 0)
-                return r;
-        total = json_array_size(json_object_get(list, "instances"));
-        json_array_foreach(json_object_get(list, "instances"), i, inst) {
-                const char *s = json_string_value(json_object_get(inst, "state"));
-                running += s && streq(s, "running");
-        }
-        if (total != n || running != n)
-                return bench_fail(b, -EIO, "%zu instances listed, %zu running; expected %u running", total, running, n);
-        return 0;
-}
 
 /* The ETag of path (for the If-None-Match figure), "" when the answer has none. */
 static int etag_of(struct bench *b, const char *path, char *ret, size_t size) {
@@ -220,26 +82,26 @@ static int measure(struct bench *b, const struct opts *o, const char *token, uns
 
         snprintf(one, sizeof(one), "/v1/instances/c%04u", n / 2);
         printf("\n%u running containers, zerod %s%s; wrk -t%u -c%u -d%us over TCP on loopback:\n", n, label,
-               label[0] ? "" : "under test", o->threads, o->conns, o->seconds);
+               label[0] ? "" : "under test", o->w.threads, o->w.conns, o->w.seconds);
         printf("  %-44s %9s %8s %8s %9s\n", "", "req/s", "p50 ms", "p99 ms", "bytes");
         fflush(stdout);
-        if ((r = wrk_run(b, o, token, "/v1/node", NULL, &f)) < 0)
+        if ((r = wrk_run(b, &o->w, token, "/v1/node", NULL, &f)) < 0)
                 return r;
-        print_figure("GET /v1/node", &f, TARGET_NODE_RPS, 0);
+        figure_print("GET /v1/node", &f, TARGET_NODE_RPS, 0);
         fflush(stdout);
         if (!big) {
-                if ((r = wrk_run(b, o, token, "/v1/instances", NULL, &f)) < 0)
+                if ((r = wrk_run(b, &o->w, token, "/v1/instances", NULL, &f)) < 0)
                         return r;
-                print_figure("GET /v1/instances (full list)", &f, TARGET_LIST_RPS, TARGET_LIST_P99_MS);
+                figure_print("GET /v1/instances (full list)", &f, TARGET_LIST_RPS, TARGET_LIST_P99_MS);
         } else {
-                if ((r = wrk_run(b, o, token, "/v1/instances?limit=100", NULL, &f)) < 0)
+                if ((r = wrk_run(b, &o->w, token, "/v1/instances?limit=100", NULL, &f)) < 0)
                         return r;
-                print_figure("GET /v1/instances?limit=100", &f, 0, TARGET_PAGE_P99_MS);
+                figure_print("GET /v1/instances?limit=100", &f, 0, TARGET_PAGE_P99_MS);
         }
         fflush(stdout);
-        if ((r = wrk_run(b, o, token, one, NULL, &f)) < 0)
+        if ((r = wrk_run(b, &o->w, token, one, NULL, &f)) < 0)
                 return r;
-        print_figure("GET /v1/instances/NAME", &f, TARGET_ONE_RPS, 0);
+        figure_print("GET /v1/instances/NAME", &f, TARGET_ONE_RPS, 0);
         fflush(stdout);
         /* An orchestrator's poll: the same list again with the ETag it had (304 when nothing
          * changed). Only when zerod gives ETags. */
@@ -249,16 +111,16 @@ static int measure(struct bench *b, const struct opts *o, const char *token, uns
         if (etag[0]) {
                 char what[64];
                 snprintf(hdr, sizeof(hdr), "If-None-Match: %s", etag);
-                if ((r = wrk_run(b, o, token, poll, hdr, &f)) < 0)
+                if ((r = wrk_run(b, &o->w, token, poll, hdr, &f)) < 0)
                         return r;
                 snprintf(what, sizeof(what), "%s, If-None-Match (304)", big ? "?limit=100" : "GET /v1/instances");
-                print_figure(what, &f, 0, 0);
+                figure_print(what, &f, 0, 0);
         } else
                 printf("  (no ETag on %s: no If-None-Match figure)\n", poll);
         if (big) { /* for reference: the whole list of n */
-                if ((r = wrk_run(b, o, token, "/v1/instances", NULL, &f)) < 0)
+                if ((r = wrk_run(b, &o->w, token, "/v1/instances", NULL, &f)) < 0)
                         return r;
-                print_figure("GET /v1/instances (full list, reference)", &f, 0, 0);
+                figure_print("GET /v1/instances (full list, reference)", &f, 0, 0);
         }
         fflush(stdout);
         return 0;
@@ -271,12 +133,8 @@ static int switch_zerod(struct bench *b, const char *next, int *current, const c
         uint64_t t0;
         int r;
 
-        (void) kill(b->zerod_pid, SIGTERM);
-        for (int k = 0; k < 3000 && b->zerod_pid > 0; k++, bench_sleep_ms(10))
-                if (waitpid(b->zerod_pid, NULL, WNOHANG) != 0)
-                        b->zerod_pid = 0;
-        if (b->zerod_pid > 0)
-                return bench_fail(b, -ETIMEDOUT, "zerod did not stop within 30 s of SIGTERM");
+        if ((r = fleet_zerod_stop(b)) < 0)
+                return r;
         t0 = zero_monotonic_usec();
         b->zerod = next;
         *current = zerods[1] == next;
@@ -287,16 +145,11 @@ static int switch_zerod(struct bench *b, const char *next, int *current, const c
         return 0;
 }
 
-static void print_load(const char *when) {
-        _cleanup_free_ char *out = NULL;
-        if (zero_run_wait((char *const[]){"uptime", NULL}, &out) == 0 && out)
-                printf("uptime %s: %s", when, out);
-}
 
 int main(int argc, char *argv[]) {
         struct bench b = {.zerod = ZERO_ZEROD, .shim = ZERO_SHIM, .plugin_dir = ZERO_PLUGIN_DIR,
                           .source_dir = ZERO_SOURCE_DIR, .crun = "crun"};
-        struct opts o = {.small = 100, .big = 1000, .seconds = 10, .conns = 8, .threads = 2, .workers = 8, .wrk = "wrk"};
+        struct opts o = {.small = 100, .big = 1000, .workers = 8, .w = {.wrk = "wrk", .threads = 2, .conns = 8, .seconds = 10}};
         enum { OPT_ZEROD = 256, OPT_SHIM, OPT_PLUGIN_DIR, OPT_SOURCE_DIR, OPT_CRUN, OPT_WRK, OPT_BEFORE };
         static const struct option longopts[] = {
                 {"zerod", required_argument, NULL, OPT_ZEROD},       {"shim", required_argument, NULL, OPT_SHIM},
@@ -305,7 +158,7 @@ int main(int argc, char *argv[]) {
                 {"zerod-before", required_argument, NULL, OPT_BEFORE},
                 {},
         };
-        char *const extra[] = {"--listen", "tcp:127.0.0.1:" PORT, "--insecure-tcp", NULL};
+        char *const extra[] = {"--listen", "tcp:127.0.0.1:" FLEET_PORT, "--insecure-tcp", NULL};
         const char *zerods[2] = {NULL, NULL}, *labels[2] = {"before", "after"};
         int n_zerods = 1, current = 0;
         unsigned made = 0;
@@ -315,16 +168,16 @@ int main(int argc, char *argv[]) {
                 switch (c) {
                 case 'n': o.small = (unsigned) atoi(optarg); break;
                 case 'N': o.big = (unsigned) atoi(optarg); break;
-                case 'd': o.seconds = (unsigned) atoi(optarg); break;
-                case 'c': o.conns = (unsigned) atoi(optarg); break;
-                case 't': o.threads = (unsigned) atoi(optarg); break;
+                case 'd': o.w.seconds = (unsigned) atoi(optarg); break;
+                case 'c': o.w.conns = (unsigned) atoi(optarg); break;
+                case 't': o.w.threads = (unsigned) atoi(optarg); break;
                 case 'j': o.workers = (unsigned) atoi(optarg); break;
                 case OPT_ZEROD: b.zerod = optarg; break;
                 case OPT_SHIM: b.shim = optarg; break;
                 case OPT_PLUGIN_DIR: b.plugin_dir = optarg; break;
                 case OPT_SOURCE_DIR: b.source_dir = optarg; break;
                 case OPT_CRUN: b.crun = optarg; break;
-                case OPT_WRK: o.wrk = optarg; break;
+                case OPT_WRK: o.w.wrk = optarg; break;
                 case OPT_BEFORE: zerods[0] = optarg; break;
                 default:
                         return fprintf(stderr, "usage: %s [-n 100] [-N 1000] [-d SECONDS] [-c CONNS] [-t THREADS] [-j WORKERS]"
@@ -332,8 +185,8 @@ int main(int argc, char *argv[]) {
                                        argv[0]),
                                2;
                 }
-        if (o.small < 2 || (o.big && o.big <= o.small) || o.seconds < 1 || o.conns < 1 || o.threads < 1 || o.workers < 1 ||
-            o.conns < o.threads)
+        if (o.small < 2 || (o.big && o.big <= o.small) || o.w.seconds < 1 || o.w.conns < 1 || o.w.threads < 1 || o.workers < 1 ||
+            o.w.conns < o.w.threads)
                 return fprintf(stderr, "need -n >= 2, -N 0 or > -n, -d, -c, -t, -j >= 1 and -c >= -t\n"), 2;
         signal(SIGPIPE, SIG_IGN);
         b.zerod_args = extra;
@@ -346,41 +199,24 @@ int main(int argc, char *argv[]) {
                 labels[0] = "";
         }
 
-        struct rlimit rl;
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-                rl.rlim_cur = rl.rlim_max;
-                (void) setrlimit(RLIMIT_NOFILE, &rl);
-        }
+        fleet_raise_nofile();
 
         _cleanup_free_ char *token = NULL;
-        json_auto_t *tok = NULL;
         double secs;
         if ((r = bench_tmp_new(&b)) < 0)
                 goto out;
         printf("bench_api: zerod %s; wrk %s -t%u -c%u -d%us; %u then %u running busybox containers; temp dir %s\n", b.zerod,
-               o.wrk, o.threads, o.conns, o.seconds, o.small, o.big, b.tmp);
-        print_load("before");
-        if (unshare(CLONE_NEWNET) < 0) {
-                r = bench_fail(&b, -errno, "unshare(CLONE_NEWNET): %m");
+               o.w.wrk, o.w.threads, o.w.conns, o.w.seconds, o.small, o.big, b.tmp);
+        fleet_print_load("before");
+        if ((r = fleet_start(&b, ZEROD_CONF, &token)) < 0)
                 goto out;
-        }
-        if ((r = bench_run(&b, (char *const[]){"ip", "link", "set", "lo", "up", NULL})) < 0 ||
-            (r = bench_zerod_start(&b, ZEROD_CONF)) < 0 ||
-            (r = bench_image_import(&b, "busybox")) < 0 ||
-            (r = bench_api(&b, "POST", "/v1/tokens", "{\"name\":\"bench\",\"role\":\"read\"}", 201, &tok)) < 0)
-                goto out;
-        token = strdup(strempty(json_string_value(json_object_get(tok, "secret"))));
-        if (!token || !token[0]) {
-                r = bench_fail(&b, -EBADMSG, "no secret in the token's answer");
-                goto out;
-        }
 
         /* The first one alone: the card makes the image's clone template with the first clone,
          * and concurrent first clones race for it (the softcard's, found by this benchmark: "Failed
          * to copy the clone template", "Image is not in qcow2 format"). */
         made = o.small; /* what the cleanup deletes, whether or not it all came up */
-        if ((r = run_workers(&b, 1, 0, 1, create_one, &secs)) < 0 ||
-            (r = run_workers(&b, o.workers, 1, o.small, create_one, &secs)) < 0)
+        if ((r = fleet_run(&b, 1, 0, 1, fleet_create, &secs)) < 0 ||
+            (r = fleet_run(&b, o.workers, 1, o.small, fleet_create, &secs)) < 0)
                 goto out;
         printf("\n%u containers created (after the first) by %u clients in %.1f s (%.1f/s)\n", o.small - 1, o.workers, secs,
                (o.small - 1) / secs);
@@ -389,10 +225,10 @@ int main(int argc, char *argv[]) {
          * containers and the card's daemon run on, and the next adopts them). */
         for (int k = 0; k < n_zerods; k++)
                 if ((k > 0 && (r = switch_zerod(&b, zerods[!current], &current, zerods)) < 0) ||
-                    (r = check_running(&b, o.small)) < 0 || (r = measure(&b, &o, token, o.small, labels[current])) < 0)
+                    (r = fleet_check_running(&b, o.small)) < 0 || (r = measure(&b, &o, token, o.small, labels[current])) < 0)
                         goto out;
         if (o.big) {
-                r = run_workers(&b, o.workers, o.small, o.big, create_one, &secs);
+                r = fleet_run(&b, o.workers, o.small, o.big, fleet_create, &secs);
                 made = o.big;
                 if (r < 0)
                         goto out;
@@ -400,22 +236,10 @@ int main(int argc, char *argv[]) {
                        secs, (o.big - o.small) / secs, labels[current]);
                 for (int k = 0; k < n_zerods; k++)
                         if ((k > 0 && (r = switch_zerod(&b, zerods[!current], &current, zerods)) < 0) ||
-                            (r = check_running(&b, o.big)) < 0 || (r = measure(&b, &o, token, o.big, labels[current])) < 0)
+                            (r = fleet_check_running(&b, o.big)) < 0 || (r = measure(&b, &o, token, o.big, labels[current])) < 0)
                                 goto out;
         }
-        print_load("after");
+        fleet_print_load("after");
 out:
-        if (r < 0)
-                fprintf(stderr, "bench_api: %s\n", b.err.message);
-        if (made && b.zerod_pid > 0) {
-                if (run_workers(&b, o.workers, 0, made, delete_one, &secs) < 0)
-                        fprintf(stderr, "bench_api: %s\n", b.err.message);
-                else
-                        printf("%u containers deleted (forced) by %u clients in %.1f s\n", made, o.workers, secs);
-        }
-        if (bench_cleanup(&b, NULL) < 0 && r >= 0) {
-                fprintf(stderr, "bench_api: %s\n", b.err.message);
-                r = -EBUSY;
-        }
-        return r < 0 ? 1 : 0;
+        return fleet_end(&b, "bench_api", r, made, o.workers);
 }
