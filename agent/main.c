@@ -5,6 +5,7 @@
  * serve the API until SIGTERM. Instances are left running when zerod stops.
  */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -201,6 +202,9 @@ static int run(struct zero_agent *a, struct zero_front **http) {
         if (r < 0)
                 return r;
         zero_image_sweep(a); /* after the resume: running imports keep their work */
+        /* The start's transient memory (the card's sync reads the daemon's whole state once per
+         * export: 5 MiB with 200 volumes) back to the system, as after operations (operation.c). */
+        (void) malloc_trim(0);
 
         if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
                 watchdog_usec /= 2;

@@ -236,8 +236,9 @@ static void op_finish(struct zero_op *op, int r) {
         zero_publish(a, ZERO_TOPIC_OPERATION_ENDED, op->row.id); /* the long-polls on it answer */
         /* The store's commits while it ran (others' too, if any ran meanwhile), its end's not yet
          * (the batch's end commits it). */
-        log_debug("Operation %s %s: %llu store commits", op->row.id, op->row.kind,
-                  (unsigned long long) (zero_store_commits(a->store) - op->commits));
+        log_debug("Operation %s %s: %llu store commits (page cache %zu KiB)", op->row.id, op->row.kind,
+                  (unsigned long long) (zero_store_commits(a->store) - op->commits),
+                  zero_store_cache_bytes(a->store) / 1024);
         zero_op_free(op);
         /* The last one running ended: what the operations had on the heap at once (8 creates at a
          * time held 7 MiB: the card's replies, JSON, rows) is free but stays with the process, as

@@ -261,6 +261,14 @@ uint64_t zero_store_commits(struct zero_store *s) {
         return s ? s->n_commits : 0;
 }
 
+size_t zero_store_cache_bytes(struct zero_store *s) {
+        int cur = 0, high = 0;
+
+        if (!s || sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_USED, &cur, &high, 0) != SQLITE_OK || cur < 0)
+                return 0;
+        return (size_t) cur;
+}
+
 static void on_rollback(void *userdata) {
         store_changed(userdata, NULL);
 }

@@ -634,37 +634,3 @@ int zero_store_event_list(struct zero_store *s, int64_t after, size_t limit, str
                 return store_errno(rc, STORE_FK_MISSING_PARENT);
         return store_rows_collect(st, &store_event_table, (void **) ret, ret_n);
 }
-
-int zero_store_event_trim(struct zero_store *s, int64_t keep) {
-        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
-        bool owned;
-        int r, rc;
-
-        assert_return(s && keep >= 0, -EINVAL);
-
-        /* Everything up to the newest row that is not kept; nothing when there are <= keep rows
-         * (the subquery is then NULL). One statement is atomic by itself, but it runs in a
-         * transaction like every multi-row change, so that adding a second statement later (say,
-         * trimming by age) cannot make it half-applied. */
-        r = store_prepare(s,
-                          "DELETE FROM events WHERE id <= "
-                          "(SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1)",
-                          &st);
-        if (r < 0)
-                return r;
-        rc = sqlite3_bind_int64(st, 1, keep);
-        if (rc != SQLITE_OK)
-                return store_errno(rc, STORE_FK_MISSING_PARENT);
-
-        r = store_tx_enter(s, &owned);
-        if (r < 0)
-                return r;
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                r = sqlite3_changes(s->db); /* the number of events deleted */
-        else
-                r = store_errno(rc, STORE_FK_MISSING_PARENT);
-        /* Reset before COMMIT, so that no statement is still active on the connection. */
-        sqlite3_reset(st);
-        return store_tx_leave(s, owned, r);
-}

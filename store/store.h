@@ -59,6 +59,8 @@ void zero_store_watch(struct zero_store *s, zero_store_watch_fn fn, void *userda
 uint64_t zero_store_statements_prepared(struct zero_store *s);
 /* How many transactions it committed since it opened (autocommitted writes count one each). */
 uint64_t zero_store_commits(struct zero_store *s);
+/* The heap SQLite's page cache of this connection holds (bounded by PRAGMA cache_size). */
+size_t zero_store_cache_bytes(struct zero_store *s);
 
 int zero_store_begin(struct zero_store *s);
 int zero_store_commit(struct zero_store *s);
@@ -154,6 +156,9 @@ int zero_store_operation_list_unfinished(struct zero_store *s, struct zero_opera
 /* The running operation on an instance, -ENOENT when none. */
 int zero_store_operation_running_for(struct zero_store *s, const char *instance_id,
                                      struct zero_operation_row *ret);
+/* Deletes all but the newest keep finished operations (keep >= 0; running ones stay); returns how
+ * many it deleted. */
+int zero_store_operation_trim(struct zero_store *s, int64_t keep);
 
 /* --- events: an append-only log (schema v2) --- */
 struct zero_event_row {

@@ -210,3 +210,21 @@ int fleet_zerod_stop(struct bench *b) {
                 return bench_fail(b, -ETIMEDOUT, "zerod did not stop within 30 s of SIGTERM");
         return 0;
 }
+
+int fleet_schedstat(pid_t pid, uint64_t *ret_run_ns, uint64_t *ret_wait_ns) {
+        char path[64];
+        unsigned long long run, wait;
+        FILE *f;
+        int n;
+
+        snprintf(path, sizeof(path), "/proc/%d/schedstat", (int) pid);
+        if (!(f = fopen(path, "re")))
+                return -errno;
+        n = fscanf(f, "%llu %llu", &run, &wait);
+        fclose(f);
+        if (n != 2)
+                return -EBADMSG;
+        *ret_run_ns = run;
+        *ret_wait_ns = wait;
+        return 0;
+}

@@ -49,6 +49,9 @@ int fleet_start(struct bench *b, const char *conf, char **ret_token);
 int fleet_end(struct bench *b, const char *prog, int r, unsigned made, unsigned workers);
 /* SIGTERM, as systemd sends it (the containers run on), and zerod waited for (30 s at most). */
 int fleet_zerod_stop(struct bench *b);
+/* /proc/PID/schedstat: the time it ran and the time it waited, runnable, for a CPU (ns). On a
+ * shared machine the wait is what other load took from the figures. */
+int fleet_schedstat(pid_t pid, uint64_t *ret_run_ns, uint64_t *ret_wait_ns);
 /* Raises the open-file limit to its hard limit (a container holds a shim connection in zerod). */
 void fleet_raise_nofile(void);
 /* "uptime WHEN: ..." */

@@ -232,8 +232,8 @@ void bench_step_stats(const struct bench *b, char (*ids)[40], size_t n) {
 
                 if (!s)
                         continue;
-                /* zerod's "Operation ID KIND: N store commits" at the end: the count, in the figures'
-                 * unit (printed as a count, below). */
+                /* zerod's "Operation ID KIND: N store commits (...)" at the end: the count, in the
+                 * figures' unit (printed as a count, below). */
                 if (sscanf(s, "Operation %39s %15[^:]: %llu store commits", id, kind, &us) == 3) {
                         snprintf(step, sizeof(step), "%s", "(commits)");
                         us *= 1000;

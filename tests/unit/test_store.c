@@ -902,6 +902,19 @@ static void test_operations(void **state) {
         assert_string_equal(got.instance_name, "web");
         zero_operation_row_done(&got);
         assert_int_equal(zero_store_operation_running_for(f->s, ID_A, &got), -ENOENT);
+
+        /* Trimmed to the newest finished ones in the order they were made (C failed, then D
+         * succeeded); the running one (B) is never trimmed, nor counted. */
+        assert_int_equal(zero_store_operation_trim(f->s, -1), -EINVAL);
+        assert_int_equal(zero_store_operation_trim(f->s, 2), 0);
+        assert_int_equal(zero_store_operation_trim(f->s, 1), 1);
+        assert_int_equal(zero_store_operation_get(f->s, ID_C, &got), -ENOENT);
+        assert_int_equal(zero_store_operation_get(f->s, ID_D, &got), 0);
+        zero_operation_row_done(&got);
+        assert_int_equal(zero_store_operation_trim(f->s, 0), 1);
+        assert_int_equal(zero_store_operation_get(f->s, ID_D, &got), -ENOENT);
+        assert_int_equal(zero_store_operation_get(f->s, ID_B, &got), 0);
+        zero_operation_row_done(&got);
 }
 
 /* --- events --- */
