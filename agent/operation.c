@@ -465,31 +465,23 @@ struct zero_op *zero_op_of_instance(struct zero_agent *a, const char *instance_i
 void zero_op_continue(struct zero_op *op, int r) {
         struct zero_agent *a = op->agent;
         enum zero_op_then then = op->then;
+        const char *saved = a->actor;
 
         op_wait_end(op);
-        if (r < 0) {
-                const char *saved = a->actor;
-
-                a->actor = op->row.actor;
-                zero_store_batch_begin(a->store);
+        a->actor = op->row.actor;
+        /* The step's end (its event) goes into the next step's batch (op_run()). */
+        zero_store_batch_begin(a->store);
+        if (r < 0)
                 op_finish(op, r); /* frees op */
-                if ((r = zero_store_batch_end(a->store)) < 0)
-                        log_error_errno(r, "Failed to record an operation's end: %m");
-                a->actor = saved;
-        } else if (then == ZERO_OP_THEN_RERUN)
-                op_run(op, true);
+        else if (then == ZERO_OP_THEN_RERUN)
+                op_run_steps(op, true);
         else {
-                const char *saved = a->actor;
-
-                /* The step's event goes into the next step's batch (op_run()). */
-                zero_store_batch_begin(a->store);
-                a->actor = op->row.actor;
                 op_step_done(op);
-                op_run(op, false);
-                a->actor = saved;
-                if ((r = zero_store_batch_end(a->store)) < 0)
-                        log_error_errno(r, "Failed to record an operation's steps: %m");
+                op_run_steps(op, false);
         }
+        if ((r = zero_store_batch_end(a->store)) < 0)
+                log_error_errno(r, "Failed to record an operation's steps: %m");
+        a->actor = saved;
 }
 
 bool zero_op_answer(struct zero_agent *a, const char *instance_id, unsigned what, int r,

@@ -2,7 +2,8 @@
 /*
  * bench_container_start: container create+start and forced stop+delete through zerod's API, next
  * to `crun run --detach` of the same bundle (and to `crun create` + `crun start`, the two calls
- * zero-shim makes), and the resident memory of zerod and zero-shim.
+ * zero-shim makes), the resident memory of zerod and zero-shim, and --density containers made and
+ * deleted one after the other, then by 8 clients at once (creates per second).
  * Run by hand (docs/benchmarks.md). It starts its own zerod in a fresh /tmp directory, talks to
  * it over a unix socket only, and leaves no process, mount or file behind, also on failure.
  *
@@ -21,11 +22,12 @@
 #include <sys/wait.h>
 
 #include "common/util.h"
-#include "tests/bench/harness.h"
+#include "tests/bench/fleet.h"
 
 #define RUNS_DEFAULT 30
 #define RUNS_MIN 20
 #define DENSITY_DEFAULT 50
+#define CONCURRENT_CLIENTS 8
 
 /* Admission counts 1 cpu per instance against cpus x cpu_overcommit (16 by default: 32 instances
  * on 2 cpus). Lifted here: the density phase measures memory, not admission. */
@@ -465,6 +467,16 @@ static int density(struct ctr_bench *cb) {
         printf("%d containers deleted (forced) one after the other in %.2f s\n", cb->density,
                (double) (zero_monotonic_usec() - t0) / 1e6);
         print_rss("zerod, after deleting them:", b->zerod_pid);
+
+        /* The same number again, by 8 clients at once (issue 12: >= 50 creates/s). */
+        double made_s, gone_s;
+        if ((r = fleet_run(b, CONCURRENT_CLIENTS, 0, (unsigned) cb->density, fleet_create, &made_s)) < 0 ||
+            (r = fleet_run(b, CONCURRENT_CLIENTS, 0, (unsigned) cb->density, fleet_delete, &gone_s)) < 0)
+                return r;
+        printf("%d containers created by %d clients at once in %.2f s: %.1f/s     target >= 50/s: %s\n", cb->density,
+               CONCURRENT_CLIENTS, made_s, cb->density / made_s, verdict(cb->density / made_s >= 50));
+        printf("%d containers deleted (forced) by %d clients at once in %.2f s: %.1f/s\n", cb->density,
+               CONCURRENT_CLIENTS, gone_s, cb->density / gone_s);
 
         printf("\nzerod VmRSS idle: %.2f MiB                 target <= 8 MiB: %s\n", (double) cb->idle_kib / 1024,
                verdict(cb->idle_kib >= 0 && cb->idle_kib <= 8 * 1024));
