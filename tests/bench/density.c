@@ -21,6 +21,9 @@
  *
  *   bench_density [-N 1000] [-j 8] [-C 5] [-m 50] [-d 10] [-c 8] [--zerod PATH] [--shim PATH]
  *                 [--plugin-dir DIR] [--source-dir DIR] [--crun PATH] [--wrk PATH] [--keep-log PATH]
+ *                 [--no-restart]
+ * --no-restart skips step 4 (with the card's start at O(volumes^2), docs/benchmarks.md, it takes
+ * longer than the rest at 1,000).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -46,6 +49,7 @@ struct opts {
         unsigned n, workers, cycles, per_cycle;
         struct wrk_opts w;
         const char *keep_log; /* where zerod's log is copied to at the end, or NULL */
+        bool no_restart;
 };
 
 static unsigned count_fds(pid_t pid) {
@@ -201,7 +205,7 @@ int main(int argc, char *argv[]) {
                           .source_dir = ZERO_SOURCE_DIR, .crun = "crun"};
         struct opts o = {.n = 1000, .workers = 8, .cycles = 5, .per_cycle = 50,
                          .w = {.wrk = "wrk", .threads = 2, .conns = 8, .seconds = 10}};
-        enum { OPT_ZEROD = 256, OPT_SHIM, OPT_PLUGIN_DIR, OPT_SOURCE_DIR, OPT_CRUN, OPT_WRK, OPT_KEEP_LOG };
+        enum { OPT_ZEROD = 256, OPT_SHIM, OPT_PLUGIN_DIR, OPT_SOURCE_DIR, OPT_CRUN, OPT_WRK, OPT_KEEP_LOG, OPT_NO_RESTART };
         static const struct option longopts[] = {
                 {"zerod", required_argument, NULL, OPT_ZEROD},
                 {"shim", required_argument, NULL, OPT_SHIM},
@@ -210,6 +214,7 @@ int main(int argc, char *argv[]) {
                 {"crun", required_argument, NULL, OPT_CRUN},
                 {"wrk", required_argument, NULL, OPT_WRK},
                 {"keep-log", required_argument, NULL, OPT_KEEP_LOG},
+                {"no-restart", no_argument, NULL, OPT_NO_RESTART},
                 {},
         };
         char *const extra[] = {"--listen", "tcp:127.0.0.1:" FLEET_PORT, "--insecure-tcp", NULL};
@@ -236,9 +241,10 @@ int main(int argc, char *argv[]) {
                 case OPT_CRUN: b.crun = optarg; break;
                 case OPT_WRK: o.w.wrk = optarg; break;
                 case OPT_KEEP_LOG: o.keep_log = optarg; break;
+                case OPT_NO_RESTART: o.no_restart = true; break;
                 default:
                         return fprintf(stderr, "usage: %s [-N 1000] [-j 8] [-C 5] [-m 50] [-d 10] [-c 8] [--zerod P] [--shim P]"
-                                               " [--plugin-dir D] [--source-dir D] [--crun P] [--wrk P] [--keep-log PATH]\n",
+                                               " [--plugin-dir D] [--source-dir D] [--crun P] [--wrk P] [--keep-log PATH] [--no-restart]\n",
                                        argv[0]),
                                2;
                 }
@@ -290,6 +296,8 @@ int main(int argc, char *argv[]) {
         mem_print("after the reads:", &m);
         fflush(stdout);
 
+        if (o.no_restart)
+                goto cycles;
         if ((r = restart(&b, &secs)) < 0)
                 goto out;
         printf("\nzerod restarted with %u live instances: its API answered %.2f s after its exec   target <= %.0f s: %s\n",
@@ -301,6 +309,7 @@ int main(int argc, char *argv[]) {
         mem_print("after the restart:", &m);
         fflush(stdout);
 
+cycles:
         if (o.cycles > 0 && (r = cycles(&b, &o)) < 0)
                 goto out;
         fleet_print_load("after");
