@@ -124,6 +124,8 @@ static void job_finish(struct zero_card_job *j, int r, const struct zero_error *
 
         if (r < 0)
                 zero_error_default(&err, r, zero_card_job_kind_name(j->req.kind));
+        /* The rows and what the waiters write (the next steps of an operation) are one commit. */
+        zero_store_batch_begin(a->store);
         a->actor = j->actor;
         job_rows(j, &r, &err);
         a->actor = saved;
@@ -141,6 +143,8 @@ static void job_finish(struct zero_card_job *j, int r, const struct zero_error *
                         w[i].done(w[i].userdata, r, &err);
         free(w);
         jobs_kick(a);
+        if ((r = zero_store_batch_end(a->store)) < 0)
+                log_error_errno(r, "Failed to record the end of a card job: %m");
 }
 
 static int on_job_defer(sd_event_source *s, void *userdata) {

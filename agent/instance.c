@@ -16,14 +16,18 @@
 #include "common/util.h"
 #include "shim/client.h"
 
-int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct zero_inst **ret) {
-        struct zero_inst *inst;
+struct zero_inst *zero_inst_find(struct zero_agent *a, const char *id) {
+        return zero_hashmap_get(&a->instances, id);
+}
 
-        for (inst = a->instances; inst; inst = inst->next)
-                if (streq(inst->id, id)) {
-                        *ret = inst;
-                        return 0;
-                }
+int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct zero_inst **ret) {
+        struct zero_inst *inst = zero_inst_find(a, id);
+        int r;
+
+        if (inst) {
+                *ret = inst;
+                return 0;
+        }
         inst = calloc(1, sizeof(*inst));
         if (!inst)
                 return -ENOMEM;
@@ -38,8 +42,12 @@ int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct
                 zero_inst_free(NULL, inst);
                 return -ENOMEM;
         }
-        inst->next = a->instances;
-        a->instances = inst;
+        r = zero_hashmap_put(&a->instances, inst->id, inst);
+        if (r < 0) {
+                zero_inst_free(NULL, inst);
+                return r;
+        }
+        a->instances_gen++;
         *ret = inst;
         return 0;
 }
@@ -54,12 +62,10 @@ void zero_inst_disarm(struct zero_inst *inst) {
 void zero_inst_free(struct zero_agent *a, struct zero_inst *inst) {
         if (!inst)
                 return;
+        if (a && zero_hashmap_get(&a->instances, inst->id) == inst)
+                (void) zero_hashmap_remove(&a->instances, inst->id);
         if (a)
-                for (struct zero_inst **p = &a->instances; *p; p = &(*p)->next)
-                        if (*p == inst) {
-                                *p = inst->next;
-                                break;
-                        }
+                a->instances_gen++;
         zero_inst_disarm(inst);
         /* Whatever plugin ran it may still hold the handle (a QMP connection's userdata). */
         zero_services_release(inst);
@@ -67,6 +73,18 @@ void zero_inst_free(struct zero_agent *a, struct zero_inst *inst) {
         free(inst->run_dir);
         free(inst->state_dir);
         free(inst);
+}
+
+void zero_inst_free_all(struct zero_agent *a) {
+        struct zero_hashmap all = a->instances;
+        struct zero_inst *inst;
+        size_t i = 0;
+
+        /* The map is taken whole first: each free would change it under the iteration. */
+        a->instances = (struct zero_hashmap){};
+        while (zero_hashmap_next(&all, &i, NULL, (void **) &inst))
+                zero_inst_free(a, inst);
+        zero_hashmap_done(&all);
 }
 
 int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, enum zero_inst_state st) {
@@ -274,6 +292,8 @@ static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 buf[n] = '\0';
                 r = zero_shim_parse_sync(buf, &pid, &err);
         }
+        /* The pid and the step it ends: one commit (operation.c). */
+        zero_store_batch_begin(a->store);
         if (r >= 0 && zero_store_instance_get_by_id(a->store, inst->id, &row) >= 0) {
                 row.pid = pid;
                 row.has_exit_code = false;
@@ -293,6 +313,8 @@ static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                         op->err = err;
                 zero_op_continue(op, r < 0 ? r : 0);
         }
+        if ((r = zero_store_batch_end(a->store)) < 0)
+                log_error_errno(r, "Failed to record the pid of %s: %m", inst->name);
         return 0;
 }
 

@@ -58,14 +58,11 @@ static int new_op(struct zero_agent *a, const char *kind, const struct zero_inst
 /* The node's room for one more instance of row's size: the instance count, then CPUs (with the
  * overcommit) and memory (less what is reserved for the host). */
 int zero_instance_admit(struct zero_agent *a, const struct zero_instance_row *row, struct zero_error *err) {
-        struct zero_instance_row *all = NULL;
         int64_t cpus = 0, mem = 0;
-        size_t n = 0;
-        int r;
+        int r, n;
 
-        r = zero_store_instance_list(a->store, &all, &n);
-        zero_instance_rows_free(all, n);
-        if (r >= 0 && (int64_t) n >= a->config->max_instances)
+        n = zero_store_instance_count(a->store);
+        if (n >= 0 && n >= a->config->max_instances)
                 return zero_error_set(err, -ENOSPC, ZERO_E_OVER_CAPACITY, "this node holds at most %lld instances",
                                       (long long) a->config->max_instances);
         r = zero_store_instance_allocated(a->store, &cpus, &mem);

@@ -101,6 +101,7 @@ struct zero_op {
         struct zero_error err;
         sd_event_source *defer;
         uint64_t step_started; /* monotonic µs, for the per-step timing log */
+        uint64_t commits;      /* the store's commits when it was launched, for the log at its end */
 
         /* The wait of the paused step (zero_op_wait()); NONE while a step runs or none waits. */
         enum zero_op_wait wait;

@@ -334,6 +334,9 @@ int zeroctl_get_and_print(struct zeroctl *z, const char *path, struct zero_error
         return r;
 }
 
+/* A page of a list: zerod takes at most 1,000 (ZERO_API_PAGE_MAX). */
+#define ZEROCTL_PAGE 500
+
 int zeroctl_list_collection(struct zeroctl *z, int argc, char **argv, const char *collection,
                             const char *what, zeroctl_table_fn print_table,
                             struct zero_error *reterr) {
@@ -344,12 +347,34 @@ int zeroctl_list_collection(struct zeroctl *z, int argc, char **argv, const char
         r = zeroctl_parse_no_args(argc, argv, reterr);
         if (r != 0)
                 return r;
-        path = zero_strdup_printf("/v1/%s", collection);
+        /* A page at a time, following "next" (a zerod that does not page answers everything and
+         * no "next"); the pages make one list, printed at the end. */
+        path = zero_strdup_printf("/v1/%s?limit=%d", collection, ZEROCTL_PAGE);
         if (!path)
                 return -ENOMEM;
-        r = zeroctl_http_call(z->http, "GET", path, NULL, 0, &j, NULL, reterr);
-        if (r < 0)
-                return r;
+        for (;;) {
+                json_auto_t *page = NULL;
+                const char *next;
+
+                r = zeroctl_http_call(z->http, "GET", path, NULL, 0, &page, NULL, reterr);
+                if (r < 0)
+                        return r;
+                if (!json_is_array(json_object_get(page, collection)))
+                        return zero_error_set(reterr, -EBADMSG, ZERO_E_INTERNAL, "zerod's %s list has no \"%s\" array",
+                                              what, collection);
+                if (!j)
+                        j = json_pack("{s:[]}", collection);
+                if (!j || json_array_extend(json_object_get(j, collection), json_object_get(page, collection)) < 0)
+                        return -ENOMEM;
+                next = json_string_value(json_object_get(page, "next"));
+                if (!next || json_array_size(json_object_get(page, collection)) == 0)
+                        break;
+                free(path);
+                /* next is a name ([a-z0-9-]): nothing to escape. */
+                path = zero_strdup_printf("/v1/%s?limit=%d&after=%s", collection, ZEROCTL_PAGE, next);
+                if (!path)
+                        return -ENOMEM;
+        }
         if (z->opts.json)
                 return zeroctl_print_json(z->out, j);
         r = print_table(z->out, json_object_get(j, collection), zero_now_usec());

@@ -189,12 +189,13 @@ static struct zero_loaded_plugin node_loaded[] = {
 };
 static const struct zero_plugin_set plugins = {.items = node_loaded, .n = 3};
 
-static struct zero_instance_row row_of(const char *mode, const char *state) {
-        return (struct zero_instance_row){.mode = (char *) mode, .state = (char *) state};
+/* One instance in mode and state, as zero_store_instance_counts() counts them. */
+static struct zero_instance_count row_of(const char *mode, const char *state) {
+        return (struct zero_instance_count){.mode = (char *) mode, .state = (char *) state, .count = 1};
 }
 
 static void test_node_mode(void **state) {
-        struct zero_instance_row rows[4];
+        struct zero_instance_count rows[4];
 
         assert_string_equal(zero_node_mode_of(&plugins, NULL, 0), "idle");
         /* Stopped and failed instances hold nothing. */
@@ -215,6 +216,9 @@ static void test_node_mode(void **state) {
         rows[2] = row_of("bms", "stopped");
         rows[3] = row_of("container", "switching");
         assert_string_equal(zero_node_mode_of(&plugins, rows, 4), "mixed");
+        /* A group counted empty holds nothing: the deleting VM and the switching container gone. */
+        rows[1].count = rows[3].count = 0;
+        assert_string_equal(zero_node_mode_of(&plugins, rows, 4), "container");
 }
 
 /* --- subscribers --- */
