@@ -234,6 +234,11 @@ static void op_finish(struct zero_op *op, int r) {
                          json_pack("{s:s,s:s,s:s}", "id", op->row.id, "kind", op->row.kind, "status", op->row.status));
         zero_publish(a, ZERO_TOPIC_OPERATION_ENDED, op->row.id); /* the long-polls on it answer */
         zero_op_free(op);
+        /* An operation's end may have freed the node: the evict steps look again now rather than
+         * at their next poll (their timers fire from the loop, not from inside this call). */
+        for (struct zero_op *o = a->ops; o; o = o->next)
+                if ((o->wait & ZERO_OP_WAIT_NODE) && o->timer)
+                        (void) sd_event_source_set_time_relative(o->timer, 0);
 }
 
 /* "KIND.STEP" or "KIND.STEP.done" (fault.h). */

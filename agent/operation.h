@@ -50,6 +50,7 @@ enum zero_op_wait {
         ZERO_OP_WAIT_PLUGIN = 1 << 2,  /* the plugin's services->done() after ZERO_PLUGIN_PENDING */
         ZERO_OP_WAIT_CARD = 1 << 3,    /* the card's jobs (zero_op_wait_card()) */
         ZERO_OP_WAIT_CHILD = 1 << 4,   /* a child process of the step's (zero_op_wait_child()) */
+        ZERO_OP_WAIT_NODE = 1 << 5,    /* the node to be free of others (the evict step, node_owner.c) */
 };
 
 /* How a wait's answer ends the step: done, or the step runs again (its work is idempotent, and

@@ -2,7 +2,7 @@
 # The bms plugin on the softcard: zerod loads bms.so; the node lists the mode, unavailable, with
 # the probe's reason (the softcard dies with the host's kernel) and as exclusive; a bms instance
 # is refused at its create with 422 and that reason, and a running container's switch to bms
-# likewise; nothing is recorded or made for them.
+# likewise; nothing is recorded or made for them. "evict" is refused where it does not apply.
 . "$(dirname "$0")/lib.sh"
 
 [ -f "$ZERO_PLUGIN_DIR/bms.so" ] || fail "no bms.so in $ZERO_PLUGIN_DIR"
@@ -41,6 +41,24 @@ expect 422 POST /v1/instances/c1/switch '{"mode":"bms"}'
 expect 200 GET /v1/node
 [ "$(jbody .mode)" = container ] || fail "the node's mode: $(jbody .mode)"
 log "a container's switch to bms is refused the same way; it runs on"
+
+# "evict" is for a mode that needs the node to itself, and "stop" is its one value: refused with
+# 422 for a container, at create and at start, and c1 stays as it was.
+expect 422 POST /v1/instances '{"name":"c2","image":"bb","command":["/bin/true"],"evict":"stop"}'
+[ "$(jbody .error.message)" = "evict: only an instance of a mode that needs the node to itself evicts others ('container' does not)" ] ||
+  fail "evict on a container's create: $(cat "$BODY")"
+expect 404 GET /v1/instances/c2
+act POST /v1/instances/c1/stop '{"timeout_s":1}'
+expect 422 POST /v1/instances/c1/start '{"evict":"stop"}'
+jbody .error.message | grep -q "('container' does not)" || fail "evict on a container's start: $(cat "$BODY")"
+expect 422 POST /v1/instances/c1/start '{"evict":"kill"}'
+[ "$(jbody .error.message)" = 'evict: "stop" is the one way to clear the node (the others are stopped first)' ] ||
+  fail "evict kill: $(cat "$BODY")"
+expect 422 POST /v1/instances/c1/start '{"force":true}'
+[ "$(inst c1 state)" = stopped ] || fail "c1 after the refused starts: $(cat "$BODY")"
+act POST /v1/instances/c1/start '{}'
+[ "$(inst c1 state)" = running ] || fail "c1 did not start with an empty body: $(cat "$BODY")"
+log "evict is refused for a container (create and start) and for another value than stop"
 
 act DELETE "/v1/instances/c1?force=true"
 stop_zerod

@@ -502,7 +502,7 @@ static void test_owner_bms_needs_the_node(void **state) {
         refused(f, zero_instance_act(&f->a, "metal", "restart", json_object(), &op, &err), &err,
                 "the node is held by 'db' (vm, paused), 'web' (container, running): bms instance 'metal' needs the "
                 "node to itself (\"evict\": \"stop\" stops the others first)");
-        refused(f, zero_node_owner_check(&f->a, NULL, "new", "bms", &err), &err,
+        refused(f, zero_node_owner_check(&f->a, NULL, "new", "bms", false, &err), &err,
                 "the node is held by 'db' (vm, paused), 'web' (container, running): bms instance 'new' needs the "
                 "node to itself (\"evict\": \"stop\" stops the others first)");
         /* A running container that would run on as a bms instance: the others hold the node. */
@@ -511,8 +511,8 @@ static void test_owner_bms_needs_the_node(void **state) {
                 "\"stop\" stops the others first)");
         assert_string_equal(state_now(f), "running");
         /* Others beside each other are no matter of this rule. */
-        assert_int_equal(zero_node_owner_check(&f->a, NULL, "new", "container", &err), 0);
-        assert_int_equal(zero_node_owner_check(&f->a, ID_DB, "db", "vm", &err), 0);
+        assert_int_equal(zero_node_owner_check(&f->a, NULL, "new", "container", false, &err), 0);
+        assert_int_equal(zero_node_owner_check(&f->a, ID_DB, "db", "vm", false, &err), 0);
 }
 
 /* Idle instances (stopped, error) hold nothing: the bms instance gets the node. */
@@ -566,15 +566,50 @@ static void test_owner_bms_holds_the_node(void **state) {
                          "the node is held by bms instance 'metal' (%s): it has the node to itself, so 'new' cannot "
                          "run beside it",
                          holding[i]);
-                refused(f, zero_node_owner_check(&f->a, NULL, "new", "container", &err), &err, want);
+                refused(f, zero_node_owner_check(&f->a, NULL, "new", "container", false, &err), &err, want);
                 /* nor a second bms instance */
-                refused(f, zero_node_owner_check(&f->a, NULL, "new", "bms", &err), &err, want);
+                refused(f, zero_node_owner_check(&f->a, NULL, "new", "bms", false, &err), &err, want);
                 /* the bms instance is not in its own way; the VM beside it is */
-                refused(f, zero_node_owner_check(&f->a, ID_METAL, "metal", "bms", &err), &err,
+                refused(f, zero_node_owner_check(&f->a, ID_METAL, "metal", "bms", false, &err), &err,
                         "the node is held by 'db' (vm, running): bms instance 'metal' needs the node to itself "
                         "(\"evict\": \"stop\" stops the others first)");
         }
         assert_string_equal(state_now(f), "stopped");
+}
+
+/* "evict": "stop" lets a bms instance's start past the others (its evict step stops them: see
+ * test_operation); a bad value, another mode, or a bms owner are still refused. */
+static void test_owner_evict(void **state) {
+        struct fixture *f = *state;
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+
+        f->a.plugins = (struct zero_plugin_set *) &plugins;
+        add_instance(f, "running");
+        add_row(f, ID_METAL, "metal", "bms", "stopped");
+        assert_int_equal(zero_instance_act(&f->a, "metal", "start", json_pack("{s:s}", "evict", "kill"), &op, &err),
+                         -EINVAL);
+        assert_int_equal(err.code, ZERO_E_INVALID);
+        assert_string_equal(err.message, "evict: \"stop\" is the one way to clear the node (the others are stopped first)");
+        assert_int_equal(zero_instance_act(&f->a, "metal", "start", json_pack("{s:b}", "evict", 1), &op, &err), -EINVAL);
+        assert_int_equal(zero_instance_act(&f->a, "db", "start", NULL, &op, &err), -ENOENT);
+        add_row(f, ID_DB, "db", "vm", "stopped");
+        assert_int_equal(zero_instance_act(&f->a, "db", "start", json_pack("{s:s}", "evict", "stop"), &op, &err),
+                         -EINVAL);
+        assert_string_equal(err.message,
+                            "evict: only an instance of a mode that needs the node to itself evicts others ('vm' does not)");
+        assert_int_equal(unfinished(f), 0);
+        assert_int_equal(zero_node_owner_check(&f->a, NULL, "new", "bms", true, &err), 0);
+        assert_int_equal(zero_instance_act(&f->a, "metal", "start", json_pack("{s:s}", "evict", "stop"), &op, &err), 0);
+        assert_string_equal(json_string_value(json_object_get(op->params, "evict")), "stop");
+        assert_int_equal(unfinished(f), 1);
+        /* metal holds the node now (its start is under way): evicting does not pass an owner */
+        assert_int_equal(zero_node_owner_check(&f->a, NULL, "new", "bms", true, &err), -EBUSY);
+        assert_int_equal(err.code, ZERO_E_CONFLICT);
+        assert_string_equal(err.message, "the node is held by bms instance 'metal' (stopped, start in progress): it has "
+                                         "the node to itself, so 'new' cannot run beside it");
+        /* ... nor another instance's start while metal's start is under way */
+        assert_int_equal(zero_node_owner_check(&f->a, ID_WEB, "web", "container", false, &err), -EBUSY);
 }
 
 int main(void) {
@@ -595,6 +630,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_owner_bms_needs_the_node, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_owner_idle_hold_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_owner_bms_holds_the_node, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_owner_evict, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
