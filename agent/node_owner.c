@@ -81,8 +81,7 @@ int zero_node_owner_check(struct zero_agent *a, const char *self, const char *na
                                    "the node is held by %s%s: %s instance '%s' needs the node to itself "
                                    "(\"evict\": \"stop\" stops the others first)",
                                    held, more, mode, name);
-        }
-        else
+        } else
                 r = 0;
         zero_instance_rows_free(rows, n);
         return r;
@@ -187,7 +186,6 @@ int zero_node_owner_evict_step(struct zero_op *op) {
                 return zero_error_store(&op->err, r, "reading instances");
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 const struct zero_instance_row *row = &rows[i];
-
                 char what[64];
 
                 if (streq(row->id, strempty(op->row.instance_id)))
