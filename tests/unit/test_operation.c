@@ -5,7 +5,9 @@
  * leaves the state the transition table says, plugin ops that answer later (ZERO_PLUGIN_PENDING,
  * done()) resume their step or run it again, and an agent killed at every fault point of a
  * kind's steps (a forked child that dies there) is resumed by the next one, which ends the
- * operation as if nothing had happened and leaves no second runtime behind.
+ * operation as if nothing had happened and leaves no second runtime behind. Mode delta needs the
+ * node to itself: its start with "evict" stops the others first (agent/node_owner.c), crash-tested
+ * the same way.
  *
  * The card is a fake driver of card ABI 4 (fake_card.h), whose card is files that outlive an agent
  * killed at a fault point. Each instance has a root volume (made by the create's volumes step) and
@@ -1119,6 +1121,16 @@ static int die_at(struct env *e, const struct scenario *sc, const char *point) {
         return WEXITSTATUS(status) == ZERO_FAULT_EXIT_STATUS;
 }
 
+/* The fault point `which` of a step (fault.h): 0 KIND.STEP, 1 KIND.STEP.ANSWER (false when the
+ * step has no answer), 2 KIND.STEP.done. */
+static bool fault_point(const char *kind, const struct zero_op_step *step, int which, char *buf, size_t size) {
+        if (which == 1 && !step->answer)
+                return false;
+        snprintf(buf, size, "%s.%s%s%s", kind, step->name, which == 0 ? "" : which == 1 ? "." : ".done",
+                 which == 1 ? step->answer : "");
+        return true;
+}
+
 static void crash_scenario(const struct scenario *sc) {
         const struct zero_op_kind *kind = zero_op_kind_find(sc->kind);
         unsigned reached = 0, points = 0;
@@ -1127,14 +1139,11 @@ static void crash_scenario(const struct scenario *sc) {
         assert_non_null(kind);
         for (size_t s = 0; s < kind->n_steps; s++)
                 for (int which = 0; which < 3; which++) {
-                        const struct zero_op_step *step = &kind->steps[s];
                         char point[128];
                         struct env *e;
 
-                        if (which == 1 && !step->answer)
+                        if (!fault_point(sc->kind, &kind->steps[s], which, point, sizeof(point)))
                                 continue;
-                        snprintf(point, sizeof(point), "%s.%s%s%s", sc->kind, step->name,
-                                 which == 0 ? "" : which == 1 ? "." : ".done", which == 1 ? step->answer : "");
                         e = env_new();
                         scenario_prepare(e, sc);
                         points++;
@@ -1163,6 +1172,70 @@ static void crash_scenario(const struct scenario *sc) {
         print_message("%s: %u fault points, %u reached and resumed\n", sc->kind, points, reached);
         /* Every point of a step that runs in this scenario is reached. */
         assert_int_equal(reached, points);
+}
+
+/* A crash at every fault point of an evicting start and of the stop it starts: the next agent
+ * resumes both and ends with the holder stopped once, the exclusive instance running, one
+ * runtime, and the card holding nothing of the holder's. */
+static void evict_crash_at(const char *point) {
+        struct env *e = env_new();
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+        int status;
+        pid_t pid;
+
+        env_open(e);
+        free(create(e, "alpha", SLEEPER));
+        run_ops(e);
+        add_metal(e);
+        env_close(e);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                setenv("ZERO_FAULT_POINT", point, 1);
+                env_open(e);
+                assert_int_equal(zero_instance_act(&e->a, METAL, "start", json_pack("{s:s}", "evict", "stop"), &op, &err),
+                                 0);
+                run_ops(e);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != ZERO_FAULT_EXIT_STATUS)
+                print_message("%s: not reached (status %d)\n", point, status);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == ZERO_FAULT_EXIT_STATUS);
+        env_open(e);
+        assert_int_equal(zero_inst_reconcile_all(&e->a), 0);
+        assert_int_equal(zero_op_resume_all(&e->a), 0);
+        run_ops(e);
+        run_for(e, 50);
+        if (!streq(seen(e).state, "stopped") || !streq(state_of(e, METAL), "running"))
+                print_message("%s: web %s (%s), metal %s\n", point, seen(e).state, seen(e).error, state_of(e, METAL));
+        assert_string_equal(seen(e).state, "stopped");
+        assert_string_equal(state_of(e, METAL), "running");
+        assert_int_equal(shims_running(e->dir, 1), 1);
+        assert_card(e, "alpha", false);
+        env_close(e);
+        env_free(e);
+}
+
+static void test_crash_evict(void **state) {
+        static const char *const kinds[] = {"start", "stop"};
+        unsigned points = 0;
+
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+                const struct zero_op_kind *kind = zero_op_kind_find(kinds[k]);
+
+                for (size_t s = 0; s < kind->n_steps; s++)
+                        for (int which = 0; which < 3; which++) {
+                                char point[128];
+
+                                if (!fault_point(kinds[k], &kind->steps[s], which, point, sizeof(point)))
+                                        continue;
+                                evict_crash_at(point);
+                                points++;
+                        }
+        }
+        print_message("evict: %u fault points, each reached and resumed\n", points);
 }
 
 static void test_crash_create(void **state) {
@@ -1217,6 +1290,7 @@ int main(void) {
                 CRASH_TEST(test_crash_restart),
                 CRASH_TEST(test_crash_delete),
                 CRASH_TEST(test_crash_switch),
+                CRASH_TEST(test_crash_evict),
         };
         sigset_t mask;
 
