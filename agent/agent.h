@@ -12,6 +12,7 @@
 
 #include "agent/config.h"
 #include "agent/instance_state.h"
+#include "common/hashmap.h"
 #include "agent/subscribe.h"
 #include "store/store.h"
 #include "zero/plugin.h"
@@ -21,6 +22,8 @@ struct zero_op;
 struct zero_card;
 struct zero_card_driver;
 struct zero_card_job;
+struct zero_peers;
+struct zero_view;
 
 /* What a plugin gets as its handle on one instance (zero_plugin_ctx in plugin.h): one per
  * zero_inst and loaded plugin (zero_services_ctx()), so its address stays the same for as long as
@@ -37,7 +40,6 @@ struct zero_plugin_ctx {
  * this only holds what cannot be stored (fds, event sources). */
 struct zero_inst {
         struct zero_agent *agent;
-        struct zero_inst *next;
         char id[33];
         char *name;
         char *run_dir;
@@ -59,7 +61,9 @@ struct zero_agent {
         struct zero_config *config;
         struct zero_store *store;
         struct zero_plugin_set *plugins;
-        struct zero_inst *instances;
+        struct zero_hashmap instances; /* the struct zero_inst of each instance known live, by id */
+        uint64_t instances_gen;        /* bumped when one is added or freed: a pointer kept is stale */
+        struct zero_view *view;        /* what the API shows of instances, kept (instance_view.h) */
         struct zero_op *ops;
         struct zero_plugin_services services;
         const struct zero_card_driver *card_driver;
@@ -67,6 +71,7 @@ struct zero_agent {
         struct zero_card *card;
         struct zero_card_job *card_jobs; /* the card's work, in the order asked for (card_job.h) */
         bool card_sync_pending; /* the card lost its exports: a sync waits for the jobs running */
+        bool machine_restarted; /* since zerod last ran (instance.c, the boot id): known at start */
         sd_event_source *card_sync_defer;
         unsigned node_cpus;
         uint64_t node_memory_mib;
@@ -76,11 +81,16 @@ struct zero_agent {
         const char *actor;
         unsigned uploads; /* image uploads whose body is still coming in */
         struct zero_subscribers subscribers; /* who hears what the core did (subscribe.h) */
+        struct zero_peers *peers; /* requests to other nodes' agents (peer.h), made when first needed */
 };
 
 /* instance.c */
+/* The live side of instance id, made on first use. */
 int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct zero_inst **ret);
+/* The live side of instance id if it has one (a lookup by hash), else NULL. */
+struct zero_inst *zero_inst_find(struct zero_agent *a, const char *id);
 void zero_inst_free(struct zero_agent *a, struct zero_inst *inst);
+void zero_inst_free_all(struct zero_agent *a);
 /* Records state s in row and the store; the event instance.state when it changed. ZERO_INST_KEEP
  * (a column of the transition table that changes nothing) does nothing. */
 int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, enum zero_inst_state s);
@@ -89,6 +99,9 @@ static inline enum zero_inst_state zero_inst_state_of(const struct zero_instance
         return zero_inst_state_from_name(row->state);
 }
 int zero_inst_reconcile_all(struct zero_agent *a);
+/* A forced restart (an operation of its own, the event "operation") of an instance that is live
+ * and has no operation running; why is logged. */
+void zero_inst_restart(struct zero_agent *a, const char *instance_id, const char *why);
 bool zero_inst_shim_alive(struct zero_inst *inst);
 int zero_inst_watch(struct zero_inst *inst);
 /* Puts the main pid that the instance's live shim recorded (shim/client.h: DIR/pid) into row
@@ -102,7 +115,9 @@ int zero_inst_signal(struct zero_inst *inst, int sig, struct zero_error *err);
  * unless r < 0; the instance leaves stopping once that is all done, or failed. */
 void zero_inst_cleanup_again(struct zero_inst *inst, int r, const struct zero_error *err);
 void zero_inst_disarm(struct zero_inst *inst);
-json_t *zero_inst_to_json(struct zero_agent *a, const struct zero_instance_row *row);
+/* What the API shows of an instance, from its row and its card's rows (instance_spec.c); without
+ * runtime_status, which the view adds (instance_view.h). */
+json_t *zero_inst_json(const struct zero_instance_full *f);
 /* A store timestamp (µs) as the API's RFC 3339 string, null for 0 ("not yet"). */
 json_t *zero_time_json(int64_t usec);
 
@@ -123,9 +138,10 @@ void zero_info_done(struct zero_info_holder *h);
 /* event.c: the event log; each event appended is published (ZERO_TOPIC_EVENT_APPENDED) */
 void zero_agent_event(struct zero_agent *a, const char *type, const char *instance, json_t *data);
 
-/* node.c */
-json_t *zero_node_to_json(struct zero_agent *a);
-const char *zero_node_mode(struct zero_agent *a);
-/* The node's mode from its instances' rows (pure: test_instance_state). */
+/* node.c: GET /v1/node from the instances counted by mode and state (zero_store_instance_counts();
+ * the view keeps it, instance_view.h) */
+json_t *zero_node_to_json(struct zero_agent *a, const struct zero_instance_count *counts, size_t n);
+/* The node's mode from those counts (pure: test_instance_state). */
 struct zero_plugin_set;
-const char *zero_node_mode_of(const struct zero_plugin_set *plugins, const struct zero_instance_row *rows, size_t n);
+const char *zero_node_mode_of(const struct zero_plugin_set *plugins, const struct zero_instance_count *counts,
+                              size_t n);

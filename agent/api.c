@@ -37,29 +37,7 @@ int zero_api_reply_op(struct zero_request *req, int r, struct zero_op *op, const
         return 0;
 }
 
-/* --- node --- */
-
-static void get_node(struct zero_request *req) {
-        zero_reply_json(req, 200, zero_node_to_json(zero_request_agent(req)));
-}
-
 /* --- instances --- */
-
-static void list_instances(struct zero_request *req) {
-        struct zero_agent *a = zero_request_agent(req);
-        struct zero_instance_row *rows = NULL;
-        size_t n = 0;
-        json_t *arr;
-        int r = zero_store_instance_list(a->store, &rows, &n);
-
-        if (r < 0)
-                return zero_api_store_error(req, r, "listing instances");
-        arr = json_array();
-        for (size_t i = 0; i < n; i++)
-                json_array_append_new(arr, zero_inst_to_json(a, &rows[i]));
-        zero_instance_rows_free(rows, n);
-        zero_reply_json(req, 200, json_pack("{s:o}", "instances", arr));
-}
 
 int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *row) {
         struct zero_error err = {};
@@ -68,15 +46,6 @@ int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *r
         if (r < 0)
                 zero_reply_zero_error(req, r, &err);
         return r;
-}
-
-static void get_instance(struct zero_request *req) {
-        struct zero_instance_row row = {};
-
-        if (zero_api_load_instance(req, &row) < 0)
-                return;
-        zero_reply_json(req, 200, zero_inst_to_json(zero_request_agent(req), &row));
-        zero_instance_row_done(&row);
 }
 
 static void post_instance(struct zero_request *req) {
@@ -254,7 +223,7 @@ static void get_console(struct zero_request *req) {
 
 /* --- operations --- */
 
-static void reply_operation_row(struct zero_request *req, const char *id) {
+void zero_api_reply_operation(struct zero_request *req, const char *id) {
         struct zero_agent *a = zero_request_agent(req);
         struct zero_operation_row row = {};
         int r = zero_store_operation_get(a->store, id, &row);
@@ -263,12 +232,28 @@ static void reply_operation_row(struct zero_request *req, const char *id) {
                 return zero_reply_error(req, 404, "not_found", "no operation '%s'", ZERO_QUOTE(id));
         if (r < 0)
                 return zero_api_store_error(req, r, "reading operation");
-        zero_reply_json(req, 200, zero_op_row_to_json(&row));
+        json_t *j = zero_op_row_to_json(&row);
+        json_t *progress = zero_op_progress_json(a, id);
+        /* What the step under way reports (a migration's RAM sent, dirty rate, expected downtime). */
+        if (j && progress)
+                json_object_set(j, "progress", progress);
+        json_decref(progress);
+        zero_reply_json(req, 200, j);
         zero_operation_row_done(&row);
 }
 
+/* Whether a long-poll on the operation of row has what it waits for: the end, or with ?step=
+ * that step (or a later one). */
+static bool operation_wait_over(struct zero_request *req, const struct zero_operation_row *row) {
+        const char *step = zero_request_query(req, "step");
+
+        return zero_op_status_from_name(row->status) != ZERO_OP_RUNNING || (step && zero_op_row_reached(row, step));
+}
+
+/* The end of the operation, or the step a ?step= long-poll waits for (its key ID@STEP): either
+ * way the wait is over, and the operation as it stands is the answer. */
 static void on_operation_wake(struct zero_request *req, bool timed_out, const void *userdata) {
-        reply_operation_row(req, zero_request_wake_key(req));
+        zero_api_reply_operation(req, zero_request_param(req, 0));
 }
 
 /* Too many requests parked: the caller retries, or polls. */
@@ -324,6 +309,7 @@ static void get_operation(struct zero_request *req) {
         struct zero_agent *a = zero_request_agent(req);
         const char *id = zero_request_param(req, 0);
         const char *q = zero_request_query(req, "wait");
+        const char *step = zero_request_query(req, "step");
         struct zero_operation_row row = {};
         int64_t wait = 0;
         int r;
@@ -331,42 +317,92 @@ static void get_operation(struct zero_request *req) {
         if (q && zero_parse_int64(q, 0, WAIT_MAX_S, &wait) < 0)
                 return zero_reply_error(req, 422, "invalid", "wait: expected 0..%d seconds", WAIT_MAX_S);
         r = zero_store_operation_get(a->store, id, &row);
-        if (r >= 0 && wait > 0 && zero_op_status_from_name(row.status) == ZERO_OP_RUNNING) {
+        if (r >= 0 && step && !zero_op_kind_has_step(row.kind, step)) {
                 zero_operation_row_done(&row);
-                r = zero_request_suspend(req, id, (uint64_t) wait * USEC_PER_SEC, on_operation_wake, NULL);
+                return zero_reply_error(req, 422, "invalid", "step: %s has no step %s", row.kind, ZERO_QUOTE(step));
+        }
+        if (r >= 0 && wait > 0 && !operation_wait_over(req, &row)) {
+                char key[ZERO_OP_WAKE_KEY_MAX];
+
+                zero_operation_row_done(&row);
+                /* Woken by the end (key: the id), or by the step (ID@STEP: operation.c publishes it
+                 * for every step reached, and for all of them at the end). */
+                if (step)
+                        snprintf(key, sizeof(key), "%s@%s", id, step);
+                else
+                        snprintf(key, sizeof(key), "%s", id);
+                r = zero_request_suspend(req, key, (uint64_t) wait * USEC_PER_SEC, on_operation_wake, NULL);
                 if (r >= 0)
                         return;
                 if (r == -EBUSY)
                         return reply_too_many_parked(req);
         }
         zero_operation_row_done(&row);
-        reply_operation_row(req, id);
+        zero_api_reply_operation(req, id);
+}
+
+/* GET /v1/operations?limit=&after=ID&status=&instance=NAME: the operations in the order they
+ * were made, 100 a page unless asked (they are kept: the list only grows). */
+static const char *op_status_name(int i) {
+        return zero_op_status_name((enum zero_op_status) i);
+}
+
+static void list_operations(struct zero_request *req) {
+        static const struct zero_api_page_rules rules = {
+                .state_name = op_status_name, .n_states = _ZERO_OP_STATUS_MAX, .state_key = "status", .default_limit = 100};
+        struct zero_agent *a = zero_request_agent(req);
+        const char *instance = zero_request_query(req, "instance");
+        struct zero_operation_row *rows = NULL;
+        struct zero_api_page p;
+        size_t n = 0;
+        json_t *arr;
+        int r;
+
+        if (zero_api_page_params(req, &rules, &p) < 0)
+                return;
+        if (instance && !zero_name_is_valid(instance))
+                return zero_reply_error(req, 422, "invalid", "instance: expected an instance's name");
+        p.instance = instance;
+        r = zero_store_operation_list_page(a->store, p.after, p.state, instance, p.limit + 1, &rows, &n);
+        if (r == -ENOENT)
+                return zero_reply_error(req, 422, "invalid", "after: no operation '%s'", ZERO_QUOTE(p.after));
+        if (r < 0)
+                return zero_api_store_error(req, r, "listing operations");
+        bool more = n > p.limit;
+        arr = json_array();
+        for (size_t i = 0; i < n && i < p.limit; i++)
+                json_array_append_new(arr, zero_op_row_to_json(&rows[i]));
+        zero_reply_json(req, 200, json_pack("{s:o,s:o}", "operations", arr, "next",
+                                            more ? json_string(rows[p.limit - 1].id) : json_null()));
+        zero_api_link_next(req, "operations", &p, more ? rows[p.limit - 1].id : NULL);
+        zero_operation_rows_free(rows, n);
 }
 
 /* --- metrics --- */
 
 static void get_metrics(struct zero_request *req) {
         struct zero_agent *a = zero_request_agent(req);
-        struct zero_instance_row *rows = NULL;
-        size_t n = 0, count[_ZERO_INST_STATE_MAX] = {};
+        struct zero_instance_count *rows = NULL;
+        size_t n = 0;
+        int64_t count[_ZERO_INST_STATE_MAX] = {};
         char *buf = NULL;
         size_t len = 0;
         FILE *f;
 
-        if (zero_store_instance_list(a->store, &rows, &n) < 0)
+        if (zero_store_instance_counts(a->store, &rows, &n) < 0)
                 return zero_reply_error(req, 503, "busy", "cannot read instances");
         for (size_t i = 0; i < n; i++) {
-                enum zero_inst_state s = zero_inst_state_of(&rows[i]);
+                enum zero_inst_state s = zero_inst_state_from_name(rows[i].state);
                 if (s >= 0 && s < _ZERO_INST_STATE_MAX)
-                        count[s]++;
+                        count[s] += rows[i].count;
         }
-        zero_instance_rows_free(rows, n);
+        zero_instance_counts_free(rows, n);
         f = open_memstream(&buf, &len);
         if (!f)
                 return zero_reply_error(req, 500, "internal", "out of memory");
         fprintf(f, "# HELP zero_instances Instances on this node by state.\n# TYPE zero_instances gauge\n");
         for (int s = 0; s < _ZERO_INST_STATE_MAX; s++)
-                fprintf(f, "zero_instances{state=\"%s\"} %zu\n", zero_inst_state_name(s), count[s]);
+                fprintf(f, "zero_instances{state=\"%s\"} %lld\n", zero_inst_state_name(s), (long long) count[s]);
         fprintf(f, "# HELP zero_operations_in_flight Operations running now.\n# TYPE zero_operations_in_flight gauge\n");
         size_t ops = 0;
         for (struct zero_op *op = a->ops; op; op = op->next)
@@ -381,15 +417,15 @@ static void get_metrics(struct zero_request *req) {
 #define ROUTE_JSON(m, p, f) {.method = (m), .pattern = (p), .fn = (f), .body = ZERO_BODY_JSON}
 
 const struct zero_route zero_api_routes[] = {
-        ROUTE_GET("/v1/node", get_node),
+        ROUTE_GET("/v1/node", zero_api_get_node),
         ROUTE_GET("/v1/images", zero_api_list_images),
         {.method = "POST", .pattern = "/v1/images", .fn = zero_api_post_image, .body = ZERO_BODY_JSON | ZERO_BODY_UPLOAD,
          .upload = &zero_api_image_upload},
         ROUTE_GET("/v1/images/{}", zero_api_get_image),
         ROUTE_JSON("DELETE", "/v1/images/{}", zero_api_delete_image),
-        ROUTE_GET("/v1/instances", list_instances),
+        ROUTE_GET("/v1/instances", zero_api_list_instances),
         ROUTE_JSON("POST", "/v1/instances", post_instance),
-        ROUTE_GET("/v1/instances/{}", get_instance),
+        ROUTE_GET("/v1/instances/{}", zero_api_get_instance),
         ROUTE_JSON("DELETE", "/v1/instances/{}", delete_instance),
         ROUTE_JSON("POST", "/v1/instances/{}/start", start_instance),
         ROUTE_JSON("POST", "/v1/instances/{}/stop", stop_instance),
@@ -400,7 +436,12 @@ const struct zero_route zero_api_routes[] = {
         ROUTE_JSON("DELETE", "/v1/instances/{}/volumes/{}", zero_api_detach_volume),
         ROUTE_JSON("POST", "/v1/instances/{}/nics", zero_api_attach_nic),
         ROUTE_JSON("DELETE", "/v1/instances/{}/nics/{}", zero_api_detach_nic),
+        ROUTE_GET("/v1/operations", list_operations),
         ROUTE_GET("/v1/operations/{}", get_operation),
+        ROUTE_JSON("DELETE", "/v1/operations/{}", zero_api_cancel_operation),
+        ROUTE_JSON("POST", "/v1/instances/{}/migrate", zero_api_migrate_instance),
+        ROUTE_JSON("POST", "/v1/migrations", zero_api_post_migration),
+        ROUTE_JSON("POST", "/v1/migrations/{}/switchover", zero_api_migration_switchover),
         ROUTE_GET("/v1/events", zero_api_list_events),
         ROUTE_GET("/v1/volumes", zero_api_list_volumes),
         ROUTE_JSON("POST", "/v1/volumes", zero_api_post_volume),

@@ -37,6 +37,41 @@ void zero_api_list_tokens(struct zero_request *req);
 void zero_api_post_token(struct zero_request *req);
 void zero_api_delete_token(struct zero_request *req);
 
+/* api_migrate.c: live migration (migration.h), and the cancel of an operation */
+void zero_api_migrate_instance(struct zero_request *req);
+void zero_api_post_migration(struct zero_request *req);
+void zero_api_migration_switchover(struct zero_request *req);
+void zero_api_cancel_operation(struct zero_request *req);
+/* api.c: GET /v1/operations/{id}'s answer (the row and, while it runs, its progress). */
+void zero_api_reply_operation(struct zero_request *req, const char *id);
+/* api_list.c: the node and the instances from the instance view, and the lists' pages */
+void zero_api_get_node(struct zero_request *req);
+void zero_api_list_instances(struct zero_request *req);
+void zero_api_get_instance(struct zero_request *req);
+/* A list's page: ?limit= (1..ZERO_API_PAGE_MAX; none: all), ?after= (a name: the previous page's
+ * "next"), ?state= (one of the collection's states) and ?mode= (a mode's name), as the rules say
+ * the collection takes them (others are ignored, as unknown parameters are). A bad value is
+ * answered 422 here (-EINVAL): nothing is read. */
+#define ZERO_API_PAGE_MAX 1000
+struct zero_api_page_rules {
+        const char *(*state_name)(int i); /* the states' names by index, NULL: no ?state= */
+        int n_states;
+        bool modes;            /* ?mode= */
+        const char *state_key; /* the state's parameter when not "state" (operations: "status") */
+        size_t default_limit;  /* without ?limit= (0: all) */
+};
+struct zero_api_page {
+        size_t limit; /* 0: all */
+        const char *after, *state, *mode;
+        int state_index;       /* -1: any */
+        const char *state_key; /* the state's parameter, with state */
+        const char *instance;  /* operations' ?instance=, set by their handler */
+};
+int zero_api_page_params(struct zero_request *req, const struct zero_api_page_rules *rules, struct zero_api_page *ret);
+/* The next page's Link header (RFC 8288, rel="next"), when there is one (next: its after=). */
+void zero_api_link_next(struct zero_request *req, const char *collection, const struct zero_api_page *p,
+                        const char *next);
+
 /* api_events.c */
 void zero_api_list_events(struct zero_request *req);
 

@@ -38,38 +38,64 @@ static int int_field(struct zero_request *req, json_t *body, const char *key, in
         return reply_failed(req, zero_json_int_field(body, key, min, max, ret, &err), &err);
 }
 
-static int load_volume(struct zero_request *req, struct zero_volume_row *row) {
+/* Replies the volume or network named name, or the error (404, 503). */
+static void reply_volume_named(struct zero_request *req, unsigned status, const char *name, bool with_stats) {
         struct zero_error err = {};
-        int r = zero_volume_load(zero_request_agent(req), zero_request_param(req, 0), row, &err);
+        json_t *j = NULL;
 
-        if (r < 0)
-                zero_reply_zero_error(req, r, &err);
-        return r;
+        if (zero_volume_json(zero_request_agent(req), name, with_stats, &j, &err) < 0)
+                return zero_reply_zero_error(req, -EIO, &err);
+        zero_reply_json(req, status, j);
+}
+
+static void reply_network_named(struct zero_request *req, unsigned status, const char *name) {
+        struct zero_error err = {};
+        json_t *j = NULL;
+
+        if (zero_network_json(zero_request_agent(req), name, &j, &err) < 0)
+                return zero_reply_zero_error(req, -EIO, &err);
+        zero_reply_json(req, status, j);
+}
+
+/* {"COLLECTION": [...], "next": NAME | null} and its Link header; takes arr. n is what the store
+ * gave for a limit of p->limit + 1: one more than the page means there is a next one, after
+ * next_name (the page's last). */
+static void reply_page(struct zero_request *req, const char *collection, const struct zero_api_page *p, json_t *arr,
+                       const char *next_name) {
+        zero_reply_json(req, 200, json_pack("{s:o,s:o}", collection, arr, "next",
+                                            next_name ? json_string(next_name) : json_null()));
+        zero_api_link_next(req, collection, p, next_name);
+}
+
+static const char *vol_state_name(int i) {
+        return zero_vol_state_name((enum zero_vol_state) i);
 }
 
 void zero_api_list_volumes(struct zero_request *req) {
+        static const struct zero_api_page_rules rules = {.state_name = vol_state_name, .n_states = _ZERO_VOL_STATE_MAX};
         struct zero_agent *a = zero_request_agent(req);
-        struct zero_volume_row *rows = NULL;
+        struct zero_volume_full *rows = NULL;
+        struct zero_api_page p;
         size_t n = 0;
         json_t *arr;
-        int r = zero_store_volume_list(a->store, &rows, &n);
+        int r;
 
+        if (zero_api_page_params(req, &rules, &p) < 0)
+                return;
+        r = zero_store_volume_list_full(a->store, &(struct zero_store_page){p.after, p.state, p.limit ? p.limit + 1 : 0},
+                                        &rows, &n);
         if (r < 0)
                 return zero_reply_error(req, 503, "busy", "cannot list volumes: %s", strerror(-r));
+        bool more = p.limit && n > p.limit;
         arr = json_array();
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n && (!more || i < p.limit); i++)
                 json_array_append_new(arr, zero_volume_to_json(a, &rows[i], false));
-        zero_volume_rows_free(rows, n);
-        zero_reply_json(req, 200, json_pack("{s:o}", "volumes", arr));
+        reply_page(req, "volumes", &p, arr, more ? rows[p.limit - 1].vol.name : NULL);
+        zero_volume_fulls_free(rows, n);
 }
 
 void zero_api_get_volume(struct zero_request *req) {
-        struct zero_volume_row row = {};
-
-        if (load_volume(req, &row) < 0)
-                return;
-        zero_reply_json(req, 200, zero_volume_to_json(zero_request_agent(req), &row, true));
-        zero_volume_row_done(&row);
+        reply_volume_named(req, 200, zero_request_param(req, 0), true);
 }
 
 void zero_api_post_volume(struct zero_request *req) {
@@ -90,17 +116,9 @@ void zero_api_delete_volume(struct zero_request *req) {
 
 /* A change that succeeded: the volume as it is now (200), as when the change was synchronous. */
 static void reply_volume(struct zero_request *req, const struct zero_operation_row *op) {
-        struct zero_agent *a = zero_request_agent(req);
         json_auto_t *params = op->params ? json_loads(op->params, 0, NULL) : NULL;
-        const char *name = json_string_value(json_object_get(params, "volume"));
-        struct zero_volume_row row = {};
-        struct zero_error err = {};
-        int r = zero_volume_load(a, strempty(name), &row, &err);
 
-        if (r < 0)
-                return zero_reply_zero_error(req, r, &err);
-        zero_reply_json(req, 200, zero_volume_to_json(a, &row, false));
-        zero_volume_row_done(&row);
+        reply_volume_named(req, 200, strempty(json_string_value(json_object_get(params, "volume"))), false);
 }
 
 static const struct zero_api_answer volume_answer = {reply_volume};
@@ -143,53 +161,42 @@ void zero_api_put_volume_qos(struct zero_request *req) {
 
 /* --- networks --- */
 
-static int load_network(struct zero_request *req, struct zero_network_row *row) {
-        struct zero_error err = {};
-        int r = zero_network_load(zero_request_agent(req), zero_request_param(req, 0), row, &err);
-
-        if (r < 0)
-                zero_reply_zero_error(req, r, &err);
-        return r;
+static const char *net_state_name(int i) {
+        return zero_net_state_name((enum zero_net_state) i);
 }
 
 void zero_api_list_networks(struct zero_request *req) {
+        static const struct zero_api_page_rules rules = {.state_name = net_state_name, .n_states = _ZERO_NET_STATE_MAX};
         struct zero_agent *a = zero_request_agent(req);
-        struct zero_network_row *rows = NULL;
+        struct zero_network_full *rows = NULL;
+        struct zero_api_page p;
         size_t n = 0;
         json_t *arr;
-        int r = zero_store_network_list(a->store, &rows, &n);
+        int r;
 
+        if (zero_api_page_params(req, &rules, &p) < 0)
+                return;
+        r = zero_store_network_list_full(a->store, &(struct zero_store_page){p.after, p.state, p.limit ? p.limit + 1 : 0},
+                                         &rows, &n);
         if (r < 0)
                 return zero_reply_error(req, 503, "busy", "cannot list networks: %s", strerror(-r));
+        bool more = p.limit && n > p.limit;
         arr = json_array();
-        for (size_t i = 0; i < n; i++)
-                json_array_append_new(arr, zero_network_to_json(a, &rows[i]));
-        zero_network_rows_free(rows, n);
-        zero_reply_json(req, 200, json_pack("{s:o}", "networks", arr));
+        for (size_t i = 0; i < n && (!more || i < p.limit); i++)
+                json_array_append_new(arr, zero_network_to_json(&rows[i]));
+        reply_page(req, "networks", &p, arr, more ? rows[p.limit - 1].net.name : NULL);
+        zero_network_fulls_free(rows, n);
 }
 
 void zero_api_get_network(struct zero_request *req) {
-        struct zero_network_row row = {};
-
-        if (load_network(req, &row) < 0)
-                return;
-        zero_reply_json(req, 200, zero_network_to_json(zero_request_agent(req), &row));
-        zero_network_row_done(&row);
+        reply_network_named(req, 200, zero_request_param(req, 0));
 }
 
 /* A network made: 201 with it, as when the card made it inside the request. */
 static void reply_network_made(struct zero_request *req, const struct zero_operation_row *op) {
-        struct zero_agent *a = zero_request_agent(req);
         json_auto_t *params = op->params ? json_loads(op->params, 0, NULL) : NULL;
-        const char *name = json_string_value(json_object_get(params, "network"));
-        struct zero_network_row row = {};
-        struct zero_error err = {};
-        int r = zero_network_load(a, strempty(name), &row, &err);
 
-        if (r < 0)
-                return zero_reply_zero_error(req, r, &err);
-        zero_reply_json(req, 201, zero_network_to_json(a, &row));
-        zero_network_row_done(&row);
+        reply_network_named(req, 201, strempty(json_string_value(json_object_get(params, "network"))));
 }
 
 static void reply_network_gone(struct zero_request *req, const struct zero_operation_row *op) {

@@ -21,19 +21,29 @@
 #include "common/util.h"
 
 void zero_api_list_images(struct zero_request *req) {
+        static const struct zero_api_page_rules rules = {};
         struct zero_agent *a = zero_request_agent(req);
         struct zero_image_row *rows = NULL;
+        struct zero_api_page p;
         size_t n = 0;
         json_t *arr;
-        int r = zero_store_image_list(a->store, &rows, &n);
+        int r;
 
+        if (zero_api_page_params(req, &rules, &p) < 0)
+                return;
+        /* One more than the page: there is a next one when it comes. */
+        r = zero_store_image_list_page(a->store, &(struct zero_store_page){.after = p.after, .limit = p.limit ? p.limit + 1 : 0},
+                                       &rows, &n);
         if (r < 0)
                 return zero_api_store_error(req, r, "listing images");
+        bool more = p.limit && n > p.limit;
         arr = json_array();
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n && (!more || i < p.limit); i++)
                 json_array_append_new(arr, zero_image_to_json(&rows[i]));
+        zero_reply_json(req, 200, json_pack("{s:o,s:o}", "images", arr, "next",
+                                            more ? json_string(rows[p.limit - 1].name) : json_null()));
+        zero_api_link_next(req, "images", &p, more ? rows[p.limit - 1].name : NULL);
         zero_image_rows_free(rows, n);
-        zero_reply_json(req, 200, json_pack("{s:o}", "images", arr));
 }
 
 void zero_api_get_image(struct zero_request *req) {

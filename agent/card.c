@@ -221,31 +221,6 @@ const char *zero_card_nic_ifname(int64_t idx) {
         return idx >= 0 && idx < (int64_t) ELEMENTSOF(names) ? names[idx] : "eth0";
 }
 
-static void restart_instance(struct zero_agent *a, const char *instance_id, const char *why) {
-        struct zero_instance_row row = {};
-        struct zero_operation_row running = {};
-        struct zero_op *op = NULL;
-
-        if (zero_store_instance_get_by_id(a->store, instance_id, &row) < 0)
-                return;
-        if (!zero_inst_state_live(zero_inst_state_of(&row)) ||
-            zero_store_operation_running_for(a->store, row.id, &running) >= 0) {
-                zero_operation_row_done(&running);
-                zero_instance_row_done(&row);
-                return;
-        }
-        log_warning("Restarting %s: %s", row.name, why);
-        if (zero_op_new(a, "restart", &row, json_pack("{s:b}", "force", true), &op) >= 0) {
-                if (zero_store_operation_insert(a->store, &op->row) >= 0 && zero_op_launch(op) >= 0)
-                        zero_agent_event(a, "operation", row.name,
-                                         json_pack("{s:s,s:s,s:s}", "id", op->row.id, "kind", "restart", "status",
-                                                   zero_op_status_name(ZERO_OP_RUNNING)));
-                else
-                        zero_op_free(op);
-        }
-        zero_instance_row_done(&row);
-}
-
 int zero_card_sync(struct zero_agent *a) {
         struct sync_lists l;
         struct zero_error err = {};
@@ -278,7 +253,21 @@ int zero_card_sync(struct zero_agent *a) {
                         } else
                                 log_error("Out of memory: the new export of %s is not recorded", l.atts[i].volume);
                 }
-                restart_instance(a, l.atts[i].instance_id, "its volume's export was lost and made anew");
+                if (l.atts[i].released) {
+                        /* Made anew with the volume open behind it: a migration had handed it to
+                         * another node's card (card.h's volume_release), and it stays released
+                         * until the migration's steps take it back. The card's jobs wait for this
+                         * sync, and the journal's steps ask again anyway. */
+                        struct zero_error e = {};
+                        if (zero_card_job(a,
+                                          &(struct zero_card_job_req){.kind = ZERO_CARD_JOB_RELEASE,
+                                                                      .object = l.atts[i].volume,
+                                                                      .how = l.atts[i].export_kind},
+                                          NULL, NULL, &e) < 0)
+                                log_error("Cannot release volume %s again: %s", l.atts[i].volume, e.message);
+                        continue;
+                }
+                zero_inst_restart(a, l.atts[i].instance_id, "its volume's export was lost and made anew");
         }
         for (size_t i = 0; i < l.n_want_nics; i++)
                 if (l.want_nics[i].recreated)

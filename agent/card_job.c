@@ -55,7 +55,8 @@ static enum object_type object_type(enum zero_card_job_kind k) {
 static const char *const kind_names_[_ZERO_CARD_JOB_KIND_MAX] = {
         [ZERO_CARD_JOB_VOLUME] = "volume",   [ZERO_CARD_JOB_EXPORT] = "export", [ZERO_CARD_JOB_UNEXPORT] = "unexport",
         [ZERO_CARD_JOB_RESIZE] = "resize",   [ZERO_CARD_JOB_QOS] = "QoS",       [ZERO_CARD_JOB_ATTACH] = "attach",
-        [ZERO_CARD_JOB_DETACH] = "detach",   [ZERO_CARD_JOB_NETWORK] = "network",
+        [ZERO_CARD_JOB_DETACH] = "detach",   [ZERO_CARD_JOB_NETWORK] = "network", [ZERO_CARD_JOB_RELEASE] = "release",
+        [ZERO_CARD_JOB_TAKE] = "take",
 };
 
 const char *zero_card_job_kind_name(enum zero_card_job_kind k) {
@@ -123,6 +124,8 @@ static void job_finish(struct zero_card_job *j, int r, const struct zero_error *
 
         if (r < 0)
                 zero_error_default(&err, r, zero_card_job_kind_name(j->req.kind));
+        /* The rows and what the waiters write (the next steps of an operation) are one commit. */
+        zero_store_batch_begin(a->store);
         a->actor = j->actor;
         job_rows(j, &r, &err);
         a->actor = saved;
@@ -140,6 +143,8 @@ static void job_finish(struct zero_card_job *j, int r, const struct zero_error *
                         w[i].done(w[i].userdata, r, &err);
         free(w);
         jobs_kick(a);
+        if ((r = zero_store_batch_end(a->store)) < 0)
+                log_error_errno(r, "Failed to record the end of a card job: %m");
 }
 
 static int on_job_defer(sd_event_source *s, void *userdata) {
@@ -262,6 +267,16 @@ static int job_driver(struct zero_card_job *j) {
                 break;
         case ZERO_CARD_JOB_UNEXPORT:
                 r = ops->volume_unexport(card, &cv.v, on_driver_done, j, &j->err);
+                break;
+        case ZERO_CARD_JOB_RELEASE:
+        case ZERO_CARD_JOB_TAKE:
+                if (!ZERO_CARD_HAS(a->card_driver, volume_release) || !ZERO_CARD_HAS(a->card_driver, volume_take))
+                        r = zero_error_set(&j->err, -EOPNOTSUPP, ZERO_E_INVALID,
+                                           "the card driver %s cannot hand volumes over to another node",
+                                           a->card_driver->name);
+                else
+                        r = (j->req.kind == ZERO_CARD_JOB_RELEASE ? ops->volume_release : ops->volume_take)(
+                                card, &cv.v, zero_card_export_kind_from_string(j->req.how), on_driver_done, j, &j->err);
                 break;
         case ZERO_CARD_JOB_RESIZE:
                 r = ops->volume_resize(card, &cv.v, (uint64_t) j->req.size, on_driver_done, j, &j->err);
@@ -387,7 +402,8 @@ static int req_check(const struct zero_card_job_req *q, struct zero_error *err) 
                 return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "a card job without an object");
         if (q->last)
                 return 0; /* a wait, no work */
-        if (q->kind == ZERO_CARD_JOB_EXPORT && zero_card_export_kind_from_string(q->how) == ZERO_CARD_EXPORT_NONE)
+        if ((q->kind == ZERO_CARD_JOB_EXPORT || q->kind == ZERO_CARD_JOB_RELEASE || q->kind == ZERO_CARD_JOB_TAKE) &&
+            zero_card_export_kind_from_string(q->how) == ZERO_CARD_EXPORT_NONE)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "unknown export kind '%s'", strempty(q->how));
         if (q->kind == ZERO_CARD_JOB_ATTACH &&
             (zero_card_nic_kind_from_string(q->how) == ZERO_CARD_NIC_NONE ||

@@ -34,6 +34,9 @@ enum zero_card_job_kind {
         ZERO_CARD_JOB_UNEXPORT,
         ZERO_CARD_JOB_RESIZE, /* to `size` bytes; then the row's size */
         ZERO_CARD_JOB_QOS,    /* to `iops` and `bps`; then the row's */
+        ZERO_CARD_JOB_RELEASE, /* exported as `how` with the volume released behind (card.h): the
+                                * attachment records the export, released */
+        ZERO_CARD_JOB_TAKE,    /* exported as `how` with the volume open again: not released */
         /* On a NIC (object: its id). */
         ZERO_CARD_JOB_ATTACH, /* as `how` ("veth" into `netns`, "tap"); the NIC's row records it */
         ZERO_CARD_JOB_DETACH,
@@ -47,7 +50,7 @@ enum zero_card_job_kind {
 struct zero_card_job_req {
         enum zero_card_job_kind kind;
         const char *object;
-        const char *how;   /* EXPORT: the export kind; ATTACH: the NIC kind */
+        const char *how;   /* EXPORT, RELEASE, TAKE: the export kind; ATTACH: the NIC kind */
         const char *netns; /* ATTACH of a veth: the namespace's path */
         int64_t size;      /* RESIZE */
         int64_t iops, bps; /* QOS */

@@ -57,19 +57,27 @@ static int set_str(char **field, const char *value) {
         return 0;
 }
 
-static int rows_export(struct zero_agent *a, const struct zero_card_job_end *j, bool exported, const char *path) {
+/* released: the export holds its volume released (1: RELEASE), or not (0: TAKE); -1: as it was
+ * (EXPORT: an export made again the same way keeps what it had behind it). */
+static int rows_export(struct zero_agent *a, const struct zero_card_job_end *j, bool exported, int released,
+                       const char *path) {
         struct zero_attachment_row att = {};
         int k = zero_store_attachment_get(a->store, j->req->object, &att);
 
         if (k == -ENOENT) /* detached meanwhile: nothing records it (an unexport's detach, or sync's) */
                 return 0;
-        if (k >= 0 && exported && (!streq(strempty(att.export_kind), j->req->how) || !streq(strempty(att.export_path), path)))
+        if (k >= 0 && exported &&
+            (!streq(strempty(att.export_kind), j->req->how) || !streq(strempty(att.export_path), path) ||
+             (released >= 0 && (att.released != 0) != released))) {
+                if (released >= 0)
+                        att.released = released;
                 k = set_str(&att.export_kind, j->req->how) < 0 || set_str(&att.export_path, path) < 0
                             ? -ENOMEM
                             : zero_store_attachment_update(a->store, &att);
-        else if (k >= 0 && !exported && att.export_kind) {
+        } else if (k >= 0 && !exported && att.export_kind) {
                 att.export_kind = mfree(att.export_kind);
                 att.export_path = mfree(att.export_path);
+                att.released = 0;
                 k = zero_store_attachment_update(a->store, &att);
         }
         zero_attachment_row_done(&att);
@@ -180,7 +188,11 @@ void zero_card_job_rows(struct zero_agent *a, const struct zero_card_job_end *j,
                 break;
         case ZERO_CARD_JOB_EXPORT:
         case ZERO_CARD_JOB_UNEXPORT:
-                k = rows_export(a, j, j->req->kind == ZERO_CARD_JOB_EXPORT, j->result);
+        case ZERO_CARD_JOB_RELEASE:
+        case ZERO_CARD_JOB_TAKE:
+                k = rows_export(a, j, j->req->kind != ZERO_CARD_JOB_UNEXPORT,
+                                j->req->kind == ZERO_CARD_JOB_RELEASE ? 1 : j->req->kind == ZERO_CARD_JOB_TAKE ? 0 : -1,
+                                j->result);
                 break;
         case ZERO_CARD_JOB_ATTACH:
         case ZERO_CARD_JOB_DETACH:

@@ -75,14 +75,9 @@ static const struct zero_op_step remove_steps[] = {{"remove", step_card, NULL}};
 static const struct zero_op_step resize_steps[] = {{"resize", step_card, NULL}};
 static const struct zero_op_step qos_steps[] = {{"qos", step_card, NULL}};
 
-const struct zero_op_kind zero_op_kind_volume_create = {"volume_create", make_steps, ELEMENTSOF(make_steps),
-                                                        fail_create};
-const struct zero_op_kind zero_op_kind_volume_delete = {"volume_delete", remove_steps, ELEMENTSOF(remove_steps),
-                                                        fail_delete};
-const struct zero_op_kind zero_op_kind_volume_resize = {"volume_resize", resize_steps, ELEMENTSOF(resize_steps),
-                                                        fail_unchanged};
-const struct zero_op_kind zero_op_kind_volume_qos = {"volume_qos", qos_steps, ELEMENTSOF(qos_steps), fail_unchanged};
-const struct zero_op_kind zero_op_kind_network_create = {"network_create", make_steps, ELEMENTSOF(make_steps),
-                                                         fail_unchanged};
-const struct zero_op_kind zero_op_kind_network_delete = {"network_delete", remove_steps, ELEMENTSOF(remove_steps),
-                                                         fail_unchanged};
+const struct zero_op_kind zero_op_kind_volume_create = ZERO_OP_KIND("volume_create", make_steps, fail_create);
+const struct zero_op_kind zero_op_kind_volume_delete = ZERO_OP_KIND("volume_delete", remove_steps, fail_delete);
+const struct zero_op_kind zero_op_kind_volume_resize = ZERO_OP_KIND("volume_resize", resize_steps, fail_unchanged);
+const struct zero_op_kind zero_op_kind_volume_qos = ZERO_OP_KIND("volume_qos", qos_steps, fail_unchanged);
+const struct zero_op_kind zero_op_kind_network_create = ZERO_OP_KIND("network_create", make_steps, fail_unchanged);
+const struct zero_op_kind zero_op_kind_network_delete = ZERO_OP_KIND("network_delete", remove_steps, fail_unchanged);

@@ -120,7 +120,7 @@ static void reqs_add(struct reqs *rs, enum zero_card_job_kind k, const char *obj
 }
 
 int zero_card_up(struct zero_op *op, const struct zero_plugin *p, struct zero_plugin_ctx *ctx,
-                 const struct zero_instance_info *info, const char *only_volume, const char *only_nic) {
+                 const struct zero_instance_info *info, const char *only_volume, const char *only_nic, bool released) {
         struct zero_agent *a = op->agent;
         struct zero_attachment_row *atts = NULL;
         struct zero_nic_row *nics = NULL;
@@ -150,7 +150,7 @@ int zero_card_up(struct zero_op *op, const struct zero_plugin *p, struct zero_pl
                 for (size_t k = 0; k < n_atts; k++)
                         if (streq(atts[k].volume, name) && atts[k].export_kind && !streq(atts[k].export_kind, kind))
                                 reqs_add(&rs, ZERO_CARD_JOB_UNEXPORT, name, NULL, NULL);
-                reqs_add(&rs, ZERO_CARD_JOB_EXPORT, name, kind, NULL);
+                reqs_add(&rs, released ? ZERO_CARD_JOB_RELEASE : ZERO_CARD_JOB_EXPORT, name, kind, NULL);
         }
         for (size_t i = 0; i < info->n_nics; i++) {
                 const char *id = info->nics[i].id, *kind = nd.nics[i];
@@ -249,6 +249,28 @@ int zero_card_down(struct zero_op *op, const struct zero_plugin *p, struct zero_
                 return r > 0 ? 0 : r;
         r = nd.n.netns_path[0] ? zero_netns_svc_remove(ctx, nd.n.netns_path, &op->err) : 0;
         needs_done(&nd);
+        return r;
+}
+
+int zero_card_hand(struct zero_op *op, const char *instance_id, bool take) {
+        struct zero_attachment_row *atts = NULL;
+        struct reqs rs = {};
+        size_t n = 0;
+        int r = zero_store_attachment_list_for_instance(op->agent->store, instance_id, &atts, &n);
+
+        rs.q = r >= 0 ? calloc(n + 1, sizeof(*rs.q)) : NULL;
+        if (!rs.q) {
+                zero_attachment_rows_free(atts, n);
+                return zero_error_set(&op->err, r < 0 ? r : -ENOMEM, ZERO_E_UNAVAILABLE,
+                                      "cannot read the instance's volumes");
+        }
+        for (size_t i = 0; i < n; i++)
+                if (atts[i].export_kind)
+                        reqs_add(&rs, take ? ZERO_CARD_JOB_TAKE : ZERO_CARD_JOB_RELEASE, atts[i].volume,
+                                 atts[i].export_kind, NULL);
+        r = zero_op_wait_card(op, rs.q, rs.n, ZERO_OP_THEN_DONE);
+        free(rs.q);
+        zero_attachment_rows_free(atts, n);
         return r;
 }
 

@@ -14,9 +14,15 @@
 
 /* Exports and attachments as the plugin's card_needs names them, the veths' network namespace
  * first; a volume exported another way (a switch cut short) is unexported before. Nothing for a
- * plugin without card_needs: its own calls ask the card (zero_card_asked()). */
+ * plugin without card_needs: its own calls ask the card (zero_card_asked()). released: the
+ * exports are made with their volumes released behind them (the target of a live migration,
+ * whose volumes are still the source's: card.h's volume_release). */
 int zero_card_up(struct zero_op *op, const struct zero_plugin *p, struct zero_plugin_ctx *ctx,
-                 const struct zero_instance_info *info, const char *only_volume, const char *only_nic);
+                 const struct zero_instance_info *info, const char *only_volume, const char *only_nic, bool released);
+/* Live migration's hand-over of the instance's exported volumes (card.h): released behind their
+ * exports (the source, its guest paused), or taken (the target, once the source released them;
+ * the source again when the migration is undone). Waits like zero_card_up(). */
+int zero_card_hand(struct zero_op *op, const char *instance_id, bool take);
 /* Every export and attachment the store records for the instance (or one with a job under
  * way) goes; the step runs again once the jobs ended and then, when it was the whole instance's,
  * removes the veths' network namespace the plugin's card_needs names. */

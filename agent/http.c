@@ -16,6 +16,12 @@ static void on_operation_ended(void *userdata, const char *id) {
         zero_http_wake(f->http, id);
 }
 
+/* The core's "an operation reached a step": the long-polls for that step (ID@STEP) answer. */
+static void on_operation_step(void *userdata, const char *key) {
+        struct zero_front *f = userdata;
+        zero_http_wake(f->http, key);
+}
+
 /* The core's "event appended": every event stream looks for it. */
 static void on_event_appended(void *userdata, const char *type) {
         struct zero_front *f = userdata;
@@ -53,6 +59,8 @@ int zero_front_new(struct zero_agent *a, const struct zero_route *routes, struct
         if (r >= 0)
                 r = zero_subscribe(a, ZERO_TOPIC_OPERATION_ENDED, on_operation_ended, f);
         if (r >= 0)
+                r = zero_subscribe(a, ZERO_TOPIC_OPERATION_STEP, on_operation_step, f);
+        if (r >= 0)
                 r = zero_subscribe(a, ZERO_TOPIC_EVENT_APPENDED, on_event_appended, f);
         if (r < 0) {
                 zero_front_free(f);
@@ -66,6 +74,7 @@ struct zero_front *zero_front_free(struct zero_front *f) {
         if (!f)
                 return NULL;
         zero_unsubscribe(f->agent, ZERO_TOPIC_OPERATION_ENDED, on_operation_ended, f);
+        zero_unsubscribe(f->agent, ZERO_TOPIC_OPERATION_STEP, on_operation_step, f);
         zero_unsubscribe(f->agent, ZERO_TOPIC_EVENT_APPENDED, on_event_appended, f);
         f->http = zero_http_server_free(f->http);
         zero_tls_done(&f->tls);

@@ -250,4 +250,4 @@ static const struct zero_op_step import_steps[] = {
         {"cleanup", step_cleanup, NULL},
 };
 
-const struct zero_op_kind zero_op_kind_import = {"import", import_steps, ELEMENTSOF(import_steps), import_failed};
+const struct zero_op_kind zero_op_kind_import = ZERO_OP_KIND("import", import_steps, import_failed);

@@ -16,14 +16,18 @@
 #include "common/util.h"
 #include "shim/client.h"
 
-int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct zero_inst **ret) {
-        struct zero_inst *inst;
+struct zero_inst *zero_inst_find(struct zero_agent *a, const char *id) {
+        return zero_hashmap_get(&a->instances, id);
+}
 
-        for (inst = a->instances; inst; inst = inst->next)
-                if (streq(inst->id, id)) {
-                        *ret = inst;
-                        return 0;
-                }
+int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct zero_inst **ret) {
+        struct zero_inst *inst = zero_inst_find(a, id);
+        int r;
+
+        if (inst) {
+                *ret = inst;
+                return 0;
+        }
         inst = calloc(1, sizeof(*inst));
         if (!inst)
                 return -ENOMEM;
@@ -38,8 +42,12 @@ int zero_inst_get(struct zero_agent *a, const char *id, const char *name, struct
                 zero_inst_free(NULL, inst);
                 return -ENOMEM;
         }
-        inst->next = a->instances;
-        a->instances = inst;
+        r = zero_hashmap_put(&a->instances, inst->id, inst);
+        if (r < 0) {
+                zero_inst_free(NULL, inst);
+                return r;
+        }
+        a->instances_gen++;
         *ret = inst;
         return 0;
 }
@@ -54,12 +62,10 @@ void zero_inst_disarm(struct zero_inst *inst) {
 void zero_inst_free(struct zero_agent *a, struct zero_inst *inst) {
         if (!inst)
                 return;
+        if (a && zero_hashmap_get(&a->instances, inst->id) == inst)
+                (void) zero_hashmap_remove(&a->instances, inst->id);
         if (a)
-                for (struct zero_inst **p = &a->instances; *p; p = &(*p)->next)
-                        if (*p == inst) {
-                                *p = inst->next;
-                                break;
-                        }
+                a->instances_gen++;
         zero_inst_disarm(inst);
         /* Whatever plugin ran it may still hold the handle (a QMP connection's userdata). */
         zero_services_release(inst);
@@ -67,6 +73,18 @@ void zero_inst_free(struct zero_agent *a, struct zero_inst *inst) {
         free(inst->run_dir);
         free(inst->state_dir);
         free(inst);
+}
+
+void zero_inst_free_all(struct zero_agent *a) {
+        struct zero_hashmap all = a->instances;
+        struct zero_inst *inst;
+        size_t i = 0;
+
+        /* The map is taken whole first: each free would change it under the iteration. */
+        a->instances = (struct zero_hashmap){};
+        while (zero_hashmap_next(&all, &i, NULL, (void **) &inst))
+                zero_inst_free(a, inst);
+        zero_hashmap_done(&all);
 }
 
 int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, enum zero_inst_state st) {
@@ -87,8 +105,13 @@ int zero_inst_set_state(struct zero_agent *a, struct zero_instance_row *row, enu
         r = zero_store_instance_update(a->store, row);
         if (r < 0)
                 return log_error_errno(r, "Failed to record state %s of %s: %m", state, row->name);
-        if (changed)
-                zero_agent_event(a, "instance.state", row->name, json_pack("{s:s}", "state", state));
+        if (changed) {
+                json_t *data = json_pack("{s:s}", "state", state);
+                /* Stopped by an exit: the code goes with it (137 for a SIGKILL, an OOM kill's). */
+                if (data && st == ZERO_INST_STOPPED && row->has_exit_code)
+                        (void) json_object_set_new(data, "exit_code", json_integer(row->exit_code));
+                zero_agent_event(a, "instance.state", row->name, data);
+        }
         return 0;
 }
 
@@ -269,6 +292,8 @@ static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 buf[n] = '\0';
                 r = zero_shim_parse_sync(buf, &pid, &err);
         }
+        /* The pid and the step it ends: one commit (operation.c). */
+        zero_store_batch_begin(a->store);
         if (r >= 0 && zero_store_instance_get_by_id(a->store, inst->id, &row) >= 0) {
                 row.pid = pid;
                 row.has_exit_code = false;
@@ -288,6 +313,8 @@ static int on_sync(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                         op->err = err;
                 zero_op_continue(op, r < 0 ? r : 0);
         }
+        if ((r = zero_store_batch_end(a->store)) < 0)
+                log_error_errno(r, "Failed to record the pid of %s: %m", inst->name);
         return 0;
 }
 
@@ -370,9 +397,64 @@ static void inst_adopt(struct zero_agent *a, const struct zero_instance_row *row
         zero_info_done(&h);
 }
 
+void zero_inst_restart(struct zero_agent *a, const char *instance_id, const char *why) {
+        struct zero_instance_row row = {};
+        struct zero_operation_row running = {};
+        struct zero_op *op = NULL;
+
+        if (zero_store_instance_get_by_id(a->store, instance_id, &row) < 0)
+                return;
+        if (!zero_inst_state_live(zero_inst_state_of(&row)) ||
+            zero_store_operation_running_for(a->store, row.id, &running) >= 0) {
+                zero_operation_row_done(&running);
+                zero_instance_row_done(&row);
+                return;
+        }
+        log_warning("Restarting %s: %s", row.name, why);
+        if (zero_op_new(a, "restart", &row, json_pack("{s:b}", "force", true), &op) >= 0) {
+                if (zero_store_operation_insert(a->store, &op->row) >= 0 && zero_op_launch(op) >= 0)
+                        zero_agent_event(a, "operation", row.name,
+                                         json_pack("{s:s,s:s,s:s}", "id", op->row.id, "kind", "restart", "status",
+                                                   zero_op_status_name(ZERO_OP_RUNNING)));
+                else
+                        zero_op_free(op);
+        }
+        zero_instance_row_done(&row);
+}
+
+/* STATE/boot_id: the kernel's boot id when zerod last reconciled its instances. A different one
+ * now means that the machine booted since: an instance without its shim and without an exit record
+ * died with the machine (its run directory, tmpfs, went too), not on its own. */
+static bool machine_booted_since(struct zero_agent *a, char now[static 37]) {
+        _cleanup_free_ char *path = zero_strdup_printf("%s/boot_id", a->config->state_dir), *was = NULL;
+        _cleanup_free_ char *cur = NULL;
+        size_t n = 0;
+
+        now[0] = '\0';
+        if (zero_read_file("/proc/sys/kernel/random/boot_id", 64, &cur, &n) < 0 || n < 36)
+                return false; /* no boot id: nothing is known, nothing is restarted */
+        memcpy(now, cur, 36);
+        now[36] = '\0';
+        if (!path || zero_read_file(path, 64, &was, &n) < 0)
+                return false; /* the first run of this store */
+        return n < 36 || memcmp(was, now, 36) != 0;
+}
+
+static void record_boot_id(struct zero_agent *a, const char *now) {
+        _cleanup_free_ char *path = zero_strdup_printf("%s/boot_id", a->config->state_dir);
+        int r;
+
+        if (!now[0] || !path)
+                return;
+        r = zero_write_file_atomic(path, now, strlen(now), 0600);
+        if (r < 0)
+                log_warning_errno(r, "Cannot record the boot id in %s: %m", path);
+}
+
 /* Brings one instance's stored state in line with its shim: alive and watched, or exited with
  * the exit record collected. Operations still in flight are resumed afterwards. */
-static int reconcile_one(struct zero_agent *a, struct zero_instance_row *row, bool has_op) {
+static int reconcile_one(struct zero_agent *a, struct zero_instance_row *row, bool has_op, bool booted) {
+        struct zero_shim_exit ex;
         struct zero_inst *inst;
         int r;
 
@@ -389,29 +471,43 @@ static int reconcile_one(struct zero_agent *a, struct zero_instance_row *row, bo
         }
         if (has_op)
                 return 0; /* the operation's step will look for itself */
-        if (zero_inst_state_expects_shim(zero_inst_state_of(row))) {
-                log_info("Instance %s is no longer running: collecting its exit record", row->name);
-                inst_lost_shim(inst);
+        if (!zero_inst_state_expects_shim(zero_inst_state_of(row)))
+                return 0;
+        /* It ran when the machine went down (a power cut, a reset): its shim and run directory
+         * went with the machine's memory, and nothing exited on its own. It is started again, as
+         * it would have been had its card's exports been lost (card.c): running is what the
+         * orchestrator asked for and was answered. */
+        if (booted && zero_inst_state_live(zero_inst_state_of(row)) && zero_shim_read_exit(inst->run_dir, &ex) < 0) {
+                zero_inst_restart(a, row->id, "the machine restarted under it");
+                return 0;
         }
+        log_info("Instance %s is no longer running: collecting its exit record", row->name);
+        inst_lost_shim(inst);
         return 0;
 }
 
 int zero_inst_reconcile_all(struct zero_agent *a) {
         struct zero_instance_row *rows = NULL;
+        char boot_id[37];
+        bool booted = machine_booted_since(a, boot_id);
         size_t n = 0;
         int r;
 
         r = zero_store_instance_list(a->store, &rows, &n);
         if (r < 0)
                 return log_error_errno(r, "Failed to list instances: %m");
+        a->machine_restarted = booted;
+        if (booted)
+                log_info("The machine booted since zerod last ran: its running instances are started again");
         for (size_t i = 0; i < n; i++) {
                 struct zero_operation_row op = {};
                 bool has_op = zero_store_operation_running_for(a->store, rows[i].id, &op) >= 0;
                 zero_operation_row_done(&op);
-                r = reconcile_one(a, &rows[i], has_op);
+                r = reconcile_one(a, &rows[i], has_op, booted);
                 if (r < 0)
                         log_error_errno(r, "Failed to reconcile %s: %m", rows[i].name);
         }
         zero_instance_rows_free(rows, n);
+        record_boot_id(a, boot_id);
         return 0;
 }

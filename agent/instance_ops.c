@@ -17,32 +17,24 @@
 #include "agent/services.h"
 #include "agent/card_job.h"
 #include "agent/card_steps.h"
+#include "agent/instance_steps.h"
 #include "agent/volume_service.h"
 #include "common/log.h"
 #include "common/util.h"
 
 #define STOP_TIMEOUT_DEFAULT_S 10
 
-/* Everything a step needs, loaded fresh from the store. */
-struct step_ctx {
-        struct zero_instance_row row;
-        struct zero_inst *inst;
-        const struct zero_plugin *plugin;
-        struct zero_info_holder info;
-        struct zero_plugin_ctx *pctx;
-};
-
-static void step_ctx_done(struct step_ctx *c) {
+void zero_step_ctx_done(struct zero_step_ctx *c) {
         zero_info_done(&c->info);
         zero_instance_row_done(&c->row);
 }
 
-static int step_ctx_load(struct zero_op *op, struct step_ctx *c) {
+int zero_step_ctx_load(struct zero_op *op, struct zero_step_ctx *c) {
         struct zero_agent *a = op->agent;
         const struct zero_loaded_plugin *lp;
         int r;
 
-        *c = (struct step_ctx){};
+        *c = (struct zero_step_ctx){};
         if (!op->row.instance_id)
                 return zero_error_set(&op->err, -ENOENT, ZERO_E_NOT_FOUND, "instance %s is gone",
                                       strempty(op->row.instance_name));
@@ -51,7 +43,7 @@ static int step_ctx_load(struct zero_op *op, struct step_ctx *c) {
                 return zero_error_set(&op->err, r, ZERO_E_NOT_FOUND, "instance %s is gone", strempty(op->row.instance_name));
         lp = zero_plugins_find(a->plugins, c->row.mode);
         if (!lp) {
-                step_ctx_done(c);
+                zero_step_ctx_done(c);
                 return zero_error_set(&op->err, -ENOENT, ZERO_E_INVALID, "no plugin for mode %s", c->row.mode);
         }
         c->plugin = lp->plugin;
@@ -59,16 +51,19 @@ static int step_ctx_load(struct zero_op *op, struct step_ctx *c) {
         if (r >= 0)
                 r = zero_info_build(a, &c->row, c->inst, &c->info, &op->err);
         if (r < 0) {
-                step_ctx_done(c);
+                zero_step_ctx_done(c);
                 return r;
         }
         c->pctx = zero_services_ctx(c->inst, lp);
+        /* A live migration's target starts its runtime to receive the instance (plugin.h 4.3),
+         * its card's exports made with the volumes still the source's (card_steps.h). */
+        c->info.info.incoming = json_is_true(json_object_get(op->params, "incoming"));
         return 0;
 }
 
 /* The states the operation's steps record (instance_state.h). Every kind of instance_ops.c has
  * a row in the table (test_instance_state checks it). */
-static const struct zero_inst_transition *op_states(struct zero_op *op) {
+const struct zero_inst_transition *zero_op_states(struct zero_op *op) {
         const struct zero_inst_transition *t = zero_inst_transition_find(op->kind->name);
         assert(t);
         return t;
@@ -111,77 +106,77 @@ static int wait_volumes(struct zero_op *op, const char *owner, enum zero_vol_sta
 
 /* The instance's root volume made from its image (a copy-on-write clone: milliseconds). */
 static int step_volumes(struct zero_op *op) {
-        struct step_ctx c;
-        int r = step_ctx_load(op, &c);
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
 
         if (r < 0)
                 return r;
         r = wait_volumes(op, c.row.id, ZERO_VOL_CREATING, NULL);
-        step_ctx_done(&c);
+        zero_step_ctx_done(&c);
         return r;
 }
 
 /* A plugin op's ZERO_PLUGIN_PENDING: the operation waits for services->done(), which ends the
  * step (boot, the hot-plug ops) or, for the ops that ask to be called again once it comes
  * (prepare, cleanup: plugin.h), runs it again. */
-static int plugin_pending(struct zero_op *op, int r, enum zero_op_then then) {
+int zero_step_plugin_pending(struct zero_op *op, int r, enum zero_op_then then) {
         return r == ZERO_PLUGIN_PENDING ? zero_op_wait(op, ZERO_OP_WAIT_PLUGIN, then) : r;
 }
 
 static int step_prepare(struct zero_op *op) {
-        struct step_ctx c;
-        int r = step_ctx_load(op, &c);
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
 
         if (r < 0)
                 return r;
         if (switch_without_start(op)) {
-                step_ctx_done(&c);
+                zero_step_ctx_done(&c);
                 return 0;
         }
-        r = zero_inst_set_state(op->agent, &c.row, op_states(op)->starting);
+        r = zero_inst_set_state(op->agent, &c.row, zero_op_states(op)->starting);
         zero_card_asked_reset(c.inst);
         if (r >= 0)
-                r = plugin_pending(op, zero_plugin_again_answer(c.plugin, c.plugin->ops.prepare(c.pctx, &c.info.info, &op->err)),
+                r = zero_step_plugin_pending(op, zero_plugin_again_answer(c.plugin, c.plugin->ops.prepare(c.pctx, &c.info.info, &op->err)),
                                    ZERO_OP_THEN_RERUN);
         r = zero_card_asked(op, c.inst, &c.info.info, r);
-        step_ctx_done(&c);
+        zero_step_ctx_done(&c);
         return r;
 }
 
 /* What the plugin's mode needs of the card (exports, NIC attachments) is made before it prepares:
  * card_steps.h. */
 static int step_card_up(struct zero_op *op) {
-        struct step_ctx c;
-        int r = step_ctx_load(op, &c);
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
 
         if (r < 0)
                 return r;
         if (!switch_without_start(op))
-                r = zero_card_up(op, c.plugin, c.pctx, &c.info.info, NULL, NULL);
-        step_ctx_done(&c);
+                r = zero_card_up(op, c.plugin, c.pctx, &c.info.info, NULL, NULL, c.info.info.incoming);
+        zero_step_ctx_done(&c);
         return r;
 }
 
 /* Once the runtime is gone and cleaned up: the card takes back every export and attachment. */
 static int step_card_down(struct zero_op *op) {
-        struct step_ctx c;
-        int r = step_ctx_load(op, &c);
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
 
         if (r < 0)
                 return r;
         r = zero_card_down(op, c.plugin, c.pctx, &c.info.info, NULL, NULL);
-        step_ctx_done(&c);
+        zero_step_ctx_done(&c);
         return r;
 }
 
 static int step_spawn(struct zero_op *op) {
-        struct step_ctx c;
-        int r = step_ctx_load(op, &c);
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
 
         if (r < 0)
                 return r;
         if (switch_without_start(op)) {
-                step_ctx_done(&c);
+                zero_step_ctx_done(&c);
                 return 0;
         }
         if (zero_inst_watch(c.inst) >= 0) {
@@ -189,62 +184,62 @@ static int step_spawn(struct zero_op *op) {
                  * been read: the pid comes from its files. */
                 log_info("Adopting the running shim of %s", c.row.name);
                 (void) zero_inst_record_pid(c.inst, &c.row);
-                step_ctx_done(&c);
+                zero_step_ctx_done(&c);
                 return 0;
         }
         zero_card_asked_reset(c.inst);
         r = zero_card_asked(op, c.inst, &c.info.info, c.plugin->ops.start(c.pctx, &c.info.info, &op->err));
         if (r != 0) {
-                step_ctx_done(&c);
+                zero_step_ctx_done(&c);
                 return r;
         }
         if (!c.inst->sync_source)
                 r = zero_error_set(&op->err, -EPROTO, ZERO_E_INTERNAL, "plugin %s started no shim", c.plugin->name);
         if (r >= 0)
                 r = zero_op_wait(op, ZERO_OP_WAIT_REPORT, ZERO_OP_THEN_DONE);
-        step_ctx_done(&c);
+        zero_step_ctx_done(&c);
         return r;
 }
 
 
 /* The plugin brings the started runtime to running (the vm plugin: devices checked, then "cont"). */
 static int step_boot(struct zero_op *op) {
-        struct step_ctx c;
-        int r = step_ctx_load(op, &c);
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
 
         if (r < 0)
                 return r;
         if (!ZERO_PLUGIN_HAS(c.plugin, boot) || switch_without_start(op) || zero_inst_watch(c.inst) < 0) {
                 /* Nothing to do, or it exited already: step_running tells which. */
-                step_ctx_done(&c);
+                zero_step_ctx_done(&c);
                 return 0;
         }
         r = c.plugin->ops.boot(c.pctx, &c.info.info, &op->err);
-        step_ctx_done(&c);
+        zero_step_ctx_done(&c);
         /* The instance's exit ends this wait too (instance.c): step_running tells which. */
-        return plugin_pending(op, r, ZERO_OP_THEN_DONE);
+        return zero_step_plugin_pending(op, r, ZERO_OP_THEN_DONE);
 }
 
 static int step_running(struct zero_op *op) {
-        struct step_ctx c;
-        int r = step_ctx_load(op, &c);
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
 
         if (r < 0)
                 return r;
         free(c.row.error);
         c.row.error = NULL;
         if (switch_without_start(op))
-                r = zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(op_states(op), true, false));
+                r = zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(zero_op_states(op), true, false));
         else if (c.row.pid > 0 || zero_inst_shim_alive(c.inst)) {
                 c.row.started_at = (int64_t) zero_now_usec();
-                r = zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(op_states(op), true, true));
+                r = zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(zero_op_states(op), true, true));
         } else {
                 /* It ran and exited already (a short command): it is simply stopped. */
                 c.row.started_at = (int64_t) zero_now_usec();
                 (void) c.plugin->ops.cleanup(c.pctx, &c.info.info, &op->err);
-                r = zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(op_states(op), true, false));
+                r = zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(zero_op_states(op), true, false));
         }
-        step_ctx_done(&c);
+        zero_step_ctx_done(&c);
         return r;
 }
 
@@ -269,16 +264,16 @@ static int step_stop(struct zero_op *op) {
         json_t *t = json_object_get(op->params, "timeout_s");
         bool force = json_is_true(json_object_get(op->params, "force"));
         uint64_t timeout = json_is_integer(t) ? (uint64_t) json_integer_value(t) : STOP_TIMEOUT_DEFAULT_S;
-        struct step_ctx c;
-        int r = step_ctx_load(op, &c);
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
 
         if (r < 0)
                 return r;
         if (zero_inst_watch(c.inst) < 0) {
-                step_ctx_done(&c); /* not running: nothing to stop */
+                zero_step_ctx_done(&c); /* not running: nothing to stop */
                 return 0;
         }
-        (void) zero_inst_set_state(op->agent, &c.row, op_states(op)->stopping);
+        (void) zero_inst_set_state(op->agent, &c.row, zero_op_states(op)->stopping);
         if (force || timeout == 0)
                 r = c.plugin->ops.kill(c.pctx, &c.info.info, SIGKILL, &op->err);
         else {
@@ -292,22 +287,22 @@ static int step_stop(struct zero_op *op) {
                 log_warning("Stopping %s: %s; waiting for its exit anyway", c.row.name, op->err.message);
         /* Either way the shim will tell us when the process is gone. */
         op->err = (struct zero_error){};
-        step_ctx_done(&c);
+        zero_step_ctx_done(&c);
         return zero_op_wait(op, ZERO_OP_WAIT_EXIT, ZERO_OP_THEN_DONE);
 }
 
 static int step_cleanup(struct zero_op *op) {
-        struct step_ctx c;
-        int r = step_ctx_load(op, &c);
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
 
         if (r < 0)
                 return r;
         r = zero_plugin_again_answer(c.plugin, c.plugin->ops.cleanup(c.pctx, &c.info.info, &op->err));
         if (r == ZERO_PLUGIN_PENDING)
-                r = plugin_pending(op, r, ZERO_OP_THEN_RERUN); /* the state once it is all done */
+                r = zero_step_plugin_pending(op, r, ZERO_OP_THEN_RERUN); /* the state once it is all done */
         else if (r >= 0)
-                r = zero_inst_set_state(op->agent, &c.row, op_states(op)->stopped);
-        step_ctx_done(&c);
+                r = zero_inst_set_state(op->agent, &c.row, zero_op_states(op)->stopped);
+        zero_step_ctx_done(&c);
         return r;
 }
 
@@ -354,8 +349,8 @@ static int mark_owned_volumes(struct zero_op *op, const char *instance_id) {
 
 static int step_remove(struct zero_op *op) {
         struct zero_agent *a = op->agent;
-        struct step_ctx c;
-        int r = step_ctx_load(op, &c);
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
 
         if (r == -ENOENT) {
                 op->err = (struct zero_error){};
@@ -369,7 +364,7 @@ static int step_remove(struct zero_op *op) {
         if (access(c.inst->run_dir, F_OK) == 0 || access(c.inst->state_dir, F_OK) == 0) {
                 char *argv[] = {"rm", "-rf", "--one-file-system", "--", c.inst->run_dir, c.inst->state_dir, NULL};
                 r = zero_op_wait_child(op, argv, "removing the instance's files", ZERO_OP_THEN_RERUN);
-                step_ctx_done(&c);
+                zero_step_ctx_done(&c);
                 return r;
         }
         /* One transaction: the volumes the instance owns are marked for the next step (or kept,
@@ -387,16 +382,16 @@ static int step_remove(struct zero_op *op) {
                 zero_agent_event(a, "instance.deleted", c.row.name, NULL);
                 zero_inst_free(a, c.inst);
         }
-        step_ctx_done(&c);
+        zero_step_ctx_done(&c);
         return r;
 }
 
 /* A failed start leaves no half-started runtime behind and says why on the instance. */
 static void fail_to_error(struct zero_op *op) {
-        struct step_ctx c;
+        struct zero_step_ctx c;
         struct zero_error ignore = {};
 
-        if (step_ctx_load(op, &c) < 0)
+        if (zero_step_ctx_load(op, &c) < 0)
                 return;
         if (zero_inst_shim_alive(c.inst))
                 (void) zero_inst_signal(c.inst, SIGKILL, &ignore);
@@ -407,20 +402,20 @@ static void fail_to_error(struct zero_op *op) {
         free(c.row.error);
         c.row.error = strdup(op->err.message);
         /* the runtime is gone: killed, or cleaned up */
-        (void) zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(op_states(op), false, false));
-        step_ctx_done(&c);
+        (void) zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(zero_op_states(op), false, false));
+        zero_step_ctx_done(&c);
 }
 
 static void fail_keep_state(struct zero_op *op) {
-        struct step_ctx c;
+        struct zero_step_ctx c;
 
-        if (step_ctx_load(op, &c) < 0)
+        if (zero_step_ctx_load(op, &c) < 0)
                 return;
         free(c.row.error);
         c.row.error = strdup(op->err.message);
         (void) zero_inst_set_state(op->agent, &c.row,
-                                   zero_inst_transition_end(op_states(op), false, zero_inst_shim_alive(c.inst)));
-        step_ctx_done(&c);
+                                   zero_inst_transition_end(zero_op_states(op), false, zero_inst_shim_alive(c.inst)));
+        zero_step_ctx_done(&c);
 }
 
 /* --- attach, detach: one volume or NIC of an existing instance (api_attach.c) --- */
@@ -431,14 +426,14 @@ static int plug(struct zero_op *op, bool in) {
         const char *vol = json_string_value(json_object_get(op->params, "volume"));
         const char *nic = json_string_value(json_object_get(op->params, "nic"));
         const struct zero_instance_info *info;
-        struct step_ctx c;
-        int r = step_ctx_load(op, &c);
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
 
         if (r < 0)
                 return r;
         info = &c.info.info;
         if (zero_inst_watch(c.inst) < 0) {
-                step_ctx_done(&c);
+                zero_step_ctx_done(&c);
                 return 0;
         }
         zero_card_asked_reset(c.inst);
@@ -463,8 +458,8 @@ static int plug(struct zero_op *op, bool in) {
                                  : c.plugin->ops.unplug_nic(c.pctx, info, &info->nics[i], &op->err);
                 }
         r = zero_card_asked(op, c.inst, info, r);
-        step_ctx_done(&c);
-        return plugin_pending(op, r, ZERO_OP_THEN_DONE);
+        zero_step_ctx_done(&c);
+        return zero_step_plugin_pending(op, r, ZERO_OP_THEN_DONE);
 }
 
 static int step_plug(struct zero_op *op) {
@@ -476,8 +471,8 @@ static int step_plug(struct zero_op *op) {
 static int card_one(struct zero_op *op, bool up) {
         const char *vol = json_string_value(json_object_get(op->params, "volume"));
         const char *nic = json_string_value(json_object_get(op->params, "nic"));
-        struct step_ctx c;
-        int r = step_ctx_load(op, &c);
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
 
         if (r < 0)
                 return r;
@@ -486,8 +481,8 @@ static int card_one(struct zero_op *op, bool up) {
         else if (!up)
                 r = zero_card_down(op, c.plugin, c.pctx, &c.info.info, vol, nic);
         else if (zero_inst_watch(c.inst) >= 0)
-                r = zero_card_up(op, c.plugin, c.pctx, &c.info.info, vol, nic);
-        step_ctx_done(&c);
+                r = zero_card_up(op, c.plugin, c.pctx, &c.info.info, vol, nic, false);
+        zero_step_ctx_done(&c);
         return r;
 }
 
@@ -589,9 +584,9 @@ static void fail_switch(struct zero_op *op) {
         bool start = json_is_true(json_object_get(op->params, "start"));
         struct zero_error ignore = {};
         struct zero_op *again = NULL;
-        struct step_ctx c;
+        struct zero_step_ctx c;
 
-        if (!from || step_ctx_load(op, &c) < 0)
+        if (!from || zero_step_ctx_load(op, &c) < 0)
                 return;
         if (!streq(c.row.mode, from)) {
                 if (zero_inst_shim_alive(c.inst))
@@ -604,20 +599,56 @@ static void fail_switch(struct zero_op *op) {
                                                                                   "the switch failed"));
         } else if (zero_inst_shim_alive(c.inst)) {
                 /* It failed before the old runtime stopped: it runs on. */
-                (void) zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(op_states(op), false, true));
-                step_ctx_done(&c);
+                (void) zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(zero_op_states(op), false, true));
+                zero_step_ctx_done(&c);
                 return;
         }
         free(c.row.error);
         c.row.error = zero_strdup_printf("switch failed: %s", op->err.message);
-        (void) zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(op_states(op), false, false));
+        (void) zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(zero_op_states(op), false, false));
         if (start && c.row.mode && zero_op_new(op->agent, "start", &c.row, NULL, &again) >= 0) {
                 if (zero_store_operation_insert(op->agent->store, &again->row) >= 0 && zero_op_launch(again) >= 0)
                         log_info("Starting %s again as a %s after the failed switch", c.row.name, from);
                 else
                         zero_op_free(again);
         }
-        step_ctx_done(&c);
+        zero_step_ctx_done(&c);
+}
+
+int zero_step_shim_alive(struct zero_op *op, bool ignore_gone, bool *ret) {
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
+
+        *ret = false;
+        if (r == -ENOENT && ignore_gone) {
+                op->err = (struct zero_error){};
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        *ret = zero_inst_shim_alive(c.inst);
+        zero_step_ctx_done(&c);
+        return 0;
+}
+
+/* For the kinds of other files (instance_steps.h). */
+int zero_step_card_up(struct zero_op *op) {
+        return step_card_up(op);
+}
+int zero_step_card_down(struct zero_op *op) {
+        return step_card_down(op);
+}
+int zero_step_prepare(struct zero_op *op) {
+        return step_prepare(op);
+}
+int zero_step_spawn(struct zero_op *op) {
+        return step_spawn(op);
+}
+int zero_step_stop(struct zero_op *op) {
+        return step_stop(op);
+}
+int zero_step_cleanup(struct zero_op *op) {
+        return step_cleanup(op);
 }
 
 #define STEP(n) {#n, step_##n, NULL}
@@ -648,11 +679,11 @@ static const struct zero_op_step switch_steps[] = {STEP(stop),    STEP(cleanup),
                                                    STEP(mode),    STEP(card_up),  STEP(prepare),
                                                    STEP_ANSWER(spawn, reported), STEP(boot), STEP(running)};
 
-const struct zero_op_kind zero_op_kind_switch = {"switch", switch_steps, ELEMENTSOF(switch_steps), fail_switch};
-const struct zero_op_kind zero_op_kind_attach = {"attach", attach_steps, ELEMENTSOF(attach_steps), fail_attach};
-const struct zero_op_kind zero_op_kind_detach = {"detach", detach_steps, ELEMENTSOF(detach_steps), fail_detach};
-const struct zero_op_kind zero_op_kind_create = {"create", create_steps, ELEMENTSOF(create_steps), fail_to_error};
-const struct zero_op_kind zero_op_kind_start = {"start", create_steps, ELEMENTSOF(create_steps), fail_to_error};
-const struct zero_op_kind zero_op_kind_stop = {"stop", stop_steps, ELEMENTSOF(stop_steps), fail_keep_state};
-const struct zero_op_kind zero_op_kind_restart = {"restart", restart_steps, ELEMENTSOF(restart_steps), fail_to_error};
-const struct zero_op_kind zero_op_kind_delete = {"delete", delete_steps, ELEMENTSOF(delete_steps), fail_keep_state};
+const struct zero_op_kind zero_op_kind_switch = ZERO_OP_KIND("switch", switch_steps, fail_switch);
+const struct zero_op_kind zero_op_kind_attach = ZERO_OP_KIND("attach", attach_steps, fail_attach);
+const struct zero_op_kind zero_op_kind_detach = ZERO_OP_KIND("detach", detach_steps, fail_detach);
+const struct zero_op_kind zero_op_kind_create = ZERO_OP_KIND("create", create_steps, fail_to_error);
+const struct zero_op_kind zero_op_kind_start = ZERO_OP_KIND("start", create_steps, fail_to_error);
+const struct zero_op_kind zero_op_kind_stop = ZERO_OP_KIND("stop", stop_steps, fail_keep_state);
+const struct zero_op_kind zero_op_kind_restart = ZERO_OP_KIND("restart", restart_steps, fail_to_error);
+const struct zero_op_kind zero_op_kind_delete = ZERO_OP_KIND("delete", delete_steps, fail_keep_state);

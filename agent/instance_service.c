@@ -58,15 +58,12 @@ static int new_op(struct zero_agent *a, const char *kind, const struct zero_inst
 
 /* The node's room for one more instance of row's size: the instance count, then CPUs (with the
  * overcommit) and memory (less what is reserved for the host). */
-static int admit(struct zero_agent *a, const struct zero_instance_row *row, struct zero_error *err) {
-        struct zero_instance_row *all = NULL;
+int zero_instance_admit(struct zero_agent *a, const struct zero_instance_row *row, struct zero_error *err) {
         int64_t cpus = 0, mem = 0;
-        size_t n = 0;
-        int r;
+        int r, n;
 
-        r = zero_store_instance_list(a->store, &all, &n);
-        zero_instance_rows_free(all, n);
-        if (r >= 0 && (int64_t) n >= a->config->max_instances)
+        n = zero_store_instance_count(a->store);
+        if (n >= 0 && n >= a->config->max_instances)
                 return zero_error_set(err, -ENOSPC, ZERO_E_OVER_CAPACITY, "this node holds at most %lld instances",
                                       (long long) a->config->max_instances);
         r = zero_store_instance_allocated(a->store, &cpus, &mem);
@@ -106,7 +103,7 @@ int zero_instance_create(struct zero_agent *a, json_t *body, struct zero_op **re
         }
         r = zero_node_owner_evict_param(a, row.mode, json_object_get(body, "evict"), &evict, err);
         if (r >= 0)
-                r = admit(a, &row, err);
+                r = zero_instance_admit(a, &row, err);
         if (r >= 0)
                 r = zero_node_owner_check(a, NULL, row.name, row.mode, evict, err);
         if (r >= 0)

@@ -42,6 +42,9 @@ int zero_instance_attach(struct zero_agent *a, const char *name, bool volume, js
 int zero_instance_detach(struct zero_agent *a, const char *name, bool volume, const char *key,
                          struct zero_op **ret_op, struct zero_error *err);
 
+/* The node's room for one more instance of row's size (the instance count, CPUs with the
+ * overcommit, memory less what is reserved): ZERO_E_OVER_CAPACITY otherwise. */
+int zero_instance_admit(struct zero_agent *a, const struct zero_instance_row *row, struct zero_error *err);
 /* The instance named name into row (released by the caller); ZERO_E_NOT_FOUND, or the store's. */
 int zero_instance_load(struct zero_agent *a, const char *name, struct zero_instance_row *row, struct zero_error *err);
 /* Stores the new instance (if any), the plan (if any), the update (if any) and op in one

@@ -271,22 +271,8 @@ json_t *zero_time_json(int64_t usec) {
         return usec ? json_string(zero_format_time((uint64_t) usec, buf)) : json_null();
 }
 
-/* "runtime_status": what the runtime itself last said (QEMU's query-status and events), for
- * plugins that know; absent otherwise. */
-static void runtime_status_json(struct zero_agent *a, const struct zero_instance_row *row, json_t *j) {
-        const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, row->mode);
-        struct zero_inst *inst;
-        char status[64];
-
-        for (inst = a->instances; inst && !streq(inst->id, row->id); inst = inst->next)
-                ;
-        if (!inst || !lp || !ZERO_PLUGIN_HAS(lp->plugin, status))
-                return;
-        if (lp->plugin->ops.status(zero_services_ctx(inst, lp), status, sizeof(status)) >= 0)
-                json_object_set_new(j, "runtime_status", json_string(status));
-}
-
-json_t *zero_inst_to_json(struct zero_agent *a, const struct zero_instance_row *row) {
+json_t *zero_inst_json(const struct zero_instance_full *f) {
+        const struct zero_instance_row *row = &f->inst;
         json_error_t jerr;
         json_t *spec = json_loads(row->spec ? row->spec : "{}", 0, &jerr);
         json_t *j;
@@ -311,8 +297,6 @@ json_t *zero_inst_to_json(struct zero_agent *a, const struct zero_instance_row *
         }
         json_decref(spec);
         if (j)
-                zero_card_instance_json(a, row->id, j);
-        if (j)
-                runtime_status_json(a, row, j);
+                zero_card_instance_json(f, j);
         return j;
 }

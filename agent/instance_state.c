@@ -16,6 +16,7 @@ static const char *const state_names[_ZERO_INST_STATE_MAX] = {
         [ZERO_INST_CREATING] = "creating", [ZERO_INST_STARTING] = "starting",   [ZERO_INST_RUNNING] = "running",
         [ZERO_INST_PAUSED] = "paused",     [ZERO_INST_STOPPING] = "stopping",   [ZERO_INST_SWITCHING] = "switching",
         [ZERO_INST_STOPPED] = "stopped",   [ZERO_INST_ERROR] = "error",         [ZERO_INST_DELETING] = "deleting",
+        [ZERO_INST_MIGRATING] = "migrating", [ZERO_INST_INCOMING] = "incoming",
 };
 
 int zero_state_index(const char *const *names, int n, const char *s) {
@@ -66,6 +67,8 @@ bool zero_inst_state_runtime_may_set(enum zero_inst_state from, enum zero_inst_s
 #define STOPPED ZERO_INST_STOPPED
 #define ERROR ZERO_INST_ERROR
 #define DELETING ZERO_INST_DELETING
+#define MIGRATING ZERO_INST_MIGRATING
+#define INCOMING ZERO_INST_INCOMING
 #define GONE ZERO_INST_GONE
 
 /*
@@ -74,6 +77,11 @@ bool zero_inst_state_runtime_may_set(enum zero_inst_state from, enum zero_inst_s
  * instance in its old mode: running if the old runtime never stopped, else stopped (and started
  * again there, instance_ops.c). attach and detach change the instance's set of volumes and NICs,
  * never its state. delete takes every state: it is how an instance stuck anywhere goes.
+ * migrate (the source) and migrate_in (the target) are one live migration's two halves
+ * (migrate_ops.c, migrate_in_ops.c): on the source a running instance is migrating until the
+ * target took it, then its row goes; a migration that failed resumes it there (running), or finds
+ * its QEMU gone (error). The target's row is made incoming and is running once the guest runs
+ * there; a migration that failed there takes the row away again, whatever ran.
  */
 static const struct zero_inst_transition table[] = {
         /* kind      from                  accepted   stopping  stopped  starting   done     done_exited failed failed_live */
@@ -85,6 +93,8 @@ static const struct zero_inst_transition table[] = {
         {"switch",  LIVE | IDLE,           SWITCHING, K,        K,       SWITCHING, RUNNING, STOPPED,    STOPPED, RUNNING},
         {"attach",  LIVE | IDLE,           K,         K,        K,       K,         K,       K,          K,       K},
         {"detach",  LIVE | IDLE,           K,         K,        K,       K,         K,       K,          K,       K},
+        {"migrate", ZERO_INST_SET(RUNNING), MIGRATING, K,       K,       K,         GONE,    GONE,       ERROR,   RUNNING},
+        {"migrate_in", 0,                  INCOMING,  K,        K,       INCOMING,  RUNNING, STOPPED,    GONE,    GONE},
 };
 
 const struct zero_inst_transition *zero_inst_transition_find(const char *kind) {

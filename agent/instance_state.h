@@ -25,6 +25,8 @@ enum zero_inst_state {
         ZERO_INST_STOPPED,
         ZERO_INST_ERROR,
         ZERO_INST_DELETING,
+        ZERO_INST_MIGRATING, /* live migration: the source's while its QEMU sends it away */
+        ZERO_INST_INCOMING,  /* live migration: the target's while its QEMU receives it */
         _ZERO_INST_STATE_MAX,
         /* Not states: in the transition table, "the state stays as it is" and "the row is gone". */
         ZERO_INST_KEEP = _ZERO_INST_STATE_MAX,

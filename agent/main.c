@@ -5,6 +5,7 @@
  * serve the API until SIGTERM. Instances are left running when zerod stops.
  */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,8 +17,10 @@
 #include "agent/card.h"
 #include "agent/api.h"
 #include "agent/http.h"
+#include "agent/instance_view.h"
 #include "agent/image.h"
 #include "agent/operation.h"
+#include "agent/peer.h"
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
 #include "agent/token_cmd.h"
@@ -176,6 +179,10 @@ static int run(struct zero_agent *a, struct zero_front **http) {
         r = zero_plugins_load(a->config->plugin_dir, &a->services, &a->plugins);
         if (r < 0)
                 return r;
+        /* What the API shows of instances, kept from here on (read at the first GET). */
+        r = zero_view_new(a);
+        if (r < 0)
+                return log_error_errno(r, "Failed to make the instance view: %m");
 
         /* The listeners before the card and the instances: one that cannot be made stops zerod
          * before it has started a daemon or touched an instance. Requests wait in the sockets'
@@ -198,6 +205,9 @@ static int run(struct zero_agent *a, struct zero_front **http) {
         if (r < 0)
                 return r;
         zero_image_sweep(a); /* after the resume: running imports keep their work */
+        /* The start's transient memory (the card's sync reads the daemon's whole state once per
+         * export: 5 MiB with 200 volumes) back to the system, as after operations (operation.c). */
+        (void) malloc_trim(0);
 
         if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
                 watchdog_usec /= 2;
@@ -245,8 +255,9 @@ int main(int argc, char *argv[]) {
 
         http = zero_front_free(http);
         zero_op_free_all(&agent);
-        while (agent.instances)
-                zero_inst_free(&agent, agent.instances);
+        zero_peers_free(&agent); /* after the operations, whose calls it holds */
+        zero_inst_free_all(&agent);
+        zero_view_free(&agent);
         agent.plugins = zero_plugins_free(agent.plugins);
         zero_card_stop(&agent);
         agent.store = zero_store_close(agent.store);

@@ -13,7 +13,8 @@
 /* Derived from what holds resources (instance_state.h: an idle instance holds none): idle, the
  * one mode in use (its plugin's; VMs make an "ecs" node), or mixed; an exclusive mode's instance
  * (bms: zero_probe.exclusive) takes the whole machine, and the node is in its mode. */
-const char *zero_node_mode_of(const struct zero_plugin_set *plugins, const struct zero_instance_row *rows, size_t n) {
+const char *zero_node_mode_of(const struct zero_plugin_set *plugins, const struct zero_instance_count *counts,
+                              size_t n) {
         const char *used = NULL;
         const char *exclusive = NULL;
         bool mixed = false;
@@ -21,16 +22,16 @@ const char *zero_node_mode_of(const struct zero_plugin_set *plugins, const struc
         for (size_t i = 0; i < n; i++) {
                 const struct zero_loaded_plugin *lp;
 
-                if (zero_inst_state_idle(zero_inst_state_of(&rows[i])))
+                if (counts[i].count <= 0 || zero_inst_state_idle(zero_inst_state_from_name(counts[i].state)))
                         continue;
-                lp = zero_plugins_find(plugins, rows[i].mode);
+                lp = counts[i].mode ? zero_plugins_find(plugins, counts[i].mode) : NULL;
                 if (!lp)
                         continue; /* its plugin is gone: it holds nothing this zerod runs */
                 if (lp->probe.exclusive)
                         exclusive = lp->plugin->mode;
                 if (used && !streq(used, lp->plugin->mode))
                         mixed = true;
-                used = lp->plugin->mode; /* the plugin's string: it outlives rows */
+                used = lp->plugin->mode; /* the plugin's string: it outlives the counts */
         }
         if (exclusive)
                 return exclusive;
@@ -39,29 +40,21 @@ const char *zero_node_mode_of(const struct zero_plugin_set *plugins, const struc
         return !used ? "idle" : streq(used, "vm") ? "ecs" : used;
 }
 
-const char *zero_node_mode(struct zero_agent *a) {
-        struct zero_instance_row *rows = NULL;
-        size_t n = 0;
-        const char *mode;
-
-        if (zero_store_instance_list(a->store, &rows, &n) < 0)
-                return "unknown";
-        mode = zero_node_mode_of(a->plugins, rows, n);
-        zero_instance_rows_free(rows, n);
-        return mode;
-}
-
-json_t *zero_node_to_json(struct zero_agent *a) {
-        int64_t cpus = 0, mem = 0;
+json_t *zero_node_to_json(struct zero_agent *a, const struct zero_instance_count *counts, size_t n_counts) {
+        int64_t cpus = 0, mem = 0, n = 0;
         json_t *plugins = json_array();
         bool enforced = false;
         const char *accel = "none";
-        struct zero_instance_row *rows = NULL;
-        size_t n = 0;
 
-        (void) zero_store_instance_allocated(a->store, &cpus, &mem);
-        if (zero_store_instance_list(a->store, &rows, &n) >= 0)
-                zero_instance_rows_free(rows, n);
+        /* Every state but stopped and error holds its resources (zero_store_instance_allocated()'s
+         * rule, which admission uses), including creating and deleting. */
+        for (size_t i = 0; i < n_counts; i++) {
+                n += counts[i].count;
+                if (!zero_inst_state_idle(zero_inst_state_from_name(counts[i].state))) {
+                        cpus += counts[i].cpus;
+                        mem += counts[i].memory_mib;
+                }
+        }
         for (size_t i = 0; a->plugins && i < a->plugins->n; i++) {
                 const struct zero_loaded_plugin *lp = &a->plugins->items[i];
                 json_array_append_new(plugins,
@@ -80,6 +73,6 @@ json_t *zero_node_to_json(struct zero_agent *a) {
         return json_pack("{s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:s,s:o,s:{s:b,s:b,s:s}}", "name", a->config->node_name,
                          "version", ZERO_VERSION, "cpus", (json_int_t) a->node_cpus, "memory_mib",
                          (json_int_t) a->node_memory_mib, "allocated", "cpus", (json_int_t) cpus, "memory_mib",
-                         (json_int_t) mem, "instances", (json_int_t) n, "mode", zero_node_mode(a), "plugins", plugins,
+                         (json_int_t) mem, "instances", (json_int_t) n, "mode", zero_node_mode_of(a->plugins, counts, n_counts), "plugins", plugins,
                          "features", "cgroups_enforced", enforced, "pids_limit_enforced", enforced, "accelerator", accel);
 }

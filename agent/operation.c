@@ -2,25 +2,42 @@
 #include "agent/operation.h"
 
 #include <assert.h>
+#include <malloc.h>
 #include <string.h>
 
 #include "agent/spawn.h"
 #include "agent/fault.h"
 #include "agent/card_job.h"
+#include "agent/peer.h"
 #include "common/log.h"
 #include "common/util.h"
 
 extern const struct zero_op_kind zero_op_kind_create, zero_op_kind_start, zero_op_kind_stop,
         zero_op_kind_restart, zero_op_kind_delete, zero_op_kind_attach, zero_op_kind_detach, zero_op_kind_switch,
         zero_op_kind_import, zero_op_kind_volume_create, zero_op_kind_volume_delete, zero_op_kind_volume_resize,
-        zero_op_kind_volume_qos, zero_op_kind_network_create, zero_op_kind_network_delete;
+        zero_op_kind_volume_qos, zero_op_kind_network_create, zero_op_kind_network_delete, zero_op_kind_migrate,
+        zero_op_kind_migrate_in;
 
 static const struct zero_op_kind *const kinds[] = {
         &zero_op_kind_create,  &zero_op_kind_start,  &zero_op_kind_stop,   &zero_op_kind_restart,
         &zero_op_kind_delete, &zero_op_kind_attach, &zero_op_kind_detach,  &zero_op_kind_switch,
         &zero_op_kind_import, &zero_op_kind_volume_create, &zero_op_kind_volume_delete, &zero_op_kind_volume_resize,
-        &zero_op_kind_volume_qos, &zero_op_kind_network_create, &zero_op_kind_network_delete,
+        &zero_op_kind_volume_qos, &zero_op_kind_network_create, &zero_op_kind_network_delete, &zero_op_kind_migrate,
+        &zero_op_kind_migrate_in,
 };
+
+/* The steps the operation runs now: the kind's, or its undo steps once one failed. */
+static const struct zero_op_step *op_steps(const struct zero_op *op, size_t *ret_n) {
+        *ret_n = op->undoing ? op->kind->n_undo : op->kind->n_steps;
+        return op->undoing ? op->kind->undo : op->kind->steps;
+}
+
+static const struct zero_op_step *op_step(const struct zero_op *op) {
+        size_t n;
+        const struct zero_op_step *steps = op_steps(op, &n);
+
+        return (size_t) op->row.step < n ? &steps[op->row.step] : NULL;
+}
 
 static const char *const status_names[_ZERO_OP_STATUS_MAX] = {
         [ZERO_OP_RUNNING] = "running",
@@ -128,6 +145,8 @@ static void op_wait_end(struct zero_op *op) {
         op->then = ZERO_OP_THEN_DONE;
         op->child = sd_event_source_disable_unref(op->child); /* kills and reaps a child still there */
         op->timer = sd_event_source_disable_unref(op->timer);
+        op->peer = zero_peer_call_free(op->peer); /* cancels a request still under way */
+        op->peer_answer = NULL;
         if (op->card_pending > 0)
                 zero_card_jobs_forget(op->agent, op);
         op->card_pending = 0;
@@ -150,7 +169,9 @@ struct zero_op *zero_op_free(struct zero_op *op) {
         op_unlink(op);
         op_wait_end(op);
         op->defer = sd_event_source_disable_unref(op->defer);
+        op->cancel = sd_event_source_disable_unref(op->cancel);
         json_decref(op->params);
+        json_decref(op->progress);
         zero_operation_row_done(&op->row);
         free(op);
         return NULL;
@@ -194,6 +215,9 @@ json_t *zero_op_row_to_json(const struct zero_operation_row *row) {
                 json_object_set_new(j, "volume", json_string(volume));
         if (j && network && strncmp(row->kind, "network_", 8) == 0)
                 json_object_set_new(j, "network", json_string(network));
+        /* What the operation found (zero_op_set_result(): a migration's downtime and times). */
+        if (j && json_is_object(json_object_get(params, "result")))
+                json_object_set(j, "result", json_object_get(params, "result"));
         json_decref(params);
         return j;
 }
@@ -206,9 +230,76 @@ static const char *op_about(const struct zero_op *op) {
                                      : strempty(json_string_value(json_object_get(op->params, "name")));
 }
 
+static void op_run_steps(struct zero_op *op, bool committed);
+
+/* params and the row's copy of them, after a change. */
+int zero_op_params_sync(struct zero_op *op) {
+        char *p = json_dumps(op->params, JSON_COMPACT);
+
+        if (!p)
+                return -ENOMEM;
+        free(op->row.params);
+        op->row.params = p;
+        return 0;
+}
+
+/* A step failed (r): the kind's undo steps run from the first, the failure's reason kept in
+ * params ("undo") for the end and for a zerod that resumes them. */
+static int op_undo_begin(struct zero_op *op, int r) {
+        (void) zero_error_default(&op->err, r, op->row.step_name);
+        if (json_object_set_new(op->params, "undo",
+                                json_pack("{s:s,s:s,s:s,s:i}", "code", zero_errc_name(op->err.code), "message",
+                                          op->err.message, "step", strempty(op->row.step_name), "errno", -r)) < 0 ||
+            zero_op_params_sync(op) < 0)
+                return -ENOMEM;
+        log_warning("Operation %s %s of %s failed in step %s: %s; undoing it", op->row.id, op->row.kind,
+                    strempty(op->row.instance_name), op->row.step_name, op->err.message);
+        op->undoing = true;
+        op->row.step = 0;
+        op->err = (struct zero_error){};
+        op_run_steps(op, false);
+        return 0;
+}
+
+/* The undo steps are done (r: how the last went): the operation fails with the first failure. */
+static int op_undo_end(struct zero_op *op, int r) {
+        json_t *u = json_object_get(op->params, "undo");
+        struct zero_error first = {};
+        int e = (int) json_integer_value(json_object_get(u, "errno"));
+
+        first.code = zero_errc_from_name(json_string_value(json_object_get(u, "code")));
+        if (r < 0)
+                snprintf(first.message, sizeof(first.message), "%.240s; then undoing failed in step %.32s: %.200s",
+                         strempty(json_string_value(json_object_get(u, "message"))), op->row.step_name,
+                         op->err.message[0] ? op->err.message : strerror(-r));
+        else
+                snprintf(first.message, sizeof(first.message), "%s",
+                         strempty(json_string_value(json_object_get(u, "message"))));
+        op->err = first;
+        return e > 0 ? -e : -EIO;
+}
+
+/* The long-polls for one of the first n forward steps (GET /v1/operations/{id}?step=, parked on
+ * ID@STEP) answer: the operation has reached it, or a later one, or undoes, or has ended. A few
+ * wakes per step, each a look along the parked requests. */
+static void op_publish_steps(struct zero_op *op, size_t n) {
+        char key[ZERO_OP_WAKE_KEY_MAX];
+
+        for (size_t i = 0; op->kind && i < n && i < op->kind->n_steps; i++) {
+                snprintf(key, sizeof(key), "%s@%s", op->row.id, op->kind->steps[i].name);
+                zero_publish(op->agent, ZERO_TOPIC_OPERATION_STEP, key);
+        }
+}
+
 static void op_finish(struct zero_op *op, int r) {
         struct zero_agent *a = op->agent;
-        char *s = strdup(zero_op_status_name(r < 0 ? ZERO_OP_FAILED : ZERO_OP_SUCCEEDED));
+        char *s;
+
+        if (r < 0 && !op->undoing && op->kind->n_undo > 0 && op_undo_begin(op, r) >= 0)
+                return; /* the undo steps run (and end in here again) */
+        if (op->undoing)
+                r = op_undo_end(op, r);
+        s = strdup(zero_op_status_name(r < 0 ? ZERO_OP_FAILED : ZERO_OP_SUCCEEDED));
 
         if (s) {
                 free(op->row.status);
@@ -233,30 +324,42 @@ static void op_finish(struct zero_op *op, int r) {
         zero_agent_event(a, "operation", op->row.instance_name,
                          json_pack("{s:s,s:s,s:s}", "id", op->row.id, "kind", op->row.kind, "status", op->row.status));
         zero_publish(a, ZERO_TOPIC_OPERATION_ENDED, op->row.id); /* the long-polls on it answer */
+        op_publish_steps(op, SIZE_MAX);
+        /* The store's commits while it ran (others' too, if any ran meanwhile), its end's not yet
+         * (the batch's end commits it). */
+        log_debug("Operation %s %s: %llu store commits (page cache %zu KiB)", op->row.id, op->row.kind,
+                  (unsigned long long) (zero_store_commits(a->store) - op->commits),
+                  zero_store_cache_bytes(a->store) / 1024);
         zero_op_free(op);
         /* An operation's end may have freed the node: the evict steps look again now rather than
          * at their next poll (their timers fire from the loop, not from inside this call). */
         for (struct zero_op *o = a->ops; o; o = o->next)
                 if ((o->wait & ZERO_OP_WAIT_NODE) && o->timer)
                         (void) sd_event_source_set_time_relative(o->timer, 0);
+        /* The last one running ended: what the operations had on the heap at once (8 creates at a
+         * time held 7 MiB: the card's replies, JSON, rows) is free but stays with the process, as
+         * glibc gives back only the top of the heap by itself. Returned here, once per burst, so
+         * that zerod's resident memory follows its live data (bench_density). */
+        if (!a->ops)
+                (void) malloc_trim(0);
 }
 
 /* "KIND.STEP" or "KIND.STEP.done" (fault.h). */
 static void op_fault_point(struct zero_op *op, bool done) {
+        const struct zero_op_step *step = op_step(op);
         char name[96];
 
-        snprintf(name, sizeof(name), "%s.%s%s", op->kind->name, op->kind->steps[op->row.step].name, done ? ".done" : "");
+        if (!step)
+                return;
+        snprintf(name, sizeof(name), "%s.%s%s", op->kind->name, step->name, done ? ".done" : "");
         zero_fault_point(name);
 }
 
 void zero_op_fault_point_answer(struct zero_op *op) {
-        const struct zero_op_step *step;
+        const struct zero_op_step *step = op ? op_step(op) : NULL;
         char name[128];
 
-        if (!op || (size_t) op->row.step >= op->kind->n_steps)
-                return;
-        step = &op->kind->steps[op->row.step];
-        if (!step->answer)
+        if (!step || !step->answer)
                 return;
         snprintf(name, sizeof(name), "%s.%s.%s", op->kind->name, step->name, step->answer);
         zero_fault_point(name);
@@ -265,8 +368,9 @@ void zero_op_fault_point_answer(struct zero_op *op) {
 int zero_op_fault_points_print(FILE *f) {
 #ifdef ZERO_FAULT_INJECTION
         for (size_t k = 0; k < ELEMENTSOF(kinds); k++)
-                for (size_t s = 0; s < kinds[k]->n_steps; s++) {
-                        const struct zero_op_step *step = &kinds[k]->steps[s];
+                for (size_t s = 0; s < kinds[k]->n_steps + kinds[k]->n_undo; s++) {
+                        const struct zero_op_step *step = s < kinds[k]->n_steps ? &kinds[k]->steps[s]
+                                                                                : &kinds[k]->undo[s - kinds[k]->n_steps];
 
                         fprintf(f, "%s.%s\n", kinds[k]->name, step->name);
                         if (step->answer)
@@ -281,7 +385,8 @@ int zero_op_fault_points_print(FILE *f) {
 
 /* Commits the step about to run, so a restart knows where to pick up. */
 static int op_record_step(struct zero_op *op) {
-        char *name = strdup(op->kind->steps[op->row.step].name);
+        char *name = strdup(op_step(op)->name);
+        int r;
 
         if (!name)
                 return -ENOMEM;
@@ -289,7 +394,10 @@ static int op_record_step(struct zero_op *op) {
         op->row.step_name = name;
         op->row.updated_at = (int64_t) zero_now_usec();
         op->step_started = zero_monotonic_usec();
-        return zero_store_operation_update(op->agent->store, &op->row);
+        r = zero_store_operation_update(op->agent->store, &op->row);
+        if (r >= 0)
+                op_publish_steps(op, op->undoing ? op->kind->n_steps : (size_t) op->row.step + 1);
+        return r;
 }
 
 /* The step ran: its time goes to the log and the event log, then the next one. */
@@ -328,20 +436,31 @@ static void op_run_steps(struct zero_op *op, bool committed) {
                 int r;
 
                 if (!committed) {
-                        if ((size_t) op->row.step >= op->kind->n_steps) {
+                        if (!op_step(op)) {
                                 op_finish(op, 0);
                                 return;
                         }
+                        /* The step's record is committed before it runs, with what the step
+                         * before it wrote (one commit per step: the batch, op_run()). */
+                        if (op->cancel_asked && !op->undoing) {
+                                zero_error_set(&op->err, -ECANCELED, ZERO_E_CANCELED, "canceled before step %s",
+                                               op_step(op)->name);
+                                op_finish(op, -ECANCELED);
+                                return;
+                        }
+                        op->answer_r = 0;
                         r = op_record_step(op);
+                        if (r >= 0)
+                                r = zero_store_batch_flush(op->agent->store);
                         if (r < 0) {
                                 zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot record step %s: %s",
-                                               op->kind->steps[op->row.step].name, strerror(-r));
+                                               op_step(op)->name, strerror(-r));
                                 op_finish(op, r);
                                 return;
                         }
                         op_fault_point(op, false);
                 }
-                r = op->kind->steps[op->row.step].run(op);
+                r = op_step(op)->run(op);
                 if (r == ZERO_OP_PENDING && op->wait != ZERO_OP_WAIT_NONE)
                         return;
                 op_wait_end(op);
@@ -357,13 +476,21 @@ static void op_run_steps(struct zero_op *op, bool committed) {
 }
 
 /* The events a step appends name whoever asked for the operation. A step may end inside another
- * operation's (a plugin's done() from its loop callback), hence the save and restore. */
+ * operation's (a plugin's done() from its loop callback), hence the save and restore. What the
+ * steps write until they pause or end is one batch of the store: one commit per step (its record,
+ * the instance's state changes and the events it appends), not one per write. */
 static void op_run(struct zero_op *op, bool committed) {
         struct zero_agent *a = op->agent;
+        struct zero_store *store = a->store;
         const char *saved = a->actor;
+        int r;
 
         a->actor = op->row.actor;
-        op_run_steps(op, committed);
+        zero_store_batch_begin(store);
+        op_run_steps(op, committed); /* may free op */
+        r = zero_store_batch_end(store);
+        if (r < 0)
+                log_error_errno(r, "Failed to record an operation's steps: %m");
         a->actor = saved;
 }
 
@@ -379,6 +506,7 @@ int zero_op_launch(struct zero_op *op) {
 
         op->next = op->agent->ops;
         op->agent->ops = op;
+        op->commits = zero_store_commits(op->agent->store);
         /* Run after the HTTP reply is out, from a fresh stack. */
         r = sd_event_add_defer(op->agent->event, &op->defer, on_defer, op);
         if (r < 0)
@@ -409,6 +537,12 @@ int zero_op_commit_and_launch(struct zero_agent *a, int r, struct zero_op *op, c
                 zero_op_free(op);
                 return r;
         }
+        /* Answered 202 next: the operation must outlive a power cut (store.h). The row is
+         * committed whatever this says; a log that cannot be synced is said, and the answer
+         * stands (the operation runs). */
+        r = zero_store_sync(a->store);
+        if (r < 0)
+                log_error_errno(r, "Cannot sync the state database after operation %s: %m", op->row.id);
         zero_agent_event(a, "operation", op->row.instance_name,
                          json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "id", op->row.id, "kind", op->row.kind, "status",
                                    zero_op_status_name(ZERO_OP_RUNNING), "volume", zero_op_volume(op), "network",
@@ -449,7 +583,12 @@ void zero_op_continue(struct zero_op *op, int r) {
 
         op_wait_end(op);
         a->actor = op->row.actor;
-        if (r < 0)
+        op->answer_r = r;
+        /* The step's end (its event) goes into the next step's batch (op_run()). */
+        zero_store_batch_begin(a->store);
+        if (then == ZERO_OP_THEN_RERUN_ANY)
+                op_run_steps(op, true);
+        else if (r < 0)
                 op_finish(op, r); /* frees op */
         else if (then == ZERO_OP_THEN_RERUN)
                 op_run_steps(op, true);
@@ -457,6 +596,8 @@ void zero_op_continue(struct zero_op *op, int r) {
                 op_step_done(op);
                 op_run_steps(op, false);
         }
+        if ((r = zero_store_batch_end(a->store)) < 0)
+                log_error_errno(r, "Failed to record an operation's steps: %m");
         a->actor = saved;
 }
 
@@ -495,13 +636,36 @@ int zero_op_wait_child(struct zero_op *op, char *const argv[], const char *what,
 
 /* Stands in for a kind this zerod does not know (a row from a newer version): it only fails. */
 static const struct zero_op_step unknown_steps[] = {{"unknown", NULL, NULL}};
-static const struct zero_op_kind unknown_kind = {"unknown", unknown_steps, 1, NULL};
+static const struct zero_op_kind unknown_kind = {.name = "unknown", .steps = unknown_steps, .n_steps = 1};
 
 static bool op_launched(struct zero_agent *a, const char *id) {
         for (struct zero_op *o = a->ops; o; o = o->next)
                 if (streq(o->row.id, id))
                         return true;
         return false;
+}
+
+/* The machine restarted since the operation's step was recorded: what prepare, spawn and boot
+ * made (the run directory, tmpfs, and the runtime's processes) went with it, and a step past
+ * prepare would find nothing (a create resumed at spawn: "bundle is not prepared"). Such an
+ * operation goes back to card_up, which makes the instance's exports again, and on from there:
+ * every step is idempotent. */
+static void rewind_after_restart(struct zero_op *op) {
+        int64_t prepare = -1, card_up = -1;
+
+        for (size_t s = 0; s < op->kind->n_steps; s++)
+                if (streq(op->kind->steps[s].name, "prepare"))
+                        prepare = (int64_t) s;
+                else if (streq(op->kind->steps[s].name, "card_up") && prepare < 0)
+                        card_up = (int64_t) s;
+        if (prepare < 0 || card_up < 0 || op->row.step <= prepare || op->row.step >= (int64_t) op->kind->n_steps)
+                return;
+        log_info("Operation %s: the machine restarted during step %s: back to step card_up", op->row.id,
+                 strempty(op->row.step_name));
+        op->row.step = card_up;
+        /* The name follows (what the resume says, and what op_record_step() commits). */
+        free(op->row.step_name);
+        op->row.step_name = strdup(op->kind->steps[card_up].name);
 }
 
 int zero_op_resume_all(struct zero_agent *a) {
@@ -532,13 +696,18 @@ int zero_op_resume_all(struct zero_agent *a) {
                 op->params = op->row.params ? json_loads(op->row.params, 0, &jerr) : NULL;
                 if (!op->params)
                         op->params = json_object();
+                /* A step failed and the undo steps ran when zerod stopped: they go on. */
+                op->undoing = op->kind && op->kind->n_undo > 0 && json_is_object(json_object_get(op->params, "undo"));
                 /* A zerod of another version may number the steps differently: the name decides. */
-                if (op->kind && op->row.step_name && (size_t) op->row.step < op->kind->n_steps &&
-                    !streq(op->kind->steps[op->row.step].name, op->row.step_name))
-                        for (size_t s = 0; s < op->kind->n_steps; s++)
-                                if (streq(op->kind->steps[s].name, op->row.step_name))
-                                        op->row.step = (int64_t) s;
-                if (!op->kind || (size_t) op->row.step > op->kind->n_steps) {
+                if (op->kind && op->row.step_name && op_step(op) && !streq(op_step(op)->name, op->row.step_name)) {
+                        size_t n_list;
+                        const struct zero_op_step *list = op_steps(op, &n_list);
+
+                        for (size_t k = 0; k < n_list; k++)
+                                if (streq(list[k].name, op->row.step_name))
+                                        op->row.step = (int64_t) k;
+                }
+                if (!op->kind || (size_t) op->row.step > (op->undoing ? op->kind->n_undo : op->kind->n_steps)) {
                         log_error("Operation %s has unknown kind %s or step %lld: marking it failed", op->row.id,
                                   op->row.kind, (long long) op->row.step);
                         op->kind = &unknown_kind;
@@ -548,6 +717,8 @@ int zero_op_resume_all(struct zero_agent *a) {
                         op_finish(op, -EINVAL);
                         continue;
                 }
+                if (a->machine_restarted)
+                        rewind_after_restart(op);
                 log_info("Resuming operation %s %s of %s at step %s", op->row.id, op->row.kind, op_about(op),
                          strempty(op->row.step_name));
                 (void) zero_op_launch(op);
@@ -559,4 +730,13 @@ int zero_op_resume_all(struct zero_agent *a) {
 void zero_op_free_all(struct zero_agent *a) {
         while (a->ops)
                 zero_op_free(a->ops);
+}
+
+int zero_op_save(struct zero_op *op) {
+        int r = zero_op_params_sync(op);
+
+        if (r < 0)
+                return r;
+        op->row.updated_at = (int64_t) zero_now_usec();
+        return zero_store_operation_update(op->agent->store, &op->row);
 }

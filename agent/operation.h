@@ -22,6 +22,8 @@
 
 #define ZERO_OP_PENDING 1
 
+struct zero_peer_call;
+
 /* An operation's status, as the store keeps it (its name) and the API shows it. */
 enum zero_op_status {
         ZERO_OP_RUNNING,
@@ -42,7 +44,8 @@ struct zero_op_step {
         const char *answer;
 };
 
-/* What a paused step waits for; one at a time. Answers come from the loop (zero_op_answer()). */
+/* What a paused step waits for: one of these, or a few at once (a mask: the first answer ends the
+ * wait). Answers come from the loop (zero_op_answer()). */
 enum zero_op_wait {
         ZERO_OP_WAIT_NONE = 0,
         ZERO_OP_WAIT_REPORT = 1 << 0,  /* the instance's shim reports its spawn (a pid, or why not) */
@@ -50,7 +53,9 @@ enum zero_op_wait {
         ZERO_OP_WAIT_PLUGIN = 1 << 2,  /* the plugin's services->done() after ZERO_PLUGIN_PENDING */
         ZERO_OP_WAIT_CARD = 1 << 3,    /* the card's jobs (zero_op_wait_card()) */
         ZERO_OP_WAIT_CHILD = 1 << 4,   /* a child process of the step's (zero_op_wait_child()) */
-        ZERO_OP_WAIT_NODE = 1 << 5,    /* the node to be free of others (the evict step, node_owner.c) */
+        ZERO_OP_WAIT_PEER = 1 << 5,    /* another node's agent: the answer to the step's request
+                                        * (op->peer), or a request of the peer's (migration.h) */
+        ZERO_OP_WAIT_NODE = 1 << 6,    /* the node to be free of others (the evict step, node_owner.c) */
 };
 
 /* How a wait's answer ends the step: done, or the step runs again (its work is idempotent, and
@@ -59,14 +64,33 @@ enum zero_op_wait {
 enum zero_op_then {
         ZERO_OP_THEN_DONE,
         ZERO_OP_THEN_RERUN,
+        /* The step runs again whatever the answer, a failure included (op->answer_r, op->err):
+         * a step that looks elsewhere before it gives up (a migration's switchover asks the
+         * target whether it runs the guest). */
+        ZERO_OP_THEN_RERUN_ANY,
 };
+
+/* A step's reader of another agent's answer (a request the step made, op->peer): r and err as
+ * peer.h's callback gives them; returns the step's answer (0, or -errno with op->err). */
+typedef int (*zero_op_peer_fn)(struct zero_op *op, int r, long status, json_t *body, const struct zero_error *err);
 
 struct zero_op_kind {
         const char *name;
         const struct zero_op_step *steps;
         size_t n_steps;
-        /* What a failure leaves the instance as; called after the failed step. */
+        /* What a failure leaves the instance as; called after the failed step (after the undo
+         * steps, when the kind has them). */
         void (*on_fail)(struct zero_op *op);
+        /* Steps that take back what a failed operation did, run (and journalled, and resumed
+         * after a crash) like the others once a step failed: the operation is still running
+         * while they run, and fails with the first failure's error when they are done (an undo
+         * step that fails ends them, its reason added). Their names differ from the forward
+         * steps' (the journal finds a step by name). A kind without them fails at once. */
+        const struct zero_op_step *undo;
+        size_t n_undo;
+        /* Whether DELETE /v1/operations/{id} may cancel it now (NULL: never). A canceled
+         * operation fails (canceled) where it stands, and its undo steps run. */
+        bool (*can_cancel)(const struct zero_op *op);
 };
 
 struct zero_op {
@@ -78,6 +102,7 @@ struct zero_op {
         struct zero_error err;
         sd_event_source *defer;
         uint64_t step_started; /* monotonic µs, for the per-step timing log */
+        uint64_t commits;      /* the store's commits when it was launched, for the log at its end */
 
         /* The wait of the paused step (zero_op_wait()); NONE while a step runs or none waits. */
         enum zero_op_wait wait;
@@ -89,7 +114,17 @@ struct zero_op {
         unsigned card_pending;    /* zero_op_wait_card(): jobs not ended yet */
         int card_r;               /* ... and the first failure among them */
         unsigned card_rounds;     /* zero_card_asked(): times the step waited for its plugin's asks */
+        struct zero_peer_call *peer; /* a request to another agent (peer.h): freeing cancels it */
+        zero_op_peer_fn peer_answer; /* ... and who reads its answer */
+        int answer_r;             /* ZERO_OP_THEN_RERUN_ANY: the answer the step runs again with */
+        sd_event_source *cancel;  /* zero_op_cancel(): the cancel, from the loop */
+        bool cancel_asked;
+        bool undoing;             /* a step failed: the kind's undo steps run (params "undo") */
+        json_t *progress;         /* what the step under way reports (a migration's), in memory */
 };
+
+/* A kind of forward steps only (no undo, no cancel). */
+#define ZERO_OP_KIND(n, s, fail) {.name = (n), .steps = (s), .n_steps = ELEMENTSOF(s), .on_fail = (fail)}
 
 const struct zero_op_kind *zero_op_kind_find(const char *name);
 
@@ -141,6 +176,31 @@ void zero_op_continue(struct zero_op *op, int r);
  * `what`. -errno (op->err set) when it cannot start. */
 int zero_op_wait_child(struct zero_op *op, char *const argv[], const char *what, enum zero_op_then then);
 json_t *zero_op_row_to_json(const struct zero_operation_row *row);
+/* The operation with id in memory (running), or NULL. */
+struct zero_op *zero_op_find(struct zero_agent *a, const char *id);
+/* What the running step reports of its progress (a migration's RAM sent, dirty rate, ...),
+ * shown by GET /v1/operations/{id} while it runs; replaces what was there. Steals progress. */
+void zero_op_set_progress(struct zero_op *op, json_t *progress);
+/* The progress of the running operation with id (a new reference), or NULL. */
+json_t *zero_op_progress_json(struct zero_agent *a, const char *id);
+/* Records what the operation found (a migration's downtime) in its params' "result", which the
+ * API shows as the operation's "result"; stored with the next step's commit or the end. Steals. */
+int zero_op_set_result(struct zero_op *op, const char *key, json_t *value);
+/* Writes op's row (params, step) to the store now. */
+int zero_op_save(struct zero_op *op);
+/* The row's copy of params after a change of op->params (written with the next commit). */
+int zero_op_params_sync(struct zero_op *op);
+/* Whether the operation of row has come to step name of its kind: it runs it or a later one,
+ * or undoes, or has ended. */
+bool zero_op_row_reached(const struct zero_operation_row *row, const char *name);
+/* Whether kind has a forward step name (what GET /v1/operations/{id}?step= may wait for). */
+bool zero_op_kind_has_step(const char *kind, const char *name);
+/* A long-poll for a step of an operation parks on "ID@STEP" (ZERO_TOPIC_OPERATION_STEP's subject). */
+#define ZERO_OP_WAKE_KEY_MAX 128
+/* Cancels the running operation id, if its kind allows it now (ZERO_E_WRONG_STATE otherwise,
+ * ZERO_E_NOT_FOUND for none): it fails with ZERO_E_CANCELED from the loop, and its undo steps
+ * run. */
+int zero_op_cancel(struct zero_agent *a, const char *id, struct zero_error *err);
 /* Picks up every unfinished operation in the store (after a restart). */
 int zero_op_resume_all(struct zero_agent *a);
 void zero_op_free_all(struct zero_agent *a);

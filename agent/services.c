@@ -2,6 +2,7 @@
 /* The services table handed to plugins: all they may use of the agent. */
 #include <assert.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "agent/agent.h"
@@ -118,6 +119,29 @@ void zero_services_release(struct zero_inst *inst) {
         }
 }
 
+/* What a migration's runtime reports (plugin.h, 4.3) becomes the progress of the instance's
+ * operation (GET /v1/operations/{id}); the step that waits reads what it needs from there (the
+ * target's address once it listens). */
+static void svc_migrate_progress(struct zero_plugin_ctx *ctx, const struct zero_migrate_stats *st) {
+        struct zero_inst *inst = ctx ? ctx->inst : NULL;
+        struct zero_op *op = inst ? zero_op_of_instance(inst->agent, inst->id) : NULL;
+        json_t *j;
+
+        if (!op || !st || st->size < offsetof(struct zero_migrate_stats, setup_ms) + sizeof(st->setup_ms))
+                return;
+        j = json_pack("{s:s?,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:I,s:I}", "status", st->status, "uri", st->uri,
+                      "ram_total_bytes", (json_int_t) st->ram_total_bytes, "ram_transferred_bytes",
+                      (json_int_t) st->ram_transferred_bytes, "ram_remaining_bytes",
+                      (json_int_t) st->ram_remaining_bytes, "dirty_rate_bytes", (json_int_t) st->dirty_rate_bytes,
+                      "throughput_bytes", (json_int_t) st->throughput_bytes, "expected_downtime_ms",
+                      (json_int_t) st->expected_downtime_ms, "iterations", (json_int_t) st->iterations,
+                      "cpu_throttle_percent", (int) st->cpu_throttle_percent, "downtime_ms",
+                      (json_int_t) st->downtime_ms, "total_ms", (json_int_t) st->total_ms, "setup_ms",
+                      (json_int_t) st->setup_ms);
+        if (j)
+                zero_op_set_progress(op, j);
+}
+
 static void svc_set_data(struct zero_plugin_ctx *ctx, void *data) {
         if (ctx)
                 ctx->data = data;
@@ -155,6 +179,7 @@ void zero_services_init(struct zero_agent *a) {
                 .get_data = svc_get_data,
                 .netns_create = zero_netns_svc_create,
                 .netns_remove = zero_netns_svc_remove,
+                .migrate_progress = svc_migrate_progress,
                 .card_capabilities = svc_card_capabilities,
         };
 }

@@ -13,6 +13,7 @@ struct zero_agent;
 
 enum zero_topic {
         ZERO_TOPIC_OPERATION_ENDED, /* subject: the operation's id */
+        ZERO_TOPIC_OPERATION_STEP,  /* subject: ID@STEP, the operation has reached that forward step */
         ZERO_TOPIC_EVENT_APPENDED,  /* subject: the event's type */
         _ZERO_TOPIC_MAX,
 };

@@ -82,7 +82,7 @@ int zc_config_load(const char *path, struct zc_config **ret, struct zero_error *
         static const char *const softcard_candidates[] = {"../plugins/softcard.so", "../lib/zero/plugins/softcard.so",
                                                           NULL};
         _cleanup_(zc_config_freep) struct zc_config *c = calloc(1, sizeof(*c));
-        _cleanup_free_ char *level = NULL, *autostart = NULL;
+        _cleanup_free_ char *level = NULL, *autostart = NULL, *maintenance = NULL;
         int64_t n;
         int r;
 
@@ -103,6 +103,7 @@ int zc_config_load(const char *path, struct zc_config **ret, struct zero_error *
             (r = get_str(c, "host", "accel", "tcg", false, &c->accel, err)) < 0 ||
             (r = get_str(c, "host", "listen", "127.0.0.1:0", false, &c->listen, err)) < 0 ||
             (r = get_str(c, "host", "autostart", "true", false, &autostart, err)) < 0 ||
+            (r = get_str(c, "host", "maintenance", "false", false, &maintenance, err)) < 0 ||
             (r = get_str(c, "host", "zerod_log_level", "info", false, &c->zerod_log_level, err)) < 0 ||
             (r = get_str(c, "host", "personality", "virtio-blk", false, &c->personality, err)) < 0)
                 return r;
@@ -119,6 +120,10 @@ int zc_config_load(const char *path, struct zc_config **ret, struct zero_error *
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "[host] autostart=%s: expected true or false",
                                       autostart);
         c->autostart = streq(autostart, "true");
+        if (!streq(maintenance, "true") && !streq(maintenance, "false"))
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "[host] maintenance=%s: expected true or false",
+                                      maintenance);
+        c->maintenance = streq(maintenance, "true");
         if (!strchr(c->listen, ':'))
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "[host] listen=%s: expected HOST:PORT", c->listen);
         if ((r = get_int(c, "host", "memory_mib", 256, 1 << 20, 1024, &n, err)) < 0)

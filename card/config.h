@@ -14,7 +14,9 @@
  *              start and kept); state_volume_size (bytes, 4 GiB); hotplug_ports (8);
  *              console_log_max (bytes, 1 MiB); autostart (true: the host is powered on when the
  *              card starts and finds it off); zerod_log_level (info); personality (of volumes
- *              presented without one: virtio-blk)
+ *              presented without one: virtio-blk); maintenance (false: true gives the host a
+ *              virtio-serial port, zero.maint, on RUN/host/maint.sock: host-init's fixed verbs
+ *              for the lab's tests, docs/architecture.md "The host's maintenance port")
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,6 +46,7 @@ struct zc_config {
         bool autostart;
         char *zerod_log_level;
         char *personality;
+        bool maintenance;
 };
 
 int zc_config_load(const char *path, struct zc_config **ret, struct zero_error *err);

@@ -293,12 +293,13 @@ static int spawn(struct zc_host *h, struct zero_error *err) {
         struct zc_config *c = zc->config;
         _cleanup_free_ char *fw_dir = zero_strdup_printf("%s/host", c->state_dir);
         _cleanup_free_ char *append = strdup("console=ttyS0 panic=-1 quiet");
+        _cleanup_free_ char *maint = c->maintenance ? zero_strdup_printf("%s/maint.sock", h->dir) : NULL;
         _cleanup_(zero_argv_done) struct zero_argv argv = {};
         _cleanup_close_ int fd = -EBADF;
         unsigned port = 0;
         int r;
 
-        if (!fw_dir || !append)
+        if (!fw_dir || !append || (c->maintenance && !maint))
                 return -ENOMEM;
         if (!c->kernel || !c->initrd)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "[host] kernel and initrd name the host image");
@@ -311,7 +312,8 @@ static int spawn(struct zc_host *h, struct zero_error *err) {
                                                   .qmp_path = h->qmp_path,
                                                   .fw_dir = fw_dir,
                                                   .fw_names = fw_names,
-                                                  .card_socket = zc->host_api_socket},
+                                                  .card_socket = zc->host_api_socket,
+                                                  .maint_socket = maint},
                             &argv, &port);
         if (r >= 0)
                 r = zc_present_cmdline(zc, &argv, &port, err);
@@ -329,6 +331,8 @@ static int spawn(struct zc_host *h, struct zero_error *err) {
                 return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot make %s: %s", h->dir, strerror(-r));
         /* A shim that ended leaves its files; a new one in the directory starts clean. */
         (void) unlink(h->qmp_path);
+        if (maint)
+                (void) unlink(maint);
         r = zero_shim_spawn(&(struct zero_shim_spawn_args){.shim_path = c->shim,
                                                            .id = HOST_SHIM_ID,
                                                            .dir = h->dir,

@@ -67,5 +67,6 @@ struct zc_host_cmd {
         const char *fw_dir;          /* the fw_cfg files: opt/zero/NAME from FW_DIR/NAME */
         const char *const *fw_names; /* NULL-terminated */
         const char *card_socket;     /* the guestfwd's target */
+        const char *maint_socket;    /* NULL: no maintenance port (config.h, [host] maintenance) */
 };
 int zc_host_cmdline(const struct zc_host_cmd *o, struct zero_argv *b, unsigned *port);

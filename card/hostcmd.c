@@ -56,6 +56,19 @@ int zc_host_cmdline(const struct zc_host_cmd *o, struct zero_argv *b, unsigned *
         zero_qemu_args_root_port(b, port, "ps");
         zero_argv_add(b, strdup("-device"));
         ZERO_ARGV_ADD(b, "virtio-scsi-pci,id=%s,bus=ps", HOST_SCSI_ID);
+        /* The maintenance port, when asked for: a virtio-serial port named zero.maint whose other
+         * end is a unix socket of the card's run directory (QEMU listens; the operator, root on
+         * the card, connects). host-init answers a few fixed verbs on it and nothing else. */
+        if (o->maint_socket) {
+                _cleanup_free_ char *m = escaped(o->maint_socket);
+                zero_qemu_args_root_port(b, port, "pv");
+                zero_argv_add(b, strdup("-device"));
+                zero_argv_add(b, strdup("virtio-serial-pci,id=maint0,bus=pv"));
+                zero_argv_add(b, strdup("-chardev"));
+                ZERO_ARGV_ADD(b, "socket,id=maint,path=%s,server=on,wait=off", strempty(m));
+                zero_argv_add(b, strdup("-device"));
+                zero_argv_add(b, strdup("virtserialport,bus=maint0.0,chardev=maint,name=zero.maint"));
+        }
         /* The presentations and the spares for hot-plug come after: the caller's. */
         return b->r;
 }

@@ -124,6 +124,24 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "new mode, a stopped one stays stopped. Each step is printed as zerod\n"
                         "finishes it, then the total time. A failed switch leaves the instance\n"
                         "in its old mode. With --json: the final operation.\n"),
+        VERB("migrate", NULL, zeroctl_cmd_migrate,
+             "migrate NAME TARGET [--downtime MS] [--bandwidth B] [--target-token T]",
+             "move a running VM to another node, live",
+             .details = "Arguments:\n"
+                        "  TARGET         the other node's API: https://HOST:PORT\n"
+                        "\n"
+                        "Options:\n"
+                        "  --downtime MS  the longest the guest may be paused (default: zerod's)\n"
+                        "  --bandwidth B  bytes per second QEMU may send (default: zerod's)\n"
+                        "  --target-token T\n"
+                        "                 a token the target gave this node, when this node's\n"
+                        "                 [migration] token_file has none\n"
+                        "\n"
+                        "The guest keeps running while its memory is sent; its volumes and NICs go\n"
+                        "with it, with the same MAC and IP. A progress line shows the RAM sent and\n"
+                        "left, the dirty rate and QEMU's expected downtime; at the end, QEMU's\n"
+                        "downtime and total time. A failed migration leaves the guest running here.\n"
+                        "With --json: the final operation.\n"),
         VERB("rm", NULL, zeroctl_cmd_rm, "rm NAME [--keep-volumes]", "delete an instance",
              .details = "Options:\n"
                         "  --keep-volumes keep the root volume zerod made from the image (data\n"
@@ -316,6 +334,9 @@ int zeroctl_get_and_print(struct zeroctl *z, const char *path, struct zero_error
         return r;
 }
 
+/* A page of a list: zerod takes at most 1,000 (ZERO_API_PAGE_MAX). */
+#define ZEROCTL_PAGE 500
+
 int zeroctl_list_collection(struct zeroctl *z, int argc, char **argv, const char *collection,
                             const char *what, zeroctl_table_fn print_table,
                             struct zero_error *reterr) {
@@ -326,12 +347,34 @@ int zeroctl_list_collection(struct zeroctl *z, int argc, char **argv, const char
         r = zeroctl_parse_no_args(argc, argv, reterr);
         if (r != 0)
                 return r;
-        path = zero_strdup_printf("/v1/%s", collection);
+        /* A page at a time, following "next" (a zerod that does not page answers everything and
+         * no "next"); the pages make one list, printed at the end. */
+        path = zero_strdup_printf("/v1/%s?limit=%d", collection, ZEROCTL_PAGE);
         if (!path)
                 return -ENOMEM;
-        r = zeroctl_http_call(z->http, "GET", path, NULL, 0, &j, NULL, reterr);
-        if (r < 0)
-                return r;
+        for (;;) {
+                json_auto_t *page = NULL;
+                const char *next;
+
+                r = zeroctl_http_call(z->http, "GET", path, NULL, 0, &page, NULL, reterr);
+                if (r < 0)
+                        return r;
+                if (!json_is_array(json_object_get(page, collection)))
+                        return zero_error_set(reterr, -EBADMSG, ZERO_E_INTERNAL, "zerod's %s list has no \"%s\" array",
+                                              what, collection);
+                if (!j)
+                        j = json_pack("{s:[]}", collection);
+                if (!j || json_array_extend(json_object_get(j, collection), json_object_get(page, collection)) < 0)
+                        return -ENOMEM;
+                next = json_string_value(json_object_get(page, "next"));
+                if (!next || json_array_size(json_object_get(page, collection)) == 0)
+                        break;
+                free(path);
+                /* next is a name ([a-z0-9-]): nothing to escape. */
+                path = zero_strdup_printf("/v1/%s?limit=%d&after=%s", collection, ZEROCTL_PAGE, next);
+                if (!path)
+                        return -ENOMEM;
+        }
         if (z->opts.json)
                 return zeroctl_print_json(z->out, j);
         r = print_table(z->out, json_object_get(j, collection), zero_now_usec());

@@ -207,6 +207,22 @@ int zeroctl_switch_body(const struct zeroctl_switch_args *a, json_t **ret,
 int zeroctl_print_step(FILE *f, const char *step, uint64_t duration_usec);
 int zeroctl_cmd_switch(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 
+/* cmd_migrate.c */
+struct zeroctl_migrate_args {
+        const char *name;
+        const char *target;       /* the other node's API, https://HOST:PORT */
+        const char *target_token; /* a token of the target's for this node, when its [migration] has none */
+        int64_t downtime_ms;      /* -1: zerod's */
+        int64_t bandwidth;        /* bytes per second; -1: zerod's */
+};
+int zeroctl_parse_migrate(int argc, char **argv, struct zeroctl_migrate_args *ret, struct zero_error *reterr);
+/* {"target", "token"?, "downtime_ms"?, "bandwidth"?} for POST /v1/instances/NAME/migrate. */
+int zeroctl_migrate_body(const struct zeroctl_migrate_args *a, json_t **ret, struct zero_error *reterr);
+/* "send: sent 120 MiB of 256 MiB, 136 MiB left, dirtying 2 MiB/s, expected downtime 3 ms" from a
+ * running migrate operation (its step alone before QEMU reports). */
+int zeroctl_format_migrate_progress(const json_t *op, char *buf, size_t size);
+int zeroctl_cmd_migrate(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+
 /* cmd_node.c */
 int zeroctl_cmd_node(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_op_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);

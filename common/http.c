@@ -30,10 +30,27 @@ void http_set_response(struct zero_request *req, unsigned status, struct MHD_Res
 }
 
 void zero_reply_text(struct zero_request *req, unsigned status, const char *ctype, char *text, size_t len) {
-        struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+        struct MHD_Response *resp;
+        char body_tag[HTTP_ETAG_MAX];
+        const char *etag = NULL;
+
+        /* Every 200 to a GET has an ETag: the handler's, or one made of the body (http_etag.c). */
+        if (status == 200 && streq(req->method, "GET")) {
+                if (!(etag = req->etag)) {
+                        http_body_etag(text, len, body_tag);
+                        etag = body_tag;
+                }
+                if (http_not_modified(req, etag)) {
+                        free(text);
+                        return http_reply_not_modified(req, etag);
+                }
+        }
+        resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
         if (!resp)
                 free(text);
         http_set_response(req, status, resp, ctype);
+        if (resp && etag)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
 }
 
 void zero_reply_json(struct zero_request *req, unsigned status, json_t *body) {
@@ -477,6 +494,7 @@ void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, e
         free(req->url);
         free(req->wake_key);
         free(req->actor);
+        free(req->etag);
         free(req);
         *con_cls = NULL;
 }

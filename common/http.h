@@ -139,6 +139,12 @@ void zero_reply_error(struct zero_request *req, unsigned status, const char *cod
         __attribute__((format(printf, 4, 5)));
 /* Answers e with the status and API code its domain code maps to (500 internal without one). */
 void zero_reply_zero_error(struct zero_request *req, int r, const struct zero_error *e);
+/* Conditional GETs (http_etag.c). Every 200 to a GET carries an ETag and is answered 304 Not
+ * Modified, without a body, when the request's If-None-Match names it. By default the tag is made
+ * from the body; a handler that knows a version of what it shows gives the tag here first (a
+ * quoted string that changes whenever the body would): when If-None-Match names it, this has
+ * replied 304 and returns true, and the handler makes no body. */
+bool zero_request_etag(struct zero_request *req, const char *etag);
 /* Adds a header to the reply that is about to be sent (call after zero_reply_*). */
 void zero_reply_header(struct zero_request *req, const char *name, const char *value);
 

@@ -80,6 +80,7 @@ struct zero_request {
 
         struct MHD_Response *response;
         unsigned status;
+        char *etag; /* the reply's entity tag, given by the handler (zero_request_etag()) */
 
         char *actor; /* "uid:0", "token:ci", "cert:CN" */
         int role;    /* the server's own numbers (its authenticate hook's) */
@@ -102,6 +103,14 @@ enum MHD_Result http_on_access(void *cls, struct MHD_Connection *conn, const cha
                                const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls);
 void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe);
 void http_requests_end(struct zero_http *h);
+
+/* http_etag.c: conditional GETs */
+#define HTTP_ETAG_MAX 64
+/* The request is a GET whose If-None-Match names etag. */
+bool http_not_modified(struct zero_request *req, const char *etag);
+void http_reply_not_modified(struct zero_request *req, const char *etag);
+/* A tag made from a body's bytes (quoted). */
+void http_body_etag(const char *body, size_t len, char ret[HTTP_ETAG_MAX]);
 
 /* http_server.c: the libmicrohttpd daemons */
 void http_daemons_stop(struct zero_http *h);

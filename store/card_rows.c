@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/util.h"
 #include "store/store-internal.h"
 
 /* --- volumes --- */
@@ -30,14 +31,14 @@ static const struct column volume_columns[] = {
         INT64(struct zero_volume_row, created_at),
         INT64(struct zero_volume_row, updated_at),
 };
-static const struct table volume_table = TABLE(struct zero_volume_row, volume_columns);
+const struct table store_volume_table = TABLE(struct zero_volume_row, volume_columns);
 
 void zero_volume_row_done(struct zero_volume_row *r) {
-        store_row_done(&volume_table, r);
+        store_row_done(&store_volume_table, r);
 }
 
 void zero_volume_rows_free(struct zero_volume_row *rows, size_t n) {
-        store_rows_free(&volume_table, rows, n);
+        store_rows_free(&store_volume_table, rows, n);
 }
 
 int zero_store_volume_insert(struct zero_store *s, const struct zero_volume_row *r) {
@@ -47,22 +48,22 @@ int zero_store_volume_insert(struct zero_store *s, const struct zero_volume_row 
                                " qos_bps, owner_instance, created_at, updated_at) "
                                "VALUES (:name, :id, :size_bytes, :image, :locator, :format, :state, :qos_iops,"
                                " :qos_bps, :owner_instance, :created_at, :updated_at)",
-                               &volume_table, r, STORE_FK_MISSING_PARENT, false);
+                               &store_volume_table, r, STORE_FK_MISSING_PARENT, false);
 }
 
 int zero_store_volume_get(struct zero_store *s, const char *name, struct zero_volume_row *ret) {
         assert_return(s && name && ret, -EINVAL);
-        return store_row_get(s, "SELECT * FROM volumes WHERE name = ?1", name, &volume_table, ret);
+        return store_row_get(s, "SELECT * FROM volumes WHERE name = ?1", name, &store_volume_table, ret);
 }
 
 int zero_store_volume_get_by_id(struct zero_store *s, const char *id, struct zero_volume_row *ret) {
         assert_return(s && id && ret, -EINVAL);
-        return store_row_get(s, "SELECT * FROM volumes WHERE id = ?1", id, &volume_table, ret);
+        return store_row_get(s, "SELECT * FROM volumes WHERE id = ?1", id, &store_volume_table, ret);
 }
 
 int zero_store_volume_list(struct zero_store *s, struct zero_volume_row **ret, size_t *ret_n) {
         assert_return(s && ret && ret_n, -EINVAL);
-        return store_row_list(s, "SELECT * FROM volumes ORDER BY name", NULL, &volume_table, (void **) ret,
+        return store_row_list(s, "SELECT * FROM volumes ORDER BY name", NULL, &store_volume_table, (void **) ret,
                               ret_n);
 }
 
@@ -70,7 +71,7 @@ int zero_store_volume_list_owned_by(struct zero_store *s, const char *instance_i
                                     size_t *ret_n) {
         assert_return(s && instance_id && ret && ret_n, -EINVAL);
         return store_row_list(s, "SELECT * FROM volumes WHERE owner_instance = ?1 ORDER BY name", instance_id,
-                              &volume_table, (void **) ret, ret_n);
+                              &store_volume_table, (void **) ret, ret_n);
 }
 
 int zero_store_volume_update(struct zero_store *s, const struct zero_volume_row *r) {
@@ -81,14 +82,14 @@ int zero_store_volume_update(struct zero_store *s, const struct zero_volume_row 
                                " qos_iops = :qos_iops, qos_bps = :qos_bps, owner_instance = :owner_instance,"
                                " updated_at = :updated_at "
                                "WHERE name = :name",
-                               &volume_table, r, STORE_FK_MISSING_PARENT, true);
+                               &store_volume_table, r, STORE_FK_MISSING_PARENT, true);
 }
 
 int zero_store_volume_delete(struct zero_store *s, const char *name) {
         const struct zero_volume_row key = { .name = (char *) name };
 
         assert_return(s && name, -EINVAL);
-        return store_row_write(s, "DELETE FROM volumes WHERE name = :name", &volume_table, &key,
+        return store_row_write(s, "DELETE FROM volumes WHERE name = :name", &store_volume_table, &key,
                                STORE_FK_HAS_CHILDREN, true);
 }
 
@@ -103,14 +104,14 @@ static const struct column network_columns[] = {
         INT64(struct zero_network_row, created_at),
         TEXT(struct zero_network_row, state),
 };
-static const struct table network_table = TABLE(struct zero_network_row, network_columns);
+const struct table store_network_table = TABLE(struct zero_network_row, network_columns);
 
 void zero_network_row_done(struct zero_network_row *r) {
-        store_row_done(&network_table, r);
+        store_row_done(&store_network_table, r);
 }
 
 void zero_network_rows_free(struct zero_network_row *rows, size_t n) {
-        store_rows_free(&network_table, rows, n);
+        store_rows_free(&store_network_table, rows, n);
 }
 
 int zero_store_network_insert(struct zero_store *s, const struct zero_network_row *r) {
@@ -118,31 +119,31 @@ int zero_store_network_insert(struct zero_store *s, const struct zero_network_ro
         return store_row_write(s,
                                "INSERT INTO networks (name, id, subnet, gateway, bridge, created_at, state) "
                                "VALUES (:name, :id, :subnet, :gateway, :bridge, :created_at, COALESCE(:state, 'ready'))",
-                               &network_table, r, STORE_FK_MISSING_PARENT, false);
+                               &store_network_table, r, STORE_FK_MISSING_PARENT, false);
 }
 
 int zero_store_network_get(struct zero_store *s, const char *name, struct zero_network_row *ret) {
         assert_return(s && name && ret, -EINVAL);
-        return store_row_get(s, "SELECT * FROM networks WHERE name = ?1", name, &network_table, ret);
+        return store_row_get(s, "SELECT * FROM networks WHERE name = ?1", name, &store_network_table, ret);
 }
 
 int zero_store_network_list(struct zero_store *s, struct zero_network_row **ret, size_t *ret_n) {
         assert_return(s && ret && ret_n, -EINVAL);
-        return store_row_list(s, "SELECT * FROM networks ORDER BY name", NULL, &network_table, (void **) ret,
+        return store_row_list(s, "SELECT * FROM networks ORDER BY name", NULL, &store_network_table, (void **) ret,
                               ret_n);
 }
 
 int zero_store_network_update(struct zero_store *s, const struct zero_network_row *r) {
         assert_return(s && r && r->name && r->bridge && r->state, -EINVAL);
         return store_row_write(s, "UPDATE networks SET bridge = :bridge, state = :state WHERE name = :name",
-                               &network_table, r, STORE_FK_MISSING_PARENT, true);
+                               &store_network_table, r, STORE_FK_MISSING_PARENT, true);
 }
 
 int zero_store_network_delete(struct zero_store *s, const char *name) {
         const struct zero_network_row key = { .name = (char *) name };
 
         assert_return(s && name, -EINVAL);
-        return store_row_write(s, "DELETE FROM networks WHERE name = :name", &network_table, &key,
+        return store_row_write(s, "DELETE FROM networks WHERE name = :name", &store_network_table, &key,
                                STORE_FK_HAS_CHILDREN, true);
 }
 
@@ -165,34 +166,39 @@ static const struct column nic_columns[] = {
         TEXT(struct zero_nic_row, attach_kind),
         TEXT(struct zero_nic_row, attach_target),
 };
-static const struct table nic_table = TABLE(struct zero_nic_row, nic_columns);
+const struct table store_nic_table = TABLE(struct zero_nic_row, nic_columns);
 
 void zero_nic_row_done(struct zero_nic_row *r) {
-        store_row_done(&nic_table, r);
+        store_row_done(&store_nic_table, r);
 }
 
 void zero_nic_rows_free(struct zero_nic_row *rows, size_t n) {
-        store_rows_free(&nic_table, rows, n);
+        store_rows_free(&store_nic_table, rows, n);
 }
 
 int zero_store_nic_insert(struct zero_store *s, const struct zero_nic_row *r) {
+        int q;
+
         assert_return(s && r && r->id && r->network && r->mac && r->ip, -EINVAL);
-        return store_row_write(s,
+        q = store_row_write(s,
                                "INSERT INTO nics (id, network, instance_id, mac, ip, host_index, idx, created_at,"
                                " attach_kind, attach_target) "
                                "VALUES (:id, :network, :instance_id, :mac, :ip, :host_index, :idx, :created_at,"
                                " :attach_kind, :attach_target)",
-                               &nic_table, r, STORE_FK_MISSING_PARENT, false);
+                               &store_nic_table, r, STORE_FK_MISSING_PARENT, false);
+        if (q >= 0 && r->instance_id)
+                store_changed(s, r->instance_id);
+        return q;
 }
 
 int zero_store_nic_get(struct zero_store *s, const char *id, struct zero_nic_row *ret) {
         assert_return(s && id && ret, -EINVAL);
-        return store_row_get(s, "SELECT * FROM nics WHERE id = ?1", id, &nic_table, ret);
+        return store_row_get(s, "SELECT * FROM nics WHERE id = ?1", id, &store_nic_table, ret);
 }
 
 int zero_store_nic_list(struct zero_store *s, struct zero_nic_row **ret, size_t *ret_n) {
         assert_return(s && ret && ret_n, -EINVAL);
-        return store_row_list(s, "SELECT * FROM nics ORDER BY network, host_index", NULL, &nic_table,
+        return store_row_list(s, "SELECT * FROM nics ORDER BY network, host_index", NULL, &store_nic_table,
                               (void **) ret, ret_n);
 }
 
@@ -200,30 +206,50 @@ int zero_store_nic_list_for_instance(struct zero_store *s, const char *instance_
                                      size_t *ret_n) {
         assert_return(s && instance_id && ret && ret_n, -EINVAL);
         return store_row_list(s, "SELECT * FROM nics WHERE instance_id = ?1 ORDER BY idx", instance_id,
-                              &nic_table, (void **) ret, ret_n);
+                              &store_nic_table, (void **) ret, ret_n);
 }
 
 int zero_store_nic_update(struct zero_store *s, const struct zero_nic_row *r) {
+        _cleanup_free_ char *was = NULL;
+        int q;
+
         assert_return(s && r && r->id, -EINVAL);
+        /* The instance it belonged to before hears of it too (a NIC moved or freed). */
+        q = store_row_write_returning(s, "SELECT instance_id FROM nics WHERE id = :id", &store_nic_table, r,
+                                      STORE_FK_MISSING_PARENT, false, &was);
+        if (q < 0)
+                return q;
         /* The MAC and the address stay with the NIC for its life: a switch or a restart keeps them. */
-        return store_row_write(s, "UPDATE nics SET instance_id = :instance_id, idx = :idx, attach_kind = :attach_kind,"
-                               " attach_target = :attach_target WHERE id = :id",
-                               &nic_table, r, STORE_FK_MISSING_PARENT, true);
+        q = store_row_write(s, "UPDATE nics SET instance_id = :instance_id, idx = :idx, attach_kind = :attach_kind,"
+                            " attach_target = :attach_target WHERE id = :id",
+                            &store_nic_table, r, STORE_FK_MISSING_PARENT, true);
+        if (q < 0)
+                return q;
+        if (was)
+                store_changed(s, was);
+        if (r->instance_id && !(was && streq(was, r->instance_id)))
+                store_changed(s, r->instance_id);
+        return q;
 }
 
 int zero_store_nic_delete(struct zero_store *s, const char *id) {
         const struct zero_nic_row key = { .id = (char *) id };
+        _cleanup_free_ char *was = NULL;
+        int q;
 
         assert_return(s && id, -EINVAL);
-        return store_row_write(s, "DELETE FROM nics WHERE id = :id", &nic_table, &key, STORE_FK_HAS_CHILDREN,
-                               true);
+        q = store_row_write_returning(s, "DELETE FROM nics WHERE id = :id RETURNING instance_id", &store_nic_table, &key,
+                                      STORE_FK_HAS_CHILDREN, true, &was);
+        if (q >= 0 && was)
+                store_changed(s, was);
+        return q;
 }
 
 /* The lowest free index is first_host_index itself or one past a taken index: those are the
  * only candidates, so the search costs O(NICs on the network) index lookups, not O(subnet size). */
 static int nic_lowest_free(struct zero_store *s, const char *network, int64_t n_hosts, int64_t first,
                            int64_t *ret) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
         int r, rc;
 
         r = store_count(s, "SELECT COUNT(*) FROM networks WHERE name = ?1", network);
@@ -290,36 +316,42 @@ static const struct column attachment_columns[] = {
         TEXT(struct zero_attachment_row, export_kind),
         TEXT(struct zero_attachment_row, export_path),
         INT64(struct zero_attachment_row, idx),
+        INT64(struct zero_attachment_row, released),
 };
-static const struct table attachment_table = TABLE(struct zero_attachment_row, attachment_columns);
+const struct table store_attachment_table = TABLE(struct zero_attachment_row, attachment_columns);
 
 void zero_attachment_row_done(struct zero_attachment_row *r) {
-        store_row_done(&attachment_table, r);
+        store_row_done(&store_attachment_table, r);
 }
 
 void zero_attachment_rows_free(struct zero_attachment_row *rows, size_t n) {
-        store_rows_free(&attachment_table, rows, n);
+        store_rows_free(&store_attachment_table, rows, n);
 }
 
 int zero_store_attachment_insert(struct zero_store *s, const struct zero_attachment_row *r) {
+        int q;
+
         assert_return(s && r && r->volume && r->instance_id && r->role && r->personality, -EINVAL);
         /* The volume is the primary key: attaching it a second time, to any instance, is -EEXIST. */
-        return store_row_write(s,
+        q = store_row_write(s,
                                "INSERT INTO attachments (volume, instance_id, role, path, personality,"
-                               " export_kind, export_path, idx) "
+                               " export_kind, export_path, idx, released) "
                                "VALUES (:volume, :instance_id, :role, :path, :personality, :export_kind,"
-                               " :export_path, :idx)",
-                               &attachment_table, r, STORE_FK_MISSING_PARENT, false);
+                               " :export_path, :idx, :released)",
+                               &store_attachment_table, r, STORE_FK_MISSING_PARENT, false);
+        if (q >= 0)
+                store_changed(s, r->instance_id);
+        return q;
 }
 
 int zero_store_attachment_get(struct zero_store *s, const char *volume, struct zero_attachment_row *ret) {
         assert_return(s && volume && ret, -EINVAL);
-        return store_row_get(s, "SELECT * FROM attachments WHERE volume = ?1", volume, &attachment_table, ret);
+        return store_row_get(s, "SELECT * FROM attachments WHERE volume = ?1", volume, &store_attachment_table, ret);
 }
 
 int zero_store_attachment_list(struct zero_store *s, struct zero_attachment_row **ret, size_t *ret_n) {
         assert_return(s && ret && ret_n, -EINVAL);
-        return store_row_list(s, "SELECT * FROM attachments ORDER BY instance_id, idx", NULL, &attachment_table,
+        return store_row_list(s, "SELECT * FROM attachments ORDER BY instance_id, idx", NULL, &store_attachment_table,
                               (void **) ret, ret_n);
 }
 
@@ -327,24 +359,37 @@ int zero_store_attachment_list_for_instance(struct zero_store *s, const char *in
                                             struct zero_attachment_row **ret, size_t *ret_n) {
         assert_return(s && instance_id && ret && ret_n, -EINVAL);
         return store_row_list(s, "SELECT * FROM attachments WHERE instance_id = ?1 ORDER BY idx", instance_id,
-                              &attachment_table, (void **) ret, ret_n);
+                              &store_attachment_table, (void **) ret, ret_n);
 }
 
 int zero_store_attachment_update(struct zero_store *s, const struct zero_attachment_row *r) {
+        _cleanup_free_ char *owner = NULL;
+        int q;
+
         assert_return(s && r && r->volume && r->role && r->personality, -EINVAL);
-        return store_row_write(s,
-                               "UPDATE attachments SET role = :role, path = :path, personality = :personality,"
-                               " export_kind = :export_kind, export_path = :export_path, idx = :idx "
-                               "WHERE volume = :volume",
-                               &attachment_table, r, STORE_FK_MISSING_PARENT, true);
+        /* The instance is the row's, whatever r says (instance_id is fixed). */
+        q = store_row_write_returning(s,
+                                      "UPDATE attachments SET role = :role, path = :path, personality = :personality,"
+                                      " export_kind = :export_kind, export_path = :export_path, idx = :idx,"
+                                      " released = :released "
+                                      "WHERE volume = :volume RETURNING instance_id",
+                                      &store_attachment_table, r, STORE_FK_MISSING_PARENT, true, &owner);
+        if (q >= 0 && owner)
+                store_changed(s, owner);
+        return q;
 }
 
 int zero_store_attachment_delete(struct zero_store *s, const char *volume) {
         const struct zero_attachment_row key = { .volume = (char *) volume };
+        _cleanup_free_ char *owner = NULL;
+        int q;
 
         assert_return(s && volume, -EINVAL);
-        return store_row_write(s, "DELETE FROM attachments WHERE volume = :volume", &attachment_table, &key,
-                               STORE_FK_HAS_CHILDREN, true);
+        q = store_row_write_returning(s, "DELETE FROM attachments WHERE volume = :volume RETURNING instance_id",
+                                      &store_attachment_table, &key, STORE_FK_HAS_CHILDREN, true, &owner);
+        if (q >= 0 && owner)
+                store_changed(s, owner);
+        return q;
 }
 
 int zero_store_volume_attached_to(struct zero_store *s, const char *name, char **ret_instance_id) {
@@ -352,7 +397,7 @@ int zero_store_volume_attached_to(struct zero_store *s, const char *name, char *
         int r;
 
         assert_return(s && name && ret_instance_id, -EINVAL);
-        r = store_row_get(s, "SELECT instance_id FROM attachments WHERE volume = ?1", name, &attachment_table,
+        r = store_row_get(s, "SELECT instance_id FROM attachments WHERE volume = ?1", name, &store_attachment_table,
                           &row);
         if (r < 0)
                 return r;

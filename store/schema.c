@@ -170,6 +170,12 @@ static const char *const migrations[] = {
          * or removes it (an operation that a crash resumes), ready otherwise; every network made
          * before is ready. */
         "ALTER TABLE networks ADD COLUMN state TEXT NOT NULL DEFAULT 'ready';",
+
+        /* 9: live migration. An export whose volume the card has released (card.h's
+         * volume_release: the export stays, for the runtime connected to it, but the volume
+         * behind it is closed, so that another node's card may open it); 0 for every export made
+         * before, which all hold their volume. */
+        "ALTER TABLE attachments ADD COLUMN released INTEGER NOT NULL DEFAULT 0;",
 };
 _Static_assert(ELEMENTSOF(migrations) == ZERO_STORE_SCHEMA_VERSION, "one migration per schema version");
 
@@ -207,9 +213,81 @@ int store_exec(struct zero_store *s, const char *sql) {
         return rc == SQLITE_OK ? 0 : store_errno(rc, STORE_FK_MISSING_PARENT);
 }
 
+int store_run(struct zero_store *s, const char *sql) {
+        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = store_prepare(s, sql, &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        return rc == SQLITE_DONE ? 0 : store_errno(rc, STORE_FK_MISSING_PARENT);
+}
+
 int store_prepare(struct zero_store *s, const char *sql, sqlite3_stmt **ret) {
-        int rc = sqlite3_prepare_v2(s->db, sql, -1, ret, NULL);
-        return rc == SQLITE_OK ? 0 : store_errno(rc, STORE_FK_MISSING_PARENT);
+        sqlite3_stmt *st = zero_hashmap_get(&s->stmts, sql);
+        int rc, r;
+
+        if (st) {
+                /* Stepped and not released: an accessor would rebind what its caller reads. */
+                if (sqlite3_stmt_busy(st))
+                        return -EBUSY;
+                *ret = st;
+                return 0;
+        }
+        /* PERSISTENT: SQLite's hint for a statement that is kept and reused. */
+        rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_errno(rc, STORE_FK_MISSING_PARENT);
+        r = zero_hashmap_put(&s->stmts, sqlite3_sql(st), st);
+        if (r < 0) {
+                sqlite3_finalize(st);
+                return r;
+        }
+        s->n_prepared++;
+        *ret = st;
+        return 0;
+}
+
+void store_changed(struct zero_store *s, const char *instance_id) {
+        if (s->watch)
+                s->watch(s->watch_userdata, instance_id);
+}
+
+/* Any rollback, ours or one SQLite made by itself after an error: what was written since the
+ * transaction began, and told to the watcher, may be undone. */
+static int on_commit(void *userdata) {
+        struct zero_store *s = userdata;
+
+        s->n_commits++;
+        return 0; /* the commit goes ahead */
+}
+
+uint64_t zero_store_commits(struct zero_store *s) {
+        return s ? s->n_commits : 0;
+}
+
+size_t zero_store_cache_bytes(struct zero_store *s) {
+        int cur = 0, high = 0;
+
+        if (!s || sqlite3_db_status(s->db, SQLITE_DBSTATUS_CACHE_USED, &cur, &high, 0) != SQLITE_OK || cur < 0)
+                return 0;
+        return (size_t) cur;
+}
+
+static void on_rollback(void *userdata) {
+        store_changed(userdata, NULL);
+}
+
+void zero_store_watch(struct zero_store *s, zero_store_watch_fn fn, void *userdata) {
+        if (!s)
+                return;
+        s->watch = fn;
+        s->watch_userdata = userdata;
+}
+
+uint64_t zero_store_statements_prepared(struct zero_store *s) {
+        return s ? s->n_prepared : 0;
 }
 
 int store_step_row(sqlite3_stmt *st) {
@@ -220,7 +298,7 @@ int store_step_row(sqlite3_stmt *st) {
 }
 
 static int user_version(struct zero_store *s) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
         int r;
 
         r = store_prepare(s, "PRAGMA user_version", &st);
@@ -289,7 +367,7 @@ static int store_migrate(struct zero_store *s, const char *path, struct zero_err
  * silently (journal_mode on a file system without shared memory, foreign_keys in a build
  * without them). */
 static int pragma_expect(struct zero_store *s, const char *sql, const char *want) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
         const unsigned char *got;
         int r;
 
@@ -348,11 +426,14 @@ int zero_store_open(const char *path, struct zero_store **ret, struct zero_error
 
         /* NORMAL, not FULL. In WAL mode NORMAL never corrupts the file and loses nothing when
          * zerod is killed (the log is in the page cache); only a power cut may drop the newest
-         * commits. After a power cut the host has rebooted and every instance is gone anyway, and
-         * start-up reconciliation treats a row whose recorded step is behind like any other
-         * interrupted operation. FULL costs an fsync per commit, about 1 ms each on the test
-         * machine's disk and a dozen commits per create: it made container start through the
-         * API 4 ms slower (docs/benchmarks.md). */
+         * commits. FULL costs an fsync per commit, about 1 ms each on the test machine's disk and a
+         * dozen commits per create: it made container start through the API 4 ms slower
+         * (docs/benchmarks.md). What must survive a power cut is what zerod acknowledged: the
+         * commit of an operation that is answered 202 is followed by zero_store_sync() (one fsync
+         * of the log, which holds every earlier commit too: lab_power_cut lost acknowledged
+         * operations without it). The steps in between may be lost: an operation resumes at an
+         * earlier recorded step, which is idempotent, and after the machine's restart the
+         * resume goes back to the steps that remake what the machine lost (operation.c). */
         r = store_exec(s, "PRAGMA synchronous = NORMAL");
         if (r < 0)
                 return sql_error(s, r, err, "Failed to set synchronous mode");
@@ -368,6 +449,8 @@ int zero_store_open(const char *path, struct zero_store **ret, struct zero_error
         r = store_migrate(s, path, err);
         if (r < 0)
                 return r;
+        sqlite3_rollback_hook(s->db, on_rollback, s);
+        sqlite3_commit_hook(s->db, on_commit, s);
 
         *ret = TAKE_PTR(s);
         return 0;
@@ -376,8 +459,14 @@ int zero_store_open(const char *path, struct zero_store **ret, struct zero_error
 struct zero_store *zero_store_close(struct zero_store *s) {
         if (!s)
                 return NULL;
-        /* Every statement is finalized before its function returns, so this closes at once. An
-         * open transaction (a caller bailed out without rolling back) is rolled back. */
+        /* The cached statements go first, so that this closes at once. An open transaction (a
+         * caller bailed out without rolling back) is rolled back, and nobody is told any more. */
+        void *st;
+        size_t i = 0;
+        s->watch = NULL;
+        while (zero_hashmap_next(&s->stmts, &i, NULL, &st))
+                sqlite3_finalize(st);
+        zero_hashmap_done(&s->stmts);
         sqlite3_close_v2(s->db);
         free(s);
         return NULL;
@@ -386,56 +475,4 @@ struct zero_store *zero_store_close(struct zero_store *s) {
 int zero_store_schema_version(struct zero_store *s) {
         assert_return(s, -EINVAL);
         return user_version(s);
-}
-
-int zero_store_begin(struct zero_store *s) {
-        assert_return(s, -EINVAL);
-        if (!sqlite3_get_autocommit(s->db))
-                return -EALREADY; /* no nesting */
-        /* IMMEDIATE takes the write lock now, where the busy timeout applies, rather than failing
-         * with SQLITE_BUSY later when a read transaction tries to become a write transaction. */
-        return store_exec(s, "BEGIN IMMEDIATE");
-}
-
-int zero_store_commit(struct zero_store *s) {
-        assert_return(s, -EINVAL);
-        if (sqlite3_get_autocommit(s->db))
-                return -EINVAL;
-        /* When this fails the transaction may still be open (SQLITE_BUSY): callers roll back. */
-        return store_exec(s, "COMMIT");
-}
-
-int zero_store_rollback(struct zero_store *s) {
-        assert_return(s, -EINVAL);
-        /* A no-op without a transaction, so that error paths can call it whatever a failed
-         * statement or COMMIT left behind (SQLite rolls back by itself after some errors). */
-        if (sqlite3_get_autocommit(s->db))
-                return 0;
-        return store_exec(s, "ROLLBACK");
-}
-
-int store_tx_enter(struct zero_store *s, bool *ret_owned) {
-        int r;
-
-        *ret_owned = false;
-        if (!sqlite3_get_autocommit(s->db))
-                return 0;
-        r = store_exec(s, "BEGIN IMMEDIATE");
-        if (r < 0)
-                return r;
-        *ret_owned = true;
-        return 0;
-}
-
-int store_tx_leave(struct zero_store *s, bool owned, int r) {
-        if (!owned)
-                return r;
-        if (r >= 0) {
-                int q = store_exec(s, "COMMIT");
-                if (q >= 0)
-                        return r;
-                r = q;
-        }
-        (void) zero_store_rollback(s);
-        return r;
 }

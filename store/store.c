@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The table-driven row machinery and the accessors of the first two schema versions (node, images,
- * instances, operations, events). The connection, schema and transactions are in schema.c; the
- * card's rows (volumes, networks, NICs, attachments; schema v3) are in card_rows.c.
- *
- * Statements are prepared per call and finalized by _cleanup_: zerod writes a handful of rows per
- * API request, so a statement cache would buy nothing measurable.
+ * instances, operations, events). The connection, schema, transactions and the statement cache
+ * are in schema.c; the card's rows (volumes, networks, NICs, attachments; schema v3) are in
+ * card_rows.c; the API's joined reads in listing.c.
  *
  * Each row struct is described once by a table of columns (name, type, offset into the struct),
  * in the way systemd describes JSON fields and D-Bus properties. Rows are bound by parameter name
  * (":state" binds the state column of the row) and read back by result column name, so the
  * SQL text below can list columns in any order and an UPDATE binds only what it names; the
  * repetitive, easily misnumbered bind and column calls exist once, in row_bind() and row_read().
+ * A query that joins tables reads each table's columns into its own struct, named with a prefix
+ * ("a_volume" is the volume of the struct read with prefix "a_"): store_parts_*() below.
+ *
+ * Statements are prepared once (store_prepare(), schema.c) and kept: a list the API serves
+ * thousands of times a second must not parse its SQL each time.
  */
 #include <errno.h>
 #include <limits.h>
@@ -43,7 +46,8 @@ void store_rows_free(const struct table *t, void *rows, size_t n) {
 }
 
 /* Binds every column of the row that the statement names as ":column". Strings are bound
- * SQLITE_STATIC: they outlive the statement, which never leaves the calling function. */
+ * SQLITE_STATIC: they outlive the statement's use, which ends with its release (store_releasep()
+ * clears the bindings) before the calling function returns. */
 static int row_bind(sqlite3_stmt *st, const struct table *t, const void *row) {
         for (size_t i = 0; i < t->n_columns; i++) {
                 const struct column *c = &t->columns[i];
@@ -85,19 +89,45 @@ static const struct column *column_find(const struct table *t, const char *name)
         return NULL;
 }
 
-/* Reads the current result row; result columns the table does not know are ignored. */
-static int row_read(sqlite3_stmt *st, const struct table *t, void *ret) {
-        union any_row buf = {};
-        void *row = &buf;
+/* Where each result column goes: the first part whose prefix begins its name and whose table has
+ * a column named by the rest. Result columns no part knows are ignored. */
+int store_parts_map(sqlite3_stmt *st, const struct store_part *parts, size_t n_parts, struct store_colmap *ret) {
         int n = sqlite3_column_count(st);
 
+        if (n > STORE_COLUMNS_MAX || n_parts > STORE_PARTS_MAX)
+                return -E2BIG;
+        for (size_t p = 0; p < n_parts; p++)
+                if (parts[p].t->row_size > sizeof(union any_row))
+                        return -E2BIG;
+        ret->n = n;
         for (int i = 0; i < n; i++) {
                 const char *name = sqlite3_column_name(st, i);
-                const struct column *c = name ? column_find(t, name) : NULL;
-                bool null = sqlite3_column_type(st, i) == SQLITE_NULL;
+
+                ret->col[i] = NULL;
+                ret->part[i] = 0;
+                for (size_t p = 0; name && p < n_parts && !ret->col[i]; p++) {
+                        size_t l = strlen(parts[p].prefix);
+                        if (strncmp(name, parts[p].prefix, l) == 0 && (ret->col[i] = column_find(parts[p].t, name + l)))
+                                ret->part[i] = (unsigned char) p;
+                }
+        }
+        return 0;
+}
+
+/* Reads the current result row into the parts' structs (rets[p] for parts[p]), each one whole or,
+ * on failure, not at all: every part is built aside first. */
+int store_parts_read(sqlite3_stmt *st, const struct store_part *parts, size_t n_parts, const struct store_colmap *m,
+                     void *const *rets) {
+        union any_row buf[STORE_PARTS_MAX] = {};
+
+        for (int i = 0; i < m->n; i++) {
+                const struct column *c = m->col[i];
+                void *row = &buf[m->part[i]];
+                bool null;
 
                 if (!c)
                         continue;
+                null = sqlite3_column_type(st, i) == SQLITE_NULL;
                 switch (c->type) {
                 case COLUMN_TEXT: {
                         const unsigned char *v;
@@ -107,9 +137,11 @@ static int row_read(sqlite3_stmt *st, const struct table *t, void *ret) {
                         v = sqlite3_column_text(st, i); /* NULL here only when out of memory */
                         copy = v ? strdup((const char *) v) : NULL;
                         if (!copy) {
-                                store_row_done(t, row);
+                                for (size_t p = 0; p < n_parts; p++)
+                                        store_row_done(parts[p].t, &buf[p]);
                                 return -ENOMEM;
                         }
+                        free(*(char **) field(row, c->offset)); /* a column named twice: the last wins */
                         *(char **) field(row, c->offset) = copy;
                         break;
                 }
@@ -121,16 +153,32 @@ static int row_read(sqlite3_stmt *st, const struct table *t, void *ret) {
                         break;
                 }
         }
-        memcpy(ret, row, t->row_size);
+        for (size_t p = 0; p < n_parts; p++)
+                memcpy(rets[p], &buf[p], parts[p].t->row_size);
         return 0;
 }
 
-/* Collects every result row into a malloc'd array (NULL when there are none). */
+/* Reads the current result row of a one-table query; ret stays untouched on failure. */
+static int row_read(sqlite3_stmt *st, const struct table *t, void *ret) {
+        const struct store_part part = {t, ""};
+        struct store_colmap m;
+        int r = store_parts_map(st, &part, 1, &m);
+
+        return r < 0 ? r : store_parts_read(st, &part, 1, &m, (void *const[]){ret});
+}
+
+/* Collects every result row into a malloc'd array (NULL when there are none). The map from result
+ * columns to the struct's is made once for all rows. */
 int store_rows_collect(sqlite3_stmt *st, const struct table *t, void **ret, size_t *ret_n) {
+        const struct store_part part = {t, ""};
+        struct store_colmap m;
         char *rows = NULL;
         size_t n = 0, cap = 0;
         int r;
 
+        r = store_parts_map(st, &part, 1, &m);
+        if (r < 0)
+                return r;
         for (;;) {
                 int rc = sqlite3_step(st);
                 if (rc == SQLITE_DONE)
@@ -149,7 +197,7 @@ int store_rows_collect(sqlite3_stmt *st, const struct table *t, void **ret, size
                         rows = p;
                         cap = ncap;
                 }
-                r = row_read(st, t, rows + n * t->row_size);
+                r = store_parts_read(st, &part, 1, &m, (void *const[]){rows + n * t->row_size});
                 if (r < 0)
                         goto fail;
                 n++;
@@ -163,10 +211,12 @@ fail:
 }
 
 /* Runs sql with the row bound by name; for INSERT, UPDATE and DELETE. With one_row, a statement
- * that changed nothing (UPDATE or DELETE of a missing key) fails with -ENOENT. */
-int store_row_write(struct zero_store *s, const char *sql, const struct table *t, const void *row,
-                    enum store_fk fk, bool one_row) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+ * that changed nothing (UPDATE or DELETE of a missing key) fails with -ENOENT. A statement with
+ * RETURNING gives its first row's first column (text) in *ret_text, when asked. */
+static int row_write(struct zero_store *s, const char *sql, const struct table *t, const void *row, enum store_fk fk,
+                     bool one_row, char **ret_text) {
+        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *text = NULL;
         int r, rc;
 
         r = store_prepare(s, sql, &st);
@@ -175,16 +225,32 @@ int store_row_write(struct zero_store *s, const char *sql, const struct table *t
         r = row_bind(st, t, row);
         if (r < 0)
                 return r;
-        rc = sqlite3_step(st);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                if (ret_text && !text && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+                    !(text = strdup((const char *) sqlite3_column_text(st, 0))))
+                        return -ENOMEM;
         if (rc != SQLITE_DONE)
                 return store_errno(rc, fk);
-        return one_row && sqlite3_changes(s->db) == 0 ? -ENOENT : 0;
+        if (one_row && sqlite3_changes(s->db) == 0)
+                return -ENOENT;
+        if (ret_text)
+                *ret_text = TAKE_PTR(text);
+        return 0;
 }
 
-/* Runs a lookup with key bound to ?1 and reads its first row; -ENOENT when none. */
+int store_row_write(struct zero_store *s, const char *sql, const struct table *t, const void *row,
+                    enum store_fk fk, bool one_row) {
+        return row_write(s, sql, t, row, fk, one_row, NULL);
+}
+
+int store_row_write_returning(struct zero_store *s, const char *sql, const struct table *t, const void *row,
+                              enum store_fk fk, bool one_row, char **ret_text) {
+        return row_write(s, sql, t, row, fk, one_row, ret_text);
+}
+
 /* Prepares sql and binds key, unless NULL, to ?1. */
 static int prepare_keyed(struct zero_store *s, const char *sql, const char *key, sqlite3_stmt **ret) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
         int r, rc;
 
         r = store_prepare(s, sql, &st);
@@ -199,8 +265,9 @@ static int prepare_keyed(struct zero_store *s, const char *sql, const char *key,
         return 0;
 }
 
+/* Runs a lookup with key bound to ?1 and reads its first row; -ENOENT when none. */
 int store_row_get(struct zero_store *s, const char *sql, const char *key, const struct table *t, void *ret) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
         int r;
 
         r = prepare_keyed(s, sql, key, &st);
@@ -215,7 +282,7 @@ int store_row_get(struct zero_store *s, const char *sql, const char *key, const 
 /* Runs a query and collects all rows; key, unless NULL, is bound to ?1. */
 int store_row_list(struct zero_store *s, const char *sql, const char *key, const struct table *t, void **ret,
                    size_t *ret_n) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
         int r;
 
         r = prepare_keyed(s, sql, key, &st);
@@ -226,7 +293,7 @@ int store_row_list(struct zero_store *s, const char *sql, const char *key, const
 
 /* Runs a "SELECT COUNT(*) ... ?1" with key bound to ?1; the count, capped at INT_MAX. */
 int store_count(struct zero_store *s, const char *sql, const char *key) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
         int64_t n;
         int r;
 
@@ -246,14 +313,14 @@ static const struct column node_columns[] = {
         TEXT(struct node_row, key),
         TEXT(struct node_row, value),
 };
-static const struct table node_table = TABLE(struct node_row, node_columns);
+const struct table store_node_table = TABLE(struct node_row, node_columns);
 
 int zero_store_node_get(struct zero_store *s, const char *key, char **ret) {
         struct node_row row = {};
         int r;
 
         assert_return(s && key && ret, -EINVAL);
-        r = store_row_get(s, "SELECT value FROM node WHERE key = ?1", key, &node_table, &row);
+        r = store_row_get(s, "SELECT value FROM node WHERE key = ?1", key, &store_node_table, &row);
         if (r < 0)
                 return r;
         *ret = row.value; /* NULL when the value is NULL */
@@ -267,7 +334,7 @@ int zero_store_node_set(struct zero_store *s, const char *key, const char *value
         return store_row_write(s,
                                "INSERT INTO node (key, value) VALUES (:key, :value) "
                                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                               &node_table, &row, STORE_FK_MISSING_PARENT, false);
+                               &store_node_table, &row, STORE_FK_MISSING_PARENT, false);
 }
 
 /* --- images --- */
@@ -279,14 +346,14 @@ static const struct column image_columns[] = {
         INT64(struct zero_image_row, size_bytes),
         INT64(struct zero_image_row, created_at),
 };
-static const struct table image_table = TABLE(struct zero_image_row, image_columns);
+const struct table store_image_table = TABLE(struct zero_image_row, image_columns);
 
 void zero_image_row_done(struct zero_image_row *r) {
-        store_row_done(&image_table, r);
+        store_row_done(&store_image_table, r);
 }
 
 void zero_image_rows_free(struct zero_image_row *rows, size_t n) {
-        store_rows_free(&image_table, rows, n);
+        store_rows_free(&store_image_table, rows, n);
 }
 
 int zero_store_image_insert(struct zero_store *s, const struct zero_image_row *r) {
@@ -294,24 +361,24 @@ int zero_store_image_insert(struct zero_store *s, const struct zero_image_row *r
         return store_row_write(s,
                                "INSERT INTO images (name, source, path, size_bytes, created_at) "
                                "VALUES (:name, :source, :path, :size_bytes, :created_at)",
-                               &image_table, r, STORE_FK_MISSING_PARENT, false);
+                               &store_image_table, r, STORE_FK_MISSING_PARENT, false);
 }
 
 int zero_store_image_get(struct zero_store *s, const char *name, struct zero_image_row *ret) {
         assert_return(s && name && ret, -EINVAL);
-        return store_row_get(s, "SELECT * FROM images WHERE name = ?1", name, &image_table, ret);
+        return store_row_get(s, "SELECT * FROM images WHERE name = ?1", name, &store_image_table, ret);
 }
 
 int zero_store_image_list(struct zero_store *s, struct zero_image_row **ret, size_t *ret_n) {
         assert_return(s && ret && ret_n, -EINVAL);
-        return store_row_list(s, "SELECT * FROM images ORDER BY name", NULL, &image_table, (void **) ret, ret_n);
+        return store_row_list(s, "SELECT * FROM images ORDER BY name", NULL, &store_image_table, (void **) ret, ret_n);
 }
 
 int zero_store_image_delete(struct zero_store *s, const char *name) {
         struct zero_image_row key = { .name = (char *) name };
 
         assert_return(s && name, -EINVAL);
-        return store_row_write(s, "DELETE FROM images WHERE name = :name", &image_table, &key,
+        return store_row_write(s, "DELETE FROM images WHERE name = :name", &store_image_table, &key,
                                STORE_FK_HAS_CHILDREN, true);
 }
 
@@ -339,64 +406,79 @@ static const struct column instance_columns[] = {
         INT64(struct zero_instance_row, stopped_at),
         INT64(struct zero_instance_row, updated_at),
 };
-static const struct table instance_table = TABLE(struct zero_instance_row, instance_columns);
+const struct table store_instance_table = TABLE(struct zero_instance_row, instance_columns);
 
 void zero_instance_row_done(struct zero_instance_row *r) {
-        store_row_done(&instance_table, r);
+        store_row_done(&store_instance_table, r);
 }
 
 void zero_instance_rows_free(struct zero_instance_row *rows, size_t n) {
-        store_rows_free(&instance_table, rows, n);
+        store_rows_free(&store_instance_table, rows, n);
 }
 
 int zero_store_instance_insert(struct zero_store *s, const struct zero_instance_row *r) {
+        int q;
+
         assert_return(s && r && r->id && r->name && r->state, -EINVAL);
-        return store_row_write(s,
+        q = store_row_write(s,
                                "INSERT INTO instances (id, name, mode, state, image, cpus, memory_mib, spec, pid,"
                                " exit_code, error, created_at, started_at, stopped_at, updated_at) "
                                "VALUES (:id, :name, :mode, :state, :image, :cpus, :memory_mib, :spec, :pid,"
                                " :exit_code, :error, :created_at, :started_at, :stopped_at, :updated_at)",
-                               &instance_table, r, STORE_FK_MISSING_PARENT, false);
+                               &store_instance_table, r, STORE_FK_MISSING_PARENT, false);
+        if (q >= 0)
+                store_changed(s, r->id);
+        return q;
 }
 
 int zero_store_instance_get(struct zero_store *s, const char *name, struct zero_instance_row *ret) {
         assert_return(s && name && ret, -EINVAL);
-        return store_row_get(s, "SELECT * FROM instances WHERE name = ?1", name, &instance_table, ret);
+        return store_row_get(s, "SELECT * FROM instances WHERE name = ?1", name, &store_instance_table, ret);
 }
 
 int zero_store_instance_get_by_id(struct zero_store *s, const char *id, struct zero_instance_row *ret) {
         assert_return(s && id && ret, -EINVAL);
-        return store_row_get(s, "SELECT * FROM instances WHERE id = ?1", id, &instance_table, ret);
+        return store_row_get(s, "SELECT * FROM instances WHERE id = ?1", id, &store_instance_table, ret);
 }
 
 int zero_store_instance_list(struct zero_store *s, struct zero_instance_row **ret, size_t *ret_n) {
         assert_return(s && ret && ret_n, -EINVAL);
-        return store_row_list(s, "SELECT * FROM instances ORDER BY created_at, name", NULL, &instance_table,
+        return store_row_list(s, "SELECT * FROM instances ORDER BY created_at, name", NULL, &store_instance_table,
                               (void **) ret, ret_n);
 }
 
 int zero_store_instance_update(struct zero_store *s, const struct zero_instance_row *r) {
+        int q;
+
         assert_return(s && r && r->id && r->state, -EINVAL);
         /* id, name, image, cpus, memory_mib, spec and created_at are fixed at creation. */
-        return store_row_write(s,
-                               "UPDATE instances SET mode = :mode, state = :state, pid = :pid,"
-                               " exit_code = :exit_code, error = :error, started_at = :started_at,"
-                               " stopped_at = :stopped_at, updated_at = :updated_at "
-                               "WHERE id = :id",
-                               &instance_table, r, STORE_FK_MISSING_PARENT, true);
+        q = store_row_write(s,
+                            "UPDATE instances SET mode = :mode, state = :state, pid = :pid,"
+                            " exit_code = :exit_code, error = :error, started_at = :started_at,"
+                            " stopped_at = :stopped_at, updated_at = :updated_at "
+                            "WHERE id = :id",
+                            &store_instance_table, r, STORE_FK_MISSING_PARENT, true);
+        if (q >= 0)
+                store_changed(s, r->id);
+        return q;
 }
 
 int zero_store_instance_delete(struct zero_store *s, const char *id) {
         struct zero_instance_row key = { .id = (char *) id };
+        int q;
 
         assert_return(s && id, -EINVAL);
-        /* Its operations stay, with instance_id set to NULL (ON DELETE SET NULL). */
-        return store_row_write(s, "DELETE FROM instances WHERE id = :id", &instance_table, &key,
-                               STORE_FK_HAS_CHILDREN, true);
+        /* Its operations stay, with instance_id set to NULL (ON DELETE SET NULL); its NICs and
+         * attachments go with it (ON DELETE CASCADE), which this one notice covers. */
+        q = store_row_write(s, "DELETE FROM instances WHERE id = :id", &store_instance_table, &key,
+                            STORE_FK_HAS_CHILDREN, true);
+        if (q >= 0)
+                store_changed(s, id);
+        return q;
 }
 
 int zero_store_instance_allocated(struct zero_store *s, int64_t *ret_cpus, int64_t *ret_memory_mib) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
         int r;
 
         assert_return(s, -EINVAL);
@@ -438,14 +520,14 @@ static const struct column operation_columns[] = {
         TEXT(struct zero_operation_row, steps),
         TEXT(struct zero_operation_row, actor),
 };
-static const struct table operation_table = TABLE(struct zero_operation_row, operation_columns);
+const struct table store_operation_table = TABLE(struct zero_operation_row, operation_columns);
 
 void zero_operation_row_done(struct zero_operation_row *r) {
-        store_row_done(&operation_table, r);
+        store_row_done(&store_operation_table, r);
 }
 
 void zero_operation_rows_free(struct zero_operation_row *rows, size_t n) {
-        store_rows_free(&operation_table, rows, n);
+        store_rows_free(&store_operation_table, rows, n);
 }
 
 int zero_store_operation_insert(struct zero_store *s, const struct zero_operation_row *r) {
@@ -457,12 +539,12 @@ int zero_store_operation_insert(struct zero_store *s, const struct zero_operatio
                                "VALUES (:id, :kind, :instance_id, :instance_name, :status, :step, :step_name,"
                                " :params, :error_code, :error_message, :created_at, :updated_at, :finished_at,"
                                " :steps, :actor)",
-                               &operation_table, r, STORE_FK_MISSING_PARENT, false);
+                               &store_operation_table, r, STORE_FK_MISSING_PARENT, false);
 }
 
 int zero_store_operation_get(struct zero_store *s, const char *id, struct zero_operation_row *ret) {
         assert_return(s && id && ret, -EINVAL);
-        return store_row_get(s, "SELECT * FROM operations WHERE id = ?1", id, &operation_table, ret);
+        return store_row_get(s, "SELECT * FROM operations WHERE id = ?1", id, &store_operation_table, ret);
 }
 
 int zero_store_operation_update(struct zero_store *s, const struct zero_operation_row *r) {
@@ -473,14 +555,14 @@ int zero_store_operation_update(struct zero_store *s, const struct zero_operatio
                                " error_message = :error_message,"
                                " updated_at = :updated_at, finished_at = :finished_at "
                                "WHERE id = :id",
-                               &operation_table, r, STORE_FK_MISSING_PARENT, true);
+                               &store_operation_table, r, STORE_FK_MISSING_PARENT, true);
 }
 
 /* Ties on created_at (same microsecond) go by insertion order. */
 int zero_store_operation_list_unfinished(struct zero_store *s, struct zero_operation_row **ret, size_t *ret_n) {
         assert_return(s && ret && ret_n, -EINVAL);
         return store_row_list(s, "SELECT * FROM operations WHERE status = 'running' ORDER BY created_at, rowid", NULL,
-                              &operation_table, (void **) ret, ret_n);
+                              &store_operation_table, (void **) ret, ret_n);
 }
 
 int zero_store_operation_running_for(struct zero_store *s, const char *instance_id,
@@ -489,7 +571,7 @@ int zero_store_operation_running_for(struct zero_store *s, const char *instance_
         return store_row_get(s,
                              "SELECT * FROM operations WHERE status = 'running' AND instance_id = ?1 "
                              "ORDER BY created_at DESC, rowid DESC LIMIT 1",
-                             instance_id, &operation_table, ret);
+                             instance_id, &store_operation_table, ret);
 }
 
 /* --- events --- */
@@ -502,14 +584,14 @@ static const struct column event_columns[] = {
         TEXT(struct zero_event_row, data),
         TEXT(struct zero_event_row, actor),
 };
-static const struct table event_table = TABLE(struct zero_event_row, event_columns);
+const struct table store_event_table = TABLE(struct zero_event_row, event_columns);
 
 void zero_event_row_done(struct zero_event_row *r) {
-        store_row_done(&event_table, r);
+        store_row_done(&store_event_table, r);
 }
 
 void zero_event_rows_free(struct zero_event_row *rows, size_t n) {
-        store_rows_free(&event_table, rows, n);
+        store_rows_free(&store_event_table, rows, n);
 }
 
 int zero_store_event_append(struct zero_store *s, const char *type, const char *instance,
@@ -527,7 +609,7 @@ int zero_store_event_append(struct zero_store *s, const char *type, const char *
         r = store_row_write(s,
                             "INSERT INTO events (time, type, instance, data, actor) "
                             "VALUES (:time, :type, :instance, :data, :actor)",
-                            &event_table, &row, STORE_FK_MISSING_PARENT, false);
+                            &store_event_table, &row, STORE_FK_MISSING_PARENT, false);
         if (r < 0)
                 return r;
         if (ret_id)
@@ -537,7 +619,7 @@ int zero_store_event_append(struct zero_store *s, const char *type, const char *
 
 int zero_store_event_list(struct zero_store *s, int64_t after, size_t limit, struct zero_event_row **ret,
                           size_t *ret_n) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
         int r, rc;
 
         assert_return(s && ret && ret_n, -EINVAL);
@@ -550,39 +632,5 @@ int zero_store_event_list(struct zero_store *s, int64_t after, size_t limit, str
                 rc = sqlite3_bind_int64(st, 2, limit > INT64_MAX ? INT64_MAX : (int64_t) limit);
         if (rc != SQLITE_OK)
                 return store_errno(rc, STORE_FK_MISSING_PARENT);
-        return store_rows_collect(st, &event_table, (void **) ret, ret_n);
-}
-
-int zero_store_event_trim(struct zero_store *s, int64_t keep) {
-        _cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
-        bool owned;
-        int r, rc;
-
-        assert_return(s && keep >= 0, -EINVAL);
-
-        /* Everything up to the newest row that is not kept; nothing when there are <= keep rows
-         * (the subquery is then NULL). One statement is atomic by itself, but it runs in a
-         * transaction like every multi-row change, so that adding a second statement later (say,
-         * trimming by age) cannot make it half-applied. */
-        r = store_prepare(s,
-                          "DELETE FROM events WHERE id <= "
-                          "(SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1)",
-                          &st);
-        if (r < 0)
-                return r;
-        rc = sqlite3_bind_int64(st, 1, keep);
-        if (rc != SQLITE_OK)
-                return store_errno(rc, STORE_FK_MISSING_PARENT);
-
-        r = store_tx_enter(s, &owned);
-        if (r < 0)
-                return r;
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-                r = sqlite3_changes(s->db); /* the number of events deleted */
-        else
-                r = store_errno(rc, STORE_FK_MISSING_PARENT);
-        /* Reset before COMMIT, so that no statement is still active on the connection. */
-        sqlite3_reset(st);
-        return store_tx_leave(s, owned, r);
+        return store_rows_collect(st, &store_event_table, (void **) ret, ret_n);
 }

@@ -20,9 +20,10 @@
  * -ENOSPC where SQLite says so).
  *
  * zero_store_open() refuses a file whose schema is newer than ZERO_STORE_SCHEMA_VERSION with
- * -EPROTONOSUPPORT. zero_store_begin() inside a transaction is -EALREADY; zero_store_commit()
- * outside one is -EINVAL; zero_store_rollback() outside one is a no-op, so error paths may always
- * call it (also after a failed commit, which can leave the transaction open).
+ * -EPROTONOSUPPORT. zero_store_begin() inside a transaction is -EALREADY (inside a batch: a group,
+ * below); zero_store_commit() outside one is -EINVAL; zero_store_rollback() outside one is a
+ * no-op, so error paths may always call it (also after a failed commit, which can leave the
+ * transaction open).
  * Lists return a malloc'd array, NULL when empty; free it with the matching _rows_free().
  */
 #include <stdbool.h>
@@ -33,7 +34,7 @@
 
 struct zero_store;
 
-#define ZERO_STORE_SCHEMA_VERSION 8
+#define ZERO_STORE_SCHEMA_VERSION 9
 
 int zero_store_open(const char *path, struct zero_store **ret, struct zero_error *err);
 struct zero_store *zero_store_close(struct zero_store *s); /* accepts NULL, returns NULL */
@@ -43,9 +44,45 @@ static inline void zero_store_closep(struct zero_store **s) {
 }
 int zero_store_schema_version(struct zero_store *s);
 
+/*
+ * What the API shows of an instance is its row, its attachments and its NICs. The watcher is
+ * called after every write of the store that may have changed one of those (the instance's
+ * insert, update and delete; its attachments' and NICs' insert, update and delete), with the
+ * instance's id, and with NULL after any rollback (what was written since the transaction began
+ * may be undone). It is told before the change is committed, so what it reads back (later, and
+ * never from inside the callback, which must not use the store) is at least as new. The agent's
+ * cache of instances (agent/instance_view.h) keeps itself fresh by it.
+ */
+typedef void (*zero_store_watch_fn)(void *userdata, const char *instance_id);
+void zero_store_watch(struct zero_store *s, zero_store_watch_fn fn, void *userdata);
+/* How many statements the store prepared since it opened: each SQL text once (tests). */
+uint64_t zero_store_statements_prepared(struct zero_store *s);
+/* How many transactions it committed since it opened (autocommitted writes count one each). */
+uint64_t zero_store_commits(struct zero_store *s);
+/* The heap SQLite's page cache of this connection holds (bounded by PRAGMA cache_size). */
+size_t zero_store_cache_bytes(struct zero_store *s);
+
 int zero_store_begin(struct zero_store *s);
 int zero_store_commit(struct zero_store *s);
 int zero_store_rollback(struct zero_store *s);
+/* Makes every commit so far durable (an fsync of the write-ahead log): commits are not synced
+ * one by one (synchronous=NORMAL, schema.c), so a power cut may drop the newest; what zerod has
+ * answered 202 for must not be among them (operation.c syncs before the answer). Outside a
+ * transaction only (-EINVAL inside one, a batch's too: what a batch holds is answered by no 202). */
+int zero_store_sync(struct zero_store *s);
+
+/* A batch: the writes from zero_store_batch_begin() to zero_store_batch_end() are one
+ * transaction (the operation engine's step: its record, the instance's state, the events), not
+ * one each. Batches nest (the innermost end commits nothing). Inside one, zero_store_begin(),
+ * _commit() and _rollback() make, keep and undo a group of writes (a savepoint); a rollback
+ * outside a group keeps the batch's writes. zero_store_batch_flush() commits what the batch holds
+ * so far and goes on in a new transaction (a step's record, committed before the step runs).
+ * End a batch before the event loop turns: it holds the database's write lock. If the lock
+ * cannot be had, or SQLite rolls the batch back after an error, the writes commit one by one.
+ * _end() and _flush() return the commit's failure (what the batch held is then lost). */
+void zero_store_batch_begin(struct zero_store *s);
+int zero_store_batch_flush(struct zero_store *s);
+int zero_store_batch_end(struct zero_store *s);
 
 /* --- node: key/value facts about this node (name, first start time) --- */
 int zero_store_node_get(struct zero_store *s, const char *key, char **ret);
@@ -124,6 +161,9 @@ int zero_store_operation_list_unfinished(struct zero_store *s, struct zero_opera
 /* The running operation on an instance, -ENOENT when none. */
 int zero_store_operation_running_for(struct zero_store *s, const char *instance_id,
                                      struct zero_operation_row *ret);
+/* Deletes all but the newest keep finished operations (keep >= 0; running ones stay); returns how
+ * many it deleted. */
+int zero_store_operation_trim(struct zero_store *s, int64_t keep);
 
 /* --- events: an append-only log (schema v2) --- */
 struct zero_event_row {
@@ -288,6 +328,9 @@ struct zero_attachment_row {
         char *export_kind; /* vhost-user-blk, nbd, host-block; NULL while not exported */
         char *export_path; /* socket path or /dev/loopN; NULL while not exported */
         int64_t idx;       /* order within the instance; unique per instance */
+        /* Exported, with the volume released behind the export (card.h's volume_release: live
+         * migration hands it to another node's card); 0 otherwise (schema v9). */
+        int64_t released;
 };
 void zero_attachment_row_done(struct zero_attachment_row *r);
 void zero_attachment_rows_free(struct zero_attachment_row *rows, size_t n);
@@ -300,8 +343,81 @@ int zero_store_attachment_list(struct zero_store *s, struct zero_attachment_row 
 /* The instance's attachments by idx. */
 int zero_store_attachment_list_for_instance(struct zero_store *s, const char *instance_id,
                                             struct zero_attachment_row **ret, size_t *ret_n);
-/* Writes role, path, personality, export_kind, export_path and idx of row volume (a mode switch
- * re-exports); instance_id is fixed: moving a volume is a delete and an insert. */
+/* Writes role, path, personality, export_kind, export_path, idx and released of row volume (a mode
+ * switch re-exports); instance_id is fixed: moving a volume is a delete and an insert. */
 int zero_store_attachment_update(struct zero_store *s, const struct zero_attachment_row *r);
 /* Detaches the volume (deletes the row). */
 int zero_store_attachment_delete(struct zero_store *s, const char *volume);
+
+/*
+ * --- the API's reads: one query per list, or per object with what it shows (listing.c) ---
+ */
+
+/* A page of a list by name: the names after `after` (NULL: from the first), only those in `state`
+ * (NULL: all), at most `limit` (0: all). */
+struct zero_store_page {
+        const char *after;
+        const char *state;
+        size_t limit;
+};
+
+/* An instance with what the API shows of its card: its attachments and its NICs, each by idx. */
+struct zero_instance_full {
+        struct zero_instance_row inst;
+        struct zero_attachment_row *atts;
+        size_t n_atts;
+        struct zero_nic_row *nics;
+        size_t n_nics;
+};
+void zero_instance_full_done(struct zero_instance_full *f);
+void zero_instance_fulls_free(struct zero_instance_full *f, size_t n);
+/* Every instance by name, each with its attachments and NICs: one query. */
+int zero_store_instance_list_full(struct zero_store *s, struct zero_instance_full **ret, size_t *ret_n);
+/* The instance with id the same way; -ENOENT when there is none. */
+int zero_store_instance_get_full(struct zero_store *s, const char *id, struct zero_instance_full *ret);
+
+/* Instances counted by (mode, state), with the sums of their cpus and memory: one GROUP BY. */
+struct zero_instance_count {
+        char *mode;
+        char *state;
+        int64_t count, cpus, memory_mib;
+};
+void zero_instance_counts_free(struct zero_instance_count *rows, size_t n);
+int zero_store_instance_counts(struct zero_store *s, struct zero_instance_count **ret, size_t *ret_n);
+/* The number of instances. */
+int zero_store_instance_count(struct zero_store *s);
+
+/* A volume with its attachment and the names of the instances behind its references. */
+struct zero_volume_full {
+        struct zero_volume_row vol;
+        struct zero_attachment_row att; /* att.volume is NULL when the volume is not attached */
+        char *attached_to;              /* the name of the instance it is attached to, or NULL */
+        char *owner;                    /* the name of its owner_instance, or NULL */
+};
+void zero_volume_full_done(struct zero_volume_full *f);
+void zero_volume_fulls_free(struct zero_volume_full *f, size_t n);
+/* A page of the volumes by name (page may be NULL: all of them). */
+int zero_store_volume_list_full(struct zero_store *s, const struct zero_store_page *page,
+                                struct zero_volume_full **ret, size_t *ret_n);
+int zero_store_volume_get_full(struct zero_store *s, const char *name, struct zero_volume_full *ret);
+
+/* A network with its number of NICs. */
+struct zero_network_full {
+        struct zero_network_row net;
+        int64_t nics;
+};
+void zero_network_full_done(struct zero_network_full *f);
+void zero_network_fulls_free(struct zero_network_full *f, size_t n);
+int zero_store_network_list_full(struct zero_store *s, const struct zero_store_page *page,
+                                 struct zero_network_full **ret, size_t *ret_n);
+int zero_store_network_get_full(struct zero_store *s, const char *name, struct zero_network_full *ret);
+
+/* A page of the images by name (their state is ignored: images have none). */
+int zero_store_image_list_page(struct zero_store *s, const struct zero_store_page *page, struct zero_image_row **ret,
+                               size_t *ret_n);
+
+/* Operations in the order they were made: those after the one with id after_id (NULL: from the
+ * first; -ENOENT when there is no such operation), of status (NULL: any) and instance name (NULL:
+ * any), at most limit (0: all). */
+int zero_store_operation_list_page(struct zero_store *s, const char *after_id, const char *status, const char *instance,
+                                   size_t limit, struct zero_operation_row **ret, size_t *ret_n);

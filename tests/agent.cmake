@@ -37,3 +37,7 @@ zero_unit_test(test_card_jobs SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_card
 zero_unit_test(test_operation SKIPS SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_operation.c
                ${CMAKE_CURRENT_SOURCE_DIR}/unit/fake_card.c LIBS zeroagent)
 add_dependencies(test_operation zero-shim)
+
+# The instance view (agent/instance_view.c) against a temporary store written directly: fresh after
+# any writes, rollbacks and deletes, versions, pages and filters, ETags across restarts, the node.
+zero_unit_test(test_instance_view SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_instance_view.c LIBS zeroagent)

@@ -1,7 +1,7 @@
 # Benchmarks (tests/bench/): built with everything else so that they never rot, but run by hand
 # (docs/benchmarks.md), never by ctest: their figures depend on the machine, a test's must not.
 # The harness (tests/bench/harness.h): a zerod of the benchmark's own, its API, figures, cleanup.
-add_library(zerobench STATIC ${CMAKE_CURRENT_SOURCE_DIR}/bench/harness.c)
+add_library(zerobench STATIC ${CMAKE_CURRENT_SOURCE_DIR}/bench/harness.c ${CMAKE_CURRENT_SOURCE_DIR}/bench/fleet.c)
 target_link_libraries(zerobench PUBLIC zerocommon PkgConfig::CURL PkgConfig::JANSSON)
 
 add_executable(bench_container_start ${CMAKE_CURRENT_SOURCE_DIR}/bench/container_start.c)
@@ -37,5 +37,20 @@ foreach(bench vm_start switch)
     ZERO_SHIM="$<TARGET_FILE:zero-shim>"
     ZERO_PLUGIN_DIR="${CMAKE_BINARY_DIR}/plugins")
   add_dependencies(bench_${bench} zerod zero-shim zero-plugin-container zero-plugin-vm)
+  set_target_properties(bench_${bench} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+endforeach()
+
+# The API's reads under load, with 100 and 1,000 running containers, measured with wrk; density,
+# N running containers: zerod's and the shims' memory, a page of the list, zerod's restart,
+# create/delete cycles (docs/benchmarks.md, api and density).
+foreach(bench api density)
+  add_executable(bench_${bench} ${CMAKE_CURRENT_SOURCE_DIR}/bench/${bench}.c)
+  target_link_libraries(bench_${bench} PRIVATE zerobench)
+  target_compile_definitions(bench_${bench} PRIVATE
+    ZERO_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+    ZERO_ZEROD="$<TARGET_FILE:zerod>"
+    ZERO_SHIM="$<TARGET_FILE:zero-shim>"
+    ZERO_PLUGIN_DIR="${CMAKE_BINARY_DIR}/plugins")
+  add_dependencies(bench_${bench} zerod zero-shim zero-plugin-container)
   set_target_properties(bench_${bench} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 endforeach()

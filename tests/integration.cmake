@@ -3,6 +3,8 @@ set(ZERO_IT ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 zero_integration_test(it_container_lifecycle ${ZERO_IT}/container_lifecycle.sh TIMEOUT 180)
 zero_integration_test(it_crash_recovery ${ZERO_IT}/crash_recovery.sh TIMEOUT 180)
 zero_integration_test(it_bad_input ${ZERO_IT}/bad_input.sh TIMEOUT 180)
+# ETags and 304 on every GET, pages and filters of the lists, across a restart (issue 12).
+zero_integration_test(it_api_reads ${ZERO_IT}/api_reads.sh TIMEOUT 240)
 zero_integration_test(it_events_stream ${ZERO_IT}/events_stream.sh TIMEOUT 180)
 zero_integration_test(it_systemd ${ZERO_IT}/systemd_integration.sh TIMEOUT 120)
 zero_integration_test(it_install_layout ${ZERO_IT}/install_layout.sh TIMEOUT 120)

@@ -2,7 +2,7 @@
 # host image of deploy/images/build-host-image, built from this tree (cached in <build>/lab).
 # They test an image, its init and a guest, and a zerod under ASan+UBSan would boot several times
 # slower under TCG: once, in the plain build (as vm_image).
-# Debian: qemu-system-x86 qemu-utils e2fsprogs busybox-static crun openssl socat zstd (the tests
+# Debian: qemu-system-x86 qemu-utils e2fsprogs busybox-static crun openssl socat zstd fio (the tests
 # fail, they do not skip, without them).
 if(NOT ZERO_SANITIZE)
   # The host image booted: zerod ready over the forwarded TLS port, cgroup v2 limits enforced
@@ -14,4 +14,16 @@ if(NOT ZERO_SANITIZE)
   # figures (host boot to zerod ready, a create, dd on a card-presented disk).
   zero_integration_test(lab_card ${CMAKE_CURRENT_SOURCE_DIR}/lab/card.sh TIMEOUT 600)
   set_tests_properties(lab_card PROPERTIES LABELS "integration;lab")
+  # One lab boot for four things: limits enforced (an OOM kill with its exit code and event, a
+  # cpu quota), a volume written on the card hot-plugged into the running host for a stopped
+  # container's start, QoS (IOPS) set on the card measured by fio in the container (and fio's
+  # figures there vs on the card's pool), and kill -9 of zerod in the host through the card's
+  # maintenance port (its instance adopted).
+  zero_integration_test(lab_ops ${CMAKE_CURRENT_SOURCE_DIR}/lab/ops.sh TIMEOUT 600)
+  set_tests_properties(lab_ops PROPERTIES LABELS "integration;lab")
+  # A power cut (the card resets the host) at a random point of a burst of creates and deletes:
+  # after the boot no acknowledged operation is lost, zerod's store and the card's volumes and
+  # presentations agree, and the containers that ran run again.
+  zero_integration_test(lab_power_cut ${CMAKE_CURRENT_SOURCE_DIR}/lab/power_cut.sh TIMEOUT 600)
+  set_tests_properties(lab_power_cut PROPERTIES LABELS "integration;lab")
 endif()

@@ -19,3 +19,13 @@ zero_integration_test(it_switch ${CMAKE_CURRENT_SOURCE_DIR}/integration/switch.s
 # Crash at every fault point of create, delete and switch (zerod --list-fault-points): the next
 # zerod finishes the operation; one mode, one export, one NIC link, nothing leaked.
 zero_integration_test(it_fault_points ${CMAKE_CURRENT_SOURCE_DIR}/integration/fault_points.sh TIMEOUT 1200)
+
+# Live migration between two nodes (two zerods in network namespaces joined by a veth pair, a
+# shared volume directory, their bridges joined, a peer pinging the guest): a VM with a root
+# volume, a data volume and a NIC goes A -> B -> A (migrate_lib.sh, migrate.sh).
+zero_integration_test(it_migrate ${CMAKE_CURRENT_SOURCE_DIR}/integration/migrate.sh TIMEOUT 900)
+
+# Live migration's failures on the same two nodes: DELETE of the operation, the target dying, the
+# link breaking (each mid-send: the guest runs on at the source, nothing left on the target) and
+# the source crashing after the switchover (the guest is the target's, the source forgets it).
+zero_integration_test(it_migrate_fail ${CMAKE_CURRENT_SOURCE_DIR}/integration/migrate_fail.sh TIMEOUT 900)

@@ -286,6 +286,30 @@ struct zero_card_ops {
 
         /* Appended after ABI 4: a driver whose size ends before one of these has none of them. */
 
+        /* Live migration: a volume on storage that two nodes' cards reach (the softcard's
+         * [card] volumes_dir shared between nodes, a real card's remote block storage) goes from
+         * one node to the other, never written by both, never read by one from what it cached
+         * while the other wrote. While the source's guest is paused (before the switchover), the
+         * source's card releases the volume; only then does the target's card take it.
+         *
+         * volume_release: the volume has an export of `kind` whose runtime side stays as it is
+         * (the socket, the QEMU connected to it). An export that holds its volume (the source's)
+         * is drained (every request under way ends) and what the card cached is written back: it
+         * writes nothing more unless its runtime runs again (a switchover that failed, whose
+         * target never ran the guest), and it keeps the volume open for that case until it is
+         * unexported. An export not made yet (the target's, before its incoming runtime starts
+         * and connects) is made without opening the volume: reads see zeros, and nothing writes
+         * (its guest is not running). done's result is the export's path, as volume_export's.
+         * volume_take: the export of `kind` with the volume open behind it, read afresh when the
+         * card had not opened it (never from what it read before the other node released it); a
+         * volume it holds already stays as it is; a first export as volume_export makes it. Both
+         * idempotent. A driver without them cannot migrate volumes: the agent refuses such a
+         * migration. */
+        int (*volume_release)(struct zero_card *card, const struct zero_card_volume *v, enum zero_card_export_kind kind,
+                              zero_card_done_fn done, void *userdata, struct zero_error *err);
+        int (*volume_take)(struct zero_card *card, const struct zero_card_volume *v, enum zero_card_export_kind kind,
+                           zero_card_done_fn done, void *userdata, struct zero_error *err);
+
         /* ---- Synchronous, a constant of the driver ---- */
 
         /* What the card can do beyond the ops (ZERO_CARD_CAP_*): the facts a runtime mode may

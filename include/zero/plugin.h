@@ -39,11 +39,12 @@
  * (services set_data, get_data); network namespaces (services netns_create, netns_remove); the
  * image's kernel and initrd in struct zero_instance_info. 4.1: prepare and cleanup may answer
  * ZERO_PLUGIN_PENDING ("call me again once done() comes"). 4.2: ops.card_needs, and the card
- * services answer from what the agent made (they never wait for the card). 4.3: services
- * card_capabilities; zero_probe.exclusive; the agent probes every plugin again once the card is
- * open. */
+ * services answer from what the agent made (they never wait for the card). 4.3: live migration
+ * (ops.migrate_out, ops.migrate_in, services.migrate_progress, zero_instance_info.incoming). 4.4:
+ * services card_capabilities; zero_probe.exclusive; the agent probes every plugin again once the
+ * card is open. */
 #define ZERO_PLUGIN_ABI_MAJOR 4
-#define ZERO_PLUGIN_ABI_MINOR 3
+#define ZERO_PLUGIN_ABI_MINOR 4
 #define ZERO_PLUGIN_ABI_MAKE(major, minor) ((uint32_t) (major) << 16 | (uint32_t) (minor))
 #define ZERO_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t) (v) >> 16)
 #define ZERO_PLUGIN_ABI_MINOR_OF(v) ((uint32_t) (v) & 0xffffU)
@@ -105,6 +106,9 @@ struct zero_instance_info {
          * none (an image imported without "kernel" and "initrd"). */
         const char *kernel;
         const char *initrd;
+        /* 4.3: the runtime is started to receive this instance from another node (live
+         * migration): it waits for the instance's state instead of booting (ops.migrate_in). */
+        bool incoming;
         /* Fields appended in later minors go here; read them when ZERO_ABI_HAS() says so. */
 };
 
@@ -146,6 +150,47 @@ struct zero_shim_args {
         /* Run the runtime in a private mount namespace with cgroup2 at /sys/fs/cgroup: what crun
          * needs on hosts with hybrid cgroups (docs/architecture.md, "Containers"). */
         bool private_cgroup2;
+};
+
+/* Live migration (4.3). One migration is two operations, one per node: the source's runtime
+ * sends (ops.migrate_out), the target's, started with info->incoming, receives (ops.migrate_in).
+ * Each phase is an op that may answer ZERO_PLUGIN_PENDING, meaning "call me again once done()
+ * comes" (as prepare and cleanup since 4.1), and answers 0 once it finds its phase's work done:
+ * the agent journals the phases, and a phase called again after a crash of zerod looks at what
+ * the runtime does and carries on. */
+enum zero_migrate_phase {
+        /* migrate_out, on the source: */
+        ZERO_MIGRATE_SEND = 1, /* send the instance to args->uri until its guest is paused, just
+                                * before the switchover: both sides may still go back */
+        ZERO_MIGRATE_SWITCHOVER, /* go on: the rest, until the target has it all and runs it (once
+                                  * begun, the instance is the target's if the runtime says done) */
+        ZERO_MIGRATE_CANCEL,     /* give up: the migration stops and the guest runs here again */
+        /* migrate_in, on the target: */
+        ZERO_MIGRATE_LISTEN,  /* listen at args->uri ("tcp:HOST:0": a port of the runtime's
+                               * choosing); the address is reported with migrate_progress */
+        ZERO_MIGRATE_RECEIVE, /* until the guest runs here, then announce it on its networks */
+};
+
+struct zero_migrate_args {
+        uint32_t size;
+        const char *uri;      /* SEND: where the target listens; LISTEN: where to listen */
+        uint64_t downtime_ms; /* SEND: the longest the guest may be paused at the end; 0: the plugin's */
+        uint64_t bandwidth;   /* SEND: bytes per second at most; 0: the plugin's */
+};
+
+/* What a migration's runtime reports as it goes (services->migrate_progress). */
+struct zero_migrate_stats {
+        uint32_t size;
+        const char *status; /* the runtime's word: "active", "pre-switchover", "completed", ... */
+        const char *uri;    /* LISTEN: the address the target listens at; NULL otherwise */
+        uint64_t ram_total_bytes, ram_transferred_bytes, ram_remaining_bytes;
+        uint64_t dirty_rate_bytes;  /* per second, as the runtime last measured it */
+        uint64_t throughput_bytes;  /* per second, the link as the runtime measures it */
+        uint64_t expected_downtime_ms;
+        uint64_t iterations;        /* passes over the guest's dirty memory */
+        unsigned cpu_throttle_percent; /* how much the guest is slowed to converge (0: not) */
+        /* Once completed: how long the guest was paused, the whole time, the setup's. */
+        uint64_t downtime_ms, total_ms, setup_ms;
 };
 
 struct zero_plugin_services {
@@ -206,7 +251,10 @@ struct zero_plugin_services {
          * inside keep it) and removes the file; a missing path is success. */
         int (*netns_create)(struct zero_plugin_ctx *ctx, const char *path, struct zero_error *err);
         int (*netns_remove)(struct zero_plugin_ctx *ctx, const char *path, struct zero_error *err);
-        /* 4.3. What the node's card can do (ZERO_PLUGIN_CARD_*): 0 until the card is open. The
+        /* 4.3: how the migration of ctx's instance goes (ops.migrate_out, migrate_in), whenever
+         * the runtime says; the agent shows it with the operation. stats is the caller's. */
+        void (*migrate_progress)(struct zero_plugin_ctx *ctx, const struct zero_migrate_stats *stats);
+        /* 4.4. What the node's card can do (ZERO_PLUGIN_CARD_*): 0 until the card is open. The
          * agent probes every plugin again once it opened the card, so a probe that depends on it
          * (the bms plugin's) asks here. No I/O. */
         uint64_t (*card_capabilities)(void);
@@ -224,7 +272,7 @@ struct zero_probe {
         char reason[256];              /* why not available, or what is degraded */
         char runtime[128];             /* runtime and version in use, e.g. "crun 1.8.1" */
         char accelerator[16];          /* the vm plugin's: "kvm" or "tcg"; "" for the others */
-        /* 4.3. An instance of this mode needs the node to itself (bms: the tenant gets the whole
+        /* 4.4. An instance of this mode needs the node to itself (bms: the tenant gets the whole
          * host): the agent admits it only while no other instance holds the node, and no other
          * while it does. */
         bool exclusive;
@@ -301,6 +349,14 @@ struct zero_plugin_ops {
          * the mode: no side effect, called whenever the agent needs to know. */
         int (*card_needs)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
                           struct zero_card_needs *ret, struct zero_error *err);
+        /* 4.3. Live migration (struct zero_migrate_args above): the phases of the source's
+         * (migrate_out: SEND, SWITCHOVER, CANCEL) and of the target's (migrate_in: LISTEN,
+         * RECEIVE), each idempotent, each ZERO_PLUGIN_PENDING until it is done. A plugin without
+         * them cannot migrate: the agent refuses the migration. */
+        int (*migrate_out)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                           enum zero_migrate_phase phase, const struct zero_migrate_args *args, struct zero_error *err);
+        int (*migrate_in)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                          enum zero_migrate_phase phase, const struct zero_migrate_args *args, struct zero_error *err);
         /* Ops appended in later minors go here: the agent calls them when the plugin's size says
          * they exist. */
 };

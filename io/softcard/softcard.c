@@ -236,13 +236,23 @@ static void card_close(struct zero_card *c);
                 _rd < 0 ? _rd : (call);                                                            \
         })
 
+/* Where new volumes go: [card] volumes_dir, or the pool's volumes/ (pool.c). A directory that
+ * several nodes' softcards see stands for remote block storage (live migration: the volumes stay
+ * where they are, and the card that exports them changes, card.h's volume_release and
+ * volume_take); a clone into one on another filesystem than the pool copies its base
+ * (volume_file.c's fallback). Each volume's locator names its file, so volumes made before a
+ * change of the setting stay where they were. */
 static int card_volume_place(struct zero_card *c, const struct zero_card_volume *v, struct zero_card_placement *ret,
                              struct zero_error *err) {
-        _cleanup_free_ char *dir = zero_strdup_printf("%s/volumes", c->pool.dir);
+        const char *shared = c->config_get ? c->config_get(c->userdata, "card", "volumes_dir") : NULL;
+        _cleanup_free_ char *dir = shared && *shared ? strdup(shared) : zero_strdup_printf("%s/volumes", c->pool.dir);
 
         if (!dir)
                 return zero_error_default(err, -ENOMEM, "softcard");
-        return softcard_volume_place(dir, v, ret, err);
+        if (dir[0] != '/')
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "[card] volumes_dir=%s: an absolute path is needed",
+                                      dir);
+        return softcard_volume_place(dir, v, ret, err); /* the make creates the directory */
 }
 
 /* The synchronous storage call `call` (err: its error), answered from the loop. */
@@ -351,6 +361,19 @@ static int card_volume_unexport(struct zero_card *c, const struct zero_card_volu
                           softcard_volume_unexport_async(c->qsd, &_sv, on_storage_done, _op, &_op->sop, err));
 }
 
+/* Live migration's hand-over (card.h): the export stays, the volume behind it is closed or opened. */
+static int card_volume_release(struct zero_card *c, const struct zero_card_volume *v, enum zero_card_export_kind kind,
+                               zero_card_done_fn done, void *userdata, struct zero_error *err) {
+        return STORAGE_OP(c, v, done, userdata, err,
+                          softcard_volume_hand_async(c->qsd, &_sv, kind, false, on_storage_done, _op, &_op->sop, err));
+}
+
+static int card_volume_take(struct zero_card *c, const struct zero_card_volume *v, enum zero_card_export_kind kind,
+                            zero_card_done_fn done, void *userdata, struct zero_error *err) {
+        return STORAGE_OP(c, v, done, userdata, err,
+                          softcard_volume_hand_async(c->qsd, &_sv, kind, true, on_storage_done, _op, &_op->sop, err));
+}
+
 /* Networks and NICs: rtnetlink requests to the kernel (and a veth's configuration by a short-lived
  * child in the namespace), microseconds, answered from the loop. */
 static int card_network_create(struct zero_card *c, const struct zero_card_network *n, zero_card_done_fn done,
@@ -416,6 +439,8 @@ static const struct zero_card_driver driver = {
                 .network_delete = card_network_delete,
                 .nic_attach = card_nic_attach,
                 .nic_detach = card_nic_detach,
+                .volume_release = card_volume_release,
+                .volume_take = card_volume_take,
         },
 };
 

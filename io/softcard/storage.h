@@ -307,6 +307,8 @@ int softcard_volume_stats(struct qsd *q, const struct softcard_volume *v, struct
 int softcard_volume_export(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
                            char ret_path[static ZERO_CARD_PATH_MAX], bool *ret_created, struct zero_error *err);
 int softcard_volume_unexport(struct qsd *q, const struct softcard_volume *v, struct zero_error *err);
+/* The size a reader of the volume sees, from its file: the raw file's, the qcow2 header's. */
+int softcard_volume_virtual_size(const struct softcard_volume *v, uint64_t *ret);
 
 /*
  * The same four on the loop, for a qsd opened with the agent's loop. Same effects, idempotency
@@ -336,6 +338,15 @@ int softcard_volume_resize_async(struct qsd *q, const struct softcard_volume *v,
                                  softcard_done_fn done, void *userdata, struct softcard_op **ret, struct zero_error *err);
 int softcard_volume_set_qos_async(struct qsd *q, const struct softcard_volume *v, softcard_done_fn done,
                                   void *userdata, struct softcard_op **ret, struct zero_error *err);
+/* Live migration's hand-over (card.h's volume_release, volume_take), on the loop like the four
+ * above, for a VM's export (vhost-user-blk, nbd). Release: an export that holds its volume is
+ * drained and flushed and keeps it (the source's guest is paused); one not made yet is made over a
+ * null node of the volume's size, the file not opened (the target's, before its QEMU starts).
+ * Take: fresh format and file nodes put where the null node was (blockdev-reopen of the throttle
+ * node), or nothing when the volume is held already. done's path: the export's. */
+int softcard_volume_hand_async(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
+                               bool take, softcard_done_fn done, void *userdata, struct softcard_op **ret,
+                               struct zero_error *err);
 /* Stops an op under way without calling its done (its owner went); NULL-safe. A command it sent
  * may still take effect (the daemon runs it): the next op on the volume looks first. A child it
  * started is killed (reaped from the loop if it waits on a stopped daemon). */

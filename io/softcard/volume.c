@@ -95,7 +95,7 @@ int softcard_size_check(const struct softcard_volume *v, uint64_t size, struct z
 /* ---- Files (volume_file.c makes and removes them) ---- */
 
 /* The size a reader of the volume sees: the file's (raw) or the qcow2 header's. */
-static int file_virtual_size(const struct softcard_volume *v, uint64_t *ret) {
+int softcard_volume_virtual_size(const struct softcard_volume *v, uint64_t *ret) {
         _cleanup_close_ int fd = open(v->path, O_RDONLY | O_CLOEXEC);
         unsigned char h[32];
         struct stat st;
@@ -134,7 +134,7 @@ static int step_resize(struct softcard_op *o, struct zero_error *err) {
                 o->cur_size = node_size(top);
                 snprintf(o->top, sizeof(o->top), "%s", strempty(json_string_value(json_object_get(top, "node-name"))));
         } else
-                r = file_virtual_size(&o->v, &o->cur_size);
+                r = softcard_volume_virtual_size(&o->v, &o->cur_size);
         if (r == -ENOENT)
                 return zero_error_set(err, r, ZERO_E_NOT_FOUND, "volume %s has no file %s", o->id, o->path);
         if (r < 0)
@@ -340,7 +340,7 @@ int softcard_volume_prune(struct qsd *q, const struct zero_card_want_export *kee
                 (void) collect(todo, name_key(id, "e"), keep, n_keep);
         }
         json_array_foreach(s.nodes, i, x)
-                (void) collect(todo, name_key(json_string_value(json_object_get(x, "node-name")), "fqt"), keep, n_keep);
+                (void) collect(todo, name_key(json_string_value(json_object_get(x, "node-name")), "fqtn"), keep, n_keep);
         json_array_foreach(s.objects, i, x)
                 (void) collect(todo, name_key(json_string_value(json_object_get(x, "name")), "g"), keep, n_keep);
         json_array_foreach(todo, i, x) {

@@ -99,24 +99,33 @@ static int step_export_group(struct softcard_op *o, struct zero_error *err) {
 
 /* locking off: the agent guarantees one writer, and a migrating VM's volume is open in the
  * daemons of both nodes at once (BLUEPRINT: shared storage, locking=off). */
-static int step_node_file(struct softcard_op *o, struct zero_error *err) {
+/* The file node, unless it is there (or skip: an export made already keeps its own). */
+static int ask_node_file(struct softcard_op *o, bool skip, struct zero_error *err) {
         if (o->answered)
                 return op_answer(o, err);
-        if (o->exported || find_node(&o->s, o->n.f))
+        if (skip || find_node(&o->s, o->n.f))
                 return OP_NEXT;
         return op_qmp(o, "blockdev-add",
                       json_pack("{s:s, s:s, s:s, s:s, s:s}", "driver", "file", "node-name", o->n.f, "filename",
                                 o->path, "locking", "off", "discard", "unmap"));
 }
 
-static int step_node_format(struct softcard_op *o, struct zero_error *err) {
+static int ask_node_format(struct softcard_op *o, bool skip, struct zero_error *err) {
         if (o->answered)
                 return op_answer(o, err);
-        if (o->exported || find_node(&o->s, o->n.q))
+        if (skip || find_node(&o->s, o->n.q))
                 return OP_NEXT;
         return op_qmp(o, "blockdev-add",
                       json_pack("{s:s, s:s, s:s, s:s}", "driver", o->v.format, "node-name", o->n.q, "file", o->n.f,
                                 "discard", "unmap"));
+}
+
+static int step_node_file(struct softcard_op *o, struct zero_error *err) {
+        return ask_node_file(o, o->exported, err);
+}
+
+static int step_node_format(struct softcard_op *o, struct zero_error *err) {
+        return ask_node_format(o, o->exported, err);
 }
 
 static int step_node_throttle(struct softcard_op *o, struct zero_error *err) {
@@ -126,7 +135,7 @@ static int step_node_throttle(struct softcard_op *o, struct zero_error *err) {
                 return OP_NEXT;
         return op_qmp(o, "blockdev-add",
                       json_pack("{s:s, s:s, s:s, s:s}", "driver", "throttle", "node-name", o->n.t, "throttle-group",
-                                o->n.g, "file", o->n.q));
+                                o->n.g, "file", o->t_child ? o->t_child : o->n.q));
 }
 
 static int ask_export_add(struct softcard_op *o, struct zero_error *err) {
@@ -330,9 +339,132 @@ static int step_unexport_files(struct softcard_op *o, struct zero_error *err) {
         return OP_NEXT;
 }
 
+static int step_del_null(struct softcard_op *o, struct zero_error *err) {
+        return ask_del_node(o, o->n.n, err);
+}
+
 static const op_step_fn unexport_steps[] = {
-        step_unexport_loop,   op_load_exports,   op_load_nodes,   op_load_objects, step_export_del, step_gone_wait,
-        step_unexport_umount, step_del_throttle, step_del_format, step_del_file,   step_del_group,  step_unexport_files,
+        step_unexport_loop, op_load_exports, op_load_nodes, op_load_objects, step_export_del,
+        step_gone_wait,     step_unexport_umount, step_del_throttle, step_del_null, step_del_format,
+        step_del_file,      step_del_group,  step_unexport_files,
+};
+
+/*
+ * ---- Hand-over (live migration): the export stays, what is behind it changes ----
+ *
+ * A volume another node's card is to take (card.h's volume_release), as this node hands it over:
+ *   export e -> throttle t -> format q -> file f     the source's export, its guest paused: t is
+ *                                                    reopened as it is, which drains it (every
+ *                                                    request under way ends) and flushes the whole
+ *                                                    chain (qcow2's tables, then fdatasync)
+ * and as the other node waits for it:
+ *   export e -> throttle t -> null n                 the target's export, made before its QEMU
+ *                                                    starts (it connects at once): null-co of the
+ *                                                    volume's size, the file not opened
+ * Taken (volume_take): t reopened over fresh format and file nodes, n deleted; on the source
+ * (a migration undone) there is nothing to do: what it holds is still true, nobody wrote since.
+ *
+ * So the file is never read by one node while the other still writes: the target opens it only
+ * after the source's flush, and the source's guest never runs again once the target's has (QEMU
+ * resumes the source only if the switchover failed, and with the return path that means the
+ * target never ran it). QEMU 7.2's daemon has no inactive nodes (blockdev-set-active came with
+ * 10.0): a node opened before the source stopped writing would keep stale qcow2 tables, hence the
+ * null placeholder. The source keeps its nodes open until it cleans up after the switchover, so
+ * that a switchover that fails resumes its guest on its real disk; closing them then writes
+ * nothing (they are clean).
+ */
+
+/* What is there: an export of another kind is refused, one going away waited for. */
+static int step_hand_check(struct softcard_op *o, struct zero_error *err) {
+        json_t *e = find_export(&o->s, o->n.e), *f = find_node(&o->s, o->n.f);
+
+        if (e && json_is_true(json_object_get(e, "shutting-down")))
+                return export_going(o, err); /* then step_gone_wait */
+        if (e && softcard_export_kind(e) != o->kind)
+                return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "volume %s is exported as %s", o->id,
+                                      strempty(zero_card_export_kind_to_string(softcard_export_kind(e))));
+        if (f && !streq(strempty(json_string_value(json_object_get(f, "file"))), o->path))
+                return zero_error_set(err, -EEXIST, ZERO_E_CONFLICT, "volume %s: node %s serves another file", o->id,
+                                      o->n.f);
+        o->exported = e != NULL;
+        return op_goto(o, step_export_group);
+}
+
+static int node_reopen(struct softcard_op *o, const char *child) {
+        return op_qmp(o, "blockdev-reopen",
+                      json_pack("{s:[{s:s, s:s, s:s, s:s}]}", "options", "driver", "throttle", "node-name", o->n.t,
+                                "throttle-group", o->n.g, "file", child));
+}
+
+/* Release where the file is not open here (the target's export, made before its QEMU starts): the
+ * null node, of the volume's size (read from its file: what the format node would say). */
+static int step_null_node(struct softcard_op *o, struct zero_error *err) {
+        uint64_t size = 0;
+        int r;
+
+        if (o->answered)
+                return op_answer(o, err);
+        if (find_node(&o->s, o->n.q))
+                return OP_NEXT; /* the source's: open, and stays so */
+        o->t_child = o->n.n;
+        if (find_node(&o->s, o->n.n))
+                return OP_NEXT;
+        if ((r = softcard_volume_virtual_size(&o->v, &size)) < 0)
+                return zero_error_set(err, r, ZERO_E_NOT_FOUND, "volume %s: cannot read the size of %s: %s", o->id,
+                                      o->path, strerror(-r));
+        return op_qmp(o, "blockdev-add",
+                      json_pack("{s:s, s:s, s:I, s:b}", "driver", "null-co", "node-name", o->n.n, "size",
+                                (json_int_t) size, "read-zeroes", 1));
+}
+
+/* t made over o->t_child where it is missing (step_node_throttle); else reopened over child when
+ * node `when` is there. */
+static int ask_throttle(struct softcard_op *o, const char *when, const char *child, struct zero_error *err) {
+        if (o->answered)
+                return op_answer(o, err);
+        if (!find_node(&o->s, o->n.t))
+                return op_goto(o, step_node_throttle);
+        return find_node(&o->s, when) ? node_reopen(o, child) : OP_NEXT;
+}
+
+/* Release: t made over n; or, over q (the source's), reopened as it is: drained and flushed. */
+static int step_release_throttle(struct softcard_op *o, struct zero_error *err) {
+        return ask_throttle(o, o->n.q, o->n.q, err);
+}
+
+/* Take: fresh file and format nodes (those of an export made before stay, when not released). */
+static int step_take_file(struct softcard_op *o, struct zero_error *err) {
+        o->t_child = o->n.q;
+        return ask_node_file(o, false, err);
+}
+
+static int step_take_format(struct softcard_op *o, struct zero_error *err) {
+        return ask_node_format(o, false, err);
+}
+
+/* Take: t made over q, or swapped to q from n. */
+static int step_take_throttle(struct softcard_op *o, struct zero_error *err) {
+        return ask_throttle(o, o->n.n, o->n.q, err);
+}
+
+/* After the throttle node (made or swapped): on to the export, past step_node_throttle. */
+static int step_hand_export(struct softcard_op *o, struct zero_error *err) {
+        return op_goto(o, step_export_add);
+}
+
+/* The export's own steps follow each list's own: a missing throttle node is made there
+ * (step_node_throttle over o->t_child), the export added if missing, then its path. */
+static const op_step_fn release_steps[] = {
+        op_load_exports,   op_load_nodes,  op_load_objects,       step_hand_check,       step_gone_wait,
+        step_export_group, step_null_node, step_release_throttle, step_hand_export,      step_node_throttle,
+        step_export_add,   step_nbd_server, step_export_add_again, step_export_path,
+};
+
+static const op_step_fn take_steps[] = {
+        op_load_exports,   op_load_nodes,  op_load_objects,  step_hand_check,    step_gone_wait,
+        step_export_group, step_take_file, step_take_format, step_take_throttle, step_del_null,
+        step_hand_export,  step_node_throttle, step_del_null, step_export_add,   step_nbd_server,
+        step_export_add_again, step_export_path,
 };
 
 static int export_new(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
@@ -392,6 +524,25 @@ int softcard_volume_unexport_async(struct qsd *q, const struct softcard_volume *
         int r = softcard_op_new(q, v, unexport_steps, ELEMENTSOF(unexport_steps), &o, err);
 
         return r < 0 ? r : softcard_op_start(o, done, userdata, ret, err);
+}
+
+int softcard_volume_hand_async(struct qsd *q, const struct softcard_volume *v, enum zero_card_export_kind kind,
+                               bool take, softcard_done_fn done, void *userdata, struct softcard_op **ret,
+                               struct zero_error *err) {
+        struct softcard_op *o = NULL;
+        int r;
+
+        /* A host block device is the host's own: a container, which does not migrate. */
+        if (kind != ZERO_CARD_EXPORT_VHOST_USER_BLK && kind != ZERO_CARD_EXPORT_NBD)
+                return zero_error_set(err, -EOPNOTSUPP, ZERO_E_INVALID, "volume %s: only a VM's export (vhost-user-blk, "
+                                      "nbd) is handed over to another node, not %s", v ? v->id : "",
+                                      strempty(zero_card_export_kind_to_string(kind)));
+        r = take ? softcard_op_new(q, v, take_steps, ELEMENTSOF(take_steps), &o, err)
+                 : softcard_op_new(q, v, release_steps, ELEMENTSOF(release_steps), &o, err);
+        if (r < 0)
+                return r;
+        o->kind = kind;
+        return softcard_op_start(o, done, userdata, ret, err);
 }
 
 /* Deletes a volume's export, nodes and group from the daemon, the volume known by its key. */

@@ -353,11 +353,11 @@ static int step_base(struct vfile *f, struct zero_error *err) {
 
         if (!raw_clone(f))
                 return STEP_NEXT;
-        if (f->v.pool) {
+        if (f->v.pool && softcard_pool_holds(f->v.pool, f->path)) {
                 r = softcard_pool_base(f->v.pool, f->base_path, f->pbase, err);
                 if (r < 0)
                         return r;
-        } else /* no pool (tests): cloned from where it is, or copied */
+        } else /* no pool (tests), or a volume outside it ([card] volumes_dir): from where it is */
                 snprintf(f->pbase, sizeof(f->pbase), "%s", f->base_path);
         /* Ours alone: two clones of a base not copied yet each copy it, and the first rename wins
          * (same bytes); a shared .tmp could be renamed while the other cp still truncates it. */

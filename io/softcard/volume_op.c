@@ -374,6 +374,7 @@ void softcard_names_of_key(const char *key, struct softcard_names *n) {
         snprintf(n->t, sizeof(n->t), "t%s", n->key);
         snprintf(n->g, sizeof(n->g), "g%s", n->key);
         snprintf(n->e, sizeof(n->e), "e%s", n->key);
+        snprintf(n->n, sizeof(n->n), "n%s", n->key);
 }
 
 void softcard_names_init(struct qsd *q, const char *id, struct softcard_names *n) {

@@ -40,6 +40,7 @@ typedef int (*op_step_fn)(struct softcard_op *o, struct zero_error *err);
 struct softcard_names {
         char key[17]; /* first 16 hex digits of the id, lower case */
         char f[18], q[18], t[18], g[18], e[18];
+        char n[18]; /* the null node behind a released export (volume_release) */
         char mnt[PATH_MAX], vhost[PATH_MAX];
 };
 
@@ -93,6 +94,7 @@ struct softcard_op {
         bool nbd_retry;     /* the NBD server went away: start it and add the export again */
         bool created;       /* export: the export or its loop device had to be made */
         bool direct;        /* export: a direct loop device over the raw file, no daemon */
+        const char *t_child; /* the throttle node's child when it is made: q, or n (released) */
         char export_path[ZERO_CARD_PATH_MAX];
 };
 

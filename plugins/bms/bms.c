@@ -97,7 +97,7 @@ static const struct zero_plugin bms_plugin = {
         .mode = "bms",
         /* card_capabilities and zero_probe.exclusive: without them an agent would run a bms
          * instance beside others, on a card that dies with the host. */
-        .abi_minor_needed = 3,
+        .abi_minor_needed = 4,
         .ops = {
                 .init = bms_init,
                 .fini = bms_fini,

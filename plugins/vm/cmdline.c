@@ -205,7 +205,10 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
         zero_argv_add(&b, strdup("-m"));
         ZERO_ARGV_ADD(&b, "%lluM", (unsigned long long) (info->memory_mib ? info->memory_mib : 256));
         zero_qemu_args_console(&b, o->qmp_path);
-        if (o->start_paused)
+        if (o->incoming) {
+                zero_argv_add(&b, strdup("-incoming"));
+                zero_argv_add(&b, strdup("defer"));
+        } else if (o->start_paused)
                 zero_argv_add(&b, strdup("-S"));
         /* The guest's poweroff ends QEMU; so does a reboot: the instance's command is done. */
         zero_argv_add(&b, strdup("-no-reboot"));

@@ -51,6 +51,10 @@ struct zero_vm_options {
         /* -runas: the user ("name" or "uid:gid", QEMU 7.2 takes both) QEMU becomes once its
          * devices are set up; NULL or "": it stays root ([vm] user, docs/architecture.md). */
         const char *run_as;
+        /* -incoming defer: the guest comes from another node (live migration, migrate.h), and
+         * QEMU runs it once it has it all (no -S: the source's pause before the switchover is
+         * where devices are handed over). */
+        bool incoming;
 };
 
 /* What QEMU's -sandbox forbids: obsolete syscalls, setuid and friends, fork and exec, and

@@ -11,11 +11,13 @@
 
 struct vm_mon;
 struct vm_job;
+struct vm_mig;
 
 struct vm_inst {
         char **prepared;     /* the command line prepare built, for the start that follows (vm.c) */
         struct vm_mon *mon;  /* the QMP connection (monitor.c) */
         struct vm_job *job;  /* the hot-plug job under way (hotplug.c) */
+        struct vm_mig *mig;  /* the migration's state and job under way (migrate.c) */
 };
 
 /* ctx's state; with create, made when there is none (NULL: out of memory); without, NULL when

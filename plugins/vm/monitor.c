@@ -10,6 +10,7 @@
 #include "common/util.h"
 #include "plugins/vm/hotplug.h"
 #include "plugins/vm/instance.h"
+#include "plugins/vm/migrate.h"
 #include "plugins/vm/monitor.h"
 
 /* QEMU makes its QMP socket some tens of ms after its exec: retry often (a failed connect is two
@@ -92,6 +93,7 @@ static void mon_free(struct vm_mon *m) {
 
         m->freeing = true;
         vm_hotplug_release(m->ctx);
+        vm_migrate_release(m->ctx);
         if (i && i->mon == m)
                 i->mon = NULL;
         boot_disarm(m);
@@ -141,6 +143,7 @@ static void on_event(struct zero_qmp *q, const char *name, json_t *data, uint64_
         const char *reason = json_string_value(json_object_get(data, "reason"));
 
         vm_hotplug_event(m->ctx, name, data);
+        vm_migrate_event(m->ctx, name, data);
         if (streq(name, "SHUTDOWN"))
                 mon.svc->notify(m->ctx, "guest_shutdown", NULL, reason);
         else if (streq(name, "RESET"))

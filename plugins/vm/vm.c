@@ -35,6 +35,7 @@
 #include "plugins/vm/firmware.h"
 #include "plugins/vm/hotplug.h"
 #include "plugins/vm/instance.h"
+#include "plugins/vm/migrate.h"
 #include "plugins/vm/monitor.h"
 #include "zero/plugin.h"
 
@@ -273,10 +274,15 @@ static int vm_plumb(struct zero_plugin_ctx *ctx, const struct zero_instance_info
         return 0;
 }
 
+/* The start receives the instance from another node (plugin.h 4.3). */
+static bool info_incoming(const struct zero_instance_info *info) {
+        return ZERO_ABI_HAS(info, struct zero_instance_info, incoming) && info->incoming;
+}
+
 static int vm_cmdline(const struct zero_instance_info *info, const struct vm *v, char ***ret, struct zero_error *err) {
         struct zero_vm_options o = {plugin.qemu, plugin.accel, v->kernel, v->initrd, v->qmp, true,
                                     v->n_disks,  v->disks,     v->n_nics, v->nics,  plugin.hotplug_ports,
-                                    plugin.user};
+                                    plugin.user, info_incoming(info)};
         return zero_vm_cmdline(info, &o, ret, err);
 }
 
@@ -457,7 +463,8 @@ static int vm_card_needs(struct zero_plugin_ctx *ctx, const struct zero_instance
 }
 
 static void vm_release(struct zero_plugin_ctx *ctx) {
-        vm_mon_release(ctx);
+        vm_mon_release(ctx); /* and the hot-plug and migration jobs with it */
+        vm_migrate_release(ctx);
         prepared_drop(ctx);
         vm_inst_free(plugin.svc, ctx);
 }
@@ -485,6 +492,8 @@ static const struct zero_plugin vm_plugin = {
                 .unplug_nic = vm_unplug_nic,
                 .release = vm_release,
                 .card_needs = vm_card_needs,
+                .migrate_out = vm_migrate_out,
+                .migrate_in = vm_migrate_in,
         },
 };
 

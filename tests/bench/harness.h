@@ -19,6 +19,7 @@
 struct bench {
         /* Inputs: the binaries under test and the source tree (deploy/). */
         const char *zerod, *shim, *plugin_dir, *source_dir, *crun;
+        char *const *zerod_args; /* more of zerod's options (NULL-terminated), or NULL */
         char tmp[64];                   /* /tmp/zero-bench.XXXXXX, "" until made */
         char *sock, *run_dir, *state_dir, *log;
         pid_t zerod_pid;

@@ -25,67 +25,17 @@
 # (a missing tool fails the test: it never passes without booting the host).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
-
-: "${ZERO_BUILD_DIR:?ZERO_BUILD_DIR must point at the build tree (set by ctest)}"
-for tool in qemu-system-x86_64 qemu-storage-daemon socat curl jq tar busybox unshare nsenter; do
-  command -v "$tool" >/dev/null || fail "$tool is missing (Debian packages: qemu-system-x86 qemu-utils socat curl jq tar busybox-static util-linux)"
-done
-export ZERO_IMAGE_CACHE=${ZERO_IMAGE_CACHE:-$ZERO_BUILD_DIR/image-cache}
-LAB=$T/lab
-ZEROCTL=$ZERO_BUILD_DIR/cli/zeroctl
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-T_START=$(now_ms)
-log() { echo "# [$((($(now_ms) - T_START) / 1000)) s] $*"; }
-
-# The host's console and the card's log are what a failure shows.
-fail() {
-  echo "FAIL: $*" >&2
-  if [ -S "$LAB/card.sock" ]; then
-    echo "--- the host's console (last lines)" >&2
-    op GET "/v1/host/console?bytes=3000" 2>/dev/null | tr -d '\r' | tail -n 30 >&2
-  fi
-  [ -f "$LAB/card.log" ] && { echo "--- card.log (last lines)" >&2; grep -v QMP "$LAB/card.log" | tail -n 20 >&2; }
-  exit 1
-}
-
-cleanup() {
-  local rc=$?
-  if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; exit $rc; fi
-  set +e
-  [ -d "$LAB" ] && ZERO_BUILD_DIR=$ZERO_BUILD_DIR "$ZERO_SOURCE_DIR/deploy/lab" down "$LAB" >/dev/null 2>&1
-  [ -n "${PEER_PID:-}" ] && kill -9 "$PEER_PID" 2>/dev/null
-  pkill -9 -f "$T" 2>/dev/null
-  wait 2>/dev/null
-  grep -F "$T" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
-  rm -rf "$T"
-  exit $rc
-}
-trap cleanup EXIT
-
-# op METHOD PATH [JSON]: the card's operator API (its socket and token); the body on stdout.
-op() {
-  curl -sS -m 120 --unix-socket "$LAB/card.sock" -H "Authorization: Bearer $(cat "$LAB/state/operator.token")" \
-    ${3:+-H "Content-Type: application/json" --data-binary "$3"} -X "$1" "http://card$2"
-}
-zeroctl() { "$ZEROCTL" "$@"; }
-# presented ID: whether the card presents the object (volume or NIC id) to the host
-presented() { op GET /v1/presentations | jq -e --arg id "$1" '.presentations[] | select(.id == $id and .state == "presented")' >/dev/null; }
-# plugged PREFIX ID: whether the host's QEMU has the device (disk-/nic- and the id's first 16 digits)
-plugged() { op GET /v1/host/devices | jq -e --arg d "$1-${2:0:16}" '.devices | index($d)' >/dev/null; }
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "$0")/lib.sh"
+PEER_PID=
+kill_peer() { [ -z "$PEER_PID" ] || kill -9 "$PEER_PID" 2>/dev/null; }
+LAB_CLEANUP_EXTRA=kill_peer
 
 # --- up --------------------------------------------------------------------------------------
-log "deploy/lab up $LAB"
-t0=$(now_ms)
-ZERO_BUILD_DIR=$ZERO_BUILD_DIR "$ZERO_SOURCE_DIR/deploy/lab" up "$LAB" >"$T/env" 2>"$T/up.log" ||
-  fail "deploy/lab up failed: $(tail -n 20 "$T/up.log")"
-up_ms=$(($(now_ms) - t0))
-sed 's/^/#   /' "$T/up.log"
-for k in ZERO_URL ZERO_TOKEN ZERO_CACERT; do grep -q "^$k=." "$T/env" || fail "deploy/lab up printed no $k: $(cat "$T/env")"; done
-# As a developer's shell takes them: export $(deploy/lab up DIR).
-# shellcheck disable=SC2046 # KEY=VALUE words on purpose
-export $(cat "$T/env")
-API_URL=$ZERO_URL API_TOKEN=$ZERO_TOKEN API_CACERT=$ZERO_CACERT
-case $ZERO_URL in https://127.0.0.1:*) ;; *) fail "ZERO_URL is not the card's address on this machine's loopback: $ZERO_URL" ;; esac
+lab_up
+up_ms=$UP_MS
+# The maintenance port is the card's to give when asked for (lab_ops asks): not here.
+[ ! -e "$LAB/run/host/maint.sock" ] || fail "the host has a maintenance port though the card was not asked for one"
 expect 200 GET /v1/node
 zeroctl node >"$T/node.txt" || fail "zeroctl node with the printed environment failed"
 grep -q 'features.cgroups_enforced: *true' "$T/node.txt" || fail "zerod in the lab's host does not enforce cgroups: $(cat "$T/node.txt")"
@@ -202,28 +152,14 @@ op POST /v1/host/power '{"action":"powerdown","timeout_s":90}' | jq -e '.power =
   fail "the host did not power off with its button"
 t0=$(now_ms)
 op POST /v1/host/power '{"action":"on"}' | jq -e '.power == "running"' >/dev/null || fail "the card did not power the host on"
-ready=
-for _ in $(seq 1 1500); do
-  if curl -s -m 2 -o /dev/null --cacert "$ZERO_CACERT" -H "Authorization: Bearer $ZERO_TOKEN" "$ZERO_URL/v1/node"; then
-    ready=$(($(now_ms) - t0))
-    break
-  fi
-  sleep 0.1
-done
-[ -n "$ready" ] || fail "zerod did not answer after the host's power on"
+zerod_ready_after "$t0" 150
+ready=$READY_MS
 expect 200 GET /v1/instances/c1
 [ "$(jbody .state)" = stopped ] || fail "c1 is $(jbody .state) after the host's power cycle"
 log "host boot to zerod ready: $ready ms (TCG; the power on to zerod's answer over the card's forward)"
 
 # --- down ----------------------------------------------------------------------------------------
-t0=$(now_ms)
-ZERO_BUILD_DIR=$ZERO_BUILD_DIR "$ZERO_SOURCE_DIR/deploy/lab" down "$LAB" >"$T/down.log" 2>&1 ||
-  fail "deploy/lab down failed: $(cat "$T/down.log")"
-down_ms=$(($(now_ms) - t0))
-left=$(grep -lsFf <(printf '%s\n' "$LAB/") /proc/[0-9]*/cmdline || true)
-[ -z "$left" ] || fail "deploy/lab down left processes: $left"
-! grep -qF "$LAB" /proc/self/mountinfo || fail "deploy/lab down left mounts: $(grep -F "$LAB" /proc/self/mountinfo)"
-! losetup -a 2>/dev/null | grep -qF "$LAB" || fail "deploy/lab down left loop devices"
-[ ! -e "$LAB/netns" ] || fail "deploy/lab down left the namespace's file"
+lab_down_clean
+down_ms=$DOWN_MS
 log "deploy/lab down: $down_ms ms; nothing of the lab is left"
 echo PASS

@@ -27,7 +27,8 @@
 #include "common/util.h"
 
 static const char *const all_states[] = {"creating", "starting", "running",  "paused",  "stopping",
-                                         "switching", "stopped", "error", "deleting"};
+                                         "switching", "stopped", "error", "deleting", "migrating",
+                                         "incoming"};
 
 /* "-": the state stays; "gone": the row goes. */
 static const struct {
@@ -38,12 +39,15 @@ static const struct {
         {"stop", "running paused", "-", "stopping", "stopped", "-", "stopped", "stopped", "error", "running"},
         {"restart", "running paused stopped error", "-", "stopping", "stopped", "starting", "running", "stopped",
          "error", "error"},
-        {"delete", "creating starting running paused stopping switching stopped error deleting", "deleting", "-", "-",
+        {"delete", "creating starting running paused stopping switching stopped error deleting migrating incoming",
+         "deleting", "-", "-",
          "-", "gone", "gone", "error", "running"},
         {"switch", "running paused stopped error", "switching", "-", "-", "switching", "running", "stopped", "stopped",
          "running"},
         {"attach", "running paused stopped error", "-", "-", "-", "-", "-", "-", "-", "-"},
         {"detach", "running paused stopped error", "-", "-", "-", "-", "-", "-", "-", "-"},
+        {"migrate", "running", "migrating", "-", "-", "-", "gone", "gone", "error", "running"},
+        {"migrate_in", "", "incoming", "-", "-", "incoming", "running", "stopped", "gone", "gone"},
 };
 
 static const char *col(enum zero_inst_state s) {
@@ -187,12 +191,13 @@ static struct zero_loaded_plugin node_loaded[] = {
 };
 static const struct zero_plugin_set plugins = {.items = node_loaded, .n = 3};
 
-static struct zero_instance_row row_of(const char *mode, const char *state) {
-        return (struct zero_instance_row){.mode = (char *) mode, .state = (char *) state};
+/* One instance in mode and state, as zero_store_instance_counts() counts them. */
+static struct zero_instance_count row_of(const char *mode, const char *state) {
+        return (struct zero_instance_count){.mode = (char *) mode, .state = (char *) state, .count = 1};
 }
 
 static void test_node_mode(void **state) {
-        struct zero_instance_row rows[4];
+        struct zero_instance_count rows[4];
 
         assert_string_equal(zero_node_mode_of(&plugins, NULL, 0), "idle");
         /* Stopped and failed instances hold nothing. */
@@ -213,6 +218,9 @@ static void test_node_mode(void **state) {
         rows[2] = row_of("bms", "stopped");
         rows[3] = row_of("container", "switching");
         assert_string_equal(zero_node_mode_of(&plugins, rows, 4), "mixed");
+        /* A group counted empty holds nothing: the deleting VM and the switching container gone. */
+        rows[1].count = rows[3].count = 0;
+        assert_string_equal(zero_node_mode_of(&plugins, rows, 4), "container");
 }
 
 /* --- subscribers --- */

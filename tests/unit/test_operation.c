@@ -41,6 +41,7 @@
 #include "agent/card_job.h"
 #include "agent/fault.h"
 #include "agent/instance_service.h"
+#include "agent/instance_view.h"
 #include "agent/node_owner.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
@@ -67,6 +68,7 @@ static struct {
         sd_event_source *done_timer;
         unsigned asked;          /* the card services answered "under way" (a plugin without card_needs) */
         char export_path[256];   /* what volume_export answered last */
+        char status[32];         /* what the runtime says of itself (ops.status), "" for nothing */
 } fake;
 
 static void fake_reset(void) {
@@ -79,6 +81,7 @@ static void fake_reset(void) {
         fake.done_ctx = NULL;
         fake.asked = 0;
         fake.export_path[0] = '\0';
+        fake.status[0] = '\0';
 }
 
 /* How each mode takes the card's volumes and NICs: alpha as a container, beta as a VM; gamma
@@ -215,13 +218,23 @@ static int fake_boot(struct zero_plugin_ctx *ctx, const struct zero_instance_inf
         return fake_answer(ctx, F_BOOT, err);
 }
 
+/* What the runtime last said of itself, as QEMU's query-status for the vm plugin: it changes
+ * without the agent being told (the view asks each time it shows the instance). */
+static int fake_status(struct zero_plugin_ctx *ctx, char *ret, size_t size) {
+        if (!fake.status[0])
+                return -ENODATA;
+        snprintf(ret, size, "%s", fake.status);
+        return 0;
+}
+
 #define FAKE_PLUGIN(m)                                                                             \
         {                                                                                          \
                 .abi_version = ZERO_PLUGIN_ABI_VERSION, .size = sizeof(struct zero_plugin), .name = m, \
                 .mode = m, .abi_minor_needed = 1,                                                  \
                 .ops = {.init = fake_init, .probe = fake_probe, .prepare = fake_prepare,             \
                         .start = fake_start, .stop = fake_stop, .kill = fake_kill,                  \
-                        .cleanup = fake_cleanup, .boot = fake_boot, .card_needs = fake_card_needs },  \
+                        .cleanup = fake_cleanup, .boot = fake_boot, .status = fake_status,            \
+                        .card_needs = fake_card_needs },                                            \
         }
 /* A plugin built for 4.1: its struct ends before card_needs (the agent reads no further). */
 #define FAKE_PLUGIN_41(m)                                                                          \
@@ -309,13 +322,14 @@ static void env_open(struct env *e) {
         zero_network_row_done(&have_lan);
         assert_int_equal(zero_card_sync(&e->a), 0);
         zero_card_jobs_resume(&e->a);
+        assert_int_equal(zero_view_new(&e->a), 0);
 }
 
 static void env_close(struct env *e) {
         fake.done_timer = sd_event_source_disable_unref(fake.done_timer);
         zero_op_free_all(&e->a);
-        while (e->a.instances)
-                zero_inst_free(&e->a, e->a.instances);
+        zero_inst_free_all(&e->a);
+        zero_view_free(&e->a);
         e->a.card_driver->ops.close(e->a.card);
         zero_card_jobs_free(&e->a);
         e->a.store = zero_store_close(e->a.store);
@@ -372,6 +386,73 @@ static void env_free(struct env *e) {
         free(e);
 }
 
+#define WEB "web"
+
+/*
+ * The instance view (instance_view.h) is never stale: after every turn of the loop of every test
+ * here (each kind, each failure, the card's jobs ending, switches, a runtime's notify and its
+ * status changing by itself), what it shows of the instance is what a rendering made afresh from
+ * the store and the plugin shows, and a version it gave before is never given again with other
+ * content (an ETag that matched would hide a change). The same for the list: one ETag, one body.
+ */
+static struct {
+        char *json, *etag, *list, *list_etag;
+        unsigned checks;
+} view_seen;
+
+static void view_seen_reset(void) {
+        free(view_seen.json);
+        free(view_seen.etag);
+        free(view_seen.list);
+        free(view_seen.list_etag);
+        view_seen = (typeof(view_seen)){};
+}
+
+static void check_view(struct env *e) {
+        struct zero_instance_row row = {};
+        struct zero_view_page page = {};
+        _cleanup_free_ char *fresh = NULL, *cached = NULL, *body = NULL;
+        const struct zero_view_entry *entry;
+        uint64_t version = 0;
+        size_t len;
+
+        if (!e->a.view)
+                return;
+        view_seen.checks++;
+        if (zero_store_instance_get(e->a.store, WEB, &row) < 0) {
+                assert_int_equal(zero_view_find(&e->a, WEB, &entry), -ENOENT);
+        } else {
+                char etag[ZERO_ETAG_MAX];
+
+                assert_int_equal(zero_view_render_fresh(&e->a, row.id, &fresh), 0);
+                assert_int_equal(zero_view_render_cached(&e->a, row.id, &cached, &version), 0);
+                assert_non_null(cached);
+                if (!streq(cached, fresh))
+                        print_message("the view shows\n%s\nthe store and the plugin say\n%s\n", cached, fresh);
+                assert_string_equal(cached, fresh);
+                assert_int_equal(zero_view_find(&e->a, WEB, &entry), 0);
+                zero_view_entry_etag(&e->a, entry, etag);
+                /* The ETags hold the view's boot id: an agent opened again (the crash tests) never
+                 * meets one of its predecessor's. */
+                if (view_seen.etag && streq(view_seen.etag, etag))
+                        assert_string_equal(view_seen.json, cached);
+                free(view_seen.json);
+                free(view_seen.etag);
+                view_seen.json = TAKE_PTR(cached);
+                view_seen.etag = strdup(etag);
+        }
+        zero_instance_row_done(&row);
+        assert_int_equal(zero_view_page(&e->a, &(struct zero_view_filter){.state = -1}, &page), 0);
+        assert_int_equal(zero_view_page_json(&page, &body, &len), 0);
+        if (view_seen.list_etag && streq(view_seen.list_etag, page.etag))
+                assert_string_equal(view_seen.list, body);
+        free(view_seen.list);
+        free(view_seen.list_etag);
+        view_seen.list = TAKE_PTR(body);
+        view_seen.list_etag = strdup(page.etag);
+        zero_view_page_done(&page);
+}
+
 /* Runs the loop until no operation is left (or 10 s have passed: a failure). */
 static void run_ops(struct env *e) {
         uint64_t deadline = zero_monotonic_usec() + 10 * USEC_PER_SEC;
@@ -379,6 +460,7 @@ static void run_ops(struct env *e) {
         while (e->a.ops) {
                 assert_true(zero_monotonic_usec() < deadline);
                 assert_true(sd_event_run(e->a.event, 10 * 1000) >= 0);
+                check_view(e);
         }
 }
 
@@ -386,11 +468,11 @@ static void run_ops(struct env *e) {
 static void run_for(struct env *e, unsigned ms) {
         uint64_t end = zero_monotonic_usec() + (uint64_t) ms * 1000;
 
-        while (zero_monotonic_usec() < end)
+        while (zero_monotonic_usec() < end) {
                 assert_true(sd_event_run(e->a.event, 5 * 1000) >= 0);
+                check_view(e);
+        }
 }
-
-#define WEB "web"
 
 /* An instance recorded as a create request records it, with its create operation launched. */
 static char *create(struct env *e, const char *mode, const char *command_json) {
@@ -624,6 +706,8 @@ static int setup(void **state) {
 static int teardown(void **state) {
         struct env *e = *state;
 
+        check_view(e);
+        view_seen_reset();
         env_close(e);
         env_free(e);
         return 0;
@@ -759,6 +843,63 @@ static void test_switch(void **state) {
         /* The same volume and NIC, taken the other mode's way. */
         assert_card(e, "beta", true);
         assert_non_null(strstr(fake.export_path, ".nbd"));
+}
+
+/* What the runtime says of itself reaches the view: a status that changes without a word to the
+ * agent (the view asks the plugin each time it shows the instance), and notify()'s pause and
+ * resume (a state change in the store). check_view() compares after each; the ETags move. */
+static void test_runtime_status(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "alpha", SLEEPER);
+        char *body = NULL;
+        const struct zero_view_entry *entry;
+        struct zero_instance_row row = {};
+        char tag0[ZERO_ETAG_MAX], tag1[ZERO_ETAG_MAX], tag2[ZERO_ETAG_MAX];
+        struct zero_inst *inst;
+        size_t len;
+
+        run_ops(e);
+        assert_string_equal(seen(e).state, "running");
+        assert_int_equal(zero_view_find(&e->a, WEB, &entry), 0);
+        zero_view_entry_etag(&e->a, entry, tag0);
+        assert_int_equal(zero_view_entry_json(entry, &body, &len), 0);
+        assert_null(strstr(body, "runtime_status"));
+        free(body);
+
+        snprintf(fake.status, sizeof(fake.status), "prelaunch"); /* nobody is told */
+        check_view(e);
+        assert_int_equal(zero_view_find(&e->a, WEB, &entry), 0);
+        zero_view_entry_etag(&e->a, entry, tag1);
+        assert_string_not_equal(tag0, tag1);
+        assert_int_equal(zero_view_entry_json(entry, &body, &len), 0);
+        assert_non_null(strstr(body, "\"runtime_status\":\"prelaunch\"}"));
+        free(body);
+        /* Asked again, the same answer: the same version. */
+        assert_int_equal(zero_view_find(&e->a, WEB, &entry), 0);
+        zero_view_entry_etag(&e->a, entry, tag2);
+        assert_string_equal(tag1, tag2);
+
+        assert_int_equal(zero_store_instance_get(e->a.store, WEB, &row), 0);
+        inst = zero_inst_find(&e->a, row.id);
+        assert_non_null(inst);
+        snprintf(fake.status, sizeof(fake.status), "paused");
+        fake.svc->notify(zero_services_ctx(inst, &e->loaded[0]), "paused", "paused", "a disk error");
+        check_view(e);
+        assert_string_equal(seen(e).state, "paused");
+        assert_int_equal(zero_view_find(&e->a, WEB, &entry), 0);
+        assert_int_equal(zero_view_entry_json(entry, &body, &len), 0);
+        assert_non_null(strstr(body, "\"state\":\"paused\""));
+        assert_non_null(strstr(body, "\"runtime_status\":\"paused\""));
+        free(body);
+        snprintf(fake.status, sizeof(fake.status), "running");
+        fake.svc->notify(zero_services_ctx(inst, &e->loaded[0]), "resumed", "running", NULL);
+        check_view(e);
+        assert_string_equal(seen(e).state, "running");
+        zero_instance_row_done(&row);
+        free(act(e, "delete", json_pack("{s:b}", "force", true)));
+        run_ops(e);
+        assert_string_equal(seen(e).state, "gone");
+        assert_true(view_seen.checks > 10);
 }
 
 /* A plugin of 4.1, without card_needs: nothing is made before its prepare; its own asks are
@@ -1272,6 +1413,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stop_kill_timer, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_switch, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_runtime_status, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_plugin_without_card_needs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_card_up_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prepare_fails, setup, teardown),

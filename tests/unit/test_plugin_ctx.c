@@ -59,8 +59,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        while (agent.instances)
-                zero_inst_free(&agent, agent.instances);
+        zero_inst_free_all(&agent);
         agent.config = zero_config_free(agent.config);
         return 0;
 }

@@ -528,6 +528,86 @@ static void test_failed_transaction(void **state) {
         assert_int_equal(zero_store_commit(f->s), 0);
         assert_int_equal(zero_store_instance_get(f->s, "web", &got), 0);
         zero_instance_row_done(&got);
+
+        /* The sync of what is committed (an fsync of the log): outside a transaction only. */
+        assert_int_equal(zero_store_sync(f->s), 0);
+        assert_int_equal(zero_store_begin(f->s), 0);
+        assert_int_equal(zero_store_sync(f->s), -EINVAL);
+        assert_int_equal(zero_store_rollback(f->s), 0);
+        assert_int_equal(zero_store_sync(f->s), 0);
+}
+
+/* A batch is one transaction: nothing is seen from another connection until it ends (or is
+ * flushed); groups inside it are savepoints, rolled back alone; nested batches share the
+ * outermost's transaction. */
+static void test_batch(void **state) {
+        struct fixture *f = *state;
+        struct zero_instance_row a = instance_row(ID_A, "a", NULL, "creating", 1, 64, 1);
+        struct zero_instance_row b = instance_row(ID_B, "b", NULL, "creating", 1, 64, 2);
+        struct zero_instance_row c = instance_row(ID_C, "c", NULL, "creating", 1, 64, 3);
+        struct zero_instance_row got = {};
+        struct zero_store *other = NULL;
+        struct zero_error err = {};
+
+        assert_int_equal(zero_store_open(f->path, &other, &err), 0);
+
+        zero_store_batch_begin(f->s);
+        assert_int_equal(zero_store_instance_insert(f->s, &a), 0);
+        assert_int_equal(zero_store_instance_get(f->s, "a", &got), 0); /* seen inside */
+        zero_instance_row_done(&got);
+        assert_int_equal(zero_store_instance_get(other, "a", &got), -ENOENT); /* not outside */
+
+        /* A group that fails is undone alone; the batch's writes stay. */
+        assert_int_equal(zero_store_begin(f->s), 0);
+        assert_int_equal(zero_store_instance_insert(f->s, &b), 0);
+        assert_int_equal(zero_store_rollback(f->s), 0);
+        assert_int_equal(zero_store_instance_get(f->s, "b", &got), -ENOENT);
+        assert_int_equal(zero_store_instance_get(f->s, "a", &got), 0);
+        zero_instance_row_done(&got);
+        /* A rollback outside a group keeps them too; a commit outside one is a caller bug. */
+        assert_int_equal(zero_store_rollback(f->s), 0);
+        assert_int_equal(zero_store_commit(f->s), -EINVAL);
+        assert_int_equal(zero_store_instance_get(f->s, "a", &got), 0);
+        zero_instance_row_done(&got);
+
+        /* A group that commits joins the batch, still unseen outside. */
+        assert_int_equal(zero_store_begin(f->s), 0);
+        assert_int_equal(zero_store_instance_insert(f->s, &b), 0);
+        assert_int_equal(zero_store_commit(f->s), 0);
+        assert_int_equal(zero_store_instance_get(other, "b", &got), -ENOENT);
+
+        /* A flush commits what the batch holds and goes on. */
+        assert_int_equal(zero_store_batch_flush(f->s), 0);
+        assert_int_equal(zero_store_instance_get(other, "a", &got), 0);
+        zero_instance_row_done(&got);
+        assert_int_equal(zero_store_instance_get(other, "b", &got), 0);
+        zero_instance_row_done(&got);
+
+        /* A nested batch's end commits nothing; the outermost's does. */
+        zero_store_batch_begin(f->s);
+        assert_int_equal(zero_store_instance_insert(f->s, &c), 0);
+        assert_int_equal(zero_store_batch_end(f->s), 0);
+        assert_int_equal(zero_store_instance_get(other, "c", &got), -ENOENT);
+        assert_int_equal(zero_store_batch_end(f->s), 0);
+        assert_int_equal(zero_store_instance_get(other, "c", &got), 0);
+        zero_instance_row_done(&got);
+
+        /* Ended, the store is as without batches: begin, no nesting, commit. */
+        assert_int_equal(zero_store_batch_end(f->s), 0); /* an end too many: nothing */
+        assert_int_equal(zero_store_begin(f->s), 0);
+        assert_int_equal(zero_store_begin(f->s), -EALREADY);
+        assert_int_equal(zero_store_commit(f->s), 0);
+
+        /* A batch begun inside a caller's transaction leaves it to the caller. */
+        assert_int_equal(zero_store_begin(f->s), 0);
+        zero_store_batch_begin(f->s);
+        assert_int_equal(zero_store_instance_delete(f->s, ID_C), 0);
+        assert_int_equal(zero_store_batch_end(f->s), 0);
+        assert_int_equal(zero_store_rollback(f->s), 0);
+        assert_int_equal(zero_store_instance_get(f->s, "c", &got), 0);
+        zero_instance_row_done(&got);
+
+        zero_store_close(other);
 }
 
 static void test_unique(void **state) {
@@ -829,6 +909,19 @@ static void test_operations(void **state) {
         assert_string_equal(got.instance_name, "web");
         zero_operation_row_done(&got);
         assert_int_equal(zero_store_operation_running_for(f->s, ID_A, &got), -ENOENT);
+
+        /* Trimmed to the newest finished ones in the order they were made (C failed, then D
+         * succeeded); the running one (B) is never trimmed, nor counted. */
+        assert_int_equal(zero_store_operation_trim(f->s, -1), -EINVAL);
+        assert_int_equal(zero_store_operation_trim(f->s, 2), 0);
+        assert_int_equal(zero_store_operation_trim(f->s, 1), 1);
+        assert_int_equal(zero_store_operation_get(f->s, ID_C, &got), -ENOENT);
+        assert_int_equal(zero_store_operation_get(f->s, ID_D, &got), 0);
+        zero_operation_row_done(&got);
+        assert_int_equal(zero_store_operation_trim(f->s, 0), 1);
+        assert_int_equal(zero_store_operation_get(f->s, ID_D, &got), -ENOENT);
+        assert_int_equal(zero_store_operation_get(f->s, ID_B, &got), 0);
+        zero_operation_row_done(&got);
 }
 
 /* --- events --- */
@@ -942,6 +1035,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_newer_version_refused, setup_dir, teardown),
                 cmocka_unit_test_setup_teardown(test_open_errors, setup_dir, teardown),
                 cmocka_unit_test_setup_teardown(test_failed_transaction, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_batch, setup_open, teardown),
                 cmocka_unit_test_setup_teardown(test_unique, setup_open, teardown),
                 cmocka_unit_test_setup_teardown(test_image_in_use, setup_open, teardown),
                 cmocka_unit_test_setup_teardown(test_instance_roundtrip, setup_open, teardown),

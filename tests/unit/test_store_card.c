@@ -172,6 +172,7 @@ static void assert_attachment(const struct zero_attachment_row *got, const struc
         assert_str(got->export_kind, want->export_kind);
         assert_str(got->export_path, want->export_path);
         assert_int_equal(got->idx, want->idx);
+        assert_int_equal(got->released, want->released);
 }
 
 /* --- volumes --- */
@@ -297,6 +298,7 @@ static void test_attachment_roundtrip(void **state) {
                 .export_kind = "nbd",
                 .export_path = "/run/zero/card/root.sock",
                 .idx = 0,
+                .released = 1, /* a live migration's hand-over (schema v9) */
         };
         struct zero_attachment_row bare = attachment_row("data", ID_E, 1), got = {}, upd, *list = NULL;
         struct zero_attachment_row again = attachment_row("root", ID_F, 0);
@@ -706,6 +708,7 @@ static void test_migrate_volume_locator(void **state) {
                                       "ALTER TABLE volumes ADD COLUMN path TEXT NOT NULL DEFAULT '';"
                                       "ALTER TABLE volumes DROP COLUMN locator;"
                                       "ALTER TABLE networks DROP COLUMN state;"
+                                      "ALTER TABLE attachments DROP COLUMN released;"
                                       "PRAGMA user_version = 6;"
                                       "INSERT INTO volumes (name, id, size_bytes, path, format, state, created_at,"
                                       " updated_at) VALUES ('old', '" ID_A "', 1073741824,"

@@ -40,7 +40,7 @@ static const struct zero_vm_nic nics[] = {
 
 static struct zero_vm_options options(void) {
         return (struct zero_vm_options){"qemu-system-x86_64", "tcg", "/img/vmlinuz", "/img/initrd.img", "/run/i/qmp.sock",
-                                        true, ELEMENTSOF(disks), disks, ELEMENTSOF(nics), nics, 2, NULL};
+                                        true, ELEMENTSOF(disks), disks, ELEMENTSOF(nics), nics, 2, NULL, false};
 }
 
 static size_t count(char **v, const char *s) {
@@ -133,6 +133,32 @@ static void test_sandbox_and_runas(void **state) {
         /* QEMU 7.2 drops privileges after loading its filter: set*id must stay allowed. */
         assert_string_equal(value(argv, "-sandbox", ""),
                             "on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny");
+}
+
+/* The target of a live migration waits for the guest (-incoming defer) and runs it once it has it
+ * all: no -S. The devices are the same as a start's, or the target could not load their state. */
+static void test_incoming(void **state) {
+        struct zero_instance_info info = sample();
+        struct zero_vm_options o = options();
+        struct zero_error err = {};
+        _cleanup_strv_free_ char **plain = NULL, **in = NULL;
+        size_t n_plain = 0, n_in = 0;
+
+        assert_int_equal(zero_vm_cmdline(&info, &o, &plain, &err), 0);
+        o.incoming = true;
+        assert_int_equal(zero_vm_cmdline(&info, &o, &in, &err), 0);
+        assert_int_equal(count(plain, "-incoming"), 0);
+        assert_int_equal(count(plain, "-S"), 1);
+        assert_int_equal(count(in, "-incoming"), 1);
+        assert_string_equal(value(in, "-incoming", ""), "defer");
+        assert_int_equal(count(in, "-S"), 0);
+        for (char **a = plain; *a; a++)
+                if (strcmp(*a, "-device") == 0)
+                        n_plain++;
+        for (char **a = in; *a; a++)
+                if (strcmp(*a, "-device") == 0)
+                        n_in++;
+        assert_int_equal(n_in, n_plain);
 }
 
 static void test_full_cmdline(void **state) {
@@ -267,6 +293,7 @@ int main(void) {
                 cmocka_unit_test(test_shell_command_roundtrip),
                 cmocka_unit_test(test_full_cmdline),
                 cmocka_unit_test(test_sandbox_and_runas),
+                cmocka_unit_test(test_incoming),
                 cmocka_unit_test(test_invalid),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

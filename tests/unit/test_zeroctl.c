@@ -807,6 +807,60 @@ static void test_parse_switch(void **state) {
         assert_string_equal(e.message, "MODE is not valid UTF-8");
 }
 
+static void test_parse_migrate(void **state) {
+        struct zeroctl_migrate_args a;
+        struct zero_error e = {};
+        json_auto_t *b1 = NULL, *b2 = NULL, *op = NULL, *bare = NULL;
+        char line[256];
+
+        assert_int_equal(zeroctl_parse_migrate(3, ARGV("migrate", "web", "https://10.0.0.2:8443"), &a, &e), 0);
+        assert_string_equal(a.name, "web");
+        assert_string_equal(a.target, "https://10.0.0.2:8443");
+        assert_int_equal(zeroctl_migrate_body(&a, &b1, &e), 0);
+        assert_json_eq(b1, "{\"target\":\"https://10.0.0.2:8443\"}");
+
+        assert_int_equal(zeroctl_parse_migrate(9,
+                                               ARGV("migrate", "--downtime", "20", "web", "https://b:8443",
+                                                    "--bandwidth=1048576", "--target-token", "zero_x", "--downtime=30"),
+                                               &a, &e),
+                         0);
+        assert_int_equal(zeroctl_migrate_body(&a, &b2, &e), 0);
+        assert_json_eq(b2, "{\"target\":\"https://b:8443\",\"token\":\"zero_x\",\"downtime_ms\":30,"
+                           "\"bandwidth\":1048576}");
+        assert_int_equal(zeroctl_parse_migrate(2, ARGV("migrate", "-h"), &a, &e), ZEROCTL_HELP);
+
+        const struct {
+                int argc;
+                char **argv;
+                const char *message;
+        } bad[] = {
+                {1, ARGV("migrate"), "missing instance name"},
+                {2, ARGV("migrate", "web"), "missing target (the other node's URL, https://HOST:PORT)"},
+                {4, ARGV("migrate", "web", "https://b", "now"), "unexpected argument 'now'"},
+                {4, ARGV("migrate", "web", "https://b", "--downtime=0"),
+                 "--downtime must be a whole number from 1 to 3600000, not '0'"},
+                {4, ARGV("migrate", "web", "https://b", "--bandwidth"), "option '--bandwidth' needs a value"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                e = (struct zero_error){};
+                assert_int_equal(zeroctl_parse_migrate(bad[i].argc, bad[i].argv, &a, &e), -EINVAL);
+                assert_int_equal(e.code, ZERO_E_USAGE);
+                assert_string_equal(e.message, bad[i].message);
+        }
+
+        /* The progress line: QEMU's figures once there, the step alone before. */
+        op = json_loads("{\"step\":\"send\",\"progress\":{\"ram_total_bytes\":268435456,"
+                        "\"ram_transferred_bytes\":134217728,\"ram_remaining_bytes\":134217728,"
+                        "\"dirty_rate_bytes\":1048576,\"expected_downtime_ms\":3}}",
+                        0, NULL);
+        assert_int_equal(zeroctl_format_migrate_progress(op, line, sizeof(line)), 0);
+        assert_non_null(strstr(line, "send: sent "));
+        assert_non_null(strstr(line, "expected downtime 3 ms"));
+        bare = json_loads("{\"step\":\"target_ready\"}", 0, NULL);
+        assert_int_equal(zeroctl_format_migrate_progress(bare, line, sizeof(line)), 0);
+        assert_string_equal(line, "target_ready");
+}
+
 /* What the SSE parser dispatched, one "id|type|data" line per event. */
 static int collect_event(const char *id, const char *type, const char *data, void *userdata) {
         FILE *f = userdata;
@@ -1550,7 +1604,7 @@ static void test_e2e_ls(void **state) {
         NEED_ZEROCTL();
         /* A created_at in the future prints as "0s ago": stable whatever the clock says. */
         struct route routes[] = {
-                {"GET", "/v1/instances", 200, NULL,
+                {"GET", "/v1/instances?limit=500", 200, NULL,
                  "{\"instances\":[{\"name\":\"web\",\"mode\":\"container\",\"state\":\"running\","
                  "\"image\":\"busybox\",\"cpus\":1,\"memory_mib\":512,\"pid\":77,"
                  "\"created_at\":\"2999-01-01T00:00:00Z\"},{\"name\":\"db\",\"mode\":\"container\","
@@ -1578,11 +1632,42 @@ static void test_e2e_ls(void **state) {
         fake_stop(fk);
 }
 
+/* ls pages through a long list: each page's "next" is the after= of the next request, and the
+ * pages make one table (and one --json list). */
+static void test_e2e_ls_pages(void **state) {
+        NEED_ZEROCTL();
+#define LS_INST(n) "{\"name\":\"" n "\",\"mode\":\"vm\",\"state\":\"stopped\",\"image\":\"bb\",\"cpus\":1," \
+                   "\"memory_mib\":64,\"pid\":null,\"created_at\":\"2999-01-01T00:00:00Z\"}"
+        struct route routes[] = {
+                {"GET", "/v1/instances?limit=500", 200, NULL, "{\"instances\":[" LS_INST("a") "," LS_INST("b") "],\"next\":\"b\"}"},
+                {"GET", "/v1/instances?limit=500&after=b", 200, NULL, "{\"instances\":[" LS_INST("c") "],\"next\":null}"},
+        };
+#undef LS_INST
+        struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
+        struct result r = run("--url", fk->url, "ls", NULL);
+
+        assert_string_equal(r.err, "");
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.out, "NAME  MODE  STATE    PID  CPUS  MEMORY  IMAGE  CREATED\n"
+                                   "a     vm    stopped  -    1     64MiB   bb     0s ago\n"
+                                   "b     vm    stopped  -    1     64MiB   bb     0s ago\n"
+                                   "c     vm    stopped  -    1     64MiB   bb     0s ago\n");
+        result_done(&r);
+        r = run("--url", fk->url, "--json", "ls", NULL);
+        assert_int_equal(r.status, 0);
+        json_auto_t *j = json_loads(r.out, 0, NULL);
+        assert_int_equal(json_array_size(json_object_get(j, "instances")), 3);
+        assert_null(json_object_get(j, "next"));
+        result_done(&r);
+        assert_int_equal(fake_count(fk, "GET", "/v1/instances?limit=500&after=b"), 2);
+        fake_stop(fk);
+}
+
 /* --token (or $ZERO_TOKEN) goes out as a bearer token on TCP, never on the unix socket. */
 static void test_e2e_token(void **state) {
         NEED_ZEROCTL();
         struct route routes[] = {
-                {"GET", "/v1/instances", 200, NULL, "{\"instances\":[]}"},
+                {"GET", "/v1/instances?limit=500", 200, NULL, "{\"instances\":[]}"},
         };
         struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
         struct result r = run("--url", fk->url, "--token", "zero_secret", "ls", NULL);
@@ -1768,7 +1853,7 @@ static void test_e2e_unix_socket(void **state) {
                  "\"allocated\":{\"cpus\":0,\"memory_mib\":0,\"instances\":0},\"mode\":\"idle\","
                  "\"plugins\":[],\"features\":{\"cgroups_enforced\":false,\"accelerator\":\"none\"}"
                  "}"},
-                {"GET", "/v1/images", 200, NULL,
+                {"GET", "/v1/images?limit=500", 200, NULL,
                  "{\"images\":[{\"name\":\"busybox\",\"source\":\"/srv/bb\",\"size_bytes\":1048576,"
                  "\"created_at\":\"2999-01-01T00:00:00Z\"}]}"},
                 {"POST", "/v1/images", 202, "Location: /v1/operations/op9\r\n",
@@ -1942,7 +2027,7 @@ static void test_e2e_volume(void **state) {
                  "zeroctl: size_bytes is required for a blank volume (invalid, HTTP 422)\n"},
 
                 {{"volume", "ls"},
-                 "GET", "/v1/volumes", "", 200,
+                 "GET", "/v1/volumes?limit=500", "", 200,
                  "{\"volumes\":[" VOLUME("data1", "10737418240", "null",
                                          "{\"iops\":0,\"bps\":1048576}") "]}",
                  0,
@@ -1950,7 +2035,7 @@ static void test_e2e_volume(void **state) {
                  "data1  10.0GiB  raw     ready  -      -         1.0MiB/s  0s ago\n",
                  ""},
                 {{"volume", "list"},
-                 "GET", "/v1/volumes", "", 503, ERR("busy", "the state database is locked"), 1,
+                 "GET", "/v1/volumes?limit=500", "", 503, ERR("busy", "the state database is locked"), 1,
                  "", "zeroctl: the state database is locked (busy, HTTP 503)\n"},
 
                 {{"volume", "show", "data1"},
@@ -2030,15 +2115,15 @@ static void test_e2e_network(void **state) {
                  "zeroctl: a network named 'net1' exists already (conflict, HTTP 409)\n"},
 
                 {{"network", "ls"},
-                 "GET", "/v1/networks", "", 200, "{\"networks\":[" NETWORK "]}", 0,
+                 "GET", "/v1/networks?limit=500", "", 200, "{\"networks\":[" NETWORK "]}", 0,
                  "NAME  SUBNET        GATEWAY    BRIDGE  NICS  CREATED\n"
                  "net1  10.77.0.0/24  10.77.0.1  zbr-a1  0     0s ago\n",
                  ""},
                 {{"--json", "network", "list"},
-                 "GET", "/v1/networks", "", 200, "{\"networks\":[]}", 0,
+                 "GET", "/v1/networks?limit=500", "", 200, "{\"networks\":[]}", 0,
                  "{\n  \"networks\": []\n}\n", ""},
                 {{"network", "ls"},
-                 "GET", "/v1/networks", "", 200, "{\"nets\":[]}", 1, "",
+                 "GET", "/v1/networks?limit=500", "", 200, "{\"nets\":[]}", 1, "",
                  "zeroctl: zerod's network list has no \"networks\" array\n"},
 
                 {{"network", "show", "net1"},
@@ -2733,6 +2818,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_attach),
                 cmocka_unit_test(test_parse_events),
                 cmocka_unit_test(test_parse_switch),
+                cmocka_unit_test(test_parse_migrate),
                 cmocka_unit_test(test_sse),
                 cmocka_unit_test(test_format_duration),
                 cmocka_unit_test(test_table),
@@ -2746,6 +2832,7 @@ int main(void) {
                 cmocka_unit_test(test_print_instance),
                 cmocka_unit_test(test_print_event),
                 cmocka_unit_test(test_e2e_ls),
+                cmocka_unit_test(test_e2e_ls_pages),
                 cmocka_unit_test(test_e2e_token),
                 cmocka_unit_test(test_e2e_create_waits),
                 cmocka_unit_test(test_e2e_operation_fails),

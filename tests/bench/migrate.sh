@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# bench_migrate [N]: live migrations of one idle 256 MiB VM (a root and a data volume, a NIC)
+# between two zerods on this machine (tests/integration/migrate_lib.sh: two network namespaces,
+# a veth pair, the volumes' directory shared), N times A <-> B (20 by default), then N plain QEMU
+# migrations of the same guest (its kernel, initrd, command line and volumes: qemu_migrate_plain.py,
+# QEMU's built-in virtio-blk on the files). For each: QEMU's downtime and total time, and the gap
+# a peer pinging every 5 ms sees. Prints p50 and p99 of each, side by side. Run by hand, as root,
+# with the variables ctest gives the integration tests (docs/benchmarks.md):
+#
+#   sudo env ZERO_BUILD_DIR=build ZERO_SOURCE_DIR=. ZERO_PLUGIN_DIR=build/plugins \
+#     ZEROD=build/agent/zerod ZERO_SHIM=build/shim/zero-shim ZEROCTL=build/cli/zeroctl \
+#     ZERO_PINGER=build/tests/zero-test-pinger bash tests/bench/migrate.sh 20
+#
+# The pinger starts when the source's guest is paused for the switchover (zerod: its operation in
+# release; plain QEMU: pre-switchover, continued after PLAIN_PAUSE_S, 0 by default), not before:
+# QEMU 7.2 under TCG loses pages a device writes while it sends the RAM (it_migrate). So the gap
+# is the time from the pause to the guest's first answer, less the poll's latency, and QEMU's
+# downtime is the figure to compare. A guest dirtying memory fast is not measured here: under TCG
+# this machine's guest cannot dirty 750 MiB/s, and its traffic would be lost pages.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+N=${1:-20}
+. "$here/../integration/lib.sh"
+. "$here/../integration/migrate_lib.sh"
+
+two_nodes
+node A
+act POST /v1/volumes '{"name":"data1","size_bytes":67108864}'
+# shellcheck disable=SC2016 # expanded in the guest
+cmd='mkdir -p /data && mount -t ext4 /dev/vdb /data || exit 1; echo READY; while :; do sleep 1; done'
+expect 202 POST /v1/instances "{\"name\":\"mv\",\"mode\":\"vm\",\"image\":\"bb\",\"memory_mib\":256,\"volumes\":[{\"name\":\"data1\",\"path\":\"/data\"}],\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$cmd" '$c')]}"
+wait_op "$(jbody .id)"
+ip=$(inst mv 'nics[0].ip')
+wait_console mv READY 90
+qemu_pid=$(pgrep -f "qemu-system.*guest=mv" | head -1)
+tr '\0' '\n' <"/proc/$qemu_pid/cmdline" | sed -n '/^-append$/{n;p}' >"$T/append"
+
+results=$T/results
+: >"$results"
+to=B
+for i in $(seq 1 "$N"); do
+  if [ "$to" = B ]; then migrate_to B mv; else migrate_to A mv ",\"token\":\"$A_TOKEN\""; fi
+  pinger=
+  for _ in $(seq 1 3000); do
+    api GET "/v1/operations/$MOP"
+    [ "$(jbody .status)" = running ] || break
+    case $(jbody .step) in
+    release | handover | switchover | stop | cleanup | card_down | forget)
+      nsenter --net="/run/netns/$NS_P" "$ZERO_PINGER" "$ip" 5 >"$T/ping" 2>&1 &
+      pinger=$!
+      PINGER_PID=$pinger
+      break
+      ;;
+    esac
+    sleep 0.005
+  done
+  wait_op "$MOP"
+  sleep 0.5
+  [ -n "$pinger" ] && kill -TERM "$pinger" && wait "$pinger"
+  expect 200 GET "/v1/operations/$MOP"
+  # zerod downtime total first_ms gap_ms lost
+  echo "zerod $(jbody .result.downtime_ms) $(jbody .result.total_ms) $(awk '{print $10, $8, $6}' "$T/ping" 2>/dev/null || echo '- - -')" >>"$results"
+  log "zerod $i: $(tail -1 "$results")"
+  node "$to"
+  [ "$(inst mv state)" = running ] || fail "mv is not running on $to: $(cat "$BODY")"
+  to=$([ "$to" = B ] && echo A || echo B)
+done
+
+# The same guest under plain QEMU: its volumes copied once the instance is stopped.
+node "$([ "$to" = B ] && echo A || echo B)"
+act POST /v1/instances/mv/stop '{"force":true}'
+mkdir -p "$T/plain"
+root=$(ls "$T"/volumes/*.qcow2 | head -1)
+data=$(ls "$T"/volumes/*.raw | head -1)
+cp "$(qemu-img info --output=json "$root" | jq -r '.["backing-filename"]')" "$T/plain/base.ext4"
+cp "$root" "$T/plain/root.qcow2"
+qemu-img rebase -u -b "$T/plain/base.ext4" -F raw "$T/plain/root.qcow2"
+cp "$data" "$T/plain/data.raw"
+cp "$T/a/state/images/bb/vmlinuz" "$T/a/state/images/bb/initrd.img" "$T/append" "$T/plain/"
+LATEPING=1 PAUSE_S=${PLAIN_PAUSE_S:-0} python3 "$here/../integration/qemu_migrate_plain.py" "$T/plain" "$N" pause >"$T/plain.log" 2>&1 ||
+  fail "plain QEMU failed: $(tail -5 "$T/plain.log")"
+# "a->b: completed downtime D total T; sent S received R lost L gap_ms G first_ms F; ..."
+sed -n 's/^[ab]->[ab]: completed downtime \([0-9]*\) total \([0-9]*\); sent [0-9]* received [0-9]* lost \([0-9]*\) gap_ms \([0-9.]*\) first_ms \([0-9.-]*\);.*/plain \1 \2 \5 \4 \3/p' \
+  "$T/plain.log" >>"$results"
+
+python3 - "$results" <<'EOF'
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float('nan')
+print(f"{'':8} {'n':>3} {'downtime p50/p99 ms':>20} {'total p50/p99 ms':>18} {'ping gap p50/p99 ms':>20} {'lost p50/p99':>13}")
+for who in ('zerod', 'plain'):
+    r = [x for x in rows if x[0] == who and x[1] != '-']
+    col = lambda i: [float(x[i]) for x in r if x[i] not in ('-', '')]
+    gap = [max(float(x[3]), float(x[4])) for x in r if x[3] != '-']
+    print(f"{who:8} {len(r):>3} {pct(col(1),50):>9.0f}/{pct(col(1),99):<10.0f} {pct(col(2),50):>8.0f}/{pct(col(2),99):<9.0f}"
+          f" {pct(gap,50):>9.1f}/{pct(gap,99):<10.1f} {pct(col(5),50):>6.0f}/{pct(col(5),99):<6.0f}")
+EOF
+node A
+api DELETE "/v1/instances/mv?force=true" >/dev/null || true
+node B
+api DELETE "/v1/instances/mv?force=true" >/dev/null || true
