@@ -107,8 +107,17 @@ static int stop_params(struct zero_request *req, const char *extra, json_t **ret
         return 0;
 }
 
+/* POST /v1/instances/{name}/start [{"evict": "stop"}]: the core checks the value (node_owner.h). */
 static void start_instance(struct zero_request *req) {
-        instance_action(req, "start", NULL);
+        json_t *body = zero_request_body(req), *v;
+        const char *key;
+
+        json_object_foreach(body, key, v) {
+                if (!streq(key, "evict"))
+                        return zero_reply_error(req, 422, "invalid", "'%s': expected evict (\"stop\")", ZERO_QUOTE(key));
+        }
+        v = json_object_get(body, "evict");
+        instance_action(req, "start", v ? json_pack("{s:O}", "evict", v) : NULL);
 }
 
 static void stop_instance(struct zero_request *req) {

@@ -322,6 +322,12 @@ int zero_card_start(struct zero_agent *a) {
         return r;
 }
 
+uint64_t zero_card_capabilities(const struct zero_agent *a) {
+        if (!a->card || !ZERO_CARD_HAS(a->card_driver, capabilities))
+                return 0;
+        return a->card_driver->ops.capabilities(a->card);
+}
+
 void zero_card_stop(struct zero_agent *a) {
         if (a->card) {
                 a->card_driver->ops.close(a->card); /* stops its ops under way, calling nobody */

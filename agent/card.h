@@ -22,6 +22,9 @@
  * operations resumed; zerod does not start without its card. */
 int zero_card_start(struct zero_agent *a);
 void zero_card_stop(struct zero_agent *a);
+/* The opened driver's ZERO_CARD_CAP_* (card.h); 0 before the card is open or for a driver without
+ * the op (the softcard). */
+uint64_t zero_card_capabilities(const struct zero_agent *a);
 /* Makes the card match the store; restarts running instances whose exports had to be made anew
  * (their old block device died with the daemon). */
 int zero_card_sync(struct zero_agent *a);

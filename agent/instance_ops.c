@@ -11,6 +11,7 @@
 
 #include "agent/agent.h"
 #include "agent/card.h"
+#include "agent/node_owner.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
@@ -658,7 +659,10 @@ static int step_volumes_delete(struct zero_op *op) {
         return wait_volumes(op, NULL, ZERO_VOL_DELETING, json_object_get(op->params, "volumes"));
 }
 
-static const struct zero_op_step create_steps[] = {STEP(volumes), STEP(card_up), STEP(prepare),
+/* evict: the node cleared for an instance that needs it to itself, when the request says so
+ * (node_owner.h); it passes at once otherwise. */
+static const struct zero_op_step create_steps[] = {{"evict", zero_node_owner_evict_step, NULL},
+                                                   STEP(volumes), STEP(card_up), STEP(prepare),
                                                    STEP_ANSWER(spawn, reported), STEP(boot), STEP(running)};
 static const struct zero_op_step stop_steps[] = {STEP(stop), STEP(cleanup), STEP(card_down)};
 /* No card_down: the same mode takes the same exports again (a plugin's cleanup that gave them

@@ -9,6 +9,7 @@
 
 #include "agent/card_plan.h"
 #include "agent/instance_spec.h"
+#include "agent/node_owner.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "common/log.h"
@@ -83,6 +84,7 @@ int zero_instance_create(struct zero_agent *a, json_t *body, struct zero_op **re
         struct zero_image_row image = {};
         struct zero_card_plan plan = {};
         struct zero_op *op = NULL;
+        bool evict = false;
         int r;
 
         r = zero_spec_validate(a, body, &row, err);
@@ -99,11 +101,15 @@ int zero_instance_create(struct zero_agent *a, json_t *body, struct zero_op **re
                 r = zero_error_set(err, r, ZERO_E_INVALID, "image '%s' does not exist", ZERO_QUOTE(row.image));
                 goto out;
         }
-        r = zero_instance_admit(a, &row, err);
+        r = zero_node_owner_evict_param(a, row.mode, json_object_get(body, "evict"), &evict, err);
+        if (r >= 0)
+                r = zero_instance_admit(a, &row, err);
+        if (r >= 0)
+                r = zero_node_owner_check(a, NULL, row.name, row.mode, evict, err);
         if (r >= 0)
                 r = zero_card_plan_build(a, body, &row, &plan, err);
         if (r >= 0)
-                r = new_op(a, "create", &row, NULL, &op, err);
+                r = new_op(a, "create", &row, evict ? json_pack("{s:s}", "evict", "stop") : NULL, &op, err);
         if (r >= 0)
                 r = zero_instance_record_and_launch(a, &row, &plan, NULL, op, err);
         if (r >= 0)
@@ -171,6 +177,16 @@ int zero_instance_act(struct zero_agent *a, const char *name, const char *kind, 
         r = zero_instance_load(a, name, &row, err);
         if (r >= 0)
                 r = check_verb(a, &row, kind, NULL, err);
+        /* A verb that runs the instance in its mode: the node must be free for it, or be freed
+         * first (a start's "evict": its evict step). A switch asks for the mode it goes to
+         * (zero_instance_switch), before it gets here. */
+        if (r >= 0 && (streq(kind, "start") || streq(kind, "restart"))) {
+                bool evict = false;
+
+                r = zero_node_owner_evict_param(a, row.mode, json_object_get(params, "evict"), &evict, err);
+                if (r >= 0)
+                        r = zero_node_owner_check(a, row.id, row.name, row.mode, evict, err);
+        }
         /* A verb whose state shows at once (deleting, switching) records it with the operation. */
         if (r >= 0 && t->accepted != ZERO_INST_KEEP) {
                 char *s = strdup(zero_inst_state_name(t->accepted));
@@ -233,6 +249,15 @@ int zero_instance_switch(struct zero_agent *a, const char *name, const char *mod
         json_object_set_new(params, "mode", json_string(mode));
         json_object_set_new(params, "from", json_string(row.mode));
         json_object_set_new(params, "start", json_boolean(zero_inst_state_live(zero_inst_state_of(&row))));
+        /* One that runs after the switch runs in the new mode: the node must be free for it there.
+         * A stopped one only changes its mode. */
+        if (zero_inst_state_live(zero_inst_state_of(&row)))
+                r = zero_node_owner_check(a, row.id, row.name, mode, false, err);
+        if (r < 0) {
+                json_decref(params);
+                zero_instance_row_done(&row);
+                return r;
+        }
         log_info("Switching %s from %s to %s (%s)", row.name, row.mode, mode, row.state);
         zero_instance_row_done(&row);
         return zero_instance_act(a, name, "switch", params, ret_op, err);

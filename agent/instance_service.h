@@ -11,7 +11,8 @@
  * stays valid until the loop runs again (long enough for the caller's answer). On failure
  * -errno and err: ZERO_E_NOT_FOUND (no such instance), ZERO_E_BUSY (an operation is in
  * progress on it), ZERO_E_WRONG_STATE (the verb is refused in its state), ZERO_E_OVER_CAPACITY
- * (the node has no room), ZERO_E_CONFLICT (a name taken), ZERO_E_INVALID, ZERO_E_UNAVAILABLE (the
+ * (the node has no room), ZERO_E_CONFLICT (a name taken; the node held against an exclusive mode,
+ * node_owner.h), ZERO_E_INVALID, ZERO_E_UNAVAILABLE (the
  * store is busy), ZERO_E_INTERNAL; nothing is changed. params are always taken.
  */
 #include <jansson.h>

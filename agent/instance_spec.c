@@ -43,7 +43,9 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
         static const char *const known[] = {"name",    "mode", "image",    "cpus",           "memory_mib",
                                             "command", "env",  "hostname", "cwd", "readonly_rootfs", "pids_max", "userns",
                                             /* checked by zero_card_plan_build() */
-                                            "root_volume", "root_personality", "volumes", "nics"};
+                                            "root_volume", "root_personality", "volumes", "nics",
+                                            /* checked by zero_instance_create() (node_owner.h) */
+                                            "evict"};
         json_t *v, *spec;
         const char *key, *name, *mode, *image;
         json_int_t cpus = 1, memory = 256;

@@ -196,6 +196,8 @@ static int run(struct zero_agent *a, struct zero_front **http) {
         r = zero_card_start(a);
         if (r < 0)
                 return r;
+        /* What a mode can do may depend on the card (the bms mode: a card that outlives the host). */
+        zero_plugins_probe_again(a->plugins);
         r = zero_inst_reconcile_all(a);
         if (r < 0)
                 return r;

@@ -11,6 +11,7 @@
 
 #include "agent/card.h"
 #include "agent/instance_service.h"
+#include "agent/node_owner.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "agent/volume_service.h"
@@ -380,6 +381,9 @@ int zero_migration_incoming(struct zero_agent *a, json_t *body, struct zero_op *
                                       ZERO_QUOTE(row.image));
         if (r >= 0)
                 r = zero_instance_admit(a, &row, err);
+        /* Not onto a node a bms instance owns (node_owner.h); an incoming VM is never exclusive. */
+        if (r >= 0)
+                r = zero_node_owner_check(a, NULL, row.name, row.mode, false, err);
         if (r < 0)
                 return r;
         spec_text = json_dumps(spec, JSON_COMPACT);

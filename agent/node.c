@@ -11,12 +11,13 @@
 #endif
 
 /* Derived from what holds resources (instance_state.h: an idle instance holds none): idle, the
- * one mode in use (its plugin's; VMs make an "ecs" node), or mixed; bare metal takes the whole
- * machine. */
+ * one mode in use (its plugin's; VMs make an "ecs" node), or mixed; an exclusive mode's instance
+ * (bms: zero_probe.exclusive) takes the whole machine, and the node is in its mode. */
 const char *zero_node_mode_of(const struct zero_plugin_set *plugins, const struct zero_instance_count *counts,
                               size_t n) {
         const char *used = NULL;
-        bool mixed = false, bms = false;
+        const char *exclusive = NULL;
+        bool mixed = false;
 
         for (size_t i = 0; i < n; i++) {
                 const struct zero_loaded_plugin *lp;
@@ -26,13 +27,14 @@ const char *zero_node_mode_of(const struct zero_plugin_set *plugins, const struc
                 lp = counts[i].mode ? zero_plugins_find(plugins, counts[i].mode) : NULL;
                 if (!lp)
                         continue; /* its plugin is gone: it holds nothing this zerod runs */
-                bms |= streq(lp->plugin->mode, "bms");
+                if (lp->probe.exclusive)
+                        exclusive = lp->plugin->mode;
                 if (used && !streq(used, lp->plugin->mode))
                         mixed = true;
                 used = lp->plugin->mode; /* the plugin's string: it outlives the counts */
         }
-        if (bms)
-                return "bms";
+        if (exclusive)
+                return exclusive;
         if (mixed)
                 return "mixed";
         return !used ? "idle" : streq(used, "vm") ? "ecs" : used;
@@ -56,10 +58,11 @@ json_t *zero_node_to_json(struct zero_agent *a, const struct zero_instance_count
         for (size_t i = 0; a->plugins && i < a->plugins->n; i++) {
                 const struct zero_loaded_plugin *lp = &a->plugins->items[i];
                 json_array_append_new(plugins,
-                                      json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:b}", "name", lp->plugin->name, "mode",
+                                      json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:b,s:b}", "name", lp->plugin->name, "mode",
                                                 lp->plugin->mode, "path", lp->path, "available", lp->probe.available,
                                                 "reason", lp->probe.reason, "runtime", lp->probe.runtime,
-                                                "resource_limits_enforced", lp->probe.resource_limits_enforced));
+                                                "resource_limits_enforced", lp->probe.resource_limits_enforced,
+                                                "exclusive", lp->probe.exclusive));
                 /* The container plugin's cgroup manager applies cpu, memory and pids limits
                  * together, or none of them. */
                 if (streq(lp->plugin->mode, "container"))

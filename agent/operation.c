@@ -331,6 +331,11 @@ static void op_finish(struct zero_op *op, int r) {
                   (unsigned long long) (zero_store_commits(a->store) - op->commits),
                   zero_store_cache_bytes(a->store) / 1024);
         zero_op_free(op);
+        /* An operation's end may have freed the node: the evict steps look again now rather than
+         * at their next poll (their timers fire from the loop, not from inside this call). */
+        for (struct zero_op *o = a->ops; o; o = o->next)
+                if ((o->wait & ZERO_OP_WAIT_NODE) && o->timer)
+                        (void) sd_event_source_set_time_relative(o->timer, 0);
         /* The last one running ended: what the operations had on the heap at once (8 creates at a
          * time held 7 MiB: the card's replies, JSON, rows) is free but stays with the process, as
          * glibc gives back only the top of the heap by itself. Returned here, once per burst, so

@@ -55,6 +55,7 @@ enum zero_op_wait {
         ZERO_OP_WAIT_CHILD = 1 << 4,   /* a child process of the step's (zero_op_wait_child()) */
         ZERO_OP_WAIT_PEER = 1 << 5,    /* another node's agent: the answer to the step's request
                                         * (op->peer), or a request of the peer's (migration.h) */
+        ZERO_OP_WAIT_NODE = 1 << 6,    /* the node to be free of others (the evict step, node_owner.c) */
 };
 
 /* How a wait's answer ends the step: done, or the step runs again (its work is idempotent, and

@@ -75,6 +75,13 @@ int zero_plugin_abi_check(const struct zero_plugin *p, struct zero_error *err) {
         return 0;
 }
 
+/* The plugin's answer, in a struct zeroed and sized anew each time (plugin.h: it fills no more). */
+static void probe(struct zero_loaded_plugin *lp) {
+        lp->probe = (struct zero_probe){.size = sizeof(struct zero_probe)};
+        (void) lp->plugin->ops.probe(&lp->probe);
+        lp->probe.size = sizeof(struct zero_probe);
+}
+
 static int load_one(struct zero_plugin_set *s, const char *path, const struct zero_plugin_services *svc) {
         struct zero_loaded_plugin lp = {.probe.size = sizeof(struct zero_probe)};
         struct zero_error err = {};
@@ -139,13 +146,25 @@ static int load_one(struct zero_plugin_set *s, const char *path, const struct ze
         }
         lp.handle = h;
         lp.plugin = p;
-        (void) p->ops.probe(&lp.probe);
-        lp.probe.size = sizeof(struct zero_probe);
+        probe(&lp);
         s->items[s->n++] = lp;
         log_info("Loaded plugin %s (mode %s, ABI %u.%u) from %s: %s%s%s", p->name, p->mode,
                  ZERO_PLUGIN_ABI_MAJOR_OF(p->abi_version), ZERO_PLUGIN_ABI_MINOR_OF(p->abi_version), path,
                  lp.probe.available ? "available" : "unavailable", lp.probe.reason[0] ? ", " : "", lp.probe.reason);
         return 0;
+}
+
+void zero_plugins_probe_again(struct zero_plugin_set *s) {
+        for (size_t i = 0; s && i < s->n; i++) {
+                struct zero_loaded_plugin *lp = &s->items[i];
+                bool was = lp->probe.available;
+
+                probe(lp);
+                if (lp->probe.available != was)
+                        log_info("Plugin %s (mode %s) is %s now%s%s", lp->plugin->name, lp->plugin->mode,
+                                 lp->probe.available ? "available" : "unavailable", lp->probe.reason[0] ? ": " : "",
+                                 lp->probe.reason);
+        }
 }
 
 int zero_plugins_load(const char *dir, const struct zero_plugin_services *svc, struct zero_plugin_set **ret) {

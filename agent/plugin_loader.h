@@ -39,6 +39,9 @@ int zero_plugin_abi_check(const struct zero_plugin *p, struct zero_error *err);
 /* Loads every plugin it can; a plugin that cannot be used is skipped with a log line saying why.
  * Fails only when the directory cannot be read. */
 int zero_plugins_load(const char *dir, const struct zero_plugin_services *svc, struct zero_plugin_set **ret);
+/* Asks every plugin's probe again: once the card is open, whose capabilities a mode may need
+ * (plugin.h, 4.3: the bms plugin's). */
+void zero_plugins_probe_again(struct zero_plugin_set *s);
 struct zero_plugin_set *zero_plugins_free(struct zero_plugin_set *s);
 const struct zero_loaded_plugin *zero_plugins_find(const struct zero_plugin_set *s, const char *mode);
 /* The modes of the loaded plugins for a message, "container, vm or bms" ("" when none): the

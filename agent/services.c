@@ -14,8 +14,9 @@
 #include "common/log.h"
 #include "common/util.h"
 
-/* config_get has no context argument: one agent per process. */
+/* config_get and card_capabilities have no context argument: one agent per process. */
 static const struct zero_config *services_config;
+static const struct zero_agent *services_agent;
 
 static void svc_log(struct zero_plugin_ctx *ctx, int priority, const char *fmt, ...) {
         char buf[1024];
@@ -150,8 +151,16 @@ static void *svc_get_data(struct zero_plugin_ctx *ctx) {
         return ctx ? ctx->data : NULL;
 }
 
+/* The card's ZERO_CARD_CAP_* as plugins spell them (plugin.h does not include card.h). */
+static uint64_t svc_card_capabilities(void) {
+        uint64_t caps = services_agent ? zero_card_capabilities(services_agent) : 0;
+
+        return caps & ZERO_CARD_CAP_OUTLIVES_HOST ? ZERO_PLUGIN_CARD_OUTLIVES_HOST : 0;
+}
+
 void zero_services_init(struct zero_agent *a) {
         services_config = a->config;
+        services_agent = a;
         a->services = (struct zero_plugin_services){
                 .abi_version = ZERO_PLUGIN_ABI_VERSION,
                 .size = sizeof(struct zero_plugin_services),
@@ -171,5 +180,6 @@ void zero_services_init(struct zero_agent *a) {
                 .netns_create = zero_netns_svc_create,
                 .netns_remove = zero_netns_svc_remove,
                 .migrate_progress = svc_migrate_progress,
+                .card_capabilities = svc_card_capabilities,
         };
 }

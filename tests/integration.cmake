@@ -24,3 +24,6 @@ zero_integration_test(it_shim_responsive ${ZERO_IT}/shim_responsive.sh TIMEOUT 3
 # timeout/unavailable (or after SIGCONT); after SIGCONT all works again. It holds only with the
 # softcard's storage ops on the loop (card ABI 4 and the softcard's asynchronous QMP).
 zero_integration_test(it_card_stalled ${ZERO_IT}/card_stalled.sh TIMEOUT 300)
+# The bms plugin on the softcard: loaded, listed unavailable with its probe's reason, a bms
+# instance (create, switch) refused with 422 and that reason.
+zero_integration_test(it_bms_softcard ${ZERO_IT}/bms_softcard.sh TIMEOUT 180)

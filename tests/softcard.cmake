@@ -23,6 +23,9 @@ foreach(card bad_abi_card abi3_card)
 endforeach()
 zero_unit_test(test_card_loader SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_card_loader.c LIBS zeroagent)
 add_dependencies(test_card_loader bad_abi_card abi3_card zero-card-softcard test_plugin)
+if(TARGET zero-card-lab)
+  add_dependencies(test_card_loader zero-card-lab)
+endif()
 zero_integration_test(it_card_driver ${CMAKE_CURRENT_SOURCE_DIR}/integration/card_driver.sh TIMEOUT 180)
 
 # The asynchronous volume ops on a loop the test runs (storage.h's *_async), the same real daemon:

@@ -309,7 +309,18 @@ struct zero_card_ops {
                               zero_card_done_fn done, void *userdata, struct zero_error *err);
         int (*volume_take)(struct zero_card *card, const struct zero_card_volume *v, enum zero_card_export_kind kind,
                            zero_card_done_fn done, void *userdata, struct zero_error *err);
+
+        /* ---- Synchronous, a constant of the driver ---- */
+
+        /* What the card can do beyond the ops (ZERO_CARD_CAP_*): the facts a runtime mode may
+         * need of it, asked by the agent at its start. No I/O. A driver without the op has none. */
+        uint64_t (*capabilities)(struct zero_card *card);
 };
+
+/* The card outlives the host's kernel: its volumes and NICs stay presented, and its management
+ * API answers, while the host kexecs or resets (a real card, the lab's zero-card). The softcard
+ * runs on the host's kernel and dies with it, so it has not this one: what the bms mode needs. */
+#define ZERO_CARD_CAP_OUTLIVES_HOST (UINT64_C(1) << 0)
 
 struct zero_card_driver {
         uint32_t abi_version; /* ZERO_CARD_ABI_VERSION */

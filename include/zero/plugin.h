@@ -40,9 +40,11 @@
  * image's kernel and initrd in struct zero_instance_info. 4.1: prepare and cleanup may answer
  * ZERO_PLUGIN_PENDING ("call me again once done() comes"). 4.2: ops.card_needs, and the card
  * services answer from what the agent made (they never wait for the card). 4.3: live migration
- * (ops.migrate_out, ops.migrate_in, services.migrate_progress, zero_instance_info.incoming). */
+ * (ops.migrate_out, ops.migrate_in, services.migrate_progress, zero_instance_info.incoming). 4.4:
+ * services card_capabilities; zero_probe.exclusive; the agent probes every plugin again once the
+ * card is open. */
 #define ZERO_PLUGIN_ABI_MAJOR 4
-#define ZERO_PLUGIN_ABI_MINOR 3
+#define ZERO_PLUGIN_ABI_MINOR 4
 #define ZERO_PLUGIN_ABI_MAKE(major, minor) ((uint32_t) (major) << 16 | (uint32_t) (minor))
 #define ZERO_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t) (v) >> 16)
 #define ZERO_PLUGIN_ABI_MINOR_OF(v) ((uint32_t) (v) & 0xffffU)
@@ -252,8 +254,16 @@ struct zero_plugin_services {
         /* 4.3: how the migration of ctx's instance goes (ops.migrate_out, migrate_in), whenever
          * the runtime says; the agent shows it with the operation. stats is the caller's. */
         void (*migrate_progress)(struct zero_plugin_ctx *ctx, const struct zero_migrate_stats *stats);
+        /* 4.4. What the node's card can do (ZERO_PLUGIN_CARD_*): 0 until the card is open. The
+         * agent probes every plugin again once it opened the card, so a probe that depends on it
+         * (the bms plugin's) asks here. No I/O. */
+        uint64_t (*card_capabilities)(void);
         /* Services appended in later minors go here: check ZERO_SERVICE_HAS() before a call. */
 };
+
+/* The card outlives the host's kernel (a kexec, a reset): its volumes, NICs and API stay up.
+ * Not the softcard, which runs on the host's kernel. */
+#define ZERO_PLUGIN_CARD_OUTLIVES_HOST (UINT64_C(1) << 0)
 
 struct zero_probe {
         uint32_t size;                 /* the agent's sizeof(struct zero_probe): fill no more */
@@ -262,6 +272,10 @@ struct zero_probe {
         char reason[256];              /* why not available, or what is degraded */
         char runtime[128];             /* runtime and version in use, e.g. "crun 1.8.1" */
         char accelerator[16];          /* the vm plugin's: "kvm" or "tcg"; "" for the others */
+        /* 4.4. An instance of this mode needs the node to itself (bms: the tenant gets the whole
+         * host): the agent admits it only while no other instance holds the node, and no other
+         * while it does. */
+        bool exclusive;
 };
 
 /* What an instance needs of the card to run in a plugin's mode (ops.card_needs, 4.2). The agent

@@ -594,6 +594,13 @@ static int card_sync(struct zero_card *c, const struct zero_card_network *networ
         return bad;
 }
 
+/* zero-card runs outside the host (the lab's VM): a kexec or a reset of the host leaves its
+ * volumes, NICs and API as they are. */
+static uint64_t card_capabilities(struct zero_card *c) {
+        (void) c;
+        return ZERO_CARD_CAP_OUTLIVES_HOST;
+}
+
 static const struct zero_card_driver driver = {
         .abi_version = ZERO_CARD_ABI_VERSION,
         .size = sizeof(struct zero_card_driver),
@@ -616,6 +623,7 @@ static const struct zero_card_driver driver = {
                         .network_delete = card_network_delete,
                         .nic_attach = card_nic_attach,
                         .nic_detach = card_nic_detach,
+                        .capabilities = card_capabilities,
                 },
 };
 

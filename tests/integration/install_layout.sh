@@ -16,7 +16,8 @@ nsenter --net="/run/netns/$NETNS" "$T/prefix/bin/zerod" --config "$T/lib.conf" -
 ZEROD_PID=$!
 for _ in $(seq 1 200); do curl -sf --unix-socket "$SOCK" http://zero/v1/node >/dev/null 2>&1 && break; sleep 0.05; done
 expect 200 GET /v1/node
-[ "$(jbody '.plugins[0].path')" = "$T/prefix/lib/zero/plugins/container.so" ] || fail "plugin not loaded from the prefix: $(cat "$BODY")"
+[ "$(jbody '.plugins[] | select(.mode == "container") | .path')" = "$T/prefix/lib/zero/plugins/container.so" ] || fail "plugin not loaded from the prefix: $(cat "$BODY")"
+[ "$(jbody '.plugins[] | select(.mode == "bms") | .path')" = "$T/prefix/lib/zero/plugins/bms.so" ] || fail "bms.so not installed and loaded: $(cat "$BODY")"
 grep -qF "Loaded card driver softcard from $T/prefix/lib/zero/plugins/softcard.so" "$T/zerod.log" \
   || fail "the card driver was not loaded from the prefix"
 # The installed card ABI is enough to build a driver: card.h and error.h alone.

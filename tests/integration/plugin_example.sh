@@ -41,7 +41,7 @@ expect 200 GET /v1/node
 # The modes a user may ask for are the loaded plugins'.
 expect 422 POST /v1/instances '{"name":"x","mode":"mainframe","image":"busybox","command":["/bin/true"]}'
 [ "$(jbody .error.code)" = invalid ] || fail "unknown mode: code $(jbody .error.code)"
-[ "$(jbody .error.message)" = "unknown mode 'mainframe': expected container, example or vm" ] ||
+[ "$(jbody .error.message)" = "unknown mode 'mainframe': expected bms, container, example or vm" ] ||
   fail "unknown mode's message: $(jbody .error.message)"
 
 make_image busybox

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The card driver's loader (io/card_loader.c): softcard.so from the plugin directory is loaded;
  * a driver built for another card ABI, a missing file, a runtime plugin in its place and a name
- * that is no file name are refused with a reason naming the file. */
+ * that is no file name are refused with a reason naming the file. What each in-tree driver says
+ * it can do (capabilities: only the lab's card outlives the host). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "agent/card.h"
 #include "io/card_loader.h"
 #include "common/util.h"
 
@@ -35,6 +37,25 @@ static void test_softcard(void **state) {
         assert_non_null(lib.driver->ops.volume_place);
         zero_card_lib_done(&lib);
         assert_null(lib.handle);
+}
+
+/* The softcard runs on the host's kernel: no capabilities op, so none (zero_card_capabilities()
+ * answers 0). The lab's card is zero-card outside the host VM: it outlives the host. */
+static void test_capabilities(void **state) {
+        struct zero_card_lib lib = {};
+        struct zero_error err = {};
+
+        assert_int_equal(zero_card_lib_load(env("ZERO_PLUGIN_DIR"), "softcard", "zerod", &lib, &err), 0);
+        assert_false(ZERO_CARD_HAS(lib.driver, capabilities));
+        zero_card_lib_done(&lib);
+        if (zero_card_lib_load(env("ZERO_PLUGIN_DIR"), "lab", "zerod", &lib, &err) == -ENOENT) {
+                print_message("no lab.so in this build (libcurl missing?): its part not checked\n");
+                return;
+        }
+        assert_non_null(lib.handle);
+        assert_true(ZERO_CARD_HAS(lib.driver, capabilities));
+        assert_int_equal(lib.driver->ops.capabilities(NULL), ZERO_CARD_CAP_OUTLIVES_HOST);
+        zero_card_lib_done(&lib);
 }
 
 static void test_wrong_abi(void **state) {
@@ -87,6 +108,7 @@ static void test_refused(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_softcard),
+                cmocka_unit_test(test_capabilities),
                 cmocka_unit_test(test_wrong_abi),
                 cmocka_unit_test(test_abi3),
                 cmocka_unit_test(test_refused),

@@ -22,6 +22,7 @@
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "agent/network_service.h"
+#include "agent/node_owner.h"
 #include "agent/volume_service.h"
 #include "common/util.h"
 
@@ -182,10 +183,11 @@ static const struct zero_plugin node_plugins[] = {
         {.name = "vm", .mode = "vm"},
         {.name = "bms", .mode = "bms"},
 };
+/* bms is exclusive (zero_probe.exclusive): it has the node to itself (agent/node_owner.h). */
 static struct zero_loaded_plugin node_loaded[] = {
-        {.plugin = &node_plugins[0]},
-        {.plugin = &node_plugins[1]},
-        {.plugin = &node_plugins[2]},
+        {.plugin = &node_plugins[0], .probe = {.available = true}},
+        {.plugin = &node_plugins[1], .probe = {.available = true}},
+        {.plugin = &node_plugins[2], .probe = {.available = true, .exclusive = true}},
 };
 static const struct zero_plugin_set plugins = {.items = node_loaded, .n = 3};
 
@@ -299,11 +301,15 @@ static int teardown(void **state) {
         return 0;
 }
 
-static void add_instance(struct fixture *f, const char *state) {
-        struct zero_instance_row in = {.id = (char *) ID_WEB, .name = (char *) "web", .mode = (char *) "container",
+static void add_row(struct fixture *f, const char *id, const char *name, const char *mode, const char *state) {
+        struct zero_instance_row in = {.id = (char *) id, .name = (char *) name, .mode = (char *) mode,
                                        .state = (char *) state, .image = (char *) "debian", .cpus = 1,
                                        .memory_mib = 64, .spec = (char *) "{}", .created_at = 1, .updated_at = 1};
         assert_int_equal(zero_store_instance_insert(f->a.store, &in), 0);
+}
+
+static void add_instance(struct fixture *f, const char *state) {
+        add_row(f, ID_WEB, "web", "container", state);
 }
 
 static const char *state_now(struct fixture *f) {
@@ -475,6 +481,145 @@ static void test_network_refused(void **state) {
         assert_int_equal(unfinished(f), 0);
 }
 
+/* --- who owns the node: a bms instance has it to itself (agent/node_owner.c) --- */
+
+#define ID_METAL "11111111111111111111111111111111"
+#define ID_DB "22222222222222222222222222222222"
+
+/* Refused with 409's code and the message expected; nothing recorded. */
+static void refused(struct fixture *f, int r, const struct zero_error *err, const char *message) {
+        assert_int_equal(r, -EBUSY);
+        assert_int_equal(err->code, ZERO_E_CONFLICT);
+        assert_string_equal(err->message, message);
+        assert_int_equal(unfinished(f), 0);
+}
+
+static void test_owner_bms_needs_the_node(void **state) {
+        struct fixture *f = *state;
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+
+        f->a.plugins = (struct zero_plugin_set *) &plugins;
+        add_instance(f, "running");
+        add_row(f, ID_DB, "db", "vm", "paused");
+        add_row(f, ID_METAL, "metal", "bms", "stopped");
+        /* Every instance that holds the node is named, with its mode and state (by name). */
+        refused(f, zero_instance_act(&f->a, "metal", "start", NULL, &op, &err), &err,
+                "the node is held by 'db' (vm, paused), 'web' (container, running): bms instance 'metal' needs the "
+                "node to itself (\"evict\": \"stop\" stops the others first)");
+        refused(f, zero_instance_act(&f->a, "metal", "restart", json_object(), &op, &err), &err,
+                "the node is held by 'db' (vm, paused), 'web' (container, running): bms instance 'metal' needs the "
+                "node to itself (\"evict\": \"stop\" stops the others first)");
+        refused(f, zero_node_owner_check(&f->a, NULL, "new", "bms", false, &err), &err,
+                "the node is held by 'db' (vm, paused), 'web' (container, running): bms instance 'new' needs the "
+                "node to itself (\"evict\": \"stop\" stops the others first)");
+        /* A running container that would run on as a bms instance: the others hold the node. */
+        refused(f, zero_instance_switch(&f->a, "web", "bms", json_object(), &op, &err), &err,
+                "the node is held by 'db' (vm, paused): bms instance 'web' needs the node to itself (\"evict\": "
+                "\"stop\" stops the others first)");
+        assert_string_equal(state_now(f), "running");
+        /* Others beside each other are no matter of this rule. */
+        assert_int_equal(zero_node_owner_check(&f->a, NULL, "new", "container", false, &err), 0);
+        assert_int_equal(zero_node_owner_check(&f->a, ID_DB, "db", "vm", false, &err), 0);
+}
+
+/* Idle instances (stopped, error) hold nothing: the bms instance gets the node. */
+static void test_owner_idle_hold_nothing(void **state) {
+        struct fixture *f = *state;
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+        struct zero_instance_row row = {};
+
+        f->a.plugins = (struct zero_plugin_set *) &plugins;
+        add_instance(f, "stopped");
+        add_row(f, ID_DB, "db", "vm", "error");
+        add_row(f, ID_METAL, "metal", "bms", "stopped");
+        assert_int_equal(zero_instance_act(&f->a, "metal", "start", NULL, &op, &err), 0);
+        assert_string_equal(op->row.kind, "start");
+        assert_int_equal(unfinished(f), 1);
+        /* A stopped instance that switches to bms only changes its mode: it takes nothing. */
+        assert_int_equal(zero_instance_switch_check(&f->a, "web", "bms", &err), 0);
+        assert_int_equal(zero_store_instance_get(f->a.store, "web", &row), 0);
+        assert_string_equal(row.mode, "container");
+        zero_instance_row_done(&row);
+}
+
+/* While a bms instance holds the node (in any state but stopped and error), nothing else runs. */
+static void test_owner_bms_holds_the_node(void **state) {
+        static const char *const holding[] = {"creating", "starting", "running", "paused", "stopping", "switching"};
+        struct fixture *f = *state;
+
+        f->a.plugins = (struct zero_plugin_set *) &plugins;
+        add_instance(f, "stopped");
+        add_row(f, ID_METAL, "metal", "bms", "running");
+        add_row(f, ID_DB, "db", "vm", "running"); /* a row as an older zerod may have left it */
+        for (size_t i = 0; i < ELEMENTSOF(holding); i++) {
+                struct zero_instance_row row = {};
+                struct zero_error err = {};
+                struct zero_op *op = NULL;
+                char want[256];
+
+                assert_int_equal(zero_store_instance_get(f->a.store, "metal", &row), 0);
+                free(row.state);
+                row.state = strdup(holding[i]);
+                assert_int_equal(zero_store_instance_update(f->a.store, &row), 0);
+                zero_instance_row_done(&row);
+                snprintf(want, sizeof(want),
+                         "the node is held by bms instance 'metal' (%s): it has the node to itself, so 'web' cannot "
+                         "run beside it",
+                         holding[i]);
+                refused(f, zero_instance_act(&f->a, "web", "start", NULL, &op, &err), &err, want);
+                refused(f, zero_instance_act(&f->a, "web", "restart", json_object(), &op, &err), &err, want);
+                snprintf(want, sizeof(want),
+                         "the node is held by bms instance 'metal' (%s): it has the node to itself, so 'new' cannot "
+                         "run beside it",
+                         holding[i]);
+                refused(f, zero_node_owner_check(&f->a, NULL, "new", "container", false, &err), &err, want);
+                /* nor a second bms instance */
+                refused(f, zero_node_owner_check(&f->a, NULL, "new", "bms", false, &err), &err, want);
+                /* the bms instance is not in its own way; the VM beside it is */
+                refused(f, zero_node_owner_check(&f->a, ID_METAL, "metal", "bms", false, &err), &err,
+                        "the node is held by 'db' (vm, running): bms instance 'metal' needs the node to itself "
+                        "(\"evict\": \"stop\" stops the others first)");
+        }
+        assert_string_equal(state_now(f), "stopped");
+}
+
+/* "evict": "stop" lets a bms instance's start past the others (its evict step stops them: see
+ * test_operation); a bad value, another mode, or a bms owner are still refused. */
+static void test_owner_evict(void **state) {
+        struct fixture *f = *state;
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+
+        f->a.plugins = (struct zero_plugin_set *) &plugins;
+        add_instance(f, "running");
+        add_row(f, ID_METAL, "metal", "bms", "stopped");
+        assert_int_equal(zero_instance_act(&f->a, "metal", "start", json_pack("{s:s}", "evict", "kill"), &op, &err),
+                         -EINVAL);
+        assert_int_equal(err.code, ZERO_E_INVALID);
+        assert_string_equal(err.message, "evict: \"stop\" is the one way to clear the node (the others are stopped first)");
+        assert_int_equal(zero_instance_act(&f->a, "metal", "start", json_pack("{s:b}", "evict", 1), &op, &err), -EINVAL);
+        assert_int_equal(zero_instance_act(&f->a, "db", "start", NULL, &op, &err), -ENOENT);
+        add_row(f, ID_DB, "db", "vm", "stopped");
+        assert_int_equal(zero_instance_act(&f->a, "db", "start", json_pack("{s:s}", "evict", "stop"), &op, &err),
+                         -EINVAL);
+        assert_string_equal(err.message,
+                            "evict: only an instance of a mode that needs the node to itself evicts others ('vm' does not)");
+        assert_int_equal(unfinished(f), 0);
+        assert_int_equal(zero_node_owner_check(&f->a, NULL, "new", "bms", true, &err), 0);
+        assert_int_equal(zero_instance_act(&f->a, "metal", "start", json_pack("{s:s}", "evict", "stop"), &op, &err), 0);
+        assert_string_equal(json_string_value(json_object_get(op->params, "evict")), "stop");
+        assert_int_equal(unfinished(f), 1);
+        /* metal holds the node now (its start is under way): evicting does not pass an owner */
+        assert_int_equal(zero_node_owner_check(&f->a, NULL, "new", "bms", true, &err), -EBUSY);
+        assert_int_equal(err.code, ZERO_E_CONFLICT);
+        assert_string_equal(err.message, "the node is held by bms instance 'metal' (stopped, start in progress): it has "
+                                         "the node to itself, so 'new' cannot run beside it");
+        /* ... nor another instance's start while metal's start is under way */
+        assert_int_equal(zero_node_owner_check(&f->a, ID_WEB, "web", "container", false, &err), -EBUSY);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_names),
@@ -490,6 +635,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_delete_records_state, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_volume_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_network_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_owner_bms_needs_the_node, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_owner_idle_hold_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_owner_bms_holds_the_node, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_owner_evict, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,9 @@
  * leaves the state the transition table says, plugin ops that answer later (ZERO_PLUGIN_PENDING,
  * done()) resume their step or run it again, and an agent killed at every fault point of a
  * kind's steps (a forked child that dies there) is resumed by the next one, which ends the
- * operation as if nothing had happened and leaves no second runtime behind.
+ * operation as if nothing had happened and leaves no second runtime behind. Mode delta needs the
+ * node to itself: its start with "evict" stops the others first (agent/node_owner.c), crash-tested
+ * the same way.
  *
  * The card is a fake driver of card ABI 4 (fake_card.h), whose card is files that outlive an agent
  * killed at a fault point. Each instance has a root volume (made by the create's volumes step) and
@@ -40,6 +42,7 @@
 #include "agent/fault.h"
 #include "agent/instance_service.h"
 #include "agent/instance_view.h"
+#include "agent/node_owner.h"
 #include "agent/operation.h"
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
@@ -242,7 +245,9 @@ static int fake_status(struct zero_plugin_ctx *ctx, char *ret, size_t size) {
                         .start = fake_start, .stop = fake_stop, .kill = fake_kill,                  \
                         .cleanup = fake_cleanup, .boot = fake_boot, .card_needs = fake_card_needs },  \
         }
-static const struct zero_plugin fake_plugins[] = {FAKE_PLUGIN("alpha"), FAKE_PLUGIN("beta"), FAKE_PLUGIN_41("gamma")};
+/* delta needs the node to itself (zero_probe.exclusive, as bms): test_evict. */
+static const struct zero_plugin fake_plugins[] = {FAKE_PLUGIN("alpha"), FAKE_PLUGIN("beta"), FAKE_PLUGIN_41("gamma"),
+                                                  FAKE_PLUGIN("delta")};
 
 /* --- an agent on a directory, opened and closed as zerod would be (a crash: not closed) --- */
 
@@ -296,6 +301,7 @@ static void env_open(struct env *e) {
         for (size_t i = 0; i < ELEMENTSOF(fake_plugins); i++) {
                 e->loaded[i] = (struct zero_loaded_plugin){.plugin = &fake_plugins[i]};
                 e->loaded[i].probe.available = true;
+                e->loaded[i].probe.exclusive = streq(fake_plugins[i].mode, "delta");
                 assert_int_equal(fake_plugins[i].ops.init(&e->a.services, &err), 0);
         }
         e->set = (struct zero_plugin_set){.items = e->loaded, .n = ELEMENTSOF(fake_plugins)};
@@ -1069,6 +1075,144 @@ static void test_self_exit_cleanup_again(void **state) {
         assert_int_equal(seen(e).exit_code, 3);
 }
 
+/* --- a start that clears the node first ("evict": "stop", agent/node_owner.c) --- */
+
+#define METAL "metal"
+
+/* A stopped instance of the exclusive mode delta, with no volume and no NIC. */
+static void add_metal(struct env *e) {
+        char id[33];
+        struct zero_instance_row row = {.id = id, .name = (char *) METAL, .mode = (char *) "delta",
+                                        .state = (char *) "stopped", .image = (char *) "img", .cpus = 1,
+                                        .memory_mib = 64, .spec = (char *) "{\"command\":" SLEEPER "}",
+                                        .created_at = 1, .updated_at = 1};
+
+        assert_int_equal(zero_random_id(id), 0);
+        assert_int_equal(zero_store_instance_insert(e->a.store, &row), 0);
+}
+
+static const char *state_of(struct env *e, const char *name) {
+        static char buf[32];
+        struct zero_instance_row row = {};
+
+        assert_int_equal(zero_store_instance_get(e->a.store, name, &row), 0);
+        snprintf(buf, sizeof(buf), "%s", row.state);
+        zero_instance_row_done(&row);
+        return buf;
+}
+
+/* The stop operation metal's start (operation start_id) recorded for the instance id, or NULL. */
+static char *evicted_by(struct env *e, const char *start_id, const char *id) {
+        struct zero_operation_row row = {};
+        json_auto_t *params = NULL;
+        json_t *v;
+        char *stop = NULL;
+        size_t i;
+
+        assert_int_equal(zero_store_operation_get(e->a.store, start_id, &row), 0);
+        params = json_loads(row.params, 0, NULL);
+        json_array_foreach(json_object_get(params, "evicted"), i, v) {
+                if (streq(strempty(json_string_value(json_object_get(v, "instance"))), id))
+                        stop = strdup(json_string_value(json_object_get(v, "operation")));
+        }
+        zero_operation_row_done(&row);
+        return stop;
+}
+
+static char *id_of(struct env *e, const char *name) {
+        struct zero_instance_row row = {};
+        char *id;
+
+        assert_int_equal(zero_store_instance_get(e->a.store, name, &row), 0);
+        id = strdup(row.id);
+        zero_instance_row_done(&row);
+        return id;
+}
+
+/* The steps an operation recorded, as "a,b,c". */
+static char *steps_of(struct env *e, const char *id) {
+        struct zero_operation_row row = {};
+        json_auto_t *steps = NULL;
+        char buf[512] = "";
+        json_t *v;
+        size_t i;
+
+        assert_int_equal(zero_store_operation_get(e->a.store, id, &row), 0);
+        steps = json_loads(strempty(row.steps), 0, NULL);
+        json_array_foreach(steps, i, v) {
+                size_t len = strlen(buf);
+                snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? "," : "",
+                         json_string_value(json_object_get(v, "step")));
+        }
+        zero_operation_row_done(&row);
+        return strdup(buf);
+}
+
+static void test_evict(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "alpha", SLEEPER), *start = NULL, *stop = NULL, *web = NULL, *steps = NULL;
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+        int64_t web_pid;
+
+        run_ops(e);
+        assert_string_equal(seen(e).state, "running");
+        web_pid = seen(e).pid;
+        web = id_of(e, WEB);
+        add_metal(e);
+        /* Without evict: 409, nothing recorded. */
+        assert_int_equal(zero_instance_act(&e->a, METAL, "start", NULL, &op, &err), -EBUSY);
+        assert_int_equal(err.code, ZERO_E_CONFLICT);
+        assert_string_equal(err.message, "the node is held by 'web' (alpha, running): delta instance 'metal' needs the "
+                                         "node to itself (\"evict\": \"stop\" stops the others first)");
+        assert_null(e->a.ops);
+        /* With it: web is stopped by a stop operation of its own, then metal starts. */
+        assert_int_equal(zero_instance_act(&e->a, METAL, "start", json_pack("{s:s}", "evict", "stop"), &op, &err), 0);
+        start = strdup(op->row.id);
+        /* While metal's start is under way (it clears the node first), nothing else starts. */
+        assert_int_equal(zero_node_owner_check(&e->a, NULL, "other", "alpha", false, &err), -EBUSY);
+        assert_string_equal(err.message, "the node is held by delta instance 'metal' (stopped, start in progress): it "
+                                         "has the node to itself, so 'other' cannot run beside it");
+        run_ops(e);
+        assert_op(e, start, "succeeded", NULL);
+        steps = steps_of(e, start);
+        assert_string_equal(steps, "evict,volumes,card_up,prepare,spawn,boot,running");
+        stop = evicted_by(e, start, web);
+        assert_non_null(stop);
+        assert_op(e, stop, "succeeded", NULL);
+        assert_string_equal(seen(e).state, "stopped");
+        assert_false(pid_alive(web_pid));
+        assert_card(e, "alpha", false); /* web's exports and NIC went with its stop */
+        assert_string_equal(state_of(e, METAL), "running");
+        assert_int_equal(shims_running(e->dir, 1), 1);
+        /* metal has the node: web cannot start beside it. */
+        assert_int_equal(zero_instance_act(&e->a, WEB, "start", NULL, &op, &err), -EBUSY);
+        assert_int_equal(err.code, ZERO_E_CONFLICT);
+        assert_string_equal(err.message, "the node is held by delta instance 'metal' (running): it has the node to "
+                                         "itself, so 'web' cannot run beside it");
+}
+
+/* A holder with an operation of its own (its delete): the evict waits for it, stops nothing. */
+static void test_evict_waits_for_own_op(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "alpha", SLEEPER), *start = NULL, *web = NULL, *stop = NULL;
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+
+        run_ops(e);
+        web = id_of(e, WEB);
+        add_metal(e);
+        assert_int_equal(zero_instance_act(&e->a, WEB, "delete", json_object(), &op, &err), 0);
+        assert_int_equal(zero_instance_act(&e->a, METAL, "start", json_pack("{s:s}", "evict", "stop"), &op, &err), 0);
+        start = strdup(op->row.id);
+        run_ops(e);
+        assert_string_equal(seen(e).state, "gone");
+        stop = evicted_by(e, start, web);
+        assert_null(stop);
+        assert_op(e, start, "succeeded", NULL);
+        assert_string_equal(state_of(e, METAL), "running");
+}
+
 /* --- a crash at every fault point of a kind, resumed by the next agent --- */
 
 /* What a scenario starts (in the agent that will die) and what the next agent must end with. */
@@ -1118,6 +1262,16 @@ static int die_at(struct env *e, const struct scenario *sc, const char *point) {
         return WEXITSTATUS(status) == ZERO_FAULT_EXIT_STATUS;
 }
 
+/* The fault point `which` of a step (fault.h): 0 KIND.STEP, 1 KIND.STEP.ANSWER (false when the
+ * step has no answer), 2 KIND.STEP.done. */
+static bool fault_point(const char *kind, const struct zero_op_step *step, int which, char *buf, size_t size) {
+        if (which == 1 && !step->answer)
+                return false;
+        snprintf(buf, size, "%s.%s%s%s", kind, step->name, which == 0 ? "" : which == 1 ? "." : ".done",
+                 which == 1 ? step->answer : "");
+        return true;
+}
+
 static void crash_scenario(const struct scenario *sc) {
         const struct zero_op_kind *kind = zero_op_kind_find(sc->kind);
         unsigned reached = 0, points = 0;
@@ -1126,14 +1280,11 @@ static void crash_scenario(const struct scenario *sc) {
         assert_non_null(kind);
         for (size_t s = 0; s < kind->n_steps; s++)
                 for (int which = 0; which < 3; which++) {
-                        const struct zero_op_step *step = &kind->steps[s];
                         char point[128];
                         struct env *e;
 
-                        if (which == 1 && !step->answer)
+                        if (!fault_point(sc->kind, &kind->steps[s], which, point, sizeof(point)))
                                 continue;
-                        snprintf(point, sizeof(point), "%s.%s%s%s", sc->kind, step->name,
-                                 which == 0 ? "" : which == 1 ? "." : ".done", which == 1 ? step->answer : "");
                         e = env_new();
                         scenario_prepare(e, sc);
                         points++;
@@ -1162,6 +1313,70 @@ static void crash_scenario(const struct scenario *sc) {
         print_message("%s: %u fault points, %u reached and resumed\n", sc->kind, points, reached);
         /* Every point of a step that runs in this scenario is reached. */
         assert_int_equal(reached, points);
+}
+
+/* A crash at every fault point of an evicting start and of the stop it starts: the next agent
+ * resumes both and ends with the holder stopped once, the exclusive instance running, one
+ * runtime, and the card holding nothing of the holder's. */
+static void evict_crash_at(const char *point) {
+        struct env *e = env_new();
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+        int status;
+        pid_t pid;
+
+        env_open(e);
+        free(create(e, "alpha", SLEEPER));
+        run_ops(e);
+        add_metal(e);
+        env_close(e);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                setenv("ZERO_FAULT_POINT", point, 1);
+                env_open(e);
+                assert_int_equal(zero_instance_act(&e->a, METAL, "start", json_pack("{s:s}", "evict", "stop"), &op, &err),
+                                 0);
+                run_ops(e);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != ZERO_FAULT_EXIT_STATUS)
+                print_message("%s: not reached (status %d)\n", point, status);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == ZERO_FAULT_EXIT_STATUS);
+        env_open(e);
+        assert_int_equal(zero_inst_reconcile_all(&e->a), 0);
+        assert_int_equal(zero_op_resume_all(&e->a), 0);
+        run_ops(e);
+        run_for(e, 50);
+        if (!streq(seen(e).state, "stopped") || !streq(state_of(e, METAL), "running"))
+                print_message("%s: web %s (%s), metal %s\n", point, seen(e).state, seen(e).error, state_of(e, METAL));
+        assert_string_equal(seen(e).state, "stopped");
+        assert_string_equal(state_of(e, METAL), "running");
+        assert_int_equal(shims_running(e->dir, 1), 1);
+        assert_card(e, "alpha", false);
+        env_close(e);
+        env_free(e);
+}
+
+static void test_crash_evict(void **state) {
+        static const char *const kinds[] = {"start", "stop"};
+        unsigned points = 0;
+
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+                const struct zero_op_kind *kind = zero_op_kind_find(kinds[k]);
+
+                for (size_t s = 0; s < kind->n_steps; s++)
+                        for (int which = 0; which < 3; which++) {
+                                char point[128];
+
+                                if (!fault_point(kinds[k], &kind->steps[s], which, point, sizeof(point)))
+                                        continue;
+                                evict_crash_at(point);
+                                points++;
+                        }
+        }
+        print_message("evict: %u fault points, each reached and resumed\n", points);
 }
 
 static void test_crash_create(void **state) {
@@ -1210,11 +1425,14 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_prepare_again, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cleanup_again, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_self_exit_cleanup_again, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_evict, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_evict_waits_for_own_op, setup, teardown),
                 CRASH_TEST(test_crash_create),
                 CRASH_TEST(test_crash_stop),
                 CRASH_TEST(test_crash_restart),
                 CRASH_TEST(test_crash_delete),
                 CRASH_TEST(test_crash_switch),
+                CRASH_TEST(test_crash_evict),
         };
         sigset_t mask;
 
