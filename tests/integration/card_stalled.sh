@@ -120,7 +120,9 @@ rm -f "$T/stop" "$T/latency"
 # A failure while it is stopped must not leave it so: every loop device over its exports would
 # hang whoever asks for its status (losetup -a in lib.sh's cleanup among them).
 STOPPED=
-trap 'rc=$?; [ -z "$STOPPED" ] || kill -CONT "$STOPPED" 2>/dev/null; (exit $rc); cleanup' EXIT
+# set +e first: under lib.sh's set -e a trap's failing command ends the shell, and (exit $rc) of a
+# failed test did, before cleanup: zerod, its daemon and a VM were left running.
+trap 'rc=$?; set +e; [ -z "$STOPPED" ] || kill -CONT "$STOPPED" 2>/dev/null; (exit $rc); cleanup' EXIT
 STOPPED=$qsd
 # Whatever becomes of the test (ctest kills it at its timeout, without its EXIT trap), the daemon
 # runs again within 3 minutes: other agents' loop devices over it would hang too.
