@@ -10,9 +10,11 @@
 
 #include "agent/agent.h"
 #include "agent/api.h"
+#include "agent/durable.h"
 #include "agent/http.h"
 #include "agent/instance_service.h"
 #include "agent/operation.h"
+#include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
 
@@ -28,12 +30,31 @@ void zero_api_store_error(struct zero_request *req, int r, const char *what) {
 
 static void reply_accepted(struct zero_request *req, const struct zero_operation_row *row);
 
+static void on_durable_wake(struct zero_request *req, bool timed_out, const void *userdata) {
+        if (timed_out)
+                log_warning("%s: the operation's row was not synced in %d s: answered all the same",
+                            zero_request_wake_key(req), WAIT_MAX_S);
+}
+
+/* The 202 is made now and sent once the operation is durable (operation.h): parked until then,
+ * or, with no room to park it, after a sync on the loop. */
+static void reply_accepted_durable(struct zero_request *req, struct zero_op *op) {
+        char key[ZERO_OP_WAKE_KEY_MAX];
+
+        reply_accepted(req, &op->row);
+        if (zero_op_durable(op))
+                return;
+        zero_op_durable_key(key, op->row.id);
+        if (zero_request_suspend(req, key, (uint64_t) WAIT_MAX_S * USEC_PER_SEC, on_durable_wake, NULL) < 0)
+                zero_durable_flush(zero_request_agent(req)->durable);
+}
+
 int zero_api_reply_op(struct zero_request *req, int r, struct zero_op *op, const struct zero_error *err) {
         if (r < 0) {
                 zero_reply_zero_error(req, r, err);
                 return r;
         }
-        reply_accepted(req, &op->row);
+        reply_accepted_durable(req, op);
         return 0;
 }
 
@@ -298,10 +319,10 @@ int zero_api_answer_when_ended(struct zero_request *req, int r, struct zero_op *
                 zero_reply_zero_error(req, r, err);
                 return r;
         }
-        /* The operation runs from a defer: it cannot have ended yet. */
+        /* The operation runs from a defer once durable: it cannot have ended yet. */
         r = zero_request_suspend(req, op->row.id, (uint64_t) WAIT_MAX_S * USEC_PER_SEC, on_answer_wake, answer);
         if (r < 0)
-                reply_accepted(req, &op->row); /* it runs anyway: the caller follows its Location */
+                reply_accepted_durable(req, op); /* it runs anyway: the caller follows its Location */
         return 0;
 }
 
