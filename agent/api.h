@@ -75,6 +75,9 @@ void zero_api_link_next(struct zero_request *req, const char *collection, const 
 /* api_events.c */
 void zero_api_list_events(struct zero_request *req);
 
+/* api_console.c: GET /v1/instances/{name}/console, its tail or (follow) a stream. */
+void zero_api_get_console(struct zero_request *req);
+
 /* api.c, for the other api_*.c */
 /* 503 "busy" for a locked store, 500 otherwise. */
 void zero_api_store_error(struct zero_request *req, int r, const char *what);
