@@ -281,24 +281,34 @@ static void on_lost_exports(void *userdata) {
         zero_card_jobs_sync_soon(userdata);
 }
 
-int zero_card_start(struct zero_agent *a) {
-        _cleanup_free_ char *state = zero_strdup_printf("%s/card", a->config->state_dir);
-        _cleanup_free_ char *run = zero_strdup_printf("%s/card", a->config->run_dir);
+/* The driver [card] driver names (the softcard by default), from the plugin directory. */
+static int card_load(struct zero_agent *a) {
+        const char *name = zero_config_get(a->config, "card", "driver");
         struct zero_card_lib lib = {};
         struct zero_error err = {};
-        struct zero_card_env env;
-        const char *name;
         int r;
 
-        if (!state || !run)
-                return -ENOMEM;
-        name = zero_config_get(a->config, "card", "driver");
         r = zero_card_lib_load(a->config->plugin_dir, name && *name ? name : ZERO_CARD_DRIVER_DEFAULT, "zerod", &lib, &err);
         if (r < 0)
                 return log_error_errno(r, "Cannot load the card driver: %s", err.message);
         a->card_handle = TAKE_PTR(lib.handle);
         a->card_driver = lib.driver;
         zero_card_lib_done(&lib);
+        return 0;
+}
+
+int zero_card_start(struct zero_agent *a) {
+        _cleanup_free_ char *state = zero_strdup_printf("%s/card", a->config->state_dir);
+        _cleanup_free_ char *run = zero_strdup_printf("%s/card", a->config->run_dir);
+        struct zero_error err = {};
+        struct zero_card_env env;
+        int r;
+
+        if (!state || !run)
+                return -ENOMEM;
+        r = card_load(a);
+        if (r < 0)
+                return r;
         if ((r = zero_mkdir_p(state, 0700)) < 0 || (r = zero_mkdir_p(run, 0700)) < 0)
                 return log_error_errno(r, "Failed to create the card's directories: %m");
         env = (struct zero_card_env){
@@ -340,4 +350,65 @@ void zero_card_stop(struct zero_agent *a) {
                 zero_card_lib_done(&lib);
         }
         a->card_driver = NULL;
+}
+
+/* What keeps the card needed: a live instance or an operation under way; logged, -EBUSY. */
+static int card_needed(struct zero_agent *a) {
+        struct zero_instance_row *rows = NULL;
+        struct zero_operation_row *ops = NULL;
+        size_t n = 0, n_ops = 0;
+        int r = zero_store_instance_list(a->store, &rows, &n);
+
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the instances: %m");
+        for (size_t i = 0; i < n && r >= 0; i++)
+                if (zero_inst_state_live(zero_inst_state_of(&rows[i])))
+                        r = log_error_errno(-EBUSY, "Not stopping the card: instance %s is %s (stop it first)",
+                                            rows[i].name, rows[i].state);
+        zero_instance_rows_free(rows, n);
+        if (r < 0)
+                return r;
+        r = zero_store_operation_list_unfinished(a->store, &ops, &n_ops);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the operations: %m");
+        if (n_ops > 0)
+                r = log_error_errno(-EBUSY, "Not stopping the card: operation %s (%s) is under way (start zerod to end it)",
+                                    ops[0].id, ops[0].kind);
+        zero_operation_rows_free(ops, n_ops);
+        return r;
+}
+
+int zero_card_teardown(struct zero_agent *a) {
+        _cleanup_free_ char *state = zero_strdup_printf("%s/card", a->config->state_dir);
+        _cleanup_free_ char *run = zero_strdup_printf("%s/card", a->config->run_dir);
+        struct zero_error err = {};
+        int r;
+
+        if (!state || !run)
+                return -ENOMEM;
+        r = card_needed(a);
+        if (r >= 0)
+                r = card_load(a);
+        if (r < 0)
+                return r;
+        if (!ZERO_CARD_HAS(a->card_driver, stop))
+                return log_error_errno(-EOPNOTSUPP, "The card (%s) cannot be stopped from this host",
+                                       a->card_driver->name);
+        /* Opened to adopt what runs (its daemon), not synced: nothing is exported or made. */
+        r = a->card_driver->ops.open(&(struct zero_card_env){.size = sizeof(struct zero_card_env),
+                                                             .event = a->event,
+                                                             .state_dir = state,
+                                                             .run_dir = run,
+                                                             .shim = a->config->shim_path,
+                                                             .config_get = card_config_get,
+                                                             .userdata = a},
+                                     &a->card, &err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the card (%s): %s", a->card_driver->name, err.message);
+        r = a->card_driver->ops.stop(a->card, &err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to stop the card (%s): %s", a->card_driver->name, err.message);
+        log_info("The card (%s) is stopped: its daemons and links are gone; the next zerod starts them again",
+                 a->card_driver->name);
+        return 0;
 }

@@ -22,6 +22,10 @@
  * operations resumed; zerod does not start without its card. */
 int zero_card_start(struct zero_agent *a);
 void zero_card_stop(struct zero_agent *a);
+/* zerod --stop-card: with the store showing no live instance and no operation under way, the
+ * card's driver stops what it runs on this host (card.h: stop), else nothing is touched and the
+ * log says what holds it. 0, or -errno once logged. Needs the locks (no zerod running). */
+int zero_card_teardown(struct zero_agent *a);
 /* The opened driver's ZERO_CARD_CAP_* (card.h); 0 before the card is open or for a driver without
  * the op (the softcard). */
 uint64_t zero_card_capabilities(const struct zero_agent *a);

@@ -29,6 +29,7 @@ struct zero_config {
         char *node_name;
         int log_level;
         bool insecure_tcp; /* --insecure-tcp: plain HTTP on TCP (tests on loopback); never from a file */
+        bool stop_card;    /* --stop-card: the operator's teardown of the card, then exit (card.h) */
 
         /* [limits] */
         int64_t max_instances;

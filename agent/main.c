@@ -46,13 +46,15 @@ static void help(void) {
                "  --insecure-tcp       serve TCP listeners as plain HTTP (tests on loopback only; tokens are\n"
                "                       still required)\n"
                "  --list-fault-points  print the fault injection points of this build (tests) and exit\n"
+               "  --stop-card          stop the card's daemons and links on this host (a teardown: no zerod\n"
+               "                       running, no instance live), then exit; the next zerod starts them\n"
                "  --version            print the version\n\n"
                "       zerod token create|list|revoke ...   bearer tokens for the TCP API (zerod token --help)\n");
 }
 
 static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero_error *err) {
         enum { ARG_CONFIG = 0x100, ARG_STATE, ARG_RUN, ARG_LISTEN, ARG_PLUGINS, ARG_SHIM, ARG_LOG, ARG_VERSION,
-               ARG_FAULTS, ARG_INSECURE_TCP };
+               ARG_FAULTS, ARG_INSECURE_TCP, ARG_STOP_CARD };
         static const struct option options[] = {
                 {"config", required_argument, NULL, ARG_CONFIG},   {"state-dir", required_argument, NULL, ARG_STATE},
                 {"run-dir", required_argument, NULL, ARG_RUN},     {"listen", required_argument, NULL, ARG_LISTEN},
@@ -60,6 +62,7 @@ static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero
                 {"log-level", required_argument, NULL, ARG_LOG},   {"version", no_argument, NULL, ARG_VERSION},
                 {"list-fault-points", no_argument, NULL, ARG_FAULTS},
                 {"insecure-tcp", no_argument, NULL, ARG_INSECURE_TCP},
+                {"stop-card", no_argument, NULL, ARG_STOP_CARD},
                 {"help", no_argument, NULL, 'h'},                  {},
         };
         /* The file is read first so the command line can override it. */
@@ -93,6 +96,9 @@ static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero
                         break;
                 case ARG_INSECURE_TCP:
                         c->insecure_tcp = true;
+                        break;
+                case ARG_STOP_CARD:
+                        c->stop_card = true;
                         break;
                 case ARG_STATE:
                 case ARG_RUN:
@@ -174,6 +180,8 @@ static int run(struct zero_agent *a, struct zero_front **http) {
         if ((r = sd_event_add_signal(a->event, NULL, SIGTERM, on_signal, a)) < 0 ||
             (r = sd_event_add_signal(a->event, NULL, SIGINT, on_signal, a)) < 0)
                 return log_error_errno(r, "Failed to watch signals: %m");
+        if (a->config->stop_card)
+                return zero_card_teardown(a);
         /* Forked while zerod is small: the fsyncs before each 202 (durable.h). Without it they
          * run on the loop, which works, only slower under write load. */
         _cleanup_free_ char *wal = zero_strdup_printf("%s-wal", db);

@@ -10,6 +10,9 @@ zero_integration_test(it_durable_reply ${ZERO_IT}/durable_reply.sh TIMEOUT 120)
 # A console followed: every byte once across the log's rotations, across a stop and a start, and
 # the stream's end with the instance (issue 16 item 3).
 zero_integration_test(it_console_follow ${ZERO_IT}/console_follow.sh TIMEOUT 240)
+# zerod --stop-card: refused under a running zerod or instance; else nothing of the node is left,
+# and the next zerod starts the card again (issue 16 item 5).
+zero_integration_test(it_stop_card ${ZERO_IT}/stop_card.sh TIMEOUT 180)
 zero_integration_test(it_events_stream ${ZERO_IT}/events_stream.sh TIMEOUT 180)
 zero_integration_test(it_systemd ${ZERO_IT}/systemd_integration.sh TIMEOUT 120)
 zero_integration_test(it_install_layout ${ZERO_IT}/install_layout.sh TIMEOUT 120)

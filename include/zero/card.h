@@ -315,6 +315,16 @@ struct zero_card_ops {
         /* What the card can do beyond the ops (ZERO_CARD_CAP_*): the facts a runtime mode may
          * need of it, asked by the agent at its start. No I/O. A driver without the op has none. */
         uint64_t (*capabilities)(struct zero_card *card);
+
+        /* ---- Synchronous: the operator's teardown ---- */
+
+        /* `zerod --stop-card`, with no zerod running and no instance live or operation under
+         * way (the agent checked): stops what the card runs on this host and removes what it
+         * made there (the softcard: its storage daemon, its bridges and links), as if the node
+         * had never started it; the card's state (volumes, networks) stays, and the next zerod's
+         * open() starts it all again. Blocks (seconds). A driver without it (the lab's card,
+         * which is not the host's to stop) cannot be torn down from the host. */
+        int (*stop)(struct zero_card *card, struct zero_error *err);
 };
 
 /* The card outlives the host's kernel: its volumes and NICs stay presented, and its management

@@ -677,3 +677,26 @@ struct qsd *qsd_close(struct qsd *q) {
         free(q);
         return NULL;
 }
+
+int qsd_stop(struct qsd *q, struct zero_error *err) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *reply = NULL;
+        int r;
+
+        /* Nothing of this client may start it again: no watch, no restart, no connection. */
+        restart_stop(q);
+        watch_stop(q);
+        qsd_disconnect(q);
+        r = zero_shim_connect(q->dir, false, &fd);
+        if (r == -ENOENT || r == -ECONNREFUSED)
+                return 0; /* no daemon */
+        if (r < 0)
+                return zero_error_default(err, r, "Cannot reach the storage daemon's shim");
+        /* SIGTERM: the daemon closes its exports and images and quits; its shim then ends. */
+        r = zero_shim_request_timeout(fd, "signal 15", (int) (SYNC_TIMEOUT_USEC / USEC_PER_MSEC), &reply);
+        if (r >= 0 && shim_wait_gone(q, zero_monotonic_usec() + 2 * SYNC_TIMEOUT_USEC) >= 0)
+                return 0;
+        if (shim_kill(q) < 0)
+                return zero_error_default(err, -ETIMEDOUT, "The storage daemon did not stop");
+        return 0;
+}

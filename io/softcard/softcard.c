@@ -220,6 +220,7 @@ static int storage_sync(struct zero_card *c, struct zero_card_want_export *ex, s
 
 static int card_open(const struct zero_card_env *env, struct zero_card **ret, struct zero_error *err);
 static void card_close(struct zero_card *c);
+static int card_stop(struct zero_card *c, struct zero_error *err);
 
 /* Every volume op reads the volume's locator first: v is card.h's description, sv the softcard's. */
 #define WITH_VOLUME(v, sv, err, call)                                                              \
@@ -441,6 +442,7 @@ static const struct zero_card_driver driver = {
                 .nic_detach = card_nic_detach,
                 .volume_release = card_volume_release,
                 .volume_take = card_volume_take,
+                .stop = card_stop,
         },
 };
 
@@ -448,6 +450,15 @@ static const struct zero_card_driver driver = {
 __attribute__((visibility("default"))) const struct zero_card_driver *zero_card_driver_entry(void);
 const struct zero_card_driver *zero_card_driver_entry(void) {
         return &driver;
+}
+
+/* The operator's teardown (card.h): the daemon, then every link the card made on this host. */
+static int card_stop(struct zero_card *c, struct zero_error *err) {
+        int r = qsd_stop(c->qsd, err);
+
+        if (r < 0)
+                return r;
+        return softcard_net_sync(c->nl, NULL, 0, NULL, 0, err);
 }
 
 static void card_close(struct zero_card *c) {

@@ -54,6 +54,9 @@ int qsd_open_monitor(int fd, struct qsd **ret, struct zero_error *err);
  * q). NULL-safe. */
 struct qsd *qsd_close(struct qsd *q);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct qsd *, qsd_close)
+/* Stops the daemon (SIGTERM through its shim, SIGKILL after 10 s) and waits for its shim to be
+ * gone: the operator's teardown (card.h: stop). q is left closed but for qsd_close(). */
+int qsd_stop(struct qsd *q, struct zero_error *err);
 
 /* Called at the start of every card op: a live monitor connection afterwards. A daemon found
  * dead is started again (its exports are lost: lost_exports is called from the event loop), from
