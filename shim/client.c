@@ -84,7 +84,7 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
         _cleanup_free_ char **argv = NULL, **envp = NULL;
         _cleanup_close_ int sync_r = -EBADF, sync_w = -EBADF;
         char fd_buf[16], max_buf[24];
-        size_t n_start, n_cleanup, n_argv, i = 0;
+        size_t n_start, n_cleanup, n_exec, n_argv, i = 0;
         int pipefd[2], status, r;
         pid_t pid;
 
@@ -104,9 +104,10 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
 
         n_start = strv_length(a->start_argv);
         n_cleanup = strv_length(a->cleanup_argv);
+        n_exec = strv_length(a->exec_argv);
         n_argv = strv_length(a->argv);
         /* binary, 3 options with values, --log-max, --pid-file, --private-cgroup2, "--", NULL */
-        argv = calloc(7 + 4 + 1 + 2 * (n_start + n_cleanup) + 1 + n_argv + 1, sizeof(char *));
+        argv = calloc(7 + 4 + 1 + 2 * (n_start + n_cleanup + n_exec) + 1 + n_argv + 1, sizeof(char *));
         if (!argv)
                 return zero_error_default(err, -ENOMEM, "Failed to start zero-shim");
 
@@ -139,6 +140,10 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
         for (size_t k = 0; k < n_cleanup; k++) {
                 argv[i++] = (char *) "--cleanup-arg";
                 argv[i++] = (char *) a->cleanup_argv[k];
+        }
+        for (size_t k = 0; k < n_exec; k++) {
+                argv[i++] = (char *) "--exec-arg";
+                argv[i++] = (char *) a->exec_argv[k];
         }
         if (a->private_cgroup2)
                 argv[i++] = (char *) "--private-cgroup2";
@@ -371,12 +376,12 @@ int zero_shim_request(int fd, const char *req, char **ret) {
         return zero_shim_request_timeout(fd, req, -1, ret);
 }
 
+static int read_reply(int fd, uint64_t deadline, char **ret);
+
 int zero_shim_request_timeout(int fd, const char *req, int timeout_ms, char **ret) {
-        _cleanup_free_ char *buf = NULL;
         uint64_t deadline = 0;
         size_t len;
         ssize_t n;
-        short revents;
         int r;
 
         assert_return(fd >= 0, -EINVAL);
@@ -402,6 +407,15 @@ int zero_shim_request_timeout(int fd, const char *req, int timeout_ms, char **re
         }
         if ((size_t) n != len)
                 return -EIO;
+        return read_reply(fd, deadline, ret);
+}
+
+/* One reply packet on fd, waited for until the deadline (0: none). */
+static int read_reply(int fd, uint64_t deadline, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        short revents;
+        ssize_t n;
+        int r;
 
         buf = malloc(ZERO_SHIM_MSG_MAX + 1);
         if (!buf)
@@ -435,5 +449,79 @@ int zero_shim_request_timeout(int fd, const char *req, int timeout_ms, char **re
                         buf = small;
         }
         *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int zero_shim_exec(const char *dir, const char *const *argv, const int fds[3], int *ret_fd, pid_t *ret_pid,
+                   struct zero_error *err) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *req = NULL, *reply = NULL;
+        union {
+                char buf[CMSG_SPACE(3 * sizeof(int))];
+                struct cmsghdr align;
+        } control = {};
+        struct iovec iov;
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                            .msg_controllen = sizeof(control.buf)};
+        struct cmsghdr *cm;
+        size_t len = 5, n_args = 0;
+        uint64_t deadline = zero_monotonic_usec() + ZERO_SHIM_TIMEOUT_MS * USEC_PER_MSEC;
+        int64_t pid;
+        ssize_t n;
+        int r;
+
+        assert_return(dir && argv && argv[0] && fds && ret_fd && ret_pid, -EINVAL);
+        for (const char *const *a = argv; *a; a++, n_args++) {
+                if (!**a)
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "an exec's argument is empty");
+                len += strlen(*a) + 1;
+        }
+        if (len > ZERO_SHIM_EXEC_REQUEST_MAX || n_args > ZERO_SHIM_EXEC_ARGS_MAX)
+                return zero_error_set(err, -E2BIG, ZERO_E_INVALID,
+                                      "an exec's command takes at most %d arguments and %d bytes",
+                                      ZERO_SHIM_EXEC_ARGS_MAX, ZERO_SHIM_EXEC_REQUEST_MAX - 5);
+        req = malloc(len);
+        if (!req)
+                return -ENOMEM;
+        memcpy(req, "exec", 5);
+        len = 5;
+        for (const char *const *a = argv; *a; a++) {
+                size_t k = strlen(*a) + 1;
+
+                memcpy(req + len, *a, k);
+                len += k;
+        }
+        r = zero_shim_connect_timeout(dir, ZERO_SHIM_TIMEOUT_MS, &fd);
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot reach the instance's supervisor: %s",
+                                      strerror(-r));
+        iov = (struct iovec){.iov_base = req, .iov_len = len};
+        cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(3 * sizeof(int));
+        memcpy(CMSG_DATA(cm), fds, 3 * sizeof(int));
+        for (;;) {
+                n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n >= 0)
+                        break;
+                if (errno != EINTR && errno != EAGAIN)
+                        return zero_error_set(err, -errno, ZERO_E_UNAVAILABLE, "cannot ask the supervisor: %s", strerror(errno));
+                r = wait_fd(fd, POLLOUT, deadline, NULL);
+                if (r < 0)
+                        return zero_error_set(err, r, ZERO_E_TIMEOUT, "the supervisor does not take requests");
+        }
+        /* "ok PID" or "error ...": the same bounded read as any request's reply. */
+        r = read_reply(fd, deadline, &reply);
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "the supervisor did not answer the exec: %s",
+                                      strerror(-r));
+        if (strncmp(reply, "error ", 6) == 0)
+                return zero_error_set(err, -EIO, ZERO_E_RUNTIME, "%s", reply + 6);
+        if (strncmp(reply, "ok ", 3) != 0 || zero_parse_int64(reply + 3, 1, INT32_MAX, &pid) < 0)
+                return zero_error_set(err, -EBADMSG, ZERO_E_INTERNAL, "the supervisor answered the exec with '%s'",
+                                      reply);
+        *ret_pid = (pid_t) pid;
+        *ret_fd = TAKE_FD(fd);
         return 0;
 }

@@ -14,7 +14,8 @@
  *
  * Command line (built by zero_shim_spawn):
  *   zero-shim --id ID --dir DIR --sync-fd N [--log-max BYTES] [--pid-file FILE]
- *             [--start-arg ARG]... [--cleanup-arg ARG]... [--private-cgroup2] -- ARGV...
+ *             [--start-arg ARG]... [--cleanup-arg ARG]... [--exec-arg ARG]... [--private-cgroup2]
+ *             -- ARGV...
  * The process zerod starts forks, and exits as soon as the child (the shim proper) has
  * called setsid(): so zerod can reap it at once and the shim outlives zerod. The shim then
  * makes itself child subreaper, runs ARGV (and for --pid-file, waits for it and runs the
@@ -28,6 +29,11 @@
  *   "wait"        -> (when the main process has exited and the exit record is written)
  *                    "exited pid=P code=C signal=S"
  *   "console N"   -> the last N bytes (at most ZERO_SHIM_CONSOLE_TAIL_MAX) of the console log
+ *   "exec\0ARG\0...ARG\0" with 3 fds (SCM_RIGHTS: stdin, stdout, stderr)
+ *                 -> "ok PID" | "error MESSAGE"; then, on the same connection, when the command
+ *                    ends: "exited pid=P code=C signal=S", and the shim closes it. The command is
+ *                    the --exec-arg prefix and ARGs (shims started without it refuse execs), run
+ *                    like the runtime's commands, in a session of its own
  * The socket listens before the create command runs and until the exit record is written: the
  * shim answers while its create, start or cleanup command runs, however long that takes. After
  * the exit record is written the shim answers pending waits and exits.
@@ -42,6 +48,10 @@
 #define ZERO_SHIM_MSG_MAX (ZERO_SHIM_CONSOLE_TAIL_MAX + 64)
 /* Longest request the shim reads; longer ones are answered "error request too long". */
 #define ZERO_SHIM_REQUEST_MAX 256
+/* An exec's request: "exec\0" and its arguments, each NUL-terminated, at most this many bytes
+ * and ZERO_SHIM_EXEC_ARGS_MAX arguments. */
+#define ZERO_SHIM_EXEC_REQUEST_MAX 8192
+#define ZERO_SHIM_EXEC_ARGS_MAX 256
 /* Console log cap (--log-max): each of console.log and console.log.1 stays at or below it,
  * so the log never takes more than twice this on disk. */
 #define ZERO_SHIM_LOG_MAX_DEFAULT (1024 * 1024)
@@ -65,6 +75,7 @@ struct zero_shim_spawn_args {
         const char *pid_file;
         const char *const *start_argv;
         const char *const *cleanup_argv;
+        const char *const *exec_argv; /* the prefix of an exec's command (crun exec ID); NULL: none */
         bool private_cgroup2;
 };
 
@@ -117,3 +128,11 @@ int zero_shim_connect(const char *dir, bool nonblock, int *ret_fd);
 int zero_shim_request(int fd, const char *req, char **ret);
 /* The same, giving up with -ETIMEDOUT after timeout_ms milliseconds (< 0: never). */
 int zero_shim_request_timeout(int fd, const char *req, int timeout_ms, char **ret);
+
+/* Asks the shim in dir to run an exec (its --exec-arg prefix and argv) with fds[0..2] as its
+ * stdin, stdout and stderr (sent, not taken), bounded by ZERO_SHIM_TIMEOUT_MS. Then *ret_pid is
+ * its pid and *ret_fd the connection (non-blocking, close-on-exec) on which the shim says
+ * "exited pid=P code=C signal=S" when it ends (zero_shim_parse_exited()) and hangs up; closing
+ * it earlier leaves the exec running, unreported. A refusal is the shim's message in err. */
+int zero_shim_exec(const char *dir, const char *const *argv, const int fds[3], int *ret_fd, pid_t *ret_pid,
+                   struct zero_error *err);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "shim/shim.h"
@@ -117,6 +119,74 @@ static void request_console(struct shim *s, struct client *c, const char *arg) {
         munmap(buf, want);
 }
 
+/* "exec\0ARG\0...ARG\0" with the exec's stdin, stdout and stderr (fds: the shim's now, closed
+ * here whatever happens). The exec prefix and the arguments run as a child of the shim (as the
+ * runtime's commands do: crun exec sees the instance as crun run made it); "ok PID" now, and
+ * "exited pid=P code=C signal=S" on the same connection when it ends. */
+static void request_exec(struct shim *s, struct client *c, const char *args, size_t len, int *fds, size_t n_fds) {
+        char *argv[ZERO_SHIM_EXEC_ARGS_MAX + 64];
+        size_t n = 0, n_execs = 0;
+        char buf[64];
+        pid_t pid;
+        int r;
+
+        if (!s->exec_argv)
+                return reply_str(c, "error exec is not supported by this instance's runtime");
+        if (n_fds != 3)
+                return reply_str(c, "error exec needs its stdin, stdout and stderr");
+        if (s->exited || s->main_pid <= 0)
+                return reply_str(c, "error the instance is not running");
+        if (c->exec_pid > 0)
+                return reply_str(c, "error an exec runs on this connection already");
+        for (size_t i = 0; i < s->control.n_clients; i++)
+                n_execs += s->control.clients[i].exec_pid > 0;
+        if (n_execs >= SHIM_EXECS_MAX)
+                return reply_str(c, "error too many execs");
+        if (len == 0 || args[len - 1] != '\0')
+                return reply_str(c, "error usage: exec\\0ARG\\0...");
+        for (char **p = s->exec_argv; *p && n < 64; p++)
+                argv[n++] = *p;
+        for (const char *a = args; a < args + len; a += strlen(a) + 1) {
+                if (n >= ZERO_SHIM_EXEC_ARGS_MAX + 63 || !*a)
+                        return reply_str(c, "error exec: too many or empty arguments");
+                argv[n++] = (char *) a;
+        }
+        argv[n] = NULL;
+        r = process_spawn_stdio(s, argv, fds, &pid);
+        if (r < 0) {
+                snprintf(buf, sizeof(buf), "error cannot run %s: %s", argv[0], strerror(-r));
+                return reply_str(c, buf);
+        }
+        c->exec_pid = pid;
+        snprintf(buf, sizeof(buf), "ok %d", (int) pid);
+        reply_str(c, buf);
+}
+
+void control_exec_ended(struct shim *s, pid_t pid, int status) {
+        struct control *ctl = &s->control;
+
+        for (size_t i = 0; i < ctl->n_clients; i++) {
+                struct client *c = &ctl->clients[i];
+                struct zero_shim_exit e;
+                char buf[128];
+                int n;
+
+                if (c->exec_pid != pid)
+                        continue;
+                e = (struct zero_shim_exit){
+                        .pid = pid,
+                        .code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status),
+                        .signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+                };
+                n = zero_shim_format_exited(&e, buf, sizeof(buf));
+                if (n >= 0)
+                        reply(c, buf, (size_t) n);
+                c->exec_pid = 0;
+                drop(c); /* its one exec has ended: control_dispatch() forgets it */
+                return;
+        }
+}
+
 static void request(struct shim *s, struct client *c, char *req, size_t len) {
         char buf[64];
         char *arg;
@@ -160,8 +230,38 @@ static void request(struct shim *s, struct client *c, char *req, size_t len) {
         reply_str(c, "error unknown request");
 }
 
+/* The fds a packet carried (SCM_RIGHTS): into fds, at most 3 kept; *ret_n = how many came. */
+static void take_fds(struct msghdr *mh, int fds[3], size_t *ret_n) {
+        size_t n = 0;
+
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                int *p = (int *) CMSG_DATA(cm);
+
+                for (size_t i = 0; i < k; i++, n++) {
+                        if (n < 3)
+                                fds[n] = p[i];
+                        else
+                                close(p[i]);
+                }
+        }
+        *ret_n = n;
+}
+
 static void serve(struct shim *s, struct client *c, short revents) {
-        char req[ZERO_SHIM_REQUEST_MAX + 1];
+        /* Big enough for an exec's arguments: on the stack for this call only. */
+        char req[ZERO_SHIM_EXEC_REQUEST_MAX + 1];
+        union {
+                char buf[CMSG_SPACE(4 * sizeof(int))];
+                struct cmsghdr align;
+        } control;
+        struct iovec iov = {.iov_base = req, .iov_len = sizeof(req)};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                            .msg_controllen = sizeof(control.buf)};
+        int fds[3] = {-EBADF, -EBADF, -EBADF};
+        size_t n_fds = 0;
         ssize_t n;
 
         if (revents & (POLLHUP | POLLERR | POLLNVAL))
@@ -169,20 +269,34 @@ static void serve(struct shim *s, struct client *c, short revents) {
         if (c->eof || !(revents & (POLLIN | POLLRDHUP)))
                 return;
         /* MSG_TRUNC returns the packet's real length: too long is an answer, not a cut. */
-        n = recv(c->fd, req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
+        n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
         if (n < 0) {
                 if (errno != EAGAIN && errno != EINTR)
                         drop(c);
                 return;
         }
+        take_fds(&mh, fds, &n_fds);
+        if ((mh.msg_flags & MSG_CTRUNC) && n_fds <= 3)
+                n_fds = 4; /* some were cut: not the three an exec sends */
+        if (n >= 5 && memcmp(req, "exec", 5) == 0) {
+                if ((size_t) n > ZERO_SHIM_EXEC_REQUEST_MAX)
+                        reply_str(c, "error request too long");
+                else
+                        request_exec(s, c, req + 5, (size_t) n - 5, fds, n_fds);
+                for (size_t i = 0; i < 3; i++)
+                        safe_close(fds[i]);
+                return;
+        }
+        for (size_t i = 0; i < 3; i++)
+                safe_close(fds[i]); /* no other request takes fds */
         if (n == 0 && (revents & POLLRDHUP)) {
-                /* It will send no more; keep it only if it waits for the exit. */
+                /* It will send no more; keep it only if it waits for the exit or an exec's end. */
                 c->eof = true;
-                if (!c->waiting)
+                if (!c->waiting && c->exec_pid <= 0)
                         drop(c);
                 return;
         }
-        request(s, c, req, (size_t) n > sizeof(req) - 1 ? sizeof(req) : (size_t) n);
+        request(s, c, req, (size_t) n > ZERO_SHIM_REQUEST_MAX ? ZERO_SHIM_REQUEST_MAX + 1 : (size_t) n);
 }
 
 static void accept_clients(struct control *ctl) {

@@ -51,7 +51,8 @@ static int private_cgroup2(const struct shim *s) {
         return 0;
 }
 
-_Noreturn static void child_exec(struct shim *s, char *const argv[], bool pdeathsig, pid_t parent, int err_fd) {
+_Noreturn static void child_exec(struct shim *s, char *const argv[], bool pdeathsig, pid_t parent, int err_fd,
+                                 const int stdio[3]) {
         int e;
 
         process_reset_signals();
@@ -65,6 +66,21 @@ _Noreturn static void child_exec(struct shim *s, char *const argv[], bool pdeath
                 (void) !write(err_fd, &e, sizeof(e));
                 _exit(127);
         }
+        if (stdio) {
+                /* An exec's: its own session (no signal of the shim's group reaches it), its
+                 * client's fds. dup2() first to fds above 2, so that none overwrites another. */
+                int moved[3];
+
+                (void) setsid();
+                for (int i = 0; i < 3; i++)
+                        if ((moved[i] = fcntl(stdio[i], F_DUPFD_CLOEXEC, 3)) < 0)
+                                goto fail;
+                for (int i = 0; i < 3; i++)
+                        if (dup2(moved[i], i) < 0)
+                                goto fail;
+                execvp(argv[0], argv);
+                goto fail;
+        }
         if (dup2(s->console.pipe_w, STDOUT_FILENO) < 0 || dup2(s->console.pipe_w, STDERR_FILENO) < 0) {
                 e = errno;
         } else {
@@ -73,9 +89,13 @@ _Noreturn static void child_exec(struct shim *s, char *const argv[], bool pdeath
         }
         (void) !write(err_fd, &e, sizeof(e));
         _exit(127);
+fail:
+        e = errno;
+        (void) !write(err_fd, &e, sizeof(e));
+        _exit(127);
 }
 
-int process_spawn(struct shim *s, char *const argv[], bool pdeathsig, pid_t *ret_pid) {
+static int spawn(struct shim *s, char *const argv[], bool pdeathsig, const int stdio[3], pid_t *ret_pid) {
         _cleanup_close_ int err_r = -EBADF, err_w = -EBADF;
         pid_t parent = getpid(), pid;
         int pipefd[2], e;
@@ -91,7 +111,7 @@ int process_spawn(struct shim *s, char *const argv[], bool pdeathsig, pid_t *ret
         if (pid < 0)
                 return -errno;
         if (pid == 0)
-                child_exec(s, argv, pdeathsig, parent, err_w);
+                child_exec(s, argv, pdeathsig, parent, err_w, stdio);
 
         err_w = safe_close(err_w);
         do
@@ -104,6 +124,14 @@ int process_spawn(struct shim *s, char *const argv[], bool pdeathsig, pid_t *ret
         }
         *ret_pid = pid;
         return 0;
+}
+
+int process_spawn(struct shim *s, char *const argv[], bool pdeathsig, pid_t *ret_pid) {
+        return spawn(s, argv, pdeathsig, NULL, ret_pid);
+}
+
+int process_spawn_stdio(struct shim *s, char *const argv[], const int fds[3], pid_t *ret_pid) {
+        return spawn(s, argv, false, fds, ret_pid);
 }
 
 void process_drain_signals(struct shim *s) {
@@ -171,7 +199,11 @@ void process_reap(struct shim *s) {
         if (s->main_pid <= 0)
                 return;
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-                if (pid != s->main_pid || s->exited)
+                if (pid != s->main_pid) {
+                        control_exec_ended(s, pid, status);
+                        continue;
+                }
+                if (s->exited)
                         continue;
                 s->exited = true;
                 s->exit = (struct zero_shim_exit){

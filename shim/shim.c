@@ -31,7 +31,8 @@
 
 static const char usage[] =
         "usage: zero-shim --id ID --dir DIR --sync-fd N [--log-max BYTES] [--pid-file FILE]\n"
-        "                 [--start-arg ARG]... [--cleanup-arg ARG]... [--private-cgroup2] -- ARGV...\n";
+        "                 [--start-arg ARG]... [--cleanup-arg ARG]... [--exec-arg ARG]... [--private-cgroup2]\n"
+        "                 -- ARGV...\n";
 
 static void shim_close(struct shim *s) {
         control_close(&s->control);
@@ -79,7 +80,7 @@ _printf_(4, 5) static int fail(char *err, size_t size, int r, const char *fmt, .
 
 static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max, char *err, size_t size) {
         enum { OPT_ID = 256, OPT_DIR, OPT_SYNC_FD, OPT_LOG_MAX, OPT_PID_FILE, OPT_START_ARG,
-               OPT_CLEANUP_ARG, OPT_PRIVATE_CGROUP2 };
+               OPT_CLEANUP_ARG, OPT_EXEC_ARG, OPT_PRIVATE_CGROUP2 };
         static const struct option options[] = {
                 {"id", required_argument, NULL, OPT_ID},
                 {"dir", required_argument, NULL, OPT_DIR},
@@ -88,10 +89,11 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                 {"pid-file", required_argument, NULL, OPT_PID_FILE},
                 {"start-arg", required_argument, NULL, OPT_START_ARG},
                 {"cleanup-arg", required_argument, NULL, OPT_CLEANUP_ARG},
+                {"exec-arg", required_argument, NULL, OPT_EXEC_ARG},
                 {"private-cgroup2", no_argument, NULL, OPT_PRIVATE_CGROUP2},
                 {},
         };
-        size_t n_start = 0, n_cleanup = 0;
+        size_t n_start = 0, n_cleanup = 0, n_exec = 0;
         int64_t v;
         int c;
 
@@ -133,6 +135,12 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                 case OPT_CLEANUP_ARG:
                         s->cleanup_argv[n_cleanup++] = optarg;
                         break;
+                case OPT_EXEC_ARG:
+                        if (n_exec >= 63)
+                                FAIL("too many --exec-arg");
+                        else
+                                s->exec_argv[n_exec++] = optarg;
+                        break;
                 case OPT_PRIVATE_CGROUP2:
                         s->private_cgroup2 = true;
                         break;
@@ -157,6 +165,8 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                 s->start_argv = NULL;
         if (n_cleanup == 0)
                 s->cleanup_argv = NULL;
+        if (n_exec == 0)
+                s->exec_argv = NULL;
         return err[0] ? -EINVAL : 0;
 }
 
@@ -448,14 +458,16 @@ int main(int argc, char *argv[]) {
         };
         _cleanup_free_ char **start = calloc((size_t) argc + 1, sizeof(char *));
         _cleanup_free_ char **cleanup = calloc((size_t) argc + 1, sizeof(char *));
+        _cleanup_free_ char **exec = calloc((size_t) argc + 1, sizeof(char *));
         uint64_t log_max = ZERO_SHIM_LOG_MAX_DEFAULT;
         char err[512] = "";
         int r;
 
-        if (!start || !cleanup)
+        if (!start || !cleanup || !exec)
                 return 1;
         s.start_argv = start;
         s.cleanup_argv = cleanup;
+        s.exec_argv = exec;
         if (parse_args(argc, argv, &s, &log_max, err, sizeof(err)) < 0) {
                 fprintf(stderr, "zero-shim: %s\n%s", err, usage);
                 report_error(&s, "%s", err);

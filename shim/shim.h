@@ -15,6 +15,8 @@
 
 /* Control clients served at once; more are told "error too many clients" and closed. */
 #define SHIM_CLIENTS_MAX 64
+/* Execs running at once for one instance; more are refused. */
+#define SHIM_EXECS_MAX 16
 /* Bytes of a command's output kept to explain its failure over the sync pipe. */
 #define SHIM_CAPTURE_MAX 1024
 
@@ -32,6 +34,7 @@ struct console {
 
 struct client {
         int fd;
+        pid_t exec_pid; /* > 0: an exec runs for it; its end is answered, then it is dropped */
         bool waiting; /* sent "wait": answer when the exit record is written */
         bool eof;     /* shut down its sending side: read no more, but it may still wait */
 };
@@ -49,6 +52,7 @@ struct shim {
         char **argv;
         char **start_argv;   /* NULL when there is no start command */
         char **cleanup_argv; /* NULL when there is no cleanup command */
+        char **exec_argv;    /* the exec command's prefix (--exec-arg); NULL: no exec */
         /* Runtime commands (not the shim) run in a mount namespace of their own with cgroup2 at
          * /sys/fs/cgroup; cgroup2_source is the host's cgroup2 mount to bind there ("" if none). */
         bool private_cgroup2;
@@ -87,6 +91,9 @@ void process_reset_signals(void);
 /* Forks and executes argv with stdin /dev/null and stdout+stderr into the console pipe.
  * -errno if it could not be executed (the child is then already reaped). */
 int process_spawn(struct shim *s, char *const argv[], bool pdeathsig, pid_t *ret_pid);
+/* The same with stdin, stdout and stderr from fds (an exec's: its client's), in a session of
+ * its own. */
+int process_spawn_stdio(struct shim *s, char *const argv[], const int fds[3], pid_t *ret_pid);
 /* One wakeup of the shim: waits up to timeout_ms (-1: no limit) for a signal, console output
  * or a control client, then drains signals, pumps the console and serves the clients.
  * Reaps nothing: callers decide which child they wait for. Returns poll()'s count or -errno. */
@@ -116,3 +123,5 @@ void control_finish(struct shim *s);
  * read the hang-up; there is no exit record). */
 void control_abandon(struct shim *s);
 void control_close(struct control *ctl);
+/* A child was reaped: if it was a client's exec, the client is told how it ended, then dropped. */
+void control_exec_ended(struct shim *s, pid_t pid, int status);

@@ -1257,6 +1257,166 @@ static void test_private_cgroup2(void **state) {
         assert_string_equal(host_before, host_after);
 }
 
+/* Reads fd to its end (at most size - 1 bytes), NUL-terminated. */
+static void read_all(int fd, char *buf, size_t size) {
+        size_t len = 0;
+        ssize_t n;
+
+        while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) > 0)
+                len += (size_t) n;
+        buf[len] = '\0';
+}
+
+static size_t fd_count(pid_t pid) {
+        char path[64];
+        size_t n = 0;
+        DIR *d;
+
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int) pid);
+        d = opendir(path);
+        assert_non_null(d);
+        for (struct dirent *de; (de = readdir(d));)
+                n += de->d_name[0] != '.';
+        closedir(d);
+        return n;
+}
+
+/* An exec (the --exec-arg prefix and the request's arguments) runs with the three fds it was sent
+ * as its stdin, stdout and stderr, in a session of its own; the shim says how it ended on the
+ * same connection, then hangs up. Refusals: no prefix, not three fds, the instance not running;
+ * the shim keeps none of the fds it was sent. */
+static void test_exec(void **state) {
+        struct fx *f = *state;
+        const char *argv[] = {"sleep", "1000", NULL};
+        const char *prefix[] = {"/bin/sh", "-c", NULL};
+        const char *cmd[] = {"echo out; echo err >&2; read x; echo \"got $x\"; echo \"sid $(cut -d' ' -f6 /proc/$$/stat)\"; exit 7",
+                             "exec-test", NULL};
+        struct zero_shim_spawn_args a = {.argv = argv, .exec_argv = prefix};
+        struct zero_shim_exit e = {};
+        struct zero_error err = {};
+        _cleanup_free_ char *reply = NULL;
+        int in[2], out[2], errp[2], conn = -EBADF;
+        char buf[256], ebuf[64];
+        size_t fds_before;
+        pid_t pid, main_pid;
+
+        assert_int_equal(spawn(f, &a, NULL), 0);
+        main_pid = expect_ok(f);
+        assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(errp, O_CLOEXEC), 0);
+        fds_before = fd_count(f->shim_pid);
+        assert_int_equal(zero_shim_exec(f->dir, cmd, (int[]){in[0], out[1], errp[1]}, &conn, &pid, &err), 0);
+        close(in[0]);
+        close(out[1]);
+        close(errp[1]);
+        assert_true(pid > 0 && pid != main_pid);
+        assert_int_equal(write(in[1], "hi\n", 3), 3);
+        close(in[1]);
+        read_all(out[0], buf, sizeof(buf));
+        read_all(errp[0], ebuf, sizeof(ebuf));
+        close(out[0]);
+        close(errp[0]);
+        assert_string_equal(ebuf, "err\n");
+        assert_non_null(strstr(buf, "out\ngot hi\n"));
+        {
+                char want[32];
+                snprintf(want, sizeof(want), "sid %d\n", (int) pid); /* its own session */
+                assert_non_null(strstr(buf, want));
+        }
+        reply = recv_reply(conn);
+        assert_int_equal(zero_shim_parse_exited(reply, &e), 0);
+        assert_int_equal(e.pid, pid);
+        assert_int_equal(e.code, 7);
+        assert_int_equal(e.signal, 0);
+        {
+                /* Then the hang-up: one exec per connection. */
+                struct pollfd p = {.fd = conn, .events = POLLIN};
+                char c;
+                assert_int_equal(poll(&p, 1, 5000), 1);
+                assert_int_equal(recv(conn, &c, 1, MSG_DONTWAIT), 0);
+        }
+        close(conn);
+        /* The shim closed the client's fds: no more than before (the client connection gone; the
+         * sync pipe, closed once reported, may have been among those counted before). */
+        for (int i = 0; i < 100 && fd_count(f->shim_pid) > fds_before; i++)
+                nap();
+        assert_true(fd_count(f->shim_pid) <= fds_before);
+        {
+                char running[64];
+                snprintf(running, sizeof(running), "running pid=%d", (int) main_pid); /* the instance went on */
+                expect_reply(f, "status", running);
+        }
+
+        /* Not three fds: refused, and the one sent is not kept. */
+        assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+        {
+                struct msghdr mh = {};
+                union {
+                        char b[CMSG_SPACE(sizeof(int))];
+                        struct cmsghdr align;
+                } ctl = {};
+                char req[] = "exec\0true";
+                struct iovec iov = {.iov_base = req, .iov_len = sizeof(req)};
+                struct cmsghdr *cm;
+                int fd = connect_to(f);
+
+                mh.msg_iov = &iov;
+                mh.msg_iovlen = 1;
+                mh.msg_control = ctl.b;
+                mh.msg_controllen = sizeof(ctl.b);
+                cm = CMSG_FIRSTHDR(&mh);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(cm), &in[0], sizeof(int));
+                assert_true(sendmsg(fd, &mh, 0) > 0);
+                free(reply);
+                reply = recv_reply(fd);
+                assert_string_equal(reply, "error exec needs its stdin, stdout and stderr");
+                close(fd);
+        }
+        close(in[0]);
+        /* EOF on the write end's pipe: nobody else holds the read end (the shim closed its copy). */
+        {
+                struct pollfd p = {.fd = in[1], .events = POLLOUT};
+                for (int i = 0; i < 100; i++) {
+                        if (poll(&p, 1, 0) == 1 && (p.revents & POLLERR))
+                                break;
+                        nap();
+                }
+                assert_true(p.revents & POLLERR);
+        }
+        close(in[1]);
+
+        /* The instance gone: refused. */
+        expect_reply(f, "signal 9", "ok");
+        assert_int_equal(wait_shim(f), 0);
+        assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+        assert_true(zero_shim_exec(f->dir, cmd, (int[]){in[0], in[1], in[1]}, &conn, &pid, &err) < 0);
+        close(in[0]);
+        close(in[1]);
+}
+
+/* A shim started without --exec-arg refuses execs. */
+static void test_exec_unsupported(void **state) {
+        struct fx *f = *state;
+        const char *argv[] = {"sleep", "1000", NULL};
+        const char *cmd[] = {"true", NULL};
+        struct zero_shim_spawn_args a = {.argv = argv};
+        struct zero_error err = {};
+        int p[2], conn = -EBADF;
+        pid_t pid;
+
+        assert_int_equal(spawn(f, &a, NULL), 0);
+        (void) expect_ok(f);
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        assert_int_equal(zero_shim_exec(f->dir, cmd, (int[]){p[0], p[1], p[1]}, &conn, &pid, &err), -EIO);
+        assert_string_equal(err.message, "exec is not supported by this instance's runtime");
+        close(p[0]);
+        close(p[1]);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_client_arguments, setup, teardown),
@@ -1279,6 +1439,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_long_dir, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shim_killed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_private_cgroup2, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_exec, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_exec_unsupported, setup, teardown),
         };
 
         if (!shim_binary() || !*shim_binary()) {
