@@ -12,6 +12,7 @@
 
 #include "agent/config.h"
 #include "agent/instance_state.h"
+#include "agent/metrics.h"
 #include "common/hashmap.h"
 #include "agent/subscribe.h"
 #include "store/store.h"
@@ -82,6 +83,7 @@ struct zero_agent {
         unsigned uploads; /* image uploads whose body is still coming in */
         struct zero_subscribers subscribers; /* who hears what the core did (subscribe.h) */
         struct zero_peers *peers; /* requests to other nodes' agents (peer.h), made when first needed */
+        struct zero_metrics metrics; /* what GET /metrics counts as it happens (metrics.h) */
 };
 
 /* instance.c */

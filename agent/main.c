@@ -258,6 +258,7 @@ int main(int argc, char *argv[]) {
         zero_peers_free(&agent); /* after the operations, whose calls it holds */
         zero_inst_free_all(&agent);
         zero_view_free(&agent);
+        zero_metrics_done(&agent.metrics);
         agent.plugins = zero_plugins_free(agent.plugins);
         zero_card_stop(&agent);
         agent.store = zero_store_close(agent.store);
