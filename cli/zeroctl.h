@@ -64,6 +64,14 @@ extern const size_t zeroctl_n_verbs;
 int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int *ret_index,
                          struct zero_error *reterr);
 const struct zeroctl_verb *zeroctl_find_verb(int argc, char **argv, int *ret_consumed);
+/* Global options anywhere on the line (issue 16: "zeroctl ls --json"): the global options among
+ * argv[verb_end..] (up to a "--", after which everything is the verb's: a create's command) moved
+ * before the verb, at verb_start, the rest in order. ret_argv (argc + 1 pointers, NULL-ended) is
+ * malloc'd; its strings are argv's. Returns how many were moved (an option with its value counts
+ * as one), -EINVAL (a usage error in reterr) for one whose value is missing, or -ENOMEM. No verb
+ * has an option of these names. */
+int zeroctl_hoist_globals(int argc, char **argv, int verb_start, int verb_end, char ***ret_argv,
+                          struct zero_error *reterr);
 void zeroctl_print_help(FILE *f);
 int zeroctl_main(int argc, char **argv);
 
@@ -110,11 +118,11 @@ char *zeroctl_object_path(const char *collection, const char *name, const char *
 
 /* cmd_instance.c */
 int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_error *reterr);
-int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *ret_timeout_s,
+int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *ret_grace_s,
                        struct zero_error *reterr);
 int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t *ret_bytes,
                           struct zero_error *reterr);
-int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_keep_volumes,
+int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_keep_volumes, bool *ret_force,
                      struct zero_error *reterr);
 int zeroctl_cmd_create(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_list(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
