@@ -2287,6 +2287,18 @@ static void check_usage_cases(struct fake *fk, const struct usage_case *cases, s
         }
 }
 
+/* The verb cases, then the usage cases against a server that must hear nothing of them. */
+static void run_verb_and_usage_cases(const struct verb_case *cases, size_t n, const struct usage_case *usage,
+                                     size_t n_usage) {
+        struct route none = {"GET", "/never", 500, NULL, NULL};
+        struct fake *fk = fake_start(&none, 1, false);
+
+        run_verb_cases(cases, n);
+        check_usage_cases(fk, usage, n_usage);
+        assert_int_equal(fk->n_log, 0);
+        fake_stop(fk);
+}
+
 /* Habits from other CLIs (issue 16): global options after the verb too (but not after a create's
  * --), "list" beside "ls", rm --force, and a stop's grace (--grace) apart from zeroctl's wait
  * (--timeout). */
@@ -2324,13 +2336,7 @@ static void test_e2e_habits(void **state) {
                  "Usage: zeroctl ls\n"
                  "Try 'zeroctl --help'.\n"},
         };
-        struct route none = {"GET", "/never", 500, NULL, NULL};
-        struct fake *fk = fake_start(&none, 1, false);
-
-        run_verb_cases(cases, ELEMENTSOF(cases));
-        check_usage_cases(fk, usage, ELEMENTSOF(usage));
-        assert_int_equal(fk->n_log, 0);
-        fake_stop(fk);
+        run_verb_and_usage_cases(cases, ELEMENTSOF(cases), usage, ELEMENTSOF(usage));
 }
 
 static void test_e2e_card_usage(void **state) {
@@ -2850,13 +2856,7 @@ static void test_e2e_switch_refused(void **state) {
                  "Usage: zeroctl switch NAME MODE [--grace S] [--force]\n"
                  "Try 'zeroctl --help'.\n"},
         };
-        struct route none = {"GET", "/never", 500, NULL, NULL};
-        struct fake *fk = fake_start(&none, 1, false);
-
-        run_verb_cases(cases, ELEMENTSOF(cases));
-        check_usage_cases(fk, usage, ELEMENTSOF(usage));
-        assert_int_equal(fk->n_log, 0);
-        fake_stop(fk);
+        run_verb_and_usage_cases(cases, ELEMENTSOF(cases), usage, ELEMENTSOF(usage));
 }
 
 /* Usage errors of the new verbs exit 2 and send nothing. */
