@@ -192,15 +192,16 @@ const struct zeroctl_verb zeroctl_verbs[] = {
         VERB("events", NULL, zeroctl_cmd_events, "events [--after ID] [--limit N] [--follow]",
              "print the node's events",
              .details = "One line per event, oldest first: ID TIME TYPE INSTANCE DATA, DATA as\n"
-                        "JSON. With --json: zerod's page, or with --follow one JSON object per\n"
-                        "line.\n"
+                        "JSON. Without --after, the newest 100 (--limit N: N), and a line on\n"
+                        "stderr when there are more before them. With --json: zerod's page, or\n"
+                        "with --follow one JSON object per line.\n"
                         "\n"
                         "Options:\n"
-                        "  --after ID     only the events after this one (default 0: from the\n"
-                        "                 oldest zerod keeps)\n"
-                        "  --limit N      at most N events, 1 to 1000 (default: zerod's, 100)\n"
-                        "  -f, --follow   print them all, then poll every second for new ones\n"
-                        "                 until interrupted\n"),
+                        "  --after ID     the events after this one instead (0: from the oldest\n"
+                        "                 zerod keeps)\n"
+                        "  --limit N      at most N events, 1 to 1000 (default 100)\n"
+                        "  -f, --follow   print the newest (or those after --after), then poll\n"
+                        "                 every second for new ones until interrupted\n"),
         VERB("op", "show", zeroctl_cmd_op_show, "op show ID", "show one operation"),
 };
 const size_t zeroctl_n_verbs = ELEMENTSOF(zeroctl_verbs);

@@ -186,13 +186,14 @@ int zeroctl_cmd_detach_nic(struct zeroctl *z, int argc, char **argv, struct zero
 
 /* cmd_events.c */
 struct zeroctl_events_args {
-        int64_t after; /* 0: from the oldest event zerod keeps */
+        int64_t after; /* -1: the newest; 0: from the oldest event zerod keeps */
         int64_t limit; /* -1: zerod's default page */
         bool follow;
 };
 int zeroctl_parse_events(int argc, char **argv, struct zeroctl_events_args *ret,
                          struct zero_error *reterr);
-/* "/v1/events?after=N[&limit=M]" (limit <= 0 leaves it out) */
+/* "/v1/events?after=N[&limit=M]" (limit <= 0 leaves it out); after < 0: the newest,
+ * "/v1/events?last=M" (limit <= 0: 100) */
 char *zeroctl_events_path(int64_t after, int64_t limit);
 /* "ID TIME TYPE INSTANCE DATA": one event on one line, "-" for a missing instance, the data as
  * compact JSON; -EBADMSG when it is not an object with an integer id. */

@@ -634,3 +634,19 @@ int zero_store_event_list(struct zero_store *s, int64_t after, size_t limit, str
                 return store_errno(rc, STORE_FK_MISSING_PARENT);
         return store_rows_collect(st, &store_event_table, (void **) ret, ret_n);
 }
+
+int zero_store_event_list_last(struct zero_store *s, size_t limit, struct zero_event_row **ret, size_t *ret_n) {
+        _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        assert_return(s && ret && ret_n, -EINVAL);
+
+        /* The newest by the primary key's index, backwards; then in the log's order. */
+        r = store_prepare(s, "SELECT * FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?1) ORDER BY id", &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_bind_int64(st, 1, limit > INT64_MAX ? INT64_MAX : (int64_t) limit);
+        if (rc != SQLITE_OK)
+                return store_errno(rc, STORE_FK_MISSING_PARENT);
+        return store_rows_collect(st, &store_event_table, (void **) ret, ret_n);
+}

@@ -751,12 +751,17 @@ static void test_parse_events(void **state) {
         struct zero_error e = {};
         _cleanup_free_ char *p1 = zeroctl_events_path(0, -1);
         _cleanup_free_ char *p2 = zeroctl_events_path(42, 1000);
+        _cleanup_free_ char *p3 = zeroctl_events_path(-1, -1);
+        _cleanup_free_ char *p4 = zeroctl_events_path(-1, 7);
 
         assert_string_equal(p1, "/v1/events?after=0");
         assert_string_equal(p2, "/v1/events?after=42&limit=1000");
+        assert_string_equal(p3, "/v1/events?last=100");
+        assert_string_equal(p4, "/v1/events?last=7");
 
+        /* Without --after: the newest (issue 16). */
         assert_int_equal(zeroctl_parse_events(1, ARGV("events"), &a, &e), 0);
-        assert_int_equal(a.after, 0);
+        assert_int_equal(a.after, -1);
         assert_int_equal(a.limit, -1);
         assert_false(a.follow);
         assert_int_equal(zeroctl_parse_events(4, ARGV("events", "--after", "17", "--follow"), &a,
@@ -2576,11 +2581,22 @@ static void test_e2e_events(void **state) {
         NEED_ZEROCTL();
         const struct verb_case cases[] = {
                 {{"events"},
-                 "GET", "/v1/events?after=0", "", 200,
+                 "GET", "/v1/events?last=100", "", 200,
                  "{\"events\":[" EVENT_STATE "," EVENT_IMAGE "],\"next\":2}", 0,
                  "1 2026-11-25T15:32:07.000Z instance.state web {\"state\":\"running\"}\n"
                  "2 2026-11-25T15:32:08.000Z image.imported - {\"name\":\"busybox\"}\n",
                  ""},
+                /* A full page of the newest says there may be more before them, on stderr. */
+                {{"events", "--limit", "2"},
+                 "GET", "/v1/events?last=2", "", 200,
+                 "{\"events\":[" EVENT_STATE "," EVENT_IMAGE "],\"next\":2}", 0,
+                 "1 2026-11-25T15:32:07.000Z instance.state web {\"state\":\"running\"}\n"
+                 "2 2026-11-25T15:32:08.000Z image.imported - {\"name\":\"busybox\"}\n",
+                 "zeroctl: the newest 2 events; --after ID for those after an event (--after 0: from the "
+                 "oldest), --limit N for up to 1000\n"},
+                {{"events", "--after", "0"},
+                 "GET", "/v1/events?after=0", "", 200, "{\"events\":[" EVENT_STATE "],\"next\":1}", 0,
+                 "1 2026-11-25T15:32:07.000Z instance.state web {\"state\":\"running\"}\n", ""},
                 {{"events", "--after", "2", "--limit", "10"},
                  "GET", "/v1/events?after=2&limit=10", "", 200, "{\"events\":[],\"next\":2}", 0,
                  "", ""},
@@ -2592,11 +2608,11 @@ static void test_e2e_events(void **state) {
                  ERR("invalid", "after: expected an event id (0 or more)"), 1, "",
                  "zeroctl: after: expected an event id (0 or more) (invalid, HTTP 422)\n"},
                 {{"events"},
-                 "GET", "/v1/events?after=0", "", 404, ERR("not_found", "no route"), 1, "",
+                 "GET", "/v1/events?last=100", "", 404, ERR("not_found", "no route"), 1, "",
                  "zeroctl: no route (not_found, HTTP 404)\n"},
                 {{"events"},
-                 "GET", "/v1/events?after=0", "", 200, "{\"events\":[]}", 1, "",
-                 "zeroctl: zerod answered /v1/events?after=0 without \"events\" and \"next\"\n"},
+                 "GET", "/v1/events?last=100", "", 200, "{\"events\":[]}", 1, "",
+                 "zeroctl: zerod answered /v1/events?last=100 without \"events\" and \"next\"\n"},
         };
 
         run_verb_cases(cases, ELEMENTSOF(cases));
@@ -2607,7 +2623,8 @@ static void test_e2e_events(void **state) {
 static void test_e2e_events_follow(void **state) {
         NEED_ZEROCTL();
         struct route routes[] = {
-                {"GET", "/v1/events?after=0&limit=1000", 200, NULL,
+                /* The newest first, then on from there. */
+                {"GET", "/v1/events?last=100", 200, NULL,
                  "{\"events\":[" EVENT_STATE "," EVENT_IMAGE "],\"next\":2}", .max_hits = 1},
                 {"GET", "/v1/events?after=2&limit=1000", 200, NULL, "{\"events\":[],\"next\":2}",
                  .max_hits = 1},
