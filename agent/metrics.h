@@ -38,6 +38,7 @@ struct zero_metrics_kind {
 struct zero_metrics_card {
         struct zero_hashmap volumes; /* volume id -> struct metrics_volume */
         size_t cursor;               /* where the next scrape's refresh begins, in name order */
+        uint64_t errors;             /* volume_stats that failed */
 };
 
 struct zero_metrics {
@@ -61,7 +62,7 @@ int zero_metrics_write(struct zero_agent *a, FILE *f);
 void zero_metrics_done(struct zero_metrics *m);
 
 /* metrics_card.c: the card's families (best effort: a driver that does not answer leaves what it
- * gave last, and zero_card_volume_stats_complete 0). */
+ * gave last; zero_card_volume_stats_oldest_seconds says how old). */
 void zero_metrics_card_write(struct zero_agent *a, FILE *f);
 void zero_metrics_card_done(struct zero_metrics_card *c);
 

@@ -4,14 +4,15 @@
  * the driver's volume_stats gives them, and its QoS limits, as the store keeps them.
  *
  * volume_stats is synchronous (card.h: best effort, a short bound of the driver's; the softcard's
- * is a round trip to its daemon per volume, up to 25 ms when it does not answer). A scrape every
- * second with 1,000 attached volumes cannot ask for all of them: each scrape refreshes as many as
- * fit in CARD_BUDGET_USEC, going on next time where it stopped (round robin, in name order), and
- * shows every volume with what the driver gave last. A volume's counters are thus at most a few
- * scrapes old, and a series never vanishes between scrapes (Prometheus would read it as gone).
- * The first failure ends the refresh for this scrape (a daemon that does not answer would take
- * its bound once per volume). zero_card_volume_stats_complete says whether this scrape refreshed
- * every attached volume.
+ * is a round trip to its daemon per volume, about a millisecond, up to 25 ms when it does not
+ * answer). A scrape every second with 1,000 attached volumes cannot ask for all of them without
+ * holding the loop (100 took 20 ms and more on a loaded machine): each scrape refreshes as many
+ * as fit in CARD_BUDGET_USEC, going on next time where it stopped (round robin, in name order),
+ * and shows every volume with what the driver gave last, so a series never vanishes between
+ * scrapes (Prometheus would read it as gone). zero_card_volume_stats_oldest_seconds says how old
+ * the oldest counters shown are (with 100 volumes and a scrape a second, ~10-20 s). The first
+ * failure ends the refresh for this scrape (a daemon that does not answer would take its bound
+ * once per volume), and the next one goes on after the volume that failed.
  */
 #include <string.h>
 
@@ -20,13 +21,15 @@
 #include "agent/metrics.h"
 #include "common/util.h"
 
-/* At most this much of the loop per scrape for the driver's stats. */
-#define CARD_BUDGET_USEC (20 * USEC_PER_MSEC)
+/* At most this much of the loop per scrape for the driver's stats: a request that comes in
+ * meanwhile waits that long. */
+#define CARD_BUDGET_USEC (5 * USEC_PER_MSEC)
 
 struct metrics_volume {
         char id[33];
         struct zero_card_volume_stats st;
-        bool have; /* the driver answered once at least */
+        bool have;          /* the driver answered once at least */
+        uint64_t refreshed; /* CLOCK_MONOTONIC µs of its last answer */
         bool seen; /* listed in this scrape (the others are gone: removed) */
 };
 
@@ -46,8 +49,8 @@ static struct metrics_volume *volume_entry(struct zero_metrics_card *c, const ch
         return v;
 }
 
-/* Refreshes what fits in the budget; true when every one of the n was refreshed. */
-static bool refresh(struct zero_agent *a, const struct zero_volume_full *vols, struct metrics_volume **entries,
+/* Refreshes what fits in the budget. */
+static void refresh(struct zero_agent *a, const struct zero_volume_full *vols, struct metrics_volume **entries,
                     size_t n) {
         struct zero_metrics_card *c = &a->metrics.card;
         uint64_t until = zero_monotonic_usec() + CARD_BUDGET_USEC;
@@ -68,15 +71,18 @@ static bool refresh(struct zero_agent *a, const struct zero_volume_full *vols, s
                         zero_card_vol_done(&cv);
                 }
                 if (r < 0) {
-                        c->cursor = i; /* this one first next time */
-                        return false;
+                        /* The next scrape goes on after it: a volume the driver cannot read
+                         * (its file gone) must not hold up all the others for ever. */
+                        c->cursor = (i + 1) % n;
+                        c->errors++;
+                        return;
                 }
                 entries[i]->st = st;
                 entries[i]->have = true;
+                entries[i]->refreshed = zero_monotonic_usec();
                 done++;
         }
         c->cursor = n > 0 ? (c->cursor + done) % n : 0;
-        return done == n;
 }
 
 /* One family at a time (the format wants a family's samples together). */
@@ -129,7 +135,7 @@ void zero_metrics_card_write(struct zero_agent *a, FILE *f) {
         struct zero_volume_full *vols = NULL;
         _cleanup_free_ struct metrics_volume **entries = NULL;
         size_t n_all = 0, n = 0;
-        bool complete = false;
+        uint64_t oldest = UINT64_MAX;
         char labels[192] = "";
 
         if (zero_store_volume_list_full(a->store, NULL, &vols, &n_all) < 0)
@@ -146,7 +152,10 @@ void zero_metrics_card_write(struct zero_agent *a, FILE *f) {
                 for (size_t k = 0; k < n; k++)
                         if ((entries[k] = volume_entry(c, vols[k].vol.id)))
                                 entries[k]->seen = true;
-                complete = refresh(a, vols, entries, n);
+                refresh(a, vols, entries, n);
+                for (size_t k = 0; k < n; k++)
+                        if (entries[k] && entries[k]->have && entries[k]->refreshed < oldest)
+                                oldest = entries[k]->refreshed;
         }
         forget_unseen(c);
 
@@ -166,11 +175,14 @@ void zero_metrics_card_write(struct zero_agent *a, FILE *f) {
                                              family_value(fam, &vols[k], entries ? entries[k] : NULL));
                 }
         }
-        zero_prom_family(f, "zero_card_volume_stats_complete", "gauge",
-                         "1 when this scrape read the card's counters of every attached volume, 0 when some show "
-                         "what the card gave at an earlier scrape (a time budget per scrape, or a card that did not "
-                         "answer).");
-        zero_prom_sample(f, "zero_card_volume_stats_complete", NULL, complete ? 1 : 0);
+        zero_prom_family(f, "zero_card_volume_stats_oldest_seconds", "gauge",
+                         "How old the oldest of the card's volume counters shown is: each scrape reads what "
+                         "fits in 5 ms, the others show what the card gave before.");
+        zero_prom_sample(f, "zero_card_volume_stats_oldest_seconds", NULL,
+                         oldest == UINT64_MAX ? 0 : (double) (zero_monotonic_usec() - oldest) / 1e6);
+        zero_prom_family(f, "zero_card_volume_stats_errors_total", "counter",
+                         "Reads of a volume's counters the card driver failed (each ends a scrape's reads).");
+        zero_prom_sample_u64(f, "zero_card_volume_stats_errors_total", NULL, c->errors);
         zero_volume_fulls_free(vols, n_all);
 }
 
