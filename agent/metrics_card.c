@@ -4,13 +4,16 @@
  * the driver's volume_stats gives them, and its QoS limits, as the store keeps them.
  *
  * volume_stats is synchronous (card.h: best effort, a short bound of the driver's; the softcard's
- * is a round trip to its daemon per volume, about a millisecond, up to 25 ms when it does not
- * answer). A scrape every second with 1,000 attached volumes cannot ask for all of them without
+ * is a round trip to its daemon per volume, bounded by 25 ms, and a look for the volume's loop
+ * device). A scrape every second with 1,000 attached volumes cannot ask for all of them without
  * holding the loop (100 took 20 ms and more on a loaded machine): each scrape refreshes as many
  * as fit in CARD_BUDGET_USEC, going on next time where it stopped (round robin, in name order),
  * and shows every volume with what the driver gave last, so a series never vanishes between
- * scrapes (Prometheus would read it as gone). zero_card_volume_stats_oldest_seconds says how old
- * the oldest counters shown are (with 100 volumes and a scrape a second, ~10-20 s). The first
+ * scrapes (Prometheus would read it as gone); counters read less than CARD_FRESH_USEC ago are
+ * not read again. zero_card_volume_stats_oldest_seconds says how old the oldest counters shown
+ * are. One call may take longer than the whole budget: the softcard finds a volume's loop device
+ * by a walk of /sys/block, 20 ms with the 1,004 loop devices of this shared test machine (perf:
+ * kernfs lookups); the budget cannot cut a call short, only stop before the next. The first
  * failure ends the refresh for this scrape (a daemon that does not answer would take its bound
  * once per volume), and the next one goes on after the volume that failed.
  */
@@ -24,6 +27,10 @@
 /* At most this much of the loop per scrape for the driver's stats: a request that comes in
  * meanwhile waits that long. */
 #define CARD_BUDGET_USEC (5 * USEC_PER_MSEC)
+/* A volume's counters are read again once they are this old, not at every scrape: Prometheus
+ * scrapes every 15 s by default, and a scrape a second would otherwise read every volume every
+ * second. */
+#define CARD_FRESH_USEC (10 * USEC_PER_SEC)
 
 struct metrics_volume {
         char id[33];
@@ -65,6 +72,10 @@ static void refresh(struct zero_agent *a, const struct zero_volume_full *vols, s
 
                 if (!entries[i])
                         continue;
+                if (entries[i]->have && zero_monotonic_usec() - entries[i]->refreshed < CARD_FRESH_USEC) {
+                        done++; /* read lately enough: no call */
+                        continue;
+                }
                 r = zero_card_vol_init(a, &vols[i].vol, &cv);
                 if (r >= 0) {
                         r = a->card_driver->ops.volume_stats(a->card, &cv.v, &st, &err);
