@@ -69,6 +69,7 @@ want 'zero_operation_duration_seconds_count{kind="stop",result="succeeded"}' 1
 want 'zero_http_requests_total{method="POST",route="/v1/instances",code="202"}' 3
 want 'zero_http_requests_total{method="GET",route="/v1/instances/{}",code="404"}' 1
 want 'zero_http_requests_total{method="any",route="unmatched",code="401"}' 1
+! grep -q nothere "$SCRAPE" || fail "a raw URL became a label: $(grep nothere "$SCRAPE")"
 want 'zero_shims_connected' 2
 grep -q '^zero_plugin_available{mode="container",runtime="[^"]*"} 1$' "$SCRAPE" ||
   fail "the container plugin is not available: $(grep zero_plugin_available "$SCRAPE")"
