@@ -5,9 +5,12 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/output.h"
 #include "common/util.h"
@@ -434,6 +437,24 @@ char *zeroctl_object_path(const char *collection, const char *name, const char *
         return zero_strdup_printf("/v1/%s/%s%s", collection, escaped, strempty(suffix));
 }
 
+static bool is_socket(const char *path) {
+        struct stat st;
+        return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+const char *zeroctl_default_url(void) {
+        static char quickstart[PATH_MAX + sizeof("unix:/var/run/zerod.sock")];
+        char cwd[PATH_MAX];
+
+        /* ./deploy/quickstart's socket, from where it was started (issue 16: without ZERO_URL
+         * zeroctl looked for the system's only), when the system's is not there. */
+        if (!is_socket(ZEROCTL_DEFAULT_URL + 5) && is_socket(ZEROCTL_QUICKSTART_SOCKET) && getcwd(cwd, sizeof(cwd)))
+                if (snprintf(quickstart, sizeof(quickstart), "unix:%s/%s", cwd, ZEROCTL_QUICKSTART_SOCKET) <
+                    (int) sizeof(quickstart))
+                        return quickstart;
+        return ZEROCTL_DEFAULT_URL;
+}
+
 int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int *ret_index,
                          struct zero_error *reterr) {
         enum { OPT_URL = 0x100, OPT_JSON, OPT_TIMEOUT, OPT_VERSION, OPT_TOKEN, OPT_CACERT };
@@ -452,7 +473,7 @@ int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int
         int64_t v;
         int c, r;
 
-        o.url = env && *env ? env : ZEROCTL_DEFAULT_URL;
+        o.url = env && *env ? env : zeroctl_default_url();
         o.token = getenv("ZERO_TOKEN");
         o.cacert = getenv("ZERO_CACERT");
         optind = 0;
@@ -581,7 +602,9 @@ void zeroctl_print_help(FILE *f) {
               "\n"
               "Options (before or after the command, but not after a create's --):\n"
               "  --url URL     where zerod listens: http://HOST:PORT or unix:/PATH\n"
-              "                (default: $ZERO_URL, else " ZEROCTL_DEFAULT_URL ")\n"
+              "                (default: $ZERO_URL, else " ZEROCTL_DEFAULT_URL ",\n"
+              "                or ./" ZEROCTL_QUICKSTART_SOCKET " where only that one is: the\n"
+              "                quickstart's)\n"
               "  --token T     bearer token for https:// (default: $ZERO_TOKEN; zerod token\n"
               "                create makes one); the unix socket needs none\n"
               "  --cacert F    the certificate zerod's is checked against (default:\n"

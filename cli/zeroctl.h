@@ -19,6 +19,8 @@
 #include "zero/error.h"
 
 #define ZEROCTL_DEFAULT_URL "unix:/run/zero/zerod.sock"
+/* ./deploy/quickstart's, relative to where it runs: the default when the system's is missing. */
+#define ZEROCTL_QUICKSTART_SOCKET "var/run/zerod.sock"
 #define ZEROCTL_DEFAULT_TIMEOUT_S 300
 /* Longest wait zeroctl asks for in one long-poll; the server allows up to 300. */
 #define ZEROCTL_POLL_WAIT_S 30
@@ -63,6 +65,9 @@ extern const struct zeroctl_verb zeroctl_verbs[];
 extern const size_t zeroctl_n_verbs;
 int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int *ret_index,
                          struct zero_error *reterr);
+/* Without ZERO_URL or --url: the system's socket, or where only ./var/run/zerod.sock (a socket)
+ * is, that one (absolute). */
+const char *zeroctl_default_url(void);
 const struct zeroctl_verb *zeroctl_find_verb(int argc, char **argv, int *ret_consumed);
 /* Global options anywhere on the line (issue 16: "zeroctl ls --json"): the global options among
  * argv[verb_end..] (up to a "--", after which everything is the verb's: a create's command) moved

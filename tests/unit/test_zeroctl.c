@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -182,6 +184,33 @@ static void test_parse_global(void **state) {
         unsetenv("ZERO_URL");
         assert_int_equal(zeroctl_parse_global(2, ARGV("zeroctl", "node"), &o, &index, &e), 0);
         assert_string_equal(o.url, ZEROCTL_DEFAULT_URL);
+
+        /* Where the quickstart runs (its ./var/run/zerod.sock a socket), and the system's socket
+         * is missing: that one (issue 16). A file that is no socket is not taken. */
+        if (access(ZEROCTL_DEFAULT_URL + 5, F_OK) < 0) {
+                char dir[] = "/tmp/zeroctl-qs.XXXXXX", cwd[PATH_MAX], want[PATH_MAX + 64];
+                struct sockaddr_un sa = {.sun_family = AF_UNIX};
+                _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+                assert_non_null(getcwd(cwd, sizeof(cwd)));
+                assert_non_null(mkdtemp(dir));
+                assert_int_equal(chdir(dir), 0);
+                assert_int_equal(mkdir("var", 0700), 0);
+                assert_int_equal(mkdir("var/run", 0700), 0);
+                assert_int_equal(close(open("var/run/zerod.sock", O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+                assert_string_equal(zeroctl_default_url(), ZEROCTL_DEFAULT_URL);
+                assert_int_equal(unlink("var/run/zerod.sock"), 0);
+                snprintf(sa.sun_path, sizeof(sa.sun_path), "var/run/zerod.sock");
+                assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+                assert_int_equal(zeroctl_parse_global(2, ARGV("zeroctl", "node"), &o, &index, &e), 0);
+                snprintf(want, sizeof(want), "unix:%s/var/run/zerod.sock", dir);
+                assert_string_equal(o.url, want);
+                assert_int_equal(unlink("var/run/zerod.sock"), 0);
+                assert_int_equal(rmdir("var/run"), 0);
+                assert_int_equal(rmdir("var"), 0);
+                assert_int_equal(chdir(cwd), 0);
+                assert_int_equal(rmdir(dir), 0);
+        }
 
         setenv("ZERO_TOKEN", "zero_env", 1);
         setenv("ZERO_CACERT", "/etc/ca.crt", 1);
