@@ -196,8 +196,8 @@ const struct zeroctl_verb zeroctl_verbs[] = {
              "print the node's events",
              .details = "One line per event, oldest first: ID TIME TYPE INSTANCE DATA, DATA as\n"
                         "JSON. Without --after, the newest 100 (--limit N: N), and a line on\n"
-                        "stderr when there are more before them. With --json: zerod's page, or\n"
-                        "with --follow one JSON object per line.\n"
+                        "stderr when the page is full (there may be more before). With --json:\n"
+                        "zerod's page, or with --follow one JSON object per line.\n"
                         "\n"
                         "Options:\n"
                         "  --after ID     the events after this one instead (0: from the oldest\n"
