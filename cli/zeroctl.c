@@ -448,7 +448,7 @@ const char *zeroctl_default_url(void) {
 
         /* ./deploy/quickstart's socket, from where it was started (issue 16: without ZERO_URL
          * zeroctl looked for the system's only), when the system's is not there. */
-        if (!is_socket(ZEROCTL_DEFAULT_URL + 5) && is_socket(ZEROCTL_QUICKSTART_SOCKET) && getcwd(cwd, sizeof(cwd)))
+        if (!is_socket(&ZEROCTL_DEFAULT_URL[5]) && is_socket(ZEROCTL_QUICKSTART_SOCKET) && getcwd(cwd, sizeof(cwd)))
                 if (snprintf(quickstart, sizeof(quickstart), "unix:%s/%s", cwd, ZEROCTL_QUICKSTART_SOCKET) <
                     (int) sizeof(quickstart))
                         return quickstart;

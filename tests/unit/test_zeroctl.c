@@ -187,7 +187,7 @@ static void test_parse_global(void **state) {
 
         /* Where the quickstart runs (its ./var/run/zerod.sock a socket), and the system's socket
          * is missing: that one (issue 16). A file that is no socket is not taken. */
-        if (access(ZEROCTL_DEFAULT_URL + 5, F_OK) < 0) {
+        if (access(&ZEROCTL_DEFAULT_URL[5], F_OK) < 0) {
                 char dir[] = "/tmp/zeroctl-qs.XXXXXX", cwd[PATH_MAX], want[PATH_MAX + 64];
                 struct sockaddr_un sa = {.sun_family = AF_UNIX};
                 _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
