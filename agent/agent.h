@@ -83,6 +83,7 @@ struct zero_agent {
         unsigned uploads; /* image uploads whose body is still coming in */
         struct zero_subscribers subscribers; /* who hears what the core did (subscribe.h) */
         struct zero_peers *peers; /* requests to other nodes' agents (peer.h), made when first needed */
+        struct zero_durable *durable; /* the store's syncs off the loop (durable.h); NULL: on it */
         struct zero_metrics metrics; /* what GET /metrics counts as it happens (metrics.h) */
 };
 

@@ -10,14 +10,14 @@
 
 #include "agent/agent.h"
 #include "agent/api.h"
+#include "agent/durable.h"
 #include "agent/http.h"
 #include "agent/instance_service.h"
 #include "agent/operation.h"
+#include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
 
-#define CONSOLE_DEFAULT_BYTES (64 * 1024)
-#define CONSOLE_MAX_BYTES (1024 * 1024)
 #define WAIT_MAX_S 300
 
 void zero_api_store_error(struct zero_request *req, int r, const char *what) {
@@ -28,12 +28,31 @@ void zero_api_store_error(struct zero_request *req, int r, const char *what) {
 
 static void reply_accepted(struct zero_request *req, const struct zero_operation_row *row);
 
+static void on_durable_wake(struct zero_request *req, bool timed_out, const void *userdata) {
+        if (timed_out)
+                log_warning("%s: the operation's row was not synced in %d s: answered all the same",
+                            zero_request_wake_key(req), WAIT_MAX_S);
+}
+
+/* The 202 is made now and sent once the operation is durable (operation.h): parked until then,
+ * or, with no room to park it, after a sync on the loop. */
+static void reply_accepted_durable(struct zero_request *req, struct zero_op *op) {
+        char key[ZERO_OP_WAKE_KEY_MAX];
+
+        reply_accepted(req, &op->row);
+        if (zero_op_durable(op))
+                return;
+        zero_op_durable_key(key, op->row.id);
+        if (zero_request_suspend(req, key, (uint64_t) WAIT_MAX_S * USEC_PER_SEC, on_durable_wake, NULL) < 0)
+                zero_durable_flush(zero_request_agent(req)->durable);
+}
+
 int zero_api_reply_op(struct zero_request *req, int r, struct zero_op *op, const struct zero_error *err) {
         if (r < 0) {
                 zero_reply_zero_error(req, r, err);
                 return r;
         }
-        reply_accepted(req, &op->row);
+        reply_accepted_durable(req, op);
         return 0;
 }
 
@@ -168,59 +187,6 @@ static void delete_instance(struct zero_request *req) {
         instance_action(req, "delete", p);
 }
 
-/* Appends the last `want` bytes of path to buf. */
-static void tail_file(const char *path, size_t want, char **buf, size_t *len) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        off_t off;
-        char *nb;
-        ssize_t n;
-
-        if (fd < 0 || fstat(fd, &st) < 0 || want == 0)
-                return;
-        off = st.st_size > (off_t) want ? st.st_size - (off_t) want : 0;
-        nb = realloc(*buf, *len + (size_t) (st.st_size - off) + 1);
-        if (!nb)
-                return;
-        *buf = nb;
-        n = pread(fd, *buf + *len, (size_t) (st.st_size - off), off);
-        if (n > 0)
-                *len += (size_t) n;
-}
-
-static void get_console(struct zero_request *req) {
-        struct zero_agent *a = zero_request_agent(req);
-        struct zero_instance_row row = {};
-        struct zero_inst *inst;
-        const char *q = zero_request_query(req, "bytes");
-        int64_t want = CONSOLE_DEFAULT_BYTES;
-        char *buf = NULL;
-        size_t len = 0;
-        struct stat st;
-
-        if (q && zero_parse_int64(q, 0, CONSOLE_MAX_BYTES, &want) < 0)
-                return zero_reply_error(req, 422, "invalid", "bytes: expected 0..%d", CONSOLE_MAX_BYTES);
-        if (zero_api_load_instance(req, &row) < 0)
-                return;
-        if (zero_inst_get(a, row.id, row.name, &inst) < 0) {
-                zero_instance_row_done(&row);
-                return zero_reply_error(req, 500, "internal", "out of memory");
-        }
-        _cleanup_free_ char *cur = zero_strdup_printf("%s/console.log", inst->run_dir);
-        _cleanup_free_ char *old = zero_strdup_printf("%s/console.log.1", inst->run_dir);
-        /* The shim rotates console.log to console.log.1: the tail may span both. */
-        if (cur && old) {
-                size_t in_cur = stat(cur, &st) == 0 ? (size_t) st.st_size : 0;
-                if ((size_t) want > in_cur)
-                        tail_file(old, (size_t) want - in_cur, &buf, &len);
-                tail_file(cur, (size_t) want, &buf, &len);
-        }
-        zero_instance_row_done(&row);
-        if (!buf)
-                buf = calloc(1, 1);
-        zero_reply_text(req, 200, "text/plain; charset=utf-8", buf, len);
-}
-
 /* --- operations --- */
 
 void zero_api_reply_operation(struct zero_request *req, const char *id) {
@@ -298,10 +264,10 @@ int zero_api_answer_when_ended(struct zero_request *req, int r, struct zero_op *
                 zero_reply_zero_error(req, r, err);
                 return r;
         }
-        /* The operation runs from a defer: it cannot have ended yet. */
+        /* The operation runs from a defer once durable: it cannot have ended yet. */
         r = zero_request_suspend(req, op->row.id, (uint64_t) WAIT_MAX_S * USEC_PER_SEC, on_answer_wake, answer);
         if (r < 0)
-                reply_accepted(req, &op->row); /* it runs anyway: the caller follows its Location */
+                reply_accepted_durable(req, op); /* it runs anyway: the caller follows its Location */
         return 0;
 }
 
@@ -397,7 +363,7 @@ const struct zero_route zero_api_routes[] = {
         ROUTE_JSON("POST", "/v1/instances/{}/stop", stop_instance),
         ROUTE_JSON("POST", "/v1/instances/{}/restart", restart_instance),
         ROUTE_JSON("POST", "/v1/instances/{}/switch", switch_instance),
-        ROUTE_GET("/v1/instances/{}/console", get_console),
+        ROUTE_GET("/v1/instances/{}/console", zero_api_get_console),
         ROUTE_JSON("POST", "/v1/instances/{}/volumes", zero_api_attach_volume),
         ROUTE_JSON("DELETE", "/v1/instances/{}/volumes/{}", zero_api_detach_volume),
         ROUTE_JSON("POST", "/v1/instances/{}/nics", zero_api_attach_nic),

@@ -78,6 +78,9 @@ void zero_api_get_metrics(struct zero_request *req);
 /* api_events.c */
 void zero_api_list_events(struct zero_request *req);
 
+/* api_console.c: GET /v1/instances/{name}/console, its tail or (follow) a stream. */
+void zero_api_get_console(struct zero_request *req);
+
 /* api.c, for the other api_*.c */
 /* 503 "busy" for a locked store, 500 otherwise. */
 void zero_api_store_error(struct zero_request *req, int r, const char *what);

@@ -4,6 +4,7 @@
 
 #include "agent/agent.h"
 #include "agent/http_front.h"
+#include "agent/operation.h"
 
 struct zero_agent *zero_request_agent(struct zero_request *req) {
         struct zero_front *f = zero_http_userdata(zero_request_server(req));
@@ -19,6 +20,15 @@ static void on_operation_ended(void *userdata, const char *id) {
 /* The core's "an operation reached a step": the long-polls for that step (ID@STEP) answer. */
 static void on_operation_step(void *userdata, const char *key) {
         struct zero_front *f = userdata;
+        zero_http_wake(f->http, key);
+}
+
+/* The core's "operation durable": its 202, parked until then, goes. */
+static void on_operation_durable(void *userdata, const char *id) {
+        struct zero_front *f = userdata;
+        char key[ZERO_OP_WAKE_KEY_MAX];
+
+        zero_op_durable_key(key, id);
         zero_http_wake(f->http, key);
 }
 
@@ -69,6 +79,8 @@ int zero_front_new(struct zero_agent *a, const struct zero_route *routes, struct
                 r = zero_subscribe(a, ZERO_TOPIC_OPERATION_STEP, on_operation_step, f);
         if (r >= 0)
                 r = zero_subscribe(a, ZERO_TOPIC_EVENT_APPENDED, on_event_appended, f);
+        if (r >= 0)
+                r = zero_subscribe(a, ZERO_TOPIC_OPERATION_DURABLE, on_operation_durable, f);
         if (r < 0) {
                 zero_front_free(f);
                 return r;
@@ -83,6 +95,7 @@ struct zero_front *zero_front_free(struct zero_front *f) {
         zero_unsubscribe(f->agent, ZERO_TOPIC_OPERATION_ENDED, on_operation_ended, f);
         zero_unsubscribe(f->agent, ZERO_TOPIC_OPERATION_STEP, on_operation_step, f);
         zero_unsubscribe(f->agent, ZERO_TOPIC_EVENT_APPENDED, on_event_appended, f);
+        zero_unsubscribe(f->agent, ZERO_TOPIC_OPERATION_DURABLE, on_operation_durable, f);
         f->http = zero_http_server_free(f->http);
         zero_tls_done(&f->tls);
         http_metrics_done(f);

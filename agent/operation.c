@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <string.h>
 
+#include "agent/durable.h"
 #include "agent/spawn.h"
 #include "agent/fault.h"
 #include "agent/card_job.h"
@@ -167,6 +168,8 @@ struct zero_op *zero_op_free(struct zero_op *op) {
         if (!op)
                 return NULL;
         op_unlink(op);
+        if (op->durable_pending)
+                zero_durable_forget(op->agent->durable, op);
         op_wait_end(op);
         op->defer = sd_event_source_disable_unref(op->defer);
         op->cancel = sd_event_source_disable_unref(op->cancel);
@@ -502,23 +505,50 @@ static int on_defer(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-int zero_op_launch(struct zero_op *op) {
-        int r;
-
+static void op_enlist(struct zero_op *op) {
         op->next = op->agent->ops;
         op->agent->ops = op;
+}
+
+/* Runs it after the HTTP reply is out, from a fresh stack. */
+static int op_start(struct zero_op *op) {
         op->commits = zero_store_commits(op->agent->store);
-        /* Run after the HTTP reply is out, from a fresh stack. */
-        r = sd_event_add_defer(op->agent->event, &op->defer, on_defer, op);
-        if (r < 0)
-                return r;
-        return 0;
+        return sd_event_add_defer(op->agent->event, &op->defer, on_defer, op);
+}
+
+int zero_op_launch(struct zero_op *op) {
+        op_enlist(op);
+        return op_start(op);
+}
+
+void zero_op_durable_key(char key[static ZERO_OP_WAKE_KEY_MAX], const char *id) {
+        snprintf(key, ZERO_OP_WAKE_KEY_MAX, "%s!durable", id);
 }
 
 int zero_error_store(struct zero_error *err, int r, const char *what) {
         if (r == -EBUSY)
                 return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "the state database is busy, retry: %s", what);
         return zero_error_set(err, r, ZERO_E_INTERNAL, "%s: %s", what, strerror(-r));
+}
+
+/* The row is synced (or could not be: the log says so, and the answer stands, for the row is
+ * committed): the event "operation", the steps, and the 202 the front holds. */
+static void on_durable(struct zero_agent *a, int r, void *userdata) {
+        struct zero_op *op = userdata;
+
+        if (r == -ECANCELED)
+                return; /* zerod goes: the next one resumes it */
+        op->durable_pending = false;
+        zero_agent_event(a, "operation", op->row.instance_name,
+                         json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "id", op->row.id, "kind", op->row.kind, "status",
+                                   zero_op_status_name(ZERO_OP_RUNNING), "volume", zero_op_volume(op), "network",
+                                   zero_op_network(op)));
+        zero_publish(a, ZERO_TOPIC_OPERATION_DURABLE, op->row.id);
+        r = op_start(op);
+        if (r < 0) {
+                zero_error_set(&op->err, r, ZERO_E_INTERNAL, "cannot run the operation: %s", strerror(-r));
+                op_finish(op, r); /* frees op */
+        }
 }
 
 int zero_op_commit_and_launch(struct zero_agent *a, int r, struct zero_op *op, const char *what, const char *name,
@@ -538,20 +568,16 @@ int zero_op_commit_and_launch(struct zero_agent *a, int r, struct zero_op *op, c
                 zero_op_free(op);
                 return r;
         }
-        /* Answered 202 next: the operation must outlive a power cut (store.h). The row is
-         * committed whatever this says; a log that cannot be synced is said, and the answer
-         * stands (the operation runs). */
-        r = zero_store_sync(a->store);
-        if (r < 0)
-                log_error_errno(r, "Cannot sync the state database after operation %s: %m", op->row.id);
-        zero_agent_event(a, "operation", op->row.instance_name,
-                         json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "id", op->row.id, "kind", op->row.kind, "status",
-                                   zero_op_status_name(ZERO_OP_RUNNING), "volume", zero_op_volume(op), "network",
-                                   zero_op_network(op)));
-        r = zero_op_launch(op);
-        if (r < 0) {
-                zero_op_free(op);
-                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot run the operation: %s", strerror(-r));
+        /* Answered 202 once durable: the operation must outlive a power cut (store.h). It is in
+         * the list from here (a second operation on its instance is refused), and runs once
+         * synced. */
+        op_enlist(op);
+        op->durable_pending = true;
+        if (!a->durable || zero_durable_wait(a->durable, on_durable, op) < 0) {
+                r = zero_store_sync(a->store); /* on the loop: no sync child (tests), or no memory */
+                if (r < 0)
+                        log_error_errno(r, "Cannot sync the state database: %m");
+                on_durable(a, r, op);
         }
         return 0;
 }

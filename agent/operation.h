@@ -121,6 +121,7 @@ struct zero_op {
         bool cancel_asked;
         bool undoing;             /* a step failed: the kind's undo steps run (params "undo") */
         json_t *progress;         /* what the step under way reports (a migration's), in memory */
+        bool durable_pending;     /* committed, not yet synced: its steps and its 202 wait (durable.h) */
 };
 
 /* A kind of forward steps only (no undo, no cancel). */
@@ -148,10 +149,11 @@ const char *zero_op_network(const struct zero_op *op);
 /* Takes an operation that is stored (status running) and runs its steps from row.step on. */
 int zero_op_launch(struct zero_op *op);
 /* Ends what a caller began with zero_store_begin() and wrote (r: how that went): op's row goes
- * in, the transaction commits and op is launched, announced by the event "operation" (status
- * running); else everything is rolled back, op is freed and err says why. what and name: a new
- * row, for the ZERO_E_CONFLICT of a taken name ("a volume"; NULL for none); image: for the
- * ZERO_E_INVALID of a missing one. Takes op. */
+ * in, the transaction commits and op is launched once the commit is durable (durable.h: the sync
+ * runs off the loop; the front holds the 202 until then, zero_op_durable()), announced by the
+ * event "operation" (status running); else everything is rolled back, op is freed and err says
+ * why. what and name: a new row, for the ZERO_E_CONFLICT of a taken name ("a volume"; NULL for
+ * none); image: for the ZERO_E_INVALID of a missing one. Takes op. */
 int zero_op_commit_and_launch(struct zero_agent *a, int r, struct zero_op *op, const char *what, const char *name,
                               const char *image, struct zero_error *err);
 /* The store's failure r with `what` was being done: ZERO_E_UNAVAILABLE for a locked store (-EBUSY:
@@ -197,6 +199,13 @@ bool zero_op_row_reached(const struct zero_operation_row *row, const char *name)
 bool zero_op_kind_has_step(const char *kind, const char *name);
 /* A long-poll for a step of an operation parks on "ID@STEP" (ZERO_TOPIC_OPERATION_STEP's subject). */
 #define ZERO_OP_WAKE_KEY_MAX 128
+/* Whether op's row is durable: its 202 may go. Until then the front parks the reply on the key
+ * zero_op_durable_key() makes, which the core's ZERO_TOPIC_OPERATION_DURABLE (subject: the id)
+ * wakes. */
+static inline bool zero_op_durable(const struct zero_op *op) {
+        return !op->durable_pending;
+}
+void zero_op_durable_key(char key[static ZERO_OP_WAKE_KEY_MAX], const char *id);
 /* Cancels the running operation id, if its kind allows it now (ZERO_E_WRONG_STATE otherwise,
  * ZERO_E_NOT_FOUND for none): it fails with ZERO_E_CANCELED from the loop, and its undo steps
  * run. */

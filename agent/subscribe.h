@@ -15,6 +15,7 @@ enum zero_topic {
         ZERO_TOPIC_OPERATION_ENDED, /* subject: the operation's id */
         ZERO_TOPIC_OPERATION_STEP,  /* subject: ID@STEP, the operation has reached that forward step */
         ZERO_TOPIC_EVENT_APPENDED,  /* subject: the event's type */
+        ZERO_TOPIC_OPERATION_DURABLE, /* subject: the operation's id; its row is synced, it runs */
         _ZERO_TOPIC_MAX,
 };
 

@@ -271,7 +271,8 @@ static void setup(struct zeroctl_http *h, const char *url, struct curl_slist *he
         curl_easy_setopt(c, CURLOPT_USERAGENT, "zeroctl/" ZERO_VERSION);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) ZEROCTL_CONNECT_TIMEOUT_S);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) (timeout_s ? timeout_s : h->timeout_s));
+        curl_easy_setopt(c, CURLOPT_TIMEOUT,
+                         timeout_s == ZEROCTL_TIMEOUT_NONE ? 0L : (long) (timeout_s ? timeout_s : h->timeout_s));
         /* The unix socket knows its caller by credentials; a token is for TCP only. */
         if (h->token && !h->where.unix_path) {
                 curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);

@@ -4,6 +4,7 @@
  * zeroctl's HTTP client: one libcurl easy handle reused for every request (so a long-poll loop
  * keeps its connection), talking to zerod over TCP or over its unix socket.
  */
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -17,6 +18,8 @@
  * node's instance limit, is a few MiB. */
 #define ZEROCTL_RESPONSE_MAX (64u << 20)
 #define ZEROCTL_CONNECT_TIMEOUT_S 10
+/* A request's timeout_s for no bound at all (a console followed). */
+#define ZEROCTL_TIMEOUT_NONE UINT_MAX
 /* sun_path is 108 bytes including the NUL. */
 #define ZEROCTL_UNIX_PATH_MAX 107
 

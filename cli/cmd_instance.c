@@ -255,7 +255,15 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
         return 0;
 }
 
-/* "VERB NAME [--OPTION N]": the shape of stop and console. */
+/* After the options: exactly one instance name. */
+static int one_name(int argc, char **argv, const char **ret_name, struct zero_error *reterr) {
+        if (argc - optind != 1)
+                return zeroctl_usage_error(reterr, "%s", argc - optind < 1 ? "missing instance name" : "too many arguments");
+        *ret_name = argv[optind];
+        return 0;
+}
+
+/* "VERB NAME [--OPTION N]": the shape of stop. */
 static int parse_name_and_number(int argc, char **argv, const char *option, int64_t min,
                                  int64_t max, const char **ret_name, int64_t *ret_value,
                                  struct zero_error *reterr) {
@@ -285,11 +293,8 @@ static int parse_name_and_number(int argc, char **argv, const char *option, int6
                         return zeroctl_getopt_error(c, argv, reterr);
                 }
         }
-        if (argc - optind != 1)
-                return zeroctl_usage_error(reterr, "%s",
-                                           argc - optind < 1 ? "missing instance name"
-                                                             : "too many arguments");
-        *ret_name = argv[optind];
+        if (one_name(argc, argv, ret_name, reterr) < 0)
+                return -EINVAL;
         *ret_value = value;
         return 0;
 }
@@ -302,9 +307,41 @@ int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *re
 }
 
 int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t *ret_bytes,
-                          struct zero_error *reterr) {
-        return parse_name_and_number(argc, argv, "bytes", 1, ZEROCTL_RESPONSE_MAX, ret_name,
-                                     ret_bytes, reterr);
+                          bool *ret_follow, struct zero_error *reterr) {
+        enum { OPT_BYTES = 0x100 };
+        static const struct option options[] = {
+                {"bytes", required_argument, NULL, OPT_BYTES},
+                {"follow", no_argument, NULL, 'f'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        int64_t bytes = -1;
+        bool follow = false;
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":fh", options, NULL)) >= 0) {
+                switch (c) {
+                case OPT_BYTES:
+                        r = zeroctl_parse_uint("--bytes", optarg, 1, ZEROCTL_RESPONSE_MAX, &bytes, reterr);
+                        if (r < 0)
+                                return r;
+                        break;
+                case 'f':
+                        follow = true;
+                        break;
+                case 'h':
+                        return ZEROCTL_HELP;
+                default:
+                        return zeroctl_getopt_error(c, argv, reterr);
+                }
+        }
+        if (one_name(argc, argv, ret_name, reterr) < 0)
+                return -EINVAL;
+        *ret_bytes = bytes;
+        *ret_follow = follow;
+        return 0;
 }
 
 int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_keep_volumes, bool *ret_force,
@@ -336,11 +373,8 @@ int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_kee
                         return zeroctl_getopt_error(c, argv, reterr);
                 }
         }
-        if (argc - optind != 1)
-                return zeroctl_usage_error(reterr, "%s",
-                                           argc - optind < 1 ? "missing instance name"
-                                                             : "too many arguments");
-        *ret_name = argv[optind];
+        if (one_name(argc, argv, ret_name, reterr) < 0)
+                return -EINVAL;
         *ret_keep_volumes = keep;
         *ret_force = force;
         return 0;
@@ -462,22 +496,43 @@ int zeroctl_cmd_stop(struct zeroctl *z, int argc, char **argv, struct zero_error
                                      reterr);
 }
 
+/* --follow: each chunk as it comes, out at once. */
+static int console_out(const char *data, size_t len, void *userdata) {
+        FILE *out = userdata;
+
+        if (fwrite(data, 1, len, out) != len || fflush(out) != 0)
+                return -EIO;
+        return 0;
+}
+
 int zeroctl_cmd_console(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
         _cleanup_free_ char *path = NULL, *base = NULL;
         struct zeroctl_response resp = {0};
         const char *name;
         int64_t bytes;
+        bool follow;
         int r;
 
-        r = zeroctl_parse_console(argc, argv, &name, &bytes, reterr);
+        r = zeroctl_parse_console(argc, argv, &name, &bytes, &follow, reterr);
         if (r != 0)
                 return r;
         base = zeroctl_object_path("instances", name, "/console");
         if (!base)
                 return -ENOMEM;
-        path = bytes > 0 ? zero_strdup_printf("%s?bytes=%" PRId64, base, bytes) : TAKE_PTR(base);
+        if (bytes > 0)
+                path = zero_strdup_printf("%s?bytes=%" PRId64 "%s", base, bytes, follow ? "&follow=true" : "");
+        else
+                path = zero_strdup_printf("%s%s", base, follow ? "?follow=true" : "");
         if (!path)
                 return -ENOMEM;
+        if (follow) {
+                /* Until the instance is deleted or ^C: no bound on the whole, none on silence. */
+                r = zeroctl_http_stream(z->http, path, "text/plain", ZEROCTL_TIMEOUT_NONE, 0, console_out, z->out,
+                                        reterr);
+                if (r == -EIO && !reterr->message[0])
+                        r = zero_error_set(reterr, -EIO, ZERO_E_INTERNAL, "cannot write the console log");
+                return r < 0 ? r : 0;
+        }
         r = zeroctl_http_request(z->http, "GET", path, NULL, 0, &resp, reterr);
         if (r < 0)
                 return r;

@@ -154,10 +154,12 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "                 stopping it with its grace period\n"
                         "  --keep-volumes keep the root volume zerod made from the image (data\n"
                         "                 volumes and a --root-volume are always kept)\n"),
-        VERB("console", NULL, zeroctl_cmd_console, "console NAME [--bytes N]",
+        VERB("console", NULL, zeroctl_cmd_console, "console NAME [--bytes N] [--follow]",
              "print the tail of an instance's console log",
              .details = "Options:\n"
-                        "  --bytes N      how much of the log's end to print (default: zerod's)\n"),
+                        "  --bytes N      how much of the log's end to print (default: zerod's)\n"
+                        "  -f, --follow   then print what the instance writes as it comes, across\n"
+                        "                 stops and starts, until it is deleted or ^C\n"),
         VERB("attach-volume", NULL, zeroctl_cmd_attach_volume,
              "attach-volume INSTANCE VOLUME --path PATH [--personality PERSONALITY]",
              "attach a data volume to an instance",

@@ -126,7 +126,7 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
 int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *ret_grace_s,
                        struct zero_error *reterr);
 int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t *ret_bytes,
-                          struct zero_error *reterr);
+                          bool *ret_follow, struct zero_error *reterr);
 int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_keep_volumes, bool *ret_force,
                      struct zero_error *reterr);
 int zeroctl_cmd_create(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);

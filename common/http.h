@@ -169,7 +169,8 @@ void zero_http_wake(struct zero_http *h, const char *key);
  * asks fill for more whenever its buffer is empty and something may have changed (it was just
  * opened, fill said it has more, or zero_http_streams_wake() was called); fill appends with
  * zero_stream_write() and returns 1 when it may have more right away, 0 when it has nothing
- * more for now (the connection is then parked until the next wake), < 0 to end the stream.
+ * more for now (the connection is then parked until the next wake), ZERO_STREAM_END when the
+ * body ends there, < 0 to break the stream off (an error).
  * When idle for ZERO_STREAM_KEEPALIVE_USEC the stream sends ": keepalive" itself, which is
  * also how a client that went away is noticed (a parked connection is not watched).
  * At most ZERO_STREAMS_MAX streams at once; beyond that the reply is 503 "busy".
@@ -184,6 +185,15 @@ struct zero_stream;
 typedef int (*zero_stream_fill_fn)(struct zero_stream *s, void *userdata);
 void zero_reply_stream(struct zero_request *req, const char *content_type, zero_stream_fill_fn fill,
                        void (*free_userdata)(void *), void *userdata);
+/* The same for a body that is bytes as they come (a console followed): nothing but what fill
+ * writes is sent, so no keepalive either (a client that goes away is noticed while the stream is
+ * parked, by its connection's close). The status and headers go with the first bytes. */
+void zero_reply_stream_raw(struct zero_request *req, const char *content_type, zero_stream_fill_fn fill,
+                           void (*free_userdata)(void *), void *userdata);
+/* fill's answer for the body's end: what it wrote is sent, then the body ends cleanly. */
+#define ZERO_STREAM_END 2
+/* Asks this stream's fill again (it follows something of its own that changed), from the loop. */
+void zero_stream_wake(struct zero_stream *s);
 /* Appends to the stream's buffer; -ENOBUFS when it holds something already and len would take it
  * over ZERO_STREAM_BUFFER_MAX (call again after the next fill: a single write always fits). */
 int zero_stream_write(struct zero_stream *s, const char *data, size_t len);

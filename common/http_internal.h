@@ -59,6 +59,7 @@ struct zero_stream {
         bool dirty;         /* fill may have something: ask it when the buffer is empty */
         bool keepalive_due; /* idle for the keepalive interval */
         bool ending;        /* the server stops, or the client went away: end the body */
+        bool raw;           /* the body as fill writes it: no comment lines, no keepalive */
         sd_event_source *keepalive;
         sd_event_source *gone; /* while parked: the client closing its end */
         struct zero_stream *next, *prev;

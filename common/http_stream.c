@@ -69,15 +69,18 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
                 s->off = s->len = 0;
                 if (s->ending)
                         return MHD_CONTENT_READER_END_OF_STREAM;
-                while (s->dirty && s->len == 0) {
+                while (s->dirty && s->len == 0 && !s->ending) {
                         int r = s->fill(s, s->userdata);
                         if (r < 0) {
                                 log_warning_errno(r, "Ending an event stream: %m");
                                 return MHD_CONTENT_READER_END_WITH_ERROR;
                         }
-                        s->dirty = r > 0;
+                        s->dirty = r == 1;
+                        s->ending = r == ZERO_STREAM_END;
                 }
-                if (s->len == 0 && s->keepalive_due && zero_stream_write(s, ": keepalive\n\n", 13) < 0)
+                if (s->len == 0 && s->ending)
+                        return MHD_CONTENT_READER_END_OF_STREAM;
+                if (s->len == 0 && s->keepalive_due && !s->raw && zero_stream_write(s, ": keepalive\n\n", 13) < 0)
                         return MHD_CONTENT_READER_END_WITH_ERROR;
                 s->keepalive_due = false;
         }
@@ -132,8 +135,8 @@ static void stream_free(void *cls) {
         free(s);
 }
 
-void zero_reply_stream(struct zero_request *req, const char *content_type, zero_stream_fill_fn fill,
-                       void (*free_userdata)(void *), void *userdata) {
+static void reply_stream(struct zero_request *req, const char *content_type, zero_stream_fill_fn fill,
+                         void (*free_userdata)(void *), void *userdata, bool raw) {
         struct zero_http *h = req->http;
         struct MHD_Response *resp;
         struct zero_stream *s;
@@ -151,7 +154,7 @@ void zero_reply_stream(struct zero_request *req, const char *content_type, zero_
                 return zero_reply_error(req, 500, "internal", "out of memory");
         }
         *s = (struct zero_stream){.http = h, .conn = req->conn, .fill = fill, .free_userdata = free_userdata,
-                                  .userdata = userdata, .dirty = true};
+                                  .userdata = userdata, .dirty = true, .raw = raw};
         r = sd_event_add_time_relative(h->s.event, &s->keepalive, CLOCK_MONOTONIC, ZERO_STREAM_KEEPALIVE_USEC,
                                        USEC_PER_SEC, on_stream_keepalive, s);
         /* From here on stream_free() undoes everything, through the response when there is one. */
@@ -166,7 +169,7 @@ void zero_reply_stream(struct zero_request *req, const char *content_type, zero_
         }
         /* libmicrohttpd sends the status and headers with the first body bytes: a comment line
          * lets a client see the stream open before the first event. */
-        r = zero_stream_write(s, ": open\n\n", 8);
+        r = raw ? 0 : zero_stream_write(s, ": open\n\n", 8);
         if (r < 0) {
                 stream_free(s);
                 return zero_reply_error(req, 500, "internal", "out of memory");
@@ -178,6 +181,23 @@ void zero_reply_stream(struct zero_request *req, const char *content_type, zero_
         }
         http_set_response(req, 200, resp, content_type);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+}
+
+void zero_reply_stream(struct zero_request *req, const char *content_type, zero_stream_fill_fn fill,
+                       void (*free_userdata)(void *), void *userdata) {
+        reply_stream(req, content_type, fill, free_userdata, userdata, false);
+}
+
+void zero_reply_stream_raw(struct zero_request *req, const char *content_type, zero_stream_fill_fn fill,
+                           void (*free_userdata)(void *), void *userdata) {
+        reply_stream(req, content_type, fill, free_userdata, userdata, true);
+}
+
+void zero_stream_wake(struct zero_stream *s) {
+        if (!s)
+                return;
+        s->dirty = true;
+        stream_resume(s);
 }
 
 void zero_http_streams_wake(struct zero_http *h) {

@@ -7,9 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int max_priority = LOG_INFO;
 static const char *ident = NULL;
+static int on_tty = -1; /* stderr is a terminal: known at the first line */
+
+/* A terminal gets words, the journal (and a file a supervisor reads) the syslog prefix that
+ * sets the line's priority: "<6>" before every line is noise to a person. */
+static const char *tty_level(int prio) {
+        return prio <= LOG_ERR ? "error: " : prio == LOG_WARNING ? "warning: " : "";
+}
 
 void zero_log_set_max_priority(int prio) {
         max_priority = prio;
@@ -34,7 +42,11 @@ int zero_log_internal(int prio, int error, const char *fmt, ...) {
                 /* One line, whatever a message quotes: a client's "\n<2>..." in a path must not
                  * start a forged line of its own in the journal. */
                 zero_text_escape(buf, safe, sizeof(safe));
-                if (ident)
+                if (on_tty < 0)
+                        on_tty = isatty(STDERR_FILENO) == 1;
+                if (on_tty)
+                        fprintf(stderr, "%s%s%s%s\n", strempty(ident), ident ? ": " : "", tty_level(prio), safe);
+                else if (ident)
                         fprintf(stderr, "<%d>%s: %s\n", prio, ident, safe);
                 else
                         fprintf(stderr, "<%d>%s\n", prio, safe);

@@ -429,7 +429,7 @@ int zero_store_open(const char *path, struct zero_store **ret, struct zero_error
          * commits. FULL costs an fsync per commit, about 1 ms each on the test machine's disk and a
          * dozen commits per create: it made container start through the API 4 ms slower
          * (docs/benchmarks.md). What must survive a power cut is what zerod acknowledged: the
-         * commit of an operation that is answered 202 is followed by zero_store_sync() (one fsync
+         * commit of an operation that is answered 202 is followed by a sync (agent/durable.h: one fsync
          * of the log, which holds every earlier commit too: lab_power_cut lost acknowledged
          * operations without it). The steps in between may be lost: an operation resumes at an
          * earlier recorded step, which is idempotent, and after the machine's restart the

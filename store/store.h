@@ -67,7 +67,8 @@ int zero_store_commit(struct zero_store *s);
 int zero_store_rollback(struct zero_store *s);
 /* Makes every commit so far durable (an fsync of the write-ahead log): commits are not synced
  * one by one (synchronous=NORMAL, schema.c), so a power cut may drop the newest; what zerod has
- * answered 202 for must not be among them (operation.c syncs before the answer). Outside a
+ * answered 202 for must not be among them (operation.c has it synced before the answer, by the
+ * sync child of agent/durable.c, which does the same fsync, or by this on the loop). Outside a
  * transaction only (-EINVAL inside one, a batch's too: what a batch holds is answered by no 202). */
 int zero_store_sync(struct zero_store *s);
 

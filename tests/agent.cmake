@@ -41,3 +41,8 @@ add_dependencies(test_operation zero-shim)
 # The instance view (agent/instance_view.c) against a temporary store written directly: fresh after
 # any writes, rollbacks and deletes, versions, pages and filters, ETags across restarts, the node.
 zero_unit_test(test_instance_view SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_instance_view.c LIBS zeroagent)
+
+# The store's syncs off the loop (agent/durable.c): the real sync child against a temporary store,
+# answered from the loop, a stopped child not stopping the loop, the group commit, a dead child,
+# zerod going.
+zero_unit_test(test_durable SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_durable.c LIBS zeroagent)

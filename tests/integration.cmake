@@ -5,6 +5,11 @@ zero_integration_test(it_crash_recovery ${ZERO_IT}/crash_recovery.sh TIMEOUT 180
 zero_integration_test(it_bad_input ${ZERO_IT}/bad_input.sh TIMEOUT 180)
 # ETags and 304 on every GET, pages and filters of the lists, across a restart (issue 12).
 zero_integration_test(it_api_reads ${ZERO_IT}/api_reads.sh TIMEOUT 240)
+# An operation's 202 waits for its row's sync, and only it; the sync child stopped, then killed.
+zero_integration_test(it_durable_reply ${ZERO_IT}/durable_reply.sh TIMEOUT 120)
+# A console followed: every byte once across the log's rotations, across a stop and a start, and
+# the stream's end with the instance (issue 16 item 3).
+zero_integration_test(it_console_follow ${ZERO_IT}/console_follow.sh TIMEOUT 240)
 zero_integration_test(it_events_stream ${ZERO_IT}/events_stream.sh TIMEOUT 180)
 zero_integration_test(it_systemd ${ZERO_IT}/systemd_integration.sh TIMEOUT 120)
 zero_integration_test(it_install_layout ${ZERO_IT}/install_layout.sh TIMEOUT 120)

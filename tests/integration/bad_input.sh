@@ -2,6 +2,13 @@
 # Every bad input gets its status and a JSON error body, and the store is unchanged afterwards.
 . "$(dirname "$0")/lib.sh"
 
+# A bad configuration file: one line naming it, in words on a terminal (script(1) makes one), with
+# the syslog priority prefix for the journal or a file.
+out=$(script -qec "$ZEROD --config $T/none.conf" /dev/null | tr -d '\r' || true)
+[ "$out" = "zerod: error: cannot open config file $T/none.conf" ] || fail "zerod on a terminal said: $out"
+"$ZEROD" --config "$T/none.conf" 2>"$T/err.txt" && fail "zerod started without its config file"
+[ "$(cat "$T/err.txt")" = "<3>zerod: cannot open config file $T/none.conf" ] || fail "zerod to a file said: $(cat "$T/err.txt")"
+
 start_zerod
 make_image busybox
 make_image spare

@@ -217,9 +217,12 @@ alive() { [ -n "$1" ] && [ "$1" != null ] && [ -d "/proc/$1" ] && ! grep -q '^St
 # What a test leaves behind: processes started from its directory, mounts under it, loop devices
 # over its files, the card's links in its namespace.
 # The card's daemon (qemu-storage-daemon and its shim) outlives zerod by design: not a leftover.
+# zerod's sync child (zerod-sync, agent/durable.c: zerod's command line) is zerod's while zerod runs.
 leftover_processes() {
   local p
   for p in $(pgrep -f "$T"); do
+    if [ -n "${ZEROD_PID:-}" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = zerod-sync ] &&
+      [ "$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)" = "$ZEROD_PID" ]; then continue; fi
     tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$T/run/card/qsd" || echo "$p"
   done
 }

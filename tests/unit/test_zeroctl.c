@@ -395,12 +395,23 @@ static void test_parse_small_verbs(void **state) {
         assert_int_equal(zeroctl_parse_stop(1, ARGV("stop"), &name, &v, &e), -EINVAL);
         assert_string_equal(e.message, "missing instance name");
 
+        bool follow = true;
         assert_int_equal(
-                zeroctl_parse_console(3, ARGV("console", "--bytes=4096", "web"), &name, &v, &e), 0);
+                zeroctl_parse_console(3, ARGV("console", "--bytes=4096", "web"), &name, &v, &follow, &e), 0);
         assert_int_equal(v, 4096);
+        assert_false(follow);
         assert_int_equal(
-                zeroctl_parse_console(3, ARGV("console", "--bytes=0", "web"), &name, &v, &e),
+                zeroctl_parse_console(3, ARGV("console", "--bytes=0", "web"), &name, &v, &follow, &e),
                 -EINVAL);
+        assert_int_equal(zeroctl_parse_console(3, ARGV("console", "web", "-f"), &name, &v, &follow, &e), 0);
+        assert_true(follow);
+        assert_int_equal(v, -1);
+        assert_string_equal(name, "web");
+        assert_int_equal(zeroctl_parse_console(5, ARGV("console", "--follow", "--bytes", "10", "web"), &name, &v,
+                                               &follow, &e),
+                         0);
+        assert_true(follow);
+        assert_int_equal(v, 10);
 
         assert_int_equal(zeroctl_parse_name_only(2, ARGV("show", "web"), &name, &e), 0);
         assert_int_equal(zeroctl_parse_name_only(3, ARGV("show", "a", "b"), &name, &e), -EINVAL);
