@@ -346,10 +346,10 @@ int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t 
 
 int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_keep_volumes, bool *ret_force,
                      struct zero_error *reterr) {
-        enum { OPT_KEEP_VOLUMES = 0x100, OPT_FORCE };
+        enum { OPT_KEEP_VOLUMES = 0x100 };
         static const struct option options[] = {
                 {"keep-volumes", no_argument, NULL, OPT_KEEP_VOLUMES},
-                {"force", no_argument, NULL, OPT_FORCE},
+                {"force", no_argument, NULL, 'f'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -364,7 +364,6 @@ int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_kee
                         keep = true;
                         break;
                 case 'f':
-                case OPT_FORCE:
                         force = true;
                         break;
                 case 'h':
