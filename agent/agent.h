@@ -12,6 +12,7 @@
 
 #include "agent/config.h"
 #include "agent/instance_state.h"
+#include "agent/metrics.h"
 #include "common/hashmap.h"
 #include "agent/subscribe.h"
 #include "store/store.h"
@@ -83,6 +84,7 @@ struct zero_agent {
         struct zero_subscribers subscribers; /* who hears what the core did (subscribe.h) */
         struct zero_peers *peers; /* requests to other nodes' agents (peer.h), made when first needed */
         struct zero_durable *durable; /* the store's syncs off the loop (durable.h); NULL: on it */
+        struct zero_metrics metrics; /* what GET /metrics counts as it happens (metrics.h) */
 };
 
 /* instance.c */

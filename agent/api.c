@@ -344,40 +344,6 @@ static void list_operations(struct zero_request *req) {
         zero_operation_rows_free(rows, n);
 }
 
-/* --- metrics --- */
-
-static void get_metrics(struct zero_request *req) {
-        struct zero_agent *a = zero_request_agent(req);
-        struct zero_instance_count *rows = NULL;
-        size_t n = 0;
-        int64_t count[_ZERO_INST_STATE_MAX] = {};
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f;
-
-        if (zero_store_instance_counts(a->store, &rows, &n) < 0)
-                return zero_reply_error(req, 503, "busy", "cannot read instances");
-        for (size_t i = 0; i < n; i++) {
-                enum zero_inst_state s = zero_inst_state_from_name(rows[i].state);
-                if (s >= 0 && s < _ZERO_INST_STATE_MAX)
-                        count[s] += rows[i].count;
-        }
-        zero_instance_counts_free(rows, n);
-        f = open_memstream(&buf, &len);
-        if (!f)
-                return zero_reply_error(req, 500, "internal", "out of memory");
-        fprintf(f, "# HELP zero_instances Instances on this node by state.\n# TYPE zero_instances gauge\n");
-        for (int s = 0; s < _ZERO_INST_STATE_MAX; s++)
-                fprintf(f, "zero_instances{state=\"%s\"} %lld\n", zero_inst_state_name(s), (long long) count[s]);
-        fprintf(f, "# HELP zero_operations_in_flight Operations running now.\n# TYPE zero_operations_in_flight gauge\n");
-        size_t ops = 0;
-        for (struct zero_op *op = a->ops; op; op = op->next)
-                ops++;
-        fprintf(f, "zero_operations_in_flight %zu\n", ops);
-        fclose(f);
-        zero_reply_text(req, 200, "text/plain; version=0.0.4", buf, len);
-}
-
 /* GETs take no body; everything else may take a JSON one. */
 #define ROUTE_GET(p, f) {.method = "GET", .pattern = (p), .fn = (f)}
 #define ROUTE_JSON(m, p, f) {.method = (m), .pattern = (p), .fn = (f), .body = ZERO_BODY_JSON}
@@ -419,7 +385,7 @@ const struct zero_route zero_api_routes[] = {
         ROUTE_JSON("POST", "/v1/networks", zero_api_post_network),
         ROUTE_GET("/v1/networks/{}", zero_api_get_network),
         ROUTE_JSON("DELETE", "/v1/networks/{}", zero_api_delete_network),
-        ROUTE_GET("/metrics", get_metrics),
+        ROUTE_GET("/metrics", zero_api_get_metrics),
         {.method = "GET", .pattern = "/v1/tokens", .fn = zero_api_list_tokens, .admin = true},
         ROUTE_JSON("POST", "/v1/tokens", zero_api_post_token),
         ROUTE_JSON("DELETE", "/v1/tokens/{}", zero_api_delete_token),

@@ -72,6 +72,9 @@ int zero_api_page_params(struct zero_request *req, const struct zero_api_page_ru
 void zero_api_link_next(struct zero_request *req, const char *collection, const struct zero_api_page *p,
                         const char *next);
 
+/* api_metrics.c: GET /metrics, the Prometheus text format */
+void zero_api_get_metrics(struct zero_request *req);
+
 /* api_events.c */
 void zero_api_list_events(struct zero_request *req);
 

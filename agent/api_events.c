@@ -90,21 +90,29 @@ static bool wants_stream(struct zero_request *req) {
 }
 
 /* GET /v1/events?after=ID&limit=N: the event log, oldest first; "next" is the after= that
- * continues where this page ends. With Accept: text/event-stream or stream=1: every event after
+ * continues where this page ends. ?last=N instead of after=: the newest N, oldest first (what
+ * just happened: zeroctl events), "next" as for a page. With Accept: text/event-stream or stream=1: every event after
  * ID (or the Last-Event-ID header), then each new one as it is recorded, as Server-Sent Events;
  * instance=NAME keeps only that instance's. */
 void zero_api_list_events(struct zero_request *req) {
         struct zero_agent *a = zero_request_agent(req);
-        const char *q_after = zero_request_query(req, "after"), *q_limit = zero_request_query(req, "limit");
+        const char *q_after = zero_request_query(req, "after"), *q_limit = zero_request_query(req, "limit"),
+                   *q_last = zero_request_query(req, "last");
         struct zero_event_row *rows = NULL;
-        int64_t after = 0, limit = 100;
+        int64_t after = 0, limit = 100, newest = 0;
         size_t n = 0;
         json_t *arr;
+        int r;
 
         if (q_after && zero_parse_int64(q_after, 0, INT64_MAX, &after) < 0)
                 return zero_reply_error(req, 422, "invalid", "after: expected an event id (0 or more)");
         if (q_limit && zero_parse_int64(q_limit, 1, EVENTS_LIMIT_MAX, &limit) < 0)
                 return zero_reply_error(req, 422, "invalid", "limit: expected 1..%d", EVENTS_LIMIT_MAX);
+        if (q_last && zero_parse_int64(q_last, 1, EVENTS_LIMIT_MAX, &newest) < 0)
+                return zero_reply_error(req, 422, "invalid", "last: expected 1..%d", EVENTS_LIMIT_MAX);
+        if (q_last && (q_after || q_limit || wants_stream(req)))
+                return zero_reply_error(req, 422, "invalid", "last: the newest events are a page of their own: "
+                                                              "not with after, limit or a stream");
         if (wants_stream(req)) {
                 const char *last = zero_request_header(req, "Last-Event-ID"), *inst = zero_request_query(req, "instance");
                 struct events_follow *f;
@@ -123,7 +131,9 @@ void zero_api_list_events(struct zero_request *req) {
                 f->after = after;
                 return zero_reply_stream(req, "text/event-stream", events_fill, events_follow_free, f);
         }
-        if (zero_store_event_list(a->store, after, (size_t) limit, &rows, &n) < 0)
+        r = newest > 0 ? zero_store_event_list_last(a->store, (size_t) newest, &rows, &n)
+                       : zero_store_event_list(a->store, after, (size_t) limit, &rows, &n);
+        if (r < 0)
                 return zero_reply_error(req, 503, "busy", "cannot read events");
         arr = json_array();
         for (size_t i = 0; arr && i < n; i++) {

@@ -47,6 +47,11 @@ int zero_front_new(struct zero_agent *a, const struct zero_route *routes, struct
                 return -ENOMEM;
         f->agent = a;
         f->socket_gid = (gid_t) -1;
+        r = http_metrics_init(f, routes);
+        if (r < 0) {
+                free(f);
+                return r;
+        }
         r = zero_http_server_new(&(struct zero_http_settings){.event = a->event,
                                                               .routes = routes,
                                                               .body_max = cfg->body_max,
@@ -59,9 +64,11 @@ int zero_front_new(struct zero_agent *a, const struct zero_route *routes, struct
                                                               .authenticate = http_authenticate,
                                                               .authorize = http_authorize,
                                                               .actor = &a->actor,
+                                                              .completed = http_request_completed,
                                                               .userdata = f},
                                  &f->http);
         if (r < 0) {
+                http_metrics_done(f);
                 free(f);
                 return r;
         }
@@ -91,6 +98,7 @@ struct zero_front *zero_front_free(struct zero_front *f) {
         zero_unsubscribe(f->agent, ZERO_TOPIC_OPERATION_DURABLE, on_operation_durable, f);
         f->http = zero_http_server_free(f->http);
         zero_tls_done(&f->tls);
+        http_metrics_done(f);
         free(f);
         return NULL;
 }

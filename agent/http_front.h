@@ -12,7 +12,18 @@ struct zero_front {
         struct zero_tls tls;
         bool have_tls;
         gid_t socket_gid; /* [api] socket_group; (gid_t) -1 when unset */
+        /* The requests by route (api_metrics.c): one per route of the table, and one more for
+         * the requests answered before they were routed. */
+        const struct zero_route *routes;
+        size_t n_routes;
+        struct http_route_stats *route_stats;
 };
+
+/* api_metrics.c: the requests counted for GET /metrics */
+int http_metrics_init(struct zero_front *f, const struct zero_route *routes);
+void http_metrics_done(struct zero_front *f);
+/* The server's completed hook (common/http.h); userdata is the front. */
+void http_request_completed(struct zero_request *req, unsigned status, uint64_t usec, void *userdata);
 
 /* http_listen.c: the listening sockets of [agent] listen and systemd's */
 int http_listen_all(struct zero_front *f);

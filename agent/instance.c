@@ -181,6 +181,7 @@ static void inst_exited(struct zero_inst *inst, const struct zero_shim_exit *ex)
         } else {
                 row.has_exit_code = false;
                 row.error = strdup("its supervisor (zero-shim) died without an exit record");
+                zero_metrics_shim_lost(a);
                 log_error("Instance %s: supervisor died without an exit record", row.name);
         }
         (void) zero_store_instance_update(a->store, &row);

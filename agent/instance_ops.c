@@ -187,6 +187,17 @@ static int step_spawn(struct zero_op *op) {
                 zero_step_ctx_done(&c);
                 return 0;
         }
+        /* A run begins: started_at is its start, and stopped_at its end, null until it comes
+         * (instance.c records it at the exit), never the end of an earlier run (issue 16: after a
+         * switch, show gave the old runtime's stop, earlier than the new start). Recorded before
+         * the runtime starts, so that an exit, however quick, comes after it. */
+        c.row.started_at = (int64_t) zero_now_usec();
+        c.row.stopped_at = 0;
+        r = zero_store_instance_update(op->agent->store, &c.row);
+        if (r < 0) {
+                zero_step_ctx_done(&c);
+                return zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot record the start: %s", strerror(-r));
+        }
         zero_card_asked_reset(c.inst);
         r = zero_card_asked(op, c.inst, &c.info.info, c.plugin->ops.start(c.pctx, &c.info.info, &op->err));
         if (r != 0) {
@@ -231,11 +242,16 @@ static int step_running(struct zero_op *op) {
         if (switch_without_start(op))
                 r = zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(zero_op_states(op), true, false));
         else if (c.row.pid > 0 || zero_inst_shim_alive(c.inst)) {
-                c.row.started_at = (int64_t) zero_now_usec();
+                /* started_at is the spawn's; an operation an older zerod spawned for may have left
+                 * the last run's times */
+                if (c.row.started_at == 0 || c.row.stopped_at != 0) {
+                        c.row.started_at = (int64_t) zero_now_usec();
+                        c.row.stopped_at = 0;
+                }
                 r = zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(zero_op_states(op), true, true));
         } else {
-                /* It ran and exited already (a short command): it is simply stopped. */
-                c.row.started_at = (int64_t) zero_now_usec();
+                /* It ran and exited already (a short command): it is simply stopped, its run's
+                 * times those of its spawn and of its exit. */
                 (void) c.plugin->ops.cleanup(c.pctx, &c.info.info, &op->err);
                 r = zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(zero_op_states(op), true, false));
         }
@@ -393,12 +409,17 @@ static void fail_to_error(struct zero_op *op) {
 
         if (zero_step_ctx_load(op, &c) < 0)
                 return;
-        if (zero_inst_shim_alive(c.inst))
+        bool alive = zero_inst_shim_alive(c.inst);
+
+        if (alive)
                 (void) zero_inst_signal(c.inst, SIGKILL, &ignore);
         else if (zero_plugin_again_answer(c.plugin, c.plugin->ops.cleanup(c.pctx, &c.info.info, &ignore)) == 0)
                 /* Once the runtime let go of them (a cleanup that answers later is called again,
                  * instance.c, and takes them down then). */
                 zero_card_down_nowait(op->agent, c.row.id, NULL, NULL);
+        if (!alive && c.row.stopped_at < c.row.started_at)
+                /* the run the spawn began ends here (a killed one's exit records it) */
+                c.row.stopped_at = (int64_t) zero_now_usec();
         free(c.row.error);
         c.row.error = strdup(op->err.message);
         /* the runtime is gone: killed, or cleaned up */

@@ -46,6 +46,7 @@ static void help(void) {
                "  --insecure-tcp       serve TCP listeners as plain HTTP (tests on loopback only; tokens are\n"
                "                       still required)\n"
                "  --list-fault-points  print the fault injection points of this build (tests) and exit\n"
+               "  --list-routes        print the API's routes (METHOD PATTERN, {} for a path segment) and exit\n"
                "  --stop-card          stop the card's daemons and links on this host (a teardown: no zerod\n"
                "                       running, no instance live), then exit; the next zerod starts them\n"
                "  --version            print the version\n\n"
@@ -54,13 +55,14 @@ static void help(void) {
 
 static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero_error *err) {
         enum { ARG_CONFIG = 0x100, ARG_STATE, ARG_RUN, ARG_LISTEN, ARG_PLUGINS, ARG_SHIM, ARG_LOG, ARG_VERSION,
-               ARG_FAULTS, ARG_INSECURE_TCP, ARG_STOP_CARD };
+               ARG_FAULTS, ARG_ROUTES, ARG_INSECURE_TCP, ARG_STOP_CARD };
         static const struct option options[] = {
                 {"config", required_argument, NULL, ARG_CONFIG},   {"state-dir", required_argument, NULL, ARG_STATE},
                 {"run-dir", required_argument, NULL, ARG_RUN},     {"listen", required_argument, NULL, ARG_LISTEN},
                 {"plugin-dir", required_argument, NULL, ARG_PLUGINS}, {"shim", required_argument, NULL, ARG_SHIM},
                 {"log-level", required_argument, NULL, ARG_LOG},   {"version", no_argument, NULL, ARG_VERSION},
                 {"list-fault-points", no_argument, NULL, ARG_FAULTS},
+                {"list-routes", no_argument, NULL, ARG_ROUTES},
                 {"insecure-tcp", no_argument, NULL, ARG_INSECURE_TCP},
                 {"stop-card", no_argument, NULL, ARG_STOP_CARD},
                 {"help", no_argument, NULL, 'h'},                  {},
@@ -91,6 +93,12 @@ static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero
                         if (zero_op_fault_points_print(stdout) < 0)
                                 return zero_error_set(err, -EOPNOTSUPP, ZERO_E_USAGE,
                                                       "this zerod has no fault points (build with -DZERO_FAULT_INJECTION=ON)");
+                        return 1;
+                case ARG_ROUTES:
+                        /* The router's table as it is built in (tests/integration/routes_openapi.sh
+                         * holds docs/api/openapi.yaml to it). */
+                        for (const struct zero_route *rt = zero_api_routes; rt->pattern; rt++)
+                                printf("%s %s\n", rt->method, rt->pattern);
                         return 1;
                 case ARG_CONFIG:
                         break;
@@ -273,6 +281,7 @@ int main(int argc, char *argv[]) {
         zero_peers_free(&agent); /* after the operations, whose calls it holds */
         zero_inst_free_all(&agent);
         zero_view_free(&agent);
+        zero_metrics_done(&agent.metrics);
         agent.plugins = zero_plugins_free(agent.plugins);
         zero_card_stop(&agent);
         agent.durable = zero_durable_free(agent.durable); /* after the operations, which wait on it */

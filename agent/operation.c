@@ -321,6 +321,7 @@ static void op_finish(struct zero_op *op, int r) {
         } else
                 log_info("Operation %s %s of %s succeeded", op->row.id, op->row.kind, op_about(op));
         op->row.finished_at = op->row.updated_at = (int64_t) zero_now_usec();
+        zero_metrics_operation_ended(a, op->row.kind, r >= 0, op->row.finished_at - op->row.created_at);
         r = zero_store_operation_update(a->store, &op->row);
         if (r < 0)
                 log_error_errno(r, "Failed to record the end of operation %s: %m", op->row.id);

@@ -12,6 +12,8 @@
 
 /* zerod's bound on ?limit=; --follow asks for the most, so a backlog drains quickly. */
 #define EVENTS_LIMIT_MAX 1000
+/* The newest events zeroctl events shows without --after or --limit (zerod's default page). */
+#define EVENTS_NEWEST_DEFAULT 100
 /* How long --follow waits after a page that was not full before asking again. */
 #define FOLLOW_INTERVAL_USEC USEC_PER_SEC
 
@@ -25,7 +27,7 @@ int zeroctl_parse_events(int argc, char **argv, struct zeroctl_events_args *ret,
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
-        struct zeroctl_events_args a = {.limit = -1};
+        struct zeroctl_events_args a = {.after = -1, .limit = -1};
         int c, r;
 
         optind = 0;
@@ -62,6 +64,8 @@ int zeroctl_parse_events(int argc, char **argv, struct zeroctl_events_args *ret,
 }
 
 char *zeroctl_events_path(int64_t after, int64_t limit) {
+        if (after < 0)
+                return zero_strdup_printf("/v1/events?last=%" PRId64, limit > 0 ? limit : EVENTS_NEWEST_DEFAULT);
         if (limit > 0)
                 return zero_strdup_printf("/v1/events?after=%" PRId64 "&limit=%" PRId64, after,
                                           limit);
@@ -149,8 +153,22 @@ int zeroctl_cmd_events(struct zeroctl *z, int argc, char **argv, struct zero_err
         r = zeroctl_parse_events(argc, argv, &a, reterr);
         if (r != 0)
                 return r;
-        if (!a.follow)
-                return page(z, a.limit, false, &a.after, &n, reterr);
+        if (!a.follow) {
+                bool newest = a.after < 0;
+                r = page(z, a.limit, false, &a.after, &n, reterr);
+                /* A full page of the newest: there were more before them (issue 16: nothing said
+                 * so). On stderr: stdout is the events'. */
+                if (r >= 0 && newest && !z->opts.json && n == (size_t) (a.limit > 0 ? a.limit : EVENTS_NEWEST_DEFAULT))
+                        fprintf(stderr, "zeroctl: the newest %zu events; --after ID for those after an event "
+                                        "(--after 0: from the oldest), --limit N for up to 1000\n", n);
+                return r;
+        }
+        /* Without --after: the newest page first, then on from its end. */
+        if (a.after < 0) {
+                r = page(z, EVENTS_NEWEST_DEFAULT, true, &a.after, &n, reterr);
+                if (r < 0)
+                        return r;
+        }
         /* Until interrupted (or zerod goes away: that ends it with the error). */
         for (;;) {
                 r = page(z, EVENTS_LIMIT_MAX, true, &a.after, &n, reterr);

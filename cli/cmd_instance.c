@@ -299,11 +299,11 @@ static int parse_name_and_number(int argc, char **argv, const char *option, int6
         return 0;
 }
 
-int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *ret_timeout_s,
+int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *ret_grace_s,
                        struct zero_error *reterr) {
-        /* zerod's bound: an hour between SIGTERM and SIGKILL. */
-        return parse_name_and_number(argc, argv, "timeout", 0, 3600, ret_name, ret_timeout_s,
-                                     reterr);
+        /* zerod's bound: an hour between SIGTERM and SIGKILL. --grace, not --timeout: that is
+         * the global option, how long zeroctl waits for the operation (issue 16). */
+        return parse_name_and_number(argc, argv, "grace", 0, 3600, ret_name, ret_grace_s, reterr);
 }
 
 int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t *ret_bytes,
@@ -344,23 +344,27 @@ int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t 
         return 0;
 }
 
-int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_keep_volumes,
+int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_keep_volumes, bool *ret_force,
                      struct zero_error *reterr) {
         enum { OPT_KEEP_VOLUMES = 0x100 };
         static const struct option options[] = {
                 {"keep-volumes", no_argument, NULL, OPT_KEEP_VOLUMES},
+                {"force", no_argument, NULL, 'f'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
-        bool keep = false;
+        bool keep = false, force = false;
         int c;
 
         optind = 0;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":hf", options, NULL)) >= 0) {
                 switch (c) {
                 case OPT_KEEP_VOLUMES:
                         keep = true;
+                        break;
+                case 'f':
+                        force = true;
                         break;
                 case 'h':
                         return ZEROCTL_HELP;
@@ -371,6 +375,7 @@ int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_kee
         if (one_name(argc, argv, ret_name, reterr) < 0)
                 return -EINVAL;
         *ret_keep_volumes = keep;
+        *ret_force = force;
         return 0;
 }
 
@@ -443,16 +448,20 @@ int zeroctl_cmd_restart(struct zeroctl *z, int argc, char **argv, struct zero_er
 int zeroctl_cmd_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
         _cleanup_free_ char *path = NULL;
         const char *name;
-        bool keep_volumes;
+        bool keep_volumes, force;
         int r;
 
-        r = zeroctl_parse_rm(argc, argv, &name, &keep_volumes, reterr);
+        r = zeroctl_parse_rm(argc, argv, &name, &keep_volumes, &force, reterr);
         if (r != 0)
                 return r;
         /* Only what the user said: without the flag zerod's default (delete the root volume it
-         * made from the image) holds. */
+         * made from the image) holds. --force: killed at once, not stopped with a grace period
+         * (a shell that ignores SIGTERM costs the whole of it otherwise). */
         path = zeroctl_object_path("instances", name,
-                                   keep_volumes ? "?delete_volumes=false" : NULL);
+                                   keep_volumes && force ? "?delete_volumes=false&force=true"
+                                   : keep_volumes        ? "?delete_volumes=false"
+                                   : force               ? "?force=true"
+                                                         : NULL);
         if (!path)
                 return -ENOMEM;
         return zeroctl_operation_run(z, "DELETE", path, NULL, z->opts.timeout_s, "rm", "deleted",

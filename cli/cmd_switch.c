@@ -30,9 +30,9 @@
 
 int zeroctl_parse_switch(int argc, char **argv, struct zeroctl_switch_args *ret,
                          struct zero_error *reterr) {
-        enum { OPT_TIMEOUT = 0x100, OPT_FORCE };
+        enum { OPT_GRACE = 0x100, OPT_FORCE };
         static const struct option options[] = {
-                {"timeout", required_argument, NULL, OPT_TIMEOUT},
+                {"grace", required_argument, NULL, OPT_GRACE},
                 {"force", no_argument, NULL, OPT_FORCE},
                 {"help", no_argument, NULL, 'h'},
                 {},
@@ -44,10 +44,9 @@ int zeroctl_parse_switch(int argc, char **argv, struct zeroctl_switch_args *ret,
         opterr = 0;
         while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
                 switch (c) {
-                case OPT_TIMEOUT:
+                case OPT_GRACE:
                         /* zerod's bound: an hour between SIGTERM and SIGKILL. */
-                        r = zeroctl_parse_uint("--timeout", optarg, 0, 3600, &a.timeout_s,
-                                               reterr);
+                        r = zeroctl_parse_uint("--grace", optarg, 0, 3600, &a.timeout_s, reterr);
                         if (r < 0)
                                 return r;
                         break;

@@ -5,9 +5,12 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/output.h"
 #include "common/util.h"
@@ -102,21 +105,24 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                      "                 a NIC on network NET; zerod picks the IP and MAC left out;\n"
                      "                 repeatable\n"
                      "  -- CMD ARG...  the command to run, argv[0] first\n"),
-        VERB("ls", NULL, zeroctl_cmd_list, "ls", "list instances"),
+        VERB("ls", NULL, zeroctl_cmd_list, "ls", "list instances (also: list)"),
+        VERB("list", NULL, zeroctl_cmd_list, "list", NULL),
         VERB("show", NULL, zeroctl_cmd_show, "show NAME", "show one instance"),
         VERB("start", NULL, zeroctl_cmd_start, "start NAME", "start an instance"),
-        VERB("stop", NULL, zeroctl_cmd_stop, "stop NAME [--timeout S]", "stop an instance",
+        VERB("stop", NULL, zeroctl_cmd_stop, "stop NAME [--grace S]", "stop an instance",
              .details =
                      "Options:\n"
-                     "  --timeout S    seconds between SIGTERM and SIGKILL (default: zerod's)\n"),
+                     "  --grace S      seconds between SIGTERM and SIGKILL (default: zerod's,\n"
+                     "                 10); 0 kills at once. The global --timeout is how long\n"
+                     "                 zeroctl waits for the stop, at least the grace and 30 s\n"),
         VERB("restart", NULL, zeroctl_cmd_restart, "restart NAME", "restart an instance"),
-        VERB("switch", NULL, zeroctl_cmd_switch, "switch NAME MODE [--timeout S] [--force]",
+        VERB("switch", NULL, zeroctl_cmd_switch, "switch NAME MODE [--grace S] [--force]",
              "run an instance in another mode, showing each step",
              .details = "Arguments:\n"
                         "  MODE           vm or container (what zerod's plugins run here)\n"
                         "\n"
                         "Options:\n"
-                        "  --timeout S    seconds between SIGTERM and SIGKILL when it stops\n"
+                        "  --grace S      seconds between SIGTERM and SIGKILL when it stops\n"
                         "                 (default: zerod's)\n"
                         "  --force        kill it at once instead of stopping it\n"
                         "\n"
@@ -142,8 +148,10 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "left, the dirty rate and QEMU's expected downtime; at the end, QEMU's\n"
                         "downtime and total time. A failed migration leaves the guest running here.\n"
                         "With --json: the final operation.\n"),
-        VERB("rm", NULL, zeroctl_cmd_rm, "rm NAME [--keep-volumes]", "delete an instance",
+        VERB("rm", NULL, zeroctl_cmd_rm, "rm NAME [--force] [--keep-volumes]", "delete an instance",
              .details = "Options:\n"
+                        "  -f, --force    kill a running instance at once (SIGKILL) instead of\n"
+                        "                 stopping it with its grace period\n"
                         "  --keep-volumes keep the root volume zerod made from the image (data\n"
                         "                 volumes and a --root-volume are always kept)\n"),
         VERB("console", NULL, zeroctl_cmd_console, "console NAME [--bytes N] [--follow]",
@@ -189,15 +197,16 @@ const struct zeroctl_verb zeroctl_verbs[] = {
         VERB("events", NULL, zeroctl_cmd_events, "events [--after ID] [--limit N] [--follow]",
              "print the node's events",
              .details = "One line per event, oldest first: ID TIME TYPE INSTANCE DATA, DATA as\n"
-                        "JSON. With --json: zerod's page, or with --follow one JSON object per\n"
-                        "line.\n"
+                        "JSON. Without --after, the newest 100 (--limit N: N), and a line on\n"
+                        "stderr when the page is full (there may be more before). With --json:\n"
+                        "zerod's page, or with --follow one JSON object per line.\n"
                         "\n"
                         "Options:\n"
-                        "  --after ID     only the events after this one (default 0: from the\n"
-                        "                 oldest zerod keeps)\n"
-                        "  --limit N      at most N events, 1 to 1000 (default: zerod's, 100)\n"
-                        "  -f, --follow   print them all, then poll every second for new ones\n"
-                        "                 until interrupted\n"),
+                        "  --after ID     the events after this one instead (0: from the oldest\n"
+                        "                 zerod keeps)\n"
+                        "  --limit N      at most N events, 1 to 1000 (default 100)\n"
+                        "  -f, --follow   print the newest (or those after --after), then poll\n"
+                        "                 every second for new ones until interrupted\n"),
         VERB("op", "show", zeroctl_cmd_op_show, "op show ID", "show one operation"),
 };
 const size_t zeroctl_n_verbs = ELEMENTSOF(zeroctl_verbs);
@@ -430,6 +439,24 @@ char *zeroctl_object_path(const char *collection, const char *name, const char *
         return zero_strdup_printf("/v1/%s/%s%s", collection, escaped, strempty(suffix));
 }
 
+static bool is_socket(const char *path) {
+        struct stat st;
+        return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+const char *zeroctl_default_url(void) {
+        static char quickstart[PATH_MAX + sizeof("unix:/var/run/zerod.sock")];
+        char cwd[PATH_MAX];
+
+        /* ./deploy/quickstart's socket, from where it was started (issue 16: without ZERO_URL
+         * zeroctl looked for the system's only), when the system's is not there. */
+        if (!is_socket(&ZEROCTL_DEFAULT_URL[5]) && is_socket(ZEROCTL_QUICKSTART_SOCKET) && getcwd(cwd, sizeof(cwd)))
+                if (snprintf(quickstart, sizeof(quickstart), "unix:%s/%s", cwd, ZEROCTL_QUICKSTART_SOCKET) <
+                    (int) sizeof(quickstart))
+                        return quickstart;
+        return ZEROCTL_DEFAULT_URL;
+}
+
 int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int *ret_index,
                          struct zero_error *reterr) {
         enum { OPT_URL = 0x100, OPT_JSON, OPT_TIMEOUT, OPT_VERSION, OPT_TOKEN, OPT_CACERT };
@@ -448,7 +475,7 @@ int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int
         int64_t v;
         int c, r;
 
-        o.url = env && *env ? env : ZEROCTL_DEFAULT_URL;
+        o.url = env && *env ? env : zeroctl_default_url();
         o.token = getenv("ZERO_TOKEN");
         o.cacert = getenv("ZERO_CACERT");
         optind = 0;
@@ -489,6 +516,60 @@ int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int
         return 0;
 }
 
+/* The global options (zeroctl_parse_global's) and whether each takes a value. */
+static const struct {
+        const char *name;
+        bool value;
+} global_options[] = {
+        {"--url", true}, {"--token", true}, {"--cacert", true}, {"--timeout", true}, {"--json", false},
+};
+
+/* How many words the global option at argv[i] takes (1 or 2 with its value), 0 for another,
+ * -EINVAL for one whose value is missing. */
+static int global_option_words(int argc, char **argv, int i) {
+        for (size_t k = 0; k < ELEMENTSOF(global_options); k++) {
+                size_t len = strlen(global_options[k].name);
+                if (strncmp(argv[i], global_options[k].name, len) != 0)
+                        continue;
+                if (argv[i][len] == '\0' && global_options[k].value)
+                        return i + 1 < argc ? 2 : -EINVAL;
+                if (argv[i][len] == '\0')
+                        return 1;
+                if (argv[i][len] == '=' && global_options[k].value)
+                        return 1;
+        }
+        return 0;
+}
+
+int zeroctl_hoist_globals(int argc, char **argv, int verb_start, int verb_end, char ***ret_argv,
+                          struct zero_error *reterr) {
+        _cleanup_free_ char **out = calloc((size_t) argc + 1, sizeof(char *));
+        _cleanup_free_ bool *moved = calloc((size_t) argc + 1, sizeof(bool));
+        int n = 0, hoisted = 0, i;
+
+        if (!out || !moved)
+                return -ENOMEM;
+        for (i = verb_end; i < argc && !streq(argv[i], "--"); i++) {
+                int w = global_option_words(argc, argv, i);
+                if (w < 0)
+                        return zeroctl_usage_error(reterr, "option '%s' needs a value", argv[i]);
+                for (int k = 0; k < w; k++)
+                        moved[i + k] = true;
+                hoisted += w > 0;
+                i += w > 0 ? w - 1 : 0;
+        }
+        for (i = 0; i < verb_start; i++)
+                out[n++] = argv[i];
+        for (i = verb_end; i < argc; i++)
+                if (moved[i])
+                        out[n++] = argv[i];
+        for (i = verb_start; i < argc; i++)
+                if (!moved[i])
+                        out[n++] = argv[i];
+        *ret_argv = TAKE_PTR(out);
+        return hoisted;
+}
+
 /* Whether word is the first of two-word verbs ("image", "volume", ...). */
 static bool has_subverbs(const char *word) {
         for (size_t i = 0; i < zeroctl_n_verbs; i++)
@@ -521,9 +602,11 @@ void zeroctl_print_help(FILE *f) {
               "\n"
               "The operator's command line for zerod, the Zero node agent.\n"
               "\n"
-              "Options:\n"
+              "Options (before or after the command, but not after a create's --):\n"
               "  --url URL     where zerod listens: http://HOST:PORT or unix:/PATH\n"
-              "                (default: $ZERO_URL, else " ZEROCTL_DEFAULT_URL ")\n"
+              "                (default: $ZERO_URL, else " ZEROCTL_DEFAULT_URL ",\n"
+              "                or ./" ZEROCTL_QUICKSTART_SOCKET " where only that one is: the\n"
+              "                quickstart's)\n"
               "  --token T     bearer token for https:// (default: $ZERO_TOKEN; zerod token\n"
               "                create makes one); the unix socket needs none\n"
               "  --cacert F    the certificate zerod's is checked against (default:\n"
@@ -531,7 +614,7 @@ void zeroctl_print_help(FILE *f) {
               "  --json        print zerod's JSON answers instead of tables\n"
               "  --timeout S   how long create, start, stop, restart, switch, rm, attach-*\n"
               "                and detach-* wait for their operation to finish (default\n"
-              "                300; 0 = do not wait)\n"
+              "                300; 0 = do not wait); a stop's grace is its --grace\n"
               "  -h, --help    show this help\n"
               "  --version     show zeroctl's version\n"
               "\n"
@@ -570,6 +653,7 @@ int zeroctl_main(int argc, char **argv) {
         struct zero_error err = {};
         struct zeroctl z = {.out = stdout};
         const struct zeroctl_verb *verb = NULL;
+        _cleanup_free_ char **hoisted = NULL;
         int index, consumed = 0, r;
 
         r = zeroctl_parse_global(argc, argv, &z.opts, &index, &err);
@@ -590,6 +674,20 @@ int zeroctl_main(int argc, char **argv) {
                 return ZEROCTL_EXIT_USAGE;
         }
         verb = zeroctl_find_verb(argc - index, argv + index, &consumed);
+        if (verb) {
+                /* The global options after the verb go before it, and are read again. */
+                r = zeroctl_hoist_globals(argc, argv, index, index + consumed, &hoisted, &err);
+                if (r == -ENOMEM)
+                        return ZEROCTL_EXIT_FAILURE;
+                if (r > 0) {
+                        argv = hoisted;
+                        r = zeroctl_parse_global(argc, argv, &z.opts, &index, &err);
+                }
+                if (r < 0) {
+                        print_error(verb, &err, r);
+                        return ZEROCTL_EXIT_USAGE;
+                }
+        }
         if (!verb) {
                 if (index + 1 < argc && has_subverbs(argv[index]))
                         zeroctl_usage_error(&err, "unknown command '%s %s'", argv[index],

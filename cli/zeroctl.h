@@ -19,6 +19,8 @@
 #include "zero/error.h"
 
 #define ZEROCTL_DEFAULT_URL "unix:/run/zero/zerod.sock"
+/* ./deploy/quickstart's, relative to where it runs: the default when the system's is missing. */
+#define ZEROCTL_QUICKSTART_SOCKET "var/run/zerod.sock"
 #define ZEROCTL_DEFAULT_TIMEOUT_S 300
 /* Longest wait zeroctl asks for in one long-poll; the server allows up to 300. */
 #define ZEROCTL_POLL_WAIT_S 30
@@ -63,7 +65,18 @@ extern const struct zeroctl_verb zeroctl_verbs[];
 extern const size_t zeroctl_n_verbs;
 int zeroctl_parse_global(int argc, char **argv, struct zeroctl_options *ret, int *ret_index,
                          struct zero_error *reterr);
+/* Without ZERO_URL or --url: the system's socket, or where only ./var/run/zerod.sock (a socket)
+ * is, that one (absolute). */
+const char *zeroctl_default_url(void);
 const struct zeroctl_verb *zeroctl_find_verb(int argc, char **argv, int *ret_consumed);
+/* Global options anywhere on the line (issue 16: "zeroctl ls --json"): the global options among
+ * argv[verb_end..] (up to a "--", after which everything is the verb's: a create's command) moved
+ * before the verb, at verb_start, the rest in order. ret_argv (argc + 1 pointers, NULL-ended) is
+ * malloc'd; its strings are argv's. Returns how many were moved (an option with its value counts
+ * as one), -EINVAL (a usage error in reterr) for one whose value is missing, or -ENOMEM. No verb
+ * has an option of these names. */
+int zeroctl_hoist_globals(int argc, char **argv, int verb_start, int verb_end, char ***ret_argv,
+                          struct zero_error *reterr);
 void zeroctl_print_help(FILE *f);
 int zeroctl_main(int argc, char **argv);
 
@@ -110,11 +123,11 @@ char *zeroctl_object_path(const char *collection, const char *name, const char *
 
 /* cmd_instance.c */
 int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_error *reterr);
-int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *ret_timeout_s,
+int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *ret_grace_s,
                        struct zero_error *reterr);
 int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t *ret_bytes,
                           bool *ret_follow, struct zero_error *reterr);
-int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_keep_volumes,
+int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_keep_volumes, bool *ret_force,
                      struct zero_error *reterr);
 int zeroctl_cmd_create(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_list(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
@@ -178,13 +191,14 @@ int zeroctl_cmd_detach_nic(struct zeroctl *z, int argc, char **argv, struct zero
 
 /* cmd_events.c */
 struct zeroctl_events_args {
-        int64_t after; /* 0: from the oldest event zerod keeps */
+        int64_t after; /* -1: the newest; 0: from the oldest event zerod keeps */
         int64_t limit; /* -1: zerod's default page */
         bool follow;
 };
 int zeroctl_parse_events(int argc, char **argv, struct zeroctl_events_args *ret,
                          struct zero_error *reterr);
-/* "/v1/events?after=N[&limit=M]" (limit <= 0 leaves it out) */
+/* "/v1/events?after=N[&limit=M]" (limit <= 0 leaves it out); after < 0: the newest,
+ * "/v1/events?last=M" (limit <= 0: 100) */
 char *zeroctl_events_path(int64_t after, int64_t limit);
 /* "ID TIME TYPE INSTANCE DATA": one event on one line, "-" for a missing instance, the data as
  * compact JSON; -EBADMSG when it is not an object with an integer id. */

@@ -367,7 +367,11 @@ static void dispatch(struct zero_request *req) {
 }
 
 static enum MHD_Result queue(struct zero_request *req) {
-        enum MHD_Result ret = MHD_queue_response(req->conn, req->status, req->response);
+        enum MHD_Result ret;
+
+        if (req->http->s.completed)
+                req->http->s.completed(req, req->status, zero_monotonic_usec() - req->begun, req->http->s.userdata);
+        ret = MHD_queue_response(req->conn, req->status, req->response);
         MHD_destroy_response(req->response);
         req->response = NULL;
         return ret;
@@ -415,6 +419,7 @@ enum MHD_Result http_on_access(void *cls, struct MHD_Connection *conn, const cha
                         req = request_new(d, conn);
                 if (!req)
                         return MHD_NO;
+                req->begun = zero_monotonic_usec();
                 req->method = strdup(method);
                 req->url = strdup(url);
                 *con_cls = req;

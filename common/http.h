@@ -80,6 +80,11 @@ struct zero_http_settings {
         /* Where the caller's name is published while its handler (or its wake) runs, NULL: nowhere.
          * zerod's core records it with the operations and events the request makes. */
         const char **actor;
+        /* Each reply as it is queued: its status and the µs from the request's headers to it
+         * (a parked request's wait included; a stream's is its opening). The route is
+         * zero_request_route(), NULL for a request answered before it was routed (401, 404).
+         * NULL: nothing. For counters: it must be quick, and must not reply. */
+        void (*completed)(struct zero_request *req, unsigned status, uint64_t usec, void *userdata);
         void *userdata; /* for the hooks, and zero_http_userdata() */
 };
 

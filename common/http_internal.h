@@ -83,6 +83,7 @@ struct zero_request {
         unsigned status;
         char *etag; /* the reply's entity tag, given by the handler (zero_request_etag()) */
 
+        uint64_t begun; /* CLOCK_MONOTONIC µs at its headers (the completed hook's duration) */
         char *actor; /* "uid:0", "token:ci", "cert:CN" */
         int role;    /* the server's own numbers (its authenticate hook's) */
 

@@ -617,14 +617,15 @@ int zero_store_event_append(struct zero_store *s, const char *type, const char *
         return 0;
 }
 
-int zero_store_event_list(struct zero_store *s, int64_t after, size_t limit, struct zero_event_row **ret,
-                          size_t *ret_n) {
+/* The events of sql, which takes ?1 = after and ?2 = limit. */
+static int event_rows(struct zero_store *s, const char *sql, int64_t after, size_t limit, struct zero_event_row **ret,
+                      size_t *ret_n) {
         _cleanup_(store_releasep) sqlite3_stmt *st = NULL;
         int r, rc;
 
         assert_return(s && ret && ret_n, -EINVAL);
 
-        r = store_prepare(s, "SELECT * FROM events WHERE id > ?1 ORDER BY id LIMIT ?2", &st);
+        r = store_prepare(s, sql, &st);
         if (r < 0)
                 return r;
         rc = sqlite3_bind_int64(st, 1, after);
@@ -633,4 +634,15 @@ int zero_store_event_list(struct zero_store *s, int64_t after, size_t limit, str
         if (rc != SQLITE_OK)
                 return store_errno(rc, STORE_FK_MISSING_PARENT);
         return store_rows_collect(st, &store_event_table, (void **) ret, ret_n);
+}
+
+int zero_store_event_list(struct zero_store *s, int64_t after, size_t limit, struct zero_event_row **ret,
+                          size_t *ret_n) {
+        return event_rows(s, "SELECT * FROM events WHERE id > ?1 ORDER BY id LIMIT ?2", after, limit, ret, ret_n);
+}
+
+int zero_store_event_list_last(struct zero_store *s, size_t limit, struct zero_event_row **ret, size_t *ret_n) {
+        /* The newest by the primary key's index, backwards; then in the log's order. */
+        return event_rows(s, "SELECT * FROM (SELECT * FROM events WHERE id > ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+                          0, limit, ret, ret_n);
 }

@@ -183,6 +183,8 @@ int zero_store_event_append(struct zero_store *s, const char *type, const char *
 /* Events with id > after, oldest first, at most limit. */
 int zero_store_event_list(struct zero_store *s, int64_t after, size_t limit,
                           struct zero_event_row **ret, size_t *ret_n);
+/* The newest limit events, oldest first (zeroctl events: what just happened). */
+int zero_store_event_list_last(struct zero_store *s, size_t limit, struct zero_event_row **ret, size_t *ret_n);
 /* Deletes all but the newest keep events (keep >= 0); returns how many it deleted. */
 int zero_store_event_trim(struct zero_store *s, int64_t keep);
 

@@ -4,3 +4,5 @@
 zero_integration_test(openapi_lint ${CMAKE_CURRENT_SOURCE_DIR}/integration/openapi_lint.sh TIMEOUT 60)
 # The layers of docs/architecture.md: no include points up, no HTTP status below the HTTP front.
 zero_integration_test(layers_lint ${CMAKE_CURRENT_SOURCE_DIR}/integration/layers_lint.sh TIMEOUT 60)
+# The router and docs/api/openapi.yaml list the same paths and methods (issue 16).
+zero_integration_test(routes_openapi ${CMAKE_CURRENT_SOURCE_DIR}/integration/routes_openapi.sh TIMEOUT 60)

@@ -35,3 +35,5 @@ zero_integration_test(it_card_stalled ${ZERO_IT}/card_stalled.sh TIMEOUT 300)
 # The bms plugin on the softcard: loaded, listed unavailable with its probe's reason, a bms
 # instance (create, switch) refused with 422 and that reason.
 zero_integration_test(it_bms_softcard ${ZERO_IT}/bms_softcard.sh TIMEOUT 180)
+# GET /metrics: promtool check metrics, the samples, and a real Prometheus scraping it (issue 16).
+zero_integration_test(it_metrics ${ZERO_IT}/metrics.sh TIMEOUT 240 SKIPS)

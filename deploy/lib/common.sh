@@ -13,6 +13,10 @@ ZERO_PACKAGES=(
   xfsprogs # the softcard's volume pool: an XFS image with reflinks (docs/architecture.md, Volumes)
   xz-utils # zero-unpack reads xz-compressed image archives through `xz -dc` (docs/architecture.md, Images)
   zstd # build-host-image compresses the lab's host image with it (gzip without; deploy/images/README.md)
+  # it_metrics: promtool check metrics, and a real Prometheus scraping zerod (docs/architecture.md,
+  # Metrics); the test runs its own. On a systemd machine Debian also enables prometheus.service
+  # (:9090): `systemctl disable --now prometheus` if it is not wanted.
+  prometheus
   wrk # bench_api's load: 8 keep-alive connections, exact latency percentiles (docs/benchmarks.md, api)
   clang libclang-rt-14-dev
 )

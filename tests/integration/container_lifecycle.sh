@@ -38,6 +38,7 @@ alive "$pid1" || fail "c1's pid $pid1 is not alive"
 id=$(inst c1 id)
 [ -d "$T/run/instances/$id" ] || fail "no run directory for c1"
 wait_console c1 hello-from-zero
+run_times c1 running
 log "c1 runs as pid $pid1 and printed its greeting"
 
 act POST /v1/instances/c1/stop '{"timeout_s":5}'
@@ -46,6 +47,8 @@ act POST /v1/instances/c1/stop '{"timeout_s":5}'
 wait_console c1 got-term
 alive "$pid1" && fail "c1's pid $pid1 still runs after stop"
 [ -z "$(leftover_mounts)" ] || fail "mounts left after stop: $(leftover_mounts)"
+run_times c1 stopped
+stopped1=$(jbody .stopped_at)
 log "c1 stopped gracefully with exit code 0"
 
 act POST /v1/instances/c1/start
@@ -53,6 +56,7 @@ act POST /v1/instances/c1/start
 pid2=$(inst c1 pid)
 alive "$pid2" || fail "c1's new pid $pid2 is not alive"
 [ "$pid2" != "$pid1" ] || fail "c1 kept its old pid"
+run_times c1 running "$stopped1"
 log "c1 runs again as pid $pid2"
 
 # a command that ends by itself is recorded with its exit code
@@ -60,6 +64,7 @@ expect 202 POST /v1/instances '{"name":"c2","image":"busybox","command":["/bin/s
 wait_op "$(jbody .id)"
 wait_state c2 stopped
 [ "$(inst c2 exit_code)" = 7 ] || fail "c2 exit code $(inst c2 exit_code), expected 7"
+run_times c2 stopped
 log "c2 exited by itself with code 7"
 
 act DELETE /v1/instances/c1

@@ -88,6 +88,15 @@ log "Last-Event-ID $mid resumed with the $(frames "$T/resume.sse" | wc -l) frame
 # The JSON page is unchanged.
 expect 200 GET '/v1/events?after=0&limit=2'
 [ "$(jbody '.events | length')" = 2 ] && [ "$(jbody .next)" = "$(jbody '.events[1].id')" ] || fail "page: $(cat "$BODY")"
+# ?last=N: the newest N, oldest first, "next" the newest's id (zeroctl events, issue 16).
+expect 200 GET '/v1/events?after=0&limit=1000'
+newest=$(jbody '.events[-1].id')
+expect 200 GET '/v1/events?last=2'
+[ "$(jbody '[.events[].id] | join(",")')" = "$((newest - 1)),$newest" ] && [ "$(jbody .next)" = "$newest" ] ||
+  fail "last=2 is not the newest two (newest $newest): $(cat "$BODY")"
+expect 422 GET '/v1/events?last=0'
+expect 422 GET '/v1/events?last=2&after=1'
+expect 422 GET '/v1/events?last=2&limit=5'
 
 # The bound: the five streams above plus more up to 64; the next one is refused with JSON.
 pids=("$RESUME_PID" "$AFTER_PID")

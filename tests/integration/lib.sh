@@ -168,6 +168,22 @@ inst() { # inst NAME FIELD
   jbody ".$2"
 }
 
+# run_times NAME running|stopped: started_at and stopped_at are the last run's (issue 16): while it
+# runs, a start and no stop; once stopped, a stop no earlier than the start. AFTER (an RFC 3339
+# time, optional): the start is no earlier than it.
+run_times() {
+  expect 200 GET "/v1/instances/$1"
+  local started stopped
+  started=$(jbody .started_at) stopped=$(jbody .stopped_at)
+  [ "$started" != null ] || fail "$1 has no started_at: $(cat "$BODY")"
+  [ -z "${3:-}" ] || [[ ! "$started" < "$3" ]] || fail "$1 started at $started, before $3"
+  if [ "$2" = running ]; then
+    [ "$stopped" = null ] || fail "$1 runs (started $started) with a stopped_at of an earlier run: $stopped"
+  else
+    [ "$stopped" != null ] && [[ ! "$stopped" < "$started" ]] || fail "$1 stopped at '$stopped', started at $started"
+  fi
+}
+
 wait_state() { # wait_state NAME STATE
   for _ in $(seq 1 100); do
     [ "$(inst "$1" state)" = "$2" ] && return 0

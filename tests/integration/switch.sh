@@ -27,6 +27,8 @@ log "sw runs as a container with $mac $ip"
 
 # switch_to MODE: the switch operation succeeds; the instance runs in MODE, same id, MAC and IP
 switch_to() {
+  local asked
+  asked=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
   expect 202 POST /v1/instances/sw/switch "{\"mode\":\"$1\"}"
   local op
   op=$(jbody .id)
@@ -34,6 +36,8 @@ switch_to() {
   wait_op "$op"
   expect 200 GET /v1/instances/sw
   [ "$(jbody .mode)" = "$1" ] && [ "$(jbody .state)" = running ] || fail "sw after the switch to $1: $(cat "$BODY")"
+  # the new runtime's run: started by the switch, no stop yet (not the old runtime's, issue 16)
+  run_times sw running "$asked"
   [ "$(jbody .id)" = "$id" ] && [ "$(jbody .created_at)" = "$created" ] || fail "sw's id or creation time changed: $(cat "$BODY")"
   [ "$(jbody '.nics[0].mac')" = "$mac" ] && [ "$(jbody '.nics[0].ip')" = "$ip" ] || fail "sw's NIC changed: $(cat "$BODY")"
   expect 200 "GET" "/v1/events?limit=1000"
@@ -64,6 +68,7 @@ log "zeroctl switch: $(tr '\n' '|' <"$T/zeroctl.out")"
 expect 200 GET /v1/instances/sw
 [ "$(jbody .mode)" = container ] && [ "$(jbody .state)" = running ] || fail "sw after zeroctl switch: $(cat "$BODY")"
 [ "$(jbody '.nics[0].mac')" = "$mac" ] && [ "$(jbody '.nics[0].ip')" = "$ip" ] && [ "$(jbody .id)" = "$id" ] || fail "sw changed: $(cat "$BODY")"
+run_times sw running # the tour's case: show after zeroctl's switch (issue 16)
 [ "$(inst sw 'volumes[0].export.kind')" = host-block ] || fail "sw's root is not a host block device again: $(cat "$BODY")"
 wait_console sw "MODES container,vm,container, MAC $mac IP $ip/24"
 log "sw switched back to a container: it read the VM's history, same MAC and IP, same id and creation time"
@@ -103,6 +108,7 @@ log "a switch that fails in the new mode leaves the instance running in its old 
 act POST /v1/instances/sw/stop
 act POST /v1/instances/sw/switch '{"mode":"container"}'
 [ "$(inst sw mode)" = container ] && [ "$(inst sw state)" = stopped ] || fail "a stopped switch: $(cat "$BODY")"
+run_times sw stopped
 log "bad switches are refused; a stopped instance switches and stays stopped"
 
 act DELETE /v1/instances/sw

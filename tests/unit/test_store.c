@@ -965,6 +965,17 @@ static void test_events(void **state) {
         assert_int_equal(zero_store_event_list(f->s, 5, 10, &list, &n), 0);
         assert_int_equal(n, 0);
         assert_null(list);
+        /* The newest, oldest first (zeroctl events, issue 16). */
+        assert_int_equal(zero_store_event_list_last(f->s, 2, &list, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(list[0].id, 4);
+        assert_int_equal(list[1].id, 5);
+        zero_event_rows_free(list, n);
+        assert_int_equal(zero_store_event_list_last(f->s, 100, &list, &n), 0);
+        assert_int_equal(n, 5);
+        assert_int_equal(list[0].id, 1);
+        assert_int_equal(list[4].id, 5);
+        zero_event_rows_free(list, n);
 
         /* Trimming inside a caller's transaction follows the caller's rollback. */
         assert_int_equal(zero_store_begin(f->s), 0);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -183,6 +185,33 @@ static void test_parse_global(void **state) {
         assert_int_equal(zeroctl_parse_global(2, ARGV("zeroctl", "node"), &o, &index, &e), 0);
         assert_string_equal(o.url, ZEROCTL_DEFAULT_URL);
 
+        /* Where the quickstart runs (its ./var/run/zerod.sock a socket), and the system's socket
+         * is missing: that one (issue 16). A file that is no socket is not taken. */
+        if (access(&ZEROCTL_DEFAULT_URL[5], F_OK) < 0) {
+                char dir[] = "/tmp/zeroctl-qs.XXXXXX", cwd[PATH_MAX], want[PATH_MAX + 64];
+                struct sockaddr_un sa = {.sun_family = AF_UNIX};
+                _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+                assert_non_null(getcwd(cwd, sizeof(cwd)));
+                assert_non_null(mkdtemp(dir));
+                assert_int_equal(chdir(dir), 0);
+                assert_int_equal(mkdir("var", 0700), 0);
+                assert_int_equal(mkdir("var/run", 0700), 0);
+                assert_int_equal(close(open("var/run/zerod.sock", O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+                assert_string_equal(zeroctl_default_url(), ZEROCTL_DEFAULT_URL);
+                assert_int_equal(unlink("var/run/zerod.sock"), 0);
+                snprintf(sa.sun_path, sizeof(sa.sun_path), "var/run/zerod.sock");
+                assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+                assert_int_equal(zeroctl_parse_global(2, ARGV("zeroctl", "node"), &o, &index, &e), 0);
+                snprintf(want, sizeof(want), "unix:%s/var/run/zerod.sock", dir);
+                assert_string_equal(o.url, want);
+                assert_int_equal(unlink("var/run/zerod.sock"), 0);
+                assert_int_equal(rmdir("var/run"), 0);
+                assert_int_equal(rmdir("var"), 0);
+                assert_int_equal(chdir(cwd), 0);
+                assert_int_equal(rmdir(dir), 0);
+        }
+
         setenv("ZERO_TOKEN", "zero_env", 1);
         setenv("ZERO_CACERT", "/etc/ca.crt", 1);
         assert_int_equal(zeroctl_parse_global(2, ARGV("zeroctl", "node"), &o, &index, &e), 0);
@@ -209,6 +238,47 @@ static void test_parse_global(void **state) {
         assert_int_equal(zeroctl_parse_global(2, ARGV("zeroctl", "--url"), &o, &index, &e),
                          -EINVAL);
         assert_string_equal(e.message, "option '--url' needs a value");
+}
+
+static void assert_string_equal_or_null(const char *a, const char *b) {
+        if (!a || !b)
+                assert_ptr_equal(a, b);
+        else
+                assert_string_equal(a, b);
+}
+
+static void test_hoist_globals(void **state) {
+        struct zero_error e = {};
+        char **out = NULL;
+
+        /* zeroctl ls --json --url=U -> zeroctl --json --url=U ls */
+        assert_int_equal(zeroctl_hoist_globals(4, ARGV("zeroctl", "ls", "--json", "--url=U"), 1, 2, &out, &e), 2);
+        assert_string_equal(out[0], "zeroctl");
+        assert_string_equal(out[1], "--json");
+        assert_string_equal(out[2], "--url=U");
+        assert_string_equal(out[3], "ls");
+        assert_null(out[4]);
+        free(out);
+        /* A value moves with its option; the verb's own options and words stay in order, and
+         * nothing after "--" moves. */
+        assert_int_equal(zeroctl_hoist_globals(10,
+                                               ARGV("zeroctl", "--token", "t", "stop", "web", "--timeout", "5",
+                                                    "--grace", "2", "--"),
+                                               3, 4, &out, &e),
+                         1);
+        const char *want[] = {"zeroctl", "--token", "t", "--timeout", "5", "stop", "web", "--grace", "2", "--", NULL};
+        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+                assert_string_equal_or_null(out[i], want[i]);
+        free(out);
+        assert_int_equal(zeroctl_hoist_globals(6, ARGV("zeroctl", "create", "web", "--", "sh", "--json"), 1, 2, &out, &e),
+                         0);
+        assert_string_equal(out[5], "--json");
+        free(out);
+        /* --jsonx is not --json; a value missing is a usage error. */
+        assert_int_equal(zeroctl_hoist_globals(3, ARGV("zeroctl", "ls", "--jsonx"), 1, 2, &out, &e), 0);
+        free(out);
+        assert_int_equal(zeroctl_hoist_globals(3, ARGV("zeroctl", "ls", "--timeout"), 1, 2, &out, &e), -EINVAL);
+        assert_string_equal(e.message, "option '--timeout' needs a value");
 }
 
 static void test_find_verb(void **state) {
@@ -315,12 +385,12 @@ static void test_parse_small_verbs(void **state) {
         json_auto_t *body = NULL;
 
         assert_int_equal(
-                zeroctl_parse_stop(4, ARGV("stop", "web", "--timeout", "10"), &name, &v, &e), 0);
+                zeroctl_parse_stop(4, ARGV("stop", "web", "--grace", "10"), &name, &v, &e), 0);
         assert_string_equal(name, "web");
         assert_int_equal(v, 10);
         assert_int_equal(zeroctl_parse_stop(2, ARGV("stop", "web"), &name, &v, &e), 0);
         assert_int_equal(v, -1);
-        assert_int_equal(zeroctl_parse_stop(3, ARGV("stop", "web", "--timeout=-1"), &name, &v, &e),
+        assert_int_equal(zeroctl_parse_stop(3, ARGV("stop", "web", "--grace=-1"), &name, &v, &e),
                          -EINVAL);
         assert_int_equal(zeroctl_parse_stop(1, ARGV("stop"), &name, &v, &e), -EINVAL);
         assert_string_equal(e.message, "missing instance name");
@@ -554,12 +624,22 @@ static void test_parse_card_verbs(void **state) {
         assert_json_eq(body, "{\"name\":\"net1\",\"subnet\":\"10.77.0.0/24\"}");
         json_decref(TAKE_PTR(body));
 
-        assert_int_equal(zeroctl_parse_rm(2, ARGV("rm", "web"), &name, &keep, &e), 0);
+        bool force;
+        assert_int_equal(zeroctl_parse_rm(2, ARGV("rm", "web"), &name, &keep, &force, &e), 0);
         assert_false(keep);
-        assert_int_equal(zeroctl_parse_rm(3, ARGV("rm", "--keep-volumes", "web"), &name, &keep, &e),
+        assert_false(force);
+        assert_int_equal(zeroctl_parse_rm(3, ARGV("rm", "--keep-volumes", "web"), &name, &keep, &force, &e),
                          0);
         assert_string_equal(name, "web");
         assert_true(keep);
+        assert_false(force);
+        assert_int_equal(zeroctl_parse_rm(4, ARGV("rm", "web", "--force", "--keep-volumes"), &name, &keep, &force, &e),
+                         0);
+        assert_true(keep);
+        assert_true(force);
+        assert_int_equal(zeroctl_parse_rm(3, ARGV("rm", "-f", "web"), &name, &keep, &force, &e), 0);
+        assert_false(keep);
+        assert_true(force);
 
         const struct {
                 int which; /* 0 create, 1 resize, 2 qos, 3 network create, 4 rm */
@@ -610,7 +690,7 @@ static void test_parse_card_verbs(void **state) {
                         r = zeroctl_parse_network_create(bad[i].argc, bad[i].argv, &b, &e);
                         break;
                 case 4:
-                        r = zeroctl_parse_rm(bad[i].argc, bad[i].argv, &name, &keep, &e);
+                        r = zeroctl_parse_rm(bad[i].argc, bad[i].argv, &name, &keep, &force, &e);
                         break;
                 }
                 if (r != -EINVAL || !streq(e.message, bad[i].message))
@@ -711,12 +791,17 @@ static void test_parse_events(void **state) {
         struct zero_error e = {};
         _cleanup_free_ char *p1 = zeroctl_events_path(0, -1);
         _cleanup_free_ char *p2 = zeroctl_events_path(42, 1000);
+        _cleanup_free_ char *p3 = zeroctl_events_path(-1, -1);
+        _cleanup_free_ char *p4 = zeroctl_events_path(-1, 7);
 
         assert_string_equal(p1, "/v1/events?after=0");
         assert_string_equal(p2, "/v1/events?after=42&limit=1000");
+        assert_string_equal(p3, "/v1/events?last=100");
+        assert_string_equal(p4, "/v1/events?last=7");
 
+        /* Without --after: the newest (issue 16). */
         assert_int_equal(zeroctl_parse_events(1, ARGV("events"), &a, &e), 0);
-        assert_int_equal(a.after, 0);
+        assert_int_equal(a.after, -1);
         assert_int_equal(a.limit, -1);
         assert_false(a.follow);
         assert_int_equal(zeroctl_parse_events(4, ARGV("events", "--after", "17", "--follow"), &a,
@@ -771,7 +856,7 @@ static void test_parse_switch(void **state) {
 
         /* Options anywhere; the mode is zerod's to judge. */
         assert_int_equal(zeroctl_parse_switch(6,
-                                              ARGV("switch", "--force", "web", "--timeout", "0",
+                                              ARGV("switch", "--force", "web", "--grace", "0",
                                                    "bms"),
                                               &a, &e),
                          0);
@@ -780,7 +865,7 @@ static void test_parse_switch(void **state) {
         assert_true(a.force);
         assert_int_equal(zeroctl_switch_body(&a, &b2, &e), 0);
         assert_json_eq(b2, "{\"mode\":\"bms\",\"timeout_s\":0,\"force\":true}");
-        assert_int_equal(zeroctl_parse_switch(3, ARGV("switch", "--timeout=3600", "web"), &a, &e),
+        assert_int_equal(zeroctl_parse_switch(3, ARGV("switch", "--grace=3600", "web"), &a, &e),
                          -EINVAL);
         assert_string_equal(e.message, "missing mode (vm or container)");
         assert_int_equal(zeroctl_parse_switch(2, ARGV("switch", "-h"), &a, &e), ZEROCTL_HELP);
@@ -793,11 +878,13 @@ static void test_parse_switch(void **state) {
                 {1, ARGV("switch"), "missing instance name"},
                 {2, ARGV("switch", "web"), "missing mode (vm or container)"},
                 {4, ARGV("switch", "web", "vm", "now"), "unexpected argument 'now'"},
-                {4, ARGV("switch", "web", "vm", "--timeout=3601"),
-                 "--timeout must be a whole number from 0 to 3600, not '3601'"},
-                {4, ARGV("switch", "web", "vm", "--timeout=-1"),
-                 "--timeout must be a whole number from 0 to 3600, not '-1'"},
-                {4, ARGV("switch", "web", "vm", "--timeout"), "option '--timeout' needs a value"},
+                {4, ARGV("switch", "web", "vm", "--grace=3601"),
+                 "--grace must be a whole number from 0 to 3600, not '3601'"},
+                {4, ARGV("switch", "web", "vm", "--grace=-1"),
+                 "--grace must be a whole number from 0 to 3600, not '-1'"},
+                {4, ARGV("switch", "web", "vm", "--grace"), "option '--grace' needs a value"},
+                /* --timeout is zeroctl's wait, not the grace (issue 16); main() takes it away */
+                {4, ARGV("switch", "web", "vm", "--timeout=5"), "unknown option '--timeout=5'"},
                 {4, ARGV("switch", "web", "vm", "--force=yes"),
                  "unknown option '--force=yes'"},
                 {4, ARGV("switch", "web", "vm", "-f"), "unknown option '-f'"},
@@ -1789,7 +1876,7 @@ static void test_e2e_operation_timeout(void **state) {
         result_done(&r);
 
         /* --timeout 0: do not wait at all. */
-        r = run("--url", fk->url, "--timeout", "0", "stop", "web", "--timeout", "5", NULL);
+        r = run("--url", fk->url, "--timeout", "0", "stop", "web", "--grace", "5", NULL);
         assert_int_equal(r.status, 0);
         assert_string_equal(r.out, "stop web accepted (operation op3)\n");
         assert_int_equal(fake_count(fk, "POST", "/v1/instances/web/stop"), 2);
@@ -1958,7 +2045,7 @@ static void test_e2e_usage(void **state) {
 
         r = run("stop", "--help", NULL);
         assert_int_equal(r.status, 0);
-        assert_non_null(strstr(r.out, "Usage: zeroctl stop NAME [--timeout S]\n"));
+        assert_non_null(strstr(r.out, "Usage: zeroctl stop NAME [--grace S]\n"));
         result_done(&r);
 
         r = run("--version", NULL);
@@ -2245,6 +2332,58 @@ static void check_usage_cases(struct fake *fk, const struct usage_case *cases, s
         }
 }
 
+/* The verb cases, then the usage cases against a server that must hear nothing of them. */
+static void run_verb_and_usage_cases(const struct verb_case *cases, size_t n, const struct usage_case *usage,
+                                     size_t n_usage) {
+        struct route none = {"GET", "/never", 500, NULL, NULL};
+        struct fake *fk = fake_start(&none, 1, false);
+
+        run_verb_cases(cases, n);
+        check_usage_cases(fk, usage, n_usage);
+        assert_int_equal(fk->n_log, 0);
+        fake_stop(fk);
+}
+
+/* Habits from other CLIs (issue 16): global options after the verb too (but not after a create's
+ * --), "list" beside "ls", rm --force, and a stop's grace (--grace) apart from zeroctl's wait
+ * (--timeout). */
+static void test_e2e_habits(void **state) {
+        NEED_ZEROCTL();
+        const struct verb_case cases[] = {
+                {{"ls", "--json"},
+                 "GET", "/v1/instances?limit=500", "", 200, "{\"instances\":[]}", 0,
+                 "{\n  \"instances\": []\n}\n", ""},
+                {{"list", "--json"},
+                 "GET", "/v1/instances?limit=500", "", 200, "{\"instances\":[]}", 0,
+                 "{\n  \"instances\": []\n}\n", ""},
+                {{"rm", "web", "--force", "--timeout", "0"},
+                 "DELETE", "/v1/instances/web?force=true", "", 202, OP("op1", "running", "stop", "null"), 0,
+                 "rm web accepted (operation op1)\n", ""},
+                {{"rm", "-f", "--keep-volumes", "web", "--timeout=0"},
+                 "DELETE", "/v1/instances/web?delete_volumes=false&force=true", "", 202,
+                 OP("op1", "running", "stop", "null"), 0, "rm web accepted (operation op1)\n", ""},
+                {{"stop", "web", "--grace", "3", "--timeout", "0"},
+                 "POST", "/v1/instances/web/stop", "{\"timeout_s\":3}", 202, OP("op1", "running", "stop", "null"), 0,
+                 "stop web accepted (operation op1)\n", ""},
+                /* After --, everything is the command's, also what looks like a global option. */
+                {{"create", "web", "--image", "busybox", "--timeout", "0", "--", "/bin/echo", "--json", "--timeout", "9"},
+                 "POST", "/v1/instances",
+                 "{\"name\":\"web\",\"mode\":\"container\",\"image\":\"busybox\",\"command\":[\"/bin/echo\",\"--json\",\"--timeout\",\"9\"]}",
+                 202, OP("op1", "running", "volumes", "null"), 0, "create web accepted (operation op1)\n", ""},
+        };
+        static const struct usage_case usage[] = {
+                {{"stop", "web", "--timeout", "soon"},
+                 "zeroctl: --timeout must be a whole number from 0 to 86400, not 'soon'\n"
+                 "Usage: zeroctl stop NAME [--grace S]\n"
+                 "Try 'zeroctl --help'.\n"},
+                {{"ls", "--url"},
+                 "zeroctl: option '--url' needs a value\n"
+                 "Usage: zeroctl ls\n"
+                 "Try 'zeroctl --help'.\n"},
+        };
+        run_verb_and_usage_cases(cases, ELEMENTSOF(cases), usage, ELEMENTSOF(usage));
+}
+
 static void test_e2e_card_usage(void **state) {
         NEED_ZEROCTL();
         static const struct usage_case cases[] = {
@@ -2270,7 +2409,7 @@ static void test_e2e_card_usage(void **state) {
                  "Try 'zeroctl --help'.\n"},
                 {{"rm", "web", "--keep-disks"},
                  "zeroctl: unknown option '--keep-disks'\n"
-                 "Usage: zeroctl rm NAME [--keep-volumes]\n"
+                 "Usage: zeroctl rm NAME [--force] [--keep-volumes]\n"
                  "Try 'zeroctl --help'.\n"},
         };
         struct route none = {"GET", "/never", 500, NULL, NULL};
@@ -2482,11 +2621,22 @@ static void test_e2e_events(void **state) {
         NEED_ZEROCTL();
         const struct verb_case cases[] = {
                 {{"events"},
-                 "GET", "/v1/events?after=0", "", 200,
+                 "GET", "/v1/events?last=100", "", 200,
                  "{\"events\":[" EVENT_STATE "," EVENT_IMAGE "],\"next\":2}", 0,
                  "1 2026-11-25T15:32:07.000Z instance.state web {\"state\":\"running\"}\n"
                  "2 2026-11-25T15:32:08.000Z image.imported - {\"name\":\"busybox\"}\n",
                  ""},
+                /* A full page of the newest says there may be more before them, on stderr. */
+                {{"events", "--limit", "2"},
+                 "GET", "/v1/events?last=2", "", 200,
+                 "{\"events\":[" EVENT_STATE "," EVENT_IMAGE "],\"next\":2}", 0,
+                 "1 2026-11-25T15:32:07.000Z instance.state web {\"state\":\"running\"}\n"
+                 "2 2026-11-25T15:32:08.000Z image.imported - {\"name\":\"busybox\"}\n",
+                 "zeroctl: the newest 2 events; --after ID for those after an event (--after 0: from the "
+                 "oldest), --limit N for up to 1000\n"},
+                {{"events", "--after", "0"},
+                 "GET", "/v1/events?after=0", "", 200, "{\"events\":[" EVENT_STATE "],\"next\":1}", 0,
+                 "1 2026-11-25T15:32:07.000Z instance.state web {\"state\":\"running\"}\n", ""},
                 {{"events", "--after", "2", "--limit", "10"},
                  "GET", "/v1/events?after=2&limit=10", "", 200, "{\"events\":[],\"next\":2}", 0,
                  "", ""},
@@ -2498,11 +2648,11 @@ static void test_e2e_events(void **state) {
                  ERR("invalid", "after: expected an event id (0 or more)"), 1, "",
                  "zeroctl: after: expected an event id (0 or more) (invalid, HTTP 422)\n"},
                 {{"events"},
-                 "GET", "/v1/events?after=0", "", 404, ERR("not_found", "no route"), 1, "",
+                 "GET", "/v1/events?last=100", "", 404, ERR("not_found", "no route"), 1, "",
                  "zeroctl: no route (not_found, HTTP 404)\n"},
                 {{"events"},
-                 "GET", "/v1/events?after=0", "", 200, "{\"events\":[]}", 1, "",
-                 "zeroctl: zerod answered /v1/events?after=0 without \"events\" and \"next\"\n"},
+                 "GET", "/v1/events?last=100", "", 200, "{\"events\":[]}", 1, "",
+                 "zeroctl: zerod answered /v1/events?last=100 without \"events\" and \"next\"\n"},
         };
 
         run_verb_cases(cases, ELEMENTSOF(cases));
@@ -2513,7 +2663,8 @@ static void test_e2e_events(void **state) {
 static void test_e2e_events_follow(void **state) {
         NEED_ZEROCTL();
         struct route routes[] = {
-                {"GET", "/v1/events?after=0&limit=1000", 200, NULL,
+                /* The newest first, then on from there. */
+                {"GET", "/v1/events?last=100", 200, NULL,
                  "{\"events\":[" EVENT_STATE "," EVENT_IMAGE "],\"next\":2}", .max_hits = 1},
                 {"GET", "/v1/events?after=2&limit=1000", 200, NULL, "{\"events\":[],\"next\":2}",
                  .max_hits = 1},
@@ -2630,7 +2781,7 @@ static void test_e2e_switch(void **state) {
         result_done(&r);
 
         /* --json: the final operation only. */
-        r = run("--url", fk->url, "--json", "switch", "web", "vm", "--timeout=5", "--force",
+        r = run("--url", fk->url, "--json", "switch", "web", "vm", "--grace=5", "--force",
                 NULL);
         assert_string_equal(r.err, "");
         assert_int_equal(r.status, 0);
@@ -2746,7 +2897,7 @@ static void test_e2e_switch_refused(void **state) {
                  ERR("not_found", "instance 'nope' not found"), 1, "",
                  "zeroctl: instance 'nope' not found (not_found, HTTP 404)\n"},
                 /* --timeout 0: the operation is accepted, not waited for. */
-                {{"--timeout", "0", "switch", "web", "container", "--timeout", "5", "--force"},
+                {{"--timeout", "0", "switch", "web", "container", "--grace", "5", "--force"},
                  "POST", "/v1/instances/web/switch",
                  "{\"mode\":\"container\",\"timeout_s\":5,\"force\":true}", 202,
                  SW_OP("running", "stop", "[]", "null"), 0,
@@ -2755,20 +2906,14 @@ static void test_e2e_switch_refused(void **state) {
         static const struct usage_case usage[] = {
                 {{"switch", "web"},
                  "zeroctl: missing mode (vm or container)\n"
-                 "Usage: zeroctl switch NAME MODE [--timeout S] [--force]\n"
+                 "Usage: zeroctl switch NAME MODE [--grace S] [--force]\n"
                  "Try 'zeroctl --help'.\n"},
-                {{"switch", "web", "vm", "--timeout", "soon"},
-                 "zeroctl: --timeout must be a whole number from 0 to 3600, not 'soon'\n"
-                 "Usage: zeroctl switch NAME MODE [--timeout S] [--force]\n"
+                {{"switch", "web", "vm", "--grace", "soon"},
+                 "zeroctl: --grace must be a whole number from 0 to 3600, not 'soon'\n"
+                 "Usage: zeroctl switch NAME MODE [--grace S] [--force]\n"
                  "Try 'zeroctl --help'.\n"},
         };
-        struct route none = {"GET", "/never", 500, NULL, NULL};
-        struct fake *fk = fake_start(&none, 1, false);
-
-        run_verb_cases(cases, ELEMENTSOF(cases));
-        check_usage_cases(fk, usage, ELEMENTSOF(usage));
-        assert_int_equal(fk->n_log, 0);
-        fake_stop(fk);
+        run_verb_and_usage_cases(cases, ELEMENTSOF(cases), usage, ELEMENTSOF(usage));
 }
 
 /* Usage errors of the new verbs exit 2 and send nothing. */
@@ -2819,6 +2964,7 @@ int main(void) {
                 cmocka_unit_test(test_poll_path),
                 cmocka_unit_test(test_http_error),
                 cmocka_unit_test(test_parse_global),
+                cmocka_unit_test(test_hoist_globals),
                 cmocka_unit_test(test_find_verb),
                 cmocka_unit_test(test_parse_create),
                 cmocka_unit_test(test_parse_small_verbs),
@@ -2843,6 +2989,7 @@ int main(void) {
                 cmocka_unit_test(test_print_instance),
                 cmocka_unit_test(test_print_event),
                 cmocka_unit_test(test_e2e_ls),
+                cmocka_unit_test(test_e2e_habits),
                 cmocka_unit_test(test_e2e_ls_pages),
                 cmocka_unit_test(test_e2e_token),
                 cmocka_unit_test(test_e2e_create_waits),
