@@ -141,7 +141,11 @@ static void boot_fail(struct vm_mon *m, int r, const char *fmt, ...) {
 static void on_event(struct zero_qmp *q, const char *name, json_t *data, uint64_t ts, void *userdata) {
         struct vm_mon *m = userdata;
         const char *reason = json_string_value(json_object_get(data, "reason"));
+        const char *status = json_string_value(json_object_get(data, "status"));
 
+        /* QEMU's own time of it: where a migration's paused window goes (docs/benchmarks.md). */
+        mlog(m, LOG_DEBUG, "vm: QMP event %s%s%s at %llu.%06llu", name, status ? " " : "", strempty(status),
+             (unsigned long long) (ts / 1000000), (unsigned long long) (ts % 1000000));
         vm_hotplug_event(m->ctx, name, data);
         vm_migrate_event(m->ctx, name, data);
         if (streq(name, "SHUTDOWN"))

@@ -11,6 +11,8 @@
 #     ZEROD=build/agent/zerod ZERO_SHIM=build/shim/zero-shim ZEROCTL=build/cli/zeroctl \
 #     ZERO_PINGER=build/tests/zero-test-pinger bash tests/bench/migrate.sh 20
 #
+# MIGRATE_EXTRA adds members to zerod's requests (e.g. ',"downtime_ms":10').
+#
 # The pinger starts when the source's guest is paused for the switchover (zerod: its operation in
 # release; plain QEMU: pre-switchover, continued after PLAIN_PAUSE_S, 0 by default), not before:
 # QEMU 7.2 under TCG loses pages a device writes while it sends the RAM (it_migrate). So the gap
@@ -39,7 +41,7 @@ results=$T/results
 : >"$results"
 to=B
 for i in $(seq 1 "$N"); do
-  if [ "$to" = B ]; then migrate_to B mv; else migrate_to A mv ",\"token\":\"$A_TOKEN\""; fi
+  if [ "$to" = B ]; then migrate_to B mv "${MIGRATE_EXTRA:-}"; else migrate_to A mv ",\"token\":\"$A_TOKEN\"${MIGRATE_EXTRA:-}"; fi
   pinger=
   for _ in $(seq 1 3000); do
     api GET "/v1/operations/$MOP"
@@ -66,22 +68,33 @@ for i in $(seq 1 "$N"); do
   to=$([ "$to" = B ] && echo A || echo B)
 done
 
-# The same guest under plain QEMU: its volumes copied once the instance is stopped.
+# The same guest under plain QEMU: its volumes copied once the instance is stopped (PLAIN=0: not).
 node "$([ "$to" = B ] && echo A || echo B)"
-act POST /v1/instances/mv/stop '{"force":true}'
-mkdir -p "$T/plain"
-root=$(ls "$T"/volumes/*.qcow2 | head -1)
-data=$(ls "$T"/volumes/*.raw | head -1)
-cp "$(qemu-img info --output=json "$root" | jq -r '.["backing-filename"]')" "$T/plain/base.ext4"
-cp "$root" "$T/plain/root.qcow2"
-qemu-img rebase -u -b "$T/plain/base.ext4" -F raw "$T/plain/root.qcow2"
-cp "$data" "$T/plain/data.raw"
-cp "$T/a/state/images/bb/vmlinuz" "$T/a/state/images/bb/initrd.img" "$T/append" "$T/plain/"
-LATEPING=1 PAUSE_S=${PLAIN_PAUSE_S:-0} python3 "$here/../integration/qemu_migrate_plain.py" "$T/plain" "$N" pause >"$T/plain.log" 2>&1 ||
-  fail "plain QEMU failed: $(tail -5 "$T/plain.log")"
-# "a->b: completed downtime D total T; sent S received R lost L gap_ms G first_ms F; ..."
-sed -n 's/^[ab]->[ab]: completed downtime \([0-9]*\) total \([0-9]*\); sent [0-9]* received [0-9]* lost \([0-9]*\) gap_ms \([0-9.]*\) first_ms \([0-9.-]*\);.*/plain \1 \2 \5 \4 \3/p' \
-  "$T/plain.log" >>"$results"
+if [ "${PLAIN:-1}" != 0 ]; then
+  act POST /v1/instances/mv/stop '{"force":true}'
+  mkdir -p "$T/plain"
+  # data1 is the volume of 64 MiB; the root one is a raw copy of the image or a qcow2 over it.
+  data= root=
+  for f in "$T"/volumes/*; do
+    if [ "$(stat -c %s "$f")" = 67108864 ]; then data=$f; else root=$f; fi
+  done
+  [ -n "$data" ] && [ -n "$root" ] || fail "cannot tell the root volume from the data volume: $(ls -l "$T/volumes")"
+  if [ "$(qemu-img info --output=json "$root" | jq -r .format)" = qcow2 ]; then
+    cp "$(qemu-img info --output=json "$root" | jq -r '.["backing-filename"]')" "$T/plain/base.ext4"
+    cp "$root" "$T/plain/root.qcow2"
+    qemu-img rebase -u -b "$T/plain/base.ext4" -F raw "$T/plain/root.qcow2"
+  else
+    cp "$root" "$T/plain/base.ext4"
+    qemu-img create -q -f qcow2 -b "$T/plain/base.ext4" -F raw "$T/plain/root.qcow2"
+  fi
+  cp "$data" "$T/plain/data.raw"
+  cp "$T/a/state/images/bb/vmlinuz" "$T/a/state/images/bb/initrd.img" "$T/append" "$T/plain/"
+  LATEPING=1 PAUSE_S=${PLAIN_PAUSE_S:-0} python3 "$here/../integration/qemu_migrate_plain.py" "$T/plain" "$N" pause >"$T/plain.log" 2>&1 ||
+    fail "plain QEMU failed: $(tail -5 "$T/plain.log")"
+  # "a->b: completed downtime D total T; sent S received R lost L gap_ms G first_ms F; ..."
+  sed -n 's/^[ab]->[ab]: completed downtime \([0-9]*\) total \([0-9]*\); sent [0-9]* received [0-9]* lost \([0-9]*\) gap_ms \([0-9.]*\) first_ms \([0-9.-]*\);.*/plain \1 \2 \5 \4 \3/p' \
+    "$T/plain.log" >>"$results"
+fi
 
 python3 - "$results" <<'EOF'
 import sys
