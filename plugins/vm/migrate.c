@@ -580,8 +580,11 @@ static int job_start(struct zero_plugin_ctx *ctx, const struct zero_instance_inf
         }
         m->job = j;
         /* From here on the end comes through done(), from the loop (replies never come from
-         * inside the call that sent them: io/qmp.h): the first look comes from the poll. */
-        r = sd_event_add_time_relative(svc()->event, &j->poll, CLOCK_MONOTONIC, 0, 0, on_poll, j);
+         * inside the call that sent them: io/qmp.h): the first look comes from the poll, on time
+         * (an accuracy of 0 is sd-event's default slack of 250 ms: the switchover's first look,
+         * with the guest paused, waited 0 to 250 ms for it, half of zerod's downtime). */
+        r = sd_event_add_time_relative(svc()->event, &j->poll, CLOCK_MONOTONIC, 0, VM_MIGRATE_POLL_ACCURACY_USEC,
+                                       on_poll, j);
         if (r >= 0)
                 r = sd_event_source_set_enabled(j->poll, SD_EVENT_ON);
         if (r < 0) {

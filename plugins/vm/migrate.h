@@ -29,6 +29,8 @@
 #include "zero/plugin.h"
 
 #define VM_MIGRATE_POLL_USEC (100ULL * 1000ULL)
+/* The poll's accuracy: its first look starts a phase, the switchover's in the guest's pause. */
+#define VM_MIGRATE_POLL_ACCURACY_USEC 1
 /* Defaults when the agent passes 0: a downtime the targets allow, and no practical bandwidth
  * limit (QEMU's own default, 128 MiB/s, never converges for a guest that dirties 750 MiB/s). */
 #define VM_MIGRATE_DOWNTIME_MS_DEFAULT 30
