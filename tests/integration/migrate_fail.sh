@@ -16,18 +16,7 @@
 "$ZEROD" --list-fault-points | grep -qx 'migrate.switchover.done' ||
   fail "zerod has no fault point migrate.switchover.done: build with -DZERO_FAULT_INJECTION=ON"
 two_nodes
-node A
-act POST /v1/volumes '{"name":"data1","size_bytes":67108864}'
-# shellcheck disable=SC2016 # expanded in the guest
-cmd='mkdir -p /data && mount -t ext4 /dev/vdb /data || exit 1
-[ -f /data/hello ] || { echo "written on A" > /data/hello; sync; }
-i=0; while :; do i=$((i+1)); echo "TICK $i [$(cat /data/hello)] $(cat /sys/class/net/eth0/address)"; sleep 0.3; done'
-expect 202 POST /v1/instances "{\"name\":\"mv\",\"mode\":\"vm\",\"image\":\"bb\",\"memory_mib\":256,\"volumes\":[{\"name\":\"data1\",\"path\":\"/data\"}],\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$cmd" '$c')]}"
-wait_op "$(jbody .id)"
-expect 200 GET /v1/instances/mv
-mac=$(jbody '.nics[0].mac')
-ip=$(jbody '.nics[0].ip')
-wait_console mv "TICK [0-9]* \[written on A\] $mac" 60
+ticking_vm
 
 SLOW=',"bandwidth":4194304'
 
@@ -106,19 +95,7 @@ done
 nothing_of B mv
 
 # 4. the source's zerod dies right after the switchover: the instance is B's, A forgets it
-stop_node A
-export ZERO_FAULT_POINT=migrate.switchover.done
-start_node A
-unset ZERO_FAULT_POINT
-node A
-migrate_to B mv
-for _ in $(seq 1 600); do
-  kill -0 "$PID_A" 2>/dev/null || break
-  sleep 0.1
-done
-! kill -0 "$PID_A" 2>/dev/null || fail "zerod A did not die at migrate.switchover.done"
-wait "$PID_A" 2>/dev/null || true
-PID_A= ZEROD_PID=
+migrate_crashing_source mv
 node B
 for _ in $(seq 1 300); do
   [ "$(inst mv state)" = running ] && break

@@ -116,6 +116,40 @@ two_nodes() {
   log "two nodes: A ($IP_A) and B ($IP_B), net1 joined, a peer at $PEER_IP"
 }
 
+# ticking_vm: on A, the VM mv with a root volume, the data volume data1 (a file written there
+# once) and a NIC on net1, printing "TICK N [the file] MAC" every 0.3 s; sets mac and ip.
+ticking_vm() {
+  node A
+  act POST /v1/volumes '{"name":"data1","size_bytes":67108864}'
+  # shellcheck disable=SC2016 # expanded in the guest
+  local cmd='mkdir -p /data && mount -t ext4 /dev/vdb /data || exit 1
+[ -f /data/hello ] || { echo "written on A" > /data/hello; sync; }
+i=0; while :; do i=$((i+1)); echo "TICK $i [$(cat /data/hello)] $(cat /sys/class/net/eth0/address)"; sleep 0.3; done'
+  expect 202 POST /v1/instances "{\"name\":\"mv\",\"mode\":\"vm\",\"image\":\"bb\",\"memory_mib\":256,\"volumes\":[{\"name\":\"data1\",\"path\":\"/data\"}],\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$cmd" '$c')]}"
+  wait_op "$(jbody .id)"
+  expect 200 GET /v1/instances/mv
+  mac=$(jbody '.nics[0].mac')
+  ip=$(jbody '.nics[0].ip')
+  wait_console mv "TICK [0-9]* \[written on A\] $mac" 60
+}
+
+# migrate_crashing_source NAME: NAME migrates from A to B with A's zerod restarted to die right
+# after the switchover (fault point migrate.switchover.done); returns once it died.
+migrate_crashing_source() {
+  stop_node A
+  export ZERO_FAULT_POINT=migrate.switchover.done
+  start_node A
+  unset ZERO_FAULT_POINT
+  migrate_to B "$1"
+  for _ in $(seq 1 600); do
+    kill -0 "$PID_A" 2>/dev/null || break
+    sleep 0.1
+  done
+  ! kill -0 "$PID_A" 2>/dev/null || fail "zerod A did not die at migrate.switchover.done"
+  wait "$PID_A" 2>/dev/null || true
+  PID_A="" ZEROD_PID=""
+}
+
 # migrate_to A|B NAME [JSON extra members]: POST .../migrate on the node NAME is on (the other
 # one), answered 202; sets MOP (the operation's id) and leaves the answer in $BODY.
 migrate_to() {
