@@ -317,6 +317,19 @@ int zeroctl_parse_words(int argc, char **argv, size_t n, const char **ret_words,
         return 0;
 }
 
+int zeroctl_instance_and_word(int argc, char **argv, const char *what, const char **ret_name,
+                              const char **ret_word, struct zero_error *reterr) {
+        if (argc - optind < 1)
+                return zeroctl_usage_error(reterr, "missing instance name");
+        if (argc - optind < 2)
+                return zeroctl_usage_error(reterr, "missing %s", what);
+        if (argc - optind > 2)
+                return zeroctl_usage_error(reterr, "unexpected argument '%s'", argv[optind + 2]);
+        *ret_name = argv[optind];
+        *ret_word = argv[optind + 1];
+        return 0;
+}
+
 int zeroctl_parse_name_only(int argc, char **argv, const char **ret_name,
                             struct zero_error *reterr) {
         return zeroctl_parse_words(argc, argv, 1, ret_name, reterr);

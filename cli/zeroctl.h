@@ -98,6 +98,10 @@ int zeroctl_json_set_string(json_t *o, const char *key, const char *value, const
 /* Parses "VERB [--help] WORD...": exactly n positional arguments into ret_words. */
 int zeroctl_parse_words(int argc, char **argv, size_t n, const char **ret_words,
                         struct zero_error *reterr);
+/* The "INSTANCE WORD" a verb takes after its options (argv[optind...]): exactly two words;
+ * what names WORD in the "missing ..." usage error. */
+int zeroctl_instance_and_word(int argc, char **argv, const char *what, const char **ret_name,
+                              const char **ret_word, struct zero_error *reterr);
 /* Parses "VERB [--help] NAME". */
 int zeroctl_parse_name_only(int argc, char **argv, const char **ret_name,
                             struct zero_error *reterr);
