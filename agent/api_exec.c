@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -37,10 +38,22 @@ struct exec {
         sd_event_source *shim_src;
         struct zero_relay_fds f; /* until the upgrade hands them to the relay */
         struct zero_relay *relay;
-        struct zero_upgrade *u;
         bool exited;
         int code, signal;
+        /* With a TTY: where crun exec hands the pty master over (--console-socket), listening
+         * until it came, then the accepted connection it comes on. */
+        char *console_path;
+        int console_fd;
+        sd_event_source *console_src;
 };
+
+static void console_done(struct exec *x) {
+        x->console_src = sd_event_source_disable_unref(x->console_src);
+        x->console_fd = safe_close(x->console_fd);
+        if (x->console_path)
+                (void) unlink(x->console_path);
+        x->console_path = mfree(x->console_path);
+}
 
 /* SIGKILL to the exec and what it runs. crun exec's child in the container is a session (and
  * process group) of its own, made by an intermediate that is gone by then: it is found as
@@ -84,6 +97,7 @@ static void exec_free(struct exec *x) {
         }
         x->shim_src = sd_event_source_disable_unref(x->shim_src);
         safe_close(x->shim_fd);
+        console_done(x);
         safe_close(x->f.in);
         safe_close(x->f.out);
         safe_close(x->f.err);
@@ -120,6 +134,87 @@ static int on_shim(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         log_warning("exec %d in %s: its supervisor went away without its exit status", (int) x->pid, x->name);
         exec_ended(x, 255, 0);
         return 0;
+}
+
+/* The pty master, on the connection crun exec made to the console socket. */
+static int on_console_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct exec *x = userdata;
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } control = {};
+        char byte[256];
+        struct iovec iov = {.iov_base = byte, .iov_len = sizeof(byte)};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                            .msg_controllen = sizeof(control.buf)};
+        struct cmsghdr *cm;
+        int master = -EBADF, dup, r;
+        ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        for (cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+                    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+                        memcpy(&master, CMSG_DATA(cm), sizeof(int));
+        console_done(x);
+        if (master < 0) {
+                log_warning("exec %d in %s: crun sent no terminal", (int) x->pid, x->name);
+                return 0;
+        }
+        dup = fcntl(master, F_DUPFD_CLOEXEC, 3);
+        if (dup < 0 || fcntl(master, F_SETFL, O_NONBLOCK) < 0) {
+                log_warning_errno(errno, "exec %d in %s: cannot take its terminal: %m", (int) x->pid, x->name);
+                safe_close(master);
+                safe_close(dup);
+                return 0;
+        }
+        if (!x->relay) { /* before the upgrade: the relay begins with it */
+                x->f.out = master;
+                x->f.in = dup;
+                return 0;
+        }
+        r = zero_relay_set_tty(x->relay, master, dup);
+        if (r < 0)
+                log_warning_errno(r, "exec %d in %s: cannot relay its terminal: %m", (int) x->pid, x->name);
+        return 0;
+}
+
+static int on_console_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct exec *x = userdata;
+        int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), r;
+
+        if (c < 0)
+                return 0;
+        x->console_src = sd_event_source_disable_unref(x->console_src);
+        safe_close(x->console_fd);
+        x->console_fd = c;
+        r = sd_event_add_io(x->event, &x->console_src, c, EPOLLIN, on_console_conn, x);
+        if (r < 0)
+                log_warning_errno(r, "exec %d in %s: cannot watch its console socket: %m", (int) x->pid, x->name);
+        return 0;
+}
+
+/* The console socket crun exec --tty connects to: in the instance's run directory, zerod's. */
+static int console_listen(struct exec *x, const char *run_dir) {
+        static unsigned counter;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int r;
+
+        x->console_path = zero_strdup_printf("%s/exec-%u.sock", run_dir, ++counter);
+        if (!x->console_path)
+                return -ENOMEM;
+        if (strlen(x->console_path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, x->console_path);
+        x->console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (x->console_fd < 0)
+                return -errno;
+        (void) unlink(x->console_path);
+        if (bind(x->console_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(x->console_fd, 1) < 0)
+                return -errno;
+        r = sd_event_add_io(x->event, &x->console_src, x->console_fd, EPOLLIN, on_console_listen, x);
+        return r < 0 ? r : 0;
 }
 
 static void relay_over(struct zero_relay *r, bool gone, void *userdata) {
@@ -160,7 +255,7 @@ static const struct zero_upgrade_ops exec_upgrade_ops = {
 
 /* The body's command as the shim's arguments: the options crun exec takes, then cmd. Replies
  * and returns < 0 when the body is not one. */
-static int exec_args(struct zero_request *req, json_t *body, char ***ret) {
+static int exec_args(struct zero_request *req, json_t *body, const char *console, char ***ret) {
         json_t *cmd = json_object_get(body, "cmd"), *tty = json_object_get(body, "tty");
         json_t *env = json_object_get(body, "env"), *cwd = json_object_get(body, "cwd"), *v;
         const char *key;
@@ -191,11 +286,14 @@ static int exec_args(struct zero_request *req, json_t *body, char ***ret) {
                 zero_reply_error(req, 422, "invalid", "cwd: expected an absolute path");
                 return -EINVAL;
         }
-        argv = calloc(json_array_size(cmd) + json_array_size(env) + 5, sizeof(char *));
+        argv = calloc(json_array_size(cmd) + json_array_size(env) + 7, sizeof(char *));
         if (!argv) {
                 zero_reply_error(req, 500, "internal", "out of memory");
                 return -ENOMEM;
         }
+        if (console && (!(argv[n++] = strdup("--tty")) ||
+                        !(argv[n++] = zero_strdup_printf("--console-socket=%s", console))))
+                goto oom;
         json_array_foreach(env, i, v) {
                 const char *s = json_string_value(v);
                 if (!s || !strchr(s, '=') || s[0] == '=' || strlen(s) != json_string_length(v)) {
@@ -262,16 +360,14 @@ void zero_api_exec_instance(struct zero_request *req) {
         int in[2] = {-EBADF, -EBADF}, out[2] = {-EBADF, -EBADF}, err_[2] = {-EBADF, -EBADF};
         struct zero_error err = {};
         struct exec *x;
-        json_t *tty;
+        bool tty;
         int r;
 
         if (!json_is_object(zero_request_body(req)))
                 return zero_reply_error(req, 422, "invalid", "a JSON object is expected: {\"cmd\": [...]}");
-        if (exec_args(req, zero_request_body(req), &argv) < 0)
+        if (exec_args(req, zero_request_body(req), NULL, &argv) < 0)
                 return;
-        tty = json_object_get(zero_request_body(req), "tty");
-        if (json_is_true(tty))
-                return zero_reply_error(req, 501, "not_implemented", "tty: not yet: a TTY for exec is not built");
+        tty = json_is_true(json_object_get(zero_request_body(req), "tty"));
         if (!zero_request_wants_upgrade(req, ZERO_FRAME_PROTOCOL))
                 return zero_reply_error(req, 426, "upgrade_required",
                                         "exec streams over the connection: send Connection: Upgrade and "
@@ -297,14 +393,26 @@ void zero_api_exec_instance(struct zero_request *req) {
                 return zero_reply_error(req, 500, "internal", "out of memory");
         }
         x->event = a->event;
-        x->shim_fd = -EBADF;
+        x->shim_fd = x->console_fd = -EBADF;
         x->f = (struct zero_relay_fds){.in = -EBADF, .out = -EBADF, .err = -EBADF};
+        if (tty) {
+                /* The command's stdio is the terminal crun makes; its own messages (a command
+                 * not found) come on the stderr pipe. */
+                r = console_listen(x, inst->run_dir);
+                if (r < 0) {
+                        zero_reply_error(req, 500, "internal", "cannot make the exec's console socket: %s", strerror(-r));
+                        goto fail;
+                }
+                strv_free(TAKE_PTR(argv));
+                if (exec_args(req, zero_request_body(req), x->console_path, &argv) < 0)
+                        goto fail;
+        }
         if ((r = stdio_pipe(in, 1)) < 0 || (r = stdio_pipe(out, 0)) < 0 || (r = stdio_pipe(err_, 0)) < 0) {
                 zero_reply_error(req, 500, "internal", "cannot make the exec's pipes: %s", strerror(-r));
                 goto fail;
         }
-        r = zero_shim_exec(inst->run_dir, (const char *const *) argv, (int[]){in[0], out[1], err_[1]}, &x->shim_fd,
-                           &x->pid, &err);
+        r = zero_shim_exec(inst->run_dir, (const char *const *) argv, (int[]){in[0], tty ? err_[1] : out[1], err_[1]},
+                           &x->shim_fd, &x->pid, &err);
         if (r < 0) {
                 /* The shim's refusals: no exec for this runtime (a VM), too many, not running. */
                 if (err.code == ZERO_E_RUNTIME && strstr(err.message, "too many"))
@@ -318,7 +426,10 @@ void zero_api_exec_instance(struct zero_request *req) {
         log_info("exec %d in %s: %s (for %s)", (int) x->pid, inst->name,
                  json_string_value(json_array_get(json_object_get(zero_request_body(req), "cmd"), 0)),
                  zero_request_actor(req));
-        x->f = (struct zero_relay_fds){.in = TAKE_FD(in[1]), .out = TAKE_FD(out[0]), .err = TAKE_FD(err_[0])};
+        if (tty)
+                x->f = (struct zero_relay_fds){.in = -EBADF, .out = -EBADF, .err = TAKE_FD(err_[0]), .tty = true};
+        else
+                x->f = (struct zero_relay_fds){.in = TAKE_FD(in[1]), .out = TAKE_FD(out[0]), .err = TAKE_FD(err_[0])};
         r = sd_event_add_io(a->event, &x->shim_src, x->shim_fd, EPOLLIN, on_shim, x);
         if (r < 0) {
                 zero_reply_error(req, 500, "internal", "cannot watch the exec: %s", strerror(-r));

@@ -2,6 +2,7 @@
 /* The relay between an upgraded connection and a process's fds (relay.h). */
 #include "agent/relay.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ struct zero_relay {
         size_t out_len, out_off;
 
         bool out_end, err_end; /* f.out, f.err reached their end (or there is none) */
+        bool tty_pending; /* a terminal is to come (zero_relay_set_tty()): input waits for it */
         bool exited, exit_queued, over;
         int code, signal;
 };
@@ -96,6 +98,8 @@ static int consume(struct zero_relay *r) {
 
                 if (n <= 0)
                         return n;
+                if (r->tty_pending)
+                        return 0;
                 switch (fr.stream) {
                 case ZERO_FRAME_STDIN:
                         while (r->f.in >= 0 && r->stdin_off < fr.len) {
@@ -223,6 +227,38 @@ static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
+static int add_sources(struct zero_relay *r, sd_event *e) {
+        int k = 0;
+
+        if (r->f.in >= 0 && !r->in_src) {
+                k = sd_event_add_io(e, &r->in_src, r->f.in, EPOLLOUT, on_in, r);
+                if (k >= 0)
+                        k = sd_event_source_set_enabled(r->in_src, SD_EVENT_OFF);
+        }
+        if (k >= 0 && r->f.out >= 0 && !r->out_src)
+                k = sd_event_add_io(e, &r->out_src, r->f.out, EPOLLIN, on_output, r);
+        if (k >= 0 && r->f.err >= 0 && !r->err_src)
+                k = sd_event_add_io(e, &r->err_src, r->f.err, EPOLLIN, on_output, r);
+        return k;
+}
+
+int zero_relay_set_tty(struct zero_relay *r, int master, int dup) {
+        int k;
+
+        assert(r->f.in < 0 && r->f.out < 0);
+        r->f.out = master;
+        r->f.in = dup;
+        r->tty_pending = false;
+        r->out_end = false;
+        k = add_sources(r, sd_event_source_get_event(r->sock_src));
+        if (k >= 0)
+                k = consume(r);
+        if (k < 0)
+                return k;
+        relay_update(r);
+        return 0;
+}
+
 int zero_relay_new(sd_event *e, struct zero_upgrade *u, int fd, const char *extra, size_t n_extra,
                    const struct zero_relay_fds *f, const struct zero_relay_ops *ops, void *userdata,
                    struct zero_relay **ret) {
@@ -241,17 +277,12 @@ int zero_relay_new(sd_event *e, struct zero_upgrade *u, int fd, const char *extr
         r->f = *f;
         r->ops = ops;
         r->userdata = userdata;
-        r->out_end = f->out < 0;
+        r->tty_pending = f->tty && f->out < 0;
+        r->out_end = f->out < 0 && !r->tty_pending;
         r->err_end = f->err < 0;
         k = sd_event_add_io(e, &r->sock_src, fd, EPOLLIN | EPOLLRDHUP, on_sock, r);
-        if (k >= 0 && f->in >= 0)
-                k = sd_event_add_io(e, &r->in_src, f->in, EPOLLOUT, on_in, r);
-        if (k >= 0 && r->in_src)
-                k = sd_event_source_set_enabled(r->in_src, SD_EVENT_OFF);
-        if (k >= 0 && f->out >= 0)
-                k = sd_event_add_io(e, &r->out_src, f->out, EPOLLIN, on_output, r);
-        if (k >= 0 && f->err >= 0)
-                k = sd_event_add_io(e, &r->err_src, f->err, EPOLLIN, on_output, r);
+        if (k >= 0)
+                k = add_sources(r, e);
         if (k >= 0 && n_extra > 0) {
                 if (n_extra > RELAY_IN_MAX)
                         k = -EBADMSG;
@@ -276,6 +307,11 @@ void zero_relay_exited(struct zero_relay *r, int code, int signal) {
         r->exited = true;
         r->code = code;
         r->signal = signal;
+        if (r->tty_pending) { /* it ended before its terminal came: none will */
+                r->tty_pending = false;
+                r->out_end = true;
+                r->in_len = 0; /* its input has nowhere to go */
+        }
         relay_update(r);
 }
 

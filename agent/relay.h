@@ -21,7 +21,8 @@ struct zero_relay_fds {
         int out;  /* read into STDOUT frames; -1: none */
         int err;  /* read into STDERR frames; -1: none */
         bool tty; /* out is a pty master and in a dup of it (epoll takes an fd once): EIO is its
-                   * end, RESIZE frames size it, STDIN_EOF is a ^D */
+                   * end, RESIZE frames size it, STDIN_EOF is a ^D. With out and in -1: the
+                   * terminal comes later (zero_relay_set_tty()), the client's frames wait */
 };
 
 struct zero_relay_ops {
@@ -36,6 +37,9 @@ struct zero_relay_ops {
 int zero_relay_new(sd_event *e, struct zero_upgrade *u, int fd, const char *extra, size_t n_extra,
                    const struct zero_relay_fds *f, const struct zero_relay_ops *ops, void *userdata,
                    struct zero_relay **ret);
+/* The terminal that was to come (crun exec hands its pty master over once it made it): master
+ * and dup (of it) taken, the client's waiting frames go to it. */
+int zero_relay_set_tty(struct zero_relay *r, int master, int dup);
 /* The process ended (code: 128+signal for a signal): the EXIT frame follows the output. */
 void zero_relay_exited(struct zero_relay *r, int code, int signal);
 /* Closes everything and ends the upgraded connection (zero_upgrade_close()). */

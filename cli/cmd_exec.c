@@ -10,6 +10,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cli/zeroctl.h"
@@ -75,7 +77,52 @@ static int parse_exec(int argc, char **argv, struct exec_opts *ret, struct zero_
         return 0;
 }
 
+/* The local terminal in raw mode while a -t exec runs (keys go to the command as typed, ^C
+ * included), restored on every way out: the verb's end, exit(), and the signals that end
+ * zeroctl (raw mode lets no key make one). */
+static struct termios saved_termios;
+static volatile sig_atomic_t raw_on, winch;
+
+static void raw_restore(void) {
+        if (raw_on) {
+                (void) tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_termios);
+                raw_on = 0;
+        }
+}
+
+static void on_fatal_signal(int sig) {
+        raw_restore();
+        (void) signal(sig, SIG_DFL);
+        (void) raise(sig);
+}
+
+static void on_winch(int sig) {
+        winch = 1;
+}
+
+static void raw_enter(void) {
+        struct termios t;
+        struct sigaction sa = {.sa_handler = on_fatal_signal};
+
+        if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_termios) < 0)
+                return;
+        t = saved_termios;
+        cfmakeraw(&t);
+        (void) sigaction(SIGTERM, &sa, NULL);
+        (void) sigaction(SIGHUP, &sa, NULL);
+        (void) sigaction(SIGQUIT, &sa, NULL);
+        (void) sigaction(SIGINT, &sa, NULL);
+        (void) atexit(raw_restore);
+        if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t) == 0)
+                raw_on = 1;
+}
+
+static void raw_leave(bool *unused) {
+        raw_restore();
+}
+
 struct session {
+        bool tty;
         struct zeroctl_http *h;
         uint8_t in[ZERO_FRAME_HEADER + ZERO_FRAME_PAYLOAD_MAX]; /* from zerod */
         size_t in_len;
@@ -150,7 +197,18 @@ static int session_run(struct session *s, struct zero_error *reterr) {
                 return zero_error_set(reterr, fd, ZERO_E_INTERNAL, "the connection to zerod is gone");
         for (;;) {
                 struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = STDIN_FILENO, .events = POLLIN}};
+                struct winsize ws;
                 size_t n;
+
+                if (s->tty && winch && s->out_off >= s->out_len) {
+                        uint8_t size[4];
+
+                        winch = 0;
+                        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) {
+                                zero_frame_resize_encode(ws.ws_row, ws.ws_col, size);
+                                queue_frame(s, ZERO_FRAME_RESIZE, size, sizeof(size));
+                        }
+                }
 
                 /* What curl holds already (TLS records read whole) is taken before polling. */
                 for (;;) {
@@ -202,6 +260,7 @@ static int session_run(struct session *s, struct zero_error *reterr) {
 int zeroctl_cmd_exec(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
         _cleanup_free_ char *path = NULL, *extra = NULL;
         _cleanup_free_ struct session *s = NULL;
+        _cleanup_(raw_leave) bool raw_guard = false;
         struct exec_opts o = {};
         json_auto_t *body = NULL, *cmd = json_array();
         size_t n_extra = 0;
@@ -241,6 +300,15 @@ int zeroctl_cmd_exec(struct zeroctl *z, int argc, char **argv, struct zero_error
         if (!o.interactive) {
                 queue_frame(s, ZERO_FRAME_STDIN_EOF, NULL, 0);
                 s->stdin_done = true;
+        }
+        if (o.tty) {
+                struct sigaction sa = {.sa_handler = on_winch}; /* no SA_RESTART: poll() wakes */
+
+                s->tty = true;
+                (void) sigaction(SIGWINCH, &sa, NULL);
+                winch = 1; /* the size at the start */
+                if (o.interactive)
+                        raw_enter();
         }
         r = take_frames(s, reterr);
         if (r >= 0 && !s->exited)

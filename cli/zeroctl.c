@@ -160,12 +160,15 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "  --bytes N      how much of the log's end to print (default: zerod's)\n"
                         "  -f, --follow   then print what the instance writes as it comes, across\n"
                         "                 stops and starts, until it is deleted or ^C\n"),
-        VERB("exec", NULL, zeroctl_cmd_exec, "exec [-i] [-e KEY=VALUE]... [-w DIR] NAME -- CMD [ARGS...]",
+        VERB("exec", NULL, zeroctl_cmd_exec, "exec [-i] [-t] [-e KEY=VALUE]... [-w DIR] NAME -- CMD [ARGS...]",
              "run a command in a running container",
              .details = "Options:\n"
                         "  -i, --interactive\n"
                         "                 give zeroctl's stdin to the command (else it reads\n"
                         "                 an empty stdin)\n"
+                        "  -t, --tty      run it on a terminal (its stdout and stderr are then\n"
+                        "                 one); with -i on a terminal, zeroctl's is in raw mode\n"
+                        "                 meanwhile (every key goes to the command, ^C too)\n"
                         "  -e, --env KEY=VALUE\n"
                         "                 set a variable in the command's environment\n"
                         "  -w, --workdir DIR\n"

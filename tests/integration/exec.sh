@@ -42,6 +42,17 @@ n=$(echo ignored | zc exec c1 -- wc -c) || fail "exec wc -c failed"
 [ "$n" = 0 ] || fail "without -i the command read '$n' bytes"
 log "exec -i: 1 MiB through cat and back, whole; without -i, an empty stdin"
 
+# A terminal (-t): crun exec --tty hands zerod the pty master; stdout and stderr are one stream.
+zc exec -t c1 -- sh -c 'tty; echo to-stderr >&2' >"$T/tty.out" 2>"$T/tty.err" || fail "exec -t failed: $(cat "$T/tty.out" "$T/tty.err")"
+grep -q '^/dev/pts/' "$T/tty.out" || fail "exec -t: tty printed '$(cat "$T/tty.out")'"
+grep -q 'to-stderr' "$T/tty.out" || fail "exec -t: stderr did not come with stdout: $(cat "$T/tty.out") / $(cat "$T/tty.err")"
+[ ! -s "$T/tty.err" ] || fail "exec -t wrote to stderr: $(cat "$T/tty.err")"
+rc=0; printf 'echo typed-in; exit 3\n' | zc exec -i -t c1 -- sh >"$T/tty2.out" 2>&1 || rc=$?
+[ "$rc" = 3 ] || fail "exec -i -t sh: rc $rc: $(cat "$T/tty2.out")"
+grep -q 'typed-in' "$T/tty2.out" || fail "exec -i -t: the typed command's output is missing: $(cat "$T/tty2.out")"
+ls "$T"/run/instances/*/exec-*.sock 2>/dev/null && fail "a console socket was left in the run directory"
+log "exec -t: a pty (tty says /dev/pts), stderr with stdout; -i -t: typed input runs, exit 3"
+
 # Over TLS with a token, the same; a read token may not exec.
 out=$(ZERO_TOKEN=$ADMIN zc_tls exec c1 -- echo over tls) || fail "exec over TLS failed: $out"
 [ "$out" = "over tls" ] || fail "exec over TLS printed '$out'"
