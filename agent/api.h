@@ -81,6 +81,10 @@ void zero_api_list_events(struct zero_request *req);
 /* api_console.c: GET /v1/instances/{name}/console, its tail or (follow) a stream. */
 void zero_api_get_console(struct zero_request *req);
 
+/* api_exec.c: POST /v1/instances/{name}/exec, a command beside the instance, streamed over the
+ * upgraded connection */
+void zero_api_exec_instance(struct zero_request *req);
+
 /* api.c, for the other api_*.c */
 /* 503 "busy" for a locked store, 500 otherwise. */
 void zero_api_store_error(struct zero_request *req, int r, const char *what);

@@ -163,6 +163,24 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "  --bytes N      how much of the log's end to print (default: zerod's)\n"
                         "  -f, --follow   then print what the instance writes as it comes, across\n"
                         "                 stops and starts, until it is deleted or ^C\n"),
+        VERB("exec", NULL, zeroctl_cmd_exec, "exec [-i] [-t] [-e KEY=VALUE]... [-w DIR] NAME -- CMD [ARGS...]",
+             "run a command in a running container",
+             .details = "Options:\n"
+                        "  -i, --interactive\n"
+                        "                 give zeroctl's stdin to the command (else it reads\n"
+                        "                 an empty stdin)\n"
+                        "  -t, --tty      run it on a terminal (its stdout and stderr are then\n"
+                        "                 one); with -i on a terminal, zeroctl's is in raw mode\n"
+                        "                 meanwhile (every key goes to the command, ^C too)\n"
+                        "  -e, --env KEY=VALUE\n"
+                        "                 set a variable in the command's environment\n"
+                        "  -w, --workdir DIR\n"
+                        "                 the command's working directory in the container\n"
+                        "\n"
+                        "The command runs beside the container's own process (crun exec), with\n"
+                        "its stdout and stderr on zeroctl's. zeroctl exits with its exit status\n"
+                        "(128+N when signal N ended it); ^C or a lost connection kills it. The\n"
+                        "'--' keeps the command's own options (and --json) from zeroctl.\n"),
         VERB("attach-volume", NULL, zeroctl_cmd_attach_volume,
              "attach-volume INSTANCE VOLUME --path PATH [--personality PERSONALITY]",
              "attach a data volume to an instance",
@@ -675,7 +693,7 @@ static void print_error(const struct zeroctl_verb *verb, const struct zero_error
 int zeroctl_main(int argc, char **argv) {
         _cleanup_(zeroctl_http_freep) struct zeroctl_http *http = NULL;
         struct zero_error err = {};
-        struct zeroctl z = {.out = stdout};
+        struct zeroctl z = {.out = stdout, .exit_status = -1};
         const struct zeroctl_verb *verb = NULL;
         _cleanup_free_ char **hoisted = NULL;
         int index, consumed = 0, r;
@@ -747,5 +765,5 @@ int zeroctl_main(int argc, char **argv) {
                 print_error(verb, &err, r);
                 return err.code == ZERO_E_USAGE ? ZEROCTL_EXIT_USAGE : ZEROCTL_EXIT_FAILURE;
         }
-        return ZEROCTL_EXIT_OK;
+        return z.exit_status >= 0 ? z.exit_status : ZEROCTL_EXIT_OK;
 }

@@ -47,6 +47,7 @@ struct zeroctl {
         struct zeroctl_options opts;
         struct zeroctl_http *http;
         FILE *out; /* stdout; a test may hand in a memory stream */
+        int exit_status; /* >= 0: zeroctl's exit status after a success (exec: the command's) */
 };
 
 typedef int (*zeroctl_verb_fn)(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
@@ -152,6 +153,7 @@ int zeroctl_cmd_stop(struct zeroctl *z, int argc, char **argv, struct zero_error
 int zeroctl_cmd_restart(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_console(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_exec(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 
 /* cmd_image.c */
 /* zeroctl image import NAME SOURCE [--kernel FILE [--initrd FILE]] [--keep-setuid] [--node-path] */

@@ -42,9 +42,10 @@
  * services answer from what the agent made (they never wait for the card). 4.3: live migration
  * (ops.migrate_out, ops.migrate_in, services.migrate_progress, zero_instance_info.incoming). 4.4:
  * services card_capabilities; zero_probe.exclusive; the agent probes every plugin again once the
- * card is open. */
+ * card is open. 4.5: zero_shim_args.exec_argv and exec_target (commands run beside the instance:
+ * zeroctl exec). */
 #define ZERO_PLUGIN_ABI_MAJOR 4
-#define ZERO_PLUGIN_ABI_MINOR 4
+#define ZERO_PLUGIN_ABI_MINOR 5
 #define ZERO_PLUGIN_ABI_MAKE(major, minor) ((uint32_t) (major) << 16 | (uint32_t) (minor))
 #define ZERO_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t) (v) >> 16)
 #define ZERO_PLUGIN_ABI_MINOR_OF(v) ((uint32_t) (v) & 0xffffU)
@@ -152,6 +153,12 @@ struct zero_shim_args {
         /* Run the runtime in a private mount namespace with cgroup2 at /sys/fs/cgroup: what crun
          * needs on hosts with hybrid cgroups (docs/architecture.md, "Containers"). */
         bool private_cgroup2;
+        /* 4.5: how a command runs beside the instance (the API's exec), NULL: it cannot. The
+         * command is exec_argv, then the exec's options (each one argument beginning with "-":
+         * "--tty", "--env=K=V", "--cwd=DIR", "--console-socket=PATH", as crun exec takes them),
+         * then exec_target (NULL: none), then the command and its arguments. */
+        const char *const *exec_argv;
+        const char *exec_target;
 };
 
 /* Live migration (4.3). One migration is two operations, one per node: the source's runtime
