@@ -36,6 +36,7 @@ struct qsd {
         char *dir, *qmp_path, *nbd_path, *exports_dir, *shim, *binary;
         void (*lost_exports)(void *userdata);
         void *userdata;
+        struct softcard_loop_index loops; /* the card's loop devices (loop_index.c) */
 
         /* qsd_call.c */
         struct zero_qmp *qmp;
