@@ -46,6 +46,10 @@ struct softcard_loop_index *qsd_loops(struct qsd *q) {
         return &q->loops;
 }
 
+struct softcard_view *qsd_view(struct qsd *q) {
+        return &q->view;
+}
+
 const char *qsd_nbd_socket(const struct qsd *q) {
         return q->nbd_path;
 }
@@ -678,6 +682,7 @@ struct qsd *qsd_close(struct qsd *q) {
         free(q->nbd_path);
         free(q->exports_dir);
         softcard_loop_index_forget(&q->loops);
+        softcard_view_forget(&q->view);
         free(q->shim);
         free(q->binary);
         free(q);

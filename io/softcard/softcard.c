@@ -525,6 +525,8 @@ static int card_open(const struct zero_card_env *env, struct zero_card **ret, st
         r = softcard_pool_init(&c->pool, c->state_dir, pool, pool_size, err);
         if (r < 0)
                 return r;
+        /* Where the block layer's limits go, read now: every op's child inherits it (throttle.c). */
+        (void) softcard_throttle_available();
         r = qsd_open(&(struct qsd_config){.event = env->event,
                                           .run_dir = c->run_dir,
                                           .shim = c->shim,

@@ -204,8 +204,10 @@ static int resize_new(struct qsd *q, const struct softcard_volume *v, uint64_t n
 
         if (r >= 0)
                 r = softcard_op_new(q, v, resize_steps, ELEMENTSOF(resize_steps), ret, err);
-        if (r >= 0)
+        if (r >= 0) {
                 (*ret)->new_size = new_size;
+                (*ret)->use_view = false; /* the nodes' sizes: only the daemon has them */
+        }
         return r;
 }
 
