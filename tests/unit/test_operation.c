@@ -1176,7 +1176,7 @@ static void test_evict(void **state) {
         run_ops(e);
         assert_op(e, start, "succeeded", NULL);
         steps = steps_of(e, start);
-        assert_string_equal(steps, "evict,volumes,card_up,prepare,spawn,boot,running");
+        assert_string_equal(steps, "evict,volumes,card_up,prepare,handover_load,handover,spawn,boot,running");
         stop = evicted_by(e, start, web);
         assert_non_null(stop);
         assert_op(e, stop, "succeeded", NULL);
