@@ -32,6 +32,7 @@
 #include "agent/card.h"
 #include "agent/card_steps.h"
 #include "agent/config.h"
+#include "agent/durable.h"
 #include "agent/instance_steps.h"
 #include "agent/plugin_loader.h"
 #include "common/ini.h"
@@ -155,13 +156,6 @@ static int hand_over(struct zero_op *op) {
         if (r < 0)
                 return r;
         r = tenant_of(op, &t, &vols, &nics, &c);
-        /* What zerod finds once it is back: this step, on disk before the card cuts the disk. */
-        if (r >= 0) {
-                r = zero_store_sync(a->store);
-                if (r < 0)
-                        zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot make the store durable: %s",
-                                       strerror(-r));
-        }
         if (r >= 0) {
                 zero_op_set_progress(op, json_pack("{s:s}", PROGRESS_KEY, "handing_over"));
                 log_info("Handing the host over to %s (operation %s)", c.row.name, op->row.id);
@@ -169,6 +163,40 @@ static int hand_over(struct zero_op *op) {
         }
         zero_step_ctx_done(&c);
         return r < 0 ? r : zero_op_wait(op, ZERO_OP_WAIT_CARD, ZERO_OP_THEN_RERUN);
+}
+
+/* The store's fsync, off the loop (durable.h): the step's record, committed before it ran, is what
+ * zerod finds when it is back. Found again by the operation's id (zerod may be going). */
+static void on_durable(struct zero_agent *a, int r, void *userdata) {
+        _cleanup_free_ char *id = userdata;
+        struct zero_op *op = r == -ECANCELED ? NULL : zero_op_find(a, id);
+
+        if (!op)
+                return;
+        if (r < 0)
+                zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot make the store durable: %s", strerror(-r));
+        else
+                zero_op_set_progress(op, json_pack("{s:s}", PROGRESS_KEY, "synced"));
+        if (op->wait != ZERO_OP_WAIT_NONE) /* answered later: else the step is still in its call */
+                zero_op_continue(op, r);
+}
+
+static int make_durable(struct zero_op *op) {
+        char *id = strdup(op->row.id);
+        int r;
+
+        if (!id)
+                return -ENOMEM;
+        zero_op_set_progress(op, json_pack("{s:s}", PROGRESS_KEY, "syncing"));
+        r = zero_durable_wait(op->agent->durable, on_durable, id);
+        if (r < 0) {
+                free(id);
+                return zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot make the store durable: %s",
+                                      strerror(-r));
+        }
+        if (streq(strempty(progress(op)), "synced")) /* done inside the call: no sync child */
+                return hand_over(op);
+        return zero_op_wait(op, ZERO_OP_WAIT_CARD, ZERO_OP_THEN_RERUN);
 }
 
 /* zerod is back: the run ended with code (the card's take-back). */
@@ -214,11 +242,15 @@ int zero_step_handover(struct zero_op *op) {
         }
         if (strncmp(p, "ended ", 6) == 0)
                 return ended(op, atoi(p + 6));
-        if (streq(p, "none")) {
-                if (!kexec_loaded())
-                        return load(op, &ho, helper, ZERO_OP_THEN_RERUN);
-                return hand_over(op);
+        /* A reset since handover_load lost the loaded kernel: loaded again first. */
+        if (streq(p, "none") && !kexec_loaded()) {
+                zero_op_set_progress(op, json_pack("{s:s}", PROGRESS_KEY, "loading"));
+                return load(op, &ho, helper, ZERO_OP_THEN_RERUN);
         }
+        if (streq(p, "none") || streq(p, "loading"))
+                return make_durable(op);
+        if (streq(p, "synced"))
+                return hand_over(op);
         if (streq(p, "handed")) {
                 char *argv[] = {helper, (char *) "exec", NULL};
                 log_info("The card holds the host for %s: rebooting into its kernel", strempty(op->row.instance_name));
