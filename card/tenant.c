@@ -228,10 +228,11 @@ static int tb_begin(struct zc_job *j) {
         if (!t)
                 return zc_job_skip_rest(j); /* taken back already */
         if (!streq(strempty(str(t, "state")), "taking_back")) {
+                log_info("Taking the host back from %s (exit code %d)", strempty(str(t, "name")), code);
+                /* t is replaced by each change: not read after it */
                 r = tenant_set(zc, "exit_code", json_integer(code), &j->err);
                 if (r >= 0)
                         r = tenant_set(zc, "state", json_string("taking_back"), &j->err);
-                log_info("Taking the host back from %s (exit code %d)", strempty(str(t, "name")), code);
         }
         return zc_step_next(r);
 }
