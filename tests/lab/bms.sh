@@ -120,5 +120,6 @@ wait_console reader "written by $MARK" 60
 log "a container on metal's root volume reads the tenant's file"
 
 log "figures: create to the tenant's marker $marker_ms ms; stop to zerod ready $stop_ms ms (TCG)"
+log "loop devices before the lab's down: $(losetup -a 2>/dev/null | grep -F "$LAB" | tr '\n' ' ')"
 lab_down_clean
 echo "PASS: bms hand-over and take-back in the lab (marker $marker_ms ms, back $stop_ms ms)"
