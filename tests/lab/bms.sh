@@ -13,6 +13,8 @@
 #     its image with its state volume, zerod comes back and shows the instance stopped (exit code
 #     143), and the card's record says how it ended;
 #   - the same root volume read by a container: the tenant's file is there;
+#   - a tenant whose command ends (the image's init powers off): back, stopped with 0; a reset of
+#     the host through the card under a tenant (its power off refused): back, stopped with 137;
 #   - figures: create to the marker, stop to zerod's first answer.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
@@ -118,6 +120,47 @@ wait_op "$(jbody .id)"
 expect 202 POST /v1/instances '{"name": "reader", "image": "bbk", "root_volume": "metal-root", "command": ["/bin/cat", "/bms-file"]}'
 wait_console reader "written by $MARK" 60
 log "a container on metal's root volume reads the tenant's file"
+
+# --- the other ends of a tenant: its own power-off (0), a reset through the card (137) -------------
+# bms_run NAME COMMAND: a bms instance created, its marker waited for on the host's console.
+bms_run() {
+  local mark
+  mark=$1-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+  expect 202 POST /v1/instances "$(jq -nc --arg n "$1" --arg c "echo marker $mark; $2" '{name: $n, mode: "bms", image: "bbk", command: ["/bin/sh", "-c", $c]}')"
+  for _ in $(seq 1 2400); do
+    host_console 8000 | grep -q "^marker $mark" && return 0
+    sleep 0.1
+  done
+  fail "$1: the tenant's marker never showed on the host's console"
+}
+# back NAME CODE: zerod answers again and shows NAME stopped with CODE; the card's record agrees.
+back() {
+  zerod_ready_after "$(now_ms)" 240
+  for _ in $(seq 1 600); do
+    api GET "/v1/instances/$1"
+    [ "$STATUS" = 200 ] && [ "$(jbody .state)" = stopped ] && break
+    sleep 0.1
+  done
+  [[ $(jbody .state) == stopped && $(jbody .exit_code) == "$2" ]] ||
+    fail "$1 after the take-back: $(jbody .state), exit code $(jbody .exit_code), not stopped with $2"
+  op GET /v1/host/tenant | jq -e --arg n "$1" --argjson c "$2" '.tenant == null and .last.name == $n and .last.exit_code == $c' >/dev/null ||
+    fail "the card's record of $1: $(op GET /v1/host/tenant)"
+}
+# The node to itself again: the reader goes.
+expect 202 DELETE /v1/instances/reader
+wait_op "$(jbody .id)"
+# Its command ends: the unified image's init powers the machine off, the card takes it back (0).
+bms_run own 'sleep 2; exit 0'
+back own 0
+log "a tenant that powers off by itself: the host back, own stopped with exit code 0"
+# A reset asked of the card while the tenant runs: taken back by force (137), never the tenant's boot.
+bms_run reset 'while :; do sleep 1; done'
+op POST /v1/host/power '{"action": "off"}' >"$T/off.json"
+jq -e '.error.code == "wrong_state"' "$T/off.json" >/dev/null || fail "the host's power off under a tenant: $(cat "$T/off.json")"
+op POST /v1/host/power '{"action": "reset"}' >"$T/reset.json"
+jq -e '.exit_code == 137' "$T/reset.json" >/dev/null || fail "the card's reset under a tenant: $(cat "$T/reset.json")"
+back reset 137
+log "under a tenant the card refuses to power the host off; a reset through it: the host back, reset stopped with exit code 137"
 
 log "figures: create to the tenant's marker $marker_ms ms; stop to zerod ready $stop_ms ms (TCG)"
 log "loop devices before the lab's down: $(losetup -a 2>/dev/null | grep -F "$LAB" | tr '\n' ' ')"
