@@ -43,6 +43,7 @@ struct job {
         bool checking;       /* SEND: the devices are being checked (qom-list) */
         bool sent;           /* SEND: migrate answered: what query-migrate says is of this migration */
         bool continued;      /* SWITCHOVER: migrate-continue sent */
+        bool finishing;      /* SWITCHOVER: completed, the final query-migrate sent (once) */
         bool cancel_sent;    /* CANCEL: migrate_cancel sent */
         unsigned final_tries;
         uint64_t connect_deadline; /* LISTEN: QEMU makes its QMP socket a moment after its exec */
@@ -353,6 +354,9 @@ static void on_final(struct zero_qmp *q, int r, json_t *v, const struct zero_err
 
         if (!job_reply(j))
                 return;
+        /* The retry takes the poll's place: a poll left armed beside it would outlive the job (it
+         * fired on freed memory once the job ended: zerod's segmentation faults after a switchover). */
+        j->poll = sd_event_source_disable_unref(j->poll);
         if (r >= 0 && num(v, "total-time") == 0 && ++j->final_tries < FINAL_TRIES &&
             sd_event_add_time_relative(svc()->event, &j->poll, CLOCK_MONOTONIC, FINAL_RETRY_USEC, 1, on_final_retry,
                                        j) >= 0)
@@ -391,8 +395,12 @@ static void step(struct job *j, json_t *info) {
                 j->checking = true;
                 return;
         case ZERO_MIGRATE_SWITCHOVER:
-                if (streq(s, "completed"))
-                        return (void) job_send(j, "query-migrate", NULL, on_final);
+                if (streq(s, "completed")) {
+                        if (!j->finishing) /* once: a poll may find it completed again meanwhile */
+                                (void) job_send(j, "query-migrate", NULL, on_final);
+                        j->finishing = true;
+                        return;
+                }
                 if (streq(s, "pre-switchover") && !j->continued) {
                         j->continued = true;
                         (void) job_send(j, "migrate-continue", json_pack("{s:s}", "state", "pre-switchover"), on_simple);
