@@ -102,6 +102,25 @@ refuse 409 wrong_state /v1/instances/c2/exec '{"cmd":["true"]}' "a stopped insta
 rc=0; zc exec c2 -- true 2>"$T/c2.err" || rc=$?
 [ "$rc" = 1 ] && grep -q 'wrong_state' "$T/c2.err" || fail "zeroctl exec of a stopped instance: rc $rc, $(cat "$T/c2.err")"
 
+# The interactive console (issue 16 item 3): a container running sh reads what is typed into
+# `zeroctl console -i` (its stdin is a pipe its shim keeps), and its answer comes back; leaving
+# (stdin's end here, Ctrl-] on a terminal) leaves it running, and a second console works too.
+act POST /v1/instances '{"name":"c3","image":"busybox","memory_mib":16,"command":["/bin/sh"]}'
+sleep 0.5
+[ "$(inst c3 state)" = running ] || fail "sh with a kept stdin did not stay running: $(inst c3 state)"
+(printf 'echo answer-$((6*7))\n'; sleep 2) | zc console -i c3 >"$T/con.out" 2>"$T/con.err" ||
+  fail "console -i failed: $(cat "$T/con.out" "$T/con.err")"
+grep -q '^answer-42' "$T/con.out" || fail "console -i: no answer in '$(cat "$T/con.out")' ($(cat "$T/con.err"))"
+grep -q 'Escape character is \^\]' "$T/con.err" || fail "console -i did not say how to leave: $(cat "$T/con.err")"
+[ "$(inst c3 state)" = running ] || fail "leaving the console stopped c3"
+(printf 'echo again-$((2+3))\n'; sleep 2) | zc console -i c3 >"$T/con2.out" 2>/dev/null || fail "a second console -i failed"
+grep -q '^again-5' "$T/con2.out" || fail "second console -i: '$(cat "$T/con2.out")'"
+refuse 426 upgrade_required /v1/instances/c3/console '{}' "a console without an Upgrade header"
+refuse 409 wrong_state /v1/instances/c2/console '{}' "a console of a stopped instance" "${up[@]}"
+refuse 422 invalid /v1/instances/c3/console '{"x":1}' "a console with fields" "${up[@]}"
+log "console -i: sh read the typed line and answered, twice; the instance ran on"
+act DELETE '/v1/instances/c3?force=true'
+
 act DELETE '/v1/instances/c1?force=true'
 act DELETE /v1/instances/c2
 stop_zerod
