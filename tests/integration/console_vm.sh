@@ -14,6 +14,10 @@ wait_console v1 '# ' 60
 grep -q 'vm-answer-42' "$T/con.out" || fail "the VM's shell did not answer: '$(cat "$T/con.out")' ($(cat "$T/con.err"))"
 [ "$(inst v1 state)" = running ] || fail "leaving the console stopped v1"
 log "console -i of a VM: the guest's shell on ttyS0 read the line and answered"
+# exec runs commands in containers only: a VM's supervisor has no exec (409).
+rc=0; ZERO_URL="unix:$SOCK" "$ZEROCTL" exec v1 -- true 2>"$T/exec.err" || rc=$?
+[ "$rc" = 1 ] && grep -q 'HTTP 409' "$T/exec.err" || fail "exec into a VM: rc $rc, $(cat "$T/exec.err")"
+log "exec into a VM: $(cat "$T/exec.err")"
 act POST /v1/instances/v1/stop '{"timeout_s":0}'
 act DELETE /v1/instances/v1
 stop_zerod

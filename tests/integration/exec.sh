@@ -121,6 +121,25 @@ refuse 422 invalid /v1/instances/c3/console '{"x":1}' "a console with fields" "$
 log "console -i: sh read the typed line and answered, twice; the instance ran on"
 act DELETE '/v1/instances/c3?force=true'
 
+# A client that reads slowly: the command's output waits (bounded buffers), nothing is lost.
+n=$(zc exec c1 -- head -c 8388608 /dev/zero | { sleep 2; wc -c; }) || fail "exec with a slow reader failed"
+[ "$n" = 8388608 ] || fail "a slow reader got $n bytes of 8 MiB"
+log "exec: 8 MiB to a reader that starts 2 s late, whole"
+
+# zerod stopping ends the open execs (their commands killed), and exits cleanly (ASan: no leak).
+tag2=$((RANDOM + 40000))
+ZERO_URL="unix:$SOCK" "$ZEROCTL" exec c1 -- sleep "$tag2" >"$T/stop.out" 2>"$T/stop.err" &
+ZC=$!
+for _ in $(seq 1 100); do pgrep -f "^sleep $tag2\$" >/dev/null && break; sleep 0.1; done
+pgrep -f "^sleep $tag2\$" >/dev/null || fail "the exec's sleep never ran"
+stop_zerod
+rc=0; wait "$ZC" || rc=$?
+[ "$rc" = 1 ] || fail "zeroctl exec across zerod's stop exited $rc: $(cat "$T/stop.err")"
+for _ in $(seq 1 50); do pgrep -f "^sleep $tag2\$" >/dev/null || break; sleep 0.1; done
+pgrep -f "^sleep $tag2\$" >/dev/null && fail "an exec's command outlived zerod's stop"
+log "zerod's stop: the open exec's client told ($(head -c 100 "$T/stop.err")), its command killed"
+start_zerod --listen "tcp:127.0.0.1:$PORT"
+
 act DELETE '/v1/instances/c1?force=true'
 act DELETE /v1/instances/c2
 stop_zerod
