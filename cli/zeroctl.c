@@ -86,7 +86,7 @@ const struct zeroctl_verb zeroctl_verbs[] = {
              .details =
                      "Options:\n"
                      "  --image IMG    the image to run (required)\n"
-                     "  --mode MODE    the runtime: container (the default)\n"
+                     "  --mode MODE    the runtime: container (the default), vm or bms; see Modes\n"
                      "  --cpus N       CPUs (default: zerod's)\n"
                      "  --memory MIB   memory in MiB, or with a unit: 512M, 2G (default: zerod's)\n"
                      "  --env K=V      an environment variable; repeat for more\n"
@@ -104,7 +104,8 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                      "  --nic NET[,ip=IP][,mac=MAC]\n"
                      "                 a NIC on network NET; zerod picks the IP and MAC left out;\n"
                      "                 repeatable\n"
-                     "  -- CMD ARG...  the command to run, argv[0] first\n"),
+                     "  -- CMD ARG...  the command to run, argv[0] first\n",
+             .help_more = zeroctl_help_modes),
         VERB("ls", NULL, zeroctl_cmd_list, "ls", "list instances (also: list)"),
         VERB("list", NULL, zeroctl_cmd_list, "list", NULL),
         VERB("show", NULL, zeroctl_cmd_show, "show NAME", "show one instance"),
@@ -119,7 +120,7 @@ const struct zeroctl_verb zeroctl_verbs[] = {
         VERB("switch", NULL, zeroctl_cmd_switch, "switch NAME MODE [--grace S] [--force]",
              "run an instance in another mode, showing each step",
              .details = "Arguments:\n"
-                        "  MODE           vm or container (what zerod's plugins run here)\n"
+                        "  MODE           vm, container or bms: one this node offers (see Modes)\n"
                         "\n"
                         "Options:\n"
                         "  --grace S      seconds between SIGTERM and SIGKILL when it stops\n"
@@ -129,7 +130,8 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "The instance keeps its volumes and NICs; one that ran runs again in the\n"
                         "new mode, a stopped one stays stopped. Each step is printed as zerod\n"
                         "finishes it, then the total time. A failed switch leaves the instance\n"
-                        "in its old mode. With --json: the final operation.\n"),
+                        "in its old mode. With --json: the final operation.\n",
+             .help_more = zeroctl_help_modes),
         VERB("migrate", NULL, zeroctl_cmd_migrate,
              "migrate NAME TARGET [--downtime MS] [--bandwidth B] [--target-token T]",
              "move a running VM to another node, live",
@@ -152,7 +154,8 @@ const struct zeroctl_verb zeroctl_verbs[] = {
              .details = "Options:\n"
                         "  -f, --force    kill a running instance at once (SIGKILL) instead of\n"
                         "                 stopping it with its grace period\n"
-                        "  --keep-volumes keep the root volume zerod made from the image (data\n"
+                        "  --keep-volumes\n"
+                        "                 keep the root volume zerod made from the image (data\n"
                         "                 volumes and a --root-volume are always kept)\n"),
         VERB("console", NULL, zeroctl_cmd_console, "console NAME [--bytes N] [--follow] | console -i NAME",
              "print the tail of an instance's console log, or attach to it",
@@ -231,6 +234,14 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "  -f, --follow   print the newest (or those after --after), then poll\n"
                         "                 every second for new ones until interrupted\n"),
         VERB("op", "show", zeroctl_cmd_op_show, "op show ID", "show one operation"),
+        VERB("completion", NULL, zeroctl_cmd_completion, "completion bash",
+             "print a bash completion script",
+             .details = "Prints a script for bash's 'complete': commands, each command's options,\n"
+                        "and the names of instances, images, volumes and networks, which it asks\n"
+                        "zerod for as you type (at most 2 s; --url, --token and --cacert on the\n"
+                        "line are used), with 'zeroctl completion names instances|images|volumes|\n"
+                        "networks'. Installed as share/bash-completion/completions/zeroctl; to try\n"
+                        "it: source <(zeroctl completion bash)\n"),
 };
 const size_t zeroctl_n_verbs = ELEMENTSOF(zeroctl_verbs);
 
@@ -337,6 +348,19 @@ int zeroctl_parse_words(int argc, char **argv, size_t n, const char **ret_words,
                 return zeroctl_usage_error(reterr, "unexpected argument '%s'", argv[optind + n]);
         for (size_t i = 0; i < n; i++)
                 ret_words[i] = argv[optind + (int) i];
+        return 0;
+}
+
+int zeroctl_instance_and_word(int argc, char **argv, const char *what, const char **ret_name,
+                              const char **ret_word, struct zero_error *reterr) {
+        if (argc - optind < 1)
+                return zeroctl_usage_error(reterr, "missing instance name");
+        if (argc - optind < 2)
+                return zeroctl_usage_error(reterr, "missing %s", what);
+        if (argc - optind > 2)
+                return zeroctl_usage_error(reterr, "unexpected argument '%s'", argv[optind + 2]);
+        *ret_name = argv[optind];
+        *ret_word = argv[optind + 1];
         return 0;
 }
 
@@ -736,6 +760,8 @@ int zeroctl_main(int argc, char **argv) {
                 printf("Usage: zeroctl %s\n", verb->usage);
                 if (verb->details)
                         printf("\n%s", verb->details);
+                if (verb->help_more)
+                        verb->help_more(&z, stdout);
                 r = 0;
         }
         if (fflush(stdout) != 0 && r >= 0)

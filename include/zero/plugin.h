@@ -96,7 +96,9 @@ struct zero_instance_info {
         const char *image_name;
         const char *image_dir; /* the imported image: rootfs/, base.ext4, ... */
         const char *run_dir;   /* volatile, per instance: bundle, shim socket, console log */
-        const char *state_dir; /* persistent, per instance: writable layers */
+        /* Persistent, per instance, removed with it; the plugin may keep files there. Not the
+         * root filesystem: that is the root volume (volumes[0]), which holds every write. */
+        const char *state_dir;
         size_t n_volumes;
         const struct zero_volume_info *volumes; /* the root volume first, then data volumes */
         size_t n_nics;
