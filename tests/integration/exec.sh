@@ -121,6 +121,23 @@ refuse 422 invalid /v1/instances/c3/console '{"x":1}' "a console with fields" "$
 log "console -i: sh read the typed line and answered, twice; the instance ran on"
 act DELETE '/v1/instances/c3?force=true'
 
+# Too many: an instance's shim runs 16 execs at once; the 17th is refused (503 busy), and the 16
+# end with their clients.
+tag3=$((RANDOM + 40000)); PIDS=()
+for i in $(seq 1 16); do
+  ZERO_URL="unix:$SOCK" "$ZEROCTL" exec c1 -- sleep "$tag3" >/dev/null 2>&1 &
+  PIDS+=($!)
+done
+for _ in $(seq 1 200); do [ "$(pgrep -fc "^sleep $tag3\$")" = 16 ] && break; sleep 0.1; done
+[ "$(pgrep -fc "^sleep $tag3\$")" = 16 ] || fail "16 execs did not all run: $(pgrep -fc "^sleep $tag3\$")"
+rc=0; zc exec c1 -- true 2>"$T/many.err" || rc=$?
+[ "$rc" = 1 ] && grep -q 'too many execs.*HTTP 503' "$T/many.err" || fail "the 17th exec: rc $rc, $(cat "$T/many.err")"
+kill -9 "${PIDS[@]}"
+wait "${PIDS[@]}" 2>/dev/null || true
+for _ in $(seq 1 50); do pgrep -f "^sleep $tag3\$" >/dev/null || break; sleep 0.1; done
+pgrep -f "^sleep $tag3\$" >/dev/null && fail "execs outlived their killed clients"
+log "the 17th exec at once: $(cat "$T/many.err")"
+
 # A client that reads slowly: the command's output waits (bounded buffers), nothing is lost.
 n=$(zc exec c1 -- head -c 8388608 /dev/zero | { sleep 2; wc -c; }) || fail "exec with a slow reader failed"
 [ "$n" = 8388608 ] || fail "a slow reader got $n bytes of 8 MiB"
