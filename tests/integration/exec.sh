@@ -53,6 +53,15 @@ grep -q 'typed-in' "$T/tty2.out" || fail "exec -i -t: the typed command's output
 ls "$T"/run/instances/*/exec-*.sock 2>/dev/null && fail "a console socket was left in the run directory"
 log "exec -t: a pty (tty says /dev/pts), stderr with stdout; -i -t: typed input runs, exit 3"
 
+# On a real terminal (script(1) makes one): the window's size goes with -t (stty size inside),
+# and zeroctl's raw mode is undone when it ends (icanon is back). script(1) may put a byte of its
+# own before the output: the size is looked for anywhere on a line.
+script -qec "stty rows 33 cols 77; ZERO_URL=unix:$SOCK $ZEROCTL exec -i -t c1 -- stty size; stty -a" /dev/null \
+  </dev/null >"$T/script.out" 2>&1 || fail "exec -it under script failed: $(cat "$T/script.out")"
+grep -q '33 77' "$T/script.out" || fail "exec -it: the window's size did not come through: $(cat "$T/script.out")"
+grep -q ' icanon' "$T/script.out" || fail "exec -it left the terminal raw: $(cat "$T/script.out")"
+log "exec -it on a terminal: stty size says 33 77 inside; the terminal is cooked again after"
+
 # Over TLS with a token, the same; a read token may not exec.
 out=$(ZERO_TOKEN=$ADMIN zc_tls exec c1 -- echo over tls) || fail "exec over TLS failed: $out"
 [ "$out" = "over tls" ] || fail "exec over TLS printed '$out'"
