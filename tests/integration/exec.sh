@@ -55,8 +55,10 @@ log "exec -t: a pty (tty says /dev/pts), stderr with stdout; -i -t: typed input 
 
 # On a real terminal (script(1) makes one): the window's size goes with -t (stty size inside),
 # and zeroctl's raw mode is undone when it ends (icanon is back). script(1) may put a byte of its
-# own before the output: the size is looked for anywhere on a line.
-script -qec "stty rows 33 cols 77; ZERO_URL=unix:$SOCK $ZEROCTL exec -i -t c1 -- stty size; stty -a" /dev/null \
+# own before the output: the size is looked for anywhere on a line. The size is set once crun has
+# handed the terminal over, a moment after the command started (crun exec takes no size): the
+# command asks after a pause.
+script -qec "stty rows 33 cols 77; ZERO_URL=unix:$SOCK $ZEROCTL exec -i -t c1 -- sh -c 'sleep 1; stty size'; stty -a" /dev/null \
   </dev/null >"$T/script.out" 2>&1 || fail "exec -it under script failed: $(cat "$T/script.out")"
 grep -q '33 77' "$T/script.out" || fail "exec -it: the window's size did not come through: $(cat "$T/script.out")"
 grep -q ' icanon' "$T/script.out" || fail "exec -it left the terminal raw: $(cat "$T/script.out")"
