@@ -7,6 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 
 PORT=8444
+# Short idle and header timeouts: an exec outlives both, quiet, over either listener.
+ZEROD_CONF_EXTRA=$'[limits]\nidle_timeout_s = 2\nheader_timeout_s = 2'
 start_zerod --listen "tcp:127.0.0.1:$PORT"
 make_image busybox
 ADMIN=$("$ZEROD" token create ci --state-dir "$T/state" 2>"$T/token.err")
@@ -73,6 +75,11 @@ cmp -s "$T/mib" "$T/mib.tls" || fail "1 MiB over TLS came back different ($(wc -
 rc=0; ZERO_TOKEN=$READ zc_tls exec c1 -- true 2>"$T/read.err" || rc=$?
 [ "$rc" = 1 ] && grep -q 'HTTP 403' "$T/read.err" || fail "a read token's exec: rc $rc, $(cat "$T/read.err")"
 log "exec over TLS with a token: output and 1 MiB through; a read token gets 403"
+out=$(zc exec c1 -- sh -c 'sleep 5; echo quiet-unix') || fail "a quiet exec over the unix socket failed: $out"
+[ "$out" = quiet-unix ] || fail "a quiet exec over the unix socket printed '$out'"
+out=$(ZERO_TOKEN=$ADMIN zc_tls exec c1 -- sh -c 'sleep 5; echo quiet-tls') || fail "a quiet exec over TLS failed: $out"
+[ "$out" = quiet-tls ] || fail "a quiet exec over TLS printed '$out'"
+log "execs quiet for 5 s outlive zerod's 2 s idle and header timeouts, over the unix socket and TLS"
 
 # A client killed mid-exec: its command is killed too.
 tag=$((RANDOM + 40000))
