@@ -239,9 +239,10 @@ const struct zeroctl_verb zeroctl_verbs[] = {
              .details = "Prints a script for bash's 'complete': commands, each command's options,\n"
                         "and the names of instances, images, volumes and networks, which it asks\n"
                         "zerod for as you type (at most 2 s; --url, --token and --cacert on the\n"
-                        "line are used), with 'zeroctl completion names instances|images|volumes|\n"
-                        "networks'. Installed as share/bash-completion/completions/zeroctl; to try\n"
-                        "it: source <(zeroctl completion bash)\n"),
+                        "line are used) with 'zeroctl completion names KIND', KIND one of\n"
+                        "instances, images, volumes and networks. Installed as\n"
+                        "share/bash-completion/completions/zeroctl; to try it in a shell:\n"
+                        "source <(zeroctl completion bash)\n"),
 };
 const size_t zeroctl_n_verbs = ELEMENTSOF(zeroctl_verbs);
 
