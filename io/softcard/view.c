@@ -13,7 +13,8 @@
  *                                                export's id, type and node)
  *   object-del, blockdev-del                     the name removed
  *   block-export-del                             the exports read again next time: the export goes
- *                                                away after the command returns (shutting-down)
+ *                                                away after the command returns (shutting-down),
+ *                                                and a list with one going is never kept
  *   a failure of one of those (a timeout:        its list read again next time
  *   it may have happened or not)
  *   a new connection (maybe to a new daemon)     everything read again next time
@@ -72,6 +73,15 @@ void softcard_view_set(struct qsd *q, const char *execute, json_t *value) {
                 return;
         l = view_list(&q->view, which);
         json_decref(*l);
+        *l = NULL;
+        /* An export going away goes by itself: such a list is the daemon's to tell again. */
+        if (which == VIEW_EXPORTS) {
+                size_t i;
+                json_t *x;
+                json_array_foreach(value, i, x)
+                        if (json_is_true(json_object_get(x, "shutting-down")))
+                                return;
+        }
         *l = json_copy(value);
 }
 
