@@ -171,7 +171,7 @@ static int op_steps(struct softcard_op *o) {
 /* One of the three queries answered from the view, if it has the list (o->use_view: the ops that
  * look only at names; a resize reads sizes, which only the daemon has). */
 static bool op_from_view(struct softcard_op *o) {
-        if (!o->use_view || !(o->value = softcard_view_get(o->q, o->execute)))
+        if (!o->use_view || !(o->value = softcard_view_get(qsd_view(o->q), o->execute)))
                 return false;
         o->r = 0;
         return true;
@@ -182,12 +182,12 @@ static void op_to_view(struct softcard_op *o) {
         _cleanup_(json_decrefp) json_t *none = NULL;
 
         if (!softcard_view_is_query(o->execute))
-                return softcard_view_apply(o->q, o->execute, o->args, o->r);
+                return softcard_view_apply(qsd_view(o->q), o->execute, o->args, o->r);
         /* qsd 7.2 makes /objects with the first object: "not found" is an empty list. */
         if (o->r == -EIO && streq(o->execute, "qom-list") && strstr(o->e.message, "not found"))
-                softcard_view_set(o->q, o->execute, none = json_array());
+                softcard_view_set(qsd_view(o->q), o->execute, none = json_array());
         else if (o->r >= 0)
-                softcard_view_set(o->q, o->execute, o->value);
+                softcard_view_set(qsd_view(o->q), o->execute, o->value);
 }
 
 /* ---- At once, in the caller ---- */
@@ -305,7 +305,7 @@ static void on_op_flight(void *userdata, int r, json_t *value, const struct zero
         struct softcard_op *o = f->o;
 
         f->call = NULL;
-        softcard_view_apply(o->q, f->execute, f->args, r);
+        softcard_view_apply(qsd_view(o->q), f->execute, f->args, r);
         if (r < 0 && o->flight_r >= 0) {
                 o->flight_r = r;
                 o->flight_err = *err;
