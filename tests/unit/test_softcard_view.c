@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "io/softcard/storage.h"
+#include "io/softcard/volume_op.h"
 
 static json_t *list(struct softcard_view *v, const char *query) {
         return softcard_view_get(v, query); /* a copy, or NULL */
@@ -25,14 +25,8 @@ static size_t count(struct softcard_view *v, const char *query) {
 
 static bool has(struct softcard_view *v, const char *query, const char *key, const char *name) {
         json_auto_t *l = list(v, query);
-        size_t i;
-        json_t *x;
 
-        json_array_foreach(l, i, x) {
-                if (streq(strempty(json_string_value(json_object_get(x, key))), name))
-                        return true;
-        }
-        return false;
+        return softcard_find(l, key, name) != NULL;
 }
 
 static void apply(struct softcard_view *v, const char *execute, const char *args_json, int r) {
