@@ -296,7 +296,6 @@ static int op_timer(struct softcard_op *o, uint64_t usec) {
         return r < 0 ? r : sd_event_source_set_enabled(o->timer, SD_EVENT_ONESHOT);
 }
 
-/* Runs the steps up to the next wait, from the loop; the end calls done. */
 static void op_dispatch(struct softcard_op *o, int r);
 
 /* A pipelined command's answer. The last to land sends what the steps asked for meanwhile. */
@@ -339,6 +338,8 @@ static int op_fly(struct softcard_op *o) {
         return 0;
 }
 
+/* Runs the steps up to the next wait, from the loop (pipelined commands sent on the way); the end
+ * calls done. */
 static void op_continue(struct softcard_op *o) {
         int r;
 
