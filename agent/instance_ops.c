@@ -17,6 +17,7 @@
 #include "agent/services.h"
 #include "agent/card_job.h"
 #include "agent/card_steps.h"
+#include "agent/handover.h"
 #include "agent/instance_steps.h"
 #include "agent/volume_service.h"
 #include "common/log.h"
@@ -175,7 +176,8 @@ static int step_spawn(struct zero_op *op) {
 
         if (r < 0)
                 return r;
-        if (switch_without_start(op)) {
+        /* A hand-over ran instead (handover.c): the instance ended with the take-back. */
+        if (switch_without_start(op) || zero_handover_plugin(c.plugin)) {
                 zero_step_ctx_done(&c);
                 return 0;
         }
@@ -682,14 +684,18 @@ static int step_volumes_delete(struct zero_op *op) {
 
 /* evict: the node cleared for an instance that needs it to itself, when the request says so
  * (node_owner.h); it passes at once otherwise. */
+/* handover_load, handover: the host handed to the instance instead of a spawn (handover.h), for
+ * a plugin with ops.handover (bms); they pass for every other. */
+#define HANDOVER_STEPS {"handover_load", zero_step_handover_load, NULL}, {"handover", zero_step_handover, NULL}
 static const struct zero_op_step create_steps[] = {{"evict", zero_node_owner_evict_step, NULL},
-                                                   STEP(volumes), STEP(card_up), STEP(prepare),
+                                                   STEP(volumes), STEP(card_up), STEP(prepare), HANDOVER_STEPS,
                                                    STEP_ANSWER(spawn, reported), STEP(boot), STEP(running)};
 static const struct zero_op_step stop_steps[] = {STEP(stop), STEP(cleanup), STEP(card_down)};
 /* No card_down: the same mode takes the same exports again (a plugin's cleanup that gave them
  * back queued the unexports, and card_up's exports run after them). */
 static const struct zero_op_step restart_steps[] = {STEP(stop), STEP(cleanup), STEP(card_up), STEP(prepare),
-                                                    STEP_ANSWER(spawn, reported), STEP(boot), STEP(running)};
+                                                    HANDOVER_STEPS, STEP_ANSWER(spawn, reported), STEP(boot),
+                                                    STEP(running)};
 static const struct zero_op_step delete_steps[] = {STEP(stop), STEP(cleanup), STEP(card_down), STEP(remove),
                                                    STEP(volumes_delete)};
 

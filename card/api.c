@@ -161,6 +161,10 @@ static void get_devices(struct zero_request *req) {
 }
 
 static void get_console(struct zero_request *req) {
+        zc_api_reply_console(req);
+}
+
+void zc_api_reply_console(struct zero_request *req) {
         const char *q = zero_request_query(req, "bytes");
         int64_t max = 64 * 1024;
         char *text = NULL;
@@ -370,5 +374,11 @@ const struct zero_route zc_api_routes[] = {
         {"POST", "/v1/host/power", post_power, J, NULL, true},
         {"GET", "/v1/host/console", get_console, 0, NULL, true},
         {"GET", "/v1/host/devices", get_devices, 0, NULL, true},
+        {"POST", "/v1/host/handover", zc_api_handover, J, NULL, false},
+        {"GET", "/v1/host/tenant", zc_api_get_tenant, 0, NULL, false},
+        {"GET", "/v1/node", zc_api_node, 0, NULL, true},
+        {"GET", "/v1/instances/{}", zc_api_instance, 0, NULL, true},
+        {"GET", "/v1/instances/{}/console", zc_api_instance_console, 0, NULL, true},
+        {"POST", "/v1/instances/{}/stop", zc_api_instance_stop, J, NULL, true},
         {NULL, NULL, NULL, 0, NULL, false},
 };

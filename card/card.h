@@ -23,6 +23,8 @@
  *              connections go to zerod's TLS port in the host, through the card
  *   api.c      the management API (docs/api/card.yaml) on common/http.h: routes and handlers
  *   api_auth.c    who asks: the host's token (on its management link), the operator's (its socket)
+ *   tenant.c   the host handed to a bms tenant (its state volume and link cut) and taken back
+ *   api_node.c the hand-over's API, and the node as the card answers for it while a tenant runs
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -153,6 +155,29 @@ void zc_forward_free(struct zc *zc);
 bool zc_authenticate(struct zero_request *req, void *userdata);
 bool zc_authorize(struct zero_request *req, void *userdata);
 
+/* ---- tenant.c: the host handed to a tenant and taken back ---- */
+/* The tenant holding the host (the store's record, borrowed), NULL for none. */
+json_t *zc_tenant(struct zc *zc);
+/* Whether volume_id's export is the tenant's to lack (the host's state volume, cut meanwhile). */
+bool zc_tenant_cuts(struct zc *zc, const char *volume_id);
+/* {"tenant": the record or null, "last": how the last one ended, or null} */
+json_t *zc_tenant_json(struct zc *zc);
+int zc_tenant_handover(struct zc *zc, json_t *body, struct zc_job **ret, struct zero_error *err);
+/* A stop: body {"timeout_s", "force"}; answered once the host is taken back. */
+int zc_tenant_stop(struct zc *zc, json_t *body, struct zc_job **ret, struct zero_error *err);
+/* The host reset while a tenant holds it: taken back, forced. */
+int zc_tenant_reset(struct zc *zc, struct zc_job **ret);
+/* A QMP event of the host (SHUTDOWN: the tenant powered off). */
+void zc_tenant_event(struct zc *zc, const char *name, json_t *data);
+
+/* ---- api_node.c ---- */
+void zc_api_handover(struct zero_request *req);
+void zc_api_get_tenant(struct zero_request *req);
+void zc_api_node(struct zero_request *req);
+void zc_api_instance(struct zero_request *req);
+void zc_api_instance_console(struct zero_request *req);
+void zc_api_instance_stop(struct zero_request *req);
+
 /* ---- api.c ---- */
 extern const struct zero_route zc_api_routes[];
 /* A request answered once its work ended: parked now (NULL when it could not be: replied), then
@@ -165,3 +190,5 @@ void zc_answer_done(struct zc_answer *a, int r, json_t *result, const struct zer
 void zc_api_answer_job(struct zero_request *req, int r, struct zc_job *j, const struct zero_error *err,
                        unsigned ok_status, bool empty);
 struct zc *zc_request_card(struct zero_request *req);
+/* The host's console (the last ?bytes=, 64 KiB by default) as text. */
+void zc_api_reply_console(struct zero_request *req);

@@ -149,7 +149,7 @@ int zc_engine_sync(struct zc *zc, struct zero_error *err) {
         json_object_foreach(pres, id, rec) {
                 json_t *vrec = zc_store_get(zc->store, "volumes", id);
                 if (n_e >= SYNC_MAX || !streq(strempty(str(rec, "kind")), "volume") || !vrec ||
-                    streq(strempty(str(rec, "state")), "withdrawing"))
+                    streq(strempty(str(rec, "state")), "withdrawing") || zc_tenant_cuts(zc, id))
                         continue;
                 zc_volume_desc(zc, id, vrec, &vols[n_e]);
                 exports[n_e] = (struct zero_card_want_export){.volume = &vols[n_e].v, .kind = ZERO_CARD_EXPORT_NBD};

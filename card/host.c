@@ -108,6 +108,7 @@ static void on_qmp_event(struct zero_qmp *q, const char *name, json_t *data, uin
         else if (streq(name, "SHUTDOWN") || streq(name, "RESET"))
                 log_info("The host: %s (%s)", name, strempty(json_string_value(json_object_get(data, "reason"))));
         zc_present_event(h->zc, name, data);
+        zc_tenant_event(h->zc, name, data);
 }
 
 static void qmp_start(struct zc_host *h);
@@ -519,6 +520,18 @@ int zc_host_power(struct zc *zc, const char *action, unsigned timeout_s, struct 
                 {"reset", "reset", reset_steps},
         };
 
+        /* A tenant holds the host: the button is its stop, a reset takes the host back by force,
+         * and nothing powers it off under the tenant (stop it first). */
+        if (zc_tenant(zc) && action && streq(action, "powerdown"))
+                return zc_tenant_stop(zc, json_pack("{s:I}", "timeout_s", (json_int_t) (timeout_s ? timeout_s : 60)), ret,
+                                      err);
+        if (zc_tenant(zc) && action && streq(action, "reset"))
+                return zc_tenant_reset(zc, ret);
+        if (zc_tenant(zc) && action && (streq(action, "off") || streq(action, "on")))
+                return zero_error_set(err, -EBUSY, ZERO_E_WRONG_STATE,
+                                      "the host is bms instance %s's: stop it first (POST /v1/instances/%s/stop)",
+                                      strempty(json_string_value(json_object_get(zc_tenant(zc), "name"))),
+                                      strempty(json_string_value(json_object_get(zc_tenant(zc), "name"))));
         for (size_t i = 0; action && i < ELEMENTSOF(actions); i++)
                 if (streq(action, actions[i].action))
                         return zc_job_submit(zc, "host", "host", actions[i].what, actions[i].steps,

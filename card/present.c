@@ -394,6 +394,9 @@ void zc_present_resume(struct zc *zc) {
                 char object[48];
                 bool withdrawing = streq(state, "withdrawing");
 
+                if (zc_tenant_cuts(zc, id))
+                        continue; /* cut while the tenant runs: its take-back exports it again */
+
                 snprintf(object, sizeof(object), "%s:%s", strempty(str(pres, "kind")), id);
                 /* A presented one too: its export and device are looked at and made if missing. */
                 (void) zc_job_submit(zc, object, id, withdrawing ? "withdrawal" : "presentation",

@@ -199,6 +199,18 @@ struct zero_card_result {
  * loop, never from inside the call that started the work, exactly once. */
 typedef void (*zero_card_done_fn)(void *userdata, int r, const struct zero_card_result *res, const struct zero_error *err);
 
+/* A hand-over of the host to a tenant (ops.tenant_handover). */
+struct zero_card_tenant {
+        uint32_t size;
+        const char *operation; /* the agent's operation: the hand-over's id */
+        const char *instance;  /* the instance's id */
+        const char *name;
+        const char *const *volumes; /* ids, presented already (host-block exports) */
+        size_t n_volumes;
+        const char *const *nics; /* ids, presented already */
+        size_t n_nics;
+};
+
 struct zero_card_ops {
         /* ---- Synchronous ---- */
 
@@ -325,6 +337,21 @@ struct zero_card_ops {
          * open() starts it all again. Blocks (seconds). A driver without it (the lab's card,
          * which is not the host's to stop) cannot be torn down from the host. */
         int (*stop)(struct zero_card *card, struct zero_error *err);
+
+        /* ---- The host handed to a tenant (a bms instance): a card that outlives the host ---- */
+
+        /* The node goes to the tenant t: the card keeps t's volumes and NICs presented and
+         * withdraws everything else of the host (its state volume, the management link) once it
+         * answered; what the host writes after done is lost. Idempotent for one t->operation.
+         * A driver without it (the softcard) cannot hand the host over. */
+        int (*tenant_handover)(struct zero_card *card, const struct zero_card_tenant *t, zero_card_done_fn done,
+                               void *userdata, struct zero_error *err);
+        /* How the hand-over of `operation` stands, as done's res.text: "none" (the card has no
+         * record of it: it never reached the card), "running" (the tenant holds the host: only
+         * while the card answers for it), or "ended CODE" (the host was taken back; CODE: 143
+         * stopped, 137 forced, 0 the tenant's own power-off). */
+        int (*tenant_status)(struct zero_card *card, const char *operation, zero_card_done_fn done, void *userdata,
+                             struct zero_error *err);
 };
 
 /* The card outlives the host's kernel: its volumes and NICs stay presented, and its management

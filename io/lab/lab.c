@@ -601,6 +601,77 @@ static uint64_t card_capabilities(struct zero_card *c) {
         return ZERO_CARD_CAP_OUTLIVES_HOST;
 }
 
+/* ---- the host handed to a tenant ---- */
+
+static void on_tenant_answer(void *userdata, int r, long status, json_t *body, const struct zero_error *err) {
+        struct lab_op *op = userdata;
+        json_t *t = json_object_get(body, "tenant"), *last = json_object_get(body, "last");
+
+        op->req = NULL;
+        if (r >= 0 && streq(op->path, "/v1/host/tenant")) {
+                if (streq(strempty(json_string_value(json_object_get(t, "operation"))), op->id))
+                        snprintf(op->res.text, sizeof(op->res.text), "running");
+                else if (streq(strempty(json_string_value(json_object_get(last, "operation"))), op->id))
+                        snprintf(op->res.text, sizeof(op->res.text), "ended %lld",
+                                 (long long) json_integer_value(json_object_get(last, "exit_code")));
+                else
+                        snprintf(op->res.text, sizeof(op->res.text), "none");
+        }
+        lab_op_next(op, r, err);
+}
+
+static int tenant_send(struct lab_op *op) {
+        int r = lab_client_request(op->card->client, op->body ? "POST" : "GET", op->path, json_incref(op->body), NULL,
+                                   0, on_tenant_answer, op, &op->req);
+
+        if (r < 0)
+                return zero_error_set(&op->err, r, ZERO_E_INTERNAL, "lab: cannot ask the card: %s", strerror(-r));
+        return 0;
+}
+
+static const lab_step_fn tenant_steps[] = {tenant_send, NULL};
+
+static int tenant_op(struct zero_card *c, const char *path, const char *operation, json_t *body,
+                     zero_card_done_fn done, void *userdata, struct zero_error *err) {
+        struct lab_op *op = lab_op_new(c);
+
+        if (!op) {
+                json_decref(body);
+                return zero_error_default(err, -ENOMEM, "lab");
+        }
+        snprintf(op->path, sizeof(op->path), "%s", path);
+        snprintf(op->id, sizeof(op->id), "%s", strempty(operation));
+        op->body = body;
+        return lab_op_start(c, op, tenant_steps, done, userdata, err);
+}
+
+static int card_tenant_handover(struct zero_card *c, const struct zero_card_tenant *t, zero_card_done_fn done,
+                                void *userdata, struct zero_error *err) {
+        json_t *body, *vols = json_array(), *nics = json_array();
+
+        if (!t || !t->operation || !t->instance || !t->name) {
+                json_decref(vols);
+                json_decref(nics);
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "lab: a hand-over without its tenant");
+        }
+        for (size_t i = 0; i < t->n_volumes; i++)
+                json_array_append_new(vols, json_string(t->volumes[i]));
+        for (size_t i = 0; i < t->n_nics; i++)
+                json_array_append_new(nics, json_string(t->nics[i]));
+        body = json_pack("{s:s,s:s,s:s,s:o,s:o}", "operation", t->operation, "instance", t->instance, "name", t->name,
+                         "volumes", vols, "nics", nics);
+        if (!body)
+                return zero_error_default(err, -ENOMEM, "lab");
+        return tenant_op(c, "/v1/host/handover", t->operation, body, done, userdata, err);
+}
+
+static int card_tenant_status(struct zero_card *c, const char *operation, zero_card_done_fn done, void *userdata,
+                              struct zero_error *err) {
+        if (!operation || strlen(operation) >= sizeof(((struct lab_op *) 0)->id))
+                return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "lab: no operation to ask about");
+        return tenant_op(c, "/v1/host/tenant", operation, NULL, done, userdata, err);
+}
+
 static const struct zero_card_driver driver = {
         .abi_version = ZERO_CARD_ABI_VERSION,
         .size = sizeof(struct zero_card_driver),
@@ -624,6 +695,8 @@ static const struct zero_card_driver driver = {
                         .nic_attach = card_nic_attach,
                         .nic_detach = card_nic_detach,
                         .capabilities = card_capabilities,
+                        .tenant_handover = card_tenant_handover,
+                        .tenant_status = card_tenant_status,
                 },
 };
 

@@ -5,18 +5,22 @@
  * tenant's volumes and NICs presented; a stop is the card resetting the host into the host image
  * (issue 14, docs/architecture.md "Bare metal").
  *
- * This is the first increment: the probe (whether this host can hand itself over at all) and the
- * exclusivity the agent enforces (zero_probe.exclusive). The hand-over is not built yet, so the
- * ops that would run a tenant say so, ZERO_E_UNAVAILABLE, rather than pretend: a bms instance is
- * refused at its create on a host whose probe says no (the softcard, a kernel without
- * kexec_file_load), and fails at prepare where the probe says yes (the lab).
+ * The plugin is the probe (whether this host can hand itself over at all: a bms instance is
+ * refused at its create where it says no, the softcard, a kernel without kexec_file_load), the
+ * exclusivity the agent enforces (zero_probe.exclusive), and what the hand-over boots
+ * (ops.handover: the image's kernel, initramfs and command line). The hand-over's steps are the
+ * agent's (agent/handover.c), the take-back the card's (card/tenant.c).
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
+#include "common/util.h"
 #include "plugins/bms/kexec.h"
+#include "plugins/vm/cmdline.h"
 #include "zero/plugin.h"
 
 static const struct zero_plugin_services *svc;
@@ -51,38 +55,76 @@ static int bms_probe(struct zero_probe *ret) {
         return 0;
 }
 
-static int not_built(const struct zero_instance_info *info, const char *what, struct zero_error *err) {
-        return zero_error_set(err, -EOPNOTSUPP, ZERO_E_UNAVAILABLE,
-                              "cannot %s bms instance '%s': the hand-over of the host to a tenant is not built yet "
-                              "(issue 14, item 3)",
-                              what, info && info->name ? info->name : "?");
+/* What the instance needs of the card: its volumes presented to the host as block devices and
+ * its NICs as the host's netdevs (the lab's card presents a PCIe device for each: after the
+ * kexec the tenant's kernel finds the same devices on its bus). */
+static int bms_card_needs(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                          struct zero_card_needs *ret, struct zero_error *err) {
+        (void) ctx;
+        (void) err;
+        for (size_t i = 0; i < info->n_volumes; i++)
+                ret->volume_export[i] = "host-block";
+        for (size_t i = 0; i < info->n_nics; i++)
+                ret->nic_attach[i] = "veth";
+        if (info->n_nics > 0)
+                snprintf(ret->netns_path, sizeof(ret->netns_path), "%s/netns", info->run_dir);
+        return 0;
 }
 
+static bool readable(const char *path) {
+        return path && access(path, R_OK) == 0;
+}
+
+/* Checks what the hand-over will need, so that a create fails here rather than half-way. */
 static int bms_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
         (void) ctx;
-        return not_built(info, "prepare", err);
+        if (!readable(info->kernel) || !readable(info->initrd))
+                return zero_error_set(err, -ENOENT, ZERO_E_INVALID,
+                                      "bms instance '%s': image '%s' has no kernel and initrd to boot the host with "
+                                      "(import it with \"kernel\" and \"initrd\")",
+                                      info->name, strempty(info->image_name));
+        if (info->n_volumes < 1 || !info->volumes[0].id)
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "bms instance '%s' has no root volume", info->name);
+        return 0;
 }
 
+static int bms_handover(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_handover *ret,
+                        struct zero_error *err) {
+        int r = bms_prepare(ctx, info, err);
+
+        if (r < 0)
+                return r;
+        snprintf(ret->kernel, sizeof(ret->kernel), "%s", info->kernel);
+        snprintf(ret->initrd, sizeof(ret->initrd), "%s", info->initrd);
+        return zero_bms_cmdline(info, ret->cmdline, sizeof(ret->cmdline), err);
+}
+
+/* The agent hands the host over instead (ops.handover): start is never called. */
 static int bms_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
         (void) ctx;
-        return not_built(info, "start", err);
+        return zero_error_set(err, -EOPNOTSUPP, ZERO_E_INTERNAL,
+                              "bms instance '%s' runs through the hand-over of the host, not a start",
+                              info && info->name ? info->name : "?");
 }
 
-/* No tenant ever runs (prepare refuses), so there is nothing to stop or signal. */
+/* While zerod runs, no tenant does (the host is its own): the card stops a running tenant. */
 static int bms_stop(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
         (void) ctx;
-        return not_built(info, "stop", err);
+        (void) info;
+        (void) err;
+        return 0;
 }
 
 static int bms_kill(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, int signal,
                     struct zero_error *err) {
         (void) ctx;
         (void) signal;
-        return not_built(info, "signal", err);
+        return zero_error_set(err, -ESRCH, ZERO_E_WRONG_STATE,
+                              "bms instance '%s' does not run on this host's kernel: the card signals its tenant",
+                              info && info->name ? info->name : "?");
 }
 
-/* Idempotent, and nothing to undo: prepare made nothing. Succeeding lets a failed create or a
- * delete end cleanly. */
+/* Idempotent, and nothing to undo: prepare made nothing. */
 static int bms_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
         (void) ctx;
         (void) info;
@@ -97,7 +139,7 @@ static const struct zero_plugin bms_plugin = {
         .mode = "bms",
         /* card_capabilities and zero_probe.exclusive: without them an agent would run a bms
          * instance beside others, on a card that dies with the host. */
-        .abi_minor_needed = 4,
+        .abi_minor_needed = 6, /* ops.handover */
         .ops = {
                 .init = bms_init,
                 .fini = bms_fini,
@@ -107,6 +149,8 @@ static const struct zero_plugin bms_plugin = {
                 .stop = bms_stop,
                 .kill = bms_kill,
                 .cleanup = bms_cleanup,
+                .card_needs = bms_card_needs,
+                .handover = bms_handover,
         },
 };
 

@@ -37,3 +37,8 @@ void zero_bms_host_detect(struct zero_bms_host *ret);
  * in the way in reason ("; " between them, the card's first). runtime gets what is in use. */
 bool zero_bms_decide(const struct zero_bms_host *h, char *reason, size_t reason_size, char *runtime,
                      size_t runtime_size);
+
+/* The tenant's kernel command line for info (bms.c), into ret: -errno with err. */
+struct zero_instance_info;
+struct zero_error;
+int zero_bms_cmdline(const struct zero_instance_info *info, char *ret, size_t size, struct zero_error *err);

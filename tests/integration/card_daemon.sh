@@ -147,6 +147,21 @@ want 422 op POST /v1/host/power '{"action":"on"}'
 grep -q 'kernel and initrd' "$BODY" || fail "the power on without a host image: $(cat "$BODY")"
 log "network $BR, NIC $TAP on it; a volume and the NIC presented while the host is off; no power on without a host image"
 
+# --- the tenant's API without a tenant (bms: tests/lab/bms.sh hands the host over) ---------------------
+want 200 host GET /v1/host/tenant
+jq -e '.tenant == null and .last == null' "$BODY" >/dev/null || fail "a tenant on a new card: $(cat "$BODY")"
+want 409 op GET /v1/node
+grep -q "zerod answers" "$BODY" || fail "GET /v1/node without a tenant: $(cat "$BODY")"
+want 409 op GET /v1/instances/metal
+want 409 op POST /v1/instances/metal/stop '{}'
+want 403 host GET /v1/node
+OPID=$(id)
+want 409 host POST /v1/host/handover "{\"operation\":\"$OPID\",\"instance\":\"$(id)\",\"name\":\"metal\",\"volumes\":[\"$V1\"]}"
+grep -q 'not running' "$BODY" || fail "a hand-over of a host that is off: $(cat "$BODY")"
+want 200 host GET /v1/host/tenant
+jq -e '.tenant == null' "$BODY" >/dev/null || fail "a refused hand-over left a tenant: $(cat "$BODY")"
+log "no tenant: the card does not answer for the node (409), a hand-over of a host that is off is refused"
+
 # --- kill -9 of the card --------------------------------------------------------------------------
 want 200 op GET /v1/volumes
 before=$(jq -c '[.volumes[] | {id, state, size_bytes, presentation}] | sort_by(.id)' "$BODY")

@@ -113,6 +113,6 @@ lab_down_clean() {
   left=$(grep -lsFf <(printf '%s\n' "$LAB/") /proc/[0-9]*/cmdline || true)
   [ -z "$left" ] || fail "deploy/lab down left processes: $left"
   ! grep -qF "$LAB" /proc/self/mountinfo || fail "deploy/lab down left mounts: $(grep -F "$LAB" /proc/self/mountinfo)"
-  ! losetup -a 2>/dev/null | grep -qF "$LAB" || fail "deploy/lab down left loop devices"
+  ! losetup -a 2>/dev/null | grep -qF "$LAB" || fail "deploy/lab down left loop devices: $(losetup -a 2>/dev/null | grep -F "$LAB")"
   [ ! -e "$LAB/netns" ] || fail "deploy/lab down left the namespace's file"
 }

@@ -15,7 +15,7 @@ struct fake_card_ctl fake_card;
 
 static const char *const op_names[_FAKE_OP_MAX] = {
         "create", "delete", "resize", "qos", "export", "unexport", "network_create", "network_delete",
-        "attach", "detach",
+        "attach", "detach", "handover", "tenant",
 };
 
 struct pending;
@@ -159,6 +159,15 @@ static int apply(struct pending *p, struct zero_card_result *res, struct zero_er
         case FAKE_NIC_DETACH:
                 remove_file(st, "nics", p->id);
                 return 0;
+        case FAKE_TENANT_HANDOVER: {
+                _cleanup_free_ char *t = read_text(st, "tenant", p->id);
+                return t ? 0 : write_text(st, "tenant", p->id, "running");
+        }
+        case FAKE_TENANT_STATUS: {
+                _cleanup_free_ char *t = read_text(st, "tenant", p->id);
+                snprintf(res->text, sizeof(res->text), "%s", t ? t : "none");
+                return 0;
+        }
         default:
                 return -EINVAL;
         }
@@ -235,7 +244,7 @@ void fake_card_release(struct zero_card *c) {
 
 static int fk_open(const struct zero_card_env *env, struct zero_card **ret, struct zero_error *err) {
         struct zero_card *c = calloc(1, sizeof(*c));
-        const char *subdirs[] = {"volumes", "exports", "nics", "networks"};
+        const char *subdirs[] = {"volumes", "exports", "nics", "networks", "tenant"};
 
         if (!c)
                 return -ENOMEM;
@@ -391,6 +400,16 @@ static int fk_nic_detach(struct zero_card *c, const struct zero_card_nic *nic, z
         return start(c, FAKE_NIC_DETACH, nic->id, NULL, done, userdata, err);
 }
 
+static int fk_tenant_handover(struct zero_card *c, const struct zero_card_tenant *t, zero_card_done_fn done,
+                              void *userdata, struct zero_error *err) {
+        return start(c, FAKE_TENANT_HANDOVER, t ? t->operation : NULL, t ? t->name : NULL, done, userdata, err);
+}
+
+static int fk_tenant_status(struct zero_card *c, const char *operation, zero_card_done_fn done, void *userdata,
+                            struct zero_error *err) {
+        return start(c, FAKE_TENANT_STATUS, operation, NULL, done, userdata, err);
+}
+
 static const struct zero_card_driver driver = {
         .abi_version = ZERO_CARD_ABI_VERSION,
         .size = sizeof(struct zero_card_driver),
@@ -412,6 +431,8 @@ static const struct zero_card_driver driver = {
                 .network_delete = fk_network_delete,
                 .nic_attach = fk_nic_attach,
                 .nic_detach = fk_nic_detach,
+                .tenant_handover = fk_tenant_handover,
+                .tenant_status = fk_tenant_status,
         },
 };
 

@@ -9,6 +9,8 @@
  *   STATE/exports/ID         its export: the kind (the path handed back is RUN/ID.KIND)
  *   STATE/nics/ID            a NIC attached: "KIND TARGET"
  *   STATE/networks/ID        a network made
+ *   STATE/tenant/OPERATION   the host handed over by OPERATION: "running", or "ended CODE" once
+ *                            the test (the card's take-back) says so
  * Every op that changes the card answers from a timer (fake_card.delay_ms later), or fails then,
  * or is refused at once, as the test sets; an op may be held (answered only when released). It
  * counts what the ABI forbids: two ops in flight on one object, sync() while an op is in flight,
@@ -30,6 +32,8 @@ enum fake_card_op {
         FAKE_NETWORK_DELETE,
         FAKE_NIC_ATTACH,
         FAKE_NIC_DETACH,
+        FAKE_TENANT_HANDOVER, /* STATE/tenant/OPERATION: "running" (the test writes "ended CODE") */
+        FAKE_TENANT_STATUS,
         _FAKE_OP_MAX,
 };
 

@@ -15,7 +15,9 @@
 
 #include <cmocka.h>
 
+#include "common/util.h"
 #include "plugins/bms/kexec.h"
+#include "zero/plugin.h"
 
 static struct zero_bms_host host(int kexec_errno, bool card) {
         struct zero_bms_host h = {.kexec_errno = kexec_errno, .kexec_loaded_file = true,
@@ -118,11 +120,55 @@ static void test_detect_here(void **state) {
                       h.kexec_errno ? strerror(h.kexec_errno) : "(no number)", before, (int) h.config, h.release);
 }
 
+
+/* The tenant's kernel command line (bms.so's ops.handover): the root volume by its serial (the
+ * card's: the id's first 20 characters), the first NIC by its MAC, the command as base64 of a
+ * shell line, as the unified image's init reads them; too long is refused, never cut. */
+static void test_cmdline(void **state) {
+        const char *argv[] = {"/bin/sh", "-c", "echo hi", NULL};
+        struct zero_volume_info vol = {.size = sizeof(vol), .id = "0123456789abcdef0123456789abcdef", .role = "root"};
+        struct zero_nic_info nic = {.size = sizeof(nic),
+                                    .mac = "02:00:00:00:00:05",
+                                    .ip = "10.77.0.5",
+                                    .prefixlen = 24,
+                                    .gateway = "10.77.0.1"};
+        struct zero_instance_info info = {.size = sizeof(info),
+                                          .name = "metal",
+                                          .argv = argv,
+                                          .n_volumes = 1,
+                                          .volumes = &vol};
+        struct zero_error err = {};
+        char line[ZERO_HANDOVER_CMDLINE_MAX], *b64 = zero_base64("exec '/bin/sh' '-c' 'echo hi'", 29);
+        char want[512];
+        char *big;
+
+        (void) state;
+        assert_non_null(b64);
+        assert_int_equal(zero_bms_cmdline(&info, line, sizeof(line), &err), 0);
+        snprintf(want, sizeof(want),
+                 "console=ttyS0 quiet panic=-1 zero.root=serial:0123456789abcdef0123 zero.rootwait=30 zero.cmd=%s", b64);
+        assert_string_equal(line, want);
+        info.n_nics = 1;
+        info.nics = &nic;
+        assert_int_equal(zero_bms_cmdline(&info, line, sizeof(line), &err), 0);
+        assert_non_null(strstr(line, " zero.ip=10.77.0.5/24 zero.gw=10.77.0.1 zero.mac=02:00:00:00:00:05 "));
+        free(b64);
+        /* A command whose base64 does not fit */
+        big = malloc(3000);
+        assert_non_null(big);
+        memset(big, 'x', 2999);
+        big[2999] = '\0';
+        argv[2] = big;
+        assert_int_equal(zero_bms_cmdline(&info, line, sizeof(line), &err), -E2BIG);
+        assert_non_null(strstr(err.message, "too long"));
+        free(big);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_available),   cmocka_unit_test(test_card_dies_with_host),
                 cmocka_unit_test(test_kernel),      cmocka_unit_test(test_both_and_short),
-                cmocka_unit_test(test_detect_here),
+                cmocka_unit_test(test_detect_here), cmocka_unit_test(test_cmdline),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -245,9 +245,26 @@ static int fake_status(struct zero_plugin_ctx *ctx, char *ret, size_t size) {
                         .start = fake_start, .stop = fake_stop, .kill = fake_kill,                  \
                         .cleanup = fake_cleanup, .boot = fake_boot, .card_needs = fake_card_needs },  \
         }
+/* eps runs by a hand-over of the host (ops.handover, as bms): what it boots is a description. */
+static int fake_handover(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_handover *ret,
+                         struct zero_error *err) {
+        snprintf(ret->kernel, sizeof(ret->kernel), "%s/vmlinuz", info->run_dir);
+        snprintf(ret->initrd, sizeof(ret->initrd), "%s/initrd.img", info->run_dir);
+        snprintf(ret->cmdline, sizeof(ret->cmdline), "zero.root=serial:%.20s", info->volumes[0].id);
+        return 0;
+}
+#define FAKE_PLUGIN_HANDOVER(m)                                                                    \
+        {                                                                                          \
+                .abi_version = ZERO_PLUGIN_ABI_VERSION, .size = sizeof(struct zero_plugin), .name = m, \
+                .mode = m, .abi_minor_needed = 6,                                                  \
+                .ops = {.init = fake_init, .probe = fake_probe, .prepare = fake_prepare,             \
+                        .start = fake_start, .stop = fake_stop, .kill = fake_kill,                  \
+                        .cleanup = fake_cleanup, .card_needs = fake_card_needs,                     \
+                        .handover = fake_handover },                                                \
+        }
 /* delta needs the node to itself (zero_probe.exclusive, as bms): test_evict. */
 static const struct zero_plugin fake_plugins[] = {FAKE_PLUGIN("alpha"), FAKE_PLUGIN("beta"), FAKE_PLUGIN_41("gamma"),
-                                                  FAKE_PLUGIN("delta")};
+                                                  FAKE_PLUGIN("delta"), FAKE_PLUGIN_HANDOVER("eps")};
 
 /* --- an agent on a directory, opened and closed as zerod would be (a crash: not closed) --- */
 
@@ -287,6 +304,8 @@ static void env_open(struct env *e) {
         assert_int_equal(zero_config_set(e->a.config, "agent", "shim", getenv("ZERO_SHIM"), &err), 0);
         assert_int_equal(zero_config_set(e->a.config, "agent", "plugin_dir", e->dir, &err), 0);
         assert_int_equal(zero_config_set(e->a.config, "images", "unpack_helper", "/bin/false", &err), 0);
+        _cleanup_free_ char *helper = zero_strdup_printf("%s/handover.sh", e->dir);
+        assert_int_equal(zero_config_set(e->a.config, "bms", "handover_helper", helper, &err), 0);
         assert_int_equal(zero_config_finish(e->a.config, &err), 0);
         assert_int_equal(zero_mkdir_p(state, 0700), 0);
         assert_int_equal(zero_mkdir_p(run, 0700), 0);
@@ -1176,7 +1195,7 @@ static void test_evict(void **state) {
         run_ops(e);
         assert_op(e, start, "succeeded", NULL);
         steps = steps_of(e, start);
-        assert_string_equal(steps, "evict,volumes,card_up,prepare,spawn,boot,running");
+        assert_string_equal(steps, "evict,volumes,card_up,prepare,handover_load,handover,spawn,boot,running");
         stop = evicted_by(e, start, web);
         assert_non_null(stop);
         assert_op(e, stop, "succeeded", NULL);
@@ -1216,6 +1235,8 @@ static void test_evict_waits_for_own_op(void **state) {
 /* --- a crash at every fault point of a kind, resumed by the next agent --- */
 
 /* What a scenario starts (in the agent that will die) and what the next agent must end with. */
+#ifdef ZERO_FAULT_INJECTION
+/* The crash tests need the fault points: a build without them has none to reach. */
 struct scenario {
         const char *kind;
         const char *before; /* the instance's state before: "none" (no instance) or "running" */
@@ -1315,6 +1336,144 @@ static void crash_scenario(const struct scenario *sc) {
         assert_int_equal(reached, points);
 }
 
+
+/* --- the hand-over of the host (handover.c) --- */
+
+/* zero-bms-handover as the tests have it: load succeeds; exec is the host going to the tenant,
+ * which for the agent that ran it is the end: it is killed (its parent: the agent's process). */
+static void write_handover_helper(struct env *e) {
+        static const char text[] = "#!/bin/sh\ncase $1 in\nload) exit 0 ;;\nexec) kill -9 $PPID; sleep 10; exit 1 ;;\nesac\nexit 2\n";
+        _cleanup_free_ char *path = zero_strdup_printf("%s/handover.sh", e->dir);
+
+        assert_int_equal(zero_write_file_replace(path, text, sizeof(text) - 1, 0755), 0);
+}
+
+/* One life of an agent, in a child (a host): 0 its operations ended, 1 it handed the host over
+ * (killed by the helper's exec), 2 it died at the fault point. */
+static int agent_life(struct env *e, const char *point, bool create_it) {
+        int status;
+        pid_t pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (point)
+                        setenv("ZERO_FAULT_POINT", point, 1);
+                env_open(e);
+                if (create_it)
+                        free(create(e, "eps", SLEEPER));
+                else {
+                        assert_int_equal(zero_inst_reconcile_all(&e->a), 0);
+                        assert_int_equal(zero_op_resume_all(&e->a), 0);
+                }
+                run_ops(e);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+                return 1;
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != ZERO_FAULT_EXIT_STATUS)
+                print_message("%s: the agent exited with %d\n", strempty(point), WEXITSTATUS(status));
+        assert_true(WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == ZERO_FAULT_EXIT_STATUS);
+        return WEXITSTATUS(status) == ZERO_FAULT_EXIT_STATUS ? 2 : 0;
+}
+
+/* The card's take-back: every hand-over it holds ends with code; how many there were. */
+static unsigned card_take_back(struct env *e, int code) {
+        _cleanup_free_ char *dir = zero_strdup_printf("%s/card/tenant", e->dir);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        unsigned n = 0;
+        char text[32];
+
+        snprintf(text, sizeof(text), "ended %d", code);
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *f = zero_strdup_printf("%s/%s", dir, de->d_name);
+                if (de->d_name[0] == '.')
+                        continue;
+                assert_int_equal(zero_write_file_replace(f, text, strlen(text), 0600), 0);
+                n++;
+        }
+        if (d)
+                closedir(d);
+        return n;
+}
+
+/* zerod back after the take-back: the operation ends, the instance stopped with the tenant's exit
+ * code, the card holds nothing of it. */
+static void assert_back(struct env *e, int code) {
+        struct seen s;
+
+        env_open(e);
+        assert_int_equal(zero_inst_reconcile_all(&e->a), 0);
+        assert_int_equal(zero_op_resume_all(&e->a), 0);
+        run_ops(e);
+        /* The card's part taken down by jobs of their own (zero_card_down_nowait): 5 s at most. */
+        for (int i = 0; i < 250; i++) {
+                _cleanup_free_ char *holds = card_holds(e);
+                if (streq(holds, "none/none"))
+                        break;
+                run_for(e, 20);
+        }
+        s = seen(e);
+        if (!streq(s.state, "stopped"))
+                print_message("after the take-back: %s (%s)\n", s.state, s.error);
+        assert_string_equal(s.state, "stopped");
+        assert_true(s.has_exit_code);
+        assert_int_equal(s.exit_code, code);
+        assert_card(e, "eps", false);
+        assert_int_equal(shims_running(e->dir, false), 0);
+        env_close(e);
+}
+
+/* A create of a hand-over mode: the kernel loaded, the card told, the host gone to the tenant;
+ * back, the instance is stopped with the code the card says. */
+static void test_handover(void **state) {
+        struct env *e = env_new();
+
+        (void) state;
+        write_handover_helper(e);
+        assert_int_equal(agent_life(e, NULL, true), 1);
+        assert_int_equal(card_take_back(e, 143), 1);
+        assert_back(e, 143);
+        env_free(e);
+}
+
+/* A reset of the host (the agent dies) at every fault point of the create: the next agents resume
+ * until the host is handed over, once, under the same operation; back, one consistent end. */
+static void test_crash_handover(void **state) {
+        const struct zero_op_kind *kind = zero_op_kind_find("create");
+        unsigned points = 0, reached = 0;
+
+        (void) state;
+        for (size_t s = 0; s < kind->n_steps; s++)
+                for (int which = 0; which < 3; which++) {
+                        char point[128];
+                        struct env *e;
+                        int life, lives = 0;
+
+                        if (!fault_point("create", &kind->steps[s], which, point, sizeof(point)))
+                                continue;
+                        e = env_new();
+                        write_handover_helper(e);
+                        points++;
+                        life = agent_life(e, point, true);
+                        reached += life == 2;
+                        while (life == 2 && lives++ < 3)
+                                life = agent_life(e, NULL, false);
+                        if (life != 1)
+                                print_message("%s: never handed over (%d)\n", point, life);
+                        assert_int_equal(life, 1);
+                        assert_int_equal(card_take_back(e, 0), 1);
+                        assert_back(e, 0);
+                        env_free(e);
+                }
+        /* The points before the hand-over are reached; those after it (spawn, boot, running, and
+         * handover.done) only in the agent that is back. */
+        print_message("create (hand-over): %u fault points, %u reached before the hand-over\n", points, reached);
+        assert_true(reached >= 10);
+}
+
 /* A crash at every fault point of an evicting start and of the stop it starts: the next agent
  * resumes both and ends with the holder stopped once, the exclusive instance running, one
  * runtime, and the card holding nothing of the holder's. */
@@ -1399,7 +1558,6 @@ static void test_crash_switch(void **state) {
         crash_scenario(&(struct scenario){"switch", "running", "running", "beta"});
 }
 
-#ifdef ZERO_FAULT_INJECTION
 #define CRASH_TEST(t) cmocka_unit_test(t)
 #else
 static void no_fault_points(void **state) {
@@ -1433,6 +1591,8 @@ int main(void) {
                 CRASH_TEST(test_crash_delete),
                 CRASH_TEST(test_crash_switch),
                 CRASH_TEST(test_crash_evict),
+                cmocka_unit_test(test_handover),
+                CRASH_TEST(test_crash_handover),
         };
         sigset_t mask;
 

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The hand-over of the host to an instance (a plugin with ops.handover: bms), in place of the
+ * start's spawn (handover.h). Two steps, journalled as every step is:
+ *
+ *   handover_load  the plugin says what to boot (the image's kernel, initramfs, command line);
+ *                  zero-bms-handover loads it with kexec_file_load(2), a child of zerod's
+ *   handover       the card asked how this hand-over stands (ops.tenant_status, by the
+ *                  operation's id), then:
+ *                    "none"      it never reached the card: the kernel loaded again if a reset
+ *                                lost it, the store made durable (fsync: this step's record is
+ *                                what zerod finds when it is back), the card told
+ *                                (ops.tenant_handover: it keeps the instance's volumes and NICs
+ *                                and cuts the rest, the state volume first), then
+ *                                zero-bms-handover exec reboots into the loaded kernel. Nothing
+ *                                is written after the card's answer: the state volume is cut.
+ *                    "ended N"   zerod is back after the take-back: the run ended with exit code
+ *                                N; the step is done, and spawn, boot and running pass (no shim:
+ *                                running records the instance stopped), the card's exports of the
+ *                                instance taken down.
+ *                    "running"   never while zerod runs (the host would be the tenant's): an error.
+ *
+ * A reset at any point before the card's answer finds the operation at one of these steps and
+ * runs it again (a loaded kernel is lost with the reset, so it is loaded again); after it, the
+ * card takes the host back and the step finds "ended".
+ */
+#include "agent/handover.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/card.h"
+#include "agent/card_steps.h"
+#include "agent/config.h"
+#include "agent/durable.h"
+#include "agent/instance_steps.h"
+#include "agent/plugin_loader.h"
+#include "common/ini.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "store/store.h"
+#include "zero/card.h"
+
+#define PROGRESS_KEY "card"
+
+bool zero_handover_plugin(const struct zero_plugin *p) {
+        return p && ZERO_PLUGIN_HAS(p, handover) && p->ops.handover;
+}
+
+static char *helper_path(struct zero_agent *a) {
+        static const char *const candidates[] = {"../plugins/bms/zero-bms-handover", "../libexec/zero/zero-bms-handover",
+                                                 "zero-bms-handover", NULL};
+        const char *c = zero_config_get(a->config, "bms", "handover_helper");
+
+        return c ? strdup(c) : zero_path_beside_exe(candidates);
+}
+
+/* The plugin's description of what to boot, and the helper: 0, or -errno with op->err. A
+ * plugin without the op: 1 (the steps pass). */
+static int describe(struct zero_op *op, struct zero_handover *ho, char **ret_helper) {
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        if (!zero_handover_plugin(c.plugin)) {
+                zero_step_ctx_done(&c);
+                return 1;
+        }
+        *ho = (struct zero_handover){.size = sizeof(*ho)};
+        r = c.plugin->ops.handover(c.pctx, &c.info.info, ho, &op->err);
+        zero_step_ctx_done(&c);
+        if (r < 0)
+                return zero_error_default(&op->err, r, "the hand-over's description");
+        *ret_helper = helper_path(op->agent);
+        if (!*ret_helper)
+                return zero_error_set(&op->err, -ENOENT, ZERO_E_INTERNAL,
+                                      "cannot find zero-bms-handover: set [bms] handover_helper=PATH");
+        return 0;
+}
+
+static int load(struct zero_op *op, const struct zero_handover *ho, const char *helper, enum zero_op_then then) {
+        char *argv[] = {(char *) helper, (char *) "load", (char *) ho->kernel, (char *) ho->initrd, (char *) ho->cmdline,
+                        NULL};
+
+        log_info("Loading the kernel of %s's hand-over: %s", strempty(op->row.instance_name), ho->kernel);
+        return zero_op_wait_child(op, argv, "zero-bms-handover load (kexec_file_load)", then);
+}
+
+int zero_step_handover_load(struct zero_op *op) {
+        struct zero_handover ho;
+        _cleanup_free_ char *helper = NULL;
+        int r = describe(op, &ho, &helper);
+
+        if (r != 0)
+            return r > 0 ? 0 : r;
+        return load(op, &ho, helper, ZERO_OP_THEN_DONE);
+}
+
+/* ---- the card's part ---- */
+
+static const char *progress(struct zero_op *op) {
+        return json_string_value(json_object_get(op->progress, PROGRESS_KEY));
+}
+
+static void on_card(void *userdata, int r, const struct zero_card_result *res, const struct zero_error *err) {
+        struct zero_op *op = userdata;
+
+        if (r >= 0)
+                zero_op_set_progress(op, json_pack("{s:s}", PROGRESS_KEY, progress(op) && streq(progress(op), "handing_over")
+                                                                                  ? "handed"
+                                                                                  : res->text));
+        else if (err)
+                op->err = *err;
+        zero_op_continue(op, r);
+}
+
+static bool kexec_loaded(void) {
+        _cleanup_free_ char *s = NULL;
+        size_t n = 0;
+
+        return zero_read_file("/sys/kernel/kexec_loaded", 16, &s, &n) >= 0 && n > 0 && s[0] == '1';
+}
+
+/* Each volume and NIC the instance has (the card presents them: card_up made them). */
+static int tenant_of(struct zero_op *op, struct zero_card_tenant *t, const char ***vols, const char ***nics,
+                     struct zero_step_ctx *c) {
+        const struct zero_instance_info *i = &c->info.info;
+
+        *vols = calloc(i->n_volumes + 1, sizeof(char *));
+        *nics = calloc(i->n_nics + 1, sizeof(char *));
+        if (!*vols || !*nics)
+                return -ENOMEM;
+        for (size_t k = 0; k < i->n_volumes; k++)
+                (*vols)[k] = i->volumes[k].id;
+        for (size_t k = 0; k < i->n_nics; k++)
+                (*nics)[k] = i->nics[k].id;
+        *t = (struct zero_card_tenant){.size = sizeof(*t),
+                                       .operation = op->row.id,
+                                       .instance = c->row.id,
+                                       .name = c->row.name,
+                                       .volumes = *vols,
+                                       .n_volumes = i->n_volumes,
+                                       .nics = *nics,
+                                       .n_nics = i->n_nics};
+        return 0;
+}
+
+static int hand_over(struct zero_op *op) {
+        struct zero_agent *a = op->agent;
+        struct zero_card_tenant t;
+        _cleanup_free_ const char **vols = NULL, **nics = NULL;
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        r = tenant_of(op, &t, &vols, &nics, &c);
+        if (r >= 0) {
+                zero_op_set_progress(op, json_pack("{s:s}", PROGRESS_KEY, "handing_over"));
+                log_info("Handing the host over to %s (operation %s)", c.row.name, op->row.id);
+                r = a->card_driver->ops.tenant_handover(a->card, &t, on_card, op, &op->err);
+        }
+        zero_step_ctx_done(&c);
+        return r < 0 ? r : zero_op_wait(op, ZERO_OP_WAIT_CARD, ZERO_OP_THEN_RERUN);
+}
+
+/* The store's fsync, off the loop (durable.h): the step's record, committed before it ran, is what
+ * zerod finds when it is back. Found again by the operation's id (zerod may be going). */
+static void on_durable(struct zero_agent *a, int r, void *userdata) {
+        _cleanup_free_ char *id = userdata;
+        struct zero_op *op = r == -ECANCELED ? NULL : zero_op_find(a, id);
+
+        if (!op)
+                return;
+        if (r < 0)
+                zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot make the store durable: %s", strerror(-r));
+        else
+                zero_op_set_progress(op, json_pack("{s:s}", PROGRESS_KEY, "synced"));
+        if (op->wait != ZERO_OP_WAIT_NONE) /* answered later: else the step is still in its call */
+                zero_op_continue(op, r);
+}
+
+/* Without the sync child (durable.h: a->durable NULL), the fsync on the loop, from a turn of its
+ * own: a step runs inside its operation's batch, where the store refuses to sync. */
+struct sync_later {
+        struct zero_agent *agent;
+        char *id;
+};
+
+static int on_sync_later(sd_event_source *s, void *userdata) {
+        struct sync_later *l = userdata;
+        int r = zero_store_sync(l->agent->store);
+
+        sd_event_source_disable_unref(s);
+        on_durable(l->agent, r, l->id);
+        free(l);
+        return 0;
+}
+
+static int sync_later(struct zero_agent *a, char *id) {
+        struct sync_later *l = malloc(sizeof(*l));
+        sd_event_source *s = NULL;
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        *l = (struct sync_later){a, id};
+        r = sd_event_add_defer(a->event, &s, on_sync_later, l);
+        if (r < 0)
+                free(l);
+        return r;
+}
+
+static int make_durable(struct zero_op *op) {
+        char *id = strdup(op->row.id);
+        int r;
+
+        if (!id)
+                return -ENOMEM;
+        zero_op_set_progress(op, json_pack("{s:s}", PROGRESS_KEY, "syncing"));
+        r = op->agent->durable ? zero_durable_wait(op->agent->durable, on_durable, id) : sync_later(op->agent, id);
+        if (r < 0) {
+                free(id);
+                return zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot make the store durable: %s",
+                                      strerror(-r));
+        }
+        if (streq(strempty(progress(op)), "synced")) /* done inside the call: no sync child */
+                return hand_over(op);
+        return zero_op_wait(op, ZERO_OP_WAIT_CARD, ZERO_OP_THEN_RERUN);
+}
+
+/* zerod is back: the run ended with code (the card's take-back). */
+static int ended(struct zero_op *op, int code) {
+        struct zero_step_ctx c;
+        int r = zero_step_ctx_load(op, &c);
+
+        if (r < 0)
+                return r;
+        log_info("%s ended on the host's tenant side with exit code %d: the card took the host back",
+                 c.row.name, code);
+        c.row.has_exit_code = true;
+        c.row.exit_code = code;
+        if (c.row.started_at == 0)
+                c.row.started_at = (int64_t) zero_now_usec();
+        c.row.stopped_at = (int64_t) zero_now_usec();
+        c.row.pid = 0;
+        r = zero_store_instance_update(op->agent->store, &c.row);
+        if (r < 0)
+                zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot record how %s ended", c.row.name);
+        else
+                zero_card_down_nowait(op->agent, c.row.id, NULL, NULL);
+        zero_step_ctx_done(&c);
+        zero_op_set_progress(op, NULL);
+        return r < 0 ? r : 0;
+}
+
+int zero_step_handover(struct zero_op *op) {
+        struct zero_agent *a = op->agent;
+        const char *p = progress(op);
+        struct zero_handover ho;
+        _cleanup_free_ char *helper = NULL;
+        int r = describe(op, &ho, &helper);
+
+        if (r != 0)
+                return r > 0 ? 0 : r;
+        if (!a->card || !ZERO_CARD_HAS(a->card_driver, tenant_handover) || !ZERO_CARD_HAS(a->card_driver, tenant_status))
+                return zero_error_set(&op->err, -EOPNOTSUPP, ZERO_E_UNAVAILABLE,
+                                      "the card (%s) cannot take the host for a tenant", a->card_driver->name);
+        if (!p) {
+                r = a->card_driver->ops.tenant_status(a->card, op->row.id, on_card, op, &op->err);
+                return r < 0 ? r : zero_op_wait(op, ZERO_OP_WAIT_CARD, ZERO_OP_THEN_RERUN);
+        }
+        if (strncmp(p, "ended ", 6) == 0)
+                return ended(op, atoi(p + 6));
+        /* A reset since handover_load lost the loaded kernel: loaded again first. */
+        if (streq(p, "none") && !kexec_loaded()) {
+                zero_op_set_progress(op, json_pack("{s:s}", PROGRESS_KEY, "loading"));
+                return load(op, &ho, helper, ZERO_OP_THEN_RERUN);
+        }
+        if (streq(p, "none") || streq(p, "loading"))
+                return make_durable(op);
+        if (streq(p, "synced"))
+                return hand_over(op);
+        if (streq(p, "handed")) {
+                char *argv[] = {helper, (char *) "exec", NULL};
+                log_info("The card holds the host for %s: rebooting into its kernel", strempty(op->row.instance_name));
+                return zero_op_wait_child(op, argv, "zero-bms-handover exec (the reboot into the tenant's kernel)",
+                                          ZERO_OP_THEN_DONE);
+        }
+        zero_op_set_progress(op, NULL);
+        return zero_error_set(&op->err, -EPROTO, ZERO_E_INTERNAL,
+                              "the card says the hand-over of %s is '%s' while this host runs its own zerod",
+                              strempty(op->row.instance_name), p);
+}

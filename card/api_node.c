@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The card's API for the tenant (tenant.c): the hand-over the host's zerod asks for, how the last
+ * tenant ended (what zerod asks once it is back), and, while a tenant holds the host, the node as
+ * zerod's API would show it (GET /v1/node, /v1/instances/NAME, its console: the host's serial
+ * console) and its stop, on the operator's socket: the host's zerod is gone meanwhile.
+ */
+#include <string.h>
+
+#include "card/card.h"
+#include "card/host.h"
+#include "card/store.h"
+#include "common/util.h"
+
+static const char *str(json_t *rec, const char *key) {
+        return json_string_value(json_object_get(rec, key));
+}
+
+void zc_api_handover(struct zero_request *req) {
+        struct zero_error err = {};
+        struct zc_job *j = NULL;
+        int r = zc_tenant_handover(zc_request_card(req), zero_request_body(req), &j, &err);
+
+        zc_api_answer_job(req, r, j, &err, 200, false);
+}
+
+void zc_api_get_tenant(struct zero_request *req) {
+        zero_reply_json(req, 200, zc_tenant_json(zc_request_card(req)));
+}
+
+/* The tenant named NAME, or a reply (NULL). */
+static json_t *tenant_named(struct zero_request *req) {
+        json_t *t = zc_tenant(zc_request_card(req));
+        const char *name = zero_request_param(req, 0);
+
+        if (!t) {
+                zero_reply_error(req, 409, "wrong_state",
+                                 "no tenant holds the host: the host's zerod answers for the node");
+                return NULL;
+        }
+        if (name && !streq(name, strempty(str(t, "name")))) {
+                zero_reply_error(req, 404, "not_found", "the host is bms instance %s's: no instance %s runs",
+                                 strempty(str(t, "name")), name);
+                return NULL;
+        }
+        return t;
+}
+
+static json_t *instance_json(json_t *t) {
+        const char *state = str(t, "state");
+
+        return json_pack("{s:s,s:s,s:s,s:s,s:O,s:O,s:I,s:s}", "id", strempty(str(t, "instance")), "name",
+                         strempty(str(t, "name")), "mode", "bms", "state",
+                         streq(strempty(state), "taking_back") ? "stopping" : "running", "volumes",
+                         json_object_get(t, "volumes"), "nics", json_object_get(t, "nics"), "since",
+                         json_integer_value(json_object_get(t, "since")), "answered_by", "card");
+}
+
+void zc_api_node(struct zero_request *req) {
+        json_t *t = tenant_named(req);
+
+        if (t)
+                zero_reply_json(req, 200,
+                                json_pack("{s:s,s:s,s:o,s:s}", "mode", "bms", "held_by", strempty(str(t, "name")),
+                                          "instance", instance_json(t), "answered_by", "card"));
+}
+
+void zc_api_instance(struct zero_request *req) {
+        json_t *t = tenant_named(req);
+
+        if (t)
+                zero_reply_json(req, 200, instance_json(t));
+}
+
+void zc_api_instance_console(struct zero_request *req) {
+        if (tenant_named(req))
+                zc_api_reply_console(req);
+}
+
+void zc_api_instance_stop(struct zero_request *req) {
+        struct zero_error err = {};
+        struct zc_job *j = NULL;
+        int r;
+
+        if (!tenant_named(req))
+                return;
+        r = zc_tenant_stop(zc_request_card(req), zero_request_body(req), &j, &err);
+        zc_api_answer_job(req, r, j, &err, 200, false);
+}

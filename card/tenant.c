@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The host handed to a tenant (a bms instance, docs/architecture.md "Bare metal") and taken back.
+ *
+ * Hand-over (POST /v1/host/handover, the host's zerod asks, job "host"): the tenant is recorded
+ * ("handing_over": its instance, the volumes and NICs that stay presented), QEMU is told that a
+ * reset or a power-off of the guest pauses it (set-action reboot=shutdown, shutdown=pause: the
+ * card, not the tenant, decides what boots next), the host's state volume is cut (the engine's
+ * NBD export of it removed: its disk stays on the host's bus, but nothing of it can be read or
+ * written any more), and the tenant is "running". The answer goes back to zerod, which kexecs
+ * into the tenant's kernel; a second later the management link is cut too (set_link off): the
+ * tenant reaches neither the card's API nor zerod's forward. What stays presented is the
+ * tenant's.
+ *
+ * While the tenant runs, the card answers for the node (GET /v1/node, /v1/instances/NAME and its
+ * console, on the operator's socket): the host's zerod is gone.
+ *
+ * Take-back (a stop: the ACPI button, pressed every second until the guest powers off, forced
+ * after timeout_s; the tenant powering off or rebooting by itself; a reset asked of the card):
+ * the state volume exported again, the link up, QEMU's actions as they were, then system_reset:
+ * the host boots its image again (QEMU's -kernel and -initrd, files of the card's: nothing the
+ * tenant could have written), with its state volume, and its zerod asks the card how the tenant
+ * ended (GET /v1/host/tenant: "last", with the exit code: 143 stopped, 137 forced, 0 its own).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "card/card.h"
+#include "card/host.h"
+#include "card/job.h"
+#include "card/store.h"
+#include "common/log.h"
+#include "common/netaddr.h"
+#include "common/util.h"
+
+#define LINK_OFF_DELAY_USEC (1ULL * 1000000ULL)
+#define PRESS_EVERY_USEC (1ULL * 1000000ULL)
+#define STOP_TIMEOUT_S_DEFAULT 30
+#define EXIT_STOPPED 143
+#define EXIT_FORCED 137
+#define MGMT_NETDEV "mgmt"
+
+static const char *str(json_t *rec, const char *key) {
+        return json_string_value(json_object_get(rec, key));
+}
+
+json_t *zc_tenant(struct zc *zc) {
+        json_t *t = zc_store_host(zc->store, "tenant");
+        return json_is_object(t) ? t : NULL;
+}
+
+bool zc_tenant_cuts(struct zc *zc, const char *volume_id) {
+        return zc_tenant(zc) && volume_id &&
+               streq(volume_id, strempty(json_string_value(zc_store_host(zc->store, "state_volume"))));
+}
+
+static int tenant_set(struct zc *zc, const char *key, json_t *value, struct zero_error *err) {
+        json_t *t = json_deep_copy(zc_tenant(zc));
+
+        if (!t) {
+                json_decref(value);
+                return zero_error_set(err, -ENOENT, ZERO_E_WRONG_STATE, "no tenant holds the host");
+        }
+        json_object_set_new(t, key, value);
+        return zc_store_set_host(zc->store, "tenant", t, err);
+}
+
+static void on_qmp_step(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
+        zc_job_next(userdata, r, err);
+}
+
+/* A QMP command whose answer ends the step (ignored: tolerant, for the take-back's). */
+static void on_qmp_any(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
+        if (r < 0)
+                log_warning("The host's QEMU refused a command of the take-back: %s", err ? err->message : "");
+        zc_job_next(userdata, 0, NULL);
+}
+
+static int qmp_step(struct zc_job *j, const char *execute, json_t *args, bool tolerant) {
+        int r;
+
+        if (!zc_host_qmp_ready(j->zc)) {
+                json_decref(args);
+                if (tolerant)
+                        return 1;
+                return zero_error_set(&j->err, -ENOTCONN, ZERO_E_WRONG_STATE, "the host's QEMU does not answer");
+        }
+        r = zc_host_qmp_send(j->zc, execute, args, tolerant ? on_qmp_any : on_qmp_step, j);
+        if (r < 0)
+                return tolerant ? 1 : zero_error_set(&j->err, r, ZERO_E_RUNTIME, "cannot ask the host's QEMU");
+        return 0;
+}
+
+static void on_engine_done(void *userdata, int r, const struct zero_card_result *res, const struct zero_error *err) {
+        struct zc_job *j = userdata;
+
+        if (r >= 0)
+                snprintf(j->text, sizeof(j->text), "%s", res->text);
+        zc_job_next(j, r, err);
+}
+
+static int state_volume_desc(struct zc *zc, struct zc_volume_desc *d, struct zero_error *err) {
+        const char *id = json_string_value(zc_store_host(zc->store, "state_volume"));
+        json_t *rec = id ? zc_store_get(zc->store, "volumes", id) : NULL;
+
+        if (!rec)
+                return zero_error_set(err, -ENOENT, ZERO_E_INTERNAL, "the card has no state volume");
+        return zc_volume_desc(zc, id, rec, d);
+}
+
+json_t *zc_tenant_json(struct zc *zc) {
+        return json_pack("{s:O?,s:O?}", "tenant", zc_tenant(zc), "last", zc_store_host(zc->store, "tenant_last"));
+}
+
+/* ---- hand-over ---- */
+
+static bool presented(struct zc *zc, const char *id) {
+        json_t *p = zc_store_get(zc->store, "presentations", id);
+        return p && streq(strempty(str(p, "state")), "presented");
+}
+
+static int ho_record(struct zc_job *j) {
+        struct zc *zc = j->zc;
+        json_t *t = zc_tenant(zc), *e, *rec;
+        const char *op = str(j->args, "operation"), *inst = str(j->args, "instance"), *name = str(j->args, "name");
+        size_t i;
+
+        if (t) {
+                if (streq(strempty(str(t, "operation")), strempty(op)))
+                        return 1; /* asked again (zerod's retry): the steps find their work done */
+                return zero_error_set(&j->err, -EBUSY, ZERO_E_CONFLICT, "the host is handed to %s already",
+                                      strempty(str(t, "name")));
+        }
+        if (!zc_host_qmp_ready(zc))
+                return zero_error_set(&j->err, -ENOTCONN, ZERO_E_WRONG_STATE, "the host is not running");
+        if (!op || !inst || !name || !zero_hex_id_is_valid(inst))
+                return zero_error_set(&j->err, -EINVAL, ZERO_E_INVALID,
+                                      "a hand-over names its operation, instance (id) and name");
+        json_array_foreach(json_object_get(j->args, "volumes"), i, e)
+                if (!json_is_string(e) || !presented(zc, json_string_value(e)))
+                        return zero_error_set(&j->err, -ENOENT, ZERO_E_WRONG_STATE,
+                                              "volume %s of the tenant is not presented", strempty(json_string_value(e)));
+        json_array_foreach(json_object_get(j->args, "nics"), i, e)
+                if (!json_is_string(e) || !presented(zc, json_string_value(e)))
+                        return zero_error_set(&j->err, -ENOENT, ZERO_E_WRONG_STATE,
+                                              "NIC %s of the tenant is not presented", strempty(json_string_value(e)));
+        e = json_object_get(j->args, "volumes");
+        rec = json_object_get(j->args, "nics");
+        rec = json_pack("{s:s,s:s,s:s,s:o,s:o,s:s,s:I}", "operation", op, "instance", inst, "name", name, "volumes",
+                        json_is_array(e) ? json_incref(e) : json_array(), "nics",
+                        json_is_array(rec) ? json_incref(rec) : json_array(), "state", "handing_over", "since",
+                        (json_int_t) time(NULL));
+        if (!rec)
+                return -ENOMEM;
+        log_info("Handing the host over to bms instance %s (operation %s)", name, op);
+        return zc_step_next(zc_store_set_host(zc->store, "tenant", rec, &j->err));
+}
+
+static int ho_actions(struct zc_job *j) {
+        return qmp_step(j, "set-action", json_pack("{s:s,s:s}", "reboot", "shutdown", "shutdown", "pause"), false);
+}
+
+static int ho_cut(struct zc_job *j) {
+        struct zc_volume_desc d;
+        int r = state_volume_desc(j->zc, &d, &j->err);
+
+        if (r < 0)
+                return r;
+        r = j->zc->driver->ops.volume_unexport(j->zc->card, &d.v, on_engine_done, j, &j->err);
+        return r < 0 ? r : 0;
+}
+
+static int on_link_off(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct zc *zc = userdata;
+
+        sd_event_source_disable_unref(s);
+        if (zc_tenant(zc) && zc_host_qmp_ready(zc))
+                (void) zc_host_qmp_send(zc, "set_link", json_pack("{s:s,s:b}", "name", MGMT_NETDEV, "up", false), NULL,
+                                        NULL);
+        return 0;
+}
+
+static int ho_running(struct zc_job *j) {
+        struct zc *zc = j->zc;
+        int r = 0;
+
+        if (!streq(strempty(str(zc_tenant(zc), "state")), "running"))
+                r = tenant_set(zc, "state", json_string("running"), &j->err);
+        if (r < 0)
+                return r;
+        /* The answer reaches zerod first (its kexec follows it); then the link goes. */
+        (void) sd_event_add_time_relative(zc->event, NULL, CLOCK_MONOTONIC, LINK_OFF_DELAY_USEC, 10000, on_link_off,
+                                          zc);
+        log_info("The host is the tenant's: %s", strempty(str(zc_tenant(zc), "name")));
+        zc_job_result(j, json_deep_copy(zc_tenant(zc)));
+        return 1;
+}
+
+static const zc_step_fn handover_steps[] = {ho_record, ho_actions, ho_cut, ho_running, NULL};
+
+int zc_tenant_handover(struct zc *zc, json_t *body, struct zc_job **ret, struct zero_error *err) {
+        if (!json_is_object(body))
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "a hand-over takes a JSON object");
+        return zc_job_submit(zc, "host", "host", "hand-over", handover_steps, json_incref(body), ret);
+}
+
+/* ---- take-back ---- */
+
+struct stopping {
+        struct zc_job *job; /* the stop's job, waiting for the guest's power-off */
+        sd_event_source *press, *deadline;
+};
+
+static struct stopping stopping; /* one host, one stop at a time (the host's jobs are in order) */
+
+static void stopping_end(void) {
+        stopping.press = sd_event_source_disable_unref(stopping.press);
+        stopping.deadline = sd_event_source_disable_unref(stopping.deadline);
+        stopping.job = NULL;
+}
+
+static int tb_begin(struct zc_job *j) {
+        struct zc *zc = j->zc;
+        json_t *t = zc_tenant(zc);
+        int code = atoi(j->text[0] ? j->text : "0"), r = 0;
+
+        if (!t)
+                return zc_job_skip_rest(j); /* taken back already */
+        if (!streq(strempty(str(t, "state")), "taking_back")) {
+                log_info("Taking the host back from %s (exit code %d)", strempty(str(t, "name")), code);
+                /* t is replaced by each change: not read after it */
+                r = tenant_set(zc, "exit_code", json_integer(code), &j->err);
+                if (r >= 0)
+                        r = tenant_set(zc, "state", json_string("taking_back"), &j->err);
+        }
+        return zc_step_next(r);
+}
+
+static int tb_export(struct zc_job *j) {
+        struct zc_volume_desc d;
+        int r = state_volume_desc(j->zc, &d, &j->err);
+
+        if (r < 0)
+                return r;
+        r = j->zc->driver->ops.volume_export(j->zc->card, &d.v, ZERO_CARD_EXPORT_NBD, on_engine_done, j, &j->err);
+        return r < 0 ? r : 0;
+}
+
+static int tb_link(struct zc_job *j) {
+        return qmp_step(j, "set_link", json_pack("{s:s,s:b}", "name", MGMT_NETDEV, "up", true), true);
+}
+
+static int tb_actions(struct zc_job *j) {
+        return qmp_step(j, "set-action", json_pack("{s:s,s:s}", "reboot", "reset", "shutdown", "poweroff"), true);
+}
+
+static int tb_reset(struct zc_job *j) {
+        return qmp_step(j, "system_reset", NULL, true);
+}
+
+/* A guest paused by its power-off stays paused after the reset (QEMU's "prelaunch"). */
+static int tb_cont(struct zc_job *j) {
+        return qmp_step(j, "cont", NULL, true);
+}
+
+static int tb_end(struct zc_job *j) {
+        struct zc *zc = j->zc;
+        json_t *last = json_deep_copy(zc_tenant(zc));
+        int r;
+
+        if (!last)
+                return 1;
+        json_object_set_new(last, "state", json_string("ended"));
+        json_object_set_new(last, "ended", json_integer((json_int_t) time(NULL)));
+        log_info("The host is back from %s: it boots its image", strempty(str(last, "name")));
+        zc_job_result(j, json_incref(last));
+        r = zc_store_set_host(zc->store, "tenant_last", last, &j->err);
+        if (r >= 0)
+                r = zc_store_set_host(zc->store, "tenant", json_null(), &j->err);
+        return zc_step_next(r);
+}
+
+static int on_press(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct zc *zc = userdata;
+
+        if (zc_host_qmp_ready(zc))
+                (void) zc_host_qmp_send(zc, "system_powerdown", NULL, NULL, NULL);
+        (void) sd_event_source_set_time_relative(s, PRESS_EVERY_USEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct zc_job *j = stopping.job;
+
+        if (!j)
+                return 0;
+        log_info("The tenant did not power off in time: the host is taken back by force");
+        snprintf(j->text, sizeof(j->text), "%d", EXIT_FORCED);
+        stopping_end();
+        zc_job_next(j, 0, NULL);
+        return 0;
+}
+
+static int stop_press(struct zc_job *j) {
+        struct zc *zc = j->zc;
+        json_t *t = zc_tenant(zc);
+        json_int_t timeout = json_integer_value(json_object_get(j->args, "timeout_s"));
+        int r;
+
+        if (!t)
+                return zc_job_skip_rest(j);
+        if (json_is_true(json_object_get(j->args, "force")) || timeout < 0) {
+                snprintf(j->text, sizeof(j->text), "%d", EXIT_FORCED);
+                return 1;
+        }
+        stopping_end();
+        stopping.job = j;
+        snprintf(j->text, sizeof(j->text), "%d", EXIT_STOPPED);
+        r = sd_event_add_time_relative(zc->event, &stopping.press, CLOCK_MONOTONIC, 0, 10000, on_press, zc);
+        if (r >= 0)
+                r = sd_event_add_time_relative(zc->event, &stopping.deadline, CLOCK_MONOTONIC,
+                                               (uint64_t) (timeout > 0 ? timeout : STOP_TIMEOUT_S_DEFAULT) * USEC_PER_SEC,
+                                               10000, on_deadline, zc);
+        if (r < 0) {
+                stopping_end();
+                return r;
+        }
+        return 0;
+}
+
+static const zc_step_fn takeback_steps[] = {tb_begin, tb_export, tb_link, tb_actions, tb_reset, tb_cont, tb_end, NULL};
+static const zc_step_fn stop_steps[] = {stop_press, tb_begin,   tb_export, tb_link, tb_actions,
+                                        tb_reset,   tb_cont,    tb_end,    NULL};
+
+static int takeback(struct zc *zc, int exit_code, struct zc_job **ret) {
+        struct zc_job *j = NULL;
+        int r = zc_job_submit(zc, "host", "host", "take-back", takeback_steps, NULL, &j);
+
+        if (r >= 0)
+                snprintf(j->text, sizeof(j->text), "%d", exit_code);
+        if (ret)
+                *ret = j;
+        return r;
+}
+
+int zc_tenant_stop(struct zc *zc, json_t *body, struct zc_job **ret, struct zero_error *err) {
+        json_t *t = json_object_get(body, "timeout_s");
+
+        if (!zc_tenant(zc))
+                return zero_error_set(err, -ENOENT, ZERO_E_WRONG_STATE, "no tenant holds the host");
+        if (t && (!json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > 3600))
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "timeout_s must be 1 to 3600 seconds");
+        return zc_job_submit(zc, "host", "host", "tenant stop", stop_steps,
+                             json_pack("{s:I,s:b}", "timeout_s", (json_int_t) (t ? json_integer_value(t) : 0), "force",
+                                       json_is_true(json_object_get(body, "force"))),
+                             ret);
+}
+
+int zc_tenant_reset(struct zc *zc, struct zc_job **ret) {
+        return takeback(zc, EXIT_FORCED, ret);
+}
+
+void zc_tenant_event(struct zc *zc, const char *name, json_t *data) {
+        json_t *t = zc_tenant(zc);
+
+        if (!t || !streq(name, "SHUTDOWN"))
+                return;
+        if (stopping.job) {
+                struct zc_job *j = stopping.job;
+                log_info("The tenant powered off after its power button");
+                stopping_end();
+                return zc_job_next(j, 0, NULL);
+        }
+        if (streq(strempty(str(t, "state")), "taking_back"))
+                return; /* the take-back's own reset */
+        log_info("The tenant ended by itself (%s): the host is taken back",
+                 strempty(json_string_value(json_object_get(data, "reason"))));
+        (void) takeback(zc, 0, NULL);
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# bms in the lab (issue 14, the first "must show"): the whole host handed to a tenant and taken
+# back, its root volume the same in every mode.
+#   - the unified image (deploy/images/build-busybox-image, built here: its init finds the root
+#     volume by serial) imported with its kernel and initramfs;
+#   - a bms instance created: zerod presents its root volume, loads the image's kernel, the card
+#     takes the host (the state volume cut, the management link down) and the host kexecs: the
+#     command's marker appears on the host's serial console; the tenant writes a file on its root
+#     volume, and finds neither the card's API nor the host's state volume;
+#   - while it runs, the card answers for the node (its operator socket): GET /v1/node and
+#     /v1/instances/metal say running, mode bms; its console is the host's;
+#   - a stop through the card: the ACPI button, the tenant powers off, the card resets the host into
+#     its image with its state volume, zerod comes back and shows the instance stopped (exit code
+#     143), and the card's record says how it ended;
+#   - the same root volume read by a container: the tenant's file is there;
+#   - a tenant whose command ends (the image's init powers off): back, stopped with 0; a reset of
+#     the host through the card under a tenant (its power off refused): back, stopped with 137;
+#   - figures: create to the marker, stop to zerod's first answer.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source=tests/lab/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# --- the unified image, with this tree's init ------------------------------------------------------
+log "building the unified image (its kernel cached in $ZERO_IMAGE_CACHE)"
+"$ZERO_SOURCE_DIR/deploy/images/build-busybox-image" "$T/bb" >"$T/bb.log" 2>&1 ||
+  fail "build-busybox-image failed: $(tail -n 20 "$T/bb.log")"
+
+lab_up
+zeroctl image import bbk "$T/bb/rootfs" --kernel "$T/bb/vmlinuz" --initrd "$T/bb/initrd.img" >"$T/import.out" 2>&1 ||
+  fail "zeroctl image import with the kernel failed: $(cat "$T/import.out")"
+expect 200 GET /v1/node
+jq -e '.plugins[] | select(.mode == "bms") | .available == true' "$BODY" >/dev/null ||
+  fail "the lab's zerod does not offer bms: $(jq -c '.plugins' "$BODY")"
+STATE_ID=$(op GET /v1/host | jq -r .state_volume)
+[[ -n $STATE_ID && $STATE_ID != null ]] || fail "the card names no state volume"
+STATE_SERIAL=${STATE_ID:0:20}
+
+# --- the hand-over ------------------------------------------------------------------------------------
+MARK=bms-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+# The tenant's command (busybox sh in the root volume): the file, then what it can reach, then the
+# marker. The management NIC is the host's (its MAC is the card's); the state volume's disk is the
+# one whose serial is the state volume's.
+# shellcheck disable=SC2016 # the tenant's shell expands these
+CMD='echo "written by '"$MARK"'" >/bms-file; sync
+m=; for i in /sys/class/net/*; do [ "$(cat "$i/address")" = 52:54:00:00:0a:01 ] && m=${i##*/}; done
+if [ -n "$m" ]; then ip addr add 10.0.2.15/24 dev "$m"; ip link set "$m" up; sleep 2
+  if printf "GET /v1/card HTTP/1.0\r\n\r\n" | nc -w 3 10.0.2.100 80 | grep -q HTTP; then echo "card: reached"; else echo "card: unreachable"; fi
+else echo "card: no management NIC"; fi
+s=; for d in /sys/block/*; do [ "$(tr -d " " <"$d/serial" 2>/dev/null)" = '"$STATE_SERIAL"' ] && s=${d##*/}; done
+if [ -z "$s" ]; then echo "state: no disk"; elif head -c 4096 "/dev/$s" 2>/dev/null | od -An -c | grep -q .; then echo "state: read"; else echo "state: unreadable"; fi
+echo "marker '"$MARK"'"; while :; do sleep 1; done'
+body=$(jq -nc --arg cmd "$CMD" '{name: "metal", mode: "bms", image: "bbk", command: ["/bin/sh", "-c", $cmd]}')
+t0=$(now_ms)
+expect 202 POST /v1/instances "$body"
+log "metal created (202): the host goes to the tenant"
+marker_ms=
+for _ in $(seq 1 2400); do
+  if host_console 20000 | grep -q "^marker $MARK"; then
+    marker_ms=$(($(now_ms) - t0))
+    break
+  fi
+  sleep 0.1
+done
+[ -n "$marker_ms" ] || fail "the tenant's marker never showed on the host's console"
+log "the tenant's marker on the host's console: $marker_ms ms after the create"
+host_console 20000 >"$T/tenant.console"
+grep -q '^card: unreachable' "$T/tenant.console" || fail "the tenant reached the card's API: $(grep '^card:' "$T/tenant.console")"
+grep -q '^state: unreadable' "$T/tenant.console" || fail "the tenant read the host's state volume: $(grep '^state:' "$T/tenant.console")"
+grep -q 'zero-init: root /dev/' "$T/tenant.console" || fail "the unified image's init did not mount the root volume"
+
+# --- the card answers for the node --------------------------------------------------------------------
+op GET /v1/node >"$T/node.json"
+jq -e '.mode == "bms" and .instance.name == "metal" and .instance.state == "running" and .answered_by == "card"' \
+  "$T/node.json" >/dev/null || fail "the card's GET /v1/node: $(cat "$T/node.json")"
+op GET /v1/instances/metal >"$T/metal.json"
+jq -e '.mode == "bms" and .state == "running"' "$T/metal.json" >/dev/null || fail "the card's GET /v1/instances/metal: $(cat "$T/metal.json")"
+ROOT_ID=$(jq -r '.volumes[0]' "$T/metal.json")
+op GET /v1/instances/metal/console | grep -q "^marker $MARK" || fail "the card's console of metal lacks the marker"
+op GET /v1/instances/other >"$T/other.json"
+jq -e '.error.code == "not_found"' "$T/other.json" >/dev/null || fail "the card answered for an instance that is not the tenant: $(cat "$T/other.json")"
+op GET /v1/host/tenant | jq -e '.tenant.state == "running"' >/dev/null || fail "the card's tenant is not running"
+op GET /v1/presentations >"$T/pres.json"
+jq -e --arg id "$ROOT_ID" '.presentations[] | select(.id == $id and .state == "presented")' "$T/pres.json" >/dev/null ||
+  fail "the card does not present the tenant's root volume $ROOT_ID"
+
+# --- the stop, through the card: the host taken back --------------------------------------------------
+t0=$(now_ms)
+op POST /v1/instances/metal/stop '{"timeout_s": 60}' >"$T/stop.json"
+jq -e '.state == "ended" and .exit_code == 143' "$T/stop.json" >/dev/null || fail "the card's stop of metal: $(cat "$T/stop.json")"
+zerod_ready_after "$t0" 240
+stop_ms=$READY_MS
+log "stop (through the card) to zerod's first answer: $stop_ms ms"
+state=
+for _ in $(seq 1 600); do
+  api GET /v1/instances/metal
+  state=$(jbody .state)
+  [ "$STATUS" = 200 ] && [ "$state" = stopped ] && break
+  sleep 0.1
+done
+[ "$state" = stopped ] || fail "zerod shows metal $state after the take-back: $(cat "$BODY")"
+[ "$(jbody .exit_code)" = 143 ] || fail "metal's exit code is not 143 (stopped by the card): $(cat "$BODY")"
+[ "$(jbody .mode)" = bms ] || fail "metal is no longer bms: $(cat "$BODY")"
+op GET /v1/host/tenant >"$T/tenant.json"
+jq -e '.tenant == null and .last.name == "metal" and .last.exit_code == 143' "$T/tenant.json" >/dev/null ||
+  fail "the card's record of the tenant: $(cat "$T/tenant.json")"
+op GET /v1/node >"$T/node2.json"
+jq -e '.error.code == "wrong_state"' "$T/node2.json" >/dev/null || fail "the card still answers for the node: $(cat "$T/node2.json")"
+expect 200 GET /v1/node
+for _ in $(seq 1 300); do
+  presented "$ROOT_ID" || break
+  sleep 0.1
+done
+presented "$ROOT_ID" && fail "the card still presents metal's root volume after its end"
+log "zerod is back: metal stopped (exit code 143), the card presents its root volume no more"
+
+# --- the same root volume, as a container's ------------------------------------------------------------
+expect 202 DELETE "/v1/instances/metal?delete_volumes=false"
+wait_op "$(jbody .id)"
+expect 202 POST /v1/instances '{"name": "reader", "image": "bbk", "root_volume": "metal-root", "command": ["/bin/cat", "/bms-file"]}'
+wait_console reader "written by $MARK" 60
+log "a container on metal's root volume reads the tenant's file"
+
+# --- the other ends of a tenant: its own power-off (0), a reset through the card (137) -------------
+# bms_run NAME COMMAND: a bms instance created, its marker waited for on the host's console.
+bms_run() {
+  local mark
+  mark=$1-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+  expect 202 POST /v1/instances "$(jq -nc --arg n "$1" --arg c "echo marker $mark; $2" '{name: $n, mode: "bms", image: "bbk", command: ["/bin/sh", "-c", $c]}')"
+  for _ in $(seq 1 2400); do
+    host_console 8000 | grep -q "^marker $mark" && return 0
+    sleep 0.1
+  done
+  fail "$1: the tenant's marker never showed on the host's console"
+}
+# back NAME CODE: zerod answers again and shows NAME stopped with CODE; the card's record agrees.
+back() {
+  zerod_ready_after "$(now_ms)" 240
+  for _ in $(seq 1 600); do
+    api GET "/v1/instances/$1"
+    [ "$STATUS" = 200 ] && [ "$(jbody .state)" = stopped ] && break
+    sleep 0.1
+  done
+  [[ $(jbody .state) == stopped && $(jbody .exit_code) == "$2" ]] ||
+    fail "$1 after the take-back: $(jbody .state), exit code $(jbody .exit_code), not stopped with $2"
+  op GET /v1/host/tenant | jq -e --arg n "$1" --argjson c "$2" '.tenant == null and .last.name == $n and .last.exit_code == $c' >/dev/null ||
+    fail "the card's record of $1: $(op GET /v1/host/tenant)"
+}
+# The node to itself again: the reader goes.
+expect 202 DELETE /v1/instances/reader
+wait_op "$(jbody .id)"
+# Its command ends: the unified image's init powers the machine off, the card takes it back (0).
+bms_run own 'sleep 2; exit 0'
+back own 0
+log "a tenant that powers off by itself: the host back, own stopped with exit code 0"
+# A reset asked of the card while the tenant runs: taken back by force (137), never the tenant's boot.
+bms_run reset 'while :; do sleep 1; done'
+op POST /v1/host/power '{"action": "off"}' >"$T/off.json"
+jq -e '.error.code == "wrong_state"' "$T/off.json" >/dev/null || fail "the host's power off under a tenant: $(cat "$T/off.json")"
+op POST /v1/host/power '{"action": "reset"}' >"$T/reset.json"
+jq -e '.exit_code == 137' "$T/reset.json" >/dev/null || fail "the card's reset under a tenant: $(cat "$T/reset.json")"
+back reset 137
+log "under a tenant the card refuses to power the host off; a reset through it: the host back, reset stopped with exit code 137"
+
+log "figures: create to the tenant's marker $marker_ms ms; stop to zerod ready $stop_ms ms (TCG)"
+log "loop devices before the lab's down: $(losetup -a 2>/dev/null | grep -F "$LAB" | tr '\n' ' ')"
+lab_down_clean
+echo "PASS: bms hand-over and take-back in the lab (marker $marker_ms ms, back $stop_ms ms)"
