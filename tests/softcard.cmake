@@ -39,3 +39,10 @@ if(TARGET zerosoftcard)
     add_dependencies(test_softcard_async zero-shim)
   endif()
 endif()
+
+# The card's view of the daemon (view.c) and its loop index (loop_index.c) as its commands and
+# work change them: no daemon, no device.
+if(TARGET zerosoftcard)
+  zero_unit_test(test_softcard_view SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_softcard_view.c
+                 LIBS zerosoftcard zerocommon)
+endif()

@@ -18,6 +18,9 @@
  *   loop.c      what host-block exports leave in the kernel: loop devices, FUSE mounts; the
  *               loop device's attach, refresh and detach as calls off the loop, in forked
  *               children (common/subprocess.c: they can sleep on the daemon's FUSE export)
+ *   loop_index.c  the card's loop devices by volume, read from sysfs once, kept by its own
+ *               attaches and detaches, each entry checked before it is believed
+ *   view.c      the daemon's exports, nodes and objects, read once, kept by the card's commands
  *   net.c       networks (bridges) and NIC attachments (veth into a netns, tap), and their sync
  *   ifname.c    the names of those links (zb-, zv-, zp-, zt-), derived from networks and NICs
  *

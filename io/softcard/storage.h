@@ -273,15 +273,15 @@ struct softcard_view {
 };
 void softcard_view_forget(struct softcard_view *v);
 /* A copy of what the view has for one of the three queries (execute), or NULL: ask the daemon. */
-json_t *softcard_view_get(struct qsd *q, const char *execute);
+json_t *softcard_view_get(struct softcard_view *v, const char *execute);
 /* The daemon's answer to such a query, kept. */
-void softcard_view_set(struct qsd *q, const char *execute, json_t *value);
+void softcard_view_set(struct softcard_view *v, const char *execute, json_t *value);
 /* The card's view (qsd.c keeps it with the daemon's connection). */
 struct softcard_view *qsd_view(struct qsd *q);
 /* Whether execute only reads (the view's three queries, any query-*). */
 bool softcard_view_is_query(const char *execute);
 /* What command execute with args did (r: its result) to the daemon's state. */
-void softcard_view_apply(struct qsd *q, const char *execute, json_t *args, int r);
+void softcard_view_apply(struct softcard_view *v, const char *execute, json_t *args, int r);
 
 /* ---- volume_file.c: volume files, made and removed; the pool's limit ---- */
 

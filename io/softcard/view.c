@@ -13,7 +13,8 @@
  *                                                export's id, type and node)
  *   object-del, blockdev-del                     the name removed
  *   block-export-del                             the exports read again next time: the export goes
- *                                                away after the command returns (shutting-down)
+ *                                                away after the command returns (shutting-down),
+ *                                                and a list with one going is never kept
  *   a failure of one of those (a timeout:        its list read again next time
  *   it may have happened or not)
  *   a new connection (maybe to a new daemon)     everything read again next time
@@ -21,7 +22,7 @@
  * shallow copy of the lists at its start, as it got the daemon's answers before.
  */
 #include "common/util.h"
-#include "io/softcard/qsd_internal.h"
+#include "io/softcard/storage.h"
 
 enum { VIEW_EXPORTS, VIEW_NODES, VIEW_OBJECTS };
 
@@ -56,22 +57,31 @@ bool softcard_view_is_query(const char *execute) {
 
 /* A copy of a list for an op (its elements shared: never changed in place), or NULL when the view
  * has none (the op asks the daemon). */
-json_t *softcard_view_get(struct qsd *q, const char *execute) {
+json_t *softcard_view_get(struct softcard_view *v, const char *execute) {
         int which = query_list(execute);
-        json_t *l = which < 0 ? NULL : *view_list(&q->view, which);
+        json_t *l = which < 0 ? NULL : *view_list(v, which);
 
         return l ? json_copy(l) : NULL;
 }
 
 /* The daemon's answer to one of the three queries: kept (a copy). */
-void softcard_view_set(struct qsd *q, const char *execute, json_t *value) {
+void softcard_view_set(struct softcard_view *v, const char *execute, json_t *value) {
         int which = query_list(execute);
         json_t **l;
 
         if (which < 0 || !json_is_array(value))
                 return;
-        l = view_list(&q->view, which);
+        l = view_list(v, which);
         json_decref(*l);
+        *l = NULL;
+        /* An export going away goes by itself: such a list is the daemon's to tell again. */
+        if (which == VIEW_EXPORTS) {
+                size_t i;
+                json_t *x;
+                json_array_foreach(value, i, x)
+                        if (json_is_true(json_object_get(x, "shutting-down")))
+                                return;
+        }
         *l = json_copy(value);
 }
 
@@ -111,9 +121,7 @@ static const char *arg(json_t *args, const char *key) {
         return json_string_value(json_object_get(args, key));
 }
 
-void softcard_view_apply(struct qsd *q, const char *execute, json_t *args, int r) {
-        struct softcard_view *v = &q->view;
-
+void softcard_view_apply(struct softcard_view *v, const char *execute, json_t *args, int r) {
         int which = streq(execute, "object-add") || streq(execute, "object-del")             ? VIEW_OBJECTS
                     : streq(execute, "blockdev-add") || streq(execute, "blockdev-del")         ? VIEW_NODES
                     : streq(execute, "block-export-add") || streq(execute, "block-export-del") ? VIEW_EXPORTS

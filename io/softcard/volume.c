@@ -3,8 +3,9 @@
  * Volumes on the softcard: their descriptions (the locator, the checks, where a new one goes),
  * and in the daemon their resize, QoS, stats and sync()'s prune; exports are volume_export.c's.
  * Every op first looks at what the daemon and the kernel have (query-block-exports,
- * query-named-block-nodes, qom-list /objects, the loop devices) and makes only what is missing,
- * so a step the journal runs again after a crash just finishes.
+ * query-named-block-nodes, qom-list /objects, as the card's view keeps them, view.c; the loop
+ * devices, as its loop index keeps them, loop_index.c) and makes only what is missing, so a step
+ * the journal runs again after a crash just finishes.
  *
  * Resize and QoS are lists of steps (volume_op.h), like the export's: one QMP command, a
  * command (qemu-img) or one piece of work on a loop device each. volume_op.c runs them at once

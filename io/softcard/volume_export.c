@@ -10,6 +10,8 @@
  *             -> the export deleted and waited for -> a dead daemon's mount -> the nodes and the
  *             group, each if there -> the mount point and socket files.
  * Every step looks first, so an op run again (the journal, after a crash) finishes what is left.
+ * On the loop the group and the three nodes are pipelined (op_qmp_next()): sent back to back, their
+ * answers read before the export is added.
  *
  * Graph of an exported volume:  export e -> throttle t (group g) -> format q -> file f.
  * The throttle filter is always there, limits or not, so QoS changes apply live (qom-set).
@@ -93,7 +95,7 @@ static int step_export_group(struct softcard_op *o, struct zero_error *err) {
                 return OP_NEXT;
         if (find_object(&o->s, o->n.g))
                 return op_set_limits(o);
-        return op_qmp(o, "object-add",
+        return op_qmp_next(o, "object-add",
                       json_pack("{s:s, s:s, s:o}", "qom-type", "throttle-group", "id", o->n.g, "limits",
                                 softcard_limits_new(&o->v)));
 }
@@ -106,7 +108,7 @@ static int ask_node_file(struct softcard_op *o, bool skip, struct zero_error *er
                 return op_answer(o, err);
         if (skip || find_node(&o->s, o->n.f))
                 return OP_NEXT;
-        return op_qmp(o, "blockdev-add",
+        return op_qmp_next(o, "blockdev-add",
                       json_pack("{s:s, s:s, s:s, s:s, s:s}", "driver", "file", "node-name", o->n.f, "filename",
                                 o->path, "locking", "off", "discard", "unmap"));
 }
@@ -116,7 +118,7 @@ static int ask_node_format(struct softcard_op *o, bool skip, struct zero_error *
                 return op_answer(o, err);
         if (skip || find_node(&o->s, o->n.q))
                 return OP_NEXT;
-        return op_qmp(o, "blockdev-add",
+        return op_qmp_next(o, "blockdev-add",
                       json_pack("{s:s, s:s, s:s, s:s}", "driver", o->v.format, "node-name", o->n.q, "file", o->n.f,
                                 "discard", "unmap"));
 }
@@ -134,7 +136,7 @@ static int step_node_throttle(struct softcard_op *o, struct zero_error *err) {
                 return op_answer(o, err);
         if (o->exported || find_node(&o->s, o->n.t))
                 return OP_NEXT;
-        return op_qmp(o, "blockdev-add",
+        return op_qmp_next(o, "blockdev-add",
                       json_pack("{s:s, s:s, s:s, s:s}", "driver", "throttle", "node-name", o->n.t, "throttle-group",
                                 o->n.g, "file", o->t_child ? o->t_child : o->n.q));
 }

@@ -66,6 +66,12 @@ struct softcard_op *softcard_op_free(struct softcard_op *o) {
          * loop index read the daemon and the kernel again. */
         if (o->call && !softcard_view_is_query(o->execute))
                 softcard_view_forget(qsd_view(o->q));
+        for (size_t i = 0; i < o->n_flights; i++) {
+                if (o->flights[i].call)
+                        softcard_view_forget(qsd_view(o->q));
+                o->flights[i].call = qsd_call_cancel(o->flights[i].call);
+                json_decref(o->flights[i].args);
+        }
         if (o->child)
                 softcard_loop_index_forget(qsd_loops(o->q));
         o->call = qsd_call_cancel(o->call);
@@ -87,7 +93,15 @@ int op_qmp(struct softcard_op *o, const char *execute, json_t *args) {
         json_decref(o->args);
         o->execute = execute;
         o->args = args;
+        o->pipelined = false;
         return OP_QMP;
+}
+
+int op_qmp_next(struct softcard_op *o, const char *execute, json_t *args) {
+        int r = op_qmp(o, execute, args);
+
+        o->pipelined = true;
+        return r;
 }
 
 int op_work(struct softcard_op *o, const char *what, zero_subprocess_fn fn) {
@@ -157,7 +171,7 @@ static int op_steps(struct softcard_op *o) {
 /* One of the three queries answered from the view, if it has the list (o->use_view: the ops that
  * look only at names; a resize reads sizes, which only the daemon has). */
 static bool op_from_view(struct softcard_op *o) {
-        if (!o->use_view || !(o->value = softcard_view_get(o->q, o->execute)))
+        if (!o->use_view || !(o->value = softcard_view_get(qsd_view(o->q), o->execute)))
                 return false;
         o->r = 0;
         return true;
@@ -168,12 +182,12 @@ static void op_to_view(struct softcard_op *o) {
         _cleanup_(json_decrefp) json_t *none = NULL;
 
         if (!softcard_view_is_query(o->execute))
-                return softcard_view_apply(o->q, o->execute, o->args, o->r);
+                return softcard_view_apply(qsd_view(o->q), o->execute, o->args, o->r);
         /* qsd 7.2 makes /objects with the first object: "not found" is an empty list. */
         if (o->r == -EIO && streq(o->execute, "qom-list") && strstr(o->e.message, "not found"))
-                softcard_view_set(o->q, o->execute, none = json_array());
+                softcard_view_set(qsd_view(o->q), o->execute, none = json_array());
         else if (o->r >= 0)
-                softcard_view_set(o->q, o->execute, o->value);
+                softcard_view_set(qsd_view(o->q), o->execute, o->value);
 }
 
 /* ---- At once, in the caller ---- */
@@ -282,14 +296,76 @@ static int op_timer(struct softcard_op *o, uint64_t usec) {
         return r < 0 ? r : sd_event_source_set_enabled(o->timer, SD_EVENT_ONESHOT);
 }
 
-/* Runs the steps up to the next wait, from the loop; the end calls done. */
-static void op_continue(struct softcard_op *o) {
-        sd_event *e = qsd_event(o->q);
+static void op_dispatch(struct softcard_op *o, int r);
+
+/* A pipelined command's answer. The last to land sends what the steps asked for meanwhile. */
+static void on_op_flight(void *userdata, int r, json_t *value, const struct zero_error *err) {
+        struct op_flight *f = userdata;
+        struct softcard_op *o = f->o;
+
+        f->call = NULL;
+        softcard_view_apply(qsd_view(o->q), f->execute, f->args, r);
+        if (r < 0 && o->flight_r >= 0) {
+                o->flight_r = r;
+                o->flight_err = *err;
+        }
+        if (++o->n_landed < o->n_flights)
+                return;
+        for (size_t i = 0; i < o->n_flights; i++)
+                json_decref(o->flights[i].args);
+        o->n_flights = o->n_landed = 0;
+        if (o->flight_r < 0) {
+                o->err = o->flight_err;
+                return op_finish(o, o->flight_r);
+        }
+        op_dispatch(o, o->held);
+}
+
+/* Sends o's pipelined command: 0, or -errno with o->err. */
+static int op_fly(struct softcard_op *o) {
+        struct op_flight *f = &o->flights[o->n_flights];
         int r;
 
-        /* A query the view answers: on at once (op_continue() runs from the loop already). */
-        while ((r = op_steps(o)) == OP_QMP && op_from_view(o))
-                o->answered = true;
+        *f = (struct op_flight){.o = o, .execute = o->execute, .args = json_incref(o->args)};
+        r = qsd_call_async(o->q, o->execute, json_incref(o->args), on_op_flight, f, &f->call);
+        if (r < 0) {
+                json_decref(f->args);
+                return zero_error_set(&o->err, r, ZERO_E_INTERNAL, "cannot send %s to qemu-storage-daemon: %s",
+                                      o->execute, strerror(-r));
+        }
+        if (o->n_flights++ == 0)
+                o->flight_r = 0;
+        return 0;
+}
+
+/* Runs the steps up to the next wait, from the loop (pipelined commands sent on the way); the end
+ * calls done. */
+static void op_continue(struct softcard_op *o) {
+        int r;
+
+        for (;;) {
+                r = op_steps(o);
+                if (r != OP_QMP)
+                        break;
+                if (op_from_view(o)) /* a query the view answers: on at once (from the loop already) */
+                        o->answered = true;
+                else if (o->pipelined && o->n_flights < OP_FLIGHTS_MAX) {
+                        if ((r = op_fly(o)) < 0)
+                                return op_finish(o, r);
+                        o->answered = true; /* as if it succeeded: the landing says */
+                } else
+                        break;
+        }
+        if (r >= 0 && o->n_flights > 0) {
+                o->held = r; /* after the flights' answers */
+                return;
+        }
+        op_dispatch(o, r);
+}
+
+/* Sends what the steps asked for (r), or ends the op. */
+static void op_dispatch(struct softcard_op *o, int r) {
+        sd_event *e = qsd_event(o->q);
 
         switch (r) {
         case OP_DONE:

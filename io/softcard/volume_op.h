@@ -33,6 +33,9 @@ enum {
         OP_SLEEP,    /* o->sleep_usec */
 };
 
+/* Commands of one op in flight at once at most (an export's group and three nodes). */
+#define OP_FLIGHTS_MAX 4
+
 struct softcard_op;
 typedef int (*op_step_fn)(struct softcard_op *o, struct zero_error *err);
 
@@ -73,6 +76,18 @@ struct softcard_op {
         struct qsd_work w;
         sd_event_source *defer, *timer;
         struct qsd_call *call;
+        bool pipelined; /* the step's command may go before the answer of the one before */
+        /* Pipelined commands sent, their answers not all in (on the loop only). */
+        struct op_flight {
+                struct softcard_op *o;
+                struct qsd_call *call; /* NULL: answered */
+                const char *execute;
+                json_t *args;
+        } flights[OP_FLIGHTS_MAX];
+        size_t n_flights, n_landed;
+        int held;                /* what the steps asked for next, sent once the flights landed */
+        struct zero_error flight_err; /* the first flight's failure */
+        int flight_r;
         struct zero_subprocess *child;
         softcard_done_fn done;
         void *userdata;
@@ -114,6 +129,11 @@ int softcard_op_start(struct softcard_op *o, softcard_done_fn done, void *userda
 
 /* For the steps: what they ask for, and how they read the answer. */
 int op_qmp(struct softcard_op *o, const char *execute, json_t *args);
+/* The same, pipelined: on the loop it is sent at once and the steps go on as if it succeeded;
+ * the next command that is not pipelined, work, a pause or the op's end waits for every answer,
+ * and the first failure is the op's. A step asks for it only when its answer decides nothing but
+ * success (the nodes of an export: one round trip for four commands, not four). */
+int op_qmp_next(struct softcard_op *o, const char *execute, json_t *args);
 int op_work(struct softcard_op *o, const char *what, zero_subprocess_fn fn);
 int op_command(struct softcard_op *o, char *const argv[]);
 int op_sleep(struct softcard_op *o, uint64_t usec);

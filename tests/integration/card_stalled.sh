@@ -27,7 +27,8 @@
 # The same poller runs first with the daemon running: if even then an answer took half of
 # LATENCY_MS (the load of other work on the machine: at a load of 15 on 2 cores answers of
 # 50-500 ms come and go), 50 ms each cannot be judged and the check becomes: 95% within
-# LATENCY_MS and all within 1 s (a loop held by the daemon delays most answers, and held for a
+# LATENCY_MS or three times the 95th percentile with the daemon running, if more (51 ms came at
+# a load of 15), and all within 1 s (a loop held by the daemon delays most answers, and held for a
 # QMP timeout, 10 s, all). Else 49 in 50 within LATENCY_MS (one preempted answer is the
 # machine's, not the daemon's) and all within 1 s.
 . "$(dirname "$0")/lib.sh"
@@ -119,7 +120,9 @@ for _ in $(seq 1 10); do api GET /v1/volumes/c1-root; sleep 0.05; done
 touch "$T/stop"
 wait "$POLLER"
 base_max=$(awk '{print $3}' "$T/latency" | sort -n | tail -1)
-log "daemon running: $(grep -c . "$T/latency") GETs of /v1/node and /v1/instances, the slowest $base_max s"
+base_n=$(grep -c . "$T/latency")
+base_p95=$(awk '{print $3}' "$T/latency" | sort -n | awk -v n="$base_n" 'NR == int(n * 0.95 + 0.999) {print; exit}')
+log "daemon running: $base_n GETs of /v1/node and /v1/instances, the slowest $base_max s, the 95th $base_p95 s"
 rm -f "$T/stop" "$T/latency"
 
 # A failure while it is stopped must not leave it so: every loop device over its exports would
@@ -231,11 +234,15 @@ if awk -v s="$base_max" -v b="$LATENCY_MS" 'BEGIN { exit !(s * 2000 < b) }'; the
     fail "$n_slow of $n GETs took more than $LATENCY_MS ms while the daemon was stopped: $(echo "$slow" | head -5)"
   quick "$max" 1000 || fail "a GET took $max s while the daemon was stopped"
 else
+  # The bound is the machine's own: the 95th percentile of the answers with the daemon running
+  # (the same load, just before), three times over, or LATENCY_MS if more; a loop held by the
+  # stopped daemon (25 ms to 10 s a call) moves most answers, not the 95th by a few ms.
   n=$(grep -c . "$T/latency")
   p95=$(awk '{print $3}' "$T/latency" | sort -n | awk -v n="$n" 'NR == int(n * 0.95 + 0.999) {print; exit}')
-  log "the machine is loaded (an answer took $base_max s with the daemon running): 95% within $LATENCY_MS ms" \
-    "(the 95th: $p95 s), all within 1 s"
-  quick "$p95" "$LATENCY_MS" || fail "the 95th of $n GETs took $p95 s while the daemon was stopped"
+  bound=$(awk -v b="$LATENCY_MS" -v p="$base_p95" 'BEGIN { x = p * 3000; printf "%d", (x > b ? x : b) }')
+  log "the machine is loaded (an answer took $base_max s with the daemon running, the 95th $base_p95 s):" \
+    "95% within $bound ms (the 95th: $p95 s), all within 1 s"
+  quick "$p95" "$bound" || fail "the 95th of $n GETs took $p95 s while the daemon was stopped (bound $bound ms)"
   quick "$max" 1000 || fail "a GET took $max s while the daemon was stopped"
 fi
 quick "$worst" "$CALL_MS" || fail "a volume GET took $worst s"
