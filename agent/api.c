@@ -67,16 +67,29 @@ int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *r
         return r;
 }
 
-static void post_instance(struct zero_request *req) {
+json_t *zero_api_require_body(struct zero_request *req, const char *shape) {
         json_t *body = zero_request_body(req);
+
+        if (!body)
+                zero_reply_error(req, 400, "malformed", "a JSON body is required%s%s", shape ? ": " : "",
+                                 strempty(shape));
+        return body;
+}
+
+void zero_api_post_op(struct zero_request *req, zero_api_body_core_fn core) {
+        json_t *body = zero_api_require_body(req, NULL);
         struct zero_error err = {};
         struct zero_op *op = NULL;
         int r;
 
         if (!body)
-                return zero_reply_error(req, 400, "malformed", "a JSON body is required");
-        r = zero_instance_create(zero_request_agent(req), body, &op, &err);
+                return;
+        r = core(zero_request_agent(req), body, &op, &err);
         (void) zero_api_reply_op(req, r, op, &err);
+}
+
+static void post_instance(struct zero_request *req) {
+        zero_api_post_op(req, zero_instance_create);
 }
 
 /* start, stop, restart, delete: the core decides (instance_service.h); takes params. */
@@ -364,6 +377,7 @@ const struct zero_route zero_api_routes[] = {
         ROUTE_JSON("POST", "/v1/instances/{}/restart", restart_instance),
         ROUTE_JSON("POST", "/v1/instances/{}/switch", switch_instance),
         ROUTE_GET("/v1/instances/{}/console", zero_api_get_console),
+        ROUTE_JSON("POST", "/v1/instances/{}/exec", zero_api_exec_instance),
         ROUTE_JSON("POST", "/v1/instances/{}/volumes", zero_api_attach_volume),
         ROUTE_JSON("DELETE", "/v1/instances/{}/volumes/{}", zero_api_detach_volume),
         ROUTE_JSON("POST", "/v1/instances/{}/nics", zero_api_attach_nic),

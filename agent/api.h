@@ -81,11 +81,25 @@ void zero_api_list_events(struct zero_request *req);
 /* api_console.c: GET /v1/instances/{name}/console, its tail or (follow) a stream. */
 void zero_api_get_console(struct zero_request *req);
 
+/* api_exec.c: POST /v1/instances/{name}/exec, a command beside the instance, streamed over the
+ * upgraded connection */
+void zero_api_exec_instance(struct zero_request *req);
+
 /* api.c, for the other api_*.c */
 /* 503 "busy" for a locked store, 500 otherwise. */
 void zero_api_store_error(struct zero_request *req, int r, const char *what);
 /* The instance named by the path's first {}; replies 404 (or 503) itself on failure. */
 int zero_api_load_instance(struct zero_request *req, struct zero_instance_row *row);
+/* The request's JSON body; without one, answers 400 "a JSON body is required" (": SHAPE" after
+ * it when shape is given) and returns NULL. */
+json_t *zero_api_require_body(struct zero_request *req, const char *shape);
+/* A core call that turns a request's JSON body into an operation (zero_instance_create,
+ * zero_migration_incoming). */
+typedef int (*zero_api_body_core_fn)(struct zero_agent *a, json_t *body, struct zero_op **ret_op,
+                                     struct zero_error *err);
+/* A POST whose JSON body one core call turns into an operation: zero_api_require_body, then
+ * zero_api_reply_op of what core answered. */
+void zero_api_post_op(struct zero_request *req, zero_api_body_core_fn core);
 /* Answers a core call that made an operation (r: how it went): 202 with the operation and its
  * Location, or err mapped to its status. Returns r. */
 int zero_api_reply_op(struct zero_request *req, int r, struct zero_op *op, const struct zero_error *err);

@@ -20,27 +20,19 @@
 #define SWITCHOVER_WAIT_USEC (60ULL * 1000000ULL)
 
 void zero_api_migrate_instance(struct zero_request *req) {
-        json_t *body = zero_request_body(req);
+        json_t *body = zero_api_require_body(req, "{\"target\": URL}");
         struct zero_error err = {};
         struct zero_op *op = NULL;
         int r;
 
         if (!body)
-                return zero_reply_error(req, 400, "malformed", "a JSON body is required: {\"target\": URL}");
+                return;
         r = zero_instance_migrate(zero_request_agent(req), zero_request_param(req, 0), body, &op, &err);
         (void) zero_api_reply_op(req, r, op, &err);
 }
 
 void zero_api_post_migration(struct zero_request *req) {
-        json_t *body = zero_request_body(req);
-        struct zero_error err = {};
-        struct zero_op *op = NULL;
-        int r;
-
-        if (!body)
-                return zero_reply_error(req, 400, "malformed", "a JSON body is required");
-        r = zero_migration_incoming(zero_request_agent(req), body, &op, &err);
-        (void) zero_api_reply_op(req, r, op, &err);
+        zero_api_post_op(req, zero_migration_incoming);
 }
 
 static void reply_switchover(struct zero_request *req, const char *id) {

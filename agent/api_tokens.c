@@ -31,7 +31,7 @@ void zero_api_list_tokens(struct zero_request *req) {
 
 void zero_api_post_token(struct zero_request *req) {
         struct zero_agent *a = zero_request_agent(req);
-        json_t *body = zero_request_body(req), *v, *reply;
+        json_t *body = zero_api_require_body(req, "{\"name\", \"role\"}"), *v, *reply;
         struct zero_token_row row = {};
         struct zero_error err = {};
         char secret[ZERO_TOKEN_SECRET_SIZE];
@@ -39,7 +39,7 @@ void zero_api_post_token(struct zero_request *req) {
         int r;
 
         if (!body)
-                return zero_reply_error(req, 400, "malformed", "a JSON body is required: {\"name\", \"role\"}");
+                return;
         json_object_foreach(body, key, v) {
                 if (!streq(key, "name") && !streq(key, "role"))
                         return zero_reply_error(req, 422, "invalid", "unknown field '%s'", ZERO_QUOTE(key));

@@ -334,6 +334,11 @@ int zero_inst_spawn_shim(struct zero_inst *inst, const struct zero_shim_args *ar
         };
         int fd = -EBADF, r;
 
+        if (ZERO_ABI_HAS(args, struct zero_shim_args, exec_target)) {
+                sa.exec_argv = args->exec_argv;
+                sa.exec_target = args->exec_target;
+        }
+
         if (inst->sync_source)
                 return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "a shim is already starting for %s", inst->name);
         r = zero_mkdir_p(inst->run_dir, 0700);

@@ -24,9 +24,10 @@ static void token_help(FILE *f) {
                    "  --config FILE      zerod's configuration (for its state directory)\n"
                    "  --state-dir DIR    the state directory (default /var/lib/zero)\n"
                    "  --role ROLE        admin (the default) or read\n"
-                   "  --secret-file FILE create: the secret is FILE's (one line, as create prints them), made\n"
-                   "                     elsewhere (the lab's card hands its host the orchestrator's), and not\n"
-                   "                     printed\n"
+                   "  --secret-file FILE\n"
+                   "                     create: the secret is FILE's (one line, as create prints them),\n"
+                   "                     made elsewhere (the lab's card hands its host the orchestrator's),\n"
+                   "                     and not printed\n"
                    "  --replace          with --secret-file: a token of that name is replaced (one\n"
                    "                     transaction), as a host does at each boot\n");
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cli/client.h"
+#include "cli/client_internal.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -14,15 +15,6 @@
 #define ZERO_VERSION "0"
 #endif
 
-struct zeroctl_http {
-        CURL *curl;
-        char *url; /* as the user gave it, for messages */
-        struct zeroctl_url where;
-        unsigned timeout_s;
-        char *token;  /* bearer token for TCP, or NULL */
-        char *cacert; /* the CA file that zerod's certificate is checked against, or NULL */
-        char errbuf[CURL_ERROR_SIZE];
-};
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct curl_slist *, curl_slist_free_all);
 
@@ -225,7 +217,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
-static int curl_failure(struct zeroctl_http *h, CURLcode c, struct zero_error *reterr) {
+int zeroctl_http_failure(struct zeroctl_http *h, CURLcode c, struct zero_error *reterr) {
         long os_errno = 0;
         const char *why = h->errbuf[0] ? h->errbuf : curl_easy_strerror(c);
 
@@ -251,7 +243,7 @@ static int curl_failure(struct zeroctl_http *h, CURLcode c, struct zero_error *r
 }
 
 /* The options every request has; the caller adds how the body is read. */
-static void setup(struct zeroctl_http *h, const char *url, struct curl_slist *headers,
+void zeroctl_http_setup(struct zeroctl_http *h, const char *url, struct curl_slist *headers,
                   unsigned timeout_s) {
         CURL *c = h->curl;
 
@@ -319,7 +311,7 @@ int zeroctl_http_request(struct zeroctl_http *h, const char *method, const char 
         if (!headers)
                 return -ENOMEM;
 
-        setup(h, url, headers, timeout_s);
+        zeroctl_http_setup(h, url, headers, timeout_s);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -341,7 +333,7 @@ int zeroctl_http_request(struct zeroctl_http *h, const char *method, const char 
                                            "response from zerod at %s exceeds %u MiB", h->url,
                                            ZEROCTL_RESPONSE_MAX >> 20);
                 else
-                        r = curl_failure(h, cc, reterr);
+                        r = zeroctl_http_failure(h, cc, reterr);
                 zeroctl_response_done(&resp);
                 return r;
         }
@@ -483,7 +475,7 @@ int zeroctl_http_upload(struct zeroctl_http *h, const char *path, const char *co
                 headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
         if (!headers)
                 return -ENOMEM;
-        setup(h, url, headers, 0);
+        zeroctl_http_setup(h, url, headers, 0);
         /* as long as it takes, while it moves: at least a byte a second over any minute */
         curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, 0L);
         curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -500,7 +492,7 @@ int zeroctl_http_upload(struct zeroctl_http *h, const char *path, const char *co
         cc = curl_easy_perform(h->curl);
         if (cc != CURLE_OK) {
                 zeroctl_response_done(&resp);
-                return src.r < 0 ? src.r : curl_failure(h, cc, reterr);
+                return src.r < 0 ? src.r : zeroctl_http_failure(h, cc, reterr);
         }
         curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp.status);
         if (!resp.body && !(resp.body = strdup(""))) {
@@ -596,7 +588,7 @@ int zeroctl_http_stream(struct zeroctl_http *h, const char *path, const char *co
         if (!headers)
                 return -ENOMEM;
 
-        setup(h, url, headers, timeout_s);
+        zeroctl_http_setup(h, url, headers, timeout_s);
         curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_stream);
         curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &s);
@@ -620,7 +612,7 @@ int zeroctl_http_stream(struct zeroctl_http *h, const char *path, const char *co
                                    "stream from zerod at %s (%s): nothing for %u s", h->url, path,
                                    idle_s);
         else if (cc != CURLE_OK && !s.err_sink.too_big)
-                r = curl_failure(h, cc, reterr);
+                r = zeroctl_http_failure(h, cc, reterr);
         else if (status < 200 || status >= 300)
                 r = zeroctl_http_error(status, strempty(s.err.body), s.err.len, reterr);
         else if (s.state == 0 && !content_type_is(h->curl, content_type))

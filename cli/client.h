@@ -92,3 +92,15 @@ typedef int (*zeroctl_http_stream_fn)(const char *data, size_t len, void *userda
 int zeroctl_http_stream(struct zeroctl_http *h, const char *path, const char *content_type,
                         unsigned timeout_s, unsigned idle_s, zeroctl_http_stream_fn on_data,
                         void *userdata, struct zero_error *reterr);
+
+/* client_upgrade.c: a request answered 101 Switching Protocols (POST path with body, asking for
+ * protocol), after which the handle's connection is the caller's, read and written with
+ * zeroctl_conn_recv/send (non-blocking: -EAGAIN; poll zeroctl_conn_fd()). *ret_extra (malloc'd)
+ * holds the n bytes zerod sent after its 101. Another answer is an error as zeroctl_http_error()
+ * makes it. */
+int zeroctl_http_upgrade(struct zeroctl_http *h, const char *path, const json_t *body, const char *protocol,
+                         char **ret_extra, size_t *ret_n_extra, struct zero_error *reterr);
+int zeroctl_conn_fd(struct zeroctl_http *h);
+/* *ret_n bytes went (send) or came (recv; 0 at the connection's end); -EAGAIN: none now. */
+int zeroctl_conn_send(struct zeroctl_http *h, const void *buf, size_t len, size_t *ret_n);
+int zeroctl_conn_recv(struct zeroctl_http *h, void *buf, size_t len, size_t *ret_n);

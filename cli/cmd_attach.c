@@ -17,7 +17,7 @@ static int parse_attach(int argc, char **argv, const char *word_key, const char 
                         const char *const *keys, size_t n_keys, const char **ret_instance,
                         json_t **ret_body, struct zero_error *reterr) {
         struct option options[4] = {};
-        const char *values[3] = {};
+        const char *values[3] = {}, *instance, *word;
         json_auto_t *body = json_object();
         int c, r;
 
@@ -37,14 +37,10 @@ static int parse_attach(int argc, char **argv, const char *word_key, const char 
                         return zeroctl_getopt_error(c, argv, reterr);
                 values[c - 0x100] = optarg;
         }
-        if (argc - optind < 1)
-                return zeroctl_usage_error(reterr, "missing instance name");
-        if (argc - optind < 2)
-                return zeroctl_usage_error(reterr, "missing %s", word_what);
-        if (argc - optind > 2)
-                return zeroctl_usage_error(reterr, "unexpected argument '%s'", argv[optind + 2]);
-
-        r = zeroctl_json_set_string(body, word_key, argv[optind + 1], word_what, reterr);
+        r = zeroctl_instance_and_word(argc, argv, word_what, &instance, &word, reterr);
+        if (r < 0)
+                return r;
+        r = zeroctl_json_set_string(body, word_key, word, word_what, reterr);
         if (r < 0)
                 return r;
         /* Only what the user said: zerod picks the rest (personality, IP, MAC). */
@@ -60,7 +56,7 @@ static int parse_attach(int argc, char **argv, const char *word_key, const char 
                 if (r < 0)
                         return r;
         }
-        *ret_instance = argv[optind];
+        *ret_instance = instance;
         *ret_body = TAKE_PTR(body);
         return 0;
 }

@@ -61,14 +61,10 @@ int zeroctl_parse_migrate(int argc, char **argv, struct zeroctl_migrate_args *re
                         return zeroctl_getopt_error(c, argv, reterr);
                 }
         }
-        if (argc - optind < 1)
-                return zeroctl_usage_error(reterr, "missing instance name");
-        if (argc - optind < 2)
-                return zeroctl_usage_error(reterr, "missing target (the other node's URL, https://HOST:PORT)");
-        if (argc - optind > 2)
-                return zeroctl_usage_error(reterr, "unexpected argument '%s'", argv[optind + 2]);
-        a.name = argv[optind];
-        a.target = argv[optind + 1];
+        r = zeroctl_instance_and_word(argc, argv, "target (the other node's URL, https://HOST:PORT)", &a.name,
+                                      &a.target, reterr);
+        if (r < 0)
+                return r;
         *ret = a;
         return 0;
 }

@@ -59,14 +59,9 @@ int zeroctl_parse_switch(int argc, char **argv, struct zeroctl_switch_args *ret,
                         return zeroctl_getopt_error(c, argv, reterr);
                 }
         }
-        if (argc - optind < 1)
-                return zeroctl_usage_error(reterr, "missing instance name");
-        if (argc - optind < 2)
-                return zeroctl_usage_error(reterr, "missing mode (vm or container)");
-        if (argc - optind > 2)
-                return zeroctl_usage_error(reterr, "unexpected argument '%s'", argv[optind + 2]);
-        a.name = argv[optind];
-        a.mode = argv[optind + 1];
+        r = zeroctl_instance_and_word(argc, argv, "mode (vm or container)", &a.name, &a.mode, reterr);
+        if (r < 0)
+                return r;
         *ret = a;
         return 0;
 }

@@ -86,7 +86,7 @@ const struct zeroctl_verb zeroctl_verbs[] = {
              .details =
                      "Options:\n"
                      "  --image IMG    the image to run (required)\n"
-                     "  --mode MODE    the runtime: container (the default)\n"
+                     "  --mode MODE    the runtime: container (the default), vm or bms; see Modes\n"
                      "  --cpus N       CPUs (default: zerod's)\n"
                      "  --memory MIB   memory in MiB, or with a unit: 512M, 2G (default: zerod's)\n"
                      "  --env K=V      an environment variable; repeat for more\n"
@@ -104,7 +104,8 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                      "  --nic NET[,ip=IP][,mac=MAC]\n"
                      "                 a NIC on network NET; zerod picks the IP and MAC left out;\n"
                      "                 repeatable\n"
-                     "  -- CMD ARG...  the command to run, argv[0] first\n"),
+                     "  -- CMD ARG...  the command to run, argv[0] first\n",
+             .help_more = zeroctl_help_modes),
         VERB("ls", NULL, zeroctl_cmd_list, "ls", "list instances (also: list)"),
         VERB("list", NULL, zeroctl_cmd_list, "list", NULL),
         VERB("show", NULL, zeroctl_cmd_show, "show NAME", "show one instance"),
@@ -119,7 +120,7 @@ const struct zeroctl_verb zeroctl_verbs[] = {
         VERB("switch", NULL, zeroctl_cmd_switch, "switch NAME MODE [--grace S] [--force]",
              "run an instance in another mode, showing each step",
              .details = "Arguments:\n"
-                        "  MODE           vm or container (what zerod's plugins run here)\n"
+                        "  MODE           vm, container or bms: one this node offers (see Modes)\n"
                         "\n"
                         "Options:\n"
                         "  --grace S      seconds between SIGTERM and SIGKILL when it stops\n"
@@ -129,7 +130,8 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "The instance keeps its volumes and NICs; one that ran runs again in the\n"
                         "new mode, a stopped one stays stopped. Each step is printed as zerod\n"
                         "finishes it, then the total time. A failed switch leaves the instance\n"
-                        "in its old mode. With --json: the final operation.\n"),
+                        "in its old mode. With --json: the final operation.\n",
+             .help_more = zeroctl_help_modes),
         VERB("migrate", NULL, zeroctl_cmd_migrate,
              "migrate NAME TARGET [--downtime MS] [--bandwidth B] [--target-token T]",
              "move a running VM to another node, live",
@@ -152,7 +154,8 @@ const struct zeroctl_verb zeroctl_verbs[] = {
              .details = "Options:\n"
                         "  -f, --force    kill a running instance at once (SIGKILL) instead of\n"
                         "                 stopping it with its grace period\n"
-                        "  --keep-volumes keep the root volume zerod made from the image (data\n"
+                        "  --keep-volumes\n"
+                        "                 keep the root volume zerod made from the image (data\n"
                         "                 volumes and a --root-volume are always kept)\n"),
         VERB("console", NULL, zeroctl_cmd_console, "console NAME [--bytes N] [--follow]",
              "print the tail of an instance's console log",
@@ -160,6 +163,24 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "  --bytes N      how much of the log's end to print (default: zerod's)\n"
                         "  -f, --follow   then print what the instance writes as it comes, across\n"
                         "                 stops and starts, until it is deleted or ^C\n"),
+        VERB("exec", NULL, zeroctl_cmd_exec, "exec [-i] [-t] [-e KEY=VALUE]... [-w DIR] NAME -- CMD [ARGS...]",
+             "run a command in a running container",
+             .details = "Options:\n"
+                        "  -i, --interactive\n"
+                        "                 give zeroctl's stdin to the command (else it reads\n"
+                        "                 an empty stdin)\n"
+                        "  -t, --tty      run it on a terminal (its stdout and stderr are then\n"
+                        "                 one); with -i on a terminal, zeroctl's is in raw mode\n"
+                        "                 meanwhile (every key goes to the command, ^C too)\n"
+                        "  -e, --env KEY=VALUE\n"
+                        "                 set a variable in the command's environment\n"
+                        "  -w, --workdir DIR\n"
+                        "                 the command's working directory in the container\n"
+                        "\n"
+                        "The command runs beside the container's own process (crun exec), with\n"
+                        "its stdout and stderr on zeroctl's. zeroctl exits with its exit status\n"
+                        "(128+N when signal N ended it); ^C or a lost connection kills it. The\n"
+                        "'--' keeps the command's own options (and --json) from zeroctl.\n"),
         VERB("attach-volume", NULL, zeroctl_cmd_attach_volume,
              "attach-volume INSTANCE VOLUME --path PATH [--personality PERSONALITY]",
              "attach a data volume to an instance",
@@ -208,6 +229,15 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "  -f, --follow   print the newest (or those after --after), then poll\n"
                         "                 every second for new ones until interrupted\n"),
         VERB("op", "show", zeroctl_cmd_op_show, "op show ID", "show one operation"),
+        VERB("completion", NULL, zeroctl_cmd_completion, "completion bash",
+             "print a bash completion script",
+             .details = "Prints a script for bash's 'complete': commands, each command's options,\n"
+                        "and the names of instances, images, volumes and networks, which it asks\n"
+                        "zerod for as you type (at most 2 s; --url, --token and --cacert on the\n"
+                        "line are used) with 'zeroctl completion names KIND', KIND one of\n"
+                        "instances, images, volumes and networks. Installed as\n"
+                        "share/bash-completion/completions/zeroctl; to try it in a shell:\n"
+                        "source <(zeroctl completion bash)\n"),
 };
 const size_t zeroctl_n_verbs = ELEMENTSOF(zeroctl_verbs);
 
@@ -314,6 +344,19 @@ int zeroctl_parse_words(int argc, char **argv, size_t n, const char **ret_words,
                 return zeroctl_usage_error(reterr, "unexpected argument '%s'", argv[optind + n]);
         for (size_t i = 0; i < n; i++)
                 ret_words[i] = argv[optind + (int) i];
+        return 0;
+}
+
+int zeroctl_instance_and_word(int argc, char **argv, const char *what, const char **ret_name,
+                              const char **ret_word, struct zero_error *reterr) {
+        if (argc - optind < 1)
+                return zeroctl_usage_error(reterr, "missing instance name");
+        if (argc - optind < 2)
+                return zeroctl_usage_error(reterr, "missing %s", what);
+        if (argc - optind > 2)
+                return zeroctl_usage_error(reterr, "unexpected argument '%s'", argv[optind + 2]);
+        *ret_name = argv[optind];
+        *ret_word = argv[optind + 1];
         return 0;
 }
 
@@ -651,7 +694,7 @@ static void print_error(const struct zeroctl_verb *verb, const struct zero_error
 int zeroctl_main(int argc, char **argv) {
         _cleanup_(zeroctl_http_freep) struct zeroctl_http *http = NULL;
         struct zero_error err = {};
-        struct zeroctl z = {.out = stdout};
+        struct zeroctl z = {.out = stdout, .exit_status = -1};
         const struct zeroctl_verb *verb = NULL;
         _cleanup_free_ char **hoisted = NULL;
         int index, consumed = 0, r;
@@ -713,6 +756,8 @@ int zeroctl_main(int argc, char **argv) {
                 printf("Usage: zeroctl %s\n", verb->usage);
                 if (verb->details)
                         printf("\n%s", verb->details);
+                if (verb->help_more)
+                        verb->help_more(&z, stdout);
                 r = 0;
         }
         if (fflush(stdout) != 0 && r >= 0)
@@ -721,5 +766,5 @@ int zeroctl_main(int argc, char **argv) {
                 print_error(verb, &err, r);
                 return err.code == ZERO_E_USAGE ? ZEROCTL_EXIT_USAGE : ZEROCTL_EXIT_FAILURE;
         }
-        return ZEROCTL_EXIT_OK;
+        return z.exit_status >= 0 ? z.exit_status : ZEROCTL_EXIT_OK;
 }

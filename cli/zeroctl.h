@@ -47,6 +47,7 @@ struct zeroctl {
         struct zeroctl_options opts;
         struct zeroctl_http *http;
         FILE *out; /* stdout; a test may hand in a memory stream */
+        int exit_status; /* >= 0: zeroctl's exit status after a success (exec: the command's) */
 };
 
 typedef int (*zeroctl_verb_fn)(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
@@ -58,6 +59,8 @@ struct zeroctl_verb {
         const char *usage;   /* after "zeroctl " */
         const char *summary; /* for zeroctl --help; NULL hides an alias */
         const char *details; /* for zeroctl VERB --help, or NULL */
+        /* Printed after details by zeroctl VERB --help: what the node says (modes.c), or NULL. */
+        void (*help_more)(struct zeroctl *z, FILE *f);
 };
 
 /* zeroctl.c: the dispatch table and the program proper, minus curl_global_init. */
@@ -98,6 +101,10 @@ int zeroctl_json_set_string(json_t *o, const char *key, const char *value, const
 /* Parses "VERB [--help] WORD...": exactly n positional arguments into ret_words. */
 int zeroctl_parse_words(int argc, char **argv, size_t n, const char **ret_words,
                         struct zero_error *reterr);
+/* The "INSTANCE WORD" a verb takes after its options (argv[optind...]): exactly two words;
+ * what names WORD in the "missing ..." usage error. */
+int zeroctl_instance_and_word(int argc, char **argv, const char *what, const char **ret_name,
+                              const char **ret_word, struct zero_error *reterr);
 /* Parses "VERB [--help] NAME". */
 int zeroctl_parse_name_only(int argc, char **argv, const char **ret_name,
                             struct zero_error *reterr);
@@ -121,6 +128,15 @@ int zeroctl_delete_named(struct zeroctl *z, int argc, char **argv, const char *c
 /* "/v1/<collection>/<escaped name><suffix>" */
 char *zeroctl_object_path(const char *collection, const char *name, const char *suffix);
 
+/* modes.c: the modes Zero knows, then which this node's zerod offers (GET /v1/node's plugins,
+ * asked for at most 2 s), or that it could not be asked. */
+void zeroctl_help_modes(struct zeroctl *z, FILE *f);
+
+/* completion.c: "completion bash", the script made from zeroctl_verbs; "completion names KIND",
+ * the names bash completes, one a line. */
+int zeroctl_completion_bash(FILE *f);
+int zeroctl_cmd_completion(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+
 /* cmd_instance.c */
 int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_error *reterr);
 int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *ret_grace_s,
@@ -137,6 +153,7 @@ int zeroctl_cmd_stop(struct zeroctl *z, int argc, char **argv, struct zero_error
 int zeroctl_cmd_restart(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_console(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+int zeroctl_cmd_exec(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 
 /* cmd_image.c */
 /* zeroctl image import NAME SOURCE [--kernel FILE [--initrd FILE]] [--keep-setuid] [--node-path] */

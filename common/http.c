@@ -487,6 +487,7 @@ void http_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, e
         if (!req)
                 return;
         http_conn_request_ended(conn);
+        http_upgrade_request_ended(req);
         request_unpark(req);
         if (req->response)
                 MHD_destroy_response(req->response);
@@ -616,6 +617,7 @@ struct zero_http *zero_http_server_free(struct zero_http *h) {
                 MHD_resume_connection(req->conn);
         }
         http_streams_end(h);
+        http_upgrades_end(h);
         h->kick = sd_event_source_disable_unref(h->kick);
         http_daemons_stop(h);
         http_conns_free(h);

@@ -197,6 +197,36 @@ void zero_stream_wake(struct zero_stream *s);
 /* Appends to the stream's buffer; -ENOBUFS when it holds something already and len would take it
  * over ZERO_STREAM_BUFFER_MAX (call again after the next fill: a single write always fits). */
 int zero_stream_write(struct zero_stream *s, const char *data, size_t len);
+/*
+ * Upgrades (101 Switching Protocols): the connection leaves HTTP for a protocol of the route's
+ * (zerod's exec and interactive console: common/frame.h). The handler checks everything first
+ * and answers errors as usual; zero_reply_upgrade() is its answer once all is ready. When the
+ * 101 has gone out, upgraded() is called from the loop with the connection's socket (with TLS,
+ * the end of a socketpair libmicrohttpd relays through: read and write it, never close it) and
+ * the bytes the client sent after its headers; from then on the owner drives the socket on the
+ * loop, and ends with zero_upgrade_close(), which takes the socket back. When the 101 never goes
+ * out (the client went away first), free_userdata is called instead. When the server stops,
+ * stop(userdata) is called for each open upgrade, which must end it (zero_upgrade_close()).
+ * At most ZERO_UPGRADES_MAX at once; a request's Upgrade header must name the protocol (400).
+ */
+#define ZERO_UPGRADES_MAX 64
+struct zero_upgrade;
+struct zero_upgrade_ops {
+        void (*upgraded)(struct zero_upgrade *u, int fd, const char *extra, size_t n_extra, void *userdata);
+        void (*free_userdata)(void *userdata);
+        void (*stop)(void *userdata);
+};
+/* Whether the server has room for one more (else reply 503 before doing anything). */
+bool zero_http_upgrade_room(struct zero_http *h);
+/* Whether the request asks to be upgraded to protocol (Connection: Upgrade, Upgrade: protocol). */
+bool zero_request_wants_upgrade(struct zero_request *req, const char *protocol);
+/* The 101. On failure (out of memory, no room) the request is answered with an error and
+ * free_userdata is called. */
+void zero_reply_upgrade(struct zero_request *req, const char *protocol, const struct zero_upgrade_ops *ops,
+                        void *userdata);
+/* Done with the socket: libmicrohttpd closes the connection. Frees u. */
+void zero_upgrade_close(struct zero_upgrade *u);
+
 /* Something new may be there for the streams: every parked one asks its fill again. Safe to
  * call from anywhere, also from inside a request handler: the work happens from the loop. */
 void zero_http_streams_wake(struct zero_http *h);

@@ -114,7 +114,8 @@ void http_conn_request_started(struct MHD_Connection *conn) {
 void http_conn_request_ended(struct MHD_Connection *conn) {
         struct http_conn *c = http_conn_of(conn);
 
-        if (c)
+        /* An upgraded connection is its owner's: no next request to wait for. */
+        if (c && !c->upgraded)
                 set_deadline(c, (uint64_t) c->http->s.idle_timeout_s);
 }
 

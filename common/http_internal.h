@@ -26,6 +26,7 @@ struct http_conn {
         struct zero_http *http;
         int fd;
         bool is_unix;
+        bool upgraded; /* a 101 was queued: no more requests, no header deadline */
         /* CLOCK_MONOTONIC µs by which the next request's headers must be in; 0 while a request
          * is being served. Past it the connection is shut down (a slowloris client). */
         uint64_t deadline;
@@ -43,6 +44,8 @@ struct zero_http {
         struct zero_stream *streams;    /* open event streams */
         unsigned n_streams;
         sd_event_source *kick; /* defer: MHD_run() for streams resumed by a wake */
+        struct zero_upgrade *upgrades; /* open upgraded connections (and 101s being sent) */
+        unsigned n_upgrades;
         struct http_conn *conns;
         sd_event_source *sweep; /* at the earliest connection deadline */
 };
@@ -81,6 +84,7 @@ struct zero_request {
 
         struct MHD_Response *response;
         unsigned status;
+        struct zero_upgrade *upgrade; /* its 101, until the upgrade happened */
         char *etag; /* the reply's entity tag, given by the handler (zero_request_etag()) */
 
         uint64_t begun; /* CLOCK_MONOTONIC µs at its headers (the completed hook's duration) */
@@ -128,6 +132,12 @@ void http_conn_request_ended(struct MHD_Connection *conn);
 int http_conn_watch_gone(struct zero_http *h, struct MHD_Connection *conn, sd_event_source **ret,
                          sd_event_io_handler_t fn, void *userdata);
 void http_conns_free(struct zero_http *h);
+
+/* http_upgrade.c */
+/* The request ends: an upgrade that never happened is dropped. */
+void http_upgrade_request_ended(struct zero_request *req);
+/* The server stops: every open upgrade is told to end. */
+void http_upgrades_end(struct zero_http *h);
 
 /* http_stream.c */
 int http_on_kick(sd_event_source *s, void *userdata);

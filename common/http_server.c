@@ -136,7 +136,7 @@ static void daemon_free(struct daemon *d, bool run) {
 int zero_http_server_listen(struct zero_http *h, int fd, bool is_unix, const char *unix_path,
                             const struct zero_http_tls *tls) {
         struct MHD_OptionItem extra[8];
-        unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+        unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
         const union MHD_DaemonInfo *info;
         struct daemon *d;
         size_t n = 0;

@@ -106,8 +106,9 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
         n_cleanup = strv_length(a->cleanup_argv);
         n_exec = strv_length(a->exec_argv);
         n_argv = strv_length(a->argv);
-        /* binary, 3 options with values, --log-max, --pid-file, --private-cgroup2, "--", NULL */
-        argv = calloc(7 + 4 + 1 + 2 * (n_start + n_cleanup + n_exec) + 1 + n_argv + 1, sizeof(char *));
+        /* binary, 3 options with values, --log-max, --pid-file, --exec-target, --private-cgroup2,
+         * "--", NULL */
+        argv = calloc(7 + 6 + 1 + 2 * (n_start + n_cleanup + n_exec) + 1 + n_argv + 1, sizeof(char *));
         if (!argv)
                 return zero_error_default(err, -ENOMEM, "Failed to start zero-shim");
 
@@ -144,6 +145,10 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
         for (size_t k = 0; k < n_exec; k++) {
                 argv[i++] = (char *) "--exec-arg";
                 argv[i++] = (char *) a->exec_argv[k];
+        }
+        if (n_exec > 0 && a->exec_target) {
+                argv[i++] = (char *) "--exec-target";
+                argv[i++] = (char *) a->exec_target;
         }
         if (a->private_cgroup2)
                 argv[i++] = (char *) "--private-cgroup2";

@@ -14,7 +14,8 @@
  *
  * Command line (built by zero_shim_spawn):
  *   zero-shim --id ID --dir DIR --sync-fd N [--log-max BYTES] [--pid-file FILE]
- *             [--start-arg ARG]... [--cleanup-arg ARG]... [--exec-arg ARG]... [--private-cgroup2]
+ *             [--start-arg ARG]... [--cleanup-arg ARG]... [--exec-arg ARG]... [--exec-target ARG]
+ *             [--private-cgroup2]
  *             -- ARGV...
  * The process zerod starts forks, and exits as soon as the child (the shim proper) has
  * called setsid(): so zerod can reap it at once and the shim outlives zerod. The shim then
@@ -32,8 +33,10 @@
  *   "exec\0ARG\0...ARG\0" with 3 fds (SCM_RIGHTS: stdin, stdout, stderr)
  *                 -> "ok PID" | "error MESSAGE"; then, on the same connection, when the command
  *                    ends: "exited pid=P code=C signal=S", and the shim closes it. The command is
- *                    the --exec-arg prefix and ARGs (shims started without it refuse execs), run
- *                    like the runtime's commands, in a session of its own
+ *                    the --exec-arg prefix, the ARGs that begin with "-" (the exec's options),
+ *                    the --exec-target if any, then the other ARGs (the first of them must not
+ *                    begin with "-"); shims started without a prefix refuse execs. Run like the
+ *                    runtime's commands, in a session of its own
  * The socket listens before the create command runs and until the exit record is written: the
  * shim answers while its create, start or cleanup command runs, however long that takes. After
  * the exit record is written the shim answers pending waits and exits.
@@ -75,7 +78,8 @@ struct zero_shim_spawn_args {
         const char *pid_file;
         const char *const *start_argv;
         const char *const *cleanup_argv;
-        const char *const *exec_argv; /* the prefix of an exec's command (crun exec ID); NULL: none */
+        const char *const *exec_argv; /* the prefix of an exec's command (crun exec); NULL: none */
+        const char *exec_target;      /* after the exec's options, before its command (crun's ID) */
         bool private_cgroup2;
 };
 

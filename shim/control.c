@@ -144,13 +144,22 @@ static void request_exec(struct shim *s, struct client *c, const char *args, siz
                 return reply_str(c, "error too many execs");
         if (len == 0 || args[len - 1] != '\0')
                 return reply_str(c, "error usage: exec\\0ARG\\0...");
-        for (char **p = s->exec_argv; *p && n < 64; p++)
+        for (char **p = s->exec_argv; *p && n < 63; p++)
                 argv[n++] = *p;
+        /* The exec's options, then the target (crun's container ID), then the command. */
+        bool options = true;
         for (const char *a = args; a < args + len; a += strlen(a) + 1) {
-                if (n >= ZERO_SHIM_EXEC_ARGS_MAX + 63 || !*a)
+                if (n >= ZERO_SHIM_EXEC_ARGS_MAX + 62 || !*a)
                         return reply_str(c, "error exec: too many or empty arguments");
+                if (options && a[0] != '-') {
+                        options = false;
+                        if (s->exec_target)
+                                argv[n++] = (char *) s->exec_target;
+                }
                 argv[n++] = (char *) a;
         }
+        if (options)
+                return reply_str(c, "error exec: no command");
         argv[n] = NULL;
         r = process_spawn_stdio(s, argv, fds, &pid);
         if (r < 0) {

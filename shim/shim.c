@@ -31,7 +31,8 @@
 
 static const char usage[] =
         "usage: zero-shim --id ID --dir DIR --sync-fd N [--log-max BYTES] [--pid-file FILE]\n"
-        "                 [--start-arg ARG]... [--cleanup-arg ARG]... [--exec-arg ARG]... [--private-cgroup2]\n"
+        "                 [--start-arg ARG]... [--cleanup-arg ARG]... [--exec-arg ARG]... [--exec-target ARG]\n"
+        "                 [--private-cgroup2]\n"
         "                 -- ARGV...\n";
 
 static void shim_close(struct shim *s) {
@@ -80,7 +81,7 @@ _printf_(4, 5) static int fail(char *err, size_t size, int r, const char *fmt, .
 
 static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max, char *err, size_t size) {
         enum { OPT_ID = 256, OPT_DIR, OPT_SYNC_FD, OPT_LOG_MAX, OPT_PID_FILE, OPT_START_ARG,
-               OPT_CLEANUP_ARG, OPT_EXEC_ARG, OPT_PRIVATE_CGROUP2 };
+               OPT_CLEANUP_ARG, OPT_EXEC_ARG, OPT_EXEC_TARGET, OPT_PRIVATE_CGROUP2 };
         static const struct option options[] = {
                 {"id", required_argument, NULL, OPT_ID},
                 {"dir", required_argument, NULL, OPT_DIR},
@@ -90,6 +91,7 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                 {"start-arg", required_argument, NULL, OPT_START_ARG},
                 {"cleanup-arg", required_argument, NULL, OPT_CLEANUP_ARG},
                 {"exec-arg", required_argument, NULL, OPT_EXEC_ARG},
+                {"exec-target", required_argument, NULL, OPT_EXEC_TARGET},
                 {"private-cgroup2", no_argument, NULL, OPT_PRIVATE_CGROUP2},
                 {},
         };
@@ -140,6 +142,9 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                                 FAIL("too many --exec-arg");
                         else
                                 s->exec_argv[n_exec++] = optarg;
+                        break;
+                case OPT_EXEC_TARGET:
+                        s->exec_target = optarg;
                         break;
                 case OPT_PRIVATE_CGROUP2:
                         s->private_cgroup2 = true;

@@ -53,6 +53,7 @@ struct shim {
         char **start_argv;   /* NULL when there is no start command */
         char **cleanup_argv; /* NULL when there is no cleanup command */
         char **exec_argv;    /* the exec command's prefix (--exec-arg); NULL: no exec */
+        const char *exec_target; /* after the exec's options, before its command; NULL: none */
         /* Runtime commands (not the shim) run in a mount namespace of their own with cgroup2 at
          * /sys/fs/cgroup; cgroup2_source is the host's cgroup2 mount to bind there ("" if none). */
         bool private_cgroup2;

@@ -4,3 +4,6 @@ zero_unit_test(test_zeroctl SKIPS SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_
 add_dependencies(test_zeroctl zeroctl)
 # zeroctl's tar stream of a directory (image import uploads it), read back by common/tar.c and GNU tar.
 zero_unit_test(test_tar_write SKIPS SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_tar_write.c LIBS zeroctlcore)
+# zeroctl's aids against a real zerod: create --help's modes, the bash completion sourced into bash
+# (names from zerod), the man pages made from the help (man -l, no warnings, every option named).
+zero_integration_test(it_zeroctl_aids ${CMAKE_CURRENT_SOURCE_DIR}/integration/zeroctl_aids.sh TIMEOUT 180)

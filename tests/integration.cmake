@@ -10,6 +10,9 @@ zero_integration_test(it_durable_reply ${ZERO_IT}/durable_reply.sh TIMEOUT 120)
 # A console followed: every byte once across the log's rotations, across a stop and a start, and
 # the stream's end with the instance (issue 16 item 3).
 zero_integration_test(it_console_follow ${ZERO_IT}/console_follow.sh TIMEOUT 240)
+# zeroctl exec: a command in a running container, its streams and exit code over an upgraded
+# connection (unix socket and TLS), a killed client kills it, the refusals (issue 16 item 2).
+zero_integration_test(it_exec ${ZERO_IT}/exec.sh TIMEOUT 240)
 # zerod --stop-card: refused under a running zerod or instance; else nothing of the node is left,
 # and the next zerod starts the card again (issue 16 item 5).
 zero_integration_test(it_stop_card ${ZERO_IT}/stop_card.sh TIMEOUT 180)

@@ -17,6 +17,7 @@ ZERO_PACKAGES=(
   # Metrics); the test runs its own. On a systemd machine Debian also enables prometheus.service
   # (:9090): `systemctl disable --now prometheus` if it is not wanted.
   prometheus
+  man-db # it_zeroctl_aids renders each man page cli/genman made with man -l (groff), warnings on
   wrk # bench_api's load: 8 keep-alive connections, exact latency percentiles (docs/benchmarks.md, api)
   clang libclang-rt-14-dev
 )

@@ -42,9 +42,11 @@
  * services answer from what the agent made (they never wait for the card). 4.3: live migration
  * (ops.migrate_out, ops.migrate_in, services.migrate_progress, zero_instance_info.incoming). 4.4:
  * services card_capabilities; zero_probe.exclusive; the agent probes every plugin again once the
- * card is open. 4.5: ops.handover (the host handed to an instance: bms). */
+ * card is open. 4.5: zero_shim_args.exec_argv and exec_target (commands run beside the instance:
+ * zeroctl exec). 4.6: ops.handover (the host handed to an
+ * instance: bms). */
 #define ZERO_PLUGIN_ABI_MAJOR 4
-#define ZERO_PLUGIN_ABI_MINOR 5
+#define ZERO_PLUGIN_ABI_MINOR 6
 #define ZERO_PLUGIN_ABI_MAKE(major, minor) ((uint32_t) (major) << 16 | (uint32_t) (minor))
 #define ZERO_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t) (v) >> 16)
 #define ZERO_PLUGIN_ABI_MINOR_OF(v) ((uint32_t) (v) & 0xffffU)
@@ -95,7 +97,9 @@ struct zero_instance_info {
         const char *image_name;
         const char *image_dir; /* the imported image: rootfs/, base.ext4, ... */
         const char *run_dir;   /* volatile, per instance: bundle, shim socket, console log */
-        const char *state_dir; /* persistent, per instance: writable layers */
+        /* Persistent, per instance, removed with it; the plugin may keep files there. Not the
+         * root filesystem: that is the root volume (volumes[0]), which holds every write. */
+        const char *state_dir;
         size_t n_volumes;
         const struct zero_volume_info *volumes; /* the root volume first, then data volumes */
         size_t n_nics;
@@ -150,6 +154,12 @@ struct zero_shim_args {
         /* Run the runtime in a private mount namespace with cgroup2 at /sys/fs/cgroup: what crun
          * needs on hosts with hybrid cgroups (docs/architecture.md, "Containers"). */
         bool private_cgroup2;
+        /* 4.5: how a command runs beside the instance (the API's exec), NULL: it cannot. The
+         * command is exec_argv, then the exec's options (each one argument beginning with "-":
+         * "--tty", "--env=K=V", "--cwd=DIR", "--console-socket=PATH", as crun exec takes them),
+         * then exec_target (NULL: none), then the command and its arguments. */
+        const char *const *exec_argv;
+        const char *exec_target;
 };
 
 /* Live migration (4.3). One migration is two operations, one per node: the source's runtime
@@ -294,7 +304,7 @@ struct zero_card_needs {
         char netns_path[256];
 };
 
-/* 4.5. What the host boots when it is handed to an instance (ops.handover): the agent loads it
+/* 4.6. What the host boots when it is handed to an instance (ops.handover): the agent loads it
  * with kexec_file_load(2) and reboots into it, once the card holds the instance's volumes and
  * NICs and nothing else of the host. The agent passes it zeroed with size set. */
 #define ZERO_HANDOVER_CMDLINE_MAX 2048 /* x86's COMMAND_LINE_SIZE, NUL included */
@@ -368,7 +378,7 @@ struct zero_plugin_ops {
                            enum zero_migrate_phase phase, const struct zero_migrate_args *args, struct zero_error *err);
         int (*migrate_in)(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
                           enum zero_migrate_phase phase, const struct zero_migrate_args *args, struct zero_error *err);
-        /* 4.5. The instance takes the whole host (an exclusive mode's): instead of start, the
+        /* 4.6. The instance takes the whole host (an exclusive mode's): instead of start, the
          * agent hands the host over (agent/handover.c: the card told, the store durable, the
          * kernel loaded and booted) with what this fills in; start is never called. A pure
          * description of the instance, as card_needs: no side effect. After the hand-over the

@@ -255,6 +255,21 @@ int softcard_loop_find_direct(const char *exports_dir, const char *path, const c
         return r;
 }
 
+bool softcard_loop_direct_of(const char *exports_dir, const char *dev, const char *id, const char *path) {
+        _cleanup_free_ char *p = NULL, *backing = NULL;
+        const char *name = strrchr(dev, '/');
+        char bid[33];
+        struct stat st;
+
+        /* sysfs first: LOOP_GET_STATUS64 stats the backing file, which must be no FUSE export. */
+        p = name ? zero_strdup_printf("/sys/block/%s/loop/backing_file", name + 1) : NULL;
+        if (!p || zero_read_file(p, PATH_MAX, &backing, NULL) < 0)
+                return false;
+        backing[strcspn(backing, "\n")] = '\0';
+        return direct_backing(backing, bid) && strcasecmp(bid, id) == 0 && stat(path, &st) >= 0 &&
+               loop_named(exports_dir, dev, id, &st);
+}
+
 /*
  * The host block export of a raw volume: a loop device straight over its file, in direct I/O
  * (no second copy in the page cache; requests go to the filesystem as they come, queued, not one
@@ -391,6 +406,8 @@ int softcard_loop_job_init(struct softcard_loop_job *j, const char *exports_dir,
                 return -ENAMETOOLONG;
         snprintf(j->id, sizeof(j->id), "%s", id);
         j->size = size;
+        j->indexed = false;
+        j->dev[0] = '\0';
         return 0;
 }
 
@@ -406,6 +423,18 @@ void softcard_loop_ensure_work(void *arg, struct zero_subprocess_result *res) {
                 snprintf(res->text, sizeof(res->text), "%s", dev);
 }
 
+/* The job's direct device: the index's hint, checked (none: none), or a walk of sysfs. */
+static bool find_direct(const struct softcard_loop_job *j, char dev[static 32]) {
+        if (!j->indexed)
+                return softcard_loop_find_direct(j->exports_dir, j->path, j->id, dev) >= 0;
+        if (j->dev[0] && softcard_loop_direct_of(j->exports_dir, j->dev, j->id, j->path)) {
+                snprintf(dev, 32, "%s", j->dev);
+                return true;
+        }
+        /* A hint that fails its check: the device went behind the card's back; look for another. */
+        return j->dev[0] && softcard_loop_find_direct(j->exports_dir, j->path, j->id, dev) >= 0;
+}
+
 void softcard_loop_direct_work(void *arg, struct zero_subprocess_result *res) {
         const struct softcard_loop_job *j = arg;
         char dev[32];
@@ -414,7 +443,7 @@ void softcard_loop_direct_work(void *arg, struct zero_subprocess_result *res) {
         res->r = j->pool ? softcard_pool_ensure(j->pool, false, &res->err) : 0;
         if (res->r < 0)
                 return;
-        if (softcard_loop_find_direct(j->exports_dir, j->path, j->id, dev) >= 0)
+        if (find_direct(j, dev))
                 res->r = 0;
         else if ((res->r = softcard_loop_attach_direct(j->exports_dir, j->path, j->id, dev, &res->err)) >= 0)
                 res->r = 1;
@@ -433,8 +462,7 @@ void softcard_loop_qos_work(void *arg, struct zero_subprocess_result *res) {
         const struct softcard_loop_job *j = arg;
         char dev[32];
 
-        res->r = softcard_loop_find_direct(j->exports_dir, j->path, j->id, dev) < 0
-                         ? 0 /* none: the next export applies them */
+        res->r = !find_direct(j, dev) ? 0 /* none: the next export applies them */
                          : softcard_throttle_set(dev, j->qos_iops, j->qos_bps, &res->err);
 }
 
@@ -448,8 +476,16 @@ void softcard_loop_refresh_work(void *arg, struct zero_subprocess_result *res) {
 
 void softcard_loop_detach_work(void *arg, struct zero_subprocess_result *res) {
         const struct softcard_loop_job *j = arg;
+        struct softcard_loop l = {.direct = true};
 
-        res->r = softcard_loop_detach_id(j->exports_dir, j->id);
+        /* The index's direct device, checked: only it (a FUSE one, or none checked: the walk). */
+        if (j->indexed && j->dev[0] && softcard_loop_direct_of(j->exports_dir, j->dev, j->id, j->path)) {
+                snprintf(l.dev, sizeof(l.dev), "%s", j->dev);
+                res->r = softcard_loop_release(&l);
+        } else if (j->indexed && !j->dev[0])
+                res->r = 0; /* the card made none */
+        else
+                res->r = softcard_loop_detach_id(j->exports_dir, j->id);
         if (res->r < 0)
                 zero_error_default(&res->err, res->r, "Failed to detach the loop device");
 }

@@ -42,6 +42,14 @@ const char *qsd_exports_dir(const struct qsd *q) {
         return q->exports_dir;
 }
 
+struct softcard_loop_index *qsd_loops(struct qsd *q) {
+        return &q->loops;
+}
+
+struct softcard_view *qsd_view(struct qsd *q) {
+        return &q->view;
+}
+
 const char *qsd_nbd_socket(const struct qsd *q) {
         return q->nbd_path;
 }
@@ -230,6 +238,7 @@ static int qsd_spawn(struct qsd *q, int *ret_fd, struct zero_error *err) {
         qsd_disconnect(q);
         q->pid = 0;
         r = softcard_exports_clear(q->exports_dir);
+        softcard_loop_index_forget(&q->loops); /* its FUSE loops went */
         if (r < 0)
                 return zero_error_default(err, r, "Failed to clear the old exports");
         (void) unlink(q->qmp_path);
@@ -672,6 +681,8 @@ struct qsd *qsd_close(struct qsd *q) {
         free(q->qmp_path);
         free(q->nbd_path);
         free(q->exports_dir);
+        softcard_loop_index_forget(&q->loops);
+        softcard_view_forget(&q->view);
         free(q->shim);
         free(q->binary);
         free(q);

@@ -72,6 +72,7 @@ void qsd_disconnect(struct qsd *q) {
          * asynchronous calls are answered from the loop (on_call_reply()). */
         q->qmp = zero_qmp_free(q->qmp);
         q->stalled_usec = q->lagging_usec = 0;
+        softcard_view_forget(&q->view); /* the next connection may reach another daemon */
 }
 
 /* Our own loop has nobody else to run it: what the connection keeps for the loop (events,

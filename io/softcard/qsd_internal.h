@@ -36,6 +36,8 @@ struct qsd {
         char *dir, *qmp_path, *nbd_path, *exports_dir, *shim, *binary;
         void (*lost_exports)(void *userdata);
         void *userdata;
+        struct softcard_loop_index loops; /* the card's loop devices (loop_index.c) */
+        struct softcard_view view;        /* the daemon's state (view.c) */
 
         /* qsd_call.c */
         struct zero_qmp *qmp;

@@ -136,7 +136,8 @@ static bool host_kept(const struct zero_card_want_export *ex, size_t n, const ch
 }
 
 /* Loops, mounts and files under RUN/exports that no wanted export accounts for. */
-static void host_prune(const char *exports_dir, const struct zero_card_want_export *ex, size_t n, int *failures) {
+static void host_prune(struct qsd *q, const struct zero_card_want_export *ex, size_t n, int *failures) {
+        const char *exports_dir = qsd_exports_dir(q);
         _cleanup_free_ struct softcard_loop *loops = NULL;
         _cleanup_strv_free_ char **mounts = NULL;
         struct dirent *de;
@@ -146,8 +147,11 @@ static void host_prune(const char *exports_dir, const struct zero_card_want_expo
         if (softcard_loops_list(exports_dir, &loops, &n_loops) < 0)
                 (*failures)++;
         for (size_t i = 0; i < n_loops; i++)
-                if (!host_kept(ex, n, loops[i].id, loops[i].dev) && softcard_loop_release(&loops[i]) < 0)
-                        (*failures)++;
+                if (!host_kept(ex, n, loops[i].id, loops[i].dev)) {
+                        if (softcard_loop_release(&loops[i]) < 0)
+                                (*failures)++;
+                        softcard_loop_index_forget(qsd_loops(q)); /* read again once all is done */
+                }
         if (softcard_mounts_list(exports_dir, &mounts) < 0)
                 (*failures)++;
         for (char **m = mounts; m && *m; m++)
@@ -168,7 +172,6 @@ static void count_failure(int *failures, struct zero_error *err, const struct ze
 }
 
 static int storage_sync(struct zero_card *c, struct zero_card_want_export *ex, size_t n, struct zero_error *err) {
-        const char *exports_dir = qsd_exports_dir(c->qsd);
         int failures = 0, k;
 
         if (qsd_ensure(c->qsd, err) < 0)
@@ -176,6 +179,8 @@ static int storage_sync(struct zero_card *c, struct zero_card_want_export *ex, s
         /* The pool mounted at once (zerod's start: everything here is), for stats too. */
         if (softcard_pool_ensure(&c->pool, false, err) < 0)
                 return (int) n + 1;
+        /* The loop devices as the kernel has them now, read once for every export below. */
+        softcard_loop_index_forget(qsd_loops(c->qsd));
         for (size_t i = 0; i < n; i++) {
                 struct zero_error e = {};
                 bool created = false;
@@ -203,7 +208,7 @@ static int storage_sync(struct zero_card *c, struct zero_card_want_export *ex, s
                 ex[i].recreated = created;
         }
         /* Loops before the exports they hold, mounts and files after. */
-        host_prune(exports_dir, ex, n, &failures);
+        host_prune(c->qsd, ex, n, &failures);
         {
                 struct zero_error e = {};
                 k = softcard_volume_prune(c->qsd, ex, n, &e);
@@ -212,7 +217,7 @@ static int storage_sync(struct zero_card *c, struct zero_card_want_export *ex, s
                         failures += k - 1;
                 }
         }
-        host_prune(exports_dir, ex, n, &failures);
+        host_prune(c->qsd, ex, n, &failures);
         return failures;
 }
 
@@ -520,6 +525,8 @@ static int card_open(const struct zero_card_env *env, struct zero_card **ret, st
         r = softcard_pool_init(&c->pool, c->state_dir, pool, pool_size, err);
         if (r < 0)
                 return r;
+        /* Where the block layer's limits go, read now: every op's child inherits it (throttle.c). */
+        (void) softcard_throttle_available();
         r = qsd_open(&(struct qsd_config){.event = env->event,
                                           .run_dir = c->run_dir,
                                           .shim = c->shim,

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "common/hashmap.h"
 #include "common/macro.h"
 #include "common/subprocess.h"
 #include "zero/card.h"
@@ -212,6 +213,10 @@ struct softcard_loop_job {
         char path[PATH_MAX];
         uint64_t qos_iops, qos_bps;
         const struct softcard_pool *pool;
+        /* The card's loop index (loop_index.c) was asked (indexed): dev its device of the volume,
+         * "" for none, checked before it is used; not indexed: sysfs is walked, as before. */
+        bool indexed;
+        char dev[32];
 };
 int softcard_loop_job_init(struct softcard_loop_job *j, const char *exports_dir, const char *id, uint64_t size);
 /* The volume's live loop device, attached if it has none: res->text its path, res->r 1 when
@@ -233,6 +238,50 @@ int softcard_mounts_list(const char *dir, char ***ret);
 /* Everything under RUN/exports: loops detached, mounts detached (MNT_DETACH), files removed. The
  * direct loop devices stay: they do not depend on the daemon. */
 int softcard_exports_clear(const char *exports_dir);
+
+/* Whether dev is the direct loop device of volume id over the file at path (its name, and the
+ * device and inode it reads): one ioctl, no walk. */
+bool softcard_loop_direct_of(const char *exports_dir, const char *dev, const char *id, const char *path);
+
+/* ---- loop_index.c: the card's loop devices by volume, read once, kept by its own work ---- */
+
+struct softcard_loop_index {
+        struct zero_hashmap map; /* lower-case volume id -> its device */
+        bool loaded;             /* false: read from sysfs at the next lookup */
+};
+/* Everything forgotten (and freed): the next lookup reads sysfs again. */
+void softcard_loop_index_forget(struct softcard_loop_index *x);
+/* What the card attached (or found) for volume id, or detached. */
+int softcard_loop_index_put(struct softcard_loop_index *x, const char *id, const char *dev, bool direct);
+void softcard_loop_index_drop(struct softcard_loop_index *x, const char *id);
+/* The volume's device as the index has it (NULL: none, or sysfs unreadable); not checked. */
+const struct softcard_loop *softcard_loop_index_get(struct softcard_loop_index *x, const char *exports_dir,
+                                                    const char *id);
+/* softcard_loop_find_direct() through the index: its device checked, the walk only when the check
+ * fails (the entry then replaced by what the walk found). */
+int softcard_loop_index_find_direct(struct softcard_loop_index *x, const char *exports_dir, const char *path,
+                                    const char *id, char ret_dev[static 32]);
+/* j->indexed and j->dev from the index, for work in a child. */
+void softcard_loop_index_hint(struct softcard_loop_index *x, const char *exports_dir, struct softcard_loop_job *j);
+/* The card's index (qsd.c keeps it with the daemon's exports directory). */
+struct softcard_loop_index *qsd_loops(struct qsd *q);
+
+/* ---- view.c: the daemon's state as the card knows it, kept by its own commands ---- */
+
+struct softcard_view {
+        json_t *exports, *nodes, *objects; /* NULL: read from the daemon next time */
+};
+void softcard_view_forget(struct softcard_view *v);
+/* A copy of what the view has for one of the three queries (execute), or NULL: ask the daemon. */
+json_t *softcard_view_get(struct qsd *q, const char *execute);
+/* The daemon's answer to such a query, kept. */
+void softcard_view_set(struct qsd *q, const char *execute, json_t *value);
+/* The card's view (qsd.c keeps it with the daemon's connection). */
+struct softcard_view *qsd_view(struct qsd *q);
+/* Whether execute only reads (the view's three queries, any query-*). */
+bool softcard_view_is_query(const char *execute);
+/* What command execute with args did (r: its result) to the daemon's state. */
+void softcard_view_apply(struct qsd *q, const char *execute, json_t *args, int r);
 
 /* ---- volume_file.c: volume files, made and removed; the pool's limit ---- */
 

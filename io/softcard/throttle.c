@@ -76,6 +76,26 @@ static int own_blkio_cgroup(char ret[static PATH_MAX]) {
         return -ENOENT;
 }
 
+/* Where the rules go, read once per process (mountinfo is long with 1,000 containers' mounts,
+ * and an export read it twice: zerod's start with them took seconds): the hierarchy's mount
+ * point, and this process's cgroup there ("" when it is the root). A child forked for an op's
+ * work inherits what its parent read (softcard_throttle_available() at the card's open). */
+static struct {
+        bool read;
+        int r; /* blkio_mount()'s */
+        char mnt[PATH_MAX], cg[PATH_MAX];
+} where;
+
+static int blkio_where(void) {
+        if (!where.read) {
+                where.r = blkio_mount(where.mnt);
+                if (where.r >= 0 && (own_blkio_cgroup(where.cg) < 0 || streq(where.cg, "/")))
+                        where.cg[0] = '\0';
+                where.read = true;
+        }
+        return where.r;
+}
+
 static int write_rule(const char *dir, const char *file, const char *text) {
         _cleanup_free_ char *path = zero_strdup_printf("%s/%s", dir, file);
         _cleanup_close_ int fd = -EBADF;
@@ -104,13 +124,13 @@ static int v1_set(const char *dir, dev_t dev, uint64_t iops, uint64_t bps) {
 }
 
 int softcard_throttle_set(const char *dev, uint64_t iops, uint64_t bps, struct zero_error *err) {
-        char mnt[PATH_MAX], cg[PATH_MAX], dir[PATH_MAX * 2];
+        char dir[PATH_MAX * 2];
         struct stat st;
         int r;
 
         if (stat(dev, &st) < 0 || !S_ISBLK(st.st_mode))
                 return zero_error_default(err, -ENODEV, "Failed to find the device to throttle");
-        if (blkio_mount(mnt) < 0) {
+        if (blkio_where() < 0) {
                 if (!iops && !bps)
                         return 0; /* nothing to lift where nothing could be set */
                 return zero_error_set(err, -EOPNOTSUPP, ZERO_E_UNAVAILABLE,
@@ -118,16 +138,14 @@ int softcard_throttle_set(const char *dev, uint64_t iops, uint64_t bps, struct z
                                       "direct host block device: export the volume again (one with limits is then "
                                       "exported through qemu-storage-daemon)");
         }
-        r = v1_set(mnt, st.st_rdev, iops, bps);
-        if (r >= 0 && own_blkio_cgroup(cg) >= 0 && !streq(cg, "/")) {
-                snprintf(dir, sizeof(dir), "%s%s", mnt, cg);
+        r = v1_set(where.mnt, st.st_rdev, iops, bps);
+        if (r >= 0 && where.cg[0]) {
+                snprintf(dir, sizeof(dir), "%s%s", where.mnt, where.cg);
                 r = v1_set(dir, st.st_rdev, iops, bps);
         }
         return r < 0 ? zero_error_default(err, r, "Failed to set the block layer's limits (blkio)") : 0;
 }
 
 bool softcard_throttle_available(void) {
-        char mnt[PATH_MAX];
-
-        return blkio_mount(mnt) >= 0;
+        return blkio_where() >= 0;
 }

@@ -188,7 +188,10 @@ static int step_qos_direct(struct softcard_op *o, struct zero_error *err) {
         if (o->answered)
                 return op_answer(o, err);
         r = op_job(o, 0, err);
-        return r < 0 ? r : op_work(o, "the loop device's limits", softcard_loop_qos_work);
+        if (r < 0)
+                return r;
+        softcard_loop_index_hint(qsd_loops(o->q), qsd_exports_dir(o->q), &o->job);
+        return op_work(o, "the loop device's limits", softcard_loop_qos_work);
 }
 
 static const op_step_fn qos_steps[] = {op_load_objects, step_qos, step_qos_direct};
@@ -201,8 +204,10 @@ static int resize_new(struct qsd *q, const struct softcard_volume *v, uint64_t n
 
         if (r >= 0)
                 r = softcard_op_new(q, v, resize_steps, ELEMENTSOF(resize_steps), ret, err);
-        if (r >= 0)
+        if (r >= 0) {
                 (*ret)->new_size = new_size;
+                (*ret)->use_view = false; /* the nodes' sizes: only the daemon has them */
+        }
         return r;
 }
 
@@ -266,7 +271,7 @@ int softcard_volume_stats(struct qsd *q, const struct softcard_volume *v, struct
         e = find_export(&o->s, o->n.e);
         /* qsd 7.2 counts I/O per BlockBackend only, and its exports' backends are anonymous:
          * query-blockstats has zeros for nodes. A host-block export has the kernel's counters. */
-        if (!e && streq(v->format, "raw") && softcard_loop_find_direct(qsd_exports_dir(q), v->path, v->id, dev) >= 0) {
+        if (!e && streq(v->format, "raw") && softcard_loop_index_find_direct(qsd_loops(q), qsd_exports_dir(q), v->path, v->id, dev) >= 0) {
                 (void) softcard_loop_stats(dev, &st); /* the direct host path: no daemon */
                 st.exported = true;
         } else if (e && softcard_export_kind(e) == ZERO_CARD_EXPORT_HOST_BLOCK) {

@@ -69,7 +69,8 @@ static int step_export_check(struct softcard_op *o, struct zero_error *err) {
         o->exported = e != NULL;
         if (!e && streq(o->v.format, "raw")) {
                 char dev[32];
-                bool has_direct = softcard_loop_find_direct(qsd_exports_dir(o->q), o->path, o->id, dev) >= 0;
+                bool has_direct = softcard_loop_index_find_direct(qsd_loops(o->q), qsd_exports_dir(o->q), o->path,
+                                                                  o->id, dev) >= 0;
                 if (has_direct && o->kind != ZERO_CARD_EXPORT_HOST_BLOCK)
                         return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "volume %s is exported as host-block",
                                               o->id);
@@ -205,6 +206,20 @@ static int step_export_add_again(struct softcard_op *o, struct zero_error *err) 
         return op_answer(o, err);
 }
 
+/* The answer of work that attached or found the volume's loop device (o->text), into o->dev and
+ * the card's index; a failure may have left a device nobody heard of: the index reads sysfs again. */
+static int loop_answer(struct softcard_op *o, bool direct, struct zero_error *err) {
+        int r = op_answer(o, err);
+
+        if (r < 0) {
+                softcard_loop_index_forget(qsd_loops(o->q));
+                return r;
+        }
+        snprintf(o->dev, sizeof(o->dev), "%.31s", o->text);
+        (void) softcard_loop_index_put(qsd_loops(o->q), o->id, o->dev, direct);
+        return OP_NEXT;
+}
+
 /* A host-block export's loop device, attached if missing: off the loop (loop.c). */
 static int step_export_loop(struct softcard_op *o, struct zero_error *err) {
         int r;
@@ -217,12 +232,11 @@ static int step_export_loop(struct softcard_op *o, struct zero_error *err) {
                         return zero_error_default(err, r, "Failed to attach the loop device");
                 return op_work(o, "the loop device's attach", softcard_loop_ensure_work);
         }
-        r = op_answer(o, err);
+        r = loop_answer(o, false, err);
         if (r < 0)
                 return r;
         if (o->r > 0)
                 o->created = true;
-        snprintf(o->dev, sizeof(o->dev), "%.31s", o->text);
         return OP_NEXT;
 }
 
@@ -235,13 +249,15 @@ static int step_export_direct(struct softcard_op *o, struct zero_error *err) {
                 return OP_NEXT;
         if (!o->answered) {
                 r = op_job(o, 0, err);
-                return r < 0 ? r : op_work(o, "the direct loop device's attach", softcard_loop_direct_work);
+                if (r < 0)
+                        return r;
+                softcard_loop_index_hint(qsd_loops(o->q), qsd_exports_dir(o->q), &o->job);
+                return op_work(o, "the direct loop device's attach", softcard_loop_direct_work);
         }
-        r = op_answer(o, err);
+        r = loop_answer(o, true, err);
         if (r < 0)
                 return r;
         o->created = o->r > 0;
-        snprintf(o->dev, sizeof(o->dev), "%.31s", o->text);
         return OP_NEXT;
 }
 
@@ -273,11 +289,19 @@ static int step_unexport_loop(struct softcard_op *o, struct zero_error *err) {
 
         if (!o->name_id) /* prune: a volume known by its key, no files */
                 return OP_NEXT;
-        if (o->answered)
-                return op_answer(o, err);
+        if (o->answered) {
+                r = op_answer(o, err);
+                if (r < 0)
+                        softcard_loop_index_forget(qsd_loops(o->q));
+                else
+                        softcard_loop_index_drop(qsd_loops(o->q), o->id);
+                return r;
+        }
         r = softcard_loop_job_init(&o->job, qsd_exports_dir(o->q), o->id, 0);
         if (r < 0)
                 return zero_error_default(err, r, "Failed to detach the loop device");
+        snprintf(o->job.path, sizeof(o->job.path), "%s", o->path);
+        softcard_loop_index_hint(qsd_loops(o->q), qsd_exports_dir(o->q), &o->job);
         return op_work(o, "the loop device's detach", softcard_loop_detach_work);
 }
 

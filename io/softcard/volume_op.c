@@ -32,6 +32,7 @@ int softcard_op_new(struct qsd *q, const struct softcard_volume *v, const op_ste
         o->q = q;
         o->steps = steps;
         o->n_steps = n_steps;
+        o->use_view = true;
         if (v) {
                 /* Bounded by softcard_volume_check(), which also allows these two formats only:
                  * ours, static, rather than the caller's, which may go before the op ends. */
@@ -61,6 +62,12 @@ static void op_answer_clear(struct softcard_op *o) {
 struct softcard_op *softcard_op_free(struct softcard_op *o) {
         if (!o)
                 return NULL;
+        /* Stopped with a command or work under way: what it did is unknown, so the view and the
+         * loop index read the daemon and the kernel again. */
+        if (o->call && !softcard_view_is_query(o->execute))
+                softcard_view_forget(qsd_view(o->q));
+        if (o->child)
+                softcard_loop_index_forget(qsd_loops(o->q));
         o->call = qsd_call_cancel(o->call);
         o->child = zero_subprocess_free(o->child);
         o->defer = sd_event_source_disable_unref(o->defer);
@@ -145,6 +152,30 @@ static int op_steps(struct softcard_op *o) {
         return OP_DONE;
 }
 
+/* ---- The daemon's state as the card knows it (view.c) ---- */
+
+/* One of the three queries answered from the view, if it has the list (o->use_view: the ops that
+ * look only at names; a resize reads sizes, which only the daemon has). */
+static bool op_from_view(struct softcard_op *o) {
+        if (!o->use_view || !(o->value = softcard_view_get(o->q, o->execute)))
+                return false;
+        o->r = 0;
+        return true;
+}
+
+/* The answer to o's command, told to the view. */
+static void op_to_view(struct softcard_op *o) {
+        _cleanup_(json_decrefp) json_t *none = NULL;
+
+        if (!softcard_view_is_query(o->execute))
+                return softcard_view_apply(o->q, o->execute, o->args, o->r);
+        /* qsd 7.2 makes /objects with the first object: "not found" is an empty list. */
+        if (o->r == -EIO && streq(o->execute, "qom-list") && strstr(o->e.message, "not found"))
+                softcard_view_set(o->q, o->execute, none = json_array());
+        else if (o->r >= 0)
+                softcard_view_set(o->q, o->execute, o->value);
+}
+
 /* ---- At once, in the caller ---- */
 
 int softcard_op_run(struct softcard_op *o, struct zero_error *err) {
@@ -156,7 +187,10 @@ int softcard_op_run(struct softcard_op *o, struct zero_error *err) {
                 case OP_DONE:
                         return 0;
                 case OP_QMP:
-                        o->r = qsd_call(o->q, o->execute, TAKE_PTR(o->args), &o->value, &o->e);
+                        if (op_from_view(o))
+                                break;
+                        o->r = qsd_call(o->q, o->execute, json_incref(o->args), &o->value, &o->e);
+                        op_to_view(o);
                         break;
                 case OP_WORK:
                         o->work(&o->job, &res);
@@ -204,6 +238,7 @@ static void on_op_reply(void *userdata, int r, json_t *value, const struct zero_
         o->value = json_incref(value);
         if (r < 0)
                 o->e = *err;
+        op_to_view(o);
         o->answered = true;
         op_continue(o);
 }
@@ -250,13 +285,17 @@ static int op_timer(struct softcard_op *o, uint64_t usec) {
 /* Runs the steps up to the next wait, from the loop; the end calls done. */
 static void op_continue(struct softcard_op *o) {
         sd_event *e = qsd_event(o->q);
-        int r = op_steps(o);
+        int r;
+
+        /* A query the view answers: on at once (op_continue() runs from the loop already). */
+        while ((r = op_steps(o)) == OP_QMP && op_from_view(o))
+                o->answered = true;
 
         switch (r) {
         case OP_DONE:
                 return op_finish(o, 0);
         case OP_QMP:
-                r = qsd_call_async(o->q, o->execute, TAKE_PTR(o->args), on_op_reply, o, &o->call);
+                r = qsd_call_async(o->q, o->execute, json_incref(o->args), on_op_reply, o, &o->call);
                 if (r < 0)
                         r = zero_error_set(&o->err, r, ZERO_E_INTERNAL, "cannot send %s to qemu-storage-daemon: %s",
                                            o->execute, strerror(-r));
@@ -423,8 +462,10 @@ int softcard_state_load(struct qsd *q, struct softcard_state *ret, struct zero_e
         _cleanup_(softcard_op_freep) struct softcard_op *o = NULL;
         int r = softcard_op_new(q, NULL, load_steps, ELEMENTSOF(load_steps), &o, err);
 
-        if (r >= 0)
+        if (r >= 0) {
+                o->use_view = false; /* the daemon's own word (sync's prune), kept in the view */
                 r = softcard_op_run(o, err);
+        }
         if (r < 0)
                 return r;
         softcard_state_done(ret);

@@ -94,6 +94,7 @@ struct softcard_op {
         bool nbd_retry;     /* the NBD server went away: start it and add the export again */
         bool created;       /* export: the export or its loop device had to be made */
         bool direct;        /* export: a direct loop device over the raw file, no daemon */
+        bool use_view;      /* the daemon's lists from the card's view (view.c), when it has them */
         const char *t_child; /* the throttle node's child when it is made: q, or n (released) */
         char export_path[ZERO_CARD_PATH_MAX];
 };

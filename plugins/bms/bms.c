@@ -139,7 +139,7 @@ static const struct zero_plugin bms_plugin = {
         .mode = "bms",
         /* card_capabilities and zero_probe.exclusive: without them an agent would run a bms
          * instance beside others, on a card that dies with the host. */
-        .abi_minor_needed = 5, /* ops.handover */
+        .abi_minor_needed = 6, /* ops.handover */
         .ops = {
                 .init = bms_init,
                 .fini = bms_fini,

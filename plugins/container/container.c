@@ -575,12 +575,16 @@ static int container_start(struct zero_plugin_ctx *ctx, const struct zero_instan
         const char *run_argv[] = {rt, "--root", root, mgr, "run", "--detach", "--bundle", c.bundle,
                                   "--pid-file", c.pid_file, c.id, NULL};
         const char *cleanup_argv[] = {rt, "--root", root, mgr, "delete", "-f", c.id, NULL};
+        /* The API's exec: `crun exec [OPTIONS] ID CMD...`, the options the agent's. */
+        const char *exec_argv[] = {rt, "--root", root, mgr, "exec", NULL};
         struct zero_shim_args args = {
                 .size = sizeof(args),
                 .argv = run_argv,
                 .pid_file = c.pid_file,
                 .cleanup_argv = cleanup_argv,
                 .private_cgroup2 = plugin.plan.private_cgroup2,
+                .exec_argv = exec_argv,
+                .exec_target = c.id,
         };
 
         r = plugin.svc->shim_spawn(ctx, &args, err);

@@ -35,6 +35,14 @@ ok='"image":"busybox","command":["true"]'
 bad 400 malformed POST /v1/instances '{"name":'
 bad 400 malformed POST /v1/instances '["not","an","object"]'
 bad 400 malformed POST /v1/instances '{"name":"a","name":"b"}'
+# No body at all: 400 saying one is required (zero_api_require_body), with its shape where known.
+bad 400 malformed POST /v1/instances
+[ "$(jbody .error.message)" = "a JSON body is required" ] || fail "POST /v1/instances without a body: $(cat "$BODY")"
+bad 400 malformed POST /v1/migrations
+bad 400 malformed POST /v1/instances/nope/migrate
+[ "$(jbody .error.message)" = 'a JSON body is required: {"target": URL}' ] || fail "migrate without a body: $(cat "$BODY")"
+bad 400 malformed POST /v1/tokens
+[ "$(jbody .error.message)" = 'a JSON body is required: {"name", "role"}' ] || fail "POST /v1/tokens without a body: $(cat "$BODY")"
 # 413 too large
 head -c 1100000 /dev/zero | tr '\0' ' ' >"$T/big.json"
 bad 413 too_large POST /v1/instances "@$T/big.json"

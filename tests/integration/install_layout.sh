@@ -7,7 +7,9 @@
 cmake --install "$ZERO_BUILD_DIR" --prefix "$T/prefix" >/dev/null
 for f in bin/zerod bin/zeroctl libexec/zero/zero-shim libexec/zero/zero-unpack lib/zero/plugins/container.so \
          lib/zero/plugins/softcard.so include/zero/card.h include/zero/error.h \
-         lib/systemd/system/zerod.service lib/systemd/system/zerod.socket etc/zero/zerod.conf; do
+         lib/systemd/system/zerod.service lib/systemd/system/zerod.socket etc/zero/zerod.conf \
+         share/bash-completion/completions/zeroctl share/man/man1/zeroctl.1 share/man/man1/zeroctl-create.1 \
+         share/man/man8/zerod.8; do
   [ -e "$T/prefix/$f" ] || fail "install lacks $f"
 done
 use_netns

@@ -19,46 +19,7 @@
 
 #include "common/util.h"
 #include "store/store.h"
-
-struct fixture {
-        char *dir;
-        struct zero_store *s;
-};
-
-static int teardown(void **state) {
-        struct fixture *f = *state;
-
-        f->s = zero_store_close(f->s);
-        assert_int_equal(zero_rm_rf(f->dir), 0);
-        free(f->dir);
-        free(f);
-        return 0;
-}
-
-static int setup(void **state) {
-        const char *tmp = getenv("TMPDIR");
-        struct fixture *f = calloc(1, sizeof(*f));
-        struct zero_error err = {};
-        char *path;
-        int r;
-
-        assert_non_null(f);
-        f->dir = zero_strdup_printf("%s/zero-test-store-card-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        assert_non_null(f->dir);
-        assert_non_null(mkdtemp(f->dir));
-        *state = f;
-        path = zero_strdup_printf("%s/zero.db", f->dir);
-        assert_non_null(path);
-        r = zero_store_open(path, &f->s, &err);
-        free(path);
-        if (r < 0) {
-                /* cmocka skips teardown when setup fails: remove the directory here. */
-                print_error("zero_store_open: %s (%s)\n", err.message, strerror(-r));
-                teardown(state);
-                return -1;
-        }
-        return 0;
-}
+#include "tests/unit/store_fixture.h"
 
 /* Strings that may be NULL compare equal when both are NULL. */
 static void assert_str(const char *got, const char *want) {
@@ -743,13 +704,13 @@ static void test_migrate_volume_locator(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_volume_roundtrip, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_attachment_roundtrip, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_network_roundtrip, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_nic_roundtrip, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_nic_allocate_ip, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_instance_delete_cascades, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_migrate_volume_locator, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_volume_roundtrip, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_attachment_roundtrip, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_network_roundtrip, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_nic_roundtrip, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_nic_allocate_ip, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_instance_delete_cascades, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_migrate_volume_locator, setup_open, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,41 +19,7 @@
 
 #include "common/util.h"
 #include "store/store.h"
-
-struct fixture {
-        char *dir;
-        struct zero_store *s;
-};
-
-static int teardown(void **state) {
-        struct fixture *f = *state;
-
-        f->s = zero_store_close(f->s);
-        assert_int_equal(zero_rm_rf(f->dir), 0);
-        free(f->dir);
-        free(f);
-        return 0;
-}
-
-static int setup(void **state) {
-        const char *tmp = getenv("TMPDIR");
-        struct fixture *f = calloc(1, sizeof(*f));
-        struct zero_error err = {};
-        _cleanup_free_ char *path = NULL;
-
-        assert_non_null(f);
-        f->dir = zero_strdup_printf("%s/zero-test-listing-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        assert_non_null(f->dir);
-        assert_non_null(mkdtemp(f->dir));
-        *state = f;
-        path = zero_strdup_printf("%s/zero.db", f->dir);
-        if (zero_store_open(path, &f->s, &err) < 0) {
-                print_error("zero_store_open: %s\n", err.message);
-                teardown(state);
-                return -1;
-        }
-        return 0;
-}
+#include "tests/unit/store_fixture.h"
 
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -449,14 +415,14 @@ static void test_statements_prepared_once(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_instance_full, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_volume_full, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_network_full, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_images_page, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_watch_failed_transaction, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_statements_prepared_once, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_instance_full, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_counts, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_volume_full, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_network_full, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_images_page, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_watch, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_watch_failed_transaction, setup_open, teardown),
+                cmocka_unit_test_setup_teardown(test_statements_prepared_once, setup_open, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2384,6 +2384,47 @@ static void test_e2e_habits(void **state) {
         run_verb_and_usage_cases(cases, ELEMENTSOF(cases), usage, ELEMENTSOF(usage));
 }
 
+/* create --help (and switch --help) end with the modes and what this node's zerod says of each
+ * (issue 16: "create --help does not list vm"); without zerod, that it could not ask. */
+static void test_e2e_help_modes(void **state) {
+        NEED_ZEROCTL();
+        struct route routes[] = {
+                {"GET", "/v1/node", 200, NULL,
+                 "{\"name\":\"n\",\"plugins\":[{\"name\":\"container\",\"mode\":\"container\",\"available\":true,"
+                 "\"reason\":\"\"},{\"name\":\"vm\",\"mode\":\"vm\",\"available\":false,"
+                 "\"reason\":\"qemu-system-x86_64 not found\"}]}"},
+        };
+        struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
+        _cleanup_free_ char *want = zero_strdup_printf("\nModes:\n"
+                                                       "  container      a process tree run by crun in namespaces and cgroups of its own\n"
+                                                       "  vm             a QEMU guest booting the image's kernel (KVM, else TCG)\n"
+                                                       "  bms            bare metal: the whole server handed to the tenant's OS\n"
+                                                       "\nThis node (zerod at %s):\n"
+                                                       "  container      offered\n"
+                                                       "  vm             not offered: qemu-system-x86_64 not found\n"
+                                                       "  bms            not offered: no plugin for it is loaded\n",
+                                                       fk->url);
+        struct result r = run("--url", fk->url, "create", "--help", NULL);
+
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "  --mode MODE    the runtime: container (the default), vm or bms; see Modes\n"));
+        assert_non_null(want);
+        assert_non_null(strstr(r.out, want));
+        result_done(&r);
+        r = run("switch", "--help", "--url", fk->url, NULL);
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, want));
+        result_done(&r);
+        fake_stop(fk);
+        /* No zerod: the modes, and why it could not ask. */
+        r = run("--url", "unix:/nonexistent/zerod.sock", "create", "--help", NULL);
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "  bms            bare metal"));
+        assert_non_null(strstr(r.out, "\nThis node: could not ask zerod which it offers: cannot connect to zerod at "
+                                      "unix:/nonexistent/zerod.sock"));
+        result_done(&r);
+}
+
 static void test_e2e_card_usage(void **state) {
         NEED_ZEROCTL();
         static const struct usage_case cases[] = {
@@ -2990,6 +3031,7 @@ int main(void) {
                 cmocka_unit_test(test_print_event),
                 cmocka_unit_test(test_e2e_ls),
                 cmocka_unit_test(test_e2e_habits),
+                cmocka_unit_test(test_e2e_help_modes),
                 cmocka_unit_test(test_e2e_ls_pages),
                 cmocka_unit_test(test_e2e_token),
                 cmocka_unit_test(test_e2e_create_waits),
