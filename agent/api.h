@@ -80,10 +80,18 @@ void zero_api_list_events(struct zero_request *req);
 
 /* api_console.c: GET /v1/instances/{name}/console, its tail or (follow) a stream. */
 void zero_api_get_console(struct zero_request *req);
+/* POST /v1/instances/{name}/console: the interactive console, over the upgraded connection (the
+ * frames of api_exec.c's): what the instance writes, and what the client types to its stdin. */
+void zero_api_attach_console(struct zero_request *req);
 
 /* api_exec.c: POST /v1/instances/{name}/exec, a command beside the instance, streamed over the
  * upgraded connection */
 void zero_api_exec_instance(struct zero_request *req);
+/* What exec and the interactive console refuse before their upgrade (426 without the Upgrade
+ * headers, 503 without room, 404, 409 unless running; what: "exec", for messages): replies and
+ * returns < 0, or gives the running instance. */
+struct zero_inst;
+int zero_api_stream_instance(struct zero_request *req, const char *what, struct zero_inst **ret);
 
 /* api.c, for the other api_*.c */
 /* 503 "busy" for a locked store, 500 otherwise. */

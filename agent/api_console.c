@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +20,9 @@
 #include "agent/agent.h"
 #include "agent/api.h"
 #include "agent/http.h"
+#include "agent/relay.h"
+#include "common/frame.h"
+#include "shim/client.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -72,7 +76,17 @@ struct follow {
         size_t tail_len;
         sd_event_source *watch, *look; /* inotify on dir; or, without dir, a timer that looks for it */
         struct zero_stream *stream;    /* known from the first fill on */
+        /* Not a stream's (an interactive console's): told of changes instead. */
+        void (*changed)(void *userdata);
+        void *changed_userdata;
 };
+
+static void follow_changed(struct follow *f) {
+        if (f->changed)
+                f->changed(f->changed_userdata);
+        else
+                zero_stream_wake(f->stream);
+}
 
 static void follow_free(void *userdata) {
         struct follow *f = userdata;
@@ -91,7 +105,7 @@ static void follow_free(void *userdata) {
 static int on_dir_change(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
         struct follow *f = userdata;
 
-        zero_stream_wake(f->stream);
+        follow_changed(f);
         return 0;
 }
 
@@ -108,7 +122,7 @@ static int on_look(sd_event_source *s, uint64_t usec, void *userdata) {
                 f->look = sd_event_source_disable_unref(f->look);
         else
                 (void) sd_event_source_set_time_relative(s, FOLLOW_LOOK_USEC);
-        zero_stream_wake(f->stream);
+        follow_changed(f);
         return 0;
 }
 
@@ -131,26 +145,22 @@ static int follow_open(struct follow *f, const char *path) {
         return 0;
 }
 
-static int follow_fill(struct zero_stream *s, void *userdata) {
-        struct follow *f = userdata;
-        char buf[FOLLOW_CHUNK];
+/* The console's next bytes into buf (after the tail, which the caller sends first): > 0, the
+ * bytes in *ret_n; 1 with *ret_n 0: ask again at once (a newer log was opened); 0: nothing for
+ * now (a change is told); ZERO_STREAM_END: the instance's run directory is gone. */
+static int follow_next(struct follow *f, char *buf, size_t size, size_t *ret_n) {
         struct stat st;
         ssize_t n;
 
-        f->stream = s;
-        if (f->tail) {
-                int r = zero_stream_write(s, f->tail, f->tail_len);
-                f->tail = mfree(f->tail);
-                return r < 0 ? r : 1;
-        }
+        *ret_n = 0;
         if (f->fd >= 0) {
-                n = pread(f->fd, buf, sizeof(buf), f->off);
+                n = pread(f->fd, buf, size, f->off);
                 if (n < 0)
                         return -errno;
                 if (n > 0) {
                         f->off += n;
-                        int r = zero_stream_write(s, buf, (size_t) n);
-                        return r < 0 ? r : 1;
+                        *ret_n = (size_t) n;
+                        return 1;
                 }
         }
         /* At the end of what was opened: a newer console.log (the shim rotated it, or made it).
@@ -170,22 +180,42 @@ static int follow_fill(struct zero_stream *s, void *userdata) {
         return 0;
 }
 
-static void reply_follow(struct zero_request *req, const char *dir, size_t want) {
-        struct zero_agent *a = zero_request_agent(req);
+static int follow_fill(struct zero_stream *s, void *userdata) {
+        struct follow *f = userdata;
+        char buf[FOLLOW_CHUNK];
+        size_t n;
+        int r;
+
+        f->stream = s;
+        if (f->tail) {
+                r = zero_stream_write(s, f->tail, f->tail_len);
+                f->tail = mfree(f->tail);
+                return r < 0 ? r : 1;
+        }
+        r = follow_next(f, buf, sizeof(buf), &n);
+        if (r > 0 && n > 0) {
+                int k = zero_stream_write(s, buf, n);
+                return k < 0 ? k : 1;
+        }
+        return r;
+}
+
+/* A follower of dir's console from want bytes before its end. */
+static int follow_new(sd_event *e, const char *dir, size_t want, struct follow **ret) {
         struct follow *f = calloc(1, sizeof(*f));
         struct stat st;
         int r;
 
         if (!f)
-                return zero_reply_error(req, 500, "internal", "out of memory");
-        f->event = a->event;
+                return -ENOMEM;
+        f->event = e;
         f->fd = -1;
         f->dir = strdup(dir);
         f->path = zero_strdup_printf("%s/console.log", dir);
         f->old = zero_strdup_printf("%s/console.log.1", dir);
         if (!f->dir || !f->path || !f->old) {
                 follow_free(f);
-                return zero_reply_error(req, 500, "internal", "out of memory");
+                return -ENOMEM;
         }
         /* The tail and the follow from one open file: no byte twice, none missed. */
         if (follow_open(f, f->path) >= 0 && fstat(f->fd, &st) == 0)
@@ -193,12 +223,168 @@ static void reply_follow(struct zero_request *req, const char *dir, size_t want)
         console_tail(dir, f->fd, f->off, want, &f->tail, &f->tail_len);
         r = follow_watch(f);
         if (r == -ENOENT)
-                r = sd_event_add_time_relative(a->event, &f->look, CLOCK_MONOTONIC, FOLLOW_LOOK_USEC, 0, on_look, f);
+                r = sd_event_add_time_relative(e, &f->look, CLOCK_MONOTONIC, FOLLOW_LOOK_USEC, 0, on_look, f);
         if (r < 0) {
                 follow_free(f);
-                return zero_reply_error(req, 500, "internal", "cannot watch the console: %s", strerror(-r));
+                return r;
         }
+        *ret = f;
+        return 0;
+}
+
+static void reply_follow(struct zero_request *req, const char *dir, size_t want) {
+        struct follow *f;
+        int r = follow_new(zero_request_agent(req)->event, dir, want, &f);
+
+        if (r < 0)
+                return zero_reply_error(req, 500, "internal", "cannot watch the console: %s", strerror(-r));
         zero_reply_stream_raw(req, "text/plain; charset=utf-8", follow_fill, follow_free, f);
+}
+
+/* --- the interactive console: POST /v1/instances/{name}/console, upgraded --- */
+
+/* The console followed into a pipe whose other end the relay reads as STDOUT frames; what the
+ * client types goes to the instance's stdin (the shim's pipe: zero_shim_attach()). */
+struct attach {
+        struct follow *f;
+        char *name;
+        int pipe_w; /* the follower's output */
+        sd_event_source *pipe_src;
+        char buf[FOLLOW_CHUNK];
+        size_t len, off;
+        struct zero_relay_fds fds; /* until the upgrade hands them to the relay */
+        struct zero_relay *relay;
+        bool ended;
+};
+
+static void attach_free(struct attach *t) {
+        if (!t)
+                return;
+        t->relay = zero_relay_free(t->relay);
+        t->pipe_src = sd_event_source_disable_unref(t->pipe_src);
+        safe_close(t->pipe_w);
+        safe_close(t->fds.in);
+        safe_close(t->fds.out);
+        if (t->f)
+                follow_free(t->f);
+        free(t->name);
+        free(t);
+}
+
+/* Moves the console into the pipe until it is full (then its writability wakes this) or the
+ * console has nothing more for now (then the follower's change does). */
+static void attach_pump(void *userdata) {
+        struct attach *t = userdata;
+
+        while (!t->ended) {
+                if (t->off < t->len) {
+                        ssize_t k = write(t->pipe_w, t->buf + t->off, t->len - t->off);
+                        if (k < 0 && errno == EAGAIN) {
+                                (void) sd_event_source_set_enabled(t->pipe_src, SD_EVENT_ONESHOT);
+                                return;
+                        }
+                        if (k < 0) /* the relay is gone: its end is near */
+                                return;
+                        t->off += (size_t) k;
+                        continue;
+                }
+                t->off = t->len = 0;
+                t->f->tail = mfree(t->f->tail); /* none asked for: it starts at the end */
+                int r = follow_next(t->f, t->buf, sizeof(t->buf), &t->len);
+                if (r == ZERO_STREAM_END || r < 0) {
+                        /* The instance is deleted: the stream's end, told as an exit. */
+                        t->ended = true;
+                        t->pipe_src = sd_event_source_disable_unref(t->pipe_src);
+                        t->pipe_w = safe_close(t->pipe_w);
+                        zero_relay_exited(t->relay, 0, 0);
+                        return;
+                }
+                if (r == 0)
+                        return;
+        }
+}
+
+static int on_pipe_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        attach_pump(userdata);
+        return 0;
+}
+
+static void attach_over(struct zero_relay *r, bool gone, void *userdata) {
+        struct attach *t = userdata;
+
+        log_info("Interactive console of %s: %s", t->name, gone ? "the client left" : "ended");
+        attach_free(t);
+}
+
+static const struct zero_relay_ops attach_relay_ops = {.over = attach_over};
+
+static void attach_upgraded(struct zero_upgrade *u, int fd, const char *extra, size_t n_extra, void *userdata) {
+        struct attach *t = userdata;
+        int r = zero_relay_start(t->f->event, u, fd, extra, n_extra, &t->fds, &attach_relay_ops, t, &t->relay);
+
+        if (r < 0) {
+                log_error_errno(r, "Interactive console of %s: cannot relay: %m", t->name);
+                attach_free(t);
+                return;
+        }
+        if (t->ended)
+                zero_relay_exited(t->relay, 0, 0);
+        attach_pump(t);
+}
+
+static void attach_free_userdata(void *userdata) {
+        attach_free(userdata);
+}
+
+static const struct zero_upgrade_ops attach_upgrade_ops = {
+        .upgraded = attach_upgraded,
+        .free_userdata = attach_free_userdata,
+        .stop = attach_free_userdata,
+};
+
+void zero_api_attach_console(struct zero_request *req) {
+        struct zero_agent *a = zero_request_agent(req);
+        struct zero_error err = {};
+        struct zero_inst *inst;
+        struct attach *t;
+        json_t *body = zero_request_body(req);
+        int p[2], r, in = -EBADF;
+
+        if (body && (!json_is_object(body) || json_object_size(body) > 0))
+                return zero_reply_error(req, 422, "invalid", "the interactive console takes no fields: {} or no body");
+        if (zero_api_stream_instance(req, "an interactive console", &inst) < 0)
+                return;
+        r = zero_shim_attach(inst->run_dir, &in, &err);
+        if (r < 0) {
+                if (err.code == ZERO_E_RUNTIME)
+                        return zero_reply_error(req, 409, "conflict", "%s: %s", inst->name, err.message);
+                return zero_reply_zero_error(req, r, &err);
+        }
+        t = calloc(1, sizeof(*t));
+        if (!t || !(t->name = strdup(inst->name)) || pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+                safe_close(in);
+                if (t)
+                        free(t->name);
+                free(t);
+                return zero_reply_error(req, 500, "internal", "cannot make the console's relay");
+        }
+        t->pipe_w = p[1];
+        t->fds = (struct zero_relay_fds){.in = in, .out = p[0], .err = -EBADF};
+        r = fcntl(in, F_SETFL, O_NONBLOCK) < 0 ? -errno : 0;
+        if (r >= 0)
+                r = follow_new(a->event, inst->run_dir, 0, &t->f);
+        if (r >= 0)
+                r = sd_event_add_io(a->event, &t->pipe_src, t->pipe_w, EPOLLOUT, on_pipe_writable, t);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(t->pipe_src, SD_EVENT_OFF);
+        if (r < 0) {
+                attach_free(t);
+                return zero_reply_error(req, 500, "internal", "cannot follow the console: %s", strerror(-r));
+        }
+        t->f->changed = attach_pump;
+        t->f->changed_userdata = t;
+        log_info("Interactive console of %s (for %s)", inst->name, zero_request_actor(req));
+        zero_reply_upgrade(req, ZERO_FRAME_PROTOCOL, &attach_upgrade_ops, t);
 }
 
 void zero_api_get_console(struct zero_request *req) {

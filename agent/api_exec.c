@@ -225,11 +225,8 @@ static const struct zero_relay_ops exec_relay_ops = {.over = relay_over};
 
 static void on_upgraded(struct zero_upgrade *u, int fd, const char *extra, size_t n_extra, void *userdata) {
         struct exec *x = userdata;
-        struct zero_relay_fds f = x->f;
-        int r;
+        int r = zero_relay_start(x->event, u, fd, extra, n_extra, &x->f, &exec_relay_ops, x, &x->relay);
 
-        x->f = (struct zero_relay_fds){.in = -EBADF, .out = -EBADF, .err = -EBADF};
-        r = zero_relay_new(x->event, u, fd, extra, n_extra, &f, &exec_relay_ops, x, &x->relay);
         if (r < 0) {
                 log_error_errno(r, "exec %d in %s: cannot relay its streams: %m", (int) x->pid, x->name);
                 exec_free(x);
@@ -352,9 +349,38 @@ static void close_pair(int fds[2]) {
         fds[1] = safe_close(fds[1]);
 }
 
+int zero_api_stream_instance(struct zero_request *req, const char *what, struct zero_inst **ret) {
+        struct zero_instance_row row = {};
+        int r;
+
+        if (!zero_request_wants_upgrade(req, ZERO_FRAME_PROTOCOL)) {
+                zero_reply_error(req, 426, "upgrade_required",
+                                 "%s streams over the connection: send Connection: Upgrade and Upgrade: " ZERO_FRAME_PROTOCOL,
+                                 what);
+                return -EINVAL;
+        }
+        if (!zero_http_upgrade_room(zero_request_server(req))) {
+                zero_reply_error(req, 503, "busy", "too many execs and consoles at once (at most %d)", ZERO_UPGRADES_MAX);
+                return -EBUSY;
+        }
+        r = zero_api_load_instance(req, &row);
+        if (r < 0)
+                return r;
+        if (zero_inst_state_of(&row) != ZERO_INST_RUNNING) {
+                zero_reply_error(req, 409, "wrong_state", "instance %s is %s: %s needs it running", row.name, row.state,
+                                 what);
+                zero_instance_row_done(&row);
+                return -EBUSY;
+        }
+        r = zero_inst_get(zero_request_agent(req), row.id, row.name, ret);
+        zero_instance_row_done(&row);
+        if (r < 0)
+                zero_reply_error(req, 500, "internal", "out of memory");
+        return r;
+}
+
 void zero_api_exec_instance(struct zero_request *req) {
         struct zero_agent *a = zero_request_agent(req);
-        struct zero_instance_row row = {};
         struct zero_inst *inst;
         _cleanup_strv_free_ char **argv = NULL;
         int in[2] = {-EBADF, -EBADF}, out[2] = {-EBADF, -EBADF}, err_[2] = {-EBADF, -EBADF};
@@ -368,25 +394,8 @@ void zero_api_exec_instance(struct zero_request *req) {
         if (exec_args(req, zero_request_body(req), NULL, &argv) < 0)
                 return;
         tty = json_is_true(json_object_get(zero_request_body(req), "tty"));
-        if (!zero_request_wants_upgrade(req, ZERO_FRAME_PROTOCOL))
-                return zero_reply_error(req, 426, "upgrade_required",
-                                        "exec streams over the connection: send Connection: Upgrade and "
-                                        "Upgrade: " ZERO_FRAME_PROTOCOL);
-        if (!zero_http_upgrade_room(zero_request_server(req)))
-                return zero_reply_error(req, 503, "busy", "too many execs and consoles at once (at most %d)",
-                                        ZERO_UPGRADES_MAX);
-        if (zero_api_load_instance(req, &row) < 0)
+        if (zero_api_stream_instance(req, "exec", &inst) < 0)
                 return;
-        if (zero_inst_state_of(&row) != ZERO_INST_RUNNING) {
-                zero_reply_error(req, 409, "wrong_state", "instance %s is %s: exec needs it running", row.name,
-                                 row.state);
-                zero_instance_row_done(&row);
-                return;
-        }
-        r = zero_inst_get(a, row.id, row.name, &inst);
-        zero_instance_row_done(&row);
-        if (r < 0)
-                return zero_reply_error(req, 500, "internal", "out of memory");
         x = calloc(1, sizeof(*x));
         if (!x || !(x->name = strdup(inst->name))) {
                 free(x);

@@ -338,6 +338,8 @@ int zero_inst_spawn_shim(struct zero_inst *inst, const struct zero_shim_args *ar
                 sa.exec_argv = args->exec_argv;
                 sa.exec_target = args->exec_target;
         }
+        if (ZERO_ABI_HAS(args, struct zero_shim_args, stdin_pipe))
+                sa.stdin_pipe = args->stdin_pipe;
 
         if (inst->sync_source)
                 return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "a shim is already starting for %s", inst->name);

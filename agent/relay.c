@@ -301,6 +301,15 @@ int zero_relay_new(sd_event *e, struct zero_upgrade *u, int fd, const char *extr
         return 0;
 }
 
+int zero_relay_start(sd_event *e, struct zero_upgrade *u, int fd, const char *extra, size_t n_extra,
+                     struct zero_relay_fds *pending, const struct zero_relay_ops *ops, void *userdata,
+                     struct zero_relay **ret) {
+        struct zero_relay_fds f = *pending;
+
+        *pending = (struct zero_relay_fds){.in = -EBADF, .out = -EBADF, .err = -EBADF};
+        return zero_relay_new(e, u, fd, extra, n_extra, &f, ops, userdata, ret);
+}
+
 void zero_relay_exited(struct zero_relay *r, int code, int signal) {
         if (!r || r->exited)
                 return;

@@ -37,6 +37,10 @@ struct zero_relay_ops {
 int zero_relay_new(sd_event *e, struct zero_upgrade *u, int fd, const char *extra, size_t n_extra,
                    const struct zero_relay_fds *f, const struct zero_relay_ops *ops, void *userdata,
                    struct zero_relay **ret);
+/* zero_relay_new() with the fds an owner kept until the upgrade: taken from *pending (left -1). */
+int zero_relay_start(sd_event *e, struct zero_upgrade *u, int fd, const char *extra, size_t n_extra,
+                     struct zero_relay_fds *pending, const struct zero_relay_ops *ops, void *userdata,
+                     struct zero_relay **ret);
 /* The terminal that was to come (crun exec hands its pty master over once it made it): master
  * and dup (of it) taken, the client's waiting frames go to it. */
 int zero_relay_set_tty(struct zero_relay *r, int master, int dup);

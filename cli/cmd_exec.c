@@ -131,6 +131,10 @@ struct session {
         bool stdin_done; /* read to its end (or not read at all) and STDIN_EOF queued */
         bool exited;
         int code;
+        /* The interactive console's way out: this key (Ctrl-]) or stdin's end leaves, once what
+         * was typed before is sent; -1: none (exec ends with its command). */
+        int escape;
+        bool leaving;
 };
 
 static int write_all(int fd, const uint8_t *p, size_t n) {
@@ -225,6 +229,8 @@ static int session_run(struct session *s, struct zero_error *reterr) {
                         if (s->exited)
                                 return 0;
                 }
+                if (s->leaving && s->out_off >= s->out_len)
+                        return 0;
                 while (s->out_off < s->out_len) {
                         r = zeroctl_conn_send(s->h, s->out + s->out_off, s->out_len - s->out_off, &n);
                         if (r == -EAGAIN)
@@ -248,23 +254,75 @@ static int session_run(struct session *s, struct zero_error *reterr) {
 
                         if (k < 0 && (errno == EINTR || errno == EAGAIN))
                                 continue;
-                        if (k <= 0) {
+                        if (k <= 0 && s->escape >= 0) {
+                                s->stdin_done = s->leaving = true;
+                        } else if (k <= 0) {
                                 queue_frame(s, ZERO_FRAME_STDIN_EOF, NULL, 0);
                                 s->stdin_done = true;
-                        } else
-                                queue_frame(s, ZERO_FRAME_STDIN, buf, (size_t) k);
+                        } else {
+                                uint8_t *esc = s->escape >= 0 ? memchr(buf, s->escape, (size_t) k) : NULL;
+
+                                if (esc) {
+                                        k = esc - buf;
+                                        s->stdin_done = s->leaving = true;
+                                }
+                                if (k > 0)
+                                        queue_frame(s, ZERO_FRAME_STDIN, buf, (size_t) k);
+                        }
                 }
         }
 }
 
-int zeroctl_cmd_exec(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
-        _cleanup_free_ char *path = NULL, *extra = NULL;
-        _cleanup_free_ struct session *s = NULL;
+/* POST path with body, upgraded, then the stream until the command's end (or, with an escape
+ * key, the user's leaving): *ret_code is the command's exit status. */
+static int stream_run(struct zeroctl *z, const char *path, const json_t *body, bool interactive, bool tty,
+                      int escape, int *ret_code, struct zero_error *reterr) {
+        _cleanup_free_ char *extra = NULL;
+        _cleanup_free_ struct session *s = calloc(1, sizeof(struct session));
         _cleanup_(raw_leave) bool raw_guard = false;
-        struct exec_opts o = {};
-        json_auto_t *body = NULL, *cmd = json_array();
         size_t n_extra = 0;
         int r;
+
+        if (!s)
+                return -ENOMEM;
+        s->h = z->http;
+        s->escape = escape;
+        r = zeroctl_http_upgrade(z->http, path, body, ZERO_FRAME_PROTOCOL, &extra, &n_extra, reterr);
+        if (r < 0)
+                return r;
+        if (n_extra > sizeof(s->in))
+                return zero_error_set(reterr, -EBADMSG, ZERO_E_INTERNAL, "zerod's stream is broken");
+        memcpy(s->in, extra, n_extra);
+        s->in_len = n_extra;
+        /* Output to a closed pipe is an error to report, not a signal to die of. */
+        (void) signal(SIGPIPE, SIG_IGN);
+        if (!interactive) {
+                queue_frame(s, ZERO_FRAME_STDIN_EOF, NULL, 0);
+                s->stdin_done = true;
+        }
+        if (tty) {
+                struct sigaction sa = {.sa_handler = on_winch}; /* no SA_RESTART: poll() wakes */
+
+                s->tty = true;
+                (void) sigaction(SIGWINCH, &sa, NULL);
+                winch = 1; /* the size at the start */
+        }
+        if ((tty || escape >= 0) && interactive)
+                raw_enter();
+        r = take_frames(s, reterr);
+        if (r >= 0 && !s->exited)
+                r = session_run(s, reterr);
+        if (r < 0)
+                return r;
+        *ret_code = s->exited ? s->code : 0;
+        return 0;
+}
+
+int zeroctl_cmd_exec(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
+        _cleanup_free_ char *path = NULL;
+        struct exec_opts o = {};
+        json_auto_t *body = NULL, *cmd = json_array();
+        int r, code = 0;
 
         r = parse_exec(argc, argv, &o, reterr);
         if (r != 0)
@@ -284,37 +342,25 @@ int zeroctl_cmd_exec(struct zeroctl *z, int argc, char **argv, struct zero_error
         if (o.cwd)
                 json_object_set_new(body, "cwd", json_string(o.cwd));
         path = zeroctl_object_path("instances", o.name, "/exec");
-        s = calloc(1, sizeof(*s));
-        if (!path || !s)
+        if (!path)
                 return -ENOMEM;
-        s->h = z->http;
-        r = zeroctl_http_upgrade(z->http, path, body, ZERO_FRAME_PROTOCOL, &extra, &n_extra, reterr);
+        r = stream_run(z, path, body, o.interactive, o.tty, -1, &code, reterr);
         if (r < 0)
                 return r;
-        if (n_extra > sizeof(s->in))
-                return zero_error_set(reterr, -EBADMSG, ZERO_E_INTERNAL, "zerod's stream is broken");
-        memcpy(s->in, extra, n_extra);
-        s->in_len = n_extra;
-        /* Output to a closed pipe is an error to report, not a signal to die of. */
-        (void) signal(SIGPIPE, SIG_IGN);
-        if (!o.interactive) {
-                queue_frame(s, ZERO_FRAME_STDIN_EOF, NULL, 0);
-                s->stdin_done = true;
-        }
-        if (o.tty) {
-                struct sigaction sa = {.sa_handler = on_winch}; /* no SA_RESTART: poll() wakes */
-
-                s->tty = true;
-                (void) sigaction(SIGWINCH, &sa, NULL);
-                winch = 1; /* the size at the start */
-                if (o.interactive)
-                        raw_enter();
-        }
-        r = take_frames(s, reterr);
-        if (r >= 0 && !s->exited)
-                r = session_run(s, reterr);
-        if (r < 0)
-                return r;
-        z->exit_status = s->code;
+        z->exit_status = code;
         return 0;
+}
+
+/* Ctrl-], as virsh console and telnet have it. */
+#define CONSOLE_ESCAPE 0x1d
+
+int zeroctl_console_interactive(struct zeroctl *z, const char *name, struct zero_error *reterr) {
+        _cleanup_free_ char *path = zeroctl_object_path("instances", name, "/console");
+        json_auto_t *body = json_object();
+        int code = 0;
+
+        if (!path || !body)
+                return -ENOMEM;
+        fprintf(stderr, "Connected to %s's console. Escape character is ^] (Ctrl-]).\r\n", name);
+        return stream_run(z, path, body, true, false, CONSOLE_ESCAPE, &code, reterr);
 }

@@ -307,21 +307,22 @@ int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *re
 }
 
 int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t *ret_bytes,
-                          bool *ret_follow, struct zero_error *reterr) {
+                          bool *ret_follow, bool *ret_interactive, struct zero_error *reterr) {
         enum { OPT_BYTES = 0x100 };
         static const struct option options[] = {
                 {"bytes", required_argument, NULL, OPT_BYTES},
                 {"follow", no_argument, NULL, 'f'},
+                {"interactive", no_argument, NULL, 'i'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
         int64_t bytes = -1;
-        bool follow = false;
+        bool follow = false, interactive = false;
         int c, r;
 
         optind = 0;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":fh", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ret_interactive ? ":fih" : ":fh", options, NULL)) >= 0) {
                 switch (c) {
                 case OPT_BYTES:
                         r = zeroctl_parse_uint("--bytes", optarg, 1, ZEROCTL_RESPONSE_MAX, &bytes, reterr);
@@ -331,6 +332,11 @@ int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t 
                 case 'f':
                         follow = true;
                         break;
+                case 'i':
+                        if (!ret_interactive)
+                                return zeroctl_getopt_error('?', argv, reterr);
+                        interactive = true;
+                        break;
                 case 'h':
                         return ZEROCTL_HELP;
                 default:
@@ -339,8 +345,12 @@ int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t 
         }
         if (one_name(argc, argv, ret_name, reterr) < 0)
                 return -EINVAL;
+        if (interactive && (follow || bytes >= 0))
+                return zeroctl_usage_error(reterr, "-i takes neither --follow nor --bytes: it follows from the end");
         *ret_bytes = bytes;
         *ret_follow = follow;
+        if (ret_interactive)
+                *ret_interactive = interactive;
         return 0;
 }
 
@@ -509,12 +519,14 @@ int zeroctl_cmd_console(struct zeroctl *z, int argc, char **argv, struct zero_er
         struct zeroctl_response resp = {0};
         const char *name;
         int64_t bytes;
-        bool follow;
+        bool follow, interactive;
         int r;
 
-        r = zeroctl_parse_console(argc, argv, &name, &bytes, &follow, reterr);
+        r = zeroctl_parse_console(argc, argv, &name, &bytes, &follow, &interactive, reterr);
         if (r != 0)
                 return r;
+        if (interactive)
+                return zeroctl_console_interactive(z, name, reterr);
         base = zeroctl_object_path("instances", name, "/console");
         if (!base)
                 return -ENOMEM;

@@ -157,12 +157,17 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "  --keep-volumes\n"
                         "                 keep the root volume zerod made from the image (data\n"
                         "                 volumes and a --root-volume are always kept)\n"),
-        VERB("console", NULL, zeroctl_cmd_console, "console NAME [--bytes N] [--follow]",
-             "print the tail of an instance's console log",
+        VERB("console", NULL, zeroctl_cmd_console, "console NAME [--bytes N] [--follow] | console -i NAME",
+             "print the tail of an instance's console log, or attach to it",
              .details = "Options:\n"
                         "  --bytes N      how much of the log's end to print (default: zerod's)\n"
                         "  -f, --follow   then print what the instance writes as it comes, across\n"
-                        "                 stops and starts, until it is deleted or ^C\n"),
+                        "                 stops and starts, until it is deleted or ^C\n"
+                        "  -i, --interactive\n"
+                        "                 attach: what the instance writes from now on, and what\n"
+                        "                 is typed goes to its stdin (a container's); the local\n"
+                        "                 terminal is in raw mode meanwhile. Ctrl-] (or the end\n"
+                        "                 of stdin) leaves; the instance runs on\n"),
         VERB("exec", NULL, zeroctl_cmd_exec, "exec [-i] [-t] [-e KEY=VALUE]... [-w DIR] NAME -- CMD [ARGS...]",
              "run a command in a running container",
              .details = "Options:\n"

@@ -141,8 +141,9 @@ int zeroctl_cmd_completion(struct zeroctl *z, int argc, char **argv, struct zero
 int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_error *reterr);
 int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *ret_grace_s,
                        struct zero_error *reterr);
+/* ret_interactive may be NULL (then -i is refused as unknown). */
 int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t *ret_bytes,
-                          bool *ret_follow, struct zero_error *reterr);
+                          bool *ret_follow, bool *ret_interactive, struct zero_error *reterr);
 int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_keep_volumes, bool *ret_force,
                      struct zero_error *reterr);
 int zeroctl_cmd_create(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
@@ -154,6 +155,8 @@ int zeroctl_cmd_restart(struct zeroctl *z, int argc, char **argv, struct zero_er
 int zeroctl_cmd_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_console(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_exec(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+/* cmd_exec.c: the interactive console (console -i), over the same stream as exec. */
+int zeroctl_console_interactive(struct zeroctl *z, const char *name, struct zero_error *reterr);
 
 /* cmd_image.c */
 /* zeroctl image import NAME SOURCE [--kernel FILE [--initrd FILE]] [--keep-setuid] [--node-path] */

@@ -107,8 +107,8 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
         n_exec = strv_length(a->exec_argv);
         n_argv = strv_length(a->argv);
         /* binary, 3 options with values, --log-max, --pid-file, --exec-target, --private-cgroup2,
-         * "--", NULL */
-        argv = calloc(7 + 6 + 1 + 2 * (n_start + n_cleanup + n_exec) + 1 + n_argv + 1, sizeof(char *));
+         * --stdin-pipe, "--", NULL */
+        argv = calloc(7 + 7 + 1 + 2 * (n_start + n_cleanup + n_exec) + 1 + n_argv + 1, sizeof(char *));
         if (!argv)
                 return zero_error_default(err, -ENOMEM, "Failed to start zero-shim");
 
@@ -152,6 +152,8 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
         }
         if (a->private_cgroup2)
                 argv[i++] = (char *) "--private-cgroup2";
+        if (a->stdin_pipe)
+                argv[i++] = (char *) "--stdin-pipe";
         argv[i++] = (char *) "--";
         for (size_t k = 0; k < n_argv; k++)
                 argv[i++] = (char *) a->argv[k];
@@ -528,5 +530,54 @@ int zero_shim_exec(const char *dir, const char *const *argv, const int fds[3], i
                                       reply);
         *ret_pid = (pid_t) pid;
         *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int zero_shim_attach(const char *dir, int *ret_fd, struct zero_error *err) {
+        _cleanup_close_ int fd = -EBADF;
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } control = {};
+        char reply[256];
+        struct iovec iov = {.iov_base = reply, .iov_len = sizeof(reply) - 1};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                            .msg_controllen = sizeof(control.buf)};
+        uint64_t deadline = zero_monotonic_usec() + ZERO_SHIM_TIMEOUT_MS * USEC_PER_MSEC;
+        int got = -EBADF, r;
+        ssize_t n;
+
+        assert_return(dir && ret_fd, -EINVAL);
+        r = zero_shim_connect_timeout(dir, ZERO_SHIM_TIMEOUT_MS, &fd);
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_UNAVAILABLE, "cannot reach the instance's supervisor: %s",
+                                      strerror(-r));
+        if (send(fd, "attach", 6, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                return zero_error_set(err, -errno, ZERO_E_UNAVAILABLE, "cannot ask the supervisor: %s", strerror(errno));
+        for (;;) {
+                n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+                        break;
+                r = wait_fd(fd, POLLIN, deadline, NULL);
+                if (r < 0)
+                        return zero_error_set(err, r, ZERO_E_TIMEOUT, "the supervisor did not answer the attach");
+        }
+        if (n < 0)
+                return zero_error_set(err, -errno, ZERO_E_UNAVAILABLE, "the supervisor did not answer the attach: %s",
+                                      strerror(errno));
+        reply[n] = '\0';
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+                        memcpy(&got, CMSG_DATA(cm), sizeof(int));
+        if (strncmp(reply, "error ", 6) == 0) {
+                safe_close(got);
+                return zero_error_set(err, -EIO, ZERO_E_RUNTIME, "%s", reply + 6);
+        }
+        if (!streq(reply, "ok") || got < 0) {
+                safe_close(got);
+                return zero_error_set(err, -EBADMSG, ZERO_E_INTERNAL, "the supervisor answered the attach with '%s'",
+                                      reply);
+        }
+        *ret_fd = got;
         return 0;
 }

@@ -15,7 +15,7 @@
  * Command line (built by zero_shim_spawn):
  *   zero-shim --id ID --dir DIR --sync-fd N [--log-max BYTES] [--pid-file FILE]
  *             [--start-arg ARG]... [--cleanup-arg ARG]... [--exec-arg ARG]... [--exec-target ARG]
- *             [--private-cgroup2]
+ *             [--private-cgroup2] [--stdin-pipe]
  *             -- ARGV...
  * The process zerod starts forks, and exits as soon as the child (the shim proper) has
  * called setsid(): so zerod can reap it at once and the shim outlives zerod. The shim then
@@ -37,6 +37,8 @@
  *                    the --exec-target if any, then the other ARGs (the first of them must not
  *                    begin with "-"); shims started without a prefix refuse execs. Run like the
  *                    runtime's commands, in a session of its own
+ *   "attach"      -> "ok" with one fd (SCM_RIGHTS): the write end of the instance's stdin
+ *                    (--stdin-pipe; the shim keeps its own copy) | "error MESSAGE"
  * The socket listens before the create command runs and until the exit record is written: the
  * shim answers while its create, start or cleanup command runs, however long that takes. After
  * the exit record is written the shim answers pending waits and exits.
@@ -81,6 +83,7 @@ struct zero_shim_spawn_args {
         const char *const *exec_argv; /* the prefix of an exec's command (crun exec); NULL: none */
         const char *exec_target;      /* after the exec's options, before its command (crun's ID) */
         bool private_cgroup2;
+        bool stdin_pipe; /* the instance's stdin a pipe the shim keeps open (zero_shim_attach()) */
 };
 
 /* The bound on zero_shim_spawn()'s wait for the process it starts, which exits as soon as the
@@ -140,3 +143,7 @@ int zero_shim_request_timeout(int fd, const char *req, int timeout_ms, char **re
  * it earlier leaves the exec running, unreported. A refusal is the shim's message in err. */
 int zero_shim_exec(const char *dir, const char *const *argv, const int fds[3], int *ret_fd, pid_t *ret_pid,
                    struct zero_error *err);
+
+/* Asks the shim in dir for the write end of its instance's stdin (--stdin-pipe), bounded by
+ * ZERO_SHIM_TIMEOUT_MS: *ret_fd (close-on-exec, blocking). A refusal is the shim's message. */
+int zero_shim_attach(const char *dir, int *ret_fd, struct zero_error *err);

@@ -171,6 +171,31 @@ static void request_exec(struct shim *s, struct client *c, const char *args, siz
         reply_str(c, buf);
 }
 
+/* "attach": the write end of the instance's stdin (--stdin-pipe), sent with "ok" (SCM_RIGHTS),
+ * for an interactive console. The shim keeps its own, so a console that closes its copy does not
+ * end the instance's stdin. */
+static void request_attach(struct shim *s, struct client *c) {
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } control = {};
+        struct iovec iov = {.iov_base = (void *) "ok", .iov_len = 2};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                            .msg_controllen = sizeof(control.buf)};
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+        if (s->stdin_w < 0)
+                return reply_str(c, "error the instance's stdin is not kept (no --stdin-pipe)");
+        if (s->exited || s->main_pid <= 0)
+                return reply_str(c, "error the instance is not running");
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &s->stdin_w, sizeof(int));
+        if (c->fd >= 0 && sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                drop(c);
+}
+
 void control_exec_ended(struct shim *s, pid_t pid, int status) {
         struct control *ctl = &s->control;
 
@@ -228,6 +253,11 @@ static void request(struct shim *s, struct client *c, char *req, size_t len) {
                 return request_signal(s, c, arg);
         if (streq(req, "console"))
                 return request_console(s, c, arg);
+        if (streq(req, "attach")) {
+                if (arg)
+                        return reply_str(c, "error usage: attach");
+                return request_attach(s, c);
+        }
         if (streq(req, "wait")) {
                 if (arg)
                         return reply_str(c, "error usage: wait");

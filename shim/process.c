@@ -61,7 +61,8 @@ _Noreturn static void child_exec(struct shim *s, char *const argv[], bool pdeath
                 if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                         _exit(127);
         }
-        /* stdin stays the shim's /dev/null. dup2() leaves the copies without O_CLOEXEC. */
+        /* stdin is the shim's /dev/null, or (--stdin-pipe, until the instance runs) the read end of
+         * the pipe the shim keeps. dup2() leaves the copies without O_CLOEXEC. */
         if (s->private_cgroup2 && (e = -private_cgroup2(s)) > 0) {
                 (void) !write(err_fd, &e, sizeof(e));
                 _exit(127);
@@ -81,7 +82,8 @@ _Noreturn static void child_exec(struct shim *s, char *const argv[], bool pdeath
                 execvp(argv[0], argv);
                 goto fail;
         }
-        if (dup2(s->console.pipe_w, STDOUT_FILENO) < 0 || dup2(s->console.pipe_w, STDERR_FILENO) < 0) {
+        if ((s->stdin_r >= 0 && dup2(s->stdin_r, STDIN_FILENO) < 0) || dup2(s->console.pipe_w, STDOUT_FILENO) < 0 ||
+            dup2(s->console.pipe_w, STDERR_FILENO) < 0) {
                 e = errno;
         } else {
                 execvp(argv[0], argv);

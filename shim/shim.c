@@ -32,7 +32,7 @@
 static const char usage[] =
         "usage: zero-shim --id ID --dir DIR --sync-fd N [--log-max BYTES] [--pid-file FILE]\n"
         "                 [--start-arg ARG]... [--cleanup-arg ARG]... [--exec-arg ARG]... [--exec-target ARG]\n"
-        "                 [--private-cgroup2]\n"
+        "                 [--private-cgroup2] [--stdin-pipe]\n"
         "                 -- ARGV...\n";
 
 static void shim_close(struct shim *s) {
@@ -41,6 +41,8 @@ static void shim_close(struct shim *s) {
         s->sig_fd = safe_close(s->sig_fd);
         s->sync_fd = safe_close(s->sync_fd);
         s->dir_fd = safe_close(s->dir_fd);
+        s->stdin_r = safe_close(s->stdin_r);
+        s->stdin_w = safe_close(s->stdin_w);
 }
 
 /* "error MESSAGE\n" on the sync pipe (one line, whatever the message holds) and the same into
@@ -81,7 +83,7 @@ _printf_(4, 5) static int fail(char *err, size_t size, int r, const char *fmt, .
 
 static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max, char *err, size_t size) {
         enum { OPT_ID = 256, OPT_DIR, OPT_SYNC_FD, OPT_LOG_MAX, OPT_PID_FILE, OPT_START_ARG,
-               OPT_CLEANUP_ARG, OPT_EXEC_ARG, OPT_EXEC_TARGET, OPT_PRIVATE_CGROUP2 };
+               OPT_CLEANUP_ARG, OPT_EXEC_ARG, OPT_EXEC_TARGET, OPT_PRIVATE_CGROUP2, OPT_STDIN_PIPE };
         static const struct option options[] = {
                 {"id", required_argument, NULL, OPT_ID},
                 {"dir", required_argument, NULL, OPT_DIR},
@@ -92,6 +94,7 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                 {"cleanup-arg", required_argument, NULL, OPT_CLEANUP_ARG},
                 {"exec-arg", required_argument, NULL, OPT_EXEC_ARG},
                 {"exec-target", required_argument, NULL, OPT_EXEC_TARGET},
+                {"stdin-pipe", no_argument, NULL, OPT_STDIN_PIPE},
                 {"private-cgroup2", no_argument, NULL, OPT_PRIVATE_CGROUP2},
                 {},
         };
@@ -145,6 +148,9 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                         break;
                 case OPT_EXEC_TARGET:
                         s->exec_target = optarg;
+                        break;
+                case OPT_STDIN_PIPE:
+                        s->stdin_pipe = true;
                         break;
                 case OPT_PRIVATE_CGROUP2:
                         s->private_cgroup2 = true;
@@ -460,6 +466,8 @@ int main(int argc, char *argv[]) {
                 .sig_fd = -EBADF,
                 .console = {.dir_fd = -EBADF, .log_fd = -EBADF, .pipe_r = -EBADF, .pipe_w = -EBADF},
                 .control = {.listen_fd = -EBADF},
+                .stdin_r = -EBADF,
+                .stdin_w = -EBADF,
         };
         _cleanup_free_ char **start = calloc((size_t) argc + 1, sizeof(char *));
         _cleanup_free_ char **cleanup = calloc((size_t) argc + 1, sizeof(char *));
@@ -498,6 +506,16 @@ int main(int argc, char *argv[]) {
                 report_error(&s, "cannot open %s/%s: %s", s.dir, ZERO_SHIM_FILE_CONSOLE, strerror(-r));
                 return 1;
         }
+        if (s.stdin_pipe) {
+                int p[2];
+
+                if (pipe2(p, O_CLOEXEC) < 0) {
+                        report_error(&s, "cannot make the instance's stdin: %m");
+                        return 1;
+                }
+                s.stdin_r = p[0];
+                s.stdin_w = p[1];
+        }
         if (detach(err, sizeof(err)) < 0) {
                 report_error(&s, "%s", err);
                 return 1;
@@ -528,6 +546,8 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         r = start_instance(&s, err, sizeof(err));
+        /* The instance has its stdin's read end: the cleanup command gets /dev/null. */
+        s.stdin_r = safe_close(s.stdin_r);
         if (r >= 0) {
                 r = write_pid(&s, ZERO_SHIM_FILE_PID, s.main_pid);
                 if (r < 0) {

@@ -58,6 +58,10 @@ struct shim {
          * /sys/fs/cgroup; cgroup2_source is the host's cgroup2 mount to bind there ("" if none). */
         bool private_cgroup2;
         char cgroup2_source[PATH_MAX];
+        /* --stdin-pipe: the instance's stdin is a pipe whose write end the shim keeps (and hands
+         * to "attach"), so that it never ends and an interactive console can write to it. */
+        bool stdin_pipe;
+        int stdin_r, stdin_w; /* stdin_r only until the instance runs */
 
         int dir_fd;  /* DIR, O_PATH */
         int sync_fd; /* until the report is written */

@@ -29,3 +29,7 @@ zero_integration_test(it_migrate ${CMAKE_CURRENT_SOURCE_DIR}/integration/migrate
 # link breaking (each mid-send: the guest runs on at the source, nothing left on the target) and
 # the source crashing after the switchover (the guest is the target's, the source forgets it).
 zero_integration_test(it_migrate_fail ${CMAKE_CURRENT_SOURCE_DIR}/integration/migrate_fail.sh TIMEOUT 900)
+
+# The interactive console of a VM: zeroctl console -i writes to QEMU's serial, the guest's shell
+# answers (issue 16 item 3).
+zero_integration_test(it_console_vm ${CMAKE_CURRENT_SOURCE_DIR}/integration/console_vm.sh TIMEOUT 300)

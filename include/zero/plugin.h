@@ -43,10 +43,10 @@
  * (ops.migrate_out, ops.migrate_in, services.migrate_progress, zero_instance_info.incoming). 4.4:
  * services card_capabilities; zero_probe.exclusive; the agent probes every plugin again once the
  * card is open. 4.5: zero_shim_args.exec_argv and exec_target (commands run beside the instance:
- * zeroctl exec). 4.6: ops.handover (the host handed to an
- * instance: bms). */
+ * zeroctl exec). 4.6: ops.handover (the host handed to an instance: bms). 4.7:
+ * zero_shim_args.stdin_pipe (zeroctl console -i). */
 #define ZERO_PLUGIN_ABI_MAJOR 4
-#define ZERO_PLUGIN_ABI_MINOR 6
+#define ZERO_PLUGIN_ABI_MINOR 7
 #define ZERO_PLUGIN_ABI_MAKE(major, minor) ((uint32_t) (major) << 16 | (uint32_t) (minor))
 #define ZERO_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t) (v) >> 16)
 #define ZERO_PLUGIN_ABI_MINOR_OF(v) ((uint32_t) (v) & 0xffffU)
@@ -160,6 +160,9 @@ struct zero_shim_args {
          * then exec_target (NULL: none), then the command and its arguments. */
         const char *const *exec_argv;
         const char *exec_target;
+        /* 4.7: the instance's stdin a pipe the shim keeps (else /dev/null): what an interactive
+         * console writes to (a container's shell, a VM's serial on QEMU's stdin). */
+        bool stdin_pipe;
 };
 
 /* Live migration (4.3). One migration is two operations, one per node: the source's runtime

@@ -585,6 +585,7 @@ static int container_start(struct zero_plugin_ctx *ctx, const struct zero_instan
                 .private_cgroup2 = plugin.plan.private_cgroup2,
                 .exec_argv = exec_argv,
                 .exec_target = c.id,
+                .stdin_pipe = true,
         };
 
         r = plugin.svc->shim_spawn(ctx, &args, err);

@@ -318,7 +318,9 @@ static int vm_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info
         if (r < 0)
                 return r;
         (void) unlink(qmp);
-        struct zero_shim_args args = {.size = sizeof(args), .argv = (const char *const *) argv};
+        /* stdin a pipe the shim keeps: QEMU's serial (-chardev stdio) takes an interactive
+         * console's input from it (zeroctl console -i). */
+        struct zero_shim_args args = {.size = sizeof(args), .argv = (const char *const *) argv, .stdin_pipe = true};
         r = plugin.svc->shim_spawn(ctx, &args, err);
         return r < 0 ? zero_error_default(err, r, "cannot start the VM's shim") : 0;
 }

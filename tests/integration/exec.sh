@@ -7,6 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 
 PORT=8444
+# Short idle and header timeouts: an exec outlives both, quiet, over either listener.
+ZEROD_CONF_EXTRA=$'[limits]\nidle_timeout_s = 2\nheader_timeout_s = 2'
 start_zerod --listen "tcp:127.0.0.1:$PORT"
 make_image busybox
 ADMIN=$("$ZEROD" token create ci --state-dir "$T/state" 2>"$T/token.err")
@@ -53,6 +55,17 @@ grep -q 'typed-in' "$T/tty2.out" || fail "exec -i -t: the typed command's output
 ls "$T"/run/instances/*/exec-*.sock 2>/dev/null && fail "a console socket was left in the run directory"
 log "exec -t: a pty (tty says /dev/pts), stderr with stdout; -i -t: typed input runs, exit 3"
 
+# On a real terminal (script(1) makes one): the window's size goes with -t (stty size inside),
+# and zeroctl's raw mode is undone when it ends (icanon is back). script(1) may put a byte of its
+# own before the output: the size is looked for anywhere on a line. The size is set once crun has
+# handed the terminal over, a moment after the command started (crun exec takes no size): the
+# command asks after a pause.
+script -qec "stty rows 33 cols 77; ZERO_URL=unix:$SOCK $ZEROCTL exec -i -t c1 -- sh -c 'sleep 1; stty size'; stty -a" /dev/null \
+  </dev/null >"$T/script.out" 2>&1 || fail "exec -it under script failed: $(cat "$T/script.out")"
+grep -q '33 77' "$T/script.out" || fail "exec -it: the window's size did not come through: $(cat "$T/script.out")"
+grep -q ' icanon' "$T/script.out" || fail "exec -it left the terminal raw: $(cat "$T/script.out")"
+log "exec -it on a terminal: stty size says 33 77 inside; the terminal is cooked again after"
+
 # Over TLS with a token, the same; a read token may not exec.
 out=$(ZERO_TOKEN=$ADMIN zc_tls exec c1 -- echo over tls) || fail "exec over TLS failed: $out"
 [ "$out" = "over tls" ] || fail "exec over TLS printed '$out'"
@@ -62,6 +75,11 @@ cmp -s "$T/mib" "$T/mib.tls" || fail "1 MiB over TLS came back different ($(wc -
 rc=0; ZERO_TOKEN=$READ zc_tls exec c1 -- true 2>"$T/read.err" || rc=$?
 [ "$rc" = 1 ] && grep -q 'HTTP 403' "$T/read.err" || fail "a read token's exec: rc $rc, $(cat "$T/read.err")"
 log "exec over TLS with a token: output and 1 MiB through; a read token gets 403"
+out=$(zc exec c1 -- sh -c 'sleep 5; echo quiet-unix') || fail "a quiet exec over the unix socket failed: $out"
+[ "$out" = quiet-unix ] || fail "a quiet exec over the unix socket printed '$out'"
+out=$(ZERO_TOKEN=$ADMIN zc_tls exec c1 -- sh -c 'sleep 5; echo quiet-tls') || fail "a quiet exec over TLS failed: $out"
+[ "$out" = quiet-tls ] || fail "a quiet exec over TLS printed '$out'"
+log "execs quiet for 5 s outlive zerod's 2 s idle and header timeouts, over the unix socket and TLS"
 
 # A client killed mid-exec: its command is killed too.
 tag=$((RANDOM + 40000))
@@ -101,6 +119,61 @@ act POST /v1/instances/c2/stop '{"force":true}'
 refuse 409 wrong_state /v1/instances/c2/exec '{"cmd":["true"]}' "a stopped instance" "${up[@]}"
 rc=0; zc exec c2 -- true 2>"$T/c2.err" || rc=$?
 [ "$rc" = 1 ] && grep -q 'wrong_state' "$T/c2.err" || fail "zeroctl exec of a stopped instance: rc $rc, $(cat "$T/c2.err")"
+
+# The interactive console (issue 16 item 3): a container running sh reads what is typed into
+# `zeroctl console -i` (its stdin is a pipe its shim keeps), and its answer comes back; leaving
+# (stdin's end here, Ctrl-] on a terminal) leaves it running, and a second console works too.
+act POST /v1/instances '{"name":"c3","image":"busybox","memory_mib":16,"command":["/bin/sh"]}'
+sleep 0.5
+[ "$(inst c3 state)" = running ] || fail "sh with a kept stdin did not stay running: $(inst c3 state)"
+(printf 'echo answer-$((6*7))\n'; sleep 2) | zc console -i c3 >"$T/con.out" 2>"$T/con.err" ||
+  fail "console -i failed: $(cat "$T/con.out" "$T/con.err")"
+grep -q '^answer-42' "$T/con.out" || fail "console -i: no answer in '$(cat "$T/con.out")' ($(cat "$T/con.err"))"
+grep -q 'Escape character is \^\]' "$T/con.err" || fail "console -i did not say how to leave: $(cat "$T/con.err")"
+[ "$(inst c3 state)" = running ] || fail "leaving the console stopped c3"
+(printf 'echo again-$((2+3))\n'; sleep 2) | zc console -i c3 >"$T/con2.out" 2>/dev/null || fail "a second console -i failed"
+grep -q '^again-5' "$T/con2.out" || fail "second console -i: '$(cat "$T/con2.out")'"
+refuse 426 upgrade_required /v1/instances/c3/console '{}' "a console without an Upgrade header"
+refuse 409 wrong_state /v1/instances/c2/console '{}' "a console of a stopped instance" "${up[@]}"
+refuse 422 invalid /v1/instances/c3/console '{"x":1}' "a console with fields" "${up[@]}"
+log "console -i: sh read the typed line and answered, twice; the instance ran on"
+act DELETE '/v1/instances/c3?force=true'
+
+# Too many: an instance's shim runs 16 execs at once; the 17th is refused (503 busy), and the 16
+# end with their clients.
+tag3=$((RANDOM + 40000)); PIDS=()
+for i in $(seq 1 16); do
+  ZERO_URL="unix:$SOCK" "$ZEROCTL" exec c1 -- sleep "$tag3" >/dev/null 2>&1 &
+  PIDS+=($!)
+done
+for _ in $(seq 1 200); do [ "$(pgrep -fc "^sleep $tag3\$")" = 16 ] && break; sleep 0.1; done
+[ "$(pgrep -fc "^sleep $tag3\$")" = 16 ] || fail "16 execs did not all run: $(pgrep -fc "^sleep $tag3\$")"
+rc=0; zc exec c1 -- true 2>"$T/many.err" || rc=$?
+[ "$rc" = 1 ] && grep -q 'too many execs.*HTTP 503' "$T/many.err" || fail "the 17th exec: rc $rc, $(cat "$T/many.err")"
+kill -9 "${PIDS[@]}"
+wait "${PIDS[@]}" 2>/dev/null || true
+for _ in $(seq 1 50); do pgrep -f "^sleep $tag3\$" >/dev/null || break; sleep 0.1; done
+pgrep -f "^sleep $tag3\$" >/dev/null && fail "execs outlived their killed clients"
+log "the 17th exec at once: $(cat "$T/many.err")"
+
+# A client that reads slowly: the command's output waits (bounded buffers), nothing is lost.
+n=$(zc exec c1 -- head -c 8388608 /dev/zero | { sleep 2; wc -c; }) || fail "exec with a slow reader failed"
+[ "$n" = 8388608 ] || fail "a slow reader got $n bytes of 8 MiB"
+log "exec: 8 MiB to a reader that starts 2 s late, whole"
+
+# zerod stopping ends the open execs (their commands killed), and exits cleanly (ASan: no leak).
+tag2=$((RANDOM + 40000))
+ZERO_URL="unix:$SOCK" "$ZEROCTL" exec c1 -- sleep "$tag2" >"$T/stop.out" 2>"$T/stop.err" &
+ZC=$!
+for _ in $(seq 1 100); do pgrep -f "^sleep $tag2\$" >/dev/null && break; sleep 0.1; done
+pgrep -f "^sleep $tag2\$" >/dev/null || fail "the exec's sleep never ran"
+stop_zerod
+rc=0; wait "$ZC" || rc=$?
+[ "$rc" = 1 ] || fail "zeroctl exec across zerod's stop exited $rc: $(cat "$T/stop.err")"
+for _ in $(seq 1 50); do pgrep -f "^sleep $tag2\$" >/dev/null || break; sleep 0.1; done
+pgrep -f "^sleep $tag2\$" >/dev/null && fail "an exec's command outlived zerod's stop"
+log "zerod's stop: the open exec's client told ($(head -c 100 "$T/stop.err")), its command killed"
+start_zerod --listen "tcp:127.0.0.1:$PORT"
 
 act DELETE '/v1/instances/c1?force=true'
 act DELETE /v1/instances/c2

@@ -397,18 +397,18 @@ static void test_parse_small_verbs(void **state) {
 
         bool follow = true;
         assert_int_equal(
-                zeroctl_parse_console(3, ARGV("console", "--bytes=4096", "web"), &name, &v, &follow, &e), 0);
+                zeroctl_parse_console(3, ARGV("console", "--bytes=4096", "web"), &name, &v, &follow, NULL, &e), 0);
         assert_int_equal(v, 4096);
         assert_false(follow);
         assert_int_equal(
-                zeroctl_parse_console(3, ARGV("console", "--bytes=0", "web"), &name, &v, &follow, &e),
+                zeroctl_parse_console(3, ARGV("console", "--bytes=0", "web"), &name, &v, &follow, NULL, &e),
                 -EINVAL);
-        assert_int_equal(zeroctl_parse_console(3, ARGV("console", "web", "-f"), &name, &v, &follow, &e), 0);
+        assert_int_equal(zeroctl_parse_console(3, ARGV("console", "web", "-f"), &name, &v, &follow, NULL, &e), 0);
         assert_true(follow);
         assert_int_equal(v, -1);
         assert_string_equal(name, "web");
         assert_int_equal(zeroctl_parse_console(5, ARGV("console", "--follow", "--bytes", "10", "web"), &name, &v,
-                                               &follow, &e),
+                                               &follow, NULL, &e),
                          0);
         assert_true(follow);
         assert_int_equal(v, 10);
