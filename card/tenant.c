@@ -171,10 +171,10 @@ static int ho_cut(struct zc_job *j) {
         return r < 0 ? r : 0;
 }
 
+/* A floating one-shot timer: the loop owns it (disabled once it fired). */
 static int on_link_off(sd_event_source *s, uint64_t usec, void *userdata) {
         struct zc *zc = userdata;
 
-        sd_event_source_disable_unref(s);
         if (zc_tenant(zc) && zc_host_qmp_ready(zc))
                 (void) zc_host_qmp_send(zc, "set_link", json_pack("{s:s,s:b}", "name", MGMT_NETDEV, "up", false), NULL,
                                         NULL);

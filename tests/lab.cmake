@@ -33,4 +33,10 @@ if(NOT ZERO_SANITIZE)
   # on the same root volume.
   zero_integration_test(lab_bms ${CMAKE_CURRENT_SOURCE_DIR}/lab/bms.sh TIMEOUT 900)
   set_tests_properties(lab_bms PROPERTIES LABELS "integration;lab")
+  # bms with the host reset by the card at points of the hand-over (delays after the create, and
+  # once the card holds the host for the tenant) and during a take-back: one consistent state each
+  # time (the tenant running, or the host back with the instance stopped), never an instance in
+  # error, the card left with its state volume alone.
+  zero_integration_test(lab_bms_faults ${CMAKE_CURRENT_SOURCE_DIR}/lab/bms_faults.sh TIMEOUT 1500)
+  set_tests_properties(lab_bms_faults PROPERTIES LABELS "integration;lab")
 endif()

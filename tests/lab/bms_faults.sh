@@ -3,11 +3,12 @@
 # hand-over and take-back leaves one consistent state"): a bms instance is created and the card
 # resets the host (POST /v1/host/power reset) at a point of the hand-over chosen by a delay after
 # the create's 202 (zerod's steps: the root volume made and presented, the kernel loaded, the card
-# told, the kexec; the tenant's boot), then once during a take-back (the host's image booting).
+# told) or, for "ho", as soon as the card holds the host for the tenant (the kexec, the tenant's
+# boot), then once during a take-back (the host's image booting).
 # After each, one consistent state within 240 s: the tenant running (its marker on the host's
 # console; then stopped through the card) or the host back with the instance stopped; never an
 # instance in error, never two hand-overs; and at the end of each round the card presents nothing
-# but its state volume and holds no tenant. ZERO_LAB_DELAYS overrides the delays (seconds).
+# but its state volume and holds no tenant. ZERO_LAB_DELAYS overrides the delays (seconds, or ho).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
 # shellcheck source=tests/lab/lib.sh
@@ -58,7 +59,7 @@ clean() {
   op GET /v1/host/tenant | jq -e '.tenant == null' >/dev/null || fail "after $1 the card holds a tenant"
 }
 
-read -r -a delays <<<"${ZERO_LAB_DELAYS:-1 4 8 14}"
+read -r -a delays <<<"${ZERO_LAB_DELAYS:-1 4 8 ho}"
 i=0
 for d in "${delays[@]}"; do
   i=$((i + 1))
@@ -66,15 +67,22 @@ for d in "${delays[@]}"; do
   mark=$name-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
   expect 202 POST /v1/instances "$(jq -nc --arg n "$name" --arg c "echo marker $mark; while :; do sleep 1; done" \
     '{name: $n, mode: "bms", image: "bbk", command: ["/bin/sh", "-c", $c]}')"
-  sleep "$d"
+  if [ "$d" = ho ]; then # as soon as the card holds the host for the tenant: the kexec, its boot
+    for _ in $(seq 1 2400); do
+      op GET /v1/host/tenant | jq -e '.tenant.state == "running"' >/dev/null && break
+      sleep 0.1
+    done
+  else
+    sleep "$d"
+  fi
   held=$(op GET /v1/host/tenant | jq -r '.tenant.state // "none"')
   op POST /v1/host/power '{"action": "reset"}' >"$T/reset.json"
   if settle "$name" "$mark"; then
-    log "reset $d s after the create (the card's tenant: $held): the hand-over went on, the tenant runs"
+    log "reset at $d (the card's tenant: $held): the hand-over went on, the tenant runs"
     op POST "/v1/instances/$name/stop" '{"timeout_s": 60}' | jq -e '.exit_code == 143' >/dev/null ||
       fail "$name: the stop through the card"
   else
-    log "reset $d s after the create (the card's tenant: $held): the host back, $name stopped ($(jbody .exit_code))"
+    log "reset at $d (the card's tenant: $held): the host back, $name stopped (exit code $(jq -r .exit_code "$BODY"))"
   fi
   clean "$name"
 done
