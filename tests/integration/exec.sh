@@ -139,7 +139,6 @@ refuse 426 upgrade_required /v1/instances/c3/console '{}' "a console without an 
 refuse 409 wrong_state /v1/instances/c2/console '{}' "a console of a stopped instance" "${up[@]}"
 refuse 422 invalid /v1/instances/c3/console '{"x":1}' "a console with fields" "${up[@]}"
 log "console -i: sh read the typed line and answered, twice; the instance ran on"
-act DELETE '/v1/instances/c3?force=true'
 
 # Without stdin (the default, as docker run without -i): the container's stdin is /dev/null, so
 # cat reads its end at once and exits 0; a console -i of such a container (c1) is a 409 that says
@@ -194,6 +193,20 @@ pgrep -f "^sleep $tag2\$" >/dev/null && fail "an exec's command outlived zerod's
 log "zerod's stop: the open exec's client told ($(head -c 100 "$T/stop.err")), its command killed"
 start_zerod --listen "tcp:127.0.0.1:$PORT"
 
+# "stdin" is kept across zerod's restart (the store's spec; c3's shim ran on) and the instance's
+# own stop and start: its new shim keeps a pipe again, and a console types into it.
+[ "$(inst c3 stdin)" = true ] && [ "$(inst c1 stdin)" = false ] || fail "stdin after zerod's restart: c3 $(inst c3 stdin), c1 $(inst c1 stdin)"
+act POST /v1/instances/c3/stop '{"force":true}'
+act POST /v1/instances/c3/start
+fd0=$(readlink "/proc/$(inst c3 pid)/fd/0") || fail "cannot read c3's stdin"
+[[ "$fd0" == pipe:* ]] || fail "c3 started again has stdin $fd0, not a pipe"
+fd0=$(readlink "/proc/$(inst c1 pid)/fd/0") || fail "cannot read c1's stdin"
+[ "$fd0" = /dev/null ] || fail "c1 (no stdin) has stdin $fd0, not /dev/null"
+(printf 'echo after-$((3*3))\n'; sleep 2) | zc console -i c3 >"$T/con3.out" 2>/dev/null || fail "console -i after the restarts failed"
+grep -q '^after-9' "$T/con3.out" || fail "console -i after the restarts: '$(cat "$T/con3.out")'"
+log "stdin kept across zerod's restart and c3's stop and start: c3's a pipe again, c1's $fd0"
+
+act DELETE '/v1/instances/c3?force=true'
 act DELETE '/v1/instances/c1?force=true'
 act DELETE /v1/instances/c2
 stop_zerod
