@@ -355,6 +355,13 @@ void zero_api_attach_console(struct zero_request *req) {
         if (zero_api_stream_instance(req, "an interactive console", &inst) < 0)
                 return;
         r = zero_shim_attach(inst->run_dir, &in, &err);
+        if (r == -ENXIO)
+                /* Its runtime keeps no stdin: a container created without "stdin" (a VM's is kept
+                 * always), whose command reads /dev/null. */
+                return zero_reply_error(req, 409, "conflict",
+                                        "instance %s was created without stdin: create it with \"stdin\": true "
+                                        "(zeroctl create -i) to type into its console",
+                                        inst->name);
         if (r < 0) {
                 if (err.code == ZERO_E_RUNTIME)
                         return zero_reply_error(req, 409, "conflict", "%s: %s", inst->name, err.message);

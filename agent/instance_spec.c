@@ -40,8 +40,8 @@ static bool hostname_valid(const char *s) {
 }
 
 int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_row *ret, struct zero_error *err) {
-        static const char *const known[] = {"name",    "mode", "image",    "cpus",           "memory_mib",
-                                            "command", "env",  "hostname", "cwd", "readonly_rootfs", "pids_max", "userns",
+        static const char *const known[] = {"name", "mode", "image", "cpus", "memory_mib", "command", "env", "hostname",
+                                            "cwd", "readonly_rootfs", "pids_max", "userns", "stdin",
                                             /* checked by zero_card_plan_build() */
                                             "root_volume", "root_personality", "volumes", "nics",
                                             /* checked by zero_instance_create() (node_owner.h) */
@@ -134,6 +134,8 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
                                       PIDS_MAX_MAX);
         if ((v = json_object_get(body, "userns")) && !json_is_boolean(v))
                 return invalid(err, "%s: true or false", "userns");
+        if ((v = json_object_get(body, "stdin")) && !json_is_boolean(v))
+                return invalid(err, "%s: true or false", "stdin");
 
         spec = json_pack("{s:O}", "command", json_object_get(body, "command"));
         if (!spec)
@@ -149,6 +151,8 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
                 json_object_set(spec, "pids_max", v);
         if (json_is_true(json_object_get(body, "userns")))
                 json_object_set_new(spec, "userns", json_true());
+        if (json_is_true(json_object_get(body, "stdin")))
+                json_object_set_new(spec, "stdin", json_true());
 
         *ret = (struct zero_instance_row){};
         char id[33];
@@ -251,6 +255,7 @@ int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, s
                 .state_dir = inst->state_dir,
                 .pids_max = (uint64_t) json_integer_value(json_object_get(h.spec, "pids_max")),
                 .userns = json_is_true(json_object_get(h.spec, "userns")),
+                .stdin_open = json_is_true(json_object_get(h.spec, "stdin")),
                 .kernel = h.kernel,
                 .initrd = h.initrd,
         };
@@ -294,6 +299,7 @@ json_t *zero_inst_json(const struct zero_instance_full *f) {
                 /* Container-only; kept through switches to a VM and back. */
                 json_object_set(j, "pids_max", json_object_get(spec, "pids_max") ?: json_null());
                 json_object_set_new(j, "userns", json_boolean(json_is_true(json_object_get(spec, "userns"))));
+                json_object_set_new(j, "stdin", json_boolean(json_is_true(json_object_get(spec, "stdin"))));
         }
         json_decref(spec);
         if (j)

@@ -122,6 +122,7 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
                 {"root-volume", required_argument, NULL, OPT_ROOT_VOLUME},
                 {"volume", required_argument, NULL, OPT_VOLUME},
                 {"nic", required_argument, NULL, OPT_NIC},
+                {"stdin", no_argument, NULL, 'i'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -132,7 +133,7 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
         const char *image = NULL, *mode = "container", *hostname = NULL, *cwd = NULL,
                    *root_volume = NULL;
         int64_t cpus = 0, memory = 0;
-        bool read_only = false;
+        bool read_only = false, stdin_open = false;
         int dashdash = argc, c, r;
 
         if (!spec || !env || !volumes || !nics)
@@ -147,8 +148,11 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
 
         optind = 0;
         opterr = 0;
-        while ((c = getopt_long(dashdash, argv, ":h", options, NULL)) >= 0) {
+        while ((c = getopt_long(dashdash, argv, ":hi", options, NULL)) >= 0) {
                 switch (c) {
+                case 'i':
+                        stdin_open = true;
+                        break;
                 case OPT_IMAGE:
                         image = optarg;
                         break;
@@ -241,6 +245,8 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
         if (cwd && (r = zeroctl_json_set_string(spec, "cwd", cwd, "--cwd", reterr)) < 0)
                 return r;
         if (read_only && json_object_set_new(spec, "readonly_rootfs", json_true()) < 0)
+                return -ENOMEM;
+        if (stdin_open && json_object_set_new(spec, "stdin", json_true()) < 0)
                 return -ENOMEM;
         if (root_volume &&
             (r = zeroctl_json_set_string(spec, "root_volume", root_volume, "--root-volume",

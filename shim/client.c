@@ -571,7 +571,8 @@ int zero_shim_attach(const char *dir, int *ret_fd, struct zero_error *err) {
                         memcpy(&got, CMSG_DATA(cm), sizeof(int));
         if (strncmp(reply, "error ", 6) == 0) {
                 safe_close(got);
-                return zero_error_set(err, -EIO, ZERO_E_RUNTIME, "%s", reply + 6);
+                return zero_error_set(err, streq(reply + 6, ZERO_SHIM_NO_STDIN) ? -ENXIO : -EIO, ZERO_E_RUNTIME, "%s",
+                                      reply + 6);
         }
         if (!streq(reply, "ok") || got < 0) {
                 safe_close(got);

@@ -145,5 +145,6 @@ int zero_shim_exec(const char *dir, const char *const *argv, const int fds[3], i
                    struct zero_error *err);
 
 /* Asks the shim in dir for the write end of its instance's stdin (--stdin-pipe), bounded by
- * ZERO_SHIM_TIMEOUT_MS: *ret_fd (close-on-exec, blocking). A refusal is the shim's message. */
+ * ZERO_SHIM_TIMEOUT_MS: *ret_fd (close-on-exec, blocking). A refusal is the shim's message:
+ * -ENXIO when the shim keeps no stdin (started without --stdin-pipe). */
 int zero_shim_attach(const char *dir, int *ret_fd, struct zero_error *err);

@@ -185,7 +185,7 @@ static void request_attach(struct shim *s, struct client *c) {
         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
         if (s->stdin_w < 0)
-                return reply_str(c, "error the instance's stdin is not kept (no --stdin-pipe)");
+                return reply_str(c, "error " ZERO_SHIM_NO_STDIN);
         if (s->exited || s->main_pid <= 0)
                 return reply_str(c, "error the instance is not running");
         cm->cmsg_level = SOL_SOCKET;

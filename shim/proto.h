@@ -28,6 +28,10 @@ int zero_shim_sockaddr(const char *dir, struct sockaddr_un *ret, socklen_t *ret_
  * connect() or bind(): the fd, or -errno. */
 int zero_shim_socket(const char *dir, struct sockaddr_un *ret, socklen_t *ret_len, int *ret_dir_fd);
 
+/* The refusal of "attach" by a shim started without --stdin-pipe (after "error "): the client
+ * tells it from others (-ENXIO). */
+#define ZERO_SHIM_NO_STDIN "the instance's stdin is not kept (no --stdin-pipe)"
+
 /* "pid=P\ncode=C\nsignal=S\ntime=USEC\n" (the exit file) or "exited pid=P code=C signal=S"
  * (the reply to status and wait). Return the length, or -ENOBUFS if size is too small. */
 int zero_shim_format_exit_record(const struct zero_shim_exit *e, char *buf, size_t size);

@@ -44,7 +44,7 @@
  * services card_capabilities; zero_probe.exclusive; the agent probes every plugin again once the
  * card is open. 4.5: zero_shim_args.exec_argv and exec_target (commands run beside the instance:
  * zeroctl exec). 4.6: ops.handover (the host handed to an instance: bms). 4.7:
- * zero_shim_args.stdin_pipe (zeroctl console -i). */
+ * zero_shim_args.stdin_pipe (zeroctl console -i), zero_instance_info.stdin_open. */
 #define ZERO_PLUGIN_ABI_MAJOR 4
 #define ZERO_PLUGIN_ABI_MINOR 7
 #define ZERO_PLUGIN_ABI_MAKE(major, minor) ((uint32_t) (major) << 16 | (uint32_t) (minor))
@@ -113,6 +113,11 @@ struct zero_instance_info {
         /* 4.3: the runtime is started to receive this instance from another node (live
          * migration): it waits for the instance's state instead of booting (ops.migrate_in). */
         bool incoming;
+        /* 4.7: the spec asks for an open stdin ("stdin": true, as docker run -i): a runtime whose
+         * instance would read the end of /dev/null (a container's command) keeps its stdin a
+         * pipe (zero_shim_args.stdin_pipe) only then; one whose input never ends (a VM's serial)
+         * may keep it always. */
+        bool stdin_open;
         /* Fields appended in later minors go here; read them when ZERO_ABI_HAS() says so. */
 };
 
@@ -161,7 +166,8 @@ struct zero_shim_args {
         const char *const *exec_argv;
         const char *exec_target;
         /* 4.7: the instance's stdin a pipe the shim keeps (else /dev/null): what an interactive
-         * console writes to (a container's shell, a VM's serial on QEMU's stdin). */
+         * console writes to (a container's shell, asked with info->stdin_open; a VM's serial on
+         * QEMU's stdin, always). */
         bool stdin_pipe;
 };
 

@@ -585,7 +585,9 @@ static int container_start(struct zero_plugin_ctx *ctx, const struct zero_instan
                 .private_cgroup2 = plugin.plan.private_cgroup2,
                 .exec_argv = exec_argv,
                 .exec_target = c.id,
-                .stdin_pipe = true,
+                /* Only when asked: else /dev/null, whose end a command reading stdin sees at once
+                 * (docker run without -i). */
+                .stdin_pipe = ZERO_ABI_HAS(info, struct zero_instance_info, stdin_open) && info->stdin_open,
         };
 
         r = plugin.svc->shim_spawn(ctx, &args, err);

@@ -120,10 +120,12 @@ refuse 409 wrong_state /v1/instances/c2/exec '{"cmd":["true"]}' "a stopped insta
 rc=0; zc exec c2 -- true 2>"$T/c2.err" || rc=$?
 [ "$rc" = 1 ] && grep -q 'wrong_state' "$T/c2.err" || fail "zeroctl exec of a stopped instance: rc $rc, $(cat "$T/c2.err")"
 
-# The interactive console (issue 16 item 3): a container running sh reads what is typed into
-# `zeroctl console -i` (its stdin is a pipe its shim keeps), and its answer comes back; leaving
-# (stdin's end here, Ctrl-] on a terminal) leaves it running, and a second console works too.
-act POST /v1/instances '{"name":"c3","image":"busybox","memory_mib":16,"command":["/bin/sh"]}'
+# The interactive console (issue 16 item 3): a container created with stdin (`create -i`) running
+# sh reads what is typed into `zeroctl console -i` (its stdin is a pipe its shim keeps), and its
+# answer comes back; leaving (stdin's end here, Ctrl-] on a terminal) leaves it running, and a
+# second console works too.
+zc create -i c3 --image busybox --memory 16 -- /bin/sh >"$T/c3.out" 2>&1 || fail "create -i c3: $(cat "$T/c3.out")"
+[ "$(inst c3 stdin)" = true ] || fail "c3 created with -i shows stdin $(inst c3 stdin)"
 sleep 0.5
 [ "$(inst c3 state)" = running ] || fail "sh with a kept stdin did not stay running: $(inst c3 state)"
 (printf 'echo answer-$((6*7))\n'; sleep 2) | zc console -i c3 >"$T/con.out" 2>"$T/con.err" ||
@@ -137,7 +139,23 @@ refuse 426 upgrade_required /v1/instances/c3/console '{}' "a console without an 
 refuse 409 wrong_state /v1/instances/c2/console '{}' "a console of a stopped instance" "${up[@]}"
 refuse 422 invalid /v1/instances/c3/console '{"x":1}' "a console with fields" "${up[@]}"
 log "console -i: sh read the typed line and answered, twice; the instance ran on"
-act DELETE '/v1/instances/c3?force=true'
+
+# Without stdin (the default, as docker run without -i): the container's stdin is /dev/null, so
+# cat reads its end at once and exits 0; a console -i of such a container (c1) is a 409 that says
+# how to create one with stdin, before any upgrade, logged; zeroctl says so and exits 1.
+act POST /v1/instances '{"name":"c4","image":"busybox","memory_mib":16,"command":["cat"]}'
+wait_state c4 stopped
+[ "$(inst c4 exit_code)" = 0 ] || fail "cat without stdin exited $(inst c4 exit_code), expected 0 (EOF at once)"
+[ "$(inst c4 stdin)" = false ] || fail "c4 created without stdin shows stdin $(inst c4 stdin)"
+[ "$(inst c1 stdin)" = false ] || fail "c1 created without stdin shows stdin $(inst c1 stdin)"
+refuse 409 conflict /v1/instances/c1/console '{}' "a console of a container without stdin" "${up[@]}"
+grep -q '"stdin": true' <(jq -r .error.message "$BODY") || fail "the 409 does not say how: $(cat "$BODY")"
+grep -q 'POST /v1/instances/c1/console: 409' "$T/zerod.log" || fail "no log line for the refused console"
+rc=0; echo 'echo hi' | zc console -i c1 >"$T/c1con.out" 2>"$T/c1con.err" || rc=$?
+[ "$rc" = 1 ] && grep -q 'create -i' "$T/c1con.err" || fail "console -i of c1: rc $rc, $(cat "$T/c1con.out" "$T/c1con.err")"
+[ "$(inst c1 state)" = running ] || fail "the refused console changed c1: $(inst c1 state)"
+log "without stdin: cat ended at once with 0; console -i is 409 (create it with \"stdin\": true)"
+act DELETE '/v1/instances/c4?force=true'
 
 # Too many: an instance's shim runs 16 execs at once; the 17th is refused (503 busy), and the 16
 # end with their clients.
@@ -175,6 +193,20 @@ pgrep -f "^sleep $tag2\$" >/dev/null && fail "an exec's command outlived zerod's
 log "zerod's stop: the open exec's client told ($(head -c 100 "$T/stop.err")), its command killed"
 start_zerod --listen "tcp:127.0.0.1:$PORT"
 
+# "stdin" is kept across zerod's restart (the store's spec; c3's shim ran on) and the instance's
+# own stop and start: its new shim keeps a pipe again, and a console types into it.
+[ "$(inst c3 stdin)" = true ] && [ "$(inst c1 stdin)" = false ] || fail "stdin after zerod's restart: c3 $(inst c3 stdin), c1 $(inst c1 stdin)"
+act POST /v1/instances/c3/stop '{"force":true}'
+act POST /v1/instances/c3/start
+fd0=$(readlink "/proc/$(inst c3 pid)/fd/0") || fail "cannot read c3's stdin"
+[[ "$fd0" == pipe:* ]] || fail "c3 started again has stdin $fd0, not a pipe"
+fd0=$(readlink "/proc/$(inst c1 pid)/fd/0") || fail "cannot read c1's stdin"
+[ "$fd0" = /dev/null ] || fail "c1 (no stdin) has stdin $fd0, not /dev/null"
+(printf 'echo after-$((3*3))\n'; sleep 2) | zc console -i c3 >"$T/con3.out" 2>/dev/null || fail "console -i after the restarts failed"
+grep -q '^after-9' "$T/con3.out" || fail "console -i after the restarts: '$(cat "$T/con3.out")'"
+log "stdin kept across zerod's restart and c3's stop and start: c3's a pipe again, c1's $fd0"
+
+act DELETE '/v1/instances/c3?force=true'
 act DELETE '/v1/instances/c1?force=true'
 act DELETE /v1/instances/c2
 stop_zerod

@@ -15,7 +15,7 @@ if grep -q zero.cmd /proc/cmdline; then m=vm; else m=container; fi
 echo "$m" >> /modes; sync
 echo "MODES $(tr "\n" , </modes) MAC $(cat /sys/class/net/eth0/address) IP $(ip -4 -o addr show eth0 | awk "{print \$4}")"
 sleep 1000 & wait'
-expect 202 POST /v1/instances "{\"name\":\"sw\",\"image\":\"bb\",\"memory_mib\":256,\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$cmd" '$c')]}"
+expect 202 POST /v1/instances "{\"name\":\"sw\",\"image\":\"bb\",\"memory_mib\":256,\"stdin\":true,\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$cmd" '$c')]}"
 wait_op "$(jbody .id)"
 expect 200 GET /v1/instances/sw
 id=$(jbody .id)
@@ -40,6 +40,7 @@ switch_to() {
   run_times sw running "$asked"
   [ "$(jbody .id)" = "$id" ] && [ "$(jbody .created_at)" = "$created" ] || fail "sw's id or creation time changed: $(cat "$BODY")"
   [ "$(jbody '.nics[0].mac')" = "$mac" ] && [ "$(jbody '.nics[0].ip')" = "$ip" ] || fail "sw's NIC changed: $(cat "$BODY")"
+  [ "$(jbody .stdin)" = true ] || fail "sw's stdin was not kept through the switch: $(cat "$BODY")"
   expect 200 "GET" "/v1/events?limit=1000"
   steps=$(jq -r --arg op "$op" '[.events[] | select(.type=="operation.step" and .data.id==$op) | .data.step] | join(",")' "$BODY")
   [ "$steps" = "stop,cleanup,card_down,mode,card_up,prepare,spawn,boot,running" ] || fail "the switch's step events: $steps"
@@ -71,6 +72,9 @@ expect 200 GET /v1/instances/sw
 run_times sw running # the tour's case: show after zeroctl's switch (issue 16)
 [ "$(inst sw 'volumes[0].export.kind')" = host-block ] || fail "sw's root is not a host block device again: $(cat "$BODY")"
 wait_console sw "MODES container,vm,container, MAC $mac IP $ip/24"
+# its spec's stdin came back with it: the container's stdin is the shim's pipe, not /dev/null
+fd0=$(readlink "/proc/$(inst sw pid)/fd/0") || fail "cannot read sw's stdin"
+[[ "$fd0" == pipe:* ]] || fail "sw (\"stdin\": true) switched back has stdin $fd0, not a pipe"
 log "sw switched back to a container: it read the VM's history, same MAC and IP, same id and creation time"
 
 # refused, and nothing changes
@@ -91,6 +95,8 @@ big=$(head -c 1800 /dev/zero | tr '\0' x)
 expect 202 POST /v1/instances "{\"name\":\"big\",\"image\":\"bb\",\"env\":{\"BIG\":\"$big\"},\"command\":[\"/bin/sh\",\"-c\",\"trap 'exit 0' TERM; echo BIG-UP; sleep 1000 & wait\"]}"
 wait_op "$(jbody .id)"
 wait_console big BIG-UP
+fd0=$(readlink "/proc/$(inst big pid)/fd/0") || fail "cannot read big's stdin"
+[ "$fd0" = /dev/null ] || fail "big (no stdin) has stdin $fd0, not /dev/null"
 expect 202 POST /v1/instances/big/switch '{"mode":"vm"}'
 wait_op "$(jbody .id)" failed
 expect 200 "GET" "/v1/operations/$(jbody .id)"

@@ -63,6 +63,10 @@ static const struct spec_case instance_cases[] = {
         {"{\"name\":\"x\",\"image\":\"busybox\"," CMD ",\"env\":[\"A=1\"]}", ZERO_E_INVALID, "env"},
         {"{\"name\":\"x\",\"image\":\"busybox\"," CMD ",\"pids_max\":0}", ZERO_E_INVALID, "pids_max"},
         {"{\"name\":\"x\",\"image\":\"busybox\"," CMD ",\"colour\":\"red\"}", ZERO_E_INVALID, "colour"},
+        {"{\"name\":\"ok3\",\"image\":\"busybox\"," CMD ",\"stdin\":true}", 0, NULL},
+        {"{\"name\":\"ok4\",\"image\":\"busybox\"," CMD ",\"stdin\":false}", 0, NULL},
+        {"{\"name\":\"x\",\"image\":\"busybox\"," CMD ",\"stdin\":1}", ZERO_E_INVALID, "stdin: true or false"},
+        {"{\"name\":\"x\",\"image\":\"busybox\"," CMD ",\"stdin\":\"yes\"}", ZERO_E_INVALID, "stdin"},
 };
 
 static int check_instance(struct zero_agent *a, json_t *body, struct zero_error *err) {

@@ -341,6 +341,14 @@ static void test_parse_create(void **state) {
                                               &spec, &e),
                          0);
         assert_json_eq(spec, "{\"name\":\"web\",\"mode\":\"vm\",\"image\":\"img\"}");
+        json_decref(TAKE_PTR(spec));
+
+        /* -i and --stdin: the container's stdin open (docker run -i); absent without. */
+        assert_int_equal(zeroctl_parse_create(4, ARGV("create", "-i", "web", "--image=img"), &spec, &e), 0);
+        assert_json_eq(spec, "{\"name\":\"web\",\"mode\":\"container\",\"image\":\"img\",\"stdin\":true}");
+        json_decref(TAKE_PTR(spec));
+        assert_int_equal(zeroctl_parse_create(4, ARGV("create", "web", "--image=img", "--stdin"), &spec, &e), 0);
+        assert_json_eq(spec, "{\"name\":\"web\",\"mode\":\"container\",\"image\":\"img\",\"stdin\":true}");
 
         const struct {
                 int argc;
