@@ -199,7 +199,9 @@ console() { tr -d '\r' <"$CONSOLE"; }
 # --- a state volume that holds something else ---------------------------------------------------
 # The host must refuse it, untouched, with one ERROR line, and power off: a wrong serial never
 # costs anyone's data.
-head -c $((1024 * 1024)) /dev/urandom >"$T/taken.img"
+# A newline first: host-init once read the first non-zero byte with $(...), which drops a
+# trailing newline, and formatted such a volume as blank.
+{ printf '\n'; head -c $((1024 * 1024)) /dev/urandom; } >"$T/taken.img"
 truncate -s 64M "$T/taken.img"
 cp "$T/taken.img" "$T/taken.orig"
 start_host virtio "$T/taken.img"
