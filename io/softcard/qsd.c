@@ -545,10 +545,14 @@ static int ensure(struct qsd *q, bool wait, struct zero_error *err) {
                         (void) watch_start(q);
                 return 0;
         }
+        /* Its shim still reports it running: it hangs, or it is dying and the shim has not reaped
+         * it yet (a SIGKILL closes the monitor first). Either way the caller is not at fault and the
+         * watcher acts on it: unavailable, as during a restart. */
         r = shim_status(q, &pid);
         if (r > 0)
-                return zero_error_set(err, -EBUSY, ZERO_E_INTERNAL,
-                                      "qemu-storage-daemon (pid %d) runs but its monitor does not answer", (int) pid);
+                return zero_error_set(err, -EAGAIN, ZERO_E_UNAVAILABLE,
+                                      "qemu-storage-daemon (pid %d) runs but its monitor does not answer: retry in a "
+                                      "moment", (int) pid);
         /* Dead, and the watcher gave up on it (or has not seen it yet): once per op. */
         (void) restart_allowed(q);
         if (!q->private_event) {

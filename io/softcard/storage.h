@@ -62,7 +62,8 @@ int qsd_stop(struct qsd *q, struct zero_error *err);
 /* Called at the start of every card op: a live monitor connection afterwards. A daemon found
  * dead is started again (its exports are lost: lost_exports is called from the event loop), from
  * the loop: meanwhile, and while the watcher's restart runs, -EAGAIN with ZERO_E_UNAVAILABLE at
- * once. Without a loop the restart is synchronous. A new connection's handshake is waited for
+ * once; the same while its shim still reports it running but its monitor does not answer (hung,
+ * or killed and not yet reaped). Without a loop the restart is synchronous. A new connection's handshake is waited for
  * (5 s at most). */
 int qsd_ensure(struct qsd *q, struct zero_error *err);
 /* The same without waiting on the daemon: a new connection's handshake goes on from the loop,

@@ -683,7 +683,8 @@ static void test_refused(void **state) {
                          -ENOENT); /* b was never made */
         assert_int_equal(err.code, ZERO_E_NOT_FOUND);
 
-        /* The daemon dies: while the loop restarts it, ops are refused at once. */
+        /* The daemon dies: while the loop restarts it (and before that, while its shim has not
+         * reaped it yet but its monitor is gone), ops are refused at once. */
         assert_int_equal(kill(qsd_pid(f->q), SIGKILL), 0);
         t0 = zero_monotonic_usec();
         while (f->lost == 0 && zero_monotonic_usec() - t0 < TIMEOUT_USEC) {
