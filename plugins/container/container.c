@@ -68,7 +68,7 @@ int runtime_error(struct zero_error *err, int r, const char *fmt, ...) {
 static void container_fini(void) {
         free(plugin.runtime);
         free(plugin.mount);
-        free(plugin.nodev_helper);
+        free(plugin.mount_helper);
         free(plugin.crun_root);
         free(plugin.seccomp_bpf);
         strv_free(plugin.host_masked);
@@ -92,13 +92,14 @@ static int config_uint(const struct zero_plugin_services *svc, const char *key, 
         return 0;
 }
 
-/* zero-nodev-hook: [container] nodev_hook (absolute; "" for none), else beside zerod as zero-shim
- * is (the build tree's, or libexec's). None found: the hook is a shell and mount(8), two execs
- * more at every start (docs/benchmarks.md, "container_start"). */
-static int nodev_helper_resolve(const struct zero_plugin_services *svc, char **ret) {
-        static const char *const candidates[] = {"../plugins/container/zero-nodev-hook",
-                                                 "../libexec/zero/zero-nodev-hook", NULL};
-        const char *v = svc->config_get("container", "nodev_hook");
+/* zero-container-mount: [container] mount_helper (absolute; "" for none), else beside zerod as
+ * zero-shim is (the build tree's, or libexec's). None found: the root volume is mounted on the
+ * loop and the hook is a shell and mount(8), two execs more at every start (docs/benchmarks.md,
+ * "container_start"). */
+static int mount_helper_resolve(const struct zero_plugin_services *svc, char **ret) {
+        static const char *const candidates[] = {"../plugins/container/zero-container-mount",
+                                                 "../libexec/zero/zero-container-mount", NULL};
+        const char *v = svc->config_get("container", "mount_helper");
 
         *ret = NULL;
         if (v && !*v)
@@ -163,10 +164,10 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
         r = zero_runtime_resolve("mount", &plugin.mount);
         if (r < 0 && r != -ENOENT)
                 return r;
-        r = nodev_helper_resolve(svc, &plugin.nodev_helper);
+        r = mount_helper_resolve(svc, &plugin.mount_helper);
         if (r == -EINVAL)
-                return zero_error_set(err, r, ZERO_E_INVALID, "container.nodev_hook=%s: expected an executable's absolute path",
-                                      svc->config_get("container", "nodev_hook"));
+                return zero_error_set(err, r, ZERO_E_INVALID, "container.mount_helper=%s: expected an executable's absolute path",
+                                      svc->config_get("container", "mount_helper"));
         if (r < 0)
                 return r;
         plugin.crun_root = zero_strdup_printf("%s/crun", run_dir);
@@ -265,7 +266,7 @@ static int probe_now(void) {
                 plugin.probe = p;
                 return 0;
         }
-        if (!plugin.mount && !plugin.nodev_helper) { /* containers would see device nodes of their root volume */
+        if (!plugin.mount && !plugin.mount_helper) { /* containers would see device nodes of their root volume */
                 snprintf(p.reason, sizeof(p.reason), "mount(8) is not in PATH (Debian: util-linux)");
                 plugin.probe = p;
                 return 0;
@@ -375,6 +376,7 @@ static int ctr_init(const struct zero_instance_info *info, struct ctr *c, struct
  *    zerod and every client (it_card_stalled). */
 #define CRUN_DELETE_TIMEOUT_MS 5000
 #define SYNC_TIMEOUT_MS 10000
+#define MOUNT_TIMEOUT_MS 10000
 
 
 static const struct {
@@ -383,6 +385,7 @@ static const struct {
 } child_kinds[_CHILD_MAX] = {
         [CHILD_DELETE] = {"crun delete -f", CRUN_DELETE_TIMEOUT_MS},
         [CHILD_SYNC] = {"sync -f", SYNC_TIMEOUT_MS},
+        [CHILD_MOUNT] = {"mount of the root volume", MOUNT_TIMEOUT_MS},
 };
 
 /* The plugin's private data about an instance (services->set_data): its command under way. */
@@ -484,6 +487,16 @@ int child_run(struct zero_plugin_ctx *ctx, enum ctr_child kind, const char *id, 
         return ZERO_PLUGIN_PENDING;
 }
 
+/* Whether the command of kind, started before, ended well; forgotten once asked. */
+bool child_ended_well(struct zero_plugin_ctx *ctx, enum ctr_child kind) {
+        struct ctr_data *d = plugin.svc->get_data(ctx);
+        bool well = d && d->ended_well[kind];
+
+        if (d)
+                d->ended_well[kind] = false;
+        return well;
+}
+
 /* `crun delete -f` of a container that may or may not exist: 0 when there is none (or the one
  * started before ended well), ZERO_PLUGIN_PENDING while it runs (done() follows). */
 static int crun_delete(struct zero_plugin_ctx *ctx, const struct ctr *c, struct zero_error *err) {
@@ -525,7 +538,7 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
                 return -ENOMEM;
         opts.cgroups_path = cgroups_path;
         opts.nodev_hook = plugin.mount;
-        opts.nodev_helper = plugin.nodev_helper;
+        opts.nodev_helper = plugin.mount_helper;
         opts.rootfs = c.rootfs;
         opts.pids_max = plugin.pids_max;
         opts.userns_base = plugin.userns_base;
@@ -555,7 +568,7 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
                 return runtime_error(err, r, "cannot create the bundle %s: %s", c.bundle, strerror(-r));
 
         r = card_prepare(ctx, info, &c, &p, err);
-        if (r < 0)
+        if (r != 0) /* or ZERO_PLUGIN_PENDING: called again once the root volume's mount ended */
                 return r;
         opts.netns_path = info->n_nics > 0 ? c.netns : NULL;
         opts.volume_mounts = p.mounts;

@@ -21,7 +21,9 @@ struct container_plugin {
         const struct zero_plugin_services *svc;
         char *runtime;   /* crun, resolved in $PATH at init */
         char *mount;     /* mount(8), resolved likewise: the rootfs's nodev hook (oci.h) */
-        char *nodev_helper; /* zero-nodev-hook beside zerod (or [container] nodev_hook): the same, one exec */
+        /* zero-container-mount beside zerod (or [container] mount_helper): the root volume's mount
+         * off the loop, and the nodev hook in one exec; NULL: mount(2) on the loop, mount(8) */
+        char *mount_helper;
         char *crun_root; /* AGENT_RUN_DIR/crun */
         enum zero_cgroup_manager configured;
         /* The probe is cached once it succeeded; a failed one is repeated at the next call,
@@ -68,9 +70,10 @@ static inline void card_plan_done(struct card_plan *p) {
 _printf_(3, 4) int runtime_error(struct zero_error *err, int r, const char *fmt, ...);
 
 /* The plugin's own commands, in a child watched on the agent's loop (container.c). */
-enum ctr_child { CHILD_DELETE, CHILD_SYNC, _CHILD_MAX };
+enum ctr_child { CHILD_DELETE, CHILD_SYNC, CHILD_MOUNT, _CHILD_MAX };
 int child_run(struct zero_plugin_ctx *ctx, enum ctr_child kind, const char *id, const char *const *argv,
               struct zero_error *err);
+bool child_ended_well(struct zero_plugin_ctx *ctx, enum ctr_child kind);
 
 /* volumes.c */
 int mkdir_mode(const char *path, mode_t mode);

@@ -410,8 +410,9 @@ int zero_oci_config_new(const struct zero_instance_info *info, const struct zero
          * pipe: Broken pipe") when the hook has exited before the write: mount(8) reads no stdin,
          * so a shell reads it all first, then becomes mount. */
         if (opts->nodev_helper && opts->rootfs && !zero_oci_wants_userns(info)) {
-                json_t *args = info->readonly_rootfs ? json_pack("[s,s,s]", "zero-nodev-hook", "--ro", opts->rootfs)
-                                                     : json_pack("[s,s]", "zero-nodev-hook", opts->rootfs);
+                json_t *args = info->readonly_rootfs
+                                       ? json_pack("[s,s,s,s]", "zero-container-mount", "nodev", "--ro", opts->rootfs)
+                                       : json_pack("[s,s,s]", "zero-container-mount", "nodev", opts->rootfs);
                 if ((r = set(cfg, "hooks", json_pack("{s:[{s:s,s:o}]}", "createContainer", "path", opts->nodev_helper,
                                                      "args", args))) < 0)
                         return r;

@@ -65,6 +65,20 @@ static int mount_root_volume(struct zero_plugin_ctx *ctx, const struct zero_inst
          * inside the container too, and its setuid binaries are the image's business (they
          * gain nothing today: config.json sets noNewPrivileges; Docker's rootfs is not nosuid
          * either). The mount is only reachable through RUN, which is root's alone (0700). */
+        if (r > 0)
+                (void) child_ended_well(ctx, CHILD_MOUNT); /* mounted by the child, or before */
+        /* By the helper, in a child watched on the loop: the mount reads the filesystem's
+         * superblock and journal through the card, milliseconds (tens under load) during which
+         * the loop served nobody, every other create included. Called again once it ended. */
+        if (r == 0 && userns_fd < 0 && plugin.mount_helper) {
+                const char *argv[] = {plugin.mount_helper, "ext4", dev, c->rootfs, NULL};
+
+                r = child_run(ctx, CHILD_MOUNT, c->id, argv, err);
+                if (r != 0)
+                        return r;
+                return runtime_error(err, -EIO, "the root volume %s (%s) is not mounted on %s after its mount ended",
+                                     root->name, dev, c->rootfs);
+        }
         if (r == 0) {
                 if (userns_fd >= 0)
                         r = zero_mount_idmapped(dev, "ext4", c->rootfs, userns_fd, MOUNT_ATTR_NOATIME | MOUNT_ATTR_NODEV);
@@ -190,7 +204,7 @@ int card_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *i
                                              strerror(-userns));
         }
         r = mount_root_volume(ctx, info, c, userns, err);
-        if (r < 0)
+        if (r != 0) /* or ZERO_PLUGIN_PENDING: its mount runs */
                 return r;
         p->mounts = calloc(info->n_volumes, sizeof(*p->mounts));
         p->devices = calloc(info->n_volumes, sizeof(*p->devices));

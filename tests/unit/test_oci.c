@@ -466,11 +466,11 @@ static void test_nodev_hook(void **state) {
         assert_null(json_object_get(cfg, "hooks"));
 }
 
-/* The same hook as one static program (zero-nodev-hook), preferred when the plugin has it. */
+/* The same hook as one static program (zero-container-mount nodev), preferred when the plugin has it. */
 static void test_nodev_helper(void **state) {
         struct zero_instance_info info = sample();
         struct zero_oci_options opts = {.nodev_hook = "/usr/bin/mount",
-                                        .nodev_helper = "/usr/libexec/zero/zero-nodev-hook",
+                                        .nodev_helper = "/usr/libexec/zero/zero-container-mount",
                                         .rootfs = "/run/zero/instances/x/bundle/rootfs"};
         json_auto_t *cfg = build(&info, &opts);
         json_t *hooks = path(cfg, "hooks", "createContainer");
@@ -478,15 +478,16 @@ static void test_nodev_helper(void **state) {
 
         assert_int_equal(json_array_size(hooks), 1);
         assert_string_equal(json_string_value(json_object_get(json_array_get(hooks, 0), "path")), opts.nodev_helper);
-        assert_int_equal(json_array_size(args), 3);
-        assert_string_equal(json_string_value(json_array_get(args, 1)), "--ro"); /* readonly_rootfs */
-        assert_string_equal(json_string_value(json_array_get(args, 2)), opts.rootfs);
+        assert_int_equal(json_array_size(args), 4);
+        assert_string_equal(json_string_value(json_array_get(args, 1)), "nodev");
+        assert_string_equal(json_string_value(json_array_get(args, 2)), "--ro"); /* readonly_rootfs */
+        assert_string_equal(json_string_value(json_array_get(args, 3)), opts.rootfs);
         info.readonly_rootfs = false;
         json_decref(cfg);
         cfg = build(&info, &opts);
         args = json_object_get(json_array_get(path(cfg, "hooks", "createContainer"), 0), "args");
-        assert_int_equal(json_array_size(args), 2);
-        assert_string_equal(json_string_value(json_array_get(args, 1)), opts.rootfs);
+        assert_int_equal(json_array_size(args), 3);
+        assert_string_equal(json_string_value(json_array_get(args, 2)), opts.rootfs);
         info.userns = true;
         opts.userns_base = 1610612736u;
         json_decref(cfg);
