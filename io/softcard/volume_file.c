@@ -56,6 +56,7 @@ struct vfile {
         int failed; /* < 0: the steps left are the cleanup after this failure */
         char *argv[16]; /* the command a step asks for (STEP_RUN) */
         zero_subprocess_fn work; /* or the work (STEP_WORK), in a child on the loop */
+        void *work_arg;          /* ... given this */
         const char *work_name;
         unsigned child_flags; /* and how it runs (ZERO_CHILD_*) */
         uint64_t command_timeout_usec;
@@ -70,7 +71,7 @@ struct vfile {
 };
 
 /* One step: STEP_NEXT, STEP_RUN (the command in f->argv, then the next step), STEP_UNEXPORT (the
- * volume's unexport, then the next step), STEP_WORK (f->work with f->v.pool, then the next step),
+ * volume's unexport, then the next step), STEP_WORK (f->work with f->work_arg, then the next step),
  * STEP_DONE (no more to do), or -errno with err. */
 struct vfile_step {
         int (*run)(struct vfile *f, struct zero_error *err);
@@ -265,6 +266,7 @@ static int step_pool(struct vfile *f, struct zero_error *err) {
         if (!softcard_pool_holds(f->v.pool, f->path) || softcard_pool_ready(f->v.pool))
                 return STEP_NEXT;
         f->work = f->remove ? pool_mount_work : pool_make_work;
+        f->work_arg = (void *) f->v.pool;
         f->work_name = "the pool's mount";
         return STEP_WORK;
 }
@@ -438,15 +440,34 @@ static int step_commit(struct vfile *f, struct zero_error *err) {
 
         if (r >= 0 && rename(f->tmp, f->path) < 0)
                 r = -errno;
-        if (r >= 0)
-                r = fsync_path(f->dir, O_DIRECTORY);
         return r < 0 ? zero_error_default(err, r, "Failed to create the volume's file") : STEP_NEXT;
+}
+
+/* The directory's fsync, which makes the rename (and on XFS the clone) durable before the make is
+ * answered, as a command: it forces the pool's log through its loop device, 1-8 ms and tens under
+ * load (perf trace of zerod during 8 concurrent creates: 8.3 ms on average, 45 ms at most), during
+ * which the loop served no other create. In a forked child (a call: no exec, no PATH; the
+ * synchronous runner calls it in place). zerod killed before its end leaves the file under its
+ * name and the make unanswered: the job runs again and finds it made (step_prepare), as a kill
+ * between the rename and the fsync did when both ran here. */
+static void dir_sync_work(void *arg, struct zero_subprocess_result *res) {
+        res->r = fsync_path(arg, O_DIRECTORY);
+        if (res->r < 0)
+                zero_error_set(&res->err, res->r, ZERO_E_INTERNAL, "Failed to sync the volume's directory: %s",
+                               strerror(-res->r));
+}
+
+static int step_commit_sync(struct vfile *f, struct zero_error *err) {
+        f->work = dir_sync_work;
+        f->work_arg = f->dir;
+        f->work_name = "the volume directory's fsync";
+        return STEP_WORK;
 }
 
 static const struct vfile_step make_steps[] = {
         {step_pool},          {step_prepare}, {step_allocate},    {step_mkfs}, {step_template},
         {step_template_commit}, {step_base},  {step_base_commit}, {step_copy}, {step_grow},
-        {step_commit},
+        {step_commit},        {step_commit_sync},
 };
 
 /* ---- Remove ---- */
@@ -548,7 +569,7 @@ static int vfile_run_sync(struct vfile *f, struct zero_error *err) {
                         r = softcard_run(f->argv, f->child_flags, f->command_timeout_usec, e);
                 else if (r == STEP_WORK) {
                         struct zero_subprocess_result res = {};
-                        f->work((void *) f->v.pool, &res);
+                        f->work(f->work_arg, &res);
                         r = res.r;
                         if (r < 0)
                                 *e = res.err;
@@ -651,7 +672,7 @@ static void vfile_continue(struct vfile *f) {
                         f->child = zero_subprocess_free(f->child);
                         r = zero_error_set(e, r, ZERO_E_INTERNAL, "cannot run %s: %s", f->argv[0], strerror(-r));
                 } else if (r == STEP_WORK) {
-                        r = zero_subprocess_call(f->event, f->work_name, f->work, (void *) f->v.pool,
+                        r = zero_subprocess_call(f->event, f->work_name, f->work, f->work_arg,
                                                  f->command_timeout_usec, on_work_done, f, &f->child);
                         if (r >= 0)
                                 return;
