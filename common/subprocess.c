@@ -190,42 +190,6 @@ int zero_subprocess_set_timeout(struct zero_subprocess *c, uint64_t timeout_usec
         return r;
 }
 
-static struct zero_subprocess *child_new(sd_event *e, const char *what, void *userdata) {
-        struct zero_subprocess *c = calloc(1, sizeof(*c));
-
-        if (!c)
-                return NULL;
-        c->pidfd = -EBADF;
-        c->event = sd_event_ref(e);
-        c->what = what;
-        c->userdata = userdata;
-        c->out = memfd_create("zero-subprocess", MFD_CLOEXEC);
-        if (c->out < 0) {
-                c->out = -EBADF;
-                return zero_subprocess_free(c);
-        }
-        return c;
-}
-
-/* c's process started (c->pid): watched from now on; 0, or -errno with c freed. */
-static int child_watch(sd_event *e, struct zero_subprocess *c) {
-        int r;
-
-        c->pidfd = (int) syscall(SYS_pidfd_open, c->pid, 0);
-        if (c->pidfd < 0) {
-                r = -errno;
-                zero_subprocess_free(c);
-                return r;
-        }
-        r = sd_event_add_io(e, &c->source, c->pidfd, EPOLLIN, on_child_exit, c);
-        if (r < 0) {
-                zero_subprocess_free(c);
-                return r;
-        }
-        (void) sd_event_source_set_description(c->source, "zero-subprocess");
-        return 0;
-}
-
 /* Forks c's process: 0 in the parent (c watched), 1 in the child (its stdout is c->out, it dies
  * with zerod), -errno. */
 static int child_fork(sd_event *e, const char *what, void *userdata, struct zero_subprocess **ret) {
@@ -233,9 +197,20 @@ static int child_fork(sd_event *e, const char *what, void *userdata, struct zero
         pid_t parent = getpid();
         int r;
 
-        c = child_new(e, what, userdata);
+        c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
+        c->pidfd = -EBADF;
+        c->event = sd_event_ref(e);
+        c->what = what;
+        c->userdata = userdata;
+        c->out = memfd_create("zero-subprocess", MFD_CLOEXEC);
+        if (c->out < 0) {
+                r = -errno;
+                c->out = -EBADF;
+                zero_subprocess_free(c);
+                return r;
+        }
         c->pid = fork();
         if (c->pid < 0) {
                 r = -errno;
@@ -252,30 +227,20 @@ static int child_fork(sd_event *e, const char *what, void *userdata, struct zero
                 *ret = c;
                 return 1;
         }
-        r = child_watch(e, c);
-        if (r < 0)
+        c->pidfd = (int) syscall(SYS_pidfd_open, c->pid, 0);
+        if (c->pidfd < 0) {
+                r = -errno;
+                zero_subprocess_free(c);
                 return r;
+        }
+        r = sd_event_add_io(e, &c->source, c->pidfd, EPOLLIN, on_child_exit, c);
+        if (r < 0) {
+                zero_subprocess_free(c);
+                return r;
+        }
+        (void) sd_event_source_set_description(c->source, "zero-subprocess");
         *ret = c;
         return 0;
-}
-
-/* vfork: a command's child borrows zerod's memory until it execs, instead of a copy of zerod's
- * page tables and the copy-on-write faults of both sides until then (perf during 8 concurrent
- * creates: a third of zerod's time went to its forks, docs/benchmarks.md). The child touches
- * only its own task (fd table, signal mask, death signal) and execs with an environment made
- * here; it writes no memory of ours (no setenv, no malloc). Kept in a function of its own so
- * that no caller variable lives across vfork(). */
-static __attribute__((noinline)) pid_t exec_vfork(char *const argv[], char **envp, int out, pid_t parent) {
-        pid_t pid = vfork();
-
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-                        _exit(127);
-                zero_child_exec_env(argv, -1, out, out, envp);
-        }
-        return pid;
 }
 
 int zero_subprocess_start(sd_event *e, char *const argv[], zero_subprocess_done_fn done, void *userdata,
@@ -290,26 +255,6 @@ int zero_subprocess_start_flags(sd_event *e, char *const argv[], unsigned flags,
 
         if (!e || !argv || !argv[0] || !done || !ret)
                 return -EINVAL;
-        if (!(flags & ZERO_CHILD_HIDE_MOUNTS)) { /* which needs setenv() in the child: a fork */
-                _cleanup_free_ char **envp = zero_service_free_environment();
-                pid_t pid;
-
-                c = envp ? child_new(e, argv[0], userdata) : NULL;
-                if (!c)
-                        return -ENOMEM;
-                pid = exec_vfork(argv, envp, c->out, getpid());
-                if (pid < 0) {
-                        zero_subprocess_free(c);
-                        return (int) pid;
-                }
-                c->pid = pid;
-                r = child_watch(e, c);
-                if (r < 0)
-                        return r;
-                c->done = done;
-                *ret = c;
-                return 0;
-        }
         r = child_fork(e, argv[0], userdata, &c);
         if (r < 0)
                 return r;

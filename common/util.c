@@ -338,19 +338,6 @@ _Noreturn void zero_child_exec_flags(char *const *argv, int in, int out, int err
         _exit(127);
 }
 
-_Noreturn void zero_child_exec_env(char *const *argv, int in, int out, int err, char **envp) {
-        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-        sigset_t none;
-
-        if (devnull < 0 || dup2(in >= 0 ? in : devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-                _exit(127);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execvpe(argv[0], argv, envp);
-        dprintf(2, "cannot run %s: %m\n", argv[0]);
-        _exit(127);
-}
-
 _Noreturn void zero_child_exec_fds(char *const *argv, int in, int out, int err) {
         zero_child_exec_flags(argv, in, out, err, 0);
 }

@@ -61,9 +61,6 @@ int zero_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size
 _Noreturn void zero_child_exec(char *const *argv, int out);
 /* The same with stdin from in (/dev/null when < 0), stdout to out, stderr to err; each of them
  * must be above 2 or already in its place. */
-/* As zero_child_exec_flags() without flags, with envp as the environment, and nothing written to
- * memory the child may share with its parent (vfork; execvpe() searches PATH on the stack). */
-_Noreturn void zero_child_exec_env(char *const *argv, int in, int out, int err, char **envp);
 _Noreturn void zero_child_exec_fds(char *const *argv, int in, int out, int err);
 
 /* What a child gets besides (flags of the calls below; 0: nothing). */
