@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Who may ask the card. Nothing of the card listens on a network: its API is two unix sockets,
+ * Who may ask the card. Nothing of the card listens on a network: its API is three unix sockets,
  * each with a bearer token of its own.
  *
  *   listener 0  [card] api_socket (0600, root's): the lab's operator, with STATE/operator.token:

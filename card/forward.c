@@ -2,7 +2,7 @@
 /*
  * The orchestrator reaches zerod through the card: a TCP port on the card's address ([host] listen,
  * 127.0.0.1 in the lab) whose connections the card carries to zerod's TLS port in the host, byte
- * for byte (TLS ends in zerod: the card sees no request).
+ * for byte (TLS ends in zerod: the card sees no request), unless a tenant holds the host (below).
  *
  * Why a forward of the card's own rather than QEMU's hostfwd in the machine's namespace: the card's
  * bridges, taps and its storage daemon live in the lab's network namespace, and so does the host's
