@@ -528,15 +528,19 @@ static char *create(struct env *e, const char *mode, const char *command_json) {
         return strdup(op->row.id);
 }
 
-static char *act(struct env *e, const char *kind, json_t *params) {
+static char *act_on(struct env *e, const char *name, const char *kind, json_t *params) {
         struct zero_error err = {};
         struct zero_op *op = NULL;
-        int r = zero_instance_act(&e->a, WEB, kind, params, &op, &err);
+        int r = zero_instance_act(&e->a, name, kind, params, &op, &err);
 
         if (r < 0)
                 print_message("%s: %s\n", kind, err.message);
         assert_int_equal(r, 0);
         return strdup(op->row.id);
+}
+
+static char *act(struct env *e, const char *kind, json_t *params) {
+        return act_on(e, WEB, kind, params);
 }
 
 static char *switch_to(struct env *e, const char *mode) {
@@ -1098,16 +1102,21 @@ static void test_self_exit_cleanup_again(void **state) {
 
 #define METAL "metal"
 
-/* A stopped instance of the exclusive mode delta, with no volume and no NIC. */
-static void add_metal(struct env *e) {
+/* A stopped instance of mode, with no volume and no NIC. */
+static void add_metal_in(struct env *e, const char *mode) {
         char id[33];
-        struct zero_instance_row row = {.id = id, .name = (char *) METAL, .mode = (char *) "delta",
+        struct zero_instance_row row = {.id = id, .name = (char *) METAL, .mode = (char *) mode,
                                         .state = (char *) "stopped", .image = (char *) "img", .cpus = 1,
                                         .memory_mib = 64, .spec = (char *) "{\"command\":" SLEEPER "}",
                                         .created_at = 1, .updated_at = 1};
 
         assert_int_equal(zero_random_id(id), 0);
         assert_int_equal(zero_store_instance_insert(e->a.store, &row), 0);
+}
+
+/* A stopped instance of the exclusive mode delta, with no volume and no NIC. */
+static void add_metal(struct env *e) {
+        add_metal_in(e, "delta");
 }
 
 static const char *state_of(struct env *e, const char *name) {
@@ -1209,6 +1218,41 @@ static void test_evict(void **state) {
         assert_int_equal(err.code, ZERO_E_CONFLICT);
         assert_string_equal(err.message, "the node is held by delta instance 'metal' (running): it has the node to "
                                          "itself, so 'web' cannot run beside it");
+}
+
+/* A running instance switched to an exclusive mode: admitted as a start (409 naming the holder),
+ * or with "evict" the holder stopped by the switch's evict step first. */
+static void test_switch_evict(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "alpha", SLEEPER), *sw = NULL, *steps = NULL;
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+
+        run_ops(e);
+        add_metal_in(e, "alpha");
+        free(act_on(e, METAL, "start", NULL));
+        run_ops(e);
+        assert_string_equal(state_of(e, METAL), "running");
+        assert_int_equal(zero_instance_switch(&e->a, WEB, "delta", json_object(), &op, &err), -EBUSY);
+        assert_int_equal(err.code, ZERO_E_CONFLICT);
+        assert_string_equal(err.message, "the node is held by 'metal' (alpha, running): delta instance 'web' needs the "
+                                         "node to itself (\"evict\": \"stop\" stops the others first)");
+        assert_null(e->a.ops);
+        /* evict is for an exclusive mode only */
+        assert_int_equal(zero_instance_switch(&e->a, WEB, "beta", json_pack("{s:s}", "evict", "stop"), &op, &err),
+                         -EINVAL);
+        assert_int_equal(err.code, ZERO_E_INVALID);
+        assert_int_equal(zero_instance_switch(&e->a, WEB, "delta", json_pack("{s:s}", "evict", "stop"), &op, &err), 0);
+        sw = strdup(op->row.id);
+        run_ops(e);
+        assert_op(e, sw, "succeeded", NULL);
+        steps = steps_of(e, sw);
+        assert_string_equal(steps, "evict,stop,cleanup,card_down,mode,card_up,prepare,handover_load,handover,spawn,boot,"
+                                   "running");
+        assert_string_equal(state_of(e, METAL), "stopped");
+        assert_string_equal(seen(e).mode, "delta");
+        assert_string_equal(seen(e).state, "running");
+        assert_int_equal(shims_running(e->dir, 1), 1);
 }
 
 /* A holder with an operation of its own (its delete): the evict waits for it, stops nothing. */
@@ -1720,6 +1764,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_self_exit_cleanup_again, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_evict, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_evict_waits_for_own_op, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_switch_evict, setup, teardown),
                 CRASH_TEST(test_crash_create),
                 CRASH_TEST(test_crash_stop),
                 CRASH_TEST(test_crash_restart),
