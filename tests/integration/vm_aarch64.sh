@@ -44,6 +44,18 @@ act POST /v1/instances/a1/stop '{"timeout_s":0}'
 [ "$(inst a1 state)" = stopped ] || fail "a1 did not stop: $(cat "$BODY")"
 alive "$qemu" && fail "a1's QEMU ($qemu) outlived its stop"
 act DELETE /v1/instances/a1
+
+# A kernel of no architecture known here (an arm64 Image compressed, as some distributions ship
+# it): the create fails with the reason, and no QEMU was started.
+gzip -c "$T/img/vmlinuz" >"$T/vmlinuz.gz"
+act POST /v1/images "{\"name\":\"armgz\",\"source\":\"$T/img/rootfs\",\"kernel\":\"$T/vmlinuz.gz\",\"initrd\":\"$T/img/initrd.img\"}"
+expect 202 POST /v1/instances '{"name":"a2","mode":"vm","image":"armgz","memory_mib":256,"command":["true"]}'
+wait_op "$(jbody .id)" failed
+grep -q "its kernel is of no architecture known here" "$BODY" || fail "a compressed Image: $(cat "$BODY")"
+pgrep -f "qemu-system-.*guest=a2" >/dev/null && fail "a QEMU runs a2"
+log "a kernel of no known architecture: $(jbody .error.message)"
+api DELETE /v1/instances/a2
+[ "$STATUS" = 202 ] && wait_op "$(jbody .id)"
 expect 204 DELETE /v1/networks/net1
 stop_zerod
 assert_nothing_left
