@@ -92,7 +92,8 @@ static void vm_fini(void) {
         memset(&plugin, 0, sizeof(plugin));
 }
 
-/* A kernel for the KVM boot probe: [vm] probe_kernel, or the first imported image's. */
+/* A kernel for the KVM boot probe: [vm] probe_kernel, or the first imported image's of the host's
+ * architecture (another's would not boot under KVM, and TCG would be chosen for the wrong reason). */
 static char *probe_kernel(const struct zero_plugin_services *svc) {
         const char *k = svc->config_get("vm", "probe_kernel"), *state = svc->config_get("agent", "state_dir");
         _cleanup_free_ char *dir = state ? zero_strdup_printf("%s/images", state) : NULL;
@@ -106,8 +107,10 @@ static char *probe_kernel(const struct zero_plugin_services *svc) {
         while (d && !found && (de = readdir(d))) {
                 if (de->d_name[0] == '.')
                         continue;
+                enum zero_vm_arch a;
+
                 found = zero_strdup_printf("%s/%s/vmlinuz", dir, de->d_name);
-                if (found && access(found, R_OK) < 0)
+                if (found && (zero_vm_arch_of_kernel(found, &a) < 0 || a != zero_vm_arch_host()))
                         found = mfree(found);
         }
         if (d)
