@@ -38,6 +38,7 @@
 #include "plugins/vm/instance.h"
 #include "plugins/vm/migrate.h"
 #include "plugins/vm/monitor.h"
+#include "plugins/vm/tpm.h"
 #include "zero/plugin.h"
 
 #define INFO_MIN_SIZE (offsetof(struct zero_instance_info, initrd) + sizeof(void *))
@@ -56,6 +57,9 @@ static struct {
         char accel_reason[256];
         unsigned hotplug_ports; /* [vm] hotplug_ports: spare PCIe ports per VM */
         char *user;             /* [vm] user: QEMU's -runas; NULL: QEMU stays root */
+        char *swtpm;            /* [vm] swtpm, default swtpm: the vTPM (tpm.h) */
+        bool tpm;               /* swtpm runs here */
+        char tpm_reason[128];
 } plugin;
 
 #define plog(ctx, prio, ...)                                                                       \
@@ -89,6 +93,7 @@ static void vm_fini(void) {
                 free(plugin.qemu_of[i]);
         free(plugin.accel);
         free(plugin.user);
+        free(plugin.swtpm);
         memset(&plugin, 0, sizeof(plugin));
 }
 
@@ -135,7 +140,7 @@ static int parse_ports(const char *s, unsigned *ret) {
 }
 
 static int vm_init(const struct zero_plugin_services *svc, struct zero_error *err) {
-        const char *qemu, *accel, *state, *user;
+        const char *qemu, *accel, *state, *user, *swtpm;
         _cleanup_free_ char *kernel = NULL, *cache = NULL;
         char chosen[8];
         int r;
@@ -174,7 +179,9 @@ static int vm_init(const struct zero_plugin_services *svc, struct zero_error *er
         }
         user = svc->config_get("vm", "user");
         plugin.user = user && *user ? strdup(user) : NULL;
-        if (r < 0 || (user && *user && !plugin.user)) {
+        swtpm = svc->config_get("vm", "swtpm");
+        plugin.swtpm = strdup(swtpm && *swtpm ? swtpm : "swtpm");
+        if (r < 0 || !plugin.swtpm || (user && *user && !plugin.user)) {
                 vm_fini();
                 return -ENOMEM;
         }
@@ -201,6 +208,7 @@ static int vm_init(const struct zero_plugin_services *svc, struct zero_error *er
                 vm_fini();
                 return -ENOMEM;
         }
+        plugin.tpm = zero_vm_tpm_probe(plugin.swtpm, plugin.tpm_reason, sizeof(plugin.tpm_reason)) >= 0;
         plugin.svc = svc;
         vm_mon_setup(svc);
         svc->log(NULL, LOG_INFO, "vm: accelerator %s (%s%s%s)", plugin.accel, accel,
@@ -214,8 +222,12 @@ static int vm_probe(struct zero_probe *ret) {
         int r;
 
         /* ret comes zeroed, as large as the agent's struct: this plugin's own is no larger. */
-        if (!plugin.svc || ret->size < sizeof(*ret))
+        if (!plugin.svc || ret->size < offsetof(struct zero_probe, tpm))
                 return plugin.svc ? -EINVAL : -ESTALE;
+        if (ret->size >= sizeof(*ret)) { /* an agent of 4.8 or later */
+                ret->tpm = plugin.tpm;
+                snprintf(ret->tpm_reason, sizeof(ret->tpm_reason), "%s", plugin.tpm_reason);
+        }
         r = zero_run_wait(argv, &out);
         if (r != 0 || !out || strncmp(out, "QEMU emulator version ", 22) != 0) {
                 snprintf(ret->reason, sizeof(ret->reason), "%s does not run: %s", plugin.qemu,
@@ -236,10 +248,16 @@ static int vm_probe(struct zero_probe *ret) {
         return 0;
 }
 
+/* The spec asks for a vTPM (plugin.h 4.8). */
+static bool info_tpm(const struct zero_instance_info *info) {
+        return ZERO_ABI_HAS(info, struct zero_instance_info, tpm) && info->tpm;
+}
+
 /* Everything a start needs, from the info and the card. */
 struct vm {
         char *kernel, *initrd, *qmp;
         enum zero_vm_arch arch; /* the kernel's */
+        char *tpm_socket; /* swtpm's control socket when the spec asks for a vTPM */
         struct zero_vm_disk *disks;
         struct zero_vm_nic *nics;
         char (*paths)[EXPORT_PATH_MAX];
@@ -251,6 +269,7 @@ static void vm_done(struct vm *v) {
         free(v->kernel);
         free(v->initrd);
         free(v->qmp);
+        free(v->tpm_socket);
         free(v->disks);
         free(v->nics);
         free(v->paths);
@@ -288,6 +307,14 @@ static int vm_plumb(struct zero_plugin_ctx *ctx, const struct zero_instance_info
         v->kernel = strdup(info->kernel);
         v->initrd = strdup(info->initrd);
         v->qmp = zero_strdup_printf("%s/qmp.sock", info->run_dir);
+        if (info_tpm(info)) {
+                if (!plugin.tpm)
+                        return zero_error_set(err, -ENOENT, ZERO_E_INVALID, "the instance has \"tpm\": true but %s",
+                                              plugin.tpm_reason);
+                v->tpm_socket = zero_strdup_printf("%s/%s", info->run_dir, ZERO_VM_TPM_SOCKET);
+                if (!v->tpm_socket)
+                        return -ENOMEM;
+        }
         v->disks = calloc(info->n_volumes + 1, sizeof(*v->disks));
         v->paths = calloc(info->n_volumes + 1, sizeof(*v->paths));
         v->nics = calloc(info->n_nics + 1, sizeof(*v->nics));
@@ -335,6 +362,7 @@ static int vm_cmdline(const struct zero_instance_info *info, const struct vm *v,
                                     plugin.hotplug_ports,
                                     plugin.user,
                                     info_incoming(info),
+                                    v->tpm_socket,
                                     v->arch};
         return zero_vm_cmdline(info, &o, ret, err);
 }
@@ -360,7 +388,8 @@ static int vm_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_in
 static int vm_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
         _cleanup_(vm_done) struct vm v = {};
         _cleanup_strv_free_ char **argv = prepared_take(ctx);
-        _cleanup_free_ char *qmp = qmp_path(info);
+        _cleanup_free_ char *qmp = qmp_path(info), *tpm_socket = NULL;
+        _cleanup_strv_free_ char **tpm_argv = NULL;
         int r = qmp ? 0 : -ENOMEM;
 
         if (r >= 0 && !argv) {
@@ -368,12 +397,20 @@ static int vm_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info
                 if (r >= 0)
                         r = vm_cmdline(info, &v, &argv, err);
         }
+        /* The vTPM: swtpm under the same shim, started before QEMU, whose -tpmdev connects to
+         * its socket (cmdline.c); its state in the instance's state directory (tpm.h). */
+        if (r >= 0 && info_tpm(info))
+                r = zero_vm_tpm_sidecar(plugin.swtpm, info, &tpm_argv, &tpm_socket, err);
         if (r < 0)
                 return r;
         (void) unlink(qmp);
         /* stdin a pipe the shim keeps: QEMU's serial (-chardev stdio) takes an interactive
          * console's input from it (zeroctl console -i). */
-        struct zero_shim_args args = {.size = sizeof(args), .argv = (const char *const *) argv, .stdin_pipe = true};
+        struct zero_shim_args args = {.size = sizeof(args),
+                                      .argv = (const char *const *) argv,
+                                      .stdin_pipe = true,
+                                      .sidecar_argv = (const char *const *) tpm_argv,
+                                      .sidecar_ready = tpm_socket};
         r = plugin.svc->shim_spawn(ctx, &args, err);
         return r < 0 ? zero_error_default(err, r, "cannot start the VM's shim") : 0;
 }
@@ -499,6 +536,11 @@ static int vm_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_in
         qmp = qmp_path(info);
         if (qmp)
                 (void) unlink(qmp);
+        if (info->run_dir) {
+                _cleanup_free_ char *tpm = zero_strdup_printf("%s/%s", info->run_dir, ZERO_VM_TPM_SOCKET);
+                if (tpm)
+                        (void) unlink(tpm);
+        }
         return ret;
 }
 
