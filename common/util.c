@@ -557,3 +557,35 @@ char *zero_base64(const void *data, size_t n) {
         out[o] = '\0';
         return out;
 }
+
+int zero_program_resolve(const char *name, char **ret) {
+        const char *path = getenv("PATH");
+
+        if (!name || !*name)
+                return -EINVAL;
+        if (strchr(name, '/')) {
+                *ret = strdup(name);
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (!path || !*path)
+                path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        while (*path) {
+                size_t n = strcspn(path, ":");
+                _cleanup_free_ char *p = NULL;
+                struct stat st;
+
+                /* An empty element means the working directory: never for a daemon running as root. */
+                if (n > 0 && path[0] == '/') {
+                        p = zero_strdup_printf("%.*s/%s", (int) n, path, name);
+                        if (!p)
+                                return -ENOMEM;
+                        if (stat(p, &st) >= 0 && S_ISREG(st.st_mode) && access(p, X_OK) >= 0) {
+                                *ret = TAKE_PTR(p);
+                                return 0;
+                        }
+                }
+                path += n;
+                path += *path == ':';
+        }
+        return -ENOENT;
+}

@@ -88,6 +88,9 @@ int zero_run_wait(char *const argv[], char **ret_output);
 int zero_run_wait_timeout(char *const argv[], int timeout_ms, char **ret_output);
 /* The same, the child started with flags (ZERO_CHILD_*). */
 int zero_run_wait_flags(char *const argv[], int timeout_ms, unsigned flags, char **ret_output);
+/* A bare command name is looked up in $PATH (so that the shim, whose environment may differ,
+ * runs the same binary); a name with a slash is kept. -ENOENT when not found. */
+int zero_program_resolve(const char *name, char **ret);
 
 /* Blocking-safe writes and reads on fds that may be interrupted. */
 int zero_write_all(int fd, const void *buf, size_t len);

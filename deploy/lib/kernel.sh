@@ -9,10 +9,13 @@
 #                       package name; default: the newest linux-image-6.1.0-N-cloud-amd64 apt knows
 #   ZERO_IMAGE_CACHE    where downloaded kernel packages are kept, so that a second run does not
 #                       download again (default ${XDG_CACHE_HOME:-~/.cache}/zero/images)
+#   ZERO_IMAGE_ARCH     the Debian architecture of the image: amd64 (the default) or arm64
+#                       (docs/aarch64.md; dpkg must know it: `dpkg --add-architecture arm64`)
 
 # Debian 12's kernel series; ZERO_IMAGE_KERNEL picks any other.
 ZK_SERIES=6.1.0
-ZK_FLAVOUR=cloud-amd64
+ZK_ARCH=${ZERO_IMAGE_ARCH:-amd64}
+ZK_FLAVOUR=cloud-$ZK_ARCH
 
 # zero_kernel_cache: sets ZK_CACHE (made, absolute).
 zero_kernel_cache() {
@@ -22,9 +25,10 @@ zero_kernel_cache() {
 }
 
 zk_newest() { sort -V | tail -n 1; }
-zk_cached_deb() { # zk_cached_deb PACKAGE: the newest cached .deb of PACKAGE, or nothing
-	local f
-	for f in "$ZK_CACHE/$1"_*.deb; do
+zk_cached_deb() { # zk_cached_deb PACKAGE[:ARCH]: the newest cached .deb of PACKAGE, or nothing
+	local f arch=
+	[[ $1 != *:* ]] || arch=_${1#*:}
+	for f in "$ZK_CACHE/${1%%:*}"_*"$arch".deb; do
 		[[ -f $f ]] || continue
 		echo "$f"
 	done | zk_newest
@@ -37,7 +41,11 @@ zk_apt_kernels() {
 # zero_kernel_package: sets ZK_PKG (the package's name) and ZK_DEB (its .deb in the cache),
 # downloading it with apt-get when the cache has none.
 zero_kernel_package() {
-	local k f dl apt_opts=()
+	local k f
+	case $ZK_ARCH in
+	amd64 | arm64) ;;
+	*) die "ZERO_IMAGE_ARCH=$ZK_ARCH: expected amd64 or arm64" ;;
+	esac
 	[[ -n ${ZK_CACHE:-} ]] || zero_kernel_cache
 	if [[ -n ${ZERO_IMAGE_KERNEL:-} ]]; then
 		k=${ZERO_IMAGE_KERNEL#linux-image-}
@@ -60,12 +68,21 @@ zero_kernel_package() {
 		[[ -n $ZK_PKG ]] || die "apt knows no linux-image-$ZK_SERIES-*-$ZK_FLAVOUR (run apt-get update, or set ZERO_IMAGE_KERNEL)"
 	fi
 
-	ZK_DEB=$(zk_cached_deb "$ZK_PKG")
-	if [[ -n $ZK_DEB ]]; then
-		msg "kernel package $ZK_PKG: cached $ZK_DEB"
+	zero_deb_fetch "$ZK_PKG" "kernel package"
+	ZK_DEB=$ZK_FETCHED
+}
+
+# zero_deb_fetch PACKAGE[:ARCH] WHAT: sets ZK_FETCHED to the package's .deb in the cache (made by
+# zero_kernel_cache), downloading it with apt-get when the cache has none.
+zero_deb_fetch() {
+	local f dl apt_opts=()
+	[[ -n ${ZK_CACHE:-} ]] || zero_kernel_cache
+	ZK_FETCHED=$(zk_cached_deb "$1")
+	if [[ -n $ZK_FETCHED ]]; then
+		msg "$2 $1: cached $ZK_FETCHED"
 		return 0
 	fi
-	msg "kernel package $ZK_PKG: downloading into $ZK_CACHE"
+	msg "$2 $1: downloading into $ZK_CACHE"
 	# A temp dir inside the cache, so that a download cut short never looks like a cached file.
 	dl=$(mktemp -d "$ZK_CACHE/.download.XXXXXX")
 	temps+=("$dl")
@@ -77,14 +94,14 @@ zero_kernel_package() {
 			apt_opts=(-o APT::Sandbox::User=root)
 		fi
 	fi
-	(cd "$dl" && apt-get download -q "${apt_opts[@]}" "$ZK_PKG") >&2 || die "apt-get download $ZK_PKG failed"
+	(cd "$dl" && apt-get download -q "${apt_opts[@]}" "$1") >&2 || die "apt-get download $1 failed"
 	for f in "$dl"/*.deb; do
-		[[ -f $f ]] || die "apt-get download $ZK_PKG left no .deb"
+		[[ -f $f ]] || die "apt-get download $1 left no .deb"
 		[[ $EUID -ne 0 ]] || chown 0:0 "$f"
 		mv -f "$f" "$ZK_CACHE/"
 	done
-	ZK_DEB=$(zk_cached_deb "$ZK_PKG")
-	[[ -n $ZK_DEB ]] || die "apt-get download $ZK_PKG left no ${ZK_PKG}_*.deb"
+	ZK_FETCHED=$(zk_cached_deb "$1")
+	[[ -n $ZK_FETCHED ]] || die "apt-get download $1 left no ${1%%:*}_*.deb"
 }
 
 # zero_kernel_unpack DIR: unpacks ZK_DEB into DIR; sets ZK_RELEASE (6.1.0-56-cloud-amd64),

@@ -156,12 +156,12 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
         plugin.userns_base = (uint32_t) userns_base;
 
         /* A runtime that is not there is not an init failure: probe() reports it. */
-        r = zero_runtime_resolve(runtime, &plugin.runtime);
+        r = zero_program_resolve(runtime, &plugin.runtime);
         if (r == -ENOENT)
                 plugin.runtime = strdup(runtime);
         else if (r < 0)
                 return r;
-        r = zero_runtime_resolve("mount", &plugin.mount);
+        r = zero_program_resolve("mount", &plugin.mount);
         if (r < 0 && r != -ENOENT)
                 return r;
         r = mount_helper_resolve(svc, &plugin.mount_helper);

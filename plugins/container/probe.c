@@ -155,38 +155,6 @@ int zero_runtime_version(const char *runtime, char *ret, size_t size, char *reas
         return 0;
 }
 
-int zero_runtime_resolve(const char *name, char **ret) {
-        const char *path = getenv("PATH");
-
-        if (!name || !*name)
-                return -EINVAL;
-        if (strchr(name, '/')) {
-                *ret = strdup(name);
-                return *ret ? 0 : -ENOMEM;
-        }
-        if (!path || !*path)
-                path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        while (*path) {
-                size_t n = strcspn(path, ":");
-                _cleanup_free_ char *p = NULL;
-                struct stat st;
-
-                /* An empty element means the working directory: never for a daemon running as root. */
-                if (n > 0 && path[0] == '/') {
-                        p = zero_strdup_printf("%.*s/%s", (int) n, path, name);
-                        if (!p)
-                                return -ENOMEM;
-                        if (stat(p, &st) >= 0 && S_ISREG(st.st_mode) && access(p, X_OK) >= 0) {
-                                *ret = TAKE_PTR(p);
-                                return 0;
-                        }
-                }
-                path += n;
-                path += *path == ':';
-        }
-        return -ENOENT;
-}
-
 int zero_thermal_throttle_paths(const char *possible, const char *sysfs_cpu, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         size_t n = 0;

@@ -47,9 +47,6 @@ int zero_runtime_version_parse(const char *output, char *ret, size_t size);
 /* Runs `runtime --version`: >= 0 and the parsed version, or -errno with a one-line reason. */
 int zero_runtime_version(const char *runtime, char *ret, size_t size, char *reason, size_t reason_size);
 
-/* A bare command name is looked up in $PATH (so that the shim, whose environment may differ,
- * runs the same binary); a name with a slash is kept. -ENOENT when not found. */
-int zero_runtime_resolve(const char *name, char **ret);
 
 /* What moby masks per CPU besides its fixed list (GHSA-6fw5-f8r9-fgfm): each possible CPU's
  * SYSFS_CPU/cpuN/thermal_throttle that exists. possible: the text of

@@ -16,6 +16,15 @@
 #include "common/macro.h"
 #include "common/util.h"
 
+/* KVM runs the host's own architecture (cmdline.c's machines and consoles). */
+#if defined(__aarch64__)
+#define PROBE_MACHINE "virt,gic-version=host"
+#define PROBE_CONSOLE "ttyAMA0"
+#else
+#define PROBE_MACHINE "q35"
+#define PROBE_CONSOLE "ttyS0"
+#endif
+
 /* What is kept of a child's output: the latest 64 KiB, since the verdict needs the last lines. */
 #define OUTPUT_MAX (64 * 1024)
 #define CACHE_MAX 4096
@@ -241,8 +250,8 @@ int zero_vm_accel_choose(const struct zero_vm_accel_args *a, char *ret_accel, si
         /* No initrd: the kernel boots all the way to mounting root, fails, panics; panic=-1
          * reboots at once and -no-reboot turns that into QEMU's exit. */
         char *const argv[] = {(char *) a->qemu, "-accel", "kvm", "-nodefaults", "-no-user-config", "-machine",
-                              "q35", "-cpu", "host", "-m", "256", "-display", "none", "-serial", "stdio",
-                              "-no-reboot", "-kernel", (char *) a->kernel, "-append", "console=ttyS0 panic=-1",
+                              PROBE_MACHINE, "-cpu", "host", "-m", "256", "-display", "none", "-serial", "stdio",
+                              "-no-reboot", "-kernel", (char *) a->kernel, "-append", "console=" PROBE_CONSOLE " panic=-1",
                               NULL};
         timeout = a->timeout_usec ? a->timeout_usec : ZERO_VM_ACCEL_TIMEOUT_USEC_DEFAULT;
         r = run_bounded(argv, zero_monotonic_usec() + timeout, true, &run);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "io/hotplug.h"
+#include "plugins/vm/arch.h"
 #include "zero/error.h"
 #include "zero/plugin.h"
 
@@ -37,7 +38,7 @@ struct zero_vm_nic {
 };
 
 struct zero_vm_options {
-        const char *qemu;   /* the binary: "qemu-system-x86_64" */
+        const char *qemu;   /* the binary: "qemu-system-x86_64", "qemu-system-aarch64" */
         const char *accel;  /* "kvm" or "tcg" */
         const char *kernel; /* the image's vmlinuz */
         const char *initrd; /* the image's initrd.img */
@@ -58,6 +59,10 @@ struct zero_vm_options {
         /* The vTPM: swtpm's control socket (the shim's sidecar, vm.c), NULL: none. The guest
          * sees a TPM 2.0 on tpm-crb (/dev/tpm0). */
         const char *tpm_socket;
+        /* The guest's architecture (arch.h; UNKNOWN is x86_64): x86_64 is a q35 machine with its
+         * console on ttyS0, aarch64 a virt machine (PCIe, GICv3 or the host's) with the PL011's
+         * ttyAMA0. Disks, NICs and root ports are the same PCIe devices on both. */
+        enum zero_vm_arch arch;
 };
 
 /* What QEMU's -sandbox forbids: obsolete syscalls, setuid and friends, fork and exec, and

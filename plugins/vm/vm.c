@@ -31,6 +31,7 @@
 
 #include "common/util.h"
 #include "plugins/vm/accel.h"
+#include "plugins/vm/arch.h"
 #include "plugins/vm/cmdline.h"
 #include "plugins/vm/firmware.h"
 #include "plugins/vm/hotplug.h"
@@ -47,8 +48,12 @@
 
 static struct {
         const struct zero_plugin_services *svc;
-        char *qemu;  /* [vm] qemu, default qemu-system-x86_64 */
-        char *accel; /* the one in use: kvm or tcg ([vm] accel, auto: accel.c's probe) */
+        char *qemu;  /* [vm] qemu: the host's architecture's, default qemu-system-<host arch> */
+        /* QEMU for each guest architecture (arch.h): the host's is qemu, another's [vm]
+         * qemu_<arch>, default qemu-system-<arch> (an aarch64 image on an x86-64 host). */
+        char *qemu_of[ZERO_VM_ARCH_AARCH64 + 1];
+        char *accel; /* the one in use for the host's architecture: kvm or tcg ([vm] accel, auto:
+                      * accel.c's probe); another architecture's guests always run under tcg */
         char accel_reason[256];
         unsigned hotplug_ports; /* [vm] hotplug_ports: spare PCIe ports per VM */
         char *user;             /* [vm] user: QEMU's -runas; NULL: QEMU stays root */
@@ -84,13 +89,16 @@ static char *qmp_path(const struct zero_instance_info *info) {
 /* The agent released every ctx before (plugin.h): no VM's state is left. */
 static void vm_fini(void) {
         free(plugin.qemu);
+        for (size_t i = 0; i < ELEMENTSOF(plugin.qemu_of); i++)
+                free(plugin.qemu_of[i]);
         free(plugin.accel);
         free(plugin.user);
         free(plugin.swtpm);
         memset(&plugin, 0, sizeof(plugin));
 }
 
-/* A kernel for the KVM boot probe: [vm] probe_kernel, or the first imported image's. */
+/* A kernel for the KVM boot probe: [vm] probe_kernel, or the first imported image's of the host's
+ * architecture (another's would not boot under KVM, and TCG would be chosen for the wrong reason). */
 static char *probe_kernel(const struct zero_plugin_services *svc) {
         const char *k = svc->config_get("vm", "probe_kernel"), *state = svc->config_get("agent", "state_dir");
         _cleanup_free_ char *dir = state ? zero_strdup_printf("%s/images", state) : NULL;
@@ -104,8 +112,10 @@ static char *probe_kernel(const struct zero_plugin_services *svc) {
         while (d && !found && (de = readdir(d))) {
                 if (de->d_name[0] == '.')
                         continue;
+                enum zero_vm_arch a;
+
                 found = zero_strdup_printf("%s/%s/vmlinuz", dir, de->d_name);
-                if (found && access(found, R_OK) < 0)
+                if (found && (zero_vm_arch_of_kernel(found, &a) < 0 || a != zero_vm_arch_host()))
                         found = mfree(found);
         }
         if (d)
@@ -148,12 +158,30 @@ static int vm_init(const struct zero_plugin_services *svc, struct zero_error *er
                 accel = "auto";
         if (!streq(accel, "auto") && !streq(accel, "kvm") && !streq(accel, "tcg"))
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "vm.accel=%s: expected auto, kvm or tcg", accel);
-        plugin.qemu = strdup(qemu && *qemu ? qemu : "qemu-system-x86_64");
+        plugin.qemu = qemu && *qemu ? strdup(qemu)
+                                    : zero_strdup_printf("qemu-system-%s", zero_vm_arch_host() == ZERO_VM_ARCH_AARCH64
+                                                                                   ? "aarch64" : "x86_64");
+        r = plugin.qemu ? 0 : -ENOMEM;
+        for (enum zero_vm_arch a = ZERO_VM_ARCH_X86_64; r >= 0 && a < ELEMENTSOF(plugin.qemu_of); a++) {
+                char key[32];
+                const char *q;
+
+                snprintf(key, sizeof(key), "qemu_%s", zero_vm_arch_name(a));
+                q = svc->config_get("vm", key);
+                if (q && *q)
+                        plugin.qemu_of[a] = strdup(q);
+                else if (a == zero_vm_arch_host())
+                        plugin.qemu_of[a] = strdup(plugin.qemu);
+                else
+                        plugin.qemu_of[a] = zero_strdup_printf("qemu-system-%s", zero_vm_arch_name(a));
+                if (!plugin.qemu_of[a])
+                        r = -ENOMEM;
+        }
         user = svc->config_get("vm", "user");
         plugin.user = user && *user ? strdup(user) : NULL;
         swtpm = svc->config_get("vm", "swtpm");
         plugin.swtpm = strdup(swtpm && *swtpm ? swtpm : "swtpm");
-        if (!plugin.qemu || !plugin.swtpm || (user && *user && !plugin.user)) {
+        if (r < 0 || !plugin.swtpm || (user && *user && !plugin.user)) {
                 vm_fini();
                 return -ENOMEM;
         }
@@ -228,6 +256,7 @@ static bool info_tpm(const struct zero_instance_info *info) {
 /* Everything a start needs, from the info and the card. */
 struct vm {
         char *kernel, *initrd, *qmp;
+        enum zero_vm_arch arch; /* the kernel's */
         char *tpm_socket; /* swtpm's control socket when the spec asks for a vTPM */
         struct zero_vm_disk *disks;
         struct zero_vm_nic *nics;
@@ -263,6 +292,18 @@ static int vm_plumb(struct zero_plugin_ctx *ctx, const struct zero_instance_info
                 return zero_error_set(err, -ENOENT, ZERO_E_INVALID,
                                       "image %s has no kernel and initrd: import it with \"kernel\" and \"initrd\"",
                                       strempty(info->image_name));
+        r = zero_vm_arch_of_kernel(info->kernel, &v->arch);
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_INVALID,
+                                      "image %s: its kernel is %s (an x86-64 bzImage or an uncompressed arm64 Image "
+                                      "is needed)", strempty(info->image_name),
+                                      r == -ENOEXEC ? "of no architecture known here" : strerror(-r));
+        _cleanup_free_ char *qemu = NULL;
+        if (v->arch >= ELEMENTSOF(plugin.qemu_of) || zero_program_resolve(plugin.qemu_of[v->arch], &qemu) < 0)
+                return zero_error_set(err, -ENOENT, ZERO_E_INVALID,
+                                      "image %s is %s: %s is not installed (Debian: %s)", strempty(info->image_name),
+                                      zero_vm_arch_name(v->arch), plugin.qemu_of[v->arch],
+                                      v->arch == ZERO_VM_ARCH_AARCH64 ? "qemu-system-arm" : "qemu-system-x86");
         v->kernel = strdup(info->kernel);
         v->initrd = strdup(info->initrd);
         v->qmp = zero_strdup_printf("%s/qmp.sock", info->run_dir);
@@ -307,9 +348,22 @@ static bool info_incoming(const struct zero_instance_info *info) {
 }
 
 static int vm_cmdline(const struct zero_instance_info *info, const struct vm *v, char ***ret, struct zero_error *err) {
-        struct zero_vm_options o = {plugin.qemu, plugin.accel, v->kernel, v->initrd, v->qmp, true,
-                                    v->n_disks,  v->disks,     v->n_nics, v->nics,  plugin.hotplug_ports,
-                                    plugin.user, info_incoming(info), v->tpm_socket};
+        bool native = v->arch == zero_vm_arch_host();
+        struct zero_vm_options o = {plugin.qemu_of[v->arch],
+                                    native ? plugin.accel : "tcg",
+                                    v->kernel,
+                                    v->initrd,
+                                    v->qmp,
+                                    true,
+                                    v->n_disks,
+                                    v->disks,
+                                    v->n_nics,
+                                    v->nics,
+                                    plugin.hotplug_ports,
+                                    plugin.user,
+                                    info_incoming(info),
+                                    v->tpm_socket,
+                                    v->arch};
         return zero_vm_cmdline(info, &o, ret, err);
 }
 
