@@ -47,7 +47,9 @@ expect 202 POST /v1/instances "{\"name\":\"mv\",\"mode\":\"vm\",\"image\":\"$ima
 wait_op "$(jbody .id)"
 ip=$(inst mv 'nics[0].ip')
 wait_console mv READY 90
-qemu_pid=$(pgrep -f "qemu-system.*guest=mv" | head -1)
+# this run's QEMU (another test's guest may be called mv too)
+qemu_pid=$(pgrep -f "qemu-system.*guest=mv.*$T/" | head -1)
+[ -n "$qemu_pid" ] || fail "no QEMU of mv under $T"
 tr '\0' '\n' <"/proc/$qemu_pid/cmdline" | sed -n '/^-append$/{n;p}' >"$T/append"
 
 results=$T/results
@@ -65,7 +67,9 @@ for i in $(seq 1 "$N"); do
   kill -TERM "$pinger" && wait "$pinger"
   expect 200 GET "/v1/operations/$MOP"
   # zerod downtime total first_ms gap_ms lost
-  echo "zerod $(jbody .result.downtime_ms) $(jbody .result.total_ms) $(awk '{print $10, $8, $6}' "$T/ping" 2>/dev/null || echo '- - -')" >>"$results"
+  # ... and the source's steps in the pause: release, handover (the target's take), switchover
+  echo "zerod $(jbody .result.downtime_ms) $(jbody .result.total_ms) $(awk '{print $10, $8, $6}' "$T/ping" 2>/dev/null || echo '- - -')" \
+    "$(jbody '[.steps[] | select(.step == "release" or .step == "handover" or .step == "switchover") | .duration_us / 1000 | floor] | map(tostring) | join(" ")')" >>"$results"
   log "zerod $i: $(tail -1 "$results")"
   node "$to"
   [ "$(inst mv state)" = running ] || fail "mv is not running on $to: $(cat "$BODY")"
@@ -73,6 +77,11 @@ for i in $(seq 1 "$N"); do
   ! grep -q 'DIRTIER LOST\|DIRTIER-EXIT' "$BODY" || fail "the dirtier stopped on $to: $(grep DIRTIER "$BODY" | tail -3)"
   to=$([ "$to" = B ] && echo A || echo B)
 done
+
+if [ -n "${DIRTY:-}" ]; then
+  wait_console mv 'DIRTIER [0-9]* MiB/s' 30 # every 10 s
+  log "the guest's dirtier: $(grep -a 'DIRTIER [0-9]* MiB/s' "$BODY" | tail -1 | tr -d '\r')"
+fi
 
 # The same guest under plain QEMU: its volumes copied once the instance is stopped (PLAIN=0: not).
 node "$([ "$to" = B ] && echo A || echo B)"
@@ -117,6 +126,10 @@ for who in ('zerod', 'plain'):
     gap = [max(float(x[3]), float(x[4])) for x in r if x[3] != '-']
     print(f"{who:8} {len(r):>3} {pct(col(1),50):>9.0f}/{pct(col(1),99):<10.0f} {pct(col(2),50):>8.0f}/{pct(col(2),99):<9.0f}"
           f" {pct(gap,50):>9.1f}/{pct(gap,99):<10.1f} {pct(col(5),50):>6.0f}/{pct(col(5),99):<6.0f}")
+r = [x for x in rows if x[0] == 'zerod' and len(x) >= 9]
+if r:
+    print('zerod, the pause: ' + ', '.join(f"{name} p50/p99 {pct([float(x[i]) for x in r], 50):.0f}/{pct([float(x[i]) for x in r], 99):.0f} ms"
+                                            for i, name in ((6, 'release'), (7, 'handover'), (8, 'switchover'))))
 EOF
 node A
 api DELETE "/v1/instances/mv?force=true" >/dev/null || true
