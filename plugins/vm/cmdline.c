@@ -265,6 +265,20 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
                 /* romfile=: no iPXE option ROM, the kernel is loaded directly (and ipxe-qemu not needed) */
                 ZERO_ARGV_ADD(&b, "virtio-net-pci,id=%s,netdev=%s,mac=%s,bus=%s,romfile=", dev, back, n->mac, bus);
         }
+        if (o->tpm_socket) {
+                if (strpbrk(o->tpm_socket, ",\"")) {
+                        strv_free(b.v);
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "the vTPM's socket path %s has a comma",
+                                              o->tpm_socket);
+                }
+                /* swtpm's control channel; QEMU hands it the data channel and sends CMD_INIT. */
+                zero_argv_add(&b, strdup("-chardev"));
+                ZERO_ARGV_ADD(&b, "socket,id=%s,path=%s", ZERO_VM_TPM_CHARDEV, o->tpm_socket);
+                zero_argv_add(&b, strdup("-tpmdev"));
+                ZERO_ARGV_ADD(&b, "emulator,id=%s,chardev=%s", ZERO_VM_TPM_ID, ZERO_VM_TPM_CHARDEV);
+                zero_argv_add(&b, strdup("-device"));
+                ZERO_ARGV_ADD(&b, "tpm-crb,tpmdev=%s", ZERO_VM_TPM_ID);
+        }
         for (unsigned i = 0; b.r >= 0 && i < o->hotplug_ports; i++) {
                 char id[ZERO_VM_QEMU_ID_MAX];
                 snprintf(id, sizeof(id), "%s%u", ZERO_VM_SPARE_PORT, i);

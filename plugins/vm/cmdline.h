@@ -55,6 +55,9 @@ struct zero_vm_options {
          * QEMU runs it once it has it all (no -S: the source's pause before the switchover is
          * where devices are handed over). */
         bool incoming;
+        /* The vTPM: swtpm's control socket (the shim's sidecar, vm.c), NULL: none. The guest
+         * sees a TPM 2.0 on tpm-crb (/dev/tpm0). */
+        const char *tpm_socket;
 };
 
 /* What QEMU's -sandbox forbids: obsolete syscalls, setuid and friends, fork and exec, and
@@ -89,6 +92,8 @@ struct zero_vm_options {
 #define ZERO_VM_SCSI_ID "scsi0"  /* the one virtio-scsi controller; SCSI disks are on scsi0.0 */
 #define ZERO_VM_SCSI_PORT "ps"
 #define ZERO_VM_SPARE_PORT "hp"  /* spare ports: hp0, hp1, ... */
+#define ZERO_VM_TPM_CHARDEV "tpmchr" /* the vTPM's chardev on swtpm's socket */
+#define ZERO_VM_TPM_ID "tpm0"        /* its -tpmdev emulator and -device tpm-crb */
 /* The ids are made by io/hotplug.h's zero_qemu_id(), as the card's daemon names the lab host's. */
 
 /* The guest's device name of disks[i]: /dev/vda.. for virtio-blk, /dev/sda.. for virtio-scsi,
