@@ -54,3 +54,10 @@ foreach(bench api density)
   add_dependencies(bench_${bench} zerod zero-shim zero-plugin-container)
   set_target_properties(bench_${bench} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 endforeach()
+
+# bench_migrate's dirtying guest (tests/bench/migrate.sh DIRTY=...): static, for the busybox guest,
+# and never sanitized (it runs there, without the sanitizers' runtime).
+add_executable(zero-test-dirtier ${CMAKE_CURRENT_SOURCE_DIR}/bench/dirtier.c)
+target_compile_options(zero-test-dirtier PRIVATE -fno-sanitize=all)
+target_link_options(zero-test-dirtier PRIVATE -fno-sanitize=all -static)
+set_target_properties(zero-test-dirtier PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)

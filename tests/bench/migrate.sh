@@ -11,14 +11,13 @@
 #     ZEROD=build/agent/zerod ZERO_SHIM=build/shim/zero-shim ZEROCTL=build/cli/zeroctl \
 #     ZERO_PINGER=build/tests/zero-test-pinger bash tests/bench/migrate.sh 20
 #
-# MIGRATE_EXTRA adds members to zerod's requests (e.g. ',"downtime_ms":10').
+# MIGRATE_EXTRA adds members to zerod's requests (e.g. ',"downtime_ms":10'). DIRTY=RATE runs the
+# guest with zero-test-dirtier (tests/bench/dirtier.c, built beside the pinger; DIRTIER= another)
+# dirtying RATE MiB/s of a 64 MiB region (DIRTY_MIB) and checking every page it wrote: a lost
+# page fails the run. PLAIN=0 leaves out plain QEMU.
 #
-# The pinger starts when the source's guest is paused for the switchover (zerod: its operation in
-# release; plain QEMU: pre-switchover, continued after PLAIN_PAUSE_S, 0 by default), not before:
-# QEMU 7.2 under TCG loses pages a device writes while it sends the RAM (it_migrate). So the gap
-# is the time from the pause to the guest's first answer, less the poll's latency, and QEMU's
-# downtime is the figure to compare. A guest dirtying memory fast is not measured here: under TCG
-# this machine's guest cannot dirty 750 MiB/s, and its traffic would be lost pages.
+# The peer pings every 5 ms through each whole migration (from before the request to after the
+# target runs the guest): the longest gap it sees is the guest's, on both sides alike.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 N=${1:-20}
@@ -26,47 +25,63 @@ N=${1:-20}
 . "$here/../integration/migrate_lib.sh"
 
 two_nodes
-node A
-act POST /v1/volumes '{"name":"data1","size_bytes":67108864}'
+image=bb
 # shellcheck disable=SC2016 # expanded in the guest
 cmd='mkdir -p /data && mount -t ext4 /dev/vdb /data || exit 1; echo READY; while :; do sleep 1; done'
-expect 202 POST /v1/instances "{\"name\":\"mv\",\"mode\":\"vm\",\"image\":\"bb\",\"memory_mib\":256,\"volumes\":[{\"name\":\"data1\",\"path\":\"/data\"}],\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$cmd" '$c')]}"
+if [ -n "${DIRTY:-}" ]; then
+  # the same image with the dirtier in it, on both nodes
+  dirtier=${DIRTIER:-$ZERO_BUILD_DIR/tests/zero-test-dirtier}
+  [ -x "$dirtier" ] || fail "no dirtier at $dirtier (build the target zero-test-dirtier)"
+  cp -a "$T/img" "$T/imgd"
+  cp "$dirtier" "$T/imgd/rootfs/bin/zero-test-dirtier"
+  for n in A B; do
+    node "$n"
+    act POST /v1/images "{\"name\":\"bbd\",\"source\":\"$T/imgd/rootfs\",\"kernel\":\"$T/imgd/vmlinuz\",\"initrd\":\"$T/imgd/initrd.img\"}"
+  done
+  image=bbd
+  cmd="mkdir -p /data && mount -t ext4 /dev/vdb /data || exit 1; /bin/zero-test-dirtier ${DIRTY_MIB:-64} $DIRTY & sleep 2; echo READY; wait; echo DIRTIER-EXIT \$?; while :; do sleep 1; done"
+fi
+node A
+act POST /v1/volumes '{"name":"data1","size_bytes":67108864}'
+expect 202 POST /v1/instances "{\"name\":\"mv\",\"mode\":\"vm\",\"image\":\"$image\",\"memory_mib\":256,\"volumes\":[{\"name\":\"data1\",\"path\":\"/data\"}],\"nics\":[{\"network\":\"net1\"}],\"command\":[\"/bin/sh\",\"-c\",$(jq -Rn --arg c "$cmd" '$c')]}"
 wait_op "$(jbody .id)"
 ip=$(inst mv 'nics[0].ip')
 wait_console mv READY 90
-qemu_pid=$(pgrep -f "qemu-system.*guest=mv" | head -1)
+# this run's QEMU (another test's guest may be called mv too)
+qemu_pid=$(pgrep -f "qemu-system.*guest=mv.*$T/" | head -1)
+[ -n "$qemu_pid" ] || fail "no QEMU of mv under $T"
 tr '\0' '\n' <"/proc/$qemu_pid/cmdline" | sed -n '/^-append$/{n;p}' >"$T/append"
 
 results=$T/results
 : >"$results"
 to=B
 for i in $(seq 1 "$N"); do
+  node "$([ "$to" = B ] && echo A || echo B)"
+  nsenter --net="/run/netns/$NS_P" "$ZERO_PINGER" "$ip" 5 >"$T/ping" 2>&1 &
+  pinger=$!
+  PINGER_PID=$pinger
+  sleep 0.2
   if [ "$to" = B ]; then migrate_to B mv "${MIGRATE_EXTRA:-}"; else migrate_to A mv ",\"token\":\"$A_TOKEN\"${MIGRATE_EXTRA:-}"; fi
-  pinger=
-  for _ in $(seq 1 3000); do
-    api GET "/v1/operations/$MOP"
-    [ "$(jbody .status)" = running ] || break
-    case $(jbody .step) in
-    release | handover | switchover | stop | cleanup | card_down | forget)
-      nsenter --net="/run/netns/$NS_P" "$ZERO_PINGER" "$ip" 5 >"$T/ping" 2>&1 &
-      pinger=$!
-      PINGER_PID=$pinger
-      break
-      ;;
-    esac
-    sleep 0.005
-  done
   wait_op "$MOP"
   sleep 0.5
-  [ -n "$pinger" ] && kill -TERM "$pinger" && wait "$pinger"
+  kill -TERM "$pinger" && wait "$pinger"
   expect 200 GET "/v1/operations/$MOP"
   # zerod downtime total first_ms gap_ms lost
-  echo "zerod $(jbody .result.downtime_ms) $(jbody .result.total_ms) $(awk '{print $10, $8, $6}' "$T/ping" 2>/dev/null || echo '- - -')" >>"$results"
+  # ... and the source's steps in the pause: release, handover (the target's take), switchover
+  echo "zerod $(jbody .result.downtime_ms) $(jbody .result.total_ms) $(awk '{print $10, $8, $6}' "$T/ping" 2>/dev/null || echo '- - -')" \
+    "$(jbody '[.steps[] | select(.step == "release" or .step == "handover" or .step == "switchover") | .duration_us / 1000 | floor] | map(tostring) | join(" ")')" >>"$results"
   log "zerod $i: $(tail -1 "$results")"
   node "$to"
   [ "$(inst mv state)" = running ] || fail "mv is not running on $to: $(cat "$BODY")"
+  api GET /v1/instances/mv/console
+  ! grep -q 'DIRTIER LOST\|DIRTIER-EXIT' "$BODY" || fail "the dirtier stopped on $to: $(grep DIRTIER "$BODY" | tail -3)"
   to=$([ "$to" = B ] && echo A || echo B)
 done
+
+if [ -n "${DIRTY:-}" ]; then
+  wait_console mv 'DIRTIER [0-9]* MiB/s' 30 # every 10 s
+  log "the guest's dirtier: $(grep -a 'DIRTIER [0-9]* MiB/s' "$BODY" | tail -1 | tr -d '\r')"
+fi
 
 # The same guest under plain QEMU: its volumes copied once the instance is stopped (PLAIN=0: not).
 node "$([ "$to" = B ] && echo A || echo B)"
@@ -89,7 +104,9 @@ if [ "${PLAIN:-1}" != 0 ]; then
   fi
   cp "$data" "$T/plain/data.raw"
   cp "$T/a/state/images/bb/vmlinuz" "$T/a/state/images/bb/initrd.img" "$T/append" "$T/plain/"
-  LATEPING=1 PAUSE_S=${PLAIN_PAUSE_S:-0} python3 "$here/../integration/qemu_migrate_plain.py" "$T/plain" "$N" pause >"$T/plain.log" 2>&1 ||
+  # PLAIN_DIR=DIR keeps a copy of the plain guest's files there, for qemu_migrate_plain.py by hand
+  if [ -n "${PLAIN_DIR:-}" ]; then mkdir -p "$PLAIN_DIR" && cp -a "$T/plain/." "$PLAIN_DIR/"; fi
+  PAUSE_S=${PLAIN_PAUSE_S:-0} python3 "$here/../integration/qemu_migrate_plain.py" "$T/plain" "$N" pause >"$T/plain.log" 2>&1 ||
     fail "plain QEMU failed: $(tail -5 "$T/plain.log")"
   # "a->b: completed downtime D total T; sent S received R lost L gap_ms G first_ms F; ..."
   sed -n 's/^[ab]->[ab]: completed downtime \([0-9]*\) total \([0-9]*\); sent [0-9]* received [0-9]* lost \([0-9]*\) gap_ms \([0-9.]*\) first_ms \([0-9.-]*\);.*/plain \1 \2 \5 \4 \3/p' \
@@ -109,6 +126,10 @@ for who in ('zerod', 'plain'):
     gap = [max(float(x[3]), float(x[4])) for x in r if x[3] != '-']
     print(f"{who:8} {len(r):>3} {pct(col(1),50):>9.0f}/{pct(col(1),99):<10.0f} {pct(col(2),50):>8.0f}/{pct(col(2),99):<9.0f}"
           f" {pct(gap,50):>9.1f}/{pct(gap,99):<10.1f} {pct(col(5),50):>6.0f}/{pct(col(5),99):<6.0f}")
+r = [x for x in rows if x[0] == 'zerod' and len(x) >= 9]
+if r:
+    print('zerod, the pause: ' + ', '.join(f"{name} p50/p99 {pct([float(x[i]) for x in r], 50):.0f}/{pct([float(x[i]) for x in r], 99):.0f} ms"
+                                            for i, name in ((6, 'release'), (7, 'handover'), (8, 'switchover'))))
 EOF
 node A
 api DELETE "/v1/instances/mv?force=true" >/dev/null || true

@@ -8,8 +8,9 @@
 #
 #   sudo env ZERO_BUILD_DIR=build ... bash tests/bench/migrate_soak.sh 4
 #
-# QEMU under TCG lost guests this way at about one migration in five at a load of 10-20, with
-# main's vm plugin as with the later one.
+# QEMU 7.2 under TCG lost guests this way at about one migration in five to ten, with or without
+# zerod, until the vm plugin gave a TCG guest a RAM block that is not a multiple of 256 KiB
+# (plugins/vm/cmdline.h, ZERO_VM_TCG_RAM_PAD_KIB; docs/architecture.md, "Live migration").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 N=${1:-4}
