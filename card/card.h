@@ -179,6 +179,9 @@ json_t *zc_tenant_json(struct zc *zc);
 int zc_tenant_handover(struct zc *zc, json_t *body, struct zc_job **ret, struct zero_error *err);
 /* A stop: body {"timeout_s", "force"}; answered once the host is taken back. */
 int zc_tenant_stop(struct zc *zc, json_t *body, struct zc_job **ret, struct zero_error *err);
+/* A stop whose take-back then switches the instance to mode (the record's "switch", which zerod
+ * reads with the rest of "last" once it is back). */
+int zc_tenant_switch(struct zc *zc, const char *mode, json_t *body, struct zc_job **ret, struct zero_error *err);
 /* The host reset while a tenant holds it: taken back, forced. */
 int zc_tenant_reset(struct zc *zc, struct zc_job **ret);
 /* A QMP event of the host (SHUTDOWN: the tenant powered off). */
@@ -191,6 +194,7 @@ void zc_api_node(struct zero_request *req);
 void zc_api_instance(struct zero_request *req);
 void zc_api_instance_console(struct zero_request *req);
 void zc_api_instance_stop(struct zero_request *req);
+void zc_api_instance_switch(struct zero_request *req);
 
 /* ---- api.c ---- */
 extern const struct zero_route zc_api_routes[];

@@ -409,6 +409,17 @@ int zc_tenant_stop(struct zc *zc, json_t *body, struct zc_job **ret, struct zero
                              ret);
 }
 
+/* The operator's switch of the tenant back to another mode (api_node.c): the mode recorded with the
+ * tenant, so that the record the take-back leaves ("last") carries it to the host's zerod, whose
+ * hand-over step goes on into a switch to it (agent/handover.c); then the stop. */
+int zc_tenant_switch(struct zc *zc, const char *mode, json_t *body, struct zc_job **ret, struct zero_error *err) {
+        int r = zc_tenant_stop(zc, body, ret, err);
+
+        if (r >= 0 && mode)
+                r = tenant_set(zc, "switch", json_string(mode), err);
+        return r;
+}
+
 int zc_tenant_reset(struct zc *zc, struct zc_job **ret) {
         return takeback(zc, EXIT_FORCED, ret);
 }
