@@ -15,7 +15,7 @@
  *               (STATE/host/token): the forward (forward.c) connects the orchestrator's
  *               connections there, rather than to zerod, while a tenant holds the host. Only the
  *               node as the card answers for it (GET /v1/node, /v1/instances/NAME and its console,
- *               POST /v1/instances/NAME/stop); every other route of the card's is 503 there.
+ *               POST /v1/instances/NAME/stop and /switch); every other route of the card's is 503.
  *
  * A token is only good on its own socket: the host's opens nothing on the operator's.
  */
@@ -62,7 +62,7 @@ bool zc_authorize(struct zero_request *req, void *userdata) {
                 zero_reply_error(req, 503, "unavailable",
                                  "the node is held by bms instance '%s': the host's zerod is gone until the "
                                  "tenant is stopped; meanwhile the card answers GET /v1/node, GET /v1/instances/%s, "
-                                 "GET /v1/instances/%s/console and POST /v1/instances/%s/stop",
+                                 "GET /v1/instances/%s/console and POST /v1/instances/%s/stop and /switch",
                                  name, name, name, name);
                 zero_reply_header(req, "Retry-After", "5");
                 return false;

@@ -116,12 +116,6 @@ lab_down_clean() {
   left=$(grep -lsFf <(printf '%s\n' "$LAB/") /proc/[0-9]*/cmdline || true)
   [ -z "$left" ] || fail "deploy/lab down left processes: $left"
   ! grep -qF "$LAB" /proc/self/mountinfo || fail "deploy/lab down left mounts: $(grep -F "$LAB" /proc/self/mountinfo)"
-  # losetup -d of a device still open (the pool's lazy unmount) only marks it autoclear: it goes
-  # when its last user does, a moment later (a bench_bms run found it there once).
-  for _ in $(seq 1 100); do
-    losetup -a 2>/dev/null | grep -qF "$LAB" || break
-    sleep 0.1
-  done
   ! losetup -a 2>/dev/null | grep -qF "$LAB" || fail "deploy/lab down left loop devices: $(losetup -a 2>/dev/null | grep -F "$LAB")"
   [ ! -e "$LAB/netns" ] || fail "deploy/lab down left the namespace's file"
 }
