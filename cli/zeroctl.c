@@ -237,6 +237,20 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "  -f, --follow   print the newest (or those after --after), then poll\n"
                         "                 every second for new ones until interrupted\n"),
         VERB("op", "show", zeroctl_cmd_op_show, "op show ID", "show one operation"),
+        VERB("attest", NULL, zeroctl_cmd_attest, "attest NAME [--nonce N] [--key PUBLIC_KEY] [--file ANSWER]",
+             "verify an instance's signed launch measurements",
+             .details = "Asks zerod for the record of the instance's last launch (the SHA-256 of its\n"
+                        "kernel, initrd, command line, image base and spec), signed by the node's\n"
+                        "Ed25519 key with a fresh nonce, checks the signature, the nonce and the\n"
+                        "instance, and prints the measurements. Fails on a tampered or replayed\n"
+                        "answer.\n"
+                        "\n"
+                        "Options:\n"
+                        "  --nonce N      the nonce to ask with (default: 32 random hex digits)\n"
+                        "  --key PUBLIC_KEY\n"
+                        "                 the node's public key (base64), learnt out of band\n"
+                        "                 (default: GET /v1/node's, which trusts zerod's word)\n"
+                        "  --file ANSWER  check an answer saved earlier (with its --nonce)\n"),
         VERB("completion", NULL, zeroctl_cmd_completion, "completion bash",
              "print a bash completion script",
              .details = "Prints a script for bash's 'complete': commands, each command's options,\n"

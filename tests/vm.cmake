@@ -37,3 +37,7 @@ zero_integration_test(it_console_vm ${CMAKE_CURRENT_SOURCE_DIR}/integration/cons
 # A vTPM per VM (issue 17 item 2): swtpm under the shim, /dev/tpm0 in the guest, its NV kept
 # across a stop and start and a switch to a container and back; refused without swtpm.
 zero_integration_test(it_vm_tpm ${CMAKE_CURRENT_SOURCE_DIR}/integration/vm_tpm.sh TIMEOUT 600)
+
+# Launch measurements and their signed attestation (issue 17 item 3): zeroctl attest, a changed
+# kernel, a replayed nonce and a tampered payload.
+zero_integration_test(it_attest ${CMAKE_CURRENT_SOURCE_DIR}/integration/attest.sh TIMEOUT 600)
