@@ -15,6 +15,7 @@
 
 #define CACHE_MAX 64
 #define LAUNCH_FILE_MAX (64 * 1024)
+#define DIGESTS_FILE_MAX 4096
 
 /* A file's digest, valid while the file has the same inode, size and mtime. */
 struct digest_entry {
@@ -99,6 +100,20 @@ static int file_digest(struct zero_attest *t, const char *path, json_t **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* The digest of the image's file name: from what zero-unpack hashed at import (known, its
+ * ZERO_IMAGE_DIGESTS_FILE), or for an image imported before it did, hashed here once. */
+static int image_digest(struct zero_attest *t, const json_t *known, const char *dir, const char *name, json_t **ret) {
+        _cleanup_free_ char *path = NULL;
+        const char *hex = json_string_value(json_object_get(known, name));
+
+        if (hex) {
+                *ret = json_string(hex);
+                return *ret ? 0 : -ENOMEM;
+        }
+        path = zero_strdup_printf("%s/%s", dir, name);
+        return path ? file_digest(t, path, ret) : -ENOMEM;
+}
+
 static char *state_file(const struct zero_instance_info *info, const char *name) {
         return info->state_dir ? zero_strdup_printf("%s/%s", info->state_dir, name) : NULL;
 }
@@ -115,7 +130,8 @@ int zero_attest_measure(struct zero_agent *a, const struct zero_instance_row *ro
         /* A container boots no kernel: its image's kernel and initrd are not what it launched. */
         bool boots = !streq(row->mode, "container");
         bool vtpm = lp && lp->probe.tpm && ZERO_ABI_HAS(info, struct zero_instance_info, tpm) && info->tpm;
-        _cleanup_free_ char *base = zero_strdup_printf("%s/%s", info->image_dir, ZERO_IMAGE_BASE_FILE);
+        _cleanup_free_ char *digests = zero_strdup_printf("%s/%s", info->image_dir, ZERO_IMAGE_DIGESTS_FILE);
+        _cleanup_free_ char *known_text = NULL;
         _cleanup_free_ char *launch_path = state_file(info, ZERO_ATTEST_LAUNCH_FILE);
         _cleanup_free_ char *digest_path = state_file(info, ZERO_ATTEST_DIGEST_FILE);
         _cleanup_free_ char *cmdline = NULL, *spec_text = NULL, *text = NULL;
@@ -128,13 +144,17 @@ int zero_attest_measure(struct zero_agent *a, const struct zero_instance_row *ro
         char *p;
         int r;
 
-        if (!a->attest || !base || !launch_path || !digest_path)
+        json_auto_t *known = NULL;
+
+        if (!a->attest || !digests || !launch_path || !digest_path)
                 return -ENOMEM;
-        r = file_digest(a->attest, boots ? info->kernel : NULL, &kernel);
+        if (zero_read_file(digests, DIGESTS_FILE_MAX, &known_text, NULL) >= 0)
+                known = json_loads(known_text, 0, &jerr);
+        r = boots && info->kernel ? image_digest(a->attest, known, info->image_dir, ZERO_IMAGE_KERNEL_FILE, &kernel) : 0;
+        if (r >= 0 && boots && info->initrd)
+                r = image_digest(a->attest, known, info->image_dir, ZERO_IMAGE_INITRD_FILE, &initrd);
         if (r >= 0)
-                r = file_digest(a->attest, boots ? info->initrd : NULL, &initrd);
-        if (r >= 0)
-                r = file_digest(a->attest, base, &image);
+                r = image_digest(a->attest, known, info->image_dir, ZERO_IMAGE_BASE_FILE, &image);
         m = json_object();
         if (m) {
                 json_object_set_new(m, "kernel", kernel ? kernel : json_null());

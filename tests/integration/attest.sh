@@ -39,6 +39,10 @@ field() { awk -v k="$1" '$1 == k {print $2}' <<<"$2"; }
 base=$(sha256sum <"$T/state/images/bb/base.ext4" | cut -d' ' -f1)
 [ "$(field image_base "$out1")" = "$base" ] && [ "$(field image_base "$outc")" = "$base" ] || fail "the image base measurement: $out1 $outc"
 [ "$(field kernel "$outc")" = - ] || fail "a container measured a kernel it does not boot: $outc"
+# hashed at import by zero-unpack, not on zerod's loop at the start
+[ "$(jq -r '."base.ext4"' "$T/state/images/bb/digests.json")" = "$base" ] &&
+  [ "$(jq -r .vmlinuz "$T/state/images/bb2/digests.json")" = "$(field kernel "$out2")" ] ||
+  fail "the images' digests.json: $(cat "$T/state/images/bb/digests.json" "$T/state/images/bb2/digests.json")"
 grep -q "^key: *ed25519 $key\$" <<<"$out1" || fail "zeroctl attest did not name the node's key: $out1"
 log "a1 and a2 differ in their kernel measurement only: $(field kernel "$out1") / $(field kernel "$out2")"
 
