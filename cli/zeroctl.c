@@ -79,7 +79,7 @@ const struct zeroctl_verb zeroctl_verbs[] = {
              "delete a network no NIC uses"),
         VERB("create", NULL, zeroctl_cmd_create,
              "create NAME --image IMG [--mode MODE] [--cpus N] [--memory MIB] [--env K=V]...\n"
-             "        [--hostname H] [--cwd DIR] [--read-only] [-i] [--root-volume VOL]\n"
+             "        [--hostname H] [--cwd DIR] [--read-only] [-i] [--tpm] [--root-volume VOL]\n"
              "        [--volume VOL:PATH[:PERSONALITY]]... [--nic NET[,ip=IP][,mac=MAC]]...\n"
              "        [-- CMD ARG...]",
              "create an instance",
@@ -96,6 +96,8 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                      "  -i, --stdin    keep the container's stdin open (a pipe) for console -i;\n"
                      "                 without it stdin is /dev/null (a VM's serial is always\n"
                      "                 open)\n"
+                     "  --tpm          a vTPM (swtpm) whenever it runs as a VM: /dev/tpm0,\n"
+                     "                 its state kept with the instance; see zeroctl attest\n"
                      "  --root-volume VOL\n"
                      "                 boot from this free volume (default: a new volume\n"
                      "                 NAME-root cloned from the image, deleted with the\n"
