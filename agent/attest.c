@@ -135,7 +135,7 @@ int zero_attest_measure(struct zero_agent *a, const struct zero_instance_row *ro
         _cleanup_free_ char *launch_path = state_file(info, ZERO_ATTEST_LAUNCH_FILE);
         _cleanup_free_ char *digest_path = state_file(info, ZERO_ATTEST_DIGEST_FILE);
         _cleanup_free_ char *cmdline = NULL, *spec_text = NULL, *text = NULL;
-        json_auto_t *spec = NULL, *whole = NULL, *m = NULL, *launch = NULL;
+        json_auto_t *spec = NULL, *whole = NULL, *m = NULL, *launch = NULL, *known = NULL;
         json_t *kernel = NULL, *initrd = NULL, *image = NULL;
         json_error_t jerr;
         char time[32], digest[ZERO_SHA256_HEX];
@@ -143,8 +143,6 @@ int zero_attest_measure(struct zero_agent *a, const struct zero_instance_row *ro
         size_t len = 0;
         char *p;
         int r;
-
-        json_auto_t *known = NULL;
 
         if (!a->attest || !digests || !launch_path || !digest_path)
                 return -ENOMEM;
