@@ -114,13 +114,14 @@ static int stop_params(struct zero_request *req, const char *extra, json_t **ret
                                 json_object_set(p, key, v);
                         else if (streq(key, "force") && json_is_boolean(v))
                                 json_object_set(p, key, v);
-                        else if (extra && streq(key, extra) && json_is_string(v))
-                                continue; /* the caller's */
+                        else if (extra && (streq(key, extra) || (streq(extra, "mode") && streq(key, "evict"))) &&
+                                 json_is_string(v))
+                                continue; /* the caller's (a switch's: its mode and evict) */
                         else {
                                 json_decref(p);
                                 zero_reply_error(req, 422, "invalid",
                                                  "'%s': expected timeout_s (0..3600) or force (true/false)%s%s", ZERO_QUOTE(key),
-                                                 extra ? " or " : "", extra ? extra : "");
+                                                 extra ? " or " : "", extra ? (streq(extra, "mode") ? "mode, evict" : extra) : "");
                                 return -EINVAL;
                         }
                 }
@@ -158,8 +159,9 @@ static void stop_instance(struct zero_request *req) {
                 instance_action(req, "stop", p);
 }
 
-/* POST /v1/instances/{name}/switch {"mode", "timeout_s", "force"}: the same instance in another
- * mode, with its volumes and NICs; running before, running after. */
+/* POST /v1/instances/{name}/switch {"mode", "timeout_s", "force", "evict"}: the same instance in
+ * another mode, with its volumes and NICs; running before, running after. "evict": "stop" as a
+ * start's, for a mode that needs the node to itself (node_owner.h). */
 static void switch_instance(struct zero_request *req) {
         struct zero_agent *a = zero_request_agent(req);
         const char *name = zero_request_param(req, 0);
@@ -170,12 +172,14 @@ static void switch_instance(struct zero_request *req) {
         int r;
 
         if (!mode)
-                return zero_reply_error(req, 422, "invalid", "mode: \"vm\" or \"container\" is required");
+                return zero_reply_error(req, 422, "invalid", "mode: \"vm\", \"container\" or \"bms\" is required");
         r = zero_instance_switch_check(a, name, mode, &err);
         if (r < 0)
                 return zero_reply_zero_error(req, r, &err);
         if (stop_params(req, "mode", &p) < 0)
                 return;
+        if (json_object_get(zero_request_body(req), "evict"))
+                json_object_set(p, "evict", json_object_get(zero_request_body(req), "evict"));
         r = zero_instance_switch(a, name, mode, p, &op, &err);
         (void) zero_api_reply_op(req, r, op, &err);
 }

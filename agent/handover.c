@@ -230,11 +230,21 @@ static int make_durable(struct zero_op *op) {
         return zero_op_wait(op, ZERO_OP_WAIT_CARD, ZERO_OP_THEN_RERUN);
 }
 
-/* zerod is back: the run ended with code (the card's take-back). */
-static int ended(struct zero_op *op, int code) {
+/* zerod is back: the run ended (the card's take-back), p "ended CODE" or "ended CODE switch MODE"
+ * (the take-back was a switch asked of the card: the mode goes into the params, "then_switch",
+ * recorded with the next step's record, and the operation's last step starts that switch). */
+static int ended(struct zero_op *op, const char *p) {
+        char mode[33] = "";
+        int code = 0;
         struct zero_step_ctx c;
-        int r = zero_step_ctx_load(op, &c);
+        int r;
 
+        if (sscanf(p, "ended %d switch %32s", &code, mode) < 1)
+                return zero_error_set(&op->err, -EPROTO, ZERO_E_INTERNAL, "the card says the hand-over is '%s'", p);
+        if (mode[0] && (json_object_set_new(op->params, "then_switch", json_string(mode)) < 0 ||
+                        zero_op_params_sync(op) < 0))
+                return -ENOMEM;
+        r = zero_step_ctx_load(op, &c);
         if (r < 0)
                 return r;
         log_info("%s ended on the host's tenant side with exit code %d: the card took the host back",
@@ -272,7 +282,7 @@ int zero_step_handover(struct zero_op *op) {
                 return r < 0 ? r : zero_op_wait(op, ZERO_OP_WAIT_CARD, ZERO_OP_THEN_RERUN);
         }
         if (strncmp(p, "ended ", 6) == 0)
-                return ended(op, atoi(p + 6));
+                return ended(op, p);
         /* A reset since handover_load lost the loaded kernel: loaded again first. */
         if (streq(p, "none") && !kexec_loaded()) {
                 zero_op_set_progress(op, json_pack("{s:s}", PROGRESS_KEY, "loading"));
@@ -292,4 +302,32 @@ int zero_step_handover(struct zero_op *op) {
         return zero_error_set(&op->err, -EPROTO, ZERO_E_INTERNAL,
                               "the card says the hand-over of %s is '%s' while this host runs its own zerod",
                               strempty(op->row.instance_name), p);
+}
+
+/* The switch asked of the card with the take-back ("then_switch", handover.c's ended()): launched
+ * by the operation's last step, once the instance is recorded stopped, in the same commit as the
+ * operation's end (one batch: a crash before it resumes the step, which launches it then). Its
+ * steps are a switch's from a stopped bms instance that runs after it ("start": true). */
+int zero_handover_then(struct zero_op *op, const struct zero_instance_row *row) {
+        const char *mode = json_string_value(json_object_get(op->params, "then_switch"));
+        struct zero_op *next = NULL;
+        int r;
+
+        if (!mode)
+                return 0;
+        r = zero_op_new(op->agent, "switch", row,
+                        json_pack("{s:s,s:s,s:b}", "mode", mode, "from", strempty(row->mode), "start", true), &next);
+        if (r < 0)
+                return zero_error_set(&op->err, r, ZERO_E_INTERNAL, "cannot make the switch of %s to %s", row->name, mode);
+        r = zero_store_operation_insert(op->agent->store, &next->row);
+        if (r < 0) {
+                zero_op_free(next);
+                return zero_error_set(&op->err, r, ZERO_E_UNAVAILABLE, "cannot record the switch of %s to %s",
+                                      row->name, mode);
+        }
+        log_info("%s: the card's take-back asked for a switch to %s (operation %s)", row->name, mode, next->row.id);
+        r = zero_op_launch(next);
+        if (r < 0)
+                log_warning_errno(r, "Failed to launch operation %s: %m; zerod's next start resumes it", next->row.id);
+        return 0;
 }

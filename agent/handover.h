@@ -14,3 +14,6 @@
 bool zero_handover_plugin(const struct zero_plugin *p);
 int zero_step_handover_load(struct zero_op *op);
 int zero_step_handover(struct zero_op *op);
+/* The last step of an operation whose hand-over ended with a switch asked of the card: that switch
+ * recorded and launched (0 when none was asked). */
+int zero_handover_then(struct zero_op *op, const struct zero_instance_row *row);

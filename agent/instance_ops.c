@@ -261,6 +261,9 @@ static int step_running(struct zero_op *op) {
                  * times those of its spawn and of its exit. */
                 (void) c.plugin->ops.cleanup(c.pctx, &c.info.info, &op->err);
                 r = zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(zero_op_states(op), true, false));
+                /* A hand-over taken back with a switch asked of the card: that switch next. */
+                if (r >= 0)
+                        r = zero_handover_then(op, &c.row);
         }
         zero_step_ctx_done(&c);
         return r;
@@ -707,9 +710,19 @@ static const struct zero_op_step delete_steps[] = {STEP(stop), STEP(cleanup), ST
 static const struct zero_op_step attach_steps[] = {{"card_up", step_card_up_one, NULL}, STEP(plug), STEP(plugged)};
 static const struct zero_op_step detach_steps[] = {STEP(unplug), {"card_down", step_card_down_one, NULL}, STEP(forget)};
 
-static const struct zero_op_step switch_steps[] = {STEP(stop),    STEP(cleanup),  STEP(card_down),
-                                                   STEP(mode),    STEP(card_up),  STEP(prepare),
-                                                   STEP_ANSWER(spawn, reported), STEP(boot), STEP(running)};
+/* A switch to a mode that runs by a hand-over (bms) hands the host over where another starts its
+ * runtime, and clears the node first when asked to ("evict"); both steps pass otherwise. */
+static const struct zero_op_step switch_steps[] = {{"evict", zero_node_owner_evict_step, NULL},
+                                                   STEP(stop),
+                                                   STEP(cleanup),
+                                                   STEP(card_down),
+                                                   STEP(mode),
+                                                   STEP(card_up),
+                                                   STEP(prepare),
+                                                   HANDOVER_STEPS,
+                                                   STEP_ANSWER(spawn, reported),
+                                                   STEP(boot),
+                                                   STEP(running)};
 
 const struct zero_op_kind zero_op_kind_switch = ZERO_OP_KIND("switch", switch_steps, fail_switch);
 const struct zero_op_kind zero_op_kind_attach = ZERO_OP_KIND("attach", attach_steps, fail_attach);

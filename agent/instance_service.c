@@ -249,10 +249,19 @@ int zero_instance_switch(struct zero_agent *a, const char *name, const char *mod
         json_object_set_new(params, "mode", json_string(mode));
         json_object_set_new(params, "from", json_string(row.mode));
         json_object_set_new(params, "start", json_boolean(zero_inst_state_live(zero_inst_state_of(&row))));
-        /* One that runs after the switch runs in the new mode: the node must be free for it there.
-         * A stopped one only changes its mode. */
-        if (zero_inst_state_live(zero_inst_state_of(&row)))
-                r = zero_node_owner_check(a, row.id, row.name, mode, false, err);
+        /* One that runs after the switch runs in the new mode: the node must be free for it there,
+         * or be freed first ("evict": the switch's evict step). A stopped one only changes its
+         * mode. */
+        if (zero_inst_state_live(zero_inst_state_of(&row))) {
+                bool evict = false;
+
+                r = zero_node_owner_evict_param(a, mode, json_object_get(params, "evict"), &evict, err);
+                if (r >= 0)
+                        r = zero_node_owner_check(a, row.id, row.name, mode, evict, err);
+        } else if (json_object_get(params, "evict"))
+                r = zero_error_set(err, -EINVAL, ZERO_E_INVALID,
+                                   "evict: '%s' is %s: its switch only changes its mode, and evicts nothing", row.name,
+                                   row.state);
         if (r < 0) {
                 json_decref(params);
                 zero_instance_row_done(&row);

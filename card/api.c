@@ -380,5 +380,6 @@ const struct zero_route zc_api_routes[] = {
         {"GET", "/v1/instances/{}", zc_api_instance, 0, NULL, true},
         {"GET", "/v1/instances/{}/console", zc_api_instance_console, 0, NULL, true},
         {"POST", "/v1/instances/{}/stop", zc_api_instance_stop, J, NULL, true},
+        {"POST", "/v1/instances/{}/switch", zc_api_instance_switch, J, NULL, true},
         {NULL, NULL, NULL, 0, NULL, false},
 };

@@ -3,7 +3,8 @@
  * The card's API for the tenant (tenant.c): the hand-over the host's zerod asks for, how the last
  * tenant ended (what zerod asks once it is back), and, while a tenant holds the host, the node as
  * zerod's API would show it (GET /v1/node, /v1/instances/NAME, its console: the host's serial
- * console) and its stop, on the operator's socket: the host's zerod is gone meanwhile.
+ * console), its stop and its switch to another mode, on the operator's socket: the host's zerod is
+ * gone meanwhile.
  */
 #include <string.h>
 
@@ -77,6 +78,11 @@ void zc_api_instance_console(struct zero_request *req) {
                 zc_api_reply_console(req);
 }
 
+bool zc_api_is_tenant_route(const struct zero_route *route) {
+        return route && (route->fn == zc_api_node || route->fn == zc_api_instance ||
+                         route->fn == zc_api_instance_console || route->fn == zc_api_instance_stop);
+}
+
 void zc_api_instance_stop(struct zero_request *req) {
         struct zero_error err = {};
         struct zc_job *j = NULL;
@@ -85,5 +91,38 @@ void zc_api_instance_stop(struct zero_request *req) {
         if (!tenant_named(req))
                 return;
         r = zc_tenant_stop(zc_request_card(req), zero_request_body(req), &j, &err);
+        zc_api_answer_job(req, r, j, &err, 200, false);
+}
+
+/* A mode's name as zerod's plugins have them: a short lowercase word. */
+static bool mode_name_ok(const char *m) {
+        size_t n = m ? strlen(m) : 0;
+
+        if (n == 0 || n > 32)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((m[i] >= 'a' && m[i] <= 'z') || (m[i] >= '0' && m[i] <= '9') || m[i] == '_' || m[i] == '-'))
+                        return false;
+        return true;
+}
+
+/* POST /v1/instances/NAME/switch {"mode", "timeout_s"?, "force"?}: the tenant stopped as by its
+ * stop, and the mode recorded for the host's zerod, which switches the instance to it once it is
+ * back (what mode runs where is zerod's to say: a mode it lacks fails its switch there, and the
+ * instance stays a stopped bms one). Answered, as the stop, once the host is taken back. */
+void zc_api_instance_switch(struct zero_request *req) {
+        const char *mode = json_string_value(json_object_get(zero_request_body(req), "mode"));
+        struct zero_error err = {};
+        struct zc_job *j = NULL;
+        int r;
+
+        if (!tenant_named(req))
+                return;
+        if (!mode_name_ok(mode))
+                return zero_reply_error(req, 422, "invalid", "mode: the mode to switch to (\"container\", \"vm\") is required");
+        if (streq(mode, "bms"))
+                return zero_reply_error(req, 409, "wrong_state", "'%s' is a bms instance already",
+                                        strempty(str(zc_tenant(zc_request_card(req)), "name")));
+        r = zc_tenant_switch(zc_request_card(req), mode, zero_request_body(req), &j, &err);
         zc_api_answer_job(req, r, j, &err, 200, false);
 }

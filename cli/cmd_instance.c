@@ -402,6 +402,33 @@ int zeroctl_parse_rm(int argc, char **argv, const char **ret_name, bool *ret_kee
         return 0;
 }
 
+/* A bms instance's create, step by step (follow.c): its hand-over takes the host, and the
+ * operation ends once the card gave it back. */
+static int create_followed(struct zeroctl *z, const json_t *spec, const char *name, struct zero_error *reterr) {
+        json_auto_t *op = NULL, *final = NULL;
+        _cleanup_free_ char *location = NULL, *id = NULL;
+        int r, k;
+
+        r = zeroctl_http_call(z->http, "POST", "/v1/instances", spec, 0, &op, &location, reterr);
+        if (r >= 0)
+                r = zeroctl_operation_id(op, &id, reterr);
+        if (r < 0)
+                return r;
+        if (!z->opts.json) {
+                fprintf(z->out, "creating %s (operation %s)\n", name, id);
+                if (fflush(z->out) != 0)
+                        return zero_error_set(reterr, -errno, ZERO_E_INTERNAL, "cannot write output: %m");
+        }
+        r = zeroctl_operation_follow(z, name, op, location, z->opts.timeout_s, &final, reterr);
+        if (z->opts.json) {
+                k = final ? zeroctl_print_json(z->out, final) : 0;
+                return r < 0 ? r : k;
+        }
+        if (r >= 0)
+                fprintf(z->out, "created %s (operation %s)\n", name, id);
+        return r;
+}
+
 int zeroctl_cmd_create(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
         json_auto_t *spec = NULL;
         int r;
@@ -409,6 +436,8 @@ int zeroctl_cmd_create(struct zeroctl *z, int argc, char **argv, struct zero_err
         r = zeroctl_parse_create(argc, argv, &spec, reterr);
         if (r != 0)
                 return r;
+        if (z->opts.timeout_s > 0 && streq(strempty(json_string_value(json_object_get(spec, "mode"))), "bms"))
+                return create_followed(z, spec, json_string_value(json_object_get(spec, "name")), reterr);
         return zeroctl_operation_run(z, "POST", "/v1/instances", spec, z->opts.timeout_s, "create",
                                      "created", json_string_value(json_object_get(spec, "name")),
                                      reterr);

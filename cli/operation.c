@@ -12,6 +12,8 @@
 #define POLL_MIN_INTERVAL_USEC (100 * USEC_PER_MSEC)
 /* How much longer than the requested wait a long-poll may take before it counts as lost. */
 #define POLL_SLACK_S 5
+/* The long-poll's wait while zerod is away with the host (a bms tenant has it). */
+#define HOST_AWAY_WAIT_S 2
 
 char *zeroctl_operation_poll_path(const char *location, const char *id, unsigned wait_s) {
         _cleanup_free_ char *escaped = NULL;
@@ -46,12 +48,32 @@ int zeroctl_operation_id(const json_t *op, char **ret, struct zero_error *reterr
         return *ret ? 0 : -ENOMEM;
 }
 
+/* Whether zerod's silence is the host handed to a tenant: the operation was at its hand-over,
+ * and the failure is no answer of zerod's about the operation (gone, or refused to us). */
+static bool host_away(const json_t *cur, const char *step, int r) {
+        return (streq(strempty(step), "handover") || streq(strempty(str(cur, "step")), "handover")) && r != -ENOENT &&
+               r != -EACCES && r != -EPERM && r != -ENOMEM;
+}
+
+static int print_line(struct zeroctl *z, const char *line) {
+        if (z->opts.json)
+                return 0;
+        fprintf(z->out, "    %s\n", line);
+        return fflush(z->out) != 0 ? -errno : 0;
+}
+
 int zeroctl_operation_wait(struct zeroctl *z, json_t *op, const char *location, unsigned timeout_s,
                            json_t **ret_final, struct zero_error *reterr) {
+        return zeroctl_operation_wait_from(z, op, location, timeout_s, NULL, ret_final, reterr);
+}
+
+int zeroctl_operation_wait_from(struct zeroctl *z, json_t *op, const char *location, unsigned timeout_s,
+                                const char *step, json_t **ret_final, struct zero_error *reterr) {
         json_auto_t *cur = json_incref(op);
         uint64_t deadline = zero_monotonic_usec() + (uint64_t) timeout_s * USEC_PER_SEC;
         _cleanup_free_ char *id = NULL;
         const char *status;
+        bool away = false;
         int r = 0;
 
         r = zeroctl_operation_id(op, &id, reterr);
@@ -65,17 +87,21 @@ int zeroctl_operation_wait(struct zeroctl *z, json_t *op, const char *location, 
                 json_t *next = NULL;
 
                 if (now >= deadline) {
-                        const char *step = str(cur, "step");
+                        const char *at = str(cur, "step");
                         r = zero_error_set(reterr, -ETIME, ZERO_E_INTERNAL,
                                            "timed out after %u s waiting for operation %s%s%s%s; "
                                            "it goes on in zerod: see 'zeroctl op show %s'",
-                                           timeout_s, id, step ? " (step " : "", strempty(step),
-                                           step ? ")" : "", id);
+                                           timeout_s, id, at ? " (step " : "", strempty(at),
+                                           at ? ")" : "", id);
                         break;
                 }
                 wait_s = (unsigned) ((deadline - now + USEC_PER_SEC - 1) / USEC_PER_SEC);
                 if (wait_s > ZEROCTL_POLL_WAIT_S)
                         wait_s = ZEROCTL_POLL_WAIT_S;
+                /* While the host is the tenant's, each look is short: the first to be answered
+                 * ends the absence. */
+                if (away && wait_s > HOST_AWAY_WAIT_S)
+                        wait_s = HOST_AWAY_WAIT_S;
                 path = zeroctl_operation_poll_path(location, id, wait_s);
                 if (!path)
                         return -ENOMEM;
@@ -85,14 +111,34 @@ int zeroctl_operation_wait(struct zeroctl *z, json_t *op, const char *location, 
                                       NULL, reterr);
                 /* A long-poll that never came back (a lost wake-up, a dropped connection) is
                  * asked again while the user's deadline allows. */
-                if (r == -ETIMEDOUT && zero_monotonic_usec() < deadline) {
+                if (r == -ETIMEDOUT && zero_monotonic_usec() < deadline && !host_away(cur, step, r)) {
                         if (reterr)
                                 *reterr = (struct zero_error){};
                         r = 0;
                         continue;
                 }
+                /* zerod went with the host's kernel: looked for again until it is back. */
+                if (r < 0 && host_away(cur, step, r) && zero_monotonic_usec() < deadline) {
+                        if (reterr)
+                                *reterr = (struct zero_error){};
+                        if (!away && (r = print_line(z, "host handed to the tenant; the card answers")) < 0)
+                                break;
+                        away = true;
+                        r = 0;
+                        if (zero_monotonic_usec() - started < USEC_PER_SEC)
+                                sleep_usec(USEC_PER_SEC);
+                        continue;
+                }
                 if (r < 0)
                         break;
+                if (away) {
+                        away = false;
+                        step = NULL;
+                        if ((r = print_line(z, "host taken back: zerod answers again")) < 0) {
+                                json_decref(next);
+                                break;
+                        }
+                }
                 if (!json_is_object(next) || !str(next, "status")) {
                         json_decref(next);
                         r = zero_error_set(reterr, -EBADMSG, ZERO_E_INTERNAL,

@@ -19,6 +19,18 @@ int zeroctl_operation_id(const json_t *op, char **ret, struct zero_error *reterr
  * *ret_final: the last operation seen (also on failure and timeout), or NULL. */
 int zeroctl_operation_wait(struct zeroctl *z, json_t *op, const char *location, unsigned timeout_s,
                            json_t **ret_final, struct zero_error *reterr);
+/* The same, knowing that the operation reached step `step` (NULL: as op says). At "handover" zerod
+ * went with the host's kernel (a bms instance has the host): while it does not answer, the wait
+ * says "host handed to the tenant; the card answers" once and looks again every second, then
+ * "host taken back: zerod answers again" (nothing with --json). */
+int zeroctl_operation_wait_from(struct zeroctl *z, json_t *op, const char *location, unsigned timeout_s,
+                                const char *step, json_t **ret_final, struct zero_error *reterr);
+
+/* follow.c: waits for operation op (zerod's answer, borrowed) of instance name, printing each step
+ * as zerod ends it ("    stop      12 ms"), the host's absence while a tenant has it, and the steps
+ * the stream missed; "<step> failed" when it failed. *ret_final: the last operation seen. */
+int zeroctl_operation_follow(struct zeroctl *z, const char *name, json_t *op, const char *location,
+                             unsigned wait_s, json_t **ret_final, struct zero_error *reterr);
 
 /* Sends the request, waits, reports: "<done> <name> (operation ID)" on success ("<verb> <name>
  * accepted (operation ID)" when timeout_s is 0: --timeout 0 does not wait), the operation's

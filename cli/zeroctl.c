@@ -109,7 +109,11 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                      "  --nic NET[,ip=IP][,mac=MAC]\n"
                      "                 a NIC on network NET; zerod picks the IP and MAC left out;\n"
                      "                 repeatable\n"
-                     "  -- CMD ARG...  the command to run, argv[0] first\n",
+                     "  -- CMD ARG...  the command to run, argv[0] first\n"
+                     "\n"
+                     "A bms instance's create prints each step as zerod ends it; after\n"
+                     "handover_load the host is the tenant's (\"host handed to the tenant; the\n"
+                     "card answers\"), and the create ends once the card took the host back.\n",
              .help_more = zeroctl_help_modes),
         VERB("ls", NULL, zeroctl_cmd_list, "ls", "list instances (also: list)"),
         VERB("list", NULL, zeroctl_cmd_list, "list", NULL),
@@ -135,7 +139,13 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "The instance keeps its volumes and NICs; one that ran runs again in the\n"
                         "new mode, a stopped one stays stopped. Each step is printed as zerod\n"
                         "finishes it, then the total time. A failed switch leaves the instance\n"
-                        "in its old mode. With --json: the final operation.\n",
+                        "in its old mode. With --json: the final operation.\n"
+                        "\n"
+                        "To bms the host is handed to the instance: after handover_load zerod\n"
+                        "goes with the host's kernel, zeroctl prints \"host handed to the tenant;\n"
+                        "the card answers\" and waits (--timeout) until zerod is back after the\n"
+                        "take-back (\"host taken back\"), then prints the steps left. A running\n"
+                        "bms instance is stopped or switched back through the card's API.\n",
              .help_more = zeroctl_help_modes),
         VERB("migrate", NULL, zeroctl_cmd_migrate,
              "migrate NAME TARGET [--downtime MS] [--bandwidth B] [--target-token T]",

@@ -349,7 +349,9 @@ struct zero_card_ops {
         /* How the hand-over of `operation` stands, as done's res.text: "none" (the card has no
          * record of it: it never reached the card), "running" (the tenant holds the host: only
          * while the card answers for it), or "ended CODE" (the host was taken back; CODE: 143
-         * stopped, 137 forced, 0 the tenant's own power-off). */
+         * stopped, 137 forced, 0 the tenant's own power-off), "ended CODE switch MODE" when the
+         * take-back was a switch of the instance to MODE asked of the card (the agent goes on
+         * into that switch). */
         int (*tenant_status)(struct zero_card *card, const char *operation, zero_card_done_fn done, void *userdata,
                              struct zero_error *err);
 };

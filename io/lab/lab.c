@@ -611,10 +611,13 @@ static void on_tenant_answer(void *userdata, int r, long status, json_t *body, c
         if (r >= 0 && streq(op->path, "/v1/host/tenant")) {
                 if (streq(strempty(json_string_value(json_object_get(t, "operation"))), op->id))
                         snprintf(op->res.text, sizeof(op->res.text), "running");
-                else if (streq(strempty(json_string_value(json_object_get(last, "operation"))), op->id))
-                        snprintf(op->res.text, sizeof(op->res.text), "ended %lld",
-                                 (long long) json_integer_value(json_object_get(last, "exit_code")));
-                else
+                else if (streq(strempty(json_string_value(json_object_get(last, "operation"))), op->id)) {
+                        const char *sw = json_string_value(json_object_get(last, "switch"));
+                        /* "switch MODE": the operator asked the card for a switch (card.h) */
+                        snprintf(op->res.text, sizeof(op->res.text), "ended %lld%s%s",
+                                 (long long) json_integer_value(json_object_get(last, "exit_code")),
+                                 sw ? " switch " : "", sw ? sw : "");
+                } else
                         snprintf(op->res.text, sizeof(op->res.text), "none");
         }
         lab_op_next(op, r, err);

@@ -70,6 +70,19 @@ struct zero_vm_options {
 /* The same with -runas, whose setuid() and setgid() come after QEMU loaded its filter. */
 #define ZERO_VM_SANDBOX_RUNAS "on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny"
 
+/* Under TCG the guest's RAM is 8 KiB more than the instance's memory_mib (QEMU rounds -m up to
+ * 8 KiB, and its backend must match). QEMU before 9.0
+ * (upstream 03bfc2188f, "physmem: Fix migration dirty bitmap coherency with TCG memory
+ * access") syncs a RAM block whose length is a multiple of 64 pages (256 KiB) 64 pages at a
+ * time and clears their dirty bits without re-arming the vCPUs' TLB entries: a page the guest
+ * had written since the TLB's last flush is then written again through its cached entry
+ * without being marked dirty, and if that happens after the page's last send it is never sent.
+ * The target's guest gets that page as it was: its idle stack, wait queues, slabs (it crashed
+ * after about one migration in ten, docs/architecture.md "Live migration"). A block of any
+ * other length takes the page-by-page path, which re-arms the TLB (tlb_reset_dirty). KVM's
+ * dirty log is the kernel's and unaffected, and its RAM keeps its exact size. */
+#define ZERO_VM_TCG_RAM_PAD_KIB 8
+
 /* QEMU ids: a prefix and the first 16 hex digits of the volume's or NIC's id, the same at every
  * start and in hot-plug, so that a device is found by what it is, not by its position. */
 #define ZERO_VM_QEMU_ID_MAX ZERO_HOTPLUG_ID_MAX

@@ -40,7 +40,8 @@
 #define TARGET_TO_VM_MS 300.0
 #define TARGET_TO_CONTAINER_MS 200.0
 
-/* The operation's steps, in the order zerod runs them (agent/instance_ops.c, switch_steps). */
+/* The operation's steps, in the order zerod runs them (agent/instance_ops.c, switch_steps), but
+ * evict, handover_load and handover, which pass at once between these two modes. */
 static const char *const steps[] = {"stop", "cleanup", "card_down", "mode", "card_up", "prepare", "spawn", "boot", "running"};
 #define N_STEPS ELEMENTSOF(steps)
 

@@ -533,15 +533,19 @@ static char *create(struct env *e, const char *mode, const char *command_json) {
         return strdup(op->row.id);
 }
 
-static char *act(struct env *e, const char *kind, json_t *params) {
+static char *act_on(struct env *e, const char *name, const char *kind, json_t *params) {
         struct zero_error err = {};
         struct zero_op *op = NULL;
-        int r = zero_instance_act(&e->a, WEB, kind, params, &op, &err);
+        int r = zero_instance_act(&e->a, name, kind, params, &op, &err);
 
         if (r < 0)
                 print_message("%s: %s\n", kind, err.message);
         assert_int_equal(r, 0);
         return strdup(op->row.id);
+}
+
+static char *act(struct env *e, const char *kind, json_t *params) {
+        return act_on(e, WEB, kind, params);
 }
 
 static char *switch_to(struct env *e, const char *mode) {
@@ -1103,16 +1107,21 @@ static void test_self_exit_cleanup_again(void **state) {
 
 #define METAL "metal"
 
-/* A stopped instance of the exclusive mode delta, with no volume and no NIC. */
-static void add_metal(struct env *e) {
+/* A stopped instance of mode, with no volume and no NIC. */
+static void add_metal_in(struct env *e, const char *mode) {
         char id[33];
-        struct zero_instance_row row = {.id = id, .name = (char *) METAL, .mode = (char *) "delta",
+        struct zero_instance_row row = {.id = id, .name = (char *) METAL, .mode = (char *) mode,
                                         .state = (char *) "stopped", .image = (char *) "img", .cpus = 1,
                                         .memory_mib = 64, .spec = (char *) "{\"command\":" SLEEPER "}",
                                         .created_at = 1, .updated_at = 1};
 
         assert_int_equal(zero_random_id(id), 0);
         assert_int_equal(zero_store_instance_insert(e->a.store, &row), 0);
+}
+
+/* A stopped instance of the exclusive mode delta, with no volume and no NIC. */
+static void add_metal(struct env *e) {
+        add_metal_in(e, "delta");
 }
 
 static const char *state_of(struct env *e, const char *name) {
@@ -1214,6 +1223,41 @@ static void test_evict(void **state) {
         assert_int_equal(err.code, ZERO_E_CONFLICT);
         assert_string_equal(err.message, "the node is held by delta instance 'metal' (running): it has the node to "
                                          "itself, so 'web' cannot run beside it");
+}
+
+/* A running instance switched to an exclusive mode: admitted as a start (409 naming the holder),
+ * or with "evict" the holder stopped by the switch's evict step first. */
+static void test_switch_evict(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "alpha", SLEEPER), *sw = NULL, *steps = NULL;
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+
+        run_ops(e);
+        add_metal_in(e, "alpha");
+        free(act_on(e, METAL, "start", NULL));
+        run_ops(e);
+        assert_string_equal(state_of(e, METAL), "running");
+        assert_int_equal(zero_instance_switch(&e->a, WEB, "delta", json_object(), &op, &err), -EBUSY);
+        assert_int_equal(err.code, ZERO_E_CONFLICT);
+        assert_string_equal(err.message, "the node is held by 'metal' (alpha, running): delta instance 'web' needs the "
+                                         "node to itself (\"evict\": \"stop\" stops the others first)");
+        assert_null(e->a.ops);
+        /* evict is for an exclusive mode only */
+        assert_int_equal(zero_instance_switch(&e->a, WEB, "beta", json_pack("{s:s}", "evict", "stop"), &op, &err),
+                         -EINVAL);
+        assert_int_equal(err.code, ZERO_E_INVALID);
+        assert_int_equal(zero_instance_switch(&e->a, WEB, "delta", json_pack("{s:s}", "evict", "stop"), &op, &err), 0);
+        sw = strdup(op->row.id);
+        run_ops(e);
+        assert_op(e, sw, "succeeded", NULL);
+        steps = steps_of(e, sw);
+        assert_string_equal(steps, "evict,stop,cleanup,card_down,mode,card_up,prepare,handover_load,handover,spawn,boot,"
+                                   "running");
+        assert_string_equal(state_of(e, METAL), "stopped");
+        assert_string_equal(seen(e).mode, "delta");
+        assert_string_equal(seen(e).state, "running");
+        assert_int_equal(shims_running(e->dir, 1), 1);
 }
 
 /* A holder with an operation of its own (its delete): the evict waits for it, stops nothing. */
@@ -1353,9 +1397,13 @@ static void write_handover_helper(struct env *e) {
         assert_int_equal(zero_write_file_replace(path, text, sizeof(text) - 1, 0755), 0);
 }
 
+/* What an agent's life begins with: resuming what the last one left, a create of web in the
+ * hand-over mode eps, or a switch of web (alpha, running: switch_setup) to it. */
+enum life_start { LIFE_RESUME, LIFE_CREATE, LIFE_SWITCH };
+
 /* One life of an agent, in a child (a host): 0 its operations ended, 1 it handed the host over
  * (killed by the helper's exec), 2 it died at the fault point. */
-static int agent_life(struct env *e, const char *point, bool create_it) {
+static int agent_life(struct env *e, const char *point, enum life_start start) {
         int status;
         pid_t pid = fork();
 
@@ -1364,13 +1412,17 @@ static int agent_life(struct env *e, const char *point, bool create_it) {
                 if (point)
                         setenv("ZERO_FAULT_POINT", point, 1);
                 env_open(e);
-                if (create_it)
+                if (start == LIFE_CREATE)
                         free(create(e, "eps", SLEEPER));
                 else {
                         assert_int_equal(zero_inst_reconcile_all(&e->a), 0);
                         assert_int_equal(zero_op_resume_all(&e->a), 0);
                 }
                 run_ops(e);
+                if (start == LIFE_SWITCH) {
+                        free(switch_to(e, "eps"));
+                        run_ops(e);
+                }
                 _exit(0);
         }
         assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -1383,15 +1435,30 @@ static int agent_life(struct env *e, const char *point, bool create_it) {
         return WEXITSTATUS(status) == ZERO_FAULT_EXIT_STATUS ? 2 : 0;
 }
 
-/* The card's take-back: every hand-over it holds ends with code; how many there were. */
-static unsigned card_take_back(struct env *e, int code) {
+/* An agent that dies at point, then the next ones, until one hands the host over (asserted);
+ * whether the first died at the point. */
+static bool lives_until_handed_over(struct env *e, const char *point, enum life_start start) {
+        int life = agent_life(e, point, start), lives = 0;
+        bool reached = life == 2;
+
+        while (life == 2 && lives++ < 3)
+                life = agent_life(e, NULL, LIFE_RESUME);
+        if (life != 1)
+                print_message("%s: never handed over (%d)\n", point, life);
+        assert_int_equal(life, 1);
+        return reached;
+}
+
+/* The card's take-back: every hand-over it holds ends with code (and, with a mode, the switch the
+ * operator asked of the card: "ended CODE switch MODE"); how many there were. */
+static unsigned card_take_back_to(struct env *e, int code, const char *mode) {
         _cleanup_free_ char *dir = zero_strdup_printf("%s/card/tenant", e->dir);
         DIR *d = opendir(dir);
         struct dirent *de;
         unsigned n = 0;
-        char text[32];
+        char text[64];
 
-        snprintf(text, sizeof(text), "ended %d", code);
+        snprintf(text, sizeof(text), "ended %d%s%s", code, mode ? " switch " : "", mode ? mode : "");
         while (d && (de = readdir(d))) {
                 _cleanup_free_ char *f = zero_strdup_printf("%s/%s", dir, de->d_name);
                 if (de->d_name[0] == '.')
@@ -1402,6 +1469,10 @@ static unsigned card_take_back(struct env *e, int code) {
         if (d)
                 closedir(d);
         return n;
+}
+
+static unsigned card_take_back(struct env *e, int code) {
+        return card_take_back_to(e, code, NULL);
 }
 
 /* zerod back after the take-back: the operation ends, the instance stopped with the tenant's exit
@@ -1438,45 +1509,153 @@ static void test_handover(void **state) {
 
         (void) state;
         write_handover_helper(e);
-        assert_int_equal(agent_life(e, NULL, true), 1);
+        assert_int_equal(agent_life(e, NULL, LIFE_CREATE), 1);
         assert_int_equal(card_take_back(e, 143), 1);
         assert_back(e, 143);
         env_free(e);
 }
 
-/* A reset of the host (the agent dies) at every fault point of the create: the next agents resume
- * until the host is handed over, once, under the same operation; back, one consistent end. */
-static void test_crash_handover(void **state) {
-        const struct zero_op_kind *kind = zero_op_kind_find("create");
+/* Every fault point of kind: a host (an env) made by make(), an agent that dies there and the next
+ * ones until the host is handed over (start: what the first does), then back(e, point); how many
+ * points the first agent reached. */
+static unsigned crash_handover_walk(const char *kind_name, enum life_start start, void (*make)(struct env *e),
+                                    void (*back)(struct env *e, const char *point)) {
+        const struct zero_op_kind *kind = zero_op_kind_find(kind_name);
         unsigned points = 0, reached = 0;
 
-        (void) state;
         for (size_t s = 0; s < kind->n_steps; s++)
                 for (int which = 0; which < 3; which++) {
                         char point[128];
                         struct env *e;
-                        int life, lives = 0;
 
-                        if (!fault_point("create", &kind->steps[s], which, point, sizeof(point)))
+                        if (!fault_point(kind_name, &kind->steps[s], which, point, sizeof(point)))
                                 continue;
                         e = env_new();
-                        write_handover_helper(e);
+                        make(e);
                         points++;
-                        life = agent_life(e, point, true);
-                        reached += life == 2;
-                        while (life == 2 && lives++ < 3)
-                                life = agent_life(e, NULL, false);
-                        if (life != 1)
-                                print_message("%s: never handed over (%d)\n", point, life);
-                        assert_int_equal(life, 1);
-                        assert_int_equal(card_take_back(e, 0), 1);
-                        assert_back(e, 0);
+                        reached += lives_until_handed_over(e, point, start);
+                        back(e, point);
                         env_free(e);
                 }
-        /* The points before the hand-over are reached; those after it (spawn, boot, running, and
-         * handover.done) only in the agent that is back. */
-        print_message("create (hand-over): %u fault points, %u reached before the hand-over\n", points, reached);
-        assert_true(reached >= 10);
+        print_message("%s (hand-over): %u fault points, %u reached before the hand-over\n", kind_name, points, reached);
+        return reached;
+}
+
+static void create_back(struct env *e, const char *point) {
+        (void) point;
+        assert_int_equal(card_take_back(e, 0), 1);
+        assert_back(e, 0);
+}
+
+/* A reset of the host (the agent dies) at every fault point of the create: the next agents resume
+ * until the host is handed over, once, under the same operation; back, one consistent end. The
+ * points before the hand-over are reached; those after it (spawn, boot, running, and
+ * handover.done) only in the agent that is back. */
+static void test_crash_handover(void **state) {
+        (void) state;
+        assert_true(crash_handover_walk("create", LIFE_CREATE, write_handover_helper, create_back) >= 10);
+}
+
+/* web created as alpha and running, in an agent that is then closed (its shim runs on). */
+static void switch_setup(struct env *e) {
+        write_handover_helper(e);
+        env_open(e);
+        free(create(e, "alpha", SLEEPER));
+        run_ops(e);
+        assert_string_equal(seen(e).state, "running");
+        env_close(e);
+}
+
+/* The operations of web, oldest first: "kind:status:steps;..." of the switches. */
+static char *switches_of(struct env *e) {
+        struct zero_operation_row *rows = NULL;
+        char buf[2048] = "";
+        size_t n = 0;
+
+        assert_int_equal(zero_store_operation_list_page(e->a.store, NULL, NULL, WEB, 0, &rows, &n), 0);
+        for (size_t i = 0; i < n; i++) {
+                size_t len = strlen(buf);
+                _cleanup_free_ char *steps = NULL;
+
+                if (!streq(rows[i].kind, "switch"))
+                        continue;
+                steps = steps_of(e, rows[i].id);
+                snprintf(buf + len, sizeof(buf) - len, "%s%s:%s", len ? ";" : "", rows[i].status, steps);
+        }
+        zero_operation_rows_free(rows, n);
+        return strdup(buf);
+}
+
+/* A running instance switched to a hand-over mode (container -> bms): the old runtime stopped, its
+ * card part taken down, the mode recorded, the new one's exports made, the host handed over by
+ * the switch's own steps. Back with a plain take-back, it is a stopped eps instance, and a switch
+ * of it only changes its mode; back with the switch asked of the card, it runs as alpha again. */
+static void test_switch_handover(void **state) {
+        struct env *e = env_new();
+        _cleanup_free_ char *ops = NULL;
+
+        (void) state;
+        switch_setup(e);
+        assert_int_equal(agent_life(e, NULL, LIFE_SWITCH), 1);
+        assert_int_equal(card_take_back(e, 143), 1);
+        assert_back(e, 143);
+        env_open(e);
+        assert_string_equal(seen(e).mode, "eps");
+        ops = switches_of(e);
+        assert_string_equal(ops, "succeeded:evict,stop,cleanup,card_down,mode,card_up,prepare,handover_load,handover,"
+                                 "spawn,boot,running");
+        /* Stopped: the way back only changes its mode (a start runs it). */
+        free(switch_to(e, "alpha"));
+        run_ops(e);
+        assert_string_equal(seen(e).mode, "alpha");
+        assert_string_equal(seen(e).state, "stopped");
+        env_close(e);
+        env_free(e);
+
+        /* The switch back asked of the card while the tenant runs: the take-back, then zerod's
+         * switch to alpha, which runs it. */
+        e = env_new();
+        switch_setup(e);
+        assert_int_equal(agent_life(e, NULL, LIFE_SWITCH), 1);
+        assert_int_equal(card_take_back_to(e, 143, "alpha"), 1);
+        env_open(e);
+        assert_int_equal(zero_inst_reconcile_all(&e->a), 0);
+        assert_int_equal(zero_op_resume_all(&e->a), 0);
+        run_ops(e);
+        assert_string_equal(seen(e).mode, "alpha");
+        assert_string_equal(seen(e).state, "running");
+        assert_card(e, "alpha", true);
+        assert_int_equal(shims_running(e->dir, 1), 1);
+        free(ops);
+        ops = switches_of(e);
+        assert_string_equal(ops, "succeeded:evict,stop,cleanup,card_down,mode,card_up,prepare,handover_load,handover,"
+                                 "spawn,boot,running;succeeded:evict,stop,cleanup,card_down,mode,card_up,prepare,"
+                                 "handover_load,handover,spawn,boot,running");
+        env_close(e);
+        env_free(e);
+}
+
+static void switch_back(struct env *e, const char *point) {
+        assert_int_equal(card_take_back_to(e, 143, "alpha"), 1);
+        env_open(e);
+        assert_int_equal(zero_inst_reconcile_all(&e->a), 0);
+        assert_int_equal(zero_op_resume_all(&e->a), 0);
+        run_ops(e);
+        if (!streq(seen(e).state, "running") || !streq(seen(e).mode, "alpha"))
+                print_message("%s: back, web is %s %s (%s)\n", point, seen(e).mode, seen(e).state, seen(e).error);
+        assert_string_equal(seen(e).mode, "alpha");
+        assert_string_equal(seen(e).state, "running");
+        assert_card(e, "alpha", true);
+        assert_int_equal(shims_running(e->dir, 1), 1);
+        env_close(e);
+}
+
+/* A reset of the host at every fault point of the switch to the hand-over mode: resumed until the
+ * host is handed over, once; back with the card's switch, web runs as alpha, one runtime, the card
+ * holding alpha's part alone. */
+static void test_crash_switch_handover(void **state) {
+        (void) state;
+        assert_true(crash_handover_walk("switch", LIFE_SWITCH, switch_setup, switch_back) >= 14);
 }
 
 /* A crash at every fault point of an evicting start and of the stop it starts: the next agent
@@ -1590,6 +1769,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_self_exit_cleanup_again, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_evict, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_evict_waits_for_own_op, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_switch_evict, setup, teardown),
                 CRASH_TEST(test_crash_create),
                 CRASH_TEST(test_crash_stop),
                 CRASH_TEST(test_crash_restart),
@@ -1598,6 +1778,8 @@ int main(void) {
                 CRASH_TEST(test_crash_evict),
                 cmocka_unit_test(test_handover),
                 CRASH_TEST(test_crash_handover),
+                cmocka_unit_test(test_switch_handover),
+                CRASH_TEST(test_crash_switch_handover),
         };
         sigset_t mask;
 

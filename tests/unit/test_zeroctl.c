@@ -2930,6 +2930,65 @@ static void test_e2e_switch_fails(void **state) {
         fake_stop(fk);
 }
 
+/* A switch to bms (issue 14 item 7): the steps up to handover_load from the stream, which is left
+ * once a kernel was loaded (zerod goes with the host's kernel); while zerod does not answer, the
+ * host is the tenant's and the card answers; once it answers again, the steps left. */
+#define HO_STEP(n, us) "{\"step\":\"" n "\",\"duration_us\":" us "}"
+#define HO_STEPS_BEFORE                                                                            \
+        HO_STEP("evict", "3") "," HO_STEP("stop", "12000") "," HO_STEP("cleanup", "81400") ","      \
+        HO_STEP("card_down", "5000") "," HO_STEP("mode", "100") "," HO_STEP("card_up", "40000") "," \
+        HO_STEP("prepare", "2000") "," HO_STEP("handover_load", "35000")
+#define HO_STEPS_ALL                                                                               \
+        "[" HO_STEPS_BEFORE "," HO_STEP("handover", "21000000") "," HO_STEP("spawn", "20") ","     \
+        HO_STEP("boot", "10") "," HO_STEP("running", "300") "]"
+static void test_e2e_switch_handover(void **state) {
+        NEED_ZEROCTL();
+        struct route routes[] = {
+                {"POST", "/v1/instances/web/switch", 202, "Location: /v1/operations/sw1\r\n",
+                 SW_OP("running", "evict", "[]", "null")},
+                {"GET", "/v1/events?after=0&instance=web", 200, NULL,
+                 ": open\n\n" SSE_STEP("10", "sw1", "evict", "0", "3") SSE_STEP("11", "sw1", "stop", "1", "12000")
+                         SSE_STEP("12", "sw1", "cleanup", "2", "81400") SSE_STEP("13", "sw1", "card_down", "3", "5000")
+                                 SSE_STEP("14", "sw1", "mode", "4", "100") SSE_STEP("15", "sw1", "card_up", "5", "40000")
+                                         SSE_STEP("16", "sw1", "prepare", "6", "2000")
+                                                 SSE_STEP("17", "sw1", "handover_load", "7", "35000")
+                                                         ": keepalive\n\n"},
+                /* zerod gone with the host: the card's forward has nobody to reach */
+                {"GET", "/v1/operations/sw1?wait=30", 502, NULL, ERR("bad_gateway", "no host"), .max_hits = 1},
+                {"GET", "/v1/operations/sw1?wait=2", 502, NULL, ERR("bad_gateway", "no host"), .max_hits = 1},
+                {"GET", "/v1/operations/sw1?wait=2", 200, NULL, SW_OP("succeeded", "running", HO_STEPS_ALL, "null")},
+                {"GET", "/v1/instances/web", 200, NULL, "{\"name\":\"web\",\"mode\":\"bms\",\"state\":\"stopped\"}"},
+        };
+        struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
+        struct result r = run("--url", fk->url, "switch", "web", "bms", NULL);
+        static const char want[] = "switching web to bms (operation sw1)\n"
+                                   "    evict        0 ms\n"
+                                   "    stop        12 ms\n"
+                                   "    cleanup     81 ms\n"
+                                   "    card_down     5 ms\n"
+                                   "    mode         0 ms\n"
+                                   "    card_up     40 ms\n"
+                                   "    prepare      2 ms\n"
+                                   "    handover_load    35 ms\n"
+                                   "    host handed to the tenant; the card answers\n"
+                                   "    host taken back: zerod answers again\n"
+                                   "    handover   21.0 s\n"
+                                   "    spawn        0 ms\n"
+                                   "    boot         0 ms\n"
+                                   "    running      0 ms\n"
+                                   "web is a bms, stopped (total ";
+
+        assert_string_equal(r.err, "");
+        assert_int_equal(r.status, 0);
+        if (strncmp(r.out, want, strlen(want)) != 0)
+                print_error("zeroctl switch printed:\n%s", r.out);
+        assert_memory_equal(r.out, want, strlen(want));
+        assert_int_equal(fake_count(fk, "GET", "/v1/operations/sw1?wait=2"), 2);
+        assert_int_equal(fake_count(fk, "GET", "/v1/events?after=0&instance=web"), 1);
+        result_done(&r);
+        fake_stop(fk);
+}
+
 /* Refusals come from the POST: nothing is streamed or polled. */
 static void test_e2e_switch_refused(void **state) {
         NEED_ZEROCTL();
@@ -3067,6 +3126,7 @@ int main(void) {
                 cmocka_unit_test(test_e2e_switch),
                 cmocka_unit_test(test_e2e_switch_stream_breaks),
                 cmocka_unit_test(test_e2e_switch_fails),
+                cmocka_unit_test(test_e2e_switch_handover),
                 cmocka_unit_test(test_e2e_switch_refused),
         };
 
