@@ -85,6 +85,7 @@ struct zero_agent {
         struct zero_peers *peers; /* requests to other nodes' agents (peer.h), made when first needed */
         struct zero_durable *durable; /* the store's syncs off the loop (durable.h); NULL: on it */
         struct zero_metrics metrics; /* what GET /metrics counts as it happens (metrics.h) */
+        struct zero_attest *attest;  /* the node's key and the image files' digests (attest.h) */
 };
 
 /* instance.c */

@@ -381,6 +381,7 @@ const struct zero_route zero_api_routes[] = {
         ROUTE_JSON("POST", "/v1/instances/{}/restart", restart_instance),
         ROUTE_JSON("POST", "/v1/instances/{}/switch", switch_instance),
         ROUTE_GET("/v1/instances/{}/console", zero_api_get_console),
+        ROUTE_GET("/v1/instances/{}/attestation", zero_api_get_attestation),
         ROUTE_JSON("POST", "/v1/instances/{}/console", zero_api_attach_console),
         ROUTE_JSON("POST", "/v1/instances/{}/exec", zero_api_exec_instance),
         ROUTE_JSON("POST", "/v1/instances/{}/volumes", zero_api_attach_volume),

@@ -80,6 +80,8 @@ void zero_api_list_events(struct zero_request *req);
 
 /* api_console.c: GET /v1/instances/{name}/console, its tail or (follow) a stream. */
 void zero_api_get_console(struct zero_request *req);
+/* api_attest.c: GET /v1/instances/{name}/attestation?nonce= */
+void zero_api_get_attestation(struct zero_request *req);
 /* POST /v1/instances/{name}/console: the interactive console, over the upgraded connection (the
  * frames of api_exec.c's): what the instance writes, and what the client types to its stdin. */
 void zero_api_attach_console(struct zero_request *req);

@@ -15,6 +15,9 @@
 /* IMAGE_DIR/vmlinuz and IMAGE_DIR/initrd.img: what a VM of the image boots (optional). */
 #define ZERO_IMAGE_KERNEL_FILE "vmlinuz"
 #define ZERO_IMAGE_INITRD_FILE "initrd.img"
+/* {"base.ext4": SHA-256 hex, "vmlinuz": …, "initrd.img": …}: what zero-unpack hashed at import,
+ * so that a start's measurement (attest.h) never hashes an image on zerod's loop. */
+#define ZERO_IMAGE_DIGESTS_FILE "digests.json"
 /* Imports (running operations and uploads still coming in) at once; more are refused (unavailable). */
 #define ZERO_IMAGE_IMPORTS_MAX 4
 

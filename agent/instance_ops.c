@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/attest.h"
 #include "agent/card.h"
 #include "agent/node_owner.h"
 #include "agent/operation.h"
@@ -136,6 +137,10 @@ static int step_prepare(struct zero_op *op) {
         }
         r = zero_inst_set_state(op->agent, &c.row, zero_op_states(op)->starting);
         zero_card_asked_reset(c.inst);
+        /* What this start launches, measured before the runtime sees it (attest.h): every start
+         * of every mode passes here (a bms hand-over too, which comes before spawn). */
+        if (r >= 0)
+                r = zero_attest_measure(op->agent, &c.row, &c.info.info, &op->err);
         if (r >= 0)
                 r = zero_step_plugin_pending(op, zero_plugin_again_answer(c.plugin, c.plugin->ops.prepare(c.pctx, &c.info.info, &op->err)),
                                    ZERO_OP_THEN_RERUN);

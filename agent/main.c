@@ -26,6 +26,7 @@
 #include "agent/services.h"
 #include "agent/token_cmd.h"
 #include "common/lock.h"
+#include "agent/attest.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -197,6 +198,11 @@ static int run(struct zero_agent *a, struct zero_front **http) {
         if (r < 0)
                 log_warning_errno(r, "Cannot fork the store's sync child, syncing on the loop: %m");
 
+        /* The node's attestation key, made at the first start (attest.h). */
+        r = zero_attest_open(a, &err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the attestation key: %s", err.message[0] ? err.message : strerror(-r));
+
         node_facts(a);
         zero_services_init(a);
         r = zero_plugins_load(a->config->plugin_dir, &a->services, &a->plugins);
@@ -283,6 +289,7 @@ int main(int argc, char *argv[]) {
         zero_view_free(&agent);
         zero_metrics_done(&agent.metrics);
         agent.plugins = zero_plugins_free(agent.plugins);
+        zero_attest_close(&agent);
         zero_card_stop(&agent);
         agent.durable = zero_durable_free(agent.durable); /* after the operations, which wait on it */
         agent.store = zero_store_close(agent.store);

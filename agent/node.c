@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/attest.h"
+#include "common/attest.h"
 #include "agent/plugin_loader.h"
 #include "common/util.h"
 
@@ -73,9 +75,15 @@ json_t *zero_node_to_json(struct zero_agent *a, const struct zero_instance_count
                 if (streq(lp->plugin->mode, "vm") && lp->probe.available && lp->probe.accelerator[0])
                         accel = lp->probe.accelerator;
         }
-        return json_pack("{s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:s,s:o,s:{s:b,s:b,s:s}}", "name", a->config->node_name,
+        json_t *node = json_pack("{s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I},s:s,s:o,s:{s:b,s:b,s:s}}", "name", a->config->node_name,
                          "version", ZERO_VERSION, "cpus", (json_int_t) a->node_cpus, "memory_mib",
                          (json_int_t) a->node_memory_mib, "allocated", "cpus", (json_int_t) cpus, "memory_mib",
                          (json_int_t) mem, "instances", (json_int_t) n, "mode", zero_node_mode_of(a->plugins, counts, n_counts), "plugins", plugins,
                          "features", "cgroups_enforced", enforced, "pids_limit_enforced", enforced, "accelerator", accel);
+        /* The public half of the key that signs attestations (attest.h): what zeroctl attest checks. */
+        if (node && zero_attest_public_key(a))
+                json_object_set_new(node, "attestation",
+                                    json_pack("{s:s,s:s}", "algorithm", ZERO_ATTEST_ALGORITHM, "public_key",
+                                              zero_attest_public_key(a)));
+        return node;
 }

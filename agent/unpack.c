@@ -14,7 +14,9 @@
  *   4. copy the kernel and initramfs given as host paths;
  *   5. mkfs.ext4 -d INTO/rootfs INTO/base.ext4, then syncfs: the image is durable before zerod
  *      records it;
- *   6. write RESULT (JSON) atomically: {"size_bytes", "kernel", "initrd", "layout"} or
+ *   6. hash base.ext4, vmlinuz and initrd.img into digests.json (the launch measurements' image
+ *      part, attest.h), so that zerod's loop never hashes an image;
+ *   7. write RESULT (JSON) atomically: {"size_bytes", "kernel", "initrd", "layout"} or
  *      {"error": {"code", "message"}}; exit 0 or 1.
  *
  * What INTO holds is removed first: a run after a crash starts over.
@@ -37,6 +39,7 @@
 
 #include "agent/extract.h"
 #include "agent/image.h"
+#include "common/attest.h"
 #include "common/util.h"
 
 #define TRAILING_MAX (64u << 20) /* bytes after the end-of-archive block we read through */
@@ -353,6 +356,33 @@ static int make_base(const struct args *a, const struct zero_extract *x, struct 
         return 0;
 }
 
+/* The SHA-256 of the image's files (ZERO_IMAGE_DIGESTS_FILE), written before the sync below. */
+static int write_digests(const char *into, struct zero_error *err) {
+        static const char *const files[] = {ZERO_IMAGE_BASE_FILE, ZERO_IMAGE_KERNEL_FILE, ZERO_IMAGE_INITRD_FILE};
+        _cleanup_free_ char *path = zero_strdup_printf("%s/" ZERO_IMAGE_DIGESTS_FILE, into), *text = NULL;
+        json_t *j = json_object();
+        int r = 0;
+
+        for (size_t i = 0; j && r >= 0 && i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *f = zero_strdup_printf("%s/%s", into, files[i]);
+                char hex[ZERO_SHA256_HEX];
+
+                if (!f)
+                        r = -ENOMEM;
+                else if ((r = zero_sha256_file_hex(f, hex)) == -ENOENT)
+                        r = 0; /* no kernel or initrd */
+                else if (r >= 0)
+                        r = json_object_set_new(j, files[i], json_string(hex)) < 0 ? -ENOMEM : 0;
+        }
+        text = j && r >= 0 ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(j);
+        if (r >= 0 && (!text || !path))
+                r = -ENOMEM;
+        if (r >= 0)
+                r = zero_write_file_replace(path, text, strlen(text), 0644);
+        return r < 0 ? zero_error_set(err, r, ZERO_E_INTERNAL, "cannot hash the image: %s", strerror(-r)) : 0;
+}
+
 static int run(const struct args *a, struct outcome *o, struct zero_error *err) {
         struct zero_extract_options opts = {.keep_setuid = a->keep_setuid, .max_bytes = a->max_bytes};
         _cleanup_close_ int into = -EBADF, tree = -EBADF;
@@ -383,6 +413,8 @@ static int run(const struct args *a, struct outcome *o, struct zero_error *err) 
                 o->initrd = true;
         if (r >= 0)
                 r = make_base(a, x, err);
+        if (r >= 0)
+                r = write_digests(a->into, err);
         if (r >= 0 && syncfs(into) < 0)
                 r = zero_error_set(err, -errno, ZERO_E_INTERNAL, "cannot sync the image: %m");
         o->size_bytes = zero_extract_bytes(x);

@@ -109,6 +109,7 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
                 OPT_ROOT_VOLUME,
                 OPT_VOLUME,
                 OPT_NIC,
+                OPT_TPM,
         };
         static const struct option options[] = {
                 {"image", required_argument, NULL, OPT_IMAGE},
@@ -123,6 +124,7 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
                 {"volume", required_argument, NULL, OPT_VOLUME},
                 {"nic", required_argument, NULL, OPT_NIC},
                 {"stdin", no_argument, NULL, 'i'},
+                {"tpm", no_argument, NULL, OPT_TPM},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -133,7 +135,7 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
         const char *image = NULL, *mode = "container", *hostname = NULL, *cwd = NULL,
                    *root_volume = NULL;
         int64_t cpus = 0, memory = 0;
-        bool read_only = false, stdin_open = false;
+        bool read_only = false, stdin_open = false, tpm = false;
         int dashdash = argc, c, r;
 
         if (!spec || !env || !volumes || !nics)
@@ -183,6 +185,9 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
                         break;
                 case OPT_READ_ONLY:
                         read_only = true;
+                        break;
+                case OPT_TPM:
+                        tpm = true;
                         break;
                 case OPT_ROOT_VOLUME:
                         root_volume = optarg;
@@ -247,6 +252,8 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
         if (read_only && json_object_set_new(spec, "readonly_rootfs", json_true()) < 0)
                 return -ENOMEM;
         if (stdin_open && json_object_set_new(spec, "stdin", json_true()) < 0)
+                return -ENOMEM;
+        if (tpm && json_object_set_new(spec, "tpm", json_true()) < 0)
                 return -ENOMEM;
         if (root_volume &&
             (r = zeroctl_json_set_string(spec, "root_volume", root_volume, "--root-volume",

@@ -79,7 +79,7 @@ const struct zeroctl_verb zeroctl_verbs[] = {
              "delete a network no NIC uses"),
         VERB("create", NULL, zeroctl_cmd_create,
              "create NAME --image IMG [--mode MODE] [--cpus N] [--memory MIB] [--env K=V]...\n"
-             "        [--hostname H] [--cwd DIR] [--read-only] [-i] [--root-volume VOL]\n"
+             "        [--hostname H] [--cwd DIR] [--read-only] [-i] [--tpm] [--root-volume VOL]\n"
              "        [--volume VOL:PATH[:PERSONALITY]]... [--nic NET[,ip=IP][,mac=MAC]]...\n"
              "        [-- CMD ARG...]",
              "create an instance",
@@ -96,6 +96,8 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                      "  -i, --stdin    keep the container's stdin open (a pipe) for console -i;\n"
                      "                 without it stdin is /dev/null (a VM's serial is always\n"
                      "                 open)\n"
+                     "  --tpm          a vTPM (swtpm) whenever it runs as a VM: /dev/tpm0,\n"
+                     "                 its state kept with the instance; see zeroctl attest\n"
                      "  --root-volume VOL\n"
                      "                 boot from this free volume (default: a new volume\n"
                      "                 NAME-root cloned from the image, deleted with the\n"
@@ -247,6 +249,20 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "  -f, --follow   print the newest (or those after --after), then poll\n"
                         "                 every second for new ones until interrupted\n"),
         VERB("op", "show", zeroctl_cmd_op_show, "op show ID", "show one operation"),
+        VERB("attest", NULL, zeroctl_cmd_attest, "attest NAME [--nonce N] [--key PUBLIC_KEY] [--file ANSWER]",
+             "verify an instance's signed launch measurements",
+             .details = "Asks zerod for the record of the instance's last launch (the SHA-256 of its\n"
+                        "kernel, initrd, command line, image base and spec), signed by the node's\n"
+                        "Ed25519 key with a fresh nonce, checks the signature, the nonce and the\n"
+                        "instance, and prints the measurements. Fails on a tampered or replayed\n"
+                        "answer.\n"
+                        "\n"
+                        "Options:\n"
+                        "  --nonce N      the nonce to ask with (default: 32 random hex digits)\n"
+                        "  --key PUBLIC_KEY\n"
+                        "                 the node's public key (base64), learnt out of band\n"
+                        "                 (default: GET /v1/node's, which trusts zerod's word)\n"
+                        "  --file ANSWER  check an answer saved earlier (with its --nonce)\n"),
         VERB("completion", NULL, zeroctl_cmd_completion, "completion bash",
              "print a bash completion script",
              .details = "Prints a script for bash's 'complete': commands, each command's options,\n"

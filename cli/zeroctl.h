@@ -257,6 +257,20 @@ int zeroctl_migrate_body(const struct zeroctl_migrate_args *a, json_t **ret, str
 int zeroctl_format_migrate_progress(const json_t *op, char *buf, size_t size);
 int zeroctl_cmd_migrate(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 
+/* cmd_attest.c: zeroctl attest NAME [--nonce N] [--key PUBLIC_KEY] [--file ANSWER] */
+struct zeroctl_attest_args {
+        const char *name;
+        const char *nonce; /* NULL: a fresh random one */
+        const char *key;   /* the node's public key, base64; NULL: GET /v1/node's */
+        const char *file;  /* an answer saved earlier, checked instead of asking */
+};
+int zeroctl_parse_attest(int argc, char **argv, struct zeroctl_attest_args *ret, struct zero_error *reterr);
+/* 0 when answer ({"payload", "signature"}) is key's signature of a payload for instance name with
+ * nonce (the payload then in *ret_payload); -EBADMSG with the reason otherwise. */
+int zeroctl_attest_verify(const json_t *answer, const char *key, const char *nonce, const char *name,
+                          json_t **ret_payload, struct zero_error *reterr);
+int zeroctl_cmd_attest(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
+
 /* cmd_node.c */
 int zeroctl_cmd_node(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);
 int zeroctl_cmd_op_show(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr);

@@ -7,3 +7,6 @@ zero_unit_test(test_tar_write SKIPS SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/tes
 # zeroctl's aids against a real zerod: create --help's modes, the bash completion sourced into bash
 # (names from zerod), the man pages made from the help (man -l, no warnings, every option named).
 zero_integration_test(it_zeroctl_aids ${CMAKE_CURRENT_SOURCE_DIR}/integration/zeroctl_aids.sh TIMEOUT 180)
+# The node's attestation key and zeroctl attest's check (issue 17 item 3): sign, verify, a tampered
+# payload, another key and a replayed nonce refused.
+zero_unit_test(test_attest SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_attest.c LIBS zeroctlcore zeroattest)

@@ -45,3 +45,10 @@ zero_integration_test(it_vm_tpm ${CMAKE_CURRENT_SOURCE_DIR}/integration/vm_tpm.s
 if(NOT ZERO_SANITIZE)
   zero_integration_test(it_vm_aarch64 ${CMAKE_CURRENT_SOURCE_DIR}/integration/vm_aarch64.sh TIMEOUT 600)
 endif()
+
+# Launch measurements and their signed attestation (issue 17 item 3): zeroctl attest, a changed
+# kernel, a replayed nonce and a tampered payload.
+zero_integration_test(it_attest ${CMAKE_CURRENT_SOURCE_DIR}/integration/attest.sh TIMEOUT 600)
+
+# A VM with a vTPM migrates live: its TPM state goes in QEMU's stream to the target's swtpm.
+zero_integration_test(it_migrate_tpm ${CMAKE_CURRENT_SOURCE_DIR}/integration/migrate_tpm.sh TIMEOUT 600)

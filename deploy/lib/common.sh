@@ -18,6 +18,7 @@ ZERO_PACKAGES=(
   # (:9090): `systemctl disable --now prometheus` if it is not wanted.
   prometheus
   man-db # it_zeroctl_aids renders each man page cli/genman made with man -l (groff), warnings on
+  swtpm swtpm-tools # a VM's vTPM ("tpm": true), one swtpm per VM (docs/security.md, Roots of trust)
   wrk # bench_api's load: 8 keep-alive connections, exact latency percentiles (docs/benchmarks.md, api)
   clang libclang-rt-14-dev
 )

@@ -121,10 +121,16 @@ struct zero_instance_info {
          * may keep it always. */
         bool stdin_open;
         /* 4.8: the spec asks for a vTPM ("tpm": true). A runtime that has one (zero_probe.tpm)
-         * keeps its state in state_dir, so that it outlives stops, starts and switches. */
+         * keeps its state in state_dir, so that it outlives stops, starts and switches, and hands
+         * the guest state_dir/ZERO_LAUNCH_DIGEST_FILE, which the agent writes before prepare. */
         bool tpm;
         /* Fields appended in later minors go here; read them when ZERO_ABI_HAS() says so. */
 };
+
+/* 4.8: in state_dir, the SHA-256 (64 hex digits) of the record of this start's measurements
+ * (what it launches: docs/architecture.md, "Attestation"), written by the agent before prepare. A
+ * runtime with a vTPM hands it to the guest, whose init extends it into the vTPM. */
+#define ZERO_LAUNCH_DIGEST_FILE "launch.digest"
 
 /* A volume attached to the instance. The plugin asks the card for the export it needs
  * (services->volume_export) and gives it back in cleanup (services->volume_unexport). */

@@ -289,6 +289,10 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
                 zero_argv_add(&b, strdup("-device"));
                 ZERO_ARGV_ADD(&b, "tpm-crb,tpmdev=%s", ZERO_VM_TPM_ID);
         }
+        if (o->tpm_socket && o->launch_digest && !strchr(o->launch_digest, ',')) {
+                zero_argv_add(&b, strdup("-fw_cfg"));
+                ZERO_ARGV_ADD(&b, "name=%s,file=%s", ZERO_VM_LAUNCH_FW_CFG, o->launch_digest);
+        }
         for (unsigned i = 0; b.r >= 0 && i < o->hotplug_ports; i++) {
                 char id[ZERO_VM_QEMU_ID_MAX];
                 snprintf(id, sizeof(id), "%s%u", ZERO_VM_SPARE_PORT, i);

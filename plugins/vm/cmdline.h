@@ -63,6 +63,10 @@ struct zero_vm_options {
          * console on ttyS0, aarch64 a virt machine (PCIe, GICv3 or the host's) with the PL011's
          * ttyAMA0. Disks, NICs and root ports are the same PCIe devices on both. */
         enum zero_vm_arch arch;
+        /* With a vTPM: the launch record's digest (plugin.h's ZERO_LAUNCH_DIGEST_FILE), handed to
+         * the guest as fw_cfg opt/zero/launch-digest, which its init extends into PCR 15. NULL:
+         * none. */
+        const char *launch_digest;
 };
 
 /* What QEMU's -sandbox forbids: obsolete syscalls, setuid and friends, fork and exec, and
@@ -99,6 +103,7 @@ struct zero_vm_options {
 #define ZERO_VM_SPARE_PORT "hp"  /* spare ports: hp0, hp1, ... */
 #define ZERO_VM_TPM_CHARDEV "tpmchr" /* the vTPM's chardev on swtpm's socket */
 #define ZERO_VM_TPM_ID "tpm0"        /* its -tpmdev emulator and -device tpm-crb */
+#define ZERO_VM_LAUNCH_FW_CFG "opt/zero/launch-digest" /* deploy/images/init reads it */
 /* The ids are made by io/hotplug.h's zero_qemu_id(), as the card's daemon names the lab host's. */
 
 /* The guest's device name of disks[i]: /dev/vda.. for virtio-blk, /dev/sda.. for virtio-scsi,

@@ -258,6 +258,7 @@ struct vm {
         char *kernel, *initrd, *qmp;
         enum zero_vm_arch arch; /* the kernel's */
         char *tpm_socket; /* swtpm's control socket when the spec asks for a vTPM */
+        char *launch_digest; /* with it: the launch record's digest, for the guest (plugin.h) */
         struct zero_vm_disk *disks;
         struct zero_vm_nic *nics;
         char (*paths)[EXPORT_PATH_MAX];
@@ -270,6 +271,7 @@ static void vm_done(struct vm *v) {
         free(v->initrd);
         free(v->qmp);
         free(v->tpm_socket);
+        free(v->launch_digest);
         free(v->disks);
         free(v->nics);
         free(v->paths);
@@ -314,6 +316,11 @@ static int vm_plumb(struct zero_plugin_ctx *ctx, const struct zero_instance_info
                 v->tpm_socket = zero_strdup_printf("%s/%s", info->run_dir, ZERO_VM_TPM_SOCKET);
                 if (!v->tpm_socket)
                         return -ENOMEM;
+                if (info->state_dir) {
+                        v->launch_digest = zero_strdup_printf("%s/%s", info->state_dir, ZERO_LAUNCH_DIGEST_FILE);
+                        if (v->launch_digest && access(v->launch_digest, R_OK) < 0)
+                                v->launch_digest = mfree(v->launch_digest);
+                }
         }
         v->disks = calloc(info->n_volumes + 1, sizeof(*v->disks));
         v->paths = calloc(info->n_volumes + 1, sizeof(*v->paths));
@@ -363,7 +370,8 @@ static int vm_cmdline(const struct zero_instance_info *info, const struct vm *v,
                                     plugin.user,
                                     info_incoming(info),
                                     v->tpm_socket,
-                                    v->arch};
+                                    v->arch,
+                                    v->launch_digest};
         return zero_vm_cmdline(info, &o, ret, err);
 }
 

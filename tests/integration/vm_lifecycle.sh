@@ -114,7 +114,8 @@ for p in virtio-scsi nvme; do
   n=v-${p%%-*}
   expect 202 POST /v1/instances "{\"name\":\"$n\",\"mode\":\"vm\",\"image\":\"bb\",\"memory_mib\":256,\"root_volume\":\"c1-root\",\"root_personality\":\"$p\",\"command\":[\"/bin/sh\",\"-c\",\"echo PERS-$p \$(cat /etc/vm-marker)\"]}"
   wait_op "$(jbody .id)"
-  for _ in $(seq 1 300); do api GET "/v1/instances/$n/console"; grep -q "PERS-$p" "$BODY" && break; sleep 0.1; done
+  # until the command has exited: a read while the guest writes its line may see half of it
+  for _ in $(seq 1 300); do api GET "/v1/instances/$n/console"; grep -q "command exited" "$BODY" && break; sleep 0.1; done
   grep -q "PERS-$p written-by-vm" "$BODY" || fail "$n did not boot from its $p root disk: $(tail -c 600 "$BODY")"
   wait_state "$n" stopped # its command ended: the guest powered off, QEMU exited
   act DELETE "/v1/instances/$n?delete_volumes=false"

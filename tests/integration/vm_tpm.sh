@@ -19,6 +19,7 @@ if [ -c /dev/tpm0 ]; then
   echo "BOOT $(zero-tpm nvread 01500016 8)"
   zero-tpm nvread 01500016 8 >/dev/null || { zero-tpm nvdefine 01500016 8 && zero-tpm nvwrite 01500016 '$NV'; } >/dev/null
   echo "RANDOM $(zero-tpm random 16)"
+  echo "PCR15 $(zero-tpm pcrread 15)"
 else
   echo "BOOT no /dev/tpm0"
 fi
@@ -53,6 +54,12 @@ console t1
 grep -q "BOOT rc=0000028b data=$" "$BODY" || fail "t1's first boot found its NV index defined, or no TPM: $(tail -c 800 "$BODY")"
 grep -Eq "RANDOM rc=00000000 data=[0-9a-f]{32}$" "$BODY" || fail "t1's TPM did not answer GetRandom: $(tail -c 800 "$BODY")"
 log "t1's guest has /dev/tpm0: $(grep RANDOM "$BODY" | tail -1)"
+# its init extended the launch record's digest into PCR 15: the value the signed attestation
+# predicts, which zeroctl attest verifies and prints
+pcr15=$(grep -o 'PCR15 rc=00000000 data=[0-9a-f]*' "$BODY" | tail -1 | cut -d= -f3)
+out=$(ZERO_URL="unix:$SOCK" "$ZEROCTL" attest t1) || fail "zeroctl attest t1 failed: $out"
+grep -q "^vTPM PCR 15: $pcr15\$" <<<"$out" || fail "the guest's PCR 15 ($pcr15) is not what the attestation predicts: $out"
+log "t1's PCR 15 holds the attested launch digest: $pcr15"
 # swtpm runs under the instance's shim (its parent), its state in the instance's state directory
 tpm=$(swtpm_of "$id")
 [ -n "$tpm" ] && [ "$(wc -w <<<"$tpm")" = 1 ] || fail "not one swtpm for t1: '$tpm'"

@@ -38,6 +38,7 @@
 #include <cmocka.h>
 
 #include "agent/agent.h"
+#include "agent/attest.h"
 #include "agent/card.h"
 #include "agent/card_job.h"
 #include "agent/fault.h"
@@ -310,6 +311,8 @@ static void env_open(struct env *e) {
         assert_int_equal(zero_config_finish(e->a.config, &err), 0);
         assert_int_equal(zero_mkdir_p(state, 0700), 0);
         assert_int_equal(zero_mkdir_p(run, 0700), 0);
+        /* Every start is measured with the node's key at hand (agent/attest.h), as zerod opens it. */
+        assert_int_equal(zero_attest_open(&e->a, &err), 0);
         assert_int_equal(zero_store_open(db, &e->a.store, &err), 0);
         if (zero_store_image_get(e->a.store, "img", &have) < 0)
                 assert_int_equal(zero_store_image_insert(e->a.store, &im), 0);
@@ -355,6 +358,7 @@ static void env_close(struct env *e) {
         e->a.store = zero_store_close(e->a.store);
         e->a.event = sd_event_unref(e->a.event);
         e->a.config = zero_config_free(e->a.config);
+        zero_attest_close(&e->a);
 }
 
 /* Every process whose command line names the test's directory (the shims), with its session

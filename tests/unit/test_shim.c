@@ -1140,6 +1140,101 @@ static void test_start_fails(void **state) {
         assert_false(proc_alive(atoi(pid_text)));
 }
 
+/* A sidecar (a VM's swtpm): started first, the main process only once its ready path exists,
+ * ended once the main process is gone, and killed with a kill -9 of the shim; one that ends
+ * before it is ready fails the start, and the main process never runs. */
+static pid_t sidecar_pid(const struct fx *f) {
+        _cleanup_free_ char *p = path_in(f, "sidecar.pid"), *text = read_text(p);
+        return (pid_t) atoi(text);
+}
+
+static void test_sidecar(void **state) {
+        struct fx *f = *state;
+        _cleanup_free_ char *ready = path_in(f, "ready"), *side = NULL, *main_cmd = NULL, *log = NULL,
+                            *log_path = path_in(f, "console.log");
+        uint64_t start = zero_monotonic_usec();
+        pid_t pid;
+
+        side = zero_strdup_printf("echo $$ > '%s/sidecar.pid'; sleep 0.2; touch '%s'; exec sleep 1000", f->dir, ready);
+        main_cmd = zero_strdup_printf("test -e '%s' && echo READY-SEEN; sleep 0.3", ready);
+        {
+                const char *argv[] = {"sh", "-c", main_cmd, NULL};
+                const char *sidecar[] = {"sh", "-c", side, NULL};
+                struct zero_shim_spawn_args a = {.argv = argv, .sidecar_argv = sidecar, .sidecar_ready = ready};
+                assert_int_equal(spawn(f, &a, NULL), 0);
+        }
+        (void) expect_ok(f);
+        pid = sidecar_pid(f);
+        assert_true(proc_alive(pid));
+        assert_int_equal(wait_shim(f), 0);
+        log = read_text(log_path);
+        assert_non_null(strstr(log, "READY-SEEN"));
+        /* ended (SIGTERM) and reaped by the shim before it wrote the exit record */
+        assert_true(exists_in(f, "exit"));
+        while (proc_alive(pid)) {
+                if (deadline_passed(start))
+                        fail_msg("the sidecar %d outlived its shim's instance", (int) pid);
+                nap();
+        }
+        (void) state;
+}
+
+static void test_sidecar_killed_with_shim(void **state) {
+        struct fx *f = *state;
+        _cleanup_free_ char *ready = path_in(f, "ready"), *side = NULL;
+        uint64_t start = zero_monotonic_usec();
+        pid_t pid;
+
+        side = zero_strdup_printf("echo $$ > '%s/sidecar.pid'; touch '%s'; exec sleep 1000", f->dir, ready);
+        {
+                const char *argv[] = {"sleep", "1000", NULL};
+                const char *sidecar[] = {"sh", "-c", side, NULL};
+                struct zero_shim_spawn_args a = {.argv = argv, .sidecar_argv = sidecar, .sidecar_ready = ready};
+                assert_int_equal(spawn(f, &a, NULL), 0);
+        }
+        (void) expect_ok(f);
+        pid = sidecar_pid(f);
+        assert_int_equal(kill(f->shim_pid, SIGKILL), 0);
+        assert_int_equal(wait_shim_status(f), SIGKILL);
+        /* PR_SET_PDEATHSIG: it comes to us, the test's subreaper, killed */
+        for (;;) {
+                int status;
+                pid_t r = waitpid(pid, &status, WNOHANG);
+                if (r == pid) {
+                        assert_true(WIFSIGNALED(status));
+                        break;
+                }
+                if (deadline_passed(start))
+                        fail_msg("the sidecar %d outlived its shim's kill -9", (int) pid);
+                nap();
+        }
+        while (waitpid(-1, NULL, WNOHANG) > 0) /* the main process, killed the same way */
+                ;
+        (void) state;
+}
+
+static void test_sidecar_fails(void **state) {
+        struct fx *f = *state;
+        _cleanup_free_ char *ready = path_in(f, "ready"), *main_cmd = NULL;
+        struct zero_error err = {};
+        char line[1024];
+        pid_t pid = 0;
+
+        main_cmd = zero_strdup_printf("touch '%s/main-ran'", f->dir);
+        {
+                const char *argv[] = {"sh", "-c", main_cmd, NULL};
+                const char *sidecar[] = {"sh", "-c", "echo no tpm here; exit 3", NULL};
+                struct zero_shim_spawn_args a = {.argv = argv, .sidecar_argv = sidecar, .sidecar_ready = ready};
+                assert_int_equal(spawn(f, &a, NULL), 0);
+        }
+        read_sync(f, line, sizeof(line));
+        assert_int_equal(zero_shim_parse_sync(line, &pid, &err), -EIO);
+        assert_non_null(strstr(err.message, "the sidecar sh ended before it was ready (exit 3)"));
+        assert_int_equal(wait_shim(f), 1);
+        assert_false(exists_in(f, "main-ran"));
+        (void) state;
+}
+
 static void test_exec_fails(void **state) {
         struct fx *f = *state;
         const char *argv[] = {"/nonexistent/qemu", "-nodefaults", NULL};
@@ -1437,6 +1532,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_descendant_keeps_console, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_second_shim_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_long_dir, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sidecar, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sidecar_killed_with_shim, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sidecar_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shim_killed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_private_cgroup2, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_exec, setup, teardown),

@@ -43,7 +43,7 @@ static const struct zero_vm_nic nics[] = {
 static struct zero_vm_options options(void) {
         return (struct zero_vm_options){"qemu-system-x86_64", "tcg", "/img/vmlinuz", "/img/initrd.img", "/run/i/qmp.sock",
                                         true, ELEMENTSOF(disks), disks, ELEMENTSOF(nics), nics, 2, NULL, false, NULL,
-                                        ZERO_VM_ARCH_X86_64};
+                                        ZERO_VM_ARCH_X86_64, NULL};
 }
 
 static size_t count(char **v, const char *s) {
@@ -254,6 +254,12 @@ static void test_tpm(void **state) {
         assert_string_equal(value(tpm, "-chardev", "socket,id=tpmchr"), "socket,id=tpmchr,path=/run/i/swtpm.sock");
         assert_string_equal(value(tpm, "-tpmdev", ""), "emulator,id=tpm0,chardev=tpmchr");
         assert_string_equal(value(tpm, "-device", "tpm-crb"), "tpm-crb,tpmdev=tpm0");
+        assert_null(value(tpm, "-fw_cfg", ""));
+        strv_free(tpm);
+        tpm = NULL;
+        o.launch_digest = "/state/i/launch.digest";
+        assert_int_equal(zero_vm_cmdline(&info, &o, &tpm, &err), 0);
+        assert_string_equal(value(tpm, "-fw_cfg", ""), "name=opt/zero/launch-digest,file=/state/i/launch.digest");
         o.tpm_socket = "/run/i,x/swtpm.sock";
         assert_int_equal(zero_vm_cmdline(&info, &o, &bad, &err), -EINVAL);
         assert_null(bad);

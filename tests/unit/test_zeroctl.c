@@ -342,6 +342,11 @@ static void test_parse_create(void **state) {
                          0);
         assert_json_eq(spec, "{\"name\":\"web\",\"mode\":\"vm\",\"image\":\"img\"}");
         json_decref(TAKE_PTR(spec));
+        /* --tpm: the spec's "tpm" (a vTPM whenever it runs as a VM) */
+        assert_int_equal(zeroctl_parse_create(5, ARGV("create", "web", "--image=img", "--mode=vm", "--tpm"), &spec, &e),
+                         0);
+        assert_json_eq(spec, "{\"name\":\"web\",\"mode\":\"vm\",\"image\":\"img\",\"tpm\":true}");
+        json_decref(TAKE_PTR(spec));
 
         /* -i and --stdin: the container's stdin open (docker run -i); absent without. */
         assert_int_equal(zeroctl_parse_create(4, ARGV("create", "-i", "web", "--image=img"), &spec, &e), 0);
