@@ -378,7 +378,12 @@ static void kill_leftovers(const char *dir) {
                         if (text[i] == '\0')
                                 text[i] = ' ';
                 if (strstr(text, dir)) {
-                        (void) kill(-getsid(pid), SIGKILL);
+                        /* Its session, but never ours: a shim before its setsid() is still in the
+                         * test's session, whose group is the shell that ran the test (this killed
+                         * the callers' shells), and getsid()'s -1 would make it kill(1). */
+                        pid_t sid = getsid(pid);
+                        if (sid > 1 && sid != getsid(0))
+                                (void) kill(-sid, SIGKILL);
                         (void) kill(pid, SIGKILL);
                 }
         }
