@@ -109,6 +109,14 @@ grep -q '^    host handed to the tenant; the card answers$' "$T/to_bms.out" ||
   fail "zeroctl switch did not say the host went to the tenant: $(cat "$T/to_bms.out")"
 
 # --- back to a container: asked of the card, carried on by zerod once it is back -----------------------
+# Refused, nothing changed: no mode, bms itself, another instance than the tenant.
+op POST /v1/instances/sw/switch '{}' | jq -e '.error.code == "invalid"' >/dev/null || fail "the card's switch without a mode was not refused"
+op POST /v1/instances/sw/switch '{"mode": "bms"}' | jq -e '.error.code == "wrong_state"' >/dev/null ||
+  fail "the card's switch to bms was not refused"
+op POST /v1/instances/other/switch '{"mode": "container"}' | jq -e '.error.code == "not_found"' >/dev/null ||
+  fail "the card's switch of another instance was not refused"
+op GET /v1/host/tenant | jq -e '.tenant.state == "running" and .tenant.switch == null' >/dev/null ||
+  fail "a refused switch changed the tenant: $(op GET /v1/host/tenant)"
 t0=$(now_ms)
 op POST /v1/instances/sw/switch '{"mode": "container", "timeout_s": 60}' >"$T/back.json"
 jq -e '.state == "ended" and .exit_code == 143 and .switch == "container"' "$T/back.json" >/dev/null ||
