@@ -340,6 +340,10 @@ int zero_inst_spawn_shim(struct zero_inst *inst, const struct zero_shim_args *ar
         }
         if (ZERO_ABI_HAS(args, struct zero_shim_args, stdin_pipe))
                 sa.stdin_pipe = args->stdin_pipe;
+        if (ZERO_ABI_HAS(args, struct zero_shim_args, sidecar_ready)) {
+                sa.sidecar_argv = args->sidecar_argv;
+                sa.sidecar_ready = args->sidecar_ready;
+        }
 
         if (inst->sync_source)
                 return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "a shim is already starting for %s", inst->name);

@@ -39,9 +39,33 @@ static bool hostname_valid(const char *s) {
         return true;
 }
 
+/* "tpm": true needs a runtime that gives a vTPM (zero_probe.tpm, the vm plugin's swtpm): the
+ * instance's own mode's, or for a mode that does not (a container, which keeps the state unused
+ * until it runs as a VM) one it can switch to. An exclusive mode (bms) hands the tenant the
+ * host itself, with the host's own TPM: refused there. */
+static int tpm_check(const struct zero_agent *a, const struct zero_loaded_plugin *lp, struct zero_error *err) {
+        const char *why = NULL;
+
+        if (lp->probe.tpm)
+                return 0;
+        if (lp->probe.exclusive)
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
+                                      "tpm: mode '%s' hands the tenant the host, whose own TPM it has: no vTPM",
+                                      lp->plugin->mode);
+        for (size_t i = 0; a->plugins && i < a->plugins->n; i++) {
+                const struct zero_probe *p = &a->plugins->items[i].probe;
+                if (p->available && p->tpm)
+                        return 0;
+                if (p->tpm_reason[0])
+                        why = p->tpm_reason;
+        }
+        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "tpm: no runtime here gives a vTPM%s%s", why ? ": " : "",
+                              why ? why : " (no vm plugin)");
+}
+
 int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_row *ret, struct zero_error *err) {
         static const char *const known[] = {"name", "mode", "image", "cpus", "memory_mib", "command", "env", "hostname",
-                                            "cwd", "readonly_rootfs", "pids_max", "userns", "stdin",
+                                            "cwd", "readonly_rootfs", "pids_max", "userns", "stdin", "tpm",
                                             /* checked by zero_card_plan_build() */
                                             "root_volume", "root_personality", "volumes", "nics",
                                             /* checked by zero_instance_create() (node_owner.h) */
@@ -136,6 +160,13 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
                 return invalid(err, "%s: true or false", "userns");
         if ((v = json_object_get(body, "stdin")) && !json_is_boolean(v))
                 return invalid(err, "%s: true or false", "stdin");
+        if ((v = json_object_get(body, "tpm")) && !json_is_boolean(v))
+                return invalid(err, "%s: true or false", "tpm");
+        if (json_is_true(v)) {
+                int r = tpm_check(a, lp, err);
+                if (r < 0)
+                        return r;
+        }
 
         spec = json_pack("{s:O}", "command", json_object_get(body, "command"));
         if (!spec)
@@ -153,6 +184,8 @@ int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_
                 json_object_set_new(spec, "userns", json_true());
         if (json_is_true(json_object_get(body, "stdin")))
                 json_object_set_new(spec, "stdin", json_true());
+        if (json_is_true(json_object_get(body, "tpm")))
+                json_object_set_new(spec, "tpm", json_true());
 
         *ret = (struct zero_instance_row){};
         char id[33];
@@ -256,6 +289,7 @@ int zero_info_build(struct zero_agent *a, const struct zero_instance_row *row, s
                 .pids_max = (uint64_t) json_integer_value(json_object_get(h.spec, "pids_max")),
                 .userns = json_is_true(json_object_get(h.spec, "userns")),
                 .stdin_open = json_is_true(json_object_get(h.spec, "stdin")),
+                .tpm = json_is_true(json_object_get(h.spec, "tpm")),
                 .kernel = h.kernel,
                 .initrd = h.initrd,
         };
@@ -300,6 +334,8 @@ json_t *zero_inst_json(const struct zero_instance_full *f) {
                 json_object_set(j, "pids_max", json_object_get(spec, "pids_max") ?: json_null());
                 json_object_set_new(j, "userns", json_boolean(json_is_true(json_object_get(spec, "userns"))));
                 json_object_set_new(j, "stdin", json_boolean(json_is_true(json_object_get(spec, "stdin"))));
+                /* The vTPM's state stays with the instance in every mode; used when it is a VM. */
+                json_object_set_new(j, "tpm", json_boolean(json_is_true(json_object_get(spec, "tpm"))));
         }
         json_decref(spec);
         if (j)

@@ -57,12 +57,15 @@ json_t *zero_node_to_json(struct zero_agent *a, const struct zero_instance_count
         }
         for (size_t i = 0; a->plugins && i < a->plugins->n; i++) {
                 const struct zero_loaded_plugin *lp = &a->plugins->items[i];
-                json_array_append_new(plugins,
-                                      json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:b,s:b}", "name", lp->plugin->name, "mode",
-                                                lp->plugin->mode, "path", lp->path, "available", lp->probe.available,
-                                                "reason", lp->probe.reason, "runtime", lp->probe.runtime,
-                                                "resource_limits_enforced", lp->probe.resource_limits_enforced,
-                                                "exclusive", lp->probe.exclusive));
+                json_t *p = json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:b,s:b,s:b}", "name", lp->plugin->name, "mode",
+                                      lp->plugin->mode, "path", lp->path, "available", lp->probe.available, "reason",
+                                      lp->probe.reason, "runtime", lp->probe.runtime, "resource_limits_enforced",
+                                      lp->probe.resource_limits_enforced, "exclusive", lp->probe.exclusive, "tpm",
+                                      lp->probe.tpm);
+                /* Why a runtime that could give a vTPM (the vm plugin) cannot: swtpm missing. */
+                if (p && lp->probe.tpm_reason[0])
+                        json_object_set_new(p, "tpm_reason", json_string(lp->probe.tpm_reason));
+                json_array_append_new(plugins, p);
                 /* The container plugin's cgroup manager applies cpu, memory and pids limits
                  * together, or none of them. */
                 if (streq(lp->plugin->mode, "container"))

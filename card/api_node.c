@@ -78,6 +78,12 @@ void zc_api_instance_console(struct zero_request *req) {
                 zc_api_reply_console(req);
 }
 
+bool zc_api_is_tenant_route(const struct zero_route *route) {
+        return route && (route->fn == zc_api_node || route->fn == zc_api_instance ||
+                         route->fn == zc_api_instance_console || route->fn == zc_api_instance_stop ||
+                         route->fn == zc_api_instance_switch);
+}
+
 void zc_api_instance_stop(struct zero_request *req) {
         struct zero_error err = {};
         struct zc_job *j = NULL;

@@ -50,6 +50,7 @@ enum zc_role {
 /* The API's listeners, in the order they are made (api_auth.c). */
 #define ZC_LISTENER_OPERATOR 0
 #define ZC_LISTENER_HOST 1
+#define ZC_LISTENER_ORCHESTRATOR 2
 
 struct zc_store;
 struct zc_job;
@@ -75,7 +76,9 @@ struct zc {
         struct zero_http *http;
         char host_token[ZERO_SECRET_SIZE];
         char operator_token[ZERO_SECRET_SIZE];
+        char orchestrator_token[ZERO_SECRET_SIZE]; /* zerod's "card" token, which the card made */
         char *host_api_socket;
+        char *orchestrator_socket; /* TLS with zerod's certificate: the forward's target under a tenant */
         char *images_dir;
         bool stopping;
 };
@@ -137,6 +140,15 @@ int zc_pres_forget(struct zc_job *j);
  * *argv (n options so far; port: the next pcie-root-port's number). */
 struct zero_argv;
 int zc_present_cmdline(struct zc *zc, struct zero_argv *b, unsigned *port, struct zero_error *err);
+/* The state volume (id)'s disk is a raw node over its NBD node on the host's command line; these
+ * are the QMP arguments that switch what lies under it (present.c): blockdev-add's of the node
+ * that fails every I/O at once (the cut) and of a new NBD node, blockdev-reopen's of the raw node
+ * onto one of them (cut or not: {"driver": "raw", ...}, also the -blockdev itself), and
+ * blockdev-del's of one. */
+json_t *zc_state_volume_cut(struct zc *zc, const char *id);
+json_t *zc_state_volume_nbd(struct zc *zc, const char *id);
+json_t *zc_state_volume_reopen(const char *id, bool cut);
+json_t *zc_state_volume_node(const char *id, bool cut);
 /* A QMP event of the host: hot-plug jobs wait for DEVICE_DELETED. */
 void zc_present_event(struct zc *zc, const char *name, json_t *data);
 
@@ -154,6 +166,8 @@ int zc_forward_start(struct zc *zc);
 void zc_forward_free(struct zc *zc);
 bool zc_authenticate(struct zero_request *req, void *userdata);
 bool zc_authorize(struct zero_request *req, void *userdata);
+/* Whether a route is one the card answers the orchestrator while a tenant holds the host. */
+bool zc_api_is_tenant_route(const struct zero_route *route);
 
 /* ---- tenant.c: the host handed to a tenant and taken back ---- */
 /* The tenant holding the host (the store's record, borrowed), NULL for none. */

@@ -2,7 +2,7 @@
 /*
  * The orchestrator reaches zerod through the card: a TCP port on the card's address ([host] listen,
  * 127.0.0.1 in the lab) whose connections the card carries to zerod's TLS port in the host, byte
- * for byte (TLS ends in zerod: the card sees no request).
+ * for byte (TLS ends in zerod: the card sees no request), unless a tenant holds the host (below).
  *
  * Why a forward of the card's own rather than QEMU's hostfwd in the machine's namespace: the card's
  * bridges, taps and its storage daemon live in the lab's network namespace, and so does the host's
@@ -17,6 +17,13 @@
  * cost: the orchestrator's bytes cross the card's loop (two copies), which a card's management path
  * can afford.
  *
+ * While a tenant holds the host (a bms instance, tenant.c), zerod is gone and the host's link is
+ * down: a connection is carried to the card's own orchestrator socket instead (api_auth.c), where
+ * the card terminates TLS with zerod's certificate (it made it: fwcfg.c) and answers for the node
+ * with the orchestrator's token. Decided at each connection: one opened before the hand-over
+ * stays zerod's (and ends with the host's link), one opened under the tenant stays the card's (its
+ * answers say 409 once the host is back: ask again).
+ *
  * Bounded: FORWARD_CONNECTIONS_MAX connections, FORWARD_BUFFER bytes a direction each; a connection
  * to the host that cannot be made (the host is off, zerod not up yet) closes the orchestrator's at
  * once, as a refused connection would.
@@ -26,6 +33,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "card/card.h"
@@ -152,6 +160,8 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         struct zc_forward *fw = userdata;
         struct sockaddr_in sa = {
                 .sin_family = AF_INET, .sin_port = htons(HOST_FORWARD_PORT), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        struct sockaddr_un su = {.sun_family = AF_UNIX};
+        bool card = zc_tenant(fw->zc) != NULL;
         struct link *l;
         int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), u;
 
@@ -162,9 +172,14 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 safe_close(c);
                 return 0;
         }
-        /* In the lab's namespace (the card's now): QEMU's hostfwd to zerod. */
-        u = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (u < 0 || (connect(u, (struct sockaddr *) &sa, sizeof(sa)) < 0 && errno != EINPROGRESS)) {
+        /* In the lab's namespace (the card's now): QEMU's hostfwd to zerod; under a tenant, the
+         * card's own TLS listener for the orchestrator. */
+        if (card)
+                snprintf(su.sun_path, sizeof(su.sun_path), "%s", fw->zc->orchestrator_socket);
+        u = socket(card ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (u < 0 || ((card ? connect(u, (struct sockaddr *) &su, sizeof(su))
+                            : connect(u, (struct sockaddr *) &sa, sizeof(sa))) < 0 &&
+                      errno != EINPROGRESS)) {
                 safe_close(u);
                 safe_close(c);
                 return 0;

@@ -96,7 +96,7 @@ int zc_fwcfg_prepare(struct zc *zc, struct zero_error *err) {
         _cleanup_free_ char *dir = zero_strdup_printf("%s/host", c->state_dir);
         _cleanup_free_ char *token = NULL, *card_token = NULL, *op = NULL, *conf = NULL, *net = NULL;
         const char *state = json_string_value(zc_store_host(zc->store, "state_volume"));
-        char orchestrator[ZERO_SECRET_SIZE], serial[21];
+        char serial[21];
         int r;
 
         if (!dir || !state)
@@ -109,10 +109,12 @@ int zc_fwcfg_prepare(struct zc *zc, struct zero_error *err) {
         r = zero_mkdir_p(dir, 0700);
         if (r < 0)
                 return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot make %s: %s", dir, strerror(-r));
-        if ((r = secret_file(token, orchestrator, err)) < 0 || (r = secret_file(card_token, zc->host_token, err)) < 0 ||
+        /* The orchestrator's token is kept: while a tenant holds the host, the card answers it
+         * (forward.c, api_auth.c). */
+        if ((r = secret_file(token, zc->orchestrator_token, err)) < 0 ||
+            (r = secret_file(card_token, zc->host_token, err)) < 0 ||
             (r = secret_file(op, zc->operator_token, err)) < 0 || (r = tls_files(dir, c->listen, err)) < 0)
                 return r;
-        explicit_bzero(orchestrator, sizeof(orchestrator));
         zc_volume_serial(state, serial);
         conf = zero_strdup_printf("# Made by zero-card: the lab host's zerod.\n"
                                   "[agent]\nlisten = tcp:0.0.0.0:%u\nlog_level = %s\n"

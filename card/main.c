@@ -165,6 +165,32 @@ static int state_volume_id(struct zc *zc, struct zero_error *err) {
         return zc_store_set_host(zc->store, "state_volume", json_string(id), err);
 }
 
+/* The orchestrator's listener (api_auth.c): TLS with zerod's certificate, made by fwcfg.c. */
+static int orchestrator_listen(struct zc *zc, struct zero_error *err) {
+        _cleanup_free_ char *crt_path = zero_strdup_printf("%s/host/tls.crt", zc->config->state_dir),
+                            *key_path = zero_strdup_printf("%s/host/tls.key", zc->config->state_dir), *crt = NULL,
+                            *key = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (!crt_path || !key_path)
+                return -ENOMEM;
+        if ((r = zero_read_file(crt_path, 1 << 20, &crt, NULL)) < 0 ||
+            (r = zero_read_file(key_path, 1 << 20, &key, NULL)) < 0)
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot read zerod's certificate or key in %s/host: %s",
+                                      zc->config->state_dir, strerror(-r));
+        r = zero_http_listen_unix(zc->orchestrator_socket, (gid_t) -1, &fd);
+        if (r >= 0)
+                r = zero_http_server_listen(zc->http, TAKE_FD(fd), true, zc->orchestrator_socket,
+                                            &(struct zero_http_tls){.cert_pem = crt, .key_pem = key});
+        if (key)
+                explicit_bzero(key, strlen(key));
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot listen on %s: %s", zc->orchestrator_socket,
+                                      strerror(-r));
+        return 0;
+}
+
 static int api_listen(struct zc *zc, struct zero_error *err) {
         _cleanup_close_ int op = -EBADF, host = -EBADF;
         int r;
@@ -188,6 +214,9 @@ static int api_listen(struct zc *zc, struct zero_error *err) {
             (r = zero_http_listen_unix(zc->host_api_socket, (gid_t) -1, &host)) < 0 ||
             (r = zero_http_server_listen(zc->http, TAKE_FD(host), true, zc->host_api_socket, NULL)) < 0)
                 return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot listen on the card's sockets: %s", strerror(-r));
+        r = orchestrator_listen(zc, err);
+        if (r < 0)
+                return r;
         log_info("The card's API: %s (operator), %s (the host's, as http://%s)", zc->config->api_socket,
                  zc->host_api_socket, HOST_CARD_ADDR);
         return 0;
@@ -200,8 +229,9 @@ static int run(struct zc *zc, struct zero_error *err) {
         if (!store)
                 return -ENOMEM;
         zc->host_api_socket = zero_strdup_printf("%s/host-api.sock", zc->config->run_dir);
+        zc->orchestrator_socket = zero_strdup_printf("%s/orchestrator.sock", zc->config->run_dir);
         zc->images_dir = zero_strdup_printf("%s/images", zc->config->state_dir);
-        if (!zc->host_api_socket || !zc->images_dir)
+        if (!zc->host_api_socket || !zc->orchestrator_socket || !zc->images_dir)
                 return -ENOMEM;
         if ((r = zero_mkdir_p(zc->config->state_dir, 0700)) < 0 || (r = zero_mkdir_p(zc->config->run_dir, 0700)) < 0 ||
             (r = zero_mkdir_p(zc->images_dir, 0700)) < 0)
@@ -246,6 +276,7 @@ static void zc_stop(struct zc *zc) {
         safe_close(zc->lock_fd[0]);
         safe_close(zc->lock_fd[1]);
         free(zc->host_api_socket);
+        free(zc->orchestrator_socket);
         free(zc->images_dir);
         explicit_bzero(zc->host_token, sizeof(zc->host_token));
         explicit_bzero(zc->operator_token, sizeof(zc->operator_token));

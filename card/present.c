@@ -37,6 +37,11 @@
 #define DISK_PORT "pd"
 #define NIC_PORT "pn"
 #define SCSI_BUS HOST_SCSI_ID ".0"
+/* The host's state volume (the system presentation) has a raw node of its own between its disk
+ * and its NBD node, so that the hand-over can put an erroring node under the disk and the
+ * take-back a freshly connected NBD node (zc_state_volume_*). */
+#define SV_ID "sv"
+#define CUT_ID "cut"
 /* How long the host's QEMU waits for the card's daemon to come back before a disk request fails:
  * the daemon restarts in about 50 ms (softcard's qsd.c). */
 #define NBD_RECONNECT_DELAY_S 10
@@ -161,6 +166,13 @@ int zc_present_cmdline(struct zc *zc, struct zero_argv *b, unsigned *port, struc
                 if (is_volume(pres)) {
                         zero_argv_add(b, strdup("-blockdev"));
                         zero_argv_add(b, json_arg(TAKE_PTR(spec.back_args)));
+                        if (json_is_true(json_object_get(pres, "system"))) {
+                                char sv[ZERO_HOTPLUG_ID_MAX];
+                                zero_qemu_id(SV_ID, id, sv);
+                                zero_argv_add(b, strdup("-blockdev"));
+                                zero_argv_add(b, json_arg(zc_state_volume_reopen(id, false)));
+                                json_object_set_new(spec.dev_args, "drive", json_string(sv));
+                        }
                 } else {
                         zero_argv_add(b, strdup("-netdev"));
                         ZERO_ARGV_ADD(b, "tap,id=%s,ifname=%s,script=no,downscript=no", ids.back,
@@ -174,6 +186,48 @@ int zc_present_cmdline(struct zc *zc, struct zero_argv *b, unsigned *port, struc
                                               id);
         }
         return 0;
+}
+
+/* ---- the state volume's disk, switched under the host (tenant.c) ----
+ *
+ * Cut: blockdev-add of a blkdebug node over null-co that fails every read and write with EIO at
+ * once, blockdev-reopen of the raw node onto it, blockdev-del of the NBD node (its connection
+ * closed), then the engine's export removed. The disk stays on the host's bus, so the tenant's
+ * kernel sees a disk whose every read fails at once, not one that waits out the NBD client's
+ * reconnect-delay (10 s) first. Back: blockdev-add of a new NBD node (QEMU connects at once, no
+ * reconnect backoff), the raw node reopened onto it, the blkdebug node deleted: the host's first
+ * read after its reset succeeds. */
+
+json_t *zc_state_volume_cut(struct zc *zc, const char *id) {
+        char cut[ZERO_HOTPLUG_ID_MAX];
+        json_int_t size = json_integer_value(json_object_get(zc_store_get(zc->store, "volumes", id), "size_bytes"));
+
+        zero_qemu_id(CUT_ID, id, cut);
+        return json_pack("{s:s,s:s,s:{s:s,s:I},s:[{s:s,s:i},{s:s,s:i}]}", "driver", "blkdebug", "node-name", cut,
+                         "image", "driver", "null-co", "size", size > 0 ? size : (json_int_t) 1 << 30, "inject-error",
+                         "event", "read_aio", "errno", EIO, "event", "write_aio", "errno", EIO);
+}
+
+json_t *zc_state_volume_nbd(struct zc *zc, const char *id) {
+        char nbd[ZERO_HOTPLUG_ID_MAX];
+
+        zero_qemu_id(NBD_ID, id, nbd);
+        return nbd_blockdev(nbd, str(zc_store_get(zc->store, "presentations", id), "export"));
+}
+
+json_t *zc_state_volume_reopen(const char *id, bool cut) {
+        char sv[ZERO_HOTPLUG_ID_MAX], file[ZERO_HOTPLUG_ID_MAX];
+
+        zero_qemu_id(SV_ID, id, sv);
+        zero_qemu_id(cut ? CUT_ID : NBD_ID, id, file);
+        return json_pack("{s:s,s:s,s:s}", "driver", "raw", "node-name", sv, "file", file);
+}
+
+json_t *zc_state_volume_node(const char *id, bool cut) {
+        char node[ZERO_HOTPLUG_ID_MAX];
+
+        zero_qemu_id(cut ? CUT_ID : NBD_ID, id, node);
+        return json_pack("{s:s}", "node-name", node);
 }
 
 /* ---- the steps ---- */

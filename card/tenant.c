@@ -5,9 +5,10 @@
  * Hand-over (POST /v1/host/handover, the host's zerod asks, job "host"): the tenant is recorded
  * ("handing_over": its instance, the volumes and NICs that stay presented), QEMU is told that a
  * reset or a power-off of the guest pauses it (set-action reboot=shutdown, shutdown=pause: the
- * card, not the tenant, decides what boots next), the host's state volume is cut (the engine's
- * NBD export of it removed: its disk stays on the host's bus, but nothing of it can be read or
- * written any more), and the tenant is "running". The answer goes back to zerod, which kexecs
+ * card, not the tenant, decides what boots next), the host's state volume is cut (an erroring
+ * node put under its disk, its NBD node deleted and the engine's NBD export of it removed: its
+ * disk stays on the host's bus, but every read or write of it fails at once), and the tenant is
+ * "running". The answer goes back to zerod, which kexecs
  * into the tenant's kernel; a second later the management link is cut too (set_link off): the
  * tenant reaches neither the card's API nor zerod's forward. What stays presented is the
  * tenant's.
@@ -17,7 +18,10 @@
  *
  * Take-back (a stop: the ACPI button, pressed every second until the guest powers off, forced
  * after timeout_s; the tenant powering off or rebooting by itself; a reset asked of the card):
- * the state volume exported again, the link up, QEMU's actions as they were, then system_reset:
+ * the guest paused first (a tenant still running must never see its host's volume or link come
+ * back), the state volume exported again and a new NBD node put under its disk (connected at
+ * once, so the host's first read succeeds), the link up, QEMU's actions as they were, then
+ * system_reset:
  * the host boots its image again (QEMU's -kernel and -initrd, files of the card's: nothing the
  * tenant could have written), with its state volume, and its zerod asks the card how the tenant
  * ended (GET /v1/host/tenant: "last", with the exit code: 143 stopped, 137 forced, 0 its own).
@@ -70,10 +74,12 @@ static void on_qmp_step(struct zero_qmp *q, int r, json_t *v, const struct zero_
         zc_job_next(userdata, r, err);
 }
 
-/* A QMP command whose answer ends the step (ignored: tolerant, for the take-back's). */
+/* A QMP command whose answer ends the step (ignored: tolerant, for the take-back's, and the state
+ * volume's switch, whose safety net is the engine's export removed). */
 static void on_qmp_any(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
         if (r < 0)
-                log_warning("The host's QEMU refused a command of the take-back: %s", err ? err->message : "");
+                log_warning("The host's QEMU refused a command of the hand-over or take-back: %s",
+                            err ? err->message : "");
         zc_job_next(userdata, 0, NULL);
 }
 
@@ -161,6 +167,27 @@ static int ho_actions(struct zc_job *j) {
         return qmp_step(j, "set-action", json_pack("{s:s,s:s}", "reboot", "shutdown", "shutdown", "pause"), false);
 }
 
+static const char *state_volume_id(struct zc *zc) {
+        return strempty(json_string_value(zc_store_host(zc->store, "state_volume")));
+}
+
+/* The state volume's disk switched to a node that fails every I/O at once (present.c): the
+ * tenant's kernel, probing the disk at its boot, gets its errors at once rather than after the
+ * NBD client's reconnect-delay. Tolerant: a disk without the raw node (hot-plugged rather than
+ * on the command line) keeps its NBD node, and ho_cut's unexport still cuts it, slowly. */
+static int ho_cut_add(struct zc_job *j) {
+        return qmp_step(j, "blockdev-add", zc_state_volume_cut(j->zc, state_volume_id(j->zc)), true);
+}
+
+static int ho_cut_swap(struct zc_job *j) {
+        return qmp_step(j, "blockdev-reopen",
+                        json_pack("{s:[o]}", "options", zc_state_volume_reopen(state_volume_id(j->zc), true)), true);
+}
+
+static int ho_cut_drop(struct zc_job *j) {
+        return qmp_step(j, "blockdev-del", zc_state_volume_node(state_volume_id(j->zc), false), true);
+}
+
 static int ho_cut(struct zc_job *j) {
         struct zc_volume_desc d;
         int r = state_volume_desc(j->zc, &d, &j->err);
@@ -197,7 +224,8 @@ static int ho_running(struct zc_job *j) {
         return 1;
 }
 
-static const zc_step_fn handover_steps[] = {ho_record, ho_actions, ho_cut, ho_running, NULL};
+static const zc_step_fn handover_steps[] = {ho_record,   ho_actions, ho_cut_add, ho_cut_swap,
+                                            ho_cut_drop, ho_cut,     ho_running, NULL};
 
 int zc_tenant_handover(struct zc *zc, json_t *body, struct zc_job **ret, struct zero_error *err) {
         if (!json_is_object(body))
@@ -245,6 +273,27 @@ static int tb_export(struct zc_job *j) {
                 return r;
         r = j->zc->driver->ops.volume_export(j->zc->card, &d.v, ZERO_CARD_EXPORT_NBD, on_engine_done, j, &j->err);
         return r < 0 ? r : 0;
+}
+
+/* Before anything of the host comes back: a tenant still running (a forced take-back, a reset)
+ * stops here, and the reset below starts the host's image from a paused machine. */
+static int tb_pause(struct zc_job *j) {
+        return qmp_step(j, "stop", NULL, true);
+}
+
+/* A new NBD node under the state volume's disk, connected now: QEMU's client of a server that
+ * was gone for the tenant's whole run would reconnect on its backoff, up to 16 s. */
+static int tb_attach_add(struct zc_job *j) {
+        return qmp_step(j, "blockdev-add", zc_state_volume_nbd(j->zc, state_volume_id(j->zc)), true);
+}
+
+static int tb_attach_swap(struct zc_job *j) {
+        return qmp_step(j, "blockdev-reopen",
+                        json_pack("{s:[o]}", "options", zc_state_volume_reopen(state_volume_id(j->zc), false)), true);
+}
+
+static int tb_attach_drop(struct zc_job *j) {
+        return qmp_step(j, "blockdev-del", zc_state_volume_node(state_volume_id(j->zc), true), true);
 }
 
 static int tb_link(struct zc_job *j) {
@@ -330,9 +379,11 @@ static int stop_press(struct zc_job *j) {
         return 0;
 }
 
-static const zc_step_fn takeback_steps[] = {tb_begin, tb_export, tb_link, tb_actions, tb_reset, tb_cont, tb_end, NULL};
-static const zc_step_fn stop_steps[] = {stop_press, tb_begin,   tb_export, tb_link, tb_actions,
-                                        tb_reset,   tb_cont,    tb_end,    NULL};
+#define TAKEBACK_STEPS                                                                                           \
+        tb_begin, tb_pause, tb_export, tb_attach_add, tb_attach_swap, tb_attach_drop, tb_link, tb_actions, tb_reset, \
+                tb_cont, tb_end, NULL
+static const zc_step_fn takeback_steps[] = {TAKEBACK_STEPS};
+static const zc_step_fn stop_steps[] = {stop_press, TAKEBACK_STEPS};
 
 static int takeback(struct zc *zc, int exit_code, struct zc_job **ret) {
         struct zc_job *j = NULL;

@@ -84,7 +84,7 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
         _cleanup_free_ char **argv = NULL, **envp = NULL;
         _cleanup_close_ int sync_r = -EBADF, sync_w = -EBADF;
         char fd_buf[16], max_buf[24];
-        size_t n_start, n_cleanup, n_exec, n_argv, i = 0;
+        size_t n_start, n_cleanup, n_exec, n_sidecar, n_argv, i = 0;
         int pipefd[2], status, r;
         pid_t pid;
 
@@ -106,9 +106,10 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
         n_cleanup = strv_length(a->cleanup_argv);
         n_exec = strv_length(a->exec_argv);
         n_argv = strv_length(a->argv);
+        n_sidecar = strv_length(a->sidecar_argv);
         /* binary, 3 options with values, --log-max, --pid-file, --exec-target, --private-cgroup2,
-         * --stdin-pipe, "--", NULL */
-        argv = calloc(7 + 7 + 1 + 2 * (n_start + n_cleanup + n_exec) + 1 + n_argv + 1, sizeof(char *));
+         * --stdin-pipe, --sidecar-ready, "--", NULL */
+        argv = calloc(7 + 7 + 1 + 2 + 2 * (n_start + n_cleanup + n_exec + n_sidecar) + 1 + n_argv + 1, sizeof(char *));
         if (!argv)
                 return zero_error_default(err, -ENOMEM, "Failed to start zero-shim");
 
@@ -154,6 +155,14 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
                 argv[i++] = (char *) "--private-cgroup2";
         if (a->stdin_pipe)
                 argv[i++] = (char *) "--stdin-pipe";
+        for (size_t k = 0; k < n_sidecar; k++) {
+                argv[i++] = (char *) "--sidecar-arg";
+                argv[i++] = (char *) a->sidecar_argv[k];
+        }
+        if (n_sidecar > 0 && a->sidecar_ready) {
+                argv[i++] = (char *) "--sidecar-ready";
+                argv[i++] = (char *) a->sidecar_ready;
+        }
         argv[i++] = (char *) "--";
         for (size_t k = 0; k < n_argv; k++)
                 argv[i++] = (char *) a->argv[k];

@@ -15,7 +15,7 @@
  * Command line (built by zero_shim_spawn):
  *   zero-shim --id ID --dir DIR --sync-fd N [--log-max BYTES] [--pid-file FILE]
  *             [--start-arg ARG]... [--cleanup-arg ARG]... [--exec-arg ARG]... [--exec-target ARG]
- *             [--private-cgroup2] [--stdin-pipe]
+ *             [--private-cgroup2] [--stdin-pipe] [--sidecar-arg ARG]... [--sidecar-ready PATH]
  *             -- ARGV...
  * The process zerod starts forks, and exits as soon as the child (the shim proper) has
  * called setsid(): so zerod can reap it at once and the shim outlives zerod. The shim then
@@ -84,6 +84,11 @@ struct zero_shim_spawn_args {
         const char *exec_target;      /* after the exec's options, before its command (crun's ID) */
         bool private_cgroup2;
         bool stdin_pipe; /* the instance's stdin a pipe the shim keeps open (zero_shim_attach()) */
+        /* A helper the main process needs (a VM's swtpm): the shim starts it first (it dies with
+         * the shim), waits (5 s at most) for sidecar_ready to exist, and ends it (SIGTERM, 2 s,
+         * SIGKILL) once the main process is gone, before the cleanup command. Not with pid_file. */
+        const char *const *sidecar_argv;
+        const char *sidecar_ready;
 };
 
 /* The bound on zero_shim_spawn()'s wait for the process it starts, which exits as soon as the

@@ -202,6 +202,13 @@ void process_reap(struct shim *s) {
                 return;
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
                 if (pid != s->main_pid) {
+                        if (pid == s->sidecar_pid) {
+                                char st[32];
+                                console_log(&s->console, "sidecar %s ended (%s)", s->sidecar_argv[0],
+                                            process_status_string(status, st));
+                                s->sidecar_pid = 0;
+                                continue;
+                        }
                         control_exec_ended(s, pid, status);
                         continue;
                 }

@@ -32,7 +32,7 @@
 static const char usage[] =
         "usage: zero-shim --id ID --dir DIR --sync-fd N [--log-max BYTES] [--pid-file FILE]\n"
         "                 [--start-arg ARG]... [--cleanup-arg ARG]... [--exec-arg ARG]... [--exec-target ARG]\n"
-        "                 [--private-cgroup2] [--stdin-pipe]\n"
+        "                 [--private-cgroup2] [--stdin-pipe] [--sidecar-arg ARG]... [--sidecar-ready PATH]\n"
         "                 -- ARGV...\n";
 
 static void shim_close(struct shim *s) {
@@ -83,7 +83,8 @@ _printf_(4, 5) static int fail(char *err, size_t size, int r, const char *fmt, .
 
 static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max, char *err, size_t size) {
         enum { OPT_ID = 256, OPT_DIR, OPT_SYNC_FD, OPT_LOG_MAX, OPT_PID_FILE, OPT_START_ARG,
-               OPT_CLEANUP_ARG, OPT_EXEC_ARG, OPT_EXEC_TARGET, OPT_PRIVATE_CGROUP2, OPT_STDIN_PIPE };
+               OPT_CLEANUP_ARG, OPT_EXEC_ARG, OPT_EXEC_TARGET, OPT_PRIVATE_CGROUP2, OPT_STDIN_PIPE,
+               OPT_SIDECAR_ARG, OPT_SIDECAR_READY };
         static const struct option options[] = {
                 {"id", required_argument, NULL, OPT_ID},
                 {"dir", required_argument, NULL, OPT_DIR},
@@ -96,9 +97,11 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                 {"exec-target", required_argument, NULL, OPT_EXEC_TARGET},
                 {"stdin-pipe", no_argument, NULL, OPT_STDIN_PIPE},
                 {"private-cgroup2", no_argument, NULL, OPT_PRIVATE_CGROUP2},
+                {"sidecar-arg", required_argument, NULL, OPT_SIDECAR_ARG},
+                {"sidecar-ready", required_argument, NULL, OPT_SIDECAR_READY},
                 {},
         };
-        size_t n_start = 0, n_cleanup = 0, n_exec = 0;
+        size_t n_start = 0, n_cleanup = 0, n_exec = 0, n_sidecar = 0;
         int64_t v;
         int c;
 
@@ -155,6 +158,12 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                 case OPT_PRIVATE_CGROUP2:
                         s->private_cgroup2 = true;
                         break;
+                case OPT_SIDECAR_ARG:
+                        s->sidecar_argv[n_sidecar++] = optarg;
+                        break;
+                case OPT_SIDECAR_READY:
+                        s->sidecar_ready = optarg;
+                        break;
                 default:
                         FAIL("unknown option or missing value: %s", argv[optind - 1]);
                         break;
@@ -170,6 +179,11 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                 FAIL("--pid-file is empty");
         if (optind >= argc)
                 FAIL("no command given");
+        /* A create command's descendants are adopted by pid (reap_others): no sidecar beside. */
+        if (n_sidecar > 0 && s->pid_file)
+                FAIL("--sidecar-arg cannot go with --pid-file");
+        if ((n_sidecar > 0) != (s->sidecar_ready != NULL) || (s->sidecar_ready && !*s->sidecar_ready))
+                FAIL("--sidecar-arg and --sidecar-ready go together");
 #undef FAIL
         s->argv = argv + optind;
         if (n_start == 0)
@@ -178,6 +192,8 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                 s->cleanup_argv = NULL;
         if (n_exec == 0)
                 s->exec_argv = NULL;
+        if (n_sidecar == 0)
+                s->sidecar_argv = NULL;
         return err[0] ? -EINVAL : 0;
 }
 
@@ -363,11 +379,73 @@ static void reap_others(struct shim *s) {
         }
 }
 
+/* The sidecar (--sidecar-arg) is ready once its --sidecar-ready path exists (swtpm's socket):
+ * bounded, as the sidecar may hang or fail; the socket answers meanwhile. */
+#define SIDECAR_READY_MS 5000
+/* After SIGTERM, how long a sidecar has to save its state before SIGKILL. */
+#define SIDECAR_STOP_MS 2000
+
+static int start_sidecar(struct shim *s, char *err, size_t size) {
+        char st[32];
+        int r, status;
+
+        if (!s->sidecar_argv)
+                return 0;
+        (void) unlink(s->sidecar_ready); /* a stale socket must not pass for the new one */
+        /* PDEATHSIG: it dies with the shim, like the main process (nothing outlives a kill -9). */
+        r = process_spawn(s, s->sidecar_argv, true, &s->sidecar_pid);
+        if (r < 0)
+                return fail(err, size, r, "cannot execute the sidecar %s: %m", s->sidecar_argv[0]);
+        for (uint64_t deadline = zero_monotonic_usec() + SIDECAR_READY_MS * USEC_PER_MSEC;;) {
+                if (access(s->sidecar_ready, F_OK) == 0)
+                        return 0;
+                if (waitpid(s->sidecar_pid, &status, WNOHANG) == s->sidecar_pid) {
+                        s->sidecar_pid = 0;
+                        console_pump(&s->console, DRAIN_MAX);
+                        return fail(err, size, -EIO, "the sidecar %s ended before it was ready (%s): see the console log",
+                                    base_name(s->sidecar_argv[0]), process_status_string(status, st));
+                }
+                if (zero_monotonic_usec() >= deadline) {
+                        (void) kill(s->sidecar_pid, SIGKILL);
+                        while (waitpid(s->sidecar_pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                        s->sidecar_pid = 0;
+                        return fail(err, size, -ETIMEDOUT, "the sidecar %s did not make %s within %d ms",
+                                    base_name(s->sidecar_argv[0]), s->sidecar_ready, SIDECAR_READY_MS);
+                }
+                (void) process_poll(s, 10);
+        }
+}
+
+/* SIGTERM, a bounded wait, SIGKILL; reaped either way. */
+static void stop_sidecar(struct shim *s) {
+        pid_t pid = s->sidecar_pid;
+
+        if (pid <= 0)
+                return;
+        s->sidecar_pid = 0;
+        (void) kill(pid, SIGTERM);
+        for (uint64_t deadline = zero_monotonic_usec() + SIDECAR_STOP_MS * USEC_PER_MSEC;;) {
+                pid_t k = waitpid(pid, NULL, WNOHANG);
+                if (k == pid || (k < 0 && errno != EINTR))
+                        return;
+                if (zero_monotonic_usec() >= deadline)
+                        break;
+                (void) process_poll(s, 10);
+        }
+        (void) kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+}
+
 static int start_instance(struct shim *s, char *err, size_t size) {
         pid_t pid;
         int r;
 
         if (!s->pid_file) {
+                r = start_sidecar(s, err, size);
+                if (r < 0)
+                        return r;
                 r = process_spawn(s, s->argv, true, &s->main_pid);
                 if (r < 0)
                         return fail(err, size, r, "cannot execute %s: %m", s->argv[0]);
@@ -447,6 +525,7 @@ static int finish(struct shim *s) {
 
         /* Descendants may hold the console pipe open for ever: take what is there, no EOF. */
         console_pump(&s->console, DRAIN_MAX);
+        stop_sidecar(s);
         run_cleanup(s);
         n = zero_shim_format_exit_record(&s->exit, buf, sizeof(buf));
         r = !path ? -ENOMEM : n < 0 ? n : zero_write_file_replace(path, buf, (size_t) n, 0644);
@@ -472,12 +551,14 @@ int main(int argc, char *argv[]) {
         _cleanup_free_ char **start = calloc((size_t) argc + 1, sizeof(char *));
         _cleanup_free_ char **cleanup = calloc((size_t) argc + 1, sizeof(char *));
         _cleanup_free_ char **exec = calloc((size_t) argc + 1, sizeof(char *));
+        _cleanup_free_ char **sidecar = calloc((size_t) argc + 1, sizeof(char *));
         uint64_t log_max = ZERO_SHIM_LOG_MAX_DEFAULT;
         char err[512] = "";
         int r;
 
-        if (!start || !cleanup || !exec)
+        if (!start || !cleanup || !exec || !sidecar)
                 return 1;
+        s.sidecar_argv = sidecar;
         s.start_argv = start;
         s.cleanup_argv = cleanup;
         s.exec_argv = exec;
@@ -559,6 +640,7 @@ int main(int argc, char *argv[]) {
         }
         if (r < 0) {
                 /* Clean up before reporting: when zerod reads the error, nothing is left. */
+                stop_sidecar(&s);
                 run_cleanup(&s);
                 control_abandon(&s);
                 report_error(&s, "%s", err);

@@ -62,6 +62,11 @@ struct shim {
          * to "attach"), so that it never ends and an interactive console can write to it. */
         bool stdin_pipe;
         int stdin_r, stdin_w; /* stdin_r only until the instance runs */
+        /* --sidecar-arg: a helper the main process needs (a VM's swtpm), started before it and
+         * ended after it; ready once sidecar_ready exists. 0: none, or reaped. */
+        char **sidecar_argv;
+        const char *sidecar_ready;
+        pid_t sidecar_pid;
 
         int dir_fd;  /* DIR, O_PATH */
         int sync_fd; /* until the report is written */

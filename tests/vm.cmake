@@ -33,3 +33,7 @@ zero_integration_test(it_migrate_fail ${CMAKE_CURRENT_SOURCE_DIR}/integration/mi
 # The interactive console of a VM: zeroctl console -i writes to QEMU's serial, the guest's shell
 # answers (issue 16 item 3).
 zero_integration_test(it_console_vm ${CMAKE_CURRENT_SOURCE_DIR}/integration/console_vm.sh TIMEOUT 300)
+
+# A vTPM per VM (issue 17 item 2): swtpm under the shim, /dev/tpm0 in the guest, its NV kept
+# across a stop and start and a switch to a container and back; refused without swtpm.
+zero_integration_test(it_vm_tpm ${CMAKE_CURRENT_SOURCE_DIR}/integration/vm_tpm.sh TIMEOUT 600)

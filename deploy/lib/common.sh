@@ -22,6 +22,28 @@ ZERO_PACKAGES=(
   clang libclang-rt-14-dev
 )
 
+# The aarch64 cross build and its unit tests (./deploy/check, docs/aarch64.md): Debian's cross
+# compiler, the arm64 builds of the libraries above (multiarch: `dpkg --add-architecture arm64`,
+# zero_add_arch), qemu-user to run the tests' binaries, and qemu-system-arm (which holds
+# qemu-system-aarch64) for the aarch64 guest of it_vm_aarch64.
+ZERO_CROSS_ARCH=arm64
+ZERO_CROSS_PACKAGES=(
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static qemu-system-arm
+  libsystemd-dev:arm64 libmicrohttpd-dev:arm64 libjansson-dev:arm64 libsqlite3-dev:arm64
+  libcurl4-openssl-dev:arm64 libcmocka-dev:arm64 libinih-dev:arm64 libseccomp-dev:arm64
+  libgnutls28-dev:arm64
+)
+
+# zero_add_arch ARCH: dpkg also installs ARCH's packages (multiarch); the next install updates
+# apt's lists, since a package of ARCH is missing then.
+zero_add_arch() {
+  dpkg --print-foreign-architectures | grep -qx "$1" && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "Adding the Debian architecture $1 (multiarch)"
+  $sudo dpkg --add-architecture "$1"
+}
+
 # Installs what is missing, and nothing when all is there (so a second run is fast and offline).
 zero_install_packages() {
   local missing=() p

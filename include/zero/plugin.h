@@ -44,9 +44,11 @@
  * services card_capabilities; zero_probe.exclusive; the agent probes every plugin again once the
  * card is open. 4.5: zero_shim_args.exec_argv and exec_target (commands run beside the instance:
  * zeroctl exec). 4.6: ops.handover (the host handed to an instance: bms). 4.7:
- * zero_shim_args.stdin_pipe (zeroctl console -i), zero_instance_info.stdin_open. */
+ * zero_shim_args.stdin_pipe (zeroctl console -i), zero_instance_info.stdin_open. 4.8:
+ * zero_shim_args.sidecar_argv and sidecar_ready (a VM's swtpm), zero_instance_info.tpm,
+ * zero_probe.tpm and tpm_reason. */
 #define ZERO_PLUGIN_ABI_MAJOR 4
-#define ZERO_PLUGIN_ABI_MINOR 7
+#define ZERO_PLUGIN_ABI_MINOR 8
 #define ZERO_PLUGIN_ABI_MAKE(major, minor) ((uint32_t) (major) << 16 | (uint32_t) (minor))
 #define ZERO_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t) (v) >> 16)
 #define ZERO_PLUGIN_ABI_MINOR_OF(v) ((uint32_t) (v) & 0xffffU)
@@ -118,6 +120,9 @@ struct zero_instance_info {
          * pipe (zero_shim_args.stdin_pipe) only then; one whose input never ends (a VM's serial)
          * may keep it always. */
         bool stdin_open;
+        /* 4.8: the spec asks for a vTPM ("tpm": true). A runtime that has one (zero_probe.tpm)
+         * keeps its state in state_dir, so that it outlives stops, starts and switches. */
+        bool tpm;
         /* Fields appended in later minors go here; read them when ZERO_ABI_HAS() says so. */
 };
 
@@ -169,6 +174,11 @@ struct zero_shim_args {
          * console writes to (a container's shell, asked with info->stdin_open; a VM's serial on
          * QEMU's stdin, always). */
         bool stdin_pipe;
+        /* 4.8: a helper the main process needs (a VM's swtpm), run by the shim beside it: started
+         * first, dying with the shim, ready once the path sidecar_ready exists (5 s at most),
+         * ended once the main process is gone. Not with pid_file. */
+        const char *const *sidecar_argv;
+        const char *sidecar_ready;
 };
 
 /* Live migration (4.3). One migration is two operations, one per node: the source's runtime
@@ -295,6 +305,10 @@ struct zero_probe {
          * host): the agent admits it only while no other instance holds the node, and no other
          * while it does. */
         bool exclusive;
+        /* 4.8. The runtime gives an instance whose spec says "tpm": true a vTPM (the vm plugin's
+         * swtpm); tpm_reason says why not when it cannot. */
+        bool tpm;
+        char tpm_reason[128];
 };
 
 /* What an instance needs of the card to run in a plugin's mode (ops.card_needs, 4.2). The agent

@@ -33,6 +33,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/ini.h"
 #include "common/subprocess.h"
 #include "common/util.h"
 #include "plugins/container/idmap.h"
@@ -67,6 +68,7 @@ int runtime_error(struct zero_error *err, int r, const char *fmt, ...) {
 static void container_fini(void) {
         free(plugin.runtime);
         free(plugin.mount);
+        free(plugin.nodev_helper);
         free(plugin.crun_root);
         free(plugin.seccomp_bpf);
         strv_free(plugin.host_masked);
@@ -88,6 +90,27 @@ static int config_uint(const struct zero_plugin_services *svc, const char *key, 
                                       key, v, (unsigned long long) max);
         *ret = (uint64_t) n;
         return 0;
+}
+
+/* zero-nodev-hook: [container] nodev_hook (absolute; "" for none), else beside zerod as zero-shim
+ * is (the build tree's, or libexec's). None found: the hook is a shell and mount(8), two execs
+ * more at every start (docs/benchmarks.md, "container_start"). */
+static int nodev_helper_resolve(const struct zero_plugin_services *svc, char **ret) {
+        static const char *const candidates[] = {"../plugins/container/zero-nodev-hook",
+                                                 "../libexec/zero/zero-nodev-hook", NULL};
+        const char *v = svc->config_get("container", "nodev_hook");
+
+        *ret = NULL;
+        if (v && !*v)
+                return 0;
+        if (!v) {
+                *ret = zero_path_beside_exe(candidates);
+                return *ret && access(*ret, X_OK) < 0 ? (*ret = mfree(*ret), 0) : 0;
+        }
+        if (v[0] != '/' || access(v, X_OK) < 0)
+                return -EINVAL;
+        *ret = strdup(v);
+        return *ret ? 0 : -ENOMEM;
 }
 
 static int container_init(const struct zero_plugin_services *svc, struct zero_error *err) {
@@ -139,6 +162,12 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
                 return r;
         r = zero_runtime_resolve("mount", &plugin.mount);
         if (r < 0 && r != -ENOENT)
+                return r;
+        r = nodev_helper_resolve(svc, &plugin.nodev_helper);
+        if (r == -EINVAL)
+                return zero_error_set(err, r, ZERO_E_INVALID, "container.nodev_hook=%s: expected an executable's absolute path",
+                                      svc->config_get("container", "nodev_hook"));
+        if (r < 0)
                 return r;
         plugin.crun_root = zero_strdup_printf("%s/crun", run_dir);
         if (!plugin.runtime || !plugin.crun_root) {
@@ -236,7 +265,7 @@ static int probe_now(void) {
                 plugin.probe = p;
                 return 0;
         }
-        if (!plugin.mount) { /* containers would see device nodes of their root volume */
+        if (!plugin.mount && !plugin.nodev_helper) { /* containers would see device nodes of their root volume */
                 snprintf(p.reason, sizeof(p.reason), "mount(8) is not in PATH (Debian: util-linux)");
                 plugin.probe = p;
                 return 0;
@@ -496,6 +525,7 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
                 return -ENOMEM;
         opts.cgroups_path = cgroups_path;
         opts.nodev_hook = plugin.mount;
+        opts.nodev_helper = plugin.nodev_helper;
         opts.rootfs = c.rootfs;
         opts.pids_max = plugin.pids_max;
         opts.userns_base = plugin.userns_base;

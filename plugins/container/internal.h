@@ -21,6 +21,7 @@ struct container_plugin {
         const struct zero_plugin_services *svc;
         char *runtime;   /* crun, resolved in $PATH at init */
         char *mount;     /* mount(8), resolved likewise: the rootfs's nodev hook (oci.h) */
+        char *nodev_helper; /* zero-nodev-hook beside zerod (or [container] nodev_hook): the same, one exec */
         char *crun_root; /* AGENT_RUN_DIR/crun */
         enum zero_cgroup_manager configured;
         /* The probe is cached once it succeeded; a failed one is repeated at the next call,

@@ -409,12 +409,19 @@ int zero_oci_config_new(const struct zero_instance_info *info, const struct zero
         /* A hook gets the container's state on its stdin, and crun fails the start ("writing to
          * pipe: Broken pipe") when the hook has exited before the write: mount(8) reads no stdin,
          * so a shell reads it all first, then becomes mount. */
-        if (opts->nodev_hook && opts->rootfs && !zero_oci_wants_userns(info) &&
-            (r = set(cfg, "hooks",
-                     json_pack("{s:[{s:s,s:[s,s,s,s,s,s]}]}", "createContainer", "path", ZERO_OCI_HOOK_SHELL, "args",
-                               "sh", "-c", "while read -r _; do :; done; exec \"$0\" -o \"$1\" \"$2\"",
-                               opts->nodev_hook, info->readonly_rootfs ? "remount,bind,nodev,ro" : "remount,bind,nodev",
-                               opts->rootfs))) < 0)
+        if (opts->nodev_helper && opts->rootfs && !zero_oci_wants_userns(info)) {
+                json_t *args = info->readonly_rootfs ? json_pack("[s,s,s]", "zero-nodev-hook", "--ro", opts->rootfs)
+                                                     : json_pack("[s,s]", "zero-nodev-hook", opts->rootfs);
+                if ((r = set(cfg, "hooks", json_pack("{s:[{s:s,s:o}]}", "createContainer", "path", opts->nodev_helper,
+                                                     "args", args))) < 0)
+                        return r;
+        } else if (opts->nodev_hook && opts->rootfs && !zero_oci_wants_userns(info) &&
+                   (r = set(cfg, "hooks",
+                            json_pack("{s:[{s:s,s:[s,s,s,s,s,s]}]}", "createContainer", "path", ZERO_OCI_HOOK_SHELL,
+                                      "args", "sh", "-c", "while read -r _; do :; done; exec \"$0\" -o \"$1\" \"$2\"",
+                                      opts->nodev_hook,
+                                      info->readonly_rootfs ? "remount,bind,nodev,ro" : "remount,bind,nodev",
+                                      opts->rootfs))) < 0)
                 return r;
         /* crun loads this program and ignores linux.seccomp, which stays as the description of it
          * (and for a runtime without the annotation). */

@@ -66,6 +66,9 @@ struct zero_oci_options {
          * which locks the flags its mounts came with, so nodev stays by itself. */
         const char *nodev_hook;
         const char *rootfs;
+        /* zero-nodev-hook (nodev_hook.c), absolute: the same hook in one exec of a static
+         * program instead of a shell and mount(8). Preferred to nodev_hook when set. */
+        const char *nodev_helper;
 };
 /* What runs the hook: it reads the state crun writes to it, then execs mount(8). */
 #define ZERO_OCI_HOOK_SHELL "/bin/sh"

@@ -176,6 +176,8 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
         unsigned port = 0;
         char *append = NULL;
         _cleanup_free_ char *name = NULL;
+        _cleanup_free_ char *ram = NULL;
+        unsigned long long ram_kib;
         int r;
 
         if (!info || !o || !ret || !o->kernel || !o->initrd || !o->qmp_path)
@@ -198,12 +200,16 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
                                                               .machine = "q35,memory-backend=mem",
                                                               .accel = o->accel,
                                                               .cpus = info->cpus});
-        /* Guest RAM shared with the vhost-user-blk backend (qemu-storage-daemon). */
+        /* Guest RAM shared with the vhost-user-blk backend (qemu-storage-daemon); under TCG 8 KiB
+         * more than asked (ZERO_VM_TCG_RAM_PAD_KIB, cmdline.h: QEMU < 9.0 loses pages a TCG
+         * guest writes while it migrates when its RAM is a multiple of 256 KiB). */
+        ram_kib = (unsigned long long) (info->memory_mib ? info->memory_mib : 256) * 1024;
+        ram = streq(o->accel, "tcg") ? zero_strdup_printf("%lluK", ram_kib + ZERO_VM_TCG_RAM_PAD_KIB)
+                                     : zero_strdup_printf("%lluM", ram_kib / 1024);
         zero_argv_add(&b, strdup("-object"));
-        ZERO_ARGV_ADD(&b, "memory-backend-memfd,id=mem,size=%lluM,share=on",
-            (unsigned long long) (info->memory_mib ? info->memory_mib : 256));
+        ZERO_ARGV_ADD(&b, "memory-backend-memfd,id=mem,size=%s,share=on", ram);
         zero_argv_add(&b, strdup("-m"));
-        ZERO_ARGV_ADD(&b, "%lluM", (unsigned long long) (info->memory_mib ? info->memory_mib : 256));
+        zero_argv_add(&b, strdup(ram));
         zero_qemu_args_console(&b, o->qmp_path);
         if (o->incoming) {
                 zero_argv_add(&b, strdup("-incoming"));
@@ -258,6 +264,20 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
                 zero_argv_add(&b, strdup("-device"));
                 /* romfile=: no iPXE option ROM, the kernel is loaded directly (and ipxe-qemu not needed) */
                 ZERO_ARGV_ADD(&b, "virtio-net-pci,id=%s,netdev=%s,mac=%s,bus=%s,romfile=", dev, back, n->mac, bus);
+        }
+        if (o->tpm_socket) {
+                if (strpbrk(o->tpm_socket, ",\"")) {
+                        strv_free(b.v);
+                        return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "the vTPM's socket path %s has a comma",
+                                              o->tpm_socket);
+                }
+                /* swtpm's control channel; QEMU hands it the data channel and sends CMD_INIT. */
+                zero_argv_add(&b, strdup("-chardev"));
+                ZERO_ARGV_ADD(&b, "socket,id=%s,path=%s", ZERO_VM_TPM_CHARDEV, o->tpm_socket);
+                zero_argv_add(&b, strdup("-tpmdev"));
+                ZERO_ARGV_ADD(&b, "emulator,id=%s,chardev=%s", ZERO_VM_TPM_ID, ZERO_VM_TPM_CHARDEV);
+                zero_argv_add(&b, strdup("-device"));
+                ZERO_ARGV_ADD(&b, "tpm-crb,tpmdev=%s", ZERO_VM_TPM_ID);
         }
         for (unsigned i = 0; b.r >= 0 && i < o->hotplug_ports; i++) {
                 char id[ZERO_VM_QEMU_ID_MAX];

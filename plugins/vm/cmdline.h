@@ -55,6 +55,9 @@ struct zero_vm_options {
          * QEMU runs it once it has it all (no -S: the source's pause before the switchover is
          * where devices are handed over). */
         bool incoming;
+        /* The vTPM: swtpm's control socket (the shim's sidecar, vm.c), NULL: none. The guest
+         * sees a TPM 2.0 on tpm-crb (/dev/tpm0). */
+        const char *tpm_socket;
 };
 
 /* What QEMU's -sandbox forbids: obsolete syscalls, setuid and friends, fork and exec, and
@@ -62,6 +65,19 @@ struct zero_vm_options {
 #define ZERO_VM_SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 /* The same with -runas, whose setuid() and setgid() come after QEMU loaded its filter. */
 #define ZERO_VM_SANDBOX_RUNAS "on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny"
+
+/* Under TCG the guest's RAM is 8 KiB more than the instance's memory_mib (QEMU rounds -m up to
+ * 8 KiB, and its backend must match). QEMU before 9.0
+ * (upstream 03bfc2188f, "physmem: Fix migration dirty bitmap coherency with TCG memory
+ * access") syncs a RAM block whose length is a multiple of 64 pages (256 KiB) 64 pages at a
+ * time and clears their dirty bits without re-arming the vCPUs' TLB entries: a page the guest
+ * had written since the TLB's last flush is then written again through its cached entry
+ * without being marked dirty, and if that happens after the page's last send it is never sent.
+ * The target's guest gets that page as it was: its idle stack, wait queues, slabs (it crashed
+ * after about one migration in ten, docs/architecture.md "Live migration"). A block of any
+ * other length takes the page-by-page path, which re-arms the TLB (tlb_reset_dirty). KVM's
+ * dirty log is the kernel's and unaffected, and its RAM keeps its exact size. */
+#define ZERO_VM_TCG_RAM_PAD_KIB 8
 
 /* QEMU ids: a prefix and the first 16 hex digits of the volume's or NIC's id, the same at every
  * start and in hot-plug, so that a device is found by what it is, not by its position. */
@@ -76,6 +92,8 @@ struct zero_vm_options {
 #define ZERO_VM_SCSI_ID "scsi0"  /* the one virtio-scsi controller; SCSI disks are on scsi0.0 */
 #define ZERO_VM_SCSI_PORT "ps"
 #define ZERO_VM_SPARE_PORT "hp"  /* spare ports: hp0, hp1, ... */
+#define ZERO_VM_TPM_CHARDEV "tpmchr" /* the vTPM's chardev on swtpm's socket */
+#define ZERO_VM_TPM_ID "tpm0"        /* its -tpmdev emulator and -device tpm-crb */
 /* The ids are made by io/hotplug.h's zero_qemu_id(), as the card's daemon names the lab host's. */
 
 /* The guest's device name of disks[i]: /dev/vda.. for virtio-blk, /dev/sda.. for virtio-scsi,

@@ -37,6 +37,7 @@
 #include "plugins/vm/instance.h"
 #include "plugins/vm/migrate.h"
 #include "plugins/vm/monitor.h"
+#include "plugins/vm/tpm.h"
 #include "zero/plugin.h"
 
 #define INFO_MIN_SIZE (offsetof(struct zero_instance_info, initrd) + sizeof(void *))
@@ -51,6 +52,9 @@ static struct {
         char accel_reason[256];
         unsigned hotplug_ports; /* [vm] hotplug_ports: spare PCIe ports per VM */
         char *user;             /* [vm] user: QEMU's -runas; NULL: QEMU stays root */
+        char *swtpm;            /* [vm] swtpm, default swtpm: the vTPM (tpm.h) */
+        bool tpm;               /* swtpm runs here */
+        char tpm_reason[128];
 } plugin;
 
 #define plog(ctx, prio, ...)                                                                       \
@@ -82,6 +86,7 @@ static void vm_fini(void) {
         free(plugin.qemu);
         free(plugin.accel);
         free(plugin.user);
+        free(plugin.swtpm);
         memset(&plugin, 0, sizeof(plugin));
 }
 
@@ -125,7 +130,7 @@ static int parse_ports(const char *s, unsigned *ret) {
 }
 
 static int vm_init(const struct zero_plugin_services *svc, struct zero_error *err) {
-        const char *qemu, *accel, *state, *user;
+        const char *qemu, *accel, *state, *user, *swtpm;
         _cleanup_free_ char *kernel = NULL, *cache = NULL;
         char chosen[8];
         int r;
@@ -146,7 +151,9 @@ static int vm_init(const struct zero_plugin_services *svc, struct zero_error *er
         plugin.qemu = strdup(qemu && *qemu ? qemu : "qemu-system-x86_64");
         user = svc->config_get("vm", "user");
         plugin.user = user && *user ? strdup(user) : NULL;
-        if (!plugin.qemu || (user && *user && !plugin.user)) {
+        swtpm = svc->config_get("vm", "swtpm");
+        plugin.swtpm = strdup(swtpm && *swtpm ? swtpm : "swtpm");
+        if (!plugin.qemu || !plugin.swtpm || (user && *user && !plugin.user)) {
                 vm_fini();
                 return -ENOMEM;
         }
@@ -173,6 +180,7 @@ static int vm_init(const struct zero_plugin_services *svc, struct zero_error *er
                 vm_fini();
                 return -ENOMEM;
         }
+        plugin.tpm = zero_vm_tpm_probe(plugin.swtpm, plugin.tpm_reason, sizeof(plugin.tpm_reason)) >= 0;
         plugin.svc = svc;
         vm_mon_setup(svc);
         svc->log(NULL, LOG_INFO, "vm: accelerator %s (%s%s%s)", plugin.accel, accel,
@@ -186,8 +194,12 @@ static int vm_probe(struct zero_probe *ret) {
         int r;
 
         /* ret comes zeroed, as large as the agent's struct: this plugin's own is no larger. */
-        if (!plugin.svc || ret->size < sizeof(*ret))
+        if (!plugin.svc || ret->size < offsetof(struct zero_probe, tpm))
                 return plugin.svc ? -EINVAL : -ESTALE;
+        if (ret->size >= sizeof(*ret)) { /* an agent of 4.8 or later */
+                ret->tpm = plugin.tpm;
+                snprintf(ret->tpm_reason, sizeof(ret->tpm_reason), "%s", plugin.tpm_reason);
+        }
         r = zero_run_wait(argv, &out);
         if (r != 0 || !out || strncmp(out, "QEMU emulator version ", 22) != 0) {
                 snprintf(ret->reason, sizeof(ret->reason), "%s does not run: %s", plugin.qemu,
@@ -208,9 +220,15 @@ static int vm_probe(struct zero_probe *ret) {
         return 0;
 }
 
+/* The spec asks for a vTPM (plugin.h 4.8). */
+static bool info_tpm(const struct zero_instance_info *info) {
+        return ZERO_ABI_HAS(info, struct zero_instance_info, tpm) && info->tpm;
+}
+
 /* Everything a start needs, from the info and the card. */
 struct vm {
         char *kernel, *initrd, *qmp;
+        char *tpm_socket; /* swtpm's control socket when the spec asks for a vTPM */
         struct zero_vm_disk *disks;
         struct zero_vm_nic *nics;
         char (*paths)[EXPORT_PATH_MAX];
@@ -222,6 +240,7 @@ static void vm_done(struct vm *v) {
         free(v->kernel);
         free(v->initrd);
         free(v->qmp);
+        free(v->tpm_socket);
         free(v->disks);
         free(v->nics);
         free(v->paths);
@@ -247,6 +266,14 @@ static int vm_plumb(struct zero_plugin_ctx *ctx, const struct zero_instance_info
         v->kernel = strdup(info->kernel);
         v->initrd = strdup(info->initrd);
         v->qmp = zero_strdup_printf("%s/qmp.sock", info->run_dir);
+        if (info_tpm(info)) {
+                if (!plugin.tpm)
+                        return zero_error_set(err, -ENOENT, ZERO_E_INVALID, "the instance has \"tpm\": true but %s",
+                                              plugin.tpm_reason);
+                v->tpm_socket = zero_strdup_printf("%s/%s", info->run_dir, ZERO_VM_TPM_SOCKET);
+                if (!v->tpm_socket)
+                        return -ENOMEM;
+        }
         v->disks = calloc(info->n_volumes + 1, sizeof(*v->disks));
         v->paths = calloc(info->n_volumes + 1, sizeof(*v->paths));
         v->nics = calloc(info->n_nics + 1, sizeof(*v->nics));
@@ -282,7 +309,7 @@ static bool info_incoming(const struct zero_instance_info *info) {
 static int vm_cmdline(const struct zero_instance_info *info, const struct vm *v, char ***ret, struct zero_error *err) {
         struct zero_vm_options o = {plugin.qemu, plugin.accel, v->kernel, v->initrd, v->qmp, true,
                                     v->n_disks,  v->disks,     v->n_nics, v->nics,  plugin.hotplug_ports,
-                                    plugin.user, info_incoming(info)};
+                                    plugin.user, info_incoming(info), v->tpm_socket};
         return zero_vm_cmdline(info, &o, ret, err);
 }
 
@@ -307,7 +334,8 @@ static int vm_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_in
 static int vm_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, struct zero_error *err) {
         _cleanup_(vm_done) struct vm v = {};
         _cleanup_strv_free_ char **argv = prepared_take(ctx);
-        _cleanup_free_ char *qmp = qmp_path(info);
+        _cleanup_free_ char *qmp = qmp_path(info), *tpm_socket = NULL;
+        _cleanup_strv_free_ char **tpm_argv = NULL;
         int r = qmp ? 0 : -ENOMEM;
 
         if (r >= 0 && !argv) {
@@ -315,12 +343,20 @@ static int vm_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info
                 if (r >= 0)
                         r = vm_cmdline(info, &v, &argv, err);
         }
+        /* The vTPM: swtpm under the same shim, started before QEMU, whose -tpmdev connects to
+         * its socket (cmdline.c); its state in the instance's state directory (tpm.h). */
+        if (r >= 0 && info_tpm(info))
+                r = zero_vm_tpm_sidecar(plugin.swtpm, info, &tpm_argv, &tpm_socket, err);
         if (r < 0)
                 return r;
         (void) unlink(qmp);
         /* stdin a pipe the shim keeps: QEMU's serial (-chardev stdio) takes an interactive
          * console's input from it (zeroctl console -i). */
-        struct zero_shim_args args = {.size = sizeof(args), .argv = (const char *const *) argv, .stdin_pipe = true};
+        struct zero_shim_args args = {.size = sizeof(args),
+                                      .argv = (const char *const *) argv,
+                                      .stdin_pipe = true,
+                                      .sidecar_argv = (const char *const *) tpm_argv,
+                                      .sidecar_ready = tpm_socket};
         r = plugin.svc->shim_spawn(ctx, &args, err);
         return r < 0 ? zero_error_default(err, r, "cannot start the VM's shim") : 0;
 }
@@ -446,6 +482,11 @@ static int vm_cleanup(struct zero_plugin_ctx *ctx, const struct zero_instance_in
         qmp = qmp_path(info);
         if (qmp)
                 (void) unlink(qmp);
+        if (info->run_dir) {
+                _cleanup_free_ char *tpm = zero_strdup_printf("%s/%s", info->run_dir, ZERO_VM_TPM_SOCKET);
+                if (tpm)
+                        (void) unlink(tpm);
+        }
         return ret;
 }
 

@@ -32,8 +32,13 @@ for i in $(seq 1 "$N"); do
   body=$(jq -nc --arg m "$mark" '{name: "metal", mode: "bms", image: "bbk", command: ["/bin/sh", "-c", ("echo marker " + $m + "; while :; do sleep 1; done")]}')
   t0=$(now_ms)
   expect 202 POST /v1/instances "$body"
-  up=
+  up= ho=
   for _ in $(seq 1 3000); do
+    # The phases: zerod's part (the 202 to the card holding the host for the tenant), then the
+    # kexec and the tenant's boot to its marker.
+    if [ -z "$ho" ] && op GET /v1/host/tenant | jq -e '.tenant.state == "running"' >/dev/null 2>&1; then
+      ho=$(($(now_ms) - t0))
+    fi
     if host_console 8000 | grep -q "^marker $mark"; then
       up=$(($(now_ms) - t0))
       break
@@ -43,6 +48,7 @@ for i in $(seq 1 "$N"); do
   [ -n "$up" ] || fail "run $i: the tenant's marker never showed"
   t0=$(now_ms)
   op POST /v1/instances/metal/stop '{"timeout_s": 60}' >"$T/stop.json"
+  off=$(($(now_ms) - t0)) # the tenant powered off and the card reset the host
   jq -e '.exit_code == 143' "$T/stop.json" >/dev/null || fail "run $i: the stop: $(cat "$T/stop.json")"
   zerod_ready_after "$t0" 240
   back=$READY_MS
@@ -56,7 +62,7 @@ for i in $(seq 1 "$N"); do
   wait_op "$(jbody .id)"
   echo "$up" >>"$T/up.ms"
   echo "$back" >>"$T/back.ms"
-  log "run $i: API call to the tenant's marker $up ms; stop to zerod ready $back ms (load $(cut -d' ' -f1 /proc/loadavg))"
+  log "run $i: API call to the tenant's marker $up ms (the card holds the host for the tenant at ${ho:-?} ms); stop to zerod ready $back ms (the tenant off and the host reset at $off ms; the host's boot: $(host_console 30000 | grep -E 'zero-host: (state volume .* on|zerod started)' | tail -n 2 | sed 's/zero-host: //' | tr '\n' ' ')) (load $(cut -d' ' -f1 /proc/loadavg))"
 done
 up_med=$(median <"$T/up.ms")
 back_med=$(median <"$T/back.ms")

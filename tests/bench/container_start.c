@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench_container_start: container create+start and forced stop+delete through zerod's API, next
- * to `crun run --detach` of the same bundle (and to `crun create` + `crun start`, the two calls
- * zero-shim makes), the resident memory of zerod and zero-shim, and --density containers made and
+ * to `crun run --detach` of the same bundle (and, for reference, to `crun create` + `crun start`:
+ * zero-shim makes the one `run --detach`), the resident memory of zerod and zero-shim, and --density containers made and
  * deleted one after the other, then by 8 clients at once (creates per second).
  * Run by hand (docs/benchmarks.md). It starts its own zerod in a fresh /tmp directory, talks to
  * it over a unix socket only, and leaves no process, mount or file behind, also on failure.
@@ -117,8 +117,8 @@ static int private_cgroup2(char *msg, size_t size) {
         return 0;
 }
 
-/* Timed: `crun run --detach` as c<idx> (W_RUN), or `crun create` + `crun start`, the two calls
- * zero-shim makes, as s<idx> (W_CREATE_START). Untimed: `crun kill NAME KILL` + `crun delete -f`.
+/* Timed: `crun run --detach` as c<idx> (W_RUN), the one call zero-shim makes, or `crun create` +
+ * `crun start` for reference as s<idx> (W_CREATE_START). Untimed: `crun kill NAME KILL` + `crun delete -f`.
  * idx < 0 is the warm-up. */
 static int worker_crun(const struct ctr_bench *cb, int op, char kind, int idx, int err_fd, uint64_t *ret_usec) {
         char name[16];

@@ -80,6 +80,17 @@ op GET /v1/instances/metal/console | grep -q "^marker $MARK" || fail "the card's
 op GET /v1/instances/other >"$T/other.json"
 jq -e '.error.code == "not_found"' "$T/other.json" >/dev/null || fail "the card answered for an instance that is not the tenant: $(cat "$T/other.json")"
 op GET /v1/host/tenant | jq -e '.tenant.state == "running"' >/dev/null || fail "the card's tenant is not running"
+# The orchestrator's address (ZERO_URL, the card's forward) answers too: the card, with zerod's
+# certificate and the orchestrator's token; what it does not answer for is 503.
+expect 200 GET /v1/node
+jq -e '.mode == "bms" and .instance.name == "metal" and .answered_by == "card"' "$BODY" >/dev/null ||
+  fail "GET /v1/node at ZERO_URL under the tenant: $(cat "$BODY")"
+expect 200 GET /v1/instances/metal
+jq -e '.mode == "bms" and .state == "running"' "$BODY" >/dev/null || fail "GET /v1/instances/metal at ZERO_URL: $(cat "$BODY")"
+expect 503 GET /v1/volumes
+jq -e '.error.code == "unavailable" and (.error.message | test("held by bms instance .metal."))' "$BODY" >/dev/null ||
+  fail "GET /v1/volumes at ZERO_URL under the tenant: $(cat "$BODY")"
+log "ZERO_URL under the tenant: the card answers GET /v1/node and /v1/instances/metal, 503 for the rest"
 op GET /v1/presentations >"$T/pres.json"
 jq -e --arg id "$ROOT_ID" '.presentations[] | select(.id == $id and .state == "presented")' "$T/pres.json" >/dev/null ||
   fail "the card does not present the tenant's root volume $ROOT_ID"
@@ -91,6 +102,7 @@ jq -e '.state == "ended" and .exit_code == 143' "$T/stop.json" >/dev/null || fai
 zerod_ready_after "$t0" 240
 stop_ms=$READY_MS
 log "stop (through the card) to zerod's first answer: $stop_ms ms"
+log "the host's boot after the take-back (its uptime): $(host_console 30000 | grep -E 'zero-host: (state volume .* on|zerod started)' | tail -n 2 | tr '\n' ' ')"
 state=
 for _ in $(seq 1 600); do
   api GET /v1/instances/metal

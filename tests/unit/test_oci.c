@@ -466,6 +466,34 @@ static void test_nodev_hook(void **state) {
         assert_null(json_object_get(cfg, "hooks"));
 }
 
+/* The same hook as one static program (zero-nodev-hook), preferred when the plugin has it. */
+static void test_nodev_helper(void **state) {
+        struct zero_instance_info info = sample();
+        struct zero_oci_options opts = {.nodev_hook = "/usr/bin/mount",
+                                        .nodev_helper = "/usr/libexec/zero/zero-nodev-hook",
+                                        .rootfs = "/run/zero/instances/x/bundle/rootfs"};
+        json_auto_t *cfg = build(&info, &opts);
+        json_t *hooks = path(cfg, "hooks", "createContainer");
+        json_t *args = json_object_get(json_array_get(hooks, 0), "args");
+
+        assert_int_equal(json_array_size(hooks), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(hooks, 0), "path")), opts.nodev_helper);
+        assert_int_equal(json_array_size(args), 3);
+        assert_string_equal(json_string_value(json_array_get(args, 1)), "--ro"); /* readonly_rootfs */
+        assert_string_equal(json_string_value(json_array_get(args, 2)), opts.rootfs);
+        info.readonly_rootfs = false;
+        json_decref(cfg);
+        cfg = build(&info, &opts);
+        args = json_object_get(json_array_get(path(cfg, "hooks", "createContainer"), 0), "args");
+        assert_int_equal(json_array_size(args), 2);
+        assert_string_equal(json_string_value(json_array_get(args, 1)), opts.rootfs);
+        info.userns = true;
+        opts.userns_base = 1610612736u;
+        json_decref(cfg);
+        cfg = build(&info, &opts);
+        assert_null(json_object_get(cfg, "hooks"));
+}
+
 static void test_format_is_json(void **state) {
         struct zero_instance_info info = sample();
         _cleanup_free_ char *text = NULL;
@@ -592,6 +620,7 @@ int main(void) {
                 cmocka_unit_test(test_mounts_and_paths),
                 cmocka_unit_test(test_card_volumes_and_netns),
                 cmocka_unit_test(test_nodev_hook),
+                cmocka_unit_test(test_nodev_helper),
                 cmocka_unit_test(test_masked_paths_as_docker),
                 cmocka_unit_test(test_seccomp_in_config),
                 cmocka_unit_test(test_seccomp_bpf),

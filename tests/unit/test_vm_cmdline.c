@@ -40,7 +40,7 @@ static const struct zero_vm_nic nics[] = {
 
 static struct zero_vm_options options(void) {
         return (struct zero_vm_options){"qemu-system-x86_64", "tcg", "/img/vmlinuz", "/img/initrd.img", "/run/i/qmp.sock",
-                                        true, ELEMENTSOF(disks), disks, ELEMENTSOF(nics), nics, 2, NULL, false};
+                                        true, ELEMENTSOF(disks), disks, ELEMENTSOF(nics), nics, 2, NULL, false, NULL};
 }
 
 static size_t count(char **v, const char *s) {
@@ -161,6 +161,28 @@ static void test_incoming(void **state) {
         assert_int_equal(n_in, n_plain);
 }
 
+/* A vTPM: swtpm's socket as a chardev, the emulator backend on it, a tpm-crb device; none
+ * without; a socket path with a comma refused (it would split QEMU's option). */
+static void test_tpm(void **state) {
+        struct zero_instance_info info = sample();
+        struct zero_vm_options o = options();
+        struct zero_error err = {};
+        _cleanup_strv_free_ char **plain = NULL, **tpm = NULL, **bad = NULL;
+
+        assert_int_equal(zero_vm_cmdline(&info, &o, &plain, &err), 0);
+        assert_int_equal(count(plain, "-tpmdev"), 0);
+        assert_null(value(plain, "-chardev", "socket,id=tpmchr"));
+        o.tpm_socket = "/run/i/swtpm.sock";
+        assert_int_equal(zero_vm_cmdline(&info, &o, &tpm, &err), 0);
+        assert_string_equal(value(tpm, "-chardev", "socket,id=tpmchr"), "socket,id=tpmchr,path=/run/i/swtpm.sock");
+        assert_string_equal(value(tpm, "-tpmdev", ""), "emulator,id=tpm0,chardev=tpmchr");
+        assert_string_equal(value(tpm, "-device", "tpm-crb"), "tpm-crb,tpmdev=tpm0");
+        o.tpm_socket = "/run/i,x/swtpm.sock";
+        assert_int_equal(zero_vm_cmdline(&info, &o, &bad, &err), -EINVAL);
+        assert_null(bad);
+        (void) state;
+}
+
 static void test_full_cmdline(void **state) {
         struct zero_instance_info info = sample();
         struct zero_vm_options o = options();
@@ -176,8 +198,9 @@ static void test_full_cmdline(void **state) {
         assert_non_null(value(v, "-accel", "tcg"));
         assert_non_null(value(v, "-cpu", "max"));
         assert_non_null(value(v, "-smp", "2"));
-        assert_non_null(value(v, "-m", "512M"));
-        assert_non_null(value(v, "-object", "memory-backend-memfd,id=mem,size=512M,share=on"));
+        /* under TCG 8 KiB more (ZERO_VM_TCG_RAM_PAD_KIB) */
+        assert_non_null(value(v, "-m", "524296K"));
+        assert_non_null(value(v, "-object", "memory-backend-memfd,id=mem,size=524296K,share=on"));
         assert_non_null(value(v, "-qmp", "unix:/run/i/qmp.sock,server=on,wait=off"));
         assert_non_null(value(v, "-kernel", "/img/vmlinuz"));
         assert_non_null(value(v, "-initrd", "/img/initrd.img"));
@@ -239,6 +262,8 @@ static void test_full_cmdline(void **state) {
         assert_int_equal(zero_vm_cmdline(&info, &o, &v, &err), 0);
         assert_int_equal(count(v, "-S"), 0);
         assert_non_null(value(v, "-cpu", "host"));
+        assert_non_null(value(v, "-m", "512M"));
+        assert_non_null(value(v, "-object", "memory-backend-memfd,id=mem,size=512M,share=on"));
         assert_int_equal(count(v, "-no-reboot"), 1);
         append = value(v, "-append", "console=ttyS0");
         assert_non_null(strstr(append, " zero.root=/dev/sda "));
@@ -294,6 +319,7 @@ int main(void) {
                 cmocka_unit_test(test_full_cmdline),
                 cmocka_unit_test(test_sandbox_and_runas),
                 cmocka_unit_test(test_incoming),
+                cmocka_unit_test(test_tpm),
                 cmocka_unit_test(test_invalid),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
