@@ -18,11 +18,17 @@
  *                                N; the step is done, and spawn, boot and running pass (no shim:
  *                                running records the instance stopped), the card's exports of the
  *                                instance taken down.
+ *                    "ended N switch MODE"  the same, the take-back asked of the card as a
+ *                                switch of the instance to MODE: running then launches that
+ *                                switch (zero_handover_then; docs/architecture.md, "Switching
+ *                                modes").
  *                    "running"   never while zerod runs (the host would be the tenant's): an error.
  *
- * A reset at any point before the card's answer finds the operation at one of these steps and
- * runs it again (a loaded kernel is lost with the reset, so it is loaded again); after it, the
- * card takes the host back and the step finds "ended".
+ * The steps are create's, start's, restart's and switch's (to bms). A reset at any point before
+ * the card's answer finds the operation at one of these steps and runs it again (a loaded kernel
+ * is lost with the reset, so it is loaded again; the operation is not rewound to card_up as
+ * others are after a restart: operation.c); after it, the card takes the host back and the step
+ * finds "ended".
  */
 #include "agent/handover.h"
 
@@ -304,19 +310,34 @@ int zero_step_handover(struct zero_op *op) {
                               strempty(op->row.instance_name), p);
 }
 
-/* The switch asked of the card with the take-back ("then_switch", handover.c's ended()): launched
+/* The switch asked of the card with the take-back ("then_switch", ended() above): launched
  * by the operation's last step, once the instance is recorded stopped, in the same commit as the
  * operation's end (one batch: a crash before it resumes the step, which launches it then). Its
- * steps are a switch's from a stopped bms instance that runs after it ("start": true). */
+ * steps are a switch's from a stopped bms instance that runs after it ("start": true); one that
+ * fails leaves it a stopped bms instance ("again": false: no new hand-over nobody asked for). */
 int zero_handover_then(struct zero_op *op, const struct zero_instance_row *row) {
         const char *mode = json_string_value(json_object_get(op->params, "then_switch"));
+        const struct zero_loaded_plugin *lp = mode ? zero_plugins_find(op->agent->plugins, mode) : NULL;
         struct zero_op *next = NULL;
         int r;
 
         if (!mode)
                 return 0;
+        /* The card takes any word (a mode is zerod's to know): one that cannot run here, or the
+         * instance's own, is no switch; it stays a stopped bms instance, and says why. */
+        if (!lp || !lp->probe.available || streq(mode, strempty(row->mode))) {
+                log_warning("%s: the card's take-back asked for a switch to '%s', which %s: it stays stopped",
+                            row->name, mode, !lp ? "no plugin runs here" : !lp->probe.available ? "cannot run here"
+                                                                                              : "is its mode");
+                zero_agent_event(op->agent, "instance.mode", row->name,
+                                 json_pack("{s:s,s:s}", "mode", strempty(row->mode), "reason",
+                                           "the card's switch names a mode that cannot run here"));
+                return 0;
+        }
         r = zero_op_new(op->agent, "switch", row,
-                        json_pack("{s:s,s:s,s:b}", "mode", mode, "from", strempty(row->mode), "start", true), &next);
+                        json_pack("{s:s,s:s,s:b,s:b}", "mode", mode, "from", strempty(row->mode), "start", true,
+                                  "again", false),
+                        &next);
         if (r < 0)
                 return zero_error_set(&op->err, r, ZERO_E_INTERNAL, "cannot make the switch of %s to %s", row->name, mode);
         r = zero_store_operation_insert(op->agent->store, &next->row);

@@ -637,7 +637,10 @@ static void fail_switch(struct zero_op *op) {
         free(c.row.error);
         c.row.error = zero_strdup_printf("switch failed: %s", op->err.message);
         (void) zero_inst_set_state(op->agent, &c.row, zero_inst_transition_end(zero_op_states(op), false, false));
-        if (start && c.row.mode && zero_op_new(op->agent, "start", &c.row, NULL, &again) >= 0) {
+        /* "again": false, the switch out of a tenant's run (handover.c): its old mode's start would
+         * hand the host over again, which nobody asked for; it stays stopped. */
+        if (start && !json_is_false(json_object_get(op->params, "again")) && c.row.mode &&
+            zero_op_new(op->agent, "start", &c.row, NULL, &again) >= 0) {
                 if (zero_store_operation_insert(op->agent->store, &again->row) >= 0 && zero_op_launch(again) >= 0)
                         log_info("Starting %s again as a %s after the failed switch", c.row.name, from);
                 else

@@ -49,9 +49,11 @@ int zeroctl_operation_id(const json_t *op, char **ret, struct zero_error *reterr
 }
 
 /* Whether zerod's silence is the host handed to a tenant: the operation was at its hand-over,
- * and the failure is no answer of zerod's about the operation (gone, or refused to us). */
+ * and the failure is not our own (refused to us, out of memory). The card answers at zerod's
+ * address meanwhile (docs/api/card.yaml): 404 for what it does not route, operations included,
+ * 503 for the rest; a connection may fail too. Bounded by the wait's deadline. */
 static bool host_away(const json_t *cur, const char *step, int r) {
-        return (streq(strempty(step), "handover") || streq(strempty(str(cur, "step")), "handover")) && r != -ENOENT &&
+        return (streq(strempty(step), "handover") || streq(strempty(str(cur, "step")), "handover")) &&
                r != -EACCES && r != -EPERM && r != -ENOMEM;
 }
 

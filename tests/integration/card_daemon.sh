@@ -154,6 +154,8 @@ want 409 op GET /v1/node
 grep -q "zerod answers" "$BODY" || fail "GET /v1/node without a tenant: $(cat "$BODY")"
 want 409 op GET /v1/instances/metal
 want 409 op POST /v1/instances/metal/stop '{}'
+want 409 op POST /v1/instances/metal/switch '{"mode":"container"}'
+want 403 host POST /v1/instances/metal/switch '{"mode":"container"}'
 want 403 host GET /v1/node
 OPID=$(id)
 want 409 host POST /v1/host/handover "{\"operation\":\"$OPID\",\"instance\":\"$(id)\",\"name\":\"metal\",\"volumes\":[\"$V1\"]}"

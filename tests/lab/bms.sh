@@ -130,6 +130,7 @@ log "zerod is back: metal stopped (exit code 143), the card presents its root vo
 expect 202 DELETE "/v1/instances/metal?delete_volumes=false"
 wait_op "$(jbody .id)"
 expect 202 POST /v1/instances '{"name": "reader", "image": "bbk", "root_volume": "metal-root", "command": ["/bin/cat", "/bms-file"]}'
+READER_OP=$(jbody .id)
 wait_console reader "written by $MARK" 60
 log "a container on metal's root volume reads the tenant's file"
 
@@ -158,7 +159,9 @@ back() {
   op GET /v1/host/tenant | jq -e --arg n "$1" --argjson c "$2" '.tenant == null and .last.name == $n and .last.exit_code == $c' >/dev/null ||
     fail "the card's record of $1: $(op GET /v1/host/tenant)"
 }
-# The node to itself again: the reader goes.
+# The node to itself again: the reader goes, once its create has ended (its line on the console
+# can come before the create's last step: a 409 "create is in progress" at a load of 18).
+wait_op "$READER_OP"
 expect 202 DELETE /v1/instances/reader
 wait_op "$(jbody .id)"
 # Its command ends: the unified image's init powers the machine off, the card takes it back (0).

@@ -12,7 +12,8 @@
 #     answers, and waits; the tenant prints "MODES container,bms" with the same MAC and address on
 #     the host's console, the peer pings the same address, the card answers for sw (mode bms);
 #   - the switch back, asked of the card (zerod is gone): POST /v1/instances/sw/switch
-#     {"mode": "container"} on its operator socket; the card takes the host back, zerod comes
+#     {"mode": "container"} at ZERO_URL, where the card answers for the node while the tenant runs
+#     (its refusals asked on its operator socket); the card takes the host back, zerod comes
 #     back, ends the hand-over (sw stopped) and switches sw to a container, which runs with the
 #     same id, MAC and address, "MODES container,bms,container", and the peer pings it;
 #   - figures: the switch to the tenant's line, and the card's switch back to the container's.
@@ -109,10 +110,19 @@ grep -q '^    host handed to the tenant; the card answers$' "$T/to_bms.out" ||
   fail "zeroctl switch did not say the host went to the tenant: $(cat "$T/to_bms.out")"
 
 # --- back to a container: asked of the card, carried on by zerod once it is back -----------------------
+# Refused, nothing changed: no mode, bms itself, another instance than the tenant.
+op POST /v1/instances/sw/switch '{}' | jq -e '.error.code == "invalid"' >/dev/null || fail "the card's switch without a mode was not refused"
+op POST /v1/instances/sw/switch '{"mode": "bms"}' | jq -e '.error.code == "wrong_state"' >/dev/null ||
+  fail "the card's switch to bms was not refused"
+op POST /v1/instances/other/switch '{"mode": "container"}' | jq -e '.error.code == "not_found"' >/dev/null ||
+  fail "the card's switch of another instance was not refused"
+op GET /v1/host/tenant | jq -e '.tenant.state == "running" and .tenant.switch == null' >/dev/null ||
+  fail "a refused switch changed the tenant: $(op GET /v1/host/tenant)"
+# Asked at the orchestrator's own address (ZERO_URL): while the tenant runs the card answers there.
 t0=$(now_ms)
-op POST /v1/instances/sw/switch '{"mode": "container", "timeout_s": 60}' >"$T/back.json"
-jq -e '.state == "ended" and .exit_code == 143 and .switch == "container"' "$T/back.json" >/dev/null ||
-  fail "the card's switch of sw: $(cat "$T/back.json")"
+expect 200 POST /v1/instances/sw/switch '{"mode": "container", "timeout_s": 60}'
+jq -e '.state == "ended" and .exit_code == 143 and .switch == "container"' "$BODY" >/dev/null ||
+  fail "the card's switch of sw: $(cat "$BODY")"
 zerod_ready_after "$t0" 240
 state=
 for _ in $(seq 1 1200); do

@@ -1480,6 +1480,16 @@ static unsigned card_take_back(struct env *e, int code) {
         return card_take_back_to(e, code, NULL);
 }
 
+/* The card's part taken down by jobs of their own (zero_card_down_nowait): 5 s at most. */
+static void wait_card_empty(struct env *e) {
+        for (int i = 0; i < 250; i++) {
+                _cleanup_free_ char *holds = card_holds(e);
+                if (streq(holds, "none/none"))
+                        break;
+                run_for(e, 20);
+        }
+}
+
 /* zerod back after the take-back: the operation ends, the instance stopped with the tenant's exit
  * code, the card holds nothing of it. */
 static void assert_back(struct env *e, int code) {
@@ -1489,13 +1499,7 @@ static void assert_back(struct env *e, int code) {
         assert_int_equal(zero_inst_reconcile_all(&e->a), 0);
         assert_int_equal(zero_op_resume_all(&e->a), 0);
         run_ops(e);
-        /* The card's part taken down by jobs of their own (zero_card_down_nowait): 5 s at most. */
-        for (int i = 0; i < 250; i++) {
-                _cleanup_free_ char *holds = card_holds(e);
-                if (streq(holds, "none/none"))
-                        break;
-                run_for(e, 20);
-        }
+        wait_card_empty(e);
         s = seen(e);
         if (!streq(s.state, "stopped"))
                 print_message("after the take-back: %s (%s)\n", s.state, s.error);
@@ -1638,6 +1642,40 @@ static void test_switch_handover(void **state) {
                                  "handover_load,handover,spawn,boot,running");
         env_close(e);
         env_free(e);
+
+        /* The card's switch to a mode no plugin runs here: no switch, a stopped eps instance. And
+         * one whose new mode fails to prepare: back to eps, stopped, the host not handed over again
+         * (the agent would be killed by the helper's exec). */
+        for (int i = 0; i < 2; i++) {
+                e = env_new();
+                switch_setup(e);
+                assert_int_equal(agent_life(e, NULL, LIFE_SWITCH), 1);
+                assert_int_equal(card_take_back_to(e, 143, i == 0 ? "nomode" : "alpha"), 1);
+                env_open(e);
+                if (i == 1) {
+                        fake.fail = F_PREPARE;
+                        fake.fail_times = 1;
+                }
+                assert_int_equal(zero_inst_reconcile_all(&e->a), 0);
+                assert_int_equal(zero_op_resume_all(&e->a), 0);
+                run_ops(e);
+                wait_card_empty(e);
+                assert_string_equal(seen(e).mode, "eps");
+                assert_string_equal(seen(e).state, "stopped");
+                if (i == 1)
+                        assert_non_null(strstr(seen(e).error, "switch failed"));
+                assert_card(e, "eps", false);
+                assert_int_equal(shims_running(e->dir, 0), 0);
+                free(ops);
+                ops = switches_of(e);
+                if (i == 0)
+                        assert_string_equal(ops, "succeeded:evict,stop,cleanup,card_down,mode,card_up,prepare,"
+                                                 "handover_load,handover,spawn,boot,running");
+                else
+                        assert_non_null(strstr(ops, ";failed:"));
+                env_close(e);
+                env_free(e);
+        }
 }
 
 static void switch_back(struct env *e, const char *point) {

@@ -2955,7 +2955,8 @@ static void test_e2e_switch_handover(void **state) {
                                                          ": keepalive\n\n"},
                 /* zerod gone with the host: the card's forward has nobody to reach */
                 {"GET", "/v1/operations/sw1?wait=30", 502, NULL, ERR("bad_gateway", "no host"), .max_hits = 1},
-                {"GET", "/v1/operations/sw1?wait=2", 502, NULL, ERR("bad_gateway", "no host"), .max_hits = 1},
+                /* the card answering at zerod's address: it routes no operations */
+                {"GET", "/v1/operations/sw1?wait=2", 404, NULL, ERR("not_found", "no such endpoint"), .max_hits = 1},
                 {"GET", "/v1/operations/sw1?wait=2", 200, NULL, SW_OP("succeeded", "running", HO_STEPS_ALL, "null")},
                 {"GET", "/v1/instances/web", 200, NULL, "{\"name\":\"web\",\"mode\":\"bms\",\"state\":\"stopped\"}"},
         };
@@ -2985,6 +2986,48 @@ static void test_e2e_switch_handover(void **state) {
         assert_memory_equal(r.out, want, strlen(want));
         assert_int_equal(fake_count(fk, "GET", "/v1/operations/sw1?wait=2"), 2);
         assert_int_equal(fake_count(fk, "GET", "/v1/events?after=0&instance=web"), 1);
+        result_done(&r);
+        fake_stop(fk);
+}
+
+/* zeroctl create of a bms instance follows its operation as the switch does: the steps up to the
+ * hand-over, the host's absence, the steps left, then "created". */
+static void test_e2e_create_bms(void **state) {
+        NEED_ZEROCTL();
+        struct route routes[] = {
+                {"POST", "/v1/instances", 202, "Location: /v1/operations/sw1\r\n",
+                 SW_OP("running", "evict", "[]", "null")},
+                {"GET", "/v1/events?after=0&instance=metal", 200, NULL,
+                 ": open\n\n" SSE_STEP("10", "sw1", "evict", "0", "3") SSE_STEP("11", "sw1", "volumes", "1", "2000")
+                         SSE_STEP("12", "sw1", "card_up", "2", "40000") SSE_STEP("13", "sw1", "prepare", "3", "2000")
+                                 SSE_STEP("14", "sw1", "handover_load", "4", "35000")},
+                {"GET", "/v1/operations/sw1?wait=30", 502, NULL, ERR("bad_gateway", "no host"), .max_hits = 1},
+                {"GET", "/v1/operations/sw1?wait=2", 200, NULL,
+                 SW_OP("succeeded", "running",
+                       "[" HO_STEP("evict", "3") "," HO_STEP("volumes", "2000") "," HO_STEP("card_up", "40000") ","
+                       HO_STEP("prepare", "2000") "," HO_STEP("handover_load", "35000") ","
+                       HO_STEP("handover", "21000000") "," HO_STEP("spawn", "20") "," HO_STEP("boot", "10") ","
+                       HO_STEP("running", "300") "]",
+                       "null")},
+        };
+        struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
+        struct result r = run("--url", fk->url, "create", "metal", "--image", "bbk", "--mode", "bms", NULL);
+
+        assert_string_equal(r.err, "");
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.out, "creating metal (operation sw1)\n"
+                                   "    evict        0 ms\n"
+                                   "    volumes      2 ms\n"
+                                   "    card_up     40 ms\n"
+                                   "    prepare      2 ms\n"
+                                   "    handover_load    35 ms\n"
+                                   "    host handed to the tenant; the card answers\n"
+                                   "    host taken back: zerod answers again\n"
+                                   "    handover   21.0 s\n"
+                                   "    spawn        0 ms\n"
+                                   "    boot         0 ms\n"
+                                   "    running      0 ms\n"
+                                   "created metal (operation sw1)\n");
         result_done(&r);
         fake_stop(fk);
 }
@@ -3127,6 +3170,7 @@ int main(void) {
                 cmocka_unit_test(test_e2e_switch_stream_breaks),
                 cmocka_unit_test(test_e2e_switch_fails),
                 cmocka_unit_test(test_e2e_switch_handover),
+                cmocka_unit_test(test_e2e_create_bms),
                 cmocka_unit_test(test_e2e_switch_refused),
         };
 
