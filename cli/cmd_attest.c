@@ -48,11 +48,9 @@ int zeroctl_parse_attest(int argc, char **argv, struct zeroctl_attest_args *ret,
                         return zeroctl_getopt_error(c, argv, reterr);
                 }
         }
-        if (optind >= argc)
-                return zeroctl_usage_error(reterr, "the instance's name is required");
-        a.name = argv[optind++];
-        if (optind < argc)
-                return zeroctl_usage_error(reterr, "unexpected argument '%s'", argv[optind]);
+        c = zeroctl_instance_only(argc, argv, &a.name, reterr);
+        if (c < 0)
+                return c;
         if (a.nonce && (!*a.nonce || strlen(a.nonce) > 128 ||
                         strspn(a.nonce, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(a.nonce)))
                 return zeroctl_usage_error(reterr, "--nonce: 1-128 characters of [A-Za-z0-9._-]");

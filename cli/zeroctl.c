@@ -394,6 +394,15 @@ int zeroctl_instance_and_word(int argc, char **argv, const char *what, const cha
         return 0;
 }
 
+int zeroctl_instance_only(int argc, char **argv, const char **ret_name, struct zero_error *reterr) {
+        if (argc - optind < 1)
+                return zeroctl_usage_error(reterr, "missing instance name");
+        if (argc - optind > 1)
+                return zeroctl_usage_error(reterr, "unexpected argument '%s'", argv[optind + 1]);
+        *ret_name = argv[optind];
+        return 0;
+}
+
 int zeroctl_parse_name_only(int argc, char **argv, const char **ret_name,
                             struct zero_error *reterr) {
         return zeroctl_parse_words(argc, argv, 1, ret_name, reterr);

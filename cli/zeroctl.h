@@ -105,6 +105,8 @@ int zeroctl_parse_words(int argc, char **argv, size_t n, const char **ret_words,
  * what names WORD in the "missing ..." usage error. */
 int zeroctl_instance_and_word(int argc, char **argv, const char *what, const char **ret_name,
                               const char **ret_word, struct zero_error *reterr);
+/* The INSTANCE a verb takes after its own options (argv[optind...]): exactly one word. */
+int zeroctl_instance_only(int argc, char **argv, const char **ret_name, struct zero_error *reterr);
 /* Parses "VERB [--help] NAME". */
 int zeroctl_parse_name_only(int argc, char **argv, const char **ret_name,
                             struct zero_error *reterr);

@@ -54,15 +54,8 @@ body=$(jq -nc --arg cmd "$CMD" '{name: "metal", mode: "bms", image: "bbk", comma
 t0=$(now_ms)
 expect 202 POST /v1/instances "$body"
 log "metal created (202): the host goes to the tenant"
-marker_ms=
-for _ in $(seq 1 2400); do
-  if host_console 20000 | grep -q "^marker $MARK"; then
-    marker_ms=$(($(now_ms) - t0))
-    break
-  fi
-  sleep 0.1
-done
-[ -n "$marker_ms" ] || fail "the tenant's marker never showed on the host's console"
+host_console_wait "^marker $MARK" 2400 || fail "the tenant's marker never showed on the host's console"
+marker_ms=$(($(now_ms) - t0))
 log "the tenant's marker on the host's console: $marker_ms ms after the create"
 host_console 20000 >"$T/tenant.console"
 grep -q '^card: unreachable' "$T/tenant.console" || fail "the tenant reached the card's API: $(grep '^card:' "$T/tenant.console")"

@@ -87,15 +87,9 @@ log "sw runs as a container with $MAC $IP"
 t0=$(now_ms)
 zeroctl --timeout 900 switch sw bms >"$T/to_bms.out" 2>&1 &
 ZEROCTL_PID=$!
-seen=
-for _ in $(seq 1 3000); do
-  if host_console 20000 | grep -q "^MODES container,bms, MAC $MAC IP $IP/24"; then
-    seen=$(($(now_ms) - t0))
-    break
-  fi
-  sleep 0.1
-done
-[ -n "$seen" ] || fail "the tenant's line never showed on the host's console: $(host_console 2000 | tail -n 5)"
+host_console_wait "^MODES container,bms, MAC $MAC IP $IP/24" 3000 ||
+  fail "the tenant's line never showed on the host's console: $(host_console 2000 | tail -n 5)"
+seen=$(($(now_ms) - t0))
 log "sw as a bms tenant printed its history with the same MAC and address: $seen ms after the switch"
 ping_peer "$IP" bms
 op GET /v1/instances/sw >"$T/card_sw.json"

@@ -57,6 +57,18 @@ op() {
 presented() { op GET /v1/presentations | jq -e --arg id "$1" '.presentations[] | select(.id == $id and .state == "presented")' >/dev/null; }
 plugged() { op GET /v1/host/devices | jq -e --arg d "$1-${2:0:16}" '.devices | index($d)' >/dev/null; }
 host_console() { op GET "/v1/host/console?bytes=$1" | tr -d '\r'; }
+# host_console_wait REGEX TRIES: the host's console (its last 20,000 bytes) read every 0.1 s until
+# a line matches REGEX (grep's), TRIES times at most; 1 if none did. The text is read whole
+# before grep sees it (under pipefail a grep -q that quits early would fail the pipe).
+host_console_wait() {
+  local text
+  for _ in $(seq 1 "$2"); do
+    text=$(host_console 20000)
+    grep -q -- "$1" <<<"$text" && return 0
+    sleep 0.1
+  done
+  return 1
+}
 maint() {
   local out=$T/maint.out
   [ -S "$LAB/run/host/maint.sock" ] || fail "the host has no maintenance port (ZERO_LAB_MAINTENANCE=true)"
