@@ -5,7 +5,6 @@
  * serve the API until SIGTERM. Instances are left running when zerod stops.
  */
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
 #include "agent/token_cmd.h"
+#include "agent/trim.h"
 #include "common/lock.h"
 #include "agent/attest.h"
 #include "common/log.h"
@@ -234,9 +234,10 @@ static int run(struct zero_agent *a, struct zero_front **http) {
         if (r < 0)
                 return r;
         zero_image_sweep(a); /* after the resume: running imports keep their work */
-        /* The start's transient memory (the card's sync reads the daemon's whole state once per
-         * export: 5 MiB with 200 volumes) back to the system, as after operations (operation.c). */
-        (void) malloc_trim(0);
+        /* What the start alone needed back to the system (trim.h), as after operations
+         * (operation.c): its heap (the card's sync read the daemon's whole state once per
+         * export: 5 MiB with 200 volumes), the code and the store's pages it ran through. */
+        zero_trim(a);
 
         if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
                 watchdog_usec /= 2;

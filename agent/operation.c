@@ -2,7 +2,6 @@
 #include "agent/operation.h"
 
 #include <assert.h>
-#include <malloc.h>
 #include <string.h>
 
 #include "agent/durable.h"
@@ -10,6 +9,7 @@
 #include "agent/fault.h"
 #include "agent/card_job.h"
 #include "agent/peer.h"
+#include "agent/trim.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -342,10 +342,11 @@ static void op_finish(struct zero_op *op, int r) {
                         (void) sd_event_source_set_time_relative(o->timer, 0);
         /* The last one running ended: what the operations had on the heap at once (8 creates at a
          * time held 7 MiB: the card's replies, JSON, rows) is free but stays with the process, as
-         * glibc gives back only the top of the heap by itself. Returned here, once per burst, so
-         * that zerod's resident memory follows its live data (bench_density). */
+         * glibc gives back only the top of the heap by itself; and the code they ran stays mapped.
+         * Given back here, once per burst, so that zerod's resident memory follows its live data
+         * (trim.h, bench_density). */
         if (!a->ops)
-                (void) malloc_trim(0);
+                zero_trim_when_idle(a);
 }
 
 /* "KIND.STEP" or "KIND.STEP.done" (fault.h). */
@@ -764,6 +765,7 @@ int zero_op_resume_all(struct zero_agent *a) {
 void zero_op_free_all(struct zero_agent *a) {
         while (a->ops)
                 zero_op_free(a->ops);
+        zero_trim_cancel(a); /* the one the last operation's end asked for */
 }
 
 int zero_op_save(struct zero_op *op) {

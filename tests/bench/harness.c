@@ -49,6 +49,20 @@ int bench_run(struct bench *b, char *const argv[]) {
         return r == 0 ? 0 : bench_fail(b, r < 0 ? r : -EIO, "%s exited with %d: %.300s", argv[0], r, strempty(out));
 }
 
+bool bench_proc_names(pid_t pid, const char *s) {
+        char path[64], buf[4096];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t len;
+
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || (len = read(fd, buf, sizeof(buf) - 1)) <= 0)
+                return false;
+        for (ssize_t i = 0; i < len; i++)
+                buf[i] = buf[i] ? buf[i] : ' ';
+        buf[len] = '\0';
+        return strstr(buf, s) != NULL;
+}
+
 int bench_tmp_new(struct bench *b) {
         snprintf(b->tmp, sizeof(b->tmp), "/tmp/zero-bench.XXXXXX");
         if (!mkdtemp(b->tmp)) {
@@ -276,20 +290,11 @@ static int kill_leftovers(const char *tmp) {
         int n = 0;
 
         while (d && (de = readdir(d))) {
-                char path[300], buf[4096];
                 int64_t pid;
-                ssize_t len;
-                _cleanup_close_ int fd = -EBADF;
 
                 if (zero_parse_int64(de->d_name, 2, INT32_MAX, &pid) < 0 || pid == getpid())
                         continue;
-                snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
-                if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || (len = read(fd, buf, sizeof(buf) - 1)) <= 0)
-                        continue;
-                for (ssize_t i = 0; i < len; i++)
-                        buf[i] = buf[i] ? buf[i] : ' ';
-                buf[len] = '\0';
-                if (strstr(buf, tmp) && kill((pid_t) pid, SIGKILL) >= 0)
+                if (bench_proc_names((pid_t) pid, tmp) && kill((pid_t) pid, SIGKILL) >= 0)
                         n++;
         }
         if (d)
