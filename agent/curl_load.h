@@ -3,11 +3,12 @@
 /*
  * libcurl, loaded at its first use rather than at zerod's exec. Only a live migration's source
  * agent talks to another node (peer.h), and libcurl with what it pulls in (OpenSSL, Kerberos,
- * LDAP, SSH, HTTP/2: 17 libraries) is 3.2 MiB of zerod's idle RSS and 0.75 MiB of it anonymous
+ * LDAP, SSH, HTTP/2: 18 libraries) is 3.2 MiB of zerod's idle RSS and 0.75 MiB of it anonymous
  * (their relocations), more than zerod's own heap (docs/benchmarks.md, "Idle"). zerod is built
  * against libcurl's headers and loads the library it was built for (soname libcurl.so.4) with
  * dlopen(RTLD_NOW | RTLD_LOCAL) the first time it is asked; it is never unloaded. Without that
- * library zerod runs on, and what needs it fails with a clear error (docs/operations.md).
+ * library zerod runs on, and what needs it fails with a clear error (docs/architecture.md,
+ * "zerod inside").
  */
 #include <curl/curl.h>
 

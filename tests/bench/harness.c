@@ -294,8 +294,10 @@ static int kill_leftovers(const char *tmp) {
 
                 if (zero_parse_int64(de->d_name, 2, INT32_MAX, &pid) < 0 || pid == getpid())
                         continue;
-                if (bench_proc_names((pid_t) pid, tmp) && kill((pid_t) pid, SIGKILL) >= 0)
+                if (bench_proc_names((pid_t) pid, tmp) && kill((pid_t) pid, SIGKILL) >= 0) {
+                        fprintf(stderr, "cleanup: killed pid %s, still running\n", de->d_name);
                         n++;
+                }
         }
         if (d)
                 closedir(d);
@@ -324,6 +326,7 @@ static int detach_loop_leftovers(const char *tmp) {
                 if (fd >= 0) {
                         (void) ioctl(fd, LOOP_CLR_FD, 0);
                         close(fd);
+                        fprintf(stderr, "cleanup: detached %s (%s)\n", dev, backing);
                         n++;
                 }
         }
@@ -347,8 +350,10 @@ static int umount_leftovers(const char *tmp) {
         if (f)
                 fclose(f);
         for (size_t i = n; i > 0; i--) {
-                if (mp[i - 1])
+                if (mp[i - 1]) {
+                        fprintf(stderr, "cleanup: unmounted %s\n", mp[i - 1]);
                         (void) umount2(mp[i - 1], MNT_DETACH);
+                }
                 free(mp[i - 1]);
         }
         return (int) n;
@@ -363,9 +368,11 @@ static int crun_delete_all(const struct bench *b, const char *root) {
         if (access(root, F_OK) < 0 ||
             zero_run_wait((char *const[]){(char *) b->crun, "--root", (char *) root, "list", "-q", NULL}, &out) != 0)
                 return 0;
-        for (char *id = strtok_r(out, "\n", &save); id; id = strtok_r(NULL, "\n", &save), n++)
+        for (char *id = strtok_r(out, "\n", &save); id; id = strtok_r(NULL, "\n", &save), n++) {
+                fprintf(stderr, "cleanup: crun container %s deleted\n", id);
                 (void) zero_run_wait((char *const[]){(char *) b->crun, "--root", (char *) root,
                                                      "--cgroup-manager=disabled", "delete", "-f", id, NULL}, NULL);
+        }
         return n;
 }
 
