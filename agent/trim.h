@@ -22,7 +22,8 @@
 void zero_trim(struct zero_agent *a);
 /* zero_trim() once the loop has nothing more urgent to do (an idle-priority defer source): the
  * replies that the work's end woke are sent first, and a burst that goes on skips it (it runs
- * only if no operation is running then). */
+ * only if no operation is running then). At most one a second: within a second of the last, a
+ * one-shot timer at that second's end instead (operations one after the other). */
 void zero_trim_when_idle(struct zero_agent *a);
 /* Drops a trim still to come (zerod's exit: zero_op_free_all()). */
 void zero_trim_cancel(struct zero_agent *a);

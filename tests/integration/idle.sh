@@ -35,7 +35,7 @@ quiet() { # quiet WHAT: QUIET_S seconds with nothing asked: no wakeup, no timer
   local child z0 c0 z1 c1
   child=$(sync_child)
   [ -n "$child" ] || fail "$1: no sync child of zerod $ZEROD_PID"
-  sleep 1 # the replies sent and the trim done (an idle-priority defer)
+  sleep 2 # the replies sent and the trim done (at most one a second: trim.h)
   z0=$(slices "$ZEROD_PID") c0=$(slices "$child")
   sleep "$QUIET_S"
   z1=$(slices "$ZEROD_PID") c1=$(slices "$child")
