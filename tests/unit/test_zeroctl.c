@@ -854,6 +854,39 @@ static void test_parse_events(void **state) {
         }
 }
 
+/* --evict stop: create's spec, start's body; zerod's refusal told in zeroctl's words. */
+static void test_parse_evict(void **state) {
+        struct zero_error e = {};
+        json_auto_t *spec = NULL;
+        const char *name = NULL, *evict = NULL;
+
+        assert_int_equal(zeroctl_parse_create(6, ARGV("create", "metal", "--image=bbk", "--mode=bms", "--evict", "stop"),
+                                              &spec, &e),
+                         0);
+        assert_string_equal(json_string_value(json_object_get(spec, "evict")), "stop");
+        assert_int_equal(zeroctl_parse_start(4, ARGV("start", "metal", "--evict", "stop"), &name, &evict, &e), 0);
+        assert_string_equal(name, "metal");
+        assert_string_equal(evict, "stop");
+        assert_int_equal(zeroctl_parse_start(2, ARGV("start", "metal"), &name, &evict, &e), 0);
+        assert_null(evict);
+        assert_int_equal(zeroctl_parse_start(3, ARGV("start", "metal", "--evict"), &name, &evict, &e), -EINVAL);
+        assert_int_equal(zeroctl_parse_start(3, ARGV("start", "a", "b"), &name, &evict, &e), -EINVAL);
+        assert_string_equal(e.message, "too many arguments");
+        assert_int_equal(zeroctl_parse_start(2, ARGV("start", "--help"), &name, &evict, &e), ZEROCTL_HELP);
+
+        e = (struct zero_error){};
+        zero_error_set(&e, -EBUSY, ZERO_E_CONFLICT,
+                       "the node is held by 'web' (container, running): bms instance 'metal' needs the node to "
+                       "itself (\"evict\": \"stop\" stops the others first)");
+        assert_int_equal(zeroctl_evict_hint(-EIO, &e), -EIO);
+        assert_string_equal(e.message, "the node is held by 'web' (container, running): bms instance 'metal' needs "
+                                       "the node to itself (--evict stop stops them first)");
+        /* Anything else is left as it is. */
+        zero_error_set(&e, -EBUSY, ZERO_E_INVALID, "evict: (\"evict\": \"stop\" stops the others first)");
+        assert_int_equal(zeroctl_evict_hint(-EIO, &e), -EIO);
+        assert_string_equal(e.message, "evict: (\"evict\": \"stop\" stops the others first)");
+}
+
 static void test_parse_switch(void **state) {
         struct zeroctl_switch_args a;
         struct zero_error e = {};
@@ -878,6 +911,13 @@ static void test_parse_switch(void **state) {
         assert_true(a.force);
         assert_int_equal(zeroctl_switch_body(&a, &b2, &e), 0);
         assert_json_eq(b2, "{\"mode\":\"bms\",\"timeout_s\":0,\"force\":true}");
+        {
+                json_auto_t *b3 = NULL;
+                assert_int_equal(zeroctl_parse_switch(5, ARGV("switch", "web", "bms", "--evict", "stop"), &a, &e), 0);
+                assert_string_equal(a.evict, "stop");
+                assert_int_equal(zeroctl_switch_body(&a, &b3, &e), 0);
+                assert_json_eq(b3, "{\"mode\":\"bms\",\"evict\":\"stop\"}");
+        }
         assert_int_equal(zeroctl_parse_switch(3, ARGV("switch", "--grace=3600", "web"), &a, &e),
                          -EINVAL);
         assert_string_equal(e.message, "missing mode (vm or container)");
@@ -3062,11 +3102,11 @@ static void test_e2e_switch_refused(void **state) {
         static const struct usage_case usage[] = {
                 {{"switch", "web"},
                  "zeroctl: missing mode (vm or container)\n"
-                 "Usage: zeroctl switch NAME MODE [--grace S] [--force]\n"
+                 "Usage: zeroctl switch NAME MODE [--grace S] [--force] [--evict stop]\n"
                  "Try 'zeroctl --help'.\n"},
                 {{"switch", "web", "vm", "--grace", "soon"},
                  "zeroctl: --grace must be a whole number from 0 to 3600, not 'soon'\n"
-                 "Usage: zeroctl switch NAME MODE [--grace S] [--force]\n"
+                 "Usage: zeroctl switch NAME MODE [--grace S] [--force] [--evict stop]\n"
                  "Try 'zeroctl --help'.\n"},
         };
         run_verb_and_usage_cases(cases, ELEMENTSOF(cases), usage, ELEMENTSOF(usage));
@@ -3131,6 +3171,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_attach),
                 cmocka_unit_test(test_parse_events),
                 cmocka_unit_test(test_parse_switch),
+                cmocka_unit_test(test_parse_evict),
                 cmocka_unit_test(test_parse_migrate),
                 cmocka_unit_test(test_sse),
                 cmocka_unit_test(test_format_duration),
