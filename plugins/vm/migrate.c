@@ -45,6 +45,8 @@ struct job {
         bool continued;      /* SWITCHOVER: migrate-continue sent */
         bool finishing;      /* SWITCHOVER: completed, the final query-migrate sent (once) */
         bool cancel_sent;    /* CANCEL: migrate_cancel sent */
+        bool cont_sent;      /* RECEIVE: the held guest's cont sent */
+        uint32_t flags;      /* ZERO_MIGRATE_* (plugin.h) */
         unsigned final_tries;
         uint64_t connect_deadline; /* LISTEN: QEMU makes its QMP socket a moment after its exec */
         sd_event_source *poll;
@@ -283,6 +285,8 @@ static void on_cancel_status(struct zero_qmp *q, int r, json_t *v, const struct 
         (void) job_send(j, "cont", NULL, on_cont);
 }
 
+static void on_receive_status(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata);
+
 static void on_announced(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
         struct job *j = userdata;
 
@@ -294,7 +298,20 @@ static void on_announced(struct zero_qmp *q, int r, json_t *v, const struct zero
         job_end(j, 0, NULL);
 }
 
-/* RECEIVE: the target's QEMU runs the guest once the migration completed. */
+static void on_receive_cont(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
+        struct job *j = userdata;
+
+        if (!job_reply(j))
+                return;
+        if (r < 0)
+                return job_fail(j, r, ZERO_E_RUNTIME, "QEMU does not run the guest it received (cont): %s",
+                                err->message);
+        j->querying = true;
+        (void) job_send(j, "query-status", NULL, on_receive_status);
+}
+
+/* RECEIVE: the target's QEMU holds the guest once the migration completed (-S: paused); cont
+ * runs it (the agent calls RECEIVE once its card took the volumes). */
 static void on_receive_status(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
         struct job *j = userdata;
         const char *s = json_string_value(json_object_get(v, "status"));
@@ -305,6 +322,11 @@ static void on_receive_status(struct zero_qmp *q, int r, json_t *v, const struct
         if (r < 0 || !s)
                 return job_fail(j, r < 0 ? r : -EPROTO, ZERO_E_RUNTIME, "query-status failed: %s",
                                 r < 0 ? err->message : "no status");
+        if (streq(s, "paused") && !j->cont_sent) {
+                j->cont_sent = j->querying = true; /* the poll waits for cont's answer */
+                (void) job_send(j, "cont", NULL, on_receive_cont);
+                return;
+        }
         if (!streq(s, "running"))
                 return; /* inmigrate: the poll asks again */
         (void) job_send(j, "announce-self",
@@ -415,6 +437,8 @@ static void step(struct job *j, json_t *info) {
                  * that came here by one, and has not been sent since: nothing to cancel. */
                 if (streq(s, "completed") && j->m && !j->m->sent && !json_object_get(info, "total-time"))
                         going = false;
+                else if (streq(s, "completed") && (j->flags & ZERO_MIGRATE_CANCEL_COMPLETED))
+                        going = false; /* the target never runs it (the agent knows): resumed here */
                 else if (streq(s, "completed"))
                         return job_fail(j, -EALREADY, ZERO_E_WRONG_STATE,
                                         "the migration completed: the guest runs on the target");
@@ -561,6 +585,8 @@ static int job_start(struct zero_plugin_ctx *ctx, const struct zero_instance_inf
                 j->downtime_ms = args->downtime_ms ? args->downtime_ms : VM_MIGRATE_DOWNTIME_MS_DEFAULT;
                 j->bandwidth = args->bandwidth ? args->bandwidth : VM_MIGRATE_BANDWIDTH_DEFAULT;
         }
+        if (args && ZERO_ABI_HAS(args, struct zero_migrate_args, flags))
+                j->flags = args->flags;
         if ((phase == ZERO_MIGRATE_SEND || phase == ZERO_MIGRATE_LISTEN) && strncmp(j->uri, "tcp:", 4) != 0) {
                 job_destroy(j);
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "migration address '%s': expected tcp:HOST:PORT",
