@@ -28,6 +28,7 @@ struct vm_mig {
         enum zero_migrate_phase done_phase; /* found done: asked again, it answers 0 at once */
         char uri[160];                      /* LISTEN: where the target listens */
         bool sent;                          /* a SEND's migrate was answered (since zerod started) */
+        bool at_switchover;                 /* SEND ended at pre-switchover: SWITCHOVER continues at once */
         struct job *job;                    /* the phase under way, or NULL */
 };
 
@@ -406,8 +407,11 @@ static void step(struct job *j, json_t *info) {
                         going = false;
                 if (going && !streq(s, "cancelling"))
                         report(j, info, NULL);
-                if (j->started && (streq(s, "pre-switchover") || streq(s, "completed")))
+                if (j->started && (streq(s, "pre-switchover") || streq(s, "completed"))) {
+                        if (j->m)
+                                j->m->at_switchover = streq(s, "pre-switchover");
                         return job_end(j, 0, NULL);
+                }
                 if (going)
                         return;
                 if (j->started) /* failed, cancelled */
@@ -529,11 +533,29 @@ again:
 
 void vm_migrate_event(struct zero_plugin_ctx *ctx, const char *name, json_t *data) {
         struct vm_mig *m = mig_get(ctx, false);
+        const char *status = json_string_value(json_object_get(data, "status"));
+        struct job *j = m ? m->job : NULL;
 
+        if (!j)
+                return;
+        /* The pause before the switchover: SEND is done, said by the event itself (the guest is
+         * paused from here: no query's round trip first). Its progress is the last poll's. */
+        if (j->phase == ZERO_MIGRATE_SEND && j->sent && streq(name, "MIGRATION") && status &&
+            streq(status, "pre-switchover")) {
+                m->at_switchover = true;
+                return job_end(j, 0, NULL);
+        }
+        /* The held guest received whole: whether it may run is query-status's (RECEIVE). */
+        if (j->phase == ZERO_MIGRATE_RECEIVE && streq(name, "MIGRATION") && status && streq(status, "completed") &&
+            !j->querying) {
+                j->querying = true;
+                (void) job_send(j, "query-status", NULL, on_receive_status);
+                return;
+        }
         /* A change of the migration's status (events capability), or the guest stopped (the
          * pause before the switchover) or running (the target): look now, not at the next poll. */
-        if (m && m->job && (streq(name, "MIGRATION") || streq(name, "STOP") || streq(name, "RESUME")))
-                query(m->job);
+        if (streq(name, "MIGRATION") || streq(name, "STOP") || streq(name, "RESUME"))
+                query(j);
 }
 
 /* --- entry points --- */
@@ -613,6 +635,15 @@ static int job_start(struct zero_plugin_ctx *ctx, const struct zero_instance_inf
                                       strerror(-r));
         }
         m->job = j;
+        /* Paused before the switchover (SEND ended there, in this process): migrate-continue at
+         * once, the guest is paused until the target runs it. Not sent (QEMU gone): the poll
+         * looks and says. */
+        if (phase == ZERO_MIGRATE_SWITCHOVER && m->at_switchover &&
+            vm_mon_command(j->mon, "migrate-continue", json_pack("{s:s}", "state", "pre-switchover"), on_simple, j) >= 0) {
+                j->n_pending++;
+                j->continued = true;
+        }
+        m->at_switchover = false;
         /* From here on the end comes through done(), from the loop (replies never come from
          * inside the call that sent them: io/qmp.h): the first look comes from the poll, on time
          * (an accuracy of 0 is sd-event's default slack of 250 ms: the switchover's first look,
