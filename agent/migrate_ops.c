@@ -5,18 +5,23 @@
  *   target        the target agent is asked to prepare the instance (POST /v1/migrations)
  *   target_ready  ... and long-polled until its QEMU listens (its operation's result "uri")
  *   send          QEMU sends the guest, until it is paused before the switchover (plugin SEND)
- *   release       the card releases the volumes: drained, written back (card.h)
+ *   release       the card releases the volumes: drained, written back (card.h); a target that
+ *                 holds what it receives ("held") is sent the rest meanwhile (SWITCHOVER begun)
  *   handover      the target's card takes them (POST /v1/migrations/{id}/switchover)
- *   switchover    QEMU goes on until the target has it all (plugin SWITCHOVER): from here on
- *                 the instance is the target's, and nothing is undone
+ *   switchover    QEMU goes on until the target has it all (plugin SWITCHOVER), and a held
+ *                 target says it runs the guest: from here on the instance is the target's,
+ *                 and nothing is undone
  *   stop, cleanup, card_down, forget   the source's QEMU, exports, taps and rows go
  *
  * The params say how far it came: "target_op" (the target's operation), "uri" (where its QEMU
- * listens), "switching" (migrate-continue may be sent: no cancel any more), "switched" (QEMU
- * said completed, or the target runs the guest). A step that fails before "switched" runs the
- * undo steps: the volumes taken back (nothing to read afresh: nobody wrote them meanwhile), the
- * migration cancelled and the guest running here again, the target's operation cancelled (best
- * effort: a target that cannot be reached undoes its own once its QEMU loses the source).
+ * listens), "held", "switching" (migrate-continue may be sent: no cancel any more),
+ * "handover_sent", "asking_owner" (whether the target runs the guest is its to say: asked until
+ * it does, the guest paused here), "switched" (the target runs the guest). A step that fails
+ * before "switched" runs the undo steps: the volumes taken back (nothing to read afresh: nobody
+ * wrote them meanwhile), the migration cancelled and the guest running here again, the target's
+ * operation cancelled (best effort: a target that cannot be reached undoes its own once its QEMU
+ * loses the source). After migrate-continue a step fails only when the target cannot run the
+ * guest: it never had the hand-over's request, or its operation failed.
  */
 #include <string.h>
 

@@ -199,8 +199,10 @@ enum zero_migrate_phase {
         /* migrate_out, on the source: */
         ZERO_MIGRATE_SEND = 1, /* send the instance to args->uri until its guest is paused, just
                                 * before the switchover: both sides may still go back */
-        ZERO_MIGRATE_SWITCHOVER, /* go on: the rest, until the target has it all and runs it (once
-                                  * begun, the instance is the target's if the runtime says done) */
+        ZERO_MIGRATE_SWITCHOVER, /* go on: the rest, until the target has it all (and runs it;
+                                  * a 4.9 target holds it until its RECEIVE). Once begun, the
+                                  * guest may never run here again unless the agent knows the
+                                  * target does not run it (CANCEL, ZERO_MIGRATE_CANCEL_COMPLETED) */
         ZERO_MIGRATE_CANCEL,     /* give up: the migration stops and the guest runs here again */
         /* migrate_in, on the target: */
         ZERO_MIGRATE_LISTEN,  /* listen at args->uri ("tcp:HOST:0": a port of the runtime's
