@@ -170,6 +170,8 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
                                       svc->config_get("container", "mount_helper"));
         if (r < 0)
                 return r;
+        /* An agent of 4.8 or earlier would not pass the shim its prepare command on. */
+        plugin.shim_mounts_root = plugin.mount_helper && ZERO_PLUGIN_ABI_MINOR_OF(svc->abi_version) >= 9;
         plugin.crun_root = zero_strdup_printf("%s/crun", run_dir);
         if (!plugin.runtime || !plugin.crun_root) {
                 container_fini();
@@ -589,7 +591,8 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
 static int container_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
                            struct zero_error *err) {
         _cleanup_(ctr_done) struct ctr c = {};
-        const char *rt, *root, *mgr;
+        const char *rt, *root, *mgr, *mount_argv[5];
+        char dev[DEVICE_PATH_MAX];
         int r;
 
         r = require_available(err);
@@ -607,6 +610,10 @@ static int container_start(struct zero_plugin_ctx *ctx, const struct zero_instan
                 r = -errno;
                 return runtime_error(err, r, "cannot remove %s: %s", c.pid_file, strerror(-r));
         }
+        /* The root volume, mounted by the shim before crun runs (volumes.c). */
+        r = root_mount_argv(ctx, info, &c, dev, mount_argv, err);
+        if (r < 0)
+                return r;
 
         rt = plugin.runtime;
         root = plugin.crun_root;
@@ -631,6 +638,7 @@ static int container_start(struct zero_plugin_ctx *ctx, const struct zero_instan
                 /* Only when asked: else /dev/null, whose end a command reading stdin sees at once
                  * (docker run without -i). */
                 .stdin_pipe = ZERO_ABI_HAS(info, struct zero_instance_info, stdin_open) && info->stdin_open,
+                .prepare_argv = mount_argv[0] ? mount_argv : NULL,
         };
 
         r = plugin.svc->shim_spawn(ctx, &args, err);

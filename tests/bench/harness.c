@@ -289,8 +289,10 @@ static int kill_leftovers(const char *tmp) {
                 for (ssize_t i = 0; i < len; i++)
                         buf[i] = buf[i] ? buf[i] : ' ';
                 buf[len] = '\0';
-                if (strstr(buf, tmp) && kill((pid_t) pid, SIGKILL) >= 0)
+                if (strstr(buf, tmp) && kill((pid_t) pid, SIGKILL) >= 0) {
+                        fprintf(stderr, "cleanup: killed %s: %.200s\n", de->d_name, buf);
                         n++;
+                }
         }
         if (d)
                 closedir(d);
@@ -319,6 +321,7 @@ static int detach_loop_leftovers(const char *tmp) {
                 if (fd >= 0) {
                         (void) ioctl(fd, LOOP_CLR_FD, 0);
                         close(fd);
+                        fprintf(stderr, "cleanup: detached %s from %.200s", dev, backing);
                         n++;
                 }
         }
@@ -342,8 +345,10 @@ static int umount_leftovers(const char *tmp) {
         if (f)
                 fclose(f);
         for (size_t i = n; i > 0; i--) {
-                if (mp[i - 1])
+                if (mp[i - 1]) {
+                        fprintf(stderr, "cleanup: unmounted %s\n", mp[i - 1]);
                         (void) umount2(mp[i - 1], MNT_DETACH);
+                }
                 free(mp[i - 1]);
         }
         return (int) n;
@@ -358,9 +363,11 @@ static int crun_delete_all(const struct bench *b, const char *root) {
         if (access(root, F_OK) < 0 ||
             zero_run_wait((char *const[]){(char *) b->crun, "--root", (char *) root, "list", "-q", NULL}, &out) != 0)
                 return 0;
-        for (char *id = strtok_r(out, "\n", &save); id; id = strtok_r(NULL, "\n", &save), n++)
+        for (char *id = strtok_r(out, "\n", &save); id; id = strtok_r(NULL, "\n", &save), n++) {
+                fprintf(stderr, "cleanup: crun delete -f %s (root %s)\n", id, root);
                 (void) zero_run_wait((char *const[]){(char *) b->crun, "--root", (char *) root,
                                                      "--cgroup-manager=disabled", "delete", "-f", id, NULL}, NULL);
+        }
         return n;
 }
 
