@@ -572,14 +572,18 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
         r = card_prepare(ctx, info, &c, &p, err);
         if (r != 0) /* or ZERO_PLUGIN_PENDING: called again once the root volume's mount ended */
                 return r;
-        opts.netns_path = info->n_nics > 0 ? c.netns : NULL;
-        opts.volume_mounts = p.mounts;
-        opts.n_volume_mounts = p.n_mounts;
-        opts.volume_binds = true;
-        config = mfree(config);
-        r = zero_oci_config_format(info, &opts, &config, err);
-        if (r < 0)
-                return r;
+        /* The card's mounts and namespace in config.json: formatted again only when there are
+         * any (the common container has neither: the first one is the same, ~26 KB of JSON). */
+        if (p.n_mounts > 0 || info->n_nics > 0) {
+                opts.netns_path = info->n_nics > 0 ? c.netns : NULL;
+                opts.volume_mounts = p.mounts;
+                opts.n_volume_mounts = p.n_mounts;
+                opts.volume_binds = true;
+                config = mfree(config);
+                r = zero_oci_config_format(info, &opts, &config, err);
+                if (r < 0)
+                        return r;
+        }
 
         /* 0600: the environment may hold secrets. */
         r = zero_write_file_replace(c.config, config, strlen(config), 0600);
