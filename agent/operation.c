@@ -465,6 +465,7 @@ static void op_run_steps(struct zero_op *op, bool committed) {
                         }
                         op_fault_point(op, false);
                 }
+                op->rerun = committed;
                 r = op_step(op)->run(op);
                 if (r == ZERO_OP_PENDING && op->wait != ZERO_OP_WAIT_NONE)
                         return;

@@ -117,6 +117,7 @@ struct zero_op {
         struct zero_peer_call *peer; /* a request to another agent (peer.h): freeing cancels it */
         zero_op_peer_fn peer_answer; /* ... and who reads its answer */
         int answer_r;             /* ZERO_OP_THEN_RERUN_ANY: the answer the step runs again with */
+        bool rerun;               /* the step runs again after its wait's answer (not its first run) */
         sd_event_source *cancel;  /* zero_op_cancel(): the cancel, from the loop */
         bool cancel_asked;
         bool undoing;             /* a step failed: the kind's undo steps run (params "undo") */

@@ -48,9 +48,11 @@
  * zero_shim_args.sidecar_argv and sidecar_ready (a VM's swtpm), zero_instance_info.tpm,
  * zero_probe.tpm and tpm_reason. 4.9: a target started with info->incoming holds the guest it
  * received, paused, until RECEIVE runs it (the card's hand-over overlaps QEMU's last round);
- * zero_migrate_args.flags (ZERO_MIGRATE_CANCEL_COMPLETED). */
+ * zero_migrate_args.flags (ZERO_MIGRATE_CANCEL_COMPLETED).
+ * 4.10: zero_shim_args.prepare_argv (the container's root volume mounted by the shim it spawns,
+ * not by a fork of zerod). */
 #define ZERO_PLUGIN_ABI_MAJOR 4
-#define ZERO_PLUGIN_ABI_MINOR 9
+#define ZERO_PLUGIN_ABI_MINOR 10
 #define ZERO_PLUGIN_ABI_MAKE(major, minor) ((uint32_t) (major) << 16 | (uint32_t) (minor))
 #define ZERO_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t) (v) >> 16)
 #define ZERO_PLUGIN_ABI_MINOR_OF(v) ((uint32_t) (v) & 0xffffU)
@@ -187,6 +189,13 @@ struct zero_shim_args {
          * ended once the main process is gone. Not with pid_file. */
         const char *const *sidecar_argv;
         const char *sidecar_ready;
+        /* 4.9: a command the shim runs to completion before anything else of the instance, in
+         * the host's mount namespace (not the runtime's private one): what must be in place
+         * before the runtime starts and costs the agent's loop a fork where the shim, already
+         * started, costs none (a container's root volume mounted). Its failure is the spawn's,
+         * with its output. NULL: none. A plugin checks the services' minor before it relies on
+         * it: an older agent does not pass it on. */
+        const char *const *prepare_argv;
 };
 
 /* Live migration (4.3). One migration is two operations, one per node: the source's runtime
