@@ -105,6 +105,11 @@ int zero_op_new(struct zero_agent *a, const char *kind, const struct zero_instan
         return op_new(a, kind, NULL, inst, params, ret);
 }
 
+int zero_op_new_with_id(struct zero_agent *a, const char *kind, const char *id, const struct zero_instance_row *inst,
+                        json_t *params, struct zero_op **ret) {
+        return op_new(a, kind, id, inst, params, ret);
+}
+
 int zero_op_new_detached(struct zero_agent *a, const char *kind, const char *id, json_t *params, struct zero_op **ret) {
         return op_new(a, kind, id, NULL, params, ret);
 }

@@ -596,12 +596,14 @@ int zeroctl_cmd_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *
 }
 
 int zeroctl_cmd_stop(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
-        json_auto_t *body = NULL;
-        _cleanup_free_ char *path = NULL;
+        json_auto_t *body = NULL, *op = NULL, *final = NULL;
+        _cleanup_free_ char *path = NULL, *location = NULL, *id = NULL;
         unsigned wait_s = z->opts.timeout_s;
+        size_t n_printed = 0;
         const char *name;
+        bool by_card;
         int64_t grace;
-        int r;
+        int r, k;
 
         r = zeroctl_parse_stop(argc, argv, &name, &grace, reterr);
         if (r != 0)
@@ -618,8 +620,29 @@ int zeroctl_cmd_stop(struct zeroctl *z, int argc, char **argv, struct zero_error
         path = zeroctl_object_path("instances", name, "/stop");
         if (!path)
                 return -ENOMEM;
-        return zeroctl_operation_run(z, "POST", path, body, wait_s, "stop", "stopped", name,
-                                     reterr);
+        if (wait_s == 0)
+                return zeroctl_operation_run(z, "POST", path, body, 0, "stop", "stopped", name, reterr);
+        r = zeroctl_http_call(z->http, "POST", path, body, 0, &op, &location, reterr);
+        if (r >= 0)
+                r = zeroctl_operation_id(op, &id, reterr);
+        if (r < 0)
+                return r;
+        /* A bms tenant's stop, answered by the card: its steps as it takes the host back, then
+         * zerod's word once it is back. */
+        by_card = streq(strempty(json_string_value(json_object_get(op, "answered_by"))), "card");
+        if (by_card && !z->opts.json) {
+                fprintf(z->out, "stopping %s: the card takes the host back (operation %s)\n", name, id);
+                if (fflush(z->out) != 0)
+                        return zero_error_set(reterr, -errno, ZERO_E_INTERNAL, "cannot write output: %m");
+        }
+        r = zeroctl_operation_wait_from(z, op, location, wait_s, NULL, by_card ? &n_printed : NULL, &final, reterr);
+        if (z->opts.json && final) {
+                k = zeroctl_print_json(z->out, final);
+                return r < 0 ? r : k;
+        }
+        if (r >= 0)
+                fprintf(z->out, "stopped %s (operation %s)\n", name, id);
+        return r;
 }
 
 /* --follow: each chunk as it comes, out at once. */

@@ -90,6 +90,24 @@ printf '%s\n' "$CARD2" >"$T/card.secret"
 tcp GET /v1/node "$CARD"; want 401 unauthorized "the replaced secret"
 tcp GET /v1/node "$CARD2"
 [ "$STATUS" = 200 ] || fail "the replacing secret is refused: $STATUS"
+# Only the secret's SHA-256 (what the lab's card hands its host, which a bms tenant can read): the
+# secret works, the hash itself as a bearer token does not; a malformed hash is refused.
+CARD3=zero_$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+printf '%s' "$CARD3" | sha256sum | cut -d' ' -f1 >"$T/card.sha256"
+"$ZEROD" token create card --state-dir "$T/state" --sha256-file "$T/card.sha256" --replace 2>>"$T/token.err" ||
+  fail "zerod token create --sha256-file failed: $(cat "$T/token.err")"
+tcp GET /v1/node "$CARD3"
+[ "$STATUS" = 200 ] || fail "the secret whose hash was registered is refused: $STATUS"
+tcp GET /v1/node "$(cat "$T/card.sha256")"; want 401 unauthorized "the hash as a bearer token"
+tcp GET /v1/node "$CARD2"; want 401 unauthorized "the secret the hash replaced"
+for bad in "$(tr a-f A-F <"$T/card.sha256")" "$(head -c 63 "$T/card.sha256")" "$CARD3"; do
+  printf '%s\n' "$bad" >"$T/bad.sha256"
+  "$ZEROD" token create bad --state-dir "$T/state" --sha256-file "$T/bad.sha256" 2>/dev/null &&
+    fail "zerod token create --sha256-file took '$bad'"
+done
+"$ZEROD" token create bad --state-dir "$T/state" --sha256-file "$T/card.sha256" --secret-file "$T/card.secret" 2>/dev/null &&
+  fail "zerod token create took both --sha256-file and --secret-file"
+[ "$(sqlite3 "$T/state/zero.db" "select count(*) from tokens where name = 'bad'")" = 0 ] || fail "a refused hash left a token"
 # The unix socket is root's: nobody cannot even connect.
 in_ns setpriv --reuid 65534 --regid 65534 --clear-groups curl -sS --unix-socket "$SOCK" -o /dev/null http://zero/v1/node 2>/dev/null &&
   fail "uid 65534 was answered on the unix socket"

@@ -3030,6 +3030,45 @@ static void test_e2e_switch_handover(void **state) {
         fake_stop(fk);
 }
 
+/* zeroctl stop of a bms tenant at ZERO_URL: the card answers 202 with an operation of its own
+ * ("answered_by": "card"), looked at every second, its steps printed as they come; the host's boot
+ * (the card's 503 once the host is back, zerod's 404 before it resumed the hand-over) is an
+ * absence; zerod, back, has the operation with the card's steps and the host's boot. */
+#define ST_OP(status, step, steps, by)                                                                    \
+        "{\"id\":\"st1\",\"kind\":\"stop\",\"instance\":\"metal\",\"status\":\"" status "\",\"step\":\"" step  \
+        "\",\"steps\":" steps ",\"error\":null" by "}"
+#define BY_CARD ",\"answered_by\":\"card\""
+static void test_e2e_stop_bms(void **state) {
+        NEED_ZEROCTL();
+        struct route routes[] = {
+                {"POST", "/v1/instances/metal/stop", 202, "Location: /v1/operations/st1\r\n",
+                 ST_OP("running", "power_off", "[]", BY_CARD)},
+                {"GET", "/v1/operations/st1?wait=2", 200, NULL,
+                 ST_OP("running", "take_back", "[" HO_STEP("power_off", "2100000") "]", BY_CARD), .max_hits = 1},
+                {"GET", "/v1/operations/st1?wait=2", 503, NULL, ERR("unavailable", "the host is back"), .max_hits = 1},
+                {"GET", "/v1/operations/st1?wait=2", 404, NULL, ERR("not_found", "no operation st1"), .max_hits = 1},
+                {"GET", "/v1/operations/st1?wait=2", 200, NULL,
+                 ST_OP("succeeded", "host_boot",
+                       "[" HO_STEP("power_off", "2100000") "," HO_STEP("take_back", "120000") "," HO_STEP(
+                               "host_boot", "9800000") "]",
+                       "")},
+        };
+        struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
+        struct result r = run("--url", fk->url, "stop", "metal", NULL);
+
+        assert_string_equal(r.err, "");
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.out, "stopping metal: the card takes the host back (operation st1)\n"
+                                   "    power_off  2100 ms\n"
+                                   "    host taken back: zerod answers again\n"
+                                   "    take_back   120 ms\n"
+                                   "    host_boot  9800 ms\n"
+                                   "stopped metal (operation st1)\n");
+        assert_int_equal(fake_count(fk, "GET", "/v1/operations/st1?wait=2"), 4);
+        result_done(&r);
+        fake_stop(fk);
+}
+
 /* zeroctl create of a bms instance follows its operation as the switch does: the steps up to the
  * hand-over, the host's absence, the steps left, then "created". */
 static void test_e2e_create_bms(void **state) {
@@ -3212,6 +3251,7 @@ int main(void) {
                 cmocka_unit_test(test_e2e_switch_fails),
                 cmocka_unit_test(test_e2e_switch_handover),
                 cmocka_unit_test(test_e2e_create_bms),
+                cmocka_unit_test(test_e2e_stop_bms),
                 cmocka_unit_test(test_e2e_switch_refused),
         };
 
