@@ -51,26 +51,34 @@ static int token_list(struct zero_store *s) {
         return 0;
 }
 
-/* create --secret-file [--replace]: the secret is read (one line; the newline dropped), checked,
- * hashed. */
-static int token_import(struct zero_store *s, const char *name, enum zero_role role, const char *by, const char *file,
-                        bool replace) {
+int zero_token_import_file(struct zero_store *s, const char *name, enum zero_role role, const char *by,
+                           const char *file, bool replace, struct zero_error *err) {
         _cleanup_free_ char *secret = NULL;
-        struct zero_error err = {};
         size_t n = 0;
         int r;
 
         r = zero_read_file(file, ZERO_TOKEN_SECRET_SIZE + 1, &secret, &n);
-        if (r < 0) {
-                fprintf(stderr, "zerod token create: cannot read %s: %s\n", file, r == -EFBIG ? "not a token secret" : strerror(-r));
-                return 1;
-        }
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_INVALID, "cannot read %s: %s", file,
+                                      r == -EFBIG ? "not a token secret" : strerror(-r));
         if (n > 0 && secret[n - 1] == '\n')
                 secret[--n] = '\0';
-        r = zero_token_import(s, name, role, by, secret, replace, &err);
+        struct zero_error e = {};
+        r = zero_token_import(s, name, role, by, secret, replace, &e);
         explicit_bzero(secret, n);
-        if (r < 0) {
-                fprintf(stderr, "zerod token create: %s: %s\n", file, err.message);
+        if (r < 0)
+                return zero_error_set(err, r, e.code, "%s: %s", file, e.message);
+        return 0;
+}
+
+/* create --secret-file [--replace]: the secret is read (one line; the newline dropped), checked,
+ * hashed. */
+static int token_import(struct zero_store *s, const char *name, enum zero_role role, const char *by, const char *file,
+                        bool replace) {
+        struct zero_error err = {};
+
+        if (zero_token_import_file(s, name, role, by, file, replace, &err) < 0) {
+                fprintf(stderr, "zerod token create: %s\n", err.message);
                 return 1;
         }
         fprintf(stderr, "Token '%s' (role %s) made with the secret of %s.\n", name, zero_role_to_string(role), file);
