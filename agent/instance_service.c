@@ -223,7 +223,8 @@ static int switch_load(struct zero_agent *a, const char *name, const char *mode,
         if (!lp->probe.available)
                 return zero_error_set(err, -EOPNOTSUPP, ZERO_E_INVALID, "mode '%s' cannot run here: %s", mode,
                                       lp->probe.reason);
-        return 0;
+        /* Its vTPM's state goes with it to a VM; a bms tenant would have the host's own TPM. */
+        return zero_spec_tpm_check(a, row, mode, err);
 }
 
 int zero_instance_switch_check(struct zero_agent *a, const char *name, const char *mode, struct zero_error *err) {

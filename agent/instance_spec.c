@@ -63,6 +63,16 @@ static int tpm_check(const struct zero_agent *a, const struct zero_loaded_plugin
                               why ? why : " (no vm plugin)");
 }
 
+int zero_spec_tpm_check(struct zero_agent *a, const struct zero_instance_row *row, const char *mode,
+                        struct zero_error *err) {
+        const struct zero_loaded_plugin *lp = zero_plugins_find(a->plugins, mode);
+        json_auto_t *spec = row->spec ? json_loads(row->spec, 0, NULL) : NULL;
+
+        if (!lp || !json_is_true(json_object_get(spec, "tpm")))
+                return 0;
+        return tpm_check(a, lp, err);
+}
+
 int zero_spec_validate(struct zero_agent *a, json_t *body, struct zero_instance_row *ret, struct zero_error *err) {
         static const char *const known[] = {"name", "mode", "image", "cpus", "memory_mib", "command", "env", "hostname",
                                             "cwd", "readonly_rootfs", "pids_max", "userns", "stdin", "tpm",

@@ -95,6 +95,7 @@ static int load_one(struct zero_plugin_set *s, const char *path, const struct ze
                 log_error("Refusing plugin %s: %s", path, dlerror());
                 return -ENOEXEC;
         }
+        zero_log_pass_on(h);
         entry = (zero_plugin_entry_fn) dlsym(h, ZERO_PLUGIN_ENTRY);
         if (!entry && dlsym(h, ZERO_CARD_DRIVER_ENTRY)) {
                 /* The card's driver shares the directory (card_loader.c loads it). */

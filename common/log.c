@@ -3,6 +3,7 @@
 
 #include "common/text.h"
 
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,16 @@ static const char *tty_level(int prio) {
 
 void zero_log_set_max_priority(int prio) {
         max_priority = prio;
+}
+
+/* Plugins link the common code statically: their max_priority would stay LOG_INFO (their debug
+ * lines, the card driver's QMP traffic, never shown under --log-level debug), their ident unset. */
+void zero_log_pass_on(void *dl_handle) {
+        void (*set)(int, const char *) = NULL;
+
+        *(void **) &set = dl_handle ? dlsym(dl_handle, ZERO_LOG_MODULE_SYMBOL) : NULL;
+        if (set)
+                set(max_priority, ident);
 }
 
 void zero_log_set_ident(const char *s) {

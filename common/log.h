@@ -12,6 +12,11 @@
 
 void zero_log_set_max_priority(int prio);
 void zero_log_set_ident(const char *ident);
+/* A plugin dlopen()ed with its own copy of this file logs at this process's level and with its
+ * ident: its module exports ZERO_LOG_MODULE_SYMBOL (common/log_export.c, added by
+ * zero_plugin_module()). The ident is not copied: a string that outlives the module. */
+#define ZERO_LOG_MODULE_SYMBOL "zero_module_set_log"
+void zero_log_pass_on(void *dl_handle);
 
 /* Logs and returns -|error|; %m in fmt prints strerror(error). */
 int zero_log_internal(int prio, int error, const char *fmt, ...) _printf_(3, 4);

@@ -78,6 +78,7 @@ int zero_card_lib_load_path(const char *file, const char *who, struct zero_card_
         h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (!h)
                 return refuse(err, -ENOEXEC, path, "%s", dlerror());
+        zero_log_pass_on(h);
         entry = (zero_card_driver_entry_fn) dlsym(h, ZERO_CARD_DRIVER_ENTRY);
         d = entry ? entry() : NULL;
         if (!d) {

@@ -268,19 +268,28 @@ static int qsd_start(struct qsd *q, struct zero_error *err) {
                 return r;
         /* The shim reports once the daemon runs, which listens some milliseconds later. */
         deadline = zero_monotonic_usec() + QMP_TIMEOUT_USEC;
-        for (;;) {
+        for (unsigned handshakes = 0;;) {
                 uint64_t now = zero_monotonic_usec();
+                e = (struct zero_error){};
                 r = qsd_connect(q, now < deadline ? deadline - now : 1, &e);
-                if ((r != -ENOENT && r != -ECONNREFUSED) || kill(pid, 0) < 0 || zero_monotonic_usec() >= deadline)
+                if (r >= 0 || kill(pid, 0) < 0 || zero_monotonic_usec() >= deadline)
                         break;
+                /* Not listening yet; or, once in CI, a handshake that broke off (EPROTO) with the
+                 * daemon alive: a new connection gets a new greeting, a few times. */
+                if (r != -ENOENT && r != -ECONNREFUSED) {
+                        if (++handshakes > 3)
+                                break;
+                        log_warning("softcard: qemu-storage-daemon's QMP handshake failed, connecting again: %s",
+                                    e.message[0] ? e.message : strerror(-r));
+                }
                 (void) poll(NULL, 0, 2);
         }
         if (r < 0) {
                 char tail[400];
                 console_tail(q, tail, sizeof(tail));
                 (void) shim_kill(q);
-                return zero_error_set(err, r, ZERO_E_INTERNAL, "qemu-storage-daemon did not come up (%s): %s",
-                                      strerror(-r), tail[0] ? tail : "no output");
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "qemu-storage-daemon did not come up (%s: %s): %s",
+                                      strerror(-r), e.message[0] ? e.message : "-", tail[0] ? tail : "no output");
         }
         r = qsd_started(q, pid);
         if (r < 0)

@@ -5,10 +5,11 @@
 . "$(dirname "$0")/lib.sh"
 : "${ZERO_TEST_PLUGIN_DIR:?}"
 
-# 0. Built like the runtime plugins: the entry is all it exports.
+# 0. Built like the runtime plugins: the entry (and the log setter every module has) is all it exports.
 if command -v nm >/dev/null; then
   exported=$(nm -D --defined-only "$ZERO_PLUGIN_DIR/softcard.so" | awk '$2 ~ /^[TDBR]$/ {print $3}' | grep -v '^_' | sort -u)
-  [ "$exported" = zero_card_driver_entry ] || fail "softcard.so exports more than its entry: $exported"
+  [ "$exported" = "zero_card_driver_entry
+zero_module_set_log" ] || fail "softcard.so exports more than its entry and its log setter: $exported"
 fi
 
 # 1. The default: softcard.so from --plugin-dir, and volumes work through it.

@@ -1265,6 +1265,33 @@ static void test_switch_evict(void **state) {
         assert_int_equal(shims_running(e->dir, 1), 1);
 }
 
+/* An instance with a vTPM ("tpm": true) goes to a mode that gives one (its state goes with it),
+ * never to an exclusive one (a bms tenant has the host's own TPM): refused, nothing changed. */
+static void test_switch_tpm(void **state) {
+        struct env *e = *state;
+        _cleanup_free_ char *c = create(e, "alpha", SLEEPER ",\"tpm\":true"), *sw = NULL;
+        struct zero_error err = {};
+        struct zero_op *op = NULL;
+
+        run_ops(e);
+        assert_string_equal(state_of(e, WEB), "running");
+        assert_int_equal(zero_instance_switch(&e->a, WEB, "delta", json_object(), &op, &err), -EINVAL);
+        assert_int_equal(err.code, ZERO_E_INVALID);
+        assert_string_equal(err.message, "tpm: mode 'delta' hands the tenant the host, whose own TPM it has: no vTPM");
+        /* No runtime gives a vTPM here: none to go to. */
+        assert_int_equal(zero_instance_switch(&e->a, WEB, "beta", json_object(), &op, &err), -EINVAL);
+        assert_string_equal(err.message, "tpm: no runtime here gives a vTPM (no vm plugin)");
+        assert_null(e->a.ops);
+        assert_string_equal(seen(e).mode, "alpha");
+        /* beta gives one (as the vm plugin with swtpm): the switch goes. */
+        e->loaded[1].probe.tpm = true;
+        assert_int_equal(zero_instance_switch(&e->a, WEB, "beta", json_object(), &op, &err), 0);
+        sw = strdup(op->row.id);
+        run_ops(e);
+        assert_op(e, sw, "succeeded", NULL);
+        assert_string_equal(seen(e).mode, "beta");
+}
+
 /* A holder with an operation of its own (its delete): the evict waits for it, stops nothing. */
 static void test_evict_waits_for_own_op(void **state) {
         struct env *e = *state;
@@ -1813,6 +1840,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_evict, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_evict_waits_for_own_op, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_switch_evict, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_switch_tpm, setup, teardown),
                 CRASH_TEST(test_crash_create),
                 CRASH_TEST(test_crash_stop),
                 CRASH_TEST(test_crash_restart),
