@@ -33,8 +33,10 @@ console_stamps() {
 console_stamps &
 # at_line REGEX: the wall clock (ms) of the last stamped line that matches, and the line.
 at_line() { grep -E "^[0-9]+ $1" "$T/console.stamped" | tail -n 1; }
-# ms_of STAMPED_LINE: its stamp in ms; up_of: the guest uptime it ends with ([U s] or a last word).
+# ms_of STAMPED_LINE: its stamp in ms; since LINE T0_MS: that less T0_MS ("?" with no line);
+# up_ms LINE: the guest's uptime it ends with ("[U s]", or the marker's last word), in ms.
 ms_of() { echo $((${1%% *} / 1000)); }
+since() { if [ -n "$1" ]; then echo $(($(ms_of "$1") - $2)); else echo '?'; fi; }
 up_ms() { awk '{ v = $NF; gsub(/[^0-9.]/, "", v); if (v == "") v = $(NF - 1); gsub(/[^0-9.]/, "", v); printf "%d", v * 1000 }' <<<"$1"; }
 
 # The host QEMU's CPU time (ms, all its threads): under TCG mostly its vCPU's work, the part of a
@@ -94,14 +96,18 @@ for i in $(seq 1 "$N"); do
   # instant), the host's boot (host-init's lines carry the host's uptime).
   api GET "/v1/operations/$opid"
   steps=$(jq -r '[.steps[] | select(.step | test("^(volumes|card_up|prepare|handover_load)$")) | "\(.step) \((.duration_us / 1000) | floor)"] | join(", ")' "$BODY")
-  tk=$(($(ms_of "$mline") - $(up_ms "$mline") - t_up)) # the tenant kernel's first instant
+  # Wall-clock stamps first: the guests' uptimes are approximate (a TSC calibrated while the vCPU
+  # starved runs fast; after a kexec the tenant's clock may not start at 0).
+  tk=$(($(ms_of "$mline") - $(up_ms "$mline") - t_up)) # the tenant kernel's first instant, by its uptime
+  io=$(at_line '\[ *[0-9.]+\] I/O error, dev') mnt=$(at_line 'zero-init: root .* mounted')
   cfg=$(at_line 'zero-host: configuration from the card') zs=$(at_line 'zero-host: zerod started')
-  hk=$(($(ms_of "$cfg") - $(up_ms "$cfg") - t0)) # the host kernel's first instant
+  hk='?'
+  [ -z "$cfg" ] || hk=$(($(ms_of "$cfg") - $(up_ms "$cfg") - t0)) # the host kernel's first instant, by its uptime
   # The console's lines from the card's hold to the tenant's marker, in ms from the API call (the
   # old kernel's last words, the tenant's kernel and init: "quiet" leaves its errors and init's lines).
   awk -v t0="$t_up" -v from="$((t_up + ${ho:-0}))" -v to="$(ms_of "$mline")" \
     '{ ms = int($1 / 1000) } ms >= from && ms <= to { $1 = ""; printf "#     %6d ms %s\n", ms - t0, substr($0, 2) }' "$T/console.stamped" | tail -n 40
-  log "run $i: API call to the tenant's marker $up ms (the host's QEMU on a CPU $up_cpu ms): zerod's steps ($steps ms), the card holds the host at ${ho:-?} ms, the tenant's kernel starts at $tk ms, its marker $(up_ms "$mline") ms of its uptime later; stop to zerod ready $back ms (the host's QEMU on a CPU $back_cpu ms): the tenant off and the host reset at $off ms, the host's kernel starts at $hk ms, host-init's configuration step at $(up_ms "$cfg") ms of its uptime, zerod started at $(up_ms "$zs") ms, its first answer $((t0 + back - $(ms_of "$zs"))) ms later (load $(cut -d' ' -f1 /proc/loadavg))"
+  log "run $i: API call to the tenant's marker $up ms (the host's QEMU on a CPU $up_cpu ms): zerod's steps ($steps ms), the card holds the host at ${ho:-?} ms, the tenant's disk probe (the cut state volume's I/O error) at $(since "$io" "$t_up") ms, its root mounted at $(since "$mnt" "$t_up") ms (its kernel started at $tk ms by its uptime); stop to zerod ready $back ms (the host's QEMU on a CPU $back_cpu ms): the tenant off and the host reset at $off ms, host-init's configuration step at $(since "$cfg" "$t0") ms, zerod started at $(since "$zs" "$t0") ms (the host's kernel started at $hk ms by its uptime) (load $(cut -d' ' -f1 /proc/loadavg))"
 done
 up_med=$(median <"$T/up.ms")
 back_med=$(median <"$T/back.ms")
@@ -109,4 +115,6 @@ echo "bench_bms: $N runs, TCG, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "  API call to the tenant's marker: median $up_med ms (min $(sort -n "$T/up.ms" | head -n1), max $(sort -n "$T/up.ms" | tail -n1)); target <= 5000 ms"
 echo "  stop to zerod ready:             median $back_med ms (min $(sort -n "$T/back.ms" | head -n1), max $(sort -n "$T/back.ms" | tail -n1)); target <= 5000 ms"
 echo "  the host's QEMU on a CPU meanwhile (its vCPU's work under TCG, which the load stretches): median $(median <"$T/up.cpu") ms to the marker, $(median <"$T/back.cpu") ms to zerod ready"
+# The stamper first (its tail names the lab's directory: deploy/lab down would kill it as left over).
+pkill -f -- "tail -n 0 -F $LAB/run/host/console.log" || true
 lab_down_clean
