@@ -44,6 +44,11 @@ static void help(void) {
                "  --plugin-dir DIR     runtime plugins\n"
                "  --shim PATH          the zero-shim binary\n"
                "  --log-level LEVEL    err, warning, notice, info, debug\n"
+               "  --admin-token NAME=FILE\n"
+               "                       before serving, the admin token NAME with the secret of FILE, or\n"
+               "                       its SHA-256 (64 hex digits), replacing one of that name (zerod token\n"
+               "                       create NAME --secret-file|--sha256-file FILE --replace, without a\n"
+               "                       second start: the lab's host at each boot)\n"
                "  --insecure-tcp       serve TCP listeners as plain HTTP (tests on loopback only; tokens are\n"
                "                       still required)\n"
                "  --list-fault-points  print the fault injection points of this build (tests) and exit\n"
@@ -54,9 +59,31 @@ static void help(void) {
                "       zerod token create|list|revoke ...   bearer tokens for the TCP API (zerod token --help)\n");
 }
 
+/* --admin-token NAME=FILE: imported by run() once the store is open. */
+static const char *admin_token;
+
+/* The admin token of --admin-token, replacing one of its name, before anything is served. */
+static int import_admin_token(struct zero_store *s) {
+        _cleanup_free_ char *name = strdup(admin_token);
+        struct zero_error err = {};
+        char *file = name ? strchr(name, '=') : NULL, by[32];
+        bool hashed = false;
+        int r;
+
+        if (!file)
+                return -ENOMEM;
+        *file++ = '\0';
+        snprintf(by, sizeof(by), "uid:%u", (unsigned) getuid()); /* as zerod token create says */
+        r = zero_token_import_file(s, name, ZERO_ROLE_ADMIN, by, file, ZERO_TOKEN_EITHER, true, &hashed, &err);
+        if (r < 0)
+                return log_error_errno(r, "Not starting: --admin-token %s: %s", name, err.message);
+        log_info("Admin token '%s' made with the %s of %s", name, hashed ? "secret's SHA-256" : "secret", file);
+        return 0;
+}
+
 static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero_error *err) {
         enum { ARG_CONFIG = 0x100, ARG_STATE, ARG_RUN, ARG_LISTEN, ARG_PLUGINS, ARG_SHIM, ARG_LOG, ARG_VERSION,
-               ARG_FAULTS, ARG_ROUTES, ARG_INSECURE_TCP, ARG_STOP_CARD };
+               ARG_FAULTS, ARG_ROUTES, ARG_INSECURE_TCP, ARG_STOP_CARD, ARG_ADMIN_TOKEN };
         static const struct option options[] = {
                 {"config", required_argument, NULL, ARG_CONFIG},   {"state-dir", required_argument, NULL, ARG_STATE},
                 {"run-dir", required_argument, NULL, ARG_RUN},     {"listen", required_argument, NULL, ARG_LISTEN},
@@ -66,6 +93,7 @@ static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero
                 {"list-routes", no_argument, NULL, ARG_ROUTES},
                 {"insecure-tcp", no_argument, NULL, ARG_INSECURE_TCP},
                 {"stop-card", no_argument, NULL, ARG_STOP_CARD},
+                {"admin-token", required_argument, NULL, ARG_ADMIN_TOKEN},
                 {"help", no_argument, NULL, 'h'},                  {},
         };
         /* The file is read first so the command line can override it. */
@@ -108,6 +136,11 @@ static int parse_args(int argc, char *argv[], struct zero_config *c, struct zero
                         break;
                 case ARG_STOP_CARD:
                         c->stop_card = true;
+                        break;
+                case ARG_ADMIN_TOKEN:
+                        if (!strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1])
+                                return zero_error_set(err, -EINVAL, ZERO_E_USAGE, "--admin-token: NAME=FILE");
+                        admin_token = optarg;
                         break;
                 case ARG_STATE:
                 case ARG_RUN:
@@ -174,6 +207,8 @@ static int run(struct zero_agent *a, struct zero_front **http) {
         r = zero_store_open(db, &a->store, &err);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the store %s: %s", db, err.message);
+        if (admin_token && (r = import_admin_token(a->store)) < 0)
+                return r;
 
         r = sd_event_default(&a->event);
         if (r < 0)

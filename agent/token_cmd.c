@@ -56,27 +56,46 @@ static int token_list(struct zero_store *s) {
         return 0;
 }
 
-/* create --secret-file [--replace]: the secret is read (one line; the newline dropped), checked,
- * hashed. */
-static int token_import(struct zero_store *s, const char *name, enum zero_role role, const char *by, const char *file,
-                        bool hashed, bool replace) {
+/* A file of one line (its newline dropped): the secret, or only its SHA-256 (64 hexadecimal
+ * digits; what a secret never is: it begins with "zero_"). */
+static bool looks_hashed(const char *line, size_t n) {
+        return n == 64 && strspn(line, "0123456789abcdef") == 64;
+}
+
+int zero_token_import_file(struct zero_store *s, const char *name, enum zero_role role, const char *by,
+                           const char *file, enum zero_token_form form, bool replace, bool *ret_hashed,
+                           struct zero_error *err) {
         _cleanup_free_ char *secret = NULL;
-        struct zero_error err = {};
+        struct zero_error e = {};
         size_t n = 0;
+        bool hashed;
         int r;
 
-        r = zero_read_file(file, hashed ? 65 : ZERO_TOKEN_SECRET_SIZE + 1, &secret, &n);
-        if (r < 0) {
-                fprintf(stderr, "zerod token create: cannot read %s: %s\n", file, r == -EFBIG ? "not a token secret" : strerror(-r));
-                return 1;
-        }
+        r = zero_read_file(file, form == ZERO_TOKEN_SECRET ? ZERO_TOKEN_SECRET_SIZE + 1 : 65, &secret, &n);
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_INVALID, "cannot read %s: %s", file,
+                                      r == -EFBIG ? "not a token secret" : strerror(-r));
         if (n > 0 && secret[n - 1] == '\n')
                 secret[--n] = '\0';
-        r = hashed ? zero_token_import_hash(s, name, role, by, secret, replace, &err)
-                   : zero_token_import(s, name, role, by, secret, replace, &err);
+        hashed = form == ZERO_TOKEN_SHA256 || (form == ZERO_TOKEN_EITHER && looks_hashed(secret, n));
+        r = hashed ? zero_token_import_hash(s, name, role, by, secret, replace, &e)
+                   : zero_token_import(s, name, role, by, secret, replace, &e);
         explicit_bzero(secret, n);
-        if (r < 0) {
-                fprintf(stderr, "zerod token create: %s: %s\n", file, err.message);
+        if (r < 0)
+                return zero_error_set(err, r, e.code, "%s: %s", file, e.message);
+        if (ret_hashed)
+                *ret_hashed = hashed;
+        return 0;
+}
+
+/* create --secret-file|--sha256-file [--replace]. */
+static int token_import(struct zero_store *s, const char *name, enum zero_role role, const char *by, const char *file,
+                        bool hashed, bool replace) {
+        struct zero_error err = {};
+
+        if (zero_token_import_file(s, name, role, by, file, hashed ? ZERO_TOKEN_SHA256 : ZERO_TOKEN_SECRET, replace,
+                                   NULL, &err) < 0) {
+                fprintf(stderr, "zerod token create: %s\n", err.message);
                 return 1;
         }
         fprintf(stderr, "Token '%s' (role %s) made with the %s of %s.\n", name, zero_role_to_string(role),

@@ -2,7 +2,7 @@
 # host image of deploy/images/build-host-image, built from this tree (cached in <build>/lab).
 # They test an image, its init and a guest, and a zerod under ASan+UBSan would boot several times
 # slower under TCG: once, in the plain build (as vm_image).
-# Debian: qemu-system-x86 qemu-utils e2fsprogs busybox-static crun openssl socat zstd fio (the tests
+# Debian: qemu-system-x86 qemu-utils e2fsprogs busybox-static crun openssl socat lz4 binutils fio (the tests
 # fail, they do not skip, without them).
 if(NOT ZERO_SANITIZE)
   # The host image booted: zerod ready over the forwarded TLS port, cgroup v2 limits enforced

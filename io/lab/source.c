@@ -6,11 +6,16 @@
  * (by this host, after a reboot, or by another host with the same image). The hash is a child's
  * (sha256sum: hundreds of MiB take seconds, which zerod's loop does not wait for), kept for the
  * driver's life by the file's identity (device, inode, size, mtime: an image never changes, and
- * a new one under the same name is another file).
+ * a new one under the same name is another file), and on the file itself, in its extended
+ * attribute user.zero.sha256 ("HEX SIZE SEC.NSEC" of its mtime), so that the zerod of the next
+ * boot does not hash it again: after each bms take-back the host boots anew, and the hash of the
+ * 90 MiB busybox image was 10 s of every hand-over's volumes step under TCG (docs/benchmarks.md,
+ * "bms"). The attribute is believed only while the file's size and mtime are those it names.
  */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "common/subprocess.h"
 #include "common/util.h"
@@ -18,6 +23,7 @@
 
 #define HASH_TIMEOUT_USEC (300ULL * 1000000ULL)
 #define UPLOAD_TIMEOUT_USEC (600ULL * 1000000ULL)
+#define HASH_XATTR "user.zero.sha256"
 
 struct lab_source {
         dev_t dev;
@@ -44,9 +50,48 @@ static struct lab_source *source_find(struct zero_card *card, const struct stat 
         return NULL;
 }
 
+/* The hash kept on the file (HASH_XATTR) for a file of st's size and mtime: 0 and ret filled, or
+ * -ENOENT (none, or one of another size or mtime). */
+static int xattr_get(const char *path, const struct stat *st, char ret[65]) {
+        char v[128], hex[65];
+        long long size, sec, nsec;
+        ssize_t n = getxattr(path, HASH_XATTR, v, sizeof(v) - 1);
+
+        if (n <= 0)
+                return -ENOENT;
+        v[n] = '\0';
+        if (sscanf(v, "%64s %lld %lld.%lld", hex, &size, &sec, &nsec) != 4 || strlen(hex) != 64 ||
+            strspn(hex, "0123456789abcdef") != 64 || size != (long long) st->st_size ||
+            sec != (long long) st->st_mtim.tv_sec || nsec != (long long) st->st_mtim.tv_nsec)
+                return -ENOENT;
+        memcpy(ret, hex, 65);
+        return 0;
+}
+
+static void xattr_set(const char *path, const struct stat *st, const char *sha256) {
+        char v[128];
+        int n = snprintf(v, sizeof(v), "%s %lld %lld.%09ld", sha256, (long long) st->st_size,
+                         (long long) st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+
+        /* Best effort: without it (a file system without user xattrs) the next boot hashes the
+         * file again. */
+        if (n > 0 && (size_t) n < sizeof(v))
+                (void) setxattr(path, HASH_XATTR, v, (size_t) n, 0);
+}
+
+static void remember(struct zero_card *card, const struct stat *st, const char *sha256) {
+        struct lab_source *s = calloc(1, sizeof(*s));
+
+        if (!s)
+                return;
+        *s = (struct lab_source){
+                .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size, .mtime = st->st_mtim, .next = card->sources};
+        memcpy(s->sha256, sha256, sizeof(s->sha256));
+        card->sources = s;
+}
+
 static void on_hashed(void *userdata, int status, const char *output) {
         struct lab_op *op = userdata;
-        struct lab_source *s;
         struct zero_error err = {};
         struct stat st;
 
@@ -57,17 +102,10 @@ static void on_hashed(void *userdata, int status, const char *output) {
                 return lab_op_next(op, -EIO, &err);
         }
         snprintf(op->sha256, sizeof(op->sha256), "%.64s", output);
-        s = calloc(1, sizeof(*s));
-        if (s && stat(op->source, &st) >= 0) {
-                *s = (struct lab_source){.dev = st.st_dev,
-                                         .ino = st.st_ino,
-                                         .size = st.st_size,
-                                         .mtime = st.st_mtim,
-                                         .next = op->card->sources};
-                memcpy(s->sha256, op->sha256, sizeof(s->sha256));
-                op->card->sources = s;
-        } else
-                free(s);
+        if (stat(op->source, &st) >= 0) {
+                remember(op->card, &st, op->sha256);
+                xattr_set(op->source, &st, op->sha256);
+        }
         lab_op_next(op, 0, NULL);
 }
 
@@ -84,6 +122,10 @@ int lab_source_hash(struct lab_op *op) {
         s = source_find(op->card, &st);
         if (s) {
                 memcpy(op->sha256, s->sha256, sizeof(op->sha256));
+                return 1;
+        }
+        if (xattr_get(op->source, &st, op->sha256) >= 0) {
+                remember(op->card, &st, op->sha256);
                 return 1;
         }
         r = zero_subprocess_start(op->card->event, argv, on_hashed, op, &op->child);

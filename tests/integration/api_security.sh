@@ -250,13 +250,46 @@ wait_op "$stop_op"
 act DELETE /v1/instances/held
 stop_zerod
 
+# --- --admin-token NAME=FILE: the same import in zerod's own start (the lab's host at each boot),
+# replacing the token of that name; a malformed secret stops zerod before it serves, the store
+# unchanged.
+before=$(snapshot)
+printf '%s\n' "${CARD2}A" >"$T/bad.secret"
+rc=0
+timeout 30 "$ZEROD" --state-dir "$T/state" --run-dir "$T/run" --listen "unix:$SOCK" --plugin-dir "$ZERO_PLUGIN_DIR" \
+  --shim "$ZERO_SHIM" --admin-token "card=$T/bad.secret" >"$T/admin-token.log" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "zerod with a malformed --admin-token secret: exit $rc, expected 1: $(cat "$T/admin-token.log")"
+grep -q "Not starting: --admin-token card: $T/bad.secret: " "$T/admin-token.log" ||
+  fail "zerod did not say why it refused the --admin-token secret: $(cat "$T/admin-token.log")"
+[ "$(snapshot)" = "$before" ] || fail "a refused --admin-token changed the store"
+CARD3=zero_$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+printf '%s\n' "$CARD3" >"$T/card.secret"
+
 # --- --insecure-tcp: plain HTTP, said loudly, and tokens are still required
-start_zerod --listen "tcp:127.0.0.1:$PORT" --insecure-tcp
+start_zerod --listen "tcp:127.0.0.1:$PORT" --insecure-tcp --admin-token "card=$T/card.secret"
+grep -q "Admin token 'card' made with the secret of $T/card.secret" "$T/zerod.log" || fail "zerod did not say it made the --admin-token"
+STATUS=$(in_ns curl -sS -o "$BODY" -w '%{http_code}' -H "Authorization: Bearer $CARD3" "http://127.0.0.1:$PORT/v1/node")
+[ "$STATUS" = 200 ] || fail "the --admin-token secret is refused: $STATUS"
+STATUS=$(in_ns curl -sS -o "$BODY" -w '%{http_code}' -H "Authorization: Bearer $CARD2" "http://127.0.0.1:$PORT/v1/node")
+want 401 unauthorized "the secret --admin-token replaced"
+[ "$(sqlite3 "$T/state/zero.db" "select role from tokens where name = 'card'")" = admin ] || fail "the --admin-token is not an admin token"
 grep -q 'INSECURE: --insecure-tcp' "$T/zerod.log" || fail "--insecure-tcp was not logged loudly"
 STATUS=$(in_ns curl -sS -o "$BODY" -w '%{http_code}' "http://127.0.0.1:$PORT/v1/node")
 want 401 unauthorized "plain HTTP without a token"
 STATUS=$(in_ns curl -sS -o "$BODY" -w '%{http_code}' -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$PORT/v1/node")
 [ "$STATUS" = 200 ] || fail "plain HTTP with a token: $STATUS"
+stop_zerod
+# --admin-token with only the secret's SHA-256 (what the lab's card hands its host): the secret
+# works, the one it replaced does not.
+CARD4=zero_$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+printf '%s' "$CARD4" | sha256sum | cut -d' ' -f1 >"$T/card4.sha256"
+start_zerod --listen "tcp:127.0.0.1:$PORT" --insecure-tcp --admin-token "card=$T/card4.sha256"
+grep -q "Admin token 'card' made with the secret's SHA-256 of $T/card4.sha256" "$T/zerod.log" ||
+  fail "zerod did not say it made the --admin-token from a hash"
+STATUS=$(in_ns curl -sS -o "$BODY" -w '%{http_code}' -H "Authorization: Bearer $CARD4" "http://127.0.0.1:$PORT/v1/node")
+[ "$STATUS" = 200 ] || fail "the secret of the --admin-token hash is refused: $STATUS"
+STATUS=$(in_ns curl -sS -o "$BODY" -w '%{http_code}' -H "Authorization: Bearer $CARD3" "http://127.0.0.1:$PORT/v1/node")
+want 401 unauthorized "the secret the --admin-token hash replaced"
 stop_zerod
 
 # --- mutual TLS: a client certificate signed by [api] tls_client_ca stands for a token

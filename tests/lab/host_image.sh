@@ -20,7 +20,7 @@
 #     runs again.
 #   - the management link: the host reached the card's API (a stand-in on a unix socket of the
 #     test) through QEMU's guestfwd;
-# Debian packages: qemu-system-x86 qemu-utils e2fsprogs busybox-static crun openssl socat zstd
+# Debian packages: qemu-system-x86 qemu-utils e2fsprogs busybox-static crun openssl socat lz4 binutils
 # (a missing tool, or an image that cannot be built, fails the test: it never passes without
 # booting the host).
 # shellcheck source=tests/integration/lib.sh
@@ -75,7 +75,8 @@ t0=$(now_ms)
   >"$T/host-image2.log" 2>&1 || fail "the second build-host-image failed: $(tail -n 5 "$T/host-image2.log")"
 cached_ms=$(($(now_ms) - t0))
 grep -q 'is up to date' "$T/host-image2.log" || fail "a second build with nothing changed built again: $(cat "$T/host-image2.log")"
-for f in vmlinuz initrd.img kernel-release contents build-key; do [ -s "$IMG/$f" ] || fail "the host image lacks $f"; done
+# vmlinux: the kernel decompressed, booted through its PVH entry (lz4 and binutils are here).
+for f in vmlinuz vmlinux initrd.img kernel-release contents build-key; do [ -s "$IMG/$f" ] || fail "the host image lacks $f"; done
 for f in /init /usr/bin/zerod /usr/libexec/zero/zero-shim /usr/lib/zero/plugins/container.so \
   /usr/lib/zero/plugins/softcard.so /usr/bin/crun /usr/sbin/mke2fs /usr/bin/qemu-storage-daemon /usr/lib/modules/qemu_fw_cfg.ko; do
   grep -q " $f\( \|$\)" "$IMG/contents" || fail "the host image has no $f: $(head -c 300 "$IMG/contents")"
@@ -135,7 +136,7 @@ start_host() {
   # in this machine's page cache. romfile=: no iPXE option ROM to load.
   qemu-system-x86_64 -accel tcg -cpu max -machine q35 -m 1024 -smp 1 -nodefaults -no-user-config \
     -display none -no-reboot -serial "file:$CONSOLE" -qmp "unix:$T/qmp.sock,server=on,wait=off" \
-    -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" -append "console=ttyS0 panic=-1 quiet" \
+    -kernel "$IMG/vmlinux" -initrd "$IMG/initrd.img" -append "console=ttyS0 panic=-1 quiet" \
     -fw_cfg "name=opt/zero/zerod.conf,file=$CARD/zerod.conf" -fw_cfg "name=opt/zero/token,file=$CARD/token" \
     -fw_cfg "name=opt/zero/state-volume,file=$CARD/state-volume" \
     -fw_cfg "name=opt/zero/tls.crt,file=$CARD/tls.crt" -fw_cfg "name=opt/zero/tls.key,file=$CARD/tls.key" \
