@@ -67,14 +67,17 @@ expect 200 GET /v1/instances/c1
 
 # The test can see a wakeup: a client's connection left open is something pending (its idle
 # timeout is armed), so zerod is no longer "quiet".
-python3 - "$SOCK" <<'PY' &
+python3 - "$SOCK" "$T/answered" <<'PY' &
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 s.sendall(b"GET /v1/node HTTP/1.1\r\nHost: zero\r\n\r\n"); s.recv(65536)
+open(sys.argv[2], "w").close()
 time.sleep(30)
 PY
 holder=$!
-sleep 1
+for _ in $(seq 1 100); do [ -e "$T/answered" ] && break; sleep 0.1; done
+[ -e "$T/answered" ] || { kill "$holder"; fail "the client that keeps its connection got no answer in 10 s"; }
+sleep 0.5 # the request's end (its deadline set) follows the reply
 [ "$(armed "$ZEROD_PID")" -ge 1 ] || { kill "$holder"; fail "an open connection armed no timer: the check sees nothing"; }
 kill "$holder"; wait "$holder" 2>/dev/null || true
 log "an open client connection arms its idle timeout (the check can fail)"
