@@ -1908,6 +1908,36 @@ static void no_fault_points(void **state) {
 #define CRASH_TEST(t) cmocka_unit_test(no_fault_points)
 #endif
 
+/* In the test's own mount namespace, the copies of other tests' mounts (a lab's pool, which holds
+ * its loop device; another test's network namespaces) would hold them for as long as this test
+ * runs, and their `down` would wait on a loop device that does not go: detached here, ours only
+ * (none yet) stay. Deepest first: mountinfo lists a mount after the one it is on. */
+static void detach_others(void) {
+        const char *tmp = getenv("TMPDIR");
+        _cleanup_free_ char *text = NULL, *prefix = zero_strdup_printf("%s/", tmp && *tmp ? tmp : "/tmp");
+        char **points = NULL;
+        size_t n = 0;
+
+        if (!prefix || zero_read_file("/proc/self/mountinfo", 4 << 20, &text, NULL) < 0)
+                return;
+        for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char point[4096];
+                char **more;
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
+                    (strncmp(point, prefix, strlen(prefix)) != 0 && strncmp(point, "/run/netns/", 11) != 0) ||
+                    !(more = realloc(points, (n + 1) * sizeof(*points))))
+                        continue;
+                points = more;
+                if ((points[n] = strdup(point)))
+                        n++;
+        }
+        while (n > 0) {
+                (void) umount2(points[--n], MNT_DETACH);
+                free(points[n]);
+        }
+        free(points);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
@@ -1953,7 +1983,10 @@ int main(void) {
         /* The instances' namespaces are bind mounts under the test's directory: in a mount
          * namespace of the test's own they go with it, also when ctest kills it at its timeout
          * (before, each such kill left nsfs mounts in /tmp/zero-test-op-*). Not root: as before. */
-        if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                return 1;
+        if (unshare(CLONE_NEWNS) == 0) {
+                if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                        return 1;
+                detach_others();
+        }
         return zero_tests_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }
