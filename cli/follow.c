@@ -37,7 +37,8 @@ int zeroctl_print_step(FILE *f, const char *step, uint64_t duration_usec) {
 
         if (!d)
                 return -ENOMEM;
-        fprintf(f, "    %-8s %8s\n", strempty(step), d);
+        /* As wide as the longest step name (volumes_delete), so that handover_load lines up too. */
+        fprintf(f, "    %-14s %8s\n", strempty(step), d);
         return ferror(f) ? -EIO : 0;
 }
 

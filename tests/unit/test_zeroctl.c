@@ -1092,10 +1092,10 @@ static void test_format_duration(void **state) {
                                            zeroctl_print_step(f, "cleanup", 81400) ||
                                            zeroctl_print_step(f, "mode", 0) ||
                                            zeroctl_print_step(f, "boot", 12500000));
-        assert_string_equal(out, "    stop        12 ms\n"
-                                 "    cleanup     81 ms\n"
-                                 "    mode         0 ms\n"
-                                 "    boot       12.5 s\n");
+        assert_string_equal(out, "    stop              12 ms\n"
+                                 "    cleanup           81 ms\n"
+                                 "    mode               0 ms\n"
+                                 "    boot             12.5 s\n");
 }
 
 /* ---- output ---------------------------------------------------------------------------- */
@@ -2814,14 +2814,14 @@ static void test_e2e_events_follow(void **state) {
         SSE_STEP("15", "sw1", "spawn", "4", "4800")
 #define SW_OUT_HEAD "switching web to vm (operation sw1)\n"
 #define SW_OUT_STEPS_5                                                                             \
-        "    stop        12 ms\n"                                                                  \
-        "    cleanup     81 ms\n"                                                                  \
-        "    mode         0 ms\n"                                                                  \
-        "    prepare     12 ms\n"                                                                  \
-        "    spawn        5 ms\n"
+        "    stop              12 ms\n"                                                            \
+        "    cleanup           81 ms\n"                                                            \
+        "    mode               0 ms\n"                                                            \
+        "    prepare           12 ms\n"                                                            \
+        "    spawn              5 ms\n"
 #define SW_OUT_STEPS_7                                                                             \
-        SW_OUT_STEPS_5 "    boot        85 ms\n"                                                   \
-                       "    running      0 ms\n"
+        SW_OUT_STEPS_5 "    boot              85 ms\n"                                             \
+                       "    running            0 ms\n"
 
 /* "web is a vm, running (total N ms)" closes the output, N whatever it took. */
 static void assert_switch_out(const char *out, const char *want_steps) {
@@ -3003,20 +3003,20 @@ static void test_e2e_switch_handover(void **state) {
         struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
         struct result r = run("--url", fk->url, "switch", "web", "bms", NULL);
         static const char want[] = "switching web to bms (operation sw1)\n"
-                                   "    evict        0 ms\n"
-                                   "    stop        12 ms\n"
-                                   "    cleanup     81 ms\n"
-                                   "    card_down     5 ms\n"
-                                   "    mode         0 ms\n"
-                                   "    card_up     40 ms\n"
-                                   "    prepare      2 ms\n"
-                                   "    handover_load    35 ms\n"
+                                   "    evict              0 ms\n"
+                                   "    stop              12 ms\n"
+                                   "    cleanup           81 ms\n"
+                                   "    card_down          5 ms\n"
+                                   "    mode               0 ms\n"
+                                   "    card_up           40 ms\n"
+                                   "    prepare            2 ms\n"
+                                   "    handover_load     35 ms\n"
                                    "    host handed to the tenant; the card answers\n"
                                    "    host taken back: zerod answers again\n"
-                                   "    handover   21.0 s\n"
-                                   "    spawn        0 ms\n"
-                                   "    boot         0 ms\n"
-                                   "    running      0 ms\n"
+                                   "    handover         21.0 s\n"
+                                   "    spawn              0 ms\n"
+                                   "    boot               0 ms\n"
+                                   "    running            0 ms\n"
                                    "web is a bms, stopped (total ";
 
         assert_string_equal(r.err, "");
@@ -3059,10 +3059,10 @@ static void test_e2e_stop_bms(void **state) {
         assert_string_equal(r.err, "");
         assert_int_equal(r.status, 0);
         assert_string_equal(r.out, "stopping metal: the card takes the host back (operation st1)\n"
-                                   "    power_off  2100 ms\n"
-                                   "    take_back   120 ms\n"
+                                   "    power_off       2100 ms\n"
+                                   "    take_back        120 ms\n"
                                    "    host taken back: zerod answers again\n"
-                                   "    host_boot  9800 ms\n"
+                                   "    host_boot       9800 ms\n"
                                    "stopped metal (operation st1)\n");
         assert_int_equal(fake_count(fk, "GET", "/v1/operations/st1?wait=2"), 4);
         result_done(&r);
@@ -3095,17 +3095,17 @@ static void test_e2e_create_bms(void **state) {
         assert_string_equal(r.err, "");
         assert_int_equal(r.status, 0);
         assert_string_equal(r.out, "creating metal (operation sw1)\n"
-                                   "    evict        0 ms\n"
-                                   "    volumes      2 ms\n"
-                                   "    card_up     40 ms\n"
-                                   "    prepare      2 ms\n"
-                                   "    handover_load    35 ms\n"
+                                   "    evict              0 ms\n"
+                                   "    volumes            2 ms\n"
+                                   "    card_up           40 ms\n"
+                                   "    prepare            2 ms\n"
+                                   "    handover_load     35 ms\n"
                                    "    host handed to the tenant; the card answers\n"
                                    "    host taken back: zerod answers again\n"
-                                   "    handover   21.0 s\n"
-                                   "    spawn        0 ms\n"
-                                   "    boot         0 ms\n"
-                                   "    running      0 ms\n"
+                                   "    handover         21.0 s\n"
+                                   "    spawn              0 ms\n"
+                                   "    boot               0 ms\n"
+                                   "    running            0 ms\n"
                                    "created metal (operation sw1)\n");
         result_done(&r);
         fake_stop(fk);
