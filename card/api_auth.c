@@ -74,8 +74,8 @@ bool zc_authorize(struct zero_request *req, void *userdata) {
                 zero_reply_error(req, 503, "unavailable",
                                  "the node is held by bms instance '%s': the host's zerod is gone until the "
                                  "tenant is stopped; meanwhile the card answers GET /v1/node, GET /v1/instances/%s, "
-                                 "GET /v1/instances/%s/console, POST /v1/instances/%s/stop and POST "
-                                 "/v1/instances/%s/switch",
+                                 "GET /v1/instances/%s/console, POST /v1/instances/%s/stop, POST "
+                                 "/v1/instances/%s/switch and GET /v1/operations/ID of its stop or switch",
                                  name, name, name, name, name);
                 zero_reply_header(req, "Retry-After", "5");
                 return false;

@@ -203,9 +203,14 @@ json_t *zc_state_volume_cut(struct zc *zc, const char *id) {
         json_int_t size = json_integer_value(json_object_get(zc_store_get(zc->store, "volumes", id), "size_bytes"));
 
         zero_qemu_id(CUT_ID, id, cut);
-        return json_pack("{s:s,s:s,s:{s:s,s:I},s:[{s:s,s:i},{s:s,s:i}]}", "driver", "blkdebug", "node-name", cut,
-                         "image", "driver", "null-co", "size", size > 0 ? size : (json_int_t) 1 << 30, "inject-error",
-                         "event", "read_aio", "errno", EIO, "event", "write_aio", "errno", EIO);
+        /* Reads and writes fail; a flush does not (a rule without "iotype" fails every kind, the
+         * flush too): the take-back's blockdev-reopen flushes the node it leaves, and a host that
+         * wrote meanwhile (its kernel, while a restarting card resumed the hand-over) would keep
+         * its state volume's disk on this node. null-co's flush keeps nothing. */
+        return json_pack("{s:s,s:s,s:{s:s,s:I},s:[{s:s,s:s,s:i},{s:s,s:s,s:i}]}", "driver", "blkdebug", "node-name",
+                         cut, "image", "driver", "null-co", "size", size > 0 ? size : (json_int_t) 1 << 30,
+                         "inject-error", "event", "read_aio", "iotype", "read", "errno", EIO, "event", "write_aio",
+                         "iotype", "write", "errno", EIO);
 }
 
 json_t *zc_state_volume_nbd(struct zc *zc, const char *id) {

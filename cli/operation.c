@@ -54,8 +54,15 @@ static bool by_card(const json_t *o) {
         return streq(strempty(str(o, "answered_by")), "card");
 }
 
-/* Prints the steps of op beyond *n_printed (NULL: none), as they came; only counted with --json. */
-static int print_new_steps(struct zeroctl *z, const json_t *op, size_t *n_printed) {
+/* The steps the card ran while it held the host (its operations': docs/api/card.yaml). */
+static bool card_step(const json_t *step) {
+        const char *name = strempty(str(step, "step"));
+        return streq(name, "power_off") || streq(name, "take_back");
+}
+
+/* Prints the steps of op beyond *n_printed (NULL: none), as they came; only counted with --json.
+ * card_only: only those of the card's that come first (they ended before zerod was back). */
+static int print_steps(struct zeroctl *z, const json_t *op, size_t *n_printed, bool card_only) {
         json_t *steps = json_object_get(op, "steps"), *step;
         size_t i;
         int r;
@@ -66,6 +73,8 @@ static int print_new_steps(struct zeroctl *z, const json_t *op, size_t *n_printe
                 json_t *d = json_object_get(step, "duration_us");
                 if (i < *n_printed)
                         continue;
+                if (card_only && !card_step(step))
+                        break;
                 (*n_printed)++;
                 if (z->opts.json)
                         continue;
@@ -77,6 +86,10 @@ static int print_new_steps(struct zeroctl *z, const json_t *op, size_t *n_printe
                         return r;
         }
         return 0;
+}
+
+static int print_new_steps(struct zeroctl *z, const json_t *op, size_t *n_printed) {
+        return print_steps(z, op, n_printed, false);
 }
 
 /* Whether zerod's silence is the host handed to a tenant: the operation was at its hand-over,
@@ -182,6 +195,12 @@ int zeroctl_operation_wait_from(struct zeroctl *z, json_t *op, const char *locat
                 if (away) {
                         away = false;
                         step = NULL;
+                        /* The card's steps that ended before (the tenant off, the reset), then
+                         * the host's return, then what followed it. */
+                        if (json_is_object(next) && (r = print_steps(z, next, n_printed, true)) < 0) {
+                                json_decref(next);
+                                break;
+                        }
                         if ((r = print_line(z, "host taken back: zerod answers again")) < 0) {
                                 json_decref(next);
                                 break;

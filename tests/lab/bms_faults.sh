@@ -112,6 +112,8 @@ card_up() { # card_up [VAR=VALUE...]: the card (killed first if it runs) started
   pid=$(head -c 20 "$LAB/state/zero-card.lock" 2>/dev/null | tr -dc 0-9)
   if card_alive; then kill -9 "$pid"; fi
   for _ in $(seq 1 100); do card_alive || break; sleep 0.1; done
+  # A card killed leaves its socket's file: deploy/lab up would take it for the new card's.
+  rm -f "$LAB/card.sock"
   env "$@" ZERO_BUILD_DIR="$ZERO_BUILD_DIR" "$ZERO_SOURCE_DIR/deploy/lab" up "$LAB" >/dev/null 2>"$T/card_up.log" ||
     fail "deploy/lab up (the card started again) failed: $(tail -n 5 "$T/card_up.log")"
 }
@@ -121,6 +123,7 @@ expect 202 POST /v1/instances "$(jq -nc --arg c "echo marker $mark; while :; do 
   '{name: "cr", mode: "bms", image: "bbk", command: ["/bin/sh", "-c", $c]}')"
 for _ in $(seq 1 2400); do card_alive || break; sleep 0.1; done
 card_alive && fail "the card never reached its fault point hand-over.5"
+rm -f "$LAB/card.sock"
 grep -q 'Fault point hand-over.5 reached' "$LAB/card.log" || fail "the card ended, but not at hand-over.5: $(tail -n 5 "$LAB/card.log")"
 log "the card died at hand-over.5 (the state volume's disk on the failing node, its export still there)"
 card_up

@@ -3060,8 +3060,8 @@ static void test_e2e_stop_bms(void **state) {
         assert_int_equal(r.status, 0);
         assert_string_equal(r.out, "stopping metal: the card takes the host back (operation st1)\n"
                                    "    power_off       2100 ms\n"
-                                   "    host taken back: zerod answers again\n"
                                    "    take_back        120 ms\n"
+                                   "    host taken back: zerod answers again\n"
                                    "    host_boot       9800 ms\n"
                                    "stopped metal (operation st1)\n");
         assert_int_equal(fake_count(fk, "GET", "/v1/operations/st1?wait=2"), 4);
