@@ -74,6 +74,8 @@ struct zero_agent {
         bool card_sync_pending; /* the card lost its exports: a sync waits for the jobs running */
         bool machine_restarted; /* since zerod last ran (instance.c, the boot id): known at start */
         sd_event_source *card_sync_defer;
+        sd_event_source *trim_source; /* memory given back once the loop is idle (trim.h) */
+        uint64_t trimmed_at;          /* CLOCK_MONOTONIC µs of the last trim, 0 before the first */
         unsigned node_cpus;
         uint64_t node_memory_mib;
         uint64_t events_since_trim;

@@ -43,6 +43,7 @@
 #include "agent/plugin_loader.h"
 #include "common/ini.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "common/util.h"
 #include "store/store.h"
 #include "zero/card.h"
@@ -109,9 +110,40 @@ static const char *progress(struct zero_op *op) {
         return json_string_value(json_object_get(op->progress, PROGRESS_KEY));
 }
 
-static void on_card(void *userdata, int r, const struct zero_card_result *res, const struct zero_error *err) {
+/* The card's hand-over asked again after this long, this many times at most, when the card could
+ * not answer it (its process restarting: it resumes the hand-over from its record, and answers
+ * the same operation's request as done once it is). */
+#define CARD_RETRY_USEC (1ULL * 1000000ULL)
+#define CARD_RETRIES 120
+
+static int on_card_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         struct zero_op *op = userdata;
 
+        op->timer = sd_event_source_disable_unref(op->timer);
+        if (op->wait & ZERO_OP_WAIT_CARD)
+                zero_op_continue(op, 0); /* the step again: "synced", the request again */
+        return 0;
+}
+
+/* Whether the card's failure is its absence (not an answer of its own): asked again. */
+static bool card_away(int r) {
+        return r == -EHOSTUNREACH || r == -EAGAIN || r == -ETIMEDOUT;
+}
+
+static void on_card(void *userdata, int r, const struct zero_card_result *res, const struct zero_error *err) {
+        struct zero_op *op = userdata;
+        json_int_t tries = json_integer_value(json_object_get(op->progress, "tries"));
+
+        if (r < 0 && card_away(r) && streq(strempty(progress(op)), "handing_over") && tries < CARD_RETRIES) {
+                log_warning("The card did not answer the hand-over of %s (%s): asked again in a second",
+                            strempty(op->row.instance_name), err ? err->message : strerror(-r));
+                zero_op_set_progress(op, json_pack("{s:s,s:I}", PROGRESS_KEY, "synced", "tries", tries + 1));
+                if (sd_event_add_time_relative(op->agent->event, &op->timer, CLOCK_MONOTONIC, CARD_RETRY_USEC, 0,
+                                               on_card_retry, op) >= 0)
+                        return;
+                r = zero_error_set(&op->err, -ENOMEM, ZERO_E_INTERNAL, "cannot arm the hand-over's retry");
+                err = NULL;
+        }
         if (r >= 0)
                 zero_op_set_progress(op, json_pack("{s:s}", PROGRESS_KEY, progress(op) && streq(progress(op), "handing_over")
                                                                                   ? "handed"
@@ -163,7 +195,8 @@ static int hand_over(struct zero_op *op) {
                 return r;
         r = tenant_of(op, &t, &vols, &nics, &c);
         if (r >= 0) {
-                zero_op_set_progress(op, json_pack("{s:s}", PROGRESS_KEY, "handing_over"));
+                zero_op_set_progress(op, json_pack("{s:s,s:I}", PROGRESS_KEY, "handing_over", "tries",
+                                                   json_integer_value(json_object_get(op->progress, "tries"))));
                 log_info("Handing the host over to %s (operation %s)", c.row.name, op->row.id);
                 r = a->card_driver->ops.tenant_handover(a->card, &t, on_card, op, &op->err);
         }
@@ -236,19 +269,51 @@ static int make_durable(struct zero_op *op) {
         return zero_op_wait(op, ZERO_OP_WAIT_CARD, ZERO_OP_THEN_RERUN);
 }
 
-/* zerod is back: the run ended (the card's take-back), p "ended CODE" or "ended CODE switch MODE"
- * (the take-back was a switch asked of the card: the mode goes into the params, "then_switch",
- * recorded with the next step's record, and the operation's last step starts that switch). */
+/* The steps of the card's operation (a stop or switch asked of it) from its times (realtime µs):
+ * power_off until the tenant was off, take_back until the host's reset, host_boot until now. */
+static json_t *card_op_steps(long long created, long long off, long long ended) {
+        long long now = (long long) zero_now_usec();
+        json_t *steps = json_array();
+
+        if (off > 0)
+                json_array_append_new(steps, json_pack("{s:s,s:I}", "step", "power_off", "duration_us",
+                                                       (json_int_t) (off > created ? off - created : 0)));
+        if (off > 0 && ended > 0)
+                json_array_append_new(steps, json_pack("{s:s,s:I}", "step", "take_back", "duration_us",
+                                                       (json_int_t) (ended > off ? ended - off : 0)));
+        if (ended > 0)
+                json_array_append_new(steps, json_pack("{s:s,s:I}", "step", "host_boot", "duration_us",
+                                                       (json_int_t) (now > ended ? now - ended : 0)));
+        return steps;
+}
+
+/* zerod is back: the run ended (the card's take-back), p "ended CODE[ switch MODE][ op ID CREATED
+ * OFF ENDED]" (card.h). A switch asked of the card: the mode goes into the params, "then_switch",
+ * recorded with the next step's record, and the operation's last step starts that switch. A stop
+ * or switch asked of the card as an operation: "then_op" {"id", "created_us", "steps"}, which
+ * that last step records as a stop of that id, or gives the switch (zero_handover_then). */
 static int ended(struct zero_op *op, const char *p) {
-        char mode[33] = "";
-        int code = 0;
+        char mode[33] = "", card_op[33] = "";
+        long long created = 0, off = 0, end = 0;
+        int code = 0, n = 0;
+        const char *rest;
         struct zero_step_ctx c;
         int r;
 
-        if (sscanf(p, "ended %d switch %32s", &code, mode) < 1)
+        if (sscanf(p, "ended %d%n", &code, &n) < 1)
                 return zero_error_set(&op->err, -EPROTO, ZERO_E_INTERNAL, "the card says the hand-over is '%s'", p);
-        if (mode[0] && (json_object_set_new(op->params, "then_switch", json_string(mode)) < 0 ||
-                        zero_op_params_sync(op) < 0))
+        rest = p + n;
+        n = 0;
+        if (sscanf(rest, " switch %32s%n", mode, &n) == 1)
+                rest += n;
+        if (sscanf(rest, " op %32s %lld %lld %lld", card_op, &created, &off, &end) == 4 &&
+            zero_hex_id_is_valid(card_op) &&
+            json_object_set_new(op->params, "then_op",
+                                json_pack("{s:s,s:I,s:o}", "id", card_op, "created_us", (json_int_t) created, "steps",
+                                          card_op_steps(created, off, end))) < 0)
+                return -ENOMEM;
+        if ((mode[0] && json_object_set_new(op->params, "then_switch", json_string(mode)) < 0) ||
+            ((mode[0] || card_op[0]) && zero_op_params_sync(op) < 0))
                 return -ENOMEM;
         r = zero_step_ctx_load(op, &c);
         if (r < 0)
@@ -310,19 +375,65 @@ int zero_step_handover(struct zero_op *op) {
                               strempty(op->row.instance_name), p);
 }
 
+/* The card's operation, recorded as one of zerod's that ended: a stop (succeeded) or a switch that
+ * could not be (failed, with why). Its steps are the card's. */
+static int record_card_op(struct zero_op *op, const struct zero_instance_row *row, json_t *then, const char *kind,
+                          const char *failure) {
+        _cleanup_free_ char *steps = json_dumps(json_object_get(then, "steps"), JSON_COMPACT);
+        struct zero_operation_row r = {
+                .id = (char *) json_string_value(json_object_get(then, "id")),
+                .kind = (char *) kind,
+                .instance_id = row->id,
+                .instance_name = row->name,
+                .status = (char *) zero_op_status_name(failure ? ZERO_OP_FAILED : ZERO_OP_SUCCEEDED),
+                .step_name = (char *) "host_boot",
+                .params = (char *) "{\"by\":\"card\"}",
+                .error_code = failure ? (char *) zero_errc_name(ZERO_E_INVALID) : NULL,
+                .error_message = (char *) failure,
+                .created_at = json_integer_value(json_object_get(then, "created_us")),
+                .steps = steps,
+                .actor = op->row.actor,
+        };
+        int k;
+
+        r.step = (int64_t) json_array_size(json_object_get(then, "steps"));
+        r.updated_at = r.finished_at = (int64_t) zero_now_usec();
+        if (!r.id || !steps)
+                return -ENOMEM;
+        k = zero_store_operation_insert(op->agent->store, &r);
+        if (k < 0)
+                return zero_error_set(&op->err, k, ZERO_E_UNAVAILABLE, "cannot record the card's %s of %s", kind,
+                                      row->name);
+        log_info("%s: the card's %s recorded as operation %s (%s)", row->name, kind, r.id, r.status);
+        zero_agent_event(op->agent, "operation", row->name,
+                         json_pack("{s:s,s:s,s:s}", "id", r.id, "kind", kind, "status", r.status));
+        zero_publish(op->agent, ZERO_TOPIC_OPERATION_ENDED, r.id);
+        return 0;
+}
+
 /* The switch asked of the card with the take-back ("then_switch", ended() above): launched
  * by the operation's last step, once the instance is recorded stopped, in the same commit as the
  * operation's end (one batch: a crash before it resumes the step, which launches it then). Its
  * steps are a switch's from a stopped bms instance that runs after it ("start": true); one that
- * fails leaves it a stopped bms instance ("again": false: no new hand-over nobody asked for). */
+ * fails leaves it a stopped bms instance ("again": false: no new hand-over nobody asked for).
+ * The card's operation ("then_op"): the switch gets its id and begins with its steps; a stop is
+ * recorded as ended. */
 int zero_handover_then(struct zero_op *op, const struct zero_instance_row *row) {
         const char *mode = json_string_value(json_object_get(op->params, "then_switch"));
+        json_t *then = json_object_get(op->params, "then_op");
+        const char *then_id = json_string_value(json_object_get(then, "id"));
         const struct zero_loaded_plugin *lp = mode ? zero_plugins_find(op->agent->plugins, mode) : NULL;
+        struct zero_operation_row known = {};
         struct zero_op *next = NULL;
         int r;
 
-        if (!mode)
+        /* Recorded already (the step run again after its commit): nothing twice. */
+        if (then_id && zero_store_operation_get(op->agent->store, then_id, &known) >= 0) {
+                zero_operation_row_done(&known);
                 return 0;
+        }
+        if (!mode)
+                return then_id ? record_card_op(op, row, then, "stop", NULL) : 0;
         /* The card takes any word (a mode is zerod's to know): one that cannot run here, or the
          * instance's own, is no switch; it stays a stopped bms instance, and says why. */
         if (!lp || !lp->probe.available || streq(mode, strempty(row->mode))) {
@@ -332,14 +443,32 @@ int zero_handover_then(struct zero_op *op, const struct zero_instance_row *row) 
                 zero_agent_event(op->agent, "instance.mode", row->name,
                                  json_pack("{s:s,s:s}", "mode", strempty(row->mode), "reason",
                                            "the card's switch names a mode that cannot run here"));
-                return 0;
+                return then_id ? record_card_op(op, row, then, "switch",
+                                                "the switch names a mode that cannot run here: the instance is a "
+                                                "stopped bms instance")
+                               : 0;
         }
-        r = zero_op_new(op->agent, "switch", row,
-                        json_pack("{s:s,s:s,s:b,s:b}", "mode", mode, "from", strempty(row->mode), "start", true,
-                                  "again", false),
-                        &next);
+        r = then_id ? zero_op_new_with_id(op->agent, "switch", then_id, row,
+                                          json_pack("{s:s,s:s,s:b,s:b}", "mode", mode, "from", strempty(row->mode),
+                                                    "start", true, "again", false),
+                                          &next)
+                    : zero_op_new(op->agent, "switch", row,
+                                  json_pack("{s:s,s:s,s:b,s:b}", "mode", mode, "from", strempty(row->mode), "start",
+                                            true, "again", false),
+                                  &next);
         if (r < 0)
                 return zero_error_set(&op->err, r, ZERO_E_INTERNAL, "cannot make the switch of %s to %s", row->name, mode);
+        if (then_id) {
+                /* The card's steps first: the operation is one, from its request to its end. */
+                char *steps = json_dumps(json_object_get(then, "steps"), JSON_COMPACT);
+                if (!steps) {
+                        zero_op_free(next);
+                        return -ENOMEM;
+                }
+                free(next->row.steps);
+                next->row.steps = steps;
+                next->row.created_at = json_integer_value(json_object_get(then, "created_us"));
+        }
         r = zero_store_operation_insert(op->agent->store, &next->row);
         if (r < 0) {
                 zero_op_free(next);

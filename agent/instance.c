@@ -344,6 +344,8 @@ int zero_inst_spawn_shim(struct zero_inst *inst, const struct zero_shim_args *ar
                 sa.sidecar_argv = args->sidecar_argv;
                 sa.sidecar_ready = args->sidecar_ready;
         }
+        if (ZERO_ABI_HAS(args, struct zero_shim_args, prepare_argv))
+                sa.prepare_argv = args->prepare_argv;
 
         if (inst->sync_source)
                 return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "a shim is already starting for %s", inst->name);

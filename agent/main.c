@@ -5,7 +5,6 @@
  * serve the API until SIGTERM. Instances are left running when zerod stops.
  */
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "agent/plugin_loader.h"
 #include "agent/services.h"
 #include "agent/token_cmd.h"
+#include "agent/trim.h"
 #include "common/lock.h"
 #include "agent/attest.h"
 #include "common/log.h"
@@ -45,9 +45,10 @@ static void help(void) {
                "  --shim PATH          the zero-shim binary\n"
                "  --log-level LEVEL    err, warning, notice, info, debug\n"
                "  --admin-token NAME=FILE\n"
-               "                       before serving, the admin token NAME with the secret of FILE,\n"
-               "                       replacing one of that name (zerod token create NAME --secret-file\n"
-               "                       FILE --replace, without a second start: the lab's host at each boot)\n"
+               "                       before serving, the admin token NAME with the secret of FILE, or\n"
+               "                       its SHA-256 (64 hex digits), replacing one of that name (zerod token\n"
+               "                       create NAME --secret-file|--sha256-file FILE --replace, without a\n"
+               "                       second start: the lab's host at each boot)\n"
                "  --insecure-tcp       serve TCP listeners as plain HTTP (tests on loopback only; tokens are\n"
                "                       still required)\n"
                "  --list-fault-points  print the fault injection points of this build (tests) and exit\n"
@@ -66,16 +67,17 @@ static int import_admin_token(struct zero_store *s) {
         _cleanup_free_ char *name = strdup(admin_token);
         struct zero_error err = {};
         char *file = name ? strchr(name, '=') : NULL, by[32];
+        bool hashed = false;
         int r;
 
         if (!file)
                 return -ENOMEM;
         *file++ = '\0';
         snprintf(by, sizeof(by), "uid:%u", (unsigned) getuid()); /* as zerod token create says */
-        r = zero_token_import_file(s, name, ZERO_ROLE_ADMIN, by, file, true, &err);
+        r = zero_token_import_file(s, name, ZERO_ROLE_ADMIN, by, file, ZERO_TOKEN_EITHER, true, &hashed, &err);
         if (r < 0)
                 return log_error_errno(r, "Not starting: --admin-token %s: %s", name, err.message);
-        log_info("Admin token '%s' made with the secret of %s", name, file);
+        log_info("Admin token '%s' made with the %s of %s", name, hashed ? "secret's SHA-256" : "secret", file);
         return 0;
 }
 
@@ -267,9 +269,10 @@ static int run(struct zero_agent *a, struct zero_front **http) {
         if (r < 0)
                 return r;
         zero_image_sweep(a); /* after the resume: running imports keep their work */
-        /* The start's transient memory (the card's sync reads the daemon's whole state once per
-         * export: 5 MiB with 200 volumes) back to the system, as after operations (operation.c). */
-        (void) malloc_trim(0);
+        /* What the start alone needed back to the system (trim.h), as after operations
+         * (operation.c): its heap (the card's sync read the daemon's whole state once per
+         * export: 5 MiB with 200 volumes), the code and the store's pages it ran through. */
+        zero_trim(a);
 
         if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
                 watchdog_usec /= 2;

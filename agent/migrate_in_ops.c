@@ -13,7 +13,10 @@
  *              switchover (POST /v1/migrations/{id}/switchover); or QEMU exits (the source
  *              broke off), or the deadline passes
  *   take       the card takes the volumes (read afresh); the source's request is answered then
- *   receive    QEMU gets the rest and runs the guest, announced on its networks (plugin RECEIVE)
+ *   receive    QEMU gets the rest and runs the guest, announced on its networks (plugin RECEIVE).
+ *              A plugin of ABI 4.9 holds the guest it received until then (result "held"): the
+ *              source sends the rest while the cards hand the volumes over, and the guest runs
+ *              here only after the take
  *   running    the instance is this node's
  *
  * A failure before the guest runs here (params "received") undoes it all: QEMU killed, its
@@ -32,6 +35,19 @@
 
 static bool param_true(const struct zero_op *op, const char *key) {
         return json_is_true(json_object_get(op->params, key));
+}
+
+/* The plugin holds the guest it received until RECEIVE (plugin ABI 4.9): the source may send it
+ * all before the card here took the volumes. */
+static bool plugin_holds(const struct zero_op *op) {
+        struct zero_step_ctx c;
+        bool held;
+
+        if (zero_step_ctx_load((struct zero_op *) op, &c) < 0)
+                return false;
+        held = ZERO_PLUGIN_ABI_MINOR_OF(c.plugin->abi_version) >= 9;
+        zero_step_ctx_done(&c);
+        return held;
 }
 
 /* The plugin's migrate_in for a phase; its answer as a step's. */
@@ -78,7 +94,9 @@ static int step_listen(struct zero_op *op) {
         if (!uri)
                 return zero_error_set(&op->err, -EPROTO, ZERO_E_RUNTIME, "QEMU listens, but the plugin said not where");
         log_info("Migration of %s: QEMU listens at %s", strempty(op->row.instance_name), uri);
-        r = zero_op_set_result(op, "uri", json_string(uri));
+        r = zero_op_set_result(op, "held", json_boolean(plugin_holds(op)));
+        if (r >= 0)
+                r = zero_op_set_result(op, "uri", json_string(uri));
         return r < 0 ? r : zero_op_save(op);
 }
 

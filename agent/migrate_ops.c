@@ -5,18 +5,23 @@
  *   target        the target agent is asked to prepare the instance (POST /v1/migrations)
  *   target_ready  ... and long-polled until its QEMU listens (its operation's result "uri")
  *   send          QEMU sends the guest, until it is paused before the switchover (plugin SEND)
- *   release       the card releases the volumes: drained, written back (card.h)
+ *   release       the card releases the volumes: drained, written back (card.h); a target that
+ *                 holds what it receives ("held") is sent the rest meanwhile (SWITCHOVER begun)
  *   handover      the target's card takes them (POST /v1/migrations/{id}/switchover)
- *   switchover    QEMU goes on until the target has it all (plugin SWITCHOVER): from here on
- *                 the instance is the target's, and nothing is undone
+ *   switchover    QEMU goes on until the target has it all (plugin SWITCHOVER), and a held
+ *                 target says it runs the guest: from here on the instance is the target's,
+ *                 and nothing is undone
  *   stop, cleanup, card_down, forget   the source's QEMU, exports, taps and rows go
  *
  * The params say how far it came: "target_op" (the target's operation), "uri" (where its QEMU
- * listens), "switching" (migrate-continue may be sent: no cancel any more), "switched" (QEMU
- * said completed, or the target runs the guest). A step that fails before "switched" runs the
- * undo steps: the volumes taken back (nothing to read afresh: nobody wrote them meanwhile), the
- * migration cancelled and the guest running here again, the target's operation cancelled (best
- * effort: a target that cannot be reached undoes its own once its QEMU loses the source).
+ * listens), "held", "switching" (migrate-continue may be sent: no cancel any more),
+ * "handover_sent", "asking_owner" (whether the target runs the guest is its to say: asked until
+ * it does, the guest paused here), "switched" (the target runs the guest). A step that fails
+ * before "switched" runs the undo steps: the volumes taken back (nothing to read afresh: nobody
+ * wrote them meanwhile), the migration cancelled and the guest running here again, the target's
+ * operation cancelled (best effort: a target that cannot be reached undoes its own once its QEMU
+ * loses the source). After migrate-continue a step fails only when the target cannot run the
+ * guest: it never had the hand-over's request, or its operation failed.
  */
 #include <string.h>
 
@@ -31,6 +36,11 @@
 #define PEER_TIMEOUT_USEC (30 * USEC_PER_SEC)
 #define READY_WAIT_S 20
 #define ABORT_TIMEOUT_USEC (10 * USEC_PER_SEC)
+/* Asking the target who runs the guest: its long-poll's wait, and the pause between asks while
+ * it cannot be reached (asked until it answers: the guest stays paused here meanwhile). */
+#define OWNER_WAIT_S 10
+#define OWNER_RETRY_USEC (1 * USEC_PER_SEC)
+#define OWNER_LOG_EVERY 30
 
 static bool param_true(const struct zero_op *op, const char *key) {
         return json_is_true(json_object_get(op->params, key));
@@ -126,6 +136,9 @@ static int on_ready(struct zero_op *op, int r, long status, json_t *body, const 
                 return zero_error_set(&op->err, -EIO, ZERO_E_RUNTIME, "the target's operation %s: %s",
                                       st, strempty(json_string_value(json_object_get(json_object_get(body, "error"),
                                                                                      "message"))));
+        if (uri && json_is_true(json_object_get(json_object_get(body, "result"), "held")) &&
+            json_object_set_new(op->params, "held", json_true()) < 0)
+                return -ENOMEM;
         if (uri)
                 return param_save(op, "uri", json_string(uri));
         return 0; /* not yet: the step runs again */
@@ -150,14 +163,15 @@ static int step_target_ready(struct zero_op *op) {
         return op_peer(op, "GET", path, NULL, (READY_WAIT_S + 10) * USEC_PER_SEC, on_ready, ZERO_OP_THEN_RERUN);
 }
 
-/* The plugin's migrate_out for a phase, with the instance's info: its answer as a step's (a
- * done() to come runs the step again, as then says). */
-static int plugin_phase(struct zero_op *op, enum zero_migrate_phase phase, enum zero_op_then then) {
+/* The plugin's migrate_out for a phase, with the instance's info: its own answer (0, <0, or
+ * ZERO_PLUGIN_PENDING with a done() to come). */
+static int plugin_call(struct zero_op *op, enum zero_migrate_phase phase, uint32_t flags) {
         struct zero_migrate_args args = {
                 .size = sizeof(args),
                 .uri = param_str(op, "uri"),
                 .downtime_ms = (uint64_t) json_integer_value(json_object_get(op->params, "downtime_ms")),
                 .bandwidth = (uint64_t) json_integer_value(json_object_get(op->params, "bandwidth")),
+                .flags = flags,
         };
         struct zero_step_ctx c;
         int r = zero_step_ctx_load(op, &c);
@@ -166,7 +180,12 @@ static int plugin_phase(struct zero_op *op, enum zero_migrate_phase phase, enum 
                 return r;
         r = c.plugin->ops.migrate_out(c.pctx, &c.info.info, phase, &args, &op->err);
         zero_step_ctx_done(&c);
-        return zero_step_plugin_pending(op, r, then);
+        return r;
+}
+
+/* ... as a step's answer (a done() to come runs the step again, as then says). */
+static int plugin_phase(struct zero_op *op, enum zero_migrate_phase phase, enum zero_op_then then) {
+        return zero_step_plugin_pending(op, plugin_call(op, phase, 0), then);
 }
 
 static int on_send_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -199,18 +218,44 @@ static int step_send(struct zero_op *op) {
         return r;
 }
 
+/* The guest is paused. A target that holds what it receives (params "held": its QEMU runs the
+ * guest only once its card took the volumes) is sent the rest at once (migrate-continue), while
+ * the card here releases the volumes: the window is the longer of the two, not their sum. The
+ * plugin's SWITCHOVER goes on by itself meanwhile (its done() comes to no wait: the step
+ * switchover finds it done, or under way). The target cannot run the guest before it has the
+ * hand-over's request, which follows the release. */
 static int step_release(struct zero_op *op) {
+        if (param_true(op, "held") && !param_true(op, "switched")) {
+                int r;
+
+                if (!param_true(op, "switching") && param_save(op, "switching", json_true()) < 0)
+                        return -ENOMEM;
+                r = plugin_call(op, ZERO_MIGRATE_SWITCHOVER, 0);
+                if (r < 0)
+                        return r;
+        }
         return zero_card_hand(op, strempty(op->row.instance_id), false);
 }
 
+/* Before migrate-continue (a target that does not hold): a failure is undone, the target cannot
+ * have the guest. After it: whether the target runs the guest is its to say (step switchover). */
 static int on_handover(struct zero_op *op, int r, long status, json_t *body, const struct zero_error *err) {
-        return r < 0 ? peer_failed(op, r, err, "the target did not take the volumes") : 0;
+        if (r >= 0)
+                return 0;
+        if (!param_true(op, "switching"))
+                return peer_failed(op, r, err, "the target did not take the volumes");
+        log_warning("Migration of %s: the hand-over's request failed (%s): asking the target who runs the guest",
+                    strempty(op->row.instance_name), err->message);
+        return param_save(op, "switch_error", json_string(err->message));
 }
 
 static int step_handover(struct zero_op *op) {
         _cleanup_free_ char *path = zero_strdup_printf("/v1/migrations/%s/switchover", strempty(param_str(op, "target_op")));
 
         if (!path)
+                return -ENOMEM;
+        /* From here the target may run the guest. */
+        if (!param_true(op, "handover_sent") && param_save(op, "handover_sent", json_true()) < 0)
                 return -ENOMEM;
         return op_peer(op, "POST", path, NULL, PEER_TIMEOUT_USEC, on_handover, ZERO_OP_THEN_DONE);
 }
@@ -225,38 +270,83 @@ static void record_result(struct zero_op *op) {
                         (void) zero_op_set_result(op, keys[i], json_incref(json_object_get(op->progress, keys[i])));
 }
 
-/* The target's operation says whether it runs the guest: QEMU here could not say how the
- * switchover ended (it exited, or its migration failed once the target had started it). */
+/* Who runs the guest, as the target's operation says: it does (succeeded, or at its step
+ * running: "switched"); it never will (failed, or it does not know the operation: the step fails
+ * and the guest runs here again); not yet said, or the target cannot be reached: asked again
+ * (the step runs again), the guest paused here meanwhile. Resuming it here on a guess could run
+ * it on both nodes: a target that had the hand-over's request runs it once it took the volumes. */
 static int on_owner(struct zero_op *op, int r, long status, json_t *body, const struct zero_error *err) {
         const char *st = json_string_value(json_object_get(body, "status"));
         const char *step = json_string_value(json_object_get(body, "step"));
+        json_int_t tries = json_integer_value(json_object_get(op->params, "owner_tries"));
 
-        if (r >= 0 && ((st && streq(st, "succeeded")) || (st && streq(st, "running") && step && streq(step, "running")))) {
-                log_warning("Migration of %s: QEMU here failed at the switchover, but the target runs the guest",
-                            strempty(op->row.instance_name));
+        if (r >= 0 && st && (streq(st, "succeeded") || (streq(st, "running") && step && streq(step, "running")))) {
+                (void) json_object_del(op->params, "owner_later");
                 return param_save(op, "switched", json_true());
         }
-        return zero_error_set(&op->err, -EIO, ZERO_E_RUNTIME, "the switchover failed: %s",
-                              strempty(param_str(op, "switch_error")));
+        if ((r >= 0 && st && streq(st, "failed")) || (r < 0 && status == 404))
+                return zero_error_set(&op->err, -EIO, ZERO_E_RUNTIME,
+                                      "the switchover failed (%s), and the target does not run the guest: %s",
+                                      param_str(op, "switch_error") ?: "the target's operation failed",
+                                      r < 0 ? err->message
+                                            : strempty(json_string_value(json_object_get(
+                                                      json_object_get(body, "error"), "message"))));
+        if (json_object_set_new(op->params, "owner_tries", json_integer(tries + 1)) < 0)
+                return -ENOMEM;
+        if (r < 0 && tries % OWNER_LOG_EVERY == 0)
+                log_warning("Migration of %s: the target cannot say who runs the guest (%s): its guest stays paused "
+                            "here, asking again", strempty(op->row.instance_name), err->message);
+        /* Unreachable, or undoing its half (its long-poll answers at once until it ended): a
+         * second's pause before the next ask. */
+        return param_save(op, "owner_later", json_boolean(r < 0 || (step && strncmp(step, "undo_", 5) == 0)));
 }
 
-/* The switchover failed here (QEMU said so, or is gone): whether it switched all the same is the
- * target's to say (its operation), which the answer records ("switched") or fails the step. */
+static int on_owner_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct zero_op *op = userdata;
+
+        op->timer = sd_event_source_disable_unref(op->timer);
+        zero_op_continue(op, 0);
+        return 0;
+}
+
+/* Asks the target's operation until it runs the guest or ended (a long-poll for its step
+ * running), a second after an ask it did not answer. */
 static int ask_owner(struct zero_op *op) {
-        _cleanup_free_ char *path = zero_strdup_printf("/v1/operations/%s", strempty(param_str(op, "target_op")));
-        int r = param_save(op, "switch_error", json_string(op->err.message));
+        _cleanup_free_ char *path = NULL;
+        int r;
 
-        if (r < 0)
-                return r;
+        if (op->err.message[0] && !param_str(op, "switch_error") &&
+            json_object_set_new(op->params, "switch_error", json_string(op->err.message)) < 0)
+                return -ENOMEM;
+        if (!param_true(op, "asking_owner") && param_save(op, "asking_owner", json_true()) < 0)
+                return -ENOMEM;
         op->err = (struct zero_error){};
-        return path ? op_peer(op, "GET", path, NULL, PEER_TIMEOUT_USEC, on_owner, ZERO_OP_THEN_RERUN) : -ENOMEM;
+        if (param_true(op, "owner_later")) {
+                (void) json_object_del(op->params, "owner_later");
+                r = sd_event_add_time_relative(op->agent->event, &op->timer, CLOCK_MONOTONIC, OWNER_RETRY_USEC,
+                                               10 * USEC_PER_MSEC, on_owner_retry, op);
+                if (r < 0)
+                        return zero_error_set(&op->err, r, ZERO_E_INTERNAL, "cannot arm a timer: %s", strerror(-r));
+                return zero_op_wait(op, ZERO_OP_WAIT_PEER, ZERO_OP_THEN_RERUN);
+        }
+        path = zero_strdup_printf("/v1/operations/%s?wait=%d&step=running", strempty(param_str(op, "target_op")),
+                                  OWNER_WAIT_S);
+        return path ? op_peer(op, "GET", path, NULL, (OWNER_WAIT_S + 10) * USEC_PER_SEC, on_owner, ZERO_OP_THEN_RERUN)
+                    : -ENOMEM;
 }
 
+/* QEMU goes on until the target has it all. A target that does not hold what it receives runs
+ * the guest then: QEMU's "completed" says the switchover is done. One that holds it runs it
+ * once its card took the volumes: its operation says so (ask_owner), as it does whenever QEMU
+ * here cannot say how the switchover ended (it failed, or exited, or the hand-over's request
+ * failed after migrate-continue). */
 static int step_switchover(struct zero_op *op) {
         int r;
 
         if (param_true(op, "switched"))
                 return 0;
+        if (param_true(op, "asking_owner") || param_str(op, "switch_error"))
+                return ask_owner(op);
         if (op->answer_r < 0) /* the plugin's done() failed it */
                 return ask_owner(op);
         if (!param_true(op, "switching") && param_save(op, "switching", json_true()) < 0)
@@ -264,9 +354,13 @@ static int step_switchover(struct zero_op *op) {
         r = plugin_phase(op, ZERO_MIGRATE_SWITCHOVER, ZERO_OP_THEN_RERUN_ANY);
         if (r == 0) {
                 record_result(op);
-                log_info("Migration of %s: switched over to %s (QEMU's downtime %lld ms)", strempty(op->row.instance_name),
-                         strempty(param_str(op, "target")),
+                log_info("Migration of %s: QEMU sent it all to %s (QEMU's downtime %lld ms)",
+                         strempty(op->row.instance_name), strempty(param_str(op, "target")),
                          (long long) json_integer_value(json_object_get(op->progress, "downtime_ms")));
+                if (param_true(op, "held")) {
+                        op->err = (struct zero_error){};
+                        return ask_owner(op);
+                }
                 return param_save(op, "switched", json_true());
         }
         return r < 0 ? ask_owner(op) : r;
@@ -287,6 +381,7 @@ static int step_forget(struct zero_op *op) {
 static int undo_take(struct zero_op *op) {
         if (param_true(op, "switched"))
                 return 0;
+        /* Reached after migrate-continue only when the target said it does not run the guest. */
         return zero_card_hand(op, strempty(op->row.instance_id), true);
 }
 
@@ -301,7 +396,11 @@ static int undo_resume(struct zero_op *op) {
                 return r;
         if (!alive)
                 return 0; /* QEMU is gone: nothing runs here to resume (on_fail says error) */
-        return plugin_phase(op, ZERO_MIGRATE_CANCEL, ZERO_OP_THEN_RERUN);
+        /* After migrate-continue QEMU may have completed: the target said it never runs it. */
+        return zero_step_plugin_pending(op,
+                                        plugin_call(op, ZERO_MIGRATE_CANCEL,
+                                                    param_true(op, "switching") ? ZERO_MIGRATE_CANCEL_COMPLETED : 0),
+                                        ZERO_OP_THEN_RERUN);
 }
 
 static int on_target_abort(struct zero_op *op, int r, long status, json_t *body, const struct zero_error *err) {

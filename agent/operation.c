@@ -2,7 +2,6 @@
 #include "agent/operation.h"
 
 #include <assert.h>
-#include <malloc.h>
 #include <string.h>
 
 #include "agent/durable.h"
@@ -10,6 +9,7 @@
 #include "agent/fault.h"
 #include "agent/card_job.h"
 #include "agent/peer.h"
+#include "agent/trim.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -103,6 +103,11 @@ static int op_new(struct zero_agent *a, const char *kind, const char *id, const 
 int zero_op_new(struct zero_agent *a, const char *kind, const struct zero_instance_row *inst, json_t *params,
                 struct zero_op **ret) {
         return op_new(a, kind, NULL, inst, params, ret);
+}
+
+int zero_op_new_with_id(struct zero_agent *a, const char *kind, const char *id, const struct zero_instance_row *inst,
+                        json_t *params, struct zero_op **ret) {
+        return op_new(a, kind, id, inst, params, ret);
 }
 
 int zero_op_new_detached(struct zero_agent *a, const char *kind, const char *id, json_t *params, struct zero_op **ret) {
@@ -342,10 +347,11 @@ static void op_finish(struct zero_op *op, int r) {
                         (void) sd_event_source_set_time_relative(o->timer, 0);
         /* The last one running ended: what the operations had on the heap at once (8 creates at a
          * time held 7 MiB: the card's replies, JSON, rows) is free but stays with the process, as
-         * glibc gives back only the top of the heap by itself. Returned here, once per burst, so
-         * that zerod's resident memory follows its live data (bench_density). */
+         * glibc gives back only the top of the heap by itself; and the code they ran stays mapped.
+         * Given back here, once per burst, so that zerod's resident memory follows its live data
+         * (trim.h, bench_density). */
         if (!a->ops)
-                (void) malloc_trim(0);
+                zero_trim_when_idle(a);
 }
 
 /* "KIND.STEP" or "KIND.STEP.done" (fault.h). */
@@ -464,6 +470,7 @@ static void op_run_steps(struct zero_op *op, bool committed) {
                         }
                         op_fault_point(op, false);
                 }
+                op->rerun = committed;
                 r = op_step(op)->run(op);
                 if (r == ZERO_OP_PENDING && op->wait != ZERO_OP_WAIT_NONE)
                         return;
@@ -764,6 +771,7 @@ int zero_op_resume_all(struct zero_agent *a) {
 void zero_op_free_all(struct zero_agent *a) {
         while (a->ops)
                 zero_op_free(a->ops);
+        zero_trim_cancel(a); /* the one the last operation's end asked for */
 }
 
 int zero_op_save(struct zero_op *op) {

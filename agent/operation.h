@@ -117,6 +117,7 @@ struct zero_op {
         struct zero_peer_call *peer; /* a request to another agent (peer.h): freeing cancels it */
         zero_op_peer_fn peer_answer; /* ... and who reads its answer */
         int answer_r;             /* ZERO_OP_THEN_RERUN_ANY: the answer the step runs again with */
+        bool rerun;               /* the step runs again after its wait's answer (not its first run) */
         sd_event_source *cancel;  /* zero_op_cancel(): the cancel, from the loop */
         bool cancel_asked;
         bool undoing;             /* a step failed: the kind's undo steps run (params "undo") */
@@ -132,6 +133,10 @@ const struct zero_op_kind *zero_op_kind_find(const char *name);
 /* Makes an operation for an instance; not stored, not running. params is stolen (may be NULL). */
 int zero_op_new(struct zero_agent *a, const char *kind, const struct zero_instance_row *inst, json_t *params,
                 struct zero_op **ret);
+/* The same with the id given (one the card made: a switch asked of it while a tenant held the
+ * host, agent/handover.c). */
+int zero_op_new_with_id(struct zero_agent *a, const char *kind, const char *id, const struct zero_instance_row *inst,
+                        json_t *params, struct zero_op **ret);
 /* The same for an operation on no instance (an image's import: params holds the image's
  * "name"); id is the operation's id, made up when NULL. */
 int zero_op_new_detached(struct zero_agent *a, const char *kind, const char *id, json_t *params, struct zero_op **ret);

@@ -2,9 +2,9 @@
 /* Requests to another node's zerod: libcurl's multi interface on the agent's loop (peer.h). */
 #include "agent/peer.h"
 
-#include <curl/curl.h>
 #include <string.h>
 
+#include "agent/curl_load.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -14,6 +14,7 @@
 
 struct zero_peers {
         struct zero_agent *agent;
+        const struct zero_curl *curl; /* loaded with the first call (curl_load.h) */
         CURLM *multi;
         sd_event_source *timer;
         struct zero_peer_call *calls;
@@ -68,12 +69,14 @@ static void call_unlink(struct zero_peer_call *c) {
 struct zero_peer_call *zero_peer_call_free(struct zero_peer_call *c) {
         if (!c)
                 return NULL;
+        const struct zero_curl *cu = c->peers->curl;
+
         call_unlink(c);
         if (c->easy) {
-                (void) curl_multi_remove_handle(c->peers->multi, c->easy);
-                curl_easy_cleanup(c->easy);
+                (void) cu->multi_remove_handle(c->peers->multi, c->easy);
+                cu->easy_cleanup(c->easy);
         }
-        curl_slist_free_all(c->headers);
+        cu->slist_free_all(c->headers);
         free(c->body_out);
         free(c->buf);
         free(c);
@@ -101,12 +104,13 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
 
 /* The call ended (from the loop): its answer to the caller, then it goes. */
 static void call_end(struct zero_peer_call *c, CURLcode code) {
+        const struct zero_curl *cu = c->peers->curl;
         struct zero_error err = {};
         json_auto_t *body = NULL;
         long status = 0;
         int r = 0;
 
-        (void) curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+        (void) cu->easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
         if (c->len > 0)
                 body = json_loadb(c->buf, c->len, 0, NULL);
         if (code == CURLE_OPERATION_TIMEDOUT)
@@ -114,12 +118,12 @@ static void call_end(struct zero_peer_call *c, CURLcode code) {
         else if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ||
                  code == CURLE_SSL_CERTPROBLEM)
                 r = zero_error_set(&err, -EPERM, ZERO_E_FORBIDDEN, "the peer's TLS certificate does not verify: %s",
-                                   c->errbuf[0] ? c->errbuf : curl_easy_strerror(code));
+                                   c->errbuf[0] ? c->errbuf : cu->easy_strerror(code));
         else if (c->too_long)
                 r = zero_error_set(&err, -EPROTO, ZERO_E_RUNTIME, "the peer's answer is over %d bytes", PEER_BODY_MAX);
         else if (code != CURLE_OK)
                 r = zero_error_set(&err, -EHOSTUNREACH, ZERO_E_UNAVAILABLE, "cannot reach the peer: %s",
-                                   c->errbuf[0] ? c->errbuf : curl_easy_strerror(code));
+                                   c->errbuf[0] ? c->errbuf : cu->easy_strerror(code));
         else if (status < 200 || status > 299) {
                 json_t *e = json_object_get(body, "error");
                 const char *code_name = json_string_value(json_object_get(e, "code"));
@@ -140,10 +144,10 @@ static void peers_check(struct zero_peers *p) {
         CURLMsg *m;
         int left;
 
-        while ((m = curl_multi_info_read(p->multi, &left)))
+        while ((m = p->curl->multi_info_read(p->multi, &left)))
                 if (m->msg == CURLMSG_DONE) {
                         struct zero_peer_call *c = NULL;
-                        (void) curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &c);
+                        (void) p->curl->easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &c);
                         if (c)
                                 call_end(c, m->data.result);
                 }
@@ -153,7 +157,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct zero_peers *p = userdata;
         int running;
 
-        (void) curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        (void) p->curl->multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         peers_check(p);
         return 0;
 }
@@ -168,7 +172,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                 what |= CURL_CSELECT_OUT;
         if (revents & (EPOLLERR | EPOLLHUP))
                 what |= CURL_CSELECT_ERR;
-        (void) curl_multi_socket_action(p->multi, fd, what, &running);
+        (void) p->curl->multi_socket_action(p->multi, fd, what, &running);
         peers_check(p);
         return 0;
 }
@@ -187,7 +191,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
                         if (p->sources[i] == s)
                                 p->sources[i] = p->sources[--p->n_sources];
                 sd_event_source_disable_unref(s);
-                (void) curl_multi_assign(p->multi, fd, NULL);
+                (void) p->curl->multi_assign(p->multi, fd, NULL);
                 return 0;
         }
         if (s)
@@ -200,7 +204,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
                 return -1;
         (void) sd_event_source_set_description(s, "peer-http");
         p->sources[p->n_sources++] = s;
-        (void) curl_multi_assign(p->multi, fd, s);
+        (void) p->curl->multi_assign(p->multi, fd, s);
         return 0;
 }
 
@@ -215,33 +219,36 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
         return sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT) < 0 ? -1 : 0;
 }
 
-static int peers_get(struct zero_agent *a, struct zero_peers **ret) {
+static int peers_get(struct zero_agent *a, struct zero_peers **ret, struct zero_error *err) {
         struct zero_peers *p = a->peers;
+        const struct zero_curl *cu;
         int r;
 
         if (p) {
                 *ret = p;
                 return 0;
         }
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return -EIO;
+        cu = zero_curl_get(err);
+        if (!cu)
+                return -ENOENT;
         p = calloc(1, sizeof(*p));
         if (!p)
-                return -ENOMEM;
+                return zero_error_set(err, -ENOMEM, ZERO_E_INTERNAL, "out of memory");
         p->agent = a;
-        p->multi = curl_multi_init();
+        p->curl = cu;
+        p->multi = cu->multi_init();
         r = p->multi ? sd_event_add_time_relative(a->event, &p->timer, CLOCK_MONOTONIC, 0, 1, on_timer, p) : -ENOMEM;
         if (r < 0) {
                 if (p->multi)
-                        curl_multi_cleanup(p->multi);
+                        cu->multi_cleanup(p->multi);
                 free(p);
-                return r;
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot make an HTTP client: %s", strerror(-r));
         }
         (void) sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
-        (void) curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-        (void) curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
-        (void) curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-        (void) curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
+        (void) cu->multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+        (void) cu->multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
+        (void) cu->multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+        (void) cu->multi_setopt(p->multi, CURLMOPT_TIMERDATA, p);
         a->peers = p;
         *ret = p;
         return 0;
@@ -255,7 +262,7 @@ void zero_peers_free(struct zero_agent *a) {
         while (p->calls)
                 zero_peer_call_free(p->calls);
         /* Closes the cached connections, which removes their sockets' sources (on_socket). */
-        curl_multi_cleanup(p->multi);
+        p->curl->multi_cleanup(p->multi);
         for (size_t i = 0; i < p->n_sources; i++)
                 sd_event_source_disable_unref(p->sources[i]);
         free(p->sources);
@@ -277,47 +284,52 @@ int zero_peer_call(struct zero_agent *a, const struct zero_peer_target *t, const
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "target '%s': expected https://HOST[:PORT]",
                                       t && t->url ? t->url : "");
         }
-        r = peers_get(a, &p);
-        c = r >= 0 ? calloc(1, sizeof(*c)) : NULL;
+        r = peers_get(a, &p, err);
+        if (r < 0) {
+                json_decref(body);
+                return r;
+        }
+        c = calloc(1, sizeof(*c));
         if (!c) {
                 json_decref(body);
-                return zero_error_set(err, r < 0 ? r : -ENOMEM, ZERO_E_INTERNAL, "cannot make an HTTP request");
+                return zero_error_set(err, -ENOMEM, ZERO_E_INTERNAL, "cannot make an HTTP request");
         }
         c->peers = p;
         c->cb = cb;
         c->userdata = userdata;
-        c->easy = curl_easy_init();
+        const struct zero_curl *cu = p->curl;
+        c->easy = cu->easy_init();
         url = zero_strdup_printf("%s%s", t->url, path);
         auth = t->token ? zero_strdup_printf("Authorization: Bearer %s", t->token) : NULL;
         c->body_out = body ? json_dumps(body, JSON_COMPACT) : NULL;
         json_decref(body);
-        c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+        c->headers = cu->slist_append(NULL, "Content-Type: application/json");
         if (c->headers && auth)
-                c->headers = curl_slist_append(c->headers, auth);
+                c->headers = cu->slist_append(c->headers, auth);
         if (!c->easy || !url || (t->token && !auth) || (body && !c->body_out) || !c->headers) {
                 zero_peer_call_free(c);
                 return zero_error_set(err, -ENOMEM, ZERO_E_INTERNAL, "out of memory");
         }
         CURL *e = c->easy;
-        r = curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) (timeout_usec / USEC_PER_MSEC)) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, PEER_CONNECT_TIMEOUT_MS) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_WRITEDATA, c) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_PRIVATE, c) != CURLE_OK ||
+        r = cu->easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
+            cu->easy_setopt(e, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK ||
+            cu->easy_setopt(e, CURLOPT_HTTPHEADER, c->headers) != CURLE_OK ||
+            cu->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            cu->easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+            cu->easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) (timeout_usec / USEC_PER_MSEC)) != CURLE_OK ||
+            cu->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, PEER_CONNECT_TIMEOUT_MS) != CURLE_OK ||
+            cu->easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
+            cu->easy_setopt(e, CURLOPT_WRITEDATA, c) != CURLE_OK ||
+            cu->easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK ||
+            cu->easy_setopt(e, CURLOPT_PRIVATE, c) != CURLE_OK ||
             /* Verified, always: the peer is another node's zerod, root-equivalent. */
-            curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-            (t->ca_file && curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file) != CURLE_OK) ||
-            (c->body_out && curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body_out) != CURLE_OK)
+            cu->easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+            cu->easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+            (t->ca_file && cu->easy_setopt(e, CURLOPT_CAINFO, t->ca_file) != CURLE_OK) ||
+            (c->body_out && cu->easy_setopt(e, CURLOPT_POSTFIELDS, c->body_out) != CURLE_OK)
                     ? -EINVAL
                     : 0;
-        if (r >= 0 && curl_multi_add_handle(p->multi, e) != CURLM_OK)
+        if (r >= 0 && cu->multi_add_handle(p->multi, e) != CURLM_OK)
                 r = -EIO;
         if (r < 0) {
                 zero_peer_call_free(c);

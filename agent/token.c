@@ -38,10 +38,9 @@ static int hash_secret(const char *secret, char ret_hex[static 65]) {
 
 
 /* The row for secret; with replace, a token of that name goes in the same transaction. */
-static int token_insert(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
-                        const char *secret, bool replace, struct zero_error *err) {
+static int token_insert_hash(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
+                             const char *hash, bool replace, struct zero_error *err) {
         struct zero_token_row row;
-        char hash[65];
         int r;
 
         if (!name || !zero_name_is_valid(name))
@@ -50,10 +49,7 @@ static int token_insert(struct zero_store *s, const char *name, enum zero_role r
                                       "or digit", ZERO_QUOTE(name));
         if (role == ZERO_ROLE_NONE)
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "role: admin or read");
-        r = hash_secret(secret, hash);
-        if (r < 0)
-                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot hash the secret");
-        row = (struct zero_token_row){.name = (char *) name, .role = (char *) zero_role_to_string(role), .hash = hash,
+        row = (struct zero_token_row){.name = (char *) name, .role = (char *) zero_role_to_string(role), .hash = (char *) hash,
                                       .created_by = (char *) created_by, .created_at = (int64_t) zero_now_usec()};
         if (replace && (r = zero_store_begin(s)) >= 0) {
                 r = zero_store_token_delete(s, name);
@@ -71,6 +67,16 @@ static int token_insert(struct zero_store *s, const char *name, enum zero_role r
                 return zero_error_set(err, r, r == -EBUSY ? ZERO_E_UNAVAILABLE : ZERO_E_INTERNAL,
                                       "cannot record the token: %s", strerror(-r));
         return 0;
+}
+
+static int token_insert(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
+                        const char *secret, bool replace, struct zero_error *err) {
+        char hash[65];
+        int r = hash_secret(secret, hash);
+
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot hash the secret");
+        return token_insert_hash(s, name, role, created_by, hash, replace, err);
 }
 
 int zero_token_create(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
@@ -94,6 +100,14 @@ int zero_token_import(struct zero_store *s, const char *name, enum zero_role rol
                                       "the secret is not a token secret: 'zero_' and 43 of [A-Za-z0-9_-] "
                                       "(32 random bytes, base64url), as zerod token create makes them");
         return token_insert(s, name, role, created_by, secret, replace, err);
+}
+
+int zero_token_import_hash(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
+                           const char *hash, bool replace, struct zero_error *err) {
+        if (!hash || strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64)
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID,
+                                      "not a token's SHA-256: 64 lowercase hexadecimal digits (sha256sum's)");
+        return token_insert_hash(s, name, role, created_by, hash, replace, err);
 }
 
 int zero_token_revoke(struct zero_store *s, const char *name, struct zero_error *err) {

@@ -33,6 +33,11 @@ int zero_token_create(struct zero_store *s, const char *name, enum zero_role rol
  * With replace, a token of that name is replaced in the same transaction (no -EEXIST). */
 int zero_token_import(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
                       const char *secret, bool replace, struct zero_error *err);
+/* The same with only the secret's SHA-256 (64 lowercase hex digits): the holder of the secret
+ * (the lab's card, for its orchestrator) never hands the secret itself to the host, whose memory
+ * and fw_cfg a bms tenant reads. */
+int zero_token_import_hash(struct zero_store *s, const char *name, enum zero_role role, const char *created_by,
+                           const char *hash, bool replace, struct zero_error *err);
 int zero_token_revoke(struct zero_store *s, const char *name, struct zero_error *err);
 /* The token whose secret this is: -EACCES when there is none (unknown, revoked or malformed). */
 int zero_token_check(struct zero_store *s, const char *secret, struct zero_token_row *ret);

@@ -16,7 +16,8 @@
 #include "common/util.h"
 
 static void token_help(FILE *f) {
-        fprintf(f, "Usage: zerod token create NAME [--role admin|read] [--secret-file FILE [--replace]]\n"
+        fprintf(f, "Usage: zerod token create NAME [--role admin|read] [--secret-file FILE|--sha256-file FILE\n"
+                   "                         [--replace]]\n"
                    "       zerod token list\n"
                    "       zerod token revoke NAME\n\n"
                    "Bearer tokens for the TCP API. The secret is printed once, by create; the node keeps only its\n"
@@ -28,7 +29,11 @@ static void token_help(FILE *f) {
                    "                     create: the secret is FILE's (one line, as create prints them),\n"
                    "                     made elsewhere (the lab's card hands its host the orchestrator's),\n"
                    "                     and not printed\n"
-                   "  --replace          with --secret-file: a token of that name is replaced (one\n"
+                   "  --sha256-file FILE\n"
+                   "                     create: FILE holds only the secret's SHA-256 (64 hex digits, one\n"
+                   "                     line): the secret stays with whoever made it (the lab's card: a\n"
+                   "                     bms tenant that reads what the host was handed finds no secret)\n"
+                   "  --replace          with --secret-file or --sha256-file: a token of that name is replaced (one\n"
                    "                     transaction), as a host does at each boot\n");
 }
 
@@ -51,37 +56,50 @@ static int token_list(struct zero_store *s) {
         return 0;
 }
 
+/* A file of one line (its newline dropped): the secret, or only its SHA-256 (64 hexadecimal
+ * digits; what a secret never is: it begins with "zero_"). */
+static bool looks_hashed(const char *line, size_t n) {
+        return n == 64 && strspn(line, "0123456789abcdef") == 64;
+}
+
 int zero_token_import_file(struct zero_store *s, const char *name, enum zero_role role, const char *by,
-                           const char *file, bool replace, struct zero_error *err) {
+                           const char *file, enum zero_token_form form, bool replace, bool *ret_hashed,
+                           struct zero_error *err) {
         _cleanup_free_ char *secret = NULL;
+        struct zero_error e = {};
         size_t n = 0;
+        bool hashed;
         int r;
 
-        r = zero_read_file(file, ZERO_TOKEN_SECRET_SIZE + 1, &secret, &n);
+        r = zero_read_file(file, form == ZERO_TOKEN_SECRET ? ZERO_TOKEN_SECRET_SIZE + 1 : 65, &secret, &n);
         if (r < 0)
                 return zero_error_set(err, r, ZERO_E_INVALID, "cannot read %s: %s", file,
                                       r == -EFBIG ? "not a token secret" : strerror(-r));
         if (n > 0 && secret[n - 1] == '\n')
                 secret[--n] = '\0';
-        struct zero_error e = {};
-        r = zero_token_import(s, name, role, by, secret, replace, &e);
+        hashed = form == ZERO_TOKEN_SHA256 || (form == ZERO_TOKEN_EITHER && looks_hashed(secret, n));
+        r = hashed ? zero_token_import_hash(s, name, role, by, secret, replace, &e)
+                   : zero_token_import(s, name, role, by, secret, replace, &e);
         explicit_bzero(secret, n);
         if (r < 0)
                 return zero_error_set(err, r, e.code, "%s: %s", file, e.message);
+        if (ret_hashed)
+                *ret_hashed = hashed;
         return 0;
 }
 
-/* create --secret-file [--replace]: the secret is read (one line; the newline dropped), checked,
- * hashed. */
+/* create --secret-file|--sha256-file [--replace]. */
 static int token_import(struct zero_store *s, const char *name, enum zero_role role, const char *by, const char *file,
-                        bool replace) {
+                        bool hashed, bool replace) {
         struct zero_error err = {};
 
-        if (zero_token_import_file(s, name, role, by, file, replace, &err) < 0) {
+        if (zero_token_import_file(s, name, role, by, file, hashed ? ZERO_TOKEN_SHA256 : ZERO_TOKEN_SECRET, replace,
+                                   NULL, &err) < 0) {
                 fprintf(stderr, "zerod token create: %s\n", err.message);
                 return 1;
         }
-        fprintf(stderr, "Token '%s' (role %s) made with the secret of %s.\n", name, zero_role_to_string(role), file);
+        fprintf(stderr, "Token '%s' (role %s) made with the %s of %s.\n", name, zero_role_to_string(role),
+                hashed ? "secret's SHA-256" : "secret", file);
         return 0;
 }
 
@@ -89,7 +107,7 @@ int zero_token_cmd(int argc, char *argv[]) {
         static const struct option options[] = {
                 {"config", required_argument, NULL, 'c'}, {"state-dir", required_argument, NULL, 's'},
                 {"role", required_argument, NULL, 'r'},   {"secret-file", required_argument, NULL, 'f'},
-                {"replace", no_argument, NULL, 'R'},
+                {"replace", no_argument, NULL, 'R'},      {"sha256-file", required_argument, NULL, 'H'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -99,7 +117,7 @@ int zero_token_cmd(int argc, char *argv[]) {
         struct zero_error err = {};
         enum zero_role role = ZERO_ROLE_ADMIN;
         const char *verb, *name, *secret_file = NULL;
-        bool replace = false;
+        bool replace = false, hashed = false;
         char by[32];
         int r;
 
@@ -120,8 +138,12 @@ int zero_token_cmd(int argc, char *argv[]) {
                                                    : 0;
                         break;
                 case 'f':
+                case 'H':
+                        r = secret_file ? zero_error_set(&err, -EINVAL, ZERO_E_USAGE,
+                                                         "--secret-file or --sha256-file: one of them, once")
+                                        : 0;
                         secret_file = optarg;
-                        r = 0;
+                        hashed = o == 'H';
                         break;
                 case 'R':
                         replace = true;
@@ -174,7 +196,7 @@ int zero_token_cmd(int argc, char *argv[]) {
         }
         snprintf(by, sizeof(by), "uid:%u", (unsigned) getuid());
         if (secret_file)
-                return token_import(s, name, role, by, secret_file, replace);
+                return token_import(s, name, role, by, secret_file, hashed, replace);
         char secret[ZERO_TOKEN_SECRET_SIZE];
         r = zero_token_create(s, name, role, by, secret, &err);
         if (r < 0) {

@@ -381,5 +381,6 @@ const struct zero_route zc_api_routes[] = {
         {"GET", "/v1/instances/{}/console", zc_api_instance_console, 0, NULL, true},
         {"POST", "/v1/instances/{}/stop", zc_api_instance_stop, J, NULL, true},
         {"POST", "/v1/instances/{}/switch", zc_api_instance_switch, J, NULL, true},
+        {"GET", "/v1/operations/{}", zc_api_operation, 0, NULL, true},
         {NULL, NULL, NULL, 0, NULL, false},
 };

@@ -15,7 +15,9 @@
  *               (STATE/host/token): the forward (forward.c) connects the orchestrator's
  *               connections there, rather than to zerod, while a tenant holds the host. Only the
  *               node as the card answers for it (GET /v1/node, /v1/instances/NAME and its console,
- *               POST /v1/instances/NAME/stop and /switch); every other route of the card's is 503.
+ *               POST /v1/instances/NAME/stop and /switch, GET /v1/operations/ID of its own); every
+ *               other route of the card's is 503, and every route once no tenant holds the host
+ *               (with Connection: close: the client's next connection is zerod's).
  *
  * A token is only good on its own socket: the host's opens nothing on the operator's.
  */
@@ -57,6 +59,16 @@ bool zc_authenticate(struct zero_request *req, void *userdata) {
 bool zc_authorize(struct zero_request *req, void *userdata) {
         if (zero_request_listener(req) == ZC_LISTENER_ORCHESTRATOR) {
                 const char *name = strempty(json_string_value(json_object_get(zc_tenant(userdata), "name")));
+                /* A connection opened under the tenant, asked again once the host is back: closed
+                 * after this answer, so that the client's next one reaches zerod (a client that
+                 * keeps its connections would otherwise ask the card forever). */
+                if (!zc_tenant(userdata)) {
+                        zero_reply_error(req, 503, "unavailable",
+                                         "the host is back: its zerod answers at this address again (ask again)");
+                        zero_reply_header(req, "Retry-After", "1");
+                        zero_reply_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+                        return false;
+                }
                 if (zc_api_is_tenant_route(zero_request_route(req)))
                         return true;
                 zero_reply_error(req, 503, "unavailable",

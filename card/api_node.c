@@ -81,18 +81,54 @@ void zc_api_instance_console(struct zero_request *req) {
 bool zc_api_is_tenant_route(const struct zero_route *route) {
         return route && (route->fn == zc_api_node || route->fn == zc_api_instance ||
                          route->fn == zc_api_instance_console || route->fn == zc_api_instance_stop ||
-                         route->fn == zc_api_instance_switch);
+                         route->fn == zc_api_instance_switch || route->fn == zc_api_operation);
+}
+
+/* A stop or switch asked of the card. At the orchestrator's address (ZERO_URL) it is zerod's API:
+ * 202 with the operation and its Location, as zerod answers every verb. On the operator's socket
+ * it is the card's: answered once its job ended (the take-back's record, which names the
+ * operation too), as every call of the card's API is. */
+static void answer_operation(struct zero_request *req, int r, json_t *op, struct zc_job *j,
+                             const struct zero_error *err) {
+        _cleanup_free_ char *location = NULL;
+
+        if (r < 0)
+                return zero_reply_zero_error(req, r, err);
+        if (zero_request_listener(req) != ZC_LISTENER_ORCHESTRATOR) {
+                json_decref(op);
+                return zc_api_answer_job(req, 0, j, NULL, 200, false);
+        }
+        location = zero_strdup_printf("/v1/operations/%s", strempty(str(op, "id")));
+        if (location)
+                zero_reply_header(req, "Location", location);
+        zero_reply_json(req, 202, op);
 }
 
 void zc_api_instance_stop(struct zero_request *req) {
         struct zero_error err = {};
         struct zc_job *j = NULL;
+        json_t *op = NULL;
         int r;
 
         if (!tenant_named(req))
                 return;
-        r = zc_tenant_stop(zc_request_card(req), zero_request_body(req), &j, &err);
-        zc_api_answer_job(req, r, j, &err, 200, false);
+        r = zc_tenant_stop(zc_request_card(req), zero_request_body(req), NULL, zero_request_actor(req), &op, &j, &err);
+        answer_operation(req, r, op, j, &err);
+}
+
+/* GET /v1/operations/ID: the card's own (a stop's or switch's), the hand-over's while the tenant
+ * runs; zerod's others are zerod's (404 here). ?wait is not waited for: the answer comes at once. */
+void zc_api_operation(struct zero_request *req) {
+        struct zc *zc = zc_request_card(req);
+        const char *id = zero_request_param(req, 0);
+        json_t *op = zc_tenant_operation_json(zc, id);
+
+        if (op)
+                return zero_reply_json(req, 200, op);
+        if (!zc_tenant(zc))
+                return zero_reply_error(req, 409, "wrong_state",
+                                        "no tenant holds the host: the host's zerod answers for the node");
+        zero_reply_error(req, 404, "not_found", "no operation %s on the card: the host's zerod has its others", id);
 }
 
 /* A mode's name as zerod's plugins have them: a short lowercase word. */
@@ -110,11 +146,12 @@ static bool mode_name_ok(const char *m) {
 /* POST /v1/instances/NAME/switch {"mode", "timeout_s"?, "force"?}: the tenant stopped as by its
  * stop, and the mode recorded for the host's zerod, which switches the instance to it once it is
  * back (what mode runs where is zerod's to say: a mode it lacks fails its switch there, and the
- * instance stays a stopped bms one). Answered, as the stop, once the host is taken back. */
+ * instance stays a stopped bms one). Answered as the stop is (answer_operation). */
 void zc_api_instance_switch(struct zero_request *req) {
         const char *mode = json_string_value(json_object_get(zero_request_body(req), "mode"));
         struct zero_error err = {};
         struct zc_job *j = NULL;
+        json_t *op = NULL;
         int r;
 
         if (!tenant_named(req))
@@ -124,6 +161,6 @@ void zc_api_instance_switch(struct zero_request *req) {
         if (streq(mode, "bms"))
                 return zero_reply_error(req, 409, "wrong_state", "'%s' is a bms instance already",
                                         strempty(str(zc_tenant(zc_request_card(req)), "name")));
-        r = zc_tenant_switch(zc_request_card(req), mode, zero_request_body(req), &j, &err);
-        zc_api_answer_job(req, r, j, &err, 200, false);
+        r = zc_tenant_stop(zc_request_card(req), zero_request_body(req), mode, zero_request_actor(req), &op, &j, &err);
+        answer_operation(req, r, op, j, &err);
 }

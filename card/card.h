@@ -177,13 +177,25 @@ bool zc_tenant_cuts(struct zc *zc, const char *volume_id);
 /* {"tenant": the record or null, "last": how the last one ended, or null} */
 json_t *zc_tenant_json(struct zc *zc);
 int zc_tenant_handover(struct zc *zc, json_t *body, struct zc_job **ret, struct zero_error *err);
-/* A stop: body {"timeout_s", "force"}; answered once the host is taken back. */
-int zc_tenant_stop(struct zc *zc, json_t *body, struct zc_job **ret, struct zero_error *err);
-/* A stop whose take-back then switches the instance to mode (the record's "switch", which zerod
- * reads with the rest of "last" once it is back). */
-int zc_tenant_switch(struct zc *zc, const char *mode, json_t *body, struct zc_job **ret, struct zero_error *err);
+/* A stop (mode NULL) or a switch to mode (the record's "switch", which zerod reads with the rest
+ * of "last" once it is back) asked of the card by actor: body {"timeout_s", "force"}. The
+ * operation it is (an id in zerod's form, recorded with the tenant as "take_back" and carried by
+ * "last" to zerod, which keeps it: docs/architecture.md) in *ret_op, as GET /v1/operations/ID
+ * shows it; *ret_job the take-back's job (ending once the host boots its image). */
+int zc_tenant_stop(struct zc *zc, json_t *body, const char *mode, const char *actor, json_t **ret_op,
+                   struct zc_job **ret_job, struct zero_error *err);
+/* The power button asked of the card under a tenant (POST /v1/host/power "powerdown"): the
+ * stop's steps as a job of the host, no operation (body stolen). */
+int zc_tenant_powerdown(struct zc *zc, json_t *body, struct zc_job **ret, struct zero_error *err);
+/* The operation id as the card answers for it while it holds the host (a stop's or switch's, or
+ * the hand-over's own), or after the take-back until zerod is back (a stop's): NULL when it is
+ * none of those. */
+json_t *zc_tenant_operation_json(struct zc *zc, const char *id);
 /* The host reset while a tenant holds it: taken back, forced. */
 int zc_tenant_reset(struct zc *zc, struct zc_job **ret);
+/* At the card's start: a hand-over, take-back, stop or switch that its last run left half done
+ * (the tenant's record says which) is run again to its end, each step finding its work done. */
+void zc_tenant_resume(struct zc *zc);
 /* A QMP event of the host (SHUTDOWN: the tenant powered off). */
 void zc_tenant_event(struct zc *zc, const char *name, json_t *data);
 
@@ -195,6 +207,7 @@ void zc_api_instance(struct zero_request *req);
 void zc_api_instance_console(struct zero_request *req);
 void zc_api_instance_stop(struct zero_request *req);
 void zc_api_instance_switch(struct zero_request *req);
+void zc_api_operation(struct zero_request *req);
 
 /* ---- api.c ---- */
 extern const struct zero_route zc_api_routes[];

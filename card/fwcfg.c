@@ -5,7 +5,11 @@
  *
  *   zerod.conf    zerod's configuration: TCP on zerod's port, the lab's card driver ([card]
  *                 driver = lab) and where the card's API is on the management link
- *   token         the orchestrator's bearer token for zerod (host-init registers it as "card")
+ *   token.sha256  the SHA-256 of the orchestrator's bearer token for zerod (host-init registers
+ *                 it as "card", by its hash): never the secret, which STATE/host/token keeps for
+ *                 the orchestrator. The host's fw_cfg is the tenant's to read while a bms tenant
+ *                 holds the host (its kernel boots on the same machine), and so is what the host
+ *                 left in its memory: a secret handed to the host would outlive the tenant.
  *   card-token    the host's bearer token for the card's API (the lab driver reads it)
  *   state-volume  the serial of the host's state volume (a card volume)
  *   tls.crt/key   zerod's TLS certificate, for the address the orchestrator uses (the card's
@@ -13,7 +17,8 @@
  *   card, net     the card's API on the link (10.0.2.100:80), the management NIC by its MAC
  *
  * The secrets (both tokens, the key) and the certificate are made once and kept: a restart of
- * the card or the host changes nothing the orchestrator holds. The operator's token for the
+ * the card or the host changes nothing the orchestrator holds. What a bms tenant can read of them
+ * (card-token, tls.key) and why they are not rotated at the take-back: docs/security.md. The operator's token for the
  * card's own socket is STATE/operator.token.
  */
 #include <string.h>
@@ -21,6 +26,7 @@
 #include "card/card.h"
 #include "card/host.h"
 #include "card/store.h"
+#include "common/attest.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -94,7 +100,8 @@ static int tls_files(const char *dir, const char *listen, struct zero_error *err
 int zc_fwcfg_prepare(struct zc *zc, struct zero_error *err) {
         struct zc_config *c = zc->config;
         _cleanup_free_ char *dir = zero_strdup_printf("%s/host", c->state_dir);
-        _cleanup_free_ char *token = NULL, *card_token = NULL, *op = NULL, *conf = NULL, *net = NULL;
+        _cleanup_free_ char *token = NULL, *card_token = NULL, *op = NULL, *conf = NULL, *net = NULL, *token_hash = NULL;
+        char hash[ZERO_SHA256_HEX];
         const char *state = json_string_value(zc_store_host(zc->store, "state_volume"));
         char serial[21];
         int r;
@@ -104,7 +111,8 @@ int zc_fwcfg_prepare(struct zc *zc, struct zero_error *err) {
         token = zero_strdup_printf("%s/token", dir);
         card_token = zero_strdup_printf("%s/card-token", dir);
         op = zero_strdup_printf("%s/operator.token", c->state_dir);
-        if (!token || !card_token || !op)
+        token_hash = zero_strdup_printf("%s/token.sha256", dir);
+        if (!token || !card_token || !op || !token_hash)
                 return -ENOMEM;
         r = zero_mkdir_p(dir, 0700);
         if (r < 0)
@@ -115,6 +123,14 @@ int zc_fwcfg_prepare(struct zc *zc, struct zero_error *err) {
             (r = secret_file(card_token, zc->host_token, err)) < 0 ||
             (r = secret_file(op, zc->operator_token, err)) < 0 || (r = tls_files(dir, c->listen, err)) < 0)
                 return r;
+        /* The orchestrator's token as the host gets it: its hash only (made from the secret at
+         * every start: nothing to keep in step). */
+        zero_sha256_hex(zc->orchestrator_token, strlen(zc->orchestrator_token), hash);
+        hash[ZERO_SHA256_HEX - 1] = '\n';
+        r = zero_write_file_atomic(token_hash, hash, ZERO_SHA256_HEX, 0600);
+        explicit_bzero(hash, sizeof(hash));
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "cannot write %s: %s", token_hash, strerror(-r));
         zc_volume_serial(state, serial);
         conf = zero_strdup_printf("# Made by zero-card: the lab host's zerod.\n"
                                   "[agent]\nlisten = tcp:0.0.0.0:%u\nlog_level = %s\n"

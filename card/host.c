@@ -286,8 +286,9 @@ static int shim_signal(struct zc_host *h, int sig) {
 
 /* ---- power on ---- */
 
-static const char *const fw_names[] = {"zerod.conf", "token", "card-token", "state-volume", "tls.crt", "tls.key",
-                                       "card",       "net",   NULL};
+/* Not "token": the orchestrator's secret stays on the card (fwcfg.c). */
+static const char *const fw_names[] = {"zerod.conf", "token.sha256", "card-token", "state-volume", "tls.crt",
+                                       "tls.key",    "card",         "net",        NULL};
 
 /* The host kernel's command line. cryptomgr.notests and the kdf108 self-test skipped: Debian's
  * kernel tests every crypto algorithm it instantiates at boot, and under TCG those self-tests
@@ -530,8 +531,8 @@ int zc_host_power(struct zc *zc, const char *action, unsigned timeout_s, struct 
         /* A tenant holds the host: the button is its stop, a reset takes the host back by force,
          * and nothing powers it off under the tenant (stop it first). */
         if (zc_tenant(zc) && action && streq(action, "powerdown"))
-                return zc_tenant_stop(zc, json_pack("{s:I}", "timeout_s", (json_int_t) (timeout_s ? timeout_s : 60)), ret,
-                                      err);
+                return zc_tenant_powerdown(zc, json_pack("{s:I}", "timeout_s", (json_int_t) (timeout_s ? timeout_s : 60)),
+                                           ret, err);
         if (zc_tenant(zc) && action && streq(action, "reset"))
                 return zc_tenant_reset(zc, ret);
         if (zc_tenant(zc) && action && (streq(action, "off") || streq(action, "on")))

@@ -3,8 +3,10 @@
 #include "card/job.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "card/card.h"
 #include "common/log.h"
@@ -74,10 +76,35 @@ static void job_end(struct zc_job *j) {
         job_free(j);
 }
 
+#ifdef ZERO_FAULT_INJECTION
+/* The card's fault points, for the lab's crash tests (lab_bms_faults): "WHAT.N", step N (from 0)
+ * of a job of that kind ("hand-over.5") about to run; ZERO_CARD_FAULT_POINT in the card's
+ * environment names the one where it _exit(86)s, as a kill -9 would end it. */
+static void job_fault_point(const struct zc_job *j) {
+        const char *armed = getenv("ZERO_CARD_FAULT_POINT");
+        char name[96];
+
+        if (!armed)
+                return;
+        snprintf(name, sizeof(name), "%s.%u", j->what, j->step);
+        if (!streq(armed, name))
+                return;
+        log_notice("Fault point %s reached: exiting", name);
+        fflush(stderr);
+        _exit(86);
+}
+#else
+static void job_fault_point(const struct zc_job *j) {
+}
+#endif
+
 /* Runs steps until one is under way, fails or the last is done. */
 static void job_run(struct zc_job *j) {
         while (j->steps[j->step]) {
-                int r = j->steps[j->step](j);
+                int r;
+
+                job_fault_point(j);
+                r = j->steps[j->step](j);
                 if (r == 0)
                         return;
                 if (r < 0) {

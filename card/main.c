@@ -251,6 +251,7 @@ static int run(struct zc *zc, struct zero_error *err) {
             (r = zc_forward_start(zc)) < 0 || (r = zc_host_open(zc, err)) < 0)
                 return zero_error_default(err, r, "the card's start");
         zc_objects_resume(zc);
+        zc_tenant_resume(zc);
         r = state_volume(zc, err);
         if (r < 0)
                 return r;

@@ -106,6 +106,18 @@ static void on_engine_done(void *userdata, int r, const struct zero_card_result 
         zc_job_next(j, r, err);
 }
 
+/* The same for a job resumed after the card's restart: the work may be done already (an export
+ * removed or made before the card died), which is no failure. */
+static void on_engine_any(void *userdata, int r, const struct zero_card_result *res, const struct zero_error *err) {
+        if (r < 0)
+                log_info("Resumed after the card's restart, a step finds its work done: %s", err ? err->message : "");
+        zc_job_next(userdata, 0, NULL);
+}
+
+static bool resumed(struct zc_job *j) {
+        return json_is_true(json_object_get(j->args, "resumed"));
+}
+
 static int state_volume_desc(struct zc *zc, struct zc_volume_desc *d, struct zero_error *err) {
         const char *id = json_string_value(zc_store_host(zc->store, "state_volume"));
         json_t *rec = id ? zc_store_get(zc->store, "volumes", id) : NULL;
@@ -163,7 +175,14 @@ static int ho_record(struct zc_job *j) {
         return zc_step_next(zc_store_set_host(zc->store, "tenant", rec, &j->err));
 }
 
+/* The hand-over asked again once done (zerod's retry after the card's restart): nothing to redo. */
+static bool handed(struct zc_job *j) {
+        return streq(strempty(str(zc_tenant(j->zc), "state")), "running");
+}
+
 static int ho_actions(struct zc_job *j) {
+        if (handed(j))
+                return 1;
         return qmp_step(j, "set-action", json_pack("{s:s,s:s}", "reboot", "shutdown", "shutdown", "pause"), false);
 }
 
@@ -176,25 +195,36 @@ static const char *state_volume_id(struct zc *zc) {
  * NBD client's reconnect-delay. Tolerant: a disk without the raw node (hot-plugged rather than
  * on the command line) keeps its NBD node, and ho_cut's unexport still cuts it, slowly. */
 static int ho_cut_add(struct zc_job *j) {
+        if (handed(j))
+                return 1;
         return qmp_step(j, "blockdev-add", zc_state_volume_cut(j->zc, state_volume_id(j->zc)), true);
 }
 
 static int ho_cut_swap(struct zc_job *j) {
+        if (handed(j))
+                return 1;
         return qmp_step(j, "blockdev-reopen",
                         json_pack("{s:[o]}", "options", zc_state_volume_reopen(state_volume_id(j->zc), true)), true);
 }
 
 static int ho_cut_drop(struct zc_job *j) {
+        if (handed(j))
+                return 1;
         return qmp_step(j, "blockdev-del", zc_state_volume_node(state_volume_id(j->zc), false), true);
 }
 
 static int ho_cut(struct zc_job *j) {
         struct zc_volume_desc d;
-        int r = state_volume_desc(j->zc, &d, &j->err);
+        int r;
+
+        if (handed(j))
+                return 1;
+        r = state_volume_desc(j->zc, &d, &j->err);
 
         if (r < 0)
                 return r;
-        r = j->zc->driver->ops.volume_unexport(j->zc->card, &d.v, on_engine_done, j, &j->err);
+        r = j->zc->driver->ops.volume_unexport(j->zc->card, &d.v, resumed(j) ? on_engine_any : on_engine_done, j,
+                                               &j->err);
         return r < 0 ? r : 0;
 }
 
@@ -219,9 +249,13 @@ static int ho_running(struct zc_job *j) {
                 r = tenant_set(zc, "state", json_string("running"), &j->err);
         if (r < 0)
                 return r;
-        /* The answer reaches zerod first (its kexec follows it); then the link goes. */
-        (void) sd_event_add_time_relative(zc->event, NULL, CLOCK_MONOTONIC, LINK_OFF_DELAY_USEC, 10000, on_link_off,
-                                          zc);
+        /* The answer reaches zerod first (its kexec follows it); then the link goes. Not for a
+         * hand-over resumed after the card's restart: nobody got its answer, and zerod asks
+         * again over the link (agent/handover.c), whose answer then takes the link down. Until
+         * zerod's exec no tenant runs, so the link up exposes nothing. */
+        if (!resumed(j))
+                (void) sd_event_add_time_relative(zc->event, NULL, CLOCK_MONOTONIC, LINK_OFF_DELAY_USEC, 10000,
+                                                  on_link_off, zc);
         log_info("The host is the tenant's: %s", strempty(str(zc_tenant(zc), "name")));
         zc_job_result(j, json_deep_copy(zc_tenant(zc)));
         return 1;
@@ -251,6 +285,20 @@ static void stopping_end(void) {
         stopping.job = NULL;
 }
 
+/* The take-back's operation (a stop or switch asked of the card) notes when a step of it ended:
+ * key "off_us" (the tenant is off: its power-off, or the deadline), "ended_us" (the host boots
+ * its image). Realtime µs, the operation's steps' times (zc_tenant_operation_json). */
+static int take_back_mark(struct zc *zc, const char *key, struct zero_error *err) {
+        json_t *tb = json_deep_copy(json_object_get(zc_tenant(zc), "take_back"));
+
+        if (!tb || json_object_get(tb, key)) {
+                json_decref(tb);
+                return 0;
+        }
+        json_object_set_new(tb, key, json_integer((json_int_t) zero_now_usec()));
+        return tenant_set(zc, "take_back", tb, err);
+}
+
 static int tb_begin(struct zc_job *j) {
         struct zc *zc = j->zc;
         json_t *t = zc_tenant(zc);
@@ -263,6 +311,8 @@ static int tb_begin(struct zc_job *j) {
                 /* t is replaced by each change: not read after it */
                 r = tenant_set(zc, "exit_code", json_integer(code), &j->err);
                 if (r >= 0)
+                        r = take_back_mark(zc, "off_us", &j->err);
+                if (r >= 0)
                         r = tenant_set(zc, "state", json_string("taking_back"), &j->err);
         }
         return zc_step_next(r);
@@ -274,7 +324,8 @@ static int tb_export(struct zc_job *j) {
 
         if (r < 0)
                 return r;
-        r = j->zc->driver->ops.volume_export(j->zc->card, &d.v, ZERO_CARD_EXPORT_NBD, on_engine_done, j, &j->err);
+        r = j->zc->driver->ops.volume_export(j->zc->card, &d.v, ZERO_CARD_EXPORT_NBD,
+                                             resumed(j) ? on_engine_any : on_engine_done, j, &j->err);
         return r < 0 ? r : 0;
 }
 
@@ -323,6 +374,9 @@ static int tb_end(struct zc_job *j) {
 
         if (!last)
                 return 1;
+        if (json_is_object(json_object_get(last, "take_back")))
+                json_object_set_new(json_object_get(last, "take_back"), "ended_us",
+                                    json_integer((json_int_t) zero_now_usec()));
         json_object_set_new(last, "state", json_string("ended"));
         json_object_set_new(last, "ended", json_integer((json_int_t) time(NULL)));
         log_info("The host is back from %s: it boots its image", strempty(str(last, "name")));
@@ -399,28 +453,181 @@ static int takeback(struct zc *zc, int exit_code, struct zc_job **ret) {
         return r;
 }
 
-int zc_tenant_stop(struct zc *zc, json_t *body, struct zc_job **ret, struct zero_error *err) {
+/* ---- the operation a stop or switch asked of the card is ---- */
+
+static const char *take_back_op(json_t *rec) {
+        return str(json_object_get(rec, "take_back"), "operation");
+}
+
+static json_t *step_json(const char *name, json_int_t from, json_int_t to) {
+        return json_pack("{s:s,s:I}", "step", name, "duration_us", to > from ? to - from : 0);
+}
+
+/* The take-back's operation as zerod shows one (GET /v1/operations/ID), from its record tb: its
+ * steps power_off (the button until the tenant is off), take_back (the host reset into its image)
+ * and host_boot (until the host's zerod records the end: zerod's). */
+static json_t *take_back_op_json(json_t *tb, const char *name, const char *step) {
+        json_int_t created = json_integer_value(json_object_get(tb, "created_us"));
+        json_int_t off = json_integer_value(json_object_get(tb, "off_us"));
+        json_int_t ended = json_integer_value(json_object_get(tb, "ended_us"));
+        json_t *steps = json_array();
+        char at[32];
+
+        if (off)
+                json_array_append_new(steps, step_json("power_off", created, off));
+        if (off && ended)
+                json_array_append_new(steps, step_json("take_back", off, ended));
+        return json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:o,s:n,s:s,s:n,s:s?,s:s}", "id", strempty(str(tb, "operation")),
+                         "kind", strempty(str(tb, "kind")), "instance", name, "status", "running", "step_index",
+                         (json_int_t) json_array_size(steps), "step", step, "steps", steps, "error", "created_at",
+                         zero_format_time((uint64_t) created, at), "finished_at", "actor", str(tb, "actor"),
+                         "answered_by", "card");
+}
+
+json_t *zc_tenant_operation_json(struct zc *zc, const char *id) {
+        json_t *t = zc_tenant(zc), *last = zc_store_host(zc->store, "tenant_last");
+
+        if (!id)
+                return NULL;
+        if (t && streq(strempty(take_back_op(t)), id))
+                return take_back_op_json(json_object_get(t, "take_back"), strempty(str(t, "name")),
+                                         streq(strempty(str(t, "state")), "taking_back") ? "take_back" : "power_off");
+        /* The hand-over's own operation (zerod's create, start or switch): at its handover step
+         * until zerod is back. */
+        if (t && streq(strempty(str(t, "operation")), id))
+                return json_pack("{s:s,s:s,s:s,s:s,s:[],s:n,s:n,s:s}", "id", id, "instance", strempty(str(t, "name")),
+                                 "status", "running", "step", "handover", "steps", "error", "finished_at",
+                                 "answered_by", "card");
+        if (json_is_object(last) && streq(strempty(take_back_op(last)), id))
+                return take_back_op_json(json_object_get(last, "take_back"), strempty(str(last, "name")), "host_boot");
+        return NULL;
+}
+
+static int stop_submit(struct zc *zc, json_t *body, const char *what, struct zc_job **ret) {
         json_t *t = json_object_get(body, "timeout_s");
 
-        if (!zc_tenant(zc))
-                return zero_error_set(err, -ENOENT, ZERO_E_WRONG_STATE, "no tenant holds the host");
-        if (t && (!json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > 3600))
-                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "timeout_s must be 1 to 3600 seconds");
-        return zc_job_submit(zc, "host", "host", "tenant stop", stop_steps,
+        return zc_job_submit(zc, "host", "host", what, stop_steps,
                              json_pack("{s:I,s:b}", "timeout_s", (json_int_t) (t ? json_integer_value(t) : 0), "force",
                                        json_is_true(json_object_get(body, "force"))),
                              ret);
 }
 
-/* The operator's switch of the tenant back to another mode (api_node.c): the mode recorded with the
- * tenant, so that the record the take-back leaves ("last") carries it to the host's zerod, whose
- * hand-over step goes on into a switch to it (agent/handover.c); then the stop. */
-int zc_tenant_switch(struct zc *zc, const char *mode, json_t *body, struct zc_job **ret, struct zero_error *err) {
-        int r = zc_tenant_stop(zc, body, ret, err);
+static int timeout_check(json_t *body, struct zero_error *err) {
+        json_t *t = json_object_get(body, "timeout_s");
 
+        if (t && (!json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > 3600))
+                return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "timeout_s must be 1 to 3600 seconds");
+        return 0;
+}
+
+int zc_tenant_powerdown(struct zc *zc, json_t *body, struct zc_job **ret, struct zero_error *err) {
+        json_auto_t *b = body;
+        int r;
+
+        if (!zc_tenant(zc))
+                return zero_error_set(err, -ENOENT, ZERO_E_WRONG_STATE, "no tenant holds the host");
+        r = timeout_check(b, err);
+        return r < 0 ? r : stop_submit(zc, b, "power button", ret);
+}
+
+int zc_tenant_stop(struct zc *zc, json_t *body, const char *mode, const char *actor, json_t **ret_op,
+                   struct zc_job **ret_job, struct zero_error *err) {
+        json_t *tenant = zc_tenant(zc), *tb;
+        const char *kind = mode ? "switch" : "stop";
+        char id[33];
+        int r;
+
+        if (!tenant)
+                return zero_error_set(err, -ENOENT, ZERO_E_WRONG_STATE, "no tenant holds the host");
+        if (take_back_op(tenant))
+                return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "a %s of '%s' is in progress (operation %s)",
+                                      strempty(str(json_object_get(tenant, "take_back"), "kind")),
+                                      strempty(str(tenant, "name")), take_back_op(tenant));
+        if (streq(strempty(str(tenant, "state")), "taking_back"))
+                return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "the host is being taken back from '%s' already",
+                                      strempty(str(tenant, "name")));
+        if (!streq(strempty(str(tenant, "state")), "running"))
+                return zero_error_set(err, -EBUSY, ZERO_E_CONFLICT, "the host is being handed to '%s': ask again",
+                                      strempty(str(tenant, "name")));
+        r = timeout_check(body, err);
+        if (r < 0)
+                return r;
+        r = zero_random_id(id);
+        if (r < 0)
+                return zero_error_set(err, r, ZERO_E_INTERNAL, "no random bytes for an operation id");
+        /* Recorded before the job: the take-back carries it to "last", which zerod reads. */
+        tb = json_pack("{s:s,s:s,s:s?,s:s?,s:I}", "operation", id, "kind", kind, "mode", mode, "actor", actor,
+                       "created_us", (json_int_t) zero_now_usec());
+        r = tb ? tenant_set(zc, "take_back", tb, err) : -ENOMEM;
         if (r >= 0 && mode)
                 r = tenant_set(zc, "switch", json_string(mode), err);
-        return r;
+        if (r >= 0)
+                r = stop_submit(zc, body, kind, ret_job);
+        if (r < 0) {
+                /* Nothing under way: the record goes, or a stop asked again would be refused. */
+                struct zero_error ignore = {};
+                (void) tenant_set(zc, "take_back", json_null(), &ignore);
+                (void) tenant_set(zc, "switch", json_null(), &ignore);
+                return zero_error_default(err, r, "the card");
+        }
+        log_info("The %s of bms instance %s asked by %s: operation %s", kind, strempty(str(zc_tenant(zc), "name")),
+                 strempty(actor), id);
+        *ret_op = zc_tenant_operation_json(zc, id);
+        return *ret_op ? 0 : -ENOMEM;
+}
+
+/* ---- the card's restart ---- */
+
+/* A resumed job's first step: the adopted host's QMP, which connects after the card's start. */
+#define RESUME_QMP_TRIES 600
+#define RESUME_QMP_EVERY_USEC (100ULL * 1000ULL)
+
+static int resume_wait_qmp(struct zc_job *j) {
+        if (zc_host_qmp_ready(j->zc))
+                return 1;
+        if (++j->tries > RESUME_QMP_TRIES)
+                return zero_error_set(&j->err, -ETIMEDOUT, ZERO_E_UNAVAILABLE,
+                                      "the host's QEMU does not answer the restarted card");
+        return zc_job_again_in(j, RESUME_QMP_EVERY_USEC);
+}
+
+static const zc_step_fn handover_resume_steps[] = {resume_wait_qmp, ho_record,   ho_actions, ho_cut_add, ho_cut_swap,
+                                                   ho_cut_drop,     ho_cut,      ho_running, NULL};
+static const zc_step_fn takeback_resume_steps[] = {resume_wait_qmp, TAKEBACK_STEPS};
+static const zc_step_fn stop_resume_steps[] = {resume_wait_qmp, stop_press, TAKEBACK_STEPS};
+
+void zc_tenant_resume(struct zc *zc) {
+        json_t *t = zc_tenant(zc), *args;
+        const char *state = str(t, "state");
+        struct zc_job *j = NULL;
+        int r;
+
+        if (!t)
+                return;
+        args = json_pack("{s:s?,s:s?,s:s?,s:O?,s:O?,s:b}", "operation", str(t, "operation"), "instance",
+                         str(t, "instance"), "name", str(t, "name"), "volumes", json_object_get(t, "volumes"), "nics",
+                         json_object_get(t, "nics"), "resumed", true);
+        if (streq(strempty(state), "handing_over")) {
+                log_info("The card restarted during the hand-over to %s: resumed", strempty(str(t, "name")));
+                r = zc_job_submit(zc, "host", "host", "hand-over (resumed)", handover_resume_steps, args, &j);
+        } else if (streq(strempty(state), "taking_back")) {
+                log_info("The card restarted during the take-back from %s: resumed", strempty(str(t, "name")));
+                r = zc_job_submit(zc, "host", "host", "take-back (resumed)", takeback_resume_steps, args, &j);
+                if (r >= 0)
+                        snprintf(j->text, sizeof(j->text), "%lld",
+                                 (long long) json_integer_value(json_object_get(t, "exit_code")));
+        } else if (take_back_op(t)) {
+                /* A stop or switch asked of the card that never got the tenant off. */
+                log_info("The card restarted during the %s of %s (operation %s): resumed",
+                         strempty(str(json_object_get(t, "take_back"), "kind")), strempty(str(t, "name")),
+                         take_back_op(t));
+                r = zc_job_submit(zc, "host", "host", "stop (resumed)", stop_resume_steps, args, &j);
+        } else {
+                json_decref(args);
+                return;
+        }
+        if (r < 0)
+                log_error("Cannot resume the tenant's job after the card's restart: %s", strerror(-r));
 }
 
 int zc_tenant_reset(struct zc *zc, struct zc_job **ret) {

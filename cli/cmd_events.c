@@ -158,9 +158,14 @@ int zeroctl_cmd_events(struct zeroctl *z, int argc, char **argv, struct zero_err
                 r = page(z, a.limit, false, &a.after, &n, reterr);
                 /* A full page of the newest: there were more before them (issue 16: nothing said
                  * so). On stderr: stdout is the events'. */
-                if (r >= 0 && newest && !z->opts.json && n == (size_t) (a.limit > 0 ? a.limit : EVENTS_NEWEST_DEFAULT))
+                if (r >= 0 && newest && !z->opts.json && n == (size_t) (a.limit > 0 ? a.limit : EVENTS_NEWEST_DEFAULT)) {
+                        /* After the events, also where both go to one file (2>&1: stdout is
+                         * buffered there, stderr is not, and the hint came out amid them). */
+                        if (fflush(z->out) != 0)
+                                return zero_error_set(reterr, -errno, ZERO_E_INTERNAL, "cannot write output: %m");
                         fprintf(stderr, "zeroctl: the newest %zu events; --after ID for those after an event "
                                         "(--after 0: from the oldest), --limit N for up to 1000\n", n);
+                }
                 return r;
         }
         /* Without --after: the newest page first, then on from its end. */

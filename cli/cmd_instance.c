@@ -110,6 +110,7 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
                 OPT_VOLUME,
                 OPT_NIC,
                 OPT_TPM,
+                OPT_EVICT,
         };
         static const struct option options[] = {
                 {"image", required_argument, NULL, OPT_IMAGE},
@@ -125,6 +126,7 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
                 {"nic", required_argument, NULL, OPT_NIC},
                 {"stdin", no_argument, NULL, 'i'},
                 {"tpm", no_argument, NULL, OPT_TPM},
+                {"evict", required_argument, NULL, OPT_EVICT},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -133,7 +135,7 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
         json_auto_t *volumes = json_array();
         json_auto_t *nics = json_array();
         const char *image = NULL, *mode = "container", *hostname = NULL, *cwd = NULL,
-                   *root_volume = NULL;
+                   *root_volume = NULL, *evict = NULL;
         int64_t cpus = 0, memory = 0;
         bool read_only = false, stdin_open = false, tpm = false;
         int dashdash = argc, c, r;
@@ -188,6 +190,9 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
                         break;
                 case OPT_TPM:
                         tpm = true;
+                        break;
+                case OPT_EVICT:
+                        evict = optarg;
                         break;
                 case OPT_ROOT_VOLUME:
                         root_volume = optarg;
@@ -255,6 +260,9 @@ int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_e
                 return -ENOMEM;
         if (tpm && json_object_set_new(spec, "tpm", json_true()) < 0)
                 return -ENOMEM;
+        /* Which words zerod takes ("stop") is zerod's to say. */
+        if (evict && (r = zeroctl_json_set_string(spec, "evict", evict, "--evict", reterr)) < 0)
+                return r;
         if (root_volume &&
             (r = zeroctl_json_set_string(spec, "root_volume", root_volume, "--root-volume",
                                          reterr)) < 0)
@@ -437,10 +445,11 @@ int zeroctl_cmd_create(struct zeroctl *z, int argc, char **argv, struct zero_err
         if (r != 0)
                 return r;
         if (z->opts.timeout_s > 0 && streq(strempty(json_string_value(json_object_get(spec, "mode"))), "bms"))
-                return create_followed(z, spec, json_string_value(json_object_get(spec, "name")), reterr);
-        return zeroctl_operation_run(z, "POST", "/v1/instances", spec, z->opts.timeout_s, "create",
-                                     "created", json_string_value(json_object_get(spec, "name")),
-                                     reterr);
+                r = create_followed(z, spec, json_string_value(json_object_get(spec, "name")), reterr);
+        else
+                r = zeroctl_operation_run(z, "POST", "/v1/instances", spec, z->opts.timeout_s, "create", "created",
+                                          json_string_value(json_object_get(spec, "name")), reterr);
+        return zeroctl_evict_hint(r, reterr);
 }
 
 int zeroctl_cmd_list(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
@@ -472,7 +481,53 @@ int zeroctl_cmd_show(struct zeroctl *z, int argc, char **argv, struct zero_error
         return r;
 }
 
-/* start and restart: NAME in, one operation out. */
+int zeroctl_parse_start(int argc, char **argv, const char **ret_name, const char **ret_evict,
+                        struct zero_error *reterr) {
+        static const struct option options[] = {
+                {"evict", required_argument, NULL, 'e'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        const char *evict = NULL;
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'e':
+                        evict = optarg;
+                        break;
+                case 'h':
+                        return ZEROCTL_HELP;
+                default:
+                        return zeroctl_getopt_error(c, argv, reterr);
+                }
+        }
+        r = one_name(argc, argv, ret_name, reterr);
+        if (r < 0)
+                return r;
+        *ret_evict = evict;
+        return 0;
+}
+
+/* zerod's words for the way out of a busy node (agent/node_owner.c), and zeroctl's. */
+#define EVICT_HINT_API "(\"evict\": \"stop\" stops the others first)"
+#define EVICT_HINT_CLI "(--evict stop stops them first)"
+
+int zeroctl_evict_hint(int r, struct zero_error *reterr) {
+        char *at;
+
+        if (r >= 0 || !reterr || reterr->code != ZERO_E_CONFLICT || !(at = strstr(reterr->message, EVICT_HINT_API)))
+                return r;
+        /* The CLI's words are shorter: they fit where the API's were. */
+        memcpy(at, EVICT_HINT_CLI, sizeof(EVICT_HINT_CLI) - 1);
+        memmove(at + sizeof(EVICT_HINT_CLI) - 1, at + sizeof(EVICT_HINT_API) - 1,
+                strlen(at + sizeof(EVICT_HINT_API) - 1) + 1);
+        return r;
+}
+
+/* restart: NAME in, one operation out. */
 static int simple_operation(struct zeroctl *z, int argc, char **argv, const char *method,
                             const char *suffix, const char *done, struct zero_error *reterr) {
         _cleanup_free_ char *path = NULL;
@@ -490,7 +545,27 @@ static int simple_operation(struct zeroctl *z, int argc, char **argv, const char
 }
 
 int zeroctl_cmd_start(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
-        return simple_operation(z, argc, argv, "POST", "/start", "started", reterr);
+        json_auto_t *body = NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *name, *evict;
+        int r;
+
+        r = zeroctl_parse_start(argc, argv, &name, &evict, reterr);
+        if (r != 0)
+                return r;
+        if (evict) {
+                body = json_object();
+                if (!body)
+                        return -ENOMEM;
+                r = zeroctl_json_set_string(body, "evict", evict, "--evict", reterr);
+                if (r < 0)
+                        return r;
+        }
+        path = zeroctl_object_path("instances", name, "/start");
+        if (!path)
+                return -ENOMEM;
+        r = zeroctl_operation_run(z, "POST", path, body, z->opts.timeout_s, "start", "started", name, reterr);
+        return zeroctl_evict_hint(r, reterr);
 }
 
 int zeroctl_cmd_restart(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
@@ -521,12 +596,14 @@ int zeroctl_cmd_rm(struct zeroctl *z, int argc, char **argv, struct zero_error *
 }
 
 int zeroctl_cmd_stop(struct zeroctl *z, int argc, char **argv, struct zero_error *reterr) {
-        json_auto_t *body = NULL;
-        _cleanup_free_ char *path = NULL;
+        json_auto_t *body = NULL, *op = NULL, *final = NULL;
+        _cleanup_free_ char *path = NULL, *location = NULL, *id = NULL;
         unsigned wait_s = z->opts.timeout_s;
+        size_t n_printed = 0;
         const char *name;
+        bool by_card;
         int64_t grace;
-        int r;
+        int r, k;
 
         r = zeroctl_parse_stop(argc, argv, &name, &grace, reterr);
         if (r != 0)
@@ -543,8 +620,29 @@ int zeroctl_cmd_stop(struct zeroctl *z, int argc, char **argv, struct zero_error
         path = zeroctl_object_path("instances", name, "/stop");
         if (!path)
                 return -ENOMEM;
-        return zeroctl_operation_run(z, "POST", path, body, wait_s, "stop", "stopped", name,
-                                     reterr);
+        if (wait_s == 0)
+                return zeroctl_operation_run(z, "POST", path, body, 0, "stop", "stopped", name, reterr);
+        r = zeroctl_http_call(z->http, "POST", path, body, 0, &op, &location, reterr);
+        if (r >= 0)
+                r = zeroctl_operation_id(op, &id, reterr);
+        if (r < 0)
+                return r;
+        /* A bms tenant's stop, answered by the card: its steps as it takes the host back, then
+         * zerod's word once it is back. */
+        by_card = streq(strempty(json_string_value(json_object_get(op, "answered_by"))), "card");
+        if (by_card && !z->opts.json) {
+                fprintf(z->out, "stopping %s: the card takes the host back (operation %s)\n", name, id);
+                if (fflush(z->out) != 0)
+                        return zero_error_set(reterr, -errno, ZERO_E_INTERNAL, "cannot write output: %m");
+        }
+        r = zeroctl_operation_wait_from(z, op, location, wait_s, NULL, by_card ? &n_printed : NULL, &final, reterr);
+        if (z->opts.json && final) {
+                k = zeroctl_print_json(z->out, final);
+                return r < 0 ? r : k;
+        }
+        if (r >= 0)
+                fprintf(z->out, "stopped %s (operation %s)\n", name, id);
+        return r;
 }
 
 /* --follow: each chunk as it comes, out at once. */

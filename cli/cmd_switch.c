@@ -20,10 +20,11 @@
 
 int zeroctl_parse_switch(int argc, char **argv, struct zeroctl_switch_args *ret,
                          struct zero_error *reterr) {
-        enum { OPT_GRACE = 0x100, OPT_FORCE };
+        enum { OPT_GRACE = 0x100, OPT_FORCE, OPT_EVICT };
         static const struct option options[] = {
                 {"grace", required_argument, NULL, OPT_GRACE},
                 {"force", no_argument, NULL, OPT_FORCE},
+                {"evict", required_argument, NULL, OPT_EVICT},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -42,6 +43,9 @@ int zeroctl_parse_switch(int argc, char **argv, struct zeroctl_switch_args *ret,
                         break;
                 case OPT_FORCE:
                         a.force = true;
+                        break;
+                case OPT_EVICT:
+                        a.evict = optarg;
                         break;
                 case 'h':
                         return ZEROCTL_HELP;
@@ -72,6 +76,8 @@ int zeroctl_switch_body(const struct zeroctl_switch_args *a, json_t **ret,
                 return -ENOMEM;
         if (a->force && json_object_set_new(body, "force", json_true()) < 0)
                 return -ENOMEM;
+        if (a->evict && (r = zeroctl_json_set_string(body, "evict", a->evict, "--evict", reterr)) < 0)
+                return r;
         *ret = TAKE_PTR(body);
         return 0;
 }
@@ -125,13 +131,14 @@ int zeroctl_cmd_switch(struct zeroctl *z, int argc, char **argv, struct zero_err
         if (wait_s > 0 && a.timeout_s >= 0 && wait_s < a.timeout_s + SWITCH_WAIT_SLACK_S)
                 wait_s = (unsigned) a.timeout_s + SWITCH_WAIT_SLACK_S;
         if (wait_s == 0) /* --timeout 0: do not wait */
-                return zeroctl_operation_run(z, "POST", path, body, 0, "switch", "switched",
-                                             a.name, reterr);
+                return zeroctl_evict_hint(zeroctl_operation_run(z, "POST", path, body, 0, "switch", "switched",
+                                                                a.name, reterr),
+                                          reterr);
 
         started = zero_monotonic_usec();
         r = zeroctl_http_call(z->http, "POST", path, body, 0, &op, &location, reterr);
         if (r < 0)
-                return r;
+                return zeroctl_evict_hint(r, reterr);
         r = zeroctl_operation_id(op, &id, reterr);
         if (r < 0)
                 return r;

@@ -37,7 +37,8 @@ int zeroctl_print_step(FILE *f, const char *step, uint64_t duration_usec) {
 
         if (!d)
                 return -ENOMEM;
-        fprintf(f, "    %-8s %8s\n", strempty(step), d);
+        /* As wide as the longest step name (volumes_delete), so that handover_load lines up too. */
+        fprintf(f, "    %-14s %8s\n", strempty(step), d);
         return ferror(f) ? -EIO : 0;
 }
 
@@ -177,7 +178,8 @@ int zeroctl_operation_follow(struct zeroctl *z, const char *name, json_t *op, co
          * until the deadline (at least one look, even when the stream used up the time). */
         now = zero_monotonic_usec();
         left = now < deadline ? (unsigned) ((deadline - now + USEC_PER_SEC - 1) / USEC_PER_SEC) : 1;
-        r = zeroctl_operation_wait_from(z, op, location, left, w.handing ? "handover" : NULL, &final, reterr);
+        r = zeroctl_operation_wait_from(z, op, location, left, w.handing ? "handover" : NULL, &w.n_printed, &final,
+                                        reterr);
         if (r == -ETIME) {
                 const char *s = str(final, "step");
                 r = zero_error_set(reterr, -ETIME, ZERO_E_INTERNAL,

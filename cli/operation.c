@@ -48,12 +48,43 @@ int zeroctl_operation_id(const json_t *op, char **ret, struct zero_error *reterr
         return *ret ? 0 : -ENOMEM;
 }
 
+/* Whether the card answered for the node (a bms tenant holds the host): its operations are a stop's
+ * or switch's asked of it, or the hand-over's, and it answers their polls at once. */
+static bool by_card(const json_t *o) {
+        return streq(strempty(str(o, "answered_by")), "card");
+}
+
+/* Prints the steps of op beyond *n_printed (NULL: none), as they came; only counted with --json. */
+static int print_new_steps(struct zeroctl *z, const json_t *op, size_t *n_printed) {
+        json_t *steps = json_object_get(op, "steps"), *step;
+        size_t i;
+        int r;
+
+        if (!n_printed)
+                return 0;
+        json_array_foreach (steps, i, step) {
+                json_t *d = json_object_get(step, "duration_us");
+                if (i < *n_printed)
+                        continue;
+                (*n_printed)++;
+                if (z->opts.json)
+                        continue;
+                r = zeroctl_print_step(z->out, str(step, "step"),
+                                       json_integer_value(d) > 0 ? (uint64_t) json_integer_value(d) : 0);
+                if (r >= 0 && fflush(z->out) != 0)
+                        r = -errno;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* Whether zerod's silence is the host handed to a tenant: the operation was at its hand-over,
  * and the failure is not our own (refused to us, out of memory). The card answers at zerod's
  * address meanwhile (docs/api/card.yaml): 404 for what it does not route, operations included,
  * 503 for the rest; a connection may fail too. Bounded by the wait's deadline. */
 static bool host_away(const json_t *cur, const char *step, int r) {
-        return (streq(strempty(step), "handover") || streq(strempty(str(cur, "step")), "handover")) &&
+        return (streq(strempty(step), "handover") || streq(strempty(str(cur, "step")), "handover") || by_card(cur)) &&
                r != -EACCES && r != -EPERM && r != -ENOMEM;
 }
 
@@ -66,19 +97,23 @@ static int print_line(struct zeroctl *z, const char *line) {
 
 int zeroctl_operation_wait(struct zeroctl *z, json_t *op, const char *location, unsigned timeout_s,
                            json_t **ret_final, struct zero_error *reterr) {
-        return zeroctl_operation_wait_from(z, op, location, timeout_s, NULL, ret_final, reterr);
+        return zeroctl_operation_wait_from(z, op, location, timeout_s, NULL, NULL, ret_final, reterr);
 }
 
 int zeroctl_operation_wait_from(struct zeroctl *z, json_t *op, const char *location, unsigned timeout_s,
-                                const char *step, json_t **ret_final, struct zero_error *reterr) {
+                                const char *step, size_t *n_printed, json_t **ret_final, struct zero_error *reterr) {
         json_auto_t *cur = json_incref(op);
         uint64_t deadline = zero_monotonic_usec() + (uint64_t) timeout_s * USEC_PER_SEC;
         _cleanup_free_ char *id = NULL;
         const char *status;
-        bool away = false;
+        /* An operation the card answered with: the host is the tenant's already. */
+        bool away = by_card(op);
         int r = 0;
 
         r = zeroctl_operation_id(op, &id, reterr);
+        if (r < 0)
+                return r;
+        r = print_new_steps(z, op, n_printed);
         if (r < 0)
                 return r;
 
@@ -133,6 +168,17 @@ int zeroctl_operation_wait_from(struct zeroctl *z, json_t *op, const char *locat
                 }
                 if (r < 0)
                         break;
+                if (away && by_card(next)) {
+                        /* The card answers at once, without waiting: looked at again in a second. */
+                        json_decref(cur);
+                        cur = next;
+                        if ((r = print_new_steps(z, cur, n_printed)) < 0)
+                                break;
+                        if (streq(strempty(str(cur, "status")), "running") &&
+                            zero_monotonic_usec() - started < USEC_PER_SEC)
+                                sleep_usec(USEC_PER_SEC);
+                        continue;
+                }
                 if (away) {
                         away = false;
                         step = NULL;
@@ -149,6 +195,8 @@ int zeroctl_operation_wait_from(struct zeroctl *z, json_t *op, const char *locat
                 }
                 json_decref(cur);
                 cur = next;
+                if ((r = print_new_steps(z, cur, n_printed)) < 0)
+                        break;
                 if (streq(str(cur, "status"), "running") &&
                     zero_monotonic_usec() - started < POLL_MIN_INTERVAL_USEC)
                         sleep_usec(POLL_MIN_INTERVAL_USEC);

@@ -22,9 +22,13 @@ int zeroctl_operation_wait(struct zeroctl *z, json_t *op, const char *location, 
 /* The same, knowing that the operation reached step `step` (NULL: as op says). At "handover" zerod
  * went with the host's kernel (a bms instance has the host): while it does not answer, the wait
  * says "host handed to the tenant; the card answers" once and looks again every second, then
- * "host taken back: zerod answers again" (nothing with --json). */
+ * "host taken back: zerod answers again" (nothing with --json). An operation the card answers
+ * for ("answered_by": "card": a stop or switch asked of it while the tenant holds the host) is
+ * looked at every second, and zerod's silence after it (the host's boot) is the same absence.
+ * n_printed (NULL: nothing printed): the operation's steps printed so far, each new one printed
+ * as a look finds it. */
 int zeroctl_operation_wait_from(struct zeroctl *z, json_t *op, const char *location, unsigned timeout_s,
-                                const char *step, json_t **ret_final, struct zero_error *reterr);
+                                const char *step, size_t *n_printed, json_t **ret_final, struct zero_error *reterr);
 
 /* follow.c: waits for operation op (zerod's answer, borrowed) of instance name, printing each step
  * as zerod ends it ("    stop      12 ms"), the host's absence while a tenant has it, and the steps

@@ -81,7 +81,7 @@ const struct zeroctl_verb zeroctl_verbs[] = {
              "create NAME --image IMG [--mode MODE] [--cpus N] [--memory MIB] [--env K=V]...\n"
              "        [--hostname H] [--cwd DIR] [--read-only] [-i] [--tpm] [--root-volume VOL]\n"
              "        [--volume VOL:PATH[:PERSONALITY]]... [--nic NET[,ip=IP][,mac=MAC]]...\n"
-             "        [-- CMD ARG...]",
+             "        [--evict stop] [-- CMD ARG...]",
              "create an instance",
              .details =
                      "Options:\n"
@@ -109,6 +109,9 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                      "  --nic NET[,ip=IP][,mac=MAC]\n"
                      "                 a NIC on network NET; zerod picks the IP and MAC left out;\n"
                      "                 repeatable\n"
+                     "  --evict stop   a mode that needs the node to itself (bms): stop the\n"
+                     "                 instances that hold it first (without it, refused with\n"
+                     "                 their names)\n"
                      "  -- CMD ARG...  the command to run, argv[0] first\n"
                      "\n"
                      "A bms instance's create prints each step as zerod ends it; after\n"
@@ -118,7 +121,11 @@ const struct zeroctl_verb zeroctl_verbs[] = {
         VERB("ls", NULL, zeroctl_cmd_list, "ls", "list instances (also: list)"),
         VERB("list", NULL, zeroctl_cmd_list, "list", NULL),
         VERB("show", NULL, zeroctl_cmd_show, "show NAME", "show one instance"),
-        VERB("start", NULL, zeroctl_cmd_start, "start NAME", "start an instance"),
+        VERB("start", NULL, zeroctl_cmd_start, "start NAME [--evict stop]", "start an instance",
+             .details = "Options:\n"
+                        "  --evict stop   a bms instance needs the node to itself: stop the\n"
+                        "                 instances that hold it first (without it, refused with\n"
+                        "                 their names)\n"),
         VERB("stop", NULL, zeroctl_cmd_stop, "stop NAME [--grace S]", "stop an instance",
              .details =
                      "Options:\n"
@@ -126,7 +133,7 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                      "                 10); 0 kills at once. The global --timeout is how long\n"
                      "                 zeroctl waits for the stop, at least the grace and 30 s\n"),
         VERB("restart", NULL, zeroctl_cmd_restart, "restart NAME", "restart an instance"),
-        VERB("switch", NULL, zeroctl_cmd_switch, "switch NAME MODE [--grace S] [--force]",
+        VERB("switch", NULL, zeroctl_cmd_switch, "switch NAME MODE [--grace S] [--force] [--evict stop]",
              "run an instance in another mode, showing each step",
              .details = "Arguments:\n"
                         "  MODE           vm, container or bms: one this node offers (see Modes)\n"
@@ -135,6 +142,7 @@ const struct zeroctl_verb zeroctl_verbs[] = {
                         "  --grace S      seconds between SIGTERM and SIGKILL when it stops\n"
                         "                 (default: zerod's)\n"
                         "  --force        kill it at once instead of stopping it\n"
+                        "  --evict stop   to bms: stop the instances that hold the node first\n"
                         "\n"
                         "The instance keeps its volumes and NICs; one that ran runs again in the\n"
                         "new mode, a stopped one stays stopped. Each step is printed as zerod\n"

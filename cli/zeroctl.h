@@ -143,6 +143,12 @@ int zeroctl_cmd_completion(struct zeroctl *z, int argc, char **argv, struct zero
 int zeroctl_parse_create(int argc, char **argv, json_t **ret_spec, struct zero_error *reterr);
 int zeroctl_parse_stop(int argc, char **argv, const char **ret_name, int64_t *ret_grace_s,
                        struct zero_error *reterr);
+/* "start NAME [--evict stop]": *ret_evict NULL when not given. */
+int zeroctl_parse_start(int argc, char **argv, const char **ret_name, const char **ret_evict,
+                        struct zero_error *reterr);
+/* A refusal for a busy node (409, zerod's "... (\"evict\": \"stop\" stops the others first)")
+ * told in zeroctl's words: "--evict stop" is the option to give. Returns r. */
+int zeroctl_evict_hint(int r, struct zero_error *reterr);
 /* ret_interactive may be NULL (then -i is refused as unknown). */
 int zeroctl_parse_console(int argc, char **argv, const char **ret_name, int64_t *ret_bytes,
                           bool *ret_follow, bool *ret_interactive, struct zero_error *reterr);
@@ -233,6 +239,7 @@ struct zeroctl_switch_args {
         const char *mode;
         int64_t timeout_s; /* grace period of the stop; -1: zerod's */
         bool force;        /* kill at once instead of stopping */
+        const char *evict; /* "stop": the node cleared first (a switch to bms); NULL: not */
 };
 int zeroctl_parse_switch(int argc, char **argv, struct zeroctl_switch_args *ret,
                          struct zero_error *reterr);

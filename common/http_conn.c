@@ -93,8 +93,13 @@ void http_on_connection(void *cls, struct MHD_Connection *conn, void **socket_co
                 h->conns = c->next;
         if (c->next)
                 c->next->prev = c->prev;
-        free(c);
         *socket_context = NULL;
+        /* Its deadline goes with it: left armed, the timer woke an idle server idle_timeout_s
+         * after its last client closed, to find nothing to do. */
+        bool had_deadline = c->deadline != 0;
+        free(c);
+        if (had_deadline)
+                sweep_arm(h);
 }
 
 struct http_conn *http_conn_of(struct MHD_Connection *conn) {

@@ -84,7 +84,7 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
         _cleanup_free_ char **argv = NULL, **envp = NULL;
         _cleanup_close_ int sync_r = -EBADF, sync_w = -EBADF;
         char fd_buf[16], max_buf[24];
-        size_t n_start, n_cleanup, n_exec, n_sidecar, n_argv, i = 0;
+        size_t n_start, n_cleanup, n_exec, n_sidecar, n_prepare, n_argv, i = 0;
         int pipefd[2], status, r;
         pid_t pid;
 
@@ -107,9 +107,11 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
         n_exec = strv_length(a->exec_argv);
         n_argv = strv_length(a->argv);
         n_sidecar = strv_length(a->sidecar_argv);
+        n_prepare = strv_length(a->prepare_argv);
         /* binary, 3 options with values, --log-max, --pid-file, --exec-target, --private-cgroup2,
          * --stdin-pipe, --sidecar-ready, "--", NULL */
-        argv = calloc(7 + 7 + 1 + 2 + 2 * (n_start + n_cleanup + n_exec + n_sidecar) + 1 + n_argv + 1, sizeof(char *));
+        argv = calloc(7 + 7 + 1 + 2 + 2 * (n_start + n_cleanup + n_exec + n_sidecar + n_prepare) + 1 + n_argv + 1,
+                      sizeof(char *));
         if (!argv)
                 return zero_error_default(err, -ENOMEM, "Failed to start zero-shim");
 
@@ -162,6 +164,10 @@ int zero_shim_spawn(const struct zero_shim_spawn_args *a, int *ret_sync_fd, stru
         if (n_sidecar > 0 && a->sidecar_ready) {
                 argv[i++] = (char *) "--sidecar-ready";
                 argv[i++] = (char *) a->sidecar_ready;
+        }
+        for (size_t k = 0; k < n_prepare; k++) {
+                argv[i++] = (char *) "--prepare-arg";
+                argv[i++] = (char *) a->prepare_argv[k];
         }
         argv[i++] = (char *) "--";
         for (size_t k = 0; k < n_argv; k++)

@@ -16,10 +16,11 @@
  *   zero-shim --id ID --dir DIR --sync-fd N [--log-max BYTES] [--pid-file FILE]
  *             [--start-arg ARG]... [--cleanup-arg ARG]... [--exec-arg ARG]... [--exec-target ARG]
  *             [--private-cgroup2] [--stdin-pipe] [--sidecar-arg ARG]... [--sidecar-ready PATH]
- *             -- ARGV...
+ *             [--prepare-arg ARG]... -- ARGV...
  * The process zerod starts forks, and exits as soon as the child (the shim proper) has
  * called setsid(): so zerod can reap it at once and the shim outlives zerod. The shim then
- * makes itself child subreaper, runs ARGV (and for --pid-file, waits for it and runs the
+ * makes itself child subreaper, runs the prepare command to completion (in the host's mount
+ * namespace), then ARGV (and for --pid-file, waits for it and runs the
  * start command), and writes one line to the sync fd: "ok PID\n" or "error MESSAGE\n".
  *
  * Control protocol (text requests, text replies):
@@ -89,6 +90,9 @@ struct zero_shim_spawn_args {
          * SIGKILL) once the main process is gone, before the cleanup command. Not with pid_file. */
         const char *const *sidecar_argv;
         const char *sidecar_ready;
+        /* A command run to completion first, in the host's mount namespace (plugin.h,
+         * prepare_argv); its failure fails the start. NULL: none. */
+        const char *const *prepare_argv;
 };
 
 /* The bound on zero_shim_spawn()'s wait for the process it starts, which exits as soon as the

@@ -51,8 +51,8 @@ static int private_cgroup2(const struct shim *s) {
         return 0;
 }
 
-_Noreturn static void child_exec(struct shim *s, char *const argv[], bool pdeathsig, pid_t parent, int err_fd,
-                                 const int stdio[3]) {
+_Noreturn static void child_exec(struct shim *s, char *const argv[], bool pdeathsig, bool private_ns, pid_t parent,
+                                 int err_fd, const int stdio[3]) {
         int e;
 
         process_reset_signals();
@@ -63,7 +63,7 @@ _Noreturn static void child_exec(struct shim *s, char *const argv[], bool pdeath
         }
         /* stdin is the shim's /dev/null, or (--stdin-pipe, until the instance runs) the read end of
          * the pipe the shim keeps. dup2() leaves the copies without O_CLOEXEC. */
-        if (s->private_cgroup2 && (e = -private_cgroup2(s)) > 0) {
+        if (private_ns && s->private_cgroup2 && (e = -private_cgroup2(s)) > 0) {
                 (void) !write(err_fd, &e, sizeof(e));
                 _exit(127);
         }
@@ -97,7 +97,8 @@ fail:
         _exit(127);
 }
 
-static int spawn(struct shim *s, char *const argv[], bool pdeathsig, const int stdio[3], pid_t *ret_pid) {
+static int spawn(struct shim *s, char *const argv[], bool pdeathsig, bool private_ns, const int stdio[3],
+                 pid_t *ret_pid) {
         _cleanup_close_ int err_r = -EBADF, err_w = -EBADF;
         pid_t parent = getpid(), pid;
         int pipefd[2], e;
@@ -113,7 +114,7 @@ static int spawn(struct shim *s, char *const argv[], bool pdeathsig, const int s
         if (pid < 0)
                 return -errno;
         if (pid == 0)
-                child_exec(s, argv, pdeathsig, parent, err_w, stdio);
+                child_exec(s, argv, pdeathsig, private_ns, parent, err_w, stdio);
 
         err_w = safe_close(err_w);
         do
@@ -129,11 +130,11 @@ static int spawn(struct shim *s, char *const argv[], bool pdeathsig, const int s
 }
 
 int process_spawn(struct shim *s, char *const argv[], bool pdeathsig, pid_t *ret_pid) {
-        return spawn(s, argv, pdeathsig, NULL, ret_pid);
+        return spawn(s, argv, pdeathsig, true, NULL, ret_pid);
 }
 
 int process_spawn_stdio(struct shim *s, char *const argv[], const int fds[3], pid_t *ret_pid) {
-        return spawn(s, argv, false, fds, ret_pid);
+        return spawn(s, argv, false, true, fds, ret_pid);
 }
 
 void process_drain_signals(struct shim *s) {
@@ -166,10 +167,14 @@ int process_poll(struct shim *s, int timeout_ms) {
 }
 
 int process_run(struct shim *s, char *const argv[], int *ret_status) {
+        return process_run_ns(s, argv, true, ret_status);
+}
+
+int process_run_ns(struct shim *s, char *const argv[], bool private_ns, int *ret_status) {
         pid_t pid;
         int r, status;
 
-        r = process_spawn(s, argv, false, &pid);
+        r = spawn(s, argv, false, private_ns, NULL, &pid);
         if (r < 0)
                 return r;
         for (;;) {

@@ -33,7 +33,7 @@ static const char usage[] =
         "usage: zero-shim --id ID --dir DIR --sync-fd N [--log-max BYTES] [--pid-file FILE]\n"
         "                 [--start-arg ARG]... [--cleanup-arg ARG]... [--exec-arg ARG]... [--exec-target ARG]\n"
         "                 [--private-cgroup2] [--stdin-pipe] [--sidecar-arg ARG]... [--sidecar-ready PATH]\n"
-        "                 -- ARGV...\n";
+        "                 [--prepare-arg ARG]... -- ARGV...\n";
 
 static void shim_close(struct shim *s) {
         control_close(&s->control);
@@ -84,7 +84,7 @@ _printf_(4, 5) static int fail(char *err, size_t size, int r, const char *fmt, .
 static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max, char *err, size_t size) {
         enum { OPT_ID = 256, OPT_DIR, OPT_SYNC_FD, OPT_LOG_MAX, OPT_PID_FILE, OPT_START_ARG,
                OPT_CLEANUP_ARG, OPT_EXEC_ARG, OPT_EXEC_TARGET, OPT_PRIVATE_CGROUP2, OPT_STDIN_PIPE,
-               OPT_SIDECAR_ARG, OPT_SIDECAR_READY };
+               OPT_SIDECAR_ARG, OPT_SIDECAR_READY, OPT_PREPARE_ARG };
         static const struct option options[] = {
                 {"id", required_argument, NULL, OPT_ID},
                 {"dir", required_argument, NULL, OPT_DIR},
@@ -99,9 +99,10 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                 {"private-cgroup2", no_argument, NULL, OPT_PRIVATE_CGROUP2},
                 {"sidecar-arg", required_argument, NULL, OPT_SIDECAR_ARG},
                 {"sidecar-ready", required_argument, NULL, OPT_SIDECAR_READY},
+                {"prepare-arg", required_argument, NULL, OPT_PREPARE_ARG},
                 {},
         };
-        size_t n_start = 0, n_cleanup = 0, n_exec = 0, n_sidecar = 0;
+        size_t n_start = 0, n_cleanup = 0, n_exec = 0, n_sidecar = 0, n_prepare = 0;
         int64_t v;
         int c;
 
@@ -164,6 +165,9 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                 case OPT_SIDECAR_READY:
                         s->sidecar_ready = optarg;
                         break;
+                case OPT_PREPARE_ARG:
+                        s->prepare_argv[n_prepare++] = optarg;
+                        break;
                 default:
                         FAIL("unknown option or missing value: %s", argv[optind - 1]);
                         break;
@@ -194,6 +198,8 @@ static int parse_args(int argc, char *argv[], struct shim *s, uint64_t *log_max,
                 s->exec_argv = NULL;
         if (n_sidecar == 0)
                 s->sidecar_argv = NULL;
+        if (n_prepare == 0)
+                s->prepare_argv = NULL;
         return err[0] ? -EINVAL : 0;
 }
 
@@ -347,13 +353,15 @@ static const char *base_name(const char *path) {
         return p && p[1] ? p + 1 : path;
 }
 
-/* Runs a command to completion; a readable reason in err when it fails. */
-static int run_step(struct shim *s, const char *what, char *const argv[], char *err, size_t size) {
+/* Runs a command to completion (in the runtime's private mount namespace when private_ns and
+ * --private-cgroup2); a readable reason in err when it fails. */
+static int run_step_ns(struct shim *s, const char *what, char *const argv[], bool private_ns, char *err,
+                       size_t size) {
         char out[SHIM_CAPTURE_MAX], st[32];
         int r, status;
 
         console_capture_begin(&s->console);
-        r = process_run(s, argv, &status);
+        r = process_run_ns(s, argv, private_ns, &status);
         console_capture_end(&s->console, out, sizeof(out));
         if (r < 0)
                 return fail(err, size, r, "%scannot execute %s: %m", what, argv[0]);
@@ -361,6 +369,10 @@ static int run_step(struct shim *s, const char *what, char *const argv[], char *
                 return 0;
         return fail(err, size, -EIO, "%s%s failed (%s)%s%s", what, base_name(argv[0]),
                     process_status_string(status, st), out[0] ? ": " : "", out);
+}
+
+static int run_step(struct shim *s, const char *what, char *const argv[], char *err, size_t size) {
+        return run_step_ns(s, what, argv, true, err, size);
 }
 
 /* Starts the main process: ARGV itself, or (--pid-file) what ARGV leaves behind in the pid file,
@@ -442,6 +454,13 @@ static int start_instance(struct shim *s, char *err, size_t size) {
         pid_t pid;
         int r;
 
+        /* In the host's mount namespace: what it mounts is zerod's to see and unmount (a
+         * container's root volume), and the runtime's namespace, made after, copies it. */
+        if (s->prepare_argv) {
+                r = run_step_ns(s, "prepare command ", s->prepare_argv, false, err, size);
+                if (r < 0)
+                        return r;
+        }
         if (!s->pid_file) {
                 r = start_sidecar(s, err, size);
                 if (r < 0)
@@ -552,13 +571,15 @@ int main(int argc, char *argv[]) {
         _cleanup_free_ char **cleanup = calloc((size_t) argc + 1, sizeof(char *));
         _cleanup_free_ char **exec = calloc((size_t) argc + 1, sizeof(char *));
         _cleanup_free_ char **sidecar = calloc((size_t) argc + 1, sizeof(char *));
+        _cleanup_free_ char **prepare = calloc((size_t) argc + 1, sizeof(char *));
         uint64_t log_max = ZERO_SHIM_LOG_MAX_DEFAULT;
         char err[512] = "";
         int r;
 
-        if (!start || !cleanup || !exec || !sidecar)
+        if (!start || !cleanup || !exec || !sidecar || !prepare)
                 return 1;
         s.sidecar_argv = sidecar;
+        s.prepare_argv = prepare;
         s.start_argv = start;
         s.cleanup_argv = cleanup;
         s.exec_argv = exec;

@@ -66,6 +66,7 @@ struct shim {
          * ended after it; ready once sidecar_ready exists. 0: none, or reaped. */
         char **sidecar_argv;
         const char *sidecar_ready;
+        char **prepare_argv; /* --prepare-arg: run first, in the host's mount namespace; NULL: none */
         pid_t sidecar_pid;
 
         int dir_fd;  /* DIR, O_PATH */
@@ -111,6 +112,8 @@ int process_poll(struct shim *s, int timeout_ms);
 /* Runs argv to completion while pumping the console and serving the control socket;
  * *ret_status is a waitpid() status. */
 int process_run(struct shim *s, char *const argv[], int *ret_status);
+/* The same, in the runtime's private mount namespace only when private_ns (and --private-cgroup2). */
+int process_run_ns(struct shim *s, char *const argv[], bool private_ns, int *ret_status);
 /* Reaps every exited child (orphans come to us, the subreaper); records the main pid's exit. */
 void process_reap(struct shim *s);
 /* "exit 3" / "signal 9" for messages. */

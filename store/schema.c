@@ -275,6 +275,11 @@ size_t zero_store_cache_bytes(struct zero_store *s) {
         return (size_t) cur;
 }
 
+void zero_store_release_memory(struct zero_store *s) {
+        if (s)
+                (void) sqlite3_db_release_memory(s->db);
+}
+
 static void on_rollback(void *userdata) {
         store_changed(userdata, NULL);
 }

@@ -61,6 +61,9 @@ uint64_t zero_store_statements_prepared(struct zero_store *s);
 uint64_t zero_store_commits(struct zero_store *s);
 /* The heap SQLite's page cache of this connection holds (bounded by PRAGMA cache_size). */
 size_t zero_store_cache_bytes(struct zero_store *s);
+/* Frees what of that cache no statement uses (zerod's trim.h): later reads come from the
+ * kernel's page cache. */
+void zero_store_release_memory(struct zero_store *s);
 
 int zero_store_begin(struct zero_store *s);
 int zero_store_commit(struct zero_store *s);

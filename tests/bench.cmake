@@ -42,8 +42,9 @@ endforeach()
 
 # The API's reads under load, with 100 and 1,000 running containers, measured with wrk; density,
 # N running containers: zerod's and the shims' memory, a page of the list, zerod's restart,
-# create/delete cycles (docs/benchmarks.md, api and density).
-foreach(bench api density)
+# create/delete cycles; idle, what an idle zerod costs: memory and wakeups, alone and with 100
+# running containers (docs/benchmarks.md, api, density and idle).
+foreach(bench api density idle)
   add_executable(bench_${bench} ${CMAKE_CURRENT_SOURCE_DIR}/bench/${bench}.c)
   target_link_libraries(bench_${bench} PRIVATE zerobench)
   target_compile_definitions(bench_${bench} PRIVATE

@@ -21,6 +21,9 @@ zero_integration_test(it_systemd ${ZERO_IT}/systemd_integration.sh TIMEOUT 120)
 zero_integration_test(it_install_layout ${ZERO_IT}/install_layout.sh TIMEOUT 120)
 zero_integration_test(it_api_security ${ZERO_IT}/api_security.sh TIMEOUT 240)
 zero_integration_test(it_service_hardening ${ZERO_IT}/service_hardening.sh TIMEOUT 400)
+# An idle zerod: no wakeup and no timer armed after its start, requests and operations; its trim
+# ran; libcurl, OpenSSL and the lab's card driver not loaded (issue 12).
+zero_integration_test(it_idle ${ZERO_IT}/idle.sh TIMEOUT 180)
 # One zerod per state and run directory: a second one exits at once and touches nothing.
 zero_integration_test(it_single_owner ${ZERO_IT}/single_owner.sh TIMEOUT 180)
 # Volume create and delete as operations off the loop: a large volume made and deleted while

@@ -30,6 +30,10 @@ zero_integration_test(it_migrate ${CMAKE_CURRENT_SOURCE_DIR}/integration/migrate
 # the source crashing after the switchover (the guest is the target's, the source forgets it).
 zero_integration_test(it_migrate_fail ${CMAKE_CURRENT_SOURCE_DIR}/integration/migrate_fail.sh TIMEOUT 900)
 
+# Live migration after migrate-continue with the target out of reach: the source keeps the guest
+# paused and asks the target until it says who runs it (B had the hand-over: B's; B lost it: A's).
+zero_integration_test(it_migrate_split ${CMAKE_CURRENT_SOURCE_DIR}/integration/migrate_split.sh TIMEOUT 900)
+
 # The interactive console of a VM: zeroctl console -i writes to QEMU's serial, the guest's shell
 # answers (issue 16 item 3).
 zero_integration_test(it_console_vm ${CMAKE_CURRENT_SOURCE_DIR}/integration/console_vm.sh TIMEOUT 300)

@@ -351,7 +351,10 @@ struct zero_card_ops {
          * while the card answers for it), or "ended CODE" (the host was taken back; CODE: 143
          * stopped, 137 forced, 0 the tenant's own power-off), "ended CODE switch MODE" when the
          * take-back was a switch of the instance to MODE asked of the card (the agent goes on
-         * into that switch). */
+         * into that switch), either followed by " op ID CREATED OFF ENDED" when the take-back
+         * was a stop or switch asked of the card as an operation: its id (32 hex digits, which
+         * the agent gives the stop it records, or the switch it goes on into) and when it was
+         * asked, when the tenant was off and when the host was reset (realtime µs; 0: not). */
         int (*tenant_status)(struct zero_card *card, const char *operation, zero_card_done_fn done, void *userdata,
                              struct zero_error *err);
 };

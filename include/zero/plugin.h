@@ -46,9 +46,13 @@
  * zeroctl exec). 4.6: ops.handover (the host handed to an instance: bms). 4.7:
  * zero_shim_args.stdin_pipe (zeroctl console -i), zero_instance_info.stdin_open. 4.8:
  * zero_shim_args.sidecar_argv and sidecar_ready (a VM's swtpm), zero_instance_info.tpm,
- * zero_probe.tpm and tpm_reason. */
+ * zero_probe.tpm and tpm_reason. 4.9: a target started with info->incoming holds the guest it
+ * received, paused, until RECEIVE runs it (the card's hand-over overlaps QEMU's last round);
+ * zero_migrate_args.flags (ZERO_MIGRATE_CANCEL_COMPLETED).
+ * 4.10: zero_shim_args.prepare_argv (the container's root volume mounted by the shim it spawns,
+ * not by a fork of zerod). */
 #define ZERO_PLUGIN_ABI_MAJOR 4
-#define ZERO_PLUGIN_ABI_MINOR 8
+#define ZERO_PLUGIN_ABI_MINOR 10
 #define ZERO_PLUGIN_ABI_MAKE(major, minor) ((uint32_t) (major) << 16 | (uint32_t) (minor))
 #define ZERO_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t) (v) >> 16)
 #define ZERO_PLUGIN_ABI_MINOR_OF(v) ((uint32_t) (v) & 0xffffU)
@@ -185,6 +189,13 @@ struct zero_shim_args {
          * ended once the main process is gone. Not with pid_file. */
         const char *const *sidecar_argv;
         const char *sidecar_ready;
+        /* 4.9: a command the shim runs to completion before anything else of the instance, in
+         * the host's mount namespace (not the runtime's private one): what must be in place
+         * before the runtime starts and costs the agent's loop a fork where the shim, already
+         * started, costs none (a container's root volume mounted). Its failure is the spawn's,
+         * with its output. NULL: none. A plugin checks the services' minor before it relies on
+         * it: an older agent does not pass it on. */
+        const char *const *prepare_argv;
 };
 
 /* Live migration (4.3). One migration is two operations, one per node: the source's runtime
@@ -197,13 +208,26 @@ enum zero_migrate_phase {
         /* migrate_out, on the source: */
         ZERO_MIGRATE_SEND = 1, /* send the instance to args->uri until its guest is paused, just
                                 * before the switchover: both sides may still go back */
-        ZERO_MIGRATE_SWITCHOVER, /* go on: the rest, until the target has it all and runs it (once
-                                  * begun, the instance is the target's if the runtime says done) */
+        ZERO_MIGRATE_SWITCHOVER, /* go on: the rest, until the target has it all (and runs it;
+                                  * a 4.9 target holds it until its RECEIVE). Once begun, the
+                                  * guest may never run here again unless the agent knows the
+                                  * target does not run it (CANCEL, ZERO_MIGRATE_CANCEL_COMPLETED) */
         ZERO_MIGRATE_CANCEL,     /* give up: the migration stops and the guest runs here again */
         /* migrate_in, on the target: */
         ZERO_MIGRATE_LISTEN,  /* listen at args->uri ("tcp:HOST:0": a port of the runtime's
                                * choosing); the address is reported with migrate_progress */
-        ZERO_MIGRATE_RECEIVE, /* until the guest runs here, then announce it on its networks */
+        ZERO_MIGRATE_RECEIVE, /* until the guest runs here, then announce it on its networks.
+                               * From 4.9 the target holds the guest it received, paused, until
+                               * RECEIVE: the agent calls it once its card took the volumes, and
+                               * the source may go on (SWITCHOVER) before that */
+};
+
+/* zero_migrate_args.flags (4.9). */
+enum {
+        /* CANCEL: resume the guest here even when its migration completed (the agent knows the
+         * target never ran it, nor will: its QEMU is gone). Without it a completed migration is
+         * not undone (-EALREADY). */
+        ZERO_MIGRATE_CANCEL_COMPLETED = 1U << 0,
 };
 
 struct zero_migrate_args {
@@ -211,6 +235,7 @@ struct zero_migrate_args {
         const char *uri;      /* SEND: where the target listens; LISTEN: where to listen */
         uint64_t downtime_ms; /* SEND: the longest the guest may be paused at the end; 0: the plugin's */
         uint64_t bandwidth;   /* SEND: bytes per second at most; 0: the plugin's */
+        uint32_t flags;       /* ZERO_MIGRATE_* above (4.9) */
 };
 
 /* What a migration's runtime reports as it goes (services->migrate_progress). */

@@ -613,10 +613,20 @@ static void on_tenant_answer(void *userdata, int r, long status, json_t *body, c
                         snprintf(op->res.text, sizeof(op->res.text), "running");
                 else if (streq(strempty(json_string_value(json_object_get(last, "operation"))), op->id)) {
                         const char *sw = json_string_value(json_object_get(last, "switch"));
+                        json_t *tb = json_object_get(last, "take_back");
+                        const char *tb_id = json_string_value(json_object_get(tb, "operation"));
+                        char times[128] = "";
+
+                        /* "op ID CREATED OFF ENDED": the stop's or switch's operation (card.h) */
+                        if (tb_id && zero_hex_id_is_valid(tb_id))
+                                snprintf(times, sizeof(times), " op %s %lld %lld %lld", tb_id,
+                                         (long long) json_integer_value(json_object_get(tb, "created_us")),
+                                         (long long) json_integer_value(json_object_get(tb, "off_us")),
+                                         (long long) json_integer_value(json_object_get(tb, "ended_us")));
                         /* "switch MODE": the operator asked the card for a switch (card.h) */
-                        snprintf(op->res.text, sizeof(op->res.text), "ended %lld%s%s",
+                        snprintf(op->res.text, sizeof(op->res.text), "ended %lld%s%s%s",
                                  (long long) json_integer_value(json_object_get(last, "exit_code")),
-                                 sw ? " switch " : "", sw ? sw : "");
+                                 sw ? " switch " : "", sw ? sw : "", times);
                 } else
                         snprintf(op->res.text, sizeof(op->res.text), "none");
         }

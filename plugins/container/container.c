@@ -170,6 +170,8 @@ static int container_init(const struct zero_plugin_services *svc, struct zero_er
                                       svc->config_get("container", "mount_helper"));
         if (r < 0)
                 return r;
+        /* An agent of 4.8 or earlier would not pass the shim its prepare command on. */
+        plugin.shim_mounts_root = plugin.mount_helper && ZERO_PLUGIN_ABI_MINOR_OF(svc->abi_version) >= 10;
         plugin.crun_root = zero_strdup_printf("%s/crun", run_dir);
         if (!plugin.runtime || !plugin.crun_root) {
                 container_fini();
@@ -570,14 +572,18 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
         r = card_prepare(ctx, info, &c, &p, err);
         if (r != 0) /* or ZERO_PLUGIN_PENDING: called again once the root volume's mount ended */
                 return r;
-        opts.netns_path = info->n_nics > 0 ? c.netns : NULL;
-        opts.volume_mounts = p.mounts;
-        opts.n_volume_mounts = p.n_mounts;
-        opts.volume_binds = true;
-        config = mfree(config);
-        r = zero_oci_config_format(info, &opts, &config, err);
-        if (r < 0)
-                return r;
+        /* The card's mounts and namespace in config.json: formatted again only when there are
+         * any (the common container has neither: the first one is the same, ~26 KB of JSON). */
+        if (p.n_mounts > 0 || info->n_nics > 0) {
+                opts.netns_path = info->n_nics > 0 ? c.netns : NULL;
+                opts.volume_mounts = p.mounts;
+                opts.n_volume_mounts = p.n_mounts;
+                opts.volume_binds = true;
+                config = mfree(config);
+                r = zero_oci_config_format(info, &opts, &config, err);
+                if (r < 0)
+                        return r;
+        }
 
         /* 0600: the environment may hold secrets. */
         r = zero_write_file_replace(c.config, config, strlen(config), 0600);
@@ -589,7 +595,8 @@ static int container_prepare(struct zero_plugin_ctx *ctx, const struct zero_inst
 static int container_start(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
                            struct zero_error *err) {
         _cleanup_(ctr_done) struct ctr c = {};
-        const char *rt, *root, *mgr;
+        const char *rt, *root, *mgr, *mount_argv[5];
+        char dev[DEVICE_PATH_MAX];
         int r;
 
         r = require_available(err);
@@ -607,6 +614,10 @@ static int container_start(struct zero_plugin_ctx *ctx, const struct zero_instan
                 r = -errno;
                 return runtime_error(err, r, "cannot remove %s: %s", c.pid_file, strerror(-r));
         }
+        /* The root volume, mounted by the shim before crun runs (volumes.c). */
+        r = root_mount_argv(ctx, info, &c, dev, mount_argv, err);
+        if (r < 0)
+                return r;
 
         rt = plugin.runtime;
         root = plugin.crun_root;
@@ -631,6 +642,7 @@ static int container_start(struct zero_plugin_ctx *ctx, const struct zero_instan
                 /* Only when asked: else /dev/null, whose end a command reading stdin sees at once
                  * (docker run without -i). */
                 .stdin_pipe = ZERO_ABI_HAS(info, struct zero_instance_info, stdin_open) && info->stdin_open,
+                .prepare_argv = mount_argv[0] ? mount_argv : NULL,
         };
 
         r = plugin.svc->shim_spawn(ctx, &args, err);

@@ -24,6 +24,9 @@ struct container_plugin {
         /* zero-container-mount beside zerod (or [container] mount_helper): the root volume's mount
          * off the loop, and the nodev hook in one exec; NULL: mount(2) on the loop, mount(8) */
         char *mount_helper;
+        /* The helper's root mount is the shim's prepare command (plugin ABI 4.10): an agent that
+         * passes it on, and the helper. Else prepare runs it in a child of zerod. */
+        bool shim_mounts_root;
         char *crun_root; /* AGENT_RUN_DIR/crun */
         enum zero_cgroup_manager configured;
         /* The probe is cached once it succeeded; a failed one is repeated at the next call,
@@ -81,6 +84,11 @@ int mkdir_mode(const char *path, mode_t mode);
  * the instance's namespace: what prepare needs of the card. */
 int card_prepare(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
                  struct card_plan *p, struct zero_error *err);
+/* plugin.shim_mounts_root: the helper's command that mounts the root volume (argv: 5 entries,
+ * its strings the plugin's and dev's), for the shim to run first; 0 with argv[0] NULL when it
+ * is mounted already or the container is mounted by prepare (user namespace). */
+int root_mount_argv(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
+                    char dev[static DEVICE_PATH_MAX], const char *argv[static 5], struct zero_error *err);
 /* The container's filesystems synced (`sync -f` in a child: ZERO_PLUGIN_PENDING until it ended)
  * and unmounted. */
 int unmount_flushed(struct zero_plugin_ctx *ctx, const struct ctr *c, struct zero_error *err);

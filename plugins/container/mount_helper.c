@@ -5,9 +5,10 @@
  * zero-shim: one exec of a few pages.
  *
  *   zero-container-mount ext4 DEVICE PATH
- *      the root volume's host block device mounted ext4 at PATH, nodev and noatime (the plugin's
- *      prepare, in a child watched on zerod's loop: a mount reads the filesystem's superblock
- *      and journal through the card, milliseconds during which the loop served nobody).
+ *      the root volume's host block device mounted ext4 at PATH, nodev and noatime, unless it is
+ *      mounted there already: zero-shim's prepare command (plugin ABI 4.10), or on an older agent
+ *      the plugin's prepare in a child watched on zerod's loop (a mount reads the filesystem's
+ *      superblock and journal through the card, milliseconds the loop must not wait).
  *   zero-container-mount nodev [--ro] PATH
  *      the createContainer hook (oci.h, nodev_helper): crun 1.8 binds the rootfs onto itself and
  *      remounts that bind with no flags, which drops the nodev of the host's mount of the root
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -63,9 +65,25 @@ static int nodev_hook(int argc, char *argv[]) {
         return 1;
 }
 
+/* Whether path is the root of a mount of block device dev already (a spawn resumed after a crash
+ * of zerod: the shim that mounted it is gone): a second mount would stack on the first, and the
+ * cleanup's one unmount would leave that one behind. */
+static int mounted_from(const char *dev, const char *path) {
+        struct stat d, p, parent;
+        char up[4096];
+
+        if (stat(dev, &d) < 0 || stat(path, &p) < 0 || !S_ISBLK(d.st_mode))
+                return 0;
+        if (snprintf(up, sizeof(up), "%s/..", path) >= (int) sizeof(up) || stat(up, &parent) < 0)
+                return 0;
+        return p.st_dev == d.st_rdev && p.st_dev != parent.st_dev;
+}
+
 static int mount_ext4(int argc, char *argv[]) {
         if (argc != 4 || argv[2][0] != '/' || argv[3][0] != '/')
                 return USAGE;
+        if (mounted_from(argv[2], argv[3]))
+                return 0;
         if (mount(argv[2], argv[3], "ext4", MS_NOATIME | MS_NODEV, NULL) == 0)
                 return 0;
         fprintf(stderr, "zero-container-mount: cannot mount %s on %s: %s\n", argv[2], argv[3], strerror(errno));

@@ -40,12 +40,11 @@ int mkdir_mode(const char *path, mode_t mode) {
         return errno == EEXIST ? 0 : -errno;
 }
 
-/* The root volume as bundle/rootfs: its host block device, mounted ext4 (idmapped through
- * userns_fd when the container has a user namespace, else -EBADF). */
-static int mount_root_volume(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
-                             int userns_fd, struct zero_error *err) {
+/* The root volume's host block device (what card_up made: the store's answer). */
+static int root_device(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info,
+                       const struct zero_volume_info **ret_root, char dev[static DEVICE_PATH_MAX],
+                       struct zero_error *err) {
         const struct zero_volume_info *root = NULL;
-        char dev[DEVICE_PATH_MAX];
         int r;
 
         for (size_t i = 0; i < info->n_volumes && !root; i++)
@@ -53,9 +52,53 @@ static int mount_root_volume(struct zero_plugin_ctx *ctx, const struct zero_inst
                         root = &info->volumes[i];
         if (!root)
                 return zero_error_set(err, -EINVAL, ZERO_E_INTERNAL, "instance %s has no root volume", info->name);
-        r = plugin.svc->volume_export(ctx, root->name, "host-block", dev, sizeof(dev), err);
+        r = plugin.svc->volume_export(ctx, root->name, "host-block", dev, DEVICE_PATH_MAX, err);
         if (r < 0)
                 return zero_error_default(err, r, "cannot export the root volume");
+        *ret_root = root;
+        return 0;
+}
+
+int root_mount_argv(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
+                    char dev[static DEVICE_PATH_MAX], const char *argv[static 5], struct zero_error *err) {
+        const struct zero_volume_info *root;
+        int r;
+
+        argv[0] = NULL;
+        if (!plugin.shim_mounts_root || zero_oci_wants_userns(info))
+                return 0;
+        r = is_mounted(c);
+        if (r < 0)
+                return runtime_error(err, r, "cannot inspect %s: %s", c->rootfs, strerror(-r));
+        if (r > 0)
+                return 0; /* by an earlier shim: a spawn resumed after a crash */
+        r = root_device(ctx, info, &root, dev, err);
+        if (r < 0)
+                return r;
+        argv[0] = plugin.mount_helper;
+        argv[1] = "ext4";
+        argv[2] = dev;
+        argv[3] = c->rootfs;
+        argv[4] = NULL;
+        return 0;
+}
+
+/* The root volume as bundle/rootfs: its host block device, mounted ext4 (idmapped through
+ * userns_fd when the container has a user namespace, else -EBADF). With shim_mounts_root the
+ * mount is the shim's (root_mount_argv()): the spawn's exec of the shim is there anyway, where
+ * a child of zerod here cost a fork of zerod, the loop's round trip for its end, and prepare's
+ * second call (docs/benchmarks.md, container_start). */
+static int mount_root_volume(struct zero_plugin_ctx *ctx, const struct zero_instance_info *info, const struct ctr *c,
+                             int userns_fd, struct zero_error *err) {
+        const struct zero_volume_info *root = NULL;
+        char dev[DEVICE_PATH_MAX];
+        int r;
+
+        r = root_device(ctx, info, &root, dev, err);
+        if (r < 0)
+                return r;
+        if (userns_fd < 0 && plugin.shim_mounts_root)
+                return 0;
         r = is_mounted(c);
         if (r < 0)
                 return runtime_error(err, r, "cannot inspect %s: %s", c->rootfs, strerror(-r));

@@ -215,8 +215,11 @@ int zero_vm_cmdline(const struct zero_instance_info *info, const struct zero_vm_
         zero_argv_add(&b, strdup(ram));
         zero_qemu_args_console(&b, o->qmp_path);
         if (o->incoming) {
+                /* Held: once it has the guest it waits, paused, for RECEIVE's cont (plugin.h, 4.9):
+                 * the agent runs it only after its card took the volumes. */
                 zero_argv_add(&b, strdup("-incoming"));
                 zero_argv_add(&b, strdup("defer"));
+                zero_argv_add(&b, strdup("-S"));
         } else if (o->start_paused)
                 zero_argv_add(&b, strdup("-S"));
         /* The guest's poweroff ends QEMU; so does a reboot: the instance's command is done. */

@@ -28,6 +28,7 @@ struct vm_mig {
         enum zero_migrate_phase done_phase; /* found done: asked again, it answers 0 at once */
         char uri[160];                      /* LISTEN: where the target listens */
         bool sent;                          /* a SEND's migrate was answered (since zerod started) */
+        bool at_switchover;                 /* SEND ended at pre-switchover: SWITCHOVER continues at once */
         struct job *job;                    /* the phase under way, or NULL */
 };
 
@@ -45,6 +46,8 @@ struct job {
         bool continued;      /* SWITCHOVER: migrate-continue sent */
         bool finishing;      /* SWITCHOVER: completed, the final query-migrate sent (once) */
         bool cancel_sent;    /* CANCEL: migrate_cancel sent */
+        bool cont_sent;      /* RECEIVE: the held guest's cont sent */
+        uint32_t flags;      /* ZERO_MIGRATE_* (plugin.h) */
         unsigned final_tries;
         uint64_t connect_deadline; /* LISTEN: QEMU makes its QMP socket a moment after its exec */
         sd_event_source *poll;
@@ -283,6 +286,8 @@ static void on_cancel_status(struct zero_qmp *q, int r, json_t *v, const struct 
         (void) job_send(j, "cont", NULL, on_cont);
 }
 
+static void on_receive_status(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata);
+
 static void on_announced(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
         struct job *j = userdata;
 
@@ -294,7 +299,20 @@ static void on_announced(struct zero_qmp *q, int r, json_t *v, const struct zero
         job_end(j, 0, NULL);
 }
 
-/* RECEIVE: the target's QEMU runs the guest once the migration completed. */
+static void on_receive_cont(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
+        struct job *j = userdata;
+
+        if (!job_reply(j))
+                return;
+        if (r < 0)
+                return job_fail(j, r, ZERO_E_RUNTIME, "QEMU does not run the guest it received (cont): %s",
+                                err->message);
+        j->querying = true;
+        (void) job_send(j, "query-status", NULL, on_receive_status);
+}
+
+/* RECEIVE: the target's QEMU holds the guest once the migration completed (-S: paused); cont
+ * runs it (the agent calls RECEIVE once its card took the volumes). */
 static void on_receive_status(struct zero_qmp *q, int r, json_t *v, const struct zero_error *err, void *userdata) {
         struct job *j = userdata;
         const char *s = json_string_value(json_object_get(v, "status"));
@@ -305,6 +323,11 @@ static void on_receive_status(struct zero_qmp *q, int r, json_t *v, const struct
         if (r < 0 || !s)
                 return job_fail(j, r < 0 ? r : -EPROTO, ZERO_E_RUNTIME, "query-status failed: %s",
                                 r < 0 ? err->message : "no status");
+        if (streq(s, "paused") && !j->cont_sent) {
+                j->cont_sent = j->querying = true; /* the poll waits for cont's answer */
+                (void) job_send(j, "cont", NULL, on_receive_cont);
+                return;
+        }
         if (!streq(s, "running"))
                 return; /* inmigrate: the poll asks again */
         (void) job_send(j, "announce-self",
@@ -384,8 +407,11 @@ static void step(struct job *j, json_t *info) {
                         going = false;
                 if (going && !streq(s, "cancelling"))
                         report(j, info, NULL);
-                if (j->started && (streq(s, "pre-switchover") || streq(s, "completed")))
+                if (j->started && (streq(s, "pre-switchover") || streq(s, "completed"))) {
+                        if (j->m)
+                                j->m->at_switchover = streq(s, "pre-switchover");
                         return job_end(j, 0, NULL);
+                }
                 if (going)
                         return;
                 if (j->started) /* failed, cancelled */
@@ -415,6 +441,8 @@ static void step(struct job *j, json_t *info) {
                  * that came here by one, and has not been sent since: nothing to cancel. */
                 if (streq(s, "completed") && j->m && !j->m->sent && !json_object_get(info, "total-time"))
                         going = false;
+                else if (streq(s, "completed") && (j->flags & ZERO_MIGRATE_CANCEL_COMPLETED))
+                        going = false; /* the target never runs it (the agent knows): resumed here */
                 else if (streq(s, "completed"))
                         return job_fail(j, -EALREADY, ZERO_E_WRONG_STATE,
                                         "the migration completed: the guest runs on the target");
@@ -505,11 +533,29 @@ again:
 
 void vm_migrate_event(struct zero_plugin_ctx *ctx, const char *name, json_t *data) {
         struct vm_mig *m = mig_get(ctx, false);
+        const char *status = json_string_value(json_object_get(data, "status"));
+        struct job *j = m ? m->job : NULL;
 
+        if (!j)
+                return;
+        /* The pause before the switchover: SEND is done, said by the event itself (the guest is
+         * paused from here: no query's round trip first). Its progress is the last poll's. */
+        if (j->phase == ZERO_MIGRATE_SEND && j->sent && streq(name, "MIGRATION") && status &&
+            streq(status, "pre-switchover")) {
+                m->at_switchover = true;
+                return job_end(j, 0, NULL);
+        }
+        /* The held guest received whole: whether it may run is query-status's (RECEIVE). */
+        if (j->phase == ZERO_MIGRATE_RECEIVE && streq(name, "MIGRATION") && status && streq(status, "completed") &&
+            !j->querying) {
+                j->querying = true;
+                (void) job_send(j, "query-status", NULL, on_receive_status);
+                return;
+        }
         /* A change of the migration's status (events capability), or the guest stopped (the
          * pause before the switchover) or running (the target): look now, not at the next poll. */
-        if (m && m->job && (streq(name, "MIGRATION") || streq(name, "STOP") || streq(name, "RESUME")))
-                query(m->job);
+        if (streq(name, "MIGRATION") || streq(name, "STOP") || streq(name, "RESUME"))
+                query(j);
 }
 
 /* --- entry points --- */
@@ -561,6 +607,8 @@ static int job_start(struct zero_plugin_ctx *ctx, const struct zero_instance_inf
                 j->downtime_ms = args->downtime_ms ? args->downtime_ms : VM_MIGRATE_DOWNTIME_MS_DEFAULT;
                 j->bandwidth = args->bandwidth ? args->bandwidth : VM_MIGRATE_BANDWIDTH_DEFAULT;
         }
+        if (args && ZERO_ABI_HAS(args, struct zero_migrate_args, flags))
+                j->flags = args->flags;
         if ((phase == ZERO_MIGRATE_SEND || phase == ZERO_MIGRATE_LISTEN) && strncmp(j->uri, "tcp:", 4) != 0) {
                 job_destroy(j);
                 return zero_error_set(err, -EINVAL, ZERO_E_INVALID, "migration address '%s': expected tcp:HOST:PORT",
@@ -587,6 +635,15 @@ static int job_start(struct zero_plugin_ctx *ctx, const struct zero_instance_inf
                                       strerror(-r));
         }
         m->job = j;
+        /* Paused before the switchover (SEND ended there, in this process): migrate-continue at
+         * once, the guest is paused until the target runs it. Not sent (QEMU gone): the poll
+         * looks and says. */
+        if (phase == ZERO_MIGRATE_SWITCHOVER && m->at_switchover &&
+            vm_mon_command(j->mon, "migrate-continue", json_pack("{s:s}", "state", "pre-switchover"), on_simple, j) >= 0) {
+                j->n_pending++;
+                j->continued = true;
+        }
+        m->at_switchover = false;
         /* From here on the end comes through done(), from the loop (replies never come from
          * inside the call that sent them: io/qmp.h): the first look comes from the poll, on time
          * (an accuracy of 0 is sd-event's default slack of 250 ms: the switchover's first look,

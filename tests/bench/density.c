@@ -97,10 +97,9 @@ static int shims_rss(const struct bench *b, long **ret, size_t *ret_n) {
         if (!d)
                 return -errno;
         for (struct dirent *de; (de = readdir(d));) {
-                char path[64], comm[32] = "", cmd[4096];
+                char path[64], comm[32] = "";
                 pid_t pid = (pid_t) atoi(de->d_name);
                 FILE *f;
-                size_t len;
 
                 if (pid <= 0)
                         continue;
@@ -112,15 +111,7 @@ static int shims_rss(const struct bench *b, long **ret, size_t *ret_n) {
                 fclose(f);
                 if (strncmp(comm, "zero-shim", 9) != 0)
                         continue;
-                snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
-                if (!(f = fopen(path, "re")))
-                        continue;
-                len = fread(cmd, 1, sizeof(cmd) - 1, f);
-                fclose(f);
-                for (size_t i = 0; i < len; i++)
-                        cmd[i] = cmd[i] ? cmd[i] : ' ';
-                cmd[len] = '\0';
-                if (!strstr(cmd, b->tmp))
+                if (!bench_proc_names(pid, b->tmp))
                         continue;
                 if (n == cap) {
                         long *nv = realloc(v, (cap = cap ? 2 * cap : 256) * sizeof(*v));

@@ -49,6 +49,20 @@ int bench_run(struct bench *b, char *const argv[]) {
         return r == 0 ? 0 : bench_fail(b, r < 0 ? r : -EIO, "%s exited with %d: %.300s", argv[0], r, strempty(out));
 }
 
+bool bench_proc_names(pid_t pid, const char *s) {
+        char path[64], buf[4096];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t len;
+
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int) pid);
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || (len = read(fd, buf, sizeof(buf) - 1)) <= 0)
+                return false;
+        for (ssize_t i = 0; i < len; i++)
+                buf[i] = buf[i] ? buf[i] : ' ';
+        buf[len] = '\0';
+        return strstr(buf, s) != NULL;
+}
+
 int bench_tmp_new(struct bench *b) {
         snprintf(b->tmp, sizeof(b->tmp), "/tmp/zero-bench.XXXXXX");
         if (!mkdtemp(b->tmp)) {
@@ -276,21 +290,14 @@ static int kill_leftovers(const char *tmp) {
         int n = 0;
 
         while (d && (de = readdir(d))) {
-                char path[300], buf[4096];
                 int64_t pid;
-                ssize_t len;
-                _cleanup_close_ int fd = -EBADF;
 
                 if (zero_parse_int64(de->d_name, 2, INT32_MAX, &pid) < 0 || pid == getpid())
                         continue;
-                snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
-                if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || (len = read(fd, buf, sizeof(buf) - 1)) <= 0)
-                        continue;
-                for (ssize_t i = 0; i < len; i++)
-                        buf[i] = buf[i] ? buf[i] : ' ';
-                buf[len] = '\0';
-                if (strstr(buf, tmp) && kill((pid_t) pid, SIGKILL) >= 0)
+                if (bench_proc_names((pid_t) pid, tmp) && kill((pid_t) pid, SIGKILL) >= 0) {
+                        fprintf(stderr, "cleanup: killed pid %s, still running\n", de->d_name);
                         n++;
+                }
         }
         if (d)
                 closedir(d);
@@ -319,6 +326,7 @@ static int detach_loop_leftovers(const char *tmp) {
                 if (fd >= 0) {
                         (void) ioctl(fd, LOOP_CLR_FD, 0);
                         close(fd);
+                        fprintf(stderr, "cleanup: detached %s (%s)\n", dev, backing);
                         n++;
                 }
         }
@@ -342,8 +350,10 @@ static int umount_leftovers(const char *tmp) {
         if (f)
                 fclose(f);
         for (size_t i = n; i > 0; i--) {
-                if (mp[i - 1])
+                if (mp[i - 1]) {
+                        fprintf(stderr, "cleanup: unmounted %s\n", mp[i - 1]);
                         (void) umount2(mp[i - 1], MNT_DETACH);
+                }
                 free(mp[i - 1]);
         }
         return (int) n;
@@ -358,9 +368,11 @@ static int crun_delete_all(const struct bench *b, const char *root) {
         if (access(root, F_OK) < 0 ||
             zero_run_wait((char *const[]){(char *) b->crun, "--root", (char *) root, "list", "-q", NULL}, &out) != 0)
                 return 0;
-        for (char *id = strtok_r(out, "\n", &save); id; id = strtok_r(NULL, "\n", &save), n++)
+        for (char *id = strtok_r(out, "\n", &save); id; id = strtok_r(NULL, "\n", &save), n++) {
+                fprintf(stderr, "cleanup: crun container %s deleted\n", id);
                 (void) zero_run_wait((char *const[]){(char *) b->crun, "--root", (char *) root,
                                                      "--cgroup-manager=disabled", "delete", "-f", id, NULL}, NULL);
+        }
         return n;
 }
 

@@ -34,6 +34,8 @@ struct bench {
 void bench_sleep_ms(long ms);
 /* "Key:   1234 kB" from /proc/PID/status, in KiB; -1 if unreadable. */
 long bench_proc_status_kib(pid_t pid, const char *key);
+/* Whether the command line of pid (its arguments joined by spaces, its first 4 KiB) contains s. */
+bool bench_proc_names(pid_t pid, const char *s);
 /* TMP/name, or NULL. */
 char *bench_path(const struct bench *b, const char *name);
 /* Runs argv to its end; any exit status but 0 is an error. */

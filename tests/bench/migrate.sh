@@ -16,6 +16,13 @@
 # dirtying RATE MiB/s of a 64 MiB region (DIRTY_MIB) and checking every page it wrote: a lost
 # page fails the run. PLAIN=0 leaves out plain QEMU.
 #
+# "downtime" is QEMU's figure (the source's query-migrate); "pause" the guest's, from the source's
+# STOP to the target's RESUME in QEMU's own event timestamps (zerod: its nodes' debug logs;
+# plain: the script's QMP). A target that holds the guest until its card took the volumes (plugin
+# ABI 4.9) resumes it after the source's QEMU completed: QEMU's downtime leaves that wait out, the
+# pause does not. zerod's pause is broken down from the same stamps (migrate-continue taken, each
+# side's "completed").
+#
 # The peer pings every 5 ms through each whole migration (from before the request to after the
 # target runs the guest): the longest gap it sees is the guest's, on both sides alike.
 set -euo pipefail
@@ -54,6 +61,28 @@ tr '\0' '\n' <"/proc/$qemu_pid/cmdline" | sed -n '/^-append$/{n;p}' >"$T/append"
 
 results=$T/results
 : >"$results"
+
+# qmp_stamps FROM TO: QEMU's own times of the last migration in the nodes' debug logs (the vm
+# plugin logs each QMP event with QEMU's timestamp), in ms from the source's STOP: the guest's
+# pause (to the target's RESUME), migrate-continue taken (the source's "device"), the source's
+# "completed", the target's "completed" (it has it all; a held target runs it once its card took
+# the volumes)
+qmp_stamps() {
+  local f=$T/${1,,}/zerod.log t=$T/${2,,}/zerod.log
+  python3 - "$f" "$t" <<'PY'
+import re, sys
+def last(path, pat):
+    v = None
+    for l in open(path, errors='replace'):
+        m = re.search(r'mv: vm: QMP event ' + pat + r' at ([0-9.]+)', l)
+        if m: v = float(m.group(1))
+    return v
+stop = last(sys.argv[1], 'STOP')
+pts = (last(sys.argv[2], 'RESUME'), last(sys.argv[1], 'MIGRATION device'), last(sys.argv[1], 'MIGRATION completed'),
+       last(sys.argv[2], 'MIGRATION completed'))
+print(' '.join('-' if stop is None or p is None else f'{(p - stop) * 1000:.1f}' for p in pts))
+PY
+}
 to=B
 for i in $(seq 1 "$N"); do
   node "$([ "$to" = B ] && echo A || echo B)"
@@ -69,7 +98,8 @@ for i in $(seq 1 "$N"); do
   # zerod downtime total first_ms gap_ms lost
   # ... and the source's steps in the pause: release, handover (the target's take), switchover
   echo "zerod $(jbody .result.downtime_ms) $(jbody .result.total_ms) $(awk '{print $10, $8, $6}' "$T/ping" 2>/dev/null || echo '- - -')" \
-    "$(jbody '[.steps[] | select(.step == "release" or .step == "handover" or .step == "switchover") | .duration_us / 1000 | floor] | map(tostring) | join(" ")')" >>"$results"
+    "$(jbody '[.steps[] | select(.step == "release" or .step == "handover" or .step == "switchover") | .duration_us / 1000 | floor] | map(tostring) | join(" ")')" \
+    "$(qmp_stamps "$([ "$to" = B ] && echo A || echo B)" "$to")" >>"$results"
   log "zerod $i: $(tail -1 "$results")"
   node "$to"
   [ "$(inst mv state)" = running ] || fail "mv is not running on $to: $(cat "$BODY")"
@@ -109,7 +139,7 @@ if [ "${PLAIN:-1}" != 0 ]; then
   PAUSE_S=${PLAIN_PAUSE_S:-0} python3 "$here/../integration/qemu_migrate_plain.py" "$T/plain" "$N" pause >"$T/plain.log" 2>&1 ||
     fail "plain QEMU failed: $(tail -5 "$T/plain.log")"
   # "a->b: completed downtime D total T; sent S received R lost L gap_ms G first_ms F; ..."
-  sed -n 's/^[ab]->[ab]: completed downtime \([0-9]*\) total \([0-9]*\); sent [0-9]* received [0-9]* lost \([0-9]*\) gap_ms \([0-9.]*\) first_ms \([0-9.-]*\);.*/plain \1 \2 \5 \4 \3/p' \
+  sed -n 's/^[ab]->[ab]: completed downtime \([0-9]*\) total \([0-9]*\); sent [0-9]* received [0-9]* lost \([0-9]*\) gap_ms \([0-9.]*\) first_ms \([0-9.-]*\); pause_ms \([0-9.-]*\);.*/plain \1 \2 \5 \4 \3 - - - \6/p' \
     "$T/plain.log" >>"$results"
 fi
 
@@ -119,17 +149,25 @@ rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 def pct(v, p):
     v = sorted(v)
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float('nan')
-print(f"{'':8} {'n':>3} {'downtime p50/p99 ms':>20} {'total p50/p99 ms':>18} {'ping gap p50/p99 ms':>20} {'lost p50/p99':>13}")
+print(f"{'':8} {'n':>3} {'downtime p50/p99 ms':>20} {'pause p50/p99 ms':>18} {'total p50/p99 ms':>18} {'ping gap p50/p99 ms':>20} {'lost p50/p99':>13}")
 for who in ('zerod', 'plain'):
     r = [x for x in rows if x[0] == who and x[1] != '-']
-    col = lambda i: [float(x[i]) for x in r if x[i] not in ('-', '')]
+    col = lambda i: [float(x[i]) for x in r if len(x) > i and x[i] not in ('-', '')]
     gap = [max(float(x[3]), float(x[4])) for x in r if x[3] != '-']
-    print(f"{who:8} {len(r):>3} {pct(col(1),50):>9.0f}/{pct(col(1),99):<10.0f} {pct(col(2),50):>8.0f}/{pct(col(2),99):<9.0f}"
+    print(f"{who:8} {len(r):>3} {pct(col(1),50):>9.0f}/{pct(col(1),99):<10.0f} {pct(col(9),50):>8.0f}/{pct(col(9),99):<9.0f}"
+          f" {pct(col(2),50):>8.0f}/{pct(col(2),99):<9.0f}"
           f" {pct(gap,50):>9.1f}/{pct(gap,99):<10.1f} {pct(col(5),50):>6.0f}/{pct(col(5),99):<6.0f}")
 r = [x for x in rows if x[0] == 'zerod' and len(x) >= 9]
 if r:
-    print('zerod, the pause: ' + ', '.join(f"{name} p50/p99 {pct([float(x[i]) for x in r], 50):.0f}/{pct([float(x[i]) for x in r], 99):.0f} ms"
+    print('zerod, its steps: ' + ', '.join(f"{name} p50/p99 {pct([float(x[i]) for x in r], 50):.0f}/{pct([float(x[i]) for x in r], 99):.0f} ms"
                                             for i, name in ((6, 'release'), (7, 'handover'), (8, 'switchover'))))
+r = [x for x in rows if x[0] == 'zerod' and len(x) >= 13]
+if r:
+    def qs(i):
+        v = [float(x[i]) for x in r if x[i] != '-']
+        return f"{pct(v, 50):.0f}/{pct(v, 99):.0f}" if v else '-'
+    print(f"zerod, QEMU's stamps from the source's STOP, p50/p99 ms: the target's RESUME (the guest's pause) {qs(9)}, "
+          f"migrate-continue taken {qs(10)}, the source completed {qs(11)}, the target completed {qs(12)}")
 EOF
 node A
 api DELETE "/v1/instances/mv?force=true" >/dev/null || true

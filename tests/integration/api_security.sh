@@ -90,6 +90,24 @@ printf '%s\n' "$CARD2" >"$T/card.secret"
 tcp GET /v1/node "$CARD"; want 401 unauthorized "the replaced secret"
 tcp GET /v1/node "$CARD2"
 [ "$STATUS" = 200 ] || fail "the replacing secret is refused: $STATUS"
+# Only the secret's SHA-256 (what the lab's card hands its host, which a bms tenant can read): the
+# secret works, the hash itself as a bearer token does not; a malformed hash is refused.
+CARD3=zero_$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+printf '%s' "$CARD3" | sha256sum | cut -d' ' -f1 >"$T/card.sha256"
+"$ZEROD" token create card --state-dir "$T/state" --sha256-file "$T/card.sha256" --replace 2>>"$T/token.err" ||
+  fail "zerod token create --sha256-file failed: $(cat "$T/token.err")"
+tcp GET /v1/node "$CARD3"
+[ "$STATUS" = 200 ] || fail "the secret whose hash was registered is refused: $STATUS"
+tcp GET /v1/node "$(cat "$T/card.sha256")"; want 401 unauthorized "the hash as a bearer token"
+tcp GET /v1/node "$CARD2"; want 401 unauthorized "the secret the hash replaced"
+for bad in "$(tr a-f A-F <"$T/card.sha256")" "$(head -c 63 "$T/card.sha256")" "$CARD3"; do
+  printf '%s\n' "$bad" >"$T/bad.sha256"
+  "$ZEROD" token create bad --state-dir "$T/state" --sha256-file "$T/bad.sha256" 2>/dev/null &&
+    fail "zerod token create --sha256-file took '$bad'"
+done
+"$ZEROD" token create bad --state-dir "$T/state" --sha256-file "$T/card.sha256" --secret-file "$T/card.secret" 2>/dev/null &&
+  fail "zerod token create took both --sha256-file and --secret-file"
+[ "$(sqlite3 "$T/state/zero.db" "select count(*) from tokens where name = 'bad'")" = 0 ] || fail "a refused hash left a token"
 # The unix socket is root's: nobody cannot even connect.
 in_ns setpriv --reuid 65534 --regid 65534 --clear-groups curl -sS --unix-socket "$SOCK" -o /dev/null http://zero/v1/node 2>/dev/null &&
   fail "uid 65534 was answered on the unix socket"
@@ -260,6 +278,18 @@ STATUS=$(in_ns curl -sS -o "$BODY" -w '%{http_code}' "http://127.0.0.1:$PORT/v1/
 want 401 unauthorized "plain HTTP without a token"
 STATUS=$(in_ns curl -sS -o "$BODY" -w '%{http_code}' -H "Authorization: Bearer $ADMIN" "http://127.0.0.1:$PORT/v1/node")
 [ "$STATUS" = 200 ] || fail "plain HTTP with a token: $STATUS"
+stop_zerod
+# --admin-token with only the secret's SHA-256 (what the lab's card hands its host): the secret
+# works, the one it replaced does not.
+CARD4=zero_$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+printf '%s' "$CARD4" | sha256sum | cut -d' ' -f1 >"$T/card4.sha256"
+start_zerod --listen "tcp:127.0.0.1:$PORT" --insecure-tcp --admin-token "card=$T/card4.sha256"
+grep -q "Admin token 'card' made with the secret's SHA-256 of $T/card4.sha256" "$T/zerod.log" ||
+  fail "zerod did not say it made the --admin-token from a hash"
+STATUS=$(in_ns curl -sS -o "$BODY" -w '%{http_code}' -H "Authorization: Bearer $CARD4" "http://127.0.0.1:$PORT/v1/node")
+[ "$STATUS" = 200 ] || fail "the secret of the --admin-token hash is refused: $STATUS"
+STATUS=$(in_ns curl -sS -o "$BODY" -w '%{http_code}' -H "Authorization: Bearer $CARD3" "http://127.0.0.1:$PORT/v1/node")
+want 401 unauthorized "the secret the --admin-token hash replaced"
 stop_zerod
 
 # --- mutual TLS: a client certificate signed by [api] tls_client_ca stands for a token

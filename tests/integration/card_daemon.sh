@@ -155,6 +155,7 @@ grep -q "zerod answers" "$BODY" || fail "GET /v1/node without a tenant: $(cat "$
 want 409 op GET /v1/instances/metal
 want 409 op POST /v1/instances/metal/stop '{}'
 want 409 op POST /v1/instances/metal/switch '{"mode":"container"}'
+want 409 op GET /v1/operations/0123456789abcdef0123456789abcdef
 want 403 host POST /v1/instances/metal/switch '{"mode":"container"}'
 want 403 host GET /v1/node
 OPID=$(id)

@@ -30,6 +30,9 @@ for n in m1 m2 m3; do
   act POST /v1/instances "{\"name\":\"$n\",\"image\":\"busybox\",\"memory_mib\":16,\"command\":[\"/bin/sleep\",\"600\"]}"
 done
 act POST /v1/instances/m3/stop '{"timeout_s":0}'
+# A QoS limit on m1's root volume (the card's QoS, issue 16 item 4), none on m2's.
+vol1=$(inst m1 root_volume)
+expect 200 PUT "/v1/volumes/$vol1/qos" '{"iops":500}'
 expect 404 GET /v1/instances/nothere
 
 # scrape [TOKEN]: GET /metrics over TLS as Prometheus makes it; the body in $SCRAPE.
@@ -50,7 +53,7 @@ done
 
 # promtool reads it as Prometheus does, and lints it (names, units, HELP and TYPE).
 promtool check metrics <"$SCRAPE" >"$T/promtool.out" 2>&1 || fail "promtool check metrics: $(cat "$T/promtool.out")"
-log "promtool check metrics: passed ($(grep -c -v '^#' "$SCRAPE") samples)"
+log "promtool check metrics: passed ($(grep -c -v '^#' "$SCRAPE") samples); its output: '$(cat "$T/promtool.out")'"
 
 # metric SELECTOR: the value of the one sample whose line starts with SELECTOR and a space.
 metric() { awk -v s="$1" 'index($0, s " ") == 1 { print $2; n++ } END { exit n == 1 ? 0 : 1 }' "$SCRAPE" ||
@@ -83,6 +86,11 @@ for n in m1 m2; do
   [ "$(metric "zero_card_volume_read_bytes_total{volume=\"$vol\",instance=\"$n\"}")" -gt 0 ] ||
     fail "the card counted no bytes read from $n's root volume $vol"
 done
+want "zero_card_volume_qos_iops_limit{volume=\"$vol1\",instance=\"m1\"}" 500
+want "zero_card_volume_qos_iops_limit{volume=\"$(inst m2 root_volume)\",instance=\"m2\"}" 0
+# The requests' latency histogram: the three creates' POSTs, each in the +Inf bucket.
+want 'zero_http_request_duration_seconds_count{method="POST",route="/v1/instances"}' 3
+want 'zero_http_request_duration_seconds_bucket{method="POST",route="/v1/instances",le="+Inf"}' 3
 [ "$(metric process_open_fds)" -gt 3 ] || fail "process_open_fds: $(metric process_open_fds)"
 rss=$(metric process_resident_memory_bytes)
 [ "$rss" -eq "$(($(awk '/^VmRSS/ {print $2}' "/proc/$ZEROD_PID/status") * 1024))" ] ||

@@ -133,21 +133,68 @@ i=0; while :; do i=$((i+1)); echo "TICK $i [$(cat /data/hello)] $(cat /sys/class
   wait_console mv "TICK [0-9]* \[written on A\] $mac" 60
 }
 
-# migrate_crashing_source NAME: NAME migrates from A to B with A's zerod restarted to die right
-# after the switchover (fault point migrate.switchover.done); returns once it died.
-migrate_crashing_source() {
-  stop_node A
-  export ZERO_FAULT_POINT=migrate.switchover.done
-  start_node A
+# migrate_crashing A|B POINT NAME: NAME migrates from A to B with that node's zerod restarted to
+# die at the fault point POINT; returns once it died (its shims and QEMUs run on).
+migrate_crashing() {
+  local n=$1 point=$2 pid
+  stop_node "$n"
+  export ZERO_FAULT_POINT=$point
+  start_node "$n"
   unset ZERO_FAULT_POINT
-  migrate_to B "$1"
+  migrate_to B "$3"
+  node "$n"
+  pid=$ZEROD_PID
   for _ in $(seq 1 600); do
-    kill -0 "$PID_A" 2>/dev/null || break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  ! kill -0 "$PID_A" 2>/dev/null || fail "zerod A did not die at migrate.switchover.done"
-  wait "$PID_A" 2>/dev/null || true
-  PID_A="" ZEROD_PID=""
+  ! kill -0 "$pid" 2>/dev/null || fail "zerod $n did not die at $point"
+  wait "$pid" 2>/dev/null || true
+  ZEROD_PID=""
+  if [ "$n" = A ]; then PID_A=""; else PID_B=""; fi
+}
+
+# migrate_crashing_source NAME: the source's zerod dies right after the switchover.
+migrate_crashing_source() {
+  migrate_crashing A migrate.switchover.done "$1"
+}
+
+last_tick() { # the last counter the guest printed on the current node's console
+  api GET /v1/instances/mv/console
+  tr -d '\r' <"$BODY" | grep '^TICK ' | tail -1 | awk '{print $2}'
+}
+
+# ticks_after N: the guest on the current node prints a tick past N within 20 s
+ticks_after() {
+  for _ in $(seq 1 100); do
+    [ "$(last_tick)" -gt "$1" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# runs_on A|B NAME: NAME runs on that node within 60 s, with the file it wrote on A and its MAC
+# ($mac) on its console
+runs_on() {
+  node "$1"
+  for _ in $(seq 1 300); do
+    [ "$(inst "$2" state)" = running ] && break
+    sleep 0.2
+  done
+  [ "$(inst "$2" state)" = running ] || fail "$2 does not run on $1: $(cat "$BODY")"
+  wait_console "$2" "TICK [0-9]* \[written on A\] $mac" 30
+}
+
+# gone_from A|B NAME: NAME's row goes from that node within 60 s (its half undone or forgotten),
+# and nothing of it is left there (nothing_of)
+gone_from() {
+  for _ in $(seq 1 300); do
+    node "$1"
+    api GET "/v1/instances/$2"
+    [ "$STATUS" = 404 ] && break
+    sleep 0.2
+  done
+  nothing_of "$1" "$2"
 }
 
 # migrate_to A|B NAME [JSON extra members]: POST .../migrate on the node NAME is on (the other

@@ -44,12 +44,17 @@ class QMP:
             try:
                 s.s = socket.socket(socket.AF_UNIX); s.s.connect(path); break
             except OSError: time.sleep(0.05)
+        s.events = []  # (name, QEMU's timestamp in s) of the events read so far
         s.f = s.s.makefile('rw'); json.loads(s.f.readline()); s.cmd('qmp_capabilities')
     def cmd(s, c, **a):
         s.f.write(json.dumps({'execute': c, 'arguments': a}) + '\n'); s.f.flush()
         while True:
             r = json.loads(s.f.readline())
+            if 'event' in r: s.events.append((r['event'], r['timestamp']['seconds'] + r['timestamp']['microseconds'] / 1e6))
             if 'return' in r or 'error' in r: return r
+    def last(s, name):
+        t = [ts for n, ts in s.events if n == name]
+        return t[-1] if t else None
 def qemu(name, tap, incoming):
     args = ['nsenter', f'--net=/run/netns/{NS}', 'qemu-system-x86_64', '-nodefaults', '-no-user-config', '-machine', 'q35,memory-backend=mem',
             '-accel', os.environ.get('ACCEL', 'tcg'), '-cpu', 'max', '-smp', '1', '-object', os.environ.get('MEMOBJ', f'memory-backend-memfd,id=mem,size={RAM},share=on'), '-m', RAM,
@@ -111,11 +116,14 @@ def main():
             time.sleep(0.01)
         time.sleep(0.2)
         st = q.cmd('query-migrate')['return']
+        tq.cmd('query-status')  # the target's events read
+        stop, resume = q.last('STOP'), tq.last('RESUME')
+        pause = f'{(resume - stop) * 1000:.1f}' if stop and resume else '-'
         q.cmd('quit'); cur.wait()
         cur, q = tp, tq
         time.sleep(2.5)
         pinger.terminate(); out = pinger.communicate()[0].strip()
-        print(f'{src}->{dst}: {st.get("status")} downtime {st.get("downtime")} total {st.get("total-time")}; {out}; ticks {len(ticks(dst))}; bad {bad(dst)[:3]}', flush=True)
+        print(f'{src}->{dst}: {st.get("status")} downtime {st.get("downtime")} total {st.get("total-time")}; {out}; pause_ms {pause}; ticks {len(ticks(dst))}; bad {bad(dst)[:3]}', flush=True)
         if bad(dst): break
     q.cmd('quit'); cur.wait()
     sh(f'ip netns del {NS}; ip netns del {NSP}', check=False)

@@ -116,6 +116,10 @@ zc events --limit 3 >"$T/events.out" 2>"$T/events.err" || fail "zeroctl events: 
 [ "$(wc -l <"$T/events.out")" = 3 ] || fail "events --limit 3: $(cat "$T/events.out")"
 [ "$(tail -1 "$T/events.out" | cut -d' ' -f1)" = "$newest" ] || fail "events does not end with the newest ($newest): $(cat "$T/events.out")"
 grep -q 'the newest 3 events; --after ID' "$T/events.err" || fail "a full page of events says nothing of the older ones: $(cat "$T/events.err")"
+# Both streams to one file (stdout buffered there): the events, then the hint, never amid them.
+zc events --limit 3 >"$T/events.both" 2>&1 || fail "zeroctl events 2>&1: $(cat "$T/events.both")"
+[ "$(head -3 "$T/events.both" | cut -d' ' -f1 | tail -1)" = "$newest" ] && tail -1 "$T/events.both" | grep -q '^zeroctl: the newest 3 events' ||
+  fail "events with 2>&1: not the three events, then the hint: $(cat "$T/events.both")"
 log "events: the newest, ending with event $newest"
 # Without ZERO_URL, where ./var/run/zerod.sock is a socket (the quickstart's): that zerod.
 if [ -S /run/zero/zerod.sock ]; then

@@ -9,9 +9,12 @@
 #     volume, and finds neither the card's API nor the host's state volume;
 #   - while it runs, the card answers for the node (its operator socket): GET /v1/node and
 #     /v1/instances/metal say running, mode bms; its console is the host's;
-#   - a stop through the card: the ACPI button, the tenant powers off, the card resets the host into
-#     its image with its state volume, zerod comes back and shows the instance stopped (exit code
-#     143), and the card's record says how it ended;
+#   - what the host's fw_cfg hands it, read by the tenant: the orchestrator's token only as its
+#     SHA-256, refused as a bearer token at ZERO_URL while the tenant runs and after it;
+#   - zeroctl stop at ZERO_URL, answered by the card: 202 with an operation (a second stop is 409
+#     naming it), followed step by step: the ACPI button, the tenant powers off, the card resets
+#     the host into its image with its state volume, zerod comes back and has that operation,
+#     ended, and shows the instance stopped (exit code 143); the card's record says how it ended;
 #   - the same root volume read by a container: the tenant's file is there;
 #   - a tenant whose command ends (the image's init powers off): back, stopped with 0; a reset of
 #     the host through the card under a tenant (its power off refused): back, stopped with 137;
@@ -49,7 +52,9 @@ if [ -n "$m" ]; then ip addr add 10.0.2.15/24 dev "$m"; ip link set "$m" up; sle
 else echo "card: no management NIC"; fi
 s=; for d in /sys/block/*; do [ "$(tr -d " " <"$d/serial" 2>/dev/null)" = '"$STATE_SERIAL"' ] && s=${d##*/}; done
 if [ -z "$s" ]; then echo "state: no disk"; elif head -c 4096 "/dev/$s" 2>/dev/null | od -An -c | grep -q .; then echo "state: read"; else echo "state: unreadable"; fi
-echo "marker '"$MARK"'"; while :; do sleep 1; done'
+f=/sys/firmware/qemu_fw_cfg/by_name/opt/zero
+if [ -d "$f" ]; then echo "fwcfg: $(ls "$f" | tr "\n" " ")"; [ -r "$f/token.sha256/raw" ] && echo "fwcfg-token $(cat "$f/token.sha256/raw")"; else echo "fwcfg: none"; fi
+echo "marker '"$MARK"'"; trap "" TERM; while :; do sleep 1; done'
 body=$(jq -nc --arg cmd "$CMD" '{name: "metal", mode: "bms", image: "bbk", command: ["/bin/sh", "-c", $cmd]}')
 t0=$(now_ms)
 expect 202 POST /v1/instances "$body"
@@ -61,6 +66,16 @@ host_console 20000 >"$T/tenant.console"
 grep -q '^card: unreachable' "$T/tenant.console" || fail "the tenant reached the card's API: $(grep '^card:' "$T/tenant.console")"
 grep -q '^state: unreadable' "$T/tenant.console" || fail "the tenant read the host's state volume: $(grep '^state:' "$T/tenant.console")"
 grep -q 'zero-init: root /dev/' "$T/tenant.console" || fail "the unified image's init did not mount the root volume"
+# What the host was handed over fw_cfg is the tenant's to read: the orchestrator's token only as its
+# SHA-256, which opens nothing (at ZERO_URL under the tenant, and after the take-back below).
+grep -q '^fwcfg: .*token\.sha256' "$T/tenant.console" || fail "the tenant does not see the host's fw_cfg as expected: $(grep '^fwcfg' "$T/tenant.console")"
+grep -q '^fwcfg: .* token ' "$T/tenant.console" && fail "the host's fw_cfg hands the tenant the orchestrator's token: $(grep '^fwcfg:' "$T/tenant.console")"
+! grep -qF "$ZERO_TOKEN" "$T/tenant.console" || fail "the tenant read the orchestrator's token"
+TENANT_TOKEN=$(sed -n 's/^fwcfg-token \([0-9a-f]\{64\}\)$/\1/p' "$T/tenant.console")
+[[ -n $TENANT_TOKEN ]] || fail "the tenant found no token.sha256 in fw_cfg: $(grep '^fwcfg' "$T/tenant.console")"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ZERO_CACERT" -H "Authorization: Bearer $TENANT_TOKEN" "$ZERO_URL/v1/node") || code=000
+[ "$code" = 401 ] || fail "the token the tenant read, at ZERO_URL under the tenant: HTTP $code"
+log "the tenant reads the host's fw_cfg ($(sed -n 's/^fwcfg: //p' "$T/tenant.console")): no secret of the orchestrator's; what it finds is refused (401)"
 
 # --- the card answers for the node --------------------------------------------------------------------
 op GET /v1/node >"$T/node.json"
@@ -88,13 +103,40 @@ op GET /v1/presentations >"$T/pres.json"
 jq -e --arg id "$ROOT_ID" '.presentations[] | select(.id == $id and .state == "presented")' "$T/pres.json" >/dev/null ||
   fail "the card does not present the tenant's root volume $ROOT_ID"
 
-# --- the stop, through the card: the host taken back --------------------------------------------------
+# --- the stop at ZERO_URL, answered by the card: the host taken back ----------------------------------
+# zeroctl stop as an orchestrator asks it: the card answers 202 with an operation (zerod's shape,
+# its Location), which zeroctl follows step by step until zerod is back and has it, ended.
 t0=$(now_ms)
-op POST /v1/instances/metal/stop '{"timeout_s": 60}' >"$T/stop.json"
-jq -e '.state == "ended" and .exit_code == 143' "$T/stop.json" >/dev/null || fail "the card's stop of metal: $(cat "$T/stop.json")"
+zeroctl stop metal --grace 60 >"$T/stop.out" 2>&1 &
+STOP_PID=$!
+for _ in $(seq 1 100); do
+  grep -q '^stopping metal: the card takes the host back (operation [0-9a-f]\{32\})$' "$T/stop.out" && break
+  sleep 0.1
+done
+STOP_OP=$(sed -n 's/^stopping metal: .*(operation \([0-9a-f]\{32\}\))$/\1/p' "$T/stop.out")
+[[ -n $STOP_OP ]] || fail "zeroctl stop of metal at ZERO_URL: no operation from the card: $(cat "$T/stop.out")"
+# While it runs: the card answers for its operation, and a second stop is refused naming it.
+expect 200 GET "/v1/operations/$STOP_OP"
+jq -e '.kind == "stop" and .status == "running" and .answered_by == "card" and (.step == "power_off" or .step == "take_back")' \
+  "$BODY" >/dev/null || fail "GET /v1/operations/$STOP_OP at ZERO_URL under the tenant: $(cat "$BODY")"
+expect 409 POST /v1/instances/metal/stop '{}'
+jq -e --arg id "$STOP_OP" '.error.code == "conflict" and (.error.message | contains($id))' "$BODY" >/dev/null ||
+  fail "a second stop of metal at ZERO_URL: $(cat "$BODY")"
+wait "$STOP_PID" || fail "zeroctl stop of metal at ZERO_URL failed: $(cat "$T/stop.out")"
+stop_ms=$(($(now_ms) - t0))
+sed 's/^/#   /' "$T/stop.out"
+for line in '^    power_off ' '^    take_back ' '^    host taken back: zerod answers again$' '^    host_boot ' "^stopped metal (operation $STOP_OP)\$"; do
+  grep -q "$line" "$T/stop.out" || fail "zeroctl stop's output lacks '$line': $(cat "$T/stop.out")"
+done
+# zerod, back, has the operation: the stop, ended, with the card's steps.
+expect 200 GET "/v1/operations/$STOP_OP"
+jq -e '.kind == "stop" and .status == "succeeded" and .instance == "metal" and .answered_by == null and
+  ([.steps[].step] == ["power_off", "take_back", "host_boot"])' "$BODY" >/dev/null ||
+  fail "zerod's operation $STOP_OP after the take-back: $(cat "$BODY")"
 zerod_ready_after "$t0" 240
-stop_ms=$READY_MS
-log "stop (through the card) to zerod's first answer: $stop_ms ms"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ZERO_CACERT" -H "Authorization: Bearer $TENANT_TOKEN" "$ZERO_URL/v1/node") || code=000
+[ "$code" = 401 ] || fail "the token the tenant read, at ZERO_URL after the take-back (zerod's): HTTP $code"
+log "zeroctl stop at ZERO_URL (the card's operation $STOP_OP, followed to zerod's end; the tenant ignores SIGTERM: 3 s of it are the image's init's wait for its command): $stop_ms ms"
 log "the host's boot after the take-back (its uptime): $(host_console 30000 | grep -E 'zero-host: (state volume .* on|zerod started)' | tail -n 2 | tr '\n' ' ')"
 state=
 for _ in $(seq 1 600); do

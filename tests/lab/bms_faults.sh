@@ -9,6 +9,9 @@
 # console; then stopped through the card) or the host back with the instance stopped; never an
 # instance in error, never two hand-overs; and at the end of each round the card presents nothing
 # but its state volume and holds no tenant. ZERO_LAB_DELAYS overrides the delays (seconds, or ho).
+# Last, the card itself killed between two steps of the hand-over (its fault point hand-over.5)
+# and started again: it resumes the hand-over from its record and zerod's request asked again
+# gets its answer: the tenant runs.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
 # shellcheck source=tests/lab/lib.sh
@@ -97,5 +100,41 @@ sleep 3
 op POST /v1/host/power '{"action": "reset"}' >/dev/null
 clean tb
 log "a reset while the host boots its image after a take-back: zerod back, tb stopped and deleted, the card clean"
+
+# --- the card killed in the middle of the hand-over and started again: it resumes --------------------
+# The card's fault point hand-over.5 (card/job.c): it _exit(86)s before the hand-over's step 5, the
+# state volume's disk already on the failing node, its export not yet removed, zerod's request
+# unanswered. Started again (deploy/lab up), it runs the hand-over to its end from its record;
+# zerod, which asks again while the card does not answer, gets the answer and hands the host over.
+card_alive() { local pid; pid=$(head -c 20 "$LAB/state/zero-card.lock" 2>/dev/null | tr -dc 0-9); [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+card_up() { # card_up [VAR=VALUE...]: the card (killed first if it runs) started again by deploy/lab up
+  local pid
+  pid=$(head -c 20 "$LAB/state/zero-card.lock" 2>/dev/null | tr -dc 0-9)
+  if card_alive; then kill -9 "$pid"; fi
+  for _ in $(seq 1 100); do card_alive || break; sleep 0.1; done
+  env "$@" ZERO_BUILD_DIR="$ZERO_BUILD_DIR" "$ZERO_SOURCE_DIR/deploy/lab" up "$LAB" >/dev/null 2>"$T/card_up.log" ||
+    fail "deploy/lab up (the card started again) failed: $(tail -n 5 "$T/card_up.log")"
+}
+card_up ZERO_CARD_FAULT_POINT=hand-over.5
+mark=cr-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+expect 202 POST /v1/instances "$(jq -nc --arg c "echo marker $mark; while :; do sleep 1; done" \
+  '{name: "cr", mode: "bms", image: "bbk", command: ["/bin/sh", "-c", $c]}')"
+for _ in $(seq 1 2400); do card_alive || break; sleep 0.1; done
+card_alive && fail "the card never reached its fault point hand-over.5"
+grep -q 'Fault point hand-over.5 reached' "$LAB/card.log" || fail "the card ended, but not at hand-over.5: $(tail -n 5 "$LAB/card.log")"
+log "the card died at hand-over.5 (the state volume's disk on the failing node, its export still there)"
+card_up
+grep -q 'The card restarted during the hand-over to cr: resumed' "$LAB/card.log" ||
+  fail "the restarted card did not resume the hand-over: $(grep -v QMP "$LAB/card.log" | tail -n 5)"
+if settle cr "$mark"; then
+  op GET /v1/host/tenant | jq -e '.tenant.name == "cr" and .tenant.state == "running"' >/dev/null ||
+    fail "the card's tenant after its restart: $(op GET /v1/host/tenant)"
+  log "the card started again: the hand-over resumed and ended, zerod asked again and handed over, cr runs"
+  op POST /v1/instances/cr/stop '{"timeout_s": 60}' | jq -e '.exit_code == 143' >/dev/null || fail "cr: the stop through the card"
+else
+  fail "cr: the hand-over was not resumed after the card's restart (zerod shows cr stopped)"
+fi
+clean cr
+log "the card killed mid hand-over and started again: one hand-over, cr stopped and deleted, the card clean"
 lab_down_clean
-echo "PASS: bms with the host reset at ${#delays[@]} points of the hand-over and once in a take-back"
+echo "PASS: bms with the host reset at ${#delays[@]} points of the hand-over and once in a take-back; the card restarted mid hand-over"

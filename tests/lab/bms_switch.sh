@@ -6,14 +6,17 @@
 #   - a container "sw" with a NIC on that network and a root volume from the image: its command
 #     appends its mode to /modes on the root volume and prints the history, its MAC and address
 #     (the interface that holds the network's address); the peer pings it;
-#   - zeroctl switch sw bms: the switch's own steps stop the container, take its card part down,
+#   - zeroctl switch sw bms beside another running container ("holder"): refused, naming it and
+#     --evict stop;
+#   - zeroctl switch sw bms --evict stop: holder stopped first, then the switch's own steps stop the
+#     container, take its card part down,
 #     record the mode, present the root volume and NIC to the host, load the image's kernel and
 #     hand the host over; zeroctl shows each step, then that the host is the tenant's and the card
 #     answers, and waits; the tenant prints "MODES container,bms" with the same MAC and address on
 #     the host's console, the peer pings the same address, the card answers for sw (mode bms);
-#   - the switch back, asked of the card (zerod is gone): POST /v1/instances/sw/switch
-#     {"mode": "container"} at ZERO_URL, where the card answers for the node while the tenant runs
-#     (its refusals asked on its operator socket); the card takes the host back, zerod comes
+#   - the switch back, asked of the card (zerod is gone): zeroctl switch sw container at ZERO_URL,
+#     where the card answers for the node while the tenant runs (202, an operation zeroctl follows
+#     step by step; its refusals asked on its operator socket); the card takes the host back, zerod comes
 #     back, ends the hand-over (sw stopped) and switches sw to a container, which runs with the
 #     same id, MAC and address, "MODES container,bms,container", and the peer pings it;
 #   - figures: the switch to the tenant's line, and the card's switch back to the container's.
@@ -83,9 +86,19 @@ wait_console sw "MODES container, MAC $MAC IP $IP/24" 60
 ping_peer "$IP" container
 log "sw runs as a container with $MAC $IP"
 
+# --- to bms: refused while another instance holds the node, unless --evict stop --------------------
+expect 202 POST /v1/instances '{"name": "holder", "image": "bbk", "command": ["/bin/sh", "-c", "while :; do sleep 1; done"]}'
+wait_op "$(jbody .id)"
+if zeroctl switch sw bms >"$T/busy.out" 2>&1; then fail "zeroctl switch sw bms beside a running container was not refused"; fi
+grep -q "the node is held by 'holder' (container, running): bms instance 'sw' needs the node to itself (--evict stop stops them first)" "$T/busy.out" ||
+  fail "zeroctl switch sw bms on a busy node: $(cat "$T/busy.out")"
+expect 200 GET /v1/instances/sw
+[ "$(jbody .mode).$(jbody .state)" = container.running ] || fail "a refused switch changed sw: $(cat "$BODY")"
+log "zeroctl switch sw bms beside 'holder': refused, naming it and --evict stop"
+
 # --- to bms: zeroctl shows the steps, the host's absence, and waits ----------------------------------
 t0=$(now_ms)
-zeroctl --timeout 900 switch sw bms >"$T/to_bms.out" 2>&1 &
+zeroctl --timeout 900 switch sw bms --evict stop >"$T/to_bms.out" 2>&1 &
 ZEROCTL_PID=$!
 host_console_wait "^MODES container,bms, MAC $MAC IP $IP/24" 3000 ||
   fail "the tenant's line never showed on the host's console: $(host_console 2000 | tail -n 5)"
@@ -113,10 +126,24 @@ op POST /v1/instances/other/switch '{"mode": "container"}' | jq -e '.error.code 
 op GET /v1/host/tenant | jq -e '.tenant.state == "running" and .tenant.switch == null' >/dev/null ||
   fail "a refused switch changed the tenant: $(op GET /v1/host/tenant)"
 # Asked at the orchestrator's own address (ZERO_URL): while the tenant runs the card answers there.
+# zeroctl switch, as an orchestrator asks it there: the card answers 202 with an operation (zerod's
+# shape), which zeroctl follows step by step: the card's take-back, then, zerod back, the switch
+# that carries that operation's id on.
 t0=$(now_ms)
-expect 200 POST /v1/instances/sw/switch '{"mode": "container", "timeout_s": 60}'
-jq -e '.state == "ended" and .exit_code == 143 and .switch == "container"' "$BODY" >/dev/null ||
-  fail "the card's switch of sw: $(cat "$BODY")"
+zeroctl --timeout 900 switch sw container --grace 60 >"$T/to_ct.out" 2>&1 || fail "zeroctl switch sw container at ZERO_URL: $(cat "$T/to_ct.out")"
+sed 's/^/#   /' "$T/to_ct.out"
+SW_OP=$(sed -n 's/^switching sw to container (operation \([0-9a-f]\{32\}\))$/\1/p' "$T/to_ct.out")
+[[ -n $SW_OP ]] || fail "zeroctl switch sw container: no operation from the card: $(cat "$T/to_ct.out")"
+for step in power_off take_back host_boot stop mode card_up spawn running; do
+  grep -Eq "^ +$step +[0-9.]+ (ms|s)\$" "$T/to_ct.out" || fail "zeroctl switch sw container did not show step $step: $(cat "$T/to_ct.out")"
+done
+grep -q '^    host taken back: zerod answers again$' "$T/to_ct.out" || fail "zeroctl switch sw container did not say zerod came back: $(cat "$T/to_ct.out")"
+grep -q '^sw is a container, running' "$T/to_ct.out" || fail "zeroctl switch sw container's outcome: $(cat "$T/to_ct.out")"
+expect 200 GET "/v1/operations/$SW_OP"
+jq -e '.kind == "switch" and .status == "succeeded" and .steps[0].step == "power_off"' "$BODY" >/dev/null ||
+  fail "zerod's operation $SW_OP (the card's switch): $(cat "$BODY")"
+op GET /v1/host/tenant | jq -e --arg id "$SW_OP" '.last.switch == "container" and .last.take_back.operation == $id' >/dev/null ||
+  fail "the card's record of the switch: $(op GET /v1/host/tenant)"
 zerod_ready_after "$t0" 240
 state=
 for _ in $(seq 1 1200); do

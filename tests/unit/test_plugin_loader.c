@@ -9,11 +9,14 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/plugin_loader.h"
+#include "common/elf_symbols.h"
 #include "common/util.h"
+#include "zero/card.h"
 
 static const char *fake_config_get(const char *section, const char *key) {
         if (strcmp(section, "test") == 0 && strcmp(key, "reason") == 0)
@@ -85,6 +88,46 @@ static void test_load_good_refuse_bad(void **state) {
         /* The card driver in the same directory is skipped, not refused as a runtime plugin. */
         assert_null(strstr(log, "Refusing plugin") ? strstr(strstr(log, "Refusing plugin"), "bad_abi_card.so") : NULL);
         zero_plugins_free(set);
+}
+
+/* How the loader tells a card driver from a runtime plugin without loading it: the exported
+ * entry read from the file; anything that is not a readable native ELF object is -ENOEXEC (the
+ * loader then loads it and judges as before), a truncated one never read past its end. */
+static void test_elf_exports(void **state) {
+        const char *dir = getenv("ZERO_TEST_PLUGIN_DIR");
+        _cleanup_free_ char *plugin = zero_strdup_printf("%s/test_plugin.so", dir);
+        _cleanup_free_ char *card = zero_strdup_printf("%s/bad_abi_card.so", dir);
+        _cleanup_free_ char *text = NULL;
+        char junk[] = "/tmp/zero-elf-XXXXXX";
+        size_t len;
+
+        assert_non_null(dir);
+        assert_int_equal(zero_elf_exports(plugin, ZERO_PLUGIN_ENTRY), 1);
+        assert_int_equal(zero_elf_exports(plugin, ZERO_CARD_DRIVER_ENTRY), 0);
+        assert_int_equal(zero_elf_exports(card, ZERO_CARD_DRIVER_ENTRY), 1);
+        assert_int_equal(zero_elf_exports(card, ZERO_PLUGIN_ENTRY), 0);
+        /* A symbol it only imports is not one it exports. */
+        assert_int_equal(zero_elf_exports(plugin, "strcmp") + zero_elf_exports(plugin, "memcpy") +
+                                 zero_elf_exports(plugin, "snprintf"),
+                         0);
+        assert_int_equal(zero_elf_exports("/nonexistent/x.so", ZERO_PLUGIN_ENTRY), -ENOENT);
+        assert_int_equal(zero_elf_exports(dir, ZERO_PLUGIN_ENTRY), -ENOEXEC);
+
+        int fd = mkstemp(junk);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "not an ELF object\n", 18), 18);
+        assert_int_equal(zero_elf_exports(junk, ZERO_PLUGIN_ENTRY), -ENOEXEC);
+        /* The plugin cut short at every 4 KiB and in its headers: an error or "no", never a read
+         * past the end (ASan) nor a "yes" for what is not there. */
+        assert_int_equal(zero_read_file(plugin, 64 << 20, &text, &len), 0);
+        for (size_t cut = 0; cut < len; cut += cut < 256 ? 16 : 4096) {
+                assert_int_equal(ftruncate(fd, 0), 0);
+                assert_int_equal(pwrite(fd, text, cut, 0), (ssize_t) cut);
+                int r = zero_elf_exports(junk, ZERO_PLUGIN_ENTRY);
+                assert_true(r == -ENOEXEC || r == 0);
+        }
+        close(fd);
+        unlink(junk);
 }
 
 static void test_missing_dir(void **state) {
@@ -214,6 +257,7 @@ static void test_modes_list(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_load_good_refuse_bad),
+                cmocka_unit_test(test_elf_exports),
                 cmocka_unit_test(test_missing_dir),
                 cmocka_unit_test(test_version_rules),
                 cmocka_unit_test(test_mode_names),

@@ -1235,6 +1235,62 @@ static void test_sidecar_fails(void **state) {
         (void) state;
 }
 
+/* The prepare command (--prepare-arg, plugin ABI 4.10: a container's root mount) runs to its end
+ * before the main process, in the host's mount namespace even with --private-cgroup2 (what it
+ * mounts is zerod's to see); the main process then runs in the private one. */
+static void test_prepare(void **state) {
+        struct fx *f = *state;
+        _cleanup_free_ char *prep = NULL, *main_cmd = NULL, *log = NULL, *log_path = path_in(f, "console.log"),
+                            *prep_ns = NULL, *ns_path = path_in(f, "prepare.ns");
+        const char *ns;
+        char host_ns[64] = "";
+        ssize_t n = readlink("/proc/self/ns/mnt", host_ns, sizeof(host_ns) - 1);
+
+        assert_true(n > 0);
+        prep = zero_strdup_printf("sleep 0.2; readlink /proc/self/ns/mnt > '%s'; touch '%s/prepared'", ns_path,
+                                  f->dir);
+        main_cmd = zero_strdup_printf("test -e '%s/prepared' && echo PREPARED-SEEN; readlink /proc/self/ns/mnt",
+                                      f->dir);
+        {
+                const char *argv[] = {"sh", "-c", main_cmd, NULL};
+                const char *prepare[] = {"sh", "-c", prep, NULL};
+                struct zero_shim_spawn_args a = {.argv = argv, .prepare_argv = prepare, .private_cgroup2 = true};
+                assert_int_equal(spawn(f, &a, NULL), 0);
+        }
+        (void) expect_ok(f);
+        assert_int_equal(wait_shim(f), 0);
+        log = read_text(log_path);
+        assert_non_null(strstr(log, "PREPARED-SEEN"));
+        prep_ns = read_text(ns_path);
+        assert_true(strncmp(prep_ns, host_ns, (size_t) n) == 0);
+        /* the main process: the private namespace, not the host's */
+        ns = strstr(log, "mnt:[");
+        assert_non_null(ns);
+        assert_true(strncmp(ns, host_ns, (size_t) n) != 0);
+}
+
+/* A prepare command that fails fails the start with its output; nothing else runs. */
+static void test_prepare_fails(void **state) {
+        struct fx *f = *state;
+        _cleanup_free_ char *main_cmd = zero_strdup_printf("touch '%s/main-ran'", f->dir);
+        struct zero_error err = {};
+        char line[1024];
+        pid_t pid = 0;
+
+        {
+                const char *argv[] = {"sh", "-c", main_cmd, NULL};
+                const char *prepare[] = {"sh", "-c", "echo cannot mount the root; exit 4", NULL};
+                struct zero_shim_spawn_args a = {.argv = argv, .prepare_argv = prepare};
+                assert_int_equal(spawn(f, &a, NULL), 0);
+        }
+        read_sync(f, line, sizeof(line));
+        assert_int_equal(zero_shim_parse_sync(line, &pid, &err), -EIO);
+        assert_non_null(strstr(err.message, "prepare command sh failed (exit 4): cannot mount the root"));
+        assert_int_equal(wait_shim(f), 1);
+        assert_false(exists_in(f, "main-ran"));
+        (void) state;
+}
+
 static void test_exec_fails(void **state) {
         struct fx *f = *state;
         const char *argv[] = {"/nonexistent/qemu", "-nodefaults", NULL};
@@ -1535,6 +1591,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_sidecar, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sidecar_killed_with_shim, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sidecar_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_prepare, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_prepare_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shim_killed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_private_cgroup2, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_exec, setup, teardown),

@@ -854,6 +854,39 @@ static void test_parse_events(void **state) {
         }
 }
 
+/* --evict stop: create's spec, start's body; zerod's refusal told in zeroctl's words. */
+static void test_parse_evict(void **state) {
+        struct zero_error e = {};
+        json_auto_t *spec = NULL;
+        const char *name = NULL, *evict = NULL;
+
+        assert_int_equal(zeroctl_parse_create(6, ARGV("create", "metal", "--image=bbk", "--mode=bms", "--evict", "stop"),
+                                              &spec, &e),
+                         0);
+        assert_string_equal(json_string_value(json_object_get(spec, "evict")), "stop");
+        assert_int_equal(zeroctl_parse_start(4, ARGV("start", "metal", "--evict", "stop"), &name, &evict, &e), 0);
+        assert_string_equal(name, "metal");
+        assert_string_equal(evict, "stop");
+        assert_int_equal(zeroctl_parse_start(2, ARGV("start", "metal"), &name, &evict, &e), 0);
+        assert_null(evict);
+        assert_int_equal(zeroctl_parse_start(3, ARGV("start", "metal", "--evict"), &name, &evict, &e), -EINVAL);
+        assert_int_equal(zeroctl_parse_start(3, ARGV("start", "a", "b"), &name, &evict, &e), -EINVAL);
+        assert_string_equal(e.message, "too many arguments");
+        assert_int_equal(zeroctl_parse_start(2, ARGV("start", "--help"), &name, &evict, &e), ZEROCTL_HELP);
+
+        e = (struct zero_error){};
+        zero_error_set(&e, -EBUSY, ZERO_E_CONFLICT,
+                       "the node is held by 'web' (container, running): bms instance 'metal' needs the node to "
+                       "itself (\"evict\": \"stop\" stops the others first)");
+        assert_int_equal(zeroctl_evict_hint(-EIO, &e), -EIO);
+        assert_string_equal(e.message, "the node is held by 'web' (container, running): bms instance 'metal' needs "
+                                       "the node to itself (--evict stop stops them first)");
+        /* Anything else is left as it is. */
+        zero_error_set(&e, -EBUSY, ZERO_E_INVALID, "evict: (\"evict\": \"stop\" stops the others first)");
+        assert_int_equal(zeroctl_evict_hint(-EIO, &e), -EIO);
+        assert_string_equal(e.message, "evict: (\"evict\": \"stop\" stops the others first)");
+}
+
 static void test_parse_switch(void **state) {
         struct zeroctl_switch_args a;
         struct zero_error e = {};
@@ -878,6 +911,13 @@ static void test_parse_switch(void **state) {
         assert_true(a.force);
         assert_int_equal(zeroctl_switch_body(&a, &b2, &e), 0);
         assert_json_eq(b2, "{\"mode\":\"bms\",\"timeout_s\":0,\"force\":true}");
+        {
+                json_auto_t *b3 = NULL;
+                assert_int_equal(zeroctl_parse_switch(5, ARGV("switch", "web", "bms", "--evict", "stop"), &a, &e), 0);
+                assert_string_equal(a.evict, "stop");
+                assert_int_equal(zeroctl_switch_body(&a, &b3, &e), 0);
+                assert_json_eq(b3, "{\"mode\":\"bms\",\"evict\":\"stop\"}");
+        }
         assert_int_equal(zeroctl_parse_switch(3, ARGV("switch", "--grace=3600", "web"), &a, &e),
                          -EINVAL);
         assert_string_equal(e.message, "missing mode (vm or container)");
@@ -1052,10 +1092,10 @@ static void test_format_duration(void **state) {
                                            zeroctl_print_step(f, "cleanup", 81400) ||
                                            zeroctl_print_step(f, "mode", 0) ||
                                            zeroctl_print_step(f, "boot", 12500000));
-        assert_string_equal(out, "    stop        12 ms\n"
-                                 "    cleanup     81 ms\n"
-                                 "    mode         0 ms\n"
-                                 "    boot       12.5 s\n");
+        assert_string_equal(out, "    stop              12 ms\n"
+                                 "    cleanup           81 ms\n"
+                                 "    mode               0 ms\n"
+                                 "    boot             12.5 s\n");
 }
 
 /* ---- output ---------------------------------------------------------------------------- */
@@ -2774,14 +2814,14 @@ static void test_e2e_events_follow(void **state) {
         SSE_STEP("15", "sw1", "spawn", "4", "4800")
 #define SW_OUT_HEAD "switching web to vm (operation sw1)\n"
 #define SW_OUT_STEPS_5                                                                             \
-        "    stop        12 ms\n"                                                                  \
-        "    cleanup     81 ms\n"                                                                  \
-        "    mode         0 ms\n"                                                                  \
-        "    prepare     12 ms\n"                                                                  \
-        "    spawn        5 ms\n"
+        "    stop              12 ms\n"                                                            \
+        "    cleanup           81 ms\n"                                                            \
+        "    mode               0 ms\n"                                                            \
+        "    prepare           12 ms\n"                                                            \
+        "    spawn              5 ms\n"
 #define SW_OUT_STEPS_7                                                                             \
-        SW_OUT_STEPS_5 "    boot        85 ms\n"                                                   \
-                       "    running      0 ms\n"
+        SW_OUT_STEPS_5 "    boot              85 ms\n"                                             \
+                       "    running            0 ms\n"
 
 /* "web is a vm, running (total N ms)" closes the output, N whatever it took. */
 static void assert_switch_out(const char *out, const char *want_steps) {
@@ -2963,20 +3003,20 @@ static void test_e2e_switch_handover(void **state) {
         struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
         struct result r = run("--url", fk->url, "switch", "web", "bms", NULL);
         static const char want[] = "switching web to bms (operation sw1)\n"
-                                   "    evict        0 ms\n"
-                                   "    stop        12 ms\n"
-                                   "    cleanup     81 ms\n"
-                                   "    card_down     5 ms\n"
-                                   "    mode         0 ms\n"
-                                   "    card_up     40 ms\n"
-                                   "    prepare      2 ms\n"
-                                   "    handover_load    35 ms\n"
+                                   "    evict              0 ms\n"
+                                   "    stop              12 ms\n"
+                                   "    cleanup           81 ms\n"
+                                   "    card_down          5 ms\n"
+                                   "    mode               0 ms\n"
+                                   "    card_up           40 ms\n"
+                                   "    prepare            2 ms\n"
+                                   "    handover_load     35 ms\n"
                                    "    host handed to the tenant; the card answers\n"
                                    "    host taken back: zerod answers again\n"
-                                   "    handover   21.0 s\n"
-                                   "    spawn        0 ms\n"
-                                   "    boot         0 ms\n"
-                                   "    running      0 ms\n"
+                                   "    handover         21.0 s\n"
+                                   "    spawn              0 ms\n"
+                                   "    boot               0 ms\n"
+                                   "    running            0 ms\n"
                                    "web is a bms, stopped (total ";
 
         assert_string_equal(r.err, "");
@@ -2986,6 +3026,45 @@ static void test_e2e_switch_handover(void **state) {
         assert_memory_equal(r.out, want, strlen(want));
         assert_int_equal(fake_count(fk, "GET", "/v1/operations/sw1?wait=2"), 2);
         assert_int_equal(fake_count(fk, "GET", "/v1/events?after=0&instance=web"), 1);
+        result_done(&r);
+        fake_stop(fk);
+}
+
+/* zeroctl stop of a bms tenant at ZERO_URL: the card answers 202 with an operation of its own
+ * ("answered_by": "card"), looked at every second, its steps printed as they come; the host's boot
+ * (the card's 503 once the host is back, zerod's 404 before it resumed the hand-over) is an
+ * absence; zerod, back, has the operation with the card's steps and the host's boot. */
+#define ST_OP(status, step, steps, by)                                                                    \
+        "{\"id\":\"st1\",\"kind\":\"stop\",\"instance\":\"metal\",\"status\":\"" status "\",\"step\":\"" step  \
+        "\",\"steps\":" steps ",\"error\":null" by "}"
+#define BY_CARD ",\"answered_by\":\"card\""
+static void test_e2e_stop_bms(void **state) {
+        NEED_ZEROCTL();
+        struct route routes[] = {
+                {"POST", "/v1/instances/metal/stop", 202, "Location: /v1/operations/st1\r\n",
+                 ST_OP("running", "power_off", "[]", BY_CARD)},
+                {"GET", "/v1/operations/st1?wait=2", 200, NULL,
+                 ST_OP("running", "take_back", "[" HO_STEP("power_off", "2100000") "]", BY_CARD), .max_hits = 1},
+                {"GET", "/v1/operations/st1?wait=2", 503, NULL, ERR("unavailable", "the host is back"), .max_hits = 1},
+                {"GET", "/v1/operations/st1?wait=2", 404, NULL, ERR("not_found", "no operation st1"), .max_hits = 1},
+                {"GET", "/v1/operations/st1?wait=2", 200, NULL,
+                 ST_OP("succeeded", "host_boot",
+                       "[" HO_STEP("power_off", "2100000") "," HO_STEP("take_back", "120000") "," HO_STEP(
+                               "host_boot", "9800000") "]",
+                       "")},
+        };
+        struct fake *fk = fake_start(routes, ELEMENTSOF(routes), false);
+        struct result r = run("--url", fk->url, "stop", "metal", NULL);
+
+        assert_string_equal(r.err, "");
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.out, "stopping metal: the card takes the host back (operation st1)\n"
+                                   "    power_off       2100 ms\n"
+                                   "    host taken back: zerod answers again\n"
+                                   "    take_back        120 ms\n"
+                                   "    host_boot       9800 ms\n"
+                                   "stopped metal (operation st1)\n");
+        assert_int_equal(fake_count(fk, "GET", "/v1/operations/st1?wait=2"), 4);
         result_done(&r);
         fake_stop(fk);
 }
@@ -3016,17 +3095,17 @@ static void test_e2e_create_bms(void **state) {
         assert_string_equal(r.err, "");
         assert_int_equal(r.status, 0);
         assert_string_equal(r.out, "creating metal (operation sw1)\n"
-                                   "    evict        0 ms\n"
-                                   "    volumes      2 ms\n"
-                                   "    card_up     40 ms\n"
-                                   "    prepare      2 ms\n"
-                                   "    handover_load    35 ms\n"
+                                   "    evict              0 ms\n"
+                                   "    volumes            2 ms\n"
+                                   "    card_up           40 ms\n"
+                                   "    prepare            2 ms\n"
+                                   "    handover_load     35 ms\n"
                                    "    host handed to the tenant; the card answers\n"
                                    "    host taken back: zerod answers again\n"
-                                   "    handover   21.0 s\n"
-                                   "    spawn        0 ms\n"
-                                   "    boot         0 ms\n"
-                                   "    running      0 ms\n"
+                                   "    handover         21.0 s\n"
+                                   "    spawn              0 ms\n"
+                                   "    boot               0 ms\n"
+                                   "    running            0 ms\n"
                                    "created metal (operation sw1)\n");
         result_done(&r);
         fake_stop(fk);
@@ -3062,11 +3141,11 @@ static void test_e2e_switch_refused(void **state) {
         static const struct usage_case usage[] = {
                 {{"switch", "web"},
                  "zeroctl: missing mode (vm or container)\n"
-                 "Usage: zeroctl switch NAME MODE [--grace S] [--force]\n"
+                 "Usage: zeroctl switch NAME MODE [--grace S] [--force] [--evict stop]\n"
                  "Try 'zeroctl --help'.\n"},
                 {{"switch", "web", "vm", "--grace", "soon"},
                  "zeroctl: --grace must be a whole number from 0 to 3600, not 'soon'\n"
-                 "Usage: zeroctl switch NAME MODE [--grace S] [--force]\n"
+                 "Usage: zeroctl switch NAME MODE [--grace S] [--force] [--evict stop]\n"
                  "Try 'zeroctl --help'.\n"},
         };
         run_verb_and_usage_cases(cases, ELEMENTSOF(cases), usage, ELEMENTSOF(usage));
@@ -3131,6 +3210,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_attach),
                 cmocka_unit_test(test_parse_events),
                 cmocka_unit_test(test_parse_switch),
+                cmocka_unit_test(test_parse_evict),
                 cmocka_unit_test(test_parse_migrate),
                 cmocka_unit_test(test_sse),
                 cmocka_unit_test(test_format_duration),
@@ -3171,6 +3251,7 @@ int main(void) {
                 cmocka_unit_test(test_e2e_switch_fails),
                 cmocka_unit_test(test_e2e_switch_handover),
                 cmocka_unit_test(test_e2e_create_bms),
+                cmocka_unit_test(test_e2e_stop_bms),
                 cmocka_unit_test(test_e2e_switch_refused),
         };
 
