@@ -252,6 +252,14 @@ static int qsd_started(struct qsd *q, pid_t pid) {
         return watch_start(q);
 }
 
+/* The daemon takes its options in order (--chardev, --monitor, --nbd-server): its NBD socket is
+ * there once its monitor is set up. Its QMP socket listens before that, and QEMU 7.2 has been
+ * seen to break off (a handshake cut, once an assertion in its JSON parser) with a client that
+ * connected in between: until then it counts as not listening yet. */
+static bool options_taken(const struct qsd *q) {
+        return access(q->nbd_path, F_OK) == 0;
+}
+
 /* Synchronous, bounded: zerod's start, or a driver without a loop. */
 static int qsd_start(struct qsd *q, struct zero_error *err) {
         _cleanup_close_ int sync_fd = -EBADF;
@@ -271,7 +279,7 @@ static int qsd_start(struct qsd *q, struct zero_error *err) {
         for (unsigned handshakes = 0;;) {
                 uint64_t now = zero_monotonic_usec();
                 e = (struct zero_error){};
-                r = qsd_connect(q, now < deadline ? deadline - now : 1, &e);
+                r = options_taken(q) ? qsd_connect(q, now < deadline ? deadline - now : 1, &e) : -ENOENT;
                 if (r >= 0 || kill(pid, 0) < 0 || zero_monotonic_usec() >= deadline)
                         break;
                 /* Not listening yet; or, once in CI, a handshake that broke off (EPROTO) with the
@@ -379,7 +387,7 @@ static void restart_listen(struct qsd *q) {
         int r;
 
         qsd_disconnect(q);
-        r = zero_qmp_new(q->event, q->qmp_path, &qsd_qmp_callbacks, q, &q->qmp);
+        r = options_taken(q) ? zero_qmp_new(q->event, q->qmp_path, &qsd_qmp_callbacks, q, &q->qmp) : -ENOENT;
 
         if (r >= 0) {
                 q->phase = RESTART_HANDSHAKE;
