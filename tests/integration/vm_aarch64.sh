@@ -27,7 +27,7 @@ wait_op "$(jbody .id)"
 [ "$(inst a1 state)" = running ] || fail "a1 is not running: $(cat "$BODY")"
 
 # The QEMU that runs it: the aarch64 one, the virt machine, TCG, the PL011 console.
-qemu=$(pgrep -f "qemu-system-aarch64 .*guest=a1" | head -n 1 || true)
+qemu=$(pgrep -f "qemu-system-aarch64 .*guest=a1,.*$T/" | head -n 1 || true)
 [ -n "$qemu" ] || fail "no qemu-system-aarch64 runs a1: $(pgrep -af qemu-system || true)"
 tr '\0' ' ' <"/proc/$qemu/cmdline" >"$T/qemu.cmdline"
 for want in '-machine virt,gic-version=max,memory-backend=mem' '-accel tcg' 'console=ttyAMA0' 'vhost-user-blk-pci' 'virtio-net-pci'; do
@@ -52,7 +52,7 @@ act POST /v1/images "{\"name\":\"armgz\",\"source\":\"$T/img/rootfs\",\"kernel\"
 expect 202 POST /v1/instances '{"name":"a2","mode":"vm","image":"armgz","memory_mib":256,"command":["true"]}'
 wait_op "$(jbody .id)" failed
 grep -q "its kernel is of no architecture known here" "$BODY" || fail "a compressed Image: $(cat "$BODY")"
-pgrep -f "qemu-system-.*guest=a2" >/dev/null && fail "a QEMU runs a2"
+pgrep -f "qemu-system-.*guest=a2,.*$T/" >/dev/null && fail "a QEMU runs a2: $(pgrep -af "qemu-system-.*guest=a2,.*$T/")"
 log "a kernel of no known architecture: $(jbody .error.message)"
 api DELETE /v1/instances/a2
 [ "$STATUS" = 202 ] && wait_op "$(jbody .id)"
